@@ -1,0 +1,2 @@
+// Placeholder until the process cluster lands (next commit).
+export default async function globalSetup(): Promise<void> {}
