@@ -1,0 +1,45 @@
+// Fake nodes for KWOK: kwok marks them Ready and runs their pods' lifecycle.
+import { CoreV1Api } from "@kubernetes/client-node";
+import type { KubeConfig, V1Node } from "@kubernetes/client-node";
+import { isConflict } from "../../operator/runtime/kube.js";
+
+export function fakeNode(name: string): V1Node {
+  const resources = { cpu: "32", memory: "256Gi", pods: "110" };
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name,
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+    },
+    status: { allocatable: resources, capacity: resources },
+  };
+}
+
+export async function ensureNodes(kc: KubeConfig, names: string[]): Promise<void> {
+  const api = kc.makeApiClient(CoreV1Api);
+  for (const name of names) {
+    try {
+      await api.createNode({ body: fakeNode(name) });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+}
+
+export async function readyNodes(kc: KubeConfig): Promise<string[]> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const list = await api.listNode();
+  return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata?.name ?? "");
+}
+
+/** kube-controller-manager's service-account controller has created `default` in `default`. */
+export async function hasDefaultServiceAccount(kc: KubeConfig): Promise<boolean> {
+  try {
+    await kc.makeApiClient(CoreV1Api).readNamespacedServiceAccount({ name: "default", namespace: "default" });
+    return true;
+  } catch {
+    return false;
+  }
+}

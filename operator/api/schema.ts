@@ -1,0 +1,170 @@
+// The one schema of MeshInstallation: the CRD's openAPIV3Schema is generated from it
+// (hack/gen-crds.ts writes crds/), and ajv uses it for defaults and for checking local
+// files. Keep it structural: every field typed, no additionalProperties at object level.
+import { DEFAULT_BINARY_PATH } from "./versions.js";
+import { WEFT_VERSION } from "./version.js";
+
+export interface Schema {
+  type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
+  description?: string;
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema;
+  items?: Schema;
+  required?: string[];
+  enum?: string[];
+  pattern?: string;
+  format?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  minLength?: number;
+  nullable?: boolean;
+  "x-kubernetes-validations"?: { rule: string; message: string; fieldPath?: string; reason?: string }[];
+  "x-kubernetes-list-type"?: "atomic" | "set" | "map";
+  "x-kubernetes-list-map-keys"?: string[];
+  "x-kubernetes-preserve-unknown-fields"?: boolean;
+}
+
+const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const SEMVER = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$";
+// A registry and repository path such as docker.io/weft or localhost:5000/team/weft.
+const HUB = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
+// A whole image reference: repository, then an optional :tag and/or @sha256:digest.
+const IMAGE = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
+const TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+// A non-negative Kubernetes quantity: 100m, 0.5, 128Mi, 1G. A leading '-' never matches.
+const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
+const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
+const bool = (description: string, dflt: boolean): Schema => ({ type: "boolean", description, default: dflt });
+const obj = (description: string, properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
+  type: "object",
+  description,
+  properties,
+  default: {},
+  ...extra,
+});
+
+const quantity = (what: string): Schema => str(`${what}, a non-negative quantity such as 100m or 128Mi.`, { pattern: QUANTITY });
+const resourceList = (what: string): Schema => ({
+  type: "object",
+  description: what,
+  properties: { cpu: quantity("CPU"), memory: quantity("Memory") },
+});
+const resources = (description: string, requests: { cpu: string; memory: string }, limits: { cpu: string; memory: string }): Schema =>
+  obj(description, {
+    requests: { ...resourceList("Requested resources."), default: requests },
+    limits: { ...resourceList("Resource limits."), default: limits },
+  });
+
+export const specSchema: Schema = {
+  type: "object",
+  description: "The desired mesh: one control plane and the proxies it configures.",
+  properties: {
+    version: str("The Weft control-plane version to run. The image is <hub>/weft:<version>.", {
+      pattern: SEMVER,
+      default: WEFT_VERSION,
+    }),
+    namespace: str("Namespace of the control plane. Immutable: create a new MeshInstallation to move it.", {
+      pattern: DNS1123_LABEL,
+      maxLength: 63,
+      default: "weft-system",
+      "x-kubernetes-validations": [{ rule: "self == oldSelf", message: "namespace is immutable; create a new MeshInstallation to move the control plane" }],
+    }),
+    hub: str("Registry and repository prefix of Weft's images.", { pattern: HUB, default: "ghcr.io/weft-mesh" }),
+    discovery: obj("The control plane Deployment (weftd).", {
+      replicas: { type: "integer", description: "Replicas of weftd.", minimum: 1, maximum: 20, default: 1 },
+      resources: resources("Resources of each weftd pod.", { cpu: "500m", memory: "2Gi" }, { cpu: "2", memory: "4Gi" }),
+    }),
+    proxy: obj("The sidecar and gateway proxy.", {
+      image: str("A whole proxy image reference. When set, it is used as given instead of <hub>/weft:<tag>.", { pattern: IMAGE }),
+      tag: str("Proxy image tag. Defaults to spec.version.", { pattern: TAG }),
+      binaryPath: str("Absolute path of the proxy engine the agent runs, inside the proxy image.", {
+        pattern: "^/[^\\s]*$",
+        default: DEFAULT_BINARY_PATH,
+      }),
+      restartPolicy: str("How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.", {
+        enum: ["HotRestart", "RollingRestart", "Never"],
+        default: "HotRestart",
+      }),
+      resources: resources("Resources of each injected proxy container.", { cpu: "100m", memory: "128Mi" }, { cpu: "2", memory: "1Gi" }),
+    }),
+    injection: obj("Automatic sidecar injection.", {
+      policy: str("Enabled injects into namespaces labelled weft-injection=enabled; Disabled injects only pods annotated sidecar.istio.io/inject=true.", {
+        enum: ["Enabled", "Disabled"],
+        default: "Enabled",
+      }),
+      honorIstioLabel: bool("Also inject into namespaces labelled istio-injection=enabled.", true),
+    }),
+    meshConfig: obj("Mesh-wide defaults, as in Istio's MeshConfig.", {
+      mtls: obj("Mutual TLS between proxies.", {
+        mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
+          enum: ["STRICT", "PERMISSIVE", "DISABLE"],
+          default: "PERMISSIVE",
+        }),
+      }),
+      defaultRetryPolicy: obj("Retries for routes that set none (Istio's default: 2 attempts).", {
+        attempts: { type: "integer", description: "Retries per request.", minimum: 0, maximum: 100, default: 2 },
+        retryOn: str("Comma-separated Envoy retry conditions.", {
+          pattern: "^[a-z0-9-]+(,[a-z0-9-]+)*$",
+          default: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+        }),
+        perTryTimeout: str("Timeout of each attempt, such as 500ms or 2s. Unset: none.", { pattern: DURATION }),
+      }),
+      accessLog: obj("Proxy access logs.", {
+        enabled: bool("Write an access log line per request.", false),
+        encoding: str("Log line format.", { enum: ["JSON", "TEXT"], default: "JSON" }),
+      }),
+      tracing: obj("Trace sampling.", {
+        sampling: { type: "number", description: "Percentage of requests traced, 0 to 100.", minimum: 0, maximum: 100, default: 1 },
+      }),
+    }),
+    updateStrategy: obj("How a version change is rolled out.", {
+      type: str("InPlace rolls weftd to the new version. RevisionBased runs revisions side by side.", {
+        enum: ["InPlace", "RevisionBased"],
+        default: "InPlace",
+      }),
+    }),
+  },
+};
+
+const condition: Schema = {
+  type: "object",
+  required: ["type", "status", "lastTransitionTime", "reason", "message"],
+  properties: {
+    type: str("Condition type: Reconciled, ControlPlaneReady, ProxiesSynced or Ready."),
+    status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
+    reason: str("CamelCase reason of the last transition."),
+    message: str("Human-readable detail."),
+    lastTransitionTime: str("When the status last changed.", { format: "date-time" }),
+    observedGeneration: { type: "integer", description: "The generation this condition describes." },
+  },
+};
+
+export const statusSchema: Schema = {
+  type: "object",
+  description: "The observed state, written only by the operator.",
+  properties: {
+    observedGeneration: { type: "integer", description: "The generation last reconciled." },
+    state: str("Healthy, or the reason of the first condition that is not True."),
+    version: str("The control-plane version actually rolled out (not the one asked for)."),
+    conditions: {
+      type: "array",
+      items: condition,
+      "x-kubernetes-list-type": "map",
+      "x-kubernetes-list-map-keys": ["type"],
+    },
+    proxies: {
+      type: "object",
+      description: "Proxies as reported by weftd's sync tracker.",
+      properties: {
+        connected: { type: "integer", description: "Proxies with an open xDS stream." },
+        synced: { type: "integer", description: "Proxies that ACKed the latest config." },
+        nacked: { type: "integer", description: "Proxies whose last response was a NACK." },
+        versions: { type: "object", description: "Proxy count per proxy version.", additionalProperties: { type: "integer" } },
+      },
+    },
+  },
+};

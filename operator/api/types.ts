@@ -1,0 +1,75 @@
+// MeshInstallation (weft.dev/v1alpha1), as the operator reads it. schema.ts is the one
+// source of truth for validation and defaults; these types mirror it for the code.
+import type { KubernetesObject } from "@kubernetes/client-node";
+
+export const GROUP = "weft.dev";
+export const API_VERSION = "v1alpha1";
+export const KIND = "MeshInstallation";
+export const PLURAL = "meshinstallations";
+
+export type RestartPolicy = "HotRestart" | "RollingRestart" | "Never";
+export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
+export type UpdateStrategyType = "InPlace" | "RevisionBased";
+
+export interface ResourceList {
+  cpu?: string;
+  memory?: string;
+}
+export interface Resources {
+  requests?: ResourceList;
+  limits?: ResourceList;
+}
+
+export interface MeshSpec {
+  version: string;
+  namespace: string;
+  hub: string;
+  discovery: { replicas: number; resources: Resources };
+  proxy: {
+    image?: string;
+    tag?: string;
+    binaryPath: string;
+    restartPolicy: RestartPolicy;
+    resources: Resources;
+  };
+  injection: { policy: "Enabled" | "Disabled"; honorIstioLabel: boolean };
+  meshConfig: {
+    mtls: { mode: MtlsMode };
+    defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
+    accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };
+    tracing: { sampling: number };
+  };
+  updateStrategy: { type: UpdateStrategyType };
+}
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+export type ConditionType = "Reconciled" | "ControlPlaneReady" | "ProxiesSynced" | "Ready";
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ProxyStatus {
+  connected: number;
+  synced: number;
+  nacked: number;
+  versions?: Record<string, number>;
+}
+
+export interface MeshStatus {
+  observedGeneration?: number;
+  state?: string;
+  version?: string;
+  conditions?: Condition[];
+  proxies?: ProxyStatus;
+}
+
+export interface MeshInstallation extends KubernetesObject {
+  spec?: Partial<MeshSpec>;
+  status?: MeshStatus;
+}
