@@ -6,13 +6,15 @@ export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url)).rep
 export const STATE_DIR = process.env.WEFT_CLUSTER_DIR ?? join(REPO_ROOT, ".weft", "cluster");
 export const KUBECONFIG = join(STATE_DIR, "kubeconfig");
 
+// WEFT_CLUSTER_PORT_OFFSET lets a second cluster run beside the first (the cluster's own test).
+const offset = Number(process.env.WEFT_CLUSTER_PORT_OFFSET ?? 0);
 export const PORTS = {
-  etcdClient: 23790,
-  etcdPeer: 23800,
-  apiserver: 26443,
-  controllerManager: 20257,
-  scheduler: 20259,
-  kwok: 20247,
+  etcdClient: 23790 + offset,
+  etcdPeer: 23800 + offset,
+  apiserver: 26443 + offset,
+  controllerManager: 20257 + offset,
+  scheduler: 20259 + offset,
+  kwok: 20247 + offset,
 } as const;
 
 export const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;

@@ -2,6 +2,7 @@
 // so `weft proxy` never loads the operator's Kubernetes client.
 import type { ParseArgsConfig } from "node:util";
 import { WEFT_VERSION } from "../api/version.js";
+import { operatorCommand } from "./operator.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -14,6 +15,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  operator: operatorCommand,
   version: {
     summary: "print the version",
     options: {},

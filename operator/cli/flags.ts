@@ -1,0 +1,33 @@
+// Flag value parsing shared by the commands, with errors that name the flag.
+import { hostname } from "node:os";
+import pino, { type Logger } from "pino";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "1.5s", "10m", "250ms", "1h30m" → milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join("") !== value) throw new Error(`--${flag}: invalid duration "${value}" (want e.g. 500ms, 15s, 10m)`);
+  return parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0);
+}
+
+export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+
+export function logger(name: string, level: string | undefined): Logger {
+  return pino({ name, level: level ?? process.env.WEFT_LOG_LEVEL ?? "info", base: { pid: process.pid } });
+}
+
+export const defaultIdentity = () => `${hostname()}_${process.pid}`;
+
+/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
+export function terminated(log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (sig: NodeJS.Signals) => {
+      log.info({ signal: sig }, "shutting down");
+      process.removeListener("SIGTERM", handler).removeListener("SIGINT", handler);
+      process.once("SIGTERM", () => process.exit(1)).once("SIGINT", () => process.exit(1));
+      resolve(sig);
+    };
+    process.on("SIGTERM", handler).on("SIGINT", handler);
+  });
+}

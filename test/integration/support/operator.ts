@@ -1,0 +1,103 @@
+// Runs `weft operator` as a real process against the process cluster, and reads what it
+// says on its log and its /metrics endpoint.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { createInterface } from "node:readline";
+import { REPO_ROOT } from "../../../hack/cluster/layout.js";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface LogLine {
+  msg: string;
+  [k: string]: unknown;
+}
+
+export class OperatorProcess {
+  readonly lines: LogLine[] = [];
+  private readonly waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  readonly exited: Promise<number | null>;
+
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly metricsPort: number,
+    readonly identity: string,
+  ) {
+    createInterface({ input: proc.stdout! }).on("line", (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        return;
+      }
+      this.lines.push(line);
+      for (const w of [...this.waiters]) {
+        if (w.test(line)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
+  }
+
+  static async start(identity: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+    const metricsPort = await freePort();
+    const healthPort = await freePort();
+    const proc = spawn(
+      process.execPath,
+      [
+        `${REPO_ROOT}/dist/operator/cli/main.js`,
+        "operator",
+        `--metrics-addr=127.0.0.1:${metricsPort}`,
+        `--health-addr=127.0.0.1:${healthPort}`,
+        "--leader-election-namespace=weft-operator",
+        `--identity=${identity}`,
+        ...extraArgs,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"], env: process.env },
+    );
+    const op = new OperatorProcess(proc, metricsPort, identity);
+    await op.waitForLog((l) => l.msg === "caches synced", 30_000);
+    return op;
+  }
+
+  /** Resolves with the first log line (past or future) that passes test. */
+  waitForLog(test: (l: LogLine) => boolean, timeoutMs: number): Promise<LogLine> {
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`operator ${this.identity}: no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        test,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  }
+
+  async metric(name: string): Promise<number> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    const text = await res.text();
+    return text
+      .split("\n")
+      .filter((l) => l.startsWith(name + "{") || l.startsWith(name + " "))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+  }
+
+  reconciles(): Promise<number> {
+    return this.metric("weft_operator_reconcile_total");
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    return this.exited;
+  }
+}
