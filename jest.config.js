@@ -18,7 +18,6 @@ export default {
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       globalSetup: "<rootDir>/test/integration/global-setup.ts",
       globalTeardown: "<rootDir>/test/integration/global-teardown.ts",
-      testTimeout: 120000,
     },
   ],
 };

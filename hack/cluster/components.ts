@@ -135,6 +135,9 @@ export function components(bin: string): Component[] {
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         `--node-ip=${local}`,
         `--cidr=${POD_CIDR}`,
+        // Renew node Leases as a kubelet does; without them node-lifecycle marks the nodes
+        // Unknown after its grace period and flips every pod's Ready condition to False.
+        "--node-lease-duration-seconds=40",
         `--server-address=${local}:${PORTS.kwok}`,
       ],
       ready: () => okAt(`http://${local}:${PORTS.kwok}/healthz`),

@@ -1,8 +1,15 @@
 // Where the process cluster keeps its state, and the loopback ports it uses.
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
-export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url)).replace(/\/$/, "");
+/** The package root: the nearest folder up with a package.json, from source or from dist/. */
+function packageRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, "package.json"))) return dir;
+  throw new Error(`no package.json above ${from}`);
+}
+
+export const REPO_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const STATE_DIR = process.env.WEFT_CLUSTER_DIR ?? join(REPO_ROOT, ".weft", "cluster");
 export const KUBECONFIG = join(STATE_DIR, "kubeconfig");
 
@@ -18,11 +25,13 @@ export const PORTS = {
 } as const;
 
 export const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;
-// Services and pods get loopback addresses, so anything that dials them (the API server
-// calling a webhook Service, a test reaching a pod IP) can never leave this machine.
+// Service ClusterIPs are loopback, so the API server calling a webhook Service can never
+// dial off this machine. Pod IPs cannot be loopback (EndpointSlice validation rejects
+// 127.0.0.0/8), so KWOK hands out the usual pod range: those addresses are only data here,
+// and nothing may send traffic to them.
 export const SERVICE_CIDR = "127.16.0.0/24";
 export const KUBERNETES_SERVICE_IP = "127.16.0.1";
-export const POD_CIDR = "127.17.0.1/24";
+export const POD_CIDR = "10.244.0.1/24";
 export const FAKE_NODES = ["kwok-node-0", "kwok-node-1"];
 
 export const path = (...parts: string[]) => join(STATE_DIR, ...parts);
