@@ -2,8 +2,10 @@
 // operator/api/crd.test.ts fails when the committed file and the schema disagree.
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { renderCrdYaml, CRD_FILE } from "../operator/api/crd-file.js";
+import { renderCrdYaml, CRD_FILES } from "../operator/api/crd-file.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-writeFileSync(`${root}/${CRD_FILE}`, renderCrdYaml());
-process.stdout.write(`wrote ${CRD_FILE}\n`);
+for (const file of CRD_FILES) {
+  writeFileSync(`${root}/${file}`, renderCrdYaml());
+  process.stdout.write(`wrote ${file}\n`);
+}

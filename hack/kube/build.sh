@@ -9,6 +9,8 @@ kwok_version=v0.7.0 # v0.8+ needs stage files; v0.7.0 has its stages built in
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 dest="${WEFT_CACHE:-$HOME/.cache/weft}/kube/${kube_version}-kwok-${kwok_version}"
 
+# `build.sh kubectl` builds only kubectl, for machines that lack one.
+if [ "${1:-}" = kubectl ]; then bins=(kubectl); fi
 have_all() { for b in "${bins[@]}"; do [ -x "$dest/$b" ] || return 1; done; }
 if have_all; then echo "$dest"; exit 0; fi
 
@@ -22,6 +24,12 @@ ldflags="-s -w -X $ver_pkg.gitVersion=$kube_version -X $ver_pkg.gitMajor=1 -X $v
 ldflags+=" -X $ver_pkg.gitTreeState=clean -X $ver_pkg.buildDate=1970-01-01T00:00:00Z"
 
 start=$SECONDS
+if [ "${bins[*]}" = kubectl ]; then
+  (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kubectl)
+  mkdir -p "$dest" && mv -f "$tmp/kubectl" "$dest/kubectl"
+  echo "$dest"
+  exit 0
+fi
 echo "build.sh: building Kubernetes $kube_version and etcd (first time only; about 10-20 min on 2 cores)..." >&2
 (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver \

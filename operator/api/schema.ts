@@ -122,7 +122,7 @@ export const specSchema: Schema = {
       }),
     }),
     updateStrategy: obj("How a version change is rolled out.", {
-      type: str("InPlace rolls weftd to the new version. RevisionBased runs revisions side by side.", {
+      type: str("InPlace rolls weftd to the new version. RevisionBased (side-by-side revisions) is not supported yet and is reported as Reconciled=False.", {
         enum: ["InPlace", "RevisionBased"],
         default: "InPlace",
       }),

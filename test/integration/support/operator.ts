@@ -46,7 +46,8 @@ export class OperatorProcess {
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
   }
 
-  static async start(identity: string, extraArgs: string[] = []): Promise<OperatorProcess> {
+  /** extraArgs come last, so they override the defaults (the last value of a flag wins). */
+  static async start(identity: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<OperatorProcess> {
     const metricsPort = await freePort();
     const healthPort = await freePort();
     const proc = spawn(
@@ -60,7 +61,7 @@ export class OperatorProcess {
         `--identity=${identity}`,
         ...extraArgs,
       ],
-      { stdio: ["ignore", "pipe", "inherit"], env: process.env },
+      { stdio: ["ignore", "pipe", "inherit"], env },
     );
     const op = new OperatorProcess(proc, metricsPort, identity);
     await op.waitForLog((l) => l.msg === "caches synced", 30_000);
