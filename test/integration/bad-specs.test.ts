@@ -4,7 +4,8 @@ import { stringify } from "yaml";
 import { BAD_SPECS } from "../fixtures/bad-specs.js";
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { kube, kubectl } from "./support/kubectl.js";
-import { ObjectWatch, condition, watchMesh } from "./support/mesh.js";
+import type { ObjectWatch} from "./support/mesh.js";
+import { condition, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
 
 const manifest = (name: string, spec: object) => stringify({ apiVersion: "weft.dev/v1alpha1", kind: "MeshInstallation", metadata: { name }, spec });

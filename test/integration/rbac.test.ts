@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { getJson, kube, kubectl } from "./support/kubectl.js";
-import { ObjectWatch, isReady, watchMesh } from "./support/mesh.js";
+import type { ObjectWatch} from "./support/mesh.js";
+import { isReady, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
 
 const deploy = `${REPO_ROOT}/operator/deploy`;

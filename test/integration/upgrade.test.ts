@@ -2,7 +2,8 @@
 // on the way: Ready=False/Upgrading with the old version, then Ready=True at the new one.
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { getJson, kube, kubectl } from "./support/kubectl.js";
-import { ObjectWatch, condition, isReady, watchMesh } from "./support/mesh.js";
+import type { ObjectWatch} from "./support/mesh.js";
+import { condition, isReady, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
 
 const meshYaml = (version: string) => `apiVersion: weft.dev/v1alpha1
