@@ -10,6 +10,7 @@ const common = {
 };
 
 export default {
+  reporters: ["default", "<rootDir>/test/summary-reporter.js"],
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/{operator,proxy,hack}/**/*.test.ts"] },
     {
