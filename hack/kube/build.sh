@@ -24,6 +24,10 @@ ldflags="-s -w -X $ver_pkg.gitVersion=$kube_version -X $ver_pkg.gitMajor=1 -X $v
 ldflags+=" -X $ver_pkg.gitTreeState=clean -X $ver_pkg.buildDate=1970-01-01T00:00:00Z"
 
 start=$SECONDS
+# go build is silent for minutes: say that it is still going.
+( while sleep 30; do echo "build.sh: still building ($((SECONDS - start))s)..." >&2; done ) &
+heartbeat=$!
+trap 'kill $heartbeat 2>/dev/null; rm -rf "$tmp"' EXIT
 if [ "${bins[*]}" = kubectl ]; then
   (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kubectl)
   mkdir -p "$dest" && mv -f "$tmp/kubectl" "$dest/kubectl"
