@@ -44,6 +44,17 @@ const okAt = async (url: string, opts?: Parameters<typeof get>[1]) => {
   }
 };
 
+/** What kube-controller-manager and kube-scheduler share: the admin kubeconfig, a loopback HTTPS port, no leader election. */
+const controllerFlags = (name: string, port: number) => [
+  `--kubeconfig=${KUBECONFIG}`,
+  `--authentication-kubeconfig=${KUBECONFIG}`,
+  `--authorization-kubeconfig=${KUBECONFIG}`,
+  "--bind-address=127.0.0.1",
+  `--secure-port=${port}`,
+  `--cert-dir=${path(name)}`,
+  "--leader-elect=false",
+];
+
 export function components(bin: string): Component[] {
   const local = "127.0.0.1";
   return [
@@ -95,13 +106,7 @@ export function components(bin: string): Component[] {
       name: "kube-controller-manager",
       bin: `${bin}/kube-controller-manager`,
       args: [
-        `--kubeconfig=${KUBECONFIG}`,
-        `--authentication-kubeconfig=${KUBECONFIG}`,
-        `--authorization-kubeconfig=${KUBECONFIG}`,
-        `--bind-address=${local}`,
-        `--secure-port=${PORTS.controllerManager}`,
-        `--cert-dir=${path("controller-manager")}`,
-        "--leader-elect=false",
+        ...controllerFlags("controller-manager", PORTS.controllerManager),
         `--service-account-private-key-file=${files.saKey}`,
         `--root-ca-file=${files.caCert}`,
         `--service-cluster-ip-range=${SERVICE_CIDR}`,
@@ -115,13 +120,7 @@ export function components(bin: string): Component[] {
       name: "kube-scheduler",
       bin: `${bin}/kube-scheduler`,
       args: [
-        `--kubeconfig=${KUBECONFIG}`,
-        `--authentication-kubeconfig=${KUBECONFIG}`,
-        `--authorization-kubeconfig=${KUBECONFIG}`,
-        `--bind-address=${local}`,
-        `--secure-port=${PORTS.scheduler}`,
-        `--cert-dir=${path("scheduler")}`,
-        "--leader-elect=false",
+        ...controllerFlags("scheduler", PORTS.scheduler),
         "--v=1",
       ],
       ready: () => okAt(`https://${local}:${PORTS.scheduler}/healthz`, { insecure: true }),

@@ -2,11 +2,9 @@
 // the field; what gets past it ends in Reconciled=False with a reason, never a crash or a loop.
 import { stringify } from "yaml";
 import { BAD_SPECS } from "../fixtures/bad-specs.js";
-import type { MeshInstallation } from "../../operator/api/types.js";
 import { kube, kubectl } from "./support/kubectl.js";
-import type { ObjectWatch} from "./support/mesh.js";
-import { condition, watchMesh } from "./support/mesh.js";
-import { OperatorProcess } from "./support/operator.js";
+import { condition } from "./support/mesh.js";
+import { operatorAndMesh } from "./support/operator.js";
 
 const manifest = (name: string, spec: object) => stringify({ apiVersion: "weft.dev/v1alpha1", kind: "MeshInstallation", metadata: { name }, spec });
 
@@ -44,35 +42,22 @@ describe("kubectl apply of a bad MeshInstallation", () => {
 });
 
 describe("a spec that passes the schema but cannot be installed", () => {
-  let operator: OperatorProcess;
-  let mesh: ObjectWatch<MeshInstallation>;
-
-  beforeAll(async () => {
-    await kube(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: weft-operator\n");
-    operator = await OperatorProcess.start("bad-spec-test");
-    mesh = await watchMesh("unknown-version");
-  });
-
-  afterAll(async () => {
-    mesh?.stop();
-    await kubectl(["delete", "mesh", "unknown-version", "--ignore-not-found", "--timeout=30s"]);
-    await operator?.stop();
-  });
+  const f = operatorAndMesh("bad-spec-test", "unknown-version");
 
   it("ends in Reconciled=False/UnknownVersion naming spec.version, and the operator neither crashes nor loops", async () => {
     await kube(["apply", "-f", "-"], manifest("unknown-version", { version: "9.9.9", namespace: "weft-unknown" }));
-    const m = await mesh.until((o) => condition(o, "Reconciled")?.status === "False", 30_000, "Reconciled=False");
+    const m = await f.mesh.until((o) => condition(o, "Reconciled")?.status === "False", 30_000, "Reconciled=False");
     expect(condition(m, "Reconciled")).toMatchObject({ reason: "UnknownVersion" });
     expect(condition(m, "Reconciled")?.message).toMatch(/^spec\.version: 9\.9\.9 is not a version this operator can install \(known: .*0\.2\.0/);
     expect(condition(m, "Ready")).toMatchObject({ status: "False", reason: "UnknownVersion" });
     expect(m.status?.state).toBe("UnknownVersion");
     expect((await kubectl(["get", "namespace", "weft-unknown"])).code).not.toBe(0); // nothing was installed
 
-    const settled = await operator.reconciles();
-    const errors = await operator.metric("weft_operator_reconcile_errors_total");
+    const settled = await f.operator.reconciles();
+    const errors = await f.operator.metric("weft_operator_reconcile_errors_total");
     await new Promise((r) => setTimeout(r, 5_000)); // a window in which a loop would show
-    expect(await operator.reconciles()).toBe(settled);
-    expect(await operator.metric("weft_operator_reconcile_errors_total")).toBe(errors);
-    expect(operator.proc.exitCode).toBeNull();
+    expect(await f.operator.reconciles()).toBe(settled);
+    expect(await f.operator.metric("weft_operator_reconcile_errors_total")).toBe(errors);
+    expect(f.operator.proc.exitCode).toBeNull();
   });
 });

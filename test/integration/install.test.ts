@@ -1,30 +1,16 @@
 // The MeshInstallation lifecycle against a real API server, driven with kubectl as a user
 // would: install, drift repair, rest, deletion.
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
-import type { MeshInstallation } from "../../operator/api/types.js";
-import { getJson, kube, kubectl } from "./support/kubectl.js";
-import { ObjectWatch, condition, watchMesh } from "./support/mesh.js";
-import { OperatorProcess } from "./support/operator.js";
+import { getJson, kube } from "./support/kubectl.js";
+import { ObjectWatch, condition } from "./support/mesh.js";
+import { operatorAndMesh } from "./support/operator.js";
 
 const OWNED_KINDS = "serviceaccounts,services,configmaps,secrets,deployments,roles,rolebindings,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations";
 type Obj = { kind: string; metadata: { name: string; namespace?: string; uid: string; resourceVersion: string } };
 const ownedBy = async (mesh: string) => (await getJson<{ items: Obj[] }>(["get", OWNED_KINDS, "-A", "-l", `weft.dev/mesh=${mesh}`])).items;
 
 describe("a MeshInstallation applied with kubectl", () => {
-  let operator: OperatorProcess;
-  let mesh: ObjectWatch<MeshInstallation>;
-
-  beforeAll(async () => {
-    await kube(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: weft-operator\n");
-    operator = await OperatorProcess.start("install-test");
-    mesh = await watchMesh("default");
-  });
-
-  afterAll(async () => {
-    mesh?.stop();
-    await kubectl(["delete", "mesh", "default", "--ignore-not-found", "--timeout=30s"]);
-    await operator?.stop();
-  });
+  const f = operatorAndMesh("install-test", "default");
 
   it("becomes Ready within 30 s, with KWOK's weftd pods Ready, and kubectl get mesh shows real values", async () => {
     await kube(["apply", "-f", `${REPO_ROOT}/samples/mesh.yaml`]);
@@ -67,19 +53,19 @@ describe("a MeshInstallation applied with kubectl", () => {
   it("at rest for 60 s after Ready, writes nothing and reconciles nothing", async () => {
     await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=30s"]);
     // Let the repairs above settle: their own watch events trigger one last no-op reconcile.
-    const settled = await operator.reconciles();
+    const settled = await f.operator.reconciles();
     const versions = async () => {
       const m = await getJson<Obj>(["get", "mesh", "default"]);
       const owned = await ownedBy("default");
       return new Map([m, ...owned].map((o) => [`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o.metadata.resourceVersion]));
     };
     const before = await versions();
-    const reconcilesBefore = await operator.reconciles();
+    const reconcilesBefore = await f.operator.reconciles();
     await new Promise((r) => setTimeout(r, 60_000)); // the observation window itself
     const after = await versions();
     expect([...after.entries()]).toEqual([...before.entries()]);
     expect(before.size).toBeGreaterThanOrEqual(12);
-    expect(await operator.reconciles()).toBe(reconcilesBefore);
+    expect(await f.operator.reconciles()).toBe(reconcilesBefore);
     expect(reconcilesBefore).toBeGreaterThanOrEqual(settled);
   }, 90_000);
 
@@ -89,7 +75,7 @@ describe("a MeshInstallation applied with kubectl", () => {
     await kube(["delete", "mesh", "default", "--timeout=30s"]);
     expect(await ownedBy("default")).toEqual([]);
     await kube(["wait", "--for=delete", "namespace/weft-system", "--timeout=60s"]);
-    const finalized = await mesh.until((_o, phase) => phase === "DELETED", 5_000, "the mesh deleted");
+    const finalized = await f.mesh.until((_o, phase) => phase === "DELETED", 5_000, "the mesh deleted");
     expect(condition(finalized, "Ready")).toBeDefined();
   });
 });

@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../../../hack/cluster/layout.js";
+import type { MeshInstallation } from "../../../operator/api/types.js";
+import { kube, kubectl } from "./kubectl.js";
+import { watchMesh, type ObjectWatch } from "./mesh.js";
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -101,4 +104,23 @@ export class OperatorProcess {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     return this.exited;
   }
+}
+
+/**
+ * The usual suite fixture: an operator process and a watch on one mesh, started before
+ * the suite and, after it, the mesh deleted (finalized by that operator) and both stopped.
+ */
+export function operatorAndMesh(identity: string, meshName: string, extraArgs: string[] = []) {
+  const fixture = {} as { operator: OperatorProcess; mesh: ObjectWatch<MeshInstallation> };
+  beforeAll(async () => {
+    await kube(["apply", "-f", "-"], "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: weft-operator\n");
+    fixture.operator = await OperatorProcess.start(identity, extraArgs);
+    fixture.mesh = await watchMesh(meshName);
+  });
+  afterAll(async () => {
+    fixture.mesh?.stop();
+    await kubectl(["delete", "mesh", meshName, "--ignore-not-found", "--timeout=30s"]);
+    await fixture.operator?.stop();
+  });
+  return fixture;
 }
