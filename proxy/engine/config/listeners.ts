@@ -1,0 +1,72 @@
+// Compiles a Listener with its HttpConnectionManager and http_filters.
+import type { HttpFilter, Listener, RouteConfig } from "./types.js";
+import { anyType, join, Reader, type Obj } from "./read.js";
+import { filterConfig, filterType } from "./filters.js";
+import { compileRouteConfig } from "./routes.js";
+import { nameOf } from "./clusters.js";
+
+const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+export function compileListener(
+  raw: unknown,
+  index: number,
+  routes: ReadonlyMap<string, RouteConfig>,
+  hasCluster: (name: string) => boolean,
+): Listener {
+  const name = nameOf(raw, "name", index);
+  const r = new Reader("Listener", name);
+  const o = r.obj(raw, "");
+  r.reqStr(o, "name", "");
+  const addr = r.obj(o.address, "address");
+  const sa = r.obj(addr.socket_address, "address.socket_address");
+  const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) r.fail("address.socket_address.port_value", `invalid port ${port}`);
+  const chains = r.list(o, "filter_chains", "");
+  if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
+  const chain = r.obj(chains[0], "filter_chains[0]");
+  const filters = r.list(chain, "filters", "filter_chains[0]");
+  const hcmIndex = filters.findIndex((f) => anyType((f as Obj | null)?.typed_config as Obj | undefined) === HCM);
+  if (hcmIndex < 0 || filters.length !== 1) {
+    r.fail("filter_chains[0].filters", `exactly one network filter, an ${HCM}, is supported`);
+  }
+  const hp = `filter_chains[0].filters[${hcmIndex}].typed_config`;
+  const hcm = r.obj(r.obj(filters[hcmIndex], "filter_chains[0].filters[0]").typed_config, hp);
+  let routeConfig: RouteConfig | undefined;
+  let rdsName: string | undefined;
+  const inline = r.optObj(hcm, "route_config", hp);
+  const rds = r.optObj(hcm, "rds", hp);
+  if (inline) routeConfig = compileRouteConfig(inline, hasCluster);
+  else if (rds) {
+    rdsName = r.reqStr(rds, "route_config_name", join(hp, "rds"));
+    routeConfig = routes.get(rdsName);
+  } else r.fail(hp, "one of route_config or rds is required");
+  const httpFilters: HttpFilter[] = r.list(hcm, "http_filters", hp).map((f, i) => {
+    const fp = join(join(hp, "http_filters"), i);
+    const fo = r.obj(f, fp);
+    const fname = r.reqStr(fo, "name", fp);
+    const typed = r.optObj(fo, "typed_config", fp);
+    return { name: fname, config: filterConfig(r, filterType(r, fname, typed, fp), typed, join(fp, "typed_config")) };
+  });
+  if (!httpFilters.length) httpFilters.push({ name: "envoy.filters.http.router", config: { type: "router" } });
+  const last = httpFilters.length - 1;
+  httpFilters.forEach((f, i) => {
+    if ((f.config.type === "router") !== (i === last)) r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
+  });
+  const direction = r.str(o, "traffic_direction", "") === "INBOUND" ? "inbound" : "outbound";
+  return {
+    name,
+    address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
+    port,
+    direction,
+    hcm: {
+      statPrefix: r.str(hcm, "stat_prefix", hp) ?? "",
+      routeConfig,
+      rdsName,
+      filters: httpFilters,
+      stripAnyHostPort: r.bool(hcm, "strip_any_host_port", hp) ?? false,
+      stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
+      generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
+      accessLog: r.list(hcm, "access_log", hp).length > 0,
+    },
+  };
+}
