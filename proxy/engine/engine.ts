@@ -1,0 +1,218 @@
+// The engine: listeners carrying HTTP/1.1 through the filter chain, configured by apply(resources), which
+// validates a whole resource set and swaps it in atomically. Requests in flight finish on the config they started on.
+import { createServer, type Server, type Socket } from "node:net";
+import { pino } from "pino";
+import { compile, ConfigError, type EngineConfig, type Listener, type Resources } from "./config/index.js";
+import { Http1Connection } from "./http1/server.js";
+import { ClusterRuntime } from "./cluster.js";
+import { RateLimiter } from "./filters/ratelimit.js";
+import { Stats, unknownWorkload, type Workload } from "./stats.js";
+import { Stream, type EngineContext } from "./stream.js";
+import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
+
+export interface EngineOptions {
+  /** Admin (loopback): /ready, /stats, /config_dump, /drain_listeners, /quitquitquit. Default 15000. */
+  adminPort?: PortOption;
+  adminAddress?: string;
+  /** Prometheus: /stats/prometheus. Default 15090. */
+  statsPort?: PortOption;
+  /** Readiness: /healthz/ready. Default 15021. */
+  readyPort?: PortOption;
+  /** Address the stats and readiness servers bind. Default 0.0.0.0. */
+  bindAddress?: string;
+  /** pino JSON access log of every request to stdout (listeners with access_log log regardless). */
+  accessLog?: boolean;
+  /** Start a trace (traceparent and B3 headers) when a request carries none. Default true. */
+  tracing?: boolean;
+  workload?: Partial<Workload>;
+  random?: () => number;
+  /** How long stop() lets connections drain before closing them. Default 5 s. */
+  drainTimeoutMs?: number;
+  /** Called on POST /quitquitquit. */
+  onQuit?: () => void;
+}
+
+class ListenerRuntime {
+  readonly conns = new Set<Http1Connection>();
+  draining = false;
+  constructor(
+    public listener: Listener,
+    readonly server: Server,
+  ) {}
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === "object" ? a.port : 0;
+  }
+  drain(): void {
+    this.draining = true;
+    this.server.close();
+    for (const c of this.conns) c.drain();
+  }
+}
+
+export class Engine {
+  private cfg: EngineConfig | undefined;
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly listeners = new Map<string, ListenerRuntime>();
+  readonly stats: Stats;
+  private readonly ctx: EngineContext;
+  private admin: AdminServers | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: EngineOptions = {}) {
+    this.stats = new Stats({ ...unknownWorkload, ...opts.workload });
+    this.ctx = {
+      clusters: this.clusters,
+      routes: new Map(),
+      stats: this.stats,
+      limiter: new RateLimiter(),
+      random: opts.random ?? Math.random,
+      log: pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }),
+      logAll: opts.accessLog ?? false,
+      tracing: opts.tracing ?? true,
+    };
+  }
+
+  /** Starts the admin, stats and readiness servers. */
+  async start(): Promise<void> {
+    this.admin = await startAdmin(this, this.opts);
+  }
+
+  get config(): EngineConfig | undefined {
+    return this.cfg;
+  }
+
+  get ready(): boolean {
+    return this.cfg !== undefined && !this.stopping;
+  }
+
+  /** The admin, stats and readiness ports actually bound (useful with port 0). */
+  get ports(): { admin: number; stats: number; ready: number } {
+    return this.admin?.ports ?? { admin: 0, stats: 0, ready: 0 };
+  }
+
+  listenerPort(name: string): number {
+    return this.listeners.get(name)?.port ?? 0;
+  }
+
+  clusterRuntime(name: string): ClusterRuntime | undefined {
+    return this.clusters.get(name);
+  }
+
+  /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
+  async apply(res: Resources): Promise<void> {
+    const cfg = compile(res);
+    const started: ListenerRuntime[] = [];
+    try {
+      for (const l of cfg.listeners) {
+        const cur = this.listeners.get(l.name);
+        if (cur && cur.listener.address === l.address && (cur.listener.port === l.port || l.port === 0)) continue;
+        started.push(await this.listen(l));
+      }
+    } catch (err) {
+      for (const rt of started) rt.server.close();
+      throw err;
+    }
+    // Swap: clusters first (routes may name new ones), then routes and listeners.
+    for (const [name, c] of cfg.clusters) {
+      const cur = this.clusters.get(name);
+      if (cur) cur.update(c);
+      else this.clusters.set(name, new ClusterRuntime(c));
+    }
+    this.ctx.routes = cfg.routes;
+    const keep = new Set(cfg.listeners.map((l) => l.name));
+    for (const rt of started) {
+      this.listeners.get(rt.listener.name)?.drain();
+      this.listeners.set(rt.listener.name, rt);
+    }
+    for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
+    for (const [name, rt] of this.listeners) {
+      if (!keep.has(name)) {
+        rt.drain();
+        this.listeners.delete(name);
+      }
+    }
+    for (const [name, c] of this.clusters) {
+      if (!cfg.clusters.has(name)) {
+        c.remove();
+        this.clusters.delete(name);
+      }
+    }
+    this.cfg = cfg;
+  }
+
+  private listen(l: Listener): Promise<ListenerRuntime> {
+    const ctx = this.ctx;
+    const server = createServer({ noDelay: true });
+    const rt = new ListenerRuntime(l, server);
+    server.on("connection", (socket: Socket) => {
+      const c = new Http1Connection(socket, (req) => new Stream(ctx, rt.listener, req).run(), (conn) => rt.conns.delete(conn));
+      rt.conns.add(c);
+      if (rt.draining) c.drain();
+    });
+    return new Promise((resolve, reject) => {
+      server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
+      server.listen({ host: l.address, port: l.port }, () => resolve(rt));
+    });
+  }
+
+  /** Stops accepting, lets connections finish their responses (HTTP/1.1 Connection: close), then closes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const conns: Http1Connection[] = [];
+    for (const rt of this.listeners.values()) {
+      rt.drain();
+      conns.push(...rt.conns);
+    }
+    const deadline = Date.now() + (this.opts.drainTimeoutMs ?? 5000);
+    await Promise.all(
+      conns.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.isClosed) return resolve();
+            const t = setTimeout(() => c.socket.destroy(), Math.max(0, deadline - Date.now()));
+            c.socket.once("close", () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
+    for (const c of this.clusters.values()) c.remove();
+    await this.admin?.close();
+  }
+
+  /** /drain_listeners: keep serving requests in flight, but close connections after them. */
+  drainListeners(): void {
+    for (const rt of this.listeners.values()) for (const c of rt.conns) c.drain();
+  }
+
+  quit(): void {
+    this.opts.onQuit?.();
+  }
+
+  configDump(): unknown {
+    return {
+      version: this.cfg?.version ?? "",
+      listeners: [...this.listeners.values()].map((rt) => ({ name: rt.listener.name, port: rt.port })),
+      resources: this.cfg?.resources ?? {},
+    };
+  }
+
+  /** Envoy-style counters and gauges for /stats. */
+  statsText(): string {
+    const lines: string[] = [];
+    for (const [name, c] of this.clusters) {
+      lines.push(
+        `cluster.${name}.membership_total: ${c.size}`,
+        `cluster.${name}.outlier_detection.ejections_active: ${c.ejected}`,
+        `cluster.${name}.upstream_cx_active: ${c.connections}`,
+        `cluster.${name}.upstream_rq_active: ${c.requests}`,
+        `cluster.${name}.upstream_rq_pending_active: ${c.pending}`,
+        `cluster.${name}.upstream_rq_retry_active: ${c.retries}`,
+      );
+    }
+    for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
+    return `${lines.sort().join("\n")}\n`;
+  }
+}

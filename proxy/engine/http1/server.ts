@@ -1,0 +1,170 @@
+// The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
+// order (pipelined requests wait in the buffer), so responses can never be reordered.
+import type { Socket } from "node:net";
+import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseRequestHead, reason, serializeHead, type RequestHead } from "./parse.js";
+
+/** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+
+export interface Http1Request {
+  head: RequestHead;
+  /** The body as framed on the wire (chunked framing kept), possibly empty. */
+  body: Buffer;
+  remoteAddress: string;
+  conn: Http1Connection;
+}
+
+export type RequestHandler = (req: Http1Request) => void;
+
+export class Http1Connection {
+  private buf: Buffer | undefined;
+  private head: RequestHead | undefined;
+  private bodyStart = 0;
+  private scanFrom = 0;
+  private readonly scanner = new ChunkedScanner();
+  private sentContinue = false;
+  private busy = false;
+  private closeAfter = false;
+  private draining = false;
+  private closed = false;
+  private abortHandler: (() => void) | undefined;
+  private drainHandler: (() => void) | undefined;
+  readonly remoteAddress: string;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handler: RequestHandler,
+    private readonly onClose: (c: Http1Connection) => void,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? "";
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.drainHandler?.());
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      this.closed = true;
+      const abort = this.abortHandler;
+      this.abortHandler = undefined;
+      if (this.busy && abort) abort();
+      this.onClose(this);
+    });
+  }
+
+  /** Stop keeping the connection alive: close after the response in flight, or now when idle. */
+  drain(): void {
+    this.draining = true;
+    if (!this.busy && !this.buf) this.socket.end();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether the response being written will be followed by a close. */
+  get closing(): boolean {
+    return this.closeAfter || this.draining;
+  }
+
+  onAbort(fn: (() => void) | undefined): void {
+    this.abortHandler = fn;
+  }
+
+  onDrain(fn: (() => void) | undefined): void {
+    this.drainHandler = fn;
+  }
+
+  write(data: Buffer | string): boolean {
+    if (this.closed) return true;
+    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  /** The response is complete: close or move on to the next pipelined request. */
+  finish(forceClose = false): void {
+    if (!this.busy) return;
+    this.busy = false;
+    this.abortHandler = undefined;
+    this.drainHandler = undefined;
+    if (forceClose || this.closing) {
+      this.buf = undefined;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.buf) this.next();
+  }
+
+  /** A complete local response with a content-length. */
+  reply(status: number, headers: string[], body: Buffer | string, close = false): void {
+    const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    headers.push("content-length", String(len));
+    if (close || this.closing) headers.push("connection", "close");
+    this.write(serializeHead(`HTTP/1.1 ${status} ${reason(status)}`, headers));
+    if (len) this.write(body);
+    this.finish(close);
+  }
+
+  private fail(status: number): void {
+    this.busy = true;
+    this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (!this.busy) this.next();
+    else if (this.buf.length > 2 * MAX_HEAD_BYTES) this.socket.pause();
+  }
+
+  private next(): void {
+    while (this.buf && !this.busy && !this.closed) {
+      const buf = this.buf;
+      let head = this.head;
+      if (!head) {
+        const end = buf.indexOf(CRLFCRLF);
+        if (end < 0) {
+          if (buf.length > MAX_HEAD_BYTES) this.fail(431);
+          return;
+        }
+        if (end > MAX_HEAD_BYTES) return this.fail(431);
+        try {
+          head = parseRequestHead(buf.toString("latin1", 0, end));
+        } catch {
+          return this.fail(400);
+        }
+        this.head = head;
+        this.bodyStart = end + 4;
+        this.scanFrom = this.bodyStart;
+        this.sentContinue = false;
+        this.scanner.reset();
+      }
+      let bodyEnd: number;
+      if (head.chunked) {
+        try {
+          bodyEnd = this.scanner.scan(buf, this.scanFrom, buf.length);
+        } catch {
+          return this.fail(400);
+        }
+        this.scanFrom = buf.length;
+      } else {
+        const len = head.contentLength < 0 ? 0 : head.contentLength;
+        bodyEnd = buf.length - this.bodyStart >= len ? this.bodyStart + len : -1;
+        if (len > MAX_BODY_BYTES) return this.fail(413);
+      }
+      if (bodyEnd < 0) {
+        if (buf.length - this.bodyStart > MAX_BODY_BYTES) return this.fail(413);
+        if (head.expectContinue && !this.sentContinue) {
+          this.sentContinue = true;
+          this.write(CONTINUE);
+        }
+        return;
+      }
+      const body = buf.subarray(this.bodyStart, bodyEnd);
+      this.buf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
+      this.head = undefined;
+      this.busy = true;
+      this.closeAfter = !head.keepAlive;
+      this.handler({ head, body, remoteAddress: this.remoteAddress, conn: this });
+    }
+  }
+}

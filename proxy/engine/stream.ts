@@ -1,0 +1,431 @@
+// One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
+// retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { ForwardAction, HeaderEdits, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
+import type { Http1Request } from "./http1/server.js";
+import { headerValue, reason, serializeHead, type ResponseHead } from "./http1/parse.js";
+import { DISCARD, type Exchange, type UpstreamConnection, type UpstreamFailure } from "./http1/upstream.js";
+import { applyEdits, indexOfHeader, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
+import { requestHash } from "./router/hash.js";
+import { decideFault } from "./filters/fault.js";
+import type { RateLimiter } from "./filters/ratelimit.js";
+import type { ClusterRuntime, Host } from "./cluster.js";
+import type { Stats } from "./stats.js";
+import { LOCAL_BODY, type LocalFlag } from "./local.js";
+
+export interface EngineContext {
+  clusters: ReadonlyMap<string, ClusterRuntime>;
+  routes: ReadonlyMap<string, RouteConfig>;
+  stats: Stats;
+  limiter: RateLimiter;
+  random: () => number;
+  log: Logger | undefined;
+  /** Log every request, not only those of listeners whose config asks for an access log. */
+  logAll: boolean;
+  tracing: boolean;
+}
+
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade"]);
+
+function hasResponseEdits(levels: readonly (HeaderEdits | undefined)[]): boolean {
+  return levels.some((e) => e !== undefined && (e.responseAdd.length > 0 || e.responseRemove.length > 0));
+}
+
+export class Stream implements Exchange {
+  private readonly start = performance.now();
+  private readonly view: RequestView;
+  private route: Route | undefined;
+  private vh: VirtualHost | undefined;
+  private rc: RouteConfig | undefined;
+  private flags = "-";
+  private code = 0;
+  private responseBytes = 0;
+  private extraHeaders: string[] | undefined;
+  private finished = false;
+  private committed = false;
+  private closeAfter = false;
+  private clusterName = "";
+  private cluster: ClusterRuntime | undefined;
+  private levels: (HeaderEdits | undefined)[] = [];
+  private upstreamHead = "";
+  private retry: RetryPolicy | undefined;
+  private retries = 0;
+  private retryCounted = false;
+  private hash: number | undefined;
+  private tried: Set<string> | undefined;
+  private host: Host | undefined;
+  private lastHost: Host | undefined;
+  private conn: UpstreamConnection | undefined;
+  private cancelAcquire: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private transparentRetry = false;
+  private requestCounted = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly listener: Listener,
+    private readonly req: Http1Request,
+  ) {
+    const head = req.head;
+    this.view = {
+      method: head.method,
+      path: head.path,
+      query: head.query,
+      header: (n) => (n === "host" || n === ":authority" ? head.host : headerValue(head.headers, n)),
+    };
+    req.conn.onAbort(() => this.onDownstreamAbort());
+  }
+
+  run(): void {
+    const hcm = this.listener.hcm;
+    const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
+    this.rc = rc;
+    this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
+    this.route = this.vh && matchRoute(this.vh, this.view);
+    if (!this.route) return this.local(404, "NR");
+    this.filters(0);
+  }
+
+  private filters(from: number): void {
+    const list = this.listener.hcm.filters;
+    const route = this.route as Route;
+    const vh = this.vh as VirtualHost;
+    for (let i = from; i < list.length; i++) {
+      const f = list[i] as (typeof list)[number];
+      const cfg = route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
+      if (cfg.type === "fault") {
+        const d = decideFault(cfg.fault, this.ctx.random);
+        if (d.delayMs > 0) {
+          this.flags = "DI";
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            if (d.abort) this.faultAbort(d.abort.status, d.abort.grpcStatus);
+            else this.filters(i + 1);
+          }, d.delayMs);
+          return;
+        }
+        if (d.abort) return this.faultAbort(d.abort.status, d.abort.grpcStatus);
+      } else if (cfg.type === "local_ratelimit" && cfg.limit) {
+        const v = this.ctx.limiter.check(cfg.limit, this.ctx.random);
+        if (v.headers.length) (this.extraHeaders ??= []).push(...v.headers);
+        if (v.limited) return this.local(cfg.limit.status, "RL");
+      } else if (cfg.type === "router") {
+        return this.act();
+      }
+    }
+  }
+
+  private faultAbort(status: number, grpcStatus: number | undefined): void {
+    if (grpcStatus !== undefined) {
+      (this.extraHeaders ??= []).push("content-type", "application/grpc", "grpc-status", String(grpcStatus), "grpc-message", LOCAL_BODY.FI);
+    }
+    this.local(status, "FI");
+  }
+
+  private act(): void {
+    const route = this.route as Route;
+    const a = route.action;
+    if (a.kind === "direct") {
+      this.code = a.status;
+      this.respond(a.status, a.body.length ? ["content-type", "text/plain"] : [], a.body);
+    } else if (a.kind === "redirect") {
+      const loc = redirectLocation(a, route, "http", this.req.head.host, this.req.head.path, this.req.head.query);
+      this.code = a.code;
+      this.respond(a.code, ["location", loc], "");
+    } else this.forward(a);
+  }
+
+  /** A local reply with the flag's standard body. */
+  private local(status: number, flag: LocalFlag, extra: string[] = []): void {
+    this.flags = this.flags === "DI" && flag === "FI" ? "DI,FI" : flag;
+    this.code = status;
+    this.respond(status, ["content-type", "text/plain", ...extra], status === 200 && flag === "FI" ? "" : LOCAL_BODY[flag]);
+  }
+
+  private respond(status: number, headers: string[], body: Buffer | string): void {
+    if (this.finished || this.req.conn.isClosed) return this.done();
+    if (this.extraHeaders) headers.push(...this.extraHeaders);
+    if (this.route) applyEdits(headers, "response", this.editLevels());
+    this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    this.finishOnce();
+    this.req.conn.reply(status, headers, body);
+  }
+
+  private editLevels(): (HeaderEdits | undefined)[] {
+    return this.levels.length ? this.levels : [this.route?.edits, this.vh?.edits, this.rc?.edits];
+  }
+
+  private forward(a: ForwardAction): void {
+    const pick = pickCluster(a, this.ctx.random);
+    this.clusterName = pick.name;
+    const cluster = this.ctx.clusters.get(pick.name);
+    if (!cluster) return this.local(503, "NC");
+    this.cluster = cluster;
+    this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
+    if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
+    cluster.requests++;
+    this.requestCounted = true;
+    this.upstreamHead = this.buildHead(a, pick.name);
+    this.retry = a.retry ?? this.vh?.retry;
+    if (this.retry?.previousHosts) this.tried = new Set();
+    if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
+    for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
+    if (a.timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), a.timeoutMs);
+    this.attempt();
+  }
+
+  private buildHead(a: ForwardAction, _cluster: string, hostOverride?: string): string {
+    const head = this.req.head;
+    const src = head.headers;
+    const headers: string[] = [];
+    for (let i = 0; i < src.length; i += 2) if (!HOP.has(src[i] as string)) headers.push(src[i] as string, src[i + 1] as string);
+    applyEdits(headers, "request", this.levels);
+    const host = hostOverride ?? a.hostRewrite;
+    if (host !== undefined) {
+      removeHeader(headers, "host");
+      headers.push("host", host);
+    } else if (indexOfHeader(headers, "host") < 0 && head.host) headers.push("host", head.host);
+    if (this.listener.hcm.generateRequestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
+    if (this.ctx.tracing && headerValue(headers, "traceparent") === undefined && headerValue(headers, "x-b3-traceid") === undefined) {
+      const trace = randomUUID().replace(/-/g, "");
+      const span = randomUUID().slice(0, 8) + trace.slice(0, 8);
+      headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
+    }
+    if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
+    const path = rewritePath(a, this.route as Route, head.path, head.query) ?? head.target;
+    return serializeHead(`${head.method} ${path} HTTP/1.1`, headers);
+  }
+
+  private mirror(name: string): void {
+    const cluster = this.ctx.clusters.get(name);
+    const host = cluster?.pick(undefined, this.ctx.random);
+    if (!cluster || !host) return;
+    const a = (this.route as Route).action as ForwardAction;
+    const authority = this.req.head.host;
+    const colon = authority.lastIndexOf(":");
+    const shadow = colon > 0 ? `${authority.slice(0, colon)}-shadow${authority.slice(colon)}` : `${authority}-shadow`;
+    const head = this.buildHead(a, name, shadow);
+    const body = this.req.body;
+    cluster.acquire(host, (conn) => conn?.send(head, body, DISCARD, this.req.head.method === "HEAD"));
+  }
+
+  private attempt(): void {
+    const cluster = this.cluster as ClusterRuntime;
+    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    if (!host) return this.local(503, "UH");
+    this.host = host;
+    this.tried?.add(host.key);
+    host.active++;
+    if (this.retry && this.retry.perTryTimeoutMs > 0) this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
+    if (r === "overflow") {
+      this.endAttempt();
+      return this.local(503, "UO", ["x-weft-overflow", "max_pending_requests"]);
+    }
+    if (this.host === host && !this.conn) this.cancelAcquire = r;
+  }
+
+  private onConnection(host: Host, conn: UpstreamConnection | undefined, err: UpstreamFailure | undefined): void {
+    this.cancelAcquire = undefined;
+    if (this.finished || this.host !== host) {
+      if (conn) this.cluster?.release(host, conn);
+      return;
+    }
+    if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
+    this.conn = conn;
+    conn.send(this.upstreamHead, this.req.body, this, this.req.head.method === "HEAD");
+  }
+
+  /** The attempt is over: release its host slot, its timers and its retry count. */
+  private endAttempt(): void {
+    if (this.host) {
+      this.host.active--;
+      this.lastHost = this.host;
+    }
+    this.host = undefined;
+    this.conn = undefined;
+    this.cancelAcquire?.();
+    this.cancelAcquire = undefined;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    if (this.retryCounted && this.cluster) this.cluster.retries--;
+    this.retryCounted = false;
+  }
+
+  onHead(head: ResponseHead, raw: Buffer): void {
+    const host = this.host as Host;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    this.cluster?.record(host, head.status, this.ctx.random);
+    if (this.retriableStatus(head.status) && this.canRetry()) {
+      this.conn?.discard();
+      this.endAttempt();
+      return this.scheduleRetry();
+    }
+    this.committed = true;
+    this.code = head.status;
+    const conn = this.req.conn;
+    this.closeAfter = head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
+    if (!this.extraHeaders && !conn.closing && !hasResponseEdits(this.levels)) conn.write(raw);
+    else {
+      const h = head.headers.slice();
+      applyEdits(h, "response", this.levels);
+      if (this.extraHeaders) h.push(...this.extraHeaders);
+      if (conn.closing) {
+        removeHeader(h, "connection");
+        h.push("connection", "close");
+      }
+      conn.write(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h));
+    }
+  }
+
+  onBody(chunk: Buffer): void {
+    this.responseBytes += chunk.length;
+    if (!this.req.conn.write(chunk)) {
+      const up = this.conn;
+      up?.pause();
+      this.req.conn.onDrain(() => up?.resume());
+    }
+  }
+
+  onEnd(): void {
+    this.endAttempt();
+    this.finishOnce();
+    this.req.conn.finish(this.closeAfter);
+  }
+
+  onError(kind: UpstreamFailure, received: boolean): void {
+    const reused = (this.conn?.requests ?? 0) > 1;
+    if (this.committed) {
+      this.flags = "UC";
+      this.endAttempt();
+      this.finishOnce();
+      this.req.conn.socket.destroy();
+      return;
+    }
+    const host = this.host;
+    if (!received && reused && !this.transparentRetry) {
+      // A pooled connection the upstream had closed: try once more on a fresh one, not counted as a retry.
+      this.transparentRetry = true;
+      this.endAttempt();
+      return this.attempt();
+    }
+    if (host) this.cluster?.record(host, 503, this.ctx.random);
+    this.attemptFailed(kind);
+  }
+
+  private attemptFailed(kind: UpstreamFailure | "timeout"): void {
+    this.endAttempt();
+    const on = this.retry?.on;
+    const retriable =
+      on !== undefined &&
+      (on.has("5xx") || on.has("gateway-error") || (kind !== "timeout" && on.has("reset")) || (kind === "connect-failure" && on.has("connect-failure")));
+    if (retriable && this.canRetry()) return this.scheduleRetry();
+    if (kind === "timeout") return this.local(504, "UT");
+    this.local(503, kind === "connect-failure" ? "UF" : kind === "protocol" ? "UPE" : "UC");
+  }
+
+  private retriableStatus(status: number): boolean {
+    const r = this.retry;
+    if (!r || status < 500 && !r.retriableStatusCodes.has(status)) return false;
+    if (r.on.has("5xx") && status >= 500) return true;
+    if (r.on.has("gateway-error") && status >= 502 && status <= 504) return true;
+    return r.on.has("retriable-status-codes") && r.retriableStatusCodes.has(status);
+  }
+
+  private canRetry(): boolean {
+    const r = this.retry;
+    const c = this.cluster;
+    if (!r || !c || this.retries >= r.numRetries) return false;
+    if (c.retries >= c.config.breakers.maxRetries) {
+      this.flags = "URX";
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const r = this.retry as RetryPolicy;
+    const c = this.cluster as ClusterRuntime;
+    this.retries++;
+    c.retries++;
+    this.retryCounted = true;
+    const ceiling = Math.min(r.baseIntervalMs * (2 ** this.retries - 1), r.maxIntervalMs);
+    const delay = Math.floor(this.ctx.random() * ceiling);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.finished) return;
+      this.attempt();
+    }, delay);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    this.conn?.abort();
+    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
+    this.attemptFailed("timeout");
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (this.finished) return;
+    this.conn?.abort();
+    this.endAttempt();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.committed) {
+      this.flags = "UT";
+      this.finishOnce();
+      this.req.conn.socket.destroy();
+      return;
+    }
+    this.local(504, "UT");
+  }
+
+  private onDownstreamAbort(): void {
+    if (this.finished) return;
+    this.flags = "DC";
+    this.conn?.abort();
+    this.endAttempt();
+    this.finishOnce();
+  }
+
+  private done(): void {
+    this.finishOnce();
+    this.req.conn.finish(true);
+  }
+
+  private finishOnce(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
+    if (this.requestCounted && this.cluster) this.cluster.requests--;
+    const durationMs = performance.now() - this.start;
+    const inbound = this.listener.direction === "inbound";
+    const requestBytes = this.req.body.length;
+    this.ctx.stats.record({
+      inbound,
+      cluster: this.clusterName || "unknown",
+      peerWorkload: this.lastHost?.endpoint.workload,
+      code: this.code,
+      flags: this.flags,
+      durationMs,
+      requestBytes,
+      responseBytes: this.responseBytes,
+    });
+    const log = this.ctx.log;
+    if (log && (this.ctx.logAll || this.listener.hcm.accessLog)) {
+      const h = this.req.head;
+      log.info({
+        method: h.method, path: h.target, authority: h.host, protocol: `HTTP/1.${h.minor}`, response_code: this.code,
+        response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,
+        duration: Math.round(durationMs), upstream_cluster: this.clusterName, upstream_host: this.lastHost?.key,
+        x_request_id: headerValue(h.headers, "x-request-id"), downstream_remote_address: this.req.remoteAddress,
+      });
+    }
+  }
+}
