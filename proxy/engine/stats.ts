@@ -1,6 +1,6 @@
-// Istio's standard metrics (names and labels), so existing Grafana and Kiali queries work. Label children are
-// cached per label combination, so a request costs a map lookup and three observations.
-import { Counter, Histogram, Registry } from "prom-client";
+// Istio's standard metrics (names and labels), so existing Grafana and Kiali queries work. The hot path only bumps
+// plain numbers in a per-label-set series; prom-client's registry renders them at scrape time.
+import { Registry, type Metric, type MetricValue } from "prom-client";
 
 export interface Workload {
   name: string;
@@ -15,7 +15,8 @@ export const unknownWorkload: Workload = {
   name: "unknown", namespace: "unknown", app: "unknown", version: "unknown", cluster: "unknown", principal: "unknown",
 };
 
-const LABELS = [
+/** Istio's standard metric labels. */
+export const ISTIO_LABELS = [
   "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app", "source_version",
   "source_cluster", "source_canonical_service", "source_canonical_revision", "destination_workload",
   "destination_workload_namespace", "destination_principal", "destination_app", "destination_version",
@@ -23,16 +24,32 @@ const LABELS = [
   "destination_canonical_service", "destination_canonical_revision", "request_protocol", "response_code",
   "grpc_response_status", "response_flags", "connection_security_policy",
 ] as const;
-type Labels = Record<(typeof LABELS)[number], string>;
+type Labels = Record<(typeof ISTIO_LABELS)[number], string>;
 
 const MS_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
 const BYTE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 
-interface Children {
-  requests: ReturnType<Counter<string>["labels"]>;
-  duration: ReturnType<Histogram<string>["labels"]>;
-  requestBytes: ReturnType<Histogram<string>["labels"]>;
-  responseBytes: ReturnType<Histogram<string>["labels"]>;
+class Hist {
+  readonly counts: Float64Array;
+  sum = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > (b[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += v;
+  }
+}
+
+class Series {
+  count = 0;
+  readonly duration = new Hist(MS_BUCKETS);
+  readonly requestBytes = new Hist(BYTE_BUCKETS);
+  readonly responseBytes = new Hist(BYTE_BUCKETS);
+  constructor(readonly labels: Labels) {}
 }
 
 /** destination_service and its name and namespace, from an Istio cluster name `outbound|port|subset|fqdn`. */
@@ -54,40 +71,67 @@ export interface RequestRecord {
   responseBytes: number;
 }
 
+type HistOf = (s: Series) => Hist;
+
+/** A metric in prom-client's collection interface, rendered from our series. */
+function metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValue<string>[]): Metric<string> {
+  const m = {
+    name,
+    help,
+    type,
+    aggregator: "sum",
+    get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
+    reset: () => undefined,
+  };
+  return m as unknown as Metric<string>; // unknown: prom-client types only its own classes; the registry needs get()
+}
+
+function histogramValues(name: string, series: Iterable<Series>, of: HistOf): MetricValue<string>[] {
+  const out: MetricValue<string>[] = [];
+  for (const s of series) {
+    const h = of(s);
+    let cumulative = 0;
+    h.bounds.forEach((le, i) => {
+      cumulative += h.counts[i] as number;
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cumulative } as MetricValue<string>);
+    });
+    cumulative += h.counts[h.bounds.length] as number;
+    out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: "+Inf" }, value: cumulative } as MetricValue<string>);
+    out.push({ metricName: `${name}_sum`, labels: s.labels, value: h.sum } as MetricValue<string>);
+    out.push({ metricName: `${name}_count`, labels: s.labels, value: cumulative } as MetricValue<string>);
+  }
+  return out;
+}
+
 export class Stats {
   readonly registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly duration: Histogram<string>;
-  private readonly requestBytes: Histogram<string>;
-  private readonly responseBytes: Histogram<string>;
-  private readonly children = new Map<string, Children>();
+  private readonly series = new Map<string, Series>();
 
   constructor(private readonly self: Workload = unknownWorkload) {
-    const r = [this.registry];
-    const labelNames = [...LABELS];
-    this.requests = new Counter({ name: "istio_requests_total", help: "Requests handled, by Istio's standard labels.", labelNames, registers: r });
-    this.duration = new Histogram({ name: "istio_request_duration_milliseconds", help: "Request duration in milliseconds.", labelNames, buckets: MS_BUCKETS, registers: r });
-    this.requestBytes = new Histogram({ name: "istio_request_bytes", help: "Request sizes in bytes.", labelNames, buckets: BYTE_BUCKETS, registers: r });
-    this.responseBytes = new Histogram({ name: "istio_response_bytes", help: "Response sizes in bytes.", labelNames, buckets: BYTE_BUCKETS, registers: r });
+    const all = () => this.series.values();
+    this.registry.registerMetric(
+      metric("istio_requests_total", "Requests handled, by Istio's standard labels.", "counter", () =>
+        [...all()].map((s) => ({ labels: s.labels, value: s.count }) as MetricValue<string>),
+      ),
+    );
+    const hist = (name: string, help: string, of: HistOf) =>
+      this.registry.registerMetric(metric(name, help, "histogram", () => histogramValues(name, all(), of)));
+    hist("istio_request_duration_milliseconds", "Request duration in milliseconds.", (s) => s.duration);
+    hist("istio_request_bytes", "Request sizes in bytes.", (s) => s.requestBytes);
+    hist("istio_response_bytes", "Response sizes in bytes.", (s) => s.responseBytes);
   }
 
   record(rec: RequestRecord): void {
     const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.code}|${rec.flags}`;
-    let c = this.children.get(key);
-    if (!c) {
-      const l = this.labels(rec);
-      c = {
-        requests: this.requests.labels(l),
-        duration: this.duration.labels(l),
-        requestBytes: this.requestBytes.labels(l),
-        responseBytes: this.responseBytes.labels(l),
-      };
-      this.children.set(key, c);
+    let s = this.series.get(key);
+    if (!s) {
+      s = new Series(this.labels(rec));
+      this.series.set(key, s);
     }
-    c.requests.inc();
-    c.duration.observe(rec.durationMs);
-    c.requestBytes.observe(rec.requestBytes);
-    c.responseBytes.observe(rec.responseBytes);
+    s.count++;
+    s.duration.observe(rec.durationMs);
+    s.requestBytes.observe(rec.requestBytes);
+    s.responseBytes.observe(rec.responseBytes);
   }
 
   private labels(rec: RequestRecord): Labels {

@@ -1,6 +1,6 @@
 // One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
-import { randomUUID } from "node:crypto";
+import { randomFillSync, randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ForwardAction, HeaderEdits, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import type { Http1Request } from "./http1/server.js";
@@ -24,6 +24,19 @@ export interface EngineContext {
   /** Log every request, not only those of listeners whose config asks for an access log. */
   logAll: boolean;
   tracing: boolean;
+}
+
+const pool = Buffer.alloc(8192);
+let poolAt = pool.length;
+
+/** Hex of n random bytes, from a pool refilled 8 KiB at a time. */
+function randomHex(n: number): string {
+  if (poolAt + n > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += n;
+  return pool.toString("hex", poolAt - n, poolAt);
 }
 
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade"]);
@@ -63,6 +76,7 @@ export class Stream implements Exchange {
   private retryTimer: NodeJS.Timeout | undefined;
   private transparentRetry = false;
   private requestCounted = false;
+  private corked = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -190,8 +204,9 @@ export class Stream implements Exchange {
     } else if (indexOfHeader(headers, "host") < 0 && head.host) headers.push("host", head.host);
     if (this.listener.hcm.generateRequestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
     if (this.ctx.tracing && headerValue(headers, "traceparent") === undefined && headerValue(headers, "x-b3-traceid") === undefined) {
-      const trace = randomUUID().replace(/-/g, "");
-      const span = randomUUID().slice(0, 8) + trace.slice(0, 8);
+      const ids = randomHex(24);
+      const trace = ids.slice(0, 32);
+      const span = ids.slice(32);
       headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
     }
     if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
@@ -269,6 +284,8 @@ export class Stream implements Exchange {
     this.code = head.status;
     const conn = this.req.conn;
     this.closeAfter = head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
+    conn.socket.cork(); // the head and the first body bytes leave in one write
+    this.corked = true;
     if (!this.extraHeaders && !conn.closing && !hasResponseEdits(this.levels)) conn.write(raw);
     else {
       const h = head.headers.slice();
@@ -284,14 +301,23 @@ export class Stream implements Exchange {
 
   onBody(chunk: Buffer): void {
     this.responseBytes += chunk.length;
-    if (!this.req.conn.write(chunk)) {
+    const ok = this.req.conn.write(chunk);
+    this.uncork();
+    if (!ok) {
       const up = this.conn;
       up?.pause();
       this.req.conn.onDrain(() => up?.resume());
     }
   }
 
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.req.conn.socket.uncork();
+  }
+
   onEnd(): void {
+    this.uncork();
     this.endAttempt();
     this.finishOnce();
     this.req.conn.finish(this.closeAfter);
@@ -300,6 +326,7 @@ export class Stream implements Exchange {
   onError(kind: UpstreamFailure, received: boolean): void {
     const reused = (this.conn?.requests ?? 0) > 1;
     if (this.committed) {
+      this.uncork();
       this.flags = "UC";
       this.endAttempt();
       this.finishOnce();

@@ -96,7 +96,7 @@ describe("config swap, load balancing and metrics", () => {
     expect(lines[0]).toContain('destination_service_name="metrics"');
     expect(lines[0]).toContain('destination_service_namespace="demo"');
     expect(lines[0]).toMatch(/ 25$/);
-    expect(text).toMatch(/istio_request_duration_milliseconds_bucket\{le="\+Inf",[^}]*destination_service="metrics\.demo\.svc\.cluster\.local"[^}]*\} 25/);
+    expect(text).toMatch(/istio_request_duration_milliseconds_bucket\{[^}]*destination_service="metrics\.demo\.svc\.cluster\.local"[^}]*le="\+Inf"\} 25/);
     expect(text).toContain("istio_request_bytes_count");
     expect(text).toContain("istio_response_bytes_sum");
     expect((await get(engine.ports.ready, "/healthz/ready")).status).toBe(200);
