@@ -7,7 +7,8 @@ import { Http1Connection } from "./http1/server.js";
 import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
-import { Stream, type EngineContext } from "./stream.js";
+import { Stream } from "./stream.js";
+import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
 
 export interface EngineOptions {
@@ -22,6 +23,8 @@ export interface EngineOptions {
   bindAddress?: string;
   /** pino JSON access log of every request to stdout (listeners with access_log log regardless). */
   accessLog?: boolean;
+  /** Where access-log lines go; stdout by default. */
+  accessLogStream?: { write(line: string): void };
   /** Start a trace (traceparent and B3 headers) when a request carries none. Default true. */
   tracing?: boolean;
   workload?: Partial<Workload>;
@@ -67,7 +70,7 @@ export class Engine {
       stats: this.stats,
       limiter: new RateLimiter(),
       random: opts.random ?? Math.random,
-      log: pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }),
+      log: pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, opts.accessLogStream ?? pino.destination(1)),
       logAll: opts.accessLog ?? false,
       tracing: opts.tracing ?? true,
     };

@@ -1,45 +1,17 @@
 // One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
-import { randomFillSync, randomUUID } from "node:crypto";
-import type { Logger } from "pino";
 import type { ForwardAction, HeaderEdits, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
+import { accessLog, type EngineContext } from "./context.js";
 import type { Http1Request } from "./http1/server.js";
 import { headerValue, reason, serializeHead, type ResponseHead } from "./http1/parse.js";
+import { shadowHost, upstreamHead } from "./upstream-head.js";
+import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamConnection, type UpstreamFailure } from "./http1/upstream.js";
-import { applyEdits, indexOfHeader, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
+import { applyEdits, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
-import type { RateLimiter } from "./filters/ratelimit.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
-import type { Stats } from "./stats.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
-
-export interface EngineContext {
-  clusters: ReadonlyMap<string, ClusterRuntime>;
-  routes: ReadonlyMap<string, RouteConfig>;
-  stats: Stats;
-  limiter: RateLimiter;
-  random: () => number;
-  log: Logger | undefined;
-  /** Log every request, not only those of listeners whose config asks for an access log. */
-  logAll: boolean;
-  tracing: boolean;
-}
-
-const pool = Buffer.alloc(8192);
-let poolAt = pool.length;
-
-/** Hex of n random bytes, from a pool refilled 8 KiB at a time. */
-function randomHex(n: number): string {
-  if (poolAt + n > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  poolAt += n;
-  return pool.toString("hex", poolAt - n, poolAt);
-}
-
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade"]);
 
 function hasResponseEdits(levels: readonly (HeaderEdits | undefined)[]): boolean {
   return levels.some((e) => e !== undefined && (e.responseAdd.length > 0 || e.responseRemove.length > 0));
@@ -182,7 +154,7 @@ export class Stream implements Exchange {
     if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
     cluster.requests++;
     this.requestCounted = true;
-    this.upstreamHead = this.buildHead(a, pick.name);
+    this.upstreamHead = this.buildHead(a);
     this.retry = a.retry ?? this.vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
@@ -191,40 +163,23 @@ export class Stream implements Exchange {
     this.attempt();
   }
 
-  private buildHead(a: ForwardAction, _cluster: string, hostOverride?: string): string {
+  private buildHead(a: ForwardAction, hostOverride?: string): string {
     const head = this.req.head;
-    const src = head.headers;
-    const headers: string[] = [];
-    for (let i = 0; i < src.length; i += 2) if (!HOP.has(src[i] as string)) headers.push(src[i] as string, src[i + 1] as string);
-    applyEdits(headers, "request", this.levels);
-    const host = hostOverride ?? a.hostRewrite;
-    if (host !== undefined) {
-      removeHeader(headers, "host");
-      headers.push("host", host);
-    } else if (indexOfHeader(headers, "host") < 0 && head.host) headers.push("host", head.host);
-    if (this.listener.hcm.generateRequestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
-    if (this.ctx.tracing && headerValue(headers, "traceparent") === undefined && headerValue(headers, "x-b3-traceid") === undefined) {
-      const ids = randomHex(24);
-      const trace = ids.slice(0, 32);
-      const span = ids.slice(32);
-      headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
-    }
-    if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
-    const path = rewritePath(a, this.route as Route, head.path, head.query) ?? head.target;
-    return serializeHead(`${head.method} ${path} HTTP/1.1`, headers);
+    return upstreamHead(head, {
+      path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
+      levels: this.levels,
+      host: hostOverride ?? a.hostRewrite,
+      requestId: this.listener.hcm.generateRequestId,
+      tracing: this.ctx.tracing,
+    });
   }
 
   private mirror(name: string): void {
     const cluster = this.ctx.clusters.get(name);
     const host = cluster?.pick(undefined, this.ctx.random);
     if (!cluster || !host) return;
-    const a = (this.route as Route).action as ForwardAction;
-    const authority = this.req.head.host;
-    const colon = authority.lastIndexOf(":");
-    const shadow = colon > 0 ? `${authority.slice(0, colon)}-shadow${authority.slice(colon)}` : `${authority}-shadow`;
-    const head = this.buildHead(a, name, shadow);
-    const body = this.req.body;
-    cluster.acquire(host, (conn) => conn?.send(head, body, DISCARD, this.req.head.method === "HEAD"));
+    const head = this.buildHead((this.route as Route).action as ForwardAction, shadowHost(this.req.head.host));
+    cluster.acquire(host, (conn) => conn?.send(head, this.req.body, DISCARD, this.req.head.method === "HEAD"));
   }
 
   private attempt(): void {
@@ -275,7 +230,7 @@ export class Stream implements Exchange {
     if (this.tryTimer) clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
     this.cluster?.record(host, head.status, this.ctx.random);
-    if (this.retriableStatus(head.status) && this.canRetry()) {
+    if (this.retry && retriableStatus(this.retry, head.status) && this.canRetry()) {
       this.conn?.discard();
       this.endAttempt();
       return this.scheduleRetry();
@@ -346,21 +301,9 @@ export class Stream implements Exchange {
 
   private attemptFailed(kind: UpstreamFailure | "timeout"): void {
     this.endAttempt();
-    const on = this.retry?.on;
-    const retriable =
-      on !== undefined &&
-      (on.has("5xx") || on.has("gateway-error") || (kind !== "timeout" && on.has("reset")) || (kind === "connect-failure" && on.has("connect-failure")));
-    if (retriable && this.canRetry()) return this.scheduleRetry();
+    if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
     if (kind === "timeout") return this.local(504, "UT");
     this.local(503, kind === "connect-failure" ? "UF" : kind === "protocol" ? "UPE" : "UC");
-  }
-
-  private retriableStatus(status: number): boolean {
-    const r = this.retry;
-    if (!r || status < 500 && !r.retriableStatusCodes.has(status)) return false;
-    if (r.on.has("5xx") && status >= 500) return true;
-    if (r.on.has("gateway-error") && status >= 502 && status <= 504) return true;
-    return r.on.has("retriable-status-codes") && r.retriableStatusCodes.has(status);
   }
 
   private canRetry(): boolean {
@@ -380,8 +323,7 @@ export class Stream implements Exchange {
     this.retries++;
     c.retries++;
     this.retryCounted = true;
-    const ceiling = Math.min(r.baseIntervalMs * (2 ** this.retries - 1), r.maxIntervalMs);
-    const delay = Math.floor(this.ctx.random() * ceiling);
+    const delay = backoffMs(r, this.retries, this.ctx.random);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.finished) return;
@@ -444,14 +386,12 @@ export class Stream implements Exchange {
       requestBytes,
       responseBytes: this.responseBytes,
     });
-    const log = this.ctx.log;
-    if (log && (this.ctx.logAll || this.listener.hcm.accessLog)) {
+    if (this.ctx.log && (this.ctx.logAll || this.listener.hcm.accessLog)) {
       const h = this.req.head;
-      log.info({
-        method: h.method, path: h.target, authority: h.host, protocol: `HTTP/1.${h.minor}`, response_code: this.code,
-        response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,
+      accessLog(this.ctx.log, h, {
+        response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,
         duration: Math.round(durationMs), upstream_cluster: this.clusterName, upstream_host: this.lastHost?.key,
-        x_request_id: headerValue(h.headers, "x-request-id"), downstream_remote_address: this.req.remoteAddress,
+        downstream_remote_address: this.req.remoteAddress,
       });
     }
   }

@@ -76,6 +76,18 @@ describe("routing through the engine (HTTP/1.1 on loopback)", () => {
     expect([t.status, t.body]).toEqual([418, "short and stout"]);
   });
 
+  it("writes a JSON access log line per request when switched on", async () => {
+    const lines: string[] = [];
+    const logged = await startEngine(resources([{ match: { prefix: "/" }, route: { cluster: "v1" } }], [cluster("v1", [v1.port])]), {
+      accessLog: true,
+      accessLogStream: { write: (l) => lines.push(l) },
+    });
+    await get(logged.port, "/logged?q=1", { "x-request-id": "rid-1" });
+    await logged.engine.stop();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ method: "GET", path: "/logged?q=1", response_code: 200, response_flags: "-", upstream_cluster: "v1", x_request_id: "rid-1" });
+  });
+
   it("forwards request bodies, chunked and with content-length", async () => {
     const echo = JSON.parse((await get(port, "/post", { "content-type": "text/plain" }, { method: "POST", body: "hello body" })).body);
     expect(echo.body).toBe("hello body");
