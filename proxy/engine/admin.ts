@@ -1,7 +1,20 @@
 // Admin on loopback (:15000), Prometheus (:15090/stats/prometheus) and readiness (:15021/healthz/ready).
 // Off the hot path, so node:http is fine here.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Engine } from "./engine.js";
+
+/** What the admin servers expose: the engine's, or the agent's (which adds /hot_restart). */
+export interface AdminTarget {
+  readonly ready: boolean;
+  statsText(): string | Promise<string>;
+  configDump(): unknown;
+  prometheus(): Promise<string>;
+  drainListeners(): void;
+  quit(): void;
+  /** Extra POST endpoints, by path; they answer with text. */
+  readonly posts?: Record<string, (query: URLSearchParams) => Promise<string>>;
+}
+
+const PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** A port number (0: any free port), or false to not start that server. */
 export type PortOption = number | false;
@@ -40,17 +53,31 @@ function portOf(s: Server | undefined): number {
   return a && typeof a === "object" ? a.port : 0;
 }
 
-export async function startAdmin(engine: Engine, o: AdminOptions): Promise<AdminServers> {
+export async function startAdmin(engine: AdminTarget, o: AdminOptions): Promise<AdminServers> {
   const bind = o.bindAddress ?? "0.0.0.0";
   const admin = await serve(o.adminPort, 15000, o.adminAddress ?? "127.0.0.1", (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    switch (path) {
+    const url = new URL(req.url ?? "/", "http://admin");
+    const post = engine.posts?.[url.pathname];
+    if (post) {
+      if (req.method !== "POST") return send(res, 405, "use POST\n");
+      post(url.searchParams).then(
+        (text) => send(res, 200, text),
+        (err: unknown) => send(res, 500, `${err instanceof Error ? err.message : String(err)}\n`),
+      );
+      return;
+    }
+    switch (url.pathname) {
       case "/ready":
         return send(res, engine.ready ? 200 : 503, engine.ready ? "LIVE\n" : "PRE_INITIALIZING\n");
       case "/stats":
-        return send(res, 200, engine.statsText());
+        Promise.resolve(engine.statsText()).then((t) => send(res, 200, t), (err: unknown) => send(res, 500, `${String(err)}\n`));
+        return;
       case "/config_dump":
-        return send(res, 200, `${JSON.stringify(engine.configDump(), null, 2)}\n`, "application/json");
+        Promise.resolve(engine.configDump()).then(
+          (d) => send(res, 200, `${JSON.stringify(d, null, 2)}\n`, "application/json"),
+          (err: unknown) => send(res, 500, `${String(err)}\n`),
+        );
+        return;
       case "/drain_listeners":
         if (req.method !== "POST") return send(res, 405, "use POST\n");
         engine.drainListeners();
@@ -65,8 +92,8 @@ export async function startAdmin(engine: Engine, o: AdminOptions): Promise<Admin
   });
   const stats = await serve(o.statsPort, 15090, bind, (req, res) => {
     if ((req.url ?? "").split("?")[0] !== "/stats/prometheus") return send(res, 404, "not found\n");
-    engine.stats.registry.metrics().then(
-      (text) => send(res, 200, text, engine.stats.registry.contentType),
+    engine.prometheus().then(
+      (text) => send(res, 200, text, PROM_TYPE),
       (err: unknown) => send(res, 500, `${String(err)}\n`),
     );
   });

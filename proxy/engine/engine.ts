@@ -41,7 +41,17 @@ class ListenerRuntime {
   constructor(
     public listener: Listener,
     readonly server: Server,
-  ) {}
+    private readonly ctx: EngineContext,
+    private readonly graceMs: number,
+  ) {
+    server.on("connection", (socket: Socket) => this.accept(socket));
+  }
+
+  accept(socket: Socket): void {
+    const c = new Http1Connection(socket, (req) => new Stream(this.ctx, this.listener, req).run(), (conn) => this.conns.delete(conn));
+    this.conns.add(c);
+    if (this.draining) c.drain(this.graceMs);
+  }
   get port(): number {
     const a = this.server.address();
     return a && typeof a === "object" ? a.port : 0;
@@ -49,7 +59,7 @@ class ListenerRuntime {
   drain(): void {
     this.draining = true;
     this.server.close();
-    for (const c of this.conns) c.drain();
+    for (const c of this.conns) c.drain(this.graceMs);
   }
 }
 
@@ -57,6 +67,7 @@ export class Engine {
   private cfg: EngineConfig | undefined;
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly listeners = new Map<string, ListenerRuntime>();
+  private readonly adopted = new Map<string, Server>();
   readonly stats: Stats;
   private readonly ctx: EngineContext;
   private admin: AdminServers | undefined;
@@ -144,15 +155,27 @@ export class Engine {
     this.cfg = cfg;
   }
 
+  /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
+  adoptServer(name: string, server: Server): void {
+    this.adopted.set(name, server);
+  }
+
+  /** A connection accepted elsewhere (by the agent) for the listener of that name. */
+  acceptSocket(name: string, socket: Socket): void {
+    const rt = this.listeners.get(name);
+    if (rt && !rt.draining) rt.accept(socket);
+    else socket.destroy();
+  }
+
   private listen(l: Listener): Promise<ListenerRuntime> {
-    const ctx = this.ctx;
+    const grace = this.opts.drainTimeoutMs ?? 5000;
+    const adopted = this.adopted.get(l.name);
+    if (adopted) {
+      this.adopted.delete(l.name);
+      return Promise.resolve(new ListenerRuntime(l, adopted, this.ctx, grace));
+    }
     const server = createServer({ noDelay: true });
-    const rt = new ListenerRuntime(l, server);
-    server.on("connection", (socket: Socket) => {
-      const c = new Http1Connection(socket, (req) => new Stream(ctx, rt.listener, req).run(), (conn) => rt.conns.delete(conn));
-      rt.conns.add(c);
-      if (rt.draining) c.drain();
-    });
+    const rt = new ListenerRuntime(l, server, this.ctx, grace);
     return new Promise((resolve, reject) => {
       server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
       server.listen({ host: l.address, port: l.port }, () => resolve(rt));
@@ -187,7 +210,12 @@ export class Engine {
 
   /** /drain_listeners: keep serving requests in flight, but close connections after them. */
   drainListeners(): void {
-    for (const rt of this.listeners.values()) for (const c of rt.conns) c.drain();
+    for (const rt of this.listeners.values()) for (const c of rt.conns) c.drain(this.opts.drainTimeoutMs ?? 5000);
+  }
+
+  /** Prometheus text of the engine's metrics. */
+  prometheus(): Promise<string> {
+    return this.stats.registry.metrics();
   }
 
   quit(): void {

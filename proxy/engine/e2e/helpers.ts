@@ -86,7 +86,7 @@ export function resources(routes: unknown[], clusters: unknown[], httpFilters?: 
 }
 
 export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
-  const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", ...opts });
+  const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200, ...opts });
   await engine.start();
   await engine.apply(res);
   return { engine, port: engine.listenerPort("http") };

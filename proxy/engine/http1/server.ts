@@ -51,10 +51,18 @@ export class Http1Connection {
     });
   }
 
-  /** Stop keeping the connection alive: close after the response in flight, or now when idle. */
-  drain(): void {
+  /**
+   * Stop keeping the connection alive: the next response carries Connection: close and the connection closes after
+   * it. An idle connection is closed after `idleGraceMs` unless a request comes first (closing it at once would race
+   * a client that is sending a request on it right now).
+   */
+  drain(idleGraceMs = 0): void {
     this.draining = true;
-    if (!this.busy && !this.buf) this.socket.end();
+    const closeIfIdle = () => {
+      if (!this.busy && !this.buf && !this.closed) this.socket.end();
+    };
+    if (idleGraceMs <= 0) closeIfIdle();
+    else setTimeout(closeIfIdle, idleGraceMs).unref();
   }
 
   get isClosed(): boolean {
