@@ -67,7 +67,7 @@ export class Engine {
   private cfg: EngineConfig | undefined;
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly listeners = new Map<string, ListenerRuntime>();
-  private readonly adopted = new Map<string, Server>();
+  private readonly adopted = new Map<string, { server: Server; take: () => Socket[] }>();
   readonly stats: Stats;
   private readonly ctx: EngineContext;
   private admin: AdminServers | undefined;
@@ -157,7 +157,14 @@ export class Engine {
 
   /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
   adoptServer(name: string, server: Server): void {
-    this.adopted.set(name, server);
+    // Until the listener's config arrives, connections wait (paused) rather than meet no handler.
+    const waiting: Socket[] = [];
+    const hold = (s: Socket) => {
+      s.pause();
+      waiting.push(s);
+    };
+    server.on("connection", hold);
+    this.adopted.set(name, { server, take: () => (server.off("connection", hold), waiting) });
   }
 
   /** A connection accepted elsewhere (by the agent) for the listener of that name. */
@@ -172,7 +179,12 @@ export class Engine {
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
-      return Promise.resolve(new ListenerRuntime(l, adopted, this.ctx, grace));
+      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace);
+      for (const s of adopted.take()) {
+        rt.accept(s);
+        s.resume();
+      }
+      return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });
     const rt = new ListenerRuntime(l, server, this.ctx, grace);
