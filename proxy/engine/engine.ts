@@ -8,6 +8,7 @@ import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
 import { Stream } from "./stream.js";
+import { proxyTcp } from "./tcp.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
 
@@ -48,6 +49,7 @@ class ListenerRuntime {
   }
 
   accept(socket: Socket): void {
+    if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
     const c = new Http1Connection(socket, (req) => new Stream(this.ctx, this.listener, req).run(), (conn) => this.conns.delete(conn));
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);

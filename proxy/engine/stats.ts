@@ -73,6 +73,21 @@ export interface RequestRecord {
 
 type HistOf = (s: Series) => Hist;
 
+class TcpSeries {
+  opened = 0;
+  closed = 0;
+  sent = 0;
+  received = 0;
+  constructor(readonly labels: Record<string, string>) {}
+}
+
+export interface TcpRecord {
+  inbound: boolean;
+  cluster: string;
+  peerWorkload: string | undefined;
+  flags: string;
+}
+
 /** A metric in prom-client's collection interface, rendered from our series. */
 function metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValue<string>[]): Metric<string> {
   const m = {
@@ -106,6 +121,7 @@ function histogramValues(name: string, series: Iterable<Series>, of: HistOf): Me
 export class Stats {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
+  private readonly tcpSeries = new Map<string, TcpSeries>();
 
   constructor(private readonly self: Workload = unknownWorkload) {
     const all = () => this.series.values();
@@ -119,6 +135,26 @@ export class Stats {
     hist("istio_request_duration_milliseconds", "Request duration in milliseconds.", (s) => s.duration);
     hist("istio_request_bytes", "Request sizes in bytes.", (s) => s.requestBytes);
     hist("istio_response_bytes", "Response sizes in bytes.", (s) => s.responseBytes);
+    const tcp = (name: string, help: string, of: (s: TcpSeries) => number) =>
+      this.registry.registerMetric(
+        metric(name, help, "counter", () => [...this.tcpSeries.values()].map((s) => ({ labels: s.labels, value: of(s) }) as MetricValue<string>)),
+      );
+    tcp("istio_tcp_connections_opened_total", "TCP connections opened.", (s) => s.opened);
+    tcp("istio_tcp_connections_closed_total", "TCP connections closed.", (s) => s.closed);
+    tcp("istio_tcp_sent_bytes_total", "Bytes sent to the downstream on TCP connections.", (s) => s.sent);
+    tcp("istio_tcp_received_bytes_total", "Bytes received from the downstream on TCP connections.", (s) => s.received);
+  }
+
+  /** The TCP series of a connection; the caller bumps its counters. */
+  tcp(rec: TcpRecord): TcpSeries {
+    const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.flags}`;
+    let s = this.tcpSeries.get(key);
+    if (!s) {
+      const { response_code: _c, grpc_response_status: _g, ...labels } = this.labels({ ...rec, code: 0, durationMs: 0, requestBytes: 0, responseBytes: 0 });
+      s = new TcpSeries({ ...labels, request_protocol: "tcp" });
+      this.tcpSeries.set(key, s);
+    }
+    return s;
   }
 
   record(rec: RequestRecord): void {

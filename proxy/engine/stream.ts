@@ -1,21 +1,17 @@
 // One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
-import type { ForwardAction, HeaderEdits, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
+import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
 import type { Http1Request } from "./http1/server.js";
 import { headerValue, reason, serializeHead, type ResponseHead } from "./http1/parse.js";
 import { shadowHost, upstreamHead } from "./upstream-head.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamConnection, type UpstreamFailure } from "./http1/upstream.js";
-import { applyEdits, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
+import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
-
-function hasResponseEdits(levels: readonly (HeaderEdits | undefined)[]): boolean {
-  return levels.some((e) => e !== undefined && (e.responseAdd.length > 0 || e.responseRemove.length > 0));
-}
 
 export class Stream implements Exchange {
   private readonly start = performance.now();
@@ -65,8 +61,12 @@ export class Stream implements Exchange {
     req.conn.onAbort(() => this.onDownstreamAbort());
   }
 
+  private get hcm(): HttpConnectionManager {
+    return this.listener.hcm as HttpConnectionManager;
+  }
+
   run(): void {
-    const hcm = this.listener.hcm;
+    const hcm = this.hcm;
     const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
     this.rc = rc;
     this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
@@ -76,7 +76,7 @@ export class Stream implements Exchange {
   }
 
   private filters(from: number): void {
-    const list = this.listener.hcm.filters;
+    const list = this.hcm.filters;
     const route = this.route as Route;
     const vh = this.vh as VirtualHost;
     for (let i = from; i < list.length; i++) {
@@ -132,7 +132,10 @@ export class Stream implements Exchange {
   }
 
   private respond(status: number, headers: string[], body: Buffer | string): void {
-    if (this.finished || this.req.conn.isClosed) return this.done();
+    if (this.finished || this.req.conn.isClosed) {
+      this.finishOnce();
+      return this.req.conn.finish(true);
+    }
     if (this.extraHeaders) headers.push(...this.extraHeaders);
     if (this.route) applyEdits(headers, "response", this.editLevels());
     this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
@@ -169,7 +172,7 @@ export class Stream implements Exchange {
       path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
       levels: this.levels,
       host: hostOverride ?? a.hostRewrite,
-      requestId: this.listener.hcm.generateRequestId,
+      requestId: this.hcm.generateRequestId,
       tracing: this.ctx.tracing,
     });
   }
@@ -361,11 +364,6 @@ export class Stream implements Exchange {
     this.finishOnce();
   }
 
-  private done(): void {
-    this.finishOnce();
-    this.req.conn.finish(true);
-  }
-
   private finishOnce(): void {
     if (this.finished) return;
     this.finished = true;
@@ -386,7 +384,7 @@ export class Stream implements Exchange {
       requestBytes,
       responseBytes: this.responseBytes,
     });
-    if (this.ctx.log && (this.ctx.logAll || this.listener.hcm.accessLog)) {
+    if (this.ctx.log && (this.ctx.logAll || this.hcm.accessLog)) {
       const h = this.req.head;
       accessLog(this.ctx.log, h, {
         response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,

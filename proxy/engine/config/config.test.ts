@@ -55,9 +55,9 @@ describe("compile", () => {
     });
     expect(cfg.version).toBe("v1");
     const l = cfg.listeners[0];
-    expect(l?.hcm.routeConfig?.name).toBe("r1");
-    expect(l?.hcm.filters.map((f) => f.config.type)).toEqual(["fault", "router"]);
-    const f = l?.hcm.filters[0]?.config;
+    expect(l?.hcm?.routeConfig?.name).toBe("r1");
+    expect(l?.hcm?.filters.map((f) => f.config.type)).toEqual(["fault", "router"]);
+    const f = l?.hcm?.filters[0]?.config;
     expect(f?.type === "fault" && f.fault.abortFraction).toBe(0.5);
     const action = cfg.routes.get("r1")?.virtualHosts[0]?.routes[0]?.action;
     expect(action?.kind === "route" && action.cumulative).toEqual([30, 100]);

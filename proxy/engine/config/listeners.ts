@@ -1,11 +1,12 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
-import type { HttpFilter, Listener, RouteConfig } from "./types.js";
+import type { HttpFilter, Listener, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { anyType, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { nameOf } from "./clusters.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 
 export function compileListener(
   raw: unknown,
@@ -25,12 +26,18 @@ export function compileListener(
   if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const hcmIndex = filters.findIndex((f) => anyType((f as Obj | null)?.typed_config as Obj | undefined) === HCM);
-  if (hcmIndex < 0 || filters.length !== 1) {
-    r.fail("filter_chains[0].filters", `exactly one network filter, an ${HCM}, is supported`);
-  }
-  const hp = `filter_chains[0].filters[${hcmIndex}].typed_config`;
-  const hcm = r.obj(r.obj(filters[hcmIndex], "filter_chains[0].filters[0]").typed_config, hp);
+  const type = filters.length === 1 ? anyType((filters[0] as Obj | null)?.typed_config as Obj | undefined) : undefined;
+  if (type !== HCM && type !== TCP) r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, is supported`);
+  const hp = "filter_chains[0].filters[0].typed_config";
+  const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
+  const base = {
+    name,
+    address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
+    port,
+    direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
+  };
+  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp, hasCluster) };
+  const hcm = typed;
   let routeConfig: RouteConfig | undefined;
   let rdsName: string | undefined;
   const inline = r.optObj(hcm, "route_config", hp);
@@ -52,12 +59,9 @@ export function compileListener(
   httpFilters.forEach((f, i) => {
     if ((f.config.type === "router") !== (i === last)) r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
   });
-  const direction = r.str(o, "traffic_direction", "") === "INBOUND" ? "inbound" : "outbound";
   return {
-    name,
-    address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
-    port,
-    direction,
+    ...base,
+    tcp: undefined,
     hcm: {
       statPrefix: r.str(hcm, "stat_prefix", hp) ?? "",
       routeConfig,
@@ -68,5 +72,34 @@ export function compileListener(
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: r.list(hcm, "access_log", hp).length > 0,
     },
+  };
+}
+
+function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) => boolean): TcpProxy {
+  const cluster = r.str(o, "cluster", path);
+  const weighted: WeightedCluster[] = [];
+  const wc = r.optObj(o, "weighted_clusters", path);
+  if (cluster !== undefined) {
+    if (!hasCluster(cluster)) r.fail(join(path, "cluster"), `unknown cluster "${cluster}"`);
+  } else if (wc) {
+    r.list(wc, "clusters", join(path, "weighted_clusters")).forEach((c, i) => {
+      const cp = join(join(path, "weighted_clusters.clusters"), i);
+      const co = r.obj(c, cp);
+      const n = r.reqStr(co, "name", cp);
+      if (!hasCluster(n)) r.fail(join(cp, "name"), `unknown cluster "${n}"`);
+      weighted.push({ name: n, weight: r.num(co, "weight", cp) ?? 0, edits: undefined, perFilter: new Map() });
+    });
+  } else r.fail(path, "one of cluster or weighted_clusters is required");
+  const cumulative: number[] = [];
+  let totalWeight = 0;
+  for (const w of weighted) cumulative.push((totalWeight += w.weight));
+  if (weighted.length && totalWeight <= 0) r.fail(join(path, "weighted_clusters"), "weights sum to 0");
+  return {
+    statPrefix: r.str(o, "stat_prefix", path) ?? "",
+    cluster,
+    weighted,
+    cumulative,
+    totalWeight,
+    idleTimeoutMs: r.duration(o, "idle_timeout", path) ?? 3_600_000,
   };
 }

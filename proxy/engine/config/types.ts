@@ -171,12 +171,24 @@ export interface HttpConnectionManager {
   accessLog: boolean;
 }
 
+/** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
+export interface TcpProxy {
+  statPrefix: string;
+  cluster: string | undefined;
+  weighted: WeightedCluster[];
+  cumulative: number[];
+  totalWeight: number;
+  idleTimeoutMs: number; // 0: none
+}
+
 export interface Listener {
   name: string;
   address: string;
   port: number;
   direction: "inbound" | "outbound";
-  hcm: HttpConnectionManager;
+  /** Exactly one of hcm (HTTP) and tcp is set. */
+  hcm: HttpConnectionManager | undefined;
+  tcp: TcpProxy | undefined;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";

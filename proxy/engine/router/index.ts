@@ -67,7 +67,10 @@ export function matchRoute(vh: VirtualHost, req: RequestView): Route | undefined
 }
 
 /** weighted_clusters: a cluster chosen by weight; `random` returns [0, 1). */
-export function pickCluster(a: ForwardAction, random: () => number): { name: string; weighted: WeightedCluster | undefined } {
+export function pickCluster(
+  a: Pick<ForwardAction, "cluster" | "weighted" | "cumulative" | "totalWeight">,
+  random: () => number,
+): { name: string; weighted: WeightedCluster | undefined } {
   if (a.cluster !== undefined) return { name: a.cluster, weighted: undefined };
   const x = random() * a.totalWeight;
   const c = a.cumulative;
@@ -156,4 +159,9 @@ export function applyEdits(headers: string[], side: EditSide, levels: readonly (
     for (const name of side === "request" ? e.requestRemove : e.responseRemove) removeHeader(headers, name);
     applyHeaderOps(headers, side === "request" ? e.requestAdd : e.responseAdd);
   }
+}
+
+/** Whether any level edits response headers (if none, a response head can be forwarded as it came). */
+export function hasResponseEdits(levels: readonly (HeaderEdits | undefined)[]): boolean {
+  return levels.some((e) => e !== undefined && (e.responseAdd.length > 0 || e.responseRemove.length > 0));
 }
