@@ -13,6 +13,8 @@ import { decideFault } from "./filters/fault.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
 export class Stream implements Exchange {
   private readonly start = performance.now();
   private readonly view: RequestView;
@@ -292,8 +294,9 @@ export class Stream implements Exchange {
       return;
     }
     const host = this.host;
-    if (!received && reused && !this.transparentRetry) {
-      // A pooled connection the upstream had closed: try once more on a fresh one, not counted as a retry.
+    if (!received && reused && !this.transparentRetry && IDEMPOTENT.has(this.req.head.method)) {
+      // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one,
+      // not counted as a retry (RFC 9110 §9.2.2).
       this.transparentRetry = true;
       this.endAttempt();
       return this.attempt();

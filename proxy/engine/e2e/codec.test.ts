@@ -102,6 +102,17 @@ describe("HTTP/1.1 codec", () => {
     c.socket.destroy();
   });
 
+  it("takes a large body arriving in many small writes", async () => {
+    const c = raw(port);
+    const body = "x".repeat(1024 * 1024);
+    c.socket.write(`POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    for (let i = 0; i < body.length; i += 4096) c.socket.write(body.slice(i, i + 4096));
+    const { text } = await c.wait((t) => t.endsWith("\r\n0\r\n\r\n")); // the echo comes back chunked
+    expect(text).toMatch(/^HTTP\/1.1 200 /);
+    expect(count(text.slice(text.indexOf("\r\n\r\n")), "x")).toBe(body.length);
+    c.socket.destroy();
+  });
+
   it("answers 404 when no route matches", async () => {
     const other = await startEngine(resources([{ match: { path: "/only" }, route: { cluster: "b" } }], [cluster("b", [b.port])]));
     const c = raw(other.port);

@@ -64,6 +64,26 @@ describe("resilience through the engine", () => {
     expect([t.status, t.body]).toEqual([504, "upstream request timeout"]);
   });
 
+  it("answers 503 when the upstream resets, and retries on reset where the policy allows", async () => {
+    const resetting = await up("resetting", (req, res, _body, b) => {
+      if (b.hits % 2 === 1) req.socket.destroy(); // every other request: reset before any response
+      else res.end("ok");
+    });
+    const { port } = await engineFor(
+      [
+        { match: { prefix: "/retry" }, route: { cluster: "r", retry_policy: { retry_on: "reset", num_retries: 1, retry_back_off: { base_interval: "0.001s" } } } },
+        { match: { prefix: "/" }, route: { cluster: "r" } },
+      ],
+      [cluster("r", [resetting.port])],
+    );
+    // POST: not idempotent, so a reset is never retried unless the policy says so.
+    const plain = await many(10, 1, () => get(port, "/", {}, { agent: false, method: "POST", body: "x" }));
+    expect(countBy(plain, (r) => String(r.status))).toEqual({ 200: 5, 503: 5 });
+    expect(plain.find((r) => r.status === 503)?.body).toContain("reset reason: connection termination");
+    const retried = await many(10, 1, () => get(port, "/retry", {}, { agent: false, method: "POST", body: "x" }));
+    expect(countBy(retried, (r) => String(r.status))).toEqual({ 200: 10 });
+  });
+
   it("injects faults: abort by percentage, gRPC aborts, and delays", async () => {
     const b = await up("b");
     const { port } = await engineFor(

@@ -19,6 +19,8 @@ export type RequestHandler = (req: Http1Request) => void;
 
 export class Http1Connection {
   private buf: Buffer | undefined;
+  private store: Buffer | undefined;
+  private storeEnd = 0;
   private head: RequestHead | undefined;
   private bodyStart = 0;
   private scanFrom = 0;
@@ -117,11 +119,37 @@ export class Http1Connection {
     this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
   }
 
+  /**
+   * Appends to the pending bytes without copying them all again each time: a growing store doubles its capacity, so
+   * a large body arriving in many reads costs linear time. Views handed out (request bodies) stay valid.
+   */
+  private append(chunk: Buffer): void {
+    const cur = this.buf;
+    if (!cur) {
+      this.buf = chunk;
+      return;
+    }
+    const store = this.store;
+    const total = cur.length + chunk.length;
+    if (store && cur.buffer === store.buffer && cur.byteOffset + cur.length === this.storeEnd && this.storeEnd + chunk.length <= store.length) {
+      chunk.copy(store, this.storeEnd);
+      this.storeEnd += chunk.length;
+      this.buf = store.subarray(cur.byteOffset, this.storeEnd);
+      return;
+    }
+    const next = Buffer.allocUnsafeSlow(Math.max(total * 2, 16 * 1024));
+    cur.copy(next, 0);
+    chunk.copy(next, cur.length);
+    this.store = next;
+    this.storeEnd = total;
+    this.buf = next.subarray(0, total);
+  }
+
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.append(chunk);
     if (!this.busy) this.next();
-    else if (this.buf.length > 2 * MAX_HEAD_BYTES) this.socket.pause();
+    else if ((this.buf?.length ?? 0) > 2 * MAX_HEAD_BYTES) this.socket.pause();
   }
 
   private next(): void {
