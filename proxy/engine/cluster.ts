@@ -2,11 +2,18 @@
 // counters and the upstream connection pool. It outlives config swaps that keep the cluster's name.
 import type { Cluster, Endpoint } from "./config/types.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
-import { UpstreamConnection, type UpstreamFailure } from "./http1/upstream.js";
+import type { ClientHttp2Session } from "node:http2";
+import { UpstreamConnection } from "./http1/upstream.js";
+import { H2Link, openSession } from "./h2/upstream.js";
+import type { UpstreamFailure, UpstreamLink } from "./link.js";
 
 export class Host implements LbHost {
   active = 0;
   idle: UpstreamConnection[] = [];
+  /** HTTP/2 clusters: the host's session, and requests waiting for it to connect. */
+  h2: ClientHttp2Session | undefined;
+  h2Ready = false;
+  h2Waiting: ConnCallback[] = [];
   consecutive5xx = 0;
   consecutiveGateway = 0;
   ejections = 0;
@@ -20,7 +27,7 @@ export class Host implements LbHost {
   }
 }
 
-export type ConnCallback = (conn: UpstreamConnection | undefined, err: UpstreamFailure | undefined) => void;
+export type ConnCallback = (conn: UpstreamLink | undefined, err: UpstreamFailure | undefined) => void;
 interface Waiter {
   host: Host;
   cb: ConnCallback;
@@ -54,7 +61,11 @@ export class ClusterRuntime {
       h.endpoint = e;
       next.set(e.key, h);
     }
-    for (const [key, h] of this.hosts) if (!next.has(key)) for (const c of h.idle.splice(0)) c.close();
+    for (const [key, h] of this.hosts) {
+      if (next.has(key)) continue;
+      for (const c of h.idle.splice(0)) c.close();
+      h.h2?.close();
+    }
     this.hosts = next;
     this.ejected = [...next.values()].filter((h) => h.ejectedUntil > 0).length;
     this.lb = createBalancer(config.lbPolicy, [...next.values()], {
@@ -68,7 +79,10 @@ export class ClusterRuntime {
   /** The cluster left the config: close idle connections now and the others when their exchange ends. */
   remove(): void {
     this.removed = true;
-    for (const h of this.hosts.values()) for (const c of h.idle.splice(0)) c.close();
+    for (const h of this.hosts.values()) {
+      for (const c of h.idle.splice(0)) c.close();
+      h.h2?.close();
+    }
   }
 
   get size(): number {
@@ -102,6 +116,7 @@ export class ClusterRuntime {
 
   /** A connection to the host: an idle one, a new one, or a wait in the pending queue. */
   acquire(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+    if (this.config.http2) return this.acquireH2(host, cb);
     while (host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
       if (c.alive) {
@@ -126,6 +141,42 @@ export class ClusterRuntime {
     };
   }
 
+  /** HTTP/2: a stream on the host's one session, opened on first use. */
+  private acquireH2(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+    const live = host.h2;
+    if (live && host.h2Ready && !live.closed && !live.destroyed) {
+      cb(new H2Link(live), undefined);
+      return noop;
+    }
+    if (!live) {
+      if (this.connections >= this.config.breakers.maxConnections) return "overflow";
+      this.connections++;
+      const e = host.endpoint;
+      const session = openSession(
+        e.address,
+        e.port,
+        this.config.connectTimeoutMs,
+        (failed) => {
+          host.h2Ready = !failed;
+          for (const w of host.h2Waiting.splice(0)) w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
+        },
+        () => {
+          this.connections--;
+          if (host.h2 === session) {
+            host.h2 = undefined;
+            host.h2Ready = false;
+          }
+        },
+      );
+      host.h2 = session;
+    }
+    host.h2Waiting.push(cb);
+    return () => {
+      const i = host.h2Waiting.indexOf(cb);
+      if (i >= 0) host.h2Waiting.splice(i, 1);
+    };
+  }
+
   private open(host: Host, cb: ConnCallback): void {
     this.connections++;
     const e = host.endpoint;
@@ -143,7 +194,8 @@ export class ClusterRuntime {
   }
 
   /** A connection is free again: hand it to a waiter for the same host, or keep it idle. */
-  release(host: Host, c: UpstreamConnection): void {
+  release(host: Host, c: UpstreamLink): void {
+    if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
     const max = this.config.maxRequestsPerConnection;
     if (this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key)) {
       c.close();

@@ -2,12 +2,12 @@
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
 import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
-import type { Http1Request } from "./http1/server.js";
-import { headerValue, reason, serializeHead, type ResponseHead } from "./http1/parse.js";
-import { shadowHost, upstreamHead } from "./upstream-head.js";
+import type { DownstreamRequest } from "./downstream.js";
+import { headerValue, type ResponseHead } from "./http1/parse.js";
+import { shadowHost, upstreamRequest } from "./upstream-head.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
-import { DISCARD, type Exchange, type UpstreamConnection, type UpstreamFailure } from "./http1/upstream.js";
-import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, removeHeader, rewritePath, selectVirtualHost } from "./router/index.js";
+import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
+import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
@@ -31,7 +31,7 @@ export class Stream implements Exchange {
   private clusterName = "";
   private cluster: ClusterRuntime | undefined;
   private levels: (HeaderEdits | undefined)[] = [];
-  private upstreamHead = "";
+  private upstream: UpstreamRequest | undefined;
   private retry: RetryPolicy | undefined;
   private retries = 0;
   private retryCounted = false;
@@ -39,19 +39,18 @@ export class Stream implements Exchange {
   private tried: Set<string> | undefined;
   private host: Host | undefined;
   private lastHost: Host | undefined;
-  private conn: UpstreamConnection | undefined;
+  private conn: UpstreamLink | undefined;
   private cancelAcquire: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private transparentRetry = false;
   private requestCounted = false;
-  private corked = false;
 
   constructor(
     private readonly ctx: EngineContext,
     private readonly listener: Listener,
-    private readonly req: Http1Request,
+    private readonly req: DownstreamRequest,
   ) {
     const head = req.head;
     this.view = {
@@ -60,7 +59,7 @@ export class Stream implements Exchange {
       query: head.query,
       header: (n) => (n === "host" || n === ":authority" ? head.host : headerValue(head.headers, n)),
     };
-    req.conn.onAbort(() => this.onDownstreamAbort());
+    req.down.onAbort(() => this.onDownstreamAbort());
   }
 
   private get hcm(): HttpConnectionManager {
@@ -134,15 +133,15 @@ export class Stream implements Exchange {
   }
 
   private respond(status: number, headers: string[], body: Buffer | string): void {
-    if (this.finished || this.req.conn.isClosed) {
+    if (this.finished || this.req.down.isClosed) {
       this.finishOnce();
-      return this.req.conn.finish(true);
+      return this.req.down.end(undefined, true);
     }
     if (this.extraHeaders) headers.push(...this.extraHeaders);
     if (this.route) applyEdits(headers, "response", this.editLevels());
     this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     this.finishOnce();
-    this.req.conn.reply(status, headers, body);
+    this.req.down.reply(status, headers, body);
   }
 
   private editLevels(): (HeaderEdits | undefined)[] {
@@ -159,7 +158,7 @@ export class Stream implements Exchange {
     if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
     cluster.requests++;
     this.requestCounted = true;
-    this.upstreamHead = this.buildHead(a);
+    this.upstream = this.buildRequest(a);
     this.retry = a.retry ?? this.vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
@@ -168,9 +167,9 @@ export class Stream implements Exchange {
     this.attempt();
   }
 
-  private buildHead(a: ForwardAction, hostOverride?: string): string {
+  private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
     const head = this.req.head;
-    return upstreamHead(head, {
+    return upstreamRequest(head, this.req.body, {
       path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
       levels: this.levels,
       host: hostOverride ?? a.hostRewrite,
@@ -183,8 +182,8 @@ export class Stream implements Exchange {
     const cluster = this.ctx.clusters.get(name);
     const host = cluster?.pick(undefined, this.ctx.random);
     if (!cluster || !host) return;
-    const head = this.buildHead((this.route as Route).action as ForwardAction, shadowHost(this.req.head.host));
-    cluster.acquire(host, (conn) => conn?.send(head, this.req.body, DISCARD, this.req.head.method === "HEAD"));
+    const req = this.buildRequest((this.route as Route).action as ForwardAction, shadowHost(this.req.head.host));
+    cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
   }
 
   private attempt(): void {
@@ -203,7 +202,7 @@ export class Stream implements Exchange {
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
 
-  private onConnection(host: Host, conn: UpstreamConnection | undefined, err: UpstreamFailure | undefined): void {
+  private onConnection(host: Host, conn: UpstreamLink | undefined, err: UpstreamFailure | undefined): void {
     this.cancelAcquire = undefined;
     if (this.finished || this.host !== host) {
       if (conn) this.cluster?.release(host, conn);
@@ -211,7 +210,7 @@ export class Stream implements Exchange {
     }
     if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
     this.conn = conn;
-    conn.send(this.upstreamHead, this.req.body, this, this.req.head.method === "HEAD");
+    conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
   }
 
   /** The attempt is over: release its host slot, its timers and its retry count. */
@@ -230,7 +229,7 @@ export class Stream implements Exchange {
     this.retryCounted = false;
   }
 
-  onHead(head: ResponseHead, raw: Buffer): void {
+  onHead(head: ResponseHead, raw: Buffer | undefined): void {
     const host = this.host as Host;
     if (this.tryTimer) clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
@@ -242,55 +241,36 @@ export class Stream implements Exchange {
     }
     this.committed = true;
     this.code = head.status;
-    const conn = this.req.conn;
-    this.closeAfter = head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
-    conn.socket.cork(); // the head and the first body bytes leave in one write
-    this.corked = true;
-    if (!this.extraHeaders && !conn.closing && !hasResponseEdits(this.levels)) conn.write(raw);
-    else {
-      const h = head.headers.slice();
-      applyEdits(h, "response", this.levels);
-      if (this.extraHeaders) h.push(...this.extraHeaders);
-      if (conn.closing) {
-        removeHeader(h, "connection");
-        h.push("connection", "close");
-      }
-      conn.write(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h));
-    }
+    this.closeAfter = !head.unframed && head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
+    if (!this.extraHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
+    const h = head.headers.slice();
+    applyEdits(h, "response", this.levels);
+    if (this.extraHeaders) h.push(...this.extraHeaders);
+    this.req.down.head(head, h, undefined);
   }
 
   onBody(chunk: Buffer): void {
     this.responseBytes += chunk.length;
-    const ok = this.req.conn.write(chunk);
-    this.uncork();
-    if (!ok) {
+    if (!this.req.down.body(chunk)) {
       const up = this.conn;
       up?.pause();
-      this.req.conn.onDrain(() => up?.resume());
+      this.req.down.onDrain(() => up?.resume());
     }
   }
 
-  private uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.req.conn.socket.uncork();
-  }
-
-  onEnd(): void {
-    this.uncork();
+  onEnd(trailers?: string[]): void {
     this.endAttempt();
     this.finishOnce();
-    this.req.conn.finish(this.closeAfter);
+    this.req.down.end(trailers, this.closeAfter);
   }
 
   onError(kind: UpstreamFailure, received: boolean): void {
     const reused = (this.conn?.requests ?? 0) > 1;
     if (this.committed) {
-      this.uncork();
       this.flags = "UC";
       this.endAttempt();
       this.finishOnce();
-      this.req.conn.socket.destroy();
+      this.req.down.reset();
       return;
     }
     const host = this.host;
@@ -353,7 +333,7 @@ export class Stream implements Exchange {
     if (this.committed) {
       this.flags = "UT";
       this.finishOnce();
-      this.req.conn.socket.destroy();
+      this.req.down.reset();
       return;
     }
     this.local(504, "UT");

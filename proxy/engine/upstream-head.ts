@@ -1,9 +1,10 @@
-// The request head sent upstream: hop-by-hop headers dropped, header edits applied, host rewritten, and
+// The request sent upstream: hop-by-hop headers dropped, header edits applied, host rewritten, and
 // x-request-id, traceparent/B3 and x-forwarded-proto added when missing.
 import { randomFillSync, randomUUID } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
-import { headerValue, serializeHead } from "./http1/parse.js";
+import { headerValue } from "./http1/parse.js";
+import type { UpstreamRequest } from "./link.js";
 import { applyEdits, indexOfHeader, removeHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
@@ -29,7 +30,7 @@ export interface HeadOptions {
   tracing: boolean;
 }
 
-export function upstreamHead(head: RequestHead, o: HeadOptions): string {
+export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions): UpstreamRequest {
   const src = head.headers;
   const headers: string[] = [];
   for (let i = 0; i < src.length; i += 2) if (!HOP.has(src[i] as string)) headers.push(src[i] as string, src[i + 1] as string);
@@ -46,7 +47,9 @@ export function upstreamHead(head: RequestHead, o: HeadOptions): string {
     headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
-  return serializeHead(`${head.method} ${o.path} HTTP/1.1`, headers);
+  // An HTTP/2 request may carry a body without content-length; HTTP/1.1 needs framing.
+  if (body.length && !head.chunked && headerValue(headers, "content-length") === undefined) headers.push("content-length", String(body.length));
+  return { method: head.method, path: o.path, headers, body, chunked: head.chunked };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

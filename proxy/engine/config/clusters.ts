@@ -83,6 +83,7 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
     idleTimeoutMs: http ? (r.duration(http, "idle_timeout", "common_http_protocol_options") ?? 3_600_000) : 3_600_000,
     maxRequestsPerConnection: http ? (r.num(http, "max_requests_per_connection", "common_http_protocol_options") ?? 0) : 0,
+    http2: usesHttp2(o),
   };
 }
 
@@ -121,4 +122,13 @@ function isPrime(n: number): boolean {
   if (!Number.isInteger(n) || n < 2) return false;
   for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
   return true;
+}
+
+const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+function usesHttp2(o: Obj): boolean {
+  if (o.http2_protocol_options !== undefined) return true; // deprecated, still common
+  const opts = (o.typed_extension_protocol_options as Obj | undefined)?.[HTTP_OPTIONS] as Obj | undefined;
+  const explicit = opts?.explicit_http_config as Obj | undefined;
+  return explicit?.http2_protocol_options !== undefined;
 }

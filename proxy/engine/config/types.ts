@@ -237,6 +237,8 @@ export interface Cluster {
   outlier: OutlierDetection | undefined;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
+  /** Speak HTTP/2 (h2c) to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
+  http2: boolean;
 }
 
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */

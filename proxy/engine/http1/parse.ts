@@ -23,6 +23,8 @@ export interface RequestHead {
 }
 
 export interface ResponseHead {
+  /** Body bytes come without HTTP/1.1 framing, and the end is signalled (an HTTP/2 upstream). */
+  unframed?: boolean;
   status: number;
   minor: number;
   headers: string[];
@@ -187,8 +189,11 @@ export class ChunkedScanner {
     this.remaining = 0;
   }
 
-  /** Scans buf[start, end). Returns the index just past the body's end, or -1 when more bytes are needed. */
-  scan(buf: Uint8Array, start: number, end: number): number {
+  /**
+   * Scans buf[start, end). Returns the index just past the body's end, or -1 when more bytes are needed.
+   * `onData` receives the ranges of chunk data (to decode the body rather than only find its end).
+   */
+  scan(buf: Uint8Array, start: number, end: number, onData?: (from: number, to: number) => void): number {
     let i = start;
     while (i < end) {
       const c = buf[i] as number;
@@ -220,6 +225,7 @@ export class ChunkedScanner {
           break;
         case S.Data: {
           const n = Math.min(this.remaining, end - i);
+          if (onData && n > 0) onData(i, i + n);
           this.remaining -= n;
           i += n;
           if (this.remaining === 0) this.state = S.DataCr;
@@ -256,6 +262,19 @@ export class ChunkedScanner {
     return -1;
   }
 }
+
+/** The data of a complete chunked body. */
+export function dechunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  new ChunkedScanner().scan(body, 0, body.length, (a, b) => parts.push(body.subarray(a, b)));
+  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
+
+/** One chunk of a chunked body, framed. */
+export function encodeChunk(data: Buffer): Buffer[] {
+  return [Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF];
+}
+const CRLF = Buffer.from("\r\n", "latin1");
 
 const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",

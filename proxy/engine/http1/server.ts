@@ -1,27 +1,28 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
 import type { Socket } from "node:net";
-import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseRequestHead, reason, serializeHead, type RequestHead } from "./parse.js";
+import { ChunkedScanner, CRLFCRLF, encodeChunk, MAX_HEAD_BYTES, parseRequestHead, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import type { Downstream, DownstreamRequest } from "../downstream.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
-export interface Http1Request {
-  head: RequestHead;
-  /** The body as framed on the wire (chunked framing kept), possibly empty. */
-  body: Buffer;
-  remoteAddress: string;
-  conn: Http1Connection;
-}
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n", "latin1");
 
-export type RequestHandler = (req: Http1Request) => void;
+export type RequestHandler = (req: DownstreamRequest) => void;
+/** Called with the socket and its first bytes when they are HTTP/2's connection preface (h2c, prior knowledge). */
+export type PrefaceHandler = (socket: Socket, first: Buffer) => void;
 
-export class Http1Connection {
+export class Http1Connection implements Downstream {
+  readonly protocol = "http/1.1";
+  private first = true;
+  private corked = false;
+  private chunkEncode = false;
   private buf: Buffer | undefined;
   private store: Buffer | undefined;
   private storeEnd = 0;
-  private head: RequestHead | undefined;
+  private reqHead: RequestHead | undefined;
   private bodyStart = 0;
   private scanFrom = 0;
   private readonly scanner = new ChunkedScanner();
@@ -38,10 +39,11 @@ export class Http1Connection {
     readonly socket: Socket,
     private readonly handler: RequestHandler,
     private readonly onClose: (c: Http1Connection) => void,
+    private readonly onPreface?: PrefaceHandler,
   ) {
     this.remoteAddress = socket.remoteAddress ?? "";
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("data", this.onData);
     socket.on("drain", () => this.drainHandler?.());
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
@@ -84,9 +86,53 @@ export class Http1Connection {
     this.drainHandler = fn;
   }
 
-  write(data: Buffer | string): boolean {
+  private write(data: Buffer | string): boolean {
     if (this.closed) return true;
     return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+  }
+
+  head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void {
+    this.socket.cork(); // the head and the first body bytes leave in one write
+    this.corked = true;
+    const bodyless = head.status === 204 || head.status === 304;
+    this.chunkEncode = head.unframed === true && head.contentLength < 0 && !bodyless;
+    if (raw && !this.closing) {
+      this.write(raw);
+      return;
+    }
+    const h = headers.slice();
+    for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === "connection" || (head.unframed && h[i] === "transfer-encoding")) h.splice(i, 2);
+    if (this.chunkEncode) h.push("transfer-encoding", "chunked");
+    if (this.closing) h.push("connection", "close");
+    this.write(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h));
+  }
+
+  body(chunk: Buffer): boolean {
+    let ok = true;
+    if (this.chunkEncode) for (const part of encodeChunk(chunk)) ok = this.write(part);
+    else ok = this.write(chunk);
+    this.uncork();
+    return ok;
+  }
+
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  end(trailers: string[] | undefined, closeAfter: boolean): void {
+    if (this.chunkEncode) {
+      this.chunkEncode = false;
+      this.write(serializeHead("0", trailers ?? []));
+    }
+    this.uncork();
+    this.finish(closeAfter);
+  }
+
+  reset(): void {
+    this.uncork();
+    this.socket.destroy();
   }
 
   /** The response is complete: close or move on to the next pipelined request. */
@@ -145,17 +191,28 @@ export class Http1Connection {
     this.buf = next.subarray(0, total);
   }
 
-  private onData(chunk: Buffer): void {
+  private readonly onData = (chunk: Buffer): void => {
     if (this.closed) return;
+    if (this.first) {
+      this.first = false;
+      if (this.onPreface && chunk.length >= H2_PREFACE.length && chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+        this.socket.removeListener("data", this.onData);
+        this.socket.pause();
+        this.socket.unshift(chunk);
+        this.onClose(this);
+        this.onPreface(this.socket, chunk);
+        return;
+      }
+    }
     this.append(chunk);
     if (!this.busy) this.next();
     else if ((this.buf?.length ?? 0) > 2 * MAX_HEAD_BYTES) this.socket.pause();
-  }
+  };
 
   private next(): void {
     while (this.buf && !this.busy && !this.closed) {
       const buf = this.buf;
-      let head = this.head;
+      let head = this.reqHead;
       if (!head) {
         const end = buf.indexOf(CRLFCRLF);
         if (end < 0) {
@@ -168,7 +225,7 @@ export class Http1Connection {
         } catch {
           return this.fail(400);
         }
-        this.head = head;
+        this.reqHead = head;
         this.bodyStart = end + 4;
         this.scanFrom = this.bodyStart;
         this.sentContinue = false;
@@ -197,10 +254,10 @@ export class Http1Connection {
       }
       const body = buf.subarray(this.bodyStart, bodyEnd);
       this.buf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
-      this.head = undefined;
+      this.reqHead = undefined;
       this.busy = true;
       this.closeAfter = !head.keepAlive;
-      this.handler({ head, body, remoteAddress: this.remoteAddress, conn: this });
+      this.handler({ head, body, remoteAddress: this.remoteAddress, down: this });
     }
   }
 }

@@ -1,19 +1,10 @@
 // The upstream side: an HTTP/1.1 client connection that carries one exchange at a time and parses only the
 // response framing, handing the head and the raw body bytes to the exchange.
 import { connect, type Socket } from "node:net";
-import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseResponseHead, type ResponseHead } from "./parse.js";
+import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
+import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
-export type UpstreamFailure = "connect-failure" | "reset" | "protocol";
-
-export interface Exchange {
-  /** The response head arrived. `raw` is the head's bytes, CRLFCRLF included. */
-  onHead(head: ResponseHead, raw: Buffer): void;
-  onBody(chunk: Buffer): void;
-  /** The response is complete. */
-  onEnd(): void;
-  /** The connection failed before the response completed. `received` tells if any response byte came. */
-  onError(kind: UpstreamFailure, received: boolean): void;
-}
+export type { Exchange, UpstreamFailure } from "../link.js";
 
 const enum Phase {
   Idle,
@@ -23,7 +14,7 @@ const enum Phase {
   UntilClose,
 }
 
-export class UpstreamConnection {
+export class UpstreamConnection implements UpstreamLink {
   readonly socket: Socket;
   private connected = false;
   private exchange: Exchange | undefined;
@@ -72,7 +63,9 @@ export class UpstreamConnection {
   }
 
   /** Sends a request. `noBody`: the response has no body whatever its headers say (HEAD). */
-  send(head: string, body: Buffer | undefined, exchange: Exchange, noBody: boolean): void {
+  send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void {
+    const head = (req.h1 ??= serializeHead(`${req.method} ${req.path} HTTP/1.1`, req.headers));
+    const body = req.body;
     this.exchange = exchange;
     this.phase = Phase.Head;
     this.noBody = noBody;
@@ -228,10 +221,3 @@ export class UpstreamConnection {
     if (this.keepAlive && !this.dead) this.onReusable?.(this);
   }
 }
-
-export const DISCARD: Exchange = {
-  onHead: () => undefined,
-  onBody: () => undefined,
-  onEnd: () => undefined,
-  onError: () => undefined,
-};
