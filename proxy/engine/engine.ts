@@ -9,6 +9,8 @@ import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
+import { H2Listener } from "./h2/server.js";
+import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
 
@@ -48,11 +50,20 @@ class ListenerRuntime {
     server.on("connection", (socket: Socket) => this.accept(socket));
   }
 
+  private readonly serve = (req: DownstreamRequest) => new Stream(this.ctx, this.listener, req).run();
+  private h2: H2Listener | undefined;
+
   accept(socket: Socket): void {
     if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
-    const c = new Http1Connection(socket, (req) => new Stream(this.ctx, this.listener, req).run(), (conn) => this.conns.delete(conn));
+    const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), (s) => this.takeH2(s));
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
+  }
+
+  /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
+  takeH2(socket: Socket): void {
+    (this.h2 ??= new H2Listener(this.serve)).take(socket);
+    if (this.draining) this.h2.drain();
   }
   get port(): number {
     const a = this.server.address();
@@ -62,6 +73,7 @@ class ListenerRuntime {
     this.draining = true;
     this.server.close();
     for (const c of this.conns) c.drain(this.graceMs);
+    this.h2?.drain();
   }
 }
 

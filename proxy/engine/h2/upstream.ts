@@ -3,6 +3,9 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, ty
 import { dechunk, headerValue, type ResponseHead } from "../http1/parse.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 
+/** Headers HTTP/2 allows only once: the last value wins. */
+const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location", "content-length"]);
+
 /** HTTP/1.1-only and pseudo headers that must not travel on HTTP/2. */
 const DROP = new Set(["host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length"]);
 
@@ -22,7 +25,7 @@ export function toHttp2Headers(headers: readonly string[], into: OutgoingHttpHea
     if (DROP.has(k) || k.startsWith(":")) continue;
     const v = headers[i + 1] as string;
     const cur = into[k];
-    into[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
+    into[k] = cur === undefined || SINGLE.has(k) ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
   }
   return into;
 }
