@@ -2,13 +2,15 @@
 // validates a whole resource set and swaps it in atomically. Requests in flight finish on the config they started on.
 import { createServer, type Server, type Socket } from "node:net";
 import { pino } from "pino";
-import { compile, ConfigError, type EngineConfig, type Listener, type Resources } from "./config/index.js";
+import { compile, ConfigError, type EngineConfig, type Listener, type ListenerTls, type Resources } from "./config/index.js";
 import { Http1Connection } from "./http1/server.js";
 import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
+import type { Server as TlsServer } from "node:tls";
+import { checkTls, tlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -52,8 +54,20 @@ class ListenerRuntime {
 
   private readonly serve = (req: DownstreamRequest) => new Stream(this.ctx, this.listener, req).run();
   private h2: H2Listener | undefined;
+  private tls: TlsServer | undefined;
+  private tlsFor: ListenerTls | undefined;
 
   accept(socket: Socket): void {
+    const tls = this.listener.tls;
+    if (!tls) return this.serveSocket(socket);
+    if (this.tlsFor !== tls) {
+      this.tlsFor = tls;
+      this.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s) : this.serveSocket(s)));
+    }
+    this.tls?.emit("connection", socket);
+  }
+
+  private serveSocket(socket: Socket): void {
     if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
     const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), (s) => this.takeH2(s));
     this.conns.add(c);
@@ -130,6 +144,14 @@ export class Engine {
   /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
   async apply(res: Resources): Promise<void> {
     const cfg = compile(res);
+    for (const l of cfg.listeners) {
+      if (!l.tls) continue;
+      try {
+        checkTls(l.tls); // read and check certificates now, not on the first connection
+      } catch (err) {
+        throw new ConfigError("Listener", l.name, "filter_chains[0].transport_socket", `invalid TLS certificate or key: ${(err as Error).message}`);
+      }
+    }
     const started: ListenerRuntime[] = [];
     try {
       for (const l of cfg.listeners) {

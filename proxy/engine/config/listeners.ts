@@ -1,5 +1,5 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
-import type { HttpFilter, Listener, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
+import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { anyType, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
@@ -32,6 +32,7 @@ export function compileListener(
   const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
   const base = {
     name,
+    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
     port,
     direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
@@ -102,4 +103,28 @@ function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) =>
     totalWeight,
     idleTimeoutMs: r.duration(o, "idle_timeout", path) ?? 3_600_000,
   };
+}
+
+const TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+
+function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
+  if (!ts) return undefined;
+  const p = "filter_chains[0].transport_socket.typed_config";
+  const typed = r.obj(ts.typed_config, p);
+  if (anyType(typed) !== TLS) r.fail(join(p, "@type"), `unsupported transport socket (expected ${TLS})`);
+  const common = r.obj(typed.common_tls_context ?? {}, join(p, "common_tls_context"));
+  const cp = join(p, "common_tls_context");
+  const certs = r.list(common, "tls_certificates", cp);
+  if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
+  const cert = r.obj(certs[0], join(cp, "tls_certificates[0]"));
+  const source = (key: string): DataSource => {
+    const sp = join(join(cp, "tls_certificates[0]"), key);
+    const d = r.obj(cert[key], sp);
+    const filename = r.str(d, "filename", sp);
+    const inline = r.str(d, "inline_string", sp) ?? (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
+    if (filename === undefined && inline === undefined) r.fail(sp, "one of filename, inline_string or inline_bytes is required");
+    return { filename, inline };
+  };
+  const alpn = r.list(common, "alpn_protocols", cp).map(String);
+  return { certificateChain: source("certificate_chain"), privateKey: source("private_key"), alpn: alpn.length ? alpn : ["h2", "http/1.1"] };
 }

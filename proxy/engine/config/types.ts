@@ -181,8 +181,22 @@ export interface TcpProxy {
   idleTimeoutMs: number; // 0: none
 }
 
+/** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
+export interface DataSource {
+  filename?: string;
+  inline?: string;
+}
+
+/** A DownstreamTlsContext: the listener terminates TLS, and ALPN picks HTTP/2 or HTTP/1.1. */
+export interface ListenerTls {
+  certificateChain: DataSource;
+  privateKey: DataSource;
+  alpn: string[];
+}
+
 export interface Listener {
   name: string;
+  tls: ListenerTls | undefined;
   address: string;
   port: number;
   direction: "inbound" | "outbound";
