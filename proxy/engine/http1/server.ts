@@ -17,7 +17,7 @@ export type PrefaceHandler = (socket: Socket, first: Buffer) => void;
 export class Http1Connection implements Downstream {
   readonly protocol = "http/1.1";
   private first = true;
-  private corked = false;
+  private pendingHead: Buffer | undefined;
   private chunkEncode = false;
   private buf: Buffer | undefined;
   private store: Buffer | undefined;
@@ -91,47 +91,58 @@ export class Http1Connection implements Downstream {
     return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
   }
 
+  /**
+   * The head waits for the first body bytes so both leave in one write; when the upstream sent them in one read
+   * (the common case), that write is a single slice of the bytes received, copied nowhere.
+   */
   head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void {
-    this.socket.cork(); // the head and the first body bytes leave in one write
-    this.corked = true;
     const bodyless = head.status === 204 || head.status === 304;
     this.chunkEncode = head.unframed === true && head.contentLength < 0 && !bodyless;
     if (raw && !this.closing) {
-      this.write(raw);
+      this.pendingHead = raw;
       return;
     }
     const h = headers.slice();
     for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === "connection" || (head.unframed && h[i] === "transfer-encoding")) h.splice(i, 2);
     if (this.chunkEncode) h.push("transfer-encoding", "chunked");
     if (this.closing) h.push("connection", "close");
-    this.write(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h));
+    this.pendingHead = Buffer.from(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h), "latin1");
   }
 
   body(chunk: Buffer): boolean {
+    const head = this.pendingHead;
+    if (head) {
+      this.pendingHead = undefined;
+      if (!this.chunkEncode) {
+        if (head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset) {
+          return this.write(Buffer.from(head.buffer, head.byteOffset, head.length + chunk.length));
+        }
+        if (chunk.length <= 16 * 1024) return this.write(Buffer.concat([head, chunk]));
+        this.write(head);
+        return this.write(chunk);
+      }
+      this.write(head);
+    }
+    if (!this.chunkEncode) return this.write(chunk);
     let ok = true;
-    if (this.chunkEncode) for (const part of encodeChunk(chunk)) ok = this.write(part);
-    else ok = this.write(chunk);
-    this.uncork();
+    for (const part of encodeChunk(chunk)) ok = this.write(part);
     return ok;
   }
 
-  private uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
-  }
-
   end(trailers: string[] | undefined, closeAfter: boolean): void {
+    if (this.pendingHead) {
+      this.write(this.pendingHead);
+      this.pendingHead = undefined;
+    }
     if (this.chunkEncode) {
       this.chunkEncode = false;
       this.write(serializeHead("0", trailers ?? []));
     }
-    this.uncork();
     this.finish(closeAfter);
   }
 
   reset(): void {
-    this.uncork();
+    this.pendingHead = undefined;
     this.socket.destroy();
   }
 
