@@ -24,6 +24,42 @@ export const commands: Record<string, Command> = {
       return 0;
     },
   },
+  proxy: {
+    summary: "run the proxy engine from a static bootstrap file; with --agent, as a hot-restartable child",
+    options: {
+      bootstrap: { type: "string" },
+      agent: { type: "boolean" },
+      "binary-path": { type: "string" },
+      "admin-port": { type: "string" },
+      "stats-port": { type: "string" },
+      "ready-port": { type: "string" },
+      "access-log": { type: "boolean" },
+      "drain-seconds": { type: "string" },
+    },
+    async run(values) {
+      const file = values.bootstrap;
+      if (typeof file !== "string") {
+        process.stderr.write("weft proxy: --bootstrap FILE is required\n");
+        return 2;
+      }
+      const num = (k: string) => (typeof values[k] === "string" ? Number(values[k]) : undefined);
+      const flags = {
+        bootstrap: file,
+        adminPort: num("admin-port"),
+        statsPort: num("stats-port"),
+        readyPort: num("ready-port"),
+        accessLog: values["access-log"] === true,
+        drainSeconds: num("drain-seconds"),
+      };
+      if (values.agent === true) {
+        const { runAgent } = await import("../../proxy/agent/main.js");
+        const bp = values["binary-path"];
+        return runAgent({ ...flags, binaryPath: typeof bp === "string" ? bp : undefined });
+      }
+      const { runProxy } = await import("../../proxy/engine/main.js");
+      return runProxy(flags);
+    },
+  },
 };
 
 export function usage(): string {

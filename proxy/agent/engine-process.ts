@@ -1,0 +1,105 @@
+// One engine child process, as the agent sees it: its epoch, binary, and a request/response view of its IPC.
+import { fork, type ChildProcess } from "node:child_process";
+import type { Server, Socket } from "node:net";
+import type { Resources } from "../engine/config/types.js";
+import type { FromEngine, ToEngine } from "../engine/ipc.js";
+
+export interface EngineEnv {
+  drainMs: number;
+  accessLog: boolean;
+}
+
+export class EngineProcess {
+  readonly child: ChildProcess;
+  version = "";
+  draining = false;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (m: FromEngine) => void>();
+  private readonly started: Promise<void>;
+  private onApplied: ((m: FromEngine) => void) | undefined;
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly epoch: number,
+    readonly binaryPath: string,
+    env: EngineEnv,
+  ) {
+    this.child = fork(binaryPath, [], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      env: { ...process.env, WEFT_DRAIN_MS: String(env.drainMs), WEFT_ACCESS_LOG: env.accessLog ? "1" : "0", WEFT_EPOCH: String(epoch) },
+    });
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+    this.started = new Promise((resolve, reject) => {
+      this.child.once("exit", (code) => reject(new Error(`engine ${binaryPath} exited (${code}) before it started`)));
+      this.child.on("message", (m: FromEngine) => {
+        if (m.type === "started") {
+          this.version = m.version;
+          resolve();
+        } else if (m.type === "applied" || m.type === "nack") this.onApplied?.(m);
+        else this.waiting.get(m.id)?.(m);
+      });
+    });
+    this.started.catch(() => undefined);
+  }
+
+  private send(m: ToEngine, handle?: Server | Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (!this.child.connected) return reject(new Error(`engine epoch ${this.epoch} is gone`));
+      this.child.send(m, handle, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Hands over the listening sockets, then the config; resolves once the engine serves it. */
+  async boot(servers: ReadonlyMap<string, Server>, resources: Resources): Promise<void> {
+    await this.started;
+    for (const [name, server] of servers) await this.send({ type: "listener", name }, server);
+    await this.apply(resources);
+  }
+
+  apply(resources: Resources): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.onApplied = (m) => {
+        this.onApplied = undefined;
+        if (m.type === "nack") reject(new Error(m.error));
+        else resolve();
+      };
+      void this.exited.then((code) => reject(new Error(`engine epoch ${this.epoch} exited (${code})`)));
+      this.send({ type: "config", resources }).catch(reject);
+    });
+  }
+
+  /** A connection the agent happened to accept, for this engine to serve. */
+  pass(name: string, socket: Socket): void {
+    this.send({ type: "conn", name }, socket).catch(() => socket.destroy());
+  }
+
+  drain(): Promise<number | null> {
+    this.draining = true;
+    this.send({ type: "drain" }).catch(() => this.child.kill("SIGTERM"));
+    return this.exited;
+  }
+
+  private ask<T>(m: (id: number) => ToEngine, pick: (r: FromEngine) => T): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error("engine did not answer"));
+      }, 5000);
+      this.waiting.set(id, (r) => {
+        clearTimeout(t);
+        this.waiting.delete(id);
+        resolve(pick(r));
+      });
+      this.send(m(id)).catch(reject);
+    });
+  }
+
+  prometheus(): Promise<string> {
+    return this.ask((id) => ({ type: "stats", id }), (r) => (r.type === "stats" ? r.text : ""));
+  }
+
+  dump(): Promise<unknown> {
+    return this.ask((id) => ({ type: "dump", id }), (r) => (r.type === "dump" ? r.dump : undefined));
+  }
+}

@@ -1,0 +1,251 @@
+// A cluster at run time: its hosts (with request counts and outlier state), load balancer, circuit-breaker
+// counters and the upstream connection pool. It outlives config swaps that keep the cluster's name.
+import type { Cluster, Endpoint } from "./config/types.js";
+import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
+import type { ClientHttp2Session } from "node:http2";
+import { UpstreamConnection } from "./http1/upstream.js";
+import { H2Link, openSession } from "./h2/upstream.js";
+import type { UpstreamFailure, UpstreamLink } from "./link.js";
+
+export class Host implements LbHost {
+  active = 0;
+  idle: UpstreamConnection[] = [];
+  /** HTTP/2 clusters: the host's session, and requests waiting for it to connect. */
+  h2: ClientHttp2Session | undefined;
+  h2Ready = false;
+  h2Waiting: ConnCallback[] = [];
+  consecutive5xx = 0;
+  consecutiveGateway = 0;
+  ejections = 0;
+  ejectedUntil = 0;
+  constructor(public endpoint: Endpoint) {}
+  get key(): string {
+    return this.endpoint.key;
+  }
+  get weight(): number {
+    return this.endpoint.weight;
+  }
+}
+
+export type ConnCallback = (conn: UpstreamLink | undefined, err: UpstreamFailure | undefined) => void;
+interface Waiter {
+  host: Host;
+  cb: ConnCallback;
+}
+
+const noop = () => undefined;
+
+export class ClusterRuntime {
+  config!: Cluster;
+  private hosts = new Map<string, Host>();
+  private lb!: LoadBalancer<Host>;
+  connections = 0;
+  pending = 0;
+  requests = 0;
+  retries = 0;
+  ejected = 0;
+  private waiters: Waiter[] = [];
+  private removed = false;
+  /** Called when a host is ejected, for stats and tests. */
+  onEject: ((host: Host) => void) | undefined;
+
+  constructor(config: Cluster) {
+    this.update(config);
+  }
+
+  update(config: Cluster): void {
+    this.config = config;
+    const next = new Map<string, Host>();
+    for (const e of config.endpoints) {
+      const h = this.hosts.get(e.key) ?? new Host(e);
+      h.endpoint = e;
+      next.set(e.key, h);
+    }
+    for (const [key, h] of this.hosts) {
+      if (next.has(key)) continue;
+      for (const c of h.idle.splice(0)) c.close();
+      h.h2?.close();
+    }
+    this.hosts = next;
+    this.ejected = [...next.values()].filter((h) => h.ejectedUntil > 0).length;
+    this.lb = createBalancer(config.lbPolicy, [...next.values()], {
+      ringMin: config.ringMin,
+      ringMax: config.ringMax,
+      maglevTableSize: config.maglevTableSize,
+      choiceCount: config.choiceCount,
+    });
+  }
+
+  /** The cluster left the config: close idle connections now and the others when their exchange ends. */
+  remove(): void {
+    this.removed = true;
+    for (const h of this.hosts.values()) {
+      for (const c of h.idle.splice(0)) c.close();
+      h.h2?.close();
+    }
+  }
+
+  get size(): number {
+    return this.hosts.size;
+  }
+
+  private usableHost(h: Host | undefined, now: number): boolean {
+    if (!h || !h.endpoint.healthy) return false;
+    if (h.ejectedUntil === 0) return true;
+    if (h.ejectedUntil > now) return false;
+    h.ejectedUntil = 0; // the ejection time is over
+    h.consecutive5xx = 0;
+    h.consecutiveGateway = 0;
+    this.ejected--;
+    return true;
+  }
+
+  /** A host for a request; hosts in `exclude` are avoided when another one is usable. */
+  pick(hash: number | undefined, random: () => number, exclude?: ReadonlySet<string>): Host | undefined {
+    const now = Date.now();
+    const usable = (k: string) => this.usableHost(this.hosts.get(k), now);
+    if (exclude?.size) {
+      const h = this.lb.pick({ hash, random, usable: (k) => !exclude.has(k) && usable(k) });
+      if (h) return h;
+    }
+    const h = this.lb.pick({ hash, random, usable });
+    if (h) return h;
+    // Panic mode, as Envoy's: with no usable host, balance over all healthy ones, ejected or not.
+    return this.lb.pick({ hash, random, usable: (k) => this.hosts.get(k)?.endpoint.healthy === true });
+  }
+
+  /** A connection to the host: an idle one, a new one, or a wait in the pending queue. */
+  acquire(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+    if (this.config.http2) return this.acquireH2(host, cb);
+    while (host.idle.length) {
+      const c = host.idle.pop() as UpstreamConnection;
+      if (c.alive) {
+        cb(c, undefined);
+        return noop;
+      }
+    }
+    if (this.connections < this.config.breakers.maxConnections) {
+      this.open(host, cb);
+      return noop;
+    }
+    if (this.pending >= this.config.breakers.maxPendingRequests) return "overflow";
+    this.pending++;
+    const w: Waiter = { host, cb };
+    this.waiters.push(w);
+    return () => {
+      const i = this.waiters.indexOf(w);
+      if (i >= 0) {
+        this.waiters.splice(i, 1);
+        this.pending--;
+      }
+    };
+  }
+
+  /** HTTP/2: a stream on the host's one session, opened on first use. */
+  private acquireH2(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+    const live = host.h2;
+    if (live && host.h2Ready && !live.closed && !live.destroyed) {
+      cb(new H2Link(live), undefined);
+      return noop;
+    }
+    if (!live) {
+      if (this.connections >= this.config.breakers.maxConnections) return "overflow";
+      this.connections++;
+      const e = host.endpoint;
+      const session = openSession(
+        e.address,
+        e.port,
+        this.config.connectTimeoutMs,
+        (failed) => {
+          host.h2Ready = !failed;
+          for (const w of host.h2Waiting.splice(0)) w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
+        },
+        () => {
+          this.connections--;
+          if (host.h2 === session) {
+            host.h2 = undefined;
+            host.h2Ready = false;
+          }
+        },
+      );
+      host.h2 = session;
+    }
+    host.h2Waiting.push(cb);
+    return () => {
+      const i = host.h2Waiting.indexOf(cb);
+      if (i >= 0) host.h2Waiting.splice(i, 1);
+    };
+  }
+
+  private open(host: Host, cb: ConnCallback): void {
+    this.connections++;
+    const e = host.endpoint;
+    const conn = new UpstreamConnection(e.key, e.address, e.port, this.config.connectTimeoutMs, (err) => {
+      if (err) cb(undefined, err);
+      else cb(conn, undefined);
+    });
+    conn.onClosed = (c) => {
+      this.connections--;
+      const i = host.idle.indexOf(c);
+      if (i >= 0) host.idle.splice(i, 1);
+      this.serveWaiter();
+    };
+    conn.onReusable = (c) => this.release(host, c);
+  }
+
+  /** A connection is free again: hand it to a waiter for the same host, or keep it idle. */
+  release(host: Host, c: UpstreamLink): void {
+    if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
+    const max = this.config.maxRequestsPerConnection;
+    if (this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key)) {
+      c.close();
+      return;
+    }
+    const i = this.waiters.findIndex((w) => w.host === host);
+    if (i >= 0) {
+      const [w] = this.waiters.splice(i, 1);
+      this.pending--;
+      (w as Waiter).cb(c, undefined);
+      return;
+    }
+    if (this.waiters.length) {
+      c.close(); // frees a slot for a waiter on another host
+      return;
+    }
+    host.idle.push(c);
+  }
+
+  private serveWaiter(): void {
+    if (!this.waiters.length || this.connections >= this.config.breakers.maxConnections) return;
+    const w = this.waiters.shift() as Waiter;
+    this.pending--;
+    this.open(w.host, w.cb);
+  }
+
+  /** Outlier detection: a response status (or 503 for a local failure) from a host. */
+  record(host: Host, status: number, random: () => number): void {
+    const od = this.config.outlier;
+    if (!od) return;
+    if (status < 500) {
+      host.consecutive5xx = 0;
+      host.consecutiveGateway = 0;
+      return;
+    }
+    host.consecutive5xx++;
+    if (status >= 502 && status <= 504) host.consecutiveGateway++;
+    else host.consecutiveGateway = 0;
+    const by5xx = od.consecutive5xx > 0 && host.consecutive5xx >= od.consecutive5xx && random() * 100 < od.enforcing5xx;
+    const byGateway =
+      od.consecutiveGatewayFailure > 0 && host.consecutiveGateway >= od.consecutiveGatewayFailure && random() * 100 < od.enforcingGatewayFailure;
+    if (!by5xx && !byGateway) return;
+    host.consecutive5xx = 0;
+    host.consecutiveGateway = 0;
+    if (host.ejectedUntil > Date.now()) return;
+    // At least one host may always be ejected; beyond that, max_ejection_percent bounds it.
+    if (this.ejected > 0 && ((this.ejected + 1) * 100) / this.hosts.size > od.maxEjectionPercent) return;
+    host.ejections++;
+    host.ejectedUntil = Date.now() + Math.min(od.baseEjectionMs * host.ejections, Math.max(od.maxEjectionMs, od.baseEjectionMs));
+    this.ejected++;
+    this.onEject?.(host);
+  }
+}

@@ -1,0 +1,134 @@
+// Compiles Clusters and ClusterLoadAssignments.
+import type { CircuitBreakers, Cluster, Endpoint, LbPolicy, OutlierDetection } from "./types.js";
+import { join, Reader, type Obj } from "./read.js";
+
+const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
+const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
+
+export function nameOf(raw: unknown, key: string, index: number): string {
+  const v = (raw as Obj | null)?.[key];
+  return typeof v === "string" ? v : `#${index}`;
+}
+
+/** A ClusterLoadAssignment's endpoints. */
+export function compileEndpoints(raw: unknown, index = 0): { clusterName: string; endpoints: Endpoint[] } {
+  const r = new Reader("ClusterLoadAssignment", nameOf(raw, "cluster_name", index));
+  const o = r.obj(raw, "");
+  return { clusterName: r.reqStr(o, "cluster_name", ""), endpoints: endpoints(r, o, "") };
+}
+
+function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
+  const out: Endpoint[] = [];
+  r.list(o, "endpoints", path).forEach((l, i) => {
+    const lp = join(join(path, "endpoints"), i);
+    const lo = r.obj(l, lp);
+    const loc = r.optObj(lo, "locality", lp);
+    const locality = loc ? [loc.region, loc.zone, loc.sub_zone].filter((x) => typeof x === "string").join("/") : "";
+    r.list(lo, "lb_endpoints", lp).forEach((e, j) => {
+      const ep = join(join(lp, "lb_endpoints"), j);
+      const eo = r.obj(e, ep);
+      const end = r.obj(eo.endpoint, join(ep, "endpoint"));
+      const sa = r.obj(r.obj(end.address, join(ep, "endpoint.address")).socket_address, join(ep, "endpoint.address.socket_address"));
+      const sp = join(ep, "endpoint.address.socket_address");
+      const address = r.reqStr(sa, "address", sp);
+      const port = r.num(sa, "port_value", sp) ?? 0;
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) r.fail(join(sp, "port_value"), `invalid port ${port}`);
+      const health = r.str(eo, "health_status", ep) ?? "UNKNOWN";
+      const meta = (eo.metadata as Obj | undefined)?.filter_metadata as Obj | undefined;
+      const istio = meta?.istio as Obj | undefined;
+      out.push({
+        address,
+        port,
+        weight: r.num(eo, "load_balancing_weight", ep) ?? 1,
+        healthy: health === "UNKNOWN" || health === "HEALTHY",
+        key: `${address}:${port}`,
+        locality,
+        workload: typeof istio?.workload === "string" ? istio.workload : undefined,
+      });
+    });
+  });
+  return out;
+}
+
+export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<string, Endpoint[]>): Cluster {
+  const name = nameOf(raw, "name", index);
+  const r = new Reader("Cluster", name);
+  const o = r.obj(raw, "");
+  r.reqStr(o, "name", "");
+  const type = r.enumName(o, "type", "", TYPES, "STATIC");
+  const edsConfig = r.optObj(o, "eds_cluster_config", "");
+  const edsName = (edsConfig && r.str(edsConfig, "service_name", "eds_cluster_config")) || name;
+  const la = r.optObj(o, "load_assignment", "");
+  let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
+  if (type === "EDS") eps = eds.get(edsName) ?? [];
+  const lbPolicy: LbPolicy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  const ring = r.optObj(o, "ring_hash_lb_config", "");
+  const maglev = r.optObj(o, "maglev_lb_config", "");
+  const least = r.optObj(o, "least_request_lb_config", "");
+  const http = r.optObj(o, "common_http_protocol_options", "");
+  const maglevTableSize = maglev ? (r.num(maglev, "table_size", "maglev_lb_config") ?? 65537) : 65537;
+  if (!isPrime(maglevTableSize)) r.fail("maglev_lb_config.table_size", "must be a prime number");
+  return {
+    name,
+    type,
+    edsName,
+    connectTimeoutMs: r.duration(o, "connect_timeout", "") ?? 5000,
+    lbPolicy,
+    ringMin: ring ? (r.num(ring, "minimum_ring_size", "ring_hash_lb_config") ?? 1024) : 1024,
+    ringMax: ring ? (r.num(ring, "maximum_ring_size", "ring_hash_lb_config") ?? 8 * 1024 * 1024) : 8 * 1024 * 1024,
+    maglevTableSize,
+    choiceCount: least ? (r.num(least, "choice_count", "least_request_lb_config") ?? 2) : 2,
+    endpoints: eps,
+    breakers: breakers(r, o),
+    outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
+    idleTimeoutMs: http ? (r.duration(http, "idle_timeout", "common_http_protocol_options") ?? 3_600_000) : 3_600_000,
+    maxRequestsPerConnection: http ? (r.num(http, "max_requests_per_connection", "common_http_protocol_options") ?? 0) : 0,
+    http2: usesHttp2(o),
+  };
+}
+
+function breakers(r: Reader, o: Obj): CircuitBreakers {
+  const cb = r.optObj(o, "circuit_breakers", "");
+  const out = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+  if (!cb) return out;
+  r.list(cb, "thresholds", "circuit_breakers").forEach((t, i) => {
+    const p = join("circuit_breakers.thresholds", i);
+    const to = r.obj(t, p);
+    if ((r.str(to, "priority", p) ?? "DEFAULT") !== "DEFAULT") return;
+    out.maxConnections = r.num(to, "max_connections", p) ?? out.maxConnections;
+    out.maxPendingRequests = r.num(to, "max_pending_requests", p) ?? out.maxPendingRequests;
+    out.maxRequests = r.num(to, "max_requests", p) ?? out.maxRequests;
+    out.maxRetries = r.num(to, "max_retries", p) ?? out.maxRetries;
+  });
+  return out;
+}
+
+function outlier(r: Reader, o: Obj | undefined): OutlierDetection | undefined {
+  if (!o) return undefined;
+  const p = "outlier_detection";
+  return {
+    consecutive5xx: r.num(o, "consecutive_5xx", p) ?? 5,
+    enforcing5xx: r.num(o, "enforcing_consecutive_5xx", p) ?? 100,
+    consecutiveGatewayFailure: r.num(o, "consecutive_gateway_failure", p) ?? 5,
+    enforcingGatewayFailure: r.num(o, "enforcing_consecutive_gateway_failure", p) ?? 0,
+    intervalMs: r.duration(o, "interval", p) ?? 10_000,
+    baseEjectionMs: r.duration(o, "base_ejection_time", p) ?? 30_000,
+    maxEjectionMs: r.duration(o, "max_ejection_time", p) ?? 300_000,
+    maxEjectionPercent: r.num(o, "max_ejection_percent", p) ?? 10,
+  };
+}
+
+function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
+  return true;
+}
+
+const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+function usesHttp2(o: Obj): boolean {
+  if (o.http2_protocol_options !== undefined) return true; // deprecated, still common
+  const opts = (o.typed_extension_protocol_options as Obj | undefined)?.[HTTP_OPTIONS] as Obj | undefined;
+  const explicit = opts?.explicit_http_config as Obj | undefined;
+  return explicit?.http2_protocol_options !== undefined;
+}

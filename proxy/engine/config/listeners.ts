@@ -1,0 +1,130 @@
+// Compiles a Listener with its HttpConnectionManager and http_filters.
+import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
+import { anyType, join, Reader, type Obj } from "./read.js";
+import { filterConfig, filterType } from "./filters.js";
+import { compileRouteConfig } from "./routes.js";
+import { nameOf } from "./clusters.js";
+
+const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+export function compileListener(
+  raw: unknown,
+  index: number,
+  routes: ReadonlyMap<string, RouteConfig>,
+  hasCluster: (name: string) => boolean,
+): Listener {
+  const name = nameOf(raw, "name", index);
+  const r = new Reader("Listener", name);
+  const o = r.obj(raw, "");
+  r.reqStr(o, "name", "");
+  const addr = r.obj(o.address, "address");
+  const sa = r.obj(addr.socket_address, "address.socket_address");
+  const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) r.fail("address.socket_address.port_value", `invalid port ${port}`);
+  const chains = r.list(o, "filter_chains", "");
+  if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
+  const chain = r.obj(chains[0], "filter_chains[0]");
+  const filters = r.list(chain, "filters", "filter_chains[0]");
+  const type = filters.length === 1 ? anyType((filters[0] as Obj | null)?.typed_config as Obj | undefined) : undefined;
+  if (type !== HCM && type !== TCP) r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, is supported`);
+  const hp = "filter_chains[0].filters[0].typed_config";
+  const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
+  const base = {
+    name,
+    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
+    address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
+    port,
+    direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
+  };
+  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp, hasCluster) };
+  const hcm = typed;
+  let routeConfig: RouteConfig | undefined;
+  let rdsName: string | undefined;
+  const inline = r.optObj(hcm, "route_config", hp);
+  const rds = r.optObj(hcm, "rds", hp);
+  if (inline) routeConfig = compileRouteConfig(inline, hasCluster);
+  else if (rds) {
+    rdsName = r.reqStr(rds, "route_config_name", join(hp, "rds"));
+    routeConfig = routes.get(rdsName);
+  } else r.fail(hp, "one of route_config or rds is required");
+  const httpFilters: HttpFilter[] = r.list(hcm, "http_filters", hp).map((f, i) => {
+    const fp = join(join(hp, "http_filters"), i);
+    const fo = r.obj(f, fp);
+    const fname = r.reqStr(fo, "name", fp);
+    const typed = r.optObj(fo, "typed_config", fp);
+    return { name: fname, config: filterConfig(r, filterType(r, fname, typed, fp), typed, join(fp, "typed_config")) };
+  });
+  if (!httpFilters.length) httpFilters.push({ name: "envoy.filters.http.router", config: { type: "router" } });
+  const last = httpFilters.length - 1;
+  httpFilters.forEach((f, i) => {
+    if ((f.config.type === "router") !== (i === last)) r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
+  });
+  return {
+    ...base,
+    tcp: undefined,
+    hcm: {
+      statPrefix: r.str(hcm, "stat_prefix", hp) ?? "",
+      routeConfig,
+      rdsName,
+      filters: httpFilters,
+      stripAnyHostPort: r.bool(hcm, "strip_any_host_port", hp) ?? false,
+      stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
+      generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
+      accessLog: r.list(hcm, "access_log", hp).length > 0,
+    },
+  };
+}
+
+function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) => boolean): TcpProxy {
+  const cluster = r.str(o, "cluster", path);
+  const weighted: WeightedCluster[] = [];
+  const wc = r.optObj(o, "weighted_clusters", path);
+  if (cluster !== undefined) {
+    if (!hasCluster(cluster)) r.fail(join(path, "cluster"), `unknown cluster "${cluster}"`);
+  } else if (wc) {
+    r.list(wc, "clusters", join(path, "weighted_clusters")).forEach((c, i) => {
+      const cp = join(join(path, "weighted_clusters.clusters"), i);
+      const co = r.obj(c, cp);
+      const n = r.reqStr(co, "name", cp);
+      if (!hasCluster(n)) r.fail(join(cp, "name"), `unknown cluster "${n}"`);
+      weighted.push({ name: n, weight: r.num(co, "weight", cp) ?? 0, edits: undefined, perFilter: new Map() });
+    });
+  } else r.fail(path, "one of cluster or weighted_clusters is required");
+  const cumulative: number[] = [];
+  let totalWeight = 0;
+  for (const w of weighted) cumulative.push((totalWeight += w.weight));
+  if (weighted.length && totalWeight <= 0) r.fail(join(path, "weighted_clusters"), "weights sum to 0");
+  return {
+    statPrefix: r.str(o, "stat_prefix", path) ?? "",
+    cluster,
+    weighted,
+    cumulative,
+    totalWeight,
+    idleTimeoutMs: r.duration(o, "idle_timeout", path) ?? 3_600_000,
+  };
+}
+
+const TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+
+function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
+  if (!ts) return undefined;
+  const p = "filter_chains[0].transport_socket.typed_config";
+  const typed = r.obj(ts.typed_config, p);
+  if (anyType(typed) !== TLS) r.fail(join(p, "@type"), `unsupported transport socket (expected ${TLS})`);
+  const common = r.obj(typed.common_tls_context ?? {}, join(p, "common_tls_context"));
+  const cp = join(p, "common_tls_context");
+  const certs = r.list(common, "tls_certificates", cp);
+  if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
+  const cert = r.obj(certs[0], join(cp, "tls_certificates[0]"));
+  const source = (key: string): DataSource => {
+    const sp = join(join(cp, "tls_certificates[0]"), key);
+    const d = r.obj(cert[key], sp);
+    const filename = r.str(d, "filename", sp);
+    const inline = r.str(d, "inline_string", sp) ?? (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
+    if (filename === undefined && inline === undefined) r.fail(sp, "one of filename, inline_string or inline_bytes is required");
+    return { filename, inline };
+  };
+  const alpn = r.list(common, "alpn_protocols", cp).map(String);
+  return { certificateChain: source("certificate_chain"), privateKey: source("private_key"), alpn: alpn.length ? alpn : ["h2", "http/1.1"] };
+}

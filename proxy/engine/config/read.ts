@@ -1,0 +1,138 @@
+// Helpers for reading proto3-JSON (snake_case) resources with a field path in every error.
+export type Obj = Record<string, unknown>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly kind: string,
+    readonly resource: string,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${kind} "${resource}": ${path ? `${path}: ` : ""}${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The resource being read: its kind and name, so every error can name both. */
+export class Reader {
+  constructor(
+    readonly kind: string,
+    readonly resource: string,
+  ) {}
+
+  fail(path: string, detail: string): never {
+    throw new ConfigError(this.kind, this.resource, path, detail);
+  }
+
+  obj(v: unknown, path: string): Obj {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) this.fail(path, "expected an object");
+    return v as Obj;
+  }
+
+  optObj(o: Obj, key: string, path: string): Obj | undefined {
+    const v = o[key];
+    return v === undefined || v === null ? undefined : this.obj(v, join(path, key));
+  }
+
+  list(o: Obj, key: string, path: string): unknown[] {
+    const v = o[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) this.fail(join(path, key), "expected a list");
+    return v;
+  }
+
+  str(o: Obj, key: string, path: string): string | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") this.fail(join(path, key), "expected a string");
+    return v;
+  }
+
+  reqStr(o: Obj, key: string, path: string): string {
+    const v = this.str(o, key, path);
+    if (v === undefined || v === "") this.fail(join(path, key), "is required");
+    return v;
+  }
+
+  num(o: Obj, key: string, path: string): number | undefined {
+    let v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "object" && !Array.isArray(v) && "value" in (v as Obj)) v = (v as Obj).value; // wrapper as {value}
+    if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) v = Number(v); // 64-bit ints arrive as strings
+    if (typeof v !== "number" || !Number.isFinite(v)) this.fail(join(path, key), "expected a number");
+    return v;
+  }
+
+  bool(o: Obj, key: string, path: string): boolean | undefined {
+    let v = o[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === "object" && !Array.isArray(v) && "value" in (v as Obj)) v = (v as Obj).value;
+    if (typeof v !== "boolean") this.fail(join(path, key), "expected a boolean");
+    return v;
+  }
+
+  /** A google.protobuf.Duration: "1.5s" or {seconds, nanos}. Returns milliseconds. */
+  duration(o: Obj, key: string, path: string): number | undefined {
+    const v = o[key];
+    if (v === undefined || v === null) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined) this.fail(join(path, key), `invalid duration ${JSON.stringify(v)}`);
+    return ms;
+  }
+
+  enumName<T extends string>(o: Obj, key: string, path: string, names: readonly T[], dflt: T): T {
+    const v = o[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v === "number" && names[v] !== undefined) return names[v] as T;
+    if (typeof v !== "string" || !(names as readonly string[]).includes(v)) {
+      this.fail(join(path, key), `unknown value ${JSON.stringify(v)} (expected one of ${names.join(", ")})`);
+    }
+    return v as T;
+  }
+
+  /** A RE2 pattern as a RegExp; anchored (a full match, as Envoy's safe_regex) unless told otherwise. */
+  regex(source: unknown, path: string, flags = "", anchored = true): RegExp {
+    if (typeof source !== "string") this.fail(path, "expected a regex string");
+    try {
+      return new RegExp(anchored ? `^(?:${source})$` : source, flags);
+    } catch (err) {
+      return this.fail(path, `invalid regex ${JSON.stringify(source)}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function join(path: string, key: string | number): string {
+  if (typeof key === "number") return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === "string") {
+    const m = /^(-?\d+(?:\.\d+)?)s$/.exec(v.trim());
+    return m ? Number(m[1]) * 1000 : undefined;
+  }
+  if (v !== null && typeof v === "object") {
+    const d = v as Obj;
+    const s = Number(d.seconds ?? 0);
+    const n = Number(d.nanos ?? 0);
+    return Number.isFinite(s) && Number.isFinite(n) ? s * 1000 + n / 1e6 : undefined;
+  }
+  return undefined;
+}
+
+/** envoy.type.v3.FractionalPercent → a probability in [0, 1]. */
+export function fraction(r: Reader, o: Obj | undefined, path: string): number {
+  if (!o) return 0;
+  const n = r.num(o, "numerator", path) ?? 0;
+  const d = r.enumName(o, "denominator", path, ["HUNDRED", "TEN_THOUSAND", "MILLION"] as const, "HUNDRED");
+  const div = d === "HUNDRED" ? 100 : d === "TEN_THOUSAND" ? 10_000 : 1_000_000;
+  return Math.min(1, Math.max(0, n / div));
+}
+
+/** The `@type` of a google.protobuf.Any, without its `type.googleapis.com/` prefix. */
+export function anyType(o: Obj | undefined): string | undefined {
+  const t = o?.["@type"];
+  if (typeof t !== "string") return undefined;
+  const slash = t.lastIndexOf("/");
+  return slash >= 0 ? t.slice(slash + 1) : t;
+}

@@ -1,0 +1,244 @@
+// Compiles a RouteConfiguration: virtual hosts, routes, matches and actions.
+import type {
+  ForwardAction, HashPolicy, RedirectAction, RetryPolicy, Route, RouteAction, RouteConfig, VirtualHost, WeightedCluster,
+} from "./types.js";
+import { fraction, join, Reader, type Obj } from "./read.js";
+import { headerMatcher, queryMatcher } from "./matchers.js";
+import { headerEdits } from "./headers.js";
+import { perFilter } from "./filters.js";
+
+export function compileRouteConfig(raw: unknown, hasCluster: (name: string) => boolean, index = 0): RouteConfig {
+  const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
+  const r = new Reader("RouteConfiguration", name);
+  const o = r.obj(raw, "");
+  const virtualHosts = r.list(o, "virtual_hosts", "").map((v, i) => virtualHost(r, v, join("virtual_hosts", i), hasCluster));
+  const exact = new Map<string, VirtualHost>();
+  const suffixes: RouteConfig["suffixes"] = [];
+  const prefixes: RouteConfig["prefixes"] = [];
+  let any: VirtualHost | undefined;
+  virtualHosts.forEach((vh, i) => {
+    vh.domains.forEach((d, j) => {
+      const p = join(join(join("virtual_hosts", i), "domains"), j);
+      if (d === "*") {
+        if (any) r.fail(p, `duplicate domain "*"`);
+        any = vh;
+      } else if (d.startsWith("*")) suffixes.push({ suffix: d.slice(1), vhost: vh });
+      else if (d.endsWith("*")) prefixes.push({ prefix: d.slice(0, -1), vhost: vh });
+      else {
+        if (exact.has(d)) r.fail(p, `duplicate domain "${d}"`);
+        exact.set(d, vh);
+      }
+    });
+  });
+  suffixes.sort((a, b) => b.suffix.length - a.suffix.length);
+  prefixes.sort((a, b) => b.prefix.length - a.prefix.length);
+  return {
+    name,
+    exact,
+    suffixes,
+    prefixes,
+    any,
+    ignorePort: r.bool(o, "ignore_port_in_host_matching", "") ?? false,
+    edits: headerEdits(r, o, ""),
+    virtualHosts,
+  };
+}
+
+function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): VirtualHost {
+  const o = r.obj(raw, path);
+  const domains = r.list(o, "domains", path).map((d, i) => {
+    if (typeof d !== "string" || d === "") r.fail(join(join(path, "domains"), i), "expected a domain");
+    return d.toLowerCase();
+  });
+  if (!domains.length) r.fail(join(path, "domains"), "at least one domain is required");
+  const retryObj = r.optObj(o, "retry_policy", path);
+  return {
+    name: r.str(o, "name", path) ?? "",
+    domains,
+    routes: r.list(o, "routes", path).map((v, i) => route(r, v, join(join(path, "routes"), i), hasCluster)),
+    edits: headerEdits(r, o, path),
+    retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
+    perFilter: perFilter(r, o, path),
+  };
+}
+
+function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): Route {
+  const o = r.obj(raw, path);
+  const m = r.obj(o.match ?? {}, join(path, "match"));
+  const mp = join(path, "match");
+  const caseSensitive = r.bool(m, "case_sensitive", mp) ?? true;
+  let matchPath: (p: string) => boolean;
+  const prefix = r.str(m, "prefix", mp);
+  const exactPath = r.str(m, "path", mp);
+  const sepPrefix = r.str(m, "path_separated_prefix", mp);
+  const safe = r.optObj(m, "safe_regex", mp);
+  if (prefix !== undefined) {
+    const p = caseSensitive ? prefix : prefix.toLowerCase();
+    matchPath = caseSensitive ? (s) => s.startsWith(p) : (s) => s.toLowerCase().startsWith(p);
+  } else if (exactPath !== undefined) {
+    const p = caseSensitive ? exactPath : exactPath.toLowerCase();
+    matchPath = caseSensitive ? (s) => s === p : (s) => s.toLowerCase() === p;
+  } else if (sepPrefix !== undefined) {
+    matchPath = (s) => s === sepPrefix || (s.startsWith(sepPrefix) && s[sepPrefix.length] === "/");
+  } else if (safe) {
+    const re = r.regex(safe.regex, join(join(mp, "safe_regex"), "regex"), caseSensitive ? "" : "i");
+    matchPath = (s) => re.test(s);
+  } else {
+    r.fail(mp, "one of prefix, path, path_separated_prefix or safe_regex is required");
+  }
+  return {
+    name: r.str(o, "name", path) ?? "",
+    matchPath,
+    prefix,
+    headers: r.list(m, "headers", mp).map((h, i) => headerMatcher(r, r.obj(h, join(join(mp, "headers"), i)), join(join(mp, "headers"), i))),
+    query: r.list(m, "query_parameters", mp).map((q, i) => {
+      const qp = join(join(mp, "query_parameters"), i);
+      return queryMatcher(r, r.obj(q, qp), qp);
+    }),
+    action: action(r, o, path, hasCluster),
+    edits: headerEdits(r, o, path),
+    perFilter: perFilter(r, o, path),
+  };
+}
+
+function action(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boolean): RouteAction {
+  const fwd = r.optObj(o, "route", path);
+  if (fwd) return forward(r, fwd, join(path, "route"), hasCluster);
+  const redirect = r.optObj(o, "redirect", path);
+  if (redirect) return redirectAction(r, redirect, join(path, "redirect"));
+  const direct = r.optObj(o, "direct_response", path);
+  if (direct) {
+    const dp = join(path, "direct_response");
+    const status = r.num(direct, "status", dp) ?? 0;
+    if (!Number.isInteger(status) || status < 100 || status > 599) r.fail(join(dp, "status"), "invalid status");
+    const body = r.optObj(direct, "body", dp);
+    let bytes = Buffer.alloc(0);
+    if (body?.inline_string !== undefined) bytes = Buffer.from(String(body.inline_string));
+    else if (body?.inline_bytes !== undefined) bytes = Buffer.from(String(body.inline_bytes), "base64");
+    return { kind: "direct", status, body: bytes };
+  }
+  return r.fail(path, "one of route, redirect or direct_response is required");
+}
+
+const CODES: Record<string, number> = {
+  MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
+};
+
+function redirectAction(r: Reader, o: Obj, path: string): RedirectAction {
+  const code = r.enumName(o, "response_code", path, Object.keys(CODES), "MOVED_PERMANENTLY");
+  const https = r.bool(o, "https_redirect", path) ?? false;
+  return {
+    kind: "redirect",
+    scheme: https ? "https" : r.str(o, "scheme_redirect", path),
+    host: r.str(o, "host_redirect", path),
+    port: r.num(o, "port_redirect", path),
+    path: r.str(o, "path_redirect", path),
+    prefixRewrite: r.str(o, "prefix_rewrite", path),
+    code: CODES[code] ?? 301,
+    stripQuery: r.bool(o, "strip_query", path) ?? false,
+  };
+}
+
+function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boolean): ForwardAction {
+  const checkCluster = (name: string, p: string) => {
+    if (!hasCluster(name)) r.fail(p, `unknown cluster "${name}"`);
+  };
+  const cluster = r.str(o, "cluster", path);
+  const weighted: WeightedCluster[] = [];
+  const wc = r.optObj(o, "weighted_clusters", path);
+  if (cluster !== undefined) checkCluster(cluster, join(path, "cluster"));
+  else if (wc) {
+    const wp = join(path, "weighted_clusters");
+    r.list(wc, "clusters", wp).forEach((c, i) => {
+      const cp = join(join(wp, "clusters"), i);
+      const co = r.obj(c, cp);
+      const name = r.reqStr(co, "name", cp);
+      checkCluster(name, join(cp, "name"));
+      const weight = r.num(co, "weight", cp) ?? 0;
+      if (weight < 0) r.fail(join(cp, "weight"), "must not be negative");
+      weighted.push({ name, weight, edits: headerEdits(r, co, cp), perFilter: perFilter(r, co, cp) });
+    });
+    if (!weighted.length) r.fail(join(wp, "clusters"), "at least one cluster is required");
+  } else r.fail(path, "one of cluster or weighted_clusters is required");
+  const cumulative: number[] = [];
+  let totalWeight = 0;
+  for (const w of weighted) cumulative.push((totalWeight += w.weight));
+  if (weighted.length && totalWeight <= 0) r.fail(join(path, "weighted_clusters"), "weights sum to 0");
+  const retryObj = r.optObj(o, "retry_policy", path);
+  const rr = r.optObj(o, "regex_rewrite", path);
+  return {
+    kind: "route",
+    cluster,
+    weighted,
+    cumulative,
+    totalWeight,
+    timeoutMs: r.duration(o, "timeout", path) ?? 15_000,
+    retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
+    prefixRewrite: r.str(o, "prefix_rewrite", path),
+    regexRewrite: rr
+      ? {
+          pattern: r.regex(r.obj(rr.pattern, join(path, "regex_rewrite.pattern")).regex, join(path, "regex_rewrite.pattern.regex"), "g", false),
+          substitution: r.str(rr, "substitution", join(path, "regex_rewrite")) ?? "",
+        }
+      : undefined,
+    hostRewrite: r.str(o, "host_rewrite_literal", path),
+    mirrors: r.list(o, "request_mirror_policies", path).map((m, i) => {
+      const mp = join(join(path, "request_mirror_policies"), i);
+      const mo = r.obj(m, mp);
+      const name = r.reqStr(mo, "cluster", mp);
+      checkCluster(name, join(mp, "cluster"));
+      const rf = r.optObj(mo, "runtime_fraction", mp);
+      const dv = rf ? r.optObj(rf, "default_value", join(mp, "runtime_fraction")) : undefined;
+      return { cluster: name, fraction: rf ? fraction(r, dv, join(mp, "runtime_fraction.default_value")) : 1 };
+    }),
+    hashPolicy: r.list(o, "hash_policy", path).map((h, i) => hashPolicy(r, h, join(join(path, "hash_policy"), i))),
+  };
+}
+
+function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
+  const o = r.obj(raw, path);
+  const terminal = r.bool(o, "terminal", path) ?? false;
+  const header = r.optObj(o, "header", path);
+  if (header) return { kind: "header", name: r.reqStr(header, "header_name", join(path, "header")).toLowerCase(), terminal };
+  const cookie = r.optObj(o, "cookie", path);
+  if (cookie) return { kind: "cookie", name: r.reqStr(cookie, "name", join(path, "cookie")), terminal };
+  const conn = r.optObj(o, "connection_properties", path);
+  if (conn) return { kind: "source_ip", terminal };
+  const q = r.optObj(o, "query_parameter", path);
+  if (q) return { kind: "query", name: r.reqStr(q, "name", join(path, "query_parameter")), terminal };
+  return r.fail(path, "one of header, cookie, connection_properties or query_parameter is required");
+}
+
+const RETRY_ON = new Set([
+  "5xx", "gateway-error", "reset", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream",
+  "retriable-status-codes", "retriable-headers", "http3-post-connect-failure", "unavailable", "cancelled",
+  "deadline-exceeded", "internal", "resource-exhausted",
+]);
+
+export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
+  const on = new Set<string>();
+  const ro = r.str(o, "retry_on", path) ?? "";
+  for (const part of ro.split(",")) {
+    const p = part.trim();
+    if (!p) continue;
+    if (!RETRY_ON.has(p)) r.fail(join(path, "retry_on"), `unknown retry condition "${p}"`);
+    on.add(p);
+  }
+  const backoff = r.optObj(o, "retry_back_off", path);
+  const base = backoff ? (r.duration(backoff, "base_interval", join(path, "retry_back_off")) ?? 25) : 25;
+  const max = backoff ? (r.duration(backoff, "max_interval", join(path, "retry_back_off")) ?? base * 10) : base * 10;
+  const codes = r.list(o, "retriable_status_codes", path).map((c, i) => {
+    if (typeof c !== "number") r.fail(join(join(path, "retriable_status_codes"), i), "expected a status code");
+    return c;
+  });
+  const preds = r.list(o, "retry_host_predicate", path).map((p) => String((p as Obj | null)?.name ?? ""));
+  return {
+    on,
+    numRetries: r.num(o, "num_retries", path) ?? 1,
+    perTryTimeoutMs: r.duration(o, "per_try_timeout", path) ?? 0,
+    baseIntervalMs: base,
+    maxIntervalMs: max,
+    retriableStatusCodes: new Set(codes),
+    previousHosts: preds.some((n) => n.includes("previous_hosts")),
+  };
+}

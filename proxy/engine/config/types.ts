@@ -1,0 +1,273 @@
+// The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+
+/** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
+export interface RequestView {
+  method: string;
+  /** The path without its query string. */
+  path: string;
+  /** The query string without "?", or "". */
+  query: string;
+  header(name: string): string | undefined;
+}
+
+export type ValueTest = (value: string | undefined) => boolean;
+
+export interface HeaderMatcher {
+  name: string;
+  test: ValueTest;
+}
+
+export interface HeaderOp {
+  key: string; // lower-case
+  value: string;
+  action: "APPEND_IF_EXISTS_OR_ADD" | "ADD_IF_ABSENT" | "OVERWRITE_IF_EXISTS_OR_ADD" | "OVERWRITE_IF_EXISTS";
+}
+
+/** Header edits of one level (weighted cluster, route, virtual host, route configuration). */
+export interface HeaderEdits {
+  requestAdd: HeaderOp[];
+  requestRemove: string[];
+  responseAdd: HeaderOp[];
+  responseRemove: string[];
+}
+
+export interface RetryPolicy {
+  on: ReadonlySet<string>;
+  numRetries: number;
+  perTryTimeoutMs: number; // 0: none
+  baseIntervalMs: number;
+  maxIntervalMs: number;
+  retriableStatusCodes: ReadonlySet<number>;
+  previousHosts: boolean;
+}
+
+export type HashPolicy =
+  | { kind: "header"; name: string; terminal: boolean }
+  | { kind: "cookie"; name: string; terminal: boolean }
+  | { kind: "source_ip"; terminal: boolean }
+  | { kind: "query"; name: string; terminal: boolean };
+
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+  edits: HeaderEdits | undefined;
+  perFilter: PerFilterConfig;
+}
+
+export interface ForwardAction {
+  kind: "route";
+  /** One cluster (weight total = 0) or a precomputed cumulative split. */
+  cluster: string | undefined;
+  weighted: WeightedCluster[];
+  cumulative: number[];
+  totalWeight: number;
+  timeoutMs: number; // 0: none
+  retry: RetryPolicy | undefined;
+  prefixRewrite: string | undefined;
+  regexRewrite: { pattern: RegExp; substitution: string } | undefined;
+  hostRewrite: string | undefined;
+  mirrors: { cluster: string; fraction: number }[];
+  hashPolicy: HashPolicy[];
+}
+
+export interface RedirectAction {
+  kind: "redirect";
+  scheme: string | undefined;
+  host: string | undefined;
+  port: number | undefined;
+  path: string | undefined;
+  prefixRewrite: string | undefined;
+  code: number;
+  stripQuery: boolean;
+}
+
+export interface DirectAction {
+  kind: "direct";
+  status: number;
+  body: Buffer;
+}
+
+export type RouteAction = ForwardAction | RedirectAction | DirectAction;
+
+export interface FaultConfig {
+  delayMs: number;
+  delayFraction: number;
+  abortStatus: number | undefined;
+  abortGrpcStatus: number | undefined;
+  abortFraction: number;
+}
+
+export interface RateLimitConfig {
+  /** Identity of the bucket: equal configs share one bucket across config swaps. */
+  key: string;
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+  enabled: number;
+  enforced: number;
+  status: number;
+  xRateLimitHeaders: boolean;
+  responseHeaders: HeaderOp[];
+}
+
+export type FilterConfig =
+  | { type: "fault"; fault: FaultConfig }
+  | { type: "local_ratelimit"; limit: RateLimitConfig | undefined }
+  | { type: "router" }
+  | { type: "cors" }
+  | { type: "rbac" };
+
+/** typed_per_filter_config, keyed by the filter's name in http_filters. */
+export type PerFilterConfig = ReadonlyMap<string, FilterConfig>;
+
+export interface Route {
+  name: string;
+  matchPath: (path: string) => boolean;
+  /** The configured match prefix (for prefix_rewrite), when the route matches by prefix. */
+  prefix: string | undefined;
+  headers: HeaderMatcher[];
+  query: { name: string; test: ValueTest }[];
+  action: RouteAction;
+  edits: HeaderEdits | undefined;
+  perFilter: PerFilterConfig;
+}
+
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+  edits: HeaderEdits | undefined;
+  retry: RetryPolicy | undefined;
+  perFilter: PerFilterConfig;
+}
+
+export interface RouteConfig {
+  name: string;
+  exact: ReadonlyMap<string, VirtualHost>;
+  /** "*.foo.com" and "*-bar.foo.com": suffix without the "*", longest first. */
+  suffixes: { suffix: string; vhost: VirtualHost }[];
+  /** "foo.*": prefix without the "*", longest first. */
+  prefixes: { prefix: string; vhost: VirtualHost }[];
+  any: VirtualHost | undefined;
+  ignorePort: boolean;
+  edits: HeaderEdits | undefined;
+  virtualHosts: VirtualHost[];
+}
+
+export interface HttpFilter {
+  name: string;
+  config: FilterConfig;
+}
+
+export interface HttpConnectionManager {
+  statPrefix: string;
+  /** A route configuration given inline, or the name of one sent by RDS. */
+  routeConfig: RouteConfig | undefined;
+  rdsName: string | undefined;
+  filters: HttpFilter[];
+  stripAnyHostPort: boolean;
+  stripMatchingHostPort: boolean;
+  generateRequestId: boolean;
+  accessLog: boolean;
+}
+
+/** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
+export interface TcpProxy {
+  statPrefix: string;
+  cluster: string | undefined;
+  weighted: WeightedCluster[];
+  cumulative: number[];
+  totalWeight: number;
+  idleTimeoutMs: number; // 0: none
+}
+
+/** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
+export interface DataSource {
+  filename?: string;
+  inline?: string;
+}
+
+/** A DownstreamTlsContext: the listener terminates TLS, and ALPN picks HTTP/2 or HTTP/1.1. */
+export interface ListenerTls {
+  certificateChain: DataSource;
+  privateKey: DataSource;
+  alpn: string[];
+}
+
+export interface Listener {
+  name: string;
+  tls: ListenerTls | undefined;
+  address: string;
+  port: number;
+  direction: "inbound" | "outbound";
+  /** Exactly one of hcm (HTTP) and tcp is set. */
+  hcm: HttpConnectionManager | undefined;
+  tcp: TcpProxy | undefined;
+}
+
+export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
+
+export interface Endpoint {
+  address: string;
+  port: number;
+  weight: number;
+  healthy: boolean;
+  /** "address:port", the endpoint's identity. */
+  key: string;
+  locality: string;
+  workload: string | undefined;
+}
+
+export interface CircuitBreakers {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+}
+
+export interface OutlierDetection {
+  consecutive5xx: number;
+  enforcing5xx: number;
+  consecutiveGatewayFailure: number;
+  enforcingGatewayFailure: number;
+  intervalMs: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+  maxEjectionPercent: number;
+}
+
+export interface Cluster {
+  name: string;
+  type: "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
+  edsName: string;
+  connectTimeoutMs: number;
+  lbPolicy: LbPolicy;
+  ringMin: number;
+  ringMax: number;
+  maglevTableSize: number;
+  choiceCount: number;
+  endpoints: Endpoint[];
+  breakers: CircuitBreakers;
+  outlier: OutlierDetection | undefined;
+  idleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+  /** Speak HTTP/2 (h2c) to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
+  http2: boolean;
+}
+
+/** What apply() takes: Envoy v3 resources as proto3 JSON. */
+export interface Resources {
+  version?: string;
+  listeners?: unknown[];
+  routes?: unknown[];
+  clusters?: unknown[];
+  endpoints?: unknown[];
+}
+
+export interface EngineConfig {
+  version: string;
+  listeners: Listener[];
+  routes: ReadonlyMap<string, RouteConfig>;
+  clusters: ReadonlyMap<string, Cluster>;
+  resources: Resources;
+}

@@ -1,0 +1,27 @@
+// What every request shares: the live clusters and routes, stats, rate-limit buckets, randomness and the logger.
+import type { Logger } from "pino";
+import { headerValue, type RequestHead } from "./http1/parse.js";
+import type { RouteConfig } from "./config/types.js";
+import type { RateLimiter } from "./filters/ratelimit.js";
+import type { ClusterRuntime } from "./cluster.js";
+import type { Stats } from "./stats.js";
+
+export interface EngineContext {
+  clusters: ReadonlyMap<string, ClusterRuntime>;
+  routes: ReadonlyMap<string, RouteConfig>;
+  stats: Stats;
+  limiter: RateLimiter;
+  random: () => number;
+  log: Logger | undefined;
+  /** Log every request, not only those of listeners whose config asks for an access log. */
+  logAll: boolean;
+  tracing: boolean;
+}
+
+/** One access-log line (pino JSON), with Envoy's field names. */
+export function accessLog(log: Logger, h: RequestHead, fields: Record<string, string | number | undefined>): void {
+  log.info({
+    method: h.method, path: h.target, authority: h.host, protocol: `HTTP/1.${h.minor}`,
+    x_request_id: headerValue(h.headers, "x-request-id"), ...fields,
+  });
+}

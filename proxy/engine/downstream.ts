@@ -1,0 +1,33 @@
+// The downstream side of one request, whatever its protocol: HTTP/1.1 (a connection answering one request at a
+// time) or HTTP/2 (a stream).
+import type { RequestHead, ResponseHead } from "./http1/parse.js";
+
+export interface Downstream {
+  readonly isClosed: boolean;
+  /** The connection closes after this response (Connection: close, or draining). */
+  readonly closing: boolean;
+  readonly protocol: "http/1.1" | "h2";
+  onAbort(fn: (() => void) | undefined): void;
+  onDrain(fn: (() => void) | undefined): void;
+  /** A complete local response. */
+  reply(status: number, headers: string[], body: Buffer | string): void;
+  /**
+   * The upstream's response head with (possibly edited) headers. `raw`: the upstream's HTTP/1.1 head bytes, given
+   * only when the headers are unedited, so they can be forwarded as they are.
+   */
+  head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void;
+  /** Body bytes as the upstream framed them (chunked if head.chunked). False: the peer is slow, wait for onDrain. */
+  body(chunk: Buffer): boolean;
+  /** The response is complete; HTTP/2 (and chunked HTTP/1.1) carry the trailers. */
+  end(trailers: string[] | undefined, closeAfter: boolean): void;
+  /** Abandon the response mid-way. */
+  reset(): void;
+}
+
+export interface DownstreamRequest {
+  head: RequestHead;
+  /** The body as received: chunk-framed when head.chunked. */
+  body: Buffer;
+  remoteAddress: string;
+  down: Downstream;
+}

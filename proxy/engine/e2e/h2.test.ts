@@ -1,0 +1,111 @@
+// HTTP/2 through the engine: h2c (prior knowledge) to an HTTP/1.1 backend, and gRPC (@grpc/grpc-js) to an HTTP/2
+// backend, with trailers and gRPC-style local errors.
+import { connect as h2connect, type ClientHttp2Session } from "node:http2";
+import * as grpc from "@grpc/grpc-js";
+import { backend, cluster, resources, ROUTER, startEngine, type Backend } from "./helpers.js";
+import type { Engine } from "../engine.js";
+
+const T = "type.googleapis.com/envoy.extensions.filters.http";
+const FAULT = { name: "envoy.filters.http.fault", typed_config: { "@type": `${T}.fault.v3.HTTPFault` } };
+const identity = (b: Buffer) => b;
+const SAY: grpc.MethodDefinition<Buffer, Buffer> = {
+  path: "/test.Echo/Say", requestStream: false, responseStream: false,
+  requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity,
+};
+
+function h2get(session: ClientHttp2Session, path: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ":path": path, ":method": body ? "POST" : "GET" }, { endStream: !body });
+    let status = 0;
+    let data = "";
+    req.on("response", (h) => (status = Number(h[":status"])));
+    req.on("data", (d: Buffer) => (data += d.toString()));
+    req.on("end", () => resolve({ status, body: data }));
+    req.on("error", reject);
+    if (body) req.end(body);
+  });
+}
+
+function call(client: grpc.Client, text: string, metadata = new grpc.Metadata()): Promise<{ reply?: string; code: number; trailer?: string }> {
+  return new Promise((resolve) => {
+    let reply: string | undefined;
+    const c = client.makeUnaryRequest(SAY.path, identity, identity, Buffer.from(text), metadata, (_err, r) => (reply = r?.toString()));
+    // The status (with the trailers) is the call's last event.
+    c.on("status", (s: grpc.StatusObject) => setImmediate(() => resolve({ reply, code: s.code, trailer: s.metadata.get("x-trailer")[0]?.toString() })));
+  });
+}
+
+describe("HTTP/2 and gRPC through the engine", () => {
+  let http1: Backend;
+  let grpcServer: grpc.Server;
+  let engine: Engine;
+  let port: number;
+
+  beforeAll(async () => {
+    http1 = await backend("h1");
+    grpcServer = new grpc.Server();
+    grpcServer.addService({ say: SAY } as grpc.ServiceDefinition, {
+      say: (callArg: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        const md = new grpc.Metadata();
+        md.set("x-trailer", "t1");
+        cb(null, Buffer.from(`echo:${callArg.request.toString()}`), md);
+      },
+    });
+    const grpcPort = await new Promise<number>((resolve, reject) =>
+      grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    ({ engine, port } = await startEngine(
+      resources(
+        [
+          {
+            match: { prefix: "/test.Echo/", headers: [{ name: "x-fault", present_match: true }] },
+            route: { cluster: "grpc" },
+            typed_per_filter_config: { "envoy.filters.http.fault": { "@type": `${T}.fault.v3.HTTPFault`, abort: { grpc_status: 8, percentage: { numerator: 100 } } } },
+          },
+          { match: { prefix: "/test.Echo/" }, route: { cluster: "grpc", timeout: "5s" } },
+          { match: { prefix: "/missing.Service/" }, direct_response: { status: 404 } },
+          { match: { prefix: "/" }, route: { cluster: "h1" } },
+        ],
+        [cluster("h1", [http1.port]), cluster("grpc", [grpcPort], { http2_protocol_options: {} })],
+        [FAULT, ROUTER],
+      ),
+    ));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await http1.close();
+    grpcServer.forceShutdown();
+  });
+
+  it("serves h2c (prior knowledge) in front of an HTTP/1.1 backend, bodies both ways", async () => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    const r = await h2get(session, "/hello?x=1");
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ name: "h1", url: "/hello?x=1" });
+    const p = await h2get(session, "/post", "payload");
+    expect(JSON.parse(p.body).body).toBe("payload");
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => h2get(session, `/m${i}`)));
+    expect(many.every((m, i) => JSON.parse(m.body).url === `/m${i}`)).toBe(true);
+    session.close();
+  });
+
+  it("proxies gRPC unary calls to an HTTP/2 backend, trailers included", async () => {
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(client, `hi${i}`)));
+    expect(results.map((r) => r.reply)).toEqual(Array.from({ length: 20 }, (_, i) => `echo:hi${i}`));
+    expect(results.map((r) => [r.code, r.trailer])).toEqual(results.map(() => [0, "t1"]));
+    client.close();
+  });
+
+  it("answers gRPC clients with grpc-status on local errors and fault aborts", async () => {
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set("x-fault", "1");
+    expect((await call(client, "x", md)).code).toBe(grpc.status.RESOURCE_EXHAUSTED); // grpc_status 8
+    const missing = await new Promise<number>((resolve) =>
+      client.makeUnaryRequest("/missing.Service/Call", identity, identity, Buffer.from("x"), (err) => resolve(err?.code ?? 0)),
+    );
+    expect(missing).toBe(grpc.status.UNIMPLEMENTED);
+    client.close();
+  });
+});

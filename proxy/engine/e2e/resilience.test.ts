@@ -1,0 +1,183 @@
+import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "./helpers.js";
+import type { Engine } from "../engine.js";
+
+const T = "type.googleapis.com/envoy.extensions.filters.http";
+const FAULT = { name: "envoy.filters.http.fault", typed_config: { "@type": `${T}.fault.v3.HTTPFault` } };
+const RATELIMIT = { name: "envoy.filters.http.local_ratelimit", typed_config: { "@type": `${T}.local_ratelimit.v3.LocalRateLimit`, stat_prefix: "rl" } };
+
+const fault = (f: Record<string, unknown>) => ({ "envoy.filters.http.fault": { "@type": `${T}.fault.v3.HTTPFault`, ...f } });
+
+describe("resilience through the engine", () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of closers.reverse()) await c();
+  });
+  async function up(name: string, handler?: Parameters<typeof backend>[1]): Promise<Backend> {
+    const b = await backend(name, handler);
+    closers.push(() => b.close());
+    return b;
+  }
+  async function engineFor(...args: Parameters<typeof resources>): Promise<{ engine: Engine; port: number }> {
+    const e = await startEngine(resources(...args));
+    closers.push(() => e.engine.stop());
+    return e;
+  }
+
+  it("retries a backend that fails 30% of requests: every request succeeds", async () => {
+    // FLAKY mode: hits 0, 1, 2 of every 10 fail; sequential requests see at most 3 failures in a row.
+    const flaky = await up("flaky", (_req, res, _body, b) => {
+      res.writeHead((b.hits - 1) % 10 < 3 ? 503 : 200);
+      res.end("x");
+    });
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "flaky", retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } } } }],
+      [cluster("flaky", [flaky.port], { circuit_breakers: { thresholds: [{ max_retries: 100 }] } })],
+    );
+    const replies = await many(200, 1, () => get(port, "/"));
+    expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 200 });
+    expect(flaky.hits).toBeGreaterThan(250);
+  });
+
+  it("without retries the same backend fails", async () => {
+    const flaky = await up("flaky2", (_req, res, _body, b) => {
+      res.writeHead((b.hits - 1) % 10 < 3 ? 503 : 200);
+      res.end("x");
+    });
+    const { port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "f" } }], [cluster("f", [flaky.port])]);
+    const replies = await many(100, 1, () => get(port, "/"));
+    expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 70, 503: 30 });
+  });
+
+  it("retries on connect failure to another host, and times out with 504", async () => {
+    const good = await up("good");
+    const slow = await up("slow", () => undefined); // never answers
+    const { port } = await engineFor(
+      [
+        { match: { prefix: "/slow" }, route: { cluster: "slow", timeout: "0.2s" } },
+        { match: { prefix: "/" }, route: { cluster: "mixed", retry_policy: { retry_on: "connect-failure", num_retries: 2, retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }] } } },
+      ],
+      [cluster("mixed", [1, good.port]), cluster("slow", [slow.port])], // port 1: connection refused
+    );
+    const replies = await many(20, 1, () => get(port, "/"));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    const t = await get(port, "/slow");
+    expect([t.status, t.body]).toEqual([504, "upstream request timeout"]);
+  });
+
+  it("answers 503 when the upstream resets, and retries on reset where the policy allows", async () => {
+    const resetting = await up("resetting", (req, res, _body, b) => {
+      if (b.hits % 2 === 1) req.socket.destroy(); // every other request: reset before any response
+      else res.end("ok");
+    });
+    const { port } = await engineFor(
+      [
+        { match: { prefix: "/retry" }, route: { cluster: "r", retry_policy: { retry_on: "reset", num_retries: 1, retry_back_off: { base_interval: "0.001s" } } } },
+        { match: { prefix: "/" }, route: { cluster: "r" } },
+      ],
+      [cluster("r", [resetting.port])],
+    );
+    // POST: not idempotent, so a reset is never retried unless the policy says so.
+    const plain = await many(10, 1, () => get(port, "/", {}, { agent: false, method: "POST", body: "x" }));
+    expect(countBy(plain, (r) => String(r.status))).toEqual({ 200: 5, 503: 5 });
+    expect(plain.find((r) => r.status === 503)?.body).toContain("reset reason: connection termination");
+    const retried = await many(10, 1, () => get(port, "/retry", {}, { agent: false, method: "POST", body: "x" }));
+    expect(countBy(retried, (r) => String(r.status))).toEqual({ 200: 10 });
+  });
+
+  it("injects faults: abort by percentage, gRPC aborts, and delays", async () => {
+    const b = await up("b");
+    const { port } = await engineFor(
+      [
+        { match: { prefix: "/abort-all" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { http_status: 503, percentage: { numerator: 100 } } }) },
+        { match: { prefix: "/abort-half" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { http_status: 500, percentage: { numerator: 50 } } }) },
+        { match: { prefix: "/grpc" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { grpc_status: 14, percentage: { numerator: 100 } } }) },
+        { match: { prefix: "/delay" }, route: { cluster: "b" }, typed_per_filter_config: fault({ delay: { fixed_delay: "0.2s", percentage: { numerator: 100 } } }) },
+      ],
+      [cluster("b", [b.port])],
+      [FAULT, ROUTER],
+    );
+    const all = await get(port, "/abort-all");
+    expect([all.status, all.body]).toEqual([503, "fault filter abort"]);
+    const half = countBy(await many(400, 8, () => get(port, "/abort-half")), (r) => String(r.status));
+    expect(Math.abs((half[500] ?? 0) - 200)).toBeLessThan(40);
+    const g = await get(port, "/grpc");
+    expect([g.status, g.headers["grpc-status"]]).toEqual([200, "14"]);
+    const hitsBefore = b.hits;
+    const start = Date.now();
+    const d = await get(port, "/delay");
+    expect(d.status).toBe(200);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(195);
+    expect(b.hits).toBe(hitsBefore + 1);
+  });
+
+  it("rate limits locally with 429 and x-ratelimit headers", async () => {
+    const b = await up("b");
+    const limit = {
+      "envoy.filters.http.local_ratelimit": {
+        "@type": `${T}.local_ratelimit.v3.LocalRateLimit`,
+        stat_prefix: "rl",
+        token_bucket: { max_tokens: 5, tokens_per_fill: 5, fill_interval: "60s" },
+        filter_enabled: { default_value: { numerator: 100, denominator: "HUNDRED" } },
+        filter_enforced: { default_value: { numerator: 100, denominator: "HUNDRED" } },
+        enable_x_ratelimit_headers: "DRAFT_VERSION_03",
+      },
+    };
+    const { port } = await engineFor(
+      [
+        { match: { prefix: "/limited" }, route: { cluster: "b" }, typed_per_filter_config: limit },
+        { match: { prefix: "/" }, route: { cluster: "b" } },
+      ],
+      [cluster("b", [b.port])],
+      [RATELIMIT, ROUTER],
+    );
+    const replies = await many(10, 1, () => get(port, "/limited"));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
+    expect(replies[5]?.body).toBe("local_rate_limited");
+    expect(replies[5]?.headers).toMatchObject({ "x-ratelimit-limit": "5", "x-ratelimit-remaining": "0" });
+    expect(replies[0]?.headers["x-ratelimit-remaining"]).toBe("4");
+    expect((await many(10, 1, () => get(port, "/free"))).every((r) => r.status === 200)).toBe(true);
+  });
+
+  it("opens the circuit breaker: overflow gets 503 with x-weft-overflow", async () => {
+    const held: (() => void)[] = [];
+    let arrived: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => (arrived = resolve));
+    const b = await up("held", (_req, res) => {
+      held.push(() => res.end("done"));
+      arrived();
+    });
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "held" } }],
+      [cluster("held", [b.port], { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } })],
+    );
+    const inFlight = get(port, "/1", {}, { agent: false });
+    await first;
+    const pending = get(port, "/2", {}, { agent: false });
+    const rt = engine.clusterRuntime("held")!;
+    await until(() => rt.pending === 1);
+    const third = await get(port, "/3", {}, { agent: false });
+    expect(third.status).toBe(503);
+    expect(third.headers["x-weft-overflow"]).toBe("max_pending_requests");
+    held.splice(0).forEach((f) => f());
+    expect((await inFlight).status).toBe(200);
+    await until(() => held.length > 0);
+    held.splice(0).forEach((f) => f());
+    expect((await pending).status).toBe(200);
+  });
+
+  it("ejects an outlier after consecutive 5xx", async () => {
+    const good = await up("good");
+    const bad = await up("bad", (_req, res) => {
+      res.writeHead(500);
+      res.end("bad");
+    });
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "pair" } }],
+      [cluster("pair", [good.port, bad.port], { outlier_detection: { consecutive_5xx: 3, interval: "1s", base_ejection_time: "30s", max_ejection_percent: 50 } })],
+    );
+    const replies = await many(40, 1, () => get(port, "/"));
+    expect(bad.hits).toBe(3);
+    expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 37, 500: 3 });
+    expect(engine.statsText()).toContain("cluster.pair.outlier_detection.ejections_active: 1");
+  });
+});

@@ -1,0 +1,63 @@
+import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { cluster, get, startEngine } from "./helpers.js";
+import type { Engine } from "../engine.js";
+
+const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+
+/** A TCP echo server that prefixes what it sends back with its name. */
+async function echo(name: string): Promise<{ port: number; server: Server }> {
+  const server = createServer((s) => s.on("data", (d: Buffer) => s.write(`${name}:${d.toString()}`)));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as AddressInfo).port, server };
+}
+
+function roundTrip(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1", () => s.write(text));
+    s.once("data", (d: Buffer) => {
+      resolve(d.toString());
+      s.end();
+    });
+    s.on("error", reject);
+  });
+}
+
+describe("TCP proxy", () => {
+  let a: { port: number; server: Server };
+  let b: { port: number; server: Server };
+  let engine: Engine;
+  let port: number;
+  beforeAll(async () => {
+    a = await echo("a");
+    b = await echo("b");
+    ({ engine, port } = await startEngine({
+      listeners: [
+        {
+          name: "http",
+          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+          filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TCP, stat_prefix: "tcp", weighted_clusters: { clusters: [{ name: "a", weight: 1 }, { name: "b", weight: 1 }] } } }] }],
+        },
+      ],
+      clusters: [cluster("a", [a.port]), cluster("b", [b.port])],
+    }));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    a.server.close();
+    b.server.close();
+  });
+
+  it("pipes bytes both ways, splitting connections by weight, and counts them in istio_tcp_* metrics", async () => {
+    const replies: string[] = [];
+    for (let i = 0; i < 200; i++) replies.push(await roundTrip(port, "ping"));
+    const fromA = replies.filter((r) => r === "a:ping").length;
+    const fromB = replies.filter((r) => r === "b:ping").length;
+    expect(fromA + fromB).toBe(200);
+    expect(Math.abs(fromA - 100)).toBeLessThan(30);
+    const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
+    const opened = text.split("\n").filter((l) => l.startsWith("istio_tcp_connections_opened_total{") && l.includes('request_protocol="tcp"'));
+    expect(opened.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(200);
+    const received = text.split("\n").filter((l) => l.startsWith("istio_tcp_received_bytes_total{"));
+    expect(received.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(800);
+  });
+});

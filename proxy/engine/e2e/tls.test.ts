@@ -1,0 +1,91 @@
+// TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port.
+import { webcrypto } from "node:crypto";
+import { connect as h2connect } from "node:http2";
+import { request as httpsRequest } from "node:https";
+import "reflect-metadata"; // @peculiar/x509 needs it
+import * as x509 from "@peculiar/x509";
+import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "./helpers.js";
+import type { Engine } from "../engine.js";
+import { ConfigError } from "../config/index.js";
+
+const TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+
+async function selfSigned(): Promise<{ cert: string; key: string }> {
+  // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01", name: "CN=localhost", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
+    signingAlgorithm: alg,
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  return { cert: cert.toString("pem"), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n` };
+}
+
+function tlsListener(cert: string, key: string): Record<string, unknown> {
+  const l = listener([]);
+  const chain = (l.filter_chains as Record<string, unknown>[])[0] as Record<string, unknown>;
+  chain.transport_socket = {
+    name: "envoy.transport_sockets.tls",
+    typed_config: { "@type": TLS, common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }], alpn_protocols: ["h2", "http/1.1"] } },
+  };
+  return l;
+}
+
+describe("TLS listener with ALPN", () => {
+  let b: Backend;
+  let engine: Engine;
+  let port: number;
+  let cert: string;
+  beforeAll(async () => {
+    b = await backend("b");
+    const pair = await selfSigned();
+    cert = pair.cert;
+    ({ engine, port } = await startEngine({
+      listeners: [tlsListener(pair.cert, pair.key)],
+      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],
+      clusters: [cluster("b", [b.port])],
+    }));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await b.close();
+  });
+
+  it("serves HTTP/2 to clients that negotiate h2", async () => {
+    const session = h2connect(`https://localhost:${port}`, { ca: cert });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ":path": "/over-h2" });
+      let data = "";
+      req.on("data", (d: Buffer) => (data += d.toString()));
+      req.on("end", () => resolve(data));
+      req.on("error", reject);
+      req.end();
+    });
+    expect(session.alpnProtocol).toBe("h2");
+    expect(JSON.parse(body)).toMatchObject({ name: "b", url: "/over-h2" });
+    session.close();
+  });
+
+  it("serves HTTP/1.1 to clients that offer no ALPN", async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest({ host: "localhost", port, path: "/over-h1", ca: cert }, (res) => {
+        let data = "";
+        res.on("data", (d: Buffer) => (data += d.toString()));
+        res.on("end", () => resolve(data));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(JSON.parse(body)).toMatchObject({ name: "b", url: "/over-h1" });
+  });
+
+  it("rejects a listener whose certificate is not one", async () => {
+    const bad = { listeners: [tlsListener("not a cert", "not a key")], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])], clusters: [cluster("b", [b.port])] };
+    await expect(engine.apply(bad)).rejects.toThrow(ConfigError);
+    await expect(engine.apply(bad)).rejects.toThrow(/Listener "http": filter_chains\[0\]\.transport_socket: invalid TLS certificate/);
+  });
+});

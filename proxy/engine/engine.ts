@@ -1,0 +1,297 @@
+// The engine: listeners carrying HTTP/1.1 through the filter chain, configured by apply(resources), which
+// validates a whole resource set and swaps it in atomically. Requests in flight finish on the config they started on.
+import { createServer, type Server, type Socket } from "node:net";
+import { pino } from "pino";
+import { compile, ConfigError, type EngineConfig, type Listener, type ListenerTls, type Resources } from "./config/index.js";
+import { Http1Connection } from "./http1/server.js";
+import { ClusterRuntime } from "./cluster.js";
+import { RateLimiter } from "./filters/ratelimit.js";
+import { Stats, unknownWorkload, type Workload } from "./stats.js";
+import { Stream } from "./stream.js";
+import { proxyTcp } from "./tcp.js";
+import type { Server as TlsServer } from "node:tls";
+import { checkTls, tlsTerminator } from "./tls.js";
+import { H2Listener } from "./h2/server.js";
+import type { DownstreamRequest } from "./downstream.js";
+import type { EngineContext } from "./context.js";
+import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
+
+export interface EngineOptions {
+  /** Admin (loopback): /ready, /stats, /config_dump, /drain_listeners, /quitquitquit. Default 15000. */
+  adminPort?: PortOption;
+  adminAddress?: string;
+  /** Prometheus: /stats/prometheus. Default 15090. */
+  statsPort?: PortOption;
+  /** Readiness: /healthz/ready. Default 15021. */
+  readyPort?: PortOption;
+  /** Address the stats and readiness servers bind. Default 0.0.0.0. */
+  bindAddress?: string;
+  /** pino JSON access log of every request to stdout (listeners with access_log log regardless). */
+  accessLog?: boolean;
+  /** Where access-log lines go; stdout by default. */
+  accessLogStream?: { write(line: string): void };
+  /** Start a trace (traceparent and B3 headers) when a request carries none. Default true. */
+  tracing?: boolean;
+  workload?: Partial<Workload>;
+  random?: () => number;
+  /** How long stop() lets connections drain before closing them. Default 5 s. */
+  drainTimeoutMs?: number;
+  /** Called on POST /quitquitquit. */
+  onQuit?: () => void;
+}
+
+class ListenerRuntime {
+  readonly conns = new Set<Http1Connection>();
+  draining = false;
+  constructor(
+    public listener: Listener,
+    readonly server: Server,
+    private readonly ctx: EngineContext,
+    private readonly graceMs: number,
+  ) {
+    server.on("connection", (socket: Socket) => this.accept(socket));
+  }
+
+  private readonly serve = (req: DownstreamRequest) => new Stream(this.ctx, this.listener, req).run();
+  private h2: H2Listener | undefined;
+  private tls: TlsServer | undefined;
+  private tlsFor: ListenerTls | undefined;
+
+  accept(socket: Socket): void {
+    const tls = this.listener.tls;
+    if (!tls) return this.serveSocket(socket);
+    if (this.tlsFor !== tls) {
+      this.tlsFor = tls;
+      this.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s) : this.serveSocket(s)));
+    }
+    this.tls?.emit("connection", socket);
+  }
+
+  private serveSocket(socket: Socket): void {
+    if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
+    const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), (s) => this.takeH2(s));
+    this.conns.add(c);
+    if (this.draining) c.drain(this.graceMs);
+  }
+
+  /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
+  takeH2(socket: Socket): void {
+    (this.h2 ??= new H2Listener(this.serve)).take(socket);
+    if (this.draining) this.h2.drain();
+  }
+  get port(): number {
+    const a = this.server.address();
+    return a && typeof a === "object" ? a.port : 0;
+  }
+  drain(): void {
+    this.draining = true;
+    this.server.close();
+    for (const c of this.conns) c.drain(this.graceMs);
+    this.h2?.drain();
+  }
+}
+
+export class Engine {
+  private cfg: EngineConfig | undefined;
+  private readonly clusters = new Map<string, ClusterRuntime>();
+  private readonly listeners = new Map<string, ListenerRuntime>();
+  private readonly adopted = new Map<string, { server: Server; take: () => Socket[] }>();
+  readonly stats: Stats;
+  private readonly ctx: EngineContext;
+  private admin: AdminServers | undefined;
+  private stopping = false;
+
+  constructor(private readonly opts: EngineOptions = {}) {
+    this.stats = new Stats({ ...unknownWorkload, ...opts.workload });
+    this.ctx = {
+      clusters: this.clusters,
+      routes: new Map(),
+      stats: this.stats,
+      limiter: new RateLimiter(),
+      random: opts.random ?? Math.random,
+      log: pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, opts.accessLogStream ?? pino.destination(1)),
+      logAll: opts.accessLog ?? false,
+      tracing: opts.tracing ?? true,
+    };
+  }
+
+  /** Starts the admin, stats and readiness servers. */
+  async start(): Promise<void> {
+    this.admin = await startAdmin(this, this.opts);
+  }
+
+  get config(): EngineConfig | undefined {
+    return this.cfg;
+  }
+
+  get ready(): boolean {
+    return this.cfg !== undefined && !this.stopping;
+  }
+
+  /** The admin, stats and readiness ports actually bound (useful with port 0). */
+  get ports(): { admin: number; stats: number; ready: number } {
+    return this.admin?.ports ?? { admin: 0, stats: 0, ready: 0 };
+  }
+
+  listenerPort(name: string): number {
+    return this.listeners.get(name)?.port ?? 0;
+  }
+
+  clusterRuntime(name: string): ClusterRuntime | undefined {
+    return this.clusters.get(name);
+  }
+
+  /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
+  async apply(res: Resources): Promise<void> {
+    const cfg = compile(res);
+    for (const l of cfg.listeners) {
+      if (!l.tls) continue;
+      try {
+        checkTls(l.tls); // read and check certificates now, not on the first connection
+      } catch (err) {
+        throw new ConfigError("Listener", l.name, "filter_chains[0].transport_socket", `invalid TLS certificate or key: ${(err as Error).message}`);
+      }
+    }
+    const started: ListenerRuntime[] = [];
+    try {
+      for (const l of cfg.listeners) {
+        const cur = this.listeners.get(l.name);
+        if (cur && cur.listener.address === l.address && (cur.listener.port === l.port || l.port === 0)) continue;
+        started.push(await this.listen(l));
+      }
+    } catch (err) {
+      for (const rt of started) rt.server.close();
+      throw err;
+    }
+    // Swap: clusters first (routes may name new ones), then routes and listeners.
+    for (const [name, c] of cfg.clusters) {
+      const cur = this.clusters.get(name);
+      if (cur) cur.update(c);
+      else this.clusters.set(name, new ClusterRuntime(c));
+    }
+    this.ctx.routes = cfg.routes;
+    const keep = new Set(cfg.listeners.map((l) => l.name));
+    for (const rt of started) {
+      this.listeners.get(rt.listener.name)?.drain();
+      this.listeners.set(rt.listener.name, rt);
+    }
+    for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
+    for (const [name, rt] of this.listeners) {
+      if (!keep.has(name)) {
+        rt.drain();
+        this.listeners.delete(name);
+      }
+    }
+    for (const [name, c] of this.clusters) {
+      if (!cfg.clusters.has(name)) {
+        c.remove();
+        this.clusters.delete(name);
+      }
+    }
+    this.cfg = cfg;
+  }
+
+  /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
+  adoptServer(name: string, server: Server): void {
+    // Until the listener's config arrives, connections wait (paused) rather than meet no handler.
+    const waiting: Socket[] = [];
+    const hold = (s: Socket) => {
+      s.pause();
+      waiting.push(s);
+    };
+    server.on("connection", hold);
+    this.adopted.set(name, { server, take: () => (server.off("connection", hold), waiting) });
+  }
+
+  /** A connection accepted elsewhere (by the agent) for the listener of that name. */
+  acceptSocket(name: string, socket: Socket): void {
+    const rt = this.listeners.get(name);
+    if (rt && !rt.draining) rt.accept(socket);
+    else socket.destroy();
+  }
+
+  private listen(l: Listener): Promise<ListenerRuntime> {
+    const grace = this.opts.drainTimeoutMs ?? 5000;
+    const adopted = this.adopted.get(l.name);
+    if (adopted) {
+      this.adopted.delete(l.name);
+      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace);
+      for (const s of adopted.take()) {
+        rt.accept(s);
+        s.resume();
+      }
+      return Promise.resolve(rt);
+    }
+    const server = createServer({ noDelay: true });
+    const rt = new ListenerRuntime(l, server, this.ctx, grace);
+    return new Promise((resolve, reject) => {
+      server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
+      server.listen({ host: l.address, port: l.port }, () => resolve(rt));
+    });
+  }
+
+  /** Stops accepting, lets connections finish their responses (HTTP/1.1 Connection: close), then closes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const conns: Http1Connection[] = [];
+    for (const rt of this.listeners.values()) {
+      rt.drain();
+      conns.push(...rt.conns);
+    }
+    const deadline = Date.now() + (this.opts.drainTimeoutMs ?? 5000);
+    await Promise.all(
+      conns.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.isClosed) return resolve();
+            const t = setTimeout(() => c.socket.destroy(), Math.max(0, deadline - Date.now()));
+            c.socket.once("close", () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
+    for (const c of this.clusters.values()) c.remove();
+    await this.admin?.close();
+  }
+
+  /** /drain_listeners: keep serving requests in flight, but close connections after them. */
+  drainListeners(): void {
+    for (const rt of this.listeners.values()) for (const c of rt.conns) c.drain(this.opts.drainTimeoutMs ?? 5000);
+  }
+
+  /** Prometheus text of the engine's metrics. */
+  prometheus(): Promise<string> {
+    return this.stats.registry.metrics();
+  }
+
+  quit(): void {
+    this.opts.onQuit?.();
+  }
+
+  configDump(): unknown {
+    return {
+      version: this.cfg?.version ?? "",
+      listeners: [...this.listeners.values()].map((rt) => ({ name: rt.listener.name, port: rt.port })),
+      resources: this.cfg?.resources ?? {},
+    };
+  }
+
+  /** Envoy-style counters and gauges for /stats. */
+  statsText(): string {
+    const lines: string[] = [];
+    for (const [name, c] of this.clusters) {
+      lines.push(
+        `cluster.${name}.membership_total: ${c.size}`,
+        `cluster.${name}.outlier_detection.ejections_active: ${c.ejected}`,
+        `cluster.${name}.upstream_cx_active: ${c.connections}`,
+        `cluster.${name}.upstream_rq_active: ${c.requests}`,
+        `cluster.${name}.upstream_rq_pending_active: ${c.pending}`,
+        `cluster.${name}.upstream_rq_retry_active: ${c.retries}`,
+      );
+    }
+    for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
+    return `${lines.sort().join("\n")}\n`;
+  }
+}

@@ -1,0 +1,223 @@
+// The upstream side: an HTTP/1.1 client connection that carries one exchange at a time and parses only the
+// response framing, handing the head and the raw body bytes to the exchange.
+import { connect, type Socket } from "node:net";
+import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
+import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "../link.js";
+
+export type { Exchange, UpstreamFailure } from "../link.js";
+
+const enum Phase {
+  Idle,
+  Head,
+  Length,
+  Chunked,
+  UntilClose,
+}
+
+export class UpstreamConnection implements UpstreamLink {
+  readonly socket: Socket;
+  private connected = false;
+  private exchange: Exchange | undefined;
+  private phase = Phase.Idle;
+  private buf: Buffer | undefined;
+  private remaining = 0;
+  private readonly scanner = new ChunkedScanner();
+  private noBody = false;
+  private received = false;
+  private keepAlive = true;
+  private dead = false;
+  requests = 0;
+  /** Called once the connection closes, for whatever reason. */
+  onClosed: ((c: UpstreamConnection) => void) | undefined;
+  /** Called when the response completed and the connection may be reused. */
+  onReusable: ((c: UpstreamConnection) => void) | undefined;
+
+  constructor(
+    readonly key: string,
+    host: string,
+    port: number,
+    connectTimeoutMs: number,
+    onConnect: (err: UpstreamFailure | undefined) => void,
+  ) {
+    const s = connect({ host, port, noDelay: true });
+    this.socket = s;
+    const timer = setTimeout(() => s.destroy(new Error("connect timeout")), connectTimeoutMs);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      this.connected = true;
+      onConnect(undefined);
+    });
+    s.on("data", (chunk: Buffer) => this.onData(chunk));
+    s.on("error", () => undefined);
+    s.on("close", () => {
+      clearTimeout(timer);
+      this.dead = true;
+      if (!this.connected) onConnect("connect-failure");
+      else this.closeExchange();
+      this.onClosed?.(this);
+    });
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** Sends a request. `noBody`: the response has no body whatever its headers say (HEAD). */
+  send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void {
+    const head = (req.h1 ??= serializeHead(`${req.method} ${req.path} HTTP/1.1`, req.headers));
+    const body = req.body;
+    this.exchange = exchange;
+    this.phase = Phase.Head;
+    this.noBody = noBody;
+    this.received = false;
+    this.requests++;
+    if (body && body.length) {
+      this.socket.cork();
+      this.socket.write(head, "latin1");
+      this.socket.write(body);
+      process.nextTick(() => this.socket.uncork());
+    } else this.socket.write(head, "latin1");
+  }
+
+  /** Abandons the exchange in flight: the connection can't be reused, so it is closed. */
+  abort(): void {
+    this.exchange = undefined;
+    this.socket.destroy();
+  }
+
+  /** Keeps reading the response but drops it, then lets the connection be reused (retry after a 5xx head). */
+  discard(): void {
+    this.exchange = DISCARD;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private closeExchange(): void {
+    const ex = this.exchange;
+    this.exchange = undefined;
+    if (!ex) return;
+    if (this.phase === Phase.UntilClose) {
+      ex.onEnd();
+      return;
+    }
+    ex.onError("reset", this.received);
+  }
+
+  private protocolError(): void {
+    const ex = this.exchange;
+    this.exchange = undefined;
+    this.socket.destroy();
+    ex?.onError("protocol", this.received);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.received = true;
+    if (this.phase === Phase.Idle) {
+      this.socket.destroy(); // bytes without a request: the connection is unusable
+      return;
+    }
+    if (this.phase === Phase.Head) {
+      this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+      this.parseHead();
+      return;
+    }
+    this.onBodyBytes(chunk);
+  }
+
+  private parseHead(): void {
+    while (this.phase === Phase.Head && this.buf) {
+      const buf = this.buf;
+      const end = buf.indexOf(CRLFCRLF);
+      if (end < 0) {
+        if (buf.length > MAX_HEAD_BYTES) this.protocolError();
+        return;
+      }
+      let head: ResponseHead;
+      try {
+        head = parseResponseHead(buf.toString("latin1", 0, end));
+      } catch {
+        this.protocolError();
+        return;
+      }
+      const rest = end + 4 < buf.length ? buf.subarray(end + 4) : undefined;
+      this.buf = undefined;
+      if (head.status >= 100 && head.status < 200) {
+        this.buf = rest; // interim response: skip it
+        continue;
+      }
+      this.keepAlive = head.keepAlive;
+      if (this.noBody || head.status === 204 || head.status === 304) this.remaining = 0;
+      else if (head.chunked) {
+        this.phase = Phase.Chunked;
+        this.scanner.reset();
+      } else if (head.contentLength >= 0) this.remaining = head.contentLength;
+      else {
+        this.phase = Phase.UntilClose;
+        this.keepAlive = false;
+      }
+      if (this.phase === Phase.Head) this.phase = Phase.Length;
+      this.exchange?.onHead(head, buf.subarray(0, end + 4));
+      if (rest) this.onBodyBytes(rest);
+      else if (this.phase === Phase.Length && this.remaining === 0) this.complete();
+    }
+  }
+
+  private onBodyBytes(chunk: Buffer): void {
+    switch (this.phase) {
+      case Phase.Length: {
+        if (chunk.length <= this.remaining) {
+          this.remaining -= chunk.length;
+          if (chunk.length) this.exchange?.onBody(chunk);
+          if (this.remaining === 0) this.complete();
+        } else {
+          this.exchange?.onBody(chunk.subarray(0, this.remaining));
+          this.remaining = 0;
+          this.keepAlive = false; // extra bytes: a broken upstream
+          this.complete();
+        }
+        return;
+      }
+      case Phase.Chunked: {
+        let end: number;
+        try {
+          end = this.scanner.scan(chunk, 0, chunk.length);
+        } catch {
+          this.protocolError();
+          return;
+        }
+        if (end < 0) {
+          this.exchange?.onBody(chunk);
+          return;
+        }
+        this.exchange?.onBody(end === chunk.length ? chunk : chunk.subarray(0, end));
+        if (end < chunk.length) this.keepAlive = false;
+        this.complete();
+        return;
+      }
+      case Phase.UntilClose:
+        this.exchange?.onBody(chunk);
+        return;
+      default:
+        this.socket.destroy();
+    }
+  }
+
+  private complete(): void {
+    const ex = this.exchange;
+    this.exchange = undefined;
+    this.phase = Phase.Idle;
+    if (!this.keepAlive) this.socket.destroy();
+    ex?.onEnd();
+    if (this.keepAlive && !this.dead) this.onReusable?.(this);
+  }
+}

@@ -1,0 +1,18 @@
+// Messages between the agent and an engine child process (Node IPC; listening sockets and connections travel as
+// handles alongside them).
+import type { Resources } from "./config/types.js";
+
+export type ToEngine =
+  | { type: "listener"; name: string } // handle: the listening net.Server
+  | { type: "conn"; name: string } // handle: an accepted net.Socket
+  | { type: "config"; resources: Resources }
+  | { type: "drain" }
+  | { type: "stats"; id: number }
+  | { type: "dump"; id: number };
+
+export type FromEngine =
+  | { type: "started"; version: string }
+  | { type: "applied"; version: string }
+  | { type: "nack"; error: string }
+  | { type: "stats"; id: number; text: string }
+  | { type: "dump"; id: number; dump: unknown };

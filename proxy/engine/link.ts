@@ -1,0 +1,47 @@
+// The contract between a request (Stream) and an upstream connection, HTTP/1.1 or HTTP/2.
+import type { ResponseHead } from "./http1/parse.js";
+
+export type UpstreamFailure = "connect-failure" | "reset" | "protocol";
+
+/** What an upstream connection reports about the one exchange it carries for a request. */
+export interface Exchange {
+  /** The response head arrived. `raw`: the head's HTTP/1.1 bytes (CRLFCRLF included), when it came as such. */
+  onHead(head: ResponseHead, raw: Buffer | undefined): void;
+  onBody(chunk: Buffer): void;
+  /** The response is complete, with its trailers if any (HTTP/2). */
+  onEnd(trailers?: string[]): void;
+  /** The connection failed before the response completed. `received` tells if any response byte came. */
+  onError(kind: UpstreamFailure, received: boolean): void;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  /** Lower-case names, host included, hop-by-hop headers excluded. */
+  headers: string[];
+  /** The body as received downstream: chunk-framed when `chunked`. */
+  body: Buffer;
+  chunked: boolean;
+  /** The serialized HTTP/1.1 head, built once and reused by retries. */
+  h1?: string;
+}
+
+/** One request's use of an upstream connection (or of an HTTP/2 stream on a shared session). */
+export interface UpstreamLink {
+  /** Requests this connection has carried, this one included. */
+  readonly requests: number;
+  send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void;
+  /** Abandon the exchange; the connection (or stream) is not reused. */
+  abort(): void;
+  /** Drop the rest of the response but keep the connection for reuse (a retry after a 5xx head). */
+  discard(): void;
+  pause(): void;
+  resume(): void;
+}
+
+export const DISCARD: Exchange = {
+  onHead: () => undefined,
+  onBody: () => undefined,
+  onEnd: () => undefined,
+  onError: () => undefined,
+};

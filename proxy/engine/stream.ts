@@ -1,0 +1,379 @@
+// One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
+// retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
+import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
+import { accessLog, type EngineContext } from "./context.js";
+import type { DownstreamRequest } from "./downstream.js";
+import { headerValue, type ResponseHead } from "./http1/parse.js";
+import { shadowHost, upstreamRequest } from "./upstream-head.js";
+import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
+import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
+import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost } from "./router/index.js";
+import { requestHash } from "./router/hash.js";
+import { decideFault } from "./filters/fault.js";
+import type { ClusterRuntime, Host } from "./cluster.js";
+import { LOCAL_BODY, type LocalFlag } from "./local.js";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export class Stream implements Exchange {
+  private readonly start = performance.now();
+  private readonly view: RequestView;
+  private route: Route | undefined;
+  private vh: VirtualHost | undefined;
+  private rc: RouteConfig | undefined;
+  private flags = "-";
+  private code = 0;
+  private responseBytes = 0;
+  private extraHeaders: string[] | undefined;
+  private finished = false;
+  private committed = false;
+  private closeAfter = false;
+  private clusterName = "";
+  private cluster: ClusterRuntime | undefined;
+  private levels: (HeaderEdits | undefined)[] = [];
+  private upstream: UpstreamRequest | undefined;
+  private retry: RetryPolicy | undefined;
+  private retries = 0;
+  private retryCounted = false;
+  private hash: number | undefined;
+  private tried: Set<string> | undefined;
+  private host: Host | undefined;
+  private lastHost: Host | undefined;
+  private conn: UpstreamLink | undefined;
+  private cancelAcquire: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private transparentRetry = false;
+  private requestCounted = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly listener: Listener,
+    private readonly req: DownstreamRequest,
+  ) {
+    const head = req.head;
+    this.view = {
+      method: head.method,
+      path: head.path,
+      query: head.query,
+      header: (n) => (n === "host" || n === ":authority" ? head.host : headerValue(head.headers, n)),
+    };
+    req.down.onAbort(() => this.onDownstreamAbort());
+  }
+
+  private get hcm(): HttpConnectionManager {
+    return this.listener.hcm as HttpConnectionManager;
+  }
+
+  run(): void {
+    const hcm = this.hcm;
+    const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
+    this.rc = rc;
+    this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
+    this.route = this.vh && matchRoute(this.vh, this.view);
+    if (!this.route) return this.local(404, "NR");
+    this.filters(0);
+  }
+
+  private filters(from: number): void {
+    const list = this.hcm.filters;
+    const route = this.route as Route;
+    const vh = this.vh as VirtualHost;
+    for (let i = from; i < list.length; i++) {
+      const f = list[i] as (typeof list)[number];
+      const cfg = route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
+      if (cfg.type === "fault") {
+        const d = decideFault(cfg.fault, this.ctx.random);
+        if (d.delayMs > 0) {
+          this.flags = "DI";
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            if (d.abort) this.faultAbort(d.abort.status, d.abort.grpcStatus);
+            else this.filters(i + 1);
+          }, d.delayMs);
+          return;
+        }
+        if (d.abort) return this.faultAbort(d.abort.status, d.abort.grpcStatus);
+      } else if (cfg.type === "local_ratelimit" && cfg.limit) {
+        const v = this.ctx.limiter.check(cfg.limit, this.ctx.random);
+        if (v.headers.length) (this.extraHeaders ??= []).push(...v.headers);
+        if (v.limited) return this.local(cfg.limit.status, "RL");
+      } else if (cfg.type === "router") {
+        return this.act();
+      }
+    }
+  }
+
+  private faultAbort(status: number, grpcStatus: number | undefined): void {
+    if (grpcStatus !== undefined) {
+      (this.extraHeaders ??= []).push("content-type", "application/grpc", "grpc-status", String(grpcStatus), "grpc-message", LOCAL_BODY.FI);
+    }
+    this.local(status, "FI");
+  }
+
+  private act(): void {
+    const route = this.route as Route;
+    const a = route.action;
+    if (a.kind === "direct") {
+      this.code = a.status;
+      this.respond(a.status, a.body.length ? ["content-type", "text/plain"] : [], a.body);
+    } else if (a.kind === "redirect") {
+      const loc = redirectLocation(a, route, "http", this.req.head.host, this.req.head.path, this.req.head.query);
+      this.code = a.code;
+      this.respond(a.code, ["location", loc], "");
+    } else this.forward(a);
+  }
+
+  /** A local reply with the flag's standard body. */
+  private local(status: number, flag: LocalFlag, extra: string[] = []): void {
+    this.flags = this.flags === "DI" && flag === "FI" ? "DI,FI" : flag;
+    this.code = status;
+    this.respond(status, ["content-type", "text/plain", ...extra], status === 200 && flag === "FI" ? "" : LOCAL_BODY[flag]);
+  }
+
+  private respond(status: number, headers: string[], body: Buffer | string): void {
+    if (this.finished || this.req.down.isClosed) {
+      this.finishOnce();
+      return this.req.down.end(undefined, true);
+    }
+    if (this.extraHeaders) headers.push(...this.extraHeaders);
+    if (this.route) applyEdits(headers, "response", this.editLevels());
+    this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
+    this.finishOnce();
+    this.req.down.reply(status, headers, body);
+  }
+
+  private editLevels(): (HeaderEdits | undefined)[] {
+    return this.levels.length ? this.levels : [this.route?.edits, this.vh?.edits, this.rc?.edits];
+  }
+
+  private forward(a: ForwardAction): void {
+    const pick = pickCluster(a, this.ctx.random);
+    this.clusterName = pick.name;
+    const cluster = this.ctx.clusters.get(pick.name);
+    if (!cluster) return this.local(503, "NC");
+    this.cluster = cluster;
+    this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
+    if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
+    cluster.requests++;
+    this.requestCounted = true;
+    this.upstream = this.buildRequest(a);
+    this.retry = a.retry ?? this.vh?.retry;
+    if (this.retry?.previousHosts) this.tried = new Set();
+    if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
+    for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
+    if (a.timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), a.timeoutMs);
+    this.attempt();
+  }
+
+  private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
+    const head = this.req.head;
+    return upstreamRequest(head, this.req.body, {
+      path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
+      levels: this.levels,
+      host: hostOverride ?? a.hostRewrite,
+      requestId: this.hcm.generateRequestId,
+      tracing: this.ctx.tracing,
+    });
+  }
+
+  private mirror(name: string): void {
+    const cluster = this.ctx.clusters.get(name);
+    const host = cluster?.pick(undefined, this.ctx.random);
+    if (!cluster || !host) return;
+    const req = this.buildRequest((this.route as Route).action as ForwardAction, shadowHost(this.req.head.host));
+    cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
+  }
+
+  private attempt(): void {
+    const cluster = this.cluster as ClusterRuntime;
+    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    if (!host) return this.local(503, "UH");
+    this.host = host;
+    this.tried?.add(host.key);
+    host.active++;
+    if (this.retry && this.retry.perTryTimeoutMs > 0) this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
+    if (r === "overflow") {
+      this.endAttempt();
+      return this.local(503, "UO", ["x-weft-overflow", "max_pending_requests"]);
+    }
+    if (this.host === host && !this.conn) this.cancelAcquire = r;
+  }
+
+  private onConnection(host: Host, conn: UpstreamLink | undefined, err: UpstreamFailure | undefined): void {
+    this.cancelAcquire = undefined;
+    if (this.finished || this.host !== host) {
+      if (conn) this.cluster?.release(host, conn);
+      return;
+    }
+    if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
+    this.conn = conn;
+    conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
+  }
+
+  /** The attempt is over: release its host slot, its timers and its retry count. */
+  private endAttempt(): void {
+    if (this.host) {
+      this.host.active--;
+      this.lastHost = this.host;
+    }
+    this.host = undefined;
+    this.conn = undefined;
+    this.cancelAcquire?.();
+    this.cancelAcquire = undefined;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    if (this.retryCounted && this.cluster) this.cluster.retries--;
+    this.retryCounted = false;
+  }
+
+  onHead(head: ResponseHead, raw: Buffer | undefined): void {
+    const host = this.host as Host;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    this.cluster?.record(host, head.status, this.ctx.random);
+    if (this.retry && retriableStatus(this.retry, head.status) && this.canRetry()) {
+      this.conn?.discard();
+      this.endAttempt();
+      return this.scheduleRetry();
+    }
+    this.committed = true;
+    this.code = head.status;
+    this.closeAfter = !head.unframed && head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
+    if (!this.extraHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
+    const h = head.headers.slice();
+    applyEdits(h, "response", this.levels);
+    if (this.extraHeaders) h.push(...this.extraHeaders);
+    this.req.down.head(head, h, undefined);
+  }
+
+  onBody(chunk: Buffer): void {
+    this.responseBytes += chunk.length;
+    if (!this.req.down.body(chunk)) {
+      const up = this.conn;
+      up?.pause();
+      this.req.down.onDrain(() => up?.resume());
+    }
+  }
+
+  onEnd(trailers?: string[]): void {
+    this.endAttempt();
+    this.finishOnce();
+    this.req.down.end(trailers, this.closeAfter);
+  }
+
+  onError(kind: UpstreamFailure, received: boolean): void {
+    const reused = (this.conn?.requests ?? 0) > 1;
+    if (this.committed) {
+      this.flags = "UC";
+      this.endAttempt();
+      this.finishOnce();
+      this.req.down.reset();
+      return;
+    }
+    const host = this.host;
+    if (!received && reused && !this.transparentRetry && IDEMPOTENT.has(this.req.head.method)) {
+      // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one,
+      // not counted as a retry (RFC 9110 §9.2.2).
+      this.transparentRetry = true;
+      this.endAttempt();
+      return this.attempt();
+    }
+    if (host) this.cluster?.record(host, 503, this.ctx.random);
+    this.attemptFailed(kind);
+  }
+
+  private attemptFailed(kind: UpstreamFailure | "timeout"): void {
+    this.endAttempt();
+    if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
+    if (kind === "timeout") return this.local(504, "UT");
+    this.local(503, kind === "connect-failure" ? "UF" : kind === "protocol" ? "UPE" : "UC");
+  }
+
+  private canRetry(): boolean {
+    const r = this.retry;
+    const c = this.cluster;
+    if (!r || !c || this.retries >= r.numRetries) return false;
+    if (c.retries >= c.config.breakers.maxRetries) {
+      this.flags = "URX";
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const r = this.retry as RetryPolicy;
+    const c = this.cluster as ClusterRuntime;
+    this.retries++;
+    c.retries++;
+    this.retryCounted = true;
+    const delay = backoffMs(r, this.retries, this.ctx.random);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.finished) return;
+      this.attempt();
+    }, delay);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    this.conn?.abort();
+    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
+    this.attemptFailed("timeout");
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (this.finished) return;
+    this.conn?.abort();
+    this.endAttempt();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.committed) {
+      this.flags = "UT";
+      this.finishOnce();
+      this.req.down.reset();
+      return;
+    }
+    this.local(504, "UT");
+  }
+
+  private onDownstreamAbort(): void {
+    if (this.finished) return;
+    this.flags = "DC";
+    this.conn?.abort();
+    this.endAttempt();
+    this.finishOnce();
+  }
+
+  private finishOnce(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
+    if (this.requestCounted && this.cluster) this.cluster.requests--;
+    const durationMs = performance.now() - this.start;
+    const inbound = this.listener.direction === "inbound";
+    const requestBytes = this.req.body.length;
+    this.ctx.stats.record({
+      inbound,
+      cluster: this.clusterName || "unknown",
+      peerWorkload: this.lastHost?.endpoint.workload,
+      code: this.code,
+      flags: this.flags,
+      durationMs,
+      requestBytes,
+      responseBytes: this.responseBytes,
+    });
+    if (this.ctx.log && (this.ctx.logAll || this.hcm.accessLog)) {
+      const h = this.req.head;
+      accessLog(this.ctx.log, h, {
+        response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,
+        duration: Math.round(durationMs), upstream_cluster: this.clusterName, upstream_host: this.lastHost?.key,
+        downstream_remote_address: this.req.remoteAddress,
+      });
+    }
+  }
+}

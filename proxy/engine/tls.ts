@@ -1,0 +1,21 @@
+// TLS termination for listeners: a tls.Server that is never bound, fed accepted sockets (which may come from a
+// listening socket the agent handed over), so Node does the handshake and ALPN as for any TLS server.
+import { readFileSync } from "node:fs";
+import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
+import type { DataSource, ListenerTls } from "./config/types.js";
+
+function read(d: DataSource): string {
+  return d.inline ?? readFileSync(d.filename as string, "utf8");
+}
+
+/** Reads the certificate and key and checks that they form a usable pair; throws when they don't. */
+export function checkTls(tls: ListenerTls): void {
+  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey) });
+}
+
+export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
+  const server = createServer({ cert: read(tls.certificateChain), key: read(tls.privateKey), ALPNProtocols: tls.alpn });
+  server.on("secureConnection", onSecure);
+  server.on("tlsClientError", (_err, socket) => socket.destroy());
+  return server;
+}
