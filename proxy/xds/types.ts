@@ -28,6 +28,7 @@ export const TYPE = {
   corsPolicy: `${PREFIX}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   rbac: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`,
   router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
+  tcpProxy: `${PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
   httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   upstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
@@ -50,4 +51,13 @@ export const SHORT_NAME: Record<string, string> = {
 export function resourceName(type: string, resource: JsonObject): string {
   const name = type === TYPE.endpoint ? resource["cluster_name"] : resource["name"];
   return typeof name === "string" ? name : "";
+}
+
+/** A deep copy without undefined members, so a resource reads as it will encode. */
+export function prune<T extends Json | undefined>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => prune(v)) as T;
+  if (value === null || typeof value !== "object") return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = prune(v);
+  return out as T;
 }

@@ -1,0 +1,33 @@
+// A proxy's identity, parsed from its xDS node id: `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`,
+// `router~...` for gateways. Proxyless gRPC clients announce themselves by their user agent.
+import type { ConfigModel, Workload } from "../model/config.js";
+
+export interface ProxyIdentity {
+  id: string;
+  kind: "sidecar" | "router";
+  ip: string;
+  workloadName: string;
+  namespace: string;
+  /** A gRPC library speaking xDS directly: it needs policies it supports (no LEAST_REQUEST, no redirects). */
+  proxyless: boolean;
+}
+
+export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {
+  const parts = id.split("~");
+  const kind = parts[0] === "router" ? "router" : "sidecar";
+  const ip = parts[1] ?? "";
+  const podDotNs = parts[2] ?? "";
+  const dot = podDotNs.lastIndexOf(".");
+  const nsFromDomain = (parts[3] ?? "").split(".")[0] ?? "";
+  const workloadName = dot < 0 ? podDotNs : podDotNs.slice(0, dot);
+  const namespace = (dot < 0 ? "" : podDotNs.slice(dot + 1)) || nsFromDomain || "default";
+  return { id, kind, ip, workloadName, namespace, proxyless: /grpc/i.test(userAgent) };
+}
+
+/** The proxy's own workload: by name and namespace, else by IP. */
+export function findWorkload(model: ConfigModel, proxy: ProxyIdentity): Workload | undefined {
+  return (
+    model.workloads.find((w) => w.name === proxy.workloadName && w.namespace === proxy.namespace) ??
+    (proxy.ip ? model.workloads.find((w) => w.address === proxy.ip) : undefined)
+  );
+}
