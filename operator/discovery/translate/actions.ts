@@ -4,6 +4,7 @@ import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { CorsPolicy, HTTPFaultInjection, HTTPRedirect, HTTPRetry, HTTPRewrite, Headers, Percent } from "../model/istio.js";
 import { stringMatch } from "./match.js";
+import { durationSeconds, protoDuration } from "../model/duration.js";
 
 export const DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 export const FAULT_FILTER = "envoy.filters.http.fault";
@@ -34,8 +35,8 @@ export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: bool
       out["retry_on"] = on.join(",");
       out["retriable_status_codes"] = codes.length ? codes : undefined;
     }
-    if (retries.perTryTimeout) out["per_try_timeout"] = retries.perTryTimeout;
-    if (retries.backoff) out["retry_back_off"] = { base_interval: retries.backoff };
+    if (retries.perTryTimeout) out["per_try_timeout"] = protoDuration(retries.perTryTimeout);
+    if (retries.backoff) out["retry_back_off"] = { base_interval: protoDuration(retries.backoff) };
     if (retries.retryIgnorePreviousHosts !== undefined) previousHosts = retries.retryIgnorePreviousHosts;
   }
   if (previousHosts) {
@@ -69,7 +70,7 @@ export function grpcStatusCode(name: string): number | undefined {
 
 export function faultConfig(fault: HTTPFaultInjection): JsonObject {
   const out: JsonObject = { "@type": TYPE.fault };
-  if (fault.delay) out["delay"] = { fixed_delay: fault.delay.fixedDelay ?? "0s", percentage: faultPercent(fault.delay) };
+  if (fault.delay) out["delay"] = { fixed_delay: protoDuration(fault.delay.fixedDelay) ?? "0s", percentage: faultPercent(fault.delay) };
   if (fault.abort) {
     const abort: JsonObject = { percentage: faultPercent(fault.abort as { percentage?: Percent; percent?: number }) };
     if (fault.abort.grpcStatus !== undefined) abort["grpc_status"] = grpcStatusCode(fault.abort.grpcStatus);
@@ -79,12 +80,10 @@ export function faultConfig(fault: HTTPFaultInjection): JsonObject {
   return out;
 }
 
-/** maxAge "24h" → "86400": Envoy's CORS wants seconds as a string. */
+/** maxAge "24h" → "86400": Envoy's CORS wants whole seconds as a string. */
 function seconds(duration: string): string {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
-  if (!m) return duration;
-  const factor = { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2] as "ms" | "s" | "m" | "h"];
-  return String(Math.floor(Number(m[1]) * factor));
+  const s = durationSeconds(duration);
+  return s === undefined ? duration : String(Math.floor(s));
 }
 
 export function corsConfig(cors: CorsPolicy): JsonObject {

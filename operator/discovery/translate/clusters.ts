@@ -4,6 +4,7 @@ import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
+import { protoDuration } from "../model/duration.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { ADS, circuitBreakers, effectivePolicy, loadBalancer, outlierDetection, ruleFor, transportSocket } from "./policy.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -53,7 +54,7 @@ function protocolOptions(port: ServicePort, maxRequestsPerConnection?: number, i
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
   if (maxRequestsPerConnection !== undefined || idleTimeout !== undefined) {
-    options["common_http_protocol_options"] = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: idleTimeout };
+    options["common_http_protocol_options"] = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: protoDuration(idleTimeout) };
   }
   return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
 }
@@ -75,7 +76,7 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
       const cluster: JsonObject = {
         "@type": TYPE.cluster,
         name,
-        connect_timeout: policy.connectionPool?.tcp?.connectTimeout ?? "10s",
+        connect_timeout: protoDuration(policy.connectionPool?.tcp?.connectTimeout) ?? "10s",
         ...loadBalancer(policy, proxy.proxyless),
         circuit_breakers: circuitBreakers(policy),
         outlier_detection: outlierDetection(policy),

@@ -3,6 +3,7 @@ import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
+import { protoDuration } from "../model/duration.js";
 import { hostMatches } from "./hosts.js";
 
 export const MAX_UINT32 = 4294967295;
@@ -37,7 +38,7 @@ export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
   const ch = policy.loadBalancer?.consistentHash;
   if (!ch) return undefined;
   if (ch.httpHeaderName) return [{ header: { header_name: ch.httpHeaderName } }];
-  if (ch.httpCookie) return [{ cookie: { name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: ch.httpCookie.ttl } }];
+  if (ch.httpCookie) return [{ cookie: { name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: protoDuration(ch.httpCookie.ttl) } }];
   if (ch.useSourceIp) return [{ connection_properties: { source_ip: true } }];
   if (ch.httpQueryParameterName) return [{ query_parameter: { name: ch.httpQueryParameterName } }];
   return undefined;
@@ -91,8 +92,8 @@ export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined 
     consecutive_5xx: consecutive5xx,
     enforcing_consecutive_5xx: consecutive5xx > 0 ? 100 : 0,
     enforcing_success_rate: 0,
-    interval: o.interval ?? "10s",
-    base_ejection_time: o.baseEjectionTime ?? "30s",
+    interval: protoDuration(o.interval) ?? "10s",
+    base_ejection_time: protoDuration(o.baseEjectionTime) ?? "30s",
     max_ejection_percent: o.maxEjectionPercent ?? 10,
   };
   if (o.consecutiveGatewayErrors !== undefined) {

@@ -2,6 +2,7 @@
 import type { Json, JsonObject } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from "../model/istio.js";
+import { protoDuration } from "../model/duration.js";
 import {
   CORS_FILTER,
   FAULT_FILTER,
@@ -104,7 +105,7 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
   out["route"] = {
     ...cluster,
     ...rewriteFields(http.rewrite),
-    timeout: faulted ? "0s" : (http.timeout ?? "0s"),
+    timeout: faulted ? "0s" : (protoDuration(http.timeout) ?? "0s"),
     retry_policy: faulted ? undefined : retryPolicy(http.retries, hash_policy !== undefined),
     hash_policy,
     request_mirror_policies: mirrors(ctx, http, where),
