@@ -3,7 +3,8 @@
 const UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
 
 /** Seconds in a Go-style duration, or undefined when it doesn't parse. */
-export function durationSeconds(text: string): number | undefined {
+export function durationSeconds(text: unknown): number | undefined {
+  if (typeof text !== "string") return undefined;
   const s = text.trim();
   if (!s) return undefined;
   const re = /(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/y;
