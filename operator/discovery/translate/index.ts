@@ -108,6 +108,23 @@ function apiListeners(ctx: RouteContext, names: string[], out: TranslateResult):
   }
 }
 
+/**
+ * Proxies with equal keys get equal resources: translate once per key, not once per proxy. The key holds what
+ * translate reads from a proxy: kind, namespace, gRPC-ness, workload labels, served ports, requested listeners.
+ */
+export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): string {
+  const labels = findWorkload(model, proxy)?.labels ?? {};
+  const ports = proxy.kind === "sidecar" && !proxy.proxyless ? inboundPorts(model, proxy) : [];
+  return JSON.stringify([
+    proxy.kind,
+    proxy.namespace,
+    proxy.proxyless,
+    Object.entries(labels).sort(),
+    ports.map((p) => [p.targetPort, p.protocol]),
+    [...(options.listenerNames ?? [])].sort(),
+  ]);
+}
+
 export function translate(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): TranslateResult {
   const warnings = new Set<string>();
   const out: TranslateResult = { listeners: [], routes: [], clusters: [], endpoints: [], warnings: [] };

@@ -1,0 +1,46 @@
+// Snapshots per proxy from the current config model: one translate per proxy class per generation, shared.
+import type { ConfigModel } from "../model/config.js";
+import { emptyModel } from "../model/config.js";
+import type { ProxyIdentity } from "../translate/index.js";
+import { proxyClassKey, translate } from "../translate/index.js";
+import type { Snapshot } from "./snapshot.js";
+import { EncodeCache, buildSnapshot } from "./snapshot.js";
+
+export class SnapshotGenerator {
+  private model: ConfigModel = emptyModel();
+  private generation = 0;
+  private memo = new Map<string, Snapshot>();
+  private readonly cache = new EncodeCache();
+  /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
+  readonly warnings = new Set<string>();
+
+  /** Installs a new config; returns its version. */
+  setModel(model: ConfigModel): string {
+    this.model = model;
+    this.generation++;
+    this.memo = new Map();
+    this.warnings.clear();
+    return this.version;
+  }
+
+  get version(): string {
+    return String(this.generation);
+  }
+
+  get current(): ConfigModel {
+    return this.model;
+  }
+
+  /** Throws when translation gives an inconsistent or unencodable snapshot; the caller keeps the previous one. */
+  snapshotFor(proxy: ProxyIdentity, listenerNames: string[]): Snapshot {
+    const options = { listenerNames };
+    const key = proxyClassKey(this.model, proxy, options);
+    let snapshot = this.memo.get(key);
+    if (!snapshot) {
+      snapshot = buildSnapshot(this.version, translate(this.model, proxy, options), this.cache);
+      for (const w of snapshot.warnings) this.warnings.add(w);
+      this.memo.set(key, snapshot);
+    }
+    return snapshot;
+  }
+}

@@ -1,0 +1,196 @@
+// State-of-the-world ADS: one stream per proxy carrying every type. Versions and nonces per type; ACK/NACK as
+// the xDS protocol defines them; pushes in warming order (CDS → EDS → LDS → RDS), only for what changed.
+import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import type { SnapshotType } from "../../../proxy/xds/types.js";
+import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
+import type { ProxyIdentity } from "../translate/index.js";
+import { parseNodeId } from "../translate/index.js";
+import type { SnapshotGenerator } from "./generator.js";
+import type { XdsMetrics } from "./metrics.js";
+import type { Snapshot } from "./snapshot.js";
+import { selectResources } from "./snapshot.js";
+import type { SyncTracker } from "./tracker.js";
+
+type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+
+interface Subscription {
+  names: string[] | "*";
+  nonce?: string;
+  sentHash?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+}
+
+function isSnapshotType(type: string): type is SnapshotType {
+  return (WARMING_ORDER as readonly string[]).includes(type);
+}
+
+/** LDS and CDS: no names (or "*") means everything. RDS and EDS are always by name. */
+function subscribedNames(type: SnapshotType, names: string[]): string[] | "*" {
+  const wildcardable = type === TYPE.listener || type === TYPE.cluster;
+  if (wildcardable && (names.length === 0 || names.includes("*"))) return "*";
+  return names.filter((n) => n !== "*");
+}
+
+function sameNames(a: string[] | "*", b: string[] | "*"): boolean {
+  if (a === "*" || b === "*") return a === b;
+  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
+class Connection {
+  identity?: ProxyIdentity;
+  private readonly subs = new Map<SnapshotType, Subscription>();
+  private snapshot?: Snapshot;
+  private nonce = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly stream: Stream,
+    private readonly server: AdsServer,
+  ) {}
+
+  onRequest(req: DiscoveryRequest): void {
+    const { tracker, metrics, log } = this.server;
+    if (!this.identity) {
+      if (!req.node?.id) {
+        this.stream.destroy(Object.assign(new Error("the first request must carry node.id"), { code: status.INVALID_ARGUMENT }));
+        return;
+      }
+      this.identity = parseNodeId(req.node.id, req.node.user_agent_name ?? "");
+      tracker.connect(this.id, this.identity.id);
+      metrics.connected.set(tracker.size);
+      log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
+    }
+    const type = req.type_url;
+    if (!isSnapshotType(type)) return;
+    const sub = this.subs.get(type);
+    if (sub && req.response_nonce && req.response_nonce !== sub.nonce) return; // stale: ignore
+    if (sub && req.response_nonce) {
+      if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+        const error = req.error_detail.message ?? `code ${req.error_detail.code}`;
+        tracker.nacked(this.id, type, req.version_info, error);
+        metrics.nacks.inc({ type: SHORT_NAME[type] ?? type });
+        log.warn({ node: this.identity.id, type: SHORT_NAME[type], version: sub.sentVersion, error }, "NACK");
+      } else {
+        sub.ackedVersion = req.version_info;
+        tracker.acked(this.id, type, req.version_info);
+        this.markCurrent();
+      }
+    }
+    const names = subscribedNames(type, req.resource_names ?? []);
+    if (!sub || !sameNames(sub.names, names)) {
+      // A new or changed subscription is answered, even when the answer is empty.
+      this.subs.set(type, { ...(sub ?? {}), names, sentHash: undefined });
+      if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
+      this.push();
+    }
+  }
+
+  /** Sends every subscribed type whose resources changed, in warming order. */
+  push(): void {
+    const id = this.identity;
+    if (!id) return;
+    const started = process.hrtime.bigint();
+    const { generator, tracker, metrics, log } = this.server;
+    const lds = this.subs.get(TYPE.listener)?.names;
+    try {
+      this.snapshot = generator.snapshotFor(id, lds && lds !== "*" ? lds : []);
+    } catch (err) {
+      log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; keeping the previous one");
+      if (!this.snapshot) return;
+    }
+    const snapshot = this.snapshot;
+    let sent = false;
+    for (const type of WARMING_ORDER) {
+      const sub = this.subs.get(type);
+      if (!sub) continue;
+      const selection = selectResources(snapshot, type, sub.names);
+      if (selection.hash === sub.sentHash) continue;
+      const nonce = String(++this.nonce);
+      this.stream.write({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
+      Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
+      tracker.sent(this.id, type, snapshot.version);
+      metrics.pushes.inc({ type: SHORT_NAME[type] ?? type });
+      sent = true;
+    }
+    if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.markCurrent();
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  /** When everything sent is ACKed, the proxy holds the current generation's config. */
+  private markCurrent(): void {
+    if (!this.snapshot) return;
+    for (const sub of this.subs.values()) if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
+    this.server.tracker.atVersion(this.id, this.server.generator.version);
+  }
+}
+
+export interface AdsServerOptions {
+  generator: SnapshotGenerator;
+  tracker: SyncTracker;
+  metrics: XdsMetrics;
+  log?: Logger;
+}
+
+export class AdsServer {
+  readonly generator: SnapshotGenerator;
+  readonly tracker: SyncTracker;
+  readonly metrics: XdsMetrics;
+  readonly log: Logger;
+  private readonly connections = new Map<number, Connection>();
+  private nextId = 0;
+
+  constructor(options: AdsServerOptions) {
+    this.generator = options.generator;
+    this.tracker = options.tracker;
+    this.metrics = options.metrics;
+    this.log = options.log ?? SILENT;
+  }
+
+  /** Handlers for `grpcServer.addService(adsService, ...)`. */
+  handlers(): UntypedServiceImplementation {
+    return { StreamAggregatedResources: (stream: Stream) => this.stream(stream) };
+  }
+
+  private stream(stream: Stream): void {
+    const conn = new Connection(++this.nextId, stream, this);
+    this.connections.set(conn.id, conn);
+    const close = (): void => {
+      if (!this.connections.delete(conn.id)) return;
+      this.tracker.disconnect(conn.id);
+      this.metrics.connected.set(this.tracker.size);
+      if (conn.identity) this.log.info({ node: conn.identity.id, connection: conn.id }, "proxy disconnected");
+    };
+    stream.on("data", (req: DiscoveryRequest) => conn.onRequest(req));
+    stream.on("end", () => {
+      close();
+      stream.end();
+    });
+    stream.on("error", close);
+    stream.on("cancelled", close);
+    stream.on("close", close);
+  }
+
+  /** Pushes the current generation to every connected proxy; proxies whose resources didn't change get nothing. */
+  pushAll(): void {
+    for (const conn of this.connections.values()) conn.push();
+  }
+
+  /** Ends every stream, so proxies reconnect elsewhere. */
+  closeAll(): void {
+    for (const conn of [...this.connections.values()]) conn.end();
+  }
+}

@@ -1,0 +1,121 @@
+// A versioned, consistent set of resources for one proxy: what translate produced, encoded once for the wire,
+// with a hash per resource so unchanged resources and unchanged snapshots cost nothing to push.
+import { createHash } from "node:crypto";
+import { encodeResource } from "../../../proxy/xds/codec.js";
+import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
+import { TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
+import type { TranslateResult } from "../translate/index.js";
+
+export interface Entry {
+  name: string;
+  json: JsonObject;
+  any: AnyMessage;
+  hash: string;
+}
+
+export interface Snapshot {
+  /** The config generation this snapshot was built from. */
+  version: string;
+  /** Over every resource of every type: equal hashes, equal config. */
+  hash: string;
+  resources: Map<SnapshotType, Map<string, Entry>>;
+  warnings: string[];
+  /** Selections already made from this snapshot, by type and names: most proxies ask for the same. */
+  selections: Map<string, Selection>;
+}
+
+export interface Selection {
+  entries: Entry[];
+  hash: string;
+}
+
+/** Encoded resources by their JSON text: proxies that share a resource share its bytes. Bounded. */
+export class EncodeCache {
+  private entries = new Map<string, Entry>();
+  constructor(private readonly limit = 100_000) {}
+
+  entry(type: string, json: JsonObject): Entry {
+    const text = JSON.stringify(json);
+    let e = this.entries.get(text);
+    if (!e) {
+      if (this.entries.size >= this.limit) this.entries.clear();
+      e = { name: resourceName(type, json), json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
+      this.entries.set(text, e);
+    }
+    return e;
+  }
+}
+
+/** Every EDS cluster has its ClusterLoadAssignment; every RDS name a listener uses has its RouteConfiguration. */
+export function inconsistencies(result: TranslateResult): string[] {
+  const problems: string[] = [];
+  const assignments = new Set(result.endpoints.map((e) => e["cluster_name"]));
+  for (const c of result.clusters) {
+    if (c["type"] !== "EDS") continue;
+    const eds = c["eds_cluster_config"] as JsonObject | undefined;
+    const name = (eds?.["service_name"] as string | undefined) ?? (c["name"] as string);
+    if (!assignments.has(name)) problems.push(`cluster "${String(c["name"])}" has no ClusterLoadAssignment "${name}"`);
+  }
+  const routes = new Set(result.routes.map((r) => r["name"]));
+  for (const name of rdsNames(result.listeners)) {
+    if (!routes.has(name)) problems.push(`listener route config "${name}" is missing`);
+  }
+  return problems;
+}
+
+function rdsNames(listeners: JsonObject[]): string[] {
+  const names: string[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === "object") {
+      const obj = value as JsonObject;
+      if (obj["@type"] === TYPE.httpConnectionManager) {
+        const rds = obj["rds"] as JsonObject | undefined;
+        if (typeof rds?.["route_config_name"] === "string") names.push(rds["route_config_name"]);
+      }
+      Object.values(obj).forEach(visit);
+    }
+  };
+  visit(listeners);
+  return names;
+}
+
+export function buildSnapshot(version: string, result: TranslateResult, cache: EncodeCache): Snapshot {
+  const problems = inconsistencies(result);
+  if (problems.length) throw new Error(`inconsistent snapshot: ${problems.join("; ")}`);
+  const byType: [SnapshotType, JsonObject[]][] = [
+    [TYPE.cluster, result.clusters],
+    [TYPE.endpoint, result.endpoints],
+    [TYPE.listener, result.listeners],
+    [TYPE.route, result.routes],
+  ];
+  const resources = new Map<SnapshotType, Map<string, Entry>>();
+  const hash = createHash("sha1");
+  for (const [type, list] of byType) {
+    const entries = new Map<string, Entry>();
+    for (const json of list) {
+      const e = cache.entry(type, json);
+      entries.set(e.name, e);
+      hash.update(e.hash);
+    }
+    resources.set(type, entries);
+  }
+  return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
+}
+
+/** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */
+export function selectResources(snapshot: Snapshot, type: SnapshotType, names: string[] | "*"): Selection {
+  const key = `${type}\n${names === "*" ? "*" : names.join("\n")}`;
+  let selection = snapshot.selections.get(key);
+  if (!selection) {
+    const all = snapshot.resources.get(type) ?? new Map<string, Entry>();
+    const entries = names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
+    const h = createHash("sha1");
+    for (const e of entries) h.update(e.name).update(e.hash);
+    selection = { entries, hash: h.digest("base64url") };
+    snapshot.selections.set(key, selection);
+  }
+  return selection;
+}
+
+export { WARMING_ORDER };
