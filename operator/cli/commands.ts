@@ -15,7 +15,7 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   discovery: {
-    summary: "run the control plane: Istio config in, Envoy xDS out (--config-dir DIR for local mode)",
+    summary: "run the control plane: Istio config in, Envoy xDS out; --config-dir DIR for local mode",
     options: {
       "config-dir": { type: "string" },
       "xds-port": { type: "string" },

@@ -37,6 +37,8 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
       const [region, zone, subZone] = locality.split("/");
       return {
         locality: locality ? { region, zone, sub_zone: subZone } : {},
+        // gRPC clients ignore a locality without a weight.
+        load_balancing_weight: eps.reduce((sum, ep) => sum + (ep.weight ?? 1), 0),
         lb_endpoints: eps.map((ep) => ({
           endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
           load_balancing_weight: ep.weight ?? 1,
