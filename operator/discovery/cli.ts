@@ -35,6 +35,8 @@ export async function runDiscovery(values: Values): Promise<number> {
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
+  const started = Date.now();
   await discovery.close();
+  process.stderr.write(`weft discovery: shut down in ${Date.now() - started} ms\n`);
   return 0;
 }

@@ -88,9 +88,12 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   let configWarnings: string[] = [];
 
   const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, (model) => {
+    const started = performance.now();
     const version = generator.setModel(model);
+    for (const warning of generator.warnings) log.warn({ version, warning }, "config");
     ads.pushAll();
-    log.info({ version, services: model.services.length, warnings: generator.warnings.size }, "config pushed");
+    const ms = Math.round(performance.now() - started);
+    log.info({ version, services: model.services.length, proxies: ads.tracker.size, ms }, "config pushed");
   });
   const onChange = (snap: DirSnapshot): void => {
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");

@@ -2,7 +2,8 @@
 import type { ConfigModel } from "../model/config.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
-import { proxyClassKey, translate } from "../translate/index.js";
+import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
+import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot } from "./snapshot.js";
 
@@ -20,6 +21,7 @@ export class SnapshotGenerator {
     this.generation++;
     this.memo = new Map();
     this.warnings.clear();
+    for (const w of modelWarnings(model)) this.warnings.add(w);
     return this.version;
   }
 
@@ -43,4 +45,17 @@ export class SnapshotGenerator {
     }
     return snapshot;
   }
+}
+
+/** What is wrong with the config as a whole: invalid objects (a proxy would NACK them) and unknown hosts. */
+export function modelWarnings(model: ConfigModel): string[] {
+  const out: string[] = [];
+  const ctx = { destinationRules: model.destinationRules, domainSuffix: model.domainSuffix };
+  for (const vs of model.virtualServices) {
+    for (const e of validateVirtualService(vs, ctx)) out.push(`VirtualService/${vs.namespace}/${vs.name}: ${e}`);
+  }
+  for (const dr of model.destinationRules) {
+    for (const e of validateDestinationRule(dr)) out.push(`DestinationRule/${dr.namespace}/${dr.name}: ${e}`);
+  }
+  return [...out, ...unmatchedHosts(model)];
 }

@@ -71,6 +71,15 @@ spec: {}
   });
 });
 
+it("keeps the last of several objects with one kind, namespace and name, and says so", () => {
+  const vs = (weight: number): string =>
+    `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: reviews }\nspec: { hosts: [reviews], http: [{ route: [{ destination: { host: reviews }, weight: ${weight} }] }] }\n---\n`;
+  const { model, warnings } = normalise(parseYaml(vs(1) + vs(2)));
+  expect(model.virtualServices).toHaveLength(1);
+  expect(model.virtualServices[0]?.spec.http?.[0]?.route?.[0]?.weight).toBe(2);
+  expect(warnings).toEqual(["VirtualService/default/reviews is defined more than once; the last one wins"]);
+});
+
 describe("portProtocol", () => {
   it.each([
     ["http", undefined, "TCP", "HTTP"],

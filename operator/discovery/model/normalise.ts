@@ -66,7 +66,18 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   const model: ConfigModel = { domainSuffix, services: [], workloads: [], virtualServices: [], destinationRules: [], gateways: [] };
   const parts: Parts = { services: [], slices: [], pods: [], serviceEntries: [], workloadEntries: [] };
 
+  // One object per kind, namespace and name, as in a cluster: a later definition replaces an earlier one.
+  const unique = new Map<string, KubeObject>();
   for (const obj of objects) {
+    const key = `${group(obj.apiVersion)}/${obj.kind ?? ""}/${obj.metadata?.namespace ?? defaultNs}/${obj.metadata?.name ?? ""}`;
+    if (obj.metadata?.name && unique.has(key)) {
+      warnings.push(`${obj.kind ?? "object"}/${obj.metadata.namespace ?? defaultNs}/${obj.metadata.name} is defined more than once; the last one wins`);
+      unique.delete(key);
+    }
+    unique.set(key, obj);
+  }
+
+  for (const obj of unique.values()) {
     const ns = obj.metadata?.namespace ?? defaultNs;
     const name = obj.metadata?.name ?? "";
     const g = group(obj.apiVersion);

@@ -42,7 +42,8 @@ function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<str
   };
 }
 
-function unmatchedHosts(model: ConfigModel, warnings: Set<string>): void {
+/** VirtualService hosts (mesh-bound) that name no service: reported, not silently dropped. */
+export function unmatchedHosts(model: ConfigModel, warnings: Set<string> = new Set()): Set<string> {
   for (const vs of model.virtualServices) {
     if (!boundTo(vs, "mesh")) continue;
     for (const host of vs.spec.hosts ?? []) {
@@ -51,6 +52,7 @@ function unmatchedHosts(model: ConfigModel, warnings: Set<string>): void {
       }
     }
   }
+  return warnings;
 }
 
 /** The ports the proxy's own workload serves, found through the services whose endpoints it is. */
