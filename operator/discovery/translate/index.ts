@@ -2,7 +2,7 @@
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { prune } from "../../../proxy/xds/types.js";
 import type { ConfigModel, ServicePort } from "../model/config.js";
-import { endpointPort } from "../model/config.js";
+import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { buildClusters, inboundClusters } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
@@ -59,10 +59,13 @@ export function unmatchedHosts(model: ConfigModel, warnings: Set<string> = new S
 function inboundPorts(model: ConfigModel, proxy: ProxyIdentity): ServicePort[] {
   const workload = findWorkload(model, proxy);
   const address = workload?.address ?? proxy.ip;
+  // On loopback (local mode) many workloads share an address; their labels tell them apart.
+  const mine = (labels: Record<string, string>): boolean =>
+    !workload || Object.keys(labels).length === 0 || labelsMatch(labels, workload.labels);
   const ports = new Map<number, ServicePort>();
   for (const service of model.services) {
     for (const ep of service.endpoints) {
-      if (ep.address !== address) continue;
+      if (ep.address !== address || !mine(ep.labels)) continue;
       for (const port of service.ports) {
         const target = endpointPort(ep, port);
         if (!ports.has(target)) ports.set(target, { ...port, targetPort: target });

@@ -181,3 +181,35 @@ describe("proxyless gRPC", () => {
     expect(out.warnings).toEqual(['listener "nope:1" requested by default names no service port']);
   });
 });
+
+describe("local mode", () => {
+  it("tells workloads sharing the loopback address apart by their labels", () => {
+    const v2 = translate(meshModel(), parseNodeId("sidecar~127.0.0.2~echo-v2.default~default.svc.cluster.local"));
+    expect(v2.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual(["inbound|7072||"]);
+    const web = translate(
+      normalise(parseYaml(`
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: a }
+spec: { address: 127.0.0.1, labels: { app: a } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: b }
+spec: { address: 127.0.0.1, labels: { app: b } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: a }
+spec: { hosts: [a.local], ports: [{ number: 80, name: http, targetPort: 8081 }], workloadSelector: { labels: { app: a } } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: b }
+spec: { hosts: [b.local], ports: [{ number: 80, name: http, targetPort: 8082 }], workloadSelector: { labels: { app: b } } }
+`)).model,
+      parseNodeId("sidecar~127.0.0.1~b.default~default.svc.cluster.local"),
+    );
+    expect(web.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual(["inbound|8082||"]);
+  });
+});
