@@ -96,6 +96,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, ms }, "config pushed");
   });
   const onChange = (snap: DirSnapshot): void => {
+    log.info({ services: snap.model.services.length }, "config read");
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     scheduler.schedule(snap.model);

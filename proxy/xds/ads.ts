@@ -48,8 +48,13 @@ function decoder<T>(name: string, defaults: boolean): (bytes: Buffer) => T {
 
 export const encodeRequest = encoder<DiscoveryRequest>(REQUEST);
 export const decodeRequest = decoder<DiscoveryRequest>(REQUEST, true);
-export const encodeResponse = encoder<DiscoveryResponse>(RESPONSE);
 export const decodeResponse = decoder<DiscoveryResponse>(RESPONSE, true);
+const encodeWhole = encoder<DiscoveryResponse>(RESPONSE);
+
+/** Serializes a response; a Buffer is taken as already encoded, so one encoding can go to many proxies. */
+export function encodeResponse(value: DiscoveryResponse | Buffer): Buffer {
+  return Buffer.isBuffer(value) ? value : encodeWhole(value);
+}
 
 export const ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 

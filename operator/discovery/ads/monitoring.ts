@@ -24,9 +24,9 @@ export function monitoringServer(src: MonitoringSources): Server {
     if (req.method !== "GET") {
       res.writeHead(405).end();
     } else if (url.pathname === "/debug/syncz") {
-      json(src.tracker.state().map(({ connection: _c, ...p }) => p));
+      json(src.tracker.view().map(({ connection: _c, ...p }) => p));
     } else if (url.pathname === "/debug/summary") {
-      json(summarise(src.tracker.state()));
+      json(summarise(src.tracker.view()));
     } else if (url.pathname === "/debug/configz") {
       json({ version: src.generator.version, warnings: [...src.configWarnings(), ...src.generator.warnings] });
     } else if (url.pathname === "/metrics") {

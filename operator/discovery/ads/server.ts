@@ -3,6 +3,7 @@
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { encodeResponse } from "../../../proxy/xds/ads.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
 import type { ProxyIdentity } from "../translate/index.js";
@@ -13,7 +14,7 @@ import type { Snapshot } from "./snapshot.js";
 import { selectResources } from "./snapshot.js";
 import type { SyncTracker } from "./tracker.js";
 
-type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -43,14 +44,17 @@ function subscribedNames(type: SnapshotType, names: string[]): string[] | "*" {
 
 function sameNames(a: string[] | "*", b: string[] | "*"): boolean {
   if (a === "*" || b === "*") return a === b;
-  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+  if (a.length !== b.length) return false;
+  // Proxies repeat their names in the same order with every ACK: check that first, cheaply.
+  if (a.every((n, i) => n === b[i])) return true;
+  const set = new Set(a);
+  return b.every((n) => set.has(n));
 }
 
 class Connection {
   identity?: ProxyIdentity;
   private readonly subs = new Map<SnapshotType, Subscription>();
   private snapshot?: Snapshot;
-  private nonce = 0;
 
   constructor(
     readonly id: number,
@@ -115,8 +119,11 @@ class Connection {
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.names);
       if (selection.hash === sub.sentHash) continue;
-      const nonce = String(++this.nonce);
-      this.stream.write({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
+      // One response, nonce included, serves every proxy that gets this selection: the nonce names the content
+      // (version and selection), so a stream never sees one nonce for two different responses.
+      const nonce = `${snapshot.version}:${selection.id}`;
+      selection.response ??= encodeResponse({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
+      this.stream.write(selection.response);
       Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
       tracker.sent(this.id, type, snapshot.version);
       metrics.pushes.inc({ type: SHORT_NAME[type] ?? type });

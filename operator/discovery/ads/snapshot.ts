@@ -25,9 +25,15 @@ export interface Snapshot {
 }
 
 export interface Selection {
+  /** Unique in the process: with the version, it makes the nonce of the response carrying this selection. */
+  id: number;
   entries: Entry[];
   hash: string;
+  /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
+  response?: Buffer;
 }
+
+let selections = 0;
 
 /** Encoded resources by their JSON text: proxies that share a resource share its bytes. Bounded. */
 export class EncodeCache {
@@ -103,16 +109,27 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
   return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
 }
 
+// Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object.
+const keys = new WeakMap<string[], string>();
+function namesKey(names: string[]): string {
+  let key = keys.get(names);
+  if (key === undefined) {
+    key = names.join("\n");
+    keys.set(names, key);
+  }
+  return key;
+}
+
 /** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */
 export function selectResources(snapshot: Snapshot, type: SnapshotType, names: string[] | "*"): Selection {
-  const key = `${type}\n${names === "*" ? "*" : names.join("\n")}`;
+  const key = `${type}\n${names === "*" ? "*" : namesKey(names)}`;
   let selection = snapshot.selections.get(key);
   if (!selection) {
     const all = snapshot.resources.get(type) ?? new Map<string, Entry>();
     const entries = names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
     const h = createHash("sha1");
     for (const e of entries) h.update(e.name).update(e.hash);
-    selection = { entries, hash: h.digest("base64url") };
+    selection = { id: ++selections, entries, hash: h.digest("base64url") };
     snapshot.selections.set(key, selection);
   }
   return selection;

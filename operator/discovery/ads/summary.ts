@@ -11,7 +11,7 @@ export interface ProxyStatusSummary {
   updated: string;
 }
 
-export function summarise(proxies: ProxySync[], now: Date = new Date()): ProxyStatusSummary {
+export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = new Date()): ProxyStatusSummary {
   const versions: Record<string, number> = {};
   const nacks: ProxyStatusSummary["nacks"] = [];
   let synced = 0;

@@ -63,16 +63,22 @@ export class SyncTracker {
     return this.proxies.size;
   }
 
+  /** A copy of every proxy's state. */
   state(): ProxySync[] {
-    return [...this.proxies.values()].map((p) => structuredClone(p));
+    return this.view().map((p) => structuredClone(p));
+  }
+
+  /** The live state, for readers that only serialise or count it at once. */
+  view(): readonly Readonly<ProxySync>[] {
+    return [...this.proxies.values()];
   }
 }
 
 /** Synced: every type's last sent version is ACKed, and no NACK stands. */
-export function isSynced(p: ProxySync): boolean {
+export function isSynced(p: Readonly<ProxySync>): boolean {
   return Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
 }
 
-export function isNacked(p: ProxySync): boolean {
+export function isNacked(p: Readonly<ProxySync>): boolean {
   return Object.values(p.types).some((t) => t.nack !== undefined);
 }

@@ -52,6 +52,8 @@ export class DirSource {
   private reading: Promise<void> = Promise.resolve();
   /** The last content that parsed, per file: a half-written file doesn't take its config away. */
   private readonly lastGood = new Map<string, KubeObject[]>();
+  /** The text each file had when it was last parsed: unchanged files aren't parsed again. */
+  private readonly parsedText = new Map<string, string>();
 
   constructor(private readonly options: DirSourceOptions) {}
 
@@ -79,21 +81,30 @@ export class DirSource {
         if (!this.watcher) return;
         this.options.onChange(await this.read());
       });
-    }, this.options.debounceMs ?? 50);
+    }, this.options.debounceMs ?? 20);
   }
 
   async read(): Promise<DirSnapshot> {
     const warnings: string[] = [];
     const files = await yamlFiles(this.options.dir);
-    for (const known of [...this.lastGood.keys()]) if (!files.includes(known)) this.lastGood.delete(known);
-    for (const file of files) {
+    const present = new Set(files);
+    for (const known of [...this.lastGood.keys()]) {
+      if (present.has(known)) continue;
+      this.lastGood.delete(known);
+      this.parsedText.delete(known);
+    }
+    const texts = await Promise.all(files.map((f) => readFile(f, "utf8").catch(() => undefined)));
+    files.forEach((file, i) => {
       const rel = path.relative(this.options.dir, file);
+      const text = texts[i];
+      if (text === undefined || text === this.parsedText.get(file)) return;
       try {
-        this.lastGood.set(file, parseDocuments(await readFile(file, "utf8"), rel));
+        this.lastGood.set(file, parseDocuments(text, rel));
+        this.parsedText.set(file, text);
       } catch (err) {
         warnings.push(`${(err as Error).message}${this.lastGood.has(file) ? " (keeping its previous content)" : ""}`);
       }
-    }
+    });
     const objects = [...this.lastGood.values()].flat();
     const result = normalise(objects, { domainSuffix: this.options.domainSuffix });
     return { model: result.model, warnings: [...warnings, ...result.warnings], objects };

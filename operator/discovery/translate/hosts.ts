@@ -17,20 +17,57 @@ function wildcardMatch(pattern: string, hostname: string): boolean {
   return false;
 }
 
-/** Does `host`, written in `namespace`, name this service? Exact names are tried as written and as FQDN. */
-export function hostMatches(host: string, namespace: string, service: Service, suffix: string): boolean {
-  if (host.startsWith("*")) return wildcardMatch(host, service.hostname);
-  return service.hostname === host || service.hostname === fqdn(host, namespace, suffix);
+// Models don't change once built, so lookups by hostname are indexed once per model.
+const byHostname = new WeakMap<ConfigModel, Map<string, Service[]>>();
+
+function hostnameIndex(model: ConfigModel): Map<string, Service[]> {
+  let index = byHostname.get(model);
+  if (!index) {
+    index = new Map();
+    for (const s of model.services) index.set(s.hostname, [...(index.get(s.hostname) ?? []), s]);
+    byHostname.set(model, index);
+  }
+  return index;
 }
 
-/** The service a destination host names; an exact name wins over a wildcard. */
+/** Every service a host (as written in `namespace`) names: by its name as written and as FQDN, or by wildcard. */
+export function servicesForHost(model: ConfigModel, host: string, namespace: string): Service[] {
+  if (host.startsWith("*")) return model.services.filter((s) => wildcardMatch(host, s.hostname));
+  const index = hostnameIndex(model);
+  const full = fqdn(host, namespace, model.domainSuffix);
+  return [...(index.get(host) ?? []), ...(full !== host ? (index.get(full) ?? []) : [])];
+}
+
+/** The service a destination host names (exact names only), preferring one in the same namespace. */
 export function findService(model: ConfigModel, host: string, namespace: string): Service | undefined {
-  const exact = model.services.filter((s) => !host.startsWith("*") && hostMatches(host, namespace, s, model.domainSuffix));
+  if (host.startsWith("*")) return undefined;
+  const exact = servicesForHost(model, host, namespace);
   return exact.find((s) => s.namespace === namespace) ?? exact[0];
 }
 
-export function servicesForHost(model: ConfigModel, host: string, namespace: string): Service[] {
-  return model.services.filter((s) => hostMatches(host, namespace, s, model.domainSuffix));
+/** Objects (DestinationRules, VirtualServices) by the hostname of each service they name; once per model. */
+export function indexByService<T extends { namespace: string }>(
+  cache: WeakMap<ConfigModel, Map<string, T[]>>,
+  model: ConfigModel,
+  objects: T[],
+  hostsOf: (o: T) => string[],
+): Map<string, T[]> {
+  let index = cache.get(model);
+  if (!index) {
+    index = new Map();
+    for (const o of objects) {
+      const seen = new Set<string>();
+      for (const h of hostsOf(o)) {
+        for (const s of servicesForHost(model, h, o.namespace)) {
+          if (seen.has(s.hostname)) continue;
+          seen.add(s.hostname);
+          index.set(s.hostname, [...(index.get(s.hostname) ?? []), o]);
+        }
+      }
+    }
+    cache.set(model, index);
+  }
+  return index;
 }
 
 /**

@@ -4,14 +4,17 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
-import { hostMatches } from "./hosts.js";
+import { indexByService } from "./hosts.js";
 
 export const MAX_UINT32 = 4294967295;
 export const ADS: JsonObject = { ads: {}, resource_api_version: "V3" };
 
 /** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
+const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
+
 export function ruleFor(model: ConfigModel, service: Service, fromNamespace: string): Named<DestinationRule> | undefined {
-  const matching = model.destinationRules.filter((r) => hostMatches(r.spec.host, r.namespace, service, model.domainSuffix));
+  const index = indexByService(rulesByService, model, model.destinationRules, (r) => [r.spec.host]);
+  const matching = index.get(service.hostname) ?? [];
   return (
     matching.find((r) => r.namespace === fromNamespace) ?? matching.find((r) => r.namespace === service.namespace) ?? matching[0]
   );

@@ -1,9 +1,9 @@
 // Virtual hosts: which VirtualService serves which service, and the RouteConfigurations that hold them.
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
-import type { Named, Service, ServicePort } from "../model/config.js";
+import type { ConfigModel, Named, Service, ServicePort } from "../model/config.js";
 import type { VirtualService } from "../model/istio.js";
-import { hostMatches, serviceDomains } from "./hosts.js";
+import { indexByService, serviceDomains } from "./hosts.js";
 import { qualifyGateway } from "./match.js";
 import type { RouteContext } from "./routes.js";
 import { defaultRoute, virtualServiceRoutes } from "./routes.js";
@@ -15,10 +15,11 @@ export function boundTo(vs: Named<VirtualService>, gateway: string): boolean {
 }
 
 /** The mesh VirtualService for a service: one in the proxy's namespace first, then the service's, then any. */
+const meshByService = new WeakMap<ConfigModel, Map<string, Named<VirtualService>[]>>();
+
 export function virtualServiceFor(ctx: RouteContext, service: Service): Named<VirtualService> | undefined {
-  const all = ctx.model.virtualServices.filter(
-    (vs) => boundTo(vs, "mesh") && (vs.spec.hosts ?? []).some((h) => hostMatches(h, vs.namespace, service, ctx.model.domainSuffix)),
-  );
+  const meshHosts = (vs: Named<VirtualService>): string[] => (boundTo(vs, "mesh") ? (vs.spec.hosts ?? []) : []);
+  const all = indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? [];
   return all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0];
 }
 

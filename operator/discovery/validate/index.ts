@@ -48,12 +48,26 @@ class Errors {
   }
 }
 
+const ruleIndexes = new WeakMap<Named<DestinationRule>[], Map<string, Named<DestinationRule>[]>>();
+
+/** DestinationRules by their host as written and as FQDN; built once per list. */
+function rulesByHost(rules: Named<DestinationRule>[], suffix: string): Map<string, Named<DestinationRule>[]> {
+  let index = ruleIndexes.get(rules);
+  if (!index) {
+    index = new Map();
+    for (const r of rules) {
+      for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)])) index.set(h, [...(index.get(h) ?? []), r]);
+    }
+    ruleIndexes.set(rules, index);
+  }
+  return index;
+}
+
 function subsetDefined(host: string, subset: string, namespace: string, ctx: ValidationContext): string | undefined {
   const suffix = ctx.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
   // A short host is relative to its object's namespace; compare what both resolve to.
-  const rules = (ctx.destinationRules ?? []).filter(
-    (r) => r.spec.host === host || fqdn(r.spec.host, r.namespace, suffix) === fqdn(host, namespace, suffix),
-  );
+  const index = rulesByHost(ctx.destinationRules ?? [], suffix);
+  const rules = [...new Set([...(index.get(host) ?? []), ...(index.get(fqdn(host, namespace, suffix)) ?? [])])];
   if (!rules.length) return `subset "${subset}" needs a DestinationRule for host "${host}", and there is none`;
   if (rules.some((r) => r.spec.subsets?.some((s) => s.name === subset))) return undefined;
   const names = rules.map((r) => `${r.namespace}/${r.name}`).join(", ");
