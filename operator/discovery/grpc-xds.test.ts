@@ -113,6 +113,7 @@ describe("grpc-js-xds against weft discovery", () => {
 
   afterAll(async () => {
     closeClient?.();
+    delete process.env["GRPC_XDS_BOOTSTRAP_CONFIG"];
     await discovery?.close();
     for (const s of servers) s.forceShutdown();
     await rm(dir, { recursive: true, force: true });

@@ -4,10 +4,10 @@ import { prune } from "../../../proxy/xds/types.js";
 import type { ConfigModel, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { buildClusters, inboundClusters } from "./clusters.js";
+import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
-import { apiListener, outboundHttpListener, virtualInbound, virtualOutbound } from "./listeners.js";
+import { apiListener, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import type { RouteContext } from "./routes.js";
@@ -77,9 +77,15 @@ function inboundPorts(model: ConfigModel, proxy: ProxyIdentity): ServicePort[] {
 
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
   const byPort = new Map<number, JsonObject[]>();
+  const tcp: JsonObject[] = [];
   for (const service of ctx.model.services) {
     for (const port of service.ports) {
-      if (!isHttpProtocol(port.protocol)) continue;
+      if (!isHttpProtocol(port.protocol)) {
+        // Plain TCP can only be told apart by destination address: one listener per virtual IP.
+        const cluster = outboundName(port.number, "", service.hostname);
+        for (const vip of service.addresses) tcp.push(outboundTcpListener(vip, port.number, cluster));
+        continue;
+      }
       const vhosts = byPort.get(port.number) ?? [];
       vhosts.push(serviceVirtualHost({ ...ctx, port: port.number }, service, port));
       byPort.set(port.number, vhosts);
@@ -90,6 +96,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
     out.listeners.push(outboundHttpListener(port));
     out.routes.push(routeConfiguration(String(port), vhosts));
   }
+  out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
     out.listeners.push(virtualInbound(inbound));

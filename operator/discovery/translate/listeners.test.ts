@@ -71,6 +71,26 @@ describe("sidecar", () => {
   });
 });
 
+describe("TCP services", () => {
+  it("get a listener per virtual IP and port that proxies bytes to the service's cluster", () => {
+    const model = normalise(
+      parseYaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: mysql, namespace: db }
+spec: { clusterIP: 10.96.5.5, ports: [{ name: tcp-mysql, port: 3306 }] }`),
+    ).model;
+    const out = translate(model, parseNodeId("sidecar~10.0.0.9~app.default~default.svc.cluster.local"));
+    expect(listener(out, "10.96.5.5_3306")).toMatchObject({
+      address: { socket_address: { address: "10.96.5.5", port_value: 3306 } },
+      bind_to_port: false,
+      filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "outbound|3306||mysql.db.svc.cluster.local" } }] }],
+    });
+    expect(out.routes).toEqual([]);
+    encodesAll(out);
+  });
+});
+
 describe("reports instead of dropping", () => {
   it("warns about a VirtualService host that matches no service, and still serves the rest", () => {
     const out = translate(

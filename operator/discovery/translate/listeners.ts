@@ -65,6 +65,20 @@ export function outboundHttpListener(port: number): JsonObject {
   };
 }
 
+/** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
+export function outboundTcpListener(vip: string, port: number, cluster: string): JsonObject {
+  return {
+    "@type": TYPE.listener,
+    name: `${vip}_${port}`,
+    address: { socket_address: { address: vip, port_value: port } },
+    bind_to_port: false,
+    traffic_direction: "OUTBOUND",
+    filter_chains: [
+      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
+    ],
+  };
+}
+
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
 export function virtualInbound(ports: ServicePort[]): JsonObject {
   return {
