@@ -39,7 +39,7 @@ class PushScheduler {
   private pending: ConfigModel | undefined;
   constructor(
     private readonly delayMs: number,
-    private readonly apply: (model: ConfigModel) => void,
+    private readonly apply: (model: ConfigModel) => Promise<void>,
   ) {}
 
   schedule(model: ConfigModel): void {
@@ -55,7 +55,7 @@ class PushScheduler {
     this.timer = undefined;
     const model = this.pending;
     this.pending = undefined;
-    if (model) this.apply(model);
+    if (model) void this.apply(model);
   }
 
   stop(): void {
@@ -87,13 +87,14 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const ads = new AdsServer({ generator, tracker, metrics, log });
   let configWarnings: string[] = [];
 
-  const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, (model) => {
+  const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, async (model) => {
+    const startedAt = Date.now();
     const started = performance.now();
     const version = generator.setModel(model);
     for (const warning of generator.warnings) log.warn({ version, warning }, "config");
-    ads.pushAll();
+    await ads.pushAll();
     const ms = Math.round(performance.now() - started);
-    log.info({ version, services: model.services.length, proxies: ads.tracker.size, ms }, "config pushed");
+    log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
   });
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");

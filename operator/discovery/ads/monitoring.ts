@@ -1,4 +1,5 @@
-// :15014: /debug/syncz (every proxy's sync state, JSON), /metrics (Prometheus), /ready.
+// :15014: /debug/syncz (every proxy's sync state, JSON), /metrics (Prometheus), /ready, and /debug/summary,
+// /debug/configz (config version and warnings), /debug/memz (memory).
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { SnapshotGenerator } from "./generator.js";
@@ -29,6 +30,10 @@ export function monitoringServer(src: MonitoringSources): Server {
       json(summarise(src.tracker.view()));
     } else if (url.pathname === "/debug/configz") {
       json({ version: src.generator.version, warnings: [...src.configWarnings(), ...src.generator.warnings] });
+    } else if (url.pathname === "/debug/memz") {
+      const mib = (n: number): number => Math.round(n / 1048576);
+      const m = process.memoryUsage();
+      json({ rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) });
     } else if (url.pathname === "/metrics") {
       src.metrics.registry.metrics().then(
         (text) => {

@@ -114,7 +114,7 @@ describe("ADS server", () => {
     const { eds, rds } = await subscribeAll(c);
     // New weights only touch routes.
     ads.generator.setModel(meshModel(ECHO_SUBSETS, VS(100)));
-    ads.pushAll();
+    await ads.pushAll();
     const rdsPush = await c.next();
     expect(rdsPush).toMatchObject({ type_url: TYPE.route, version_info: "2" });
     c.ack(rdsPush, rds);
@@ -125,7 +125,7 @@ kind: WorkloadEntry
 metadata: { name: echo-v3 }
 spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
     ads.generator.setModel(meshModel(more, VS(100)));
-    ads.pushAll();
+    await ads.pushAll();
     const edsPush = await c.next();
     expect(edsPush).toMatchObject({ type_url: TYPE.endpoint, version_info: "3" });
     c.ack(edsPush, eds);
@@ -135,7 +135,7 @@ apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: extra }
 spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: [{ address: 127.0.0.5 }] }`));
-    ads.pushAll();
+    await ads.pushAll();
     // The subscribed assignments and routes didn't change; the new ones are asked for after warming.
     const order = [await c.next(), await c.next()];
     expect(order.map((r) => r.type_url)).toEqual([TYPE.cluster, TYPE.listener]);
@@ -149,7 +149,7 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     const c = client();
     const { rds } = await subscribeAll(c);
     ads.generator.setModel(meshModel(ECHO_SUBSETS, VS(50)));
-    ads.pushAll();
+    await ads.pushAll();
     await roundTrip(c, rds);
     expect(summarise(ads.tracker.state()).versions).toEqual({ "2": 1 });
   });
@@ -158,7 +158,7 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     const c = client();
     const { rds } = await subscribeAll(c);
     ads.generator.setModel(meshModel(ECHO_SUBSETS, VS(80)));
-    ads.pushAll();
+    await ads.pushAll();
     const push = await c.next();
     c.nack(push, "1", "weighted_clusters: invalid", rds);
     // A stale nonce (from the first response) changes nothing.

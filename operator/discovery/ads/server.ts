@@ -191,9 +191,16 @@ export class AdsServer {
     stream.on("close", close);
   }
 
-  /** Pushes the current generation to every connected proxy; proxies whose resources didn't change get nothing. */
-  pushAll(): void {
-    for (const conn of this.connections.values()) conn.push();
+  /**
+   * Pushes the current generation to every connected proxy; proxies whose resources didn't change get nothing.
+   * Works in batches, yielding between them, so the first proxies' bytes leave while later ones are prepared.
+   */
+  async pushAll(batch = 50): Promise<void> {
+    let n = 0;
+    for (const conn of [...this.connections.values()]) {
+      if (this.connections.has(conn.id)) conn.push();
+      if (++n % batch === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Ends every stream, so proxies reconnect elsewhere. */

@@ -1,7 +1,7 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { prune } from "../../../proxy/xds/types.js";
-import type { ConfigModel, ServicePort } from "../model/config.js";
+import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
@@ -63,16 +63,29 @@ function inboundPorts(model: ConfigModel, proxy: ProxyIdentity): ServicePort[] {
   const mine = (labels: Record<string, string>): boolean =>
     !workload || Object.keys(labels).length === 0 || labelsMatch(labels, workload.labels);
   const ports = new Map<number, ServicePort>();
-  for (const service of model.services) {
-    for (const ep of service.endpoints) {
-      if (ep.address !== address || !mine(ep.labels)) continue;
-      for (const port of service.ports) {
-        const target = endpointPort(ep, port);
-        if (!ports.has(target)) ports.set(target, { ...port, targetPort: target });
-      }
+  for (const { service, endpoint } of endpointsAt(model, address)) {
+    if (!mine(endpoint.labels)) continue;
+    for (const port of service.ports) {
+      const target = endpointPort(endpoint, port);
+      if (!ports.has(target)) ports.set(target, { ...port, targetPort: target });
     }
   }
   return [...ports.values()].sort((a, b) => (a.targetPort ?? 0) - (b.targetPort ?? 0));
+}
+
+const endpointIndexes = new WeakMap<ConfigModel, Map<string, { service: Service; endpoint: Endpoint }[]>>();
+
+/** Every service endpoint at an address, indexed once per model. */
+function endpointsAt(model: ConfigModel, address: string): { service: Service; endpoint: Endpoint }[] {
+  let index = endpointIndexes.get(model);
+  if (!index) {
+    index = new Map();
+    for (const service of model.services) {
+      for (const endpoint of service.endpoints) index.set(endpoint.address, [...(index.get(endpoint.address) ?? []), { service, endpoint }]);
+    }
+    endpointIndexes.set(model, index);
+  }
+  return index.get(address) ?? [];
 }
 
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {

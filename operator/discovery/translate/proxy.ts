@@ -25,9 +25,28 @@ export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {
 }
 
 /** The proxy's own workload: by name and namespace, else by IP. */
+interface WorkloadIndex {
+  byName: Map<string, Workload>;
+  byAddress: Map<string, Workload>;
+}
+
+const workloadIndexes = new WeakMap<ConfigModel, WorkloadIndex>();
+
+function workloadIndex(model: ConfigModel): WorkloadIndex {
+  let index = workloadIndexes.get(model);
+  if (!index) {
+    index = { byName: new Map(), byAddress: new Map() };
+    for (const w of model.workloads) {
+      const key = `${w.namespace}/${w.name}`;
+      if (!index.byName.has(key)) index.byName.set(key, w);
+      if (!index.byAddress.has(w.address)) index.byAddress.set(w.address, w);
+    }
+    workloadIndexes.set(model, index);
+  }
+  return index;
+}
+
 export function findWorkload(model: ConfigModel, proxy: ProxyIdentity): Workload | undefined {
-  return (
-    model.workloads.find((w) => w.name === proxy.workloadName && w.namespace === proxy.namespace) ??
-    (proxy.ip ? model.workloads.find((w) => w.address === proxy.ip) : undefined)
-  );
+  const index = workloadIndex(model);
+  return index.byName.get(`${proxy.namespace}/${proxy.workloadName}`) ?? (proxy.ip ? index.byAddress.get(proxy.ip) : undefined);
 }
