@@ -128,9 +128,24 @@ describe("grpc-js-xds against weft discovery", () => {
     return counts;
   }
 
-  async function syncz(): Promise<{ node: string; connectedSince: string }[]> {
+  interface Sync {
+    node: string;
+    connectedSince: string;
+    types: Record<string, { sent?: string; acked?: string; nack?: { error: string } }>;
+  }
+
+  async function syncz(): Promise<Sync[]> {
     const res = await fetch(`http://127.0.0.1:${discovery.monitoringPort}/debug/syncz`);
-    return (await res.json()) as { node: string; connectedSince: string }[];
+    return (await res.json()) as Sync[];
+  }
+
+  async function until(what: string, condition: (s: Sync[]) => boolean): Promise<Sync[]> {
+    for (let i = 0; i < 300; i++) {
+      const s = await syncz();
+      if (condition(s)) return s;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`timed out waiting for ${what}`);
   }
 
   it("splits 50/50 between v1 and v2 (± 5% over 1000 RPCs)", async () => {
@@ -166,5 +181,22 @@ describe("grpc-js-xds against weft discovery", () => {
     expect(took).toBeLessThan(1000);
     const after = await syncz();
     expect(after).toEqual([expect.objectContaining({ node: before[0]?.node, connectedSince: before[0]?.connectedSince })]);
+  }, 30_000);
+
+  it("is NACKed for a route gRPC can't take, keeps serving the last good config, and shows the error", async () => {
+    const redirect = virtualService(100).replace(
+      "  - route:\n    - { destination: { host: echo, subset: v1 }, weight: 100 }",
+      "  - match: [{ uri: { prefix: /moved } }]\n    redirect: { uri: /elsewhere }\n  - route:\n    - { destination: { host: echo, subset: v1 }, weight: 100 }",
+    );
+    await writeFile(path.join(dir, "virtual-service.yaml"), redirect);
+    const [state] = await until("the NACK", (s) => s[0]?.types["RDS"]?.nack !== undefined);
+    expect(state?.types["RDS"]?.nack?.error).toMatch(/unsupported action: redirect/);
+    expect(state?.types["RDS"]?.acked).not.toBe(state?.types["RDS"]?.sent);
+    expect(await count(100)).toEqual({ v1: 100 });
+    const summary = (await (await fetch(`http://127.0.0.1:${discovery.monitoringPort}/debug/summary`)).json()) as object;
+    expect(summary).toMatchObject({ connected: 1, synced: 0, nacked: 1, nacks: [{ type: "RDS" }] });
+
+    await writeFile(path.join(dir, "virtual-service.yaml"), virtualService(50));
+    await until("the ACK of the fixed config", (s) => s[0]?.types["RDS"]?.nack === undefined && s[0]?.types["RDS"]?.acked === s[0]?.types["RDS"]?.sent);
   }, 30_000);
 });
