@@ -112,6 +112,7 @@ describe("retries and timeouts", () => {
     expect(r?.["route"]).toEqual({
       cluster: WEB,
       timeout: "0s",
+      max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
       retry_policy: {
         retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
         num_retries: 2,
@@ -131,6 +132,7 @@ describe("retries and timeouts", () => {
     route: [{ destination: { host: web.example.com } }]`);
     expect(r?.["route"]).toMatchObject({
       timeout: "1.5s",
+      max_stream_duration: { max_stream_duration: "1.5s", grpc_timeout_header_max: "1.5s" },
       retry_policy: { num_retries: 3, per_try_timeout: "0.5s", retry_on: "5xx,gateway-error,retriable-status-codes", retriable_status_codes: [429] },
     });
   });
@@ -159,7 +161,7 @@ describe("faults", () => {
         abort: { grpc_status: 14, percentage: { numerator: 1000, denominator: "MILLION" } },
       },
     });
-    expect(r?.["route"]).toEqual({ cluster: WEB, timeout: "0s" });
+    expect(r?.["route"]).toEqual({ cluster: WEB, timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } });
   });
 
   it("injects nothing when no percentage is given (Envoy alone would read that as 100%)", () => {

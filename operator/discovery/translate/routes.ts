@@ -76,6 +76,15 @@ function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject[
   }));
 }
 
+/**
+ * The route timeout, also as the stream duration limit that gRPC clients and streams obey, as Istio writes it.
+ * None given: "0s", no timeout.
+ */
+function timeouts(timeout: string | undefined): JsonObject {
+  const t = protoDuration(timeout) ?? "0s";
+  return { timeout: t, max_stream_duration: { max_stream_duration: t, grpc_timeout_header_max: t } };
+}
+
 /** The action part of an Envoy route, with its per-filter overrides. */
 function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
   const perFilter: JsonObject = {};
@@ -105,7 +114,7 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
   out["route"] = {
     ...cluster,
     ...rewriteFields(http.rewrite),
-    timeout: faulted ? "0s" : (protoDuration(http.timeout) ?? "0s"),
+    ...timeouts(faulted ? undefined : http.timeout),
     retry_policy: faulted ? undefined : retryPolicy(http.retries, hash_policy !== undefined),
     hash_policy,
     request_mirror_policies: mirrors(ctx, http, where),
@@ -134,6 +143,6 @@ export function defaultRoute(ctx: RouteContext, service: Service, port: number):
   return {
     name: "default",
     match: { prefix: "/" },
-    route: { cluster: outboundName(port, "", service.hostname), timeout: "0s", retry_policy: retryPolicy(undefined, hash !== undefined), hash_policy: hash },
+    route: { cluster: outboundName(port, "", service.hostname), ...timeouts(undefined), retry_policy: retryPolicy(undefined, hash !== undefined), hash_policy: hash },
   };
 }
