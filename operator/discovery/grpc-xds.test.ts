@@ -1,13 +1,13 @@
 // The proof with a client we did not write: an unmodified @grpc/grpc-js-xds client dials xds:///echo against
 // `weft discovery` in local mode, and sees the VirtualService's split, its header match, and a file change.
-import { Server, ServerCredentials, credentials, makeGenericClientConstructor, Metadata } from "@grpc/grpc-js";
+import { Metadata, Server, credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
 import type { ServiceDefinition, ServiceError } from "@grpc/grpc-js";
 import grpcXds from "@grpc/grpc-js-xds";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Discovery } from "./server.js";
-import { startDiscovery } from "./server.js";
+import { bindGrpc, startDiscovery } from "./server.js";
 
 interface Reply {
   version: string;
@@ -31,9 +31,7 @@ async function echoServer(version: string): Promise<{ server: Server; port: numb
   server.addService(echoService, {
     Echo: (_call: unknown, callback: (err: null, reply: Reply) => void) => callback(null, { version }),
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await bindGrpc(server, "127.0.0.1", 0);
   return { server, port };
 }
 

@@ -71,7 +71,8 @@ function listenHttp(server: HttpServer, port: number, address: string): Promise<
   });
 }
 
-function bindGrpc(server: GrpcServer, address: string, port: number): Promise<number> {
+/** Binds a gRPC server without TLS; resolves to the port (0 picks a free one). */
+export function bindGrpc(server: GrpcServer, address: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });

@@ -1,11 +1,12 @@
 // The ADS protocol as a proxy sees it: warming order, versions and nonces, ACK, NACK, stale nonces, and pushes
 // only when a proxy's resources change.
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import { adsService } from "../../../proxy/xds/ads.js";
 import { decodeResource } from "../../../proxy/xds/codec.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { RawAdsClient } from "../testing/adsclient.js";
 import { ECHO_SUBSETS, meshModel } from "../testing/mesh.js";
+import { bindGrpc } from "../server.js";
 import { SnapshotGenerator } from "./generator.js";
 import { XdsMetrics } from "./metrics.js";
 import { AdsServer } from "./server.js";
@@ -36,9 +37,7 @@ describe("ADS server", () => {
     ads = new AdsServer({ generator, tracker: new SyncTracker(), metrics: new XdsMetrics() });
     grpc = new Server();
     grpc.addService(adsService, ads.handlers());
-    const port = await new Promise<number>((resolve, reject) =>
-      grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    const port = await bindGrpc(grpc, "127.0.0.1", 0);
     target = `127.0.0.1:${port}`;
   });
 
