@@ -39,6 +39,8 @@ export interface Workload {
   namespace: string;
   address: string;
   labels: Record<string, string>;
+  /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
+  ports?: Record<string, number>;
 }
 
 export interface Named<T> {

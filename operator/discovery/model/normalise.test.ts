@@ -32,6 +32,23 @@ describe("normalise", () => {
     expect(normalise(notReady).model.services.every((s) => s.endpoints.length === 0)).toBe(true);
   });
 
+  it("resolves a named targetPort through the selected Pods' container ports", () => {
+    const { model } = normalise(
+      parseYaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec: { selector: { app: web }, ports: [{ name: http, port: 80, targetPort: web-port }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web-0, labels: { app: web } }
+spec: { containers: [{ ports: [{ name: web-port, containerPort: 8080 }] }] }
+status: { podIP: 10.1.1.1 }`),
+    );
+    expect(model.services[0]?.endpoints).toEqual([{ address: "10.1.1.1", ports: { http: 8080 }, labels: { app: "web" } }]);
+  });
+
   it("turns a ServiceEntry and the WorkloadEntries it selects into one service, whatever the API version", () => {
     const { model } = normalise(parseYaml(ECHO_ENTRY.replaceAll("networking.istio.io/v1\n", "networking.istio.io/v1alpha3\n")));
     const echo = model.services.find((s) => s.hostname === "echo");

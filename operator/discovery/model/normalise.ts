@@ -3,7 +3,7 @@
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
-import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodStatus, ServiceSpec } from "./kube.js";
+import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
 
@@ -103,7 +103,10 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
 
   const podWorkloads = parts.pods.flatMap((p): Workload[] => {
     const ip = (p.status as PodStatus | undefined)?.podIP;
-    return ip ? [{ name: p.metadata?.name ?? "", namespace: p.metadata?.namespace ?? defaultNs, address: ip, labels: p.metadata?.labels ?? {} }] : [];
+    if (!ip) return [];
+    const ports: Record<string, number> = {};
+    for (const c of (p.spec as PodSpec | undefined)?.containers ?? []) for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
+    return [{ name: p.metadata?.name ?? "", namespace: p.metadata?.namespace ?? defaultNs, address: ip, labels: p.metadata?.labels ?? {}, ports }];
   });
   const entryWorkloads = parts.workloadEntries.flatMap((w): Workload[] =>
     w.spec.address ? [{ name: w.name, namespace: w.namespace, address: w.spec.address, labels: w.spec.labels ?? {} }] : [],
@@ -146,9 +149,17 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
       }
     }
   } else if (spec.selector) {
+    // No EndpointSlices (yet): the selected Pods, with named target ports looked up in their containers.
     endpoints = pods
       .filter((p) => p.namespace === ns && labelsMatch(spec.selector, p.labels))
-      .map((p) => ({ address: p.address, ports: {}, labels: p.labels }));
+      .map((p) => {
+        const named: Record<string, number> = {};
+        for (const sp of spec.ports ?? []) {
+          const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
+          if (port !== undefined) named[sp.name ?? ""] = port;
+        }
+        return { address: p.address, ports: named, labels: p.labels };
+      });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
   return { hostname: `${name}.${ns}.svc.${suffix}`, namespace: ns, ports, endpoints, addresses, resolution: "STATIC" };
