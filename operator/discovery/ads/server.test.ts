@@ -31,21 +31,24 @@ describe("ADS server", () => {
   let target: string;
   const clients: RawAdsClient[] = [];
 
-  beforeEach(async () => {
+  async function start(maxBufferedBytes?: number): Promise<void> {
     const generator = new SnapshotGenerator();
     generator.setModel(meshModel(ECHO_SUBSETS, VS(50)));
-    ads = new AdsServer({ generator, tracker: new SyncTracker(), metrics: new XdsMetrics() });
+    ads = new AdsServer({ generator, tracker: new SyncTracker(), metrics: new XdsMetrics(), maxBufferedBytes });
     grpc = new Server();
     grpc.addService(adsService, ads.handlers());
     const port = await bindGrpc(grpc, "127.0.0.1", 0);
     target = `127.0.0.1:${port}`;
-  });
+  }
 
-  afterEach(async () => {
+  async function stop(): Promise<void> {
     for (const c of clients.splice(0)) c.close();
     ads.closeAll();
     await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
-  });
+  }
+
+  beforeEach(() => start());
+  afterEach(() => stop());
 
   function client(): RawAdsClient {
     const c = new RawAdsClient(target, NODE);
@@ -181,5 +184,15 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     expect(again.resources).toHaveLength(2);
     c.close();
     await eventually(() => ads.tracker.size === 0);
+  });
+
+  it("holds pushes while too many bytes wait to be flushed, and sends them as bytes drain", async () => {
+    await stop();
+    await start(1); // every push waits for the previous one to leave
+    const a = client();
+    const b = client();
+    const [subA, subB] = await Promise.all([subscribeAll(a), subscribeAll(b)]);
+    expect(subA.eds).toEqual(subB.eds);
+    await eventually(() => ads.tracker.state().length === 2 && ads.tracker.state().every((p) => p.types["RDS"]?.acked === "1"));
   });
 });

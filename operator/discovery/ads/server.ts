@@ -103,6 +103,7 @@ class Connection {
   push(): void {
     const id = this.identity;
     if (!id) return;
+    if (!this.server.admit(this)) return; // pushed again once buffered bytes drain
     const started = process.hrtime.bigint();
     const { generator, tracker, metrics, log } = this.server;
     const lds = this.subs.get(TYPE.listener)?.names;
@@ -123,7 +124,7 @@ class Connection {
       // (version and selection), so a stream never sees one nonce for two different responses.
       const nonce = `${snapshot.version}:${selection.id}`;
       selection.response ??= encodeResponse({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
-      this.stream.write(selection.response);
+      this.write(selection.response);
       Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
       tracker.sent(this.id, type, snapshot.version);
       metrics.pushes.inc({ type: SHORT_NAME[type] ?? type });
@@ -131,6 +132,29 @@ class Connection {
     }
     if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.markCurrent();
+  }
+
+  /** Bytes written to this stream and not yet flushed. */
+  private unflushed = 0;
+  private closed = false;
+
+  private write(bytes: Buffer): void {
+    const n = bytes.length;
+    this.unflushed += n;
+    this.server.buffered(n);
+    this.stream.write(bytes, () => {
+      if (this.closed) return;
+      this.unflushed -= n;
+      this.server.flushed(n);
+    });
+  }
+
+  /** The stream is gone: whatever it still held is no longer buffered. */
+  closedDown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.flushed(this.unflushed);
+    this.unflushed = 0;
   }
 
   end(): void {
@@ -150,6 +174,11 @@ export interface AdsServerOptions {
   tracker: SyncTracker;
   metrics: XdsMetrics;
   log?: Logger;
+  /**
+   * Bytes handed to streams but not yet flushed, across all proxies, above which pushes wait. Bounds memory when
+   * many proxies need large pushes at once. Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 export class AdsServer {
@@ -159,12 +188,41 @@ export class AdsServer {
   readonly log: Logger;
   private readonly connections = new Map<number, Connection>();
   private nextId = 0;
+  private readonly maxBuffered: number;
+  private bufferedBytes = 0;
+  /** Connections whose push waits for buffered bytes to drain, in arrival order. */
+  private readonly waiting = new Set<Connection>();
 
   constructor(options: AdsServerOptions) {
     this.generator = options.generator;
     this.tracker = options.tracker;
     this.metrics = options.metrics;
     this.log = options.log ?? SILENT;
+    this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** May this connection push now? If not, it is queued and pushed when bytes drain. */
+  admit(conn: Connection): boolean {
+    if (this.bufferedBytes < this.maxBuffered && (this.waiting.size === 0 || this.waiting.has(conn))) {
+      this.waiting.delete(conn);
+      return true;
+    }
+    this.waiting.add(conn);
+    return false;
+  }
+
+  buffered(bytes: number): void {
+    this.bufferedBytes += bytes;
+  }
+
+  flushed(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    while (this.bufferedBytes < this.maxBuffered && this.waiting.size > 0) {
+      const [next] = this.waiting;
+      if (!next) break;
+      if (this.connections.has(next.id)) next.push();
+      else this.waiting.delete(next);
+    }
   }
 
   /** Handlers for `grpcServer.addService(adsService, ...)`. */
@@ -177,6 +235,8 @@ export class AdsServer {
     this.connections.set(conn.id, conn);
     const close = (): void => {
       if (!this.connections.delete(conn.id)) return;
+      this.waiting.delete(conn);
+      conn.closedDown();
       this.tracker.disconnect(conn.id);
       this.metrics.connected.set(this.tracker.size);
       if (conn.identity) this.log.info({ node: conn.identity.id, connection: conn.id }, "proxy disconnected");
