@@ -55,6 +55,9 @@ class Connection {
   identity?: ProxyIdentity;
   private readonly subs = new Map<SnapshotType, Subscription>();
   private snapshot?: Snapshot;
+  /** Bytes written to this stream and not yet flushed. */
+  private unflushed = 0;
+  private closed = false;
 
   constructor(
     readonly id: number,
@@ -133,10 +136,6 @@ class Connection {
     if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.markCurrent();
   }
-
-  /** Bytes written to this stream and not yet flushed. */
-  private unflushed = 0;
-  private closed = false;
 
   private write(bytes: Buffer): void {
     const n = bytes.length;
