@@ -21,6 +21,12 @@ export function sample(file: string): KubeObject[] {
   return parseYaml(readFileSync(path.join(NETWORKING_DIR, file), "utf8"));
 }
 
+/** Bookinfo as local processes (samples/bookinfo/local/services.yaml) plus Istio's networking files. */
+export function bookinfoLocalModel(...files: string[]): ConfigModel {
+  const local = parseYaml(readFileSync(path.join(NETWORKING_DIR, "../local/services.yaml"), "utf8"));
+  return normalise([...local, ...files.flatMap(sample)]).model;
+}
+
 const APPS: [string, string[]][] = [
   ["productpage", ["v1"]],
   ["details", ["v1"]],

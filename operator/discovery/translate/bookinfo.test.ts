@@ -2,7 +2,7 @@
 // productpage sidecar must get.
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { bookinfoModel } from "../testing/bookinfo.js";
+import { bookinfoLocalModel, bookinfoModel } from "../testing/bookinfo.js";
 import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../testing/find.js";
 import { parseNodeId, translate } from "./index.js";
 
@@ -139,5 +139,23 @@ describe("Bookinfo: routing files", () => {
     expect(out.warnings).toContain(
       'VirtualService/default/reviews: http[0].route[0]: subset "v1" of "reviews" is not defined by any DestinationRule',
     );
+  });
+});
+
+describe("Bookinfo in local mode (ServiceEntry + WorkloadEntry on loopback)", () => {
+  const local = parseNodeId("sidecar~127.0.0.1~productpage-v1.default~default.svc.cluster.local");
+  const out = translate(bookinfoLocalModel("destination-rule-all.yaml", "virtual-service-reviews-50-v3.yaml"), local);
+
+  it("takes Istio's files unchanged: short hosts name the local services", () => {
+    expect(out.warnings).toEqual([]);
+    expect(addresses(assignment(out, "outbound|9080|v3|reviews"))).toEqual(["127.0.0.1:9085"]);
+    expect(addresses(assignment(out, "outbound|9080||reviews"))).toEqual(["127.0.0.1:9083", "127.0.0.1:9084", "127.0.0.1:9085"]);
+    expect(routesOf(out, "9080", "reviews:9080")[0]?.["route"]).toMatchObject({
+      weighted_clusters: { clusters: [{ name: "outbound|9080|v1|reviews", weight: 50 }, { name: "outbound|9080|v3|reviews", weight: 50 }] },
+    });
+  });
+
+  it("gives productpage's proxy its own inbound port only", () => {
+    expect(out.clusters.map((c) => String(c["name"])).filter((n) => n.startsWith("inbound"))).toEqual(["inbound|9081||"]);
   });
 });
