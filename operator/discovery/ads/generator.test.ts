@@ -20,6 +20,30 @@ describe("SnapshotGenerator", () => {
   });
 });
 
+describe("a config that can't be encoded", () => {
+  it("fails once per proxy class, reported in the warnings, so proxies keep their previous config", () => {
+    const g = new SnapshotGenerator();
+    g.setModel(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: slow }
+spec: { hosts: [echo], http: [{ timeout: soon, route: [{ destination: { host: echo } }] }] }`),
+    );
+    const proxy = parseNodeId("sidecar~10.9.0.1~a.default~default.svc.cluster.local");
+    let first: unknown;
+    try {
+      g.snapshotFor(proxy, []);
+    } catch (err) {
+      first = err;
+    }
+    expect(first).toBeInstanceOf(Error);
+    expect(() => g.snapshotFor(parseNodeId("sidecar~10.9.0.2~b.default~default.svc.cluster.local"), [])).toThrow(first as Error);
+    expect([...g.warnings]).toContainEqual(expect.stringMatching(/^snapshot for sidecar proxies in default: .*timeout: bad duration "soon"/));
+    expect([...g.warnings]).toContain('VirtualService/default/slow: spec.http[0].timeout: "soon" is not a duration (like "1.5s" or "300ms")');
+  });
+});
+
 describe("modelWarnings", () => {
   it("reports invalid objects and hosts that match no service, config-wide", () => {
     const model = meshModel(`

@@ -10,7 +10,7 @@ import { EncodeCache, buildSnapshot } from "./snapshot.js";
 export class SnapshotGenerator {
   private model: ConfigModel = emptyModel();
   private generation = 0;
-  private memo = new Map<string, Snapshot>();
+  private memo = new Map<string, Snapshot | Error>();
   private readonly cache = new EncodeCache();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
@@ -39,10 +39,17 @@ export class SnapshotGenerator {
     const key = proxyClassKey(this.model, proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) {
-      snapshot = buildSnapshot(this.version, translate(this.model, proxy, options), this.cache);
-      for (const w of snapshot.warnings) this.warnings.add(w);
+      try {
+        snapshot = buildSnapshot(this.version, translate(this.model, proxy, options), this.cache);
+        for (const w of snapshot.warnings) this.warnings.add(w);
+      } catch (err) {
+        // Remembered too: a thousand proxies of one class don't each pay for the same failure.
+        snapshot = err instanceof Error ? err : new Error(String(err));
+        this.warnings.add(`snapshot for ${proxy.kind} proxies in ${proxy.namespace}: ${snapshot.message}`);
+      }
       this.memo.set(key, snapshot);
     }
+    if (snapshot instanceof Error) throw snapshot;
     return snapshot;
   }
 }

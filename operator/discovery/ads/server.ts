@@ -113,7 +113,10 @@ class Connection {
     try {
       this.snapshot = generator.snapshotFor(id, lds && lds !== "*" ? lds : []);
     } catch (err) {
-      log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; keeping the previous one");
+      if (!this.server.logged.has(err as Error)) {
+        this.server.logged.add(err as Error);
+        log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; proxies of this kind keep their previous one");
+      }
       if (!this.snapshot) return;
     }
     const snapshot = this.snapshot;
@@ -187,6 +190,8 @@ export class AdsServer {
   readonly log: Logger;
   private readonly connections = new Map<number, Connection>();
   private nextId = 0;
+  /** Snapshot errors already logged: one line per failure, not one per proxy. */
+  readonly logged = new WeakSet<Error>();
   private readonly maxBuffered: number;
   private bufferedBytes = 0;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
