@@ -52,20 +52,25 @@ export class EncodeCache {
   }
 }
 
-/** Every EDS cluster has its ClusterLoadAssignment; every RDS name a listener uses has its RouteConfiguration. */
+/**
+ * A snapshot is consistent when the EDS names the clusters use and the ClusterLoadAssignments are the same set,
+ * and so are the RDS names the listeners use and the RouteConfigurations.
+ */
 export function inconsistencies(result: TranslateResult): string[] {
   const problems: string[] = [];
-  const assignments = new Set(result.endpoints.map((e) => e["cluster_name"]));
+  const edsNames = new Set<string>();
   for (const c of result.clusters) {
     if (c["type"] !== "EDS") continue;
     const eds = c["eds_cluster_config"] as JsonObject | undefined;
-    const name = (eds?.["service_name"] as string | undefined) ?? (c["name"] as string);
-    if (!assignments.has(name)) problems.push(`cluster "${String(c["name"])}" has no ClusterLoadAssignment "${name}"`);
+    edsNames.add((eds?.["service_name"] as string | undefined) ?? String(c["name"]));
   }
-  const routes = new Set(result.routes.map((r) => r["name"]));
-  for (const name of rdsNames(result.listeners)) {
-    if (!routes.has(name)) problems.push(`listener route config "${name}" is missing`);
-  }
+  const assignments = new Set(result.endpoints.map((e) => String(e["cluster_name"])));
+  for (const n of edsNames) if (!assignments.has(n)) problems.push(`EDS name "${n}" has no ClusterLoadAssignment`);
+  for (const n of assignments) if (!edsNames.has(n)) problems.push(`ClusterLoadAssignment "${n}" belongs to no EDS cluster`);
+  const rds = new Set(rdsNames(result.listeners));
+  const routes = new Set(result.routes.map((r) => String(r["name"])));
+  for (const n of rds) if (!routes.has(n)) problems.push(`RDS name "${n}" has no RouteConfiguration`);
+  for (const n of routes) if (!rds.has(n)) problems.push(`RouteConfiguration "${n}" belongs to no listener`);
   return problems;
 }
 
