@@ -209,7 +209,12 @@ async function main(): Promise<void> {
     (await (await fetch(`http://127.0.0.1:${MON}/debug/summary`)).json()) as { connected: number; synced: number; versions: Record<string, number> };
   try {
     await waitFor("discovery", async () => (await fetch(`http://127.0.0.1:${MON}/ready`).catch(() => undefined))?.ok === true, 20_000);
-    const options = (i: number): Record<string, number> => ({ "weft.bench.channel": i, "grpc.max_receive_message_length": 64 << 20 });
+    // Large HTTP/2 windows, as Envoy has (its default stream window is 256 MiB): no stall mid-message.
+    const options = (i: number): Record<string, number> => ({
+      "weft.bench.channel": i,
+      "grpc.max_receive_message_length": 64 << 20,
+      "grpc-node.flow_control_window": 16 << 20,
+    });
     const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) => new LightAdsClient(`127.0.0.1:${XDS}`, credentials.createInsecure(), options(i)));
     const connectStart = performance.now();
     let names: Names | undefined;
