@@ -42,4 +42,11 @@ describe("buildSnapshot", () => {
     expect(selB.entries[0]?.any).toBe(selA.entries[0]?.any);
     expect(selectResources(a, TYPE.route, ["9080", "nope"]).entries.map((e) => e.name)).toEqual(["9080"]);
   });
+
+  it("reports resources that break Envoy's field rules, so the warning comes before the NACK", () => {
+    const r = result();
+    r.clusters.push({ "@type": TYPE.cluster, name: "bad", connect_timeout: "0s" });
+    const snapshot = buildSnapshot("1", r, new EncodeCache());
+    expect(snapshot.warnings).toEqual(['CDS "bad": connect_timeout: must be greater than 0s, is 0s']);
+  });
 });

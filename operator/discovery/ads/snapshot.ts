@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
-import { TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
+import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
+import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
 import type { TranslateResult } from "../translate/index.js";
 
 export interface Entry {
@@ -11,6 +12,8 @@ export interface Entry {
   json: JsonObject;
   any: AnyMessage;
   hash: string;
+  /** Envoy's field rules this resource breaks (a proxy would NACK it). */
+  problems: string[];
 }
 
 export interface Snapshot {
@@ -45,7 +48,10 @@ export class EncodeCache {
     let e = this.entries.get(text);
     if (!e) {
       if (this.entries.size >= this.limit) this.entries.clear();
-      e = { name: resourceName(type, json), json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
+      const name = resourceName(type, json);
+      // Checked once per distinct resource: what Envoy would reject is reported before a proxy NACKs it.
+      const problems = envoyRuleViolations(json).map((v) => `${SHORT_NAME[type] ?? type} "${name}": ${v}`);
+      e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url"), problems };
       this.entries.set(text, e);
     }
     return e;
@@ -102,16 +108,18 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
   ];
   const resources = new Map<SnapshotType, Map<string, Entry>>();
   const hash = createHash("sha1");
+  const warnings = [...result.warnings];
   for (const [type, list] of byType) {
     const entries = new Map<string, Entry>();
     for (const json of list) {
       const e = cache.entry(type, json);
       entries.set(e.name, e);
       hash.update(e.hash);
+      warnings.push(...e.problems);
     }
     resources.set(type, entries);
   }
-  return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
+  return { version, hash: hash.digest("base64url"), resources, warnings, selections: new Map() };
 }
 
 // Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object.

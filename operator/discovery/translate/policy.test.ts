@@ -1,7 +1,7 @@
 // DestinationRule traffic policies on clusters: load balancing, consistent hashing, connection pools,
 // outlier detection, TLS, subset and port-level overrides.
-import { encodeResource } from "../../../proxy/xds/codec.js";
 import type { JsonObject } from "../../../proxy/xds/types.js";
+import { violations } from "../testing/envoy.js";
 import { cluster, routesOf } from "../testing/find.js";
 import { meshModel } from "../testing/mesh.js";
 import { parseNodeId, translate } from "./index.js";
@@ -21,7 +21,7 @@ spec:
 ${spec}`),
     proxy,
   );
-  for (const c of out.clusters) encodeResource(c);
+  expect(violations(out.clusters)).toEqual([]);
   return out;
 }
 
