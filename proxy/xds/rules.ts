@@ -4,7 +4,7 @@
 import protobuf from "protobufjs";
 import { encodeResource } from "./codec.js";
 import { envoyRoot } from "./protos.js";
-import type { JsonObject } from "./types.js";
+import type { AnyMessage, JsonObject } from "./types.js";
 
 type Rules = Record<string, unknown>;
 type Message = protobuf.Message & Record<string, unknown>;
@@ -109,9 +109,32 @@ function checkValue(field: protobuf.Field, value: unknown, r: Rules, out: string
   }
 }
 
-function checkField(field: protobuf.Field, msg: Message, out: string[], path: string): void {
-  // protobufjs types parsedOptions as a record; at run time it is a list of records.
-  const r = rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ?? {};
+interface Plan {
+  field: protobuf.Field;
+  rules: Rules;
+}
+
+// Per message type, once: the fields worth a look (those with rules, and messages that may hold some).
+const plans = new WeakMap<protobuf.Type, { fields: Plan[]; requiredOneofs: protobuf.OneOf[] }>();
+
+function planOf(type: protobuf.Type): { fields: Plan[]; requiredOneofs: protobuf.OneOf[] } {
+  let plan = plans.get(type);
+  if (!plan) {
+    const fields: Plan[] = [];
+    for (const field of type.fieldsArray) {
+      field.resolve();
+      // protobufjs types parsedOptions as a record; at run time it is a list of records.
+      const rules = rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ?? {};
+      if (Object.keys(rules).length > 0 || field.resolvedType instanceof protobuf.Type) fields.push({ field, rules });
+    }
+    const requiredOneofs = type.oneofsArray.filter((o) => (o.options as Record<string, unknown> | undefined)?.["(validate.required)"] === true);
+    plan = { fields, requiredOneofs };
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+function checkField({ field, rules: r }: Plan, msg: Message, out: string[], path: string): void {
   const value = msg[field.name];
   if (field.map) {
     const entries = Object.entries((value ?? {}) as Record<string, unknown>);
@@ -144,14 +167,11 @@ function walk(type: protobuf.Type, msg: Message, out: string[], path: string): v
     if (inner instanceof protobuf.Type) walk(inner, inner.decode(msg["value"] as Uint8Array) as Message, out, `${path}<${inner.name}>`);
     return;
   }
-  for (const oneof of type.oneofsArray) {
-    const required = (oneof.options as Record<string, unknown> | undefined)?.["(validate.required)"] === true;
-    if (required && !msg[oneof.name]) out.push(`${path}: one of ${oneof.oneof.join(", ")} is required`);
+  const plan = planOf(type);
+  for (const oneof of plan.requiredOneofs) {
+    if (!msg[oneof.name]) out.push(`${path}: one of ${oneof.oneof.join(", ")} is required`);
   }
-  for (const field of type.fieldsArray) {
-    field.resolve();
-    checkField(field, msg, out, path ? `${path}.${field.name}` : field.name);
-  }
+  for (const p of plan.fields) checkField(p, msg, out, path ? `${path}.${p.field.name}` : p.field.name);
 }
 
 /**
@@ -159,7 +179,11 @@ function walk(type: protobuf.Type, msg: Message, out: string[], path: string): v
  * Envoy's schema validation passes. Semantic checks Envoy makes beyond its annotations are not covered.
  */
 export function envoyRuleViolations(json: JsonObject): string[] {
-  const any = encodeResource(json);
+  return anyRuleViolations(encodeResource(json));
+}
+
+/** The same, for a resource already encoded. */
+export function anyRuleViolations(any: AnyMessage): string[] {
   const url = any.type_url;
   const type = envoyRoot().lookupType(url.slice(url.lastIndexOf("/") + 1));
   const out: string[] = [];

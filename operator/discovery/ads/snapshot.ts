@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
-import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
+import { anyRuleViolations } from "../../../proxy/xds/rules.js";
 import type { TranslateResult } from "../translate/index.js";
 
 export interface Entry {
@@ -50,8 +50,9 @@ export class EncodeCache {
       if (this.entries.size >= this.limit) this.entries.clear();
       const name = resourceName(type, json);
       // Checked once per distinct resource: what Envoy would reject is reported before a proxy NACKs it.
-      const problems = envoyRuleViolations(json).map((v) => `${SHORT_NAME[type] ?? type} "${name}": ${v}`);
-      e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url"), problems };
+      const any = encodeResource(json);
+      const problems = anyRuleViolations(any).map((v) => `${SHORT_NAME[type] ?? type} "${name}": ${v}`);
+      e = { name, json, any, hash: createHash("sha1").update(text).digest("base64url"), problems };
       this.entries.set(text, e);
     }
     return e;
