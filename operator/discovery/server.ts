@@ -96,6 +96,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     await ads.pushAll();
     const ms = Math.round(performance.now() - started);
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
+    for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   });
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");

@@ -5,7 +5,7 @@ import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
-import { EncodeCache, buildSnapshot } from "./snapshot.js";
+import { EncodeCache, buildSnapshot, ruleWarnings } from "./snapshot.js";
 
 export class SnapshotGenerator {
   private model: ConfigModel = emptyModel();
@@ -51,6 +51,22 @@ export class SnapshotGenerator {
     }
     if (snapshot instanceof Error) throw snapshot;
     return snapshot;
+  }
+
+  /**
+   * Checks this generation's snapshots against Envoy's field rules (new resources only) and returns the new
+   * warnings. Called after a push, off its path: the warning comes before, or with, the proxies' NACKs.
+   */
+  checkRules(): string[] {
+    const fresh: string[] = [];
+    for (const s of this.memo.values()) {
+      if (s instanceof Error) continue;
+      for (const w of ruleWarnings(s)) {
+        if (!this.warnings.has(w)) fresh.push(w);
+        this.warnings.add(w);
+      }
+    }
+    return fresh;
   }
 }
 

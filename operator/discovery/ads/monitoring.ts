@@ -29,6 +29,7 @@ export function monitoringServer(src: MonitoringSources): Server {
     } else if (url.pathname === "/debug/summary") {
       json(summarise(src.tracker.view()));
     } else if (url.pathname === "/debug/configz") {
+      src.generator.checkRules(); // snapshots made since the last push are checked too
       json({ version: src.generator.version, warnings: [...src.configWarnings(), ...src.generator.warnings] });
     } else if (url.pathname === "/debug/memz") {
       const mib = (n: number): number => Math.round(n / 1048576);

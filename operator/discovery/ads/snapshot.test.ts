@@ -2,7 +2,7 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import { bookinfoModel } from "../testing/bookinfo.js";
 import { parseNodeId, translate } from "../translate/index.js";
 import type { TranslateResult } from "../translate/index.js";
-import { EncodeCache, buildSnapshot, inconsistencies, selectResources } from "./snapshot.js";
+import { EncodeCache, buildSnapshot, inconsistencies, ruleWarnings, selectResources } from "./snapshot.js";
 
 const proxy = parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local");
 const result = (): TranslateResult => translate(bookinfoModel("destination-rule-all.yaml"), proxy);
@@ -47,6 +47,6 @@ describe("buildSnapshot", () => {
     const r = result();
     r.clusters.push({ "@type": TYPE.cluster, name: "bad", connect_timeout: "0s" });
     const snapshot = buildSnapshot("1", r, new EncodeCache());
-    expect(snapshot.warnings).toEqual(['CDS "bad": connect_timeout: must be greater than 0s, is 0s']);
+    expect(ruleWarnings(snapshot)).toEqual(['CDS "bad": connect_timeout: must be greater than 0s, is 0s']);
   });
 });

@@ -12,8 +12,8 @@ export interface Entry {
   json: JsonObject;
   any: AnyMessage;
   hash: string;
-  /** Envoy's field rules this resource breaks (a proxy would NACK it). */
-  problems: string[];
+  /** Envoy's field rules this resource breaks (a proxy would NACK it); checked off the push path, once. */
+  problems?: string[];
 }
 
 export interface Snapshot {
@@ -50,9 +50,7 @@ export class EncodeCache {
       if (this.entries.size >= this.limit) this.entries.clear();
       const name = resourceName(type, json);
       // Checked once per distinct resource: what Envoy would reject is reported before a proxy NACKs it.
-      const any = encodeResource(json);
-      const problems = anyRuleViolations(any).map((v) => `${SHORT_NAME[type] ?? type} "${name}": ${v}`);
-      e = { name, json, any, hash: createHash("sha1").update(text).digest("base64url"), problems };
+      e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
       this.entries.set(text, e);
     }
     return e;
@@ -109,18 +107,28 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
   ];
   const resources = new Map<SnapshotType, Map<string, Entry>>();
   const hash = createHash("sha1");
-  const warnings = [...result.warnings];
   for (const [type, list] of byType) {
     const entries = new Map<string, Entry>();
     for (const json of list) {
       const e = cache.entry(type, json);
       entries.set(e.name, e);
       hash.update(e.hash);
-      warnings.push(...e.problems);
     }
     resources.set(type, entries);
   }
-  return { version, hash: hash.digest("base64url"), resources, warnings, selections: new Map() };
+  return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
+}
+
+/** Resources of the snapshot that break Envoy's field rules; each resource is checked once, then remembered. */
+export function ruleWarnings(snapshot: Snapshot): string[] {
+  const out: string[] = [];
+  for (const [type, entries] of snapshot.resources) {
+    for (const e of entries.values()) {
+      e.problems ??= anyRuleViolations(e.any).map((v) => `${SHORT_NAME[type] ?? type} "${e.name}": ${v}`);
+      out.push(...e.problems);
+    }
+  }
+  return out;
 }
 
 // Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object.
