@@ -72,6 +72,9 @@ spec:
   http:
   - match: [{ headers: { end-user: { exact: jason } } }]
     route: [{ destination: { host: echo, subset: v2 } }]
+  - match: [{ headers: { x-fail: { exact: abort } } }]
+    fault: { abort: { grpcStatus: UNAVAILABLE, percentage: { value: 100 } } }
+    route: [{ destination: { host: echo, subset: v1 } }]
   - route:
     - { destination: { host: echo, subset: v1 }, weight: ${weightV1} }
     - { destination: { host: echo, subset: v2 }, weight: ${100 - weightV1} }
@@ -158,6 +161,12 @@ describe("grpc-js-xds against weft discovery", () => {
     md.set("end-user", "jason");
     expect(await count(200, md)).toEqual({ v2: 200 });
   }, 30_000);
+
+  it("injects the VirtualService's fault: an abort with a gRPC status", async () => {
+    const md = new Metadata();
+    md.set("x-fail", "abort");
+    await expect(call(md)).rejects.toMatchObject({ code: 14, details: "Fault injected" });
+  });
 
   it("takes a rewrite of the VirtualService file to 100% v1 in under 1 s, on the same connection", async () => {
     const before = await syncz();
