@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ECHO_ENTRY } from "../testing/mesh.js";
@@ -64,5 +64,30 @@ describe("DirSource", () => {
     while (snap.warnings.length === 0) snap = await next();
     expect(snap.warnings[0]).toMatch(/^vs\.yaml: .*\(keeping its previous content\)$/);
     expect(snap.model.virtualServices).toHaveLength(1);
+  });
+
+  it("forgets a deleted file, picks up a new folder, and keeps reporting a broken file until it parses", async () => {
+    await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
+    await writeFile(path.join(dir, "broken.yaml"), "kind: [unclosed");
+    const { first, next } = start();
+    expect((await first).warnings).toEqual([expect.stringMatching(/^broken\.yaml: /)]);
+
+    const until = async (done: (s: DirSnapshot) => boolean): Promise<DirSnapshot> => {
+      let snap = await next();
+      for (let i = 0; i < 50 && !done(snap); i++) snap = await next();
+      return snap;
+    };
+    await mkdir(path.join(dir, "team"));
+    await writeFile(path.join(dir, "team", "dr.yaml"), "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo }\n");
+    let snap = await until((s) => s.model.destinationRules.length === 1);
+    expect(snap.warnings).toEqual([expect.stringMatching(/^broken\.yaml: /)]);
+
+    await unlink(path.join(dir, "mesh.yaml"));
+    snap = await until((s) => s.model.services.length === 0);
+    expect(snap.model.destinationRules).toHaveLength(1);
+
+    await unlink(path.join(dir, "broken.yaml"));
+    snap = await until((s) => s.warnings.length === 0);
+    expect(snap.warnings).toEqual([]);
   });
 });

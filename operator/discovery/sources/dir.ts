@@ -3,7 +3,7 @@
 // WorkloadEntries with loopback addresses.
 import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { ConfigModel } from "../model/config.js";
@@ -54,6 +54,10 @@ export class DirSource {
   private readonly lastGood = new Map<string, KubeObject[]>();
   /** The text each file had when it was last parsed: unchanged files aren't parsed again. */
   private readonly parsedText = new Map<string, string>();
+  /** Files that don't parse, with the reason; reported until they do. */
+  private readonly broken = new Map<string, string>();
+  /** What changed since the last read: paths the watcher named, or everything. */
+  private dirty: Set<string> | "all" = "all";
 
   constructor(private readonly options: DirSourceOptions) {}
 
@@ -61,8 +65,15 @@ export class DirSource {
   async start(): Promise<DirSnapshot> {
     const snapshot = await this.read();
     this.options.onChange(snapshot);
-    this.watcher = watch(this.options.dir, { recursive: true }, () => this.schedule());
-    this.watcher.on("error", () => this.schedule());
+    this.watcher = watch(this.options.dir, { recursive: true }, (_event, filename) => {
+      if (filename && this.dirty !== "all") this.dirty.add(path.join(this.options.dir, filename.toString()));
+      else this.dirty = "all";
+      this.schedule();
+    });
+    this.watcher.on("error", () => {
+      this.dirty = "all";
+      this.schedule();
+    });
     return snapshot;
   }
 
@@ -84,27 +95,46 @@ export class DirSource {
     }, this.options.debounceMs ?? 20);
   }
 
-  async read(): Promise<DirSnapshot> {
-    const warnings: string[] = [];
+  private forget(file: string): void {
+    this.lastGood.delete(file);
+    this.parsedText.delete(file);
+    this.broken.delete(file);
+  }
+
+  /** The files to look at: all of them, or those the watcher named (a named folder means all). */
+  private async changedFiles(): Promise<string[]> {
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    if (dirty !== "all") {
+      const named = await Promise.all([...dirty].map(async (f) => ({ f, st: await stat(f).catch(() => undefined) })));
+      if (!named.some(({ st }) => st?.isDirectory())) {
+        for (const { f, st } of named) if (!st) this.forget(f);
+        return named.filter(({ f, st }) => st?.isFile() && YAML_FILE.test(f) && !path.basename(f).startsWith(".")).map(({ f }) => f);
+      }
+    }
     const files = await yamlFiles(this.options.dir);
     const present = new Set(files);
-    for (const known of [...this.lastGood.keys()]) {
-      if (present.has(known)) continue;
-      this.lastGood.delete(known);
-      this.parsedText.delete(known);
-    }
+    for (const known of [...this.lastGood.keys(), ...this.broken.keys()]) if (!present.has(known)) this.forget(known);
+    return files;
+  }
+
+  async read(): Promise<DirSnapshot> {
+    const files = await this.changedFiles();
     const texts = await Promise.all(files.map((f) => readFile(f, "utf8").catch(() => undefined)));
     files.forEach((file, i) => {
-      const rel = path.relative(this.options.dir, file);
       const text = texts[i];
       if (text === undefined || text === this.parsedText.get(file)) return;
       try {
-        this.lastGood.set(file, parseDocuments(text, rel));
+        this.lastGood.set(file, parseDocuments(text, path.relative(this.options.dir, file)));
         this.parsedText.set(file, text);
+        this.broken.delete(file);
       } catch (err) {
-        warnings.push(`${(err as Error).message}${this.lastGood.has(file) ? " (keeping its previous content)" : ""}`);
+        this.broken.set(file, (err as Error).message);
       }
     });
+    const warnings = [...this.broken.entries()].map(
+      ([file, message]) => `${message}${this.lastGood.has(file) ? " (keeping its previous content)" : ""}`,
+    );
     const objects = [...this.lastGood.values()].flat();
     const result = normalise(objects, { domainSuffix: this.options.domainSuffix });
     return { model: result.model, warnings: [...warnings, ...result.warnings], objects };
