@@ -40,6 +40,7 @@ class PushScheduler {
   constructor(
     private readonly delayMs: number,
     private readonly apply: (model: ConfigModel) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   schedule(model: ConfigModel): void {
@@ -55,7 +56,7 @@ class PushScheduler {
     this.timer = undefined;
     const model = this.pending;
     this.pending = undefined;
-    if (model) void this.apply(model);
+    if (model) this.apply(model).catch((err: unknown) => this.onError(err));
   }
 
   stop(): void {
@@ -97,7 +98,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     const ms = Math.round(performance.now() - started);
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
     for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
-  });
+  }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
