@@ -16,6 +16,19 @@ export interface Command {
 
 export const commands: Record<string, Command> = {
   operator: operatorCommand,
+  discovery: {
+    summary: "run the control plane: Istio config in, Envoy xDS out; --config-dir DIR for local mode",
+    options: {
+      "config-dir": { type: "string" },
+      "xds-port": { type: "string" },
+      "monitoring-port": { type: "string" },
+      address: { type: "string" },
+    },
+    async run(values) {
+      const { runDiscovery } = await import("../discovery/cli.js");
+      return runDiscovery(values);
+    },
+  },
   version: {
     summary: "print the version",
     options: {},

@@ -1,0 +1,61 @@
+import { bookinfoModel } from "../testing/bookinfo.js";
+import { meshModel } from "../testing/mesh.js";
+import { parseNodeId } from "../translate/index.js";
+import { SnapshotGenerator, modelWarnings } from "./generator.js";
+
+describe("SnapshotGenerator", () => {
+  it("translates once per proxy class and shares the snapshot", () => {
+    const g = new SnapshotGenerator();
+    g.setModel(bookinfoModel("destination-rule-all.yaml"));
+    const a = g.snapshotFor(parseNodeId("sidecar~10.9.0.1~curl-a.default~default.svc.cluster.local"), []);
+    const b = g.snapshotFor(parseNodeId("sidecar~10.9.0.2~curl-b.default~default.svc.cluster.local"), []);
+    const reviews = g.snapshotFor(parseNodeId("sidecar~10.0.0.12~reviews-v1-0.default~default.svc.cluster.local"), []);
+    expect(b).toBe(a);
+    expect(reviews).not.toBe(a);
+    expect(a.version).toBe("1");
+    g.setModel(bookinfoModel("destination-rule-all.yaml"));
+    const again = g.snapshotFor(parseNodeId("sidecar~10.9.0.1~curl-a.default~default.svc.cluster.local"), []);
+    expect(again.version).toBe("2");
+    expect(again.hash).toBe(a.hash);
+  });
+});
+
+describe("a config that can't be encoded", () => {
+  it("fails once per proxy class, reported in the warnings, so proxies keep their previous config", () => {
+    const g = new SnapshotGenerator();
+    g.setModel(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: slow }
+spec: { hosts: [echo], http: [{ timeout: soon, route: [{ destination: { host: echo } }] }] }`),
+    );
+    const proxy = parseNodeId("sidecar~10.9.0.1~a.default~default.svc.cluster.local");
+    let first: unknown;
+    try {
+      g.snapshotFor(proxy, []);
+    } catch (err) {
+      first = err;
+    }
+    expect(first).toBeInstanceOf(Error);
+    expect(() => g.snapshotFor(parseNodeId("sidecar~10.9.0.2~b.default~default.svc.cluster.local"), [])).toThrow(first as Error);
+    expect([...g.warnings]).toContainEqual(expect.stringMatching(/^snapshot for sidecar proxies in default: .*timeout: bad duration "soon"/));
+    expect([...g.warnings]).toContain('VirtualService/default/slow: spec.http[0].timeout: "soon" is not a duration (like "1.5s" or "300ms")');
+  });
+});
+
+describe("modelWarnings", () => {
+  it("reports invalid objects and hosts that match no service, config-wide", () => {
+    const model = meshModel(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: bad }
+spec:
+  hosts: [nowhere]
+  http: [{ route: [{ destination: { host: echo }, weight: -1 }, { destination: { host: echo }, weight: 101 }] }]`);
+    expect(modelWarnings(model)).toEqual([
+      "VirtualService/default/bad: spec.http[0].route[0].weight: must not be negative, got -1",
+      'VirtualService/default/bad: host "nowhere" matches no service',
+    ]);
+  });
+});

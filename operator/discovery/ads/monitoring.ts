@@ -1,0 +1,52 @@
+// :15014: /debug/syncz (every proxy's sync state, JSON), /metrics (Prometheus), /ready, and /debug/summary,
+// /debug/configz (config version and warnings), /debug/memz (memory).
+import { createServer } from "node:http";
+import type { Server } from "node:http";
+import type { SnapshotGenerator } from "./generator.js";
+import type { XdsMetrics } from "./metrics.js";
+import { summarise } from "./summary.js";
+import type { SyncTracker } from "./tracker.js";
+
+export interface MonitoringSources {
+  tracker: SyncTracker;
+  metrics: XdsMetrics;
+  generator: SnapshotGenerator;
+  /** Problems with the config itself (parse errors, unknown hosts). */
+  configWarnings(): string[];
+}
+
+export function monitoringServer(src: MonitoringSources): Server {
+  return createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const json = (value: unknown): void => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(value, null, 2));
+    };
+    if (req.method !== "GET") {
+      res.writeHead(405).end();
+    } else if (url.pathname === "/debug/syncz") {
+      json(src.tracker.view().map(({ connection: _c, ...p }) => p));
+    } else if (url.pathname === "/debug/summary") {
+      json(summarise(src.tracker.view()));
+    } else if (url.pathname === "/debug/configz") {
+      src.generator.checkRules(); // snapshots made since the last push are checked too
+      json({ version: src.generator.version, warnings: [...src.configWarnings(), ...src.generator.warnings] });
+    } else if (url.pathname === "/debug/memz") {
+      const mib = (n: number): number => Math.round(n / 1048576);
+      const m = process.memoryUsage();
+      json({ rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) });
+    } else if (url.pathname === "/metrics") {
+      src.metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": src.metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    } else if (url.pathname === "/ready") {
+      res.writeHead(200).end("ok\n");
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+}

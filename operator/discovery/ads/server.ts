@@ -1,0 +1,274 @@
+// State-of-the-world ADS: one stream per proxy carrying every type. Versions and nonces per type; ACK/NACK as
+// the xDS protocol defines them; pushes in warming order (CDS → EDS → LDS → RDS), only for what changed.
+import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { encodeResponse } from "../../../proxy/xds/ads.js";
+import type { SnapshotType } from "../../../proxy/xds/types.js";
+import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
+import type { ProxyIdentity } from "../translate/index.js";
+import { parseNodeId } from "../translate/index.js";
+import type { SnapshotGenerator } from "./generator.js";
+import type { XdsMetrics } from "./metrics.js";
+import type { Snapshot } from "./snapshot.js";
+import { selectResources } from "./snapshot.js";
+import type { SyncTracker } from "./tracker.js";
+
+type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined };
+
+interface Subscription {
+  names: string[] | "*";
+  nonce?: string;
+  sentHash?: string;
+  sentVersion?: string;
+  ackedVersion?: string;
+}
+
+function isSnapshotType(type: string): type is SnapshotType {
+  return (WARMING_ORDER as readonly string[]).includes(type);
+}
+
+/** LDS and CDS: no names (or "*") means everything. RDS and EDS are always by name. */
+function subscribedNames(type: SnapshotType, names: string[]): string[] | "*" {
+  const wildcardable = type === TYPE.listener || type === TYPE.cluster;
+  if (wildcardable && (names.length === 0 || names.includes("*"))) return "*";
+  return names.filter((n) => n !== "*");
+}
+
+function sameNames(a: string[] | "*", b: string[] | "*"): boolean {
+  if (a === "*" || b === "*") return a === b;
+  if (a.length !== b.length) return false;
+  // Proxies repeat their names in the same order with every ACK: check that first, cheaply.
+  if (a.every((n, i) => n === b[i])) return true;
+  const set = new Set(a);
+  return b.every((n) => set.has(n));
+}
+
+class Connection {
+  identity?: ProxyIdentity;
+  private readonly subs = new Map<SnapshotType, Subscription>();
+  private snapshot?: Snapshot;
+  /** Bytes written to this stream and not yet flushed. */
+  private unflushed = 0;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    private readonly stream: Stream,
+    private readonly server: AdsServer,
+  ) {}
+
+  onRequest(req: DiscoveryRequest): void {
+    const { tracker, metrics, log } = this.server;
+    if (!this.identity) {
+      if (!req.node?.id) {
+        this.stream.destroy(Object.assign(new Error("the first request must carry node.id"), { code: status.INVALID_ARGUMENT }));
+        return;
+      }
+      this.identity = parseNodeId(req.node.id, req.node.user_agent_name ?? "");
+      tracker.connect(this.id, this.identity.id);
+      metrics.connected.set(tracker.size);
+      log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
+    }
+    const type = req.type_url;
+    if (!isSnapshotType(type)) return;
+    const sub = this.subs.get(type);
+    if (sub && req.response_nonce && req.response_nonce !== sub.nonce) return; // stale: ignore
+    if (sub && req.response_nonce) {
+      if (req.error_detail && (req.error_detail.message || req.error_detail.code)) {
+        const error = req.error_detail.message ?? `code ${req.error_detail.code}`;
+        tracker.nacked(this.id, type, req.version_info, error);
+        metrics.nacks.inc({ type: SHORT_NAME[type] ?? type });
+        log.warn({ node: this.identity.id, type: SHORT_NAME[type], version: sub.sentVersion, error }, "NACK");
+      } else {
+        sub.ackedVersion = req.version_info;
+        tracker.acked(this.id, type, req.version_info);
+        this.markCurrent();
+      }
+    }
+    const names = subscribedNames(type, req.resource_names ?? []);
+    if (!sub || !sameNames(sub.names, names)) {
+      // A new or changed subscription is answered, even when the answer is empty.
+      this.subs.set(type, { ...(sub ?? {}), names, sentHash: undefined });
+      if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
+      this.push();
+    }
+  }
+
+  /** Sends every subscribed type whose resources changed, in warming order. */
+  push(): void {
+    const id = this.identity;
+    if (!id) return;
+    if (!this.server.admit(this)) return; // pushed again once buffered bytes drain
+    const started = process.hrtime.bigint();
+    const { generator, tracker, metrics, log } = this.server;
+    const lds = this.subs.get(TYPE.listener)?.names;
+    try {
+      this.snapshot = generator.snapshotFor(id, lds && lds !== "*" ? lds : []);
+    } catch (err) {
+      if (!this.server.logged.has(err as Error)) {
+        this.server.logged.add(err as Error);
+        log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; proxies of this kind keep their previous one");
+      }
+      if (!this.snapshot) return;
+    }
+    const snapshot = this.snapshot;
+    let sent = false;
+    for (const type of WARMING_ORDER) {
+      const sub = this.subs.get(type);
+      if (!sub) continue;
+      const selection = selectResources(snapshot, type, sub.names);
+      if (selection.hash === sub.sentHash) continue;
+      // One response, nonce included, serves every proxy that gets this selection: the nonce names the content
+      // (version and selection), so a stream never sees one nonce for two different responses.
+      const nonce = `${snapshot.version}:${selection.id}`;
+      selection.response ??= encodeResponse({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
+      this.write(selection.response);
+      Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
+      tracker.sent(this.id, type, snapshot.version);
+      metrics.pushes.inc({ type: SHORT_NAME[type] ?? type });
+      sent = true;
+    }
+    if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    this.markCurrent();
+  }
+
+  private write(bytes: Buffer): void {
+    const n = bytes.length;
+    this.unflushed += n;
+    this.server.buffered(n);
+    this.stream.write(bytes, () => {
+      if (this.closed) return;
+      this.unflushed -= n;
+      this.server.flushed(n);
+    });
+  }
+
+  /** The stream is gone: whatever it still held is no longer buffered. */
+  closedDown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.server.flushed(this.unflushed);
+    this.unflushed = 0;
+  }
+
+  end(): void {
+    this.stream.end();
+  }
+
+  /** When everything sent is ACKed, the proxy holds the current generation's config. */
+  private markCurrent(): void {
+    if (!this.snapshot) return;
+    for (const sub of this.subs.values()) if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
+    this.server.tracker.atVersion(this.id, this.server.generator.version);
+  }
+}
+
+export interface AdsServerOptions {
+  generator: SnapshotGenerator;
+  tracker: SyncTracker;
+  metrics: XdsMetrics;
+  log?: Logger;
+  /**
+   * Bytes handed to streams but not yet flushed, across all proxies, above which pushes wait. Bounds memory when
+   * many proxies need large pushes at once. Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
+}
+
+export class AdsServer {
+  readonly generator: SnapshotGenerator;
+  readonly tracker: SyncTracker;
+  readonly metrics: XdsMetrics;
+  readonly log: Logger;
+  private readonly connections = new Map<number, Connection>();
+  private nextId = 0;
+  /** Snapshot errors already logged: one line per failure, not one per proxy. */
+  readonly logged = new WeakSet<Error>();
+  private readonly maxBuffered: number;
+  private bufferedBytes = 0;
+  /** Connections whose push waits for buffered bytes to drain, in arrival order. */
+  private readonly waiting = new Set<Connection>();
+
+  constructor(options: AdsServerOptions) {
+    this.generator = options.generator;
+    this.tracker = options.tracker;
+    this.metrics = options.metrics;
+    this.log = options.log ?? SILENT;
+    this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** May this connection push now? If not, it is queued and pushed when bytes drain. */
+  admit(conn: Connection): boolean {
+    if (this.bufferedBytes < this.maxBuffered && (this.waiting.size === 0 || this.waiting.has(conn))) {
+      this.waiting.delete(conn);
+      return true;
+    }
+    this.waiting.add(conn);
+    return false;
+  }
+
+  buffered(bytes: number): void {
+    this.bufferedBytes += bytes;
+  }
+
+  flushed(bytes: number): void {
+    this.bufferedBytes -= bytes;
+    while (this.bufferedBytes < this.maxBuffered && this.waiting.size > 0) {
+      const [next] = this.waiting;
+      if (!next) break;
+      if (this.connections.has(next.id)) next.push();
+      else this.waiting.delete(next);
+    }
+  }
+
+  /** Handlers for `grpcServer.addService(adsService, ...)`. */
+  handlers(): UntypedServiceImplementation {
+    return { StreamAggregatedResources: (stream: Stream) => this.stream(stream) };
+  }
+
+  private stream(stream: Stream): void {
+    const conn = new Connection(++this.nextId, stream, this);
+    this.connections.set(conn.id, conn);
+    const close = (): void => {
+      if (!this.connections.delete(conn.id)) return;
+      this.waiting.delete(conn);
+      conn.closedDown();
+      this.tracker.disconnect(conn.id);
+      this.metrics.connected.set(this.tracker.size);
+      if (conn.identity) this.log.info({ node: conn.identity.id, connection: conn.id }, "proxy disconnected");
+    };
+    stream.on("data", (req: DiscoveryRequest) => conn.onRequest(req));
+    stream.on("end", () => {
+      close();
+      stream.end();
+    });
+    stream.on("error", close);
+    stream.on("cancelled", close);
+    stream.on("close", close);
+  }
+
+  /**
+   * Pushes the current generation to every connected proxy; proxies whose resources didn't change get nothing.
+   * Works in batches, yielding between them, so the first proxies' bytes leave while later ones are prepared.
+   */
+  async pushAll(batch = 50): Promise<void> {
+    let n = 0;
+    for (const conn of [...this.connections.values()]) {
+      if (this.connections.has(conn.id)) conn.push();
+      if (++n % batch === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Ends every stream, so proxies reconnect elsewhere. */
+  closeAll(): void {
+    for (const conn of [...this.connections.values()]) conn.end();
+  }
+}

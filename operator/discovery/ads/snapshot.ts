@@ -1,0 +1,160 @@
+// A versioned, consistent set of resources for one proxy: what translate produced, encoded once for the wire,
+// with a hash per resource so unchanged resources and unchanged snapshots cost nothing to push.
+import { createHash } from "node:crypto";
+import { encodeResource } from "../../../proxy/xds/codec.js";
+import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
+import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
+import { anyRuleViolations } from "../../../proxy/xds/rules.js";
+import type { TranslateResult } from "../translate/index.js";
+
+export interface Entry {
+  name: string;
+  json: JsonObject;
+  any: AnyMessage;
+  hash: string;
+  /** Envoy's field rules this resource breaks (a proxy would NACK it); checked off the push path, once. */
+  problems?: string[];
+}
+
+export interface Snapshot {
+  /** The config generation this snapshot was built from. */
+  version: string;
+  /** Over every resource of every type: equal hashes, equal config. */
+  hash: string;
+  resources: Map<SnapshotType, Map<string, Entry>>;
+  warnings: string[];
+  /** Selections already made from this snapshot, by type and names: most proxies ask for the same. */
+  selections: Map<string, Selection>;
+}
+
+export interface Selection {
+  /** Unique in the process: with the version, it makes the nonce of the response carrying this selection. */
+  id: number;
+  entries: Entry[];
+  hash: string;
+  /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
+  response?: Buffer;
+}
+
+let selections = 0;
+
+/** Encoded resources by their JSON text: proxies that share a resource share its bytes. Bounded. */
+export class EncodeCache {
+  private entries = new Map<string, Entry>();
+  constructor(private readonly limit = 100_000) {}
+
+  entry(type: string, json: JsonObject): Entry {
+    const text = JSON.stringify(json);
+    let e = this.entries.get(text);
+    if (!e) {
+      if (this.entries.size >= this.limit) this.entries.clear();
+      const name = resourceName(type, json);
+      // Checked once per distinct resource: what Envoy would reject is reported before a proxy NACKs it.
+      e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
+      this.entries.set(text, e);
+    }
+    return e;
+  }
+}
+
+/**
+ * A snapshot is consistent when the EDS names the clusters use and the ClusterLoadAssignments are the same set,
+ * and so are the RDS names the listeners use and the RouteConfigurations.
+ */
+export function inconsistencies(result: TranslateResult): string[] {
+  const problems: string[] = [];
+  const edsNames = new Set<string>();
+  for (const c of result.clusters) {
+    if (c["type"] !== "EDS") continue;
+    const eds = c["eds_cluster_config"] as JsonObject | undefined;
+    edsNames.add((eds?.["service_name"] as string | undefined) ?? String(c["name"]));
+  }
+  const assignments = new Set(result.endpoints.map((e) => String(e["cluster_name"])));
+  for (const n of edsNames) if (!assignments.has(n)) problems.push(`EDS name "${n}" has no ClusterLoadAssignment`);
+  for (const n of assignments) if (!edsNames.has(n)) problems.push(`ClusterLoadAssignment "${n}" belongs to no EDS cluster`);
+  const rds = new Set(rdsNames(result.listeners));
+  const routes = new Set(result.routes.map((r) => String(r["name"])));
+  for (const n of rds) if (!routes.has(n)) problems.push(`RDS name "${n}" has no RouteConfiguration`);
+  for (const n of routes) if (!rds.has(n)) problems.push(`RouteConfiguration "${n}" belongs to no listener`);
+  return problems;
+}
+
+function rdsNames(listeners: JsonObject[]): string[] {
+  const names: string[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === "object") {
+      const obj = value as JsonObject;
+      if (obj["@type"] === TYPE.httpConnectionManager) {
+        const rds = obj["rds"] as JsonObject | undefined;
+        if (typeof rds?.["route_config_name"] === "string") names.push(rds["route_config_name"]);
+      }
+      Object.values(obj).forEach(visit);
+    }
+  };
+  visit(listeners);
+  return names;
+}
+
+export function buildSnapshot(version: string, result: TranslateResult, cache: EncodeCache): Snapshot {
+  const problems = inconsistencies(result);
+  if (problems.length) throw new Error(`inconsistent snapshot: ${problems.join("; ")}`);
+  const byType: [SnapshotType, JsonObject[]][] = [
+    [TYPE.cluster, result.clusters],
+    [TYPE.endpoint, result.endpoints],
+    [TYPE.listener, result.listeners],
+    [TYPE.route, result.routes],
+  ];
+  const resources = new Map<SnapshotType, Map<string, Entry>>();
+  const hash = createHash("sha1");
+  for (const [type, list] of byType) {
+    const entries = new Map<string, Entry>();
+    for (const json of list) {
+      const e = cache.entry(type, json);
+      entries.set(e.name, e);
+      hash.update(e.hash);
+    }
+    resources.set(type, entries);
+  }
+  return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
+}
+
+/** Resources of the snapshot that break Envoy's field rules; each resource is checked once, then remembered. */
+export function ruleWarnings(snapshot: Snapshot): string[] {
+  const out: string[] = [];
+  for (const [type, entries] of snapshot.resources) {
+    for (const e of entries.values()) {
+      e.problems ??= anyRuleViolations(e.any).map((v) => `${SHORT_NAME[type] ?? type} "${e.name}": ${v}`);
+      out.push(...e.problems);
+    }
+  }
+  return out;
+}
+
+// Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object.
+const keys = new WeakMap<string[], string>();
+function namesKey(names: string[]): string {
+  let key = keys.get(names);
+  if (key === undefined) {
+    key = names.join("\n");
+    keys.set(names, key);
+  }
+  return key;
+}
+
+/** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */
+export function selectResources(snapshot: Snapshot, type: SnapshotType, names: string[] | "*"): Selection {
+  const key = `${type}\n${names === "*" ? "*" : namesKey(names)}`;
+  let selection = snapshot.selections.get(key);
+  if (!selection) {
+    const all = snapshot.resources.get(type) ?? new Map<string, Entry>();
+    const entries = names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
+    const h = createHash("sha1");
+    for (const e of entries) h.update(e.name).update(e.hash);
+    selection = { id: ++selections, entries, hash: h.digest("base64url") };
+    snapshot.selections.set(key, selection);
+  }
+  return selection;
+}
+
+export { WARMING_ORDER };

@@ -1,0 +1,84 @@
+// The sync tracker: for every connected proxy, per resource type, the version sent, the version ACKed and the
+// last NACK. Served at /debug/syncz and summarised for the operator.
+import { SHORT_NAME } from "../../../proxy/xds/types.js";
+
+export interface TypeSync {
+  sent?: string;
+  acked?: string;
+  /** Set by a NACK, cleared by the next ACK. */
+  nack?: { version: string; error: string; at: string };
+}
+
+export interface ProxySync {
+  connection: number;
+  node: string;
+  connectedSince: string;
+  /** The config generation the proxy's ACKed state corresponds to. */
+  configVersion?: string;
+  types: Record<string, TypeSync>;
+}
+
+export class SyncTracker {
+  private readonly proxies = new Map<number, ProxySync>();
+
+  connect(connection: number, node: string, now = new Date()): void {
+    this.proxies.set(connection, { connection, node, connectedSince: now.toISOString(), types: {} });
+  }
+
+  disconnect(connection: number): void {
+    this.proxies.delete(connection);
+  }
+
+  private type(connection: number, typeUrl: string): TypeSync | undefined {
+    const p = this.proxies.get(connection);
+    if (!p) return undefined;
+    const key = SHORT_NAME[typeUrl] ?? typeUrl;
+    return (p.types[key] ??= {});
+  }
+
+  sent(connection: number, typeUrl: string, version: string): void {
+    const t = this.type(connection, typeUrl);
+    if (t) t.sent = version;
+  }
+
+  acked(connection: number, typeUrl: string, version: string): void {
+    const t = this.type(connection, typeUrl);
+    if (!t) return;
+    t.acked = version;
+    delete t.nack;
+  }
+
+  nacked(connection: number, typeUrl: string, version: string, error: string, now = new Date()): void {
+    const t = this.type(connection, typeUrl);
+    if (t) t.nack = { version, error, at: now.toISOString() };
+  }
+
+  /** The proxy is known to hold the config of this generation (it ACKed it, or its config didn't change). */
+  atVersion(connection: number, version: string): void {
+    const p = this.proxies.get(connection);
+    if (p) p.configVersion = version;
+  }
+
+  get size(): number {
+    return this.proxies.size;
+  }
+
+  /** A copy of every proxy's state. */
+  state(): ProxySync[] {
+    return this.view().map((p) => structuredClone(p));
+  }
+
+  /** The live state, for readers that only serialise or count it at once. */
+  view(): readonly Readonly<ProxySync>[] {
+    return [...this.proxies.values()];
+  }
+}
+
+/** Synced: every type's last sent version is ACKed, and no NACK stands. */
+export function isSynced(p: Readonly<ProxySync>): boolean {
+  return Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
+}
+
+export function isNacked(p: Readonly<ProxySync>): boolean {
+  return Object.values(p.types).some((t) => t.nack !== undefined);
+}

@@ -1,0 +1,72 @@
+// The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
+import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
+
+export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
+
+export interface ServicePort {
+  name: string;
+  number: number;
+  /** Upper case, as Istio spells it: HTTP, HTTP2, GRPC, TCP, HTTPS, TLS, UNKNOWN. */
+  protocol: string;
+  /** Where endpoints listen when they don't say; defaults to `number`. */
+  targetPort?: number;
+}
+
+export interface Endpoint {
+  address: string;
+  /** Endpoint port per service port name; missing means the service port's targetPort. */
+  ports: Record<string, number>;
+  labels: Record<string, string>;
+  locality?: string;
+  weight?: number;
+}
+
+export interface Service {
+  /** The name a client dials: `reviews.default.svc.cluster.local`, or a ServiceEntry host as written. */
+  hostname: string;
+  namespace: string;
+  ports: ServicePort[];
+  endpoints: Endpoint[];
+  /** Virtual IPs (clusterIP, ServiceEntry addresses). */
+  addresses: string[];
+  /** STATIC: endpoints are IPs; DNS: endpoints (or the host itself) are resolved by the proxy. */
+  resolution: "STATIC" | "DNS" | "NONE";
+}
+
+/** A workload that may run a proxy: a Pod or a WorkloadEntry. */
+export interface Workload {
+  name: string;
+  namespace: string;
+  address: string;
+  labels: Record<string, string>;
+  /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
+  ports?: Record<string, number>;
+}
+
+export interface Named<T> {
+  name: string;
+  namespace: string;
+  spec: T;
+}
+
+export interface ConfigModel {
+  domainSuffix: string;
+  services: Service[];
+  workloads: Workload[];
+  virtualServices: Named<VirtualService>[];
+  destinationRules: Named<DestinationRule>[];
+  gateways: Named<Gateway>[];
+}
+
+export function emptyModel(): ConfigModel {
+  return { domainSuffix: DEFAULT_DOMAIN_SUFFIX, services: [], workloads: [], virtualServices: [], destinationRules: [], gateways: [] };
+}
+
+/** The endpoint's port for a service port. */
+export function endpointPort(endpoint: Endpoint, port: ServicePort): number {
+  return endpoint.ports[port.name] ?? port.targetPort ?? port.number;
+}
+
+export function labelsMatch(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}

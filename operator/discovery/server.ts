@@ -1,0 +1,140 @@
+// `weft discovery`: config source → debounced translate → ADS on :15010, sync state on :15014.
+import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { adsService } from "../../proxy/xds/ads.js";
+import { envoyRoot } from "../../proxy/xds/protos.js";
+import { SnapshotGenerator } from "./ads/generator.js";
+import { XdsMetrics } from "./ads/metrics.js";
+import { monitoringServer } from "./ads/monitoring.js";
+import { AdsServer } from "./ads/server.js";
+import type { Logger } from "./ads/server.js";
+import { SyncTracker } from "./ads/tracker.js";
+import type { ConfigModel } from "./model/config.js";
+import { DirSource } from "./sources/dir.js";
+import type { DirSnapshot } from "./sources/dir.js";
+
+export interface DiscoveryOptions {
+  configDir: string;
+  address?: string;
+  /** 0 picks a free port. */
+  xdsPort?: number;
+  monitoringPort?: number;
+  pushDebounceMs?: number;
+  log?: Logger;
+}
+
+export interface Discovery {
+  xdsPort: number;
+  monitoringPort: number;
+  ads: AdsServer;
+  close(): Promise<void>;
+}
+
+/** Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). */
+class PushScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private first = 0;
+  private pending: ConfigModel | undefined;
+  constructor(
+    private readonly delayMs: number,
+    private readonly apply: (model: ConfigModel) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  schedule(model: ConfigModel): void {
+    this.pending = model;
+    if (!this.timer) this.first = Date.now();
+    if (this.timer) clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(this.delayMs, this.first + 1000 - Date.now()));
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const model = this.pending;
+    this.pending = undefined;
+    if (model) this.apply(model).catch((err: unknown) => this.onError(err));
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function listenHttp(server: HttpServer, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, address, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Binds a gRPC server without TLS; resolves to the port (0 picks a free one). */
+export function bindGrpc(server: GrpcServer, address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+
+export async function startDiscovery(options: DiscoveryOptions): Promise<Discovery> {
+  const log = options.log ?? pino({ name: "weft-discovery" });
+  const address = options.address ?? "0.0.0.0";
+  envoyRoot(); // load the protos before the first proxy waits on them
+  const generator = new SnapshotGenerator();
+  const tracker = new SyncTracker();
+  const metrics = new XdsMetrics(true);
+  const ads = new AdsServer({ generator, tracker, metrics, log });
+  let configWarnings: string[] = [];
+
+  const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, async (model) => {
+    const startedAt = Date.now();
+    const started = performance.now();
+    const version = generator.setModel(model);
+    for (const warning of generator.warnings) log.warn({ version, warning }, "config");
+    await ads.pushAll();
+    const ms = Math.round(performance.now() - started);
+    log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
+    for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
+  }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
+  const onChange = (snap: DirSnapshot): void => {
+    log.info({ services: snap.model.services.length }, "config read");
+    if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
+    configWarnings = snap.warnings;
+    scheduler.schedule(snap.model);
+  };
+  const source = new DirSource({ dir: options.configDir, onChange });
+  await source.start();
+  scheduler.flush();
+
+  const grpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+  grpc.addService(adsService, ads.handlers());
+  const xdsPort = await bindGrpc(grpc, address, options.xdsPort ?? 15010);
+  const http = monitoringServer({ tracker, metrics, generator, configWarnings: () => configWarnings });
+  const monitoringPort = await listenHttp(http, options.monitoringPort ?? 15014, address);
+  log.info({ xdsPort, monitoringPort, configDir: options.configDir }, "discovery serving");
+
+  return {
+    xdsPort,
+    monitoringPort,
+    ads,
+    close: async () => {
+      source.stop();
+      scheduler.stop();
+      ads.closeAll();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => grpc.forceShutdown(), 5000);
+        grpc.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}

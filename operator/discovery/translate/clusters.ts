@@ -1,0 +1,136 @@
+// Clusters and their ClusterLoadAssignments, named as Istio names them: `outbound|<port>|<subset>|<fqdn>`,
+// one EDS cluster per service port and per DestinationRule subset, and `inbound|<port>||` for the own workload.
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import { endpointPort, labelsMatch } from "../model/config.js";
+import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
+import { protoDuration } from "../model/duration.js";
+import { isHttpProtocol } from "../model/normalise.js";
+import { ADS, circuitBreakers, effectivePolicy, loadBalancer, outlierDetection, ruleFor, transportSocket } from "./policy.js";
+import type { ProxyIdentity } from "./proxy.js";
+
+export const PASSTHROUGH = "PassthroughCluster";
+export const BLACKHOLE = "BlackHoleCluster";
+
+export function outboundName(port: number, subset: string, hostname: string): string {
+  return `outbound|${port}|${subset}|${hostname}`;
+}
+
+export function inboundName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+function socketAddress(address: string, port: number): JsonObject {
+  return { socket_address: { address, port_value: port } };
+}
+
+export function loadAssignment(name: string, endpoints: Endpoint[], port: ServicePort): JsonObject {
+  const byLocality = new Map<string, Endpoint[]>();
+  for (const ep of endpoints) {
+    const key = ep.locality ?? "";
+    byLocality.set(key, [...(byLocality.get(key) ?? []), ep]);
+  }
+  return {
+    "@type": TYPE.endpoint,
+    cluster_name: name,
+    endpoints: [...byLocality.entries()].map(([locality, eps]) => {
+      const [region, zone, subZone] = locality.split("/");
+      return {
+        locality: locality ? { region, zone, sub_zone: subZone } : {},
+        // gRPC clients ignore a locality without a weight.
+        load_balancing_weight: eps.reduce((sum, ep) => sum + (ep.weight ?? 1), 0),
+        lb_endpoints: eps.map((ep) => ({
+          endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
+          load_balancing_weight: ep.weight ?? 1,
+        })),
+      };
+    }),
+  };
+}
+
+function protocolOptions(port: ServicePort, maxRequestsPerConnection?: number, idleTimeout?: string): JsonObject | undefined {
+  const h2 = port.protocol === "HTTP2" || port.protocol === "GRPC";
+  if (!h2 && maxRequestsPerConnection === undefined && idleTimeout === undefined) return undefined;
+  const options: JsonObject = {
+    "@type": TYPE.httpProtocolOptions,
+    explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+  };
+  if (maxRequestsPerConnection !== undefined || idleTimeout !== undefined) {
+    options["common_http_protocol_options"] = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: protoDuration(idleTimeout) };
+  }
+  return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
+}
+
+interface Built {
+  clusters: JsonObject[];
+  endpoints: JsonObject[];
+}
+
+function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdentity, out: Built): void {
+  const rule = ruleFor(model, service, proxy.namespace);
+  const subsets = ["", ...(rule?.spec.subsets ?? []).map((s) => s.name)];
+  for (const port of service.ports) {
+    for (const subset of subsets) {
+      const name = outboundName(port.number, subset, service.hostname);
+      const policy = effectivePolicy(rule?.spec, port.number, subset);
+      const labels = rule?.spec.subsets?.find((s) => s.name === subset)?.labels;
+      const endpoints = subset ? service.endpoints.filter((ep) => labelsMatch(labels, ep.labels)) : service.endpoints;
+      const cluster: JsonObject = {
+        "@type": TYPE.cluster,
+        name,
+        connect_timeout: protoDuration(policy.connectionPool?.tcp?.connectTimeout) ?? "10s",
+        ...loadBalancer(policy, proxy.proxyless),
+        circuit_breakers: circuitBreakers(policy),
+        outlier_detection: outlierDetection(policy),
+        transport_socket: transportSocket(policy, `outbound_.${port.number}_.${subset}_.${service.hostname}`),
+        typed_extension_protocol_options: isHttpProtocol(port.protocol)
+          ? protocolOptions(port, policy.connectionPool?.http?.maxRequestsPerConnection, policy.connectionPool?.http?.idleTimeout)
+          : undefined,
+        metadata: rule
+          ? { filter_metadata: { istio: { config: `/apis/networking.istio.io/v1/namespaces/${rule.namespace}/destination-rule/${rule.name}`, subset: subset || undefined } } }
+          : undefined,
+      };
+      if (service.resolution === "NONE" || policy.loadBalancer?.simple === "PASSTHROUGH") {
+        Object.assign(cluster, { type: "ORIGINAL_DST", lb_policy: "CLUSTER_PROVIDED" });
+      } else if (service.resolution === "DNS") {
+        const targets = endpoints.length > 0 ? endpoints : [{ address: service.hostname, ports: {}, labels: {} }];
+        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port);
+        Object.assign(cluster, { type: "STRICT_DNS", load_assignment: assignment });
+      } else {
+        Object.assign(cluster, { type: "EDS", eds_cluster_config: { eds_config: ADS, service_name: name } });
+        out.endpoints.push(loadAssignment(name, endpoints, port));
+      }
+      out.clusters.push(cluster);
+    }
+  }
+}
+
+/** Inbound clusters for the ports the proxy's own workload serves: straight to the app on loopback. */
+export function inboundClusters(ports: ServicePort[]): JsonObject[] {
+  return ports.map((port) => {
+    const target = port.targetPort ?? port.number;
+    const name = inboundName(target);
+    const { "@type": _t, ...assignment } = loadAssignment(name, [{ address: "127.0.0.1", ports: {}, labels: {} }], { ...port, targetPort: target });
+    return {
+      "@type": TYPE.cluster,
+      name,
+      type: "STATIC",
+      connect_timeout: "10s",
+      lb_policy: "ROUND_ROBIN",
+      load_assignment: assignment,
+      typed_extension_protocol_options: isHttpProtocol(port.protocol) ? protocolOptions(port) : undefined,
+    };
+  });
+}
+
+export function buildClusters(model: ConfigModel, proxy: ProxyIdentity): Built {
+  const out: Built = { clusters: [], endpoints: [] };
+  for (const service of model.services) serviceClusters(model, service, proxy, out);
+  if (!proxy.proxyless) {
+    out.clusters.push(
+      { "@type": TYPE.cluster, name: PASSTHROUGH, type: "ORIGINAL_DST", connect_timeout: "10s", lb_policy: "CLUSTER_PROVIDED" },
+      { "@type": TYPE.cluster, name: BLACKHOLE, type: "STATIC", connect_timeout: "10s" },
+    );
+  }
+  return out;
+}

@@ -1,0 +1,171 @@
+// translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { prune } from "../../../proxy/xds/types.js";
+import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
+import { endpointPort, labelsMatch } from "../model/config.js";
+import { isHttpProtocol } from "../model/normalise.js";
+import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
+import { buildGateways } from "./gateway.js";
+import { findService, servicesForHost } from "./hosts.js";
+import { apiListener, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
+import type { ProxyIdentity } from "./proxy.js";
+import { findWorkload } from "./proxy.js";
+import type { RouteContext } from "./routes.js";
+import { boundTo, routeConfiguration, serviceVirtualHost } from "./virtualhosts.js";
+
+export { parseNodeId } from "./proxy.js";
+export type { ProxyIdentity } from "./proxy.js";
+
+export interface TranslateOptions {
+  /** Listener names the proxy subscribed to; names like `echo` or `echo:7070` get API listeners (gRPC). */
+  listenerNames?: string[];
+}
+
+export interface TranslateResult {
+  listeners: JsonObject[];
+  routes: JsonObject[];
+  clusters: JsonObject[];
+  endpoints: JsonObject[];
+  /** Problems the user should hear about (unknown hosts, undefined subsets); the rest is still served. */
+  warnings: string[];
+}
+
+function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<string>): RouteContext {
+  return {
+    model,
+    port: 0,
+    labels: findWorkload(model, proxy)?.labels ?? {},
+    proxyNamespace: proxy.namespace,
+    gateway: "mesh",
+    vsNamespace: proxy.namespace,
+    warn: (m) => warnings.add(m),
+  };
+}
+
+/** VirtualService hosts (mesh-bound) that name no service: reported, not silently dropped. */
+export function unmatchedHosts(model: ConfigModel, warnings: Set<string> = new Set()): Set<string> {
+  for (const vs of model.virtualServices) {
+    if (!boundTo(vs, "mesh")) continue;
+    for (const host of vs.spec.hosts ?? []) {
+      if (servicesForHost(model, host, vs.namespace).length === 0) {
+        warnings.add(`VirtualService/${vs.namespace}/${vs.name}: host "${host}" matches no service`);
+      }
+    }
+  }
+  return warnings;
+}
+
+/** The ports the proxy's own workload serves, found through the services whose endpoints it is. */
+function inboundPorts(model: ConfigModel, proxy: ProxyIdentity): ServicePort[] {
+  const workload = findWorkload(model, proxy);
+  const address = workload?.address ?? proxy.ip;
+  // On loopback (local mode) many workloads share an address; their labels tell them apart.
+  const mine = (labels: Record<string, string>): boolean =>
+    !workload || Object.keys(labels).length === 0 || labelsMatch(labels, workload.labels);
+  const ports = new Map<number, ServicePort>();
+  for (const { service, endpoint } of endpointsAt(model, address)) {
+    if (!mine(endpoint.labels)) continue;
+    for (const port of service.ports) {
+      const target = endpointPort(endpoint, port);
+      if (!ports.has(target)) ports.set(target, { ...port, targetPort: target });
+    }
+  }
+  return [...ports.values()].sort((a, b) => (a.targetPort ?? 0) - (b.targetPort ?? 0));
+}
+
+const endpointIndexes = new WeakMap<ConfigModel, Map<string, { service: Service; endpoint: Endpoint }[]>>();
+
+/** Every service endpoint at an address, indexed once per model. */
+function endpointsAt(model: ConfigModel, address: string): { service: Service; endpoint: Endpoint }[] {
+  let index = endpointIndexes.get(model);
+  if (!index) {
+    index = new Map();
+    for (const service of model.services) {
+      for (const endpoint of service.endpoints) index.set(endpoint.address, [...(index.get(endpoint.address) ?? []), { service, endpoint }]);
+    }
+    endpointIndexes.set(model, index);
+  }
+  return index.get(address) ?? [];
+}
+
+function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
+  const byPort = new Map<number, JsonObject[]>();
+  const tcp: JsonObject[] = [];
+  for (const service of ctx.model.services) {
+    for (const port of service.ports) {
+      if (!isHttpProtocol(port.protocol)) {
+        // Plain TCP can only be told apart by destination address: one listener per virtual IP.
+        const cluster = outboundName(port.number, "", service.hostname);
+        for (const vip of service.addresses) tcp.push(outboundTcpListener(vip, port.number, cluster));
+        continue;
+      }
+      const vhosts = byPort.get(port.number) ?? [];
+      vhosts.push(serviceVirtualHost({ ...ctx, port: port.number }, service, port));
+      byPort.set(port.number, vhosts);
+    }
+  }
+  out.listeners.push(virtualOutbound());
+  for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
+    out.listeners.push(outboundHttpListener(port));
+    out.routes.push(routeConfiguration(String(port), vhosts));
+  }
+  out.listeners.push(...tcp);
+  const inbound = inboundPorts(ctx.model, proxy);
+  if (inbound.length) {
+    out.listeners.push(virtualInbound(inbound));
+    out.clusters.push(...inboundClusters(inbound));
+  }
+}
+
+/** `echo`, `echo:7070`, `echo.default.svc.cluster.local:7070` → an API listener and its routes. */
+function apiListeners(ctx: RouteContext, names: string[], out: TranslateResult): void {
+  for (const name of names) {
+    if (!name || out.listeners.some((l) => l["name"] === name)) continue;
+    const m = /^(.*?)(?::(\d+))?$/.exec(name);
+    const service = findService(ctx.model, m?.[1] ?? name, ctx.proxyNamespace);
+    const port = service?.ports.find((p) => (m?.[2] ? p.number === Number(m[2]) : true));
+    if (!service || !port) {
+      ctx.warn(`listener "${name}" requested by ${ctx.proxyNamespace} names no service port`);
+      continue;
+    }
+    out.listeners.push(apiListener(name));
+    out.routes.push(routeConfiguration(name, [serviceVirtualHost({ ...ctx, port: port.number }, service, port, [name])]));
+  }
+}
+
+/**
+ * Proxies with equal keys get equal resources: translate once per key, not once per proxy. The key holds what
+ * translate reads from a proxy: kind, namespace, gRPC-ness, workload labels, served ports, requested listeners.
+ */
+export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): string {
+  const labels = findWorkload(model, proxy)?.labels ?? {};
+  const ports = proxy.kind === "sidecar" && !proxy.proxyless ? inboundPorts(model, proxy) : [];
+  return JSON.stringify([
+    proxy.kind,
+    proxy.namespace,
+    proxy.proxyless,
+    Object.entries(labels).sort(),
+    ports.map((p) => [p.targetPort, p.protocol]),
+    [...(options.listenerNames ?? [])].sort(),
+  ]);
+}
+
+export function translate(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): TranslateResult {
+  const warnings = new Set<string>();
+  const out: TranslateResult = { listeners: [], routes: [], clusters: [], endpoints: [], warnings: [] };
+  const ctx = baseContext(model, proxy, warnings);
+  const built = buildClusters(model, proxy);
+  out.clusters.push(...built.clusters);
+  out.endpoints.push(...built.endpoints);
+  unmatchedHosts(model, warnings);
+  if (proxy.kind === "router") buildGateways(ctx, proxy, out);
+  else if (!proxy.proxyless) sidecar(ctx, proxy, out);
+  apiListeners(ctx, options.listenerNames ?? [], out);
+  return {
+    listeners: out.listeners.map(prune),
+    routes: out.routes.map(prune),
+    clusters: out.clusters.map(prune),
+    endpoints: out.endpoints.map(prune),
+    warnings: [...warnings].sort(),
+  };
+}

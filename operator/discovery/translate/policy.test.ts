@@ -1,0 +1,139 @@
+// DestinationRule traffic policies on clusters: load balancing, consistent hashing, connection pools,
+// outlier detection, TLS, subset and port-level overrides.
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { violations } from "../testing/envoy.js";
+import { cluster, routesOf } from "../testing/find.js";
+import { meshModel } from "../testing/mesh.js";
+import { parseNodeId, translate } from "./index.js";
+import type { TranslateResult } from "./index.js";
+
+const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
+const grpcClient = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local", "gRPC Node Pure JS");
+
+function withRule(spec: string, proxy = client): TranslateResult {
+  const out = translate(
+    meshModel(`
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: { name: web }
+spec:
+  host: web.example.com
+${spec}`),
+    proxy,
+  );
+  expect(violations(out.clusters)).toEqual([]);
+  return out;
+}
+
+const web = (out: TranslateResult, subset = ""): JsonObject => cluster(out, `outbound|80|${subset}|web.example.com`);
+
+describe("load balancing", () => {
+  it("defaults to LEAST_REQUEST with no rule, as Istio does, and unlimited circuit breakers", () => {
+    const out = translate(meshModel(), client);
+    expect(web(out)).toMatchObject({
+      lb_policy: "LEAST_REQUEST",
+      connect_timeout: "10s",
+      circuit_breakers: { thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 }] },
+    });
+    expect(web(out)).not.toHaveProperty("outlier_detection");
+  });
+
+  it.each([
+    ["ROUND_ROBIN", "ROUND_ROBIN"],
+    ["RANDOM", "RANDOM"],
+    ["LEAST_CONN", "LEAST_REQUEST"],
+    ["LEAST_REQUEST", "LEAST_REQUEST"],
+  ])("maps simple: %s to %s", (simple, lb) => {
+    expect(web(withRule(`  trafficPolicy: { loadBalancer: { simple: ${simple} } }`))["lb_policy"]).toBe(lb);
+  });
+
+  it("gives proxyless gRPC clients only policies they support", () => {
+    expect(web(translate(meshModel(), grpcClient))["lb_policy"]).toBe("ROUND_ROBIN");
+    expect(web(withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, maglev: {} } } }`, grpcClient))["lb_policy"]).toBe("RING_HASH");
+  });
+
+  it("hashes consistently on a ring (minimum 1024) or maglev (65537), and puts the hash policy on routes", () => {
+    const ring = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: x-user } } }`);
+    expect(web(ring)).toMatchObject({ lb_policy: "RING_HASH", ring_hash_lb_config: { minimum_ring_size: 1024 } });
+    const [route] = routesOf(ring, "80", "web.example.com:80");
+    expect(route?.["route"]).toMatchObject({ hash_policy: [{ header: { header_name: "x-user" } }] });
+    // Retries stay on the hashed host.
+    expect(route?.["route"]).not.toHaveProperty("retry_policy.retry_host_predicate");
+
+    const maglev = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: sess, ttl: 60s }, maglev: {} } } }`);
+    expect(web(maglev)).toMatchObject({ lb_policy: "MAGLEV", maglev_lb_config: { table_size: 65537 } });
+    expect(routesOf(maglev, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({ hash_policy: [{ cookie: { name: "sess", ttl: "60s" } }] });
+
+    const sized = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { httpQueryParameterName: u, ringHash: { minimumRingSize: 4096 } } } }`);
+    expect(web(sized)).toMatchObject({ ring_hash_lb_config: { minimum_ring_size: 4096 } });
+    const source = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } }`);
+    expect(routesOf(source, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({ hash_policy: [{ connection_properties: { source_ip: true } }] });
+  });
+});
+
+describe("connection pool and outlier detection", () => {
+  it("turns connectionPool into circuit breaker thresholds and protocol options", () => {
+    const out = withRule(`
+  trafficPolicy:
+    connectionPool:
+      tcp: { maxConnections: 100, connectTimeout: 30ms }
+      http: { http1MaxPendingRequests: 10, http2MaxRequests: 1000, maxRetries: 3, maxRequestsPerConnection: 1, idleTimeout: 5s }`);
+    expect(web(out)).toMatchObject({
+      connect_timeout: "0.03s",
+      circuit_breakers: { thresholds: [{ max_connections: 100, max_pending_requests: 10, max_requests: 1000, max_retries: 3 }] },
+      typed_extension_protocol_options: {
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { common_http_protocol_options: { max_requests_per_connection: 1, idle_timeout: "5s" } },
+      },
+    });
+  });
+
+  it("fills Istio's outlier detection defaults for fields left out", () => {
+    const out = withRule(`  trafficPolicy: { outlierDetection: { baseEjectionTime: 1m } }`);
+    expect(web(out)["outlier_detection"]).toEqual({
+      consecutive_5xx: 5,
+      enforcing_consecutive_5xx: 100,
+      enforcing_success_rate: 0,
+      interval: "10s",
+      base_ejection_time: "60s",
+      max_ejection_percent: 10,
+    });
+  });
+
+  it("takes the given outlier detection values", () => {
+    const out = withRule(`  trafficPolicy: { outlierDetection: { consecutive5xxErrors: 7, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100, consecutiveGatewayErrors: 2 } }`);
+    expect(web(out)["outlier_detection"]).toMatchObject({
+      consecutive_5xx: 7, interval: "1s", base_ejection_time: "180s", max_ejection_percent: 100, consecutive_gateway_failure: 2,
+    });
+  });
+});
+
+describe("TLS and overrides", () => {
+  it("originates TLS per tls.mode", () => {
+    const simple = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, sni: web.example.com, caCertificates: /etc/ca.pem } }`);
+    expect(web(simple)["transport_socket"]).toMatchObject({
+      name: "envoy.transport_sockets.tls",
+      typed_config: { sni: "web.example.com", common_tls_context: { validation_context: { trusted_ca: { filename: "/etc/ca.pem" } } } },
+    });
+    const mesh = withRule(`  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }`);
+    expect(web(mesh)["transport_socket"]).toMatchObject({
+      typed_config: { sni: "outbound_.80_._.web.example.com", common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } },
+    });
+    expect(web(withRule(`  trafficPolicy: { tls: { mode: DISABLE } }`))).not.toHaveProperty("transport_socket");
+  });
+
+  it("lets a subset's policy override the rule's, and port-level settings override both defaults", () => {
+    const out = withRule(`
+  trafficPolicy:
+    loadBalancer: { simple: ROUND_ROBIN }
+    connectionPool: { tcp: { maxConnections: 5 } }
+    portLevelSettings:
+    - port: { number: 80 }
+      loadBalancer: { simple: RANDOM }
+  subsets:
+  - name: canary
+    labels: { app: web }
+    trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST } }`);
+    expect(web(out)["lb_policy"]).toBe("RANDOM");
+    expect(web(out, "canary")).toMatchObject({ lb_policy: "LEAST_REQUEST", circuit_breakers: { thresholds: [{ max_connections: 5 }] } });
+  });
+});

@@ -1,0 +1,142 @@
+// DestinationRule traffic policy: which policy applies to a (host, port, subset), and its Envoy cluster fields.
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import type { ConfigModel, Named, Service } from "../model/config.js";
+import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
+import { protoDuration } from "../model/duration.js";
+import { indexByService } from "./hosts.js";
+
+export const MAX_UINT32 = 4294967295;
+export const ADS: JsonObject = { ads: {}, resource_api_version: "V3" };
+
+/** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
+const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
+
+export function ruleFor(model: ConfigModel, service: Service, fromNamespace: string): Named<DestinationRule> | undefined {
+  const index = indexByService(rulesByService, model, model.destinationRules, (r) => [r.spec.host]);
+  const matching = index.get(service.hostname) ?? [];
+  return (
+    matching.find((r) => r.namespace === fromNamespace) ?? matching.find((r) => r.namespace === service.namespace) ?? matching[0]
+  );
+}
+
+function withPort(policy: TrafficPolicy | undefined, port: number): TrafficPolicy | undefined {
+  if (!policy) return undefined;
+  const { portLevelSettings, ...rest } = policy;
+  const level = portLevelSettings?.find((p) => p.port?.number === port);
+  if (!level) return rest;
+  const { port: _p, ...levelRest } = level;
+  return { ...rest, ...levelRest };
+}
+
+/** A subset's policy overrides the rule's, field by field at the top level, port-level settings included. */
+export function effectivePolicy(rule: DestinationRule | undefined, port: number, subset: string): TrafficPolicy {
+  const base = withPort(rule?.trafficPolicy, port) ?? {};
+  const sub = rule?.subsets?.find((s) => s.name === subset);
+  return { ...base, ...(withPort(sub?.trafficPolicy, port) ?? {}) };
+}
+
+/** Is the destination load balanced by a consistent hash (so retries keep to the same host)? */
+export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
+  const ch = policy.loadBalancer?.consistentHash;
+  if (!ch) return undefined;
+  if (ch.httpHeaderName) return [{ header: { header_name: ch.httpHeaderName } }];
+  if (ch.httpCookie) return [{ cookie: { name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: protoDuration(ch.httpCookie.ttl) } }];
+  if (ch.useSourceIp) return [{ connection_properties: { source_ip: true } }];
+  if (ch.httpQueryParameterName) return [{ query_parameter: { name: ch.httpQueryParameterName } }];
+  return undefined;
+}
+
+export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): JsonObject {
+  const lb = policy.loadBalancer;
+  const ch = lb?.consistentHash;
+  if (ch) {
+    if (ch.maglev && !proxyless) return { lb_policy: "MAGLEV", maglev_lb_config: { table_size: ch.maglev.tableSize ?? 65537 } };
+    return {
+      lb_policy: "RING_HASH",
+      ring_hash_lb_config: { minimum_ring_size: ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024 },
+    };
+  }
+  switch (lb?.simple) {
+    case "ROUND_ROBIN":
+      return { lb_policy: "ROUND_ROBIN" };
+    case "RANDOM":
+      return { lb_policy: proxyless ? "ROUND_ROBIN" : "RANDOM" };
+    case "PASSTHROUGH":
+      return { lb_policy: "CLUSTER_PROVIDED" };
+    default:
+      // Istio's default (and LEAST_CONN's meaning); gRPC clients only know round robin and ring hash.
+      return { lb_policy: proxyless ? "ROUND_ROBIN" : "LEAST_REQUEST" };
+  }
+}
+
+export function circuitBreakers(policy: TrafficPolicy): JsonObject {
+  const tcp = policy.connectionPool?.tcp;
+  const http = policy.connectionPool?.http;
+  return {
+    thresholds: [
+      {
+        max_connections: tcp?.maxConnections ?? MAX_UINT32,
+        max_pending_requests: http?.http1MaxPendingRequests ?? MAX_UINT32,
+        max_requests: http?.http2MaxRequests ?? MAX_UINT32,
+        max_retries: http?.maxRetries ?? MAX_UINT32,
+        track_remaining: true,
+      },
+    ],
+  };
+}
+
+/** Istio leaves unset fields to Envoy's defaults; we write them out so every consumer agrees. */
+export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined {
+  const o = policy.outlierDetection;
+  if (!o) return undefined;
+  const consecutive5xx = o.consecutive5xxErrors ?? o.consecutiveErrors ?? 5;
+  const out: JsonObject = {
+    consecutive_5xx: consecutive5xx,
+    enforcing_consecutive_5xx: consecutive5xx > 0 ? 100 : 0,
+    enforcing_success_rate: 0,
+    interval: protoDuration(o.interval) ?? "10s",
+    base_ejection_time: protoDuration(o.baseEjectionTime) ?? "30s",
+    max_ejection_percent: o.maxEjectionPercent ?? 10,
+  };
+  if (o.consecutiveGatewayErrors !== undefined) {
+    out["consecutive_gateway_failure"] = o.consecutiveGatewayErrors;
+    out["enforcing_consecutive_gateway_failure"] = o.consecutiveGatewayErrors > 0 ? 100 : 0;
+  }
+  if (o.splitExternalLocalOriginErrors) out["split_external_local_origin_errors"] = true;
+  return out;
+}
+
+/** Upstream TLS per the rule's `tls.mode`; ISTIO_MUTUAL takes the mesh certificate and root over SDS. */
+export function transportSocket(policy: TrafficPolicy, sni: string): JsonObject | undefined {
+  const tls = policy.tls;
+  if (!tls || !tls.mode || tls.mode === "DISABLE") return undefined;
+  let context: JsonObject;
+  if (tls.mode === "ISTIO_MUTUAL") {
+    context = {
+      sni,
+      common_tls_context: {
+        alpn_protocols: ["istio-peer-exchange", "istio"],
+        tls_certificate_sds_secret_configs: [{ name: "default", sds_config: ADS }],
+        combined_validation_context: {
+          default_validation_context: {},
+          validation_context_sds_secret_config: { name: "ROOTCA", sds_config: ADS },
+        },
+      },
+    };
+  } else {
+    const validation: JsonObject = {};
+    if (tls.caCertificates) validation["trusted_ca"] = { filename: tls.caCertificates };
+    if (tls.subjectAltNames?.length) {
+      validation["match_typed_subject_alt_names"] = tls.subjectAltNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } }));
+    }
+    const common: JsonObject = { validation_context: validation };
+    if (tls.mode === "MUTUAL") {
+      common["tls_certificates"] = [
+        { certificate_chain: { filename: tls.clientCertificate ?? "" }, private_key: { filename: tls.privateKey ?? "" } },
+      ];
+    }
+    context = { sni: tls.sni ?? sni, common_tls_context: common };
+  }
+  return { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.upstreamTlsContext, ...context } };
+}

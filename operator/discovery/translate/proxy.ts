@@ -1,0 +1,52 @@
+// A proxy's identity, parsed from its xDS node id: `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local`,
+// `router~...` for gateways. Proxyless gRPC clients announce themselves by their user agent.
+import type { ConfigModel, Workload } from "../model/config.js";
+
+export interface ProxyIdentity {
+  id: string;
+  kind: "sidecar" | "router";
+  ip: string;
+  workloadName: string;
+  namespace: string;
+  /** A gRPC library speaking xDS directly: it needs policies it supports (no LEAST_REQUEST, no redirects). */
+  proxyless: boolean;
+}
+
+export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {
+  const parts = id.split("~");
+  const kind = parts[0] === "router" ? "router" : "sidecar";
+  const ip = parts[1] ?? "";
+  const podDotNs = parts[2] ?? "";
+  const dot = podDotNs.lastIndexOf(".");
+  const nsFromDomain = (parts[3] ?? "").split(".")[0] ?? "";
+  const workloadName = dot < 0 ? podDotNs : podDotNs.slice(0, dot);
+  const namespace = (dot < 0 ? "" : podDotNs.slice(dot + 1)) || nsFromDomain || "default";
+  return { id, kind, ip, workloadName, namespace, proxyless: /grpc/i.test(userAgent) };
+}
+
+/** The proxy's own workload: by name and namespace, else by IP. */
+interface WorkloadIndex {
+  byName: Map<string, Workload>;
+  byAddress: Map<string, Workload>;
+}
+
+const workloadIndexes = new WeakMap<ConfigModel, WorkloadIndex>();
+
+function workloadIndex(model: ConfigModel): WorkloadIndex {
+  let index = workloadIndexes.get(model);
+  if (!index) {
+    index = { byName: new Map(), byAddress: new Map() };
+    for (const w of model.workloads) {
+      const key = `${w.namespace}/${w.name}`;
+      if (!index.byName.has(key)) index.byName.set(key, w);
+      if (!index.byAddress.has(w.address)) index.byAddress.set(w.address, w);
+    }
+    workloadIndexes.set(model, index);
+  }
+  return index;
+}
+
+export function findWorkload(model: ConfigModel, proxy: ProxyIdentity): Workload | undefined {
+  const index = workloadIndex(model);
+  return index.byName.get(`${proxy.namespace}/${proxy.workloadName}`) ?? (proxy.ip ? index.byAddress.get(proxy.ip) : undefined);
+}

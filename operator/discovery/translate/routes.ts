@@ -1,0 +1,148 @@
+// VirtualService http routes → Envoy routes, in order, first match wins.
+import type { Json, JsonObject } from "../../../proxy/xds/types.js";
+import type { ConfigModel, Named, Service } from "../model/config.js";
+import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from "../model/istio.js";
+import { protoDuration } from "../model/duration.js";
+import {
+  CORS_FILTER,
+  FAULT_FILTER,
+  corsConfig,
+  faultConfig,
+  fraction,
+  headerEdits,
+  redirectAction,
+  retryPolicy,
+  rewriteFields,
+} from "./actions.js";
+import { outboundName } from "./clusters.js";
+import { findService, fqdn } from "./hosts.js";
+import type { MatchContext } from "./match.js";
+import { blockApplies, routeMatch } from "./match.js";
+import { effectivePolicy, hashPolicy, ruleFor } from "./policy.js";
+
+export interface RouteContext extends MatchContext {
+  model: ConfigModel;
+  warn(message: string): void;
+}
+
+interface Target {
+  cluster: string;
+  hash?: JsonObject[];
+}
+
+/** The cluster a destination names; unknown hosts and subsets are reported, and still named. */
+export function destinationCluster(ctx: RouteContext, dest: Destination, where: string): Target {
+  const service = findService(ctx.model, dest.host, ctx.vsNamespace);
+  const subset = dest.subset ?? "";
+  if (!service) {
+    ctx.warn(`${where}: destination host "${dest.host}" matches no service`);
+    return { cluster: outboundName(dest.port?.number ?? ctx.port, subset, fqdn(dest.host, ctx.vsNamespace, ctx.model.domainSuffix)) };
+  }
+  const port = dest.port?.number ?? (service.ports.length === 1 ? service.ports[0]?.number : undefined) ?? ctx.port;
+  if (!service.ports.some((p) => p.number === port)) ctx.warn(`${where}: service "${service.hostname}" has no port ${port}`);
+  const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
+  if (subset && !rule?.spec.subsets?.some((s) => s.name === subset)) {
+    ctx.warn(`${where}: subset "${subset}" of "${dest.host}" is not defined by any DestinationRule`);
+  }
+  return { cluster: outboundName(port, subset, service.hostname), hash: hashPolicy(effectivePolicy(rule?.spec, port, subset)) };
+}
+
+function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where: string): JsonObject {
+  const first = dests[0];
+  if (dests.length === 1 && first) {
+    const target = destinationCluster(ctx, first.destination, `${where}.route[0]`);
+    return { cluster: target.cluster, hash_policy: target.hash, ...headerEdits(first.headers) };
+  }
+  let clusters = dests
+    .map((d, i) => ({ d, target: destinationCluster(ctx, d.destination, `${where}.route[${i}]`) }))
+    .filter(({ d }) => (d.weight ?? 0) > 0)
+    .map(({ d, target }): JsonObject => ({ name: target.cluster, weight: d.weight, ...headerEdits(d.headers) }));
+  if (clusters.length === 0) {
+    ctx.warn(`${where}: every destination has weight 0; splitting evenly`);
+    clusters = dests.map((d, i) => ({ name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster, weight: 1 }));
+  }
+  const hash = first ? destinationCluster({ ...ctx, warn: () => undefined }, first.destination, where).hash : undefined;
+  return { weighted_clusters: { clusters }, hash_policy: hash };
+}
+
+function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject[] | undefined {
+  const list: { destination: Destination; percent: number }[] = [];
+  if (http.mirror) list.push({ destination: http.mirror, percent: http.mirrorPercentage?.value ?? http.mirrorPercent ?? 100 });
+  for (const m of http.mirrors ?? []) list.push({ destination: m.destination, percent: m.percentage?.value ?? 100 });
+  if (!list.length) return undefined;
+  return list.map((m, i) => ({
+    cluster: destinationCluster(ctx, m.destination, `${where}.mirror[${i}]`).cluster,
+    runtime_fraction: { default_value: fraction(m.percent) },
+  }));
+}
+
+/**
+ * The route timeout, also as the stream duration limit that gRPC clients and streams obey, as Istio writes it.
+ * None given: "0s", no timeout.
+ */
+function timeouts(timeout: string | undefined): JsonObject {
+  const t = protoDuration(timeout) ?? "0s";
+  return { timeout: t, max_stream_duration: { max_stream_duration: t, grpc_timeout_header_max: t } };
+}
+
+/** The action part of an Envoy route, with its per-filter overrides. */
+function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
+  const perFilter: JsonObject = {};
+  if (http.fault) perFilter[FAULT_FILTER] = faultConfig(http.fault);
+  if (http.corsPolicy) perFilter[CORS_FILTER] = corsConfig(http.corsPolicy);
+  const out: JsonObject = { ...headerEdits(http.headers) };
+  if (Object.keys(perFilter).length) out["typed_per_filter_config"] = perFilter;
+  if (http.redirect) return { ...out, redirect: redirectAction(http.redirect) };
+  if (http.directResponse) {
+    const body = http.directResponse.body;
+    const source = body?.string !== undefined ? { inline_string: body.string } : body?.bytes !== undefined ? { inline_bytes: body.bytes } : undefined;
+    return { ...out, direct_response: { status: http.directResponse.status, body: source } };
+  }
+  const target = weightedTargets(ctx, http.route ?? [], where);
+  const { request_headers_to_add, request_headers_to_remove, response_headers_to_add, response_headers_to_remove, hash_policy, ...cluster } = target;
+  // A single destination's header edits apply to the whole route.
+  const merge = (a: unknown, b: unknown): Json[] | undefined => {
+    const all = [...((a as Json[] | undefined) ?? []), ...((b as Json[] | undefined) ?? [])];
+    return all.length ? all : undefined;
+  };
+  out["request_headers_to_add"] = merge(out["request_headers_to_add"], request_headers_to_add);
+  out["request_headers_to_remove"] = merge(out["request_headers_to_remove"], request_headers_to_remove);
+  out["response_headers_to_add"] = merge(out["response_headers_to_add"], response_headers_to_add);
+  out["response_headers_to_remove"] = merge(out["response_headers_to_remove"], response_headers_to_remove);
+  // Faults disable retries and timeouts on their route.
+  const faulted = http.fault !== undefined;
+  out["route"] = {
+    ...cluster,
+    ...rewriteFields(http.rewrite),
+    ...timeouts(faulted ? undefined : http.timeout),
+    retry_policy: faulted ? undefined : retryPolicy(http.retries, hash_policy !== undefined),
+    hash_policy,
+    request_mirror_policies: mirrors(ctx, http, where),
+  };
+  return out;
+}
+
+/** Envoy routes for one VirtualService on one port (or gateway), in order. */
+export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService>): JsonObject[] {
+  const routes: JsonObject[] = [];
+  (vs.spec.http ?? []).forEach((http, i) => {
+    const where = `VirtualService/${vs.namespace}/${vs.name}: http[${i}]`;
+    const name = http.name ?? `${vs.namespace}.${vs.name}.${i}`;
+    const blocks = http.match?.length ? http.match.filter((m) => blockApplies(m, ctx)) : [undefined];
+    if (!blocks.length) return;
+    const act = action(ctx, http, where);
+    for (const block of blocks) routes.push({ name, match: routeMatch(block), ...act });
+  });
+  return routes;
+}
+
+/** The route Istio writes when no VirtualService applies: everything to the service's default cluster. */
+export function defaultRoute(ctx: RouteContext, service: Service, port: number): JsonObject {
+  const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
+  const hash = hashPolicy(effectivePolicy(rule?.spec, port, ""));
+  return {
+    name: "default",
+    match: { prefix: "/" },
+    route: { cluster: outboundName(port, "", service.hostname), ...timeouts(undefined), retry_policy: retryPolicy(undefined, hash !== undefined), hash_policy: hash },
+  };
+}

@@ -1,0 +1,46 @@
+// Virtual hosts: which VirtualService serves which service, and the RouteConfigurations that hold them.
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import type { ConfigModel, Named, Service, ServicePort } from "../model/config.js";
+import type { VirtualService } from "../model/istio.js";
+import { indexByService, serviceDomains } from "./hosts.js";
+import { qualifyGateway } from "./match.js";
+import type { RouteContext } from "./routes.js";
+import { defaultRoute, virtualServiceRoutes } from "./routes.js";
+
+/** Is the VirtualService bound to this gateway (`mesh` for sidecars)? No `gateways` means mesh only. */
+export function boundTo(vs: Named<VirtualService>, gateway: string): boolean {
+  const gateways = vs.spec.gateways?.length ? vs.spec.gateways : ["mesh"];
+  return gateways.map((g) => qualifyGateway(g, vs.namespace)).includes(gateway);
+}
+
+/** The mesh VirtualService for a service: one in the proxy's namespace first, then the service's, then any. */
+const meshByService = new WeakMap<ConfigModel, Map<string, Named<VirtualService>[]>>();
+
+export function virtualServiceFor(ctx: RouteContext, service: Service): Named<VirtualService> | undefined {
+  const meshHosts = (vs: Named<VirtualService>): string[] => (boundTo(vs, "mesh") ? (vs.spec.hosts ?? []) : []);
+  const all = indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? [];
+  return all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0];
+}
+
+export function serviceVirtualHost(ctx: RouteContext, service: Service, port: ServicePort, extraDomains: string[] = []): JsonObject {
+  const vs = virtualServiceFor(ctx, service);
+  const routes = vs ? virtualServiceRoutes({ ...ctx, vsNamespace: vs.namespace }, vs) : [defaultRoute(ctx, service, port.number)];
+  return {
+    name: `${service.hostname}:${port.number}`,
+    domains: [...extraDomains, ...serviceDomains(service, port, ctx.proxyNamespace, ctx.model.domainSuffix)],
+    routes,
+    include_request_attempt_count: true,
+  };
+}
+
+/** Envoy rejects a domain that appears in two virtual hosts; the first keeps it. */
+export function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {
+  const seen = new Set<string>();
+  const hosts = virtualHosts.map((vh) => {
+    const domains = (vh["domains"] as string[]).filter((d) => !seen.has(d));
+    domains.forEach((d) => seen.add(d));
+    return { ...vh, domains };
+  });
+  return { "@type": TYPE.route, name, virtual_hosts: hosts.filter((vh) => vh.domains.length > 0), validate_clusters: false };
+}

@@ -1,0 +1,123 @@
+import { parseYaml, sample } from "../testing/bookinfo.js";
+import type { Named } from "../model/config.js";
+import type { DestinationRule } from "../model/istio.js";
+import type { KubeObject } from "../model/kube.js";
+import { regexError, validateObject } from "./index.js";
+
+const rules = (objects: KubeObject[]): Named<DestinationRule>[] =>
+  objects.map((o) => ({ name: o.metadata?.name ?? "", namespace: o.metadata?.namespace ?? "default", spec: o.spec as DestinationRule }));
+const bookinfoRules = rules(sample("destination-rule-all.yaml"));
+
+function vsErrors(http: string): string[] {
+  const [vs] = parseYaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+${http}`);
+  return validateObject(vs ?? {}, { destinationRules: bookinfoRules });
+}
+
+describe("validate VirtualService", () => {
+  it.each([
+    "virtual-service-all-v1.yaml",
+    "virtual-service-reviews-50-v3.yaml",
+    "virtual-service-reviews-test-v2.yaml",
+    "virtual-service-ratings-test-abort.yaml",
+  ])("accepts Istio's %s", (file) => {
+    for (const vs of sample(file)) expect(validateObject(vs, { destinationRules: bookinfoRules })).toEqual([]);
+  });
+
+  it("rejects a bad regex, naming the field", () => {
+    expect(vsErrors(`
+  - match: [{ uri: { regex: "/api/(v1" } }, { headers: { x-id: { regex: "(?=a)b" } } }]
+    route: [{ destination: { host: reviews } }]`)).toEqual([
+      expect.stringMatching(/^spec\.http\[0\]\.match\[0\]\.uri\.regex: "\/api\/\(v1" is not a valid regex/),
+      'spec.http[0].match[1].headers.x-id.regex: "(?=a)b" uses lookaround or backreferences, which RE2 does not support',
+    ]);
+  });
+
+  it("rejects negative weights and weights that don't add up to 100", () => {
+    expect(vsErrors(`
+  - route:
+    - { destination: { host: reviews, subset: v1 }, weight: -10 }
+    - { destination: { host: reviews, subset: v2 }, weight: 100 }
+  - route:
+    - { destination: { host: reviews, subset: v1 }, weight: 50 }
+    - { destination: { host: reviews, subset: v3 }, weight: 40 }`)).toEqual([
+      "spec.http[0].route[0].weight: must not be negative, got -10",
+      "spec.http[0].route: weights of several destinations must add up to 100, they add up to 90",
+      "spec.http[1].route: weights of several destinations must add up to 100, they add up to 90",
+    ]);
+  });
+
+  it("rejects negative retry attempts, an abort percentage above 100 and bad durations", () => {
+    expect(vsErrors(`
+  - retries: { attempts: -1, perTryTimeout: soon }
+    fault: { abort: { httpStatus: 503, percentage: { value: 150 } } }
+    timeout: 10
+    route: [{ destination: { host: reviews } }]`)).toEqual([
+      'spec.http[0].timeout: "10" is not a duration (like "1.5s" or "300ms")',
+      "spec.http[0].retries.attempts: must not be negative, got -1",
+      'spec.http[0].retries.perTryTimeout: "soon" is not a duration (like "1.5s" or "300ms")',
+      "spec.http[0].fault.abort.percentage.value: must be between 0 and 100, got 150",
+    ]);
+  });
+
+  it("rejects a subset the DestinationRule doesn't define", () => {
+    expect(vsErrors(`  - route: [{ destination: { host: reviews, subset: v9 } }]`)).toEqual([
+      'spec.http[0].route[0].destination.subset: subset "v9" is not defined by DestinationRule default/reviews',
+    ]);
+    expect(vsErrors(`  - route: [{ destination: { host: nothing, subset: v1 } }]`)).toEqual([
+      'spec.http[0].route[0].destination.subset: subset "v1" needs a DestinationRule for host "nothing", and there is none',
+    ]);
+  });
+
+  it("requires hosts and an action", () => {
+    const [vs] = parseYaml(`
+kind: VirtualService
+metadata: { name: x }
+spec: { http: [{ match: [{ uri: { prefix: / } }] }] }`);
+    expect(validateObject(vs ?? {})).toEqual([
+      "spec.hosts: at least one host is required",
+      "spec.http[0]: needs a route, a redirect or a directResponse",
+    ]);
+  });
+});
+
+describe("validate DestinationRule", () => {
+  it("accepts Istio's destination-rule-all.yaml", () => {
+    for (const dr of sample("destination-rule-all.yaml")) expect(validateObject(dr)).toEqual([]);
+  });
+
+  it("names the fields of a bad traffic policy", () => {
+    const [dr] = parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: { simple: ROUND_ROBIN, consistentHash: { httpHeaderName: a, useSourceIp: true } }
+    connectionPool: { tcp: { maxConnections: -1 } }
+    outlierDetection: { maxEjectionPercent: 101, interval: forever }
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v1, labels: { version: v2 } }`);
+    expect(validateObject(dr ?? {})).toEqual([
+      "spec.trafficPolicy.loadBalancer.consistentHash: set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName",
+      "spec.trafficPolicy.loadBalancer: set simple or consistentHash, not both",
+      "spec.trafficPolicy.connectionPool.tcp.maxConnections: must not be negative, got -1",
+      "spec.trafficPolicy.outlierDetection.maxEjectionPercent: must be between 0 and 100, got 101",
+      'spec.trafficPolicy.outlierDetection.interval: "forever" is not a duration (like "1.5s" or "300ms")',
+      'spec.subsets[1].name: "v1" is defined twice',
+    ]);
+  });
+});
+
+describe("regexError", () => {
+  it("accepts RE2-compatible patterns", () => {
+    expect(regexError("^/api/v[0-9]+/.*$")).toBeUndefined();
+  });
+});

@@ -1,0 +1,193 @@
+// Validation of VirtualService and DestinationRule objects that a proxy would NACK or that can't mean what the
+// user wrote. Pure. Each message starts with the field path: `spec.http[0].route[1].weight: ...`.
+import { durationSeconds } from "../model/duration.js";
+import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
+import type { Named } from "../model/config.js";
+import { fqdn } from "../translate/hosts.js";
+import type { DestinationRule, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
+import type { KubeObject } from "../model/kube.js";
+
+export interface ValidationContext {
+  /** The DestinationRules a VirtualService's subsets must be defined in. Omit to skip the subset check. */
+  destinationRules?: Named<DestinationRule>[];
+  domainSuffix?: string;
+}
+
+// RE2 (Envoy's regex engine) has no lookaround and no backreferences.
+const RE2_UNSUPPORTED = /\(\?<?[=!]|\\[1-9]/;
+
+export function regexError(pattern: string): string | undefined {
+  if (RE2_UNSUPPORTED.test(pattern)) return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
+  try {
+    new RegExp(pattern, "u");
+    return undefined;
+  } catch (err) {
+    return `"${pattern}" is not a valid regex: ${(err as Error).message}`;
+  }
+}
+
+class Errors {
+  readonly list: string[] = [];
+  add(path: string, message: string): void {
+    this.list.push(`${path}: ${message}`);
+  }
+  duration(path: string, value: string | undefined): void {
+    if (value !== undefined && durationSeconds(value) === undefined) this.add(path, `"${value}" is not a duration (like "1.5s" or "300ms")`);
+  }
+  stringMatch(path: string, m: StringMatch | undefined): void {
+    if (!m) return;
+    const set = [m.exact, m.prefix, m.regex].filter((x) => x !== undefined).length;
+    if (set > 1) this.add(path, "set only one of exact, prefix, regex");
+    if (m.regex !== undefined) {
+      const e = regexError(m.regex);
+      if (e) this.add(`${path}.regex`, e);
+    }
+  }
+  percent(path: string, value: number | undefined): void {
+    if (value !== undefined && (value < 0 || value > 100)) this.add(path, `must be between 0 and 100, got ${value}`);
+  }
+}
+
+const ruleIndexes = new WeakMap<Named<DestinationRule>[], Map<string, Named<DestinationRule>[]>>();
+
+/** DestinationRules by their host as written and as FQDN; built once per list. */
+function rulesByHost(rules: Named<DestinationRule>[], suffix: string): Map<string, Named<DestinationRule>[]> {
+  let index = ruleIndexes.get(rules);
+  if (!index) {
+    index = new Map();
+    for (const r of rules) {
+      for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)])) index.set(h, [...(index.get(h) ?? []), r]);
+    }
+    ruleIndexes.set(rules, index);
+  }
+  return index;
+}
+
+function subsetDefined(host: string, subset: string, namespace: string, ctx: ValidationContext): string | undefined {
+  const suffix = ctx.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
+  // A short host is relative to its object's namespace; compare what both resolve to.
+  const index = rulesByHost(ctx.destinationRules ?? [], suffix);
+  const rules = [...new Set([...(index.get(host) ?? []), ...(index.get(fqdn(host, namespace, suffix)) ?? [])])];
+  if (!rules.length) return `subset "${subset}" needs a DestinationRule for host "${host}", and there is none`;
+  if (rules.some((r) => r.spec.subsets?.some((s) => s.name === subset))) return undefined;
+  const names = rules.map((r) => `${r.namespace}/${r.name}`).join(", ");
+  return `subset "${subset}" is not defined by DestinationRule ${names}`;
+}
+
+function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: string, ctx: ValidationContext): void {
+  (http.match ?? []).forEach((m, j) => {
+    const mp = `${path}.match[${j}]`;
+    e.stringMatch(`${mp}.uri`, m.uri);
+    e.stringMatch(`${mp}.method`, m.method);
+    e.stringMatch(`${mp}.authority`, m.authority);
+    e.stringMatch(`${mp}.scheme`, m.scheme);
+    for (const [k, v] of Object.entries(m.headers ?? {})) e.stringMatch(`${mp}.headers.${k}`, v);
+    for (const [k, v] of Object.entries(m.withoutHeaders ?? {})) e.stringMatch(`${mp}.withoutHeaders.${k}`, v);
+    for (const [k, v] of Object.entries(m.queryParams ?? {})) e.stringMatch(`${mp}.queryParams.${k}`, v);
+  });
+  const routes = http.route ?? [];
+  if (!routes.length && !http.redirect && !http.directResponse) e.add(path, "needs a route, a redirect or a directResponse");
+  if (routes.length && (http.redirect || http.directResponse)) e.add(path, "route cannot be combined with redirect or directResponse");
+  routes.forEach((r, j) => {
+    const rp = `${path}.route[${j}]`;
+    if (!r.destination?.host) e.add(`${rp}.destination.host`, "is required");
+    if (r.weight !== undefined && r.weight < 0) e.add(`${rp}.weight`, `must not be negative, got ${r.weight}`);
+    if (r.destination?.subset && ctx.destinationRules) {
+      const problem = subsetDefined(r.destination.host, r.destination.subset, namespace, ctx);
+      if (problem) e.add(`${rp}.destination.subset`, problem);
+    }
+  });
+  if (routes.length > 1) {
+    const sum = routes.reduce((acc, r) => acc + (r.weight ?? 0), 0);
+    if (sum !== 100) e.add(`${path}.route`, `weights of several destinations must add up to 100, they add up to ${sum}`);
+  }
+  e.duration(`${path}.timeout`, http.timeout);
+  if (http.retries) {
+    if (http.retries.attempts !== undefined && http.retries.attempts < 0) {
+      e.add(`${path}.retries.attempts`, `must not be negative, got ${http.retries.attempts}`);
+    }
+    e.duration(`${path}.retries.perTryTimeout`, http.retries.perTryTimeout);
+  }
+  const fault = http.fault;
+  if (fault?.delay) {
+    e.percent(`${path}.fault.delay.percentage.value`, fault.delay.percentage?.value);
+    e.duration(`${path}.fault.delay.fixedDelay`, fault.delay.fixedDelay);
+  }
+  if (fault?.abort) {
+    e.percent(`${path}.fault.abort.percentage.value`, fault.abort.percentage?.value);
+    const status = fault.abort.httpStatus;
+    if (status !== undefined && (status < 200 || status > 599)) e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
+  }
+  e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
+  (http.corsPolicy?.allowOrigins ?? []).forEach((o, j) => e.stringMatch(`${path}.corsPolicy.allowOrigins[${j}]`, o));
+  if (http.rewrite?.uriRegexRewrite?.match !== undefined) {
+    const err = regexError(http.rewrite.uriRegexRewrite.match);
+    if (err) e.add(`${path}.rewrite.uriRegexRewrite.match`, err);
+  }
+}
+
+export function validateVirtualService(vs: Named<VirtualService>, ctx: ValidationContext = {}): string[] {
+  const e = new Errors();
+  if (!vs.spec.hosts?.length) e.add("spec.hosts", "at least one host is required");
+  (vs.spec.http ?? []).forEach((http, i) => validateHttp(e, http, `spec.http[${i}]`, vs.namespace, ctx));
+  return e.list;
+}
+
+function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): void {
+  if (!p) return;
+  const ch = p.loadBalancer?.consistentHash;
+  if (ch) {
+    const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter((x) => x !== undefined && x !== false);
+    if (keys.length !== 1) e.add(`${path}.loadBalancer.consistentHash`, "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName");
+    if (ch.ringHash && ch.maglev) e.add(`${path}.loadBalancer.consistentHash`, "set ringHash or maglev, not both");
+    if (p.loadBalancer?.simple) e.add(`${path}.loadBalancer`, "set simple or consistentHash, not both");
+    e.duration(`${path}.loadBalancer.consistentHash.httpCookie.ttl`, ch.httpCookie?.ttl);
+  }
+  const pool = p.connectionPool;
+  const nonNegative: [string, number | undefined][] = [
+    ["tcp.maxConnections", pool?.tcp?.maxConnections],
+    ["http.http1MaxPendingRequests", pool?.http?.http1MaxPendingRequests],
+    ["http.http2MaxRequests", pool?.http?.http2MaxRequests],
+    ["http.maxRetries", pool?.http?.maxRetries],
+    ["http.maxRequestsPerConnection", pool?.http?.maxRequestsPerConnection],
+  ];
+  for (const [field, value] of nonNegative) {
+    if (value !== undefined && value < 0) e.add(`${path}.connectionPool.${field}`, `must not be negative, got ${value}`);
+  }
+  e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
+  e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
+  const o = p.outlierDetection;
+  if (o) {
+    e.percent(`${path}.outlierDetection.maxEjectionPercent`, o.maxEjectionPercent);
+    e.percent(`${path}.outlierDetection.minHealthPercent`, o.minHealthPercent);
+    e.duration(`${path}.outlierDetection.interval`, o.interval);
+    e.duration(`${path}.outlierDetection.baseEjectionTime`, o.baseEjectionTime);
+    if (o.consecutive5xxErrors !== undefined && o.consecutive5xxErrors < 0) e.add(`${path}.outlierDetection.consecutive5xxErrors`, "must not be negative");
+  }
+  (p.portLevelSettings ?? []).forEach((pl, i) => {
+    if (!pl.port?.number) e.add(`${path}.portLevelSettings[${i}].port.number`, "is required");
+    validatePolicy(e, pl, `${path}.portLevelSettings[${i}]`);
+  });
+}
+
+export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
+  const e = new Errors();
+  if (!dr.spec.host) e.add("spec.host", "is required");
+  validatePolicy(e, dr.spec.trafficPolicy, "spec.trafficPolicy");
+  const seen = new Set<string>();
+  (dr.spec.subsets ?? []).forEach((s, i) => {
+    if (!s.name) e.add(`spec.subsets[${i}].name`, "is required");
+    else if (seen.has(s.name)) e.add(`spec.subsets[${i}].name`, `"${s.name}" is defined twice`);
+    seen.add(s.name);
+    validatePolicy(e, s.trafficPolicy, `spec.subsets[${i}].trafficPolicy`);
+  });
+  return e.list;
+}
+
+/** Validates any object the webhook sees; kinds other than VirtualService and DestinationRule pass. */
+export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
+  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
+  if (obj.kind === "VirtualService") return validateVirtualService(named, ctx);
+  if (obj.kind === "DestinationRule") return validateDestinationRule(named);
+  return [];
+}

@@ -1,0 +1,72 @@
+// The ADS gRPC service (envoy.service.discovery.v3.AggregatedDiscoveryService), with serializers built on the
+// same protobufjs Root as the resource codec. Shared by the control plane (server) and agents (client).
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import { messageType } from "./protos.js";
+import type { AnyMessage } from "./types.js";
+
+export interface NodeInfo {
+  id: string;
+  cluster?: string;
+  user_agent_name?: string;
+  user_agent_version?: string;
+  locality?: { region?: string; zone?: string; sub_zone?: string };
+}
+
+export interface DiscoveryRequest {
+  version_info: string;
+  node?: NodeInfo;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: { code?: number; message?: string };
+}
+
+export interface DiscoveryResponse {
+  version_info: string;
+  resources: AnyMessage[];
+  type_url: string;
+  nonce: string;
+}
+
+const REQUEST = "envoy.service.discovery.v3.DiscoveryRequest";
+const RESPONSE = "envoy.service.discovery.v3.DiscoveryResponse";
+
+function encoder<T extends object>(name: string): (value: T) => Buffer {
+  return (value) => {
+    const type = messageType(name);
+    return Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
+  };
+}
+
+function decoder<T>(name: string, defaults: boolean): (bytes: Buffer) => T {
+  return (bytes) => {
+    const type = messageType(name);
+    const plain = type.toObject(type.decode(bytes), { longs: String, enums: String, defaults, arrays: true });
+    return plain as T;
+  };
+}
+
+export const encodeRequest = encoder<DiscoveryRequest>(REQUEST);
+export const decodeRequest = decoder<DiscoveryRequest>(REQUEST, true);
+export const decodeResponse = decoder<DiscoveryResponse>(RESPONSE, true);
+const encodeWhole = encoder<DiscoveryResponse>(RESPONSE);
+
+/** Serializes a response; a Buffer is taken as already encoded, so one encoding can go to many proxies. */
+export function encodeResponse(value: DiscoveryResponse | Buffer): Buffer {
+  return Buffer.isBuffer(value) ? value : encodeWhole(value);
+}
+
+export const ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService";
+
+/** The ADS service for grpc-js: `server.addService(adsService, handlers)` or `makeGenericClientConstructor`. */
+export const adsService: ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: `/${ADS_SERVICE}/StreamAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: encodeRequest,
+    requestDeserialize: decodeRequest,
+    responseSerialize: encodeResponse,
+    responseDeserialize: decodeResponse,
+  },
+};

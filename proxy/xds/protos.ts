@@ -1,0 +1,62 @@
+// Loads Envoy's v3 protos (shipped by @grpc/grpc-js-xds under deps/) once, lazily, into one protobufjs Root.
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import protobuf from "protobufjs";
+
+const FILES = [
+  "envoy/service/discovery/v3/ads.proto",
+  "envoy/config/listener/v3/listener.proto",
+  "envoy/config/route/v3/route.proto",
+  "envoy/config/cluster/v3/cluster.proto",
+  "envoy/config/endpoint/v3/endpoint.proto",
+  "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+  "envoy/extensions/filters/http/fault/v3/fault.proto",
+  "envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto",
+  "envoy/extensions/filters/http/cors/v3/cors.proto",
+  "envoy/extensions/filters/http/rbac/v3/rbac.proto",
+  "envoy/extensions/filters/http/router/v3/router.proto",
+  "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
+  "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
+  "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
+  "envoy/extensions/transport_sockets/tls/v3/secret.proto",
+  "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+];
+
+function includeDirs(): string[] {
+  const require = createRequire(import.meta.url);
+  const xds = path.dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
+  const pbjs = path.dirname(require.resolve("protobufjs/package.json"));
+  const deps = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => path.join(xds, "deps", d));
+  // protobufjs carries google/protobuf/descriptor.proto, which the validate annotations import.
+  return [...deps, pbjs];
+}
+
+let root: protobuf.Root | undefined;
+
+/** The Root holding every Envoy type Weft exchanges; loaded on first use (a few hundred ms), then cached. */
+export function envoyRoot(): protobuf.Root {
+  if (root) return root;
+  const dirs = includeDirs();
+  const r = new protobuf.Root();
+  r.resolvePath = (_origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    for (const dir of dirs) {
+      const candidate = path.join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return target;
+  };
+  r.loadSync(FILES, { keepCase: true });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+/** Looks up a message type by its full name ("envoy.config.cluster.v3.Cluster") or a type URL. */
+export function messageType(nameOrUrl: string): protobuf.Type {
+  const name = nameOrUrl.slice(nameOrUrl.lastIndexOf("/") + 1);
+  const found = envoyRoot().lookup(name);
+  if (!(found instanceof protobuf.Type)) throw new Error(`unknown message type "${name}"`);
+  return found;
+}

@@ -1,0 +1,63 @@
+// Envoy v3 resources as Weft exchanges them: proto3-JSON objects with snake_case field names, exactly as in
+// Envoy's YAML docs ("1.5s" durations, {"@type": ...} for Any, plain numbers for wrappers, enum names).
+
+export type Json = string | number | boolean | null | Json[] | JsonObject;
+/** An object whose undefined members are dropped on encoding, so builders can write `field: maybe`. */
+export interface JsonObject {
+  [key: string]: Json | undefined;
+}
+
+/** A packed google.protobuf.Any as it travels on the wire. */
+export interface AnyMessage {
+  type_url: string;
+  value: Buffer;
+}
+
+const PREFIX = "type.googleapis.com/";
+
+export const TYPE = {
+  listener: `${PREFIX}envoy.config.listener.v3.Listener`,
+  route: `${PREFIX}envoy.config.route.v3.RouteConfiguration`,
+  cluster: `${PREFIX}envoy.config.cluster.v3.Cluster`,
+  endpoint: `${PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`,
+  secret: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.Secret`,
+  httpConnectionManager: `${PREFIX}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
+  fault: `${PREFIX}envoy.extensions.filters.http.fault.v3.HTTPFault`,
+  localRateLimit: `${PREFIX}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
+  cors: `${PREFIX}envoy.extensions.filters.http.cors.v3.Cors`,
+  corsPolicy: `${PREFIX}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+  rbac: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`,
+  router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
+  tcpProxy: `${PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
+  previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
+  httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
+  upstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
+} as const;
+
+/** The four resource types of a snapshot, in warming order: CDS → EDS → LDS → RDS. */
+export const WARMING_ORDER = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route] as const;
+export type SnapshotType = (typeof WARMING_ORDER)[number];
+
+/** Short names for logs and /debug/syncz. */
+export const SHORT_NAME: Record<string, string> = {
+  [TYPE.listener]: "LDS",
+  [TYPE.route]: "RDS",
+  [TYPE.cluster]: "CDS",
+  [TYPE.endpoint]: "EDS",
+  [TYPE.secret]: "SDS",
+};
+
+/** The name Envoy gives a resource: `name` for most, `cluster_name` for a ClusterLoadAssignment. */
+export function resourceName(type: string, resource: JsonObject): string {
+  const name = type === TYPE.endpoint ? resource["cluster_name"] : resource["name"];
+  return typeof name === "string" ? name : "";
+}
+
+/** A deep copy without undefined members, so a resource reads as it will encode. */
+export function prune<T extends Json | undefined>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => prune(v)) as T;
+  if (value === null || typeof value !== "object") return value;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = prune(v);
+  return out as T;
+}
