@@ -1,7 +1,8 @@
 // npm run bench:latency — the latency Weft adds at a fixed rate (default 1000 req/s over keep-alive connections):
 // p50, p99 and p99.9 direct to the backend and through the engine, alternately, and the engine's RSS under that
 // load. A benchmark prints figures; it asserts nothing.
-//   env: BENCH_RATE (default 1000), BENCH_SECONDS (default 10), BENCH_ROUNDS (default 2)
+//   env: BENCH_RATE (default 1000), BENCH_SECONDS (default 10), BENCH_ROUNDS (default 2),
+//        BENCH_NODE_ARGS (node flags for the engine, e.g. "--max-semi-space-size=2")
 import { readFileSync, mkdtempSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "weft-latency-"));
   const [backendPort, weftPort] = [await freePort(), await freePort()];
   startBackend(dir, backendPort);
-  const weft = startWeft(dir, weftPort, backendPort);
+  const weft = startWeft(dir, weftPort, backendPort, process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : []);
   await Promise.all([waitPort(backendPort), waitPort(weftPort)]);
   await fixedRate(weftPort); // warm-up: JIT, pools
   const fmt = (r: Run) => `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  errors ${r.errors}`;
