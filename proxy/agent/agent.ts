@@ -157,7 +157,7 @@ export class Agent implements AdminTarget {
   }
 
   drainListeners(): void {
-    void this.current?.drain();
+    this.current?.drainListeners();
   }
 
   quit(): void {

@@ -79,6 +79,10 @@ export class EngineProcess {
     return this.exited;
   }
 
+  drainListeners(): void {
+    this.send({ type: "drain_listeners" }).catch(() => undefined);
+  }
+
   private ask<T>(m: (id: number) => ToEngine, pick: (r: FromEngine) => T): Promise<T> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -32,6 +32,9 @@ process.on("message", (msg: ToEngine, handle: unknown) => {
     case "drain":
       engine.stop().then(() => process.exit(0));
       break;
+    case "drain_listeners":
+      engine.drainListeners();
+      break;
     case "stats":
       engine.prometheus().then((text) => send({ type: "stats", id: msg.id, text }));
       break;

@@ -1,6 +1,7 @@
 // A cluster at run time: its hosts (with request counts and outlier state), load balancer, circuit-breaker
 // counters and the upstream connection pool. It outlives config swaps that keep the cluster's name.
 import type { Cluster, Endpoint } from "./config/types.js";
+import { startHealthChecks } from "./health.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
 import type { ClientHttp2Session } from "node:http2";
 import { UpstreamConnection } from "./http1/upstream.js";
@@ -9,6 +10,9 @@ import type { UpstreamFailure, UpstreamLink } from "./link.js";
 
 export class Host implements LbHost {
   active = 0;
+  hcFailed = false;
+  hcFails = 0;
+  hcPasses = 0;
   idle: UpstreamConnection[] = [];
   /** HTTP/2 clusters: the host's session, and requests waiting for it to connect. */
   h2: ClientHttp2Session | undefined;
@@ -74,11 +78,13 @@ export class ClusterRuntime {
       maglevTableSize: config.maglevTableSize,
       choiceCount: config.choiceCount,
     });
+    this.health(config);
   }
 
   /** The cluster left the config: close idle connections now and the others when their exchange ends. */
   remove(): void {
     this.removed = true;
+    this.stopChecks?.();
     for (const h of this.hosts.values()) {
       for (const c of h.idle.splice(0)) c.close();
       h.h2?.close();
@@ -90,7 +96,7 @@ export class ClusterRuntime {
   }
 
   private usableHost(h: Host | undefined, now: number): boolean {
-    if (!h || !h.endpoint.healthy) return false;
+    if (!h || !h.endpoint.healthy || h.hcFailed) return false;
     if (h.ejectedUntil === 0) return true;
     if (h.ejectedUntil > now) return false;
     h.ejectedUntil = 0; // the ejection time is over
@@ -112,6 +118,16 @@ export class ClusterRuntime {
     if (h) return h;
     // Panic mode, as Envoy's: with no usable host, balance over all healthy ones, ejected or not.
     return this.lb.pick({ hash, random, usable: (k) => this.hosts.get(k)?.endpoint.healthy === true });
+  }
+
+  private stopChecks: (() => void) | undefined;
+  private checking: Cluster["healthCheck"];
+
+  private health(config: Cluster): void {
+    if (JSON.stringify(config.healthCheck) === JSON.stringify(this.checking)) return;
+    this.stopChecks?.();
+    this.checking = config.healthCheck;
+    this.stopChecks = config.healthCheck ? startHealthChecks(config.healthCheck, () => this.hosts.values()) : undefined;
   }
 
   /** A connection to the host: an idle one, a new one, or a wait in the pending queue. */

@@ -6,7 +6,8 @@ export type ToEngine =
   | { type: "listener"; name: string } // handle: the listening net.Server
   | { type: "conn"; name: string } // handle: an accepted net.Socket
   | { type: "config"; resources: Resources }
-  | { type: "drain" }
+  | { type: "drain" } // drain, then exit
+  | { type: "drain_listeners" } // close connections after their responses, keep running
   | { type: "stats"; id: number }
   | { type: "dump"; id: number };
 

@@ -13,3 +13,24 @@ export const LOCAL_BODY = {
 } as const;
 
 export type LocalFlag = keyof typeof LOCAL_BODY;
+
+/** Envoy's mapping of a local HTTP status to a gRPC status. */
+export function grpcStatusOf(http: number): number {
+  switch (http) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}

@@ -62,6 +62,10 @@ export function serviceOf(cluster: string): { fqdn: string; name: string; namesp
 
 export interface RequestRecord {
   inbound: boolean;
+  /** "grpc" for gRPC requests, else "http" (HTTP/1.1 and HTTP/2 alike, as Istio labels them). */
+  protocol?: "http" | "grpc";
+  /** The gRPC status of a gRPC response, "" otherwise. */
+  grpcStatus?: string;
   cluster: string;
   peerWorkload: string | undefined;
   code: number;
@@ -158,7 +162,7 @@ export class Stats {
   }
 
   record(rec: RequestRecord): void {
-    const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.code}|${rec.flags}`;
+    const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.code}|${rec.flags}|${rec.protocol ?? ""}|${rec.grpcStatus ?? ""}`;
     let s = this.series.get(key);
     if (!s) {
       s = new Series(this.labels(rec));
@@ -197,9 +201,9 @@ export class Stats {
       destination_cluster: dst.cluster,
       destination_canonical_service: dst.app,
       destination_canonical_revision: dst.version,
-      request_protocol: "http",
+      request_protocol: rec.protocol ?? "http",
       response_code: String(rec.code),
-      grpc_response_status: "",
+      grpc_response_status: rec.grpcStatus ?? "",
       response_flags: rec.flags,
       connection_security_policy: rec.inbound ? "none" : "unknown",
     };

@@ -11,7 +11,7 @@ import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
-import { LOCAL_BODY, type LocalFlag } from "./local.js";
+import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -46,6 +46,7 @@ export class Stream implements Exchange {
   private retryTimer: NodeJS.Timeout | undefined;
   private transparentRetry = false;
   private requestCounted = false;
+  private grpcStatus: string | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -107,6 +108,7 @@ export class Stream implements Exchange {
 
   private faultAbort(status: number, grpcStatus: number | undefined): void {
     if (grpcStatus !== undefined) {
+      this.grpcStatus = String(grpcStatus);
       (this.extraHeaders ??= []).push("content-type", "application/grpc", "grpc-status", String(grpcStatus), "grpc-message", LOCAL_BODY.FI);
     }
     this.local(status, "FI");
@@ -241,6 +243,7 @@ export class Stream implements Exchange {
     }
     this.committed = true;
     this.code = head.status;
+    this.grpcStatus = headerValue(head.headers, "grpc-status"); // trailers-only responses carry it here
     this.closeAfter = !head.unframed && head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
     if (!this.extraHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
@@ -259,6 +262,7 @@ export class Stream implements Exchange {
   }
 
   onEnd(trailers?: string[]): void {
+    if (trailers) this.grpcStatus = headerValue(trailers, "grpc-status");
     this.endAttempt();
     this.finishOnce();
     this.req.down.end(trailers, this.closeAfter);
@@ -357,8 +361,11 @@ export class Stream implements Exchange {
     const durationMs = performance.now() - this.start;
     const inbound = this.listener.direction === "inbound";
     const requestBytes = this.req.body.length;
+    const grpc = headerValue(this.req.head.headers, "content-type")?.startsWith("application/grpc") === true;
     this.ctx.stats.record({
       inbound,
+      protocol: grpc ? "grpc" : "http",
+      grpcStatus: grpc ? (this.grpcStatus ?? (this.code === 200 ? "" : String(grpcStatusOf(this.code)))) : "",
       cluster: this.clusterName || "unknown",
       peerWorkload: this.lastHost?.endpoint.workload,
       code: this.code,

@@ -1,5 +1,5 @@
 // Compiles Clusters and ClusterLoadAssignments.
-import type { CircuitBreakers, Cluster, Endpoint, LbPolicy, OutlierDetection } from "./types.js";
+import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, Reader, type Obj } from "./read.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
@@ -84,6 +84,7 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     idleTimeoutMs: http ? (r.duration(http, "idle_timeout", "common_http_protocol_options") ?? 3_600_000) : 3_600_000,
     maxRequestsPerConnection: http ? (r.num(http, "max_requests_per_connection", "common_http_protocol_options") ?? 0) : 0,
     http2: usesHttp2(o),
+    healthCheck: healthCheck(r, o),
   };
 }
 
@@ -131,4 +132,26 @@ function usesHttp2(o: Obj): boolean {
   const opts = (o.typed_extension_protocol_options as Obj | undefined)?.[HTTP_OPTIONS] as Obj | undefined;
   const explicit = opts?.explicit_http_config as Obj | undefined;
   return explicit?.http2_protocol_options !== undefined;
+}
+
+function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
+  const list = r.list(o, "health_checks", "");
+  if (!list.length) return undefined;
+  const p = "health_checks[0]";
+  const hc = r.obj(list[0], p);
+  const http = r.optObj(hc, "http_health_check", p);
+  if (!http) r.fail(p, "only http_health_check is supported");
+  const need = (key: string): number => {
+    const v = key.endsWith("threshold") ? r.num(hc, key, p) : r.duration(hc, key, p);
+    if (v === undefined || v <= 0) r.fail(join(p, key), "is required and must be greater than 0");
+    return v;
+  };
+  return {
+    timeoutMs: need("timeout"),
+    intervalMs: need("interval"),
+    unhealthyThreshold: need("unhealthy_threshold"),
+    healthyThreshold: need("healthy_threshold"),
+    path: r.reqStr(http, "path", join(p, "http_health_check")),
+    host: r.str(http, "host", join(p, "http_health_check")),
+  };
 }

@@ -236,6 +236,16 @@ export interface OutlierDetection {
   maxEjectionPercent: number;
 }
 
+/** An active HTTP health check (the first of health_checks). */
+export interface HealthCheck {
+  timeoutMs: number;
+  intervalMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  path: string;
+  host: string | undefined;
+}
+
 export interface Cluster {
   name: string;
   type: "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
@@ -253,6 +263,7 @@ export interface Cluster {
   maxRequestsPerConnection: number;
   /** Speak HTTP/2 (h2c) to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
   http2: boolean;
+  healthCheck: HealthCheck | undefined;
 }
 
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */

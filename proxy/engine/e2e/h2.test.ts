@@ -2,7 +2,7 @@
 // backend, with trailers and gRPC-style local errors.
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { backend, cluster, resources, ROUTER, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "./helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
@@ -107,5 +107,13 @@ describe("HTTP/2 and gRPC through the engine", () => {
     );
     expect(missing).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
+  });
+
+  it("labels gRPC traffic request_protocol=grpc with its grpc_response_status", async () => {
+    const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
+    const grpcLines = text.split("\n").filter((l) => l.startsWith("istio_requests_total{") && l.includes('request_protocol="grpc"'));
+    expect(grpcLines.some((l) => l.includes('grpc_response_status="0"') && l.includes('response_code="200"'))).toBe(true);
+    expect(grpcLines.some((l) => l.includes('grpc_response_status="8"') && l.includes('response_flags="FI"'))).toBe(true);
+    expect(grpcLines.some((l) => l.includes('grpc_response_status="12"'))).toBe(true);
   });
 });

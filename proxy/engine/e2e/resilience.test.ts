@@ -165,6 +165,29 @@ describe("resilience through the engine", () => {
     expect((await pending).status).toBe(200);
   });
 
+  it("takes a host out of the balancer while its active health check fails, and back when it passes", async () => {
+    let sick = true;
+    const handler: Parameters<typeof backend>[1] = (req, res, _body, b) => {
+      if (req.url === "/healthz") res.writeHead(sick && b.name === "flaky-health" ? 503 : 200);
+      res.end(b.name);
+    };
+    const steady = await up("steady", handler);
+    const flaky = await up("flaky-health", handler);
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "hc" } }],
+      [cluster("hc", [steady.port, flaky.port], { health_checks: [{ timeout: "1s", interval: "0.05s", unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: "/healthz" } }] })],
+    );
+    const rt = engine.clusterRuntime("hc")!;
+    const usable = () => (rt.pick(undefined, Math.random, new Set(["127.0.0.1:" + steady.port]))?.key ?? "").endsWith(`:${flaky.port}`);
+    await until(() => !usable());
+    const whileSick = countBy(await many(20, 1, () => get(port, "/")), (r) => r.body);
+    expect(whileSick).toEqual({ steady: 20 });
+    sick = false;
+    await until(usable);
+    const healed = countBy(await many(20, 1, () => get(port, "/")), (r) => r.body);
+    expect(healed).toEqual({ steady: 10, "flaky-health": 10 });
+  });
+
   it("ejects an outlier after consecutive 5xx", async () => {
     const good = await up("good");
     const bad = await up("bad", (_req, res) => {

@@ -8,27 +8,7 @@ import type { Downstream, DownstreamRequest } from "../downstream.js";
 import { ChunkedScanner, type ResponseHead } from "../http1/parse.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
-
-/** Envoy's mapping of a local HTTP status to a gRPC status. */
-export function grpcStatusOf(http: number): number {
-  switch (http) {
-    case 400:
-      return 13; // INTERNAL
-    case 401:
-      return 16; // UNAUTHENTICATED
-    case 403:
-      return 7; // PERMISSION_DENIED
-    case 404:
-      return 12; // UNIMPLEMENTED
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // UNAVAILABLE
-    default:
-      return 2; // UNKNOWN
-  }
-}
+import { grpcStatusOf } from "../local.js";
 
 /** stream.respond, or a reset when the headers are unacceptable to HTTP/2 (never an exception out of the engine). */
 function respond(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders, opts: { endStream?: boolean; waitForTrailers?: boolean }): boolean {

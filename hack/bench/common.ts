@@ -1,0 +1,131 @@
+// Shared by the bench scripts: tools from apt, free ports, nginx instances, child processes, wrk output.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../operator/cli/main.js");
+
+function has(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+}
+
+export function ensureTools(): void {
+  if (has("wrk") && has("nginx")) return;
+  process.stderr.write("installing wrk and nginx (apt-get)…\n");
+  execFileSync("apt-get", ["update"], { stdio: "inherit" });
+  execFileSync("apt-get", ["install", "-y", "wrk", "nginx"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => res(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+const children: ChildProcess[] = [];
+export function start(cmd: string, args: string[]): ChildProcess {
+  const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(c);
+  return c;
+}
+export function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+}
+process.on("exit", cleanup);
+process.on("SIGINT", () => process.exit(130));
+
+export async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((res) => {
+      const s = createServer();
+      s.once("error", () => res(true)); // in use: the server is up
+      s.listen(port, "127.0.0.1", () => s.close(() => res(false)));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function nginxConf(dir: string, body: string): string {
+  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `${t}_temp_path ${dir}/${t};`).join(" ");
+  return `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http { access_log off; ${temp} keepalive_requests 1000000;
+${body}
+}
+`;
+}
+
+export function startNginx(name: string, dir: string, body: string): void {
+  const d = join(dir, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, "nginx.conf"), nginxConf(d, body));
+  start("nginx", ["-p", d, "-c", join(d, "nginx.conf")]);
+}
+
+export interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
+}
+
+export function wrk(port: number, conns: number, duration: string): Result {
+  const out = execFileSync("wrk", ["-t1", `-c${conns}`, `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`], { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (errors) process.stdout.write(`  (wrk: ${errors[0]})\n`);
+  return { rps, p50, p99 };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** A static Envoy bootstrap: one HTTP listener routing everything to one cluster of one endpoint. */
+export function bootstrap(listenPort: number, backendPort: number): unknown {
+  const T = "type.googleapis.com/envoy.extensions.filters";
+  return {
+    static_resources: {
+      listeners: [{
+        name: "bench",
+        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
+        filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: {
+          "@type": `${T}.network.http_connection_manager.v3.HttpConnectionManager`,
+          stat_prefix: "bench",
+          route_config: { name: "bench", virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "backend" } }] }] },
+          http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": `${T}.http.router.v3.Router` } }],
+        } }] }],
+      }],
+      clusters: [{
+        name: "backend", type: "STATIC", connect_timeout: "1s",
+        load_assignment: { cluster_name: "backend", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: backendPort } } } }] }] },
+      }],
+    },
+  };
+}
+
+/** The tiny backend both benches use: nginx answering "hello world" (fast enough not to be the bottleneck). */
+export function startBackend(dir: string, port: number): void {
+  startNginx("backend", dir, `server { listen 127.0.0.1:${port}; location / { return 200 "hello world\\n"; } }`);
+}
+
+/** Runs `weft proxy` on a bootstrap file written to dir; returns the child. */
+export function startWeft(dir: string, listenPort: number, backendPort: number, nodeArgs: string[] = []): ChildProcess {
+  const file = join(dir, "weft.json");
+  writeFileSync(file, JSON.stringify(bootstrap(listenPort, backendPort)));
+  return start(process.execPath, [...nodeArgs, MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", "0", "--ready-port", "0"]);
+}
