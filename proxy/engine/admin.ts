@@ -16,7 +16,7 @@ export interface AdminTarget {
 
 const PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** A port number (0: any free port), or false to not start that server. */
+/** A port number (0 picks a free port), or false to not start that server. */
 export type PortOption = number | false;
 
 export interface AdminServers {
