@@ -9,7 +9,11 @@ import { backend, cluster, get, resources } from "../engine/e2e/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 
-(existsSync(BUILT) ? describe : describe.skip)("agent hot restart", () => {
+describe("agent hot restart", () => {
+  beforeAll(() => {
+    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: this suite runs the built engine; run \`npm run build\` first`);
+  });
+
   it("restarts the engine twice under 500 rps for 20 s, to another binaryPath, without a failed request", async () => {
     const b = await backend("b");
     // Binary "B": a different entry point for the same engine, reporting another version.
