@@ -72,7 +72,7 @@ export function renderPage(user: string | undefined, detailsBody: string | undef
   return lines.join("\n");
 }
 
-/** The signed-in user: `?u=NAME` (also remembered in a `user` cookie), else the cookie. */
+/** The signed-in user: `?u=NAME`, else a `user` cookie. */
 export function userOf(req: IncomingMessage, url: URL): string | undefined {
   const q = url.searchParams.get("u");
   if (q) return q;
