@@ -23,6 +23,8 @@ export interface XdsAgentFlags {
   binaryPath?: string;
   accessLog?: boolean;
   drainSeconds?: number;
+  /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
+  log?: (line: string) => void;
 }
 
 export function defaultNodeId(): string {
@@ -43,7 +45,7 @@ export interface XdsAgent {
 export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = () => undefined): Promise<XdsAgent> {
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
-  const log = (line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`);
+  const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
   const shape = (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,

@@ -82,6 +82,7 @@ spec:
   const servers: Server[] = [];
   let discovery: ChildProcess | undefined;
   let proxy: XdsAgent;
+  const notes: string[] = [];
   const startDiscovery = async (): Promise<void> => {
     discovery = spawn(process.execPath, [CLI, "discovery", "--config-dir", dir, "--address", D], { stdio: "ignore", env: { ...process.env, WEFT_LOG_LEVEL: "warn" } });
     await until("discovery", async () => (await fetch(`http://${D}:15014/ready`)).ok);
@@ -112,6 +113,7 @@ spec:
       statsPort: false,
       readyPort: false,
       drainSeconds: 0.2,
+      log: (line) => notes.push(line),
     });
     await until("a first config", () => proxy.xds.applied !== "");
   }, 30_000);
@@ -147,6 +149,7 @@ spec:
       return me?.types["RDS"]?.nack?.error;
     });
     expect(nack).toMatch(/^RDS: RouteConfiguration "9080": .*regex/);
+    expect(notes.some((n) => n.startsWith("xds: NACK RDS"))).toBe(true);
     for (let i = 0; i < 10; i++) expect(await echo()).toBe("v2");
     writeFileSync(join(dir, "routes.yaml"), routeTo("v1"));
     await until("the fix applied", async () => (await echo()) === "v1");
