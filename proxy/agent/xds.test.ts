@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ECHO_SUBSETS } from "../../operator/discovery/testing/mesh.js";
 import { startXdsAgent, type XdsAgent } from "./xds-main.js";
 
 const CLI = join(process.cwd(), "dist/operator/cli/main.js");
@@ -62,11 +63,8 @@ metadata: { name: echo-v2 }
 spec: { address: 127.0.30.22, ports: { http: 9080 }, labels: { app: echo, version: v2 } }
 ${withMe ? `---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: { name: client-v1 }\nspec: { address: ${ME}, ports: { http: 9080 }, labels: { app: client, version: v1 } }\n` : ""}`;
 
-const routeTo = (subset: string, regex = "") => `
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: echo }
-spec: { host: echo, subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
+// Test data shared with discovery's tests: the echo DestinationRule with subsets v1 and v2.
+const routeTo = (subset: string, regex = "") => `${ECHO_SUBSETS}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
