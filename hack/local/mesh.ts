@@ -55,7 +55,7 @@ export async function seedConfig(root: string, l: LocalLayout, dir: string, netw
 }
 
 interface Dump {
-  xds?: { applied_version?: string };
+  xds?: { applied_version?: string; types?: Record<string, { error?: string }> };
 }
 
 export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
@@ -117,11 +117,14 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   };
 }
 
-/** Resolves once the proxy at this admin URL serves a config from discovery. */
-function configured(adminUrl: string): Promise<string> {
-  return poll(`${adminUrl}/config_dump`, async () => {
-    const r = await get(`${adminUrl}/config_dump`);
-    const v = r?.status === 200 ? (JSON.parse(r.body) as Dump).xds?.applied_version : undefined;
-    return v ? v : undefined;
+/** Resolves once the proxy at this admin URL serves a config from discovery; rejects on a NACK (a port in use). */
+async function configured(adminUrl: string): Promise<string> {
+  const r = await poll(`${adminUrl}/config_dump`, async () => {
+    const res = await get(`${adminUrl}/config_dump`);
+    const xds = res?.status === 200 ? (JSON.parse(res.body) as Dump).xds : undefined;
+    const error = Object.values(xds?.types ?? {}).find((t) => t.error)?.error;
+    return error ? { error } : xds?.applied_version ? { version: xds.applied_version } : undefined;
   });
+  if ("error" in r) throw new Error(`the proxy at ${adminUrl} rejected its config: ${r.error}`);
+  return r.version;
 }
