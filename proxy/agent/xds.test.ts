@@ -159,6 +159,13 @@ spec:
     expect(await echo()).toBe("v1");
   });
 
+  it("hot-restarts the engine onto the listeners LDS brought", async () => {
+    const admin = `http://${ME}:${proxy.agent.ports.admin}`;
+    expect((await fetch(`${admin}/hot_restart`, { method: "POST" })).ok).toBe(true);
+    expect(((await (await fetch(`${admin}/config_dump`)).json()) as { epoch: number }).epoch).toBe(1);
+    for (let i = 0; i < 5; i++) expect(await echo()).toBe("v1");
+  });
+
   it("keeps serving while discovery is away, and reconnects when it is back", async () => {
     const gone = discovery as ChildProcess;
     gone.kill("SIGTERM");
