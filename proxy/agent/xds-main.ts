@@ -36,6 +36,15 @@ export function nodeIp(nodeId: string): string {
   return nodeId.split("~")[1] || "127.0.0.1";
 }
 
+/** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
+class XdsConfiguredAgent extends Agent {
+  configured: () => boolean = () => false;
+
+  override get ready(): boolean {
+    return super.ready && this.configured();
+  }
+}
+
 export interface XdsAgent {
   agent: Agent;
   xds: XdsClient;
@@ -54,7 +63,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     shape,
     log,
   });
-  const agent: Agent = new Agent({
+  const agent: XdsConfiguredAgent = new XdsConfiguredAgent({
     resources: { version: "" },
     binaryPath: flags.binaryPath,
     adminAddress: flags.adminAddress ?? ip,
@@ -67,6 +76,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,
   });
+  agent.configured = () => xds.applied !== "";
   await agent.start();
   xds.start();
   return {

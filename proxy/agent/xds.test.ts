@@ -116,6 +116,14 @@ spec:
     await until("a first config", () => proxy.xds.applied !== "");
   }, 30_000);
 
+  it("is ready only once it serves a config from discovery", async () => {
+    expect((await fetch(`http://${ME}:${proxy.agent.ports.admin}/ready`)).status).toBe(200);
+    const early = await startXdsAgent({ discoveryAddress: "127.0.30.1:1", nodeId: "sidecar~127.0.30.12~x.default~default.svc.cluster.local", binaryPath: ENGINE, adminPort: 0, statsPort: false, readyPort: false, log: () => undefined });
+    const status = (await fetch(`http://127.0.30.12:${early.agent.ports.admin}/ready`)).status;
+    await early.stop();
+    expect(status).toBe(503);
+  });
+
   afterAll(async () => {
     await proxy?.stop();
     discovery?.kill("SIGTERM");
