@@ -13,6 +13,8 @@ export default {
   reporters: ["default", "<rootDir>/test/summary-reporter.js"],
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/{operator,proxy,hack}/**/*.test.ts"] },
+    // The local mesh as processes (hack/local), through its gateway: needs `npm run build`.
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
     {
       ...common,
       displayName: "integration",

@@ -38,7 +38,7 @@ export const commands: Record<string, Command> = {
     },
   },
   proxy: {
-    summary: "run the proxy engine from a static bootstrap file; with --agent, as a hot-restartable child",
+    summary: "run the proxy engine from a static bootstrap file; with --agent, as a hot-restartable child; with --discovery-address, over xDS",
     options: {
       bootstrap: { type: "string" },
       agent: { type: "boolean" },
@@ -48,8 +48,17 @@ export const commands: Record<string, Command> = {
       "ready-port": { type: "string" },
       "access-log": { type: "boolean" },
       "drain-seconds": { type: "string" },
+      "discovery-address": { type: "string" },
+      "node-id": { type: "string" },
+      "app-address": { type: "string" },
+      "outbound-port": { type: "string" },
+      "admin-address": { type: "string" },
     },
     async run(values) {
+      if (typeof values["discovery-address"] === "string") {
+        const { runXdsFromFlags } = await import("../../proxy/agent/xds-flags.js");
+        return runXdsFromFlags(values);
+      }
       const file = values.bootstrap;
       if (typeof file !== "string") {
         process.stderr.write("weft proxy: --bootstrap FILE is required\n");

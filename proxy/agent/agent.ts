@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Resources } from "../engine/config/types.js";
-import { compile } from "../engine/config/index.js";
+import { compile, ConfigError } from "../engine/config/index.js";
 import { startAdmin, type AdminServers, type AdminTarget, type PortOption } from "../engine/admin.js";
 import { EngineProcess } from "./engine-process.js";
 
@@ -22,6 +22,10 @@ export interface AgentOptions {
   drainMs?: number;
   accessLog?: boolean;
   onQuit?: () => void;
+  /** Address of the admin server. Default 127.0.0.1. */
+  adminAddress?: string;
+  /** More for /config_dump (the xDS client's versions). */
+  dumpExtra?: () => Record<string, unknown>;
 }
 
 export class Agent implements AdminTarget {
@@ -60,18 +64,20 @@ export class Agent implements AdminTarget {
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
-    for (const l of cfg.listeners) {
-      const server = createServer({ noDelay: true, pauseOnConnect: true });
-      // The agent never serves: a connection it happens to accept goes to the current engine.
-      server.on("connection", (socket: Socket) => this.pass(l.name, socket));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ host: l.address, port: l.port }, resolve);
-      });
-      this.servers.set(l.name, server);
-    }
+    for (const l of cfg.listeners) this.servers.set(l.name, await this.bind(l));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
+  }
+
+  private async bind(l: { name: string; address: string; port: number }): Promise<Server> {
+    const server = createServer({ noDelay: true, pauseOnConnect: true });
+    // The agent never serves: a connection it happens to accept goes to the current engine.
+    server.on("connection", (socket: Socket) => this.pass(l.name, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: l.address, port: l.port }, resolve);
+    });
+    return server;
   }
 
   private pass(name: string, socket: Socket): void {
@@ -136,15 +142,33 @@ export class Agent implements AdminTarget {
 
   /** A new config for the running engine (the xDS path); rejected configs leave the old one serving. */
   async apply(resources: Resources): Promise<void> {
-    compile(resources);
-    await this.current?.apply(resources);
+    const cfg = compile(resources);
+    // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
+    const bound = new Map<string, Server>();
+    try {
+      for (const l of cfg.listeners) {
+        const a = this.servers.get(l.name)?.address();
+        if (a && typeof a === "object" && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
+        bound.set(l.name, await this.bind(l).catch((err: Error) => Promise.reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`))));
+      }
+      for (const [name, server] of bound) await this.current?.adopt(name, server);
+      await this.current?.apply(resources);
+    } catch (err) {
+      for (const s of bound.values()) s.close();
+      throw err;
+    }
     this.resources = resources;
+    const keep = new Set(cfg.listeners.map((l) => l.name));
+    for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
+    for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);
+    for (const [name, server] of bound) this.servers.set(name, server);
   }
 
   async configDump(): Promise<unknown> {
     const e = this.current;
     const dump = e ? await e.dump() : {};
-    return { epoch: e?.epoch ?? -1, binary_path: e?.binaryPath ?? this.binaryPath, engine_version: e?.version ?? "", ...(dump as object) };
+    const extra = this.opts.dumpExtra?.() ?? {};
+    return { epoch: e?.epoch ?? -1, binary_path: e?.binaryPath ?? this.binaryPath, engine_version: e?.version ?? "", ...extra, ...(dump as object) };
   }
 
   async statsText(): Promise<string> {

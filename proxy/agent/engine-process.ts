@@ -52,8 +52,13 @@ export class EngineProcess {
   /** Hands over the listening sockets, then the config; resolves once the engine serves it. */
   async boot(servers: ReadonlyMap<string, Server>, resources: Resources): Promise<void> {
     await this.started;
-    for (const [name, server] of servers) await this.send({ type: "listener", name }, server);
+    for (const [name, server] of servers) await this.adopt(name, server);
     await this.apply(resources);
+  }
+
+  /** Hands over one listening socket; the listener of that name in the next config uses it. */
+  adopt(name: string, server: Server): Promise<void> {
+    return this.send({ type: "listener", name }, server);
   }
 
   apply(resources: Resources): Promise<void> {

@@ -1,0 +1,165 @@
+// What an xDS client knows, per type: the accepted resources, version and nonce, and the names it subscribes
+// to. Pure: it validates a response against the engine's compiler, and tells when the whole is consistent
+// (every EDS cluster has its assignment, every RDS name its route table), which is when the engine may take it.
+import type { Resources } from "../engine/config/types.js";
+import { compile } from "../engine/config/index.js";
+import type { JsonObject } from "../xds/types.js";
+import { TYPE, WARMING_ORDER, SHORT_NAME, resourceName, type SnapshotType } from "../xds/types.js";
+
+export interface TypeState {
+  version: string;
+  nonce: string;
+  resources: Map<string, JsonObject>;
+  /** The last NACK's message, cleared by the next ACK. */
+  error: string | undefined;
+}
+
+const isWildcard = (type: string): boolean => type === TYPE.cluster || type === TYPE.listener;
+
+export function isSnapshotType(type: string): type is SnapshotType {
+  return (WARMING_ORDER as readonly string[]).includes(type);
+}
+
+const obj = (v: unknown): JsonObject | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : undefined);
+
+/** The ClusterLoadAssignment names the EDS clusters need. */
+export function edsNames(clusters: Iterable<JsonObject>): string[] {
+  const names = new Set<string>();
+  for (const c of clusters) {
+    if (c["type"] !== "EDS") continue;
+    const service = obj(c["eds_cluster_config"])?.["service_name"];
+    names.add(typeof service === "string" && service ? service : String(c["name"]));
+  }
+  return [...names].sort();
+}
+
+/** The RouteConfiguration names the listeners' connection managers ask for over RDS. */
+export function rdsNames(listeners: Iterable<JsonObject>): string[] {
+  const names = new Set<string>();
+  const fromHcm = (hcm: JsonObject | undefined): void => {
+    const name = obj(hcm?.["rds"])?.["route_config_name"];
+    if (typeof name === "string") names.add(name);
+  };
+  for (const l of listeners) {
+    fromHcm(obj(obj(l["api_listener"])?.["api_listener"]));
+    const chains = Array.isArray(l["filter_chains"]) ? l["filter_chains"] : [];
+    for (const chain of chains) {
+      const filters = obj(chain)?.["filters"];
+      for (const f of Array.isArray(filters) ? filters : []) fromHcm(obj(obj(f)?.["typed_config"]));
+    }
+  }
+  return [...names].sort();
+}
+
+export type Shape = (r: Resources) => Resources;
+
+export class XdsState {
+  /** `shape` turns served resources into what this proxy runs (see local-shape.ts); checks apply to its output. */
+  constructor(readonly shape: Shape = (r) => r) {}
+
+  readonly types = new Map<SnapshotType, TypeState>(
+    WARMING_ORDER.map((t) => [t, { version: "", nonce: "", resources: new Map(), error: undefined }]),
+  );
+
+  private get(type: SnapshotType): TypeState {
+    return this.types.get(type) as TypeState;
+  }
+
+  private values(type: SnapshotType): JsonObject[] {
+    return [...this.get(type).resources.values()];
+  }
+
+  /** The names to subscribe to: none (everything) for CDS/LDS, the referenced ones for EDS/RDS. */
+  names(type: SnapshotType): string[] {
+    if (type === TYPE.endpoint) return edsNames(this.values(TYPE.cluster));
+    if (type === TYPE.route) return rdsNames(this.values(TYPE.listener));
+    return [];
+  }
+
+  /** The resources of `type` after a response: the full set for CDS/LDS, per name for EDS/RDS. */
+  candidate(type: SnapshotType, incoming: JsonObject[]): Map<string, JsonObject> {
+    const next = new Map(isWildcard(type) ? [] : this.get(type).resources);
+    for (const r of incoming) next.set(resourceName(type, r), r);
+    if (!isWildcard(type)) {
+      const wanted = new Set(this.names(type));
+      for (const name of next.keys()) if (!wanted.has(name)) next.delete(name);
+    }
+    return next;
+  }
+
+  /**
+   * The compiler's message for the first invalid resource, or undefined. Each type is checked with what it
+   * depends on and what has arrived: clusters alone, routes against the known clusters, listeners against both.
+   */
+  validate(type: SnapshotType, resources: Map<string, JsonObject>): string | undefined {
+    const list = [...resources.values()];
+    const set: Resources =
+      type === TYPE.cluster
+        ? { clusters: list }
+        : type === TYPE.endpoint
+          ? { endpoints: list }
+          : type === TYPE.route
+            ? { clusters: this.values(TYPE.cluster), routes: list }
+            : { clusters: this.values(TYPE.cluster), routes: this.values(TYPE.route), listeners: list };
+    const error = this.check(this.shape(set));
+    return error && `${SHORT_NAME[type] ?? type}: ${error}`;
+  }
+
+  /** The compiler's message for a whole config, or undefined when it compiles. */
+  check(whole: Resources): string | undefined {
+    try {
+      compile(whole);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  /** Takes a validated response; returns the state it replaced, for a rollback. */
+  commit(type: SnapshotType, version: string, nonce: string, resources: Map<string, JsonObject>): TypeState {
+    const before = { ...this.get(type) };
+    this.types.set(type, { version, nonce, resources, error: undefined });
+    return before;
+  }
+
+  restore(type: SnapshotType, state: TypeState): void {
+    this.types.set(type, state);
+  }
+
+  reject(type: SnapshotType, nonce: string, error: string): void {
+    const s = this.get(type);
+    this.types.set(type, { ...s, nonce, error });
+  }
+
+  /** The whole config, once it is consistent: every EDS name has arrived and every RDS name (warming done). */
+  consistent(): Resources | undefined {
+    if (!this.get(TYPE.cluster).version || !this.get(TYPE.listener).version) return undefined;
+    const endpoints = this.get(TYPE.endpoint).resources;
+    const routes = this.get(TYPE.route).resources;
+    if (!this.names(TYPE.endpoint).every((n) => endpoints.has(n))) return undefined;
+    if (!this.names(TYPE.route).every((n) => routes.has(n))) return undefined;
+    return {
+      version: this.version(),
+      clusters: this.values(TYPE.cluster),
+      endpoints: this.values(TYPE.endpoint),
+      listeners: this.values(TYPE.listener),
+      routes: this.values(TYPE.route),
+    };
+  }
+
+  /** One version for the whole: the newest config generation any type is at. */
+  version(): string {
+    const versions = WARMING_ORDER.map((t) => this.get(t).version).filter(Boolean);
+    const numeric = versions.every((v) => /^\d+$/.test(v));
+    return numeric ? String(Math.max(0, ...versions.map(Number))) : versions.join(",");
+  }
+
+  /** For /config_dump: per type (CDS, EDS, LDS, RDS) the version, resource count and last error. */
+  summary(): Record<string, { version: string; resources: number; error?: string }> {
+    const out: Record<string, { version: string; resources: number; error?: string }> = {};
+    for (const [type, s] of this.types) {
+      out[SHORT_NAME[type] ?? type] = { version: s.version, resources: s.resources.size, ...(s.error ? { error: s.error } : {}) };
+    }
+    return out;
+  }
+}

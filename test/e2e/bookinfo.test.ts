@@ -1,0 +1,101 @@
+// Bookinfo on the local mesh (the same code as `npm start`), driven through the ingress gateway: Istio's own
+// routing files, each copied into the watched folder, take effect, with statistical assertions. Runs the built
+// package: `npm run build` first (`npm run test:e2e` does).
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
+import { get, poll } from "../../hack/local/procs.js";
+
+const root = repoRoot();
+const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
+
+interface Sync {
+  node: string;
+  configVersion?: string;
+  types: Record<string, { sent?: string; acked?: string; nack?: unknown }>;
+}
+
+(built ? describe : describe.skip)("Bookinfo on the local mesh, routed by Istio's networking files", () => {
+  const work = mkdtempSync(path.join(tmpdir(), "weft-e2e-"));
+  let mesh: LocalMesh;
+
+  const json = async <T>(url: string): Promise<T> => JSON.parse((await get(url))?.body ?? "null") as T;
+
+  /** Changes the watched folder, then waits until discovery has a new generation and every proxy ACKed it. */
+  async function change(add: string[], remove: string[] = []): Promise<void> {
+    const before = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
+    for (const f of remove) rmSync(path.join(mesh.configDir, f));
+    for (const f of add) copyFileSync(path.join(NETWORKING(root), f), path.join(mesh.configDir, f));
+    const version = await poll("a new config generation", async () => {
+      const v = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
+      return v > before ? v : undefined;
+    });
+    await poll(`every proxy synced at ${version}`, async () => {
+      const proxies = await json<Sync[]>(`${mesh.monitoringUrl}/debug/syncz`);
+      const synced = (p: Sync) => Number(p.configVersion) >= version && Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
+      return proxies.length === mesh.layout.workloads.length + 1 && proxies.every(synced) ? true : undefined;
+    });
+  }
+
+  /** `n` product pages (8 at a time): which reviews version served each, and how ratings fared. */
+  async function pages(n: number, user?: string): Promise<{ versions: Record<string, number>; ratingsDown: number; failed: number }> {
+    const out = { versions: {} as Record<string, number>, ratingsDown: 0, failed: 0 };
+    const url = `${mesh.gatewayUrl}/productpage${user ? `?u=${user}` : ""}`;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next++ < n) {
+        const r = await get(url);
+        if (r?.status !== 200) {
+          out.failed++;
+          continue;
+        }
+        const v = /Reviews served by: <b>(reviews-v\d)</.exec(r.body)?.[1] ?? "none";
+        out.versions[v] = (out.versions[v] ?? 0) + 1;
+        if (r.body.includes("Ratings service is currently unavailable")) out.ratingsDown++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return out;
+  }
+
+  beforeAll(async () => {
+    mesh = await startLocalMesh({
+      configDir: path.join(work, "config"),
+      base: "127.0.50",
+      appBase: "127.0.51",
+      gatewayIp: "127.0.50.3",
+      networking: ["destination-rule-all.yaml"],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await mesh?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }, 30_000);
+
+  it("virtual-service-all-v1.yaml: every request is served by reviews-v1", async () => {
+    await change(["virtual-service-all-v1.yaml"]);
+    expect(await pages(100)).toEqual({ versions: { "reviews-v1": 100 }, ratingsDown: 0, failed: 0 });
+  }, 60_000);
+
+  it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 share the traffic 50/50 (± 7% over 400)", async () => {
+    await change(["virtual-service-reviews-50-v3.yaml"]);
+    const r = await pages(400);
+    expect(r.failed).toBe(0);
+    expect(Object.keys(r.versions).sort()).toEqual(["reviews-v1", "reviews-v3"]);
+    expect(Math.abs((r.versions["reviews-v1"] ?? 0) / 400 - 0.5)).toBeLessThanOrEqual(0.07);
+  }, 60_000);
+
+  it("virtual-service-reviews-test-v2.yaml: end-user jason sees reviews-v2, everyone else reviews-v1", async () => {
+    await change(["virtual-service-reviews-test-v2.yaml"], ["virtual-service-reviews-50-v3.yaml"]);
+    expect(await pages(50, "jason")).toEqual({ versions: { "reviews-v2": 50 }, ratingsDown: 0, failed: 0 });
+    expect(await pages(50)).toEqual({ versions: { "reviews-v1": 50 }, ratingsDown: 0, failed: 0 });
+  }, 60_000);
+
+  it("virtual-service-ratings-test-abort.yaml: jason gets 'ratings unavailable', the others are unaffected", async () => {
+    await change(["virtual-service-ratings-test-abort.yaml"]);
+    expect(await pages(50, "jason")).toEqual({ versions: { "reviews-v2": 50 }, ratingsDown: 50, failed: 0 });
+    expect(await pages(50)).toEqual({ versions: { "reviews-v1": 50 }, ratingsDown: 0, failed: 0 });
+  }, 60_000);
+});
