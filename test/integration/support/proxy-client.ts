@@ -11,6 +11,9 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import { RawAdsClient } from "../../../operator/discovery/testing/adsclient.js";
 
 type Resources = Map<string, JsonObject>;
+interface ClusterLoadAssignment {
+  endpoints?: { lb_endpoints?: { endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }[] }[];
+}
 
 export class CheckingProxy {
   private readonly ads: RawAdsClient;
@@ -93,6 +96,13 @@ export class CheckingProxy {
 
   clusters(): string[] {
     return [...(this.active.get(TYPE.cluster)?.keys() ?? [])].sort();
+  }
+
+  /** The endpoint addresses (ip:port) the proxy holds for an EDS cluster. */
+  endpoints(cluster: string): string[] {
+    const cla = this.active.get(TYPE.endpoint)?.get(cluster) as ClusterLoadAssignment | undefined;
+    const sockets = (cla?.endpoints ?? []).flatMap((l) => (l.lb_endpoints ?? []).map((e) => e.endpoint?.address?.socket_address));
+    return sockets.map((a) => `${a?.address ?? ""}:${a?.port_value ?? ""}`).sort();
   }
 
   routes(): Resources {
