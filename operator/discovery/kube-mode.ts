@@ -6,14 +6,16 @@ import { isIP } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:https";
 import type { Logger } from "pino";
-import { CA_SECRET, DISCOVERY } from "../install/labels.js";
+import { hostname } from "node:os";
+import { CA_SECRET, DISCOVERY, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
+import { staleReportKeys } from "../install/proxy-report.js";
 import { Applier } from "../runtime/apply.js";
-import { isNotFound } from "../runtime/kube.js";
+import { errorMessage, isNotFound } from "../runtime/kube.js";
 import { issueCert } from "../runtime/pki.js";
 import type { KeyPair } from "../runtime/pki.js";
 import type { Named } from "./model/config.js";
 import type { DestinationRule } from "./model/istio.js";
-import { ProxyReporter, REPORT_FIELD_MANAGER } from "./report.js";
+import { ProxyReporter, reportFieldManager } from "./report.js";
 import { startDiscovery } from "./server.js";
 import type { Discovery } from "./server.js";
 import { KubeSource } from "./sources/kube.js";
@@ -33,6 +35,8 @@ export interface KubeDiscoveryOptions {
   monitoringPort: number;
   /** -1: no webhook. */
   webhookPort: number;
+  /** This replica's name in the report; its pod name by default. */
+  replica?: string;
 }
 
 export interface KubeDiscovery extends Discovery {
@@ -65,6 +69,22 @@ async function listDestinationRules(kc: KubeConfig): Promise<Named<DestinationRu
   return list.items.map((o) => ({ name: o.metadata?.name ?? "", namespace: o.metadata?.namespace ?? "default", spec: o.spec ?? { host: "" } }));
 }
 
+/** Removes stale replicas' report keys (read, then replace at that resourceVersion: a conflict leaves them). */
+async function pruneReports(o: KubeDiscoveryOptions, me: string): Promise<void> {
+  const core = o.kc.makeApiClient(CoreV1Api);
+  try {
+    const cm = await core.readNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace });
+    const pods = await core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app=${DISCOVERY}` });
+    const stale = staleReportKeys(cm.data, me, pods.items.map((p) => p.metadata?.name ?? ""));
+    if (stale.length === 0) return;
+    for (const key of stale) delete cm.data?.[key];
+    await core.replaceNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace, body: cm });
+    o.log.info({ removed: stale }, "stale proxy reports removed");
+  } catch (err) {
+    if (!isNotFound(err)) o.log.warn({ error: errorMessage(err) }, "stale proxy reports not pruned");
+  }
+}
+
 async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined> {
   const ca = await readCa(o.kc, o.namespace);
   if (!ca) {
@@ -89,11 +109,13 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
     log: o.log,
     source: (onChange) => new KubeSource({ kc: o.kc, log: o.log, namespace: o.watchNamespace, onChange }),
   });
-  const applier = new Applier(o.kc, REPORT_FIELD_MANAGER);
-  const reporter = new ProxyReporter({ tracker: discovery.ads.tracker, namespace: o.namespace, mesh: o.mesh, apply: (cm) => applier.apply(cm), log: o.log });
+  const replica = o.replica ?? process.env.POD_NAME ?? hostname();
+  await pruneReports(o, replica);
+  const applier = new Applier(o.kc, reportFieldManager(replica));
+  const reporter = new ProxyReporter({ tracker: discovery.ads.tracker, namespace: o.namespace, mesh: o.mesh, replica, apply: (cm) => applier.apply(cm), log: o.log });
   reporter.start();
   const webhookPort = webhook ? (webhook.address() as AddressInfo).port : undefined;
-  o.log.info({ namespace: o.namespace, mesh: o.mesh, webhookPort }, "discovery serving a Kubernetes cluster");
+  o.log.info({ namespace: o.namespace, mesh: o.mesh, replica, webhookPort }, "discovery serving a Kubernetes cluster");
   return {
     ...discovery,
     webhookPort,

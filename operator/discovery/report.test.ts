@@ -3,18 +3,28 @@ import { SyncTracker } from "./ads/tracker.js";
 import { ProxyReporter, reportConfigMap } from "./report.js";
 
 const silent = { info: () => undefined, warn: () => undefined };
-const status = (cm: KubernetesObject | undefined) => JSON.parse((cm as { data: Record<string, string> }).data["status.json"] ?? "{}") as Record<string, unknown>;
+const status = (cm: KubernetesObject | undefined) => JSON.parse((cm as { data: Record<string, string> }).data["status.weftd-0.json"] ?? "{}") as Record<string, unknown>;
 
 function reporter(apply: (obj: KubernetesObject) => Promise<unknown>) {
   const tracker = new SyncTracker();
-  return { tracker, r: new ProxyReporter({ tracker, namespace: "weft-system", mesh: "default", apply, log: silent }) };
+  return { tracker, r: new ProxyReporter({ tracker, namespace: "weft-system", mesh: "default", replica: "weftd-0", apply, log: silent }) };
 }
 
 describe("the proxy report", () => {
-  it("is ConfigMap weft-proxy-status, key status.json, labelled with its mesh", () => {
-    const cm = reportConfigMap({ connected: 1, synced: 1, nacked: 0, versions: { "3": 1 }, nacks: [], updated: "2026-01-01T00:00:00Z" }, "ns", "m");
+  it("is ConfigMap weft-proxy-status, key status.<replica>.json, labelled with its mesh", () => {
+    const where = { namespace: "ns", mesh: "m", replica: "weftd-0" };
+    const cm = reportConfigMap({ connected: 1, synced: 1, nacked: 0, versions: { "3": 1 }, nacks: [], updated: "2026-01-01T00:00:00Z" }, where);
     expect(cm.metadata).toMatchObject({ name: "weft-proxy-status", namespace: "ns", labels: { "weft.dev/mesh": "m" } });
-    expect(JSON.parse(cm.data["status.json"] ?? "")).toMatchObject({ connected: 1, synced: 1, versions: { "3": 1 } });
+    expect(JSON.parse(cm.data?.["status.weftd-0.json"] ?? "")).toMatchObject({ connected: 1, synced: 1, versions: { "3": 1 } });
+    expect(reportConfigMap(undefined, where).data).toBeUndefined(); // withdrawing: the replica's key is no longer applied
+  });
+
+  it("is withdrawn on stop, once written", async () => {
+    const writes: KubernetesObject[] = [];
+    const { r } = reporter(async (obj) => writes.push(obj));
+    await r.tick(10_000);
+    await r.stop();
+    expect(writes.map((w) => Object.keys((w as { data?: object }).data ?? {}))).toEqual([["status.weftd-0.json"], []]);
   });
 
   it("is written once at start, then only when the summary changes, and at most every 2 s", async () => {

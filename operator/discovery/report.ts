@@ -1,19 +1,24 @@
-// The proxy report: the sync tracker's summary, written to ConfigMap weft-proxy-status (key status.json) in
-// discovery's namespace, where the operator folds it into MeshInstallation.status. Written by server-side apply,
-// at most every 2 s and only when the summary changed: at rest, nothing is written.
+// The proxy report: the sync tracker's summary, written to ConfigMap weft-proxy-status in discovery's namespace,
+// where the operator adds up every replica's key (`status.<replica>.json`) into MeshInstallation.status. Written by
+// server-side apply with a field manager per replica, at most every 2 s and only when the summary changed: at rest,
+// nothing is written. On shutdown the replica withdraws its key, so its proxies (now gone) stop counting.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { MESH_LABEL, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
+import { reportKey } from "../install/proxy-report.js";
 import { summarise, summaryChanged } from "./ads/summary.js";
 import type { ProxyStatusSummary } from "./ads/summary.js";
 import type { SyncTracker } from "./ads/tracker.js";
 import { errorMessage } from "../runtime/kube.js";
 
-export const REPORT_FIELD_MANAGER = "weftd";
+/** Each replica owns its key: server-side apply then merges the replicas' keys instead of replacing them. */
+export const reportFieldManager = (replica: string): string => `weftd-${replica}`.slice(0, 128);
 
 export interface ReportOptions {
   tracker: SyncTracker;
   namespace: string;
   mesh: string;
+  /** This discovery's name among its replicas (its pod name). */
+  replica: string;
   /** Server-side apply (Applier.apply in production). */
   apply(obj: KubernetesObject): Promise<unknown>;
   log: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
@@ -23,14 +28,17 @@ export interface ReportOptions {
   checkMs?: number;
 }
 
-/** The ConfigMap that carries a summary. Pure. */
-export function reportConfigMap(summary: ProxyStatusSummary, namespace: string, mesh: string): KubernetesObject & { data: Record<string, string> } {
+/** What one replica applies: its key with the summary, or (summary undefined) no key, to withdraw it. Pure. */
+export function reportConfigMap(
+  summary: ProxyStatusSummary | undefined,
+  o: Pick<ReportOptions, "namespace" | "mesh" | "replica">,
+): KubernetesObject & { data?: Record<string, string> } {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name: PROXY_STATUS_CONFIGMAP, namespace, labels: { [MESH_LABEL]: mesh, "app.kubernetes.io/part-of": "weft" } },
-    data: { "status.json": JSON.stringify(summary) },
-  } as KubernetesObject & { data: Record<string, string> };
+    metadata: { name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace, labels: { [MESH_LABEL]: o.mesh, "app.kubernetes.io/part-of": "weft" } },
+    ...(summary ? { data: { [reportKey(o.replica)]: JSON.stringify(summary) } } : {}),
+  } as KubernetesObject & { data?: Record<string, string> };
 }
 
 export class ProxyReporter {
@@ -53,9 +61,8 @@ export class ProxyReporter {
     if (!summaryChanged(this.written, summary)) return Promise.resolve();
     if (now - this.lastWriteAt < (this.options.minIntervalMs ?? 2000)) return Promise.resolve();
     this.lastWriteAt = now;
-    const { namespace, mesh } = this.options;
     this.writing = this.options
-      .apply(reportConfigMap(summary, namespace, mesh))
+      .apply(reportConfigMap(summary, this.options))
       .then(
         () => {
           this.written = summary;
@@ -67,10 +74,12 @@ export class ProxyReporter {
     return this.writing;
   }
 
-  /** Stops checking; waits for a write in flight. */
+  /** Stops checking, waits for a write in flight, then withdraws this replica's key. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.writing;
+    if (!this.written) return;
+    await this.options.apply(reportConfigMap(undefined, this.options)).catch((err: unknown) => this.options.log.warn({ error: errorMessage(err) }, "proxy report not withdrawn"));
   }
 }

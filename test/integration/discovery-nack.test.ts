@@ -1,11 +1,12 @@
 // A bad VirtualService forced past the webhook: the proxy NACKs it and keeps its last good routes, /debug/syncz
 // shows the error, discovery's report reaches the operator, and the MeshInstallation says ProxiesSynced=False
-// with the reason; `kubectl get mesh` shows real PROXIES and SYNCED values throughout.
+// with the reason; `kubectl get mesh` shows real PROXIES and SYNCED values throughout. Stopped, discovery withdraws
+// its report.
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { applyBookinfo, applyNetworking, sidecarId } from "./support/bookinfo.js";
 import { DiscoveryProcess } from "./support/discovery.js";
-import { kube, kubectl } from "./support/kubectl.js";
+import { getJson, kube, kubectl } from "./support/kubectl.js";
 import { condition } from "./support/mesh.js";
 import { operatorAndMesh } from "./support/operator.js";
 import { CheckingProxy } from "./support/proxy-client.js";
@@ -96,5 +97,14 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     await f.mesh.until((m) => proxiesSynced(m)?.status === "True" && m.status?.proxies?.synced === 1, 15_000, "ProxiesSynced=True again");
     expect(JSON.stringify(proxy!.routes().get("9080"))).toContain("end-user");
     expect(await meshRow()).toEqual({ proxies: "1", synced: "1" });
+  });
+
+  it("a discovery that stops (SIGTERM) withdraws its report: its proxies no longer count", async () => {
+    f.mesh.reset();
+    expect(await discovery!.stop()).toBe(0);
+    const m = await f.mesh.until((o) => proxiesSynced(o)?.status === "Unknown", 15_000, "ProxiesSynced=Unknown");
+    expect(proxiesSynced(m)?.reason).toBe("NoReport");
+    const cm = await getJson<{ data?: Record<string, string> }>(["get", "configmap", "weft-proxy-status", "-n", MESH_NS]);
+    expect(Object.keys(cm.data ?? {})).toEqual([]);
   });
 });
