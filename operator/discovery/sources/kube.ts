@@ -59,7 +59,14 @@ export class KubeSource {
   async start(): Promise<SourceSnapshot> {
     this.running = true;
     await Promise.all(this.informers.map((i) => i.start()));
-    await Promise.all(this.informers.map((i) => i.synced));
+    // A kind the API server doesn't serve (CRDs missing) or RBAC denies keeps discovery from starting: say which.
+    const pending = new Set(this.informers.map((i) => i.source.kind));
+    const waiting = setInterval(() => this.options.log.warn({ kinds: [...pending] }, "waiting for the first list"), 10_000);
+    try {
+      await Promise.all(this.informers.map((i) => i.synced.then(() => pending.delete(i.source.kind))));
+    } finally {
+      clearInterval(waiting);
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const snapshot = this.read();
