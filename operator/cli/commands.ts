@@ -17,12 +17,17 @@ export interface Command {
 export const commands: Record<string, Command> = {
   operator: operatorCommand,
   discovery: {
-    summary: "run the control plane: Istio config in, Envoy xDS out; --config-dir DIR for local mode",
+    summary: "run the control plane: Istio config in, Envoy xDS out; --config-dir DIR for local mode, else Kubernetes",
     options: {
       "config-dir": { type: "string" },
       "xds-port": { type: "string" },
       "monitoring-port": { type: "string" },
       address: { type: "string" },
+      kubeconfig: { type: "string" },
+      namespace: { type: "string" },
+      mesh: { type: "string" },
+      "watch-namespace": { type: "string" },
+      "webhook-port": { type: "string" },
     },
     async run(values) {
       const { runDiscovery } = await import("../discovery/cli.js");

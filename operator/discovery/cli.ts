@@ -1,6 +1,7 @@
 // `weft discovery`: flags, then serve until SIGTERM/SIGINT, then shut down gracefully.
 import type { Values } from "../cli/commands.js";
 import { startDiscovery } from "./server.js";
+import type { Discovery } from "./server.js";
 
 function port(value: unknown, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
@@ -9,23 +10,39 @@ function port(value: unknown, fallback: number, flag: string): number {
   return n;
 }
 
+/** Without --config-dir: the Kubernetes source (--kubeconfig, $KUBECONFIG, or in-cluster config). */
+async function startKube(values: Values, ports: { xdsPort: number; monitoringPort: number; webhookPort: number; address: string }): Promise<Discovery> {
+  const str = (k: string) => (typeof values[k] === "string" && values[k] ? (values[k] as string) : undefined);
+  const { loadKubeConfig } = await import("../runtime/kube.js");
+  const { startKubeDiscovery } = await import("./kube-mode.js");
+  const { default: pino } = await import("pino");
+  return startKubeDiscovery({
+    ...ports,
+    kc: loadKubeConfig(str("kubeconfig")),
+    log: pino({ name: "weft-discovery" }),
+    namespace: str("namespace") ?? process.env.POD_NAMESPACE ?? "weft-system",
+    mesh: str("mesh") ?? "default",
+    watchNamespace: str("watch-namespace"),
+  });
+}
+
 export async function runDiscovery(values: Values): Promise<number> {
-  const configDir = values["config-dir"];
-  if (typeof configDir !== "string" || !configDir) {
-    process.stderr.write("weft discovery: --config-dir DIR is required (the Kubernetes source comes later)\n");
-    return 2;
-  }
+  const configDir = typeof values["config-dir"] === "string" ? values["config-dir"] : "";
   let xdsPort: number;
   let monitoringPort: number;
+  let webhookPort = -1;
   try {
     xdsPort = port(values["xds-port"], 15010, "xds-port");
     monitoringPort = port(values["monitoring-port"], 15014, "monitoring-port");
+    if (!configDir) webhookPort = values["webhook-port"] === "-1" ? -1 : port(values["webhook-port"], 15017, "webhook-port");
   } catch (err) {
     process.stderr.write(`weft discovery: ${(err as Error).message}\n`);
     return 2;
   }
   const address = typeof values["address"] === "string" ? values["address"] : "0.0.0.0";
-  const discovery = await startDiscovery({ configDir, xdsPort, monitoringPort, address });
+  const discovery = configDir
+    ? await startDiscovery({ configDir, xdsPort, monitoringPort, address })
+    : await startKube(values, { xdsPort, monitoringPort, webhookPort, address });
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGTERM", stop);

@@ -15,8 +15,17 @@ import type { ConfigModel } from "./model/config.js";
 import { DirSource } from "./sources/dir.js";
 import type { DirSnapshot } from "./sources/dir.js";
 
+/** A config source: it reports a snapshot from start() and after every change, until stop(). */
+export interface ConfigSource {
+  start(): Promise<unknown>;
+  stop(): void;
+}
+
 export interface DiscoveryOptions {
-  configDir: string;
+  /** Local mode: the directory source. */
+  configDir?: string;
+  /** Any other source (the Kubernetes one), built around discovery's change handler; used when set. */
+  source?: (onChange: (snap: DirSnapshot) => void) => ConfigSource;
   address?: string;
   /** 0 picks a free port. */
   xdsPort?: number;
@@ -105,7 +114,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     configWarnings = snap.warnings;
     scheduler.schedule(snap.model);
   };
-  const source = new DirSource({ dir: options.configDir, onChange });
+  const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
   await source.start();
   scheduler.flush();
 

@@ -13,6 +13,7 @@ import { errorMessage, isNotFound } from "../runtime/kube.js";
 import { render } from "./render.js";
 import { determineStatus, sameStatus, type Observed, type ProxyReport } from "./status.js";
 import { CaKeeper } from "./ca.js";
+import { reportFromData } from "./proxy-report.js";
 import { CA_SECRET, CREATED_BY_ANNOTATION, DISCOVERY, FINALIZER, PROXY_STATUS_CONFIGMAP, meshLabels } from "./labels.js";
 
 export interface Caches {
@@ -51,16 +52,9 @@ export function checkSpec(raw: unknown): MeshSpec {
   return spec;
 }
 
+/** Every weftd replica's report in the ConfigMap, added up (proxy-report.ts). */
 export function parseProxyReport(cm: V1ConfigMap | undefined): ProxyReport | undefined {
-  const raw = cm?.data?.["status.json"];
-  if (!raw) return undefined;
-  try {
-    const r = JSON.parse(raw) as Partial<ProxyReport>;
-    const n = (v: unknown) => (typeof v === "number" && v >= 0 ? Math.floor(v) : 0);
-    return { connected: n(r.connected), synced: n(r.synced), nacked: n(r.nacked), versions: r.versions, nacks: Array.isArray(r.nacks) ? r.nacks : [] };
-  } catch {
-    return undefined;
-  }
+  return reportFromData(cm?.data);
 }
 
 export class MeshReconciler implements Reconciler<MeshInstallation> {

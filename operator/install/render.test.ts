@@ -38,6 +38,7 @@ describe("render", () => {
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.template.spec.containers[0]?.image).toBe("registry.example.com/weft/weft:0.1.0");
     expect(d.spec.template.spec.containers[0]?.args[0]).toBe("discovery");
+    expect(d.spec.template.spec.containers[0]?.args.slice(-2)).toEqual(["--mesh", "default"]); // labels its proxy report
     expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).toBe("0.1.0");
   });
 

@@ -133,7 +133,7 @@ function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<
             {
               name: "discovery",
               image: discoveryImage(spec),
-              args: ["discovery", "--namespace", spec.namespace],
+              args: ["discovery", "--namespace", spec.namespace, "--mesh", selector[MESH_LABEL] ?? ""],
               ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: "TCP" })),
               env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } }],
               readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 3 },

@@ -1,0 +1,133 @@
+// `weft discovery` against a Kubernetes API server: the Kubernetes source feeding the usual push path, the proxy
+// report for the operator, and the validation webhook on :15017 with a serving cert from the mesh CA.
+import { CoreV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import { isIP } from "node:net";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:https";
+import type { Logger } from "pino";
+import { hostname } from "node:os";
+import { CA_SECRET, DISCOVERY, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
+import { staleReportKeys } from "../install/proxy-report.js";
+import { Applier } from "../runtime/apply.js";
+import { errorMessage, isNotFound } from "../runtime/kube.js";
+import { issueCert } from "../runtime/pki.js";
+import type { KeyPair } from "../runtime/pki.js";
+import type { Named } from "./model/config.js";
+import type { DestinationRule } from "./model/istio.js";
+import { ProxyReporter, reportFieldManager } from "./report.js";
+import { startDiscovery } from "./server.js";
+import type { Discovery } from "./server.js";
+import { KubeSource } from "./sources/kube.js";
+import { webhookServer } from "./webhook.js";
+
+export interface KubeDiscoveryOptions {
+  kc: KubeConfig;
+  log: Logger;
+  /** Discovery's own namespace: the report ConfigMap and the CA Secret live there. */
+  namespace: string;
+  /** The MeshInstallation this discovery serves: the report's weft.dev/mesh label. */
+  mesh: string;
+  /** Watch only this namespace; all when unset. */
+  watchNamespace?: string;
+  address: string;
+  xdsPort: number;
+  monitoringPort: number;
+  /** -1: no webhook. */
+  webhookPort: number;
+  /** This replica's name in the report; its pod name by default. */
+  replica?: string;
+}
+
+export interface KubeDiscovery extends Discovery {
+  /** Undefined when the webhook is off or the mesh CA isn't there. */
+  webhookPort?: number;
+}
+
+/** The DNS names (and the bound IP, when discovery listens on one address) a webhook serving cert carries. Pure. */
+export function webhookNames(namespace: string, address: string): { dnsNames: string[]; ips: string[] } {
+  const svc = `${DISCOVERY}.${namespace}`;
+  const ips = isIP(address) && address !== "0.0.0.0" && address !== "::" ? [address] : [];
+  return { dnsNames: [DISCOVERY, svc, `${svc}.svc`, `${svc}.svc.cluster.local`], ips };
+}
+
+async function readCa(kc: KubeConfig, namespace: string): Promise<KeyPair | undefined> {
+  try {
+    const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: CA_SECRET, namespace });
+    const pem = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k], "base64").toString("utf8") : undefined);
+    const certPem = pem("ca-cert.pem");
+    const keyPem = pem("ca-key.pem");
+    return certPem && keyPem ? { certPem, keyPem } : undefined;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function listDestinationRules(kc: KubeConfig): Promise<Named<DestinationRule>[]> {
+  const list = await KubernetesObjectApi.makeApiClient(kc).list<KubernetesObject & { spec?: DestinationRule }>("networking.istio.io/v1", "DestinationRule");
+  return list.items.map((o) => ({ name: o.metadata?.name ?? "", namespace: o.metadata?.namespace ?? "default", spec: o.spec ?? { host: "" } }));
+}
+
+/** Removes stale replicas' report keys (read, then replace at that resourceVersion: a conflict leaves them). */
+async function pruneReports(o: KubeDiscoveryOptions, me: string): Promise<void> {
+  const core = o.kc.makeApiClient(CoreV1Api);
+  try {
+    const cm = await core.readNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace });
+    const pods = await core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app=${DISCOVERY}` });
+    const stale = staleReportKeys(cm.data, me, pods.items.map((p) => p.metadata?.name ?? ""));
+    if (stale.length === 0) return;
+    for (const key of stale) delete cm.data?.[key];
+    await core.replaceNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace, body: cm });
+    o.log.info({ removed: stale }, "stale proxy reports removed");
+  } catch (err) {
+    if (!isNotFound(err)) o.log.warn({ error: errorMessage(err) }, "stale proxy reports not pruned");
+  }
+}
+
+async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined> {
+  const ca = await readCa(o.kc, o.namespace);
+  if (!ca) {
+    o.log.warn({ namespace: o.namespace, secret: CA_SECRET }, "no mesh CA: the validation webhook is not served");
+    return undefined;
+  }
+  const cert = await issueCert(ca, { commonName: `${DISCOVERY}.${o.namespace}.svc`, ...webhookNames(o.namespace, o.address), usage: "server", days: 365 });
+  const server = webhookServer({ ...cert, log: o.log, destinationRules: () => listDestinationRules(o.kc) });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.webhookPort, o.address, () => resolve());
+  });
+  return server;
+}
+
+export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeDiscovery> {
+  const webhook = o.webhookPort >= 0 ? await startWebhook(o) : undefined;
+  const discovery = await startDiscovery({
+    address: o.address,
+    xdsPort: o.xdsPort,
+    monitoringPort: o.monitoringPort,
+    log: o.log,
+    source: (onChange) => new KubeSource({ kc: o.kc, log: o.log, namespace: o.watchNamespace, onChange }),
+  });
+  const replica = o.replica ?? process.env.POD_NAME ?? hostname();
+  await pruneReports(o, replica);
+  const applier = new Applier(o.kc, reportFieldManager(replica));
+  const reporter = new ProxyReporter({ tracker: discovery.ads.tracker, namespace: o.namespace, mesh: o.mesh, replica, apply: (cm) => applier.apply(cm), log: o.log });
+  reporter.start();
+  const webhookPort = webhook ? (webhook.address() as AddressInfo).port : undefined;
+  o.log.info({ namespace: o.namespace, mesh: o.mesh, replica, webhookPort }, "discovery serving a Kubernetes cluster");
+  return {
+    ...discovery,
+    webhookPort,
+    close: async () => {
+      await reporter.stop();
+      if (webhook) {
+        await new Promise<void>((resolve) => {
+          webhook.close(() => resolve());
+          webhook.closeAllConnections();
+        });
+      }
+      await discovery.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces and the Istio networking kinds,
+// folded by the same normalise() as the directory source, so translate never knows where config came from.
+// Every change, debounced, yields a fresh snapshot of everything the informers hold.
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { Informer } from "../../runtime/informer.js";
+import type { InformerSource } from "../../runtime/informer.js";
+import type { KubeObject } from "../model/kube.js";
+import { normalise } from "../model/normalise.js";
+import type { DirSnapshot as SourceSnapshot } from "./dir.js";
+
+export interface KubeSourceOptions {
+  kc: KubeConfig;
+  log: Logger;
+  /** Watch only this namespace (Namespaces themselves are cluster-scoped); all namespaces when unset. */
+  namespace?: string;
+  debounceMs?: number;
+  domainSuffix?: string;
+  onChange(snapshot: SourceSnapshot): void;
+}
+
+type Kind = Omit<InformerSource, "namespace">;
+
+/** What discovery watches. The Istio kinds are read at v1, which the CRDs in crds/ serve. */
+export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
+  { apiVersion: "v1", kind: "Service", plural: "services" },
+  { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", plural: "endpointslices" },
+  { apiVersion: "v1", kind: "Pod", plural: "pods" },
+  { apiVersion: "v1", kind: "Namespace", plural: "namespaces", clusterScoped: true },
+  ...[
+    ["VirtualService", "virtualservices"],
+    ["DestinationRule", "destinationrules"],
+    ["Gateway", "gateways"],
+    ["ServiceEntry", "serviceentries"],
+    ["WorkloadEntry", "workloadentries"],
+  ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
+];
+
+/** A listed object with its apiVersion and kind filled in (list items come without them). Pure. */
+export function typed(source: Kind, obj: KubernetesObject): KubeObject {
+  return { ...(obj as KubeObject), apiVersion: source.apiVersion, kind: source.kind };
+}
+
+export class KubeSource {
+  private readonly informers: Informer<KubernetesObject>[];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private last: SourceSnapshot | undefined;
+
+  constructor(private readonly options: KubeSourceOptions) {
+    this.informers = WATCHED.map(
+      ({ clusterScoped, ...kind }) =>
+        new Informer<KubernetesObject>(options.kc, { ...kind, namespace: clusterScoped ? undefined : options.namespace }, options.log),
+    );
+    for (const informer of this.informers) informer.on(() => this.schedule());
+  }
+
+  /** Lists everything once (every informer synced), reports it, then follows the watches. */
+  async start(): Promise<SourceSnapshot> {
+    this.running = true;
+    await Promise.all(this.informers.map((i) => i.start()));
+    // A kind the API server doesn't serve (CRDs missing) or RBAC denies keeps discovery from starting: say which.
+    const pending = new Set(this.informers.map((i) => i.source.kind));
+    const waiting = setInterval(() => this.options.log.warn({ kinds: [...pending] }, "waiting for the first list"), 10_000);
+    try {
+      await Promise.all(this.informers.map((i) => i.synced.then(() => pending.delete(i.source.kind))));
+    } finally {
+      clearInterval(waiting);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const snapshot = this.read();
+    this.options.onChange(snapshot);
+    return snapshot;
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    for (const informer of this.informers) informer.stop();
+  }
+
+  /** The latest snapshot reported. */
+  get snapshot(): SourceSnapshot | undefined {
+    return this.last;
+  }
+
+  private schedule(): void {
+    if (!this.running || !this.last) return; // start() reports the first, complete, snapshot
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.running) this.options.onChange(this.read());
+    }, this.options.debounceMs ?? 20);
+  }
+
+  read(): SourceSnapshot {
+    const objects = this.informers.flatMap((i) => i.list().map((o) => typed(i.source, o)));
+    const result = normalise(objects, { domainSuffix: this.options.domainSuffix });
+    this.last = { model: result.model, warnings: result.warnings, objects };
+    return this.last;
+  }
+}

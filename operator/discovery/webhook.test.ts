@@ -1,0 +1,41 @@
+import type { KubeObject } from "./model/kube.js";
+import { admit, needsDestinationRules } from "./webhook.js";
+import type { AdmissionReview } from "./webhook.js";
+
+const review = (object: KubeObject): AdmissionReview => ({
+  apiVersion: "admission.k8s.io/v1",
+  kind: "AdmissionReview",
+  request: { uid: "u1", kind: { group: "networking.istio.io", version: "v1", kind: object.kind ?? "" }, namespace: "shop", operation: "CREATE", object },
+});
+const vs = (http: unknown[]): KubeObject => ({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "reviews" }, spec: { hosts: ["reviews"], http } });
+const rules = [{ name: "reviews", namespace: "shop", spec: { host: "reviews", subsets: [{ name: "v1", labels: { version: "v1" } }] } }];
+
+describe("the validation webhook's answer", () => {
+  it("allows a good VirtualService, echoing the uid", () => {
+    expect(admit(review(vs([{ route: [{ destination: { host: "reviews", subset: "v1" } }] }])), rules)).toEqual({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "u1", allowed: true },
+    });
+  });
+
+  it.each([
+    ["a bad regex", [{ match: [{ uri: { regex: "(unclosed" } }], route: [{ destination: { host: "reviews", subset: "v1" } }] }], "spec.http[0].match[0].uri"],
+    ["a negative weight", [{ route: [{ destination: { host: "reviews", subset: "v1" }, weight: -10 }, { destination: { host: "reviews", subset: "v1" }, weight: 110 }] }], "spec.http[0].route[0].weight"],
+    ["an undefined subset", [{ route: [{ destination: { host: "reviews", subset: "v9" } }] }], "spec.http[0].route[0].destination.subset"],
+    ["negative retries", [{ route: [{ destination: { host: "reviews" } }], retries: { attempts: -1 } }], "spec.http[0].retries.attempts"],
+  ])("denies %s, naming the field", (_what, http, field) => {
+    const { response } = admit(review(vs(http)), rules);
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toContain(field);
+    expect(response.status?.message).toMatch(/^VirtualService shop\/reviews: /);
+  });
+
+  it("lets a DELETE and other kinds through, and looks DestinationRules up only for VirtualServices", () => {
+    expect(admit({ request: { uid: "u2", operation: "DELETE", object: null } }, []).response.allowed).toBe(true);
+    const gw = review({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "g" }, spec: {} });
+    expect(admit(gw, []).response.allowed).toBe(true);
+    expect(needsDestinationRules(gw)).toBe(false);
+    expect(needsDestinationRules(review(vs([])))).toBe(true);
+  });
+});

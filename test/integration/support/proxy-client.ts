@@ -1,0 +1,131 @@
+// An Envoy-like ADS client for the integration suites (the proxy agent has no xDS client on this branch yet):
+// it subscribes CDS and LDS, then EDS and RDS by the names they carry, checks every response as a proxy would
+// (Envoy's field rules; route tables compiled by the proxy engine's own compiler), ACKs what passes, NACKs what
+// doesn't with the error, and keeps serving the last good config it holds.
+import { compileRouteConfig } from "../../../proxy/engine/config/routes.js";
+import type { DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { decodeResource } from "../../../proxy/xds/codec.js";
+import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
+import type { JsonObject } from "../../../proxy/xds/types.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import { RawAdsClient } from "../../../operator/discovery/testing/adsclient.js";
+
+type Resources = Map<string, JsonObject>;
+interface ClusterLoadAssignment {
+  endpoints?: { lb_endpoints?: { endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }[] }[];
+}
+
+export class CheckingProxy {
+  private readonly ads: RawAdsClient;
+  /** The config in use: per type, the resources of the last response that passed. */
+  readonly active = new Map<string, Resources>();
+  readonly ackedVersion = new Map<string, string>();
+  readonly nacks: { type: string; version: string; error: string }[] = [];
+  private readonly names = new Map<string, string[]>();
+  private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
+  private closed = false;
+
+  constructor(target: string, readonly nodeId: string) {
+    this.ads = new RawAdsClient(target, nodeId);
+    this.ads.request(TYPE.cluster);
+    this.ads.request(TYPE.listener);
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      const r = await this.ads.next();
+      if (this.closed) return;
+      this.handle(r);
+      for (const w of [...this.waiters]) {
+        if (w.test()) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    }
+  }
+
+  private handle(r: DiscoveryResponse): void {
+    const resources: Resources = new Map();
+    for (const any of r.resources) {
+      const json = decodeResource(any);
+      resources.set(String(json["name"] ?? json["cluster_name"] ?? ""), json);
+    }
+    const error = this.check(r.type_url, resources);
+    const names = this.names.get(r.type_url) ?? [];
+    if (error) {
+      this.nacks.push({ type: r.type_url, version: r.version_info, error });
+      this.ads.nack(r, this.ackedVersion.get(r.type_url) ?? "", error, names);
+      return;
+    }
+    this.active.set(r.type_url, resources);
+    this.ackedVersion.set(r.type_url, r.version_info);
+    this.ads.ack(r, names);
+    if (r.type_url === TYPE.cluster) {
+      this.follow(TYPE.endpoint, [...resources.values()].filter((c) => c["type"] === "EDS").map((c) => String(c["name"])));
+    } else if (r.type_url === TYPE.listener) {
+      const text = JSON.stringify([...resources.values()]);
+      this.follow(TYPE.route, [...new Set([...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? ""))]);
+    }
+  }
+
+  /** Subscribes to EDS or RDS names when they change. */
+  private follow(type: string, names: string[]): void {
+    const sorted = [...names].sort();
+    if (JSON.stringify(sorted) === JSON.stringify(this.names.get(type))) return;
+    this.names.set(type, sorted);
+    this.ads.request(type, sorted, this.ackedVersion.has(type) ? { version: this.ackedVersion.get(type) ?? "", nonce: "" } : undefined);
+  }
+
+  /** What a proxy would reject the response for, or undefined. */
+  private check(type: string, resources: Resources): string | undefined {
+    for (const [name, json] of resources) {
+      const violations = envoyRuleViolations(json);
+      if (violations.length) return `${name}: ${violations.join("; ")}`;
+      if (type === TYPE.route) {
+        try {
+          compileRouteConfig(json, (cluster) => this.clusters().includes(cluster));
+        } catch (err) {
+          return (err as Error).message;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  clusters(): string[] {
+    return [...(this.active.get(TYPE.cluster)?.keys() ?? [])].sort();
+  }
+
+  /** The endpoint addresses (ip:port) the proxy holds for an EDS cluster. */
+  endpoints(cluster: string): string[] {
+    const cla = this.active.get(TYPE.endpoint)?.get(cluster) as ClusterLoadAssignment | undefined;
+    const sockets = (cla?.endpoints ?? []).flatMap((l) => (l.lb_endpoints ?? []).map((e) => e.endpoint?.address?.socket_address));
+    return sockets.map((a) => `${a?.address ?? ""}:${a?.port_value ?? ""}`).sort();
+  }
+
+  routes(): Resources {
+    return this.active.get(TYPE.route) ?? new Map();
+  }
+
+  /** Resolves once test() holds after some response (or already holds). */
+  until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`proxy ${this.nodeId}: never saw ${what} in ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        test,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ads.close();
+  }
+}
