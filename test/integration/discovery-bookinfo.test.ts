@@ -1,12 +1,15 @@
 // Bookinfo on the process cluster: Services, EndpointSlices and Pods from KWOK-run Deployments, plus Istio's
 // networking YAML as published, read by discovery's Kubernetes source. A connected proxy (an Envoy-like ADS
-// client: the agent's xDS client is not on this branch) gets Istio's clusters, endpoints and routes, and
-// /debug/syncz shows it synced; changes in the cluster reach it.
+// client that records every resource) gets Istio's clusters, endpoints and routes, and /debug/syncz shows it
+// synced; changes in the cluster reach it. Last, a real `weft proxy` agent shows the same in its /config_dump.
 import { TYPE } from "../../proxy/xds/types.js";
 import { applyBookinfo, applyNetworking, BOOKINFO, sidecarId } from "./support/bookinfo.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { getJson, kube, kubectl } from "./support/kubectl.js";
 import { CheckingProxy } from "./support/proxy-client.js";
+import { spawn } from "node:child_process";
+import { REPO_ROOT } from "../../hack/cluster/layout.js";
+import { freePort } from "./support/operator.js";
 
 const NS = "bookinfo-kube";
 const MESH_NS = "weft-bookinfo";
@@ -86,5 +89,49 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
     await proxy!.until(() => proxy!.endpoints(cluster("reviews", "v3")).length === 2, 30_000, "two reviews v3 endpoints");
     expect(proxy!.endpoints(cluster("reviews", "v3"))).toEqual(await podAddresses("reviews", "v3"));
     expect(proxy!.active.get(TYPE.endpoint)?.has(cluster("reviews", "v3"))).toBe(true);
+  });
+
+  it("is what a real weft proxy agent, connected over ADS, serves: its /config_dump has the clusters and routes", async () => {
+    // The agent binds its listeners on its own IP from the node id: a loopback one, since pod IPs here are only data.
+    const ip = "127.0.60.11";
+    const [admin, stats, ready] = [await freePort(), await freePort(), await freePort()];
+    const nodeId = `sidecar~${ip}~productpage-v1-agent.${NS}~${NS}.svc.cluster.local`;
+    const agent = spawn(
+      process.execPath,
+      [`${REPO_ROOT}/dist/operator/cli/main.js`, "proxy", "--discovery-address", discovery!.xdsTarget, "--node-id", nodeId, "--admin-address", ip, "--admin-port", `${admin}`, "--stats-port", `${stats}`, "--ready-port", `${ready}`],
+      { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WEFT_LOG_LEVEL: "warn" } },
+    );
+    try {
+      type Dump = { version?: string; resources?: { clusters?: { name: string }[]; routes?: { virtual_hosts?: VirtualHost[] }[] } };
+      const dump = async (): Promise<Dump | undefined> => {
+        try {
+          return (await (await fetch(`http://${ip}:${admin}/config_dump`)).json()) as Dump;
+        } catch {
+          return undefined; // not listening yet
+        }
+      };
+      // The agent ACKs only once its engine serves the config, so an ACK of every type at the version
+      // discovery sent means /config_dump now shows what the proxy serves.
+      const acked = (x: Awaited<ReturnType<DiscoveryProcess["syncz"]>>) => {
+        const p = x.find((q) => q.node === nodeId);
+        return p !== undefined && ["CDS", "EDS", "LDS", "RDS"].every((t) => p.types[t]?.acked !== undefined && p.types[t]?.acked === p.types[t]?.sent);
+      };
+      let syncz = await discovery!.syncz();
+      for (let i = 0; i < 300 && !acked(syncz); i++) {
+        await new Promise((r) => setTimeout(r, 50)); // syncz is a snapshot endpoint: no watch to await
+        syncz = await discovery!.syncz();
+      }
+      expect(acked(syncz)).toBe(true);
+      const d = await dump();
+      const names = (d?.resources?.clusters ?? []).map((c) => c.name);
+      const expected = BOOKINFO.flatMap(([app, versions]) => [cluster(app), ...versions.map((v) => cluster(app, v))]);
+      expect(names).toEqual(expect.arrayContaining(expected));
+      const hosts = (d?.resources?.routes ?? []).flatMap((r) => r.virtual_hosts ?? []);
+      const reviews = hosts.find((v) => v.domains.includes(fqdn("reviews")));
+      expect(reviews?.routes[0]?.route?.weighted_clusters?.clusters.map((c) => c.name)).toEqual([cluster("reviews", "v1"), cluster("reviews", "v3")]);
+    } finally {
+      agent.kill("SIGTERM");
+      await new Promise((r) => agent.once("exit", r));
+    }
   });
 });
