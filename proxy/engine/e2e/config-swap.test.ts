@@ -1,6 +1,7 @@
 import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "./helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
+import { parsePrometheus } from "./prometheus.js";
 
 describe("config swap, load balancing and metrics", () => {
   const bs: Backend[] = [];
@@ -98,6 +99,12 @@ describe("config swap, load balancing and metrics", () => {
     expect(lines[0]).toMatch(/ 25$/);
     expect(text).toMatch(/istio_request_duration_milliseconds_bucket\{[^}]*destination_service="metrics\.demo\.svc\.cluster\.local"[^}]*le="\+Inf"\} 25/);
     expect(text).toContain("istio_request_bytes_count");
+    // The whole exposition parses with Prometheus's reference parser, and its samples count the traffic.
+    const samples = await parsePrometheus(text);
+    const ours = (name: string) => samples.filter((x) => x.name === name && x.labels.destination_service === "metrics.demo.svc.cluster.local");
+    expect(ours("istio_requests_total").map((x) => x.value)).toEqual([25]);
+    expect(ours("istio_request_duration_milliseconds_count").map((x) => x.value)).toEqual([25]);
+    expect(ours("istio_response_bytes_count").map((x) => x.value)).toEqual([25]);
     expect(text).toContain("istio_response_bytes_sum");
     expect((await get(engine.ports.ready, "/healthz/ready")).status).toBe(200);
     expect((await get(engine.ports.admin, "/ready")).body).toBe("LIVE\n");
