@@ -129,3 +129,18 @@ export function startWeft(dir: string, listenPort: number, backendPort: number, 
   writeFileSync(file, JSON.stringify(bootstrap(listenPort, backendPort)));
   return start(process.execPath, [...nodeArgs, MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", "0", "--ready-port", "0"]);
 }
+
+/** Runs a bench's main: exit 0 when it is done, 1 with the reason when it fails; its children are always stopped. */
+export function runBench(main: () => Promise<void>): void {
+  main().then(
+    () => {
+      cleanup();
+      process.exit(0);
+    },
+    (err: unknown) => {
+      cleanup();
+      process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -7,7 +7,7 @@ import { readFileSync, mkdtempSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanup, ensureTools, freePort, median, startBackend, startWeft, waitPort } from "./common.js";
+import { cleanup, runBench, ensureTools, freePort, median, startBackend, startWeft, waitPort } from "./common.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -100,10 +100,4 @@ async function main(): Promise<void> {
   cleanup();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

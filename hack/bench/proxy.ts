@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanup, ensureTools, freePort, median, startBackend, startNginx, startWeft, waitPort, wrk, type Result } from "./common.js";
+import { cleanup, runBench, ensureTools, freePort, median, startBackend, startNginx, startWeft, waitPort, wrk, type Result } from "./common.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = process.env.BENCH_DURATION ?? "10s";
@@ -49,10 +49,4 @@ server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://backend; 
   cleanup();
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -75,7 +75,10 @@ spec:
   ${regex ? `- match: [{ uri: { regex: "${regex}" } }]\n    route: [{ destination: { host: echo, subset: v1 } }]\n  ` : ""}- route: [{ destination: { host: echo, subset: ${subset} } }]
 `;
 
-(existsSync(CLI) && existsSync(ENGINE) ? describe : describe.skip)("agent over xDS from weft discovery", () => {
+describe("agent over xDS from weft discovery", () => {
+  beforeAll(() => {
+    for (const f of [CLI, ENGINE]) if (!existsSync(f)) throw new Error(`${f} is missing: this suite runs the built CLI; run \`npm run build\` first`);
+  });
   const dir = mkdtempSync(join(tmpdir(), "weft-xds-"));
   const servers: Server[] = [];
   let discovery: ChildProcess | undefined;
