@@ -31,4 +31,12 @@ describe("Bookinfo apps", () => {
     expect(down).toContain("product details are currently unavailable");
     expect(renderPage(undefined, "{}", undefined)).toContain("product reviews are currently unavailable");
   });
+
+  it("the product page shows the details as a list and never echoes markup from the query", () => {
+    const page = renderPage('<script>alert("x")</script>', '{"id":0,"author":"William Shakespeare","pages":200}', undefined);
+    expect(page).toContain("<dt>author</dt><dd>William Shakespeare</dd>");
+    expect(page).not.toContain("<dt>id</dt>");
+    expect(page).not.toContain("<script>");
+    expect(page).toContain("&#60;script&#62;");
+  });
 });

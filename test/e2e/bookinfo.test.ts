@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
 import { get, poll } from "../../hack/local/procs.js";
+import { renderedDom } from "./browser.js";
 
 const root = repoRoot();
 const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
@@ -100,5 +101,16 @@ describe("Bookinfo on the local mesh, routed by Istio's networking files", () =>
     await change(["virtual-service-ratings-test-abort.yaml"]);
     expect(await pages(50, "jason")).toEqual({ versions: { "reviews-v2": 50 }, ratingsDown: 50, failed: 0 });
     expect(await pages(50)).toEqual({ versions: { "reviews-v1": 50 }, ratingsDown: 0, failed: 0 });
+  }, 60_000);
+
+  it("a real browser (headless Chromium) renders the product page through the gateway, routed as the files say", async () => {
+    // Still in force: reviews-test-v2 (jason → v2) and ratings-test-abort (jason's ratings fail).
+    const jason = await renderedDom(`${mesh.gatewayUrl}/productpage?u=jason`);
+    expect(jason).toContain("<title>Simple Bookstore App</title>");
+    expect(jason).toMatch(/Reviews served by: <b>reviews-v2<\/b>/);
+    expect(jason).toContain("Ratings service is currently unavailable");
+    const anyone = await renderedDom(`${mesh.gatewayUrl}/productpage`);
+    expect(anyone).toMatch(/Reviews served by: <b>reviews-v1<\/b>/);
+    expect(anyone).not.toContain("Ratings service is currently unavailable");
   }, 60_000);
 });

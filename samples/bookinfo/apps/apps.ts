@@ -51,11 +51,23 @@ interface ReviewsBody {
   reviews?: { reviewer: string; text: string; rating?: { stars?: number; color?: string; error?: string } }[];
 }
 
+const escapeHtml = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The details service's JSON as Bookinfo shows it: a list of fields (the raw text if it isn't JSON). */
+function detailsHtml(body: string): string {
+  try {
+    const fields = Object.entries(JSON.parse(body) as Record<string, unknown>).filter(([k]) => k !== "id");
+    return `<dl>${fields.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>`;
+  } catch {
+    return `<pre>${escapeHtml(body)}</pre>`;
+  }
+}
+
 /** The product page: details and reviews, with the reviews version and star colour in plain sight. */
 export function renderPage(user: string | undefined, detailsBody: string | undefined, reviews: ReviewsBody | undefined): string {
   const lines = [`<html><head><title>Simple Bookstore App</title></head><body>`, `<h2>The Comedy of Errors</h2>`];
-  lines.push(user ? `<p>Signed in as <b>${user}</b></p>` : `<p>Not signed in</p>`);
-  lines.push(detailsBody ? `<h4>Book Details</h4><pre>${detailsBody}</pre>` : `<h4>Error fetching product details!</h4><p>Sorry, product details are currently unavailable for this book.</p>`);
+  lines.push(user ? `<p>Signed in as <b>${escapeHtml(user)}</b></p>` : `<p>Not signed in</p>`);
+  lines.push(detailsBody ? `<h4>Book Details</h4>${detailsHtml(detailsBody)}` : `<h4>Error fetching product details!</h4><p>Sorry, product details are currently unavailable for this book.</p>`);
   if (!reviews) lines.push(`<h4>Error fetching product reviews!</h4><p>Sorry, product reviews are currently unavailable for this book.</p>`);
   else {
     lines.push(`<h4>Book Reviews</h4><p>Reviews served by: <b>${reviews.podname ?? "?"}</b></p>`);

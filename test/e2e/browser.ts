@@ -1,0 +1,32 @@
+// A real browser as the client: headless Chromium (Debian's package) loads a page and returns the DOM it
+// rendered. The flags keep it off the network (this machine has none but loopback) and out of any profile.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+export function renderedDom(url: string, timeoutMs = 30_000): Promise<string> {
+  const profile = mkdtempSync(path.join(tmpdir(), "weft-chromium-"));
+  const args = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    `--user-data-dir=${profile}`,
+    "--dump-dom",
+    url,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      rmSync(profile, { recursive: true, force: true });
+      if (err) reject(new Error(`${CHROMIUM} could not render ${url} (apt-get install chromium): ${err.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
