@@ -36,6 +36,7 @@ describe("the injection webhook's answer", () => {
     expect(r.response.allowed).toBe(true);
     expect(r.response.patch).toBeUndefined();
     expect(r.response.warnings?.[0]).toContain(`mesh-a/weft-sidecar-injector key "${key}"`);
+    expect(r.response.warnings?.[0]).toMatch(/^[\x20-\x7e]{1,250}$/); // one printable line, or the API server drops it
     expect(problem?.configMapKey).toBe(key);
   });
 

@@ -35,9 +35,15 @@ export function podNamespace(review: InjectReview): string | undefined {
   return review.request?.namespace ?? pod?.metadata?.namespace;
 }
 
+/** The pod goes through as it is, with a warning kubectl shows: one printable line (the API server drops others). */
+export function allowUnpatched(uid: string, why: string): InjectResponse {
+  const warning = `weft sidecar not injected: ${why}`.replace(/\s+/g, " ").slice(0, 250);
+  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true, warnings: [warning] } };
+}
+
 export function injectAdmission(review: InjectReview, inputs: InjectInputs): InjectOutcome {
   const uid = review.request?.uid ?? "";
-  const answer = (extra: Omit<InjectResponse["response"], "uid" | "allowed"> = {}): InjectResponse => ({
+  const answer = (extra: { patchType?: "JSONPatch"; patch?: string } = {}): InjectResponse => ({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
     response: { uid, allowed: true, ...extra },
@@ -47,7 +53,7 @@ export function injectAdmission(review: InjectReview, inputs: InjectInputs): Inj
   const parsed = parseInjectorConfigMap(inputs.configMapData);
   if (!parsed.ok) {
     const error = `ConfigMap ${inputs.discoveryNamespace}/${inputs.configMapName} key "${parsed.key}": ${parsed.error}`;
-    return { review: answer({ warnings: [`weft sidecar not injected: ${error}`] }), problem: { configMapKey: parsed.key, error } };
+    return { review: allowUnpatched(uid, error), problem: { configMapKey: parsed.key, error } };
   }
   const ctx = { namespace: podNamespace(review) ?? "default", namespaceLabels: inputs.namespaceLabels, discoveryNamespace: inputs.discoveryNamespace };
   try {
@@ -56,6 +62,6 @@ export function injectAdmission(review: InjectReview, inputs: InjectInputs): Inj
     return { review: answer({ patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(ops)).toString("base64") }) };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
-    return { review: answer({ warnings: [`weft sidecar not injected: ${error}`] }), problem: { error } };
+    return { review: allowUnpatched(uid, error), problem: { error } };
   }
 }

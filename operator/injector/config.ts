@@ -47,7 +47,8 @@ export interface InjectorValues {
 export type Parsed = { ok: true; config: InjectorConfig; values: InjectorValues } | { ok: false; key: string; error: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** One line: a YAML error's first line says what and where; the rest is a drawing of the spot. */
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!.replace(/:$/, "");
 
 function parseTemplate(name: string, text: unknown): { containers: Container[] } {
   const doc: unknown = typeof text === "string" ? parse(text) : text;
