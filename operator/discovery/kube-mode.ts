@@ -1,5 +1,5 @@
 // `weft discovery` against a Kubernetes API server: the Kubernetes source feeding the usual push path, the proxy
-// report for the operator, and the validation webhook on :15017 with a serving cert from the mesh CA.
+// report for the operator, and the validation and injection webhooks on :15017 with a serving cert from the mesh CA.
 import { CoreV1Api, KubernetesObjectApi } from "@kubernetes/client-node";
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { isIP } from "node:net";
@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { hostname } from "node:os";
 import { CA_SECRET, DISCOVERY, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
 import { staleReportKeys } from "../install/proxy-report.js";
+import { injectHandler } from "../injector/kube.js";
 import { Applier } from "../runtime/apply.js";
 import { errorMessage, isNotFound } from "../runtime/kube.js";
 import { issueCert } from "../runtime/pki.js";
@@ -88,11 +89,12 @@ async function pruneReports(o: KubeDiscoveryOptions, me: string): Promise<void> 
 async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined> {
   const ca = await readCa(o.kc, o.namespace);
   if (!ca) {
-    o.log.warn({ namespace: o.namespace, secret: CA_SECRET }, "no mesh CA: the validation webhook is not served");
+    o.log.warn({ namespace: o.namespace, secret: CA_SECRET }, "no mesh CA: the validation and injection webhooks are not served");
     return undefined;
   }
   const cert = await issueCert(ca, { commonName: `${DISCOVERY}.${o.namespace}.svc`, ...webhookNames(o.namespace, o.address), usage: "server", days: 365 });
-  const server = webhookServer({ ...cert, log: o.log, destinationRules: () => listDestinationRules(o.kc) });
+  const inject = injectHandler({ kc: o.kc, namespace: o.namespace, log: o.log });
+  const server = webhookServer({ ...cert, log: o.log, destinationRules: () => listDestinationRules(o.kc), inject });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(o.webhookPort, o.address, () => resolve());

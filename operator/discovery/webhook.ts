@@ -1,4 +1,4 @@
-// The validation webhook: HTTPS, POST /validate with an AdmissionReview v1. VirtualServices and DestinationRules
+// The webhooks: HTTPS, POST /validate (and /inject, see injector/) with an AdmissionReview v1. VirtualServices and DestinationRules
 // that a proxy would NACK are denied with messages that name the field (validate/); other objects pass.
 import { createServer } from "node:https";
 import type { Server } from "node:https";
@@ -72,24 +72,31 @@ export interface WebhookOptions {
   keyPem: string;
   /** The DestinationRules as they are now (read fresh: one applied a moment ago must count). */
   destinationRules(): Promise<Named<DestinationRule>[]>;
+  /** POST /inject: the sidecar-injection answer (injector/); without it, /inject is not served. */
+  inject?(review: AdmissionReview): Promise<object>;
   log: { warn(obj: object, msg?: string): void };
 }
 
 export function webhookServer(options: WebhookOptions): Server {
+  const handlers: Record<string, ((review: AdmissionReview) => Promise<object>) | undefined> = {
+    "/validate": async (review) => admit(review, needsDestinationRules(review) ? await options.destinationRules() : []),
+    "/inject": options.inject,
+  };
   return createServer({ cert: options.certPem, key: options.keyPem }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://localhost");
-    if (url.pathname !== "/validate" || req.method !== "POST") {
-      res.writeHead(url.pathname === "/validate" ? 405 : 404).end();
+    const handler = handlers[url.pathname];
+    if (!handler || req.method !== "POST") {
+      res.writeHead(handler ? 405 : 404).end();
       return;
     }
     void (async () => {
       try {
         const review = JSON.parse(await readBody(req)) as AdmissionReview;
-        const rules = needsDestinationRules(review) ? await options.destinationRules() : [];
+        const answer = await handler(review);
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify(admit(review, rules)));
+        res.end(JSON.stringify(answer));
       } catch (err) {
-        options.log.warn({ error: err instanceof Error ? err.message : String(err) }, "admission review failed");
+        options.log.warn({ path: url.pathname, error: err instanceof Error ? err.message : String(err) }, "admission review failed");
         if (!res.headersSent) res.writeHead(400, { "content-type": "text/plain" });
         res.end(`bad admission review: ${err instanceof Error ? err.message : String(err)}\n`);
       }

@@ -1,12 +1,12 @@
 // Runs `weft discovery` as a local process against the process cluster (Kubernetes source), on 127.0.0.1.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../../../hack/cluster/layout.js";
 import type { ProxySync } from "../../../operator/discovery/ads/tracker.js";
-import { freePort, type LogLine } from "./operator.js";
+import { LogLines, type LogLine } from "./log-lines.js";
+import { freePort } from "./operator.js";
 
 export class DiscoveryProcess {
-  readonly lines: LogLine[] = [];
+  private readonly log: LogLines;
   private readonly exited: Promise<number | null>;
 
   private constructor(
@@ -15,13 +15,7 @@ export class DiscoveryProcess {
     readonly monitoringPort: number,
     readonly webhookPort: number,
   ) {
-    createInterface({ input: proc.stdout! }).on("line", (text) => {
-      try {
-        this.lines.push(JSON.parse(text) as LogLine);
-      } catch {
-        // not a log line
-      }
-    });
+    this.log = new LogLines(proc.stdout!, "discovery");
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
   }
 
@@ -31,19 +25,19 @@ export class DiscoveryProcess {
     const args = [`--namespace=${namespace}`, `--mesh=${mesh}`, "--address=127.0.0.1", `--xds-port=${xds}`, `--monitoring-port=${monitoring}`, `--webhook-port=${webhook}`];
     const proc = spawn(process.execPath, [`${REPO_ROOT}/dist/operator/cli/main.js`, "discovery", ...args, ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
     const d = new DiscoveryProcess(proc, xds, monitoring, webhook);
-    const serving = new Promise<void>((resolve, reject) => {
-      const rl = createInterface({ input: proc.stdout! });
-      rl.on("line", (text) => {
-        if (text.includes('"discovery serving a Kubernetes cluster"')) {
-          rl.close();
-          resolve();
-        }
-      });
-      proc.once("exit", (code) => reject(new Error(`discovery exited (${code}) before serving`)));
-    });
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("discovery did not serve in 30 s")), 30_000).unref());
-    await Promise.race([serving, timer]);
+    // One reader of stdout (LogLines): a second readline, once closed, would pause the stream for both.
+    const exited = new Promise<never>((_, reject) => proc.once("exit", (code) => reject(new Error(`discovery exited (${code}) before serving`))));
+    await Promise.race([d.waitForLog((l) => l.msg === "discovery serving a Kubernetes cluster", 30_000), exited]);
     return d;
+  }
+
+  get lines(): LogLine[] {
+    return this.log.lines;
+  }
+
+  /** Resolves with the first log line (past or future) that passes test. */
+  waitForLog(test: (l: LogLine) => boolean, timeoutMs: number): Promise<LogLine> {
+    return this.log.waitFor(test, timeoutMs);
   }
 
   get xdsTarget(): string {

@@ -2,10 +2,10 @@
 // says on its log and its /metrics endpoint.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { createInterface } from "node:readline";
 import { REPO_ROOT } from "../../../hack/cluster/layout.js";
 import type { MeshInstallation } from "../../../operator/api/types.js";
 import { kube, kubectl } from "./kubectl.js";
+import { LogLines, type LogLine } from "./log-lines.js";
 import { watchMesh, type ObjectWatch } from "./mesh.js";
 
 export async function freePort(): Promise<number> {
@@ -16,14 +16,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export interface LogLine {
-  msg: string;
-  [k: string]: unknown;
-}
-
 export class OperatorProcess {
-  readonly lines: LogLine[] = [];
-  private readonly waiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  private readonly log: LogLines;
   readonly exited: Promise<number | null>;
 
   private constructor(
@@ -31,21 +25,7 @@ export class OperatorProcess {
     readonly metricsPort: number,
     readonly identity: string,
   ) {
-    createInterface({ input: proc.stdout! }).on("line", (text) => {
-      let line: LogLine;
-      try {
-        line = JSON.parse(text) as LogLine;
-      } catch {
-        return;
-      }
-      this.lines.push(line);
-      for (const w of [...this.waiters]) {
-        if (w.test(line)) {
-          this.waiters.splice(this.waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-      }
-    });
+    this.log = new LogLines(proc.stdout!, `operator ${identity}`);
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
   }
 
@@ -71,20 +51,13 @@ export class OperatorProcess {
     return op;
   }
 
+  get lines(): LogLine[] {
+    return this.log.lines;
+  }
+
   /** Resolves with the first log line (past or future) that passes test. */
   waitForLog(test: (l: LogLine) => boolean, timeoutMs: number): Promise<LogLine> {
-    const seen = this.lines.find(test);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`operator ${this.identity}: no matching log line in ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({
-        test,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      });
-    });
+    return this.log.waitFor(test, timeoutMs);
   }
 
   async metric(name: string): Promise<number> {

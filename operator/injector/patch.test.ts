@@ -1,0 +1,186 @@
+import { normalizeSpec } from "../api/spec.js";
+import { injectorConfigMap } from "../install/render-injector.js";
+import { parseInjectorConfigMap } from "./config.js";
+import type { InjectorConfig, InjectorValues } from "./config.js";
+import { escapePointer, injectionPatch, resolveImage } from "./patch.js";
+import type { InjectContext, PatchOp, Pod } from "./patch.js";
+
+const spec = normalizeSpec({ version: "0.3.0", hub: "registry.example.com/weft", namespace: "mesh-a" });
+function operatorConfig(policy: "Enabled" | "Disabled" = "Enabled"): { config: InjectorConfig; values: InjectorValues } {
+  const parsed = parseInjectorConfigMap(injectorConfigMap({ ...spec, injection: { ...spec.injection, policy } }).data);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed;
+}
+const { config, values } = operatorConfig();
+const enabled: InjectContext = { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" };
+const plain: InjectContext = { ...enabled, namespaceLabels: {} };
+
+const pod = (meta: Pod["metadata"] = {}, extra: Partial<NonNullable<Pod["spec"]>> = {}): Pod => ({
+  metadata: { generateName: "reviews-v1-7f9c-", ownerReferences: [{ kind: "ReplicaSet", name: "reviews-v1-7f9c" }], ...meta },
+  spec: { containers: [{ name: "app" }], ...extra },
+});
+
+/** Applies add ops the way the API server does, so tests check the pod a user sees. */
+function apply(target: Pod, ops: PatchOp[]): Pod & Record<string, unknown> {
+  const doc = structuredClone(target) as Record<string, unknown>;
+  for (const op of ops) {
+    const parts = op.path.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = parts.pop()!;
+    let node = doc as Record<string, unknown> | unknown[];
+    for (const p of parts) {
+      const next = (node as Record<string, unknown>)[p];
+      if (next === undefined) throw new Error(`path ${op.path}: ${p} missing`);
+      node = next as Record<string, unknown>;
+    }
+    if (Array.isArray(node)) node.push(op.value);
+    else node[last] = op.value;
+  }
+  return doc as Pod & Record<string, unknown>;
+}
+
+interface Out {
+  name: string;
+  image: string;
+  args: string[];
+  env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+  readinessProbe: { httpGet: { port: number } };
+  resources?: unknown;
+}
+const proxyOf = (p: Pod) => (p.spec?.containers ?? []).find((c) => c.name === "weft-proxy") as Out | undefined;
+const injected = (p: Pod, ctx = enabled, cfg = config, vals = values) => {
+  const ops = injectionPatch(p, ctx, cfg, vals);
+  return ops ? apply(p, ops) : undefined;
+};
+
+describe("which pods get the sidecar", () => {
+  it("injects a pod in a namespace labelled istio-injection=enabled or weft-injection=enabled", () => {
+    expect(injected(pod())).toBeDefined();
+    expect(injected(pod(), { ...enabled, namespaceLabels: { "weft-injection": "enabled" } })).toBeDefined();
+  });
+
+  it("leaves a pod in an unlabelled or disabled namespace alone", () => {
+    expect(injectionPatch(pod(), plain, config, values)).toBeUndefined();
+    expect(injectionPatch(pod(), { ...enabled, namespaceLabels: { "istio-injection": "disabled" } }, config, values)).toBeUndefined();
+  });
+
+  it.each([
+    ["label", { labels: { "sidecar.istio.io/inject": "false" } }],
+    ["annotation", { annotations: { "sidecar.istio.io/inject": "false" } }],
+  ])("skips a pod that opts out by %s", (_by, meta) => {
+    expect(injectionPatch(pod(meta), enabled, config, values)).toBeUndefined();
+  });
+
+  it("lets the label win over the annotation", () => {
+    expect(injected(pod({ labels: { "sidecar.istio.io/inject": "true" }, annotations: { "sidecar.istio.io/inject": "false" } }))).toBeDefined();
+  });
+
+  it("skips a pod that already has weft-proxy, is already injected, or uses the host network", () => {
+    expect(injectionPatch(pod({}, { containers: [{ name: "app" }, { name: "weft-proxy" }] }), enabled, config, values)).toBeUndefined();
+    expect(injectionPatch(pod({ annotations: { "sidecar.istio.io/status": "{}" } }), enabled, config, values)).toBeUndefined();
+    expect(injectionPatch(pod({}, { hostNetwork: true }), enabled, config, values)).toBeUndefined();
+  });
+
+  it("never injects into kube-system", () => {
+    expect(injectionPatch(pod(), { ...enabled, namespace: "kube-system" }, config, values)).toBeUndefined();
+  });
+
+  it("with policy disabled, injects only pods that ask for it", () => {
+    const off = operatorConfig("Disabled");
+    expect(off.config.policy).toBe("disabled");
+    expect(injectionPatch(pod(), enabled, off.config, off.values)).toBeUndefined();
+    expect(injected(pod({ labels: { "sidecar.istio.io/inject": "true" } }), enabled, off.config, off.values)).toBeDefined();
+    expect(injected(pod({ annotations: { "sidecar.istio.io/inject": "yes" } }), plain, off.config, off.values)).toBeDefined();
+  });
+
+  it("honours neverInjectSelector and alwaysInjectSelector, but an explicit pod choice wins", () => {
+    const never = { ...config, neverInjectSelector: [{ matchExpressions: [{ key: "openshift.io/build.name", operator: "Exists" as const }] }] };
+    expect(injectionPatch(pod({ labels: { "openshift.io/build.name": "b1" } }), enabled, never, values)).toBeUndefined();
+    expect(injected(pod({ labels: { "openshift.io/build.name": "b1", "sidecar.istio.io/inject": "true" } }), enabled, never, values)).toBeDefined();
+    const always = { ...config, policy: "disabled" as const, alwaysInjectSelector: [{ matchLabels: { mesh: "yes" } }] };
+    expect(injected(pod({ labels: { mesh: "yes" } }), enabled, always, values)).toBeDefined();
+    expect(injectionPatch(pod({ labels: { mesh: "no" } }), enabled, always, values)).toBeUndefined();
+    const notIn = { ...config, neverInjectSelector: [{ matchExpressions: [{ key: "tier", operator: "In" as const, values: ["batch"] }] }] };
+    expect(injectionPatch(pod({ labels: { tier: "batch" } }), enabled, notIn, values)).toBeUndefined();
+    expect(injected(pod({ labels: { tier: "web" } }), enabled, notIn, values)).toBeDefined();
+  });
+});
+
+describe("the injected sidecar", () => {
+  it("adds weft-proxy with the operator's image, binaryPath, discovery address, env, probe and resources", () => {
+    const out = injected(pod({ labels: { app: "reviews", version: "v1" } }))!;
+    expect(out.spec?.containers?.map((c) => c.name)).toEqual(["app", "weft-proxy"]);
+    const proxy = proxyOf(out)!;
+    expect(proxy.image).toBe("registry.example.com/weft/weft:0.3.0");
+    expect(proxy.args).toEqual(["proxy", "sidecar", "--binary-path", spec.proxy.binaryPath, "--discovery-address", "weftd.mesh-a.svc:15010"]);
+    const env = Object.fromEntries(proxy.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef.fieldPath]));
+    expect(env).toMatchObject({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace", INSTANCE_IP: "status.podIP", DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010" });
+    expect(proxy.readinessProbe.httpGet.port).toBe(15021);
+    expect(proxy.resources).toEqual(spec.proxy.resources);
+  });
+
+  it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
+    const out = injected(pod({ annotations: { "sidecar.istio.io/proxyImage": "example.com/mosn:1.0", "proxy.istio.io/config": "binaryPath: /usr/local/bin/mosn\n" } }))!;
+    const proxy = proxyOf(out)!;
+    expect(proxy.image).toBe("example.com/mosn:1.0");
+    expect(proxy.args).toContain("/usr/local/bin/mosn");
+    expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({ image: "example.com/mosn:1.0", binaryPath: "/usr/local/bin/mosn" });
+  });
+
+  it("ignores a proxy.istio.io/config that isn't YAML", () => {
+    const proxy = proxyOf(injected(pod({ annotations: { "proxy.istio.io/config": "binaryPath: [" } }))!)!;
+    expect(proxy.args).toContain(spec.proxy.binaryPath);
+  });
+
+  it("resolves a bare image name against hub and tag; one with a / is used as given", () => {
+    const vals = { global: { hub: "docker.io/weft", tag: "1.2" } };
+    expect(resolveImage("proxyv2", vals)).toBe("docker.io/weft/proxyv2:1.2");
+    expect(resolveImage("proxyv2:9", vals)).toBe("docker.io/weft/proxyv2:9");
+    expect(resolveImage("quay.io/x/y:1", vals)).toBe("quay.io/x/y:1");
+    expect(resolveImage("proxyv2", {})).toBe("proxyv2");
+  });
+
+  it("records what it injected and labels the pod for the mesh", () => {
+    const out = injected(pod({ labels: { app: "reviews", version: "v1" }, annotations: { team: "a" } }))!;
+    expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "")).toEqual({
+      containers: ["weft-proxy"],
+      image: "registry.example.com/weft/weft:0.3.0",
+      binaryPath: spec.proxy.binaryPath,
+      templates: ["sidecar"],
+      revision: "default",
+    });
+    expect(out.metadata?.annotations?.team).toBe("a");
+    expect(out.metadata?.labels).toEqual({
+      app: "reviews",
+      version: "v1",
+      "security.istio.io/tlsMode": "istio",
+      "service.istio.io/canonical-name": "reviews",
+      "service.istio.io/canonical-revision": "v1",
+    });
+  });
+
+  it("builds correct paths for a pod with no labels, no annotations, even no metadata", () => {
+    const out = injected(pod())!;
+    expect(out.metadata?.labels).toEqual({ "security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": "reviews-v1", "service.istio.io/canonical-revision": "latest" });
+    expect(Object.keys(out.metadata?.annotations ?? {})).toEqual(["sidecar.istio.io/status"]);
+    const bare = injected({ spec: {} })!;
+    expect(bare.spec?.containers?.map((c) => c.name)).toEqual(["weft-proxy"]);
+    expect(bare.metadata?.labels?.["security.istio.io/tlsMode"]).toBe("istio");
+  });
+
+  it("escapes / and ~ in keys it adds to existing maps, and keeps the user's canonical labels", () => {
+    const ops = injectionPatch(pod({ labels: { "service.istio.io/canonical-name": "mine" }, annotations: {} }), enabled, { ...config, injectedAnnotations: { "a~b/c": "1" } }, values)!;
+    expect(ops.map((o) => o.path)).toEqual([
+      "/spec/containers/-",
+      "/metadata/annotations/a~0b~1c",
+      "/metadata/annotations/sidecar.istio.io~1status",
+      "/metadata/labels/security.istio.io~1tlsMode",
+      "/metadata/labels/service.istio.io~1canonical-revision",
+    ]);
+    expect(escapePointer("x/y~z")).toBe("x~1y~0z");
+  });
+
+  it("names the workload from a bare pod's name when it has no owner", () => {
+    const out = injected({ metadata: { name: "debug" }, spec: { containers: [{ name: "app" }] } })!;
+    expect(out.metadata?.labels?.["service.istio.io/canonical-name"]).toBe("debug");
+  });
+});

@@ -1,0 +1,169 @@
+// The sidecar-injection patch: a pod, its namespace's labels and the injection ConfigMap → the JSON Patch that adds
+// the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
+import { parse } from "yaml";
+import { selectorMatches } from "./config.js";
+import type { Container, InjectorConfig, InjectorValues } from "./config.js";
+
+export const PROXY_CONTAINER = "weft-proxy";
+export const INJECT = "sidecar.istio.io/inject";
+export const STATUS = "sidecar.istio.io/status";
+export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
+export const PROXY_CONFIG = "proxy.istio.io/config";
+export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
+const IGNORED_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
+const READY_PORT = 15021;
+
+export interface Pod {
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind?: string; name?: string }[];
+  };
+  spec?: { hostNetwork?: boolean; containers?: { name?: string }[] };
+}
+
+export interface PatchOp {
+  op: "add";
+  path: string;
+  value: unknown;
+}
+
+export interface InjectContext {
+  /** The pod's namespace (the request's, when the pod has none yet). */
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  /** Where weftd runs: the proxy's discovery address is weftd.<ns>.svc:15010. */
+  discoveryNamespace: string;
+}
+
+const truthy = (v: string) => ["y", "yes", "true", "on"].includes(v.toLowerCase());
+
+/** Istio's decision, plus the namespace label the webhook's namespaceSelector would check. */
+export function injectionRequired(pod: Pod, ctx: InjectContext, config: InjectorConfig): boolean {
+  const labels = pod.metadata?.labels ?? {};
+  const annotations = pod.metadata?.annotations ?? {};
+  if (pod.spec?.hostNetwork) return false;
+  if (IGNORED_NAMESPACES.has(ctx.namespace)) return false;
+  if (annotations[STATUS] !== undefined) return false;
+  if ((pod.spec?.containers ?? []).some((c) => c.name === PROXY_CONTAINER)) return false;
+  const nsValues = NAMESPACE_LABELS.map((l) => ctx.namespaceLabels[l]).filter((v): v is string => v !== undefined);
+  if (nsValues.includes("disabled")) return false;
+  const asked = labels[INJECT] ?? annotations[INJECT]; // the label wins, as in Istio
+  if (asked !== undefined && asked !== "") return truthy(asked);
+  if (!nsValues.includes("enabled")) return false;
+  if (config.neverInjectSelector.some((s) => selectorMatches(s, labels))) return false;
+  if (config.alwaysInjectSelector.some((s) => selectorMatches(s, labels))) return true;
+  return config.policy === "enabled";
+}
+
+/** `binaryPath: …` from the pod's proxy.istio.io/config, when it parses. */
+function podBinaryPath(annotations: Record<string, string>): string | undefined {
+  const text = annotations[PROXY_CONFIG];
+  if (!text) return undefined;
+  try {
+    const doc: unknown = parse(text);
+    const bp = typeof doc === "object" && doc !== null ? (doc as { binaryPath?: unknown }).binaryPath : undefined;
+    return typeof bp === "string" && bp ? bp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Istio's rule: an image with a `/` is used as given, a bare name is <hub>/<name>:<tag>. */
+export function resolveImage(image: string, values: InjectorValues): string {
+  const { hub, tag } = values.global ?? {};
+  if (image.includes("/") || !hub) return image;
+  return image.includes(":") || !tag ? `${hub}/${image}` : `${hub}/${image}:${tag}`;
+}
+
+/** The workload a pod belongs to: its ReplicaSet's Deployment, or its own name. */
+function workloadName(pod: Pod): string {
+  const meta = pod.metadata ?? {};
+  const owner = meta.ownerReferences?.[0];
+  if (owner?.kind === "ReplicaSet" && owner.name) return owner.name.replace(/-[^-]+$/, "");
+  if (owner?.name) return owner.name;
+  return meta.name ?? (meta.generateName ?? "").replace(/-$/, "");
+}
+
+function setArg(args: string[], flag: string, value: string): string[] {
+  const i = args.indexOf(flag);
+  if (i >= 0 && i + 1 < args.length) return args.map((a, j) => (j === i + 1 ? value : a));
+  const inline = args.findIndex((a) => a.startsWith(`${flag}=`));
+  if (inline >= 0) return args.map((a, j) => (j === inline ? `${flag}=${value}` : a));
+  return [...args, flag, value];
+}
+
+export interface Injected {
+  container: Container;
+  image: string;
+  binaryPath?: string;
+}
+
+/** The weft-proxy container for this pod: the template's, with image, binaryPath, env, resources and probe set. */
+export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorConfig, values: InjectorValues): Injected {
+  const annotations = pod.metadata?.annotations ?? {};
+  const containers = config.defaultTemplates.flatMap((t) => config.templates[t]?.containers ?? []);
+  const template = containers.find((c) => c.name === PROXY_CONTAINER) ?? containers[0] ?? { name: PROXY_CONTAINER };
+  const proxy = values.global?.proxy ?? {};
+  const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
+  const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
+  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15010`;
+  let args = template.args ?? ["proxy", "sidecar"];
+  if (binaryPath) args = setArg(args, "--binary-path", binaryPath);
+  args = setArg(args, "--discovery-address", discoveryAddress);
+  const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
+  const ours = ["POD_NAME", "POD_NAMESPACE", "INSTANCE_IP", "DISCOVERY_ADDRESS", "WEFT_RESTART_POLICY"];
+  const env = [
+    ...(template.env ?? []).filter((e) => !ours.includes(e.name)),
+    { name: "POD_NAME", ...fieldRef("metadata.name") },
+    { name: "POD_NAMESPACE", ...fieldRef("metadata.namespace") },
+    { name: "INSTANCE_IP", ...fieldRef("status.podIP") },
+    { name: "DISCOVERY_ADDRESS", value: discoveryAddress },
+    ...(proxy.restartPolicy ? [{ name: "WEFT_RESTART_POLICY", value: proxy.restartPolicy }] : []),
+  ];
+  const ports = template.ports ?? [];
+  const container: Container = {
+    ...template,
+    name: PROXY_CONTAINER,
+    image,
+    args,
+    env,
+    ports: ports.some((p) => p.containerPort === READY_PORT) ? ports : [...ports, { containerPort: READY_PORT, name: "http-ready", protocol: "TCP" }],
+    readinessProbe: template.readinessProbe ?? { httpGet: { path: "/healthz/ready", port: READY_PORT }, periodSeconds: 2 },
+    ...(proxy.resources !== undefined ? { resources: proxy.resources } : {}),
+  };
+  return { container, image, ...(binaryPath ? { binaryPath } : {}) };
+}
+
+/** RFC 6901: `~` → `~0`, `/` → `~1`. */
+export const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
+
+/** Adds entries to a map that may not exist yet: one op for the whole map, or one per key. */
+function addToMap(path: string, existing: Record<string, string> | undefined, entries: Record<string, string>): PatchOp[] {
+  if (Object.keys(entries).length === 0) return [];
+  if (!existing) return [{ op: "add", path, value: entries }];
+  return Object.entries(entries).map(([k, value]) => ({ op: "add", path: `${path}/${escapePointer(k)}`, value }));
+}
+
+/** The JSON Patch that injects the sidecar, or undefined when this pod is not injected. */
+export function injectionPatch(pod: Pod, ctx: InjectContext, config: InjectorConfig, values: InjectorValues): PatchOp[] | undefined {
+  if (!injectionRequired(pod, ctx, config)) return undefined;
+  const { container, image, binaryPath } = proxyContainer(pod, ctx, config, values);
+  const meta = pod.metadata ?? {};
+  const labels = meta.labels ?? {};
+  const status = { containers: [PROXY_CONTAINER], image, ...(binaryPath ? { binaryPath } : {}), templates: config.defaultTemplates, revision: values.revision || "default" };
+  const newLabels: Record<string, string> = { "security.istio.io/tlsMode": "istio" };
+  if (labels["service.istio.io/canonical-name"] === undefined)
+    newLabels["service.istio.io/canonical-name"] = labels["app.kubernetes.io/name"] ?? labels.app ?? workloadName(pod);
+  if (labels["service.istio.io/canonical-revision"] === undefined)
+    newLabels["service.istio.io/canonical-revision"] = labels["app.kubernetes.io/version"] ?? labels.version ?? "latest";
+  const ops: PatchOp[] = [];
+  if (!pod.metadata) ops.push({ op: "add", path: "/metadata", value: {} });
+  ops.push(pod.spec?.containers ? { op: "add", path: "/spec/containers/-", value: container } : { op: "add", path: "/spec/containers", value: [container] });
+  ops.push(...addToMap("/metadata/annotations", meta.annotations, { ...config.injectedAnnotations, [STATUS]: JSON.stringify(status) }));
+  ops.push(...addToMap("/metadata/labels", meta.labels, newLabels));
+  return ops;
+}
