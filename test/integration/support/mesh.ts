@@ -8,12 +8,35 @@ export class ObjectWatch<T extends KubernetesObject> {
   private readonly waiters: { test: (o: T, phase: string) => boolean; resolve: (o: T) => void }[] = [];
   private request?: { abort(): void };
 
-  /** path: a collection, e.g. /api/v1/namespaces/x/configmaps; the watch is narrowed to one name. */
+  private stopped = false;
+
+  /**
+   * path: a collection, e.g. /api/v1/namespaces/x/configmaps; the watch is narrowed to one name. A watch the
+   * server closes (its timeout, a restart, a dropped connection) is resumed from the last resourceVersion seen,
+   * or from a fresh list after 410 Gone, so a long test never silently stops seeing events.
+   */
   static async start<T extends KubernetesObject>(path: string, name: string): Promise<ObjectWatch<T>> {
     const w = new ObjectWatch<T>();
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    w.request = await new Watch(kc).watch(path, { fieldSelector: `metadata.name=${name}` }, (phase: string, obj: T) => w.push(phase, obj), () => undefined);
+    const watch = new Watch(kc);
+    let resourceVersion: string | undefined;
+    const begin = async (): Promise<void> => {
+      const query = { fieldSelector: `metadata.name=${name}`, ...(resourceVersion ? { resourceVersion } : {}) };
+      const onEvent = (phase: string, obj: T) => {
+        if (phase === "ERROR") {
+          resourceVersion = undefined; // 410 Gone: start over from a list
+          return;
+        }
+        resourceVersion = obj.metadata?.resourceVersion;
+        w.push(phase, obj);
+      };
+      const onDone = () => {
+        if (!w.stopped) setTimeout(() => void begin().catch(onDone), 200);
+      };
+      w.request = await watch.watch(path, query, onEvent, onDone);
+    };
+    await begin();
     return w;
   }
 
@@ -32,7 +55,7 @@ export class ObjectWatch<T extends KubernetesObject> {
     const seen = this.seen.find((s) => test(s.obj, s.phase));
     if (seen) return Promise.resolve(seen.obj);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`never saw ${what} in ${timeoutMs} ms; last: ${JSON.stringify(this.seen.at(-1)?.obj).slice(0, 2000)}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`never saw ${what} in ${timeoutMs} ms; last: ${String(JSON.stringify(this.seen.at(-1)?.obj) ?? "nothing").slice(0, 2000)}`)), timeoutMs);
       this.waiters.push({
         test,
         resolve: (o) => {
@@ -49,6 +72,7 @@ export class ObjectWatch<T extends KubernetesObject> {
   }
 
   stop(): void {
+    this.stopped = true;
     this.request?.abort();
   }
 }
