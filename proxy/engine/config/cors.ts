@@ -10,8 +10,8 @@ function runtimeFraction(r: Reader, o: Obj, key: string, path: string, absent: n
   if (!f) return absent;
   const p = join(path, key);
   const d = r.optObj(f, "default_value", p);
-  // A runtime fraction without a default value is 100% in Envoy.
-  return d ? fraction(r, d, join(p, "default_value")) : 1;
+  if (!d) r.fail(join(p, "default_value"), "is required");
+  return fraction(r, d, join(p, "default_value"));
 }
 
 /** A comma-separated header list; "" counts as not set (Envoy falls through to the next policy). */

@@ -34,6 +34,7 @@ describe("CORS through the engine", () => {
       resources(
         [
           { match: { prefix: "/open" }, route: { cluster: "app" } },
+          { match: { prefix: "/maintenance" }, direct_response: { status: 503, body: { inline_string: "back soon" } }, typed_per_filter_config: { "envoy.filters.http.cors": POLICY } },
           { match: { prefix: "/" }, route: { cluster: "app" }, typed_per_filter_config: { "envoy.filters.http.cors": POLICY } },
         ],
         [cluster("app", [app.port])],
@@ -82,6 +83,12 @@ describe("CORS through the engine", () => {
     expect([p.status, p.body]).toEqual([200, "OPTIONS /api/cart"]);
     expect(corsHeaders(p.headers)).toEqual({});
     expect(app.hits).toBe(before + 1);
+  });
+
+  it("lets an allowed origin read the proxy's own replies too", async () => {
+    const r = await get(port, "/maintenance", { origin: "https://shop.example.com" });
+    expect([r.status, r.body]).toEqual([503, "back soon"]);
+    expect(r.headers["access-control-allow-origin"]).toBe("https://shop.example.com");
   });
 
   it("leaves routes without a policy alone", async () => {

@@ -112,12 +112,13 @@ describe("CORS policy", () => {
     expect(decide(shadow, "GET", { origin: "https://a.io" })).toBeUndefined();
   });
 
-  it("rejects an invalid origin regex, naming the field", () => {
+  it("rejects an invalid origin regex or a percentage without a default, naming the field", () => {
     expect(() => config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] }))).toThrow(ConfigError);
     expect(() => config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] }))).toThrow(
       /typed_per_filter_config\.envoy\.filters\.http\.cors\.allow_origin_string_match\[1\]\.safe_regex\.regex: invalid regex/,
     );
     expect(() => config({}, { cors: { allow_origin_string_match: [{ safe_regex: { regex: "[" } }] } })).toThrow(/virtual_hosts\[0\]\.cors\.allow_origin_string_match\[0\]/);
+    expect(() => config(perFilter({ filter_enabled: { runtime_key: "k" } }))).toThrow(/filter_enabled\.default_value: is required/);
   });
 
   it("replaces CORS headers the upstream sent", () => {
