@@ -1,4 +1,4 @@
-// One downstream request through the filter chain (fault, local rate limit, router) to an upstream, with
+// One downstream request through the filter chain (fault, local rate limit, CORS, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
 import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
@@ -10,6 +10,7 @@ import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type U
 import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
+import { cors, setCorsHeaders } from "./filters/cors.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
 
@@ -25,6 +26,7 @@ export class Stream implements Exchange {
   private code = 0;
   private responseBytes = 0;
   private extraHeaders: string[] | undefined;
+  private corsHeaders: string[] | undefined;
   private finished = false;
   private committed = false;
   private closeAfter = false;
@@ -100,6 +102,13 @@ export class Stream implements Exchange {
         const v = this.ctx.limiter.check(cfg.limit, this.ctx.random);
         if (v.headers.length) (this.extraHeaders ??= []).push(...v.headers);
         if (v.limited) return this.local(cfg.limit.status, "RL");
+      } else if (cfg.type === "cors") {
+        const v = cors(f.name, route, vh, this.view, this.ctx.random);
+        if (v?.preflight) {
+          this.code = 200; // a preflight the policy answers: never upstream
+          return this.respond(200, v.headers, "");
+        }
+        this.corsHeaders = v?.headers;
       } else if (cfg.type === "router") {
         return this.act();
       }
@@ -141,6 +150,7 @@ export class Stream implements Exchange {
     }
     if (this.extraHeaders) headers.push(...this.extraHeaders);
     if (this.route) applyEdits(headers, "response", this.editLevels());
+    if (this.corsHeaders) setCorsHeaders(headers, this.corsHeaders);
     this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     this.finishOnce();
     this.req.down.reply(status, headers, body);
@@ -245,10 +255,11 @@ export class Stream implements Exchange {
     this.code = head.status;
     this.grpcStatus = headerValue(head.headers, "grpc-status"); // trailers-only responses carry it here
     this.closeAfter = !head.unframed && head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
-    if (!this.extraHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
+    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
     applyEdits(h, "response", this.levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
+    if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
     this.req.down.head(head, h, undefined);
   }
 

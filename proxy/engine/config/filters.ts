@@ -1,7 +1,8 @@
-// HTTP filter configs: fault, local rate limit, router (and CORS/RBAC placeholders).
+// HTTP filter configs: fault, local rate limit, CORS, router (and an RBAC placeholder).
 import type { FaultConfig, FilterConfig, PerFilterConfig, RateLimitConfig } from "./types.js";
 import { anyType, fraction, join, type Obj, type Reader } from "./read.js";
 import { headerOps } from "./headers.js";
+import { corsPolicy } from "./cors.js";
 
 const TYPES: Record<string, FilterConfig["type"]> = {
   "envoy.extensions.filters.http.fault.v3.HTTPFault": "fault",
@@ -40,6 +41,8 @@ export function filterConfig(r: Reader, type: FilterConfig["type"], typed: Obj |
       return { type, fault: fault(r, o, path) };
     case "local_ratelimit":
       return { type, limit: rateLimit(r, o, path) };
+    case "cors": // the listener's Cors filter carries no policy; a CorsPolicy (route, virtual host) does
+      return { type, policy: anyType(o) === "envoy.extensions.filters.http.cors.v3.CorsPolicy" ? corsPolicy(r, o, path) : undefined };
     default:
       return { type };
   }

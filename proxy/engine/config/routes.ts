@@ -6,6 +6,7 @@ import { fraction, join, Reader, type Obj } from "./read.js";
 import { headerMatcher, queryMatcher } from "./matchers.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
+import { corsField } from "./cors.js";
 
 export function compileRouteConfig(raw: unknown, hasCluster: (name: string) => boolean, index = 0): RouteConfig {
   const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
@@ -59,6 +60,7 @@ function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: stri
     edits: headerEdits(r, o, path),
     retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
     perFilter: perFilter(r, o, path),
+    cors: corsField(r, o, path),
   };
 }
 
@@ -98,6 +100,7 @@ function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) =>
     action: action(r, o, path, hasCluster),
     edits: headerEdits(r, o, path),
     perFilter: perFilter(r, o, path),
+    cors: corsField(r, r.optObj(o, "route", path), join(path, "route")),
   };
 }
 

@@ -114,8 +114,25 @@ export type FilterConfig =
   | { type: "fault"; fault: FaultConfig }
   | { type: "local_ratelimit"; limit: RateLimitConfig | undefined }
   | { type: "router" }
-  | { type: "cors" }
+  | { type: "cors"; policy: CorsConfig | undefined }
   | { type: "rbac" };
+
+/** A CORS policy. Unset fields (undefined, or no origins) fall through to the less specific policy, as in Envoy. */
+export interface CorsConfig {
+  origins: ((origin: string) => boolean)[];
+  /** Some origin matcher matches "*": every origin is allowed. */
+  anyOrigin: boolean;
+  allowMethods: string | undefined;
+  allowHeaders: string | undefined;
+  exposeHeaders: string | undefined;
+  maxAge: string | undefined;
+  allowCredentials: boolean | undefined;
+  allowPrivateNetworkAccess: boolean | undefined;
+  forwardNotMatchingPreflights: boolean | undefined;
+  /** filter_enabled and shadow_enabled as probabilities (absent: 1 and 0). */
+  enabled: number;
+  shadow: number;
+}
 
 /** typed_per_filter_config, keyed by the filter's name in http_filters. */
 export type PerFilterConfig = ReadonlyMap<string, FilterConfig>;
@@ -130,6 +147,8 @@ export interface Route {
   action: RouteAction;
   edits: HeaderEdits | undefined;
   perFilter: PerFilterConfig;
+  /** The route action's `cors` field. */
+  cors?: CorsConfig | undefined;
 }
 
 export interface VirtualHost {
@@ -139,6 +158,7 @@ export interface VirtualHost {
   edits: HeaderEdits | undefined;
   retry: RetryPolicy | undefined;
   perFilter: PerFilterConfig;
+  cors?: CorsConfig | undefined;
 }
 
 export interface RouteConfig {
