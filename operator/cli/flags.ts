@@ -1,14 +1,13 @@
 // Flag value parsing shared by the commands, with errors that name the flag.
 import { hostname } from "node:os";
 import pino, { type Logger } from "pino";
+import { durationSeconds } from "../discovery/model/duration.js";
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "1.5s", "10m", "250ms", "1h30m" → milliseconds. */
+/** "1.5s", "10m", "250ms", "1h30m" (Go's duration syntax, as Istio writes them) → milliseconds. */
 export function parseDuration(flag: string, value: string): number {
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (!parts.length || parts.map((p) => p[0]).join("") !== value) throw new Error(`--${flag}: invalid duration "${value}" (want e.g. 500ms, 15s, 10m)`);
-  return parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0);
+  const seconds = durationSeconds(value);
+  if (seconds === undefined) throw new Error(`--${flag}: invalid duration "${value}" (want e.g. 500ms, 15s, 10m)`);
+  return seconds * 1000;
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
