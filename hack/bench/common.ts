@@ -18,15 +18,7 @@ export function ensureTools(): void {
   execFileSync("apt-get", ["install", "-y", "wrk", "nginx"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => res(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from "../paths.js";
 
 const children: ChildProcess[] = [];
 export function start(cmd: string, args: string[]): ChildProcess {

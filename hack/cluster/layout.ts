@@ -1,15 +1,8 @@
 // Where the process cluster keeps its state, and the loopback ports it uses.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { REPO_ROOT } from "../paths.js";
 
-/** The package root: the nearest folder up with a package.json, from source or from dist/. */
-function packageRoot(from: string): string {
-  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, "package.json"))) return dir;
-  throw new Error(`no package.json above ${from}`);
-}
-
-export const REPO_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
+export { REPO_ROOT };
 export const STATE_DIR = process.env.WEFT_CLUSTER_DIR ?? join(REPO_ROOT, ".weft", "cluster");
 export const KUBECONFIG = join(STATE_DIR, "kubeconfig");
 

@@ -1,20 +1,17 @@
 // The whole mesh as local processes: discovery on a config folder, the Bookinfo apps, one sidecar agent per
 // workload, and an ingress gateway, all on loopback and configured over real xDS. Used by `npm start` and the
 // e2e test. It runs the built package (dist/), so build first.
+import { REPO_ROOT } from "../paths.js";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
 import { gatewayNodeId, gatewayYaml, layout, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6 && !existsSync(path.join(dir, "package.json")); i++) dir = path.dirname(dir);
-  return dir;
-}
+/** The package root (see hack/paths.ts). */
+export const repoRoot = (): string => REPO_ROOT;
 
 export interface MeshOptions extends LayoutOptions {
   /** The folder discovery watches. It is emptied of YAML and seeded. */

@@ -1,20 +1,13 @@
 // Runs `weft operator` as a real process against the process cluster, and reads what it
 // says on its log and its /metrics endpoint.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { REPO_ROOT } from "../../../hack/cluster/layout.js";
+import { REPO_ROOT, freePort } from "../../../hack/paths.js";
 import type { MeshInstallation } from "../../../operator/api/types.js";
 import { kube, kubectl } from "./kubectl.js";
 import { LogLines, type LogLine } from "./log-lines.js";
 import { watchMesh, type ObjectWatch } from "./mesh.js";
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from "../../../hack/paths.js";
 
 export class OperatorProcess {
   private readonly log: LogLines;
