@@ -1,15 +1,10 @@
 // The summary the operator reads from ConfigMap weft-proxy-status (key status.json). Pure.
+import type { ProxyReport } from "../../install/status.js";
 import type { ProxySync } from "./tracker.js";
 import { isNacked, isSynced } from "./tracker.js";
 
-export interface ProxyStatusSummary {
-  connected: number;
-  synced: number;
-  nacked: number;
-  versions: Record<string, number>;
-  nacks: { node: string; type: string; error: string }[];
-  updated: string;
-}
+/** What the operator reads (ProxyReport), every field present, plus when it was written. */
+export type ProxyStatusSummary = Required<ProxyReport> & { updated: string };
 
 export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = new Date()): ProxyStatusSummary {
   const versions: Record<string, number> = {};
