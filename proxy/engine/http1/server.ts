@@ -2,7 +2,8 @@
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
 import type { Socket } from "node:net";
 import type { HcmLimits } from "../config/types.js";
-import { ChunkedScanner, dechunk, encodeChunk, HeadScanner, ParseError, parseRequestHead, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import { RequestParser } from "./request.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
@@ -38,10 +39,7 @@ export class Http1Connection implements Downstream {
   private storeEnd = 0;
   private reqHead: RequestHead | undefined;
   private reqMinor = 1;
-  private bodyStart = 0;
-  private scanFrom = 0;
-  private readonly headScanner: HeadScanner;
-  private readonly scanner = new ChunkedScanner();
+  private readonly parser: RequestParser;
   private sentContinue = false;
   private busy = false;
   private closeAfter = false;
@@ -70,7 +68,7 @@ export class Http1Connection implements Downstream {
     this.limits = opts.limits;
     this.count = opts.count;
     this.onPreface = opts.onPreface;
-    this.headScanner = new HeadScanner(this.limits.maxHeadBytes, this.limits.maxHeaders);
+    this.parser = new RequestParser({ maxHeadBytes: this.limits.maxHeadBytes, maxHeaders: this.limits.maxHeaders, maxBodyBytes: MAX_BODY_BYTES });
     this.remoteAddress = socket.remoteAddress ?? "";
     socket.setNoDelay(true);
     socket.on("data", this.onData);
@@ -292,7 +290,8 @@ export class Http1Connection implements Downstream {
       return;
     }
     // A body of known length gets a store of exactly its size, not twice the bytes seen so far.
-    const want = this.reqHead && !this.reqHead.chunked && this.reqHead.contentLength > 0 ? this.bodyStart + this.reqHead.contentLength : 0;
+    const h = this.reqHead;
+    const want = h && !h.chunked && h.contentLength > 0 ? this.parser.bodyOffset + h.contentLength : 0;
     const next = Buffer.allocUnsafeSlow(Math.max(total * 2 > want && want >= total ? want : total * 2, 16 * 1024));
     cur.copy(next, 0);
     chunk.copy(next, cur.length);
@@ -335,61 +334,36 @@ export class Http1Connection implements Downstream {
 
   private next(): void {
     while (this.buf && !this.busy && !this.closed) {
-      let head = this.reqHead;
-      if (!head) {
-        if (this.reqStartAt < 0) {
-          if (!this.skipEmptyLines()) return;
-          this.reqStartAt = performance.now();
-          this.headScanner.reset();
-        }
-        const buf = this.buf as Buffer;
-        let end: number;
-        try {
-          end = this.headScanner.scan(buf);
-          if (end < 0) return;
-          head = parseRequestHead(buf.toString("latin1", 0, end));
-        } catch (err) {
-          return this.fail(err instanceof ParseError ? err.status : 400);
-        }
-        this.reqHead = head;
-        this.reqMinor = head.minor;
-        this.bodyStart = end + 4;
-        this.scanFrom = this.bodyStart;
+      if (this.reqStartAt < 0) {
+        if (!this.skipEmptyLines()) return;
+        this.reqStartAt = performance.now();
         this.sentContinue = false;
-        this.scanner.reset();
+        this.parser.reset();
       }
       const buf = this.buf as Buffer;
-      let bodyEnd: number;
-      if (head.chunked) {
-        try {
-          bodyEnd = this.scanner.scan(buf, this.scanFrom, buf.length);
-        } catch {
-          return this.fail(400);
-        }
-        this.scanFrom = buf.length;
-        if (this.scanner.chunkSize > MAX_BODY_BYTES) return this.fail(413);
-      } else {
-        const len = head.contentLength < 0 ? 0 : head.contentLength;
-        if (len > MAX_BODY_BYTES) return this.fail(413);
-        bodyEnd = buf.length - this.bodyStart >= len ? this.bodyStart + len : -1;
-      }
-      if (bodyEnd < 0) {
-        if (buf.length - this.bodyStart > MAX_BODY_BYTES) return this.fail(413);
-        if (head.expectContinue && head.minor === 1 && !this.sentContinue) {
-          this.sentContinue = true;
-          this.write(CONTINUE);
+      const r = this.parser.parse(buf);
+      if (!r) {
+        const head = this.parser.head;
+        if (head) {
+          this.reqHead = head;
+          this.reqMinor = head.minor;
+          if (head.expectContinue && head.minor === 1 && !this.sentContinue) {
+            this.sentContinue = true;
+            this.write(CONTINUE);
+          }
         }
         return;
       }
-      // The body leaves re-framed: decoded here, sent upstream with a content-length of its own.
-      const body = head.chunked ? dechunk(buf.subarray(this.bodyStart, bodyEnd)) : buf.subarray(this.bodyStart, bodyEnd);
-      this.buf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
+      if ("status" in r) return this.fail(r.status);
+      const head = r.head;
+      this.reqMinor = head.minor;
+      this.buf = r.end < buf.length ? buf.subarray(r.end) : undefined;
       this.reqHead = undefined;
       this.reqStartAt = -1;
       this.busy = true;
       // An HTTP/1.0 client gets a close-delimited or content-length response, then the connection closes.
       this.closeAfter = !head.keepAlive || head.minor === 0;
-      this.handler({ head, body, remoteAddress: this.remoteAddress, down: this });
+      this.handler({ head, body: r.body, remoteAddress: this.remoteAddress, down: this });
     }
   }
 }
