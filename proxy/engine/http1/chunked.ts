@@ -18,6 +18,7 @@ const enum S {
   ValToken,
   Quoted,
   QuotedEsc,
+  ValEnd,
   AfterVal,
   SizeLf,
   Data,
@@ -135,10 +136,12 @@ export class ChunkedScanner {
         if (ows(c)) return void (this.state = S.AfterVal);
         return this.afterSize(c);
       case S.Quoted:
-        if (c === 34) this.state = S.AfterVal;
+        if (c === 34) this.state = S.ValEnd;
         else if (c === 92) this.state = S.QuotedEsc;
         else if (!qdtext(c)) throw new ParseError("malformed chunk extension quoted string");
         return;
+      case S.ValEnd:
+        return this.afterSize(c);
       case S.QuotedEsc:
         if (!qdtext(c) && c !== 34 && c !== 92) throw new ParseError("malformed chunk extension quoted pair");
         this.state = S.Quoted;
