@@ -36,14 +36,14 @@ const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-
 const CHUNK_LINE = new RegExp(`^([0-9A-Fa-f]+)((?:${OWS};${OWS}${TOKEN}(?:${OWS}=${OWS}(?:${TOKEN}|${QUOTED}))?)*)$`);
 
 export type RefResult =
-  | { kind: "ok"; method: string; target: string; host: string; minor: number; body: string; consumed: number }
+  | { kind: "ok"; method: string; target: string; host: string; minor: number; body: string; consumed: number; fields: [string, string][] }
   | { kind: "error"; reason: string }
   | { kind: "incomplete" };
 
 const err = (reason: string): RefResult => ({ kind: "error", reason });
 
-/** The first request in `text` (latin1). */
-export function referenceParse(text: string): RefResult {
+/** The first request in `text` (latin1). `maxFields`: 100, as the codec; a backend behind the proxy allows more. */
+export function referenceParse(text: string, maxFields = 100): RefResult {
   let at = 0;
   while (text.startsWith("\r\n", at)) at += 2;
   const headEnd = text.indexOf("\r\n\r\n", at);
@@ -51,7 +51,7 @@ export function referenceParse(text: string): RefResult {
   // Every line of the head ends with CRLF: a CR or LF elsewhere is an error, even before the head is complete.
   const lines = headText.split("\r\n");
   for (const l of lines) if (/[\r\n]/.test(l) && !(headEnd < 0 && l === lines[lines.length - 1] && l === "\r")) return err("bare CR or LF");
-  if (lines.length - 1 > 100) return err("too many fields");
+  if (lines.length - 1 > maxFields) return err("too many fields");
   if (headEnd < 0) return headText.length > 60 * 1024 ? err("head too large") : { kind: "incomplete" };
   if (headEnd + 4 - at > 60 * 1024) return err("head too large");
   const rl = REQUEST_LINE.exec(lines[0] as string);
@@ -89,12 +89,14 @@ export function referenceParse(text: string): RefResult {
     const len = cls.length ? Number(cls[0]) : 0;
     if (len > 8 * 1024 * 1024) return err("body too large");
     if (text.length - bodyAt < len) return { kind: "incomplete" };
-    return { kind: "ok", method, target, host, minor, body: text.slice(bodyAt, bodyAt + len), consumed: bodyAt + len };
+    return { kind: "ok", method, target, host, minor, fields, body: text.slice(bodyAt, bodyAt + len), consumed: bodyAt + len };
   }
-  return chunked(text, bodyAt, { method, target, host, minor });
+  return chunked(text, bodyAt, { method, target, host, minor, fields });
 }
 
-function chunked(text: string, from: number, req: { method: string; target: string; host: string; minor: number }): RefResult {
+type Head = { method: string; target: string; host: string; minor: number; fields: [string, string][] };
+
+function chunked(text: string, from: number, req: Head): RefResult {
   let at = from;
   let body = "";
   for (;;) {
