@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import type { HcmLimits } from "../config/types.js";
 import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
 import { RequestParser } from "./request.js";
+import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
@@ -80,7 +81,8 @@ export class Http1Connection implements Downstream {
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
       this.closed = true;
-      // Buffered bytes (up to a whole upload) go with the connection, not with the next GC of a forgotten object.
+      // Buffered bytes (up to a whole upload) go with the connection.
+      if (this.store) released(this.store.length);
       this.buf = this.store = this.pendingHead = undefined;
       const abort = this.abortHandler;
       this.abortHandler = undefined;
