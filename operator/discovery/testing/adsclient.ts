@@ -1,40 +1,22 @@
-// Test and bench support: a bare ADS client that records responses and lets the caller ACK or NACK them.
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
-import type { ClientDuplexStream } from "@grpc/grpc-js";
-import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
-import { adsService } from "../../../proxy/xds/ads.js";
-
-const AdsClient = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
+// Test support: the ADS client (proxy/xds/client.ts) scripted by the caller, who writes each request and ACKs or
+// NACKs each response itself, to test the server's side of the protocol. It does not reconnect.
+import type { DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { AdsClient } from "../../../proxy/xds/client.js";
 
 export class RawAdsClient {
-  private readonly client: InstanceType<typeof AdsClient>;
-  private readonly stream: ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-  private readonly queue: DiscoveryResponse[] = [];
-  private readonly waiters: ((r: DiscoveryResponse) => void)[] = [];
-  readonly received: DiscoveryResponse[] = [];
+  private readonly ads: AdsClient;
 
   constructor(
     target: string,
     readonly nodeId: string,
-    private readonly userAgent = "envoy",
+    userAgent = "envoy",
   ) {
-    this.client = new AdsClient(target, credentials.createInsecure());
-    const method = (this.client as unknown as Record<string, () => ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>>)["StreamAggregatedResources"];
-    if (!method) throw new Error("ADS client has no StreamAggregatedResources");
-    this.stream = method.call(this.client);
-    this.stream.on("data", (r: DiscoveryResponse) => {
-      this.received.push(r);
-      const w = this.waiters.shift();
-      if (w) w(r);
-      else this.queue.push(r);
-    });
-    this.stream.on("error", () => undefined);
+    this.ads = new AdsClient({ server: target, node: { id: nodeId, user_agent_name: userAgent }, backoffMs: false });
   }
 
   request(typeUrl: string, names: string[] = [], ack?: { version: string; nonce: string }, error?: string): void {
-    this.stream.write({
+    this.ads.request({
       version_info: ack?.version ?? "",
-      node: { id: this.nodeId, user_agent_name: this.userAgent },
       resource_names: names,
       type_url: typeUrl,
       response_nonce: ack?.nonce ?? "",
@@ -44,8 +26,7 @@ export class RawAdsClient {
 
   /** The next response, in arrival order. */
   next(): Promise<DiscoveryResponse> {
-    const r = this.queue.shift();
-    return r ? Promise.resolve(r) : new Promise((resolve) => this.waiters.push(resolve));
+    return this.ads.next();
   }
 
   /** ACKs a response, keeping the subscription's names. */
@@ -58,11 +39,10 @@ export class RawAdsClient {
   }
 
   pending(): number {
-    return this.queue.length;
+    return this.ads.pending();
   }
 
   close(): void {
-    this.stream.end();
-    this.client.close();
+    this.ads.close();
   }
 }
