@@ -27,9 +27,20 @@ export class XdsClient {
   private ads: AdsClient | undefined;
   /** The version the engine serves ("" until the first consistent config). */
   applied = "";
+  /** The last response's NACK message, if it was NACKed. */
+  private nackError: string | undefined;
 
   constructor(private readonly opts: XdsClientOptions) {
     this.state = new XdsState(opts.shape);
+  }
+
+  get address(): string {
+    return this.opts.address;
+  }
+
+  /** Why the stream last failed, or the last NACK: for the readiness body. */
+  get lastError(): string | undefined {
+    return this.nackError ?? this.ads?.lastError;
   }
 
   get connected(): boolean {
@@ -50,10 +61,12 @@ export class XdsClient {
 
   private async onResponse(r: DiscoveryResponse): Promise<string | undefined> {
     const type = r.type_url;
+    this.nackError = undefined;
     if (!isSnapshotType(type)) return `unsupported type ${type}`;
     const error = await this.take(type, r);
     if (error) {
       this.state.reject(type, r.nonce, error);
+      this.nackError = `NACK ${SHORT_NAME[type]}: ${error}`;
       this.opts.log?.(`xds: NACK ${SHORT_NAME[type]} version ${r.version_info}: ${error}`);
       return error;
     }

@@ -66,6 +66,8 @@ export class AdsClient {
   private readonly waiters: ((r: DiscoveryResponse) => void)[] = [];
   /** True once the current stream has delivered a response; false while disconnected. */
   connected = false;
+  /** Why the stream last failed; cleared by the next response. */
+  lastError: string | undefined;
 
   constructor(private readonly opts: AdsClientOptions) {
     this.ownsChannel = typeof opts.server === "string";
@@ -145,6 +147,7 @@ export class AdsClient {
     stream.on("data", (r: DiscoveryResponse) => {
       this.connected = true;
       this.failures = 0;
+      this.lastError = undefined;
       this.received(r);
     });
     let closed = false;
@@ -152,6 +155,7 @@ export class AdsClient {
       if (closed) return;
       closed = true;
       this.connected = false;
+      this.lastError = why;
       if (this.stopped || this.opts.backoffMs === false) return;
       const [base, max] = this.opts.backoffMs ?? [100, 5000];
       const ceiling = Math.min(base * 2 ** this.failures++, max);
