@@ -139,12 +139,13 @@ function fieldType(w: FileWriter, f: protobuf.Field): string {
 }
 
 function emitMessage(w: FileWriter, t: protobuf.Type): void {
-  w.push(`/** ${t.fullName.slice(1)} */`, `export interface ${localName(t)} {`);
+  // A type alias, not an interface: it then fits where any JSON object is taken (the codec, snapshots).
+  w.push(`/** ${t.fullName.slice(1)} */`, `export type ${localName(t)} = {`);
   for (const f of t.fieldsArray) {
     if (f.options?.["deprecated"] === true) w.push("  /** @deprecated */");
     w.push(`  ${f.name}?: ${fieldType(w, f)};`);
   }
-  w.push("}", "");
+  w.push("};", "");
 }
 
 function emitEnum(w: FileWriter, e: protobuf.Enum): void {

@@ -64,9 +64,13 @@ export function resourceName(type: string, resource: JsonObject): string {
 
 /** A deep copy without undefined members, so a resource reads as it will encode. */
 export function prune<T extends Json | undefined>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => prune(v)) as T;
+  return pruned(value) as T; // the same shape, less the undefined members an optional field may hold anyway
+}
+
+function pruned(value: Json | undefined): Json | undefined {
+  if (Array.isArray(value)) return value.map((v) => pruned(v) ?? null);
   if (value === null || typeof value !== "object") return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = prune(v);
-  return out as T;
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = pruned(v);
+  return out;
 }

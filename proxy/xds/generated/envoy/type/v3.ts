@@ -4,63 +4,63 @@
 export type CodecClientType = "HTTP1" | "HTTP2" | "HTTP3";
 
 /** envoy.type.v3.DoubleRange */
-export interface DoubleRange {
+export type DoubleRange = {
   start?: number;
   end?: number;
-}
+};
 
 /** envoy.type.v3.FractionalPercent */
-export interface FractionalPercent {
+export type FractionalPercent = {
   numerator?: number;
   denominator?: FractionalPercent_DenominatorType;
-}
+};
 
 /** envoy.type.v3.FractionalPercent.DenominatorType */
 export type FractionalPercent_DenominatorType = "HUNDRED" | "TEN_THOUSAND" | "MILLION";
 
 /** envoy.type.v3.HashPolicy */
-export interface HashPolicy {
+export type HashPolicy = {
   source_ip?: HashPolicy_SourceIp;
   filter_state?: HashPolicy_FilterState;
-}
+};
 
 /** envoy.type.v3.HashPolicy.FilterState */
-export interface HashPolicy_FilterState {
+export type HashPolicy_FilterState = {
   key?: string;
-}
+};
 
 /** envoy.type.v3.HashPolicy.SourceIp */
-export interface HashPolicy_SourceIp {
-}
+export type HashPolicy_SourceIp = {
+};
 
 /** envoy.type.v3.HttpStatus */
-export interface HttpStatus {
+export type HttpStatus = {
   code?: StatusCode;
-}
+};
 
 /** envoy.type.v3.Int32Range */
-export interface Int32Range {
+export type Int32Range = {
   start?: number;
   end?: number;
-}
+};
 
 /** envoy.type.v3.Int64Range */
-export interface Int64Range {
+export type Int64Range = {
   start?: number | string;
   end?: number | string;
-}
+};
 
 /** envoy.type.v3.Percent */
-export interface Percent {
+export type Percent = {
   value?: number;
-}
+};
 
 /** envoy.type.v3.StatusCode */
 export type StatusCode = "Empty" | "Continue" | "OK" | "Created" | "Accepted" | "NonAuthoritativeInformation" | "NoContent" | "ResetContent" | "PartialContent" | "MultiStatus" | "AlreadyReported" | "IMUsed" | "MultipleChoices" | "MovedPermanently" | "Found" | "SeeOther" | "NotModified" | "UseProxy" | "TemporaryRedirect" | "PermanentRedirect" | "BadRequest" | "Unauthorized" | "PaymentRequired" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "NotAcceptable" | "ProxyAuthenticationRequired" | "RequestTimeout" | "Conflict" | "Gone" | "LengthRequired" | "PreconditionFailed" | "PayloadTooLarge" | "URITooLong" | "UnsupportedMediaType" | "RangeNotSatisfiable" | "ExpectationFailed" | "MisdirectedRequest" | "UnprocessableEntity" | "Locked" | "FailedDependency" | "UpgradeRequired" | "PreconditionRequired" | "TooManyRequests" | "RequestHeaderFieldsTooLarge" | "InternalServerError" | "NotImplemented" | "BadGateway" | "ServiceUnavailable" | "GatewayTimeout" | "HTTPVersionNotSupported" | "VariantAlsoNegotiates" | "InsufficientStorage" | "LoopDetected" | "NotExtended" | "NetworkAuthenticationRequired";
 
 /** envoy.type.v3.TokenBucket */
-export interface TokenBucket {
+export type TokenBucket = {
   max_tokens?: number;
   tokens_per_fill?: number;
   fill_interval?: string;
-}
+};

@@ -3,12 +3,12 @@
 import type { Any } from "../../any.js";
 
 /** xds.core.v3.Authority */
-export interface Authority {
+export type Authority = {
   name?: string;
-}
+};
 
 /** xds.core.v3.TypedExtensionConfig */
-export interface TypedExtensionConfig {
+export type TypedExtensionConfig = {
   name?: string;
   typed_config?: Any;
-}
+};

@@ -8,14 +8,14 @@ import type { RuntimeUInt32 as envoy_config_core_v3_RuntimeUInt32 } from "../cor
 import type { HeaderMatcher as envoy_config_route_v3_HeaderMatcher } from "../route/v3.js";
 
 /** envoy.config.accesslog.v3.AccessLog */
-export interface AccessLog {
+export type AccessLog = {
   name?: string;
   filter?: AccessLogFilter;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.accesslog.v3.AccessLogFilter */
-export interface AccessLogFilter {
+export type AccessLogFilter = {
   status_code_filter?: StatusCodeFilter;
   duration_filter?: DurationFilter;
   not_health_check_filter?: NotHealthCheckFilter;
@@ -29,85 +29,85 @@ export interface AccessLogFilter {
   extension_filter?: ExtensionFilter;
   metadata_filter?: MetadataFilter;
   log_type_filter?: LogTypeFilter;
-}
+};
 
 /** envoy.config.accesslog.v3.AndFilter */
-export interface AndFilter {
+export type AndFilter = {
   filters?: AccessLogFilter[];
-}
+};
 
 /** envoy.config.accesslog.v3.ComparisonFilter */
-export interface ComparisonFilter {
+export type ComparisonFilter = {
   op?: ComparisonFilter_Op;
   value?: envoy_config_core_v3_RuntimeUInt32;
-}
+};
 
 /** envoy.config.accesslog.v3.ComparisonFilter.Op */
 export type ComparisonFilter_Op = "EQ" | "GE" | "LE";
 
 /** envoy.config.accesslog.v3.DurationFilter */
-export interface DurationFilter {
+export type DurationFilter = {
   comparison?: ComparisonFilter;
-}
+};
 
 /** envoy.config.accesslog.v3.ExtensionFilter */
-export interface ExtensionFilter {
+export type ExtensionFilter = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.accesslog.v3.GrpcStatusFilter */
-export interface GrpcStatusFilter {
+export type GrpcStatusFilter = {
   statuses?: GrpcStatusFilter_Status[];
   exclude?: boolean;
-}
+};
 
 /** envoy.config.accesslog.v3.GrpcStatusFilter.Status */
 export type GrpcStatusFilter_Status = "OK" | "CANCELED" | "UNKNOWN" | "INVALID_ARGUMENT" | "DEADLINE_EXCEEDED" | "NOT_FOUND" | "ALREADY_EXISTS" | "PERMISSION_DENIED" | "RESOURCE_EXHAUSTED" | "FAILED_PRECONDITION" | "ABORTED" | "OUT_OF_RANGE" | "UNIMPLEMENTED" | "INTERNAL" | "UNAVAILABLE" | "DATA_LOSS" | "UNAUTHENTICATED";
 
 /** envoy.config.accesslog.v3.HeaderFilter */
-export interface HeaderFilter {
+export type HeaderFilter = {
   header?: envoy_config_route_v3_HeaderMatcher;
-}
+};
 
 /** envoy.config.accesslog.v3.LogTypeFilter */
-export interface LogTypeFilter {
+export type LogTypeFilter = {
   types?: envoy_data_accesslog_v3_AccessLogType[];
   exclude?: boolean;
-}
+};
 
 /** envoy.config.accesslog.v3.MetadataFilter */
-export interface MetadataFilter {
+export type MetadataFilter = {
   matcher?: envoy_type_matcher_v3_MetadataMatcher;
   match_if_key_not_found?: boolean;
-}
+};
 
 /** envoy.config.accesslog.v3.NotHealthCheckFilter */
-export interface NotHealthCheckFilter {
-}
+export type NotHealthCheckFilter = {
+};
 
 /** envoy.config.accesslog.v3.OrFilter */
-export interface OrFilter {
+export type OrFilter = {
   filters?: AccessLogFilter[];
-}
+};
 
 /** envoy.config.accesslog.v3.ResponseFlagFilter */
-export interface ResponseFlagFilter {
+export type ResponseFlagFilter = {
   flags?: string[];
-}
+};
 
 /** envoy.config.accesslog.v3.RuntimeFilter */
-export interface RuntimeFilter {
+export type RuntimeFilter = {
   runtime_key?: string;
   percent_sampled?: envoy_type_v3_FractionalPercent;
   use_independent_randomness?: boolean;
-}
+};
 
 /** envoy.config.accesslog.v3.StatusCodeFilter */
-export interface StatusCodeFilter {
+export type StatusCodeFilter = {
   comparison?: ComparisonFilter;
-}
+};
 
 /** envoy.config.accesslog.v3.TraceableFilter */
-export interface TraceableFilter {
-}
+export type TraceableFilter = {
+};

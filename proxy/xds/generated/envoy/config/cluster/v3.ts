@@ -8,13 +8,13 @@ import type { Address as envoy_config_core_v3_Address, BindConfig as envoy_confi
 import type { ClusterLoadAssignment as envoy_config_endpoint_v3_ClusterLoadAssignment } from "../endpoint/v3.js";
 
 /** envoy.config.cluster.v3.CircuitBreakers */
-export interface CircuitBreakers {
+export type CircuitBreakers = {
   thresholds?: CircuitBreakers_Thresholds[];
   per_host_thresholds?: CircuitBreakers_Thresholds[];
-}
+};
 
 /** envoy.config.cluster.v3.CircuitBreakers.Thresholds */
-export interface CircuitBreakers_Thresholds {
+export type CircuitBreakers_Thresholds = {
   priority?: envoy_config_core_v3_RoutingPriority;
   max_connections?: number;
   max_pending_requests?: number;
@@ -23,16 +23,16 @@ export interface CircuitBreakers_Thresholds {
   retry_budget?: CircuitBreakers_Thresholds_RetryBudget;
   track_remaining?: boolean;
   max_connection_pools?: number;
-}
+};
 
 /** envoy.config.cluster.v3.CircuitBreakers.Thresholds.RetryBudget */
-export interface CircuitBreakers_Thresholds_RetryBudget {
+export type CircuitBreakers_Thresholds_RetryBudget = {
   budget_percent?: envoy_type_v3_Percent;
   min_retry_concurrency?: number;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster */
-export interface Cluster {
+export type Cluster = {
   transport_socket_matches?: Cluster_TransportSocketMatch[];
   name?: string;
   alt_stat_name?: string;
@@ -95,13 +95,13 @@ export interface Cluster {
   track_cluster_stats?: TrackClusterStats;
   preconnect_policy?: Cluster_PreconnectPolicy;
   connection_pool_per_downstream_connection?: boolean;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.ClusterProtocolSelection */
 export type Cluster_ClusterProtocolSelection = "USE_CONFIGURED_PROTOCOL" | "USE_DOWNSTREAM_PROTOCOL";
 
 /** envoy.config.cluster.v3.Cluster.CommonLbConfig */
-export interface Cluster_CommonLbConfig {
+export type Cluster_CommonLbConfig = {
   healthy_panic_threshold?: envoy_type_v3_Percent;
   zone_aware_lb_config?: Cluster_CommonLbConfig_ZoneAwareLbConfig;
   locality_weighted_lb_config?: Cluster_CommonLbConfig_LocalityWeightedLbConfig;
@@ -110,30 +110,30 @@ export interface Cluster_CommonLbConfig {
   close_connections_on_host_set_change?: boolean;
   consistent_hashing_lb_config?: Cluster_CommonLbConfig_ConsistentHashingLbConfig;
   override_host_status?: envoy_config_core_v3_HealthStatusSet;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.CommonLbConfig.ConsistentHashingLbConfig */
-export interface Cluster_CommonLbConfig_ConsistentHashingLbConfig {
+export type Cluster_CommonLbConfig_ConsistentHashingLbConfig = {
   use_hostname_for_hashing?: boolean;
   hash_balance_factor?: number;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.CommonLbConfig.LocalityWeightedLbConfig */
-export interface Cluster_CommonLbConfig_LocalityWeightedLbConfig {
-}
+export type Cluster_CommonLbConfig_LocalityWeightedLbConfig = {
+};
 
 /** envoy.config.cluster.v3.Cluster.CommonLbConfig.ZoneAwareLbConfig */
-export interface Cluster_CommonLbConfig_ZoneAwareLbConfig {
+export type Cluster_CommonLbConfig_ZoneAwareLbConfig = {
   routing_enabled?: envoy_type_v3_Percent;
   min_cluster_size?: number | string;
   fail_traffic_on_panic?: boolean;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.CustomClusterType */
-export interface Cluster_CustomClusterType {
+export type Cluster_CustomClusterType = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType */
 export type Cluster_DiscoveryType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "EDS" | "ORIGINAL_DST";
@@ -142,16 +142,16 @@ export type Cluster_DiscoveryType = "STATIC" | "STRICT_DNS" | "LOGICAL_DNS" | "E
 export type Cluster_DnsLookupFamily = "AUTO" | "V4_ONLY" | "V6_ONLY" | "V4_PREFERRED" | "ALL";
 
 /** envoy.config.cluster.v3.Cluster.EdsClusterConfig */
-export interface Cluster_EdsClusterConfig {
+export type Cluster_EdsClusterConfig = {
   eds_config?: envoy_config_core_v3_ConfigSource;
   service_name?: string;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.LbPolicy */
 export type Cluster_LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RING_HASH" | "RANDOM" | "MAGLEV" | "CLUSTER_PROVIDED" | "LOAD_BALANCING_POLICY_CONFIG";
 
 /** envoy.config.cluster.v3.Cluster.LbSubsetConfig */
-export interface Cluster_LbSubsetConfig {
+export type Cluster_LbSubsetConfig = {
   fallback_policy?: Cluster_LbSubsetConfig_LbSubsetFallbackPolicy;
   default_subset?: JsonObject;
   subset_selectors?: Cluster_LbSubsetConfig_LbSubsetSelector[];
@@ -160,7 +160,7 @@ export interface Cluster_LbSubsetConfig {
   panic_mode_any?: boolean;
   list_as_any?: boolean;
   metadata_fallback_policy?: Cluster_LbSubsetConfig_LbSubsetMetadataFallbackPolicy;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.LbSubsetConfig.LbSubsetFallbackPolicy */
 export type Cluster_LbSubsetConfig_LbSubsetFallbackPolicy = "NO_FALLBACK" | "ANY_ENDPOINT" | "DEFAULT_SUBSET";
@@ -169,96 +169,96 @@ export type Cluster_LbSubsetConfig_LbSubsetFallbackPolicy = "NO_FALLBACK" | "ANY
 export type Cluster_LbSubsetConfig_LbSubsetMetadataFallbackPolicy = "METADATA_NO_FALLBACK" | "FALLBACK_LIST";
 
 /** envoy.config.cluster.v3.Cluster.LbSubsetConfig.LbSubsetSelector */
-export interface Cluster_LbSubsetConfig_LbSubsetSelector {
+export type Cluster_LbSubsetConfig_LbSubsetSelector = {
   keys?: string[];
   single_host_per_subset?: boolean;
   fallback_policy?: Cluster_LbSubsetConfig_LbSubsetSelector_LbSubsetSelectorFallbackPolicy;
   fallback_keys_subset?: string[];
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.LbSubsetConfig.LbSubsetSelector.LbSubsetSelectorFallbackPolicy */
 export type Cluster_LbSubsetConfig_LbSubsetSelector_LbSubsetSelectorFallbackPolicy = "NOT_DEFINED" | "NO_FALLBACK" | "ANY_ENDPOINT" | "DEFAULT_SUBSET" | "KEYS_SUBSET";
 
 /** envoy.config.cluster.v3.Cluster.LeastRequestLbConfig */
-export interface Cluster_LeastRequestLbConfig {
+export type Cluster_LeastRequestLbConfig = {
   choice_count?: number;
   active_request_bias?: envoy_config_core_v3_RuntimeDouble;
   slow_start_config?: Cluster_SlowStartConfig;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.MaglevLbConfig */
-export interface Cluster_MaglevLbConfig {
+export type Cluster_MaglevLbConfig = {
   table_size?: number | string;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.OriginalDstLbConfig */
-export interface Cluster_OriginalDstLbConfig {
+export type Cluster_OriginalDstLbConfig = {
   use_http_header?: boolean;
   http_header_name?: string;
   upstream_port_override?: number;
   metadata_key?: envoy_type_metadata_v3_MetadataKey;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.PreconnectPolicy */
-export interface Cluster_PreconnectPolicy {
+export type Cluster_PreconnectPolicy = {
   per_upstream_preconnect_ratio?: number;
   predictive_preconnect_ratio?: number;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.RefreshRate */
-export interface Cluster_RefreshRate {
+export type Cluster_RefreshRate = {
   base_interval?: string;
   max_interval?: string;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.RingHashLbConfig */
-export interface Cluster_RingHashLbConfig {
+export type Cluster_RingHashLbConfig = {
   minimum_ring_size?: number | string;
   hash_function?: Cluster_RingHashLbConfig_HashFunction;
   maximum_ring_size?: number | string;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.RingHashLbConfig.HashFunction */
 export type Cluster_RingHashLbConfig_HashFunction = "XX_HASH" | "MURMUR_HASH_2";
 
 /** envoy.config.cluster.v3.Cluster.RoundRobinLbConfig */
-export interface Cluster_RoundRobinLbConfig {
+export type Cluster_RoundRobinLbConfig = {
   slow_start_config?: Cluster_SlowStartConfig;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.SlowStartConfig */
-export interface Cluster_SlowStartConfig {
+export type Cluster_SlowStartConfig = {
   slow_start_window?: string;
   aggression?: envoy_config_core_v3_RuntimeDouble;
   min_weight_percent?: envoy_type_v3_Percent;
-}
+};
 
 /** envoy.config.cluster.v3.Cluster.TransportSocketMatch */
-export interface Cluster_TransportSocketMatch {
+export type Cluster_TransportSocketMatch = {
   name?: string;
   match?: JsonObject;
   transport_socket?: envoy_config_core_v3_TransportSocket;
-}
+};
 
 /** envoy.config.cluster.v3.Filter */
-export interface Filter {
+export type Filter = {
   name?: string;
   typed_config?: Any;
   config_discovery?: envoy_config_core_v3_ExtensionConfigSource;
-}
+};
 
 /** envoy.config.cluster.v3.LoadBalancingPolicy */
-export interface LoadBalancingPolicy {
+export type LoadBalancingPolicy = {
   policies?: LoadBalancingPolicy_Policy[];
-}
+};
 
 /** envoy.config.cluster.v3.LoadBalancingPolicy.Policy */
-export interface LoadBalancingPolicy_Policy {
+export type LoadBalancingPolicy_Policy = {
   typed_extension_config?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.config.cluster.v3.OutlierDetection */
-export interface OutlierDetection {
+export type OutlierDetection = {
   consecutive_5xx?: number;
   interval?: string;
   base_ejection_time?: string;
@@ -284,27 +284,27 @@ export interface OutlierDetection {
   successful_active_health_check_uneject_host?: boolean;
   monitors?: envoy_config_core_v3_TypedExtensionConfig[];
   always_eject_one_host?: boolean;
-}
+};
 
 /** envoy.config.cluster.v3.TrackClusterStats */
-export interface TrackClusterStats {
+export type TrackClusterStats = {
   timeout_budgets?: boolean;
   request_response_sizes?: boolean;
   per_endpoint_stats?: boolean;
-}
+};
 
 /** envoy.config.cluster.v3.UpstreamConnectionOptions */
-export interface UpstreamConnectionOptions {
+export type UpstreamConnectionOptions = {
   tcp_keepalive?: envoy_config_core_v3_TcpKeepalive;
   set_local_interface_name_on_upstream_connections?: boolean;
   happy_eyeballs_config?: UpstreamConnectionOptions_HappyEyeballsConfig;
-}
+};
 
 /** envoy.config.cluster.v3.UpstreamConnectionOptions.FirstAddressFamilyVersion */
 export type UpstreamConnectionOptions_FirstAddressFamilyVersion = "DEFAULT" | "V4" | "V6";
 
 /** envoy.config.cluster.v3.UpstreamConnectionOptions.HappyEyeballsConfig */
-export interface UpstreamConnectionOptions_HappyEyeballsConfig {
+export type UpstreamConnectionOptions_HappyEyeballsConfig = {
   first_address_family_version?: UpstreamConnectionOptions_FirstAddressFamilyVersion;
   first_address_family_count?: number;
-}
+};

@@ -7,33 +7,33 @@ import type { StringMatcher as envoy_type_matcher_v3_StringMatcher } from "../..
 import type { CodecClientType as envoy_type_v3_CodecClientType, FractionalPercent as envoy_type_v3_FractionalPercent, Int64Range as envoy_type_v3_Int64Range, Percent as envoy_type_v3_Percent } from "../../type/v3.js";
 
 /** envoy.config.core.v3.Address */
-export interface Address {
+export type Address = {
   socket_address?: SocketAddress;
   pipe?: Pipe;
   envoy_internal_address?: EnvoyInternalAddress;
-}
+};
 
 /** envoy.config.core.v3.AggregatedConfigSource */
-export interface AggregatedConfigSource {
-}
+export type AggregatedConfigSource = {
+};
 
 /** envoy.config.core.v3.AlternateProtocolsCacheOptions */
-export interface AlternateProtocolsCacheOptions {
+export type AlternateProtocolsCacheOptions = {
   name?: string;
   max_entries?: number;
   key_value_store_config?: TypedExtensionConfig;
   prepopulated_entries?: AlternateProtocolsCacheOptions_AlternateProtocolsCacheEntry[];
   canonical_suffixes?: string[];
-}
+};
 
 /** envoy.config.core.v3.AlternateProtocolsCacheOptions.AlternateProtocolsCacheEntry */
-export interface AlternateProtocolsCacheOptions_AlternateProtocolsCacheEntry {
+export type AlternateProtocolsCacheOptions_AlternateProtocolsCacheEntry = {
   hostname?: string;
   port?: number;
-}
+};
 
 /** envoy.config.core.v3.ApiConfigSource */
-export interface ApiConfigSource {
+export type ApiConfigSource = {
   api_type?: ApiConfigSource_ApiType;
   transport_api_version?: ApiVersion;
   cluster_names?: string[];
@@ -43,7 +43,7 @@ export interface ApiConfigSource {
   rate_limit_settings?: RateLimitSettings;
   set_node_on_first_message_only?: boolean;
   config_validators?: TypedExtensionConfig[];
-}
+};
 
 /** envoy.config.core.v3.ApiConfigSource.ApiType */
 export type ApiConfigSource_ApiType = "DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE" | "REST" | "GRPC" | "DELTA_GRPC" | "AGGREGATED_GRPC" | "AGGREGATED_DELTA_GRPC";
@@ -52,13 +52,13 @@ export type ApiConfigSource_ApiType = "DEPRECATED_AND_UNAVAILABLE_DO_NOT_USE" | 
 export type ApiVersion = "AUTO" | "V2" | "V3";
 
 /** envoy.config.core.v3.BackoffStrategy */
-export interface BackoffStrategy {
+export type BackoffStrategy = {
   base_interval?: string;
   max_interval?: string;
-}
+};
 
 /** envoy.config.core.v3.BindConfig */
-export interface BindConfig {
+export type BindConfig = {
   source_address?: SocketAddress;
   freebind?: boolean;
   socket_options?: SocketOption[];
@@ -66,16 +66,16 @@ export interface BindConfig {
   /** @deprecated */
   additional_source_addresses?: SocketAddress[];
   local_address_selector?: TypedExtensionConfig;
-}
+};
 
 /** envoy.config.core.v3.CidrRange */
-export interface CidrRange {
+export type CidrRange = {
   address_prefix?: string;
   prefix_len?: number;
-}
+};
 
 /** envoy.config.core.v3.ConfigSource */
-export interface ConfigSource {
+export type ConfigSource = {
   authorities?: xds_core_v3_Authority[];
   /** @deprecated */
   path?: string;
@@ -85,74 +85,74 @@ export interface ConfigSource {
   self?: SelfConfigSource;
   initial_fetch_timeout?: string;
   resource_api_version?: ApiVersion;
-}
+};
 
 /** envoy.config.core.v3.DataSource */
-export interface DataSource {
+export type DataSource = {
   filename?: string;
   inline_bytes?: string;
   inline_string?: string;
   environment_variable?: string;
   watched_directory?: WatchedDirectory;
-}
+};
 
 /** envoy.config.core.v3.DnsResolutionConfig */
-export interface DnsResolutionConfig {
+export type DnsResolutionConfig = {
   resolvers?: Address[];
   dns_resolver_options?: DnsResolverOptions;
-}
+};
 
 /** envoy.config.core.v3.DnsResolverOptions */
-export interface DnsResolverOptions {
+export type DnsResolverOptions = {
   use_tcp_for_dns_lookups?: boolean;
   no_default_search_domain?: boolean;
-}
+};
 
 /** envoy.config.core.v3.EnvoyInternalAddress */
-export interface EnvoyInternalAddress {
+export type EnvoyInternalAddress = {
   server_listener_name?: string;
   endpoint_id?: string;
-}
+};
 
 /** envoy.config.core.v3.EventServiceConfig */
-export interface EventServiceConfig {
+export type EventServiceConfig = {
   grpc_service?: GrpcService;
-}
+};
 
 /** envoy.config.core.v3.ExtensionConfigSource */
-export interface ExtensionConfigSource {
+export type ExtensionConfigSource = {
   config_source?: ConfigSource;
   default_config?: Any;
   apply_default_config_without_warming?: boolean;
   type_urls?: string[];
-}
+};
 
 /** envoy.config.core.v3.ExtraSourceAddress */
-export interface ExtraSourceAddress {
+export type ExtraSourceAddress = {
   address?: SocketAddress;
   socket_options?: SocketOptionsOverride;
-}
+};
 
 /** envoy.config.core.v3.GrpcService */
-export interface GrpcService {
+export type GrpcService = {
   envoy_grpc?: GrpcService_EnvoyGrpc;
   google_grpc?: GrpcService_GoogleGrpc;
   timeout?: string;
   initial_metadata?: HeaderValue[];
   retry_policy?: RetryPolicy;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.EnvoyGrpc */
-export interface GrpcService_EnvoyGrpc {
+export type GrpcService_EnvoyGrpc = {
   cluster_name?: string;
   authority?: string;
   retry_policy?: RetryPolicy;
   max_receive_message_length?: number;
   skip_envoy_headers?: boolean;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc */
-export interface GrpcService_GoogleGrpc {
+export type GrpcService_GoogleGrpc = {
   target_uri?: string;
   channel_credentials?: GrpcService_GoogleGrpc_ChannelCredentials;
   call_credentials?: GrpcService_GoogleGrpc_CallCredentials[];
@@ -161,10 +161,10 @@ export interface GrpcService_GoogleGrpc {
   config?: JsonObject;
   per_stream_buffer_limit_bytes?: number;
   channel_args?: GrpcService_GoogleGrpc_ChannelArgs;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials */
-export interface GrpcService_GoogleGrpc_CallCredentials {
+export type GrpcService_GoogleGrpc_CallCredentials = {
   access_token?: string;
   google_compute_engine?: Record<string, never>;
   google_refresh_token?: string;
@@ -172,28 +172,28 @@ export interface GrpcService_GoogleGrpc_CallCredentials {
   google_iam?: GrpcService_GoogleGrpc_CallCredentials_GoogleIAMCredentials;
   from_plugin?: GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin;
   sts_service?: GrpcService_GoogleGrpc_CallCredentials_StsService;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.GoogleIAMCredentials */
-export interface GrpcService_GoogleGrpc_CallCredentials_GoogleIAMCredentials {
+export type GrpcService_GoogleGrpc_CallCredentials_GoogleIAMCredentials = {
   authorization_token?: string;
   authority_selector?: string;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.MetadataCredentialsFromPlugin */
-export interface GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin {
+export type GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.ServiceAccountJWTAccessCredentials */
-export interface GrpcService_GoogleGrpc_CallCredentials_ServiceAccountJWTAccessCredentials {
+export type GrpcService_GoogleGrpc_CallCredentials_ServiceAccountJWTAccessCredentials = {
   json_key?: string;
   token_lifetime_seconds?: number | string;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.CallCredentials.StsService */
-export interface GrpcService_GoogleGrpc_CallCredentials_StsService {
+export type GrpcService_GoogleGrpc_CallCredentials_StsService = {
   token_exchange_service_uri?: string;
   resource?: string;
   audience?: string;
@@ -203,58 +203,58 @@ export interface GrpcService_GoogleGrpc_CallCredentials_StsService {
   subject_token_type?: string;
   actor_token_path?: string;
   actor_token_type?: string;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.ChannelArgs */
-export interface GrpcService_GoogleGrpc_ChannelArgs {
+export type GrpcService_GoogleGrpc_ChannelArgs = {
   args?: { [key: string]: GrpcService_GoogleGrpc_ChannelArgs_Value };
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.ChannelArgs.Value */
-export interface GrpcService_GoogleGrpc_ChannelArgs_Value {
+export type GrpcService_GoogleGrpc_ChannelArgs_Value = {
   string_value?: string;
   int_value?: number | string;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.ChannelCredentials */
-export interface GrpcService_GoogleGrpc_ChannelCredentials {
+export type GrpcService_GoogleGrpc_ChannelCredentials = {
   ssl_credentials?: GrpcService_GoogleGrpc_SslCredentials;
   google_default?: Record<string, never>;
   local_credentials?: GrpcService_GoogleGrpc_GoogleLocalCredentials;
-}
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.GoogleLocalCredentials */
-export interface GrpcService_GoogleGrpc_GoogleLocalCredentials {
-}
+export type GrpcService_GoogleGrpc_GoogleLocalCredentials = {
+};
 
 /** envoy.config.core.v3.GrpcService.GoogleGrpc.SslCredentials */
-export interface GrpcService_GoogleGrpc_SslCredentials {
+export type GrpcService_GoogleGrpc_SslCredentials = {
   root_certs?: DataSource;
   private_key?: DataSource;
   cert_chain?: DataSource;
-}
+};
 
 /** envoy.config.core.v3.HeaderValue */
-export interface HeaderValue {
+export type HeaderValue = {
   key?: string;
   value?: string;
   raw_value?: string;
-}
+};
 
 /** envoy.config.core.v3.HeaderValueOption */
-export interface HeaderValueOption {
+export type HeaderValueOption = {
   header?: HeaderValue;
   /** @deprecated */
   append?: boolean;
   append_action?: HeaderValueOption_HeaderAppendAction;
   keep_empty_value?: boolean;
-}
+};
 
 /** envoy.config.core.v3.HeaderValueOption.HeaderAppendAction */
 export type HeaderValueOption_HeaderAppendAction = "APPEND_IF_EXISTS_OR_ADD" | "ADD_IF_ABSENT" | "OVERWRITE_IF_EXISTS_OR_ADD" | "OVERWRITE_IF_EXISTS";
 
 /** envoy.config.core.v3.HealthCheck */
-export interface HealthCheck {
+export type HealthCheck = {
   timeout?: string;
   interval?: string;
   initial_jitter?: string;
@@ -281,23 +281,23 @@ export interface HealthCheck {
   always_log_health_check_success?: boolean;
   tls_options?: HealthCheck_TlsOptions;
   transport_socket_match_criteria?: JsonObject;
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.CustomHealthCheck */
-export interface HealthCheck_CustomHealthCheck {
+export type HealthCheck_CustomHealthCheck = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.GrpcHealthCheck */
-export interface HealthCheck_GrpcHealthCheck {
+export type HealthCheck_GrpcHealthCheck = {
   service_name?: string;
   authority?: string;
   initial_metadata?: HeaderValueOption[];
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.HttpHealthCheck */
-export interface HealthCheck_HttpHealthCheck {
+export type HealthCheck_HttpHealthCheck = {
   host?: string;
   path?: string;
   send?: HealthCheck_Payload;
@@ -310,36 +310,36 @@ export interface HealthCheck_HttpHealthCheck {
   codec_client_type?: envoy_type_v3_CodecClientType;
   service_name_matcher?: envoy_type_matcher_v3_StringMatcher;
   method?: RequestMethod;
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.Payload */
-export interface HealthCheck_Payload {
+export type HealthCheck_Payload = {
   text?: string;
   binary?: string;
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.TcpHealthCheck */
-export interface HealthCheck_TcpHealthCheck {
+export type HealthCheck_TcpHealthCheck = {
   send?: HealthCheck_Payload;
   receive?: HealthCheck_Payload[];
   proxy_protocol_config?: ProxyProtocolConfig;
-}
+};
 
 /** envoy.config.core.v3.HealthCheck.TlsOptions */
-export interface HealthCheck_TlsOptions {
+export type HealthCheck_TlsOptions = {
   alpn_protocols?: string[];
-}
+};
 
 /** envoy.config.core.v3.HealthStatus */
 export type HealthStatus = "UNKNOWN" | "HEALTHY" | "UNHEALTHY" | "DRAINING" | "TIMEOUT" | "DEGRADED";
 
 /** envoy.config.core.v3.HealthStatusSet */
-export interface HealthStatusSet {
+export type HealthStatusSet = {
   statuses?: HealthStatus[];
-}
+};
 
 /** envoy.config.core.v3.Http1ProtocolOptions */
-export interface Http1ProtocolOptions {
+export type Http1ProtocolOptions = {
   allow_absolute_url?: boolean;
   accept_http_10?: boolean;
   default_host_for_http_10?: string;
@@ -350,20 +350,20 @@ export interface Http1ProtocolOptions {
   send_fully_qualified_url?: boolean;
   use_balsa_parser?: boolean;
   allow_custom_methods?: boolean;
-}
+};
 
 /** envoy.config.core.v3.Http1ProtocolOptions.HeaderKeyFormat */
-export interface Http1ProtocolOptions_HeaderKeyFormat {
+export type Http1ProtocolOptions_HeaderKeyFormat = {
   proper_case_words?: Http1ProtocolOptions_HeaderKeyFormat_ProperCaseWords;
   stateful_formatter?: TypedExtensionConfig;
-}
+};
 
 /** envoy.config.core.v3.Http1ProtocolOptions.HeaderKeyFormat.ProperCaseWords */
-export interface Http1ProtocolOptions_HeaderKeyFormat_ProperCaseWords {
-}
+export type Http1ProtocolOptions_HeaderKeyFormat_ProperCaseWords = {
+};
 
 /** envoy.config.core.v3.Http2ProtocolOptions */
-export interface Http2ProtocolOptions {
+export type Http2ProtocolOptions = {
   hpack_table_size?: number;
   max_concurrent_streams?: number;
   initial_stream_window_size?: number;
@@ -381,99 +381,99 @@ export interface Http2ProtocolOptions {
   custom_settings_parameters?: Http2ProtocolOptions_SettingsParameter[];
   connection_keepalive?: KeepaliveSettings;
   use_oghttp2_codec?: boolean;
-}
+};
 
 /** envoy.config.core.v3.Http2ProtocolOptions.SettingsParameter */
-export interface Http2ProtocolOptions_SettingsParameter {
+export type Http2ProtocolOptions_SettingsParameter = {
   identifier?: number;
   value?: number;
-}
+};
 
 /** envoy.config.core.v3.Http3ProtocolOptions */
-export interface Http3ProtocolOptions {
+export type Http3ProtocolOptions = {
   quic_protocol_options?: QuicProtocolOptions;
   override_stream_error_on_invalid_http_message?: boolean;
   allow_extended_connect?: boolean;
   allow_metadata?: boolean;
-}
+};
 
 /** envoy.config.core.v3.HttpProtocolOptions */
-export interface HttpProtocolOptions {
+export type HttpProtocolOptions = {
   idle_timeout?: string;
   max_connection_duration?: string;
   max_headers_count?: number;
   max_stream_duration?: string;
   headers_with_underscores_action?: HttpProtocolOptions_HeadersWithUnderscoresAction;
   max_requests_per_connection?: number;
-}
+};
 
 /** envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction */
 export type HttpProtocolOptions_HeadersWithUnderscoresAction = "ALLOW" | "REJECT_REQUEST" | "DROP_HEADER";
 
 /** envoy.config.core.v3.JsonFormatOptions */
-export interface JsonFormatOptions {
+export type JsonFormatOptions = {
   sort_properties?: boolean;
-}
+};
 
 /** envoy.config.core.v3.KeepaliveSettings */
-export interface KeepaliveSettings {
+export type KeepaliveSettings = {
   interval?: string;
   timeout?: string;
   interval_jitter?: envoy_type_v3_Percent;
   connection_idle_interval?: string;
-}
+};
 
 /** envoy.config.core.v3.Locality */
-export interface Locality {
+export type Locality = {
   region?: string;
   zone?: string;
   sub_zone?: string;
-}
+};
 
 /** envoy.config.core.v3.Metadata */
-export interface Metadata {
+export type Metadata = {
   filter_metadata?: { [key: string]: JsonObject };
   typed_filter_metadata?: { [key: string]: Any };
-}
+};
 
 /** envoy.config.core.v3.PathConfigSource */
-export interface PathConfigSource {
+export type PathConfigSource = {
   path?: string;
   watched_directory?: WatchedDirectory;
-}
+};
 
 /** envoy.config.core.v3.Pipe */
-export interface Pipe {
+export type Pipe = {
   path?: string;
   mode?: number;
-}
+};
 
 /** envoy.config.core.v3.ProxyProtocolConfig */
-export interface ProxyProtocolConfig {
+export type ProxyProtocolConfig = {
   version?: ProxyProtocolConfig_Version;
   pass_through_tlvs?: ProxyProtocolPassThroughTLVs;
-}
+};
 
 /** envoy.config.core.v3.ProxyProtocolConfig.Version */
 export type ProxyProtocolConfig_Version = "V1" | "V2";
 
 /** envoy.config.core.v3.ProxyProtocolPassThroughTLVs */
-export interface ProxyProtocolPassThroughTLVs {
+export type ProxyProtocolPassThroughTLVs = {
   match_type?: ProxyProtocolPassThroughTLVs_PassTLVsMatchType;
   tlv_type?: number[];
-}
+};
 
 /** envoy.config.core.v3.ProxyProtocolPassThroughTLVs.PassTLVsMatchType */
 export type ProxyProtocolPassThroughTLVs_PassTLVsMatchType = "INCLUDE_ALL" | "INCLUDE";
 
 /** envoy.config.core.v3.QuicKeepAliveSettings */
-export interface QuicKeepAliveSettings {
+export type QuicKeepAliveSettings = {
   max_interval?: string;
   initial_interval?: string;
-}
+};
 
 /** envoy.config.core.v3.QuicProtocolOptions */
-export interface QuicProtocolOptions {
+export type QuicProtocolOptions = {
   max_concurrent_streams?: number;
   initial_stream_window_size?: number;
   initial_connection_window_size?: number;
@@ -482,110 +482,110 @@ export interface QuicProtocolOptions {
   connection_options?: string;
   client_connection_options?: string;
   idle_network_timeout?: string;
-}
+};
 
 /** envoy.config.core.v3.RateLimitSettings */
-export interface RateLimitSettings {
+export type RateLimitSettings = {
   max_tokens?: number;
   fill_rate?: number;
-}
+};
 
 /** envoy.config.core.v3.RequestMethod */
 export type RequestMethod = "METHOD_UNSPECIFIED" | "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH";
 
 /** envoy.config.core.v3.RetryPolicy */
-export interface RetryPolicy {
+export type RetryPolicy = {
   retry_back_off?: BackoffStrategy;
   num_retries?: number;
   retry_on?: string;
   retry_priority?: RetryPolicy_RetryPriority;
   retry_host_predicate?: RetryPolicy_RetryHostPredicate[];
   host_selection_retry_max_attempts?: number | string;
-}
+};
 
 /** envoy.config.core.v3.RetryPolicy.RetryHostPredicate */
-export interface RetryPolicy_RetryHostPredicate {
+export type RetryPolicy_RetryHostPredicate = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.RetryPolicy.RetryPriority */
-export interface RetryPolicy_RetryPriority {
+export type RetryPolicy_RetryPriority = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.RoutingPriority */
 export type RoutingPriority = "DEFAULT" | "HIGH";
 
 /** envoy.config.core.v3.RuntimeDouble */
-export interface RuntimeDouble {
+export type RuntimeDouble = {
   default_value?: number;
   runtime_key?: string;
-}
+};
 
 /** envoy.config.core.v3.RuntimeFeatureFlag */
-export interface RuntimeFeatureFlag {
+export type RuntimeFeatureFlag = {
   default_value?: boolean;
   runtime_key?: string;
-}
+};
 
 /** envoy.config.core.v3.RuntimeFractionalPercent */
-export interface RuntimeFractionalPercent {
+export type RuntimeFractionalPercent = {
   default_value?: envoy_type_v3_FractionalPercent;
   runtime_key?: string;
-}
+};
 
 /** envoy.config.core.v3.RuntimeUInt32 */
-export interface RuntimeUInt32 {
+export type RuntimeUInt32 = {
   default_value?: number;
   runtime_key?: string;
-}
+};
 
 /** envoy.config.core.v3.SchemeHeaderTransformation */
-export interface SchemeHeaderTransformation {
+export type SchemeHeaderTransformation = {
   scheme_to_overwrite?: string;
   match_upstream?: boolean;
-}
+};
 
 /** envoy.config.core.v3.SelfConfigSource */
-export interface SelfConfigSource {
+export type SelfConfigSource = {
   transport_api_version?: ApiVersion;
-}
+};
 
 /** envoy.config.core.v3.SocketAddress */
-export interface SocketAddress {
+export type SocketAddress = {
   protocol?: SocketAddress_Protocol;
   address?: string;
   port_value?: number;
   named_port?: string;
   resolver_name?: string;
   ipv4_compat?: boolean;
-}
+};
 
 /** envoy.config.core.v3.SocketAddress.Protocol */
 export type SocketAddress_Protocol = "TCP" | "UDP";
 
 /** envoy.config.core.v3.SocketOption */
-export interface SocketOption {
+export type SocketOption = {
   description?: string;
   level?: number | string;
   name?: number | string;
   int_value?: number | string;
   buf_value?: string;
   state?: SocketOption_SocketState;
-}
+};
 
 /** envoy.config.core.v3.SocketOption.SocketState */
 export type SocketOption_SocketState = "STATE_PREBIND" | "STATE_BOUND" | "STATE_LISTENING";
 
 /** envoy.config.core.v3.SocketOptionsOverride */
-export interface SocketOptionsOverride {
+export type SocketOptionsOverride = {
   socket_options?: SocketOption[];
-}
+};
 
 /** envoy.config.core.v3.SubstitutionFormatString */
-export interface SubstitutionFormatString {
+export type SubstitutionFormatString = {
   /** @deprecated */
   text_format?: string;
   json_format?: JsonObject;
@@ -594,44 +594,44 @@ export interface SubstitutionFormatString {
   content_type?: string;
   formatters?: TypedExtensionConfig[];
   json_format_options?: JsonFormatOptions;
-}
+};
 
 /** envoy.config.core.v3.TcpKeepalive */
-export interface TcpKeepalive {
+export type TcpKeepalive = {
   keepalive_probes?: number;
   keepalive_time?: number;
   keepalive_interval?: number;
-}
+};
 
 /** envoy.config.core.v3.TrafficDirection */
 export type TrafficDirection = "UNSPECIFIED" | "INBOUND" | "OUTBOUND";
 
 /** envoy.config.core.v3.TransportSocket */
-export interface TransportSocket {
+export type TransportSocket = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.TypedExtensionConfig */
-export interface TypedExtensionConfig {
+export type TypedExtensionConfig = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.core.v3.UdpSocketConfig */
-export interface UdpSocketConfig {
+export type UdpSocketConfig = {
   max_rx_datagram_size?: number | string;
   prefer_gro?: boolean;
-}
+};
 
 /** envoy.config.core.v3.UpstreamHttpProtocolOptions */
-export interface UpstreamHttpProtocolOptions {
+export type UpstreamHttpProtocolOptions = {
   auto_sni?: boolean;
   auto_san_validation?: boolean;
   override_auto_sni_header?: string;
-}
+};
 
 /** envoy.config.core.v3.WatchedDirectory */
-export interface WatchedDirectory {
+export type WatchedDirectory = {
   path?: string;
-}
+};

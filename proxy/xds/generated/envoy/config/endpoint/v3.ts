@@ -4,65 +4,65 @@ import type { FractionalPercent as envoy_type_v3_FractionalPercent } from "../..
 import type { Address as envoy_config_core_v3_Address, ConfigSource as envoy_config_core_v3_ConfigSource, HealthStatus as envoy_config_core_v3_HealthStatus, Locality as envoy_config_core_v3_Locality, Metadata as envoy_config_core_v3_Metadata } from "../core/v3.js";
 
 /** envoy.config.endpoint.v3.ClusterLoadAssignment */
-export interface ClusterLoadAssignment {
+export type ClusterLoadAssignment = {
   cluster_name?: string;
   endpoints?: LocalityLbEndpoints[];
   named_endpoints?: { [key: string]: Endpoint };
   policy?: ClusterLoadAssignment_Policy;
-}
+};
 
 /** envoy.config.endpoint.v3.ClusterLoadAssignment.Policy */
-export interface ClusterLoadAssignment_Policy {
+export type ClusterLoadAssignment_Policy = {
   drop_overloads?: ClusterLoadAssignment_Policy_DropOverload[];
   overprovisioning_factor?: number;
   endpoint_stale_after?: string;
   weighted_priority_health?: boolean;
-}
+};
 
 /** envoy.config.endpoint.v3.ClusterLoadAssignment.Policy.DropOverload */
-export interface ClusterLoadAssignment_Policy_DropOverload {
+export type ClusterLoadAssignment_Policy_DropOverload = {
   category?: string;
   drop_percentage?: envoy_type_v3_FractionalPercent;
-}
+};
 
 /** envoy.config.endpoint.v3.Endpoint */
-export interface Endpoint {
+export type Endpoint = {
   address?: envoy_config_core_v3_Address;
   health_check_config?: Endpoint_HealthCheckConfig;
   hostname?: string;
   additional_addresses?: Endpoint_AdditionalAddress[];
-}
+};
 
 /** envoy.config.endpoint.v3.Endpoint.AdditionalAddress */
-export interface Endpoint_AdditionalAddress {
+export type Endpoint_AdditionalAddress = {
   address?: envoy_config_core_v3_Address;
-}
+};
 
 /** envoy.config.endpoint.v3.Endpoint.HealthCheckConfig */
-export interface Endpoint_HealthCheckConfig {
+export type Endpoint_HealthCheckConfig = {
   port_value?: number;
   hostname?: string;
   address?: envoy_config_core_v3_Address;
   disable_active_health_check?: boolean;
-}
+};
 
 /** envoy.config.endpoint.v3.LbEndpoint */
-export interface LbEndpoint {
+export type LbEndpoint = {
   endpoint?: Endpoint;
   endpoint_name?: string;
   health_status?: envoy_config_core_v3_HealthStatus;
   metadata?: envoy_config_core_v3_Metadata;
   load_balancing_weight?: number;
-}
+};
 
 /** envoy.config.endpoint.v3.LedsClusterLocalityConfig */
-export interface LedsClusterLocalityConfig {
+export type LedsClusterLocalityConfig = {
   leds_config?: envoy_config_core_v3_ConfigSource;
   leds_collection_name?: string;
-}
+};
 
 /** envoy.config.endpoint.v3.LocalityLbEndpoints */
-export interface LocalityLbEndpoints {
+export type LocalityLbEndpoints = {
   locality?: envoy_config_core_v3_Locality;
   metadata?: envoy_config_core_v3_Metadata;
   lb_endpoints?: LbEndpoint[];
@@ -71,9 +71,9 @@ export interface LocalityLbEndpoints {
   load_balancing_weight?: number;
   priority?: number;
   proximity?: number;
-}
+};
 
 /** envoy.config.endpoint.v3.LocalityLbEndpoints.LbEndpointList */
-export interface LocalityLbEndpoints_LbEndpointList {
+export type LocalityLbEndpoints_LbEndpointList = {
   lb_endpoints?: LbEndpoint[];
-}
+};

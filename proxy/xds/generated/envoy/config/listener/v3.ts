@@ -7,25 +7,25 @@ import type { AccessLog as envoy_config_accesslog_v3_AccessLog } from "../access
 import type { Address as envoy_config_core_v3_Address, CidrRange as envoy_config_core_v3_CidrRange, ExtensionConfigSource as envoy_config_core_v3_ExtensionConfigSource, Metadata as envoy_config_core_v3_Metadata, QuicProtocolOptions as envoy_config_core_v3_QuicProtocolOptions, RuntimeFeatureFlag as envoy_config_core_v3_RuntimeFeatureFlag, SocketOption as envoy_config_core_v3_SocketOption, SocketOptionsOverride as envoy_config_core_v3_SocketOptionsOverride, TrafficDirection as envoy_config_core_v3_TrafficDirection, TransportSocket as envoy_config_core_v3_TransportSocket, TypedExtensionConfig as envoy_config_core_v3_TypedExtensionConfig, UdpSocketConfig as envoy_config_core_v3_UdpSocketConfig } from "../core/v3.js";
 
 /** envoy.config.listener.v3.AdditionalAddress */
-export interface AdditionalAddress {
+export type AdditionalAddress = {
   address?: envoy_config_core_v3_Address;
   socket_options?: envoy_config_core_v3_SocketOptionsOverride;
-}
+};
 
 /** envoy.config.listener.v3.ApiListener */
-export interface ApiListener {
+export type ApiListener = {
   api_listener?: Any;
-}
+};
 
 /** envoy.config.listener.v3.Filter */
-export interface Filter {
+export type Filter = {
   name?: string;
   typed_config?: Any;
   config_discovery?: envoy_config_core_v3_ExtensionConfigSource;
-}
+};
 
 /** envoy.config.listener.v3.FilterChain */
-export interface FilterChain {
+export type FilterChain = {
   filter_chain_match?: FilterChainMatch;
   filters?: Filter[];
   /** @deprecated */
@@ -35,10 +35,10 @@ export interface FilterChain {
   transport_socket_connect_timeout?: string;
   name?: string;
   on_demand_configuration?: FilterChain_OnDemandConfiguration;
-}
+};
 
 /** envoy.config.listener.v3.FilterChainMatch */
-export interface FilterChainMatch {
+export type FilterChainMatch = {
   destination_port?: number;
   prefix_ranges?: envoy_config_core_v3_CidrRange[];
   address_suffix?: string;
@@ -50,18 +50,18 @@ export interface FilterChainMatch {
   server_names?: string[];
   transport_protocol?: string;
   application_protocols?: string[];
-}
+};
 
 /** envoy.config.listener.v3.FilterChainMatch.ConnectionSourceType */
 export type FilterChainMatch_ConnectionSourceType = "ANY" | "SAME_IP_OR_LOOPBACK" | "EXTERNAL";
 
 /** envoy.config.listener.v3.FilterChain.OnDemandConfiguration */
-export interface FilterChain_OnDemandConfiguration {
+export type FilterChain_OnDemandConfiguration = {
   rebuild_timeout?: string;
-}
+};
 
 /** envoy.config.listener.v3.Listener */
-export interface Listener {
+export type Listener = {
   name?: string;
   address?: envoy_config_core_v3_Address;
   additional_addresses?: AdditionalAddress[];
@@ -97,54 +97,54 @@ export interface Listener {
   enable_mptcp?: boolean;
   ignore_global_conn_limit?: boolean;
   bypass_overload_manager?: boolean;
-}
+};
 
 /** envoy.config.listener.v3.ListenerFilter */
-export interface ListenerFilter {
+export type ListenerFilter = {
   name?: string;
   typed_config?: Any;
   config_discovery?: envoy_config_core_v3_ExtensionConfigSource;
   filter_disabled?: ListenerFilterChainMatchPredicate;
-}
+};
 
 /** envoy.config.listener.v3.ListenerFilterChainMatchPredicate */
-export interface ListenerFilterChainMatchPredicate {
+export type ListenerFilterChainMatchPredicate = {
   or_match?: ListenerFilterChainMatchPredicate_MatchSet;
   and_match?: ListenerFilterChainMatchPredicate_MatchSet;
   not_match?: ListenerFilterChainMatchPredicate;
   any_match?: boolean;
   destination_port_range?: envoy_type_v3_Int32Range;
-}
+};
 
 /** envoy.config.listener.v3.ListenerFilterChainMatchPredicate.MatchSet */
-export interface ListenerFilterChainMatchPredicate_MatchSet {
+export type ListenerFilterChainMatchPredicate_MatchSet = {
   rules?: ListenerFilterChainMatchPredicate[];
-}
+};
 
 /** envoy.config.listener.v3.Listener.ConnectionBalanceConfig */
-export interface Listener_ConnectionBalanceConfig {
+export type Listener_ConnectionBalanceConfig = {
   exact_balance?: Listener_ConnectionBalanceConfig_ExactBalance;
   extend_balance?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.config.listener.v3.Listener.ConnectionBalanceConfig.ExactBalance */
-export interface Listener_ConnectionBalanceConfig_ExactBalance {
-}
+export type Listener_ConnectionBalanceConfig_ExactBalance = {
+};
 
 /** envoy.config.listener.v3.Listener.DeprecatedV1 */
-export interface Listener_DeprecatedV1 {
+export type Listener_DeprecatedV1 = {
   bind_to_port?: boolean;
-}
+};
 
 /** envoy.config.listener.v3.Listener.DrainType */
 export type Listener_DrainType = "DEFAULT" | "MODIFY_ONLY";
 
 /** envoy.config.listener.v3.Listener.InternalListenerConfig */
-export interface Listener_InternalListenerConfig {
-}
+export type Listener_InternalListenerConfig = {
+};
 
 /** envoy.config.listener.v3.QuicProtocolOptions */
-export interface QuicProtocolOptions {
+export type QuicProtocolOptions = {
   quic_protocol_options?: envoy_config_core_v3_QuicProtocolOptions;
   idle_timeout?: string;
   crypto_handshake_timeout?: string;
@@ -156,11 +156,11 @@ export interface QuicProtocolOptions {
   server_preferred_address_config?: envoy_config_core_v3_TypedExtensionConfig;
   send_disable_active_migration?: boolean;
   connection_debug_visitor_config?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.config.listener.v3.UdpListenerConfig */
-export interface UdpListenerConfig {
+export type UdpListenerConfig = {
   downstream_socket_config?: envoy_config_core_v3_UdpSocketConfig;
   quic_options?: QuicProtocolOptions;
   udp_packet_packet_writer_config?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};

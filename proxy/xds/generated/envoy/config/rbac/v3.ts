@@ -7,7 +7,7 @@ import type { CidrRange as envoy_config_core_v3_CidrRange, TypedExtensionConfig 
 import type { HeaderMatcher as envoy_config_route_v3_HeaderMatcher } from "../route/v3.js";
 
 /** envoy.config.rbac.v3.Permission */
-export interface Permission {
+export type Permission = {
   and_rules?: Permission_Set;
   or_rules?: Permission_Set;
   any?: boolean;
@@ -21,23 +21,23 @@ export interface Permission {
   requested_server_name?: envoy_type_matcher_v3_StringMatcher;
   matcher?: envoy_config_core_v3_TypedExtensionConfig;
   uri_template?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.config.rbac.v3.Permission.Set */
-export interface Permission_Set {
+export type Permission_Set = {
   rules?: Permission[];
-}
+};
 
 /** envoy.config.rbac.v3.Policy */
-export interface Policy {
+export type Policy = {
   permissions?: Permission[];
   principals?: Principal[];
   condition?: google_api_expr_v1alpha1_Expr;
   checked_condition?: google_api_expr_v1alpha1_CheckedExpr;
-}
+};
 
 /** envoy.config.rbac.v3.Principal */
-export interface Principal {
+export type Principal = {
   and_ids?: Principal_Set;
   or_ids?: Principal_Set;
   any?: boolean;
@@ -51,39 +51,39 @@ export interface Principal {
   metadata?: envoy_type_matcher_v3_MetadataMatcher;
   filter_state?: envoy_type_matcher_v3_FilterStateMatcher;
   not_id?: Principal;
-}
+};
 
 /** envoy.config.rbac.v3.Principal.Authenticated */
-export interface Principal_Authenticated {
+export type Principal_Authenticated = {
   principal_name?: envoy_type_matcher_v3_StringMatcher;
-}
+};
 
 /** envoy.config.rbac.v3.Principal.Set */
-export interface Principal_Set {
+export type Principal_Set = {
   ids?: Principal[];
-}
+};
 
 /** envoy.config.rbac.v3.RBAC */
-export interface RBAC {
+export type RBAC = {
   action?: RBAC_Action;
   policies?: { [key: string]: Policy };
   audit_logging_options?: RBAC_AuditLoggingOptions;
-}
+};
 
 /** envoy.config.rbac.v3.RBAC.Action */
 export type RBAC_Action = "ALLOW" | "DENY" | "LOG";
 
 /** envoy.config.rbac.v3.RBAC.AuditLoggingOptions */
-export interface RBAC_AuditLoggingOptions {
+export type RBAC_AuditLoggingOptions = {
   audit_condition?: RBAC_AuditLoggingOptions_AuditCondition;
   logger_configs?: RBAC_AuditLoggingOptions_AuditLoggerConfig[];
-}
+};
 
 /** envoy.config.rbac.v3.RBAC.AuditLoggingOptions.AuditCondition */
 export type RBAC_AuditLoggingOptions_AuditCondition = "NONE" | "ON_DENY" | "ON_ALLOW" | "ON_DENY_AND_ALLOW";
 
 /** envoy.config.rbac.v3.RBAC.AuditLoggingOptions.AuditLoggerConfig */
-export interface RBAC_AuditLoggingOptions_AuditLoggerConfig {
+export type RBAC_AuditLoggingOptions_AuditLoggerConfig = {
   audit_logger?: envoy_config_core_v3_TypedExtensionConfig;
   is_optional?: boolean;
-}
+};

@@ -9,13 +9,13 @@ import type { FractionalPercent as envoy_type_v3_FractionalPercent, Int64Range a
 import type { ConfigSource as envoy_config_core_v3_ConfigSource, DataSource as envoy_config_core_v3_DataSource, HeaderValueOption as envoy_config_core_v3_HeaderValueOption, Metadata as envoy_config_core_v3_Metadata, ProxyProtocolConfig as envoy_config_core_v3_ProxyProtocolConfig, RoutingPriority as envoy_config_core_v3_RoutingPriority, RuntimeFractionalPercent as envoy_config_core_v3_RuntimeFractionalPercent, TypedExtensionConfig as envoy_config_core_v3_TypedExtensionConfig } from "../core/v3.js";
 
 /** envoy.config.route.v3.ClusterSpecifierPlugin */
-export interface ClusterSpecifierPlugin {
+export type ClusterSpecifierPlugin = {
   extension?: envoy_config_core_v3_TypedExtensionConfig;
   is_optional?: boolean;
-}
+};
 
 /** envoy.config.route.v3.CorsPolicy */
-export interface CorsPolicy {
+export type CorsPolicy = {
   allow_origin_string_match?: envoy_type_matcher_v3_StringMatcher[];
   allow_methods?: string;
   allow_headers?: string;
@@ -26,34 +26,34 @@ export interface CorsPolicy {
   shadow_enabled?: envoy_config_core_v3_RuntimeFractionalPercent;
   allow_private_network_access?: boolean;
   forward_not_matching_preflights?: boolean;
-}
+};
 
 /** envoy.config.route.v3.Decorator */
-export interface Decorator {
+export type Decorator = {
   operation?: string;
   propagate?: boolean;
-}
+};
 
 /** envoy.config.route.v3.DirectResponseAction */
-export interface DirectResponseAction {
+export type DirectResponseAction = {
   status?: number;
   body?: envoy_config_core_v3_DataSource;
-}
+};
 
 /** envoy.config.route.v3.FilterAction */
-export interface FilterAction {
+export type FilterAction = {
   action?: Any;
-}
+};
 
 /** envoy.config.route.v3.FilterConfig */
-export interface FilterConfig {
+export type FilterConfig = {
   config?: Any;
   is_optional?: boolean;
   disabled?: boolean;
-}
+};
 
 /** envoy.config.route.v3.HeaderMatcher */
-export interface HeaderMatcher {
+export type HeaderMatcher = {
   name?: string;
   /** @deprecated */
   exact_match?: string;
@@ -70,45 +70,45 @@ export interface HeaderMatcher {
   string_match?: envoy_type_matcher_v3_StringMatcher;
   invert_match?: boolean;
   treat_missing_header_as_empty?: boolean;
-}
+};
 
 /** envoy.config.route.v3.HedgePolicy */
-export interface HedgePolicy {
+export type HedgePolicy = {
   initial_requests?: number;
   additional_request_chance?: envoy_type_v3_FractionalPercent;
   hedge_on_per_try_timeout?: boolean;
-}
+};
 
 /** envoy.config.route.v3.InternalRedirectPolicy */
-export interface InternalRedirectPolicy {
+export type InternalRedirectPolicy = {
   max_internal_redirects?: number;
   redirect_response_codes?: number[];
   predicates?: envoy_config_core_v3_TypedExtensionConfig[];
   allow_cross_scheme_redirect?: boolean;
   response_headers_to_copy?: string[];
-}
+};
 
 /** envoy.config.route.v3.NonForwardingAction */
-export interface NonForwardingAction {
-}
+export type NonForwardingAction = {
+};
 
 /** envoy.config.route.v3.QueryParameterMatcher */
-export interface QueryParameterMatcher {
+export type QueryParameterMatcher = {
   name?: string;
   string_match?: envoy_type_matcher_v3_StringMatcher;
   present_match?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RateLimit */
-export interface RateLimit {
+export type RateLimit = {
   stage?: number;
   disable_key?: string;
   actions?: RateLimit_Action[];
   limit?: RateLimit_Override;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action */
-export interface RateLimit_Action {
+export type RateLimit_Action = {
   source_cluster?: RateLimit_Action_SourceCluster;
   destination_cluster?: RateLimit_Action_DestinationCluster;
   request_headers?: RateLimit_Action_RequestHeaders;
@@ -121,86 +121,86 @@ export interface RateLimit_Action {
   extension?: envoy_config_core_v3_TypedExtensionConfig;
   masked_remote_address?: RateLimit_Action_MaskedRemoteAddress;
   query_parameter_value_match?: RateLimit_Action_QueryParameterValueMatch;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.DestinationCluster */
-export interface RateLimit_Action_DestinationCluster {
-}
+export type RateLimit_Action_DestinationCluster = {
+};
 
 /** envoy.config.route.v3.RateLimit.Action.DynamicMetaData */
-export interface RateLimit_Action_DynamicMetaData {
+export type RateLimit_Action_DynamicMetaData = {
   descriptor_key?: string;
   metadata_key?: envoy_type_metadata_v3_MetadataKey;
   default_value?: string;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.GenericKey */
-export interface RateLimit_Action_GenericKey {
+export type RateLimit_Action_GenericKey = {
   descriptor_value?: string;
   descriptor_key?: string;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.HeaderValueMatch */
-export interface RateLimit_Action_HeaderValueMatch {
+export type RateLimit_Action_HeaderValueMatch = {
   descriptor_key?: string;
   descriptor_value?: string;
   expect_match?: boolean;
   headers?: HeaderMatcher[];
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.MaskedRemoteAddress */
-export interface RateLimit_Action_MaskedRemoteAddress {
+export type RateLimit_Action_MaskedRemoteAddress = {
   v4_prefix_mask_len?: number;
   v6_prefix_mask_len?: number;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.MetaData */
-export interface RateLimit_Action_MetaData {
+export type RateLimit_Action_MetaData = {
   descriptor_key?: string;
   metadata_key?: envoy_type_metadata_v3_MetadataKey;
   default_value?: string;
   source?: RateLimit_Action_MetaData_Source;
   skip_if_absent?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.MetaData.Source */
 export type RateLimit_Action_MetaData_Source = "DYNAMIC" | "ROUTE_ENTRY";
 
 /** envoy.config.route.v3.RateLimit.Action.QueryParameterValueMatch */
-export interface RateLimit_Action_QueryParameterValueMatch {
+export type RateLimit_Action_QueryParameterValueMatch = {
   descriptor_key?: string;
   descriptor_value?: string;
   expect_match?: boolean;
   query_parameters?: QueryParameterMatcher[];
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.RemoteAddress */
-export interface RateLimit_Action_RemoteAddress {
-}
+export type RateLimit_Action_RemoteAddress = {
+};
 
 /** envoy.config.route.v3.RateLimit.Action.RequestHeaders */
-export interface RateLimit_Action_RequestHeaders {
+export type RateLimit_Action_RequestHeaders = {
   header_name?: string;
   descriptor_key?: string;
   skip_if_absent?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Action.SourceCluster */
-export interface RateLimit_Action_SourceCluster {
-}
+export type RateLimit_Action_SourceCluster = {
+};
 
 /** envoy.config.route.v3.RateLimit.Override */
-export interface RateLimit_Override {
+export type RateLimit_Override = {
   dynamic_metadata?: RateLimit_Override_DynamicMetadata;
-}
+};
 
 /** envoy.config.route.v3.RateLimit.Override.DynamicMetadata */
-export interface RateLimit_Override_DynamicMetadata {
+export type RateLimit_Override_DynamicMetadata = {
   metadata_key?: envoy_type_metadata_v3_MetadataKey;
-}
+};
 
 /** envoy.config.route.v3.RedirectAction */
-export interface RedirectAction {
+export type RedirectAction = {
   https_redirect?: boolean;
   scheme_redirect?: string;
   host_redirect?: string;
@@ -210,13 +210,13 @@ export interface RedirectAction {
   regex_rewrite?: envoy_type_matcher_v3_RegexMatchAndSubstitute;
   response_code?: RedirectAction_RedirectResponseCode;
   strip_query?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RedirectAction.RedirectResponseCode */
 export type RedirectAction_RedirectResponseCode = "MOVED_PERMANENTLY" | "FOUND" | "SEE_OTHER" | "TEMPORARY_REDIRECT" | "PERMANENT_REDIRECT";
 
 /** envoy.config.route.v3.RetryPolicy */
-export interface RetryPolicy {
+export type RetryPolicy = {
   retry_on?: string;
   num_retries?: number;
   per_try_timeout?: string;
@@ -230,43 +230,43 @@ export interface RetryPolicy {
   rate_limited_retry_back_off?: RetryPolicy_RateLimitedRetryBackOff;
   retriable_headers?: HeaderMatcher[];
   retriable_request_headers?: HeaderMatcher[];
-}
+};
 
 /** envoy.config.route.v3.RetryPolicy.RateLimitedRetryBackOff */
-export interface RetryPolicy_RateLimitedRetryBackOff {
+export type RetryPolicy_RateLimitedRetryBackOff = {
   reset_headers?: RetryPolicy_ResetHeader[];
   max_interval?: string;
-}
+};
 
 /** envoy.config.route.v3.RetryPolicy.ResetHeader */
-export interface RetryPolicy_ResetHeader {
+export type RetryPolicy_ResetHeader = {
   name?: string;
   format?: RetryPolicy_ResetHeaderFormat;
-}
+};
 
 /** envoy.config.route.v3.RetryPolicy.ResetHeaderFormat */
 export type RetryPolicy_ResetHeaderFormat = "SECONDS" | "UNIX_TIMESTAMP";
 
 /** envoy.config.route.v3.RetryPolicy.RetryBackOff */
-export interface RetryPolicy_RetryBackOff {
+export type RetryPolicy_RetryBackOff = {
   base_interval?: string;
   max_interval?: string;
-}
+};
 
 /** envoy.config.route.v3.RetryPolicy.RetryHostPredicate */
-export interface RetryPolicy_RetryHostPredicate {
+export type RetryPolicy_RetryHostPredicate = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.route.v3.RetryPolicy.RetryPriority */
-export interface RetryPolicy_RetryPriority {
+export type RetryPolicy_RetryPriority = {
   name?: string;
   typed_config?: Any;
-}
+};
 
 /** envoy.config.route.v3.Route */
-export interface Route {
+export type Route = {
   name?: string;
   match?: RouteMatch;
   route?: RouteAction;
@@ -284,10 +284,10 @@ export interface Route {
   tracing?: Tracing;
   per_request_buffer_limit_bytes?: number;
   stat_prefix?: string;
-}
+};
 
 /** envoy.config.route.v3.RouteAction */
-export interface RouteAction {
+export type RouteAction = {
   cluster?: string;
   cluster_header?: string;
   weighted_clusters?: WeightedCluster;
@@ -328,90 +328,90 @@ export interface RouteAction {
   max_internal_redirects?: number;
   hedge_policy?: HedgePolicy;
   max_stream_duration?: RouteAction_MaxStreamDuration;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.ClusterNotFoundResponseCode */
 export type RouteAction_ClusterNotFoundResponseCode = "SERVICE_UNAVAILABLE" | "NOT_FOUND" | "INTERNAL_SERVER_ERROR";
 
 /** envoy.config.route.v3.RouteAction.HashPolicy */
-export interface RouteAction_HashPolicy {
+export type RouteAction_HashPolicy = {
   header?: RouteAction_HashPolicy_Header;
   cookie?: RouteAction_HashPolicy_Cookie;
   connection_properties?: RouteAction_HashPolicy_ConnectionProperties;
   query_parameter?: RouteAction_HashPolicy_QueryParameter;
   filter_state?: RouteAction_HashPolicy_FilterState;
   terminal?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.ConnectionProperties */
-export interface RouteAction_HashPolicy_ConnectionProperties {
+export type RouteAction_HashPolicy_ConnectionProperties = {
   source_ip?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.Cookie */
-export interface RouteAction_HashPolicy_Cookie {
+export type RouteAction_HashPolicy_Cookie = {
   name?: string;
   ttl?: string;
   path?: string;
   attributes?: RouteAction_HashPolicy_CookieAttribute[];
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.CookieAttribute */
-export interface RouteAction_HashPolicy_CookieAttribute {
+export type RouteAction_HashPolicy_CookieAttribute = {
   name?: string;
   value?: string;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.FilterState */
-export interface RouteAction_HashPolicy_FilterState {
+export type RouteAction_HashPolicy_FilterState = {
   key?: string;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.Header */
-export interface RouteAction_HashPolicy_Header {
+export type RouteAction_HashPolicy_Header = {
   header_name?: string;
   regex_rewrite?: envoy_type_matcher_v3_RegexMatchAndSubstitute;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.HashPolicy.QueryParameter */
-export interface RouteAction_HashPolicy_QueryParameter {
+export type RouteAction_HashPolicy_QueryParameter = {
   name?: string;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.InternalRedirectAction */
 export type RouteAction_InternalRedirectAction = "PASS_THROUGH_INTERNAL_REDIRECT" | "HANDLE_INTERNAL_REDIRECT";
 
 /** envoy.config.route.v3.RouteAction.MaxStreamDuration */
-export interface RouteAction_MaxStreamDuration {
+export type RouteAction_MaxStreamDuration = {
   max_stream_duration?: string;
   grpc_timeout_header_max?: string;
   grpc_timeout_header_offset?: string;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.RequestMirrorPolicy */
-export interface RouteAction_RequestMirrorPolicy {
+export type RouteAction_RequestMirrorPolicy = {
   cluster?: string;
   cluster_header?: string;
   runtime_fraction?: envoy_config_core_v3_RuntimeFractionalPercent;
   trace_sampled?: boolean;
   disable_shadow_host_suffix_append?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.UpgradeConfig */
-export interface RouteAction_UpgradeConfig {
+export type RouteAction_UpgradeConfig = {
   upgrade_type?: string;
   enabled?: boolean;
   connect_config?: RouteAction_UpgradeConfig_ConnectConfig;
-}
+};
 
 /** envoy.config.route.v3.RouteAction.UpgradeConfig.ConnectConfig */
-export interface RouteAction_UpgradeConfig_ConnectConfig {
+export type RouteAction_UpgradeConfig_ConnectConfig = {
   proxy_protocol_config?: envoy_config_core_v3_ProxyProtocolConfig;
   allow_post?: boolean;
-}
+};
 
 /** envoy.config.route.v3.RouteConfiguration */
-export interface RouteConfiguration {
+export type RouteConfiguration = {
   name?: string;
   virtual_hosts?: VirtualHost[];
   vhds?: Vhds;
@@ -429,10 +429,10 @@ export interface RouteConfiguration {
   ignore_path_parameters_in_path_matching?: boolean;
   typed_per_filter_config?: { [key: string]: Any };
   metadata?: envoy_config_core_v3_Metadata;
-}
+};
 
 /** envoy.config.route.v3.RouteMatch */
-export interface RouteMatch {
+export type RouteMatch = {
   prefix?: string;
   path?: string;
   safe_regex?: envoy_type_matcher_v3_RegexMatcher;
@@ -446,62 +446,62 @@ export interface RouteMatch {
   grpc?: RouteMatch_GrpcRouteMatchOptions;
   tls_context?: RouteMatch_TlsContextMatchOptions;
   dynamic_metadata?: envoy_type_matcher_v3_MetadataMatcher[];
-}
+};
 
 /** envoy.config.route.v3.RouteMatch.ConnectMatcher */
-export interface RouteMatch_ConnectMatcher {
-}
+export type RouteMatch_ConnectMatcher = {
+};
 
 /** envoy.config.route.v3.RouteMatch.GrpcRouteMatchOptions */
-export interface RouteMatch_GrpcRouteMatchOptions {
-}
+export type RouteMatch_GrpcRouteMatchOptions = {
+};
 
 /** envoy.config.route.v3.RouteMatch.TlsContextMatchOptions */
-export interface RouteMatch_TlsContextMatchOptions {
+export type RouteMatch_TlsContextMatchOptions = {
   presented?: boolean;
   validated?: boolean;
-}
+};
 
 /** envoy.config.route.v3.ScopedRouteConfiguration */
-export interface ScopedRouteConfiguration {
+export type ScopedRouteConfiguration = {
   on_demand?: boolean;
   name?: string;
   route_configuration_name?: string;
   route_configuration?: RouteConfiguration;
   key?: ScopedRouteConfiguration_Key;
-}
+};
 
 /** envoy.config.route.v3.ScopedRouteConfiguration.Key */
-export interface ScopedRouteConfiguration_Key {
+export type ScopedRouteConfiguration_Key = {
   fragments?: ScopedRouteConfiguration_Key_Fragment[];
-}
+};
 
 /** envoy.config.route.v3.ScopedRouteConfiguration.Key.Fragment */
-export interface ScopedRouteConfiguration_Key_Fragment {
+export type ScopedRouteConfiguration_Key_Fragment = {
   string_key?: string;
-}
+};
 
 /** envoy.config.route.v3.Tracing */
-export interface Tracing {
+export type Tracing = {
   client_sampling?: envoy_type_v3_FractionalPercent;
   random_sampling?: envoy_type_v3_FractionalPercent;
   overall_sampling?: envoy_type_v3_FractionalPercent;
   custom_tags?: envoy_type_tracing_v3_CustomTag[];
-}
+};
 
 /** envoy.config.route.v3.Vhds */
-export interface Vhds {
+export type Vhds = {
   config_source?: envoy_config_core_v3_ConfigSource;
-}
+};
 
 /** envoy.config.route.v3.VirtualCluster */
-export interface VirtualCluster {
+export type VirtualCluster = {
   headers?: HeaderMatcher[];
   name?: string;
-}
+};
 
 /** envoy.config.route.v3.VirtualHost */
-export interface VirtualHost {
+export type VirtualHost = {
   name?: string;
   domains?: string[];
   routes?: Route[];
@@ -525,22 +525,22 @@ export interface VirtualHost {
   per_request_buffer_limit_bytes?: number;
   request_mirror_policies?: RouteAction_RequestMirrorPolicy[];
   metadata?: envoy_config_core_v3_Metadata;
-}
+};
 
 /** envoy.config.route.v3.VirtualHost.TlsRequirementType */
 export type VirtualHost_TlsRequirementType = "NONE" | "EXTERNAL_ONLY" | "ALL";
 
 /** envoy.config.route.v3.WeightedCluster */
-export interface WeightedCluster {
+export type WeightedCluster = {
   clusters?: WeightedCluster_ClusterWeight[];
   /** @deprecated */
   total_weight?: number;
   runtime_key_prefix?: string;
   header_name?: string;
-}
+};
 
 /** envoy.config.route.v3.WeightedCluster.ClusterWeight */
-export interface WeightedCluster_ClusterWeight {
+export type WeightedCluster_ClusterWeight = {
   name?: string;
   cluster_header?: string;
   weight?: number;
@@ -551,4 +551,4 @@ export interface WeightedCluster_ClusterWeight {
   response_headers_to_remove?: string[];
   typed_per_filter_config?: { [key: string]: Any };
   host_rewrite_literal?: string;
-}
+};

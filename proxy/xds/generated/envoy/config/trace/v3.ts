@@ -3,7 +3,7 @@
 import type { Any } from "../../../any.js";
 
 /** envoy.config.trace.v3.Tracing.Http */
-export interface Tracing_Http {
+export type Tracing_Http = {
   name?: string;
   typed_config?: Any;
-}
+};

@@ -4,66 +4,66 @@ import type { TypedExtensionConfig as xds_core_v3_TypedExtensionConfig } from ".
 import type { DoubleRange as envoy_type_v3_DoubleRange } from "../v3.js";
 
 /** envoy.type.matcher.v3.DoubleMatcher */
-export interface DoubleMatcher {
+export type DoubleMatcher = {
   range?: envoy_type_v3_DoubleRange;
   exact?: number;
-}
+};
 
 /** envoy.type.matcher.v3.FilterStateMatcher */
-export interface FilterStateMatcher {
+export type FilterStateMatcher = {
   key?: string;
   string_match?: StringMatcher;
-}
+};
 
 /** envoy.type.matcher.v3.ListMatcher */
-export interface ListMatcher {
+export type ListMatcher = {
   one_of?: ValueMatcher;
-}
+};
 
 /** envoy.type.matcher.v3.MetadataMatcher */
-export interface MetadataMatcher {
+export type MetadataMatcher = {
   filter?: string;
   path?: MetadataMatcher_PathSegment[];
   value?: ValueMatcher;
   invert?: boolean;
-}
+};
 
 /** envoy.type.matcher.v3.MetadataMatcher.PathSegment */
-export interface MetadataMatcher_PathSegment {
+export type MetadataMatcher_PathSegment = {
   key?: string;
-}
+};
 
 /** envoy.type.matcher.v3.OrMatcher */
-export interface OrMatcher {
+export type OrMatcher = {
   value_matchers?: ValueMatcher[];
-}
+};
 
 /** envoy.type.matcher.v3.PathMatcher */
-export interface PathMatcher {
+export type PathMatcher = {
   path?: StringMatcher;
-}
+};
 
 /** envoy.type.matcher.v3.RegexMatchAndSubstitute */
-export interface RegexMatchAndSubstitute {
+export type RegexMatchAndSubstitute = {
   pattern?: RegexMatcher;
   substitution?: string;
-}
+};
 
 /** envoy.type.matcher.v3.RegexMatcher */
-export interface RegexMatcher {
+export type RegexMatcher = {
   /** @deprecated */
   google_re2?: RegexMatcher_GoogleRE2;
   regex?: string;
-}
+};
 
 /** envoy.type.matcher.v3.RegexMatcher.GoogleRE2 */
-export interface RegexMatcher_GoogleRE2 {
+export type RegexMatcher_GoogleRE2 = {
   /** @deprecated */
   max_program_size?: number;
-}
+};
 
 /** envoy.type.matcher.v3.StringMatcher */
-export interface StringMatcher {
+export type StringMatcher = {
   exact?: string;
   prefix?: string;
   suffix?: string;
@@ -71,10 +71,10 @@ export interface StringMatcher {
   contains?: string;
   custom?: xds_core_v3_TypedExtensionConfig;
   ignore_case?: boolean;
-}
+};
 
 /** envoy.type.matcher.v3.ValueMatcher */
-export interface ValueMatcher {
+export type ValueMatcher = {
   null_match?: ValueMatcher_NullMatch;
   double_match?: DoubleMatcher;
   string_match?: StringMatcher;
@@ -82,8 +82,8 @@ export interface ValueMatcher {
   present_match?: boolean;
   list_match?: ListMatcher;
   or_match?: OrMatcher;
-}
+};
 
 /** envoy.type.matcher.v3.ValueMatcher.NullMatch */
-export interface ValueMatcher_NullMatch {
-}
+export type ValueMatcher_NullMatch = {
+};

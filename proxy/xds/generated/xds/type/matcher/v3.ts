@@ -3,78 +3,78 @@
 import type { TypedExtensionConfig as xds_core_v3_TypedExtensionConfig } from "../../core/v3.js";
 
 /** xds.type.matcher.v3.Matcher */
-export interface Matcher {
+export type Matcher = {
   matcher_list?: Matcher_MatcherList;
   matcher_tree?: Matcher_MatcherTree;
   on_no_match?: Matcher_OnMatch;
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherList */
-export interface Matcher_MatcherList {
+export type Matcher_MatcherList = {
   matchers?: Matcher_MatcherList_FieldMatcher[];
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherList.FieldMatcher */
-export interface Matcher_MatcherList_FieldMatcher {
+export type Matcher_MatcherList_FieldMatcher = {
   predicate?: Matcher_MatcherList_Predicate;
   on_match?: Matcher_OnMatch;
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherList.Predicate */
-export interface Matcher_MatcherList_Predicate {
+export type Matcher_MatcherList_Predicate = {
   single_predicate?: Matcher_MatcherList_Predicate_SinglePredicate;
   or_matcher?: Matcher_MatcherList_Predicate_PredicateList;
   and_matcher?: Matcher_MatcherList_Predicate_PredicateList;
   not_matcher?: Matcher_MatcherList_Predicate;
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherList.Predicate.PredicateList */
-export interface Matcher_MatcherList_Predicate_PredicateList {
+export type Matcher_MatcherList_Predicate_PredicateList = {
   predicate?: Matcher_MatcherList_Predicate[];
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherList.Predicate.SinglePredicate */
-export interface Matcher_MatcherList_Predicate_SinglePredicate {
+export type Matcher_MatcherList_Predicate_SinglePredicate = {
   input?: xds_core_v3_TypedExtensionConfig;
   value_match?: StringMatcher;
   custom_match?: xds_core_v3_TypedExtensionConfig;
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherTree */
-export interface Matcher_MatcherTree {
+export type Matcher_MatcherTree = {
   input?: xds_core_v3_TypedExtensionConfig;
   exact_match_map?: Matcher_MatcherTree_MatchMap;
   prefix_match_map?: Matcher_MatcherTree_MatchMap;
   custom_match?: xds_core_v3_TypedExtensionConfig;
-}
+};
 
 /** xds.type.matcher.v3.Matcher.MatcherTree.MatchMap */
-export interface Matcher_MatcherTree_MatchMap {
+export type Matcher_MatcherTree_MatchMap = {
   map?: { [key: string]: Matcher_OnMatch };
-}
+};
 
 /** xds.type.matcher.v3.Matcher.OnMatch */
-export interface Matcher_OnMatch {
+export type Matcher_OnMatch = {
   matcher?: Matcher;
   action?: xds_core_v3_TypedExtensionConfig;
-}
+};
 
 /** xds.type.matcher.v3.RegexMatcher */
-export interface RegexMatcher {
+export type RegexMatcher = {
   google_re2?: RegexMatcher_GoogleRE2;
   regex?: string;
-}
+};
 
 /** xds.type.matcher.v3.RegexMatcher.GoogleRE2 */
-export interface RegexMatcher_GoogleRE2 {
-}
+export type RegexMatcher_GoogleRE2 = {
+};
 
 /** xds.type.matcher.v3.StringMatcher */
-export interface StringMatcher {
+export type StringMatcher = {
   exact?: string;
   prefix?: string;
   suffix?: string;
   safe_regex?: RegexMatcher;
   contains?: string;
   ignore_case?: boolean;
-}
+};

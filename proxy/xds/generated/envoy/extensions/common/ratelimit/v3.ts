@@ -3,20 +3,20 @@
 import type { TokenBucket as envoy_type_v3_TokenBucket } from "../../../type/v3.js";
 
 /** envoy.extensions.common.ratelimit.v3.LocalClusterRateLimit */
-export interface LocalClusterRateLimit {
-}
+export type LocalClusterRateLimit = {
+};
 
 /** envoy.extensions.common.ratelimit.v3.LocalRateLimitDescriptor */
-export interface LocalRateLimitDescriptor {
+export type LocalRateLimitDescriptor = {
   entries?: RateLimitDescriptor_Entry[];
   token_bucket?: envoy_type_v3_TokenBucket;
-}
+};
 
 /** envoy.extensions.common.ratelimit.v3.RateLimitDescriptor.Entry */
-export interface RateLimitDescriptor_Entry {
+export type RateLimitDescriptor_Entry = {
   key?: string;
   value?: string;
-}
+};
 
 /** envoy.extensions.common.ratelimit.v3.VhRateLimitsOptions */
 export type VhRateLimitsOptions = "OVERRIDE" | "INCLUDE" | "IGNORE";

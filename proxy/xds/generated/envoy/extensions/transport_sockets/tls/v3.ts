@@ -5,13 +5,13 @@ import type { CidrRange as envoy_config_core_v3_CidrRange, ConfigSource as envoy
 import type { StringMatcher as envoy_type_matcher_v3_StringMatcher } from "../../../type/matcher/v3.js";
 
 /** envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance */
-export interface CertificateProviderPluginInstance {
+export type CertificateProviderPluginInstance = {
   instance_name?: string;
   certificate_name?: string;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext */
-export interface CertificateValidationContext {
+export type CertificateValidationContext = {
   trusted_ca?: envoy_config_core_v3_DataSource;
   ca_certificate_provider_instance?: CertificateProviderPluginInstance;
   system_root_certs?: CertificateValidationContext_SystemRootCerts;
@@ -28,17 +28,17 @@ export interface CertificateValidationContext {
   custom_validator_config?: envoy_config_core_v3_TypedExtensionConfig;
   only_verify_leaf_cert_crl?: boolean;
   max_verify_depth?: number;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.SystemRootCerts */
-export interface CertificateValidationContext_SystemRootCerts {
-}
+export type CertificateValidationContext_SystemRootCerts = {
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.TrustChainVerification */
 export type CertificateValidationContext_TrustChainVerification = "VERIFY_TRUST_CHAIN" | "ACCEPT_UNTRUSTED";
 
 /** envoy.extensions.transport_sockets.tls.v3.CommonTlsContext */
-export interface CommonTlsContext {
+export type CommonTlsContext = {
   tls_params?: TlsParameters;
   tls_certificates?: TlsCertificate[];
   tls_certificate_sds_secret_configs?: SdsSecretConfig[];
@@ -57,32 +57,32 @@ export interface CommonTlsContext {
   alpn_protocols?: string[];
   custom_handshaker?: envoy_config_core_v3_TypedExtensionConfig;
   key_log?: TlsKeyLog;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CertificateProvider */
-export interface CommonTlsContext_CertificateProvider {
+export type CommonTlsContext_CertificateProvider = {
   name?: string;
   typed_config?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CertificateProviderInstance */
-export interface CommonTlsContext_CertificateProviderInstance {
+export type CommonTlsContext_CertificateProviderInstance = {
   instance_name?: string;
   certificate_name?: string;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext */
-export interface CommonTlsContext_CombinedCertificateValidationContext {
+export type CommonTlsContext_CombinedCertificateValidationContext = {
   default_validation_context?: CertificateValidationContext;
   validation_context_sds_secret_config?: SdsSecretConfig;
   /** @deprecated */
   validation_context_certificate_provider?: CommonTlsContext_CertificateProvider;
   /** @deprecated */
   validation_context_certificate_provider_instance?: CommonTlsContext_CertificateProviderInstance;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext */
-export interface DownstreamTlsContext {
+export type DownstreamTlsContext = {
   common_tls_context?: CommonTlsContext;
   require_client_certificate?: boolean;
   require_sni?: boolean;
@@ -93,50 +93,50 @@ export interface DownstreamTlsContext {
   session_timeout?: string;
   ocsp_staple_policy?: DownstreamTlsContext_OcspStaplePolicy;
   full_scan_certs_on_sni_mismatch?: boolean;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.OcspStaplePolicy */
 export type DownstreamTlsContext_OcspStaplePolicy = "LENIENT_STAPLING" | "STRICT_STAPLING" | "MUST_STAPLE";
 
 /** envoy.extensions.transport_sockets.tls.v3.GenericSecret */
-export interface GenericSecret {
+export type GenericSecret = {
   secret?: envoy_config_core_v3_DataSource;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.PrivateKeyProvider */
-export interface PrivateKeyProvider {
+export type PrivateKeyProvider = {
   provider_name?: string;
   typed_config?: Any;
   fallback?: boolean;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig */
-export interface SdsSecretConfig {
+export type SdsSecretConfig = {
   name?: string;
   sds_config?: envoy_config_core_v3_ConfigSource;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.Secret */
-export interface Secret {
+export type Secret = {
   name?: string;
   tls_certificate?: TlsCertificate;
   session_ticket_keys?: TlsSessionTicketKeys;
   validation_context?: CertificateValidationContext;
   generic_secret?: GenericSecret;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher */
-export interface SubjectAltNameMatcher {
+export type SubjectAltNameMatcher = {
   san_type?: SubjectAltNameMatcher_SanType;
   matcher?: envoy_type_matcher_v3_StringMatcher;
   oid?: string;
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher.SanType */
 export type SubjectAltNameMatcher_SanType = "SAN_TYPE_UNSPECIFIED" | "EMAIL" | "DNS" | "URI" | "IP_ADDRESS" | "OTHER_NAME";
 
 /** envoy.extensions.transport_sockets.tls.v3.TlsCertificate */
-export interface TlsCertificate {
+export type TlsCertificate = {
   certificate_chain?: envoy_config_core_v3_DataSource;
   private_key?: envoy_config_core_v3_DataSource;
   pkcs12?: envoy_config_core_v3_DataSource;
@@ -145,37 +145,37 @@ export interface TlsCertificate {
   password?: envoy_config_core_v3_DataSource;
   ocsp_staple?: envoy_config_core_v3_DataSource;
   signed_certificate_timestamp?: envoy_config_core_v3_DataSource[];
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.TlsKeyLog */
-export interface TlsKeyLog {
+export type TlsKeyLog = {
   path?: string;
   local_address_range?: envoy_config_core_v3_CidrRange[];
   remote_address_range?: envoy_config_core_v3_CidrRange[];
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.TlsParameters */
-export interface TlsParameters {
+export type TlsParameters = {
   tls_minimum_protocol_version?: TlsParameters_TlsProtocol;
   tls_maximum_protocol_version?: TlsParameters_TlsProtocol;
   cipher_suites?: string[];
   ecdh_curves?: string[];
   signature_algorithms?: string[];
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol */
 export type TlsParameters_TlsProtocol = "TLS_AUTO" | "TLSv1_0" | "TLSv1_1" | "TLSv1_2" | "TLSv1_3";
 
 /** envoy.extensions.transport_sockets.tls.v3.TlsSessionTicketKeys */
-export interface TlsSessionTicketKeys {
+export type TlsSessionTicketKeys = {
   keys?: envoy_config_core_v3_DataSource[];
-}
+};
 
 /** envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext */
-export interface UpstreamTlsContext {
+export type UpstreamTlsContext = {
   common_tls_context?: CommonTlsContext;
   sni?: string;
   allow_renegotiation?: boolean;
   max_session_keys?: number;
   enforce_rsa_key_usage?: boolean;
-}
+};

@@ -4,7 +4,7 @@ import type { AlternateProtocolsCacheOptions as envoy_config_core_v3_AlternatePr
 import type { HttpFilter as envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter } from "../../filters/network/http_connection_manager/v3.js";
 
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions */
-export interface HttpProtocolOptions {
+export type HttpProtocolOptions = {
   common_http_protocol_options?: envoy_config_core_v3_HttpProtocolOptions;
   upstream_http_protocol_options?: envoy_config_core_v3_UpstreamHttpProtocolOptions;
   explicit_http_config?: HttpProtocolOptions_ExplicitHttpConfig;
@@ -12,26 +12,26 @@ export interface HttpProtocolOptions {
   auto_config?: HttpProtocolOptions_AutoHttpConfig;
   http_filters?: envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter[];
   header_validation_config?: envoy_config_core_v3_TypedExtensionConfig;
-}
+};
 
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig */
-export interface HttpProtocolOptions_AutoHttpConfig {
+export type HttpProtocolOptions_AutoHttpConfig = {
   http_protocol_options?: envoy_config_core_v3_Http1ProtocolOptions;
   http2_protocol_options?: envoy_config_core_v3_Http2ProtocolOptions;
   http3_protocol_options?: envoy_config_core_v3_Http3ProtocolOptions;
   alternate_protocols_cache_options?: envoy_config_core_v3_AlternateProtocolsCacheOptions;
-}
+};
 
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig */
-export interface HttpProtocolOptions_ExplicitHttpConfig {
+export type HttpProtocolOptions_ExplicitHttpConfig = {
   http_protocol_options?: envoy_config_core_v3_Http1ProtocolOptions;
   http2_protocol_options?: envoy_config_core_v3_Http2ProtocolOptions;
   http3_protocol_options?: envoy_config_core_v3_Http3ProtocolOptions;
-}
+};
 
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig */
-export interface HttpProtocolOptions_UseDownstreamHttpConfig {
+export type HttpProtocolOptions_UseDownstreamHttpConfig = {
   http_protocol_options?: envoy_config_core_v3_Http1ProtocolOptions;
   http2_protocol_options?: envoy_config_core_v3_Http2ProtocolOptions;
   http3_protocol_options?: envoy_config_core_v3_Http3ProtocolOptions;
-}
+};

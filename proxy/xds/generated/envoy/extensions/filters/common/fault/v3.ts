@@ -3,28 +3,28 @@
 import type { FractionalPercent as envoy_type_v3_FractionalPercent } from "../../../../type/v3.js";
 
 /** envoy.extensions.filters.common.fault.v3.FaultDelay */
-export interface FaultDelay {
+export type FaultDelay = {
   fixed_delay?: string;
   header_delay?: FaultDelay_HeaderDelay;
   percentage?: envoy_type_v3_FractionalPercent;
-}
+};
 
 /** envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay */
-export interface FaultDelay_HeaderDelay {
-}
+export type FaultDelay_HeaderDelay = {
+};
 
 /** envoy.extensions.filters.common.fault.v3.FaultRateLimit */
-export interface FaultRateLimit {
+export type FaultRateLimit = {
   fixed_limit?: FaultRateLimit_FixedLimit;
   header_limit?: FaultRateLimit_HeaderLimit;
   percentage?: envoy_type_v3_FractionalPercent;
-}
+};
 
 /** envoy.extensions.filters.common.fault.v3.FaultRateLimit.FixedLimit */
-export interface FaultRateLimit_FixedLimit {
+export type FaultRateLimit_FixedLimit = {
   limit_kbps?: number | string;
-}
+};
 
 /** envoy.extensions.filters.common.fault.v3.FaultRateLimit.HeaderLimit */
-export interface FaultRateLimit_HeaderLimit {
-}
+export type FaultRateLimit_HeaderLimit = {
+};

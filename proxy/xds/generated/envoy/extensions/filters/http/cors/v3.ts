@@ -4,11 +4,11 @@ import type { RuntimeFractionalPercent as envoy_config_core_v3_RuntimeFractional
 import type { StringMatcher as envoy_type_matcher_v3_StringMatcher } from "../../../../type/matcher/v3.js";
 
 /** envoy.extensions.filters.http.cors.v3.Cors */
-export interface Cors {
-}
+export type Cors = {
+};
 
 /** envoy.extensions.filters.http.cors.v3.CorsPolicy */
-export interface CorsPolicy {
+export type CorsPolicy = {
   allow_origin_string_match?: envoy_type_matcher_v3_StringMatcher[];
   allow_methods?: string;
   allow_headers?: string;
@@ -19,4 +19,4 @@ export interface CorsPolicy {
   shadow_enabled?: envoy_config_core_v3_RuntimeFractionalPercent;
   allow_private_network_access?: boolean;
   forward_not_matching_preflights?: boolean;
-}
+};

@@ -6,19 +6,19 @@ import type { FractionalPercent as envoy_type_v3_FractionalPercent } from "../..
 import type { FaultDelay as envoy_extensions_filters_common_fault_v3_FaultDelay, FaultRateLimit as envoy_extensions_filters_common_fault_v3_FaultRateLimit } from "../../common/fault/v3.js";
 
 /** envoy.extensions.filters.http.fault.v3.FaultAbort */
-export interface FaultAbort {
+export type FaultAbort = {
   http_status?: number;
   grpc_status?: number;
   header_abort?: FaultAbort_HeaderAbort;
   percentage?: envoy_type_v3_FractionalPercent;
-}
+};
 
 /** envoy.extensions.filters.http.fault.v3.FaultAbort.HeaderAbort */
-export interface FaultAbort_HeaderAbort {
-}
+export type FaultAbort_HeaderAbort = {
+};
 
 /** envoy.extensions.filters.http.fault.v3.HTTPFault */
-export interface HTTPFault {
+export type HTTPFault = {
   delay?: envoy_extensions_filters_common_fault_v3_FaultDelay;
   abort?: FaultAbort;
   upstream_cluster?: string;
@@ -35,4 +35,4 @@ export interface HTTPFault {
   abort_grpc_status_runtime?: string;
   disable_downstream_cluster_stats?: boolean;
   filter_metadata?: JsonObject;
-}
+};

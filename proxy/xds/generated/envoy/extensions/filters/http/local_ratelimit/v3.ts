@@ -5,7 +5,7 @@ import type { HttpStatus as envoy_type_v3_HttpStatus, TokenBucket as envoy_type_
 import type { LocalClusterRateLimit as envoy_extensions_common_ratelimit_v3_LocalClusterRateLimit, LocalRateLimitDescriptor as envoy_extensions_common_ratelimit_v3_LocalRateLimitDescriptor, VhRateLimitsOptions as envoy_extensions_common_ratelimit_v3_VhRateLimitsOptions, XRateLimitHeadersRFCVersion as envoy_extensions_common_ratelimit_v3_XRateLimitHeadersRFCVersion } from "../../../common/ratelimit/v3.js";
 
 /** envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit */
-export interface LocalRateLimit {
+export type LocalRateLimit = {
   stat_prefix?: string;
   status?: envoy_type_v3_HttpStatus;
   token_bucket?: envoy_type_v3_TokenBucket;
@@ -21,4 +21,4 @@ export interface LocalRateLimit {
   vh_rate_limits?: envoy_extensions_common_ratelimit_v3_VhRateLimitsOptions;
   always_consume_default_token_bucket?: boolean;
   rate_limited_as_resource_exhausted?: boolean;
-}
+};

@@ -4,7 +4,7 @@ import type { Matcher as xds_type_matcher_v3_Matcher } from "../../../../../xds/
 import type { RBAC as envoy_config_rbac_v3_RBAC } from "../../../../config/rbac/v3.js";
 
 /** envoy.extensions.filters.http.rbac.v3.RBAC */
-export interface RBAC {
+export type RBAC = {
   rules?: envoy_config_rbac_v3_RBAC;
   rules_stat_prefix?: string;
   matcher?: xds_type_matcher_v3_Matcher;
@@ -12,9 +12,9 @@ export interface RBAC {
   shadow_matcher?: xds_type_matcher_v3_Matcher;
   shadow_rules_stat_prefix?: string;
   track_per_rule_stats?: boolean;
-}
+};
 
 /** envoy.extensions.filters.http.rbac.v3.RBACPerRoute */
-export interface RBACPerRoute {
+export type RBACPerRoute = {
   rbac?: RBAC;
-}
+};

@@ -4,7 +4,7 @@ import type { AccessLog as envoy_config_accesslog_v3_AccessLog } from "../../../
 import type { HttpFilter as envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter } from "../../network/http_connection_manager/v3.js";
 
 /** envoy.extensions.filters.http.router.v3.Router */
-export interface Router {
+export type Router = {
   dynamic_stats?: boolean;
   /** @deprecated */
   start_child_span?: boolean;
@@ -15,10 +15,10 @@ export interface Router {
   respect_expected_rq_timeout?: boolean;
   suppress_grpc_request_failure_code_stats?: boolean;
   upstream_http_filters?: envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter[];
-}
+};
 
 /** envoy.extensions.filters.http.router.v3.Router.UpstreamAccessLogOptions */
-export interface Router_UpstreamAccessLogOptions {
+export type Router_UpstreamAccessLogOptions = {
   flush_upstream_log_on_upstream_stream?: boolean;
   upstream_log_flush_interval?: string;
-}
+};

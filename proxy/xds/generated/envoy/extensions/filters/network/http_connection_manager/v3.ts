@@ -10,7 +10,7 @@ import type { CustomTag as envoy_type_tracing_v3_CustomTag } from "../../../../t
 import type { Percent as envoy_type_v3_Percent } from "../../../../type/v3.js";
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager */
-export interface HttpConnectionManager {
+export type HttpConnectionManager = {
   codec_type?: HttpConnectionManager_CodecType;
   stat_prefix?: string;
   rds?: Rds;
@@ -68,7 +68,7 @@ export interface HttpConnectionManager {
   append_x_forwarded_port?: boolean;
   append_local_overload?: boolean;
   add_proxy_protocol_connection_state?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.CodecType */
 export type HttpConnectionManager_CodecType = "AUTO" | "HTTP1" | "HTTP2" | "HTTP3";
@@ -77,51 +77,51 @@ export type HttpConnectionManager_CodecType = "AUTO" | "HTTP1" | "HTTP2" | "HTTP
 export type HttpConnectionManager_ForwardClientCertDetails = "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.HcmAccessLogOptions */
-export interface HttpConnectionManager_HcmAccessLogOptions {
+export type HttpConnectionManager_HcmAccessLogOptions = {
   access_log_flush_interval?: string;
   flush_access_log_on_new_request?: boolean;
   flush_log_on_tunnel_successfully_established?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig */
-export interface HttpConnectionManager_InternalAddressConfig {
+export type HttpConnectionManager_InternalAddressConfig = {
   unix_sockets?: boolean;
   cidr_ranges?: envoy_config_core_v3_CidrRange[];
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.PathNormalizationOptions */
-export interface HttpConnectionManager_PathNormalizationOptions {
+export type HttpConnectionManager_PathNormalizationOptions = {
   forwarding_transformation?: envoy_type_http_v3_PathTransformation;
   http_filter_transformation?: envoy_type_http_v3_PathTransformation;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.PathWithEscapedSlashesAction */
 export type HttpConnectionManager_PathWithEscapedSlashesAction = "IMPLEMENTATION_SPECIFIC_DEFAULT" | "KEEP_UNCHANGED" | "REJECT_REQUEST" | "UNESCAPE_AND_REDIRECT" | "UNESCAPE_AND_FORWARD";
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.ProxyStatusConfig */
-export interface HttpConnectionManager_ProxyStatusConfig {
+export type HttpConnectionManager_ProxyStatusConfig = {
   remove_details?: boolean;
   remove_connection_termination_details?: boolean;
   remove_response_flags?: boolean;
   set_recommended_response_code?: boolean;
   use_node_id?: boolean;
   literal_proxy_name?: string;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.ServerHeaderTransformation */
 export type HttpConnectionManager_ServerHeaderTransformation = "OVERWRITE" | "APPEND_IF_ABSENT" | "PASS_THROUGH";
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.SetCurrentClientCertDetails */
-export interface HttpConnectionManager_SetCurrentClientCertDetails {
+export type HttpConnectionManager_SetCurrentClientCertDetails = {
   subject?: boolean;
   cert?: boolean;
   chain?: boolean;
   dns?: boolean;
   uri?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing */
-export interface HttpConnectionManager_Tracing {
+export type HttpConnectionManager_Tracing = {
   client_sampling?: envoy_type_v3_Percent;
   random_sampling?: envoy_type_v3_Percent;
   overall_sampling?: envoy_type_v3_Percent;
@@ -130,90 +130,90 @@ export interface HttpConnectionManager_Tracing {
   custom_tags?: envoy_type_tracing_v3_CustomTag[];
   provider?: envoy_config_trace_v3_Tracing_Http;
   spawn_upstream_span?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig */
-export interface HttpConnectionManager_UpgradeConfig {
+export type HttpConnectionManager_UpgradeConfig = {
   upgrade_type?: string;
   filters?: HttpFilter[];
   enabled?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter */
-export interface HttpFilter {
+export type HttpFilter = {
   name?: string;
   typed_config?: Any;
   config_discovery?: envoy_config_core_v3_ExtensionConfigSource;
   is_optional?: boolean;
   disabled?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.LocalReplyConfig */
-export interface LocalReplyConfig {
+export type LocalReplyConfig = {
   mappers?: ResponseMapper[];
   body_format?: envoy_config_core_v3_SubstitutionFormatString;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.Rds */
-export interface Rds {
+export type Rds = {
   config_source?: envoy_config_core_v3_ConfigSource;
   route_config_name?: string;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension */
-export interface RequestIDExtension {
+export type RequestIDExtension = {
   typed_config?: Any;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ResponseMapper */
-export interface ResponseMapper {
+export type ResponseMapper = {
   filter?: envoy_config_accesslog_v3_AccessLogFilter;
   status_code?: number;
   body?: envoy_config_core_v3_DataSource;
   body_format_override?: envoy_config_core_v3_SubstitutionFormatString;
   headers_to_add?: envoy_config_core_v3_HeaderValueOption[];
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRds */
-export interface ScopedRds {
+export type ScopedRds = {
   scoped_rds_config_source?: envoy_config_core_v3_ConfigSource;
   srds_resources_locator?: string;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRouteConfigurationsList */
-export interface ScopedRouteConfigurationsList {
+export type ScopedRouteConfigurationsList = {
   scoped_route_configurations?: envoy_config_route_v3_ScopedRouteConfiguration[];
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes */
-export interface ScopedRoutes {
+export type ScopedRoutes = {
   name?: string;
   scope_key_builder?: ScopedRoutes_ScopeKeyBuilder;
   rds_config_source?: envoy_config_core_v3_ConfigSource;
   scoped_route_configurations_list?: ScopedRouteConfigurationsList;
   scoped_rds?: ScopedRds;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder */
-export interface ScopedRoutes_ScopeKeyBuilder {
+export type ScopedRoutes_ScopeKeyBuilder = {
   fragments?: ScopedRoutes_ScopeKeyBuilder_FragmentBuilder[];
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder */
-export interface ScopedRoutes_ScopeKeyBuilder_FragmentBuilder {
+export type ScopedRoutes_ScopeKeyBuilder_FragmentBuilder = {
   header_value_extractor?: ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.HeaderValueExtractor */
-export interface ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor {
+export type ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor = {
   name?: string;
   element_separator?: string;
   index?: number;
   element?: ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement;
-}
+};
 
 /** envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.HeaderValueExtractor.KvElement */
-export interface ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement {
+export type ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement = {
   separator?: string;
   key?: string;
-}
+};

@@ -5,7 +5,7 @@ import type { ConfigSource as envoy_config_core_v3_ConfigSource, HeaderValueOpti
 import type { HashPolicy as envoy_type_v3_HashPolicy } from "../../../../type/v3.js";
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
-export interface TcpProxy {
+export type TcpProxy = {
   stat_prefix?: string;
   cluster?: string;
   weighted_clusters?: TcpProxy_WeightedCluster;
@@ -24,39 +24,39 @@ export interface TcpProxy {
   /** @deprecated */
   flush_access_log_on_connected?: boolean;
   access_log_options?: TcpProxy_TcpAccessLogOptions;
-}
+};
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.OnDemand */
-export interface TcpProxy_OnDemand {
+export type TcpProxy_OnDemand = {
   odcds_config?: envoy_config_core_v3_ConfigSource;
   resources_locator?: string;
   timeout?: string;
-}
+};
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TcpAccessLogOptions */
-export interface TcpProxy_TcpAccessLogOptions {
+export type TcpProxy_TcpAccessLogOptions = {
   access_log_flush_interval?: string;
   flush_access_log_on_connected?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig */
-export interface TcpProxy_TunnelingConfig {
+export type TcpProxy_TunnelingConfig = {
   hostname?: string;
   use_post?: boolean;
   headers_to_add?: envoy_config_core_v3_HeaderValueOption[];
   propagate_response_headers?: boolean;
   post_path?: string;
   propagate_response_trailers?: boolean;
-}
+};
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster */
-export interface TcpProxy_WeightedCluster {
+export type TcpProxy_WeightedCluster = {
   clusters?: TcpProxy_WeightedCluster_ClusterWeight[];
-}
+};
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight */
-export interface TcpProxy_WeightedCluster_ClusterWeight {
+export type TcpProxy_WeightedCluster_ClusterWeight = {
   name?: string;
   weight?: number;
   metadata_match?: envoy_config_core_v3_Metadata;
-}
+};
