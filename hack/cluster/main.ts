@@ -2,7 +2,7 @@
 // kube-apiserver, kube-controller-manager, kube-scheduler) plus KWOK for fake nodes,
 // built from the Go module proxy by hack/kube/build.sh and cached by version.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { FAKE_NODES, KUBECONFIG, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
 import { components, type Component } from "./components.js";
@@ -17,7 +17,7 @@ const say = (msg: string) => process.stderr.write(`cluster: ${msg}\n`);
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logName?: string, process?: string): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
-    if (process && !runningPid(process)) throw new Error(`${what} exited; see ${logFile(process)}`);
+    if (process && !runningPid(process)) throw new Error(`${what} exited; see ${logFile(process)}:\n${tail(logFile(process))}`);
     if (Date.now() - started > timeoutMs) {
       throw new Error(`${what} not ready after ${timeoutMs / 1000}s` + (logName ? `; see ${logFile(logName)}` : ""));
     }
@@ -25,6 +25,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
   say(`${what} ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
+
+const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-5).join("\n") : "(no log)");
 
 function binaries(): string {
   // build.sh prints progress on stderr and the cache directory on stdout.
@@ -45,8 +47,8 @@ export async function up(): Promise<void> {
     try {
       await nodeUp(kc);
     } catch (err) {
-      say(`the real node failed: ${err instanceof Error ? err.message : String(err)}; taking the cluster down`);
-      await down();
+      say(`the real node failed; taking the cluster down (its logs stay in ${path("logs")})`);
+      await down({ keepLogs: true });
       throw err;
     }
   }
@@ -78,7 +80,7 @@ async function nodeUp(kc: KubeConfig): Promise<void> {
 
 const pidsOf = (list: Component[]) => list.map((c) => runningPid(c.name)).filter((p): p is number => p !== undefined);
 
-export async function down(): Promise<void> {
+export async function down(opts: { keepLogs?: boolean } = {}): Promise<void> {
   const bin = "/nonexistent"; // names only: nothing is started
   const [containerd, ...nodeDaemons] = nodeComponents(bin);
   let stopped = 0;
@@ -99,7 +101,9 @@ export async function down(): Promise<void> {
   left.push(...mountsUnder(STATE_DIR).map((m) => `mount ${m}`));
   // Never delete through a mount point.
   if (left.length) throw new Error(`could not remove ${left.join(", ")}; ${STATE_DIR} is kept`);
-  rmSync(STATE_DIR, { recursive: true, force: true });
+  if (opts.keepLogs && existsSync(STATE_DIR)) {
+    for (const f of readdirSync(STATE_DIR)) if (f !== "logs") rmSync(path(f), { recursive: true, force: true });
+  } else rmSync(STATE_DIR, { recursive: true, force: true });
   say(stopped ? `stopped ${stopped} processes and removed ${STATE_DIR}` : "nothing was running");
 }
 

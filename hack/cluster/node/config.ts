@@ -45,6 +45,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [${cri}]
   sandbox_image = ${q(PAUSE_IMAGE)}
   restrict_oom_score_adj = true
+  # Pods' network namespaces live under the node's state dir, so \`down\` finds exactly ours.
+  netns_mounts_under_state_dir = true
   enable_selinux = false
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"

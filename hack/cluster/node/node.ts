@@ -2,8 +2,8 @@
 // as the cluster's daemons, with the images of `npm run image` imported so that nothing is pulled.
 // A namespace annotated scheduler.alpha.kubernetes.io/node-selector=type=real runs its pods here.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { REPO_ROOT, STATE_DIR, NODE, PORTS, path } from "../layout.js";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { REPO_ROOT, STATE_DIR, PORTS, path } from "../layout.js";
 import { files } from "../secrets.js";
 import { images } from "../../image/main.js";
 import { okAt, type Component } from "../components.js";
@@ -71,15 +71,24 @@ export function prepare(): void {
   setUp();
 }
 
-/** Imports the archives of `npm run image` into the node's k8s.io namespace; builds them first if missing. */
+/** The manifest digest an archive holds (its index.json). */
+const archiveDigest = (archive: string) =>
+  (JSON.parse(execFileSync("tar", ["-xOf", archive, "index.json"], { encoding: "utf8" })) as { manifests: Array<{ digest: string }> }).manifests[0]?.digest;
+
+/** Imports the archives of `npm run image` into the node's k8s.io namespace, unless already there; builds them first if missing. */
 export function importImages(say: (m: string) => void): void {
   const all = Object.values(images());
   if (all.some((i) => !existsSync(i.archive))) {
     say("images missing: running npm run image");
     execFileSync(process.execPath, [`${REPO_ROOT}/dist/hack/image/main.js`], { stdio: ["ignore", "inherit", "inherit"] });
   }
-  for (const i of all) ctr("-n", "k8s.io", "images", "import", "--all-platforms", i.archive);
-  say(`imported ${all.map((i) => i.ref).join(", ")}`);
+  const present = ctr("-n", "k8s.io", "images", "ls");
+  for (const i of all) {
+    const digest = archiveDigest(i.archive);
+    if (digest && present.split("\n").some((l) => l.startsWith(`${i.ref} `) && l.includes(digest))) continue;
+    ctr("-n", "k8s.io", "images", "import", "--all-platforms", i.archive);
+    say(`imported ${i.ref}`);
+  }
 }
 
 /** Mount points under the cluster's folder, deepest first. */
@@ -89,19 +98,6 @@ export function mountsUnder(dir: string): string[] {
     .map((l) => l.split(" ")[4]?.replace(/\\040/g, " ") ?? "")
     .filter((m) => m === dir || m.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
-}
-
-/** Network namespaces that hold an address of the node's pod range (the CNI plugin made them for our pods). */
-export function podNetns(): string[] {
-  if (!existsSync("/var/run/netns")) return [];
-  const prefix = NODE.podCidr.split(".").slice(0, 3).join(".") + ".";
-  return readdirSync("/var/run/netns").filter((ns) => {
-    try {
-      return execFileSync("ip", ["-n", ns, "-4", "-o", "addr"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).includes(` ${prefix}`);
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** Kills every container runc runs for this node, whatever state containerd is in. */
@@ -125,13 +121,7 @@ export function killContainers(): void {
 /** After the node's processes are stopped: network namespaces, mounts, iptables, the bridge. */
 export function cleanUp(): string[] {
   const left: string[] = [];
-  for (const ns of podNetns()) {
-    try {
-      execFileSync("ip", ["netns", "delete", ns], { stdio: "ignore" });
-    } catch {
-      left.push(`netns ${ns}`);
-    }
-  }
+  // Pods' network namespaces are mounts under the state dir too; the last unmount ends each, and its veth with it.
   for (const m of mountsUnder(STATE_DIR)) {
     try {
       execFileSync("umount", [m], { stdio: "ignore" });
