@@ -32,6 +32,7 @@ export const TYPE = {
   routeFilterConfig: `${PREFIX}envoy.config.route.v3.FilterConfig`,
   router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
   tcpProxy: `${PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
+  connectionLimit: `${PREFIX}envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit`,
   previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
   httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   upstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
