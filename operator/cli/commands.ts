@@ -48,6 +48,7 @@ export const commands: Record<string, Command> = {
       bootstrap: { type: "string" },
       agent: { type: "boolean" },
       "binary-path": { type: "string" },
+      "engines-dir": { type: "string" },
       "admin-port": { type: "string" },
       "stats-port": { type: "string" },
       "ready-port": { type: "string" },
@@ -81,7 +82,8 @@ export const commands: Record<string, Command> = {
       if (values.agent === true) {
         const { runAgent } = await import("../../proxy/agent/main.js");
         const bp = values["binary-path"];
-        return runAgent({ ...flags, binaryPath: typeof bp === "string" ? bp : undefined });
+        const dir = values["engines-dir"];
+        return runAgent({ ...flags, binaryPath: typeof bp === "string" ? bp : undefined, enginesDir: typeof dir === "string" ? dir : undefined });
       }
       const { runProxy } = await import("../../proxy/engine/main.js");
       return runProxy(flags);

@@ -16,6 +16,7 @@ export function runXdsFromFlags(values: Values): Promise<number> {
     statsPort: num("stats-port"),
     readyPort: num("ready-port"),
     binaryPath: str("binary-path"),
+    enginesDir: str("engines-dir"),
     accessLog: values["access-log"] === true,
     drainSeconds: num("drain-seconds"),
   });
