@@ -1,6 +1,6 @@
 // `weft proxy --discovery-address HOST:PORT --node-id ID`: the agent configured over ADS. It starts the engine
-// with no listeners, binds the listeners LDS brings (interception NONE: see local-shape.ts), and serves until
-// SIGTERM/SIGINT, then drains.
+// with no listeners, binds the listeners LDS brings (as served with interception REDIRECT; reshaped by
+// local-shape.ts with interception NONE), and serves until SIGTERM/SIGINT, then drains.
 import { hostname } from "node:os";
 import { isLoopbackAddress } from "../engine/admin-guard.js";
 import type { PortOption } from "../engine/admin.js";
@@ -13,12 +13,16 @@ export interface XdsAgentFlags {
   discoveryAddress: string;
   /** `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local` or `router~...`. */
   nodeId?: string;
+  /** REDIRECT: iptables sends the pod's traffic to 15001/15006, listeners are used as served. Default NONE. */
+  interception?: "NONE" | "REDIRECT";
   /** Where the app listens (the inbound clusters' target). */
   appAddress?: string;
   outboundPort?: number;
   /** Admin binds here: a loopback address only. Default: the node's IP when that is loopback (local mode, where
    * workloads share the host), else 127.0.0.1. */
   adminAddress?: string;
+  /** Stats and readiness bind here. Default: adminAddress. */
+  bindAddress?: string;
   adminPort?: PortOption;
   statsPort?: PortOption;
   readyPort?: PortOption;
@@ -48,10 +52,18 @@ export function adminAddressFor(nodeId: string, flag?: string): string {
 
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
-  configured: () => boolean = () => false;
+  xds: XdsClient | undefined;
 
   override get ready(): boolean {
-    return super.ready && this.configured();
+    return super.ready && this.xds !== undefined && this.xds.applied !== "";
+  }
+
+  /** Why /healthz/ready says no: what a user reading `kubectl describe pod` needs to fix it. */
+  override get notReady(): string | undefined {
+    const xds = this.xds;
+    if (!xds || xds.applied !== "") return super.notReady;
+    if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
+    return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
   }
 }
 
@@ -65,7 +77,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
-  const shape = (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  const shape =
+    flags.interception === "REDIRECT"
+      ? undefined
+      : (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
@@ -78,7 +93,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     binaryPath: flags.binaryPath,
     enginesDir: flags.enginesDir,
     adminAddress: adminAddressFor(nodeId, flags.adminAddress),
-    bindAddress: flags.adminAddress ?? ip, // stats and readiness: on the pod IP, for Prometheus and the kubelet
+    bindAddress: flags.bindAddress ?? flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,
@@ -87,7 +102,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,
   });
-  agent.configured = () => xds.applied !== "";
+  agent.xds = xds;
   await agent.start();
   xds.start();
   return {
