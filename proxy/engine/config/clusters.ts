@@ -1,6 +1,7 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, Reader, type Obj } from "./read.js";
+import { httpUpstream, keepAlive, upstreamTls } from "./upstream.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
@@ -65,7 +66,7 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");
-  const http = r.optObj(o, "common_http_protocol_options", "");
+  const http = httpUpstream(r, o);
   const maglevTableSize = maglev ? (r.num(maglev, "table_size", "maglev_lb_config") ?? 65537) : 65537;
   if (!isPrime(maglevTableSize)) r.fail("maglev_lb_config.table_size", "must be a prime number");
   return {
@@ -81,9 +82,12 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     endpoints: eps,
     breakers: breakers(r, o),
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
-    idleTimeoutMs: http ? (r.duration(http, "idle_timeout", "common_http_protocol_options") ?? 3_600_000) : 3_600_000,
-    maxRequestsPerConnection: http ? (r.num(http, "max_requests_per_connection", "common_http_protocol_options") ?? 0) : 0,
-    http2: usesHttp2(o),
+    idleTimeoutMs: http.idleTimeoutMs,
+    maxRequestsPerConnection: http.maxRequestsPerConnection,
+    http2: http.http2,
+    keepAliveMs: keepAlive(r, o),
+    tls: upstreamTls(r, o),
+    transportKey: JSON.stringify([o.transport_socket, o.upstream_connection_options, http.http2]),
     healthCheck: healthCheck(r, o),
   };
 }
@@ -123,15 +127,6 @@ function isPrime(n: number): boolean {
   if (!Number.isInteger(n) || n < 2) return false;
   for (let i = 2; i * i <= n; i++) if (n % i === 0) return false;
   return true;
-}
-
-const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-
-function usesHttp2(o: Obj): boolean {
-  if (o.http2_protocol_options !== undefined) return true; // deprecated, still common
-  const opts = (o.typed_extension_protocol_options as Obj | undefined)?.[HTTP_OPTIONS] as Obj | undefined;
-  const explicit = opts?.explicit_http_config as Obj | undefined;
-  return explicit?.http2_protocol_options !== undefined;
 }
 
 function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
