@@ -142,7 +142,11 @@ export interface LoadBalancerSettings {
 }
 
 export interface ConnectionPoolSettings {
-  tcp?: { maxConnections?: number; connectTimeout?: string };
+  tcp?: {
+    maxConnections?: number;
+    connectTimeout?: string;
+    tcpKeepalive?: { probes?: number; time?: string; interval?: string };
+  };
   http?: {
     http1MaxPendingRequests?: number;
     http2MaxRequests?: number;
@@ -150,6 +154,7 @@ export interface ConnectionPoolSettings {
     maxRetries?: number;
     idleTimeout?: string;
     maxConcurrentStreams?: number;
+    h2UpgradePolicy?: "DEFAULT" | "DO_NOT_UPGRADE" | "UPGRADE";
   };
 }
 

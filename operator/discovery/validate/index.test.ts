@@ -116,6 +116,29 @@ spec:
   });
 });
 
+describe("validate DestinationRule TLS and keepalive", () => {
+  const errors = (policy: string) =>
+    validateObject(parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec:
+  host: ext.example.com
+  trafficPolicy: ${policy}`)[0] ?? {});
+
+  it("rejects what the proxy can't do yet instead of sending plaintext or NACKing", () => {
+    expect(errors("{ tls: { mode: ISTIO_MUTUAL } }")).toEqual([
+      "spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(/^spec.trafficPolicy.tls.credentialName: is not supported yet/);
+    expect(errors("{ tls: { mode: MUTUAL, caCertificates: /ca.pem } }")).toEqual(["spec.trafficPolicy.tls: MUTUAL needs clientCertificate and privateKey"]);
+    expect(errors("{ connectionPool: { tcp: { tcpKeepalive: { probes: 3, interval: 10s } } } }")).toEqual([
+      "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes: only the kernel default (9) is supported",
+      "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval: only the kernel default (75s) is supported",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }")).toEqual([]);
+  });
+});
+
 describe("regexError", () => {
   it("accepts RE2-compatible patterns", () => {
     expect(regexError("^/api/v[0-9]+/.*$")).toBeUndefined();
