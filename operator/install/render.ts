@@ -2,6 +2,8 @@
 // objects, so server-side apply of an unchanged mesh writes nothing.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { commandLine } from "../api/contract.js";
+import { discoveryRole } from "../api/roles.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
 import { CA_SECRET, DISCOVERY, INJECTOR_CONFIGMAP, MESH_CONFIGMAP, MESH_LABEL, clusterScopedName, meshLabels } from "./labels.js";
 import { injectorConfigMap } from "./render-injector.js";
@@ -133,9 +135,12 @@ function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<
             {
               name: "discovery",
               image: discoveryImage(spec),
-              args: ["discovery", "--namespace", spec.namespace, "--mesh", selector[MESH_LABEL] ?? ""],
+              args: commandLine(discoveryRole, { namespace: spec.namespace, mesh: selector[MESH_LABEL] ?? "" }),
               ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: "TCP" })),
-              env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } }],
+              env: [
+                { name: discoveryRole.flags.namespace.env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } },
+                { name: discoveryRole.flags["pod-name"].env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } } },
+              ],
               readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 3 },
               resources: spec.discovery.resources,
               volumeMounts: [{ name: "ca", mountPath: "/etc/weft/ca", readOnly: true }],

@@ -53,6 +53,11 @@ export class Agent implements AdminTarget {
     return this.current !== undefined && !this.stopping;
   }
 
+  get notReady(): string | undefined {
+    if (this.stopping) return "shutting down";
+    return this.current ? undefined : "the engine is not running";
+  }
+
   get ports(): AdminServers["ports"] {
     return this.admin?.ports ?? { admin: 0, stats: 0, ready: 0 };
   }

@@ -37,9 +37,15 @@ export class XdsClient {
   /** The version the engine serves ("" until the first consistent config). */
   applied = "";
   connected = false;
+  /** Why the stream last failed, or the last NACK: for the readiness body. */
+  lastError: string | undefined;
 
   constructor(private readonly opts: XdsClientOptions) {
     this.state = new XdsState(opts.shape);
+  }
+
+  get address(): string {
+    return this.opts.address;
   }
 
   start(): void {
@@ -61,6 +67,7 @@ export class XdsClient {
     stream.on("data", (r: DiscoveryResponse) => {
       this.connected = true;
       this.failures = 0;
+      this.lastError = undefined;
       this.handling = this.handling.then(() => this.onResponse(stream, r)).catch((err: unknown) => this.log(`xds: ${String(err)}`));
     });
     let closed = false;
@@ -68,6 +75,7 @@ export class XdsClient {
       if (closed) return;
       closed = true;
       this.connected = false;
+      this.lastError = why;
       client.close();
       if (this.stopped) return;
       const [base, max] = this.opts.backoffMs ?? [100, 5000];
@@ -108,6 +116,7 @@ export class XdsClient {
     const ack = { type_url: type, resource_names: this.state.names(type), response_nonce: r.nonce };
     if (error) {
       this.state.reject(type, r.nonce, error);
+      this.lastError = `NACK ${SHORT_NAME[type]}: ${error}`;
       this.log(`xds: NACK ${SHORT_NAME[type]} version ${r.version_info}: ${error}`);
       this.send(stream, { ...ack, version_info: s?.version ?? "", error_detail: { code: 3, message: error } });
       return;

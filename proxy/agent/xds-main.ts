@@ -1,6 +1,6 @@
 // `weft proxy --discovery-address HOST:PORT --node-id ID`: the agent configured over ADS. It starts the engine
-// with no listeners, binds the listeners LDS brings (interception NONE: see local-shape.ts), and serves until
-// SIGTERM/SIGINT, then drains.
+// with no listeners, binds the listeners LDS brings (as served with interception REDIRECT; reshaped by
+// local-shape.ts with interception NONE), and serves until SIGTERM/SIGINT, then drains.
 import { hostname } from "node:os";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
@@ -12,11 +12,15 @@ export interface XdsAgentFlags {
   discoveryAddress: string;
   /** `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local` or `router~...`. */
   nodeId?: string;
+  /** REDIRECT: iptables sends the pod's traffic to 15001/15006, listeners are used as served. Default NONE. */
+  interception?: "NONE" | "REDIRECT";
   /** Where the app listens (the inbound clusters' target). */
   appAddress?: string;
   outboundPort?: number;
-  /** Admin, stats and readiness bind here. Default: the node's IP. */
+  /** Admin binds here. Default: the node's IP. */
   adminAddress?: string;
+  /** Stats and readiness bind here. Default: adminAddress. */
+  bindAddress?: string;
   adminPort?: PortOption;
   statsPort?: PortOption;
   readyPort?: PortOption;
@@ -38,10 +42,18 @@ export function nodeIp(nodeId: string): string {
 
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
-  configured: () => boolean = () => false;
+  xds: XdsClient | undefined;
 
   override get ready(): boolean {
-    return super.ready && this.configured();
+    return super.ready && this.xds !== undefined && this.xds.applied !== "";
+  }
+
+  /** Why /healthz/ready says no: what a user reading `kubectl describe pod` needs to fix it. */
+  override get notReady(): string | undefined {
+    const xds = this.xds;
+    if (!xds || xds.applied !== "") return super.notReady;
+    if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
+    return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
   }
 }
 
@@ -55,7 +67,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
-  const shape = (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  const shape =
+    flags.interception === "REDIRECT"
+      ? undefined
+      : (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
@@ -67,7 +82,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     resources: { version: "" },
     binaryPath: flags.binaryPath,
     adminAddress: flags.adminAddress ?? ip,
-    bindAddress: flags.adminAddress ?? ip,
+    bindAddress: flags.bindAddress ?? flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,
@@ -76,7 +91,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,
   });
-  agent.configured = () => xds.applied !== "";
+  agent.xds = xds;
   await agent.start();
   xds.start();
   return {

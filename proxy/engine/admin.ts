@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /** What the admin servers expose: the engine's, or the agent's (which adds /hot_restart). */
 export interface AdminTarget {
   readonly ready: boolean;
+  /** Why it is not ready, for the readiness body. */
+  readonly notReady?: string | undefined;
   statsText(): string | Promise<string>;
   configDump(): unknown;
   prometheus(): Promise<string>;
@@ -99,7 +101,7 @@ export async function startAdmin(engine: AdminTarget, o: AdminOptions): Promise<
   });
   const ready = await serve(o.readyPort, 15021, bind, (req, res) => {
     if ((req.url ?? "").split("?")[0] !== "/healthz/ready") return send(res, 404, "not found\n");
-    send(res, engine.ready ? 200 : 503, engine.ready ? "ready\n" : "not ready\n");
+    send(res, engine.ready ? 200 : 503, engine.ready ? "ready\n" : `not ready${engine.notReady ? `: ${engine.notReady}` : ""}\n`);
   });
   const servers = [admin, stats, ready].filter((s): s is Server => s !== undefined);
   return {
