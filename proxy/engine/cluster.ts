@@ -4,6 +4,7 @@ import type { Cluster, Endpoint } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
 import type { ClientHttp2Session } from "node:http2";
+import { isIP } from "node:net";
 import { UpstreamConnection } from "./http1/upstream.js";
 import { H2Link, openSession } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
@@ -42,10 +43,14 @@ interface Waiter {
 }
 
 const noop = () => undefined;
+const MAX_ORIGINAL_DST_HOSTS = 1024;
 
 export class ClusterRuntime {
   config!: Cluster;
   private hosts = new Map<string, Host>();
+  /** ORIGINAL_DST: hosts made per destination, dropped once unused (Envoy's cleanup_interval, 5 s). */
+  private readonly dynamic = new Map<string, Host>();
+  private sweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
   connections = 0;
   pending = 0;
@@ -99,9 +104,40 @@ export class ClusterRuntime {
     this.health(config);
   }
 
+  /**
+   * ORIGINAL_DST: the host a request names in `ip:port` (an IPv6 address in brackets); undefined when the value
+   * isn't one, or when too many destinations are in use (a bound on what clients can make the proxy hold).
+   */
+  originalHost(value: string | undefined): Host | undefined {
+    if (!value) return undefined;
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value.trim());
+    const address = m?.[1] ?? m?.[2];
+    const port = Number(m?.[3]);
+    if (!address || isIP(address) === 0 || !(port > 0 && port < 65536)) return undefined;
+    const key = `${address}:${port}`;
+    let h = this.dynamic.get(key);
+    if (h) return h;
+    if (this.dynamic.size >= MAX_ORIGINAL_DST_HOSTS) return undefined;
+    h = new Host({ address, port, weight: 1, healthy: true, key, locality: "", workload: undefined });
+    this.dynamic.set(key, h);
+    this.sweeper ??= setInterval(() => this.sweep(), 5000).unref();
+    return h;
+  }
+
+  private sweep(): void {
+    for (const [key, h] of this.dynamic) {
+      if (h.active || h.conns > h.idle.length || h.h2) continue;
+      for (const c of h.idle.splice(0)) c.close();
+      this.dynamic.delete(key);
+    }
+  }
+
   /** The cluster left the config: close idle connections now and the others when their exchange ends. */
   remove(): void {
     this.removed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const h of this.dynamic.values()) for (const c of h.idle.splice(0)) c.close();
+    this.dynamic.clear();
     this.stopChecks?.();
     for (const h of this.hosts.values()) {
       for (const c of h.idle.splice(0)) c.close();
@@ -273,7 +309,7 @@ export class ClusterRuntime {
     if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
     const max = this.config.maxRequestsPerConnection;
     if (max > 0 && c.requests >= max) this.counters.upstream_cx_max_requests++;
-    if (this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key) || this.generations.get(c) !== this.generation) {
+    if (this.removed || (max > 0 && c.requests >= max) || !(this.hosts.has(host.key) || this.dynamic.has(host.key)) || this.generations.get(c) !== this.generation) {
       c.close();
       return;
     }

@@ -206,7 +206,8 @@ export class Stream implements Exchange {
 
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
-    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    const odh = cluster.config.originalDstHeader;
+    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(odh && this.view.header(odh)) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);

@@ -7,7 +7,7 @@ import { isHttpProtocol } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
-import { apiListener, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
+import { apiListener, catchAllVirtualHost, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import type { RouteContext } from "./routes.js";
@@ -104,10 +104,11 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
       byPort.set(port.number, vhosts);
     }
   }
-  out.listeners.push(virtualOutbound());
+  const mode = ctx.model.outboundTrafficPolicy;
+  out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(outboundHttpListener(port));
-    out.routes.push(routeConfiguration(String(port), vhosts));
+    out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
   }
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);

@@ -4,7 +4,8 @@ import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
-import { PASSTHROUGH, inboundName } from "./clusters.js";
+import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
+import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
 
 export const OUTBOUND_PORT = 15001;
@@ -36,8 +37,12 @@ function hcmFilter(config: JsonObject): JsonObject {
   return { name: "envoy.filters.network.http_connection_manager", typed_config: config };
 }
 
-/** 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through. */
-export function virtualOutbound(): JsonObject {
+/**
+ * 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through
+ * (ALLOW_ANY) or is dropped (REGISTRY_ONLY), as Istio's catch-all chain.
+ */
+export function virtualOutbound(mode: OutboundTrafficMode = "ALLOW_ANY"): JsonObject {
+  const cluster = mode === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
   return {
     "@type": TYPE.listener,
     name: "virtualOutbound",
@@ -47,9 +52,27 @@ export function virtualOutbound(): JsonObject {
     filter_chains: [
       {
         name: "virtualOutbound-catchall-tcp",
-        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: PASSTHROUGH, cluster: PASSTHROUGH } }],
+        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }],
       },
     ],
+  };
+}
+
+/** Istio's last virtual host of every outbound route table: `allow_any` to PassthroughCluster, or `block_all` (502). */
+export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): JsonObject {
+  if (mode === "REGISTRY_ONLY") {
+    return {
+      name: "block_all",
+      domains: ["*"],
+      routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }],
+      include_request_attempt_count: true,
+    };
+  }
+  return {
+    name: "allow_any",
+    domains: ["*"],
+    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" } }],
+    include_request_attempt_count: true,
   };
 }
 

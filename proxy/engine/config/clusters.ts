@@ -1,10 +1,10 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, Reader, type Obj } from "./read.js";
-import { httpUpstream, keepAlive, upstreamTls } from "./upstream.js";
+import { httpUpstream, keepAlive, onlyKnown, upstreamTls } from "./upstream.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
-const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
+const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
 
 export function nameOf(raw: unknown, key: string, index: number): string {
   const v = (raw as Obj | null)?.[key];
@@ -62,7 +62,15 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   const la = r.optObj(o, "load_assignment", "");
   let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
   if (type === "EDS") eps = eds.get(edsName) ?? [];
-  const lbPolicy: LbPolicy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  const policy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  if ((policy === "CLUSTER_PROVIDED") !== (type === "ORIGINAL_DST")) r.fail("lb_policy", "CLUSTER_PROVIDED goes with type ORIGINAL_DST, and only with it");
+  const lbPolicy: LbPolicy = policy === "CLUSTER_PROVIDED" ? "ROUND_ROBIN" : policy;
+  const odc = r.optObj(o, "original_dst_lb_config", "");
+  if (odc) onlyKnown(r, odc, "original_dst_lb_config", ["use_http_header", "http_header_name"], "original_dst_lb_config");
+  const originalDstHeader =
+    type === "ORIGINAL_DST" && odc && r.bool(odc, "use_http_header", "original_dst_lb_config")
+      ? (r.str(odc, "http_header_name", "original_dst_lb_config") || "x-envoy-original-dst-host").toLowerCase()
+      : undefined;
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");
@@ -87,6 +95,7 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     http2: http.http2,
     keepAliveMs: keepAlive(r, o),
     tls: upstreamTls(r, o),
+    originalDstHeader,
     transportKey: JSON.stringify([o.transport_socket, o.upstream_connection_options, http.http2]),
     healthCheck: healthCheck(r, o),
   };

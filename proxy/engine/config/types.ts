@@ -309,6 +309,11 @@ export interface Cluster {
   keepAliveMs: number | undefined;
   /** transport_socket: TLS origination; undefined: plaintext. */
   tls: UpstreamTls | undefined;
+  /**
+   * ORIGINAL_DST: where a request goes comes from this header (original_dst_lb_config.use_http_header), as
+   * `ip:port`. Unset: from the connection's original destination, which this engine knows only when told.
+   */
+  originalDstHeader: string | undefined;
   /** The transport as configured (transport_socket, upstream_connection_options): pools restart when it changes. */
   transportKey: string;
   healthCheck: HealthCheck | undefined;

@@ -128,6 +128,24 @@ describe("connection pools", () => {
     expect(stat(engine, "cluster.rt.upstream_rq_retry")).toBe(0);
   });
 
+  it("ORIGINAL_DST with use_http_header: the request's authority (ip:port) picks the host; anything else is 503 UH", async () => {
+    const b = await up("direct");
+    const passthrough = {
+      name: "PassthroughCluster",
+      type: "ORIGINAL_DST",
+      lb_policy: "CLUSTER_PROVIDED",
+      connect_timeout: "1s",
+      original_dst_lb_config: { use_http_header: true, http_header_name: ":authority" },
+    };
+    const { port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "PassthroughCluster" } }], [passthrough]);
+    const ok = await get(port, "/x", { host: `127.0.0.1:${b.port}` });
+    expect([ok.status, JSON.parse(ok.body).name]).toEqual([200, "direct"]);
+    for (const host of ["example.com", "example.com:80", "127.0.0.1", "127.0.0.1:0"]) {
+      const r = await get(port, "/x", { host });
+      expect([host, r.status, r.body]).toEqual([host, 503, "no healthy upstream"]);
+    }
+  });
+
   it("NACKs what it doesn't implement, naming the field", async () => {
     const { engine } = await engineFor([], []);
     const bad = async (extra: Record<string, unknown>) => {
