@@ -121,10 +121,34 @@ export interface HTTPRoute {
   headers?: Headers;
 }
 
+/** L4MatchAttributes (tcp) and TLSMatchAttributes (tls, with sniHosts). */
+export interface L4MatchAttributes {
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+  sourceSubnet?: string;
+  sniHosts?: string[];
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+
+/** TCPRoute, and TLSRoute (whose match blocks carry sniHosts). */
+export interface L4Route {
+  match?: L4MatchAttributes[];
+  route?: RouteDestination[];
+}
+
 export interface VirtualService {
   hosts?: string[];
   gateways?: string[];
   http?: HTTPRoute[];
+  tcp?: L4Route[];
+  tls?: L4Route[];
   exportTo?: string[];
 }
 

@@ -89,7 +89,7 @@ export function outboundHttpListener(port: number): JsonObject {
 }
 
 /** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
-export function outboundTcpListener(vip: string, port: number, cluster: string): JsonObject {
+export function outboundTcpListener(vip: string, port: number, cluster: string, proxy?: JsonObject): JsonObject {
   return {
     "@type": TYPE.listener,
     name: `${vip}_${port}`,
@@ -97,8 +97,19 @@ export function outboundTcpListener(vip: string, port: number, cluster: string):
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
     filter_chains: [
-      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
+      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
     ],
+  };
+}
+
+/** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
+export function gatewayTcpListener(port: number, proxy: JsonObject): JsonObject {
+  return {
+    "@type": TYPE.listener,
+    name: `0.0.0.0_${port}`,
+    address: address(port),
+    traffic_direction: "OUTBOUND",
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] }],
   };
 }
 

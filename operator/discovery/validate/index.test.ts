@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { repoRoot } from "../../../hack/local/mesh.js";
 import { parseYaml, sample } from "../testing/bookinfo.js";
 import type { Named } from "../model/config.js";
 import type { DestinationRule } from "../model/istio.js";
@@ -136,6 +139,22 @@ spec:
       "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval: only the kernel default (75s) is supported",
     ]);
     expect(errors("{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }")).toEqual([]);
+  });
+});
+
+describe("validate VirtualService tcp and tls", () => {
+  it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
+    const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));
+    for (const o of [...tcpEcho("tcp-echo-all-v1.yaml"), ...tcpEcho("tcp-echo-20-v2.yaml")]) expect(validateObject(o)).toEqual([]);
+    const [tls] = parseYaml(`
+kind: VirtualService
+metadata: { name: tls }
+spec:
+  hosts: ["*.example.com"]
+  tls:
+  - match: [{ sniHosts: [a.example.com] }]
+    route: [{ destination: { host: a.example.com } }]`);
+    expect(validateObject(tls ?? {})).toEqual(["spec.tls: TLS (SNI) routes are not supported yet"]);
   });
 });
 

@@ -133,6 +133,13 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   const e = new Errors();
   if (!vs.spec.hosts?.length) e.add("spec.hosts", "at least one host is required");
   (vs.spec.http ?? []).forEach((http, i) => validateHttp(e, http, `spec.http[${i}]`, vs.namespace, ctx));
+  if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
+  (vs.spec.tcp ?? []).forEach((tcp, i) => {
+    if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
+    (tcp.match ?? []).forEach((m, j) => {
+      if (m.sourceSubnet !== undefined) e.add(`spec.tcp[${i}].match[${j}].sourceSubnet`, "is not supported yet");
+    });
+  });
   return e.list;
 }
 
