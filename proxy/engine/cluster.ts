@@ -207,11 +207,12 @@ export class ClusterRuntime {
     if (this.config.http2) return this.acquireH2(host, cb);
     while (host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
-      if (c.alive) {
+      if (c.reusable) {
         c.socket.setTimeout(0);
         cb(c, undefined);
         return noop;
       }
+      c.close();
     }
     const b = this.config.breakers;
     const atLimit = this.connections >= b.maxConnections;
@@ -309,7 +310,9 @@ export class ClusterRuntime {
     if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
     const max = this.config.maxRequestsPerConnection;
     if (max > 0 && c.requests >= max) this.counters.upstream_cx_max_requests++;
-    if (this.removed || (max > 0 && c.requests >= max) || !(this.hosts.has(host.key) || this.dynamic.has(host.key)) || this.generations.get(c) !== this.generation) {
+    // Never pool a connection that is paused, half-closed or mid-exchange: the next request on it would hang.
+    const known = this.hosts.has(host.key) || this.dynamic.has(host.key);
+    if (!c.reusable || this.removed || (max > 0 && c.requests >= max) || !known || this.generations.get(c) !== this.generation) {
       c.close();
       return;
     }
@@ -326,6 +329,17 @@ export class ClusterRuntime {
     }
     host.idle.push(c);
     if (this.config.idleTimeoutMs > 0) c.socket.setTimeout(this.config.idleTimeoutMs); // see open()
+  }
+
+  /** Idle pooled HTTP/1.1 connections, and how many of them could not carry a request (always 0 when healthy). */
+  poolState(): { idle: number; unusable: number } {
+    let idle = 0;
+    let unusable = 0;
+    for (const h of this.hosts.values()) {
+      idle += h.idle.length;
+      for (const c of h.idle) if (!c.reusable && c.alive) unusable++;
+    }
+    return { idle, unusable };
   }
 
   /** A slot is free: open a connection for the oldest waiter (at the limit, only for a host left with none). */

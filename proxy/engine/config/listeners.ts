@@ -5,6 +5,7 @@ import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { nameOf } from "./clusters.js";
 import { dataSource } from "./upstream.js";
+import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
@@ -27,11 +28,18 @@ export function compileListener(
   if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const type = filters.length === 1 ? anyType((filters[0] as Obj | null)?.typed_config as Obj | undefined) : undefined;
-  if (type !== HCM && type !== TCP) r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, is supported`);
-  const hp = "filter_chains[0].filters[0].typed_config";
-  const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
+  const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
+  // An optional connection_limit, then exactly one of HCM and TcpProxy.
+  const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
+  const at = limited ? 1 : 0;
+  const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
+  if (type !== HCM && type !== TCP) {
+    r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`);
+  }
+  const hp = `filter_chains[0].filters[${at}].typed_config`;
+  const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
   const base = {
+    connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
     name,
     tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
@@ -40,6 +48,7 @@ export function compileListener(
   };
   if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
+  const options = hcmOptions(r, hcm, hp);
   let routeConfig: RouteConfig | undefined;
   let rdsName: string | undefined;
   const inline = r.optObj(hcm, "route_config", hp);
@@ -73,6 +82,7 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: r.list(hcm, "access_log", hp).length > 0,
+      ...options,
     },
   };
 }
