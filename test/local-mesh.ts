@@ -22,13 +22,14 @@ const key = (o: { kind?: string; metadata?: { name?: string; namespace?: string 
  * object of the same kind and name in the other files (the folder keeps one definition of each).
  */
 export async function change(mesh: LocalMesh, files: Record<string, string | null>): Promise<void> {
-  const before = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
+  const removals: string[] = [];
   for (const [name, text] of Object.entries(files)) {
-    const file = path.join(mesh.configDir, name);
     if (text === null) {
-      rmSync(file, { force: true });
+      removals.push(name);
       continue;
     }
+    // The new file first: until its namesakes elsewhere are gone, the first definition (the old one) still wins.
+    writeFileSync(path.join(mesh.configDir, name), text);
     const replaced = new Set(parseAllDocuments(text).map((d) => key(d.toJS() ?? {})));
     for (const other of readdirSync(mesh.configDir).filter((f) => /\.ya?ml$/.test(f) && f !== name)) {
       const otherFile = path.join(mesh.configDir, other);
@@ -36,9 +37,27 @@ export async function change(mesh: LocalMesh, files: Record<string, string | nul
       const kept = docs.filter((d) => !replaced.has(key(d.toJS() ?? {})));
       if (kept.length !== docs.length) writeFileSync(otherFile, kept.map((d) => d.toString()).join("---\n"));
     }
-    writeFileSync(file, text);
   }
-  await synced(mesh, before + 1);
+  for (const name of removals) rmSync(path.join(mesh.configDir, name), { force: true });
+  await settled(mesh);
+}
+
+let marker = 0;
+
+/**
+ * Waits until discovery has read everything written so far and every proxy ACKed it: a marker ServiceEntry,
+ * written last, must reach a proxy (the folder source reads the whole folder, so what came before is in too).
+ */
+export async function settled(mesh: LocalMesh): Promise<void> {
+  const host = `sync-${++marker}.marker`;
+  writeFileSync(
+    path.join(mesh.configDir, "zz-sync-marker.yaml"),
+    `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: sync-marker }\nspec: { hosts: [${host}], ports: [{ number: 1, name: tcp, protocol: TCP }], resolution: STATIC, endpoints: [{ address: 127.0.0.1 }] }\n`,
+  );
+  const admin = Object.values(mesh.admin)[0] as string;
+  await poll(`${host} in ${admin}/config_dump`, async () => ((await get(`${admin}/config_dump`))?.body.includes(`outbound|1||${host}`) ? true : undefined), 60_000);
+  const version = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
+  await synced(mesh, version);
 }
 
 /** Waits until discovery is at `version` or later and every proxy has ACKed it. */
