@@ -175,6 +175,8 @@ spec: { address: 127.0.145.12, labels: { app: tcp-echo, version: v2 } }
 `,
         "tcp-echo-all-v1.yaml": tcpEcho("tcp-echo-all-v1.yaml"),
       });
+      // The gateway binds 31400 once it has the Gateway's TCP server: wait for the port, not for a guess at time.
+      await poll("the gateway's TCP port 31400", () => nc().catch(() => undefined), 30_000);
       expect(await tally(20)).toEqual({ "one hello": 20 });
       await change(mesh, { "tcp-echo-20-v2.yaml": tcpEcho("tcp-echo-20-v2.yaml") });
       const t = await tally(200);
