@@ -1,7 +1,7 @@
 // Gateways: a router proxy gets a listener per HTTP server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
@@ -30,9 +30,9 @@ function admits(serverHost: string, vsHost: string): boolean {
   return host === vsHost;
 }
 
-function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): JsonObject[] {
+function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): VirtualHost[] {
   const gateway = `${gw.namespace}/${gw.name}`;
-  const vhosts: JsonObject[] = [];
+  const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway)) continue;
     const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
@@ -46,7 +46,7 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
 }
 
 /** The TcpProxy for a gateway's TCP server port: the first bound VirtualService (hosts admitted) with a tcp route there. */
-function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): JsonObject | undefined {
+function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): TcpProxy | undefined {
   const gateway = `${gw.namespace}/${gw.name}`;
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !vs.spec.tcp?.length) continue;
@@ -58,8 +58,8 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
 }
 
 export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
-  const byPort = new Map<number, JsonObject[]>();
-  const tcpByPort = new Map<number, JsonObject>();
+  const byPort = new Map<number, VirtualHost[]>();
+  const tcpByPort = new Map<number, TcpProxy>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
@@ -85,7 +85,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(gatewayListener(port));
-    if (!vhosts.some((vh) => (vh["domains"] as string[]).includes("*"))) {
+    if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({ name: "blackhole:" + port, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }] });
     }
     out.routes.push(routeConfiguration(`http.${port}`, vhosts));

@@ -1,5 +1,6 @@
 // DestinationRule traffic policy: which policy applies to a (host, port, subset), and its Envoy cluster fields.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { CircuitBreakers, Cluster, ConfigSource, OutlierDetection, RouteAction_HashPolicy, TransportSocket, UpstreamTlsContext } from "../../../proxy/xds/resources.js";
+import type { CommonTlsContext, SubjectAltNameMatcher_SanType } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { isIP } from "node:net";
 import type { ConfigModel, Named, Service } from "../model/config.js";
@@ -8,7 +9,7 @@ import { protoDuration } from "../model/duration.js";
 import { indexByService } from "./hosts.js";
 
 export const MAX_UINT32 = 4294967295;
-export const ADS: JsonObject = { ads: {}, resource_api_version: "V3" };
+export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
 
 /** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
 const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
@@ -38,7 +39,7 @@ export function effectivePolicy(rule: DestinationRule | undefined, port: number,
 }
 
 /** Is the destination load balanced by a consistent hash (so retries keep to the same host)? */
-export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
+export function hashPolicy(policy: TrafficPolicy): RouteAction_HashPolicy[] | undefined {
   const ch = policy.loadBalancer?.consistentHash;
   if (!ch) return undefined;
   if (ch.httpHeaderName) return [{ header: { header_name: ch.httpHeaderName } }];
@@ -48,7 +49,7 @@ export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
   return undefined;
 }
 
-export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): JsonObject {
+export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): Pick<Cluster, "lb_policy" | "maglev_lb_config" | "ring_hash_lb_config" | "common_lb_config"> {
   const lb = policy.loadBalancer;
   const ch = lb?.consistentHash;
   if (ch) {
@@ -71,7 +72,7 @@ export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): JsonObj
   }
 }
 
-export function circuitBreakers(policy: TrafficPolicy): JsonObject {
+export function circuitBreakers(policy: TrafficPolicy): CircuitBreakers {
   const tcp = policy.connectionPool?.tcp;
   const http = policy.connectionPool?.http;
   return {
@@ -88,11 +89,11 @@ export function circuitBreakers(policy: TrafficPolicy): JsonObject {
 }
 
 /** Istio leaves unset fields to Envoy's defaults; we write them out so every consumer agrees. */
-export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined {
+export function outlierDetection(policy: TrafficPolicy): OutlierDetection | undefined {
   const o = policy.outlierDetection;
   if (!o) return undefined;
   const consecutive5xx = o.consecutive5xxErrors ?? o.consecutiveErrors ?? 5;
-  const out: JsonObject = {
+  const out: OutlierDetection = {
     consecutive_5xx: consecutive5xx,
     enforcing_consecutive_5xx: consecutive5xx > 0 ? 100 : 0,
     enforcing_success_rate: 0,
@@ -101,14 +102,14 @@ export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined 
     max_ejection_percent: o.maxEjectionPercent ?? 10,
   };
   if (o.consecutiveGatewayErrors !== undefined) {
-    out["consecutive_gateway_failure"] = o.consecutiveGatewayErrors;
-    out["enforcing_consecutive_gateway_failure"] = o.consecutiveGatewayErrors > 0 ? 100 : 0;
+    out.consecutive_gateway_failure = o.consecutiveGatewayErrors;
+    out.enforcing_consecutive_gateway_failure = o.consecutiveGatewayErrors > 0 ? 100 : 0;
   }
-  if (o.splitExternalLocalOriginErrors) out["split_external_local_origin_errors"] = true;
+  if (o.splitExternalLocalOriginErrors) out.split_external_local_origin_errors = true;
   return out;
 }
 
-function sanType(name: string): string {
+function sanType(name: string): SubjectAltNameMatcher_SanType {
   return isIP(name) ? "IP_ADDRESS" : name.includes("://") ? "URI" : "DNS";
 }
 
@@ -121,10 +122,10 @@ export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
  * VERIFY_CERTIFICATE_AT_CLIENT) and its SAN against `subjectAltNames` (default: the SNI); `insecureSkipVerify`
  * turns verification off. ISTIO_MUTUAL takes the mesh certificate and root over SDS.
  */
-export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni: string): JsonObject | undefined {
+export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni: string): TransportSocket | undefined {
   const tls = policy.tls;
   if (!tls || !tls.mode || tls.mode === "DISABLE") return undefined;
-  let context: JsonObject;
+  let context: Omit<UpstreamTlsContext, "@type">;
   if (tls.mode === "ISTIO_MUTUAL") {
     context = {
       sni: meshSni,
@@ -139,16 +140,16 @@ export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni
     };
   } else {
     const sni = tls.sni ?? (hostname.startsWith("*") || isIP(hostname) ? undefined : hostname);
-    const common: JsonObject = {};
+    const common: CommonTlsContext = {};
     if (!tls.insecureSkipVerify) {
       const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
-      common["validation_context"] = {
+      common.validation_context = {
         trusted_ca: { filename: tls.caCertificates ?? SYSTEM_CA_BUNDLE },
         match_typed_subject_alt_names: sans.length ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } })) : undefined,
       };
     }
     if (tls.mode === "MUTUAL") {
-      common["tls_certificates"] = [
+      common.tls_certificates = [
         { certificate_chain: { filename: tls.clientCertificate ?? "" }, private_key: { filename: tls.privateKey ?? "" } },
       ];
     }

@@ -2,7 +2,7 @@
 // (port, destinationSubnets, sourceLabels, sourceNamespace, gateways; no block: always) names the cluster, or the
 // weighted clusters. Pure.
 import { BlockList, isIP } from "node:net";
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { labelsMatch, type Named } from "../model/config.js";
 import type { L4MatchAttributes, L4Route, VirtualService } from "../model/istio.js";
@@ -46,14 +46,14 @@ export function firstApplying(routes: L4Route[] | undefined, ctx: RouteContext, 
 }
 
 /** A TcpProxy for the first applying tcp route of the VirtualService, or undefined when none applies. */
-export function tcpProxyFor(ctx: RouteContext, vs: Named<VirtualService>, target: L4Target, statPrefix: string): JsonObject | undefined {
+export function tcpProxyFor(ctx: RouteContext, vs: Named<VirtualService>, target: L4Target, statPrefix: string): TcpProxy | undefined {
   const found = firstApplying(vs.spec.tcp, { ...ctx, vsNamespace: vs.namespace }, target);
   if (!found) return undefined;
   const [route, index] = found;
   return tcpProxy(ctx, route, `VirtualService/${vs.namespace}/${vs.name}: spec.tcp[${index}]`, statPrefix);
 }
 
-export function tcpProxy(ctx: RouteContext, route: L4Route, where: string, statPrefix: string): JsonObject | undefined {
+export function tcpProxy(ctx: RouteContext, route: L4Route, where: string, statPrefix: string): TcpProxy | undefined {
   const dests = route.route ?? [];
   if (!dests.length) {
     ctx.warn(`${where}: no route`);
@@ -61,7 +61,7 @@ export function tcpProxy(ctx: RouteContext, route: L4Route, where: string, statP
   }
   const clusters = dests.map((d, i) => ({ name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster, weight: dests.length === 1 ? 1 : (d.weight ?? 0) }));
   const weighted = clusters.filter((c) => c.weight > 0);
-  const base: JsonObject = { "@type": TYPE.tcpProxy, stat_prefix: statPrefix };
+  const base: TcpProxy = { "@type": TYPE.tcpProxy, stat_prefix: statPrefix };
   if (weighted.length === 1) return { ...base, cluster: weighted[0]?.name };
   if (!weighted.length) {
     ctx.warn(`${where}: every weight is 0`);

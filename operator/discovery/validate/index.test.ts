@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot } from "../../../hack/local/mesh.js";
-import { parseYaml, sample } from "../testing/bookinfo.js";
+import { parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
 import type { Named } from "../model/config.js";
 import type { DestinationRule } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";

@@ -4,9 +4,11 @@
 import type { DataSource, SanMatcher, UpstreamTls } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 import { stringMatcher } from "./matchers.js";
+import { TYPE, typeName } from "../../xds/types.js";
 
-export const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-const UPSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+// typed_extension_protocol_options is keyed by the extension name, which for this one is its message name.
+export const HTTP_OPTIONS = typeName(TYPE.httpProtocolOptions);
+const UPSTREAM_TLS = typeName(TYPE.upstreamTlsContext);
 const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 
 /** Fails on any key of `o` outside `known`, naming the first one. */

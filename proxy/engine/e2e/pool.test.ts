@@ -1,7 +1,7 @@
 // DestinationRule connection pools as Envoy applies them: the cluster's circuit breakers, HttpProtocolOptions,
 // and Envoy's counters in /stats and Prometheus.
 import type { AddressInfo } from "node:net";
-import { backend, cluster, countBy, get, many, resources, startEngine, until, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, startEngine, until, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 

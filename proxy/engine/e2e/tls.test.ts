@@ -4,7 +4,7 @@ import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import "reflect-metadata"; // @peculiar/x509 needs it
 import * as x509 from "@peculiar/x509";
-import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 

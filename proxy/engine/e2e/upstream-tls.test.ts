@@ -3,7 +3,7 @@
 import type { TLSSocket } from "node:tls";
 import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { cluster, get, listener, resources, startEngine } from "./helpers.js";
+import { cluster, get, listener, resources, startEngine } from "../../../test/support/engine/helpers.js";
 import { generateCa, issueCert, type KeyPair } from "../../../operator/runtime/pki.js";
 import type { Engine } from "../engine.js";
 import type { Resources } from "../config/types.js";
