@@ -85,7 +85,7 @@ export class ClusterRuntime {
   remove(): void {
     this.removed = true;
     this.stopChecks?.();
-    for (const h of this.hosts.values()) {
+    for (const h of [...this.hosts.values(), ...this.originals.values()]) {
       for (const c of h.idle.splice(0)) c.close();
       h.h2?.close();
     }
@@ -104,6 +104,30 @@ export class ClusterRuntime {
     h.consecutiveGateway = 0;
     this.ejected--;
     return true;
+  }
+
+  private readonly originals = new Map<string, Host>();
+
+  /**
+   * ORIGINAL_DST: the host is where the client meant to go before interception redirected it. Such hosts are kept
+   * (with their idle connections) while in use; past 1024 the oldest idle one goes.
+   */
+  originalHost(dst: { address: string; port: number }): Host {
+    const key = `${dst.address}:${dst.port}`;
+    let h = this.originals.get(key);
+    if (h) return h;
+    if (this.originals.size >= 1024) {
+      for (const [k, old] of this.originals) {
+        if (old.active > 0) continue;
+        for (const c of old.idle.splice(0)) c.close();
+        old.h2?.close();
+        this.originals.delete(k);
+        break;
+      }
+    }
+    h = new Host({ address: dst.address, port: dst.port, weight: 1, healthy: true, key, locality: "", workload: undefined });
+    this.originals.set(key, h);
+    return h;
   }
 
   /** A host for a request; hosts in `exclude` are avoided when another one is usable. */

@@ -200,7 +200,8 @@ export class Stream implements Exchange {
 
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
-    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    const dst = this.req.originalDst;
+    const host = cluster.config.type === "ORIGINAL_DST" ? dst && cluster.originalHost(dst) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);

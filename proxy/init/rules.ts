@@ -4,6 +4,7 @@
 //   outbound: OUTPUT → ISTIO_OUTPUT: the proxy's own UID/GID RETURN (no loop), loopback RETURN (except the proxy
 //             calling its own pod IP, which goes to inbound), excluded ports/CIDRs RETURN, the rest → :15001
 // IPv4 only: ip6tables is not set up, so IPv6 traffic is not captured.
+import { UsageError } from "../../operator/api/contract.js";
 
 export interface CaptureOptions {
   outboundPort: number;
@@ -28,7 +29,7 @@ function ports(flag: string, text: string): number[] {
     .filter(Boolean)
     .map((p) => {
       const n = /^\d+$/.test(p) ? Number(p) : NaN;
-      if (!(n >= 1 && n <= 65535)) throw new Error(`--${flag}: "${p}" is not a port`);
+      if (!(n >= 1 && n <= 65535)) throw new UsageError(`--${flag}: "${p}" is not a port`);
       return n;
     });
 }
@@ -40,7 +41,7 @@ function cidrs(flag: string, text: string): string[] {
     .filter(Boolean)
     .map((c) => {
       const m = CIDR.exec(c);
-      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new Error(`--${flag}: "${c}" is not an IPv4 CIDR`);
+      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new UsageError(`--${flag}: "${c}" is not an IPv4 CIDR`);
       return m[5] ? c : `${c}/32`;
     });
 }

@@ -61,7 +61,11 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   const la = r.optObj(o, "load_assignment", "");
   let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
   if (type === "EDS") eps = eds.get(edsName) ?? [];
-  const lbPolicy: LbPolicy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  // ORIGINAL_DST picks no host (the connection's original destination is the host): Envoy requires CLUSTER_PROVIDED.
+  const provided = o.lb_policy === "CLUSTER_PROVIDED";
+  if (provided !== (type === "ORIGINAL_DST") && (provided || o.lb_policy !== undefined))
+    r.fail("lb_policy", provided ? "CLUSTER_PROVIDED is for ORIGINAL_DST clusters only" : "an ORIGINAL_DST cluster needs lb_policy CLUSTER_PROVIDED");
+  const lbPolicy: LbPolicy = provided ? "ROUND_ROBIN" : r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");

@@ -220,9 +220,16 @@ export interface Listener {
   address: string;
   port: number;
   direction: "inbound" | "outbound";
-  /** Exactly one of hcm (HTTP) and tcp is set. */
+  /** Exactly one of hcm (HTTP) and tcp is set (neither when only `byPort` chains serve). */
   hcm: HttpConnectionManager | undefined;
   tcp: TcpProxy | undefined;
+  /** bind_to_port false: not bound; reached through a use_original_dst listener (Istio's 0.0.0.0_<port>). */
+  bindToPort: boolean;
+  /** use_original_dst: each connection goes to the listener of its original destination (Istio's virtualOutbound). */
+  useOriginalDst: boolean;
+  /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
+   * listener's own hcm/tcp, when set, serves the other ports. */
+  byPort: ReadonlyMap<number, Listener> | undefined;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";

@@ -1,6 +1,7 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
 import type { Socket } from "node:net";
+import type { OriginalDst } from "../../native/original-dst.js";
 import { ChunkedScanner, CRLFCRLF, encodeChunk, MAX_HEAD_BYTES, parseRequestHead, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 
@@ -34,6 +35,8 @@ export class Http1Connection implements Downstream {
   private abortHandler: (() => void) | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
+  /** Where the client meant to connect, when interception redirected it (ORIGINAL_DST clusters go there). */
+  originalDst: OriginalDst | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -268,7 +271,7 @@ export class Http1Connection implements Downstream {
       this.reqHead = undefined;
       this.busy = true;
       this.closeAfter = !head.keepAlive;
-      this.handler({ head, body, remoteAddress: this.remoteAddress, down: this });
+      this.handler({ head, body, remoteAddress: this.remoteAddress, originalDst: this.originalDst, down: this });
     }
   }
 }
