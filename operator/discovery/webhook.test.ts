@@ -33,7 +33,7 @@ describe("the validation webhook's answer", () => {
 
   it("lets a DELETE and other kinds through, and looks DestinationRules up only for VirtualServices", () => {
     expect(admit({ request: { uid: "u2", operation: "DELETE", object: null } }, []).response.allowed).toBe(true);
-    const gw = review({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "g" }, spec: {} });
+    const gw = review({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "g" }, spec: { servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }] } });
     expect(admit(gw, []).response.allowed).toBe(true);
     expect(needsDestinationRules(gw)).toBe(false);
     expect(needsDestinationRules(review(vs([])))).toBe(true);

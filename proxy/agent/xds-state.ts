@@ -100,9 +100,18 @@ export class XdsState {
           ? { endpoints: list }
           : type === TYPE.route
             ? { clusters: this.values(TYPE.cluster), routes: list }
-            : { clusters: this.values(TYPE.cluster), routes: this.values(TYPE.route), listeners: list };
+            : { clusters: this.values(TYPE.cluster), routes: this.routesFor(list), listeners: list };
     const error = this.check(this.shape(set));
     return error && `${SHORT_NAME[type] ?? type}: ${error}`;
+  }
+
+  /** The route tables new listeners name that have arrived: a stale table the new set drops plays no part. */
+  private routesFor(listeners: JsonObject[]): JsonObject[] {
+    const have = this.get(TYPE.route).resources;
+    return rdsNames(listeners).flatMap((n) => {
+      const t = have.get(n);
+      return t ? [t] : [];
+    });
   }
 
   /** The compiler's message for a whole config, or undefined when it compiles. */

@@ -16,6 +16,8 @@ export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = n
     if (isNacked(p)) nacked++;
     if (p.configVersion !== undefined) versions[p.configVersion] = (versions[p.configVersion] ?? 0) + 1;
     for (const [type, t] of Object.entries(p.types)) if (t.nack) nacks.push({ node: p.node, type, error: t.nack.error });
+    // Not a NACK, but as visible: the proxy runs an older config because its new one couldn't be built.
+    if (p.snapshotError) nacks.push({ node: p.node, type: "snapshot", error: p.snapshotError });
   }
   nacks.sort((a, b) => a.node.localeCompare(b.node) || a.type.localeCompare(b.type));
   return { connected: proxies.length, synced, nacked, versions, nacks, updated: now.toISOString().replace(/\.\d{3}Z$/, "Z") };

@@ -45,8 +45,8 @@ describe("interception REDIRECT listeners", () => {
     expect(rejected(listener([chain({ server_names: ["a"] })]))).toContain("filter_chains[0].filter_chain_match.server_names: not supported (only destination_port is)");
     expect(rejected(listener([chain(), chain()]))).toContain("filter_chains[1]: only one filter chain may have no filter_chain_match");
     expect(rejected(listener([chain({ destination_port: 80 }), chain({ destination_port: 80 })]))).toContain("filter_chains[1].filter_chain_match.destination_port: duplicate port 80");
-    const bad = { ...chain({ destination_port: 81 }), filters: [{ name: "tcp", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", cluster: "nope" } }] };
-    expect(rejected(listener([chain({ destination_port: 80 }), bad]))).toContain('filter_chains[1].filters[0].typed_config.cluster: unknown cluster "nope"');
+    const bad = { ...chain({ destination_port: 81 }), filters: [{ name: "tcp", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", cluster: "" } }] };
+    expect(rejected(listener([chain({ destination_port: 80 }), bad]))).toContain("filter_chains[1].filters[0].typed_config.cluster: must not be empty");
   });
 
   it("takes CLUSTER_PROVIDED only with ORIGINAL_DST, as Envoy does", () => {

@@ -6,6 +6,9 @@ import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
 import type { DestinationRule, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";
+import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
+import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
+import { checkShape, suggest } from "./shape.js";
 
 export interface ValidationContext {
   /** The DestinationRules a VirtualService's subsets must be defined in. Omit to skip the subset check. */
@@ -184,10 +187,59 @@ export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
   return e.list;
 }
 
-/** Validates any object the webhook sees; kinds other than VirtualService and DestinationRule pass. */
-export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
-  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
-  if (obj.kind === "VirtualService") return validateVirtualService(named, ctx);
-  if (obj.kind === "DestinationRule") return validateDestinationRule(named);
+const NETWORKING = "networking.istio.io";
+const SECURITY = "security.istio.io";
+
+function groupOf(obj: KubeObject): string {
+  const api = obj.apiVersion ?? "";
+  if (!api) return obj.kind && obj.kind in SPEC_SHAPES ? NETWORKING : ""; // local files may leave it out
+  return api.includes("/") ? api.slice(0, api.indexOf("/")) : "";
+}
+
+/** Whether validateObject has anything to say about this object: the Istio API groups. */
+export function isIstioObject(obj: KubeObject): boolean {
+  const g = groupOf(obj);
+  return g === NETWORKING || g === SECURITY;
+}
+
+function semantic(kind: string, named: Named<never>, ctx: ValidationContext): string[] {
+  if (kind === "VirtualService") return validateVirtualService(named, ctx);
+  if (kind === "DestinationRule") return validateDestinationRule(named);
+  if (kind === "Gateway") return validateGateway(named.spec);
+  if (kind === "ServiceEntry") return validateServiceEntry(named.spec);
+  if (kind === "WorkloadEntry") return validateWorkloadEntry(named.spec);
   return [];
+}
+
+/**
+ * Validates an Istio object the way istiod's webhook does, the same for the webhook and the config folder: its
+ * kind, strict fields (unknown ones are errors, with a "did you mean"), then what the values mean. Objects outside
+ * the Istio API groups pass.
+ */
+export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
+  const group = groupOf(obj);
+  const kind = obj.kind ?? "";
+  if (group === SECURITY) return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
+  if (group !== NETWORKING) return [];
+  const shape = SPEC_SHAPES[kind];
+  if (!shape) return [`kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`];
+  const out: string[] = [];
+  for (const k of Object.keys(obj)) {
+    if (!OBJECT_FIELDS.has(k)) out.push(`${k}: unknown field${suggestion(k, OBJECT_FIELDS)}`);
+  }
+  if (!obj.metadata?.name) out.push("metadata.name: is required");
+  const fields = checkShape(obj.spec ?? {}, shape, "spec");
+  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
+  let meaning: string[] = [];
+  try {
+    meaning = semantic(kind, named, ctx);
+  } catch {
+    // A value of the wrong type (reported by the field check) that the checks of meaning can't read.
+  }
+  return [...out, ...meaning, ...fields.filter((f) => !meaning.includes(f))];
+}
+
+function suggestion(name: string, known: Iterable<string>): string {
+  const hint = suggest(name, known);
+  return hint ? ` (did you mean "${hint}"?)` : "";
 }

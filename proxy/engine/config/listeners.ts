@@ -66,13 +66,13 @@ export function compileListener(
     ...flags,
     byPort: undefined,
   };
-  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp, hasCluster) };
+  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
   let routeConfig: RouteConfig | undefined;
   let rdsName: string | undefined;
   const inline = r.optObj(hcm, "route_config", hp);
   const rds = r.optObj(hcm, "rds", hp);
-  if (inline) routeConfig = compileRouteConfig(inline, hasCluster);
+  if (inline) routeConfig = compileRouteConfig(inline, hasCluster, 0, true);
   else if (rds) {
     rdsName = r.reqStr(rds, "route_config_name", join(hp, "rds"));
     routeConfig = routes.get(rdsName);
@@ -117,18 +117,18 @@ function chainPort(r: Reader, chain: unknown, i: number): number | undefined {
   return port;
 }
 
-function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) => boolean): TcpProxy {
+// As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
+function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
   const cluster = r.str(o, "cluster", path);
   const weighted: WeightedCluster[] = [];
   const wc = r.optObj(o, "weighted_clusters", path);
   if (cluster !== undefined) {
-    if (!hasCluster(cluster)) r.fail(join(path, "cluster"), `unknown cluster "${cluster}"`);
+    if (cluster === "") r.fail(join(path, "cluster"), "must not be empty");
   } else if (wc) {
     r.list(wc, "clusters", join(path, "weighted_clusters")).forEach((c, i) => {
       const cp = join(join(path, "weighted_clusters.clusters"), i);
       const co = r.obj(c, cp);
       const n = r.reqStr(co, "name", cp);
-      if (!hasCluster(n)) r.fail(join(cp, "name"), `unknown cluster "${n}"`);
       weighted.push({ name: n, weight: r.num(co, "weight", cp) ?? 0, edits: undefined, perFilter: new Map() });
     });
   } else r.fail(path, "one of cluster or weighted_clusters is required");

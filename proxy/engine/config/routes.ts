@@ -8,10 +8,17 @@ import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
 
-export function compileRouteConfig(raw: unknown, hasCluster: (name: string) => boolean, index = 0): RouteConfig {
+/**
+ * `inline`: the table sits in a listener's `route_config` rather than arriving over RDS. As in Envoy,
+ * `validate_clusters` defaults to true only then: an RDS table may name clusters that haven't arrived (or were
+ * just removed), and a request routed to one gets 503 with response flag NC.
+ */
+export function compileRouteConfig(raw: unknown, knownCluster: (name: string) => boolean, index = 0, inline = false): RouteConfig {
   const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
   const r = new Reader("RouteConfiguration", name);
   const o = r.obj(raw, "");
+  const validate = r.bool(o, "validate_clusters", "") ?? inline;
+  const hasCluster = validate ? knownCluster : () => true;
   const virtualHosts = r.list(o, "virtual_hosts", "").map((v, i) => virtualHost(r, v, join("virtual_hosts", i), hasCluster));
   const exact = new Map<string, VirtualHost>();
   const suffixes: RouteConfig["suffixes"] = [];
