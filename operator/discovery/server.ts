@@ -12,6 +12,8 @@ import { AdsServer } from "./ads/server.js";
 import type { Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
+import type { MeshSettings } from "./model/mesh.js";
+import type { MeshSource } from "./sources/mesh.js";
 import { DirSource } from "./sources/dir.js";
 import type { DirSnapshot } from "./sources/dir.js";
 
@@ -26,6 +28,8 @@ export interface DiscoveryOptions {
   configDir?: string;
   /** Any other source (the Kubernetes one), built around discovery's change handler; used when set. */
   source?: (onChange: (snap: DirSnapshot) => void) => ConfigSource;
+  /** The mesh settings' source (ConfigMap weft-mesh, or a file); none: Istio's defaults. */
+  mesh?: (onMesh: (mesh: MeshSettings | undefined) => void) => MeshSource;
   address?: string;
   /** 0 picks a free port. */
   xdsPort?: number;
@@ -109,13 +113,23 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
     for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
+  // The model is the config source's, with the mesh settings in: a change of either is a new generation.
+  let lastModel: ConfigModel | undefined;
+  let mesh: MeshSettings | undefined;
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
-    scheduler.schedule(snap.model);
+    lastModel = snap.model;
+    scheduler.schedule({ ...snap.model, mesh });
   };
+  const meshSource = options.mesh?.((next) => {
+    mesh = next;
+    log.info({ mesh: next ? { defaultRetry: next.defaultRetry, accessLog: next.accessLog ?? "off", tracingSampling: next.tracingSampling } : "defaults" }, "mesh config read");
+    if (lastModel) scheduler.schedule({ ...lastModel, mesh });
+  });
+  await meshSource?.start();
   const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
   await source.start();
   scheduler.flush();
@@ -133,6 +147,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     ads,
     close: async () => {
       source.stop();
+      meshSource?.stop();
       scheduler.stop();
       ads.closeAll();
       await new Promise<void>((resolve) => {

@@ -163,6 +163,7 @@ export class Engine {
       random: opts.random ?? Math.random,
       log: undefined, // pino is loaded only when some listener logs (it costs ~9 MB of RSS)
       logAll: opts.accessLog ?? false,
+      accessOut: undefined,
       tracing: opts.tracing ?? true,
     };
   }
@@ -196,9 +197,14 @@ export class Engine {
   /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
   async apply(res: Resources): Promise<void> {
     const cfg = compile(res);
-    if (!this.ctx.log && (this.ctx.logAll || cfg.listeners.some((l) => l.hcm?.accessLog))) {
+    const chains = cfg.listeners.flatMap((l) => [l, ...(l.byPort?.values() ?? [])]);
+    if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
       const { pino } = await import("pino");
       this.ctx.log = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, this.opts.accessLogStream ?? pino.destination(1));
+    }
+    if (!this.ctx.accessOut && chains.some((l) => l.hcm?.accessLog && l.hcm.accessLog.kind !== "default")) {
+      const { pino } = await import("pino");
+      this.ctx.accessOut = this.opts.accessLogStream ?? pino.destination({ dest: 1, sync: false });
     }
     for (const l of cfg.listeners) {
       if (!l.tls) continue;

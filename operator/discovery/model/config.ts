@@ -1,5 +1,6 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
 import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
+import type { MeshSettings } from "./mesh.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
 
@@ -51,6 +52,8 @@ export interface Named<T> {
 
 export interface ConfigModel {
   domainSuffix: string;
+  /** The mesh config (ConfigMap weft-mesh, or --mesh-config); unset: Istio's defaults, no access log or sampling config. */
+  mesh?: MeshSettings;
   services: Service[];
   workloads: Workload[];
   virtualServices: Named<VirtualService>[];

@@ -3,6 +3,7 @@ import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpPro
 import { anyType, ConfigError, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
+import { compileAccessLog } from "./access-log.js";
 import { nameOf } from "./clusters.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -100,9 +101,22 @@ export function compileListener(
       stripAnyHostPort: r.bool(hcm, "strip_any_host_port", hp) ?? false,
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
-      accessLog: r.list(hcm, "access_log", hp).length > 0,
+      accessLog: compileAccessLog(r, hcm, hp),
+      samplingPercent: tracingSampling(r, hcm, hp),
     },
   };
+}
+
+/** tracing.random_sampling.value (percent): the share of new traces marked sampled; no tracing block: 100. */
+function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
+  const t = r.optObj(hcm, "tracing", hp);
+  if (!t) return 100;
+  const tp = join(hp, "tracing");
+  for (const k of Object.keys(t)) if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
+  const rs = r.optObj(t, "random_sampling", tp);
+  const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
+  if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
+  return v;
 }
 
 /** A chain's filter_chain_match: only destination_port is supported; anything else is refused, naming it. */

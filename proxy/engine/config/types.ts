@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { AccessLogFormat } from "./access-log.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -188,7 +189,10 @@ export interface HttpConnectionManager {
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
   generateRequestId: boolean;
-  accessLog: boolean;
+  /** The listener's access log, when it has one. */
+  accessLog: AccessLogFormat | undefined;
+  /** Percent of traces this proxy starts that are marked sampled. */
+  samplingPercent: number;
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
