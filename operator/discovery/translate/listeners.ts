@@ -26,7 +26,8 @@ export function httpFilters(proxyless: boolean): JsonObject[] {
  *          "duration","x_forwarded_for","user_agent","request_id","authority","upstream_host","upstream_cluster",
  *          "downstream_remote_address","route_name"}
  *   TEXT: [start] "METHOD PATH PROTOCOL" CODE FLAGS RECEIVED SENT DURATION "XFF" "UA" "REQUEST-ID" "AUTHORITY"
- *         "UPSTREAM-HOST" UPSTREAM-CLUSTER DOWNSTREAM-REMOTE ROUTE
+ *         "UPSTREAM-HOST" UPSTREAM-CLUSTER DOWNSTREAM-REMOTE-IP ROUTE (the client address without its port: the
+ * engine knows no other)
  */
 export const ACCESS_LOG_JSON = {
   start_time: "%START_TIME%",
@@ -44,13 +45,13 @@ export const ACCESS_LOG_JSON = {
   authority: "%REQ(:AUTHORITY)%",
   upstream_host: "%UPSTREAM_HOST%",
   upstream_cluster: "%UPSTREAM_CLUSTER%",
-  downstream_remote_address: "%DOWNSTREAM_REMOTE_ADDRESS%",
+  downstream_remote_address: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
   route_name: "%ROUTE_NAME%",
 };
 export const ACCESS_LOG_TEXT =
   '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% ' +
   '%DURATION% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
-  "%DOWNSTREAM_REMOTE_ADDRESS% %ROUTE_NAME%\n";
+  "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %ROUTE_NAME%\n";
 
 /** What the mesh config adds to every HTTP connection manager: the access log and trace sampling. */
 function meshFields(mesh: MeshSettings | undefined): JsonObject {

@@ -50,7 +50,7 @@ const OPERATORS: Record<string, Operator> = {
   DURATION: (r) => Math.round(r.durationMs),
   UPSTREAM_HOST: (r) => r.upstreamHost,
   UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
-  DOWNSTREAM_REMOTE_ADDRESS: (r) => r.remoteAddress,
+  DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => r.remoteAddress,
   ROUTE_NAME: (r) => r.routeName,
 };
 
