@@ -2,7 +2,9 @@
 // validates a whole resource set and swaps it in atomically. Requests in flight finish on the config they started on.
 import { createServer, type Server, type Socket } from "node:net";
 import { compile, ConfigError, type EngineConfig, type Listener, type ListenerTls, type Resources } from "./config/index.js";
-import { Http1Connection } from "./http1/server.js";
+import type { HttpConnectionManager } from "./config/types.js";
+import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
+import { Counters, HCM_COUNTERS, LISTENER_COUNTERS } from "./counters.js";
 import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
@@ -56,16 +58,41 @@ class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
   draining = false;
   private readonly chains = new Map<number, ChainRuntime>();
+  /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
+  private open = 0;
+  private sweep: NodeJS.Timeout | undefined;
   constructor(
     public listener: Listener,
     /** Undefined for bind_to_port false: reached only from a use_original_dst listener. */
     readonly server: Server | undefined,
     private readonly ctx: EngineContext,
     private readonly graceMs: number,
+    private readonly counters: Counters,
     /** The listener for an original destination (Envoy matches the exact address, then 0.0.0.0). */
     private readonly lookup: (dst: OriginalDst) => ListenerRuntime | undefined,
   ) {
     server?.on("connection", (socket: Socket) => this.accept(socket));
+    counters.declare("listener", listener.name, LISTENER_COUNTERS);
+    for (const l of [listener, ...(listener.byPort?.values() ?? [])]) if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
+    this.tick();
+  }
+
+  /** Every connection's timeouts, checked a few times per shortest timeout (at most every second). */
+  private tick(): void {
+    const now = performance.now();
+    for (const c of this.conns) c.checkTimers(now);
+    if (this.draining && !this.conns.size) return;
+    const all = [DELAYED_CLOSE_MS];
+    for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
+      const h = l.hcm?.limits;
+      if (h) all.push(h.requestHeadersMs, h.requestMs, h.streamIdleMs, h.idleMs, h.maxConnectionDurationMs);
+    }
+    const shortest = Math.min(...all.filter((ms) => ms > 0));
+    this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
+  }
+
+  stopSweep(): void {
+    if (this.sweep) clearTimeout(this.sweep);
   }
 
   /** The chain serving `key` (a destination port, or DEFAULT_CHAIN) in the current config. */
@@ -96,6 +123,14 @@ class ListenerRuntime {
       const target = this.lookup(dst);
       if (target && target !== this && !target.draining) return target.accept(socket, dst);
     }
+    const limit = l.connectionLimit;
+    this.counters.inc("listener", l.name, "downstream_cx_total");
+    if (limit && this.open >= limit.max) {
+      this.counters.inc("listener", l.name, "downstream_cx_overflow");
+      this.counters.inc("connection_limit", limit.statPrefix, "limited_connections");
+      socket.destroy();
+      return;
+    }
     let key = DEFAULT_CHAIN;
     if (l.byPort) {
       const port = dst?.port ?? socket.localPort ?? 0;
@@ -103,10 +138,12 @@ class ListenerRuntime {
     }
     const chosen = key === NO_CHAIN ? undefined : this.chainListener(key);
     if (!chosen) {
-      this.ctx.stats.noFilterChain(l.name);
+      this.counters.inc("listener", l.name, "no_filter_chain_match");
       socket.destroy();
       return;
     }
+    this.open++;
+    socket.once("close", () => this.open--);
     const tls = chosen.tls;
     if (!tls) return this.serveSocket(socket, key, chosen, dst);
     const c = this.chain(key);
@@ -119,7 +156,12 @@ class ListenerRuntime {
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
-    const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), (s) => this.takeH2(s, key));
+    const hcm = l.hcm as HttpConnectionManager;
+    const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
+      limits: hcm.limits,
+      count: (name) => this.counters.inc("http", hcm.statPrefix, name),
+      onPreface: (s) => this.takeH2(s, key),
+    });
     c.originalDst = dst;
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
@@ -149,12 +191,14 @@ export class Engine {
   private readonly listeners = new Map<string, ListenerRuntime>();
   private readonly adopted = new Map<string, { server: Server; take: () => Socket[] }>();
   readonly stats: Stats;
+  readonly counters: Counters;
   private readonly ctx: EngineContext;
   private admin: AdminServers | undefined;
   private stopping = false;
 
   constructor(private readonly opts: EngineOptions = {}) {
     this.stats = new Stats({ ...unknownWorkload, ...opts.workload });
+    this.counters = new Counters(this.stats.registry);
     this.ctx = {
       clusters: this.clusters,
       routes: new Map(),
@@ -286,11 +330,11 @@ export class Engine {
 
   private listen(l: Listener): Promise<ListenerRuntime> {
     const grace = this.opts.drainTimeoutMs ?? 5000;
-    if (!l.bindToPort) return Promise.resolve(new ListenerRuntime(l, undefined, this.ctx, grace, this.byDestination));
+    if (!l.bindToPort) return Promise.resolve(new ListenerRuntime(l, undefined, this.ctx, grace, this.counters, this.byDestination));
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
-      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.byDestination);
+      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters, this.byDestination);
       for (const s of adopted.take()) {
         rt.accept(s);
         s.resume();
@@ -298,7 +342,7 @@ export class Engine {
       return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });
-    const rt = new ListenerRuntime(l, server, this.ctx, grace, this.byDestination);
+    const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters, this.byDestination);
     return new Promise((resolve, reject) => {
       server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
       server.listen({ host: l.address, port: l.port }, () => resolve(rt));
@@ -328,6 +372,7 @@ export class Engine {
       ),
     );
     for (const c of this.clusters.values()) c.remove();
+    for (const rt of this.listeners.values()) rt.stopSweep();
     await this.admin?.close();
   }
 
@@ -361,13 +406,15 @@ export class Engine {
         `cluster.${name}.membership_total: ${c.size}`,
         `cluster.${name}.outlier_detection.ejections_active: ${c.ejected}`,
         `cluster.${name}.upstream_cx_active: ${c.connections}`,
+        `cluster.${name}.upstream_cx_pool_idle: ${c.poolState().idle}`,
+        `cluster.${name}.upstream_cx_pool_unusable: ${c.poolState().unusable}`,
         `cluster.${name}.upstream_rq_active: ${c.requests}`,
         `cluster.${name}.upstream_rq_pending_active: ${c.pending}`,
         `cluster.${name}.upstream_rq_retry_active: ${c.retries}`,
       );
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
-    for (const [name, n] of this.stats.noChain) lines.push(`listener.${name}.no_filter_chain_match: ${n}`);
+    lines.push(...this.counters.lines());
     return `${lines.sort().join("\n")}\n`;
   }
 }

@@ -126,13 +126,6 @@ export class Stats {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
   private readonly tcpSeries = new Map<string, TcpSeries>();
-  /** Envoy's listener.<name>.no_filter_chain_match: connections closed because no filter chain matched. */
-  readonly noChain = new Map<string, number>();
-
-  noFilterChain(listener: string): void {
-    this.noChain.set(listener, (this.noChain.get(listener) ?? 0) + 1);
-  }
-
   constructor(private readonly self: Workload = unknownWorkload) {
     const all = () => this.series.values();
     this.registry.registerMetric(

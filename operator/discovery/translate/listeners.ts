@@ -74,13 +74,20 @@ function meshFields(mesh: MeshSettings | undefined): JsonObject {
   };
 }
 
+/**
+ * Path normalisation on every proxy's HCM (sidecar inbound and outbound, gateways), as Istio's mesh-wide
+ * pathNormalization turns it on, so a route that denies /admin can't be walked around with /public/../admin or
+ * //admin. Proxyless gRPC clients keep the plain HCM: they implement neither field.
+ */
+export const PATH_NORMALIZATION: JsonObject = { normalize_path: true, merge_slashes: true };
+
 export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean, mesh?: MeshSettings): JsonObject {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless),
-    ...(proxyless ? {} : meshFields(mesh)),
+    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...meshFields(mesh) }),
   };
 }
 
@@ -163,6 +170,7 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): JsonO
               ],
             },
             http_filters: httpFilters(false),
+            ...PATH_NORMALIZATION,
             ...meshFields(mesh),
           }),
         ],

@@ -5,6 +5,7 @@ import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
 import { nameOf } from "./clusters.js";
+import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
 const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
@@ -50,15 +51,22 @@ export function compileListener(
       byPort.set(m.port, one(m));
     }
     const fallback = defaults[0] ? one(defaults[0]) : undefined;
-    return { ...(fallback ?? { name, tls: undefined, address: byPort.values().next().value?.address ?? "0.0.0.0", port, direction: "outbound", hcm: undefined, tcp: undefined }), ...flags, byPort };
+    return { ...(fallback ?? { name, tls: undefined, address: byPort.values().next().value?.address ?? "0.0.0.0", port, direction: "outbound", hcm: undefined, tcp: undefined, connectionLimit: undefined }), ...flags, byPort };
   }
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const type = filters.length === 1 ? anyType((filters[0] as Obj | null)?.typed_config as Obj | undefined) : undefined;
-  if (type !== HCM && type !== TCP) r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, is supported`);
-  const hp = "filter_chains[0].filters[0].typed_config";
-  const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
+  const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
+  // An optional connection_limit, then exactly one of HCM and TcpProxy.
+  const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
+  const at = limited ? 1 : 0;
+  const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
+  if (type !== HCM && type !== TCP) {
+    r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`);
+  }
+  const hp = `filter_chains[0].filters[${at}].typed_config`;
+  const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
   const base = {
+    connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
     name,
     tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
@@ -69,6 +77,7 @@ export function compileListener(
   };
   if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
+  const options = hcmOptions(r, hcm, hp);
   let routeConfig: RouteConfig | undefined;
   let rdsName: string | undefined;
   const inline = r.optObj(hcm, "route_config", hp);
@@ -103,6 +112,7 @@ export function compileListener(
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: compileAccessLog(r, hcm, hp),
       samplingPercent: tracingSampling(r, hcm, hp),
+      ...options,
     },
   };
 }

@@ -193,6 +193,29 @@ export interface HttpConnectionManager {
   accessLog: AccessLogFormat | undefined;
   /** Percent of traces this proxy starts that are marked sampled. */
   samplingPercent: number;
+  limits: HcmLimits;
+  /** normalize_path: RFC 3986 normalisation of the path (dot segments, unreserved escapes) before routing. */
+  normalizePath: boolean;
+  /** merge_slashes: "//" → "/" in the path before routing. */
+  mergeSlashes: boolean;
+}
+
+/** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */
+export interface HcmLimits {
+  /** request_headers_timeout: first byte of a request to the end of its headers. Envoy's default: none. */
+  requestHeadersMs: number;
+  /** request_timeout: first byte of a request to its last byte (a body timeout). Envoy's default: none. */
+  requestMs: number;
+  /** stream_idle_timeout: no bytes from the client mid-request, or a client not reading a response. 5 min. */
+  streamIdleMs: number;
+  /** common_http_protocol_options.idle_timeout: a connection with no request. 1 h. */
+  idleMs: number;
+  /** common_http_protocol_options.max_connection_duration: then drained. Envoy's default: none. */
+  maxConnectionDurationMs: number;
+  /** common_http_protocol_options.max_headers_count. 100. */
+  maxHeaders: number;
+  /** max_request_headers_kb, in bytes. 60 KiB. */
+  maxHeadBytes: number;
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
@@ -234,6 +257,8 @@ export interface Listener {
   /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
    * listener's own hcm/tcp, when set, serves the other ports. */
   byPort: ReadonlyMap<number, Listener> | undefined;
+  /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
+  connectionLimit: { statPrefix: string; max: number } | undefined;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
