@@ -22,29 +22,29 @@ export interface CaptureOptions {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
 
-function ports(flag: string, text: string): number[] {
+/** A comma-separated flag value, each item checked by `item` (which names what it wanted). */
+function list<T>(flag: string, text: string, item: (s: string) => T | undefined, want: string): T[] {
   return text
     .split(",")
-    .map((p) => p.trim())
+    .map((s) => s.trim())
     .filter(Boolean)
-    .map((p) => {
-      const n = /^\d+$/.test(p) ? Number(p) : NaN;
-      if (!(n >= 1 && n <= 65535)) throw new UsageError(`--${flag}: "${p}" is not a port`);
-      return n;
+    .map((s) => {
+      const v = item(s);
+      if (v === undefined) throw new UsageError(`--${flag}: "${s}" is not ${want}`);
+      return v;
     });
 }
 
-function cidrs(flag: string, text: string): string[] {
-  return text
-    .split(",")
-    .map((c) => c.trim())
-    .filter(Boolean)
-    .map((c) => {
-      const m = CIDR.exec(c);
-      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new UsageError(`--${flag}: "${c}" is not an IPv4 CIDR`);
-      return m[5] ? c : `${c}/32`;
-    });
+const port = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined);
+
+function cidr(s: string): string | undefined {
+  const m = CIDR.exec(s);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) return undefined;
+  return m[5] ? s : `${s}/32`;
 }
+
+const ports = (flag: string, text: string) => list(flag, text, port, "a port");
+const cidrs = (flag: string, text: string) => list(flag, text, cidr, "an IPv4 CIDR");
 
 /** `weft init`'s flags → options; a bad list names its flag. */
 export function parseCaptureOptions(v: {
