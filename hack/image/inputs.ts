@@ -3,7 +3,7 @@
 //   nodejs.org build; on this machine byte-identical to NodeSource's /usr/bin/node), so the image
 //   doesn't depend on how the host installed Node. Its symbols are stripped (`strip`): 12 MB of
 //   the 99 MB, which keeps the weft image under 150 MB unpacked.
-// - glibc, libgcc and libstdc++ from this machine's Debian packages (`apt-get download`).
+// - glibc, libgcc, libstdc++ and iptables from this machine's Debian packages (`apt-get download`).
 // - Two small C programs built here: the pause process (static) and the `weft` launcher.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
@@ -33,8 +33,8 @@ export function nodeBinary(version = process.versions.node): string {
   return dest;
 }
 
-/** The Debian runtime libraries Node links against. */
-export const DEBS = ["libc6", "libgcc-s1", "libstdc++6"];
+/** The Debian runtime libraries Node links against, and iptables (nft) for `weft init`'s capture rules. */
+export const DEBS = ["libc6", "libgcc-s1", "libstdc++6", "iptables", "libxtables12", "libmnl0", "libnftnl11"];
 
 /** Each package's .deb, downloaded once per version (the version apt would install now). */
 export function debs(names = DEBS): string[] {

@@ -12,7 +12,7 @@ import { layerFromDir, writeArchive, type ImageSpec, type Layer } from "./oci.js
 import { APP, NON_ROOT, baseRoot, bookinfoRoot, pauseRoot, weftRoot } from "./rootfs.js";
 
 export const IMAGES_DIR = join(REPO_ROOT, ".weft", "images");
-const PATH = "PATH=/usr/local/bin:/usr/bin:/bin";
+const PATH = "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export interface BuiltImage {
   name: string;

@@ -19,8 +19,12 @@ const put = (root: string, file: string, data: string, mode = 0o644) => {
   chmodSync(join(root, file), mode);
 };
 
-/** Only the shared objects and the dynamic loader from the Debian packages: no docs, locales, gconv or tools. */
-const keepFromDeb = (rel: string) => rel === "usr" || (/^(usr\/)?lib(64)?(\/|$)/.test(rel) && !rel.includes("/gconv") && !rel.includes("/audit"));
+/** The shared objects, the dynamic loader and iptables' nft binary from the Debian packages: no docs, locales, gconv or other tools. */
+const keepFromDeb = (rel: string) =>
+  ["usr", "usr/sbin", "usr/sbin/xtables-nft-multi"].includes(rel) || (/^(usr\/)?lib(64)?(\/|$)/.test(rel) && !rel.includes("/gconv") && !rel.includes("/audit"));
+
+/** The names `weft init` runs (iptables-save, iptables-restore), as Debian's alternatives point them: the nft backend. */
+const IPTABLES = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"];
 
 export function baseRoot(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
@@ -32,6 +36,7 @@ export function baseRoot(dir: string): void {
     cpSync(unpacked, dir, { recursive: true, verbatimSymlinks: true, filter: (src) => src === unpacked || keepFromDeb(relative(unpacked, src)) });
   }
   rmSync(unpacked, { recursive: true, force: true });
+  for (const name of IPTABLES) symlinkSync("xtables-nft-multi", join(dir, "usr", "sbin", name));
   mkdirSync(join(dir, "usr", "local", "bin"), { recursive: true });
   copyFileSync(nodeBinary(), join(dir, "usr", "local", "bin", "node"));
   chmodSync(join(dir, "usr", "local", "bin", "node"), 0o755);

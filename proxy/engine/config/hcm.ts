@@ -1,5 +1,6 @@
 // The HttpConnectionManager's own fields (timeouts, head limits, path normalisation), and the connection_limit
 // network filter. A field the engine doesn't implement is a NACK naming it, never ignored.
+import { TYPE, typeName } from "../../xds/types.js";
 import type { HcmLimits } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 
@@ -55,7 +56,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
   };
 }
 
-export const CONNECTION_LIMIT = "envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit";
+export const CONNECTION_LIMIT = typeName(TYPE.connectionLimit);
 
 /** envoy.filters.network.connection_limit: at most max_connections at once; the others are closed at accept. */
 export function connectionLimit(r: Reader, filter: unknown, path: string): { statPrefix: string; max: number } {

@@ -5,10 +5,11 @@ import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
 import { nameOf } from "./clusters.js";
+import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
-const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const HCM = typeName(TYPE.httpConnectionManager);
+const TCP = typeName(TYPE.tcpProxy);
 
 export function compileListener(
   raw: unknown,
@@ -170,7 +171,7 @@ function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
   };
 }
 
-const TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const TLS = typeName(TYPE.downstreamTlsContext);
 
 function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
   if (!ts) return undefined;
