@@ -9,7 +9,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { gatewayNodeId, gatewayYaml, layout, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
-import { proxyRole } from "../../operator/api/roles.js";
+import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
@@ -74,7 +74,11 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   try {
     await seedConfig(root, l, o.configDir, o.networking ?? ["destination-rule-all.yaml"]);
     say(`config      ${o.configDir}`);
-    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort), ...(o.meshConfig ? ["--mesh-config", o.meshConfig] : [])]);
+    // The mesh config (Istio's MeshConfig, as in ConfigMap weft-mesh) is read from mesh.yaml beside the config
+    // folder (or the file given), and watched: create it to turn on the access log or change the default retries.
+    const meshConfig = o.meshConfig ?? path.join(path.dirname(o.configDir), "mesh.yaml");
+    const discoveryArgs = commandLine(discoveryRole, { "config-dir": o.configDir, "mesh-config": meshConfig, address: d.ip, "xds-port": d.xdsPort, "monitoring-port": d.monitoringPort });
+    const discovery = procs.start("discovery", cli, discoveryArgs);
     await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;

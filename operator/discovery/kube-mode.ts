@@ -20,6 +20,7 @@ import { ProxyReporter, reportFieldManager } from "./report.js";
 import { startDiscovery } from "./server.js";
 import type { Discovery } from "./server.js";
 import { KubeSource } from "./sources/kube.js";
+import { configMapMeshSource } from "./sources/mesh.js";
 import { webhookServer } from "./webhook.js";
 
 export interface KubeDiscoveryOptions {
@@ -110,6 +111,7 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
     monitoringPort: o.monitoringPort,
     log: o.log,
     source: (onChange) => new KubeSource({ kc: o.kc, log: o.log, namespace: o.watchNamespace, onChange }),
+    mesh: (onMesh) => configMapMeshSource(o.kc, o.namespace, o.log, onMesh),
   });
   const replica = o.replica ?? process.env.POD_NAME ?? hostname();
   await pruneReports(o, replica);

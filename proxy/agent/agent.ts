@@ -75,7 +75,7 @@ export class Agent implements AdminTarget {
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
-    for (const l of cfg.listeners) this.servers.set(l.name, await this.bind(l));
+    for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, await this.bind(l));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
   }
@@ -165,6 +165,7 @@ export class Agent implements AdminTarget {
     const bound = new Map<string, Server>();
     try {
       for (const l of cfg.listeners) {
+        if (!l.bindToPort) continue; // reached through a use_original_dst listener, never bound
         const a = this.servers.get(l.name)?.address();
         if (a && typeof a === "object" && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
         bound.set(l.name, await this.bind(l).catch((err: Error) => Promise.reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`))));
@@ -176,7 +177,7 @@ export class Agent implements AdminTarget {
       throw err;
     }
     this.resources = resources;
-    const keep = new Set(cfg.listeners.map((l) => l.name));
+    const keep = new Set(cfg.listeners.filter((l) => l.bindToPort).map((l) => l.name));
     for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
     for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);
     for (const [name, server] of bound) this.servers.set(name, server);

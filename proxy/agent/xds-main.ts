@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { isLoopbackAddress } from "../engine/admin-guard.js";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
+import { originalDstUnavailable } from "../native/original-dst.js";
 import { Agent } from "./agent.js";
 import { localShape } from "./local-shape.js";
 import { XdsClient } from "./xds-client.js";
@@ -53,14 +54,17 @@ export function adminAddressFor(nodeId: string, flag?: string): string {
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
   xds: XdsClient | undefined;
+  /** Interception REDIRECT can't route without original destinations: why they are unavailable. */
+  blocked: string | undefined;
 
   override get ready(): boolean {
-    return super.ready && this.xds !== undefined && this.xds.applied !== "";
+    return super.ready && this.xds !== undefined && this.xds.applied !== "" && !this.blocked;
   }
 
   /** Why /healthz/ready says no: what a user reading `kubectl describe pod` needs to fix it. */
   override get notReady(): string | undefined {
     const xds = this.xds;
+    if (this.blocked) return `interception REDIRECT: ${this.blocked}`;
     if (!xds || xds.applied !== "") return super.notReady;
     if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
     return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
@@ -103,6 +107,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     onQuit,
   });
   agent.xds = xds;
+  if (flags.interception === "REDIRECT") {
+    agent.blocked = originalDstUnavailable();
+    if (agent.blocked) log(`interception REDIRECT: ${agent.blocked}; staying unready`);
+  }
   await agent.start();
   xds.start();
   return {

@@ -15,6 +15,8 @@ export interface EngineContext {
   log: Logger | undefined;
   /** Log every request, not only those of listeners whose config asks for an access log. */
   logAll: boolean;
+  /** Where listeners with an access_log format write their lines (stdout). */
+  accessOut: { write(line: string): unknown } | undefined;
   tracing: boolean;
 }
 

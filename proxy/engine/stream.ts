@@ -2,6 +2,7 @@
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
 import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
+import { formatAccessLine } from "./config/access-log.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
 import { shadowHost, upstreamRequest } from "./upstream-head.js";
@@ -21,6 +22,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 export class Stream implements Exchange {
   private readonly start = performance.now();
+  private readonly startTime = Date.now();
   private readonly view: RequestView;
   private route: Route | undefined;
   private vh: VirtualHost | undefined;
@@ -204,6 +206,7 @@ export class Stream implements Exchange {
       host: hostOverride ?? a.hostRewrite,
       requestId: this.hcm.generateRequestId,
       tracing: this.ctx.tracing,
+      sampled: this.hcm.samplingPercent >= 100 || this.ctx.random() * 100 < this.hcm.samplingPercent,
     });
   }
 
@@ -218,7 +221,8 @@ export class Stream implements Exchange {
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
     const odh = cluster.config.originalDstHeader;
-    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(odh && this.view.header(odh)) : cluster.pick(this.hash, this.ctx.random, this.tried);
+    const dst = odh ? this.view.header(odh) : this.req.originalDst;
+    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(dst) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
@@ -412,7 +416,16 @@ export class Stream implements Exchange {
       requestBytes,
       responseBytes: this.responseBytes,
     });
-    if (this.ctx.log && (this.ctx.logAll || this.hcm.accessLog)) {
+    const format = this.hcm.accessLog;
+    const line =
+      format && this.ctx.accessOut
+        ? formatAccessLine(format, {
+            head: this.req.head, startTime: this.startTime, code: this.code, flags: this.flags, bytesReceived: requestBytes, bytesSent: this.responseBytes,
+            durationMs, upstreamCluster: this.clusterName, upstreamHost: this.lastHost?.key, remoteAddress: this.req.remoteAddress, routeName: this.route?.name,
+          })
+        : undefined;
+    if (line !== undefined) this.ctx.accessOut?.write(line);
+    else if (this.ctx.log && (this.ctx.logAll || format)) {
       const h = this.req.head;
       accessLog(this.ctx.log, h, {
         response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,

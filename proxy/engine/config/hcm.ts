@@ -9,7 +9,7 @@ const KNOWN = new Set([
   "@type", "stat_prefix", "route_config", "rds", "http_filters", "strip_any_host_port", "strip_matching_host_port",
   "generate_request_id", "access_log", "codec_type", "request_headers_timeout", "request_timeout",
   "stream_idle_timeout", "common_http_protocol_options", "max_request_headers_kb", "normalize_path", "merge_slashes",
-  "path_with_escaped_slashes_action",
+  "path_with_escaped_slashes_action", "tracing",
 ]);
 const KNOWN_COMMON = new Set(["idle_timeout", "max_connection_duration", "max_headers_count", "headers_with_underscores_action"]);
 
