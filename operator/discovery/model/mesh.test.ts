@@ -21,7 +21,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
     const m = parseMeshConfig(
       rendered({ defaultRetryPolicy: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" }, accessLog: { enabled: true, encoding: "TEXT" }, tracing: { sampling: 25 }, mtls: { mode: "DISABLE" } }),
     );
-    expect(m).toEqual({ defaultRetry: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" }, accessLog: { file: "/dev/stdout", encoding: "TEXT" }, tracingSampling: 25, warnings: [] });
+    expect(m).toEqual({ defaultRetry: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" }, accessLog: { file: "/dev/stdout", encoding: "TEXT" }, tracingSampling: 25, outboundTrafficPolicy: "ALLOW_ANY", warnings: [] });
   });
 
   it.each([
