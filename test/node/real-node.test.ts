@@ -138,13 +138,14 @@ spec:
   });
 
   it("fails `up` naming the node component that won't start and its log, and leaves nothing running", async () => {
-    // CoreDNS can't bind its readiness port: it exits at once.
+    // kube-proxy can't bind its health port: it exits at once.
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(PORTS.corednsReady, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => blocker.once("error", reject).listen(PORTS.kubeProxyHealthz, "127.0.0.1", resolve));
     try {
       const up = await cluster("up");
       expect(up.code).not.toBe(0);
-      expect(up.stderr).toContain(`coredns exited; see ${STATE_DIR}/logs/coredns.log`);
+      expect(up.stderr).toContain(`kube-proxy exited; see ${STATE_DIR}/logs/kube-proxy.log`);
+      expect(readFileSync(`${STATE_DIR}/logs/kube-proxy.log`, "utf8")).toContain("address already in use");
     } finally {
       blocker.close();
     }
