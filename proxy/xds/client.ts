@@ -3,14 +3,11 @@
 // what the caller's check says, and reconnects with jittered exponential backoff. Used by the agent, the tests
 // and the push benchmark. Delta xDS would be a second stream kind behind the same subscribe()/onResponse API.
 import { credentials, makeGenericClientConstructor, type ChannelOptions, type ClientDuplexStream } from "@grpc/grpc-js";
-import { adsService, decodeResponseHeader, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
+import { adsHeaderService, adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
 import { WARMING_ORDER } from "./types.js";
 
 const Channel = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
-const HeaderChannel = makeGenericClientConstructor(
-  { StreamAggregatedResources: { ...adsService["StreamAggregatedResources"], responseDeserialize: decodeResponseHeader } } as typeof adsService,
-  "AggregatedDiscoveryService",
-);
+const HeaderChannel = makeGenericClientConstructor(adsHeaderService, "AggregatedDiscoveryService");
 
 /** A gRPC connection to an ADS server; many clients may share one (simulated proxies in a benchmark). */
 export type AdsChannel = InstanceType<typeof Channel>;
