@@ -15,7 +15,8 @@ export default {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/{operator,proxy,hack}/**/*.test.ts"] },
     // The local mesh as processes (hack/local), through its gateway: needs `npm run build`.
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+    // test/conformance: Istio's traffic-management tasks on the same local mesh.
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts", "<rootDir>/test/conformance/**/*.test.ts"] },
     {
       ...common,
       displayName: "integration",

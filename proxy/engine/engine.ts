@@ -16,6 +16,8 @@ import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
+import { clusterPrometheus, clusterStats, type ClusterState } from "./cluster-stats.js";
+import { secureContextFor } from "./dial.js";
 
 export interface EngineOptions {
   /** Admin (loopback): /ready, /stats, /config_dump, /drain_listeners, /quitquitquit. Default 15000. */
@@ -196,6 +198,14 @@ export class Engine {
         throw new ConfigError("Listener", l.name, "filter_chains[0].transport_socket", `invalid TLS certificate or key: ${(err as Error).message}`);
       }
     }
+    for (const c of cfg.clusters.values()) {
+      if (!c.tls) continue;
+      try {
+        secureContextFor(c.tls); // read the CA and client certificate now, not on the first request
+      } catch (err) {
+        throw new ConfigError("Cluster", c.name, "transport_socket", `invalid TLS certificates: ${(err as Error).message}`);
+      }
+    }
     const started: ListenerRuntime[] = [];
     try {
       for (const l of cfg.listeners) {
@@ -307,8 +317,9 @@ export class Engine {
   }
 
   /** Prometheus text of the engine's metrics. */
-  prometheus(): Promise<string> {
-    return this.stats.registry.metrics();
+  async prometheus(): Promise<string> {
+    const istio = await this.stats.registry.metrics();
+    return istio + clusterPrometheus([...this.clusters].map(([name, c]) => [name, c.state()] as [string, ClusterState]));
   }
 
   quit(): void {
@@ -327,16 +338,9 @@ export class Engine {
   statsText(): string {
     const lines: string[] = [];
     for (const [name, c] of this.clusters) {
-      lines.push(
-        `cluster.${name}.membership_total: ${c.size}`,
-        `cluster.${name}.outlier_detection.ejections_active: ${c.ejected}`,
-        `cluster.${name}.upstream_cx_active: ${c.connections}`,
-        `cluster.${name}.upstream_cx_pool_idle: ${c.poolState().idle}`,
-        `cluster.${name}.upstream_cx_pool_unusable: ${c.poolState().unusable}`,
-        `cluster.${name}.upstream_rq_active: ${c.requests}`,
-        `cluster.${name}.upstream_rq_pending_active: ${c.pending}`,
-        `cluster.${name}.upstream_rq_retry_active: ${c.retries}`,
-      );
+      for (const st of clusterStats(c.state())) lines.push(`cluster.${name}.${st.name}: ${st.value}`);
+      const pool = c.poolState();
+      lines.push(`cluster.${name}.upstream_cx_pool_idle: ${pool.idle}`, `cluster.${name}.upstream_cx_pool_unusable: ${pool.unusable}`);
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
     lines.push(...this.counters.lines());

@@ -15,6 +15,8 @@ import type { ClusterRuntime, Host } from "./cluster.js";
 import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 
+/** Envoy marks a reply the circuit breakers made with this header. */
+const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 export class Stream implements Exchange {
@@ -178,8 +180,12 @@ export class Stream implements Exchange {
     if (!cluster) return this.local(503, "NC");
     this.cluster = cluster;
     this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
-    if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
+    if (cluster.requests >= cluster.config.breakers.maxRequests) {
+      cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
+      return this.local(503, "UO", OVERLOADED);
+    }
     cluster.requests++;
+    cluster.counters.upstream_rq_total++;
     this.requestCounted = true;
     this.upstream = this.buildRequest(a);
     this.retry = a.retry ?? this.vh?.retry;
@@ -211,7 +217,8 @@ export class Stream implements Exchange {
 
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
-    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    const odh = cluster.config.originalDstHeader;
+    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(odh && this.view.header(odh)) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
@@ -220,7 +227,7 @@ export class Stream implements Exchange {
     const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
     if (r === "overflow") {
       this.endAttempt();
-      return this.local(503, "UO", ["x-weft-overflow", "max_pending_requests"]);
+      return this.local(503, "UO", OVERLOADED);
     }
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
@@ -325,6 +332,7 @@ export class Stream implements Exchange {
     const c = this.cluster;
     if (!r || !c || this.retries >= r.numRetries) return false;
     if (c.retries >= c.config.breakers.maxRetries) {
+      c.counters.upstream_rq_retry_overflow++;
       this.flags = "URX";
       return false;
     }
@@ -336,6 +344,7 @@ export class Stream implements Exchange {
     const c = this.cluster as ClusterRuntime;
     this.retries++;
     c.retries++;
+    c.counters.upstream_rq_retry++;
     this.retryCounted = true;
     const delay = backoffMs(r, this.retries, this.ctx.random);
     this.retryTimer = setTimeout(() => {
@@ -347,6 +356,7 @@ export class Stream implements Exchange {
 
   private onTryTimeout(): void {
     this.tryTimer = undefined;
+    if (this.cluster) this.cluster.counters.upstream_rq_per_try_timeout++;
     this.conn?.abort();
     if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
     this.attemptFailed("timeout");
@@ -355,6 +365,7 @@ export class Stream implements Exchange {
   private onTimeout(): void {
     this.timer = undefined;
     if (this.finished) return;
+    if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
     this.conn?.abort();
     this.endAttempt();
     if (this.retryTimer) clearTimeout(this.retryTimer);

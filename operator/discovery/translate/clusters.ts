@@ -4,7 +4,8 @@ import type { Address, Cluster, ClusterLoadAssignment, HttpProtocolOptions } fro
 import { TYPE } from "../../../proxy/xds/types.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
-import { protoDuration } from "../model/duration.js";
+import { durationSeconds, protoDuration } from "../model/duration.js";
+import type { ConnectionPoolSettings } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { ADS, circuitBreakers, effectivePolicy, loadBalancer, outlierDetection, ruleFor, transportSocket } from "./policy.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -48,18 +49,29 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
   };
 }
 
-function protocolOptions(port: ServicePort, maxRequestsPerConnection?: number, idleTimeout?: string): Cluster["typed_extension_protocol_options"] {
-  const h2 = port.protocol === "HTTP2" || port.protocol === "GRPC";
-  if (!h2 && maxRequestsPerConnection === undefined && idleTimeout === undefined) return undefined;
+/** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
+function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
+  const h2 = port.protocol === "HTTP2" || port.protocol === "GRPC" || (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP");
+  const hasCommon = http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined;
+  if (!h2 && !hasCommon) return undefined;
   const options: HttpProtocolOptions = {
     "@type": TYPE.httpProtocolOptions,
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
-  if (maxRequestsPerConnection !== undefined || idleTimeout !== undefined) {
-    options.common_http_protocol_options = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: protoDuration(idleTimeout) };
-  }
+  if (hasCommon) options.common_http_protocol_options = { max_requests_per_connection: http?.maxRequestsPerConnection, idle_timeout: protoDuration(http?.idleTimeout) };
   return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
 }
+
+/** tcpKeepalive → upstream_connection_options.tcp_keepalive, in whole seconds as Istio writes it. */
+function keepalive(tcp: TCPPool | undefined): Cluster["upstream_connection_options"] {
+  const k = tcp?.tcpKeepalive;
+  if (!k) return undefined;
+  const seconds = (d: string | undefined) => (d === undefined ? undefined : Math.floor(durationSeconds(d) ?? 0));
+  return { tcp_keepalive: { keepalive_probes: k.probes, keepalive_time: seconds(k.time), keepalive_interval: seconds(k.interval) } };
+}
+
+type HTTPPool = NonNullable<ConnectionPoolSettings["http"]>;
+type TCPPool = NonNullable<ConnectionPoolSettings["tcp"]>;
 
 interface Built {
   clusters: Cluster[];
@@ -82,10 +94,9 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         ...loadBalancer(policy, proxy.proxyless),
         circuit_breakers: circuitBreakers(policy),
         outlier_detection: outlierDetection(policy),
-        transport_socket: transportSocket(policy, `outbound_.${port.number}_.${subset}_.${service.hostname}`),
-        typed_extension_protocol_options: isHttpProtocol(port.protocol)
-          ? protocolOptions(port, policy.connectionPool?.http?.maxRequestsPerConnection, policy.connectionPool?.http?.idleTimeout)
-          : undefined,
+        transport_socket: transportSocket(policy, service.hostname, `outbound_.${port.number}_.${subset}_.${service.hostname}`),
+        upstream_connection_options: keepalive(policy.connectionPool?.tcp),
+        typed_extension_protocol_options: isHttpProtocol(port.protocol) ? protocolOptions(port, policy.connectionPool?.http) : undefined,
         metadata: rule
           ? { filter_metadata: { istio: { config: `/apis/networking.istio.io/v1/namespaces/${rule.namespace}/destination-rule/${rule.name}`, subset: subset || undefined } } }
           : undefined,

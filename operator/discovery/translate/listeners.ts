@@ -1,10 +1,11 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
-import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener } from "../../../proxy/xds/resources.js";
+import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
-import { PASSTHROUGH, inboundName } from "./clusters.js";
+import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
+import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
 
 export const OUTBOUND_PORT = 15001;
@@ -44,8 +45,12 @@ function hcmFilter(config: HttpConnectionManager): Filter {
   return { name: "envoy.filters.network.http_connection_manager", typed_config: config };
 }
 
-/** 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through. */
-export function virtualOutbound(): Listener {
+/**
+ * 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through
+ * (ALLOW_ANY) or is dropped (REGISTRY_ONLY), as Istio's catch-all chain.
+ */
+export function virtualOutbound(mode: OutboundTrafficMode = "ALLOW_ANY"): Listener {
+  const cluster = mode === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
   return {
     "@type": TYPE.listener,
     name: "virtualOutbound",
@@ -55,9 +60,27 @@ export function virtualOutbound(): Listener {
     filter_chains: [
       {
         name: "virtualOutbound-catchall-tcp",
-        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: PASSTHROUGH, cluster: PASSTHROUGH } }],
+        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }],
       },
     ],
+  };
+}
+
+/** Istio's last virtual host of every outbound route table: `allow_any` to PassthroughCluster, or `block_all` (502). */
+export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): VirtualHost {
+  if (mode === "REGISTRY_ONLY") {
+    return {
+      name: "block_all",
+      domains: ["*"],
+      routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }],
+      include_request_attempt_count: true,
+    };
+  }
+  return {
+    name: "allow_any",
+    domains: ["*"],
+    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" } }],
+    include_request_attempt_count: true,
   };
 }
 
@@ -74,7 +97,7 @@ export function outboundHttpListener(port: number): Listener {
 }
 
 /** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
-export function outboundTcpListener(vip: string, port: number, cluster: string): Listener {
+export function outboundTcpListener(vip: string, port: number, cluster: string, proxy?: TcpProxy): Listener {
   return {
     "@type": TYPE.listener,
     name: `${vip}_${port}`,
@@ -82,8 +105,19 @@ export function outboundTcpListener(vip: string, port: number, cluster: string):
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
     filter_chains: [
-      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
+      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
     ],
+  };
+}
+
+/** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
+export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
+  return {
+    "@type": TYPE.listener,
+    name: `0.0.0.0_${port}`,
+    address: address(port),
+    traffic_direction: "OUTBOUND",
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] }],
   };
 }
 

@@ -1,7 +1,8 @@
 // DestinationRule traffic policy: which policy applies to a (host, port, subset), and its Envoy cluster fields.
 import type { CircuitBreakers, Cluster, ConfigSource, OutlierDetection, RouteAction_HashPolicy, TransportSocket, UpstreamTlsContext } from "../../../proxy/xds/resources.js";
-import type { CertificateValidationContext, CommonTlsContext } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
+import type { CommonTlsContext, SubjectAltNameMatcher_SanType } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { TYPE } from "../../../proxy/xds/types.js";
+import { isIP } from "node:net";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
@@ -108,14 +109,26 @@ export function outlierDetection(policy: TrafficPolicy): OutlierDetection | unde
   return out;
 }
 
-/** Upstream TLS per the rule's `tls.mode`; ISTIO_MUTUAL takes the mesh certificate and root over SDS. */
-export function transportSocket(policy: TrafficPolicy, sni: string): TransportSocket | undefined {
+function sanType(name: string): SubjectAltNameMatcher_SanType {
+  return isIP(name) ? "IP_ADDRESS" : name.includes("://") ? "URI" : "DNS";
+}
+
+/** Where Debian (and Istio's images) keep the system's CA bundle: SIMPLE/MUTUAL without caCertificates verify against it. */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/**
+ * Upstream TLS per the rule's `tls.mode`. SIMPLE and MUTUAL originate TLS to `sni` (default: the service's host),
+ * verifying the server against `caCertificates` (default: the system's CA bundle, as Istio's
+ * VERIFY_CERTIFICATE_AT_CLIENT) and its SAN against `subjectAltNames` (default: the SNI); `insecureSkipVerify`
+ * turns verification off. ISTIO_MUTUAL takes the mesh certificate and root over SDS.
+ */
+export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni: string): TransportSocket | undefined {
   const tls = policy.tls;
   if (!tls || !tls.mode || tls.mode === "DISABLE") return undefined;
   let context: Omit<UpstreamTlsContext, "@type">;
   if (tls.mode === "ISTIO_MUTUAL") {
     context = {
-      sni,
+      sni: meshSni,
       common_tls_context: {
         alpn_protocols: ["istio-peer-exchange", "istio"],
         tls_certificate_sds_secret_configs: [{ name: "default", sds_config: ADS }],
@@ -126,18 +139,21 @@ export function transportSocket(policy: TrafficPolicy, sni: string): TransportSo
       },
     };
   } else {
-    const validation: CertificateValidationContext = {};
-    if (tls.caCertificates) validation.trusted_ca = { filename: tls.caCertificates };
-    if (tls.subjectAltNames?.length) {
-      validation.match_typed_subject_alt_names = tls.subjectAltNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } }));
+    const sni = tls.sni ?? (hostname.startsWith("*") || isIP(hostname) ? undefined : hostname);
+    const common: CommonTlsContext = {};
+    if (!tls.insecureSkipVerify) {
+      const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
+      common.validation_context = {
+        trusted_ca: { filename: tls.caCertificates ?? SYSTEM_CA_BUNDLE },
+        match_typed_subject_alt_names: sans.length ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } })) : undefined,
+      };
     }
-    const common: CommonTlsContext = { validation_context: validation };
     if (tls.mode === "MUTUAL") {
       common.tls_certificates = [
         { certificate_chain: { filename: tls.clientCertificate ?? "" }, private_key: { filename: tls.privateKey ?? "" } },
       ];
     }
-    context = { sni: tls.sni ?? sni, common_tls_context: common };
+    context = { sni, common_tls_context: common };
   }
   return { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.upstreamTlsContext, ...context } };
 }

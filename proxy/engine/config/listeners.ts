@@ -4,6 +4,7 @@ import { anyType, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { nameOf } from "./clusters.js";
+import { dataSource } from "./upstream.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
@@ -127,15 +128,9 @@ function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
   const cp = join(p, "common_tls_context");
   const certs = r.list(common, "tls_certificates", cp);
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
-  const cert = r.obj(certs[0], join(cp, "tls_certificates[0]"));
-  const source = (key: string): DataSource => {
-    const sp = join(join(cp, "tls_certificates[0]"), key);
-    const d = r.obj(cert[key], sp);
-    const filename = r.str(d, "filename", sp);
-    const inline = r.str(d, "inline_string", sp) ?? (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
-    if (filename === undefined && inline === undefined) r.fail(sp, "one of filename, inline_string or inline_bytes is required");
-    return { filename, inline };
-  };
+  const tp = join(cp, "tls_certificates[0]");
+  const cert = r.obj(certs[0], tp);
+  const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
   return { certificateChain: source("certificate_chain"), privateKey: source("private_key"), alpn: alpn.length ? alpn : ["h2", "http/1.1"] };
 }

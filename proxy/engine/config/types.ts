@@ -238,6 +238,26 @@ export interface ListenerTls {
   alpn: string[];
 }
 
+/** A typed SAN matcher of a validation context (match_typed_subject_alt_names). */
+export interface SanMatcher {
+  type: "DNS" | "URI" | "EMAIL" | "IP_ADDRESS";
+  test: (v: string) => boolean;
+  /** The matcher's `exact` value, if that is its form: a wildcard DNS SAN can match it. */
+  exact: string | undefined;
+}
+
+/** An UpstreamTlsContext. Without `ca` the server's chain is not verified (Envoy's rule); `sans` are checked even then. */
+export interface UpstreamTls {
+  sni: string | undefined;
+  ca: DataSource | undefined;
+  sans: SanMatcher[];
+  cert: DataSource | undefined;
+  key: DataSource | undefined;
+  alpn: string[];
+  minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3" | undefined;
+  maxVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3" | undefined;
+}
+
 export interface Listener {
   name: string;
   tls: ListenerTls | undefined;
@@ -305,10 +325,23 @@ export interface Cluster {
   endpoints: Endpoint[];
   breakers: CircuitBreakers;
   outlier: OutlierDetection | undefined;
+  /** HttpProtocolOptions.common_http_protocol_options: an idle pooled connection closes after this. */
   idleTimeoutMs: number;
+  /** 0: unlimited. */
   maxRequestsPerConnection: number;
-  /** Speak HTTP/2 (h2c) to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
+  /** Speak HTTP/2 to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
   http2: boolean;
+  /** upstream_connection_options.tcp_keepalive: SO_KEEPALIVE with this idle time; undefined: off. */
+  keepAliveMs: number | undefined;
+  /** transport_socket: TLS origination; undefined: plaintext. */
+  tls: UpstreamTls | undefined;
+  /**
+   * ORIGINAL_DST: where a request goes comes from this header (original_dst_lb_config.use_http_header), as
+   * `ip:port`. Unset: from the connection's original destination, which this engine knows only when told.
+   */
+  originalDstHeader: string | undefined;
+  /** The transport as configured (transport_socket, upstream_connection_options): pools restart when it changes. */
+  transportKey: string;
   healthCheck: HealthCheck | undefined;
 }
 

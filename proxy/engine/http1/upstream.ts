@@ -1,8 +1,9 @@
 // The upstream side: an HTTP/1.1 client connection that carries one exchange at a time and parses only the
 // response framing, handing the head and the raw body bytes to the exchange.
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
-import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "../link.js";
+import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
 
@@ -44,24 +45,18 @@ export class UpstreamConnection implements UpstreamLink {
     readonly key: string,
     host: string,
     port: number,
-    connectTimeoutMs: number,
-    onConnect: (err: UpstreamFailure | undefined) => void,
+    options: DialOptions,
+    onConnect: (err: DialFailure | undefined) => void,
   ) {
-    const s = connect({ host, port, noDelay: true });
-    this.socket = s;
-    const timer = setTimeout(() => s.destroy(new Error("connect timeout")), connectTimeoutMs);
-    s.once("connect", () => {
-      clearTimeout(timer);
-      this.connected = true;
-      onConnect(undefined);
+    const s = dial(host, port, options, (err) => {
+      if (!err) this.connected = true;
+      onConnect(err);
     });
+    this.socket = s;
     s.on("data", (chunk: Buffer) => this.onData(chunk));
-    s.on("error", () => undefined);
     s.on("close", () => {
-      clearTimeout(timer);
       this.dead = true;
-      if (!this.connected) onConnect("connect-failure");
-      else this.closeExchange();
+      if (this.connected) this.closeExchange();
       this.onClosed?.(this);
     });
   }

@@ -121,7 +121,7 @@ describe("an upstream connection paused for a slow client", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port: backendPort } = server.address() as AddressInfo;
     const conn = await new Promise<UpstreamConnection>((resolve, reject) => {
-      const c: UpstreamConnection = new UpstreamConnection("k", "127.0.0.1", backendPort, 1000, (err) => (err ? reject(new Error(err)) : resolve(c)));
+      const c: UpstreamConnection = new UpstreamConnection("k", "127.0.0.1", backendPort, { connectTimeoutMs: 1000, keepAliveMs: undefined, tls: undefined }, (err) => (err ? reject(new Error(err)) : resolve(c)));
     });
     const exchange = (pauseOnBody: boolean): Promise<string> =>
       new Promise((resolve, reject) => {
