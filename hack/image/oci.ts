@@ -6,7 +6,7 @@
 // `docker load`), sharing blobs/sha256/.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, Writable } from "node:stream";
@@ -42,9 +42,9 @@ const TAR_FLAGS = [
   "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
 ];
 
-/** GNU tar of `dir`'s contents on stdout, streamed into `sink`. */
+/** GNU tar of `dir`'s contents (names without a leading ./) on stdout, streamed into `sink`. */
 async function tarInto(dir: string, sink: NodeJS.WritableStream): Promise<void> {
-  const tar = spawn("tar", [...TAR_FLAGS, "-C", dir, "-cf", "-", "."], { stdio: ["ignore", "pipe", "pipe"] });
+  const tar = spawn("tar", [...TAR_FLAGS, "-C", dir, "-cf", "-", "--", ...readdirSync(dir).sort()], { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   tar.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
   const exited = new Promise<number>((resolve, reject) => {

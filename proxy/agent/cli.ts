@@ -11,8 +11,6 @@ export function nodeIdFrom(f: Pick<Flags, "type" | "instance-ip" | "pod-name" | 
   return `${f.type}~${f["instance-ip"] || "127.0.0.1"}~${f["pod-name"] || hostname()}.${ns}~${ns}.svc.cluster.local`;
 }
 
-const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1";
-
 export async function runProxyRole(f: Flags): Promise<number> {
   if (f["discovery-address"]) {
     const { runXdsAgent, nodeIp } = await import("./xds-main.js");
@@ -24,13 +22,14 @@ export async function runProxyRole(f: Flags): Promise<number> {
       interception: f["interception-mode"] === "REDIRECT" ? "REDIRECT" : "NONE",
       appAddress: f["app-address"],
       outboundPort: f["outbound-port"],
-      // Admin never leaves loopback; readiness and Prometheus answer on the pod IP when there is one.
-      adminAddress: f["admin-address"] ?? (isLoopback(ip) ? ip : "127.0.0.1"),
+      // Admin never leaves loopback (adminAddressFor); readiness and Prometheus answer on the pod IP when there is one.
+      adminAddress: f["admin-address"],
       bindAddress: f["instance-ip"] ? "0.0.0.0" : ip,
       adminPort: f["admin-port"],
       statsPort: f["stats-port"],
       readyPort: f["ready-port"],
       binaryPath: f["binary-path"],
+      enginesDir: f["engines-dir"],
       accessLog: f["access-log"],
       drainSeconds: f["drain-seconds"],
     });
@@ -50,7 +49,7 @@ export async function runProxyRole(f: Flags): Promise<number> {
   };
   if (f.agent) {
     const { runAgent } = await import("./main.js");
-    return runAgent({ ...flags, binaryPath: f["binary-path"] });
+    return runAgent({ ...flags, binaryPath: f["binary-path"], enginesDir: f["engines-dir"] });
   }
   const { runProxy } = await import("../engine/main.js");
   return runProxy(flags);

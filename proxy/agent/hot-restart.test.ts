@@ -25,6 +25,7 @@ describe("agent hot restart", () => {
     const agent = new Agent({
       resources: resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
       binaryPath: BUILT,
+      enginesDir: dir, // binary B's directory: the only place a hot restart may take another engine from
       adminPort: 0,
       statsPort: 0,
       readyPort: 0,

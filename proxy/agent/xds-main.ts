@@ -2,6 +2,7 @@
 // with no listeners, binds the listeners LDS brings (as served with interception REDIRECT; reshaped by
 // local-shape.ts with interception NONE), and serves until SIGTERM/SIGINT, then drains.
 import { hostname } from "node:os";
+import { isLoopbackAddress } from "../engine/admin-guard.js";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
 import { Agent } from "./agent.js";
@@ -17,7 +18,8 @@ export interface XdsAgentFlags {
   /** Where the app listens (the inbound clusters' target). */
   appAddress?: string;
   outboundPort?: number;
-  /** Admin binds here. Default: the node's IP. */
+  /** Admin binds here: a loopback address only. Default: the node's IP when that is loopback (local mode, where
+   * workloads share the host), else 127.0.0.1. */
   adminAddress?: string;
   /** Stats and readiness bind here. Default: adminAddress. */
   bindAddress?: string;
@@ -25,6 +27,7 @@ export interface XdsAgentFlags {
   statsPort?: PortOption;
   readyPort?: PortOption;
   binaryPath?: string;
+  enginesDir?: string;
   accessLog?: boolean;
   drainSeconds?: number;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
@@ -38,6 +41,13 @@ export function defaultNodeId(): string {
 /** The IP in a node id (`kind~ip~...`), or 127.0.0.1. */
 export function nodeIp(nodeId: string): string {
   return nodeId.split("~")[1] || "127.0.0.1";
+}
+
+/** Where the admin port binds: never the pod IP (Istio keeps Envoy's admin on 127.0.0.1). */
+export function adminAddressFor(nodeId: string, flag?: string): string {
+  if (flag !== undefined) return flag; // startAdmin refuses one that is not loopback
+  const ip = nodeIp(nodeId);
+  return isLoopbackAddress(ip) ? ip : "127.0.0.1";
 }
 
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
@@ -81,7 +91,8 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const agent: XdsConfiguredAgent = new XdsConfiguredAgent({
     resources: { version: "" },
     binaryPath: flags.binaryPath,
-    adminAddress: flags.adminAddress ?? ip,
+    enginesDir: flags.enginesDir,
+    adminAddress: adminAddressFor(nodeId, flags.adminAddress),
     bindAddress: flags.bindAddress ?? flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
     statsPort: flags.statsPort,
@@ -109,7 +120,7 @@ export async function runXdsAgent(flags: XdsAgentFlags): Promise<number> {
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const running = await startXdsAgent(flags, () => stop());
   const { agent } = running;
-  process.stderr.write(`weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${flags.adminAddress ?? nodeIp(flags.nodeId ?? defaultNodeId())}:${agent.ports.admin}\n`);
+  process.stderr.write(`weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${adminAddressFor(flags.nodeId ?? defaultNodeId(), flags.adminAddress)}:${agent.ports.admin}\n`);
   process.once("SIGTERM", () => stop());
   process.once("SIGINT", () => stop());
   await stopped;

@@ -124,6 +124,30 @@ spec:
     expect(events).toContain(missing);
   });
 
+  it("installs as the README says: the operator and weftd run as containers and the mesh turns Ready", async () => {
+    // On the process cluster, a namespace asks for the real node; on kind or any other cluster this step isn't needed.
+    await kube(["create", "namespace", "weft-system"]);
+    await kube(["annotate", "namespace", "weft-system", "scheduler.alpha.kubernetes.io/node-selector=type=real"]);
+    await kube(["apply", "-f", `${REPO_ROOT}/crds/`]);
+    await kube(["apply", "-f", `${REPO_ROOT}/operator/deploy/`]);
+    await kube(["apply", "-f", `${REPO_ROOT}/samples/mesh.yaml`]);
+    await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=240s"]);
+    const pods = await getJson<{ items: Array<{ metadata: { name: string }; spec: { nodeName: string; containers: Array<{ image: string }> }; status: { phase: string } }> }>([
+      "get",
+      "pods",
+      "-n",
+      "weft-system",
+    ]);
+    const names = pods.items.map((p) => p.metadata.name);
+    expect(names.filter((n) => n.startsWith("weft-operator-"))).toHaveLength(2);
+    expect(names.filter((n) => n.startsWith("weftd-"))).toHaveLength(2);
+    for (const p of pods.items) {
+      expect(p.spec.nodeName).toBe(NODE.name);
+      expect(p.spec.containers[0]?.image).toBe(weft.ref);
+      expect(p.status.phase).toBe("Running");
+    }
+  });
+
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);
     expect(processesIn(STATE_DIR)).toEqual([]);
@@ -138,13 +162,14 @@ spec:
   });
 
   it("fails `up` naming the node component that won't start and its log, and leaves nothing running", async () => {
-    // CoreDNS can't bind its readiness port: it exits at once.
+    // kube-proxy can't bind its health port: it exits at once.
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(PORTS.corednsReady, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => blocker.once("error", reject).listen(PORTS.kubeProxyHealthz, "127.0.0.1", resolve));
     try {
       const up = await cluster("up");
       expect(up.code).not.toBe(0);
-      expect(up.stderr).toContain(`coredns exited; see ${STATE_DIR}/logs/coredns.log`);
+      expect(up.stderr).toContain(`kube-proxy exited; see ${STATE_DIR}/logs/kube-proxy.log`);
+      expect(readFileSync(`${STATE_DIR}/logs/kube-proxy.log`, "utf8")).toContain("address already in use");
     } finally {
       blocker.close();
     }

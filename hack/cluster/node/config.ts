@@ -153,6 +153,8 @@ export function kubeProxyArgs(): string[] {
     `--healthz-bind-address=127.0.0.1:${PORTS.kubeProxyHealthz}`,
     `--metrics-bind-address=127.0.0.1:${PORTS.kubeProxyMetrics}`,
     "--conntrack-max-per-core=0",
+    // A port it can't bind is fatal, so `cluster up` says so instead of waiting for a health check.
+    "--bind-address-hard-fail=true",
     "--v=1",
   ];
 }

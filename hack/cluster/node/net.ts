@@ -81,9 +81,43 @@ function removeRules(): void {
   }
 }
 
-/** Removes everything setUp made; each step is skipped when already gone. */
+/**
+ * An iptables-restore --noflush script that removes every KUBE-* chain in `save` (iptables-save's
+ * output) and the rules in other chains that jump to one: what kubelet and kube-proxy made. Pure.
+ */
+export function kubeChainsRemoval(save: string): string {
+  const out: string[] = [];
+  let table = "";
+  let body: string[] = [];
+  for (const line of save.split("\n")) {
+    if (line.startsWith("*")) {
+      table = line;
+      body = [];
+    } else if (line === "COMMIT") {
+      const chains = body.filter((l) => l.startsWith(":KUBE-")).map((l) => l.slice(1).split(" ")[0]);
+      const jumps = body.filter((l) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(l)).map((l) => `-D${l.slice(2)}`);
+      if (chains.length) out.push(table, ...jumps, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), "COMMIT");
+    } else body.push(line);
+  }
+  return out.length ? out.join("\n") + "\n" : "";
+}
+
+function removeKubeChains(): void {
+  for (const bin of ["iptables", "ip6tables"]) {
+    let script = "";
+    try {
+      script = kubeChainsRemoval(run(`${bin}-save`, []));
+    } catch {
+      continue; // no such backend here
+    }
+    if (script) execFileSync(`${bin}-restore`, ["--noflush"], { input: script, stdio: ["pipe", "ignore", "pipe"] });
+  }
+}
+
+/** Removes everything setUp made, and the chains kubelet and kube-proxy made; each step is skipped when already gone. */
 export function tearDown(): void {
   removeRules();
+  removeKubeChains();
   if (bridgeExists()) {
     for (const port of run("ip", ["-o", "link", "show", "master", NODE.bridge]).split("\n")) {
       const name = /^\d+: ([^@:]+)/.exec(port)?.[1];

@@ -28,9 +28,7 @@ export function checkMachine(): void {
 
 /** kubelet, kube-proxy and CoreDNS, built by hack/kube/build.sh node (cached by version). */
 export function nodeBinaries(): string {
-  const dir = execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, ["node"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }).trim();
-  writeFileSync(path("node", "bin"), dir);
-  return dir;
+  return execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, ["node"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }).trim();
 }
 
 const ctr = (...args: string[]) => execFileSync("/usr/bin/ctr", ["--address", nodePaths.containerdSocket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -131,15 +129,6 @@ export function cleanUp(): string[] {
       } catch {
         left.push(`mount ${m}`);
       }
-    }
-  }
-  const binFile = path("node", "bin");
-  const proxy = existsSync(binFile) ? `${readFileSync(binFile, "utf8").trim()}/kube-proxy` : "";
-  if (proxy && existsSync(proxy)) {
-    try {
-      execFileSync(proxy, ["--cleanup"], { stdio: "ignore" });
-    } catch {
-      // --cleanup exits non-zero when some of its chains were never made
     }
   }
   tearDown();

@@ -155,7 +155,7 @@ function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
     intervalMs: need("interval"),
     unhealthyThreshold: need("unhealthy_threshold"),
     healthyThreshold: need("healthy_threshold"),
-    path: r.reqStr(http, "path", join(p, "http_health_check")),
-    host: r.str(http, "host", join(p, "http_health_check")),
+    path: r.headerValue(http, "path", join(p, "http_health_check")) || r.fail(join(p, "http_health_check.path"), "is required"),
+    host: r.headerValue(http, "host", join(p, "http_health_check")),
   };
 }

@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { Re2, Substitution } from "../../xds/regex.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -64,7 +65,7 @@ export interface ForwardAction {
   timeoutMs: number; // 0: none
   retry: RetryPolicy | undefined;
   prefixRewrite: string | undefined;
-  regexRewrite: { pattern: RegExp; substitution: string } | undefined;
+  regexRewrite: RegexRewrite | undefined;
   hostRewrite: string | undefined;
   mirrors: { cluster: string; fraction: number }[];
   hashPolicy: HashPolicy[];
@@ -359,4 +360,10 @@ export interface EngineConfig {
   routes: ReadonlyMap<string, RouteConfig>;
   clusters: ReadonlyMap<string, Cluster>;
   resources: Resources;
+}
+
+/** A route's regex_rewrite: RE2 pattern and Envoy substitution, compiled. */
+export interface RegexRewrite {
+  pattern: Re2;
+  substitution: Substitution;
 }
