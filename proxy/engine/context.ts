@@ -1,4 +1,5 @@
 // What every request shares: the live clusters and routes, stats, rate-limit buckets, randomness and the logger.
+import type { H2Counters } from "./h2/counters.js";
 import type { Logger } from "pino";
 import { headerValue, type RequestHead } from "./http1/parse.js";
 import type { RouteConfig } from "./config/types.js";
@@ -16,6 +17,8 @@ export interface EngineContext {
   /** Log every request, not only those of listeners whose config asks for an access log. */
   logAll: boolean;
   tracing: boolean;
+  /** Downstream HTTP/2 counters (Envoy's http2.* and premature resets). */
+  h2Counters: H2Counters;
 }
 
 /** One access-log line (pino JSON), with Envoy's field names. */

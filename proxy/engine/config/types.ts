@@ -190,6 +190,8 @@ export interface HttpConnectionManager {
   stripMatchingHostPort: boolean;
   generateRequestId: boolean;
   accessLog: boolean;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for downstream connections. */
+  maxConcurrentStreams: number;
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
