@@ -22,6 +22,8 @@ export interface MeshOptions extends LayoutOptions {
   logDir?: string;
   /** Files from samples/bookinfo/networking to seed besides the gateway. Default: destination-rule-all.yaml. */
   networking?: string[];
+  /** Istio's MeshConfig YAML for discovery (`--mesh-config`, watched). */
+  meshConfig?: string;
   progress?: (line: string) => void;
 }
 
@@ -72,7 +74,7 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   try {
     await seedConfig(root, l, o.configDir, o.networking ?? ["destination-rule-all.yaml"]);
     say(`config      ${o.configDir}`);
-    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort)]);
+    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort), ...(o.meshConfig ? ["--mesh-config", o.meshConfig] : [])]);
     await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;
@@ -113,7 +115,7 @@ async function configured(adminUrl: string): Promise<string> {
     const xds = res?.status === 200 ? (JSON.parse(res.body) as Dump).xds : undefined;
     const error = Object.values(xds?.types ?? {}).find((t) => t.error)?.error;
     return error ? { error } : xds?.applied_version ? { version: xds.applied_version } : undefined;
-  });
+  }, 60_000); // a loaded machine starts 14 processes slowly
   if ("error" in r) throw new Error(`the proxy at ${adminUrl} rejected its config: ${r.error}`);
   return r.version;
 }

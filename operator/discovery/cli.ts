@@ -28,7 +28,7 @@ async function startKube(v: Flags): Promise<Discovery> {
 export async function runDiscovery(v: Flags): Promise<number> {
   const configDir = v["config-dir"];
   const discovery = configDir
-    ? await startDiscovery({ configDir, xdsPort: v["xds-port"], monitoringPort: v["monitoring-port"], address: v.address })
+    ? await startDiscovery({ configDir, xdsPort: v["xds-port"], monitoringPort: v["monitoring-port"], address: v.address, meshConfig: v["mesh-config"] || undefined })
     : await startKube(v);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -1,6 +1,6 @@
 // render(spec) → the control plane's objects. Pure: the same inputs give the same
 // objects, so server-side apply of an unchanged mesh writes nothing.
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { discoveryRole } from "../api/roles.js";
@@ -34,6 +34,14 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
     labels: { ...labels, ...extra },
     ownerReferences,
   });
+  /** Binds discovery's service account to a (Cluster)Role of the same name as the binding. */
+  const binding = (roleKind: "Role" | "ClusterRole", name: string, namespace?: string): V1RoleBinding => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: `${roleKind}Binding`,
+    metadata: meta(name, namespace),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name },
+    subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
+  });
   const caBundle = b64(ctx.ca.certPem);
   const clusterRole = clusterScopedName(ctx.name, "discovery");
   const selector = { app: DISCOVERY, [MESH_LABEL]: ctx.name };
@@ -53,13 +61,7 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: [GROUP], resources: ["meshinstallations"], verbs: ["get", "list", "watch"] },
       ],
     } as KubernetesObject,
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: meta(clusterRole),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
-      subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
-    } as KubernetesObject,
+    binding("ClusterRole", clusterRole),
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -70,13 +72,7 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
       ],
     } as KubernetesObject,
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: meta(DISCOVERY, ns),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: DISCOVERY },
-      subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
-    } as KubernetesObject,
+    binding("Role", DISCOVERY, ns),
     {
       apiVersion: "v1",
       kind: "Secret",

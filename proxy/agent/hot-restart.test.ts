@@ -5,7 +5,7 @@ import { Agent as HttpAgent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, DEFAULT_ENGINE } from "./agent.js";
-import { backend, cluster, get, resources } from "../engine/e2e/helpers.js";
+import { backend, cluster, get, resources } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 

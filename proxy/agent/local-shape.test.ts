@@ -43,7 +43,9 @@ describe("localShape (interception NONE)", () => {
 
   it("binds one outbound listener on the proxy's IP and the inbound on the served port; drops what needs capture", () => {
     expect(bound).toEqual({ [OUTBOUND_LISTENER]: "127.0.10.11:15001", virtualInbound_9080: "127.0.10.11:9080" });
-    expect(cfg.clusters.has("PassthroughCluster")).toBe(false);
+    // Nothing is captured: PassthroughCluster sends HTTP where the request's authority says (the test was wrong
+    // to expect it dropped: ALLOW_ANY needs it).
+    expect(cfg.clusters.get("PassthroughCluster")).toMatchObject({ type: "ORIGINAL_DST", originalDstHeader: ":authority" });
   });
 
   it("routes every service port by Host on the outbound listener; a domain stays with its first virtual host", () => {

@@ -5,7 +5,8 @@
 //   hosts of all outbound route tables, first domain wins);
 // - the inbound listener split per served port, each bound on <ip>:<port>, forwarding to the app at appAddress;
 // - other bound listeners (a gateway's) on <ip> instead of 0.0.0.0;
-// - what needs capture dropped: original-destination clusters and listeners, TCP listeners found by VIP.
+// - what needs capture dropped: original-destination listeners, TCP listeners found by VIP; original-destination
+//   clusters (PassthroughCluster) take the destination from the request's authority instead.
 // Pure.
 import type { Resources } from "../engine/config/types.js";
 import type { Json, JsonObject } from "../xds/types.js";
@@ -57,7 +58,10 @@ function shapeClusters(clusters: JsonObject[], appAddress: string | undefined): 
   const out: JsonObject[] = [];
   for (const c of clusters) {
     if (c["type"] === "ORIGINAL_DST") {
+      // Nothing is captured, so no connection has an original destination: TCP to these clusters is dropped,
+      // and HTTP goes where the request's authority (ip:port) says, as Envoy's use_http_header.
       dropped.add(String(c["name"]));
+      out.push({ ...c, original_dst_lb_config: { use_http_header: true, http_header_name: ":authority" } });
       continue;
     }
     if (appAddress && String(c["name"]).startsWith("inbound|")) {

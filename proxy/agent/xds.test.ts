@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ECHO_SUBSETS } from "../../operator/discovery/testing/mesh.js";
+import { ECHO_SUBSETS } from "../../test/support/discovery/mesh.js";
 import { startXdsAgent, type XdsAgent } from "./xds-main.js";
 
 const CLI = join(process.cwd(), "dist/operator/cli/main.js");

@@ -21,28 +21,28 @@ export interface CaptureOptions {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
 
-function ports(flag: string, text: string): number[] {
+/** The items of a comma-separated flag value, trimmed, empty ones dropped. */
+function items(text: string): string[] {
   return text
     .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)
-    .map((p) => {
-      const n = /^\d+$/.test(p) ? Number(p) : NaN;
-      if (!(n >= 1 && n <= 65535)) throw new Error(`--${flag}: "${p}" is not a port`);
-      return n;
-    });
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function ports(flag: string, text: string): number[] {
+  return items(text).map((p) => {
+    const n = /^\d+$/.test(p) ? Number(p) : NaN;
+    if (!(n >= 1 && n <= 65535)) throw new Error(`--${flag}: "${p}" is not a port`);
+    return n;
+  });
 }
 
 function cidrs(flag: string, text: string): string[] {
-  return text
-    .split(",")
-    .map((c) => c.trim())
-    .filter(Boolean)
-    .map((c) => {
-      const m = CIDR.exec(c);
-      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new Error(`--${flag}: "${c}" is not an IPv4 CIDR`);
-      return m[5] ? c : `${c}/32`;
-    });
+  return items(text).map((c) => {
+    const m = CIDR.exec(c);
+    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new Error(`--${flag}: "${c}" is not an IPv4 CIDR`);
+    return m[5] ? c : `${c}/32`;
+  });
 }
 
 /** `weft init`'s flags → options; a bad list names its flag. */

@@ -164,6 +164,13 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   const e = new Errors();
   if (!vs.spec.hosts?.length) e.add("spec.hosts", "at least one host is required");
   (vs.spec.http ?? []).forEach((http, i) => validateHttp(e, http, `spec.http[${i}]`, vs.namespace, ctx));
+  if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
+  (vs.spec.tcp ?? []).forEach((tcp, i) => {
+    if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
+    (tcp.match ?? []).forEach((m, j) => {
+      if (m.sourceSubnet !== undefined) e.add(`spec.tcp[${i}].match[${j}].sourceSubnet`, "is not supported yet");
+    });
+  });
   return e.list;
 }
 
@@ -190,6 +197,17 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   }
   e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
   e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
+  const ka = pool?.tcp?.tcpKeepalive;
+  if (ka) {
+    // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
+    e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
+    if (ka.probes !== undefined && ka.probes !== 9) e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
+    if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75) e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
+  }
+  const tls = p.tls;
+  if (tls?.mode === "ISTIO_MUTUAL") e.add(`${path}.tls.mode`, "ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files");
+  if (tls?.credentialName) e.add(`${path}.tls.credentialName`, "is not supported yet; give caCertificates, clientCertificate and privateKey as files");
+  if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey)) e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
   const o = p.outlierDetection;
   if (o) {
     e.percent(`${path}.outlierDetection.maxEjectionPercent`, o.maxEjectionPercent);

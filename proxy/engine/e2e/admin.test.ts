@@ -3,7 +3,7 @@
 // read for key material. Every mutating endpoint must refuse the first three and do nothing.
 import { startAdmin, type AdminTarget } from "../admin.js";
 import { adminCall, HOSTILE } from "./admin-client.js";
-import { selfSigned } from "./certs.js";
+import { selfSigned } from "../../../test/support/engine/certs.js";
 import { backend, cluster, get, listener, routeConfig, startEngine } from "./helpers.js";
 
 const TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";

@@ -1,8 +1,8 @@
 // TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port.
 import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import { selfSigned } from "./certs.js";
-import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "./helpers.js";
+import { selfSigned } from "../../../test/support/engine/certs.js";
+import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
