@@ -83,18 +83,9 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: r.list(hcm, "access_log", hp).length > 0,
-      maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),
       ...options,
     },
   };
-}
-
-/** http2_protocol_options.max_concurrent_streams: 100 unless set (Istio's gateways; Envoy's own is 2^31-1). */
-function maxConcurrentStreams(r: Reader, hcm: Obj, hp: string): number {
-  const h2 = r.optObj(hcm, "http2_protocol_options", hp);
-  const n = h2 ? r.num(h2, "max_concurrent_streams", join(hp, "http2_protocol_options")) : undefined;
-  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2147483647)) r.fail(join(join(hp, "http2_protocol_options"), "max_concurrent_streams"), "must be between 1 and 2147483647");
-  return n ?? 100;
 }
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
