@@ -41,6 +41,9 @@ fi
 
 step "Kubernetes from the Go module proxy (cached by version)"
 bash hack/kube/build.sh >/dev/null
+
+step "h2spec from the Go module proxy (cached by version; the h2spec suite runs it)"
+bash hack/h2spec/build.sh >/dev/null
 if [ "$real_node" = 1 ]; then
   step "kubelet, kube-proxy and CoreDNS for the real node (cached by version)"
   bash hack/kube/build.sh node >/dev/null

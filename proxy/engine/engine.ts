@@ -13,6 +13,7 @@ import { proxyTcp } from "./tcp.js";
 import type { Server as TlsServer } from "node:tls";
 import { checkTls, tlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
+import { H2Counters } from "./h2/counters.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
@@ -172,7 +173,9 @@ class ListenerRuntime {
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
   takeH2(socket: Socket, key = DEFAULT_CHAIN): void {
     const c = this.chain(key);
-    (c.h2 ??= new H2Listener(c.serve)).take(socket);
+    const hcm = this.chainListener(key)?.hcm;
+    c.h2 ??= new H2Listener(c.serve, { maxConcurrentStreams: hcm?.maxConcurrentStreams, count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name) });
+    c.h2.take(socket);
     if (this.draining) c.h2.drain();
   }
   get port(): number {
@@ -207,6 +210,7 @@ export class Engine {
       stats: this.stats,
       limiter: new RateLimiter(),
       random: opts.random ?? Math.random,
+      h2Counters: new H2Counters(this.stats.registry),
       log: undefined, // pino is loaded only when some listener logs (it costs ~9 MB of RSS)
       logAll: opts.accessLog ?? false,
       accessOut: undefined,
@@ -419,6 +423,7 @@ export class Engine {
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
     lines.push(...this.counters.lines());
+    lines.push(...this.ctx.h2Counters.lines());
     return `${lines.sort().join("\n")}\n`;
   }
 }

@@ -24,6 +24,9 @@ const bad = {
   weights: vs(`  - route:\n    - { destination: { host: reviews, subset: v1 }, weight: 70 }\n    - { destination: { host: reviews, subset: v2 }, weight: 20 }\n`),
   subset: vs(`  - route: [{ destination: { host: reviews, subset: v9 } }]\n`),
   abort: vs(`  - fault: { abort: { percentage: { value: 150 }, httpStatus: 500 } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
+  // Header injection by config: a Set-Cookie smuggled into every response through a CRLF.
+  crlf: vs(`  - headers: { response: { set: { x-a: "1\\r\\nSet-Cookie: session=evil" } } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
+  lookahead: vs(`  - match: [{ headers: { cookie: { regex: "(?=.*user=jason).*" } } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
 };
 
 function webhookYaml(port: number, caPem: string): string {
@@ -72,6 +75,8 @@ describe("the validation webhook, called by kube-apiserver", () => {
     ["weights that don't add up to 100", bad.weights, "spec.http[0].route"],
     ["a subset the DestinationRule doesn't define", bad.subset, "spec.http[0].route[0].destination.subset"],
     ["an abort percentage over 100", bad.abort, "spec.http[0].fault.abort.percentage"],
+    ["CR/LF in a response header value", bad.crlf, 'spec.http[0].headers.response.set["x-a"]'],
+    ["a lookahead, which RE2 has not", bad.lookahead, "spec.http[0].match[0].headers.cookie.regex"],
   ])("kubectl apply of a VirtualService with %s fails, naming the field", async (_what, yaml, field) => {
     const r = await kubectl(["apply", "-f", "-"], yaml);
     expect(r.code).not.toBe(0);

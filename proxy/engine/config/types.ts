@@ -194,6 +194,8 @@ export interface HttpConnectionManager {
   accessLog: AccessLogFormat | undefined;
   /** Percent of traces this proxy starts that are marked sampled. */
   samplingPercent: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for downstream connections. */
+  maxConcurrentStreams: number;
   limits: HcmLimits;
   /** normalize_path: RFC 3986 normalisation of the path (dot segments, unreserved escapes) before routing. */
   normalizePath: boolean;
