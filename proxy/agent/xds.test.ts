@@ -41,7 +41,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
-const entries = (withMe: boolean) => `
+const entries = (withMe: boolean, busy?: number) => `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: echo }
@@ -50,7 +50,7 @@ spec: { hosts: [echo], ports: [{ number: 9080, name: http, protocol: HTTP }], re
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: client }
-spec: { hosts: [client], ports: [{ number: 9080, name: http, protocol: HTTP }], resolution: STATIC, workloadSelector: { labels: { app: client } } }
+spec: { hosts: [client], ports: [{ number: 9080, name: http, protocol: HTTP }${busy ? `, { number: ${busy}, name: http-busy, protocol: HTTP }` : ""}], resolution: STATIC, workloadSelector: { labels: { app: client } } }
 ---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
@@ -61,7 +61,7 @@ apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: echo-v2 }
 spec: { address: 127.0.30.22, ports: { http: 9080 }, labels: { app: echo, version: v2 } }
-${withMe ? `---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: { name: client-v1 }\nspec: { address: ${ME}, ports: { http: 9080 }, labels: { app: client, version: v1 } }\n` : ""}`;
+${withMe ? `---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: { name: client-v1 }\nspec: { address: ${ME}, ports: { http: 9080${busy ? `, http-busy: ${busy}` : ""} }, labels: { app: client, version: v1 } }\n` : ""}`;
 
 // Test data shared with discovery's tests: the echo DestinationRule with subsets v1 and v2.
 const routeTo = (subset: string, regex = "") => `${ECHO_SUBSETS}
@@ -151,18 +151,25 @@ describe("agent over xDS from weft discovery", () => {
     expect(Object.keys(dump.xds.types).sort()).toEqual(["CDS", "EDS", "LDS", "RDS"]);
   });
 
-  it("NACKs a config the engine can't take, naming resource and field, and keeps serving the last good one", async () => {
-    writeFileSync(join(dir, "routes.yaml"), routeTo("v1", "(?P<bad>/x)"));
+  // Was: a VirtualService with a regex JavaScript can't run, which local mode now rejects at the door. A port
+  // another process holds is something no door can see: the proxy must NACK it and keep serving.
+  it("NACKs a config it can't take (a port another process holds), naming the listener, and keeps serving the last good one", async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ host: ME, port: 9091 }, resolve));
+    writeFileSync(join(dir, "mesh.yaml"), entries(true, 9091));
     const nack = await until("a NACK in /debug/syncz", async () => {
       const me = (await syncz()).find((p) => p.node.includes(ME));
-      return me?.types["RDS"]?.nack?.error;
+      return Object.values(me?.types ?? {}).find((t) => t.nack)?.nack?.error;
     });
-    expect(nack).toMatch(/^RDS: RouteConfiguration "9080": .*regex/);
-    expect(notes.some((n) => n.startsWith("xds: NACK RDS"))).toBe(true);
+    // Whichever type completed the config carries the NACK (here RDS, the last in warming order).
+    expect(nack).toMatch(/Listener "virtualInbound_9091": address: cannot listen on 127\.0\.30\.11:9091: .*EADDRINUSE/);
+    expect(notes.some((n) => n.startsWith("xds: NACK"))).toBe(true);
     for (let i = 0; i < 10; i++) expect(await echo()).toBe("v2");
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    writeFileSync(join(dir, "mesh.yaml"), entries(true));
     writeFileSync(join(dir, "routes.yaml"), routeTo("v1"));
     await until("the fix applied", async () => (await echo()) === "v1");
-  });
+  }, 30_000);
 
   it("closes a listener LDS no longer has", async () => {
     writeFileSync(join(dir, "mesh.yaml"), entries(false));

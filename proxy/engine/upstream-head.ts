@@ -5,7 +5,7 @@ import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
-import { applyEdits, indexOfHeader, removeHeader } from "./router/index.js";
+import { applyEdits, indexOfHeader, removeHeader, setHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
@@ -50,6 +50,13 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
   // An HTTP/2 request may carry a body without content-length; HTTP/1.1 needs framing.
   if (body.length && !head.chunked && headerValue(headers, "content-length") === undefined) headers.push("content-length", String(body.length));
   return { method: head.method, path: o.path, headers, body, chunked: head.chunked };
+}
+
+/** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
+export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {
+  const headers = req.headers.slice();
+  setHeader(headers, "x-envoy-attempt-count", String(attempt));
+  return { ...req, headers, h1: undefined };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

@@ -3,6 +3,7 @@
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
+import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { PASSTHROUGH, inboundName } from "./clusters.js";
 import { ADS } from "./policy.js";
@@ -73,10 +74,12 @@ export function outboundTcpListener(vip: string, port: number, cluster: string):
     address: { socket_address: { address: vip, port_value: port } },
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
-    filter_chains: [
-      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
-    ],
+    filter_chains: [{ filters: [tcpProxyFilter(cluster)] }],
   };
+}
+
+function tcpProxyFilter(cluster: string): JsonObject {
+  return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } };
 }
 
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
@@ -89,6 +92,10 @@ export function virtualInbound(ports: ServicePort[]): JsonObject {
     filter_chains: ports.map((port) => {
       const target = port.targetPort ?? port.number;
       const cluster = inboundName(target);
+      if (!isHttpProtocol(port.protocol)) {
+        // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
+        return { name: cluster, filter_chain_match: { destination_port: target }, filters: [tcpProxyFilter(cluster)] };
+      }
       return {
         name: cluster,
         filter_chain_match: { destination_port: target },
