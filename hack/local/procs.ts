@@ -63,7 +63,7 @@ export class Procs {
 }
 
 /** Polls `probe` every `everyMs` until it returns a value (bounded: `timeoutMs`). */
-export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);
