@@ -1,5 +1,6 @@
-// Two projects: unit tests sit beside the code; integration tests run against the
-// process cluster (hack/cluster), which globalSetup starts once per run.
+// Projects: unit tests sit beside the code; integration tests run against the process
+// cluster (hack/cluster), which globalSetup starts once per run; node tests run real pods on
+// its real node.
 const common = {
   preset: "ts-jest/presets/default-esm",
   testEnvironment: "node",
@@ -14,11 +15,20 @@ export default {
   projects: [
     { ...common, displayName: "unit", testMatch: ["<rootDir>/{operator,proxy,hack}/**/*.test.ts"] },
     // The local mesh as processes (hack/local), through its gateway: needs `npm run build`.
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts"] },
+    // test/conformance: Istio's traffic-management tasks on the same local mesh.
+    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts", "<rootDir>/test/conformance/**/*.test.ts"] },
     {
       ...common,
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/integration/global-setup.ts",
+      globalTeardown: "<rootDir>/test/integration/global-teardown.ts",
+    },
+    // Real pods on the process cluster's real node (containerd + kubelet), and the images: needs root.
+    {
+      ...common,
+      displayName: "node",
+      testMatch: ["<rootDir>/test/node/**/*.test.ts"],
       globalSetup: "<rootDir>/test/integration/global-setup.ts",
       globalTeardown: "<rootDir>/test/integration/global-teardown.ts",
     },

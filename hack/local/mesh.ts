@@ -9,6 +9,8 @@ import path from "node:path";
 import { gatewayNodeId, gatewayYaml, layout, serviceEntries, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
 import { expandCommand, parseWorkloads, type WorkloadsFile } from "./workloads.js";
+import { commandLine, type Args } from "../../operator/api/contract.js";
+import { proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
@@ -23,6 +25,8 @@ export interface MeshOptions extends LayoutOptions {
   workloads?: WorkloadsFile;
   /** More files from samples/bookinfo/networking to seed. */
   networking?: string[];
+  /** Istio's MeshConfig YAML for discovery (`--mesh-config`, watched). */
+  meshConfig?: string;
   progress?: (line: string) => void;
 }
 
@@ -91,33 +95,23 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
     const extra = (o.networking ?? []).map((f) => path.join(NETWORKING(root), f));
     await seedConfig(l, o.configDir, [...workloads.config, ...extra]);
     say(`config      ${o.configDir}`);
-    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort)]);
+    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort), ...(o.meshConfig ? ["--mesh-config", o.meshConfig] : [])]);
     await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;
-    const proxyArgs = (nodeId: string, extra: string[]): string[] => [
-      "proxy",
-      "--discovery-address",
-      xds,
-      "--node-id",
-      nodeId,
-      "--admin-port",
-      String(l.adminPort),
-      "--drain-seconds",
-      "1",
-      ...extra,
-    ];
+    const proxyArgs = (nodeId: string, extra: Args<typeof proxyRole>): string[] =>
+      commandLine(proxyRole, { "discovery-address": xds, "node-id": nodeId, "admin-port": l.adminPort, "drain-seconds": 1, ...extra });
     const waits: Promise<unknown>[] = [];
     for (const w of l.workloads) {
       const name = workloadName(w);
       const [command = "", ...args] = expandCommand(w.command, { ip: w.appIp, port: w.port, proxy: `${w.ip}:${l.outboundPort}`, sidecar: w.ip, root, node: process.execPath });
       const app = procs.spawn(name, command, args);
-      const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), ["--app-address", w.appIp, "--outbound-port", String(l.outboundPort)]));
+      const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }));
       admin[name] = `http://${w.ip}:${l.adminPort}`;
       waits.push(procs.until(app, poll(name, () => accepting(w.appIp, w.port))).then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)));
       waits.push(procs.until(sidecar, configured(admin[name])).then(() => say(`sidecar     ${name} on ${w.ip} (inbound :${w.port}, outbound :${l.outboundPort}, admin :${l.adminPort})`)));
     }
-    const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), ["--admin-address", l.gateway.adminIp]));
+    const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), { "admin-address": l.gateway.adminIp }));
     admin["gateway"] = `http://${l.gateway.adminIp}:${l.adminPort}`;
     waits.push(procs.until(gw, configured(admin["gateway"])).then(() => say(`gateway     http://${l.gateway.ip}:${l.gateway.port} (admin ${admin["gateway"]})`)));
     await Promise.all(waits);
@@ -143,7 +137,7 @@ async function configured(adminUrl: string): Promise<string> {
     const xds = res?.status === 200 ? (JSON.parse(res.body) as Dump).xds : undefined;
     const error = Object.values(xds?.types ?? {}).find((t) => t.error)?.error;
     return error ? { error } : xds?.applied_version ? { version: xds.applied_version } : undefined;
-  });
+  }, 60_000); // a loaded machine starts 14 processes slowly
   if ("error" in r) throw new Error(`the proxy at ${adminUrl} rejected its config: ${r.error}`);
   return r.version;
 }

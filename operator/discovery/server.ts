@@ -13,6 +13,7 @@ import type { Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
 import { DirSource } from "./sources/dir.js";
+import { DEFAULT_MESH, watchMeshConfig, type MeshSettings } from "./sources/mesh.js";
 import type { DirSnapshot } from "./sources/dir.js";
 
 /** A config source: it reports a snapshot from start() and after every change, until stop(). */
@@ -32,6 +33,8 @@ export interface DiscoveryOptions {
   monitoringPort?: number;
   pushDebounceMs?: number;
   log?: Logger;
+  /** Local mode: the mesh config file (Istio's MeshConfig YAML), watched. */
+  meshConfig?: string;
 }
 
 export interface Discovery {
@@ -109,12 +112,27 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
     for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
+  let mesh: MeshSettings = DEFAULT_MESH;
+  let lastModel: ConfigModel | undefined;
+  const withMesh = (model: ConfigModel): ConfigModel => ({ ...model, outboundTrafficPolicy: mesh.outboundTrafficPolicy });
+  const meshWatch = options.meshConfig
+    ? watchMeshConfig(
+        options.meshConfig,
+        (m) => {
+          mesh = m;
+          log.info({ mesh: m }, "mesh config read");
+          if (lastModel) scheduler.schedule(withMesh(lastModel));
+        },
+        (warning) => log.warn({ warning }, "mesh config rejected: the last good one stays"),
+      )
+    : undefined;
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");
+    lastModel = snap.model;
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
-    scheduler.schedule(snap.model);
+    scheduler.schedule(withMesh(snap.model));
   };
   const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
   await source.start();
@@ -133,6 +151,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     ads,
     close: async () => {
       source.stop();
+      meshWatch?.stop();
       scheduler.stop();
       ads.closeAll();
       await new Promise<void>((resolve) => {

@@ -7,7 +7,8 @@
 // - other bound listeners (a gateway's) on <ip> instead of 0.0.0.0;
 // - a TCP service's listener (found by virtual IP, which needs capture) bound on <ip>:<service port> instead, so
 //   the app dials its own sidecar's IP at the service's port; dropped when the proxy binds that port already;
-// - what needs capture dropped: original-destination clusters and listeners.
+// - what needs capture dropped: original-destination listeners; original-destination clusters
+//   (PassthroughCluster) take the destination from the request's authority instead.
 // Pure.
 import type { Resources } from "../engine/config/types.js";
 import type { Json, JsonObject } from "../xds/types.js";
@@ -59,7 +60,10 @@ function shapeClusters(clusters: JsonObject[], appAddress: string | undefined): 
   const out: JsonObject[] = [];
   for (const c of clusters) {
     if (c["type"] === "ORIGINAL_DST") {
+      // Nothing is captured, so no connection has an original destination: TCP to these clusters is dropped,
+      // and HTTP goes where the request's authority (ip:port) says, as Envoy's use_http_header.
       dropped.add(String(c["name"]));
+      out.push({ ...c, original_dst_lb_config: { use_http_header: true, http_header_name: ":authority" } });
       continue;
     }
     if (appAddress && String(c["name"]).startsWith("inbound|")) {

@@ -4,9 +4,12 @@ import type { Cluster, Endpoint } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
 import type { ClientHttp2Session } from "node:http2";
+import { isIP } from "node:net";
 import { UpstreamConnection } from "./http1/upstream.js";
 import { H2Link, openSession } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
+import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
+import type { DialOptions } from "./dial.js";
 
 export class Host implements LbHost {
   active = 0;
@@ -14,6 +17,8 @@ export class Host implements LbHost {
   hcFails = 0;
   hcPasses = 0;
   idle: UpstreamConnection[] = [];
+  /** HTTP/1.1 connections to this host, open or opening. */
+  conns = 0;
   /** HTTP/2 clusters: the host's session, and requests waiting for it to connect. */
   h2: ClientHttp2Session | undefined;
   h2Ready = false;
@@ -38,18 +43,27 @@ interface Waiter {
 }
 
 const noop = () => undefined;
+const MAX_ORIGINAL_DST_HOSTS = 1024;
 
 export class ClusterRuntime {
   config!: Cluster;
   private hosts = new Map<string, Host>();
+  /** ORIGINAL_DST: hosts made per destination, dropped once unused (Envoy's cleanup_interval, 5 s). */
+  private readonly dynamic = new Map<string, Host>();
+  private sweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
   connections = 0;
   pending = 0;
   requests = 0;
   retries = 0;
   ejected = 0;
+  readonly counters = new ClusterCounters();
   private waiters: Waiter[] = [];
   private removed = false;
+  /** Bumped when the transport (TLS, keepalive) changes: older connections are not reused. */
+  private generation = 0;
+  private readonly generations = new WeakMap<UpstreamConnection, number>();
+  private dialOptions!: DialOptions;
   /** Called when a host is ejected, for stats and tests. */
   onEject: ((host: Host) => void) | undefined;
 
@@ -58,7 +72,16 @@ export class ClusterRuntime {
   }
 
   update(config: Cluster): void {
+    const transportChanged = this.config !== undefined && this.config.transportKey !== config.transportKey;
     this.config = config;
+    this.dialOptions = { connectTimeoutMs: config.connectTimeoutMs, keepAliveMs: config.keepAliveMs, tls: config.tls, tlsStats: this.counters.tls };
+    if (transportChanged) {
+      this.generation++;
+      for (const h of this.hosts.values()) {
+        for (const c of h.idle.splice(0)) c.close();
+        h.h2?.close();
+      }
+    }
     const next = new Map<string, Host>();
     for (const e of config.endpoints) {
       const h = this.hosts.get(e.key) ?? new Host(e);
@@ -81,9 +104,40 @@ export class ClusterRuntime {
     this.health(config);
   }
 
+  /**
+   * ORIGINAL_DST: the host a request names in `ip:port` (an IPv6 address in brackets); undefined when the value
+   * isn't one, or when too many destinations are in use (a bound on what clients can make the proxy hold).
+   */
+  originalHost(value: string | undefined): Host | undefined {
+    if (!value) return undefined;
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value.trim());
+    const address = m?.[1] ?? m?.[2];
+    const port = Number(m?.[3]);
+    if (!address || isIP(address) === 0 || !(port > 0 && port < 65536)) return undefined;
+    const key = `${address}:${port}`;
+    let h = this.dynamic.get(key);
+    if (h) return h;
+    if (this.dynamic.size >= MAX_ORIGINAL_DST_HOSTS) return undefined;
+    h = new Host({ address, port, weight: 1, healthy: true, key, locality: "", workload: undefined });
+    this.dynamic.set(key, h);
+    this.sweeper ??= setInterval(() => this.sweep(), 5000).unref();
+    return h;
+  }
+
+  private sweep(): void {
+    for (const [key, h] of this.dynamic) {
+      if (h.active || h.conns > h.idle.length || h.h2) continue;
+      for (const c of h.idle.splice(0)) c.close();
+      this.dynamic.delete(key);
+    }
+  }
+
   /** The cluster left the config: close idle connections now and the others when their exchange ends. */
   remove(): void {
     this.removed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const h of this.dynamic.values()) for (const c of h.idle.splice(0)) c.close();
+    this.dynamic.clear();
     this.stopChecks?.();
     for (const h of this.hosts.values()) {
       for (const c of h.idle.splice(0)) c.close();
@@ -130,22 +184,49 @@ export class ClusterRuntime {
     this.stopChecks = config.healthCheck ? startHealthChecks(config.healthCheck, () => this.hosts.values()) : undefined;
   }
 
-  /** A connection to the host: an idle one, a new one, or a wait in the pending queue. */
+  /** What /stats and Prometheus show of this cluster. */
+  state(): ClusterState {
+    return {
+      counters: this.counters,
+      hosts: this.hosts.size,
+      ejected: this.ejected,
+      connections: this.connections,
+      requests: this.requests,
+      pending: this.pending,
+      retries: this.retries,
+      limits: this.config.breakers,
+    };
+  }
+
+  /**
+   * A connection to the host: an idle one, a new one, or a wait in the pending queue. As Envoy's pools: the
+   * connection limit is the cluster's, but a host with no connection at all always gets one (counted as
+   * upstream_cx_overflow when over the limit), so a pending request is never stranded on a host that can't connect.
+   */
   acquire(host: Host, cb: ConnCallback): (() => void) | "overflow" {
     if (this.config.http2) return this.acquireH2(host, cb);
     while (host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
-      if (c.alive) {
+      if (c.reusable) {
+        c.socket.setTimeout(0);
         cb(c, undefined);
         return noop;
       }
+      c.close();
     }
-    if (this.connections < this.config.breakers.maxConnections) {
+    const b = this.config.breakers;
+    const atLimit = this.connections >= b.maxConnections;
+    if (atLimit) this.counters.upstream_cx_overflow++;
+    if (!atLimit || host.conns === 0) {
       this.open(host, cb);
       return noop;
     }
-    if (this.pending >= this.config.breakers.maxPendingRequests) return "overflow";
+    if (this.pending >= b.maxPendingRequests) {
+      this.counters.upstream_rq_pending_overflow++;
+      return "overflow";
+    }
     this.pending++;
+    this.counters.upstream_rq_pending_total++;
     const w: Waiter = { host, cb };
     this.waiters.push(w);
     return () => {
@@ -153,6 +234,7 @@ export class ClusterRuntime {
       if (i >= 0) {
         this.waiters.splice(i, 1);
         this.pending--;
+        this.counters.upstream_rq_cancelled++;
       }
     };
   }
@@ -165,13 +247,14 @@ export class ClusterRuntime {
       return noop;
     }
     if (!live) {
-      if (this.connections >= this.config.breakers.maxConnections) return "overflow";
+      if (this.connections >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
       this.connections++;
+      this.counters.upstream_cx_total++;
       const e = host.endpoint;
       const session = openSession(
         e.address,
         e.port,
-        this.config.connectTimeoutMs,
+        this.dialOptions,
         (failed) => {
           host.h2Ready = !failed;
           for (const w of host.h2Waiting.splice(0)) w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
@@ -195,13 +278,26 @@ export class ClusterRuntime {
 
   private open(host: Host, cb: ConnCallback): void {
     this.connections++;
+    host.conns++;
+    this.counters.upstream_cx_total++;
     const e = host.endpoint;
-    const conn = new UpstreamConnection(e.key, e.address, e.port, this.config.connectTimeoutMs, (err) => {
-      if (err) cb(undefined, err);
-      else cb(conn, undefined);
+    const conn = new UpstreamConnection(e.key, e.address, e.port, this.dialOptions, (err) => {
+      if (err) {
+        this.counters.upstream_cx_connect_fail++;
+        if (err === "timeout") this.counters.upstream_cx_connect_timeout++;
+        cb(undefined, "connect-failure");
+      } else cb(conn, undefined);
+    });
+    this.generations.set(conn, this.generation);
+    conn.socket.on("timeout", () => {
+      // The idle timer runs only while the connection sits in the pool (release() sets it, acquire() clears it).
+      if (!host.idle.includes(conn)) return;
+      this.counters.upstream_cx_idle_timeout++;
+      conn.close();
     });
     conn.onClosed = (c) => {
       this.connections--;
+      host.conns--;
       const i = host.idle.indexOf(c);
       if (i >= 0) host.idle.splice(i, 1);
       this.serveWaiter();
@@ -213,7 +309,10 @@ export class ClusterRuntime {
   release(host: Host, c: UpstreamLink): void {
     if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
     const max = this.config.maxRequestsPerConnection;
-    if (this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key)) {
+    if (max > 0 && c.requests >= max) this.counters.upstream_cx_max_requests++;
+    // Never pool a connection that is paused, half-closed or mid-exchange: the next request on it would hang.
+    const known = this.hosts.has(host.key) || this.dynamic.has(host.key);
+    if (!c.reusable || this.removed || (max > 0 && c.requests >= max) || !known || this.generations.get(c) !== this.generation) {
       c.close();
       return;
     }
@@ -224,16 +323,31 @@ export class ClusterRuntime {
       (w as Waiter).cb(c, undefined);
       return;
     }
-    if (this.waiters.length) {
+    if (this.waiters.length && this.connections >= this.config.breakers.maxConnections) {
       c.close(); // frees a slot for a waiter on another host
       return;
     }
     host.idle.push(c);
+    if (this.config.idleTimeoutMs > 0) c.socket.setTimeout(this.config.idleTimeoutMs); // see open()
   }
 
+  /** Idle pooled HTTP/1.1 connections, and how many of them could not carry a request (always 0 when healthy). */
+  poolState(): { idle: number; unusable: number } {
+    let idle = 0;
+    let unusable = 0;
+    for (const h of this.hosts.values()) {
+      idle += h.idle.length;
+      for (const c of h.idle) if (!c.reusable && c.alive) unusable++;
+    }
+    return { idle, unusable };
+  }
+
+  /** A slot is free: open a connection for the oldest waiter (at the limit, only for a host left with none). */
   private serveWaiter(): void {
-    if (!this.waiters.length || this.connections >= this.config.breakers.maxConnections) return;
-    const w = this.waiters.shift() as Waiter;
+    if (!this.waiters.length) return;
+    const i = this.connections < this.config.breakers.maxConnections ? 0 : this.waiters.findIndex((w) => w.host.conns === 0);
+    if (i < 0) return;
+    const [w] = this.waiters.splice(i, 1) as [Waiter];
     this.pending--;
     this.open(w.host, w.cb);
   }

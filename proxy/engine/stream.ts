@@ -13,7 +13,10 @@ import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
+import { normalizePath } from "./path.js";
 
+/** Envoy marks a reply the circuit breakers made with this header. */
+const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 export class Stream implements Exchange {
@@ -71,6 +74,16 @@ export class Stream implements Exchange {
 
   run(): void {
     const hcm = this.hcm;
+    if (hcm.normalizePath || hcm.mergeSlashes) {
+      // Routed and forwarded alike by the normalised path, as Envoy does.
+      const head = this.req.head;
+      const p = normalizePath(head.path, hcm.normalizePath, hcm.mergeSlashes);
+      if (p === undefined) return this.local(400, "DPE");
+      if (p !== head.path) {
+        head.path = this.view.path = p;
+        head.target = head.query ? `${p}?${head.query}` : p;
+      }
+    }
     const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
     this.rc = rc;
     this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
@@ -167,8 +180,12 @@ export class Stream implements Exchange {
     if (!cluster) return this.local(503, "NC");
     this.cluster = cluster;
     this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
-    if (cluster.requests >= cluster.config.breakers.maxRequests) return this.local(503, "UO", ["x-weft-overflow", "max_requests"]);
+    if (cluster.requests >= cluster.config.breakers.maxRequests) {
+      cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
+      return this.local(503, "UO", OVERLOADED);
+    }
     cluster.requests++;
+    cluster.counters.upstream_rq_total++;
     this.requestCounted = true;
     this.upstream = this.buildRequest(a);
     if (this.vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
@@ -201,7 +218,8 @@ export class Stream implements Exchange {
 
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
-    const host = cluster.pick(this.hash, this.ctx.random, this.tried);
+    const odh = cluster.config.originalDstHeader;
+    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(odh && this.view.header(odh)) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
@@ -210,7 +228,7 @@ export class Stream implements Exchange {
     const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
     if (r === "overflow") {
       this.endAttempt();
-      return this.local(503, "UO", ["x-weft-overflow", "max_pending_requests"]);
+      return this.local(503, "UO", OVERLOADED);
     }
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
@@ -306,7 +324,9 @@ export class Stream implements Exchange {
     this.endAttempt();
     if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
     if (kind === "timeout") return this.local(504, "UT");
-    this.local(503, kind === "connect-failure" ? "UF" : kind === "protocol" ? "UPE" : "UC");
+    // A malformed upstream response is a 502 (Envoy's and nginx's answer), never passed through.
+    if (kind === "protocol") return this.local(502, "UPE");
+    this.local(503, kind === "connect-failure" ? "UF" : "UC");
   }
 
   private canRetry(): boolean {
@@ -314,6 +334,7 @@ export class Stream implements Exchange {
     const c = this.cluster;
     if (!r || !c || this.retries >= r.numRetries) return false;
     if (c.retries >= c.config.breakers.maxRetries) {
+      c.counters.upstream_rq_retry_overflow++;
       this.flags = "URX";
       return false;
     }
@@ -325,6 +346,7 @@ export class Stream implements Exchange {
     const c = this.cluster as ClusterRuntime;
     this.retries++;
     c.retries++;
+    c.counters.upstream_rq_retry++;
     this.retryCounted = true;
     const delay = backoffMs(r, this.retries, this.ctx.random);
     this.retryTimer = setTimeout(() => {
@@ -336,6 +358,7 @@ export class Stream implements Exchange {
 
   private onTryTimeout(): void {
     this.tryTimer = undefined;
+    if (this.cluster) this.cluster.counters.upstream_rq_per_try_timeout++;
     this.conn?.abort();
     if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
     this.attemptFailed("timeout");
@@ -344,6 +367,7 @@ export class Stream implements Exchange {
   private onTimeout(): void {
     this.timer = undefined;
     if (this.finished) return;
+    if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
     this.conn?.abort();
     this.endAttempt();
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -359,7 +383,10 @@ export class Stream implements Exchange {
   private onDownstreamAbort(): void {
     if (this.finished) return;
     this.flags = "DC";
-    this.conn?.abort();
+    // The upstream connection goes back to the pool if the rest of its response drains cheaply, else it closes.
+    const conn = this.conn;
+    if (conn?.abandon) conn.abandon();
+    else conn?.abort();
     this.endAttempt();
     this.finishOnce();
   }

@@ -1,5 +1,6 @@
 // The TCP proxy network filter: each downstream connection is piped to a host of the (weighted) cluster.
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { dial } from "./dial.js";
 import type { Listener, TcpProxy } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { pickCluster } from "./router/index.js";
@@ -17,15 +18,28 @@ export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, 
   };
   if (!cluster) return fail("NC");
   if (!host) return fail("UH");
-  if (cluster.connections >= cluster.config.breakers.maxConnections) return fail("UO");
+  if (cluster.connections >= cluster.config.breakers.maxConnections) {
+    cluster.counters.upstream_cx_overflow++;
+    return fail("UO");
+  }
   const series = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: host.endpoint.workload, flags: "-" });
   series.opened++;
   cluster.connections++;
   host.active++;
   const e = host.endpoint;
-  const up = connect({ host: e.address, port: e.port, noDelay: true });
-  const timer = setTimeout(() => up.destroy(), cluster.config.connectTimeoutMs);
-  up.once("connect", () => clearTimeout(timer));
+  cluster.counters.upstream_cx_total++;
+  const c = cluster.config;
+  // Bytes wait (paused) until the connection, and the TLS handshake if the cluster originates TLS, is up.
+  down.pause();
+  const up = dial(e.address, e.port, { connectTimeoutMs: c.connectTimeoutMs, keepAliveMs: c.keepAliveMs, tls: c.tls, tlsStats: cluster.counters.tls }, (err) => {
+    if (err) {
+      cluster.counters.upstream_cx_connect_fail++;
+      if (err === "timeout") cluster.counters.upstream_cx_connect_timeout++;
+      return close();
+    }
+    down.pipe(up);
+    up.pipe(down);
+  });
   down.setNoDelay(true);
   if (tcp.idleTimeoutMs > 0) {
     down.setTimeout(tcp.idleTimeoutMs, () => down.destroy());
@@ -33,13 +47,10 @@ export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, 
   }
   down.on("data", (d: Buffer) => (series.received += d.length));
   up.on("data", (d: Buffer) => (series.sent += d.length));
-  down.pipe(up);
-  up.pipe(down);
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    clearTimeout(timer);
     cluster.connections--;
     host.active--;
     series.closed++;

@@ -1,5 +1,5 @@
-import { bookinfoModel } from "../testing/bookinfo.js";
-import { meshModel } from "../testing/mesh.js";
+import { bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId } from "../translate/index.js";
 import { SnapshotGenerator, modelWarnings } from "./generator.js";
 

@@ -56,7 +56,11 @@ export interface ConfigModel {
   virtualServices: Named<VirtualService>[];
   destinationRules: Named<DestinationRule>[];
   gateways: Named<Gateway>[];
+  /** meshConfig.outboundTrafficPolicy.mode: where traffic to hosts the mesh doesn't know goes. Default ALLOW_ANY. */
+  outboundTrafficPolicy?: OutboundTrafficMode;
 }
+
+export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";
 
 export function emptyModel(): ConfigModel {
   return { domainSuffix: DEFAULT_DOMAIN_SUFFIX, services: [], workloads: [], virtualServices: [], destinationRules: [], gateways: [] };

@@ -121,10 +121,34 @@ export interface HTTPRoute {
   headers?: Headers;
 }
 
+/** L4MatchAttributes (tcp) and TLSMatchAttributes (tls, with sniHosts). */
+export interface L4MatchAttributes {
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+  sourceSubnet?: string;
+  sniHosts?: string[];
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+
+/** TCPRoute, and TLSRoute (whose match blocks carry sniHosts). */
+export interface L4Route {
+  match?: L4MatchAttributes[];
+  route?: RouteDestination[];
+}
+
 export interface VirtualService {
   hosts?: string[];
   gateways?: string[];
   http?: HTTPRoute[];
+  tcp?: L4Route[];
+  tls?: L4Route[];
   exportTo?: string[];
 }
 
@@ -142,7 +166,11 @@ export interface LoadBalancerSettings {
 }
 
 export interface ConnectionPoolSettings {
-  tcp?: { maxConnections?: number; connectTimeout?: string };
+  tcp?: {
+    maxConnections?: number;
+    connectTimeout?: string;
+    tcpKeepalive?: { probes?: number; time?: string; interval?: string };
+  };
   http?: {
     http1MaxPendingRequests?: number;
     http2MaxRequests?: number;
@@ -150,6 +178,7 @@ export interface ConnectionPoolSettings {
     maxRetries?: number;
     idleTimeout?: string;
     maxConcurrentStreams?: number;
+    h2UpgradePolicy?: "DEFAULT" | "DO_NOT_UPGRADE" | "UPGRADE";
   };
 }
 

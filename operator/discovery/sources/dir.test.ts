@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ECHO_ENTRY } from "../testing/mesh.js";
+import { ECHO_ENTRY } from "../../../test/support/discovery/mesh.js";
 import type { DirSnapshot } from "./dir.js";
 import { DirSource } from "./dir.js";
 

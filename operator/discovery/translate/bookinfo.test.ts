@@ -1,9 +1,9 @@
 // Istio's own Bookinfo networking YAML, unchanged, against Bookinfo's Services: the clusters and routes a
 // productpage sidecar must get.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { bookinfoLocalModel, bookinfoModel } from "../testing/bookinfo.js";
-import { violations } from "../testing/envoy.js";
-import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../testing/find.js";
+import { bookinfoLocalModel, bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../../../test/support/discovery/find.js";
 import { parseNodeId, translate } from "./index.js";
 
 const productpage = parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local");
@@ -73,7 +73,10 @@ describe("Bookinfo: destination-rule-all.yaml", () => {
     expect(listener(out, "0.0.0.0_9080")).toMatchObject({
       filter_chains: [{ filters: [{ typed_config: { rds: { route_config_name: "9080" } } }] }],
     });
-    expect(routeConfig(out, "9080")["virtual_hosts"]).toHaveLength(4);
+    // The four services, then Istio's catch-all for hosts the mesh doesn't know (ALLOW_ANY by default).
+    const hosts = routeConfig(out, "9080")["virtual_hosts"] as { name: string }[];
+    expect(hosts).toHaveLength(5);
+    expect(hosts[4]).toMatchObject({ name: "allow_any", domains: ["*"], routes: [{ route: { cluster: "PassthroughCluster" } }] });
   });
 
   it("produces only resources that pass Envoy's own field rules", () => {

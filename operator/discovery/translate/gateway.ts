@@ -1,11 +1,13 @@
 // Gateways: a router proxy gets a listener per HTTP server port of the Gateways selecting it, and the
-// VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`).
-import type { JsonObject } from "../../../proxy/xds/types.js";
+// VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
+// a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+import type { TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { gatewayListener } from "./listeners.js";
+import { gatewayListener, gatewayTcpListener } from "./listeners.js";
+import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import type { RouteContext } from "./routes.js";
@@ -28,9 +30,9 @@ function admits(serverHost: string, vsHost: string): boolean {
   return host === vsHost;
 }
 
-function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): JsonObject[] {
+function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): VirtualHost[] {
   const gateway = `${gw.namespace}/${gw.name}`;
-  const vhosts: JsonObject[] = [];
+  const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway)) continue;
     const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
@@ -43,8 +45,21 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
   return vhosts;
 }
 
+/** The TcpProxy for a gateway's TCP server port: the first bound VirtualService (hosts admitted) with a tcp route there. */
+function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): TcpProxy | undefined {
+  const gateway = `${gw.namespace}/${gw.name}`;
+  for (const vs of ctx.model.virtualServices) {
+    if (!boundTo(vs, gateway) || !vs.spec.tcp?.length) continue;
+    if (!(vs.spec.hosts ?? []).some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))))) continue;
+    const proxy = tcpProxyFor({ ...ctx, port, gateway }, vs, {}, `outbound_0.0.0.0_${port}`);
+    if (proxy) return proxy;
+  }
+  return undefined;
+}
+
 export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
-  const byPort = new Map<number, JsonObject[]>();
+  const byPort = new Map<number, VirtualHost[]>();
+  const tcpByPort = new Map<number, TcpProxy>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
@@ -52,16 +67,25 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     for (const port of ports) {
       const onPort = servers.filter((s) => s.port.number === port);
       const http = onPort.filter((s) => isHttpProtocol(s.port.protocol.toUpperCase()));
-      if (http.length < onPort.length) {
-        ctx.warn(`Gateway/${gw.namespace}/${gw.name}: port ${port}: only HTTP servers are served so far`);
+      const tcp = onPort.filter((s) => s.port.protocol.toUpperCase() === "TCP");
+      if (http.length + tcp.length < onPort.length) {
+        ctx.warn(`Gateway/${gw.namespace}/${gw.name}: port ${port}: only HTTP and TCP servers are served so far`);
+      }
+      if (tcp.length) {
+        const p = serverTcpProxy(ctx, gw, tcp, port);
+        if (!p) ctx.warn(`Gateway/${gw.namespace}/${gw.name}: TCP port ${port}: no VirtualService tcp route applies`);
+        else if (!tcpByPort.has(port) && !http.length) tcpByPort.set(port, p);
       }
       if (!http.length) continue;
       byPort.set(port, [...(byPort.get(port) ?? []), ...serverVirtualHosts(ctx, gw, http, port)]);
     }
   }
+  for (const [port, p] of [...tcpByPort.entries()].sort((a, b) => a[0] - b[0])) {
+    if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p));
+  }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(gatewayListener(port));
-    if (!vhosts.some((vh) => (vh["domains"] as string[]).includes("*"))) {
+    if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({ name: "blackhole:" + port, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }] });
     }
     out.routes.push(routeConfiguration(`http.${port}`, vhosts));

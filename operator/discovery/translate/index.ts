@@ -1,5 +1,5 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, VirtualHost } from "../../../proxy/xds/resources.js";
 import { prune } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
@@ -7,11 +7,12 @@ import { isHttpProtocol } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
-import { apiListener, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
+import { tcpProxyFor } from "./tcp.js";
+import { apiListener, catchAllVirtualHost, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import type { RouteContext } from "./routes.js";
-import { boundTo, routeConfiguration, serviceVirtualHost } from "./virtualhosts.js";
+import { boundTo, routeConfiguration, serviceVirtualHost, virtualServiceFor } from "./virtualhosts.js";
 
 export { parseNodeId } from "./proxy.js";
 export type { ProxyIdentity } from "./proxy.js";
@@ -22,10 +23,10 @@ export interface TranslateOptions {
 }
 
 export interface TranslateResult {
-  listeners: JsonObject[];
-  routes: JsonObject[];
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
   /** Problems the user should hear about (unknown hosts, undefined subsets); the rest is still served. */
   warnings: string[];
 }
@@ -89,14 +90,16 @@ function endpointsAt(model: ConfigModel, address: string): { service: Service; e
 }
 
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
-  const byPort = new Map<number, JsonObject[]>();
-  const tcp: JsonObject[] = [];
+  const byPort = new Map<number, VirtualHost[]>();
+  const tcp: Listener[] = [];
   for (const service of ctx.model.services) {
     for (const port of service.ports) {
       if (!isHttpProtocol(port.protocol)) {
         // Plain TCP can only be told apart by destination address: one listener per virtual IP.
         const cluster = outboundName(port.number, "", service.hostname);
-        for (const vip of service.addresses) tcp.push(outboundTcpListener(vip, port.number, cluster));
+        const at = { ...ctx, port: port.number };
+        const vs = virtualServiceFor(at, service);
+        for (const vip of service.addresses) tcp.push(outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)));
         continue;
       }
       const vhosts = byPort.get(port.number) ?? [];
@@ -104,10 +107,11 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
       byPort.set(port.number, vhosts);
     }
   }
-  out.listeners.push(virtualOutbound());
+  const mode = ctx.model.outboundTrafficPolicy;
+  out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(outboundHttpListener(port));
-    out.routes.push(routeConfiguration(String(port), vhosts));
+    out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
   }
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);

@@ -1,18 +1,19 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
-import { PASSTHROUGH, inboundName } from "./clusters.js";
+import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
+import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
 
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
 
-export function httpFilters(proxyless: boolean): JsonObject[] {
-  const filters: JsonObject[] = [];
+export function httpFilters(proxyless: boolean): HttpFilter[] {
+  const filters: HttpFilter[] = [];
   // gRPC clients know the fault filter but not CORS; a filter they don't know makes them NACK.
   if (!proxyless) filters.push({ name: CORS_FILTER, typed_config: { "@type": TYPE.cors } });
   filters.push({ name: FAULT_FILTER, typed_config: { "@type": TYPE.fault } });
@@ -20,25 +21,37 @@ export function httpFilters(proxyless: boolean): JsonObject[] {
   return filters;
 }
 
-export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean): JsonObject {
+/**
+ * Path normalisation on every proxy's HCM (sidecar inbound and outbound, gateways), as Istio's mesh-wide
+ * pathNormalization turns it on, so a route that denies /admin can't be walked around with /public/../admin or
+ * //admin. Proxyless gRPC clients keep the plain HCM: they implement neither field.
+ */
+export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | "merge_slashes"> = { normalize_path: true, merge_slashes: true };
+
+export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean): HttpConnectionManager {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless),
+    ...(proxyless ? {} : PATH_NORMALIZATION),
   };
 }
 
-function address(port: number): JsonObject {
+function address(port: number): Address {
   return { socket_address: { address: "0.0.0.0", port_value: port } };
 }
 
-function hcmFilter(config: JsonObject): JsonObject {
+function hcmFilter(config: HttpConnectionManager): Filter {
   return { name: "envoy.filters.network.http_connection_manager", typed_config: config };
 }
 
-/** 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through. */
-export function virtualOutbound(): JsonObject {
+/**
+ * 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through
+ * (ALLOW_ANY) or is dropped (REGISTRY_ONLY), as Istio's catch-all chain.
+ */
+export function virtualOutbound(mode: OutboundTrafficMode = "ALLOW_ANY"): Listener {
+  const cluster = mode === "REGISTRY_ONLY" ? BLACKHOLE : PASSTHROUGH;
   return {
     "@type": TYPE.listener,
     name: "virtualOutbound",
@@ -48,14 +61,32 @@ export function virtualOutbound(): JsonObject {
     filter_chains: [
       {
         name: "virtualOutbound-catchall-tcp",
-        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: PASSTHROUGH, cluster: PASSTHROUGH } }],
+        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }],
       },
     ],
   };
 }
 
+/** Istio's last virtual host of every outbound route table: `allow_any` to PassthroughCluster, or `block_all` (502). */
+export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): VirtualHost {
+  if (mode === "REGISTRY_ONLY") {
+    return {
+      name: "block_all",
+      domains: ["*"],
+      routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }],
+      include_request_attempt_count: true,
+    };
+  }
+  return {
+    name: "allow_any",
+    domains: ["*"],
+    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" } }],
+    include_request_attempt_count: true,
+  };
+}
+
 /** 0.0.0.0_<port>: outbound HTTP on one port, routed by the RouteConfiguration named after the port. */
-export function outboundHttpListener(port: number): JsonObject {
+export function outboundHttpListener(port: number): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
@@ -67,23 +98,36 @@ export function outboundHttpListener(port: number): JsonObject {
 }
 
 /** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
-export function outboundTcpListener(vip: string, port: number, cluster: string): JsonObject {
+export function outboundTcpListener(vip: string, port: number, cluster: string, proxy?: TcpProxy): Listener {
   return {
     "@type": TYPE.listener,
     name: `${vip}_${port}`,
     address: { socket_address: { address: vip, port_value: port } },
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [tcpProxyFilter(cluster)] }],
+    filter_chains: [
+      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
+    ],
   };
 }
 
-function tcpProxyFilter(cluster: string): JsonObject {
+/** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
+export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
+  return {
+    "@type": TYPE.listener,
+    name: `0.0.0.0_${port}`,
+    address: address(port),
+    traffic_direction: "OUTBOUND",
+    filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] }],
+  };
+}
+
+function tcpProxyFilter(cluster: string): Filter {
   return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } };
 }
 
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
-export function virtualInbound(ports: ServicePort[]): JsonObject {
+export function virtualInbound(ports: ServicePort[]): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
@@ -114,6 +158,7 @@ export function virtualInbound(ports: ServicePort[]): JsonObject {
               ],
             },
             http_filters: httpFilters(false),
+            ...PATH_NORMALIZATION,
           }),
         ],
       };
@@ -122,7 +167,7 @@ export function virtualInbound(ports: ServicePort[]): JsonObject {
 }
 
 /** A gateway's listener on a server port, routed by `http.<port>`. */
-export function gatewayListener(port: number): JsonObject {
+export function gatewayListener(port: number): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
@@ -133,7 +178,7 @@ export function gatewayListener(port: number): JsonObject {
 }
 
 /** What a gRPC client dialling `xds:///<name>` asks for: an API listener whose routes come over RDS. */
-export function apiListener(name: string): JsonObject {
+export function apiListener(name: string): Listener {
   return {
     "@type": TYPE.listener,
     name,

@@ -1,9 +1,9 @@
 // DestinationRule traffic policies on clusters: load balancing, consistent hashing, connection pools,
 // outlier detection, TLS, subset and port-level overrides.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { violations } from "../testing/envoy.js";
-import { cluster, routesOf } from "../testing/find.js";
-import { meshModel } from "../testing/mesh.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { cluster, routesOf } from "../../../test/support/discovery/find.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 import type { TranslateResult } from "./index.js";
 
@@ -87,6 +87,21 @@ describe("connection pool and outlier detection", () => {
     });
   });
 
+  it("writes tcpKeepalive as upstream_connection_options and upgrades HTTP to HTTP/2 when asked", () => {
+    const out = withRule(`
+  trafficPolicy:
+    connectionPool:
+      tcp: { tcpKeepalive: { time: 2h, interval: 75s } }
+      http: { h2UpgradePolicy: UPGRADE }`);
+    expect(web(out)["upstream_connection_options"]).toEqual({ tcp_keepalive: { keepalive_time: 7200, keepalive_interval: 75 } });
+    expect(web(out)["typed_extension_protocol_options"]).toEqual({
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    });
+  });
+
   it("fills Istio's outlier detection defaults for fields left out", () => {
     const out = withRule(`  trafficPolicy: { outlierDetection: { baseEjectionTime: 1m } }`);
     expect(web(out)["outlier_detection"]).toEqual({
@@ -119,6 +134,40 @@ describe("TLS and overrides", () => {
       typed_config: { sni: "outbound_.80_._.web.example.com", common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } },
     });
     expect(web(withRule(`  trafficPolicy: { tls: { mode: DISABLE } }`))).not.toHaveProperty("transport_socket");
+  });
+
+  it("verifies by default: the system CA bundle and the SNI as SAN; insecureSkipVerify turns it off; MUTUAL sends a certificate", () => {
+    const simple = withRule(`  trafficPolicy: { tls: { mode: SIMPLE } }`);
+    expect(web(simple)["transport_socket"]).toMatchObject({
+      typed_config: {
+        sni: "web.example.com",
+        common_tls_context: {
+          validation_context: {
+            trusted_ca: { filename: "/etc/ssl/certs/ca-certificates.crt" },
+            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "web.example.com" } }],
+          },
+        },
+      },
+    });
+    const skip = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, insecureSkipVerify: true } }`);
+    expect(web(skip)["transport_socket"]).toMatchObject({ typed_config: { sni: "web.example.com", common_tls_context: {} } });
+    expect(web(skip)).not.toHaveProperty("transport_socket.typed_config.common_tls_context.validation_context");
+    const mutual = withRule(`
+  trafficPolicy:
+    portLevelSettings:
+    - port: { number: 80 }
+      tls: { mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem, caCertificates: /ca.pem, subjectAltNames: [a.example, "spiffe://x/y"] }`);
+    expect(web(mutual)["transport_socket"]).toMatchObject({
+      typed_config: {
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { filename: "/c.pem" }, private_key: { filename: "/k.pem" } }],
+          validation_context: {
+            trusted_ca: { filename: "/ca.pem" },
+            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "a.example" } }, { san_type: "URI", matcher: { exact: "spiffe://x/y" } }],
+          },
+        },
+      },
+    });
   });
 
   it("lets a subset's policy override the rule's, and port-level settings override both defaults", () => {

@@ -1,4 +1,7 @@
-import { parseYaml, sample } from "../testing/bookinfo.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { repoRoot } from "../../../hack/local/mesh.js";
+import { parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
 import type { Named } from "../model/config.js";
 import type { DestinationRule } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";
@@ -113,6 +116,45 @@ spec:
       'spec.trafficPolicy.outlierDetection.interval: "forever" is not a duration (like "1.5s" or "300ms")',
       'spec.subsets[1].name: "v1" is defined twice',
     ]);
+  });
+});
+
+describe("validate DestinationRule TLS and keepalive", () => {
+  const errors = (policy: string) =>
+    validateObject(parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec:
+  host: ext.example.com
+  trafficPolicy: ${policy}`)[0] ?? {});
+
+  it("rejects what the proxy can't do yet instead of sending plaintext or NACKing", () => {
+    expect(errors("{ tls: { mode: ISTIO_MUTUAL } }")).toEqual([
+      "spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(/^spec.trafficPolicy.tls.credentialName: is not supported yet/);
+    expect(errors("{ tls: { mode: MUTUAL, caCertificates: /ca.pem } }")).toEqual(["spec.trafficPolicy.tls: MUTUAL needs clientCertificate and privateKey"]);
+    expect(errors("{ connectionPool: { tcp: { tcpKeepalive: { probes: 3, interval: 10s } } } }")).toEqual([
+      "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes: only the kernel default (9) is supported",
+      "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval: only the kernel default (75s) is supported",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }")).toEqual([]);
+  });
+});
+
+describe("validate VirtualService tcp and tls", () => {
+  it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
+    const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));
+    for (const o of [...tcpEcho("tcp-echo-all-v1.yaml"), ...tcpEcho("tcp-echo-20-v2.yaml")]) expect(validateObject(o)).toEqual([]);
+    const [tls] = parseYaml(`
+kind: VirtualService
+metadata: { name: tls }
+spec:
+  hosts: ["*.example.com"]
+  tls:
+  - match: [{ sniHosts: [a.example.com] }]
+    route: [{ destination: { host: a.example.com } }]`);
+    expect(validateObject(tls ?? {})).toEqual(["spec.tls: TLS (SNI) routes are not supported yet"]);
   });
 });
 

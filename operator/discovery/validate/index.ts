@@ -4,8 +4,10 @@ import { durationSeconds } from "../model/duration.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
 import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
-import type { DestinationRule, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
+import type { DestinationRule, Headers, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";
+import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/regex.js";
+import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
 import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest } from "./shape.js";
@@ -16,18 +18,8 @@ export interface ValidationContext {
   domainSuffix?: string;
 }
 
-// RE2 (Envoy's regex engine) has no lookaround and no backreferences.
-const RE2_UNSUPPORTED = /\(\?<?[=!]|\\[1-9]/;
-
-export function regexError(pattern: string): string | undefined {
-  if (RE2_UNSUPPORTED.test(pattern)) return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
-  try {
-    new RegExp(pattern, "u");
-    return undefined;
-  } catch (err) {
-    return `"${pattern}" is not a valid regex: ${(err as Error).message}`;
-  }
-}
+/** Why the proxy's regex engine (RE2, the same module the engine compiles with) rejects a pattern. */
+export const regexError = (pattern: string): string | undefined => re2Error(pattern);
 
 class Errors {
   readonly list: string[] = [];
@@ -44,6 +36,29 @@ class Errors {
     if (m.regex !== undefined) {
       const e = regexError(m.regex);
       if (e) this.add(`${path}.regex`, e);
+    }
+  }
+  /** A string that becomes a header value or part of the request line: no CR, LF or NUL. */
+  headerValue(path: string, value: string | undefined): void {
+    const err = value === undefined ? undefined : headerValueError(value);
+    if (err) this.add(path, err);
+  }
+  /** Istio's header operations: names must be tokens, values free of CR, LF and NUL. */
+  headers(path: string, h: Headers | undefined): void {
+    for (const dir of ["request", "response"] as const) {
+      const ops = h?.[dir];
+      for (const op of ["set", "add"] as const) {
+        for (const [name, value] of Object.entries(ops?.[op] ?? {})) {
+          const p = `${path}.${dir}.${op}[${JSON.stringify(name)}]`;
+          const bad = headerNameError(name);
+          if (bad) this.add(p, bad);
+          this.headerValue(p, value);
+        }
+      }
+      (ops?.remove ?? []).forEach((name, i) => {
+        const bad = headerNameError(name);
+        if (bad) this.add(`${path}.${dir}.remove[${i}]`, bad);
+      });
     }
   }
   percent(path: string, value: number | undefined): void {
@@ -122,10 +137,26 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     if (status !== undefined && (status < 200 || status > 599)) e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
   }
   e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
+  e.headers(`${path}.headers`, http.headers);
+  routes.forEach((r, j) => e.headers(`${path}.route[${j}].headers`, r.headers));
+  e.headerValue(`${path}.rewrite.uri`, http.rewrite?.uri);
+  e.headerValue(`${path}.rewrite.authority`, http.rewrite?.authority);
+  e.headerValue(`${path}.redirect.uri`, http.redirect?.uri);
+  e.headerValue(`${path}.redirect.authority`, http.redirect?.authority);
+  e.headerValue(`${path}.redirect.scheme`, http.redirect?.scheme);
+  for (const k of ["allowMethods", "allowHeaders", "exposeHeaders"] as const) {
+    (http.corsPolicy?.[k] ?? []).forEach((v, j) => e.headerValue(`${path}.corsPolicy.${k}[${j}]`, v));
+  }
   (http.corsPolicy?.allowOrigins ?? []).forEach((o, j) => e.stringMatch(`${path}.corsPolicy.allowOrigins[${j}]`, o));
-  if (http.rewrite?.uriRegexRewrite?.match !== undefined) {
-    const err = regexError(http.rewrite.uriRegexRewrite.match);
-    if (err) e.add(`${path}.rewrite.uriRegexRewrite.match`, err);
+  const rr = http.rewrite?.uriRegexRewrite;
+  if (rr?.match !== undefined) {
+    const re = compileRe2(rr.match);
+    if (typeof re === "string") e.add(`${path}.rewrite.uriRegexRewrite.match`, re);
+    else {
+      const sub = compileSubstitution(rr.rewrite ?? "", re.groups);
+      if (typeof sub === "string") e.add(`${path}.rewrite.uriRegexRewrite.rewrite`, sub);
+      e.headerValue(`${path}.rewrite.uriRegexRewrite.rewrite`, rr.rewrite);
+    }
   }
 }
 
@@ -133,6 +164,13 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   const e = new Errors();
   if (!vs.spec.hosts?.length) e.add("spec.hosts", "at least one host is required");
   (vs.spec.http ?? []).forEach((http, i) => validateHttp(e, http, `spec.http[${i}]`, vs.namespace, ctx));
+  if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
+  (vs.spec.tcp ?? []).forEach((tcp, i) => {
+    if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
+    (tcp.match ?? []).forEach((m, j) => {
+      if (m.sourceSubnet !== undefined) e.add(`spec.tcp[${i}].match[${j}].sourceSubnet`, "is not supported yet");
+    });
+  });
   return e.list;
 }
 
@@ -159,6 +197,17 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   }
   e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
   e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
+  const ka = pool?.tcp?.tcpKeepalive;
+  if (ka) {
+    // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
+    e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
+    if (ka.probes !== undefined && ka.probes !== 9) e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
+    if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75) e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
+  }
+  const tls = p.tls;
+  if (tls?.mode === "ISTIO_MUTUAL") e.add(`${path}.tls.mode`, "ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files");
+  if (tls?.credentialName) e.add(`${path}.tls.credentialName`, "is not supported yet; give caCertificates, clientCertificate and privateKey as files");
+  if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey)) e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
   const o = p.outlierDetection;
   if (o) {
     e.percent(`${path}.outlierDetection.maxEjectionPercent`, o.maxEjectionPercent);

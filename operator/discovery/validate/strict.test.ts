@@ -1,7 +1,7 @@
 // The validation corpus against the one validator (webhook and config folder use it), and Istio's own YAML.
 import { readFileSync } from "node:fs";
 import { INVALID, invalidObject } from "../../../test/fixtures/invalid-istio.js";
-import { parseYaml, sample } from "../testing/bookinfo.js";
+import { parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
 import { validateObject } from "./index.js";
 import { suggest } from "./shape.js";
 

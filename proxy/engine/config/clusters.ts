@@ -1,9 +1,10 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, Reader, type Obj } from "./read.js";
+import { httpUpstream, keepAlive, onlyKnown, upstreamTls } from "./upstream.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
-const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
+const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
 
 export function nameOf(raw: unknown, key: string, index: number): string {
   const v = (raw as Obj | null)?.[key];
@@ -61,11 +62,19 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   const la = r.optObj(o, "load_assignment", "");
   let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
   if (type === "EDS") eps = eds.get(edsName) ?? [];
-  const lbPolicy: LbPolicy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  const policy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
+  if ((policy === "CLUSTER_PROVIDED") !== (type === "ORIGINAL_DST")) r.fail("lb_policy", "CLUSTER_PROVIDED goes with type ORIGINAL_DST, and only with it");
+  const lbPolicy: LbPolicy = policy === "CLUSTER_PROVIDED" ? "ROUND_ROBIN" : policy;
+  const odc = r.optObj(o, "original_dst_lb_config", "");
+  if (odc) onlyKnown(r, odc, "original_dst_lb_config", ["use_http_header", "http_header_name"], "original_dst_lb_config");
+  const originalDstHeader =
+    type === "ORIGINAL_DST" && odc && r.bool(odc, "use_http_header", "original_dst_lb_config")
+      ? (r.str(odc, "http_header_name", "original_dst_lb_config") || "x-envoy-original-dst-host").toLowerCase()
+      : undefined;
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");
-  const http = r.optObj(o, "common_http_protocol_options", "");
+  const http = httpUpstream(r, o);
   const maglevTableSize = maglev ? (r.num(maglev, "table_size", "maglev_lb_config") ?? 65537) : 65537;
   if (!isPrime(maglevTableSize)) r.fail("maglev_lb_config.table_size", "must be a prime number");
   return {
@@ -81,9 +90,13 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     endpoints: eps,
     breakers: breakers(r, o),
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
-    idleTimeoutMs: http ? (r.duration(http, "idle_timeout", "common_http_protocol_options") ?? 3_600_000) : 3_600_000,
-    maxRequestsPerConnection: http ? (r.num(http, "max_requests_per_connection", "common_http_protocol_options") ?? 0) : 0,
-    http2: usesHttp2(o),
+    idleTimeoutMs: http.idleTimeoutMs,
+    maxRequestsPerConnection: http.maxRequestsPerConnection,
+    http2: http.http2,
+    keepAliveMs: keepAlive(r, o),
+    tls: upstreamTls(r, o),
+    originalDstHeader,
+    transportKey: JSON.stringify([o.transport_socket, o.upstream_connection_options, http.http2]),
     healthCheck: healthCheck(r, o),
   };
 }
@@ -125,15 +138,6 @@ function isPrime(n: number): boolean {
   return true;
 }
 
-const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-
-function usesHttp2(o: Obj): boolean {
-  if (o.http2_protocol_options !== undefined) return true; // deprecated, still common
-  const opts = (o.typed_extension_protocol_options as Obj | undefined)?.[HTTP_OPTIONS] as Obj | undefined;
-  const explicit = opts?.explicit_http_config as Obj | undefined;
-  return explicit?.http2_protocol_options !== undefined;
-}
-
 function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
   const list = r.list(o, "health_checks", "");
   if (!list.length) return undefined;
@@ -151,7 +155,7 @@ function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
     intervalMs: need("interval"),
     unhealthyThreshold: need("unhealthy_threshold"),
     healthyThreshold: need("healthy_threshold"),
-    path: r.reqStr(http, "path", join(p, "http_health_check")),
-    host: r.str(http, "host", join(p, "http_health_check")),
+    path: r.headerValue(http, "path", join(p, "http_health_check")) || r.fail(join(p, "http_health_check.path"), "is required"),
+    host: r.headerValue(http, "host", join(p, "http_health_check")),
   };
 }

@@ -1,7 +1,7 @@
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
-import { parsePrometheus } from "./prometheus.js";
+import { parsePrometheus } from "../../../test/support/engine/prometheus.js";
 
 describe("config swap, load balancing and metrics", () => {
   const bs: Backend[] = [];

@@ -1,4 +1,4 @@
-import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
@@ -155,7 +155,7 @@ describe("resilience through the engine", () => {
     expect((await many(10, 1, () => get(port, "/free"))).every((r) => r.status === 200)).toBe(true);
   });
 
-  it("opens the circuit breaker: overflow gets 503 with x-weft-overflow", async () => {
+  it("opens the circuit breaker: overflow gets 503 with x-envoy-overloaded", async () => {
     const held: (() => void)[] = [];
     let arrived: () => void = () => undefined;
     const first = new Promise<void>((resolve) => (arrived = resolve));
@@ -174,7 +174,7 @@ describe("resilience through the engine", () => {
     await until(() => rt.pending === 1);
     const third = await get(port, "/3", {}, { agent: false });
     expect(third.status).toBe(503);
-    expect(third.headers["x-weft-overflow"]).toBe("max_pending_requests");
+    expect(third.headers["x-envoy-overloaded"]).toBe("true");
     held.splice(0).forEach((f) => f());
     expect((await inFlight).status).toBe(200);
     await until(() => held.length > 0);

@@ -2,6 +2,7 @@
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
 import { dechunk, headerValue, type ResponseHead } from "../http1/parse.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
+import { dial, type DialOptions } from "../dial.js";
 
 /** Headers HTTP/2 allows only once: the last value wins. */
 const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location", "content-length"]);
@@ -30,24 +31,30 @@ export function toHttp2Headers(headers: readonly string[], into: OutgoingHttpHea
   return into;
 }
 
-/** A session to one host; closes itself (and reports it) when the peer goes away. */
-export function openSession(address: string, port: number, connectTimeoutMs: number, onReady: (err: boolean) => void, onGone: () => void): ClientHttp2Session {
-  const session = connect(`http://${address.includes(":") ? `[${address}]` : address}:${port}`);
-  const timer = setTimeout(() => session.destroy(new Error("connect timeout")), connectTimeoutMs);
+/** A session to one host (h2c, or h2 over the cluster's TLS); closes itself (and reports it) when the peer goes away. */
+export function openSession(address: string, port: number, dialOptions: DialOptions, onReady: (err: boolean) => void, onGone: () => void): ClientHttp2Session {
+  const tls = dialOptions.tls && { ...dialOptions.tls, alpn: dialOptions.tls.alpn.length ? dialOptions.tls.alpn : ["h2"] };
+  const host = address.includes(":") ? `[${address}]` : address;
+  let session: ClientHttp2Session | undefined = undefined;
   let ready = false;
-  session.once("connect", () => {
-    clearTimeout(timer);
+  const s = connect(`${tls ? "https" : "http"}://${host}:${port}`, {
+    createConnection: () =>
+      dial(address, port, { ...dialOptions, tls }, (err) => {
+        if (err) session?.destroy(new Error(`connect failed: ${err}`));
+      }),
+  });
+  session = s;
+  s.once("connect", () => {
     ready = true;
     onReady(false);
   });
-  session.on("error", () => undefined);
-  session.once("close", () => {
-    clearTimeout(timer);
+  s.on("error", () => undefined);
+  s.once("close", () => {
     if (!ready) onReady(true);
     onGone();
   });
-  session.on("goaway", () => session.close());
-  return session;
+  s.on("goaway", () => s.close());
+  return s;
 }
 
 /** One request on a session. */
@@ -61,7 +68,8 @@ export class H2Link implements UpstreamLink {
   send(req: UpstreamRequest, exchange: Exchange, _noBody: boolean): void {
     this.exchange = exchange;
     const authority = headerValue(req.headers, "host") ?? "";
-    const headers = toHttp2Headers(req.headers, { ":method": req.method, ":path": req.path, ":scheme": "http", ":authority": authority });
+    const scheme = this.session.encrypted ? "https" : "http";
+    const headers = toHttp2Headers(req.headers, { ":method": req.method, ":path": req.path, ":scheme": scheme, ":authority": authority });
     const body = req.chunked ? dechunk(req.body) : req.body;
     let stream: ClientHttp2Stream;
     try {

@@ -1,0 +1,86 @@
+// VirtualService tcp routes: weighted TCP on a sidecar's service listener and on a gateway's TCP server port
+// (Istio's TCP Traffic Shifting task, with its own YAML).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { violations } from "../testing/envoy.js";
+import { listener } from "../testing/find.js";
+import { meshModel } from "../testing/mesh.js";
+import { repoRoot } from "../../../hack/local/mesh.js";
+import { parseNodeId, translate } from "./index.js";
+import { inSubnets } from "./tcp.js";
+
+const TCP_ECHO = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: tcp-echo }
+spec:
+  hosts: [tcp-echo]
+  addresses: [240.0.0.9]
+  ports: [{ number: 9000, name: tcp, protocol: TCP }]
+  resolution: STATIC
+  workloadSelector: { labels: { app: tcp-echo } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: tcp-echo-v1 }
+spec: { address: 127.0.0.21, labels: { app: tcp-echo, version: v1 } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: tcp-echo-v2 }
+spec: { address: 127.0.0.22, labels: { app: tcp-echo, version: v2 } }
+`;
+const sample = (f: string) => readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8");
+const gateway = parseNodeId("router~127.0.0.5~istio-ingressgateway.default~default.svc.cluster.local");
+const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
+const tcpProxy = (l: Record<string, unknown>) => (l["filter_chains"] as { filters: { typed_config: Record<string, unknown> }[] }[])[0]?.filters[0]?.typed_config;
+
+describe("VirtualService tcp routes", () => {
+  it("tcp-echo-all-v1.yaml: the gateway's TCP port 31400 goes to subset v1", () => {
+    const out = translate(meshModel(TCP_ECHO, sample("tcp-echo-all-v1.yaml")), gateway);
+    expect(violations(out)).toEqual([]);
+    expect(tcpProxy(listener(out, "0.0.0.0_31400"))).toMatchObject({ cluster: "outbound|9000|v1|tcp-echo" });
+  });
+
+  it("tcp-echo-20-v2.yaml: 80/20 weighted clusters", () => {
+    const out = translate(meshModel(TCP_ECHO, sample("tcp-echo-all-v1.yaml"), sample("tcp-echo-20-v2.yaml")), gateway);
+    expect(violations(out)).toEqual([]);
+    expect(tcpProxy(listener(out, "0.0.0.0_31400"))).toMatchObject({
+      weighted_clusters: { clusters: [{ name: "outbound|9000|v1|tcp-echo", weight: 80 }, { name: "outbound|9000|v2|tcp-echo", weight: 20 }] },
+    });
+  });
+
+  it("a mesh VirtualService shifts a sidecar's TCP service; matches on port and destinationSubnets", () => {
+    const vs = (match: string) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: tcp-echo }
+spec:
+  hosts: [tcp-echo]
+  tcp:
+  - match: [${match}]
+    route:
+    - { destination: { host: tcp-echo, subset: v2 } }
+  - route:
+    - { destination: { host: tcp-echo, subset: v1 }, weight: 50 }
+    - { destination: { host: tcp-echo, subset: v2 }, weight: 50 }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: tcp-echo }
+spec: { host: tcp-echo, subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
+`;
+    const first = (m: string) => tcpProxy(listener(translate(meshModel(TCP_ECHO, vs(m)), client), "240.0.0.9_9000"));
+    expect(first("{ port: 9000, destinationSubnets: [240.0.0.0/16] }")).toMatchObject({ cluster: "outbound|9000|v2|tcp-echo" });
+    expect(first("{ port: 9001 }")).toMatchObject({ weighted_clusters: { clusters: [{ weight: 50 }, { weight: 50 }] } });
+    expect(first("{ destinationSubnets: [10.0.0.0/8] }")).toHaveProperty("weighted_clusters");
+    expect(first("{ sourceLabels: { app: client } }")).toHaveProperty("weighted_clusters"); // the client has no such labels
+  });
+
+  it("matches addresses against CIDRs and single addresses", () => {
+    expect(inSubnets("10.1.2.3", ["10.0.0.0/8"])).toBe(true);
+    expect(inSubnets("10.1.2.3", ["10.1.2.4", "192.168.0.0/16"])).toBe(false);
+    expect(inSubnets("10.1.2.4", ["10.1.2.4"])).toBe(true);
+    expect(inSubnets(undefined, ["0.0.0.0/0"])).toBe(false);
+  });
+});

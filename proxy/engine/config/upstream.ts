@@ -1,0 +1,159 @@
+// How a cluster talks to its hosts: HttpProtocolOptions (HTTP/1.1 or HTTP/2, idle timeout, requests per
+// connection), TCP keepalive, and the transport socket (plaintext or an UpstreamTlsContext). Anything here the
+// engine doesn't implement is a ConfigError naming the field: a cluster never silently gets less than it asked for.
+import type { DataSource, SanMatcher, UpstreamTls } from "./types.js";
+import { anyType, join, type Obj, type Reader } from "./read.js";
+import { stringMatcher } from "./matchers.js";
+import { TYPE, typeName } from "../../xds/types.js";
+
+// typed_extension_protocol_options is keyed by the extension name, which for this one is its message name.
+export const HTTP_OPTIONS = typeName(TYPE.httpProtocolOptions);
+const UPSTREAM_TLS = typeName(TYPE.upstreamTlsContext);
+const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
+
+/** Fails on any key of `o` outside `known`, naming the first one. */
+export function onlyKnown(r: Reader, o: Obj, path: string, known: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (k === "@type" || known.includes(k) || o[k] === undefined || o[k] === null) continue;
+    r.fail(join(path, k), `not supported by this proxy (${what} supports ${known.join(", ")})`);
+  }
+}
+
+/** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
+export function dataSource(r: Reader, o: Obj, key: string, path: string): DataSource {
+  const sp = join(path, key);
+  const d = r.obj(o[key], sp);
+  const filename = r.str(d, "filename", sp);
+  const inline = r.str(d, "inline_string", sp) ?? (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
+  if (filename === undefined && inline === undefined) r.fail(sp, "one of filename, inline_string or inline_bytes is required");
+  return { filename, inline };
+}
+
+export interface HttpUpstream {
+  http2: boolean;
+  idleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+}
+
+const COMMON = ["idle_timeout", "max_requests_per_connection"] as const;
+
+function common(r: Reader, o: Obj | undefined, path: string, into: HttpUpstream): void {
+  if (!o) return;
+  onlyKnown(r, o, path, COMMON, "HttpProtocolOptions.common_http_protocol_options");
+  into.idleTimeoutMs = r.duration(o, "idle_timeout", path) ?? into.idleTimeoutMs;
+  into.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", path) ?? into.maxRequestsPerConnection;
+  if (into.maxRequestsPerConnection < 0) r.fail(join(path, "max_requests_per_connection"), "must be ≥ 0");
+}
+
+/**
+ * The cluster's HTTP protocol options: `typed_extension_protocol_options[HttpProtocolOptions]` (Envoy's current
+ * shape), over the deprecated top-level `common_http_protocol_options`, `max_requests_per_connection` and
+ * `http2_protocol_options`.
+ */
+export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
+  const out: HttpUpstream = { http2: o.http2_protocol_options !== undefined, idleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0 };
+  common(r, r.optObj(o, "common_http_protocol_options", ""), "common_http_protocol_options", out);
+  out.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", "") ?? out.maxRequestsPerConnection;
+  const typed = r.optObj(o, "typed_extension_protocol_options", "");
+  if (!typed) return out;
+  for (const key of Object.keys(typed)) {
+    if (key !== HTTP_OPTIONS) r.fail(join("typed_extension_protocol_options", key), "unsupported protocol options extension");
+  }
+  const p = join("typed_extension_protocol_options", HTTP_OPTIONS);
+  const opts = r.optObj(typed, HTTP_OPTIONS, "typed_extension_protocol_options");
+  if (!opts) return out;
+  if (anyType(opts) !== undefined && anyType(opts) !== HTTP_OPTIONS) r.fail(join(p, "@type"), `expected ${HTTP_OPTIONS}`);
+  onlyKnown(r, opts, p, ["explicit_http_config", "common_http_protocol_options"], "HttpProtocolOptions");
+  common(r, r.optObj(opts, "common_http_protocol_options", p), join(p, "common_http_protocol_options"), out);
+  const explicit = r.optObj(opts, "explicit_http_config", p);
+  if (!explicit) r.fail(join(p, "explicit_http_config"), "is required (auto_config and use_downstream_protocol_config are not supported)");
+  const ep = join(p, "explicit_http_config");
+  onlyKnown(r, explicit, ep, ["http_protocol_options", "http2_protocol_options"], "explicit_http_config");
+  out.http2 = explicit.http2_protocol_options !== undefined && explicit.http2_protocol_options !== null;
+  return out;
+}
+
+/** upstream_connection_options.tcp_keepalive → SO_KEEPALIVE's idle time in ms (Linux's 7200 s when unset). */
+export function keepAlive(r: Reader, o: Obj): number | undefined {
+  const opts = r.optObj(o, "upstream_connection_options", "");
+  if (!opts) return undefined;
+  const p = "upstream_connection_options";
+  onlyKnown(r, opts, p, ["tcp_keepalive"], "upstream_connection_options");
+  const ka = r.optObj(opts, "tcp_keepalive", p);
+  if (!ka) return undefined;
+  const kp = join(p, "tcp_keepalive");
+  // Node sets only the idle time: probes and interval stay the kernel's (Linux: 9 probes, 75 s apart).
+  const probes = r.num(ka, "keepalive_probes", kp);
+  if (probes !== undefined && probes !== 9) r.fail(join(kp, "keepalive_probes"), "only the kernel default (9) is supported");
+  const interval = r.num(ka, "keepalive_interval", kp);
+  if (interval !== undefined && interval !== 75) r.fail(join(kp, "keepalive_interval"), "only the kernel default (75) is supported");
+  const time = r.num(ka, "keepalive_time", kp) ?? 7200;
+  if (!Number.isInteger(time) || time <= 0) r.fail(join(kp, "keepalive_time"), "must be a positive number of seconds");
+  return time * 1000;
+}
+
+const SAN_TYPES = ["SAN_TYPE_UNSPECIFIED", "EMAIL", "DNS", "URI", "IP_ADDRESS", "OTHER_NAME"] as const;
+const TLS_VERSIONS = ["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"] as const;
+const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2", TLSv1_3: "TLSv1.3" } as const;
+
+/** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
+export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
+  if (r.list(o, "transport_socket_matches", "").length) r.fail("transport_socket_matches", "not supported by this proxy");
+  const ts = r.optObj(o, "transport_socket", "");
+  if (!ts) return undefined;
+  const typed = r.optObj(ts, "typed_config", "transport_socket");
+  const type = anyType(typed);
+  if (type === RAW_BUFFER) return undefined;
+  const p = "transport_socket.typed_config";
+  if (!typed || type !== UPSTREAM_TLS) {
+    return r.fail(typed ? join(p, "@type") : "transport_socket", `unsupported transport socket ${JSON.stringify(type ?? r.str(ts, "name", "transport_socket"))} (expected ${UPSTREAM_TLS})`);
+  }
+  onlyKnown(r, typed, p, ["sni", "common_tls_context", "max_session_keys"], "UpstreamTlsContext");
+  const cp = join(p, "common_tls_context");
+  const c = r.optObj(typed, "common_tls_context", p) ?? {};
+  if (c.tls_certificate_sds_secret_configs !== undefined || c.validation_context_sds_secret_config !== undefined || c.combined_validation_context !== undefined) {
+    r.fail(cp, "SDS secrets (ISTIO_MUTUAL, credentialName) are not supported by this proxy yet");
+  }
+  onlyKnown(r, c, cp, ["tls_certificates", "validation_context", "alpn_protocols", "tls_params"], "common_tls_context");
+  const certs = r.list(c, "tls_certificates", cp);
+  if (certs.length > 1) r.fail(join(cp, "tls_certificates"), "at most one client certificate is supported");
+  let cert: DataSource | undefined;
+  let key: DataSource | undefined;
+  if (certs.length === 1) {
+    const tp = join(cp, "tls_certificates[0]");
+    const co = r.obj(certs[0], tp);
+    onlyKnown(r, co, tp, ["certificate_chain", "private_key"], "tls_certificates");
+    cert = dataSource(r, co, "certificate_chain", tp);
+    key = dataSource(r, co, "private_key", tp);
+  }
+  const vp = join(cp, "validation_context");
+  const v = r.optObj(c, "validation_context", cp);
+  if (v) onlyKnown(r, v, vp, ["trusted_ca", "match_typed_subject_alt_names"], "validation_context");
+  const sans: SanMatcher[] = (v ? r.list(v, "match_typed_subject_alt_names", vp) : []).map((m, i) => {
+    const mp = join(join(vp, "match_typed_subject_alt_names"), i);
+    const mo = r.obj(m, mp);
+    const type = r.enumName(mo, "san_type", mp, SAN_TYPES, "SAN_TYPE_UNSPECIFIED");
+    if (type === "SAN_TYPE_UNSPECIFIED" || type === "OTHER_NAME") r.fail(join(mp, "san_type"), `${type} is not supported (DNS, URI, EMAIL or IP_ADDRESS)`);
+    const matcher = r.obj(mo.matcher, join(mp, "matcher"));
+    return { type, test: stringMatcher(r, matcher, join(mp, "matcher")), exact: typeof matcher.exact === "string" ? matcher.exact : undefined };
+  });
+  const params = r.optObj(c, "tls_params", cp);
+  const pp = join(cp, "tls_params");
+  if (params) onlyKnown(r, params, pp, ["tls_minimum_protocol_version", "tls_maximum_protocol_version"], "tls_params");
+  const version = (k: string) => {
+    const name = params ? r.enumName(params, k, pp, TLS_VERSIONS, "TLS_AUTO") : "TLS_AUTO";
+    return name === "TLS_AUTO" ? undefined : NODE_VERSION[name];
+  };
+  const sni = r.str(typed, "sni", p);
+  if (sni !== undefined && sni.length > 255) r.fail(join(p, "sni"), "longer than 255 bytes");
+  return {
+    sni: sni || undefined,
+    ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
+    sans,
+    cert,
+    key,
+    alpn: r.list(c, "alpn_protocols", cp).map(String),
+    minVersion: version("tls_minimum_protocol_version"),
+    maxVersion: version("tls_maximum_protocol_version"),
+  };
+}
