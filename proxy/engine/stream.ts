@@ -5,10 +5,10 @@ import { accessLog, type EngineContext } from "./context.js";
 import { formatAccessLine } from "./config/access-log.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
-import { shadowHost, upstreamRequest } from "./upstream-head.js";
+import { attemptHead, shadowHost, upstreamRequest } from "./upstream-head.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
-import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost } from "./router/index.js";
+import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost, setHeader } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
@@ -190,6 +190,7 @@ export class Stream implements Exchange {
     cluster.counters.upstream_rq_total++;
     this.requestCounted = true;
     this.upstream = this.buildRequest(a);
+    if (this.vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
     this.retry = a.retry ?? this.vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
@@ -244,6 +245,7 @@ export class Stream implements Exchange {
     }
     if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
     this.conn = conn;
+    if (this.vh?.attemptCount && this.retries > 0) this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
     conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
   }
 

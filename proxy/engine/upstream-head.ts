@@ -5,7 +5,7 @@ import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
-import { applyEdits, removeHeader } from "./router/index.js";
+import { applyEdits, removeHeader, setHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
@@ -83,6 +83,13 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("content-length", String(body.length));
   }
   return { method: head.method, path: o.path, headers, body, chunked: false };
+}
+
+/** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
+export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {
+  const headers = req.headers.slice();
+  setHeader(headers, "x-envoy-attempt-count", String(attempt));
+  return { ...req, headers, h1: undefined };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

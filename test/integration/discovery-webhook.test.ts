@@ -5,6 +5,7 @@ import { generateCa } from "../../operator/runtime/pki.js";
 import { applyNetworking, NETWORKING } from "./support/bookinfo.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { kube, kubectl } from "./support/kubectl.js";
+import { INVALID, invalidObject } from "../fixtures/invalid-istio.js";
 
 const MESH_NS = "weft-webhook";
 const APP_NS = "webhook-app";
@@ -37,7 +38,7 @@ webhooks:
 - name: validation.weft.dev
   clientConfig: { url: "https://127.0.0.1:${port}/validate", caBundle: ${b64(caPem)} }
   rules:
-  - { apiGroups: [networking.istio.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [virtualservices, destinationrules] }
+  - { apiGroups: [networking.istio.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: ["*"] }
   namespaceSelector: { matchLabels: { kubernetes.io/metadata.name: ${APP_NS} } }
   failurePolicy: Fail
   sideEffects: None
@@ -84,6 +85,17 @@ describe("the validation webhook, called by kube-apiserver", () => {
     expect(r.stderr).toContain(field);
     expect((await kubectl(["get", "virtualservice", "reviews", "-n", APP_NS])).code).not.toBe(0);
   });
+
+  // The same corpus the config folder rejects (test/e2e/config-lifecycle), here through kube-apiserver.
+  it(`kubectl apply of each of the ${INVALID.length} invalid objects of the corpus fails, naming the field`, async () => {
+    const outcomes: string[] = [];
+    for (const [i, c] of INVALID.entries()) {
+      const r = await kubectl(["apply", "-f", "-"], JSON.stringify(invalidObject(c, i, APP_NS)));
+      const denied = r.code !== 0 && r.stderr.includes('admission webhook "validation.weft.dev" denied the request') && r.stderr.includes(`${c.field}: `);
+      if (!denied) outcomes.push(`${c.kind} ${c.what}: ${r.code === 0 ? "accepted" : r.stderr.trim()}`);
+    }
+    expect(outcomes).toEqual([]);
+  }, 300_000);
 
   it("kubectl apply of Istio's own Bookinfo VirtualService passes", async () => {
     await kube(["apply", "-n", APP_NS, "-f", `${NETWORKING}/virtual-service-reviews-50-v3.yaml`]);

@@ -4,6 +4,7 @@ import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener, TcpP
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import type { MeshSettings } from "../model/mesh.js";
+import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
 import type { OutboundTrafficMode } from "../model/config.js";
@@ -176,6 +177,10 @@ export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
   };
 }
 
+function tcpProxyFilter(cluster: string): Filter {
+  return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } };
+}
+
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
 export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Listener {
   return {
@@ -186,6 +191,10 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
     filter_chains: ports.map((port) => {
       const target = port.targetPort ?? port.number;
       const cluster = inboundName(target);
+      if (!isHttpProtocol(port.protocol)) {
+        // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
+        return { name: cluster, filter_chain_match: { destination_port: target }, filters: [tcpProxyFilter(cluster)] };
+      }
       return {
         name: cluster,
         filter_chain_match: { destination_port: target },

@@ -161,6 +161,8 @@ export interface VirtualHost {
   retry: RetryPolicy | undefined;
   perFilter: PerFilterConfig;
   cors?: CorsConfig | undefined;
+  /** `include_request_attempt_count`: x-envoy-attempt-count on every upstream attempt (1, 2, ...). */
+  attemptCount?: boolean;
 }
 
 export interface RouteConfig {
