@@ -6,6 +6,8 @@ import { WEFT_VERSION } from "./version.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
+  anyOf?: Schema[];
+  "x-kubernetes-int-or-string"?: boolean;
   description?: string;
   properties?: Record<string, Schema>;
   additionalProperties?: Schema;
@@ -85,6 +87,16 @@ export const specSchema: Schema = {
         pattern: "^/[^\\s]*$",
         default: DEFAULT_BINARY_PATH,
       }),
+      maxUnavailable: {
+        description:
+          "How many injected pods may be upgrading at once (HotRestart: pods whose engine is being replaced; RollingRestart paces one workload at a time): a count such as 2, or a percentage of the injected pods such as 25%, rounded up. At least 1, at most 100%.",
+        "x-kubernetes-int-or-string": true,
+        anyOf: [
+          { type: "integer", minimum: 1 },
+          { type: "string", pattern: "^(100|[1-9][0-9]?)%$" },
+        ],
+        default: "25%",
+      },
       restartPolicy: str("How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.", {
         enum: ["HotRestart", "RollingRestart", "Never"],
         default: "HotRestart",
@@ -134,7 +146,7 @@ const condition: Schema = {
   type: "object",
   required: ["type", "status", "lastTransitionTime", "reason", "message"],
   properties: {
-    type: str("Condition type: Reconciled, ControlPlaneReady, ProxiesSynced or Ready."),
+    type: str("Condition type: Reconciled, ControlPlaneReady, ProxiesSynced, ProxiesUpgraded or Ready."),
     status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
     reason: str("CamelCase reason of the last transition."),
     message: str("Human-readable detail."),
@@ -163,7 +175,8 @@ export const statusSchema: Schema = {
         connected: { type: "integer", description: "Proxies with an open xDS stream." },
         synced: { type: "integer", description: "Proxies that ACKed the latest config." },
         nacked: { type: "integer", description: "Proxies whose last response was a NACK." },
-        versions: { type: "object", description: "Proxy count per proxy version.", additionalProperties: { type: "integer" } },
+        versions: { type: "object", description: "Proxy count per engine version, as the proxies report running it.", additionalProperties: { type: "integer" } },
+        upgraded: str("n/m: injected proxies that report running the mesh's engine, of those that follow the mesh (pods pinning their proxy by annotation don't)."),
       },
     },
   },

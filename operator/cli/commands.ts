@@ -58,6 +58,10 @@ export const commands: Record<string, Command> = {
       "app-address": { type: "string" },
       "outbound-port": { type: "string" },
       "admin-address": { type: "string" },
+      "engines-dir": { type: "string" },
+      "engine-version": { type: "string" },
+      "engine-wait": { type: "string" },
+      "engine-ready-timeout": { type: "string" },
     },
     async run(values) {
       if (typeof values["discovery-address"] === "string") {

@@ -3,10 +3,20 @@
 // global.tag, global.proxy.image, plus Weft's binaryPath and restartPolicy). Pure.
 import { stringify } from "yaml";
 import type { MeshSpec } from "../api/types.js";
+import type { EngineTarget } from "../../proxy/xds/engine.js";
 
 /** The proxy image: spec.proxy.image as given, else <hub>/weft:<tag, or the version>. */
 export function proxyImage(spec: MeshSpec): string {
   return spec.proxy.image ?? `${spec.hub}/weft:${spec.proxy.tag ?? spec.version}`;
+}
+
+/** The engine the mesh's proxies should run: the proxy image's version (its tag) and binaryPath. */
+export function desiredEngine(spec: MeshSpec): EngineTarget {
+  const ref = proxyImage(spec).split("@")[0] ?? "";
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  const tag = colon > slash ? ref.slice(colon + 1) : spec.proxy.tag ?? spec.version;
+  return { version: tag, binaryPath: spec.proxy.binaryPath };
 }
 
 export function injectorValues(spec: MeshSpec) {

@@ -7,6 +7,7 @@ import type { Resources } from "../engine/config/types.js";
 import { adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "../xds/ads.js";
 import { decodeResource } from "../xds/codec.js";
 import { TYPE, WARMING_ORDER, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
+import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
 import { XdsState, isSnapshotType, type Shape } from "./xds-state.js";
 
 const AdsClient = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
@@ -23,6 +24,8 @@ export interface XdsClientOptions {
   log?(line: string): void;
   /** Reconnect backoff: base and ceiling in ms. Default 100 ms, 5 s. */
   backoffMs?: [number, number];
+  /** Subscribes to Weft's engine type (proxy/xds/engine.ts) and gets the desired engine (undefined: none). */
+  engine?(target: EngineTarget | undefined): void;
 }
 
 export class XdsClient {
@@ -34,11 +37,17 @@ export class XdsClient {
   private timer: NodeJS.Timeout | undefined;
   private handling: Promise<void> = Promise.resolve();
   private subscribed = new Map<SnapshotType, string>();
+  /** The engine type's last response: its version and nonce, echoed by every later request for it. */
+  private engineAck: { version: string; nonce: string } | undefined;
   /** The version the engine serves ("" until the first consistent config). */
   applied = "";
   connected = false;
 
+  /** Sent with every request; its metadata carries the engine report. */
+  private node: NodeInfo;
+
   constructor(private readonly opts: XdsClientOptions) {
+    this.node = opts.node;
     this.state = new XdsState(opts.shape);
   }
 
@@ -79,6 +88,15 @@ export class XdsClient {
     stream.on("end", () => lost("ended"));
     // Tell the server what we have, so it can resume: CDS and LDS first, then EDS/RDS by name.
     for (const type of WARMING_ORDER) this.subscribe(stream, type, true);
+    this.engineAck = undefined;
+    if (this.opts.engine) this.send(stream, { type_url: ENGINE_TYPE, resource_names: [], version_info: "", response_nonce: "" });
+  }
+
+  /** What the agent runs, in node.metadata of every request from now on; sent at once on the engine type. */
+  reportEngine(r: EngineReport): void {
+    this.node = { ...this.node, metadata: reportMetadata(r) };
+    const s = this.stream;
+    if (s && this.opts.engine && this.engineAck) this.send(s, { type_url: ENGINE_TYPE, resource_names: [], version_info: this.engineAck.version, response_nonce: this.engineAck.nonce });
   }
 
   /** (Re)subscribes to a type when its names changed (or on a new stream); CDS/LDS always, EDS/RDS once named. */
@@ -94,11 +112,12 @@ export class XdsClient {
 
   private send(stream: Stream, r: Omit<DiscoveryRequest, "node">): void {
     if (stream !== this.stream) return;
-    stream.write({ ...r, node: this.opts.node });
+    stream.write({ ...r, node: this.node });
   }
 
   private async onResponse(stream: Stream, r: DiscoveryResponse): Promise<void> {
     const type = r.type_url;
+    if (type === ENGINE_TYPE && this.opts.engine) return this.onEngine(stream, r);
     if (!isSnapshotType(type)) {
       this.send(stream, { type_url: type, resource_names: [], version_info: "", response_nonce: r.nonce, error_detail: { code: 12, message: `unsupported type ${type}` } });
       return;
@@ -116,6 +135,29 @@ export class XdsClient {
     this.subscribed.set(type, ack.resource_names.join("\n"));
     this.subscribe(stream, TYPE.endpoint);
     this.subscribe(stream, TYPE.route);
+  }
+
+  /** The desired engine: at most one resource. ACKed when it parses; what the agent makes of it, it reports. */
+  private onEngine(stream: Stream, r: DiscoveryResponse): void {
+    let target: EngineTarget | undefined;
+    let error: string | undefined;
+    try {
+      const decoded = r.resources.map((any) => decodeResource(any));
+      if (decoded.length > 1) error = `${decoded.length} engines; want at most one`;
+      const raw = decoded[0];
+      target = raw && parseTarget({ version: raw["version"], binaryPath: raw["binary_path"] });
+      if (raw && !target) error = `engine ${JSON.stringify(raw)}: version must be a plain name, binary_path an absolute path`;
+    } catch (err) {
+      error = `cannot decode: ${(err as Error).message}`;
+    }
+    if (error) {
+      this.log(`xds: NACK engine version ${r.version_info}: ${error}`);
+      this.send(stream, { type_url: ENGINE_TYPE, resource_names: [], version_info: this.engineAck?.version ?? "", response_nonce: r.nonce, error_detail: { code: 3, message: error } });
+      return;
+    }
+    this.engineAck = { version: r.version_info, nonce: r.nonce };
+    this.send(stream, { type_url: ENGINE_TYPE, resource_names: [], version_info: r.version_info, response_nonce: r.nonce });
+    this.opts.engine?.(target);
   }
 
   /** Validates and commits one response, and applies the whole when consistent; the error to NACK with. */

@@ -1,4 +1,5 @@
 // `weft proxy --discovery-address ...` flags → runXdsAgent.
+import { parseDuration } from "../../operator/cli/flags.js";
 import { runXdsAgent } from "./xds-main.js";
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -18,5 +19,9 @@ export function runXdsFromFlags(values: Values): Promise<number> {
     binaryPath: str("binary-path"),
     accessLog: values["access-log"] === true,
     drainSeconds: num("drain-seconds"),
+    enginesDir: str("engines-dir"),
+    engineVersion: str("engine-version"),
+    engineWaitMs: str("engine-wait") === undefined ? undefined : parseDuration("engine-wait", str("engine-wait") as string),
+    engineReadyMs: str("engine-ready-timeout") === undefined ? undefined : parseDuration("engine-ready-timeout", str("engine-ready-timeout") as string),
   });
 }

@@ -1,10 +1,14 @@
 // `weft proxy --discovery-address HOST:PORT --node-id ID`: the agent configured over ADS. It starts the engine
 // with no listeners, binds the listeners LDS brings (interception NONE: see local-shape.ts), and serves until
 // SIGTERM/SIGINT, then drains.
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import { WEFT_VERSION } from "../../operator/api/version.js";
+import { DEFAULT_ENGINES_DIR, enginePath, type EngineTarget } from "../xds/engine.js";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
-import { Agent } from "./agent.js";
+import { Agent, DEFAULT_ENGINE } from "./agent.js";
+import { EngineUpgrader } from "./engine-upgrade.js";
 import { localShape } from "./local-shape.js";
 import { XdsClient } from "./xds-client.js";
 
@@ -23,6 +27,14 @@ export interface XdsAgentFlags {
   binaryPath?: string;
   accessLog?: boolean;
   drainSeconds?: number;
+  /** Where engine bundles are: <enginesDir>/<version>/<binaryPath>. Default /var/lib/weft/engines. */
+  enginesDir?: string;
+  /** The bundle version of the engine this agent starts with. Default: this build's version. */
+  engineVersion?: string;
+  /** How long a desired engine that isn't there yet is waited for before it is reported Failed. Default 60 s. */
+  engineWaitMs?: number;
+  /** How long a new engine may take to serve before its hot restart is refused. Default 30 s. */
+  engineReadyMs?: number;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -48,6 +60,7 @@ class XdsConfiguredAgent extends Agent {
 export interface XdsAgent {
   agent: Agent;
   xds: XdsClient;
+  upgrader: EngineUpgrader;
   stop(): Promise<void>;
 }
 
@@ -56,16 +69,27 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
   const shape = (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
+  // binary in the agent's own image. Every later engine comes from the engines directory only.
+  const running: EngineTarget = { version: flags.engineVersion ?? WEFT_VERSION, binaryPath: flags.binaryPath ?? DEFAULT_ENGINE };
+  const enginesDir = flags.enginesDir ?? DEFAULT_ENGINES_DIR;
+  const bundled = enginePath(enginesDir, running);
+  // eslint-disable-next-line prefer-const -- assigned once the agent runs; the callbacks above read it
+  let upgrader: EngineUpgrader | undefined;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
     apply: (r): Promise<void> => agent.apply(r),
     shape,
     log,
+    engine: (t) => upgrader?.desire(t),
   });
   const agent: XdsConfiguredAgent = new XdsConfiguredAgent({
     resources: { version: "" },
-    binaryPath: flags.binaryPath,
+    binaryPath: existsSync(bundled) ? bundled : running.binaryPath,
+    readyTimeoutMs: flags.engineReadyMs,
+    onRollback: (e) => upgrader?.rolledBack(e.error),
+    onRespawn: () => upgrader?.refresh(),
     adminAddress: flags.adminAddress ?? ip,
     bindAddress: flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
@@ -78,11 +102,15 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   });
   agent.configured = () => xds.applied !== "";
   await agent.start();
+  upgrader = new EngineUpgrader(agent, { enginesDir, running, waitMs: flags.engineWaitMs, onReport: (r) => xds.reportEngine(r), log });
+  xds.reportEngine(upgrader.report());
   xds.start();
   return {
     agent,
     xds,
+    upgrader,
     async stop() {
+      upgrader?.stop();
       xds.stop();
       await agent.stop();
     },
