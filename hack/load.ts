@@ -12,7 +12,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 const rate = Number(values.rate ?? 100);
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 16 });
+// FIFO, so every pooled connection stays in use: with Node's default LIFO, most of the pool sits idle, and a draining
+// proxy closing an idle keep-alive connection races the client picking it (HTTP/1.1 has no race-free way out of
+// that; clients that retry a request on a reused connection hide it, Node's http client doesn't).
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 16, scheduling: "fifo" });
 let ok = 0;
 let failed = 0;
 const errors = new Map<string, number>();

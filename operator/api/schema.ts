@@ -37,6 +37,8 @@ const IMAGE = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*
 const TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 // A non-negative Kubernetes quantity: 100m, 0.5, 128Mi, 1G. A leading '-' never matches.
 const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
+export const MAX_UNAVAILABLE_PERCENT = "^(100|[1-9][0-9]?)%$";
+export const MAX_UNAVAILABLE_MESSAGE = "must be an integer >= 1 or a percentage from 1% to 100%";
 const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
@@ -91,10 +93,9 @@ export const specSchema: Schema = {
         description:
           "How many injected pods may be upgrading at once (HotRestart: pods whose engine is being replaced; RollingRestart paces one workload at a time): a count such as 2, or a percentage of the injected pods such as 25%, rounded up. At least 1, at most 100%.",
         "x-kubernetes-int-or-string": true,
-        anyOf: [
-          { type: "integer", minimum: 1 },
-          { type: "string", pattern: "^(100|[1-9][0-9]?)%$" },
-        ],
+        anyOf: [{ type: "integer" }, { type: "string" }],
+        // A structural schema allows no bounds inside an int-or-string's anyOf: CEL says it (spec.ts checks the same).
+        "x-kubernetes-validations": [{ rule: `type(self) == int ? self >= 1 : self.matches('${MAX_UNAVAILABLE_PERCENT}')`, message: MAX_UNAVAILABLE_MESSAGE }],
         default: "25%",
       },
       restartPolicy: str("How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.", {
