@@ -203,8 +203,17 @@ export class Agent implements AdminTarget {
     return e && { binaryPath: e.binaryPath, version: e.version, epoch: e.epoch };
   }
 
-  /** A new config for the running engine (the xDS path); rejected configs leave the old one serving. */
-  async apply(resources: Resources): Promise<void> {
+  /**
+   * A new config for the running engine (the xDS path); rejected configs leave the old one serving. Queued behind a
+   * hot restart in progress, so the engine it brings up gets this config too, not the one it booted with.
+   */
+  apply(resources: Resources): Promise<void> {
+    const p = this.restarting.then(() => this.applyNow(resources));
+    this.restarting = p.catch(() => undefined);
+    return p;
+  }
+
+  private async applyNow(resources: Resources): Promise<void> {
     const cfg = compile(resources);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
     const bound = new Map<string, Server>();
