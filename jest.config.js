@@ -1,5 +1,6 @@
-// Two projects: unit tests sit beside the code; integration tests run against the
-// process cluster (hack/cluster), which globalSetup starts once per run.
+// Projects: unit tests sit beside the code; integration tests run against the process
+// cluster (hack/cluster), which globalSetup starts once per run; node tests run real pods on
+// its real node.
 const common = {
   preset: "ts-jest/presets/default-esm",
   testEnvironment: "node",
@@ -19,6 +20,14 @@ export default {
       ...common,
       displayName: "integration",
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/integration/global-setup.ts",
+      globalTeardown: "<rootDir>/test/integration/global-teardown.ts",
+    },
+    // Real pods on the process cluster's real node (containerd + kubelet), and the images: needs root.
+    {
+      ...common,
+      displayName: "node",
+      testMatch: ["<rootDir>/test/node/**/*.test.ts"],
       globalSetup: "<rootDir>/test/integration/global-setup.ts",
       globalTeardown: "<rootDir>/test/integration/global-teardown.ts",
     },

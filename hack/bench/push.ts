@@ -1,8 +1,6 @@
 // bench:push — discovery (a child process) plus N lightweight simulated ADS clients over a mesh of S services.
 // Changes one VirtualService, then prints the time until every proxy has the push and has ACKed it (p50, p99),
 // discovery's CPU seconds per push and its RSS. Usage: npm run bench:push -- --proxies 1000 --services 200
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
-import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,9 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import protobuf from "protobufjs";
-import type { DiscoveryRequest, DiscoveryResponse } from "../../proxy/xds/ads.js";
-import { adsService } from "../../proxy/xds/ads.js";
+import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
+import { AdsClient, adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
 import { decodeResource } from "../../proxy/xds/codec.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
 import { TYPE } from "../../proxy/xds/types.js";
@@ -67,81 +64,48 @@ spec:
 `;
 }
 
-const AdsClient = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
-
-/** Reads only version, type and nonce: simulated proxies don't pay for decoding resources they don't use. */
-function decodeHeader(bytes: Buffer): DiscoveryResponse {
-  const r = protobuf.Reader.create(bytes);
-  const out: DiscoveryResponse = { version_info: "", resources: [], type_url: "", nonce: "" };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1) out.version_info = r.string();
-    else if (field === 4) out.type_url = r.string();
-    else if (field === 5) out.nonce = r.string();
-    else r.skipType(tag & 7);
-  }
-  return out;
-}
-
-const light = { ...adsService, StreamAggregatedResources: { ...adsService["StreamAggregatedResources"], responseDeserialize: decodeHeader } };
-const LightAdsClient = makeGenericClientConstructor(light as typeof adsService, "AggregatedDiscoveryService");
-type Stream = ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
-
 interface Names {
   eds: string[];
   rds: string[];
 }
 
-/** An Envoy-like ADS client that ACKs at once and remembers when the last response of each type arrived. */
+/** An Envoy-like proxy on the shared ADS client that ACKs at once and remembers when each type last arrived. */
 class SimProxy {
-  private stream!: Stream;
+  private ads: AdsClient | undefined;
   readonly lastAt = new Map<string, number>();
   readonly acked = new Set<string>();
-  private namesFor = new Map<string, string[]>();
 
   constructor(
-    private readonly client: InstanceType<typeof AdsClient>,
+    private readonly channel: AdsChannel,
     private readonly id: string,
     private readonly learn?: (names: Names) => void,
     private readonly names?: Names,
   ) {}
 
   start(): void {
-    const method = (this.client as unknown as Record<string, () => Stream>)["StreamAggregatedResources"];
-    if (!method) throw new Error("no ADS method");
-    this.stream = method.call(this.client);
-    this.stream.on("data", (r: DiscoveryResponse) => this.onResponse(r));
-    this.stream.on("error", () => undefined);
-    this.send(TYPE.cluster, [], "", "");
-    this.send(TYPE.listener, [], "", "");
+    const ads = new AdsClient({ server: this.channel, node: { id: this.id, user_agent_name: "envoy" }, backoffMs: false, onResponse: (r) => this.onResponse(r) });
+    this.ads = ads;
+    ads.subscribe(TYPE.cluster);
+    ads.subscribe(TYPE.listener);
   }
 
-  private send(type: string, names: string[], version: string, nonce: string): void {
-    this.stream.write({ version_info: version, node: { id: this.id, user_agent_name: "envoy" }, resource_names: names, type_url: type, response_nonce: nonce });
-  }
-
-  private onResponse(r: DiscoveryResponse): void {
+  private onResponse(r: DiscoveryResponse): undefined {
+    const ads = this.ads;
+    if (!ads) return undefined;
     this.lastAt.set(r.type_url, Date.now());
-    const names = this.namesFor.get(r.type_url) ?? [];
-    this.send(r.type_url, names, r.version_info, r.nonce);
     this.acked.add(r.type_url);
-    if (r.type_url === TYPE.cluster && !this.namesFor.has(TYPE.endpoint)) {
+    if (r.type_url === TYPE.cluster && !ads.subscribed(TYPE.endpoint)) {
       const eds = this.names?.eds ?? r.resources.map((a) => decodeResource(a)).filter((c) => c["type"] === "EDS").map((c) => String(c["name"]));
-      this.subscribe(TYPE.endpoint, eds);
+      ads.subscribe(TYPE.endpoint, eds);
     }
-    if (r.type_url === TYPE.listener && !this.namesFor.has(TYPE.route)) {
+    if (r.type_url === TYPE.listener && !ads.subscribed(TYPE.route)) {
       const rds = this.names?.rds ?? r.resources.flatMap((a) => routeNames(decodeResource(a)));
-      this.subscribe(TYPE.route, rds);
+      ads.subscribe(TYPE.route, rds);
     }
-    if (this.learn && this.namesFor.has(TYPE.endpoint) && this.namesFor.has(TYPE.route)) {
-      this.learn({ eds: this.namesFor.get(TYPE.endpoint) ?? [], rds: this.namesFor.get(TYPE.route) ?? [] });
-    }
-  }
-
-  private subscribe(type: string, names: string[]): void {
-    this.namesFor.set(type, names);
-    this.send(type, names, "", "");
+    const eds = ads.subscribed(TYPE.endpoint);
+    const rds = ads.subscribed(TYPE.route);
+    if (this.learn && eds && rds) this.learn({ eds: [...eds], rds: [...rds] });
+    return undefined;
   }
 
   get synced(): boolean {
@@ -149,7 +113,7 @@ class SimProxy {
   }
 
   close(): void {
-    this.stream.end();
+    this.ads?.close();
   }
 }
 
@@ -215,16 +179,16 @@ async function main(): Promise<void> {
       "grpc.max_receive_message_length": 64 << 20,
       "grpc-node.flow_control_window": 16 << 20,
     });
-    const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) => new LightAdsClient(`127.0.0.1:${XDS}`, credentials.createInsecure(), options(i)));
+    const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) => adsChannel(`127.0.0.1:${XDS}`, { headersOnly: true, channel: options(i) }));
     const connectStart = performance.now();
     let names: Names | undefined;
-    const full = new AdsClient(`127.0.0.1:${XDS}`, credentials.createInsecure(), options(-1));
+    const full = adsChannel(`127.0.0.1:${XDS}`, { channel: options(-1) });
     const first = new SimProxy(full, "sidecar~10.3.0.0~client-0.bench~bench.svc.cluster.local", (n) => (names ??= n));
     first.start();
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);
     const proxies = [first];
     for (let i = 1; i < PROXIES; i++) {
-      const p = new SimProxy(channels[Math.floor(i / 100)] as InstanceType<typeof AdsClient>, `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.bench~bench.svc.cluster.local`, undefined, names);
+      const p = new SimProxy(channels[Math.floor(i / 100)] as AdsChannel, `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.bench~bench.svc.cluster.local`, undefined, names);
       p.start();
       proxies.push(p);
     }

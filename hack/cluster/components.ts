@@ -36,7 +36,7 @@ function get(url: string, opts: { ca?: string; token?: string; insecure?: boolea
   });
 }
 
-const okAt = async (url: string, opts?: Parameters<typeof get>[1]) => {
+export const okAt = async (url: string, opts?: Parameters<typeof get>[1]) => {
   try {
     return (await get(url, opts)).status === 200;
   } catch {
@@ -94,6 +94,13 @@ export function components(bin: string): Component[] {
         `--service-account-key-file=${files.saPub}`,
         `--service-account-signing-key-file=${files.saKey}`,
         "--allow-privileged=true",
+        // Pods go to the KWOK nodes unless their namespace asks for the real node (DEFAULT_NODE_SELECTOR).
+        "--enable-admission-plugins=PodNodeSelector",
+        `--admission-control-config-file=${files.admission}`,
+        `--kubelet-client-certificate=${files.kubeletClientCert}`,
+        `--kubelet-client-key=${files.kubeletClientKey}`,
+        `--kubelet-certificate-authority=${files.caCert}`,
+        "--kubelet-preferred-address-types=InternalIP",
         // The default reconciler would publish 127.0.0.1 as the kubernetes Service's
         // endpoint, which Endpoints validation rejects (loopback), every 10 s.
         "--endpoint-reconciler-type=none",

@@ -2,19 +2,22 @@
 // kube-apiserver, kube-controller-manager, kube-scheduler) plus KWOK for fake nodes,
 // built from the Go module proxy by hack/kube/build.sh and cached by version.
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
-import { FAKE_NODES, KUBECONFIG, REPO_ROOT, STATE_DIR } from "./layout.js";
-import { components } from "./components.js";
+import { FAKE_NODES, KUBECONFIG, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
+import { components, type Component } from "./components.js";
 import { ensureSecrets } from "./secrets.js";
 import { clearPidFile, logFile, runningPid, start, stop, strayPids } from "./proc.js";
 import { ensureNodes, hasDefaultServiceAccount, readyNodes } from "./nodes.js";
+import { checkMachine, cleanUp, hasNodeState, importImages, killContainers, mountsUnder, nodeBinaries, nodeComponents, prepare } from "./node/node.js";
+import { bridgeExists } from "./node/net.js";
 
 const say = (msg: string) => process.stderr.write(`cluster: ${msg}\n`);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logName?: string): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logName?: string, process?: string): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
+    if (process && !runningPid(process)) throw new Error(`${what} exited; see ${logFile(process)}:\n${tail(logFile(process))}`);
     if (Date.now() - started > timeoutMs) {
       throw new Error(`${what} not ready after ${timeoutMs / 1000}s` + (logName ? `; see ${logFile(logName)}` : ""));
     }
@@ -22,6 +25,8 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
   say(`${what} ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
+
+const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-5).join("\n") : "(no log)");
 
 function binaries(): string {
   // build.sh prints progress on stderr and the cache directory on stdout.
@@ -32,35 +37,74 @@ export async function up(): Promise<void> {
   const started = Date.now();
   const bin = binaries();
   await ensureSecrets();
-  for (const c of components(bin)) {
-    if (runningPid(c.name) && (await c.ready())) {
-      say(`${c.name} already running`);
-      continue;
-    }
-    start(c);
-    say(`${c.name} started`);
-    await waitFor(c.name, () => c.ready(), 60_000, c.name);
-  }
+  await startAll(components(bin));
   const kc = new KubeConfig();
   kc.loadFromFile(KUBECONFIG);
   await ensureNodes(kc, FAKE_NODES);
-  await waitFor(`${FAKE_NODES.length} KWOK nodes`, async () => (await readyNodes(kc)).length >= FAKE_NODES.length, 60_000, "kwok");
+  await waitFor(`${FAKE_NODES.length} KWOK nodes`, async () => (await readyNodes(kc)).filter((n) => FAKE_NODES.includes(n)).length >= FAKE_NODES.length, 60_000, "kwok");
   await waitFor("service accounts", () => hasDefaultServiceAccount(kc), 60_000, "kube-controller-manager");
+  if (REAL_NODE) {
+    try {
+      await nodeUp(kc);
+    } catch (err) {
+      say(`the real node failed; taking the cluster down (its logs stay in ${path("logs")})`);
+      await down({ keepLogs: true });
+      throw err;
+    }
+  }
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   process.stdout.write(`export KUBECONFIG=${KUBECONFIG}\n`);
 }
 
-export async function down(): Promise<void> {
+async function startAll(list: Component[], after?: (c: Component) => void): Promise<void> {
+  for (const c of list) {
+    if (!(runningPid(c.name) && (await c.ready()))) {
+      start(c);
+      say(`${c.name} started`);
+      await waitFor(c.name, () => c.ready(), 60_000, c.name, c.name);
+    } else say(`${c.name} already running`);
+    after?.(c);
+  }
+}
+
+/** weft-node-0: its files and network, then containerd (and the images), kubelet, kube-proxy, CoreDNS. */
+async function nodeUp(kc: KubeConfig): Promise<void> {
+  checkMachine();
+  if (!hasNodeState() && bridgeExists()) throw new Error(`bridge ${NODE.bridge} exists: another real node runs on this machine (its cluster's \`down\` removes it)`);
+  mkdirSync(path("node"), { recursive: true });
+  const bin = nodeBinaries();
+  prepare();
+  await startAll(nodeComponents(bin), (c) => c.name === "containerd" && importImages(say));
+  await waitFor(`node ${NODE.name}`, async () => (await readyNodes(kc)).includes(NODE.name), 120_000, "kubelet");
+}
+
+const pidsOf = (list: Component[]) => list.map((c) => runningPid(c.name)).filter((p): p is number => p !== undefined);
+
+export async function down(opts: { keepLogs?: boolean } = {}): Promise<void> {
   const bin = "/nonexistent"; // names only: nothing is started
-  const pids = components(bin)
-    .reverse()
-    .map((c) => runningPid(c.name))
-    .filter((p): p is number => p !== undefined);
-  const all = [...new Set([...pids, ...strayPids()])];
+  const [containerd, ...nodeDaemons] = nodeComponents(bin);
+  let stopped = 0;
+  if (hasNodeState()) {
+    // The kubelet first, so that it restarts nothing; then the containers; then containerd and its shims.
+    const first = pidsOf(nodeDaemons);
+    await stop(first);
+    killContainers();
+    const rest = [...pidsOf(containerd ? [containerd] : []), ...strayPids()];
+    await stop(rest);
+    stopped += first.length + rest.length;
+  }
+  const all = [...new Set([...pidsOf(components(bin).reverse()), ...strayPids()])];
   await stop(all);
-  for (const c of components(bin)) clearPidFile(c.name);
-  rmSync(STATE_DIR, { recursive: true, force: true });
-  say(all.length ? `stopped ${all.length} processes and removed ${STATE_DIR}` : "nothing was running");
+  stopped += all.length;
+  for (const c of [...components(bin), ...nodeComponents(bin)]) clearPidFile(c.name);
+  const left = hasNodeState() ? cleanUp() : [];
+  left.push(...mountsUnder(STATE_DIR).map((m) => `mount ${m}`));
+  // Never delete through a mount point.
+  if (left.length) throw new Error(`could not remove ${left.join(", ")}; ${STATE_DIR} is kept`);
+  if (opts.keepLogs && existsSync(STATE_DIR)) {
+    for (const f of readdirSync(STATE_DIR)) if (f !== "logs") rmSync(path(f), { recursive: true, force: true });
+  } else rmSync(STATE_DIR, { recursive: true, force: true });
+  say(stopped ? `stopped ${stopped} processes and removed ${STATE_DIR}` : "nothing was running");
 }
 
 export async function status(): Promise<boolean> {
@@ -69,7 +113,8 @@ export async function status(): Promise<boolean> {
     return false;
   }
   let healthy = true;
-  for (const c of components("/nonexistent")) {
+  const nodeDaemons = hasNodeState() ? nodeComponents("/nonexistent") : [];
+  for (const c of [...components("/nonexistent"), ...nodeDaemons]) {
     const pid = runningPid(c.name);
     const ready = pid !== undefined && (await c.ready());
     healthy &&= ready;

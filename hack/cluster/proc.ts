@@ -9,6 +9,8 @@ export interface Daemon {
   name: string;
   bin: string;
   args: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 function cmdline(pid: number): string | undefined {
@@ -33,7 +35,7 @@ export function start(d: Daemon): number {
   mkdirSync(path("run"), { recursive: true });
   mkdirSync(path("logs"), { recursive: true });
   const log = openSync(logFile(d.name), "a");
-  const child = spawn(d.bin, d.args, { detached: true, stdio: ["ignore", log, log] });
+  const child = spawn(d.bin, d.args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, ...d.env } });
   closeSync(log);
   child.unref();
   if (!child.pid) throw new Error(`could not start ${d.name} (${d.bin})`);

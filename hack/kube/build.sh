@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok from the
 # Go module proxy, once per version, into ${WEFT_CACHE:-~/.cache/weft}/kube/<version>/.
+# `build.sh node` builds the real node's kubelet and kube-proxy (same module) and CoreDNS
+# (hack/kube/coredns: only the plugins the cluster DNS needs) into <version>-coredns-<version>/.
 # Prints the cache directory on stdout; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,6 +13,11 @@ dest="${WEFT_CACHE:-$HOME/.cache/weft}/kube/${kube_version}-kwok-${kwok_version}
 
 # `build.sh kubectl` builds only kubectl, for machines that lack one.
 if [ "${1:-}" = kubectl ]; then bins=(kubectl); fi
+if [ "${1:-}" = node ]; then
+  coredns_version=$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" {print $3}' "$here/coredns/go.mod")
+  dest="${WEFT_CACHE:-$HOME/.cache/weft}/kube/${kube_version}-coredns-${coredns_version}"
+  bins=(kubelet kube-proxy coredns)
+fi
 have_all() { for b in "${bins[@]}"; do [ -x "$dest/$b" ] || return 1; done; }
 if have_all; then echo "$dest"; exit 0; fi
 
@@ -31,6 +38,16 @@ trap 'kill $heartbeat 2>/dev/null; rm -rf "$tmp"' EXIT
 if [ "${bins[*]}" = kubectl ]; then
   (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kubectl)
   mkdir -p "$dest" && mv -f "$tmp/kubectl" "$dest/kubectl"
+  echo "$dest"
+  exit 0
+fi
+if [ "${1:-}" = node ]; then
+  echo "build.sh: building kubelet, kube-proxy $kube_version and CoreDNS $coredns_version (first time only; a few minutes)..." >&2
+  (cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+  (cd "$here/coredns" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/coredns" .)
+  mkdir -p "$dest"
+  for b in "${bins[@]}"; do mv -f "$tmp/$b" "$dest/$b"; done
+  echo "build.sh: node binaries built in $((SECONDS - start))s: $dest" >&2
   echo "$dest"
   exit 0
 fi

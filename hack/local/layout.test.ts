@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseYaml } from "../../operator/discovery/testing/bookinfo.js";
+import { parseYaml } from "../../test/support/discovery/bookinfo.js";
 import { normalise } from "../../operator/discovery/model/normalise.js";
 import { parseNodeId, translate } from "../../operator/discovery/translate/index.js";
 import { compile } from "../../proxy/engine/config/index.js";

@@ -8,6 +8,8 @@ import path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { gatewayNodeId, gatewayYaml, layout, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
+import { commandLine, type Args } from "../../operator/api/contract.js";
+import { proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
@@ -74,28 +76,18 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
     await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;
-    const proxyArgs = (nodeId: string, extra: string[]): string[] => [
-      "proxy",
-      "--discovery-address",
-      xds,
-      "--node-id",
-      nodeId,
-      "--admin-port",
-      String(l.adminPort),
-      "--drain-seconds",
-      "1",
-      ...extra,
-    ];
+    const proxyArgs = (nodeId: string, extra: Args<typeof proxyRole>): string[] =>
+      commandLine(proxyRole, { "discovery-address": xds, "node-id": nodeId, "admin-port": l.adminPort, "drain-seconds": 1, ...extra });
     const waits: Promise<unknown>[] = [];
     for (const w of l.workloads) {
       const name = workloadName(w);
       const app = procs.start(name, appMain, [w.app, w.version, `${w.appIp}:${w.port}`, `${w.ip}:${l.outboundPort}`]);
-      const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), ["--app-address", w.appIp, "--outbound-port", String(l.outboundPort)]));
+      const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }));
       admin[name] = `http://${w.ip}:${l.adminPort}`;
       waits.push(procs.until(app, poll(name, async () => ((await get(`http://${w.appIp}:${w.port}/health`))?.status === 200 ? true : undefined))).then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)));
       waits.push(procs.until(sidecar, configured(admin[name])).then(() => say(`sidecar     ${name} on ${w.ip} (inbound :${w.port}, outbound :${l.outboundPort}, admin :${l.adminPort})`)));
     }
-    const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), ["--admin-address", l.gateway.adminIp]));
+    const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), { "admin-address": l.gateway.adminIp }));
     admin["gateway"] = `http://${l.gateway.adminIp}:${l.adminPort}`;
     waits.push(procs.until(gw, configured(admin["gateway"])).then(() => say(`gateway     http://${l.gateway.ip}:${l.gateway.port} (admin ${admin["gateway"]})`)));
     await Promise.all(waits);

@@ -1,7 +1,7 @@
 // The one schema of MeshInstallation: the CRD's openAPIV3Schema is generated from it
 // (hack/gen-crds.ts writes crds/), and ajv uses it for defaults and for checking local
 // files. Keep it structural: every field typed, no additionalProperties at object level.
-import { DEFAULT_BINARY_PATH } from "./versions.js";
+import { DEFAULT_BINARY_PATH, DEFAULT_HUB } from "./versions.js";
 import { WEFT_VERSION } from "./version.js";
 
 export interface Schema {
@@ -77,7 +77,7 @@ export const specSchema: Schema = {
       default: "weft-system",
       "x-kubernetes-validations": [{ rule: "self == oldSelf", message: "namespace is immutable; create a new MeshInstallation to move the control plane" }],
     }),
-    hub: str("Registry and repository prefix of Weft's images.", { pattern: HUB, default: "ghcr.io/weft-mesh" }),
+    hub: str("Registry and repository prefix of Weft's images.", { pattern: HUB, default: DEFAULT_HUB }),
     discovery: obj("The control plane Deployment (weftd).", {
       replicas: { type: "integer", description: "Replicas of weftd.", minimum: 1, maximum: 20, default: 1 },
       resources: resources("Resources of each weftd pod.", { cpu: "500m", memory: "2Gi" }, { cpu: "2", memory: "4Gi" }),

@@ -8,6 +8,8 @@ export interface VersionInfo {
 }
 
 export const DEFAULT_BINARY_PATH = "/usr/local/bin/weft-engine";
+/** Where Weft's images are published: <hub>/weft:<version>. */
+export const DEFAULT_HUB = "ghcr.io/weft-mesh";
 
 export const VERSIONS: readonly VersionInfo[] = [
   { version: "0.1.0", binaryPath: DEFAULT_BINARY_PATH },

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The `weft` command: one binary, several long-running roles.
-import { parseArgs } from "node:util";
+import { roleHelp, UsageError } from "../api/contract.js";
 import { commands, usage } from "./commands.js";
+
+const HELP = ["--help", "-h", "help"];
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(usage());
+  if (!name || HELP.includes(name)) {
+    const topic = name ? commands[rest[0] ?? ""] : undefined;
+    process.stdout.write(topic ? roleHelp(topic.role) : usage());
     return name ? 0 : 2;
   }
   const command = commands[name];
@@ -14,14 +17,17 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`weft: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  let parsed;
+  if (rest.some((a) => a === "--help" || a === "-h")) {
+    process.stdout.write(roleHelp(command.role));
+    return 0;
+  }
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: command.positionals ?? false, strict: true });
+    return await command.start(rest, process.env);
   } catch (err) {
-    process.stderr.write(`weft ${name}: ${(err as Error).message}\n`);
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`weft ${name}: ${err.message} ('weft ${name} --help' lists the flags)\n`);
     return 2;
   }
-  return command.run(parsed.values, parsed.positionals);
 }
 
 main(process.argv.slice(2)).then(

@@ -99,6 +99,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const metrics = new XdsMetrics(true);
   const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });
   let configWarnings: string[] = [];
+  let rejected: DirSnapshot["rejected"] = [];
 
   const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, async (model) => {
     const startedAt = Date.now();
@@ -114,6 +115,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     log.info({ services: snap.model.services.length }, "config read");
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
+    rejected = snap.rejected ?? [];
     scheduler.schedule(snap.model);
   };
   const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
@@ -123,7 +125,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const grpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   grpc.addService(adsService, ads.handlers());
   const xdsPort = await bindGrpc(grpc, address, options.xdsPort ?? 15010);
-  const http = monitoringServer({ tracker, metrics, generator, configWarnings: () => configWarnings });
+  const http = monitoringServer({ tracker, metrics, generator, configWarnings: () => configWarnings, rejected: () => rejected ?? [] });
   const monitoringPort = await listenHttp(http, options.monitoringPort ?? 15014, address);
   log.info({ xdsPort, monitoringPort, configDir: options.configDir }, "discovery serving");
 

@@ -15,7 +15,7 @@ describe("the injection webhook's answer", () => {
     const { review: r, problem } = injectAdmission(review(pod), inputs);
     expect(problem).toBeUndefined();
     expect(r).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u1", allowed: true, patchType: "JSONPatch" } });
-    expect(decode(r.response.patch).map((o) => o.path)).toEqual(["/spec/containers/-", "/metadata/annotations", "/metadata/labels"]);
+    expect(decode(r.response.patch).map((o) => o.path)).toEqual(["/spec/initContainers", "/spec/containers/-", "/metadata/annotations", "/metadata/labels"]);
   });
 
   it("allows without a patch a pod that isn't injected, and input that isn't a pod", () => {

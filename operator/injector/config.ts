@@ -31,8 +31,8 @@ export interface InjectorConfig {
   neverInjectSelector: LabelSelector[];
   injectedAnnotations: Record<string, string>;
   defaultTemplates: string[];
-  /** Each template parsed: the containers it adds. */
-  templates: Record<string, { containers: Container[] }>;
+  /** Each template parsed: the containers (and init containers) it adds. */
+  templates: Record<string, { containers: Container[]; initContainers: Container[] }>;
 }
 
 export interface InjectorValues {
@@ -50,16 +50,21 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 /** One line: a YAML error's first line says what and where; the rest is a drawing of the spot. */
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!.replace(/:$/, "");
 
-function parseTemplate(name: string, text: unknown): { containers: Container[] } {
+function containerList(where: string, list: unknown): Container[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new Error(`${where}: not a list`);
+  list.forEach((c: unknown, i) => {
+    if (!isRecord(c) || typeof c.name !== "string" || !c.name) throw new Error(`${where}[${i}]: no name`);
+    if (c.args !== undefined && !(Array.isArray(c.args) && c.args.every((a) => typeof a === "string")))
+      throw new Error(`${where}[${i}].args: not a list of strings`);
+  });
+  return list as Container[];
+}
+
+function parseTemplate(name: string, text: unknown): { containers: Container[]; initContainers: Container[] } {
   const doc: unknown = typeof text === "string" ? parse(text) : text;
   if (!isRecord(doc) || !Array.isArray(doc.containers)) throw new Error(`templates.${name}: no containers list`);
-  const containers = doc.containers as unknown[];
-  containers.forEach((c, i) => {
-    if (!isRecord(c) || typeof c.name !== "string" || !c.name) throw new Error(`templates.${name}.containers[${i}]: no name`);
-    if (c.args !== undefined && !(Array.isArray(c.args) && c.args.every((a) => typeof a === "string")))
-      throw new Error(`templates.${name}.containers[${i}].args: not a list of strings`);
-  });
-  return { containers: containers as Container[] };
+  return { containers: containerList(`templates.${name}.containers`, doc.containers), initContainers: containerList(`templates.${name}.initContainers`, doc.initContainers) };
 }
 
 function parseConfig(text: string): InjectorConfig {

@@ -111,7 +111,8 @@ describe("the injected sidecar", () => {
     expect(out.spec?.containers?.map((c) => c.name)).toEqual(["app", "weft-proxy"]);
     const proxy = proxyOf(out)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.3.0");
-    expect(proxy.args).toEqual(["proxy", "sidecar", "--binary-path", spec.proxy.binaryPath, "--discovery-address", "weftd.mesh-a.svc:15010"]);
+    // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses; rendered-commands.test.ts parses them now.)
+    expect(proxy.args).toEqual(["proxy", "--discovery-address", "weftd.mesh-a.svc:15010", "--type", "sidecar", "--interception-mode", "REDIRECT", "--binary-path", spec.proxy.binaryPath]);
     const env = Object.fromEntries(proxy.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef.fieldPath]));
     expect(env).toMatchObject({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace", INSTANCE_IP: "status.podIP", DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010" });
     expect(proxy.readinessProbe.httpGet.port).toBe(15021);
@@ -142,6 +143,7 @@ describe("the injected sidecar", () => {
   it("records what it injected and labels the pod for the mesh", () => {
     const out = injected(pod({ labels: { app: "reviews", version: "v1" }, annotations: { team: "a" } }))!;
     expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "")).toEqual({
+      initContainers: ["weft-init"],
       containers: ["weft-proxy"],
       image: "registry.example.com/weft/weft:0.3.0",
       binaryPath: spec.proxy.binaryPath,
@@ -170,6 +172,7 @@ describe("the injected sidecar", () => {
   it("escapes / and ~ in keys it adds to existing maps, and keeps the user's canonical labels", () => {
     const ops = injectionPatch(pod({ labels: { "service.istio.io/canonical-name": "mine" }, annotations: {} }), enabled, { ...config, injectedAnnotations: { "a~b/c": "1" } }, values)!;
     expect(ops.map((o) => o.path)).toEqual([
+      "/spec/initContainers",
       "/spec/containers/-",
       "/metadata/annotations/a~0b~1c",
       "/metadata/annotations/sidecar.istio.io~1status",

@@ -1,14 +1,18 @@
 // The sidecar-injection patch: a pod, its namespace's labels and the injection ConfigMap → the JSON Patch that adds
 // the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
 import { parse } from "yaml";
+import { commandLine, readCommandLine, type Role } from "../api/contract.js";
+import { initRole, proxyRole } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
 import type { Container, InjectorConfig, InjectorValues } from "./config.js";
 
 export const PROXY_CONTAINER = "weft-proxy";
+export const INIT_CONTAINER = "weft-init";
 export const INJECT = "sidecar.istio.io/inject";
 export const STATUS = "sidecar.istio.io/status";
 export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
 export const PROXY_CONFIG = "proxy.istio.io/config";
+export const TEMPLATES = "inject.istio.io/templates";
 export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
 const IGNORED_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 const READY_PORT = 15021;
@@ -22,7 +26,7 @@ export interface Pod {
     annotations?: Record<string, string>;
     ownerReferences?: { kind?: string; name?: string }[];
   };
-  spec?: { hostNetwork?: boolean; containers?: { name?: string }[] };
+  spec?: { hostNetwork?: boolean; containers?: { name?: string }[]; initContainers?: { name?: string }[] };
 }
 
 export interface PatchOp {
@@ -88,16 +92,26 @@ function workloadName(pod: Pod): string {
   return meta.name ?? (meta.generateName ?? "").replace(/-$/, "");
 }
 
-function setArg(args: string[], flag: string, value: string): string[] {
-  const i = args.indexOf(flag);
-  if (i >= 0 && i + 1 < args.length) return args.map((a, j) => (j === i + 1 ? value : a));
-  const inline = args.findIndex((a) => a.startsWith(`${flag}=`));
-  if (inline >= 0) return args.map((a, j) => (j === inline ? `${flag}=${value}` : a));
-  return [...args, flag, value];
+/** The templates a pod asks for (inject.istio.io/templates, e.g. "gateway"), else the defaults; an unknown one fails. */
+function podTemplates(pod: Pod, config: InjectorConfig): string[] {
+  const asked = (pod.metadata?.annotations?.[TEMPLATES] ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  for (const t of asked) if (!config.templates[t]) throw new Error(`annotation ${TEMPLATES}: no template "${t}" (have ${Object.keys(config.templates).join(", ")})`);
+  return asked.length ? asked : config.defaultTemplates;
+}
+
+/** A template's command line, read by the role's contract: a flag the command doesn't know fails injection, naming it. */
+function templateArgs<R extends Role>(role: R, c: Container, what: string) {
+  try {
+    return readCommandLine(role, c.args ?? [role.name]);
+  } catch (err) {
+    throw new Error(`template container ${c.name} args ${JSON.stringify(c.args)}: ${(err as Error).message} (${what})`);
+  }
 }
 
 export interface Injected {
   container: Container;
+  /** The weft-init container, when the template has one. */
+  init?: Container;
   image: string;
   binaryPath?: string;
 }
@@ -105,23 +119,24 @@ export interface Injected {
 /** The weft-proxy container for this pod: the template's, with image, binaryPath, env, resources and probe set. */
 export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorConfig, values: InjectorValues): Injected {
   const annotations = pod.metadata?.annotations ?? {};
-  const containers = config.defaultTemplates.flatMap((t) => config.templates[t]?.containers ?? []);
+  const names = podTemplates(pod, config);
+  const containers = names.flatMap((t) => config.templates[t]?.containers ?? []);
   const template = containers.find((c) => c.name === PROXY_CONTAINER) ?? containers[0] ?? { name: PROXY_CONTAINER };
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
   const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15010`;
-  let args = template.args ?? ["proxy", "sidecar"];
-  if (binaryPath) args = setArg(args, "--binary-path", binaryPath);
-  args = setArg(args, "--discovery-address", discoveryAddress);
+  const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
+  const args = commandLine(proxyRole, { ...given, ...(binaryPath ? { "binary-path": binaryPath } : {}), "discovery-address": discoveryAddress });
   const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
-  const ours = ["POD_NAME", "POD_NAMESPACE", "INSTANCE_IP", "DISCOVERY_ADDRESS", "WEFT_RESTART_POLICY"];
+  const f = proxyRole.flags;
+  const ours: string[] = [f["pod-name"].env, f["pod-namespace"].env, f["instance-ip"].env, f["discovery-address"].env, "WEFT_RESTART_POLICY"];
   const env = [
     ...(template.env ?? []).filter((e) => !ours.includes(e.name)),
-    { name: "POD_NAME", ...fieldRef("metadata.name") },
-    { name: "POD_NAMESPACE", ...fieldRef("metadata.namespace") },
-    { name: "INSTANCE_IP", ...fieldRef("status.podIP") },
-    { name: "DISCOVERY_ADDRESS", value: discoveryAddress },
+    { name: f["pod-name"].env, ...fieldRef("metadata.name") },
+    { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },
+    { name: f["instance-ip"].env, ...fieldRef("status.podIP") },
+    { name: f["discovery-address"].env, value: discoveryAddress },
     ...(proxy.restartPolicy ? [{ name: "WEFT_RESTART_POLICY", value: proxy.restartPolicy }] : []),
   ];
   const ports = template.ports ?? [];
@@ -135,7 +150,9 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     readinessProbe: template.readinessProbe ?? { httpGet: { path: "/healthz/ready", port: READY_PORT }, periodSeconds: 2 },
     ...(proxy.resources !== undefined ? { resources: proxy.resources } : {}),
   };
-  return { container, image, ...(binaryPath ? { binaryPath } : {}) };
+  const initTemplate = names.flatMap((t) => config.templates[t]?.initContainers ?? []).find((c) => c.name === INIT_CONTAINER);
+  const init = initTemplate && { ...initTemplate, image, args: commandLine(initRole, templateArgs(initRole, initTemplate, "weft init --help lists them")) };
+  return { container, image, ...(init ? { init } : {}), ...(binaryPath ? { binaryPath } : {}) };
 }
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
@@ -151,10 +168,17 @@ function addToMap(path: string, existing: Record<string, string> | undefined, en
 /** The JSON Patch that injects the sidecar, or undefined when this pod is not injected. */
 export function injectionPatch(pod: Pod, ctx: InjectContext, config: InjectorConfig, values: InjectorValues): PatchOp[] | undefined {
   if (!injectionRequired(pod, ctx, config)) return undefined;
-  const { container, image, binaryPath } = proxyContainer(pod, ctx, config, values);
+  const { container, init, image, binaryPath } = proxyContainer(pod, ctx, config, values);
   const meta = pod.metadata ?? {};
   const labels = meta.labels ?? {};
-  const status = { containers: [PROXY_CONTAINER], image, ...(binaryPath ? { binaryPath } : {}), templates: config.defaultTemplates, revision: values.revision || "default" };
+  const status = {
+    ...(init ? { initContainers: [INIT_CONTAINER] } : {}),
+    containers: [PROXY_CONTAINER],
+    image,
+    ...(binaryPath ? { binaryPath } : {}),
+    templates: podTemplates(pod, config),
+    revision: values.revision || "default",
+  };
   const newLabels: Record<string, string> = { "security.istio.io/tlsMode": "istio" };
   if (labels["service.istio.io/canonical-name"] === undefined)
     newLabels["service.istio.io/canonical-name"] = labels["app.kubernetes.io/name"] ?? labels.app ?? workloadName(pod);
@@ -162,6 +186,7 @@ export function injectionPatch(pod: Pod, ctx: InjectContext, config: InjectorCon
     newLabels["service.istio.io/canonical-revision"] = labels["app.kubernetes.io/version"] ?? labels.version ?? "latest";
   const ops: PatchOp[] = [];
   if (!pod.metadata) ops.push({ op: "add", path: "/metadata", value: {} });
+  if (init) ops.push(pod.spec?.initContainers ? { op: "add", path: "/spec/initContainers/-", value: init } : { op: "add", path: "/spec/initContainers", value: [init] });
   ops.push(pod.spec?.containers ? { op: "add", path: "/spec/containers/-", value: container } : { op: "add", path: "/spec/containers", value: [container] });
   ops.push(...addToMap("/metadata/annotations", meta.annotations, { ...config.injectedAnnotations, [STATUS]: JSON.stringify(status) }));
   ops.push(...addToMap("/metadata/labels", meta.labels, newLabels));

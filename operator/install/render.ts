@@ -1,7 +1,9 @@
 // render(spec) → the control plane's objects. Pure: the same inputs give the same
 // objects, so server-side apply of an unchanged mesh writes nothing.
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { commandLine } from "../api/contract.js";
+import { discoveryRole } from "../api/roles.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
 import { CA_SECRET, DISCOVERY, INJECTOR_CONFIGMAP, MESH_CONFIGMAP, MESH_LABEL, clusterScopedName, meshLabels } from "./labels.js";
 import { injectorConfigMap } from "./render-injector.js";
@@ -32,6 +34,14 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
     labels: { ...labels, ...extra },
     ownerReferences,
   });
+  /** Binds discovery's service account to a (Cluster)Role of the same name as the binding. */
+  const binding = (roleKind: "Role" | "ClusterRole", name: string, namespace?: string): V1RoleBinding => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: `${roleKind}Binding`,
+    metadata: meta(name, namespace),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: roleKind, name },
+    subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
+  });
   const caBundle = b64(ctx.ca.certPem);
   const clusterRole = clusterScopedName(ctx.name, "discovery");
   const selector = { app: DISCOVERY, [MESH_LABEL]: ctx.name };
@@ -51,13 +61,7 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: [GROUP], resources: ["meshinstallations"], verbs: ["get", "list", "watch"] },
       ],
     } as KubernetesObject,
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: meta(clusterRole),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
-      subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
-    } as KubernetesObject,
+    binding("ClusterRole", clusterRole),
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -68,13 +72,7 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
       ],
     } as KubernetesObject,
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: meta(DISCOVERY, ns),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: DISCOVERY },
-      subjects: [{ kind: "ServiceAccount", name: DISCOVERY, namespace: ns }],
-    } as KubernetesObject,
+    binding("Role", DISCOVERY, ns),
     {
       apiVersion: "v1",
       kind: "Secret",
@@ -133,9 +131,12 @@ function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<
             {
               name: "discovery",
               image: discoveryImage(spec),
-              args: ["discovery", "--namespace", spec.namespace, "--mesh", selector[MESH_LABEL] ?? ""],
+              args: commandLine(discoveryRole, { namespace: spec.namespace, mesh: selector[MESH_LABEL] ?? "" }),
               ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: "TCP" })),
-              env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } }],
+              env: [
+                { name: discoveryRole.flags.namespace.env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } },
+                { name: discoveryRole.flags["pod-name"].env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } } },
+              ],
               readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 3 },
               resources: spec.discovery.resources,
               volumeMounts: [{ name: "ca", mountPath: "/etc/weft/ca", readOnly: true }],

@@ -8,6 +8,7 @@ import { compile, ConfigError } from "../engine/config/index.js";
 import { startAdmin, type AdminServers, type AdminTarget, type PortOption } from "../engine/admin.js";
 import { EngineProcess } from "./engine-process.js";
 import { mergePrometheus } from "./prom-merge.js";
+import { EngineChooser } from "./engines.js";
 
 export const DEFAULT_ENGINE = fileURLToPath(new URL("../engine/child.js", import.meta.url));
 
@@ -15,6 +16,9 @@ export interface AgentOptions {
   resources: Resources;
   /** The engine entry point to fork. Default: this package's engine. */
   binaryPath?: string;
+  /** The only directory a hot restart may take another engine from (engines.ts). Default: $WEFT_ENGINES_DIR, else
+   * /var/lib/weft/engines. */
+  enginesDir?: string;
   adminPort?: PortOption;
   statsPort?: PortOption;
   readyPort?: PortOption;
@@ -60,10 +64,12 @@ export class Agent implements AdminTarget {
   private carried = "";
   /** The engine a hot restart replaced, while the new one may still prove to crash-loop. */
   private previous: { binaryPath: string; at: number; crashes: number } | undefined;
+  private readonly engines: EngineChooser;
   readonly posts: AdminTarget["posts"];
 
   constructor(private readonly opts: AgentOptions) {
     this.binaryPath = opts.binaryPath ?? DEFAULT_ENGINE;
+    this.engines = new EngineChooser(this.binaryPath, opts.enginesDir);
     this.resources = opts.resources;
     this.posts = {
       "/hot_restart": async (q) => JSON.stringify(await this.hotRestart(q.get("binary_path") ?? undefined)),
@@ -72,6 +78,11 @@ export class Agent implements AdminTarget {
 
   get ready(): boolean {
     return this.current !== undefined && !this.stopping;
+  }
+
+  get notReady(): string | undefined {
+    if (this.stopping) return "shutting down";
+    return this.current ? undefined : "the engine is not running";
   }
 
   get ports(): AdminServers["ports"] {
@@ -171,11 +182,18 @@ export class Agent implements AdminTarget {
     }, delay);
   }
 
-  /** Starts a new engine (optionally from another binaryPath), waits until it serves, then drains the old one. */
+  /** Starts a new engine (optionally from another binaryPath, which must be the one the agent started with or
+   * inside the engines directory), waits until it serves, then drains the old one. */
   hotRestart(binaryPath?: string): Promise<HotRestartResult> {
+    let path: string;
+    try {
+      path = this.engines.choose(binaryPath, this.binaryPath);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const run = async (): Promise<HotRestartResult> => {
       const old = this.current;
-      const next = await this.spawn(binaryPath ?? this.binaryPath);
+      const next = await this.spawn(path);
       this.current = next;
       if (next.binaryPath !== this.binaryPath) this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };
       this.binaryPath = next.binaryPath;

@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Server, Socket } from "node:net";
 import type { Resources } from "../engine/config/types.js";
 import type { FromEngine, ToEngine } from "../engine/ipc.js";
+import { MALLOC_ENV } from "../engine/reclaim.js";
 
 export interface EngineEnv {
   drainMs: number;
@@ -30,7 +31,7 @@ export class EngineProcess {
   ) {
     this.child = fork(binaryPath, [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, WEFT_DRAIN_MS: String(env.drainMs), WEFT_ACCESS_LOG: env.accessLog ? "1" : "0", WEFT_EPOCH: String(epoch) },
+      env: { ...MALLOC_ENV, ...process.env, WEFT_DRAIN_MS: String(env.drainMs), WEFT_ACCESS_LOG: env.accessLog ? "1" : "0", WEFT_EPOCH: String(epoch) },
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.started = new Promise((resolve, reject) => {

@@ -9,8 +9,8 @@ import { dirname, join } from "node:path";
 import { startDiscovery, type Discovery } from "../../operator/discovery/server.js";
 import { summarise } from "../../operator/discovery/ads/summary.js";
 import type { EngineTarget } from "../xds/engine.js";
-import { LoadProcess } from "../../hack/load-process.js";
-import { AgentProcess } from "../../hack/agent-process.js";
+import { LoadProcess } from "../../test/support/load-process.js";
+import { AgentProcess } from "../../test/support/agent-process.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 const IPS = ["127.0.31.11", "127.0.31.12", "127.0.31.13"];

@@ -5,7 +5,7 @@ import { Agent as HttpAgent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, DEFAULT_ENGINE } from "./agent.js";
-import { backend, cluster, get, resources } from "../engine/e2e/helpers.js";
+import { backend, cluster, get, resources } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 
@@ -25,6 +25,7 @@ describe("agent hot restart", () => {
     const agent = new Agent({
       resources: resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
       binaryPath: BUILT,
+      enginesDir: dir, // binary B's directory: the only place a hot restart may take another engine from
       adminPort: 0,
       statsPort: 0,
       readyPort: 0,

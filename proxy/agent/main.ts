@@ -1,16 +1,18 @@
-// `weft proxy --agent --bootstrap FILE [--binary-path P]`: the agent owns the sockets and admin ports and runs the
-// engine as a child; POST /hot_restart[?binary_path=P] on the admin port (or SIGUSR2) hot-restarts it.
+// `weft proxy --agent --bootstrap FILE [--binary-path P] [--engines-dir D]`: the agent owns the sockets and admin
+// ports and runs the engine as a child; POST /hot_restart[?binary_path=P] on the admin port (or SIGUSR2)
+// hot-restarts it, from P only when P is inside the engines directory (engines.ts).
 import { loadBootstrap } from "../engine/bootstrap.js";
 import type { ProxyFlags } from "../engine/main.js";
 import { Agent } from "./agent.js";
 
-export async function runAgent(flags: ProxyFlags & { binaryPath?: string }): Promise<number> {
+export async function runAgent(flags: ProxyFlags & { binaryPath?: string; enginesDir?: string }): Promise<number> {
   const boot = await loadBootstrap(flags.bootstrap);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const agent = new Agent({
     resources: boot.resources,
     binaryPath: flags.binaryPath,
+    enginesDir: flags.enginesDir,
     adminPort: flags.adminPort ?? boot.adminPort,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,

@@ -1,14 +1,16 @@
 // `weft proxy --discovery-address HOST:PORT --node-id ID`: the agent configured over ADS. It starts the engine
-// with no listeners, binds the listeners LDS brings (interception NONE: see local-shape.ts), and serves until
-// SIGTERM/SIGINT, then drains.
-import { existsSync } from "node:fs";
+// with no listeners, binds the listeners LDS brings (as served with interception REDIRECT; reshaped by
+// local-shape.ts with interception NONE), and serves until SIGTERM/SIGINT, then drains.
 import { hostname } from "node:os";
+import { isLoopbackAddress } from "../engine/admin-guard.js";
+import { existsSync } from "node:fs";
 import { WEFT_VERSION } from "../../operator/api/version.js";
-import { DEFAULT_ENGINES_DIR, enginePath, type EngineTarget } from "../xds/engine.js";
+import { enginePath, type EngineTarget } from "../xds/engine.js";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
 import { Agent, DEFAULT_ENGINE } from "./agent.js";
 import { EngineUpgrader } from "./engine-upgrade.js";
+import { DEFAULT_ENGINES_DIR } from "./engines.js";
 import { localShape } from "./local-shape.js";
 import { XdsClient } from "./xds-client.js";
 
@@ -16,19 +18,24 @@ export interface XdsAgentFlags {
   discoveryAddress: string;
   /** `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local` or `router~...`. */
   nodeId?: string;
+  /** REDIRECT: iptables sends the pod's traffic to 15001/15006, listeners are used as served. Default NONE. */
+  interception?: "NONE" | "REDIRECT";
   /** Where the app listens (the inbound clusters' target). */
   appAddress?: string;
   outboundPort?: number;
-  /** Admin, stats and readiness bind here. Default: the node's IP. */
+  /** Admin binds here: a loopback address only. Default: the node's IP when that is loopback (local mode, where
+   * workloads share the host), else 127.0.0.1. */
   adminAddress?: string;
+  /** Stats and readiness bind here. Default: adminAddress. */
+  bindAddress?: string;
   adminPort?: PortOption;
   statsPort?: PortOption;
   readyPort?: PortOption;
   binaryPath?: string;
-  accessLog?: boolean;
-  drainSeconds?: number;
   /** Where engine bundles are: <enginesDir>/<version>/<binaryPath>. Default /var/lib/weft/engines. */
   enginesDir?: string;
+  accessLog?: boolean;
+  drainSeconds?: number;
   /** The bundle version of the engine this agent starts with. Default: this build's version. */
   engineVersion?: string;
   /** How long a desired engine that isn't there yet is waited for before it is reported Failed. Default 60 s. */
@@ -48,12 +55,27 @@ export function nodeIp(nodeId: string): string {
   return nodeId.split("~")[1] || "127.0.0.1";
 }
 
+/** Where the admin port binds: never the pod IP (Istio keeps Envoy's admin on 127.0.0.1). */
+export function adminAddressFor(nodeId: string, flag?: string): string {
+  if (flag !== undefined) return flag; // startAdmin refuses one that is not loopback
+  const ip = nodeIp(nodeId);
+  return isLoopbackAddress(ip) ? ip : "127.0.0.1";
+}
+
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
-  configured: () => boolean = () => false;
+  xds: XdsClient | undefined;
 
   override get ready(): boolean {
-    return super.ready && this.configured();
+    return super.ready && this.xds !== undefined && this.xds.applied !== "";
+  }
+
+  /** Why /healthz/ready says no: what a user reading `kubectl describe pod` needs to fix it. */
+  override get notReady(): string | undefined {
+    const xds = this.xds;
+    if (!xds || xds.applied !== "") return super.notReady;
+    if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
+    return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
   }
 }
 
@@ -68,7 +90,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
-  const shape = (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  const shape =
+    flags.interception === "REDIRECT"
+      ? undefined
+      : (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
   // binary in the agent's own image. Every later engine comes from the engines directory only.
   const running: EngineTarget = { version: flags.engineVersion ?? WEFT_VERSION, binaryPath: flags.binaryPath ?? DEFAULT_ENGINE };
@@ -87,11 +112,12 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const agent: XdsConfiguredAgent = new XdsConfiguredAgent({
     resources: { version: "" },
     binaryPath: existsSync(bundled) ? bundled : running.binaryPath,
+    enginesDir: flags.enginesDir,
     readyTimeoutMs: flags.engineReadyMs,
     onRollback: (e) => upgrader?.rolledBack(e.error),
     onRespawn: () => upgrader?.refresh(),
-    adminAddress: flags.adminAddress ?? ip,
-    bindAddress: flags.adminAddress ?? ip,
+    adminAddress: adminAddressFor(nodeId, flags.adminAddress),
+    bindAddress: flags.bindAddress ?? flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,
@@ -100,7 +126,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,
   });
-  agent.configured = () => xds.applied !== "";
+  agent.xds = xds;
   await agent.start();
   upgrader = new EngineUpgrader(agent, { enginesDir, running, waitMs: flags.engineWaitMs, onReport: (r) => xds.reportEngine(r), log });
   xds.reportEngine(upgrader.report());
@@ -122,7 +148,7 @@ export async function runXdsAgent(flags: XdsAgentFlags): Promise<number> {
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const running = await startXdsAgent(flags, () => stop());
   const { agent } = running;
-  process.stderr.write(`weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${flags.adminAddress ?? nodeIp(flags.nodeId ?? defaultNodeId())}:${agent.ports.admin}\n`);
+  process.stderr.write(`weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${adminAddressFor(flags.nodeId ?? defaultNodeId(), flags.adminAddress)}:${agent.ports.admin}\n`);
   process.once("SIGTERM", () => stop());
   process.once("SIGINT", () => stop());
   await stopped;

@@ -28,12 +28,32 @@ describe("XdsState", () => {
     expect(s.consistent()).toMatchObject({ version: "2", clusters: [eds("a")], routes: [table("80", "a")] });
   });
 
-  it("rejects a route to an unknown cluster with the compiler's message naming resource and field", () => {
+  // Was: a route to an unknown cluster was rejected. Envoy loads RDS tables with validate_clusters false, so a
+  // removal never wedges a proxy; an invalid table is still rejected, naming resource and field.
+  it("rejects an invalid route table with the compiler's message naming resource and field", () => {
     const s = new XdsState();
     s.commit(TYPE.cluster, "1", "n1", map(TYPE.cluster, [eds("a")], s));
     s.commit(TYPE.listener, "1", "n2", map(TYPE.listener, [listener("80")], s));
-    expect(s.validate(TYPE.route, map(TYPE.route, [table("80", "nope")], s))).toMatch(/^RDS: RouteConfiguration "80": .*cluster.*nope/);
-    expect(s.validate(TYPE.route, map(TYPE.route, [table("80", "a")], s))).toBeUndefined();
+    const bad = { name: "80", virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { safe_regex: { regex: "(" } }, route: { cluster: "a" } }] }] };
+    expect(s.validate(TYPE.route, map(TYPE.route, [bad], s))).toMatch(/^RDS: RouteConfiguration "80": .*safe_regex\.regex: invalid regex/);
+    expect(s.validate(TYPE.route, map(TYPE.route, [table("80", "nope")], s))).toBeUndefined();
+  });
+
+  it("takes a removal: CDS drops a cluster, then LDS drops the listener whose stale table still names it", () => {
+    const s = new XdsState();
+    const other = { ...listener("81"), name: "l81" };
+    s.commit(TYPE.cluster, "1", "", map(TYPE.cluster, [eds("a"), eds("gone")], s));
+    s.commit(TYPE.endpoint, "1", "", map(TYPE.endpoint, [cla("a", 1), cla("gone", 2)], s));
+    s.commit(TYPE.listener, "1", "", map(TYPE.listener, [listener("80"), other], s));
+    s.commit(TYPE.route, "1", "", map(TYPE.route, [table("80", "a"), table("81", "gone")], s));
+    const cds = map(TYPE.cluster, [eds("a")], s);
+    expect(s.validate(TYPE.cluster, cds)).toBeUndefined();
+    s.commit(TYPE.cluster, "2", "", cds);
+    const lds = map(TYPE.listener, [listener("80")], s);
+    expect(s.validate(TYPE.listener, lds)).toBeUndefined();
+    s.commit(TYPE.listener, "2", "", lds);
+    s.commit(TYPE.route, "2", "", map(TYPE.route, [], s));
+    expect(s.consistent()).toMatchObject({ version: "2", routes: [table("80", "a")] });
   });
 
   it("replaces CDS/LDS whole, and keeps EDS/RDS per name, only for names still referenced", () => {

@@ -5,6 +5,7 @@ import type { Resources } from "../engine/config/types.js";
 import { compile } from "../engine/config/index.js";
 import type { JsonObject } from "../xds/types.js";
 import { TYPE, WARMING_ORDER, SHORT_NAME, resourceName, type SnapshotType } from "../xds/types.js";
+import { edsNames, rdsNames } from "../xds/references.js";
 
 export interface TypeState {
   version: string;
@@ -20,36 +21,7 @@ export function isSnapshotType(type: string): type is SnapshotType {
   return (WARMING_ORDER as readonly string[]).includes(type);
 }
 
-const obj = (v: unknown): JsonObject | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : undefined);
-
-/** The ClusterLoadAssignment names the EDS clusters need. */
-export function edsNames(clusters: Iterable<JsonObject>): string[] {
-  const names = new Set<string>();
-  for (const c of clusters) {
-    if (c["type"] !== "EDS") continue;
-    const service = obj(c["eds_cluster_config"])?.["service_name"];
-    names.add(typeof service === "string" && service ? service : String(c["name"]));
-  }
-  return [...names].sort();
-}
-
-/** The RouteConfiguration names the listeners' connection managers ask for over RDS. */
-export function rdsNames(listeners: Iterable<JsonObject>): string[] {
-  const names = new Set<string>();
-  const fromHcm = (hcm: JsonObject | undefined): void => {
-    const name = obj(hcm?.["rds"])?.["route_config_name"];
-    if (typeof name === "string") names.add(name);
-  };
-  for (const l of listeners) {
-    fromHcm(obj(obj(l["api_listener"])?.["api_listener"]));
-    const chains = Array.isArray(l["filter_chains"]) ? l["filter_chains"] : [];
-    for (const chain of chains) {
-      const filters = obj(chain)?.["filters"];
-      for (const f of Array.isArray(filters) ? filters : []) fromHcm(obj(obj(f)?.["typed_config"]));
-    }
-  }
-  return [...names].sort();
-}
+export { edsNames, rdsNames } from "../xds/references.js";
 
 export type Shape = (r: Resources) => Resources;
 
@@ -100,9 +72,18 @@ export class XdsState {
           ? { endpoints: list }
           : type === TYPE.route
             ? { clusters: this.values(TYPE.cluster), routes: list }
-            : { clusters: this.values(TYPE.cluster), routes: this.values(TYPE.route), listeners: list };
+            : { clusters: this.values(TYPE.cluster), routes: this.routesFor(list), listeners: list };
     const error = this.check(this.shape(set));
     return error && `${SHORT_NAME[type] ?? type}: ${error}`;
+  }
+
+  /** The route tables new listeners name that have arrived: a stale table the new set drops plays no part. */
+  private routesFor(listeners: JsonObject[]): JsonObject[] {
+    const have = this.get(TYPE.route).resources;
+    return rdsNames(listeners).flatMap((n) => {
+      const t = have.get(n);
+      return t ? [t] : [];
+    });
   }
 
   /** The compiler's message for a whole config, or undefined when it compiles. */

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ECHO_SUBSETS } from "../../operator/discovery/testing/mesh.js";
+import { ECHO_SUBSETS } from "../../test/support/discovery/mesh.js";
 import { startXdsAgent, type XdsAgent } from "./xds-main.js";
 
 const CLI = join(process.cwd(), "dist/operator/cli/main.js");
@@ -41,7 +41,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   }
 }
 
-const entries = (withMe: boolean) => `
+const entries = (withMe: boolean, clientPorts = [9080]) => `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: echo }
@@ -50,7 +50,7 @@ spec: { hosts: [echo], ports: [{ number: 9080, name: http, protocol: HTTP }], re
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: client }
-spec: { hosts: [client], ports: [{ number: 9080, name: http, protocol: HTTP }], resolution: STATIC, workloadSelector: { labels: { app: client } } }
+spec: { hosts: [client], ports: [${clientPorts.map((p) => `{ number: ${p}, name: http-${p}, protocol: HTTP }`).join(", ")}], resolution: STATIC, workloadSelector: { labels: { app: client } } }
 ---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
@@ -61,7 +61,7 @@ apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: echo-v2 }
 spec: { address: 127.0.30.22, ports: { http: 9080 }, labels: { app: echo, version: v2 } }
-${withMe ? `---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: { name: client-v1 }\nspec: { address: ${ME}, ports: { http: 9080 }, labels: { app: client, version: v1 } }\n` : ""}`;
+${withMe ? `---\napiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: { name: client-v1 }\nspec: { address: ${ME}, ports: { ${clientPorts.map((p) => `http-${p}: ${p}`).join(", ")} }, labels: { app: client, version: v1 } }\n` : ""}`;
 
 // Test data shared with discovery's tests: the echo DestinationRule with subsets v1 and v2.
 const routeTo = (subset: string, regex = "") => `${ECHO_SUBSETS}
@@ -152,14 +152,20 @@ describe("agent over xDS from weft discovery", () => {
   });
 
   it("NACKs a config the engine can't take, naming resource and field, and keeps serving the last good one", async () => {
-    writeFileSync(join(dir, "routes.yaml"), routeTo("v1", "(?P<bad>/x)"));
+    // Discovery validates with the engine's own rules (RE2 regexes, header values), so what it accepts the engine
+    // compiles; what only the proxy can find out is a port it can't bind. Something else holds ME:9081.
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ host: ME, port: 9081 }, resolve));
+    writeFileSync(join(dir, "mesh.yaml"), entries(true, [9080, 9081]));
     const nack = await until("a NACK in /debug/syncz", async () => {
       const me = (await syncz()).find((p) => p.node.includes(ME));
-      return me?.types["RDS"]?.nack?.error;
+      return me?.types["RDS"]?.nack?.error; // the set is applied whole once RDS completes it
     });
-    expect(nack).toMatch(/^RDS: RouteConfiguration "9080": .*regex/);
+    expect(nack).toMatch(/^RDS: Listener "virtualInbound_9081": address: cannot listen on 127\.0\.30\.11:9081/);
     expect(notes.some((n) => n.startsWith("xds: NACK RDS"))).toBe(true);
     for (let i = 0; i < 10; i++) expect(await echo()).toBe("v2");
+    squatter.close();
+    writeFileSync(join(dir, "mesh.yaml"), entries(true));
     writeFileSync(join(dir, "routes.yaml"), routeTo("v1"));
     await until("the fix applied", async () => (await echo()) === "v1");
   });

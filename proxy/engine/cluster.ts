@@ -135,10 +135,11 @@ export class ClusterRuntime {
     if (this.config.http2) return this.acquireH2(host, cb);
     while (host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
-      if (c.alive) {
+      if (c.reusable) {
         cb(c, undefined);
         return noop;
       }
+      c.close();
     }
     if (this.connections < this.config.breakers.maxConnections) {
       this.open(host, cb);
@@ -213,7 +214,8 @@ export class ClusterRuntime {
   release(host: Host, c: UpstreamLink): void {
     if (!(c instanceof UpstreamConnection)) return; // an HTTP/2 stream: nothing to give back
     const max = this.config.maxRequestsPerConnection;
-    if (this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key)) {
+    // Never pool a connection that is paused, half-closed or mid-exchange: the next request on it would hang.
+    if (!c.reusable || this.removed || (max > 0 && c.requests >= max) || !this.hosts.has(host.key)) {
       c.close();
       return;
     }
@@ -229,6 +231,17 @@ export class ClusterRuntime {
       return;
     }
     host.idle.push(c);
+  }
+
+  /** Idle pooled HTTP/1.1 connections, and how many of them could not carry a request (always 0 when healthy). */
+  poolState(): { idle: number; unusable: number } {
+    let idle = 0;
+    let unusable = 0;
+    for (const h of this.hosts.values()) {
+      idle += h.idle.length;
+      for (const c of h.idle) if (!c.reusable && c.alive) unusable++;
+    }
+    return { idle, unusable };
   }
 
   private serveWaiter(): void {

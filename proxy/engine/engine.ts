@@ -2,7 +2,9 @@
 // validates a whole resource set and swaps it in atomically. Requests in flight finish on the config they started on.
 import { createServer, type Server, type Socket } from "node:net";
 import { compile, ConfigError, type EngineConfig, type Listener, type ListenerTls, type Resources } from "./config/index.js";
-import { Http1Connection } from "./http1/server.js";
+import type { HttpConnectionManager } from "./config/types.js";
+import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
+import { Counters, HCM_COUNTERS, LISTENER_COUNTERS } from "./counters.js";
 import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
@@ -42,13 +44,35 @@ export interface EngineOptions {
 class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
   draining = false;
+  /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
+  private open = 0;
+  private sweep: NodeJS.Timeout | undefined;
   constructor(
     public listener: Listener,
     readonly server: Server,
     private readonly ctx: EngineContext,
     private readonly graceMs: number,
+    private readonly counters: Counters,
   ) {
     server.on("connection", (socket: Socket) => this.accept(socket));
+    counters.declare("listener", listener.name, LISTENER_COUNTERS);
+    if (listener.hcm) counters.declare("http", listener.hcm.statPrefix, HCM_COUNTERS);
+    this.tick();
+  }
+
+  /** Every connection's timeouts, checked a few times per shortest timeout (at most every second). */
+  private tick(): void {
+    const now = performance.now();
+    for (const c of this.conns) c.checkTimers(now);
+    if (this.draining && !this.conns.size) return;
+    const l = this.listener.hcm?.limits;
+    const all = l ? [l.requestHeadersMs, l.requestMs, l.streamIdleMs, l.idleMs, l.maxConnectionDurationMs, DELAYED_CLOSE_MS] : [DELAYED_CLOSE_MS];
+    const shortest = Math.min(...all.filter((ms) => ms > 0));
+    this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
+  }
+
+  stopSweep(): void {
+    if (this.sweep) clearTimeout(this.sweep);
   }
 
   private readonly serve = (req: DownstreamRequest) => new Stream(this.ctx, this.listener, req).run();
@@ -57,6 +81,16 @@ class ListenerRuntime {
   private tlsFor: ListenerTls | undefined;
 
   accept(socket: Socket): void {
+    const limit = this.listener.connectionLimit;
+    this.counters.inc("listener", this.listener.name, "downstream_cx_total");
+    if (limit && this.open >= limit.max) {
+      this.counters.inc("listener", this.listener.name, "downstream_cx_overflow");
+      this.counters.inc("connection_limit", limit.statPrefix, "limited_connections");
+      socket.destroy();
+      return;
+    }
+    this.open++;
+    socket.once("close", () => this.open--);
     const tls = this.listener.tls;
     if (!tls) return this.serveSocket(socket);
     if (this.tlsFor !== tls) {
@@ -68,7 +102,12 @@ class ListenerRuntime {
 
   private serveSocket(socket: Socket): void {
     if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
-    const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), (s) => this.takeH2(s));
+    const hcm = this.listener.hcm as HttpConnectionManager;
+    const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), {
+      limits: hcm.limits,
+      count: (name) => this.counters.inc("http", hcm.statPrefix, name),
+      onPreface: (s) => this.takeH2(s),
+    });
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
   }
@@ -96,12 +135,14 @@ export class Engine {
   private readonly listeners = new Map<string, ListenerRuntime>();
   private readonly adopted = new Map<string, { server: Server; take: () => Socket[] }>();
   readonly stats: Stats;
+  readonly counters: Counters;
   private readonly ctx: EngineContext;
   private admin: AdminServers | undefined;
   private stopping = false;
 
   constructor(private readonly opts: EngineOptions = {}) {
     this.stats = new Stats({ ...unknownWorkload, ...opts.workload });
+    this.counters = new Counters(this.stats.registry);
     this.ctx = {
       clusters: this.clusters,
       routes: new Map(),
@@ -218,7 +259,7 @@ export class Engine {
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
-      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace);
+      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters);
       for (const s of adopted.take()) {
         rt.accept(s);
         s.resume();
@@ -226,7 +267,7 @@ export class Engine {
       return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });
-    const rt = new ListenerRuntime(l, server, this.ctx, grace);
+    const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters);
     return new Promise((resolve, reject) => {
       server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
       server.listen({ host: l.address, port: l.port }, () => resolve(rt));
@@ -256,6 +297,7 @@ export class Engine {
       ),
     );
     for (const c of this.clusters.values()) c.remove();
+    for (const rt of this.listeners.values()) rt.stopSweep();
     await this.admin?.close();
   }
 
@@ -289,12 +331,15 @@ export class Engine {
         `cluster.${name}.membership_total: ${c.size}`,
         `cluster.${name}.outlier_detection.ejections_active: ${c.ejected}`,
         `cluster.${name}.upstream_cx_active: ${c.connections}`,
+        `cluster.${name}.upstream_cx_pool_idle: ${c.poolState().idle}`,
+        `cluster.${name}.upstream_cx_pool_unusable: ${c.poolState().unusable}`,
         `cluster.${name}.upstream_rq_active: ${c.requests}`,
         `cluster.${name}.upstream_rq_pending_active: ${c.pending}`,
         `cluster.${name}.upstream_rq_retry_active: ${c.retries}`,
       );
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
+    lines.push(...this.counters.lines());
     return `${lines.sort().join("\n")}\n`;
   }
 }

@@ -19,8 +19,9 @@ export interface UpstreamRequest {
   path: string;
   /** Lower-case names, host included, hop-by-hop headers excluded. */
   headers: string[];
-  /** The body as received downstream: chunk-framed when `chunked`. */
+  /** The body's bytes, decoded (never the client's framing); framed anew by the upstream codec. */
   body: Buffer;
+  /** Always false: request bodies leave re-framed, with a content-length. Kept for the HTTP/2 side's contract. */
   chunked: boolean;
   /** The serialized HTTP/1.1 head, built once and reused by retries. */
   h1?: string;
@@ -35,6 +36,11 @@ export interface UpstreamLink {
   abort(): void;
   /** Drop the rest of the response but keep the connection for reuse (a retry after a 5xx head). */
   discard(): void;
+  /**
+   * The client went away: reuse the connection if the rest of the response can be drained cheaply, else close it.
+   * Absent: same as abort().
+   */
+  abandon?(): void;
   pause(): void;
   resume(): void;
 }

@@ -10,6 +10,7 @@ export const LOCAL_BODY = {
   UT: "upstream request timeout",
   FI: "fault filter abort",
   RL: "local_rate_limited",
+  DPE: "Bad Request",
 } as const;
 
 export type LocalFlag = keyof typeof LOCAL_BODY;

@@ -13,6 +13,7 @@ import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
+import { normalizePath } from "./path.js";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -71,6 +72,16 @@ export class Stream implements Exchange {
 
   run(): void {
     const hcm = this.hcm;
+    if (hcm.normalizePath || hcm.mergeSlashes) {
+      // Routed and forwarded alike by the normalised path, as Envoy does.
+      const head = this.req.head;
+      const p = normalizePath(head.path, hcm.normalizePath, hcm.mergeSlashes);
+      if (p === undefined) return this.local(400, "DPE");
+      if (p !== head.path) {
+        head.path = this.view.path = p;
+        head.target = head.query ? `${p}?${head.query}` : p;
+      }
+    }
     const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
     this.rc = rc;
     this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
@@ -304,7 +315,9 @@ export class Stream implements Exchange {
     this.endAttempt();
     if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
     if (kind === "timeout") return this.local(504, "UT");
-    this.local(503, kind === "connect-failure" ? "UF" : kind === "protocol" ? "UPE" : "UC");
+    // A malformed upstream response is a 502 (Envoy's and nginx's answer), never passed through.
+    if (kind === "protocol") return this.local(502, "UPE");
+    this.local(503, kind === "connect-failure" ? "UF" : "UC");
   }
 
   private canRetry(): boolean {
@@ -357,7 +370,10 @@ export class Stream implements Exchange {
   private onDownstreamAbort(): void {
     if (this.finished) return;
     this.flags = "DC";
-    this.conn?.abort();
+    // The upstream connection goes back to the pool if the rest of its response drains cheaply, else it closes.
+    const conn = this.conn;
+    if (conn?.abandon) conn.abandon();
+    else conn?.abort();
     this.endAttempt();
     this.finishOnce();
   }

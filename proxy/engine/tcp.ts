@@ -15,7 +15,8 @@ export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, 
     s.closed++;
     down.destroy();
   };
-  if (!cluster || !host) return fail("UH");
+  if (!cluster) return fail("NC");
+  if (!host) return fail("UH");
   if (cluster.connections >= cluster.config.breakers.maxConnections) return fail("UO");
   const series = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: host.endpoint.workload, flags: "-" });
   series.opened++;

@@ -5,7 +5,7 @@ import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
-import { applyEdits, indexOfHeader, removeHeader } from "./router/index.js";
+import { applyEdits, removeHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
@@ -20,7 +20,13 @@ function randomHex(n: number): string {
   return pool.toString("hex", poolAt - n, poolAt);
 }
 
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade"]);
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1), and the client's framing: the body leaves re-framed by the proxy, so
+ * Transfer-Encoding and Content-Length are the proxy's own, never the client's.
+ */
+const HOP = new Set([
+  "connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade", "transfer-encoding", "content-length", "trailer", "http2-settings",
+]);
 
 export interface HeadOptions {
   path: string;
@@ -30,15 +36,36 @@ export interface HeadOptions {
   tracing: boolean;
 }
 
+/** Header names the Connection header lists: hop-by-hop too. */
+function connectionTokens(head: RequestHead): Set<string> | undefined {
+  const v = headerValue(head.headers, "connection");
+  if (!v) return undefined;
+  const out = new Set<string>();
+  for (const t of v.split(",")) {
+    const n = t.trim().toLowerCase();
+    if (n && n !== "close" && n !== "keep-alive") out.add(n);
+  }
+  return out.size ? out : undefined;
+}
+
+/**
+ * `body` is the request's decoded body. One authority: the Host sent is the one the request was routed by
+ * (head.host: absolute-form or :authority over a Host header), unless a rewrite names another.
+ */
 export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions): UpstreamRequest {
   const src = head.headers;
+  const extra = connectionTokens(head);
   const headers: string[] = [];
-  for (let i = 0; i < src.length; i += 2) if (!HOP.has(src[i] as string)) headers.push(src[i] as string, src[i + 1] as string);
+  for (let i = 0; i < src.length; i += 2) {
+    const n = src[i] as string;
+    if (!HOP.has(n) && n !== "host" && !extra?.has(n)) headers.push(n, src[i + 1] as string);
+  }
+  if (head.host) headers.push("host", head.host);
   applyEdits(headers, "request", o.levels);
   if (o.host !== undefined) {
     removeHeader(headers, "host");
     headers.push("host", o.host);
-  } else if (indexOfHeader(headers, "host") < 0 && head.host) headers.push("host", head.host);
+  }
   if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
   if (o.tracing && headerValue(headers, "traceparent") === undefined && headerValue(headers, "x-b3-traceid") === undefined) {
     const ids = randomHex(24);
@@ -47,9 +74,12 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
-  // An HTTP/2 request may carry a body without content-length; HTTP/1.1 needs framing.
-  if (body.length && !head.chunked && headerValue(headers, "content-length") === undefined) headers.push("content-length", String(body.length));
-  return { method: head.method, path: o.path, headers, body, chunked: head.chunked };
+  // The proxy's own framing: a content-length whenever the request had a body or said it had one.
+  if (body.length || head.chunked || headerValue(src, "content-length") !== undefined) {
+    removeHeader(headers, "content-length");
+    headers.push("content-length", String(body.length));
+  }
+  return { method: head.method, path: o.path, headers, body, chunked: false };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

@@ -1,6 +1,7 @@
 // The ADS gRPC service (envoy.service.discovery.v3.AggregatedDiscoveryService), with serializers built on the
 // same protobufjs Root as the resource codec. Shared by the control plane (server) and agents (client).
 import type { ServiceDefinition } from "@grpc/grpc-js";
+import protobuf from "protobufjs";
 import { messageType } from "./protos.js";
 import type { AnyMessage } from "./types.js";
 
@@ -52,6 +53,21 @@ export const encodeRequest = encoder<DiscoveryRequest>(REQUEST);
 export const decodeRequest = decoder<DiscoveryRequest>(REQUEST, true);
 export const decodeResponse = decoder<DiscoveryResponse>(RESPONSE, true);
 const encodeWhole = encoder<DiscoveryResponse>(RESPONSE);
+
+/** Reads only version, type and nonce of a response (resources: []), for clients that don't use the resources. */
+export function decodeResponseHeader(bytes: Buffer): DiscoveryResponse {
+  const r = protobuf.Reader.create(bytes);
+  const out: DiscoveryResponse = { version_info: "", resources: [], type_url: "", nonce: "" };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field === 1) out.version_info = r.string();
+    else if (field === 4) out.type_url = r.string();
+    else if (field === 5) out.nonce = r.string();
+    else r.skipType(tag & 7);
+  }
+  return out;
+}
 
 /** Serializes a response; a Buffer is taken as already encoded, so one encoding can go to many proxies. */
 export function encodeResponse(value: DiscoveryResponse | Buffer): Buffer {

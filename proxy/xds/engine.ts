@@ -13,7 +13,6 @@ import { join, normalize } from "node:path";
 export const ENGINE_TYPE = "type.googleapis.com/weft.v1.ProxyEngine";
 export const ENGINE_ANNOTATION = "weft.dev/engine";
 export const ENGINE_METADATA = "WEFT_ENGINE";
-export const DEFAULT_ENGINES_DIR = "/var/lib/weft/engines";
 
 export interface EngineTarget {
   /** The engine bundle: a directory under the engines directory, named by the proxy image's version (its tag). */

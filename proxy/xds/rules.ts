@@ -4,22 +4,13 @@
 import protobuf from "protobufjs";
 import { encodeResource } from "./codec.js";
 import { envoyRoot } from "./protos.js";
+import { HEADER_NAME, validHeaderValue } from "./header-field.js";
 import type { AnyMessage, JsonObject } from "./types.js";
 
 type Rules = Record<string, unknown>;
 type Message = protobuf.Message & Record<string, unknown>;
 
 const WRAPPERS = /^\.google\.protobuf\.(Double|Float|Int64|UInt64|Int32|UInt32|Bool|String|Bytes)Value$/;
-const HEADER_NAME = /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/;
-/** Header values may not hold control characters (tab aside); loosely, only NUL, CR and LF are out. */
-function validHeaderValue(value: string, strict: boolean): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    const bad = strict ? (c < 0x20 && c !== 0x09) || c === 0x7f : c === 0 || c === 0x0a || c === 0x0d;
-    if (bad) return false;
-  }
-  return true;
-}
 
 function rulesOf(options: { [k: string]: unknown }[] | undefined, key: string): Rules | undefined {
   for (const o of options ?? []) if (key in o) return o[key] as Rules;

@@ -1,11 +1,8 @@
 // Envoy v3 resources as Weft exchanges them: proto3-JSON objects with snake_case field names, exactly as in
 // Envoy's YAML docs ("1.5s" durations, {"@type": ...} for Any, plain numbers for wrappers, enum names).
 
-export type Json = string | number | boolean | null | Json[] | JsonObject;
-/** An object whose undefined members are dropped on encoding, so builders can write `field: maybe`. */
-export interface JsonObject {
-  [key: string]: Json | undefined;
-}
+export type { Json, JsonObject } from "./generated/json.js";
+import type { Json, JsonObject } from "./generated/json.js";
 
 /** A packed google.protobuf.Any as it travels on the wire. */
 export interface AnyMessage {
@@ -15,6 +12,10 @@ export interface AnyMessage {
 
 const PREFIX = "type.googleapis.com/";
 
+/**
+ * The one table of type URLs Weft knows. hack/gen-xds-types.ts generates the types of these messages and of all
+ * they reference (proxy/xds/generated/); an Any holding anything else does not compile.
+ */
 export const TYPE = {
   listener: `${PREFIX}envoy.config.listener.v3.Listener`,
   route: `${PREFIX}envoy.config.route.v3.RouteConfiguration`,
@@ -27,12 +28,21 @@ export const TYPE = {
   cors: `${PREFIX}envoy.extensions.filters.http.cors.v3.Cors`,
   corsPolicy: `${PREFIX}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   rbac: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`,
+  rbacPerRoute: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`,
+  routeFilterConfig: `${PREFIX}envoy.config.route.v3.FilterConfig`,
   router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
   tcpProxy: `${PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
+  connectionLimit: `${PREFIX}envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit`,
   previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,
   httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   upstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
+  downstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
 } as const;
+
+/** A type URL's message name, whatever its prefix: "type.googleapis.com/envoy.config.route.v3.Route" → "envoy.config.route.v3.Route". */
+export function typeName(url: string): string {
+  return url.slice(url.lastIndexOf("/") + 1);
+}
 
 /** The four resource types of a snapshot, in warming order: CDS → EDS → LDS → RDS. */
 export const WARMING_ORDER = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route] as const;
@@ -55,9 +65,13 @@ export function resourceName(type: string, resource: JsonObject): string {
 
 /** A deep copy without undefined members, so a resource reads as it will encode. */
 export function prune<T extends Json | undefined>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => prune(v)) as T;
+  return pruned(value) as T; // the same shape, less the undefined members an optional field may hold anyway
+}
+
+function pruned(value: Json | undefined): Json | undefined {
+  if (Array.isArray(value)) return value.map((v) => pruned(v) ?? null);
   if (value === null || typeof value !== "object") return value;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = prune(v);
-  return out as T;
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = pruned(v);
+  return out;
 }

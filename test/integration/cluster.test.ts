@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 
 const dir = mkdtempSync(join(tmpdir(), "weft-cluster-"));
-const env = { ...process.env, WEFT_CLUSTER_DIR: dir, WEFT_CLUSTER_PORT_OFFSET: "1000" };
+// KWOK only: the machine's one real node belongs to the suite's cluster.
+const env = { ...process.env, WEFT_CLUSTER_DIR: dir, WEFT_CLUSTER_PORT_OFFSET: "1000", WEFT_REAL_NODE: "0" };
 
 function cluster(cmd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { LoadProcess } from "../../hack/load-process.js";
+import { LoadProcess } from "../support/load-process.js";
 import { REPO_ROOT } from "../../hack/paths.js";
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { DiscoveryProcess } from "./support/discovery.js";

@@ -1,5 +1,5 @@
-import { bookinfoModel } from "../testing/bookinfo.js";
-import { meshModel } from "../testing/mesh.js";
+import { bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId } from "../translate/index.js";
 import { SnapshotGenerator, modelWarnings } from "./generator.js";
 
@@ -20,27 +20,31 @@ describe("SnapshotGenerator", () => {
   });
 });
 
-describe("a config that can't be encoded", () => {
-  it("fails once per proxy class, reported in the warnings, so proxies keep their previous config", () => {
+// Was: the whole snapshot failed, so one bad object blocked every change. Now, as istiod: that object is skipped
+// and named, and the rest is served.
+describe("an object that can't be translated", () => {
+  it("is skipped and named, once per proxy class; the rest is served", () => {
     const g = new SnapshotGenerator();
     g.setModel(
       meshModel(`
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: slow }
-spec: { hosts: [echo], http: [{ timeout: soon, route: [{ destination: { host: echo } }] }] }`),
+spec: { hosts: [echo], http: [{ timeout: soon, route: [{ destination: { host: echo } }] }] }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web }
+spec: { hosts: [web.example.com], http: [{ timeout: 3s, route: [{ destination: { host: web.example.com } }] }] }`),
     );
-    const proxy = parseNodeId("sidecar~10.9.0.1~a.default~default.svc.cluster.local");
-    let first: unknown;
-    try {
-      g.snapshotFor(proxy, []);
-    } catch (err) {
-      first = err;
-    }
-    expect(first).toBeInstanceOf(Error);
-    expect(() => g.snapshotFor(parseNodeId("sidecar~10.9.0.2~b.default~default.svc.cluster.local"), [])).toThrow(first as Error);
-    expect([...g.warnings]).toContainEqual(expect.stringMatching(/^snapshot for sidecar proxies in default: .*timeout: bad duration "soon"/));
+    const snapshot = g.snapshotFor(parseNodeId("sidecar~10.9.0.1~a.default~default.svc.cluster.local"), []);
+    expect(g.snapshotFor(parseNodeId("sidecar~10.9.0.2~b.default~default.svc.cluster.local"), [])).toBe(snapshot);
+    expect([...g.warnings]).toContainEqual(expect.stringMatching(/^VirtualService\/default\/slow: skipped for sidecar proxies in default: .*timeout: bad duration "soon"/));
     expect([...g.warnings]).toContain('VirtualService/default/slow: spec.http[0].timeout: "soon" is not a duration (like "1.5s" or "300ms")');
+    expect(g.failures()).toEqual([]);
+    const routes = JSON.stringify([...snapshot.resources.values()].flatMap((m) => [...m.values()].map((e) => e.json)));
+    expect(routes).toContain('"timeout":"3s"');
+    expect(routes).not.toContain("soon");
   });
 });
 

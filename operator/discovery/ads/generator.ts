@@ -1,5 +1,5 @@
 // Snapshots per proxy from the current config model: one translate per proxy class per generation, shared.
-import type { ConfigModel } from "../model/config.js";
+import type { ConfigModel, Named } from "../model/config.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
@@ -14,6 +14,7 @@ export class SnapshotGenerator {
   private readonly cache = new EncodeCache();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
+  private failed = new Map<string, string>();
 
   /** Installs a new config; returns its version. */
   setModel(model: ConfigModel): string {
@@ -21,6 +22,7 @@ export class SnapshotGenerator {
     this.generation++;
     this.memo = new Map();
     this.warnings.clear();
+    this.failed = new Map();
     for (const w of modelWarnings(model)) this.warnings.add(w);
     return this.version;
   }
@@ -33,24 +35,58 @@ export class SnapshotGenerator {
     return this.model;
   }
 
-  /** Throws when translation gives an inconsistent or unencodable snapshot; the caller keeps the previous one. */
+  /**
+   * The snapshot for a proxy. An object that breaks translation is skipped and named in the warnings, and the
+   * rest is served (isolate()). Throws only when the config fails without any Istio object: then the caller keeps
+   * the previous snapshot, and failures() says so.
+   */
   snapshotFor(proxy: ProxyIdentity, listenerNames: string[]): Snapshot {
     const options = { listenerNames };
     const key = proxyClassKey(this.model, proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) {
+      const build = (model: ConfigModel): Snapshot => buildSnapshot(this.version, translate(model, proxy, options), this.cache);
       try {
-        snapshot = buildSnapshot(this.version, translate(this.model, proxy, options), this.cache);
-        for (const w of snapshot.warnings) this.warnings.add(w);
+        snapshot = build(this.model);
       } catch (err) {
-        // Remembered too: a thousand proxies of one class don't each pay for the same failure.
-        snapshot = err instanceof Error ? err : new Error(String(err));
-        this.warnings.add(`snapshot for ${proxy.kind} proxies in ${proxy.namespace}: ${snapshot.message}`);
+        snapshot = this.isolate(build, proxy, err);
       }
+      if (!(snapshot instanceof Error)) for (const w of snapshot.warnings) this.warnings.add(w);
+      // Remembered either way: a thousand proxies of one class don't each pay for the same failure.
       this.memo.set(key, snapshot);
     }
     if (snapshot instanceof Error) throw snapshot;
     return snapshot;
+  }
+
+  /** Finds the Istio objects that fail on their own, and builds without them; an Error if that still fails. */
+  private isolate(build: (m: ConfigModel) => Snapshot, proxy: ProxyIdentity, first: unknown): Snapshot | Error {
+    const culprits = new Set<object>();
+    for (const [kind, list] of istioObjects(this.model)) {
+      for (const o of list) {
+        try {
+          build(only(this.model, o));
+        } catch (err) {
+          culprits.add(o);
+          this.warnings.add(`${kind}/${o.namespace}/${o.name}: skipped for ${proxy.kind} proxies in ${proxy.namespace}: ${(err as Error).message}`);
+        }
+      }
+    }
+    try {
+      if (!culprits.size) throw first;
+      return build(without(this.model, culprits));
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const message = `snapshot for ${proxy.kind} proxies in ${proxy.namespace}: ${error.message}`;
+      this.warnings.add(message);
+      this.failed.set(`${proxy.kind}/${proxy.namespace}`, message);
+      return error;
+    }
+  }
+
+  /** Proxy classes whose snapshot of this generation failed as a whole: they keep their previous config. */
+  failures(): string[] {
+    return [...this.failed.values()].sort();
   }
 
   /**
@@ -68,6 +104,30 @@ export class SnapshotGenerator {
     }
     return fresh;
   }
+}
+
+type IstioLists = Pick<ConfigModel, "virtualServices" | "destinationRules" | "gateways">;
+const ISTIO_LISTS: [string, keyof IstioLists][] = [
+  ["VirtualService", "virtualServices"],
+  ["DestinationRule", "destinationRules"],
+  ["Gateway", "gateways"],
+];
+
+function istioObjects(model: ConfigModel): [string, Named<unknown>[]][] {
+  return ISTIO_LISTS.map(([kind, list]) => [kind, model[list] as Named<unknown>[]]);
+}
+
+/** The model with one Istio object, the Kubernetes and ServiceEntry services all kept. */
+function only(model: ConfigModel, keep: object): ConfigModel {
+  const out = { ...model };
+  for (const [, list] of ISTIO_LISTS) (out[list] as object[]) = (model[list] as object[]).filter((o) => o === keep);
+  return out;
+}
+
+function without(model: ConfigModel, drop: Set<object>): ConfigModel {
+  const out = { ...model };
+  for (const [, list] of ISTIO_LISTS) (out[list] as object[]) = (model[list] as object[]).filter((o) => !drop.has(o));
+  return out;
 }
 
 /** What is wrong with the config as a whole: invalid objects (a proxy would NACK them) and unknown hosts. */

@@ -49,7 +49,7 @@ describe("monitoring on :15014", () => {
 
   it("serves the operator's summary and the config warnings", async () => {
     expect(await (await fetch(`${base}/debug/summary`)).json()).toMatchObject({ connected: 1, synced: 0, nacked: 1 });
-    expect(await (await fetch(`${base}/debug/configz`)).json()).toEqual({ version: "0", warnings: ["a.yaml: broken"] });
+    expect(await (await fetch(`${base}/debug/configz`)).json()).toEqual({ version: "0", warnings: ["a.yaml: broken"], rejected: [], failedSnapshots: [] });
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
   });
 });

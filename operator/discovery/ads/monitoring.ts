@@ -6,13 +6,16 @@ import type { SnapshotGenerator } from "./generator.js";
 import type { XdsMetrics } from "./metrics.js";
 import { summarise } from "./summary.js";
 import type { SyncTracker } from "./tracker.js";
+import type { Rejection } from "../sources/admission.js";
 
 export interface MonitoringSources {
   tracker: SyncTracker;
   metrics: XdsMetrics;
   generator: SnapshotGenerator;
-  /** Problems with the config itself (parse errors, unknown hosts). */
+  /** Problems with the config itself (parse errors, rejected objects, unknown hosts). */
   configWarnings(): string[];
+  /** Objects the source rejected at the door. */
+  rejected?(): readonly Rejection[];
 }
 
 export function monitoringServer(src: MonitoringSources): Server {
@@ -30,7 +33,12 @@ export function monitoringServer(src: MonitoringSources): Server {
       json(summarise(src.tracker.view()));
     } else if (url.pathname === "/debug/configz") {
       src.generator.checkRules(); // snapshots made since the last push are checked too
-      json({ version: src.generator.version, warnings: [...src.configWarnings(), ...src.generator.warnings] });
+      json({
+        version: src.generator.version,
+        warnings: [...src.configWarnings(), ...src.generator.warnings],
+        rejected: src.rejected?.() ?? [],
+        failedSnapshots: src.generator.failures(),
+      });
     } else if (url.pathname === "/debug/memz") {
       const mib = (n: number): number => Math.round(n / 1048576);
       const m = process.memoryUsage();

@@ -153,7 +153,9 @@ class Connection {
     const lds = this.subs.get(TYPE.listener)?.names;
     try {
       this.snapshot = generator.snapshotFor(id, lds && lds !== "*" ? lds : []);
+      tracker.snapshot(this.id, undefined);
     } catch (err) {
+      tracker.snapshot(this.id, (err as Error).message);
       if (!this.server.logged.has(err as Error)) {
         this.server.logged.add(err as Error);
         log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; proxies of this kind keep their previous one");
@@ -206,7 +208,7 @@ class Connection {
 
   /** When everything sent is ACKed, the proxy holds the current generation's config. */
   private markCurrent(): void {
-    if (!this.snapshot) return;
+    if (!this.snapshot || this.snapshot.version !== this.server.generator.version) return;
     for (const sub of this.subs.values()) if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
     this.server.tracker.atVersion(this.id, this.server.generator.version);
   }

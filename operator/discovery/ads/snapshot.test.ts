@@ -1,5 +1,5 @@
 import { TYPE } from "../../../proxy/xds/types.js";
-import { bookinfoModel } from "../testing/bookinfo.js";
+import { bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
 import { parseNodeId, translate } from "../translate/index.js";
 import type { TranslateResult } from "../translate/index.js";
 import { EncodeCache, buildSnapshot, inconsistencies, ruleWarnings, selectResources } from "./snapshot.js";

@@ -5,6 +5,7 @@ import { encodeResource } from "../../../proxy/xds/codec.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
 import { anyRuleViolations } from "../../../proxy/xds/rules.js";
+import { edsNames, rdsNames } from "../../../proxy/xds/references.js";
 import type { TranslateResult } from "../translate/index.js";
 
 export interface Entry {
@@ -63,37 +64,15 @@ export class EncodeCache {
  */
 export function inconsistencies(result: TranslateResult): string[] {
   const problems: string[] = [];
-  const edsNames = new Set<string>();
-  for (const c of result.clusters) {
-    if (c["type"] !== "EDS") continue;
-    const eds = c["eds_cluster_config"] as JsonObject | undefined;
-    edsNames.add((eds?.["service_name"] as string | undefined) ?? String(c["name"]));
-  }
-  const assignments = new Set(result.endpoints.map((e) => String(e["cluster_name"])));
-  for (const n of edsNames) if (!assignments.has(n)) problems.push(`EDS name "${n}" has no ClusterLoadAssignment`);
-  for (const n of assignments) if (!edsNames.has(n)) problems.push(`ClusterLoadAssignment "${n}" belongs to no EDS cluster`);
+  const eds = new Set(edsNames(result.clusters));
+  const assignments = new Set(result.endpoints.map((e) => e.cluster_name ?? ""));
+  for (const n of eds) if (!assignments.has(n)) problems.push(`EDS name "${n}" has no ClusterLoadAssignment`);
+  for (const n of assignments) if (!eds.has(n)) problems.push(`ClusterLoadAssignment "${n}" belongs to no EDS cluster`);
   const rds = new Set(rdsNames(result.listeners));
-  const routes = new Set(result.routes.map((r) => String(r["name"])));
+  const routes = new Set(result.routes.map((r) => r.name ?? ""));
   for (const n of rds) if (!routes.has(n)) problems.push(`RDS name "${n}" has no RouteConfiguration`);
   for (const n of routes) if (!rds.has(n)) problems.push(`RouteConfiguration "${n}" belongs to no listener`);
   return problems;
-}
-
-function rdsNames(listeners: JsonObject[]): string[] {
-  const names: string[] = [];
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (value && typeof value === "object") {
-      const obj = value as JsonObject;
-      if (obj["@type"] === TYPE.httpConnectionManager) {
-        const rds = obj["rds"] as JsonObject | undefined;
-        if (typeof rds?.["route_config_name"] === "string") names.push(rds["route_config_name"]);
-      }
-      Object.values(obj).forEach(visit);
-    }
-  };
-  visit(listeners);
-  return names;
 }
 
 export function buildSnapshot(version: string, result: TranslateResult, cache: EncodeCache): Snapshot {

@@ -43,6 +43,18 @@ describe("summarise", () => {
     expect(summarise(t.state(), now)).toMatchObject({ synced: 1, nacked: 0, nacks: [] });
   });
 
+  it("doesn't count a proxy whose snapshot failed as synced, and says why, until a snapshot is built again", () => {
+    const t = new SyncTracker();
+    t.connect(1, "n", now);
+    t.sent(1, TYPE.cluster, "4");
+    t.acked(1, TYPE.cluster, "4");
+    t.snapshot(1, "snapshot for sidecar proxies in default: boom");
+    expect(summarise(t.state(), now)).toMatchObject({ synced: 0, nacks: [{ node: "n", type: "snapshot", error: "snapshot for sidecar proxies in default: boom" }] });
+    expect(t.state()[0]?.snapshotError).toBe("snapshot for sidecar proxies in default: boom");
+    t.snapshot(1, undefined);
+    expect(summarise(t.state(), now)).toMatchObject({ synced: 1, nacks: [] });
+  });
+
   it("is empty with no proxies, and tells changes apart from a new timestamp", () => {
     const empty = summarise([], now);
     expect(empty).toEqual({ connected: 0, synced: 0, nacked: 0, versions: {}, configVersions: {}, engines: {}, nacks: [], updated: "2026-11-22T01:02:03Z" });

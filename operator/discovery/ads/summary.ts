@@ -29,6 +29,8 @@ export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = n
       engines[podKey(p.node)] = p.engine;
     }
     for (const [type, t] of Object.entries(p.types)) if (t.nack) nacks.push({ node: p.node, type, error: t.nack.error });
+    // Not a NACK, but as visible: the proxy runs an older config because its new one couldn't be built.
+    if (p.snapshotError) nacks.push({ node: p.node, type: "snapshot", error: p.snapshotError });
   }
   nacks.sort((a, b) => a.node.localeCompare(b.node) || a.type.localeCompare(b.type));
   return { connected: proxies.length, synced, nacked, versions, configVersions, engines: sortedKeys(engines), nacks, updated: now.toISOString().replace(/\.\d{3}Z$/, "Z") };

@@ -19,6 +19,8 @@ export interface ProxySync {
   types: Record<string, TypeSync>;
   /** The engine it reports running (node metadata WEFT_ENGINE). */
   engine?: EngineReport;
+  /** Set while this generation's snapshot for the proxy can't be built: it keeps an older config. */
+  snapshotError?: string;
 }
 
 export class SyncTracker {
@@ -63,6 +65,14 @@ export class SyncTracker {
     else delete p.engine;
   }
 
+  /** The snapshot for the proxy failed (an error) or was built (undefined). */
+  snapshot(connection: number, error: string | undefined): void {
+    const p = this.proxies.get(connection);
+    if (!p) return;
+    if (error) p.snapshotError = error;
+    else delete p.snapshotError;
+  }
+
   /** The proxy is known to hold the config of this generation (it ACKed it, or its config didn't change). */
   atVersion(connection: number, version: string): void {
     const p = this.proxies.get(connection);
@@ -84,9 +94,9 @@ export class SyncTracker {
   }
 }
 
-/** Synced: every type's last sent version is ACKed, and no NACK stands. */
+/** Synced: its snapshot was built, every type's last sent version is ACKed, and no NACK stands. */
 export function isSynced(p: Readonly<ProxySync>): boolean {
-  return Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
+  return !p.snapshotError && Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
 }
 
 export function isNacked(p: Readonly<ProxySync>): boolean {

@@ -1,5 +1,5 @@
-import { bookinfoKube, parseYaml } from "../testing/bookinfo.js";
-import { ECHO_ENTRY } from "../testing/mesh.js";
+import { bookinfoKube, parseYaml } from "../../../test/support/discovery/bookinfo.js";
+import { ECHO_ENTRY } from "../../../test/support/discovery/mesh.js";
 import { protoDuration } from "./duration.js";
 import { normalise, portProtocol } from "./normalise.js";
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ECHO_ENTRY } from "../testing/mesh.js";
+import { ECHO_ENTRY } from "../../../test/support/discovery/mesh.js";
 import type { DirSnapshot } from "./dir.js";
 import { DirSource } from "./dir.js";
 
@@ -89,5 +89,50 @@ describe("DirSource", () => {
     await unlink(path.join(dir, "broken.yaml"));
     snap = await until((s) => s.warnings.length === 0);
     expect(snap.warnings).toEqual([]);
+  });
+
+  const reviews = (retries: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http: [{ route: [{ destination: { host: reviews } }], retries: { ${retries} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec: { host: reviews, trafficPolicy: { loadBalancer: { simple: RANDOM } } }
+`;
+
+  it("rejects an invalid object at the door, naming it, its file and the field; its previous version stays, the rest is taken", async () => {
+    await writeFile(path.join(dir, "a.yaml"), reviews("attempts: 3"));
+    const { first, next } = start();
+    expect((await first).rejected).toEqual([]);
+    await writeFile(path.join(dir, "a.yaml"), reviews("attemps: 5").replace("RANDOM", "ROUND_ROBIN"));
+    let snap = await next();
+    while (!snap.rejected?.length) snap = await next();
+    expect(snap.rejected).toEqual([
+      { kind: "VirtualService", namespace: "default", name: "reviews", origin: "a.yaml", keptPrevious: true, errors: ['spec.http[0].retries.attemps: unknown field (did you mean "attempts"?)'] },
+    ]);
+    expect(snap.warnings).toContain('rejected VirtualService default/reviews (file a.yaml): spec.http[0].retries.attemps: unknown field (did you mean "attempts"?) (its previous version stays in use)');
+    expect(snap.model.virtualServices[0]?.spec.http?.[0]?.retries).toEqual({ attempts: 3 });
+    expect(snap.model.destinationRules[0]?.spec.trafficPolicy?.loadBalancer?.simple).toBe("ROUND_ROBIN");
+  });
+
+  it("keeps the first definition of a duplicated object (files in path order), while running and after a restart", async () => {
+    const dr = (lb: string) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo, trafficPolicy: { loadBalancer: { simple: ${lb} } } }\n`;
+    await writeFile(path.join(dir, "b.yaml"), dr("RANDOM"));
+    const { first, next } = start();
+    await first;
+    await writeFile(path.join(dir, "a.yaml"), dr("ROUND_ROBIN"));
+    let snap = await next();
+    while (!snap.rejected?.length) snap = await next();
+    const running = snap.model.destinationRules.map((r) => r.spec.trafficPolicy?.loadBalancer?.simple);
+    expect(running).toEqual(["ROUND_ROBIN"]);
+    expect(snap.rejected?.map((r) => [r.origin, r.errors[0]])).toEqual([["b.yaml", "metadata.name: defined again; the first definition (file a.yaml) wins"]]);
+    source?.stop();
+    const restarted = await start().first;
+    expect(restarted.model.destinationRules.map((r) => r.spec.trafficPolicy?.loadBalancer?.simple)).toEqual(running);
+    expect(restarted.rejected).toEqual(snap.rejected);
   });
 });

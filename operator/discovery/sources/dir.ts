@@ -9,12 +9,16 @@ import { parseAllDocuments } from "yaml";
 import type { ConfigModel } from "../model/config.js";
 import type { KubeObject } from "../model/kube.js";
 import { normalise } from "../model/normalise.js";
+import { admit, rejectionMessage, type Rejection } from "./admission.js";
 
 export interface DirSnapshot {
   model: ConfigModel;
-  /** Per-file parse problems and normalisation warnings. */
+  /** Per-file parse problems, rejected objects and normalisation warnings. */
   warnings: string[];
+  /** The objects in use (admitted, or the previous good version of a rejected one). */
   objects: KubeObject[];
+  /** Objects rejected at the door: invalid, or a duplicate of an earlier definition. */
+  rejected?: Rejection[];
 }
 
 export interface DirSourceOptions {
@@ -56,6 +60,8 @@ export class DirSource {
   private readonly parsedText = new Map<string, string>();
   /** Files that don't parse, with the reason; reported until they do. */
   private readonly broken = new Map<string, string>();
+  /** The versions of objects in use, by file and object (admission.ts): a rejected edit keeps the previous one. */
+  private good = new Map<string, KubeObject>();
   /** What changed since the last read: paths the watcher named, or everything. */
   private dirty: Set<string> | "all" = "all";
 
@@ -135,8 +141,18 @@ export class DirSource {
     const warnings = [...this.broken.entries()].map(
       ([file, message]) => `${message}${this.lastGood.has(file) ? " (keeping its previous content)" : ""}`,
     );
-    const objects = [...this.lastGood.values()].flat();
-    const result = normalise(objects, { domainSuffix: this.options.domainSuffix });
-    return { model: result.model, warnings: [...warnings, ...result.warnings], objects };
+    // Files in path order, documents in file order: the first definition of an object wins (admission.ts).
+    const candidates = [...this.lastGood.keys()].sort().flatMap((file) =>
+      (this.lastGood.get(file) ?? []).map((object) => ({ object, origin: path.relative(this.options.dir, file) })),
+    );
+    const admitted = admit(candidates, this.good);
+    this.good = admitted.good;
+    const result = normalise(admitted.objects, { domainSuffix: this.options.domainSuffix });
+    return {
+      model: result.model,
+      warnings: [...warnings, ...admitted.rejected.map(rejectionMessage), ...result.warnings],
+      objects: admitted.objects,
+      rejected: admitted.rejected,
+    };
   }
 }

@@ -7,6 +7,7 @@ import { Informer } from "../../runtime/informer.js";
 import type { InformerSource } from "../../runtime/informer.js";
 import type { KubeObject } from "../model/kube.js";
 import { normalise } from "../model/normalise.js";
+import { admit, rejectionMessage } from "./admission.js";
 import type { DirSnapshot as SourceSnapshot } from "./dir.js";
 
 export interface KubeSourceOptions {
@@ -46,6 +47,8 @@ export class KubeSource {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private last: SourceSnapshot | undefined;
+  /** The versions of Istio objects in use: one that got past the webhook invalid keeps its previous version. */
+  private good = new Map<string, KubeObject>();
 
   constructor(private readonly options: KubeSourceOptions) {
     this.informers = WATCHED.map(
@@ -100,9 +103,13 @@ export class KubeSource {
   }
 
   read(): SourceSnapshot {
-    const objects = this.informers.flatMap((i) => i.list().map((o) => typed(i.source, o)));
-    const result = normalise(objects, { domainSuffix: this.options.domainSuffix });
-    this.last = { model: result.model, warnings: result.warnings, objects };
+    const listed = this.informers.flatMap((i) => i.list().map((o) => ({ object: typed(i.source, o), origin: "" })));
+    // The webhook's checks again (it fails open): an invalid object is skipped, named, and its last good version stays.
+    const admitted = admit(listed, this.good);
+    this.good = admitted.good;
+    const result = normalise(admitted.objects, { domainSuffix: this.options.domainSuffix });
+    const warnings = [...admitted.rejected.map(rejectionMessage), ...result.warnings];
+    this.last = { model: result.model, warnings, objects: admitted.objects, rejected: admitted.rejected };
     return this.last;
   }
 }

@@ -1,6 +1,6 @@
 // The parts of an Envoy route that come from one VirtualService http route: retries, fault, CORS, header
 // edits, redirect, rewrite and mirroring.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { CorsPolicy as EnvoyCors, FractionalPercent, HTTPFault, HeaderValueOption, RedirectAction, RetryPolicy, Route, RouteAction } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { CorsPolicy, HTTPFaultInjection, HTTPRedirect, HTTPRetry, HTTPRewrite, Headers, Percent } from "../model/istio.js";
 import { stringMatch } from "./match.js";
@@ -16,9 +16,9 @@ export const ROUTER_FILTER = "envoy.filters.http.router";
  * 503, avoiding previously tried hosts (unless the destination hashes consistently). `attempts: 0` disables
  * retries. Numbers in `retryOn` are status codes.
  */
-export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: boolean): JsonObject | undefined {
+export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: boolean): RetryPolicy | undefined {
   if (retries && (retries.attempts ?? 0) <= 0) return undefined;
-  const out: JsonObject = {
+  const out: RetryPolicy = {
     retry_on: DEFAULT_RETRY_ON,
     num_retries: 2,
     retriable_status_codes: [503],
@@ -26,21 +26,21 @@ export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: bool
   };
   let previousHosts = !consistentHash;
   if (retries) {
-    out["num_retries"] = retries.attempts ?? 2;
+    out.num_retries = retries.attempts ?? 2;
     if (retries.retryOn) {
       const parts = retries.retryOn.split(",").map((p) => p.trim()).filter(Boolean);
       const codes = parts.filter((p) => /^\d{3}$/.test(p)).map(Number);
       const on = parts.filter((p) => !/^\d{3}$/.test(p));
       if (codes.length && !on.includes("retriable-status-codes")) on.push("retriable-status-codes");
-      out["retry_on"] = on.join(",");
-      out["retriable_status_codes"] = codes.length ? codes : undefined;
+      out.retry_on = on.join(",");
+      out.retriable_status_codes = codes.length ? codes : undefined;
     }
-    if (retries.perTryTimeout) out["per_try_timeout"] = protoDuration(retries.perTryTimeout);
-    if (retries.backoff) out["retry_back_off"] = { base_interval: protoDuration(retries.backoff) };
+    if (retries.perTryTimeout) out.per_try_timeout = protoDuration(retries.perTryTimeout);
+    if (retries.backoff) out.retry_back_off = { base_interval: protoDuration(retries.backoff) };
     if (retries.retryIgnorePreviousHosts !== undefined) previousHosts = retries.retryIgnorePreviousHosts;
   }
   if (previousHosts) {
-    out["retry_host_predicate"] = [
+    out.retry_host_predicate = [
       { name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": TYPE.previousHosts } },
     ];
   }
@@ -48,11 +48,11 @@ export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: bool
 }
 
 /** A percentage (0–100, fractional) as Envoy's FractionalPercent over a million. */
-export function fraction(percent: number): JsonObject {
+export function fraction(percent: number): FractionalPercent {
   return { numerator: Math.round(percent * 10000), denominator: "MILLION" };
 }
 
-function faultPercent(p: { percentage?: Percent; percent?: number }): JsonObject {
+function faultPercent(p: { percentage?: Percent; percent?: number }): FractionalPercent {
   // Istio: no percentage means no request is affected. Envoy would read a missing one as 100%.
   return fraction(p.percentage?.value ?? p.percent ?? 0);
 }
@@ -68,14 +68,14 @@ export function grpcStatusCode(name: string): number | undefined {
   return i < 0 ? (/^\d+$/.test(name) ? Number(name) : undefined) : i;
 }
 
-export function faultConfig(fault: HTTPFaultInjection): JsonObject {
-  const out: JsonObject = { "@type": TYPE.fault };
-  if (fault.delay) out["delay"] = { fixed_delay: protoDuration(fault.delay.fixedDelay) ?? "0s", percentage: faultPercent(fault.delay) };
+export function faultConfig(fault: HTTPFaultInjection): HTTPFault {
+  const out: HTTPFault = { "@type": TYPE.fault };
+  if (fault.delay) out.delay = { fixed_delay: protoDuration(fault.delay.fixedDelay) ?? "0s", percentage: faultPercent(fault.delay) };
   if (fault.abort) {
-    const abort: JsonObject = { percentage: faultPercent(fault.abort as { percentage?: Percent; percent?: number }) };
-    if (fault.abort.grpcStatus !== undefined) abort["grpc_status"] = grpcStatusCode(fault.abort.grpcStatus);
-    else abort["http_status"] = fault.abort.httpStatus ?? 500;
-    out["abort"] = abort;
+    const abort: NonNullable<HTTPFault["abort"]> = { percentage: faultPercent(fault.abort) };
+    if (fault.abort.grpcStatus !== undefined) abort.grpc_status = grpcStatusCode(fault.abort.grpcStatus);
+    else abort.http_status = fault.abort.httpStatus ?? 500;
+    out.abort = abort;
   }
   return out;
 }
@@ -86,7 +86,7 @@ function seconds(duration: string): string {
   return s === undefined ? duration : String(Math.floor(s));
 }
 
-export function corsConfig(cors: CorsPolicy): JsonObject {
+export function corsConfig(cors: CorsPolicy): EnvoyCors {
   const origins = [
     ...(cors.allowOrigins ?? []).map((o) => stringMatch(o)),
     ...(cors.allowOrigin ?? []).map((o) => (o === "*" ? { prefix: "" } : { exact: o })),
@@ -102,7 +102,7 @@ export function corsConfig(cors: CorsPolicy): JsonObject {
   };
 }
 
-function headerValues(values: Record<string, string> | undefined, append: boolean): JsonObject[] {
+function headerValues(values: Record<string, string> | undefined, append: boolean): HeaderValueOption[] {
   return Object.entries(values ?? {}).map(([key, value]) => ({
     header: { key, value },
     append_action: append ? "APPEND_IF_EXISTS_OR_ADD" : "OVERWRITE_IF_EXISTS_OR_ADD",
@@ -110,8 +110,11 @@ function headerValues(values: Record<string, string> | undefined, append: boolea
 }
 
 /** Header edits for a route or a weighted cluster: `set` overwrites, `add` appends, `remove` drops. */
-export function headerEdits(headers: Headers | undefined): JsonObject {
-  const list = (xs: JsonObject[]): JsonObject[] | undefined => (xs.length ? xs : undefined);
+/** The header-edit fields a Route, a VirtualHost and a weighted cluster share. */
+export type HeaderEdits = Pick<Route, "request_headers_to_add" | "request_headers_to_remove" | "response_headers_to_add" | "response_headers_to_remove">;
+
+export function headerEdits(headers: Headers | undefined): HeaderEdits {
+  const list = (xs: HeaderValueOption[]): HeaderValueOption[] | undefined => (xs.length ? xs : undefined);
   return {
     request_headers_to_add: list([...headerValues(headers?.request?.set, false), ...headerValues(headers?.request?.add, true)]),
     request_headers_to_remove: headers?.request?.remove?.length ? headers.request.remove : undefined,
@@ -120,7 +123,7 @@ export function headerEdits(headers: Headers | undefined): JsonObject {
   };
 }
 
-const REDIRECT_CODES: Record<number, string> = {
+const REDIRECT_CODES: Record<number, RedirectAction["response_code"]> = {
   301: "MOVED_PERMANENTLY",
   302: "FOUND",
   303: "SEE_OTHER",
@@ -128,7 +131,7 @@ const REDIRECT_CODES: Record<number, string> = {
   308: "PERMANENT_REDIRECT",
 };
 
-export function redirectAction(r: HTTPRedirect): JsonObject {
+export function redirectAction(r: HTTPRedirect): RedirectAction {
   return {
     path_redirect: r.uri,
     host_redirect: r.authority,
@@ -139,7 +142,7 @@ export function redirectAction(r: HTTPRedirect): JsonObject {
 }
 
 /** Rewrite fields of a RouteAction. */
-export function rewriteFields(r: HTTPRewrite | undefined): JsonObject {
+export function rewriteFields(r: HTTPRewrite | undefined): Pick<RouteAction, "prefix_rewrite" | "regex_rewrite" | "host_rewrite_literal"> {
   if (!r) return {};
   return {
     prefix_rewrite: r.uri,

@@ -1,9 +1,9 @@
 // Istio's own Bookinfo networking YAML, unchanged, against Bookinfo's Services: the clusters and routes a
 // productpage sidecar must get.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { bookinfoLocalModel, bookinfoModel } from "../testing/bookinfo.js";
-import { violations } from "../testing/envoy.js";
-import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../testing/find.js";
+import { bookinfoLocalModel, bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../../../test/support/discovery/find.js";
 import { parseNodeId, translate } from "./index.js";
 
 const productpage = parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local");

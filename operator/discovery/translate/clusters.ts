@@ -1,6 +1,6 @@
 // Clusters and their ClusterLoadAssignments, named as Istio names them: `outbound|<port>|<subset>|<fqdn>`,
 // one EDS cluster per service port and per DestinationRule subset, and `inbound|<port>||` for the own workload.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { Address, Cluster, ClusterLoadAssignment, HttpProtocolOptions } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
@@ -20,11 +20,11 @@ export function inboundName(port: number): string {
   return `inbound|${port}||`;
 }
 
-function socketAddress(address: string, port: number): JsonObject {
+function socketAddress(address: string, port: number): Address {
   return { socket_address: { address, port_value: port } };
 }
 
-export function loadAssignment(name: string, endpoints: Endpoint[], port: ServicePort): JsonObject {
+export function loadAssignment(name: string, endpoints: Endpoint[], port: ServicePort): ClusterLoadAssignment {
   const byLocality = new Map<string, Endpoint[]>();
   for (const ep of endpoints) {
     const key = ep.locality ?? "";
@@ -48,22 +48,22 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
   };
 }
 
-function protocolOptions(port: ServicePort, maxRequestsPerConnection?: number, idleTimeout?: string): JsonObject | undefined {
+function protocolOptions(port: ServicePort, maxRequestsPerConnection?: number, idleTimeout?: string): Cluster["typed_extension_protocol_options"] {
   const h2 = port.protocol === "HTTP2" || port.protocol === "GRPC";
   if (!h2 && maxRequestsPerConnection === undefined && idleTimeout === undefined) return undefined;
-  const options: JsonObject = {
+  const options: HttpProtocolOptions = {
     "@type": TYPE.httpProtocolOptions,
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
   if (maxRequestsPerConnection !== undefined || idleTimeout !== undefined) {
-    options["common_http_protocol_options"] = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: protoDuration(idleTimeout) };
+    options.common_http_protocol_options = { max_requests_per_connection: maxRequestsPerConnection, idle_timeout: protoDuration(idleTimeout) };
   }
   return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
 }
 
 interface Built {
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
 }
 
 function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdentity, out: Built): void {
@@ -75,7 +75,7 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
       const policy = effectivePolicy(rule?.spec, port.number, subset);
       const labels = rule?.spec.subsets?.find((s) => s.name === subset)?.labels;
       const endpoints = subset ? service.endpoints.filter((ep) => labelsMatch(labels, ep.labels)) : service.endpoints;
-      const cluster: JsonObject = {
+      const cluster: Cluster = {
         "@type": TYPE.cluster,
         name,
         connect_timeout: protoDuration(policy.connectionPool?.tcp?.connectTimeout) ?? "10s",
@@ -91,13 +91,16 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
           : undefined,
       };
       if (service.resolution === "NONE" || policy.loadBalancer?.simple === "PASSTHROUGH") {
-        Object.assign(cluster, { type: "ORIGINAL_DST", lb_policy: "CLUSTER_PROVIDED" });
+        cluster.type = "ORIGINAL_DST";
+        cluster.lb_policy = "CLUSTER_PROVIDED";
       } else if (service.resolution === "DNS") {
         const targets = endpoints.length > 0 ? endpoints : [{ address: service.hostname, ports: {}, labels: {} }];
         const { "@type": _t, ...assignment } = loadAssignment(name, targets, port);
-        Object.assign(cluster, { type: "STRICT_DNS", load_assignment: assignment });
+        cluster.type = "STRICT_DNS";
+        cluster.load_assignment = assignment;
       } else {
-        Object.assign(cluster, { type: "EDS", eds_cluster_config: { eds_config: ADS, service_name: name } });
+        cluster.type = "EDS";
+        cluster.eds_cluster_config = { eds_config: ADS, service_name: name };
         out.endpoints.push(loadAssignment(name, endpoints, port));
       }
       out.clusters.push(cluster);
@@ -106,7 +109,7 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
 }
 
 /** Inbound clusters for the ports the proxy's own workload serves: straight to the app on loopback. */
-export function inboundClusters(ports: ServicePort[]): JsonObject[] {
+export function inboundClusters(ports: ServicePort[]): Cluster[] {
   return ports.map((port) => {
     const target = port.targetPort ?? port.number;
     const name = inboundName(target);

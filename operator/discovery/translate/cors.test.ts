@@ -1,9 +1,9 @@
 // Istio's corsPolicy end to end: a VirtualService through translate, the result applied to Weft's engine, and a
 // browser's preflight and request over real HTTP/1.1 on loopback.
 import { localShape, OUTBOUND_LISTENER } from "../../../proxy/agent/local-shape.js";
-import { backend, get, type Backend } from "../../../proxy/engine/e2e/helpers.js";
+import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
 import { Engine } from "../../../proxy/engine/engine.js";
-import { meshModel } from "../testing/mesh.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");

@@ -1,6 +1,6 @@
 // Gateways: a router proxy gets a listener per HTTP server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`).
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
@@ -28,9 +28,9 @@ function admits(serverHost: string, vsHost: string): boolean {
   return host === vsHost;
 }
 
-function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): JsonObject[] {
+function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): VirtualHost[] {
   const gateway = `${gw.namespace}/${gw.name}`;
-  const vhosts: JsonObject[] = [];
+  const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway)) continue;
     const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
@@ -44,7 +44,7 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
 }
 
 export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
-  const byPort = new Map<number, JsonObject[]>();
+  const byPort = new Map<number, VirtualHost[]>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
@@ -61,7 +61,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(gatewayListener(port));
-    if (!vhosts.some((vh) => (vh["domains"] as string[]).includes("*"))) {
+    if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({ name: "blackhole:" + port, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }] });
     }
     out.routes.push(routeConfiguration(`http.${port}`, vhosts));

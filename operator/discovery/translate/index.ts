@@ -1,5 +1,5 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, VirtualHost } from "../../../proxy/xds/resources.js";
 import { prune } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
@@ -22,10 +22,10 @@ export interface TranslateOptions {
 }
 
 export interface TranslateResult {
-  listeners: JsonObject[];
-  routes: JsonObject[];
-  clusters: JsonObject[];
-  endpoints: JsonObject[];
+  listeners: Listener[];
+  routes: RouteConfiguration[];
+  clusters: Cluster[];
+  endpoints: ClusterLoadAssignment[];
   /** Problems the user should hear about (unknown hosts, undefined subsets); the rest is still served. */
   warnings: string[];
 }
@@ -89,8 +89,8 @@ function endpointsAt(model: ConfigModel, address: string): { service: Service; e
 }
 
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
-  const byPort = new Map<number, JsonObject[]>();
-  const tcp: JsonObject[] = [];
+  const byPort = new Map<number, VirtualHost[]>();
+  const tcp: Listener[] = [];
   for (const service of ctx.model.services) {
     for (const port of service.ports) {
       if (!isHttpProtocol(port.protocol)) {

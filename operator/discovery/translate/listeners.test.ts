@@ -1,10 +1,10 @@
 // Listeners per proxy kind: a sidecar's outbound and inbound, a gateway's server ports, a gRPC client's API
 // listener; and what translate reports instead of dropping.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { bookinfoKube, parseYaml } from "../testing/bookinfo.js";
-import { violations } from "../testing/envoy.js";
-import { addresses, assignment, cluster, listener, routeConfig, routesOf } from "../testing/find.js";
-import { ECHO_SUBSETS, meshModel } from "../testing/mesh.js";
+import { bookinfoKube, parseYaml } from "../../../test/support/discovery/bookinfo.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { addresses, assignment, cluster, listener, routeConfig, routesOf } from "../../../test/support/discovery/find.js";
+import { ECHO_SUBSETS, meshModel } from "../../../test/support/discovery/mesh.js";
 import { normalise } from "../model/normalise.js";
 import { parseNodeId, translate } from "./index.js";
 import type { TranslateResult } from "./index.js";

@@ -1,6 +1,6 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
@@ -10,8 +10,8 @@ import { ADS } from "./policy.js";
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
 
-export function httpFilters(proxyless: boolean): JsonObject[] {
-  const filters: JsonObject[] = [];
+export function httpFilters(proxyless: boolean): HttpFilter[] {
+  const filters: HttpFilter[] = [];
   // gRPC clients know the fault filter but not CORS; a filter they don't know makes them NACK.
   if (!proxyless) filters.push({ name: CORS_FILTER, typed_config: { "@type": TYPE.cors } });
   filters.push({ name: FAULT_FILTER, typed_config: { "@type": TYPE.fault } });
@@ -19,25 +19,33 @@ export function httpFilters(proxyless: boolean): JsonObject[] {
   return filters;
 }
 
-export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean): JsonObject {
+/**
+ * Path normalisation on every proxy's HCM (sidecar inbound and outbound, gateways), as Istio's mesh-wide
+ * pathNormalization turns it on, so a route that denies /admin can't be walked around with /public/../admin or
+ * //admin. Proxyless gRPC clients keep the plain HCM: they implement neither field.
+ */
+export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | "merge_slashes"> = { normalize_path: true, merge_slashes: true };
+
+export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean): HttpConnectionManager {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless),
+    ...(proxyless ? {} : PATH_NORMALIZATION),
   };
 }
 
-function address(port: number): JsonObject {
+function address(port: number): Address {
   return { socket_address: { address: "0.0.0.0", port_value: port } };
 }
 
-function hcmFilter(config: JsonObject): JsonObject {
+function hcmFilter(config: HttpConnectionManager): Filter {
   return { name: "envoy.filters.network.http_connection_manager", typed_config: config };
 }
 
 /** 0.0.0.0_15001: captured outbound traffic, dispatched by original destination; unknown traffic passes through. */
-export function virtualOutbound(): JsonObject {
+export function virtualOutbound(): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualOutbound",
@@ -54,7 +62,7 @@ export function virtualOutbound(): JsonObject {
 }
 
 /** 0.0.0.0_<port>: outbound HTTP on one port, routed by the RouteConfiguration named after the port. */
-export function outboundHttpListener(port: number): JsonObject {
+export function outboundHttpListener(port: number): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
@@ -66,7 +74,7 @@ export function outboundHttpListener(port: number): JsonObject {
 }
 
 /** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
-export function outboundTcpListener(vip: string, port: number, cluster: string): JsonObject {
+export function outboundTcpListener(vip: string, port: number, cluster: string): Listener {
   return {
     "@type": TYPE.listener,
     name: `${vip}_${port}`,
@@ -80,7 +88,7 @@ export function outboundTcpListener(vip: string, port: number, cluster: string):
 }
 
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
-export function virtualInbound(ports: ServicePort[]): JsonObject {
+export function virtualInbound(ports: ServicePort[]): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
@@ -107,6 +115,7 @@ export function virtualInbound(ports: ServicePort[]): JsonObject {
               ],
             },
             http_filters: httpFilters(false),
+            ...PATH_NORMALIZATION,
           }),
         ],
       };
@@ -115,7 +124,7 @@ export function virtualInbound(ports: ServicePort[]): JsonObject {
 }
 
 /** A gateway's listener on a server port, routed by `http.<port>`. */
-export function gatewayListener(port: number): JsonObject {
+export function gatewayListener(port: number): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
@@ -126,7 +135,7 @@ export function gatewayListener(port: number): JsonObject {
 }
 
 /** What a gRPC client dialling `xds:///<name>` asks for: an API listener whose routes come over RDS. */
-export function apiListener(name: string): JsonObject {
+export function apiListener(name: string): Listener {
   return {
     "@type": TYPE.listener,
     name,

@@ -1,7 +1,7 @@
 // VirtualService match blocks → Envoy RouteMatch. Conditions inside one block are ANDed; blocks are ORed, so
 // each block becomes its own Envoy route. Blocks that can't apply to this proxy (port, sourceLabels,
 // gateways, sourceNamespace) are dropped here.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { HeaderMatcher, QueryParameterMatcher, RouteMatch, StringMatcher } from "../../../proxy/xds/resources.js";
 import { labelsMatch } from "../model/config.js";
 import type { HTTPMatchRequest, StringMatch } from "../model/istio.js";
 
@@ -16,7 +16,7 @@ export interface MatchContext {
   vsNamespace: string;
 }
 
-export function stringMatch(m: StringMatch, ignoreCase = false): JsonObject {
+export function stringMatch(m: StringMatch, ignoreCase = false): StringMatcher {
   if (m.exact !== undefined) return { exact: m.exact, ignore_case: ignoreCase || undefined };
   if (m.prefix !== undefined) return { prefix: m.prefix, ignore_case: ignoreCase || undefined };
   if (m.regex !== undefined) return { safe_regex: { regex: m.regex } };
@@ -27,9 +27,9 @@ function isEmpty(m: StringMatch): boolean {
   return m.exact === undefined && m.prefix === undefined && m.regex === undefined;
 }
 
-export function headerMatcher(name: string, m: StringMatch, invert = false): JsonObject {
-  const out: JsonObject = isEmpty(m) ? { name, present_match: true } : { name, string_match: stringMatch(m) };
-  if (invert) out["invert_match"] = true;
+export function headerMatcher(name: string, m: StringMatch, invert = false): HeaderMatcher {
+  const out: HeaderMatcher = isEmpty(m) ? { name, present_match: true } : { name, string_match: stringMatch(m) };
+  if (invert) out.invert_match = true;
   return out;
 }
 
@@ -47,24 +47,24 @@ export function blockApplies(m: HTTPMatchRequest, ctx: MatchContext): boolean {
   return true;
 }
 
-export function routeMatch(m: HTTPMatchRequest | undefined): JsonObject {
-  const out: JsonObject = {};
+export function routeMatch(m: HTTPMatchRequest | undefined): RouteMatch {
+  const out: RouteMatch = {};
   const uri = m?.uri;
   const ignoreCase = m?.ignoreUriCase === true;
-  if (uri?.exact !== undefined) out["path"] = uri.exact;
-  else if (uri?.regex !== undefined) out["safe_regex"] = { regex: uri.regex };
-  else out["prefix"] = uri?.prefix ?? "/";
-  if (ignoreCase) out["case_sensitive"] = false;
-  const headers: JsonObject[] = [];
+  if (uri?.exact !== undefined) out.path = uri.exact;
+  else if (uri?.regex !== undefined) out.safe_regex = { regex: uri.regex };
+  else out.prefix = uri?.prefix ?? "/";
+  if (ignoreCase) out.case_sensitive = false;
+  const headers: HeaderMatcher[] = [];
   for (const [name, value] of Object.entries(m?.headers ?? {})) headers.push(headerMatcher(name.toLowerCase(), value));
   for (const [name, value] of Object.entries(m?.withoutHeaders ?? {})) headers.push(headerMatcher(name.toLowerCase(), value, true));
   if (m?.method) headers.push(headerMatcher(":method", m.method));
   if (m?.authority) headers.push(headerMatcher(":authority", m.authority));
   if (m?.scheme) headers.push(headerMatcher(":scheme", m.scheme));
-  if (headers.length) out["headers"] = headers;
-  const query = Object.entries(m?.queryParams ?? {}).map(([name, value]): JsonObject =>
+  if (headers.length) out.headers = headers;
+  const query = Object.entries(m?.queryParams ?? {}).map(([name, value]): QueryParameterMatcher =>
     isEmpty(value) ? { name, present_match: true } : { name, string_match: stringMatch(value) },
   );
-  if (query.length) out["query_parameters"] = query;
+  if (query.length) out.query_parameters = query;
   return out;
 }

@@ -1,9 +1,9 @@
 // DestinationRule traffic policies on clusters: load balancing, consistent hashing, connection pools,
 // outlier detection, TLS, subset and port-level overrides.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { violations } from "../testing/envoy.js";
-import { cluster, routesOf } from "../testing/find.js";
-import { meshModel } from "../testing/mesh.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { cluster, routesOf } from "../../../test/support/discovery/find.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 import type { TranslateResult } from "./index.js";
 

@@ -1,5 +1,6 @@
 // DestinationRule traffic policy: which policy applies to a (host, port, subset), and its Envoy cluster fields.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { CircuitBreakers, Cluster, ConfigSource, OutlierDetection, RouteAction_HashPolicy, TransportSocket, UpstreamTlsContext } from "../../../proxy/xds/resources.js";
+import type { CertificateValidationContext, CommonTlsContext } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
@@ -7,7 +8,7 @@ import { protoDuration } from "../model/duration.js";
 import { indexByService } from "./hosts.js";
 
 export const MAX_UINT32 = 4294967295;
-export const ADS: JsonObject = { ads: {}, resource_api_version: "V3" };
+export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
 
 /** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
 const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
@@ -37,7 +38,7 @@ export function effectivePolicy(rule: DestinationRule | undefined, port: number,
 }
 
 /** Is the destination load balanced by a consistent hash (so retries keep to the same host)? */
-export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
+export function hashPolicy(policy: TrafficPolicy): RouteAction_HashPolicy[] | undefined {
   const ch = policy.loadBalancer?.consistentHash;
   if (!ch) return undefined;
   if (ch.httpHeaderName) return [{ header: { header_name: ch.httpHeaderName } }];
@@ -47,7 +48,7 @@ export function hashPolicy(policy: TrafficPolicy): JsonObject[] | undefined {
   return undefined;
 }
 
-export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): JsonObject {
+export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): Pick<Cluster, "lb_policy" | "maglev_lb_config" | "ring_hash_lb_config" | "common_lb_config"> {
   const lb = policy.loadBalancer;
   const ch = lb?.consistentHash;
   if (ch) {
@@ -70,7 +71,7 @@ export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): JsonObj
   }
 }
 
-export function circuitBreakers(policy: TrafficPolicy): JsonObject {
+export function circuitBreakers(policy: TrafficPolicy): CircuitBreakers {
   const tcp = policy.connectionPool?.tcp;
   const http = policy.connectionPool?.http;
   return {
@@ -87,11 +88,11 @@ export function circuitBreakers(policy: TrafficPolicy): JsonObject {
 }
 
 /** Istio leaves unset fields to Envoy's defaults; we write them out so every consumer agrees. */
-export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined {
+export function outlierDetection(policy: TrafficPolicy): OutlierDetection | undefined {
   const o = policy.outlierDetection;
   if (!o) return undefined;
   const consecutive5xx = o.consecutive5xxErrors ?? o.consecutiveErrors ?? 5;
-  const out: JsonObject = {
+  const out: OutlierDetection = {
     consecutive_5xx: consecutive5xx,
     enforcing_consecutive_5xx: consecutive5xx > 0 ? 100 : 0,
     enforcing_success_rate: 0,
@@ -100,18 +101,18 @@ export function outlierDetection(policy: TrafficPolicy): JsonObject | undefined 
     max_ejection_percent: o.maxEjectionPercent ?? 10,
   };
   if (o.consecutiveGatewayErrors !== undefined) {
-    out["consecutive_gateway_failure"] = o.consecutiveGatewayErrors;
-    out["enforcing_consecutive_gateway_failure"] = o.consecutiveGatewayErrors > 0 ? 100 : 0;
+    out.consecutive_gateway_failure = o.consecutiveGatewayErrors;
+    out.enforcing_consecutive_gateway_failure = o.consecutiveGatewayErrors > 0 ? 100 : 0;
   }
-  if (o.splitExternalLocalOriginErrors) out["split_external_local_origin_errors"] = true;
+  if (o.splitExternalLocalOriginErrors) out.split_external_local_origin_errors = true;
   return out;
 }
 
 /** Upstream TLS per the rule's `tls.mode`; ISTIO_MUTUAL takes the mesh certificate and root over SDS. */
-export function transportSocket(policy: TrafficPolicy, sni: string): JsonObject | undefined {
+export function transportSocket(policy: TrafficPolicy, sni: string): TransportSocket | undefined {
   const tls = policy.tls;
   if (!tls || !tls.mode || tls.mode === "DISABLE") return undefined;
-  let context: JsonObject;
+  let context: Omit<UpstreamTlsContext, "@type">;
   if (tls.mode === "ISTIO_MUTUAL") {
     context = {
       sni,
@@ -125,14 +126,14 @@ export function transportSocket(policy: TrafficPolicy, sni: string): JsonObject 
       },
     };
   } else {
-    const validation: JsonObject = {};
-    if (tls.caCertificates) validation["trusted_ca"] = { filename: tls.caCertificates };
+    const validation: CertificateValidationContext = {};
+    if (tls.caCertificates) validation.trusted_ca = { filename: tls.caCertificates };
     if (tls.subjectAltNames?.length) {
-      validation["match_typed_subject_alt_names"] = tls.subjectAltNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } }));
+      validation.match_typed_subject_alt_names = tls.subjectAltNames.map((name) => ({ san_type: "DNS", matcher: { exact: name } }));
     }
-    const common: JsonObject = { validation_context: validation };
+    const common: CommonTlsContext = { validation_context: validation };
     if (tls.mode === "MUTUAL") {
-      common["tls_certificates"] = [
+      common.tls_certificates = [
         { certificate_chain: { filename: tls.clientCertificate ?? "" }, private_key: { filename: tls.privateKey ?? "" } },
       ];
     }

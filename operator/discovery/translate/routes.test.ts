@@ -1,9 +1,9 @@
 // VirtualService http routes → Envoy routes: matches, destinations, retries, timeouts, faults, header edits,
 // rewrites, redirects, mirrors and CORS, as a user of Istio would expect them to behave.
 import type { JsonObject } from "../../../proxy/xds/types.js";
-import { meshModel, webRoutes } from "../testing/mesh.js";
-import { violations } from "../testing/envoy.js";
-import { routesOf } from "../testing/find.js";
+import { meshModel, webRoutes } from "../../../test/support/discovery/mesh.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { routesOf } from "../../../test/support/discovery/find.js";
 import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");

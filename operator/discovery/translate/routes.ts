@@ -1,5 +1,5 @@
 // VirtualService http routes → Envoy routes, in order, first match wins.
-import type { Json, JsonObject } from "../../../proxy/xds/types.js";
+import type { Route, RouteAction, RouteAction_HashPolicy, RouteAction_RequestMirrorPolicy } from "../../../proxy/xds/resources.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
@@ -10,6 +10,7 @@ import {
   faultConfig,
   fraction,
   headerEdits,
+  type HeaderEdits,
   redirectAction,
   retryPolicy,
   rewriteFields,
@@ -27,8 +28,11 @@ export interface RouteContext extends MatchContext {
 
 interface Target {
   cluster: string;
-  hash?: JsonObject[];
+  hash?: RouteAction_HashPolicy[];
 }
+
+/** Where a route sends requests, with the header edits of a single destination. */
+type Targets = Pick<RouteAction, "cluster" | "weighted_clusters" | "hash_policy"> & HeaderEdits;
 
 /** The cluster a destination names; unknown hosts and subsets are reported, and still named. */
 export function destinationCluster(ctx: RouteContext, dest: Destination, where: string): Target {
@@ -47,7 +51,7 @@ export function destinationCluster(ctx: RouteContext, dest: Destination, where: 
   return { cluster: outboundName(port, subset, service.hostname), hash: hashPolicy(effectivePolicy(rule?.spec, port, subset)) };
 }
 
-function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where: string): JsonObject {
+function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where: string): Targets {
   const first = dests[0];
   if (dests.length === 1 && first) {
     const target = destinationCluster(ctx, first.destination, `${where}.route[0]`);
@@ -56,7 +60,7 @@ function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where
   let clusters = dests
     .map((d, i) => ({ d, target: destinationCluster(ctx, d.destination, `${where}.route[${i}]`) }))
     .filter(({ d }) => (d.weight ?? 0) > 0)
-    .map(({ d, target }): JsonObject => ({ name: target.cluster, weight: d.weight, ...headerEdits(d.headers) }));
+    .map(({ d, target }) => ({ name: target.cluster, weight: d.weight, ...headerEdits(d.headers) }));
   if (clusters.length === 0) {
     ctx.warn(`${where}: every destination has weight 0; splitting evenly`);
     clusters = dests.map((d, i) => ({ name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster, weight: 1 }));
@@ -65,7 +69,7 @@ function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where
   return { weighted_clusters: { clusters }, hash_policy: hash };
 }
 
-function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject[] | undefined {
+function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): RouteAction_RequestMirrorPolicy[] | undefined {
   const list: { destination: Destination; percent: number }[] = [];
   if (http.mirror) list.push({ destination: http.mirror, percent: http.mirrorPercentage?.value ?? http.mirrorPercent ?? 100 });
   for (const m of http.mirrors ?? []) list.push({ destination: m.destination, percent: m.percentage?.value ?? 100 });
@@ -80,18 +84,18 @@ function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject[
  * The route timeout, also as the stream duration limit that gRPC clients and streams obey, as Istio writes it.
  * None given: "0s", no timeout.
  */
-function timeouts(timeout: string | undefined): JsonObject {
+function timeouts(timeout: string | undefined): Pick<RouteAction, "timeout" | "max_stream_duration"> {
   const t = protoDuration(timeout) ?? "0s";
   return { timeout: t, max_stream_duration: { max_stream_duration: t, grpc_timeout_header_max: t } };
 }
 
 /** The action part of an Envoy route, with its per-filter overrides. */
-function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
-  const perFilter: JsonObject = {};
+function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, "name" | "match"> {
+  const perFilter: NonNullable<Route["typed_per_filter_config"]> = {};
   if (http.fault) perFilter[FAULT_FILTER] = faultConfig(http.fault);
   if (http.corsPolicy) perFilter[CORS_FILTER] = corsConfig(http.corsPolicy);
-  const out: JsonObject = { ...headerEdits(http.headers) };
-  if (Object.keys(perFilter).length) out["typed_per_filter_config"] = perFilter;
+  const out: Omit<Route, "name" | "match"> = { ...headerEdits(http.headers) };
+  if (Object.keys(perFilter).length) out.typed_per_filter_config = perFilter;
   if (http.redirect) return { ...out, redirect: redirectAction(http.redirect) };
   if (http.directResponse) {
     const body = http.directResponse.body;
@@ -101,17 +105,17 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
   const target = weightedTargets(ctx, http.route ?? [], where);
   const { request_headers_to_add, request_headers_to_remove, response_headers_to_add, response_headers_to_remove, hash_policy, ...cluster } = target;
   // A single destination's header edits apply to the whole route.
-  const merge = (a: unknown, b: unknown): Json[] | undefined => {
-    const all = [...((a as Json[] | undefined) ?? []), ...((b as Json[] | undefined) ?? [])];
+  const merge = <T>(a: T[] | undefined, b: T[] | undefined): T[] | undefined => {
+    const all = [...(a ?? []), ...(b ?? [])];
     return all.length ? all : undefined;
   };
-  out["request_headers_to_add"] = merge(out["request_headers_to_add"], request_headers_to_add);
-  out["request_headers_to_remove"] = merge(out["request_headers_to_remove"], request_headers_to_remove);
-  out["response_headers_to_add"] = merge(out["response_headers_to_add"], response_headers_to_add);
-  out["response_headers_to_remove"] = merge(out["response_headers_to_remove"], response_headers_to_remove);
+  out.request_headers_to_add = merge(out.request_headers_to_add, request_headers_to_add);
+  out.request_headers_to_remove = merge(out.request_headers_to_remove, request_headers_to_remove);
+  out.response_headers_to_add = merge(out.response_headers_to_add, response_headers_to_add);
+  out.response_headers_to_remove = merge(out.response_headers_to_remove, response_headers_to_remove);
   // Faults disable retries and timeouts on their route.
   const faulted = http.fault !== undefined;
-  out["route"] = {
+  out.route = {
     ...cluster,
     ...rewriteFields(http.rewrite),
     ...timeouts(faulted ? undefined : http.timeout),
@@ -123,8 +127,8 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): JsonObject {
 }
 
 /** Envoy routes for one VirtualService on one port (or gateway), in order. */
-export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService>): JsonObject[] {
-  const routes: JsonObject[] = [];
+export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService>): Route[] {
+  const routes: Route[] = [];
   (vs.spec.http ?? []).forEach((http, i) => {
     const where = `VirtualService/${vs.namespace}/${vs.name}: http[${i}]`;
     const name = http.name ?? `${vs.namespace}.${vs.name}.${i}`;
@@ -137,7 +141,7 @@ export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService
 }
 
 /** The route Istio writes when no VirtualService applies: everything to the service's default cluster. */
-export function defaultRoute(ctx: RouteContext, service: Service, port: number): JsonObject {
+export function defaultRoute(ctx: RouteContext, service: Service, port: number): Route {
   const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
   const hash = hashPolicy(effectivePolicy(rule?.spec, port, ""));
   return {

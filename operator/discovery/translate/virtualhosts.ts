@@ -1,5 +1,5 @@
 // Virtual hosts: which VirtualService serves which service, and the RouteConfigurations that hold them.
-import type { JsonObject } from "../../../proxy/xds/types.js";
+import type { RouteConfiguration, VirtualHost } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service, ServicePort } from "../model/config.js";
 import type { VirtualService } from "../model/istio.js";
@@ -23,7 +23,7 @@ export function virtualServiceFor(ctx: RouteContext, service: Service): Named<Vi
   return all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0];
 }
 
-export function serviceVirtualHost(ctx: RouteContext, service: Service, port: ServicePort, extraDomains: string[] = []): JsonObject {
+export function serviceVirtualHost(ctx: RouteContext, service: Service, port: ServicePort, extraDomains: string[] = []): VirtualHost {
   const vs = virtualServiceFor(ctx, service);
   const routes = vs ? virtualServiceRoutes({ ...ctx, vsNamespace: vs.namespace }, vs) : [defaultRoute(ctx, service, port.number)];
   return {
@@ -35,10 +35,10 @@ export function serviceVirtualHost(ctx: RouteContext, service: Service, port: Se
 }
 
 /** Envoy rejects a domain that appears in two virtual hosts; the first keeps it. */
-export function routeConfiguration(name: string, virtualHosts: JsonObject[]): JsonObject {
+export function routeConfiguration(name: string, virtualHosts: VirtualHost[]): RouteConfiguration {
   const seen = new Set<string>();
   const hosts = virtualHosts.map((vh) => {
-    const domains = (vh["domains"] as string[]).filter((d) => !seen.has(d));
+    const domains = (vh.domains ?? []).filter((d) => !seen.has(d));
     domains.forEach((d) => seen.add(d));
     return { ...vh, domains };
   });

@@ -1,4 +1,4 @@
-import { parseYaml, sample } from "../testing/bookinfo.js";
+import { parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
 import type { Named } from "../model/config.js";
 import type { DestinationRule } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";

@@ -4,8 +4,13 @@ import { durationSeconds } from "../model/duration.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
 import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
-import type { DestinationRule, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
+import type { DestinationRule, Headers, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";
+import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/regex.js";
+import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
+import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
+import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
+import { checkShape, suggest } from "./shape.js";
 
 export interface ValidationContext {
   /** The DestinationRules a VirtualService's subsets must be defined in. Omit to skip the subset check. */
@@ -13,18 +18,8 @@ export interface ValidationContext {
   domainSuffix?: string;
 }
 
-// RE2 (Envoy's regex engine) has no lookaround and no backreferences.
-const RE2_UNSUPPORTED = /\(\?<?[=!]|\\[1-9]/;
-
-export function regexError(pattern: string): string | undefined {
-  if (RE2_UNSUPPORTED.test(pattern)) return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
-  try {
-    new RegExp(pattern, "u");
-    return undefined;
-  } catch (err) {
-    return `"${pattern}" is not a valid regex: ${(err as Error).message}`;
-  }
-}
+/** Why the proxy's regex engine (RE2, the same module the engine compiles with) rejects a pattern. */
+export const regexError = (pattern: string): string | undefined => re2Error(pattern);
 
 class Errors {
   readonly list: string[] = [];
@@ -41,6 +36,29 @@ class Errors {
     if (m.regex !== undefined) {
       const e = regexError(m.regex);
       if (e) this.add(`${path}.regex`, e);
+    }
+  }
+  /** A string that becomes a header value or part of the request line: no CR, LF or NUL. */
+  headerValue(path: string, value: string | undefined): void {
+    const err = value === undefined ? undefined : headerValueError(value);
+    if (err) this.add(path, err);
+  }
+  /** Istio's header operations: names must be tokens, values free of CR, LF and NUL. */
+  headers(path: string, h: Headers | undefined): void {
+    for (const dir of ["request", "response"] as const) {
+      const ops = h?.[dir];
+      for (const op of ["set", "add"] as const) {
+        for (const [name, value] of Object.entries(ops?.[op] ?? {})) {
+          const p = `${path}.${dir}.${op}[${JSON.stringify(name)}]`;
+          const bad = headerNameError(name);
+          if (bad) this.add(p, bad);
+          this.headerValue(p, value);
+        }
+      }
+      (ops?.remove ?? []).forEach((name, i) => {
+        const bad = headerNameError(name);
+        if (bad) this.add(`${path}.${dir}.remove[${i}]`, bad);
+      });
     }
   }
   percent(path: string, value: number | undefined): void {
@@ -119,10 +137,26 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     if (status !== undefined && (status < 200 || status > 599)) e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
   }
   e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
+  e.headers(`${path}.headers`, http.headers);
+  routes.forEach((r, j) => e.headers(`${path}.route[${j}].headers`, r.headers));
+  e.headerValue(`${path}.rewrite.uri`, http.rewrite?.uri);
+  e.headerValue(`${path}.rewrite.authority`, http.rewrite?.authority);
+  e.headerValue(`${path}.redirect.uri`, http.redirect?.uri);
+  e.headerValue(`${path}.redirect.authority`, http.redirect?.authority);
+  e.headerValue(`${path}.redirect.scheme`, http.redirect?.scheme);
+  for (const k of ["allowMethods", "allowHeaders", "exposeHeaders"] as const) {
+    (http.corsPolicy?.[k] ?? []).forEach((v, j) => e.headerValue(`${path}.corsPolicy.${k}[${j}]`, v));
+  }
   (http.corsPolicy?.allowOrigins ?? []).forEach((o, j) => e.stringMatch(`${path}.corsPolicy.allowOrigins[${j}]`, o));
-  if (http.rewrite?.uriRegexRewrite?.match !== undefined) {
-    const err = regexError(http.rewrite.uriRegexRewrite.match);
-    if (err) e.add(`${path}.rewrite.uriRegexRewrite.match`, err);
+  const rr = http.rewrite?.uriRegexRewrite;
+  if (rr?.match !== undefined) {
+    const re = compileRe2(rr.match);
+    if (typeof re === "string") e.add(`${path}.rewrite.uriRegexRewrite.match`, re);
+    else {
+      const sub = compileSubstitution(rr.rewrite ?? "", re.groups);
+      if (typeof sub === "string") e.add(`${path}.rewrite.uriRegexRewrite.rewrite`, sub);
+      e.headerValue(`${path}.rewrite.uriRegexRewrite.rewrite`, rr.rewrite);
+    }
   }
 }
 
@@ -184,10 +218,59 @@ export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
   return e.list;
 }
 
-/** Validates any object the webhook sees; kinds other than VirtualService and DestinationRule pass. */
-export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
-  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
-  if (obj.kind === "VirtualService") return validateVirtualService(named, ctx);
-  if (obj.kind === "DestinationRule") return validateDestinationRule(named);
+const NETWORKING = "networking.istio.io";
+const SECURITY = "security.istio.io";
+
+function groupOf(obj: KubeObject): string {
+  const api = obj.apiVersion ?? "";
+  if (!api) return obj.kind && obj.kind in SPEC_SHAPES ? NETWORKING : ""; // local files may leave it out
+  return api.includes("/") ? api.slice(0, api.indexOf("/")) : "";
+}
+
+/** Whether validateObject has anything to say about this object: the Istio API groups. */
+export function isIstioObject(obj: KubeObject): boolean {
+  const g = groupOf(obj);
+  return g === NETWORKING || g === SECURITY;
+}
+
+function semantic(kind: string, named: Named<never>, ctx: ValidationContext): string[] {
+  if (kind === "VirtualService") return validateVirtualService(named, ctx);
+  if (kind === "DestinationRule") return validateDestinationRule(named);
+  if (kind === "Gateway") return validateGateway(named.spec);
+  if (kind === "ServiceEntry") return validateServiceEntry(named.spec);
+  if (kind === "WorkloadEntry") return validateWorkloadEntry(named.spec);
   return [];
+}
+
+/**
+ * Validates an Istio object the way istiod's webhook does, the same for the webhook and the config folder: its
+ * kind, strict fields (unknown ones are errors, with a "did you mean"), then what the values mean. Objects outside
+ * the Istio API groups pass.
+ */
+export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
+  const group = groupOf(obj);
+  const kind = obj.kind ?? "";
+  if (group === SECURITY) return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
+  if (group !== NETWORKING) return [];
+  const shape = SPEC_SHAPES[kind];
+  if (!shape) return [`kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`];
+  const out: string[] = [];
+  for (const k of Object.keys(obj)) {
+    if (!OBJECT_FIELDS.has(k)) out.push(`${k}: unknown field${suggestion(k, OBJECT_FIELDS)}`);
+  }
+  if (!obj.metadata?.name) out.push("metadata.name: is required");
+  const fields = checkShape(obj.spec ?? {}, shape, "spec");
+  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
+  let meaning: string[] = [];
+  try {
+    meaning = semantic(kind, named, ctx);
+  } catch {
+    // A value of the wrong type (reported by the field check) that the checks of meaning can't read.
+  }
+  return [...out, ...meaning, ...fields.filter((f) => !meaning.includes(f))];
+}
+
+function suggestion(name: string, known: Iterable<string>): string {
+  const hint = suggest(name, known);
+  return hint ? ` (did you mean "${hint}"?)` : "";
 }

@@ -1,6 +1,7 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, Reader, type Obj } from "./read.js";
+import { TYPE, typeName } from "../../xds/types.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV"] as const;
@@ -125,7 +126,8 @@ function isPrime(n: number): boolean {
   return true;
 }
 
-const HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+// typed_extension_protocol_options is keyed by the extension name, which for this one is its message name.
+const HTTP_OPTIONS = typeName(TYPE.httpProtocolOptions);
 
 function usesHttp2(o: Obj): boolean {
   if (o.http2_protocol_options !== undefined) return true; // deprecated, still common
@@ -151,7 +153,7 @@ function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
     intervalMs: need("interval"),
     unhealthyThreshold: need("unhealthy_threshold"),
     healthyThreshold: need("healthy_threshold"),
-    path: r.reqStr(http, "path", join(p, "http_health_check")),
-    host: r.str(http, "host", join(p, "http_health_check")),
+    path: r.headerValue(http, "path", join(p, "http_health_check")) || r.fail(join(p, "http_health_check.path"), "is required"),
+    host: r.headerValue(http, "host", join(p, "http_health_check")),
   };
 }

@@ -72,9 +72,17 @@ describe("compile", () => {
     expect(msg).toMatch(/^RouteConfiguration "r1": virtual_hosts\[0\]\.routes\[2\]\.match\.safe_regex\.regex: invalid regex/);
   });
 
-  it("rejects a route to a cluster that does not exist", () => {
-    const msg = reject({ clusters: [cluster("a")], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }])] });
+  // Was: rejected always. Envoy rejects only with validate_clusters true (the default for inline tables); an
+  // RDS table naming a cluster that isn't there yet loads, and such a request gets 503 NC.
+  it("rejects a route to a cluster that does not exist when validate_clusters is true", () => {
+    const msg = reject({ clusters: [cluster("a")], routes: [{ ...routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }]), validate_clusters: true }] });
     expect(msg).toBe('RouteConfiguration "r1": virtual_hosts[0].routes[0].route.cluster: unknown cluster "nope"');
+  });
+
+  it("accepts an RDS route table naming a missing cluster, as Envoy does by default", () => {
+    const cfg = compile({ clusters: [cluster("a")], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }])] });
+    const action = cfg.routes.get("r1")?.virtualHosts[0]?.routes[0]?.action;
+    expect(action?.kind === "route" && action.cluster).toBe("nope");
   });
 
   it("rejects weighted clusters whose weights sum to 0", () => {

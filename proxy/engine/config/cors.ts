@@ -16,7 +16,7 @@ function runtimeFraction(r: Reader, o: Obj, key: string, path: string, absent: n
 
 /** A comma-separated header list; "" counts as not set (Envoy falls through to the next policy). */
 function list(r: Reader, o: Obj, key: string, path: string): string | undefined {
-  const v = r.str(o, key, path);
+  const v = r.headerValue(o, key, path);
   return v === undefined || v === "" ? undefined : v;
 }
 

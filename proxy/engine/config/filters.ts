@@ -3,16 +3,21 @@ import type { FaultConfig, FilterConfig, PerFilterConfig, RateLimitConfig } from
 import { anyType, fraction, join, type Obj, type Reader } from "./read.js";
 import { headerOps } from "./headers.js";
 import { corsPolicy } from "./cors.js";
+import { TYPE, typeName } from "../../xds/types.js";
 
-const TYPES: Record<string, FilterConfig["type"]> = {
-  "envoy.extensions.filters.http.fault.v3.HTTPFault": "fault",
-  "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit": "local_ratelimit",
-  "envoy.extensions.filters.http.router.v3.Router": "router",
-  "envoy.extensions.filters.http.cors.v3.Cors": "cors",
-  "envoy.extensions.filters.http.cors.v3.CorsPolicy": "cors",
-  "envoy.extensions.filters.http.rbac.v3.RBAC": "rbac",
-  "envoy.extensions.filters.http.rbac.v3.RBACPerRoute": "rbac",
-};
+const TYPES = new Map<string, FilterConfig["type"]>(
+  (
+    [
+      [TYPE.fault, "fault"],
+      [TYPE.localRateLimit, "local_ratelimit"],
+      [TYPE.router, "router"],
+      [TYPE.cors, "cors"],
+      [TYPE.corsPolicy, "cors"],
+      [TYPE.rbac, "rbac"],
+      [TYPE.rbacPerRoute, "rbac"],
+    ] as const
+  ).map(([url, type]) => [typeName(url), type]),
+);
 const NAMES: Record<string, FilterConfig["type"]> = {
   "envoy.filters.http.fault": "fault",
   "envoy.filters.http.local_ratelimit": "local_ratelimit",
@@ -25,7 +30,7 @@ const NAMES: Record<string, FilterConfig["type"]> = {
 export function filterType(r: Reader, name: string, typed: Obj | undefined, path: string): FilterConfig["type"] {
   const t = anyType(typed);
   if (t !== undefined) {
-    const type = TYPES[t];
+    const type = TYPES.get(t);
     if (!type) r.fail(join(path, "typed_config.@type"), `unknown http filter type "${t}"`);
     return type;
   }
@@ -42,7 +47,7 @@ export function filterConfig(r: Reader, type: FilterConfig["type"], typed: Obj |
     case "local_ratelimit":
       return { type, limit: rateLimit(r, o, path) };
     case "cors": // the listener's Cors filter carries no policy; a CorsPolicy (route, virtual host) does
-      return { type, policy: anyType(o) === "envoy.extensions.filters.http.cors.v3.CorsPolicy" ? corsPolicy(r, o, path) : undefined };
+      return { type, policy: anyType(o) === typeName(TYPE.corsPolicy) ? corsPolicy(r, o, path) : undefined };
     default:
       return { type };
   }
@@ -105,7 +110,7 @@ export function perFilter(r: Reader, o: Obj, path: string): PerFilterConfig {
     const p = join(join(path, "typed_per_filter_config"), name);
     let typed = r.obj(v, p);
     // envoy.config.route.v3.FilterConfig wraps the real config: {config: Any, is_optional}
-    if (anyType(typed) === "envoy.config.route.v3.FilterConfig") typed = r.obj(typed.config ?? {}, join(p, "config"));
+    if (anyType(typed) === typeName(TYPE.routeFilterConfig)) typed = r.obj(typed.config ?? {}, join(p, "config"));
     const type = filterType(r, name, typed, p);
     out.set(name, filterConfig(r, type, typed, p));
   }

@@ -9,8 +9,8 @@ export function headerOps(r: Reader, o: Obj, key: string, path: string): HeaderO
     const p = join(join(path, key), i);
     const h = r.obj(item, p);
     const header = r.obj(h.header, join(p, "header"));
-    const name = r.reqStr(header, "key", join(p, "header")).toLowerCase();
-    const value = r.str(header, "value", join(p, "header")) ?? "";
+    const name = r.headerName(header.key, join(join(p, "header"), "key")).toLowerCase();
+    const value = r.headerValue(header, "value", join(p, "header")) ?? "";
     let action = r.enumName(h, "append_action", p, ACTIONS, "APPEND_IF_EXISTS_OR_ADD");
     const append = r.bool(h, "append", p);
     if (append === false && h.append_action === undefined) action = "OVERWRITE_IF_EXISTS_OR_ADD";
@@ -19,10 +19,7 @@ export function headerOps(r: Reader, o: Obj, key: string, path: string): HeaderO
 }
 
 function names(r: Reader, o: Obj, key: string, path: string): string[] {
-  return r.list(o, key, path).map((v, i) => {
-    if (typeof v !== "string") r.fail(join(join(path, key), i), "expected a header name");
-    return v.toLowerCase();
-  });
+  return r.list(o, key, path).map((v, i) => r.headerName(v, join(join(path, key), i)).toLowerCase());
 }
 
 /** The four edit lists of one level, or undefined when there are none (the common, fast case). */

@@ -4,9 +4,11 @@ import { anyType, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { nameOf } from "./clusters.js";
+import { TYPE, typeName } from "../../xds/types.js";
+import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
-const HCM = "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
-const TCP = "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
+const HCM = typeName(TYPE.httpConnectionManager);
+const TCP = typeName(TYPE.tcpProxy);
 
 export function compileListener(
   raw: unknown,
@@ -26,24 +28,32 @@ export function compileListener(
   if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const type = filters.length === 1 ? anyType((filters[0] as Obj | null)?.typed_config as Obj | undefined) : undefined;
-  if (type !== HCM && type !== TCP) r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, is supported`);
-  const hp = "filter_chains[0].filters[0].typed_config";
-  const typed = r.obj(r.obj(filters[0], "filter_chains[0].filters[0]").typed_config, hp);
+  const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
+  // An optional connection_limit, then exactly one of HCM and TcpProxy.
+  const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
+  const at = limited ? 1 : 0;
+  const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
+  if (type !== HCM && type !== TCP) {
+    r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`);
+  }
+  const hp = `filter_chains[0].filters[${at}].typed_config`;
+  const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
   const base = {
+    connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
     name,
     tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
     port,
     direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
   };
-  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp, hasCluster) };
+  if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
+  const options = hcmOptions(r, hcm, hp);
   let routeConfig: RouteConfig | undefined;
   let rdsName: string | undefined;
   const inline = r.optObj(hcm, "route_config", hp);
   const rds = r.optObj(hcm, "rds", hp);
-  if (inline) routeConfig = compileRouteConfig(inline, hasCluster);
+  if (inline) routeConfig = compileRouteConfig(inline, hasCluster, 0, true);
   else if (rds) {
     rdsName = r.reqStr(rds, "route_config_name", join(hp, "rds"));
     routeConfig = routes.get(rdsName);
@@ -72,22 +82,23 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: r.list(hcm, "access_log", hp).length > 0,
+      ...options,
     },
   };
 }
 
-function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) => boolean): TcpProxy {
+// As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
+function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
   const cluster = r.str(o, "cluster", path);
   const weighted: WeightedCluster[] = [];
   const wc = r.optObj(o, "weighted_clusters", path);
   if (cluster !== undefined) {
-    if (!hasCluster(cluster)) r.fail(join(path, "cluster"), `unknown cluster "${cluster}"`);
+    if (cluster === "") r.fail(join(path, "cluster"), "must not be empty");
   } else if (wc) {
     r.list(wc, "clusters", join(path, "weighted_clusters")).forEach((c, i) => {
       const cp = join(join(path, "weighted_clusters.clusters"), i);
       const co = r.obj(c, cp);
       const n = r.reqStr(co, "name", cp);
-      if (!hasCluster(n)) r.fail(join(cp, "name"), `unknown cluster "${n}"`);
       weighted.push({ name: n, weight: r.num(co, "weight", cp) ?? 0, edits: undefined, perFilter: new Map() });
     });
   } else r.fail(path, "one of cluster or weighted_clusters is required");
@@ -105,7 +116,7 @@ function tcpProxy(r: Reader, o: Obj, path: string, hasCluster: (name: string) =>
   };
 }
 
-const TLS = "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
+const TLS = typeName(TYPE.downstreamTlsContext);
 
 function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
   if (!ts) return undefined;

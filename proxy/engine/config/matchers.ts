@@ -28,8 +28,8 @@ export function stringMatcher(r: Reader, m: Obj, path: string): (v: string) => b
   }
   const safe = r.optObj(m, "safe_regex", path);
   if (safe) {
-    const re = r.regex(safe.regex, join(join(path, "safe_regex"), "regex"), ignoreCase ? "i" : "");
-    return (v) => re.test(v);
+    const re = r.regex(safe.regex, join(join(path, "safe_regex"), "regex"), ignoreCase);
+    return (v) => re.full(v);
   }
   return r.fail(path, "no match pattern (exact, prefix, suffix, contains or safe_regex)");
 }
@@ -49,7 +49,7 @@ export function headerMatcher(r: Reader, m: Obj, path: string): HeaderMatcher {
   else if (sm) test = stringMatcher(r, sm, join(path, "string_match"));
   else if (safe) {
     const re = r.regex(safe.regex, join(join(path, "safe_regex_match"), "regex"));
-    test = (v) => re.test(v);
+    test = (v) => re.full(v);
   } else if (m.prefix_match !== undefined) {
     const p = r.str(m, "prefix_match", path) ?? "";
     test = (v) => v.startsWith(p);

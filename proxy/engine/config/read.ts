@@ -1,4 +1,6 @@
 // Helpers for reading proto3-JSON (snake_case) resources with a field path in every error.
+import { compileRe2, compileSubstitution, type Re2, type Substitution } from "../../xds/regex.js";
+import { headerNameError, headerValueError } from "../../xds/header-field.js";
 export type Obj = Record<string, unknown>;
 
 export class ConfigError extends Error {
@@ -54,6 +56,21 @@ export class Reader {
     return v;
   }
 
+  /** A string that ends up in a header (or the request line): CR, LF and NUL are refused, as Envoy's
+   * HTTP_HEADER_VALUE rule does, since they would inject a header or a request. */
+  headerValue(o: Obj, key: string, path: string): string | undefined {
+    const v = this.str(o, key, path);
+    const err = v === undefined ? undefined : headerValueError(v);
+    return err ? this.fail(join(path, key), err) : v;
+  }
+
+  /** A header name to add or remove: a token (Envoy's HTTP_HEADER_NAME). */
+  headerName(v: unknown, path: string): string {
+    if (typeof v !== "string" || v === "") this.fail(path, "expected a header name");
+    const err = headerNameError(v);
+    return err ? this.fail(path, err) : v;
+  }
+
   num(o: Obj, key: string, path: string): number | undefined {
     let v = o[key];
     if (v === undefined || v === null) return undefined;
@@ -90,14 +107,17 @@ export class Reader {
     return v as T;
   }
 
-  /** A RE2 pattern as a RegExp; anchored (a full match, as Envoy's safe_regex) unless told otherwise. */
-  regex(source: unknown, path: string, flags = "", anchored = true): RegExp {
+  /** A RE2 pattern, compiled by the linear-time engine discovery validates with (xds/regex.ts). */
+  regex(source: unknown, path: string, ignoreCase = false): Re2 {
     if (typeof source !== "string") this.fail(path, "expected a regex string");
-    try {
-      return new RegExp(anchored ? `^(?:${source})$` : source, flags);
-    } catch (err) {
-      return this.fail(path, `invalid regex ${JSON.stringify(source)}: ${(err as Error).message}`);
-    }
+    const re = compileRe2(source, ignoreCase);
+    return typeof re === "string" ? this.fail(path, `invalid regex: ${re}`) : re;
+  }
+
+  /** A regex_rewrite substitution for `re` (`\1`..`\9` as Envoy's, RE2's rewrite strings). */
+  substitution(source: string, re: Re2, path: string): Substitution {
+    const s = compileSubstitution(source, re.groups);
+    return typeof s === "string" ? this.fail(path, s) : s;
   }
 }
 

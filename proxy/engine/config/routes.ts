@@ -1,5 +1,6 @@
 // Compiles a RouteConfiguration: virtual hosts, routes, matches and actions.
 import type {
+  RegexRewrite,
   ForwardAction, HashPolicy, RedirectAction, RetryPolicy, Route, RouteAction, RouteConfig, VirtualHost, WeightedCluster,
 } from "./types.js";
 import { fraction, join, Reader, type Obj } from "./read.js";
@@ -8,10 +9,17 @@ import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
 
-export function compileRouteConfig(raw: unknown, hasCluster: (name: string) => boolean, index = 0): RouteConfig {
+/**
+ * `inline`: the table sits in a listener's `route_config` rather than arriving over RDS. As in Envoy,
+ * `validate_clusters` defaults to true only then: an RDS table may name clusters that haven't arrived (or were
+ * just removed), and a request routed to one gets 503 with response flag NC.
+ */
+export function compileRouteConfig(raw: unknown, knownCluster: (name: string) => boolean, index = 0, inline = false): RouteConfig {
   const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
   const r = new Reader("RouteConfiguration", name);
   const o = r.obj(raw, "");
+  const validate = r.bool(o, "validate_clusters", "") ?? inline;
+  const hasCluster = validate ? knownCluster : () => true;
   const virtualHosts = r.list(o, "virtual_hosts", "").map((v, i) => virtualHost(r, v, join("virtual_hosts", i), hasCluster));
   const exact = new Map<string, VirtualHost>();
   const suffixes: RouteConfig["suffixes"] = [];
@@ -83,8 +91,8 @@ function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) =>
   } else if (sepPrefix !== undefined) {
     matchPath = (s) => s === sepPrefix || (s.startsWith(sepPrefix) && s[sepPrefix.length] === "/");
   } else if (safe) {
-    const re = r.regex(safe.regex, join(join(mp, "safe_regex"), "regex"), caseSensitive ? "" : "i");
-    matchPath = (s) => re.test(s);
+    const re = r.regex(safe.regex, join(join(mp, "safe_regex"), "regex"), !caseSensitive);
+    matchPath = (s) => re.full(s);
   } else {
     r.fail(mp, "one of prefix, path, path_separated_prefix or safe_regex is required");
   }
@@ -132,11 +140,11 @@ function redirectAction(r: Reader, o: Obj, path: string): RedirectAction {
   const https = r.bool(o, "https_redirect", path) ?? false;
   return {
     kind: "redirect",
-    scheme: https ? "https" : r.str(o, "scheme_redirect", path),
-    host: r.str(o, "host_redirect", path),
+    scheme: https ? "https" : r.headerValue(o, "scheme_redirect", path),
+    host: r.headerValue(o, "host_redirect", path),
     port: r.num(o, "port_redirect", path),
-    path: r.str(o, "path_redirect", path),
-    prefixRewrite: r.str(o, "prefix_rewrite", path),
+    path: r.headerValue(o, "path_redirect", path),
+    prefixRewrite: r.headerValue(o, "prefix_rewrite", path),
     code: CODES[code] ?? 301,
     stripQuery: r.bool(o, "strip_query", path) ?? false,
   };
@@ -177,14 +185,9 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     totalWeight,
     timeoutMs: r.duration(o, "timeout", path) ?? 15_000,
     retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
-    prefixRewrite: r.str(o, "prefix_rewrite", path),
-    regexRewrite: rr
-      ? {
-          pattern: r.regex(r.obj(rr.pattern, join(path, "regex_rewrite.pattern")).regex, join(path, "regex_rewrite.pattern.regex"), "g", false),
-          substitution: r.str(rr, "substitution", join(path, "regex_rewrite")) ?? "",
-        }
-      : undefined,
-    hostRewrite: r.str(o, "host_rewrite_literal", path),
+    prefixRewrite: r.headerValue(o, "prefix_rewrite", path),
+    regexRewrite: rr ? regexRewrite(r, rr, join(path, "regex_rewrite")) : undefined,
+    hostRewrite: r.headerValue(o, "host_rewrite_literal", path),
     mirrors: r.list(o, "request_mirror_policies", path).map((m, i) => {
       const mp = join(join(path, "request_mirror_policies"), i);
       const mo = r.obj(m, mp);
@@ -244,4 +247,11 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
     retriableStatusCodes: new Set(codes),
     previousHosts: preds.some((n) => n.includes("previous_hosts")),
   };
+}
+
+/** envoy.type.matcher.v3.RegexMatchAndSubstitute: every match of `pattern` in the path replaced (RE2::GlobalReplace). */
+function regexRewrite(r: Reader, rr: Obj, path: string): RegexRewrite {
+  const pattern = r.regex(r.obj(rr.pattern, join(path, "pattern")).regex, join(path, "pattern.regex"));
+  const substitution = r.substitution(r.headerValue(rr, "substitution", path) ?? "", pattern, join(path, "substitution"));
+  return { pattern, substitution };
 }

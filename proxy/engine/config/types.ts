@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { Re2, Substitution } from "../../xds/regex.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -64,7 +65,7 @@ export interface ForwardAction {
   timeoutMs: number; // 0: none
   retry: RetryPolicy | undefined;
   prefixRewrite: string | undefined;
-  regexRewrite: { pattern: RegExp; substitution: string } | undefined;
+  regexRewrite: RegexRewrite | undefined;
   hostRewrite: string | undefined;
   mirrors: { cluster: string; fraction: number }[];
   hashPolicy: HashPolicy[];
@@ -189,6 +190,29 @@ export interface HttpConnectionManager {
   stripMatchingHostPort: boolean;
   generateRequestId: boolean;
   accessLog: boolean;
+  limits: HcmLimits;
+  /** normalize_path: RFC 3986 normalisation of the path (dot segments, unreserved escapes) before routing. */
+  normalizePath: boolean;
+  /** merge_slashes: "//" → "/" in the path before routing. */
+  mergeSlashes: boolean;
+}
+
+/** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */
+export interface HcmLimits {
+  /** request_headers_timeout: first byte of a request to the end of its headers. Envoy's default: none. */
+  requestHeadersMs: number;
+  /** request_timeout: first byte of a request to its last byte (a body timeout). Envoy's default: none. */
+  requestMs: number;
+  /** stream_idle_timeout: no bytes from the client mid-request, or a client not reading a response. 5 min. */
+  streamIdleMs: number;
+  /** common_http_protocol_options.idle_timeout: a connection with no request. 1 h. */
+  idleMs: number;
+  /** common_http_protocol_options.max_connection_duration: then drained. Envoy's default: none. */
+  maxConnectionDurationMs: number;
+  /** common_http_protocol_options.max_headers_count. 100. */
+  maxHeaders: number;
+  /** max_request_headers_kb, in bytes. 60 KiB. */
+  maxHeadBytes: number;
 }
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy */
@@ -223,6 +247,8 @@ export interface Listener {
   /** Exactly one of hcm (HTTP) and tcp is set. */
   hcm: HttpConnectionManager | undefined;
   tcp: TcpProxy | undefined;
+  /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
+  connectionLimit: { statPrefix: string; max: number } | undefined;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
@@ -301,4 +327,10 @@ export interface EngineConfig {
   routes: ReadonlyMap<string, RouteConfig>;
   clusters: ReadonlyMap<string, Cluster>;
   resources: Resources;
+}
+
+/** A route's regex_rewrite: RE2 pattern and Envoy substitution, compiled. */
+export interface RegexRewrite {
+  pattern: Re2;
+  substitution: Substitution;
 }

@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { backend, cluster, get, listener, routeConfig } from "./helpers.js";
+import { backend, cluster, get, listener, routeConfig } from "../../../test/support/engine/helpers.js";
 
 const MAIN = join(process.cwd(), "dist/operator/cli/main.js");
 

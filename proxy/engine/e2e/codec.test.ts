@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { backend, cluster, resources, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 /** A raw client: write bytes, then collect what comes back until `until` holds or the server closes. */

@@ -1,7 +1,7 @@
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
-import { parsePrometheus } from "./prometheus.js";
+import { parsePrometheus } from "../../../test/support/engine/prometheus.js";
 
 describe("config swap, load balancing and metrics", () => {
   const bs: Backend[] = [];
@@ -46,6 +46,18 @@ describe("config swap, load balancing and metrics", () => {
     expect(JSON.parse((await get(port, "/")).body).name).toBe("b");
     const dump = (await get(engine.ports.admin, "/config_dump")).body;
     expect(JSON.parse(dump).version).toBe("v3");
+  });
+
+  it("takes an RDS route to a cluster it doesn't have (503, cluster not found), then serves once the cluster arrives", async () => {
+    const routes = [{ match: { prefix: "/late" }, route: { cluster: "late" } }, { match: { prefix: "/" }, route: { cluster: "a" } }];
+    await engine.apply(resources(routes, [cluster("a", [bs[0]!.port])], undefined, "late1"));
+    const missing = await get(port, "/late");
+    expect(missing.status).toBe(503);
+    expect(missing.body).toBe("cluster not found");
+    expect((await get(port, "/")).status).toBe(200);
+    await engine.apply(resources(routes, [cluster("a", [bs[0]!.port]), cluster("late", [bs[2]!.port])], undefined, "late2"));
+    expect(JSON.parse((await get(port, "/late")).body).name).toBe("c");
+    await engine.apply(good("v4", "b"));
   });
 
   it("balances: ROUND_ROBIN evenly, RING_HASH by header, LEAST_REQUEST and RANDOM over all hosts", async () => {

@@ -1,7 +1,7 @@
 // CORS through the engine over real HTTP/1.1 and h2c on loopback: preflights answered by the proxy, access-control
 // headers on allowed origins' responses, other origins untouched.
 import { connect as h2connect } from "node:http2";
-import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";

@@ -2,7 +2,7 @@
 // backend, with trailers and gRPC-style local errors.
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";

@@ -1,6 +1,6 @@
 // Request mirroring: the shadow cluster gets a copy (host suffixed "-shadow", as Envoy does), the client gets
 // only the primary's answer, and a mirror's failure never reaches the client.
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 describe("request mirroring through the engine", () => {

@@ -1,4 +1,4 @@
-import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";

@@ -1,4 +1,4 @@
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 describe("routing through the engine (HTTP/1.1 on loopback)", () => {

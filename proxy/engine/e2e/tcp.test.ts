@@ -1,5 +1,5 @@
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
-import { cluster, get, startEngine } from "./helpers.js";
+import { cluster, get, startEngine } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";

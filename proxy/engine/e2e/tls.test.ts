@@ -1,29 +1,12 @@
 // TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port.
-import { webcrypto } from "node:crypto";
 import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import "reflect-metadata"; // @peculiar/x509 needs it
-import * as x509 from "@peculiar/x509";
-import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "./helpers.js";
+import { selfSigned } from "../../../test/support/engine/certs.js";
+import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
 const TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
-
-async function selfSigned(): Promise<{ cert: string; key: string }> {
-  // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01", name: "CN=localhost", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
-    signingAlgorithm: alg,
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }])],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
-  return { cert: cert.toString("pem"), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n` };
-}
 
 function tlsListener(cert: string, key: string): Record<string, unknown> {
   const l = listener([]);

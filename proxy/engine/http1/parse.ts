@@ -1,7 +1,10 @@
 // HTTP/1.1 message heads and chunked framing. Parses only what routing and framing need; the bytes themselves are
 // forwarded as they are.
 
-export const MAX_HEAD_BYTES = 60 * 1024;
+import { isToken, ParseError } from "./syntax.js";
+
+export { ChunkedScanner, dechunk, encodeChunk } from "./chunked.js";
+export { HeadScanner, MAX_HEAD_BYTES, MAX_HEADERS, ParseError } from "./syntax.js";
 export const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
 
 export interface RequestHead {
@@ -33,42 +36,62 @@ export interface ResponseHead {
   keepAlive: boolean;
 }
 
-export class ParseError extends Error {}
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+interface Framing {
+  contentLength: number;
+  chunked: boolean;
+  connection: string;
+  host: string | undefined;
+  expect: string;
+}
 
-/** Headers of a head (latin1, without the final CRLFCRLF), from line index 1. Throws ParseError. */
-function parseHeaders(lines: string[], out: string[]): { contentLength: number; chunked: boolean; connection: string; host: string; expect: string } {
+/** Strips optional whitespace (SP, HTAB) at both ends; String.trim would also strip latin1 NBSP and NEL. */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/**
+ * Header fields of a head (latin1, without the final CRLFCRLF; HeadScanner has rejected control characters, bare
+ * CR/LF and too many fields), from line index 1. Throws ParseError.
+ */
+function parseHeaders(lines: string[], out: string[]): Framing {
   let contentLength = -1;
   let chunked = false;
+  let te = false;
   let connection = "";
-  let host = "";
+  let host: string | undefined;
   let expect = "";
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     const colon = line.indexOf(":");
-    if (colon <= 0) throw new ParseError("malformed header line");
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name)) throw new ParseError("malformed header name");
-    const value = line.slice(colon + 1).trim();
+    // No whitespace before the colon (RFC 9112 §5.1) and no obs-fold (§5.2): both fail the token check.
+    const name = colon > 0 ? line.slice(0, colon).toLowerCase() : "";
+    if (!isToken(name)) throw new ParseError("malformed header field name");
+    const value = trimOws(line.slice(colon + 1));
     out.push(name, value);
     switch (name) {
       case "content-length": {
-        if (!/^\d+$/.test(value)) throw new ParseError("invalid content-length");
+        if (!/^\d{1,15}$/.test(value)) throw new ParseError("invalid content-length");
         const n = Number(value);
         if (contentLength >= 0 && contentLength !== n) throw new ParseError("conflicting content-length");
         contentLength = n;
         break;
       }
       case "transfer-encoding":
-        if (value.toLowerCase() !== "chunked") throw new ParseError("unsupported transfer-encoding");
-        chunked = true;
+        // Only "chunked", once (RFC 9112 §6.1: chunked is applied once, and last). Anything else is a 400/502.
+        if (te || value.toLowerCase() !== "chunked") throw new ParseError("unsupported transfer-encoding");
+        te = chunked = true;
         break;
       case "connection":
         connection = connection ? `${connection},${value.toLowerCase()}` : value.toLowerCase();
         break;
       case "host":
-        if (host) throw new ParseError("duplicate host");
+        if (host !== undefined) throw new ParseError("duplicate host");
+        if (!validAuthority(value, true)) throw new ParseError("invalid host");
         host = value;
         break;
       case "expect":
@@ -76,8 +99,15 @@ function parseHeaders(lines: string[], out: string[]): { contentLength: number; 
         break;
     }
   }
+  // Both: RFC 9112 §6.3 lets a recipient reject the message, which closes every smuggling door at once.
   if (chunked && contentLength >= 0) throw new ParseError("both content-length and transfer-encoding");
   return { contentLength, chunked, connection, host, expect };
+}
+
+/** uri-host [":" port] (RFC 3986 §3.2.2); `allowEmpty` for a Host header, which may be empty. No userinfo. */
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]{0,5})?$/;
+export function validAuthority(s: string, allowEmpty: boolean): boolean {
+  return (allowEmpty || s.length > 0) && s.length <= 255 + 6 && AUTHORITY.test(s);
 }
 
 function keepAlive(minor: number, connection: string): boolean {
@@ -87,12 +117,16 @@ function keepAlive(minor: number, connection: string): boolean {
   return minor >= 1 || tokens.includes("keep-alive");
 }
 
-function hasControlOrSpace(s: string): boolean {
+/**
+ * request-target characters: VCHAR (RFC 3986's characters, and the few others real clients send unescaped, such as
+ * "|" and "{"), without "#" (a fragment is never sent, RFC 9112 §3.2) and without obs-text.
+ */
+function validTargetChars(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 32 || c === 127) return true;
+    if (c <= 32 || c >= 127 || c === 35) return false;
   }
-  return false;
+  return true;
 }
 
 export function parseRequestHead(text: string): RequestHead {
@@ -104,22 +138,31 @@ export function parseRequestHead(text: string): RequestHead {
   const method = first.slice(0, sp1);
   const target = first.slice(sp1 + 1, sp2);
   const version = first.slice(sp2 + 1);
-  if (!TOKEN.test(method)) throw new ParseError("malformed method");
+  if (!isToken(method)) throw new ParseError("malformed method");
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") throw new ParseError("unsupported HTTP version");
-  if (!target || hasControlOrSpace(target)) throw new ParseError("malformed request target");
+  if (!target || !validTargetChars(target)) throw new ParseError("malformed request target");
   const minor = version === "HTTP/1.1" ? 1 : 0;
   const headers: string[] = [];
   const h = parseHeaders(lines, headers);
-  if (minor === 1 && !h.host) throw new ParseError("missing host");
+  // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+  if (minor === 0 && h.chunked) throw new ParseError("transfer-encoding in an HTTP/1.0 request");
   let pathPart = target;
-  // absolute-form (a forward proxy's request): keep the path, take the authority as the host.
   let host = h.host;
-  if (!target.startsWith("/") && target !== "*") {
-    const m = /^https?:\/\/([^/?#]+)(.*)$/i.exec(target);
-    if (!m) throw new ParseError("malformed request target");
+  if (target === "*") {
+    if (method !== "OPTIONS") throw new ParseError("asterisk-form is only for OPTIONS");
+  } else if (!target.startsWith("/")) {
+    // absolute-form: its authority replaces Host (RFC 9112 §3.2.2), for routing and forwarding alike.
+    const m = /^https?:\/\/([^/?]*)(.*)$/i.exec(target);
+    if (!m || !validAuthority(m[1] as string, false)) throw new ParseError("malformed request target");
     host = m[1] as string;
     pathPart = m[2] || "/";
+    if (!pathPart.startsWith("/") && !pathPart.startsWith("?")) throw new ParseError("malformed request target");
+    if (pathPart.startsWith("?")) pathPart = `/${pathPart}`;
+    setHost(headers, host);
   }
+  // Every HTTP/1.1 request has a Host (RFC 9112 §3.2); an HTTP/1.0 one without it can't be routed or forwarded
+  // faithfully (an HTTP/1.1 upstream needs one), so it is refused too.
+  if (host === undefined) throw new ParseError("missing host");
   const q = pathPart.indexOf("?");
   return {
     method,
@@ -136,13 +179,24 @@ export function parseRequestHead(text: string): RequestHead {
   };
 }
 
+function setHost(headers: string[], host: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === "host") {
+      headers[i + 1] = host;
+      return;
+    }
+  }
+  headers.push("host", host);
+}
+
 export function parseResponseHead(text: string): ResponseHead {
   const lines = text.split("\r\n");
-  const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] as string);
+  const m = /^HTTP\/1\.([01]) ([1-5][0-9][0-9]) /.exec(lines[0] as string) ?? /^HTTP\/1\.([01]) ([1-5][0-9][0-9])$/.exec(lines[0] as string);
   if (!m) throw new ParseError("malformed status line");
   const minor = Number(m[1]);
   const headers: string[] = [];
   const h = parseHeaders(lines, headers);
+  if (minor === 0 && h.chunked) throw new ParseError("transfer-encoding in an HTTP/1.0 response");
   return {
     status: Number(m[2]),
     minor,
@@ -162,123 +216,9 @@ export function headerValue(headers: readonly string[], name: string): string | 
   return v;
 }
 
-const enum S {
-  Size,
-  Ext,
-  SizeLf,
-  Data,
-  DataCr,
-  DataLf,
-  TrailerStart,
-  TrailerLine,
-  FinalLf,
-  Done,
-}
-
-/** Finds the end of a chunked body without copying it. */
-export class ChunkedScanner {
-  private state = S.Size;
-  private size = 0;
-  private digits = 0;
-  private remaining = 0;
-
-  reset(): void {
-    this.state = S.Size;
-    this.size = 0;
-    this.digits = 0;
-    this.remaining = 0;
-  }
-
-  /**
-   * Scans buf[start, end). Returns the index just past the body's end, or -1 when more bytes are needed.
-   * `onData` receives the ranges of chunk data (to decode the body rather than only find its end).
-   */
-  scan(buf: Uint8Array, start: number, end: number, onData?: (from: number, to: number) => void): number {
-    let i = start;
-    while (i < end) {
-      const c = buf[i] as number;
-      switch (this.state) {
-        case S.Size: {
-          const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-          if (d >= 0) {
-            if (++this.digits > 12) throw new ParseError("chunk size too large");
-            this.size = this.size * 16 + d;
-          } else if (this.digits === 0) throw new ParseError("malformed chunk size");
-          else if (c === 13) this.state = S.SizeLf;
-          else if (c === 59 || c === 32 || c === 9) this.state = S.Ext;
-          else throw new ParseError("malformed chunk size");
-          i++;
-          break;
-        }
-        case S.Ext:
-          if (c === 13) this.state = S.SizeLf;
-          i++;
-          break;
-        case S.SizeLf:
-          if (c !== 10) throw new ParseError("malformed chunk size line");
-          i++;
-          if (this.size === 0) this.state = S.TrailerStart;
-          else {
-            this.remaining = this.size;
-            this.state = S.Data;
-          }
-          break;
-        case S.Data: {
-          const n = Math.min(this.remaining, end - i);
-          if (onData && n > 0) onData(i, i + n);
-          this.remaining -= n;
-          i += n;
-          if (this.remaining === 0) this.state = S.DataCr;
-          break;
-        }
-        case S.DataCr:
-          if (c !== 13) throw new ParseError("missing CRLF after chunk");
-          this.state = S.DataLf;
-          i++;
-          break;
-        case S.DataLf:
-          if (c !== 10) throw new ParseError("missing CRLF after chunk");
-          this.state = S.Size;
-          this.size = 0;
-          this.digits = 0;
-          i++;
-          break;
-        case S.TrailerStart:
-          this.state = c === 13 ? S.FinalLf : S.TrailerLine;
-          i++;
-          break;
-        case S.TrailerLine:
-          if (c === 10) this.state = S.TrailerStart;
-          i++;
-          break;
-        case S.FinalLf:
-          if (c !== 10) throw new ParseError("malformed chunked trailer");
-          this.state = S.Done;
-          return i + 1;
-        case S.Done:
-          return i;
-      }
-    }
-    return -1;
-  }
-}
-
-/** The data of a complete chunked body. */
-export function dechunk(body: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  new ChunkedScanner().scan(body, 0, body.length, (a, b) => parts.push(body.subarray(a, b)));
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-}
-
-/** One chunk of a chunked body, framed. */
-export function encodeChunk(data: Buffer): Buffer[] {
-  return [Buffer.from(`${data.length.toString(16)}\r\n`, "latin1"), data, CRLF];
-}
-const CRLF = Buffer.from("\r\n", "latin1");
-
 const REASONS: Record<number, string> = {
   100: "Continue", 200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",
-  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
   413: "Payload Too Large", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
   500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
   504: "Gateway Timeout",

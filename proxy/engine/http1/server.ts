@@ -1,11 +1,16 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
 import type { Socket } from "node:net";
-import { ChunkedScanner, CRLFCRLF, encodeChunk, MAX_HEAD_BYTES, parseRequestHead, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import type { HcmLimits } from "../config/types.js";
+import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import { RequestParser } from "./request.js";
+import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Envoy's delayed_close_timeout default: after the proxy closes its side, how long the client has to close its own. */
+export const DELAYED_CLOSE_MS = 1000;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n", "latin1");
@@ -14,18 +19,28 @@ export type RequestHandler = (req: DownstreamRequest) => void;
 /** Called with the socket and its first bytes when they are HTTP/2's connection preface (h2c, prior knowledge). */
 export type PrefaceHandler = (socket: Socket, first: Buffer) => void;
 
+/** The HCM counters a connection bumps, by their Envoy names (downstream_rq_header_timeout, …). */
+export type CountFn = (name: string) => void;
+
+export interface ConnectionOptions {
+  limits: HcmLimits;
+  count: CountFn;
+  onPreface?: PrefaceHandler;
+}
+
 export class Http1Connection implements Downstream {
   readonly protocol = "http/1.1";
   private first = true;
   private pendingHead: Buffer | undefined;
   private chunkEncode = false;
+  /** Decodes a chunked upstream body for an HTTP/1.0 client, which can't take chunked. */
+  private decoder: ChunkedScanner | undefined;
   private buf: Buffer | undefined;
   private store: Buffer | undefined;
   private storeEnd = 0;
   private reqHead: RequestHead | undefined;
-  private bodyStart = 0;
-  private scanFrom = 0;
-  private readonly scanner = new ChunkedScanner();
+  private reqMinor = 1;
+  private readonly parser: RequestParser;
   private sentContinue = false;
   private busy = false;
   private closeAfter = false;
@@ -34,20 +49,41 @@ export class Http1Connection implements Downstream {
   private abortHandler: (() => void) | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
+  private readonly limits: HcmLimits;
+  private readonly count: CountFn;
+  private readonly onPreface: PrefaceHandler | undefined;
+  // Timekeeping (performance.now() ms) for the listener's sweep: see checkTimers().
+  private readonly bornAt = performance.now();
+  private reqStartAt = -1;
+  private lastActivity = this.bornAt;
+  private idleSince = this.bornAt;
+  private endedAt = -1;
+  private backpressured = false;
 
   constructor(
     readonly socket: Socket,
     private readonly handler: RequestHandler,
     private readonly onClose: (c: Http1Connection) => void,
-    private readonly onPreface?: PrefaceHandler,
+    opts: ConnectionOptions,
   ) {
+    this.limits = opts.limits;
+    this.count = opts.count;
+    this.onPreface = opts.onPreface;
+    this.parser = new RequestParser({ maxHeadBytes: this.limits.maxHeadBytes, maxHeaders: this.limits.maxHeaders, maxBodyBytes: MAX_BODY_BYTES });
     this.remoteAddress = socket.remoteAddress ?? "";
     socket.setNoDelay(true);
     socket.on("data", this.onData);
-    socket.on("drain", () => this.drainHandler?.());
+    socket.on("drain", () => {
+      this.backpressured = false;
+      this.lastActivity = performance.now();
+      this.drainHandler?.();
+    });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
       this.closed = true;
+      // Buffered bytes (up to a whole upload) go with the connection.
+      if (this.store) released(this.store.length);
+      this.buf = this.store = this.pendingHead = undefined;
       const abort = this.abortHandler;
       this.abortHandler = undefined;
       if (this.busy && abort) abort();
@@ -63,7 +99,7 @@ export class Http1Connection implements Downstream {
   drain(idleGraceMs = 0): void {
     this.draining = true;
     const closeIfIdle = () => {
-      if (!this.busy && !this.buf && !this.closed) this.socket.end();
+      if (!this.busy && !this.buf && !this.closed) this.close();
     };
     if (idleGraceMs <= 0) closeIfIdle();
     else setTimeout(closeIfIdle, idleGraceMs).unref();
@@ -86,9 +122,60 @@ export class Http1Connection implements Downstream {
     this.drainHandler = fn;
   }
 
+  /**
+   * Enforces the HCM's timeouts; the listener calls it every few hundred ms for each connection, so the hot path
+   * only records times and never arms a timer.
+   */
+  checkTimers(now: number): void {
+    if (this.closed) return;
+    const l = this.limits;
+    if (this.endedAt >= 0) {
+      if (now - this.endedAt >= DELAYED_CLOSE_MS) this.socket.destroy();
+      return;
+    }
+    if (this.reqStartAt >= 0 && !this.busy) {
+      if (!this.reqHead && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs) return this.timeout("downstream_rq_header_timeout");
+      if (l.requestMs > 0 && now - this.reqStartAt >= l.requestMs) return this.timeout("downstream_rq_timeout");
+      if (l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) return this.timeout("downstream_rq_idle_timeout");
+    } else if (this.busy && this.backpressured && l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) {
+      // A client that stopped reading the response holds its upstream connection: reset it.
+      this.count("downstream_rq_idle_timeout");
+      this.reset();
+      return;
+    } else if (!this.busy && !this.buf && l.idleMs > 0 && now - this.idleSince >= l.idleMs) {
+      this.count("downstream_cx_idle_timeout");
+      this.close();
+      return;
+    }
+    if (l.maxConnectionDurationMs > 0 && !this.draining && now - this.bornAt >= l.maxConnectionDurationMs) {
+      this.count("downstream_cx_max_duration_reached");
+      this.drain(0);
+    }
+  }
+
+  private timeout(counter: string): void {
+    this.count(counter);
+    this.reqHead = undefined;
+    this.fail(408);
+  }
+
+  /** Closes our side; the client has DELAYED_CLOSE_MS to close its own before the socket is destroyed. */
+  private close(): void {
+    if (this.endedAt >= 0 || this.closed) return;
+    this.endedAt = performance.now();
+    this.buf = undefined;
+    this.socket.end();
+  }
+
   private write(data: Buffer | string): boolean {
     if (this.closed) return true;
-    return typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+    const ok = typeof data === "string" ? this.socket.write(data, "latin1") : this.socket.write(data);
+    if (!ok) this.backpressured = true;
+    return ok;
+  }
+
+  private statusLine(status: number): string {
+    return `HTTP/1.${this.reqMinor} ${status} ${reason(status)}`;
   }
 
   /**
@@ -97,23 +184,28 @@ export class Http1Connection implements Downstream {
    */
   head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void {
     const bodyless = head.status === 204 || head.status === 304;
-    this.chunkEncode = head.unframed === true && head.contentLength < 0 && !bodyless;
+    const old = this.reqMinor === 0;
+    this.chunkEncode = !old && head.unframed === true && head.contentLength < 0 && !bodyless;
+    this.decoder = old && head.chunked ? new ChunkedScanner() : undefined;
     if (raw && !this.closing) {
       this.pendingHead = raw;
       return;
     }
     const h = headers.slice();
-    for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === "connection" || (head.unframed && h[i] === "transfer-encoding")) h.splice(i, 2);
+    for (let i = h.length - 2; i >= 0; i -= 2) {
+      const n = h[i];
+      if (n === "connection" || n === "keep-alive" || ((head.unframed || old) && n === "transfer-encoding")) h.splice(i, 2);
+    }
     if (this.chunkEncode) h.push("transfer-encoding", "chunked");
     if (this.closing) h.push("connection", "close");
-    this.pendingHead = Buffer.from(serializeHead(`HTTP/1.1 ${head.status} ${reason(head.status)}`, h), "latin1");
+    this.pendingHead = Buffer.from(serializeHead(this.statusLine(head.status), h), "latin1");
   }
 
   body(chunk: Buffer): boolean {
     const head = this.pendingHead;
     if (head) {
       this.pendingHead = undefined;
-      if (!this.chunkEncode) {
+      if (!this.chunkEncode && !this.decoder) {
         if (head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset) {
           return this.write(Buffer.from(head.buffer, head.byteOffset, head.length + chunk.length));
         }
@@ -122,6 +214,11 @@ export class Http1Connection implements Downstream {
         return this.write(chunk);
       }
       this.write(head);
+    }
+    if (this.decoder) {
+      let ok = true;
+      this.decoder.scan(chunk, 0, chunk.length, (a, b) => (ok = this.write(chunk.subarray(a, b))));
+      return ok;
     }
     if (!this.chunkEncode) return this.write(chunk);
     let ok = true;
@@ -138,6 +235,7 @@ export class Http1Connection implements Downstream {
       this.chunkEncode = false;
       this.write(serializeHead("0", trailers ?? []));
     }
+    this.decoder = undefined;
     this.finish(closeAfter);
   }
 
@@ -150,13 +248,11 @@ export class Http1Connection implements Downstream {
   finish(forceClose = false): void {
     if (!this.busy) return;
     this.busy = false;
+    this.backpressured = false;
     this.abortHandler = undefined;
     this.drainHandler = undefined;
-    if (forceClose || this.closing) {
-      this.buf = undefined;
-      this.socket.end();
-      return;
-    }
+    this.idleSince = performance.now();
+    if (forceClose || this.closing) return this.close();
     if (this.socket.isPaused()) this.socket.resume();
     if (this.buf) this.next();
   }
@@ -166,13 +262,14 @@ export class Http1Connection implements Downstream {
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     headers.push("content-length", String(len));
     if (close || this.closing) headers.push("connection", "close");
-    this.write(serializeHead(`HTTP/1.1 ${status} ${reason(status)}`, headers));
+    this.write(serializeHead(this.statusLine(status), headers));
     if (len) this.write(body);
     this.finish(close);
   }
 
   private fail(status: number): void {
     this.busy = true;
+    this.reqStartAt = -1;
     this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
   }
 
@@ -194,7 +291,10 @@ export class Http1Connection implements Downstream {
       this.buf = store.subarray(cur.byteOffset, this.storeEnd);
       return;
     }
-    const next = Buffer.allocUnsafeSlow(Math.max(total * 2, 16 * 1024));
+    // A body of known length gets a store of exactly its size, not twice the bytes seen so far.
+    const h = this.reqHead;
+    const want = h && !h.chunked && h.contentLength > 0 ? this.parser.bodyOffset + h.contentLength : 0;
+    const next = Buffer.allocUnsafeSlow(Math.max(total * 2 > want && want >= total ? want : total * 2, 16 * 1024));
     cur.copy(next, 0);
     chunk.copy(next, cur.length);
     this.store = next;
@@ -203,7 +303,8 @@ export class Http1Connection implements Downstream {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.closed) return;
+    if (this.closed || this.endedAt >= 0) return;
+    this.lastActivity = performance.now();
     if (this.first) {
       this.first = false;
       if (this.onPreface && chunk.length >= H2_PREFACE.length && chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
@@ -217,58 +318,54 @@ export class Http1Connection implements Downstream {
     }
     this.append(chunk);
     if (!this.busy) this.next();
-    else if ((this.buf?.length ?? 0) > 2 * MAX_HEAD_BYTES) this.socket.pause();
+    else if ((this.buf?.length ?? 0) > 2 * this.limits.maxHeadBytes) this.socket.pause();
   };
+
+  /** Drops empty lines before a request line (RFC 9112 §2.2). False: nothing to parse yet. */
+  private skipEmptyLines(): boolean {
+    const buf = this.buf as Buffer;
+    let k = 0;
+    while (k + 1 < buf.length && buf[k] === 13 && buf[k + 1] === 10) k += 2;
+    if (k === buf.length) {
+      this.buf = undefined;
+      return false;
+    }
+    if (k) this.buf = buf.subarray(k);
+    return !(buf.length - k === 1 && buf[k] === 13);
+  }
 
   private next(): void {
     while (this.buf && !this.busy && !this.closed) {
-      const buf = this.buf;
-      let head = this.reqHead;
-      if (!head) {
-        const end = buf.indexOf(CRLFCRLF);
-        if (end < 0) {
-          if (buf.length > MAX_HEAD_BYTES) this.fail(431);
-          return;
-        }
-        if (end > MAX_HEAD_BYTES) return this.fail(431);
-        try {
-          head = parseRequestHead(buf.toString("latin1", 0, end));
-        } catch {
-          return this.fail(400);
-        }
-        this.reqHead = head;
-        this.bodyStart = end + 4;
-        this.scanFrom = this.bodyStart;
+      if (this.reqStartAt < 0) {
+        if (!this.skipEmptyLines()) return;
+        this.reqStartAt = performance.now();
         this.sentContinue = false;
-        this.scanner.reset();
+        this.parser.reset();
       }
-      let bodyEnd: number;
-      if (head.chunked) {
-        try {
-          bodyEnd = this.scanner.scan(buf, this.scanFrom, buf.length);
-        } catch {
-          return this.fail(400);
-        }
-        this.scanFrom = buf.length;
-      } else {
-        const len = head.contentLength < 0 ? 0 : head.contentLength;
-        bodyEnd = buf.length - this.bodyStart >= len ? this.bodyStart + len : -1;
-        if (len > MAX_BODY_BYTES) return this.fail(413);
-      }
-      if (bodyEnd < 0) {
-        if (buf.length - this.bodyStart > MAX_BODY_BYTES) return this.fail(413);
-        if (head.expectContinue && !this.sentContinue) {
-          this.sentContinue = true;
-          this.write(CONTINUE);
+      const buf = this.buf as Buffer;
+      const r = this.parser.parse(buf);
+      if (!r) {
+        const head = this.parser.head;
+        if (head) {
+          this.reqHead = head;
+          this.reqMinor = head.minor;
+          if (head.expectContinue && head.minor === 1 && !this.sentContinue) {
+            this.sentContinue = true;
+            this.write(CONTINUE);
+          }
         }
         return;
       }
-      const body = buf.subarray(this.bodyStart, bodyEnd);
-      this.buf = bodyEnd < buf.length ? buf.subarray(bodyEnd) : undefined;
+      if ("status" in r) return this.fail(r.status);
+      const head = r.head;
+      this.reqMinor = head.minor;
+      this.buf = r.end < buf.length ? buf.subarray(r.end) : undefined;
       this.reqHead = undefined;
+      this.reqStartAt = -1;
       this.busy = true;
-      this.closeAfter = !head.keepAlive;
-      this.handler({ head, body, remoteAddress: this.remoteAddress, down: this });
+      // An HTTP/1.0 client gets a close-delimited or content-length response, then the connection closes.
+      this.closeAfter = !head.keepAlive || head.minor === 0;
+      this.handler({ head, body: r.body, remoteAddress: this.remoteAddress, down: this });
     }
   }
 }

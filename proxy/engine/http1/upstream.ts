@@ -1,10 +1,15 @@
 // The upstream side: an HTTP/1.1 client connection that carries one exchange at a time and parses only the
 // response framing, handing the head and the raw body bytes to the exchange.
 import { connect, type Socket } from "node:net";
-import { ChunkedScanner, CRLFCRLF, MAX_HEAD_BYTES, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
+import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
+
+/** An abandoned exchange (its client went away) keeps the connection only if the rest of its response is this small… */
+const ABANDON_MAX_BYTES = 1024 * 1024;
+/** …and arrives this soon; otherwise the connection is closed. */
+const ABANDON_MAX_MS = 5000;
 
 const enum Phase {
   Idle,
@@ -22,6 +27,9 @@ export class UpstreamConnection implements UpstreamLink {
   private buf: Buffer | undefined;
   private remaining = 0;
   private readonly scanner = new ChunkedScanner();
+  private readonly headScanner = new HeadScanner();
+  private abandonTimer: NodeJS.Timeout | undefined;
+  private abandonBudget = 0;
   private noBody = false;
   private received = false;
   private keepAlive = true;
@@ -68,6 +76,7 @@ export class UpstreamConnection implements UpstreamLink {
     const body = req.body;
     this.exchange = exchange;
     this.phase = Phase.Head;
+    this.headScanner.reset();
     this.noBody = noBody;
     this.received = false;
     this.requests++;
@@ -82,12 +91,35 @@ export class UpstreamConnection implements UpstreamLink {
   /** Abandons the exchange in flight: the connection can't be reused, so it is closed. */
   abort(): void {
     this.exchange = undefined;
+    if (this.abandonTimer) clearTimeout(this.abandonTimer);
+    this.abandonTimer = undefined;
     this.socket.destroy();
   }
 
   /** Keeps reading the response but drops it, then lets the connection be reused (retry after a 5xx head). */
   discard(): void {
     this.exchange = DISCARD;
+    this.socket.resume();
+  }
+
+  /**
+   * The client went away mid-exchange. The request has been written, so the connection is reusable once the rest
+   * of the response has been read and dropped, if that is quick and small; a response without framing (read until
+   * close) or one still streaming past the bounds closes it instead. Rapid resets then reuse connections rather
+   * than open a new one each.
+   */
+  abandon(): void {
+    if (this.phase === Phase.UntilClose || this.phase === Phase.Idle || this.dead) return this.abort();
+    this.exchange = DISCARD;
+    this.abandonBudget = ABANDON_MAX_BYTES;
+    this.abandonTimer = setTimeout(() => this.abort(), ABANDON_MAX_MS);
+    this.socket.resume();
+  }
+
+  /** Whether the connection can carry another exchange: open both ways, reading, and between exchanges. */
+  get reusable(): boolean {
+    const s = this.socket;
+    return !this.dead && this.phase === Phase.Idle && !s.isPaused() && !s.readableEnded && !s.writableEnded && !s.destroyed;
   }
 
   pause(): void {
@@ -99,6 +131,7 @@ export class UpstreamConnection implements UpstreamLink {
   }
 
   close(): void {
+    if (this.abandonTimer) clearTimeout(this.abandonTimer);
     this.socket.destroy();
   }
 
@@ -122,6 +155,7 @@ export class UpstreamConnection implements UpstreamLink {
 
   private onData(chunk: Buffer): void {
     this.received = true;
+    if (this.abandonTimer && (this.abandonBudget -= chunk.length) < 0) return this.abort();
     if (this.phase === Phase.Idle) {
       this.socket.destroy(); // bytes without a request: the connection is unusable
       return;
@@ -137,13 +171,12 @@ export class UpstreamConnection implements UpstreamLink {
   private parseHead(): void {
     while (this.phase === Phase.Head && this.buf) {
       const buf = this.buf;
-      const end = buf.indexOf(CRLFCRLF);
-      if (end < 0) {
-        if (buf.length > MAX_HEAD_BYTES) this.protocolError();
-        return;
-      }
+      // Held to the same rules as requests: a bare LF, CR or NUL, a bad field or framing is a 502, never passed on.
       let head: ResponseHead;
+      let end: number;
       try {
+        end = this.headScanner.scan(buf);
+        if (end < 0) return;
         head = parseResponseHead(buf.toString("latin1", 0, end));
       } catch {
         this.protocolError();
@@ -151,7 +184,9 @@ export class UpstreamConnection implements UpstreamLink {
       }
       const rest = end + 4 < buf.length ? buf.subarray(end + 4) : undefined;
       this.buf = undefined;
+      this.headScanner.reset();
       if (head.status >= 100 && head.status < 200) {
+        if (head.status === 101) return this.protocolError(); // no upgrade was asked for
         this.buf = rest; // interim response: skip it
         continue;
       }
@@ -216,6 +251,10 @@ export class UpstreamConnection implements UpstreamLink {
     const ex = this.exchange;
     this.exchange = undefined;
     this.phase = Phase.Idle;
+    if (this.abandonTimer) clearTimeout(this.abandonTimer);
+    this.abandonTimer = undefined;
+    // Paused for a slow client, the exchange is over now: reading again is what keeps it poolable.
+    this.socket.resume();
     if (!this.keepAlive) this.socket.destroy();
     ex?.onEnd();
     if (this.keepAlive && !this.dead) this.onReusable?.(this);

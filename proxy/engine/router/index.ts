@@ -91,7 +91,7 @@ export function rewritePath(a: ForwardAction, route: Route, path: string, query:
   if (a.prefixRewrite !== undefined) {
     p = a.prefixRewrite + path.slice(matchedPrefix(route, path).length);
   } else if (a.regexRewrite) {
-    p = path.replace(a.regexRewrite.pattern, a.regexRewrite.substitution);
+    p = a.regexRewrite.pattern.replaceAll(path, a.regexRewrite.substitution);
   }
   if (p === undefined) return undefined;
   return query ? `${p}?${query}` : p;

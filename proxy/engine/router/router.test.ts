@@ -120,6 +120,20 @@ describe("actions", () => {
     expect(rewritePath(route.action, route, "/api/users", "x=1")).toBe("/v2/users?x=1");
   });
 
+  it.each([
+    // Envoy's RegexMatchAndSubstitute examples: RE2 semantics, \N substitutions, every match replaced.
+    ["^/service/([^/]+)(/.*)$", "\\2/instance/\\1", "/service/foo/v1/api", "/v1/api/instance/foo"],
+    ["one", "two", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/two/zzz"],
+    ["^(.*?)one(.*)$", "\\1two\\2", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/one/zzz"],
+    ["(?i)/xxx/", "/yyy/", "/aaa/XxX/bbb", "/aaa/yyy/bbb"],
+    ["/(v[0-9])?/", "[\\1|\\0|\\\\|$1]", "/a//b/v2/", "/a[|//|\\|$1]b[v2|/v2/|\\|$1]"],
+  ])("regex_rewrite %s → %s turns %s into %s", (regex, substitution, path, want) => {
+    const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "a", regex_rewrite: { pattern: { regex }, substitution } } }] }]);
+    const route = r.virtualHosts[0]!.routes[0]!;
+    if (route.action.kind !== "route") throw new Error("route expected");
+    expect(rewritePath(route.action, route, path, "q=1")).toBe(`${want}?q=1`);
+  });
+
   it("builds redirect locations", () => {
     const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/old" }, redirect: { https_redirect: true, prefix_rewrite: "/new", response_code: "PERMANENT_REDIRECT" } }] }]);
     const route = r.virtualHosts[0]!.routes[0]!;

@@ -42,8 +42,9 @@ export interface Upstream {
 }
 
 /** GET http://<service>:9080<path> through the sidecar at `proxy` (host:port). Errors come back as status 0. */
+/** Calls service through proxy (HOST:PORT), or, with proxy "direct" (in a pod, where the sidecar captures traffic), at service:9080. */
 export function call(proxy: string, service: string, path: string, headers: Headers, timeoutMs = 3000): Promise<Upstream> {
-  const [host, port] = proxy.split(":");
+  const [host, port] = proxy === "direct" ? [service, "9080"] : proxy.split(":");
   return new Promise((resolve) => {
     const req = request({ host, port: Number(port), path, method: "GET", headers: { ...headers, host: `${service}:9080` }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];

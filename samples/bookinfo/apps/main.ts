@@ -1,4 +1,5 @@
 // One Bookinfo app as a process: `node dist/samples/bookinfo/apps/main.js APP VERSION LISTEN_HOST:PORT PROXY_HOST:PORT`.
+// PROXY `direct` calls the other apps by their Service names (in pods, where the sidecar captures the traffic).
 // It serves until SIGTERM/SIGINT, then closes its server and exits.
 import { handlerFor } from "./apps.js";
 import { serve } from "./http.js";

@@ -1,14 +1,14 @@
-// An Envoy-like ADS client for the integration suites (the proxy agent has no xDS client on this branch yet):
-// it subscribes CDS and LDS, then EDS and RDS by the names they carry, checks every response as a proxy would
-// (Envoy's field rules; route tables compiled by the proxy engine's own compiler), ACKs what passes, NACKs what
-// doesn't with the error, and keeps serving the last good config it holds.
+// An Envoy-like proxy for the integration suites, on the shared ADS client (proxy/xds/client.ts): it subscribes
+// CDS and LDS, then EDS and RDS by the names they carry, checks every response as a proxy would (Envoy's field
+// rules; route tables compiled by the proxy engine's own compiler), ACKs what passes, NACKs what doesn't with
+// the error, and keeps the last good config it holds.
 import { compileRouteConfig } from "../../../proxy/engine/config/routes.js";
 import type { DiscoveryResponse } from "../../../proxy/xds/ads.js";
 import { decodeResource } from "../../../proxy/xds/codec.js";
 import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { TYPE } from "../../../proxy/xds/types.js";
-import { RawAdsClient } from "../../../operator/discovery/testing/adsclient.js";
+import { AdsClient } from "../../../proxy/xds/client.js";
 
 type Resources = Map<string, JsonObject>;
 interface ClusterLoadAssignment {
@@ -16,66 +16,60 @@ interface ClusterLoadAssignment {
 }
 
 export class CheckingProxy {
-  private readonly ads: RawAdsClient;
+  private readonly ads: AdsClient;
   /** The config in use: per type, the resources of the last response that passed. */
   readonly active = new Map<string, Resources>();
   readonly ackedVersion = new Map<string, string>();
   readonly nacks: { type: string; version: string; error: string }[] = [];
-  private readonly names = new Map<string, string[]>();
   private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
   private closed = false;
 
   constructor(target: string, readonly nodeId: string) {
-    this.ads = new RawAdsClient(target, nodeId);
-    this.ads.request(TYPE.cluster);
-    this.ads.request(TYPE.listener);
-    void this.loop();
+    this.ads = new AdsClient({ server: target, node: { id: nodeId, user_agent_name: "envoy" }, backoffMs: false, onResponse: (r) => this.onResponse(r) });
+    this.ads.subscribe(TYPE.cluster);
+    this.ads.subscribe(TYPE.listener);
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      const r = await this.ads.next();
-      if (this.closed) return;
-      this.handle(r);
+  private onResponse(r: DiscoveryResponse): string | undefined {
+    if (this.closed) return undefined;
+    const error = this.handle(r);
+    // Waiters look once the ACK/NACK is out: the client writes it right after this returns.
+    setImmediate(() => {
       for (const w of [...this.waiters]) {
         if (w.test()) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
           w.resolve();
         }
       }
-    }
+    });
+    return error;
   }
 
-  private handle(r: DiscoveryResponse): void {
+  private handle(r: DiscoveryResponse): string | undefined {
     const resources: Resources = new Map();
     for (const any of r.resources) {
       const json = decodeResource(any);
       resources.set(String(json["name"] ?? json["cluster_name"] ?? ""), json);
     }
     const error = this.check(r.type_url, resources);
-    const names = this.names.get(r.type_url) ?? [];
     if (error) {
       this.nacks.push({ type: r.type_url, version: r.version_info, error });
-      this.ads.nack(r, this.ackedVersion.get(r.type_url) ?? "", error, names);
-      return;
+      return error;
     }
     this.active.set(r.type_url, resources);
     this.ackedVersion.set(r.type_url, r.version_info);
-    this.ads.ack(r, names);
     if (r.type_url === TYPE.cluster) {
       this.follow(TYPE.endpoint, [...resources.values()].filter((c) => c["type"] === "EDS").map((c) => String(c["name"])));
     } else if (r.type_url === TYPE.listener) {
       const text = JSON.stringify([...resources.values()]);
       this.follow(TYPE.route, [...new Set([...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? ""))]);
     }
+    return undefined;
   }
 
-  /** Subscribes to EDS or RDS names when they change. */
+  /** Subscribes to EDS or RDS names (sent after this response's ACK; nothing when unchanged). */
   private follow(type: string, names: string[]): void {
-    const sorted = [...names].sort();
-    if (JSON.stringify(sorted) === JSON.stringify(this.names.get(type))) return;
-    this.names.set(type, sorted);
-    this.ads.request(type, sorted, this.ackedVersion.has(type) ? { version: this.ackedVersion.get(type) ?? "", nonce: "" } : undefined);
+    this.ads.subscribe(type, names);
   }
 
   /** What a proxy would reject the response for, or undefined. */

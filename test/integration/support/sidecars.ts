@@ -2,7 +2,7 @@
 // running injected pod of a namespace it starts a real `weft proxy` agent process (node id naming that pod, a
 // loopback IP of its own, the binaryPath from the pod's own args, engines from a local directory), and stops the
 // agent when the pod goes. Pods are polled: a pod is an agent within a second or so.
-import { AgentProcess } from "../../../hack/agent-process.js";
+import { AgentProcess } from "../../support/agent-process.js";
 import { getJson } from "./kubectl.js";
 
 interface Pod {

@@ -1,7 +1,7 @@
 // hack/load.ts as a child process, for tests: progress as it comes, and the final count.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { REPO_ROOT } from "./paths.js";
+import { REPO_ROOT } from "../../hack/paths.js";
 
 export interface LoadCount {
   ok: number;

@@ -1,7 +1,7 @@
 // A `weft proxy` agent over xDS as its own process, for tests that load it (a test process that hosted the agent
 // would also be accepting its connections).
 import { spawn, type ChildProcess } from "node:child_process";
-import { REPO_ROOT, freePort } from "./paths.js";
+import { REPO_ROOT, freePort } from "../../hack/paths.js";
 
 export interface AgentProcessOptions {
   discoveryAddress: string;

@@ -1,0 +1,66 @@
+// npm run image: builds Weft's images as OCI archives in .weft/images/, with no Docker daemon.
+//   weft-<version>.oci.tar      <hub>/weft:<version>            operator, discovery, proxy (entrypoint `weft`)
+//   bookinfo-<version>.oci.tar  <hub>/bookinfo:<version>        the Bookinfo sample apps
+//   pause.oci.tar               localhost/weft/pause:1          the pod sandbox (a static C program)
+// Each loads with `ctr -n k8s.io images import`, `kind load image-archive` or `docker load`.
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { WEFT_VERSION } from "../../operator/api/version.js";
+import { DEFAULT_HUB } from "../../operator/api/versions.js";
+import { REPO_ROOT } from "../paths.js";
+import { layerFromDir, writeArchive, type ImageSpec, type Layer } from "./oci.js";
+import { APP, NON_ROOT, baseRoot, bookinfoRoot, pauseRoot, weftRoot } from "./rootfs.js";
+
+export const IMAGES_DIR = join(REPO_ROOT, ".weft", "images");
+const PATH = "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface BuiltImage {
+  name: string;
+  ref: string;
+  archive: string;
+}
+
+/** The images `npm run image` writes, by name: the reference and the archive path. Pure. */
+export function images(version = WEFT_VERSION, hub = DEFAULT_HUB): Record<"weft" | "bookinfo" | "pause", BuiltImage> {
+  const at = (file: string) => join(IMAGES_DIR, file);
+  return {
+    weft: { name: "weft", ref: `${hub}/weft:${version}`, archive: at(`weft-${version}.oci.tar`) },
+    bookinfo: { name: "bookinfo", ref: `${hub}/bookinfo:${version}`, archive: at(`bookinfo-${version}.oci.tar`) },
+    pause: { name: "pause", ref: "localhost/weft/pause:1", archive: at("pause.oci.tar") },
+  };
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+async function build(): Promise<void> {
+  if (!existsSync(join(REPO_ROOT, "dist", "operator", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+  const work = join(IMAGES_DIR, "work");
+  const layers = join(IMAGES_DIR, "layers");
+  mkdirSync(work, { recursive: true });
+  const layer = async (name: string, fill: (dir: string) => void): Promise<Layer> => {
+    fill(join(work, name));
+    return layerFromDir(join(work, name), layers);
+  };
+  const base = await layer("base", baseRoot);
+  const all = images();
+  const specs: Array<[BuiltImage, ImageSpec]> = [
+    [all.weft, { ref: all.weft.ref, layers: [base, await layer("weft", weftRoot)], entrypoint: ["/usr/local/bin/weft"], user: `${NON_ROOT}:${NON_ROOT}`, env: [PATH, "NODE_ENV=production"], workingDir: APP }],
+    [
+      all.bookinfo,
+      { ref: all.bookinfo.ref, layers: [base, await layer("bookinfo", bookinfoRoot)], entrypoint: ["/usr/local/bin/node", `${APP}/dist/samples/bookinfo/apps/main.js`], user: `${NON_ROOT}:${NON_ROOT}`, env: [PATH], workingDir: APP },
+    ],
+    [all.pause, { ref: all.pause.ref, layers: [await layer("pause", pauseRoot)], entrypoint: ["/pause"], user: `${NON_ROOT}:${NON_ROOT}`, env: [] }],
+  ];
+  for (const [img, spec] of specs) {
+    const size = await writeArchive(spec, img.archive, join(work, `${img.name}.oci`));
+    const unpacked = spec.layers.reduce((n, l) => n + l.uncompressedSize, 0);
+    process.stdout.write(`${img.ref.padEnd(36)} ${mb(size).padStart(9)} compressed, ${mb(unpacked).padStart(9)} unpacked  ${img.archive}\n`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  build().catch((err: unknown) => {
+    process.stderr.write(`image: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

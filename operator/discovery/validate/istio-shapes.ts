@@ -1,0 +1,258 @@
+// The fields of Istio's networking kinds, as istio/api networking/v1alpha3/*.proto defines them (v1, v1beta1 and
+// v1alpha3 share one schema), in the JSON names users write. Used by checkShape for strict field checking.
+import type { Fields, Shape } from "./shape.js";
+
+const str = "string" as const;
+const int = "int" as const;
+const bool = "bool" as const;
+const dur = "duration" as const;
+const strings: Shape = { list: str };
+const labels: Shape = { map: str };
+const obj = (fields: Fields, oneOf?: readonly (readonly string[])[]): Shape => ({ fields, oneOf });
+
+const stringMatch = obj({ exact: str, prefix: str, regex: str }, [["exact", "prefix", "regex"]]);
+const percent = obj({ value: "number" });
+const portSelector = obj({ number: int });
+const destination = obj({ host: str, subset: str, port: portSelector });
+const headerOps = obj({ set: labels, add: labels, remove: strings });
+const headers = obj({ request: headerOps, response: headerOps });
+
+const httpMatch = obj({
+  name: str,
+  uri: stringMatch,
+  scheme: stringMatch,
+  method: stringMatch,
+  authority: stringMatch,
+  headers: { map: stringMatch },
+  port: int,
+  sourceLabels: labels,
+  gateways: strings,
+  queryParams: { map: stringMatch },
+  ignoreUriCase: bool,
+  withoutHeaders: { map: stringMatch },
+  sourceNamespace: str,
+  statPrefix: str,
+});
+
+const httpRoute = obj(
+  {
+    name: str,
+    match: { list: httpMatch },
+    route: { list: obj({ destination, weight: int, headers }) },
+    redirect: obj(
+      {
+        uri: str,
+        authority: str,
+        port: int,
+        derivePort: { enum: ["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] },
+        scheme: str,
+        redirectCode: int,
+      },
+      [["port", "derivePort"]],
+    ),
+    directResponse: obj({ status: int, body: obj({ string: str, bytes: str }, [["string", "bytes"]]) }),
+    delegate: obj({ name: str, namespace: str }),
+    rewrite: obj({ uri: str, authority: str, uriRegexRewrite: obj({ match: str, rewrite: str }) }),
+    timeout: dur,
+    retries: obj({
+      attempts: int,
+      perTryTimeout: dur,
+      retryOn: str,
+      retryRemoteLocalities: bool,
+      retryIgnorePreviousHosts: bool,
+      backoff: dur,
+    }),
+    fault: obj({
+      delay: obj({ fixedDelay: dur, exponentialDelay: dur, percentage: percent, percent: int }, [["fixedDelay", "exponentialDelay"]]),
+      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: str, percentage: percent }, [["httpStatus", "grpcStatus", "http2Error"]]),
+    }),
+    mirror: destination,
+    mirrors: { list: obj({ destination, percentage: percent }) },
+    mirrorPercent: int,
+    mirrorPercentage: percent,
+    corsPolicy: obj({
+      allowOrigin: strings,
+      allowOrigins: { list: stringMatch },
+      allowMethods: strings,
+      allowHeaders: strings,
+      exposeHeaders: strings,
+      maxAge: dur,
+      allowCredentials: bool,
+      unmatchedPreflights: { enum: ["UNSPECIFIED", "FORWARD", "IGNORE"] },
+    }),
+    headers,
+  },
+  [["route", "redirect", "directResponse"]],
+);
+
+const l4Destination = obj({ destination, weight: int });
+const virtualService = obj({
+  hosts: strings,
+  gateways: strings,
+  http: { list: httpRoute },
+  tls: {
+    list: obj({
+      match: { list: obj({ sniHosts: strings, destinationSubnets: strings, port: int, sourceLabels: labels, gateways: strings, sourceNamespace: str }) },
+      route: { list: l4Destination },
+    }),
+  },
+  tcp: {
+    list: obj({
+      match: { list: obj({ destinationSubnets: strings, port: int, sourceSubnet: str, sourceLabels: labels, gateways: strings, sourceNamespace: str }) },
+      route: { list: l4Destination },
+    }),
+  },
+  exportTo: strings,
+});
+
+const loadBalancer = obj(
+  {
+    simple: { enum: ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] },
+    consistentHash: obj(
+      {
+        httpHeaderName: str,
+        httpCookie: obj({ name: str, path: str, ttl: dur, attributes: { list: obj({ name: str, value: str }) } }),
+        useSourceIp: bool,
+        httpQueryParameterName: str,
+        ringHash: obj({ minimumRingSize: int }),
+        maglev: obj({ tableSize: int }),
+        minimumRingSize: int,
+      },
+      // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
+    ),
+    localityLbSetting: obj({
+      distribute: { list: obj({ from: str, to: { map: int } }) },
+      failover: { list: obj({ from: str, to: str }) },
+      failoverPriority: strings,
+      enabled: bool,
+    }),
+    warmupDurationSecs: dur,
+    warmup: obj({ duration: dur, minimumPercent: "number", aggression: "number" }),
+  },
+);
+
+const connectionPool = obj({
+  tcp: obj({
+    maxConnections: int,
+    connectTimeout: dur,
+    tcpKeepalive: obj({ probes: int, time: dur, interval: dur }),
+    maxConnectionDuration: dur,
+    idleTimeout: dur,
+  }),
+  http: obj({
+    http1MaxPendingRequests: int,
+    http2MaxRequests: int,
+    maxRequestsPerConnection: int,
+    maxRetries: int,
+    idleTimeout: dur,
+    h2UpgradePolicy: { enum: ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] },
+    useClientProtocol: bool,
+    maxConcurrentStreams: int,
+  }),
+});
+
+const outlierDetection = obj({
+  splitExternalLocalOriginErrors: bool,
+  consecutiveLocalOriginFailures: int,
+  consecutiveGatewayErrors: int,
+  consecutive5xxErrors: int,
+  consecutiveErrors: int,
+  interval: dur,
+  baseEjectionTime: dur,
+  maxEjectionPercent: int,
+  minHealthPercent: int,
+});
+
+const clientTls = obj({
+  mode: { enum: ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"] },
+  clientCertificate: str,
+  privateKey: str,
+  caCertificates: str,
+  credentialName: str,
+  subjectAltNames: strings,
+  sni: str,
+  insecureSkipVerify: bool,
+  caCrl: str,
+});
+
+const policyFields: Fields = { loadBalancer, connectionPool, outlierDetection, tls: clientTls };
+const trafficPolicy = obj({
+  ...policyFields,
+  portLevelSettings: { list: obj({ port: portSelector, ...policyFields }) },
+  tunnel: obj({ protocol: str, targetHost: str, targetPort: int }),
+  proxyProtocol: obj({ version: { enum: ["V1", "V2"] } }),
+});
+
+const destinationRule = obj({
+  host: str,
+  trafficPolicy,
+  subsets: { list: obj({ name: str, labels, trafficPolicy }) },
+  exportTo: strings,
+  workloadSelector: obj({ matchLabels: labels }),
+});
+
+const port = obj({ number: int, protocol: str, name: str, targetPort: int });
+const tlsVersion: Shape = { enum: ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"] };
+const gateway = obj({
+  selector: labels,
+  servers: {
+    list: obj({
+      port,
+      bind: str,
+      hosts: strings,
+      tls: obj({
+        httpsRedirect: bool,
+        mode: { enum: ["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"] },
+        serverCertificate: str,
+        privateKey: str,
+        caCertificates: str,
+        caCrl: str,
+        credentialName: str,
+        credentialNames: strings,
+        tlsCertificates: { list: obj({ serverCertificate: str, privateKey: str, caCertificates: str }) },
+        subjectAltNames: strings,
+        verifyCertificateSpki: strings,
+        verifyCertificateHash: strings,
+        minProtocolVersion: tlsVersion,
+        maxProtocolVersion: tlsVersion,
+        cipherSuites: strings,
+      }),
+      defaultEndpoint: str,
+      name: str,
+    }),
+  },
+});
+
+const workloadEntryFields: Fields = {
+  address: str,
+  ports: { map: int },
+  labels,
+  network: str,
+  locality: str,
+  weight: int,
+  serviceAccount: str,
+};
+
+const serviceEntry = obj({
+  hosts: strings,
+  addresses: strings,
+  ports: { list: port },
+  location: { enum: ["MESH_EXTERNAL", "MESH_INTERNAL"] },
+  resolution: { enum: ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] },
+  endpoints: { list: obj(workloadEntryFields) },
+  workloadSelector: obj({ labels }),
+  exportTo: strings,
+  subjectAltNames: strings,
+});
+
+/** The spec of each networking.istio.io kind Weft serves. */
+export const SPEC_SHAPES: Readonly<Record<string, Shape>> = {
+  VirtualService: virtualService,
+  DestinationRule: destinationRule,
+  Gateway: gateway,
+  ServiceEntry: serviceEntry,
+  WorkloadEntry: obj(workloadEntryFields),
+};
+
+/** What may sit beside spec in an object (the API server adds status and the rest of metadata). */
+export const OBJECT_FIELDS = new Set(["apiVersion", "kind", "metadata", "spec", "status"]);

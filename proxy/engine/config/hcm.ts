@@ -1,0 +1,70 @@
+// The HttpConnectionManager's own fields (timeouts, head limits, path normalisation), and the connection_limit
+// network filter. A field the engine doesn't implement is a NACK naming it, never ignored.
+import { TYPE, typeName } from "../../xds/types.js";
+import type { HcmLimits } from "./types.js";
+import { anyType, join, type Obj, type Reader } from "./read.js";
+
+/** Every HCM field the engine implements (the others are refused). */
+const KNOWN = new Set([
+  "@type", "stat_prefix", "route_config", "rds", "http_filters", "strip_any_host_port", "strip_matching_host_port",
+  "generate_request_id", "access_log", "codec_type", "request_headers_timeout", "request_timeout",
+  "stream_idle_timeout", "common_http_protocol_options", "max_request_headers_kb", "normalize_path", "merge_slashes",
+  "path_with_escaped_slashes_action",
+]);
+const KNOWN_COMMON = new Set(["idle_timeout", "max_connection_duration", "max_headers_count", "headers_with_underscores_action"]);
+
+function refuseUnknown(r: Reader, o: Obj, known: ReadonlySet<string>, path: string): void {
+  for (const k of Object.keys(o)) if (!known.has(k)) r.fail(join(path, k), "not supported by this proxy");
+}
+
+export interface HcmOptions {
+  limits: HcmLimits;
+  normalizePath: boolean;
+  mergeSlashes: boolean;
+}
+
+export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
+  refuseUnknown(r, hcm, KNOWN, hp);
+  r.enumName(hcm, "codec_type", hp, ["AUTO"] as const, "AUTO"); // HTTP/1.1 and h2c by sniffing, h2 by ALPN
+  const cp = join(hp, "common_http_protocol_options");
+  const common = r.optObj(hcm, "common_http_protocol_options", hp) ?? {};
+  refuseUnknown(r, common, KNOWN_COMMON, cp);
+  r.enumName(common, "headers_with_underscores_action", cp, ["ALLOW"] as const, "ALLOW");
+  const ms = (o: Obj, key: string, path: string, dflt: number): number => {
+    const v = r.duration(o, key, path) ?? dflt;
+    if (v < 0) r.fail(join(path, key), "must not be negative");
+    return v;
+  };
+  const maxHeaders = r.num(common, "max_headers_count", cp) ?? 100;
+  if (!Number.isInteger(maxHeaders) || maxHeaders < 1) r.fail(join(cp, "max_headers_count"), "must be an integer ≥ 1");
+  const kb = r.num(hcm, "max_request_headers_kb", hp) ?? 60;
+  if (!Number.isInteger(kb) || kb < 1 || kb > 8192) r.fail(join(hp, "max_request_headers_kb"), "must be an integer in [1, 8192]");
+  // Only KEEP_UNCHANGED (the default) is implemented: %2F and %5C stay as they are.
+  r.enumName(hcm, "path_with_escaped_slashes_action", hp, ["IMPLEMENTATION_SPECIFIC_DEFAULT", "KEEP_UNCHANGED"] as const, "KEEP_UNCHANGED");
+  return {
+    limits: {
+      requestHeadersMs: ms(hcm, "request_headers_timeout", hp, 0),
+      requestMs: ms(hcm, "request_timeout", hp, 0),
+      streamIdleMs: ms(hcm, "stream_idle_timeout", hp, 300_000),
+      idleMs: ms(common, "idle_timeout", cp, 3_600_000),
+      maxConnectionDurationMs: ms(common, "max_connection_duration", cp, 0),
+      maxHeaders,
+      maxHeadBytes: kb * 1024,
+    },
+    normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
+    mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
+  };
+}
+
+export const CONNECTION_LIMIT = typeName(TYPE.connectionLimit);
+
+/** envoy.filters.network.connection_limit: at most max_connections at once; the others are closed at accept. */
+export function connectionLimit(r: Reader, filter: unknown, path: string): { statPrefix: string; max: number } {
+  const typed = r.obj(r.obj(filter, path).typed_config, join(path, "typed_config"));
+  const tp = join(path, "typed_config");
+  if (anyType(typed) !== CONNECTION_LIMIT) r.fail(join(tp, "@type"), `expected ${CONNECTION_LIMIT}`);
+  refuseUnknown(r, typed, new Set(["@type", "stat_prefix", "max_connections"]), tp);
+  const max = r.num(typed, "max_connections", tp);
+  if (max === undefined || !Number.isInteger(max) || max < 1) r.fail(join(tp, "max_connections"), "must be an integer ≥ 1");
+  return { statPrefix: r.reqStr(typed, "stat_prefix", tp), max };
+}

@@ -1,0 +1,67 @@
+// Envoy's own counters (timeouts, overflows), by Envoy's names: in /stats as `http.<stat_prefix>.<name>` and
+// `listener.<listener>.<name>`, in Prometheus as `envoy_http_<name>{envoy_http_conn_manager_prefix="…"}` and
+// `envoy_listener_<name>{envoy_listener_address="…"}`, the way Envoy's tag extraction names them.
+import type { Metric, MetricValue, Registry } from "prom-client";
+
+/** A stat scope: Envoy's prefix and the Prometheus label its tag becomes. */
+export type Scope = "http" | "listener" | "connection_limit";
+const TAG: Record<Scope, string> = {
+  http: "envoy_http_conn_manager_prefix",
+  listener: "envoy_listener_address",
+  connection_limit: "envoy_connection_limit_prefix",
+};
+
+export const HCM_COUNTERS = [
+  "downstream_rq_header_timeout", "downstream_rq_timeout", "downstream_rq_idle_timeout", "downstream_cx_idle_timeout",
+  "downstream_cx_max_duration_reached", "downstream_rq_rx_reset", "downstream_cx_protocol_error",
+] as const;
+export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total"] as const;
+
+export class Counters {
+  /** scope → stat → tag value → count */
+  private readonly values = new Map<Scope, Map<string, Map<string, number>>>();
+
+  constructor(private readonly registry: Registry) {}
+
+  /** Makes counters visible at 0 before they first count. */
+  declare(scope: Scope, tag: string, stats: readonly string[]): void {
+    for (const s of stats) this.series(scope, s, tag);
+  }
+
+  inc(scope: Scope, tag: string, stat: string): void {
+    const m = this.series(scope, stat, tag);
+    m.set(tag, (m.get(tag) ?? 0) + 1);
+  }
+
+  get(scope: Scope, tag: string, stat: string): number {
+    return this.values.get(scope)?.get(stat)?.get(tag) ?? 0;
+  }
+
+  /** `scope.tag.stat: value` lines for /stats. */
+  lines(): string[] {
+    const out: string[] = [];
+    for (const [scope, stats] of this.values) for (const [stat, tags] of stats) for (const [tag, v] of tags) out.push(`${scope}.${tag}.${stat}: ${v}`);
+    return out;
+  }
+
+  private series(scope: Scope, stat: string, tag: string): Map<string, number> {
+    let stats = this.values.get(scope);
+    if (!stats) this.values.set(scope, (stats = new Map()));
+    let tags = stats.get(stat);
+    if (!tags) {
+      stats.set(stat, (tags = new Map()));
+      this.register(scope, stat, tags);
+    }
+    if (!tags.has(tag)) tags.set(tag, 0);
+    return tags;
+  }
+
+  private register(scope: Scope, stat: string, tags: Map<string, number>): void {
+    const name = `envoy_${scope}_${stat}`;
+    if (this.registry.getSingleMetric(name)) return;
+    const help = `Envoy's ${scope}.${stat}.`;
+    const values = (): MetricValue<string>[] => [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }) as MetricValue<string>);
+    const m = { name, help, type: "counter", aggregator: "sum", get: async () => ({ name, help, type: "counter", aggregator: "sum", values: values() }), reset: () => undefined };
+    this.registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()
+  }
+}

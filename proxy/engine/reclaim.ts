@@ -1,0 +1,50 @@
+// Request bodies are buffered whole, so a burst of large uploads can hold hundreds of MiB. When that memory is let
+// go (connections closed, say by a body timeout), V8 returns it to the OS only at its next major GC, which an engine
+// that has gone quiet may not run for a long time: RSS would stay at its peak. So when a lot has been released, the
+// engine asks for a GC itself, at most once a second, a second after the last release.
+//
+// Freed memory reaches the OS only if the allocator gives it back: glibc raises its mmap threshold to the size of
+// the largest block freed (up to 32 MiB), after which 8 MiB bodies come from the heap and stay in RSS once freed.
+// MALLOC_ENV pins the threshold; the agent starts the engine with it (it must be set before the process starts).
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+/** Environment for an engine process: large blocks always mmapped, so freeing them returns them to the OS. */
+export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
+
+/** Released bytes that make a GC worth its pause. */
+const THRESHOLD = 32 * 1024 * 1024;
+let pending = 0;
+let timer: NodeJS.Timeout | undefined;
+let gc: (() => void) | null | undefined;
+
+function collector(): (() => void) | null {
+  if (gc === undefined) {
+    try {
+      setFlagsFromString("--expose-gc");
+      gc = runInNewContext("gc") as () => void;
+    } catch {
+      gc = null; // no GC on demand here: V8's own schedule it is
+    }
+  }
+  return gc;
+}
+
+/** `bytes` of buffered request data are no longer referenced. */
+export function released(bytes: number): void {
+  pending += bytes;
+  if (pending < THRESHOLD) return;
+  if (timer) timer.refresh();
+  else {
+    timer = setTimeout(() => {
+      timer = undefined;
+      pending = 0;
+      const run = collector();
+      if (!run) return;
+      run();
+      // The first collection finds the buffers dead; their memory is freed as it finalizes them, which a second
+      // one, a moment later, completes.
+      setTimeout(run, 500).unref();
+    }, 1000).unref();
+  }
+}

@@ -1,0 +1,215 @@
+// The one ADS client: a state-of-the-world StreamAggregatedResources stream carrying every subscribed type. It
+// resends its subscriptions (with the versions it ACKed) on every new stream, ACKs or NACKs each response with
+// what the caller's check says, and reconnects with jittered exponential backoff. Used by the agent, the tests
+// and the push benchmark. Delta xDS would be a second stream kind behind the same subscribe()/onResponse API.
+import { credentials, makeGenericClientConstructor, type ChannelOptions, type ClientDuplexStream } from "@grpc/grpc-js";
+import { adsService, decodeResponseHeader, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
+import { WARMING_ORDER } from "./types.js";
+
+const Channel = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
+const HeaderChannel = makeGenericClientConstructor(
+  { StreamAggregatedResources: { ...adsService["StreamAggregatedResources"], responseDeserialize: decodeResponseHeader } } as typeof adsService,
+  "AggregatedDiscoveryService",
+);
+
+/** A gRPC connection to an ADS server; many clients may share one (simulated proxies in a benchmark). */
+export type AdsChannel = InstanceType<typeof Channel>;
+type Stream = ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+
+/**
+ * A plaintext channel to host:port. `headersOnly` decodes only version, type and nonce of each response (its
+ * resources arrive empty): for simulating many proxies that don't use what they receive.
+ */
+export function adsChannel(address: string, options: { headersOnly?: boolean; channel?: ChannelOptions } = {}): AdsChannel {
+  const Ctor = options.headersOnly ? HeaderChannel : Channel;
+  return new Ctor(address, credentials.createInsecure(), options.channel ?? {});
+}
+
+/** Checks a response: undefined to ACK it, or the message to NACK it with. */
+export type ResponseCheck = (response: DiscoveryResponse) => Promise<string | undefined> | string | undefined;
+
+export interface AdsClientOptions {
+  /** host:port of a plaintext xDS server, or a channel to share. */
+  server: string | AdsChannel;
+  node: NodeInfo;
+  /**
+   * Checks each response, one at a time, in arrival order; the client then ACKs or NACKs it. Without one, the
+   * caller takes responses with next() and answers them with ack()/nack() (tests of the server).
+   */
+  onResponse?: ResponseCheck;
+  /** Reconnect backoff, base and ceiling in ms, or false not to reconnect. Default [100, 5000]. */
+  backoffMs?: [number, number] | false;
+  log?(line: string): void;
+}
+
+interface Subscription {
+  names: string[];
+  /** The version and nonce of the last response ACKed ("" before the first). */
+  version: string;
+  nonce: string;
+}
+
+const NACK_CODE = 3; // google.rpc.Code INVALID_ARGUMENT, as Envoy sends
+
+export class AdsClient {
+  private readonly channel: AdsChannel;
+  private readonly ownsChannel: boolean;
+  private readonly subs = new Map<string, Subscription>();
+  private stream: Stream | undefined;
+  private failures = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> = Promise.resolve();
+  /** Subscription changes made while a response is checked go out after its ACK/NACK, as Envoy orders them. */
+  private deferred: Set<string> | undefined;
+  private readonly queue: DiscoveryResponse[] = [];
+  private readonly waiters: ((r: DiscoveryResponse) => void)[] = [];
+  /** True once the current stream has delivered a response; false while disconnected. */
+  connected = false;
+  /** Why the stream last failed; cleared by the next response. */
+  lastError: string | undefined;
+
+  constructor(private readonly opts: AdsClientOptions) {
+    this.ownsChannel = typeof opts.server === "string";
+    this.channel = typeof opts.server === "string" ? adsChannel(opts.server) : opts.server;
+    this.connect();
+  }
+
+  /** Subscribes to a type (no names: everything, for CDS and LDS), or changes its names; a no-op if unchanged. */
+  subscribe(type: string, names: string[] = []): void {
+    const sub = this.subs.get(type);
+    const sorted = [...names].sort();
+    if (sub && sub.names.join("\n") === sorted.join("\n")) return;
+    this.subs.set(type, { version: "", nonce: "", ...sub, names: sorted });
+    if (this.deferred) this.deferred.add(type);
+    else this.sendSubscription(type);
+  }
+
+  /** The names subscribed for a type, or undefined when it isn't. */
+  subscribed(type: string): readonly string[] | undefined {
+    return this.subs.get(type)?.names;
+  }
+
+  /** The version last ACKed for a type ("" before the first ACK). */
+  ackedVersion(type: string): string {
+    return this.subs.get(type)?.version ?? "";
+  }
+
+  /** Sends a type's subscription again as it stands (names, last ACKed version and nonce): an ACK repeated, so the
+   * server sees a changed node (its metadata) without anything else changing. */
+  resend(type: string): void {
+    const sub = this.subs.get(type);
+    if (sub) this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
+  }
+
+  /** Writes a request as given (the node is added): for tests that speak the protocol step by step. */
+  request(r: Omit<DiscoveryRequest, "node">): void {
+    this.stream?.write({ ...r, node: this.opts.node });
+  }
+
+  /** The next response not yet taken, in arrival order (only without an onResponse check). */
+  next(): Promise<DiscoveryResponse> {
+    const r = this.queue.shift();
+    return r ? Promise.resolve(r) : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Responses received and not yet taken by next(). */
+  pending(): number {
+    return this.queue.length;
+  }
+
+  /** ACKs a response: the subscription's names, the response's version and nonce. */
+  ack(r: DiscoveryResponse): void {
+    const sub = this.subs.get(r.type_url);
+    if (sub) Object.assign(sub, { version: r.version_info, nonce: r.nonce });
+    this.request({ type_url: r.type_url, resource_names: sub?.names ?? [], version_info: r.version_info, response_nonce: r.nonce });
+  }
+
+  /** NACKs a response: the last ACKed version, the response's nonce, and why. */
+  nack(r: DiscoveryResponse, error: string): void {
+    const sub = this.subs.get(r.type_url);
+    this.request({
+      type_url: r.type_url,
+      resource_names: sub?.names ?? [],
+      version_info: sub?.version ?? "",
+      response_nonce: r.nonce,
+      error_detail: { code: NACK_CODE, message: error },
+    });
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.stream?.cancel();
+    if (this.ownsChannel) this.channel.close();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const method = this.channel["StreamAggregatedResources"];
+    if (typeof method !== "function") throw new Error("the ADS channel has no StreamAggregatedResources");
+    // grpc-js's generic clients type their methods loosely; this one is the bidi stream adsService declares.
+    const stream = method.call(this.channel) as Stream;
+    this.stream = stream;
+    stream.on("data", (r: DiscoveryResponse) => {
+      this.connected = true;
+      this.failures = 0;
+      this.lastError = undefined;
+      this.received(r);
+    });
+    let closed = false;
+    const lost = (why: string): void => {
+      if (closed) return;
+      closed = true;
+      this.connected = false;
+      this.lastError = why;
+      if (this.stopped || this.opts.backoffMs === false) return;
+      const [base, max] = this.opts.backoffMs ?? [100, 5000];
+      const ceiling = Math.min(base * 2 ** this.failures++, max);
+      const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+      const to = typeof this.opts.server === "string" ? ` to ${this.opts.server}` : "";
+      this.opts.log?.(`xds: stream${to} lost (${why}); reconnecting in ${delay} ms`);
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+    stream.on("error", (err: Error) => lost(err.message));
+    stream.on("end", () => lost("ended"));
+    // Resume: every subscription again, in warming order, with the version it last ACKed and no nonce.
+    const rank = (t: string): number => {
+      const i = (WARMING_ORDER as readonly string[]).indexOf(t);
+      return i < 0 ? WARMING_ORDER.length : i;
+    };
+    for (const type of [...this.subs.keys()].sort((a, b) => rank(a) - rank(b))) this.sendSubscription(type, true);
+  }
+
+  private sendSubscription(type: string, fresh = false): void {
+    const sub = this.subs.get(type);
+    if (!sub) return;
+    this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: fresh ? "" : sub.nonce });
+  }
+
+  private received(r: DiscoveryResponse): void {
+    const check = this.opts.onResponse;
+    if (!check) {
+      const w = this.waiters.shift();
+      if (w) w(r);
+      else this.queue.push(r);
+      return;
+    }
+    const stream = this.stream;
+    this.checking = this.checking.then(async () => {
+      this.deferred = new Set();
+      let error: string | undefined;
+      try {
+        error = await check(r);
+      } catch (err) {
+        error = err instanceof Error ? err.message : String(err);
+      }
+      const changed = this.deferred;
+      this.deferred = undefined;
+      if (stream !== this.stream) return; // answered on a stream that is gone; the new one resubscribed
+      if (error === undefined) this.ack(r);
+      else this.nack(r, error);
+      for (const type of changed) this.sendSubscription(type);
+    });
+  }
+}

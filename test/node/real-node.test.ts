@@ -1,0 +1,156 @@
+// Real pods on the process cluster's real node, weft-node-0 (containerd, runc, the CNI bridge, kubelet,
+// kube-proxy, CoreDNS), from the images `npm run image` built and `cluster up` imported: nothing is pulled.
+// The last test takes the cluster down and looks for anything left behind.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { get } from "node:http";
+import { createServer } from "node:net";
+import { NODE, PORTS, REPO_ROOT, STATE_DIR } from "../../hack/cluster/layout.js";
+import { images } from "../../hack/image/main.js";
+import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
+
+const NS = "real-pods";
+const FAKE_NS = "fake-pods";
+const { bookinfo, weft } = images();
+
+const namespaces = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${NS}
+  annotations: { scheduler.alpha.kubernetes.io/node-selector: type=real }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: ${FAKE_NS} }
+`;
+
+const ratings = (ns: string) => `apiVersion: v1
+kind: Pod
+metadata: { name: ratings, namespace: ${ns}, labels: { app: ratings } }
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+    - name: ratings
+      image: ${bookinfo.ref}
+      imagePullPolicy: Never
+      args: [ratings, v1, "0.0.0.0:9080", "127.0.0.1:9"]
+      ports: [{ containerPort: 9080, name: http }]
+      readinessProbe: { httpGet: { path: /ratings/0, port: 9080 }, periodSeconds: 2 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ratings, namespace: ${ns} }
+spec:
+  selector: { app: ratings }
+  ports: [{ name: http, port: 9080, targetPort: 9080 }]
+`;
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on("error", reject);
+  });
+}
+
+function cluster(cmd: string): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [`${REPO_ROOT}/dist/hack/cluster/main.js`, cmd], (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr })),
+  );
+}
+
+/** Live processes whose command line mentions the cluster's folder. */
+function processesIn(folder: string): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(folder);
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe("the real node", () => {
+  beforeAll(async () => {
+    await kube(["apply", "-f", "-"], namespaces);
+  });
+
+  it("runs a pod that serves HTTP on its pod IP; kubectl logs and exec work", async () => {
+    await kube(["apply", "-f", "-"], ratings(NS));
+    await kube(["wait", "--for=condition=Ready", "pod/ratings", "-n", NS, "--timeout=180s"]);
+    const pod = await getJson<{ spec: { nodeName: string }; status: { podIP: string } }>(["get", "pod", "ratings", "-n", NS]);
+    expect(pod.spec.nodeName).toBe(NODE.name);
+    expect(pod.status.podIP).toMatch(/^10\.244\.100\.\d+$/);
+
+    const r = await httpGet(`http://${pod.status.podIP}:9080/ratings/7`);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ id: 7, version: "ratings-v1" });
+
+    expect(await kube(["logs", "ratings", "-n", NS])).toContain("bookinfo ratings-v1: listening on 0.0.0.0:9080");
+    expect(await kube(["exec", "ratings", "-n", NS, "--", "/usr/local/bin/node", "-e", "process.stdout.write(String(6 * 7))"])).toBe("42");
+  });
+
+  it("gives pods the cluster's DNS and Services: a pod reaches a Service by name through its ClusterIP", async () => {
+    const script = `fetch("http://ratings.${NS}.svc.cluster.local:9080/ratings/3").then(async (r) => process.stdout.write(r.status + " " + (await r.text())))`;
+    const out = await kube(["exec", "ratings", "-n", NS, "--", "/usr/local/bin/node", "-e", script]);
+    expect(out).toMatch(/^200 /);
+    expect(JSON.parse(out.slice(4))).toMatchObject({ id: 3, version: "ratings-v1" });
+  });
+
+  it("keeps pods of namespaces that don't ask for it on the KWOK nodes", async () => {
+    await kube(["apply", "-f", "-"], ratings(FAKE_NS));
+    await kube(["wait", "--for=condition=Ready", "pod/ratings", "-n", FAKE_NS, "--timeout=60s"]);
+    const pod = await getJson<{ spec: { nodeName: string } }>(["get", "pod", "ratings", "-n", FAKE_NS]);
+    expect(pod.spec.nodeName).toMatch(/^kwok-node-/);
+  });
+
+  it("shows ErrImageNeverPull for an image that npm run image didn't build", async () => {
+    const missing = `${weft.ref}-missing`;
+    await kube(
+      ["apply", "-f", "-"],
+      `apiVersion: v1
+kind: Pod
+metadata: { name: missing, namespace: ${NS} }
+spec:
+  containers: [{ name: weft, image: "${missing}", imagePullPolicy: Never, args: [version] }]
+`,
+    );
+    await kube(["wait", "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ErrImageNeverPull", "pod/missing", "-n", NS, "--timeout=120s"]);
+    const events = await kube(["get", "events", "-n", NS, "--field-selector", "involvedObject.name=missing", "-o", "jsonpath={.items[*].message}"]);
+    expect(events).toContain(missing);
+  });
+
+  it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
+    expect((await cluster("down")).code).toBe(0);
+    expect(processesIn(STATE_DIR)).toEqual([]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(STATE_DIR);
+    expect(existsSync(`/sys/class/net/${NODE.bridge}`)).toBe(false);
+    // Every pod's veth went with its network namespace: no interface is left in the node's range.
+    expect(execFileSync("ip", ["-4", "-o", "addr"], { encoding: "utf8" })).not.toContain("10.244.100.");
+    expect(execFileSync("ip", ["route"], { encoding: "utf8" })).not.toMatch(/10\.96\.0\.0|10\.244\./);
+    const rules = execFileSync("iptables-save", { encoding: "utf8" });
+    expect(rules).not.toMatch(/WEFT-NODE|KUBE-/);
+    expect((await kubectl(["get", "nodes"])).code).not.toBe(0);
+  });
+
+  it("fails `up` naming the node component that won't start and its log, and leaves nothing running", async () => {
+    // kube-proxy can't bind its health port: it exits at once.
+    const blocker = createServer();
+    await new Promise<void>((resolve, reject) => blocker.once("error", reject).listen(PORTS.kubeProxyHealthz, "127.0.0.1", resolve));
+    try {
+      const up = await cluster("up");
+      expect(up.code).not.toBe(0);
+      expect(up.stderr).toContain(`kube-proxy exited; see ${STATE_DIR}/logs/kube-proxy.log`);
+      expect(readFileSync(`${STATE_DIR}/logs/kube-proxy.log`, "utf8")).toContain("address already in use");
+    } finally {
+      blocker.close();
+    }
+    expect(processesIn(STATE_DIR)).toEqual([]);
+    expect(existsSync(`/sys/class/net/${NODE.bridge}`)).toBe(false);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(STATE_DIR);
+  });
+});

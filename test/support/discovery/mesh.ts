@@ -1,0 +1,64 @@
+// Test support: a small mesh written the way local mode writes it, ServiceEntry + WorkloadEntry on loopback.
+import type { KubeObject } from "../../../operator/discovery/model/kube.js";
+import { normalise } from "../../../operator/discovery/model/normalise.js";
+import type { ConfigModel } from "../../../operator/discovery/model/config.js";
+import { parseYaml } from "./bookinfo.js";
+
+export const ECHO_ENTRY = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo }
+spec:
+  hosts: [echo]
+  ports: [{ number: 7070, name: grpc, protocol: GRPC }]
+  resolution: STATIC
+  workloadSelector: { labels: { app: echo } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v1 }
+spec: { address: 127.0.0.1, ports: { grpc: 7071 }, labels: { app: echo, version: v1 } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v2 }
+spec: { address: 127.0.0.2, ports: { grpc: 7072 }, labels: { app: echo, version: v2 } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: web }
+spec:
+  hosts: [web.example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.3, ports: { http: 8080 }, labels: { app: web } }]
+`;
+
+/** The echo mesh plus extra YAML documents (VirtualServices, DestinationRules…). */
+export function meshModel(...yaml: string[]): ConfigModel {
+  const objects: KubeObject[] = [ECHO_ENTRY, ...yaml].flatMap(parseYaml);
+  return normalise(objects).model;
+}
+
+export const ECHO_SUBSETS = `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: echo }
+spec:
+  host: echo
+  subsets:
+  - { name: v1, labels: { version: v1 } }
+  - { name: v2, labels: { version: v2 } }
+`;
+
+/** A VirtualService for `web.example.com` with the given http routes (YAML, indented as a list). */
+export function webRoutes(http: string): string {
+  return `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web }
+spec:
+  hosts: [web.example.com]
+  http:
+${http}`;
+}

@@ -1,0 +1,19 @@
+// A self-signed certificate and its PEM private key for TLS tests (CN and SAN localhost, valid for an hour).
+import { webcrypto } from "node:crypto";
+import "reflect-metadata"; // @peculiar/x509 needs it
+import * as x509 from "@peculiar/x509";
+
+export async function selfSigned(): Promise<{ cert: string; key: string }> {
+  // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01", name: "CN=localhost", notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000),
+    signingAlgorithm: alg,
+    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }])],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  return { cert: cert.toString("pem"), key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n` };
+}

@@ -1,0 +1,144 @@
+// Test helpers for e2e tests: real backends on loopback, Envoy resources, and an HTTP client.
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Engine, type EngineOptions } from "../../../proxy/engine/engine.js";
+import type { Resources } from "../../../proxy/engine/config/types.js";
+
+export interface Backend {
+  name: string;
+  port: number;
+  hits: number;
+  close(): Promise<void>;
+}
+
+export type BackendHandler = (req: IncomingMessage, res: ServerResponse, body: string, b: Backend) => void;
+
+/** Echoes {name, method, url, headers, body} as JSON, unless a handler answers. */
+export async function backend(name: string, handler?: BackendHandler): Promise<Backend> {
+  const b: Backend = { name, port: 0, hits: 0, close: async () => undefined };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      b.hits++;
+      const body = Buffer.concat(chunks).toString();
+      if (handler) return handler(req, res, body, b);
+      const out = JSON.stringify({ name, method: req.method, url: req.url, headers: req.headers, body });
+      res.writeHead(200, { "content-type": "application/json", "x-backend": name });
+      res.end(out);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  b.port = (server.address() as AddressInfo).port;
+  b.close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return b;
+}
+
+export function cluster(name: string, ports: number[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    type: "STATIC",
+    connect_timeout: "1s",
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: ports.map((p) => ({ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: p } } } })) }],
+    },
+    ...extra,
+  };
+}
+
+const T = "type.googleapis.com/envoy.extensions.filters";
+export const ROUTER = { name: "envoy.filters.http.router", typed_config: { "@type": `${T}.http.router.v3.Router` } };
+
+export function listener(routes: unknown[], httpFilters: unknown[] = [ROUTER], name = "http"): Record<string, unknown> {
+  return {
+    name,
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.http_connection_manager",
+            typed_config: {
+              "@type": `${T}.network.http_connection_manager.v3.HttpConnectionManager`,
+              stat_prefix: name,
+              rds: { route_config_name: "routes" },
+              http_filters: httpFilters,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function routeConfig(routes: unknown[], domains = ["*"]): Record<string, unknown> {
+  return { name: "routes", virtual_hosts: [{ name: "vh", domains, routes }] };
+}
+
+export function resources(routes: unknown[], clusters: unknown[], httpFilters?: unknown[], version = "1"): Resources {
+  return { version, listeners: [listener(routes, httpFilters)], routes: [routeConfig(routes)], clusters };
+}
+
+export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
+  const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200, ...opts });
+  await engine.start();
+  await engine.apply(res);
+  return { engine, port: engine.listenerPort("http") };
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
+
+export function get(port: number, path = "/", headers: Record<string, string> = {}, opts: { method?: string; body?: string; agent?: Agent | false } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers, agent: opts.agent === undefined ? keepAlive : opts.agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+/** n requests, `concurrency` at a time. */
+export async function many(n: number, concurrency: number, one: (i: number) => Promise<Reply>): Promise<Reply[]> {
+  const out: Reply[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await one(i);
+      }
+    }),
+  );
+  return out;
+}
+
+export function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
+/** Waits for a condition on state the test can't subscribe to; bounded (2 s), checked every few ms. */
+export async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error("condition not met within 2 s");
+}
