@@ -92,4 +92,15 @@ export const initRole = {
   },
 } as const satisfies Role;
 
+export const carrierRole = {
+  name: "carrier",
+  summary: "the engine carrier container: copy this image's engine to <engines-dir>/<version>/, then wait for SIGTERM",
+  example: "weft carrier --engines-dir /var/lib/weft/engines --path /usr/local/bin/weft-engine --path /usr/local/lib/weft",
+  flags: {
+    "engines-dir": { type: "string", env: "WEFT_ENGINES_DIR", default: "/var/lib/weft/engines", description: "the directory shared with weft-proxy (an emptyDir)" },
+    "engine-version": { type: "string", description: "the bundle's name: this image's version (default this build's version)" },
+    path: { type: "string", default: "/usr/local/bin/weft-engine,/usr/local/lib/weft", description: "comma-separated absolute paths in this image to carry" },
+  },
+} as const satisfies Role;
+
 export const versionRole = { name: "version", summary: "print the version", example: "weft version", flags: {} } as const satisfies Role;
