@@ -9,7 +9,7 @@ import { SnapshotGenerator } from "./ads/generator.js";
 import { XdsMetrics } from "./ads/metrics.js";
 import { monitoringServer } from "./ads/monitoring.js";
 import { AdsServer } from "./ads/server.js";
-import type { Logger } from "./ads/server.js";
+import type { AdsServerOptions, Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
 import type { MeshSettings } from "./model/mesh.js";
@@ -36,6 +36,8 @@ export interface DiscoveryOptions {
   monitoringPort?: number;
   pushDebounceMs?: number;
   log?: Logger;
+  /** The engine each proxy should run (ads/server.ts); call ads.pushEngines() when its answers change. */
+  engineFor?: AdsServerOptions["engineFor"];
 }
 
 export interface Discovery {
@@ -99,7 +101,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const generator = new SnapshotGenerator();
   const tracker = new SyncTracker();
   const metrics = new XdsMetrics(true);
-  const ads = new AdsServer({ generator, tracker, metrics, log });
+  const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });
   let configWarnings: string[] = [];
   let rejected: DirSnapshot["rejected"] = [];
 

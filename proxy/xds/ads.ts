@@ -11,6 +11,8 @@ export interface NodeInfo {
   user_agent_name?: string;
   user_agent_version?: string;
   locality?: { region?: string; zone?: string; sub_zone?: string };
+  /** google.protobuf.Struct, in protobufjs' form ({fields: {k: {stringValue}}}). */
+  metadata?: { fields?: Record<string, { stringValue?: string }> };
 }
 
 export interface DiscoveryRequest {

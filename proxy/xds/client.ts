@@ -92,6 +92,13 @@ export class AdsClient {
     return this.subs.get(type)?.version ?? "";
   }
 
+  /** Sends a type's subscription again as it stands (names, last ACKed version and nonce): an ACK repeated, so the
+   * server sees a changed node (its metadata) without anything else changing. */
+  resend(type: string): void {
+    const sub = this.subs.get(type);
+    if (sub) this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
+  }
+
   /** Writes a request as given (the node is added): for tests that speak the protocol step by step. */
   request(r: Omit<DiscoveryRequest, "node">): void {
     this.stream?.write({ ...r, node: this.opts.node });

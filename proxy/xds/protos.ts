@@ -51,6 +51,13 @@ export function envoyRoot(): protobuf.Root {
     return target;
   };
   r.loadSync(FILES, { keepCase: true });
+  // Weft's own type on the ADS stream (proxy/xds/engine.ts): the engine an agent should run.
+  r.define("weft.v1").add(
+    new protobuf.Type("ProxyEngine")
+      .add(new protobuf.Field("name", 1, "string"))
+      .add(new protobuf.Field("version", 2, "string"))
+      .add(new protobuf.Field("binary_path", 3, "string")),
+  );
   r.resolveAll();
   root = r;
   return r;
