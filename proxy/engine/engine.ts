@@ -160,6 +160,7 @@ class ListenerRuntime {
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
     const hcm = l.hcm as HttpConnectionManager;
+    if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
     const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
       limits: hcm.limits,
       count: (name) => this.counters.inc("http", hcm.statPrefix, name),

@@ -20,13 +20,17 @@ function refuseUnknown(r: Reader, o: Obj, known: ReadonlySet<string>, path: stri
 export interface HcmOptions {
   limits: HcmLimits;
   maxConcurrentStreams: number;
+  /** codec_type HTTP2: the listener speaks only HTTP/2 (h2c with prior knowledge); AUTO also takes HTTP/1.1. */
+  http2Only: boolean;
   normalizePath: boolean;
   mergeSlashes: boolean;
 }
 
 export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
   refuseUnknown(r, hcm, KNOWN, hp);
-  r.enumName(hcm, "codec_type", hp, ["AUTO"] as const, "AUTO"); // HTTP/1.1 and h2c by sniffing, h2 by ALPN
+  // AUTO: HTTP/1.1 and h2c told apart by the preface, h2 by ALPN. HTTP2: HTTP/2 only, so an invalid preface is a
+  // connection error (RFC 9113 §3.4: the connection is closed), never answered as a malformed HTTP/1 request.
+  const codecType = r.enumName(hcm, "codec_type", hp, ["AUTO", "HTTP2"] as const, "AUTO");
   const cp = join(hp, "common_http_protocol_options");
   const common = r.optObj(hcm, "common_http_protocol_options", hp) ?? {};
   refuseUnknown(r, common, KNOWN_COMMON, cp);
@@ -55,6 +59,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
     maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),
+    http2Only: codecType === "HTTP2",
   };
 }
 

@@ -198,6 +198,8 @@ export interface HttpConnectionManager {
   samplingPercent: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for downstream connections. */
   maxConcurrentStreams: number;
+  /** codec_type HTTP2: only HTTP/2 on this listener (prior knowledge); AUTO also takes HTTP/1.1. */
+  http2Only: boolean;
   limits: HcmLimits;
   /** normalize_path: RFC 3986 normalisation of the path (dot segments, unreserved escapes) before routing. */
   normalizePath: boolean;

@@ -1,9 +1,9 @@
 // HTTP/2 abuse through the engine's h2c listener: max_concurrent_streams advertised, rapid reset (CVE-2023-44487)
 // closing the connection with Envoy's counter, a bad HPACK block closing the socket (not leaving it in CLOSE-WAIT),
-// and a non-HTTP/1, non-h2 client closed without an HTTP/1 400, while HTTP/1.1 keeps working on the same port.
+// and an HTTP/2-only listener (codec_type HTTP2) closing an invalid preface without an HTTP/1 answer.
 import { connect as h2connect, constants, type ClientHttp2Session } from "node:http2";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { backend, cluster, get, listener, resources, routeConfig, startEngine, type Backend } from "./helpers.js";
+import { backend, cluster, get, http2Only, listener, resources, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { PrematureResets } from "../h2/server.js";
 
@@ -127,17 +127,22 @@ describe("HTTP/2 limits", () => {
     expect(got.readUInt32BE(goaway + 6 + 4)).toBe(constants.NGHTTP2_COMPRESSION_ERROR);
   }, 30_000);
 
-  it("closes an invalid preface without an HTTP/1 answer, and still serves HTTP/1.1 on the same port", async () => {
-    const s = await raw(port);
-    const bytes = untilServerCloses(s);
-    s.write("INVALID CONNECTION PREFACE\r\n\r\n");
-    expect((await bytes).length).toBe(0);
-    s.destroy();
-    const h2ish = await raw(port);
-    const h2bytes = untilServerCloses(h2ish);
-    h2ish.write("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n");
-    expect((await h2bytes).toString("latin1")).not.toContain("HTTP/1.1");
-    h2ish.destroy();
+  it("an HTTP/2-only listener (codec_type HTTP2) closes an invalid preface without an HTTP/1 answer; AUTO answers HTTP/1.1", async () => {
+    const h2only = await startEngine(http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])));
+    try {
+      const s = await raw(h2only.port);
+      const bytes = untilServerCloses(s);
+      s.write("INVALID CONNECTION PREFACE\r\n\r\n");
+      expect((await bytes).toString("latin1")).not.toContain("HTTP/1.1");
+      s.destroy();
+      const h2ish = await raw(h2only.port);
+      const h2bytes = untilServerCloses(h2ish);
+      h2ish.write("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n");
+      expect((await h2bytes).toString("latin1")).not.toContain("HTTP/1.1");
+      h2ish.destroy();
+    } finally {
+      await h2only.engine.stop();
+    }
     expect((await get(port, "/")).status).toBe(200);
     const bad = await raw(port);
     const badBytes = untilServerCloses(bad);

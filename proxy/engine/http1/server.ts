@@ -1,6 +1,5 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
-import { neitherHttp1NorUndecided } from "../h2/preface.js";
 import type { Socket } from "node:net";
 import type { OriginalDst } from "../../native/original-dst.js";
 import type { HcmLimits } from "../config/types.js";
@@ -319,7 +318,6 @@ export class Http1Connection implements Downstream {
         this.onPreface(this.socket, chunk);
         return;
       }
-      if (this.onPreface && neitherHttp1NorUndecided(chunk)) return void this.socket.destroy(); // h2/preface.ts
     }
     this.append(chunk);
     if (!this.busy) this.next();

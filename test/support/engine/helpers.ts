@@ -85,6 +85,13 @@ export function resources(routes: unknown[], clusters: unknown[], httpFilters?: 
   return { version, listeners: [listener(routes, httpFilters)], routes: [routeConfig(routes)], clusters };
 }
 
+/** The same resources with every listener's HCM set to codec_type HTTP2 (HTTP/2 only, prior knowledge). */
+export function http2Only(res: Resources): Resources {
+  const listeners = (res.listeners as Record<string, unknown>[]).map((l) => structuredClone(l));
+  for (const l of listeners) for (const chain of l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[]) chain.filters[0]!.typed_config.codec_type = "HTTP2";
+  return { ...res, listeners };
+}
+
 export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
   const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200, ...opts });
   await engine.start();

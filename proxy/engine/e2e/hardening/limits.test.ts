@@ -83,7 +83,7 @@ describe("HCM fields the engine doesn't implement", () => {
     [{ use_remote_address: true }, `${HP}\\.use_remote_address: not supported`],
     [{ path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" }, `${HP}\\.path_with_escaped_slashes_action: unknown value`],
     [{ common_http_protocol_options: { max_stream_duration: "1s" } }, `${HP}\\.common_http_protocol_options\\.max_stream_duration: not supported`],
-    [{ codec_type: "HTTP2" }, `${HP}\\.codec_type: unknown value`],
+    [{ codec_type: "HTTP3" }, `${HP}\\.codec_type: unknown value`],
     [{ stream_idle_timeout: "-1s" }, `${HP}\\.stream_idle_timeout: must not be negative`],
     [{ max_request_headers_kb: 9000 }, `${HP}\\.max_request_headers_kb: must be an integer in \\[1, 8192\\]`],
   ])("NACKs %j, naming the field", async (hcm, message) => {
