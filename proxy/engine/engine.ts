@@ -73,6 +73,21 @@ class ListenerRuntime {
     this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
   }
 
+  /**
+   * Connections accepted before this listener's whole config (its clusters) is in place: on an adopted socket before
+   * the config arrived, or while apply() still binds other listeners. Paused until serveHeld().
+   */
+  held: Socket[] = [];
+  private live = false;
+
+  serveHeld(): void {
+    this.live = true;
+    for (const s of this.held.splice(0)) {
+      this.accept(s);
+      s.resume();
+    }
+  }
+
   stopSweep(): void {
     if (this.sweep) clearTimeout(this.sweep);
   }
@@ -83,6 +98,11 @@ class ListenerRuntime {
   private tlsFor: ListenerTls | undefined;
 
   accept(socket: Socket): void {
+    if (!this.live) {
+      socket.pause();
+      this.held.push(socket);
+      return;
+    }
     const limit = this.listener.connectionLimit;
     this.counters.inc("listener", this.listener.name, "downstream_cx_total");
     if (limit && this.open >= limit.max) {
@@ -214,7 +234,10 @@ export class Engine {
         started.push(await this.listen(l));
       }
     } catch (err) {
-      for (const rt of started) rt.server.close();
+      for (const rt of started) {
+        rt.server.close();
+        for (const s of rt.held.splice(0)) s.destroy();
+      }
       throw err;
     }
     // Swap: clusters first (routes may name new ones), then routes and listeners.
@@ -230,6 +253,9 @@ export class Engine {
       this.listeners.set(rt.listener.name, rt);
     }
     for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
+    // Only now may adopted listeners serve the connections that waited for their config: resumed any earlier, their
+    // requests would be routed before the clusters above exist (503 NC on a hot restart).
+    for (const rt of started) rt.serveHeld();
     for (const [name, rt] of this.listeners) {
       if (!keep.has(name)) {
         rt.drain();
@@ -270,10 +296,8 @@ export class Engine {
     if (adopted) {
       this.adopted.delete(l.name);
       const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters);
-      for (const s of adopted.take()) {
-        rt.accept(s);
-        s.resume();
-      }
+      // The connections that waited are served only once the whole config (its clusters) is in place: see apply().
+      rt.held = adopted.take();
       return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });
