@@ -13,7 +13,10 @@ real_node=${WEFT_REAL_NODE:-$([ "$root" = true ] && echo 1 || echo 0)}
 # Debian packages: the e2e browser, the real node (containerd, runc, CNI plugins, iptables,
 # iproute2), and gcc with static libc for the images' small C programs.
 pkgs=(chromium python3-pip gcc libc6-dev binutils)
-if [ "$real_node" = 1 ]; then pkgs+=(containerd runc containernetworking-plugins iptables iproute2); fi
+if [ "$real_node" = 1 ]; then pkgs+=(containerd runc containernetworking-plugins); fi
+# The interception suite (as root) makes network namespaces and iptables rules; gcc above also builds the
+# original-destination addon.
+if [ "$root" = true ]; then pkgs+=(iptables iproute2); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,6 +41,9 @@ fi
 
 step "Kubernetes from the Go module proxy (cached by version)"
 bash hack/kube/build.sh >/dev/null
+
+step "h2spec from the Go module proxy (cached by version; the h2spec suite runs it)"
+bash hack/h2spec/build.sh >/dev/null
 if [ "$real_node" = 1 ]; then
   step "kubelet, kube-proxy and CoreDNS for the real node (cached by version)"
   bash hack/kube/build.sh node >/dev/null

@@ -10,10 +10,11 @@ import { compile } from "../../proxy/engine/config/index.js";
 import { localShape } from "../../proxy/agent/local-shape.js";
 import { nodeIp } from "../../proxy/agent/xds-main.js";
 import { gatewayNodeId, layout, sidecarNodeId } from "./layout.js";
-import { repoRoot, seedConfig } from "./mesh.js";
+import { BOOKINFO_WORKLOADS, NETWORKING, readWorkloads, repoRoot, seedConfig } from "./mesh.js";
 
 describe("local layout", () => {
-  const l = layout();
+  const bookinfo = readWorkloads(BOOKINFO_WORKLOADS(repoRoot()));
+  const l = layout({}, bookinfo.workloads);
   const dir = mkdtempSync(path.join(tmpdir(), "weft-local-"));
 
   it("gives every workload its own loopback IPs, none of them 127.0.0.1", () => {
@@ -24,7 +25,7 @@ describe("local layout", () => {
   });
 
   it("seeds a config whose translation each proxy can run, bound on its own address", async () => {
-    await seedConfig(repoRoot(), l, dir, ["destination-rule-all.yaml", "virtual-service-all-v1.yaml"]);
+    await seedConfig(l, dir, [...bookinfo.config, path.join(NETWORKING(repoRoot()), "virtual-service-all-v1.yaml")]);
     expect(readdirSync(dir).sort()).toEqual(["bookinfo-gateway.yaml", "destination-rule-all.yaml", "services.yaml", "virtual-service-all-v1.yaml"]);
     const model = normalise(readdirSync(dir).flatMap((f) => parseYaml(readFileSync(path.join(dir, f), "utf8")))).model;
     for (const w of l.workloads) {

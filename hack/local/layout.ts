@@ -4,6 +4,7 @@
 // outbound on 15001, admin on 15000), and its app listens on appBase.N. Discovery gets base.1, the gateway's
 // admin base.2; the gateway's traffic port is on 127.0.0.1. 127.0.0.1's Istio ports stay free.
 import { stringify } from "yaml";
+import type { AppProtocol, WorkloadSpec } from "./workloads.js";
 
 export interface Workload {
   app: string;
@@ -13,6 +14,9 @@ export interface Workload {
   /** Where the app itself listens. */
   appIp: string;
   port: number;
+  protocol: AppProtocol;
+  labels: Record<string, string>;
+  command: string[];
 }
 
 export interface LocalLayout {
@@ -34,26 +38,25 @@ export interface LayoutOptions {
   monitoringPort?: number;
 }
 
-export const BOOKINFO: [string, string][] = [
-  ["productpage", "v1"],
-  ["details", "v1"],
-  ["reviews", "v1"],
-  ["reviews", "v2"],
-  ["reviews", "v3"],
-  ["ratings", "v1"],
-];
-
-export const SERVICE_PORT = 9080;
-
-export function layout(o: LayoutOptions = {}): LocalLayout {
+export function layout(o: LayoutOptions, specs: WorkloadSpec[]): LocalLayout {
   const base = o.base ?? "127.0.10";
   const appBase = o.appBase ?? "127.0.11";
+  if (specs.length > 240) throw new Error(`${specs.length} workloads: local mode has room for 240 (${base}.11 to ${base}.250)`);
   return {
     discovery: { ip: `${base}.1`, xdsPort: o.xdsPort ?? 15010, monitoringPort: o.monitoringPort ?? 15014 },
     gateway: { ip: o.gatewayIp ?? "127.0.0.1", port: o.gatewayPort ?? 8080, adminIp: `${base}.2` },
     outboundPort: 15001,
     adminPort: 15000,
-    workloads: BOOKINFO.map(([app, version], i) => ({ app, version, ip: `${base}.${11 + i}`, appIp: `${appBase}.${11 + i}`, port: SERVICE_PORT })),
+    workloads: specs.map((w, i) => ({
+      app: w.name,
+      version: w.version,
+      ip: `${base}.${11 + i}`,
+      appIp: `${appBase}.${11 + i}`,
+      port: w.port,
+      protocol: w.protocol,
+      labels: w.labels,
+      command: w.command,
+    })),
   };
 }
 
@@ -67,7 +70,35 @@ export function gatewayNodeId(l: LocalLayout): string {
   return `router~${l.gateway.ip}~istio-ingressgateway.default~default.svc.cluster.local`;
 }
 
-/** One WorkloadEntry per workload, at its sidecar's address, labelled app and version. */
+const portName = (p: AppProtocol): string => p.toLowerCase();
+
+/**
+ * One ServiceEntry per service (the workloads' names): host = the name, its port and protocol, endpoints = the
+ * WorkloadEntries labelled app=<name>. A TCP service also gets a virtual IP from Istio's auto-allocation range
+ * (240.240.0.0/16), which is how its listener is found; in local mode each sidecar binds that port on its own IP.
+ */
+export function serviceEntries(l: LocalLayout): string {
+  const services = [...new Map(l.workloads.map((w) => [w.app, w])).values()];
+  return services
+    .map((w, i) =>
+      stringify({
+        apiVersion: "networking.istio.io/v1",
+        kind: "ServiceEntry",
+        metadata: { name: w.app },
+        spec: {
+          hosts: [w.app],
+          ...(w.protocol === "TCP" ? { addresses: [`240.240.0.${i + 1}`] } : {}),
+          location: "MESH_INTERNAL",
+          resolution: "STATIC",
+          ports: [{ number: w.port, name: portName(w.protocol), protocol: w.protocol }],
+          workloadSelector: { labels: { app: w.app } },
+        },
+      }),
+    )
+    .join("---\n");
+}
+
+/** One WorkloadEntry per workload, at its sidecar's address, labelled app, version and its own labels. */
 export function workloadEntries(l: LocalLayout): string {
   return l.workloads
     .map((w) =>
@@ -75,7 +106,7 @@ export function workloadEntries(l: LocalLayout): string {
         apiVersion: "networking.istio.io/v1",
         kind: "WorkloadEntry",
         metadata: { name: workloadName(w) },
-        spec: { address: w.ip, ports: { http: w.port }, labels: { app: w.app, version: w.version } },
+        spec: { address: w.ip, ports: { [portName(w.protocol)]: w.port }, labels: { ...w.labels, app: w.app, version: w.version } },
       }),
     )
     .join("---\n");

@@ -1,9 +1,29 @@
-// `npm start`: the mesh with Bookinfo as local processes, until Ctrl-C / SIGTERM.
-//   npm start -- [--config-dir .weft/local/config] [--gateway-port 8080] [--xds-port 15010]
-//                [--monitoring-port 15014] [--base 127.0.10] [--app-base 127.0.11]
+// `npm start`: the mesh with your workloads (Bookinfo by default) as local processes, until Ctrl-C / SIGTERM.
+//   npm start -- [--workloads weft.local.yaml] [--config-dir .weft/local/config] [--gateway-port 8080]
+//                [--xds-port 15010] [--monitoring-port 15014] [--base 127.0.10] [--app-base 127.0.11]
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { repoRoot, startLocalMesh, type LocalMesh } from "./mesh.js";
+import { BOOKINFO_WORKLOADS, readWorkloads, repoRoot, startLocalMesh, type LocalMesh } from "./mesh.js";
+
+/** --workloads, else ./weft.local.yaml when there is one, else Bookinfo's. */
+function workloadsFile(flag: string | undefined): string {
+  if (flag) return path.resolve(flag);
+  const here = path.resolve("weft.local.yaml");
+  return existsSync(here) ? here : BOOKINFO_WORKLOADS(repoRoot());
+}
+
+function tryYours(m: LocalMesh): string {
+  const w = m.layout.workloads[0];
+  const first = w ? `  curl -s -H 'host: ${w.app}:${w.port}' http://${w.ip}:${m.layout.outboundPort}/   # ${w.app}, through ${w.app}-${w.version}'s own sidecar\n` : "";
+  return `
+The mesh is up. Each app calls others through its sidecar: {proxy} = <its sidecar IP>:${m.layout.outboundPort}, Host = <name>:<port>.
+${first}  curl -s ${m.monitoringUrl}/debug/syncz      # every proxy's versions, ACK/NACK
+  curl -s ${m.monitoringUrl}/debug/configz     # rejected objects and warnings
+Config folder: ${path.relative(process.cwd(), m.configDir) || "."}/ (add VirtualServices etc.; they take effect within a second)
+Ctrl-C stops everything.
+`;
+}
 
 function tryThis(m: LocalMesh): string {
   const cfg = path.relative(process.cwd(), m.configDir) || ".";
@@ -38,15 +58,19 @@ async function main(): Promise<number> {
       "monitoring-port": { type: "string" },
       base: { type: "string" },
       "app-base": { type: "string" },
+      workloads: { type: "string" },
     },
     strict: true,
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const configDir = path.resolve(values["config-dir"] ?? path.join(repoRoot(), ".weft/local/config"));
   const say = (line: string): void => void process.stdout.write(`weft local: ${line}\n`);
-  say("starting discovery, Bookinfo apps, sidecars and the ingress gateway");
+  const file = workloadsFile(values.workloads);
+  const bookinfo = file === BOOKINFO_WORKLOADS(repoRoot());
+  say(`starting discovery, the workloads of ${path.relative(process.cwd(), file)}, their sidecars and the ingress gateway`);
   const mesh = await startLocalMesh({
     configDir,
+    workloads: readWorkloads(file),
     gatewayPort: num(values["gateway-port"]),
     xdsPort: num(values["xds-port"]),
     monitoringPort: num(values["monitoring-port"]),
@@ -54,7 +78,7 @@ async function main(): Promise<number> {
     appBase: values["app-base"],
     progress: say,
   });
-  process.stdout.write(tryThis(mesh));
+  process.stdout.write(bookinfo ? tryThis(mesh) : tryYours(mesh));
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -2,25 +2,28 @@
 // workload, and an ingress gateway, all on loopback and configured over real xDS. Used by `npm start` and the
 // e2e test. It runs the built package (dist/), so build first.
 import { REPO_ROOT } from "../paths.js";
-import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import path from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
-import { gatewayNodeId, gatewayYaml, layout, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
+import { gatewayNodeId, gatewayYaml, layout, serviceEntries, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
+import { expandCommand, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
-import { proxyRole } from "../../operator/api/roles.js";
+import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
 export const repoRoot = (): string => REPO_ROOT;
 
 export interface MeshOptions extends LayoutOptions {
-  /** The folder discovery watches. It is emptied of YAML and seeded. */
+  /** The folder discovery watches. Only the files seeded here are (re)written; the rest is left alone. */
   configDir: string;
   /** Child process logs. Default: <configDir>/../logs. */
   logDir?: string;
-  /** Files from samples/bookinfo/networking to seed besides the gateway. Default: destination-rule-all.yaml. */
+  /** The workloads and the config they seed. Default: Bookinfo (samples/bookinfo/local/weft.local.yaml). */
+  workloads?: WorkloadsFile;
+  /** More files from samples/bookinfo/networking to seed. */
   networking?: string[];
   /** Istio's MeshConfig YAML for discovery (`--mesh-config`, watched). */
   meshConfig?: string;
@@ -40,19 +43,36 @@ export interface LocalMesh {
 
 export const NETWORKING = (root: string): string => path.join(root, "samples/bookinfo/networking");
 
-/** Writes the config folder: ServiceEntries from samples/bookinfo/local, WorkloadEntries for this layout, the gateway. */
-export async function seedConfig(root: string, l: LocalLayout, dir: string, networking: string[]): Promise<void> {
+/** The default workloads file: Bookinfo. */
+export const BOOKINFO_WORKLOADS = (root: string): string => path.join(root, "samples/bookinfo/local/weft.local.yaml");
+
+export function readWorkloads(file: string): WorkloadsFile {
+  return parseWorkloads(readFileSync(file, "utf8"), file);
+}
+
+/** The files `npm start` owns in the config folder: rewritten at each start; nothing else there is touched. */
+export const SEEDED_SERVICES = "services.yaml";
+
+/** Writes the config folder: a ServiceEntry per service, a WorkloadEntry per workload, and the seeded files. */
+export async function seedConfig(l: LocalLayout, dir: string, files: string[]): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  for (const f of await readdir(dir)) if (/\.ya?ml$/.test(f)) await rm(path.join(dir, f));
-  const local = await readFile(path.join(root, "samples/bookinfo/local/services.yaml"), "utf8");
-  const entries = parseAllDocuments(local)
-    .map((d) => d.toJS() as { kind?: string } | null)
-    .filter((o) => o?.kind === "ServiceEntry")
-    .map((o) => stringify(o));
-  await writeFile(path.join(dir, "services.yaml"), [...entries, workloadEntries(l)].join("---\n"));
-  const gateway = await readFile(path.join(NETWORKING(root), "bookinfo-gateway.yaml"), "utf8");
-  await writeFile(path.join(dir, "bookinfo-gateway.yaml"), gatewayYaml(gateway, l.gateway.port));
-  for (const f of networking) await writeFile(path.join(dir, f), await readFile(path.join(NETWORKING(root), f), "utf8"));
+  await writeFile(path.join(dir, SEEDED_SERVICES), [serviceEntries(l), workloadEntries(l)].join("---\n"));
+  const written = [SEEDED_SERVICES];
+  for (const f of files) {
+    const text = await readFile(f, "utf8");
+    // A Gateway's port is the local gateway's port (Istio's files say 8080).
+    await writeFile(path.join(dir, path.basename(f)), /^kind: Gateway$/m.test(text) ? gatewayYaml(text, l.gateway.port) : text);
+    written.push(path.basename(f));
+  }
+  return written;
+}
+
+/** Resolves once something accepts TCP connections at host:port. */
+function accepting(host: string, port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port }, () => (s.destroy(), resolve(true)));
+    s.on("error", () => resolve(undefined));
+  });
 }
 
 interface Dump {
@@ -62,9 +82,9 @@ interface Dump {
 export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   const root = repoRoot();
   const cli = path.join(root, "dist/operator/cli/main.js");
-  const appMain = path.join(root, "dist/samples/bookinfo/apps/main.js");
-  if (!existsSync(cli) || !existsSync(appMain)) throw new Error(`${cli} or ${appMain} is missing: run npm run build first`);
-  const l = layout(o);
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  const workloads = o.workloads ?? readWorkloads(BOOKINFO_WORKLOADS(root));
+  const l = layout(o, workloads.workloads);
   const say = o.progress ?? (() => undefined);
   const logDir = o.logDir ?? path.join(path.dirname(o.configDir), "logs");
   const procs = new Procs(logDir);
@@ -72,9 +92,14 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   const monitoringUrl = `http://${d.ip}:${d.monitoringPort}`;
   const admin: Record<string, string> = {};
   try {
-    await seedConfig(root, l, o.configDir, o.networking ?? ["destination-rule-all.yaml"]);
+    const extra = (o.networking ?? []).map((f) => path.join(NETWORKING(root), f));
+    await seedConfig(l, o.configDir, [...workloads.config, ...extra]);
     say(`config      ${o.configDir}`);
-    const discovery = procs.start("discovery", cli, ["discovery", "--config-dir", o.configDir, "--address", d.ip, "--xds-port", String(d.xdsPort), "--monitoring-port", String(d.monitoringPort), ...(o.meshConfig ? ["--mesh-config", o.meshConfig] : [])]);
+    // The mesh config (Istio's MeshConfig, as in ConfigMap weft-mesh) is read from mesh.yaml beside the config
+    // folder (or the file given), and watched: create it to turn on the access log or change the default retries.
+    const meshConfig = o.meshConfig ?? path.join(path.dirname(o.configDir), "mesh.yaml");
+    const discoveryArgs = commandLine(discoveryRole, { "config-dir": o.configDir, "mesh-config": meshConfig, address: d.ip, "xds-port": d.xdsPort, "monitoring-port": d.monitoringPort });
+    const discovery = procs.start("discovery", cli, discoveryArgs);
     await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;
@@ -83,10 +108,11 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
     const waits: Promise<unknown>[] = [];
     for (const w of l.workloads) {
       const name = workloadName(w);
-      const app = procs.start(name, appMain, [w.app, w.version, `${w.appIp}:${w.port}`, `${w.ip}:${l.outboundPort}`]);
+      const [command = "", ...args] = expandCommand(w.command, { ip: w.appIp, port: w.port, proxy: `${w.ip}:${l.outboundPort}`, sidecar: w.ip, root, node: process.execPath });
+      const app = procs.spawn(name, command, args);
       const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }));
       admin[name] = `http://${w.ip}:${l.adminPort}`;
-      waits.push(procs.until(app, poll(name, async () => ((await get(`http://${w.appIp}:${w.port}/health`))?.status === 200 ? true : undefined))).then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)));
+      waits.push(procs.until(app, poll(name, () => accepting(w.appIp, w.port))).then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)));
       waits.push(procs.until(sidecar, configured(admin[name])).then(() => say(`sidecar     ${name} on ${w.ip} (inbound :${w.port}, outbound :${l.outboundPort}, admin :${l.adminPort})`)));
     }
     const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), { "admin-address": l.gateway.adminIp }));

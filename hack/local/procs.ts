@@ -20,12 +20,20 @@ export class Procs {
 
   /** Runs `node script ...args`; its stdout and stderr go to <logDir>/<name>.log. */
   start(name: string, script: string, args: string[]): Proc {
+    return this.spawn(name, process.execPath, [script, ...args]);
+  }
+
+  /** Runs a command (no shell); its stdout and stderr go to <logDir>/<name>.log. */
+  spawn(name: string, command: string, args: string[]): Proc {
     const log = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn" } });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn" } });
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => (out.end(), resolve(code))));
+    const exited = new Promise<number | null>((resolve) => {
+      child.once("exit", (code) => (out.end(), resolve(code)));
+      child.once("error", (err) => (out.end(`${name}: ${err.message}\n`), resolve(null))); // no such command
+    });
     const proc = { name, child, exited, log };
     this.procs.push(proc);
     return proc;
@@ -55,7 +63,7 @@ export class Procs {
 }
 
 /** Polls `probe` every `everyMs` until it returns a value (bounded: `timeoutMs`). */
-export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);

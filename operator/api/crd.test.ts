@@ -19,7 +19,7 @@ describe("the MeshInstallation CRD", () => {
 
   it("prints the columns kubectl get mesh shows", () => {
     const cols = meshInstallationCrd().spec.versions[0]?.additionalPrinterColumns.map((c) => c.name.toUpperCase());
-    expect(cols).toEqual(["NAMESPACE", "VERSION", "READY", "PROXIES", "SYNCED", "STATE", "AGE"]);
+    expect(cols).toEqual(["NAMESPACE", "VERSION", "READY", "PROXIES", "SYNCED", "UPGRADED", "STATE", "AGE"]);
   });
 
   it("makes spec.namespace immutable with a CEL transition rule", () => {

@@ -25,6 +25,7 @@ export function meshInstallationCrd() {
             column("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Whether the control plane is ready"),
             column("Proxies", "integer", ".status.proxies.connected", "Proxies connected to the control plane"),
             column("Synced", "integer", ".status.proxies.synced", "Proxies that ACKed the latest config"),
+            column("Upgraded", "string", ".status.proxies.upgraded", "Injected proxies running the mesh's engine, n/m"),
             column("State", "string", ".status.state", "Healthy, or why not"),
             column("Age", "date", ".metadata.creationTimestamp", ""),
           ],

@@ -59,7 +59,10 @@ export const proxyRole = {
     bootstrap: { type: "string", description: "a static bootstrap file (YAML or JSON) instead of xDS" },
     agent: { type: "boolean", default: false, description: "with --bootstrap: run the engine as a hot-restartable child" },
     "binary-path": { type: "string", description: "the engine the agent runs (default this package's engine)" },
-    "engines-dir": { type: "string", env: "WEFT_ENGINES_DIR", default: "/var/lib/weft/engines", description: "the only directory POST /hot_restart?binary_path= may take another engine from" },
+    "engines-dir": { type: "string", env: "WEFT_ENGINES_DIR", default: "/var/lib/weft/engines", description: "the only directory POST /hot_restart?binary_path= may take another engine from; engine bundles are <dir>/<version>/<binaryPath>" },
+    "engine-version": { type: "string", description: "the bundle version of the engine it starts with (default this build's version)" },
+    "engine-wait": { type: "duration", default: "60s", description: "how long a desired engine that is not there yet is waited for before it is reported Failed" },
+    "engine-ready-timeout": { type: "duration", default: "30s", description: "how long a new engine may take to serve the config before its hot restart is refused" },
     "app-address": { type: "string", description: "interception NONE: where the app listens (inbound clusters to 127.0.0.1 go here)" },
     "outbound-port": { type: "port", description: "interception NONE: the outbound listener's port (default 15001)" },
     "admin-address": { type: "string", description: "address of the admin port: loopback only (default 127.0.0.1; when the node's IP is loopback, as in local mode, that IP)" },
@@ -86,6 +89,17 @@ export const initRole = {
     "outbound-cidrs": { type: "string", default: "*", description: "outbound destinations to capture: * for all, or comma-separated CIDRs" },
     "exclude-outbound-cidrs": { type: "string", default: "", description: "outbound destinations never captured (comma-separated CIDRs)" },
     "dry-run": { type: "boolean", default: false, description: "print the iptables-restore input instead of applying it" },
+  },
+} as const satisfies Role;
+
+export const carrierRole = {
+  name: "carrier",
+  summary: "the engine carrier container: copy this image's engine to <engines-dir>/<version>/, then wait for SIGTERM",
+  example: "weft carrier --engines-dir /var/lib/weft/engines --path /usr/local/bin/weft-engine --path /usr/local/lib/weft",
+  flags: {
+    "engines-dir": { type: "string", env: "WEFT_ENGINES_DIR", default: "/var/lib/weft/engines", description: "the directory shared with weft-proxy (an emptyDir)" },
+    "engine-version": { type: "string", description: "the bundle's name: this image's version (default this build's version)" },
+    path: { type: "string", default: "/usr/local/bin/weft-engine,/usr/local/lib/weft", description: "comma-separated absolute paths in this image to carry" },
   },
 } as const satisfies Role;
 

@@ -6,6 +6,8 @@ import { WEFT_VERSION } from "./version.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
+  anyOf?: Schema[];
+  "x-kubernetes-int-or-string"?: boolean;
   description?: string;
   properties?: Record<string, Schema>;
   additionalProperties?: Schema;
@@ -35,6 +37,8 @@ const IMAGE = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*
 const TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 // A non-negative Kubernetes quantity: 100m, 0.5, 128Mi, 1G. A leading '-' never matches.
 const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
+export const MAX_UNAVAILABLE_PERCENT = "^(100|[1-9][0-9]?)%$";
+export const MAX_UNAVAILABLE_MESSAGE = "must be an integer >= 1 or a percentage from 1% to 100%";
 const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
@@ -85,6 +89,15 @@ export const specSchema: Schema = {
         pattern: "^/[^\\s]*$",
         default: DEFAULT_BINARY_PATH,
       }),
+      maxUnavailable: {
+        description:
+          "How many injected pods may be upgrading at once (HotRestart: pods whose engine is being replaced; RollingRestart paces one workload at a time): a count such as 2, or a percentage of the injected pods such as 25%, rounded up. At least 1, at most 100%.",
+        "x-kubernetes-int-or-string": true,
+        anyOf: [{ type: "integer" }, { type: "string" }],
+        // A structural schema allows no bounds inside an int-or-string's anyOf: CEL says it (spec.ts checks the same).
+        "x-kubernetes-validations": [{ rule: `type(self) == int ? self >= 1 : self.matches('${MAX_UNAVAILABLE_PERCENT}')`, message: MAX_UNAVAILABLE_MESSAGE }],
+        default: "25%",
+      },
       restartPolicy: str("How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.", {
         enum: ["HotRestart", "RollingRestart", "Never"],
         default: "HotRestart",
@@ -134,7 +147,7 @@ const condition: Schema = {
   type: "object",
   required: ["type", "status", "lastTransitionTime", "reason", "message"],
   properties: {
-    type: str("Condition type: Reconciled, ControlPlaneReady, ProxiesSynced or Ready."),
+    type: str("Condition type: Reconciled, ControlPlaneReady, ProxiesSynced, ProxiesUpgraded or Ready."),
     status: str("True, False or Unknown.", { enum: ["True", "False", "Unknown"] }),
     reason: str("CamelCase reason of the last transition."),
     message: str("Human-readable detail."),
@@ -163,7 +176,8 @@ export const statusSchema: Schema = {
         connected: { type: "integer", description: "Proxies with an open xDS stream." },
         synced: { type: "integer", description: "Proxies that ACKed the latest config." },
         nacked: { type: "integer", description: "Proxies whose last response was a NACK." },
-        versions: { type: "object", description: "Proxy count per proxy version.", additionalProperties: { type: "integer" } },
+        versions: { type: "object", description: "Proxy count per engine version, as the proxies report running it.", additionalProperties: { type: "integer" } },
+        upgraded: str("n/m: injected proxies that report running the mesh's engine, of those that follow the mesh (pods pinning their proxy by annotation don't)."),
       },
     },
   },

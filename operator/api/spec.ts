@@ -3,11 +3,11 @@
 // here covers objects stored before a default existed, and local files.
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
-import { specSchema } from "./schema.js";
+import { MAX_UNAVAILABLE_MESSAGE, MAX_UNAVAILABLE_PERCENT, specSchema } from "./schema.js";
 import type { MeshSpec } from "./types.js";
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true });
-ajv.addVocabulary(["x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-preserve-unknown-fields"]);
+const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true });
+ajv.addVocabulary(["x-kubernetes-int-or-string", "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-preserve-unknown-fields"]);
 const validate = ajv.compile(specSchema);
 
 export class SpecError extends Error {
@@ -22,6 +22,11 @@ function describe(e: ErrorObject): string {
   switch (e.keyword) {
     case "enum":
       return `${path}: Unsupported value ${JSON.stringify(e.data)}: supported values: ${(e.params as { allowedValues: string[] }).allowedValues.map((v) => `"${v}"`).join(", ")}`;
+    case "anyOf": {
+      const branch = (b: { type?: string; minimum?: number; pattern?: string }) =>
+        b.minimum !== undefined ? `an ${b.type} >= ${b.minimum}` : b.pattern !== undefined ? `a ${b.type} matching '${b.pattern}'` : `${/^[aeiou]/.test(b.type ?? "") ? "an" : "a"} ${b.type}`;
+      return `${path}: Invalid value ${JSON.stringify(e.data)}: want ${(e.schema as { type?: string }[]).map(branch).join(" or ")}`;
+    }
     case "pattern":
       return `${path}: Invalid value ${JSON.stringify(e.data)}: should match '${(e.params as { pattern: string }).pattern}'`;
     default:
@@ -32,6 +37,16 @@ function describe(e: ErrorObject): string {
 /** Returns a defaulted copy of spec, or throws SpecError naming each bad field. */
 export function normalizeSpec(spec: unknown): MeshSpec {
   const copy: unknown = structuredClone(spec ?? {});
-  if (!validate(copy)) throw new SpecError((validate.errors ?? []).map(describe));
+  if (!validate(copy)) {
+    const errors = validate.errors ?? [];
+    // An anyOf says it all: its branches' own errors at the same place are noise.
+    const anyOf = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
+    throw new SpecError(errors.filter((e) => e.keyword === "anyOf" || !anyOf.has(e.instancePath)).map(describe));
+  }
+  // The CEL rule of spec.proxy.maxUnavailable, which ajv doesn't run.
+  const mu = (copy as MeshSpec).proxy.maxUnavailable;
+  if (typeof mu === "number" ? mu < 1 : !new RegExp(MAX_UNAVAILABLE_PERCENT).test(mu)) {
+    throw new SpecError([`spec.proxy.maxUnavailable: Invalid value ${JSON.stringify(mu)}: ${MAX_UNAVAILABLE_MESSAGE}`]);
+  }
   return copy as MeshSpec;
 }

@@ -30,6 +30,8 @@ export interface MeshSpec {
     tag?: string;
     binaryPath: string;
     restartPolicy: RestartPolicy;
+    /** A count, or a percentage such as "25%". */
+    maxUnavailable: number | string;
     resources: Resources;
   };
   injection: { policy: "Enabled" | "Disabled"; honorIstioLabel: boolean };
@@ -43,7 +45,7 @@ export interface MeshSpec {
 }
 
 export type ConditionStatus = "True" | "False" | "Unknown";
-export type ConditionType = "Reconciled" | "ControlPlaneReady" | "ProxiesSynced" | "Ready";
+export type ConditionType = "Reconciled" | "ControlPlaneReady" | "ProxiesSynced" | "ProxiesUpgraded" | "Ready";
 
 export interface Condition {
   type: ConditionType;
@@ -59,6 +61,8 @@ export interface ProxyStatus {
   synced: number;
   nacked: number;
   versions?: Record<string, number>;
+  /** "n/m": injected proxies that report running the mesh's engine, of those that follow it. */
+  upgraded?: string;
 }
 
 export interface MeshStatus {

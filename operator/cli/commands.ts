@@ -2,7 +2,7 @@
 // are loaded lazily, so `weft proxy` never loads the operator's Kubernetes client. To add a command: declare its
 // Role, then add one `command(role, run)` line here.
 import { parseRole, type Role, type Values } from "../api/contract.js";
-import { discoveryRole, initRole, operatorRole, proxyRole, versionRole } from "../api/roles.js";
+import { carrierRole, discoveryRole, initRole, operatorRole, proxyRole, versionRole } from "../api/roles.js";
 import { WEFT_VERSION } from "../api/version.js";
 
 export interface Command {
@@ -21,6 +21,13 @@ export const commands: Record<string, Command> = Object.fromEntries(
     command(discoveryRole, async (v) => (await import("../discovery/cli.js")).runDiscovery(v)),
     command(proxyRole, async (v) => (await import("../../proxy/agent/cli.js")).runProxyRole(v)),
     command(initRole, async (v) => (await import("../../proxy/init/cli.js")).runInit(v)),
+    command(carrierRole, async (v) =>
+      (await import("../../proxy/carrier/carrier.js")).runCarrier({
+        enginesDir: v["engines-dir"],
+        version: v["engine-version"] ?? WEFT_VERSION,
+        paths: v.path.split(",").filter(Boolean),
+      }),
+    ),
     command(versionRole, async () => {
       process.stdout.write(`weft ${WEFT_VERSION}\n`);
       return 0;

@@ -25,10 +25,25 @@ async function startKube(v: Flags): Promise<Discovery> {
   });
 }
 
+async function startLocal(configDir: string, v: Flags): Promise<Discovery> {
+  const file = v["mesh-config"];
+  const { default: pino } = await import("pino");
+  const log = pino({ name: "weft-discovery" });
+  const { fileMeshSource } = await import("./sources/mesh.js");
+  return startDiscovery({
+    configDir,
+    xdsPort: v["xds-port"],
+    monitoringPort: v["monitoring-port"],
+    address: v.address,
+    log,
+    ...(file ? { mesh: (onMesh) => fileMeshSource(file, log, onMesh) } : {}),
+  });
+}
+
 export async function runDiscovery(v: Flags): Promise<number> {
   const configDir = v["config-dir"];
   const discovery = configDir
-    ? await startDiscovery({ configDir, xdsPort: v["xds-port"], monitoringPort: v["monitoring-port"], address: v.address, meshConfig: v["mesh-config"] || undefined })
+    ? await startLocal(configDir, v)
     : await startKube(v);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

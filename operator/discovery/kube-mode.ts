@@ -20,6 +20,8 @@ import { ProxyReporter, reportFieldManager } from "./report.js";
 import { startDiscovery } from "./server.js";
 import type { Discovery } from "./server.js";
 import { KubeSource } from "./sources/kube.js";
+import { configMapMeshSource } from "./sources/mesh.js";
+import { ENGINE_ANNOTATION, parseTarget } from "../../proxy/xds/engine.js";
 import { webhookServer } from "./webhook.js";
 
 export interface KubeDiscoveryOptions {
@@ -104,13 +106,32 @@ async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined
 
 export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeDiscovery> {
   const webhook = o.webhookPort >= 0 ? await startWebhook(o) : undefined;
+  let source: KubeSource | undefined;
+  const served: { discovery?: Discovery } = {}; // known once started; pod changes before that push nothing
   const discovery = await startDiscovery({
     address: o.address,
     xdsPort: o.xdsPort,
     monitoringPort: o.monitoringPort,
     log: o.log,
-    source: (onChange) => new KubeSource({ kc: o.kc, log: o.log, namespace: o.watchNamespace, onChange }),
+    mesh: (onMesh) => configMapMeshSource(o.kc, o.namespace, o.log, onMesh),
+    // Each agent's desired engine is its pod's weft.dev/engine annotation, set by the operator (proxy/xds/engine.ts).
+    engineFor: (proxy) => {
+      if (proxy.kind !== "sidecar") return undefined;
+      const pod = source?.pod(proxy.namespace, proxy.workloadName);
+      return parseTarget(pod?.metadata?.annotations?.[ENGINE_ANNOTATION]);
+    },
+    source: (onChange) =>
+      (source = new KubeSource({
+        kc: o.kc,
+        log: o.log,
+        namespace: o.watchNamespace,
+        onChange: (snapshot) => {
+          onChange(snapshot);
+          served.discovery?.ads.pushEngines();
+        },
+      })),
   });
+  served.discovery = discovery;
   const replica = o.replica ?? process.env.POD_NAME ?? hostname();
   await pruneReports(o, replica);
   const applier = new Applier(o.kc, reportFieldManager(replica));

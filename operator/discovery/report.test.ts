@@ -13,7 +13,7 @@ function reporter(apply: (obj: KubernetesObject) => Promise<unknown>) {
 describe("the proxy report", () => {
   it("is ConfigMap weft-proxy-status, key status.<replica>.json, labelled with its mesh", () => {
     const where = { namespace: "ns", mesh: "m", replica: "weftd-0" };
-    const cm = reportConfigMap({ connected: 1, synced: 1, nacked: 0, versions: { "3": 1 }, nacks: [], updated: "2026-01-01T00:00:00Z" }, where);
+    const cm = reportConfigMap({ connected: 1, synced: 1, nacked: 0, versions: { "3": 1 }, configVersions: {}, engines: {}, nacks: [], updated: "2026-01-01T00:00:00Z" }, where);
     expect(cm.metadata).toMatchObject({ name: "weft-proxy-status", namespace: "ns", labels: { "weft.dev/mesh": "m" } });
     expect(JSON.parse(cm.data?.["status.weftd-0.json"] ?? "")).toMatchObject({ connected: 1, synced: 1, versions: { "3": 1 } });
     expect(reportConfigMap(undefined, where).data).toBeUndefined(); // withdrawing: the replica's key is no longer applied

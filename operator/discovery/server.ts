@@ -9,11 +9,12 @@ import { SnapshotGenerator } from "./ads/generator.js";
 import { XdsMetrics } from "./ads/metrics.js";
 import { monitoringServer } from "./ads/monitoring.js";
 import { AdsServer } from "./ads/server.js";
-import type { Logger } from "./ads/server.js";
+import type { AdsServerOptions, Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
+import type { MeshSettings } from "./model/mesh.js";
+import type { MeshSource } from "./sources/mesh.js";
 import { DirSource } from "./sources/dir.js";
-import { DEFAULT_MESH, watchMeshConfig, type MeshSettings } from "./sources/mesh.js";
 import type { DirSnapshot } from "./sources/dir.js";
 
 /** A config source: it reports a snapshot from start() and after every change, until stop(). */
@@ -27,14 +28,16 @@ export interface DiscoveryOptions {
   configDir?: string;
   /** Any other source (the Kubernetes one), built around discovery's change handler; used when set. */
   source?: (onChange: (snap: DirSnapshot) => void) => ConfigSource;
+  /** The mesh settings' source (ConfigMap weft-mesh, or a file); none: Istio's defaults. */
+  mesh?: (onMesh: (mesh: MeshSettings | undefined) => void) => MeshSource;
   address?: string;
   /** 0 picks a free port. */
   xdsPort?: number;
   monitoringPort?: number;
   pushDebounceMs?: number;
   log?: Logger;
-  /** Local mode: the mesh config file (Istio's MeshConfig YAML), watched. */
-  meshConfig?: string;
+  /** The engine each proxy should run (ads/server.ts); call ads.pushEngines() when its answers change. */
+  engineFor?: AdsServerOptions["engineFor"];
 }
 
 export interface Discovery {
@@ -98,7 +101,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const generator = new SnapshotGenerator();
   const tracker = new SyncTracker();
   const metrics = new XdsMetrics(true);
-  const ads = new AdsServer({ generator, tracker, metrics, log });
+  const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });
   let configWarnings: string[] = [];
   let rejected: DirSnapshot["rejected"] = [];
 
@@ -112,28 +115,23 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
     for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
-  let mesh: MeshSettings = DEFAULT_MESH;
+  // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;
-  const withMesh = (model: ConfigModel): ConfigModel => ({ ...model, outboundTrafficPolicy: mesh.outboundTrafficPolicy });
-  const meshWatch = options.meshConfig
-    ? watchMeshConfig(
-        options.meshConfig,
-        (m) => {
-          mesh = m;
-          log.info({ mesh: m }, "mesh config read");
-          if (lastModel) scheduler.schedule(withMesh(lastModel));
-        },
-        (warning) => log.warn({ warning }, "mesh config rejected: the last good one stays"),
-      )
-    : undefined;
+  let mesh: MeshSettings | undefined;
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");
-    lastModel = snap.model;
     if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
-    scheduler.schedule(withMesh(snap.model));
+    lastModel = snap.model;
+    scheduler.schedule({ ...snap.model, mesh });
   };
+  const meshSource = options.mesh?.((next) => {
+    mesh = next;
+    log.info({ mesh: next ? { defaultRetry: next.defaultRetry, accessLog: next.accessLog ?? "off", tracingSampling: next.tracingSampling } : "defaults" }, "mesh config read");
+    if (lastModel) scheduler.schedule({ ...lastModel, mesh });
+  });
+  await meshSource?.start();
   const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
   await source.start();
   scheduler.flush();
@@ -151,7 +149,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     ads,
     close: async () => {
       source.stop();
-      meshWatch?.stop();
+      meshSource?.stop();
       scheduler.stop();
       ads.closeAll();
       await new Promise<void>((resolve) => {

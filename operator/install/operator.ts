@@ -1,7 +1,7 @@
 // `weft operator`: informers → work queue → MeshReconciler, behind leader election, with
 // /healthz, /readyz and /metrics. Informers run on every replica, so a standby that takes
 // over has a warm cache; only the leader reconciles.
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { API_VERSION, GROUP, KIND, PLURAL, type MeshInstallation } from "../api/types.js";
@@ -13,6 +13,7 @@ import { LeaderElector, type LeaderOptions } from "../runtime/leader.js";
 import { RuntimeMetrics } from "../runtime/metrics.js";
 import { FIELD_MANAGER, MESH_LABEL } from "./labels.js";
 import { MeshReconciler } from "./reconciler.js";
+import { INJECTED_SELECTOR } from "./upgrades.js";
 
 export interface OperatorOptions {
   metricsAddr: string;
@@ -67,6 +68,7 @@ export class Operator {
       secrets: this.informer<V1Secret>(owned("v1", "Secret", "secrets")),
       configMaps: this.informer<V1ConfigMap>(owned("v1", "ConfigMap", "configmaps")),
       namespaces: this.informer<V1Namespace>({ apiVersion: "v1", kind: "Namespace", plural: "namespaces" }),
+      pods: this.informer<V1Pod>({ apiVersion: "v1", kind: "Pod", plural: "pods", labelSelector: INJECTED_SELECTOR }),
     };
     const applier = new Applier(this.kc, FIELD_MANAGER);
     const reconciler = new MeshReconciler(this.kc, applier, caches, this.log);
@@ -77,6 +79,8 @@ export class Operator {
     };
     for (const i of [caches.deployments, caches.secrets, caches.configMaps]) controller.watches(i, toMesh);
     for (const source of OWNED) controller.watches(this.informer(source), toMesh);
+    // An injected pod's change (created, its carrier restarted, deleted) may move an upgrade along: every mesh looks.
+    controller.watches(caches.pods, () => meshes.list().flatMap((m) => (m.metadata?.name ? [m.metadata.name] : [])));
     this.controller = controller;
 
     await Promise.all(this.informers.map((i) => i.start()));

@@ -1,6 +1,7 @@
 // The proxy report's contract between weftd and the operator. ConfigMap weft-proxy-status holds one key per weftd
 // replica, `status.<replica>.json` (a lone writer may use `status.json`), each a summary of the proxies connected
 // to that replica; the operator adds them up. Pure.
+import { reportFromMetadata, reportMetadata, type EngineReport } from "../../proxy/xds/engine.js";
 import type { ProxyReport } from "./status.js";
 
 const REPORT_KEY = /^status(\.[^/]+)?\.json$/;
@@ -22,7 +23,13 @@ function parseOne(raw: string): ProxyReport | undefined {
     if (!r || typeof r !== "object") return undefined;
     const n = (v: unknown) => (typeof v === "number" && v >= 0 ? Math.floor(v) : 0);
     const versions = r.versions && typeof r.versions === "object" ? r.versions : undefined;
-    return { connected: n(r.connected), synced: n(r.synced), nacked: n(r.nacked), versions, nacks: Array.isArray(r.nacks) ? r.nacks : [] };
+    const engines: Record<string, EngineReport> = {};
+    for (const [pod, e] of Object.entries(r.engines && typeof r.engines === "object" ? r.engines : {})) {
+      // The same checks as discovery's on the proxy's own words: a report is only as good as its fields.
+      const checked = reportFromMetadata(reportMetadata(e));
+      if (checked) engines[pod] = checked;
+    }
+    return { connected: n(r.connected), synced: n(r.synced), nacked: n(r.nacked), versions, ...(Object.keys(engines).length ? { engines } : {}), nacks: Array.isArray(r.nacks) ? r.nacks : [] };
   } catch {
     return undefined;
   }
@@ -45,6 +52,7 @@ export function reportFromData(data: Record<string, string> | undefined): ProxyR
       for (const [v, count] of Object.entries(r.versions)) total.versions[v] = (total.versions[v] ?? 0) + count;
     }
     total.nacks?.push(...(r.nacks ?? []));
+    if (r.engines) total.engines = { ...total.engines, ...r.engines };
   }
   total.nacks?.sort((a, b) => a.node.localeCompare(b.node) || a.type.localeCompare(b.type));
   return total;

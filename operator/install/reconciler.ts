@@ -1,7 +1,7 @@
 // The MeshInstallation reconciler: normalise the spec, render the control plane, apply it
 // with server-side apply, then write determineStatus(observed) only if it changed.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { normalizeSpec, SpecError } from "../api/spec.js";
 import { findVersion, VERSIONS } from "../api/versions.js";
@@ -14,6 +14,8 @@ import { render } from "./render.js";
 import { determineStatus, sameStatus, type Observed, type ProxyReport } from "./status.js";
 import { CaKeeper } from "./ca.js";
 import { reportFromData } from "./proxy-report.js";
+import type { Progress } from "./upgrade-plan.js";
+import { ProxyUpgrades } from "./upgrades.js";
 import { CA_SECRET, CREATED_BY_ANNOTATION, DISCOVERY, FINALIZER, PROXY_STATUS_CONFIGMAP, meshLabels } from "./labels.js";
 
 export interface Caches {
@@ -21,6 +23,8 @@ export interface Caches {
   secrets: Informer<V1Secret>;
   configMaps: Informer<V1ConfigMap>;
   namespaces: Informer<V1Namespace>;
+  /** Injected pods (INJECTED_SELECTOR), every namespace. */
+  pods: Informer<V1Pod>;
 }
 
 class ReconcileError extends Error {
@@ -62,6 +66,7 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
   readonly finalizer = FINALIZER;
   private readonly custom: CustomObjectsApi;
   private readonly ca: CaKeeper;
+  private readonly upgrades: ProxyUpgrades;
 
   constructor(
     kc: KubeConfig,
@@ -71,6 +76,7 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.ca = new CaKeeper(log);
+    this.upgrades = new ProxyUpgrades(kc, caches.pods, log);
   }
 
   async reconcile(mesh: MeshInstallation): Promise<void> {
@@ -78,10 +84,13 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
     let deployment: V1Deployment | undefined;
     let failure: ReconcileError | undefined;
     let namespace = typeof mesh.spec?.namespace === "string" ? mesh.spec.namespace : undefined;
+    let upgrade: Progress | undefined;
+    const proxyReport = () => (namespace ? parseProxyReport(this.caches.configMaps.get(PROXY_STATUS_CONFIGMAP, namespace)) : undefined);
     try {
       const spec = checkSpec(mesh.spec);
       namespace = spec.namespace;
       deployment = await this.install(mesh, spec);
+      upgrade = await this.upgrades.step(spec, proxyReport());
     } catch (err) {
       failure = err instanceof ReconcileError ? err : new ReconcileError("ApplyFailed", errorMessage(err), true);
       this.log.warn({ mesh: name, reason: failure.reason, err: failure.message }, "reconcile did not converge");
@@ -91,7 +100,8 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
       generation: mesh.metadata?.generation ?? 0,
       reconcileError: failure && { reason: failure.reason, message: failure.message },
       deployment,
-      proxyReport: namespace ? parseProxyReport(this.caches.configMaps.get(PROXY_STATUS_CONFIGMAP, namespace)) : undefined,
+      proxyReport: proxyReport(),
+      upgrade,
       previous: mesh.status ?? {},
       now: new Date(),
     };

@@ -5,6 +5,7 @@ import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { initRole, PROXY_PORTS, PROXY_UID, proxyRole } from "../api/roles.js";
 import type { MeshSpec } from "../api/types.js";
+import type { EngineTarget } from "../../proxy/xds/engine.js";
 
 /** The init container that captures the pod's traffic (Istio's istio-init): root, with NET_ADMIN and NET_RAW only. */
 export function initContainer(image: string) {
@@ -34,6 +35,15 @@ export function initContainer(image: string) {
 /** The proxy image: spec.proxy.image as given, else <hub>/weft:<tag, or the version>. */
 export function proxyImage(spec: MeshSpec): string {
   return spec.proxy.image ?? `${spec.hub}/weft:${spec.proxy.tag ?? spec.version}`;
+}
+
+/** The engine the mesh's proxies should run: the proxy image's version (its tag) and binaryPath. */
+export function desiredEngine(spec: MeshSpec): EngineTarget {
+  const ref = proxyImage(spec).split("@")[0] ?? "";
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  const tag = colon > slash ? ref.slice(colon + 1) : spec.proxy.tag ?? spec.version;
+  return { version: tag, binaryPath: spec.proxy.binaryPath };
 }
 
 export function injectorValues(spec: MeshSpec) {

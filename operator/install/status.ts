@@ -3,10 +3,16 @@
 // True (Healthy otherwise), transition times are kept while a status holds and truncated
 // to the second, so an unchanged world yields an identical status and no write.
 import type { V1Deployment } from "@kubernetes/client-node";
+import { targetText, type EngineReport } from "../../proxy/xds/engine.js";
+import type { Progress } from "./upgrade-plan.js";
 import type { Condition, ConditionStatus, ConditionType, MeshStatus, ProxyStatus } from "../api/types.js";
 
 export interface ProxyReport extends ProxyStatus {
   nacks?: { node: string; type: string; error: string }[];
+  /** Proxy count per config generation (versions counts engine versions). */
+  configVersions?: Record<string, number>;
+  /** What each proxy reports running, by pod (`<namespace>/<pod>`). */
+  engines?: Record<string, EngineReport>;
 }
 
 export interface Observed {
@@ -16,6 +22,8 @@ export interface Observed {
   deployment?: V1Deployment;
   /** weftd's summary of its sync tracker; undefined until weftd has written one. */
   proxyReport?: ProxyReport;
+  /** How far the proxies are on the mesh's engine (upgrade-plan.ts); undefined when it couldn't be worked out. */
+  upgrade?: Progress;
   previous: MeshStatus;
   now: Date;
 }
@@ -60,6 +68,22 @@ export function proxiesSynced(o: Observed): Verdict {
   return verdict("True", "Synced", `${p.synced} of ${p.connected} proxies have the latest config`);
 }
 
+/** From what the agents report: how many run the mesh's engine, who refused it and why. */
+export function proxiesUpgraded(o: Observed): Verdict {
+  const u = o.upgrade;
+  if (!u) return verdict("Unknown", "NoReport", "the injected pods are not known yet");
+  const pinned = u.pinned ? `; ${u.pinned} pinned by annotation, left alone` : "";
+  const n = `${u.upgraded}/${u.total} upgraded to ${targetText(u.target)}${pinned}`;
+  if (u.upgraded === u.total) return verdict("True", "Completed", n);
+  if (u.policy === "Never") return verdict("False", "Outdated", `${u.total - u.upgraded} of ${u.total} proxies run an outdated engine (restartPolicy Never)${pinned}`);
+  if (u.failed.length > 0) {
+    const named = u.failed.slice(0, 5).map((f) => `${f.pod}: ${f.error}`).join("; ");
+    const more = u.failed.length > 5 ? `; and ${u.failed.length - 5} more` : "";
+    return verdict("False", "Failed", `${n}; paused, ${u.failed.length} failed: ${named}${more}`);
+  }
+  return verdict("False", "InProgress", n);
+}
+
 /** Ready means the control plane serves the requested spec; proxy sync is reported apart. */
 export function ready(conditions: Record<"Reconciled" | "ControlPlaneReady", Verdict>): Verdict {
   for (const c of [conditions.Reconciled, conditions.ControlPlaneReady]) {
@@ -76,6 +100,7 @@ export function determineStatus(o: Observed): MeshStatus {
     ["Reconciled", base.Reconciled],
     ["ControlPlaneReady", base.ControlPlaneReady],
     ["ProxiesSynced", proxiesSynced(o)],
+    ["ProxiesUpgraded", proxiesUpgraded(o)],
     ["Ready", ready(base)],
   ];
   const previous = new Map((o.previous.conditions ?? []).map((c) => [c.type, c]));
@@ -84,7 +109,7 @@ export function determineStatus(o: Observed): MeshStatus {
     const lastTransitionTime = before && before.status === v.status ? before.lastTransitionTime : truncatedToSecond(o.now);
     return { type, ...v, lastTransitionTime, observedGeneration: o.generation };
   });
-  const blocking = conditions.find((c) => (c.type === "ProxiesSynced" ? c.status === "False" : c.status !== "True"));
+  const blocking = conditions.find((c) => (c.type === "ProxiesSynced" || c.type === "ProxiesUpgraded" ? c.status === "False" : c.status !== "True"));
   const status: MeshStatus = { observedGeneration: o.generation, state: blocking?.reason ?? "Healthy", conditions };
   const r = o.deployment ? rollout(o.deployment) : undefined;
   const version = r?.complete ? r.version : o.previous.version;
@@ -92,6 +117,9 @@ export function determineStatus(o: Observed): MeshStatus {
   if (o.proxyReport) {
     const { connected, synced, nacked, versions } = o.proxyReport;
     status.proxies = { connected, synced, nacked, ...(versions ? { versions } : {}) };
+  }
+  if (o.upgrade && (status.proxies || o.upgrade.total > 0)) {
+    status.proxies = { ...(status.proxies ?? { connected: 0, synced: 0, nacked: 0 }), upgraded: `${o.upgrade.upgraded}/${o.upgrade.total}` };
   }
   return status;
 }

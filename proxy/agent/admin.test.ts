@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Agent } from "./agent.js";
 import { adminAddressFor } from "./xds-main.js";
 import { adminCall, HOSTILE } from "../engine/e2e/admin-client.js";
-import { backend, cluster, resources } from "../engine/e2e/helpers.js";
+import { backend, cluster, resources } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 

@@ -7,6 +7,7 @@ import type { Resources } from "../engine/config/types.js";
 import { compile, ConfigError } from "../engine/config/index.js";
 import { startAdmin, type AdminServers, type AdminTarget, type PortOption } from "../engine/admin.js";
 import { EngineProcess } from "./engine-process.js";
+import { mergePrometheus } from "./prom-merge.js";
 import { EngineChooser } from "./engines.js";
 
 export const DEFAULT_ENGINE = fileURLToPath(new URL("../engine/child.js", import.meta.url));
@@ -30,6 +31,20 @@ export interface AgentOptions {
   adminAddress?: string;
   /** More for /config_dump (the xDS client's versions). */
   dumpExtra?: () => Record<string, unknown>;
+  /** How long a new engine has to start and serve the config before a hot restart is refused. Default 30 s. */
+  readyTimeoutMs?: number;
+  /** A new engine that exits this many times within windowMs of its hot restart is rolled back. Default 3 in 60 s. */
+  crashLoop?: { count: number; windowMs: number };
+  /** A crash-looping engine was replaced by the one it had replaced. */
+  onRollback?: (e: { from: string; to: string; error: string }) => void;
+  /** A crashed engine was replaced (so `engine` changed). */
+  onRespawn?: () => void;
+}
+
+export interface HotRestartResult {
+  epoch: number;
+  binaryPath: string;
+  version: string;
 }
 
 export class Agent implements AdminTarget {
@@ -43,6 +58,12 @@ export class Agent implements AdminTarget {
   private restarting: Promise<unknown> = Promise.resolve();
   private crashes = 0;
   private held: { name: string; socket: Socket }[] = [];
+  /** Old engines still draining: their counters count until their totals arrive. */
+  private readonly draining = new Set<EngineProcess>();
+  /** Totals of engines that drained and exited, carried into every later scrape. */
+  private carried = "";
+  /** The engine a hot restart replaced, while the new one may still prove to crash-loop. */
+  private previous: { binaryPath: string; at: number; crashes: number } | undefined;
   private readonly engines: EngineChooser;
   readonly posts: AdminTarget["posts"];
 
@@ -75,7 +96,7 @@ export class Agent implements AdminTarget {
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
-    for (const l of cfg.listeners) this.servers.set(l.name, await this.bind(l));
+    for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, await this.bind(l));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
   }
@@ -99,11 +120,18 @@ export class Agent implements AdminTarget {
 
   private async spawn(binaryPath: string): Promise<EngineProcess> {
     const e = new EngineProcess(++this.epoch, binaryPath, { drainMs: this.opts.drainMs ?? 5000, accessLog: this.opts.accessLog ?? false });
+    const readyMs = this.opts.readyTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`engine ${binaryPath} did not serve the config within ${readyMs / 1000}s`)), readyMs);
+    });
     try {
-      await e.boot(this.servers, this.resources);
+      await Promise.race([e.boot(this.servers, this.resources), late]);
     } catch (err) {
       e.child.kill("SIGKILL");
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     void e.exited.then((code) => this.onExit(e, code));
     for (const h of this.held.splice(0)) e.pass(h.name, h.socket);
@@ -116,7 +144,23 @@ export class Agent implements AdminTarget {
     // connections it accepts meanwhile wait in `held`.
     this.current = undefined;
     process.stderr.write(`weft agent: engine epoch ${e.epoch} exited (${code}); restarting\n`);
+    this.crashed(`exited (${code})`);
     this.respawn();
+  }
+
+  /** Counts a crash of the engine a hot restart brought; past the limit, goes back to the one it replaced. */
+  private crashed(why: string): void {
+    const p = this.previous;
+    const loop = this.opts.crashLoop ?? { count: 3, windowMs: 60_000 };
+    if (!p || Date.now() - p.at > loop.windowMs) return;
+    if (++p.crashes < loop.count) return;
+    const from = this.binaryPath;
+    this.previous = undefined;
+    this.binaryPath = p.binaryPath;
+    this.crashes = 0;
+    const error = `engine ${from} crashed ${p.crashes} times in ${Math.round((Date.now() - p.at) / 1000)}s (last: ${why}); rolled back to ${p.binaryPath}`;
+    process.stderr.write(`weft agent: ${error}\n`);
+    this.opts.onRollback?.({ from, to: p.binaryPath, error });
   }
 
   private respawn(): void {
@@ -127,9 +171,11 @@ export class Agent implements AdminTarget {
         (next) => {
           this.current = next;
           this.crashes = 0;
+          this.opts.onRespawn?.();
         },
         (err: unknown) => {
           process.stderr.write(`weft agent: restart failed: ${String(err)}\n`);
+          this.crashed(String(err));
           this.respawn();
         },
       );
@@ -138,19 +184,20 @@ export class Agent implements AdminTarget {
 
   /** Starts a new engine (optionally from another binaryPath, which must be the one the agent started with or
    * inside the engines directory), waits until it serves, then drains the old one. */
-  hotRestart(binaryPath?: string): Promise<{ epoch: number; binaryPath: string; version: string }> {
+  hotRestart(binaryPath?: string): Promise<HotRestartResult> {
     let path: string;
     try {
       path = this.engines.choose(binaryPath, this.binaryPath);
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    const run = async () => {
+    const run = async (): Promise<HotRestartResult> => {
       const old = this.current;
       const next = await this.spawn(path);
       this.current = next;
+      if (next.binaryPath !== this.binaryPath) this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };
       this.binaryPath = next.binaryPath;
-      if (old) void old.drain();
+      if (old) this.retire(old);
       return { epoch: next.epoch, binaryPath: next.binaryPath, version: next.version };
     };
     const p = this.restarting.then(run, run);
@@ -158,13 +205,39 @@ export class Agent implements AdminTarget {
     return p;
   }
 
-  /** A new config for the running engine (the xDS path); rejected configs leave the old one serving. */
-  async apply(resources: Resources): Promise<void> {
+  /** Drains an old engine; its counters keep counting in scrapes, then its final totals are carried. */
+  private retire(old: EngineProcess): void {
+    this.draining.add(old);
+    old.onFinal = (text) => {
+      this.carried = this.carried ? mergePrometheus([text, this.carried]) : text;
+      this.draining.delete(old);
+    };
+    void old.drain().then(() => this.draining.delete(old));
+  }
+
+  /** The engine running now: its binary and the version it announced. */
+  get engine(): { binaryPath: string; version: string; epoch: number } | undefined {
+    const e = this.current;
+    return e && { binaryPath: e.binaryPath, version: e.version, epoch: e.epoch };
+  }
+
+  /**
+   * A new config for the running engine (the xDS path); rejected configs leave the old one serving. Queued behind a
+   * hot restart in progress, so the engine it brings up gets this config too, not the one it booted with.
+   */
+  apply(resources: Resources): Promise<void> {
+    const p = this.restarting.then(() => this.applyNow(resources));
+    this.restarting = p.catch(() => undefined);
+    return p;
+  }
+
+  private async applyNow(resources: Resources): Promise<void> {
     const cfg = compile(resources);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
     const bound = new Map<string, Server>();
     try {
       for (const l of cfg.listeners) {
+        if (!l.bindToPort) continue; // reached through a use_original_dst listener, never bound
         const a = this.servers.get(l.name)?.address();
         if (a && typeof a === "object" && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
         bound.set(l.name, await this.bind(l).catch((err: Error) => Promise.reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`))));
@@ -176,7 +249,7 @@ export class Agent implements AdminTarget {
       throw err;
     }
     this.resources = resources;
-    const keep = new Set(cfg.listeners.map((l) => l.name));
+    const keep = new Set(cfg.listeners.filter((l) => l.bindToPort).map((l) => l.name));
     for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
     for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);
     for (const [name, server] of bound) this.servers.set(name, server);
@@ -194,8 +267,14 @@ export class Agent implements AdminTarget {
     return `server.hot_restart_epoch: ${this.epoch}\n${d?.stats ?? ""}`;
   }
 
-  prometheus(): Promise<string> {
-    return this.current ? this.current.prometheus() : Promise.resolve("");
+  /** The running engine's metrics, plus the totals of the engines it replaced (as Envoy's hot restart keeps them). */
+  async prometheus(): Promise<string> {
+    const olds = [...this.draining];
+    const [now = "", ...live] = await Promise.all([this.current?.prometheus() ?? "", ...olds.map((e) => e.prometheus().catch(() => ""))]);
+    // An engine whose totals arrived while we asked is in `carried` already: not twice.
+    const still = live.filter((_, i) => olds[i]?.finalStats === undefined);
+    if (still.length === 0 && !this.carried) return now;
+    return mergePrometheus([now, ...still, this.carried]);
   }
 
   drainListeners(): void {

@@ -30,6 +30,9 @@ export async function runProxyRole(f: Flags): Promise<number> {
       readyPort: f["ready-port"],
       binaryPath: f["binary-path"],
       enginesDir: f["engines-dir"],
+      engineVersion: f["engine-version"],
+      engineWaitMs: f["engine-wait"],
+      engineReadyMs: f["engine-ready-timeout"],
       accessLog: f["access-log"],
       drainSeconds: f["drain-seconds"],
     });

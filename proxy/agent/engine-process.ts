@@ -14,6 +14,10 @@ export class EngineProcess {
   readonly child: ChildProcess;
   version = "";
   draining = false;
+  /** Its Prometheus totals, sent once it drained, just before it exits. */
+  finalStats: string | undefined;
+  /** Called with finalStats when they arrive. */
+  onFinal: ((text: string) => void) | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, (m: FromEngine) => void>();
   private readonly started: Promise<void>;
@@ -37,6 +41,10 @@ export class EngineProcess {
           this.version = m.version;
           resolve();
         } else if (m.type === "applied" || m.type === "nack") this.onApplied?.(m);
+        else if (m.type === "final") {
+          this.finalStats = m.text;
+          this.onFinal?.(m.text);
+        }
         else this.waiting.get(m.id)?.(m);
       });
     });
@@ -96,7 +104,7 @@ export class EngineProcess {
         this.waiting.delete(id);
         reject(new Error("engine did not answer"));
       }, 5000);
-      this.waiting.set(id, (r) => {
+      this.waiting.set(id, (r: FromEngine) => {
         clearTimeout(t);
         this.waiting.delete(id);
         resolve(pick(r));

@@ -41,8 +41,9 @@ describe("localShape (interception NONE)", () => {
   const cfg = compile(shaped);
   const bound = Object.fromEntries(cfg.listeners.map((l) => [l.name, `${l.address}:${l.port}`]));
 
-  it("binds one outbound listener on the proxy's IP and the inbound on the served port; drops what needs capture", () => {
-    expect(bound).toEqual({ [OUTBOUND_LISTENER]: "127.0.10.11:15001", virtualInbound_9080: "127.0.10.11:9080" });
+  // Was: the TCP listener found by VIP was dropped, so local mode couldn't reach a TCP service at all.
+  it("binds one outbound listener on the proxy's IP, the inbound on the served port, a TCP service on its port; drops what needs capture", () => {
+    expect(bound).toEqual({ [OUTBOUND_LISTENER]: "127.0.10.11:15001", virtualInbound_9080: "127.0.10.11:9080", outbound_tcp_3306: "127.0.10.11:3306" });
     // Nothing is captured: PassthroughCluster sends HTTP where the request's authority says (the test was wrong
     // to expect it dropped: ALLOW_ANY needs it).
     expect(cfg.clusters.get("PassthroughCluster")).toMatchObject({ type: "ORIGINAL_DST", originalDstHeader: ":authority" });

@@ -5,8 +5,10 @@
 //   hosts of all outbound route tables, first domain wins);
 // - the inbound listener split per served port, each bound on <ip>:<port>, forwarding to the app at appAddress;
 // - other bound listeners (a gateway's) on <ip> instead of 0.0.0.0;
-// - what needs capture dropped: original-destination listeners, TCP listeners found by VIP; original-destination
-//   clusters (PassthroughCluster) take the destination from the request's authority instead.
+// - a TCP service's listener (found by virtual IP, which needs capture) bound on <ip>:<service port> instead, so
+//   the app dials its own sidecar's IP at the service's port; dropped when the proxy binds that port already;
+// - what needs capture dropped: original-destination listeners; original-destination clusters
+//   (PassthroughCluster) take the destination from the request's authority instead.
 // Pure.
 import type { Resources } from "../engine/config/types.js";
 import type { Json, JsonObject } from "../xds/types.js";
@@ -101,13 +103,15 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
   const routes = new Map((res.routes ?? []).map(obj).map((r) => [String(r["name"]), r]));
   const listeners: JsonObject[] = [];
   const outbound: JsonObject[] = [];
+  const tcpByPort = new Map<number, JsonObject>();
   for (const l of (res.listeners ?? []).map(obj)) {
     const tcp = tcpCluster(l);
     if (l["use_original_dst"] === true || (tcp !== undefined && dropped.has(tcp)) || l["api_listener"] !== undefined) continue;
     const chains = list(l["filter_chains"]).map(obj);
     if (l["bind_to_port"] === false) {
       if (connectionManager(l)) outbound.push(l);
-      continue; // TCP by virtual IP needs capture
+      else if (tcp !== undefined) tcpByPort.set(port(l), tcpByPort.get(port(l)) ?? l); // the first VIP's wins
+      continue;
     }
     if (l["traffic_direction"] === "INBOUND") {
       for (const chain of chains) {
@@ -118,6 +122,10 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
       continue;
     }
     listeners.push({ ...withoutCapture(l), address: socketAddress(o.ip, port(l)) });
+  }
+  const taken = new Set([o.outboundPort ?? 15001, ...listeners.map(port)]);
+  for (const [p, l] of [...tcpByPort.entries()].sort((a, b) => a[0] - b[0])) {
+    if (!taken.has(p)) listeners.push({ ...withoutCapture(l), name: `outbound_tcp_${p}`, address: socketAddress(o.ip, p) });
   }
   if (outbound.length) {
     const tables = outbound.map((l) => routes.get(String(obj(connectionManager(l)?.["rds"])["route_config_name"]))).filter((r): r is JsonObject => !!r);

@@ -7,6 +7,7 @@ import type { DiscoveryResponse, NodeInfo } from "../xds/ads.js";
 import { AdsClient } from "../xds/client.js";
 import { decodeResource } from "../xds/codec.js";
 import { TYPE, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
+import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
 import { XdsState, isSnapshotType, type Shape } from "./xds-state.js";
 
 export interface XdsClientOptions {
@@ -20,6 +21,8 @@ export interface XdsClientOptions {
   log?(line: string): void;
   /** Reconnect backoff: base and ceiling in ms. Default 100 ms, 5 s. */
   backoffMs?: [number, number];
+  /** Subscribes to Weft's engine type (proxy/xds/engine.ts) and gets the desired engine (undefined: none). */
+  engine?(target: EngineTarget | undefined): void;
 }
 
 export class XdsClient {
@@ -30,8 +33,18 @@ export class XdsClient {
   /** The last response's NACK message, if it was NACKed. */
   private nackError: string | undefined;
 
+  /** Sent with every request; its metadata carries the engine report. */
+  private readonly node: NodeInfo;
+
   constructor(private readonly opts: XdsClientOptions) {
     this.state = new XdsState(opts.shape);
+    this.node = { ...opts.node };
+  }
+
+  /** What the agent runs: in node.metadata of every request from now on, and sent at once on the engine type. */
+  reportEngine(r: EngineReport): void {
+    this.node.metadata = reportMetadata(r);
+    if (this.ads?.ackedVersion(ENGINE_TYPE)) this.ads.resend(ENGINE_TYPE);
   }
 
   get address(): string {
@@ -50,18 +63,36 @@ export class XdsClient {
   start(): void {
     this.ads = new AdsClient({
       server: this.opts.address,
-      node: this.opts.node,
+      node: this.node,
       backoffMs: this.opts.backoffMs,
       log: (line) => this.opts.log?.(line),
       onResponse: (r) => this.onResponse(r),
     });
     this.ads.subscribe(TYPE.cluster);
     this.ads.subscribe(TYPE.listener);
+    if (this.opts.engine) this.ads.subscribe(ENGINE_TYPE);
+  }
+
+  /** The desired engine: at most one resource, ACKed when it parses; what the agent makes of it, it reports. */
+  private onEngine(r: DiscoveryResponse): string | undefined {
+    let target: EngineTarget | undefined;
+    try {
+      const decoded = r.resources.map((any) => decodeResource(any));
+      if (decoded.length > 1) return `${decoded.length} engines; want at most one`;
+      const raw = decoded[0];
+      target = raw && parseTarget({ version: raw["version"], binaryPath: raw["binary_path"] });
+      if (raw && !target) return `engine ${JSON.stringify(raw)}: version must be a plain name, binary_path an absolute path`;
+    } catch (err) {
+      return `engine: cannot decode: ${(err as Error).message}`;
+    }
+    this.opts.engine?.(target);
+    return undefined;
   }
 
   private async onResponse(r: DiscoveryResponse): Promise<string | undefined> {
     const type = r.type_url;
     this.nackError = undefined;
+    if (type === ENGINE_TYPE && this.opts.engine) return this.onEngine(r);
     if (!isSnapshotType(type)) return `unsupported type ${type}`;
     const error = await this.take(type, r);
     if (error) {

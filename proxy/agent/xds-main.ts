@@ -3,9 +3,15 @@
 // local-shape.ts with interception NONE), and serves until SIGTERM/SIGINT, then drains.
 import { hostname } from "node:os";
 import { isLoopbackAddress } from "../engine/admin-guard.js";
+import { existsSync } from "node:fs";
+import { WEFT_VERSION } from "../../operator/api/version.js";
+import { enginePath, type EngineTarget } from "../xds/engine.js";
 import type { PortOption } from "../engine/admin.js";
 import type { Resources } from "../engine/config/types.js";
-import { Agent } from "./agent.js";
+import { originalDstUnavailable } from "../native/original-dst.js";
+import { Agent, DEFAULT_ENGINE } from "./agent.js";
+import { EngineUpgrader } from "./engine-upgrade.js";
+import { DEFAULT_ENGINES_DIR } from "./engines.js";
 import { localShape } from "./local-shape.js";
 import { XdsClient } from "./xds-client.js";
 
@@ -27,9 +33,16 @@ export interface XdsAgentFlags {
   statsPort?: PortOption;
   readyPort?: PortOption;
   binaryPath?: string;
+  /** Where engine bundles are: <enginesDir>/<version>/<binaryPath>. Default /var/lib/weft/engines. */
   enginesDir?: string;
   accessLog?: boolean;
   drainSeconds?: number;
+  /** The bundle version of the engine this agent starts with. Default: this build's version. */
+  engineVersion?: string;
+  /** How long a desired engine that isn't there yet is waited for before it is reported Failed. Default 60 s. */
+  engineWaitMs?: number;
+  /** How long a new engine may take to serve before its hot restart is refused. Default 30 s. */
+  engineReadyMs?: number;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -53,14 +66,17 @@ export function adminAddressFor(nodeId: string, flag?: string): string {
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
   xds: XdsClient | undefined;
+  /** Interception REDIRECT can't route without original destinations: why they are unavailable. */
+  blocked: string | undefined;
 
   override get ready(): boolean {
-    return super.ready && this.xds !== undefined && this.xds.applied !== "";
+    return super.ready && this.xds !== undefined && this.xds.applied !== "" && !this.blocked;
   }
 
   /** Why /healthz/ready says no: what a user reading `kubectl describe pod` needs to fix it. */
   override get notReady(): string | undefined {
     const xds = this.xds;
+    if (this.blocked) return `interception REDIRECT: ${this.blocked}`;
     if (!xds || xds.applied !== "") return super.notReady;
     if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
     return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
@@ -70,6 +86,7 @@ class XdsConfiguredAgent extends Agent {
 export interface XdsAgent {
   agent: Agent;
   xds: XdsClient;
+  upgrader: EngineUpgrader;
   stop(): Promise<void>;
 }
 
@@ -81,17 +98,28 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     flags.interception === "REDIRECT"
       ? undefined
       : (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
+  // binary in the agent's own image. Every later engine comes from the engines directory only.
+  const running: EngineTarget = { version: flags.engineVersion ?? WEFT_VERSION, binaryPath: flags.binaryPath ?? DEFAULT_ENGINE };
+  const enginesDir = flags.enginesDir ?? DEFAULT_ENGINES_DIR;
+  const bundled = enginePath(enginesDir, running);
+  // eslint-disable-next-line prefer-const -- assigned once the agent runs; the callbacks above read it
+  let upgrader: EngineUpgrader | undefined;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
     apply: (r): Promise<void> => agent.apply(r),
     shape,
     log,
+    engine: (t) => upgrader?.desire(t),
   });
   const agent: XdsConfiguredAgent = new XdsConfiguredAgent({
     resources: { version: "" },
-    binaryPath: flags.binaryPath,
+    binaryPath: existsSync(bundled) ? bundled : running.binaryPath,
     enginesDir: flags.enginesDir,
+    readyTimeoutMs: flags.engineReadyMs,
+    onRollback: (e) => upgrader?.rolledBack(e.error),
+    onRespawn: () => upgrader?.refresh(),
     adminAddress: adminAddressFor(nodeId, flags.adminAddress),
     bindAddress: flags.bindAddress ?? flags.adminAddress ?? ip,
     adminPort: flags.adminPort,
@@ -103,12 +131,20 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     onQuit,
   });
   agent.xds = xds;
+  if (flags.interception === "REDIRECT") {
+    agent.blocked = originalDstUnavailable();
+    if (agent.blocked) log(`interception REDIRECT: ${agent.blocked}; staying unready`);
+  }
   await agent.start();
+  upgrader = new EngineUpgrader(agent, { enginesDir, running, waitMs: flags.engineWaitMs, onReport: (r) => xds.reportEngine(r), log });
+  xds.reportEngine(upgrader.report());
   xds.start();
   return {
     agent,
     xds,
+    upgrader,
     async stop() {
+      upgrader?.stop();
       xds.stop();
       await agent.stop();
     },

@@ -30,7 +30,14 @@ process.on("message", (msg: ToEngine, handle: unknown) => {
       );
       break;
     case "drain":
-      engine.stop().then(() => process.exit(0));
+      // Once drained, its totals go to the agent, which carries them into the next engine's /stats/prometheus.
+      engine
+        .stop()
+        .then(() => engine.prometheus())
+        .then(
+          (text) => process.send?.({ type: "final", text } satisfies FromEngine, () => process.exit(0)),
+          () => process.exit(0),
+        );
       break;
     case "drain_listeners":
       engine.drainListeners();

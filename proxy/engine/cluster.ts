@@ -105,14 +105,20 @@ export class ClusterRuntime {
   }
 
   /**
-   * ORIGINAL_DST: the host a request names in `ip:port` (an IPv6 address in brackets); undefined when the value
-   * isn't one, or when too many destinations are in use (a bound on what clients can make the proxy hold).
+   * ORIGINAL_DST: the host is where the client meant to go: the connection's original destination (REDIRECT
+   * interception), or `ip:port` (an IPv6 address in brackets) from the configured header. Undefined when the value
+   * isn't one, or when too many destinations are in use (a bound on what clients can make the proxy hold); hosts
+   * nothing uses are swept.
    */
-  originalHost(value: string | undefined): Host | undefined {
-    if (!value) return undefined;
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value.trim());
-    const address = m?.[1] ?? m?.[2];
-    const port = Number(m?.[3]);
+  originalHost(dst: string | { address: string; port: number } | undefined): Host | undefined {
+    if (!dst) return undefined;
+    let address: string | undefined;
+    let port: number;
+    if (typeof dst === "string") {
+      const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(dst.trim());
+      address = m?.[1] ?? m?.[2];
+      port = Number(m?.[3]);
+    } else ({ address, port } = dst);
     if (!address || isIP(address) === 0 || !(port > 0 && port < 65536)) return undefined;
     const key = `${address}:${port}`;
     let h = this.dynamic.get(key);
@@ -139,7 +145,7 @@ export class ClusterRuntime {
     for (const h of this.dynamic.values()) for (const c of h.idle.splice(0)) c.close();
     this.dynamic.clear();
     this.stopChecks?.();
-    for (const h of this.hosts.values()) {
+    for (const h of [...this.hosts.values(), ...this.dynamic.values()]) {
       for (const c of h.idle.splice(0)) c.close();
       h.h2?.close();
     }

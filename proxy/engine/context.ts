@@ -1,4 +1,5 @@
 // What every request shares: the live clusters and routes, stats, rate-limit buckets, randomness and the logger.
+import type { H2Counters } from "./h2/counters.js";
 import type { Logger } from "pino";
 import { headerValue, type RequestHead } from "./http1/parse.js";
 import type { RouteConfig } from "./config/types.js";
@@ -15,7 +16,11 @@ export interface EngineContext {
   log: Logger | undefined;
   /** Log every request, not only those of listeners whose config asks for an access log. */
   logAll: boolean;
+  /** Where listeners with an access_log format write their lines (stdout). */
+  accessOut: { write(line: string): unknown } | undefined;
   tracing: boolean;
+  /** Downstream HTTP/2 counters (Envoy's http2.* and premature resets). */
+  h2Counters: H2Counters;
 }
 
 /** One access-log line (pino JSON), with Envoy's field names. */

@@ -15,7 +15,7 @@ export const HCM_COUNTERS = [
   "downstream_rq_header_timeout", "downstream_rq_timeout", "downstream_rq_idle_timeout", "downstream_cx_idle_timeout",
   "downstream_cx_max_duration_reached", "downstream_rq_rx_reset", "downstream_cx_protocol_error",
 ] as const;
-export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total"] as const;
+export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total", "no_filter_chain_match"] as const;
 
 export class Counters {
   /** scope → stat → tag value → count */

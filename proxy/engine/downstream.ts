@@ -29,5 +29,7 @@ export interface DownstreamRequest {
   /** The body as received: chunk-framed when head.chunked. */
   body: Buffer;
   remoteAddress: string;
+  /** The connection's destination before interception redirected it (HTTP/1.1 only). */
+  originalDst?: { address: string; port: number };
   down: Downstream;
 }

@@ -13,11 +13,13 @@ import { proxyTcp } from "./tcp.js";
 import type { Server as TlsServer } from "node:tls";
 import { checkTls, tlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
+import { H2Counters } from "./h2/counters.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
 import { clusterPrometheus, clusterStats, type ClusterState } from "./cluster-stats.js";
 import { secureContextFor } from "./dial.js";
+import { originalDst, type OriginalDst } from "../native/original-dst.js";
 
 export interface EngineOptions {
   /** Admin (loopback): /ready, /stats, /config_dump, /drain_listeners, /quitquitquit. Default 15000. */
@@ -43,22 +45,38 @@ export interface EngineOptions {
   onQuit?: () => void;
 }
 
+/** What serves one filter chain of a listener: its HTTP/2 side and TLS terminator, kept across config swaps. */
+interface ChainRuntime {
+  h2: H2Listener | undefined;
+  tls: TlsServer | undefined;
+  tlsFor: ListenerTls | undefined;
+  serve: (req: DownstreamRequest) => void;
+}
+
+/** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
+const NO_CHAIN = -1;
+const DEFAULT_CHAIN = 0;
+
 class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
   draining = false;
+  private readonly chains = new Map<number, ChainRuntime>();
   /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
   private open = 0;
   private sweep: NodeJS.Timeout | undefined;
   constructor(
     public listener: Listener,
-    readonly server: Server,
+    /** Undefined for bind_to_port false: reached only from a use_original_dst listener. */
+    readonly server: Server | undefined,
     private readonly ctx: EngineContext,
     private readonly graceMs: number,
     private readonly counters: Counters,
+    /** The listener for an original destination (Envoy matches the exact address, then 0.0.0.0). */
+    private readonly lookup: (dst: OriginalDst) => ListenerRuntime | undefined,
   ) {
-    server.on("connection", (socket: Socket) => this.accept(socket));
+    server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
-    if (listener.hcm) counters.declare("http", listener.hcm.statPrefix, HCM_COUNTERS);
+    for (const l of [listener, ...(listener.byPort?.values() ?? [])]) if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
     this.tick();
   }
 
@@ -67,8 +85,11 @@ class ListenerRuntime {
     const now = performance.now();
     for (const c of this.conns) c.checkTimers(now);
     if (this.draining && !this.conns.size) return;
-    const l = this.listener.hcm?.limits;
-    const all = l ? [l.requestHeadersMs, l.requestMs, l.streamIdleMs, l.idleMs, l.maxConnectionDurationMs, DELAYED_CLOSE_MS] : [DELAYED_CLOSE_MS];
+    const all = [DELAYED_CLOSE_MS];
+    for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
+      const h = l.hcm?.limits;
+      if (h) all.push(h.requestHeadersMs, h.requestMs, h.streamIdleMs, h.idleMs, h.maxConnectionDurationMs);
+    }
     const shortest = Math.min(...all.filter((ms) => ms > 0));
     this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
   }
@@ -77,14 +98,14 @@ class ListenerRuntime {
    * Connections accepted before this listener's whole config (its clusters) is in place: on an adopted socket before
    * the config arrived, or while apply() still binds other listeners. Paused until serveHeld().
    */
-  held: Socket[] = [];
+  held: { socket: Socket; redirected?: OriginalDst }[] = [];
   private live = false;
 
   serveHeld(): void {
     this.live = true;
-    for (const s of this.held.splice(0)) {
-      this.accept(s);
-      s.resume();
+    for (const { socket, redirected } of this.held.splice(0)) {
+      this.accept(socket, redirected);
+      socket.resume();
     }
   }
 
@@ -92,62 +113,100 @@ class ListenerRuntime {
     if (this.sweep) clearTimeout(this.sweep);
   }
 
-  private readonly serve = (req: DownstreamRequest) => new Stream(this.ctx, this.listener, req).run();
-  private h2: H2Listener | undefined;
-  private tls: TlsServer | undefined;
-  private tlsFor: ListenerTls | undefined;
+  /** The chain serving `key` (a destination port, or DEFAULT_CHAIN) in the current config. */
+  private chainListener(key: number): Listener | undefined {
+    const l = this.listener;
+    if (key === DEFAULT_CHAIN) return l.hcm || l.tcp ? l : undefined;
+    return l.byPort?.get(key);
+  }
 
-  accept(socket: Socket): void {
+  private chain(key: number): ChainRuntime {
+    let c = this.chains.get(key);
+    if (!c) {
+      const serve = (req: DownstreamRequest) => {
+        const l = this.chainListener(key);
+        if (l) new Stream(this.ctx, l, req).run();
+        else req.down.reply(503, [], "no filter chain\n");
+      };
+      c = { h2: undefined, tls: undefined, tlsFor: undefined, serve };
+      this.chains.set(key, c);
+    }
+    return c;
+  }
+
+  accept(socket: Socket, redirected?: OriginalDst): void {
     if (!this.live) {
       socket.pause();
-      this.held.push(socket);
+      this.held.push({ socket, redirected });
       return;
     }
-    const limit = this.listener.connectionLimit;
-    this.counters.inc("listener", this.listener.name, "downstream_cx_total");
+    const l = this.listener;
+    const dst = redirected ?? (l.useOriginalDst || l.byPort ? originalDst(socket) : undefined);
+    if (l.useOriginalDst && dst && !redirected) {
+      const target = this.lookup(dst);
+      if (target && target !== this && !target.draining) return target.accept(socket, dst);
+    }
+    const limit = l.connectionLimit;
+    this.counters.inc("listener", l.name, "downstream_cx_total");
     if (limit && this.open >= limit.max) {
-      this.counters.inc("listener", this.listener.name, "downstream_cx_overflow");
+      this.counters.inc("listener", l.name, "downstream_cx_overflow");
       this.counters.inc("connection_limit", limit.statPrefix, "limited_connections");
+      socket.destroy();
+      return;
+    }
+    let key = DEFAULT_CHAIN;
+    if (l.byPort) {
+      const port = dst?.port ?? socket.localPort ?? 0;
+      key = l.byPort.has(port) ? port : l.hcm || l.tcp ? DEFAULT_CHAIN : NO_CHAIN;
+    }
+    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key);
+    if (!chosen) {
+      this.counters.inc("listener", l.name, "no_filter_chain_match");
       socket.destroy();
       return;
     }
     this.open++;
     socket.once("close", () => this.open--);
-    const tls = this.listener.tls;
-    if (!tls) return this.serveSocket(socket);
-    if (this.tlsFor !== tls) {
-      this.tlsFor = tls;
-      this.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s) : this.serveSocket(s)));
+    const tls = chosen.tls;
+    if (!tls) return this.serveSocket(socket, key, chosen, dst);
+    const c = this.chain(key);
+    if (c.tlsFor !== tls) {
+      c.tlsFor = tls;
+      c.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst)));
     }
-    this.tls?.emit("connection", socket);
+    c.tls?.emit("connection", socket);
   }
 
-  private serveSocket(socket: Socket): void {
-    if (this.listener.tcp) return proxyTcp(this.ctx, this.listener, this.listener.tcp, socket);
-    const hcm = this.listener.hcm as HttpConnectionManager;
-    const c = new Http1Connection(socket, this.serve, (conn) => this.conns.delete(conn), {
+  private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
+    if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    const hcm = l.hcm as HttpConnectionManager;
+    const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
       limits: hcm.limits,
       count: (name) => this.counters.inc("http", hcm.statPrefix, name),
-      onPreface: (s) => this.takeH2(s),
+      onPreface: (s) => this.takeH2(s, key),
     });
+    c.originalDst = dst;
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
   }
 
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
-  takeH2(socket: Socket): void {
-    (this.h2 ??= new H2Listener(this.serve)).take(socket);
-    if (this.draining) this.h2.drain();
+  takeH2(socket: Socket, key = DEFAULT_CHAIN): void {
+    const c = this.chain(key);
+    const hcm = this.chainListener(key)?.hcm;
+    c.h2 ??= new H2Listener(c.serve, { maxConcurrentStreams: hcm?.maxConcurrentStreams, count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name) });
+    c.h2.take(socket);
+    if (this.draining) c.h2.drain();
   }
   get port(): number {
-    const a = this.server.address();
+    const a = this.server?.address();
     return a && typeof a === "object" ? a.port : 0;
   }
   drain(): void {
     this.draining = true;
-    this.server.close();
+    this.server?.close();
     for (const c of this.conns) c.drain(this.graceMs);
-    this.h2?.drain();
+    for (const c of this.chains.values()) c.h2?.drain();
   }
 }
 
@@ -171,8 +230,10 @@ export class Engine {
       stats: this.stats,
       limiter: new RateLimiter(),
       random: opts.random ?? Math.random,
+      h2Counters: new H2Counters(this.stats.registry),
       log: undefined, // pino is loaded only when some listener logs (it costs ~9 MB of RSS)
       logAll: opts.accessLog ?? false,
+      accessOut: undefined,
       tracing: opts.tracing ?? true,
     };
   }
@@ -206,9 +267,14 @@ export class Engine {
   /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
   async apply(res: Resources): Promise<void> {
     const cfg = compile(res);
-    if (!this.ctx.log && (this.ctx.logAll || cfg.listeners.some((l) => l.hcm?.accessLog))) {
+    const chains = cfg.listeners.flatMap((l) => [l, ...(l.byPort?.values() ?? [])]);
+    if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
       const { pino } = await import("pino");
       this.ctx.log = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, this.opts.accessLogStream ?? pino.destination(1));
+    }
+    if (!this.ctx.accessOut && chains.some((l) => l.hcm?.accessLog && l.hcm.accessLog.kind !== "default")) {
+      const { pino } = await import("pino");
+      this.ctx.accessOut = this.opts.accessLogStream ?? pino.destination({ dest: 1, sync: false });
     }
     for (const l of cfg.listeners) {
       if (!l.tls) continue;
@@ -230,13 +296,13 @@ export class Engine {
     try {
       for (const l of cfg.listeners) {
         const cur = this.listeners.get(l.name);
-        if (cur && cur.listener.address === l.address && (cur.listener.port === l.port || l.port === 0)) continue;
+        if (cur && cur.listener.bindToPort === l.bindToPort && cur.listener.address === l.address && (cur.listener.port === l.port || l.port === 0)) continue;
         started.push(await this.listen(l));
       }
     } catch (err) {
       for (const rt of started) {
-        rt.server.close();
-        for (const s of rt.held.splice(0)) s.destroy();
+        rt.server?.close();
+        for (const h of rt.held.splice(0)) h.socket.destroy();
       }
       throw err;
     }
@@ -253,9 +319,6 @@ export class Engine {
       this.listeners.set(rt.listener.name, rt);
     }
     for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
-    // Only now may adopted listeners serve the connections that waited for their config: resumed any earlier, their
-    // requests would be routed before the clusters above exist (503 NC on a hot restart).
-    for (const rt of started) rt.serveHeld();
     for (const [name, rt] of this.listeners) {
       if (!keep.has(name)) {
         rt.drain();
@@ -269,6 +332,9 @@ export class Engine {
       }
     }
     this.cfg = cfg;
+    // Only now may new listeners serve the connections that waited: resumed any earlier (as adopted ones were on a
+    // hot restart), their requests were routed before the clusters above existed (503 NC under load).
+    for (const rt of started) rt.serveHeld();
   }
 
   /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
@@ -290,18 +356,31 @@ export class Engine {
     else socket.destroy();
   }
 
+  /** Envoy's rule for use_original_dst: the listener bound to the exact address and port, else 0.0.0.0:port. */
+  private readonly byDestination = (dst: OriginalDst): ListenerRuntime | undefined => {
+    let wildcard: ListenerRuntime | undefined;
+    for (const rt of this.listeners.values()) {
+      const l = rt.listener;
+      if (l.port !== dst.port || l.useOriginalDst) continue;
+      if (l.address === dst.address) return rt;
+      if (l.address === "0.0.0.0" || l.address === "::") wildcard ??= rt;
+    }
+    return wildcard;
+  };
+
   private listen(l: Listener): Promise<ListenerRuntime> {
     const grace = this.opts.drainTimeoutMs ?? 5000;
+    if (!l.bindToPort) return Promise.resolve(new ListenerRuntime(l, undefined, this.ctx, grace, this.counters, this.byDestination));
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
-      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters);
+      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters, this.byDestination);
       // The connections that waited are served only once the whole config (its clusters) is in place: see apply().
-      rt.held = adopted.take();
+      rt.held = adopted.take().map((socket) => ({ socket }));
       return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });
-    const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters);
+    const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters, this.byDestination);
     return new Promise((resolve, reject) => {
       server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
       server.listen({ host: l.address, port: l.port }, () => resolve(rt));
@@ -368,6 +447,7 @@ export class Engine {
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
     lines.push(...this.counters.lines());
+    lines.push(...this.ctx.h2Counters.lines());
     return `${lines.sort().join("\n")}\n`;
   }
 }

@@ -16,4 +16,5 @@ export type FromEngine =
   | { type: "applied"; version: string }
   | { type: "nack"; error: string }
   | { type: "stats"; id: number; text: string }
-  | { type: "dump"; id: number; dump: unknown };
+  | { type: "dump"; id: number; dump: unknown }
+  | { type: "final"; text: string }; // after a drain, just before exiting: the engine's Prometheus totals

@@ -126,7 +126,6 @@ export class Stats {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
   private readonly tcpSeries = new Map<string, TcpSeries>();
-
   constructor(private readonly self: Workload = unknownWorkload) {
     const all = () => this.series.values();
     this.registry.registerMetric(

@@ -2,12 +2,13 @@
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
 import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
+import { formatAccessLine } from "./config/access-log.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
-import { shadowHost, upstreamRequest } from "./upstream-head.js";
+import { attemptHead, shadowHost, upstreamRequest } from "./upstream-head.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
-import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost } from "./router/index.js";
+import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost, setHeader } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
@@ -21,6 +22,7 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 export class Stream implements Exchange {
   private readonly start = performance.now();
+  private readonly startTime = Date.now();
   private readonly view: RequestView;
   private route: Route | undefined;
   private vh: VirtualHost | undefined;
@@ -188,6 +190,7 @@ export class Stream implements Exchange {
     cluster.counters.upstream_rq_total++;
     this.requestCounted = true;
     this.upstream = this.buildRequest(a);
+    if (this.vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
     this.retry = a.retry ?? this.vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
@@ -204,6 +207,7 @@ export class Stream implements Exchange {
       host: hostOverride ?? a.hostRewrite,
       requestId: this.hcm.generateRequestId,
       tracing: this.ctx.tracing,
+      sampled: this.hcm.samplingPercent >= 100 || this.ctx.random() * 100 < this.hcm.samplingPercent,
     });
   }
 
@@ -218,7 +222,8 @@ export class Stream implements Exchange {
   private attempt(): void {
     const cluster = this.cluster as ClusterRuntime;
     const odh = cluster.config.originalDstHeader;
-    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(odh && this.view.header(odh)) : cluster.pick(this.hash, this.ctx.random, this.tried);
+    const dst = odh ? this.view.header(odh) : this.req.originalDst;
+    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(dst) : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
@@ -240,6 +245,7 @@ export class Stream implements Exchange {
     }
     if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
     this.conn = conn;
+    if (this.vh?.attemptCount && this.retries > 0) this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
     conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
   }
 
@@ -412,7 +418,16 @@ export class Stream implements Exchange {
       requestBytes,
       responseBytes: this.responseBytes,
     });
-    if (this.ctx.log && (this.ctx.logAll || this.hcm.accessLog)) {
+    const format = this.hcm.accessLog;
+    const line =
+      format && this.ctx.accessOut
+        ? formatAccessLine(format, {
+            head: this.req.head, startTime: this.startTime, code: this.code, flags: this.flags, bytesReceived: requestBytes, bytesSent: this.responseBytes,
+            durationMs, upstreamCluster: this.clusterName, upstreamHost: this.lastHost?.key, remoteAddress: this.req.remoteAddress, routeName: this.route?.name,
+          })
+        : undefined;
+    if (line !== undefined) this.ctx.accessOut?.write(line);
+    else if (this.ctx.log && (this.ctx.logAll || format)) {
       const h = this.req.head;
       accessLog(this.ctx.log, h, {
         response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,

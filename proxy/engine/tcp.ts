@@ -5,11 +5,12 @@ import type { Listener, TcpProxy } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { pickCluster } from "./router/index.js";
 
-export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, down: Socket): void {
+/** `dst`: where the client meant to connect (interception REDIRECT); an ORIGINAL_DST cluster connects there. */
+export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, down: Socket, dst?: { address: string; port: number }): void {
   const name = pickCluster(tcp, ctx.random).name;
   const cluster = ctx.clusters.get(name);
   const inbound = listener.direction === "inbound";
-  const host = cluster?.pick(undefined, ctx.random);
+  const host = cluster?.config.type === "ORIGINAL_DST" ? dst && cluster.originalHost(dst) : cluster?.pick(undefined, ctx.random);
   const fail = (flags: string) => {
     const s = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: undefined, flags });
     s.opened++;

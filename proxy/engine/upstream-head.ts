@@ -5,7 +5,7 @@ import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
-import { applyEdits, removeHeader } from "./router/index.js";
+import { applyEdits, removeHeader, setHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
@@ -34,6 +34,8 @@ export interface HeadOptions {
   host: string | undefined;
   requestId: boolean;
   tracing: boolean;
+  /** A trace this proxy starts is marked sampled (traceparent flags 01, x-b3-sampled 1), else not (00, 0). */
+  sampled?: boolean;
 }
 
 /** Header names the Connection header lists: hop-by-hop too. */
@@ -71,7 +73,8 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     const ids = randomHex(24);
     const trace = ids.slice(0, 32);
     const span = ids.slice(32);
-    headers.push("traceparent", `00-${trace}-${span}-01`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", "1");
+    const sampled = o.sampled !== false;
+    headers.push("traceparent", `00-${trace}-${span}-${sampled ? "01" : "00"}`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", sampled ? "1" : "0");
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
   // The proxy's own framing: a content-length whenever the request had a body or said it had one.
@@ -80,6 +83,13 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("content-length", String(body.length));
   }
   return { method: head.method, path: o.path, headers, body, chunked: false };
+}
+
+/** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
+export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {
+  const headers = req.headers.slice();
+  setHeader(headers, "x-envoy-attempt-count", String(attempt));
+  return { ...req, headers, h1: undefined };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

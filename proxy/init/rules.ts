@@ -4,6 +4,7 @@
 //   outbound: OUTPUT → ISTIO_OUTPUT: the proxy's own UID/GID RETURN (no loop), loopback RETURN (except the proxy
 //             calling its own pod IP, which goes to inbound), excluded ports/CIDRs RETURN, the rest → :15001
 // IPv4 only: ip6tables is not set up, so IPv6 traffic is not captured.
+import { UsageError } from "../../operator/api/contract.js";
 
 export interface CaptureOptions {
   outboundPort: number;
@@ -21,29 +22,29 @@ export interface CaptureOptions {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(\/(\d{1,2}))?$/;
 
-/** The items of a comma-separated flag value, trimmed, empty ones dropped. */
-function items(text: string): string[] {
+/** A comma-separated flag value, each item checked by `item` (which names what it wanted). */
+function list<T>(flag: string, text: string, item: (s: string) => T | undefined, want: string): T[] {
   return text
     .split(",")
-    .map((item) => item.trim())
-    .filter(Boolean);
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const v = item(s);
+      if (v === undefined) throw new UsageError(`--${flag}: "${s}" is not ${want}`);
+      return v;
+    });
 }
 
-function ports(flag: string, text: string): number[] {
-  return items(text).map((p) => {
-    const n = /^\d+$/.test(p) ? Number(p) : NaN;
-    if (!(n >= 1 && n <= 65535)) throw new Error(`--${flag}: "${p}" is not a port`);
-    return n;
-  });
+const port = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined);
+
+function cidr(s: string): string | undefined {
+  const m = CIDR.exec(s);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) return undefined;
+  return m[5] ? s : `${s}/32`;
 }
 
-function cidrs(flag: string, text: string): string[] {
-  return items(text).map((c) => {
-    const m = CIDR.exec(c);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[6] ?? 32) > 32) throw new Error(`--${flag}: "${c}" is not an IPv4 CIDR`);
-    return m[5] ? c : `${c}/32`;
-  });
-}
+const ports = (flag: string, text: string) => list(flag, text, port, "a port");
+const cidrs = (flag: string, text: string) => list(flag, text, cidr, "an IPv4 CIDR");
 
 /** `weft init`'s flags → options; a bad list names its flag. */
 export function parseCaptureOptions(v: {

@@ -11,6 +11,8 @@ export interface NodeInfo {
   user_agent_name?: string;
   user_agent_version?: string;
   locality?: { region?: string; zone?: string; sub_zone?: string };
+  /** google.protobuf.Struct, in protobufjs' form ({fields: {k: {stringValue}}}). */
+  metadata?: { fields?: Record<string, { stringValue?: string }> };
 }
 
 export interface DiscoveryRequest {
@@ -74,15 +76,18 @@ export function encodeResponse(value: DiscoveryResponse | Buffer): Buffer {
 
 export const ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
-/** The ADS service for grpc-js: `server.addService(adsService, handlers)` or `makeGenericClientConstructor`. */
-export const adsService: ServiceDefinition = {
-  StreamAggregatedResources: {
-    path: `/${ADS_SERVICE}/StreamAggregatedResources`,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: encodeRequest,
-    requestDeserialize: decodeRequest,
-    responseSerialize: encodeResponse,
-    responseDeserialize: decodeResponse,
-  },
+const STREAM = {
+  path: `/${ADS_SERVICE}/StreamAggregatedResources`,
+  requestStream: true,
+  responseStream: true,
+  requestSerialize: encodeRequest,
+  requestDeserialize: decodeRequest,
+  responseSerialize: encodeResponse,
+  responseDeserialize: decodeResponse,
 };
+
+/** The ADS service for grpc-js: `server.addService(adsService, handlers)` or `makeGenericClientConstructor`. */
+export const adsService = { StreamAggregatedResources: STREAM } satisfies ServiceDefinition;
+
+/** The same, for clients that read only version, type and nonce of each response (simulated proxies). */
+export const adsHeaderService = { StreamAggregatedResources: { ...STREAM, responseDeserialize: decodeResponseHeader } } satisfies ServiceDefinition;

@@ -3,14 +3,11 @@
 // what the caller's check says, and reconnects with jittered exponential backoff. Used by the agent, the tests
 // and the push benchmark. Delta xDS would be a second stream kind behind the same subscribe()/onResponse API.
 import { credentials, makeGenericClientConstructor, type ChannelOptions, type ClientDuplexStream } from "@grpc/grpc-js";
-import { adsService, decodeResponseHeader, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
+import { adsHeaderService, adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
 import { WARMING_ORDER } from "./types.js";
 
 const Channel = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
-const HeaderChannel = makeGenericClientConstructor(
-  { StreamAggregatedResources: { ...adsService["StreamAggregatedResources"], responseDeserialize: decodeResponseHeader } } as typeof adsService,
-  "AggregatedDiscoveryService",
-);
+const HeaderChannel = makeGenericClientConstructor(adsHeaderService, "AggregatedDiscoveryService");
 
 /** A gRPC connection to an ADS server; many clients may share one (simulated proxies in a benchmark). */
 export type AdsChannel = InstanceType<typeof Channel>;
@@ -93,6 +90,13 @@ export class AdsClient {
   /** The version last ACKed for a type ("" before the first ACK). */
   ackedVersion(type: string): string {
     return this.subs.get(type)?.version ?? "";
+  }
+
+  /** Sends a type's subscription again as it stands (names, last ACKed version and nonce): an ACK repeated, so the
+   * server sees a changed node (its metadata) without anything else changing. */
+  resend(type: string): void {
+    const sub = this.subs.get(type);
+    if (sub) this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
   }
 
   /** Writes a request as given (the node is added): for tests that speak the protocol step by step. */

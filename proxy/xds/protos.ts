@@ -19,6 +19,8 @@ const FILES = [
   "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
   "envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto",
   "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
+  "envoy/extensions/access_loggers/file/v3/file.proto",
+  "envoy/extensions/access_loggers/stream/v3/stream.proto",
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
@@ -49,6 +51,13 @@ export function envoyRoot(): protobuf.Root {
     return target;
   };
   r.loadSync(FILES, { keepCase: true });
+  // Weft's own type on the ADS stream (proxy/xds/engine.ts): the engine an agent should run.
+  r.define("weft.v1").add(
+    new protobuf.Type("ProxyEngine")
+      .add(new protobuf.Field("name", 1, "string"))
+      .add(new protobuf.Field("version", 2, "string"))
+      .add(new protobuf.Field("binary_path", 3, "string")),
+  );
   r.resolveAll();
   root = r;
   return r;

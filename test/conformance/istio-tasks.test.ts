@@ -13,7 +13,7 @@ import path from "node:path";
 import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
 import { get, poll } from "../../hack/local/procs.js";
 import { generateCa, issueCert } from "../../operator/runtime/pki.js";
-import { change, pages, settled } from "../local-mesh.js";
+import { change, pages, settled } from "../support/local-mesh.js";
 
 const root = repoRoot();
 const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
@@ -259,6 +259,53 @@ spec:
       for (let i = 0; i < 100 && (await mirrored()) < 20; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await mirrored()).toBeGreaterThanOrEqual(20);
       await change(mesh, { "mirror.yaml": null });
+    }, 60_000);
+  });
+
+  describe("retries", () => {
+    it("a VirtualService's retries (attempts, retryOn 5xx) hide a backend that fails every other request; attempts: 0 doesn't", async () => {
+      let hits = 0;
+      const flaky = createHttpServer((_req, res) => {
+        res.writeHead(++hits % 2 === 1 ? 503 : 200);
+        res.end(hits % 2 === 1 ? "unavailable" : "ok");
+      });
+      servers.push(flaky);
+      await new Promise<void>((r) => flaky.listen(8000, "127.0.145.3", r));
+      const vs = (attempts: number) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: flaky
+spec:
+  hosts: [flaky.example.com]
+  ports: [{ number: 8000, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.145.3 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: flaky
+spec:
+  hosts: [flaky.example.com]
+  http:
+  - route:
+    - destination:
+        host: flaky.example.com
+    retries:
+      attempts: ${attempts}
+      retryOn: 5xx
+`;
+      const statuses = async (n: number) => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) out.push((await send(productpage.ip, productpage.port, "flaky.example.com:8000", "/")).status);
+        return out;
+      };
+      await change(mesh, { "flaky.yaml": vs(3) });
+      expect(await statuses(20)).toEqual(Array(20).fill(200));
+      await change(mesh, { "flaky.yaml": vs(0) });
+      hits = 0;
+      expect(await statuses(20)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 503 : 200)));
+      await change(mesh, { "flaky.yaml": null });
     }, 60_000);
   });
 

@@ -1,21 +1,16 @@
 // Bookinfo on the local mesh (the same code as `npm start`), driven through the ingress gateway: Istio's own
 // routing files, each copied into the watched folder, take effect, with statistical assertions. Runs the built
 // package: `npm run build` first (`npm run test:e2e` does).
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
-import { get, poll } from "../../hack/local/procs.js";
+import { get } from "../../hack/local/procs.js";
 import { renderedDom } from "./browser.js";
+import { change as applyFiles } from "../support/local-mesh.js";
 
 const root = repoRoot();
 const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
-
-interface Sync {
-  node: string;
-  configVersion?: string;
-  types: Record<string, { sent?: string; acked?: string; nack?: unknown }>;
-}
 
 describe("Bookinfo on the local mesh, routed by Istio's networking files", () => {
   beforeAll(() => {
@@ -24,22 +19,16 @@ describe("Bookinfo on the local mesh, routed by Istio's networking files", () =>
   const work = mkdtempSync(path.join(tmpdir(), "weft-e2e-"));
   let mesh: LocalMesh;
 
-  const json = async <T>(url: string): Promise<T> => JSON.parse((await get(url))?.body ?? "null") as T;
-
-  /** Changes the watched folder, then waits until discovery has a new generation and every proxy ACKed it. */
+  /**
+   * Copies Istio's files into the watched folder (and removes others) as `kubectl apply -f` / `kubectl delete -f`
+   * would, then waits until every proxy ACKed the result. (It used to only add files: with one definition per
+   * object, the first file's "reviews" would then keep winning.)
+   */
   async function change(add: string[], remove: string[] = []): Promise<void> {
-    const before = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
-    for (const f of remove) rmSync(path.join(mesh.configDir, f));
-    for (const f of add) copyFileSync(path.join(NETWORKING(root), f), path.join(mesh.configDir, f));
-    const version = await poll("a new config generation", async () => {
-      const v = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
-      return v > before ? v : undefined;
-    });
-    await poll(`every proxy synced at ${version}`, async () => {
-      const proxies = await json<Sync[]>(`${mesh.monitoringUrl}/debug/syncz`);
-      const synced = (p: Sync) => Number(p.configVersion) >= version && Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
-      return proxies.length === mesh.layout.workloads.length + 1 && proxies.every(synced) ? true : undefined;
-    });
+    const files: Record<string, string | null> = {};
+    for (const f of add) files[f] = readFileSync(path.join(NETWORKING(root), f), "utf8");
+    for (const f of remove) files[f] = null;
+    await applyFiles(mesh, files);
   }
 
   /** `n` product pages (8 at a time): which reviews version served each, and how ratings fared. */

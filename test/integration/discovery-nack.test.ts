@@ -1,7 +1,8 @@
-// A bad VirtualService forced past the webhook: the proxy NACKs it and keeps its last good routes, /debug/syncz
-// shows the error, discovery's report reaches the operator, and the MeshInstallation says ProxiesSynced=False
-// with the reason; `kubectl get mesh` shows real PROXIES and SYNCED values throughout. Stopped, discovery withdraws
-// its report.
+// A bad VirtualService forced past the webhook: discovery rejects it on its own (named in /debug/configz), so no
+// proxy ever sees it. A NACK no door can see (a proxy refusing valid config, as a real one refuses a port another
+// process holds): the proxy keeps its last good routes, /debug/syncz shows the error, discovery's report reaches
+// the operator, and the MeshInstallation says ProxiesSynced=False with the reason; `kubectl get mesh` shows real
+// PROXIES and SYNCED values throughout. Stopped, discovery withdraws its report.
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { applyBookinfo, applyNetworking, sidecarId } from "./support/bookinfo.js";
@@ -10,6 +11,7 @@ import { getJson, kube, kubectl } from "./support/kubectl.js";
 import { condition } from "./support/mesh.js";
 import { operatorAndMesh } from "./support/operator.js";
 import { CheckingProxy } from "./support/proxy-client.js";
+import { poll } from "../../hack/local/procs.js";
 
 const MESH = "nacks";
 const MESH_NS = "weft-nacks";
@@ -30,6 +32,18 @@ spec:
   hosts: [reviews]
   http:
   - match: [{ uri: { regex: "/reviews/(unclosed" } }]
+    route: [{ destination: { host: reviews, subset: v2 } }]
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+`;
+
+// Valid, but this test's proxy refuses route tables that mention x-refuse-me.
+const refusedReviews = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: reviews, namespace: ${APP_NS} }
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{ headers: { x-refuse-me: { exact: "yes" } } }]
     route: [{ destination: { host: reviews, subset: v2 } }]
   - route: [{ destination: { host: reviews, subset: v1 } }]
 `;
@@ -72,21 +86,35 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     expect(await meshRow()).toEqual({ proxies: "1", synced: "1" });
   });
 
-  it("a bad regex is NACKed, the proxy keeps its routes, syncz and the MeshInstallation show why", async () => {
+  // Was: the bad regex reached the proxy, which NACKed it. Discovery now rejects an invalid object on its own.
+  it("a bad regex forced past the webhook is rejected by discovery, named; the proxy never sees it", async () => {
+    const routesBefore = JSON.stringify(proxy!.routes().get("9080"));
+    await kube(["apply", "-f", "-"], badReviews);
+    const configz = await poll("discovery naming the rejected VirtualService", async () => {
+      const z = (await (await fetch(`http://127.0.0.1:${discovery!.monitoringPort}/debug/configz`)).json()) as { rejected: { name: string; errors: string[]; keptPrevious: boolean }[] };
+      return z.rejected.find((r) => r.name === "reviews");
+    });
+    expect(configz).toMatchObject({ keptPrevious: true, errors: [expect.stringMatching(/^spec\.http\[0\]\.match\[0\]\.uri\.regex: .*\(unclosed/)] });
+    expect(proxy!.nacks).toEqual([]);
+    expect(JSON.stringify(proxy!.routes().get("9080"))).toBe(routesBefore);
+  });
+
+  it("a NACK no door can see: the proxy keeps its routes, syncz and the MeshInstallation show why", async () => {
     const routesBefore = JSON.stringify(proxy!.routes().get("9080"));
     f.mesh.reset();
-    await kube(["apply", "-f", "-"], badReviews);
+    proxy!.refuse = (type, json) => (type === TYPE.route && JSON.stringify(json).includes("x-refuse-me") ? "refused: x-refuse-me" : undefined);
+    await kube(["apply", "-f", "-"], refusedReviews);
 
     await proxy!.until(() => proxy!.nacks.length > 0, 15_000, "a NACK");
-    expect(proxy!.nacks[0]).toMatchObject({ type: TYPE.route, error: expect.stringContaining("(unclosed") });
+    expect(proxy!.nacks[0]).toMatchObject({ type: TYPE.route, error: expect.stringContaining("x-refuse-me") });
     expect(JSON.stringify(proxy!.routes().get("9080"))).toBe(routesBefore); // the last good config still serves
 
     const syncz = await discovery!.syncz();
     expect(syncz).toHaveLength(1);
-    expect(syncz[0]?.types["RDS"]?.nack?.error).toContain("(unclosed");
+    expect(syncz[0]?.types["RDS"]?.nack?.error).toContain("x-refuse-me");
 
     const rejected = await f.mesh.until((m) => proxiesSynced(m)?.status === "False", 15_000, "ProxiesSynced=False");
-    expect(proxiesSynced(rejected)).toMatchObject({ reason: "ConfigRejected", message: expect.stringContaining("(unclosed") });
+    expect(proxiesSynced(rejected)).toMatchObject({ reason: "ConfigRejected", message: expect.stringContaining("x-refuse-me") });
     expect(rejected.status?.proxies).toMatchObject({ connected: 1, nacked: 1, synced: 0 });
     expect(await meshRow()).toEqual({ proxies: "1", synced: "0" });
   });

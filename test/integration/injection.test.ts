@@ -78,7 +78,8 @@ describe("sidecar injection, called by kube-apiserver", () => {
     expect(pod.spec.containers.map((c) => c.name)).toEqual(["reviews", "weft-proxy"]);
     const proxy = proxyOf(pod)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.2.0");
-    expect(proxy.args).toEqual(["proxy", "sidecar", "--binary-path", spec.proxy.binaryPath, "--discovery-address", `weftd.${MESH_NS}.svc:15010`]);
+    // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses with exit 2; these are the ones it runs.)
+    expect(proxy.args).toEqual(["proxy", "--discovery-address", `weftd.${MESH_NS}.svc:15010`, "--type", "sidecar", "--interception-mode", "REDIRECT", "--binary-path", spec.proxy.binaryPath]);
     expect(pod.metadata.labels).toMatchObject({ "security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": "reviews" });
     expect(JSON.parse(pod.metadata.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({ containers: ["weft-proxy"] });
   });

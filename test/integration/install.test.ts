@@ -21,7 +21,7 @@ describe("a MeshInstallation applied with kubectl", () => {
     for (const p of pods.items) expect(p.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
 
     const [header, row] = (await kube(["get", "mesh", "default"])).trim().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["NAME", "NAMESPACE", "VERSION", "READY", "PROXIES", "SYNCED", "STATE", "AGE"]);
+    expect(header?.split(/\s+/)).toEqual(["NAME", "NAMESPACE", "VERSION", "READY", "PROXIES", "SYNCED", "UPGRADED", "STATE", "AGE"]);
     expect(row).toMatch(/^default\s+weft-system\s+0\.2\.0\s+True\s+.*Healthy\s+\d+s$/);
   });
 

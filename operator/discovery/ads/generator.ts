@@ -134,11 +134,17 @@ function without(model: ConfigModel, drop: Set<object>): ConfigModel {
 export function modelWarnings(model: ConfigModel): string[] {
   const out: string[] = [];
   const ctx = { destinationRules: model.destinationRules, domainSuffix: model.domainSuffix };
-  for (const vs of model.virtualServices) {
-    for (const e of validateVirtualService(vs, ctx)) out.push(`VirtualService/${vs.namespace}/${vs.name}: ${e}`);
-  }
-  for (const dr of model.destinationRules) {
-    for (const e of validateDestinationRule(dr)) out.push(`DestinationRule/${dr.namespace}/${dr.name}: ${e}`);
-  }
+  // Per object, and never throwing: a warning must not stop the push.
+  const each = <T>(kind: string, list: Named<T>[], check: (o: Named<T>) => string[]): void => {
+    for (const o of list) {
+      try {
+        for (const e of check(o)) out.push(`${kind}/${o.namespace}/${o.name}: ${e}`);
+      } catch (err) {
+        out.push(`${kind}/${o.namespace}/${o.name}: cannot be validated: ${(err as Error).message}`);
+      }
+    }
+  };
+  each("VirtualService", model.virtualServices, (vs) => validateVirtualService(vs, ctx));
+  each("DestinationRule", model.destinationRules, (dr) => validateDestinationRule(dr));
   return [...out, ...unmatchedHosts(model)];
 }

@@ -108,7 +108,7 @@ describe("ADS server", () => {
       LDS: { sent: "1", acked: "1" },
       RDS: { sent: "1", acked: "1" },
     });
-    expect(summarise(ads.tracker.state())).toMatchObject({ connected: 1, synced: 1, nacked: 0, versions: { "1": 1 } });
+    expect(summarise(ads.tracker.state())).toMatchObject({ connected: 1, synced: 1, nacked: 0, configVersions: { "1": 1 } });
   });
 
   it("pushes a change in warming order, only the types that changed", async () => {
@@ -153,7 +153,7 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     ads.generator.setModel(meshModel(ECHO_SUBSETS, VS(50)));
     await ads.pushAll();
     await roundTrip(c, rds);
-    expect(summarise(ads.tracker.state()).versions).toEqual({ "2": 1 });
+    expect(summarise(ads.tracker.state()).configVersions).toEqual({ "2": 1 });
   });
 
   it("records a NACK with its error, keeps the last ACKed version, and ignores stale nonces", async () => {

@@ -5,6 +5,8 @@ import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
 import { encodeResponse } from "../../../proxy/xds/ads.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
+import { encodeResource } from "../../../proxy/xds/codec.js";
+import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
@@ -55,6 +57,9 @@ class Connection {
   identity?: ProxyIdentity;
   private readonly subs = new Map<SnapshotType, Subscription>();
   private snapshot?: Snapshot;
+  /** Weft's engine type, when the proxy subscribed to it: what was sent last. */
+  private engineSub?: { sent?: string; nonce?: string };
+  private engineReport = "";
   /** Bytes written to this stream and not yet flushed. */
   private unflushed = 0;
   private closed = false;
@@ -77,7 +82,9 @@ class Connection {
       metrics.connected.set(tracker.size);
       log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
     }
+    this.takeEngineReport(req);
     const type = req.type_url;
+    if (type === ENGINE_TYPE) return this.onEngineRequest(req);
     if (!isSnapshotType(type)) return;
     const sub = this.subs.get(type);
     if (sub && req.response_nonce && req.response_nonce !== sub.nonce) return; // stale: ignore
@@ -100,6 +107,40 @@ class Connection {
       if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
       this.push();
     }
+  }
+
+  /** The engine the agent reports running, from its node metadata (every request may carry a newer one). */
+  private takeEngineReport(req: DiscoveryRequest): void {
+    const raw = req.node?.metadata?.fields?.["WEFT_ENGINE"]?.stringValue ?? "";
+    if (raw === this.engineReport) return;
+    this.engineReport = raw;
+    const report = reportFromMetadata(req.node?.metadata);
+    this.server.tracker.engine(this.id, report);
+    if (report && this.identity) this.server.log.info({ node: this.identity.id, engine: report.engine, phase: report.phase, error: report.error }, "proxy engine");
+  }
+
+  private onEngineRequest(req: DiscoveryRequest): void {
+    if (!this.engineSub) {
+      this.engineSub = {};
+      this.pushEngine();
+      return;
+    }
+    if (req.response_nonce && req.response_nonce === this.engineSub.nonce && req.error_detail?.message) {
+      this.server.log.warn({ node: this.identity?.id, error: req.error_detail.message }, "engine NACK");
+    }
+  }
+
+  /** Sends the desired engine (one resource, or none) when it changed. */
+  pushEngine(): void {
+    const sub = this.engineSub;
+    if (!sub || !this.identity) return;
+    const target: EngineTarget | undefined = this.server.engineFor?.(this.identity);
+    const key = target ? `${target.version} ${target.binaryPath}` : "";
+    if (sub.sent === key) return;
+    const version = String(++this.server.engineVersions);
+    const nonce = `engine:${version}`;
+    this.write(encodeResponse({ version_info: version, resources: target ? [encodeResource(engineResource(target))] : [], type_url: ENGINE_TYPE, nonce }));
+    Object.assign(sub, { sent: key, nonce });
   }
 
   /** Sends every subscribed type whose resources changed, in warming order. */
@@ -183,6 +224,8 @@ export interface AdsServerOptions {
    * many proxies need large pushes at once. Default 8 MiB.
    */
   maxBufferedBytes?: number;
+  /** The engine a proxy should run (proxy/xds/engine.ts); none when unset or undefined. */
+  engineFor?: (proxy: ProxyIdentity) => EngineTarget | undefined;
 }
 
 export class AdsServer {
@@ -195,6 +238,9 @@ export class AdsServer {
   /** Snapshot errors already logged: one line per failure, not one per proxy. */
   readonly logged = new WeakSet<Error>();
   private readonly maxBuffered: number;
+  readonly engineFor?: (proxy: ProxyIdentity) => EngineTarget | undefined;
+  /** Versions of engine responses: one counter for the server, so a nonce is never reused. */
+  engineVersions = 0;
   private bufferedBytes = 0;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
   private readonly waiting = new Set<Connection>();
@@ -205,6 +251,7 @@ export class AdsServer {
     this.metrics = options.metrics;
     this.log = options.log ?? SILENT;
     this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.engineFor = options.engineFor;
   }
 
   /** May this connection push now? If not, it is queued and pushed when bytes drain. */
@@ -267,6 +314,11 @@ export class AdsServer {
       if (this.connections.has(conn.id)) conn.push();
       if (++n % batch === 0) await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /** Sends each proxy its desired engine where that changed (the engineFor answers changed). */
+  pushEngines(): void {
+    for (const conn of this.connections.values()) conn.pushEngine();
   }
 
   /** Ends every stream, so proxies reconnect elsewhere. */

@@ -25,7 +25,9 @@ describe("summarise", () => {
       connected: 3,
       synced: 1,
       nacked: 1,
-      versions: { "7": 3 },
+      versions: {},
+      configVersions: { "7": 3 },
+      engines: {},
       nacks: [{ node: "sidecar~10.0.0.2~b.default~default.svc.cluster.local", type: "RDS", error: "route: invalid regex" }],
       updated: "2026-11-22T01:02:03Z",
     });
@@ -55,7 +57,7 @@ describe("summarise", () => {
 
   it("is empty with no proxies, and tells changes apart from a new timestamp", () => {
     const empty = summarise([], now);
-    expect(empty).toEqual({ connected: 0, synced: 0, nacked: 0, versions: {}, nacks: [], updated: "2026-11-22T01:02:03Z" });
+    expect(empty).toEqual({ connected: 0, synced: 0, nacked: 0, versions: {}, configVersions: {}, engines: {}, nacks: [], updated: "2026-11-22T01:02:03Z" });
     expect(summaryChanged(empty, { ...empty, updated: "later" })).toBe(false);
     expect(summaryChanged(empty, { ...empty, connected: 1 })).toBe(true);
     expect(summaryChanged(undefined, empty)).toBe(true);

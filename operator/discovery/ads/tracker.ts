@@ -1,5 +1,6 @@
 // The sync tracker: for every connected proxy, per resource type, the version sent, the version ACKed and the
 // last NACK. Served at /debug/syncz and summarised for the operator.
+import type { EngineReport } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME } from "../../../proxy/xds/types.js";
 
 export interface TypeSync {
@@ -16,6 +17,8 @@ export interface ProxySync {
   /** The config generation the proxy's ACKed state corresponds to. */
   configVersion?: string;
   types: Record<string, TypeSync>;
+  /** The engine it reports running (node metadata WEFT_ENGINE). */
+  engine?: EngineReport;
   /** Set while this generation's snapshot for the proxy can't be built: it keeps an older config. */
   snapshotError?: string;
 }
@@ -53,6 +56,13 @@ export class SyncTracker {
   nacked(connection: number, typeUrl: string, version: string, error: string, now = new Date()): void {
     const t = this.type(connection, typeUrl);
     if (t) t.nack = { version, error, at: now.toISOString() };
+  }
+
+  engine(connection: number, report: EngineReport | undefined): void {
+    const p = this.proxies.get(connection);
+    if (!p) return;
+    if (report) p.engine = report;
+    else delete p.engine;
   }
 
   /** The snapshot for the proxy failed (an error) or was built (undefined). */

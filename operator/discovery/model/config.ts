@@ -1,5 +1,6 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
 import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
+import type { MeshSettings } from "./mesh.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
 
@@ -51,13 +52,13 @@ export interface Named<T> {
 
 export interface ConfigModel {
   domainSuffix: string;
+  /** The mesh config (ConfigMap weft-mesh, or --mesh-config); unset: Istio's defaults, no access log or sampling config. */
+  mesh?: MeshSettings;
   services: Service[];
   workloads: Workload[];
   virtualServices: Named<VirtualService>[];
   destinationRules: Named<DestinationRule>[];
   gateways: Named<Gateway>[];
-  /** meshConfig.outboundTrafficPolicy.mode: where traffic to hosts the mesh doesn't know goes. Default ALLOW_ANY. */
-  outboundTrafficPolicy?: OutboundTrafficMode;
 }
 
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";

@@ -83,6 +83,11 @@ export class KubeSource {
     for (const informer of this.informers) informer.stop();
   }
 
+  /** A pod the informers hold. */
+  pod(namespace: string, name: string): KubernetesObject | undefined {
+    return this.informers.find((i) => i.source.kind === "Pod")?.get(name, namespace);
+  }
+
   /** The latest snapshot reported. */
   get snapshot(): SourceSnapshot | undefined {
     return this.last;

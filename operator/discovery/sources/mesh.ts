@@ -1,50 +1,77 @@
-// The mesh config in local mode: a YAML file shaped as Istio's MeshConfig (the `mesh` key of the weft-mesh
-// ConfigMap), watched. Only the fields discovery uses are read; a bad value is reported and the last good one kept.
-import { readFileSync, watch, type FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
-import { parse } from "yaml";
-import type { OutboundTrafficMode } from "../model/config.js";
+// Where discovery's mesh settings come from: ConfigMap weft-mesh (key `mesh`) in its namespace, watched, in
+// Kubernetes mode; a file (--mesh-config), watched, in local mode. A change is reported at once; a value that
+// doesn't parse is logged, naming the field, and the last good settings stay.
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { Informer } from "../../runtime/informer.js";
+import { parseMeshConfig, type MeshSettings } from "../model/mesh.js";
 
-export interface MeshSettings {
-  outboundTrafficPolicy: OutboundTrafficMode;
+export const MESH_CONFIGMAP = "weft-mesh";
+
+export interface MeshSource {
+  start(): Promise<void>;
+  stop(): void;
 }
 
-export const DEFAULT_MESH: MeshSettings = { outboundTrafficPolicy: "ALLOW_ANY" };
+type OnMesh = (mesh: MeshSettings | undefined) => void;
 
-/** Parses a MeshConfig document; throws with the field path when a value is invalid. Pure. */
-export function parseMeshConfig(text: string): MeshSettings {
-  const doc: unknown = parse(text) ?? {};
-  if (typeof doc !== "object" || Array.isArray(doc) || doc === null) throw new Error("the mesh config must be a mapping");
-  const otp = (doc as Record<string, unknown>).outboundTrafficPolicy as Record<string, unknown> | undefined;
-  const mode = otp?.mode ?? "ALLOW_ANY";
-  if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY") throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
-  return { outboundTrafficPolicy: mode };
+function parsed(text: string | undefined, where: string, log: Logger): { ok: true; mesh: MeshSettings | undefined } | { ok: false } {
+  if (text === undefined) return { ok: true, mesh: undefined };
+  try {
+    const mesh = parseMeshConfig(text);
+    for (const w of mesh.warnings) log.warn({ source: where, warning: w }, "mesh config");
+    return { ok: true, mesh };
+  } catch (err) {
+    log.warn({ source: where, error: (err as Error).message }, "mesh config rejected; the last good one stays");
+    return { ok: false };
+  }
 }
 
-/** Reads the file now and on every change; `onChange` gets each new good version, `onError` each bad one. */
-export function watchMeshConfig(file: string, onChange: (m: MeshSettings) => void, onError: (message: string) => void): { current: MeshSettings; stop(): void } {
-  let last = "";
-  const state = { current: DEFAULT_MESH, stop: () => watcher.close() };
-  const load = (): void => {
-    let text: string;
+/** Local mode: the file, polled (a rename-replace, as editors and kubectl cp do, is seen too). */
+export function fileMeshSource(file: string, log: Logger, onMesh: OnMesh): MeshSource {
+  let last: string | undefined;
+  const read = (): void => {
+    let text: string | undefined;
     try {
       text = readFileSync(file, "utf8");
-    } catch (err) {
-      return onError(`${file}: ${(err as Error).message}`);
+    } catch {
+      text = undefined; // no file: the defaults
     }
     if (text === last) return;
     last = text;
-    try {
-      state.current = parseMeshConfig(text);
-      onChange(state.current);
-    } catch (err) {
-      onError(`${file}: ${(err as Error).message}`);
-    }
+    const r = parsed(text, file, log);
+    if (r.ok) onMesh(r.mesh);
   };
-  load();
-  // The folder, not the file: editors and `kubectl cp` replace files, which ends a watch on the file itself.
-  const watcher: FSWatcher = watch(dirname(file), (_event, name) => {
-    if (name === null || name === basename(file)) load();
+  return {
+    start: async () => {
+      read();
+      watchFile(file, { interval: 200 }, read);
+    },
+    stop: () => unwatchFile(file, read),
+  };
+}
+
+/** Kubernetes mode: ConfigMap weft-mesh in discovery's namespace, key `mesh`; deleted means the defaults. */
+export function configMapMeshSource(kc: KubeConfig, namespace: string, log: Logger, onMesh: OnMesh): MeshSource {
+  const informer = new Informer<KubernetesObject & { data?: Record<string, string> }>(
+    kc,
+    { apiVersion: "v1", kind: "ConfigMap", plural: "configmaps", namespace, fieldSelector: `metadata.name=${MESH_CONFIGMAP}` },
+    log,
+  );
+  let last: string | undefined;
+  informer.on((type, cm) => {
+    const text = type === "delete" ? undefined : cm.data?.mesh;
+    if (text === last) return;
+    last = text;
+    const r = parsed(text, `ConfigMap ${namespace}/${MESH_CONFIGMAP} key "mesh"`, log);
+    if (r.ok) onMesh(r.mesh);
   });
-  return state;
+  return {
+    start: async () => {
+      await informer.start();
+      await informer.synced;
+    },
+    stop: () => informer.stop(),
+  };
 }

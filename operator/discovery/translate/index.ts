@@ -107,16 +107,16 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
       byPort.set(port.number, vhosts);
     }
   }
-  const mode = ctx.model.outboundTrafficPolicy;
+  const mode = ctx.model.mesh?.outboundTrafficPolicy ?? "ALLOW_ANY";
   out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(outboundHttpListener(port));
+    out.listeners.push(outboundHttpListener(port, ctx.model.mesh));
     out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
   }
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
-    out.listeners.push(virtualInbound(inbound));
+    out.listeners.push(virtualInbound(inbound, ctx.model.mesh));
     out.clusters.push(...inboundClusters(inbound));
   }
 }

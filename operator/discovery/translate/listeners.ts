@@ -3,6 +3,8 @@
 import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
+import type { MeshSettings } from "../model/mesh.js";
+import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
 import type { OutboundTrafficMode } from "../model/config.js";
@@ -21,19 +23,73 @@ export function httpFilters(proxyless: boolean): HttpFilter[] {
 }
 
 /**
+ * The mesh config's access log (Envoy's file logger on /dev/stdout) in Istio's field names, JSON or TEXT:
+ *   JSON: {"start_time","method","path","protocol","response_code","response_flags","bytes_received","bytes_sent",
+ *          "duration","x_forwarded_for","user_agent","request_id","authority","upstream_host","upstream_cluster",
+ *          "downstream_remote_address","route_name"}
+ *   TEXT: [start] "METHOD PATH PROTOCOL" CODE FLAGS RECEIVED SENT DURATION "XFF" "UA" "REQUEST-ID" "AUTHORITY"
+ *         "UPSTREAM-HOST" UPSTREAM-CLUSTER DOWNSTREAM-REMOTE-IP ROUTE (the client address without its port: the
+ * engine knows no other)
+ */
+export const ACCESS_LOG_JSON = {
+  start_time: "%START_TIME%",
+  method: "%REQ(:METHOD)%",
+  path: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+  protocol: "%PROTOCOL%",
+  response_code: "%RESPONSE_CODE%",
+  response_flags: "%RESPONSE_FLAGS%",
+  bytes_received: "%BYTES_RECEIVED%",
+  bytes_sent: "%BYTES_SENT%",
+  duration: "%DURATION%",
+  x_forwarded_for: "%REQ(X-FORWARDED-FOR)%",
+  user_agent: "%REQ(USER-AGENT)%",
+  request_id: "%REQ(X-REQUEST-ID)%",
+  authority: "%REQ(:AUTHORITY)%",
+  upstream_host: "%UPSTREAM_HOST%",
+  upstream_cluster: "%UPSTREAM_CLUSTER%",
+  downstream_remote_address: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+  route_name: "%ROUTE_NAME%",
+};
+export const ACCESS_LOG_TEXT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% ' +
+  '%DURATION% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
+  "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %ROUTE_NAME%\n";
+
+/** What the mesh config adds to every HTTP connection manager: the access log and trace sampling. */
+function meshFields(mesh: MeshSettings | undefined): Pick<HttpConnectionManager, "access_log" | "tracing"> {
+  if (!mesh) return {};
+  const log = mesh.accessLog;
+  return {
+    access_log: log
+      ? [
+          {
+            name: "envoy.access_loggers.file",
+            typed_config: {
+              "@type": TYPE.fileAccessLog,
+              path: log.file,
+              log_format: log.encoding === "TEXT" ? { text_format_source: { inline_string: ACCESS_LOG_TEXT } } : { json_format: ACCESS_LOG_JSON },
+            },
+          },
+        ]
+      : undefined,
+    tracing: { random_sampling: { value: mesh.tracingSampling } },
+  };
+}
+
+/**
  * Path normalisation on every proxy's HCM (sidecar inbound and outbound, gateways), as Istio's mesh-wide
  * pathNormalization turns it on, so a route that denies /admin can't be walked around with /public/../admin or
  * //admin. Proxyless gRPC clients keep the plain HCM: they implement neither field.
  */
 export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | "merge_slashes"> = { normalize_path: true, merge_slashes: true };
 
-export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean): HttpConnectionManager {
+export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean, mesh?: MeshSettings): HttpConnectionManager {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless),
-    ...(proxyless ? {} : PATH_NORMALIZATION),
+    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...meshFields(mesh) }),
   };
 }
 
@@ -85,14 +141,14 @@ export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): Vi
 }
 
 /** 0.0.0.0_<port>: outbound HTTP on one port, routed by the RouteConfiguration named after the port. */
-export function outboundHttpListener(port: number): Listener {
+export function outboundHttpListener(port: number, mesh?: MeshSettings): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, String(port), false))] }],
+    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, String(port), false, mesh))] }],
   };
 }
 
@@ -121,8 +177,12 @@ export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
   };
 }
 
+function tcpProxyFilter(cluster: string): Filter {
+  return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } };
+}
+
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
-export function virtualInbound(ports: ServicePort[]): Listener {
+export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
@@ -131,6 +191,10 @@ export function virtualInbound(ports: ServicePort[]): Listener {
     filter_chains: ports.map((port) => {
       const target = port.targetPort ?? port.number;
       const cluster = inboundName(target);
+      if (!isHttpProtocol(port.protocol)) {
+        // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
+        return { name: cluster, filter_chain_match: { destination_port: target }, filters: [tcpProxyFilter(cluster)] };
+      }
       return {
         name: cluster,
         filter_chain_match: { destination_port: target },
@@ -150,6 +214,7 @@ export function virtualInbound(ports: ServicePort[]): Listener {
             },
             http_filters: httpFilters(false),
             ...PATH_NORMALIZATION,
+            ...meshFields(mesh),
           }),
         ],
       };
@@ -158,13 +223,13 @@ export function virtualInbound(ports: ServicePort[]): Listener {
 }
 
 /** A gateway's listener on a server port, routed by `http.<port>`. */
-export function gatewayListener(port: number): Listener {
+export function gatewayListener(port: number, mesh?: MeshSettings): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false))] }],
+    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh))] }],
   };
 }
 

@@ -2,7 +2,7 @@
 import { violations } from "../testing/envoy.js";
 import { listener, routeConfig } from "../testing/find.js";
 import { meshModel } from "../testing/mesh.js";
-import { parseMeshConfig } from "../sources/mesh.js";
+import { DEFAULT_MESH, parseMeshConfig } from "../model/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
@@ -23,15 +23,15 @@ describe("outbound traffic policy", () => {
   });
 
   it("REGISTRY_ONLY: unknown HTTP hosts get 502 (block_all), TCP goes to BlackHoleCluster", () => {
-    const out = translate({ ...meshModel(), outboundTrafficPolicy: "REGISTRY_ONLY" }, client);
+    const out = translate({ ...meshModel(), mesh: { ...DEFAULT_MESH, outboundTrafficPolicy: "REGISTRY_ONLY" } }, client);
     expect(violations(out)).toEqual([]);
     expect(lastHost(out)).toMatchObject({ name: "block_all", domains: ["*"], routes: [{ name: "block_all", direct_response: { status: 502 } }] });
     expect(catchAll(out)).toBe("BlackHoleCluster");
   });
 
   it("reads the mode from Istio's MeshConfig YAML, rejecting a bad value by field", () => {
-    expect(parseMeshConfig("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n")).toEqual({ outboundTrafficPolicy: "REGISTRY_ONLY" });
-    expect(parseMeshConfig("")).toEqual({ outboundTrafficPolicy: "ALLOW_ANY" });
+    expect(parseMeshConfig("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n")).toMatchObject({ outboundTrafficPolicy: "REGISTRY_ONLY" });
+    expect(parseMeshConfig("")).toMatchObject({ outboundTrafficPolicy: "ALLOW_ANY" });
     expect(() => parseMeshConfig("outboundTrafficPolicy: { mode: DENY }")).toThrow('outboundTrafficPolicy.mode: "DENY" is not ALLOW_ANY or REGISTRY_ONLY');
   });
 });

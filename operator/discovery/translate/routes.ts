@@ -1,5 +1,5 @@
 // VirtualService http routes → Envoy routes, in order, first match wins.
-import type { Route, RouteAction, RouteAction_HashPolicy, RouteAction_RequestMirrorPolicy } from "../../../proxy/xds/resources.js";
+import type { RetryPolicy, Route, RouteAction, RouteAction_HashPolicy, RouteAction_RequestMirrorPolicy } from "../../../proxy/xds/resources.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
@@ -119,7 +119,7 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, 
     ...cluster,
     ...rewriteFields(http.rewrite),
     ...timeouts(faulted ? undefined : http.timeout),
-    retry_policy: faulted ? undefined : retryPolicy(http.retries, hash_policy !== undefined),
+    retry_policy: faulted ? undefined : http.retries ? retryPolicy(http.retries, hash_policy !== undefined) : meshRetry(ctx, hash_policy !== undefined),
     hash_policy,
     request_mirror_policies: mirrors(ctx, http, where),
   };
@@ -140,6 +140,14 @@ export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService
   return routes;
 }
 
+/** A route's retries when its VirtualService sets none: the mesh config's defaultHttpRetryPolicy, else Istio's default. */
+function meshRetry(ctx: RouteContext, consistentHash: boolean): RetryPolicy | undefined {
+  const policy = retryPolicy(ctx.model.mesh?.defaultRetry, consistentHash);
+  // Istio's default policy retries 503 under retriable-status-codes; keep that when the mesh config names no codes.
+  if (policy && policy.retriable_status_codes === undefined && String(policy.retry_on).includes("retriable-status-codes")) policy.retriable_status_codes = [503];
+  return policy;
+}
+
 /** The route Istio writes when no VirtualService applies: everything to the service's default cluster. */
 export function defaultRoute(ctx: RouteContext, service: Service, port: number): Route {
   const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
@@ -147,6 +155,6 @@ export function defaultRoute(ctx: RouteContext, service: Service, port: number):
   return {
     name: "default",
     match: { prefix: "/" },
-    route: { cluster: outboundName(port, "", service.hostname), ...timeouts(undefined), retry_policy: retryPolicy(undefined, hash !== undefined), hash_policy: hash },
+    route: { cluster: outboundName(port, "", service.hostname), ...timeouts(undefined), retry_policy: meshRetry(ctx, hash !== undefined), hash_policy: hash },
   };
 }

@@ -110,7 +110,7 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     const rp = `${path}.route[${j}]`;
     if (!r.destination?.host) e.add(`${rp}.destination.host`, "is required");
     if (r.weight !== undefined && r.weight < 0) e.add(`${rp}.weight`, `must not be negative, got ${r.weight}`);
-    if (r.destination?.subset && ctx.destinationRules) {
+    if (r.destination?.subset && r.destination.host && ctx.destinationRules) {
       const problem = subsetDefined(r.destination.host, r.destination.subset, namespace, ctx);
       if (problem) e.add(`${rp}.destination.subset`, problem);
     }
@@ -282,8 +282,9 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
   let meaning: string[] = [];
   try {
     meaning = semantic(kind, named, ctx);
-  } catch {
-    // A value of the wrong type (reported by the field check) that the checks of meaning can't read.
+  } catch (err) {
+    // A value of the wrong type (the field check says which) that the checks of meaning can't read; fail closed.
+    if (!fields.length) meaning = [`spec: cannot be validated: ${(err as Error).message}`];
   }
   return [...out, ...meaning, ...fields.filter((f) => !meaning.includes(f))];
 }

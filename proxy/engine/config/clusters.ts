@@ -63,8 +63,10 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
   if (type === "EDS") eps = eds.get(edsName) ?? [];
   const policy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
-  if ((policy === "CLUSTER_PROVIDED") !== (type === "ORIGINAL_DST")) r.fail("lb_policy", "CLUSTER_PROVIDED goes with type ORIGINAL_DST, and only with it");
-  const lbPolicy: LbPolicy = policy === "CLUSTER_PROVIDED" ? "ROUND_ROBIN" : policy;
+  // ORIGINAL_DST picks no host (the original destination is the host): Envoy requires CLUSTER_PROVIDED there, and only there.
+  if (policy === "CLUSTER_PROVIDED" && type !== "ORIGINAL_DST") r.fail("lb_policy", "CLUSTER_PROVIDED is for ORIGINAL_DST clusters only");
+  if (type === "ORIGINAL_DST" && policy !== "CLUSTER_PROVIDED" && o.lb_policy !== undefined) r.fail("lb_policy", "an ORIGINAL_DST cluster needs lb_policy CLUSTER_PROVIDED");
+  const lbPolicy: LbPolicy = policy === "CLUSTER_PROVIDED" || type === "ORIGINAL_DST" ? "ROUND_ROBIN" : policy;
   const odc = r.optObj(o, "original_dst_lb_config", "");
   if (odc) onlyKnown(r, odc, "original_dst_lb_config", ["use_http_header", "http_header_name"], "original_dst_lb_config");
   const originalDstHeader =

@@ -9,7 +9,7 @@ const KNOWN = new Set([
   "@type", "stat_prefix", "route_config", "rds", "http_filters", "strip_any_host_port", "strip_matching_host_port",
   "generate_request_id", "access_log", "codec_type", "request_headers_timeout", "request_timeout",
   "stream_idle_timeout", "common_http_protocol_options", "max_request_headers_kb", "normalize_path", "merge_slashes",
-  "path_with_escaped_slashes_action",
+  "path_with_escaped_slashes_action", "tracing", "http2_protocol_options",
 ]);
 const KNOWN_COMMON = new Set(["idle_timeout", "max_connection_duration", "max_headers_count", "headers_with_underscores_action"]);
 
@@ -19,6 +19,7 @@ function refuseUnknown(r: Reader, o: Obj, known: ReadonlySet<string>, path: stri
 
 export interface HcmOptions {
   limits: HcmLimits;
+  maxConcurrentStreams: number;
   normalizePath: boolean;
   mergeSlashes: boolean;
 }
@@ -53,7 +54,19 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
     },
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
+    maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),
   };
+}
+
+/** http2_protocol_options.max_concurrent_streams: 100 unless set (Istio's gateways; Envoy's own is 2^31-1). */
+function maxConcurrentStreams(r: Reader, hcm: Obj, hp: string): number {
+  const path = join(hp, "http2_protocol_options");
+  const h2 = r.optObj(hcm, "http2_protocol_options", hp);
+  if (!h2) return 100;
+  refuseUnknown(r, h2, new Set(["max_concurrent_streams"]), path);
+  const n = r.num(h2, "max_concurrent_streams", path) ?? 100;
+  if (!Number.isInteger(n) || n < 1 || n > 2147483647) r.fail(join(path, "max_concurrent_streams"), "must be between 1 and 2147483647");
+  return n;
 }
 
 export const CONNECTION_LIMIT = typeName(TYPE.connectionLimit);

@@ -1,8 +1,9 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
-import { anyType, join, Reader, type Obj } from "./read.js";
+import { anyType, ConfigError, join, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
+import { compileAccessLog } from "./access-log.js";
 import { nameOf } from "./clusters.js";
 import { dataSource } from "./upstream.js";
 import { TYPE, typeName } from "../../xds/types.js";
@@ -26,7 +27,34 @@ export function compileListener(
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) r.fail("address.socket_address.port_value", `invalid port ${port}`);
   const chains = r.list(o, "filter_chains", "");
-  if (chains.length !== 1) r.fail("filter_chains", "exactly one filter chain is supported");
+  if (chains.length === 0) r.fail("filter_chains", "at least one filter chain is required");
+  const flags = {
+    bindToPort: r.bool(o, "bind_to_port", "") ?? true,
+    useOriginalDst: r.bool(o, "use_original_dst", "") ?? false,
+  };
+  const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), port: chainPort(r, c, i) }));
+  const defaults = matched.filter((m) => m.port === undefined);
+  if (defaults.length > 1) r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
+  if (chains.length > 1 || defaults.length === 0) {
+    // Several chains: each compiled as a one-chain listener of the same name, chosen per connection by port.
+    const one = (m: (typeof matched)[number]): Listener => {
+      const { filter_chain_match: _m, ...chain } = m.c;
+      try {
+        return compileListener({ ...o, filter_chains: [chain], use_original_dst: false }, index, routes, hasCluster);
+      } catch (err) {
+        if (err instanceof ConfigError) throw new ConfigError(err.kind, err.resource, err.path.replace(/^filter_chains\[0\]/, `filter_chains[${m.i}]`), err.detail);
+        throw err;
+      }
+    };
+    const byPort = new Map<number, Listener>();
+    for (const m of matched) {
+      if (m.port === undefined) continue;
+      if (byPort.has(m.port)) r.fail(`filter_chains[${m.i}].filter_chain_match.destination_port`, `duplicate port ${m.port}`);
+      byPort.set(m.port, one(m));
+    }
+    const fallback = defaults[0] ? one(defaults[0]) : undefined;
+    return { ...(fallback ?? { name, tls: undefined, address: byPort.values().next().value?.address ?? "0.0.0.0", port, direction: "outbound", hcm: undefined, tcp: undefined, connectionLimit: undefined }), ...flags, byPort };
+  }
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
   const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
@@ -46,6 +74,8 @@ export function compileListener(
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
     port,
     direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
+    ...flags,
+    byPort: undefined,
   };
   if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
@@ -82,10 +112,35 @@ export function compileListener(
       stripAnyHostPort: r.bool(hcm, "strip_any_host_port", hp) ?? false,
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
-      accessLog: r.list(hcm, "access_log", hp).length > 0,
+      accessLog: compileAccessLog(r, hcm, hp),
+      samplingPercent: tracingSampling(r, hcm, hp),
       ...options,
     },
   };
+}
+
+/** tracing.random_sampling.value (percent): the share of new traces marked sampled; no tracing block: 100. */
+function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
+  const t = r.optObj(hcm, "tracing", hp);
+  if (!t) return 100;
+  const tp = join(hp, "tracing");
+  for (const k of Object.keys(t)) if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
+  const rs = r.optObj(t, "random_sampling", tp);
+  const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
+  if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
+  return v;
+}
+
+/** A chain's filter_chain_match: only destination_port is supported; anything else is refused, naming it. */
+function chainPort(r: Reader, chain: unknown, i: number): number | undefined {
+  const path = `filter_chains[${i}].filter_chain_match`;
+  const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
+  if (!m) return undefined;
+  for (const key of Object.keys(m)) if (key !== "destination_port") r.fail(join(path, key), "not supported (only destination_port is)");
+  const port = r.num(m, "destination_port", path);
+  if (port === undefined) return undefined;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) r.fail(join(path, "destination_port"), `invalid port ${port}`);
+  return port;
 }
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).

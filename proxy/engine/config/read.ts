@@ -8,7 +8,7 @@ export class ConfigError extends Error {
     readonly kind: string,
     readonly resource: string,
     readonly path: string,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${kind} "${resource}": ${path ? `${path}: ` : ""}${detail}`);
     this.name = "ConfigError";

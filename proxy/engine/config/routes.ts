@@ -69,6 +69,7 @@ function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: stri
     retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
     perFilter: perFilter(r, o, path),
     cors: corsField(r, o, path),
+    attemptCount: r.bool(o, "include_request_attempt_count", path) ?? false,
   };
 }
 

@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
@@ -160,6 +161,8 @@ export interface VirtualHost {
   retry: RetryPolicy | undefined;
   perFilter: PerFilterConfig;
   cors?: CorsConfig | undefined;
+  /** `include_request_attempt_count`: x-envoy-attempt-count on every upstream attempt (1, 2, ...). */
+  attemptCount?: boolean;
 }
 
 export interface RouteConfig {
@@ -189,7 +192,12 @@ export interface HttpConnectionManager {
   stripAnyHostPort: boolean;
   stripMatchingHostPort: boolean;
   generateRequestId: boolean;
-  accessLog: boolean;
+  /** The listener's access log, when it has one. */
+  accessLog: AccessLogFormat | undefined;
+  /** Percent of traces this proxy starts that are marked sampled. */
+  samplingPercent: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for downstream connections. */
+  maxConcurrentStreams: number;
   limits: HcmLimits;
   /** normalize_path: RFC 3986 normalisation of the path (dot segments, unreserved escapes) before routing. */
   normalizePath: boolean;
@@ -264,9 +272,16 @@ export interface Listener {
   address: string;
   port: number;
   direction: "inbound" | "outbound";
-  /** Exactly one of hcm (HTTP) and tcp is set. */
+  /** Exactly one of hcm (HTTP) and tcp is set (neither when only `byPort` chains serve). */
   hcm: HttpConnectionManager | undefined;
   tcp: TcpProxy | undefined;
+  /** bind_to_port false: not bound; reached through a use_original_dst listener (Istio's 0.0.0.0_<port>). */
+  bindToPort: boolean;
+  /** use_original_dst: each connection goes to the listener of its original destination (Istio's virtualOutbound). */
+  useOriginalDst: boolean;
+  /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
+   * listener's own hcm/tcp, when set, serves the other ports. */
+  byPort: ReadonlyMap<number, Listener> | undefined;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
 }

@@ -4,7 +4,7 @@
 import { startAdmin, type AdminTarget } from "../admin.js";
 import { adminCall, HOSTILE } from "./admin-client.js";
 import { selfSigned } from "../../../test/support/engine/certs.js";
-import { backend, cluster, get, listener, routeConfig, startEngine } from "./helpers.js";
+import { backend, cluster, get, listener, routeConfig, startEngine } from "../../../test/support/engine/helpers.js";
 
 const TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
 

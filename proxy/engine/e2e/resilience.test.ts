@@ -38,6 +38,23 @@ describe("resilience through the engine", () => {
     expect(flaky.hits).toBeGreaterThan(250);
   });
 
+  it("tells the upstream which attempt it is (x-envoy-attempt-count) when the virtual host asks for it", async () => {
+    const seen: string[] = [];
+    const flaky = await up("counted", (req, res, _body, b) => {
+      seen.push(String(req.headers["x-envoy-attempt-count"]));
+      res.writeHead(b.hits % 3 === 0 ? 200 : 503);
+      res.end("x");
+    });
+    const routes = [{ match: { prefix: "/" }, route: { cluster: "c", retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } } } }];
+    const res = resources(routes, [cluster("c", [flaky.port])]);
+    const [table] = res.routes as { virtual_hosts: Record<string, unknown>[] }[];
+    Object.assign(table?.virtual_hosts[0] ?? {}, { include_request_attempt_count: true });
+    const e = await startEngine(res);
+    closers.push(() => e.engine.stop());
+    expect((await get(e.port, "/", { "x-envoy-attempt-count": "7" })).status).toBe(200);
+    expect(seen).toEqual(["1", "2", "3"]);
+  });
+
   it("without retries the same backend fails", async () => {
     const flaky = await up("flaky2", (_req, res, _body, b) => {
       res.writeHead((b.hits - 1) % 10 < 3 ? 503 : 200);

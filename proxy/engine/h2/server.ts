@@ -4,11 +4,20 @@ import {
   constants, createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream,
 } from "node:http2";
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 import { ChunkedScanner, type ResponseHead } from "../http1/parse.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
 import { grpcStatusOf } from "../local.js";
+
+/** Streams this side reset (anything else that closes with an error code was reset by the peer). */
+const resetHere = new WeakSet<ServerHttp2Stream>();
+
+function resetStream(stream: ServerHttp2Stream, code: number): void {
+  resetHere.add(stream);
+  stream.close(code);
+}
 
 /** stream.respond, or a reset when the headers are unacceptable to HTTP/2 (never an exception out of the engine). */
 function respond(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders, opts: { endStream?: boolean; waitForTrailers?: boolean }): boolean {
@@ -16,7 +25,7 @@ function respond(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders, opts: 
     stream.respond(headers, opts);
     return true;
   } catch {
-    stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    resetStream(stream, constants.NGHTTP2_INTERNAL_ERROR);
     return false;
   }
 }
@@ -76,7 +85,7 @@ class H2Response implements Downstream {
         try {
           this.stream.sendTrailers(toHttp2Headers(this.trailers ?? [], {}));
         } catch {
-          this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          resetStream(this.stream, constants.NGHTTP2_INTERNAL_ERROR);
         }
       });
     }
@@ -99,21 +108,74 @@ class H2Response implements Downstream {
 
   reset(): void {
     this.finished = true;
-    if (!this.isClosed) this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    if (!this.isClosed) resetStream(this.stream, constants.NGHTTP2_INTERNAL_ERROR);
+  }
+}
+
+/** The HTTP/2 counters, by Envoy's names (`http2.*` in its codec stats, and the HCM's premature-reset counter). */
+export type H2Stat = "http2.rx_reset" | "http2.tx_reset" | "downstream_rq_too_many_premature_resets";
+
+export interface H2Options {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS (Envoy's http2_protocol_options.max_concurrent_streams; Istio's 100). */
+  maxConcurrentStreams?: number;
+  /** Envoy's `overload.premature_reset_total_stream_count` (500): see PrematureResets. */
+  prematureResetTotalStreamCount?: number;
+  /** Envoy's `overload.premature_reset_min_stream_lifetime_seconds` (1 s), in ms. */
+  prematureResetMinStreamLifetimeMs?: number;
+  /** How often an idle-or-not session must answer a PING (see keepalive()). */
+  keepaliveMs?: number;
+  count?: (stat: H2Stat) => void;
+}
+
+export const H2_DEFAULTS = { maxConcurrentStreams: 100, prematureResetTotalStreamCount: 500, prematureResetMinStreamLifetimeMs: 1000, keepaliveMs: 5000 } as const;
+
+/**
+ * Rapid reset (CVE-2023-44487) as Envoy counts it (ConnectionManagerImpl::maybeDrainDueToPrematureResets): a stream
+ * the client resets within the minimum lifetime is premature. Once `total` streams have closed on a connection, it is
+ * closed when at least half of them were premature; before that, as soon as premature resets reach half of `total`.
+ */
+export class PrematureResets {
+  private closed = 0;
+  private premature = 0;
+  constructor(private readonly total: number) {}
+
+  /** Counts a closed stream; true when the connection must now be closed. */
+  close(premature: boolean): boolean {
+    this.closed++;
+    if (premature) this.premature++;
+    if (this.closed < this.total) return this.premature * 2 >= this.total;
+    return this.premature * 2 >= this.closed;
   }
 }
 
 export class H2Listener {
   private readonly server: Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly sessions = new Map<ServerHttp2Session, { socket: Socket; resets: PrematureResets }>();
   private draining = false;
+  private incoming: Socket | undefined;
+  private readonly opts: Required<Omit<H2Options, "count">>;
+  private readonly count: (stat: H2Stat) => void;
 
-  constructor(onRequest: (req: DownstreamRequest) => void) {
-    this.server = createServer();
+  constructor(onRequest: (req: DownstreamRequest) => void, opts: H2Options = {}) {
+    this.opts = { ...H2_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<Omit<H2Options, "count">>;
+    this.count = opts.count ?? (() => undefined);
+    // maxSessionRejectedStreams: streams refused for going over max_concurrent_streams before Node ends the session.
+    this.server = createServer({ settings: { maxConcurrentStreams: this.opts.maxConcurrentStreams }, maxSessionRejectedStreams: 100 });
     this.server.on("session", (s: ServerHttp2Session) => {
-      this.sessions.add(s);
-      s.once("close", () => this.sessions.delete(s));
-      s.on("error", () => undefined);
+      const socket = this.incoming as Socket; // emitted synchronously from take()
+      this.sessions.set(s, { socket, resets: new PrematureResets(this.opts.prematureResetTotalStreamCount) });
+      // A session that ends for any reason (GOAWAY, a bad HPACK block, a protocol error, the peer's FIN) takes its
+      // socket with it: Node's http2 leaves it open otherwise, and the connection sits in CLOSE-WAIT for ever.
+      s.once("close", () => {
+        this.sessions.delete(s);
+        socket.destroy();
+      });
+      s.on("error", () => {
+        s.destroy();
+        socket.destroy();
+      });
+      s.on("frameError", () => undefined);
+      this.keepalive(s, socket);
       if (this.draining) s.close();
     });
     this.server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers, onRequest));
@@ -121,7 +183,13 @@ export class H2Listener {
 
   /** Serves HTTP/2 on a connection (its first bytes already pushed back onto it). */
   take(socket: Socket): void {
-    this.server.emit("connection", socket);
+    this.incoming = socket;
+    try {
+      this.server.emit("connection", socket);
+    } finally {
+      this.incoming = undefined;
+    }
+
   }
 
   get size(): number {
@@ -131,16 +199,59 @@ export class H2Listener {
   /** GOAWAY on every session: streams in flight finish, new ones go to a new connection. */
   drain(): void {
     this.draining = true;
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions.keys()) s.close();
+  }
+
+  /**
+   * After a fatal protocol error (a bad HPACK block, say) nghttp2 sends GOAWAY and stops reading, and Node neither
+   * closes the session nor sees the peer's FIN: the socket would sit in CLOSE-WAIT for ever. So each session is
+   * pinged every `keepaliveMs`, like Envoy's http2_protocol_options.connection_keepalive; one that hasn't answered the
+   * previous ping by the next is dead, and its socket is destroyed.
+   */
+  private keepalive(s: ServerHttp2Session, socket: Socket): void {
+    let waiting = false;
+    const timer = setInterval(() => {
+      if (waiting) {
+        s.destroy();
+        socket.destroy();
+        return;
+      }
+      waiting = true;
+      try {
+        s.ping((err) => (waiting = err !== null));
+      } catch {
+        s.destroy();
+        socket.destroy();
+      }
+    }, this.opts.keepaliveMs).unref();
+    s.once("close", () => clearInterval(timer));
+  }
+
+  /** Counts a closed stream's reset, and closes a connection that resets too many streams too early. */
+  private onStreamClose(stream: ServerHttp2Stream, session: ServerHttp2Session, born: number): void {
+    const code = stream.rstCode ?? constants.NGHTTP2_NO_ERROR;
+    const byPeer = code !== constants.NGHTTP2_NO_ERROR && !resetHere.has(stream);
+    if (code !== constants.NGHTTP2_NO_ERROR) this.count(byPeer ? "http2.rx_reset" : "http2.tx_reset");
+    const entry = this.sessions.get(session);
+    if (!entry) return;
+    const premature = byPeer && performance.now() - born < this.opts.prematureResetMinStreamLifetimeMs;
+    if (entry.resets.close(premature) && !session.destroyed) {
+      this.count("downstream_rq_too_many_premature_resets");
+      session.destroy();
+      entry.socket.destroy();
+    }
   }
 
   private onStream(stream: ServerHttp2Stream, h: IncomingHttpHeaders, onRequest: (req: DownstreamRequest) => void): void {
     stream.on("error", () => undefined);
+    const born = performance.now();
+    const session = stream.session as ServerHttp2Session; // set while the stream is open
+    stream.once("close", () => this.onStreamClose(stream, session, born));
     const parts: Buffer[] = [];
     let size = 0;
     stream.on("data", (d: Buffer) => {
       size += d.length;
-      if (size > MAX_BODY_BYTES) stream.close(constants.NGHTTP2_REFUSED_STREAM);
+      if (size > MAX_BODY_BYTES) resetStream(stream, constants.NGHTTP2_REFUSED_STREAM);
       else parts.push(d);
     });
     stream.once("end", () => {

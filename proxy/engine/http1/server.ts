@@ -1,6 +1,8 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
+import { neitherHttp1NorUndecided } from "../h2/preface.js";
 import type { Socket } from "node:net";
+import type { OriginalDst } from "../../native/original-dst.js";
 import type { HcmLimits } from "../config/types.js";
 import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
 import { RequestParser } from "./request.js";
@@ -49,6 +51,8 @@ export class Http1Connection implements Downstream {
   private abortHandler: (() => void) | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
+  /** Where the client meant to connect, when interception redirected it (ORIGINAL_DST clusters go there). */
+  originalDst: OriginalDst | undefined;
   private readonly limits: HcmLimits;
   private readonly count: CountFn;
   private readonly onPreface: PrefaceHandler | undefined;
@@ -315,6 +319,7 @@ export class Http1Connection implements Downstream {
         this.onPreface(this.socket, chunk);
         return;
       }
+      if (this.onPreface && neitherHttp1NorUndecided(chunk)) return void this.socket.destroy(); // h2/preface.ts
     }
     this.append(chunk);
     if (!this.busy) this.next();
@@ -365,7 +370,7 @@ export class Http1Connection implements Downstream {
       this.busy = true;
       // An HTTP/1.0 client gets a close-delimited or content-length response, then the connection closes.
       this.closeAfter = !head.keepAlive || head.minor === 0;
-      this.handler({ head, body: r.body, remoteAddress: this.remoteAddress, down: this });
+      this.handler({ head, body: r.body, remoteAddress: this.remoteAddress, originalDst: this.originalDst, down: this });
     }
   }
 }

@@ -102,18 +102,29 @@ function matchedPrefix(route: Route, path: string): string {
   return route.prefix ?? path;
 }
 
-/** The Location of a redirect. */
+const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443 };
+
+/**
+ * The Location of a redirect, as Envoy builds it (Http::Utility::newUri): `host_redirect` replaces the whole
+ * authority, so the request's port is dropped; otherwise the request's port stays, unless `port_redirect` replaces
+ * it or the scheme changes away from a request on its scheme's default port.
+ */
 export function redirectLocation(a: RedirectAction, route: Route, scheme: string, host: string, path: string, query: string): string {
-  const hp = splitHostPort(host);
-  let h = a.host ?? hp.host;
-  const port = a.port ?? (a.scheme !== undefined && a.scheme !== scheme ? -1 : hp.port);
-  if (port > 0) h = `${h}:${port}`;
+  const newScheme = a.scheme ?? scheme;
+  let h: string;
+  if (a.host !== undefined) h = a.host;
+  else {
+    const hp = splitHostPort(host);
+    const drop = a.port !== undefined || (newScheme !== scheme && hp.port === DEFAULT_PORT[scheme]);
+    h = drop || hp.port < 0 ? hp.host : host;
+  }
+  if (a.port !== undefined && a.port > 0) h = `${h}:${a.port}`;
   let p = a.path ?? path;
   if (a.path === undefined && a.prefixRewrite !== undefined) {
     p = a.prefixRewrite + path.slice(matchedPrefix(route, path).length);
   }
   const q = a.stripQuery || !query ? "" : `?${query}`;
-  return `${a.scheme ?? scheme}://${h}${p}${q}`;
+  return `${newScheme}://${h}${p}${q}`;
 }
 
 /** Applies header ops to a flat [name, value, name, value, …] list with lower-case names. */
@@ -148,6 +159,14 @@ export function indexOfHeader(headers: readonly string[], name: string): number 
 
 export function removeHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
+}
+
+/** Sets one header: the first occurrence's value replaced (the others removed), or added. */
+export function setHeader(headers: string[], name: string, value: string): void {
+  const at = indexOfHeader(headers, name);
+  if (at < 0) return void headers.push(name, value);
+  headers[at + 1] = value;
+  for (let i = headers.length - 2; i > at; i -= 2) if (headers[i] === name) headers.splice(i, 2);
 }
 
 export type EditSide = "request" | "response";

@@ -142,6 +142,20 @@ describe("actions", () => {
     expect(redirectLocation(route.action, route, "http", "foo.com:80", "/old/x", "a=1")).toBe("https://foo.com/new/x?a=1");
   });
 
+  it("builds redirect authorities as Envoy does: host_redirect drops the request's port, port_redirect replaces it", () => {
+    const loc = (redirect: object, host: string) => {
+      const route = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, redirect }] }]).virtualHosts[0]!.routes[0]!;
+      if (route.action.kind !== "redirect") throw new Error("redirect expected");
+      return redirectLocation(route.action, route, "http", host, "/p", "");
+    };
+    expect(loc({ host_redirect: "new.example.com" }, "old.example.com:8080")).toBe("http://new.example.com/p");
+    expect(loc({ host_redirect: "new.example.com", port_redirect: 9090 }, "old.example.com:8080")).toBe("http://new.example.com:9090/p");
+    expect(loc({ port_redirect: 9090 }, "old.example.com:8080")).toBe("http://old.example.com:9090/p");
+    expect(loc({ path_redirect: "/q" }, "old.example.com:8080")).toBe("http://old.example.com:8080/q");
+    expect(loc({ https_redirect: true }, "old.example.com:8080")).toBe("https://old.example.com:8080/p");
+    expect(loc({ scheme_redirect: "https" }, "old.example.com:80")).toBe("https://old.example.com/p");
+  });
+
   it("applies header edits most specific first, honouring append actions", () => {
     const r = rc([
       {

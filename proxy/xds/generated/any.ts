@@ -4,6 +4,7 @@ import type { Cluster as envoy_config_cluster_v3_Cluster } from "./envoy/config/
 import type { ClusterLoadAssignment as envoy_config_endpoint_v3_ClusterLoadAssignment } from "./envoy/config/endpoint/v3.js";
 import type { Listener as envoy_config_listener_v3_Listener } from "./envoy/config/listener/v3.js";
 import type { FilterConfig as envoy_config_route_v3_FilterConfig, RouteConfiguration as envoy_config_route_v3_RouteConfiguration } from "./envoy/config/route/v3.js";
+import type { FileAccessLog as envoy_extensions_access_loggers_file_v3_FileAccessLog } from "./envoy/extensions/access_loggers/file/v3.js";
 import type { Cors as envoy_extensions_filters_http_cors_v3_Cors, CorsPolicy as envoy_extensions_filters_http_cors_v3_CorsPolicy } from "./envoy/extensions/filters/http/cors/v3.js";
 import type { HTTPFault as envoy_extensions_filters_http_fault_v3_HTTPFault } from "./envoy/extensions/filters/http/fault/v3.js";
 import type { LocalRateLimit as envoy_extensions_filters_http_local_ratelimit_v3_LocalRateLimit } from "./envoy/extensions/filters/http/local_ratelimit/v3.js";
@@ -35,6 +36,7 @@ export interface AnyTypes {
   "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy": envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy;
   "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit": envoy_extensions_filters_network_connection_limit_v3_ConnectionLimit;
   "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate": envoy_extensions_retry_host_previous_hosts_v3_PreviousHostsPredicate;
+  "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog": envoy_extensions_access_loggers_file_v3_FileAccessLog;
   "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions": envoy_extensions_upstreams_http_v3_HttpProtocolOptions;
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext": envoy_extensions_transport_sockets_tls_v3_UpstreamTlsContext;
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext": envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext;

@@ -72,9 +72,17 @@ export class CheckingProxy {
     this.ads.subscribe(type, names);
   }
 
+  /**
+   * A reason of this proxy's own to refuse a resource, as a real proxy refuses a listener on a port another process
+   * holds: what no validation at the door can see. Tests set it to provoke a NACK of valid config.
+   */
+  refuse: ((type: string, json: JsonObject) => string | undefined) | undefined;
+
   /** What a proxy would reject the response for, or undefined. */
   private check(type: string, resources: Resources): string | undefined {
     for (const [name, json] of resources) {
+      const refused = this.refuse?.(type, json);
+      if (refused) return `${name}: ${refused}`;
       const violations = envoyRuleViolations(json);
       if (violations.length) return `${name}: ${violations.join("; ")}`;
       if (type === TYPE.route) {

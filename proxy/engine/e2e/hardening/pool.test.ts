@@ -5,7 +5,7 @@ import { Agent, createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Engine } from "../../engine.js";
 import { UpstreamConnection } from "../../http1/upstream.js";
-import { get, many } from "../helpers.js";
+import { get, many } from "../../../../test/support/engine/helpers.js";
 import { RawClient } from "./harness.js";
 import { hardenedResources } from "./setup.js";
 

@@ -2,7 +2,7 @@
 // are answered 403 by the proxy, so a request that reaches the backend for them got past the proxy's decision.
 import { Engine } from "../../engine.js";
 import type { Resources } from "../../config/types.js";
-import { cluster, ROUTER } from "../helpers.js";
+import { cluster, ROUTER } from "../../../../test/support/engine/helpers.js";
 import { RawClient, rawBackend, type Forwarded, type RawBackend, type RawReply } from "./harness.js";
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";

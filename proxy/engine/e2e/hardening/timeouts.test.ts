@@ -1,7 +1,7 @@
 // Timeouts, measured from outside a built engine running as a child process: slowloris cut off by
 // request_headers_timeout while normal requests keep their latency, stalled uploads closed by stream_idle_timeout
 // (and slow ones by request_timeout) with their memory given back, and Envoy's counters for each.
-import { backend, get, type Backend } from "../helpers.js";
+import { backend, get, type Backend } from "../../../../test/support/engine/helpers.js";
 import { startChildEngine, type ChildEngine } from "./child.js";
 import { RawClient } from "./harness.js";
 import { hardenedResources } from "./setup.js";

@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import path from "node:path";
-import type { LocalMesh } from "../hack/local/mesh.js";
-import { get, poll } from "../hack/local/procs.js";
+import type { LocalMesh } from "../../hack/local/mesh.js";
+import { get, poll } from "../../hack/local/procs.js";
 
 interface Sync {
   node: string;

@@ -1,0 +1,43 @@
+// Builds the optional N-API addon proxy/native/original_dst.c → dist/proxy/native/original_dst.node with the
+// machine's C compiler and Node's own headers (no node-gyp, no download: the official Node tarball and Debian's
+// and NodeSource's packages ship include/node/node_api.h). Run by `npm run build` after tsc. Without a compiler
+// or headers it says so and leaves the addon out: interception REDIRECT then reports itself unready (see
+// proxy/native/original-dst.ts), everything else works.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+import { REPO_ROOT } from "./paths.js";
+
+const SRC = path.join(REPO_ROOT, "proxy/native/original_dst.c");
+const OUT = path.join(REPO_ROOT, "dist/proxy/native/original_dst.node");
+
+export function nodeHeaders(): string | undefined {
+  const candidates = [
+    process.env.WEFT_NODE_HEADERS,
+    path.resolve(path.dirname(process.execPath), "../include/node"),
+    "/usr/include/node",
+    "/usr/local/include/node",
+    path.join(homedir(), ".cache/node-gyp", process.versions.node, "include/node"),
+  ];
+  return candidates.find((d): d is string => !!d && existsSync(path.join(d, "node_api.h")));
+}
+
+function main(): number {
+  if (existsSync(OUT) && statSync(OUT).mtimeMs >= statSync(SRC).mtimeMs) return 0;
+  const headers = nodeHeaders();
+  const cc = process.env.CC ?? "cc";
+  if (!headers) {
+    process.stderr.write(`native: node_api.h not found (looked beside ${process.execPath} and in /usr/include/node); the original-destination addon is not built\n`);
+    return 0;
+  }
+  mkdirSync(path.dirname(OUT), { recursive: true });
+  const r = spawnSync(cc, ["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I", headers, "-o", OUT, SRC], { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    process.stderr.write(`native: ${cc} failed (${r.error?.message ?? r.stderr.trim()}); the original-destination addon is not built\n`);
+    return 0;
+  }
+  return 0;
+}
+
+process.exitCode = main();

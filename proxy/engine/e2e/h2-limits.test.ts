@@ -1,0 +1,164 @@
+// HTTP/2 abuse through the engine's h2c listener: max_concurrent_streams advertised, rapid reset (CVE-2023-44487)
+// closing the connection with Envoy's counter, a bad HPACK block closing the socket (not leaving it in CLOSE-WAIT),
+// and a non-HTTP/1, non-h2 client closed without an HTTP/1 400, while HTTP/1.1 keeps working on the same port.
+import { connect as h2connect, constants, type ClientHttp2Session } from "node:http2";
+import { connect as tcpConnect, type Socket } from "node:net";
+import { backend, cluster, get, listener, resources, routeConfig, startEngine, type Backend } from "./helpers.js";
+import type { Engine } from "../engine.js";
+import { PrematureResets } from "../h2/server.js";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(9);
+  h.writeUIntBE(payload.length, 0, 3);
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(stream, 5);
+  return Buffer.concat([h, payload]);
+}
+
+function open(port: number): Promise<ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = h2connect(`http://127.0.0.1:${port}`);
+    s.once("remoteSettings", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+function raw(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+/** Everything the server sends until it closes its side. */
+function untilServerCloses(s: Socket): Promise<Buffer> {
+  const got: Buffer[] = [];
+  s.on("data", (d: Buffer) => got.push(d));
+  return new Promise((resolve) => s.once("end", () => resolve(Buffer.concat(got))));
+}
+
+const stat = async (engine: Engine, name: string): Promise<number> => Number(/: (\d+)$/m.exec(engine.statsText().split("\n").find((l) => l.startsWith(`${name}:`)) ?? "")?.[1] ?? NaN);
+
+describe("HTTP/2 limits", () => {
+  let b: Backend;
+  let engine: Engine;
+  let port: number;
+
+  beforeAll(async () => {
+    b = await backend("b");
+    ({ engine, port } = await startEngine(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await b.close();
+  });
+
+  it("advertises max_concurrent_streams: 100 by default, the HCM's http2_protocol_options when set", async () => {
+    const s = await open(port);
+    expect(s.remoteSettings.maxConcurrentStreams).toBe(100);
+    s.close();
+    const l = listener([], undefined, "h2-7");
+    const hcm = ((l.filter_chains as Record<string, unknown>[])[0]!.filters as Record<string, Record<string, unknown>>[])[0]!.typed_config!;
+    hcm.http2_protocol_options = { max_concurrent_streams: 7 };
+    const other = await startEngine({ version: "1", listeners: [l], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])], clusters: [cluster("b", [b.port])] }, { adminPort: false, statsPort: false, readyPort: false });
+    const s7 = await open(other.engine.listenerPort("h2-7"));
+    expect(s7.remoteSettings.maxConcurrentStreams).toBe(7);
+    s7.close();
+    await other.engine.stop();
+  });
+
+  it("closes a connection that resets its streams as fast as it opens them, and counts it", async () => {
+    const before = await stat(engine, "http.http.downstream_rq_too_many_premature_resets");
+    const s = await open(port);
+    s.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => s.once("close", resolve));
+    let opened = 0;
+    while (!s.closed && !s.destroyed && opened < 2000) {
+      try {
+        const r = s.request({ ":path": "/" });
+        r.on("error", () => undefined);
+        r.close(constants.NGHTTP2_CANCEL);
+        opened++;
+      } catch {
+        break;
+      }
+      if (opened % 50 === 0) await new Promise((r) => setImmediate(r)); // let frames flow both ways
+    }
+    await closed;
+    expect(opened).toBeLessThan(2000); // the server closed it long before
+    expect(await stat(engine, "http.http.downstream_rq_too_many_premature_resets")).toBe(before + 1);
+    expect(await stat(engine, "http2.rx_reset")).toBeGreaterThanOrEqual(250);
+    const prom = (await get(engine.ports.stats, "/stats/prometheus")).body;
+    expect(prom).toMatch(/^envoy_http_downstream_rq_too_many_premature_resets\{envoy_http_conn_manager_prefix="http"\} [1-9]/m);
+    expect(prom).toMatch(/^envoy_http2_rx_reset \d+/m);
+    // Ordinary traffic on a new connection still works.
+    const ok = await open(port);
+    const status = await new Promise<number>((resolve) => ok.request({ ":path": "/" }).on("response", (h) => resolve(Number(h[":status"]))).resume());
+    expect(status).toBe(200);
+    ok.close();
+  });
+
+  it("never closes a connection for streams that complete normally", async () => {
+    const before = await stat(engine, "http.http.downstream_rq_too_many_premature_resets");
+    const s = await open(port);
+    for (let i = 0; i < 60; i++) {
+      await Promise.all(Array.from({ length: 10 }, () => new Promise<void>((resolve, reject) => {
+        const r = s.request({ ":path": "/" });
+        r.on("error", reject).on("end", resolve).resume();
+      })));
+    }
+    expect(s.closed).toBe(false);
+    s.close();
+    expect(await stat(engine, "http.http.downstream_rq_too_many_premature_resets")).toBe(before);
+  });
+
+  it("a bad HPACK block ends the connection on the server's side too (no CLOSE-WAIT), within two keepalive pings", async () => {
+    const s = await raw(port);
+    const bytes = untilServerCloses(s);
+    s.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0))]));
+    s.write(frame(1, 0x5, 1, Buffer.from([0x80]))); // HEADERS, END_STREAM|END_HEADERS; index 0 is no header: COMPRESSION_ERROR
+    s.end(); // the client goes away: the server must close its side, not wait for ever
+    const got = await bytes;
+    const goaway = got.indexOf(Buffer.from([0x07, 0x00, 0x00, 0x00, 0x00, 0x00])); // GOAWAY on stream 0
+    expect(goaway).toBeGreaterThan(0);
+    expect(got.readUInt32BE(goaway + 6 + 4)).toBe(constants.NGHTTP2_COMPRESSION_ERROR);
+  }, 30_000);
+
+  it("closes an invalid preface without an HTTP/1 answer, and still serves HTTP/1.1 on the same port", async () => {
+    const s = await raw(port);
+    const bytes = untilServerCloses(s);
+    s.write("INVALID CONNECTION PREFACE\r\n\r\n");
+    expect((await bytes).length).toBe(0);
+    s.destroy();
+    const h2ish = await raw(port);
+    const h2bytes = untilServerCloses(h2ish);
+    h2ish.write("PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n");
+    expect((await h2bytes).toString("latin1")).not.toContain("HTTP/1.1");
+    h2ish.destroy();
+    expect((await get(port, "/")).status).toBe(200);
+    const bad = await raw(port);
+    const badBytes = untilServerCloses(bad);
+    bad.write("GET / HTTP/1.1\r\nbad header\r\n\r\n");
+    expect((await badBytes).toString("latin1")).toMatch(/^HTTP\/1\.1 400/);
+    bad.destroy();
+  });
+});
+
+describe("PrematureResets (Envoy's rule)", () => {
+  it("closes at half of the total before it is reached, then when half of all closed streams were premature", () => {
+    const early = new PrematureResets(10);
+    expect([1, 2, 3, 4].map(() => early.close(true))).toEqual([false, false, false, false]);
+    expect(early.close(true)).toBe(true); // 5 premature: half of 10
+    const late = new PrematureResets(10);
+    for (let i = 0; i < 6; i++) expect(late.close(false)).toBe(false);
+    expect([true, true, true].map((p) => late.close(p))).toEqual([false, false, false]); // 3 of 9
+    expect(late.close(false)).toBe(false); // 3 of 10
+    expect(late.close(true)).toBe(false); // 4 of 11
+    expect(late.close(true)).toBe(false); // 5 of 12: under half
+    expect(late.close(true)).toBe(false); // 6 of 13
+    expect(late.close(true)).toBe(true); // 7 of 14
+  });
+});

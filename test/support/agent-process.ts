@@ -1,0 +1,53 @@
+// A `weft proxy` agent over xDS as its own process, for tests that load it (a test process that hosted the agent
+// would also be accepting its connections).
+import { spawn, type ChildProcess } from "node:child_process";
+import { REPO_ROOT, freePort } from "../../hack/paths.js";
+
+export interface AgentProcessOptions {
+  discoveryAddress: string;
+  /** `sidecar~<loopback ip>~<pod>.<ns>~<ns>.svc.cluster.local`: it binds on that IP. */
+  nodeId: string;
+  binaryPath: string;
+  engineVersion: string;
+  enginesDir: string;
+  /** More flags, such as --engine-wait 1s. */
+  args?: string[];
+}
+
+export class AgentProcess {
+  readonly exited: Promise<number | null>;
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly ip: string,
+    readonly statsPort: number,
+  ) {
+    this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
+  }
+
+  static async start(o: AgentProcessOptions): Promise<AgentProcess> {
+    const ip = o.nodeId.split("~")[1] ?? "127.0.0.1";
+    const [admin, stats, ready] = [await freePort(), await freePort(), await freePort()];
+    const proc = spawn(
+      process.execPath,
+      [
+        `${REPO_ROOT}/dist/operator/cli/main.js`,
+        "proxy",
+        ...["--discovery-address", o.discoveryAddress, "--node-id", o.nodeId, "--admin-address", ip],
+        ...["--admin-port", `${admin}`, "--stats-port", `${stats}`, "--ready-port", `${ready}`],
+        ...["--binary-path", o.binaryPath, "--engine-version", o.engineVersion, "--engines-dir", o.enginesDir],
+        ...(o.args ?? []),
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    return new AgentProcess(proc, ip, stats);
+  }
+
+  async prometheus(): Promise<string> {
+    return (await fetch(`http://${this.ip}:${this.statsPort}/stats/prometheus`)).text();
+  }
+
+  stop(): Promise<number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    return this.exited;
+  }
+}
