@@ -139,7 +139,12 @@ describe("agent over xDS from weft discovery", () => {
     for (let i = 0; i < 20; i++) seen.add(await echo());
     expect([...seen].sort()).toEqual(["v1", "v2"]);
     expect((await hget(ME, 9080, "client:9080")).body).toBe("app");
-    expect((await hget(ME, 15001, "nothing-here:9080")).status).toBe(404);
+    // An unknown host under Istio's default outbound policy (ALLOW_ANY) is not a 404: it goes to PassthroughCluster
+    // (ORIGINAL_DST), which forwards to where the client was going. Here nothing was intercepted and "nothing-here"
+    // is no ip:port, so there is no host to pass to: Envoy's 503 "no healthy upstream" (UH). REGISTRY_ONLY would 502.
+    const unknown = await hget(ME, 15001, "nothing-here:9080");
+    expect(unknown.status).toBe(503);
+    expect(unknown.body).toBe("no healthy upstream");
   });
 
   it("applies a VirtualService change, and /config_dump shows the versions", async () => {

@@ -94,6 +94,21 @@ class ListenerRuntime {
     this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
   }
 
+  /**
+   * Connections accepted before this listener's whole config (its clusters) is in place: on an adopted socket before
+   * the config arrived, or while apply() still binds other listeners. Paused until serveHeld().
+   */
+  held: { socket: Socket; redirected?: OriginalDst }[] = [];
+  private live = false;
+
+  serveHeld(): void {
+    this.live = true;
+    for (const { socket, redirected } of this.held.splice(0)) {
+      this.accept(socket, redirected);
+      socket.resume();
+    }
+  }
+
   stopSweep(): void {
     if (this.sweep) clearTimeout(this.sweep);
   }
@@ -120,6 +135,11 @@ class ListenerRuntime {
   }
 
   accept(socket: Socket, redirected?: OriginalDst): void {
+    if (!this.live) {
+      socket.pause();
+      this.held.push({ socket, redirected });
+      return;
+    }
     const l = this.listener;
     const dst = redirected ?? (l.useOriginalDst || l.byPort ? originalDst(socket) : undefined);
     if (l.useOriginalDst && dst && !redirected) {
@@ -281,7 +301,10 @@ export class Engine {
         started.push(await this.listen(l));
       }
     } catch (err) {
-      for (const rt of started) rt.server?.close();
+      for (const rt of started) {
+        rt.server?.close();
+        for (const h of rt.held.splice(0)) h.socket.destroy();
+      }
       throw err;
     }
     // Swap: clusters first (routes may name new ones), then routes and listeners.
@@ -310,6 +333,9 @@ export class Engine {
       }
     }
     this.cfg = cfg;
+    // Only now may new listeners serve the connections that waited: resumed any earlier (as adopted ones were on a
+    // hot restart), their requests were routed before the clusters above existed (503 NC under load).
+    for (const rt of started) rt.serveHeld();
   }
 
   /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
@@ -350,10 +376,8 @@ export class Engine {
     if (adopted) {
       this.adopted.delete(l.name);
       const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters, this.byDestination);
-      for (const s of adopted.take()) {
-        rt.accept(s);
-        s.resume();
-      }
+      // The connections that waited are served only once the whole config (its clusters) is in place: see apply().
+      rt.held = adopted.take().map((socket) => ({ socket }));
       return Promise.resolve(rt);
     }
     const server = createServer({ noDelay: true });

@@ -46,7 +46,7 @@ describe("config swap, load balancing and metrics", () => {
     expect(JSON.parse((await get(port, "/")).body).name).toBe("b");
     const dump = (await get(engine.ports.admin, "/config_dump")).body;
     expect(JSON.parse(dump).version).toBe("v3");
-  });
+  }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 
   it("takes an RDS route to a cluster it doesn't have (503, cluster not found), then serves once the cluster arrives", async () => {
     const routes = [{ match: { prefix: "/late" }, route: { cluster: "late" } }, { match: { prefix: "/" }, route: { cluster: "a" } }];
@@ -96,7 +96,7 @@ describe("config swap, load balancing and metrics", () => {
       const c = countBy(await many(600, 8, () => get(port, path)), name);
       for (const n of ["a", "b", "c"]) expect(Math.abs((c[n] ?? 0) - 200)).toBeLessThan(70);
     }
-  });
+  }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 
   it("exports Istio's metrics in Prometheus text, counting the traffic sent", async () => {
     await engine.apply(resources([{ match: { prefix: "/" }, route: { cluster: "outbound|80||metrics.demo.svc.cluster.local" } }], [cluster("outbound|80||metrics.demo.svc.cluster.local", [bs[2]!.port])], undefined, "m"));
@@ -120,5 +120,5 @@ describe("config swap, load balancing and metrics", () => {
     expect(text).toContain("istio_response_bytes_sum");
     expect((await get(engine.ports.ready, "/healthz/ready")).status).toBe(200);
     expect((await get(engine.ports.admin, "/ready")).body).toBe("LIVE\n");
-  });
+  }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 });
