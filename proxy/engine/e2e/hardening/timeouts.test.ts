@@ -20,11 +20,11 @@ describe("timeouts and limits (the engine as a child process)", () => {
   beforeAll(async () => {
     b = await backend("b");
     e = await startChildEngine(hardenedResources(b.port, { request_headers_timeout: "1s", request_timeout: "4s", stream_idle_timeout: "2s" }));
-  });
+  }, 30_000); // a child process: its start and its drain take longer than jest's 5 s on a loaded machine
   afterAll(async () => {
     await e?.stop();
     await b?.close();
-  });
+  }, 30_000);
 
   /** Normal requests, 4 at a time, until `stop` holds (at least `min` of them): their latencies. */
   async function load(min: number, stop: () => boolean): Promise<number[]> {
