@@ -24,7 +24,7 @@ function meshConfigMap(meshConfig: object): string {
   return stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "weft-mesh", namespace: MESH_NS }, data: cm.data });
 }
 
-type Dump = { resources?: { routes?: { virtual_hosts?: { routes?: { route?: { retry_policy?: { num_retries?: number } } }[] }[] }[] } };
+type Dump = { resources?: { routes?: { virtual_hosts?: { routes?: { route?: { cluster?: string; retry_policy?: { num_retries?: number } } }[] }[] }[] } };
 
 describe("meshConfig takes effect without a restart", () => {
   let discovery: DiscoveryProcess | undefined;
@@ -39,8 +39,13 @@ describe("meshConfig takes effect without a restart", () => {
       return undefined;
     }
   };
+  // The routes to the mesh's services (Istio's allow_any route to PassthroughCluster has no retry policy, as in Istio).
   const retries = (d: Dump | undefined): number[] =>
-    (d?.resources?.routes ?? []).flatMap((r) => r.virtual_hosts ?? []).flatMap((v) => v.routes ?? []).map((r) => r.route?.retry_policy?.num_retries ?? -1);
+    (d?.resources?.routes ?? [])
+      .flatMap((r) => r.virtual_hosts ?? [])
+      .flatMap((v) => v.routes ?? [])
+      .filter((r) => r.route?.cluster?.startsWith("outbound|"))
+      .map((r) => r.route?.retry_policy?.num_retries ?? -1);
   async function until<T>(what: string, probe: () => Promise<T | undefined>, ms: number): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
@@ -84,7 +89,9 @@ describe("meshConfig takes effect without a restart", () => {
 
   it("turning the access log on makes the proxy log each request (TEXT, Istio's field order)", async () => {
     await kube(["apply", "-f", "-"], meshConfigMap({ defaultRetryPolicy: { attempts: 7 }, accessLog: { enabled: true, encoding: "TEXT" } }));
-    const logged = (path: string) => out.split("\n").find((l) => l.includes(`"GET ${path} HTTP/1.1" 404 NR`));
+    // An unknown host under ALLOW_ANY (Istio's default) goes to PassthroughCluster; with no interception there is no
+    // original destination to pass it to: 503 UH, as Envoy answers.
+    const logged = (path: string) => out.split("\n").find((l) => l.includes(`"GET ${path} HTTP/1.1" 503 UH`));
     // The config reaches the engine a moment after kubectl returns: ask until a request is logged.
     const line = await until(
       "an access log line",
@@ -100,6 +107,6 @@ describe("meshConfig takes effect without a restart", () => {
       },
       15_000,
     );
-    expect(line).toMatch(/^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/probe-\d+ HTTP\/1\.1" 404 NR \d+ \d+ \d+ "-" "-" "[^"]*" "no-such-service" "-" /);
+    expect(line).toMatch(/^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/probe-\d+ HTTP\/1\.1" 503 UH \d+ \d+ \d+ "-" "-" "[^"]*" "no-such-service" "-" /);
   });
 });
