@@ -7,9 +7,9 @@ import type { JsonObject } from "../../../proxy/xds/types.js";
 import { Engine } from "../../../proxy/engine/engine.js";
 import { compile } from "../../../proxy/engine/config/index.js";
 import { parseMeshConfig, type MeshSettings } from "../model/mesh.js";
-import { meshModel, webRoutes } from "../testing/mesh.js";
-import { routesOf } from "../testing/find.js";
-import { violations } from "../testing/envoy.js";
+import { meshModel, webRoutes } from "../../../test/support/discovery/mesh.js";
+import { routesOf } from "../../../test/support/discovery/find.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
 import { parseNodeId, translate } from "./index.js";
 import { connectionManager } from "./listeners.js";
 

@@ -1,7 +1,7 @@
 // meshConfig.outboundTrafficPolicy: what a sidecar does with hosts the mesh doesn't know, in Istio's shape.
-import { violations } from "../testing/envoy.js";
-import { listener, routeConfig } from "../testing/find.js";
-import { meshModel } from "../testing/mesh.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { listener, routeConfig } from "../../../test/support/discovery/find.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { DEFAULT_MESH, parseMeshConfig } from "../model/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 

@@ -2,9 +2,9 @@
 // (Istio's TCP Traffic Shifting task, with its own YAML).
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { violations } from "../testing/envoy.js";
-import { listener } from "../testing/find.js";
-import { meshModel } from "../testing/mesh.js";
+import { violations } from "../../../test/support/discovery/envoy.js";
+import { listener } from "../../../test/support/discovery/find.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { repoRoot } from "../../../hack/local/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 import { inSubnets } from "./tcp.js";
