@@ -1,0 +1,181 @@
+// One listener at run time: its socket, the connections it accepted, its filter chains (HTTP/1.1, h2c and h2 by
+// ALPN, TLS, TCP), its connection limit and timeout sweep, and draining. The Engine keeps one per listener name.
+import type { Server, Socket } from "node:net";
+import type { Server as TlsServer } from "node:tls";
+import type { Listener, ListenerTls } from "./config/index.js";
+import type { HttpConnectionManager } from "./config/types.js";
+import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
+import { HCM_COUNTERS, LISTENER_COUNTERS, type Counters } from "./counters.js";
+import { Stream } from "./stream.js";
+import { proxyTcp } from "./tcp.js";
+import { tlsTerminator } from "./tls.js";
+import { H2Listener } from "./h2/server.js";
+import type { DownstreamRequest } from "./downstream.js";
+import type { EngineContext } from "./context.js";
+import { originalDst, type OriginalDst } from "../native/original-dst.js";
+
+interface ChainRuntime {
+  h2: H2Listener | undefined;
+  tls: TlsServer | undefined;
+  tlsFor: ListenerTls | undefined;
+  serve: (req: DownstreamRequest) => void;
+}
+
+/** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
+const NO_CHAIN = -1;
+const DEFAULT_CHAIN = 0;
+
+export class ListenerRuntime {
+  readonly conns = new Set<Http1Connection>();
+  draining = false;
+  private readonly chains = new Map<number, ChainRuntime>();
+  /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
+  private open = 0;
+  private sweep: NodeJS.Timeout | undefined;
+  constructor(
+    public listener: Listener,
+    /** Undefined for bind_to_port false: reached only from a use_original_dst listener. */
+    readonly server: Server | undefined,
+    private readonly ctx: EngineContext,
+    private readonly graceMs: number,
+    private readonly counters: Counters,
+    /** The listener for an original destination (Envoy matches the exact address, then 0.0.0.0). */
+    private readonly lookup: (dst: OriginalDst) => ListenerRuntime | undefined,
+  ) {
+    server?.on("connection", (socket: Socket) => this.accept(socket));
+    counters.declare("listener", listener.name, LISTENER_COUNTERS);
+    for (const l of [listener, ...(listener.byPort?.values() ?? [])]) if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
+    this.tick();
+  }
+
+  /** Every connection's timeouts, checked a few times per shortest timeout (at most every second). */
+  private tick(): void {
+    const now = performance.now();
+    for (const c of this.conns) c.checkTimers(now);
+    if (this.draining && !this.conns.size) return;
+    const all = [DELAYED_CLOSE_MS];
+    for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
+      const h = l.hcm?.limits;
+      if (h) all.push(h.requestHeadersMs, h.requestMs, h.streamIdleMs, h.idleMs, h.maxConnectionDurationMs);
+    }
+    const shortest = Math.min(...all.filter((ms) => ms > 0));
+    this.sweep = setTimeout(() => this.tick(), Math.min(1000, Math.max(25, shortest / 4))).unref();
+  }
+
+  /**
+   * Connections accepted before this listener's whole config (its clusters) is in place: on an adopted socket before
+   * the config arrived, or while apply() still binds other listeners. Paused until serveHeld().
+   */
+  held: { socket: Socket; redirected?: OriginalDst }[] = [];
+  private live = false;
+
+  serveHeld(): void {
+    this.live = true;
+    for (const { socket, redirected } of this.held.splice(0)) {
+      this.accept(socket, redirected);
+      socket.resume();
+    }
+  }
+
+  stopSweep(): void {
+    if (this.sweep) clearTimeout(this.sweep);
+  }
+
+  /** The chain serving `key` (a destination port, or DEFAULT_CHAIN) in the current config. */
+  private chainListener(key: number): Listener | undefined {
+    const l = this.listener;
+    if (key === DEFAULT_CHAIN) return l.hcm || l.tcp ? l : undefined;
+    return l.byPort?.get(key);
+  }
+
+  private chain(key: number): ChainRuntime {
+    let c = this.chains.get(key);
+    if (!c) {
+      const serve = (req: DownstreamRequest) => {
+        const l = this.chainListener(key);
+        if (l) new Stream(this.ctx, l, req).run();
+        else req.down.reply(503, [], "no filter chain\n");
+      };
+      c = { h2: undefined, tls: undefined, tlsFor: undefined, serve };
+      this.chains.set(key, c);
+    }
+    return c;
+  }
+
+  accept(socket: Socket, redirected?: OriginalDst): void {
+    if (!this.live) {
+      socket.pause();
+      this.held.push({ socket, redirected });
+      return;
+    }
+    const l = this.listener;
+    const dst = redirected ?? (l.useOriginalDst || l.byPort ? originalDst(socket) : undefined);
+    if (l.useOriginalDst && dst && !redirected) {
+      const target = this.lookup(dst);
+      if (target && target !== this && !target.draining) return target.accept(socket, dst);
+    }
+    const limit = l.connectionLimit;
+    this.counters.inc("listener", l.name, "downstream_cx_total");
+    if (limit && this.open >= limit.max) {
+      this.counters.inc("listener", l.name, "downstream_cx_overflow");
+      this.counters.inc("connection_limit", limit.statPrefix, "limited_connections");
+      socket.destroy();
+      return;
+    }
+    let key = DEFAULT_CHAIN;
+    if (l.byPort) {
+      const port = dst?.port ?? socket.localPort ?? 0;
+      key = l.byPort.has(port) ? port : l.hcm || l.tcp ? DEFAULT_CHAIN : NO_CHAIN;
+    }
+    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key);
+    if (!chosen) {
+      this.counters.inc("listener", l.name, "no_filter_chain_match");
+      socket.destroy();
+      return;
+    }
+    this.open++;
+    socket.once("close", () => this.open--);
+    const tls = chosen.tls;
+    if (!tls) return this.serveSocket(socket, key, chosen, dst);
+    const c = this.chain(key);
+    if (c.tlsFor !== tls) {
+      c.tlsFor = tls;
+      c.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst)));
+    }
+    c.tls?.emit("connection", socket);
+  }
+
+  private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
+    if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    const hcm = l.hcm as HttpConnectionManager;
+    if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
+    const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
+      limits: hcm.limits,
+      count: (name) => this.counters.inc("http", hcm.statPrefix, name),
+      onPreface: (s) => this.takeH2(s, key),
+    });
+    c.originalDst = dst;
+    this.conns.add(c);
+    if (this.draining) c.drain(this.graceMs);
+  }
+
+  /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
+  takeH2(socket: Socket, key = DEFAULT_CHAIN): void {
+    const c = this.chain(key);
+    const hcm = this.chainListener(key)?.hcm;
+    c.h2 ??= new H2Listener(c.serve, { maxConcurrentStreams: hcm?.maxConcurrentStreams, count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name) });
+    c.h2.take(socket);
+    if (this.draining) c.h2.drain();
+  }
+  get port(): number {
+    const a = this.server?.address();
+    return a && typeof a === "object" ? a.port : 0;
+  }
+  drain(): void {
+    this.draining = true;
+    this.server?.close();
+    for (const c of this.conns) c.drain(this.graceMs);
+    for (const c of this.chains.values()) c.h2?.drain();
+  }
+}
+
