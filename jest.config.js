@@ -16,7 +16,11 @@ export default {
     { ...common, displayName: "unit", testMatch: ["<rootDir>/{operator,proxy,hack}/**/*.test.ts"] },
     // The local mesh as processes (hack/local), through its gateway: needs `npm run build`.
     // test/conformance: Istio's traffic-management tasks on the same local mesh.
-    { ...common, displayName: "e2e", testMatch: ["<rootDir>/test/e2e/**/*.test.ts", "<rootDir>/test/conformance/**/*.test.ts"] },
+    {
+      ...common,
+      displayName: "e2e",
+      testMatch: ["<rootDir>/test/e2e/**/*.test.ts", "<rootDir>/test/conformance/**/*.test.ts"],
+    },
     {
       ...common,
       displayName: "integration",

@@ -23,7 +23,10 @@ const started = Date.now();
 const inflight = new Set<Promise<void>>();
 
 if (values.backend) {
-  const [host, port] = [values.backend.slice(0, values.backend.lastIndexOf(":")), Number(values.backend.slice(values.backend.lastIndexOf(":") + 1))];
+  const [host, port] = [
+    values.backend.slice(0, values.backend.lastIndexOf(":")),
+    Number(values.backend.slice(values.backend.lastIndexOf(":") + 1)),
+  ];
   createServer((_req, res) => res.end("ok")).listen({ host, port });
 }
 
@@ -38,7 +41,13 @@ function hit(target: string, n: number): Promise<void> {
   return new Promise((resolve) => {
     const url = new URL(target);
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, headers: values.host ? { host: values.host } : {}, agent: n % 2 ? keepAlive : false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        headers: values.host ? { host: values.host } : {},
+        agent: n % 2 ? keepAlive : false,
+      },
       (res) => {
         res.resume();
         res.on("end", () => {
@@ -56,7 +65,10 @@ function hit(target: string, n: number): Promise<void> {
   });
 }
 
-const print = (done = false) => process.stdout.write(JSON.stringify({ ok, failed, errors: Object.fromEntries(errors), ...(done ? { done } : {}) }) + "\n");
+const print = (done = false) =>
+  process.stdout.write(
+    JSON.stringify({ ok, failed, errors: Object.fromEntries(errors), ...(done ? { done } : {}) }) + "\n",
+  );
 let sent = 0;
 const tick = setInterval(() => {
   const due = Math.floor(((Date.now() - started) * rate) / 1000);

@@ -28,13 +28,19 @@ function main(): number {
   const headers = nodeHeaders();
   const cc = process.env.CC ?? "cc";
   if (!headers) {
-    process.stderr.write(`native: node_api.h not found (looked beside ${process.execPath} and in /usr/include/node); the original-destination addon is not built\n`);
+    process.stderr.write(
+      `native: node_api.h not found (looked beside ${process.execPath} and in /usr/include/node); the original-destination addon is not built\n`,
+    );
     return 0;
   }
   mkdirSync(path.dirname(OUT), { recursive: true });
-  const r = spawnSync(cc, ["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I", headers, "-o", OUT, SRC], { encoding: "utf8" });
+  const r = spawnSync(cc, ["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I", headers, "-o", OUT, SRC], {
+    encoding: "utf8",
+  });
   if (r.error || r.status !== 0) {
-    process.stderr.write(`native: ${cc} failed (${r.error?.message ?? r.stderr.trim()}); the original-destination addon is not built\n`);
+    process.stderr.write(
+      `native: ${cc} failed (${r.error?.message ?? r.stderr.trim()}); the original-destination addon is not built\n`,
+    );
     return 0;
   }
   return 0;

@@ -15,7 +15,10 @@ export function ensureTools(): void {
   if (has("wrk") && has("nginx")) return;
   process.stderr.write("installing wrk and nginx (apt-get)…\n");
   execFileSync("apt-get", ["update"], { stdio: "inherit" });
-  execFileSync("apt-get", ["install", "-y", "wrk", "nginx"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  execFileSync("apt-get", ["install", "-y", "wrk", "nginx"], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
 }
 
 export { freePort } from "../paths.js";
@@ -76,7 +79,9 @@ function toMs(v: string): number {
 }
 
 export function wrk(port: number, conns: number, duration: string): Result {
-  const out = execFileSync("wrk", ["-t1", `-c${conns}`, `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`], { encoding: "utf8" });
+  const out = execFileSync("wrk", ["-t1", `-c${conns}`, `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`], {
+    encoding: "utf8",
+  });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
@@ -92,20 +97,55 @@ export function bootstrap(listenPort: number, backendPort: number): unknown {
   const T = "type.googleapis.com/envoy.extensions.filters";
   return {
     static_resources: {
-      listeners: [{
-        name: "bench",
-        address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
-        filter_chains: [{ filters: [{ name: "envoy.filters.network.http_connection_manager", typed_config: {
-          "@type": `${T}.network.http_connection_manager.v3.HttpConnectionManager`,
-          stat_prefix: "bench",
-          route_config: { name: "bench", virtual_hosts: [{ name: "all", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "backend" } }] }] },
-          http_filters: [{ name: "envoy.filters.http.router", typed_config: { "@type": `${T}.http.router.v3.Router` } }],
-        } }] }],
-      }],
-      clusters: [{
-        name: "backend", type: "STATIC", connect_timeout: "1s",
-        load_assignment: { cluster_name: "backend", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: backendPort } } } }] }] },
-      }],
+      listeners: [
+        {
+          name: "bench",
+          address: { socket_address: { address: "127.0.0.1", port_value: listenPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "envoy.filters.network.http_connection_manager",
+                  typed_config: {
+                    "@type": `${T}.network.http_connection_manager.v3.HttpConnectionManager`,
+                    stat_prefix: "bench",
+                    route_config: {
+                      name: "bench",
+                      virtual_hosts: [
+                        {
+                          name: "all",
+                          domains: ["*"],
+                          routes: [{ match: { prefix: "/" }, route: { cluster: "backend" } }],
+                        },
+                      ],
+                    },
+                    http_filters: [
+                      { name: "envoy.filters.http.router", typed_config: { "@type": `${T}.http.router.v3.Router` } },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: "backend",
+          type: "STATIC",
+          connect_timeout: "1s",
+          load_assignment: {
+            cluster_name: "backend",
+            endpoints: [
+              {
+                lb_endpoints: [
+                  { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: backendPort } } } },
+                ],
+              },
+            ],
+          },
+        },
+      ],
     },
   };
 }
@@ -119,7 +159,19 @@ export function startBackend(dir: string, port: number): void {
 export function startWeft(dir: string, listenPort: number, backendPort: number, nodeArgs: string[] = []): ChildProcess {
   const file = join(dir, "weft.json");
   writeFileSync(file, JSON.stringify(bootstrap(listenPort, backendPort)));
-  return start(process.execPath, [...nodeArgs, MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", "0", "--ready-port", "0"]);
+  return start(process.execPath, [
+    ...nodeArgs,
+    MAIN,
+    "proxy",
+    "--bootstrap",
+    file,
+    "--admin-port",
+    "0",
+    "--stats-port",
+    "0",
+    "--ready-port",
+    "0",
+  ]);
 }
 
 /** Runs a bench's main: exit 0 when it is done, 1 with the reason when it fails; its children are always stopped. */

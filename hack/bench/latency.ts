@@ -76,10 +76,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "weft-latency-"));
   const [backendPort, weftPort] = [await freePort(), await freePort()];
   startBackend(dir, backendPort);
-  const weft = startWeft(dir, weftPort, backendPort, process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : []);
+  const weft = startWeft(
+    dir,
+    weftPort,
+    backendPort,
+    process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [],
+  );
   await Promise.all([waitPort(backendPort), waitPort(weftPort)]);
   await fixedRate(weftPort); // warm-up: JIT, pools
-  const fmt = (r: Run) => `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  errors ${r.errors}`;
+  const fmt = (r: Run) =>
+    `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  errors ${r.errors}`;
   const direct: Run[] = [];
   const through: Run[] = [];
   const rss: number[] = [];
@@ -92,9 +98,13 @@ async function main(): Promise<void> {
     process.stdout.write(`round ${i} weft    ${fmt(through.at(-1) as Run)}\n`);
   }
   const m = (rs: Run[], k: keyof Run) => median(rs.map((r) => r[k]));
-  process.stdout.write(`\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client):\n`);
+  process.stdout.write(
+    `\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client):\n`,
+  );
   for (const k of ["p50", "p99", "p999"] as const) {
-    process.stdout.write(`  ${k.padEnd(5)} direct ${m(direct, k).toFixed(3)} ms  weft ${m(through, k).toFixed(3)} ms  added ${(m(through, k) - m(direct, k)).toFixed(3)} ms\n`);
+    process.stdout.write(
+      `  ${k.padEnd(5)} direct ${m(direct, k).toFixed(3)} ms  weft ${m(through, k).toFixed(3)} ms  added ${(m(through, k) - m(direct, k)).toFixed(3)} ms\n`,
+    );
   }
   process.stdout.write(`  engine RSS under load: max ${Math.max(...rss).toFixed(1)} MB\n`);
   cleanup();

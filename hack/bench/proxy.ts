@@ -7,7 +7,19 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanup, runBench, ensureTools, freePort, median, startBackend, startNginx, startWeft, waitPort, wrk, type Result } from "./common.js";
+import {
+  cleanup,
+  runBench,
+  ensureTools,
+  freePort,
+  median,
+  startBackend,
+  startNginx,
+  startWeft,
+  waitPort,
+  wrk,
+  type Result,
+} from "./common.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = process.env.BENCH_DURATION ?? "10s";
@@ -33,17 +45,28 @@ server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://backend; 
   execFileSync("wrk", ["-t1", `-c${CONNS}`, "-d2s", `http://127.0.0.1:${weftPort}/`]);
   const results: Record<"nginx" | "weft", Result[]> = { nginx: [], weft: [] };
   for (let r = 1; r <= ROUNDS; r++) {
-    for (const [name, port] of [["nginx", nginxPort], ["weft", weftPort]] as const) {
+    for (const [name, port] of [
+      ["nginx", nginxPort],
+      ["weft", weftPort],
+    ] as const) {
       const res = wrk(port, CONNS, DURATION);
       results[name].push(res);
-      process.stdout.write(`round ${r} ${name.padEnd(5)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms\n`);
+      process.stdout.write(
+        `round ${r} ${name.padEnd(5)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms\n`,
+      );
     }
   }
   const ratios = results.weft.map((w, i) => w.rps / (results.nginx[i] as Result).rps);
   process.stdout.write(`\nmedians over ${ROUNDS} rounds (wrk -t1 -c${CONNS} -d${DURATION}, one worker each):\n`);
   for (const name of ["nginx", "weft"] as const) {
     const rs = results[name];
-    process.stdout.write(`  ${name.padEnd(5)} ${median(rs.map((x) => x.rps)).toFixed(0).padStart(7)} req/s  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms\n`);
+    process.stdout.write(
+      `  ${name.padEnd(5)} ${median(rs.map((x) => x.rps))
+        .toFixed(0)
+        .padStart(
+          7,
+        )} req/s  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms\n`,
+    );
   }
   process.stdout.write(`  weft/nginx throughput ratio (median of per-round ratios): ${median(ratios).toFixed(2)}\n`);
   cleanup();

@@ -83,7 +83,12 @@ class SimProxy {
   ) {}
 
   start(): void {
-    const ads = new AdsClient({ server: this.channel, node: { id: this.id, user_agent_name: "envoy" }, backoffMs: false, onResponse: (r) => this.onResponse(r) });
+    const ads = new AdsClient({
+      server: this.channel,
+      node: { id: this.id, user_agent_name: "envoy" },
+      backoffMs: false,
+      onResponse: (r) => this.onResponse(r),
+    });
     this.ads = ads;
     ads.subscribe(TYPE.cluster);
     ads.subscribe(TYPE.listener);
@@ -95,7 +100,12 @@ class SimProxy {
     this.lastAt.set(r.type_url, Date.now());
     this.acked.add(r.type_url);
     if (r.type_url === TYPE.cluster && !ads.subscribed(TYPE.endpoint)) {
-      const eds = this.names?.eds ?? r.resources.map((a) => decodeResource(a)).filter((c) => c["type"] === "EDS").map((c) => String(c["name"]));
+      const eds =
+        this.names?.eds ??
+        r.resources
+          .map((a) => decodeResource(a))
+          .filter((c) => c["type"] === "EDS")
+          .map((c) => String(c["name"]));
       ads.subscribe(TYPE.endpoint, eds);
     }
     if (r.type_url === TYPE.listener && !ads.subscribed(TYPE.route)) {
@@ -133,7 +143,12 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<void> {
+async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 5,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -162,24 +177,50 @@ async function main(): Promise<void> {
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../operator/cli/main.js");
   // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery.
   const nodeArgs = (process.env["WEFT_BENCH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, main, "discovery", "--config-dir", dir, "--address", "127.0.0.1", "--xds-port", String(XDS), "--monitoring-port", String(MON)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      main,
+      "discovery",
+      "--config-dir",
+      dir,
+      "--address",
+      "127.0.0.1",
+      "--xds-port",
+      String(XDS),
+      "--monitoring-port",
+      String(MON),
+    ],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const pid = child.pid ?? 0;
   // Discovery's log, for a look at where the time goes.
   const logFile = path.join(tmpdir(), "weft-bench-discovery.log");
   child.stdout?.pipe(createWriteStream(logFile));
   const summary = async (): Promise<{ connected: number; synced: number; versions: Record<string, number> }> =>
-    (await (await fetch(`http://127.0.0.1:${MON}/debug/summary`)).json()) as { connected: number; synced: number; versions: Record<string, number> };
+    (await (await fetch(`http://127.0.0.1:${MON}/debug/summary`)).json()) as {
+      connected: number;
+      synced: number;
+      versions: Record<string, number>;
+    };
   try {
-    await waitFor("discovery", async () => (await fetch(`http://127.0.0.1:${MON}/ready`).catch(() => undefined))?.ok === true, 20_000);
+    await waitFor(
+      "discovery",
+      async () => (await fetch(`http://127.0.0.1:${MON}/ready`).catch(() => undefined))?.ok === true,
+      20_000,
+    );
     // Large HTTP/2 windows, as Envoy has (its default stream window is 256 MiB): no stall mid-message.
     const options = (i: number): Record<string, number> => ({
       "weft.bench.channel": i,
       "grpc.max_receive_message_length": 64 << 20,
       "grpc-node.flow_control_window": 16 << 20,
     });
-    const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) => adsChannel(`127.0.0.1:${XDS}`, { headersOnly: true, channel: options(i) }));
+    const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) =>
+      adsChannel(`127.0.0.1:${XDS}`, { headersOnly: true, channel: options(i) }),
+    );
     const connectStart = performance.now();
     let names: Names | undefined;
     const full = adsChannel(`127.0.0.1:${XDS}`, { channel: options(-1) });
@@ -188,7 +229,12 @@ async function main(): Promise<void> {
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);
     const proxies = [first];
     for (let i = 1; i < PROXIES; i++) {
-      const p = new SimProxy(channels[Math.floor(i / 100)] as AdsChannel, `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.bench~bench.svc.cluster.local`, undefined, names);
+      const p = new SimProxy(
+        channels[Math.floor(i / 100)] as AdsChannel,
+        `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.bench~bench.svc.cluster.local`,
+        undefined,
+        names,
+      );
       p.start();
       proxies.push(p);
     }
@@ -204,11 +250,20 @@ async function main(): Promise<void> {
       const cpu0 = await cpuSeconds(pid);
       const t0 = Date.now();
       await writeFile(path.join(dir, "vs-0.yaml"), virtualService(0, 90 - c * 10));
-      await waitFor("every proxy's route push", () => proxies.every((p) => (p.lastAt.get(TYPE.route) ?? 0) > t0), 60_000);
-      await waitFor("every ACK", async () => {
-        const s = await summary();
-        return s.synced === PROXIES && s.versions[version] === undefined;
-      }, 60_000, 50);
+      await waitFor(
+        "every proxy's route push",
+        () => proxies.every((p) => (p.lastAt.get(TYPE.route) ?? 0) > t0),
+        60_000,
+      );
+      await waitFor(
+        "every ACK",
+        async () => {
+          const s = await summary();
+          return s.synced === PROXIES && s.versions[version] === undefined;
+        },
+        60_000,
+        50,
+      );
       const allAcked = Date.now() - t0;
       const pushedAt = await pushStart(logFile, c + 1);
       const cpu = (await cpuSeconds(pid)) - cpu0;
@@ -224,7 +279,9 @@ async function main(): Promise<void> {
     }
     const memz = await (await fetch(`http://127.0.0.1:${MON}/debug/memz`)).text();
     process.stdout.write(`discovery memory: ${memz.replace(/\s+/g, " ")}\n`);
-    process.stdout.write("from the file write includes the folder watch debounce (20 ms), reading the folder, and the push debounce (100 ms)\n");
+    process.stdout.write(
+      "from the file write includes the folder watch debounce (20 ms), reading the folder, and the push debounce (100 ms)\n",
+    );
     for (const p of proxies) p.close();
     for (const ch of [full, ...channels]) ch.close();
   } finally {

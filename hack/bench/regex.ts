@@ -21,7 +21,8 @@ interface Req {
 }
 const requests: Req[] = Array.from({ length: 2000 }, (_, n) => {
   const i = n % (ROUTES + 1); // ROUTES: a path no regex matches
-  const cookie = n % 3 === 0 ? "theme=dark; user=jason; lang=en" : n % 3 === 1 ? "theme=light; session=abcdef0123456789" : undefined;
+  const cookie =
+    n % 3 === 0 ? "theme=dark; user=jason; lang=en" : n % 3 === 1 ? "theme=light; session=abcdef0123456789" : undefined;
   return { path: i < ROUTES ? `/api/v${n % 4}/svc${i}/item-${n}` : `/static/app-${n}.js`, cookie };
 });
 
@@ -31,7 +32,10 @@ interface Table {
   cookie: Test | undefined;
 }
 function table(make: (pattern: string) => Test): Table[] {
-  return Array.from({ length: ROUTES }, (_, i) => ({ path: make(pathRe(i)), cookie: i % 5 === 0 ? make(COOKIE) : undefined }));
+  return Array.from({ length: ROUTES }, (_, i) => ({
+    path: make(pathRe(i)),
+    cookie: i % 5 === 0 ? make(COOKIE) : undefined,
+  }));
 }
 function firstMatch(t: Table[], r: Req): number {
   for (let i = 0; i < t.length; i++) {
@@ -64,10 +68,16 @@ async function re2wasm(): Promise<((p: string) => Test) | undefined> {
 
 function engineTable(): RouteConfig {
   const routes = Array.from({ length: ROUTES }, (_, i) => ({
-    match: { safe_regex: { regex: pathRe(i) }, headers: i % 5 === 0 ? [{ name: "cookie", safe_regex_match: { regex: COOKIE } }] : [] },
+    match: {
+      safe_regex: { regex: pathRe(i) },
+      headers: i % 5 === 0 ? [{ name: "cookie", safe_regex_match: { regex: COOKIE } }] : [],
+    },
     route: { cluster: "c" },
   }));
-  const cfg = compile({ clusters: [{ name: "c", load_assignment: { cluster_name: "c", endpoints: [] } }], routes: [{ name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routes }] }] });
+  const cfg = compile({
+    clusters: [{ name: "c", load_assignment: { cluster_name: "c", endpoints: [] } }],
+    routes: [{ name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routes }] }],
+  });
   return cfg.routes.get("r") as RouteConfig;
 }
 
@@ -81,10 +91,21 @@ async function main(): Promise<void> {
     return (s) => re.testExact(s);
   });
   // Same answers from both, or the comparison means nothing.
-  for (const r of requests) if (firstMatch(regexp, r) !== firstMatch(re2js, r)) throw new Error(`engines disagree on ${r.path}`);
+  for (const r of requests)
+    if (firstMatch(regexp, r) !== firstMatch(re2js, r)) throw new Error(`engines disagree on ${r.path}`);
 
   const vh = engineTable().virtualHosts[0]!;
-  const views = new Map(requests.map((r) => [r, { method: "GET", path: r.path, query: "", header: (n: string) => (n === "cookie" ? r.cookie : undefined) } as RequestView]));
+  const views = new Map(
+    requests.map((r) => [
+      r,
+      {
+        method: "GET",
+        path: r.path,
+        query: "",
+        header: (n: string) => (n === "cookie" ? r.cookie : undefined),
+      } as RequestView,
+    ]),
+  );
   const rows: [string, number][] = [
     ["RegExp (backtracking, V8 irregexp)", measure((r) => firstMatch(regexp, r))],
     ["re2js (linear time)", measure((r) => firstMatch(re2js, r))],
@@ -96,10 +117,16 @@ async function main(): Promise<void> {
   else rows.push(["re2-wasm (not installed: npm i --no-save re2-wasm)", NaN]);
 
   const base = rows[0]![1];
-  process.stdout.write(`route table: ${ROUTES} regex routes (${ROUTES / 5} with a cookie regex), ${requests.length} requests\n`);
-  process.stdout.write(`${"engine".padEnd(52)} ${"ns/request".padStart(11)} ${"req/s".padStart(11)} ${"× RegExp".padStart(9)}\n`);
+  process.stdout.write(
+    `route table: ${ROUTES} regex routes (${ROUTES / 5} with a cookie regex), ${requests.length} requests\n`,
+  );
+  process.stdout.write(
+    `${"engine".padEnd(52)} ${"ns/request".padStart(11)} ${"req/s".padStart(11)} ${"× RegExp".padStart(9)}\n`,
+  );
   for (const [name, ns] of rows) {
-    const f = Number.isNaN(ns) ? ["-", "-", "-"] : [ns.toFixed(0), Math.round(1e9 / ns).toLocaleString("en"), (ns / base).toFixed(2)];
+    const f = Number.isNaN(ns)
+      ? ["-", "-", "-"]
+      : [ns.toFixed(0), Math.round(1e9 / ns).toLocaleString("en"), (ns / base).toFixed(2)];
     process.stdout.write(`${name.padEnd(52)} ${f[0]!.padStart(11)} ${f[1]!.padStart(11)} ${f[2]!.padStart(9)}\n`);
   }
 
@@ -115,7 +142,9 @@ async function main(): Promise<void> {
   const good = RE2JS.compile("(a+)+$");
   good.testExact(evil(31));
   process.stdout.write(`\nReDoS (a+)+$:\n`);
-  process.stdout.write(`  RegExp, 22 characters:   ${time(() => bad.test(evil(22))).toFixed(1)} ms (×2 per extra character)\n`);
+  process.stdout.write(
+    `  RegExp, 22 characters:   ${time(() => bad.test(evil(22))).toFixed(1)} ms (×2 per extra character)\n`,
+  );
   process.stdout.write(`  re2js, 31 characters:    ${time(() => good.testExact(evil(31))).toFixed(3)} ms\n`);
   process.stdout.write(`  re2js, 60 KiB header:    ${time(() => good.testExact(evil(60 * 1024))).toFixed(1)} ms\n`);
 }

@@ -12,7 +12,10 @@ export interface Component extends Daemon {
 
 const token = () => readFileSync(files.tokens, "utf8").split(",")[0] ?? "";
 
-function get(url: string, opts: { ca?: string; token?: string; insecure?: boolean } = {}): Promise<{ status: number; body: string }> {
+function get(
+  url: string,
+  opts: { ca?: string; token?: string; insecure?: boolean } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const send = u.protocol === "https:" ? request : httpRequest;
@@ -126,10 +129,7 @@ export function components(bin: string): Component[] {
     {
       name: "kube-scheduler",
       bin: `${bin}/kube-scheduler`,
-      args: [
-        ...controllerFlags("scheduler", PORTS.scheduler),
-        "--v=1",
-      ],
+      args: [...controllerFlags("scheduler", PORTS.scheduler), "--v=1"],
       ready: () => okAt(`https://${local}:${PORTS.scheduler}/healthz`, { insecure: true }),
     },
     {

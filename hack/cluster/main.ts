@@ -9,15 +9,32 @@ import { components, type Component } from "./components.js";
 import { ensureSecrets } from "./secrets.js";
 import { clearPidFile, logFile, runningPid, start, stop, strayPids } from "./proc.js";
 import { ensureNodes, hasDefaultServiceAccount, readyNodes } from "./nodes.js";
-import { checkMachine, cleanUp, hasNodeState, importImages, killContainers, mountsUnder, nodeBinaries, nodeComponents, prepare } from "./node/node.js";
+import {
+  checkMachine,
+  cleanUp,
+  hasNodeState,
+  importImages,
+  killContainers,
+  mountsUnder,
+  nodeBinaries,
+  nodeComponents,
+  prepare,
+} from "./node/node.js";
 import { bridgeExists } from "./node/net.js";
 
 const say = (msg: string) => process.stderr.write(`cluster: ${msg}\n`);
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, logName?: string, process?: string): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  logName?: string,
+  process?: string,
+): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
-    if (process && !runningPid(process)) throw new Error(`${what} exited; see ${logFile(process)}:\n${tail(logFile(process))}`);
+    if (process && !runningPid(process))
+      throw new Error(`${what} exited; see ${logFile(process)}:\n${tail(logFile(process))}`);
     if (Date.now() - started > timeoutMs) {
       throw new Error(`${what} not ready after ${timeoutMs / 1000}s` + (logName ? `; see ${logFile(logName)}` : ""));
     }
@@ -26,11 +43,15 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   say(`${what} ready (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
 
-const tail = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-5).join("\n") : "(no log)");
+const tail = (file: string) =>
+  existsSync(file) ? readFileSync(file, "utf8").trimEnd().split("\n").slice(-5).join("\n") : "(no log)";
 
 function binaries(): string {
   // build.sh prints progress on stderr and the cache directory on stdout.
-  return execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }).trim();
+  return execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  }).trim();
 }
 
 export async function up(): Promise<void> {
@@ -41,7 +62,12 @@ export async function up(): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(KUBECONFIG);
   await ensureNodes(kc, FAKE_NODES);
-  await waitFor(`${FAKE_NODES.length} KWOK nodes`, async () => (await readyNodes(kc)).filter((n) => FAKE_NODES.includes(n)).length >= FAKE_NODES.length, 60_000, "kwok");
+  await waitFor(
+    `${FAKE_NODES.length} KWOK nodes`,
+    async () => (await readyNodes(kc)).filter((n) => FAKE_NODES.includes(n)).length >= FAKE_NODES.length,
+    60_000,
+    "kwok",
+  );
   await waitFor("service accounts", () => hasDefaultServiceAccount(kc), 60_000, "kube-controller-manager");
   if (REAL_NODE) {
     try {
@@ -70,7 +96,10 @@ async function startAll(list: Component[], after?: (c: Component) => void): Prom
 /** weft-node-0: its files and network, then containerd (and the images), kubelet, kube-proxy, CoreDNS. */
 async function nodeUp(kc: KubeConfig): Promise<void> {
   checkMachine();
-  if (!hasNodeState() && bridgeExists()) throw new Error(`bridge ${NODE.bridge} exists: another real node runs on this machine (its cluster's \`down\` removes it)`);
+  if (!hasNodeState() && bridgeExists())
+    throw new Error(
+      `bridge ${NODE.bridge} exists: another real node runs on this machine (its cluster's \`down\` removes it)`,
+    );
   mkdirSync(path("node"), { recursive: true });
   const bin = nodeBinaries();
   prepare();
@@ -118,7 +147,9 @@ export async function status(): Promise<boolean> {
     const pid = runningPid(c.name);
     const ready = pid !== undefined && (await c.ready());
     healthy &&= ready;
-    process.stdout.write(`${c.name.padEnd(24)} ${pid ? `pid ${pid}`.padEnd(12) : "stopped".padEnd(12)} ${ready ? "ready" : "not ready"}\n`);
+    process.stdout.write(
+      `${c.name.padEnd(24)} ${pid ? `pid ${pid}`.padEnd(12) : "stopped".padEnd(12)} ${ready ? "ready" : "not ready"}\n`,
+    );
   }
   if (healthy) process.stdout.write(`export KUBECONFIG=${KUBECONFIG}\n`);
   return healthy;

@@ -11,7 +11,12 @@ export function fakeNode(name: string): V1Node {
     metadata: {
       name,
       annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-      labels: { "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", type: "kwok" },
+      labels: {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        type: "kwok",
+      },
     },
     status: { allocatable: resources, capacity: resources },
   };
@@ -31,7 +36,9 @@ export async function ensureNodes(kc: KubeConfig, names: string[]): Promise<void
 export async function readyNodes(kc: KubeConfig): Promise<string[]> {
   const api = kc.makeApiClient(CoreV1Api);
   const list = await api.listNode();
-  return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((n) => n.metadata?.name ?? "");
+  return list.items
+    .filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+    .map((n) => n.metadata?.name ?? "");
 }
 
 /** kube-controller-manager's service-account controller has created `default` in `default`. */

@@ -35,7 +35,11 @@ export function start(d: Daemon): number {
   mkdirSync(path("run"), { recursive: true });
   mkdirSync(path("logs"), { recursive: true });
   const log = openSync(logFile(d.name), "a");
-  const child = spawn(d.bin, d.args, { detached: true, stdio: ["ignore", log, log], env: { ...process.env, ...d.env } });
+  const child = spawn(d.bin, d.args, {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: { ...process.env, ...d.env },
+  });
   closeSync(log);
   child.unref();
   if (!child.pid) throw new Error(`could not start ${d.name} (${d.bin})`);

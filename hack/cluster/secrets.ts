@@ -28,10 +28,17 @@ export const files = {
 export const DEFAULT_NODE_SELECTOR = "type=kwok";
 
 function writeAdmission(): void {
-  writeFileSync(files.podNodeSelector, stringify({ podNodeSelectorPluginConfig: { clusterDefaultNodeSelector: DEFAULT_NODE_SELECTOR } }));
+  writeFileSync(
+    files.podNodeSelector,
+    stringify({ podNodeSelectorPluginConfig: { clusterDefaultNodeSelector: DEFAULT_NODE_SELECTOR } }),
+  );
   writeFileSync(
     files.admission,
-    stringify({ apiVersion: "apiserver.config.k8s.io/v1", kind: "AdmissionConfiguration", plugins: [{ name: "PodNodeSelector", path: files.podNodeSelector }] }),
+    stringify({
+      apiVersion: "apiserver.config.k8s.io/v1",
+      kind: "AdmissionConfiguration",
+      plugins: [{ name: "PodNodeSelector", path: files.podNodeSelector }],
+    }),
   );
 }
 
@@ -43,13 +50,30 @@ export async function ensureSecrets(): Promise<void> {
   const ca = await generateCa("weft-process-cluster-ca", 3650);
   const server = await issueCert(ca, {
     commonName: "kube-apiserver",
-    dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+    dnsNames: [
+      "localhost",
+      "kubernetes",
+      "kubernetes.default",
+      "kubernetes.default.svc",
+      "kubernetes.default.svc.cluster.local",
+    ],
     ips: ["127.0.0.1", KUBERNETES_SERVICE_IP],
     usage: "server",
     days: 3650,
   });
-  const kubeletClient = await issueCert(ca, { commonName: "kube-apiserver-kubelet-client", organization: "system:masters", usage: "client", days: 3650 });
-  const kubelet = await issueCert(ca, { commonName: NODE.name, dnsNames: [NODE.name], ips: [NODE.ip], usage: "server", days: 3650 });
+  const kubeletClient = await issueCert(ca, {
+    commonName: "kube-apiserver-kubelet-client",
+    organization: "system:masters",
+    usage: "client",
+    days: 3650,
+  });
+  const kubelet = await issueCert(ca, {
+    commonName: NODE.name,
+    dnsNames: [NODE.name],
+    ips: [NODE.ip],
+    usage: "server",
+    days: 3650,
+  });
   const sa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const token = randomBytes(24).toString("hex");
   writeFileSync(files.caCert, ca.certPem);
@@ -65,7 +89,12 @@ export async function ensureSecrets(): Promise<void> {
   const kubeconfig = {
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "weft", cluster: { server: SERVER, "certificate-authority-data": Buffer.from(ca.certPem).toString("base64") } }],
+    clusters: [
+      {
+        name: "weft",
+        cluster: { server: SERVER, "certificate-authority-data": Buffer.from(ca.certPem).toString("base64") },
+      },
+    ],
     users: [{ name: "weft-admin", user: { token } }],
     contexts: [{ name: "weft", context: { cluster: "weft", user: "weft-admin" } }],
     "current-context": "weft",

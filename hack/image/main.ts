@@ -33,7 +33,8 @@ export function images(version = WEFT_VERSION, hub = DEFAULT_HUB): Record<"weft"
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 async function build(): Promise<void> {
-  if (!existsSync(join(REPO_ROOT, "dist", "operator", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+  if (!existsSync(join(REPO_ROOT, "dist", "operator", "cli", "main.js")))
+    throw new Error("dist/ is missing: run `npm run build` first");
   const work = join(IMAGES_DIR, "work");
   const layers = join(IMAGES_DIR, "layers");
   mkdirSync(work, { recursive: true });
@@ -44,17 +45,45 @@ async function build(): Promise<void> {
   const base = await layer("base", baseRoot);
   const all = images();
   const specs: Array<[BuiltImage, ImageSpec]> = [
-    [all.weft, { ref: all.weft.ref, layers: [base, await layer("weft", weftRoot)], entrypoint: ["/usr/local/bin/weft"], user: `${NON_ROOT}:${NON_ROOT}`, env: [PATH, "NODE_ENV=production"], workingDir: APP }],
+    [
+      all.weft,
+      {
+        ref: all.weft.ref,
+        layers: [base, await layer("weft", weftRoot)],
+        entrypoint: ["/usr/local/bin/weft"],
+        user: `${NON_ROOT}:${NON_ROOT}`,
+        env: [PATH, "NODE_ENV=production"],
+        workingDir: APP,
+      },
+    ],
     [
       all.bookinfo,
-      { ref: all.bookinfo.ref, layers: [base, await layer("bookinfo", bookinfoRoot)], entrypoint: ["/usr/local/bin/node", `${APP}/dist/samples/bookinfo/apps/main.js`], user: `${NON_ROOT}:${NON_ROOT}`, env: [PATH], workingDir: APP },
+      {
+        ref: all.bookinfo.ref,
+        layers: [base, await layer("bookinfo", bookinfoRoot)],
+        entrypoint: ["/usr/local/bin/node", `${APP}/dist/samples/bookinfo/apps/main.js`],
+        user: `${NON_ROOT}:${NON_ROOT}`,
+        env: [PATH],
+        workingDir: APP,
+      },
     ],
-    [all.pause, { ref: all.pause.ref, layers: [await layer("pause", pauseRoot)], entrypoint: ["/pause"], user: `${NON_ROOT}:${NON_ROOT}`, env: [] }],
+    [
+      all.pause,
+      {
+        ref: all.pause.ref,
+        layers: [await layer("pause", pauseRoot)],
+        entrypoint: ["/pause"],
+        user: `${NON_ROOT}:${NON_ROOT}`,
+        env: [],
+      },
+    ],
   ];
   for (const [img, spec] of specs) {
     const size = await writeArchive(spec, img.archive, join(work, `${img.name}.oci`));
     const unpacked = spec.layers.reduce((n, l) => n + l.uncompressedSize, 0);
-    process.stdout.write(`${img.ref.padEnd(36)} ${mb(size).padStart(9)} compressed, ${mb(unpacked).padStart(9)} unpacked  ${img.archive}\n`);
+    process.stdout.write(
+      `${img.ref.padEnd(36)} ${mb(size).padStart(9)} compressed, ${mb(unpacked).padStart(9)} unpacked  ${img.archive}\n`,
+    );
   }
 }
 

@@ -6,7 +6,18 @@
 // `docker load`), sharing blobs/sha256/.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, Writable } from "node:stream";
@@ -44,7 +55,9 @@ const TAR_FLAGS = [
 
 /** GNU tar of `dir`'s contents (names without a leading ./) on stdout, streamed into `sink`. */
 async function tarInto(dir: string, sink: NodeJS.WritableStream): Promise<void> {
-  const tar = spawn("tar", [...TAR_FLAGS, "-C", dir, "-cf", "-", "--", ...readdirSync(dir).sort()], { stdio: ["ignore", "pipe", "pipe"] });
+  const tar = spawn("tar", [...TAR_FLAGS, "-C", dir, "-cf", "-", "--", ...readdirSync(dir).sort()], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   tar.stderr.setEncoding("utf8").on("data", (c: string) => (err += c));
   const exited = new Promise<number>((resolve, reject) => {
@@ -91,7 +104,13 @@ export async function layerFromDir(dir: string, cacheDir: string): Promise<Layer
     writeFileSync(meta, `sha256:${h.digest("hex")}`);
     renameSync(tmp, file);
   }
-  return { diffId, digest: readFileSync(meta, "utf8").trim(), file, size: statSync(file).size, uncompressedSize: raw.size() };
+  return {
+    diffId,
+    digest: readFileSync(meta, "utf8").trim(),
+    file,
+    size: statSync(file).size,
+    uncompressedSize: raw.size(),
+  };
 }
 
 const sha = (b: Buffer | string) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
@@ -103,7 +122,12 @@ export function imageDocuments(spec: ImageSpec): { config: Buffer; manifest: Buf
       architecture: "amd64",
       os: "linux",
       created: "1970-01-01T00:00:00Z",
-      config: { User: spec.user, Entrypoint: spec.entrypoint, Env: spec.env, ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}) },
+      config: {
+        User: spec.user,
+        Entrypoint: spec.entrypoint,
+        Env: spec.env,
+        ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+      },
       rootfs: { type: "layers", diff_ids: spec.layers.map((l) => l.diffId) },
       history: spec.layers.map(() => ({ created: "1970-01-01T00:00:00Z", created_by: "hack/image" })),
     }),
@@ -113,7 +137,11 @@ export function imageDocuments(spec: ImageSpec): { config: Buffer; manifest: Buf
       schemaVersion: 2,
       mediaType: "application/vnd.oci.image.manifest.v1+json",
       config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha(config), size: config.length },
-      layers: spec.layers.map((l) => ({ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: l.digest, size: l.size })),
+      layers: spec.layers.map((l) => ({
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: l.digest,
+        size: l.size,
+      })),
     }),
   );
   return { config, manifest };
@@ -127,7 +155,8 @@ export async function writeArchive(spec: ImageSpec, out: string, workDir: string
   mkdirSync(join(workDir, "blobs", "sha256"), { recursive: true });
   writeFileSync(join(workDir, blob(sha(config))), config);
   writeFileSync(join(workDir, blob(sha(manifest))), manifest);
-  for (const l of spec.layers) if (!existsSync(join(workDir, blob(l.digest)))) linkSync(l.file, join(workDir, blob(l.digest)));
+  for (const l of spec.layers)
+    if (!existsSync(join(workDir, blob(l.digest)))) linkSync(l.file, join(workDir, blob(l.digest)));
   writeFileSync(join(workDir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   const tag = spec.ref.slice(spec.ref.lastIndexOf(":") + 1);
   writeFileSync(
@@ -147,7 +176,9 @@ export async function writeArchive(spec: ImageSpec, out: string, workDir: string
   );
   writeFileSync(
     join(workDir, "manifest.json"),
-    JSON.stringify([{ Config: blob(sha(config)), RepoTags: [spec.ref], Layers: spec.layers.map((l) => blob(l.digest)) }]),
+    JSON.stringify([
+      { Config: blob(sha(config)), RepoTags: [spec.ref], Layers: spec.layers.map((l) => blob(l.digest)) },
+    ]),
   );
   const tmp = `${out}.${process.pid}.tmp`;
   await tarInto(workDir, createWriteStream(tmp));

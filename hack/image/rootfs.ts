@@ -4,7 +4,17 @@
 //   or maps), /usr/local/bin/weft, and the engine at the default spec.proxy.binaryPath.
 // - bookinfo: the sample apps' compiled code.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { DEFAULT_BINARY_PATH } from "../../operator/api/versions.js";
 import { REPO_ROOT } from "../paths.js";
@@ -21,7 +31,8 @@ const put = (root: string, file: string, data: string, mode = 0o644) => {
 
 /** The shared objects, the dynamic loader and iptables' nft binary from the Debian packages: no docs, locales, gconv or other tools. */
 const keepFromDeb = (rel: string) =>
-  ["usr", "usr/sbin", "usr/sbin/xtables-nft-multi"].includes(rel) || (/^(usr\/)?lib(64)?(\/|$)/.test(rel) && !rel.includes("/gconv") && !rel.includes("/audit"));
+  ["usr", "usr/sbin", "usr/sbin/xtables-nft-multi"].includes(rel) ||
+  (/^(usr\/)?lib(64)?(\/|$)/.test(rel) && !rel.includes("/gconv") && !rel.includes("/audit"));
 
 /** The names `weft init` runs (iptables-save, iptables-restore), as Debian's alternatives point them: the nft backend. */
 const IPTABLES = ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"];
@@ -33,14 +44,22 @@ export function baseRoot(dir: string): void {
   for (const deb of debs()) {
     rmSync(unpacked, { recursive: true, force: true });
     execFileSync("dpkg-deb", ["-x", deb, unpacked]);
-    cpSync(unpacked, dir, { recursive: true, verbatimSymlinks: true, filter: (src) => src === unpacked || keepFromDeb(relative(unpacked, src)) });
+    cpSync(unpacked, dir, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => src === unpacked || keepFromDeb(relative(unpacked, src)),
+    });
   }
   rmSync(unpacked, { recursive: true, force: true });
   for (const name of IPTABLES) symlinkSync("xtables-nft-multi", join(dir, "usr", "sbin", name));
   mkdirSync(join(dir, "usr", "local", "bin"), { recursive: true });
   copyFileSync(nodeBinary(), join(dir, "usr", "local", "bin", "node"));
   chmodSync(join(dir, "usr", "local", "bin", "node"), 0o755);
-  put(dir, "etc/passwd", `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NON_ROOT}:${NON_ROOT}:nonroot:/home/nonroot:/sbin/nologin\n`);
+  put(
+    dir,
+    "etc/passwd",
+    `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${NON_ROOT}:${NON_ROOT}:nonroot:/home/nonroot:/sbin/nologin\n`,
+  );
   put(dir, "etc/group", `root:x:0:\nnonroot:x:${NON_ROOT}:\n`);
   put(dir, "etc/nsswitch.conf", "hosts: files dns\n");
   mkdirSync(join(dir, "tmp"), { mode: 0o1777 });
@@ -50,16 +69,26 @@ export function baseRoot(dir: string): void {
 
 /** Production dependencies' folders (relative to the repo), from the lockfile's tree. */
 function productionPackages(): string[] {
-  const out = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const out = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return out
     .split("\n")
     .map((p) => relative(REPO_ROOT, p.trim()))
-    .filter((p) => p.startsWith("node_modules/") && !p.slice("node_modules/".length).includes("node_modules/") && !p.startsWith("node_modules/@types/"))
+    .filter(
+      (p) =>
+        p.startsWith("node_modules/") &&
+        !p.slice("node_modules/".length).includes("node_modules/") &&
+        !p.startsWith("node_modules/@types/"),
+    )
     .sort();
 }
 
 /** Typings, TypeScript sources, source maps and docs are never loaded at run time. */
-const runtimeFile = (src: string) => !/\.(d\.[cm]?ts|[cm]?ts|map|md|markdown)$/i.test(src) && !/\/node_modules\/@types(\/|$)/.test(src);
+const runtimeFile = (src: string) =>
+  !/\.(d\.[cm]?ts|[cm]?ts|map|md|markdown)$/i.test(src) && !/\/node_modules\/@types(\/|$)/.test(src);
 const distFile = (src: string) => !/\.(test\.js|map)$/.test(src);
 
 export function weftRoot(dir: string): void {
@@ -67,11 +96,16 @@ export function weftRoot(dir: string): void {
   const app = join(dir, APP.slice(1));
   mkdirSync(app, { recursive: true });
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as Record<string, unknown>;
-  put(app, "package.json", JSON.stringify({ name: pkg.name, version: pkg.version, type: pkg.type, license: pkg.license }, null, 2) + "\n");
+  put(
+    app,
+    "package.json",
+    JSON.stringify({ name: pkg.name, version: pkg.version, type: pkg.type, license: pkg.license }, null, 2) + "\n",
+  );
   for (const part of ["operator", "proxy"]) {
     cpSync(join(REPO_ROOT, "dist", part), join(app, "dist", part), { recursive: true, filter: distFile });
   }
-  for (const p of productionPackages()) cpSync(join(REPO_ROOT, p), join(app, p), { recursive: true, filter: runtimeFile });
+  for (const p of productionPackages())
+    cpSync(join(REPO_ROOT, p), join(app, p), { recursive: true, filter: runtimeFile });
   const bin = join(dir, "usr", "local", "bin");
   mkdirSync(bin, { recursive: true });
   copyFileSync(cProgram("weft", []), join(bin, "weft"));

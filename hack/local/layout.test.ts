@@ -26,17 +26,26 @@ describe("local layout", () => {
 
   it("seeds a config whose translation each proxy can run, bound on its own address", async () => {
     await seedConfig(l, dir, [...bookinfo.config, path.join(NETWORKING(repoRoot()), "virtual-service-all-v1.yaml")]);
-    expect(readdirSync(dir).sort()).toEqual(["bookinfo-gateway.yaml", "destination-rule-all.yaml", "services.yaml", "virtual-service-all-v1.yaml"]);
+    expect(readdirSync(dir).sort()).toEqual([
+      "bookinfo-gateway.yaml",
+      "destination-rule-all.yaml",
+      "services.yaml",
+      "virtual-service-all-v1.yaml",
+    ]);
     const model = normalise(readdirSync(dir).flatMap((f) => parseYaml(readFileSync(path.join(dir, f), "utf8")))).model;
     for (const w of l.workloads) {
       const r = translate(model, parseNodeId(sidecarNodeId(w)));
       const cfg = compile(localShape(r, { ip: w.ip, appAddress: w.appIp, outboundPort: l.outboundPort }));
-      expect(cfg.listeners.map((x) => `${x.address}:${x.port}`).sort()).toEqual([`${w.ip}:${l.outboundPort}`, `${w.ip}:${w.port}`].sort());
+      expect(cfg.listeners.map((x) => `${x.address}:${x.port}`).sort()).toEqual(
+        [`${w.ip}:${l.outboundPort}`, `${w.ip}:${w.port}`].sort(),
+      );
       expect(cfg.clusters.get(`inbound|${w.port}||`)?.endpoints.map((e) => e.address)).toEqual([w.appIp]);
     }
     const gw = translate(model, parseNodeId(gatewayNodeId(l)));
     const cfg = compile(localShape(gw, { ip: l.gateway.ip }));
     expect(cfg.listeners.map((x) => `${x.address}:${x.port}`)).toEqual([`127.0.0.1:${l.gateway.port}`]);
-    expect(cfg.clusters.get("outbound|9080||productpage")?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(["127.0.10.11:9080"]);
+    expect(cfg.clusters.get("outbound|9080||productpage")?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual([
+      "127.0.10.11:9080",
+    ]);
   });
 });

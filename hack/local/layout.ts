@@ -41,7 +41,8 @@ export interface LayoutOptions {
 export function layout(o: LayoutOptions, specs: WorkloadSpec[]): LocalLayout {
   const base = o.base ?? "127.0.10";
   const appBase = o.appBase ?? "127.0.11";
-  if (specs.length > 240) throw new Error(`${specs.length} workloads: local mode has room for 240 (${base}.11 to ${base}.250)`);
+  if (specs.length > 240)
+    throw new Error(`${specs.length} workloads: local mode has room for 240 (${base}.11 to ${base}.250)`);
   return {
     discovery: { ip: `${base}.1`, xdsPort: o.xdsPort ?? 15010, monitoringPort: o.monitoringPort ?? 15014 },
     gateway: { ip: o.gatewayIp ?? "127.0.0.1", port: o.gatewayPort ?? 8080, adminIp: `${base}.2` },
@@ -106,7 +107,11 @@ export function workloadEntries(l: LocalLayout): string {
         apiVersion: "networking.istio.io/v1",
         kind: "WorkloadEntry",
         metadata: { name: workloadName(w) },
-        spec: { address: w.ip, ports: { [portName(w.protocol)]: w.port }, labels: { ...w.labels, app: w.app, version: w.version } },
+        spec: {
+          address: w.ip,
+          ports: { [portName(w.protocol)]: w.port },
+          labels: { ...w.labels, app: w.app, version: w.version },
+        },
       }),
     )
     .join("---\n");

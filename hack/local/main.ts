@@ -15,7 +15,9 @@ function workloadsFile(flag: string | undefined): string {
 
 function tryYours(m: LocalMesh): string {
   const w = m.layout.workloads[0];
-  const first = w ? `  curl -s -H 'host: ${w.app}:${w.port}' http://${w.ip}:${m.layout.outboundPort}/   # ${w.app}, through ${w.app}-${w.version}'s own sidecar\n` : "";
+  const first = w
+    ? `  curl -s -H 'host: ${w.app}:${w.port}' http://${w.ip}:${m.layout.outboundPort}/   # ${w.app}, through ${w.app}-${w.version}'s own sidecar\n`
+    : "";
   return `
 The mesh is up. Each app calls others through its sidecar: {proxy} = <its sidecar IP>:${m.layout.outboundPort}, Host = <name>:<port>.
 ${first}  curl -s ${m.monitoringUrl}/debug/syncz      # every proxy's versions, ACK/NACK
@@ -67,7 +69,9 @@ async function main(): Promise<number> {
   const say = (line: string): void => void process.stdout.write(`weft local: ${line}\n`);
   const file = workloadsFile(values.workloads);
   const bookinfo = file === BOOKINFO_WORKLOADS(repoRoot());
-  say(`starting discovery, the workloads of ${path.relative(process.cwd(), file)}, their sidecars and the ingress gateway`);
+  say(
+    `starting discovery, the workloads of ${path.relative(process.cwd(), file)}, their sidecars and the ingress gateway`,
+  );
   const mesh = await startLocalMesh({
     configDir,
     workloads: readWorkloads(file),

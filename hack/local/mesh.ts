@@ -6,7 +6,17 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
-import { gatewayNodeId, gatewayYaml, layout, serviceEntries, sidecarNodeId, workloadEntries, workloadName, type LayoutOptions, type LocalLayout } from "./layout.js";
+import {
+  gatewayNodeId,
+  gatewayYaml,
+  layout,
+  serviceEntries,
+  sidecarNodeId,
+  workloadEntries,
+  workloadName,
+  type LayoutOptions,
+  type LocalLayout,
+} from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
 import { expandCommand, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
@@ -61,7 +71,10 @@ export async function seedConfig(l: LocalLayout, dir: string, files: string[]): 
   for (const f of files) {
     const text = await readFile(f, "utf8");
     // A Gateway's port is the local gateway's port (Istio's files say 8080).
-    await writeFile(path.join(dir, path.basename(f)), /^kind: Gateway$/m.test(text) ? gatewayYaml(text, l.gateway.port) : text);
+    await writeFile(
+      path.join(dir, path.basename(f)),
+      /^kind: Gateway$/m.test(text) ? gatewayYaml(text, l.gateway.port) : text,
+    );
     written.push(path.basename(f));
   }
   return written;
@@ -98,26 +111,71 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
     // The mesh config (Istio's MeshConfig, as in ConfigMap weft-mesh) is read from mesh.yaml beside the config
     // folder (or the file given), and watched: create it to turn on the access log or change the default retries.
     const meshConfig = o.meshConfig ?? path.join(path.dirname(o.configDir), "mesh.yaml");
-    const discoveryArgs = commandLine(discoveryRole, { "config-dir": o.configDir, "mesh-config": meshConfig, address: d.ip, "xds-port": d.xdsPort, "monitoring-port": d.monitoringPort });
+    const discoveryArgs = commandLine(discoveryRole, {
+      "config-dir": o.configDir,
+      "mesh-config": meshConfig,
+      address: d.ip,
+      "xds-port": d.xdsPort,
+      "monitoring-port": d.monitoringPort,
+    });
     const discovery = procs.start("discovery", cli, discoveryArgs);
-    await procs.until(discovery, poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)));
+    await procs.until(
+      discovery,
+      poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)),
+    );
     say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
     const xds = `${d.ip}:${d.xdsPort}`;
     const proxyArgs = (nodeId: string, extra: Args<typeof proxyRole>): string[] =>
-      commandLine(proxyRole, { "discovery-address": xds, "node-id": nodeId, "admin-port": l.adminPort, "drain-seconds": 1, ...extra });
+      commandLine(proxyRole, {
+        "discovery-address": xds,
+        "node-id": nodeId,
+        "admin-port": l.adminPort,
+        "drain-seconds": 1,
+        ...extra,
+      });
     const waits: Promise<unknown>[] = [];
     for (const w of l.workloads) {
       const name = workloadName(w);
-      const [command = "", ...args] = expandCommand(w.command, { ip: w.appIp, port: w.port, proxy: `${w.ip}:${l.outboundPort}`, sidecar: w.ip, root, node: process.execPath });
+      const [command = "", ...args] = expandCommand(w.command, {
+        ip: w.appIp,
+        port: w.port,
+        proxy: `${w.ip}:${l.outboundPort}`,
+        sidecar: w.ip,
+        root,
+        node: process.execPath,
+      });
       const app = procs.spawn(name, command, args);
-      const sidecar = procs.start(`${name}-proxy`, cli, proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }));
+      const sidecar = procs.start(
+        `${name}-proxy`,
+        cli,
+        proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }),
+      );
       admin[name] = `http://${w.ip}:${l.adminPort}`;
-      waits.push(procs.until(app, poll(name, () => accepting(w.appIp, w.port))).then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)));
-      waits.push(procs.until(sidecar, configured(admin[name])).then(() => say(`sidecar     ${name} on ${w.ip} (inbound :${w.port}, outbound :${l.outboundPort}, admin :${l.adminPort})`)));
+      waits.push(
+        procs
+          .until(
+            app,
+            poll(name, () => accepting(w.appIp, w.port)),
+          )
+          .then(() => say(`app         ${name} on ${w.appIp}:${w.port}`)),
+      );
+      waits.push(
+        procs
+          .until(sidecar, configured(admin[name]))
+          .then(() =>
+            say(
+              `sidecar     ${name} on ${w.ip} (inbound :${w.port}, outbound :${l.outboundPort}, admin :${l.adminPort})`,
+            ),
+          ),
+      );
     }
     const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), { "admin-address": l.gateway.adminIp }));
     admin["gateway"] = `http://${l.gateway.adminIp}:${l.adminPort}`;
-    waits.push(procs.until(gw, configured(admin["gateway"])).then(() => say(`gateway     http://${l.gateway.ip}:${l.gateway.port} (admin ${admin["gateway"]})`)));
+    waits.push(
+      procs
+        .until(gw, configured(admin["gateway"]))
+        .then(() => say(`gateway     http://${l.gateway.ip}:${l.gateway.port} (admin ${admin["gateway"]})`)),
+    );
     await Promise.all(waits);
   } catch (err) {
     await procs.stopAll();
@@ -136,12 +194,16 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
 
 /** Resolves once the proxy at this admin URL serves a config from discovery; rejects on a NACK (a port in use). */
 async function configured(adminUrl: string): Promise<string> {
-  const r = await poll(`${adminUrl}/config_dump`, async () => {
-    const res = await get(`${adminUrl}/config_dump`);
-    const xds = res?.status === 200 ? (JSON.parse(res.body) as Dump).xds : undefined;
-    const error = Object.values(xds?.types ?? {}).find((t) => t.error)?.error;
-    return error ? { error } : xds?.applied_version ? { version: xds.applied_version } : undefined;
-  }, 60_000); // a loaded machine starts 14 processes slowly
+  const r = await poll(
+    `${adminUrl}/config_dump`,
+    async () => {
+      const res = await get(`${adminUrl}/config_dump`);
+      const xds = res?.status === 200 ? (JSON.parse(res.body) as Dump).xds : undefined;
+      const error = Object.values(xds?.types ?? {}).find((t) => t.error)?.error;
+      return error ? { error } : xds?.applied_version ? { version: xds.applied_version } : undefined;
+    },
+    60_000,
+  ); // a loaded machine starts 14 processes slowly
   if ("error" in r) throw new Error(`the proxy at ${adminUrl} rejected its config: ${r.error}`);
   return r.version;
 }

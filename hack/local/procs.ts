@@ -27,7 +27,10 @@ export class Procs {
   spawn(name: string, command: string, args: string[]): Proc {
     const log = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn" } });
+    const child = spawn(command, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn" },
+    });
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });
     const exited = new Promise<number | null>((resolve) => {
@@ -41,7 +44,9 @@ export class Procs {
 
   /** Rejects if the process exits first. */
   async until<T>(proc: Proc, ready: Promise<T>): Promise<T> {
-    const died = proc.exited.then((code) => Promise.reject(new Error(`${proc.name} exited (${code}) before it was ready; see ${proc.log}`)));
+    const died = proc.exited.then((code) =>
+      Promise.reject(new Error(`${proc.name} exited (${code}) before it was ready; see ${proc.log}`)),
+    );
     return Promise.race([ready, died]);
   }
 
@@ -63,7 +68,12 @@ export class Procs {
 }
 
 /** Polls `probe` every `everyMs` until it returns a value (bounded: `timeoutMs`). */
-export async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 50): Promise<T> {
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);
@@ -74,7 +84,10 @@ export async function poll<T>(what: string, probe: () => Promise<T | undefined>,
 }
 
 /** GET a URL on loopback: status and body, or undefined when nothing answers. */
-export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string } | undefined> {
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string } | undefined> {
   try {
     const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: await res.text() };

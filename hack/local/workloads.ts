@@ -58,18 +58,28 @@ export function parseWorkloads(text: string, file: string): WorkloadsFile {
   const ports = new Map<string, number>();
   const workloads = (Array.isArray(doc.workloads) ? doc.workloads : []).map((w, i): WorkloadSpec => {
     const at = `workloads[${i}]`;
-    if (!w.name || !DNS_LABEL.test(w.name)) problems.push(`${at}.name: must be a DNS label (lower case letters, digits, -), got ${JSON.stringify(w.name)}`);
+    if (!w.name || !DNS_LABEL.test(w.name))
+      problems.push(`${at}.name: must be a DNS label (lower case letters, digits, -), got ${JSON.stringify(w.name)}`);
     const version = w.version ?? "v1";
     if (!DNS_LABEL.test(version)) problems.push(`${at}.version: must be a DNS label, got ${JSON.stringify(version)}`);
     if (!w.command?.length) problems.push(`${at}.command: is required (a list: the program and its arguments)`);
-    if (!Number.isInteger(w.port) || (w.port ?? 0) < 1 || (w.port ?? 0) > 65535) problems.push(`${at}.port: must be a port (1-65535)`);
+    if (!Number.isInteger(w.port) || (w.port ?? 0) < 1 || (w.port ?? 0) > 65535)
+      problems.push(`${at}.port: must be a port (1-65535)`);
     const key = `${w.name}-${version}`;
     if (seen.has(key)) problems.push(`${at}: ${w.name} ${version} is listed twice`);
     seen.add(key);
     const port = ports.get(w.name ?? "");
-    if (port !== undefined && port !== w.port) problems.push(`${at}.port: every version of ${w.name} must use one port (${port})`);
+    if (port !== undefined && port !== w.port)
+      problems.push(`${at}.port: every version of ${w.name} must use one port (${port})`);
     ports.set(w.name ?? "", w.port ?? 0);
-    return { name: w.name ?? "", version, command: w.command ?? [], port: w.port ?? 0, protocol: w.protocol ?? "HTTP", labels: w.labels ?? {} };
+    return {
+      name: w.name ?? "",
+      version,
+      command: w.command ?? [],
+      port: w.port ?? 0,
+      protocol: w.protocol ?? "HTTP",
+      labels: w.labels ?? {},
+    };
   });
   if (!workloads.length) problems.push("workloads: at least one workload is required");
   if (problems.length) throw new Error(`${file}: ${problems.map((p) => p.replace(/^\./, "")).join("; ")}`);
@@ -87,6 +97,16 @@ export interface CommandContext {
 
 /** The command with its placeholders filled in. */
 export function expandCommand(command: string[], ctx: CommandContext): string[] {
-  const values: Record<string, string> = { ip: ctx.ip, port: String(ctx.port), proxy: ctx.proxy, sidecar: ctx.sidecar, root: ctx.root };
-  return command.map((arg, i) => (i === 0 && arg === "node" ? ctx.node : arg.replace(/\{(ip|port|proxy|sidecar|root)\}/g, (_, k: string) => values[k] ?? "")));
+  const values: Record<string, string> = {
+    ip: ctx.ip,
+    port: String(ctx.port),
+    proxy: ctx.proxy,
+    sidecar: ctx.sidecar,
+    root: ctx.root,
+  };
+  return command.map((arg, i) =>
+    i === 0 && arg === "node"
+      ? ctx.node
+      : arg.replace(/\{(ip|port|proxy|sidecar|root)\}/g, (_, k: string) => values[k] ?? ""),
+  );
 }

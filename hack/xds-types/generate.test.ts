@@ -15,7 +15,8 @@ function filesUnder(dir: string): string[] {
 test("proxy/xds/generated/ is up to date (else: npm run gen:xds-types)", () => {
   const expected = generatedFiles();
   expect(filesUnder(OUT_DIR).sort()).toEqual([...expected.keys()].sort());
-  for (const [file, text] of expected) expect({ file, text: readFileSync(join(OUT_DIR, file), "utf8") }).toEqual({ file, text });
+  for (const [file, text] of expected)
+    expect({ file, text: readFileSync(join(OUT_DIR, file), "utf8") }).toEqual({ file, text });
 });
 
 test("a misspelt field, enum value or field inside an Any fails to compile; correct resources compile", () => {
@@ -30,7 +31,11 @@ test("a misspelt field, enum value or field inside an Any fails to compile; corr
   });
   const errors = ts.getPreEmitDiagnostics(program).map((d) => {
     const line = d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1 : 0;
-    return { file: d.file ? relative(REPO_ROOT, d.file.fileName) : "", line, message: ts.flattenDiagnosticMessageText(d.messageText, "\n") };
+    return {
+      file: d.file ? relative(REPO_ROOT, d.file.fileName) : "",
+      line,
+      message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    };
   });
   const expected = readFileSync(fixture, "utf8")
     .split("\n")
@@ -39,6 +44,10 @@ test("a misspelt field, enum value or field inside an Any fails to compile; corr
       return m ? [{ line: i + 1, field: m[1] as string }] : [];
     });
   expect(expected.length).toBeGreaterThan(3);
-  expect(errors.map((e) => `${e.file}:${e.line}`)).toEqual(expected.map((e) => `hack/xds-types/fixtures/resources.ts:${e.line}`));
-  errors.forEach((e, i) => expect(e.message).toContain(expected[i]?.field === "type" ? "STRICT_DNZ" : `'${expected[i]?.field}'`));
+  expect(errors.map((e) => `${e.file}:${e.line}`)).toEqual(
+    expected.map((e) => `hack/xds-types/fixtures/resources.ts:${e.line}`),
+  );
+  errors.forEach((e, i) =>
+    expect(e.message).toContain(expected[i]?.field === "type" ? "STRICT_DNZ" : `'${expected[i]?.field}'`),
+  );
 }, 120_000);

@@ -126,7 +126,8 @@ function fieldType(w: FileWriter, f: protobuf.Field): string {
   if (resolved && WELL_KNOWN[resolved.fullName]) {
     t = WELL_KNOWN[resolved.fullName] as string;
     if (t === "Any") w.use("any.ts", "Any");
-    if (t === "Json" || t === "JsonObject" || t === "Json[]") w.use("json.ts", t === "JsonObject" ? "JsonObject" : "Json");
+    if (t === "Json" || t === "JsonObject" || t === "Json[]")
+      w.use("json.ts", t === "JsonObject" ? "JsonObject" : "Json");
   } else if (resolved) t = w.ref(resolved);
   else {
     const scalar = SCALARS[f.type];
@@ -200,7 +201,7 @@ function renderAny(roots: protobuf.Type[], anyTypes: Record<string, string>, sou
   w.push(
     "}",
     "",
-    "/** A google.protobuf.Any in proto3 JSON: the message's fields beside its \"@type\". */",
+    '/** A google.protobuf.Any in proto3 JSON: the message\'s fields beside its "@type". */',
     'export type Packed<U extends keyof AnyTypes> = { "@type": U } & AnyTypes[U];',
     "",
     "/** An Any holding one of the known messages; a misspelt field or an unknown type URL does not compile. */",

@@ -36,7 +36,9 @@ describe("a role's contract", () => {
   });
 
   it("names the env var when its value is bad", () => {
-    expect(() => parseRole({ ...role, flags: { p: { type: "port", env: "P", description: "" } } }, [], { P: "x" })).toThrow('$P (for --p): invalid value "x"');
+    expect(() =>
+      parseRole({ ...role, flags: { p: { type: "port", env: "P", description: "" } } }, [], { P: "x" }),
+    ).toThrow('$P (for --p): invalid value "x"');
   });
 
   it("renders a command line in declaration order that parses back to the same values", () => {

@@ -29,11 +29,17 @@ export interface Role {
 
 type Parsed<F> = F extends { type: "string" } ? string : F extends { type: "boolean" } ? boolean : number;
 type Given<F> = F extends { type: "string" | "duration" } ? string : F extends { type: "boolean" } ? boolean : number;
-type Defaulted<F> = F extends { type: "boolean" } ? true : F extends { default: string | number | boolean } ? true : false;
+type Defaulted<F> = F extends { type: "boolean" }
+  ? true
+  : F extends { default: string | number | boolean }
+    ? true
+    : false;
 
 /** What the CLI hands a role: flags with a default (and booleans) are always set. */
 export type Values<R extends Role> = {
-  [K in keyof R["flags"]]: Defaulted<R["flags"][K]> extends true ? Parsed<R["flags"][K]> : Parsed<R["flags"][K]> | undefined;
+  [K in keyof R["flags"]]: Defaulted<R["flags"][K]> extends true
+    ? Parsed<R["flags"][K]>
+    : Parsed<R["flags"][K]> | undefined;
 };
 
 /** What a renderer may put on a command line. */
@@ -63,14 +69,19 @@ function convert(f: Flag, raw: string | boolean, from: string): string | boolean
       const n = typeof raw === "string" && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
       const min = f.min ?? (f.type === "port" ? 0 : Number.MIN_SAFE_INTEGER);
       const max = f.type === "port" ? 65535 : Number.MAX_SAFE_INTEGER;
-      if (!Number.isSafeInteger(n) || n < min || n > max) throw bad(f.type === "port" ? `want a port, ${min} to 65535` : `want an integer ≥ ${min}`);
+      if (!Number.isSafeInteger(n) || n < min || n > max)
+        throw bad(f.type === "port" ? `want a port, ${min} to 65535` : `want an integer ≥ ${min}`);
       return n;
     }
   }
 }
 
 /** Parses `argv` (after the subcommand) by the role's flags; env fills what the command line doesn't give. */
-export function parseRole<R extends Role>(role: R, argv: string[], env: Record<string, string | undefined> = {}): Values<R> {
+export function parseRole<R extends Role>(
+  role: R,
+  argv: string[],
+  env: Record<string, string | undefined> = {},
+): Values<R> {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const [name, f] of Object.entries(role.flags)) {
     options[name] = { type: f.type === "boolean" ? "boolean" : "string" };
@@ -78,9 +89,14 @@ export function parseRole<R extends Role>(role: R, argv: string[], env: Record<s
   }
   let given: Record<string, string | boolean | undefined>;
   try {
-    given = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+    given = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
   } catch (err) {
-    throw new UsageError((err as Error).message.split("\n")[0]?.replace(/\. To specify a positional.*$/, "") ?? String(err));
+    throw new UsageError(
+      (err as Error).message.split("\n")[0]?.replace(/\. To specify a positional.*$/, "") ?? String(err),
+    );
   }
   const out: Record<string, string | boolean | number | undefined> = {};
   for (const [name, f] of Object.entries(role.flags)) {
@@ -91,7 +107,8 @@ export function parseRole<R extends Role>(role: R, argv: string[], env: Record<s
     }
     if (raw !== undefined) out[name] = convert(f, raw, `--${name}`);
     else if (f.env && env[f.env]) out[name] = convert(f, env[f.env] as string, `$${f.env} (for --${name})`);
-    else if (f.default !== undefined) out[name] = convert(f, typeof f.default === "number" ? String(f.default) : f.default, `default of --${name}`);
+    else if (f.default !== undefined)
+      out[name] = convert(f, typeof f.default === "number" ? String(f.default) : f.default, `default of --${name}`);
     else out[name] = f.type === "boolean" ? false : undefined;
   }
   return out as Values<R>;
@@ -105,7 +122,8 @@ export function commandLine<R extends Role>(role: R, values: Args<R>): string[] 
     if (v === undefined) continue;
     convert(f, typeof v === "number" ? String(v) : v, `--${name}`); // render only what parses
     if (f.type === "boolean") line.push(v ? `--${name}` : `--no-${name}`);
-    else if (String(v).startsWith("-")) line.push(`--${name}=${String(v)}`); // "--x -1" reads as two flags
+    else if (String(v).startsWith("-"))
+      line.push(`--${name}=${String(v)}`); // "--x -1" reads as two flags
     else line.push(`--${name}`, String(v));
   }
   return line;
@@ -115,7 +133,12 @@ export function commandLine<R extends Role>(role: R, values: Args<R>): string[] 
 export function readCommandLine<R extends Role>(role: R, line: readonly string[]): Args<R> {
   if (line[0] !== role.name) throw new UsageError(`expected "${role.name}" first, found "${line[0] ?? ""}"`);
   const v = parseRole(role, line.slice(1)) as Record<string, unknown>;
-  const given = new Set(line.slice(1).filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")[0]?.replace(/^no-/, "")));
+  const given = new Set(
+    line
+      .slice(1)
+      .filter((a) => a.startsWith("--"))
+      .map((a) => a.slice(2).split("=")[0]?.replace(/^no-/, "")),
+  );
   const out: Record<string, unknown> = {};
   for (const [name, f] of Object.entries(role.flags)) {
     if (given.has(name)) out[name] = f.type === "duration" ? `${String(v[name])}ms` : v[name];
@@ -137,7 +160,9 @@ function flagLine(name: string, f: Flag): [string, string] {
 export function roleHelp(role: Role): string {
   const rows = Object.entries(role.flags).map(([n, f]) => flagLine(n, f));
   const width = Math.min(36, Math.max(0, ...rows.map(([h]) => h.length)));
-  const flags = rows.map(([h, d]) => (h.length > width ? `  ${h}\n  ${"".padEnd(width)}  ${d}` : `  ${h.padEnd(width)}  ${d}`));
+  const flags = rows.map(([h, d]) =>
+    h.length > width ? `  ${h}\n  ${"".padEnd(width)}  ${d}` : `  ${h.padEnd(width)}  ${d}`,
+  );
   return [
     `weft ${role.name}: ${role.summary}`,
     "",

@@ -4,10 +4,13 @@ import { CRD_FILES, renderCrdYaml } from "./crd-file.js";
 import { meshInstallationCrd } from "./crd.js";
 
 describe("the MeshInstallation CRD", () => {
-  it.each(CRD_FILES)("committed as %s is exactly what the schema generates (run `npm run gen:crds` after changing it)", (file) => {
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    expect(readFileSync(`${root}/${file}`, "utf8")).toBe(renderCrdYaml());
-  });
+  it.each(CRD_FILES)(
+    "committed as %s is exactly what the schema generates (run `npm run gen:crds` after changing it)",
+    (file) => {
+      const root = fileURLToPath(new URL("../..", import.meta.url));
+      expect(readFileSync(`${root}/${file}`, "utf8")).toBe(renderCrdYaml());
+    },
+  );
 
   it("is cluster-scoped, short-named mesh, in category weft, with the status subresource", () => {
     const { spec } = meshInstallationCrd();

@@ -2,7 +2,12 @@
 import { specSchema, statusSchema } from "./schema.js";
 import { API_VERSION, GROUP, KIND, PLURAL } from "./types.js";
 
-const column = (name: string, type: string, jsonPath: string, description: string) => ({ name, type, jsonPath, description });
+const column = (name: string, type: string, jsonPath: string, description: string) => ({
+  name,
+  type,
+  jsonPath,
+  description,
+});
 
 export function meshInstallationCrd() {
   return {
@@ -12,7 +17,14 @@ export function meshInstallationCrd() {
     spec: {
       group: GROUP,
       scope: "Cluster",
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: "meshinstallation", shortNames: ["mesh"], categories: ["weft"] },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: "meshinstallation",
+        shortNames: ["mesh"],
+        categories: ["weft"],
+      },
       versions: [
         {
           name: API_VERSION,
@@ -22,7 +34,12 @@ export function meshInstallationCrd() {
           additionalPrinterColumns: [
             column("Namespace", "string", ".spec.namespace", "Namespace of the control plane"),
             column("Version", "string", ".status.version", "Control-plane version rolled out"),
-            column("Ready", "string", '.status.conditions[?(@.type=="Ready")].status', "Whether the control plane is ready"),
+            column(
+              "Ready",
+              "string",
+              '.status.conditions[?(@.type=="Ready")].status',
+              "Whether the control plane is ready",
+            ),
             column("Proxies", "integer", ".status.proxies.connected", "Proxies connected to the control plane"),
             column("Synced", "integer", ".status.proxies.synced", "Proxies that ACKed the latest config"),
             column("Upgraded", "string", ".status.proxies.upgraded", "Injected proxies running the mesh's engine, n/m"),

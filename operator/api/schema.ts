@@ -33,7 +33,8 @@ const SEMVER = "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z
 // A registry and repository path such as docker.io/weft or localhost:5000/team/weft.
 const HUB = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
 // A whole image reference: repository, then an optional :tag and/or @sha256:digest.
-const IMAGE = "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
+const IMAGE =
+  "^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$";
 const TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 // A non-negative Kubernetes quantity: 100m, 0.5, 128Mi, 1G. A leading '-' never matches.
 const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
@@ -51,13 +52,18 @@ const obj = (description: string, properties: Record<string, Schema>, extra: Sch
   ...extra,
 });
 
-const quantity = (what: string): Schema => str(`${what}, a non-negative quantity such as 100m or 128Mi.`, { pattern: QUANTITY });
+const quantity = (what: string): Schema =>
+  str(`${what}, a non-negative quantity such as 100m or 128Mi.`, { pattern: QUANTITY });
 const resourceList = (what: string): Schema => ({
   type: "object",
   description: what,
   properties: { cpu: quantity("CPU"), memory: quantity("Memory") },
 });
-const resources = (description: string, requests: { cpu: string; memory: string }, limits: { cpu: string; memory: string }): Schema =>
+const resources = (
+  description: string,
+  requests: { cpu: string; memory: string },
+  limits: { cpu: string; memory: string },
+): Schema =>
   obj(description, {
     requests: { ...resourceList("Requested resources."), default: requests },
     limits: { ...resourceList("Resource limits."), default: limits },
@@ -75,7 +81,12 @@ export const specSchema: Schema = {
       pattern: DNS1123_LABEL,
       maxLength: 63,
       default: "weft-system",
-      "x-kubernetes-validations": [{ rule: "self == oldSelf", message: "namespace is immutable; create a new MeshInstallation to move the control plane" }],
+      "x-kubernetes-validations": [
+        {
+          rule: "self == oldSelf",
+          message: "namespace is immutable; create a new MeshInstallation to move the control plane",
+        },
+      ],
     }),
     hub: str("Registry and repository prefix of Weft's images.", { pattern: HUB, default: DEFAULT_HUB }),
     discovery: obj("The control plane Deployment (weftd).", {
@@ -83,7 +94,9 @@ export const specSchema: Schema = {
       resources: resources("Resources of each weftd pod.", { cpu: "500m", memory: "2Gi" }, { cpu: "2", memory: "4Gi" }),
     }),
     proxy: obj("The sidecar and gateway proxy.", {
-      image: str("A whole proxy image reference. When set, it is used as given instead of <hub>/weft:<tag>.", { pattern: IMAGE }),
+      image: str("A whole proxy image reference. When set, it is used as given instead of <hub>/weft:<tag>.", {
+        pattern: IMAGE,
+      }),
       tag: str("Proxy image tag. Defaults to spec.version.", { pattern: TAG }),
       binaryPath: str("Absolute path of the proxy engine the agent runs, inside the proxy image.", {
         pattern: "^/[^\\s]*$",
@@ -95,20 +108,35 @@ export const specSchema: Schema = {
         "x-kubernetes-int-or-string": true,
         anyOf: [{ type: "integer" }, { type: "string" }],
         // A structural schema allows no bounds inside an int-or-string's anyOf: CEL says it (spec.ts checks the same).
-        "x-kubernetes-validations": [{ rule: `type(self) == int ? self >= 1 : self.matches('${MAX_UNAVAILABLE_PERCENT}')`, message: MAX_UNAVAILABLE_MESSAGE }],
+        "x-kubernetes-validations": [
+          {
+            rule: `type(self) == int ? self >= 1 : self.matches('${MAX_UNAVAILABLE_PERCENT}')`,
+            message: MAX_UNAVAILABLE_MESSAGE,
+          },
+        ],
         default: "25%",
       },
-      restartPolicy: str("How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.", {
-        enum: ["HotRestart", "RollingRestart", "Never"],
-        default: "HotRestart",
-      }),
-      resources: resources("Resources of each injected proxy container.", { cpu: "100m", memory: "128Mi" }, { cpu: "2", memory: "1Gi" }),
+      restartPolicy: str(
+        "How running sidecars pick up a new proxy: HotRestart (in place, no dropped requests), RollingRestart (restart the workloads), or Never.",
+        {
+          enum: ["HotRestart", "RollingRestart", "Never"],
+          default: "HotRestart",
+        },
+      ),
+      resources: resources(
+        "Resources of each injected proxy container.",
+        { cpu: "100m", memory: "128Mi" },
+        { cpu: "2", memory: "1Gi" },
+      ),
     }),
     injection: obj("Automatic sidecar injection.", {
-      policy: str("Enabled injects into namespaces labelled weft-injection=enabled; Disabled injects only pods annotated sidecar.istio.io/inject=true.", {
-        enum: ["Enabled", "Disabled"],
-        default: "Enabled",
-      }),
+      policy: str(
+        "Enabled injects into namespaces labelled weft-injection=enabled; Disabled injects only pods annotated sidecar.istio.io/inject=true.",
+        {
+          enum: ["Enabled", "Disabled"],
+          default: "Enabled",
+        },
+      ),
       honorIstioLabel: bool("Also inject into namespaces labelled istio-injection=enabled.", true),
     }),
     meshConfig: obj("Mesh-wide defaults, as in Istio's MeshConfig.", {
@@ -131,14 +159,23 @@ export const specSchema: Schema = {
         encoding: str("Log line format.", { enum: ["JSON", "TEXT"], default: "JSON" }),
       }),
       tracing: obj("Trace sampling.", {
-        sampling: { type: "number", description: "Percentage of requests traced, 0 to 100.", minimum: 0, maximum: 100, default: 1 },
+        sampling: {
+          type: "number",
+          description: "Percentage of requests traced, 0 to 100.",
+          minimum: 0,
+          maximum: 100,
+          default: 1,
+        },
       }),
     }),
     updateStrategy: obj("How a version change is rolled out.", {
-      type: str("InPlace rolls weftd to the new version. RevisionBased (side-by-side revisions) is not supported yet and is reported as Reconciled=False.", {
-        enum: ["InPlace", "RevisionBased"],
-        default: "InPlace",
-      }),
+      type: str(
+        "InPlace rolls weftd to the new version. RevisionBased (side-by-side revisions) is not supported yet and is reported as Reconciled=False.",
+        {
+          enum: ["InPlace", "RevisionBased"],
+          default: "InPlace",
+        },
+      ),
     }),
   },
 };
@@ -176,8 +213,14 @@ export const statusSchema: Schema = {
         connected: { type: "integer", description: "Proxies with an open xDS stream." },
         synced: { type: "integer", description: "Proxies that ACKed the latest config." },
         nacked: { type: "integer", description: "Proxies whose last response was a NACK." },
-        versions: { type: "object", description: "Proxy count per engine version, as the proxies report running it.", additionalProperties: { type: "integer" } },
-        upgraded: str("n/m: injected proxies that report running the mesh's engine, of those that follow the mesh (pods pinning their proxy by annotation don't)."),
+        versions: {
+          type: "object",
+          description: "Proxy count per engine version, as the proxies report running it.",
+          additionalProperties: { type: "integer" },
+        },
+        upgraded: str(
+          "n/m: injected proxies that report running the mesh's engine, of those that follow the mesh (pods pinning their proxy by annotation don't).",
+        ),
       },
     },
   },

@@ -9,13 +9,19 @@ describe("normalizeSpec", () => {
     expect(spec.namespace).toBe("weft-system");
     expect(spec.proxy.restartPolicy).toBe("HotRestart");
     expect(spec.proxy.resources.requests).toEqual({ cpu: "100m", memory: "128Mi" });
-    expect(spec.meshConfig.defaultRetryPolicy).toEqual({ attempts: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" });
+    expect(spec.meshConfig.defaultRetryPolicy).toEqual({
+      attempts: 2,
+      retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+    });
     expect(spec.meshConfig.mtls.mode).toBe("PERMISSIVE");
     expect(spec.updateStrategy.type).toBe("InPlace");
   });
 
   it("keeps what the user set", () => {
-    const spec = normalizeSpec({ version: "0.1.0", proxy: { restartPolicy: "Never", resources: { requests: { cpu: "1" } } } });
+    const spec = normalizeSpec({
+      version: "0.1.0",
+      proxy: { restartPolicy: "Never", resources: { requests: { cpu: "1" } } },
+    });
     expect(spec.version).toBe("0.1.0");
     expect(spec.proxy.restartPolicy).toBe("Never");
     expect(spec.proxy.resources.requests).toEqual({ cpu: "1" });

@@ -7,7 +7,13 @@ import { MAX_UNAVAILABLE_MESSAGE, MAX_UNAVAILABLE_PERCENT, specSchema } from "./
 import type { MeshSpec } from "./types.js";
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true });
-ajv.addVocabulary(["x-kubernetes-int-or-string", "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-preserve-unknown-fields"]);
+ajv.addVocabulary([
+  "x-kubernetes-int-or-string",
+  "x-kubernetes-validations",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-preserve-unknown-fields",
+]);
 const validate = ajv.compile(specSchema);
 
 export class SpecError extends Error {
@@ -24,7 +30,11 @@ function describe(e: ErrorObject): string {
       return `${path}: Unsupported value ${JSON.stringify(e.data)}: supported values: ${(e.params as { allowedValues: string[] }).allowedValues.map((v) => `"${v}"`).join(", ")}`;
     case "anyOf": {
       const branch = (b: { type?: string; minimum?: number; pattern?: string }) =>
-        b.minimum !== undefined ? `an ${b.type} >= ${b.minimum}` : b.pattern !== undefined ? `a ${b.type} matching '${b.pattern}'` : `${/^[aeiou]/.test(b.type ?? "") ? "an" : "a"} ${b.type}`;
+        b.minimum !== undefined
+          ? `an ${b.type} >= ${b.minimum}`
+          : b.pattern !== undefined
+            ? `a ${b.type} matching '${b.pattern}'`
+            : `${/^[aeiou]/.test(b.type ?? "") ? "an" : "a"} ${b.type}`;
       return `${path}: Invalid value ${JSON.stringify(e.data)}: want ${(e.schema as { type?: string }[]).map(branch).join(" or ")}`;
     }
     case "pattern":

@@ -5,7 +5,8 @@ import { commands, usage } from "./commands.js";
 
 const MAIN = `${REPO_ROOT}/dist/operator/cli/main.js`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const weft = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, DISCOVERY_ADDRESS: "" } });
+const weft = (...args: string[]) =>
+  spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, DISCOVERY_ADDRESS: "" } });
 
 describe("weft usage", () => {
   it("lists every command with its summary", () => {
@@ -27,21 +28,27 @@ describe("weft --help (the built binary)", () => {
     for (const name of Object.keys(commands)) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
   });
 
-  it.each(Object.keys(commands))("weft %s --help prints its summary, every flag with description, default and env, and an example", (name) => {
-    const role = commands[name]!.role;
-    for (const args of [[name, "--help"], ["help", name]]) {
-      const r = weft(...args);
-      expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^weft ${name}: ${escape(role.summary)}$`, "m"));
-      for (const [flag, f] of Object.entries(role.flags)) {
-        expect(r.stdout).toMatch(new RegExp(`^  --${flag}\\b`, "m"));
-        expect(r.stdout).toContain(f.description);
-        if (f.default !== undefined) expect(r.stdout).toContain(`default ${String(f.default)}`);
-        if (f.env) expect(r.stdout).toContain(`env $${f.env}`);
+  it.each(Object.keys(commands))(
+    "weft %s --help prints its summary, every flag with description, default and env, and an example",
+    (name) => {
+      const role = commands[name]!.role;
+      for (const args of [
+        [name, "--help"],
+        ["help", name],
+      ]) {
+        const r = weft(...args);
+        expect(r.status).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^weft ${name}: ${escape(role.summary)}$`, "m"));
+        for (const [flag, f] of Object.entries(role.flags)) {
+          expect(r.stdout).toMatch(new RegExp(`^  --${flag}\\b`, "m"));
+          expect(r.stdout).toContain(f.description);
+          if (f.default !== undefined) expect(r.stdout).toContain(`default ${String(f.default)}`);
+          if (f.env) expect(r.stdout).toContain(`env $${f.env}`);
+        }
+        expect(r.stdout).toMatch(new RegExp(`^Example:\\n  ${escape(role.example)}$`, "m"));
       }
-      expect(r.stdout).toMatch(new RegExp(`^Example:\\n  ${escape(role.example)}$`, "m"));
-    }
-  });
+    },
+  );
 
   it("a bad command line prints one line naming the problem and exits 2", () => {
     for (const [args, message] of [

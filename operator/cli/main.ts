@@ -37,7 +37,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // A role that fails to start may have opened servers already: exit rather than linger.
     const debug = process.env.WEFT_LOG_LEVEL === "debug";
-    process.stderr.write(`weft: ${err instanceof Error ? ((debug && err.stack) || err.message) : String(err)}\n`);
+    process.stderr.write(`weft: ${err instanceof Error ? (debug && err.stack) || err.message : String(err)}\n`);
     process.exit(1);
   },
 );

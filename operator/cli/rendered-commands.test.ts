@@ -23,9 +23,15 @@ interface Container {
 }
 
 /** What the kubelet puts in a container's env for a pod `reviews-v1-abc` in `shop` at 10.244.0.5. */
-const FIELDS: Record<string, string> = { "metadata.name": "reviews-v1-abc", "metadata.namespace": "shop", "status.podIP": "10.244.0.5" };
+const FIELDS: Record<string, string> = {
+  "metadata.name": "reviews-v1-abc",
+  "metadata.namespace": "shop",
+  "status.podIP": "10.244.0.5",
+};
 function envOf(c: Container): Record<string, string> {
-  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? FIELDS[e.valueFrom?.fieldRef?.fieldPath ?? ""] ?? ""]));
+  return Object.fromEntries(
+    (c.env ?? []).map((e) => [e.name, e.value ?? FIELDS[e.valueFrom?.fieldRef?.fieldPath ?? ""] ?? ""]),
+  );
 }
 
 /** Parses a container's args as `weft` would (the image's entrypoint is weft). */
@@ -37,11 +43,14 @@ function parse(c: Container) {
 }
 
 const spec = normalizeSpec({ hub: "registry.example.com/weft", namespace: "mesh-a" });
-const containersOf = (o: { spec?: { template?: { spec?: { containers?: Container[] } } } }) => o.spec?.template?.spec?.containers ?? [];
+const containersOf = (o: { spec?: { template?: { spec?: { containers?: Container[] } } } }) =>
+  o.spec?.template?.spec?.containers ?? [];
 
 describe("every rendered command line parses with the weft command table", () => {
   it("the operator's Deployment in operator/deploy/", () => {
-    const docs = parseAllDocuments(readFileSync(new URL("../deploy/operator.yaml", import.meta.url), "utf8")).map((d) => d.toJS() as { kind?: string } & Parameters<typeof containersOf>[0]);
+    const docs = parseAllDocuments(readFileSync(new URL("../deploy/operator.yaml", import.meta.url), "utf8")).map(
+      (d) => d.toJS() as { kind?: string } & Parameters<typeof containersOf>[0],
+    );
     const containers = docs.filter((d) => d.kind === "Deployment").flatMap((d) => containersOf(d));
     expect(containers.length).toBeGreaterThan(0);
     for (const c of containers) {
@@ -57,46 +66,96 @@ describe("every rendered command line parses with the weft command table", () =>
     const [c] = containersOf(d);
     const { role, values } = parse(c!);
     expect(role).toBe("discovery");
-    expect(values).toMatchObject({ namespace: "mesh-a", mesh: "default", "pod-name": "reviews-v1-abc", "config-dir": undefined });
+    expect(values).toMatchObject({
+      namespace: "mesh-a",
+      mesh: "default",
+      "pod-name": "reviews-v1-abc",
+      "config-dir": undefined,
+    });
   });
 
   const parsed = parseInjectorConfigMap(injectorConfigMap(spec).data);
   if (!parsed.ok) throw new Error(parsed.error);
   const inject = (pod: Pod) => {
-    const ops = injectionPatch(pod, { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" }, parsed.config, parsed.values) ?? [];
-    const added = (path: string) => ops.filter((o) => o.path.startsWith(path)).flatMap((o) => (Array.isArray(o.value) ? o.value : [o.value])) as Container[];
+    const ops =
+      injectionPatch(
+        pod,
+        { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" },
+        parsed.config,
+        parsed.values,
+      ) ?? [];
+    const added = (path: string) =>
+      ops
+        .filter((o) => o.path.startsWith(path))
+        .flatMap((o) => (Array.isArray(o.value) ? o.value : [o.value])) as Container[];
     return { containers: added("/spec/containers"), init: added("/spec/initContainers") };
   };
 
   it("the injected sidecar and its weft-init container", () => {
-    const { containers, init } = inject({ metadata: { name: "reviews-v1-abc" }, spec: { containers: [{ name: "app" }] } });
+    const { containers, init } = inject({
+      metadata: { name: "reviews-v1-abc" },
+      spec: { containers: [{ name: "app" }] },
+    });
     const proxy = parse(containers.find((c) => c.name === "weft-proxy")!);
     expect(proxy.role).toBe("proxy");
-    expect(proxy.values).toMatchObject({ "discovery-address": "weftd.mesh-a.svc:15010", "interception-mode": "REDIRECT", "binary-path": spec.proxy.binaryPath });
-    expect(nodeIdFrom(proxy.values as Parameters<typeof nodeIdFrom>[0])).toBe("sidecar~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local");
+    expect(proxy.values).toMatchObject({
+      "discovery-address": "weftd.mesh-a.svc:15010",
+      "interception-mode": "REDIRECT",
+      "binary-path": spec.proxy.binaryPath,
+    });
+    expect(nodeIdFrom(proxy.values as Parameters<typeof nodeIdFrom>[0])).toBe(
+      "sidecar~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local",
+    );
     expect(init.map((c) => c.name)).toEqual(["weft-init"]);
     const i = parse(init[0]!);
     expect(i.role).toBe("init");
-    expect(i.values).toMatchObject({ "outbound-port": 15001, "inbound-port": 15006, "proxy-uid": 1337, "exclude-inbound-ports": "15090,15021,15020", "dry-run": false });
+    expect(i.values).toMatchObject({
+      "outbound-port": 15001,
+      "inbound-port": 15006,
+      "proxy-uid": 1337,
+      "exclude-inbound-ports": "15090,15021,15020",
+      "dry-run": false,
+    });
   });
 
   it("the gateway (inject.istio.io/templates: gateway)", () => {
-    const { containers, init } = inject({ metadata: { name: "gw-abc", annotations: { "inject.istio.io/templates": "gateway" } }, spec: { containers: [] } });
+    const { containers, init } = inject({
+      metadata: { name: "gw-abc", annotations: { "inject.istio.io/templates": "gateway" } },
+      spec: { containers: [] },
+    });
     expect(init).toEqual([]);
     const gw = parse(containers[0]!);
     expect(gw.values).toMatchObject({ type: "router", "discovery-address": "weftd.mesh-a.svc:15010" });
-    expect(nodeIdFrom(gw.values as Parameters<typeof nodeIdFrom>[0])).toBe("router~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local");
+    expect(nodeIdFrom(gw.values as Parameters<typeof nodeIdFrom>[0])).toBe(
+      "router~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local",
+    );
   });
 
   it("the old injector args `proxy sidecar …` are refused, as weft refused them in a pod", () => {
     expect(() => parse({ name: "weft-proxy", args: ["proxy", "sidecar", "--binary-path", "/x"] })).toThrow(UsageError);
-    expect(() => parse({ name: "weft-proxy", args: ["proxy", "sidecar", "--binary-path", "/x"] })).toThrow("Unexpected argument 'sidecar'");
+    expect(() => parse({ name: "weft-proxy", args: ["proxy", "sidecar", "--binary-path", "/x"] })).toThrow(
+      "Unexpected argument 'sidecar'",
+    );
   });
 
   it("a template with a flag weft doesn't know fails injection, naming the flag", () => {
-    const bad = { ...parsed.config, templates: { ...parsed.config.templates, sidecar: { ...parsed.config.templates.sidecar!, containers: [{ name: "weft-proxy", args: ["proxy", "--frobnicate"] }] } } };
-    expect(() => injectionPatch({ metadata: { name: "p" }, spec: { containers: [] } }, { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" }, bad, parsed.values)).toThrow(
-      /template container weft-proxy .*Unknown option '--frobnicate'/,
-    );
+    const bad = {
+      ...parsed.config,
+      templates: {
+        ...parsed.config.templates,
+        sidecar: {
+          ...parsed.config.templates.sidecar!,
+          containers: [{ name: "weft-proxy", args: ["proxy", "--frobnicate"] }],
+        },
+      },
+    };
+    expect(() =>
+      injectionPatch(
+        { metadata: { name: "p" }, spec: { containers: [] } },
+        { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" },
+        bad,
+        parsed.values,
+      ),
+    ).toThrow(/template container weft-proxy .*Unknown option '--frobnicate'/);
   });
 });

@@ -42,9 +42,7 @@ async function startLocal(configDir: string, v: Flags): Promise<Discovery> {
 
 export async function runDiscovery(v: Flags): Promise<number> {
   const configDir = v["config-dir"];
-  const discovery = configDir
-    ? await startLocal(configDir, v)
-    : await startKube(v);
+  const discovery = configDir ? await startLocal(configDir, v) : await startKube(v);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGTERM", stop);

@@ -95,16 +95,33 @@ describe("grpc-js-xds against weft discovery", () => {
     await writeFile(path.join(dir, "mesh.yaml"), mesh(v1.port, v2.port));
     await writeFile(path.join(dir, "virtual-service.yaml"), virtualService(50));
     const quiet = { info: () => undefined, warn: () => undefined };
-    discovery = await startDiscovery({ configDir: dir, address: "127.0.0.1", xdsPort: 0, monitoringPort: 0, log: quiet });
+    discovery = await startDiscovery({
+      configDir: dir,
+      address: "127.0.0.1",
+      xdsPort: 0,
+      monitoringPort: 0,
+      log: quiet,
+    });
 
     process.env["GRPC_XDS_BOOTSTRAP_CONFIG"] = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${discovery.xdsPort}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
+      xds_servers: [
+        {
+          server_uri: `127.0.0.1:${discovery.xdsPort}`,
+          channel_creds: [{ type: "insecure" }],
+          server_features: ["xds_v3"],
+        },
+      ],
       node: { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", locality: {} },
     });
     grpcXds.register();
     const Echo = makeGenericClientConstructor(echoService, "Echo");
     const client = new Echo("xds:///echo", credentials.createInsecure());
-    const echo = (client as unknown as Record<string, (req: object, md: Metadata, cb: (err: ServiceError | null, r?: Reply) => void) => void>)["Echo"];
+    const echo = (
+      client as unknown as Record<
+        string,
+        (req: object, md: Metadata, cb: (err: ServiceError | null, r?: Reply) => void) => void
+      >
+    )["Echo"];
     call = (md = new Metadata()) =>
       new Promise((resolve, reject) => {
         echo?.call(client, {}, md, (err, reply) => (err ? reject(err) : resolve(reply?.version ?? "")));
@@ -187,7 +204,9 @@ describe("grpc-js-xds against weft discovery", () => {
     process.stdout.write(`VirtualService change took effect in ${took} ms\n`);
     expect(took).toBeLessThan(1000);
     const after = await syncz();
-    expect(after).toEqual([expect.objectContaining({ node: before[0]?.node, connectedSince: before[0]?.connectedSince })]);
+    expect(after).toEqual([
+      expect.objectContaining({ node: before[0]?.node, connectedSince: before[0]?.connectedSince }),
+    ]);
   }, 30_000);
 
   it("is NACKed for a route gRPC can't take, keeps serving the last good config, and shows the error", async () => {
@@ -200,10 +219,15 @@ describe("grpc-js-xds against weft discovery", () => {
     expect(state?.types["RDS"]?.nack?.error).toMatch(/unsupported action: redirect/);
     expect(state?.types["RDS"]?.acked).not.toBe(state?.types["RDS"]?.sent);
     expect(await count(100)).toEqual({ v1: 100 });
-    const summary = (await (await fetch(`http://127.0.0.1:${discovery.monitoringPort}/debug/summary`)).json()) as object;
+    const summary = (await (
+      await fetch(`http://127.0.0.1:${discovery.monitoringPort}/debug/summary`)
+    ).json()) as object;
     expect(summary).toMatchObject({ connected: 1, synced: 0, nacked: 1, nacks: [{ type: "RDS" }] });
 
     await writeFile(path.join(dir, "virtual-service.yaml"), virtualService(50));
-    await until("the ACK of the fixed config", (s) => s[0]?.types["RDS"]?.nack === undefined && s[0]?.types["RDS"]?.acked === s[0]?.types["RDS"]?.sent);
+    await until(
+      "the ACK of the fixed config",
+      (s) => s[0]?.types["RDS"]?.nack === undefined && s[0]?.types["RDS"]?.acked === s[0]?.types["RDS"]?.sent,
+    );
   }, 30_000);
 });

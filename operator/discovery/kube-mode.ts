@@ -68,8 +68,15 @@ async function readCa(kc: KubeConfig, namespace: string): Promise<KeyPair | unde
 }
 
 async function listDestinationRules(kc: KubeConfig): Promise<Named<DestinationRule>[]> {
-  const list = await KubernetesObjectApi.makeApiClient(kc).list<KubernetesObject & { spec?: DestinationRule }>("networking.istio.io/v1", "DestinationRule");
-  return list.items.map((o) => ({ name: o.metadata?.name ?? "", namespace: o.metadata?.namespace ?? "default", spec: o.spec ?? { host: "" } }));
+  const list = await KubernetesObjectApi.makeApiClient(kc).list<KubernetesObject & { spec?: DestinationRule }>(
+    "networking.istio.io/v1",
+    "DestinationRule",
+  );
+  return list.items.map((o) => ({
+    name: o.metadata?.name ?? "",
+    namespace: o.metadata?.namespace ?? "default",
+    spec: o.spec ?? { host: "" },
+  }));
 }
 
 /** Removes stale replicas' report keys (read, then replace at that resourceVersion: a conflict leaves them). */
@@ -78,7 +85,11 @@ async function pruneReports(o: KubeDiscoveryOptions, me: string): Promise<void> 
   try {
     const cm = await core.readNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace });
     const pods = await core.listNamespacedPod({ namespace: o.namespace, labelSelector: `app=${DISCOVERY}` });
-    const stale = staleReportKeys(cm.data, me, pods.items.map((p) => p.metadata?.name ?? ""));
+    const stale = staleReportKeys(
+      cm.data,
+      me,
+      pods.items.map((p) => p.metadata?.name ?? ""),
+    );
     if (stale.length === 0) return;
     for (const key of stale) delete cm.data?.[key];
     await core.replaceNamespacedConfigMap({ name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace, body: cm });
@@ -91,10 +102,18 @@ async function pruneReports(o: KubeDiscoveryOptions, me: string): Promise<void> 
 async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined> {
   const ca = await readCa(o.kc, o.namespace);
   if (!ca) {
-    o.log.warn({ namespace: o.namespace, secret: CA_SECRET }, "no mesh CA: the validation and injection webhooks are not served");
+    o.log.warn(
+      { namespace: o.namespace, secret: CA_SECRET },
+      "no mesh CA: the validation and injection webhooks are not served",
+    );
     return undefined;
   }
-  const cert = await issueCert(ca, { commonName: `${DISCOVERY}.${o.namespace}.svc`, ...webhookNames(o.namespace, o.address), usage: "server", days: 365 });
+  const cert = await issueCert(ca, {
+    commonName: `${DISCOVERY}.${o.namespace}.svc`,
+    ...webhookNames(o.namespace, o.address),
+    usage: "server",
+    days: 365,
+  });
   const inject = injectHandler({ kc: o.kc, namespace: o.namespace, log: o.log });
   const server = webhookServer({ ...cert, log: o.log, destinationRules: () => listDestinationRules(o.kc), inject });
   await new Promise<void>((resolve, reject) => {
@@ -135,7 +154,14 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
   const replica = o.replica ?? process.env.POD_NAME ?? hostname();
   await pruneReports(o, replica);
   const applier = new Applier(o.kc, reportFieldManager(replica));
-  const reporter = new ProxyReporter({ tracker: discovery.ads.tracker, namespace: o.namespace, mesh: o.mesh, replica, apply: (cm) => applier.apply(cm), log: o.log });
+  const reporter = new ProxyReporter({
+    tracker: discovery.ads.tracker,
+    namespace: o.namespace,
+    mesh: o.mesh,
+    replica,
+    apply: (cm) => applier.apply(cm),
+    log: o.log,
+  });
   reporter.start();
   const webhookPort = webhook ? (webhook.address() as AddressInfo).port : undefined;
   o.log.info({ namespace: o.namespace, mesh: o.mesh, replica, webhookPort }, "discovery serving a Kubernetes cluster");

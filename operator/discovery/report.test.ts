@@ -3,19 +3,46 @@ import { SyncTracker } from "./ads/tracker.js";
 import { ProxyReporter, reportConfigMap } from "./report.js";
 
 const silent = { info: () => undefined, warn: () => undefined };
-const status = (cm: KubernetesObject | undefined) => JSON.parse((cm as { data: Record<string, string> }).data["status.weftd-0.json"] ?? "{}") as Record<string, unknown>;
+const status = (cm: KubernetesObject | undefined) =>
+  JSON.parse((cm as { data: Record<string, string> }).data["status.weftd-0.json"] ?? "{}") as Record<string, unknown>;
 
 function reporter(apply: (obj: KubernetesObject) => Promise<unknown>) {
   const tracker = new SyncTracker();
-  return { tracker, r: new ProxyReporter({ tracker, namespace: "weft-system", mesh: "default", replica: "weftd-0", apply, log: silent }) };
+  return {
+    tracker,
+    r: new ProxyReporter({
+      tracker,
+      namespace: "weft-system",
+      mesh: "default",
+      replica: "weftd-0",
+      apply,
+      log: silent,
+    }),
+  };
 }
 
 describe("the proxy report", () => {
   it("is ConfigMap weft-proxy-status, key status.<replica>.json, labelled with its mesh", () => {
     const where = { namespace: "ns", mesh: "m", replica: "weftd-0" };
-    const cm = reportConfigMap({ connected: 1, synced: 1, nacked: 0, versions: { "3": 1 }, configVersions: {}, engines: {}, nacks: [], updated: "2026-01-01T00:00:00Z" }, where);
+    const cm = reportConfigMap(
+      {
+        connected: 1,
+        synced: 1,
+        nacked: 0,
+        versions: { "3": 1 },
+        configVersions: {},
+        engines: {},
+        nacks: [],
+        updated: "2026-01-01T00:00:00Z",
+      },
+      where,
+    );
     expect(cm.metadata).toMatchObject({ name: "weft-proxy-status", namespace: "ns", labels: { "weft.dev/mesh": "m" } });
-    expect(JSON.parse(cm.data?.["status.weftd-0.json"] ?? "")).toMatchObject({ connected: 1, synced: 1, versions: { "3": 1 } });
+    expect(JSON.parse(cm.data?.["status.weftd-0.json"] ?? "")).toMatchObject({
+      connected: 1,
+      synced: 1,
+      versions: { "3": 1 },
+    });
     expect(reportConfigMap(undefined, where).data).toBeUndefined(); // withdrawing: the replica's key is no longer applied
   });
 

@@ -36,7 +36,11 @@ export function reportConfigMap(
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name: PROXY_STATUS_CONFIGMAP, namespace: o.namespace, labels: { [MESH_LABEL]: o.mesh, "app.kubernetes.io/part-of": "weft" } },
+    metadata: {
+      name: PROXY_STATUS_CONFIGMAP,
+      namespace: o.namespace,
+      labels: { [MESH_LABEL]: o.mesh, "app.kubernetes.io/part-of": "weft" },
+    },
     ...(summary ? { data: { [reportKey(o.replica)]: JSON.stringify(summary) } } : {}),
   } as KubernetesObject & { data?: Record<string, string> };
 }
@@ -66,7 +70,10 @@ export class ProxyReporter {
       .then(
         () => {
           this.written = summary;
-          this.options.log.info({ connected: summary.connected, synced: summary.synced, nacked: summary.nacked }, "proxy report written");
+          this.options.log.info(
+            { connected: summary.connected, synced: summary.synced, nacked: summary.nacked },
+            "proxy report written",
+          );
         },
         (err: unknown) => this.options.log.warn({ error: errorMessage(err) }, "proxy report not written"),
       )
@@ -80,6 +87,8 @@ export class ProxyReporter {
     this.timer = undefined;
     await this.writing;
     if (!this.written) return;
-    await this.options.apply(reportConfigMap(undefined, this.options)).catch((err: unknown) => this.options.log.warn({ error: errorMessage(err) }, "proxy report not withdrawn"));
+    await this.options
+      .apply(reportConfigMap(undefined, this.options))
+      .catch((err: unknown) => this.options.log.warn({ error: errorMessage(err) }, "proxy report not withdrawn"));
   }
 }

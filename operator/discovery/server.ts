@@ -90,7 +90,9 @@ function listenHttp(server: HttpServer, port: number, address: string): Promise<
 /** Binds a gRPC server without TLS; resolves to the port (0 picks a free one). */
 export function bindGrpc(server: GrpcServer, address: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
 }
 
@@ -105,22 +107,27 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   let configWarnings: string[] = [];
   let rejected: DirSnapshot["rejected"] = [];
 
-  const scheduler = new PushScheduler(options.pushDebounceMs ?? 100, async (model) => {
-    const startedAt = Date.now();
-    const started = performance.now();
-    const version = generator.setModel(model);
-    for (const warning of generator.warnings) log.warn({ version, warning }, "config");
-    await ads.pushAll();
-    const ms = Math.round(performance.now() - started);
-    log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
-    for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
-  }, (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"));
+  const scheduler = new PushScheduler(
+    options.pushDebounceMs ?? 100,
+    async (model) => {
+      const startedAt = Date.now();
+      const started = performance.now();
+      const version = generator.setModel(model);
+      for (const warning of generator.warnings) log.warn({ version, warning }, "config");
+      await ads.pushAll();
+      const ms = Math.round(performance.now() - started);
+      log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
+      for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
+    },
+    (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"),
+  );
   // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;
   let mesh: MeshSettings | undefined;
   const onChange = (snap: DirSnapshot): void => {
     log.info({ services: snap.model.services.length }, "config read");
-    if (snap.warnings.join() !== configWarnings.join()) for (const w of snap.warnings) log.warn({ warning: w }, "config");
+    if (snap.warnings.join() !== configWarnings.join())
+      for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
     lastModel = snap.model;
@@ -128,7 +135,18 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   };
   const meshSource = options.mesh?.((next) => {
     mesh = next;
-    log.info({ mesh: next ? { defaultRetry: next.defaultRetry, accessLog: next.accessLog ?? "off", tracingSampling: next.tracingSampling } : "defaults" }, "mesh config read");
+    log.info(
+      {
+        mesh: next
+          ? {
+              defaultRetry: next.defaultRetry,
+              accessLog: next.accessLog ?? "off",
+              tracingSampling: next.tracingSampling,
+            }
+          : "defaults",
+      },
+      "mesh config read",
+    );
     if (lastModel) scheduler.schedule({ ...lastModel, mesh });
   });
   await meshSource?.start();
@@ -139,7 +157,13 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const grpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   grpc.addService(adsService, ads.handlers());
   const xdsPort = await bindGrpc(grpc, address, options.xdsPort ?? 15010);
-  const http = monitoringServer({ tracker, metrics, generator, configWarnings: () => configWarnings, rejected: () => rejected ?? [] });
+  const http = monitoringServer({
+    tracker,
+    metrics,
+    generator,
+    configWarnings: () => configWarnings,
+    rejected: () => rejected ?? [],
+  });
   const monitoringPort = await listenHttp(http, options.monitoringPort ?? 15014, address);
   log.info({ xdsPort, monitoringPort, configDir: options.configDir }, "discovery serving");
 

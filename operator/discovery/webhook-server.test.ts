@@ -13,7 +13,13 @@ const warnings: object[] = [];
 beforeAll(async () => {
   const ca = await generateCa("test-ca", 1);
   caPem = ca.certPem;
-  cert = await issueCert(ca, { commonName: "weftd.mesh.svc", dnsNames: ["localhost"], ips: ["127.0.0.1"], usage: "server", days: 1 });
+  cert = await issueCert(ca, {
+    commonName: "weftd.mesh.svc",
+    dnsNames: ["localhost"],
+    ips: ["127.0.0.1"],
+    usage: "server",
+    days: 1,
+  });
   server = webhookServer({
     ...cert,
     destinationRules: () => Promise.resolve([]),
@@ -25,13 +31,21 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function call(method: string, path: string, body?: string, to: Server = server): Promise<{ status: number; body: string }> {
+function call(
+  method: string,
+  path: string,
+  body?: string,
+  to: Server = server,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: (to.address() as AddressInfo).port, method, path, ca: caPem }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port: (to.address() as AddressInfo).port, method, path, ca: caPem },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -39,8 +53,12 @@ function call(method: string, path: string, body?: string, to: Server = server):
 
 describe("the webhook server", () => {
   it("hands POST /inject to the injector and POST /validate to validation", async () => {
-    expect(JSON.parse((await call("POST", "/inject", JSON.stringify({ request: { uid: "u9" } }))).body)).toEqual({ injected: "u9" });
-    const validated = JSON.parse((await call("POST", "/validate", JSON.stringify({ request: { uid: "u8", object: null } }))).body) as { response: { allowed: boolean } };
+    expect(JSON.parse((await call("POST", "/inject", JSON.stringify({ request: { uid: "u9" } }))).body)).toEqual({
+      injected: "u9",
+    });
+    const validated = JSON.parse(
+      (await call("POST", "/validate", JSON.stringify({ request: { uid: "u8", object: null } }))).body,
+    ) as { response: { allowed: boolean } };
     expect(validated.response.allowed).toBe(true);
   });
 
@@ -53,7 +71,11 @@ describe("the webhook server", () => {
   });
 
   it("serves no /inject without an injector", async () => {
-    const validateOnly = webhookServer({ ...cert, destinationRules: () => Promise.resolve([]), log: { warn: () => undefined } });
+    const validateOnly = webhookServer({
+      ...cert,
+      destinationRules: () => Promise.resolve([]),
+      log: { warn: () => undefined },
+    });
     await new Promise<void>((resolve) => validateOnly.listen(0, "127.0.0.1", resolve));
     try {
       expect((await call("POST", "/inject", "{}", validateOnly)).status).toBe(404);

@@ -5,10 +5,27 @@ import type { AdmissionReview } from "./webhook.js";
 const review = (object: KubeObject): AdmissionReview => ({
   apiVersion: "admission.k8s.io/v1",
   kind: "AdmissionReview",
-  request: { uid: "u1", kind: { group: "networking.istio.io", version: "v1", kind: object.kind ?? "" }, namespace: "shop", operation: "CREATE", object },
+  request: {
+    uid: "u1",
+    kind: { group: "networking.istio.io", version: "v1", kind: object.kind ?? "" },
+    namespace: "shop",
+    operation: "CREATE",
+    object,
+  },
 });
-const vs = (http: unknown[]): KubeObject => ({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "reviews" }, spec: { hosts: ["reviews"], http } });
-const rules = [{ name: "reviews", namespace: "shop", spec: { host: "reviews", subsets: [{ name: "v1", labels: { version: "v1" } }] } }];
+const vs = (http: unknown[]): KubeObject => ({
+  apiVersion: "networking.istio.io/v1",
+  kind: "VirtualService",
+  metadata: { name: "reviews" },
+  spec: { hosts: ["reviews"], http },
+});
+const rules = [
+  {
+    name: "reviews",
+    namespace: "shop",
+    spec: { host: "reviews", subsets: [{ name: "v1", labels: { version: "v1" } }] },
+  },
+];
 
 describe("the validation webhook's answer", () => {
   it("allows a good VirtualService, echoing the uid", () => {
@@ -20,18 +37,84 @@ describe("the validation webhook's answer", () => {
   });
 
   it.each([
-    ["a bad regex", [{ match: [{ uri: { regex: "(unclosed" } }], route: [{ destination: { host: "reviews", subset: "v1" } }] }], "spec.http[0].match[0].uri"],
-    ["a negative weight", [{ route: [{ destination: { host: "reviews", subset: "v1" }, weight: -10 }, { destination: { host: "reviews", subset: "v1" }, weight: 110 }] }], "spec.http[0].route[0].weight"],
-    ["an undefined subset", [{ route: [{ destination: { host: "reviews", subset: "v9" } }] }], "spec.http[0].route[0].destination.subset"],
-    ["negative retries", [{ route: [{ destination: { host: "reviews" } }], retries: { attempts: -1 } }], "spec.http[0].retries.attempts"],
+    [
+      "a bad regex",
+      [{ match: [{ uri: { regex: "(unclosed" } }], route: [{ destination: { host: "reviews", subset: "v1" } }] }],
+      "spec.http[0].match[0].uri",
+    ],
+    [
+      "a negative weight",
+      [
+        {
+          route: [
+            { destination: { host: "reviews", subset: "v1" }, weight: -10 },
+            { destination: { host: "reviews", subset: "v1" }, weight: 110 },
+          ],
+        },
+      ],
+      "spec.http[0].route[0].weight",
+    ],
+    [
+      "an undefined subset",
+      [{ route: [{ destination: { host: "reviews", subset: "v9" } }] }],
+      "spec.http[0].route[0].destination.subset",
+    ],
+    [
+      "negative retries",
+      [{ route: [{ destination: { host: "reviews" } }], retries: { attempts: -1 } }],
+      "spec.http[0].retries.attempts",
+    ],
     // Header injection by config: CR/LF in a value would add a Set-Cookie to responses or a request upstream.
-    ["CRLF in a response header", [{ route: [{ destination: { host: "reviews" } }], headers: { response: { set: { "x-a": "1\r\nSet-Cookie: s=evil" } } } }], 'spec.http[0].headers.response.set["x-a"]: "1\\r\\nSet-Cookie: s=evil" contains CR, LF'],
-    ["LF in a request header", [{ route: [{ destination: { host: "reviews" } }], headers: { request: { add: { "x-b": "1\nGET /admin HTTP/1.1" } } } }], 'spec.http[0].headers.request.add["x-b"]'],
-    ["NUL in a per-destination header", [{ route: [{ destination: { host: "reviews" }, headers: { request: { set: { "x-c": "a\u0000b" } } } }] }], 'spec.http[0].route[0].headers.request.set["x-c"]: "a\\u0000b" contains NUL'],
-    ["a header name that is no token", [{ route: [{ destination: { host: "reviews" } }], headers: { response: { remove: ["x-ok", "bad name"] } } }], "spec.http[0].headers.response.remove[1]"],
-    ["CRLF in a rewritten authority", [{ route: [{ destination: { host: "reviews" } }], rewrite: { authority: "a\r\nx: y" } }], "spec.http[0].rewrite.authority"],
-    ["a lookahead RE2 can't run", [{ match: [{ headers: { cookie: { regex: "(?=x)y" } } }], route: [{ destination: { host: "reviews" } }] }], "spec.http[0].match[0].headers.cookie.regex"],
-    ["a rewrite naming a group the regex lacks", [{ route: [{ destination: { host: "reviews" } }], rewrite: { uriRegexRewrite: { match: "^/a/(.*)$", rewrite: "/b/\\2" } } }], "spec.http[0].rewrite.uriRegexRewrite.rewrite"],
+    [
+      "CRLF in a response header",
+      [
+        {
+          route: [{ destination: { host: "reviews" } }],
+          headers: { response: { set: { "x-a": "1\r\nSet-Cookie: s=evil" } } },
+        },
+      ],
+      'spec.http[0].headers.response.set["x-a"]: "1\\r\\nSet-Cookie: s=evil" contains CR, LF',
+    ],
+    [
+      "LF in a request header",
+      [
+        {
+          route: [{ destination: { host: "reviews" } }],
+          headers: { request: { add: { "x-b": "1\nGET /admin HTTP/1.1" } } },
+        },
+      ],
+      'spec.http[0].headers.request.add["x-b"]',
+    ],
+    [
+      "NUL in a per-destination header",
+      [{ route: [{ destination: { host: "reviews" }, headers: { request: { set: { "x-c": "a\u0000b" } } } }] }],
+      'spec.http[0].route[0].headers.request.set["x-c"]: "a\\u0000b" contains NUL',
+    ],
+    [
+      "a header name that is no token",
+      [{ route: [{ destination: { host: "reviews" } }], headers: { response: { remove: ["x-ok", "bad name"] } } }],
+      "spec.http[0].headers.response.remove[1]",
+    ],
+    [
+      "CRLF in a rewritten authority",
+      [{ route: [{ destination: { host: "reviews" } }], rewrite: { authority: "a\r\nx: y" } }],
+      "spec.http[0].rewrite.authority",
+    ],
+    [
+      "a lookahead RE2 can't run",
+      [{ match: [{ headers: { cookie: { regex: "(?=x)y" } } }], route: [{ destination: { host: "reviews" } }] }],
+      "spec.http[0].match[0].headers.cookie.regex",
+    ],
+    [
+      "a rewrite naming a group the regex lacks",
+      [
+        {
+          route: [{ destination: { host: "reviews" } }],
+          rewrite: { uriRegexRewrite: { match: "^/a/(.*)$", rewrite: "/b/\\2" } },
+        },
+      ],
+      "spec.http[0].rewrite.uriRegexRewrite.rewrite",
+    ],
   ])("denies %s, naming the field", (_what, http, field) => {
     const { response } = admit(review(vs(http)), rules);
     expect(response.allowed).toBe(false);
@@ -41,7 +124,12 @@ describe("the validation webhook's answer", () => {
 
   it("lets a DELETE and other kinds through, and looks DestinationRules up only for VirtualServices", () => {
     expect(admit({ request: { uid: "u2", operation: "DELETE", object: null } }, []).response.allowed).toBe(true);
-    const gw = review({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "g" }, spec: { servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }] } });
+    const gw = review({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Gateway",
+      metadata: { name: "g" },
+      spec: { servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }] },
+    });
     expect(admit(gw, []).response.allowed).toBe(true);
     expect(needsDestinationRules(gw)).toBe(false);
     expect(needsDestinationRules(review(vs([])))).toBe(true);

@@ -96,7 +96,10 @@ export function webhookServer(options: WebhookOptions): Server {
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(answer));
       } catch (err) {
-        options.log.warn({ path: url.pathname, error: err instanceof Error ? err.message : String(err) }, "admission review failed");
+        options.log.warn(
+          { path: url.pathname, error: err instanceof Error ? err.message : String(err) },
+          "admission review failed",
+        );
         if (!res.headersSent) res.writeHead(400, { "content-type": "text/plain" });
         res.end(`bad admission review: ${err instanceof Error ? err.message : String(err)}\n`);
       }

@@ -4,30 +4,66 @@ import { injectorConfigMap } from "../install/render-injector.js";
 import { injectAdmission } from "./admit.js";
 import { parseInjectorConfigMap, selectorMatches } from "./config.js";
 
-const data = injectorConfigMap(normalizeSpec({ version: "0.3.0", hub: "registry.example.com/weft", namespace: "mesh-a" })).data;
-const inputs = { namespaceLabels: { "istio-injection": "enabled" }, configMapData: data, configMapName: "weft-sidecar-injector", discoveryNamespace: "mesh-a" };
-const review = (object: unknown) => ({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "u1", namespace: "shop", object } });
+const data = injectorConfigMap(
+  normalizeSpec({ version: "0.3.0", hub: "registry.example.com/weft", namespace: "mesh-a" }),
+).data;
+const inputs = {
+  namespaceLabels: { "istio-injection": "enabled" },
+  configMapData: data,
+  configMapName: "weft-sidecar-injector",
+  discoveryNamespace: "mesh-a",
+};
+const review = (object: unknown) => ({
+  apiVersion: "admission.k8s.io/v1",
+  kind: "AdmissionReview",
+  request: { uid: "u1", namespace: "shop", object },
+});
 const pod = { metadata: { generateName: "web-" }, spec: { containers: [{ name: "app" }] } };
-const decode = (patch?: string) => JSON.parse(Buffer.from(patch ?? "", "base64").toString("utf8")) as { op: string; path: string }[];
+const decode = (patch?: string) =>
+  JSON.parse(Buffer.from(patch ?? "", "base64").toString("utf8")) as { op: string; path: string }[];
 
 describe("the injection webhook's answer", () => {
   it("allows the pod with a base64 JSON Patch, echoing the uid", () => {
     const { review: r, problem } = injectAdmission(review(pod), inputs);
     expect(problem).toBeUndefined();
-    expect(r).toMatchObject({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u1", allowed: true, patchType: "JSONPatch" } });
-    expect(decode(r.response.patch).map((o) => o.path)).toEqual(["/spec/initContainers", "/spec/containers/-", "/metadata/annotations", "/metadata/labels"]);
+    expect(r).toMatchObject({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "u1", allowed: true, patchType: "JSONPatch" },
+    });
+    expect(decode(r.response.patch).map((o) => o.path)).toEqual([
+      "/spec/initContainers",
+      "/spec/containers/-",
+      "/metadata/annotations",
+      "/metadata/labels",
+    ]);
   });
 
   it("allows without a patch a pod that isn't injected, and input that isn't a pod", () => {
-    expect(injectAdmission(review(pod), { ...inputs, namespaceLabels: {} }).review.response).toEqual({ uid: "u1", allowed: true });
+    expect(injectAdmission(review(pod), { ...inputs, namespaceLabels: {} }).review.response).toEqual({
+      uid: "u1",
+      allowed: true,
+    });
     expect(injectAdmission(review(null), inputs).review.response).toEqual({ uid: "u1", allowed: true });
     expect(injectAdmission({}, inputs).review.response).toEqual({ uid: "", allowed: true });
   });
 
   it.each([
-    ["a template that isn't YAML", { ...data, config: stringify({ policy: "enabled", templates: { sidecar: "containers: [" } }) }, "config"],
-    ["a template without containers", { ...data, config: stringify({ policy: "enabled", templates: { sidecar: "foo: 1" } }) }, "config"],
-    ["a missing default template", { ...data, config: stringify({ policy: "enabled", defaultTemplates: ["gone"], templates: {} }) }, "config"],
+    [
+      "a template that isn't YAML",
+      { ...data, config: stringify({ policy: "enabled", templates: { sidecar: "containers: [" } }) },
+      "config",
+    ],
+    [
+      "a template without containers",
+      { ...data, config: stringify({ policy: "enabled", templates: { sidecar: "foo: 1" } }) },
+      "config",
+    ],
+    [
+      "a missing default template",
+      { ...data, config: stringify({ policy: "enabled", defaultTemplates: ["gone"], templates: {} }) },
+      "config",
+    ],
     ["config that isn't YAML", { ...data, config: "policy: [" }, "config"],
     ["values that aren't JSON", { ...data, values: "{" }, "values"],
     ["no config key", { values: data.values }, "config"],
@@ -41,7 +77,9 @@ describe("the injection webhook's answer", () => {
   });
 
   it("warns when the ConfigMap is missing", () => {
-    expect(injectAdmission(review(pod), { ...inputs, configMapData: undefined }).review.response.warnings?.[0]).toContain("missing");
+    expect(
+      injectAdmission(review(pod), { ...inputs, configMapData: undefined }).review.response.warnings?.[0],
+    ).toContain("missing");
   });
 });
 
@@ -57,7 +95,9 @@ describe("the injection ConfigMap", () => {
     expect(selectorMatches({}, labels)).toBe(true);
     expect(selectorMatches({ matchLabels: { app: "a" } }, labels)).toBe(true);
     expect(selectorMatches({ matchLabels: { app: "b" } }, labels)).toBe(false);
-    expect(selectorMatches({ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["db"] }] }, labels)).toBe(true);
+    expect(selectorMatches({ matchExpressions: [{ key: "tier", operator: "NotIn", values: ["db"] }] }, labels)).toBe(
+      true,
+    );
     expect(selectorMatches({ matchExpressions: [{ key: "x", operator: "DoesNotExist" }] }, labels)).toBe(true);
     expect(selectorMatches({ matchExpressions: [{ key: "x", operator: "Exists" }] }, labels)).toBe(false);
   });

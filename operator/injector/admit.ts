@@ -38,7 +38,11 @@ export function podNamespace(review: InjectReview): string | undefined {
 /** The pod goes through as it is, with a warning kubectl shows: one printable line (the API server drops others). */
 export function allowUnpatched(uid: string, why: string): InjectResponse {
   const warning = `weft sidecar not injected: ${why}`.replace(/\s+/g, " ").slice(0, 250);
-  return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid, allowed: true, warnings: [warning] } };
+  return {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    response: { uid, allowed: true, warnings: [warning] },
+  };
 }
 
 export function injectAdmission(review: InjectReview, inputs: InjectInputs): InjectOutcome {
@@ -55,7 +59,11 @@ export function injectAdmission(review: InjectReview, inputs: InjectInputs): Inj
     const error = `ConfigMap ${inputs.discoveryNamespace}/${inputs.configMapName} key "${parsed.key}": ${parsed.error}`;
     return { review: allowUnpatched(uid, error), problem: { configMapKey: parsed.key, error } };
   }
-  const ctx = { namespace: podNamespace(review) ?? "default", namespaceLabels: inputs.namespaceLabels, discoveryNamespace: inputs.discoveryNamespace };
+  const ctx = {
+    namespace: podNamespace(review) ?? "default",
+    namespaceLabels: inputs.namespaceLabels,
+    discoveryNamespace: inputs.discoveryNamespace,
+  };
   try {
     const ops = injectionPatch(pod as Pod, ctx, parsed.config, parsed.values);
     if (!ops) return { review: answer() };

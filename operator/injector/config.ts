@@ -44,7 +44,8 @@ export interface InjectorValues {
   revision?: string;
 }
 
-export type Parsed = { ok: true; config: InjectorConfig; values: InjectorValues } | { ok: false; key: string; error: string };
+export type Parsed =
+  { ok: true; config: InjectorConfig; values: InjectorValues } | { ok: false; key: string; error: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 /** One line: a YAML error's first line says what and where; the rest is a drawing of the spot. */
@@ -64,7 +65,10 @@ function containerList(where: string, list: unknown): Container[] {
 function parseTemplate(name: string, text: unknown): { containers: Container[]; initContainers: Container[] } {
   const doc: unknown = typeof text === "string" ? parse(text) : text;
   if (!isRecord(doc) || !Array.isArray(doc.containers)) throw new Error(`templates.${name}: no containers list`);
-  return { containers: containerList(`templates.${name}.containers`, doc.containers), initContainers: containerList(`templates.${name}.initContainers`, doc.initContainers) };
+  return {
+    containers: containerList(`templates.${name}.containers`, doc.containers),
+    initContainers: containerList(`templates.${name}.initContainers`, doc.initContainers),
+  };
 }
 
 function parseConfig(text: string): InjectorConfig {
@@ -122,7 +126,16 @@ export function selectorMatches(selector: LabelSelector, labels: Record<string, 
   for (const r of selector.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     const inValues = has && (r.values ?? []).includes(labels[r.key] ?? "");
-    const ok = r.operator === "In" ? inValues : r.operator === "NotIn" ? !inValues : r.operator === "Exists" ? has : r.operator === "DoesNotExist" ? !has : false;
+    const ok =
+      r.operator === "In"
+        ? inValues
+        : r.operator === "NotIn"
+          ? !inValues
+          : r.operator === "Exists"
+            ? has
+            : r.operator === "DoesNotExist"
+              ? !has
+              : false;
     if (!ok) return false;
   }
   return true;

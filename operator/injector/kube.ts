@@ -35,9 +35,22 @@ export function injectHandler(o: InjectHandlerOptions): (review: InjectReview) =
       o.log.warn({ namespace: podNs, error }, "sidecar not injected");
       return allowUnpatched(review.request?.uid ?? "", error);
     }
-    const outcome = injectAdmission(review, { namespaceLabels, configMapData, configMapName: INJECTOR_CONFIGMAP, discoveryNamespace: o.namespace });
+    const outcome = injectAdmission(review, {
+      namespaceLabels,
+      configMapData,
+      configMapName: INJECTOR_CONFIGMAP,
+      discoveryNamespace: o.namespace,
+    });
     if (outcome.problem) {
-      o.log.warn({ configMap: `${o.namespace}/${INJECTOR_CONFIGMAP}`, key: outcome.problem.configMapKey, error: outcome.problem.error, namespace: podNs }, "sidecar not injected");
+      o.log.warn(
+        {
+          configMap: `${o.namespace}/${INJECTOR_CONFIGMAP}`,
+          key: outcome.problem.configMapKey,
+          error: outcome.problem.error,
+          namespace: podNs,
+        },
+        "sidecar not injected",
+      );
     }
     return outcome.review;
   };

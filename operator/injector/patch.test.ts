@@ -6,17 +6,28 @@ import { escapePointer, injectionPatch, resolveImage } from "./patch.js";
 import type { InjectContext, PatchOp, Pod } from "./patch.js";
 
 const spec = normalizeSpec({ version: "0.3.0", hub: "registry.example.com/weft", namespace: "mesh-a" });
-function operatorConfig(policy: "Enabled" | "Disabled" = "Enabled"): { config: InjectorConfig; values: InjectorValues } {
+function operatorConfig(policy: "Enabled" | "Disabled" = "Enabled"): {
+  config: InjectorConfig;
+  values: InjectorValues;
+} {
   const parsed = parseInjectorConfigMap(injectorConfigMap({ ...spec, injection: { ...spec.injection, policy } }).data);
   if (!parsed.ok) throw new Error(parsed.error);
   return parsed;
 }
 const { config, values } = operatorConfig();
-const enabled: InjectContext = { namespace: "shop", namespaceLabels: { "istio-injection": "enabled" }, discoveryNamespace: "mesh-a" };
+const enabled: InjectContext = {
+  namespace: "shop",
+  namespaceLabels: { "istio-injection": "enabled" },
+  discoveryNamespace: "mesh-a",
+};
 const plain: InjectContext = { ...enabled, namespaceLabels: {} };
 
 const pod = (meta: Pod["metadata"] = {}, extra: Partial<NonNullable<Pod["spec"]>> = {}): Pod => ({
-  metadata: { generateName: "reviews-v1-7f9c-", ownerReferences: [{ kind: "ReplicaSet", name: "reviews-v1-7f9c" }], ...meta },
+  metadata: {
+    generateName: "reviews-v1-7f9c-",
+    ownerReferences: [{ kind: "ReplicaSet", name: "reviews-v1-7f9c" }],
+    ...meta,
+  },
   spec: { containers: [{ name: "app" }], ...extra },
 });
 
@@ -24,7 +35,10 @@ const pod = (meta: Pod["metadata"] = {}, extra: Partial<NonNullable<Pod["spec"]>
 function apply(target: Pod, ops: PatchOp[]): Pod & Record<string, unknown> {
   const doc = structuredClone(target) as Record<string, unknown>;
   for (const op of ops) {
-    const parts = op.path.split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const parts = op.path
+      .split("/")
+      .slice(1)
+      .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
     const last = parts.pop()!;
     let node = doc as Record<string, unknown> | unknown[];
     for (const p of parts) {
@@ -60,7 +74,9 @@ describe("which pods get the sidecar", () => {
 
   it("leaves a pod in an unlabelled or disabled namespace alone", () => {
     expect(injectionPatch(pod(), plain, config, values)).toBeUndefined();
-    expect(injectionPatch(pod(), { ...enabled, namespaceLabels: { "istio-injection": "disabled" } }, config, values)).toBeUndefined();
+    expect(
+      injectionPatch(pod(), { ...enabled, namespaceLabels: { "istio-injection": "disabled" } }, config, values),
+    ).toBeUndefined();
   });
 
   it.each([
@@ -71,12 +87,20 @@ describe("which pods get the sidecar", () => {
   });
 
   it("lets the label win over the annotation", () => {
-    expect(injected(pod({ labels: { "sidecar.istio.io/inject": "true" }, annotations: { "sidecar.istio.io/inject": "false" } }))).toBeDefined();
+    expect(
+      injected(
+        pod({ labels: { "sidecar.istio.io/inject": "true" }, annotations: { "sidecar.istio.io/inject": "false" } }),
+      ),
+    ).toBeDefined();
   });
 
   it("skips a pod that already has weft-proxy, is already injected, or uses the host network", () => {
-    expect(injectionPatch(pod({}, { containers: [{ name: "app" }, { name: "weft-proxy" }] }), enabled, config, values)).toBeUndefined();
-    expect(injectionPatch(pod({ annotations: { "sidecar.istio.io/status": "{}" } }), enabled, config, values)).toBeUndefined();
+    expect(
+      injectionPatch(pod({}, { containers: [{ name: "app" }, { name: "weft-proxy" }] }), enabled, config, values),
+    ).toBeUndefined();
+    expect(
+      injectionPatch(pod({ annotations: { "sidecar.istio.io/status": "{}" } }), enabled, config, values),
+    ).toBeUndefined();
     expect(injectionPatch(pod({}, { hostNetwork: true }), enabled, config, values)).toBeUndefined();
   });
 
@@ -88,18 +112,37 @@ describe("which pods get the sidecar", () => {
     const off = operatorConfig("Disabled");
     expect(off.config.policy).toBe("disabled");
     expect(injectionPatch(pod(), enabled, off.config, off.values)).toBeUndefined();
-    expect(injected(pod({ labels: { "sidecar.istio.io/inject": "true" } }), enabled, off.config, off.values)).toBeDefined();
-    expect(injected(pod({ annotations: { "sidecar.istio.io/inject": "yes" } }), plain, off.config, off.values)).toBeDefined();
+    expect(
+      injected(pod({ labels: { "sidecar.istio.io/inject": "true" } }), enabled, off.config, off.values),
+    ).toBeDefined();
+    expect(
+      injected(pod({ annotations: { "sidecar.istio.io/inject": "yes" } }), plain, off.config, off.values),
+    ).toBeDefined();
   });
 
   it("honours neverInjectSelector and alwaysInjectSelector, but an explicit pod choice wins", () => {
-    const never = { ...config, neverInjectSelector: [{ matchExpressions: [{ key: "openshift.io/build.name", operator: "Exists" as const }] }] };
-    expect(injectionPatch(pod({ labels: { "openshift.io/build.name": "b1" } }), enabled, never, values)).toBeUndefined();
-    expect(injected(pod({ labels: { "openshift.io/build.name": "b1", "sidecar.istio.io/inject": "true" } }), enabled, never, values)).toBeDefined();
+    const never = {
+      ...config,
+      neverInjectSelector: [{ matchExpressions: [{ key: "openshift.io/build.name", operator: "Exists" as const }] }],
+    };
+    expect(
+      injectionPatch(pod({ labels: { "openshift.io/build.name": "b1" } }), enabled, never, values),
+    ).toBeUndefined();
+    expect(
+      injected(
+        pod({ labels: { "openshift.io/build.name": "b1", "sidecar.istio.io/inject": "true" } }),
+        enabled,
+        never,
+        values,
+      ),
+    ).toBeDefined();
     const always = { ...config, policy: "disabled" as const, alwaysInjectSelector: [{ matchLabels: { mesh: "yes" } }] };
     expect(injected(pod({ labels: { mesh: "yes" } }), enabled, always, values)).toBeDefined();
     expect(injectionPatch(pod({ labels: { mesh: "no" } }), enabled, always, values)).toBeUndefined();
-    const notIn = { ...config, neverInjectSelector: [{ matchExpressions: [{ key: "tier", operator: "In" as const, values: ["batch"] }] }] };
+    const notIn = {
+      ...config,
+      neverInjectSelector: [{ matchExpressions: [{ key: "tier", operator: "In" as const, values: ["batch"] }] }],
+    };
     expect(injectionPatch(pod({ labels: { tier: "batch" } }), enabled, notIn, values)).toBeUndefined();
     expect(injected(pod({ labels: { tier: "web" } }), enabled, notIn, values)).toBeDefined();
   });
@@ -112,19 +155,44 @@ describe("the injected sidecar", () => {
     const proxy = proxyOf(out)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.3.0");
     // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses; rendered-commands.test.ts parses them now.)
-    expect(proxy.args).toEqual(["proxy", "--discovery-address", "weftd.mesh-a.svc:15010", "--type", "sidecar", "--interception-mode", "REDIRECT", "--binary-path", spec.proxy.binaryPath]);
+    expect(proxy.args).toEqual([
+      "proxy",
+      "--discovery-address",
+      "weftd.mesh-a.svc:15010",
+      "--type",
+      "sidecar",
+      "--interception-mode",
+      "REDIRECT",
+      "--binary-path",
+      spec.proxy.binaryPath,
+    ]);
     const env = Object.fromEntries(proxy.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef.fieldPath]));
-    expect(env).toMatchObject({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace", INSTANCE_IP: "status.podIP", DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010" });
+    expect(env).toMatchObject({
+      POD_NAME: "metadata.name",
+      POD_NAMESPACE: "metadata.namespace",
+      INSTANCE_IP: "status.podIP",
+      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010",
+    });
     expect(proxy.readinessProbe.httpGet.port).toBe(15021);
     expect(proxy.resources).toEqual(spec.proxy.resources);
   });
 
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
-    const out = injected(pod({ annotations: { "sidecar.istio.io/proxyImage": "example.com/mosn:1.0", "proxy.istio.io/config": "binaryPath: /usr/local/bin/mosn\n" } }))!;
+    const out = injected(
+      pod({
+        annotations: {
+          "sidecar.istio.io/proxyImage": "example.com/mosn:1.0",
+          "proxy.istio.io/config": "binaryPath: /usr/local/bin/mosn\n",
+        },
+      }),
+    )!;
     const proxy = proxyOf(out)!;
     expect(proxy.image).toBe("example.com/mosn:1.0");
     expect(proxy.args).toContain("/usr/local/bin/mosn");
-    expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({ image: "example.com/mosn:1.0", binaryPath: "/usr/local/bin/mosn" });
+    expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({
+      image: "example.com/mosn:1.0",
+      binaryPath: "/usr/local/bin/mosn",
+    });
   });
 
   it("ignores a proxy.istio.io/config that isn't YAML", () => {
@@ -162,7 +230,11 @@ describe("the injected sidecar", () => {
 
   it("builds correct paths for a pod with no labels, no annotations, even no metadata", () => {
     const out = injected(pod())!;
-    expect(out.metadata?.labels).toEqual({ "security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": "reviews-v1", "service.istio.io/canonical-revision": "latest" });
+    expect(out.metadata?.labels).toEqual({
+      "security.istio.io/tlsMode": "istio",
+      "service.istio.io/canonical-name": "reviews-v1",
+      "service.istio.io/canonical-revision": "latest",
+    });
     expect(Object.keys(out.metadata?.annotations ?? {})).toEqual(["sidecar.istio.io/status"]);
     const bare = injected({ spec: {} })!;
     expect(bare.spec?.containers?.map((c) => c.name)).toEqual(["weft-proxy"]);
@@ -170,7 +242,12 @@ describe("the injected sidecar", () => {
   });
 
   it("escapes / and ~ in keys it adds to existing maps, and keeps the user's canonical labels", () => {
-    const ops = injectionPatch(pod({ labels: { "service.istio.io/canonical-name": "mine" }, annotations: {} }), enabled, { ...config, injectedAnnotations: { "a~b/c": "1" } }, values)!;
+    const ops = injectionPatch(
+      pod({ labels: { "service.istio.io/canonical-name": "mine" }, annotations: {} }),
+      enabled,
+      { ...config, injectedAnnotations: { "a~b/c": "1" } },
+      values,
+    )!;
     expect(ops.map((o) => o.path)).toEqual([
       "/spec/initContainers",
       "/spec/containers/-",

@@ -94,8 +94,13 @@ function workloadName(pod: Pod): string {
 
 /** The templates a pod asks for (inject.istio.io/templates, e.g. "gateway"), else the defaults; an unknown one fails. */
 function podTemplates(pod: Pod, config: InjectorConfig): string[] {
-  const asked = (pod.metadata?.annotations?.[TEMPLATES] ?? "").split(",").map((t) => t.trim()).filter(Boolean);
-  for (const t of asked) if (!config.templates[t]) throw new Error(`annotation ${TEMPLATES}: no template "${t}" (have ${Object.keys(config.templates).join(", ")})`);
+  const asked = (pod.metadata?.annotations?.[TEMPLATES] ?? "")
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of asked)
+    if (!config.templates[t])
+      throw new Error(`annotation ${TEMPLATES}: no template "${t}" (have ${Object.keys(config.templates).join(", ")})`);
   return asked.length ? asked : config.defaultTemplates;
 }
 
@@ -127,10 +132,20 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
   const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15010`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
-  const args = commandLine(proxyRole, { ...given, ...(binaryPath ? { "binary-path": binaryPath } : {}), "discovery-address": discoveryAddress });
+  const args = commandLine(proxyRole, {
+    ...given,
+    ...(binaryPath ? { "binary-path": binaryPath } : {}),
+    "discovery-address": discoveryAddress,
+  });
   const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
   const f = proxyRole.flags;
-  const ours: string[] = [f["pod-name"].env, f["pod-namespace"].env, f["instance-ip"].env, f["discovery-address"].env, "WEFT_RESTART_POLICY"];
+  const ours: string[] = [
+    f["pod-name"].env,
+    f["pod-namespace"].env,
+    f["instance-ip"].env,
+    f["discovery-address"].env,
+    "WEFT_RESTART_POLICY",
+  ];
   const env = [
     ...(template.env ?? []).filter((e) => !ours.includes(e.name)),
     { name: f["pod-name"].env, ...fieldRef("metadata.name") },
@@ -146,12 +161,23 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     image,
     args,
     env,
-    ports: ports.some((p) => p.containerPort === READY_PORT) ? ports : [...ports, { containerPort: READY_PORT, name: "http-ready", protocol: "TCP" }],
-    readinessProbe: template.readinessProbe ?? { httpGet: { path: "/healthz/ready", port: READY_PORT }, periodSeconds: 2 },
+    ports: ports.some((p) => p.containerPort === READY_PORT)
+      ? ports
+      : [...ports, { containerPort: READY_PORT, name: "http-ready", protocol: "TCP" }],
+    readinessProbe: template.readinessProbe ?? {
+      httpGet: { path: "/healthz/ready", port: READY_PORT },
+      periodSeconds: 2,
+    },
     ...(proxy.resources !== undefined ? { resources: proxy.resources } : {}),
   };
-  const initTemplate = names.flatMap((t) => config.templates[t]?.initContainers ?? []).find((c) => c.name === INIT_CONTAINER);
-  const init = initTemplate && { ...initTemplate, image, args: commandLine(initRole, templateArgs(initRole, initTemplate, "weft init --help lists them")) };
+  const initTemplate = names
+    .flatMap((t) => config.templates[t]?.initContainers ?? [])
+    .find((c) => c.name === INIT_CONTAINER);
+  const init = initTemplate && {
+    ...initTemplate,
+    image,
+    args: commandLine(initRole, templateArgs(initRole, initTemplate, "weft init --help lists them")),
+  };
   return { container, image, ...(init ? { init } : {}), ...(binaryPath ? { binaryPath } : {}) };
 }
 
@@ -159,14 +185,23 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
 export const escapePointer = (key: string) => key.replace(/~/g, "~0").replace(/\//g, "~1");
 
 /** Adds entries to a map that may not exist yet: one op for the whole map, or one per key. */
-function addToMap(path: string, existing: Record<string, string> | undefined, entries: Record<string, string>): PatchOp[] {
+function addToMap(
+  path: string,
+  existing: Record<string, string> | undefined,
+  entries: Record<string, string>,
+): PatchOp[] {
   if (Object.keys(entries).length === 0) return [];
   if (!existing) return [{ op: "add", path, value: entries }];
   return Object.entries(entries).map(([k, value]) => ({ op: "add", path: `${path}/${escapePointer(k)}`, value }));
 }
 
 /** The JSON Patch that injects the sidecar, or undefined when this pod is not injected. */
-export function injectionPatch(pod: Pod, ctx: InjectContext, config: InjectorConfig, values: InjectorValues): PatchOp[] | undefined {
+export function injectionPatch(
+  pod: Pod,
+  ctx: InjectContext,
+  config: InjectorConfig,
+  values: InjectorValues,
+): PatchOp[] | undefined {
   if (!injectionRequired(pod, ctx, config)) return undefined;
   const { container, init, image, binaryPath } = proxyContainer(pod, ctx, config, values);
   const meta = pod.metadata ?? {};
@@ -183,12 +218,27 @@ export function injectionPatch(pod: Pod, ctx: InjectContext, config: InjectorCon
   if (labels["service.istio.io/canonical-name"] === undefined)
     newLabels["service.istio.io/canonical-name"] = labels["app.kubernetes.io/name"] ?? labels.app ?? workloadName(pod);
   if (labels["service.istio.io/canonical-revision"] === undefined)
-    newLabels["service.istio.io/canonical-revision"] = labels["app.kubernetes.io/version"] ?? labels.version ?? "latest";
+    newLabels["service.istio.io/canonical-revision"] =
+      labels["app.kubernetes.io/version"] ?? labels.version ?? "latest";
   const ops: PatchOp[] = [];
   if (!pod.metadata) ops.push({ op: "add", path: "/metadata", value: {} });
-  if (init) ops.push(pod.spec?.initContainers ? { op: "add", path: "/spec/initContainers/-", value: init } : { op: "add", path: "/spec/initContainers", value: [init] });
-  ops.push(pod.spec?.containers ? { op: "add", path: "/spec/containers/-", value: container } : { op: "add", path: "/spec/containers", value: [container] });
-  ops.push(...addToMap("/metadata/annotations", meta.annotations, { ...config.injectedAnnotations, [STATUS]: JSON.stringify(status) }));
+  if (init)
+    ops.push(
+      pod.spec?.initContainers
+        ? { op: "add", path: "/spec/initContainers/-", value: init }
+        : { op: "add", path: "/spec/initContainers", value: [init] },
+    );
+  ops.push(
+    pod.spec?.containers
+      ? { op: "add", path: "/spec/containers/-", value: container }
+      : { op: "add", path: "/spec/containers", value: [container] },
+  );
+  ops.push(
+    ...addToMap("/metadata/annotations", meta.annotations, {
+      ...config.injectedAnnotations,
+      [STATUS]: JSON.stringify(status),
+    }),
+  );
   ops.push(...addToMap("/metadata/labels", meta.labels, newLabels));
   return ops;
 }

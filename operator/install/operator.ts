@@ -1,7 +1,15 @@
 // `weft operator`: informers → work queue → MeshReconciler, behind leader election, with
 // /healthz, /readyz and /metrics. Informers run on every replica, so a standby that takes
 // over has a warm cache; only the leader reconciles.
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Namespace,
+  V1Pod,
+  V1Secret,
+} from "@kubernetes/client-node";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { API_VERSION, GROUP, KIND, PLURAL, type MeshInstallation } from "../api/types.js";
@@ -23,7 +31,12 @@ export interface OperatorOptions {
   leader?: Omit<LeaderOptions, "name"> & { name?: string };
 }
 
-const owned = (apiVersion: string, kind: string, plural: string): InformerSource => ({ apiVersion, kind, plural, labelSelector: MESH_LABEL });
+const owned = (apiVersion: string, kind: string, plural: string): InformerSource => ({
+  apiVersion,
+  kind,
+  plural,
+  labelSelector: MESH_LABEL,
+});
 
 /** Everything the operator applies carries the mesh label; events on them requeue that mesh. */
 const OWNED: InformerSource[] = [
@@ -60,9 +73,18 @@ export class Operator {
 
   async start(onLostLeadership: () => void): Promise<void> {
     this.servers.push(await serve(this.opts.metricsAddr, metricsRoutes(this.metrics.registry)));
-    this.servers.push(await serve(this.opts.healthAddr, healthRoutes(() => (this.synced ? undefined : "informers not synced"))));
+    this.servers.push(
+      await serve(
+        this.opts.healthAddr,
+        healthRoutes(() => (this.synced ? undefined : "informers not synced")),
+      ),
+    );
 
-    const meshes = this.informer<MeshInstallation>({ apiVersion: `${GROUP}/${API_VERSION}`, kind: KIND, plural: PLURAL });
+    const meshes = this.informer<MeshInstallation>({
+      apiVersion: `${GROUP}/${API_VERSION}`,
+      kind: KIND,
+      plural: PLURAL,
+    });
     const caches = {
       deployments: this.informer<V1Deployment>(owned("apps/v1", "Deployment", "deployments")),
       secrets: this.informer<V1Secret>(owned("v1", "Secret", "secrets")),

@@ -29,7 +29,14 @@ function parseOne(raw: string): ProxyReport | undefined {
       const checked = reportFromMetadata(reportMetadata(e));
       if (checked) engines[pod] = checked;
     }
-    return { connected: n(r.connected), synced: n(r.synced), nacked: n(r.nacked), versions, ...(Object.keys(engines).length ? { engines } : {}), nacks: Array.isArray(r.nacks) ? r.nacks : [] };
+    return {
+      connected: n(r.connected),
+      synced: n(r.synced),
+      nacked: n(r.nacked),
+      versions,
+      ...(Object.keys(engines).length ? { engines } : {}),
+      nacks: Array.isArray(r.nacks) ? r.nacks : [],
+    };
   } catch {
     return undefined;
   }

@@ -1,7 +1,15 @@
 // The MeshInstallation reconciler: normalise the spec, render the control plane, apply it
 // with server-side apply, then write determineStatus(observed) only if it changed.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { KubeConfig, KubernetesObject, V1ConfigMap, V1Deployment, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
+import type {
+  KubeConfig,
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Namespace,
+  V1Pod,
+  V1Secret,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { normalizeSpec, SpecError } from "../api/spec.js";
 import { findVersion, VERSIONS } from "../api/versions.js";
@@ -16,7 +24,14 @@ import { CaKeeper } from "./ca.js";
 import { reportFromData } from "./proxy-report.js";
 import type { Progress } from "./upgrade-plan.js";
 import { ProxyUpgrades } from "./upgrades.js";
-import { CA_SECRET, CREATED_BY_ANNOTATION, DISCOVERY, FINALIZER, PROXY_STATUS_CONFIGMAP, meshLabels } from "./labels.js";
+import {
+  CA_SECRET,
+  CREATED_BY_ANNOTATION,
+  DISCOVERY,
+  FINALIZER,
+  PROXY_STATUS_CONFIGMAP,
+  meshLabels,
+} from "./labels.js";
 
 export interface Caches {
   deployments: Informer<V1Deployment>;
@@ -48,10 +63,18 @@ export function checkSpec(raw: unknown): MeshSpec {
   }
   if (!findVersion(spec.version)) {
     const known = VERSIONS.map((v) => v.version).join(", ");
-    throw new ReconcileError("UnknownVersion", `spec.version: ${spec.version} is not a version this operator can install (known: ${known})`, false);
+    throw new ReconcileError(
+      "UnknownVersion",
+      `spec.version: ${spec.version} is not a version this operator can install (known: ${known})`,
+      false,
+    );
   }
   if (spec.updateStrategy.type === "RevisionBased") {
-    throw new ReconcileError("UnsupportedUpdateStrategy", "spec.updateStrategy.type: RevisionBased is not supported yet; use InPlace", false);
+    throw new ReconcileError(
+      "UnsupportedUpdateStrategy",
+      "spec.updateStrategy.type: RevisionBased is not supported yet; use InPlace",
+      false,
+    );
   }
   return spec;
 }
@@ -85,7 +108,8 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
     let failure: ReconcileError | undefined;
     let namespace = typeof mesh.spec?.namespace === "string" ? mesh.spec.namespace : undefined;
     let upgrade: Progress | undefined;
-    const proxyReport = () => (namespace ? parseProxyReport(this.caches.configMaps.get(PROXY_STATUS_CONFIGMAP, namespace)) : undefined);
+    const proxyReport = () =>
+      namespace ? parseProxyReport(this.caches.configMaps.get(PROXY_STATUS_CONFIGMAP, namespace)) : undefined;
     try {
       const spec = checkSpec(mesh.spec);
       namespace = spec.namespace;
@@ -130,7 +154,10 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
   private async ensureNamespace(ns: KubernetesObject, mesh: string): Promise<void> {
     const name = ns.metadata?.name ?? "";
     if (this.caches.namespaces.get(name)) return;
-    const body = { ...ns, metadata: { ...ns.metadata, labels: meshLabels(mesh), annotations: { [CREATED_BY_ANNOTATION]: mesh } } };
+    const body = {
+      ...ns,
+      metadata: { ...ns.metadata, labels: meshLabels(mesh), annotations: { [CREATED_BY_ANNOTATION]: mesh } },
+    };
     try {
       await this.applier.create(body);
       this.log.info({ namespace: name }, "created namespace");
@@ -142,7 +169,13 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
   private async writeStatus(mesh: MeshInstallation, status: MeshInstallation["status"]): Promise<void> {
     if (sameStatus(status, mesh.status)) return;
     await this.custom.patchClusterCustomObjectStatus(
-      { group: GROUP, version: API_VERSION, plural: PLURAL, name: mesh.metadata?.name ?? "", body: [{ op: "add", path: "/status", value: status }] },
+      {
+        group: GROUP,
+        version: API_VERSION,
+        plural: PLURAL,
+        name: mesh.metadata?.name ?? "",
+        body: [{ op: "add", path: "/status", value: status }],
+      },
       setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
     );
     this.log.info({ mesh: mesh.metadata?.name, state: status?.state, version: status?.version }, "status updated");
@@ -173,4 +206,5 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
   }
 }
 
-const describe = (o: KubernetesObject) => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ""));
+const describe = (o: KubernetesObject) =>
+  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? "");

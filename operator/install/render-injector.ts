@@ -42,7 +42,7 @@ export function desiredEngine(spec: MeshSpec): EngineTarget {
   const ref = proxyImage(spec).split("@")[0] ?? "";
   const slash = ref.lastIndexOf("/");
   const colon = ref.lastIndexOf(":");
-  const tag = colon > slash ? ref.slice(colon + 1) : spec.proxy.tag ?? spec.version;
+  const tag = colon > slash ? ref.slice(colon + 1) : (spec.proxy.tag ?? spec.version);
   return { version: tag, binaryPath: spec.proxy.binaryPath };
 }
 
@@ -93,12 +93,30 @@ export function injectorConfigMap(spec: MeshSpec) {
     templates: {
       sidecar: stringify({
         initContainers: [initContainer(proxyImage(spec))],
-        containers: [proxy(spec, commandLine(proxyRole, { type: "sidecar", "interception-mode": "REDIRECT", "binary-path": spec.proxy.binaryPath }))],
+        containers: [
+          proxy(
+            spec,
+            commandLine(proxyRole, {
+              type: "sidecar",
+              "interception-mode": "REDIRECT",
+              "binary-path": spec.proxy.binaryPath,
+            }),
+          ),
+        ],
       }),
       // Istio's gateway template (a Deployment's pods annotated inject.istio.io/templates: gateway): the proxy
       // as the pod's only job, a router with its listeners bound as served, no capture.
       gateway: stringify({
-        containers: [proxy(spec, commandLine(proxyRole, { type: "router", "interception-mode": "REDIRECT", "binary-path": spec.proxy.binaryPath }))],
+        containers: [
+          proxy(
+            spec,
+            commandLine(proxyRole, {
+              type: "router",
+              "interception-mode": "REDIRECT",
+              "binary-path": spec.proxy.binaryPath,
+            }),
+          ),
+        ],
       }),
     },
   };

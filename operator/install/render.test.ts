@@ -5,10 +5,16 @@ import { render } from "./render.js";
 
 const ctx = { name: "default", uid: "uid-1", ca: { certPem: "CERT", keyPem: "KEY" } };
 type Any = KubernetesObject & Record<string, unknown>;
-const find = (objs: KubernetesObject[], kind: string, name?: string) => objs.find((o) => o.kind === kind && (!name || o.metadata?.name === name)) as Any;
+const find = (objs: KubernetesObject[], kind: string, name?: string) =>
+  objs.find((o) => o.kind === kind && (!name || o.metadata?.name === name)) as Any;
 
 describe("render", () => {
-  const spec = normalizeSpec({ version: "0.1.0", hub: "registry.example.com/weft", namespace: "mesh-a", discovery: { replicas: 2 } });
+  const spec = normalizeSpec({
+    version: "0.1.0",
+    hub: "registry.example.com/weft",
+    namespace: "mesh-a",
+    discovery: { replicas: 2 },
+  });
   const { namespace, objects } = render(spec, ctx);
 
   it("is pure: the same spec renders the same objects", () => {
@@ -18,23 +24,54 @@ describe("render", () => {
   it("renders the whole control plane into the spec's namespace", () => {
     expect(namespace.metadata?.name).toBe("mesh-a");
     const kinds = objects.map((o) => o.kind);
-    for (const k of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Secret", "ConfigMap", "Service", "Deployment", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]) {
+    for (const k of [
+      "ServiceAccount",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Role",
+      "RoleBinding",
+      "Secret",
+      "ConfigMap",
+      "Service",
+      "Deployment",
+      "MutatingWebhookConfiguration",
+      "ValidatingWebhookConfiguration",
+    ]) {
       expect(kinds).toContain(k);
     }
-    for (const o of objects.filter((o) => !o.kind?.startsWith("Cluster") && !o.kind?.endsWith("WebhookConfiguration"))) {
+    for (const o of objects.filter(
+      (o) => !o.kind?.startsWith("Cluster") && !o.kind?.endsWith("WebhookConfiguration"),
+    )) {
       expect(o.metadata?.namespace).toBe("mesh-a");
     }
   });
 
   it("owns every object through a controller owner reference and the mesh label", () => {
     for (const o of objects) {
-      expect(o.metadata?.ownerReferences).toEqual([{ apiVersion: "weft.dev/v1alpha1", kind: "MeshInstallation", name: "default", uid: "uid-1", controller: true, blockOwnerDeletion: true }]);
+      expect(o.metadata?.ownerReferences).toEqual([
+        {
+          apiVersion: "weft.dev/v1alpha1",
+          kind: "MeshInstallation",
+          name: "default",
+          uid: "uid-1",
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
       expect(o.metadata?.labels?.["weft.dev/mesh"]).toBe("default");
     }
   });
 
   it("runs weftd from <hub>/weft:<version> with args discovery", () => {
-    const d = find(objects, "Deployment", "weftd") as unknown as { spec: { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string; args: string[] }[] } } } };
+    const d = find(objects, "Deployment", "weftd") as unknown as {
+      spec: {
+        replicas: number;
+        template: {
+          metadata: { labels: Record<string, string> };
+          spec: { containers: { image: string; args: string[] }[] };
+        };
+      };
+    };
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.template.spec.containers[0]?.image).toBe("registry.example.com/weft/weft:0.1.0");
     expect(d.spec.template.spec.containers[0]?.args[0]).toBe("discovery");
@@ -43,7 +80,9 @@ describe("render", () => {
   });
 
   it("exposes weftd's xDS, monitoring and webhook ports, 443 → 15017", () => {
-    const svc = find(objects, "Service", "weftd") as unknown as { spec: { ports: { port: number; targetPort: number }[] } };
+    const svc = find(objects, "Service", "weftd") as unknown as {
+      spec: { ports: { port: number; targetPort: number }[] };
+    };
     expect(svc.spec.ports.map((p) => [p.port, p.targetPort])).toEqual([
       [15010, 15010],
       [15012, 15012],
@@ -53,7 +92,9 @@ describe("render", () => {
   });
 
   it("writes Istio-shaped injector values: hub, tag, image and binaryPath", () => {
-    const cm = find(objects, "ConfigMap", "weft-sidecar-injector") as unknown as { data: { values: string; config: string } };
+    const cm = find(objects, "ConfigMap", "weft-sidecar-injector") as unknown as {
+      data: { values: string; config: string };
+    };
     const values = JSON.parse(cm.data.values);
     expect(values.global.hub).toBe("registry.example.com/weft");
     expect(values.global.tag).toBe("0.1.0");
@@ -63,15 +104,28 @@ describe("render", () => {
   });
 
   it("uses a whole proxy image as given, and a proxy tag over the version", () => {
-    const values = (s: object) => JSON.parse((find(render(normalizeSpec(s), ctx).objects, "ConfigMap", "weft-sidecar-injector") as unknown as { data: { values: string } }).data.values);
+    const values = (s: object) =>
+      JSON.parse(
+        (
+          find(render(normalizeSpec(s), ctx).objects, "ConfigMap", "weft-sidecar-injector") as unknown as {
+            data: { values: string };
+          }
+        ).data.values,
+      );
     expect(values({ proxy: { image: "docker.io/me/engine:7" } }).global.proxy.image).toBe("docker.io/me/engine:7");
-    expect(values({ version: "0.1.0", proxy: { tag: "0.1.0-debug" } }).global.proxy.image).toBe("ghcr.io/weft-mesh/weft:0.1.0-debug");
+    expect(values({ version: "0.1.0", proxy: { tag: "0.1.0-debug" } }).global.proxy.image).toBe(
+      "ghcr.io/weft-mesh/weft:0.1.0-debug",
+    );
   });
 
   it("carries the CA in the webhooks' caBundle and in the CA secret", () => {
     const bundle = Buffer.from("CERT").toString("base64");
-    const mutating = find(objects, "MutatingWebhookConfiguration") as unknown as { webhooks: { clientConfig: { caBundle: string; service: { namespace: string } } }[] };
-    const validating = find(objects, "ValidatingWebhookConfiguration") as unknown as { webhooks: { clientConfig: { caBundle: string } }[] };
+    const mutating = find(objects, "MutatingWebhookConfiguration") as unknown as {
+      webhooks: { clientConfig: { caBundle: string; service: { namespace: string } } }[];
+    };
+    const validating = find(objects, "ValidatingWebhookConfiguration") as unknown as {
+      webhooks: { clientConfig: { caBundle: string } }[];
+    };
     for (const w of [...mutating.webhooks, ...validating.webhooks]) expect(w.clientConfig.caBundle).toBe(bundle);
     expect(mutating.webhooks[0]?.clientConfig.service.namespace).toBe("mesh-a");
     expect((find(objects, "Secret") as unknown as { data: Record<string, string> }).data["ca-cert.pem"]).toBe(bundle);
@@ -79,14 +133,19 @@ describe("render", () => {
 
   it("injects for istio-injection=enabled only while honorIstioLabel is on", () => {
     const selectors = (s: object) =>
-      (find(render(normalizeSpec(s), ctx).objects, "MutatingWebhookConfiguration") as unknown as { webhooks: { namespaceSelector: { matchLabels: Record<string, string> } }[] }).webhooks.map((w) => w.namespaceSelector.matchLabels);
+      (
+        find(render(normalizeSpec(s), ctx).objects, "MutatingWebhookConfiguration") as unknown as {
+          webhooks: { namespaceSelector: { matchLabels: Record<string, string> } }[];
+        }
+      ).webhooks.map((w) => w.namespaceSelector.matchLabels);
     expect(selectors({})).toEqual([{ "weft-injection": "enabled" }, { "istio-injection": "enabled" }]);
     expect(selectors({ injection: { honorIstioLabel: false } })).toEqual([{ "weft-injection": "enabled" }]);
   });
 
   it("names cluster-scoped objects after the mesh, so two meshes never collide", () => {
     const other = render(normalizeSpec({ namespace: "mesh-b" }), { ...ctx, name: "other" }).objects;
-    const clusterNames = (objs: KubernetesObject[]) => objs.filter((o) => !o.metadata?.namespace).map((o) => `${o.kind}/${o.metadata?.name}`);
+    const clusterNames = (objs: KubernetesObject[]) =>
+      objs.filter((o) => !o.metadata?.namespace).map((o) => `${o.kind}/${o.metadata?.name}`);
     const shared = clusterNames(objects).filter((n) => clusterNames(other).includes(n));
     expect(shared).toEqual([]);
   });

@@ -5,7 +5,15 @@ import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { discoveryRole } from "../api/roles.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
-import { CA_SECRET, DISCOVERY, INJECTOR_CONFIGMAP, MESH_CONFIGMAP, MESH_LABEL, clusterScopedName, meshLabels } from "./labels.js";
+import {
+  CA_SECRET,
+  DISCOVERY,
+  INJECTOR_CONFIGMAP,
+  MESH_CONFIGMAP,
+  MESH_LABEL,
+  clusterScopedName,
+  meshLabels,
+} from "./labels.js";
 import { injectorConfigMap } from "./render-injector.js";
 
 export interface RenderContext {
@@ -27,7 +35,16 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
   const ns = spec.namespace;
   const labels = meshLabels(ctx.name);
-  const ownerReferences = [{ apiVersion: `${GROUP}/${API_VERSION}`, kind: KIND, name: ctx.name, uid: ctx.uid, controller: true, blockOwnerDeletion: true }];
+  const ownerReferences = [
+    {
+      apiVersion: `${GROUP}/${API_VERSION}`,
+      kind: KIND,
+      name: ctx.name,
+      uid: ctx.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
   const meta = (name: string, namespace?: string, extra: Record<string, string> = {}) => ({
     name,
     ...(namespace ? { namespace } : {}),
@@ -54,10 +71,18 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
       kind: "ClusterRole",
       metadata: meta(clusterRole),
       rules: [
-        { apiGroups: [""], resources: ["services", "endpoints", "pods", "namespaces", "nodes"], verbs: ["get", "list", "watch"] },
+        {
+          apiGroups: [""],
+          resources: ["services", "endpoints", "pods", "namespaces", "nodes"],
+          verbs: ["get", "list", "watch"],
+        },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
         { apiGroups: ["networking.istio.io", "security.istio.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["networking.istio.io", "security.istio.io"], resources: ["*/status"], verbs: ["update", "patch"] },
+        {
+          apiGroups: ["networking.istio.io", "security.istio.io"],
+          resources: ["*/status"],
+          verbs: ["update", "patch"],
+        },
         { apiGroups: [GROUP], resources: ["meshinstallations"], verbs: ["get", "list", "watch"] },
       ],
     } as KubernetesObject,
@@ -80,7 +105,12 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
       type: "Opaque",
       data: { "ca-cert.pem": caBundle, "ca-key.pem": b64(ctx.ca.keyPem) },
     } as KubernetesObject,
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(MESH_CONFIGMAP, ns), data: { mesh: stringify(meshConfig(spec)) } } as KubernetesObject,
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(MESH_CONFIGMAP, ns),
+      data: { mesh: stringify(meshConfig(spec)) },
+    } as KubernetesObject,
     { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
     {
       apiVersion: "v1",
@@ -106,7 +136,11 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
 function meshConfig(spec: MeshSpec) {
   const m = spec.meshConfig;
   return {
-    defaultConfig: { binaryPath: spec.proxy.binaryPath, discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`, tracing: { sampling: m.tracing.sampling } },
+    defaultConfig: {
+      binaryPath: spec.proxy.binaryPath,
+      discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
+      tracing: { sampling: m.tracing.sampling },
+    },
     mtls: m.mtls,
     defaultHttpRetryPolicy: m.defaultRetryPolicy,
     accessLogFile: m.accessLog.enabled ? "/dev/stdout" : "",
@@ -114,7 +148,12 @@ function meshConfig(spec: MeshSpec) {
   };
 }
 
-function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<string, string>, podLabels: Record<string, string>): KubernetesObject {
+function discoveryDeployment(
+  spec: MeshSpec,
+  metadata: object,
+  selector: Record<string, string>,
+  podLabels: Record<string, string>,
+): KubernetesObject {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -134,8 +173,14 @@ function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<
               args: commandLine(discoveryRole, { namespace: spec.namespace, mesh: selector[MESH_LABEL] ?? "" }),
               ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: "TCP" })),
               env: [
-                { name: discoveryRole.flags.namespace.env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } } },
-                { name: discoveryRole.flags["pod-name"].env, valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } } },
+                {
+                  name: discoveryRole.flags.namespace.env,
+                  valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } },
+                },
+                {
+                  name: discoveryRole.flags["pod-name"].env,
+                  valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } },
+                },
               ],
               readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 3 },
               resources: spec.discovery.resources,
@@ -149,8 +194,16 @@ function discoveryDeployment(spec: MeshSpec, metadata: object, selector: Record<
   } as KubernetesObject;
 }
 
-function webhooks(spec: MeshSpec, ctx: RenderContext, meta: (name: string) => object, caBundle: string): KubernetesObject[] {
-  const service = (path: string) => ({ service: { name: DISCOVERY, namespace: spec.namespace, path, port: 443 }, caBundle });
+function webhooks(
+  spec: MeshSpec,
+  ctx: RenderContext,
+  meta: (name: string) => object,
+  caBundle: string,
+): KubernetesObject[] {
+  const service = (path: string) => ({
+    service: { name: DISCOVERY, namespace: spec.namespace, path, port: 443 },
+    caBundle,
+  });
   const injectFor = (label: string) => ({
     name: `${label.replace(/-injection$/, "")}.sidecar-injector.weft.dev`,
     clientConfig: service("/inject"),

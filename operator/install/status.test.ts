@@ -5,12 +5,27 @@ import { determineStatus, sameStatus, type Observed } from "./status.js";
 const t0 = new Date("2026-11-22T00:00:00.750Z");
 const later = new Date("2026-11-22T00:05:00Z");
 
-function deployment(version: string, s: { generation?: number; observed?: number; replicas?: number; updated?: number; available?: number; total?: number } = {}): V1Deployment {
+function deployment(
+  version: string,
+  s: {
+    generation?: number;
+    observed?: number;
+    replicas?: number;
+    updated?: number;
+    available?: number;
+    total?: number;
+  } = {},
+): V1Deployment {
   const replicas = s.replicas ?? 2;
   return {
     metadata: { generation: s.generation ?? 1 },
     spec: { replicas, selector: {}, template: { metadata: { labels: { "app.kubernetes.io/version": version } } } },
-    status: { observedGeneration: s.observed ?? s.generation ?? 1, replicas: s.total ?? replicas, updatedReplicas: s.updated ?? replicas, availableReplicas: s.available ?? replicas },
+    status: {
+      observedGeneration: s.observed ?? s.generation ?? 1,
+      replicas: s.total ?? replicas,
+      updatedReplicas: s.updated ?? replicas,
+      availableReplicas: s.available ?? replicas,
+    },
   };
 }
 
@@ -33,7 +48,14 @@ describe("determineStatus", () => {
 
   it("reports Upgrading, and keeps the old version, while a new version rolls", () => {
     const previous = determineStatus(observe({ deployment: deployment("0.1.0") }));
-    const s = determineStatus(observe({ generation: 2, previous, now: later, deployment: deployment("0.2.0", { generation: 2, observed: 2, updated: 1, available: 2, total: 3 }) }));
+    const s = determineStatus(
+      observe({
+        generation: 2,
+        previous,
+        now: later,
+        deployment: deployment("0.2.0", { generation: 2, observed: 2, updated: 1, available: 2, total: 3 }),
+      }),
+    );
     expect(cond(s, "Ready")).toMatchObject({ status: "False", reason: "Upgrading" });
     expect(cond(s, "ControlPlaneReady")?.message).toBe("rolling weftd from 0.1.0 to 0.2.0: 1/2 updated, 2/2 available");
     expect(s.state).toBe("Upgrading");
@@ -53,8 +75,17 @@ describe("determineStatus", () => {
   });
 
   it("puts a reconcile failure first, with its reason and message", () => {
-    const s = determineStatus(observe({ reconcileError: { reason: "UnknownVersion", message: "spec.version: 9.9.9 is not a version" }, deployment: deployment("0.2.0") }));
-    expect(cond(s, "Reconciled")).toMatchObject({ status: "False", reason: "UnknownVersion", message: "spec.version: 9.9.9 is not a version" });
+    const s = determineStatus(
+      observe({
+        reconcileError: { reason: "UnknownVersion", message: "spec.version: 9.9.9 is not a version" },
+        deployment: deployment("0.2.0"),
+      }),
+    );
+    expect(cond(s, "Reconciled")).toMatchObject({
+      status: "False",
+      reason: "UnknownVersion",
+      message: "spec.version: 9.9.9 is not a version",
+    });
     expect(cond(s, "Ready")).toMatchObject({ status: "False", reason: "UnknownVersion" });
     expect(s.state).toBe("UnknownVersion");
     expect(s.version).toBe("0.2.0"); // what is actually running
@@ -70,10 +101,20 @@ describe("determineStatus", () => {
     const s = determineStatus(
       observe({
         deployment: deployment("0.2.0"),
-        proxyReport: { connected: 3, synced: 2, nacked: 1, versions: { "0.2.0": 3 }, nacks: [{ node: "sidecar~a", type: "RouteConfiguration", error: "bad regex" }] },
+        proxyReport: {
+          connected: 3,
+          synced: 2,
+          nacked: 1,
+          versions: { "0.2.0": 3 },
+          nacks: [{ node: "sidecar~a", type: "RouteConfiguration", error: "bad regex" }],
+        },
       }),
     );
-    expect(cond(s, "ProxiesSynced")).toMatchObject({ status: "False", reason: "ConfigRejected", message: "1 of 3 proxies rejected the latest config: sidecar~a rejected RouteConfiguration: bad regex" });
+    expect(cond(s, "ProxiesSynced")).toMatchObject({
+      status: "False",
+      reason: "ConfigRejected",
+      message: "1 of 3 proxies rejected the latest config: sidecar~a rejected RouteConfiguration: bad regex",
+    });
     expect(s.proxies).toEqual({ connected: 3, synced: 2, nacked: 1, versions: { "0.2.0": 3 } });
     expect(s.state).toBe("ConfigRejected");
     expect(cond(s, "Ready")?.status).toBe("True");
@@ -83,7 +124,9 @@ describe("determineStatus", () => {
     const first = determineStatus(observe({ deployment: deployment("0.2.0") }));
     const again = determineStatus(observe({ previous: first, now: later, deployment: deployment("0.2.0") }));
     expect(sameStatus(first, again)).toBe(true);
-    const changed = determineStatus(observe({ previous: first, now: later, deployment: deployment("0.2.0", { available: 1 }) }));
+    const changed = determineStatus(
+      observe({ previous: first, now: later, deployment: deployment("0.2.0", { available: 1 }) }),
+    );
     expect(sameStatus(first, changed)).toBe(false);
     expect(cond(changed, "Reconciled")?.lastTransitionTime).toBe("2026-11-22T00:00:00Z");
     expect(cond(changed, "ControlPlaneReady")?.lastTransitionTime).toBe("2026-11-22T00:05:00Z");

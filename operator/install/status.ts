@@ -32,12 +32,22 @@ type Verdict = Pick<Condition, "status" | "reason" | "message">;
 const verdict = (status: ConditionStatus, reason: string, message: string): Verdict => ({ status, reason, message });
 const VERSION_LABEL = "app.kubernetes.io/version";
 
-export function rollout(d: V1Deployment): { complete: boolean; version?: string; replicas: number; updated: number; available: number } {
+export function rollout(d: V1Deployment): {
+  complete: boolean;
+  version?: string;
+  replicas: number;
+  updated: number;
+  available: number;
+} {
   const replicas = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
   const updated = st.updatedReplicas ?? 0;
   const available = st.availableReplicas ?? 0;
-  const complete = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && updated === replicas && (st.replicas ?? 0) === replicas && available === replicas;
+  const complete =
+    (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    updated === replicas &&
+    (st.replicas ?? 0) === replicas &&
+    available === replicas;
   return { complete, version: d.spec?.template?.metadata?.labels?.[VERSION_LABEL], replicas, updated, available };
 }
 
@@ -49,10 +59,16 @@ export function reconciled(o: Observed): Verdict {
 export function controlPlaneReady(o: Observed): Verdict {
   if (!o.deployment) return verdict("False", "NotDeployed", "the weftd Deployment does not exist yet");
   const r = rollout(o.deployment);
-  if (r.complete) return verdict("True", "Available", `${r.available}/${r.replicas} weftd replicas available at version ${r.version}`);
+  if (r.complete)
+    return verdict(
+      "True",
+      "Available",
+      `${r.available}/${r.replicas} weftd replicas available at version ${r.version}`,
+    );
   const progress = `${r.updated}/${r.replicas} updated, ${r.available}/${r.replicas} available`;
   const from = o.previous.version;
-  if (from && r.version && from !== r.version) return verdict("False", "Upgrading", `rolling weftd from ${from} to ${r.version}: ${progress}`);
+  if (from && r.version && from !== r.version)
+    return verdict("False", "Upgrading", `rolling weftd from ${from} to ${r.version}: ${progress}`);
   return verdict("False", "Deploying", `waiting for weftd ${r.version ?? ""}: ${progress}`.replace("  ", " "));
 }
 
@@ -62,9 +78,14 @@ export function proxiesSynced(o: Observed): Verdict {
   if (p.nacked > 0) {
     const first = p.nacks?.[0];
     const detail = first ? `: ${first.node} rejected ${first.type}: ${first.error}` : "";
-    return verdict("False", "ConfigRejected", `${p.nacked} of ${p.connected} proxies rejected the latest config${detail}`);
+    return verdict(
+      "False",
+      "ConfigRejected",
+      `${p.nacked} of ${p.connected} proxies rejected the latest config${detail}`,
+    );
   }
-  if (p.synced < p.connected) return verdict("False", "Syncing", `${p.synced} of ${p.connected} proxies have the latest config`);
+  if (p.synced < p.connected)
+    return verdict("False", "Syncing", `${p.synced} of ${p.connected} proxies have the latest config`);
   return verdict("True", "Synced", `${p.synced} of ${p.connected} proxies have the latest config`);
 }
 
@@ -75,9 +96,17 @@ export function proxiesUpgraded(o: Observed): Verdict {
   const pinned = u.pinned ? `; ${u.pinned} pinned by annotation, left alone` : "";
   const n = `${u.upgraded}/${u.total} upgraded to ${targetText(u.target)}${pinned}`;
   if (u.upgraded === u.total) return verdict("True", "Completed", n);
-  if (u.policy === "Never") return verdict("False", "Outdated", `${u.total - u.upgraded} of ${u.total} proxies run an outdated engine (restartPolicy Never)${pinned}`);
+  if (u.policy === "Never")
+    return verdict(
+      "False",
+      "Outdated",
+      `${u.total - u.upgraded} of ${u.total} proxies run an outdated engine (restartPolicy Never)${pinned}`,
+    );
   if (u.failed.length > 0) {
-    const named = u.failed.slice(0, 5).map((f) => `${f.pod}: ${f.error}`).join("; ");
+    const named = u.failed
+      .slice(0, 5)
+      .map((f) => `${f.pod}: ${f.error}`)
+      .join("; ");
     const more = u.failed.length > 5 ? `; and ${u.failed.length - 5} more` : "";
     return verdict("False", "Failed", `${n}; paused, ${u.failed.length} failed: ${named}${more}`);
   }
@@ -92,7 +121,8 @@ export function ready(conditions: Record<"Reconciled" | "ControlPlaneReady", Ver
   return verdict("True", "Ready", "the control plane is installed and available");
 }
 
-export const truncatedToSecond = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+export const truncatedToSecond = (d: Date) =>
+  new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 export function determineStatus(o: Observed): MeshStatus {
   const base = { Reconciled: reconciled(o), ControlPlaneReady: controlPlaneReady(o) };
@@ -106,10 +136,13 @@ export function determineStatus(o: Observed): MeshStatus {
   const previous = new Map((o.previous.conditions ?? []).map((c) => [c.type, c]));
   const conditions = verdicts.map(([type, v]): Condition => {
     const before = previous.get(type);
-    const lastTransitionTime = before && before.status === v.status ? before.lastTransitionTime : truncatedToSecond(o.now);
+    const lastTransitionTime =
+      before && before.status === v.status ? before.lastTransitionTime : truncatedToSecond(o.now);
     return { type, ...v, lastTransitionTime, observedGeneration: o.generation };
   });
-  const blocking = conditions.find((c) => (c.type === "ProxiesSynced" || c.type === "ProxiesUpgraded" ? c.status === "False" : c.status !== "True"));
+  const blocking = conditions.find((c) =>
+    c.type === "ProxiesSynced" || c.type === "ProxiesUpgraded" ? c.status === "False" : c.status !== "True",
+  );
   const status: MeshStatus = { observedGeneration: o.generation, state: blocking?.reason ?? "Healthy", conditions };
   const r = o.deployment ? rollout(o.deployment) : undefined;
   const version = r?.complete ? r.version : o.previous.version;
@@ -119,7 +152,10 @@ export function determineStatus(o: Observed): MeshStatus {
     status.proxies = { connected, synced, nacked, ...(versions ? { versions } : {}) };
   }
   if (o.upgrade && (status.proxies || o.upgrade.total > 0)) {
-    status.proxies = { ...(status.proxies ?? { connected: 0, synced: 0, nacked: 0 }), upgraded: `${o.upgrade.upgraded}/${o.upgrade.total}` };
+    status.proxies = {
+      ...(status.proxies ?? { connected: 0, synced: 0, nacked: 0 }),
+      upgraded: `${o.upgrade.upgraded}/${o.upgrade.total}`,
+    };
   }
   return status;
 }
@@ -137,4 +173,5 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-export const sameStatus = (a: MeshStatus | undefined, b: MeshStatus | undefined) => JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b ?? {}));
+export const sameStatus = (a: MeshStatus | undefined, b: MeshStatus | undefined) =>
+  JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b ?? {}));

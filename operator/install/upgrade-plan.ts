@@ -12,7 +12,14 @@
 // counted apart.
 import { parse } from "yaml";
 import type { RestartPolicy } from "../api/types.js";
-import { ENGINE_ANNOTATION, parseTarget, sameTarget, targetText, type EngineReport, type EngineTarget } from "../../proxy/xds/engine.js";
+import {
+  ENGINE_ANNOTATION,
+  parseTarget,
+  sameTarget,
+  targetText,
+  type EngineReport,
+  type EngineTarget,
+} from "../../proxy/xds/engine.js";
 
 export const CARRIER_CONTAINER = "weft-engine-carrier";
 export const RESTARTED_FOR = "weft.dev/restarted-for";
@@ -106,7 +113,14 @@ export function planUpgrade(i: PlanInput): Plan {
     return r?.phase === "Failed" && sameTarget(r.target, i.target) ? [{ pod: key(p), error: r.error ?? "failed" }] : [];
   });
   const done = follow.filter(upgraded);
-  const progress: Progress = { total: follow.length, upgraded: done.length, pinned: i.pods.length - follow.length, failed, target: i.target, policy: i.policy };
+  const progress: Progress = {
+    total: follow.length,
+    upgraded: done.length,
+    pinned: i.pods.length - follow.length,
+    failed,
+    target: i.target,
+    policy: i.policy,
+  };
   const outdated = follow.filter((p) => !upgraded(p));
   const patches: PodPatch[] = [];
   let restart: Plan["restart"];
@@ -126,13 +140,20 @@ export function planUpgrade(i: PlanInput): Plan {
         if (budget <= 0) continue;
         budget--;
       }
-      patches.push({ namespace: p.namespace, name: p.name, annotation: wanted, ...(carrierBehind(p) ? { carrierImage: i.image } : {}) });
+      patches.push({
+        namespace: p.namespace,
+        name: p.name,
+        annotation: wanted,
+        ...(carrierBehind(p) ? { carrierImage: i.image } : {}),
+      });
     }
   } else if (i.policy === "RollingRestart") {
     const rolling = i.workloads.some((w) => w.rolling);
     if (!rolling) {
       const names = [...new Set(outdated.flatMap((p) => (p.workload ? [`${p.namespace}/${p.workload}`] : [])))].sort();
-      const next = names.map((n) => i.workloads.find((w) => key(w) === n)).find((w) => w !== undefined && w.restartedFor !== targetText(i.target));
+      const next = names
+        .map((n) => i.workloads.find((w) => key(w) === n))
+        .find((w) => w !== undefined && w.restartedFor !== targetText(i.target));
       if (next) restart = { namespace: next.namespace, name: next.name, restartedFor: targetText(i.target) };
     }
   }

@@ -11,7 +11,15 @@ import type { Informer } from "../runtime/informer.js";
 import { isNotFound } from "../runtime/kube.js";
 import { desiredEngine, proxyImage } from "./render-injector.js";
 import type { ProxyReport } from "./status.js";
-import { CARRIER_CONTAINER, RESTARTED_AT, RESTARTED_FOR, planUpgrade, type InjectedPod, type Progress, type Workload } from "./upgrade-plan.js";
+import {
+  CARRIER_CONTAINER,
+  RESTARTED_AT,
+  RESTARTED_FOR,
+  planUpgrade,
+  type InjectedPod,
+  type Progress,
+  type Workload,
+} from "./upgrade-plan.js";
 import { FIELD_MANAGER } from "./labels.js";
 
 /** What the operator's pod informer selects: the label injection puts on every injected pod. */
@@ -26,10 +34,18 @@ export function injectedPod(pod: V1Pod, namespace: string): InjectedPod | undefi
   if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return undefined;
   const proxy = pod.spec?.containers.find((c) => c.name === PROXY_CONTAINER);
   const discovery = `weftd.${namespace}.svc`;
-  if (!proxy || !(proxy.args ?? []).some((a) => a.includes(discovery)) && !(proxy.env ?? []).some((e) => e.value?.includes(discovery))) return undefined;
+  if (
+    !proxy ||
+    (!(proxy.args ?? []).some((a) => a.includes(discovery)) &&
+      !(proxy.env ?? []).some((e) => e.value?.includes(discovery)))
+  )
+    return undefined;
   const owner = meta.ownerReferences?.find((o) => o.controller);
   const hash = meta.labels?.["pod-template-hash"];
-  const workload = owner?.kind === "ReplicaSet" && hash && owner.name.endsWith(`-${hash}`) ? owner.name.slice(0, -hash.length - 1) : undefined;
+  const workload =
+    owner?.kind === "ReplicaSet" && hash && owner.name.endsWith(`-${hash}`)
+      ? owner.name.slice(0, -hash.length - 1)
+      : undefined;
   const carrier = pod.spec?.containers.find((c) => c.name === CARRIER_CONTAINER);
   return {
     namespace: meta.namespace ?? "",
@@ -44,9 +60,17 @@ export function workloadOf(d: V1Deployment): Workload {
   const replicas = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
   const complete =
-    (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) === replicas && (st.replicas ?? 0) === replicas && (st.availableReplicas ?? 0) === replicas;
+    (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (st.updatedReplicas ?? 0) === replicas &&
+    (st.replicas ?? 0) === replicas &&
+    (st.availableReplicas ?? 0) === replicas;
   const restartedFor = d.spec?.template?.metadata?.annotations?.[RESTARTED_FOR];
-  return { namespace: d.metadata?.namespace ?? "", name: d.metadata?.name ?? "", rolling: !complete, ...(restartedFor ? { restartedFor } : {}) };
+  return {
+    namespace: d.metadata?.namespace ?? "",
+    name: d.metadata?.name ?? "",
+    rolling: !complete,
+    ...(restartedFor ? { restartedFor } : {}),
+  };
 }
 
 export class ProxyUpgrades {
@@ -82,15 +106,27 @@ export class ProxyUpgrades {
         ...(p.carrierImage ? { spec: { containers: [{ name: CARRIER_CONTAINER, image: p.carrierImage }] } } : {}),
       };
       try {
-        await this.core.patchNamespacedPod({ name: p.name, namespace: p.namespace, body, fieldManager: FIELD_MANAGER }, strategic);
-        this.log.info({ pod: `${p.namespace}/${p.name}`, engine: p.annotation, carrierImage: p.carrierImage }, "proxy upgrade asked");
+        await this.core.patchNamespacedPod(
+          { name: p.name, namespace: p.namespace, body, fieldManager: FIELD_MANAGER },
+          strategic,
+        );
+        this.log.info(
+          { pod: `${p.namespace}/${p.name}`, engine: p.annotation, carrierImage: p.carrierImage },
+          "proxy upgrade asked",
+        );
       } catch (err) {
         if (!isNotFound(err)) throw err; // a pod that is gone is no longer ours to upgrade
       }
     }
     if (plan.restart) {
       const { namespace, name, restartedFor } = plan.restart;
-      const body = { spec: { template: { metadata: { annotations: { [RESTARTED_FOR]: restartedFor, [RESTARTED_AT]: new Date().toISOString() } } } } };
+      const body = {
+        spec: {
+          template: {
+            metadata: { annotations: { [RESTARTED_FOR]: restartedFor, [RESTARTED_AT]: new Date().toISOString() } },
+          },
+        },
+      };
       await this.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER }, strategic);
       this.log.info({ deployment: `${namespace}/${name}`, engine: restartedFor }, "workload restarted for its proxies");
     }

@@ -19,7 +19,8 @@ export interface Reconciler<T extends KubernetesObject> {
   finalize(obj: T): Promise<void>;
 }
 
-export const keyOf = (o: KubernetesObject) => (o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? ""));
+export const keyOf = (o: KubernetesObject) =>
+  o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? "");
 
 function splitKey(key: string): [string, string | undefined] {
   const i = key.indexOf("/");
@@ -104,13 +105,24 @@ export class Controller<T extends KubernetesObject> {
   private async reconcileOne(obj: T): Promise<{ requeueAfterMs?: number } | void> {
     const { finalizer } = this.reconciler;
     const finalizers = obj.metadata?.finalizers ?? [];
-    const ref = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion } };
+    const ref = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: {
+        name: obj.metadata?.name,
+        namespace: obj.metadata?.namespace,
+        resourceVersion: obj.metadata?.resourceVersion,
+      },
+    };
     if (obj.metadata?.deletionTimestamp) {
       if (!finalizers.includes(finalizer)) return;
       this.log.info({ key: keyOf(obj) }, "finalizing");
       await this.reconciler.finalize(obj);
       try {
-        await this.applier.mergePatch({ ...ref, metadata: { ...ref.metadata, finalizers: finalizers.filter((f) => f !== finalizer) } });
+        await this.applier.mergePatch({
+          ...ref,
+          metadata: { ...ref.metadata, finalizers: finalizers.filter((f) => f !== finalizer) },
+        });
       } catch (err) {
         if (!isNotFound(err)) throw err; // a stale cache entry: it is already gone
       }

@@ -22,7 +22,8 @@ export async function serve(addr: string, routes: Routes): Promise<Server> {
       return;
     }
     route().then(
-      ({ status, body, type }) => res.writeHead(status, { "content-type": type ?? "text/plain; charset=utf-8" }).end(body),
+      ({ status, body, type }) =>
+        res.writeHead(status, { "content-type": type ?? "text/plain; charset=utf-8" }).end(body),
       (err: unknown) => res.writeHead(500).end(`${String(err)}\n`),
     );
   });

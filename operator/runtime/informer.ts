@@ -19,7 +19,11 @@ export interface InformerSource {
 
 export type EventHandler<T> = (type: "add" | "update" | "delete", obj: T) => void;
 
-export function resourcePath({ apiVersion, plural, namespace }: Pick<InformerSource, "apiVersion" | "plural" | "namespace">): string {
+export function resourcePath({
+  apiVersion,
+  plural,
+  namespace,
+}: Pick<InformerSource, "apiVersion" | "plural" | "namespace">): string {
   const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
 }
@@ -41,13 +45,29 @@ export class Informer<T extends KubernetesObject> {
     const api = KubernetesObjectApi.makeApiClient(kc);
     const list = async (): Promise<KubernetesListObject<T>> => {
       const { apiVersion, kind, namespace, fieldSelector, labelSelector } = source;
-      const result = await api.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, fieldSelector, labelSelector);
+      const result = await api.list<T>(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        fieldSelector,
+        labelSelector,
+      );
       this.failures = 0;
       // ListWatch fills its cache synchronously once this promise resolves.
       setImmediate(() => this.markSynced());
       return result;
     };
-    this.lw = new ListWatch<T>(resourcePath(source), new Watch(kc), list, false, source.labelSelector, source.fieldSelector);
+    this.lw = new ListWatch<T>(
+      resourcePath(source),
+      new Watch(kc),
+      list,
+      false,
+      source.labelSelector,
+      source.fieldSelector,
+    );
     this.lw.on("add", (o) => this.emit("add", o));
     this.lw.on("update", (o) => this.emit("update", o));
     this.lw.on("delete", (o) => this.emit("delete", o));

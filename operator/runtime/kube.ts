@@ -6,7 +6,8 @@ import { KubeConfig } from "@kubernetes/client-node";
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
-  else if (!process.env.KUBECONFIG && existsSync("/var/run/secrets/kubernetes.io/serviceaccount/token")) kc.loadFromCluster();
+  else if (!process.env.KUBECONFIG && existsSync("/var/run/secrets/kubernetes.io/serviceaccount/token"))
+    kc.loadFromCluster();
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error("no Kubernetes cluster configured: pass --kubeconfig or set KUBECONFIG");
   return kc;

@@ -42,7 +42,13 @@ export class LeaderElector {
     this.api = kc.makeApiClient(CoordinationV1Api);
     this.watch = new Informer<V1Lease>(
       kc,
-      { apiVersion: "coordination.k8s.io/v1", kind: "Lease", plural: "leases", namespace: opts.namespace, fieldSelector: `metadata.name=${opts.name}` },
+      {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        plural: "leases",
+        namespace: opts.namespace,
+        fieldSelector: `metadata.name=${opts.name}`,
+      },
       log,
     );
     this.watch.on((_type, lease) => {
@@ -109,7 +115,13 @@ export class LeaderElector {
     if (!lease) {
       const body: V1Lease = {
         metadata: { name, namespace },
-        spec: { holderIdentity: identity, leaseDurationSeconds: durationS, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds: durationS,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: 0,
+        },
       };
       try {
         this.observe(await this.api.createNamespacedLease({ namespace, body }));
@@ -146,7 +158,10 @@ export class LeaderElector {
     this.lastRenew = Date.now();
     if (!this.leading) {
       this.leading = true;
-      this.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, "leader election: became leader");
+      this.log.info(
+        { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity },
+        "leader election: became leader",
+      );
       this.callbacks.onStartedLeading();
     }
     return undefined;

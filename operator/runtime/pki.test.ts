@@ -5,7 +5,13 @@ describe("pki", () => {
   it("issues a server certificate that verifies against its CA and carries the requested names", async () => {
     const ca = await generateCa("weft-ca", 3650);
     expect(caProblem(ca)).toBeUndefined();
-    const leaf = await issueCert(ca, { commonName: "weftd", dnsNames: ["weftd.weft-system.svc"], ips: ["127.0.0.1"], usage: "server", days: 365 });
+    const leaf = await issueCert(ca, {
+      commonName: "weftd",
+      dnsNames: ["weftd.weft-system.svc"],
+      ips: ["127.0.0.1"],
+      usage: "server",
+      days: 365,
+    });
     const cert = new X509Certificate(leaf.certPem);
     expect(cert.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
     expect(cert.subjectAltName).toContain("DNS:weftd.weft-system.svc");

@@ -25,7 +25,10 @@ export interface CertRequest {
 
 async function exportKey(key: Key): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString("base64").replace(/(.{64})/g, "$1\n").trimEnd()}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString("base64")
+    .replace(/(.{64})/g, "$1\n")
+    .trimEnd()}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function importKey(pem: string): Promise<Key> {
@@ -34,7 +37,10 @@ async function importKey(pem: string): Promise<Key> {
 }
 
 const newKeys = () => webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]) as Promise<webcrypto.CryptoKeyPair>;
-const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString("hex").replace(/^[89a-f]/, "1");
+const serial = () =>
+  Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString("hex")
+    .replace(/^[89a-f]/, "1");
 const escape = (v: string) => v.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
 
 export async function generateCa(commonName: string, days: number): Promise<KeyPair> {
@@ -49,7 +55,10 @@ export async function generateCa(commonName: string, days: number): Promise<KeyP
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -63,7 +72,10 @@ export async function issueCert(ca: KeyPair, req: CertRequest): Promise<KeyPair>
   const usages: string[] = [];
   if (req.usage !== "client") usages.push(x509.ExtendedKeyUsage.serverAuth);
   if (req.usage !== "server") usages.push(x509.ExtendedKeyUsage.clientAuth);
-  const names = [...(req.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })), ...(req.ips ?? []).map((value) => ({ type: "ip" as const, value }))];
+  const names = [
+    ...(req.dnsNames ?? []).map((value) => ({ type: "dns" as const, value })),
+    ...(req.ips ?? []).map((value) => ({ type: "ip" as const, value })),
+  ];
   const subject = `CN=${escape(req.commonName)}` + (req.organization ? `, O=${escape(req.organization)}` : "");
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),

@@ -13,7 +13,8 @@ const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 
 describe("agent admin: hot restart", () => {
   beforeAll(() => {
-    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: this suite runs the built engine; run \`npm run build\` first`);
+    if (!existsSync(BUILT))
+      throw new Error(`${BUILT} is missing: this suite runs the built engine; run \`npm run build\` first`);
   });
 
   it("runs only engines inside the engines directory, and only for a loopback, non-browser POST", async () => {
@@ -28,7 +29,10 @@ describe("agent admin: hot restart", () => {
     writeFileSync(evil, `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "x");\n`);
     symlinkSync(evil, join(engines, "link.mjs"));
     symlinkSync(outside, join(engines, "subdir"));
-    writeFileSync(join(engines, "engine-c.mjs"), `process.env.WEFT_ENGINE_VERSION = "c";\nawait import(${JSON.stringify(BUILT)});\n`);
+    writeFileSync(
+      join(engines, "engine-c.mjs"),
+      `process.env.WEFT_ENGINE_VERSION = "c";\nawait import(${JSON.stringify(BUILT)});\n`,
+    );
 
     const b = await backend("b");
     const agent = new Agent({
@@ -65,7 +69,10 @@ describe("agent admin: hot restart", () => {
         expect(r.body).toMatch(why);
       }
       expect(existsSync(marker)).toBe(false);
-      expect(JSON.parse((await adminCall(port, "GET", "/config_dump")).body)).toMatchObject({ epoch: 0, binary_path: BUILT });
+      expect(JSON.parse((await adminCall(port, "GET", "/config_dump")).body)).toMatchObject({
+        epoch: 0,
+        binary_path: BUILT,
+      });
 
       // Inside the directory, by name or by path; and back to the binary the agent started with.
       const ok = await restart("engine-c.mjs");
@@ -80,11 +87,26 @@ describe("agent admin: hot restart", () => {
   }, 30_000);
 
   it("a missing engines directory allows only the binary the agent started with", async () => {
-    const agent = new Agent({ resources: { version: "" }, binaryPath: BUILT, enginesDir: "/nonexistent/weft-engines", adminPort: 0, statsPort: false, readyPort: false, drainMs: 200 });
+    const agent = new Agent({
+      resources: { version: "" },
+      binaryPath: BUILT,
+      enginesDir: "/nonexistent/weft-engines",
+      adminPort: 0,
+      statsPort: false,
+      readyPort: false,
+      drainMs: 200,
+    });
     await agent.start();
     try {
-      const r = await adminCall(agent.ports.admin, "POST", `/hot_restart?binary_path=${encodeURIComponent("/tmp/x.mjs")}`);
-      expect(r).toEqual({ status: 403, body: expect.stringMatching(/engines directory \/nonexistent\/weft-engines does not exist/) });
+      const r = await adminCall(
+        agent.ports.admin,
+        "POST",
+        `/hot_restart?binary_path=${encodeURIComponent("/tmp/x.mjs")}`,
+      );
+      expect(r).toEqual({
+        status: 403,
+        body: expect.stringMatching(/engines directory \/nonexistent\/weft-engines does not exist/),
+      });
       expect((await adminCall(agent.ports.admin, "POST", "/hot_restart")).status).toBe(200);
     } finally {
       await agent.stop();

@@ -119,11 +119,17 @@ export class Agent implements AdminTarget {
   }
 
   private async spawn(binaryPath: string): Promise<EngineProcess> {
-    const e = new EngineProcess(++this.epoch, binaryPath, { drainMs: this.opts.drainMs ?? 5000, accessLog: this.opts.accessLog ?? false });
+    const e = new EngineProcess(++this.epoch, binaryPath, {
+      drainMs: this.opts.drainMs ?? 5000,
+      accessLog: this.opts.accessLog ?? false,
+    });
     const readyMs = this.opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`engine ${binaryPath} did not serve the config within ${readyMs / 1000}s`)), readyMs);
+      timer = setTimeout(
+        () => reject(new Error(`engine ${binaryPath} did not serve the config within ${readyMs / 1000}s`)),
+        readyMs,
+      );
     });
     try {
       await Promise.race([e.boot(this.servers, this.resources), late]);
@@ -195,7 +201,8 @@ export class Agent implements AdminTarget {
       const old = this.current;
       const next = await this.spawn(path);
       this.current = next;
-      if (next.binaryPath !== this.binaryPath) this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };
+      if (next.binaryPath !== this.binaryPath)
+        this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };
       this.binaryPath = next.binaryPath;
       if (old) this.retire(old);
       return { epoch: next.epoch, binaryPath: next.binaryPath, version: next.version };
@@ -240,7 +247,14 @@ export class Agent implements AdminTarget {
         if (!l.bindToPort) continue; // reached through a use_original_dst listener, never bound
         const a = this.servers.get(l.name)?.address();
         if (a && typeof a === "object" && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
-        bound.set(l.name, await this.bind(l).catch((err: Error) => Promise.reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`))));
+        bound.set(
+          l.name,
+          await this.bind(l).catch((err: Error) =>
+            Promise.reject(
+              new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`),
+            ),
+          ),
+        );
       }
       for (const [name, server] of bound) await this.current?.adopt(name, server);
       await this.current?.apply(resources);
@@ -259,7 +273,13 @@ export class Agent implements AdminTarget {
     const e = this.current;
     const dump = e ? await e.dump() : {};
     const extra = this.opts.dumpExtra?.() ?? {};
-    return { epoch: e?.epoch ?? -1, binary_path: e?.binaryPath ?? this.binaryPath, engine_version: e?.version ?? "", ...extra, ...(dump as object) };
+    return {
+      epoch: e?.epoch ?? -1,
+      binary_path: e?.binaryPath ?? this.binaryPath,
+      engine_version: e?.version ?? "",
+      ...extra,
+      ...(dump as object),
+    };
   }
 
   async statsText(): Promise<string> {
@@ -270,7 +290,10 @@ export class Agent implements AdminTarget {
   /** The running engine's metrics, plus the totals of the engines it replaced (as Envoy's hot restart keeps them). */
   async prometheus(): Promise<string> {
     const olds = [...this.draining];
-    const [now = "", ...live] = await Promise.all([this.current?.prometheus() ?? "", ...olds.map((e) => e.prometheus().catch(() => ""))]);
+    const [now = "", ...live] = await Promise.all([
+      this.current?.prometheus() ?? "",
+      ...olds.map((e) => e.prometheus().catch(() => "")),
+    ]);
     // An engine whose totals arrived while we asked is in `carried` already: not twice.
     const still = live.filter((_, i) => olds[i]?.finalStats === undefined);
     if (still.length === 0 && !this.carried) return now;

@@ -31,7 +31,13 @@ export class EngineProcess {
   ) {
     this.child = fork(binaryPath, [], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...MALLOC_ENV, ...process.env, WEFT_DRAIN_MS: String(env.drainMs), WEFT_ACCESS_LOG: env.accessLog ? "1" : "0", WEFT_EPOCH: String(epoch) },
+      env: {
+        ...MALLOC_ENV,
+        ...process.env,
+        WEFT_DRAIN_MS: String(env.drainMs),
+        WEFT_ACCESS_LOG: env.accessLog ? "1" : "0",
+        WEFT_EPOCH: String(epoch),
+      },
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.started = new Promise((resolve, reject) => {
@@ -44,8 +50,7 @@ export class EngineProcess {
         else if (m.type === "final") {
           this.finalStats = m.text;
           this.onFinal?.(m.text);
-        }
-        else this.waiting.get(m.id)?.(m);
+        } else this.waiting.get(m.id)?.(m);
       });
     });
     this.started.catch(() => undefined);
@@ -114,10 +119,16 @@ export class EngineProcess {
   }
 
   prometheus(): Promise<string> {
-    return this.ask((id) => ({ type: "stats", id }), (r) => (r.type === "stats" ? r.text : ""));
+    return this.ask(
+      (id) => ({ type: "stats", id }),
+      (r) => (r.type === "stats" ? r.text : ""),
+    );
   }
 
   dump(): Promise<unknown> {
-    return this.ask((id) => ({ type: "dump", id }), (r) => (r.type === "dump" ? r.dump : undefined));
+    return this.ask(
+      (id) => ({ type: "dump", id }),
+      (r) => (r.type === "dump" ? r.dump : undefined),
+    );
   }
 }

@@ -36,11 +36,18 @@ function engine(dir: string, t: EngineTarget, announce: string, crashMs?: number
   const file = join(dir, t.version, t.binaryPath);
   mkdirSync(dirname(file), { recursive: true });
   const crash = crashMs ? `setTimeout(() => process.exit(1), ${crashMs});\n` : "";
-  writeFileSync(file, `process.env.WEFT_ENGINE_VERSION = ${JSON.stringify(announce)};\n${crash}import(${JSON.stringify(BUILT)});\n`);
+  writeFileSync(
+    file,
+    `process.env.WEFT_ENGINE_VERSION = ${JSON.stringify(announce)};\n${crash}import(${JSON.stringify(BUILT)});\n`,
+  );
 }
 
 let debug = (): string => "";
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await probe();
@@ -141,7 +148,10 @@ describe("engine upgrades over ADS", () => {
     setDesired(B);
     await until("every agent on engine B", () => {
       const r = reports();
-      return r.versions["0.2.1"] === 3 && Object.values(r.engines).every((e) => e.phase === "Running" && e.binaryPath === B.binaryPath);
+      return (
+        r.versions["0.2.1"] === 3 &&
+        Object.values(r.engines).every((e) => e.phase === "Running" && e.binaryPath === B.binaryPath)
+      );
     });
     const okAtSwitch = traffic.last.ok;
     await traffic.until((c) => c.ok > okAtSwitch, 30_000, "traffic after the switch");
@@ -172,10 +182,24 @@ describe("engine upgrades over ADS", () => {
     const C: EngineTarget = { version: "0.2.0", binaryPath: "/opt/weft/engine-crashy" };
     engine(engines, C, "0.3.0-crashy", 2000);
     setDesired(C);
-    const failed = await until("every agent back on B, reporting the crash loop", () => {
-      const e = Object.values(reports().engines);
-      return e.length === 3 && e.every((x) => x.phase === "Failed" && x.binaryPath !== C.binaryPath && x.target?.binaryPath === C.binaryPath && x.engine !== "") && e;
-    }, 60_000);
+    const failed = await until(
+      "every agent back on B, reporting the crash loop",
+      () => {
+        const e = Object.values(reports().engines);
+        return (
+          e.length === 3 &&
+          e.every(
+            (x) =>
+              x.phase === "Failed" &&
+              x.binaryPath !== C.binaryPath &&
+              x.target?.binaryPath === C.binaryPath &&
+              x.engine !== "",
+          ) &&
+          e
+        );
+      },
+      60_000,
+    );
     expect(failed[0]?.error).toMatch(/crashed 3 times .* rolled back/);
     expect(await hit(IPS[0] ?? "")).toBe(200);
   }, 90_000);

@@ -23,7 +23,11 @@ export interface UpgradeOptions {
   log(line: string): void;
 }
 
-const exists = (p: string): Promise<boolean> => access(p, constants.R_OK).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 
 export class EngineUpgrader {
   private running: EngineTarget;
@@ -72,7 +76,8 @@ export class EngineUpgrader {
     const d = this.desired;
     const base = { ...this.running, engine: this.agent.engine?.version ?? "" };
     if (!d || sameTarget(d, this.running)) return { ...base, phase: "Running" };
-    if (this.failed && sameTarget(this.failed.target, d)) return { ...base, phase: "Failed", target: d, error: this.failed.error };
+    if (this.failed && sameTarget(this.failed.target, d))
+      return { ...base, phase: "Failed", target: d, error: this.failed.error };
     return { ...base, phase: "Waiting", target: d };
   }
 
@@ -95,7 +100,8 @@ export class EngineUpgrader {
     this.busy = true;
     void this.attempt(d).finally(() => {
       this.busy = false;
-      if (this.desired && !sameTarget(this.desired, d)) this.step(); // the target moved meanwhile
+      if (this.desired && !sameTarget(this.desired, d))
+        this.step(); // the target moved meanwhile
       else this.publish();
     });
   }
@@ -117,7 +123,11 @@ export class EngineUpgrader {
       this.failed = undefined;
       this.o.log(`hot restart onto ${targetText(d)}: engine ${r.version} serving`);
     } catch (err) {
-      this.failed = { target: d, error: `engine ${targetText(d)} refused: ${err instanceof Error ? err.message : String(err)}`, missing: false };
+      this.failed = {
+        target: d,
+        error: `engine ${targetText(d)} refused: ${err instanceof Error ? err.message : String(err)}`,
+        missing: false,
+      };
       this.o.log(`hot restart refused, the old engine keeps serving: ${this.failed.error}`);
     }
   }

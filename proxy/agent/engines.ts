@@ -43,7 +43,8 @@ export class EngineChooser {
       return refuse("no such file");
     }
     const rel = relative(this.dir, real);
-    if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel)) refuse(`it is not inside the engines directory ${this.configuredDir}`);
+    if (rel === "" || rel.startsWith(`..${sep}`) || rel === ".." || isAbsolute(rel))
+      refuse(`it is not inside the engines directory ${this.configuredDir}`);
     if (!statSync(real).isFile()) refuse("it is not a regular file");
     return real;
   }

@@ -11,7 +11,8 @@ const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 
 describe("agent hot restart", () => {
   beforeAll(() => {
-    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: this suite runs the built engine; run \`npm run build\` first`);
+    if (!existsSync(BUILT))
+      throw new Error(`${BUILT} is missing: this suite runs the built engine; run \`npm run build\` first`);
   });
 
   it("restarts the engine twice under 500 rps for 20 s, to another binaryPath, without a failed request", async () => {

@@ -24,7 +24,8 @@ export interface LocalShapeOptions {
 
 export const OUTBOUND_LISTENER = "outbound";
 
-const obj = (v: unknown): JsonObject => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : {});
+const obj = (v: unknown): JsonObject =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : {};
 const list = (v: unknown): Json[] => (Array.isArray(v) ? v : []);
 
 function socketAddress(address: string, port: number): JsonObject {
@@ -55,7 +56,10 @@ function withoutCapture(l: JsonObject): JsonObject {
   return rest;
 }
 
-function shapeClusters(clusters: JsonObject[], appAddress: string | undefined): { clusters: JsonObject[]; dropped: Set<string> } {
+function shapeClusters(
+  clusters: JsonObject[],
+  appAddress: string | undefined,
+): { clusters: JsonObject[]; dropped: Set<string> } {
   const dropped = new Set<string>();
   const out: JsonObject[] = [];
   for (const c of clusters) {
@@ -106,7 +110,8 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
   const tcpByPort = new Map<number, JsonObject>();
   for (const l of (res.listeners ?? []).map(obj)) {
     const tcp = tcpCluster(l);
-    if (l["use_original_dst"] === true || (tcp !== undefined && dropped.has(tcp)) || l["api_listener"] !== undefined) continue;
+    if (l["use_original_dst"] === true || (tcp !== undefined && dropped.has(tcp)) || l["api_listener"] !== undefined)
+      continue;
     const chains = list(l["filter_chains"]).map(obj);
     if (l["bind_to_port"] === false) {
       if (connectionManager(l)) outbound.push(l);
@@ -117,7 +122,12 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
       for (const chain of chains) {
         const target = Number(obj(chain["filter_chain_match"])["destination_port"] ?? port(l));
         const { filter_chain_match: _m, ...rest } = chain;
-        listeners.push({ ...withoutCapture(l), name: `virtualInbound_${target}`, address: socketAddress(o.ip, target), filter_chains: [rest] });
+        listeners.push({
+          ...withoutCapture(l),
+          name: `virtualInbound_${target}`,
+          address: socketAddress(o.ip, target),
+          filter_chains: [rest],
+        });
       }
       continue;
     }
@@ -125,13 +135,27 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
   }
   const taken = new Set([o.outboundPort ?? 15001, ...listeners.map(port)]);
   for (const [p, l] of [...tcpByPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (!taken.has(p)) listeners.push({ ...withoutCapture(l), name: `outbound_tcp_${p}`, address: socketAddress(o.ip, p) });
+    if (!taken.has(p))
+      listeners.push({ ...withoutCapture(l), name: `outbound_tcp_${p}`, address: socketAddress(o.ip, p) });
   }
   if (outbound.length) {
-    const tables = outbound.map((l) => routes.get(String(obj(connectionManager(l)?.["rds"])["route_config_name"]))).filter((r): r is JsonObject => !!r);
+    const tables = outbound
+      .map((l) => routes.get(String(obj(connectionManager(l)?.["rds"])["route_config_name"])))
+      .filter((r): r is JsonObject => !!r);
     const first = outbound[0] as JsonObject;
     const { rds: _r, ...hcm } = connectionManager(first) as JsonObject;
-    const chain = { filters: [{ ...(networkFilters(list(first["filter_chains"])[0] ?? {})[0] as JsonObject), typed_config: { ...hcm, stat_prefix: OUTBOUND_LISTENER, route_config: mergeRouteTables(OUTBOUND_LISTENER, tables) } }] };
+    const chain = {
+      filters: [
+        {
+          ...(networkFilters(list(first["filter_chains"])[0] ?? {})[0] as JsonObject),
+          typed_config: {
+            ...hcm,
+            stat_prefix: OUTBOUND_LISTENER,
+            route_config: mergeRouteTables(OUTBOUND_LISTENER, tables),
+          },
+        },
+      ],
+    };
     listeners.unshift({
       ...withoutCapture(first),
       name: OUTBOUND_LISTENER,

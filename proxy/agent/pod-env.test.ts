@@ -27,10 +27,29 @@ describe("the sidecar in a pod (env from the injector)", () => {
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
     child = spawn(
       process.execPath,
-      [CLI, "proxy", "--type", "sidecar", "--interception-mode", "REDIRECT", "--admin-port", `${ports.admin}`, "--stats-port", `${ports.stats}`, "--ready-port", `${ports.ready}`],
+      [
+        CLI,
+        "proxy",
+        "--type",
+        "sidecar",
+        "--interception-mode",
+        "REDIRECT",
+        "--admin-port",
+        `${ports.admin}`,
+        "--stats-port",
+        `${ports.stats}`,
+        "--ready-port",
+        `${ports.ready}`,
+      ],
       {
         // Nothing listens at DISCOVERY_ADDRESS: the port was free a moment ago.
-        env: { ...process.env, POD_NAME: "reviews-v1-abc", POD_NAMESPACE: "shop", INSTANCE_IP: "10.244.0.5", DISCOVERY_ADDRESS: `127.0.0.1:${ports.discovery}` },
+        env: {
+          ...process.env,
+          POD_NAME: "reviews-v1-abc",
+          POD_NAMESPACE: "shop",
+          INSTANCE_IP: "10.244.0.5",
+          DISCOVERY_ADDRESS: `127.0.0.1:${ports.discovery}`,
+        },
         stdio: ["ignore", "ignore", "pipe"],
       },
     );
@@ -47,8 +66,13 @@ describe("the sidecar in a pod (env from the injector)", () => {
   });
 
   it("builds Istio's node id from POD_NAME, POD_NAMESPACE and INSTANCE_IP; admin answers on 127.0.0.1 only", async () => {
-    const dump = JSON.parse((await fetchText("127.0.0.1", ports.admin, "/config_dump")).body) as { xds: { node: string; server: string } };
-    expect(dump.xds).toMatchObject({ node: "sidecar~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local", server: `127.0.0.1:${ports.discovery}` });
+    const dump = JSON.parse((await fetchText("127.0.0.1", ports.admin, "/config_dump")).body) as {
+      xds: { node: string; server: string };
+    };
+    expect(dump.xds).toMatchObject({
+      node: "sidecar~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local",
+      server: `127.0.0.1:${ports.discovery}`,
+    });
     await expect(fetchText("127.0.0.2", ports.admin, "/config_dump")).rejects.toThrow(/ECONNREFUSED/);
   });
 

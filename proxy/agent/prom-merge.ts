@@ -16,7 +16,8 @@ const SUFFIXES = ["_bucket", "_sum", "_count", "_total"];
 
 function familyOf(families: Map<string, Family>, sample: string): string | undefined {
   if (families.has(sample)) return sample;
-  for (const s of SUFFIXES) if (sample.endsWith(s) && families.has(sample.slice(0, -s.length))) return sample.slice(0, -s.length);
+  for (const s of SUFFIXES)
+    if (sample.endsWith(s) && families.has(sample.slice(0, -s.length))) return sample.slice(0, -s.length);
   return undefined;
 }
 
@@ -30,7 +31,8 @@ function parse(text: string, into: Map<string, Family>, first: boolean): void {
       let f = into.get(name);
       if (!f) into.set(name, (f = { kind: "untyped", series: new Map() }));
       if (what === "HELP") f.help ??= rest;
-      else if (f.kind === "untyped") f.kind = (["counter", "histogram", "summary", "gauge"].includes(rest) ? rest : "untyped") as Kind;
+      else if (f.kind === "untyped")
+        f.kind = (["counter", "histogram", "summary", "gauge"].includes(rest) ? rest : "untyped") as Kind;
       continue;
     }
     // `name{labels} value [timestamp]`: the value follows the labels (whose values may hold spaces).

@@ -81,7 +81,8 @@ export class XdsClient {
       if (decoded.length > 1) return `${decoded.length} engines; want at most one`;
       const raw = decoded[0];
       target = raw && parseTarget({ version: raw["version"], binaryPath: raw["binary_path"] });
-      if (raw && !target) return `engine ${JSON.stringify(raw)}: version must be a plain name, binary_path an absolute path`;
+      if (raw && !target)
+        return `engine ${JSON.stringify(raw)}: version must be a plain name, binary_path an absolute path`;
     } catch (err) {
       return `engine: cannot decode: ${(err as Error).message}`;
     }
@@ -143,7 +144,15 @@ export class XdsClient {
 
   /** For /config_dump. */
   dump(): Record<string, unknown> {
-    return { xds: { server: this.opts.address, node: this.opts.node.id, connected: this.connected, applied_version: this.applied, types: this.state.summary() } };
+    return {
+      xds: {
+        server: this.opts.address,
+        node: this.opts.node.id,
+        connected: this.connected,
+        applied_version: this.applied,
+        types: this.state.summary(),
+      },
+    };
   }
 
   stop(): void {

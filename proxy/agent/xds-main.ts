@@ -78,7 +78,8 @@ class XdsConfiguredAgent extends Agent {
     const xds = this.xds;
     if (this.blocked) return `interception REDIRECT: ${this.blocked}`;
     if (!xds || xds.applied !== "") return super.notReady;
-    if (!xds.connected) return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
+    if (!xds.connected)
+      return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
     return `no config yet: connected to discovery at ${xds.address}, waiting for a consistent config${xds.lastError ? ` (last error: ${xds.lastError})` : ""}`;
   }
 }
@@ -97,10 +98,14 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const shape =
     flags.interception === "REDIRECT"
       ? undefined
-      : (r: Resources): Resources => localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+      : (r: Resources): Resources =>
+          localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
   // binary in the agent's own image. Every later engine comes from the engines directory only.
-  const running: EngineTarget = { version: flags.engineVersion ?? WEFT_VERSION, binaryPath: flags.binaryPath ?? DEFAULT_ENGINE };
+  const running: EngineTarget = {
+    version: flags.engineVersion ?? WEFT_VERSION,
+    binaryPath: flags.binaryPath ?? DEFAULT_ENGINE,
+  };
   const enginesDir = flags.enginesDir ?? DEFAULT_ENGINES_DIR;
   const bundled = enginePath(enginesDir, running);
   // eslint-disable-next-line prefer-const -- assigned once the agent runs; the callbacks above read it
@@ -136,7 +141,13 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     if (agent.blocked) log(`interception REDIRECT: ${agent.blocked}; staying unready`);
   }
   await agent.start();
-  upgrader = new EngineUpgrader(agent, { enginesDir, running, waitMs: flags.engineWaitMs, onReport: (r) => xds.reportEngine(r), log });
+  upgrader = new EngineUpgrader(agent, {
+    enginesDir,
+    running,
+    waitMs: flags.engineWaitMs,
+    onReport: (r) => xds.reportEngine(r),
+    log,
+  });
   xds.reportEngine(upgrader.report());
   xds.start();
   return {
@@ -156,7 +167,9 @@ export async function runXdsAgent(flags: XdsAgentFlags): Promise<number> {
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const running = await startXdsAgent(flags, () => stop());
   const { agent } = running;
-  process.stderr.write(`weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${adminAddressFor(flags.nodeId ?? defaultNodeId(), flags.adminAddress)}:${agent.ports.admin}\n`);
+  process.stderr.write(
+    `weft proxy (xds): discovery ${flags.discoveryAddress}; admin ${adminAddressFor(flags.nodeId ?? defaultNodeId(), flags.adminAddress)}:${agent.ports.admin}\n`,
+  );
   process.once("SIGTERM", () => stop());
   process.once("SIGINT", () => stop());
   await stopped;

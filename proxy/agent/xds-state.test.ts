@@ -1,14 +1,36 @@
 import { TYPE } from "../xds/types.js";
 import { XdsState, edsNames, rdsNames } from "./xds-state.js";
 
-const eds = (name: string) => ({ name, type: "EDS", connect_timeout: "1s", eds_cluster_config: { eds_config: { ads: {} }, service_name: name } });
-const cla = (name: string, port: number) => ({ cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] });
+const eds = (name: string) => ({
+  name,
+  type: "EDS",
+  connect_timeout: "1s",
+  eds_cluster_config: { eds_config: { ads: {} }, service_name: name },
+});
+const cla = (name: string, port: number) => ({
+  cluster_name: name,
+  endpoints: [
+    { lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] },
+  ],
+});
 const listener = (rds: string) => ({
   name: "l",
   address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-  filter_chains: [{ filters: [{ name: "hcm", typed_config: { "@type": TYPE.httpConnectionManager, stat_prefix: "l", rds: { route_config_name: rds } } }] }],
+  filter_chains: [
+    {
+      filters: [
+        {
+          name: "hcm",
+          typed_config: { "@type": TYPE.httpConnectionManager, stat_prefix: "l", rds: { route_config_name: rds } },
+        },
+      ],
+    },
+  ],
 });
-const table = (name: string, cluster: string) => ({ name, virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }] });
+const table = (name: string, cluster: string) => ({
+  name,
+  virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster } }] }],
+});
 const map = (type: string, list: object[], s: XdsState) => s.candidate(type as never, list as never);
 
 describe("XdsState", () => {
@@ -34,8 +56,15 @@ describe("XdsState", () => {
     const s = new XdsState();
     s.commit(TYPE.cluster, "1", "n1", map(TYPE.cluster, [eds("a")], s));
     s.commit(TYPE.listener, "1", "n2", map(TYPE.listener, [listener("80")], s));
-    const bad = { name: "80", virtual_hosts: [{ name: "v", domains: ["*"], routes: [{ match: { safe_regex: { regex: "(" } }, route: { cluster: "a" } }] }] };
-    expect(s.validate(TYPE.route, map(TYPE.route, [bad], s))).toMatch(/^RDS: RouteConfiguration "80": .*safe_regex\.regex: invalid regex/);
+    const bad = {
+      name: "80",
+      virtual_hosts: [
+        { name: "v", domains: ["*"], routes: [{ match: { safe_regex: { regex: "(" } }, route: { cluster: "a" } }] },
+      ],
+    };
+    expect(s.validate(TYPE.route, map(TYPE.route, [bad], s))).toMatch(
+      /^RDS: RouteConfiguration "80": .*safe_regex\.regex: invalid regex/,
+    );
     expect(s.validate(TYPE.route, map(TYPE.route, [table("80", "nope")], s))).toBeUndefined();
   });
 

@@ -139,7 +139,11 @@ export class XdsState {
   summary(): Record<string, { version: string; resources: number; error?: string }> {
     const out: Record<string, { version: string; resources: number; error?: string }> = {};
     for (const [type, s] of this.types) {
-      out[SHORT_NAME[type] ?? type] = { version: s.version, resources: s.resources.size, ...(s.error ? { error: s.error } : {}) };
+      out[SHORT_NAME[type] ?? type] = {
+        version: s.version,
+        resources: s.resources.size,
+        ...(s.error ? { error: s.error } : {}),
+      };
     }
     return out;
   }

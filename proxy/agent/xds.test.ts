@@ -77,7 +77,9 @@ spec:
 
 describe("agent over xDS from weft discovery", () => {
   beforeAll(() => {
-    for (const f of [CLI, ENGINE]) if (!existsSync(f)) throw new Error(`${f} is missing: this suite runs the built CLI; run \`npm run build\` first`);
+    for (const f of [CLI, ENGINE])
+      if (!existsSync(f))
+        throw new Error(`${f} is missing: this suite runs the built CLI; run \`npm run build\` first`);
   });
   const dir = mkdtempSync(join(tmpdir(), "weft-xds-"));
   const servers: Server[] = [];
@@ -85,11 +87,20 @@ describe("agent over xDS from weft discovery", () => {
   let proxy: XdsAgent;
   const notes: string[] = [];
   const startDiscovery = async (): Promise<void> => {
-    discovery = spawn(process.execPath, [CLI, "discovery", "--config-dir", dir, "--address", D], { stdio: "ignore", env: { ...process.env, WEFT_LOG_LEVEL: "warn" } });
+    discovery = spawn(process.execPath, [CLI, "discovery", "--config-dir", dir, "--address", D], {
+      stdio: "ignore",
+      env: { ...process.env, WEFT_LOG_LEVEL: "warn" },
+    });
     await until("discovery", async () => (await fetch(`http://${D}:15014/ready`)).ok);
   };
-  const syncz = async () => (await (await fetch(`http://${D}:15014/debug/syncz`)).json()) as { node: string; configVersion?: string; types: Record<string, { nack?: { error: string } }> }[];
-  const configVersion = async () => ((await (await fetch(`http://${D}:15014/debug/configz`)).json()) as { version: string }).version;
+  const syncz = async () =>
+    (await (await fetch(`http://${D}:15014/debug/syncz`)).json()) as {
+      node: string;
+      configVersion?: string;
+      types: Record<string, { nack?: { error: string } }>;
+    }[];
+  const configVersion = async () =>
+    ((await (await fetch(`http://${D}:15014/debug/configz`)).json()) as { version: string }).version;
   /** Waits for discovery to see a change and this proxy to serve it. */
   const applied = async (): Promise<void> => {
     const before = proxy.xds.applied;
@@ -103,7 +114,11 @@ describe("agent over xDS from weft discovery", () => {
 
   beforeAll(async () => {
     writeFileSync(join(dir, "mesh.yaml"), entries(true));
-    servers.push(await backend("127.0.30.21", "v1"), await backend("127.0.30.22", "v2"), await backend("127.0.30.31", "app"));
+    servers.push(
+      await backend("127.0.30.21", "v1"),
+      await backend("127.0.30.22", "v2"),
+      await backend("127.0.30.31", "app"),
+    );
     await startDiscovery();
     proxy = await startXdsAgent({
       discoveryAddress: `${D}:15010`,
@@ -121,7 +136,15 @@ describe("agent over xDS from weft discovery", () => {
 
   it("is ready only once it serves a config from discovery", async () => {
     expect((await fetch(`http://${ME}:${proxy.agent.ports.admin}/ready`)).status).toBe(200);
-    const early = await startXdsAgent({ discoveryAddress: "127.0.30.1:1", nodeId: "sidecar~127.0.30.12~x.default~default.svc.cluster.local", binaryPath: ENGINE, adminPort: 0, statsPort: false, readyPort: false, log: () => undefined });
+    const early = await startXdsAgent({
+      discoveryAddress: "127.0.30.1:1",
+      nodeId: "sidecar~127.0.30.12~x.default~default.svc.cluster.local",
+      binaryPath: ENGINE,
+      adminPort: 0,
+      statsPort: false,
+      readyPort: false,
+      log: () => undefined,
+    });
     const status = (await fetch(`http://127.0.30.12:${early.agent.ports.admin}/ready`)).status;
     await early.stop();
     expect(status).toBe(503);
@@ -151,7 +174,9 @@ describe("agent over xDS from weft discovery", () => {
     writeFileSync(join(dir, "routes.yaml"), routeTo("v2"));
     await applied();
     for (let i = 0; i < 10; i++) expect(await echo()).toBe("v2");
-    const dump = (await (await fetch(`http://${ME}:${proxy.agent.ports.admin}/config_dump`)).json()) as { xds: { applied_version: string; types: Record<string, { version: string }> } };
+    const dump = (await (await fetch(`http://${ME}:${proxy.agent.ports.admin}/config_dump`)).json()) as {
+      xds: { applied_version: string; types: Record<string, { version: string }> };
+    };
     expect(dump.xds.applied_version).toBe(await configVersion());
     expect(Object.keys(dump.xds.types).sort()).toEqual(["CDS", "EDS", "LDS", "RDS"]);
   });
@@ -177,7 +202,12 @@ describe("agent over xDS from weft discovery", () => {
 
   it("closes a listener LDS no longer has", async () => {
     writeFileSync(join(dir, "mesh.yaml"), entries(false));
-    await until("the inbound listener closed", () => hget(ME, 9080, "client:9080").then(() => undefined, () => true));
+    await until("the inbound listener closed", () =>
+      hget(ME, 9080, "client:9080").then(
+        () => undefined,
+        () => true,
+      ),
+    );
     expect(await echo()).toBe("v1");
   });
 

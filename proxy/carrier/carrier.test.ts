@@ -13,7 +13,11 @@ describe("the engine carrier", () => {
     writeFileSync(join(image, "lib", "dist", "child.js"), "child");
     const engines = join(root, "engines");
     mkdirSync(engines);
-    const bundle = await carry({ enginesDir: engines, version: "0.3.0", paths: [join(image, "bin", "weft-engine"), join(image, "lib")] });
+    const bundle = await carry({
+      enginesDir: engines,
+      version: "0.3.0",
+      paths: [join(image, "bin", "weft-engine"), join(image, "lib")],
+    });
     expect(bundle).toBe(join(engines, "0.3.0"));
     expect(readFileSync(join(bundle, image, "bin", "weft-engine"), "utf8")).toBe("engine");
     expect(readFileSync(join(bundle, image, "lib", "dist", "child.js"), "utf8")).toBe("child");
@@ -23,7 +27,9 @@ describe("the engine carrier", () => {
     await carry({ enginesDir: engines, version: "0.3.0", paths: [join(image, "bin", "weft-engine")] });
     expect(readFileSync(join(bundle, image, "bin", "weft-engine"), "utf8")).toBe("engine");
     // A path that isn't there fails, and leaves nothing half-made.
-    await expect(carry({ enginesDir: engines, version: "0.4.0", paths: [join(image, "missing")] })).rejects.toThrow(/missing/);
+    await expect(carry({ enginesDir: engines, version: "0.4.0", paths: [join(image, "missing")] })).rejects.toThrow(
+      /missing/,
+    );
     expect(readdirSync(engines)).toEqual(["0.3.0"]);
   });
 });

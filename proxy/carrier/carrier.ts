@@ -14,7 +14,11 @@ export interface CarryOptions {
   paths: string[];
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Lays out <enginesDir>/<version>/ (unless it is there already); returns it. */
 export async function carry(o: CarryOptions): Promise<string> {

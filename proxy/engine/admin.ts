@@ -44,7 +44,12 @@ function send(res: ServerResponse, status: number, body: string, type = "text/pl
   res.end(body);
 }
 
-function serve(port: PortOption | undefined, dflt: number, host: string, handler: Handler): Promise<Server | undefined> {
+function serve(
+  port: PortOption | undefined,
+  dflt: number,
+  host: string,
+  handler: Handler,
+): Promise<Server | undefined> {
   if (port === false) return Promise.resolve(undefined);
   const server = createServer(handler);
   return new Promise((resolve, reject) => {
@@ -59,7 +64,8 @@ function portOf(s: Server | undefined): number {
 }
 
 function failed(res: ServerResponse): (err: unknown) => void {
-  return (err) => send(res, err instanceof AdminError ? err.status : 500, `${err instanceof Error ? err.message : String(err)}\n`);
+  return (err) =>
+    send(res, err instanceof AdminError ? err.status : 500, `${err instanceof Error ? err.message : String(err)}\n`);
 }
 
 /** The endpoints that change state: POST only, like Envoy's admin. */
@@ -81,7 +87,9 @@ export async function startAdmin(engine: AdminTarget, o: AdminOptions): Promise<
   const bind = o.bindAddress ?? "0.0.0.0";
   const adminAddress = o.adminAddress ?? "127.0.0.1";
   if (o.adminPort !== false && !isLoopbackAddress(adminAddress)) {
-    throw new Error(`admin address ${adminAddress} is not a loopback address: the admin port must never be reachable from the network`);
+    throw new Error(
+      `admin address ${adminAddress} is not a loopback address: the admin port must never be reachable from the network`,
+    );
   }
   const posts = mutations(engine);
   const admin = await serve(o.adminPort, 15000, adminAddress, (req, res) => {
@@ -102,7 +110,10 @@ export async function startAdmin(engine: AdminTarget, o: AdminOptions): Promise<
         Promise.resolve(engine.statsText()).then((t) => send(res, 200, t), failed(res));
         return;
       case "/config_dump":
-        Promise.resolve(engine.configDump()).then((d) => send(res, 200, `${JSON.stringify(redact(d), null, 2)}\n`, "application/json"), failed(res));
+        Promise.resolve(engine.configDump()).then(
+          (d) => send(res, 200, `${JSON.stringify(redact(d), null, 2)}\n`, "application/json"),
+          failed(res),
+        );
         return;
       default:
         return send(res, 404, `admin: GET /ready /stats /config_dump; POST ${Object.keys(posts).join(" ")}\n`);
@@ -117,7 +128,11 @@ export async function startAdmin(engine: AdminTarget, o: AdminOptions): Promise<
   });
   const ready = await serve(o.readyPort, 15021, bind, (req, res) => {
     if ((req.url ?? "").split("?")[0] !== "/healthz/ready") return send(res, 404, "not found\n");
-    send(res, engine.ready ? 200 : 503, engine.ready ? "ready\n" : `not ready${engine.notReady ? `: ${engine.notReady}` : ""}\n`);
+    send(
+      res,
+      engine.ready ? 200 : 503,
+      engine.ready ? "ready\n" : `not ready${engine.notReady ? `: ${engine.notReady}` : ""}\n`,
+    );
   });
   const servers = [admin, stats, ready].filter((s): s is Server => s !== undefined);
   return {

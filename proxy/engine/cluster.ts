@@ -74,7 +74,12 @@ export class ClusterRuntime {
   update(config: Cluster): void {
     const transportChanged = this.config !== undefined && this.config.transportKey !== config.transportKey;
     this.config = config;
-    this.dialOptions = { connectTimeoutMs: config.connectTimeoutMs, keepAliveMs: config.keepAliveMs, tls: config.tls, tlsStats: this.counters.tls };
+    this.dialOptions = {
+      connectTimeoutMs: config.connectTimeoutMs,
+      keepAliveMs: config.keepAliveMs,
+      tls: config.tls,
+      tlsStats: this.counters.tls,
+    };
     if (transportChanged) {
       this.generation++;
       for (const h of this.hosts.values()) {
@@ -263,7 +268,8 @@ export class ClusterRuntime {
         this.dialOptions,
         (failed) => {
           host.h2Ready = !failed;
-          for (const w of host.h2Waiting.splice(0)) w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
+          for (const w of host.h2Waiting.splice(0))
+            w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
         },
         () => {
           this.connections--;
@@ -318,7 +324,13 @@ export class ClusterRuntime {
     if (max > 0 && c.requests >= max) this.counters.upstream_cx_max_requests++;
     // Never pool a connection that is paused, half-closed or mid-exchange: the next request on it would hang.
     const known = this.hosts.has(host.key) || this.dynamic.has(host.key);
-    if (!c.reusable || this.removed || (max > 0 && c.requests >= max) || !known || this.generations.get(c) !== this.generation) {
+    if (
+      !c.reusable ||
+      this.removed ||
+      (max > 0 && c.requests >= max) ||
+      !known ||
+      this.generations.get(c) !== this.generation
+    ) {
       c.close();
       return;
     }
@@ -351,7 +363,8 @@ export class ClusterRuntime {
   /** A slot is free: open a connection for the oldest waiter (at the limit, only for a host left with none). */
   private serveWaiter(): void {
     if (!this.waiters.length) return;
-    const i = this.connections < this.config.breakers.maxConnections ? 0 : this.waiters.findIndex((w) => w.host.conns === 0);
+    const i =
+      this.connections < this.config.breakers.maxConnections ? 0 : this.waiters.findIndex((w) => w.host.conns === 0);
     if (i < 0) return;
     const [w] = this.waiters.splice(i, 1) as [Waiter];
     this.pending--;
@@ -372,7 +385,9 @@ export class ClusterRuntime {
     else host.consecutiveGateway = 0;
     const by5xx = od.consecutive5xx > 0 && host.consecutive5xx >= od.consecutive5xx && random() * 100 < od.enforcing5xx;
     const byGateway =
-      od.consecutiveGatewayFailure > 0 && host.consecutiveGateway >= od.consecutiveGatewayFailure && random() * 100 < od.enforcingGatewayFailure;
+      od.consecutiveGatewayFailure > 0 &&
+      host.consecutiveGateway >= od.consecutiveGatewayFailure &&
+      random() * 100 < od.enforcingGatewayFailure;
     if (!by5xx && !byGateway) return;
     host.consecutive5xx = 0;
     host.consecutiveGateway = 0;
@@ -380,7 +395,8 @@ export class ClusterRuntime {
     // At least one host may always be ejected; beyond that, max_ejection_percent bounds it.
     if (this.ejected > 0 && ((this.ejected + 1) * 100) / this.hosts.size > od.maxEjectionPercent) return;
     host.ejections++;
-    host.ejectedUntil = Date.now() + Math.min(od.baseEjectionMs * host.ejections, Math.max(od.maxEjectionMs, od.baseEjectionMs));
+    host.ejectedUntil =
+      Date.now() + Math.min(od.baseEjectionMs * host.ejections, Math.max(od.maxEjectionMs, od.baseEjectionMs));
     this.ejected++;
     this.onEject?.(host);
   }

@@ -26,7 +26,11 @@ export interface EngineContext {
 /** One access-log line (pino JSON), with Envoy's field names. */
 export function accessLog(log: Logger, h: RequestHead, fields: Record<string, string | number | undefined>): void {
   log.info({
-    method: h.method, path: h.target, authority: h.host, protocol: `HTTP/1.${h.minor}`,
-    x_request_id: headerValue(h.headers, "x-request-id"), ...fields,
+    method: h.method,
+    path: h.target,
+    authority: h.host,
+    protocol: `HTTP/1.${h.minor}`,
+    x_request_id: headerValue(h.headers, "x-request-id"),
+    ...fields,
   });
 }

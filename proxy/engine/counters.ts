@@ -12,8 +12,13 @@ const TAG: Record<Scope, string> = {
 };
 
 export const HCM_COUNTERS = [
-  "downstream_rq_header_timeout", "downstream_rq_timeout", "downstream_rq_idle_timeout", "downstream_cx_idle_timeout",
-  "downstream_cx_max_duration_reached", "downstream_rq_rx_reset", "downstream_cx_protocol_error",
+  "downstream_rq_header_timeout",
+  "downstream_rq_timeout",
+  "downstream_rq_idle_timeout",
+  "downstream_cx_idle_timeout",
+  "downstream_cx_max_duration_reached",
+  "downstream_rq_rx_reset",
+  "downstream_cx_protocol_error",
 ] as const;
 export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total", "no_filter_chain_match"] as const;
 
@@ -40,7 +45,8 @@ export class Counters {
   /** `scope.tag.stat: value` lines for /stats. */
   lines(): string[] {
     const out: string[] = [];
-    for (const [scope, stats] of this.values) for (const [stat, tags] of stats) for (const [tag, v] of tags) out.push(`${scope}.${tag}.${stat}: ${v}`);
+    for (const [scope, stats] of this.values)
+      for (const [stat, tags] of stats) for (const [tag, v] of tags) out.push(`${scope}.${tag}.${stat}: ${v}`);
     return out;
   }
 
@@ -60,8 +66,16 @@ export class Counters {
     const name = `envoy_${scope}_${stat}`;
     if (this.registry.getSingleMetric(name)) return;
     const help = `Envoy's ${scope}.${stat}.`;
-    const values = (): MetricValue<string>[] => [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }) as MetricValue<string>);
-    const m = { name, help, type: "counter", aggregator: "sum", get: async () => ({ name, help, type: "counter", aggregator: "sum", values: values() }), reset: () => undefined };
+    const values = (): MetricValue<string>[] =>
+      [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }) as MetricValue<string>);
+    const m = {
+      name,
+      help,
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({ name, help, type: "counter", aggregator: "sum", values: values() }),
+      reset: () => undefined,
+    };
     this.registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()
   }
 }

@@ -1,7 +1,13 @@
 // Opening a connection to an upstream host: plain TCP, or TLS per the cluster's UpstreamTlsContext, with the
 // connect timeout (TCP and TLS handshake together, as Envoy's connect_timeout) and TCP keepalive.
 import { connect as tcpConnect, isIP, type Socket } from "node:net";
-import { connect as tlsConnect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
+import {
+  connect as tlsConnect,
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+  type TLSSocket,
+} from "node:tls";
 import { readFileSync } from "node:fs";
 import type { DataSource, SanMatcher, UpstreamTls } from "./config/types.js";
 
@@ -45,7 +51,16 @@ function sansOf(cert: PeerCertificate): { type: SanMatcher["type"]; value: strin
     if (i < 0) continue;
     const kind = part.slice(0, i);
     const value = part.slice(i + 1);
-    const type = kind === "DNS" ? "DNS" : kind === "URI" ? "URI" : kind === "email" ? "EMAIL" : kind === "IP Address" ? "IP_ADDRESS" : undefined;
+    const type =
+      kind === "DNS"
+        ? "DNS"
+        : kind === "URI"
+          ? "URI"
+          : kind === "email"
+            ? "EMAIL"
+            : kind === "IP Address"
+              ? "IP_ADDRESS"
+              : undefined;
     if (type) out.push({ type, value });
   }
   return out;
@@ -63,14 +78,21 @@ function dnsMatches(m: SanMatcher, san: string): boolean {
 export function sanAccepted(matchers: readonly SanMatcher[], cert: PeerCertificate): boolean {
   if (!matchers.length) return true;
   const sans = sansOf(cert);
-  return matchers.some((m) => sans.some((s) => s.type === m.type && (m.type === "DNS" ? dnsMatches(m, s.value) : m.test(s.value))));
+  return matchers.some((m) =>
+    sans.some((s) => s.type === m.type && (m.type === "DNS" ? dnsMatches(m, s.value) : m.test(s.value))),
+  );
 }
 
 /**
  * Connects to host:port. `onReady` is called once: with undefined when the connection (and the TLS handshake, with
  * verification) succeeded, else with the failure; the socket is then destroyed.
  */
-export function dial(host: string, port: number, o: DialOptions, onReady: (err: DialFailure | undefined) => void): Socket {
+export function dial(
+  host: string,
+  port: number,
+  o: DialOptions,
+  onReady: (err: DialFailure | undefined) => void,
+): Socket {
   let done = false;
   const finish = (err: DialFailure | undefined) => {
     if (done) return;

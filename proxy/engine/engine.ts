@@ -101,7 +101,10 @@ export class Engine {
     const chains = cfg.listeners.flatMap((l) => [l, ...(l.byPort?.values() ?? [])]);
     if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
       const { pino } = await import("pino");
-      this.ctx.log = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, this.opts.accessLogStream ?? pino.destination(1));
+      this.ctx.log = pino(
+        { base: null, timestamp: pino.stdTimeFunctions.isoTime },
+        this.opts.accessLogStream ?? pino.destination(1),
+      );
     }
     if (!this.ctx.accessOut && chains.some((l) => l.hcm?.accessLog && l.hcm.accessLog.kind !== "default")) {
       const { pino } = await import("pino");
@@ -112,7 +115,12 @@ export class Engine {
       try {
         checkTls(l.tls); // read and check certificates now, not on the first connection
       } catch (err) {
-        throw new ConfigError("Listener", l.name, "filter_chains[0].transport_socket", `invalid TLS certificate or key: ${(err as Error).message}`);
+        throw new ConfigError(
+          "Listener",
+          l.name,
+          "filter_chains[0].transport_socket",
+          `invalid TLS certificate or key: ${(err as Error).message}`,
+        );
       }
     }
     for (const c of cfg.clusters.values()) {
@@ -120,14 +128,25 @@ export class Engine {
       try {
         secureContextFor(c.tls); // read the CA and client certificate now, not on the first request
       } catch (err) {
-        throw new ConfigError("Cluster", c.name, "transport_socket", `invalid TLS certificates: ${(err as Error).message}`);
+        throw new ConfigError(
+          "Cluster",
+          c.name,
+          "transport_socket",
+          `invalid TLS certificates: ${(err as Error).message}`,
+        );
       }
     }
     const started: ListenerRuntime[] = [];
     try {
       for (const l of cfg.listeners) {
         const cur = this.listeners.get(l.name);
-        if (cur && cur.listener.bindToPort === l.bindToPort && cur.listener.address === l.address && (cur.listener.port === l.port || l.port === 0)) continue;
+        if (
+          cur &&
+          cur.listener.bindToPort === l.bindToPort &&
+          cur.listener.address === l.address &&
+          (cur.listener.port === l.port || l.port === 0)
+        )
+          continue;
         started.push(await this.listen(l));
       }
     } catch (err) {
@@ -201,7 +220,8 @@ export class Engine {
 
   private listen(l: Listener): Promise<ListenerRuntime> {
     const grace = this.opts.drainTimeoutMs ?? 5000;
-    if (!l.bindToPort) return Promise.resolve(new ListenerRuntime(l, undefined, this.ctx, grace, this.counters, this.byDestination));
+    if (!l.bindToPort)
+      return Promise.resolve(new ListenerRuntime(l, undefined, this.ctx, grace, this.counters, this.byDestination));
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
@@ -213,7 +233,11 @@ export class Engine {
     const server = createServer({ noDelay: true });
     const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters, this.byDestination);
     return new Promise((resolve, reject) => {
-      server.once("error", (err) => reject(new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`)));
+      server.once("error", (err) =>
+        reject(
+          new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`),
+        ),
+      );
       server.listen({ host: l.address, port: l.port }, () => resolve(rt));
     });
   }
@@ -253,7 +277,9 @@ export class Engine {
   /** Prometheus text of the engine's metrics. */
   async prometheus(): Promise<string> {
     const istio = await this.stats.registry.metrics();
-    return istio + clusterPrometheus([...this.clusters].map(([name, c]) => [name, c.state()] as [string, ClusterState]));
+    return (
+      istio + clusterPrometheus([...this.clusters].map(([name, c]) => [name, c.state()] as [string, ClusterState]))
+    );
   }
 
   quit(): void {
@@ -274,7 +300,10 @@ export class Engine {
     for (const [name, c] of this.clusters) {
       for (const st of clusterStats(c.state())) lines.push(`cluster.${name}.${st.name}: ${st.value}`);
       const pool = c.poolState();
-      lines.push(`cluster.${name}.upstream_cx_pool_idle: ${pool.idle}`, `cluster.${name}.upstream_cx_pool_unusable: ${pool.unusable}`);
+      lines.push(
+        `cluster.${name}.upstream_cx_pool_idle: ${pool.idle}`,
+        `cluster.${name}.upstream_cx_pool_unusable: ${pool.unusable}`,
+      );
     }
     for (const [name, rt] of this.listeners) lines.push(`listener.${name}.downstream_cx_active: ${rt.conns.size}`);
     lines.push(...this.counters.lines());

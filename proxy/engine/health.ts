@@ -12,7 +12,14 @@ export interface CheckedHost {
 
 function probe(h: CheckedHost, hc: HealthCheck, done: (status: number) => void): void {
   const req = request(
-    { host: h.endpoint.address, port: h.endpoint.port, path: hc.path, headers: hc.host ? { host: hc.host } : {}, agent: false, timeout: hc.timeoutMs },
+    {
+      host: h.endpoint.address,
+      port: h.endpoint.port,
+      path: hc.path,
+      headers: hc.host ? { host: hc.host } : {},
+      agent: false,
+      timeout: hc.timeoutMs,
+    },
     (res) => {
       res.resume();
       res.on("end", () => done(res.statusCode ?? 0));

@@ -44,7 +44,8 @@ export class ListenerRuntime {
   ) {
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
-    for (const l of [listener, ...(listener.byPort?.values() ?? [])]) if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
+    for (const l of [listener, ...(listener.byPort?.values() ?? [])])
+      if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
     this.tick();
   }
 
@@ -140,7 +141,9 @@ export class ListenerRuntime {
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
-      c.tls = tlsTerminator(tls, (s) => (s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst)));
+      c.tls = tlsTerminator(tls, (s) =>
+        s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst),
+      );
     }
     c.tls?.emit("connection", socket);
   }
@@ -163,7 +166,10 @@ export class ListenerRuntime {
   takeH2(socket: Socket, key = DEFAULT_CHAIN): void {
     const c = this.chain(key);
     const hcm = this.chainListener(key)?.hcm;
-    c.h2 ??= new H2Listener(c.serve, { maxConcurrentStreams: hcm?.maxConcurrentStreams, count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name) });
+    c.h2 ??= new H2Listener(c.serve, {
+      maxConcurrentStreams: hcm?.maxConcurrentStreams,
+      count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name),
+    });
     c.h2.take(socket);
     if (this.draining) c.h2.drain();
   }
@@ -178,4 +184,3 @@ export class ListenerRuntime {
     for (const c of this.chains.values()) c.h2?.drain();
   }
 }
-

@@ -27,7 +27,9 @@ describe("normalize_path and merge_slashes (Envoy's semantics)", () => {
   // RFC 3986 first (".." removes the empty segment between the slashes), then merge_slashes, as Envoy orders them.
   it("merges after removing dot segments", () => expect(normalizePath("//a/.//../b", true, true)).toBe("/a/b"));
 
-  it.each(["/a%zz", "/a%4", "/a%"])("rejects the malformed escape in %s", (path) => expect(normalizePath(path, true, false)).toBeUndefined());
+  it.each(["/a%zz", "/a%4", "/a%"])("rejects the malformed escape in %s", (path) =>
+    expect(normalizePath(path, true, false)).toBeUndefined(),
+  );
 
   it("rejects a path that isn't absolute", () => expect(normalizePath("a/b", true, true)).toBeUndefined());
 });

@@ -32,7 +32,8 @@ function redactAll(v: unknown): unknown {
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      if (k === "@type") out[k] = x; // an Any's type names no secret
+      if (k === "@type")
+        out[k] = x; // an Any's type names no secret
       else {
         const r = redactAll(x);
         if (r !== undefined) out[k] = r;

@@ -2,8 +2,13 @@ import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import type { RetryPolicy } from "./config/types.js";
 
 const policy = (on: string, codes: number[] = []): RetryPolicy => ({
-  on: new Set(on.split(",")), numRetries: 2, perTryTimeoutMs: 0, baseIntervalMs: 25, maxIntervalMs: 250,
-  retriableStatusCodes: new Set(codes), previousHosts: false,
+  on: new Set(on.split(",")),
+  numRetries: 2,
+  perTryTimeoutMs: 0,
+  baseIntervalMs: 25,
+  maxIntervalMs: 250,
+  retriableStatusCodes: new Set(codes),
+  previousHosts: false,
 });
 
 describe("retry decisions", () => {

@@ -12,21 +12,47 @@ export interface Workload {
 }
 
 export const unknownWorkload: Workload = {
-  name: "unknown", namespace: "unknown", app: "unknown", version: "unknown", cluster: "unknown", principal: "unknown",
+  name: "unknown",
+  namespace: "unknown",
+  app: "unknown",
+  version: "unknown",
+  cluster: "unknown",
+  principal: "unknown",
 };
 
 /** Istio's standard metric labels. */
 export const ISTIO_LABELS = [
-  "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app", "source_version",
-  "source_cluster", "source_canonical_service", "source_canonical_revision", "destination_workload",
-  "destination_workload_namespace", "destination_principal", "destination_app", "destination_version",
-  "destination_service", "destination_service_name", "destination_service_namespace", "destination_cluster",
-  "destination_canonical_service", "destination_canonical_revision", "request_protocol", "response_code",
-  "grpc_response_status", "response_flags", "connection_security_policy",
+  "reporter",
+  "source_workload",
+  "source_workload_namespace",
+  "source_principal",
+  "source_app",
+  "source_version",
+  "source_cluster",
+  "source_canonical_service",
+  "source_canonical_revision",
+  "destination_workload",
+  "destination_workload_namespace",
+  "destination_principal",
+  "destination_app",
+  "destination_version",
+  "destination_service",
+  "destination_service_name",
+  "destination_service_namespace",
+  "destination_cluster",
+  "destination_canonical_service",
+  "destination_canonical_revision",
+  "request_protocol",
+  "response_code",
+  "grpc_response_status",
+  "response_flags",
+  "connection_security_policy",
 ] as const;
 type Labels = Record<(typeof ISTIO_LABELS)[number], string>;
 
-const MS_BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+const MS_BUCKETS = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
 const BYTE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 
 class Hist {
@@ -93,7 +119,12 @@ export interface TcpRecord {
 }
 
 /** A metric in prom-client's collection interface, rendered from our series. */
-function metric(name: string, help: string, type: "counter" | "histogram", values: () => MetricValue<string>[]): Metric<string> {
+function metric(
+  name: string,
+  help: string,
+  type: "counter" | "histogram",
+  values: () => MetricValue<string>[],
+): Metric<string> {
   const m = {
     name,
     help,
@@ -115,7 +146,11 @@ function histogramValues(name: string, series: Iterable<Series>, of: HistOf): Me
       out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cumulative } as MetricValue<string>);
     });
     cumulative += h.counts[h.bounds.length] as number;
-    out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: "+Inf" }, value: cumulative } as MetricValue<string>);
+    out.push({
+      metricName: `${name}_bucket`,
+      labels: { ...s.labels, le: "+Inf" },
+      value: cumulative,
+    } as MetricValue<string>);
     out.push({ metricName: `${name}_sum`, labels: s.labels, value: h.sum } as MetricValue<string>);
     out.push({ metricName: `${name}_count`, labels: s.labels, value: cumulative } as MetricValue<string>);
   }
@@ -140,7 +175,9 @@ export class Stats {
     hist("istio_response_bytes", "Response sizes in bytes.", (s) => s.responseBytes);
     const tcp = (name: string, help: string, of: (s: TcpSeries) => number) =>
       this.registry.registerMetric(
-        metric(name, help, "counter", () => [...this.tcpSeries.values()].map((s) => ({ labels: s.labels, value: of(s) }) as MetricValue<string>)),
+        metric(name, help, "counter", () =>
+          [...this.tcpSeries.values()].map((s) => ({ labels: s.labels, value: of(s) }) as MetricValue<string>),
+        ),
       );
     tcp("istio_tcp_connections_opened_total", "TCP connections opened.", (s) => s.opened);
     tcp("istio_tcp_connections_closed_total", "TCP connections closed.", (s) => s.closed);
@@ -153,7 +190,11 @@ export class Stats {
     const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.flags}`;
     let s = this.tcpSeries.get(key);
     if (!s) {
-      const { response_code: _c, grpc_response_status: _g, ...labels } = this.labels({ ...rec, code: 0, durationMs: 0, requestBytes: 0, responseBytes: 0 });
+      const {
+        response_code: _c,
+        grpc_response_status: _g,
+        ...labels
+      } = this.labels({ ...rec, code: 0, durationMs: 0, requestBytes: 0, responseBytes: 0 });
       s = new TcpSeries({ ...labels, request_protocol: "tcp" });
       this.tcpSeries.set(key, s);
     }
@@ -178,7 +219,9 @@ export class Stats {
     const me = this.self;
     const peer = rec.peerWorkload ?? "unknown";
     const src = rec.inbound ? unknownWorkload : me;
-    const dst: Workload = rec.inbound ? me : { ...unknownWorkload, name: peer, namespace: peer === "unknown" ? "unknown" : svc.namespace };
+    const dst: Workload = rec.inbound
+      ? me
+      : { ...unknownWorkload, name: peer, namespace: peer === "unknown" ? "unknown" : svc.namespace };
     return {
       reporter: rec.inbound ? "destination" : "source",
       source_workload: src.name,

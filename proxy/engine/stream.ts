@@ -1,6 +1,16 @@
 // One downstream request through the filter chain (fault, local rate limit, CORS, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
-import type { ForwardAction, HeaderEdits, HttpConnectionManager, Listener, RequestView, RetryPolicy, Route, RouteConfig, VirtualHost } from "./config/types.js";
+import type {
+  ForwardAction,
+  HeaderEdits,
+  HttpConnectionManager,
+  Listener,
+  RequestView,
+  RetryPolicy,
+  Route,
+  RouteConfig,
+  VirtualHost,
+} from "./config/types.js";
 import { accessLog, type EngineContext } from "./context.js";
 import { formatAccessLine } from "./config/access-log.js";
 import type { DownstreamRequest } from "./downstream.js";
@@ -8,7 +18,16 @@ import { headerValue, type ResponseHead } from "./http1/parse.js";
 import { attemptHead, shadowHost, upstreamRequest } from "./upstream-head.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
-import { applyEdits, hasResponseEdits, matchRoute, pickCluster, redirectLocation, rewritePath, selectVirtualHost, setHeader } from "./router/index.js";
+import {
+  applyEdits,
+  hasResponseEdits,
+  matchRoute,
+  pickCluster,
+  redirectLocation,
+  rewritePath,
+  selectVirtualHost,
+  setHeader,
+} from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
@@ -88,7 +107,12 @@ export class Stream implements Exchange {
     }
     const rc = hcm.routeConfig ?? (hcm.rdsName !== undefined ? this.ctx.routes.get(hcm.rdsName) : undefined);
     this.rc = rc;
-    this.vh = rc && selectVirtualHost(rc, this.req.head.host, { stripAnyPort: hcm.stripAnyHostPort, stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined });
+    this.vh =
+      rc &&
+      selectVirtualHost(rc, this.req.head.host, {
+        stripAnyPort: hcm.stripAnyHostPort,
+        stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined,
+      });
     this.route = this.vh && matchRoute(this.vh, this.view);
     if (!this.route) return this.local(404, "NR");
     this.filters(0);
@@ -133,7 +157,14 @@ export class Stream implements Exchange {
   private faultAbort(status: number, grpcStatus: number | undefined): void {
     if (grpcStatus !== undefined) {
       this.grpcStatus = String(grpcStatus);
-      (this.extraHeaders ??= []).push("content-type", "application/grpc", "grpc-status", String(grpcStatus), "grpc-message", LOCAL_BODY.FI);
+      (this.extraHeaders ??= []).push(
+        "content-type",
+        "application/grpc",
+        "grpc-status",
+        String(grpcStatus),
+        "grpc-message",
+        LOCAL_BODY.FI,
+      );
     }
     this.local(status, "FI");
   }
@@ -155,7 +186,11 @@ export class Stream implements Exchange {
   private local(status: number, flag: LocalFlag, extra: string[] = []): void {
     this.flags = this.flags === "DI" && flag === "FI" ? "DI,FI" : flag;
     this.code = status;
-    this.respond(status, ["content-type", "text/plain", ...extra], status === 200 && flag === "FI" ? "" : LOCAL_BODY[flag]);
+    this.respond(
+      status,
+      ["content-type", "text/plain", ...extra],
+      status === 200 && flag === "FI" ? "" : LOCAL_BODY[flag],
+    );
   }
 
   private respond(status: number, headers: string[], body: Buffer | string): void {
@@ -223,12 +258,16 @@ export class Stream implements Exchange {
     const cluster = this.cluster as ClusterRuntime;
     const odh = cluster.config.originalDstHeader;
     const dst = odh ? this.view.header(odh) : this.req.originalDst;
-    const host = cluster.config.type === "ORIGINAL_DST" ? cluster.originalHost(dst) : cluster.pick(this.hash, this.ctx.random, this.tried);
+    const host =
+      cluster.config.type === "ORIGINAL_DST"
+        ? cluster.originalHost(dst)
+        : cluster.pick(this.hash, this.ctx.random, this.tried);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
     host.active++;
-    if (this.retry && this.retry.perTryTimeoutMs > 0) this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
+    if (this.retry && this.retry.perTryTimeoutMs > 0)
+      this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
     const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
     if (r === "overflow") {
       this.endAttempt();
@@ -245,7 +284,8 @@ export class Stream implements Exchange {
     }
     if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
     this.conn = conn;
-    if (this.vh?.attemptCount && this.retries > 0) this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
+    if (this.vh?.attemptCount && this.retries > 0)
+      this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
     conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
   }
 
@@ -278,8 +318,15 @@ export class Stream implements Exchange {
     this.committed = true;
     this.code = head.status;
     this.grpcStatus = headerValue(head.headers, "grpc-status"); // trailers-only responses carry it here
-    this.closeAfter = !head.unframed && head.contentLength < 0 && !head.chunked && head.status !== 204 && head.status !== 304 && this.req.head.method !== "HEAD";
-    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(this.levels)) return this.req.down.head(head, head.headers, raw);
+    this.closeAfter =
+      !head.unframed &&
+      head.contentLength < 0 &&
+      !head.chunked &&
+      head.status !== 204 &&
+      head.status !== 304 &&
+      this.req.head.method !== "HEAD";
+    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(this.levels))
+      return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
     applyEdits(h, "response", this.levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
@@ -422,16 +469,30 @@ export class Stream implements Exchange {
     const line =
       format && this.ctx.accessOut
         ? formatAccessLine(format, {
-            head: this.req.head, startTime: this.startTime, code: this.code, flags: this.flags, bytesReceived: requestBytes, bytesSent: this.responseBytes,
-            durationMs, upstreamCluster: this.clusterName, upstreamHost: this.lastHost?.key, remoteAddress: this.req.remoteAddress, routeName: this.route?.name,
+            head: this.req.head,
+            startTime: this.startTime,
+            code: this.code,
+            flags: this.flags,
+            bytesReceived: requestBytes,
+            bytesSent: this.responseBytes,
+            durationMs,
+            upstreamCluster: this.clusterName,
+            upstreamHost: this.lastHost?.key,
+            remoteAddress: this.req.remoteAddress,
+            routeName: this.route?.name,
           })
         : undefined;
     if (line !== undefined) this.ctx.accessOut?.write(line);
     else if (this.ctx.log && (this.ctx.logAll || format)) {
       const h = this.req.head;
       accessLog(this.ctx.log, h, {
-        response_code: this.code, response_flags: this.flags, bytes_received: requestBytes, bytes_sent: this.responseBytes,
-        duration: Math.round(durationMs), upstream_cluster: this.clusterName, upstream_host: this.lastHost?.key,
+        response_code: this.code,
+        response_flags: this.flags,
+        bytes_received: requestBytes,
+        bytes_sent: this.responseBytes,
+        duration: Math.round(durationMs),
+        upstream_cluster: this.clusterName,
+        upstream_host: this.lastHost?.key,
         downstream_remote_address: this.req.remoteAddress,
       });
     }

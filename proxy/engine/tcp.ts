@@ -6,11 +6,18 @@ import type { EngineContext } from "./context.js";
 import { pickCluster } from "./router/index.js";
 
 /** `dst`: where the client meant to connect (interception REDIRECT); an ORIGINAL_DST cluster connects there. */
-export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, down: Socket, dst?: { address: string; port: number }): void {
+export function proxyTcp(
+  ctx: EngineContext,
+  listener: Listener,
+  tcp: TcpProxy,
+  down: Socket,
+  dst?: { address: string; port: number },
+): void {
   const name = pickCluster(tcp, ctx.random).name;
   const cluster = ctx.clusters.get(name);
   const inbound = listener.direction === "inbound";
-  const host = cluster?.config.type === "ORIGINAL_DST" ? dst && cluster.originalHost(dst) : cluster?.pick(undefined, ctx.random);
+  const host =
+    cluster?.config.type === "ORIGINAL_DST" ? dst && cluster.originalHost(dst) : cluster?.pick(undefined, ctx.random);
   const fail = (flags: string) => {
     const s = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: undefined, flags });
     s.opened++;
@@ -32,15 +39,20 @@ export function proxyTcp(ctx: EngineContext, listener: Listener, tcp: TcpProxy, 
   const c = cluster.config;
   // Bytes wait (paused) until the connection, and the TLS handshake if the cluster originates TLS, is up.
   down.pause();
-  const up = dial(e.address, e.port, { connectTimeoutMs: c.connectTimeoutMs, keepAliveMs: c.keepAliveMs, tls: c.tls, tlsStats: cluster.counters.tls }, (err) => {
-    if (err) {
-      cluster.counters.upstream_cx_connect_fail++;
-      if (err === "timeout") cluster.counters.upstream_cx_connect_timeout++;
-      return close();
-    }
-    down.pipe(up);
-    up.pipe(down);
-  });
+  const up = dial(
+    e.address,
+    e.port,
+    { connectTimeoutMs: c.connectTimeoutMs, keepAliveMs: c.keepAliveMs, tls: c.tls, tlsStats: cluster.counters.tls },
+    (err) => {
+      if (err) {
+        cluster.counters.upstream_cx_connect_fail++;
+        if (err === "timeout") cluster.counters.upstream_cx_connect_timeout++;
+        return close();
+      }
+      down.pipe(up);
+      up.pipe(down);
+    },
+  );
   down.setNoDelay(true);
   if (tcp.idleTimeoutMs > 0) {
     down.setTimeout(tcp.idleTimeoutMs, () => down.destroy());

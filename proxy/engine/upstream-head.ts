@@ -25,7 +25,16 @@ function randomHex(n: number): string {
  * Transfer-Encoding and Content-Length are the proxy's own, never the client's.
  */
 const HOP = new Set([
-  "connection", "keep-alive", "proxy-connection", "expect", "te", "upgrade", "transfer-encoding", "content-length", "trailer", "http2-settings",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "expect",
+  "te",
+  "upgrade",
+  "transfer-encoding",
+  "content-length",
+  "trailer",
+  "http2-settings",
 ]);
 
 export interface HeadOptions {
@@ -69,12 +78,25 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("host", o.host);
   }
   if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
-  if (o.tracing && headerValue(headers, "traceparent") === undefined && headerValue(headers, "x-b3-traceid") === undefined) {
+  if (
+    o.tracing &&
+    headerValue(headers, "traceparent") === undefined &&
+    headerValue(headers, "x-b3-traceid") === undefined
+  ) {
     const ids = randomHex(24);
     const trace = ids.slice(0, 32);
     const span = ids.slice(32);
     const sampled = o.sampled !== false;
-    headers.push("traceparent", `00-${trace}-${span}-${sampled ? "01" : "00"}`, "x-b3-traceid", trace, "x-b3-spanid", span, "x-b3-sampled", sampled ? "1" : "0");
+    headers.push(
+      "traceparent",
+      `00-${trace}-${span}-${sampled ? "01" : "00"}`,
+      "x-b3-traceid",
+      trace,
+      "x-b3-spanid",
+      span,
+      "x-b3-sampled",
+      sampled ? "1" : "0",
+    );
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
   // The proxy's own framing: a content-length whenever the request had a body or said it had one.
@@ -95,5 +117,7 @@ export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequ
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */
 export function shadowHost(authority: string): string {
   const colon = authority.lastIndexOf(":");
-  return colon > 0 && !authority.endsWith("]") ? `${authority.slice(0, colon)}-shadow${authority.slice(colon)}` : `${authority}-shadow`;
+  return colon > 0 && !authority.endsWith("]")
+    ? `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`
+    : `${authority}-shadow`;
 }

@@ -33,8 +33,12 @@ export function iptablesRestore(rules: string, bin = "iptables-restore"): Promis
     const child = spawn(bin, ["--noflush"], { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.on("error", (e) => reject(new Error(`${bin}: ${e.message} (the image needs iptables; the container needs NET_ADMIN and NET_RAW)`)));
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${bin} exited ${code}: ${err.trim().split("\n")[0] ?? ""}`))));
+    child.on("error", (e) =>
+      reject(new Error(`${bin}: ${e.message} (the image needs iptables; the container needs NET_ADMIN and NET_RAW)`)),
+    );
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${bin} exited ${code}: ${err.trim().split("\n")[0] ?? ""}`)),
+    );
     child.stdin.end(rules);
   });
 }

@@ -35,7 +35,8 @@ function list<T>(flag: string, text: string, item: (s: string) => T | undefined,
     });
 }
 
-const port = (s: string): number | undefined => (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined);
+const port = (s: string): number | undefined =>
+  /^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined;
 
 function cidr(s: string): string | undefined {
   const m = CIDR.exec(s);
@@ -83,7 +84,8 @@ export function captureRules(o: CaptureOptions, existing = ""): string {
   const have = new Set(existing.split("\n").map((l) => l.trim()));
   const inbound: string[] = [];
   // The inbound capture port itself is excluded, so a connection to 15006 isn't redirected to itself.
-  for (const p of [o.inboundPort, ...o.excludeInboundPorts]) inbound.push(`-A ISTIO_INBOUND -p tcp --dport ${p} -j RETURN`);
+  for (const p of [o.inboundPort, ...o.excludeInboundPorts])
+    inbound.push(`-A ISTIO_INBOUND -p tcp --dport ${p} -j RETURN`);
   if (o.inboundPorts === "*") inbound.push("-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT");
   else for (const p of o.inboundPorts) inbound.push(`-A ISTIO_INBOUND -p tcp --dport ${p} -j ISTIO_IN_REDIRECT`);
   const out: string[] = [
@@ -101,7 +103,9 @@ export function captureRules(o: CaptureOptions, existing = ""): string {
     "-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN",
     ...o.excludeOutboundPorts.map((p) => `-A ISTIO_OUTPUT -p tcp --dport ${p} -j RETURN`),
     ...o.excludeOutboundCidrs.map((c) => `-A ISTIO_OUTPUT -d ${c} -j RETURN`),
-    ...(o.outboundCidrs === "*" ? ["-A ISTIO_OUTPUT -j ISTIO_REDIRECT"] : o.outboundCidrs.map((c) => `-A ISTIO_OUTPUT -d ${c} -j ISTIO_REDIRECT`)),
+    ...(o.outboundCidrs === "*"
+      ? ["-A ISTIO_OUTPUT -j ISTIO_REDIRECT"]
+      : o.outboundCidrs.map((c) => `-A ISTIO_OUTPUT -d ${c} -j ISTIO_REDIRECT`)),
   ];
   return [
     "*nat",

@@ -23,7 +23,10 @@ function load(): Addon | undefined {
   tried = true;
   const require = createRequire(import.meta.url);
   // Beside this module in dist/, or from the source tree (tests under ts-jest) in dist/.
-  const candidates = [new URL("./original_dst.node", import.meta.url), new URL("../../dist/proxy/native/original_dst.node", import.meta.url)];
+  const candidates = [
+    new URL("./original_dst.node", import.meta.url),
+    new URL("../../dist/proxy/native/original_dst.node", import.meta.url),
+  ];
   const errors: string[] = [];
   for (const url of candidates) {
     try {

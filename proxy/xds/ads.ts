@@ -90,4 +90,6 @@ const STREAM = {
 export const adsService = { StreamAggregatedResources: STREAM } satisfies ServiceDefinition;
 
 /** The same, for clients that read only version, type and nonce of each response (simulated proxies). */
-export const adsHeaderService = { StreamAggregatedResources: { ...STREAM, responseDeserialize: decodeResponseHeader } } satisfies ServiceDefinition;
+export const adsHeaderService = {
+  StreamAggregatedResources: { ...STREAM, responseDeserialize: decodeResponseHeader },
+} satisfies ServiceDefinition;

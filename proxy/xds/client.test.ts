@@ -31,7 +31,9 @@ class ScriptedServer {
       },
     });
     this.port = await new Promise((resolve, reject) =>
-      this.server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
     );
   }
 
@@ -50,7 +52,12 @@ class ScriptedServer {
   }
 }
 
-const response = (type: string, version: string, nonce: string): DiscoveryResponse => ({ type_url: type, version_info: version, nonce, resources: [] });
+const response = (type: string, version: string, nonce: string): DiscoveryResponse => ({
+  type_url: type,
+  version_info: version,
+  nonce,
+  resources: [],
+});
 const brief = (r: DiscoveryRequest) => ({
   type: r.type_url,
   names: r.resource_names,
@@ -92,15 +99,39 @@ describe("AdsClient", () => {
     expect(brief(hello)).toEqual({ type: TYPE.cluster, names: [], version: "", nonce: "", error: undefined });
 
     first.write(response(TYPE.cluster, "1", "n1"));
-    expect(brief(await server.request())).toEqual({ type: TYPE.cluster, names: [], version: "1", nonce: "n1", error: undefined });
-    expect(brief(await server.request())).toEqual({ type: TYPE.endpoint, names: ["a", "b"], version: "", nonce: "", error: undefined });
+    expect(brief(await server.request())).toEqual({
+      type: TYPE.cluster,
+      names: [],
+      version: "1",
+      nonce: "n1",
+      error: undefined,
+    });
+    expect(brief(await server.request())).toEqual({
+      type: TYPE.endpoint,
+      names: ["a", "b"],
+      version: "",
+      nonce: "",
+      error: undefined,
+    });
 
     first.write(response(TYPE.cluster, "2", "n2"));
-    expect(brief(await server.request())).toEqual({ type: TYPE.cluster, names: [], version: "1", nonce: "n2", error: "bad cluster" });
+    expect(brief(await server.request())).toEqual({
+      type: TYPE.cluster,
+      names: [],
+      version: "1",
+      nonce: "n2",
+      error: "bad cluster",
+    });
     expect(client.ackedVersion(TYPE.cluster)).toBe("1");
 
     first.write(response(TYPE.endpoint, "1", "e1"));
-    expect(brief(await server.request())).toEqual({ type: TYPE.endpoint, names: ["a", "b"], version: "1", nonce: "e1", error: undefined });
+    expect(brief(await server.request())).toEqual({
+      type: TYPE.endpoint,
+      names: ["a", "b"],
+      version: "1",
+      nonce: "e1",
+      error: undefined,
+    });
 
     // The server goes away: the client reconnects and asks again, in warming order, for what it holds.
     first.end();
@@ -121,6 +152,12 @@ describe("AdsClient", () => {
     expect((await client.next()).nonce).toBe("l7");
     expect((await client.next()).nonce).toBe("l8");
     client.nack(response(TYPE.listener, "8", "l8"), "no");
-    expect(brief(await server.request())).toEqual({ type: TYPE.listener, names: [], version: "", nonce: "l8", error: "no" });
+    expect(brief(await server.request())).toEqual({
+      type: TYPE.listener,
+      names: [],
+      version: "",
+      nonce: "l8",
+      error: "no",
+    });
   });
 });

@@ -17,7 +17,10 @@ type Stream = ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
  * A plaintext channel to host:port. `headersOnly` decodes only version, type and nonce of each response (its
  * resources arrive empty): for simulating many proxies that don't use what they receive.
  */
-export function adsChannel(address: string, options: { headersOnly?: boolean; channel?: ChannelOptions } = {}): AdsChannel {
+export function adsChannel(
+  address: string,
+  options: { headersOnly?: boolean; channel?: ChannelOptions } = {},
+): AdsChannel {
   const Ctor = options.headersOnly ? HeaderChannel : Channel;
   return new Ctor(address, credentials.createInsecure(), options.channel ?? {});
 }
@@ -96,7 +99,8 @@ export class AdsClient {
    * server sees a changed node (its metadata) without anything else changing. */
   resend(type: string): void {
     const sub = this.subs.get(type);
-    if (sub) this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
+    if (sub)
+      this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
   }
 
   /** Writes a request as given (the node is added): for tests that speak the protocol step by step. */
@@ -119,7 +123,12 @@ export class AdsClient {
   ack(r: DiscoveryResponse): void {
     const sub = this.subs.get(r.type_url);
     if (sub) Object.assign(sub, { version: r.version_info, nonce: r.nonce });
-    this.request({ type_url: r.type_url, resource_names: sub?.names ?? [], version_info: r.version_info, response_nonce: r.nonce });
+    this.request({
+      type_url: r.type_url,
+      resource_names: sub?.names ?? [],
+      version_info: r.version_info,
+      response_nonce: r.nonce,
+    });
   }
 
   /** NACKs a response: the last ACKed version, the response's nonce, and why. */
@@ -181,7 +190,12 @@ export class AdsClient {
   private sendSubscription(type: string, fresh = false): void {
     const sub = this.subs.get(type);
     if (!sub) return;
-    this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: fresh ? "" : sub.nonce });
+    this.request({
+      type_url: type,
+      resource_names: sub.names,
+      version_info: sub.version,
+      response_nonce: fresh ? "" : sub.nonce,
+    });
   }
 
   private received(r: DiscoveryResponse): void {

@@ -6,13 +6,24 @@ const cluster: JsonObject = {
   "@type": TYPE.cluster,
   name: "outbound|9080|v1|reviews.default.svc.cluster.local",
   type: "EDS",
-  eds_cluster_config: { eds_config: { ads: {}, resource_api_version: "V3" }, service_name: "outbound|9080|v1|reviews.default.svc.cluster.local" },
+  eds_cluster_config: {
+    eds_config: { ads: {}, resource_api_version: "V3" },
+    service_name: "outbound|9080|v1|reviews.default.svc.cluster.local",
+  },
   connect_timeout: "1.5s",
   lb_policy: "RING_HASH",
   ring_hash_lb_config: { minimum_ring_size: 1024 },
   circuit_breakers: { thresholds: [{ max_connections: 100, max_pending_requests: 10, max_retries: 4294967295 }] },
   outlier_detection: { consecutive_5xx: 5, interval: "10s", base_ejection_time: "30s", max_ejection_percent: 10 },
-  metadata: { filter_metadata: { istio: { config: "/apis/networking.istio.io/v1/namespaces/default/destination-rule/reviews", n: 1, list: [true, "x"] } } },
+  metadata: {
+    filter_metadata: {
+      istio: {
+        config: "/apis/networking.istio.io/v1/namespaces/default/destination-rule/reviews",
+        n: 1,
+        list: [true, "x"],
+      },
+    },
+  },
 };
 
 const listener: JsonObject = {
@@ -42,7 +53,12 @@ const route: JsonObject = {
         {
           match: { prefix: "/", headers: [{ name: "end-user", string_match: { exact: "jason" } }] },
           route: {
-            weighted_clusters: { clusters: [{ name: "a", weight: 50 }, { name: "b", weight: 50 }] },
+            weighted_clusters: {
+              clusters: [
+                { name: "a", weight: 50 },
+                { name: "b", weight: 50 },
+              ],
+            },
             timeout: "0.25s",
             retry_policy: { retry_on: "connect-failure", num_retries: 2, retriable_status_codes: [503] },
           },
@@ -66,7 +82,10 @@ const endpoints: JsonObject = {
     {
       locality: {},
       lb_endpoints: [
-        { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9080 } } }, load_balancing_weight: 1 },
+        {
+          endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9080 } } },
+          load_balancing_weight: 1,
+        },
       ],
     },
   ],
@@ -102,7 +121,11 @@ describe("encodeResource / decodeResource", () => {
   it("accepts camelCase field names and reports unknown ones with their path", () => {
     const camel = { "@type": TYPE.cluster, name: "c", connectTimeout: "2s" };
     expect(decodeResource(encodeResource(camel))).toEqual({ "@type": TYPE.cluster, name: "c", connect_timeout: "2s" });
-    expect(() => encodeResource({ "@type": TYPE.cluster, name: "c", bogus: 1 })).toThrow(/Cluster: unknown field "bogus"/);
-    expect(() => encodeResource({ "@type": TYPE.cluster, connect_timeout: "soon" })).toThrow(/connect_timeout: bad duration/);
+    expect(() => encodeResource({ "@type": TYPE.cluster, name: "c", bogus: 1 })).toThrow(
+      /Cluster: unknown field "bogus"/,
+    );
+    expect(() => encodeResource({ "@type": TYPE.cluster, connect_timeout: "soon" })).toThrow(
+      /connect_timeout: bad duration/,
+    );
   });
 });

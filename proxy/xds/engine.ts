@@ -48,7 +48,13 @@ export function parseTarget(value: unknown): EngineTarget | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const { version, binaryPath } = v as Record<string, unknown>;
   if (typeof version !== "string" || !VERSION.test(version)) return undefined;
-  if (typeof binaryPath !== "string" || !binaryPath.startsWith("/") || normalize(binaryPath) !== binaryPath || binaryPath.includes("\0")) return undefined;
+  if (
+    typeof binaryPath !== "string" ||
+    !binaryPath.startsWith("/") ||
+    normalize(binaryPath) !== binaryPath ||
+    binaryPath.includes("\0")
+  )
+    return undefined;
   return { version, binaryPath };
 }
 
@@ -61,14 +67,23 @@ export const targetText = (t: EngineTarget): string => `${t.version} ${t.binaryP
 export const enginePath = (enginesDir: string, t: EngineTarget): string => join(enginesDir, t.version, t.binaryPath);
 
 /** The resource discovery serves (proto3 JSON, as the codec takes it). */
-export const engineResource = (t: EngineTarget) => ({ "@type": ENGINE_TYPE, name: "engine", version: t.version, binary_path: t.binaryPath });
+export const engineResource = (t: EngineTarget) => ({
+  "@type": ENGINE_TYPE,
+  name: "engine",
+  version: t.version,
+  binary_path: t.binaryPath,
+});
 
 /** node.metadata carrying a report (a google.protobuf.Struct in protobufjs' form). */
-export const reportMetadata = (r: EngineReport) => ({ fields: { [ENGINE_METADATA]: { stringValue: JSON.stringify(r) } } });
+export const reportMetadata = (r: EngineReport) => ({
+  fields: { [ENGINE_METADATA]: { stringValue: JSON.stringify(r) } },
+});
 
 /** The report in a request's node.metadata, checked field by field (it comes from a proxy). */
 export function reportFromMetadata(metadata: unknown): EngineReport | undefined {
-  const raw = (metadata as { fields?: Record<string, { stringValue?: unknown }> } | undefined)?.fields?.[ENGINE_METADATA]?.stringValue;
+  const raw = (metadata as { fields?: Record<string, { stringValue?: unknown }> } | undefined)?.fields?.[
+    ENGINE_METADATA
+  ]?.stringValue;
   if (typeof raw !== "string" || raw.length > 4096) return undefined;
   let v: Record<string, unknown>;
   try {
@@ -77,7 +92,8 @@ export function reportFromMetadata(metadata: unknown): EngineReport | undefined 
     return undefined;
   }
   const running = parseTarget(v);
-  if (!running || typeof v.engine !== "string" || !["Running", "Waiting", "Failed"].includes(String(v.phase))) return undefined;
+  if (!running || typeof v.engine !== "string" || !["Running", "Waiting", "Failed"].includes(String(v.phase)))
+    return undefined;
   const target = v.target === undefined ? undefined : parseTarget(v.target);
   return {
     ...running,

@@ -27,5 +27,7 @@ export function headerValueError(value: string): string | undefined {
 
 /** Why a configured header name is not one (not a token), or undefined. */
 export function headerNameError(name: string): string | undefined {
-  return HEADER_NAME.test(name) ? undefined : `${JSON.stringify(name)} is not a valid header name (RFC 9110 §5.6.2 token)`;
+  return HEADER_NAME.test(name)
+    ? undefined
+    : `${JSON.stringify(name)} is not a valid header name (RFC 9110 §5.6.2 token)`;
 }

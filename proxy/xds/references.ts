@@ -3,7 +3,8 @@
 // (to subscribe), on JSON as it comes: anything not shaped as expected names nothing.
 import type { JsonObject } from "./types.js";
 
-const obj = (v: unknown): JsonObject | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : undefined);
+const obj = (v: unknown): JsonObject | undefined =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as JsonObject) : undefined;
 
 /** The ClusterLoadAssignment names the EDS clusters need: eds_cluster_config.service_name, else the cluster's name. */
 export function edsNames(clusters: Iterable<JsonObject>): string[] {

@@ -29,7 +29,8 @@ export function re2Error(pattern: string, ignoreCase = false): string | undefine
 
 /** The compiled pattern, or the reason it doesn't compile (a message quoting the pattern). */
 export function compileRe2(pattern: string, ignoreCase = false): Re2 | string {
-  if (RE2_UNSUPPORTED.test(pattern)) return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
+  if (RE2_UNSUPPORTED.test(pattern))
+    return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
   let re: RE2JS;
   try {
     re = RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
@@ -70,7 +71,8 @@ export function compileSubstitution(text: string, groups: number): Substitution 
     if (n === "\\") lit += "\\";
     else if (n !== undefined && n >= "0" && n <= "9") {
       const g = n.charCodeAt(0) - 48;
-      if (g > groups) return `"${text}" uses \\${g}, but the pattern has ${groups} capturing group${groups === 1 ? "" : "s"}`;
+      if (g > groups)
+        return `"${text}" uses \\${g}, but the pattern has ${groups} capturing group${groups === 1 ? "" : "s"}`;
       if (lit) parts.push(lit);
       lit = "";
       parts.push(g);

@@ -7,7 +7,13 @@ describe("envoyRuleViolations", () => {
       envoyRuleViolations({
         "@type": TYPE.route,
         name: "80",
-        virtual_hosts: [{ name: "web", domains: ["web"], routes: [{ match: { prefix: "/" }, route: { cluster: "c", timeout: "1s" } }] }],
+        virtual_hosts: [
+          {
+            name: "web",
+            domains: ["web"],
+            routes: [{ match: { prefix: "/" }, route: { cluster: "c", timeout: "1s" } }],
+          },
+        ],
       }),
     ).toEqual([]);
     expect(
@@ -51,7 +57,12 @@ describe("envoyRuleViolations", () => {
           x: { "@type": TYPE.httpProtocolOptions, common_http_protocol_options: { max_requests_per_connection: 0 } },
         },
       }),
-    ).toEqual(expect.arrayContaining(["connect_timeout: must be greater than 0s, is 0s", "outlier_detection.max_ejection_percent: must be at most 100, is 101"]));
+    ).toEqual(
+      expect.arrayContaining([
+        "connect_timeout: must be greater than 0s, is 0s",
+        "outlier_detection.max_ejection_percent: must be at most 100, is 101",
+      ]),
+    );
   });
 
   it("looks inside typed configs", () => {
@@ -60,7 +71,17 @@ describe("envoyRuleViolations", () => {
         "@type": TYPE.listener,
         name: "l",
         filter_chains: [
-          { filters: [{ name: "hcm", typed_config: { "@type": TYPE.httpConnectionManager, http_filters: [{ name: "", typed_config: { "@type": TYPE.router } }] } }] },
+          {
+            filters: [
+              {
+                name: "hcm",
+                typed_config: {
+                  "@type": TYPE.httpConnectionManager,
+                  http_filters: [{ name: "", typed_config: { "@type": TYPE.router } }],
+                },
+              },
+            ],
+          },
         ],
       }),
     ).toEqual([

@@ -30,7 +30,8 @@ function durationSeconds(value: unknown): number {
 
 /** gt/gte/lt/lte/const/in/not_in over numbers. */
 function compare(value: number, r: Rules, show: (n: number) => string, out: string[], path: string): void {
-  const bound = (k: string): number | undefined => (r[k] === undefined ? undefined : typeof r[k] === "object" ? durationSeconds(r[k]) : num(r[k]));
+  const bound = (k: string): number | undefined =>
+    r[k] === undefined ? undefined : typeof r[k] === "object" ? durationSeconds(r[k]) : num(r[k]);
   const gt = bound("gt");
   const gte = bound("gte");
   const lt = bound("lt");
@@ -41,24 +42,32 @@ function compare(value: number, r: Rules, show: (n: number) => string, out: stri
   if (lt !== undefined && !(value < lt)) out.push(`${path}: must be less than ${show(lt)}, is ${show(value)}`);
   if (lte !== undefined && !(value <= lte)) out.push(`${path}: must be at most ${show(lte)}, is ${show(value)}`);
   if (c !== undefined && value !== c) out.push(`${path}: must be ${show(c)}, is ${show(value)}`);
-  if (Array.isArray(r["in"]) && !r["in"].map(num).includes(value)) out.push(`${path}: must be one of ${r["in"].join(", ")}`);
-  if (Array.isArray(r["not_in"]) && r["not_in"].map(num).includes(value)) out.push(`${path}: must not be ${show(value)}`);
+  if (Array.isArray(r["in"]) && !r["in"].map(num).includes(value))
+    out.push(`${path}: must be one of ${r["in"].join(", ")}`);
+  if (Array.isArray(r["not_in"]) && r["not_in"].map(num).includes(value))
+    out.push(`${path}: must not be ${show(value)}`);
 }
 
 function checkString(value: string, r: Rules, out: string[], path: string): void {
   const len = [...value].length;
-  if (r["min_len"] !== undefined && len < num(r["min_len"])) out.push(`${path}: must have at least ${num(r["min_len"])} characters`);
-  if (r["max_len"] !== undefined && len > num(r["max_len"])) out.push(`${path}: must have at most ${num(r["max_len"])} characters`);
+  if (r["min_len"] !== undefined && len < num(r["min_len"]))
+    out.push(`${path}: must have at least ${num(r["min_len"])} characters`);
+  if (r["max_len"] !== undefined && len > num(r["max_len"]))
+    out.push(`${path}: must have at most ${num(r["max_len"])} characters`);
   const bytes = Buffer.byteLength(value);
-  if (r["min_bytes"] !== undefined && bytes < num(r["min_bytes"])) out.push(`${path}: must have at least ${num(r["min_bytes"])} bytes`);
-  if (r["max_bytes"] !== undefined && bytes > num(r["max_bytes"])) out.push(`${path}: must have at most ${num(r["max_bytes"])} bytes`);
-  if (typeof r["prefix"] === "string" && !value.startsWith(r["prefix"])) out.push(`${path}: must start with "${r["prefix"]}"`);
+  if (r["min_bytes"] !== undefined && bytes < num(r["min_bytes"]))
+    out.push(`${path}: must have at least ${num(r["min_bytes"])} bytes`);
+  if (r["max_bytes"] !== undefined && bytes > num(r["max_bytes"]))
+    out.push(`${path}: must have at most ${num(r["max_bytes"])} bytes`);
+  if (typeof r["prefix"] === "string" && !value.startsWith(r["prefix"]))
+    out.push(`${path}: must start with "${r["prefix"]}"`);
   if (typeof r["const"] === "string" && value !== r["const"]) out.push(`${path}: must be "${r["const"]}"`);
   if (Array.isArray(r["in"]) && !r["in"].includes(value)) out.push(`${path}: must be one of ${r["in"].join(", ")}`);
   if (Array.isArray(r["not_in"]) && r["not_in"].includes(value)) out.push(`${path}: must not be "${value}"`);
   const wk = r["well_known_regex"];
   const strict = r["strict"] !== false;
-  if (wk === "HTTP_HEADER_NAME" && value !== "" && !HEADER_NAME.test(value)) out.push(`${path}: "${value}" is not a valid header name`);
+  if (wk === "HTTP_HEADER_NAME" && value !== "" && !HEADER_NAME.test(value))
+    out.push(`${path}: "${value}" is not a valid header name`);
   if (wk === "HTTP_HEADER_VALUE" && !validHeaderValue(value, strict)) out.push(`${path}: not a valid header value`);
 }
 
@@ -68,7 +77,10 @@ function checkValue(field: protobuf.Field, value: unknown, r: Rules, out: string
   if (t instanceof protobuf.Type) {
     const present = value !== null && value !== undefined;
     const msgRules = r["message"] as Rules | undefined;
-    const required = msgRules?.["required"] === true || (r["duration"] as Rules | undefined)?.["required"] === true || (r["any"] as Rules | undefined)?.["required"] === true;
+    const required =
+      msgRules?.["required"] === true ||
+      (r["duration"] as Rules | undefined)?.["required"] === true ||
+      (r["any"] as Rules | undefined)?.["required"] === true;
     if (!present) {
       if (required) out.push(`${path}: is required`);
       return;
@@ -86,17 +98,20 @@ function checkValue(field: protobuf.Field, value: unknown, r: Rules, out: string
   }
   if (t instanceof protobuf.Enum) {
     const e = r["enum"] as Rules | undefined;
-    if (e?.["defined_only"] === true && !Object.values(t.values).includes(num(value))) out.push(`${path}: ${String(value)} is not a defined value`);
+    if (e?.["defined_only"] === true && !Object.values(t.values).includes(num(value)))
+      out.push(`${path}: ${String(value)} is not a defined value`);
     if (e) compare(num(value), e, String, out, path);
     return;
   }
   if (typeof value === "string" && r["string"]) checkString(value, r["string"] as Rules, out, path);
   else if (value instanceof Uint8Array && r["bytes"]) {
     const b = r["bytes"] as Rules;
-    if (b["min_len"] !== undefined && value.length < num(b["min_len"])) out.push(`${path}: must have at least ${num(b["min_len"])} bytes`);
+    if (b["min_len"] !== undefined && value.length < num(b["min_len"]))
+      out.push(`${path}: must have at least ${num(b["min_len"])} bytes`);
   } else {
     const kind = Object.keys(r).find((k) => k !== "repeated" && k !== "map");
-    if (kind && kind !== "string" && kind !== "bytes" && kind !== "bool") compare(num(value), r[kind] as Rules, String, out, path);
+    if (kind && kind !== "string" && kind !== "bytes" && kind !== "bool")
+      compare(num(value), r[kind] as Rules, String, out, path);
   }
 }
 
@@ -115,10 +130,13 @@ function planOf(type: protobuf.Type): { fields: Plan[]; requiredOneofs: protobuf
     for (const field of type.fieldsArray) {
       field.resolve();
       // protobufjs types parsedOptions as a record; at run time it is a list of records.
-      const rules = rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ?? {};
+      const rules =
+        rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ?? {};
       if (Object.keys(rules).length > 0 || field.resolvedType instanceof protobuf.Type) fields.push({ field, rules });
     }
-    const requiredOneofs = type.oneofsArray.filter((o) => (o.options as Record<string, unknown> | undefined)?.["(validate.required)"] === true);
+    const requiredOneofs = type.oneofsArray.filter(
+      (o) => (o.options as Record<string, unknown> | undefined)?.["(validate.required)"] === true,
+    );
     plan = { fields, requiredOneofs };
     plans.set(type, plan);
   }
@@ -130,7 +148,8 @@ function checkField({ field, rules: r }: Plan, msg: Message, out: string[], path
   if (field.map) {
     const entries = Object.entries((value ?? {}) as Record<string, unknown>);
     const m = (r["map"] ?? {}) as Rules;
-    if (m["min_pairs"] !== undefined && entries.length < num(m["min_pairs"])) out.push(`${path}: needs at least ${num(m["min_pairs"])} entries`);
+    if (m["min_pairs"] !== undefined && entries.length < num(m["min_pairs"]))
+      out.push(`${path}: needs at least ${num(m["min_pairs"])} entries`);
     for (const [k, v] of entries) {
       if (m["keys"]) checkString(k, ((m["keys"] as Rules)["string"] ?? {}) as Rules, out, `${path}[${k}]`);
       checkValue(field, v, (m["values"] ?? {}) as Rules, out, `${path}[${k}]`);
@@ -140,9 +159,12 @@ function checkField({ field, rules: r }: Plan, msg: Message, out: string[], path
   if (field.repeated) {
     const list = (value ?? []) as unknown[];
     const rep = (r["repeated"] ?? {}) as Rules;
-    if (rep["min_items"] !== undefined && list.length < num(rep["min_items"])) out.push(`${path}: needs at least ${num(rep["min_items"])} items`);
-    if (rep["max_items"] !== undefined && list.length > num(rep["max_items"])) out.push(`${path}: takes at most ${num(rep["max_items"])} items`);
-    if (rep["unique"] === true && new Set(list.map((v) => JSON.stringify(v))).size !== list.length) out.push(`${path}: items must be unique`);
+    if (rep["min_items"] !== undefined && list.length < num(rep["min_items"]))
+      out.push(`${path}: needs at least ${num(rep["min_items"])} items`);
+    if (rep["max_items"] !== undefined && list.length > num(rep["max_items"]))
+      out.push(`${path}: takes at most ${num(rep["max_items"])} items`);
+    if (rep["unique"] === true && new Set(list.map((v) => JSON.stringify(v))).size !== list.length)
+      out.push(`${path}: items must be unique`);
     list.forEach((v, i) => checkValue(field, v, (rep["items"] ?? {}) as Rules, out, `${path}[${i}]`));
     return;
   }
@@ -155,7 +177,8 @@ function walk(type: protobuf.Type, msg: Message, out: string[], path: string): v
   if (type.fullName === ".google.protobuf.Any") {
     const url = String(msg["type_url"] ?? "");
     const inner = envoyRoot().lookup(url.slice(url.lastIndexOf("/") + 1));
-    if (inner instanceof protobuf.Type) walk(inner, inner.decode(msg["value"] as Uint8Array) as Message, out, `${path}<${inner.name}>`);
+    if (inner instanceof protobuf.Type)
+      walk(inner, inner.decode(msg["value"] as Uint8Array) as Message, out, `${path}<${inner.name}>`);
     return;
   }
   const plan = planOf(type);

@@ -4,7 +4,9 @@ import type { Json, JsonObject } from "./types.js";
 type Plain = Record<string, unknown>;
 
 const WRAPPERS = new Set(
-  ["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map((k) => `.google.protobuf.${k}Value`),
+  ["Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes"].map(
+    (k) => `.google.protobuf.${k}Value`,
+  ),
 );
 
 export function isWrapper(fullName: string): boolean {

@@ -16,7 +16,9 @@ import { generateCa, issueCert } from "../../operator/runtime/pki.js";
 import { change, pages, settled } from "../support/local-mesh.js";
 
 const root = repoRoot();
-const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
+const built =
+  existsSync(path.join(root, "dist/operator/cli/main.js")) &&
+  existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
 const istio = (file: string): string => readFileSync(path.join(NETWORKING(root), file), "utf8");
 const tcpEcho = (file: string): string => readFileSync(path.join(root, "samples/tcp-echo", file), "utf8");
 const share = (p: { versions: Record<string, number> }, v: string, n: number): number => (p.versions[v] ?? 0) / n;
@@ -33,7 +35,9 @@ function send(address: string, port: number, host: string, pathname: string): Pr
     const req = request({ host: address, port, path: pathname, headers: { host }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on("error", reject);
     req.end();
@@ -87,16 +91,28 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
 
   describe("fault injection", () => {
     it("virtual-service-ratings-test-abort.yaml: jason's page says 'Ratings service is currently unavailable'", async () => {
-      await change(mesh, { "virtual-service-ratings-test-abort.yaml": istio("virtual-service-ratings-test-abort.yaml") });
-      expect(await pages(mesh, 30, "jason")).toMatchObject({ versions: { "reviews-v2": 30 }, ratingsDown: 30, failed: 0 });
+      await change(mesh, {
+        "virtual-service-ratings-test-abort.yaml": istio("virtual-service-ratings-test-abort.yaml"),
+      });
+      expect(await pages(mesh, 30, "jason")).toMatchObject({
+        versions: { "reviews-v2": 30 },
+        ratingsDown: 30,
+        failed: 0,
+      });
       expect(await pages(mesh, 30)).toMatchObject({ versions: { "reviews-v1": 30 }, ratingsDown: 0, failed: 0 });
-      await change(mesh, { "virtual-service-ratings-test-abort.yaml": null, "virtual-service-reviews-test-v2.yaml": null });
+      await change(mesh, {
+        "virtual-service-ratings-test-abort.yaml": null,
+        "virtual-service-reviews-test-v2.yaml": null,
+      });
     }, 60_000);
   });
 
   describe("traffic shifting", () => {
     it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 about 50/50 (± 7% over 400)", async () => {
-      await change(mesh, { "virtual-service-all-v1.yaml": istio("virtual-service-all-v1.yaml"), "virtual-service-reviews-50-v3.yaml": istio("virtual-service-reviews-50-v3.yaml") });
+      await change(mesh, {
+        "virtual-service-all-v1.yaml": istio("virtual-service-all-v1.yaml"),
+        "virtual-service-reviews-50-v3.yaml": istio("virtual-service-reviews-50-v3.yaml"),
+      });
       const p = await pages(mesh, 400);
       expect(p.failed).toBe(0);
       expect(Object.keys(p.versions).sort()).toEqual(["reviews-v1", "reviews-v3"]);
@@ -104,7 +120,10 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
     }, 90_000);
 
     it("virtual-service-reviews-80-20.yaml: reviews-v1 about 80%, reviews-v2 about 20% (± 7% over 400)", async () => {
-      await change(mesh, { "virtual-service-reviews-50-v3.yaml": null, "virtual-service-reviews-80-20.yaml": istio("virtual-service-reviews-80-20.yaml") });
+      await change(mesh, {
+        "virtual-service-reviews-50-v3.yaml": null,
+        "virtual-service-reviews-80-20.yaml": istio("virtual-service-reviews-80-20.yaml"),
+      });
       const p = await pages(mesh, 400);
       expect(p.failed).toBe(0);
       expect(Object.keys(p.versions).sort()).toEqual(["reviews-v1", "reviews-v2"]);
@@ -112,7 +131,10 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
     }, 90_000);
 
     it("virtual-service-reviews-v3.yaml: all traffic to reviews-v3 (red stars)", async () => {
-      await change(mesh, { "virtual-service-reviews-80-20.yaml": null, "virtual-service-reviews-v3.yaml": istio("virtual-service-reviews-v3.yaml") });
+      await change(mesh, {
+        "virtual-service-reviews-80-20.yaml": null,
+        "virtual-service-reviews-v3.yaml": istio("virtual-service-reviews-v3.yaml"),
+      });
       expect(await pages(mesh, 40)).toMatchObject({ versions: { "reviews-v3": 40 }, failed: 0 });
       await change(mesh, { "virtual-service-reviews-v3.yaml": null });
     }, 60_000);
@@ -140,7 +162,10 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
     it("tcp-echo-all-v1.yaml: every connection reaches v1; tcp-echo-20-v2.yaml: about 80/20 (± 8% over 200)", async () => {
       // tcp-echo v1 and v2 as the task deploys them (prefixes "one" and "two"), registered as local mode registers
       // workloads: a ServiceEntry and a WorkloadEntry per version.
-      for (const [ip, prefix] of [["127.0.145.11", "one"], ["127.0.145.12", "two"]] as const) {
+      for (const [ip, prefix] of [
+        ["127.0.145.11", "one"],
+        ["127.0.145.12", "two"],
+      ] as const) {
         const echo = createTcpServer((sock) => {
           let line = "";
           sock.on("data", (d: Buffer) => {
@@ -189,10 +214,13 @@ spec: { address: 127.0.145.12, labels: { app: tcp-echo, version: v2 } }
     it("serves the exact and prefix matches, and answers 404 for paths no route matches", async () => {
       expect((await get(`${mesh.gatewayUrl}/productpage`))?.status).toBe(200); // exact
       // prefix /api/v1/products reaches productpage (Bookinfo's sample app answers it 404 itself, in JSON)
-      expect(await get(`${mesh.gatewayUrl}/api/v1/products/0/reviews`)).toEqual({ status: 404, body: '{"error":"not found"}' });
+      expect(await get(`${mesh.gatewayUrl}/api/v1/products/0/reviews`)).toEqual({
+        status: 404,
+        body: '{"error":"not found"}',
+      });
       const noRoute = await get(`${mesh.gatewayUrl}/productpage/extra`); // exact is exact
       expect(noRoute?.status).toBe(404);
-      expect(noRoute?.body).not.toContain("not found\"}");
+      expect(noRoute?.body).not.toContain('not found"}');
       expect((await get(`${mesh.gatewayUrl}/headers`))?.status).toBe(404); // as the task's curl shows
     }, 30_000);
 
@@ -219,10 +247,13 @@ spec:
           number: 9080
 `,
       });
-      expect(await get(`${mesh.gatewayUrl}/api/v1/products/42/reviews`)).toEqual({ status: 404, body: '{"error":"not found"}' }); // routed
+      expect(await get(`${mesh.gatewayUrl}/api/v1/products/42/reviews`)).toEqual({
+        status: 404,
+        body: '{"error":"not found"}',
+      }); // routed
       for (const p of ["/api/v1/products/x/reviews", "/api/v1/products/42/reviews/more", "/productpage"]) {
         const r = await get(`${mesh.gatewayUrl}${p}`);
-        expect([p, r?.status, r?.body.includes("not found\"}")]).toEqual([p, 404, false]); // no route
+        expect([p, r?.status, r?.body.includes('not found"}')]).toEqual([p, 404, false]); // no route
       }
       await change(mesh, { "bookinfo-regex.yaml": null, "bookinfo-gateway.yaml": gatewayFile });
       expect((await get(`${mesh.gatewayUrl}/productpage`))?.status).toBe(200);
@@ -297,7 +328,8 @@ spec:
 `;
       const statuses = async (n: number) => {
         const out: number[] = [];
-        for (let i = 0; i < n; i++) out.push((await send(productpage.ip, productpage.port, "flaky.example.com:8000", "/")).status);
+        for (let i = 0; i < n; i++)
+          out.push((await send(productpage.ip, productpage.port, "flaky.example.com:8000", "/")).status);
         return out;
       };
       await change(mesh, { "flaky.yaml": vs(3) });
@@ -343,7 +375,9 @@ spec:
       const stats = (await get(`${productpage.admin}/stats`))?.body ?? "";
       // The task greps the client's sidecar stats for "pending": summed over details' clusters (virtual-service-all-v1
       // still routes details to subset v1, which inherits the rule's pool).
-      const overflow = [...stats.matchAll(/^cluster\.outbound\|9080\|[^|]*\|details\.upstream_rq_pending_overflow: (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      const overflow = [
+        ...stats.matchAll(/^cluster\.outbound\|9080\|[^|]*\|details\.upstream_rq_pending_overflow: (\d+)$/gm),
+      ].reduce((n, m) => n + Number(m[1]), 0);
       expect(overflow).toBeGreaterThanOrEqual(overloaded.length);
       await change(mesh, { "destination-rule-all.yaml": istio("destination-rule-all.yaml") });
     }, 60_000);
@@ -358,7 +392,11 @@ spec:
       const r = await send(productpage.ip, productpage.port, target, "/");
       expect([r.status, r.body]).toEqual([200, "outside"]);
       writeFileSync(meshConfig, "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n");
-      await poll("REGISTRY_ONLY", async () => ((await send(productpage.ip, productpage.port, target, "/")).status === 502 ? true : undefined), 60_000);
+      await poll(
+        "REGISTRY_ONLY",
+        async () => ((await send(productpage.ip, productpage.port, target, "/")).status === 502 ? true : undefined),
+        60_000,
+      );
       await settled(mesh);
       expect((await send(productpage.ip, productpage.port, target, "/")).status).toBe(502);
     }, 60_000);
@@ -368,7 +406,12 @@ spec:
       // DestinationRule originating TLS on port 80. A loopback HTTPS server stands in for the host, with a
       // certificate for edition.cnn.com from a test CA that the rule names (caCertificates); resolution STATIC.
       const ca = await generateCa("conformance root", 1);
-      const leaf = await issueCert(ca, { commonName: "edition.cnn.com", dnsNames: ["edition.cnn.com"], usage: "server", days: 1 });
+      const leaf = await issueCert(ca, {
+        commonName: "edition.cnn.com",
+        dnsNames: ["edition.cnn.com"],
+        usage: "server",
+        days: 1,
+      });
       const caFile = path.join(work, "ca.pem");
       writeFileSync(caFile, ca.certPem);
       let sni: string | false | null = null;

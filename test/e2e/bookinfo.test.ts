@@ -10,7 +10,9 @@ import { renderedDom } from "./browser.js";
 import { change as applyFiles } from "../support/local-mesh.js";
 
 const root = repoRoot();
-const built = existsSync(path.join(root, "dist/operator/cli/main.js")) && existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
+const built =
+  existsSync(path.join(root, "dist/operator/cli/main.js")) &&
+  existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
 
 describe("Bookinfo on the local mesh, routed by Istio's networking files", () => {
   beforeAll(() => {
@@ -32,7 +34,10 @@ describe("Bookinfo on the local mesh, routed by Istio's networking files", () =>
   }
 
   /** `n` product pages (8 at a time): which reviews version served each, and how ratings fared. */
-  async function pages(n: number, user?: string): Promise<{ versions: Record<string, number>; ratingsDown: number; failed: number }> {
+  async function pages(
+    n: number,
+    user?: string,
+  ): Promise<{ versions: Record<string, number>; ratingsDown: number; failed: number }> {
     const out = { versions: {} as Record<string, number>, ratingsDown: 0, failed: 0 };
     const url = `${mesh.gatewayUrl}/productpage${user ? `?u=${user}` : ""}`;
     let next = 0;

@@ -25,7 +25,8 @@ export function renderedDom(url: string, timeoutMs = 30_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       rmSync(profile, { recursive: true, force: true });
-      if (err) reject(new Error(`${CHROMIUM} could not render ${url} (apt-get install chromium): ${err.message}\n${stderr}`));
+      if (err)
+        reject(new Error(`${CHROMIUM} could not render ${url} (apt-get install chromium): ${err.message}\n${stderr}`));
       else resolve(stdout);
     });
   });

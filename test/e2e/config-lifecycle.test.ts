@@ -19,11 +19,19 @@ describe("config lifecycle on the local mesh, under load", () => {
   const file = (name: string): string => path.join(mesh.configDir, name);
 
   beforeAll(async () => {
-    mesh = await startLocalMesh({ configDir: path.join(work, "config"), base: "127.0.66", appBase: "127.0.67", gatewayIp: "127.0.66.3" });
+    mesh = await startLocalMesh({
+      configDir: path.join(work, "config"),
+      base: "127.0.66",
+      appBase: "127.0.67",
+      gatewayIp: "127.0.66.3",
+    });
     // productpage's sidecar → details' sidecar → details: two real proxies on the path.
     const productpage = mesh.layout.workloads[0];
     if (!productpage) throw new Error("no productpage workload");
-    load = startLoad({ host: productpage.ip, port: mesh.layout.outboundPort, path: "/details/0", authority: "details:9080" }, 150);
+    load = startLoad(
+      { host: productpage.ip, port: mesh.layout.outboundPort, path: "/details/0", authority: "details:9080" },
+      150,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -37,14 +45,21 @@ describe("config lifecycle on the local mesh, under load", () => {
       apiVersion: "networking.istio.io/v1",
       kind: "ServiceEntry",
       metadata: { name: "extra" },
-      spec: { hosts: ["extra.example.com"], ports: [{ number: 28091, name: "http", protocol: "HTTP" }], resolution: "STATIC", endpoints: [{ address: "127.0.0.9" }] },
+      spec: {
+        hosts: ["extra.example.com"],
+        ports: [{ number: 28091, name: "http", protocol: "HTTP" }],
+        resolution: "STATIC",
+        endpoints: [{ address: "127.0.0.9" }],
+      },
     });
     for (let i = 0; i < 20; i++) {
       await change(mesh, () => writeFileSync(file("extra.yaml"), entry));
       await change(mesh, () => rmSync(file("extra.yaml")));
     }
     expect(await nacks(mesh)).toEqual([]);
-    const metrics = (await fetch(`${mesh.monitoringUrl}/metrics`).then((r) => r.text())).split("\n").filter((l) => l.startsWith("weft_xds_nacks_total{"));
+    const metrics = (await fetch(`${mesh.monitoringUrl}/metrics`).then((r) => r.text()))
+      .split("\n")
+      .filter((l) => l.startsWith("weft_xds_nacks_total{"));
     expect(metrics.filter((l) => !l.endsWith(" 0"))).toEqual([]);
     expect(load.ok).toBeGreaterThan(0);
   }, 300_000);
@@ -55,7 +70,12 @@ describe("config lifecycle on the local mesh, under load", () => {
         apiVersion: "networking.istio.io/v1",
         kind: "ServiceEntry",
         metadata: { name: "marker" },
-        spec: { hosts: [`marker-${i}.example.com`], ports: [{ number: 80, name: "http", protocol: "HTTP" }], resolution: "STATIC", endpoints: [{ address: "127.0.0.9" }] },
+        spec: {
+          hosts: [`marker-${i}.example.com`],
+          ports: [{ number: 80, name: "http", protocol: "HTTP" }],
+          resolution: "STATIC",
+          endpoints: [{ address: "127.0.0.9" }],
+        },
       });
       await change(mesh, () => {
         writeFileSync(file("bad.yaml"), stringify(invalidObject(c, i)));
@@ -64,13 +84,20 @@ describe("config lifecycle on the local mesh, under load", () => {
       // The valid change reaches every sidecar: this round's ServiceEntry is a cluster in each one's config.
       await poll(`marker-${i} on every sidecar`, async () => {
         for (const w of mesh.layout.workloads) {
-          const dump = await json<{ resources?: { clusters?: { name: string }[] } }>(`${mesh.admin[workloadName(w)]}/config_dump`);
-          if (!dump.resources?.clusters?.some((cl) => cl.name === `outbound|80||marker-${i}.example.com`)) return undefined;
+          const dump = await json<{ resources?: { clusters?: { name: string }[] } }>(
+            `${mesh.admin[workloadName(w)]}/config_dump`,
+          );
+          if (!dump.resources?.clusters?.some((cl) => cl.name === `outbound|80||marker-${i}.example.com`))
+            return undefined;
         }
         return true;
       });
       const rejected = (await configz(mesh)).rejected.find((r) => r.name === `bad-${i}`);
-      expect([c.what, rejected?.origin, rejected?.errors.some((e) => e.startsWith(`${c.field}: `))]).toEqual([c.what, "bad.yaml", true]);
+      expect([c.what, rejected?.origin, rejected?.errors.some((e) => e.startsWith(`${c.field}: `))]).toEqual([
+        c.what,
+        "bad.yaml",
+        true,
+      ]);
     }
     rmSync(file("bad.yaml"));
     expect(await nacks(mesh)).toEqual([]);
@@ -79,7 +106,9 @@ describe("config lifecycle on the local mesh, under load", () => {
   // The load is offered at 150 req/s; what the machine achieves is printed, not asserted (a loaded machine).
   it("saw no failed request", async () => {
     const r = await load.stop();
-    process.stdout.write(`lifecycle load: ${r.ok}/${r.sent} ok in ${r.seconds.toFixed(1)} s, ${r.rate.toFixed(0)} req/s\n`);
+    process.stdout.write(
+      `lifecycle load: ${r.ok}/${r.sent} ok in ${r.seconds.toFixed(1)} s, ${r.rate.toFixed(0)} req/s\n`,
+    );
     expect(r.failures).toEqual([]);
     expect(r.ok).toBe(r.sent);
   });

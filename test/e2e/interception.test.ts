@@ -74,7 +74,9 @@ describe("interception REDIRECT in a network namespace", () => {
 
   beforeAll(async () => {
     requireRoot();
-    for (const f of [CLI, ADDON]) if (!existsSync(f)) throw new Error(`${f} is missing: run npm run build (it builds the addon with cc and Node's headers)`);
+    for (const f of [CLI, ADDON])
+      if (!existsSync(f))
+        throw new Error(`${f} is missing: run npm run build (it builds the addon with cc and Node's headers)`);
     pair = createPair(String(process.pid % 10000));
     dir = mkdtempSync(path.join(tmpdir(), "weft-netns-"));
     chmodSync(dir, 0o755); // the sidecar runs as UID 1337
@@ -87,10 +89,30 @@ describe("interception REDIRECT in a network namespace", () => {
     file("config/mesh.yaml", CONFIG);
     await Promise.all([started(peer, "peer servers"), started(app, "pod app")]);
     await runIn(pair.pod, [node, CLI, "init"]);
-    procs.push(spawnIn(pair.pod, [node, CLI, "discovery", "--config-dir", path.join(dir, "config"), "--address", "127.0.0.1"], { log: (s) => (log += s) }));
-    const sidecar = ["proxy", "--discovery-address", "127.0.0.1:15010", "--interception-mode", "REDIRECT", "--instance-ip", pair.podIp, "--pod-name", "mine", "--pod-namespace", "default"];
+    procs.push(
+      spawnIn(pair.pod, [node, CLI, "discovery", "--config-dir", path.join(dir, "config"), "--address", "127.0.0.1"], {
+        log: (s) => (log += s),
+      }),
+    );
+    const sidecar = [
+      "proxy",
+      "--discovery-address",
+      "127.0.0.1:15010",
+      "--interception-mode",
+      "REDIRECT",
+      "--instance-ip",
+      pair.podIp,
+      "--pod-name",
+      "mine",
+      "--pod-namespace",
+      "default",
+    ];
     procs.push(spawnIn(pair.pod, [node, CLI, ...sidecar], { uid: 1337, log: (s) => (log += s) }));
-    await runIn(pair.pod, [node, path.join(dir, "wait.mjs"), "http://127.0.0.1:15021/healthz/ready", "60000"], 70_000).catch((err: Error) => {
+    await runIn(
+      pair.pod,
+      [node, path.join(dir, "wait.mjs"), "http://127.0.0.1:15021/healthz/ready", "60000"],
+      70_000,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\n${log}`);
     });
   }, 120_000);
@@ -101,49 +123,71 @@ describe("interception REDIRECT in a network namespace", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("weft init wrote Istio's chains, and running it again (a restarted init container) adds nothing", async () => {
-    await runIn(pair.pod, [node, CLI, "init"]);
-    const rules = await runIn(pair.pod, ["iptables-save", "-t", "nat"]);
-    expect(rules).toContain("-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001");
-    expect(rules).toContain("-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006");
-    expect(rules.match(/^-A OUTPUT -p tcp -j ISTIO_OUTPUT$/gm)).toHaveLength(1);
-    expect(rules.match(/^-A PREROUTING -p tcp -j ISTIO_INBOUND$/gm)).toHaveLength(1);
-    expect(rules.match(/-m owner --uid-owner 1337 -j RETURN/g)).toHaveLength(1);
-  }, T);
+  it(
+    "weft init wrote Istio's chains, and running it again (a restarted init container) adds nothing",
+    async () => {
+      await runIn(pair.pod, [node, CLI, "init"]);
+      const rules = await runIn(pair.pod, ["iptables-save", "-t", "nat"]);
+      expect(rules).toContain("-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001");
+      expect(rules).toContain("-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006");
+      expect(rules.match(/^-A OUTPUT -p tcp -j ISTIO_OUTPUT$/gm)).toHaveLength(1);
+      expect(rules.match(/^-A PREROUTING -p tcp -j ISTIO_INBOUND$/gm)).toHaveLength(1);
+      expect(rules.match(/-m owner --uid-owner 1337 -j RETURN/g)).toHaveLength(1);
+    },
+    T,
+  );
 
-  it("outbound: the sidecar learns each connection's original destination and routes it", async () => {
-    const r = await client(pair.pod, {
-      http: { kind: "http", host: "10.96.0.10", port: 80, hostHeader: "reviews" },
-      tcp: { kind: "tcp", host: "10.96.0.11", port: 7000, text: "ping" },
-      passthrough: { kind: "tcp", host: pair.peerIp, port: 7001, text: "hello" },
-    });
-    expect(r.http?.error).toBeUndefined();
-    const http = r.http?.ok as { status: number; body: string };
-    expect(http.status).toBe(200);
-    expect(JSON.parse(http.body)).toEqual({ server: "reviews", host: "reviews", from: pair.podIp });
-    expect(r.tcp).toEqual({ ok: "echo:ping" }); // 10.96.0.11:7000 → listener 10.96.0.11_7000 → echo
-    expect(r.passthrough).toEqual({ ok: "direct:hello" }); // no listener: PassthroughCluster to the original address
-    const stats = await client(pair.pod, { stats: { kind: "http", host: "127.0.0.1", port: 15090, path: "/stats/prometheus" } });
-    const prom = (stats.stats?.ok as { body: string }).body;
-    expect(prom).toMatch(/istio_tcp_connections_opened_total\{[^}]*destination_service="PassthroughCluster"[^}]*\} 1/);
-  }, T);
+  it(
+    "outbound: the sidecar learns each connection's original destination and routes it",
+    async () => {
+      const r = await client(pair.pod, {
+        http: { kind: "http", host: "10.96.0.10", port: 80, hostHeader: "reviews" },
+        tcp: { kind: "tcp", host: "10.96.0.11", port: 7000, text: "ping" },
+        passthrough: { kind: "tcp", host: pair.peerIp, port: 7001, text: "hello" },
+      });
+      expect(r.http?.error).toBeUndefined();
+      const http = r.http?.ok as { status: number; body: string };
+      expect(http.status).toBe(200);
+      expect(JSON.parse(http.body)).toEqual({ server: "reviews", host: "reviews", from: pair.podIp });
+      expect(r.tcp).toEqual({ ok: "echo:ping" }); // 10.96.0.11:7000 → listener 10.96.0.11_7000 → echo
+      expect(r.passthrough).toEqual({ ok: "direct:hello" }); // no listener: PassthroughCluster to the original address
+      const stats = await client(pair.pod, {
+        stats: { kind: "http", host: "127.0.0.1", port: 15090, path: "/stats/prometheus" },
+      });
+      const prom = (stats.stats?.ok as { body: string }).body;
+      expect(prom).toMatch(
+        /istio_tcp_connections_opened_total\{[^}]*destination_service="PassthroughCluster"[^}]*\} 1/,
+      );
+    },
+    T,
+  );
 
-  it("the sidecar's own connections are not captured: the UID 1337 rule carried them, nothing looped", async () => {
-    const table = await runIn(pair.pod, ["iptables", "-t", "nat", "-L", "ISTIO_OUTPUT", "-v", "-n", "-x"]);
-    const uidReturn = table.split("\n").find((l) => /RETURN/.test(l) && /owner UID match 1337/.test(l) && !/!/.test(l.split("owner")[1] ?? ""));
-    expect(Number(uidReturn?.trim().split(/\s+/)[0])).toBeGreaterThan(0);
-  }, T);
+  it(
+    "the sidecar's own connections are not captured: the UID 1337 rule carried them, nothing looped",
+    async () => {
+      const table = await runIn(pair.pod, ["iptables", "-t", "nat", "-L", "ISTIO_OUTPUT", "-v", "-n", "-x"]);
+      const uidReturn = table
+        .split("\n")
+        .find((l) => /RETURN/.test(l) && /owner UID match 1337/.test(l) && !/!/.test(l.split("owner")[1] ?? ""));
+      expect(Number(uidReturn?.trim().split(/\s+/)[0])).toBeGreaterThan(0);
+    },
+    T,
+  );
 
-  it("inbound: the pod IP reaches the app through 15006; 15021 is not captured; a port nobody serves is closed", async () => {
-    const r = await client(pair.peer, {
-      app: { kind: "http", host: pair.podIp, port: 9080 },
-      ready: { kind: "http", host: pair.podIp, port: 15021, path: "/healthz/ready" },
-      unknown: { kind: "tcp", host: pair.podIp, port: 9999, text: "x" },
-    });
-    expect(r.app).toEqual({ ok: { status: 200, body: `app saw ${pair.podIp}:9080` } }); // the app listens on 127.0.0.1 only
-    expect(r.ready).toEqual({ ok: { status: 200, body: "ready\n" } });
-    expect(r.unknown?.ok ?? "").toBe("");
-    const stats = await client(pair.pod, { s: { kind: "http", host: "127.0.0.1", port: 15000, path: "/stats" } });
-    expect((stats.s?.ok as { body: string }).body).toContain("listener.virtualInbound.no_filter_chain_match: 1");
-  }, T);
+  it(
+    "inbound: the pod IP reaches the app through 15006; 15021 is not captured; a port nobody serves is closed",
+    async () => {
+      const r = await client(pair.peer, {
+        app: { kind: "http", host: pair.podIp, port: 9080 },
+        ready: { kind: "http", host: pair.podIp, port: 15021, path: "/healthz/ready" },
+        unknown: { kind: "tcp", host: pair.podIp, port: 9999, text: "x" },
+      });
+      expect(r.app).toEqual({ ok: { status: 200, body: `app saw ${pair.podIp}:9080` } }); // the app listens on 127.0.0.1 only
+      expect(r.ready).toEqual({ ok: { status: 200, body: "ready\n" } });
+      expect(r.unknown?.ok ?? "").toBe("");
+      const stats = await client(pair.pod, { s: { kind: "http", host: "127.0.0.1", port: 15000, path: "/stats" } });
+      expect((stats.s?.ok as { body: string }).body).toContain("listener.virtualInbound.no_filter_chain_match: 1");
+    },
+    T,
+  );
 });

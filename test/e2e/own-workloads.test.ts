@@ -89,7 +89,13 @@ config: [routing.yaml]
     rmSync(configDir, { recursive: true, force: true });
     mkdirSync(configDir, { recursive: true });
     writeFileSync(path.join(configDir, "mine.yaml"), "# mine\n");
-    mesh = await startLocalMesh({ configDir, base: "127.0.68", appBase: "127.0.69", gatewayIp: "127.0.68.3", workloads: readWorkloads(file) });
+    mesh = await startLocalMesh({
+      configDir,
+      base: "127.0.68",
+      appBase: "127.0.69",
+      gatewayIp: "127.0.68.3",
+      workloads: readWorkloads(file),
+    });
   }, 180_000);
 
   afterAll(async () => {

@@ -9,8 +9,12 @@ import { promisify } from "node:util";
 import { REPO_ROOT } from "../../hack/paths.js";
 
 const run = promisify(execFile);
-const npm = (args: string[], cwd: string) => run("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, maxBuffer: 64 << 20 });
-const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+const npm = (args: string[], cwd: string) =>
+  run("npm", [...args, "--no-audit", "--no-fund", "--loglevel=error"], { cwd, maxBuffer: 64 << 20 });
+const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+  version: string;
+  dependencies: Record<string, string>;
+};
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -34,7 +38,8 @@ function importedPackages(): Set<string> {
 
 describe("the npm package", () => {
   beforeAll(() => {
-    if (!existsSync(path.join(REPO_ROOT, "dist/operator/cli/main.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+    if (!existsSync(path.join(REPO_ROOT, "dist/operator/cli/main.js")))
+      throw new Error("dist/ is missing: run `npm run build` first");
   });
 
   it("lists no test file, no test support and nothing from test/", async () => {
@@ -42,7 +47,11 @@ describe("the npm package", () => {
     const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
     expect(files).toContain("dist/operator/cli/main.js");
     const offending = files.filter(
-      (f) => /\.test\.(js|ts|d\.ts)(\.map)?$/.test(f) || /^(dist\/)?test\//.test(f) || /\/(testing|e2e)\//.test(f) || /fixtures\//.test(f),
+      (f) =>
+        /\.test\.(js|ts|d\.ts)(\.map)?$/.test(f) ||
+        /^(dist\/)?test\//.test(f) ||
+        /\/(testing|e2e)\//.test(f) ||
+        /fixtures\//.test(f),
     );
     expect(offending).toEqual([]);
   }, 60_000);

@@ -6,7 +6,8 @@ import { kube, kubectl } from "./support/kubectl.js";
 import { condition } from "./support/mesh.js";
 import { operatorAndMesh } from "./support/operator.js";
 
-const manifest = (name: string, spec: object) => stringify({ apiVersion: "weft.dev/v1alpha1", kind: "MeshInstallation", metadata: { name }, spec });
+const manifest = (name: string, spec: object) =>
+  stringify({ apiVersion: "weft.dev/v1alpha1", kind: "MeshInstallation", metadata: { name }, spec });
 
 describe("kubectl apply of a bad MeshInstallation", () => {
   it.each(BAD_SPECS)("is rejected for $why, naming $field", async ({ spec, field }) => {
@@ -48,7 +49,9 @@ describe("a spec that passes the schema but cannot be installed", () => {
     await kube(["apply", "-f", "-"], manifest("unknown-version", { version: "9.9.9", namespace: "weft-unknown" }));
     const m = await f.mesh.until((o) => condition(o, "Reconciled")?.status === "False", 30_000, "Reconciled=False");
     expect(condition(m, "Reconciled")).toMatchObject({ reason: "UnknownVersion" });
-    expect(condition(m, "Reconciled")?.message).toMatch(/^spec\.version: 9\.9\.9 is not a version this operator can install \(known: .*0\.2\.0/);
+    expect(condition(m, "Reconciled")?.message).toMatch(
+      /^spec\.version: 9\.9\.9 is not a version this operator can install \(known: .*0\.2\.0/,
+    );
     expect(condition(m, "Ready")).toMatchObject({ status: "False", reason: "UnknownVersion" });
     expect(m.status?.state).toBe("UnknownVersion");
     expect((await kubectl(["get", "namespace", "weft-unknown"])).code).not.toBe(0); // nothing was installed

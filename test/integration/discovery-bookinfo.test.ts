@@ -18,11 +18,21 @@ const cluster = (app: string, subset = "") => `outbound|9080|${subset}|${fqdn(ap
 
 interface VirtualHost {
   domains: string[];
-  routes: { match?: Record<string, unknown>; route?: { cluster?: string; weighted_clusters?: { clusters: { name: string; weight: number }[] } } }[];
+  routes: {
+    match?: Record<string, unknown>;
+    route?: { cluster?: string; weighted_clusters?: { clusters: { name: string; weight: number }[] } };
+  }[];
 }
 
 async function podAddresses(app: string, version: string): Promise<string[]> {
-  const pods = await getJson<{ items: { status: { podIP?: string } }[] }>(["get", "pods", "-n", NS, "-l", `app=${app},version=${version}`]);
+  const pods = await getJson<{ items: { status: { podIP?: string } }[] }>([
+    "get",
+    "pods",
+    "-n",
+    NS,
+    "-l",
+    `app=${app},version=${version}`,
+  ]);
   return pods.items.map((p) => `${p.status.podIP ?? ""}:9080`).sort();
 }
 
@@ -60,12 +70,17 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
   it("routes every app to v1, as virtual-service-all-v1.yaml says, with Istio's domains", async () => {
     await proxy!.until(() => BOOKINFO.every(([app]) => vhost(app) !== undefined), 10_000, "a virtual host per app");
     for (const [app] of BOOKINFO) expect(vhost(app)?.routes[0]?.route?.cluster).toBe(cluster(app, "v1"));
-    expect(vhost("reviews")?.domains).toEqual(expect.arrayContaining(["reviews", `reviews.${NS}`, fqdn("reviews"), "reviews:9080"]));
+    expect(vhost("reviews")?.domains).toEqual(
+      expect.arrayContaining(["reviews", `reviews.${NS}`, fqdn("reviews"), "reviews:9080"]),
+    );
   });
 
   it("shows the proxy in /debug/syncz, every type ACKed at the current version", async () => {
     const allAcked = (s: Awaited<ReturnType<DiscoveryProcess["syncz"]>>) =>
-      s.length === 1 && ["CDS", "EDS", "LDS", "RDS"].every((t) => s[0]?.types[t]?.acked !== undefined && s[0].types[t].acked === s[0].types[t].sent);
+      s.length === 1 &&
+      ["CDS", "EDS", "LDS", "RDS"].every(
+        (t) => s[0]?.types[t]?.acked !== undefined && s[0].types[t].acked === s[0].types[t].sent,
+      );
     let syncz = await discovery!.syncz();
     for (let i = 0; i < 50 && !allAcked(syncz); i++) syncz = await discovery!.syncz(); // the last ACK may be in flight
     const [p, ...others] = syncz;
@@ -79,14 +94,22 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
 
   it("follows the cluster: a 50/50 VirtualService and a scaled Deployment reach the proxy", async () => {
     await applyNetworking(NS, "virtual-service-reviews-50-v3.yaml");
-    await proxy!.until(() => vhost("reviews")?.routes[0]?.route?.weighted_clusters !== undefined, 10_000, "the weighted route");
+    await proxy!.until(
+      () => vhost("reviews")?.routes[0]?.route?.weighted_clusters !== undefined,
+      10_000,
+      "the weighted route",
+    );
     expect(vhost("reviews")?.routes[0]?.route?.weighted_clusters?.clusters).toEqual([
       expect.objectContaining({ name: cluster("reviews", "v1"), weight: 50 }),
       expect.objectContaining({ name: cluster("reviews", "v3"), weight: 50 }),
     ]);
 
     await kube(["scale", "deployment", "reviews-v3", "-n", NS, "--replicas=2"]);
-    await proxy!.until(() => proxy!.endpoints(cluster("reviews", "v3")).length === 2, 30_000, "two reviews v3 endpoints");
+    await proxy!.until(
+      () => proxy!.endpoints(cluster("reviews", "v3")).length === 2,
+      30_000,
+      "two reviews v3 endpoints",
+    );
     expect(proxy!.endpoints(cluster("reviews", "v3"))).toEqual(await podAddresses("reviews", "v3"));
     expect(proxy!.active.get(TYPE.endpoint)?.has(cluster("reviews", "v3"))).toBe(true);
   });
@@ -98,11 +121,29 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
     const nodeId = `sidecar~${ip}~productpage-v1-agent.${NS}~${NS}.svc.cluster.local`;
     const agent = spawn(
       process.execPath,
-      [`${REPO_ROOT}/dist/operator/cli/main.js`, "proxy", "--discovery-address", discovery!.xdsTarget, "--node-id", nodeId, "--admin-address", ip, "--admin-port", `${admin}`, "--stats-port", `${stats}`, "--ready-port", `${ready}`],
+      [
+        `${REPO_ROOT}/dist/operator/cli/main.js`,
+        "proxy",
+        "--discovery-address",
+        discovery!.xdsTarget,
+        "--node-id",
+        nodeId,
+        "--admin-address",
+        ip,
+        "--admin-port",
+        `${admin}`,
+        "--stats-port",
+        `${stats}`,
+        "--ready-port",
+        `${ready}`,
+      ],
       { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WEFT_LOG_LEVEL: "warn" } },
     );
     try {
-      type Dump = { version?: string; resources?: { clusters?: { name: string }[]; routes?: { virtual_hosts?: VirtualHost[] }[] } };
+      type Dump = {
+        version?: string;
+        resources?: { clusters?: { name: string }[]; routes?: { virtual_hosts?: VirtualHost[] }[] };
+      };
       const dump = async (): Promise<Dump | undefined> => {
         try {
           return (await (await fetch(`http://${ip}:${admin}/config_dump`)).json()) as Dump;
@@ -114,7 +155,12 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
       // discovery sent means /config_dump now shows what the proxy serves.
       const acked = (x: Awaited<ReturnType<DiscoveryProcess["syncz"]>>) => {
         const p = x.find((q) => q.node === nodeId);
-        return p !== undefined && ["CDS", "EDS", "LDS", "RDS"].every((t) => p.types[t]?.acked !== undefined && p.types[t]?.acked === p.types[t]?.sent);
+        return (
+          p !== undefined &&
+          ["CDS", "EDS", "LDS", "RDS"].every(
+            (t) => p.types[t]?.acked !== undefined && p.types[t]?.acked === p.types[t]?.sent,
+          )
+        );
       };
       let syncz = await discovery!.syncz();
       for (let i = 0; i < 300 && !acked(syncz); i++) {
@@ -128,7 +174,10 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
       expect(names).toEqual(expect.arrayContaining(expected));
       const hosts = (d?.resources?.routes ?? []).flatMap((r) => r.virtual_hosts ?? []);
       const reviews = hosts.find((v) => v.domains.includes(fqdn("reviews")));
-      expect(reviews?.routes[0]?.route?.weighted_clusters?.clusters.map((c) => c.name)).toEqual([cluster("reviews", "v1"), cluster("reviews", "v3")]);
+      expect(reviews?.routes[0]?.route?.weighted_clusters?.clusters.map((c) => c.name)).toEqual([
+        cluster("reviews", "v1"),
+        cluster("reviews", "v3"),
+      ]);
     } finally {
       agent.kill("SIGTERM");
       await new Promise((r) => agent.once("exit", r));

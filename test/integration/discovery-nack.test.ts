@@ -76,7 +76,11 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
 
   it("reports a connected, synced proxy: ProxiesSynced=True and kubectl get mesh shows 1 proxy, 1 synced", async () => {
     proxy = new CheckingProxy(discovery!.xdsTarget, sidecarId("productpage", APP_NS));
-    await proxy.until(() => proxy!.clusters().includes(REVIEWS_V1) && proxy!.routes().has("9080"), 15_000, "Bookinfo's clusters and routes");
+    await proxy.until(
+      () => proxy!.clusters().includes(REVIEWS_V1) && proxy!.routes().has("9080"),
+      15_000,
+      "Bookinfo's clusters and routes",
+    );
     const synced = await f.mesh.until(
       (m) => proxiesSynced(m)?.status === "True" && m.status?.proxies?.connected === 1 && m.status.proxies.synced === 1,
       15_000,
@@ -91,10 +95,15 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     const routesBefore = JSON.stringify(proxy!.routes().get("9080"));
     await kube(["apply", "-f", "-"], badReviews);
     const configz = await poll("discovery naming the rejected VirtualService", async () => {
-      const z = (await (await fetch(`http://127.0.0.1:${discovery!.monitoringPort}/debug/configz`)).json()) as { rejected: { name: string; errors: string[]; keptPrevious: boolean }[] };
+      const z = (await (await fetch(`http://127.0.0.1:${discovery!.monitoringPort}/debug/configz`)).json()) as {
+        rejected: { name: string; errors: string[]; keptPrevious: boolean }[];
+      };
       return z.rejected.find((r) => r.name === "reviews");
     });
-    expect(configz).toMatchObject({ keptPrevious: true, errors: [expect.stringMatching(/^spec\.http\[0\]\.match\[0\]\.uri\.regex: .*\(unclosed/)] });
+    expect(configz).toMatchObject({
+      keptPrevious: true,
+      errors: [expect.stringMatching(/^spec\.http\[0\]\.match\[0\]\.uri\.regex: .*\(unclosed/)],
+    });
     expect(proxy!.nacks).toEqual([]);
     expect(JSON.stringify(proxy!.routes().get("9080"))).toBe(routesBefore);
   });
@@ -102,7 +111,8 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
   it("a NACK no door can see: the proxy keeps its routes, syncz and the MeshInstallation show why", async () => {
     const routesBefore = JSON.stringify(proxy!.routes().get("9080"));
     f.mesh.reset();
-    proxy!.refuse = (type, json) => (type === TYPE.route && JSON.stringify(json).includes("x-refuse-me") ? "refused: x-refuse-me" : undefined);
+    proxy!.refuse = (type, json) =>
+      type === TYPE.route && JSON.stringify(json).includes("x-refuse-me") ? "refused: x-refuse-me" : undefined;
     await kube(["apply", "-f", "-"], refusedReviews);
 
     await proxy!.until(() => proxy!.nacks.length > 0, 15_000, "a NACK");
@@ -114,7 +124,10 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     expect(syncz[0]?.types["RDS"]?.nack?.error).toContain("x-refuse-me");
 
     const rejected = await f.mesh.until((m) => proxiesSynced(m)?.status === "False", 15_000, "ProxiesSynced=False");
-    expect(proxiesSynced(rejected)).toMatchObject({ reason: "ConfigRejected", message: expect.stringContaining("x-refuse-me") });
+    expect(proxiesSynced(rejected)).toMatchObject({
+      reason: "ConfigRejected",
+      message: expect.stringContaining("x-refuse-me"),
+    });
     expect(rejected.status?.proxies).toMatchObject({ connected: 1, nacked: 1, synced: 0 });
     expect(await meshRow()).toEqual({ proxies: "1", synced: "0" });
   });
@@ -122,7 +135,11 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
   it("fixing the VirtualService brings ProxiesSynced back to True", async () => {
     f.mesh.reset();
     await applyNetworking(APP_NS, "virtual-service-reviews-test-v2.yaml");
-    await f.mesh.until((m) => proxiesSynced(m)?.status === "True" && m.status?.proxies?.synced === 1, 15_000, "ProxiesSynced=True again");
+    await f.mesh.until(
+      (m) => proxiesSynced(m)?.status === "True" && m.status?.proxies?.synced === 1,
+      15_000,
+      "ProxiesSynced=True again",
+    );
     expect(JSON.stringify(proxy!.routes().get("9080"))).toContain("end-user");
     expect(await meshRow()).toEqual({ proxies: "1", synced: "1" });
   });
@@ -132,7 +149,13 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     expect(await discovery!.stop()).toBe(0);
     const m = await f.mesh.until((o) => proxiesSynced(o)?.status === "Unknown", 15_000, "ProxiesSynced=Unknown");
     expect(proxiesSynced(m)?.reason).toBe("NoReport");
-    const cm = await getJson<{ data?: Record<string, string> }>(["get", "configmap", "weft-proxy-status", "-n", MESH_NS]);
+    const cm = await getJson<{ data?: Record<string, string> }>([
+      "get",
+      "configmap",
+      "weft-proxy-status",
+      "-n",
+      MESH_NS,
+    ]);
     expect(Object.keys(cm.data ?? {})).toEqual([]);
   });
 });

@@ -21,13 +21,23 @@ spec:
 ${http}`;
 
 const bad = {
-  regex: vs(`  - match: [{ uri: { regex: "/reviews/(unclosed" } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
-  weights: vs(`  - route:\n    - { destination: { host: reviews, subset: v1 }, weight: 70 }\n    - { destination: { host: reviews, subset: v2 }, weight: 20 }\n`),
+  regex: vs(
+    `  - match: [{ uri: { regex: "/reviews/(unclosed" } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`,
+  ),
+  weights: vs(
+    `  - route:\n    - { destination: { host: reviews, subset: v1 }, weight: 70 }\n    - { destination: { host: reviews, subset: v2 }, weight: 20 }\n`,
+  ),
   subset: vs(`  - route: [{ destination: { host: reviews, subset: v9 } }]\n`),
-  abort: vs(`  - fault: { abort: { percentage: { value: 150 }, httpStatus: 500 } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
+  abort: vs(
+    `  - fault: { abort: { percentage: { value: 150 }, httpStatus: 500 } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`,
+  ),
   // Header injection by config: a Set-Cookie smuggled into every response through a CRLF.
-  crlf: vs(`  - headers: { response: { set: { x-a: "1\\r\\nSet-Cookie: session=evil" } } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
-  lookahead: vs(`  - match: [{ headers: { cookie: { regex: "(?=.*user=jason).*" } } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`),
+  crlf: vs(
+    `  - headers: { response: { set: { x-a: "1\\r\\nSet-Cookie: session=evil" } } }\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`,
+  ),
+  lookahead: vs(
+    `  - match: [{ headers: { cookie: { regex: "(?=.*user=jason).*" } } }]\n    route: [{ destination: { host: reviews, subset: v1 } }]\n`,
+  ),
 };
 
 function webhookYaml(port: number, caPem: string): string {
@@ -52,8 +62,16 @@ describe("the validation webhook, called by kube-apiserver", () => {
 
   beforeAll(async () => {
     const ca = await generateCa(`weft-ca.${MESH_NS}`, 30);
-    await kube(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${MESH_NS} }\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: ${APP_NS} }\n`);
-    const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "weft-ca-secret", namespace: MESH_NS }, data: { "ca-cert.pem": b64(ca.certPem), "ca-key.pem": b64(ca.keyPem) } };
+    await kube(
+      ["apply", "-f", "-"],
+      `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${MESH_NS} }\n---\napiVersion: v1\nkind: Namespace\nmetadata: { name: ${APP_NS} }\n`,
+    );
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "weft-ca-secret", namespace: MESH_NS },
+      data: { "ca-cert.pem": b64(ca.certPem), "ca-key.pem": b64(ca.keyPem) },
+    };
     await kube(["apply", "-f", "-"], JSON.stringify(secret));
     discovery = await DiscoveryProcess.start(MESH_NS, "webhook", [`--watch-namespace=${APP_NS}`]);
     await kube(["apply", "-f", "-"], webhookYaml(discovery.webhookPort, ca.certPem));
@@ -91,7 +109,10 @@ describe("the validation webhook, called by kube-apiserver", () => {
     const outcomes: string[] = [];
     for (const [i, c] of INVALID.entries()) {
       const r = await kubectl(["apply", "-f", "-"], JSON.stringify(invalidObject(c, i, APP_NS)));
-      const denied = r.code !== 0 && r.stderr.includes('admission webhook "validation.weft.dev" denied the request') && r.stderr.includes(`${c.field}: `);
+      const denied =
+        r.code !== 0 &&
+        r.stderr.includes('admission webhook "validation.weft.dev" denied the request') &&
+        r.stderr.includes(`${c.field}: `);
       if (!denied) outcomes.push(`${c.kind} ${c.what}: ${r.code === 0 ? "accepted" : r.stderr.trim()}`);
     }
     expect(outcomes).toEqual([]);

@@ -17,6 +17,10 @@ export default async function globalSetup(): Promise<void> {
   if (!kubeconfig) throw new Error(`cluster up printed no KUBECONFIG: ${out}`);
   process.env.KUBECONFIG = kubeconfig;
   process.env.WEFT_STARTED_CLUSTER = alreadyUp ? "" : "1";
-  execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", `${process.cwd()}/crds/`], { stdio: ["ignore", "ignore", "inherit"] });
-  execFileSync("kubectl", ["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("kubectl", ["apply", "--server-side", "--force-conflicts", "-f", `${process.cwd()}/crds/`], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  execFileSync("kubectl", ["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }

@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.WEFT_STARTED_CLUSTER && !process.env.WEFT_KEEP_CLUSTER) {
-    execFileSync("node", [`${process.cwd()}/dist/hack/cluster/main.js`, "down"], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("node", [`${process.cwd()}/dist/hack/cluster/main.js`, "down"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
   }
 }

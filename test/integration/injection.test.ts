@@ -13,7 +13,12 @@ const APP_NS = "inject-app";
 const PLAIN_NS = "inject-plain";
 const WEBHOOK = "weft-test-sidecar-injector";
 const b64 = (s: string) => Buffer.from(s).toString("base64");
-const spec = normalizeSpec({ version: "0.2.0", hub: "registry.example.com/weft", namespace: MESH_NS, injection: { policy: "Enabled", honorIstioLabel: true } });
+const spec = normalizeSpec({
+  version: "0.2.0",
+  hub: "registry.example.com/weft",
+  namespace: MESH_NS,
+  injection: { policy: "Enabled", honorIstioLabel: true },
+});
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -22,22 +27,41 @@ interface Pod {
 type Webhooks = KubernetesObject & { webhooks: { clientConfig: object }[] };
 
 /** The operator's objects: the mesh CA Secret, the injection ConfigMap, and its webhooks pointed at a local URL. */
-function operatorObjects(ca: { certPem: string; keyPem: string }, port: number): { secret: KubernetesObject; configMap: KubernetesObject; webhook: Webhooks } {
+function operatorObjects(
+  ca: { certPem: string; keyPem: string },
+  port: number,
+): { secret: KubernetesObject; configMap: KubernetesObject; webhook: Webhooks } {
   const { objects } = render(spec, { name: "inject", uid: "00000000-0000-0000-0000-000000000000", ca });
   // No owner references: the MeshInstallation they'd name doesn't exist, and the garbage collector would delete them.
   const bare = (o: KubernetesObject) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } });
-  const find = (kind: string) => bare(objects.find((o) => o.kind === kind && (kind !== "ConfigMap" || o.metadata?.name === "weft-sidecar-injector"))!);
+  const find = (kind: string) =>
+    bare(
+      objects.find((o) => o.kind === kind && (kind !== "ConfigMap" || o.metadata?.name === "weft-sidecar-injector"))!,
+    );
   const mwc = find("MutatingWebhookConfiguration") as Webhooks;
   const webhook = {
     ...mwc,
     metadata: { name: WEBHOOK },
-    webhooks: mwc.webhooks.map((w) => ({ ...w, clientConfig: { url: `https://127.0.0.1:${port}/inject`, caBundle: b64(ca.certPem) } })),
+    webhooks: mwc.webhooks.map((w) => ({
+      ...w,
+      clientConfig: { url: `https://127.0.0.1:${port}/inject`, caBundle: b64(ca.certPem) },
+    })),
   };
   return { secret: find("Secret"), configMap: find("ConfigMap"), webhook };
 }
 
-const podJson = (ns: string, name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) =>
-  JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: ns, labels: { app: name, ...labels }, annotations }, spec: { containers: [{ name: "app", image: "example.com/app:1" }] } });
+const podJson = (
+  ns: string,
+  name: string,
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+) =>
+  JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: ns, labels: { app: name, ...labels }, annotations },
+    spec: { containers: [{ name: "app", image: "example.com/app:1" }] },
+  });
 const proxyOf = (pod: Pod) => pod.spec.containers.find((c) => c.name === "weft-proxy");
 
 describe("sidecar injection, called by kube-apiserver", () => {
@@ -45,7 +69,12 @@ describe("sidecar injection, called by kube-apiserver", () => {
   let objs: ReturnType<typeof operatorObjects>;
 
   beforeAll(async () => {
-    await kube(["apply", "-f", "-"], [MESH_NS, APP_NS, PLAIN_NS].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`).join("---\n"));
+    await kube(
+      ["apply", "-f", "-"],
+      [MESH_NS, APP_NS, PLAIN_NS]
+        .map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${n} }\n`)
+        .join("---\n"),
+    );
     await kube(["label", "namespace", APP_NS, "istio-injection=enabled", "--overwrite"]);
     // The port is known only once discovery runs, and discovery needs the CA Secret first: render twice.
     const ca = await generateCa(`weft-ca.${MESH_NS}`, 30);
@@ -71,7 +100,14 @@ describe("sidecar injection, called by kube-apiserver", () => {
     await kube(["create", "deployment", "reviews", "-n", APP_NS, "--image=example.com/reviews:1"]);
     await kube(["wait", "-n", APP_NS, "--for=condition=Available", "deployment/reviews", "--timeout=60s"]);
     await kube(["wait", "-n", APP_NS, "--for=condition=Ready", "pod", "-l", "app=reviews", "--timeout=60s"]);
-    const pods = await getJson<{ items: (Pod & { status: { phase: string } })[] }>(["get", "pods", "-n", APP_NS, "-l", "app=reviews"]);
+    const pods = await getJson<{ items: (Pod & { status: { phase: string } })[] }>([
+      "get",
+      "pods",
+      "-n",
+      APP_NS,
+      "-l",
+      "app=reviews",
+    ]);
     expect(pods.items).toHaveLength(1);
     const pod = pods.items[0]!;
     expect(pod.status.phase).toBe("Running");
@@ -79,13 +115,33 @@ describe("sidecar injection, called by kube-apiserver", () => {
     const proxy = proxyOf(pod)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.2.0");
     // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses with exit 2; these are the ones it runs.)
-    expect(proxy.args).toEqual(["proxy", "--discovery-address", `weftd.${MESH_NS}.svc:15010`, "--type", "sidecar", "--interception-mode", "REDIRECT", "--binary-path", spec.proxy.binaryPath]);
-    expect(pod.metadata.labels).toMatchObject({ "security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": "reviews" });
-    expect(JSON.parse(pod.metadata.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({ containers: ["weft-proxy"] });
+    expect(proxy.args).toEqual([
+      "proxy",
+      "--discovery-address",
+      `weftd.${MESH_NS}.svc:15010`,
+      "--type",
+      "sidecar",
+      "--interception-mode",
+      "REDIRECT",
+      "--binary-path",
+      spec.proxy.binaryPath,
+    ]);
+    expect(pod.metadata.labels).toMatchObject({
+      "security.istio.io/tlsMode": "istio",
+      "service.istio.io/canonical-name": "reviews",
+    });
+    expect(JSON.parse(pod.metadata.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({
+      containers: ["weft-proxy"],
+    });
   });
 
   it('a pod labelled sidecar.istio.io/inject: "false" is not injected', async () => {
-    const pod = JSON.parse(await kube(["create", "-o", "json", "-f", "-"], podJson(APP_NS, "opted-out", { "sidecar.istio.io/inject": "false" }))) as Pod;
+    const pod = JSON.parse(
+      await kube(
+        ["create", "-o", "json", "-f", "-"],
+        podJson(APP_NS, "opted-out", { "sidecar.istio.io/inject": "false" }),
+      ),
+    ) as Pod;
     expect(pod.spec.containers.map((c) => c.name)).toEqual(["app"]);
   });
 
@@ -95,14 +151,25 @@ describe("sidecar injection, called by kube-apiserver", () => {
   });
 
   it("sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath swap the engine, as with MOSN", async () => {
-    const annotations = { "sidecar.istio.io/proxyImage": "example.com/mosn:1.0", "proxy.istio.io/config": "binaryPath: /usr/local/bin/mosn" };
-    const pod = JSON.parse(await kube(["create", "-o", "json", "-f", "-"], podJson(APP_NS, "mosn", {}, annotations))) as Pod;
+    const annotations = {
+      "sidecar.istio.io/proxyImage": "example.com/mosn:1.0",
+      "proxy.istio.io/config": "binaryPath: /usr/local/bin/mosn",
+    };
+    const pod = JSON.parse(
+      await kube(["create", "-o", "json", "-f", "-"], podJson(APP_NS, "mosn", {}, annotations)),
+    ) as Pod;
     expect(proxyOf(pod)?.image).toBe("example.com/mosn:1.0");
     expect(proxyOf(pod)?.args).toContain("/usr/local/bin/mosn");
   });
 
   it("a malformed template lets the pod through unpatched, with a warning naming the ConfigMap key", async () => {
-    const broken = { ...objs.configMap, data: { ...(objs.configMap as { data: Record<string, string> }).data, config: "policy: enabled\ntemplates:\n  sidecar: 'containers: ['\n" } };
+    const broken = {
+      ...objs.configMap,
+      data: {
+        ...(objs.configMap as { data: Record<string, string> }).data,
+        config: "policy: enabled\ntemplates:\n  sidecar: 'containers: ['\n",
+      },
+    };
     await kube(["apply", "-f", "-"], JSON.stringify(broken));
     const r = await kubectl(["create", "-o", "json", "-f", "-"], podJson(APP_NS, "broken"));
     expect(r.code).toBe(0);

@@ -5,9 +5,11 @@ import { getJson, kube } from "./support/kubectl.js";
 import { ObjectWatch, condition } from "./support/mesh.js";
 import { operatorAndMesh } from "./support/operator.js";
 
-const OWNED_KINDS = "serviceaccounts,services,configmaps,secrets,deployments,roles,rolebindings,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations";
+const OWNED_KINDS =
+  "serviceaccounts,services,configmaps,secrets,deployments,roles,rolebindings,clusterroles,clusterrolebindings,mutatingwebhookconfigurations,validatingwebhookconfigurations";
 type Obj = { kind: string; metadata: { name: string; namespace?: string; uid: string; resourceVersion: string } };
-const ownedBy = async (mesh: string) => (await getJson<{ items: Obj[] }>(["get", OWNED_KINDS, "-A", "-l", `weft.dev/mesh=${mesh}`])).items;
+const ownedBy = async (mesh: string) =>
+  (await getJson<{ items: Obj[] }>(["get", OWNED_KINDS, "-A", "-l", `weft.dev/mesh=${mesh}`])).items;
 
 describe("a MeshInstallation applied with kubectl", () => {
   const f = operatorAndMesh("install-test", "default");
@@ -16,12 +18,29 @@ describe("a MeshInstallation applied with kubectl", () => {
     await kube(["apply", "-f", `${REPO_ROOT}/samples/mesh.yaml`]);
     await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=30s"]);
 
-    const pods = await getJson<{ items: { status: { conditions: { type: string; status: string }[] } }[] }>(["get", "pods", "-n", "weft-system", "-l", "app=weftd"]);
+    const pods = await getJson<{ items: { status: { conditions: { type: string; status: string }[] } }[] }>([
+      "get",
+      "pods",
+      "-n",
+      "weft-system",
+      "-l",
+      "app=weftd",
+    ]);
     expect(pods.items).toHaveLength(2);
     for (const p of pods.items) expect(p.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
 
     const [header, row] = (await kube(["get", "mesh", "default"])).trim().split("\n");
-    expect(header?.split(/\s+/)).toEqual(["NAME", "NAMESPACE", "VERSION", "READY", "PROXIES", "SYNCED", "UPGRADED", "STATE", "AGE"]);
+    expect(header?.split(/\s+/)).toEqual([
+      "NAME",
+      "NAMESPACE",
+      "VERSION",
+      "READY",
+      "PROXIES",
+      "SYNCED",
+      "UPGRADED",
+      "STATE",
+      "AGE",
+    ]);
     expect(row).toMatch(/^default\s+weft-system\s+0\.2\.0\s+True\s+.*Healthy\s+\d+s$/);
   });
 
@@ -30,7 +49,11 @@ describe("a MeshInstallation applied with kubectl", () => {
     const watch = await ObjectWatch.start<Obj>("/api/v1/namespaces/weft-system/configmaps", "weft-sidecar-injector");
     try {
       await kube(["delete", "configmap", "weft-sidecar-injector", "-n", "weft-system"]);
-      const restored = await watch.until((o, phase) => phase === "ADDED" && o.metadata.uid !== before.metadata.uid, 10_000, "the ConfigMap re-created");
+      const restored = await watch.until(
+        (o, phase) => phase === "ADDED" && o.metadata.uid !== before.metadata.uid,
+        10_000,
+        "the ConfigMap re-created",
+      );
       expect(restored.metadata.uid).not.toBe(before.metadata.uid);
     } finally {
       watch.stop();
@@ -38,12 +61,34 @@ describe("a MeshInstallation applied with kubectl", () => {
   });
 
   it("undoes an edit of the injector's values in under 10 s", async () => {
-    const original = await getJson<{ data: { values: string } }>(["get", "configmap", "weft-sidecar-injector", "-n", "weft-system"]);
-    const watch = await ObjectWatch.start<{ data: { values: string } } & Obj>("/api/v1/namespaces/weft-system/configmaps", "weft-sidecar-injector");
+    const original = await getJson<{ data: { values: string } }>([
+      "get",
+      "configmap",
+      "weft-sidecar-injector",
+      "-n",
+      "weft-system",
+    ]);
+    const watch = await ObjectWatch.start<{ data: { values: string } } & Obj>(
+      "/api/v1/namespaces/weft-system/configmaps",
+      "weft-sidecar-injector",
+    );
     try {
-      await kube(["patch", "configmap", "weft-sidecar-injector", "-n", "weft-system", "--type=merge", "-p", JSON.stringify({ data: { values: '{"global":{"hub":"evil.example.com"}}' } })]);
+      await kube([
+        "patch",
+        "configmap",
+        "weft-sidecar-injector",
+        "-n",
+        "weft-system",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ data: { values: '{"global":{"hub":"evil.example.com"}}' } }),
+      ]);
       await watch.until((o) => o.data.values.includes("evil.example.com"), 10_000, "the edit");
-      const repaired = await watch.until((o) => o.data.values === original.data.values, 10_000, "the original values restored");
+      const repaired = await watch.until(
+        (o) => o.data.values === original.data.values,
+        10_000,
+        "the original values restored",
+      );
       expect(JSON.parse(repaired.data.values).global.hub).toBe("ghcr.io/weft-mesh");
     } finally {
       watch.stop();
@@ -57,7 +102,12 @@ describe("a MeshInstallation applied with kubectl", () => {
     const versions = async () => {
       const m = await getJson<Obj>(["get", "mesh", "default"]);
       const owned = await ownedBy("default");
-      return new Map([m, ...owned].map((o) => [`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, o.metadata.resourceVersion]));
+      return new Map(
+        [m, ...owned].map((o) => [
+          `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`,
+          o.metadata.resourceVersion,
+        ]),
+      );
     };
     const before = await versions();
     const reconcilesBefore = await f.operator.reconciles();
@@ -71,7 +121,14 @@ describe("a MeshInstallation applied with kubectl", () => {
 
   it("deleting it removes every object it created, webhooks and namespace included", async () => {
     const owned = await ownedBy("default");
-    expect(owned.map((o) => o.kind)).toEqual(expect.arrayContaining(["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ClusterRole", "Deployment"]));
+    expect(owned.map((o) => o.kind)).toEqual(
+      expect.arrayContaining([
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ClusterRole",
+        "Deployment",
+      ]),
+    );
     await kube(["delete", "mesh", "default", "--timeout=30s"]);
     expect(await ownedBy("default")).toEqual([]);
     await kube(["wait", "--for=delete", "namespace/weft-system", "--timeout=60s"]);

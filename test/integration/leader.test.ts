@@ -2,7 +2,7 @@
 // takes over within the lease duration and finishes the upgrade.
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { kube, kubectl } from "./support/kubectl.js";
-import type { ObjectWatch} from "./support/mesh.js";
+import type { ObjectWatch } from "./support/mesh.js";
 import { condition, isReady, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
 

@@ -18,13 +18,28 @@ const IP = "127.0.60.31"; // the agent binds its listeners here (interception NO
 
 /** ConfigMap weft-mesh exactly as the operator renders it for this spec.meshConfig. */
 function meshConfigMap(meshConfig: object): string {
-  const cm = render(normalizeSpec({ namespace: MESH_NS, meshConfig }), { name: "meshcfg", uid: "u", ca: { certPem: "C", keyPem: "K" } }).objects.find(
-    (o) => o.kind === "ConfigMap" && o.metadata?.name === "weft-mesh",
-  ) as { data: Record<string, string> };
-  return stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "weft-mesh", namespace: MESH_NS }, data: cm.data });
+  const cm = render(normalizeSpec({ namespace: MESH_NS, meshConfig }), {
+    name: "meshcfg",
+    uid: "u",
+    ca: { certPem: "C", keyPem: "K" },
+  }).objects.find((o) => o.kind === "ConfigMap" && o.metadata?.name === "weft-mesh") as {
+    data: Record<string, string>;
+  };
+  return stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "weft-mesh", namespace: MESH_NS },
+    data: cm.data,
+  });
 }
 
-type Dump = { resources?: { routes?: { virtual_hosts?: { routes?: { route?: { cluster?: string; retry_policy?: { num_retries?: number } } }[] }[] }[] } };
+type Dump = {
+  resources?: {
+    routes?: {
+      virtual_hosts?: { routes?: { route?: { cluster?: string; retry_policy?: { num_retries?: number } } }[] }[];
+    }[];
+  };
+};
 
 describe("meshConfig takes effect without a restart", () => {
   let discovery: DiscoveryProcess | undefined;
@@ -66,7 +81,22 @@ describe("meshConfig takes effect without a restart", () => {
     const nodeId = `sidecar~${IP}~productpage-v1-x.${NS}~${NS}.svc.cluster.local`;
     agent = spawn(
       process.execPath,
-      [`${REPO_ROOT}/dist/operator/cli/main.js`, "proxy", "--discovery-address", discovery.xdsTarget, "--node-id", nodeId, "--admin-port", `${admin}`, "--stats-port", `${stats}`, "--ready-port", `${ready}`, "--outbound-port", "15001"],
+      [
+        `${REPO_ROOT}/dist/operator/cli/main.js`,
+        "proxy",
+        "--discovery-address",
+        discovery.xdsTarget,
+        "--node-id",
+        nodeId,
+        "--admin-port",
+        `${admin}`,
+        "--stats-port",
+        `${stats}`,
+        "--ready-port",
+        `${ready}`,
+        "--outbound-port",
+        "15001",
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     agent.stdout?.on("data", (d: Buffer) => (out += d.toString()));
@@ -83,12 +113,21 @@ describe("meshConfig takes effect without a restart", () => {
     expect(new Set(retries(await dump()))).toEqual(new Set([2])); // Istio's default, from the rendered ConfigMap
     const started = Date.now();
     await kube(["apply", "-f", "-"], meshConfigMap({ defaultRetryPolicy: { attempts: 7 } }));
-    await until("num_retries 7 on every route", async () => (retries(await dump()).every((n) => n === 7) ? true : undefined), 10_000);
-    process.stderr.write(`mesh-config: attempts 2 → 7 reached the agent's /config_dump in ${Date.now() - started} ms\n`);
+    await until(
+      "num_retries 7 on every route",
+      async () => (retries(await dump()).every((n) => n === 7) ? true : undefined),
+      10_000,
+    );
+    process.stderr.write(
+      `mesh-config: attempts 2 → 7 reached the agent's /config_dump in ${Date.now() - started} ms\n`,
+    );
   });
 
   it("turning the access log on makes the proxy log each request (TEXT, Istio's field order)", async () => {
-    await kube(["apply", "-f", "-"], meshConfigMap({ defaultRetryPolicy: { attempts: 7 }, accessLog: { enabled: true, encoding: "TEXT" } }));
+    await kube(
+      ["apply", "-f", "-"],
+      meshConfigMap({ defaultRetryPolicy: { attempts: 7 }, accessLog: { enabled: true, encoding: "TEXT" } }),
+    );
     // An unknown host under ALLOW_ANY (Istio's default) goes to PassthroughCluster; with no interception there is no
     // original destination to pass it to: 503 UH, as Envoy answers.
     const logged = (path: string) => out.split("\n").find((l) => l.includes(`"GET ${path} HTTP/1.1" 503 UH`));
@@ -98,7 +137,10 @@ describe("meshConfig takes effect without a restart", () => {
       async () => {
         const path = `/probe-${Date.now()}`;
         await new Promise<void>((resolve) => {
-          const req = request({ host: IP, port: 15001, path, headers: { host: "no-such-service" }, agent: false }, (res) => res.resume().on("end", resolve));
+          const req = request(
+            { host: IP, port: 15001, path, headers: { host: "no-such-service" }, agent: false },
+            (res) => res.resume().on("end", resolve),
+          );
           req.on("error", () => resolve());
           req.end();
         });
@@ -107,6 +149,8 @@ describe("meshConfig takes effect without a restart", () => {
       },
       15_000,
     );
-    expect(line).toMatch(/^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/probe-\d+ HTTP\/1\.1" 503 UH \d+ \d+ \d+ "-" "-" "[^"]*" "no-such-service" "-" /);
+    expect(line).toMatch(
+      /^\[\d{4}-\d\d-\d\dT[^\]]+\] "GET \/probe-\d+ HTTP\/1\.1" 503 UH \d+ \d+ \d+ "-" "-" "[^"]*" "no-such-service" "-" /,
+    );
   });
 });

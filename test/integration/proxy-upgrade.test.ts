@@ -57,10 +57,15 @@ spec: { address: ${BACKEND}, ports: { http: 9080 }, labels: { app: echo } }
 
 const upgraded = (m: MeshInstallation) => condition(m, "ProxiesUpgraded");
 const completedOn = (binaryPath: string, version: string) => (m: MeshInstallation) =>
-  upgraded(m)?.status === "True" && (upgraded(m)?.message ?? "").includes(`3/3 upgraded to 0.2.0 ${binaryPath}`) && m.status?.proxies?.versions?.[version] === 3;
-const patchMesh = (proxy: object) => kube(["patch", "mesh", MESH, "--type", "merge", "-p", JSON.stringify({ spec: { proxy } })]);
+  upgraded(m)?.status === "True" &&
+  (upgraded(m)?.message ?? "").includes(`3/3 upgraded to 0.2.0 ${binaryPath}`) &&
+  m.status?.proxies?.versions?.[version] === 3;
+const patchMesh = (proxy: object) =>
+  kube(["patch", "mesh", MESH, "--type", "merge", "-p", JSON.stringify({ spec: { proxy } })]);
 const annotations = async () =>
-  (await getJson<{ items: { metadata: { annotations?: Record<string, string> } }[] }>(["get", "pods", "-n", APP_NS])).items.map((p) => p.metadata.annotations?.["weft.dev/engine"] ?? "");
+  (
+    await getJson<{ items: { metadata: { annotations?: Record<string, string> } }[] }>(["get", "pods", "-n", APP_NS])
+  ).items.map((p) => p.metadata.annotations?.["weft.dev/engine"] ?? "");
 
 describe("sidecar upgrades driven by the operator", () => {
   const f = operatorAndMesh("upgrades-test", MESH);
@@ -68,13 +73,20 @@ describe("sidecar upgrades driven by the operator", () => {
   let discovery: DiscoveryProcess | undefined;
   let sidecars: Sidecars | undefined;
   let backend: LoadProcess | undefined;
-  const load = () => new LoadProcess((sidecars?.ips() ?? []).map((ip) => `http://${ip}:15001/`), { rate: 300, host: "echo:9080" });
+  const load = () =>
+    new LoadProcess(
+      (sidecars?.ips() ?? []).map((ip) => `http://${ip}:15001/`),
+      { rate: 300, host: "echo:9080" },
+    );
 
   beforeAll(async () => {
     for (const [binaryPath, version] of ENGINES) {
       const file = join(dir, "0.2.0", binaryPath);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, `process.env.WEFT_ENGINE_VERSION = ${JSON.stringify(version)};\nimport(${JSON.stringify(`${REPO_ROOT}/dist/proxy/engine/child.js`)});\n`);
+      writeFileSync(
+        file,
+        `process.env.WEFT_ENGINE_VERSION = ${JSON.stringify(version)};\nimport(${JSON.stringify(`${REPO_ROOT}/dist/proxy/engine/child.js`)});\n`,
+      );
     }
     await kube(["apply", "-f", "-"], `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${APP_NS} }\n`);
     await kube(["apply", "-f", "-"], mesh);
@@ -88,8 +100,13 @@ describe("sidecar upgrades driven by the operator", () => {
       webhooks: [
         {
           name: "upgrade-test.sidecar-injector.weft.dev",
-          clientConfig: { url: `https://127.0.0.1:${discovery.webhookPort}/inject`, caBundle: secret.data["ca-cert.pem"] },
-          rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" }],
+          clientConfig: {
+            url: `https://127.0.0.1:${discovery.webhookPort}/inject`,
+            caBundle: secret.data["ca-cert.pem"],
+          },
+          rules: [
+            { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" },
+          ],
           namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": APP_NS } },
           sideEffects: "None",
           admissionReviewVersions: ["v1"],
@@ -98,7 +115,12 @@ describe("sidecar upgrades driven by the operator", () => {
       ],
     };
     await kube(["apply", "-f", "-"], JSON.stringify(webhook));
-    const probe = JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name: "probe", namespace: APP_NS, annotations: { "sidecar.istio.io/inject": "true" } }, spec: { containers: [{ name: "a", image: "x" }] } });
+    const probe = JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "probe", namespace: APP_NS, annotations: { "sidecar.istio.io/inject": "true" } },
+      spec: { containers: [{ name: "a", image: "x" }] },
+    });
     for (let i = 0; i < 100; i++) {
       const r = await kubectl(["create", "--dry-run=server", "-o", "json", "-f", "-"], probe);
       if (r.code === 0 && r.stdout.includes("weft-proxy")) break;
@@ -106,7 +128,14 @@ describe("sidecar upgrades driven by the operator", () => {
     await kube(["apply", "-f", "-"], echo);
     backend = new LoadProcess([], { rate: 0, backend: `${BACKEND}:9080` });
     await kube(["apply", "-f", "-"], APPS.map(deployment).join("---\n"));
-    sidecars = new Sidecars({ namespace: APP_NS, discoveryAddress: discovery.xdsTarget, enginesDir: dir, engineVersion: "0.2.0", ipBase: "127.0.41", args: ["--engine-wait", "3s"] });
+    sidecars = new Sidecars({
+      namespace: APP_NS,
+      discoveryAddress: discovery.xdsTarget,
+      enginesDir: dir,
+      engineVersion: "0.2.0",
+      ipBase: "127.0.41",
+      args: ["--engine-wait", "3s"],
+    });
     sidecars.start();
   }, 120_000);
 
@@ -120,7 +149,11 @@ describe("sidecar upgrades driven by the operator", () => {
   });
 
   it("reports every injected proxy on the mesh's engine: ProxiesUpgraded=True, versions, and kubectl get mesh's UPGRADED", async () => {
-    const m = await f.mesh.until(completedOn("/usr/local/bin/weft-engine", "0.2.0"), 90_000, "3/3 proxies reporting the first engine");
+    const m = await f.mesh.until(
+      completedOn("/usr/local/bin/weft-engine", "0.2.0"),
+      90_000,
+      "3/3 proxies reporting the first engine",
+    );
     expect(m.status?.proxies).toMatchObject({ connected: 3, upgraded: "3/3", versions: { "0.2.0": 3 } });
     const [header, row] = (await kube(["get", "mesh", MESH])).trim().split("\n");
     expect(header?.split(/\s+/)).toContain("UPGRADED");
@@ -138,7 +171,10 @@ describe("sidecar upgrades driven by the operator", () => {
     expect(count.ok).toBeGreaterThan(0);
     expect(done.status?.proxies?.versions).toEqual({ "0.2.1": 3 });
     // Paced by maxUnavailable 1: status went 0/3, 1/3, 2/3 on its way.
-    const steps = f.mesh.seen.map((s) => upgraded(s.obj)).filter((c) => c?.reason === "InProgress").map((c) => c?.message.slice(0, 3));
+    const steps = f.mesh.seen
+      .map((s) => upgraded(s.obj))
+      .filter((c) => c?.reason === "InProgress")
+      .map((c) => c?.message.slice(0, 3));
     expect(steps).toEqual(expect.arrayContaining(["0/3", "1/3", "2/3"]));
   }, 180_000);
 
@@ -147,7 +183,11 @@ describe("sidecar upgrades driven by the operator", () => {
     await traffic.until((c) => c.ok > 0, 30_000, "traffic through the sidecars");
     await patchMesh({ binaryPath: "/opt/weft/engine-missing" });
     const failed = await f.mesh.until((m) => upgraded(m)?.reason === "Failed", 90_000, "ProxiesUpgraded=False/Failed");
-    expect(upgraded(failed)?.message).toMatch(new RegExp(`^0/3 upgraded .*1 failed: ${APP_NS}/app-\\d-[a-z0-9]+-[a-z0-9]+: engine 0.2.0 /opt/weft/engine-missing is missing: no ${dir}/0.2.0/opt/weft/engine-missing`));
+    expect(upgraded(failed)?.message).toMatch(
+      new RegExp(
+        `^0/3 upgraded .*1 failed: ${APP_NS}/app-\\d-[a-z0-9]+-[a-z0-9]+: engine 0.2.0 /opt/weft/engine-missing is missing: no ${dir}/0.2.0/opt/weft/engine-missing`,
+      ),
+    );
     expect((await annotations()).filter((a) => a.includes("engine-missing"))).toHaveLength(1);
     expect(failed.status?.proxies?.versions).toEqual({ "0.2.1": 3 });
     f.mesh.reset();
@@ -160,14 +200,22 @@ describe("sidecar upgrades driven by the operator", () => {
   it("at rest for 60 s after Completed, the operator writes nothing and reconciles nothing", async () => {
     const versions = async () => {
       const m = await getJson<{ metadata: { resourceVersion: string } }>(["get", "mesh", MESH]);
-      const objs = await getJson<{ items: { kind: string; metadata: { name: string; namespace?: string; resourceVersion: string } }[] }>([
+      const objs = await getJson<{
+        items: { kind: string; metadata: { name: string; namespace?: string; resourceVersion: string } }[];
+      }>(["get", "pods,deployments", "-n", APP_NS]);
+      const cms = await getJson<{ items: { kind: string; metadata: { name: string; resourceVersion: string } }[] }>([
         "get",
-        "pods,deployments",
+        "configmaps",
         "-n",
-        APP_NS,
+        MESH_NS,
       ]);
-      const cms = await getJson<{ items: { kind: string; metadata: { name: string; resourceVersion: string } }[] }>(["get", "configmaps", "-n", MESH_NS]);
-      return new Map([["mesh", m.metadata.resourceVersion], ...[...objs.items, ...cms.items].map((o): [string, string] => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion])]);
+      return new Map([
+        ["mesh", m.metadata.resourceVersion],
+        ...[...objs.items, ...cms.items].map((o): [string, string] => [
+          `${o.kind}/${o.metadata.name}`,
+          o.metadata.resourceVersion,
+        ]),
+      ]);
     };
     const before = await versions();
     const reconciles = await f.operator.reconciles();
@@ -181,8 +229,25 @@ describe("sidecar upgrades driven by the operator", () => {
     let sampling = true;
     const sample = (async () => {
       while (sampling) {
-        const ds = await getJson<{ items: { metadata: { generation: number }; spec: { replicas: number }; status: { observedGeneration?: number; updatedReplicas?: number; availableReplicas?: number; replicas?: number } }[] }>(["get", "deployments", "-n", APP_NS]);
-        const rolling = ds.items.filter((d) => (d.status.observedGeneration ?? 0) < d.metadata.generation || d.status.updatedReplicas !== d.spec.replicas || d.status.replicas !== d.spec.replicas || d.status.availableReplicas !== d.spec.replicas);
+        const ds = await getJson<{
+          items: {
+            metadata: { generation: number };
+            spec: { replicas: number };
+            status: {
+              observedGeneration?: number;
+              updatedReplicas?: number;
+              availableReplicas?: number;
+              replicas?: number;
+            };
+          }[];
+        }>(["get", "deployments", "-n", APP_NS]);
+        const rolling = ds.items.filter(
+          (d) =>
+            (d.status.observedGeneration ?? 0) < d.metadata.generation ||
+            d.status.updatedReplicas !== d.spec.replicas ||
+            d.status.replicas !== d.spec.replicas ||
+            d.status.availableReplicas !== d.spec.replicas,
+        );
         maxRolling = Math.max(maxRolling, rolling.length);
       }
     })();
@@ -190,7 +255,9 @@ describe("sidecar upgrades driven by the operator", () => {
     await f.mesh.until(completedOn("/opt/weft/engine-d", "0.2.3"), 180_000, "every proxy on engine d, in new pods");
     sampling = false;
     await sample;
-    const restarts = f.operator.lines.filter((l) => l.msg === "workload restarted for its proxies").map((l) => l["deployment"]);
+    const restarts = f.operator.lines
+      .filter((l) => l.msg === "workload restarted for its proxies")
+      .map((l) => l["deployment"]);
     expect([...restarts].sort()).toEqual(APPS.map((a) => `${APP_NS}/${a}`));
     expect(maxRolling).toBeLessThanOrEqual(1);
     expect(sidecars?.agents.size).toBe(3);

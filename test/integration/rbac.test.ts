@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import type { MeshInstallation } from "../../operator/api/types.js";
 import { getJson, kube, kubectl } from "./support/kubectl.js";
-import type { ObjectWatch} from "./support/mesh.js";
+import type { ObjectWatch } from "./support/mesh.js";
 import { isReady, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
 
@@ -27,18 +27,40 @@ describe("the install manifests in operator/deploy", () => {
     mesh?.stop();
     await kubectl(["delete", "mesh", "rbac", "--ignore-not-found", "--timeout=30s"]);
     await operator?.stop();
-    await kubectl(["delete", "-f", `${deploy}/operator.yaml`, "-f", `${deploy}/rbac.yaml`, "-f", `${deploy}/namespace.yaml`, "--ignore-not-found", "--wait=true", "--timeout=60s"]);
+    await kubectl([
+      "delete",
+      "-f",
+      `${deploy}/operator.yaml`,
+      "-f",
+      `${deploy}/rbac.yaml`,
+      "-f",
+      `${deploy}/namespace.yaml`,
+      "--ignore-not-found",
+      "--wait=true",
+      "--timeout=60s",
+    ]);
   });
 
   it("run the operator as a leader-elected Deployment of two replicas", async () => {
     await kube(["rollout", "status", "deployment/weft-operator", "-n", "weft-system", "--timeout=30s"]);
-    const d = await getJson<{ status: { availableReplicas: number } }>(["get", "deployment", "weft-operator", "-n", "weft-system"]);
+    const d = await getJson<{ status: { availableReplicas: number } }>([
+      "get",
+      "deployment",
+      "weft-operator",
+      "-n",
+      "weft-system",
+    ]);
     expect(d.status.availableReplicas).toBe(2);
   });
 
   it("grant the operator enough to install and remove a mesh with its ServiceAccount token alone", async () => {
     const token = (await kube(["create", "token", "weft-operator", "-n", "weft-system", "--duration=1h"])).trim();
-    const admin = await getJson<{ clusters: { cluster: { server: string; "certificate-authority-data": string } }[] }>(["config", "view", "--raw", "--minify"]);
+    const admin = await getJson<{ clusters: { cluster: { server: string; "certificate-authority-data": string } }[] }>([
+      "config",
+      "view",
+      "--raw",
+      "--minify",
+    ]);
     const cluster = admin.clusters[0]?.cluster;
     const kubeconfig = join(mkdtempSync(join(tmpdir(), "weft-rbac-")), "kubeconfig");
     writeFileSync(
@@ -52,16 +74,31 @@ describe("the install manifests in operator/deploy", () => {
         "current-context": "c",
       }),
     );
-    operator = await OperatorProcess.start("rbac-test", ["--leader-election-namespace=weft-system"], { ...process.env, KUBECONFIG: kubeconfig });
+    operator = await OperatorProcess.start("rbac-test", ["--leader-election-namespace=weft-system"], {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+    });
     await operator.waitForLog((l) => l.msg === "leader election: became leader", 30_000);
 
-    await kube(["apply", "-f", "-"], "apiVersion: weft.dev/v1alpha1\nkind: MeshInstallation\nmetadata:\n  name: rbac\nspec:\n  namespace: weft-rbac\n");
+    await kube(
+      ["apply", "-f", "-"],
+      "apiVersion: weft.dev/v1alpha1\nkind: MeshInstallation\nmetadata:\n  name: rbac\nspec:\n  namespace: weft-rbac\n",
+    );
     const ready = await mesh.until(isReady, 30_000, "Ready");
     expect(ready.status?.state).toBe("Healthy");
     expect(operator.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)))).toEqual([]);
 
     await kube(["delete", "mesh", "rbac", "--timeout=30s"]);
     await kube(["wait", "--for=delete", "namespace/weft-rbac", "--timeout=60s"]);
-    expect((await getJson<{ items: unknown[] }>(["get", "clusterroles,mutatingwebhookconfigurations,validatingwebhookconfigurations", "-l", "weft.dev/mesh=rbac"])).items).toEqual([]);
+    expect(
+      (
+        await getJson<{ items: unknown[] }>([
+          "get",
+          "clusterroles,mutatingwebhookconfigurations,validatingwebhookconfigurations",
+          "-l",
+          "weft.dev/mesh=rbac",
+        ])
+      ).items,
+    ).toEqual([]);
   });
 });

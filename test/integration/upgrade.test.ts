@@ -25,7 +25,11 @@ describe("upgrading a MeshInstallation in place", () => {
 
     f.mesh.reset();
     await kube(["apply", "-f", "-"], meshYaml("0.2.0"));
-    const upgrading = await f.mesh.until((m) => condition(m, "Ready")?.reason === "Upgrading", 30_000, "Ready=False/Upgrading");
+    const upgrading = await f.mesh.until(
+      (m) => condition(m, "Ready")?.reason === "Upgrading",
+      30_000,
+      "Ready=False/Upgrading",
+    );
     expect(condition(upgrading, "Ready")?.status).toBe("False");
     expect(upgrading.status?.state).toBe("Upgrading");
     expect(upgrading.status?.version).toBe("0.1.0"); // what is rolled out, not what is asked for
@@ -34,9 +38,25 @@ describe("upgrading a MeshInstallation in place", () => {
     const upgraded = await f.mesh.until((m) => isReady(m) && m.status?.version === "0.2.0", 30_000, "Ready at 0.2.0");
     expect(upgraded.status?.state).toBe("Healthy");
 
-    const d = await getJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>(["get", "deployment", "weftd", "-n", "weft-upgrade"]);
+    const d = await getJson<{ spec: { template: { spec: { containers: { image: string }[] } } } }>([
+      "get",
+      "deployment",
+      "weftd",
+      "-n",
+      "weft-upgrade",
+    ]);
     expect(d.spec.template.spec.containers[0]?.image).toBe("ghcr.io/weft-mesh/weft:0.2.0");
-    const pods = await getJson<{ items: { spec: { containers: { image: string }[] } }[] }>(["get", "pods", "-n", "weft-upgrade", "-l", "app=weftd"]);
-    expect(pods.items.map((p) => p.spec.containers[0]?.image)).toEqual(["ghcr.io/weft-mesh/weft:0.2.0", "ghcr.io/weft-mesh/weft:0.2.0"]);
+    const pods = await getJson<{ items: { spec: { containers: { image: string }[] } }[] }>([
+      "get",
+      "pods",
+      "-n",
+      "weft-upgrade",
+      "-l",
+      "app=weftd",
+    ]);
+    expect(pods.items.map((p) => p.spec.containers[0]?.image)).toEqual([
+      "ghcr.io/weft-mesh/weft:0.2.0",
+      "ghcr.io/weft-mesh/weft:0.2.0",
+    ]);
   });
 });

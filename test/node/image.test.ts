@@ -56,7 +56,10 @@ describe("the weft image archive", () => {
   it("unpacks into a root filesystem where the non-root user runs `weft version`", () => {
     mkdirSync(root);
     for (const l of layers) execFileSync("tar", ["-xzf", l, "-C", root]);
-    const out = execFileSync("/usr/sbin/chroot", ["--userspec=65532:65532", root, "/usr/local/bin/weft", "version"], { encoding: "utf8", env: {} });
+    const out = execFileSync("/usr/sbin/chroot", ["--userspec=65532:65532", root, "/usr/local/bin/weft", "version"], {
+      encoding: "utf8",
+      env: {},
+    });
     expect(out.trim()).toBe(`weft ${WEFT_VERSION}`);
     // The engine the agent forks, at the default binaryPath, is the package's engine.
     const engine = readlinkSync(join(root, DEFAULT_BINARY_PATH));

@@ -57,7 +57,9 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
 
 function cluster(cmd: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [`${REPO_ROOT}/dist/hack/cluster/main.js`, cmd], (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr })),
+    execFile(process.execPath, [`${REPO_ROOT}/dist/hack/cluster/main.js`, cmd], (err, _out, stderr) =>
+      resolve({ code: err ? 1 : 0, stderr }),
+    ),
   );
 }
 
@@ -82,7 +84,13 @@ describe("the real node", () => {
   it("runs a pod that serves HTTP on its pod IP; kubectl logs and exec work", async () => {
     await kube(["apply", "-f", "-"], ratings(NS));
     await kube(["wait", "--for=condition=Ready", "pod/ratings", "-n", NS, "--timeout=180s"]);
-    const pod = await getJson<{ spec: { nodeName: string }; status: { podIP: string } }>(["get", "pod", "ratings", "-n", NS]);
+    const pod = await getJson<{ spec: { nodeName: string }; status: { podIP: string } }>([
+      "get",
+      "pod",
+      "ratings",
+      "-n",
+      NS,
+    ]);
     expect(pod.spec.nodeName).toBe(NODE.name);
     expect(pod.status.podIP).toMatch(/^10\.244\.100\.\d+$/);
 
@@ -91,7 +99,18 @@ describe("the real node", () => {
     expect(JSON.parse(r.body)).toMatchObject({ id: 7, version: "ratings-v1" });
 
     expect(await kube(["logs", "ratings", "-n", NS])).toContain("bookinfo ratings-v1: listening on 0.0.0.0:9080");
-    expect(await kube(["exec", "ratings", "-n", NS, "--", "/usr/local/bin/node", "-e", "process.stdout.write(String(6 * 7))"])).toBe("42");
+    expect(
+      await kube([
+        "exec",
+        "ratings",
+        "-n",
+        NS,
+        "--",
+        "/usr/local/bin/node",
+        "-e",
+        "process.stdout.write(String(6 * 7))",
+      ]),
+    ).toBe("42");
   });
 
   it("gives pods the cluster's DNS and Services: a pod reaches a Service by name through its ClusterIP", async () => {
@@ -119,8 +138,24 @@ spec:
   containers: [{ name: weft, image: "${missing}", imagePullPolicy: Never, args: [version] }]
 `,
     );
-    await kube(["wait", "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ErrImageNeverPull", "pod/missing", "-n", NS, "--timeout=120s"]);
-    const events = await kube(["get", "events", "-n", NS, "--field-selector", "involvedObject.name=missing", "-o", "jsonpath={.items[*].message}"]);
+    await kube([
+      "wait",
+      "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ErrImageNeverPull",
+      "pod/missing",
+      "-n",
+      NS,
+      "--timeout=120s",
+    ]);
+    const events = await kube([
+      "get",
+      "events",
+      "-n",
+      NS,
+      "--field-selector",
+      "involvedObject.name=missing",
+      "-o",
+      "jsonpath={.items[*].message}",
+    ]);
     expect(events).toContain(missing);
   });
 
@@ -132,12 +167,13 @@ spec:
     await kube(["apply", "-f", `${REPO_ROOT}/operator/deploy/`]);
     await kube(["apply", "-f", `${REPO_ROOT}/samples/mesh.yaml`]);
     await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=240s"]);
-    const pods = await getJson<{ items: Array<{ metadata: { name: string }; spec: { nodeName: string; containers: Array<{ image: string }> }; status: { phase: string } }> }>([
-      "get",
-      "pods",
-      "-n",
-      "weft-system",
-    ]);
+    const pods = await getJson<{
+      items: Array<{
+        metadata: { name: string };
+        spec: { nodeName: string; containers: Array<{ image: string }> };
+        status: { phase: string };
+      }>;
+    }>(["get", "pods", "-n", "weft-system"]);
     const names = pods.items.map((p) => p.metadata.name);
     expect(names.filter((n) => n.startsWith("weft-operator-"))).toHaveLength(2);
     expect(names.filter((n) => n.startsWith("weftd-"))).toHaveLength(2);
@@ -164,7 +200,9 @@ spec:
   it("fails `up` naming the node component that won't start and its log, and leaves nothing running", async () => {
     // kube-proxy can't bind its health port: it exits at once.
     const blocker = createServer();
-    await new Promise<void>((resolve, reject) => blocker.once("error", reject).listen(PORTS.kubeProxyHealthz, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) =>
+      blocker.once("error", reject).listen(PORTS.kubeProxyHealthz, "127.0.0.1", resolve),
+    );
     try {
       const up = await cluster("up");
       expect(up.code).not.toBe(0);

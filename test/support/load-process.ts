@@ -17,7 +17,14 @@ export class LoadProcess {
   private readonly waiters: { test: (c: LoadCount) => boolean; resolve: () => void }[] = [];
 
   constructor(targets: string[], o: { rate: number; host?: string; backend?: string }) {
-    const args = [`${REPO_ROOT}/dist/hack/load.js`, "--rate", String(o.rate), ...(o.host ? ["--host", o.host] : []), ...(o.backend ? ["--backend", o.backend] : []), ...targets];
+    const args = [
+      `${REPO_ROOT}/dist/hack/load.js`,
+      "--rate",
+      String(o.rate),
+      ...(o.host ? ["--host", o.host] : []),
+      ...(o.backend ? ["--backend", o.backend] : []),
+      ...targets,
+    ];
     this.proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     this.finished = new Promise((resolve) => {
       createInterface({ input: this.proc.stdout! }).on("line", (line) => {
@@ -36,7 +43,10 @@ export class LoadProcess {
   until(test: (c: LoadCount) => boolean, timeoutMs: number, what: string): Promise<void> {
     if (test(this.last)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`load: never saw ${what} in ${timeoutMs} ms; last ${JSON.stringify(this.last)}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`load: never saw ${what} in ${timeoutMs} ms; last ${JSON.stringify(this.last)}`)),
+        timeoutMs,
+      );
       this.waiters.push({
         test,
         resolve: () => {

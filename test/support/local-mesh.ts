@@ -14,7 +14,8 @@ interface Sync {
 
 export const json = async <T>(url: string): Promise<T> => JSON.parse((await get(url))?.body ?? "null") as T;
 
-const key = (o: { kind?: string; metadata?: { name?: string; namespace?: string } }): string => `${o.kind}/${o.metadata?.namespace ?? "default"}/${o.metadata?.name}`;
+const key = (o: { kind?: string; metadata?: { name?: string; namespace?: string } }): string =>
+  `${o.kind}/${o.metadata?.namespace ?? "default"}/${o.metadata?.name}`;
 
 /**
  * Writes (text) or removes (null) files in the watched folder, then waits until every proxy ACKed the new
@@ -55,22 +56,35 @@ export async function settled(mesh: LocalMesh): Promise<void> {
     `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: sync-marker }\nspec: { hosts: [${host}], ports: [{ number: 1, name: tcp, protocol: TCP }], resolution: STATIC, endpoints: [{ address: 127.0.0.1 }] }\n`,
   );
   const admin = Object.values(mesh.admin)[0] as string;
-  await poll(`${host} in ${admin}/config_dump`, async () => ((await get(`${admin}/config_dump`))?.body.includes(`outbound|1||${host}`) ? true : undefined), 60_000);
+  await poll(
+    `${host} in ${admin}/config_dump`,
+    async () => ((await get(`${admin}/config_dump`))?.body.includes(`outbound|1||${host}`) ? true : undefined),
+    60_000,
+  );
   const version = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
   await synced(mesh, version);
 }
 
 /** Waits until discovery is at `version` or later and every proxy has ACKed it. */
 export async function synced(mesh: LocalMesh, atLeast: number): Promise<void> {
-  const version = await poll("a new config generation", async () => {
-    const v = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
-    return v >= atLeast ? v : undefined;
-  }, 60_000);
-  await poll(`every proxy synced at ${version}`, async () => {
-    const proxies = await json<Sync[]>(`${mesh.monitoringUrl}/debug/syncz`);
-    const ok = (p: Sync) => Number(p.configVersion) >= version && Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
-    return proxies.length === mesh.layout.workloads.length + 1 && proxies.every(ok) ? true : undefined;
-  }, 60_000);
+  const version = await poll(
+    "a new config generation",
+    async () => {
+      const v = Number((await json<{ version: string }>(`${mesh.monitoringUrl}/debug/configz`)).version);
+      return v >= atLeast ? v : undefined;
+    },
+    60_000,
+  );
+  await poll(
+    `every proxy synced at ${version}`,
+    async () => {
+      const proxies = await json<Sync[]>(`${mesh.monitoringUrl}/debug/syncz`);
+      const ok = (p: Sync) =>
+        Number(p.configVersion) >= version && Object.values(p.types).every((t) => !t.nack && t.sent === t.acked);
+      return proxies.length === mesh.layout.workloads.length + 1 && proxies.every(ok) ? true : undefined;
+    },
+    60_000,
+  );
 }
 
 export interface Pages {

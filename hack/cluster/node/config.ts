@@ -83,7 +83,12 @@ export function cniConflist(): string {
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
-          ipam: { type: "host-local", dataDir: nodePaths.cniIpam, ranges: [[{ subnet: NODE.podCidr, gateway: NODE.ip }]], routes: [{ dst: "0.0.0.0/0" }] },
+          ipam: {
+            type: "host-local",
+            dataDir: nodePaths.cniIpam,
+            ranges: [[{ subnet: NODE.podCidr, gateway: NODE.ip }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+          },
         },
         { type: "loopback" },
       ],

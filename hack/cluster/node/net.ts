@@ -43,7 +43,25 @@ export function rules(): Array<[string, string[]]> {
     ["filter", ["-A", FWD, "-i", NODE.bridge, "-o", NODE.bridge, "-j", "ACCEPT"]],
     ["filter", ["-A", FWD, "-i", NODE.bridge, "-j", "DROP"]],
     ["filter", ["-A", FWD, "-o", NODE.bridge, "-j", "DROP"]],
-    ["nat", ["-A", NAT, "-i", NODE.bridge, "-d", `${KUBERNETES_SERVICE_IP}/32`, "-p", "tcp", "--dport", "443", "-j", "DNAT", "--to-destination", `127.0.0.1:${PORTS.apiserver}`]],
+    [
+      "nat",
+      [
+        "-A",
+        NAT,
+        "-i",
+        NODE.bridge,
+        "-d",
+        `${KUBERNETES_SERVICE_IP}/32`,
+        "-p",
+        "tcp",
+        "--dport",
+        "443",
+        "-j",
+        "DNAT",
+        "--to-destination",
+        `127.0.0.1:${PORTS.apiserver}`,
+      ],
+    ],
   ];
 }
 
@@ -96,7 +114,8 @@ export function kubeChainsRemoval(save: string): string {
     } else if (line === "COMMIT") {
       const chains = body.filter((l) => l.startsWith(":KUBE-")).map((l) => l.slice(1).split(" ")[0]);
       const jumps = body.filter((l) => /^-A (?!KUBE-)\S+ .*-j KUBE-/.test(l)).map((l) => `-D${l.slice(2)}`);
-      if (chains.length) out.push(table, ...jumps, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), "COMMIT");
+      if (chains.length)
+        out.push(table, ...jumps, ...chains.map((c) => `-F ${c}`), ...chains.map((c) => `-X ${c}`), "COMMIT");
     } else body.push(line);
   }
   return out.length ? out.join("\n") + "\n" : "";

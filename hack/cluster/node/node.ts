@@ -28,10 +28,17 @@ export function checkMachine(): void {
 
 /** kubelet, kube-proxy and CoreDNS, built by hack/kube/build.sh node (cached by version). */
 export function nodeBinaries(): string {
-  return execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, ["node"], { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" }).trim();
+  return execFileSync(`${REPO_ROOT}/hack/kube/build.sh`, ["node"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+  }).trim();
 }
 
-const ctr = (...args: string[]) => execFileSync("/usr/bin/ctr", ["--address", nodePaths.containerdSocket, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const ctr = (...args: string[]) =>
+  execFileSync("/usr/bin/ctr", ["--address", nodePaths.containerdSocket, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
 export function nodeComponents(bin: string): Component[] {
   return [
@@ -50,20 +57,45 @@ export function nodeComponents(bin: string): Component[] {
         }
       },
     },
-    { name: "kubelet", bin: `${bin}/kubelet`, args: kubeletArgs(), ready: () => okAt(`http://127.0.0.1:${PORTS.kubeletHealthz}/healthz`) },
-    { name: "kube-proxy", bin: `${bin}/kube-proxy`, args: kubeProxyArgs(), ready: () => okAt(`http://127.0.0.1:${PORTS.kubeProxyHealthz}/healthz`) },
-    { name: "coredns", bin: `${bin}/coredns`, args: ["-conf", nodePaths.corefile], ready: () => okAt(`http://127.0.0.1:${PORTS.corednsReady}/ready`) },
+    {
+      name: "kubelet",
+      bin: `${bin}/kubelet`,
+      args: kubeletArgs(),
+      ready: () => okAt(`http://127.0.0.1:${PORTS.kubeletHealthz}/healthz`),
+    },
+    {
+      name: "kube-proxy",
+      bin: `${bin}/kube-proxy`,
+      args: kubeProxyArgs(),
+      ready: () => okAt(`http://127.0.0.1:${PORTS.kubeProxyHealthz}/healthz`),
+    },
+    {
+      name: "coredns",
+      bin: `${bin}/coredns`,
+      args: ["-conf", nodePaths.corefile],
+      ready: () => okAt(`http://127.0.0.1:${PORTS.corednsReady}/ready`),
+    },
   ];
 }
 
 /** Files and host networking the daemons need; idempotent. */
 export function prepare(): void {
-  for (const d of [nodePaths.containerdRoot, nodePaths.containerdState, nodePaths.runcRoot, nodePaths.cniConf, nodePaths.cniIpam, nodePaths.kubeletRoot]) {
+  for (const d of [
+    nodePaths.containerdRoot,
+    nodePaths.containerdState,
+    nodePaths.runcRoot,
+    nodePaths.cniConf,
+    nodePaths.cniIpam,
+    nodePaths.kubeletRoot,
+  ]) {
     mkdirSync(d, { recursive: true });
   }
   writeFileSync(nodePaths.containerdConfig, containerdToml());
   writeFileSync(`${nodePaths.cniConf}/10-weft.conflist`, cniConflist());
-  writeFileSync(nodePaths.kubeletConfig, kubeletYaml({ caFile: files.caCert, certFile: files.kubeletCert, keyFile: files.kubeletKey }));
+  writeFileSync(
+    nodePaths.kubeletConfig,
+    kubeletYaml({ caFile: files.caCert, certFile: files.kubeletCert, keyFile: files.kubeletKey }),
+  );
   writeFileSync(path("node", "resolv.conf"), "# The cluster's DNS answers cluster names only; there is no upstream.\n");
   writeFileSync(nodePaths.corefile, corefile());
   setUp();
@@ -71,14 +103,20 @@ export function prepare(): void {
 
 /** The manifest digest an archive holds (its index.json). */
 const archiveDigest = (archive: string) =>
-  (JSON.parse(execFileSync("tar", ["-xOf", archive, "index.json"], { encoding: "utf8" })) as { manifests: Array<{ digest: string }> }).manifests[0]?.digest;
+  (
+    JSON.parse(execFileSync("tar", ["-xOf", archive, "index.json"], { encoding: "utf8" })) as {
+      manifests: Array<{ digest: string }>;
+    }
+  ).manifests[0]?.digest;
 
 /** Imports the archives of `npm run image` into the node's k8s.io namespace, unless already there; builds them first if missing. */
 export function importImages(say: (m: string) => void): void {
   const all = Object.values(images());
   if (all.some((i) => !existsSync(i.archive))) {
     say("images missing: running npm run image");
-    execFileSync(process.execPath, [`${REPO_ROOT}/dist/hack/image/main.js`], { stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync(process.execPath, [`${REPO_ROOT}/dist/hack/image/main.js`], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
   }
   const present = ctr("-n", "k8s.io", "images", "ls");
   for (const i of all) {
@@ -103,7 +141,12 @@ export function killContainers(): void {
   if (!existsSync(nodePaths.runcRoot)) return;
   let ids: string[] = [];
   try {
-    ids = execFileSync("/usr/sbin/runc", ["--root", nodePaths.runcRoot, "list", "-q"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split("\n").filter(Boolean);
+    ids = execFileSync("/usr/sbin/runc", ["--root", nodePaths.runcRoot, "list", "-q"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+      .split("\n")
+      .filter(Boolean);
   } catch {
     return;
   }

@@ -39,8 +39,14 @@ spec: { hosts: [web.example.com], http: [{ timeout: 3s, route: [{ destination: {
     );
     const snapshot = g.snapshotFor(parseNodeId("sidecar~10.9.0.1~a.default~default.svc.cluster.local"), []);
     expect(g.snapshotFor(parseNodeId("sidecar~10.9.0.2~b.default~default.svc.cluster.local"), [])).toBe(snapshot);
-    expect([...g.warnings]).toContainEqual(expect.stringMatching(/^VirtualService\/default\/slow: skipped for sidecar proxies in default: .*timeout: bad duration "soon"/));
-    expect([...g.warnings]).toContain('VirtualService/default/slow: spec.http[0].timeout: "soon" is not a duration (like "1.5s" or "300ms")');
+    expect([...g.warnings]).toContainEqual(
+      expect.stringMatching(
+        /^VirtualService\/default\/slow: skipped for sidecar proxies in default: .*timeout: bad duration "soon"/,
+      ),
+    );
+    expect([...g.warnings]).toContain(
+      'VirtualService/default/slow: spec.http[0].timeout: "soon" is not a duration (like "1.5s" or "300ms")',
+    );
     expect(g.failures()).toEqual([]);
     const routes = JSON.stringify([...snapshot.resources.values()].flatMap((m) => [...m.values()].map((e) => e.json)));
     expect(routes).toContain('"timeout":"3s"');

@@ -45,7 +45,8 @@ export class SnapshotGenerator {
     const key = proxyClassKey(this.model, proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) {
-      const build = (model: ConfigModel): Snapshot => buildSnapshot(this.version, translate(model, proxy, options), this.cache);
+      const build = (model: ConfigModel): Snapshot =>
+        buildSnapshot(this.version, translate(model, proxy, options), this.cache);
       try {
         snapshot = build(this.model);
       } catch (err) {
@@ -68,7 +69,9 @@ export class SnapshotGenerator {
           build(only(this.model, o));
         } catch (err) {
           culprits.add(o);
-          this.warnings.add(`${kind}/${o.namespace}/${o.name}: skipped for ${proxy.kind} proxies in ${proxy.namespace}: ${(err as Error).message}`);
+          this.warnings.add(
+            `${kind}/${o.namespace}/${o.name}: skipped for ${proxy.kind} proxies in ${proxy.namespace}: ${(err as Error).message}`,
+          );
         }
       }
     }

@@ -18,7 +18,12 @@ describe("monitoring on :15014", () => {
     tracker.nacked(1, TYPE.cluster, "2", "bad cluster", new Date("2026-11-22T00:00:01Z"));
     metrics.connected.set(1);
     metrics.pushes.inc({ type: "CDS" });
-    server = monitoringServer({ tracker, metrics, generator: new SnapshotGenerator(), configWarnings: () => ["a.yaml: broken"] });
+    server = monitoringServer({
+      tracker,
+      metrics,
+      generator: new SnapshotGenerator(),
+      configWarnings: () => ["a.yaml: broken"],
+    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -49,7 +54,12 @@ describe("monitoring on :15014", () => {
 
   it("serves the operator's summary and the config warnings", async () => {
     expect(await (await fetch(`${base}/debug/summary`)).json()).toMatchObject({ connected: 1, synced: 0, nacked: 1 });
-    expect(await (await fetch(`${base}/debug/configz`)).json()).toEqual({ version: "0", warnings: ["a.yaml: broken"], rejected: [], failedSnapshots: [] });
+    expect(await (await fetch(`${base}/debug/configz`)).json()).toEqual({
+      version: "0",
+      warnings: ["a.yaml: broken"],
+      rejected: [],
+      failedSnapshots: [],
+    });
     expect((await fetch(`${base}/nothing`)).status).toBe(404);
   });
 });

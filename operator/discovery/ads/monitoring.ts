@@ -42,7 +42,13 @@ export function monitoringServer(src: MonitoringSources): Server {
     } else if (url.pathname === "/debug/memz") {
       const mib = (n: number): number => Math.round(n / 1048576);
       const m = process.memoryUsage();
-      json({ rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) });
+      json({
+        rssMiB: mib(m.rss),
+        heapUsedMiB: mib(m.heapUsed),
+        heapTotalMiB: mib(m.heapTotal),
+        externalMiB: mib(m.external),
+        arrayBuffersMiB: mib(m.arrayBuffers),
+      });
     } else if (url.pathname === "/metrics") {
       src.metrics.registry.metrics().then(
         (text) => {

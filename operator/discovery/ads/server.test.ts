@@ -61,7 +61,10 @@ describe("ADS server", () => {
     c.request(TYPE.cluster);
     const cds = await c.next();
     expect(cds.type_url).toBe(TYPE.cluster);
-    const eds = cds.resources.map((r) => decodeResource(r)).filter((x) => x["type"] === "EDS").map((x) => String(x["name"]));
+    const eds = cds.resources
+      .map((r) => decodeResource(r))
+      .filter((x) => x["type"] === "EDS")
+      .map((x) => String(x["name"]));
     c.ack(cds);
     c.request(TYPE.endpoint, eds);
     const cla = await c.next();
@@ -108,7 +111,12 @@ describe("ADS server", () => {
       LDS: { sent: "1", acked: "1" },
       RDS: { sent: "1", acked: "1" },
     });
-    expect(summarise(ads.tracker.state())).toMatchObject({ connected: 1, synced: 1, nacked: 0, configVersions: { "1": 1 } });
+    expect(summarise(ads.tracker.state())).toMatchObject({
+      connected: 1,
+      synced: 1,
+      nacked: 0,
+      configVersions: { "1": 1 },
+    });
   });
 
   it("pushes a change in warming order, only the types that changed", async () => {
@@ -121,7 +129,9 @@ describe("ADS server", () => {
     expect(rdsPush).toMatchObject({ type_url: TYPE.route, version_info: "2" });
     c.ack(rdsPush, rds);
     // A new endpoint changes clusters? No: only the assignments.
-    const more = ECHO_SUBSETS + `---
+    const more =
+      ECHO_SUBSETS +
+      `---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: echo-v3 }
@@ -132,11 +142,17 @@ spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version:
     expect(edsPush).toMatchObject({ type_url: TYPE.endpoint, version_info: "3" });
     c.ack(edsPush, eds);
     // A new service touches everything, in order CDS, EDS, LDS, RDS.
-    ads.generator.setModel(meshModel(more, VS(100), `
+    ads.generator.setModel(
+      meshModel(
+        more,
+        VS(100),
+        `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: extra }
-spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: [{ address: 127.0.0.5 }] }`));
+spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: [{ address: 127.0.0.5 }] }`,
+      ),
+    );
     await ads.pushAll();
     // The subscribed assignments and routes didn't change; the new ones are asked for after warming.
     const order = [await c.next(), await c.next()];
@@ -167,13 +183,19 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     c.request(TYPE.route, ["7070"], { version: "1", nonce: "1" });
     await roundTrip(c, rds);
     const [state] = ads.tracker.state();
-    expect(state?.types["RDS"]).toMatchObject({ sent: "2", acked: "1", nack: { version: "1", error: "weighted_clusters: invalid" } });
+    expect(state?.types["RDS"]).toMatchObject({
+      sent: "2",
+      acked: "1",
+      nack: { version: "1", error: "weighted_clusters: invalid" },
+    });
     expect(summarise(ads.tracker.state())).toMatchObject({
       synced: 0,
       nacked: 1,
       nacks: [{ node: NODE, type: "RDS", error: "weighted_clusters: invalid" }],
     });
-    expect(await ads.metrics.registry.getSingleMetricAsString("weft_xds_nacks_total")).toContain('weft_xds_nacks_total{type="RDS"} 1');
+    expect(await ads.metrics.registry.getSingleMetricAsString("weft_xds_nacks_total")).toContain(
+      'weft_xds_nacks_total{type="RDS"} 1',
+    );
   });
 
   it("answers a new set of names at once, and forgets a proxy that disconnects", async () => {
@@ -193,6 +215,8 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     const b = client();
     const [subA, subB] = await Promise.all([subscribeAll(a), subscribeAll(b)]);
     expect(subA.eds).toEqual(subB.eds);
-    await eventually(() => ads.tracker.state().length === 2 && ads.tracker.state().every((p) => p.types["RDS"]?.acked === "1"));
+    await eventually(
+      () => ads.tracker.state().length === 2 && ads.tracker.state().every((p) => p.types["RDS"]?.acked === "1"),
+    );
   });
 });

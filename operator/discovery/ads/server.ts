@@ -74,7 +74,9 @@ class Connection {
     const { tracker, metrics, log } = this.server;
     if (!this.identity) {
       if (!req.node?.id) {
-        this.stream.destroy(Object.assign(new Error("the first request must carry node.id"), { code: status.INVALID_ARGUMENT }));
+        this.stream.destroy(
+          Object.assign(new Error("the first request must carry node.id"), { code: status.INVALID_ARGUMENT }),
+        );
         return;
       }
       this.identity = parseNodeId(req.node.id, req.node.user_agent_name ?? "");
@@ -116,7 +118,11 @@ class Connection {
     this.engineReport = raw;
     const report = reportFromMetadata(req.node?.metadata);
     this.server.tracker.engine(this.id, report);
-    if (report && this.identity) this.server.log.info({ node: this.identity.id, engine: report.engine, phase: report.phase, error: report.error }, "proxy engine");
+    if (report && this.identity)
+      this.server.log.info(
+        { node: this.identity.id, engine: report.engine, phase: report.phase, error: report.error },
+        "proxy engine",
+      );
   }
 
   private onEngineRequest(req: DiscoveryRequest): void {
@@ -139,7 +145,14 @@ class Connection {
     if (sub.sent === key) return;
     const version = String(++this.server.engineVersions);
     const nonce = `engine:${version}`;
-    this.write(encodeResponse({ version_info: version, resources: target ? [encodeResource(engineResource(target))] : [], type_url: ENGINE_TYPE, nonce }));
+    this.write(
+      encodeResponse({
+        version_info: version,
+        resources: target ? [encodeResource(engineResource(target))] : [],
+        type_url: ENGINE_TYPE,
+        nonce,
+      }),
+    );
     Object.assign(sub, { sent: key, nonce });
   }
 
@@ -158,7 +171,10 @@ class Connection {
       tracker.snapshot(this.id, (err as Error).message);
       if (!this.server.logged.has(err as Error)) {
         this.server.logged.add(err as Error);
-        log.warn({ node: id.id, error: (err as Error).message }, "snapshot not built; proxies of this kind keep their previous one");
+        log.warn(
+          { node: id.id, error: (err as Error).message },
+          "snapshot not built; proxies of this kind keep their previous one",
+        );
       }
       if (!this.snapshot) return;
     }
@@ -172,7 +188,12 @@ class Connection {
       // One response, nonce included, serves every proxy that gets this selection: the nonce names the content
       // (version and selection), so a stream never sees one nonce for two different responses.
       const nonce = `${snapshot.version}:${selection.id}`;
-      selection.response ??= encodeResponse({ version_info: snapshot.version, resources: selection.entries.map((e) => e.any), type_url: type, nonce });
+      selection.response ??= encodeResponse({
+        version_info: snapshot.version,
+        resources: selection.entries.map((e) => e.any),
+        type_url: type,
+        nonce,
+      });
       this.write(selection.response);
       Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
       tracker.sent(this.id, type, snapshot.version);
@@ -209,7 +230,8 @@ class Connection {
   /** When everything sent is ACKed, the proxy holds the current generation's config. */
   private markCurrent(): void {
     if (!this.snapshot || this.snapshot.version !== this.server.generator.version) return;
-    for (const sub of this.subs.values()) if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
+    for (const sub of this.subs.values())
+      if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
     this.server.tracker.atVersion(this.id, this.server.generator.version);
   }
 }

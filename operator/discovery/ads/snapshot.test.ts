@@ -25,7 +25,10 @@ describe("snapshot consistency", () => {
   it("finds RDS names without route tables and route tables no listener uses", () => {
     const r = result();
     r.routes = [{ "@type": TYPE.route, name: "1234" }];
-    expect(inconsistencies(r)).toEqual(['RDS name "9080" has no RouteConfiguration', 'RouteConfiguration "1234" belongs to no listener']);
+    expect(inconsistencies(r)).toEqual([
+      'RDS name "9080" has no RouteConfiguration',
+      'RouteConfiguration "1234" belongs to no listener',
+    ]);
     expect(() => buildSnapshot("1", r, new EncodeCache())).toThrow(/^inconsistent snapshot/);
   });
 });

@@ -127,7 +127,8 @@ export function selectResources(snapshot: Snapshot, type: SnapshotType, names: s
   let selection = snapshot.selections.get(key);
   if (!selection) {
     const all = snapshot.resources.get(type) ?? new Map<string, Entry>();
-    const entries = names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
+    const entries =
+      names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
     const h = createHash("sha1");
     for (const e of entries) h.update(e.name).update(e.hash);
     selection = { id: ++selections, entries, hash: h.digest("base64url") };

@@ -28,7 +28,9 @@ describe("summarise", () => {
       versions: {},
       configVersions: { "7": 3 },
       engines: {},
-      nacks: [{ node: "sidecar~10.0.0.2~b.default~default.svc.cluster.local", type: "RDS", error: "route: invalid regex" }],
+      nacks: [
+        { node: "sidecar~10.0.0.2~b.default~default.svc.cluster.local", type: "RDS", error: "route: invalid regex" },
+      ],
       updated: "2026-11-22T01:02:03Z",
     });
   });
@@ -49,7 +51,10 @@ describe("summarise", () => {
     t.sent(1, TYPE.cluster, "4");
     t.acked(1, TYPE.cluster, "4");
     t.snapshot(1, "snapshot for sidecar proxies in default: boom");
-    expect(summarise(t.state(), now)).toMatchObject({ synced: 0, nacks: [{ node: "n", type: "snapshot", error: "snapshot for sidecar proxies in default: boom" }] });
+    expect(summarise(t.state(), now)).toMatchObject({
+      synced: 0,
+      nacks: [{ node: "n", type: "snapshot", error: "snapshot for sidecar proxies in default: boom" }],
+    });
     expect(t.state()[0]?.snapshotError).toBe("snapshot for sidecar proxies in default: boom");
     t.snapshot(1, undefined);
     expect(summarise(t.state(), now)).toMatchObject({ synced: 1, nacks: [] });
@@ -57,7 +62,16 @@ describe("summarise", () => {
 
   it("is empty with no proxies, and tells changes apart from a new timestamp", () => {
     const empty = summarise([], now);
-    expect(empty).toEqual({ connected: 0, synced: 0, nacked: 0, versions: {}, configVersions: {}, engines: {}, nacks: [], updated: "2026-11-22T01:02:03Z" });
+    expect(empty).toEqual({
+      connected: 0,
+      synced: 0,
+      nacked: 0,
+      versions: {},
+      configVersions: {},
+      engines: {},
+      nacks: [],
+      updated: "2026-11-22T01:02:03Z",
+    });
     expect(summaryChanged(empty, { ...empty, updated: "later" })).toBe(false);
     expect(summaryChanged(empty, { ...empty, connected: 1 })).toBe(true);
     expect(summaryChanged(undefined, empty)).toBe(true);

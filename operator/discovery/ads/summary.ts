@@ -28,15 +28,26 @@ export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = n
       versions[p.engine.engine] = (versions[p.engine.engine] ?? 0) + 1;
       engines[podKey(p.node)] = p.engine;
     }
-    for (const [type, t] of Object.entries(p.types)) if (t.nack) nacks.push({ node: p.node, type, error: t.nack.error });
+    for (const [type, t] of Object.entries(p.types))
+      if (t.nack) nacks.push({ node: p.node, type, error: t.nack.error });
     // Not a NACK, but as visible: the proxy runs an older config because its new one couldn't be built.
     if (p.snapshotError) nacks.push({ node: p.node, type: "snapshot", error: p.snapshotError });
   }
   nacks.sort((a, b) => a.node.localeCompare(b.node) || a.type.localeCompare(b.type));
-  return { connected: proxies.length, synced, nacked, versions, configVersions, engines: sortedKeys(engines), nacks, updated: now.toISOString().replace(/\.\d{3}Z$/, "Z") };
+  return {
+    connected: proxies.length,
+    synced,
+    nacked,
+    versions,
+    configVersions,
+    engines: sortedKeys(engines),
+    nacks,
+    updated: now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+  };
 }
 
-const sortedKeys = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+const sortedKeys = <T>(o: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
 /** Whether two summaries differ in anything but their timestamp: the writer only writes on change. */
 export function summaryChanged(a: ProxyStatusSummary | undefined, b: ProxyStatusSummary): boolean {

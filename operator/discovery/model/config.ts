@@ -64,7 +64,14 @@ export interface ConfigModel {
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";
 
 export function emptyModel(): ConfigModel {
-  return { domainSuffix: DEFAULT_DOMAIN_SUFFIX, services: [], workloads: [], virtualServices: [], destinationRules: [], gateways: [] };
+  return {
+    domainSuffix: DEFAULT_DOMAIN_SUFFIX,
+    services: [],
+    workloads: [],
+    virtualServices: [],
+    destinationRules: [],
+    gateways: [],
+  };
 }
 
 /** The endpoint's port for a service port. */

@@ -10,17 +10,28 @@ interface Crd {
     group: string;
     names: { kind: string; plural: string };
     scope: string;
-    versions: { name: string; served: boolean; storage: boolean; schema: { openAPIV3Schema: { type: string; properties: Record<string, { type: string }> } } }[];
+    versions: {
+      name: string;
+      served: boolean;
+      storage: boolean;
+      schema: { openAPIV3Schema: { type: string; properties: Record<string, { type: string }> } };
+    }[];
   };
   metadata: { name: string };
 }
 
 const crdsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../crds");
-const load = (file: string): Crd[] => parseAllDocuments(readFileSync(path.join(crdsDir, file), "utf8")).map((d) => d.toJS() as Crd);
+const load = (file: string): Crd[] =>
+  parseAllDocuments(readFileSync(path.join(crdsDir, file), "utf8")).map((d) => d.toJS() as Crd);
 
 describe("Istio-compatible CRDs", () => {
   it.each([
-    ["istio-networking.yaml", "networking.istio.io", ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"], ISTIO_NETWORKING_VERSIONS],
+    [
+      "istio-networking.yaml",
+      "networking.istio.io",
+      ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"],
+      ISTIO_NETWORKING_VERSIONS,
+    ],
     ["istio-security.yaml", "security.istio.io", ["PeerAuthentication", "AuthorizationPolicy"], ["v1", "v1beta1"]],
   ])("%s serves every kind at every version, stores v1, with structural schemas", (file, group, kinds, versions) => {
     const crds = load(file);
@@ -33,7 +44,10 @@ describe("Istio-compatible CRDs", () => {
       expect(crd.spec.versions.filter((v) => v.storage).map((v) => v.name)).toEqual(["v1"]);
       for (const v of crd.spec.versions) {
         expect(v.schema.openAPIV3Schema.type).toBe("object");
-        expect(v.schema.openAPIV3Schema.properties["spec"]).toEqual({ type: "object", "x-kubernetes-preserve-unknown-fields": true });
+        expect(v.schema.openAPIV3Schema.properties["spec"]).toEqual({
+          type: "object",
+          "x-kubernetes-preserve-unknown-fields": true,
+        });
       }
     }
   });

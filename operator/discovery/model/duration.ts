@@ -24,6 +24,8 @@ export function protoDuration(text: string | undefined): string | undefined {
   if (seconds === undefined) return text;
   const nanos = Math.round(seconds * 1e9);
   const whole = Math.floor(nanos / 1e9);
-  const frac = String(nanos % 1e9).padStart(9, "0").replace(/0+$/, "");
+  const frac = String(nanos % 1e9)
+    .padStart(9, "0")
+    .replace(/0+$/, "");
   return `${whole}${frac ? `.${frac}` : ""}s`;
 }

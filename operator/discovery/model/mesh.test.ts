@@ -6,7 +6,9 @@ import { DEFAULT_MESH, parseMeshConfig } from "./mesh.js";
 /** The `mesh` key of the weft-mesh ConfigMap the operator renders for this spec. */
 function rendered(meshConfig: object): string {
   const spec = normalizeSpec({ meshConfig });
-  const cm = render(spec, { name: "default", uid: "u", ca: { certPem: "C", keyPem: "K" } }).objects.find((o) => o.metadata?.name === "weft-mesh") as { data: { mesh: string } };
+  const cm = render(spec, { name: "default", uid: "u", ca: { certPem: "C", keyPem: "K" } }).objects.find(
+    (o) => o.metadata?.name === "weft-mesh",
+  ) as { data: { mesh: string } };
   return cm.data.mesh;
 }
 
@@ -14,14 +16,27 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
   it("reads the operator's rendering of the defaults as Istio's defaults, saying mTLS is not applied", () => {
     const m = parseMeshConfig(rendered({}));
     expect(m).toMatchObject({ defaultRetry: DEFAULT_MESH.defaultRetry, accessLog: undefined, tracingSampling: 1 });
-    expect(m.warnings).toEqual(["mtls.mode PERMISSIVE: mutual TLS between proxies is not implemented yet; traffic is plaintext"]);
+    expect(m.warnings).toEqual([
+      "mtls.mode PERMISSIVE: mutual TLS between proxies is not implemented yet; traffic is plaintext",
+    ]);
   });
 
   it("reads retries, the access log and sampling from spec.meshConfig", () => {
     const m = parseMeshConfig(
-      rendered({ defaultRetryPolicy: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" }, accessLog: { enabled: true, encoding: "TEXT" }, tracing: { sampling: 25 }, mtls: { mode: "DISABLE" } }),
+      rendered({
+        defaultRetryPolicy: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" },
+        accessLog: { enabled: true, encoding: "TEXT" },
+        tracing: { sampling: 25 },
+        mtls: { mode: "DISABLE" },
+      }),
     );
-    expect(m).toEqual({ defaultRetry: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" }, accessLog: { file: "/dev/stdout", encoding: "TEXT" }, tracingSampling: 25, outboundTrafficPolicy: "ALLOW_ANY", warnings: [] });
+    expect(m).toEqual({
+      defaultRetry: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" },
+      accessLog: { file: "/dev/stdout", encoding: "TEXT" },
+      tracingSampling: 25,
+      outboundTrafficPolicy: "ALLOW_ANY",
+      warnings: [],
+    });
   });
 
   it.each([

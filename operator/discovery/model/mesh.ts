@@ -29,12 +29,20 @@ export const DEFAULT_MESH: MeshSettings = {
   warnings: [],
 };
 
-const KNOWN_TOP = new Set(["defaultConfig", "mtls", "defaultHttpRetryPolicy", "accessLogFile", "accessLogEncoding", "outboundTrafficPolicy"]);
+const KNOWN_TOP = new Set([
+  "defaultConfig",
+  "mtls",
+  "defaultHttpRetryPolicy",
+  "accessLogFile",
+  "accessLogEncoding",
+  "outboundTrafficPolicy",
+]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function unknownFields(o: Record<string, unknown>, known: Set<string>, at: string): void {
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new Error(`${at}${k}: unknown field (known: ${[...known].join(", ")})`);
+  for (const k of Object.keys(o))
+    if (!known.has(k)) throw new Error(`${at}${k}: unknown field (known: ${[...known].join(", ")})`);
 }
 
 /** The `mesh` key's YAML → settings; throws naming the field. Empty text: the defaults. */
@@ -44,15 +52,23 @@ export function parseMeshConfig(text: string): MeshSettings {
   unknownFields(doc, KNOWN_TOP, "");
   const out: MeshSettings = { ...DEFAULT_MESH, defaultRetry: { ...DEFAULT_MESH.defaultRetry }, warnings: [] };
   const mtls = isRecord(doc.mtls) ? doc.mtls.mode : undefined;
-  if (mtls !== undefined && mtls !== "DISABLE") out.warnings.push(`mtls.mode ${String(mtls)}: mutual TLS between proxies is not implemented yet; traffic is plaintext`);
+  if (mtls !== undefined && mtls !== "DISABLE")
+    out.warnings.push(
+      `mtls.mode ${String(mtls)}: mutual TLS between proxies is not implemented yet; traffic is plaintext`,
+    );
   const retry = doc.defaultHttpRetryPolicy;
   if (retry !== undefined) {
     if (!isRecord(retry)) throw new Error("defaultHttpRetryPolicy: not a mapping");
     unknownFields(retry, new Set(["attempts", "retryOn", "perTryTimeout"]), "defaultHttpRetryPolicy.");
     const { attempts, retryOn, perTryTimeout } = retry;
-    if (attempts !== undefined && !(Number.isInteger(attempts) && (attempts as number) >= 0)) throw new Error(`defaultHttpRetryPolicy.attempts: ${String(attempts)} is not an integer ≥ 0`);
-    if (retryOn !== undefined && typeof retryOn !== "string") throw new Error("defaultHttpRetryPolicy.retryOn: not a string");
-    if (perTryTimeout !== undefined && (typeof perTryTimeout !== "string" || durationSeconds(perTryTimeout) === undefined))
+    if (attempts !== undefined && !(Number.isInteger(attempts) && (attempts as number) >= 0))
+      throw new Error(`defaultHttpRetryPolicy.attempts: ${String(attempts)} is not an integer ≥ 0`);
+    if (retryOn !== undefined && typeof retryOn !== "string")
+      throw new Error("defaultHttpRetryPolicy.retryOn: not a string");
+    if (
+      perTryTimeout !== undefined &&
+      (typeof perTryTimeout !== "string" || durationSeconds(perTryTimeout) === undefined)
+    )
       throw new Error(`defaultHttpRetryPolicy.perTryTimeout: "${String(perTryTimeout)}" is not a duration`);
     out.defaultRetry = {
       attempts: (attempts as number | undefined) ?? 2,
@@ -63,8 +79,10 @@ export function parseMeshConfig(text: string): MeshSettings {
   const file = doc.accessLogFile ?? "";
   if (typeof file !== "string") throw new Error("accessLogFile: not a string");
   const encoding = doc.accessLogEncoding ?? "JSON";
-  if (encoding !== "JSON" && encoding !== "TEXT") throw new Error(`accessLogEncoding: "${String(encoding)}" is not JSON or TEXT`);
-  if (file && file !== "/dev/stdout") throw new Error(`accessLogFile: "${file}": only /dev/stdout (or "" for off) is supported`);
+  if (encoding !== "JSON" && encoding !== "TEXT")
+    throw new Error(`accessLogEncoding: "${String(encoding)}" is not JSON or TEXT`);
+  if (file && file !== "/dev/stdout")
+    throw new Error(`accessLogFile: "${file}": only /dev/stdout (or "" for off) is supported`);
   out.accessLog = file ? { file, encoding } : undefined;
   const dc = doc.defaultConfig ?? {};
   if (!isRecord(dc)) throw new Error("defaultConfig: not a mapping");
@@ -73,13 +91,15 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (!isRecord(tracing)) throw new Error("defaultConfig.tracing: not a mapping");
   unknownFields(tracing, new Set(["sampling"]), "defaultConfig.tracing.");
   const sampling = tracing.sampling ?? DEFAULT_MESH.tracingSampling;
-  if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100)) throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);
+  if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100))
+    throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);
   out.tracingSampling = sampling;
   const otp = doc.outboundTrafficPolicy ?? {};
   if (!isRecord(otp)) throw new Error("outboundTrafficPolicy: not a mapping");
   unknownFields(otp, new Set(["mode"]), "outboundTrafficPolicy.");
   const mode = otp.mode ?? "ALLOW_ANY";
-  if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY") throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
+  if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY")
+    throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
   out.outboundTrafficPolicy = mode;
   return out;
 }

@@ -27,7 +27,12 @@ describe("normalise", () => {
     const details = normalise(objects).model.services.find((s) => s.hostname.startsWith("details."));
     expect(details?.endpoints.map((e) => e.address)).toEqual(["10.0.0.11"]);
     const notReady = bookinfoKube().map((o) =>
-      o.kind === "EndpointSlice" ? { ...o, endpoints: (o.endpoints as { conditions: object }[]).map((e) => ({ ...e, conditions: { ready: false } })) } : o,
+      o.kind === "EndpointSlice"
+        ? {
+            ...o,
+            endpoints: (o.endpoints as { conditions: object }[]).map((e) => ({ ...e, conditions: { ready: false } })),
+          }
+        : o,
     );
     expect(normalise(notReady).model.services.every((s) => s.endpoints.length === 0)).toBe(true);
   });
@@ -46,14 +51,21 @@ metadata: { name: web-0, labels: { app: web } }
 spec: { containers: [{ ports: [{ name: web-port, containerPort: 8080 }] }] }
 status: { podIP: 10.1.1.1 }`),
     );
-    expect(model.services[0]?.endpoints).toEqual([{ address: "10.1.1.1", ports: { http: 8080 }, labels: { app: "web" } }]);
+    expect(model.services[0]?.endpoints).toEqual([
+      { address: "10.1.1.1", ports: { http: 8080 }, labels: { app: "web" } },
+    ]);
   });
 
   it("turns a ServiceEntry and the WorkloadEntries it selects into one service, whatever the API version", () => {
-    const { model } = normalise(parseYaml(ECHO_ENTRY.replaceAll("networking.istio.io/v1\n", "networking.istio.io/v1alpha3\n")));
+    const { model } = normalise(
+      parseYaml(ECHO_ENTRY.replaceAll("networking.istio.io/v1\n", "networking.istio.io/v1alpha3\n")),
+    );
     const echo = model.services.find((s) => s.hostname === "echo");
     expect(echo).toMatchObject({ namespace: "default", ports: [{ name: "grpc", number: 7070, protocol: "GRPC" }] });
-    expect(echo?.endpoints.map((e) => `${e.address}:${e.ports["grpc"]}:${e.labels["version"]}`)).toEqual(["127.0.0.1:7071:v1", "127.0.0.2:7072:v2"]);
+    expect(echo?.endpoints.map((e) => `${e.address}:${e.ports["grpc"]}:${e.labels["version"]}`)).toEqual([
+      "127.0.0.1:7071:v1",
+      "127.0.0.2:7072:v2",
+    ]);
     expect(model.services.find((s) => s.hostname === "web.example.com")?.endpoints).toHaveLength(1);
   });
 

@@ -33,7 +33,9 @@ const PROTOCOL_PREFIXES: [string, string][] = [
 
 /** Istio's protocol selection: an explicit protocol, else appProtocol, else the port name's prefix. */
 export function portProtocol(name: string | undefined, appProtocol?: string, declared?: string): string {
-  const explicit = (appProtocol ?? (declared && declared !== "TCP" && declared !== "UDP" ? declared : "")).toUpperCase();
+  const explicit = (
+    appProtocol ?? (declared && declared !== "TCP" && declared !== "UDP" ? declared : "")
+  ).toUpperCase();
   if (explicit) return explicit === "H2C" ? "HTTP2" : explicit;
   const lower = (name ?? "").toLowerCase();
   for (const [prefix, protocol] of PROTOCOL_PREFIXES) {
@@ -63,7 +65,14 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   const domainSuffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
   const defaultNs = options.defaultNamespace ?? "default";
   const warnings: string[] = [];
-  const model: ConfigModel = { domainSuffix, services: [], workloads: [], virtualServices: [], destinationRules: [], gateways: [] };
+  const model: ConfigModel = {
+    domainSuffix,
+    services: [],
+    workloads: [],
+    virtualServices: [],
+    destinationRules: [],
+    gateways: [],
+  };
   const parts: Parts = { services: [], slices: [], pods: [], serviceEntries: [], workloadEntries: [] };
 
   // One object per kind, namespace and name, as in a cluster: a later definition replaces an earlier one.
@@ -71,7 +80,9 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   for (const obj of objects) {
     const key = `${group(obj.apiVersion)}/${obj.kind ?? ""}/${obj.metadata?.namespace ?? defaultNs}/${obj.metadata?.name ?? ""}`;
     if (obj.metadata?.name && unique.has(key)) {
-      warnings.push(`${obj.kind ?? "object"}/${obj.metadata.namespace ?? defaultNs}/${obj.metadata.name} is defined more than once; the last one wins`);
+      warnings.push(
+        `${obj.kind ?? "object"}/${obj.metadata.namespace ?? defaultNs}/${obj.metadata.name} is defined more than once; the last one wins`,
+      );
       unique.delete(key);
     }
     unique.set(key, obj);
@@ -105,16 +116,28 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     const ip = (p.status as PodStatus | undefined)?.podIP;
     if (!ip) return [];
     const ports: Record<string, number> = {};
-    for (const c of (p.spec as PodSpec | undefined)?.containers ?? []) for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
-    return [{ name: p.metadata?.name ?? "", namespace: p.metadata?.namespace ?? defaultNs, address: ip, labels: p.metadata?.labels ?? {}, ports }];
+    for (const c of (p.spec as PodSpec | undefined)?.containers ?? [])
+      for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
+    return [
+      {
+        name: p.metadata?.name ?? "",
+        namespace: p.metadata?.namespace ?? defaultNs,
+        address: ip,
+        labels: p.metadata?.labels ?? {},
+        ports,
+      },
+    ];
   });
   const entryWorkloads = parts.workloadEntries.flatMap((w): Workload[] =>
-    w.spec.address ? [{ name: w.name, namespace: w.namespace, address: w.spec.address, labels: w.spec.labels ?? {} }] : [],
+    w.spec.address
+      ? [{ name: w.name, namespace: w.namespace, address: w.spec.address, labels: w.spec.labels ?? {} }]
+      : [],
   );
   model.workloads = [...podWorkloads, ...entryWorkloads];
 
   for (const svc of parts.services) model.services.push(kubeService(svc, parts, podWorkloads, domainSuffix));
-  for (const se of parts.serviceEntries) model.services.push(...entryServices(se, parts.workloadEntries, podWorkloads, warnings));
+  for (const se of parts.serviceEntries)
+    model.services.push(...entryServices(se, parts.workloadEntries, podWorkloads, warnings));
   model.services.sort((a, b) => a.hostname.localeCompare(b.hostname));
   return { model, warnings };
 }
@@ -179,7 +202,9 @@ function entryServices(
     targetPort: p.targetPort,
   }));
   const fromEntry = (w: WorkloadEntry): Endpoint | undefined =>
-    w.address ? { address: w.address, ports: w.ports ?? {}, labels: w.labels ?? {}, locality: w.locality, weight: w.weight } : undefined;
+    w.address
+      ? { address: w.address, ports: w.ports ?? {}, labels: w.labels ?? {}, locality: w.locality, weight: w.weight }
+      : undefined;
   const endpoints: Endpoint[] = [];
   for (const w of spec.endpoints ?? []) {
     const ep = fromEntry(w);
@@ -193,11 +218,17 @@ function entryServices(
       if (ep) endpoints.push(ep);
     }
     for (const p of pods) {
-      if (p.namespace === se.namespace && labelsMatch(selector, p.labels)) endpoints.push({ address: p.address, ports: {}, labels: p.labels });
+      if (p.namespace === se.namespace && labelsMatch(selector, p.labels))
+        endpoints.push({ address: p.address, ports: {}, labels: p.labels });
     }
   }
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);
-  const resolution = spec.resolution === "DNS" || spec.resolution === "DNS_ROUND_ROBIN" ? "DNS" : spec.resolution === "NONE" ? "NONE" : "STATIC";
+  const resolution =
+    spec.resolution === "DNS" || spec.resolution === "DNS_ROUND_ROBIN"
+      ? "DNS"
+      : spec.resolution === "NONE"
+        ? "NONE"
+        : "STATIC";
   return (spec.hosts ?? []).map((hostname) => ({
     hostname,
     namespace: se.namespace,

@@ -42,7 +42,11 @@ export function describe(r: Pick<Rejection, "kind" | "namespace" | "name" | "ori
   return `${r.kind || "object"} ${r.namespace}/${r.name}${r.origin ? ` (file ${r.origin})` : ""}`;
 }
 
-export function admit(candidates: Candidate[], previous: ReadonlyMap<string, KubeObject>, defaultNamespace = "default"): Admitted {
+export function admit(
+  candidates: Candidate[],
+  previous: ReadonlyMap<string, KubeObject>,
+  defaultNamespace = "default",
+): Admitted {
   const owner = new Map<string, string>();
   const rejected: Rejection[] = [];
   const unique: (Candidate & { key: string })[] = [];
@@ -51,7 +55,11 @@ export function admit(candidates: Candidate[], previous: ReadonlyMap<string, Kub
     const first = owner.get(key);
     if (first !== undefined && c.object.metadata?.name) {
       const where = first ? `file ${first}` : "an earlier definition";
-      rejected.push({ ...identity(c, defaultNamespace), errors: [`metadata.name: defined again; the first definition (${where}) wins`], keptPrevious: false });
+      rejected.push({
+        ...identity(c, defaultNamespace),
+        errors: [`metadata.name: defined again; the first definition (${where}) wins`],
+        keptPrevious: false,
+      });
       continue;
     }
     owner.set(key, c.origin);
@@ -73,7 +81,12 @@ export function admit(candidates: Candidate[], previous: ReadonlyMap<string, Kub
     if (isVs(c)) continue;
     take(c, {});
     const dr = good.get(`${c.origin}\0${c.key}`);
-    if (dr?.kind === "DestinationRule") rules.push({ name: dr.metadata?.name ?? "", namespace: dr.metadata?.namespace ?? defaultNamespace, spec: dr.spec as unknown as DestinationRule });
+    if (dr?.kind === "DestinationRule")
+      rules.push({
+        name: dr.metadata?.name ?? "",
+        namespace: dr.metadata?.namespace ?? defaultNamespace,
+        spec: dr.spec as unknown as DestinationRule,
+      });
   }
   for (const c of unique) if (isVs(c)) take(c, { destinationRules: rules });
   // In the candidates' order, so that what follows (normalise) sees the same order every time.
@@ -85,7 +98,12 @@ export function admit(candidates: Candidate[], previous: ReadonlyMap<string, Kub
 }
 
 function identity(c: Candidate, defaultNamespace: string): Pick<Rejection, "kind" | "namespace" | "name" | "origin"> {
-  return { kind: c.object.kind ?? "", namespace: c.object.metadata?.namespace ?? defaultNamespace, name: c.object.metadata?.name ?? "", origin: c.origin };
+  return {
+    kind: c.object.kind ?? "",
+    namespace: c.object.metadata?.namespace ?? defaultNamespace,
+    name: c.object.metadata?.name ?? "",
+    origin: c.origin,
+  };
 }
 
 /** One line per rejection, for logs and /debug/configz warnings. */

@@ -40,7 +40,10 @@ describe("DirSource", () => {
 
   it("reads every YAML file, multi-document, into one model", async () => {
     await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
-    await writeFile(path.join(dir, "rules.yml"), "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo }\n");
+    await writeFile(
+      path.join(dir, "rules.yml"),
+      "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo }\n",
+    );
     await writeFile(path.join(dir, "notes.txt"), "not config");
     const { first } = start();
     const snap = await first;
@@ -53,7 +56,8 @@ describe("DirSource", () => {
     await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
     const { first, next } = start();
     await first;
-    const vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: echo }\nspec: { hosts: [echo] }\n";
+    const vs =
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: echo }\nspec: { hosts: [echo] }\n";
     await writeFile(path.join(dir, "vs.yaml"), vs);
     let snap = await next();
     while (snap.model.virtualServices.length === 0) snap = await next();
@@ -78,7 +82,10 @@ describe("DirSource", () => {
       return snap;
     };
     await mkdir(path.join(dir, "team"));
-    await writeFile(path.join(dir, "team", "dr.yaml"), "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo }\n");
+    await writeFile(
+      path.join(dir, "team", "dr.yaml"),
+      "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo }\n",
+    );
     let snap = await until((s) => s.model.destinationRules.length === 1);
     expect(snap.warnings).toEqual([expect.stringMatching(/^broken\.yaml: /)]);
 
@@ -112,15 +119,25 @@ spec: { host: reviews, trafficPolicy: { loadBalancer: { simple: RANDOM } } }
     let snap = await next();
     while (!snap.rejected?.length) snap = await next();
     expect(snap.rejected).toEqual([
-      { kind: "VirtualService", namespace: "default", name: "reviews", origin: "a.yaml", keptPrevious: true, errors: ['spec.http[0].retries.attemps: unknown field (did you mean "attempts"?)'] },
+      {
+        kind: "VirtualService",
+        namespace: "default",
+        name: "reviews",
+        origin: "a.yaml",
+        keptPrevious: true,
+        errors: ['spec.http[0].retries.attemps: unknown field (did you mean "attempts"?)'],
+      },
     ]);
-    expect(snap.warnings).toContain('rejected VirtualService default/reviews (file a.yaml): spec.http[0].retries.attemps: unknown field (did you mean "attempts"?) (its previous version stays in use)');
+    expect(snap.warnings).toContain(
+      'rejected VirtualService default/reviews (file a.yaml): spec.http[0].retries.attemps: unknown field (did you mean "attempts"?) (its previous version stays in use)',
+    );
     expect(snap.model.virtualServices[0]?.spec.http?.[0]?.retries).toEqual({ attempts: 3 });
     expect(snap.model.destinationRules[0]?.spec.trafficPolicy?.loadBalancer?.simple).toBe("ROUND_ROBIN");
   });
 
   it("keeps the first definition of a duplicated object (files in path order), while running and after a restart", async () => {
-    const dr = (lb: string) => `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo, trafficPolicy: { loadBalancer: { simple: ${lb} } } }\n`;
+    const dr = (lb: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo, trafficPolicy: { loadBalancer: { simple: ${lb} } } }\n`;
     await writeFile(path.join(dir, "b.yaml"), dr("RANDOM"));
     const { first, next } = start();
     await first;
@@ -129,7 +146,9 @@ spec: { host: reviews, trafficPolicy: { loadBalancer: { simple: RANDOM } } }
     while (!snap.rejected?.length) snap = await next();
     const running = snap.model.destinationRules.map((r) => r.spec.trafficPolicy?.loadBalancer?.simple);
     expect(running).toEqual(["ROUND_ROBIN"]);
-    expect(snap.rejected?.map((r) => [r.origin, r.errors[0]])).toEqual([["b.yaml", "metadata.name: defined again; the first definition (file a.yaml) wins"]]);
+    expect(snap.rejected?.map((r) => [r.origin, r.errors[0]])).toEqual([
+      ["b.yaml", "metadata.name: defined again; the first definition (file a.yaml) wins"],
+    ]);
     source?.stop();
     const restarted = await start().first;
     expect(restarted.model.destinationRules.map((r) => r.spec.trafficPolicy?.loadBalancer?.simple)).toEqual(running);

@@ -115,7 +115,9 @@ export class DirSource {
       const named = await Promise.all([...dirty].map(async (f) => ({ f, st: await stat(f).catch(() => undefined) })));
       if (!named.some(({ st }) => st?.isDirectory())) {
         for (const { f, st } of named) if (!st) this.forget(f);
-        return named.filter(({ f, st }) => st?.isFile() && YAML_FILE.test(f) && !path.basename(f).startsWith(".")).map(({ f }) => f);
+        return named
+          .filter(({ f, st }) => st?.isFile() && YAML_FILE.test(f) && !path.basename(f).startsWith("."))
+          .map(({ f }) => f);
       }
     }
     const files = await yamlFiles(this.options.dir);
@@ -142,9 +144,11 @@ export class DirSource {
       ([file, message]) => `${message}${this.lastGood.has(file) ? " (keeping its previous content)" : ""}`,
     );
     // Files in path order, documents in file order: the first definition of an object wins (admission.ts).
-    const candidates = [...this.lastGood.keys()].sort().flatMap((file) =>
-      (this.lastGood.get(file) ?? []).map((object) => ({ object, origin: path.relative(this.options.dir, file) })),
-    );
+    const candidates = [...this.lastGood.keys()]
+      .sort()
+      .flatMap((file) =>
+        (this.lastGood.get(file) ?? []).map((object) => ({ object, origin: path.relative(this.options.dir, file) })),
+      );
     const admitted = admit(candidates, this.good);
     this.good = admitted.good;
     const result = normalise(admitted.objects, { domainSuffix: this.options.domainSuffix });

@@ -12,10 +12,20 @@ describe("the Kubernetes source", () => {
     const text = readFileSync(new URL("../../../crds/istio-networking.yaml", import.meta.url), "utf8");
     const crds = parseAllDocuments(text).map((d) => d.toJS() as Crd);
     const istio = WATCHED.filter((w) => w.apiVersion.startsWith("networking.istio.io/"));
-    expect(istio.map((w) => w.kind).sort()).toEqual(["DestinationRule", "Gateway", "ServiceEntry", "VirtualService", "WorkloadEntry"]);
+    expect(istio.map((w) => w.kind).sort()).toEqual([
+      "DestinationRule",
+      "Gateway",
+      "ServiceEntry",
+      "VirtualService",
+      "WorkloadEntry",
+    ]);
     for (const w of istio) {
       const crd = crds.find((c) => c.spec.names.kind === w.kind);
-      expect({ kind: w.kind, plural: crd?.spec.names.plural, served: crd?.spec.versions.find((v) => `${crd.spec.group}/${v.name}` === w.apiVersion)?.served }).toEqual({
+      expect({
+        kind: w.kind,
+        plural: crd?.spec.names.plural,
+        served: crd?.spec.versions.find((v) => `${crd.spec.group}/${v.name}` === w.apiVersion)?.served,
+      }).toEqual({
         kind: w.kind,
         plural: w.plural,
         served: true,
@@ -24,7 +34,10 @@ describe("the Kubernetes source", () => {
   });
 
   it("gives listed objects (which come without apiVersion and kind) theirs, so normalise folds them as from files", () => {
-    const svc = typed(WATCHED[0]!, { metadata: { name: "reviews", namespace: "shop" }, spec: { clusterIP: "10.0.0.7", ports: [{ name: "http", port: 9080 }] } } as never);
+    const svc = typed(WATCHED[0]!, {
+      metadata: { name: "reviews", namespace: "shop" },
+      spec: { clusterIP: "10.0.0.7", ports: [{ name: "http", port: 9080 }] },
+    } as never);
     expect(normalise([svc]).model.services.map((s) => s.hostname)).toEqual(["reviews.shop.svc.cluster.local"]);
   });
 });

@@ -53,7 +53,11 @@ export class KubeSource {
   constructor(private readonly options: KubeSourceOptions) {
     this.informers = WATCHED.map(
       ({ clusterScoped, ...kind }) =>
-        new Informer<KubernetesObject>(options.kc, { ...kind, namespace: clusterScoped ? undefined : options.namespace }, options.log),
+        new Informer<KubernetesObject>(
+          options.kc,
+          { ...kind, namespace: clusterScoped ? undefined : options.namespace },
+          options.log,
+        ),
     );
     for (const informer of this.informers) informer.on(() => this.schedule());
   }
@@ -64,7 +68,10 @@ export class KubeSource {
     await Promise.all(this.informers.map((i) => i.start()));
     // A kind the API server doesn't serve (CRDs missing) or RBAC denies keeps discovery from starting: say which.
     const pending = new Set(this.informers.map((i) => i.source.kind));
-    const waiting = setInterval(() => this.options.log.warn({ kinds: [...pending] }, "waiting for the first list"), 10_000);
+    const waiting = setInterval(
+      () => this.options.log.warn({ kinds: [...pending] }, "waiting for the first list"),
+      10_000,
+    );
     try {
       await Promise.all(this.informers.map((i) => i.synced.then(() => pending.delete(i.source.kind))));
     } finally {

@@ -16,7 +16,11 @@ export interface MeshSource {
 
 type OnMesh = (mesh: MeshSettings | undefined) => void;
 
-function parsed(text: string | undefined, where: string, log: Logger): { ok: true; mesh: MeshSettings | undefined } | { ok: false } {
+function parsed(
+  text: string | undefined,
+  where: string,
+  log: Logger,
+): { ok: true; mesh: MeshSettings | undefined } | { ok: false } {
   if (text === undefined) return { ok: true, mesh: undefined };
   try {
     const mesh = parseMeshConfig(text);
@@ -56,7 +60,13 @@ export function fileMeshSource(file: string, log: Logger, onMesh: OnMesh): MeshS
 export function configMapMeshSource(kc: KubeConfig, namespace: string, log: Logger, onMesh: OnMesh): MeshSource {
   const informer = new Informer<KubernetesObject & { data?: Record<string, string> }>(
     kc,
-    { apiVersion: "v1", kind: "ConfigMap", plural: "configmaps", namespace, fieldSelector: `metadata.name=${MESH_CONFIGMAP}` },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      plural: "configmaps",
+      namespace,
+      fieldSelector: `metadata.name=${MESH_CONFIGMAP}`,
+    },
     log,
   );
   let last: string | undefined;

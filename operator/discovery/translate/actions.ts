@@ -1,8 +1,25 @@
 // The parts of an Envoy route that come from one VirtualService http route: retries, fault, CORS, header
 // edits, redirect, rewrite and mirroring.
-import type { CorsPolicy as EnvoyCors, FractionalPercent, HTTPFault, HeaderValueOption, RedirectAction, RetryPolicy, Route, RouteAction } from "../../../proxy/xds/resources.js";
+import type {
+  CorsPolicy as EnvoyCors,
+  FractionalPercent,
+  HTTPFault,
+  HeaderValueOption,
+  RedirectAction,
+  RetryPolicy,
+  Route,
+  RouteAction,
+} from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
-import type { CorsPolicy, HTTPFaultInjection, HTTPRedirect, HTTPRetry, HTTPRewrite, Headers, Percent } from "../model/istio.js";
+import type {
+  CorsPolicy,
+  HTTPFaultInjection,
+  HTTPRedirect,
+  HTTPRetry,
+  HTTPRewrite,
+  Headers,
+  Percent,
+} from "../model/istio.js";
 import { stringMatch } from "./match.js";
 import { durationSeconds, protoDuration } from "../model/duration.js";
 
@@ -28,7 +45,10 @@ export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: bool
   if (retries) {
     out.num_retries = retries.attempts ?? 2;
     if (retries.retryOn) {
-      const parts = retries.retryOn.split(",").map((p) => p.trim()).filter(Boolean);
+      const parts = retries.retryOn
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean);
       const codes = parts.filter((p) => /^\d{3}$/.test(p)).map(Number);
       const on = parts.filter((p) => !/^\d{3}$/.test(p));
       if (codes.length && !on.includes("retriable-status-codes")) on.push("retriable-status-codes");
@@ -58,9 +78,23 @@ function faultPercent(p: { percentage?: Percent; percent?: number }): Fractional
 }
 
 const GRPC_CODES = [
-  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-  "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-  "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
 ];
 
 export function grpcStatusCode(name: string): number | undefined {
@@ -70,7 +104,8 @@ export function grpcStatusCode(name: string): number | undefined {
 
 export function faultConfig(fault: HTTPFaultInjection): HTTPFault {
   const out: HTTPFault = { "@type": TYPE.fault };
-  if (fault.delay) out.delay = { fixed_delay: protoDuration(fault.delay.fixedDelay) ?? "0s", percentage: faultPercent(fault.delay) };
+  if (fault.delay)
+    out.delay = { fixed_delay: protoDuration(fault.delay.fixedDelay) ?? "0s", percentage: faultPercent(fault.delay) };
   if (fault.abort) {
     const abort: NonNullable<HTTPFault["abort"]> = { percentage: faultPercent(fault.abort) };
     if (fault.abort.grpcStatus !== undefined) abort.grpc_status = grpcStatusCode(fault.abort.grpcStatus);
@@ -111,14 +146,23 @@ function headerValues(values: Record<string, string> | undefined, append: boolea
 
 /** Header edits for a route or a weighted cluster: `set` overwrites, `add` appends, `remove` drops. */
 /** The header-edit fields a Route, a VirtualHost and a weighted cluster share. */
-export type HeaderEdits = Pick<Route, "request_headers_to_add" | "request_headers_to_remove" | "response_headers_to_add" | "response_headers_to_remove">;
+export type HeaderEdits = Pick<
+  Route,
+  "request_headers_to_add" | "request_headers_to_remove" | "response_headers_to_add" | "response_headers_to_remove"
+>;
 
 export function headerEdits(headers: Headers | undefined): HeaderEdits {
   const list = (xs: HeaderValueOption[]): HeaderValueOption[] | undefined => (xs.length ? xs : undefined);
   return {
-    request_headers_to_add: list([...headerValues(headers?.request?.set, false), ...headerValues(headers?.request?.add, true)]),
+    request_headers_to_add: list([
+      ...headerValues(headers?.request?.set, false),
+      ...headerValues(headers?.request?.add, true),
+    ]),
     request_headers_to_remove: headers?.request?.remove?.length ? headers.request.remove : undefined,
-    response_headers_to_add: list([...headerValues(headers?.response?.set, false), ...headerValues(headers?.response?.add, true)]),
+    response_headers_to_add: list([
+      ...headerValues(headers?.response?.set, false),
+      ...headerValues(headers?.response?.add, true),
+    ]),
     response_headers_to_remove: headers?.response?.remove?.length ? headers.response.remove : undefined,
   };
 }
@@ -142,11 +186,15 @@ export function redirectAction(r: HTTPRedirect): RedirectAction {
 }
 
 /** Rewrite fields of a RouteAction. */
-export function rewriteFields(r: HTTPRewrite | undefined): Pick<RouteAction, "prefix_rewrite" | "regex_rewrite" | "host_rewrite_literal"> {
+export function rewriteFields(
+  r: HTTPRewrite | undefined,
+): Pick<RouteAction, "prefix_rewrite" | "regex_rewrite" | "host_rewrite_literal"> {
   if (!r) return {};
   return {
     prefix_rewrite: r.uri,
-    regex_rewrite: r.uriRegexRewrite ? { pattern: { regex: r.uriRegexRewrite.match ?? "" }, substitution: r.uriRegexRewrite.rewrite ?? "" } : undefined,
+    regex_rewrite: r.uriRegexRewrite
+      ? { pattern: { regex: r.uriRegexRewrite.match ?? "" }, substitution: r.uriRegexRewrite.rewrite ?? "" }
+      : undefined,
     host_rewrite_literal: r.authority,
   };
 }

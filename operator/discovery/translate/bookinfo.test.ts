@@ -3,7 +3,15 @@
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { bookinfoLocalModel, bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
-import { addresses, assignment, cluster, listener, routeConfig, routesOf, virtualHost } from "../../../test/support/discovery/find.js";
+import {
+  addresses,
+  assignment,
+  cluster,
+  listener,
+  routeConfig,
+  routesOf,
+  virtualHost,
+} from "../../../test/support/discovery/find.js";
 import { parseNodeId, translate } from "./index.js";
 
 const productpage = parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local");
@@ -36,7 +44,11 @@ describe("Bookinfo: destination-rule-all.yaml", () => {
   });
 
   it("selects each subset's endpoints by its labels", () => {
-    expect(addresses(assignment(out, `outbound|9080||${REVIEWS}`))).toEqual(["10.0.0.12:9080", "10.0.0.13:9080", "10.0.0.14:9080"]);
+    expect(addresses(assignment(out, `outbound|9080||${REVIEWS}`))).toEqual([
+      "10.0.0.12:9080",
+      "10.0.0.13:9080",
+      "10.0.0.14:9080",
+    ]);
     expect(addresses(assignment(out, `outbound|9080|v2|${REVIEWS}`))).toEqual(["10.0.0.13:9080"]);
     expect(addresses(assignment(out, "outbound|9080|v2-mysql|ratings.default.svc.cluster.local"))).toEqual([]);
   });
@@ -63,8 +75,16 @@ describe("Bookinfo: destination-rule-all.yaml", () => {
     const domains = virtualHost(out, "9080", `${REVIEWS}:9080`)["domains"];
     expect(domains).toEqual(
       expect.arrayContaining([
-        "reviews", "reviews:9080", "reviews.default", "reviews.default:9080", "reviews.default.svc",
-        "reviews.default.svc:9080", REVIEWS, `${REVIEWS}:9080`, "10.96.0.12", "10.96.0.12:9080",
+        "reviews",
+        "reviews:9080",
+        "reviews.default",
+        "reviews.default:9080",
+        "reviews.default.svc",
+        "reviews.default.svc:9080",
+        REVIEWS,
+        `${REVIEWS}:9080`,
+        "10.96.0.12",
+        "10.96.0.12:9080",
       ]),
     );
   });
@@ -76,7 +96,11 @@ describe("Bookinfo: destination-rule-all.yaml", () => {
     // The four services, then Istio's catch-all for hosts the mesh doesn't know (ALLOW_ANY by default).
     const hosts = routeConfig(out, "9080")["virtual_hosts"] as { name: string }[];
     expect(hosts).toHaveLength(5);
-    expect(hosts[4]).toMatchObject({ name: "allow_any", domains: ["*"], routes: [{ route: { cluster: "PassthroughCluster" } }] });
+    expect(hosts[4]).toMatchObject({
+      name: "allow_any",
+      domains: ["*"],
+      routes: [{ route: { cluster: "PassthroughCluster" } }],
+    });
   });
 
   it("produces only resources that pass Envoy's own field rules", () => {
@@ -121,12 +145,17 @@ describe("Bookinfo: routing files", () => {
   });
 
   it("virtual-service-ratings-test-abort.yaml aborts jason's requests with 500, without retries", () => {
-    const out = translate(bookinfoModel("destination-rule-all.yaml", "virtual-service-ratings-test-abort.yaml"), productpage);
+    const out = translate(
+      bookinfoModel("destination-rule-all.yaml", "virtual-service-ratings-test-abort.yaml"),
+      productpage,
+    );
     const routes = routesOf(out, "9080", "ratings.default.svc.cluster.local:9080");
     expect(routes[0]).toMatchObject({
       match: { headers: [{ name: "end-user", string_match: { exact: "jason" } }] },
       typed_per_filter_config: {
-        "envoy.filters.http.fault": { abort: { http_status: 500, percentage: { numerator: 1000000, denominator: "MILLION" } } },
+        "envoy.filters.http.fault": {
+          abort: { http_status: 500, percentage: { numerator: 1000000, denominator: "MILLION" } },
+        },
       },
       route: { cluster: "outbound|9080|v1|ratings.default.svc.cluster.local", timeout: "0s" },
     });
@@ -150,13 +179,24 @@ describe("Bookinfo in local mode (ServiceEntry + WorkloadEntry on loopback)", ()
   it("takes Istio's files unchanged: short hosts name the local services", () => {
     expect(out.warnings).toEqual([]);
     expect(addresses(assignment(out, "outbound|9080|v3|reviews"))).toEqual(["127.0.0.1:9085"]);
-    expect(addresses(assignment(out, "outbound|9080||reviews"))).toEqual(["127.0.0.1:9083", "127.0.0.1:9084", "127.0.0.1:9085"]);
+    expect(addresses(assignment(out, "outbound|9080||reviews"))).toEqual([
+      "127.0.0.1:9083",
+      "127.0.0.1:9084",
+      "127.0.0.1:9085",
+    ]);
     expect(routesOf(out, "9080", "reviews:9080")[0]?.["route"]).toMatchObject({
-      weighted_clusters: { clusters: [{ name: "outbound|9080|v1|reviews", weight: 50 }, { name: "outbound|9080|v3|reviews", weight: 50 }] },
+      weighted_clusters: {
+        clusters: [
+          { name: "outbound|9080|v1|reviews", weight: 50 },
+          { name: "outbound|9080|v3|reviews", weight: 50 },
+        ],
+      },
     });
   });
 
   it("gives productpage's proxy its own inbound port only", () => {
-    expect(out.clusters.map((c) => String(c["name"])).filter((n) => n.startsWith("inbound"))).toEqual(["inbound|9081||"]);
+    expect(out.clusters.map((c) => String(c["name"])).filter((n) => n.startsWith("inbound"))).toEqual([
+      "inbound|9081||",
+    ]);
   });
 });

@@ -7,7 +7,15 @@ import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/confi
 import { durationSeconds, protoDuration } from "../model/duration.js";
 import type { ConnectionPoolSettings } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { ADS, circuitBreakers, effectivePolicy, loadBalancer, outlierDetection, ruleFor, transportSocket } from "./policy.js";
+import {
+  ADS,
+  circuitBreakers,
+  effectivePolicy,
+  loadBalancer,
+  outlierDetection,
+  ruleFor,
+  transportSocket,
+} from "./policy.js";
 import type { ProxyIdentity } from "./proxy.js";
 
 export const PASSTHROUGH = "PassthroughCluster";
@@ -51,14 +59,21 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
 
 /** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
 function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
-  const h2 = port.protocol === "HTTP2" || port.protocol === "GRPC" || (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP");
+  const h2 =
+    port.protocol === "HTTP2" ||
+    port.protocol === "GRPC" ||
+    (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP");
   const hasCommon = http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined;
   if (!h2 && !hasCommon) return undefined;
   const options: HttpProtocolOptions = {
     "@type": TYPE.httpProtocolOptions,
     explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
   };
-  if (hasCommon) options.common_http_protocol_options = { max_requests_per_connection: http?.maxRequestsPerConnection, idle_timeout: protoDuration(http?.idleTimeout) };
+  if (hasCommon)
+    options.common_http_protocol_options = {
+      max_requests_per_connection: http?.maxRequestsPerConnection,
+      idle_timeout: protoDuration(http?.idleTimeout),
+    };
   return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
 }
 
@@ -67,7 +82,13 @@ function keepalive(tcp: TCPPool | undefined): Cluster["upstream_connection_optio
   const k = tcp?.tcpKeepalive;
   if (!k) return undefined;
   const seconds = (d: string | undefined) => (d === undefined ? undefined : Math.floor(durationSeconds(d) ?? 0));
-  return { tcp_keepalive: { keepalive_probes: k.probes, keepalive_time: seconds(k.time), keepalive_interval: seconds(k.interval) } };
+  return {
+    tcp_keepalive: {
+      keepalive_probes: k.probes,
+      keepalive_time: seconds(k.time),
+      keepalive_interval: seconds(k.interval),
+    },
+  };
 }
 
 type HTTPPool = NonNullable<ConnectionPoolSettings["http"]>;
@@ -94,11 +115,24 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         ...loadBalancer(policy, proxy.proxyless),
         circuit_breakers: circuitBreakers(policy),
         outlier_detection: outlierDetection(policy),
-        transport_socket: transportSocket(policy, service.hostname, `outbound_.${port.number}_.${subset}_.${service.hostname}`),
+        transport_socket: transportSocket(
+          policy,
+          service.hostname,
+          `outbound_.${port.number}_.${subset}_.${service.hostname}`,
+        ),
         upstream_connection_options: keepalive(policy.connectionPool?.tcp),
-        typed_extension_protocol_options: isHttpProtocol(port.protocol) ? protocolOptions(port, policy.connectionPool?.http) : undefined,
+        typed_extension_protocol_options: isHttpProtocol(port.protocol)
+          ? protocolOptions(port, policy.connectionPool?.http)
+          : undefined,
         metadata: rule
-          ? { filter_metadata: { istio: { config: `/apis/networking.istio.io/v1/namespaces/${rule.namespace}/destination-rule/${rule.name}`, subset: subset || undefined } } }
+          ? {
+              filter_metadata: {
+                istio: {
+                  config: `/apis/networking.istio.io/v1/namespaces/${rule.namespace}/destination-rule/${rule.name}`,
+                  subset: subset || undefined,
+                },
+              },
+            }
           : undefined,
       };
       if (service.resolution === "NONE" || policy.loadBalancer?.simple === "PASSTHROUGH") {
@@ -124,7 +158,10 @@ export function inboundClusters(ports: ServicePort[]): Cluster[] {
   return ports.map((port) => {
     const target = port.targetPort ?? port.number;
     const name = inboundName(target);
-    const { "@type": _t, ...assignment } = loadAssignment(name, [{ address: "127.0.0.1", ports: {}, labels: {} }], { ...port, targetPort: target });
+    const { "@type": _t, ...assignment } = loadAssignment(name, [{ address: "127.0.0.1", ports: {}, labels: {} }], {
+      ...port,
+      targetPort: target,
+    });
     return {
       "@type": TYPE.cluster,
       name,
@@ -142,7 +179,13 @@ export function buildClusters(model: ConfigModel, proxy: ProxyIdentity): Built {
   for (const service of model.services) serviceClusters(model, service, proxy, out);
   if (!proxy.proxyless) {
     out.clusters.push(
-      { "@type": TYPE.cluster, name: PASSTHROUGH, type: "ORIGINAL_DST", connect_timeout: "10s", lb_policy: "CLUSTER_PROVIDED" },
+      {
+        "@type": TYPE.cluster,
+        name: PASSTHROUGH,
+        type: "ORIGINAL_DST",
+        connect_timeout: "10s",
+        lb_policy: "CLUSTER_PROVIDED",
+      },
       { "@type": TYPE.cluster, name: BLACKHOLE, type: "STATIC", connect_timeout: "10s" },
     );
   }

@@ -64,7 +64,12 @@ describe("Istio corsPolicy through translate and the engine", () => {
 
   it("answers the browser's preflight at the sidecar; the app never sees it", async () => {
     const before = app.hits;
-    const r = await get(port, "/cart", { host, origin: "https://eu.partner.io", "access-control-request-method": "PUT" }, { method: "OPTIONS" });
+    const r = await get(
+      port,
+      "/cart",
+      { host, origin: "https://eu.partner.io", "access-control-request-method": "PUT" },
+      { method: "OPTIONS" },
+    );
     expect(r.status).toBe(200);
     expect(r.headers).toMatchObject({
       "access-control-allow-origin": "https://eu.partner.io",
@@ -79,7 +84,10 @@ describe("Istio corsPolicy through translate and the engine", () => {
   it("lets an allowed origin read the response; another origin gets no CORS headers", async () => {
     const ok = await get(port, "/cart", { host, origin: "https://shop.example.com" });
     expect([ok.status, ok.body]).toEqual([200, "GET /cart"]);
-    expect(ok.headers).toMatchObject({ "access-control-allow-origin": "https://shop.example.com", "access-control-expose-headers": "x-app" });
+    expect(ok.headers).toMatchObject({
+      "access-control-allow-origin": "https://shop.example.com",
+      "access-control-expose-headers": "x-app",
+    });
     const other = await get(port, "/cart", { host, origin: "https://evil.example.net" });
     expect([other.status, other.body]).toEqual([200, "GET /cart"]);
     expect(other.headers["access-control-allow-origin"]).toBeUndefined();

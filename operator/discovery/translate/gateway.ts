@@ -86,7 +86,11 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(gatewayListener(port, ctx.model.mesh));
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
-      vhosts.push({ name: "blackhole:" + port, domains: ["*"], routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }] });
+      vhosts.push({
+        name: "blackhole:" + port,
+        domains: ["*"],
+        routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }],
+      });
     }
     out.routes.push(routeConfiguration(`http.${port}`, vhosts));
   }

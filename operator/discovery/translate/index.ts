@@ -1,5 +1,11 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
-import type { Cluster, ClusterLoadAssignment, Listener, RouteConfiguration, VirtualHost } from "../../../proxy/xds/resources.js";
+import type {
+  Cluster,
+  ClusterLoadAssignment,
+  Listener,
+  RouteConfiguration,
+  VirtualHost,
+} from "../../../proxy/xds/resources.js";
 import { prune } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
@@ -8,7 +14,14 @@ import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpProxyFor } from "./tcp.js";
-import { apiListener, catchAllVirtualHost, outboundHttpListener, outboundTcpListener, virtualInbound, virtualOutbound } from "./listeners.js";
+import {
+  apiListener,
+  catchAllVirtualHost,
+  outboundHttpListener,
+  outboundTcpListener,
+  virtualInbound,
+  virtualOutbound,
+} from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import type { RouteContext } from "./routes.js";
@@ -82,7 +95,8 @@ function endpointsAt(model: ConfigModel, address: string): { service: Service; e
   if (!index) {
     index = new Map();
     for (const service of model.services) {
-      for (const endpoint of service.endpoints) index.set(endpoint.address, [...(index.get(endpoint.address) ?? []), { service, endpoint }]);
+      for (const endpoint of service.endpoints)
+        index.set(endpoint.address, [...(index.get(endpoint.address) ?? []), { service, endpoint }]);
     }
     endpointIndexes.set(model, index);
   }
@@ -99,7 +113,10 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
         const cluster = outboundName(port.number, "", service.hostname);
         const at = { ...ctx, port: port.number };
         const vs = virtualServiceFor(at, service);
-        for (const vip of service.addresses) tcp.push(outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)));
+        for (const vip of service.addresses)
+          tcp.push(
+            outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)),
+          );
         continue;
       }
       const vhosts = byPort.get(port.number) ?? [];
@@ -133,7 +150,9 @@ function apiListeners(ctx: RouteContext, names: string[], out: TranslateResult):
       continue;
     }
     out.listeners.push(apiListener(name));
-    out.routes.push(routeConfiguration(name, [serviceVirtualHost({ ...ctx, port: port.number }, service, port, [name])]));
+    out.routes.push(
+      routeConfiguration(name, [serviceVirtualHost({ ...ctx, port: port.number }, service, port, [name])]),
+    );
   }
 }
 

@@ -3,7 +3,14 @@
 import type { JsonObject } from "../../../proxy/xds/types.js";
 import { bookinfoKube, parseYaml } from "../../../test/support/discovery/bookinfo.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
-import { addresses, assignment, cluster, listener, routeConfig, routesOf } from "../../../test/support/discovery/find.js";
+import {
+  addresses,
+  assignment,
+  cluster,
+  listener,
+  routeConfig,
+  routesOf,
+} from "../../../test/support/discovery/find.js";
 import { ECHO_SUBSETS, meshModel } from "../../../test/support/discovery/mesh.js";
 import { normalise } from "../model/normalise.js";
 import { parseNodeId, translate } from "./index.js";
@@ -47,24 +54,42 @@ describe("sidecar", () => {
       filter_chains: [
         {
           filter_chain_match: { destination_port: 9080 },
-          filters: [{ typed_config: { route_config: { virtual_hosts: [{ domains: ["*"], routes: [{ route: { cluster: "inbound|9080||" } }] }] } } }],
+          filters: [
+            {
+              typed_config: {
+                route_config: {
+                  virtual_hosts: [{ domains: ["*"], routes: [{ route: { cluster: "inbound|9080||" } }] }],
+                },
+              },
+            },
+          ],
         },
       ],
     });
     expect(cluster(out, "inbound|9080||")).toMatchObject({
       type: "STATIC",
-      load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9080 } } } }] }] },
+      load_assignment: {
+        endpoints: [
+          { lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9080 } } } }] },
+        ],
+      },
     });
     acceptedByEnvoy(out);
   });
 
   it("has no inbound listener for a workload that serves nothing", () => {
-    const client = translate(normalise(bookinfoKube()).model, parseNodeId("sidecar~10.9.9.9~curl.default~default.svc.cluster.local"));
+    const client = translate(
+      normalise(bookinfoKube()).model,
+      parseNodeId("sidecar~10.9.9.9~curl.default~default.svc.cluster.local"),
+    );
     expect(client.listeners.map((l) => l["name"])).toEqual(["virtualOutbound", "0.0.0.0_9080"]);
   });
 
   it("only gives the short-name domain to proxies in the service's namespace", () => {
-    const other = translate(normalise(bookinfoKube()).model, parseNodeId("sidecar~10.1.0.1~x.other~other.svc.cluster.local"));
+    const other = translate(
+      normalise(bookinfoKube()).model,
+      parseNodeId("sidecar~10.1.0.1~x.other~other.svc.cluster.local"),
+    );
     const vhost = (routeConfig(other, "9080")["virtual_hosts"] as JsonObject[])[0];
     expect(vhost?.["domains"]).not.toContain("details");
     expect(vhost?.["domains"]).toContain("details.default");
@@ -84,7 +109,16 @@ spec: { clusterIP: 10.96.5.5, ports: [{ name: tcp-mysql, port: 3306 }] }`),
     expect(listener(out, "10.96.5.5_3306")).toMatchObject({
       address: { socket_address: { address: "10.96.5.5", port_value: 3306 } },
       bind_to_port: false,
-      filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { cluster: "outbound|3306||mysql.db.svc.cluster.local" } }] }],
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "envoy.filters.network.tcp_proxy",
+              typed_config: { cluster: "outbound|3306||mysql.db.svc.cluster.local" },
+            },
+          ],
+        },
+      ],
     });
     expect(out.routes).toEqual([]);
     acceptedByEnvoy(out);
@@ -150,19 +184,28 @@ status: { podIP: 10.0.1.1 }`;
   });
 
   it("keeps the gateway-bound VirtualService off sidecars", () => {
-    const sidecar = translate(model, parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local"));
+    const sidecar = translate(
+      model,
+      parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local"),
+    );
     expect(sidecar.routes.map((r) => r["name"])).toEqual(["9080"]);
     expect(sidecar.warnings).toEqual([]);
   });
 
   it("answers 404 for hosts no VirtualService binds", () => {
-    const lonely = normalise([...bookinfoKube(), ...parseYaml(GATEWAY.split("---")[0] ?? ""), ...parseYaml(GATEWAY.split("---")[2] ?? "")]).model;
+    const lonely = normalise([
+      ...bookinfoKube(),
+      ...parseYaml(GATEWAY.split("---")[0] ?? ""),
+      ...parseYaml(GATEWAY.split("---")[2] ?? ""),
+    ]).model;
     const res = translate(lonely, router);
     expect(routesOf(res, "http.80", "blackhole:80")[0]).toMatchObject({ direct_response: { status: 404 } });
   });
 
   it("gives a router no listeners from Gateways that don't select it (nor from other namespaces when its pod is unknown)", () => {
-    expect(translate(model, parseNodeId("router~10.0.9.9~other-0.elsewhere~elsewhere.svc.cluster.local")).listeners).toEqual([]);
+    expect(
+      translate(model, parseNodeId("router~10.0.9.9~other-0.elsewhere~elsewhere.svc.cluster.local")).listeners,
+    ).toEqual([]);
   });
 });
 
@@ -177,12 +220,19 @@ describe("proxyless gRPC", () => {
         name: "echo",
         api_listener: {
           api_listener: {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+            "@type":
+              "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
             stat_prefix: "echo",
             rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: "echo" },
             http_filters: [
-              { name: "envoy.filters.http.fault", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" } },
-              { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+              {
+                name: "envoy.filters.http.fault",
+                typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault" },
+              },
+              {
+                name: "envoy.filters.http.router",
+                typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+              },
             ],
           },
         },
@@ -205,9 +255,12 @@ describe("proxyless gRPC", () => {
 describe("local mode", () => {
   it("tells workloads sharing the loopback address apart by their labels", () => {
     const v2 = translate(meshModel(), parseNodeId("sidecar~127.0.0.2~echo-v2.default~default.svc.cluster.local"));
-    expect(v2.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual(["inbound|7072||"]);
+    expect(v2.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual([
+      "inbound|7072||",
+    ]);
     const web = translate(
-      normalise(parseYaml(`
+      normalise(
+        parseYaml(`
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: a }
@@ -227,9 +280,12 @@ apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: b }
 spec: { hosts: [b.local], ports: [{ number: 80, name: http, targetPort: 8082 }], workloadSelector: { labels: { app: b } } }
-`)).model,
+`),
+      ).model,
       parseNodeId("sidecar~127.0.0.1~b.default~default.svc.cluster.local"),
     );
-    expect(web.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual(["inbound|8082||"]);
+    expect(web.clusters.map((c) => c["name"]).filter((n) => String(n).startsWith("inbound"))).toEqual([
+      "inbound|8082||",
+    ]);
   });
 });

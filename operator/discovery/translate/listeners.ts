@@ -1,6 +1,14 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
-import type { Address, Filter, HttpConnectionManager, HttpFilter, Listener, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
+import type {
+  Address,
+  Filter,
+  HttpConnectionManager,
+  HttpFilter,
+  Listener,
+  TcpProxy,
+  VirtualHost,
+} from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import type { MeshSettings } from "../model/mesh.js";
@@ -67,7 +75,10 @@ function meshFields(mesh: MeshSettings | undefined): Pick<HttpConnectionManager,
             typed_config: {
               "@type": TYPE.fileAccessLog,
               path: log.file,
-              log_format: log.encoding === "TEXT" ? { text_format_source: { inline_string: ACCESS_LOG_TEXT } } : { json_format: ACCESS_LOG_JSON },
+              log_format:
+                log.encoding === "TEXT"
+                  ? { text_format_source: { inline_string: ACCESS_LOG_TEXT } }
+                  : { json_format: ACCESS_LOG_JSON },
             },
           },
         ]
@@ -81,9 +92,17 @@ function meshFields(mesh: MeshSettings | undefined): Pick<HttpConnectionManager,
  * pathNormalization turns it on, so a route that denies /admin can't be walked around with /public/../admin or
  * //admin. Proxyless gRPC clients keep the plain HCM: they implement neither field.
  */
-export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | "merge_slashes"> = { normalize_path: true, merge_slashes: true };
+export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | "merge_slashes"> = {
+  normalize_path: true,
+  merge_slashes: true,
+};
 
-export function connectionManager(statPrefix: string, routeConfigName: string, proxyless: boolean, mesh?: MeshSettings): HttpConnectionManager {
+export function connectionManager(
+  statPrefix: string,
+  routeConfigName: string,
+  proxyless: boolean,
+  mesh?: MeshSettings,
+): HttpConnectionManager {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
@@ -116,7 +135,12 @@ export function virtualOutbound(mode: OutboundTrafficMode = "ALLOW_ANY"): Listen
     filter_chains: [
       {
         name: "virtualOutbound-catchall-tcp",
-        filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }],
+        filters: [
+          {
+            name: "envoy.filters.network.tcp_proxy",
+            typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster },
+          },
+        ],
       },
     ],
   };
@@ -135,7 +159,13 @@ export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): Vi
   return {
     name: "allow_any",
     domains: ["*"],
-    routes: [{ name: "allow_any", match: { prefix: "/" }, route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" } }],
+    routes: [
+      {
+        name: "allow_any",
+        match: { prefix: "/" },
+        route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" },
+      },
+    ],
     include_request_attempt_count: true,
   };
 }
@@ -161,7 +191,14 @@ export function outboundTcpListener(vip: string, port: number, cluster: string, 
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
     filter_chains: [
-      { filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } }] },
+      {
+        filters: [
+          {
+            name: "envoy.filters.network.tcp_proxy",
+            typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster },
+          },
+        ],
+      },
     ],
   };
 }
@@ -178,7 +215,10 @@ export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
 }
 
 function tcpProxyFilter(cluster: string): Filter {
-  return { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster } };
+  return {
+    name: "envoy.filters.network.tcp_proxy",
+    typed_config: { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster },
+  };
 }
 
 /** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
@@ -229,7 +269,9 @@ export function gatewayListener(port: number, mesh?: MeshSettings): Listener {
     name: `0.0.0.0_${port}`,
     address: address(port),
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh))] }],
+    filter_chains: [
+      { filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh))] },
+    ],
   };
 }
 

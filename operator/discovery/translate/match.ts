@@ -43,7 +43,8 @@ export function blockApplies(m: HTTPMatchRequest, ctx: MatchContext): boolean {
   if (m.port !== undefined && m.port !== ctx.port) return false;
   if (m.sourceLabels && !labelsMatch(m.sourceLabels, ctx.labels)) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.proxyNamespace) return false;
-  if (m.gateways?.length && !m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway)) return false;
+  if (m.gateways?.length && !m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway))
+    return false;
   return true;
 }
 
@@ -57,7 +58,8 @@ export function routeMatch(m: HTTPMatchRequest | undefined): RouteMatch {
   if (ignoreCase) out.case_sensitive = false;
   const headers: HeaderMatcher[] = [];
   for (const [name, value] of Object.entries(m?.headers ?? {})) headers.push(headerMatcher(name.toLowerCase(), value));
-  for (const [name, value] of Object.entries(m?.withoutHeaders ?? {})) headers.push(headerMatcher(name.toLowerCase(), value, true));
+  for (const [name, value] of Object.entries(m?.withoutHeaders ?? {}))
+    headers.push(headerMatcher(name.toLowerCase(), value, true));
   if (m?.method) headers.push(headerMatcher(":method", m.method));
   if (m?.authority) headers.push(headerMatcher(":authority", m.authority));
   if (m?.scheme) headers.push(headerMatcher(":scheme", m.scheme));

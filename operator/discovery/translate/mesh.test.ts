@@ -27,10 +27,16 @@ describe("the mesh config in translate's output", () => {
 
   it("routes without VirtualService retries take defaultHttpRetryPolicy; those with their own keep them", () => {
     const mesh = parseMeshConfig("defaultHttpRetryPolicy: {attempts: 7, perTryTimeout: 2s}");
-    expect(retries(mesh, route)).toEqual([expect.objectContaining({ num_retries: 7, per_try_timeout: "2s", retriable_status_codes: [503] })]);
-    expect(retries(mesh, `${route}\n    retries: { attempts: 1 }`)).toEqual([expect.objectContaining({ num_retries: 1 })]);
+    expect(retries(mesh, route)).toEqual([
+      expect.objectContaining({ num_retries: 7, per_try_timeout: "2s", retriable_status_codes: [503] }),
+    ]);
+    expect(retries(mesh, `${route}\n    retries: { attempts: 1 }`)).toEqual([
+      expect.objectContaining({ num_retries: 1 }),
+    ]);
     expect(retries(parseMeshConfig("defaultHttpRetryPolicy: {attempts: 0}"), route)).toEqual([undefined]);
-    expect(retries(undefined, route)).toEqual([expect.objectContaining({ num_retries: 2, retriable_status_codes: [503] })]);
+    expect(retries(undefined, route)).toEqual([
+      expect.objectContaining({ num_retries: 2, retriable_status_codes: [503] }),
+    ]);
   });
 });
 
@@ -47,24 +53,76 @@ describe("a real engine with the mesh config's connection manager", () => {
   async function run(mesh: MeshSettings, path: string): Promise<{ lines: string[]; headers: Record<string, string> }> {
     const lines: string[] = [];
     const { rds: _r, ...hcm } = connectionManager("outbound_0.0.0.0_80", "80", false, mesh);
-    const engine = new Engine({ adminPort: false, statsPort: false, readyPort: false, drainTimeoutMs: 100, accessLogStream: { write: (l) => lines.push(l) } });
+    const engine = new Engine({
+      adminPort: false,
+      statsPort: false,
+      readyPort: false,
+      drainTimeoutMs: 100,
+      accessLogStream: { write: (l) => lines.push(l) },
+    });
     await engine.apply({
       version: "1",
-      clusters: [{ name: "web", type: "STATIC", connect_timeout: "1s", load_assignment: { cluster_name: "web", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }] } }],
+      clusters: [
+        {
+          name: "web",
+          type: "STATIC",
+          connect_timeout: "1s",
+          load_assignment: {
+            cluster_name: "web",
+            endpoints: [
+              {
+                lb_endpoints: [
+                  { endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } },
+                ],
+              },
+            ],
+          },
+        },
+      ],
       listeners: [
         {
           name: "http",
           address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [{ filters: [{ name: "hcm", typed_config: { ...hcm, route_config: { name: "80", virtual_hosts: [{ name: "web", domains: ["*"], routes: [{ name: "all", match: { prefix: "/" }, route: { cluster: "web" } }] }] } } }] }],
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "hcm",
+                  typed_config: {
+                    ...hcm,
+                    route_config: {
+                      name: "80",
+                      virtual_hosts: [
+                        {
+                          name: "web",
+                          domains: ["*"],
+                          routes: [{ name: "all", match: { prefix: "/" }, route: { cluster: "web" } }],
+                        },
+                      ],
+                    },
+                  },
+                },
+              ],
+            },
+          ],
         },
       ],
     });
     const body = await new Promise<string>((resolve, reject) => {
-      request({ host: "127.0.0.1", port: engine.listenerPort("http"), path, headers: { host: "web.example.com", "x-request-id": "rid-7", "user-agent": "ua/1" }, agent: false }, (res) => {
-        let b = "";
-        res.on("data", (c: Buffer) => (b += c.toString()));
-        res.on("end", () => resolve(b));
-      })
+      request(
+        {
+          host: "127.0.0.1",
+          port: engine.listenerPort("http"),
+          path,
+          headers: { host: "web.example.com", "x-request-id": "rid-7", "user-agent": "ua/1" },
+          agent: false,
+        },
+        (res) => {
+          let b = "";
+          res.on("data", (c: Buffer) => (b += c.toString()));
+          res.on("end", () => resolve(b));
+        },
+      )
         .on("error", reject)
         .end();
     });
@@ -76,23 +134,59 @@ describe("a real engine with the mesh config's connection manager", () => {
     const { lines } = await run(parseMeshConfig("accessLogFile: /dev/stdout\naccessLogEncoding: JSON"), "/a?b=1");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toMatchObject({
-      method: "GET", path: "/a?b=1", protocol: "HTTP/1.1", response_code: 200, response_flags: "-", request_id: "rid-7", user_agent: "ua/1",
-      authority: "web.example.com", upstream_cluster: "web", upstream_host: `127.0.0.1:${port}`, route_name: "all", x_forwarded_for: null,
+      method: "GET",
+      path: "/a?b=1",
+      protocol: "HTTP/1.1",
+      response_code: 200,
+      response_flags: "-",
+      request_id: "rid-7",
+      user_agent: "ua/1",
+      authority: "web.example.com",
+      upstream_cluster: "web",
+      upstream_host: `127.0.0.1:${port}`,
+      route_name: "all",
+      x_forwarded_for: null,
     });
   });
 
   it("TEXT: Envoy's text line, '-' for what is absent", async () => {
     const { lines } = await run(parseMeshConfig("accessLogFile: /dev/stdout\naccessLogEncoding: TEXT"), "/t");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^\\[[^\\]]+\\] "GET /t HTTP/1\\.1" 200 - 0 \\d+ \\d+ "-" "ua/1" "rid-7" "web\\.example\\.com" "127\\.0\\.0\\.1:${port}" web 127\\.0\\.0\\.1 all\\n$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^\\[[^\\]]+\\] "GET /t HTTP/1\\.1" 200 - 0 \\d+ \\d+ "-" "ua/1" "rid-7" "web\\.example\\.com" "127\\.0\\.0\\.1:${port}" web 127\\.0\\.0\\.1 all\\n$`,
+      ),
+    );
   });
 
   it("a format operator the engine doesn't implement is refused, naming it", () => {
     const { rds: _r, ...hcm } = connectionManager("x", "80", false, parseMeshConfig("accessLogFile: /dev/stdout"));
     const log = (hcm["access_log"] as JsonObject[])[0] as JsonObject;
-    const typed = { ...(log["typed_config"] as JsonObject), log_format: { text_format_source: { inline_string: "%UPSTREAM_LOCAL_ADDRESS%\n" } } };
-    const listener = { name: "l", address: { socket_address: { address: "127.0.0.1", port_value: 0 } }, filter_chains: [{ filters: [{ name: "hcm", typed_config: { ...hcm, access_log: [{ ...log, typed_config: typed }], route_config: { name: "r", virtual_hosts: [] } } }] }] };
-    expect(() => compile({ version: "1", listeners: [listener] })).toThrow(/access_log\[0\]\.typed_config\.log_format: command operator %UPSTREAM_LOCAL_ADDRESS% is not supported/);
+    const typed = {
+      ...(log["typed_config"] as JsonObject),
+      log_format: { text_format_source: { inline_string: "%UPSTREAM_LOCAL_ADDRESS%\n" } },
+    };
+    const listener = {
+      name: "l",
+      address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "hcm",
+              typed_config: {
+                ...hcm,
+                access_log: [{ ...log, typed_config: typed }],
+                route_config: { name: "r", virtual_hosts: [] },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    expect(() => compile({ version: "1", listeners: [listener] })).toThrow(
+      /access_log\[0\]\.typed_config\.log_format: command operator %UPSTREAM_LOCAL_ADDRESS% is not supported/,
+    );
   });
 
   it("access log off: no line; tracing sampling 0 marks new traces unsampled, 100 sampled", async () => {

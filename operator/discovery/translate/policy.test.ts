@@ -33,7 +33,16 @@ describe("load balancing", () => {
     expect(web(out)).toMatchObject({
       lb_policy: "LEAST_REQUEST",
       connect_timeout: "10s",
-      circuit_breakers: { thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295 }] },
+      circuit_breakers: {
+        thresholds: [
+          {
+            max_connections: 4294967295,
+            max_pending_requests: 4294967295,
+            max_requests: 4294967295,
+            max_retries: 4294967295,
+          },
+        ],
+      },
     });
     expect(web(out)).not.toHaveProperty("outlier_detection");
   });
@@ -49,7 +58,14 @@ describe("load balancing", () => {
 
   it("gives proxyless gRPC clients only policies they support", () => {
     expect(web(translate(meshModel(), grpcClient))["lb_policy"]).toBe("ROUND_ROBIN");
-    expect(web(withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, maglev: {} } } }`, grpcClient))["lb_policy"]).toBe("RING_HASH");
+    expect(
+      web(
+        withRule(
+          `  trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true, maglev: {} } } }`,
+          grpcClient,
+        ),
+      )["lb_policy"],
+    ).toBe("RING_HASH");
   });
 
   it("hashes consistently on a ring (minimum 1024) or maglev (65537), and puts the hash policy on routes", () => {
@@ -60,14 +76,22 @@ describe("load balancing", () => {
     // Retries stay on the hashed host.
     expect(route?.["route"]).not.toHaveProperty("retry_policy.retry_host_predicate");
 
-    const maglev = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: sess, ttl: 60s }, maglev: {} } } }`);
+    const maglev = withRule(
+      `  trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: { name: sess, ttl: 60s }, maglev: {} } } }`,
+    );
     expect(web(maglev)).toMatchObject({ lb_policy: "MAGLEV", maglev_lb_config: { table_size: 65537 } });
-    expect(routesOf(maglev, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({ hash_policy: [{ cookie: { name: "sess", ttl: "60s" } }] });
+    expect(routesOf(maglev, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({
+      hash_policy: [{ cookie: { name: "sess", ttl: "60s" } }],
+    });
 
-    const sized = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { httpQueryParameterName: u, ringHash: { minimumRingSize: 4096 } } } }`);
+    const sized = withRule(
+      `  trafficPolicy: { loadBalancer: { consistentHash: { httpQueryParameterName: u, ringHash: { minimumRingSize: 4096 } } } }`,
+    );
     expect(web(sized)).toMatchObject({ ring_hash_lb_config: { minimum_ring_size: 4096 } });
     const source = withRule(`  trafficPolicy: { loadBalancer: { consistentHash: { useSourceIp: true } } }`);
-    expect(routesOf(source, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({ hash_policy: [{ connection_properties: { source_ip: true } }] });
+    expect(routesOf(source, "80", "web.example.com:80")[0]?.["route"]).toMatchObject({
+      hash_policy: [{ connection_properties: { source_ip: true } }],
+    });
   });
 });
 
@@ -80,9 +104,13 @@ describe("connection pool and outlier detection", () => {
       http: { http1MaxPendingRequests: 10, http2MaxRequests: 1000, maxRetries: 3, maxRequestsPerConnection: 1, idleTimeout: 5s }`);
     expect(web(out)).toMatchObject({
       connect_timeout: "0.03s",
-      circuit_breakers: { thresholds: [{ max_connections: 100, max_pending_requests: 10, max_requests: 1000, max_retries: 3 }] },
+      circuit_breakers: {
+        thresholds: [{ max_connections: 100, max_pending_requests: 10, max_requests: 1000, max_retries: 3 }],
+      },
       typed_extension_protocol_options: {
-        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": { common_http_protocol_options: { max_requests_per_connection: 1, idle_timeout: "5s" } },
+        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+          common_http_protocol_options: { max_requests_per_connection: 1, idle_timeout: "5s" },
+        },
       },
     });
   });
@@ -93,7 +121,9 @@ describe("connection pool and outlier detection", () => {
     connectionPool:
       tcp: { tcpKeepalive: { time: 2h, interval: 75s } }
       http: { h2UpgradePolicy: UPGRADE }`);
-    expect(web(out)["upstream_connection_options"]).toEqual({ tcp_keepalive: { keepalive_time: 7200, keepalive_interval: 75 } });
+    expect(web(out)["upstream_connection_options"]).toEqual({
+      tcp_keepalive: { keepalive_time: 7200, keepalive_interval: 75 },
+    });
     expect(web(out)["typed_extension_protocol_options"]).toEqual({
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
         "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
@@ -115,23 +145,37 @@ describe("connection pool and outlier detection", () => {
   });
 
   it("takes the given outlier detection values", () => {
-    const out = withRule(`  trafficPolicy: { outlierDetection: { consecutive5xxErrors: 7, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100, consecutiveGatewayErrors: 2 } }`);
+    const out = withRule(
+      `  trafficPolicy: { outlierDetection: { consecutive5xxErrors: 7, interval: 1s, baseEjectionTime: 3m, maxEjectionPercent: 100, consecutiveGatewayErrors: 2 } }`,
+    );
     expect(web(out)["outlier_detection"]).toMatchObject({
-      consecutive_5xx: 7, interval: "1s", base_ejection_time: "180s", max_ejection_percent: 100, consecutive_gateway_failure: 2,
+      consecutive_5xx: 7,
+      interval: "1s",
+      base_ejection_time: "180s",
+      max_ejection_percent: 100,
+      consecutive_gateway_failure: 2,
     });
   });
 });
 
 describe("TLS and overrides", () => {
   it("originates TLS per tls.mode", () => {
-    const simple = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, sni: web.example.com, caCertificates: /etc/ca.pem } }`);
+    const simple = withRule(
+      `  trafficPolicy: { tls: { mode: SIMPLE, sni: web.example.com, caCertificates: /etc/ca.pem } }`,
+    );
     expect(web(simple)["transport_socket"]).toMatchObject({
       name: "envoy.transport_sockets.tls",
-      typed_config: { sni: "web.example.com", common_tls_context: { validation_context: { trusted_ca: { filename: "/etc/ca.pem" } } } },
+      typed_config: {
+        sni: "web.example.com",
+        common_tls_context: { validation_context: { trusted_ca: { filename: "/etc/ca.pem" } } },
+      },
     });
     const mesh = withRule(`  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }`);
     expect(web(mesh)["transport_socket"]).toMatchObject({
-      typed_config: { sni: "outbound_.80_._.web.example.com", common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } },
+      typed_config: {
+        sni: "outbound_.80_._.web.example.com",
+        common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] },
+      },
     });
     expect(web(withRule(`  trafficPolicy: { tls: { mode: DISABLE } }`))).not.toHaveProperty("transport_socket");
   });
@@ -150,7 +194,9 @@ describe("TLS and overrides", () => {
       },
     });
     const skip = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, insecureSkipVerify: true } }`);
-    expect(web(skip)["transport_socket"]).toMatchObject({ typed_config: { sni: "web.example.com", common_tls_context: {} } });
+    expect(web(skip)["transport_socket"]).toMatchObject({
+      typed_config: { sni: "web.example.com", common_tls_context: {} },
+    });
     expect(web(skip)).not.toHaveProperty("transport_socket.typed_config.common_tls_context.validation_context");
     const mutual = withRule(`
   trafficPolicy:
@@ -163,7 +209,10 @@ describe("TLS and overrides", () => {
           tls_certificates: [{ certificate_chain: { filename: "/c.pem" }, private_key: { filename: "/k.pem" } }],
           validation_context: {
             trusted_ca: { filename: "/ca.pem" },
-            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "a.example" } }, { san_type: "URI", matcher: { exact: "spiffe://x/y" } }],
+            match_typed_subject_alt_names: [
+              { san_type: "DNS", matcher: { exact: "a.example" } },
+              { san_type: "URI", matcher: { exact: "spiffe://x/y" } },
+            ],
           },
         },
       },
@@ -183,6 +232,9 @@ describe("TLS and overrides", () => {
     labels: { app: web }
     trafficPolicy: { loadBalancer: { simple: LEAST_REQUEST } }`);
     expect(web(out)["lb_policy"]).toBe("RANDOM");
-    expect(web(out, "canary")).toMatchObject({ lb_policy: "LEAST_REQUEST", circuit_breakers: { thresholds: [{ max_connections: 5 }] } });
+    expect(web(out, "canary")).toMatchObject({
+      lb_policy: "LEAST_REQUEST",
+      circuit_breakers: { thresholds: [{ max_connections: 5 }] },
+    });
   });
 });

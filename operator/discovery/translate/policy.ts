@@ -1,6 +1,17 @@
 // DestinationRule traffic policy: which policy applies to a (host, port, subset), and its Envoy cluster fields.
-import type { CircuitBreakers, Cluster, ConfigSource, OutlierDetection, RouteAction_HashPolicy, TransportSocket, UpstreamTlsContext } from "../../../proxy/xds/resources.js";
-import type { CommonTlsContext, SubjectAltNameMatcher_SanType } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
+import type {
+  CircuitBreakers,
+  Cluster,
+  ConfigSource,
+  OutlierDetection,
+  RouteAction_HashPolicy,
+  TransportSocket,
+  UpstreamTlsContext,
+} from "../../../proxy/xds/resources.js";
+import type {
+  CommonTlsContext,
+  SubjectAltNameMatcher_SanType,
+} from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { isIP } from "node:net";
 import type { ConfigModel, Named, Service } from "../model/config.js";
@@ -14,11 +25,17 @@ export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
 /** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
 const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
 
-export function ruleFor(model: ConfigModel, service: Service, fromNamespace: string): Named<DestinationRule> | undefined {
+export function ruleFor(
+  model: ConfigModel,
+  service: Service,
+  fromNamespace: string,
+): Named<DestinationRule> | undefined {
   const index = indexByService(rulesByService, model, model.destinationRules, (r) => [r.spec.host]);
   const matching = index.get(service.hostname) ?? [];
   return (
-    matching.find((r) => r.namespace === fromNamespace) ?? matching.find((r) => r.namespace === service.namespace) ?? matching[0]
+    matching.find((r) => r.namespace === fromNamespace) ??
+    matching.find((r) => r.namespace === service.namespace) ??
+    matching[0]
   );
 }
 
@@ -43,17 +60,22 @@ export function hashPolicy(policy: TrafficPolicy): RouteAction_HashPolicy[] | un
   const ch = policy.loadBalancer?.consistentHash;
   if (!ch) return undefined;
   if (ch.httpHeaderName) return [{ header: { header_name: ch.httpHeaderName } }];
-  if (ch.httpCookie) return [{ cookie: { name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: protoDuration(ch.httpCookie.ttl) } }];
+  if (ch.httpCookie)
+    return [{ cookie: { name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: protoDuration(ch.httpCookie.ttl) } }];
   if (ch.useSourceIp) return [{ connection_properties: { source_ip: true } }];
   if (ch.httpQueryParameterName) return [{ query_parameter: { name: ch.httpQueryParameterName } }];
   return undefined;
 }
 
-export function loadBalancer(policy: TrafficPolicy, proxyless: boolean): Pick<Cluster, "lb_policy" | "maglev_lb_config" | "ring_hash_lb_config" | "common_lb_config"> {
+export function loadBalancer(
+  policy: TrafficPolicy,
+  proxyless: boolean,
+): Pick<Cluster, "lb_policy" | "maglev_lb_config" | "ring_hash_lb_config" | "common_lb_config"> {
   const lb = policy.loadBalancer;
   const ch = lb?.consistentHash;
   if (ch) {
-    if (ch.maglev && !proxyless) return { lb_policy: "MAGLEV", maglev_lb_config: { table_size: ch.maglev.tableSize ?? 65537 } };
+    if (ch.maglev && !proxyless)
+      return { lb_policy: "MAGLEV", maglev_lb_config: { table_size: ch.maglev.tableSize ?? 65537 } };
     return {
       lb_policy: "RING_HASH",
       ring_hash_lb_config: { minimum_ring_size: ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024 },
@@ -145,12 +167,17 @@ export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni
       const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
       common.validation_context = {
         trusted_ca: { filename: tls.caCertificates ?? SYSTEM_CA_BUNDLE },
-        match_typed_subject_alt_names: sans.length ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } })) : undefined,
+        match_typed_subject_alt_names: sans.length
+          ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
+          : undefined,
       };
     }
     if (tls.mode === "MUTUAL") {
       common.tls_certificates = [
-        { certificate_chain: { filename: tls.clientCertificate ?? "" }, private_key: { filename: tls.privateKey ?? "" } },
+        {
+          certificate_chain: { filename: tls.clientCertificate ?? "" },
+          private_key: { filename: tls.privateKey ?? "" },
+        },
       ];
     }
     context = { sni, common_tls_context: common };

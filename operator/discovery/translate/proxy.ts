@@ -48,5 +48,8 @@ function workloadIndex(model: ConfigModel): WorkloadIndex {
 
 export function findWorkload(model: ConfigModel, proxy: ProxyIdentity): Workload | undefined {
   const index = workloadIndex(model);
-  return index.byName.get(`${proxy.namespace}/${proxy.workloadName}`) ?? (proxy.ip ? index.byAddress.get(proxy.ip) : undefined);
+  return (
+    index.byName.get(`${proxy.namespace}/${proxy.workloadName}`) ??
+    (proxy.ip ? index.byAddress.get(proxy.ip) : undefined)
+  );
 }

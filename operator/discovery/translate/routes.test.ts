@@ -57,12 +57,15 @@ describe("matches", () => {
   });
 
   it("keeps routes in order, the first match winning", () => {
-    const rs = routes(`
+    const rs = routes(
+      `
   - name: first
     match: [{ uri: { prefix: /a } }]
     route: [{ destination: { host: web.example.com } }]
   - name: second
-    route: [{ destination: { host: echo, subset: v1 } }]`, "");
+    route: [{ destination: { host: echo, subset: v1 } }]`,
+      "",
+    );
     expect(rs.map((r) => r["name"])).toEqual(["first", "second"]);
   });
 
@@ -78,11 +81,14 @@ describe("matches", () => {
 
 describe("destinations", () => {
   it("splits by weight, leaving out weight 0, and names subset clusters", () => {
-    const [r] = routes(`
+    const [r] = routes(
+      `
   - route:
     - { destination: { host: echo, subset: v1 }, weight: 75 }
     - { destination: { host: echo, subset: v2 }, weight: 25 }
-    - { destination: { host: web.example.com }, weight: 0 }`, ECHO);
+    - { destination: { host: web.example.com }, weight: 0 }`,
+      ECHO,
+    );
     expect((r?.["route"] as JsonObject)["weighted_clusters"]).toEqual({
       clusters: [
         { name: "outbound|7070|v1|echo", weight: 75 },
@@ -93,7 +99,9 @@ describe("destinations", () => {
 
   it("reports a destination host that matches no service", () => {
     const out = translate(meshModel(webRoutes(`  - route: [{ destination: { host: nowhere.example.com } }]`)), client);
-    expect(out.warnings).toContain('VirtualService/default/web: http[0].route[0]: destination host "nowhere.example.com" matches no service');
+    expect(out.warnings).toContain(
+      'VirtualService/default/web: http[0].route[0]: destination host "nowhere.example.com" matches no service',
+    );
   });
 });
 
@@ -119,7 +127,12 @@ describe("retries and timeouts", () => {
         retriable_status_codes: [503],
         host_selection_retry_max_attempts: 5,
         retry_host_predicate: [
-          { name: "envoy.retry_host_predicates.previous_hosts", typed_config: { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" } },
+          {
+            name: "envoy.retry_host_predicates.previous_hosts",
+            typed_config: {
+              "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+            },
+          },
         ],
       },
     });
@@ -133,7 +146,12 @@ describe("retries and timeouts", () => {
     expect(r?.["route"]).toMatchObject({
       timeout: "1.5s",
       max_stream_duration: { max_stream_duration: "1.5s", grpc_timeout_header_max: "1.5s" },
-      retry_policy: { num_retries: 3, per_try_timeout: "0.5s", retry_on: "5xx,gateway-error,retriable-status-codes", retriable_status_codes: [429] },
+      retry_policy: {
+        num_retries: 3,
+        per_try_timeout: "0.5s",
+        retry_on: "5xx,gateway-error,retriable-status-codes",
+        retriable_status_codes: [429],
+      },
     });
   });
 
@@ -161,14 +179,21 @@ describe("faults", () => {
         abort: { grpc_status: 14, percentage: { numerator: 1000, denominator: "MILLION" } },
       },
     });
-    expect(r?.["route"]).toEqual({ cluster: WEB, timeout: "0s", max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" } });
+    expect(r?.["route"]).toEqual({
+      cluster: WEB,
+      timeout: "0s",
+      max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
+    });
   });
 
   it("injects nothing when no percentage is given (Envoy alone would read that as 100%)", () => {
     const [r] = routes(`
   - fault: { abort: { httpStatus: 503 } }
     route: [{ destination: { host: web.example.com } }]`);
-    expect(r).toHaveProperty(["typed_per_filter_config", "envoy.filters.http.fault", "abort", "percentage", "numerator"], 0);
+    expect(r).toHaveProperty(
+      ["typed_per_filter_config", "envoy.filters.http.fault", "abort", "percentage", "numerator"],
+      0,
+    );
   });
 });
 
@@ -206,18 +231,28 @@ describe("headers, rewrite, redirect, direct response, mirror, CORS", () => {
   - match: [{ uri: { exact: /v1 } }]
     redirect: { uri: /v2, authority: new.example.com, redirectCode: 302 }
   - directResponse: { status: 418, body: { string: teapot } }`);
-    expect(redirect).toMatchObject({ redirect: { path_redirect: "/v2", host_redirect: "new.example.com", response_code: "FOUND" } });
+    expect(redirect).toMatchObject({
+      redirect: { path_redirect: "/v2", host_redirect: "new.example.com", response_code: "FOUND" },
+    });
     expect(redirect).not.toHaveProperty("route");
     expect(direct).toMatchObject({ direct_response: { status: 418, body: { inline_string: "teapot" } } });
   });
 
   it("mirrors a share of traffic to another destination", () => {
-    const [r] = routes(`
+    const [r] = routes(
+      `
   - route: [{ destination: { host: web.example.com } }]
     mirror: { host: echo, subset: v2 }
-    mirrorPercentage: { value: 25 }`, ECHO);
+    mirrorPercentage: { value: 25 }`,
+      ECHO,
+    );
     expect(r?.["route"]).toMatchObject({
-      request_mirror_policies: [{ cluster: "outbound|7070|v2|echo", runtime_fraction: { default_value: { numerator: 250000, denominator: "MILLION" } } }],
+      request_mirror_policies: [
+        {
+          cluster: "outbound|7070|v2|echo",
+          runtime_fraction: { default_value: { numerator: 250000, denominator: "MILLION" } },
+        },
+      ],
     });
   });
 
@@ -233,7 +268,10 @@ describe("headers, rewrite, redirect, direct response, mirror, CORS", () => {
       allowCredentials: true`);
     expect(r).toHaveProperty(["typed_per_filter_config", "envoy.filters.http.cors"], {
       "@type": "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
-      allow_origin_string_match: [{ exact: "https://a.example.com" }, { safe_regex: { regex: "https://.*\\.b\\.com" } }],
+      allow_origin_string_match: [
+        { exact: "https://a.example.com" },
+        { safe_regex: { regex: "https://.*\\.b\\.com" } },
+      ],
       allow_methods: "GET,POST",
       allow_headers: "x-token",
       expose_headers: "x-id",

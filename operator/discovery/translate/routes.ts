@@ -1,5 +1,11 @@
 // VirtualService http routes → Envoy routes, in order, first match wins.
-import type { RetryPolicy, Route, RouteAction, RouteAction_HashPolicy, RouteAction_RequestMirrorPolicy } from "../../../proxy/xds/resources.js";
+import type {
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteAction_HashPolicy,
+  RouteAction_RequestMirrorPolicy,
+} from "../../../proxy/xds/resources.js";
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { Destination, HTTPRoute, HTTPRouteDestination, VirtualService } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
@@ -40,15 +46,25 @@ export function destinationCluster(ctx: RouteContext, dest: Destination, where: 
   const subset = dest.subset ?? "";
   if (!service) {
     ctx.warn(`${where}: destination host "${dest.host}" matches no service`);
-    return { cluster: outboundName(dest.port?.number ?? ctx.port, subset, fqdn(dest.host, ctx.vsNamespace, ctx.model.domainSuffix)) };
+    return {
+      cluster: outboundName(
+        dest.port?.number ?? ctx.port,
+        subset,
+        fqdn(dest.host, ctx.vsNamespace, ctx.model.domainSuffix),
+      ),
+    };
   }
   const port = dest.port?.number ?? (service.ports.length === 1 ? service.ports[0]?.number : undefined) ?? ctx.port;
-  if (!service.ports.some((p) => p.number === port)) ctx.warn(`${where}: service "${service.hostname}" has no port ${port}`);
+  if (!service.ports.some((p) => p.number === port))
+    ctx.warn(`${where}: service "${service.hostname}" has no port ${port}`);
   const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
   if (subset && !rule?.spec.subsets?.some((s) => s.name === subset)) {
     ctx.warn(`${where}: subset "${subset}" of "${dest.host}" is not defined by any DestinationRule`);
   }
-  return { cluster: outboundName(port, subset, service.hostname), hash: hashPolicy(effectivePolicy(rule?.spec, port, subset)) };
+  return {
+    cluster: outboundName(port, subset, service.hostname),
+    hash: hashPolicy(effectivePolicy(rule?.spec, port, subset)),
+  };
 }
 
 function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where: string): Targets {
@@ -63,7 +79,10 @@ function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where
     .map(({ d, target }) => ({ name: target.cluster, weight: d.weight, ...headerEdits(d.headers) }));
   if (clusters.length === 0) {
     ctx.warn(`${where}: every destination has weight 0; splitting evenly`);
-    clusters = dests.map((d, i) => ({ name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster, weight: 1 }));
+    clusters = dests.map((d, i) => ({
+      name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster,
+      weight: 1,
+    }));
   }
   const hash = first ? destinationCluster({ ...ctx, warn: () => undefined }, first.destination, where).hash : undefined;
   return { weighted_clusters: { clusters }, hash_policy: hash };
@@ -71,7 +90,8 @@ function weightedTargets(ctx: RouteContext, dests: HTTPRouteDestination[], where
 
 function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): RouteAction_RequestMirrorPolicy[] | undefined {
   const list: { destination: Destination; percent: number }[] = [];
-  if (http.mirror) list.push({ destination: http.mirror, percent: http.mirrorPercentage?.value ?? http.mirrorPercent ?? 100 });
+  if (http.mirror)
+    list.push({ destination: http.mirror, percent: http.mirrorPercentage?.value ?? http.mirrorPercent ?? 100 });
   for (const m of http.mirrors ?? []) list.push({ destination: m.destination, percent: m.percentage?.value ?? 100 });
   if (!list.length) return undefined;
   return list.map((m, i) => ({
@@ -99,11 +119,23 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, 
   if (http.redirect) return { ...out, redirect: redirectAction(http.redirect) };
   if (http.directResponse) {
     const body = http.directResponse.body;
-    const source = body?.string !== undefined ? { inline_string: body.string } : body?.bytes !== undefined ? { inline_bytes: body.bytes } : undefined;
+    const source =
+      body?.string !== undefined
+        ? { inline_string: body.string }
+        : body?.bytes !== undefined
+          ? { inline_bytes: body.bytes }
+          : undefined;
     return { ...out, direct_response: { status: http.directResponse.status, body: source } };
   }
   const target = weightedTargets(ctx, http.route ?? [], where);
-  const { request_headers_to_add, request_headers_to_remove, response_headers_to_add, response_headers_to_remove, hash_policy, ...cluster } = target;
+  const {
+    request_headers_to_add,
+    request_headers_to_remove,
+    response_headers_to_add,
+    response_headers_to_remove,
+    hash_policy,
+    ...cluster
+  } = target;
   // A single destination's header edits apply to the whole route.
   const merge = <T>(a: T[] | undefined, b: T[] | undefined): T[] | undefined => {
     const all = [...(a ?? []), ...(b ?? [])];
@@ -119,7 +151,11 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, 
     ...cluster,
     ...rewriteFields(http.rewrite),
     ...timeouts(faulted ? undefined : http.timeout),
-    retry_policy: faulted ? undefined : http.retries ? retryPolicy(http.retries, hash_policy !== undefined) : meshRetry(ctx, hash_policy !== undefined),
+    retry_policy: faulted
+      ? undefined
+      : http.retries
+        ? retryPolicy(http.retries, hash_policy !== undefined)
+        : meshRetry(ctx, hash_policy !== undefined),
     hash_policy,
     request_mirror_policies: mirrors(ctx, http, where),
   };
@@ -144,7 +180,12 @@ export function virtualServiceRoutes(ctx: RouteContext, vs: Named<VirtualService
 function meshRetry(ctx: RouteContext, consistentHash: boolean): RetryPolicy | undefined {
   const policy = retryPolicy(ctx.model.mesh?.defaultRetry, consistentHash);
   // Istio's default policy retries 503 under retriable-status-codes; keep that when the mesh config names no codes.
-  if (policy && policy.retriable_status_codes === undefined && String(policy.retry_on).includes("retriable-status-codes")) policy.retriable_status_codes = [503];
+  if (
+    policy &&
+    policy.retriable_status_codes === undefined &&
+    String(policy.retry_on).includes("retriable-status-codes")
+  )
+    policy.retriable_status_codes = [503];
   return policy;
 }
 
@@ -155,6 +196,11 @@ export function defaultRoute(ctx: RouteContext, service: Service, port: number):
   return {
     name: "default",
     match: { prefix: "/" },
-    route: { cluster: outboundName(port, "", service.hostname), ...timeouts(undefined), retry_policy: meshRetry(ctx, hash !== undefined), hash_policy: hash },
+    route: {
+      cluster: outboundName(port, "", service.hostname),
+      ...timeouts(undefined),
+      retry_policy: meshRetry(ctx, hash !== undefined),
+      hash_policy: hash,
+    },
   };
 }

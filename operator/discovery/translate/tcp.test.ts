@@ -33,7 +33,8 @@ spec: { address: 127.0.0.22, labels: { app: tcp-echo, version: v2 } }
 const sample = (f: string) => readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8");
 const gateway = parseNodeId("router~127.0.0.5~istio-ingressgateway.default~default.svc.cluster.local");
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
-const tcpProxy = (l: Record<string, unknown>) => (l["filter_chains"] as { filters: { typed_config: Record<string, unknown> }[] }[])[0]?.filters[0]?.typed_config;
+const tcpProxy = (l: Record<string, unknown>) =>
+  (l["filter_chains"] as { filters: { typed_config: Record<string, unknown> }[] }[])[0]?.filters[0]?.typed_config;
 
 describe("VirtualService tcp routes", () => {
   it("tcp-echo-all-v1.yaml: the gateway's TCP port 31400 goes to subset v1", () => {
@@ -46,7 +47,12 @@ describe("VirtualService tcp routes", () => {
     const out = translate(meshModel(TCP_ECHO, sample("tcp-echo-all-v1.yaml"), sample("tcp-echo-20-v2.yaml")), gateway);
     expect(violations(out)).toEqual([]);
     expect(tcpProxy(listener(out, "0.0.0.0_31400"))).toMatchObject({
-      weighted_clusters: { clusters: [{ name: "outbound|9000|v1|tcp-echo", weight: 80 }, { name: "outbound|9000|v2|tcp-echo", weight: 20 }] },
+      weighted_clusters: {
+        clusters: [
+          { name: "outbound|9000|v1|tcp-echo", weight: 80 },
+          { name: "outbound|9000|v2|tcp-echo", weight: 20 },
+        ],
+      },
     });
   });
 
@@ -71,8 +77,12 @@ metadata: { name: tcp-echo }
 spec: { host: tcp-echo, subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
 `;
     const first = (m: string) => tcpProxy(listener(translate(meshModel(TCP_ECHO, vs(m)), client), "240.0.0.9_9000"));
-    expect(first("{ port: 9000, destinationSubnets: [240.0.0.0/16] }")).toMatchObject({ cluster: "outbound|9000|v2|tcp-echo" });
-    expect(first("{ port: 9001 }")).toMatchObject({ weighted_clusters: { clusters: [{ weight: 50 }, { weight: 50 }] } });
+    expect(first("{ port: 9000, destinationSubnets: [240.0.0.0/16] }")).toMatchObject({
+      cluster: "outbound|9000|v2|tcp-echo",
+    });
+    expect(first("{ port: 9001 }")).toMatchObject({
+      weighted_clusters: { clusters: [{ weight: 50 }, { weight: 50 }] },
+    });
     expect(first("{ destinationSubnets: [10.0.0.0/8] }")).toHaveProperty("weighted_clusters");
     expect(first("{ sourceLabels: { app: client } }")).toHaveProperty("weighted_clusters"); // the client has no such labels
   });

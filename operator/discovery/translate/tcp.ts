@@ -34,19 +34,29 @@ function applies(m: L4MatchAttributes, ctx: RouteContext, target: L4Target): boo
   if (m.port !== undefined && m.port !== ctx.port) return false;
   if (m.sourceLabels && !labelsMatch(m.sourceLabels, ctx.labels)) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.proxyNamespace) return false;
-  if (m.gateways?.length && !m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway)) return false;
+  if (m.gateways?.length && !m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway))
+    return false;
   if (m.destinationSubnets?.length && !inSubnets(target.address, m.destinationSubnets)) return false;
   return true;
 }
 
 /** The first route of `routes` that applies here, with its index. */
-export function firstApplying(routes: L4Route[] | undefined, ctx: RouteContext, target: L4Target): [L4Route, number] | undefined {
+export function firstApplying(
+  routes: L4Route[] | undefined,
+  ctx: RouteContext,
+  target: L4Target,
+): [L4Route, number] | undefined {
   const i = (routes ?? []).findIndex((r) => !r.match?.length || r.match.some((m) => applies(m, ctx, target)));
   return i < 0 ? undefined : [(routes as L4Route[])[i] as L4Route, i];
 }
 
 /** A TcpProxy for the first applying tcp route of the VirtualService, or undefined when none applies. */
-export function tcpProxyFor(ctx: RouteContext, vs: Named<VirtualService>, target: L4Target, statPrefix: string): TcpProxy | undefined {
+export function tcpProxyFor(
+  ctx: RouteContext,
+  vs: Named<VirtualService>,
+  target: L4Target,
+  statPrefix: string,
+): TcpProxy | undefined {
   const found = firstApplying(vs.spec.tcp, { ...ctx, vsNamespace: vs.namespace }, target);
   if (!found) return undefined;
   const [route, index] = found;
@@ -59,7 +69,10 @@ export function tcpProxy(ctx: RouteContext, route: L4Route, where: string, statP
     ctx.warn(`${where}: no route`);
     return undefined;
   }
-  const clusters = dests.map((d, i) => ({ name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster, weight: dests.length === 1 ? 1 : (d.weight ?? 0) }));
+  const clusters = dests.map((d, i) => ({
+    name: destinationCluster(ctx, d.destination, `${where}.route[${i}]`).cluster,
+    weight: dests.length === 1 ? 1 : (d.weight ?? 0),
+  }));
   const weighted = clusters.filter((c) => c.weight > 0);
   const base: TcpProxy = { "@type": TYPE.tcpProxy, stat_prefix: statPrefix };
   if (weighted.length === 1) return { ...base, cluster: weighted[0]?.name };

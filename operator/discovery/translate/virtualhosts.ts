@@ -19,13 +19,23 @@ const meshByService = new WeakMap<ConfigModel, Map<string, Named<VirtualService>
 
 export function virtualServiceFor(ctx: RouteContext, service: Service): Named<VirtualService> | undefined {
   const meshHosts = (vs: Named<VirtualService>): string[] => (boundTo(vs, "mesh") ? (vs.spec.hosts ?? []) : []);
-  const all = indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? [];
-  return all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0];
+  const all =
+    indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? [];
+  return (
+    all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0]
+  );
 }
 
-export function serviceVirtualHost(ctx: RouteContext, service: Service, port: ServicePort, extraDomains: string[] = []): VirtualHost {
+export function serviceVirtualHost(
+  ctx: RouteContext,
+  service: Service,
+  port: ServicePort,
+  extraDomains: string[] = [],
+): VirtualHost {
   const vs = virtualServiceFor(ctx, service);
-  const routes = vs ? virtualServiceRoutes({ ...ctx, vsNamespace: vs.namespace }, vs) : [defaultRoute(ctx, service, port.number)];
+  const routes = vs
+    ? virtualServiceRoutes({ ...ctx, vsNamespace: vs.namespace }, vs)
+    : [defaultRoute(ctx, service, port.number)];
   return {
     name: `${service.hostname}:${port.number}`,
     domains: [...extraDomains, ...serviceDomains(service, port, ctx.proxyNamespace, ctx.model.domainSuffix)],
@@ -42,5 +52,10 @@ export function routeConfiguration(name: string, virtualHosts: VirtualHost[]): R
     domains.forEach((d) => seen.add(d));
     return { ...vh, domains };
   });
-  return { "@type": TYPE.route, name, virtual_hosts: hosts.filter((vh) => vh.domains.length > 0), validate_clusters: false };
+  return {
+    "@type": TYPE.route,
+    name,
+    virtual_hosts: hosts.filter((vh) => vh.domains.length > 0),
+    validate_clusters: false,
+  };
 }

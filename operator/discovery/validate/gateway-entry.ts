@@ -7,10 +7,13 @@ const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP",
 
 function port(out: string[], p: ServerPort | undefined, path: string): void {
   if (!p) return void out.push(`${path}: is required`);
-  if (!Number.isInteger(p.number) || p.number < 1 || p.number > 65535) out.push(`${path}.number: must be a port (1-65535), got ${p.number}`);
-  if (p.targetPort !== undefined && (p.targetPort < 1 || p.targetPort > 65535)) out.push(`${path}.targetPort: must be a port (1-65535), got ${p.targetPort}`);
+  if (!Number.isInteger(p.number) || p.number < 1 || p.number > 65535)
+    out.push(`${path}.number: must be a port (1-65535), got ${p.number}`);
+  if (p.targetPort !== undefined && (p.targetPort < 1 || p.targetPort > 65535))
+    out.push(`${path}.targetPort: must be a port (1-65535), got ${p.targetPort}`);
   if (!p.protocol) out.push(`${path}.protocol: is required`);
-  else if (!PROTOCOLS.includes(p.protocol.toUpperCase())) out.push(`${path}.protocol: "${p.protocol}" is not one of ${PROTOCOLS.join(", ")}`);
+  else if (!PROTOCOLS.includes(p.protocol.toUpperCase()))
+    out.push(`${path}.protocol: "${p.protocol}" is not one of ${PROTOCOLS.join(", ")}`);
 }
 
 /** A host as Istio takes it: a DNS name, optionally `*.`-prefixed, or `*`; a Gateway's may carry `namespace/`. */
@@ -36,7 +39,8 @@ export function validateGateway(spec: Gateway): string[] {
       if (e) out.push(`${path}.hosts[${j}]: ${e}`);
     });
     const protocol = s.port?.protocol?.toUpperCase();
-    if ((protocol === "HTTPS" || protocol === "TLS") && !s.tls) out.push(`${path}.tls: is required for protocol ${protocol}`);
+    if ((protocol === "HTTPS" || protocol === "TLS") && !s.tls)
+      out.push(`${path}.tls: is required for protocol ${protocol}`);
   });
   return out;
 }
@@ -46,7 +50,8 @@ function entryAddress(out: string[], w: WorkloadEntry, path: string, requireIp: 
     out.push(`${path}.address: "${w.address}" must be an IP address with resolution STATIC`);
   }
   for (const [name, p] of Object.entries(w.ports ?? {})) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) out.push(`${path}.ports.${name}: must be a port (1-65535), got ${p}`);
+    if (!Number.isInteger(p) || p < 1 || p > 65535)
+      out.push(`${path}.ports.${name}: must be a port (1-65535), got ${p}`);
   }
   if (w.weight !== undefined && w.weight < 0) out.push(`${path}.weight: must not be negative, got ${w.weight}`);
 }
@@ -69,7 +74,11 @@ export function validateServiceEntry(spec: ServiceEntry): string[] {
     const [ip, bits, extra] = a.split("/");
     const family = isIP(ip ?? "");
     const maxBits = family === 6 ? 128 : 32;
-    if (!family || extra !== undefined || (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits && /^\d+$/.test(bits)))) {
+    if (
+      !family ||
+      extra !== undefined ||
+      (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits && /^\d+$/.test(bits)))
+    ) {
       out.push(`spec.addresses[${i}]: "${a}" is not an IP address or CIDR`);
     }
   });
@@ -80,13 +89,15 @@ export function validateServiceEntry(spec: ServiceEntry): string[] {
     if (seen.has(p.number)) out.push(`spec.ports[${i}].number: port ${p.number} is declared twice`);
     seen.set(p.number, i);
   });
-  if (spec.endpoints?.length && spec.workloadSelector) out.push("spec.workloadSelector: set workloadSelector or endpoints, not both");
+  if (spec.endpoints?.length && spec.workloadSelector)
+    out.push("spec.workloadSelector: set workloadSelector or endpoints, not both");
   const resolution = spec.resolution ?? "NONE";
   if (resolution === "STATIC" && !spec.endpoints?.length && !spec.workloadSelector) {
     out.push("spec.endpoints: resolution STATIC needs endpoints or a workloadSelector");
   }
   (spec.endpoints ?? []).forEach((w, i) => {
-    if (!w.address && resolution !== "DNS" && resolution !== "DNS_ROUND_ROBIN") out.push(`spec.endpoints[${i}].address: is required`);
+    if (!w.address && resolution !== "DNS" && resolution !== "DNS_ROUND_ROBIN")
+      out.push(`spec.endpoints[${i}].address: is required`);
     entryAddress(out, w, `spec.endpoints[${i}]`, resolution === "STATIC");
   });
   return out;

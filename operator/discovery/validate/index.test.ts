@@ -8,7 +8,11 @@ import type { KubeObject } from "../model/kube.js";
 import { regexError, validateObject } from "./index.js";
 
 const rules = (objects: KubeObject[]): Named<DestinationRule>[] =>
-  objects.map((o) => ({ name: o.metadata?.name ?? "", namespace: o.metadata?.namespace ?? "default", spec: o.spec as DestinationRule }));
+  objects.map((o) => ({
+    name: o.metadata?.name ?? "",
+    namespace: o.metadata?.namespace ?? "default",
+    spec: o.spec as DestinationRule,
+  }));
 const bookinfoRules = rules(sample("destination-rule-all.yaml"));
 
 function vsErrors(http: string): string[] {
@@ -34,22 +38,26 @@ describe("validate VirtualService", () => {
   });
 
   it("rejects a bad regex, naming the field", () => {
-    expect(vsErrors(`
+    expect(
+      vsErrors(`
   - match: [{ uri: { regex: "/api/(v1" } }, { headers: { x-id: { regex: "(?=a)b" } } }]
-    route: [{ destination: { host: reviews } }]`)).toEqual([
+    route: [{ destination: { host: reviews } }]`),
+    ).toEqual([
       expect.stringMatching(/^spec\.http\[0\]\.match\[0\]\.uri\.regex: "\/api\/\(v1" is not a valid regex/),
       'spec.http[0].match[1].headers.x-id.regex: "(?=a)b" uses lookaround or backreferences, which RE2 does not support',
     ]);
   });
 
   it("rejects negative weights and weights that don't add up to 100", () => {
-    expect(vsErrors(`
+    expect(
+      vsErrors(`
   - route:
     - { destination: { host: reviews, subset: v1 }, weight: -10 }
     - { destination: { host: reviews, subset: v2 }, weight: 100 }
   - route:
     - { destination: { host: reviews, subset: v1 }, weight: 50 }
-    - { destination: { host: reviews, subset: v3 }, weight: 40 }`)).toEqual([
+    - { destination: { host: reviews, subset: v3 }, weight: 40 }`),
+    ).toEqual([
       "spec.http[0].route[0].weight: must not be negative, got -10",
       "spec.http[0].route: weights of several destinations must add up to 100, they add up to 90",
       "spec.http[1].route: weights of several destinations must add up to 100, they add up to 90",
@@ -57,11 +65,13 @@ describe("validate VirtualService", () => {
   });
 
   it("rejects negative retry attempts, an abort percentage above 100 and bad durations", () => {
-    expect(vsErrors(`
+    expect(
+      vsErrors(`
   - retries: { attempts: -1, perTryTimeout: soon }
     fault: { abort: { httpStatus: 503, percentage: { value: 150 } } }
     timeout: 10
-    route: [{ destination: { host: reviews } }]`)).toEqual([
+    route: [{ destination: { host: reviews } }]`),
+    ).toEqual([
       'spec.http[0].timeout: "10" is not a duration (like "1.5s" or "300ms")',
       "spec.http[0].retries.attempts: must not be negative, got -1",
       'spec.http[0].retries.perTryTimeout: "soon" is not a duration (like "1.5s" or "300ms")',
@@ -121,31 +131,42 @@ spec:
 
 describe("validate DestinationRule TLS and keepalive", () => {
   const errors = (policy: string) =>
-    validateObject(parseYaml(`
+    validateObject(
+      parseYaml(`
 kind: DestinationRule
 metadata: { name: r }
 spec:
   host: ext.example.com
-  trafficPolicy: ${policy}`)[0] ?? {});
+  trafficPolicy: ${policy}`)[0] ?? {},
+    );
 
   it("rejects what the proxy can't do yet instead of sending plaintext or NACKing", () => {
     expect(errors("{ tls: { mode: ISTIO_MUTUAL } }")).toEqual([
       "spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
     ]);
-    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(/^spec.trafficPolicy.tls.credentialName: is not supported yet/);
-    expect(errors("{ tls: { mode: MUTUAL, caCertificates: /ca.pem } }")).toEqual(["spec.trafficPolicy.tls: MUTUAL needs clientCertificate and privateKey"]);
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(
+      /^spec.trafficPolicy.tls.credentialName: is not supported yet/,
+    );
+    expect(errors("{ tls: { mode: MUTUAL, caCertificates: /ca.pem } }")).toEqual([
+      "spec.trafficPolicy.tls: MUTUAL needs clientCertificate and privateKey",
+    ]);
     expect(errors("{ connectionPool: { tcp: { tcpKeepalive: { probes: 3, interval: 10s } } } }")).toEqual([
       "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes: only the kernel default (9) is supported",
       "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval: only the kernel default (75s) is supported",
     ]);
-    expect(errors("{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }")).toEqual([]);
+    expect(
+      errors(
+        "{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }",
+      ),
+    ).toEqual([]);
   });
 });
 
 describe("validate VirtualService tcp and tls", () => {
   it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
     const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));
-    for (const o of [...tcpEcho("tcp-echo-all-v1.yaml"), ...tcpEcho("tcp-echo-20-v2.yaml")]) expect(validateObject(o)).toEqual([]);
+    for (const o of [...tcpEcho("tcp-echo-all-v1.yaml"), ...tcpEcho("tcp-echo-20-v2.yaml")])
+      expect(validateObject(o)).toEqual([]);
     const [tls] = parseYaml(`
 kind: VirtualService
 metadata: { name: tls }

@@ -4,7 +4,14 @@ import { durationSeconds } from "../model/duration.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
 import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
-import type { DestinationRule, Headers, HTTPRoute, StringMatch, TrafficPolicy, VirtualService } from "../model/istio.js";
+import type {
+  DestinationRule,
+  Headers,
+  HTTPRoute,
+  StringMatch,
+  TrafficPolicy,
+  VirtualService,
+} from "../model/istio.js";
 import type { KubeObject } from "../model/kube.js";
 import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/regex.js";
 import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
@@ -27,7 +34,8 @@ class Errors {
     this.list.push(`${path}: ${message}`);
   }
   duration(path: string, value: string | undefined): void {
-    if (value !== undefined && durationSeconds(value) === undefined) this.add(path, `"${value}" is not a duration (like "1.5s" or "300ms")`);
+    if (value !== undefined && durationSeconds(value) === undefined)
+      this.add(path, `"${value}" is not a duration (like "1.5s" or "300ms")`);
   }
   stringMatch(path: string, m: StringMatch | undefined): void {
     if (!m) return;
@@ -74,7 +82,8 @@ function rulesByHost(rules: Named<DestinationRule>[], suffix: string): Map<strin
   if (!index) {
     index = new Map();
     for (const r of rules) {
-      for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)])) index.set(h, [...(index.get(h) ?? []), r]);
+      for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)]))
+        index.set(h, [...(index.get(h) ?? []), r]);
     }
     ruleIndexes.set(rules, index);
   }
@@ -104,8 +113,10 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     for (const [k, v] of Object.entries(m.queryParams ?? {})) e.stringMatch(`${mp}.queryParams.${k}`, v);
   });
   const routes = http.route ?? [];
-  if (!routes.length && !http.redirect && !http.directResponse) e.add(path, "needs a route, a redirect or a directResponse");
-  if (routes.length && (http.redirect || http.directResponse)) e.add(path, "route cannot be combined with redirect or directResponse");
+  if (!routes.length && !http.redirect && !http.directResponse)
+    e.add(path, "needs a route, a redirect or a directResponse");
+  if (routes.length && (http.redirect || http.directResponse))
+    e.add(path, "route cannot be combined with redirect or directResponse");
   routes.forEach((r, j) => {
     const rp = `${path}.route[${j}]`;
     if (!r.destination?.host) e.add(`${rp}.destination.host`, "is required");
@@ -117,7 +128,8 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
   });
   if (routes.length > 1) {
     const sum = routes.reduce((acc, r) => acc + (r.weight ?? 0), 0);
-    if (sum !== 100) e.add(`${path}.route`, `weights of several destinations must add up to 100, they add up to ${sum}`);
+    if (sum !== 100)
+      e.add(`${path}.route`, `weights of several destinations must add up to 100, they add up to ${sum}`);
   }
   e.duration(`${path}.timeout`, http.timeout);
   if (http.retries) {
@@ -134,7 +146,8 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
   if (fault?.abort) {
     e.percent(`${path}.fault.abort.percentage.value`, fault.abort.percentage?.value);
     const status = fault.abort.httpStatus;
-    if (status !== undefined && (status < 200 || status > 599)) e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
+    if (status !== undefined && (status < 200 || status > 599))
+      e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
   }
   e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
   e.headers(`${path}.headers`, http.headers);
@@ -178,8 +191,14 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   if (!p) return;
   const ch = p.loadBalancer?.consistentHash;
   if (ch) {
-    const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter((x) => x !== undefined && x !== false);
-    if (keys.length !== 1) e.add(`${path}.loadBalancer.consistentHash`, "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName");
+    const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter(
+      (x) => x !== undefined && x !== false,
+    );
+    if (keys.length !== 1)
+      e.add(
+        `${path}.loadBalancer.consistentHash`,
+        "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName",
+      );
     if (ch.ringHash && ch.maglev) e.add(`${path}.loadBalancer.consistentHash`, "set ringHash or maglev, not both");
     if (p.loadBalancer?.simple) e.add(`${path}.loadBalancer`, "set simple or consistentHash, not both");
     e.duration(`${path}.loadBalancer.consistentHash.httpCookie.ttl`, ch.httpCookie?.ttl);
@@ -193,7 +212,8 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
     ["http.maxRequestsPerConnection", pool?.http?.maxRequestsPerConnection],
   ];
   for (const [field, value] of nonNegative) {
-    if (value !== undefined && value < 0) e.add(`${path}.connectionPool.${field}`, `must not be negative, got ${value}`);
+    if (value !== undefined && value < 0)
+      e.add(`${path}.connectionPool.${field}`, `must not be negative, got ${value}`);
   }
   e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
   e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
@@ -201,20 +221,32 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
     e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
-    if (ka.probes !== undefined && ka.probes !== 9) e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
-    if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75) e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
+    if (ka.probes !== undefined && ka.probes !== 9)
+      e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
+    if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75)
+      e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
   }
   const tls = p.tls;
-  if (tls?.mode === "ISTIO_MUTUAL") e.add(`${path}.tls.mode`, "ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files");
-  if (tls?.credentialName) e.add(`${path}.tls.credentialName`, "is not supported yet; give caCertificates, clientCertificate and privateKey as files");
-  if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey)) e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
+  if (tls?.mode === "ISTIO_MUTUAL")
+    e.add(
+      `${path}.tls.mode`,
+      "ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
+    );
+  if (tls?.credentialName)
+    e.add(
+      `${path}.tls.credentialName`,
+      "is not supported yet; give caCertificates, clientCertificate and privateKey as files",
+    );
+  if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey))
+    e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
   const o = p.outlierDetection;
   if (o) {
     e.percent(`${path}.outlierDetection.maxEjectionPercent`, o.maxEjectionPercent);
     e.percent(`${path}.outlierDetection.minHealthPercent`, o.minHealthPercent);
     e.duration(`${path}.outlierDetection.interval`, o.interval);
     e.duration(`${path}.outlierDetection.baseEjectionTime`, o.baseEjectionTime);
-    if (o.consecutive5xxErrors !== undefined && o.consecutive5xxErrors < 0) e.add(`${path}.outlierDetection.consecutive5xxErrors`, "must not be negative");
+    if (o.consecutive5xxErrors !== undefined && o.consecutive5xxErrors < 0)
+      e.add(`${path}.outlierDetection.consecutive5xxErrors`, "must not be negative");
   }
   (p.portLevelSettings ?? []).forEach((pl, i) => {
     if (!pl.port?.number) e.add(`${path}.portLevelSettings[${i}].port.number`, "is required");
@@ -271,14 +303,21 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
   if (group === SECURITY) return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
   if (group !== NETWORKING) return [];
   const shape = SPEC_SHAPES[kind];
-  if (!shape) return [`kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`];
+  if (!shape)
+    return [
+      `kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`,
+    ];
   const out: string[] = [];
   for (const k of Object.keys(obj)) {
     if (!OBJECT_FIELDS.has(k)) out.push(`${k}: unknown field${suggestion(k, OBJECT_FIELDS)}`);
   }
   if (!obj.metadata?.name) out.push("metadata.name: is required");
   const fields = checkShape(obj.spec ?? {}, shape, "spec");
-  const named = { name: obj.metadata?.name ?? "", namespace: obj.metadata?.namespace ?? "default", spec: (obj.spec ?? {}) as never };
+  const named = {
+    name: obj.metadata?.name ?? "",
+    namespace: obj.metadata?.namespace ?? "default",
+    spec: (obj.spec ?? {}) as never,
+  };
   let meaning: string[] = [];
   try {
     meaning = semantic(kind, named, ctx);

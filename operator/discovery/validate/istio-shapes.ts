@@ -63,8 +63,12 @@ const httpRoute = obj(
       backoff: dur,
     }),
     fault: obj({
-      delay: obj({ fixedDelay: dur, exponentialDelay: dur, percentage: percent, percent: int }, [["fixedDelay", "exponentialDelay"]]),
-      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: str, percentage: percent }, [["httpStatus", "grpcStatus", "http2Error"]]),
+      delay: obj({ fixedDelay: dur, exponentialDelay: dur, percentage: percent, percent: int }, [
+        ["fixedDelay", "exponentialDelay"],
+      ]),
+      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: str, percentage: percent }, [
+        ["httpStatus", "grpcStatus", "http2Error"],
+      ]),
     }),
     mirror: destination,
     mirrors: { list: obj({ destination, percentage: percent }) },
@@ -92,44 +96,60 @@ const virtualService = obj({
   http: { list: httpRoute },
   tls: {
     list: obj({
-      match: { list: obj({ sniHosts: strings, destinationSubnets: strings, port: int, sourceLabels: labels, gateways: strings, sourceNamespace: str }) },
+      match: {
+        list: obj({
+          sniHosts: strings,
+          destinationSubnets: strings,
+          port: int,
+          sourceLabels: labels,
+          gateways: strings,
+          sourceNamespace: str,
+        }),
+      },
       route: { list: l4Destination },
     }),
   },
   tcp: {
     list: obj({
-      match: { list: obj({ destinationSubnets: strings, port: int, sourceSubnet: str, sourceLabels: labels, gateways: strings, sourceNamespace: str }) },
+      match: {
+        list: obj({
+          destinationSubnets: strings,
+          port: int,
+          sourceSubnet: str,
+          sourceLabels: labels,
+          gateways: strings,
+          sourceNamespace: str,
+        }),
+      },
       route: { list: l4Destination },
     }),
   },
   exportTo: strings,
 });
 
-const loadBalancer = obj(
-  {
-    simple: { enum: ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] },
-    consistentHash: obj(
-      {
-        httpHeaderName: str,
-        httpCookie: obj({ name: str, path: str, ttl: dur, attributes: { list: obj({ name: str, value: str }) } }),
-        useSourceIp: bool,
-        httpQueryParameterName: str,
-        ringHash: obj({ minimumRingSize: int }),
-        maglev: obj({ tableSize: int }),
-        minimumRingSize: int,
-      },
-      // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
-    ),
-    localityLbSetting: obj({
-      distribute: { list: obj({ from: str, to: { map: int } }) },
-      failover: { list: obj({ from: str, to: str }) },
-      failoverPriority: strings,
-      enabled: bool,
-    }),
-    warmupDurationSecs: dur,
-    warmup: obj({ duration: dur, minimumPercent: "number", aggression: "number" }),
-  },
-);
+const loadBalancer = obj({
+  simple: { enum: ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] },
+  consistentHash: obj(
+    {
+      httpHeaderName: str,
+      httpCookie: obj({ name: str, path: str, ttl: dur, attributes: { list: obj({ name: str, value: str }) } }),
+      useSourceIp: bool,
+      httpQueryParameterName: str,
+      ringHash: obj({ minimumRingSize: int }),
+      maglev: obj({ tableSize: int }),
+      minimumRingSize: int,
+    },
+    // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
+  ),
+  localityLbSetting: obj({
+    distribute: { list: obj({ from: str, to: { map: int } }) },
+    failover: { list: obj({ from: str, to: str }) },
+    failoverPriority: strings,
+    enabled: bool,
+  }),
+  warmupDurationSecs: dur,
+  warmup: obj({ duration: dur, minimumPercent: "number", aggression: "number" }),
+});
 
 const connectionPool = obj({
   tcp: obj({

@@ -22,14 +22,17 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 function distance(x: string, y: string): number {
   const a = x.toLowerCase();
   const b = y.toLowerCase();
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i++) {
     const row = d[i] as number[];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       row[j] = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(at(i, j), at(i - 2, j - 2) + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(at(i, j), at(i - 2, j - 2) + 1);
     }
   }
   return at(a.length, b.length);
@@ -46,7 +49,14 @@ export function suggest(name: string, known: Iterable<string>): string | undefin
   return best !== undefined && bestDistance <= Math.max(1, Math.min(3, Math.floor(best.length / 3))) ? best : undefined;
 }
 
-const typeName = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`);
+const typeName = (v: unknown): string =>
+  v === null
+    ? "null"
+    : Array.isArray(v)
+      ? "a list"
+      : typeof v === "object"
+        ? "an object"
+        : `${typeof v} ${JSON.stringify(v)}`;
 
 /** Every mismatch between `value` and `shape`, each `path: problem`. */
 export function checkShape(value: unknown, shape: Shape, path: string, out: string[] = []): string[] {
@@ -61,11 +71,14 @@ export function checkShape(value: unknown, shape: Shape, path: string, out: stri
   } else if (shape === "bool") {
     if (typeof value !== "boolean") bad("true or false");
   } else if (shape === "duration") {
-    if (typeof value !== "string" || durationSeconds(value) === undefined) out.push(`${path}: "${String(value)}" is not a duration (like "1.5s" or "300ms")`);
+    if (typeof value !== "string" || durationSeconds(value) === undefined)
+      out.push(`${path}: "${String(value)}" is not a duration (like "1.5s" or "300ms")`);
   } else if ("enum" in shape) {
     if (typeof value !== "string" || !shape.enum.includes(value)) {
       const hint = typeof value === "string" ? suggest(value, shape.enum) : undefined;
-      out.push(`${path}: ${JSON.stringify(value)} is not one of ${shape.enum.join(", ")}${hint ? ` (did you mean "${hint}"?)` : ""}`);
+      out.push(
+        `${path}: ${JSON.stringify(value)} is not one of ${shape.enum.join(", ")}${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      );
     }
   } else if ("list" in shape) {
     if (!Array.isArray(value)) bad("a list");
@@ -74,7 +87,7 @@ export function checkShape(value: unknown, shape: Shape, path: string, out: stri
     if (!isObject(value)) bad("a map");
     else for (const [k, v] of Object.entries(value)) checkShape(v, shape.map, `${path}.${k}`, out);
   } else {
-    if (!isObject(value)) return bad("an object"), out;
+    if (!isObject(value)) return (bad("an object"), out);
     for (const [k, v] of Object.entries(value)) {
       const field = shape.fields[k];
       if (field === undefined) {

@@ -8,24 +8,31 @@ import { suggest } from "./shape.js";
 describe("strict validation of Istio objects", () => {
   it("has at least 40 invalid objects, of every kind Weft serves", () => {
     expect(INVALID.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(INVALID.map((c) => c.kind))).toEqual(new Set(["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"]));
+    expect(new Set(INVALID.map((c) => c.kind))).toEqual(
+      new Set(["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"]),
+    );
   });
 
-  it.each(INVALID.map((c, i) => [`${c.kind}: ${c.what}`, c, i] as const))("rejects %s, naming the field", (_what, c, i) => {
-    // With DestinationRules to check subsets against, as the config folder and the webhook do.
-    const errors = validateObject(invalidObject(c, i), { destinationRules: [] });
-    expect(errors.length).toBeGreaterThan(0);
-    const named = errors.filter((e) => e.startsWith(`${c.field}: `));
-    expect(named).not.toEqual([]);
-    if (c.says) expect(named.join("\n")).toContain(c.says);
-  });
-
-  it.each(["bookinfo-gateway.yaml", "destination-rule-all.yaml", "virtual-service-all-v1.yaml", "virtual-service-reviews-test-v2.yaml"])(
-    "accepts Istio's %s",
-    (file) => {
-      for (const obj of sample(file)) expect(validateObject(obj)).toEqual([]);
+  it.each(INVALID.map((c, i) => [`${c.kind}: ${c.what}`, c, i] as const))(
+    "rejects %s, naming the field",
+    (_what, c, i) => {
+      // With DestinationRules to check subsets against, as the config folder and the webhook do.
+      const errors = validateObject(invalidObject(c, i), { destinationRules: [] });
+      expect(errors.length).toBeGreaterThan(0);
+      const named = errors.filter((e) => e.startsWith(`${c.field}: `));
+      expect(named).not.toEqual([]);
+      if (c.says) expect(named.join("\n")).toContain(c.says);
     },
   );
+
+  it.each([
+    "bookinfo-gateway.yaml",
+    "destination-rule-all.yaml",
+    "virtual-service-all-v1.yaml",
+    "virtual-service-reviews-test-v2.yaml",
+  ])("accepts Istio's %s", (file) => {
+    for (const obj of sample(file)) expect(validateObject(obj)).toEqual([]);
+  });
 
   it("accepts local mode's Bookinfo services", () => {
     const text = readFileSync(new URL("../../../samples/bookinfo/local/services.yaml", import.meta.url), "utf8");
@@ -33,13 +40,19 @@ describe("strict validation of Istio objects", () => {
   });
 
   it("rejects unknown top-level fields, a missing name, and kinds Weft doesn't serve", () => {
-    expect(validateObject({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: {}, spce: {} } as never)).toEqual([
+    expect(
+      validateObject({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: {}, spce: {} } as never),
+    ).toEqual([
       'spce: unknown field (did you mean "spec"?)',
       "metadata.name: is required",
       "spec.hosts: at least one host is required",
     ]);
-    expect(validateObject({ apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "s" } })[0]).toMatch(/^kind: Sidecar \(networking.istio.io\) is not supported by Weft/);
-    expect(validateObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { anything: 1 } })).toEqual([]);
+    expect(
+      validateObject({ apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "s" } })[0],
+    ).toMatch(/^kind: Sidecar \(networking.istio.io\) is not supported by Weft/);
+    expect(
+      validateObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { anything: 1 } }),
+    ).toEqual([]);
   });
 
   it("suggests only close names", () => {

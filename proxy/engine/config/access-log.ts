@@ -20,7 +20,8 @@ export interface AccessRecord {
 }
 
 type Operator = (r: AccessRecord) => string | number | undefined;
-export type AccessLogFormat = { kind: "default" } | { kind: "json"; fields: [string, Operator][] } | { kind: "text"; parts: (string | Operator)[] };
+export type AccessLogFormat =
+  { kind: "default" } | { kind: "json"; fields: [string, Operator][] } | { kind: "text"; parts: (string | Operator)[] };
 
 const FILE = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog";
 const STDOUT = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog";
@@ -75,7 +76,11 @@ function compileText(r: Reader, text: string, path: string): (string | Operator)
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) parts.push(text.slice(last, m.index));
     const op = operator(m[1] as string);
-    if (!op) r.fail(path, `command operator %${m[1]}% is not supported (supported: ${Object.keys(OPERATORS).join(", ")}, REQ(...))`);
+    if (!op)
+      r.fail(
+        path,
+        `command operator %${m[1]}% is not supported (supported: ${Object.keys(OPERATORS).join(", ")}, REQ(...))`,
+      );
     parts.push(op);
     last = m.index + m[0].length;
   }
@@ -92,8 +97,10 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
   if (!typed) return { kind: "default" };
   const tp = join(p, "typed_config");
   const type = typed["@type"];
-  if (type !== FILE && type !== STDOUT) r.fail(join(tp, "@type"), `unsupported access logger ${String(type)} (supported: ${FILE}, ${STDOUT})`);
-  if (type === FILE && r.str(typed, "path", tp) !== "/dev/stdout") r.fail(join(tp, "path"), "only /dev/stdout is supported");
+  if (type !== FILE && type !== STDOUT)
+    r.fail(join(tp, "@type"), `unsupported access logger ${String(type)} (supported: ${FILE}, ${STDOUT})`);
+  if (type === FILE && r.str(typed, "path", tp) !== "/dev/stdout")
+    r.fail(join(tp, "path"), "only /dev/stdout is supported");
   const format = r.optObj(typed, "log_format", tp);
   if (!format) return { kind: "default" };
   const fp = join(tp, "log_format");
@@ -107,13 +114,18 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
         const parts = compileText(r, v, kp);
         const only = parts.length === 1 ? parts[0] : undefined;
         // One operator alone keeps its type (numbers stay numbers), as Envoy does.
-        const op: Operator = typeof only === "function" ? only : (rec) => parts.map((x) => (typeof x === "string" ? x : (x(rec) ?? "-"))).join("");
+        const op: Operator =
+          typeof only === "function"
+            ? only
+            : (rec) => parts.map((x) => (typeof x === "string" ? x : (x(rec) ?? "-"))).join("");
         return [key, op];
       }),
     };
   }
   const source = r.optObj(format, "text_format_source", fp);
-  const text = source ? r.str(source, "inline_string", join(fp, "text_format_source")) : r.str(format, "text_format", fp);
+  const text = source
+    ? r.str(source, "inline_string", join(fp, "text_format_source"))
+    : r.str(format, "text_format", fp);
   if (text === undefined) r.fail(fp, "one of json_format, text_format_source.inline_string or text_format is required");
   return { kind: "text", parts: compileText(r, text, fp) };
 }

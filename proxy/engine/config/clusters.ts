@@ -29,7 +29,10 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
       const ep = join(join(lp, "lb_endpoints"), j);
       const eo = r.obj(e, ep);
       const end = r.obj(eo.endpoint, join(ep, "endpoint"));
-      const sa = r.obj(r.obj(end.address, join(ep, "endpoint.address")).socket_address, join(ep, "endpoint.address.socket_address"));
+      const sa = r.obj(
+        r.obj(end.address, join(ep, "endpoint.address")).socket_address,
+        join(ep, "endpoint.address.socket_address"),
+      );
       const sp = join(ep, "endpoint.address.socket_address");
       const address = r.reqStr(sa, "address", sp);
       const port = r.num(sa, "port_value", sp) ?? 0;
@@ -64,11 +67,14 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
   if (type === "EDS") eps = eds.get(edsName) ?? [];
   const policy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
   // ORIGINAL_DST picks no host (the original destination is the host): Envoy requires CLUSTER_PROVIDED there, and only there.
-  if (policy === "CLUSTER_PROVIDED" && type !== "ORIGINAL_DST") r.fail("lb_policy", "CLUSTER_PROVIDED is for ORIGINAL_DST clusters only");
-  if (type === "ORIGINAL_DST" && policy !== "CLUSTER_PROVIDED" && o.lb_policy !== undefined) r.fail("lb_policy", "an ORIGINAL_DST cluster needs lb_policy CLUSTER_PROVIDED");
+  if (policy === "CLUSTER_PROVIDED" && type !== "ORIGINAL_DST")
+    r.fail("lb_policy", "CLUSTER_PROVIDED is for ORIGINAL_DST clusters only");
+  if (type === "ORIGINAL_DST" && policy !== "CLUSTER_PROVIDED" && o.lb_policy !== undefined)
+    r.fail("lb_policy", "an ORIGINAL_DST cluster needs lb_policy CLUSTER_PROVIDED");
   const lbPolicy: LbPolicy = policy === "CLUSTER_PROVIDED" || type === "ORIGINAL_DST" ? "ROUND_ROBIN" : policy;
   const odc = r.optObj(o, "original_dst_lb_config", "");
-  if (odc) onlyKnown(r, odc, "original_dst_lb_config", ["use_http_header", "http_header_name"], "original_dst_lb_config");
+  if (odc)
+    onlyKnown(r, odc, "original_dst_lb_config", ["use_http_header", "http_header_name"], "original_dst_lb_config");
   const originalDstHeader =
     type === "ORIGINAL_DST" && odc && r.bool(odc, "use_http_header", "original_dst_lb_config")
       ? (r.str(odc, "http_header_name", "original_dst_lb_config") || "x-envoy-original-dst-host").toLowerCase()
@@ -157,7 +163,9 @@ function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
     intervalMs: need("interval"),
     unhealthyThreshold: need("unhealthy_threshold"),
     healthyThreshold: need("healthy_threshold"),
-    path: r.headerValue(http, "path", join(p, "http_health_check")) || r.fail(join(p, "http_health_check.path"), "is required"),
+    path:
+      r.headerValue(http, "path", join(p, "http_health_check")) ||
+      r.fail(join(p, "http_health_check.path"), "is required"),
     host: r.headerValue(http, "host", join(p, "http_health_check")),
   };
 }

@@ -6,7 +6,9 @@ const cluster = (name: string) => ({
   connect_timeout: "0.25s",
   load_assignment: {
     cluster_name: name,
-    endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9000 } } } }] }],
+    endpoints: [
+      { lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9000 } } } }] },
+    ],
   },
 });
 
@@ -27,7 +29,22 @@ describe("compile", () => {
     const cfg = compile({
       version: "v1",
       clusters: [cluster("a"), cluster("b")],
-      routes: [routeConfig([{ match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "a", weight: 30 }, { name: "b", weight: 70 }] }, timeout: "1.5s" } }])],
+      routes: [
+        routeConfig([
+          {
+            match: { prefix: "/" },
+            route: {
+              weighted_clusters: {
+                clusters: [
+                  { name: "a", weight: 30 },
+                  { name: "b", weight: 70 },
+                ],
+              },
+              timeout: "1.5s",
+            },
+          },
+        ]),
+      ],
       listeners: [
         {
           name: "l1",
@@ -38,12 +55,22 @@ describe("compile", () => {
                 {
                   name: "envoy.filters.network.http_connection_manager",
                   typed_config: {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "@type":
+                      "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                     stat_prefix: "in",
                     rds: { route_config_name: "r1" },
                     http_filters: [
-                      { name: "envoy.filters.http.fault", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault", abort: { http_status: 503, percentage: { numerator: 50 } } } },
-                      { name: "envoy.filters.http.router", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } },
+                      {
+                        name: "envoy.filters.http.fault",
+                        typed_config: {
+                          "@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault",
+                          abort: { http_status: 503, percentage: { numerator: 50 } },
+                        },
+                      },
+                      {
+                        name: "envoy.filters.http.router",
+                        typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+                      },
                     ],
                   },
                 },
@@ -67,20 +94,34 @@ describe("compile", () => {
   it("rejects an invalid regex, naming the resource and the field path", () => {
     const msg = reject({
       clusters: [cluster("a")],
-      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "a" } }, { match: { prefix: "/x" }, route: { cluster: "a" } }, { match: { safe_regex: { regex: "(" } }, route: { cluster: "a" } }])],
+      routes: [
+        routeConfig([
+          { match: { prefix: "/" }, route: { cluster: "a" } },
+          { match: { prefix: "/x" }, route: { cluster: "a" } },
+          { match: { safe_regex: { regex: "(" } }, route: { cluster: "a" } },
+        ]),
+      ],
     });
-    expect(msg).toMatch(/^RouteConfiguration "r1": virtual_hosts\[0\]\.routes\[2\]\.match\.safe_regex\.regex: invalid regex/);
+    expect(msg).toMatch(
+      /^RouteConfiguration "r1": virtual_hosts\[0\]\.routes\[2\]\.match\.safe_regex\.regex: invalid regex/,
+    );
   });
 
   // Was: rejected always. Envoy rejects only with validate_clusters true (the default for inline tables); an
   // RDS table naming a cluster that isn't there yet loads, and such a request gets 503 NC.
   it("rejects a route to a cluster that does not exist when validate_clusters is true", () => {
-    const msg = reject({ clusters: [cluster("a")], routes: [{ ...routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }]), validate_clusters: true }] });
+    const msg = reject({
+      clusters: [cluster("a")],
+      routes: [{ ...routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }]), validate_clusters: true }],
+    });
     expect(msg).toBe('RouteConfiguration "r1": virtual_hosts[0].routes[0].route.cluster: unknown cluster "nope"');
   });
 
   it("accepts an RDS route table naming a missing cluster, as Envoy does by default", () => {
-    const cfg = compile({ clusters: [cluster("a")], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }])] });
+    const cfg = compile({
+      clusters: [cluster("a")],
+      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "nope" } }])],
+    });
     const action = cfg.routes.get("r1")?.virtualHosts[0]?.routes[0]?.action;
     expect(action?.kind === "route" && action.cluster).toBe("nope");
   });
@@ -88,7 +129,21 @@ describe("compile", () => {
   it("rejects weighted clusters whose weights sum to 0", () => {
     const msg = reject({
       clusters: [cluster("a"), cluster("b")],
-      routes: [routeConfig([{ match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "a", weight: 0 }, { name: "b", weight: 0 }] } } }])],
+      routes: [
+        routeConfig([
+          {
+            match: { prefix: "/" },
+            route: {
+              weighted_clusters: {
+                clusters: [
+                  { name: "a", weight: 0 },
+                  { name: "b", weight: 0 },
+                ],
+              },
+            },
+          },
+        ]),
+      ],
     });
     expect(msg).toContain("virtual_hosts[0].routes[0].route.weighted_clusters: weights sum to 0");
   });
@@ -97,18 +152,65 @@ describe("compile", () => {
     const listener = (filter: unknown) => ({
       name: "l1",
       address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-      filter_chains: [{ filters: [{ name: "hcm", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", route_config: routeConfig([]), http_filters: [filter, { name: "envoy.filters.http.router" }] } }] }],
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "hcm",
+              typed_config: {
+                "@type":
+                  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                route_config: routeConfig([]),
+                http_filters: [filter, { name: "envoy.filters.http.router" }],
+              },
+            },
+          ],
+        },
+      ],
     });
-    expect(reject({ listeners: [listener({ name: "x", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua" } })] })).toContain(
+    expect(
+      reject({
+        listeners: [
+          listener({
+            name: "x",
+            typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua" },
+          }),
+        ],
+      }),
+    ).toContain(
       'Listener "l1": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.@type: unknown http filter type',
     );
-    expect(reject({ listeners: [listener({ name: "envoy.filters.http.wasm" })] })).toContain('unknown http filter "envoy.filters.http.wasm"');
+    expect(reject({ listeners: [listener({ name: "envoy.filters.http.wasm" })] })).toContain(
+      'unknown http filter "envoy.filters.http.wasm"',
+    );
   });
 
   it("takes EDS endpoints from ClusterLoadAssignments and cluster defaults from Envoy", () => {
     const cfg = compile({
-      clusters: [{ name: "e", type: "EDS", eds_cluster_config: { service_name: "svc" }, lb_policy: "MAGLEV", outlier_detection: { consecutive_5xx: 3 } }],
-      endpoints: [{ cluster_name: "svc", endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "10.0.0.1", port_value: 80 } } }, load_balancing_weight: 3 }] }] }],
+      clusters: [
+        {
+          name: "e",
+          type: "EDS",
+          eds_cluster_config: { service_name: "svc" },
+          lb_policy: "MAGLEV",
+          outlier_detection: { consecutive_5xx: 3 },
+        },
+      ],
+      endpoints: [
+        {
+          cluster_name: "svc",
+          endpoints: [
+            {
+              lb_endpoints: [
+                {
+                  endpoint: { address: { socket_address: { address: "10.0.0.1", port_value: 80 } } },
+                  load_balancing_weight: 3,
+                },
+              ],
+            },
+          ],
+        },
+      ],
     });
     const c = cfg.clusters.get("e");
     expect(c?.endpoints).toMatchObject([{ key: "10.0.0.1:80", weight: 3 }]);
@@ -118,7 +220,11 @@ describe("compile", () => {
   });
 
   it("rejects bad enum values and durations with their path", () => {
-    expect(reject({ clusters: [{ ...cluster("a"), lb_policy: "FASTEST" }] })).toContain('Cluster "a": lb_policy: unknown value "FASTEST"');
-    expect(reject({ clusters: [{ ...cluster("a"), connect_timeout: "soon" }] })).toContain('Cluster "a": connect_timeout: invalid duration');
+    expect(reject({ clusters: [{ ...cluster("a"), lb_policy: "FASTEST" }] })).toContain(
+      'Cluster "a": lb_policy: unknown value "FASTEST"',
+    );
+    expect(reject({ clusters: [{ ...cluster("a"), connect_timeout: "soon" }] })).toContain(
+      'Cluster "a": connect_timeout: invalid duration',
+    );
   });
 });

@@ -39,7 +39,12 @@ export function filterType(r: Reader, name: string, typed: Obj | undefined, path
   return type;
 }
 
-export function filterConfig(r: Reader, type: FilterConfig["type"], typed: Obj | undefined, path: string): FilterConfig {
+export function filterConfig(
+  r: Reader,
+  type: FilterConfig["type"],
+  typed: Obj | undefined,
+  path: string,
+): FilterConfig {
   const o = typed ?? {};
   switch (type) {
     case "fault":

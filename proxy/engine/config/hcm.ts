@@ -6,12 +6,33 @@ import { anyType, join, type Obj, type Reader } from "./read.js";
 
 /** Every HCM field the engine implements (the others are refused). */
 const KNOWN = new Set([
-  "@type", "stat_prefix", "route_config", "rds", "http_filters", "strip_any_host_port", "strip_matching_host_port",
-  "generate_request_id", "access_log", "codec_type", "request_headers_timeout", "request_timeout",
-  "stream_idle_timeout", "common_http_protocol_options", "max_request_headers_kb", "normalize_path", "merge_slashes",
-  "path_with_escaped_slashes_action", "tracing", "http2_protocol_options",
+  "@type",
+  "stat_prefix",
+  "route_config",
+  "rds",
+  "http_filters",
+  "strip_any_host_port",
+  "strip_matching_host_port",
+  "generate_request_id",
+  "access_log",
+  "codec_type",
+  "request_headers_timeout",
+  "request_timeout",
+  "stream_idle_timeout",
+  "common_http_protocol_options",
+  "max_request_headers_kb",
+  "normalize_path",
+  "merge_slashes",
+  "path_with_escaped_slashes_action",
+  "tracing",
+  "http2_protocol_options",
 ]);
-const KNOWN_COMMON = new Set(["idle_timeout", "max_connection_duration", "max_headers_count", "headers_with_underscores_action"]);
+const KNOWN_COMMON = new Set([
+  "idle_timeout",
+  "max_connection_duration",
+  "max_headers_count",
+  "headers_with_underscores_action",
+]);
 
 function refuseUnknown(r: Reader, o: Obj, known: ReadonlySet<string>, path: string): void {
   for (const k of Object.keys(o)) if (!known.has(k)) r.fail(join(path, k), "not supported by this proxy");
@@ -43,9 +64,16 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
   const maxHeaders = r.num(common, "max_headers_count", cp) ?? 100;
   if (!Number.isInteger(maxHeaders) || maxHeaders < 1) r.fail(join(cp, "max_headers_count"), "must be an integer ≥ 1");
   const kb = r.num(hcm, "max_request_headers_kb", hp) ?? 60;
-  if (!Number.isInteger(kb) || kb < 1 || kb > 8192) r.fail(join(hp, "max_request_headers_kb"), "must be an integer in [1, 8192]");
+  if (!Number.isInteger(kb) || kb < 1 || kb > 8192)
+    r.fail(join(hp, "max_request_headers_kb"), "must be an integer in [1, 8192]");
   // Only KEEP_UNCHANGED (the default) is implemented: %2F and %5C stay as they are.
-  r.enumName(hcm, "path_with_escaped_slashes_action", hp, ["IMPLEMENTATION_SPECIFIC_DEFAULT", "KEEP_UNCHANGED"] as const, "KEEP_UNCHANGED");
+  r.enumName(
+    hcm,
+    "path_with_escaped_slashes_action",
+    hp,
+    ["IMPLEMENTATION_SPECIFIC_DEFAULT", "KEEP_UNCHANGED"] as const,
+    "KEEP_UNCHANGED",
+  );
   return {
     limits: {
       requestHeadersMs: ms(hcm, "request_headers_timeout", hp, 0),
@@ -70,7 +98,8 @@ function maxConcurrentStreams(r: Reader, hcm: Obj, hp: string): number {
   if (!h2) return 100;
   refuseUnknown(r, h2, new Set(["max_concurrent_streams"]), path);
   const n = r.num(h2, "max_concurrent_streams", path) ?? 100;
-  if (!Number.isInteger(n) || n < 1 || n > 2147483647) r.fail(join(path, "max_concurrent_streams"), "must be between 1 and 2147483647");
+  if (!Number.isInteger(n) || n < 1 || n > 2147483647)
+    r.fail(join(path, "max_concurrent_streams"), "must be between 1 and 2147483647");
   return n;
 }
 
@@ -83,6 +112,7 @@ export function connectionLimit(r: Reader, filter: unknown, path: string): { sta
   if (anyType(typed) !== CONNECTION_LIMIT) r.fail(join(tp, "@type"), `expected ${CONNECTION_LIMIT}`);
   refuseUnknown(r, typed, new Set(["@type", "stat_prefix", "max_connections"]), tp);
   const max = r.num(typed, "max_connections", tp);
-  if (max === undefined || !Number.isInteger(max) || max < 1) r.fail(join(tp, "max_connections"), "must be an integer ≥ 1");
+  if (max === undefined || !Number.isInteger(max) || max < 1)
+    r.fail(join(tp, "max_connections"), "must be an integer ≥ 1");
   return { statPrefix: r.reqStr(typed, "stat_prefix", tp), max };
 }

@@ -2,7 +2,12 @@
 import type { HeaderEdits, HeaderOp } from "./types.js";
 import { join, type Obj, type Reader } from "./read.js";
 
-const ACTIONS = ["APPEND_IF_EXISTS_OR_ADD", "ADD_IF_ABSENT", "OVERWRITE_IF_EXISTS_OR_ADD", "OVERWRITE_IF_EXISTS"] as const;
+const ACTIONS = [
+  "APPEND_IF_EXISTS_OR_ADD",
+  "ADD_IF_ABSENT",
+  "OVERWRITE_IF_EXISTS_OR_ADD",
+  "OVERWRITE_IF_EXISTS",
+] as const;
 
 export function headerOps(r: Reader, o: Obj, key: string, path: string): HeaderOp[] {
   return r.list(o, key, path).map((item, i) => {

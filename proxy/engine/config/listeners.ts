@@ -25,7 +25,8 @@ export function compileListener(
   const addr = r.obj(o.address, "address");
   const sa = r.obj(addr.socket_address, "address.socket_address");
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) r.fail("address.socket_address.port_value", `invalid port ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    r.fail("address.socket_address.port_value", `invalid port ${port}`);
   const chains = r.list(o, "filter_chains", "");
   if (chains.length === 0) r.fail("filter_chains", "at least one filter chain is required");
   const flags = {
@@ -34,7 +35,8 @@ export function compileListener(
   };
   const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), port: chainPort(r, c, i) }));
   const defaults = matched.filter((m) => m.port === undefined);
-  if (defaults.length > 1) r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
+  if (defaults.length > 1)
+    r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
   if (chains.length > 1 || defaults.length === 0) {
     // Several chains: each compiled as a one-chain listener of the same name, chosen per connection by port.
     const one = (m: (typeof matched)[number]): Listener => {
@@ -42,18 +44,38 @@ export function compileListener(
       try {
         return compileListener({ ...o, filter_chains: [chain], use_original_dst: false }, index, routes, hasCluster);
       } catch (err) {
-        if (err instanceof ConfigError) throw new ConfigError(err.kind, err.resource, err.path.replace(/^filter_chains\[0\]/, `filter_chains[${m.i}]`), err.detail);
+        if (err instanceof ConfigError)
+          throw new ConfigError(
+            err.kind,
+            err.resource,
+            err.path.replace(/^filter_chains\[0\]/, `filter_chains[${m.i}]`),
+            err.detail,
+          );
         throw err;
       }
     };
     const byPort = new Map<number, Listener>();
     for (const m of matched) {
       if (m.port === undefined) continue;
-      if (byPort.has(m.port)) r.fail(`filter_chains[${m.i}].filter_chain_match.destination_port`, `duplicate port ${m.port}`);
+      if (byPort.has(m.port))
+        r.fail(`filter_chains[${m.i}].filter_chain_match.destination_port`, `duplicate port ${m.port}`);
       byPort.set(m.port, one(m));
     }
     const fallback = defaults[0] ? one(defaults[0]) : undefined;
-    return { ...(fallback ?? { name, tls: undefined, address: byPort.values().next().value?.address ?? "0.0.0.0", port, direction: "outbound", hcm: undefined, tcp: undefined, connectionLimit: undefined }), ...flags, byPort };
+    return {
+      ...(fallback ?? {
+        name,
+        tls: undefined,
+        address: byPort.values().next().value?.address ?? "0.0.0.0",
+        port,
+        direction: "outbound",
+        hcm: undefined,
+        tcp: undefined,
+        connectionLimit: undefined,
+      }),
+      ...flags,
+      byPort,
+    };
   }
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
@@ -63,7 +85,10 @@ export function compileListener(
   const at = limited ? 1 : 0;
   const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
   if (type !== HCM && type !== TCP) {
-    r.fail("filter_chains[0].filters", `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`);
+    r.fail(
+      "filter_chains[0].filters",
+      `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`,
+    );
   }
   const hp = `filter_chains[0].filters[${at}].typed_config`;
   const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
@@ -99,7 +124,8 @@ export function compileListener(
   if (!httpFilters.length) httpFilters.push({ name: "envoy.filters.http.router", config: { type: "router" } });
   const last = httpFilters.length - 1;
   httpFilters.forEach((f, i) => {
-    if ((f.config.type === "router") !== (i === last)) r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
+    if ((f.config.type === "router") !== (i === last))
+      r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
   });
   return {
     ...base,
@@ -124,7 +150,8 @@ function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
   const t = r.optObj(hcm, "tracing", hp);
   if (!t) return 100;
   const tp = join(hp, "tracing");
-  for (const k of Object.keys(t)) if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
+  for (const k of Object.keys(t))
+    if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
   const rs = r.optObj(t, "random_sampling", tp);
   const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
   if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
@@ -136,10 +163,12 @@ function chainPort(r: Reader, chain: unknown, i: number): number | undefined {
   const path = `filter_chains[${i}].filter_chain_match`;
   const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
   if (!m) return undefined;
-  for (const key of Object.keys(m)) if (key !== "destination_port") r.fail(join(path, key), "not supported (only destination_port is)");
+  for (const key of Object.keys(m))
+    if (key !== "destination_port") r.fail(join(path, key), "not supported (only destination_port is)");
   const port = r.num(m, "destination_port", path);
   if (port === undefined) return undefined;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) r.fail(join(path, "destination_port"), `invalid port ${port}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    r.fail(join(path, "destination_port"), `invalid port ${port}`);
   return port;
 }
 
@@ -187,5 +216,9 @@ function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
   const cert = r.obj(certs[0], tp);
   const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
-  return { certificateChain: source("certificate_chain"), privateKey: source("private_key"), alpn: alpn.length ? alpn : ["h2", "http/1.1"] };
+  return {
+    certificateChain: source("certificate_chain"),
+    privateKey: source("private_key"),
+    alpn: alpn.length ? alpn : ["h2", "http/1.1"],
+  };
 }

@@ -1,7 +1,15 @@
 // Compiles a RouteConfiguration: virtual hosts, routes, matches and actions.
 import type {
   RegexRewrite,
-  ForwardAction, HashPolicy, RedirectAction, RetryPolicy, Route, RouteAction, RouteConfig, VirtualHost, WeightedCluster,
+  ForwardAction,
+  HashPolicy,
+  RedirectAction,
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteConfig,
+  VirtualHost,
+  WeightedCluster,
 } from "./types.js";
 import { fraction, join, Reader, type Obj } from "./read.js";
 import { headerMatcher, queryMatcher } from "./matchers.js";
@@ -14,13 +22,20 @@ import { corsField } from "./cors.js";
  * `validate_clusters` defaults to true only then: an RDS table may name clusters that haven't arrived (or were
  * just removed), and a request routed to one gets 503 with response flag NC.
  */
-export function compileRouteConfig(raw: unknown, knownCluster: (name: string) => boolean, index = 0, inline = false): RouteConfig {
+export function compileRouteConfig(
+  raw: unknown,
+  knownCluster: (name: string) => boolean,
+  index = 0,
+  inline = false,
+): RouteConfig {
   const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
   const r = new Reader("RouteConfiguration", name);
   const o = r.obj(raw, "");
   const validate = r.bool(o, "validate_clusters", "") ?? inline;
   const hasCluster = validate ? knownCluster : () => true;
-  const virtualHosts = r.list(o, "virtual_hosts", "").map((v, i) => virtualHost(r, v, join("virtual_hosts", i), hasCluster));
+  const virtualHosts = r
+    .list(o, "virtual_hosts", "")
+    .map((v, i) => virtualHost(r, v, join("virtual_hosts", i), hasCluster));
   const exact = new Map<string, VirtualHost>();
   const suffixes: RouteConfig["suffixes"] = [];
   const prefixes: RouteConfig["prefixes"] = [];
@@ -101,7 +116,9 @@ function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) =>
     name: r.str(o, "name", path) ?? "",
     matchPath,
     prefix,
-    headers: r.list(m, "headers", mp).map((h, i) => headerMatcher(r, r.obj(h, join(join(mp, "headers"), i)), join(join(mp, "headers"), i))),
+    headers: r
+      .list(m, "headers", mp)
+      .map((h, i) => headerMatcher(r, r.obj(h, join(join(mp, "headers"), i)), join(join(mp, "headers"), i))),
     query: r.list(m, "query_parameters", mp).map((q, i) => {
       const qp = join(join(mp, "query_parameters"), i);
       return queryMatcher(r, r.obj(q, qp), qp);
@@ -133,7 +150,11 @@ function action(r: Reader, o: Obj, path: string, hasCluster: (n: string) => bool
 }
 
 const CODES: Record<string, number> = {
-  MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
+  MOVED_PERMANENTLY: 301,
+  FOUND: 302,
+  SEE_OTHER: 303,
+  TEMPORARY_REDIRECT: 307,
+  PERMANENT_REDIRECT: 308,
 };
 
 function redirectAction(r: Reader, o: Obj, path: string): RedirectAction {
@@ -206,7 +227,8 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   const o = r.obj(raw, path);
   const terminal = r.bool(o, "terminal", path) ?? false;
   const header = r.optObj(o, "header", path);
-  if (header) return { kind: "header", name: r.reqStr(header, "header_name", join(path, "header")).toLowerCase(), terminal };
+  if (header)
+    return { kind: "header", name: r.reqStr(header, "header_name", join(path, "header")).toLowerCase(), terminal };
   const cookie = r.optObj(o, "cookie", path);
   if (cookie) return { kind: "cookie", name: r.reqStr(cookie, "name", join(path, "cookie")), terminal };
   const conn = r.optObj(o, "connection_properties", path);
@@ -217,9 +239,21 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
 }
 
 const RETRY_ON = new Set([
-  "5xx", "gateway-error", "reset", "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream",
-  "retriable-status-codes", "retriable-headers", "http3-post-connect-failure", "unavailable", "cancelled",
-  "deadline-exceeded", "internal", "resource-exhausted",
+  "5xx",
+  "gateway-error",
+  "reset",
+  "connect-failure",
+  "envoy-ratelimited",
+  "retriable-4xx",
+  "refused-stream",
+  "retriable-status-codes",
+  "retriable-headers",
+  "http3-post-connect-failure",
+  "unavailable",
+  "cancelled",
+  "deadline-exceeded",
+  "internal",
+  "resource-exhausted",
 ]);
 
 export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
@@ -253,6 +287,10 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
 /** envoy.type.matcher.v3.RegexMatchAndSubstitute: every match of `pattern` in the path replaced (RE2::GlobalReplace). */
 function regexRewrite(r: Reader, rr: Obj, path: string): RegexRewrite {
   const pattern = r.regex(r.obj(rr.pattern, join(path, "pattern")).regex, join(path, "pattern.regex"));
-  const substitution = r.substitution(r.headerValue(rr, "substitution", path) ?? "", pattern, join(path, "substitution"));
+  const substitution = r.substitution(
+    r.headerValue(rr, "substitution", path) ?? "",
+    pattern,
+    join(path, "substitution"),
+  );
   return { pattern, substitution };
 }

@@ -24,8 +24,11 @@ export function dataSource(r: Reader, o: Obj, key: string, path: string): DataSo
   const sp = join(path, key);
   const d = r.obj(o[key], sp);
   const filename = r.str(d, "filename", sp);
-  const inline = r.str(d, "inline_string", sp) ?? (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
-  if (filename === undefined && inline === undefined) r.fail(sp, "one of filename, inline_string or inline_bytes is required");
+  const inline =
+    r.str(d, "inline_string", sp) ??
+    (d.inline_bytes !== undefined ? Buffer.from(String(d.inline_bytes), "base64").toString() : undefined);
+  if (filename === undefined && inline === undefined)
+    r.fail(sp, "one of filename, inline_string or inline_bytes is required");
   return { filename, inline };
 }
 
@@ -51,22 +54,32 @@ function common(r: Reader, o: Obj | undefined, path: string, into: HttpUpstream)
  * `http2_protocol_options`.
  */
 export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
-  const out: HttpUpstream = { http2: o.http2_protocol_options !== undefined, idleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0 };
+  const out: HttpUpstream = {
+    http2: o.http2_protocol_options !== undefined,
+    idleTimeoutMs: 3_600_000,
+    maxRequestsPerConnection: 0,
+  };
   common(r, r.optObj(o, "common_http_protocol_options", ""), "common_http_protocol_options", out);
   out.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", "") ?? out.maxRequestsPerConnection;
   const typed = r.optObj(o, "typed_extension_protocol_options", "");
   if (!typed) return out;
   for (const key of Object.keys(typed)) {
-    if (key !== HTTP_OPTIONS) r.fail(join("typed_extension_protocol_options", key), "unsupported protocol options extension");
+    if (key !== HTTP_OPTIONS)
+      r.fail(join("typed_extension_protocol_options", key), "unsupported protocol options extension");
   }
   const p = join("typed_extension_protocol_options", HTTP_OPTIONS);
   const opts = r.optObj(typed, HTTP_OPTIONS, "typed_extension_protocol_options");
   if (!opts) return out;
-  if (anyType(opts) !== undefined && anyType(opts) !== HTTP_OPTIONS) r.fail(join(p, "@type"), `expected ${HTTP_OPTIONS}`);
+  if (anyType(opts) !== undefined && anyType(opts) !== HTTP_OPTIONS)
+    r.fail(join(p, "@type"), `expected ${HTTP_OPTIONS}`);
   onlyKnown(r, opts, p, ["explicit_http_config", "common_http_protocol_options"], "HttpProtocolOptions");
   common(r, r.optObj(opts, "common_http_protocol_options", p), join(p, "common_http_protocol_options"), out);
   const explicit = r.optObj(opts, "explicit_http_config", p);
-  if (!explicit) r.fail(join(p, "explicit_http_config"), "is required (auto_config and use_downstream_protocol_config are not supported)");
+  if (!explicit)
+    r.fail(
+      join(p, "explicit_http_config"),
+      "is required (auto_config and use_downstream_protocol_config are not supported)",
+    );
   const ep = join(p, "explicit_http_config");
   onlyKnown(r, explicit, ep, ["http_protocol_options", "http2_protocol_options"], "explicit_http_config");
   out.http2 = explicit.http2_protocol_options !== undefined && explicit.http2_protocol_options !== null;
@@ -84,9 +97,11 @@ export function keepAlive(r: Reader, o: Obj): number | undefined {
   const kp = join(p, "tcp_keepalive");
   // Node sets only the idle time: probes and interval stay the kernel's (Linux: 9 probes, 75 s apart).
   const probes = r.num(ka, "keepalive_probes", kp);
-  if (probes !== undefined && probes !== 9) r.fail(join(kp, "keepalive_probes"), "only the kernel default (9) is supported");
+  if (probes !== undefined && probes !== 9)
+    r.fail(join(kp, "keepalive_probes"), "only the kernel default (9) is supported");
   const interval = r.num(ka, "keepalive_interval", kp);
-  if (interval !== undefined && interval !== 75) r.fail(join(kp, "keepalive_interval"), "only the kernel default (75) is supported");
+  if (interval !== undefined && interval !== 75)
+    r.fail(join(kp, "keepalive_interval"), "only the kernel default (75) is supported");
   const time = r.num(ka, "keepalive_time", kp) ?? 7200;
   if (!Number.isInteger(time) || time <= 0) r.fail(join(kp, "keepalive_time"), "must be a positive number of seconds");
   return time * 1000;
@@ -98,7 +113,8 @@ const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2",
 
 /** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
 export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
-  if (r.list(o, "transport_socket_matches", "").length) r.fail("transport_socket_matches", "not supported by this proxy");
+  if (r.list(o, "transport_socket_matches", "").length)
+    r.fail("transport_socket_matches", "not supported by this proxy");
   const ts = r.optObj(o, "transport_socket", "");
   if (!ts) return undefined;
   const typed = r.optObj(ts, "typed_config", "transport_socket");
@@ -106,12 +122,19 @@ export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
   if (type === RAW_BUFFER) return undefined;
   const p = "transport_socket.typed_config";
   if (!typed || type !== UPSTREAM_TLS) {
-    return r.fail(typed ? join(p, "@type") : "transport_socket", `unsupported transport socket ${JSON.stringify(type ?? r.str(ts, "name", "transport_socket"))} (expected ${UPSTREAM_TLS})`);
+    return r.fail(
+      typed ? join(p, "@type") : "transport_socket",
+      `unsupported transport socket ${JSON.stringify(type ?? r.str(ts, "name", "transport_socket"))} (expected ${UPSTREAM_TLS})`,
+    );
   }
   onlyKnown(r, typed, p, ["sni", "common_tls_context", "max_session_keys"], "UpstreamTlsContext");
   const cp = join(p, "common_tls_context");
   const c = r.optObj(typed, "common_tls_context", p) ?? {};
-  if (c.tls_certificate_sds_secret_configs !== undefined || c.validation_context_sds_secret_config !== undefined || c.combined_validation_context !== undefined) {
+  if (
+    c.tls_certificate_sds_secret_configs !== undefined ||
+    c.validation_context_sds_secret_config !== undefined ||
+    c.combined_validation_context !== undefined
+  ) {
     r.fail(cp, "SDS secrets (ISTIO_MUTUAL, credentialName) are not supported by this proxy yet");
   }
   onlyKnown(r, c, cp, ["tls_certificates", "validation_context", "alpn_protocols", "tls_params"], "common_tls_context");
@@ -133,9 +156,14 @@ export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
     const mp = join(join(vp, "match_typed_subject_alt_names"), i);
     const mo = r.obj(m, mp);
     const type = r.enumName(mo, "san_type", mp, SAN_TYPES, "SAN_TYPE_UNSPECIFIED");
-    if (type === "SAN_TYPE_UNSPECIFIED" || type === "OTHER_NAME") r.fail(join(mp, "san_type"), `${type} is not supported (DNS, URI, EMAIL or IP_ADDRESS)`);
+    if (type === "SAN_TYPE_UNSPECIFIED" || type === "OTHER_NAME")
+      r.fail(join(mp, "san_type"), `${type} is not supported (DNS, URI, EMAIL or IP_ADDRESS)`);
     const matcher = r.obj(mo.matcher, join(mp, "matcher"));
-    return { type, test: stringMatcher(r, matcher, join(mp, "matcher")), exact: typeof matcher.exact === "string" ? matcher.exact : undefined };
+    return {
+      type,
+      test: stringMatcher(r, matcher, join(mp, "matcher")),
+      exact: typeof matcher.exact === "string" ? matcher.exact : undefined,
+    };
   });
   const params = r.optObj(c, "tls_params", cp);
   const pp = join(cp, "tls_params");

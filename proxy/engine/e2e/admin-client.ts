@@ -1,7 +1,12 @@
 // An admin-port client for tests, and the hostile ways a mutating request can arrive.
 import { request } from "node:http";
 
-export function adminCall(port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function adminCall(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
       let body = "";

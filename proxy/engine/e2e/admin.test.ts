@@ -31,7 +31,9 @@ describe("engine admin port", () => {
       expect({ quits, drains }).toEqual({ quits: 0, drains: 0 });
       // The operator's own call (curl from the pod: Host 127.0.0.1 or localhost) still works.
       expect((await adminCall(admin.ports.admin, "POST", "/drain_listeners")).status).toBe(200);
-      expect((await adminCall(admin.ports.admin, "POST", "/drain_listeners", { host: "localhost:15000" })).status).toBe(200);
+      expect((await adminCall(admin.ports.admin, "POST", "/drain_listeners", { host: "localhost:15000" })).status).toBe(
+        200,
+      );
       expect(drains).toBe(2);
       // Reads refuse a rebinding page too: /config_dump is not for a hostile origin to read.
       expect((await adminCall(admin.ports.admin, "GET", "/config_dump", { host: "evil.example" })).status).toBe(403);
@@ -41,7 +43,9 @@ describe("engine admin port", () => {
   });
 
   it("will not bind a non-loopback address", async () => {
-    await expect(startAdmin({} as AdminTarget, { adminPort: 0, adminAddress: "0.0.0.0", statsPort: false, readyPort: false })).rejects.toThrow(/not a loopback address/);
+    await expect(
+      startAdmin({} as AdminTarget, { adminPort: 0, adminAddress: "0.0.0.0", statsPort: false, readyPort: false }),
+    ).rejects.toThrow(/not a loopback address/);
   });
 
   it("/config_dump shows no key material: private keys read [redacted]", async () => {
@@ -52,9 +56,19 @@ describe("engine admin port", () => {
     const chain = (l.filter_chains as Record<string, unknown>[])[0] as Record<string, unknown>;
     chain.transport_socket = {
       name: "envoy.transport_sockets.tls",
-      typed_config: { "@type": TLS, common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }] } },
+      typed_config: {
+        "@type": TLS,
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
+        },
+      },
     };
-    const { engine } = await startEngine({ version: "1", listeners: [l], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])], clusters: [cluster("b", [b.port])] });
+    const { engine } = await startEngine({
+      version: "1",
+      listeners: [l],
+      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],
+      clusters: [cluster("b", [b.port])],
+    });
     try {
       const dump = (await get(engine.ports.admin, "/config_dump")).body;
       const pem = key.split("\n")[1]!; // a line of the key's base64

@@ -22,7 +22,8 @@ function freePort(): Promise<number> {
 
 describe("weft proxy (CLI, child process)", () => {
   beforeAll(() => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: this suite runs the built engine; run \`npm run build\` first`);
+    if (!existsSync(MAIN))
+      throw new Error(`${MAIN} is missing: this suite runs the built engine; run \`npm run build\` first`);
   });
 
   it("serves from a YAML bootstrap and drains on SIGTERM, finishing the request in flight", async () => {
@@ -35,16 +36,21 @@ describe("weft proxy (CLI, child process)", () => {
     });
     const port = await freePort();
     const l = listener([]);
-    const hcm = (l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[])[0]!.filters[0]!.typed_config;
+    const hcm = (l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[])[0]!.filters[0]!
+      .typed_config;
     delete hcm.rds;
     hcm.route_config = routeConfig([{ match: { prefix: "/" }, route: { cluster: "held" } }]);
     (l.address as { socket_address: { port_value: number } }).socket_address.port_value = port;
     const dir = mkdtempSync(join(tmpdir(), "weft-proxy-"));
     const file = join(dir, "bootstrap.yaml");
     writeFileSync(file, stringify({ static_resources: { listeners: [l], clusters: [cluster("held", [b.port])] } }));
-    const child = spawn(process.execPath, [MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", "0", "--ready-port", "0"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", "0", "--ready-port", "0"],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     await new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (d: Buffer) => {

@@ -3,7 +3,11 @@ import { backend, cluster, resources, startEngine, type Backend } from "../../..
 import type { Engine } from "../engine.js";
 
 /** A raw client: write bytes, then collect what comes back until `until` holds or the server closes. */
-function raw(port: number): { socket: Socket; text: () => string; wait: (until: (t: string) => boolean) => Promise<{ text: string; closed: boolean }> } {
+function raw(port: number): {
+  socket: Socket;
+  text: () => string;
+  wait: (until: (t: string) => boolean) => Promise<{ text: string; closed: boolean }>;
+} {
   const socket = connect(port, "127.0.0.1");
   let buf = "";
   let closed = false;
@@ -42,7 +46,9 @@ describe("HTTP/1.1 codec", () => {
       res.writeHead(200, { "content-type": "text/plain" });
       res.end(`${req.url} ${body}`);
     });
-    ({ engine, port } = await startEngine(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])));
+    ({ engine, port } = await startEngine(
+      resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
+    ));
   });
   afterAll(async () => {
     await engine.stop();
@@ -51,7 +57,9 @@ describe("HTTP/1.1 codec", () => {
 
   it("answers pipelined requests in order", async () => {
     const c = raw(port);
-    c.socket.write("GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.socket.write(
+      "GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\nGET /three HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     const { text } = await c.wait((t) => t.includes("/three"));
     expect(count(text, "HTTP/1.1 200")).toBe(3);
     expect(text.indexOf("/one")).toBeLessThan(text.indexOf("/two"));
@@ -114,7 +122,9 @@ describe("HTTP/1.1 codec", () => {
   });
 
   it("answers 404 when no route matches", async () => {
-    const other = await startEngine(resources([{ match: { path: "/only" }, route: { cluster: "b" } }], [cluster("b", [b.port])]));
+    const other = await startEngine(
+      resources([{ match: { path: "/only" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
+    );
     const c = raw(other.port);
     c.socket.write("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
     const { text } = await c.wait((t) => t.includes("route not found"));

@@ -1,4 +1,13 @@
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  countBy,
+  get,
+  many,
+  resources,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 import { parsePrometheus } from "../../../test/support/engine/prometheus.js";
@@ -8,7 +17,12 @@ describe("config swap, load balancing and metrics", () => {
   let engine: Engine;
   let port: number;
   const good = (version: string, target: string) =>
-    resources([{ match: { prefix: "/" }, route: { cluster: target } }], [cluster("a", [bs[0]!.port]), cluster("b", [bs[1]!.port])], undefined, version);
+    resources(
+      [{ match: { prefix: "/" }, route: { cluster: target } }],
+      [cluster("a", [bs[0]!.port]), cluster("b", [bs[1]!.port])],
+      undefined,
+      version,
+    );
 
   beforeAll(async () => {
     for (const n of ["a", "b", "c"]) bs.push(await backend(n));
@@ -25,9 +39,16 @@ describe("config swap, load balancing and metrics", () => {
     const load = many(600, 8, async (i) => {
       sent++;
       if (i === 200) {
-        const bad = resources([{ match: { safe_regex: { regex: "([" } }, route: { cluster: "a" } }], [cluster("a", [bs[0]!.port])], undefined, "v2");
+        const bad = resources(
+          [{ match: { safe_regex: { regex: "([" } }, route: { cluster: "a" } }],
+          [cluster("a", [bs[0]!.port])],
+          undefined,
+          "v2",
+        );
         await expect(engine.apply(bad)).rejects.toThrow(ConfigError);
-        await expect(engine.apply(bad)).rejects.toThrow(/RouteConfiguration "routes": virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: invalid regex/);
+        await expect(engine.apply(bad)).rejects.toThrow(
+          /RouteConfiguration "routes": virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: invalid regex/,
+        );
         expect(engine.config?.version).toBe("v1");
       }
       if (i === 400) {
@@ -49,13 +70,18 @@ describe("config swap, load balancing and metrics", () => {
   }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 
   it("takes an RDS route to a cluster it doesn't have (503, cluster not found), then serves once the cluster arrives", async () => {
-    const routes = [{ match: { prefix: "/late" }, route: { cluster: "late" } }, { match: { prefix: "/" }, route: { cluster: "a" } }];
+    const routes = [
+      { match: { prefix: "/late" }, route: { cluster: "late" } },
+      { match: { prefix: "/" }, route: { cluster: "a" } },
+    ];
     await engine.apply(resources(routes, [cluster("a", [bs[0]!.port])], undefined, "late1"));
     const missing = await get(port, "/late");
     expect(missing.status).toBe(503);
     expect(missing.body).toBe("cluster not found");
     expect((await get(port, "/")).status).toBe(200);
-    await engine.apply(resources(routes, [cluster("a", [bs[0]!.port]), cluster("late", [bs[2]!.port])], undefined, "late2"));
+    await engine.apply(
+      resources(routes, [cluster("a", [bs[0]!.port]), cluster("late", [bs[2]!.port])], undefined, "late2"),
+    );
     expect(JSON.parse((await get(port, "/late")).body).name).toBe("c");
     await engine.apply(good("v4", "b"));
   });
@@ -66,8 +92,14 @@ describe("config swap, load balancing and metrics", () => {
       ...resources(
         [
           { match: { prefix: "/rr" }, route: { cluster: "rr" } },
-          { match: { prefix: "/hash" }, route: { cluster: "ring", hash_policy: [{ header: { header_name: "x-user" } }] } },
-          { match: { prefix: "/maglev" }, route: { cluster: "maglev", hash_policy: [{ cookie: { name: "session" } }] } },
+          {
+            match: { prefix: "/hash" },
+            route: { cluster: "ring", hash_policy: [{ header: { header_name: "x-user" } }] },
+          },
+          {
+            match: { prefix: "/maglev" },
+            route: { cluster: "maglev", hash_policy: [{ cookie: { name: "session" } }] },
+          },
           { match: { prefix: "/lr" }, route: { cluster: "lr" } },
           { match: { prefix: "/random" }, route: { cluster: "random" } },
         ],
@@ -99,21 +131,36 @@ describe("config swap, load balancing and metrics", () => {
   }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 
   it("exports Istio's metrics in Prometheus text, counting the traffic sent", async () => {
-    await engine.apply(resources([{ match: { prefix: "/" }, route: { cluster: "outbound|80||metrics.demo.svc.cluster.local" } }], [cluster("outbound|80||metrics.demo.svc.cluster.local", [bs[2]!.port])], undefined, "m"));
+    await engine.apply(
+      resources(
+        [{ match: { prefix: "/" }, route: { cluster: "outbound|80||metrics.demo.svc.cluster.local" } }],
+        [cluster("outbound|80||metrics.demo.svc.cluster.local", [bs[2]!.port])],
+        undefined,
+        "m",
+      ),
+    );
     await many(25, 5, () => get(port, "/"));
     const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
-    const lines = text.split("\n").filter((l) => l.startsWith("istio_requests_total{") && l.includes('destination_service="metrics.demo.svc.cluster.local"'));
+    const lines = text
+      .split("\n")
+      .filter(
+        (l) =>
+          l.startsWith("istio_requests_total{") && l.includes('destination_service="metrics.demo.svc.cluster.local"'),
+      );
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('reporter="source"');
     expect(lines[0]).toContain('response_code="200"');
     expect(lines[0]).toContain('destination_service_name="metrics"');
     expect(lines[0]).toContain('destination_service_namespace="demo"');
     expect(lines[0]).toMatch(/ 25$/);
-    expect(text).toMatch(/istio_request_duration_milliseconds_bucket\{[^}]*destination_service="metrics\.demo\.svc\.cluster\.local"[^}]*le="\+Inf"\} 25/);
+    expect(text).toMatch(
+      /istio_request_duration_milliseconds_bucket\{[^}]*destination_service="metrics\.demo\.svc\.cluster\.local"[^}]*le="\+Inf"\} 25/,
+    );
     expect(text).toContain("istio_request_bytes_count");
     // The whole exposition parses with Prometheus's reference parser, and its samples count the traffic.
     const samples = await parsePrometheus(text);
-    const ours = (name: string) => samples.filter((x) => x.name === name && x.labels.destination_service === "metrics.demo.svc.cluster.local");
+    const ours = (name: string) =>
+      samples.filter((x) => x.name === name && x.labels.destination_service === "metrics.demo.svc.cluster.local");
     expect(ours("istio_requests_total").map((x) => x.value)).toEqual([25]);
     expect(ours("istio_request_duration_milliseconds_count").map((x) => x.value)).toEqual([25]);
     expect(ours("istio_response_bytes_count").map((x) => x.value)).toEqual([25]);

@@ -1,7 +1,15 @@
 // CORS through the engine over real HTTP/1.1 and h2c on loopback: preflights answered by the proxy, access-control
 // headers on allowed origins' responses, other origins untouched.
 import { connect as h2connect } from "node:http2";
-import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  get,
+  resources,
+  ROUTER,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
@@ -15,9 +23,14 @@ const POLICY = {
   max_age: "600",
   allow_credentials: true,
 };
-const PREFLIGHT = { origin: "https://shop.example.com", "access-control-request-method": "PUT", "access-control-request-headers": "x-token" };
+const PREFLIGHT = {
+  origin: "https://shop.example.com",
+  "access-control-request-method": "PUT",
+  "access-control-request-headers": "x-token",
+};
 
-const corsHeaders = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith("access-control-")));
+const corsHeaders = (h: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith("access-control-")));
 
 describe("CORS through the engine", () => {
   let app: Backend;
@@ -34,8 +47,16 @@ describe("CORS through the engine", () => {
       resources(
         [
           { match: { prefix: "/open" }, route: { cluster: "app" } },
-          { match: { prefix: "/maintenance" }, direct_response: { status: 503, body: { inline_string: "back soon" } }, typed_per_filter_config: { "envoy.filters.http.cors": POLICY } },
-          { match: { prefix: "/" }, route: { cluster: "app" }, typed_per_filter_config: { "envoy.filters.http.cors": POLICY } },
+          {
+            match: { prefix: "/maintenance" },
+            direct_response: { status: 503, body: { inline_string: "back soon" } },
+            typed_per_filter_config: { "envoy.filters.http.cors": POLICY },
+          },
+          {
+            match: { prefix: "/" },
+            route: { cluster: "app" },
+            typed_per_filter_config: { "envoy.filters.http.cors": POLICY },
+          },
         ],
         [cluster("app", [app.port])],
         [CORS, ROUTER],

@@ -3,7 +3,17 @@
 // and an HTTP/2-only listener (codec_type HTTP2) closing an invalid preface without an HTTP/1 answer.
 import { connect as h2connect, constants, type ClientHttp2Session } from "node:http2";
 import { connect as tcpConnect, type Socket } from "node:net";
-import { backend, cluster, get, http2Only, listener, resources, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  get,
+  http2Only,
+  listener,
+  resources,
+  routeConfig,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { PrematureResets } from "../h2/server.js";
 
@@ -40,7 +50,15 @@ function untilServerCloses(s: Socket): Promise<Buffer> {
   return new Promise((resolve) => s.once("end", () => resolve(Buffer.concat(got))));
 }
 
-const stat = async (engine: Engine, name: string): Promise<number> => Number(/: (\d+)$/m.exec(engine.statsText().split("\n").find((l) => l.startsWith(`${name}:`)) ?? "")?.[1] ?? NaN);
+const stat = async (engine: Engine, name: string): Promise<number> =>
+  Number(
+    /: (\d+)$/m.exec(
+      engine
+        .statsText()
+        .split("\n")
+        .find((l) => l.startsWith(`${name}:`)) ?? "",
+    )?.[1] ?? NaN,
+  );
 
 describe("HTTP/2 limits", () => {
   let b: Backend;
@@ -49,7 +67,9 @@ describe("HTTP/2 limits", () => {
 
   beforeAll(async () => {
     b = await backend("b");
-    ({ engine, port } = await startEngine(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])));
+    ({ engine, port } = await startEngine(
+      resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
+    ));
   });
   afterAll(async () => {
     await engine.stop();
@@ -61,9 +81,19 @@ describe("HTTP/2 limits", () => {
     expect(s.remoteSettings.maxConcurrentStreams).toBe(100);
     s.close();
     const l = listener([], undefined, "h2-7");
-    const hcm = ((l.filter_chains as Record<string, unknown>[])[0]!.filters as Record<string, Record<string, unknown>>[])[0]!.typed_config!;
+    const hcm = (
+      (l.filter_chains as Record<string, unknown>[])[0]!.filters as Record<string, Record<string, unknown>>[]
+    )[0]!.typed_config!;
     hcm.http2_protocol_options = { max_concurrent_streams: 7 };
-    const other = await startEngine({ version: "1", listeners: [l], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])], clusters: [cluster("b", [b.port])] }, { adminPort: false, statsPort: false, readyPort: false });
+    const other = await startEngine(
+      {
+        version: "1",
+        listeners: [l],
+        routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],
+        clusters: [cluster("b", [b.port])],
+      },
+      { adminPort: false, statsPort: false, readyPort: false },
+    );
     const s7 = await open(other.engine.listenerPort("h2-7"));
     expect(s7.remoteSettings.maxConcurrentStreams).toBe(7);
     s7.close();
@@ -92,11 +122,18 @@ describe("HTTP/2 limits", () => {
     expect(await stat(engine, "http.http.downstream_rq_too_many_premature_resets")).toBe(before + 1);
     expect(await stat(engine, "http2.rx_reset")).toBeGreaterThanOrEqual(250);
     const prom = (await get(engine.ports.stats, "/stats/prometheus")).body;
-    expect(prom).toMatch(/^envoy_http_downstream_rq_too_many_premature_resets\{envoy_http_conn_manager_prefix="http"\} [1-9]/m);
+    expect(prom).toMatch(
+      /^envoy_http_downstream_rq_too_many_premature_resets\{envoy_http_conn_manager_prefix="http"\} [1-9]/m,
+    );
     expect(prom).toMatch(/^envoy_http2_rx_reset \d+/m);
     // Ordinary traffic on a new connection still works.
     const ok = await open(port);
-    const status = await new Promise<number>((resolve) => ok.request({ ":path": "/" }).on("response", (h) => resolve(Number(h[":status"]))).resume());
+    const status = await new Promise<number>((resolve) =>
+      ok
+        .request({ ":path": "/" })
+        .on("response", (h) => resolve(Number(h[":status"])))
+        .resume(),
+    );
     expect(status).toBe(200);
     ok.close();
   });
@@ -105,10 +142,16 @@ describe("HTTP/2 limits", () => {
     const before = await stat(engine, "http.http.downstream_rq_too_many_premature_resets");
     const s = await open(port);
     for (let i = 0; i < 60; i++) {
-      await Promise.all(Array.from({ length: 10 }, () => new Promise<void>((resolve, reject) => {
-        const r = s.request({ ":path": "/" });
-        r.on("error", reject).on("end", resolve).resume();
-      })));
+      await Promise.all(
+        Array.from(
+          { length: 10 },
+          () =>
+            new Promise<void>((resolve, reject) => {
+              const r = s.request({ ":path": "/" });
+              r.on("error", reject).on("end", resolve).resume();
+            }),
+        ),
+      );
     }
     expect(s.closed).toBe(false);
     s.close();
@@ -128,7 +171,9 @@ describe("HTTP/2 limits", () => {
   }, 30_000);
 
   it("an HTTP/2-only listener (codec_type HTTP2) closes an invalid preface without an HTTP/1 answer; AUTO answers HTTP/1.1", async () => {
-    const h2only = await startEngine(http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])));
+    const h2only = await startEngine(
+      http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])),
+    );
     try {
       const s = await raw(h2only.port);
       const bytes = untilServerCloses(s);

@@ -2,15 +2,28 @@
 // backend, with trailers and gRPC-style local errors.
 import { connect as h2connect, type ClientHttp2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { backend, cluster, get, resources, ROUTER, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  get,
+  resources,
+  ROUTER,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
 const FAULT = { name: "envoy.filters.http.fault", typed_config: { "@type": `${T}.fault.v3.HTTPFault` } };
 const identity = (b: Buffer) => b;
 const SAY: grpc.MethodDefinition<Buffer, Buffer> = {
-  path: "/test.Echo/Say", requestStream: false, responseStream: false,
-  requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity,
+  path: "/test.Echo/Say",
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: identity,
+  requestDeserialize: identity,
+  responseSerialize: identity,
+  responseDeserialize: identity,
 };
 
 function h2get(session: ClientHttp2Session, path: string, body?: string): Promise<{ status: number; body: string }> {
@@ -26,12 +39,25 @@ function h2get(session: ClientHttp2Session, path: string, body?: string): Promis
   });
 }
 
-function call(client: grpc.Client, text: string, metadata = new grpc.Metadata()): Promise<{ reply?: string; code: number; trailer?: string }> {
+function call(
+  client: grpc.Client,
+  text: string,
+  metadata = new grpc.Metadata(),
+): Promise<{ reply?: string; code: number; trailer?: string }> {
   return new Promise((resolve) => {
     let reply: string | undefined;
-    const c = client.makeUnaryRequest(SAY.path, identity, identity, Buffer.from(text), metadata, (_err, r) => (reply = r?.toString()));
+    const c = client.makeUnaryRequest(
+      SAY.path,
+      identity,
+      identity,
+      Buffer.from(text),
+      metadata,
+      (_err, r) => (reply = r?.toString()),
+    );
     // The status (with the trailers) is the call's last event.
-    c.on("status", (s: grpc.StatusObject) => setImmediate(() => resolve({ reply, code: s.code, trailer: s.metadata.get("x-trailer")[0]?.toString() })));
+    c.on("status", (s: grpc.StatusObject) =>
+      setImmediate(() => resolve({ reply, code: s.code, trailer: s.metadata.get("x-trailer")[0]?.toString() })),
+    );
   });
 }
 
@@ -52,7 +78,9 @@ describe("HTTP/2 and gRPC through the engine", () => {
       },
     });
     const grpcPort = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      grpcServer.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     ({ engine, port } = await startEngine(
       resources(
@@ -60,7 +88,12 @@ describe("HTTP/2 and gRPC through the engine", () => {
           {
             match: { prefix: "/test.Echo/", headers: [{ name: "x-fault", present_match: true }] },
             route: { cluster: "grpc" },
-            typed_per_filter_config: { "envoy.filters.http.fault": { "@type": `${T}.fault.v3.HTTPFault`, abort: { grpc_status: 8, percentage: { numerator: 100 } } } },
+            typed_per_filter_config: {
+              "envoy.filters.http.fault": {
+                "@type": `${T}.fault.v3.HTTPFault`,
+                abort: { grpc_status: 8, percentage: { numerator: 100 } },
+              },
+            },
           },
           { match: { prefix: "/test.Echo/" }, route: { cluster: "grpc", timeout: "5s" } },
           { match: { prefix: "/missing.Service/" }, direct_response: { status: 404 } },
@@ -103,7 +136,9 @@ describe("HTTP/2 and gRPC through the engine", () => {
     md.set("x-fault", "1");
     expect((await call(client, "x", md)).code).toBe(grpc.status.RESOURCE_EXHAUSTED); // grpc_status 8
     const missing = await new Promise<number>((resolve) =>
-      client.makeUnaryRequest("/missing.Service/Call", identity, identity, Buffer.from("x"), (err) => resolve(err?.code ?? 0)),
+      client.makeUnaryRequest("/missing.Service/Call", identity, identity, Buffer.from("x"), (err) =>
+        resolve(err?.code ?? 0),
+      ),
     );
     expect(missing).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
@@ -111,9 +146,15 @@ describe("HTTP/2 and gRPC through the engine", () => {
 
   it("labels gRPC traffic request_protocol=grpc with its grpc_response_status", async () => {
     const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
-    const grpcLines = text.split("\n").filter((l) => l.startsWith("istio_requests_total{") && l.includes('request_protocol="grpc"'));
-    expect(grpcLines.some((l) => l.includes('grpc_response_status="0"') && l.includes('response_code="200"'))).toBe(true);
-    expect(grpcLines.some((l) => l.includes('grpc_response_status="8"') && l.includes('response_flags="FI"'))).toBe(true);
+    const grpcLines = text
+      .split("\n")
+      .filter((l) => l.startsWith("istio_requests_total{") && l.includes('request_protocol="grpc"'));
+    expect(grpcLines.some((l) => l.includes('grpc_response_status="0"') && l.includes('response_code="200"'))).toBe(
+      true,
+    );
+    expect(grpcLines.some((l) => l.includes('grpc_response_status="8"') && l.includes('response_flags="FI"'))).toBe(
+      true,
+    );
     expect(grpcLines.some((l) => l.includes('grpc_response_status="12"'))).toBe(true);
   });
 });

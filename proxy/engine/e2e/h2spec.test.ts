@@ -6,18 +6,29 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { backend, cluster, http2Only, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  http2Only,
+  resources,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 /** h2spec case id (`<spec>/<section>/<n>`) → why it fails on Node's http2. */
 const ALLOWED: Record<string, string> = {
-  "http2/5.1/8": "DATA on a stream the client reset: nghttp2 ignores frames on recently closed streams instead of STREAM_CLOSED",
+  "http2/5.1/8":
+    "DATA on a stream the client reset: nghttp2 ignores frames on recently closed streams instead of STREAM_CLOSED",
   "http2/5.1/9": "HEADERS on a stream the client reset: as 5.1/8",
   "http2/5.1/11": "DATA on a closed stream: as 5.1/8",
   "http2/5.1/12": "HEADERS on a closed stream: as 5.1/8",
-  "http2/5.1.1/2": "a stream id lower than a previous one: Node answers the earlier stream and doesn't send GOAWAY PROTOCOL_ERROR",
-  "http2/6.7/2": "an unsolicited PING ACK: Node treats it as a connection error and closes, where h2spec expects it ignored",
-  "http2/6.9.1/2": "a WINDOW_UPDATE overflowing 2^31-1: Node's GOAWAY carries another error code than FLOW_CONTROL_ERROR",
+  "http2/5.1.1/2":
+    "a stream id lower than a previous one: Node answers the earlier stream and doesn't send GOAWAY PROTOCOL_ERROR",
+  "http2/6.7/2":
+    "an unsolicited PING ACK: Node treats it as a connection error and closes, where h2spec expects it ignored",
+  "http2/6.9.1/2":
+    "a WINDOW_UPDATE overflowing 2^31-1: Node's GOAWAY carries another error code than FLOW_CONTROL_ERROR",
 };
 
 interface Case {
@@ -37,7 +48,12 @@ function junitCases(xml: string): Case[] {
     const n = (seen.get(pkg) ?? 0) + 1;
     seen.set(pkg, n);
     const body = m[4] ?? "";
-    out.push({ id: `${pkg}/${n}`, title: m[2]!, failed: /<(error|failure)[\s>]/.test(body), skipped: /<skipped/.test(body) });
+    out.push({
+      id: `${pkg}/${n}`,
+      title: m[2]!,
+      failed: /<(error|failure)[\s>]/.test(body),
+      skipped: /<skipped/.test(body),
+    });
   }
   return out;
 }
@@ -57,11 +73,16 @@ describe("h2spec against the h2c listener", () => {
   let port: number;
 
   beforeAll(async () => {
-    bin = execFileSync("bash", [join(process.cwd(), "hack/h2spec/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+    bin = execFileSync("bash", [join(process.cwd(), "hack/h2spec/build.sh")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
     b = await backend("b");
     // codec_type HTTP2, as an h2c-only listener: on an AUTO port an invalid preface can't be told from a malformed
     // HTTP/1 request, which gets its 400 (Envoy's AUTO codec answers it the same way).
-    ({ engine, port } = await startEngine(http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]))));
+    ({ engine, port } = await startEngine(
+      http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])),
+    ));
   }, 600_000);
 
   afterAll(async () => {
@@ -84,7 +105,12 @@ describe("h2spec against the h2c listener", () => {
     expect(failed).toEqual([]);
     expect(cases.filter((c) => c.skipped).map((c) => c.id)).toEqual([]);
     const passed = cases.filter((c) => !c.failed && !c.skipped).length;
-    process.stdout.write(`h2spec: ${passed} of ${cases.length} passed; allowed failures: ${cases.filter((c) => c.failed && c.id in ALLOWED).map((c) => c.id).join(", ")}\n`);
+    process.stdout.write(
+      `h2spec: ${passed} of ${cases.length} passed; allowed failures: ${cases
+        .filter((c) => c.failed && c.id in ALLOWED)
+        .map((c) => c.id)
+        .join(", ")}\n`,
+    );
     // An allowed case that passes is fine (a newer Node may fix it); the list stays honest in the README.
   }, 300_000);
 });

@@ -1,6 +1,15 @@
 // Request mirroring: the shadow cluster gets a copy (host suffixed "-shadow", as Envoy does), the client gets
 // only the primary's answer, and a mirror's failure never reaches the client.
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  countBy,
+  get,
+  many,
+  resources,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 describe("request mirroring through the engine", () => {
@@ -19,7 +28,15 @@ describe("request mirroring through the engine", () => {
     ({ engine, port } = await startEngine(
       resources(
         [
-          { match: { prefix: "/half" }, route: { cluster: "primary", request_mirror_policies: [{ cluster: "shadow", runtime_fraction: { default_value: { numerator: 50, denominator: "HUNDRED" } } }] } },
+          {
+            match: { prefix: "/half" },
+            route: {
+              cluster: "primary",
+              request_mirror_policies: [
+                { cluster: "shadow", runtime_fraction: { default_value: { numerator: 50, denominator: "HUNDRED" } } },
+              ],
+            },
+          },
           { match: { prefix: "/" }, route: { cluster: "primary", request_mirror_policies: [{ cluster: "shadow" }] } },
         ],
         [cluster("primary", [primary.port]), cluster("shadow", [shadow.port])],
@@ -33,7 +50,9 @@ describe("request mirroring through the engine", () => {
   });
 
   it("sends a copy of each request, body included, to the shadow with '-shadow' on the host; the client sees only the primary", async () => {
-    const replies = await many(20, 4, (i) => get(port, `/orders/${i}`, { host: "shop.example:8080" }, { method: "POST", body: `order ${i}` }));
+    const replies = await many(20, 4, (i) =>
+      get(port, `/orders/${i}`, { host: "shop.example:8080" }, { method: "POST", body: `order ${i}` }),
+    );
     expect(countBy(replies, (r) => `${r.status} ${JSON.parse(r.body).name}`)).toEqual({ "200 primary": 20 });
     while (shadowed.length < 20) await new Promise((r) => setImmediate(r)); // mirrors are fire-and-forget: await their arrival
     expect(new Set(shadowed.map((s) => s.host))).toEqual(new Set(["shop.example-shadow:8080"]));

@@ -1,13 +1,29 @@
 // DestinationRule connection pools as Envoy applies them: the cluster's circuit breakers, HttpProtocolOptions,
 // and Envoy's counters in /stats and Prometheus.
 import type { AddressInfo } from "node:net";
-import { backend, cluster, countBy, get, many, resources, startEngine, until, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  countBy,
+  get,
+  many,
+  resources,
+  startEngine,
+  until,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
 const HPO = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 const options = (common: Record<string, unknown>) => ({
-  typed_extension_protocol_options: { [HPO]: { "@type": `type.googleapis.com/${HPO}`, explicit_http_config: { http_protocol_options: {} }, common_http_protocol_options: common } },
+  typed_extension_protocol_options: {
+    [HPO]: {
+      "@type": `type.googleapis.com/${HPO}`,
+      explicit_http_config: { http_protocol_options: {} },
+      common_http_protocol_options: common,
+    },
+  },
 });
 const breakers = (t: Record<string, unknown>) => ({ circuit_breakers: { thresholds: [t] } });
 const stat = (engine: Engine, name: string): number => {
@@ -77,7 +93,10 @@ describe("connection pools", () => {
   it("max_requests overflow counts as upstream_rq_pending_overflow, as Envoy does", async () => {
     const held: (() => void)[] = [];
     const b = await up("held2", (_req, res) => held.push(() => res.end("done")));
-    const { engine, port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "mr" } }], [cluster("mr", [b.port], breakers({ max_requests: 1 }))]);
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "mr" } }],
+      [cluster("mr", [b.port], breakers({ max_requests: 1 }))],
+    );
     const first = get(port, "/", {}, { agent: false });
     await until(() => held.length === 1);
     const second = await get(port, "/", {}, { agent: false });
@@ -93,7 +112,10 @@ describe("connection pools", () => {
       peers.add((req.socket.address() as AddressInfo).port ^ (req.socket.remotePort ?? 0));
       res.end("ok");
     });
-    const { engine, port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "per" } }], [cluster("per", [b.port], options({ max_requests_per_connection: 1 }))]);
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "per" } }],
+      [cluster("per", [b.port], options({ max_requests_per_connection: 1 }))],
+    );
     const replies = await many(5, 1, () => get(port, "/"));
     expect(replies.every((r) => r.status === 200)).toBe(true);
     expect(peers.size).toBe(5);
@@ -107,7 +129,10 @@ describe("connection pools", () => {
       req.socket.once("close", () => closed++);
       res.end("ok");
     });
-    const { engine, port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "idle" } }], [cluster("idle", [b.port], options({ idle_timeout: "0.1s" }))]);
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "idle" } }],
+      [cluster("idle", [b.port], options({ idle_timeout: "0.1s" }))],
+    );
     expect((await get(port, "/")).status).toBe(200);
     await until(() => closed === 1);
     expect(stat(engine, "cluster.idle.upstream_cx_idle_timeout")).toBe(1);
@@ -120,7 +145,15 @@ describe("connection pools", () => {
       res.end("no");
     });
     const { engine, port } = await engineFor(
-      [{ match: { prefix: "/" }, route: { cluster: "rt", retry_policy: { retry_on: "5xx", num_retries: 2, retry_back_off: { base_interval: "0.001s" } } } }],
+      [
+        {
+          match: { prefix: "/" },
+          route: {
+            cluster: "rt",
+            retry_policy: { retry_on: "5xx", num_retries: 2, retry_back_off: { base_interval: "0.001s" } },
+          },
+        },
+      ],
       [cluster("rt", [b.port], breakers({ max_retries: 0 }))],
     );
     expect((await get(port, "/")).status).toBe(503);
@@ -137,7 +170,10 @@ describe("connection pools", () => {
       connect_timeout: "1s",
       original_dst_lb_config: { use_http_header: true, http_header_name: ":authority" },
     };
-    const { port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "PassthroughCluster" } }], [passthrough]);
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "PassthroughCluster" } }],
+      [passthrough],
+    );
     const ok = await get(port, "/x", { host: `127.0.0.1:${b.port}` });
     expect([ok.status, JSON.parse(ok.body).name]).toEqual([200, "direct"]);
     for (const host of ["example.com", "example.com:80", "127.0.0.1", "127.0.0.1:0"]) {
@@ -149,16 +185,30 @@ describe("connection pools", () => {
   it("NACKs what it doesn't implement, naming the field", async () => {
     const { engine } = await engineFor([], []);
     const bad = async (extra: Record<string, unknown>) => {
-      const err = await engine.apply(resources([], [cluster("x", [1], extra)], undefined, "2")).then(() => undefined, (e: unknown) => e);
+      const err = await engine.apply(resources([], [cluster("x", [1], extra)], undefined, "2")).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ConfigError);
       return (err as Error).message;
     };
-    expect(await bad(options({ max_headers_count: 10 }))).toContain(`typed_extension_protocol_options.${HPO}.common_http_protocol_options.max_headers_count: not supported`);
-    expect(await bad({ typed_extension_protocol_options: { [HPO]: { use_downstream_protocol_config: {} } } })).toContain("use_downstream_protocol_config: not supported");
-    expect(await bad({ upstream_connection_options: { tcp_keepalive: { keepalive_probes: 3 } } })).toContain("upstream_connection_options.tcp_keepalive.keepalive_probes");
-    expect(await bad({ transport_socket: { name: "envoy.transport_sockets.alts", typed_config: { "@type": "type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts" } } })).toContain(
-      "transport_socket.typed_config.@type: unsupported transport socket",
+    expect(await bad(options({ max_headers_count: 10 }))).toContain(
+      `typed_extension_protocol_options.${HPO}.common_http_protocol_options.max_headers_count: not supported`,
     );
+    expect(
+      await bad({ typed_extension_protocol_options: { [HPO]: { use_downstream_protocol_config: {} } } }),
+    ).toContain("use_downstream_protocol_config: not supported");
+    expect(await bad({ upstream_connection_options: { tcp_keepalive: { keepalive_probes: 3 } } })).toContain(
+      "upstream_connection_options.tcp_keepalive.keepalive_probes",
+    );
+    expect(
+      await bad({
+        transport_socket: {
+          name: "envoy.transport_sockets.alts",
+          typed_config: { "@type": "type.googleapis.com/envoy.extensions.transport_sockets.alts.v3.Alts" },
+        },
+      }),
+    ).toContain("transport_socket.typed_config.@type: unsupported transport socket");
     expect(engine.config?.version).toBe("1"); // the old config keeps serving
   });
 });

@@ -1,11 +1,27 @@
-import { backend, cluster, countBy, get, many, resources, ROUTER, startEngine, until, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  countBy,
+  get,
+  many,
+  resources,
+  ROUTER,
+  startEngine,
+  until,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
 const FAULT = { name: "envoy.filters.http.fault", typed_config: { "@type": `${T}.fault.v3.HTTPFault` } };
-const RATELIMIT = { name: "envoy.filters.http.local_ratelimit", typed_config: { "@type": `${T}.local_ratelimit.v3.LocalRateLimit`, stat_prefix: "rl" } };
+const RATELIMIT = {
+  name: "envoy.filters.http.local_ratelimit",
+  typed_config: { "@type": `${T}.local_ratelimit.v3.LocalRateLimit`, stat_prefix: "rl" },
+};
 
-const fault = (f: Record<string, unknown>) => ({ "envoy.filters.http.fault": { "@type": `${T}.fault.v3.HTTPFault`, ...f } });
+const fault = (f: Record<string, unknown>) => ({
+  "envoy.filters.http.fault": { "@type": `${T}.fault.v3.HTTPFault`, ...f },
+});
 
 describe("resilience through the engine", () => {
   const closers: (() => Promise<void>)[] = [];
@@ -30,7 +46,15 @@ describe("resilience through the engine", () => {
       res.end("x");
     });
     const { port } = await engineFor(
-      [{ match: { prefix: "/" }, route: { cluster: "flaky", retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } } } }],
+      [
+        {
+          match: { prefix: "/" },
+          route: {
+            cluster: "flaky",
+            retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } },
+          },
+        },
+      ],
       [cluster("flaky", [flaky.port], { circuit_breakers: { thresholds: [{ max_retries: 100 }] } })],
     );
     const replies = await many(200, 1, () => get(port, "/"));
@@ -45,7 +69,15 @@ describe("resilience through the engine", () => {
       res.writeHead(b.hits % 3 === 0 ? 200 : 503);
       res.end("x");
     });
-    const routes = [{ match: { prefix: "/" }, route: { cluster: "c", retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } } } }];
+    const routes = [
+      {
+        match: { prefix: "/" },
+        route: {
+          cluster: "c",
+          retry_policy: { retry_on: "5xx", num_retries: 3, retry_back_off: { base_interval: "0.001s" } },
+        },
+      },
+    ];
     const res = resources(routes, [cluster("c", [flaky.port])]);
     const [table] = res.routes as { virtual_hosts: Record<string, unknown>[] }[];
     Object.assign(table?.virtual_hosts[0] ?? {}, { include_request_attempt_count: true });
@@ -60,7 +92,10 @@ describe("resilience through the engine", () => {
       res.writeHead((b.hits - 1) % 10 < 3 ? 503 : 200);
       res.end("x");
     });
-    const { port } = await engineFor([{ match: { prefix: "/" }, route: { cluster: "f" } }], [cluster("f", [flaky.port])]);
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "f" } }],
+      [cluster("f", [flaky.port])],
+    );
     const replies = await many(100, 1, () => get(port, "/"));
     expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 70, 503: 30 });
   });
@@ -71,7 +106,17 @@ describe("resilience through the engine", () => {
     const { port } = await engineFor(
       [
         { match: { prefix: "/slow" }, route: { cluster: "slow", timeout: "0.2s" } },
-        { match: { prefix: "/" }, route: { cluster: "mixed", retry_policy: { retry_on: "connect-failure", num_retries: 2, retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }] } } },
+        {
+          match: { prefix: "/" },
+          route: {
+            cluster: "mixed",
+            retry_policy: {
+              retry_on: "connect-failure",
+              num_retries: 2,
+              retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }],
+            },
+          },
+        },
       ],
       [cluster("mixed", [1, good.port]), cluster("slow", [slow.port])], // port 1: connection refused
     );
@@ -83,12 +128,19 @@ describe("resilience through the engine", () => {
 
   it("answers 503 when the upstream resets, and retries on reset where the policy allows", async () => {
     const resetting = await up("resetting", (req, res, _body, b) => {
-      if (b.hits % 2 === 1) req.socket.destroy(); // every other request: reset before any response
+      if (b.hits % 2 === 1)
+        req.socket.destroy(); // every other request: reset before any response
       else res.end("ok");
     });
     const { port } = await engineFor(
       [
-        { match: { prefix: "/retry" }, route: { cluster: "r", retry_policy: { retry_on: "reset", num_retries: 1, retry_back_off: { base_interval: "0.001s" } } } },
+        {
+          match: { prefix: "/retry" },
+          route: {
+            cluster: "r",
+            retry_policy: { retry_on: "reset", num_retries: 1, retry_back_off: { base_interval: "0.001s" } },
+          },
+        },
         { match: { prefix: "/" }, route: { cluster: "r" } },
       ],
       [cluster("r", [resetting.port])],
@@ -105,10 +157,26 @@ describe("resilience through the engine", () => {
     const b = await up("b");
     const { port } = await engineFor(
       [
-        { match: { prefix: "/abort-all" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { http_status: 503, percentage: { numerator: 100 } } }) },
-        { match: { prefix: "/abort-half" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { http_status: 500, percentage: { numerator: 50 } } }) },
-        { match: { prefix: "/grpc" }, route: { cluster: "b" }, typed_per_filter_config: fault({ abort: { grpc_status: 14, percentage: { numerator: 100 } } }) },
-        { match: { prefix: "/delay" }, route: { cluster: "b" }, typed_per_filter_config: fault({ delay: { fixed_delay: "0.2s", percentage: { numerator: 100 } } }) },
+        {
+          match: { prefix: "/abort-all" },
+          route: { cluster: "b" },
+          typed_per_filter_config: fault({ abort: { http_status: 503, percentage: { numerator: 100 } } }),
+        },
+        {
+          match: { prefix: "/abort-half" },
+          route: { cluster: "b" },
+          typed_per_filter_config: fault({ abort: { http_status: 500, percentage: { numerator: 50 } } }),
+        },
+        {
+          match: { prefix: "/grpc" },
+          route: { cluster: "b" },
+          typed_per_filter_config: fault({ abort: { grpc_status: 14, percentage: { numerator: 100 } } }),
+        },
+        {
+          match: { prefix: "/delay" },
+          route: { cluster: "b" },
+          typed_per_filter_config: fault({ delay: { fixed_delay: "0.2s", percentage: { numerator: 100 } } }),
+        },
       ],
       [cluster("b", [b.port])],
       [FAULT, ROUTER],
@@ -165,7 +233,11 @@ describe("resilience through the engine", () => {
     });
     const { engine, port } = await engineFor(
       [{ match: { prefix: "/" }, route: { cluster: "held" } }],
-      [cluster("held", [b.port], { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } })],
+      [
+        cluster("held", [b.port], {
+          circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] },
+        }),
+      ],
     );
     const inFlight = get(port, "/1", {}, { agent: false });
     await first;
@@ -192,10 +264,23 @@ describe("resilience through the engine", () => {
     const flaky = await up("flaky-health", handler);
     const { engine, port } = await engineFor(
       [{ match: { prefix: "/" }, route: { cluster: "hc" } }],
-      [cluster("hc", [steady.port, flaky.port], { health_checks: [{ timeout: "1s", interval: "0.05s", unhealthy_threshold: 2, healthy_threshold: 1, http_health_check: { path: "/healthz" } }] })],
+      [
+        cluster("hc", [steady.port, flaky.port], {
+          health_checks: [
+            {
+              timeout: "1s",
+              interval: "0.05s",
+              unhealthy_threshold: 2,
+              healthy_threshold: 1,
+              http_health_check: { path: "/healthz" },
+            },
+          ],
+        }),
+      ],
     );
     const rt = engine.clusterRuntime("hc")!;
-    const usable = () => (rt.pick(undefined, Math.random, new Set(["127.0.0.1:" + steady.port]))?.key ?? "").endsWith(`:${flaky.port}`);
+    const usable = () =>
+      (rt.pick(undefined, Math.random, new Set(["127.0.0.1:" + steady.port]))?.key ?? "").endsWith(`:${flaky.port}`);
     await until(() => !usable());
     const whileSick = countBy(await many(20, 1, () => get(port, "/")), (r) => r.body);
     expect(whileSick).toEqual({ steady: 20 });
@@ -213,7 +298,16 @@ describe("resilience through the engine", () => {
     });
     const { engine, port } = await engineFor(
       [{ match: { prefix: "/" }, route: { cluster: "pair" } }],
-      [cluster("pair", [good.port, bad.port], { outlier_detection: { consecutive_5xx: 3, interval: "1s", base_ejection_time: "30s", max_ejection_percent: 50 } })],
+      [
+        cluster("pair", [good.port, bad.port], {
+          outlier_detection: {
+            consecutive_5xx: 3,
+            interval: "1s",
+            base_ejection_time: "30s",
+            max_ejection_percent: 50,
+          },
+        }),
+      ],
     );
     const replies = await many(40, 1, () => get(port, "/"));
     expect(bad.hits).toBe(3);

@@ -1,4 +1,13 @@
-import { backend, cluster, countBy, get, many, resources, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  countBy,
+  get,
+  many,
+  resources,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 describe("routing through the engine (HTTP/1.1 on loopback)", () => {
@@ -13,11 +22,32 @@ describe("routing through the engine (HTTP/1.1 on loopback)", () => {
     ({ engine, port } = await startEngine(
       resources(
         [
-          { match: { prefix: "/", headers: [{ name: "end-user", string_match: { exact: "jason" } }] }, route: { cluster: "v2" }, response_headers_to_add: [{ header: { key: "x-route", value: "jason" } }] },
-          { match: { prefix: "/split" }, route: { weighted_clusters: { clusters: [{ name: "v1", weight: 50 }, { name: "v2", weight: 50 }] } } },
-          { match: { prefix: "/api/" }, route: { cluster: "v1", prefix_rewrite: "/v2/", host_rewrite_literal: "api.internal" }, request_headers_to_add: [{ header: { key: "x-added", value: "yes" } }] },
+          {
+            match: { prefix: "/", headers: [{ name: "end-user", string_match: { exact: "jason" } }] },
+            route: { cluster: "v2" },
+            response_headers_to_add: [{ header: { key: "x-route", value: "jason" } }],
+          },
+          {
+            match: { prefix: "/split" },
+            route: {
+              weighted_clusters: {
+                clusters: [
+                  { name: "v1", weight: 50 },
+                  { name: "v2", weight: 50 },
+                ],
+              },
+            },
+          },
+          {
+            match: { prefix: "/api/" },
+            route: { cluster: "v1", prefix_rewrite: "/v2/", host_rewrite_literal: "api.internal" },
+            request_headers_to_add: [{ header: { key: "x-added", value: "yes" } }],
+          },
           { match: { path: "/old" }, redirect: { path_redirect: "/new", response_code: "FOUND" } },
-          { match: { prefix: "/teapot" }, direct_response: { status: 418, body: { inline_string: "short and stout" } } },
+          {
+            match: { prefix: "/teapot" },
+            direct_response: { status: 418, body: { inline_string: "short and stout" } },
+          },
           { match: { prefix: "/" }, route: { cluster: "v1" } },
         ],
         [cluster("v1", [v1.port]), cluster("v2", [v2.port])],
@@ -78,20 +108,34 @@ describe("routing through the engine (HTTP/1.1 on loopback)", () => {
 
   it("writes a JSON access log line per request when switched on", async () => {
     const lines: string[] = [];
-    const logged = await startEngine(resources([{ match: { prefix: "/" }, route: { cluster: "v1" } }], [cluster("v1", [v1.port])]), {
-      accessLog: true,
-      accessLogStream: { write: (l) => lines.push(l) },
-    });
+    const logged = await startEngine(
+      resources([{ match: { prefix: "/" }, route: { cluster: "v1" } }], [cluster("v1", [v1.port])]),
+      {
+        accessLog: true,
+        accessLogStream: { write: (l) => lines.push(l) },
+      },
+    );
     await get(logged.port, "/logged?q=1", { "x-request-id": "rid-1" });
     await logged.engine.stop();
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ method: "GET", path: "/logged?q=1", response_code: 200, response_flags: "-", upstream_cluster: "v1", x_request_id: "rid-1" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      method: "GET",
+      path: "/logged?q=1",
+      response_code: 200,
+      response_flags: "-",
+      upstream_cluster: "v1",
+      x_request_id: "rid-1",
+    });
   });
 
   it("forwards request bodies, chunked and with content-length", async () => {
-    const echo = JSON.parse((await get(port, "/post", { "content-type": "text/plain" }, { method: "POST", body: "hello body" })).body);
+    const echo = JSON.parse(
+      (await get(port, "/post", { "content-type": "text/plain" }, { method: "POST", body: "hello body" })).body,
+    );
     expect(echo.body).toBe("hello body");
-    const chunked = JSON.parse((await get(port, "/post", { "transfer-encoding": "chunked" }, { method: "POST", body: "chunky" })).body);
+    const chunked = JSON.parse(
+      (await get(port, "/post", { "transfer-encoding": "chunked" }, { method: "POST", body: "chunky" })).body,
+    );
     expect(chunked.body).toBe("chunky");
   });
 });

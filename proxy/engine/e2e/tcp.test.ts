@@ -35,7 +35,25 @@ describe("TCP proxy", () => {
         {
           name: "http",
           address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TCP, stat_prefix: "tcp", weighted_clusters: { clusters: [{ name: "a", weight: 1 }, { name: "b", weight: 1 }] } } }] }],
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "envoy.filters.network.tcp_proxy",
+                  typed_config: {
+                    "@type": TCP,
+                    stat_prefix: "tcp",
+                    weighted_clusters: {
+                      clusters: [
+                        { name: "a", weight: 1 },
+                        { name: "b", weight: 1 },
+                      ],
+                    },
+                  },
+                },
+              ],
+            },
+          ],
         },
       ],
       clusters: [cluster("a", [a.port]), cluster("b", [b.port])],
@@ -55,7 +73,9 @@ describe("TCP proxy", () => {
     expect(fromA + fromB).toBe(200);
     expect(Math.abs(fromA - 100)).toBeLessThan(30);
     const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
-    const opened = text.split("\n").filter((l) => l.startsWith("istio_tcp_connections_opened_total{") && l.includes('request_protocol="tcp"'));
+    const opened = text
+      .split("\n")
+      .filter((l) => l.startsWith("istio_tcp_connections_opened_total{") && l.includes('request_protocol="tcp"'));
     expect(opened.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(200);
     const received = text.split("\n").filter((l) => l.startsWith("istio_tcp_received_bytes_total{"));
     expect(received.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(800);

@@ -2,7 +2,14 @@
 import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import { selfSigned } from "../../../test/support/engine/certs.js";
-import { backend, cluster, listener, routeConfig, startEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import {
+  backend,
+  cluster,
+  listener,
+  routeConfig,
+  startEngine,
+  type Backend,
+} from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
@@ -13,7 +20,13 @@ function tlsListener(cert: string, key: string): Record<string, unknown> {
   const chain = (l.filter_chains as Record<string, unknown>[])[0] as Record<string, unknown>;
   chain.transport_socket = {
     name: "envoy.transport_sockets.tls",
-    typed_config: { "@type": TLS, common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }], alpn_protocols: ["h2", "http/1.1"] } },
+    typed_config: {
+      "@type": TLS,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
+        alpn_protocols: ["h2", "http/1.1"],
+      },
+    },
   };
   return l;
 }
@@ -67,8 +80,14 @@ describe("TLS listener with ALPN", () => {
   });
 
   it("rejects a listener whose certificate is not one", async () => {
-    const bad = { listeners: [tlsListener("not a cert", "not a key")], routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])], clusters: [cluster("b", [b.port])] };
+    const bad = {
+      listeners: [tlsListener("not a cert", "not a key")],
+      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],
+      clusters: [cluster("b", [b.port])],
+    };
     await expect(engine.apply(bad)).rejects.toThrow(ConfigError);
-    await expect(engine.apply(bad)).rejects.toThrow(/Listener "http": filter_chains\[0\]\.transport_socket: invalid TLS certificate/);
+    await expect(engine.apply(bad)).rejects.toThrow(
+      /Listener "http": filter_chains\[0\]\.transport_socket: invalid TLS certificate/,
+    );
   });
 });

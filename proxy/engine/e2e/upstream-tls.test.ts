@@ -30,13 +30,21 @@ describe("upstream TLS origination", () => {
   beforeAll(async () => {
     ca = await generateCa("test root", 1);
     otherCa = await generateCa("other root", 1);
-    const leaf = await issueCert(ca, { commonName: "api.example.com", dnsNames: ["api.example.com", "*.wild.example.com"], usage: "server", days: 1 });
-    client = await issueCert(ca, { commonName: "client", usage: "client", days: 1 });
-    server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-      const s = req.socket as TLSSocket;
-      seen.push({ sni: s.servername, clientCert: s.authorized, path: req.url ?? "" });
-      res.end(s.authorized ? "mutual" : "simple");
+    const leaf = await issueCert(ca, {
+      commonName: "api.example.com",
+      dnsNames: ["api.example.com", "*.wild.example.com"],
+      usage: "server",
+      days: 1,
     });
+    client = await issueCert(ca, { commonName: "client", usage: "client", days: 1 });
+    server = createHttpsServer(
+      { cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        const s = req.socket as TLSSocket;
+        seen.push({ sni: s.servername, clientCert: s.authorized, path: req.url ?? "" });
+        res.end(s.authorized ? "mutual" : "simple");
+      },
+    );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as AddressInfo).port;
     ({ engine, port: proxyPort } = await startEngine(resources([], [])));
@@ -48,29 +56,72 @@ describe("upstream TLS origination", () => {
   });
 
   async function via(context: Record<string, unknown>, path = "/"): Promise<{ status: number; body: string }> {
-    await engine.apply(resources([{ match: { prefix: "/" }, route: { cluster: "ext" } }], [cluster("ext", [port], tlsSocket(context))], undefined, path));
+    await engine.apply(
+      resources(
+        [{ match: { prefix: "/" }, route: { cluster: "ext" } }],
+        [cluster("ext", [port], tlsSocket(context))],
+        undefined,
+        path,
+      ),
+    );
     return get(proxyPort, path, {}, { agent: false });
   }
-  const stat = (name: string) => Number(new RegExp(`^cluster\\.ext\\.${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(engine.statsText())?.[1]);
+  const stat = (name: string) =>
+    Number(new RegExp(`^cluster\\.ext\\.${name.replace(/\./g, "\\.")}: (\\d+)$`, "m").exec(engine.statsText())?.[1]);
 
   it("SIMPLE: verifies the chain against trusted_ca and the SAN, and sends the SNI", async () => {
-    const r = await via({ sni: "api.example.com", common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem), match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "api.example.com" } }] } } }, "/simple");
+    const r = await via(
+      {
+        sni: "api.example.com",
+        common_tls_context: {
+          validation_context: {
+            trusted_ca: inline(ca.certPem),
+            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "api.example.com" } }],
+          },
+        },
+      },
+      "/simple",
+    );
     expect([r.status, r.body]).toEqual([200, "simple"]);
     expect(seen.at(-1)).toEqual({ sni: "api.example.com", clientCert: false, path: "/simple" });
     expect(stat("ssl.handshake")).toBeGreaterThan(0);
   });
 
   it("a wildcard SAN in the certificate matches an exact name under it", async () => {
-    const r = await via({ sni: "x.wild.example.com", common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem), match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "x.wild.example.com" } }] } } }, "/wild");
+    const r = await via(
+      {
+        sni: "x.wild.example.com",
+        common_tls_context: {
+          validation_context: {
+            trusted_ca: inline(ca.certPem),
+            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "x.wild.example.com" } }],
+          },
+        },
+      },
+      "/wild",
+    );
     expect(r.status).toBe(200);
   });
 
   it("refuses a server whose SAN doesn't match, or whose chain isn't trusted: 503, never plaintext", async () => {
     const before = seen.length;
-    const san = await via({ common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem), match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "evil.example.com" } }] } } }, "/san");
+    const san = await via(
+      {
+        common_tls_context: {
+          validation_context: {
+            trusted_ca: inline(ca.certPem),
+            match_typed_subject_alt_names: [{ san_type: "DNS", matcher: { exact: "evil.example.com" } }],
+          },
+        },
+      },
+      "/san",
+    );
     expect(san.status).toBe(503);
     expect(stat("ssl.fail_verify_san")).toBeGreaterThan(0);
-    const chain = await via({ common_tls_context: { validation_context: { trusted_ca: inline(otherCa.certPem) } } }, "/chain");
+    const chain = await via(
+      { common_tls_context: { validation_context: { trusted_ca: inline(otherCa.certPem) } } },
+      "/chain",
+    );
     expect(chain.status).toBe(503);
     expect(stat("ssl.fail_verify_error")).toBeGreaterThan(0);
     expect(seen.length).toBe(before); // no request reached the server
@@ -81,7 +132,15 @@ describe("upstream TLS origination", () => {
   });
 
   it("MUTUAL: presents the client certificate", async () => {
-    const r = await via({ common_tls_context: { tls_certificates: [{ certificate_chain: inline(client.certPem), private_key: inline(client.keyPem) }], validation_context: { trusted_ca: inline(ca.certPem) } } }, "/mutual");
+    const r = await via(
+      {
+        common_tls_context: {
+          tls_certificates: [{ certificate_chain: inline(client.certPem), private_key: inline(client.keyPem) }],
+          validation_context: { trusted_ca: inline(ca.certPem) },
+        },
+      },
+      "/mutual",
+    );
     expect([r.status, r.body]).toEqual([200, "mutual"]);
   });
 
@@ -93,10 +152,28 @@ describe("upstream TLS origination", () => {
         {
           name: "tcp",
           address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TCP, stat_prefix: "t", cluster: "ext" } }] }],
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: "envoy.filters.network.tcp_proxy",
+                  typed_config: { "@type": TCP, stat_prefix: "t", cluster: "ext" },
+                },
+              ],
+            },
+          ],
         },
       ],
-      clusters: [cluster("ext", [port], tlsSocket({ sni: "api.example.com", common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem) } } }))],
+      clusters: [
+        cluster(
+          "ext",
+          [port],
+          tlsSocket({
+            sni: "api.example.com",
+            common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem) } },
+          }),
+        ),
+      ],
     };
     await engine.apply(res);
     const r = await get(engine.listenerPort("tcp"), "/tcp", {}, { agent: false });
@@ -106,12 +183,25 @@ describe("upstream TLS origination", () => {
 
   it("NACKs SDS secrets (ISTIO_MUTUAL) and unreadable certificates, naming the cluster", async () => {
     const nack = (context: Record<string, unknown>) =>
-      engine.apply({ version: "bad", listeners: [listener([])], routes: [], clusters: [cluster("ext", [port], tlsSocket(context))] }).then(
-        () => "accepted",
-        (e: unknown) => (e instanceof ConfigError ? e.message : String(e)),
-      );
-    expect(await nack({ common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } })).toContain('Cluster "ext": transport_socket.typed_config.common_tls_context: SDS secrets');
-    expect(await nack({ common_tls_context: { validation_context: { trusted_ca: { filename: "/nonexistent/ca.pem" } } } })).toContain('Cluster "ext": transport_socket: invalid TLS certificates');
-    expect(await nack({ common_tls_context: { validation_context: { crl: inline("x") } } })).toContain("validation_context.crl: not supported");
+      engine
+        .apply({
+          version: "bad",
+          listeners: [listener([])],
+          routes: [],
+          clusters: [cluster("ext", [port], tlsSocket(context))],
+        })
+        .then(
+          () => "accepted",
+          (e: unknown) => (e instanceof ConfigError ? e.message : String(e)),
+        );
+    expect(await nack({ common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } })).toContain(
+      'Cluster "ext": transport_socket.typed_config.common_tls_context: SDS secrets',
+    );
+    expect(
+      await nack({ common_tls_context: { validation_context: { trusted_ca: { filename: "/nonexistent/ca.pem" } } } }),
+    ).toContain('Cluster "ext": transport_socket: invalid TLS certificates');
+    expect(await nack({ common_tls_context: { validation_context: { crl: inline("x") } } })).toContain(
+      "validation_context.crl: not supported",
+    );
   });
 });

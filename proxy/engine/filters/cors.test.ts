@@ -9,10 +9,15 @@ const POLICY = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPo
 
 function config(routeExtra: Record<string, unknown>, vhostExtra: Record<string, unknown> = {}): RouteConfig {
   const route = { match: { prefix: "/" }, route: { cluster: "c" }, ...routeExtra };
-  return compileRouteConfig({ name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routes: [route], ...vhostExtra }] }, () => true);
+  return compileRouteConfig(
+    { name: "r", virtual_hosts: [{ name: "vh", domains: ["*"], routes: [route], ...vhostExtra }] },
+    () => true,
+  );
 }
 
-const perFilter = (policy: Record<string, unknown>) => ({ typed_per_filter_config: { [FILTER]: { "@type": POLICY, ...policy } } });
+const perFilter = (policy: Record<string, unknown>) => ({
+  typed_per_filter_config: { [FILTER]: { "@type": POLICY, ...policy } },
+});
 
 function request(method: string, headers: Record<string, string>): RequestView {
   return { method, path: "/", query: "", header: (n) => headers[n] };
@@ -23,27 +28,42 @@ function decide(rc: RouteConfig, method: string, headers: Record<string, string>
   return cors(FILTER, vh.routes[0]!, vh, request(method, headers), random);
 }
 
-const preflight = (origin: string, extra: Record<string, string> = {}) => ({ origin, "access-control-request-method": "PUT", ...extra });
+const preflight = (origin: string, extra: Record<string, string> = {}) => ({
+  origin,
+  "access-control-request-method": "PUT",
+  ...extra,
+});
 
 describe("CORS policy", () => {
-  const rc = config(perFilter({
-    allow_origin_string_match: [{ exact: "https://a.example.com" }, { suffix: ".B.COM", ignore_case: true }, { safe_regex: { regex: "https://c[0-9]+\\.example\\.org" } }],
-    allow_methods: "GET,PUT",
-    allow_headers: "x-token",
-    expose_headers: "x-id",
-    max_age: "86400",
-    allow_credentials: true,
-  }));
+  const rc = config(
+    perFilter({
+      allow_origin_string_match: [
+        { exact: "https://a.example.com" },
+        { suffix: ".B.COM", ignore_case: true },
+        { safe_regex: { regex: "https://c[0-9]+\\.example\\.org" } },
+      ],
+      allow_methods: "GET,PUT",
+      allow_headers: "x-token",
+      expose_headers: "x-id",
+      max_age: "86400",
+      allow_credentials: true,
+    }),
+  );
 
   it("answers a matching preflight with the allowed methods, headers and max age", () => {
     expect(decide(rc, "OPTIONS", preflight("https://a.example.com"))).toEqual({
       preflight: true,
       headers: [
-        "access-control-allow-origin", "https://a.example.com",
-        "access-control-allow-credentials", "true",
-        "access-control-allow-methods", "GET,PUT",
-        "access-control-allow-headers", "x-token",
-        "access-control-max-age", "86400",
+        "access-control-allow-origin",
+        "https://a.example.com",
+        "access-control-allow-credentials",
+        "true",
+        "access-control-allow-methods",
+        "GET,PUT",
+        "access-control-allow-headers",
+        "x-token",
+        "access-control-max-age",
+        "86400",
       ],
     });
   });
@@ -51,7 +71,14 @@ describe("CORS policy", () => {
   it("gives an allowed origin's ordinary request the origin, credentials and exposed headers", () => {
     expect(decide(rc, "GET", { origin: "https://x.b.com" })).toEqual({
       preflight: false,
-      headers: ["access-control-allow-origin", "https://x.b.com", "access-control-allow-credentials", "true", "access-control-expose-headers", "x-id"],
+      headers: [
+        "access-control-allow-origin",
+        "https://x.b.com",
+        "access-control-allow-credentials",
+        "true",
+        "access-control-expose-headers",
+        "x-id",
+      ],
     });
     expect(decide(rc, "POST", { origin: "https://c42.example.org" })?.headers[1]).toBe("https://c42.example.org");
   });
@@ -69,37 +96,86 @@ describe("CORS policy", () => {
   });
 
   it("answers a non-matching preflight locally, without the origin, when forward_not_matching_preflights is false", () => {
-    const strict = config(perFilter({ allow_origin_string_match: [{ exact: "https://a.example.com" }], allow_methods: "GET", forward_not_matching_preflights: false }));
-    expect(decide(strict, "OPTIONS", preflight("https://evil.com"))).toEqual({ preflight: true, headers: ["access-control-allow-methods", "GET"] });
+    const strict = config(
+      perFilter({
+        allow_origin_string_match: [{ exact: "https://a.example.com" }],
+        allow_methods: "GET",
+        forward_not_matching_preflights: false,
+      }),
+    );
+    expect(decide(strict, "OPTIONS", preflight("https://evil.com"))).toEqual({
+      preflight: true,
+      headers: ["access-control-allow-methods", "GET"],
+    });
   });
 
-  it("allows every origin when a matcher matches \"*\" (Istio's allowOrigin: [\"*\"])", () => {
+  it('allows every origin when a matcher matches "*" (Istio\'s allowOrigin: ["*"])', () => {
     const any = config(perFilter({ allow_origin_string_match: [{ prefix: "" }] }));
-    expect(decide(any, "GET", { origin: "https://anything.io" })?.headers).toEqual(["access-control-allow-origin", "https://anything.io"]);
+    expect(decide(any, "GET", { origin: "https://anything.io" })?.headers).toEqual([
+      "access-control-allow-origin",
+      "https://anything.io",
+    ]);
   });
 
-  it("echoes the requested method and headers for \"*\", and private network access when asked", () => {
-    const star = config(perFilter({ allow_origin_string_match: [{ exact: "https://a.io" }], allow_methods: "*", allow_headers: "*", allow_private_network_access: true }));
-    const v = decide(star, "OPTIONS", preflight("https://a.io", { "access-control-request-headers": "x-a,x-b", "access-control-request-private-network": "true" }));
+  it('echoes the requested method and headers for "*", and private network access when asked', () => {
+    const star = config(
+      perFilter({
+        allow_origin_string_match: [{ exact: "https://a.io" }],
+        allow_methods: "*",
+        allow_headers: "*",
+        allow_private_network_access: true,
+      }),
+    );
+    const v = decide(
+      star,
+      "OPTIONS",
+      preflight("https://a.io", {
+        "access-control-request-headers": "x-a,x-b",
+        "access-control-request-private-network": "true",
+      }),
+    );
     expect(v?.headers).toEqual([
-      "access-control-allow-origin", "https://a.io",
-      "access-control-allow-methods", "PUT",
-      "access-control-allow-headers", "x-a,x-b",
-      "access-control-allow-private-network", "true",
+      "access-control-allow-origin",
+      "https://a.io",
+      "access-control-allow-methods",
+      "PUT",
+      "access-control-allow-headers",
+      "x-a,x-b",
+      "access-control-allow-private-network",
+      "true",
     ]);
   });
 
   it("takes each field from the route's policy, else the virtual host's", () => {
-    const both = config(perFilter({ allow_methods: "GET" }), perFilter({ allow_origin_string_match: [{ exact: "https://a.io" }], allow_methods: "POST", max_age: "60" }));
+    const both = config(
+      perFilter({ allow_methods: "GET" }),
+      perFilter({ allow_origin_string_match: [{ exact: "https://a.io" }], allow_methods: "POST", max_age: "60" }),
+    );
     expect(decide(both, "OPTIONS", preflight("https://a.io"))?.headers).toEqual([
-      "access-control-allow-origin", "https://a.io", "access-control-allow-methods", "GET", "access-control-max-age", "60",
+      "access-control-allow-origin",
+      "https://a.io",
+      "access-control-allow-methods",
+      "GET",
+      "access-control-max-age",
+      "60",
     ]);
   });
 
   it("falls back to the route's and virtual host's `cors` fields when no typed_per_filter_config has a policy", () => {
-    const legacy = config({ route: { cluster: "c", cors: { allow_methods: "DELETE" } } }, { cors: { allow_origin_string_match: [{ exact: "https://a.io" }] } });
-    expect(decide(legacy, "OPTIONS", preflight("https://a.io"))?.headers).toEqual(["access-control-allow-origin", "https://a.io", "access-control-allow-methods", "DELETE"]);
-    const typedWins = config({ route: { cluster: "c", cors: { allow_origin_string_match: [{ exact: "https://a.io" }] } }, ...perFilter({ allow_methods: "GET" }) });
+    const legacy = config(
+      { route: { cluster: "c", cors: { allow_methods: "DELETE" } } },
+      { cors: { allow_origin_string_match: [{ exact: "https://a.io" }] } },
+    );
+    expect(decide(legacy, "OPTIONS", preflight("https://a.io"))?.headers).toEqual([
+      "access-control-allow-origin",
+      "https://a.io",
+      "access-control-allow-methods",
+      "DELETE",
+    ]);
+    const typedWins = config({
+      route: { cluster: "c", cors: { allow_origin_string_match: [{ exact: "https://a.io" }] } },
+      ...perFilter({ allow_methods: "GET" }),
+    });
     expect(decide(typedWins, "GET", { origin: "https://a.io" })).toBeUndefined();
   });
 
@@ -108,17 +184,27 @@ describe("CORS policy", () => {
     const half = config(perFilter({ allow_origin_string_match: [{ prefix: "" }], filter_enabled: pct(50) }));
     expect(decide(half, "GET", { origin: "https://a.io" }, () => 0.2)?.preflight).toBe(false);
     expect(decide(half, "GET", { origin: "https://a.io" }, () => 0.7)).toBeUndefined();
-    const shadow = config(perFilter({ allow_origin_string_match: [{ prefix: "" }], filter_enabled: pct(0), shadow_enabled: pct(100) }));
+    const shadow = config(
+      perFilter({ allow_origin_string_match: [{ prefix: "" }], filter_enabled: pct(0), shadow_enabled: pct(100) }),
+    );
     expect(decide(shadow, "GET", { origin: "https://a.io" })).toBeUndefined();
   });
 
   it("rejects an invalid origin regex or a percentage without a default, naming the field", () => {
-    expect(() => config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] }))).toThrow(ConfigError);
-    expect(() => config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] }))).toThrow(
+    expect(() =>
+      config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] })),
+    ).toThrow(ConfigError);
+    expect(() =>
+      config(perFilter({ allow_origin_string_match: [{ exact: "x" }, { safe_regex: { regex: "(" } }] })),
+    ).toThrow(
       /typed_per_filter_config\.envoy\.filters\.http\.cors\.allow_origin_string_match\[1\]\.safe_regex\.regex: invalid regex/,
     );
-    expect(() => config({}, { cors: { allow_origin_string_match: [{ safe_regex: { regex: "[" } }] } })).toThrow(/virtual_hosts\[0\]\.cors\.allow_origin_string_match\[0\]/);
-    expect(() => config(perFilter({ filter_enabled: { runtime_key: "k" } }))).toThrow(/filter_enabled\.default_value: is required/);
+    expect(() => config({}, { cors: { allow_origin_string_match: [{ safe_regex: { regex: "[" } }] } })).toThrow(
+      /virtual_hosts\[0\]\.cors\.allow_origin_string_match\[0\]/,
+    );
+    expect(() => config(perFilter({ filter_enabled: { runtime_key: "k" } }))).toThrow(
+      /filter_enabled\.default_value: is required/,
+    );
   });
 
   it("replaces CORS headers the upstream sent", () => {

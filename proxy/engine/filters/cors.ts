@@ -11,7 +11,14 @@ export type CorsVerdict =
   /** Set these headers on whatever response comes. */
   | { preflight: false; headers: string[] };
 
-type Field = "allowMethods" | "allowHeaders" | "exposeHeaders" | "maxAge" | "allowCredentials" | "allowPrivateNetworkAccess" | "forwardNotMatchingPreflights";
+type Field =
+  | "allowMethods"
+  | "allowHeaders"
+  | "exposeHeaders"
+  | "maxAge"
+  | "allowCredentials"
+  | "allowPrivateNetworkAccess"
+  | "forwardNotMatchingPreflights";
 
 function pick<K extends Field>(a: CorsConfig | undefined, b: CorsConfig | undefined, k: K): CorsConfig[K] {
   return a?.[k] ?? b?.[k];
@@ -26,7 +33,13 @@ function allowed(a: CorsConfig | undefined, b: CorsConfig | undefined, origin: s
 }
 
 /** The CORS decision for one request, or undefined: let it pass untouched. */
-export function cors(filter: string, route: Route, vh: VirtualHost, view: RequestView, random: () => number): CorsVerdict | undefined {
+export function cors(
+  filter: string,
+  route: Route,
+  vh: VirtualHost,
+  view: RequestView,
+  random: () => number,
+): CorsVerdict | undefined {
   const origin = view.header("origin");
   if (origin === undefined || origin === "") return undefined;
   const a = route.perFilter.get(filter);
@@ -60,11 +73,17 @@ export function cors(filter: string, route: Route, vh: VirtualHost, view: Reques
   if (methods !== undefined) headers.push("access-control-allow-methods", methods === "*" ? acrm : methods);
   const allowHeaders = pick(pa, pb, "allowHeaders");
   if (allowHeaders !== undefined) {
-    headers.push("access-control-allow-headers", allowHeaders === "*" ? (view.header("access-control-request-headers") ?? "") : allowHeaders);
+    headers.push(
+      "access-control-allow-headers",
+      allowHeaders === "*" ? (view.header("access-control-request-headers") ?? "") : allowHeaders,
+    );
   }
   const maxAge = pick(pa, pb, "maxAge");
   if (maxAge !== undefined) headers.push("access-control-max-age", maxAge);
-  if (pick(pa, pb, "allowPrivateNetworkAccess") === true && view.header("access-control-request-private-network") === "true") {
+  if (
+    pick(pa, pb, "allowPrivateNetworkAccess") === true &&
+    view.header("access-control-request-private-network") === "true"
+  ) {
     headers.push("access-control-allow-private-network", "true");
   }
   return { preflight: true, headers };

@@ -3,8 +3,15 @@ import { decideFault } from "./fault.js";
 import type { RateLimitConfig } from "../config/types.js";
 
 const cfg: RateLimitConfig = {
-  key: "k", maxTokens: 3, tokensPerFill: 1, fillIntervalMs: 1000, enabled: 1, enforced: 1, status: 429,
-  xRateLimitHeaders: true, responseHeaders: [{ key: "x-local-rate-limit", value: "true", action: "APPEND_IF_EXISTS_OR_ADD" }],
+  key: "k",
+  maxTokens: 3,
+  tokensPerFill: 1,
+  fillIntervalMs: 1000,
+  enabled: 1,
+  enforced: 1,
+  status: 429,
+  xRateLimitHeaders: true,
+  responseHeaders: [{ key: "x-local-rate-limit", value: "true", action: "APPEND_IF_EXISTS_OR_ADD" }],
 };
 
 describe("local rate limit", () => {
@@ -14,7 +21,16 @@ describe("local rate limit", () => {
     const verdicts = [0, 1, 2, 3].map(() => rl.check(cfg, () => 0, t0).limited);
     expect(verdicts).toEqual([false, false, false, true]);
     const refused = rl.check(cfg, () => 0, t0 + 500);
-    expect(refused.headers).toEqual(["x-ratelimit-limit", "3", "x-ratelimit-remaining", "0", "x-ratelimit-reset", "1", "x-local-rate-limit", "true"]);
+    expect(refused.headers).toEqual([
+      "x-ratelimit-limit",
+      "3",
+      "x-ratelimit-remaining",
+      "0",
+      "x-ratelimit-reset",
+      "1",
+      "x-local-rate-limit",
+      "true",
+    ]);
     expect(rl.check(cfg, () => 0, t0 + 1000).limited).toBe(false);
   });
 

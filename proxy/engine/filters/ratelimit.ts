@@ -49,9 +49,12 @@ export class RateLimiter {
     const headers: string[] = [];
     if (cfg.xRateLimitHeaders) {
       headers.push(
-        "x-ratelimit-limit", String(cfg.maxTokens),
-        "x-ratelimit-remaining", String(Math.floor(b.tokens)),
-        "x-ratelimit-reset", String(b.resetSeconds(now)),
+        "x-ratelimit-limit",
+        String(cfg.maxTokens),
+        "x-ratelimit-remaining",
+        String(Math.floor(b.tokens)),
+        "x-ratelimit-reset",
+        String(b.resetSeconds(now)),
       );
     }
     if (limited) for (const op of cfg.responseHeaders) headers.push(op.key, op.value);

@@ -5,16 +5,25 @@ import type { Metric, MetricValue, Registry } from "prom-client";
 import type { H2Stat } from "./server.js";
 
 export class H2Counters {
-  private readonly codec = new Map<string, number>([["rx_reset", 0], ["tx_reset", 0]]);
+  private readonly codec = new Map<string, number>([
+    ["rx_reset", 0],
+    ["tx_reset", 0],
+  ]);
   /** stat prefix → connections closed for premature resets */
   private readonly premature = new Map<string, number>();
 
   constructor(registry: Registry) {
     for (const stat of this.codec.keys()) {
-      register(registry, `envoy_http2_${stat}`, `Envoy's http2.${stat}.`, () => [{ labels: {}, value: this.codec.get(stat) ?? 0 }]);
+      register(registry, `envoy_http2_${stat}`, `Envoy's http2.${stat}.`, () => [
+        { labels: {}, value: this.codec.get(stat) ?? 0 },
+      ]);
     }
-    register(registry, "envoy_http_downstream_rq_too_many_premature_resets", "Connections closed for too many premature stream resets.", () =>
-      [...this.premature].map(([prefix, value]) => ({ labels: { envoy_http_conn_manager_prefix: prefix }, value })),
+    register(
+      registry,
+      "envoy_http_downstream_rq_too_many_premature_resets",
+      "Connections closed for too many premature stream resets.",
+      () =>
+        [...this.premature].map(([prefix, value]) => ({ labels: { envoy_http_conn_manager_prefix: prefix }, value })),
     );
   }
 
@@ -22,7 +31,8 @@ export class H2Counters {
   for(statPrefix: string): (stat: H2Stat) => void {
     if (!this.premature.has(statPrefix)) this.premature.set(statPrefix, 0);
     return (stat) => {
-      if (stat === "downstream_rq_too_many_premature_resets") this.premature.set(statPrefix, (this.premature.get(statPrefix) ?? 0) + 1);
+      if (stat === "downstream_rq_too_many_premature_resets")
+        this.premature.set(statPrefix, (this.premature.get(statPrefix) ?? 0) + 1);
       else {
         const k = stat.slice("http2.".length);
         this.codec.set(k, (this.codec.get(k) ?? 0) + 1);
@@ -39,8 +49,19 @@ export class H2Counters {
   }
 }
 
-function register(registry: Registry, name: string, help: string, values: () => { labels: Record<string, string>; value: number }[]): void {
-  const get = async () => ({ name, help, type: "counter", aggregator: "sum", values: values() as MetricValue<string>[] });
+function register(
+  registry: Registry,
+  name: string,
+  help: string,
+  values: () => { labels: Record<string, string>; value: number }[],
+): void {
+  const get = async () => ({
+    name,
+    help,
+    type: "counter",
+    aggregator: "sum",
+    values: values() as MetricValue<string>[],
+  });
   const m = { name, help, type: "counter", aggregator: "sum", get, reset: () => undefined };
   registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()
 }

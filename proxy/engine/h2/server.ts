@@ -1,7 +1,13 @@
 // HTTP/2 downstream (h2c with prior knowledge, or h2 negotiated by ALPN): each stream becomes a request through the
 // same filter chain; gRPC requests get gRPC-style local replies (trailers-only, grpc-status).
 import {
-  constants, createServer, type Http2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream,
+  constants,
+  createServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from "node:http2";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -20,7 +26,11 @@ function resetStream(stream: ServerHttp2Stream, code: number): void {
 }
 
 /** stream.respond, or a reset when the headers are unacceptable to HTTP/2 (never an exception out of the engine). */
-function respond(stream: ServerHttp2Stream, headers: OutgoingHttpHeaders, opts: { endStream?: boolean; waitForTrailers?: boolean }): boolean {
+function respond(
+  stream: ServerHttp2Stream,
+  headers: OutgoingHttpHeaders,
+  opts: { endStream?: boolean; waitForTrailers?: boolean },
+): boolean {
   try {
     stream.respond(headers, opts);
     return true;
@@ -73,7 +83,8 @@ class H2Response implements Downstream {
       return;
     }
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len) this.stream.end(body);
+    if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len)
+      this.stream.end(body);
   }
 
   head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
@@ -127,7 +138,12 @@ export interface H2Options {
   count?: (stat: H2Stat) => void;
 }
 
-export const H2_DEFAULTS = { maxConcurrentStreams: 100, prematureResetTotalStreamCount: 500, prematureResetMinStreamLifetimeMs: 1000, keepaliveMs: 5000 } as const;
+export const H2_DEFAULTS = {
+  maxConcurrentStreams: 100,
+  prematureResetTotalStreamCount: 500,
+  prematureResetMinStreamLifetimeMs: 1000,
+  keepaliveMs: 5000,
+} as const;
 
 /**
  * Rapid reset (CVE-2023-44487) as Envoy counts it (ConnectionManagerImpl::maybeDrainDueToPrematureResets): a stream
@@ -157,10 +173,16 @@ export class H2Listener {
   private readonly count: (stat: H2Stat) => void;
 
   constructor(onRequest: (req: DownstreamRequest) => void, opts: H2Options = {}) {
-    this.opts = { ...H2_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as Required<Omit<H2Options, "count">>;
+    this.opts = {
+      ...H2_DEFAULTS,
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
+    } as Required<Omit<H2Options, "count">>;
     this.count = opts.count ?? (() => undefined);
     // maxSessionRejectedStreams: streams refused for going over max_concurrent_streams before Node ends the session.
-    this.server = createServer({ settings: { maxConcurrentStreams: this.opts.maxConcurrentStreams }, maxSessionRejectedStreams: 100 });
+    this.server = createServer({
+      settings: { maxConcurrentStreams: this.opts.maxConcurrentStreams },
+      maxSessionRejectedStreams: 100,
+    });
     this.server.on("session", (s: ServerHttp2Session) => {
       const socket = this.incoming as Socket; // emitted synchronously from take()
       this.sessions.set(s, { socket, resets: new PrematureResets(this.opts.prematureResetTotalStreamCount) });
@@ -178,7 +200,9 @@ export class H2Listener {
       this.keepalive(s, socket);
       if (this.draining) s.close();
     });
-    this.server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers, onRequest));
+    this.server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
+      this.onStream(stream, headers, onRequest),
+    );
   }
 
   /** Serves HTTP/2 on a connection (its first bytes already pushed back onto it). */
@@ -189,7 +213,6 @@ export class H2Listener {
     } finally {
       this.incoming = undefined;
     }
-
   }
 
   get size(): number {
@@ -242,7 +265,11 @@ export class H2Listener {
     }
   }
 
-  private onStream(stream: ServerHttp2Stream, h: IncomingHttpHeaders, onRequest: (req: DownstreamRequest) => void): void {
+  private onStream(
+    stream: ServerHttp2Stream,
+    h: IncomingHttpHeaders,
+    onRequest: (req: DownstreamRequest) => void,
+  ): void {
     stream.on("error", () => undefined);
     const born = performance.now();
     const session = stream.session as ServerHttp2Session; // set while the stream is open

@@ -1,5 +1,12 @@
 // HTTP/2 upstreams (gRPC): one multiplexed session per host, a stream per request.
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http2";
+import {
+  connect,
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from "node:http2";
 import { dechunk, headerValue, type ResponseHead } from "../http1/parse.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialOptions } from "../dial.js";
@@ -8,7 +15,16 @@ import { dial, type DialOptions } from "../dial.js";
 const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location", "content-length"]);
 
 /** HTTP/1.1-only and pseudo headers that must not travel on HTTP/2. */
-const DROP = new Set(["host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "content-length"]);
+const DROP = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "content-length",
+]);
 
 export function flatHeaders(h: IncomingHttpHeaders, skipPseudo = true): string[] {
   const out: string[] = [];
@@ -32,8 +48,17 @@ export function toHttp2Headers(headers: readonly string[], into: OutgoingHttpHea
 }
 
 /** A session to one host (h2c, or h2 over the cluster's TLS); closes itself (and reports it) when the peer goes away. */
-export function openSession(address: string, port: number, dialOptions: DialOptions, onReady: (err: boolean) => void, onGone: () => void): ClientHttp2Session {
-  const tls = dialOptions.tls && { ...dialOptions.tls, alpn: dialOptions.tls.alpn.length ? dialOptions.tls.alpn : ["h2"] };
+export function openSession(
+  address: string,
+  port: number,
+  dialOptions: DialOptions,
+  onReady: (err: boolean) => void,
+  onGone: () => void,
+): ClientHttp2Session {
+  const tls = dialOptions.tls && {
+    ...dialOptions.tls,
+    alpn: dialOptions.tls.alpn.length ? dialOptions.tls.alpn : ["h2"],
+  };
   const host = address.includes(":") ? `[${address}]` : address;
   let session: ClientHttp2Session | undefined = undefined;
   let ready = false;
@@ -69,7 +94,12 @@ export class H2Link implements UpstreamLink {
     this.exchange = exchange;
     const authority = headerValue(req.headers, "host") ?? "";
     const scheme = this.session.encrypted ? "https" : "http";
-    const headers = toHttp2Headers(req.headers, { ":method": req.method, ":path": req.path, ":scheme": scheme, ":authority": authority });
+    const headers = toHttp2Headers(req.headers, {
+      ":method": req.method,
+      ":path": req.path,
+      ":scheme": scheme,
+      ":authority": authority,
+    });
     const body = req.chunked ? dechunk(req.body) : req.body;
     let stream: ClientHttp2Stream;
     try {
@@ -87,7 +117,13 @@ export class H2Link implements UpstreamLink {
       const status = Number(h[":status"] ?? 502);
       const cl = h["content-length"];
       const head: ResponseHead = {
-        unframed: true, status, minor: 1, headers: flatHeaders(h), contentLength: cl === undefined ? -1 : Number(cl), chunked: false, keepAlive: true,
+        unframed: true,
+        status,
+        minor: 1,
+        headers: flatHeaders(h),
+        contentLength: cl === undefined ? -1 : Number(cl),
+        chunked: false,
+        keepAlive: true,
       };
       this.exchange?.onHead(head, undefined);
     });

@@ -32,10 +32,12 @@ const enum S {
   Done,
 }
 
-const hex = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+const hex = (c: number): number =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
 const ows = (c: number): boolean => c === 32 || c === 9;
 /** qdtext and quoted-pair's second byte: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.6.4), without DQUOTE and "\". */
-const qdtext = (c: number): boolean => c === 9 || c === 32 || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80;
+const qdtext = (c: number): boolean =>
+  c === 9 || c === 32 || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80;
 const fieldVchar = (c: number): boolean => c === 9 || c === 32 || (c >= 0x21 && c !== 0x7f);
 
 /** Finds the end of a chunked body without copying it, validating every byte of the framing. */

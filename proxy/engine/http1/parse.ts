@@ -36,7 +36,6 @@ export interface ResponseHead {
   keepAlive: boolean;
 }
 
-
 interface Framing {
   contentLength: number;
   chunked: boolean;
@@ -191,7 +190,9 @@ function setHost(headers: string[], host: string): void {
 
 export function parseResponseHead(text: string): ResponseHead {
   const lines = text.split("\r\n");
-  const m = /^HTTP\/1\.([01]) ([1-5][0-9][0-9]) /.exec(lines[0] as string) ?? /^HTTP\/1\.([01]) ([1-5][0-9][0-9])$/.exec(lines[0] as string);
+  const m =
+    /^HTTP\/1\.([01]) ([1-5][0-9][0-9]) /.exec(lines[0] as string) ??
+    /^HTTP\/1\.([01]) ([1-5][0-9][0-9])$/.exec(lines[0] as string);
   if (!m) throw new ParseError("malformed status line");
   const minor = Number(m[1]);
   const headers: string[] = [];
@@ -217,10 +218,25 @@ export function headerValue(headers: readonly string[], name: string): string | 
 }
 
 const REASONS: Record<number, string> = {
-  100: "Continue", 200: "OK", 204: "No Content", 301: "Moved Permanently", 302: "Found", 303: "See Other",
-  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-  413: "Payload Too Large", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-  500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+  100: "Continue",
+  200: "OK",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  413: "Payload Too Large",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
 };
 

@@ -72,7 +72,11 @@ export class Http1Connection implements Downstream {
     this.limits = opts.limits;
     this.count = opts.count;
     this.onPreface = opts.onPreface;
-    this.parser = new RequestParser({ maxHeadBytes: this.limits.maxHeadBytes, maxHeaders: this.limits.maxHeaders, maxBodyBytes: MAX_BODY_BYTES });
+    this.parser = new RequestParser({
+      maxHeadBytes: this.limits.maxHeadBytes,
+      maxHeaders: this.limits.maxHeaders,
+      maxBodyBytes: MAX_BODY_BYTES,
+    });
     this.remoteAddress = socket.remoteAddress ?? "";
     socket.setNoDelay(true);
     socket.on("data", this.onData);
@@ -137,9 +141,11 @@ export class Http1Connection implements Downstream {
       return;
     }
     if (this.reqStartAt >= 0 && !this.busy) {
-      if (!this.reqHead && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs) return this.timeout("downstream_rq_header_timeout");
+      if (!this.reqHead && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs)
+        return this.timeout("downstream_rq_header_timeout");
       if (l.requestMs > 0 && now - this.reqStartAt >= l.requestMs) return this.timeout("downstream_rq_timeout");
-      if (l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) return this.timeout("downstream_rq_idle_timeout");
+      if (l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs)
+        return this.timeout("downstream_rq_idle_timeout");
     } else if (this.busy && this.backpressured && l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) {
       // A client that stopped reading the response holds its upstream connection: reset it.
       this.count("downstream_rq_idle_timeout");
@@ -197,7 +203,8 @@ export class Http1Connection implements Downstream {
     const h = headers.slice();
     for (let i = h.length - 2; i >= 0; i -= 2) {
       const n = h[i];
-      if (n === "connection" || n === "keep-alive" || ((head.unframed || old) && n === "transfer-encoding")) h.splice(i, 2);
+      if (n === "connection" || n === "keep-alive" || ((head.unframed || old) && n === "transfer-encoding"))
+        h.splice(i, 2);
     }
     if (this.chunkEncode) h.push("transfer-encoding", "chunked");
     if (this.closing) h.push("connection", "close");
@@ -288,7 +295,12 @@ export class Http1Connection implements Downstream {
     }
     const store = this.store;
     const total = cur.length + chunk.length;
-    if (store && cur.buffer === store.buffer && cur.byteOffset + cur.length === this.storeEnd && this.storeEnd + chunk.length <= store.length) {
+    if (
+      store &&
+      cur.buffer === store.buffer &&
+      cur.byteOffset + cur.length === this.storeEnd &&
+      this.storeEnd + chunk.length <= store.length
+    ) {
       chunk.copy(store, this.storeEnd);
       this.storeEnd += chunk.length;
       this.buf = store.subarray(cur.byteOffset, this.storeEnd);
@@ -310,7 +322,11 @@ export class Http1Connection implements Downstream {
     this.lastActivity = performance.now();
     if (this.first) {
       this.first = false;
-      if (this.onPreface && chunk.length >= H2_PREFACE.length && chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) {
+      if (
+        this.onPreface &&
+        chunk.length >= H2_PREFACE.length &&
+        chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)
+      ) {
         this.socket.removeListener("data", this.onData);
         this.socket.pause();
         this.socket.unshift(chunk);
@@ -368,7 +384,13 @@ export class Http1Connection implements Downstream {
       this.busy = true;
       // An HTTP/1.0 client gets a close-delimited or content-length response, then the connection closes.
       this.closeAfter = !head.keepAlive || head.minor === 0;
-      this.handler({ head, body: r.body, remoteAddress: this.remoteAddress, originalDst: this.originalDst, down: this });
+      this.handler({
+        head,
+        body: r.body,
+        remoteAddress: this.remoteAddress,
+        originalDst: this.originalDst,
+        down: this,
+      });
     }
   }
 }

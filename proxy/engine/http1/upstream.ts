@@ -114,7 +114,9 @@ export class UpstreamConnection implements UpstreamLink {
   /** Whether the connection can carry another exchange: open both ways, reading, and between exchanges. */
   get reusable(): boolean {
     const s = this.socket;
-    return !this.dead && this.phase === Phase.Idle && !s.isPaused() && !s.readableEnded && !s.writableEnded && !s.destroyed;
+    return (
+      !this.dead && this.phase === Phase.Idle && !s.isPaused() && !s.readableEnded && !s.writableEnded && !s.destroyed
+    );
   }
 
   pause(): void {

@@ -12,7 +12,12 @@ export function xxhash32Bytes(b: Uint8Array, seed = 0): number {
   const len = b.length;
   let i = 0;
   let h: number;
-  const u32 = (at: number) => ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>> 0;
+  const u32 = (at: number) =>
+    ((b[at] as number) |
+      ((b[at + 1] as number) << 8) |
+      ((b[at + 2] as number) << 16) |
+      ((b[at + 3] as number) << 24)) >>>
+    0;
   if (len >= 16) {
     let v1 = (seed + P1 + P2) | 0;
     let v2 = (seed + P2) | 0;

@@ -31,7 +31,11 @@ export interface LbOptions {
   choiceCount?: number;
 }
 
-export function createBalancer<H extends LbHost>(policy: LbPolicy, hosts: readonly H[], opts: LbOptions = {}): LoadBalancer<H> {
+export function createBalancer<H extends LbHost>(
+  policy: LbPolicy,
+  hosts: readonly H[],
+  opts: LbOptions = {},
+): LoadBalancer<H> {
   switch (policy) {
     case "ROUND_ROBIN":
       return new RoundRobin(hosts);

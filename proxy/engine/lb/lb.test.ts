@@ -39,11 +39,21 @@ describe("load balancers", () => {
   it("ROUND_ROBIN cycles through the hosts, skipping unusable ones", () => {
     const lb = createBalancer("ROUND_ROBIN", hosts(3));
     const c = ctx({ usable: (k) => k !== "10.0.0.1:80" });
-    expect([1, 2, 3, 4].map(() => lb.pick(c)?.key)).toEqual(["10.0.0.0:80", "10.0.0.2:80", "10.0.0.0:80", "10.0.0.2:80"]);
+    expect([1, 2, 3, 4].map(() => lb.pick(c)?.key)).toEqual([
+      "10.0.0.0:80",
+      "10.0.0.2:80",
+      "10.0.0.0:80",
+      "10.0.0.2:80",
+    ]);
   });
 
   it("ROUND_ROBIN honours weights", () => {
-    const c = counts("ROUND_ROBIN", hosts(2, (i) => (i === 0 ? 3 : 1)), 400, () => ctx());
+    const c = counts(
+      "ROUND_ROBIN",
+      hosts(2, (i) => (i === 0 ? 3 : 1)),
+      400,
+      () => ctx(),
+    );
     expect([...c.values()]).toEqual([300, 100]);
   });
 
@@ -74,7 +84,10 @@ describe("load balancers", () => {
   it.each(["RING_HASH", "MAGLEV"] as const)("%s: removing one host of 10 moves about 1/10 of the keys", (policy) => {
     const all = hosts(10);
     const before = createBalancer(policy, all);
-    const after = createBalancer(policy, all.filter((_, i) => i !== 4));
+    const after = createBalancer(
+      policy,
+      all.filter((_, i) => i !== 4),
+    );
     let moved = 0;
     const n = 10000;
     for (let i = 0; i < n; i++) {

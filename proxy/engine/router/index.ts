@@ -1,6 +1,14 @@
 // Pure route matching with Envoy's semantics: virtual host by authority, then the first matching route.
 import type {
-  ForwardAction, HeaderEdits, HeaderOp, RedirectAction, RequestView, Route, RouteConfig, VirtualHost, WeightedCluster,
+  ForwardAction,
+  HeaderEdits,
+  HeaderOp,
+  RedirectAction,
+  RequestView,
+  Route,
+  RouteConfig,
+  VirtualHost,
+  WeightedCluster,
 } from "../config/types.js";
 
 /** Strips ":port" from a host (leaves a bare IPv6 literal alone). Returns the port too, or -1. */
@@ -109,7 +117,14 @@ const DEFAULT_PORT: Record<string, number> = { http: 80, https: 443 };
  * authority, so the request's port is dropped; otherwise the request's port stays, unless `port_redirect` replaces
  * it or the scheme changes away from a request on its scheme's default port.
  */
-export function redirectLocation(a: RedirectAction, route: Route, scheme: string, host: string, path: string, query: string): string {
+export function redirectLocation(
+  a: RedirectAction,
+  route: Route,
+  scheme: string,
+  host: string,
+  path: string,
+  query: string,
+): string {
   const newScheme = a.scheme ?? scheme;
   let h: string;
   if (a.host !== undefined) h = a.host;

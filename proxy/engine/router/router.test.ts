@@ -61,8 +61,20 @@ describe("route matching", () => {
         to("c", { safe_regex: { regex: "/items/[0-9]+" } }),
         to("a", { prefix: "/m", headers: [{ name: ":method", string_match: { exact: "POST" } }] }),
         to("b", { prefix: "/q", query_parameters: [{ name: "v", string_match: { prefix: "2" } }] }),
-        to("c", { prefix: "/h", headers: [{ name: "x-canary", present_match: true }, { name: "x-block", string_match: { contains: "yes" }, invert_match: true }] }),
-        to("a", { prefix: "/s", headers: [{ name: "ua", string_match: { suffix: "bot", ignore_case: true } }, { name: "v", safe_regex_match: { regex: "v[12]" } }] }),
+        to("c", {
+          prefix: "/h",
+          headers: [
+            { name: "x-canary", present_match: true },
+            { name: "x-block", string_match: { contains: "yes" }, invert_match: true },
+          ],
+        }),
+        to("a", {
+          prefix: "/s",
+          headers: [
+            { name: "ua", string_match: { suffix: "bot", ignore_case: true } },
+            { name: "v", safe_regex_match: { regex: "v[12]" } },
+          ],
+        }),
         { name: "fallback", match: { prefix: "/" }, direct_response: { status: 404 } },
       ],
     },
@@ -98,7 +110,26 @@ describe("route matching", () => {
 
 describe("actions", () => {
   it("splits weighted clusters by the injected random source", () => {
-    const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { weighted_clusters: { clusters: [{ name: "a", weight: 25 }, { name: "b", weight: 0 }, { name: "c", weight: 75 }] } } }] }]);
+    const r = rc([
+      {
+        name: "vh",
+        domains: ["*"],
+        routes: [
+          {
+            match: { prefix: "/" },
+            route: {
+              weighted_clusters: {
+                clusters: [
+                  { name: "a", weight: 25 },
+                  { name: "b", weight: 0 },
+                  { name: "c", weight: 75 },
+                ],
+              },
+            },
+          },
+        ],
+      },
+    ]);
     const action = r.virtualHosts[0]!.routes[0]!.action;
     if (action.kind !== "route") throw new Error("route expected");
     expect(pickCluster(action, () => 0).name).toBe("a");
@@ -114,7 +145,13 @@ describe("actions", () => {
   });
 
   it("rewrites the prefix and keeps the query", () => {
-    const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/api/" }, route: { cluster: "a", prefix_rewrite: "/v2/" } }] }]);
+    const r = rc([
+      {
+        name: "vh",
+        domains: ["*"],
+        routes: [{ match: { prefix: "/api/" }, route: { cluster: "a", prefix_rewrite: "/v2/" } }],
+      },
+    ]);
     const route = r.virtualHosts[0]!.routes[0]!;
     if (route.action.kind !== "route") throw new Error("route expected");
     expect(rewritePath(route.action, route, "/api/users", "x=1")).toBe("/v2/users?x=1");
@@ -128,28 +165,52 @@ describe("actions", () => {
     ["(?i)/xxx/", "/yyy/", "/aaa/XxX/bbb", "/aaa/yyy/bbb"],
     ["/(v[0-9])?/", "[\\1|\\0|\\\\|$1]", "/a//b/v2/", "/a[|//|\\|$1]b[v2|/v2/|\\|$1]"],
   ])("regex_rewrite %s → %s turns %s into %s", (regex, substitution, path, want) => {
-    const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: "a", regex_rewrite: { pattern: { regex }, substitution } } }] }]);
+    const r = rc([
+      {
+        name: "vh",
+        domains: ["*"],
+        routes: [
+          { match: { prefix: "/" }, route: { cluster: "a", regex_rewrite: { pattern: { regex }, substitution } } },
+        ],
+      },
+    ]);
     const route = r.virtualHosts[0]!.routes[0]!;
     if (route.action.kind !== "route") throw new Error("route expected");
     expect(rewritePath(route.action, route, path, "q=1")).toBe(`${want}?q=1`);
   });
 
   it("builds redirect locations", () => {
-    const r = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/old" }, redirect: { https_redirect: true, prefix_rewrite: "/new", response_code: "PERMANENT_REDIRECT" } }] }]);
+    const r = rc([
+      {
+        name: "vh",
+        domains: ["*"],
+        routes: [
+          {
+            match: { prefix: "/old" },
+            redirect: { https_redirect: true, prefix_rewrite: "/new", response_code: "PERMANENT_REDIRECT" },
+          },
+        ],
+      },
+    ]);
     const route = r.virtualHosts[0]!.routes[0]!;
     if (route.action.kind !== "redirect") throw new Error("redirect expected");
     expect(route.action.code).toBe(308);
-    expect(redirectLocation(route.action, route, "http", "foo.com:80", "/old/x", "a=1")).toBe("https://foo.com/new/x?a=1");
+    expect(redirectLocation(route.action, route, "http", "foo.com:80", "/old/x", "a=1")).toBe(
+      "https://foo.com/new/x?a=1",
+    );
   });
 
   it("builds redirect authorities as Envoy does: host_redirect drops the request's port, port_redirect replaces it", () => {
     const loc = (redirect: object, host: string) => {
-      const route = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, redirect }] }]).virtualHosts[0]!.routes[0]!;
+      const route = rc([{ name: "vh", domains: ["*"], routes: [{ match: { prefix: "/" }, redirect }] }])
+        .virtualHosts[0]!.routes[0]!;
       if (route.action.kind !== "redirect") throw new Error("redirect expected");
       return redirectLocation(route.action, route, "http", host, "/p", "");
     };
     expect(loc({ host_redirect: "new.example.com" }, "old.example.com:8080")).toBe("http://new.example.com/p");
-    expect(loc({ host_redirect: "new.example.com", port_redirect: 9090 }, "old.example.com:8080")).toBe("http://new.example.com:9090/p");
+    expect(loc({ host_redirect: "new.example.com", port_redirect: 9090 }, "old.example.com:8080")).toBe(
+      "http://new.example.com:9090/p",
+    );
     expect(loc({ port_redirect: 9090 }, "old.example.com:8080")).toBe("http://old.example.com:9090/p");
     expect(loc({ path_redirect: "/q" }, "old.example.com:8080")).toBe("http://old.example.com:8080/q");
     expect(loc({ https_redirect: true }, "old.example.com:8080")).toBe("https://old.example.com:8080/p");
@@ -161,8 +222,18 @@ describe("actions", () => {
       {
         name: "vh",
         domains: ["*"],
-        request_headers_to_add: [{ header: { key: "x-vh", value: "1" } }, { header: { key: "x-route", value: "vh" }, append_action: "ADD_IF_ABSENT" }],
-        routes: [{ match: { prefix: "/" }, route: { cluster: "a" }, request_headers_to_add: [{ header: { key: "X-Route", value: "r" }, append: false }], request_headers_to_remove: ["x-secret"] }],
+        request_headers_to_add: [
+          { header: { key: "x-vh", value: "1" } },
+          { header: { key: "x-route", value: "vh" }, append_action: "ADD_IF_ABSENT" },
+        ],
+        routes: [
+          {
+            match: { prefix: "/" },
+            route: { cluster: "a" },
+            request_headers_to_add: [{ header: { key: "X-Route", value: "r" }, append: false }],
+            request_headers_to_remove: ["x-secret"],
+          },
+        ],
       },
     ]);
     const vh = r.virtualHosts[0]!;

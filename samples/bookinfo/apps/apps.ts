@@ -12,7 +12,10 @@ export interface AppContext {
 
 const REVIEWS = [
   { reviewer: "Reviewer1", text: "An extremely entertaining play by Shakespeare. The slapstick humour is refreshing!" },
-  { reviewer: "Reviewer2", text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare." },
+  {
+    reviewer: "Reviewer2",
+    text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
+  },
 ];
 
 const ok = (url: URL, prefix: string): boolean => url.pathname === "/health" || url.pathname.startsWith(prefix);
@@ -20,13 +23,29 @@ const ok = (url: URL, prefix: string): boolean => url.pathname === "/health" || 
 function details(): Handler {
   return (_req, url) =>
     ok(url, "/details/")
-      ? json(200, { id: Number(url.pathname.split("/")[2] ?? 0), author: "William Shakespeare", year: 1595, type: "paperback", pages: 200, publisher: "PublisherA", language: "English", "ISBN-10": "1234567890", "ISBN-13": "123-1234567890" })
+      ? json(200, {
+          id: Number(url.pathname.split("/")[2] ?? 0),
+          author: "William Shakespeare",
+          year: 1595,
+          type: "paperback",
+          pages: 200,
+          publisher: "PublisherA",
+          language: "English",
+          "ISBN-10": "1234567890",
+          "ISBN-13": "123-1234567890",
+        })
       : json(404, { error: "not found" });
 }
 
 function ratings(ctx: AppContext): Handler {
   return (_req, url) =>
-    ok(url, "/ratings/") ? json(200, { id: Number(url.pathname.split("/")[2] ?? 0), ratings: { Reviewer1: 5, Reviewer2: 4 }, version: `ratings-${ctx.version}` }) : json(404, { error: "not found" });
+    ok(url, "/ratings/")
+      ? json(200, {
+          id: Number(url.pathname.split("/")[2] ?? 0),
+          ratings: { Reviewer1: 5, Reviewer2: 4 },
+          version: `ratings-${ctx.version}`,
+        })
+      : json(404, { error: "not found" });
 }
 
 function reviews(ctx: AppContext): Handler {
@@ -41,7 +60,12 @@ function reviews(ctx: AppContext): Handler {
     return json(200, {
       id,
       podname,
-      reviews: REVIEWS.map((rv) => ({ ...rv, rating: stars ? { stars: stars[rv.reviewer] ?? 0, color } : { error: "Ratings service is currently unavailable" } })),
+      reviews: REVIEWS.map((rv) => ({
+        ...rv,
+        rating: stars
+          ? { stars: stars[rv.reviewer] ?? 0, color }
+          : { error: "Ratings service is currently unavailable" },
+      })),
     });
   };
 }
@@ -64,11 +88,22 @@ function detailsHtml(body: string): string {
 }
 
 /** The product page: details and reviews, with the reviews version and star colour in plain sight. */
-export function renderPage(user: string | undefined, detailsBody: string | undefined, reviews: ReviewsBody | undefined): string {
+export function renderPage(
+  user: string | undefined,
+  detailsBody: string | undefined,
+  reviews: ReviewsBody | undefined,
+): string {
   const lines = [`<html><head><title>Simple Bookstore App</title></head><body>`, `<h2>The Comedy of Errors</h2>`];
   lines.push(user ? `<p>Signed in as <b>${escapeHtml(user)}</b></p>` : `<p>Not signed in</p>`);
-  lines.push(detailsBody ? `<h4>Book Details</h4>${detailsHtml(detailsBody)}` : `<h4>Error fetching product details!</h4><p>Sorry, product details are currently unavailable for this book.</p>`);
-  if (!reviews) lines.push(`<h4>Error fetching product reviews!</h4><p>Sorry, product reviews are currently unavailable for this book.</p>`);
+  lines.push(
+    detailsBody
+      ? `<h4>Book Details</h4>${detailsHtml(detailsBody)}`
+      : `<h4>Error fetching product details!</h4><p>Sorry, product details are currently unavailable for this book.</p>`,
+  );
+  if (!reviews)
+    lines.push(
+      `<h4>Error fetching product reviews!</h4><p>Sorry, product reviews are currently unavailable for this book.</p>`,
+    );
   else {
     lines.push(`<h4>Book Reviews</h4><p>Reviews served by: <b>${reviews.podname ?? "?"}</b></p>`);
     for (const r of reviews.reviews ?? []) {
@@ -98,9 +133,16 @@ function productpage(ctx: AppContext): Handler {
     if (url.pathname !== "/productpage" && url.pathname !== "/") return json(404, { error: "not found" });
     const user = userOf(req, url);
     const headers: Headers = { ...propagated(req), ...(user ? { "end-user": user } : {}) };
-    const [d, r] = await Promise.all([call(ctx.proxy, "details", "/details/0", headers), call(ctx.proxy, "reviews", "/reviews/0", headers)]);
+    const [d, r] = await Promise.all([
+      call(ctx.proxy, "details", "/details/0", headers),
+      call(ctx.proxy, "reviews", "/reviews/0", headers),
+    ]);
     const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : undefined;
-    return { status: 200, type: "text/html; charset=utf-8", body: renderPage(user, d.status === 200 ? d.body : undefined, reviews) };
+    return {
+      status: 200,
+      type: "text/html; charset=utf-8",
+      body: renderPage(user, d.status === 200 ? d.body : undefined, reviews),
+    };
   };
 }
 

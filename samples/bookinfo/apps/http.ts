@@ -43,15 +43,31 @@ export interface Upstream {
 
 /** GET http://<service>:9080<path> through the sidecar at `proxy` (host:port). Errors come back as status 0. */
 /** Calls service through proxy (HOST:PORT), or, with proxy "direct" (in a pod, where the sidecar captures traffic), at service:9080. */
-export function call(proxy: string, service: string, path: string, headers: Headers, timeoutMs = 3000): Promise<Upstream> {
+export function call(
+  proxy: string,
+  service: string,
+  path: string,
+  headers: Headers,
+  timeoutMs = 3000,
+): Promise<Upstream> {
   const [host, port] = proxy === "direct" ? [service, "9080"] : proxy.split(":");
   return new Promise((resolve) => {
-    const req = request({ host, port: Number(port), path, method: "GET", headers: { ...headers, host: `${service}:9080` }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", () => resolve({ status: 0, body: "" }));
-    });
+    const req = request(
+      {
+        host,
+        port: Number(port),
+        path,
+        method: "GET",
+        headers: { ...headers, host: `${service}:9080` },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", () => resolve({ status: 0, body: "" }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", () => resolve({ status: 0, body: "" }));
     req.end();
@@ -65,7 +81,10 @@ export function serve(handler: Handler, host: string, port: number): Promise<Ser
     const url = new URL(req.url ?? "/", "http://app");
     Promise.resolve(handler(req, url)).then(
       (r) => {
-        res.writeHead(r.status, { "content-type": r.type ?? "application/json", "content-length": Buffer.byteLength(r.body) });
+        res.writeHead(r.status, {
+          "content-type": r.type ?? "application/json",
+          "content-length": Buffer.byteLength(r.body),
+        });
         res.end(r.body);
       },
       (err: unknown) => {

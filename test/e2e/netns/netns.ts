@@ -16,9 +16,11 @@ function ip(...args: string[]): void {
 }
 
 export function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new Error("this suite needs root (ip netns, iptables): run it as root, as .ci/run does");
+  if (process.getuid?.() !== 0)
+    throw new Error("this suite needs root (ip netns, iptables): run it as root, as .ci/run does");
   for (const bin of ["ip", "iptables-restore", "iptables-save", "setpriv"]) {
-    if (spawnSync("which", [bin]).status !== 0) throw new Error(`${bin} is missing: apt-get install iproute2 iptables util-linux`);
+    if (spawnSync("which", [bin]).status !== 0)
+      throw new Error(`${bin} is missing: apt-get install iproute2 iptables util-linux`);
   }
 }
 
@@ -34,7 +36,10 @@ export function createPair(tag: string): Pair {
     ip("netns", "add", pod);
     ip("netns", "add", peer);
     ip("link", "add", `wp${tag}`, "netns", pod, "type", "veth", "peer", "name", `wq${tag}`, "netns", peer);
-    for (const [ns, dev, addr] of [[pod, `wp${tag}`, podIp], [peer, `wq${tag}`, peerIp]] as const) {
+    for (const [ns, dev, addr] of [
+      [pod, `wp${tag}`, podIp],
+      [peer, `wq${tag}`, peerIp],
+    ] as const) {
       ip("-n", ns, "link", "set", "lo", "up");
       ip("-n", ns, "addr", "add", `${addr}/24`, "dev", dev);
       ip("-n", ns, "link", "set", dev, "up");
@@ -50,8 +55,13 @@ export function createPair(tag: string): Pair {
 }
 
 /** A process in a namespace, optionally as another user (the proxy's UID). */
-export function spawnIn(ns: string, argv: string[], opts: { uid?: number; log?: (s: string) => void } = {}): ChildProcess {
-  const user = opts.uid === undefined ? [] : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups"];
+export function spawnIn(
+  ns: string,
+  argv: string[],
+  opts: { uid?: number; log?: (s: string) => void } = {},
+): ChildProcess {
+  const user =
+    opts.uid === undefined ? [] : ["setpriv", `--reuid=${opts.uid}`, `--regid=${opts.uid}`, "--clear-groups"];
   const child = spawn("ip", ["netns", "exec", ns, ...user, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.on("data", (d: Buffer) => opts.log?.(d.toString()));
   child.stderr?.on("data", (d: Buffer) => opts.log?.(d.toString()));

@@ -44,11 +44,20 @@ export function startLoad(target: LoadTarget, perSecond = 150, maxInFlight = 32)
       else ok++;
       if (--inFlight === 0 && stopped) drained?.();
     };
-    const req = request({ host: target.host, port: target.port, path: target.path, agent, headers: { host: target.authority } }, (res) => {
-      res.resume();
-      res.on("end", () => done(res.statusCode === 200 ? undefined : `status ${res.statusCode} ${String(res.headers["x-envoy-response-flags"] ?? "")}`.trim()));
-      res.on("error", (err) => done(err.message));
-    });
+    const req = request(
+      { host: target.host, port: target.port, path: target.path, agent, headers: { host: target.authority } },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          done(
+            res.statusCode === 200
+              ? undefined
+              : `status ${res.statusCode} ${String(res.headers["x-envoy-response-flags"] ?? "")}`.trim(),
+          ),
+        );
+        res.on("error", (err) => done(err.message));
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error("timed out")));
     req.on("error", (err) => done(err.message));
     req.end();

@@ -49,4 +49,5 @@ export async function applyNetworking(namespace: string, ...files: string[]): Pr
 }
 
 /** A sidecar node id, as Istio spells it, for a pod of app in namespace. */
-export const sidecarId = (app: string, namespace: string) => `sidecar~10.244.0.250~${app}-v1-test.${namespace}~${namespace}.svc.cluster.local`;
+export const sidecarId = (app: string, namespace: string) =>
+  `sidecar~10.244.0.250~${app}-v1-test.${namespace}~${namespace}.svc.cluster.local`;

@@ -22,11 +22,24 @@ export class DiscoveryProcess {
   /** Starts discovery for one mesh and namespace; resolves once it serves (its first snapshot pushed). */
   static async start(namespace: string, mesh: string, extraArgs: string[] = []): Promise<DiscoveryProcess> {
     const [xds, monitoring, webhook] = [await freePort(), await freePort(), await freePort()];
-    const args = [`--namespace=${namespace}`, `--mesh=${mesh}`, "--address=127.0.0.1", `--xds-port=${xds}`, `--monitoring-port=${monitoring}`, `--webhook-port=${webhook}`];
-    const proc = spawn(process.execPath, [`${REPO_ROOT}/dist/operator/cli/main.js`, "discovery", ...args, ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
+    const args = [
+      `--namespace=${namespace}`,
+      `--mesh=${mesh}`,
+      "--address=127.0.0.1",
+      `--xds-port=${xds}`,
+      `--monitoring-port=${monitoring}`,
+      `--webhook-port=${webhook}`,
+    ];
+    const proc = spawn(
+      process.execPath,
+      [`${REPO_ROOT}/dist/operator/cli/main.js`, "discovery", ...args, ...extraArgs],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     const d = new DiscoveryProcess(proc, xds, monitoring, webhook);
     // One reader of stdout (LogLines): a second readline, once closed, would pause the stream for both.
-    const exited = new Promise<never>((_, reject) => proc.once("exit", (code) => reject(new Error(`discovery exited (${code}) before serving`))));
+    const exited = new Promise<never>((_, reject) =>
+      proc.once("exit", (code) => reject(new Error(`discovery exited (${code}) before serving`))),
+    );
     await Promise.race([d.waitForLog((l) => l.msg === "discovery serving a Kubernetes cluster", 30_000), exited]);
     return d;
   }

@@ -38,7 +38,10 @@ export class LogLines {
     const seen = this.lines.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.who}: no matching log line in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.who}: no matching log line in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({
         test,
         resolve: (l) => {

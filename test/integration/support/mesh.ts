@@ -55,7 +55,15 @@ export class ObjectWatch<T extends KubernetesObject> {
     const seen = this.seen.find((s) => test(s.obj, s.phase));
     if (seen) return Promise.resolve(seen.obj);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`never saw ${what} in ${timeoutMs} ms; last: ${String(JSON.stringify(this.seen.at(-1)?.obj) ?? "nothing").slice(0, 2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `never saw ${what} in ${timeoutMs} ms; last: ${String(JSON.stringify(this.seen.at(-1)?.obj) ?? "nothing").slice(0, 2000)}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.waiters.push({
         test,
         resolve: (o) => {
@@ -77,7 +85,10 @@ export class ObjectWatch<T extends KubernetesObject> {
   }
 }
 
-export const watchMesh = (name: string) => ObjectWatch.start<MeshInstallation>("/apis/weft.dev/v1alpha1/meshinstallations", name);
-export const condition = (m: MeshInstallation | undefined, type: string) => m?.status?.conditions?.find((c) => c.type === type);
+export const watchMesh = (name: string) =>
+  ObjectWatch.start<MeshInstallation>("/apis/weft.dev/v1alpha1/meshinstallations", name);
+export const condition = (m: MeshInstallation | undefined, type: string) =>
+  m?.status?.conditions?.find((c) => c.type === type);
 /** Ready=True for the current generation. */
-export const isReady = (m: MeshInstallation) => condition(m, "Ready")?.status === "True" && m.status?.observedGeneration === m.metadata?.generation;
+export const isReady = (m: MeshInstallation) =>
+  condition(m, "Ready")?.status === "True" && m.status?.observedGeneration === m.metadata?.generation;

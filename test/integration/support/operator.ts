@@ -23,7 +23,11 @@ export class OperatorProcess {
   }
 
   /** extraArgs come last, so they override the defaults (the last value of a flag wins). */
-  static async start(identity: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<OperatorProcess> {
+  static async start(
+    identity: string,
+    extraArgs: string[] = [],
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<OperatorProcess> {
     const metricsPort = await freePort();
     const healthPort = await freePort();
     const proc = spawn(

@@ -12,7 +12,9 @@ import { AdsClient } from "../../../proxy/xds/client.js";
 
 type Resources = Map<string, JsonObject>;
 interface ClusterLoadAssignment {
-  endpoints?: { lb_endpoints?: { endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }[] }[];
+  endpoints?: {
+    lb_endpoints?: { endpoint?: { address?: { socket_address?: { address?: string; port_value?: number } } } }[];
+  }[];
 }
 
 export class CheckingProxy {
@@ -24,8 +26,16 @@ export class CheckingProxy {
   private readonly waiters: { test: () => boolean; resolve: () => void }[] = [];
   private closed = false;
 
-  constructor(target: string, readonly nodeId: string) {
-    this.ads = new AdsClient({ server: target, node: { id: nodeId, user_agent_name: "envoy" }, backoffMs: false, onResponse: (r) => this.onResponse(r) });
+  constructor(
+    target: string,
+    readonly nodeId: string,
+  ) {
+    this.ads = new AdsClient({
+      server: target,
+      node: { id: nodeId, user_agent_name: "envoy" },
+      backoffMs: false,
+      onResponse: (r) => this.onResponse(r),
+    });
     this.ads.subscribe(TYPE.cluster);
     this.ads.subscribe(TYPE.listener);
   }
@@ -59,10 +69,15 @@ export class CheckingProxy {
     this.active.set(r.type_url, resources);
     this.ackedVersion.set(r.type_url, r.version_info);
     if (r.type_url === TYPE.cluster) {
-      this.follow(TYPE.endpoint, [...resources.values()].filter((c) => c["type"] === "EDS").map((c) => String(c["name"])));
+      this.follow(
+        TYPE.endpoint,
+        [...resources.values()].filter((c) => c["type"] === "EDS").map((c) => String(c["name"])),
+      );
     } else if (r.type_url === TYPE.listener) {
       const text = JSON.stringify([...resources.values()]);
-      this.follow(TYPE.route, [...new Set([...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? ""))]);
+      this.follow(TYPE.route, [
+        ...new Set([...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? "")),
+      ]);
     }
     return undefined;
   }
@@ -103,7 +118,9 @@ export class CheckingProxy {
   /** The endpoint addresses (ip:port) the proxy holds for an EDS cluster. */
   endpoints(cluster: string): string[] {
     const cla = this.active.get(TYPE.endpoint)?.get(cluster) as ClusterLoadAssignment | undefined;
-    const sockets = (cla?.endpoints ?? []).flatMap((l) => (l.lb_endpoints ?? []).map((e) => e.endpoint?.address?.socket_address));
+    const sockets = (cla?.endpoints ?? []).flatMap((l) =>
+      (l.lb_endpoints ?? []).map((e) => e.endpoint?.address?.socket_address),
+    );
     return sockets.map((a) => `${a?.address ?? ""}:${a?.port_value ?? ""}`).sort();
   }
 
@@ -115,7 +132,10 @@ export class CheckingProxy {
   until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
     if (test()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`proxy ${this.nodeId}: never saw ${what} in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`proxy ${this.nodeId}: never saw ${what} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({
         test,
         resolve: () => {

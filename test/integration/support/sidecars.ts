@@ -18,7 +18,14 @@ export class Sidecars {
   private busy = false;
 
   constructor(
-    private readonly o: { namespace: string; discoveryAddress: string; enginesDir: string; engineVersion: string; ipBase: string; args?: string[] },
+    private readonly o: {
+      namespace: string;
+      discoveryAddress: string;
+      enginesDir: string;
+      engineVersion: string;
+      ipBase: string;
+      args?: string[];
+    },
   ) {}
 
   start(): void {

@@ -43,7 +43,11 @@ export function bookinfoKube(): KubeObject[] {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: app, namespace: "default", labels: { app } },
-      spec: { clusterIP: `10.96.0.${i + 10}`, ports: [{ name: "http", port: 9080, targetPort: 9080 }], selector: { app } },
+      spec: {
+        clusterIP: `10.96.0.${i + 10}`,
+        ports: [{ name: "http", port: 9080, targetPort: 9080 }],
+        selector: { app },
+      },
     });
     const endpoints = versions.map((version) => {
       const name = `${app}-${version}-0`;
@@ -54,7 +58,11 @@ export function bookinfoKube(): KubeObject[] {
         metadata: { name, namespace: "default", labels: { app, version } },
         status: { podIP, phase: "Running" },
       });
-      return { addresses: [podIP], conditions: { ready: true }, targetRef: { kind: "Pod", name, namespace: "default" } };
+      return {
+        addresses: [podIP],
+        conditions: { ready: true },
+        targetRef: { kind: "Pod", name, namespace: "default" },
+      };
     });
     objects.push({
       apiVersion: "discovery.k8s.io/v1",

@@ -9,7 +9,8 @@ function byName(list: JsonObject[], name: string, key = "name"): JsonObject {
 }
 
 export const cluster = (out: TranslateResult, name: string): JsonObject => byName(out.clusters, name);
-export const assignment = (out: TranslateResult, name: string): JsonObject => byName(out.endpoints, name, "cluster_name");
+export const assignment = (out: TranslateResult, name: string): JsonObject =>
+  byName(out.endpoints, name, "cluster_name");
 export const listener = (out: TranslateResult, name: string): JsonObject => byName(out.listeners, name);
 export const routeConfig = (out: TranslateResult, name: string): JsonObject => byName(out.routes, name);
 
@@ -24,7 +25,9 @@ export function routesOf(out: TranslateResult, routeName: string, vhostName: str
 
 /** The endpoint addresses of a ClusterLoadAssignment, as "ip:port". */
 export function addresses(cla: JsonObject): string[] {
-  const localities = cla["endpoints"] as { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[];
+  const localities = cla["endpoints"] as {
+    lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[];
+  }[];
   return localities
     .flatMap((l) => l.lb_endpoints)
     .map((e) => `${e.endpoint.address.socket_address.address}:${e.endpoint.address.socket_address.port_value}`)

@@ -46,7 +46,13 @@ export function cluster(name: string, ports: number[], extra: Record<string, unk
     connect_timeout: "1s",
     load_assignment: {
       cluster_name: name,
-      endpoints: [{ lb_endpoints: ports.map((p) => ({ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: p } } } })) }],
+      endpoints: [
+        {
+          lb_endpoints: ports.map((p) => ({
+            endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: p } } },
+          })),
+        },
+      ],
     },
     ...extra,
   };
@@ -88,12 +94,21 @@ export function resources(routes: unknown[], clusters: unknown[], httpFilters?: 
 /** The same resources with every listener's HCM set to codec_type HTTP2 (HTTP/2 only, prior knowledge). */
 export function http2Only(res: Resources): Resources {
   const listeners = (res.listeners as Record<string, unknown>[]).map((l) => structuredClone(l));
-  for (const l of listeners) for (const chain of l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[]) chain.filters[0]!.typed_config.codec_type = "HTTP2";
+  for (const l of listeners)
+    for (const chain of l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[])
+      chain.filters[0]!.typed_config.codec_type = "HTTP2";
   return { ...res, listeners };
 }
 
 export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
-  const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200, ...opts });
+  const engine = new Engine({
+    adminPort: 0,
+    statsPort: 0,
+    readyPort: 0,
+    bindAddress: "127.0.0.1",
+    drainTimeoutMs: 200,
+    ...opts,
+  });
   await engine.start();
   await engine.apply(res);
   return { engine, port: engine.listenerPort("http") };
@@ -107,14 +122,28 @@ export interface Reply {
 
 export const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
 
-export function get(port: number, path = "/", headers: Record<string, string> = {}, opts: { method?: string; body?: string; agent?: Agent | false } = {}): Promise<Reply> {
+export function get(
+  port: number,
+  path = "/",
+  headers: Record<string, string> = {},
+  opts: { method?: string; body?: string; agent?: Agent | false } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers, agent: opts.agent === undefined ? keepAlive : opts.agent },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: opts.method ?? "GET",
+        headers,
+        agent: opts.agent === undefined ? keepAlive : opts.agent,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
         res.on("error", reject);
       },
     );

@@ -21,7 +21,12 @@ print(json.dumps(out))
 export function parsePrometheus(text: string): Promise<Sample[]> {
   return new Promise((resolve, reject) => {
     const child = execFile("python3", ["-c", SCRIPT], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`prometheus_client rejected the exposition (pip install prometheus-client): ${stderr || err.message}`));
+      if (err)
+        reject(
+          new Error(
+            `prometheus_client rejected the exposition (pip install prometheus-client): ${stderr || err.message}`,
+          ),
+        );
       else resolve(JSON.parse(stdout) as Sample[]);
     });
     child.stdin?.end(text);

@@ -21,10 +21,14 @@ export interface ChildEngine {
 }
 
 export async function startChildEngine(res: Resources): Promise<ChildEngine> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: this suite runs the built engine; run \`npm run build\` first`);
+  if (!existsSync(MAIN))
+    throw new Error(`${MAIN} is missing: this suite runs the built engine; run \`npm run build\` first`);
   const [port, statsPort] = [await freePort(), await freePort()];
   type Hcm = { rds?: { route_config_name: string }; route_config?: unknown };
-  type L = { address: { socket_address: { port_value: number } }; filter_chains: { filters: { typed_config: Hcm }[] }[] };
+  type L = {
+    address: { socket_address: { port_value: number } };
+    filter_chains: { filters: { typed_config: Hcm }[] }[];
+  };
   // A bootstrap has no RDS: each listener carries its route configuration inline.
   const listeners = (res.listeners as L[]).map((l) => {
     const copy = structuredClone(l);
@@ -33,17 +37,23 @@ export async function startChildEngine(res: Resources): Promise<ChildEngine> {
       const rds = f.typed_config.rds;
       if (!rds) continue;
       delete f.typed_config.rds;
-      f.typed_config.route_config = (res.routes ?? []).find((r) => (r as { name: string }).name === rds.route_config_name);
+      f.typed_config.route_config = (res.routes ?? []).find(
+        (r) => (r as { name: string }).name === rds.route_config_name,
+      );
     }
     return copy;
   });
   const dir = mkdtempSync(join(tmpdir(), "weft-hardening-"));
   const file = join(dir, "bootstrap.json");
   writeFileSync(file, JSON.stringify({ static_resources: { listeners, clusters: res.clusters } }));
-  const child: ChildProcess = spawn(process.execPath, [MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", String(statsPort), "--ready-port", "0"], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...MALLOC_ENV, ...process.env }, // as the agent starts its engine
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", String(statsPort), "--ready-port", "0"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...MALLOC_ENV, ...process.env }, // as the agent starts its engine
+    },
+  );
   let stderr = "";
   const adminPort = await new Promise<number>((resolve, reject) => {
     child.stderr?.on("data", (d: Buffer) => {

@@ -33,10 +33,48 @@ const VALID = [
   "\r\nDELETE /d HTTP/1.1\r\nhost:a\r\nx:\r\n\r\n",
 ];
 const PIECES = [
-  "\r", "\n", "\r\n", "\0", " ", "\t", ":", ";", "=", '"', "\\", "0", "f", "1", "a", "#", "@", "?", "/", "\x7f", "\x85", "\xa0", "\xff",
-  "Transfer-Encoding: chunked\r\n", "Content-Length: 5\r\n", "Content-Length: 0\r\n", "Host: b\r\n", "Transfer-Encoding: gzip, chunked\r\n",
-  "transfer-encoding : chunked\r\n", " chunked", "0\r\n\r\n", "\r\n\r\n", "GET / HTTP/1.1\r\n", "HTTP/1.0", "HTTP/1.2", "ffffffffffffffff",
-  "00000000000000005", "http://", "/../", "%00", "\r\n ", "\n\n",
+  "\r",
+  "\n",
+  "\r\n",
+  "\0",
+  " ",
+  "\t",
+  ":",
+  ";",
+  "=",
+  '"',
+  "\\",
+  "0",
+  "f",
+  "1",
+  "a",
+  "#",
+  "@",
+  "?",
+  "/",
+  "\x7f",
+  "\x85",
+  "\xa0",
+  "\xff",
+  "Transfer-Encoding: chunked\r\n",
+  "Content-Length: 5\r\n",
+  "Content-Length: 0\r\n",
+  "Host: b\r\n",
+  "Transfer-Encoding: gzip, chunked\r\n",
+  "transfer-encoding : chunked\r\n",
+  " chunked",
+  "0\r\n\r\n",
+  "\r\n\r\n",
+  "GET / HTTP/1.1\r\n",
+  "HTTP/1.0",
+  "HTTP/1.2",
+  "ffffffffffffffff",
+  "00000000000000005",
+  "http://",
+  "/../",
+  "%00",
+  "\r\n ",
+  "\n\n",
 ];
 
 function mutate(rnd: () => number, s: string): string {
@@ -76,7 +114,9 @@ describe("HTTP/1.1 request codec, fuzzed against the RFC 9112 reference parser",
     for (let i = 0; i < RUNS; i++) {
       const text = mutate(rnd, VALID[Math.floor(rnd() * VALID.length)] as string);
       const bytes = Buffer.from(text, "latin1");
-      const splits = Array.from({ length: Math.floor(rnd() * 3) }, () => Math.floor(rnd() * bytes.length)).sort((a, b) => a - b);
+      const splits = Array.from({ length: Math.floor(rnd() * 3) }, () => Math.floor(rnd() * bytes.length)).sort(
+        (a, b) => a - b,
+      );
       const where = `seed ${SEED}, run ${i}, input ${JSON.stringify(text)}`;
       let got: ParseResult;
       try {
@@ -91,10 +131,30 @@ describe("HTTP/1.1 request codec, fuzzed against the RFC 9112 reference parser",
         if (ref.kind === "ok") stats.stricter++;
       } else {
         stats.accepted++;
-        if (ref.kind !== "ok") throw new Error(`codec accepted what the reference rejects (${ref.kind === "error" ? ref.reason : ref.kind}) (${where})`);
-        const mine = { method: got.head.method, target: got.head.target, host: got.head.host, minor: got.head.minor, body: got.body.toString("latin1"), consumed: got.end };
-        const theirs = { method: ref.method, target: ref.target, host: ref.host, minor: ref.minor, body: ref.body, consumed: ref.consumed };
-        if (JSON.stringify(mine) !== JSON.stringify(theirs)) throw new Error(`codec and reference disagree: ${JSON.stringify(mine)} vs ${JSON.stringify(theirs)} (${where})`);
+        if (ref.kind !== "ok")
+          throw new Error(
+            `codec accepted what the reference rejects (${ref.kind === "error" ? ref.reason : ref.kind}) (${where})`,
+          );
+        const mine = {
+          method: got.head.method,
+          target: got.head.target,
+          host: got.head.host,
+          minor: got.head.minor,
+          body: got.body.toString("latin1"),
+          consumed: got.end,
+        };
+        const theirs = {
+          method: ref.method,
+          target: ref.target,
+          host: ref.host,
+          minor: ref.minor,
+          body: ref.body,
+          consumed: ref.consumed,
+        };
+        if (JSON.stringify(mine) !== JSON.stringify(theirs))
+          throw new Error(
+            `codec and reference disagree: ${JSON.stringify(mine)} vs ${JSON.stringify(theirs)} (${where})`,
+          );
       }
     }
     process.stdout.write(`fuzz seed ${SEED}: ${JSON.stringify(stats)}\n`);

@@ -21,7 +21,14 @@ export interface RawBackend {
 
 export async function rawBackend(): Promise<RawBackend> {
   const sockets = new Set<Socket>();
-  const b: RawBackend = { port: 0, requests: [], malformed: [], responses: [], connections: 0, close: async () => undefined };
+  const b: RawBackend = {
+    port: 0,
+    requests: [],
+    malformed: [],
+    responses: [],
+    connections: 0,
+    close: async () => undefined,
+  };
   const server: Server = createServer((socket) => {
     b.connections++;
     sockets.add(socket);
@@ -41,7 +48,11 @@ export async function rawBackend(): Promise<RawBackend> {
         buf = buf.slice(r.consumed);
         b.requests.push(r);
         const body = `${r.method} ${r.target}`;
-        socket.write(b.responses.shift() ?? `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`, "latin1");
+        socket.write(
+          b.responses.shift() ??
+            `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+          "latin1",
+        );
       }
     });
   });

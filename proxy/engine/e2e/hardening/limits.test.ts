@@ -6,7 +6,14 @@ import { RawClient } from "./harness.js";
 import { hardenedResources, runCase, startRig, type Rig } from "./setup.js";
 
 const GET = "GET /x HTTP/1.1\r\nHost: allowed\r\n\r\n";
-const LIMIT = { name: "envoy.filters.network.connection_limit", typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit", stat_prefix: "cl", max_connections: 2 } };
+const LIMIT = {
+  name: "envoy.filters.network.connection_limit",
+  typed_config: {
+    "@type": "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit",
+    stat_prefix: "cl",
+    max_connections: 2,
+  },
+};
 
 describe("connection_limit", () => {
   let rig: Rig;
@@ -34,13 +41,14 @@ describe("connection_limit", () => {
     b.close();
     d.close();
   });
-
 });
 
 describe("connection timeouts and head limits", () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await startRig({ common_http_protocol_options: { idle_timeout: "0.3s", max_connection_duration: "1.5s", max_headers_count: 5 } });
+    rig = await startRig({
+      common_http_protocol_options: { idle_timeout: "0.3s", max_connection_duration: "1.5s", max_headers_count: 5 },
+    });
   });
   afterAll(() => rig.stop());
 
@@ -81,8 +89,14 @@ describe("HCM fields the engine doesn't implement", () => {
   const HP = "filter_chains\\[0\\]\\.filters\\[0\\]\\.typed_config";
   it.each([
     [{ use_remote_address: true }, `${HP}\\.use_remote_address: not supported`],
-    [{ path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" }, `${HP}\\.path_with_escaped_slashes_action: unknown value`],
-    [{ common_http_protocol_options: { max_stream_duration: "1s" } }, `${HP}\\.common_http_protocol_options\\.max_stream_duration: not supported`],
+    [
+      { path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" },
+      `${HP}\\.path_with_escaped_slashes_action: unknown value`,
+    ],
+    [
+      { common_http_protocol_options: { max_stream_duration: "1s" } },
+      `${HP}\\.common_http_protocol_options\\.max_stream_duration: not supported`,
+    ],
     [{ codec_type: "HTTP3" }, `${HP}\\.codec_type: unknown value`],
     [{ stream_idle_timeout: "-1s" }, `${HP}\\.stream_idle_timeout: must not be negative`],
     [{ max_request_headers_kb: 9000 }, `${HP}\\.max_request_headers_kb: must be an integer in \\[1, 8192\\]`],
@@ -94,6 +108,8 @@ describe("HCM fields the engine doesn't implement", () => {
 
   it("NACKs a connection_limit it can't honour", async () => {
     const delayed = { ...LIMIT, typed_config: { ...LIMIT.typed_config, delay: "1s" } };
-    await expect(engine.apply(hardenedResources(1, {}, [delayed]))).rejects.toThrow(/filter_chains\[0\]\.filters\[0\]\.typed_config\.delay: not supported/);
+    await expect(engine.apply(hardenedResources(1, {}, [delayed]))).rejects.toThrow(
+      /filter_chains\[0\]\.filters\[0\]\.typed_config\.delay: not supported/,
+    );
   });
 });

@@ -121,21 +121,31 @@ describe("an upstream connection paused for a slow client", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port: backendPort } = server.address() as AddressInfo;
     const conn = await new Promise<UpstreamConnection>((resolve, reject) => {
-      const c: UpstreamConnection = new UpstreamConnection("k", "127.0.0.1", backendPort, { connectTimeoutMs: 1000, keepAliveMs: undefined, tls: undefined }, (err) => (err ? reject(new Error(err)) : resolve(c)));
+      const c: UpstreamConnection = new UpstreamConnection(
+        "k",
+        "127.0.0.1",
+        backendPort,
+        { connectTimeoutMs: 1000, keepAliveMs: undefined, tls: undefined },
+        (err) => (err ? reject(new Error(err)) : resolve(c)),
+      );
     });
     const exchange = (pauseOnBody: boolean): Promise<string> =>
       new Promise((resolve, reject) => {
         let body = "";
-        conn.send({ method: "GET", path: "/", headers: ["host", "b"], body: Buffer.alloc(0), chunked: false }, {
-          onHead: () => undefined,
-          // The last (only) piece of the body meets a slow client: the stream pauses the connection, as stream.ts does.
-          onBody: (chunk) => {
-            body += chunk.toString();
-            if (pauseOnBody) conn.pause();
+        conn.send(
+          { method: "GET", path: "/", headers: ["host", "b"], body: Buffer.alloc(0), chunked: false },
+          {
+            onHead: () => undefined,
+            // The last (only) piece of the body meets a slow client: the stream pauses the connection, as stream.ts does.
+            onBody: (chunk) => {
+              body += chunk.toString();
+              if (pauseOnBody) conn.pause();
+            },
+            onEnd: () => resolve(body),
+            onError: (kind) => reject(new Error(kind)),
           },
-          onEnd: () => resolve(body),
-          onError: (kind) => reject(new Error(kind)),
-        }, false);
+          false,
+        );
       });
     expect(await exchange(true)).toBe("ok");
     expect(conn.reusable).toBe(true);

@@ -36,7 +36,16 @@ const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-
 const CHUNK_LINE = new RegExp(`^([0-9A-Fa-f]+)((?:${OWS};${OWS}${TOKEN}(?:${OWS}=${OWS}(?:${TOKEN}|${QUOTED}))?)*)$`);
 
 export type RefResult =
-  | { kind: "ok"; method: string; target: string; host: string; minor: number; body: string; consumed: number; fields: [string, string][] }
+  | {
+      kind: "ok";
+      method: string;
+      target: string;
+      host: string;
+      minor: number;
+      body: string;
+      consumed: number;
+      fields: [string, string][];
+    }
   | { kind: "error"; reason: string }
   | { kind: "incomplete" };
 
@@ -50,7 +59,8 @@ export function referenceParse(text: string, maxFields = 100): RefResult {
   const headText = headEnd < 0 ? text.slice(at) : text.slice(at, headEnd);
   // Every line of the head ends with CRLF: a CR or LF elsewhere is an error, even before the head is complete.
   const lines = headText.split("\r\n");
-  for (const l of lines) if (/[\r\n]/.test(l) && !(headEnd < 0 && l === lines[lines.length - 1] && l === "\r")) return err("bare CR or LF");
+  for (const l of lines)
+    if (/[\r\n]/.test(l) && !(headEnd < 0 && l === lines[lines.length - 1] && l === "\r")) return err("bare CR or LF");
   if (lines.length - 1 > maxFields) return err("too many fields");
   if (headEnd < 0) return headText.length > 60 * 1024 ? err("head too large") : { kind: "incomplete" };
   if (headEnd + 4 - at > 60 * 1024) return err("head too large");
@@ -81,7 +91,8 @@ export function referenceParse(text: string, maxFields = 100): RefResult {
   const cls = all("content-length");
   const tes = all("transfer-encoding");
   if (cls.some((v) => !/^[0-9]{1,15}$/.test(v)) || new Set(cls.map(Number)).size > 1) return err("content-length");
-  if (tes.length > 1 || (tes.length === 1 && (tes[0] as string).toLowerCase() !== "chunked")) return err("transfer-encoding");
+  if (tes.length > 1 || (tes.length === 1 && (tes[0] as string).toLowerCase() !== "chunked"))
+    return err("transfer-encoding");
   if (tes.length && cls.length) return err("both");
   if (tes.length && minor === 0) return err("transfer-encoding in HTTP/1.0");
   const bodyAt = headEnd + 4;
@@ -89,7 +100,16 @@ export function referenceParse(text: string, maxFields = 100): RefResult {
     const len = cls.length ? Number(cls[0]) : 0;
     if (len > 8 * 1024 * 1024) return err("body too large");
     if (text.length - bodyAt < len) return { kind: "incomplete" };
-    return { kind: "ok", method, target, host, minor, fields, body: text.slice(bodyAt, bodyAt + len), consumed: bodyAt + len };
+    return {
+      kind: "ok",
+      method,
+      target,
+      host,
+      minor,
+      fields,
+      body: text.slice(bodyAt, bodyAt + len),
+      consumed: bodyAt + len,
+    };
   }
   return chunked(text, bodyAt, { method, target, host, minor, fields });
 }
@@ -107,10 +127,14 @@ function chunked(text: string, from: number, req: Head): RefResult {
     const m = CHUNK_LINE.exec(line);
     if (!m) return err(`chunk line ${JSON.stringify(line)}`);
     const size = parseInt(m[1] as string, 16);
-    if (!Number.isSafeInteger(size) || size > 8 * 1024 * 1024 || body.length + size > 8 * 1024 * 1024) return err("chunk size");
+    if (!Number.isSafeInteger(size) || size > 8 * 1024 * 1024 || body.length + size > 8 * 1024 * 1024)
+      return err("chunk size");
     at = eol + 2;
     if (size === 0) break;
-    if (text.length < at + size + 2) return text.length >= at + size && !"\r\n".startsWith(text.slice(at + size)) ? err("chunk end") : { kind: "incomplete" };
+    if (text.length < at + size + 2)
+      return text.length >= at + size && !"\r\n".startsWith(text.slice(at + size))
+        ? err("chunk end")
+        : { kind: "incomplete" };
     body += text.slice(at, at + size);
     if (text.slice(at + size, at + size + 2) !== "\r\n") return err("chunk end");
     at += size + 2;

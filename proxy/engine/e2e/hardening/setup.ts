@@ -7,7 +7,11 @@ import { RawClient, rawBackend, type Forwarded, type RawBackend, type RawReply }
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
-export function hardenedResources(backendPort: number, hcm: Record<string, unknown> = {}, listenerFilters: unknown[] = []): Resources {
+export function hardenedResources(
+  backendPort: number,
+  hcm: Record<string, unknown> = {},
+  listenerFilters: unknown[] = [],
+): Resources {
   return {
     version: "1",
     listeners: [
@@ -20,7 +24,15 @@ export function hardenedResources(backendPort: number, hcm: Record<string, unkno
               ...listenerFilters,
               {
                 name: "envoy.filters.network.http_connection_manager",
-                typed_config: { "@type": HCM, stat_prefix: "hardened", rds: { route_config_name: "routes" }, http_filters: [ROUTER], normalize_path: true, merge_slashes: true, ...hcm },
+                typed_config: {
+                  "@type": HCM,
+                  stat_prefix: "hardened",
+                  rds: { route_config_name: "routes" },
+                  http_filters: [ROUTER],
+                  normalize_path: true,
+                  merge_slashes: true,
+                  ...hcm,
+                },
               },
             ],
           },
@@ -31,7 +43,11 @@ export function hardenedResources(backendPort: number, hcm: Record<string, unkno
       {
         name: "routes",
         virtual_hosts: [
-          { name: "evil", domains: ["evil", "evil:*"], routes: [{ match: { prefix: "/" }, direct_response: { status: 403, body: { inline_string: "denied" } } }] },
+          {
+            name: "evil",
+            domains: ["evil", "evil:*"],
+            routes: [{ match: { prefix: "/" }, direct_response: { status: 403, body: { inline_string: "denied" } } }],
+          },
           {
             name: "main",
             domains: ["*"],
@@ -56,7 +72,13 @@ export interface Rig {
 
 export async function startRig(hcm: Record<string, unknown> = {}, listenerFilters: unknown[] = []): Promise<Rig> {
   const backend = await rawBackend();
-  const engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200 });
+  const engine = new Engine({
+    adminPort: 0,
+    statsPort: 0,
+    readyPort: 0,
+    bindAddress: "127.0.0.1",
+    drainTimeoutMs: 200,
+  });
   await engine.start();
   await engine.apply(hardenedResources(backend.port, hcm, listenerFilters));
   return {
@@ -97,7 +119,8 @@ export async function runCase(rig: Rig, ...pieces: string[]): Promise<Outcome> {
     return via.text.includes("GET /__sentinel", before);
   };
   // On the case's connection the proxy may still close it (over a 400 for queued junk): then on a new one.
-  if (!((!c.closed && (await answered(c))) || (await answered(new RawClient(rig.port))))) throw new Error("the sentinel got no answer");
+  if (!((!c.closed && (await answered(c))) || (await answered(new RawClient(rig.port)))))
+    throw new Error("the sentinel got no answer");
   c.close();
   const forwarded = rig.backend.requests.slice(from).filter((r) => r.target !== "/__sentinel");
   return { reply, forwarded, malformed: rig.backend.malformed.slice(fromBad) };

@@ -5,43 +5,110 @@ import { field, runCase, startRig, type Outcome, type Rig } from "./setup.js";
 
 const H = "Host: allowed\r\n";
 const req = (head: string, body = "") => `${head}\r\n\r\n${body}`;
-const chunkedPost = (body: string, extra = "") => req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked${extra}`, body);
+const chunkedPost = (body: string, extra = "") =>
+  req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked${extra}`, body);
 const headers = (n: number) => Array.from({ length: n }, (_, i) => `X-H${i}: v`).join("\r\n");
 
 type Check = (o: Outcome) => void;
 /** [name, bytes (one write per piece), client status (0: closed without a response), requests forwarded, extra check] */
 type Case = [string, string | string[], number, 0 | 1, Check?];
 
-const echoed = (body: string): Check => (o) => {
-  expect(o.forwarded[0]?.body).toBe(body);
-  expect(field(o.forwarded[0]!, "content-length")).toEqual([String(body.length)]);
-  expect(field(o.forwarded[0]!, "transfer-encoding")).toEqual([]);
-};
+const echoed =
+  (body: string): Check =>
+  (o) => {
+    expect(o.forwarded[0]?.body).toBe(body);
+    expect(field(o.forwarded[0]!, "content-length")).toEqual([String(body.length)]);
+    expect(field(o.forwarded[0]!, "transfer-encoding")).toEqual([]);
+  };
 
 const CASES: Case[] = [
   // Well-formed requests: forwarded once, bodies re-framed with the proxy's own content-length.
   ["a plain GET", req(`GET /x HTTP/1.1\r\n${H}`), 200, 1],
   ["a body with content-length", req(`POST /up HTTP/1.1\r\n${H}Content-Length: 5`, "hello"), 200, 1, echoed("hello")],
-  ["a chunked body leaves de-chunked", chunkedPost("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), 200, 1, echoed("hello world")],
+  [
+    "a chunked body leaves de-chunked",
+    chunkedPost("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
+    200,
+    1,
+    echoed("hello world"),
+  ],
   ["chunked, split across writes", [chunkedPost("5\r"), "\nhel", "lo\r\n0\r", "\n\r\n"], 200, 1, echoed("hello")],
-  ["chunk extensions, token and quoted", chunkedPost('5;a=b;c="d;e\\"f"\r\nhello\r\n0;z\r\n\r\n'), 200, 1, echoed("hello")],
-  ["trailers are dropped", chunkedPost("5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"), 200, 1, (o) => expect(field(o.forwarded[0]!, "x-trailer")).toEqual([])],
+  [
+    "chunk extensions, token and quoted",
+    chunkedPost('5;a=b;c="d;e\\"f"\r\nhello\r\n0;z\r\n\r\n'),
+    200,
+    1,
+    echoed("hello"),
+  ],
+  [
+    "trailers are dropped",
+    chunkedPost("5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"),
+    200,
+    1,
+    (o) => expect(field(o.forwarded[0]!, "x-trailer")).toEqual([]),
+  ],
   ["a 17-digit chunk size", chunkedPost("00000000000000005\r\nhello\r\n0\r\n\r\n"), 200, 1, echoed("hello")],
-  ["Transfer-Encoding in upper case", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: CHUNKED`, "1\r\na\r\n0\r\n\r\n"), 200, 1, echoed("a")],
-  ["two equal Content-Lengths", req(`POST /up HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 2`, "ok"), 200, 1, echoed("ok")],
+  [
+    "Transfer-Encoding in upper case",
+    req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: CHUNKED`, "1\r\na\r\n0\r\n\r\n"),
+    200,
+    1,
+    echoed("a"),
+  ],
+  [
+    "two equal Content-Lengths",
+    req(`POST /up HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 2`, "ok"),
+    200,
+    1,
+    echoed("ok"),
+  ],
   ["empty lines before the request line", `\r\n\r\n${req(`GET /x HTTP/1.1\r\n${H}`)}`, 200, 1],
   ["exactly 100 header fields", req(`GET /x HTTP/1.1\r\n${H}${headers(99)}`), 200, 1],
-  ["headers named by Connection are not forwarded", req(`GET /x HTTP/1.1\r\n${H}Connection: x-secret\r\nX-Secret: s`), 200, 1, (o) => expect(field(o.forwarded[0]!, "x-secret")).toEqual([])],
+  [
+    "headers named by Connection are not forwarded",
+    req(`GET /x HTTP/1.1\r\n${H}Connection: x-secret\r\nX-Secret: s`),
+    200,
+    1,
+    (o) => expect(field(o.forwarded[0]!, "x-secret")).toEqual([]),
+  ],
   // TE/CL, CL/CL and Transfer-Encoding obfuscations.
   ["CL.TE", req(`POST /up HTTP/1.1\r\n${H}Content-Length: 6\r\nTransfer-Encoding: chunked`, "0\r\n\r\nG"), 400, 0],
-  ["TE.CL", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 3`, "8\r\nSMUGGLED\r\n0\r\n\r\n"), 400, 0],
-  ["CL.TE smuggling /admin", req(`POST / HTTP/1.1\r\n${H}Content-Length: 44\r\nTransfer-Encoding: chunked`, `0\r\n\r\nGET /admin HTTP/1.1\r\n${H}\r\n`), 400, 0],
-  ["two different Content-Lengths", req(`POST /up HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 3`, "abc"), 400, 0],
+  [
+    "TE.CL",
+    req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 3`, "8\r\nSMUGGLED\r\n0\r\n\r\n"),
+    400,
+    0,
+  ],
+  [
+    "CL.TE smuggling /admin",
+    req(
+      `POST / HTTP/1.1\r\n${H}Content-Length: 44\r\nTransfer-Encoding: chunked`,
+      `0\r\n\r\nGET /admin HTTP/1.1\r\n${H}\r\n`,
+    ),
+    400,
+    0,
+  ],
+  [
+    "two different Content-Lengths",
+    req(`POST /up HTTP/1.1\r\n${H}Content-Length: 2\r\nContent-Length: 3`, "abc"),
+    400,
+    0,
+  ],
   ["a Content-Length list", req(`POST /up HTTP/1.1\r\n${H}Content-Length: 2, 2`, "ab"), 400, 0],
   ["a signed Content-Length", req(`POST /up HTTP/1.1\r\n${H}Content-Length: +2`, "ab"), 400, 0],
   ["chunked twice", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked, chunked`, "0\r\n\r\n"), 400, 0],
-  ["two Transfer-Encoding fields", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked`, "0\r\n\r\n"), 400, 0],
-  ["a coding other than chunked", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked`, "0\r\n\r\n"), 400, 0],
+  [
+    "two Transfer-Encoding fields",
+    req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked`, "0\r\n\r\n"),
+    400,
+    0,
+  ],
+  [
+    "a coding other than chunked",
+    req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: gzip, chunked`, "0\r\n\r\n"),
+    400,
+    0,
+  ],
   ["xchunked", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding: xchunked`, "0\r\n\r\n"), 400, 0],
   ["a space before the colon", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding : chunked`, "0\r\n\r\n"), 400, 0],
   ["a vertical tab before chunked", req(`POST /up HTTP/1.1\r\n${H}Transfer-Encoding:\x0bchunked`, "0\r\n\r\n"), 400, 0],
@@ -87,14 +154,32 @@ const CASES: Case[] = [
   ["an asterisk-form GET", req(`GET * HTTP/1.1\r\n${H}`), 400, 0],
   ["an authority-form CONNECT", req(`CONNECT allowed:443 HTTP/1.1\r\n${H}`), 400, 0],
   // One authority: absolute-form replaces Host for routing and forwarding alike.
-  ["absolute-form wins over Host", req("GET http://allowed/x HTTP/1.1\r\nHost: evil"), 200, 1, (o) => expect(field(o.forwarded[0]!, "host")).toEqual(["allowed"])],
+  [
+    "absolute-form wins over Host",
+    req("GET http://allowed/x HTTP/1.1\r\nHost: evil"),
+    200,
+    1,
+    (o) => expect(field(o.forwarded[0]!, "host")).toEqual(["allowed"]),
+  ],
   ["absolute-form to a denied host", req(`GET http://evil/x HTTP/1.1\r\n${H}`), 403, 0],
   ["absolute-form with userinfo", req(`GET http://evil@allowed/x HTTP/1.1\r\n${H}`), 400, 0],
   // Paths: normalised (normalize_path, merge_slashes) before routing, and forwarded normalised.
   ["dot segments to a denied path", req(`GET /public/../admin HTTP/1.1\r\n${H}`), 403, 0],
   ["encoded dot segments to a denied path", req(`GET /public/%2e%2E/admin HTTP/1.1\r\n${H}`), 403, 0],
-  ["merged slashes", req(`GET //a///b/./c HTTP/1.1\r\n${H}`), 200, 1, (o) => expect(o.forwarded[0]?.target).toBe("/a/b/c")],
-  ["escaped slashes kept", req(`GET /a%2fb/%7Euser HTTP/1.1\r\n${H}`), 200, 1, (o) => expect(o.forwarded[0]?.target).toBe("/a%2Fb/~user")],
+  [
+    "merged slashes",
+    req(`GET //a///b/./c HTTP/1.1\r\n${H}`),
+    200,
+    1,
+    (o) => expect(o.forwarded[0]?.target).toBe("/a/b/c"),
+  ],
+  [
+    "escaped slashes kept",
+    req(`GET /a%2fb/%7Euser HTTP/1.1\r\n${H}`),
+    200,
+    1,
+    (o) => expect(o.forwarded[0]?.target).toBe("/a%2Fb/~user"),
+  ],
   ["a malformed escape", req(`GET /a%zz HTTP/1.1\r\n${H}`), 400, 0],
   // HTTP/1.0 on both sides.
   ["HTTP/1.0 without Host", req("GET /x HTTP/1.0"), 400, 0],

@@ -12,14 +12,17 @@ async function text(port: number, path: string): Promise<string> {
   return (await get(port, path, {}, { agent: false })).body;
 }
 
-const counter = (stats: string, name: string) => Number(new RegExp(`^http\\.hardened\\.${name}: (\\d+)$`, "m").exec(stats)?.[1] ?? -1);
+const counter = (stats: string, name: string) =>
+  Number(new RegExp(`^http\\.hardened\\.${name}: (\\d+)$`, "m").exec(stats)?.[1] ?? -1);
 
 describe("timeouts and limits (the engine as a child process)", () => {
   let b: Backend;
   let e: ChildEngine;
   beforeAll(async () => {
     b = await backend("b");
-    e = await startChildEngine(hardenedResources(b.port, { request_headers_timeout: "1s", request_timeout: "4s", stream_idle_timeout: "2s" }));
+    e = await startChildEngine(
+      hardenedResources(b.port, { request_headers_timeout: "1s", request_timeout: "4s", stream_idle_timeout: "2s" }),
+    );
   }, 30_000); // a child process: its start and its drain take longer than jest's 5 s on a loaded machine
   afterAll(async () => {
     await e?.stop();
