@@ -6,6 +6,8 @@ import { durationSeconds } from "../discovery/model/duration.js";
 
 interface FlagBase {
   description: string;
+  /** A one-letter alias (-o, -f), as kubectl's. */
+  short?: string;
   /** An env var the value is read from when the flag is not on the command line. */
   env?: string;
 }
@@ -25,6 +27,15 @@ export interface Role {
   /** One command line a user would type, shown by --help. */
   example: string;
   flags: Record<string, Flag>;
+  /** Positional arguments, in order (none: a positional is refused). */
+  args?: readonly Arg[];
+}
+
+export interface Arg {
+  name: string;
+  description: string;
+  required?: boolean;
+  choices?: readonly string[];
 }
 
 type Parsed<F> = F extends { type: "string" } ? string : F extends { type: "boolean" } ? boolean : number;
@@ -35,12 +46,16 @@ type Defaulted<F> = F extends { type: "boolean" }
     ? true
     : false;
 
-/** What the CLI hands a role: flags with a default (and booleans) are always set. */
+type ArgValues<R extends Role> = R["args"] extends readonly Arg[]
+  ? { [A in R["args"][number] as A["name"]]: A extends { required: true } ? string : string | undefined }
+  : unknown;
+
+/** What the CLI hands a role: flags with a default (and booleans) are always set; then its positional args. */
 export type Values<R extends Role> = {
   [K in keyof R["flags"]]: Defaulted<R["flags"][K]> extends true
     ? Parsed<R["flags"][K]>
     : Parsed<R["flags"][K]> | undefined;
-};
+} & ArgValues<R>;
 
 /** What a renderer may put on a command line. */
 export type Args<R extends Role> = { [K in keyof R["flags"]]?: Given<R["flags"][K]> };
@@ -82,17 +97,17 @@ export function parseRole<R extends Role>(
   argv: string[],
   env: Record<string, string | undefined> = {},
 ): Values<R> {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const [name, f] of Object.entries(role.flags)) {
-    options[name] = { type: f.type === "boolean" ? "boolean" : "string" };
+    options[name] = { type: f.type === "boolean" ? "boolean" : "string", ...(f.short ? { short: f.short } : {}) };
     if (f.type === "boolean") options[`no-${name}`] = { type: "boolean" };
   }
   let given: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    given = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<
-      string,
-      string | boolean | undefined
-    >;
+    const parsed = parseArgs({ args: argv, options, allowPositionals: Boolean(role.args), strict: true });
+    given = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
   } catch (err) {
     throw new UsageError(
       (err as Error).message.split("\n")[0]?.replace(/\. To specify a positional.*$/, "") ?? String(err),
@@ -111,6 +126,15 @@ export function parseRole<R extends Role>(
       out[name] = convert(f, typeof f.default === "number" ? String(f.default) : f.default, `default of --${name}`);
     else out[name] = f.type === "boolean" ? false : undefined;
   }
+  const args = role.args ?? [];
+  if (positionals.length > args.length) throw new UsageError(`Unexpected argument '${positionals[args.length]}'`);
+  args.forEach((a, i) => {
+    const v = positionals[i];
+    if (v === undefined && a.required) throw new UsageError(`<${a.name}> is required`);
+    if (v !== undefined && a.choices && !a.choices.includes(v))
+      throw new UsageError(`<${a.name}>: invalid value "${v}" (want one of ${a.choices.join(", ")})`);
+    out[a.name] = v;
+  });
   return out as Values<R>;
 }
 
@@ -147,7 +171,7 @@ export function readCommandLine<R extends Role>(role: R, line: readonly string[]
 }
 
 function flagLine(name: string, f: Flag): [string, string] {
-  const head = `--${name}${f.type === "boolean" ? "" : ` ${f.type === "string" && f.choices ? f.choices.join("|") : f.type}`}`;
+  const head = `--${name}${f.short ? `, -${f.short}` : ""}${f.type === "boolean" ? "" : ` ${f.type === "string" && f.choices ? f.choices.join("|") : f.type}`}`;
   const notes = [
     f.default !== undefined ? `default ${String(f.default)}` : "",
     f.env ? `env $${f.env}` : "",
@@ -159,6 +183,12 @@ function flagLine(name: string, f: Flag): [string, string] {
 /** `weft <role> --help`: the summary, every flag with its description, default and env, and an example. */
 export function roleHelp(role: Role): string {
   const rows = Object.entries(role.flags).map(([n, f]) => flagLine(n, f));
+  const args = role.args ?? [];
+  const argRows = args.map((a) => [
+    `<${a.name}>`,
+    `${a.description}${a.choices ? ` (${a.choices.join("|")})` : ""}${a.required ? "" : " (optional)"}`,
+  ]);
+  const argUsage = args.map((a) => (a.required ? ` <${a.name}>` : ` [${a.name}]`)).join("");
   const width = Math.min(36, Math.max(0, ...rows.map(([h]) => h.length)));
   const flags = rows.map(([h, d]) =>
     h.length > width ? `  ${h}\n  ${"".padEnd(width)}  ${d}` : `  ${h.padEnd(width)}  ${d}`,
@@ -166,7 +196,8 @@ export function roleHelp(role: Role): string {
   return [
     `weft ${role.name}: ${role.summary}`,
     "",
-    `Usage: weft ${role.name}${rows.length ? " [flags]" : ""}`,
+    `Usage: weft ${role.name}${argUsage}${rows.length ? " [flags]" : ""}`,
+    ...(argRows.length ? ["", "Arguments:", ...argRows.map(([h, d]) => `  ${h!.padEnd(width)}  ${d!}`)] : []),
     ...(rows.length ? ["", "Flags:", ...flags] : []),
     "",
     "Example:",

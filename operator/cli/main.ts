@@ -24,9 +24,19 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.start(rest, process.env);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    if (!(err instanceof UsageError)) throw new CommandError(name, err);
     process.stderr.write(`weft ${name}: ${err.message} ('weft ${name} --help' lists the flags)\n`);
     return 2;
+  }
+}
+
+/** A command that failed: its name and the cause, printed as one line. */
+class CommandError extends Error {
+  constructor(
+    readonly command: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
   }
 }
 
@@ -37,7 +47,11 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // A role that fails to start may have opened servers already: exit rather than linger.
     const debug = process.env.WEFT_LOG_LEVEL === "debug";
-    process.stderr.write(`weft: ${err instanceof Error ? (debug && err.stack) || err.message : String(err)}\n`);
+    const cause = err instanceof CommandError ? err.cause : err;
+    const where = err instanceof CommandError ? `weft ${err.command}` : "weft";
+    const text = cause instanceof Error ? (debug && cause.stack) || cause.message : String(cause);
+    // One line naming the problem; the stack only with WEFT_LOG_LEVEL=debug.
+    process.stderr.write(`${where}: ${debug ? text : text.split("\n")[0]}\n`);
     process.exit(1);
   },
 );

@@ -127,7 +127,9 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
   const webhook = o.webhookPort >= 0 ? await startWebhook(o) : undefined;
   let source: KubeSource | undefined;
   const served: { discovery?: Discovery } = {}; // known once started; pod changes before that push nothing
+  const replica = o.replica ?? process.env.POD_NAME ?? hostname();
   const discovery = await startDiscovery({
+    replica,
     address: o.address,
     xdsPort: o.xdsPort,
     monitoringPort: o.monitoringPort,
@@ -151,7 +153,6 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
       })),
   });
   served.discovery = discovery;
-  const replica = o.replica ?? process.env.POD_NAME ?? hostname();
   await pruneReports(o, replica);
   const applier = new Applier(o.kc, reportFieldManager(replica));
   const reporter = new ProxyReporter({

@@ -2,6 +2,7 @@
 import { Server as GrpcServer, ServerCredentials } from "@grpc/grpc-js";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import pino from "pino";
 import { adsService } from "../../proxy/xds/ads.js";
 import { envoyRoot } from "../../proxy/xds/protos.js";
@@ -38,6 +39,8 @@ export interface DiscoveryOptions {
   log?: Logger;
   /** The engine each proxy should run (ads/server.ts); call ads.pushEngines() when its answers change. */
   engineFor?: AdsServerOptions["engineFor"];
+  /** This replica's name in /debug/proxy-status (default the hostname). */
+  replica?: string;
 }
 
 export interface Discovery {
@@ -163,6 +166,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     generator,
     configWarnings: () => configWarnings,
     rejected: () => rejected ?? [],
+    replica: options.replica ?? hostname(),
   });
   const monitoringPort = await listenHttp(http, options.monitoringPort ?? 15014, address);
   log.info({ xdsPort, monitoringPort, configDir: options.configDir }, "discovery serving");

@@ -5,6 +5,8 @@ import { SnapshotGenerator } from "./generator.js";
 import { XdsMetrics } from "./metrics.js";
 import { monitoringServer } from "./monitoring.js";
 import { SyncTracker } from "./tracker.js";
+import type { ProxyStatusResponse } from "./syncz.js";
+import { WEFT_VERSION } from "../../api/version.js";
 
 describe("monitoring on :15014", () => {
   let server: Server;
@@ -23,6 +25,7 @@ describe("monitoring on :15014", () => {
       metrics,
       generator: new SnapshotGenerator(),
       configWarnings: () => ["a.yaml: broken"],
+      replica: "weftd-0",
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -30,6 +33,14 @@ describe("monitoring on :15014", () => {
 
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("serves the same at /debug/proxy-status, with the replica and its version", async () => {
+    const body = (await (await fetch(`${base}/debug/proxy-status`)).json()) as ProxyStatusResponse;
+    expect(body.replica).toBe("weftd-0");
+    expect(body.version).toBe(WEFT_VERSION);
+    expect(body.proxies).toEqual(await (await fetch(`${base}/debug/syncz`)).json());
+    expect(body.proxies[0]?.types["CDS"]?.nack?.error).toBe("bad cluster");
   });
 
   it("serves every proxy's sync state at /debug/syncz", async () => {

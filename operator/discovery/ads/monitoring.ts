@@ -1,4 +1,4 @@
-// :15014: /debug/syncz (every proxy's sync state, JSON), /metrics (Prometheus), /ready, and /debug/summary,
+// :15014: /debug/syncz (every proxy's sync state, JSON), /debug/proxy-status (the same, with the replica), /metrics (Prometheus), /ready, and /debug/summary,
 // /debug/configz (config version and warnings), /debug/memz (memory).
 import { createServer } from "node:http";
 import type { Server } from "node:http";
@@ -7,6 +7,8 @@ import type { XdsMetrics } from "./metrics.js";
 import { summarise } from "./summary.js";
 import type { SyncTracker } from "./tracker.js";
 import type { Rejection } from "../sources/admission.js";
+import { WEFT_VERSION } from "../../api/version.js";
+import { PROXY_STATUS_PATH, SYNCZ_PATH, type ProxyStatusResponse, type SynczProxy } from "./syncz.js";
 
 export interface MonitoringSources {
   tracker: SyncTracker;
@@ -16,9 +18,12 @@ export interface MonitoringSources {
   configWarnings(): string[];
   /** Objects the source rejected at the door. */
   rejected?(): readonly Rejection[];
+  /** This replica's name, for /debug/proxy-status. */
+  replica: string;
 }
 
 export function monitoringServer(src: MonitoringSources): Server {
+  const syncz = (): SynczProxy[] => src.tracker.view().map(({ connection: _c, ...p }) => p);
   return createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const json = (value: unknown): void => {
@@ -27,8 +32,10 @@ export function monitoringServer(src: MonitoringSources): Server {
     };
     if (req.method !== "GET") {
       res.writeHead(405).end();
-    } else if (url.pathname === "/debug/syncz") {
-      json(src.tracker.view().map(({ connection: _c, ...p }) => p));
+    } else if (url.pathname === SYNCZ_PATH) {
+      json(syncz());
+    } else if (url.pathname === PROXY_STATUS_PATH) {
+      json({ replica: src.replica, version: WEFT_VERSION, proxies: syncz() } satisfies ProxyStatusResponse);
     } else if (url.pathname === "/debug/summary") {
       json(summarise(src.tracker.view()));
     } else if (url.pathname === "/debug/configz") {

@@ -30,7 +30,7 @@ export interface DirSourceOptions {
 
 const YAML_FILE = /\.ya?ml$/i;
 
-async function yamlFiles(dir: string): Promise<string[]> {
+export async function yamlFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
     .filter((e) => e.isFile() && YAML_FILE.test(e.name) && !e.name.startsWith("."))
