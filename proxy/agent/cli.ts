@@ -49,6 +49,8 @@ export async function runProxyRole(f: Flags): Promise<number> {
     readyPort: f["ready-port"],
     accessLog: f["access-log"],
     drainSeconds: f["drain-seconds"],
+    // Prometheus and readiness bind where the bootstrap's admin binds, unless --instance-ip says the pod's IP.
+    ...(f["instance-ip"] ? { bindAddress: "0.0.0.0" } : {}),
   };
   if (f.agent) {
     const { runAgent } = await import("./main.js");

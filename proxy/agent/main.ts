@@ -9,8 +9,11 @@ export async function runAgent(flags: ProxyFlags & { binaryPath?: string; engine
   const boot = await loadBootstrap(flags.bootstrap);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const adminAddress = boot.adminAddress ?? "127.0.0.1";
   const agent = new Agent({
     resources: boot.resources,
+    adminAddress,
+    bindAddress: flags.bindAddress ?? adminAddress,
     binaryPath: flags.binaryPath,
     enginesDir: flags.enginesDir,
     adminPort: flags.adminPort ?? boot.adminPort,
@@ -21,7 +24,7 @@ export async function runAgent(flags: ProxyFlags & { binaryPath?: string; engine
     onQuit: () => stop(),
   });
   await agent.start();
-  process.stderr.write(`weft proxy (agent): engine running; admin 127.0.0.1:${agent.ports.admin}\n`);
+  process.stderr.write(`weft proxy (agent): engine running; admin ${adminAddress}:${agent.ports.admin}\n`);
   process.once("SIGTERM", () => stop());
   process.once("SIGINT", () => stop());
   process.on("SIGUSR2", () => {

@@ -7,6 +7,8 @@ export interface Bootstrap {
   resources: Resources;
   /** admin.address.socket_address.port_value, when the file sets one. */
   adminPort: number | undefined;
+  /** admin.address.socket_address.address, when the file sets one. */
+  adminAddress: string | undefined;
 }
 
 export function parseBootstrap(text: string, source = "bootstrap"): Bootstrap {
@@ -20,11 +22,13 @@ export function parseBootstrap(text: string, source = "bootstrap"): Bootstrap {
     if (!Array.isArray(v)) throw new Error(`${source}: static_resources.${k}: expected a list`);
     return v;
   };
-  const admin = d.admin as { address?: { socket_address?: { port_value?: unknown } } } | undefined;
+  const admin = d.admin as { address?: { socket_address?: { port_value?: unknown; address?: unknown } } } | undefined;
   const port = admin?.address?.socket_address?.port_value;
+  const address = admin?.address?.socket_address?.address;
   return {
     resources: { version: "static", listeners: list("listeners"), clusters: list("clusters") },
     adminPort: typeof port === "number" ? port : undefined,
+    adminAddress: typeof address === "string" && address ? address : undefined,
   };
 }
 

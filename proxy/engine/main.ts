@@ -9,14 +9,19 @@ export interface ProxyFlags {
   readyPort?: number;
   accessLog?: boolean;
   drainSeconds?: number;
+  /** Where Prometheus and readiness bind; default where the bootstrap's admin binds (127.0.0.1 without one). */
+  bindAddress?: string;
 }
 
 export async function runProxy(flags: ProxyFlags): Promise<number> {
   const boot = await loadBootstrap(flags.bootstrap);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const adminAddress = boot.adminAddress ?? "127.0.0.1";
   const engine = new Engine({
     adminPort: flags.adminPort ?? boot.adminPort,
+    adminAddress,
+    bindAddress: flags.bindAddress ?? adminAddress,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,
     accessLog: flags.accessLog ?? false,
@@ -32,7 +37,7 @@ export async function runProxy(flags: ProxyFlags): Promise<number> {
     return 1;
   }
   const names = engine.config?.listeners.map((l) => `${l.name}=${l.address}:${engine.listenerPort(l.name)}`).join(" ");
-  process.stderr.write(`weft proxy: listening ${names}; admin 127.0.0.1:${engine.ports.admin}\n`);
+  process.stderr.write(`weft proxy: listening ${names}; admin ${adminAddress}:${engine.ports.admin}\n`);
   process.once("SIGTERM", () => stop());
   process.once("SIGINT", () => stop());
   await stopped;

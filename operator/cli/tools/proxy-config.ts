@@ -84,9 +84,22 @@ function virtualService(r: Obj): string {
   return m ? `${m[2]}.${m[1]}` : "-";
 }
 
+/** Route tables: RDS's, then those inlined in a listener's HTTP connection manager. */
+function routeConfigs(dump: ConfigDump): unknown[] {
+  const inline = arr(dump.resources?.listeners).flatMap((l) =>
+    [...arr(obj(l).filter_chains), obj(l).default_filter_chain].flatMap((c) =>
+      arr(obj(c).filters).flatMap((f) => {
+        const rc = obj(obj(f).typed_config).route_config;
+        return rc ? [rc] : [];
+      }),
+    ),
+  );
+  return [...arr(dump.resources?.routes), ...inline];
+}
+
 /** istioctl's columns: NAME, VHOST NAME, DOMAINS, MATCH, VIRTUAL SERVICE; one row per route. */
 function routeRows(dump: ConfigDump): string[][] {
-  return arr(dump.resources?.routes).flatMap((raw) => {
+  return routeConfigs(dump).flatMap((raw) => {
     const rc = obj(raw);
     return arr(rc.virtual_hosts).flatMap((vh) => {
       const v = obj(vh);
@@ -185,5 +198,6 @@ export function configResources(dump: ConfigDump, type: ConfigType): unknown {
       notAfter,
       notBefore,
     }));
+  if (type === "routes") return routeConfigs(dump);
   return r[type] ?? [];
 }
