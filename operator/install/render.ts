@@ -135,12 +135,21 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
 
 function meshConfig(spec: MeshSpec) {
   const m = spec.meshConfig;
+  const { zipkin, openTelemetry: otel } = m.tracing;
   return {
     defaultConfig: {
       binaryPath: spec.proxy.binaryPath,
       discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
-      tracing: { sampling: m.tracing.sampling },
+      tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
     },
+    ...(otel
+      ? {
+          extensionProviders: [
+            { name: "otel", opentelemetry: { service: otel.service, port: otel.port, http: { path: otel.path } } },
+          ],
+          defaultProviders: { tracing: ["otel"] },
+        }
+      : {}),
     mtls: m.mtls,
     defaultHttpRetryPolicy: m.defaultRetryPolicy,
     accessLogFile: m.accessLog.enabled ? "/dev/stdout" : "",

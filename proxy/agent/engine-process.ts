@@ -8,6 +8,7 @@ import { MALLOC_ENV } from "../engine/reclaim.js";
 export interface EngineEnv {
   drainMs: number;
   accessLog: boolean;
+  nodeId?: string | undefined;
 }
 
 export class EngineProcess {
@@ -37,6 +38,7 @@ export class EngineProcess {
         WEFT_DRAIN_MS: String(env.drainMs),
         WEFT_ACCESS_LOG: env.accessLog ? "1" : "0",
         WEFT_EPOCH: String(epoch),
+        ...(env.nodeId ? { WEFT_NODE_ID: env.nodeId } : {}),
       },
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));

@@ -8,6 +8,7 @@ import { nameOf } from "./clusters.js";
 import { dataSource } from "./upstream.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
+import { compileTracing } from "./tracing.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
 const TCP = typeName(TYPE.tcpProxy);
@@ -139,23 +140,10 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: compileAccessLog(r, hcm, hp),
-      samplingPercent: tracingSampling(r, hcm, hp),
+      ...compileTracing(r, hcm, hp, hasCluster),
       ...options,
     },
   };
-}
-
-/** tracing.random_sampling.value (percent): the share of new traces marked sampled; no tracing block: 100. */
-function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
-  const t = r.optObj(hcm, "tracing", hp);
-  if (!t) return 100;
-  const tp = join(hp, "tracing");
-  for (const k of Object.keys(t))
-    if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
-  const rs = r.optObj(t, "random_sampling", tp);
-  const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
-  if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
-  return v;
 }
 
 /** A chain's filter_chain_match: only destination_port is supported; anything else is refused, naming it. */
