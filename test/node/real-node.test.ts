@@ -3,11 +3,12 @@
 // The last test takes the cluster down and looks for anything left behind.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { get } from "node:http";
 import { createServer } from "node:net";
 import { NODE, PORTS, REPO_ROOT, STATE_DIR } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
 import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
+import { bookinfoOnTheRealNode } from "./bookinfo.js";
+import { httpGet } from "./http.js";
 
 const NS = "real-pods";
 const FAKE_NS = "fake-pods";
@@ -44,16 +45,6 @@ spec:
   selector: { app: ratings }
   ports: [{ name: http, port: 9080, targetPort: 9080 }]
 `;
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, { timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on("error", reject);
-  });
-}
 
 function cluster(cmd: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) =>
@@ -183,6 +174,9 @@ spec:
       expect(p.status.phase).toBe("Running");
     }
   });
+
+  // Bookinfo shares this cluster and this mesh: installing them takes minutes on this machine.
+  describe("Bookinfo, meshed", bookinfoOnTheRealNode);
 
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);
