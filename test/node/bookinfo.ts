@@ -3,11 +3,14 @@
 // gateway's pod IP and ClusterIP. Runs inside real-node.test.ts, after the mesh is installed and before `down`.
 import { spawn } from "node:child_process";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
+import { images } from "../../hack/image/main.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
 import { httpGet } from "./http.js";
+import { quickStartBlocks, runLines } from "./readme.js";
 
 export const BOOKINFO_NS = "bookinfo";
+const weftImage = () => images().weft.ref;
 const NET = `${REPO_ROOT}/samples/bookinfo/networking`;
 const SIDECAR = "weft-proxy";
 
@@ -123,33 +126,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 export function bookinfoOnTheRealNode(): void {
   beforeAll(async () => {
-    // The real node has this machine's 2 CPUs: weftd's default request (500m a replica) and Bookinfo's sidecars
-    // don't fit together, so the mesh asks for less.
-    await kube([
-      "patch",
-      "mesh",
-      "default",
-      "--type",
-      "merge",
-      "-p",
-      JSON.stringify({ spec: { discovery: { resources: { requests: { cpu: "100m" } } } } }),
-    ]);
-    await kube(["create", "namespace", BOOKINFO_NS]);
-    await kube(["label", "namespace", BOOKINFO_NS, "istio-injection=enabled"]);
-    await kube(["annotate", "namespace", BOOKINFO_NS, "scheduler.alpha.kubernetes.io/node-selector=type=real"]);
-    await kube(["rollout", "status", "deployment/weftd", "-n", "weft-system", "--timeout=240s"]);
-    await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=240s"]);
-    await kube(["apply", "-n", BOOKINFO_NS, "-f", `${REPO_ROOT}/samples/bookinfo/kube/`]);
-    await kube([
-      "apply",
-      "-n",
-      BOOKINFO_NS,
-      "-f",
-      `${NET}/bookinfo-gateway.yaml`,
-      "-f",
-      `${NET}/destination-rule-all.yaml`,
-    ]);
-    await kube(["wait", "--for=condition=Available", "deployment", "--all", "-n", BOOKINFO_NS, "--timeout=300s"]);
+    // The README's Bookinfo block, as written: it ends by fetching the product page through the gateway's ClusterIP.
+    const out = await runLines(quickStartBlocks()[4] ?? []);
+    expect(out).toMatch(/Reviews served by: <b>reviews-v[123]/);
+    // Istio's subsets, for the routing test below.
+    await kube(["apply", "-n", BOOKINFO_NS, "-f", `${NET}/destination-rule-all.yaml`]);
   }, 600_000);
 
   it("runs every Bookinfo pod 2/2 Running with its sidecar Ready; kubectl get mesh counts the proxies", async () => {
@@ -275,5 +256,29 @@ export function bookinfoOnTheRealNode(): void {
     );
     expect(line).toContain("GET");
     expect(line).toContain("200");
+  });
+
+  it("names the pod and the image in the mesh's status when a sidecar can't start its image", async () => {
+    const missing = "ghcr.io/weft-mesh/weft:0.0.0-missing";
+    await kube(
+      ["apply", "-n", BOOKINFO_NS, "-f", "-"],
+      `apiVersion: v1
+kind: Pod
+metadata:
+  name: no-proxy-image
+  annotations: { sidecar.istio.io/proxyImage: "${missing}" }
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{ name: app, image: ${weftImage()}, imagePullPolicy: Never, args: [version] }]
+`,
+    );
+    const synced = (field: string) => `jsonpath={.status.conditions[?(@.type=="ProxiesSynced")].${field}}`;
+    await kube(["wait", `--for=${synced("reason")}=ImagePullFailed`, "mesh/default", "--timeout=120s"]);
+    const message = await kube(["get", "mesh", "default", "-o", synced("message")]);
+    expect(message).toContain(`pod ${BOOKINFO_NS}/no-proxy-image container`);
+    expect(message).toContain(`for image "${missing}"`);
+    expect(await kube(["get", "mesh", "default", "-o", "jsonpath={.status.state}"])).toBe("ImagePullFailed");
+    await kube(["delete", "pod", "no-proxy-image", "-n", BOOKINFO_NS, "--wait=false"]);
+    await kube(["wait", `--for=${synced("reason")}=Synced`, "mesh/default", "--timeout=120s"]);
   });
 }
