@@ -244,6 +244,21 @@ status: { podIP: 10.0.1.1 }`;
       translate(model, parseNodeId("router~10.0.9.9~other-0.elsewhere~elsewhere.svc.cluster.local")).listeners,
     ).toEqual([]);
   });
+
+  it("configures a gateway only from Gateways whose selector matches its labels, as istiod does", () => {
+    const egress = GATEWAY.replace("istio: ingressgateway }", "istio: egressgateway }");
+    const unselected = normalise([...bookinfoKube(), ...parseYaml(egress)]).model;
+    expect(translate(unselected, router).listeners).toEqual([]);
+    // A router whose workload is unknown has no labels: a Gateway with a selector doesn't configure it, in any
+    // namespace; one without a selector does.
+    const unknown = parseNodeId("router~10.0.9.8~ingress-9.default~default.svc.cluster.local");
+    expect(translate(model, unknown).listeners).toEqual([]);
+    const open = normalise([
+      ...bookinfoKube(),
+      ...parseYaml(GATEWAY.replace("  selector: { istio: ingressgateway }\n", "")),
+    ]);
+    expect(translate(open.model, unknown).listeners.map((l) => l["name"])).toEqual(["0.0.0.0_80"]);
+  });
 });
 
 describe("proxyless gRPC", () => {

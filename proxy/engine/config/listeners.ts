@@ -9,6 +9,15 @@ import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
+const LISTENER_FIELDS: ReadonlySet<string> = new Set([
+  "@type",
+  "name",
+  "address",
+  "filter_chains",
+  "bind_to_port",
+  "use_original_dst",
+  "traffic_direction",
+]);
 const TCP = typeName(TYPE.tcpProxy);
 
 export function compileListener(
@@ -21,6 +30,9 @@ export function compileListener(
   const r = new Reader("Listener", name);
   const o = r.obj(raw, "");
   r.reqStr(o, "name", "");
+  // A field not read here would be ignored (listener_filters: no tls_inspector, so no SNI): refused, naming it.
+  for (const key of Object.keys(o))
+    if (!LISTENER_FIELDS.has(key)) r.fail(key, `not supported (supported: ${[...LISTENER_FIELDS].join(", ")})`);
   const addr = r.obj(o.address, "address");
   const sa = r.obj(addr.socket_address, "address.socket_address");
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
