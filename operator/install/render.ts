@@ -64,7 +64,16 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
   const selector = { app: DISCOVERY, [MESH_LABEL]: ctx.name };
   const podLabels = { ...selector, "app.kubernetes.io/version": spec.version };
 
+  // Applied in this order. The ConfigMaps come first: a meshConfig or spec.proxy edit changes only them, and
+  // discovery and the injector read them as soon as they are written (not after the RBAC and the rest).
   const objects: KubernetesObject[] = [
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(MESH_CONFIGMAP, ns),
+      data: { mesh: stringify(meshConfig(spec)) },
+    } as KubernetesObject,
+    { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(DISCOVERY, ns) },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -105,13 +114,6 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
       type: "Opaque",
       data: { "ca-cert.pem": caBundle, "ca-key.pem": b64(ctx.ca.keyPem) },
     } as KubernetesObject,
-    {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: meta(MESH_CONFIGMAP, ns),
-      data: { mesh: stringify(meshConfig(spec)) },
-    } as KubernetesObject,
-    { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
     {
       apiVersion: "v1",
       kind: "Service",

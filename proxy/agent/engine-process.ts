@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Server, Socket } from "node:net";
 import type { Resources } from "../engine/config/types.js";
 import type { FromEngine, ToEngine } from "../engine/ipc.js";
-import { MALLOC_ENV } from "../engine/reclaim.js";
+import { ENGINE_NODE_ARGS, MALLOC_ENV } from "../engine/reclaim.js";
 
 export interface EngineEnv {
   drainMs: number;
@@ -31,6 +31,7 @@ export class EngineProcess {
     env: EngineEnv,
   ) {
     this.child = fork(binaryPath, [], {
+      execArgv: [...ENGINE_NODE_ARGS],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       env: {
         ...MALLOC_ENV,
