@@ -5,13 +5,14 @@ import type { HeaderEdits } from "./config/types.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
+import { injectSpan, type TraceIds } from "./tracing/context.js";
 import { applyEdits, removeHeader, setHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
 
 /** Hex of n random bytes, from a pool refilled 8 KiB at a time. */
-function randomHex(n: number): string {
+export function randomHex(n: number): string {
   if (poolAt + n > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -45,6 +46,8 @@ export interface HeadOptions {
   tracing: boolean;
   /** A trace this proxy starts is marked sampled (traceparent flags 01, x-b3-sampled 1), else not (00, 0). */
   sampled?: boolean;
+  /** With a tracer: this proxy's span, sent as the next hop's parent (replacing the caller's trace headers). */
+  span?: TraceIds | undefined;
 }
 
 /** Header names the Connection header lists: hop-by-hop too. */
@@ -78,7 +81,8 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("host", o.host);
   }
   if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
-  if (
+  if (o.span) injectSpan(headers, o.span);
+  else if (
     o.tracing &&
     headerValue(headers, "traceparent") === undefined &&
     headerValue(headers, "x-b3-traceid") === undefined
