@@ -2,6 +2,7 @@
 // a namespace labelled istio-injection=enabled, Istio's networking YAML unchanged, traffic from the host to the
 // gateway's pod IP and ClusterIP. Runs inside real-node.test.ts, after the mesh is installed and before `down`.
 import { spawn } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
@@ -230,10 +231,16 @@ export function bookinfoOnTheRealNode(): void {
     ]);
     const seenAt = await Promise.all(watchers.map((w) => w.seen));
     const delays = seenAt.map((t) => t - patched);
-    // The figure, for the record: about 3 s on this machine when it is otherwise idle (operator → weft-mesh →
-    // discovery → ADS → agent → engine). The bound is loose because CI shares 2 CPUs with the whole cluster.
-    process.stderr.write(`meshConfig retry attempts reached ${pods.length} sidecars in ${delays.join(", ")} ms\n`);
-    expect(delays.filter((d) => d > 30_000)).toEqual([]);
+    // About 3 s on this machine (operator → weft-mesh → discovery → ADS → agent → engine), counted from before
+    // kubectl starts. The issue's bound is 5 s; on a machine whose load is over its CPU count (other suites or
+    // builds beside this one), 30 s, and the test says so, since then it measures the machine, not Weft.
+    const load = loadavg()[0] ?? 0;
+    const busy = load > availableParallelism();
+    const bound = busy ? 30_000 : 5_000;
+    process.stderr.write(
+      `meshConfig retry attempts reached ${pods.length} sidecars in ${delays.join(", ")} ms (bound ${bound} ms${busy ? `: load ${load.toFixed(1)}` : ""})\n`,
+    );
+    expect(delays.filter((d) => d > bound)).toEqual([]);
     expect(await restarts()).toEqual(restartsBefore);
   });
 
