@@ -13,6 +13,8 @@ import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { originalDst, type OriginalDst } from "../native/original-dst.js";
+import { connectionOf, describeConnection } from "./connection.js";
+import { checkRbac, rbacStatNames } from "./rbac/filter.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -45,7 +47,7 @@ export class ListenerRuntime {
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
-      if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
+      if (l.hcm) counters.declare("http", l.hcm.statPrefix, [...HCM_COUNTERS, ...rbacStatNames(l.hcm.filters)]);
     this.tick();
   }
 
@@ -137,18 +139,24 @@ export class ListenerRuntime {
     this.open++;
     socket.once("close", () => this.open--);
     const tls = chosen.tls;
-    if (!tls) return this.serveSocket(socket, key, chosen, dst);
+    if (!tls) {
+      describeConnection(socket, dst);
+      return this.serveSocket(socket, key, chosen, dst);
+    }
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
-      c.tls = tlsTerminator(tls, (s) =>
-        s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst),
-      );
+      c.tls = tlsTerminator(tls, (s) => {
+        describeConnection(s, dst);
+        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, chosen, dst);
+        if (this.networkRbacAllows(s, chosen)) this.takeH2(s, key);
+      });
     }
     c.tls?.emit("connection", socket);
   }
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
+    if (!this.networkRbacAllows(socket, l)) return;
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
     const hcm = l.hcm as HttpConnectionManager;
     if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
@@ -160,6 +168,19 @@ export class ListenerRuntime {
     c.originalDst = dst;
     this.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
+  }
+
+  /** The chain's network RBAC filters (counted under `listener.<name>.<stat_prefix>rbac.*`); a denied connection is closed. */
+  private networkRbacAllows(socket: Socket, l: Listener): boolean {
+    if (!l.networkRbac.length) return true;
+    const conn = connectionOf(socket);
+    for (const n of l.networkRbac) {
+      if (!checkRbac(n.rbac, undefined, conn, this.counters, "listener", this.listener.name)) {
+        socket.destroy();
+        return false;
+      }
+    }
+    return true;
   }
 
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */

@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { durationSeconds } from "./duration.js";
 import type { HTTPRetry } from "./istio.js";
 import type { OutboundTrafficMode } from "./config.js";
+import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
 
 export interface MeshSettings {
   defaultRetry: HTTPRetry;
@@ -17,6 +18,8 @@ export interface MeshSettings {
   tracingSampling: number;
   /** meshConfig.outboundTrafficPolicy.mode; Istio's default is ALLOW_ANY. */
   outboundTrafficPolicy: OutboundTrafficMode;
+  /** meshConfig.rootNamespace: AuthorizationPolicy there applies mesh-wide (Istio's default istio-system). */
+  rootNamespace: string;
   /** Settings read but not applied, said out loud (mTLS is not implemented yet). */
   warnings: string[];
 }
@@ -26,6 +29,7 @@ export const DEFAULT_MESH: MeshSettings = {
   accessLog: undefined,
   tracingSampling: 1,
   outboundTrafficPolicy: "ALLOW_ANY",
+  rootNamespace: DEFAULT_ROOT_NAMESPACE,
   warnings: [],
 };
 
@@ -36,6 +40,7 @@ const KNOWN_TOP = new Set([
   "accessLogFile",
   "accessLogEncoding",
   "outboundTrafficPolicy",
+  "rootNamespace",
 ]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -101,5 +106,8 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY")
     throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
   out.outboundTrafficPolicy = mode;
+  const root = doc.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  if (typeof root !== "string" || !root) throw new Error("rootNamespace: not a namespace name");
+  out.rootNamespace = root;
   return out;
 }

@@ -1,5 +1,6 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
+import { NETWORK_RBAC_FILTER, RBAC_FILTER } from "./authz.js";
 import type {
   Address,
   Filter,
@@ -221,8 +222,21 @@ function tcpProxyFilter(cluster: string): Filter {
   };
 }
 
-/** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
-export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Listener {
+/** The RBAC filters an inbound chain starts with (translate/authz.ts), HTTP and TCP. */
+export interface InboundAuthz {
+  http: Record<string, unknown>[];
+  tcp: Record<string, unknown>[];
+}
+
+/**
+ * virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`, each starting
+ * with the workload's authorization (RBAC) filters.
+ */
+export function virtualInbound(
+  ports: ServicePort[],
+  mesh?: MeshSettings,
+  authz: InboundAuthz = { http: [], tcp: [] },
+): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
@@ -233,7 +247,12 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
       const cluster = inboundName(target);
       if (!isHttpProtocol(port.protocol)) {
         // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
-        return { name: cluster, filter_chain_match: { destination_port: target }, filters: [tcpProxyFilter(cluster)] };
+        const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
+        return {
+          name: cluster,
+          filter_chain_match: { destination_port: target },
+          filters: [...rbac, tcpProxyFilter(cluster)] as Filter[],
+        };
       }
       return {
         name: cluster,
@@ -252,7 +271,10 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
                 },
               ],
             },
-            http_filters: httpFilters(false),
+            http_filters: [
+              ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
+              ...httpFilters(false),
+            ] as HttpFilter[],
             ...PATH_NORMALIZATION,
             ...meshFields(mesh),
           }),

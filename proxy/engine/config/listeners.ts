@@ -8,9 +8,13 @@ import { nameOf } from "./clusters.js";
 import { dataSource } from "./upstream.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
+import { compileRbac } from "../rbac/filter.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
 const TCP = typeName(TYPE.tcpProxy);
+const NETWORK_RBAC = typeName(TYPE.networkRbac);
+/** The network RBAC filter's own fields (beyond the HTTP filter's); enforcement_type: only the default. */
+const NETWORK_FIELDS = ["stat_prefix", "enforcement_type"];
 
 export function compileListener(
   raw: unknown,
@@ -72,6 +76,7 @@ export function compileListener(
         hcm: undefined,
         tcp: undefined,
         connectionLimit: undefined,
+        networkRbac: [],
       }),
       ...flags,
       byPort,
@@ -80,20 +85,28 @@ export function compileListener(
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
   const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
-  // An optional connection_limit, then exactly one of HCM and TcpProxy.
-  const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
-  const at = limited ? 1 : 0;
+  // An optional connection_limit, network RBAC filters, then exactly one of HCM and TcpProxy.
+  const limited = filters.length >= 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
+  let at = limited ? 1 : 0;
+  const networkRbac: Listener["networkRbac"] = [];
+  for (; at < filters.length - 1 && typeOf(filters[at]) === NETWORK_RBAC; at++) {
+    const np = `filter_chains[0].filters[${at}].typed_config`;
+    const nt = r.obj((filters[at] as Obj).typed_config, np);
+    const statPrefix = r.reqStr(nt, "stat_prefix", np);
+    networkRbac.push({ statPrefix, rbac: compileRbac(r, nt, np, NETWORK_FIELDS, statPrefix) });
+  }
   const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
   if (type !== HCM && type !== TCP) {
     r.fail(
       "filter_chains[0].filters",
-      `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`,
+      `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT} and ${NETWORK_RBAC} filters, is supported`,
     );
   }
   const hp = `filter_chains[0].filters[${at}].typed_config`;
   const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
   const base = {
     connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
+    networkRbac,
     name,
     tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
@@ -208,8 +221,19 @@ function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
   const p = "filter_chains[0].transport_socket.typed_config";
   const typed = r.obj(ts.typed_config, p);
   if (anyType(typed) !== TLS) r.fail(join(p, "@type"), `unsupported transport socket (expected ${TLS})`);
+  for (const k of Object.keys(typed))
+    if (!["@type", "common_tls_context", "require_client_certificate"].includes(k)) r.fail(join(p, k), "not supported");
   const common = r.obj(typed.common_tls_context ?? {}, join(p, "common_tls_context"));
   const cp = join(p, "common_tls_context");
+  for (const k of Object.keys(common))
+    if (!["tls_certificates", "alpn_protocols", "validation_context"].includes(k)) r.fail(join(cp, k), "not supported");
+  const vc = r.optObj(common, "validation_context", cp);
+  const vp = join(cp, "validation_context");
+  for (const k of Object.keys(vc ?? {})) if (k !== "trusted_ca") r.fail(join(vp, k), "not supported");
+  const trustedCa = vc?.trusted_ca ? dataSource(r, vc, "trusted_ca", vp) : undefined;
+  const requireClientCert = r.bool(typed, "require_client_certificate", p) ?? false;
+  if (requireClientCert && !trustedCa)
+    r.fail(join(p, "require_client_certificate"), "needs common_tls_context.validation_context.trusted_ca");
   const certs = r.list(common, "tls_certificates", cp);
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
   const tp = join(cp, "tls_certificates[0]");
@@ -220,5 +244,7 @@ function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
     certificateChain: source("certificate_chain"),
     privateKey: source("private_key"),
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
+    trustedCa,
+    requireClientCert,
   };
 }

@@ -1,6 +1,7 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
+import type { RbacConfig } from "../rbac/compile.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -117,7 +118,8 @@ export type FilterConfig =
   | { type: "local_ratelimit"; limit: RateLimitConfig | undefined }
   | { type: "router" }
   | { type: "cors"; policy: CorsConfig | undefined }
-  | { type: "rbac" };
+  /** RBAC, or an RBACPerRoute: `rbac` undefined disables the filter on that route. */
+  | { type: "rbac"; rbac: RbacConfig | undefined };
 
 /** A CORS policy. Unset fields (undefined, or no origins) fall through to the less specific policy, as in Envoy. */
 export interface CorsConfig {
@@ -246,6 +248,10 @@ export interface ListenerTls {
   certificateChain: DataSource;
   privateKey: DataSource;
   alpn: string[];
+  /** validation_context.trusted_ca: client certificates are asked for and verified against it. */
+  trustedCa: DataSource | undefined;
+  /** require_client_certificate: a client without a certificate fails the handshake. */
+  requireClientCert: boolean;
 }
 
 /** A typed SAN matcher of a validation context (match_typed_subject_alt_names). */
@@ -286,6 +292,8 @@ export interface Listener {
   byPort: ReadonlyMap<number, Listener> | undefined;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
+  /** envoy.filters.network.rbac filters, in order: a connection they deny is closed. */
+  networkRbac: { statPrefix: string; rbac: RbacConfig }[];
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";

@@ -12,6 +12,7 @@ import {
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
+import { connectionOf } from "../connection.js";
 import { ChunkedScanner, type ResponseHead } from "../http1/parse.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
@@ -303,6 +304,7 @@ export class H2Listener {
         },
         body,
         remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+        connection: connectionOf((this.sessions.get(session) as { socket: Socket }).socket),
         down: new H2Response(stream, contentType.startsWith("application/grpc")),
       });
     });

@@ -7,6 +7,7 @@ import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, t
 import { RequestParser } from "./request.js";
 import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
+import { connectionOf } from "../connection.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -388,6 +389,7 @@ export class Http1Connection implements Downstream {
         head,
         body: r.body,
         remoteAddress: this.remoteAddress,
+        connection: connectionOf(this.socket),
         originalDst: this.originalDst,
         down: this,
       });
