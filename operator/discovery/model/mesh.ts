@@ -17,6 +17,8 @@ export interface MeshSettings {
   tracingSampling: number;
   /** meshConfig.outboundTrafficPolicy.mode; Istio's default is ALLOW_ANY. */
   outboundTrafficPolicy: OutboundTrafficMode;
+  /** meshConfig.trustDomain: the SPIFFE IDs' trust domain. Istio's default: cluster.local. */
+  trustDomain: string;
   /** Settings read but not applied, said out loud (mTLS is not implemented yet). */
   warnings: string[];
 }
@@ -26,6 +28,7 @@ export const DEFAULT_MESH: MeshSettings = {
   accessLog: undefined,
   tracingSampling: 1,
   outboundTrafficPolicy: "ALLOW_ANY",
+  trustDomain: "cluster.local",
   warnings: [],
 };
 
@@ -36,6 +39,7 @@ const KNOWN_TOP = new Set([
   "accessLogFile",
   "accessLogEncoding",
   "outboundTrafficPolicy",
+  "trustDomain",
 ]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -101,5 +105,9 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY")
     throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
   out.outboundTrafficPolicy = mode;
+  const td = doc.trustDomain ?? DEFAULT_MESH.trustDomain;
+  if (typeof td !== "string" || !/^[a-z0-9.-]+$/.test(td))
+    throw new Error(`trustDomain: ${JSON.stringify(td)} is not a trust domain (lowercase letters, digits, '.', '-')`);
+  out.trustDomain = td;
   return out;
 }
