@@ -2,6 +2,7 @@
 // time) or HTTP/2 (a stream).
 import type { RequestHead, ResponseHead } from "./http1/parse.js";
 import type { ConnectionInfo } from "./connection.js";
+import type { DownstreamPeer } from "./peer.js";
 
 export interface Downstream {
   readonly isClosed: boolean;
@@ -34,5 +35,7 @@ export interface DownstreamRequest {
   connection: ConnectionInfo;
   /** The connection's destination before interception redirected it (HTTP/1.1 only). */
   originalDst?: { address: string; port: number };
+  /** The connection's TLS-ness and peer principal (RBAC's `source.principal`, `connection.mtls`). */
+  peer: DownstreamPeer;
   down: Downstream;
 }

@@ -14,6 +14,7 @@ import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
+import { peerOf } from "./peer.js";
 import { checkRbac, rbacStatNames } from "./rbac/filter.js";
 
 interface ChainRuntime {
@@ -174,8 +175,9 @@ export class ListenerRuntime {
   private networkRbacAllows(socket: Socket, l: Listener): boolean {
     if (!l.networkRbac.length) return true;
     const conn = connectionOf(socket);
+    const peer = peerOf(socket);
     for (const n of l.networkRbac) {
-      if (!checkRbac(n.rbac, undefined, conn, this.counters, "listener", this.listener.name)) {
+      if (!checkRbac(n.rbac, undefined, conn, peer, this.counters, "listener", this.listener.name)) {
         socket.destroy();
         return false;
       }

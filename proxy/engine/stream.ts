@@ -150,7 +150,17 @@ export class Stream implements Exchange {
         }
         this.corsHeaders = v?.headers;
       } else if (cfg.type === "rbac" && cfg.rbac) {
-        if (!checkRbac(cfg.rbac, this.view, this.req.connection, this.ctx.counters, "http", this.hcm.statPrefix)) {
+        if (
+          !checkRbac(
+            cfg.rbac,
+            this.view,
+            this.req.connection,
+            this.req.peer,
+            this.ctx.counters,
+            "http",
+            this.hcm.statPrefix,
+          )
+        ) {
           this.code = 403;
           return this.respond(403, ["content-type", "text/plain"], RBAC_DENIED_BODY);
         }

@@ -20,6 +20,8 @@ export interface MeshSettings {
   outboundTrafficPolicy: OutboundTrafficMode;
   /** meshConfig.rootNamespace: AuthorizationPolicy there applies mesh-wide (Istio's default istio-system). */
   rootNamespace: string;
+  /** meshConfig.trustDomain: the SPIFFE IDs' trust domain. Istio's default: cluster.local. */
+  trustDomain: string;
   /** Settings read but not applied, said out loud (mTLS is not implemented yet). */
   warnings: string[];
 }
@@ -30,6 +32,7 @@ export const DEFAULT_MESH: MeshSettings = {
   tracingSampling: 1,
   outboundTrafficPolicy: "ALLOW_ANY",
   rootNamespace: DEFAULT_ROOT_NAMESPACE,
+  trustDomain: "cluster.local",
   warnings: [],
 };
 
@@ -41,6 +44,7 @@ const KNOWN_TOP = new Set([
   "accessLogEncoding",
   "outboundTrafficPolicy",
   "rootNamespace",
+  "trustDomain",
 ]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -109,5 +113,9 @@ export function parseMeshConfig(text: string): MeshSettings {
   const root = doc.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
   if (typeof root !== "string" || !root) throw new Error("rootNamespace: not a namespace name");
   out.rootNamespace = root;
+  const td = doc.trustDomain ?? DEFAULT_MESH.trustDomain;
+  if (typeof td !== "string" || !/^[a-z0-9.-]+$/.test(td))
+    throw new Error(`trustDomain: ${JSON.stringify(td)} is not a trust domain (lowercase letters, digits, '.', '-')`);
+  out.trustDomain = td;
   return out;
 }

@@ -3,13 +3,14 @@
 // an authorization policy the proxy can't enforce must not be accepted (fail closed).
 import type { RequestView } from "../config/types.js";
 import type { ConnectionInfo } from "../connection.js";
+import type { DownstreamPeer } from "../peer.js";
 import { headerMatcher, stringMatcher } from "../config/matchers.js";
 import { join, type Obj, type Reader } from "../config/read.js";
 import { cidr, inCidr } from "../../xds/ip.js";
 import { forwardedClientIp } from "./remote-ip.js";
 
 /** A request (undefined for network RBAC: a TCP connection has no headers) on a connection. */
-export type RbacTest = (view: RequestView | undefined, conn: ConnectionInfo) => boolean;
+export type RbacTest = (view: RequestView | undefined, conn: ConnectionInfo, peer: DownstreamPeer) => boolean;
 
 export interface RbacPolicy {
   name: string;
@@ -54,7 +55,7 @@ export function compileRules(r: Reader, o: Obj, path: string): RbacRules {
     if (!ids.length) r.fail(join(p, "principals"), "at least one principal is required");
     const permission = anyOf(perms.map((x, i) => compilePermission(r, x, join(join(p, "permissions"), i))));
     const principal = anyOf(ids.map((x, i) => compilePrincipal(r, x, join(join(p, "principals"), i))));
-    const test: RbacTest = (v, c) => permission(v, c) && principal(v, c);
+    const test: RbacTest = (v, c, p) => permission(v, c, p) && principal(v, c, p);
     return { name, test };
   });
   return { action, policies };
@@ -62,16 +63,16 @@ export function compileRules(r: Reader, o: Obj, path: string): RbacRules {
 
 function anyOf(tests: RbacTest[]): RbacTest {
   if (tests.length === 1) return tests[0] as RbacTest;
-  return (v, c) => {
-    for (let i = 0; i < tests.length; i++) if ((tests[i] as RbacTest)(v, c)) return true;
+  return (v, c, p) => {
+    for (let i = 0; i < tests.length; i++) if ((tests[i] as RbacTest)(v, c, p)) return true;
     return false;
   };
 }
 
 function allOf(tests: RbacTest[]): RbacTest {
   if (tests.length === 1) return tests[0] as RbacTest;
-  return (v, c) => {
-    for (let i = 0; i < tests.length; i++) if (!(tests[i] as RbacTest)(v, c)) return false;
+  return (v, c, p) => {
+    for (let i = 0; i < tests.length; i++) if (!(tests[i] as RbacTest)(v, c, p)) return false;
     return true;
   };
 }
@@ -106,7 +107,7 @@ function compilePermission(r: Reader, raw: unknown, path: string): RbacTest {
       return anyOf(list(r, o, key, path, "rules").map((x, i) => compilePermission(r, x, join(join(p, "rules"), i))));
     case "not_rule": {
       const t = compilePermission(r, o[key], p);
-      return (v, c) => !t(v, c);
+      return (v, c, p) => !t(v, c, p);
     }
     case "header":
       return header(r, o, p);
@@ -152,7 +153,7 @@ function compilePrincipal(r: Reader, raw: unknown, path: string): RbacTest {
       return anyOf(list(r, o, key, path, "ids").map((x, i) => compilePrincipal(r, x, join(join(p, "ids"), i))));
     case "not_id": {
       const t = compilePrincipal(r, o[key], p);
-      return (v, c) => !t(v, c);
+      return (v, c, p) => !t(v, c, p);
     }
     case "authenticated":
       return authenticated(r, r.obj(o[key], p), p);
@@ -176,17 +177,16 @@ function compilePrincipal(r: Reader, raw: unknown, path: string): RbacTest {
   }
 }
 
-/** Envoy's principal_name: any URI SAN, else any DNS SAN, else the subject, of a verified client certificate. */
+/** Envoy's authenticated: a verified client certificate; principal_name matches any of its URI SANs (with
+ * `spiffe://`). Envoy falls back to DNS SANs and the subject when there is no URI SAN; a mesh certificate always has
+ * one, and without it nothing matches here (fail closed). */
 function authenticated(r: Reader, o: Obj, path: string): RbacTest {
   only(r, o, path, ["principal_name"]);
   const pn = r.optObj(o, "principal_name", path);
-  if (!pn) return (_v, c) => c.peer !== undefined;
+  if (!pn) return (_v, _c, p) => p.uriSans.length > 0;
   const m = stringMatcher(r, pn, join(path, "principal_name"));
-  return (_v, c) => {
-    const peer = c.peer;
-    if (!peer) return false;
-    const sans = peer.uriSans.length ? peer.uriSans : peer.dnsSans;
-    if (!sans.length) return m(peer.subject);
+  return (_v, _c, p) => {
+    const sans = p.uriSans;
     for (let i = 0; i < sans.length; i++) if (m(sans[i] as string)) return true;
     return false;
   };

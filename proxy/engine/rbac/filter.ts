@@ -2,6 +2,7 @@
 // `rbac.<rules_stat_prefix>allowed|denied` and `rbac.<shadow_rules_stat_prefix>shadow_allowed|shadow_denied`.
 import type { HttpFilter, RequestView } from "../config/types.js";
 import type { ConnectionInfo } from "../connection.js";
+import type { DownstreamPeer } from "../peer.js";
 import { compileRules, type RbacConfig, type RbacRules } from "./compile.js";
 import { join, type Obj, type Reader } from "../config/read.js";
 import type { Counters, Scope } from "../counters.js";
@@ -41,10 +42,10 @@ export function rbacStatNames(filters: readonly HttpFilter[]): string[] {
 }
 
 /** Whether the rules let the request through (LOG always does). */
-function allows(rules: RbacRules, view: RequestView | undefined, conn: ConnectionInfo): boolean {
+function allows(rules: RbacRules, view: RequestView | undefined, conn: ConnectionInfo, peer: DownstreamPeer): boolean {
   let matched = false;
   const ps = rules.policies;
-  for (let i = 0; i < ps.length && !matched; i++) matched = (ps[i] as (typeof ps)[number]).test(view, conn);
+  for (let i = 0; i < ps.length && !matched; i++) matched = (ps[i] as (typeof ps)[number]).test(view, conn, peer);
   return rules.action === "ALLOW" ? matched : rules.action === "DENY" ? !matched : true;
 }
 
@@ -53,16 +54,17 @@ export function checkRbac(
   cfg: RbacConfig,
   view: RequestView | undefined,
   conn: ConnectionInfo,
+  peer: DownstreamPeer,
   counters: Counters,
   scope: Scope,
   tag: string,
 ): boolean {
   if (cfg.shadow) {
-    const s = allows(cfg.shadow, view, conn) ? cfg.shadowStats.allowed : cfg.shadowStats.denied;
+    const s = allows(cfg.shadow, view, conn, peer) ? cfg.shadowStats.allowed : cfg.shadowStats.denied;
     counters.inc(scope, tag, s);
   }
   if (!cfg.rules) return true;
-  const ok = allows(cfg.rules, view, conn);
+  const ok = allows(cfg.rules, view, conn, peer);
   counters.inc(scope, tag, ok ? cfg.stats.allowed : cfg.stats.denied);
   return ok;
 }
