@@ -120,7 +120,7 @@ export class Engine {
           "Listener",
           l.name,
           "filter_chains[0].transport_socket",
-          `invalid TLS certificate or key: ${(err as Error).message}`,
+          `invalid TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
     }
@@ -133,7 +133,7 @@ export class Engine {
           "Cluster",
           c.name,
           "transport_socket",
-          `invalid TLS certificates: ${(err as Error).message}`,
+          `invalid TLS certificates: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
     }
@@ -169,7 +169,10 @@ export class Engine {
       this.listeners.get(rt.listener.name)?.drain();
       this.listeners.set(rt.listener.name, rt);
     }
-    for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
+    for (const l of cfg.listeners) {
+      const rt = this.listeners.get(l.name);
+      if (rt) rt.listener = l; // every listener of cfg was started above or kept
+    }
     for (const [name, rt] of this.listeners) {
       if (!keep.has(name)) {
         rt.drain();
@@ -278,9 +281,7 @@ export class Engine {
   /** Prometheus text of the engine's metrics. */
   async prometheus(): Promise<string> {
     const istio = await this.stats.registry.metrics();
-    return (
-      istio + clusterPrometheus([...this.clusters].map(([name, c]) => [name, c.state()] as [string, ClusterState]))
-    );
+    return istio + clusterPrometheus([...this.clusters].map(([name, c]): [string, ClusterState] => [name, c.state()]));
   }
 
   quit(): void {

@@ -1,10 +1,9 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
-import { anyType, ConfigError, join, Reader, type Obj } from "./read.js";
+import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
-import { nameOf } from "./clusters.js";
 import { dataSource } from "./upstream.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
@@ -84,14 +83,17 @@ export function compileListener(
   }
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
+  const typeOf = (f: unknown) => {
+    const config = isObj(f) ? f.typed_config : undefined;
+    return anyType(isObj(config) ? config : undefined);
+  };
   // An optional connection_limit, network RBAC filters, then exactly one of HCM and TcpProxy.
   const limited = filters.length >= 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
   let at = limited ? 1 : 0;
   const networkRbac: Listener["networkRbac"] = [];
   for (; at < filters.length - 1 && typeOf(filters[at]) === NETWORK_RBAC; at++) {
     const np = `filter_chains[0].filters[${at}].typed_config`;
-    const nt = r.obj((filters[at] as Obj).typed_config, np);
+    const nt = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, np);
     const statPrefix = r.reqStr(nt, "stat_prefix", np);
     networkRbac.push({ statPrefix, rbac: compileRbac(r, nt, np, NETWORK_FIELDS, statPrefix) });
   }
