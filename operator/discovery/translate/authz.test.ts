@@ -3,6 +3,8 @@
 import { parseYaml } from "../../../test/support/discovery/bookinfo.js";
 import { normalise } from "../model/normalise.js";
 import { policiesFor, rbacConfigs } from "./authz.js";
+import { translate } from "./index.js";
+import { parseNodeId } from "./proxy.js";
 import { Reader } from "../../../proxy/engine/config/read.js";
 import { compileRbac } from "../../../proxy/engine/rbac/filter.js";
 import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
@@ -169,5 +171,35 @@ spec: { action: DENY, rules: [{ to: [{ operation: { methods: [GET], ports: ["808
       const extra = c["stat_prefix"] ? ["stat_prefix"] : [];
       expect(() => compileRbac(new Reader("Listener", "t"), c, "rbac", extra)).not.toThrow();
     }
+  });
+
+  it("a policy selecting a gateway's workload guards its server ports too (HTTP and TCP)", () => {
+    const { model } = normalise(
+      parseYaml(`
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: ingress, namespace: istio-system }
+spec: { address: 127.0.0.9, labels: { istio: ingressgateway } }
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: ingress-ip, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  rules: [{ from: [{ source: { ipBlocks: [10.0.0.0/8] } }] }]
+`),
+    );
+    const out = translate(model, parseNodeId("router~127.0.0.9~ingress.istio-system~istio-system.svc.cluster.local"));
+    const l = out.listeners.find((x) => x["name"] === "0.0.0.0_80");
+    const hcm = JSON.stringify(l);
+    expect(hcm).toContain('"name":"envoy.filters.http.rbac"');
+    expect(hcm).toContain("ns[istio-system]-policy[ingress-ip]-rule[0]");
   });
 });

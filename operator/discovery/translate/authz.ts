@@ -4,18 +4,36 @@
 // principals and `to` entries the permissions, each an and of its fields, every field an or of its values, every
 // not-field a not of an or. No ALLOW policy: no ALLOW filter (allow). ALLOW policies that match nothing: deny.
 // Pure. Values the validator accepts are the only ones translated; anything else fails closed.
-import type { Named } from "../model/config.js";
+import type { ConfigModel, Named } from "../model/config.js";
+import { findWorkload, type ProxyIdentity } from "./proxy.js";
 import type {
   AuthorizationOperation,
   AuthorizationPolicy,
   AuthorizationRule,
   AuthorizationSource,
 } from "../model/security.js";
+import { DEFAULT_ROOT_NAMESPACE } from "../model/security.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { principalMatcher, namespaceMatcher, serviceAccountMatcher, stringMatch, cidrRange } from "./authz-values.js";
 
 type Json = Record<string, unknown>;
 export const RBAC_FILTER = "envoy.filters.http.rbac";
+
+/** The RBAC filters a workload's HTTP and TCP chains start with (sidecar inbound, gateway servers). */
+export interface WorkloadAuthz {
+  http: Json[];
+  tcp: Json[];
+}
+
+export const NO_AUTHZ: WorkloadAuthz = { http: [], tcp: [] };
+
+/** The authorization of the proxy's own workload: the policies selecting it, as RBAC filters. */
+export function workloadAuthz(model: ConfigModel, proxy: ProxyIdentity): WorkloadAuthz {
+  const labels = findWorkload(model, proxy)?.labels ?? {};
+  const root = model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  const policies = policiesFor(model.authorizationPolicies ?? [], proxy.namespace, labels, root);
+  return policies.length ? { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true) } : NO_AUTHZ;
+}
 export const NETWORK_RBAC_FILTER = "envoy.filters.network.rbac";
 
 /** The policies that apply to a workload: its namespace's, and the root namespace's (mesh-wide), selector matching. */

@@ -1,6 +1,5 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
-import { policiesFor, rbacConfigs } from "./authz.js";
-import { DEFAULT_ROOT_NAMESPACE } from "../model/security.js";
+import { workloadAuthz } from "./authz.js";
 import type {
   Cluster,
   ClusterLoadAssignment,
@@ -135,11 +134,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
-    const labels = findWorkload(ctx.model, proxy)?.labels ?? {};
-    const root = ctx.model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
-    const policies = policiesFor(ctx.model.authorizationPolicies ?? [], proxy.namespace, labels, root);
-    const authz = { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true) };
-    out.listeners.push(virtualInbound(inbound, ctx.model.mesh, authz));
+    out.listeners.push(virtualInbound(inbound, ctx.model.mesh, workloadAuthz(ctx.model, proxy)));
     out.clusters.push(...inboundClusters(inbound));
   }
 }

@@ -64,6 +64,15 @@ describe("AuthorizationPolicy validation", () => {
     expect(validate(spec).join("\n")).toContain(message);
   });
 
+  it("refuses a dry-run policy (it would be enforced, not only logged)", () => {
+    const out = validateObject(
+      parseYaml(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: p, annotations: { istio.io/dry-run: 'true' } }\nspec: {}",
+      )[0] as never,
+    );
+    expect(out.join()).toContain('metadata.annotations["istio.io/dry-run"]');
+  });
+
   it("other security kinds are still refused as having no effect", () => {
     const out = validateObject(
       parseYaml(

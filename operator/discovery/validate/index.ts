@@ -318,6 +318,10 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
     if (!OBJECT_FIELDS.has(k)) out.push(`${k}: unknown field${suggestion(k, OBJECT_FIELDS)}`);
   }
   if (!obj.metadata?.name) out.push("metadata.name: is required");
+  if (kind === "AuthorizationPolicy" && obj.metadata?.annotations?.["istio.io/dry-run"] !== undefined)
+    out.push(
+      'metadata.annotations["istio.io/dry-run"]: dry-run policies are not supported by Weft yet; the policy would be enforced, so it is refused',
+    );
   const fields = checkShape(obj.spec ?? {}, shape, "spec");
   const named = {
     name: obj.metadata?.name ?? "",
