@@ -53,9 +53,9 @@ export function compileRules(r: Reader, o: Obj, path: string): RbacRules {
     const ids = r.list(po, "principals", p);
     if (!perms.length) r.fail(join(p, "permissions"), "at least one permission is required");
     if (!ids.length) r.fail(join(p, "principals"), "at least one principal is required");
-    const permission = anyOf(perms.map((x, i) => compilePermission(r, x, join(join(p, "permissions"), i))));
-    const principal = anyOf(ids.map((x, i) => compilePrincipal(r, x, join(join(p, "principals"), i))));
-    const test: RbacTest = (v, c, p) => permission(v, c, p) && principal(v, c, p);
+    const anyPermission = anyOf(perms.map((x, i) => compileNode(r, x, join(join(p, "permissions"), i), PERMISSION)));
+    const anyPrincipal = anyOf(ids.map((x, i) => compileNode(r, x, join(join(p, "principals"), i), PRINCIPAL)));
+    const test: RbacTest = (v, c, q) => anyPermission(v, c, q) && anyPrincipal(v, c, q);
     return { name, test };
   });
   return { action, policies };
@@ -92,23 +92,40 @@ function list(r: Reader, o: Obj, key: string, path: string, field: string): unkn
   return items;
 }
 
-/** envoy.config.rbac.v3.Permission */
-function compilePermission(r: Reader, raw: unknown, path: string): RbacTest {
+/** Permission and Principal share their logic (any, and, or, not) under different names. */
+interface Grammar {
+  and: string;
+  or: string;
+  not: string;
+  items: string;
+  leaf: (r: Reader, o: Obj, key: string, p: string, path: string) => RbacTest;
+}
+
+function compileNode(r: Reader, raw: unknown, path: string, g: Grammar): RbacTest {
   const o = r.obj(raw, path);
   const key = oneKey(r, o, path);
   const p = join(path, key);
+  if (key === "any") {
+    if (r.bool(o, "any", path) !== true) r.fail(p, "must be true");
+    return () => true;
+  }
+  if (key === g.and || key === g.or) {
+    const tests = list(r, o, key, path, g.items).map((x, i) => compileNode(r, x, join(join(p, g.items), i), g));
+    return key === g.and ? allOf(tests) : anyOf(tests);
+  }
+  if (key === g.not) {
+    const t = compileNode(r, o[key], p, g);
+    return (v, c, q) => !t(v, c, q);
+  }
+  return g.leaf(r, o, key, p, path);
+}
+
+const PERMISSION: Grammar = { and: "and_rules", or: "or_rules", not: "not_rule", items: "rules", leaf: permission };
+const PRINCIPAL: Grammar = { and: "and_ids", or: "or_ids", not: "not_id", items: "ids", leaf: principal };
+
+/** envoy.config.rbac.v3.Permission's matchers */
+function permission(r: Reader, o: Obj, key: string, p: string, path: string): RbacTest {
   switch (key) {
-    case "any":
-      if (r.bool(o, "any", path) !== true) r.fail(p, "must be true");
-      return () => true;
-    case "and_rules":
-      return allOf(list(r, o, key, path, "rules").map((x, i) => compilePermission(r, x, join(join(p, "rules"), i))));
-    case "or_rules":
-      return anyOf(list(r, o, key, path, "rules").map((x, i) => compilePermission(r, x, join(join(p, "rules"), i))));
-    case "not_rule": {
-      const t = compilePermission(r, o[key], p);
-      return (v, c, p) => !t(v, c, p);
-    }
     case "header":
       return header(r, o, p);
     case "url_path":
@@ -138,23 +155,9 @@ function compilePermission(r: Reader, raw: unknown, path: string): RbacTest {
   }
 }
 
-/** envoy.config.rbac.v3.Principal */
-function compilePrincipal(r: Reader, raw: unknown, path: string): RbacTest {
-  const o = r.obj(raw, path);
-  const key = oneKey(r, o, path);
-  const p = join(path, key);
+/** envoy.config.rbac.v3.Principal's matchers */
+function principal(r: Reader, o: Obj, key: string, p: string, _path: string): RbacTest {
   switch (key) {
-    case "any":
-      if (r.bool(o, "any", path) !== true) r.fail(p, "must be true");
-      return () => true;
-    case "and_ids":
-      return allOf(list(r, o, key, path, "ids").map((x, i) => compilePrincipal(r, x, join(join(p, "ids"), i))));
-    case "or_ids":
-      return anyOf(list(r, o, key, path, "ids").map((x, i) => compilePrincipal(r, x, join(join(p, "ids"), i))));
-    case "not_id": {
-      const t = compilePrincipal(r, o[key], p);
-      return (v, c, p) => !t(v, c, p);
-    }
     case "authenticated":
       return authenticated(r, r.obj(o[key], p), p);
     case "source_ip": // deprecated: the direct peer, as direct_remote_ip
