@@ -11,9 +11,20 @@ export interface DownstreamPeer {
    * (`cluster.local/ns/default/sa/bookinfo-productpage`); "" for plaintext, no client certificate, or no URI SAN.
    */
   readonly principal: string;
+  /**
+   * This connection's element of x-forwarded-client-cert as Envoy writes it with set_current_client_cert_details
+   * {uri}: `By=<our URI SAN>;Hash=<sha256 of the peer certificate>;URI=<its URI SAN>`; "" without a verified peer.
+   */
+  readonly clientCertDetails: string;
 }
 
-export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({ tls: false, principal: "" });
+export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({ tls: false, principal: "", clientCertDetails: "" });
+
+const uriSan = (san: string | undefined): string =>
+  san
+    ?.split(", ")
+    .find((n) => n.startsWith("URI:"))
+    ?.slice(4) ?? "";
 
 /** The principal in a subjectaltname string as Node formats it (`URI:spiffe://a/ns/b/sa/c, DNS:x`). */
 export function principalOf(subjectAltName: string | undefined): string {
@@ -30,6 +41,14 @@ export function principalOf(subjectAltName: string | undefined): string {
 export function peerOf(socket: Socket): DownstreamPeer {
   if (!("encrypted" in socket)) return PLAINTEXT_PEER;
   const t = socket as TLSSocket;
-  if (!t.authorized) return { tls: true, principal: "" };
-  return { tls: true, principal: principalOf(t.getPeerCertificate()?.subjectaltname) };
+  if (!t.authorized) return { tls: true, principal: "", clientCertDetails: "" };
+  const peer = t.getPeerCertificate();
+  const own = t.getCertificate();
+  const by = uriSan(own && "subjectaltname" in own ? (own as { subjectaltname?: string }).subjectaltname : undefined);
+  const hash = (peer?.fingerprint256 ?? "").replace(/:/g, "").toLowerCase();
+  return {
+    tls: true,
+    principal: principalOf(peer?.subjectaltname),
+    clientCertDetails: `${by ? `By=${by};` : ""}Hash=${hash};URI=${uriSan(peer?.subjectaltname)}`,
+  };
 }

@@ -10,11 +10,18 @@ function read(d: DataSource): string {
 
 /** Reads the certificate and key and checks that they form a usable pair; throws when they don't. */
 export function checkTls(tls: ListenerTls): void {
-  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey) });
+  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey), ca: tls.ca && read(tls.ca) });
 }
 
 export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
-  const server = createServer({ cert: read(tls.certificateChain), key: read(tls.privateKey), ALPNProtocols: tls.alpn });
+  const server = createServer({
+    cert: read(tls.certificateChain),
+    key: read(tls.privateKey),
+    ALPNProtocols: tls.alpn,
+    // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
+    // principal); require_client_certificate makes a client without a valid one fail the handshake.
+    ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
+  });
   server.on("secureConnection", onSecure);
   server.on("tlsClientError", (_err, socket) => socket.destroy());
   return server;
