@@ -11,12 +11,28 @@ export interface DownstreamPeer {
    * (`cluster.local/ns/default/sa/bookinfo-productpage`); "" for plaintext, no client certificate, or no URI SAN.
    */
   readonly principal: string;
+  /**
+   * This connection's element of x-forwarded-client-cert as Envoy writes it with set_current_client_cert_details
+   * {uri}: `By=<our URI SAN>;Hash=<sha256 of the peer certificate>;URI=<its URI SAN>`; "" without a verified peer.
+   */
+  readonly clientCertDetails: string;
   /** Every URI SAN of the verified peer certificate, as written (RBAC's `authenticated.principal_name` matches
    * these, `spiffe://` included, as Envoy's does). */
   readonly uriSans: readonly string[];
 }
 
-export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({ tls: false, principal: "", uriSans: [] });
+export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({
+  tls: false,
+  principal: "",
+  clientCertDetails: "",
+  uriSans: [],
+});
+
+const uriSan = (san: string | undefined): string =>
+  san
+    ?.split(", ")
+    .find((n) => n.startsWith("URI:"))
+    ?.slice(4) ?? "";
 
 /** Every URI SAN in a subjectaltname string as Node formats it (a value with ", " in it comes JSON-quoted). */
 export function uriSansOf(subjectAltName: string | undefined): string[] {
@@ -43,7 +59,15 @@ export function principalOf(subjectAltName: string | undefined): string {
 export function peerOf(socket: Socket): DownstreamPeer {
   if (!("encrypted" in socket)) return PLAINTEXT_PEER;
   const t = socket as TLSSocket;
-  if (!t.authorized) return { tls: true, principal: "", uriSans: [] };
-  const san = t.getPeerCertificate()?.subjectaltname;
-  return { tls: true, principal: principalOf(san), uriSans: uriSansOf(san) };
+  if (!t.authorized) return { tls: true, principal: "", clientCertDetails: "", uriSans: [] };
+  const peer = t.getPeerCertificate();
+  const own = t.getCertificate();
+  const by = uriSan(own && "subjectaltname" in own ? (own as { subjectaltname?: string }).subjectaltname : undefined);
+  const hash = (peer?.fingerprint256 ?? "").replace(/:/g, "").toLowerCase();
+  return {
+    tls: true,
+    principal: principalOf(peer?.subjectaltname),
+    clientCertDetails: `${by ? `By=${by};` : ""}Hash=${hash};URI=${uriSan(peer?.subjectaltname)}`,
+    uriSans: uriSansOf(peer?.subjectaltname),
+  };
 }

@@ -259,6 +259,7 @@ export class Stream implements Exchange {
       requestId: this.hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: this.hcm.samplingPercent >= 100 || this.ctx.random() * 100 < this.hcm.samplingPercent,
+      xfcc: { mode: this.hcm.xfcc, details: this.req.peer.clientCertDetails },
     });
   }
 

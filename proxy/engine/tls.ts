@@ -13,28 +13,19 @@ function read(d: DataSource): string {
 
 /** Reads the certificate, key and CA and checks that they are usable; throws when they aren't. */
 export function checkTls(tls: ListenerTls): void {
-  createSecureContext({
-    cert: read(tls.certificateChain),
-    key: read(tls.privateKey),
-    ca: tls.trustedCa ? read(tls.trustedCa) : undefined,
-  });
+  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey), ca: tls.ca && read(tls.ca) });
 }
 
 export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
-  const ca = tls.trustedCa ? read(tls.trustedCa) : undefined;
   const server = createServer({
     cert: read(tls.certificateChain),
     key: read(tls.privateKey),
     ALPNProtocols: tls.alpn,
-    ca,
-    requestCert: ca !== undefined,
-    rejectUnauthorized: tls.requireClientCert,
+    // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
+    // principal); require_client_certificate makes a client without a valid one fail the handshake.
+    ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
   });
-  server.on("secureConnection", (s: TLSSocket) => {
-    // Optional client certificates: one that was presented must still verify.
-    if (ca !== undefined && !s.authorized && s.getPeerCertificate()?.raw) return s.destroy();
-    onSecure(s);
-  });
+  server.on("secureConnection", onSecure);
   server.on("tlsClientError", (_err, socket) => socket.destroy());
   return server;
 }

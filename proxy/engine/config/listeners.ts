@@ -4,7 +4,8 @@ import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./r
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
-import { dataSource } from "./upstream.js";
+import { dataSource, onlyKnown } from "./upstream.js";
+import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
@@ -20,6 +21,7 @@ export function compileListener(
   index: number,
   routes: ReadonlyMap<string, RouteConfig>,
   hasCluster: (name: string) => boolean,
+  secrets: Secrets = new Map(),
 ): Listener {
   const name = nameOf(raw, "name", index);
   const r = new Reader("Listener", name);
@@ -36,8 +38,15 @@ export function compileListener(
     bindToPort: r.bool(o, "bind_to_port", "") ?? true,
     useOriginalDst: r.bool(o, "use_original_dst", "") ?? false,
   };
-  const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), port: chainPort(r, c, i) }));
-  const defaults = matched.filter((m) => m.port === undefined);
+  const inspectsTls = listenerFilters(r, o);
+  const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), ...chainMatch(r, c, i) }));
+  for (const m of matched)
+    if (m.transport && !inspectsTls)
+      r.fail(
+        `filter_chains[${m.i}].filter_chain_match.transport_protocol`,
+        "needs the envoy.filters.listener.tls_inspector listener filter",
+      );
+  const defaults = matched.filter((m) => m.port === undefined && m.transport === undefined);
   if (defaults.length > 1)
     r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
   if (chains.length > 1 || defaults.length === 0) {
@@ -45,7 +54,14 @@ export function compileListener(
     const one = (m: (typeof matched)[number]): Listener => {
       const { filter_chain_match: _m, ...chain } = m.c;
       try {
-        return compileListener({ ...o, filter_chains: [chain], use_original_dst: false }, index, routes, hasCluster);
+        const { listener_filters: _f, ...rest } = o;
+        return compileListener(
+          { ...rest, filter_chains: [chain], use_original_dst: false },
+          index,
+          routes,
+          hasCluster,
+          secrets,
+        );
       } catch (err) {
         if (err instanceof ConfigError)
           throw new ConfigError(
@@ -57,14 +73,29 @@ export function compileListener(
         throw err;
       }
     };
+    // Chains grouped by port (-1: any port), then split by transport when they say one.
+    const groups = new Map<number, (typeof matched)[number][]>();
+    for (const m of matched) groups.set(m.port ?? -1, [...(groups.get(m.port ?? -1) ?? []), m]);
+    const entry = (group: (typeof matched)[number][]): Listener => {
+      const plain = group.filter((m) => m.transport === undefined);
+      const dup = (m: (typeof matched)[number] | undefined, why: string) =>
+        m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
+      if (plain.length && group.length > 1)
+        dup(group[1], "a chain without transport_protocol must be alone on its port");
+      if (plain[0]) return one(plain[0]);
+      const side = (t: "tls" | "raw_buffer") => {
+        const sides = group.filter((m) => m.transport === t);
+        if (sides.length > 1) dup(sides[1], `duplicate transport_protocol ${t}`);
+        return sides[0] ? one(sides[0]) : undefined;
+      };
+      const tls = side("tls");
+      const raw = side("raw_buffer");
+      return { ...((tls ?? raw) as Listener), byTransport: { tls, raw } };
+    };
     const byPort = new Map<number, Listener>();
-    for (const m of matched) {
-      if (m.port === undefined) continue;
-      if (byPort.has(m.port))
-        r.fail(`filter_chains[${m.i}].filter_chain_match.destination_port`, `duplicate port ${m.port}`);
-      byPort.set(m.port, one(m));
-    }
-    const fallback = defaults[0] ? one(defaults[0]) : undefined;
+    for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
+    const anyPort = groups.get(-1);
+    const fallback = anyPort ? entry(anyPort) : undefined;
     return {
       ...(fallback ?? {
         name,
@@ -76,6 +107,7 @@ export function compileListener(
         tcp: undefined,
         connectionLimit: undefined,
         networkRbac: [],
+        byTransport: undefined,
       }),
       ...flags,
       byPort,
@@ -110,12 +142,13 @@ export function compileListener(
     connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
     networkRbac,
     name,
-    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
+    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]"), secrets),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
     port,
     direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
     ...flags,
     byPort: undefined,
+    byTransport: undefined,
   };
   if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
@@ -173,18 +206,37 @@ function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
   return v;
 }
 
-/** A chain's filter_chain_match: only destination_port is supported; anything else is refused, naming it. */
-function chainPort(r: Reader, chain: unknown, i: number): number | undefined {
+/** A chain's filter_chain_match: destination_port and transport_protocol; anything else is refused, naming it. */
+function chainMatch(r: Reader, chain: unknown, i: number): { port?: number; transport?: "tls" | "raw_buffer" } {
   const path = `filter_chains[${i}].filter_chain_match`;
   const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
-  if (!m) return undefined;
+  if (!m) return {};
   for (const key of Object.keys(m))
-    if (key !== "destination_port") r.fail(join(path, key), "not supported (only destination_port is)");
+    if (key !== "destination_port" && key !== "transport_protocol")
+      r.fail(join(path, key), "not supported (only destination_port and transport_protocol are)");
   const port = r.num(m, "destination_port", path);
-  if (port === undefined) return undefined;
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
     r.fail(join(path, "destination_port"), `invalid port ${port}`);
-  return port;
+  const t = r.str(m, "transport_protocol", path);
+  if (t !== undefined && t !== "tls" && t !== "raw_buffer")
+    r.fail(join(path, "transport_protocol"), `${JSON.stringify(t)} is not tls or raw_buffer`);
+  return { ...(port !== undefined ? { port } : {}), ...(t ? { transport: t } : {}) };
+}
+
+const TLS_INSPECTOR = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+
+/** listener_filters: only the TLS inspector (what transport_protocol matching needs). True when it is there. */
+function listenerFilters(r: Reader, o: Obj): boolean {
+  let tls = false;
+  r.list(o, "listener_filters", "").forEach((f, i) => {
+    const p = `listener_filters[${i}]`;
+    const fo = r.obj(f, p);
+    const type = anyType(r.optObj(fo, "typed_config", p));
+    const name = r.str(fo, "name", p);
+    if (type === TLS_INSPECTOR || (!type && name === "envoy.filters.listener.tls_inspector")) tls = true;
+    else r.fail(p, `listener filter ${JSON.stringify(type ?? name)} is not supported (only ${TLS_INSPECTOR})`);
+  });
+  return tls;
 }
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
@@ -218,35 +270,33 @@ function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
 
 const TLS = typeName(TYPE.downstreamTlsContext);
 
-function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
+function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): ListenerTls | undefined {
   if (!ts) return undefined;
   const p = "filter_chains[0].transport_socket.typed_config";
   const typed = r.obj(ts.typed_config, p);
   if (anyType(typed) !== TLS) r.fail(join(p, "@type"), `unsupported transport socket (expected ${TLS})`);
-  for (const k of Object.keys(typed))
-    if (!["@type", "common_tls_context", "require_client_certificate"].includes(k)) r.fail(join(p, k), "not supported");
-  const common = r.obj(typed.common_tls_context ?? {}, join(p, "common_tls_context"));
+  onlyKnown(r, typed, p, ["common_tls_context", "require_client_certificate"], "DownstreamTlsContext");
   const cp = join(p, "common_tls_context");
-  for (const k of Object.keys(common))
-    if (!["tls_certificates", "alpn_protocols", "validation_context"].includes(k)) r.fail(join(cp, k), "not supported");
-  const vc = r.optObj(common, "validation_context", cp);
-  const vp = join(cp, "validation_context");
-  for (const k of Object.keys(vc ?? {})) if (k !== "trusted_ca") r.fail(join(vp, k), "not supported");
-  const trustedCa = vc?.trusted_ca ? dataSource(r, vc, "trusted_ca", vp) : undefined;
-  const requireClientCert = r.bool(typed, "require_client_certificate", p) ?? false;
-  if (requireClientCert && !trustedCa)
-    r.fail(join(p, "require_client_certificate"), "needs common_tls_context.validation_context.trusted_ca");
+  const common = resolveSds(r, r.obj(typed.common_tls_context ?? {}, cp), cp, secrets);
+  onlyKnown(r, common, cp, ["tls_certificates", "alpn_protocols", "validation_context"], "common_tls_context");
   const certs = r.list(common, "tls_certificates", cp);
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
   const tp = join(cp, "tls_certificates[0]");
   const cert = r.obj(certs[0], tp);
   const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
+  const vp = join(cp, "validation_context");
+  const v = r.optObj(common, "validation_context", cp);
+  // Who may connect is the RBAC filter's business (Istio's way): a SAN list here is not implemented.
+  if (v) onlyKnown(r, v, vp, ["trusted_ca"], "validation_context");
+  const requireClientCert = r.bool(typed, "require_client_certificate", p) ?? false;
+  if (requireClientCert && !v?.trusted_ca)
+    r.fail(join(p, "require_client_certificate"), "needs a validation context (trusted_ca) to verify clients with");
   return {
     certificateChain: source("certificate_chain"),
     privateKey: source("private_key"),
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
-    trustedCa,
+    ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
     requireClientCert,
   };
 }

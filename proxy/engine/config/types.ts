@@ -207,6 +207,8 @@ export interface HttpConnectionManager {
   normalizePath: boolean;
   /** merge_slashes: "//" → "/" in the path before routing. */
   mergeSlashes: boolean;
+  /** forward_client_cert_details (x-forwarded-client-cert). */
+  xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */
@@ -249,8 +251,8 @@ export interface ListenerTls {
   privateKey: DataSource;
   alpn: string[];
   /** validation_context.trusted_ca: client certificates are asked for and verified against it. */
-  trustedCa: DataSource | undefined;
-  /** require_client_certificate: a client without a certificate fails the handshake. */
+  ca: DataSource | undefined;
+  /** require_client_certificate: a client without a verified certificate fails the handshake. */
   requireClientCert: boolean;
 }
 
@@ -290,6 +292,11 @@ export interface Listener {
   /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
    * listener's own hcm/tcp, when set, serves the other ports. */
   byPort: ReadonlyMap<number, Listener> | undefined;
+  /**
+   * Chains matched by filter_chain_match.transport_protocol (tls_inspector: the first bytes are a TLS ClientHello
+   * or not), as Istio's PERMISSIVE inbound has them; a missing side closes such connections.
+   */
+  byTransport: { tls: Listener | undefined; raw: Listener | undefined } | undefined;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
   /** envoy.filters.network.rbac filters, in order: a connection they deny is closed. */
@@ -373,6 +380,8 @@ export interface Cluster {
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */
 export interface Resources {
   version?: string;
+  /** SDS Secrets (`default`, `ROOTCA`) the agent holds: transport sockets name them (config/secrets.ts). */
+  secrets?: unknown[];
   listeners?: unknown[];
   routes?: unknown[];
   clusters?: unknown[];
