@@ -9,8 +9,18 @@ import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
+import { compileTracing } from "./tracing.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
+const LISTENER_FIELDS: ReadonlySet<string> = new Set([
+  "@type",
+  "name",
+  "address",
+  "filter_chains",
+  "bind_to_port",
+  "use_original_dst",
+  "traffic_direction",
+]);
 const TCP = typeName(TYPE.tcpProxy);
 const NETWORK_RBAC = typeName(TYPE.networkRbac);
 /** The network RBAC filter's own fields (beyond the HTTP filter's); enforcement_type: only the default. */
@@ -27,6 +37,9 @@ export function compileListener(
   const r = new Reader("Listener", name);
   const o = r.obj(raw, "");
   r.reqStr(o, "name", "");
+  // A field not read here would be ignored (listener_filters: no tls_inspector, so no SNI): refused, naming it.
+  for (const key of Object.keys(o))
+    if (!LISTENER_FIELDS.has(key)) r.fail(key, `not supported (supported: ${[...LISTENER_FIELDS].join(", ")})`);
   const addr = r.obj(o.address, "address");
   const sa = r.obj(addr.socket_address, "address.socket_address");
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
@@ -187,23 +200,10 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: compileAccessLog(r, hcm, hp),
-      samplingPercent: tracingSampling(r, hcm, hp),
+      ...compileTracing(r, hcm, hp, hasCluster),
       ...options,
     },
   };
-}
-
-/** tracing.random_sampling.value (percent): the share of new traces marked sampled; no tracing block: 100. */
-function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
-  const t = r.optObj(hcm, "tracing", hp);
-  if (!t) return 100;
-  const tp = join(hp, "tracing");
-  for (const k of Object.keys(t))
-    if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
-  const rs = r.optObj(t, "random_sampling", tp);
-  const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
-  if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
-  return v;
 }
 
 /** A chain's filter_chain_match: destination_port and transport_protocol; anything else is refused, naming it. */
