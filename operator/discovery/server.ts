@@ -13,7 +13,12 @@ import { AdsServer } from "./ads/server.js";
 import type { AdsServerOptions, Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
-import type { MeshSettings } from "./model/mesh.js";
+import { DEFAULT_MESH, type MeshSettings } from "./model/mesh.js";
+import { caService } from "../../proxy/xds/ca.js";
+import { issueCert, type KeyPair } from "../runtime/pki.js";
+import type { Authenticator } from "./ca/authn.js";
+import { bindSecureGrpc, mtlsAuthorizer } from "./ca/secure.js";
+import { caHandlers } from "./ca/service.js";
 import type { MeshSource } from "./sources/mesh.js";
 import { DirSource } from "./sources/dir.js";
 import type { DirSnapshot } from "./sources/dir.js";
@@ -37,13 +42,28 @@ export interface DiscoveryOptions {
   monitoringPort?: number;
   pushDebounceMs?: number;
   log?: Logger;
+  /** :15012 (the mesh CA and xDS over mTLS); none: not served. */
+  secure?: SecureOptions;
   /** The engine each proxy should run (ads/server.ts); call ads.pushEngines() when its answers change. */
   engineFor?: AdsServerOptions["engineFor"];
   /** This replica's name in /debug/proxy-status (default the hostname). */
   replica?: string;
 }
 
+export interface SecureOptions {
+  /** 0 picks a free port. Istio's: 15012. */
+  port: number;
+  ca: KeyPair;
+  authn: Authenticator;
+  /** Workload certificates' lifetime (Istio's default 24 h). */
+  ttlMs: number;
+  /** The names of discovery's serving certificate. */
+  names: { dnsNames: string[]; ips: string[] };
+}
+
 export interface Discovery {
+  /** :15012, when served. */
+  securePort?: number;
   xdsPort: number;
   monitoringPort: number;
   ads: AdsServer;
@@ -161,6 +181,17 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const grpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
   grpc.addService(adsService, ads.handlers());
   const xdsPort = await bindGrpc(grpc, address, options.xdsPort ?? 15010);
+  let secureGrpc: GrpcServer | undefined;
+  let securePort: number | undefined;
+  const sec = options.secure;
+  if (sec) {
+    secureGrpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
+    const trustDomain = () => mesh?.trustDomain ?? DEFAULT_MESH.trustDomain;
+    secureGrpc.addService(caService, caHandlers({ ca: sec.ca, authn: sec.authn, trustDomain, ttlMs: sec.ttlMs, log }));
+    secureGrpc.addService(adsService, ads.handlers(mtlsAuthorizer(() => sec.ca.certPem)));
+    const serving = await issueCert(sec.ca, { commonName: "weftd", ...sec.names, usage: "server", days: 365 });
+    securePort = await bindSecureGrpc(secureGrpc, address, sec.port, serving, sec.ca.certPem);
+  }
   const http = monitoringServer({
     tracker,
     metrics,
@@ -170,9 +201,10 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     replica: options.replica ?? hostname(),
   });
   const monitoringPort = await listenHttp(http, options.monitoringPort ?? 15014, address);
-  log.info({ xdsPort, monitoringPort, configDir: options.configDir }, "discovery serving");
+  log.info({ xdsPort, securePort, monitoringPort, configDir: options.configDir }, "discovery serving");
 
   return {
+    securePort,
     xdsPort,
     monitoringPort,
     ads,
@@ -181,13 +213,19 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
       meshSource?.stop();
       scheduler.stop();
       ads.closeAll();
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => grpc.forceShutdown(), 5000);
-        grpc.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
+      await Promise.all(
+        [grpc, secureGrpc].map(
+          (g) =>
+            new Promise<void>((resolve) => {
+              if (!g) return resolve();
+              const force = setTimeout(() => g.forceShutdown(), 5000);
+              g.tryShutdown(() => {
+                clearTimeout(force);
+                resolve();
+              });
+            }),
+        ),
+      );
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

@@ -31,7 +31,7 @@ async function exportKey(key: Key): Promise<string> {
     .trimEnd()}\n-----END PRIVATE KEY-----\n`;
 }
 
-async function importKey(pem: string): Promise<Key> {
+export async function importKey(pem: string): Promise<Key> {
   const der = createPrivateKey(pem).export({ format: "der", type: "pkcs8" });
   return webcrypto.subtle.importKey("pkcs8", der, ALG, true, ["sign"]);
 }
@@ -109,4 +109,59 @@ export function caProblem(pair: Partial<KeyPair>, minDaysLeft = 30): string | un
   } catch (err) {
     return `unparseable: ${(err as Error).message}`;
   }
+}
+
+/** A fresh P-256 key and a CSR for it asking for `uris` as its only SANs (the agent's request to the mesh CA). */
+export async function createCsr(uris: string[]): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = await newKeys();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [new x509.SubjectAlternativeNameExtension(uris.map((value) => ({ type: "url" as const, value })))],
+  });
+  return { csrPem: csr.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
+}
+
+/** Why a CSR is refused for `uri` (bad signature, or a SAN other than that one), or undefined if it may be signed. */
+export async function csrProblem(csrPem: string, uri: string): Promise<string | undefined> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(csrPem);
+  } catch (err) {
+    return `CSR does not parse: ${(err as Error).message}`;
+  }
+  if (!(await csr.verify().catch(() => false))) return "CSR signature does not verify";
+  for (const ext of csr.extensions) {
+    if (!(ext instanceof x509.SubjectAlternativeNameExtension)) continue;
+    for (const n of ext.names.items)
+      if (n.type !== "url" || n.value !== uri)
+        return `CSR asks for SAN ${n.type}:${n.value}; only ${uri} may be issued`;
+  }
+  return undefined;
+}
+
+/** A workload certificate for the CSR's public key (csrProblem first): `uri` its only SAN, valid `ttlMs` from now. */
+export async function signCsr(ca: KeyPair, csrPem: string, uri: string, ttlMs: number): Promise<string> {
+  const csr = new x509.Pkcs10CertificateRequest(csrPem);
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: "",
+    issuer: caCert.subject,
+    // Istio backdates by a minute too, for clocks a little behind.
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + ttlMs),
+    signingAlgorithm: ALG,
+    publicKey: csr.publicKey,
+    signingKey: await importKey(ca.keyPem),
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: "url", value: uri }], true),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+    ],
+  });
+  return cert.toString("pem") + "\n";
 }

@@ -6,6 +6,7 @@ import type { RouteConfig } from "./config/types.js";
 import type { RateLimiter } from "./filters/ratelimit.js";
 import type { ClusterRuntime } from "./cluster.js";
 import type { Stats } from "./stats.js";
+import type { Counters } from "./counters.js";
 import type { Tracers } from "./tracing/exporter.js";
 import type { ProxyIdentity } from "./workload.js";
 
@@ -27,6 +28,8 @@ export interface EngineContext {
   identity: ProxyIdentity;
   /** Downstream HTTP/2 counters (Envoy's http2.* and premature resets). */
   h2Counters: H2Counters;
+  /** Envoy's named counters (http.<stat_prefix>.*, listener.*, rbac). */
+  counters: Counters;
 }
 
 /** One access-log line (pino JSON), with Envoy's field names. */

@@ -64,7 +64,7 @@ export class Counters {
   }
 
   private register(scope: Scope, stat: string, tags: Map<string, number>): void {
-    const name = `envoy_${scope}_${stat}`;
+    const name = `envoy_${scope}_${stat.replace(/[^a-zA-Z0-9_]/g, "_")}`; // rbac.allowed → envoy_http_rbac_allowed
     if (this.registry.getSingleMetric(name)) return;
     const help = `Envoy's ${scope}.${stat}.`;
     const values = (): MetricValue<string>[] =>

@@ -1,6 +1,8 @@
 // The downstream side of one request, whatever its protocol: HTTP/1.1 (a connection answering one request at a
 // time) or HTTP/2 (a stream).
 import type { RequestHead, ResponseHead } from "./http1/parse.js";
+import type { ConnectionInfo } from "./connection.js";
+import type { DownstreamPeer } from "./peer.js";
 
 export interface Downstream {
   readonly isClosed: boolean;
@@ -29,7 +31,11 @@ export interface DownstreamRequest {
   /** The body as received: chunk-framed when head.chunked. */
   body: Buffer;
   remoteAddress: string;
+  /** The connection's addresses, SNI and verified peer identity (mTLS). */
+  connection: ConnectionInfo;
   /** The connection's destination before interception redirected it (HTTP/1.1 only). */
   originalDst?: { address: string; port: number };
+  /** The connection's TLS-ness and peer principal (RBAC's `source.principal`, `connection.mtls`). */
+  peer: DownstreamPeer;
   down: Downstream;
 }

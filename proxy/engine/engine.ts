@@ -72,6 +72,7 @@ export class Engine {
       limiter: new RateLimiter(),
       random: opts.random ?? Math.random,
       h2Counters: new H2Counters(this.stats.registry),
+      counters: this.counters,
       log: undefined, // pino is loaded only when some listener logs (it costs ~9 MB of RSS)
       logAll: opts.accessLog ?? false,
       accessOut: undefined,

@@ -12,6 +12,9 @@ import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
 import { originalDst, type OriginalDst } from "../native/original-dst.js";
+import { connectionOf, describeConnection } from "./connection.js";
+import { peerOf } from "./peer.js";
+import { checkRbac, rbacStatNames } from "./rbac/filter.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -23,6 +26,15 @@ interface ChainRuntime {
 /** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
 const NO_CHAIN = -1;
 const DEFAULT_CHAIN = 0;
+/**
+ * A chain key is a port (or DEFAULT_CHAIN) times 4 plus its transport side: 0 the port's chain, 1 its TLS chain,
+ * 2 its plaintext chain (byTransport).
+ */
+const SIDE = { whole: 0, tls: 1, raw: 2 } as const;
+/** How long the first bytes may take to say TLS or not (Envoy's listener_filters_timeout). */
+const INSPECT_TIMEOUT_MS = 15_000;
+/** The first byte of a TLS record carrying a handshake (the ClientHello). */
+const TLS_HANDSHAKE = 0x16;
 
 export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
@@ -44,7 +56,7 @@ export class ListenerRuntime {
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
-      if (l.hcm) counters.declare("http", l.hcm.statPrefix, HCM_COUNTERS);
+      if (l.hcm) counters.declare("http", l.hcm.statPrefix, [...HCM_COUNTERS, ...rbacStatNames(l.hcm.filters)]);
     this.tick();
   }
 
@@ -81,11 +93,14 @@ export class ListenerRuntime {
     if (this.sweep) clearTimeout(this.sweep);
   }
 
-  /** The chain serving `key` (a destination port, or DEFAULT_CHAIN) in the current config. */
+  /** The chain serving `key` (a destination port or DEFAULT_CHAIN, ×4 + its SIDE) in the current config. */
   private chainListener(key: number): Listener | undefined {
     const l = this.listener;
-    if (key === DEFAULT_CHAIN) return l.hcm || l.tcp ? l : undefined;
-    return l.byPort?.get(key);
+    const port = key >> 2;
+    const entry = port === DEFAULT_CHAIN ? (l.hcm || l.tcp || l.byTransport ? l : undefined) : l.byPort?.get(port);
+    const side = key & 3;
+    if (side === SIDE.whole) return entry;
+    return side === SIDE.tls ? entry?.byTransport?.tls : entry?.byTransport?.raw;
   }
 
   private chain(key: number): ChainRuntime {
@@ -125,29 +140,60 @@ export class ListenerRuntime {
     let key = DEFAULT_CHAIN;
     if (l.byPort) {
       const port = dst?.port ?? socket.localPort ?? 0;
-      key = l.byPort.has(port) ? port : l.hcm || l.tcp ? DEFAULT_CHAIN : NO_CHAIN;
+      key = l.byPort.has(port) ? port : l.hcm || l.tcp || l.byTransport ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key);
-    if (!chosen) {
-      this.counters.inc("listener", l.name, "no_filter_chain_match");
-      socket.destroy();
-      return;
-    }
+    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key * 4);
+    if (!chosen) return this.noChain(socket);
     this.open++;
     socket.once("close", () => this.open--);
+    if (chosen.byTransport) return this.inspect(socket, key, dst);
+    this.serveChain(socket, key * 4, chosen, dst);
+  }
+
+  private noChain(socket: Socket): void {
+    this.counters.inc("listener", this.listener.name, "no_filter_chain_match");
+    socket.destroy();
+  }
+
+  /** tls_inspector: the first bytes pick the TLS or the plaintext chain of `port`; a missing one closes. */
+  private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
+    const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
+    socket.once("close", () => clearTimeout(timer));
+    socket.once("data", (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(first);
+      const tls = first[0] === TLS_HANDSHAKE;
+      const key = port * 4 + (tls ? SIDE.tls : SIDE.raw);
+      const chosen = this.chainListener(key);
+      if (!chosen) return this.noChain(socket);
+      this.serveChain(socket, key, chosen, dst);
+      // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine);
+      // plaintext consumers read them as the stream flows again.
+      if (!tls) socket.resume();
+    });
+  }
+
+  private serveChain(socket: Socket, key: number, chosen: Listener, dst: OriginalDst | undefined): void {
     const tls = chosen.tls;
-    if (!tls) return this.serveSocket(socket, key, chosen, dst);
+    if (!tls) {
+      describeConnection(socket, dst);
+      return this.serveSocket(socket, key, chosen, dst);
+    }
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
-      c.tls = tlsTerminator(tls, (s) =>
-        s.alpnProtocol === "h2" ? this.takeH2(s, key) : this.serveSocket(s, key, chosen, dst),
-      );
+      c.tls = tlsTerminator(tls, (s) => {
+        describeConnection(s, dst);
+        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, chosen, dst);
+        if (this.networkRbacAllows(s, chosen)) this.takeH2(s, key);
+      });
     }
     c.tls?.emit("connection", socket);
   }
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
+    if (!this.networkRbacAllows(socket, l)) return;
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
     const hcm = l.hcm;
     if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
@@ -162,8 +208,22 @@ export class ListenerRuntime {
     if (this.draining) c.drain(this.graceMs);
   }
 
+  /** The chain's network RBAC filters (counted under `listener.<name>.<stat_prefix>rbac.*`); a denied connection is closed. */
+  private networkRbacAllows(socket: Socket, l: Listener): boolean {
+    if (!l.networkRbac.length) return true;
+    const conn = connectionOf(socket);
+    const peer = peerOf(socket);
+    for (const n of l.networkRbac) {
+      if (!checkRbac(n.rbac, undefined, conn, peer, this.counters, "listener", this.listener.name)) {
+        socket.destroy();
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
-  takeH2(socket: Socket, key = DEFAULT_CHAIN): void {
+  takeH2(socket: Socket, key = DEFAULT_CHAIN * 4): void {
     const c = this.chain(key);
     const hcm = this.chainListener(key)?.hcm;
     c.h2 ??= new H2Listener(c.serve, {

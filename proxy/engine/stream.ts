@@ -1,4 +1,4 @@
-// One downstream request through the filter chain (fault, local rate limit, CORS, router) to an upstream, with
+// One downstream request through the filter chain (fault, local rate limit, CORS, RBAC, router) to an upstream, with
 // retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
 import type {
   ForwardAction,
@@ -33,6 +33,7 @@ import {
 import { requestHash } from "./router/hash.js";
 import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
+import { checkRbac, RBAC_DENIED_BODY } from "./rbac/filter.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
@@ -152,6 +153,21 @@ export class Stream implements Exchange {
           return this.respond(200, v.headers, "");
         }
         this.corsHeaders = v?.headers;
+      } else if (cfg.type === "rbac" && cfg.rbac) {
+        if (
+          !checkRbac(
+            cfg.rbac,
+            this.view,
+            this.req.connection,
+            this.req.peer,
+            this.ctx.counters,
+            "http",
+            this.hcm.statPrefix,
+          )
+        ) {
+          this.code = 403;
+          return this.respond(403, ["content-type", "text/plain"], RBAC_DENIED_BODY);
+        }
       } else if (cfg.type === "router") {
         return this.act();
       }
@@ -250,6 +266,7 @@ export class Stream implements Exchange {
       requestId: this.hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: this.hcm.samplingPercent >= 100 || this.ctx.random() * 100 < this.hcm.samplingPercent,
+      xfcc: { mode: this.hcm.xfcc, details: this.req.peer.clientCertDetails },
     });
   }
 

@@ -1,5 +1,8 @@
 // TLS termination for listeners: a tls.Server that is never bound, fed accepted sockets (which may come from a
-// listening socket the agent handed over), so Node does the handshake and ALPN as for any TLS server.
+// listening socket the agent handed over), so Node does the handshake and ALPN as for any TLS server. With a
+// validation context (trusted_ca) client certificates are asked for and verified: mTLS. A client that presents a
+// certificate the CA didn't sign is refused, required or not (as Envoy does); one without a certificate is refused
+// only under require_client_certificate.
 import { readFileSync } from "node:fs";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
@@ -8,13 +11,20 @@ function read(d: DataSource): string {
   return d.inline ?? readFileSync(d.filename as string, "utf8");
 }
 
-/** Reads the certificate and key and checks that they form a usable pair; throws when they don't. */
+/** Reads the certificate, key and CA and checks that they are usable; throws when they aren't. */
 export function checkTls(tls: ListenerTls): void {
-  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey) });
+  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey), ca: tls.ca && read(tls.ca) });
 }
 
 export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
-  const server = createServer({ cert: read(tls.certificateChain), key: read(tls.privateKey), ALPNProtocols: tls.alpn });
+  const server = createServer({
+    cert: read(tls.certificateChain),
+    key: read(tls.privateKey),
+    ALPNProtocols: tls.alpn,
+    // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
+    // principal); require_client_certificate makes a client without a valid one fail the handshake.
+    ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
+  });
   server.on("secureConnection", onSecure);
   server.on("tlsClientError", (_err, socket) => socket.destroy());
   return server;

@@ -2,6 +2,7 @@
 // x-request-id, traceparent/B3 and x-forwarded-proto added when missing.
 import { randomFillSync, randomUUID } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
+import type { XfccMode } from "./config/hcm.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
@@ -46,6 +47,8 @@ export interface HeadOptions {
   tracing: boolean;
   /** A trace this proxy starts is marked sampled (traceparent flags 01, x-b3-sampled 1), else not (00, 0). */
   sampled?: boolean;
+  /** The listener's forward_client_cert_details and this connection's XFCC element ("" without a verified peer). */
+  xfcc?: { mode: XfccMode; details: string };
   /** With a tracer: this proxy's span, sent as the next hop's parent (replacing the caller's trace headers). */
   span?: TraceIds | undefined;
 }
@@ -103,6 +106,7 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     );
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
+  if (o.xfcc) clientCertHeader(headers, o.xfcc.mode, o.xfcc.details);
   // The proxy's own framing: a content-length whenever the request had a body or said it had one.
   if (body.length || head.chunked || headerValue(src, "content-length") !== undefined) {
     removeHeader(headers, "content-length");
@@ -110,6 +114,20 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
   }
   return { method: head.method, path: o.path, headers, body, chunked: false };
 }
+
+/**
+ * x-forwarded-client-cert as Envoy's forward_client_cert_details has it: without a verified client certificate the
+ * header is removed (but for ALWAYS_FORWARD_ONLY); with one, SANITIZE removes it, FORWARD_ONLY keeps it,
+ * APPEND_FORWARD appends this hop's element, SANITIZE_SET replaces it with that element.
+ */
+function clientCertHeader(headers: string[], mode: XfccMode, details: string): void {
+  if (mode === "ALWAYS_FORWARD_ONLY" || (details && mode === "FORWARD_ONLY")) return;
+  const prior = headerValue(headers, XFCC);
+  removeHeader(headers, XFCC);
+  if (!details || mode === "SANITIZE") return;
+  headers.push(XFCC, mode === "APPEND_FORWARD" && prior ? `${prior},${details}` : details);
+}
+const XFCC = "x-forwarded-client-cert";
 
 /** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
 export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {

@@ -2,7 +2,13 @@
 // resends its subscriptions (with the versions it ACKed) on every new stream, ACKs or NACKs each response with
 // what the caller's check says, and reconnects with jittered exponential backoff. Used by the agent, the tests
 // and the push benchmark. Delta xDS would be a second stream kind behind the same subscribe()/onResponse API.
-import { credentials, makeGenericClientConstructor, type ChannelOptions, type ClientDuplexStream } from "@grpc/grpc-js";
+import {
+  credentials,
+  makeGenericClientConstructor,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientDuplexStream,
+} from "@grpc/grpc-js";
 import { adsHeaderService, adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
 import { WARMING_ORDER } from "./types.js";
 
@@ -14,15 +20,15 @@ export type AdsChannel = InstanceType<typeof Channel>;
 type Stream = ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
 
 /**
- * A plaintext channel to host:port. `headersOnly` decodes only version, type and nonce of each response (its
+ * A channel to host:port, plaintext unless `credentials` say otherwise (mTLS on 15012). `headersOnly` decodes only version, type and nonce of each response (its
  * resources arrive empty): for simulating many proxies that don't use what they receive.
  */
 export function adsChannel(
   address: string,
-  options: { headersOnly?: boolean; channel?: ChannelOptions } = {},
+  options: { headersOnly?: boolean; channel?: ChannelOptions; credentials?: ChannelCredentials } = {},
 ): AdsChannel {
   const Ctor = options.headersOnly ? HeaderChannel : Channel;
-  return new Ctor(address, credentials.createInsecure(), options.channel ?? {});
+  return new Ctor(address, options.credentials ?? credentials.createInsecure(), options.channel ?? {});
 }
 
 /** Checks a response: undefined to ACK it, or the message to NACK it with. */

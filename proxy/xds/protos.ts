@@ -18,6 +18,7 @@ const FILES = [
   "envoy/extensions/filters/http/router/v3/router.proto",
   "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto",
   "envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto",
+  "envoy/extensions/filters/network/rbac/v3/rbac.proto",
   "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto",
   "envoy/extensions/access_loggers/file/v3/file.proto",
   "envoy/extensions/access_loggers/stream/v3/stream.proto",

@@ -31,6 +31,7 @@ export const TYPE = {
   rbacPerRoute: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`,
   routeFilterConfig: `${PREFIX}envoy.config.route.v3.FilterConfig`,
   router: `${PREFIX}envoy.extensions.filters.http.router.v3.Router`,
+  networkRbac: `${PREFIX}envoy.extensions.filters.network.rbac.v3.RBAC`,
   tcpProxy: `${PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   connectionLimit: `${PREFIX}envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit`,
   previousHosts: `${PREFIX}envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate`,

@@ -17,6 +17,8 @@ import { selectResources } from "./snapshot.js";
 import type { SyncTracker } from "./tracker.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
+/** Why a stream may not be served for this node id (it is closed with PERMISSION_DENIED), or undefined. */
+export type StreamAuthorizer = (stream: Stream, nodeId: string) => string | undefined;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -53,6 +55,14 @@ function sameNames(a: string[] | "*", b: string[] | "*"): boolean {
   return b.every((n) => set.has(n));
 }
 
+/**
+ * Ends a stream with a status the client sees. (grpc-js sends the status an 'error' event sets, when the stream
+ * ends: destroy(err) would end it without any.)
+ */
+function refuse(stream: Stream, code: status, details: string): void {
+  stream.emit("error", Object.assign(new Error(details), { code, details }));
+}
+
 class Connection {
   identity?: ProxyIdentity;
   private readonly subs = new Map<SnapshotType, Subscription>();
@@ -68,15 +78,20 @@ class Connection {
     readonly id: number,
     private readonly stream: Stream,
     private readonly server: AdsServer,
+    private readonly authorize: StreamAuthorizer | undefined,
   ) {}
 
   onRequest(req: DiscoveryRequest): void {
     const { tracker, metrics, log } = this.server;
     if (!this.identity) {
       if (!req.node?.id) {
-        this.stream.destroy(
-          Object.assign(new Error("the first request must carry node.id"), { code: status.INVALID_ARGUMENT }),
-        );
+        refuse(this.stream, status.INVALID_ARGUMENT, "the first request must carry node.id");
+        return;
+      }
+      const refused = this.authorize?.(this.stream, req.node.id);
+      if (refused) {
+        log.warn({ node: req.node.id, peer: this.stream.getPeer(), error: refused }, "proxy refused");
+        refuse(this.stream, status.PERMISSION_DENIED, refused);
         return;
       }
       this.identity = parseNodeId(req.node.id, req.node.user_agent_name ?? "");
@@ -300,13 +315,13 @@ export class AdsServer {
     }
   }
 
-  /** Handlers for `grpcServer.addService(adsService, ...)`. */
-  handlers(): UntypedServiceImplementation {
-    return { StreamAggregatedResources: (stream: Stream) => this.stream(stream) };
+  /** Handlers for `grpcServer.addService(adsService, ...)`; `authorize` vets each stream's node id (mTLS port). */
+  handlers(authorize?: StreamAuthorizer): UntypedServiceImplementation {
+    return { StreamAggregatedResources: (stream: Stream) => this.stream(stream, authorize) };
   }
 
-  private stream(stream: Stream): void {
-    const conn = new Connection(++this.nextId, stream, this);
+  private stream(stream: Stream, authorize: StreamAuthorizer | undefined): void {
+    const conn = new Connection(++this.nextId, stream, this, authorize);
     this.connections.set(conn.id, conn);
     const close = (): void => {
       if (!this.connections.delete(conn.id)) return;

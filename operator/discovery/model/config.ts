@@ -1,6 +1,7 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
 import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
+import type { AuthorizationPolicy } from "./security.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
 
@@ -66,6 +67,8 @@ export interface ConfigModel {
   virtualServices: Named<VirtualService>[];
   destinationRules: Named<DestinationRule>[];
   gateways: Named<Gateway>[];
+  /** security.istio.io AuthorizationPolicy objects (absent: none). */
+  authorizationPolicies?: Named<AuthorizationPolicy>[];
 }
 
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";

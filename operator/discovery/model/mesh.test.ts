@@ -35,8 +35,15 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       accessLog: { file: "/dev/stdout", encoding: "TEXT" },
       tracingSampling: 25,
       outboundTrafficPolicy: "ALLOW_ANY",
+      trustDomain: "cluster.local",
+      rootNamespace: "istio-system",
       warnings: [],
     });
+  });
+
+  it("reads the trust domain, and refuses one that isn't a DNS-like name", () => {
+    expect(parseMeshConfig("trustDomain: corp.example").trustDomain).toBe("corp.example");
+    expect(() => parseMeshConfig("trustDomain: 'a/b'")).toThrow('trustDomain: "a/b" is not a trust domain');
   });
 
   it.each([

@@ -12,6 +12,7 @@ import { durationSeconds } from "./duration.js";
 import { parseTracingProvider, type TracingProvider } from "./mesh-tracing.js";
 import type { HTTPRetry } from "./istio.js";
 import type { OutboundTrafficMode } from "./config.js";
+import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
 
 export interface MeshSettings {
   defaultRetry: HTTPRetry;
@@ -22,6 +23,10 @@ export interface MeshSettings {
   tracer: TracingProvider | undefined;
   /** meshConfig.outboundTrafficPolicy.mode; Istio's default is ALLOW_ANY. */
   outboundTrafficPolicy: OutboundTrafficMode;
+  /** meshConfig.rootNamespace: AuthorizationPolicy there applies mesh-wide (Istio's default istio-system). */
+  rootNamespace: string;
+  /** meshConfig.trustDomain: the SPIFFE IDs' trust domain. Istio's default: cluster.local. */
+  trustDomain: string;
   /** Settings read but not applied, said out loud (mTLS is not implemented yet). */
   warnings: string[];
 }
@@ -32,6 +37,8 @@ export const DEFAULT_MESH: MeshSettings = {
   tracingSampling: 1,
   tracer: undefined,
   outboundTrafficPolicy: "ALLOW_ANY",
+  rootNamespace: DEFAULT_ROOT_NAMESPACE,
+  trustDomain: "cluster.local",
   warnings: [],
 };
 
@@ -42,6 +49,8 @@ const KNOWN_TOP = new Set([
   "accessLogFile",
   "accessLogEncoding",
   "outboundTrafficPolicy",
+  "rootNamespace",
+  "trustDomain",
   "extensionProviders",
   "defaultProviders",
   "enableTracing",
@@ -111,5 +120,12 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (mode !== "ALLOW_ANY" && mode !== "REGISTRY_ONLY")
     throw new Error(`outboundTrafficPolicy.mode: ${JSON.stringify(mode)} is not ALLOW_ANY or REGISTRY_ONLY`);
   out.outboundTrafficPolicy = mode;
+  const root = doc.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  if (typeof root !== "string" || !root) throw new Error("rootNamespace: not a namespace name");
+  out.rootNamespace = root;
+  const td = doc.trustDomain ?? DEFAULT_MESH.trustDomain;
+  if (typeof td !== "string" || !/^[a-z0-9.-]+$/.test(td))
+    throw new Error(`trustDomain: ${JSON.stringify(td)} is not a trust domain (lowercase letters, digits, '.', '-')`);
+  out.trustDomain = td;
   return out;
 }

@@ -3,6 +3,7 @@
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
+import type { AuthorizationPolicy } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
@@ -107,6 +108,8 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       else if (kind === "ServiceEntry") parts.serviceEntries.push(named as Named<ServiceEntry>);
       else if (kind === "WorkloadEntry") parts.workloadEntries.push(named as Named<WorkloadEntry>);
       else warnings.push(`${kind}/${ns}/${name}: unsupported kind ignored`);
+    } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
+      (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);

@@ -1,4 +1,4 @@
-// The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces and the Istio networking kinds,
+// The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces, the Istio networking kinds and AuthorizationPolicy,
 // folded by the same normalise() as the directory source, so translate never knows where config came from.
 // Every change, debounced, yields a fresh snapshot of everything the informers hold.
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
@@ -35,6 +35,7 @@ export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
     ["ServiceEntry", "serviceentries"],
     ["WorkloadEntry", "workloadentries"],
   ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
+  { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
 ];
 
 /** A listed object with its apiVersion and kind filled in (list items come without them). Pure. */

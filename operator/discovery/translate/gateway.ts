@@ -7,6 +7,7 @@ import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { gatewayListener, gatewayTcpListener } from "./listeners.js";
+import { workloadAuthz } from "./authz.js";
 import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
@@ -83,11 +84,12 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
       byPort.set(port, [...(byPort.get(port) ?? []), ...serverVirtualHosts(ctx, gw, http, port)]);
     }
   }
+  const authz = workloadAuthz(ctx.model, proxy);
   for (const [port, p] of [...tcpByPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p));
+    if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh));
+    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz));
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({
         name: "blackhole:" + port,

@@ -1,4 +1,5 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
+import { workloadAuthz } from "./authz.js";
 import type {
   Cluster,
   ClusterLoadAssignment,
@@ -146,7 +147,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
-    out.listeners.push(virtualInbound(inbound, ctx.model.mesh));
+    out.listeners.push(virtualInbound(inbound, ctx.model.mesh, workloadAuthz(ctx.model, proxy)));
     out.clusters.push(...inboundClusters(inbound));
   }
 }

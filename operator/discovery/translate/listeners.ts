@@ -1,5 +1,6 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
 // the Gateway's server ports, and API listeners for proxyless gRPC clients.
+import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
 import type {
   Address,
   Filter,
@@ -208,13 +209,16 @@ export function outboundTcpListener(vip: string, port: number, cluster: string, 
 }
 
 /** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
-export function gatewayTcpListener(port: number, proxy: TcpProxy): Listener {
+export function gatewayTcpListener(port: number, proxy: TcpProxy, authz: WorkloadAuthz = NO_AUTHZ): Listener {
+  const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] }],
+    filter_chains: [
+      { filters: [...rbac, { name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] as Filter[] },
+    ],
   };
 }
 
@@ -225,8 +229,11 @@ function tcpProxyFilter(cluster: string): Filter {
   };
 }
 
-/** virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`. */
-export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Listener {
+/**
+ * virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`, each starting
+ * with the workload's authorization (RBAC) filters.
+ */
+export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings, authz: WorkloadAuthz = NO_AUTHZ): Listener {
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
@@ -237,7 +244,12 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
       const cluster = inboundName(target);
       if (!isHttpProtocol(port.protocol)) {
         // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
-        return { name: cluster, filter_chain_match: { destination_port: target }, filters: [tcpProxyFilter(cluster)] };
+        const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
+        return {
+          name: cluster,
+          filter_chain_match: { destination_port: target },
+          filters: [...rbac, tcpProxyFilter(cluster)] as Filter[],
+        };
       }
       return {
         name: cluster,
@@ -256,7 +268,10 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
                 },
               ],
             },
-            http_filters: httpFilters(false),
+            http_filters: [
+              ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
+              ...httpFilters(false),
+            ] as HttpFilter[],
             ...PATH_NORMALIZATION,
             ...meshFields(mesh),
           }),
@@ -267,14 +282,16 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings): Liste
 }
 
 /** A gateway's listener on a server port, routed by `http.<port>`. */
-export function gatewayListener(port: number, mesh?: MeshSettings): Listener {
+export function gatewayListener(port: number, mesh?: MeshSettings, authz: WorkloadAuthz = NO_AUTHZ): Listener {
+  const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh);
+  const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     traffic_direction: "OUTBOUND",
     filter_chains: [
-      { filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh))] },
+      { filters: [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })] },
     ],
   };
 }

@@ -1,4 +1,4 @@
-// Validation of VirtualService and DestinationRule objects that a proxy would NACK or that can't mean what the
+// Validation of Istio objects (VirtualService, DestinationRule, …, AuthorizationPolicy) that a proxy would NACK or that can't mean what the
 // user wrote. Pure. Each message starts with the field path: `spec.http[0].route[1].weight: ...`.
 import { durationSeconds } from "../model/duration.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
@@ -17,7 +17,11 @@ import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/re
 import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
 import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
-import { checkShape, suggest } from "./shape.js";
+import { checkShape, suggest, type Shape } from "./shape.js";
+import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
+
+/** The spec of each security.istio.io kind Weft enforces. */
+const SECURITY_SHAPES: Readonly<Record<string, Shape>> = { AuthorizationPolicy: AUTHORIZATION_POLICY_SHAPE };
 
 export interface ValidationContext {
   /** The DestinationRules a VirtualService's subsets must be defined in. Omit to skip the subset check. */
@@ -289,6 +293,7 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
   if (kind === "Gateway") return validateGateway(named.spec);
   if (kind === "ServiceEntry") return validateServiceEntry(named.spec);
   if (kind === "WorkloadEntry") return validateWorkloadEntry(named.spec);
+  if (kind === "AuthorizationPolicy") return validateAuthorizationPolicy(named.spec);
   return [];
 }
 
@@ -300,9 +305,10 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
 export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): string[] {
   const group = groupOf(obj);
   const kind = obj.kind ?? "";
-  if (group === SECURITY) return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
-  if (group !== NETWORKING) return [];
-  const shape = SPEC_SHAPES[kind];
+  if (group === SECURITY && !SECURITY_SHAPES[kind])
+    return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
+  if (group !== NETWORKING && group !== SECURITY) return [];
+  const shape = group === SECURITY ? SECURITY_SHAPES[kind] : SPEC_SHAPES[kind];
   if (!shape)
     return [
       `kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`,
@@ -312,6 +318,10 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
     if (!OBJECT_FIELDS.has(k)) out.push(`${k}: unknown field${suggestion(k, OBJECT_FIELDS)}`);
   }
   if (!obj.metadata?.name) out.push("metadata.name: is required");
+  if (kind === "AuthorizationPolicy" && obj.metadata?.annotations?.["istio.io/dry-run"] !== undefined)
+    out.push(
+      'metadata.annotations["istio.io/dry-run"]: dry-run policies are not supported by Weft yet; the policy would be enforced, so it is refused',
+    );
   const fields = checkShape(obj.spec ?? {}, shape, "spec");
   const named = {
     name: obj.metadata?.name ?? "",

@@ -2,6 +2,7 @@
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, nameOf, Reader, type Obj } from "./read.js";
 import { httpUpstream, keepAlive, onlyKnown, upstreamTls } from "./upstream.js";
+import type { Secrets } from "./secrets.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
@@ -50,7 +51,12 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
   return out;
 }
 
-export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<string, Endpoint[]>): Cluster {
+export function compileCluster(
+  raw: unknown,
+  index: number,
+  eds: ReadonlyMap<string, Endpoint[]>,
+  secrets: Secrets = new Map(),
+): Cluster {
   const name = nameOf(raw, "name", index);
   const r = new Reader("Cluster", name);
   const o = r.obj(raw, "");
@@ -98,7 +104,7 @@ export function compileCluster(raw: unknown, index: number, eds: ReadonlyMap<str
     maxRequestsPerConnection: http.maxRequestsPerConnection,
     http2: http.http2,
     keepAliveMs: keepAlive(r, o),
-    tls: upstreamTls(r, o),
+    tls: upstreamTls(r, o, secrets),
     originalDstHeader,
     transportKey: JSON.stringify([o.transport_socket, o.upstream_connection_options, http.http2]),
     healthCheck: healthCheck(r, o),

@@ -1,9 +1,10 @@
-// HTTP filter configs: fault, local rate limit, CORS, router (and an RBAC placeholder).
+// HTTP filter configs: fault, local rate limit, CORS, RBAC, router.
 import type { FaultConfig, FilterConfig, PerFilterConfig, RateLimitConfig } from "./types.js";
 import { anyType, fraction, join, type Obj, type Reader } from "./read.js";
 import { headerOps } from "./headers.js";
 import { corsPolicy } from "./cors.js";
 import { TYPE, typeName } from "../../xds/types.js";
+import { compileRbac } from "../rbac/filter.js";
 
 const TYPES = new Map<string, FilterConfig["type"]>(
   (
@@ -53,9 +54,19 @@ export function filterConfig(
       return { type, limit: rateLimit(r, o, path) };
     case "cors": // the listener's Cors filter carries no policy; a CorsPolicy (route, virtual host) does
       return { type, policy: anyType(o) === typeName(TYPE.corsPolicy) ? corsPolicy(r, o, path) : undefined };
+    case "rbac":
+      return { type, rbac: rbacConfig(r, o, path) };
     default:
       return { type };
   }
+}
+
+/** RBAC (the listener's filter), or RBACPerRoute: `{rbac}`, whose absence disables the filter on the route. */
+function rbacConfig(r: Reader, o: Obj, path: string) {
+  if (anyType(o) !== typeName(TYPE.rbacPerRoute)) return compileRbac(r, o, path);
+  for (const k of Object.keys(o)) if (k !== "@type" && k !== "rbac") r.fail(join(path, k), "not supported");
+  const inner = r.optObj(o, "rbac", path);
+  return inner ? compileRbac(r, inner, join(path, "rbac")) : undefined;
 }
 
 function fault(r: Reader, o: Obj, path: string): FaultConfig {

@@ -26,7 +26,12 @@ const KNOWN = new Set([
   "path_with_escaped_slashes_action",
   "tracing",
   "http2_protocol_options",
+  "forward_client_cert_details",
+  "set_current_client_cert_details",
 ]);
+
+const XFCC_MODES = ["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"] as const;
+export type XfccMode = (typeof XFCC_MODES)[number];
 const KNOWN_COMMON = new Set([
   "idle_timeout",
   "max_connection_duration",
@@ -45,6 +50,23 @@ export interface HcmOptions {
   http2Only: boolean;
   normalizePath: boolean;
   mergeSlashes: boolean;
+  /** forward_client_cert_details: what becomes of x-forwarded-client-cert (Envoy's default: SANITIZE). */
+  xfcc: XfccMode;
+}
+
+/** The XFCC mode, and set_current_client_cert_details: only `uri` (Istio's inbound asks for it) is implemented. */
+function xfccMode(r: Reader, hcm: Obj, hp: string): XfccMode {
+  const mode = r.enumName(hcm, "forward_client_cert_details", hp, XFCC_MODES, "SANITIZE");
+  const set = r.optObj(hcm, "set_current_client_cert_details", hp);
+  if (set) {
+    const sp = join(hp, "set_current_client_cert_details");
+    for (const [k, v] of Object.entries(set))
+      if (v !== false && v !== undefined && k !== "uri") r.fail(join(sp, k), "not supported by this proxy (only uri)");
+    if (set.uri !== true && (mode === "APPEND_FORWARD" || mode === "SANITIZE_SET"))
+      r.fail(join(sp, "uri"), `must be true for ${mode} (the only detail this proxy sets)`);
+  } else if (mode === "APPEND_FORWARD" || mode === "SANITIZE_SET")
+    r.fail(join(hp, "set_current_client_cert_details"), `is required for ${mode} (uri: true)`);
+  return mode;
 }
 
 export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
@@ -84,6 +106,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       maxHeaders,
       maxHeadBytes: kb * 1024,
     },
+    xfcc: xfccMode(r, hcm, hp),
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
     maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),

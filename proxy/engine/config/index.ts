@@ -4,6 +4,7 @@ import { ConfigError, isObj } from "./read.js";
 import { compileCluster, compileEndpoints } from "./clusters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileListener } from "./listeners.js";
+import { compileSecrets } from "./secrets.js";
 
 export { ConfigError } from "./read.js";
 export type * from "./types.js";
@@ -14,9 +15,10 @@ export function compile(res: Resources): EngineConfig {
     const c = compileEndpoints(e, i);
     eds.set(c.clusterName, c.endpoints);
   });
+  const secrets = compileSecrets(res.secrets);
   const clusters = new Map(
     (res.clusters ?? []).map((c, i) => {
-      const cl = compileCluster(c, i, eds);
+      const cl = compileCluster(c, i, eds, secrets);
       return [cl.name, cl] as const;
     }),
   );
@@ -28,7 +30,7 @@ export function compile(res: Resources): EngineConfig {
     if (routes.has(rc.name)) throw new ConfigError("RouteConfiguration", rc.name, "name", "duplicate name");
     routes.set(rc.name, rc);
   });
-  const listeners = (res.listeners ?? []).map((l, i) => compileListener(l, i, routes, hasCluster));
+  const listeners = (res.listeners ?? []).map((l, i) => compileListener(l, i, routes, hasCluster, secrets));
   const seen = new Set<string>();
   for (const l of listeners) {
     if (seen.has(l.name)) throw new ConfigError("Listener", l.name, "name", "duplicate name");

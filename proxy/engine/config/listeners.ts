@@ -4,9 +4,11 @@ import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./r
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
-import { dataSource } from "./upstream.js";
+import { dataSource, onlyKnown } from "./upstream.js";
+import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
+import { compileRbac } from "../rbac/filter.js";
 import { compileTracing } from "./tracing.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
@@ -20,12 +22,16 @@ const LISTENER_FIELDS: ReadonlySet<string> = new Set([
   "traffic_direction",
 ]);
 const TCP = typeName(TYPE.tcpProxy);
+const NETWORK_RBAC = typeName(TYPE.networkRbac);
+/** The network RBAC filter's own fields (beyond the HTTP filter's); enforcement_type: only the default. */
+const NETWORK_FIELDS = ["stat_prefix", "enforcement_type"];
 
 export function compileListener(
   raw: unknown,
   index: number,
   routes: ReadonlyMap<string, RouteConfig>,
   hasCluster: (name: string) => boolean,
+  secrets: Secrets = new Map(),
 ): Listener {
   const name = nameOf(raw, "name", index);
   const r = new Reader("Listener", name);
@@ -45,8 +51,15 @@ export function compileListener(
     bindToPort: r.bool(o, "bind_to_port", "") ?? true,
     useOriginalDst: r.bool(o, "use_original_dst", "") ?? false,
   };
-  const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), port: chainPort(r, c, i) }));
-  const defaults = matched.filter((m) => m.port === undefined);
+  const inspectsTls = listenerFilters(r, o);
+  const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), ...chainMatch(r, c, i) }));
+  for (const m of matched)
+    if (m.transport && !inspectsTls)
+      r.fail(
+        `filter_chains[${m.i}].filter_chain_match.transport_protocol`,
+        "needs the envoy.filters.listener.tls_inspector listener filter",
+      );
+  const defaults = matched.filter((m) => m.port === undefined && m.transport === undefined);
   if (defaults.length > 1)
     r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
   if (chains.length > 1 || defaults.length === 0) {
@@ -54,7 +67,14 @@ export function compileListener(
     const one = (m: (typeof matched)[number]): Listener => {
       const { filter_chain_match: _m, ...chain } = m.c;
       try {
-        return compileListener({ ...o, filter_chains: [chain], use_original_dst: false }, index, routes, hasCluster);
+        const { listener_filters: _f, ...rest } = o;
+        return compileListener(
+          { ...rest, filter_chains: [chain], use_original_dst: false },
+          index,
+          routes,
+          hasCluster,
+          secrets,
+        );
       } catch (err) {
         if (err instanceof ConfigError)
           throw new ConfigError(
@@ -66,14 +86,29 @@ export function compileListener(
         throw err;
       }
     };
+    // Chains grouped by port (-1: any port), then split by transport when they say one.
+    const groups = new Map<number, (typeof matched)[number][]>();
+    for (const m of matched) groups.set(m.port ?? -1, [...(groups.get(m.port ?? -1) ?? []), m]);
+    const entry = (group: (typeof matched)[number][]): Listener => {
+      const plain = group.filter((m) => m.transport === undefined);
+      const dup = (m: (typeof matched)[number] | undefined, why: string) =>
+        m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
+      if (plain.length && group.length > 1)
+        dup(group[1], "a chain without transport_protocol must be alone on its port");
+      if (plain[0]) return one(plain[0]);
+      const side = (t: "tls" | "raw_buffer") => {
+        const sides = group.filter((m) => m.transport === t);
+        if (sides.length > 1) dup(sides[1], `duplicate transport_protocol ${t}`);
+        return sides[0] ? one(sides[0]) : undefined;
+      };
+      const tls = side("tls");
+      const raw = side("raw_buffer");
+      return { ...((tls ?? raw) as Listener), byTransport: { tls, raw } };
+    };
     const byPort = new Map<number, Listener>();
-    for (const m of matched) {
-      if (m.port === undefined) continue;
-      if (byPort.has(m.port))
-        r.fail(`filter_chains[${m.i}].filter_chain_match.destination_port`, `duplicate port ${m.port}`);
-      byPort.set(m.port, one(m));
-    }
-    const fallback = defaults[0] ? one(defaults[0]) : undefined;
+    for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
+    const anyPort = groups.get(-1);
+    const fallback = anyPort ? entry(anyPort) : undefined;
     return {
       ...(fallback ?? {
         name,
@@ -84,6 +119,8 @@ export function compileListener(
         hcm: undefined,
         tcp: undefined,
         connectionLimit: undefined,
+        networkRbac: [],
+        byTransport: undefined,
       }),
       ...flags,
       byPort,
@@ -95,27 +132,36 @@ export function compileListener(
     const config = isObj(f) ? f.typed_config : undefined;
     return anyType(isObj(config) ? config : undefined);
   };
-  // An optional connection_limit, then exactly one of HCM and TcpProxy.
-  const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
-  const at = limited ? 1 : 0;
+  // An optional connection_limit, network RBAC filters, then exactly one of HCM and TcpProxy.
+  const limited = filters.length >= 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
+  let at = limited ? 1 : 0;
+  const networkRbac: Listener["networkRbac"] = [];
+  for (; at < filters.length - 1 && typeOf(filters[at]) === NETWORK_RBAC; at++) {
+    const np = `filter_chains[0].filters[${at}].typed_config`;
+    const nt = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, np);
+    const statPrefix = r.reqStr(nt, "stat_prefix", np);
+    networkRbac.push({ statPrefix, rbac: compileRbac(r, nt, np, NETWORK_FIELDS, statPrefix) });
+  }
   const type = filters.length === at + 1 ? typeOf(filters[at]) : undefined;
   if (type !== HCM && type !== TCP) {
     r.fail(
       "filter_chains[0].filters",
-      `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT}, is supported`,
+      `exactly one network filter, ${HCM} or ${TCP}, optionally after ${CONNECTION_LIMIT} and ${NETWORK_RBAC} filters, is supported`,
     );
   }
   const hp = `filter_chains[0].filters[${at}].typed_config`;
   const typed = r.obj(r.obj(filters[at], `filter_chains[0].filters[${at}]`).typed_config, hp);
   const base = {
     connectionLimit: limited ? connectionLimit(r, filters[0], "filter_chains[0].filters[0]") : undefined,
+    networkRbac,
     name,
-    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]")),
+    tls: listenerTls(r, r.optObj(chain, "transport_socket", "filter_chains[0]"), secrets),
     address: r.str(sa, "address", "address.socket_address") ?? "0.0.0.0",
     port,
     direction: r.str(o, "traffic_direction", "") === "INBOUND" ? ("inbound" as const) : ("outbound" as const),
     ...flags,
     byPort: undefined,
+    byTransport: undefined,
   };
   if (type === TCP) return { ...base, hcm: undefined, tcp: tcpProxy(r, typed, hp) };
   const hcm = typed;
@@ -160,18 +206,37 @@ export function compileListener(
   };
 }
 
-/** A chain's filter_chain_match: only destination_port is supported; anything else is refused, naming it. */
-function chainPort(r: Reader, chain: unknown, i: number): number | undefined {
+/** A chain's filter_chain_match: destination_port and transport_protocol; anything else is refused, naming it. */
+function chainMatch(r: Reader, chain: unknown, i: number): { port?: number; transport?: "tls" | "raw_buffer" } {
   const path = `filter_chains[${i}].filter_chain_match`;
   const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
-  if (!m) return undefined;
+  if (!m) return {};
   for (const key of Object.keys(m))
-    if (key !== "destination_port") r.fail(join(path, key), "not supported (only destination_port is)");
+    if (key !== "destination_port" && key !== "transport_protocol")
+      r.fail(join(path, key), "not supported (only destination_port and transport_protocol are)");
   const port = r.num(m, "destination_port", path);
-  if (port === undefined) return undefined;
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
     r.fail(join(path, "destination_port"), `invalid port ${port}`);
-  return port;
+  const t = r.str(m, "transport_protocol", path);
+  if (t !== undefined && t !== "tls" && t !== "raw_buffer")
+    r.fail(join(path, "transport_protocol"), `${JSON.stringify(t)} is not tls or raw_buffer`);
+  return { ...(port !== undefined ? { port } : {}), ...(t ? { transport: t } : {}) };
+}
+
+const TLS_INSPECTOR = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+
+/** listener_filters: only the TLS inspector (what transport_protocol matching needs). True when it is there. */
+function listenerFilters(r: Reader, o: Obj): boolean {
+  let tls = false;
+  r.list(o, "listener_filters", "").forEach((f, i) => {
+    const p = `listener_filters[${i}]`;
+    const fo = r.obj(f, p);
+    const type = anyType(r.optObj(fo, "typed_config", p));
+    const name = r.str(fo, "name", p);
+    if (type === TLS_INSPECTOR || (!type && name === "envoy.filters.listener.tls_inspector")) tls = true;
+    else r.fail(p, `listener filter ${JSON.stringify(type ?? name)} is not supported (only ${TLS_INSPECTOR})`);
+  });
+  return tls;
 }
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
@@ -205,22 +270,33 @@ function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
 
 const TLS = typeName(TYPE.downstreamTlsContext);
 
-function listenerTls(r: Reader, ts: Obj | undefined): ListenerTls | undefined {
+function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): ListenerTls | undefined {
   if (!ts) return undefined;
   const p = "filter_chains[0].transport_socket.typed_config";
   const typed = r.obj(ts.typed_config, p);
   if (anyType(typed) !== TLS) r.fail(join(p, "@type"), `unsupported transport socket (expected ${TLS})`);
-  const common = r.obj(typed.common_tls_context ?? {}, join(p, "common_tls_context"));
+  onlyKnown(r, typed, p, ["common_tls_context", "require_client_certificate"], "DownstreamTlsContext");
   const cp = join(p, "common_tls_context");
+  const common = resolveSds(r, r.obj(typed.common_tls_context ?? {}, cp), cp, secrets);
+  onlyKnown(r, common, cp, ["tls_certificates", "alpn_protocols", "validation_context"], "common_tls_context");
   const certs = r.list(common, "tls_certificates", cp);
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
   const tp = join(cp, "tls_certificates[0]");
   const cert = r.obj(certs[0], tp);
   const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
+  const vp = join(cp, "validation_context");
+  const v = r.optObj(common, "validation_context", cp);
+  // Who may connect is the RBAC filter's business (Istio's way): a SAN list here is not implemented.
+  if (v) onlyKnown(r, v, vp, ["trusted_ca"], "validation_context");
+  const requireClientCert = r.bool(typed, "require_client_certificate", p) ?? false;
+  if (requireClientCert && !v?.trusted_ca)
+    r.fail(join(p, "require_client_certificate"), "needs a validation context (trusted_ca) to verify clients with");
   return {
     certificateChain: source("certificate_chain"),
     privateKey: source("private_key"),
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
+    ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
+    requireClientCert,
   };
 }

@@ -2,6 +2,7 @@
 import type { TracerConfig } from "./tracing.js";
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
+import type { RbacConfig } from "../rbac/compile.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -118,7 +119,8 @@ export type FilterConfig =
   | { type: "local_ratelimit"; limit: RateLimitConfig | undefined }
   | { type: "router" }
   | { type: "cors"; policy: CorsConfig | undefined }
-  | { type: "rbac" };
+  /** RBAC, or an RBACPerRoute: `rbac` undefined disables the filter on that route. */
+  | { type: "rbac"; rbac: RbacConfig | undefined };
 
 /** A CORS policy. Unset fields (undefined, or no origins) fall through to the less specific policy, as in Envoy. */
 export interface CorsConfig {
@@ -208,6 +210,8 @@ export interface HttpConnectionManager {
   normalizePath: boolean;
   /** merge_slashes: "//" → "/" in the path before routing. */
   mergeSlashes: boolean;
+  /** forward_client_cert_details (x-forwarded-client-cert). */
+  xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */
@@ -249,6 +253,10 @@ export interface ListenerTls {
   certificateChain: DataSource;
   privateKey: DataSource;
   alpn: string[];
+  /** validation_context.trusted_ca: client certificates are asked for and verified against it. */
+  ca: DataSource | undefined;
+  /** require_client_certificate: a client without a verified certificate fails the handshake. */
+  requireClientCert: boolean;
 }
 
 /** A typed SAN matcher of a validation context (match_typed_subject_alt_names). */
@@ -287,8 +295,15 @@ export interface Listener {
   /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
    * listener's own hcm/tcp, when set, serves the other ports. */
   byPort: ReadonlyMap<number, Listener> | undefined;
+  /**
+   * Chains matched by filter_chain_match.transport_protocol (tls_inspector: the first bytes are a TLS ClientHello
+   * or not), as Istio's PERMISSIVE inbound has them; a missing side closes such connections.
+   */
+  byTransport: { tls: Listener | undefined; raw: Listener | undefined } | undefined;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
+  /** envoy.filters.network.rbac filters, in order: a connection they deny is closed. */
+  networkRbac: { statPrefix: string; rbac: RbacConfig }[];
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";
@@ -368,6 +383,8 @@ export interface Cluster {
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */
 export interface Resources {
   version?: string;
+  /** SDS Secrets (`default`, `ROOTCA`) the agent holds: transport sockets name them (config/secrets.ts). */
+  secrets?: unknown[];
   listeners?: unknown[];
   routes?: unknown[];
   clusters?: unknown[];

@@ -4,6 +4,7 @@
 import type { DataSource, SanMatcher, UpstreamTls } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 import { stringMatcher } from "./matchers.js";
+import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 
 // typed_extension_protocol_options is keyed by the extension name, which for this one is its message name.
@@ -112,7 +113,7 @@ const TLS_VERSIONS = ["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"] as
 const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2", TLSv1_3: "TLSv1.3" } as const;
 
 /** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
-export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
+export function upstreamTls(r: Reader, o: Obj, secrets: Secrets): UpstreamTls | undefined {
   if (r.list(o, "transport_socket_matches", "").length)
     r.fail("transport_socket_matches", "not supported by this proxy");
   const ts = r.optObj(o, "transport_socket", "");
@@ -129,14 +130,7 @@ export function upstreamTls(r: Reader, o: Obj): UpstreamTls | undefined {
   }
   onlyKnown(r, typed, p, ["sni", "common_tls_context", "max_session_keys"], "UpstreamTlsContext");
   const cp = join(p, "common_tls_context");
-  const c = r.optObj(typed, "common_tls_context", p) ?? {};
-  if (
-    c.tls_certificate_sds_secret_configs !== undefined ||
-    c.validation_context_sds_secret_config !== undefined ||
-    c.combined_validation_context !== undefined
-  ) {
-    r.fail(cp, "SDS secrets (ISTIO_MUTUAL, credentialName) are not supported by this proxy yet");
-  }
+  const c = resolveSds(r, r.optObj(typed, "common_tls_context", p) ?? {}, cp, secrets);
   onlyKnown(r, c, cp, ["tls_certificates", "validation_context", "alpn_protocols", "tls_params"], "common_tls_context");
   const certs = r.list(c, "tls_certificates", cp);
   if (certs.length > 1) r.fail(join(cp, "tls_certificates"), "at most one client certificate is supported");

@@ -181,7 +181,7 @@ describe("upstream TLS origination", () => {
     expect(seen.at(-1)?.sni).toBe("api.example.com");
   });
 
-  it("NACKs SDS secrets (ISTIO_MUTUAL) and unreadable certificates, naming the cluster", async () => {
+  it("NACKs SDS secrets the agent hasn't given, and unreadable certificates, naming the cluster", async () => {
     const nack = (context: Record<string, unknown>) =>
       engine
         .apply({
@@ -195,7 +195,7 @@ describe("upstream TLS origination", () => {
           (e: unknown) => (e instanceof ConfigError ? e.message : String(e)),
         );
     expect(await nack({ common_tls_context: { tls_certificate_sds_secret_configs: [{ name: "default" }] } })).toContain(
-      'Cluster "ext": transport_socket.typed_config.common_tls_context: SDS secrets',
+      'Cluster "ext": transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs[0].name: secret "default" is not (yet) available',
     );
     expect(
       await nack({ common_tls_context: { validation_context: { trusted_ca: { filename: "/nonexistent/ca.pem" } } } }),

@@ -12,10 +12,12 @@ import {
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
+import { connectionOf } from "../connection.js";
 import { ChunkedScanner, type ResponseHead } from "../http1/parse.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
 import { grpcStatusOf } from "../local.js";
+import { PLAINTEXT_PEER, peerOf, type DownstreamPeer } from "../peer.js";
 
 /** Streams this side reset (anything else that closes with an error code was reset by the peer). */
 const resetHere = new WeakSet<ServerHttp2Stream>();
@@ -166,7 +168,10 @@ export class PrematureResets {
 
 export class H2Listener {
   private readonly server: Http2Server;
-  private readonly sessions = new Map<ServerHttp2Session, { socket: Socket; resets: PrematureResets }>();
+  private readonly sessions = new Map<
+    ServerHttp2Session,
+    { socket: Socket; resets: PrematureResets; peer: DownstreamPeer }
+  >();
   private draining = false;
   private incoming: Socket | undefined;
   private readonly opts: Required<Omit<H2Options, "count">>;
@@ -185,7 +190,11 @@ export class H2Listener {
     });
     this.server.on("session", (s: ServerHttp2Session) => {
       const socket = this.incoming as Socket; // emitted synchronously from take()
-      this.sessions.set(s, { socket, resets: new PrematureResets(this.opts.prematureResetTotalStreamCount) });
+      this.sessions.set(s, {
+        socket,
+        resets: new PrematureResets(this.opts.prematureResetTotalStreamCount),
+        peer: peerOf(socket),
+      });
       // A session that ends for any reason (GOAWAY, a bad HPACK block, a protocol error, the peer's FIN) takes its
       // socket with it: Node's http2 leaves it open otherwise, and the connection sits in CLOSE-WAIT for ever.
       s.once("close", () => {
@@ -303,6 +312,8 @@ export class H2Listener {
         },
         body,
         remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+        connection: connectionOf((this.sessions.get(session) as { socket: Socket }).socket),
+        peer: this.sessions.get(session)?.peer ?? PLAINTEXT_PEER,
         down: new H2Response(stream, contentType.startsWith("application/grpc")),
       });
     });

@@ -7,6 +7,8 @@ import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, t
 import { RequestParser } from "./request.js";
 import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
+import { connectionOf } from "../connection.js";
+import { peerOf, type DownstreamPeer } from "../peer.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -50,6 +52,7 @@ export class Http1Connection implements Downstream {
   private abortHandler: (() => void) | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
+  readonly peer: DownstreamPeer;
   /** Where the client meant to connect, when interception redirected it (ORIGINAL_DST clusters go there). */
   originalDst: OriginalDst | undefined;
   private readonly limits: HcmLimits;
@@ -78,6 +81,7 @@ export class Http1Connection implements Downstream {
       maxBodyBytes: MAX_BODY_BYTES,
     });
     this.remoteAddress = socket.remoteAddress ?? "";
+    this.peer = peerOf(socket);
     socket.setNoDelay(true);
     socket.on("data", this.onData);
     socket.on("drain", () => {
@@ -388,7 +392,9 @@ export class Http1Connection implements Downstream {
         head,
         body: r.body,
         remoteAddress: this.remoteAddress,
+        connection: connectionOf(this.socket),
         originalDst: this.originalDst,
+        peer: this.peer,
         down: this,
       });
     }

@@ -1,0 +1,52 @@
+// Istio's AuthorizationPolicy (security.istio.io v1 and v1beta1 share one schema), as users write it in YAML.
+// Field names follow istio/api security/v1beta1/authorization.proto.
+
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthorizationCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+export interface AuthorizationRule {
+  from?: { source?: AuthorizationSource }[];
+  to?: { operation?: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+
+export type AuthorizationAction = "ALLOW" | "DENY" | "AUDIT" | "CUSTOM";
+
+export interface AuthorizationPolicy {
+  selector?: { matchLabels?: Record<string, string> };
+  action?: AuthorizationAction;
+  rules?: AuthorizationRule[];
+  provider?: { name?: string };
+}
+
+/** Istio's default root namespace: a policy there applies to the whole mesh. */
+export const DEFAULT_ROOT_NAMESPACE = "istio-system";

@@ -1,0 +1,90 @@
+// The agent's side of the mesh CA: a fresh key kept in memory, a CSR, the token, CreateCertificate over TLS (the
+// server verified against the mesh's root certificate). Also the channel credentials for xDS over mTLS.
+import { X509Certificate } from "node:crypto";
+import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
+import { createCsr } from "../../operator/runtime/pki.js";
+import { CA_AUTH_HEADER, caService, type CertificateRequest, type CertificateResponse } from "../xds/ca.js";
+
+const CaClient = makeGenericClientConstructor(caService, "IstioCertificateService");
+
+export interface WorkloadCert {
+  /** Leaf first, then the chain (PEM). */
+  certChainPem: string;
+  keyPem: string;
+  /** The mesh root the agent trusts (its --root-cert file), which the engine verifies peers with (ROOTCA). */
+  rootPem: string;
+  /** The leaf's SPIFFE ID. */
+  identity: string;
+  /** When the agent received it, and when it expires (ms since the epoch). */
+  receivedAt: number;
+  notAfter: number;
+}
+
+export interface CaClientOptions {
+  /** host:port of discovery's :15012. */
+  address: string;
+  rootPem: string;
+  /** The TLS name to verify the CA by, when address is not one of its certificate's names. */
+  serverName?: string;
+  /** Requested lifetime in seconds (0: the CA's default). */
+  ttlSeconds?: number;
+  deadlineMs?: number;
+}
+
+/** Channel credentials for :15012: the mesh root, and the workload certificate when there is one (mTLS). */
+export function meshCredentials(
+  rootPem: string,
+  cert?: Pick<WorkloadCert, "certChainPem" | "keyPem">,
+): ChannelCredentials {
+  return cert
+    ? credentials.createSsl(Buffer.from(rootPem), Buffer.from(cert.keyPem), Buffer.from(cert.certChainPem))
+    : credentials.createSsl(Buffer.from(rootPem));
+}
+
+/** Asks the CA for a certificate; rejects with the CA's reason (a gRPC error's details) when refused. */
+export async function requestCertificate(o: CaClientOptions, token: string): Promise<WorkloadCert> {
+  const { csrPem, keyPem } = await createCsr([]);
+  const client = new CaClient(
+    o.address,
+    meshCredentials(o.rootPem),
+    o.serverName ? { "grpc.ssl_target_name_override": o.serverName, "grpc.default_authority": o.serverName } : {},
+  );
+  const md = new Metadata();
+  md.set(CA_AUTH_HEADER, `Bearer ${token}`);
+  const req: CertificateRequest = { csr: csrPem, validity_duration: o.ttlSeconds ?? 0 };
+  try {
+    const res = await new Promise<CertificateResponse>((resolve, reject) =>
+      (
+        client as unknown as {
+          CreateCertificate(
+            r: CertificateRequest,
+            m: Metadata,
+            opts: { deadline: number },
+            cb: (e: Error | null, v?: CertificateResponse) => void,
+          ): void;
+        }
+      ).CreateCertificate(req, md, { deadline: Date.now() + (o.deadlineMs ?? 10_000) }, (err, v) =>
+        err || !v ? reject(err ?? new Error("empty response")) : resolve(v),
+      ),
+    );
+    const leafPem = res.cert_chain[0];
+    if (!leafPem) throw new Error("the CA answered without a certificate");
+    const leaf = new X509Certificate(leafPem);
+    const identity = (leaf.subjectAltName ?? "").replace(/^URI:/, "");
+    return {
+      certChainPem: res.cert_chain.join(""),
+      keyPem,
+      rootPem: o.rootPem,
+      identity,
+      receivedAt: Date.now(),
+      notAfter: Date.parse(leaf.validTo),
+    };
+  } finally {
+    client.close();
+  }
+}
+
+/** When to rotate: half way from receipt to expiry, as Istio's agent (SECRET_GRACE_PERIOD_RATIO 0.5). Pure. */
+export function rotationAt(c: Pick<WorkloadCert, "receivedAt" | "notAfter">): number {
+  return c.receivedAt + (c.notAfter - c.receivedAt) / 2;
+}

@@ -1,0 +1,107 @@
+// SDS secrets (envoy.extensions.transport_sockets.tls.v3.Secret), as Istio names them: `default` (the workload's
+// certificate and key) and `ROOTCA` (the mesh root). The agent holds them and sends them with every config, so a
+// rotation is a config swap: new connections get the new certificate, connections already open keep theirs.
+// A common_tls_context naming secrets is resolved here into its inline form; anything else about SDS is refused.
+import type { DataSource } from "./types.js";
+import { join, Reader, type Obj } from "./read.js";
+import { dataSource, onlyKnown } from "./upstream.js";
+
+export interface Secret {
+  name: string;
+  cert: DataSource | undefined;
+  key: DataSource | undefined;
+  ca: DataSource | undefined;
+}
+
+export type Secrets = ReadonlyMap<string, Secret>;
+
+export function compileSecrets(list: unknown[] | undefined): Secrets {
+  const out = new Map<string, Secret>();
+  (list ?? []).forEach((raw, i) => {
+    const name = String((raw as Obj | null)?.name ?? `#${i}`);
+    const r = new Reader("Secret", name);
+    const o = r.obj(raw, "");
+    onlyKnown(r, o, "", ["name", "tls_certificate", "validation_context"], "Secret");
+    r.reqStr(o, "name", "");
+    if (out.has(name)) r.fail("name", "duplicate name");
+    const tc = r.optObj(o, "tls_certificate", "");
+    if (tc) onlyKnown(r, tc, "tls_certificate", ["certificate_chain", "private_key"], "tls_certificate");
+    const vc = r.optObj(o, "validation_context", "");
+    if (vc) onlyKnown(r, vc, "validation_context", ["trusted_ca"], "validation_context");
+    out.set(name, {
+      name,
+      cert: tc ? dataSource(r, tc, "certificate_chain", "tls_certificate") : undefined,
+      key: tc ? dataSource(r, tc, "private_key", "tls_certificate") : undefined,
+      ca: vc ? dataSource(r, vc, "trusted_ca", "validation_context") : undefined,
+    });
+  });
+  return out;
+}
+
+const inline = (d: DataSource): Obj =>
+  d.inline !== undefined ? { inline_string: d.inline } : { filename: d.filename };
+
+/** An SdsSecretConfig: its name, found among the agent's secrets; only the agent (ADS-style `sds_config`) serves them. */
+function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
+  onlyKnown(r, o, path, ["name", "sds_config"], "SdsSecretConfig");
+  const name = r.reqStr(o, "name", path);
+  const cfg = r.optObj(o, "sds_config", path);
+  if (cfg) {
+    const cp = join(path, "sds_config");
+    onlyKnown(r, cfg, cp, ["ads", "resource_api_version", "initial_fetch_timeout"], "sds_config");
+    if (!r.optObj(cfg, "ads", cp)) r.fail(join(cp, "ads"), "is required: secrets come from this proxy's agent");
+  }
+  const s = secrets.get(name);
+  if (!s) r.fail(join(path, "name"), `secret ${JSON.stringify(name)} is not (yet) available from the agent`);
+  return s as Secret;
+}
+
+/**
+ * common_tls_context with its SDS references (tls_certificate_sds_secret_configs, validation_context_sds_secret_config,
+ * combined_validation_context) replaced by the secrets' inline data, for the inline-only compilers.
+ */
+export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets): Obj {
+  const out: Obj = { ...c };
+  const certRefs = r.list(c, "tls_certificate_sds_secret_configs", cp);
+  if (certRefs.length) {
+    if (certRefs.length > 1 || c.tls_certificates !== undefined)
+      r.fail(join(cp, "tls_certificate_sds_secret_configs"), "exactly one certificate is supported");
+    const p = join(cp, "tls_certificate_sds_secret_configs[0]");
+    const s = secretRef(r, r.obj(certRefs[0], p), p, secrets);
+    if (!s.cert || !s.key) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no tls_certificate`);
+    out.tls_certificates = [
+      { certificate_chain: inline(s.cert as DataSource), private_key: inline(s.key as DataSource) },
+    ];
+    delete out.tls_certificate_sds_secret_configs;
+  }
+  const caFrom = (o: Obj, p: string): Obj => {
+    const s = secretRef(r, o, p, secrets);
+    if (!s.ca) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no validation_context`);
+    return inline(s.ca as DataSource);
+  };
+  const vref = r.optObj(c, "validation_context_sds_secret_config", cp);
+  if (vref) {
+    if (c.validation_context !== undefined || c.combined_validation_context !== undefined)
+      r.fail(join(cp, "validation_context_sds_secret_config"), "only one validation context may be given");
+    out.validation_context = { trusted_ca: caFrom(vref, join(cp, "validation_context_sds_secret_config")) };
+    delete out.validation_context_sds_secret_config;
+  }
+  const combined = r.optObj(c, "combined_validation_context", cp);
+  if (combined) {
+    const p = join(cp, "combined_validation_context");
+    if (c.validation_context !== undefined) r.fail(p, "only one validation context may be given");
+    onlyKnown(
+      r,
+      combined,
+      p,
+      ["default_validation_context", "validation_context_sds_secret_config"],
+      "combined_validation_context",
+    );
+    const dv = r.optObj(combined, "default_validation_context", p) ?? {};
+    if (dv.trusted_ca !== undefined) r.fail(join(p, "default_validation_context.trusted_ca"), "comes from the secret");
+    const ref = r.obj(combined.validation_context_sds_secret_config, join(p, "validation_context_sds_secret_config"));
+    out.validation_context = { ...dv, trusted_ca: caFrom(ref, join(p, "validation_context_sds_secret_config")) };
+    delete out.combined_validation_context;
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+// The RBAC filter's compile and decision, pure: Envoy's semantics for actions, shadow rules and matchers, and a NACK
+// naming every field it doesn't implement.
+import { Reader } from "../config/read.js";
+import { compileRbac, checkRbac } from "./filter.js";
+import { Counters } from "../counters.js";
+import { Registry } from "prom-client";
+import { PLAINTEXT_PEER, type DownstreamPeer } from "../peer.js";
+import type { ConnectionInfo } from "../connection.js";
+import type { RequestView } from "../config/types.js";
+import { cidr, inCidr } from "../../xds/ip.js";
+
+const conn: ConnectionInfo = { remoteIp: "::ffff:10.1.2.3", localIp: "10.0.0.1", localPort: 8080, sni: "a.example" };
+const view = (path = "/", headers: Record<string, string> = {}, method = "GET"): RequestView => ({
+  method,
+  path,
+  query: "",
+  header: (n) => headers[n],
+});
+const sleep: DownstreamPeer = {
+  tls: true,
+  principal: "td/ns/default/sa/sleep",
+  uriSans: ["spiffe://td/ns/default/sa/sleep"],
+  clientCertDetails: "",
+};
+
+function decide(config: object, v: RequestView | undefined = view(), peer: DownstreamPeer = PLAINTEXT_PEER) {
+  const counters = new Counters(new Registry());
+  const cfg = compileRbac(new Reader("Listener", "l"), config as Record<string, unknown>, "rbac");
+  const ok = checkRbac(cfg, v, conn, peer, counters, "http", "p");
+  return { ok, count: (s: string) => counters.get("http", "p", s) };
+}
+
+const policy = (permissions: unknown[], principals: unknown[] = [{ any: true }]) => ({
+  p: { permissions, principals },
+});
+
+describe("RBAC", () => {
+  it("ALLOW lets through only what a policy matches; DENY the opposite; LOG everything", () => {
+    const rules = (action: string) => ({
+      rules: { action, policies: policy([{ url_path: { path: { prefix: "/ok" } } }]) },
+    });
+    expect(decide(rules("ALLOW"), view("/ok/1")).ok).toBe(true);
+    expect(decide(rules("ALLOW"), view("/no")).ok).toBe(false);
+    expect(decide(rules("DENY"), view("/ok")).ok).toBe(false);
+    expect(decide(rules("DENY"), view("/no")).ok).toBe(true);
+    expect(decide(rules("LOG"), view("/ok")).ok).toBe(true);
+  });
+
+  it("no rules: nothing enforced, nothing counted; shadow rules are counted, never enforced", () => {
+    const d = decide({
+      shadow_rules: { policies: policy([{ any: true }]) },
+      shadow_rules_stat_prefix: "istio_dry_run_allow_",
+    });
+    expect(d.ok).toBe(true);
+    expect(d.count("rbac.istio_dry_run_allow_shadow_allowed")).toBe(1);
+    expect(d.count("rbac.allowed")).toBe(0);
+    expect(decide({ rules: { policies: {} } }).count("rbac.denied")).toBe(1);
+  });
+
+  it("principals: authenticated URI SANs, the peer's and the forwarded address, headers, not_id", () => {
+    const allow = (principals: unknown[]) => ({ rules: { policies: policy([{ any: true }], principals) } });
+    const sa = { authenticated: { principal_name: { exact: "spiffe://td/ns/default/sa/sleep" } } };
+    expect(decide(allow([sa]), view(), sleep).ok).toBe(true);
+    expect(decide(allow([sa])).ok).toBe(false);
+    expect(decide(allow([{ authenticated: {} }])).ok).toBe(false);
+    expect(decide(allow([{ direct_remote_ip: { address_prefix: "10.1.0.0", prefix_len: 16 } }])).ok).toBe(true);
+    expect(decide(allow([{ source_ip: { address_prefix: "10.2.0.0", prefix_len: 16 } }])).ok).toBe(false);
+    const remote = allow([{ remote_ip: { address_prefix: "192.168.0.0", prefix_len: 16 } }]);
+    expect(decide(remote, view("/", { "x-forwarded-for": "1.1.1.1, 192.168.1.1" })).ok).toBe(true);
+    expect(decide(remote, view("/")).ok).toBe(false);
+    expect(
+      decide(allow([{ not_id: { header: { name: "x-a", present_match: true } } }]), view("/", { "x-a": "1" })).ok,
+    ).toBe(false);
+  });
+
+  it("permissions: :method and :authority headers, ports, destination IP, SNI, and/or/not", () => {
+    const allow = (permissions: unknown[]) => ({ rules: { policies: policy(permissions) } });
+    expect(decide(allow([{ header: { name: ":method", string_match: { exact: "GET" } } }])).ok).toBe(true);
+    expect(decide(allow([{ destination_port: 8080 }])).ok).toBe(true);
+    expect(decide(allow([{ destination_port_range: { start: 1, end: 8080 } }])).ok).toBe(false);
+    expect(decide(allow([{ destination_ip: { address_prefix: "10.0.0.0", prefix_len: 24 } }])).ok).toBe(true);
+    expect(decide(allow([{ requested_server_name: { suffix: ".example" } }])).ok).toBe(true);
+    const both = {
+      and_rules: { rules: [{ destination_port: 8080 }, { not_rule: { url_path: { path: { exact: "/" } } } }] },
+    };
+    expect(decide(allow([both])).ok).toBe(false);
+    expect(decide(allow([{ or_rules: { rules: [{ destination_port: 1 }, { destination_port: 8080 }] } }])).ok).toBe(
+      true,
+    );
+  });
+
+  it("network RBAC (no request): header rules match nothing", () => {
+    const cfg = { rules: { policies: policy([{ header: { name: "x", present_match: true } }]) } };
+    expect(decide(cfg, undefined).ok).toBe(false);
+  });
+
+  it.each([
+    [
+      { rules: { policies: policy([{ metadata: {} }]) } },
+      "rbac.rules.policies.p.permissions[0].metadata: not supported",
+    ],
+    [
+      { rules: { policies: policy([{ any: true }], [{ filter_state: {} }]) } },
+      "principals[0].filter_state: not supported",
+    ],
+    [
+      { rules: { policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], condition: {} } } } },
+      "policies.p.condition: not supported",
+    ],
+    [{ matcher: {} }, "rbac.matcher: not supported"],
+    [{ rules: { action: "MAYBE" } }, "rbac.rules.action: unknown value"],
+    [
+      { rules: { policies: { p: { permissions: [], principals: [{ any: true }] } } } },
+      "permissions: at least one permission",
+    ],
+    [
+      { rules: { policies: policy([{ destination_ip: { address_prefix: "10.0.0.300", prefix_len: 8 } }]) } },
+      "invalid address",
+    ],
+    [{ rules: { policies: policy([{ any: true, destination_port: 1 }]) } }, "exactly one rule expected"],
+    [{ rules: { policies: policy([{ url_path: { path: { safe_regex: { regex: "(a" } } } }]) } }, "invalid regex"],
+  ])("NACKs %j", (config, message) => {
+    expect(() => decide(config)).toThrow(message);
+  });
+});
+
+describe("CIDR", () => {
+  it.each([
+    ["10.0.0.0", 8, "10.255.1.1", true],
+    ["10.0.0.0", 8, "11.0.0.1", false],
+    ["10.0.0.0", 8, "::ffff:10.9.9.9", true],
+    ["2001:db8::", 32, "2001:db8:1::1", true],
+    ["2001:db8::", 32, "2001:db9::1", false],
+    ["::1", 128, "::1", true],
+    ["0.0.0.0", 0, "1.2.3.4", true],
+    ["1.2.3.4", 32, "1.2.3.04", false],
+  ] as const)("%s/%d contains %s: %s", (address, len, ip, expected) => {
+    const range = cidr(address, len);
+    if (typeof range === "string") throw new Error(range);
+    expect(inCidr(range, ip)).toBe(expected);
+  });
+});

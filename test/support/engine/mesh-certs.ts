@@ -1,0 +1,70 @@
+// A test mesh CA: a root, and leaf certificates whose only SAN is a SPIFFE URI (or a DNS name), as a mesh CA
+// issues them. For mTLS tests (ECDSA P-256, valid for an hour).
+import { webcrypto } from "node:crypto";
+import "reflect-metadata"; // @peculiar/x509 needs it
+import * as x509 from "@peculiar/x509";
+
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
+
+export interface TestCa {
+  /** The root, PEM. */
+  ca: string;
+  /** A leaf for `spiffe://…` (URI SAN) or a DNS name. */
+  issue(san: { uri?: string; dns?: string }): Promise<KeyPair>;
+}
+
+const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+type Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"];
+
+async function pem(keys: webcrypto.CryptoKeyPair): Promise<string> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
+  return `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n`;
+}
+
+let serial = 1;
+
+export async function testCa(name = "weft-test-ca"): Promise<TestCa> {
+  // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
+  const root = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: (serial++).toString(16).padStart(2, "0"),
+    name: `CN=${name}`,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    signingAlgorithm: ALG,
+    keys: caKeys as unknown as Keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
+  });
+  return {
+    ca: root.toString("pem"),
+    async issue(san) {
+      const keys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
+      const names: x509.JsonGeneralName[] = [];
+      if (san.uri) names.push({ type: "url", value: san.uri });
+      if (san.dns) names.push({ type: "dns", value: san.dns });
+      const leaf = await x509.X509CertificateGenerator.create({
+        serialNumber: (serial++).toString(16).padStart(2, "0"),
+        subject: "O=weft-test",
+        issuer: root.subject,
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 3_600_000),
+        signingAlgorithm: ALG,
+        publicKey: keys.publicKey as unknown as x509.PublicKeyType,
+        signingKey: caKeys.privateKey as unknown as x509.X509CertificateCreateWithKeyParams["signingKey"],
+        extensions: [
+          new x509.SubjectAlternativeNameExtension(names, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        ],
+      });
+      return { cert: leaf.toString("pem"), key: await pem(keys) };
+    },
+  };
+}
