@@ -11,8 +11,8 @@ root=false; [ "$(id -u)" = 0 ] && root=true
 real_node=${WEFT_REAL_NODE:-$([ "$root" = true ] && echo 1 || echo 0)}
 
 # Debian packages: the e2e browser, the real node (containerd, runc, CNI plugins, iptables,
-# iproute2), and gcc with static libc for the images' small C programs.
-pkgs=(chromium python3-pip gcc libc6-dev binutils)
+# iproute2), gcc with static libc for the images' small C programs, and redis-server for the videos demo.
+pkgs=(chromium python3-pip gcc libc6-dev binutils redis-server)
 if [ "$real_node" = 1 ]; then pkgs+=(containerd runc containernetworking-plugins); fi
 # The interception suite (as root) makes network namespaces and iptables rules; gcc above also builds the
 # original-destination addon.

@@ -12,10 +12,10 @@ function has(cmd: string): boolean {
 }
 
 export function ensureTools(): void {
-  if (has("wrk") && has("nginx")) return;
-  process.stderr.write("installing wrk and nginx (apt-get)…\n");
+  if (has("wrk") && has("nginx") && has("haproxy") && has("h2load")) return;
+  process.stderr.write("installing wrk, nginx, haproxy and h2load (apt-get)…\n");
   execFileSync("apt-get", ["update"], { stdio: "inherit" });
-  execFileSync("apt-get", ["install", "-y", "wrk", "nginx"], {
+  execFileSync("apt-get", ["install", "-y", "wrk", "nginx-light", "haproxy", "nghttp2-client"], {
     stdio: "inherit",
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
@@ -36,7 +36,7 @@ process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
 export async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) {
     const ok = await new Promise<boolean>((res) => {
       const s = createServer();
       s.once("error", () => res(true)); // in use: the server is up
@@ -78,16 +78,58 @@ function toMs(v: string): number {
   return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
 }
 
-export function wrk(port: number, conns: number, duration: string): Result {
-  const out = execFileSync("wrk", ["-t1", `-c${conns}`, `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`], {
-    encoding: "utf8",
-  });
+export function wrk(port: number, conns: number, duration: string, extra: string[] = []): Result {
+  const args = ["-t1", `-c${conns}`, `-d${duration}`, "--latency", ...extra, `http://127.0.0.1:${port}/`];
+  const out = execFileSync("wrk", args, { encoding: "utf8" });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? "");
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? "");
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors) process.stdout.write(`  (wrk: ${errors[0]})\n`);
   return { rps, p50, p99 };
+}
+
+/** h2load over h2c (prior knowledge): `conns` connections with `streams` concurrent streams each, for `duration`. */
+export function h2load(port: number, conns: number, streams: number, duration: string): Result {
+  const args = ["-t1", `-c${conns}`, `-m${streams}`, `-D${duration.replace(/s$/, "")}`, `http://127.0.0.1:${port}/`];
+  const out = execFileSync("h2load", args, { encoding: "utf8" });
+  const rps = Number(/finished in [^,]+, ([\d.]+) req\/s/.exec(out)?.[1] ?? NaN);
+  const failed = Number(/(\d+) failed/.exec(out)?.[1] ?? 0);
+  if (failed > 0) process.stdout.write(`  (h2load: ${failed} failed)\n`);
+  // h2load prints mean and sd of request times, not percentiles: p50 ≈ mean, p99 ≈ mean + 2.33 sd (reported as such).
+  const t = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/.exec(out);
+  const mean = toMs(t?.[3] ?? "");
+  const sd = toMs(t?.[4] ?? "");
+  return { rps, p50: mean, p99: mean + 2.33 * sd };
+}
+
+/** HAProxy, one thread, HTTP/1.1 on h1Port and h2c on h2Port, to the backend with keep-alive. */
+export function startHaproxy(dir: string, h1Port: number, h2Port: number, backendPort: number): void {
+  const d = join(dir, "haproxy");
+  mkdirSync(d, { recursive: true });
+  const file = join(d, "haproxy.cfg");
+  writeFileSync(
+    file,
+    `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend h1
+  bind 127.0.0.1:${h1Port}
+  default_backend be
+frontend h2
+  bind 127.0.0.1:${h2Port} proto h2
+  default_backend be
+backend be
+  server s1 127.0.0.1:${backendPort}
+`,
+  );
+  start("haproxy", ["-db", "-f", file]);
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -155,9 +197,15 @@ export function startBackend(dir: string, port: number): void {
   startNginx("backend", dir, `server { listen 127.0.0.1:${port}; location / { return 200 "hello world\\n"; } }`);
 }
 
-/** Runs `weft proxy` on a bootstrap file written to dir; returns the child. */
-export function startWeft(dir: string, listenPort: number, backendPort: number, nodeArgs: string[] = []): ChildProcess {
-  const file = join(dir, "weft.json");
+/** Runs `weft proxy` on a bootstrap file written to dir (with `agent`, as sidecars run: agent + engine child). */
+export function startWeft(
+  dir: string,
+  listenPort: number,
+  backendPort: number,
+  nodeArgs: string[] = [],
+  agent = false,
+): ChildProcess {
+  const file = join(dir, `weft-${listenPort}.json`);
   writeFileSync(file, JSON.stringify(bootstrap(listenPort, backendPort)));
   return start(process.execPath, [
     ...nodeArgs,
@@ -171,6 +219,7 @@ export function startWeft(dir: string, listenPort: number, backendPort: number, 
     "0",
     "--ready-port",
     "0",
+    ...(agent ? ["--agent"] : []),
   ]);
 }
 

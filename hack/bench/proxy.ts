@@ -1,8 +1,10 @@
-// npm run bench:proxy — Weft's engine against nginx (1 worker) as an HTTP/1.1 reverse proxy, both in front of the
-// same tiny backend, each driven by `wrk -t1 -c32 -d10s` several times, alternately. Prints req/s and p50/p99 per
-// run and the median ratio Weft/nginx. A benchmark prints figures; it asserts nothing.
-//   env: BENCH_ROUNDS (default 3), BENCH_DURATION (default 10s), BENCH_CONNECTIONS (default 32),
-//        BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the engine)
+// npm run bench:proxy — Weft against nginx and HAProxy (one worker each) as a reverse proxy in front of the same tiny
+// backend: keep-alive at c=1, 32 and 128, a new connection per request, and h2c (h2load). Each case runs every proxy
+// in turn, several rounds, alternately; it prints req/s and p50/p99 per run, then the medians and each proxy's median
+// ratio to nginx. Weft runs as sidecars run it (the agent with its engine child) and as the bare engine. A benchmark
+// prints figures; it asserts nothing.
+//   env: BENCH_ROUNDS (default 3), BENCH_DURATION (default 5s), BENCH_CASES (comma list of case names, default all),
+//        BENCH_PROXIES (comma list, default all), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +14,10 @@ import {
   runBench,
   ensureTools,
   freePort,
+  h2load,
   median,
   startBackend,
+  startHaproxy,
   startNginx,
   startWeft,
   waitPort,
@@ -22,53 +26,107 @@ import {
 } from "./common.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const DURATION = process.env.BENCH_DURATION ?? "10s";
-const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const DURATION = process.env.BENCH_DURATION ?? "5s";
+
+interface Case {
+  name: string;
+  what: string;
+  run(port: number): Result;
+}
+
+const CASES: Case[] = [
+  ...[1, 32, 128].map((c) => ({
+    name: `keepalive-c${c}`,
+    what: `HTTP/1.1 keep-alive, wrk -t1 -c${c}`,
+    run: (port: number) => wrk(port, c, DURATION),
+  })),
+  {
+    name: "newconn-c32",
+    what: "HTTP/1.1, a new connection per request (Connection: close), wrk -t1 -c32",
+    run: (port) => wrk(port, 32, DURATION, ["-H", "Connection: close"]),
+  },
+  {
+    name: "h2c-c32",
+    what: "h2c prior knowledge, h2load -t1 -c32 -m10",
+    run: (port) => h2load(port, 32, 10, DURATION),
+  },
+];
+
+interface Proxy {
+  name: string;
+  h1: number;
+  h2: number;
+}
 
 async function main(): Promise<void> {
   ensureTools();
+  const only = (env: string | undefined) => (env ? new Set(env.split(",")) : undefined);
+  const cases = CASES.filter((c) => only(process.env.BENCH_CASES)?.has(c.name) ?? true);
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
-  const [backendPort, nginxPort, weftPort] = [await freePort(), await freePort(), await freePort()];
+  const backendPort = await freePort();
   startBackend(dir, backendPort);
-  startNginx(
-    "proxy",
-    dir,
-    `upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
-server { listen 127.0.0.1:${nginxPort}; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
-  );
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
-  startWeft(dir, weftPort, backendPort, nodeArgs);
-  await Promise.all([waitPort(backendPort), waitPort(nginxPort), waitPort(weftPort)]);
-  // Warm up both (JIT, pools), then alternate.
-  process.stdout.write(`warming up (wrk -t1 -c${CONNS} -d2s on each)…\n`);
-  execFileSync("wrk", ["-t1", `-c${CONNS}`, "-d2s", `http://127.0.0.1:${nginxPort}/`]);
-  execFileSync("wrk", ["-t1", `-c${CONNS}`, "-d2s", `http://127.0.0.1:${weftPort}/`]);
-  const results: Record<"nginx" | "weft", Result[]> = { nginx: [], weft: [] };
-  for (let r = 1; r <= ROUNDS; r++) {
-    for (const [name, port] of [
-      ["nginx", nginxPort],
-      ["weft", weftPort],
-    ] as const) {
-      const res = wrk(port, CONNS, DURATION);
-      results[name].push(res);
-      process.stdout.write(
-        `round ${r} ${name.padEnd(5)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms\n`,
+  const all: Proxy[] = [];
+  const wanted = only(process.env.BENCH_PROXIES);
+  const want = (name: string) => wanted?.has(name) ?? true;
+  if (want("nginx")) {
+    const [h1, h2] = [await freePort(), await freePort()];
+    startNginx(
+      "proxy",
+      dir,
+      `upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
+server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
+  location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+    );
+    all.push({ name: "nginx", h1, h2 });
+  }
+  if (want("haproxy")) {
+    const [h1, h2] = [await freePort(), await freePort()];
+    startHaproxy(dir, h1, h2, backendPort);
+    all.push({ name: "haproxy", h1, h2 });
+  }
+  for (const [name, agent] of [
+    ["weft", true],
+    ["weft-engine", false],
+  ] as const) {
+    if (!want(name)) continue;
+    const port = await freePort(); // the engine serves h2c with prior knowledge on the HTTP/1.1 port
+    startWeft(dir, port, backendPort, nodeArgs, agent);
+    all.push({ name, h1: port, h2: port });
+  }
+  await Promise.all([waitPort(backendPort), ...all.map((p) => waitPort(p.h1)), ...all.map((p) => waitPort(p.h2))]);
+  process.stdout.write(`warming up (2 s each)…\n`);
+  for (const p of all) execFileSync("wrk", ["-t1", "-c32", "-d2s", `http://127.0.0.1:${p.h1}/`]);
+
+  const summary: string[] = [];
+  for (const c of cases) {
+    process.stdout.write(`\n${c.name}: ${c.what}, ${DURATION} per run, ${ROUNDS} rounds\n`);
+    const results = new Map<string, Result[]>(all.map((p) => [p.name, []]));
+    for (let r = 1; r <= ROUNDS; r++) {
+      for (const p of all) {
+        const res = c.run(c.name.startsWith("h2c") ? p.h2 : p.h1);
+        results.get(p.name)?.push(res);
+        process.stdout.write(
+          `  round ${r} ${p.name.padEnd(11)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms\n`,
+        );
+      }
+    }
+    const nginx = results.get("nginx");
+    for (const p of all) {
+      const rs = results.get(p.name) ?? [];
+      const ratio = nginx ? median(rs.map((x, i) => x.rps / (nginx[i]?.rps ?? NaN))) : NaN;
+      summary.push(
+        `${c.name.padEnd(14)} ${p.name.padEnd(11)} ${median(rs.map((x) => x.rps))
+          .toFixed(0)
+          .padStart(
+            7,
+          )} req/s  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms` +
+          (nginx ? `  ×nginx ${ratio.toFixed(2)}` : ""),
       );
     }
   }
-  const ratios = results.weft.map((w, i) => w.rps / (results.nginx[i] as Result).rps);
-  process.stdout.write(`\nmedians over ${ROUNDS} rounds (wrk -t1 -c${CONNS} -d${DURATION}, one worker each):\n`);
-  for (const name of ["nginx", "weft"] as const) {
-    const rs = results[name];
-    process.stdout.write(
-      `  ${name.padEnd(5)} ${median(rs.map((x) => x.rps))
-        .toFixed(0)
-        .padStart(
-          7,
-        )} req/s  p50 ${median(rs.map((x) => x.p50)).toFixed(2)} ms  p99 ${median(rs.map((x) => x.p99)).toFixed(2)} ms\n`,
-    );
-  }
-  process.stdout.write(`  weft/nginx throughput ratio (median of per-round ratios): ${median(ratios).toFixed(2)}\n`);
+  process.stdout.write(`\nmedians (one worker each; the load generator shares the machine's cores):\n`);
+  for (const line of summary) process.stdout.write(`  ${line}\n`);
   cleanup();
 }
 

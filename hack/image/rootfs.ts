@@ -2,7 +2,7 @@
 // - base: glibc and friends, Node, /etc/passwd with the non-root user, /tmp. Shared by every image.
 // - weft: the package (dist/operator, dist/proxy, production node_modules without typings, sources
 //   or maps), /usr/local/bin/weft, and the engine at the default spec.proxy.binaryPath.
-// - bookinfo: the sample apps' compiled code.
+// - bookinfo: the sample apps' compiled code (Bookinfo's and the videos catalogue's).
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
@@ -119,10 +119,13 @@ export function bookinfoRoot(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   const app = join(dir, APP.slice(1));
   put(app, "package.json", JSON.stringify({ name: "weft-bookinfo", private: true, type: "module" }, null, 2) + "\n");
-  const src = join(REPO_ROOT, "dist", "samples", "bookinfo", "apps");
-  for (const f of readdirSync(src).filter((f) => f.endsWith(".js") && !f.endsWith(".test.js"))) {
-    mkdirSync(join(app, "dist", "samples", "bookinfo", "apps"), { recursive: true });
-    copyFileSync(join(src, f), join(app, "dist", "samples", "bookinfo", "apps", f));
+  // The videos sample's apps ride along (they share Bookinfo's http.js): samples/videos/kube runs them from here.
+  for (const sample of ["bookinfo", "videos"]) {
+    const src = join(REPO_ROOT, "dist", "samples", sample, "apps");
+    for (const f of readdirSync(src).filter((f) => f.endsWith(".js") && !f.endsWith(".test.js"))) {
+      mkdirSync(join(app, "dist", "samples", sample, "apps"), { recursive: true });
+      copyFileSync(join(src, f), join(app, "dist", "samples", sample, "apps", f));
+    }
   }
 }
 

@@ -68,7 +68,7 @@ export function sidecarNodeId(w: Workload): string {
 }
 
 export function gatewayNodeId(l: LocalLayout): string {
-  return `router~${l.gateway.ip}~istio-ingressgateway.default~default.svc.cluster.local`;
+  return `router~${l.gateway.ip}~${GATEWAY_WORKLOAD}.default~default.svc.cluster.local`;
 }
 
 const portName = (p: AppProtocol): string => p.toLowerCase();
@@ -99,20 +99,31 @@ export function serviceEntries(l: LocalLayout): string {
     .join("---\n");
 }
 
-/** One WorkloadEntry per workload, at its sidecar's address, labelled app, version and its own labels. */
+/** The local gateway's labels: Istio's ingress gateway's, which Istio's Gateways select (`istio: ingressgateway`). */
+/** The local gateway's workload name (its node id's and its WorkloadEntry's). */
+export const GATEWAY_WORKLOAD = "istio-ingressgateway";
+
+export const GATEWAY_LABELS = { app: "istio-ingressgateway", istio: "ingressgateway" } as const;
+
+/**
+ * One WorkloadEntry per workload, at its sidecar's address, labelled app, version and its own labels; and one for
+ * the gateway (named as its node id names it), so that a Gateway configures it only when its selector matches.
+ */
 export function workloadEntries(l: LocalLayout): string {
-  return l.workloads
-    .map((w) =>
-      stringify({
-        apiVersion: "networking.istio.io/v1",
-        kind: "WorkloadEntry",
-        metadata: { name: workloadName(w) },
-        spec: {
-          address: w.ip,
-          ports: { [portName(w.protocol)]: w.port },
-          labels: { ...w.labels, app: w.app, version: w.version },
-        },
-      }),
+  const gateway = { name: GATEWAY_WORKLOAD, spec: { address: l.gateway.ip, labels: GATEWAY_LABELS } };
+  return [
+    ...l.workloads.map((w) => ({
+      name: workloadName(w),
+      spec: {
+        address: w.ip,
+        ports: { [portName(w.protocol)]: w.port },
+        labels: { ...w.labels, app: w.app, version: w.version },
+      },
+    })),
+    gateway,
+  ]
+    .map(({ name, spec }) =>
+      stringify({ apiVersion: "networking.istio.io/v1", kind: "WorkloadEntry", metadata: { name }, spec }),
     )
     .join("---\n");
 }

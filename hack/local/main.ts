@@ -1,13 +1,24 @@
 // `npm start`: the mesh with your workloads (Bookinfo by default) as local processes, until Ctrl-C / SIGTERM.
-//   npm start -- [--workloads weft.local.yaml] [--config-dir .weft/local/config] [--gateway-port 8080]
+//   npm start -- [bookinfo|videos] [--workloads weft.local.yaml] [--config-dir .weft/local/config] [--gateway-port 8080]
 //                [--xds-port 15010] [--monitoring-port 15014] [--base 127.0.10] [--app-base 127.0.11]
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { BOOKINFO_WORKLOADS, readWorkloads, repoRoot, startLocalMesh, type LocalMesh } from "./mesh.js";
 
-/** --workloads, else ./weft.local.yaml when there is one, else Bookinfo's. */
-function workloadsFile(flag: string | undefined): string {
+/** The samples `npm start -- NAME` runs. */
+const SAMPLES: Record<string, string> = {
+  bookinfo: "samples/bookinfo/local/weft.local.yaml",
+  videos: "samples/videos/local/weft.local.yaml",
+};
+
+/** A sample by name, --workloads, else ./weft.local.yaml when there is one, else Bookinfo's. */
+function workloadsFile(flag: string | undefined, sample: string | undefined): string {
+  if (sample !== undefined) {
+    const file = SAMPLES[sample];
+    if (!file) throw new Error(`unknown sample "${sample}" (${Object.keys(SAMPLES).join(", ")})`);
+    return path.join(repoRoot(), file);
+  }
   if (flag) return path.resolve(flag);
   const here = path.resolve("weft.local.yaml");
   return existsSync(here) ? here : BOOKINFO_WORKLOADS(repoRoot());
@@ -51,8 +62,20 @@ Ctrl-C stops everything.
 `;
 }
 
+function tryVideos(m: LocalMesh): string {
+  const cfg = path.relative(process.cwd(), m.configDir) || ".";
+  return `
+The videos catalogue is up${process.env.FLAKY === "true" ? ", with FLAKY=true: videos-api fails every third request" : ""}. Try:
+  curl -s -o /dev/null -w '%{http_code}\\n' ${m.gatewayUrl}/     # 200, or 502 when videos-api failed (FLAKY=true)
+  cp samples/videos/networking/videos-api-retry.yaml ${cfg}/    # retries: the page stops breaking
+  curl -s ${m.monitoringUrl}/debug/syncz                        # every proxy's versions, ACK/NACK
+Walkthrough: samples/videos/README.md. Ctrl-C stops everything.
+`;
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       "config-dir": { type: "string" },
       "gateway-port": { type: "string" },
@@ -67,7 +90,9 @@ async function main(): Promise<number> {
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const configDir = path.resolve(values["config-dir"] ?? path.join(repoRoot(), ".weft/local/config"));
   const say = (line: string): void => void process.stdout.write(`weft local: ${line}\n`);
-  const file = workloadsFile(values.workloads);
+  if (positionals.length > 1) throw new Error(`one sample at most, got ${positionals.join(" ")}`);
+  const sample = positionals[0];
+  const file = workloadsFile(values.workloads, sample);
   const bookinfo = file === BOOKINFO_WORKLOADS(repoRoot());
   say(
     `starting discovery, the workloads of ${path.relative(process.cwd(), file)}, their sidecars and the ingress gateway`,
@@ -82,7 +107,7 @@ async function main(): Promise<number> {
     appBase: values["app-base"],
     progress: say,
   });
-  process.stdout.write(bookinfo ? tryThis(mesh) : tryYours(mesh));
+  process.stdout.write(bookinfo ? tryThis(mesh) : sample === "videos" ? tryVideos(mesh) : tryYours(mesh));
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -18,7 +18,7 @@ import {
   type LocalLayout,
 } from "./layout.js";
 import { get, poll, Procs } from "./procs.js";
-import { expandCommand, parseWorkloads, type WorkloadsFile } from "./workloads.js";
+import { expandCommand, missingPrograms, onPath, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
 import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
 
@@ -97,6 +97,8 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
   const cli = path.join(root, "dist/operator/cli/main.js");
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
   const workloads = o.workloads ?? readWorkloads(BOOKINFO_WORKLOADS(root));
+  const missing = missingPrograms(workloads.workloads, onPath);
+  if (missing.length) throw new Error(missing.join("\n"));
   const l = layout(o, workloads.workloads);
   const say = o.progress ?? (() => undefined);
   const logDir = o.logDir ?? path.join(path.dirname(o.configDir), "logs");

@@ -87,9 +87,10 @@ export async function poll<T>(
 export async function get(
   url: string,
   headers: Record<string, string> = {},
+  timeoutMs = 5000,
 ): Promise<{ status: number; body: string } | undefined> {
   try {
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
     return { status: res.status, body: await res.text() };
   } catch {
     return undefined;

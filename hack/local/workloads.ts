@@ -1,6 +1,7 @@
 // The workloads file of local mode (`weft.local.yaml`): the apps `npm start` runs, each with its own loopback IPs
 // and sidecar, and the config files it seeds. Bookinfo is only the default file (samples/bookinfo/local/).
 // Parsing is strict, as for Istio objects: an unknown field is an error naming it. Pure.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { checkShape, type Shape } from "../../operator/discovery/validate/shape.js";
@@ -21,6 +22,8 @@ export interface WorkloadSpec {
   protocol: AppProtocol;
   /** More labels, besides app and version. */
   labels: Record<string, string>;
+  /** How to install the command when it is missing (`apt-get install redis-server`): said instead of starting. */
+  install?: string | undefined;
 }
 
 export interface WorkloadsFile {
@@ -40,6 +43,7 @@ const SHAPE: Shape = {
           port: "int",
           protocol: { enum: PROTOCOLS },
           labels: { map: "string" },
+          install: "string",
         },
       },
     },
@@ -79,6 +83,7 @@ export function parseWorkloads(text: string, file: string): WorkloadsFile {
       port: w.port ?? 0,
       protocol: w.protocol ?? "HTTP",
       labels: w.labels ?? {},
+      install: w.install,
     };
   });
   if (!workloads.length) problems.push("workloads: at least one workload is required");
@@ -109,4 +114,21 @@ export function expandCommand(command: string[], ctx: CommandContext): string[] 
       ? ctx.node
       : arg.replace(/\{(ip|port|proxy|sidecar|root)\}/g, (_, k: string) => values[k] ?? ""),
   );
+}
+
+/** A workload whose program isn't installed: the message says which, and how to install it. Pure (given `found`). */
+export function missingPrograms(workloads: WorkloadSpec[], found: (program: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const w of workloads) {
+    const program = w.command[0];
+    if (!program || program === "node" || found(program)) continue;
+    out.push(`${w.name}-${w.version}: ${program} is not installed${w.install ? `; install it: ${w.install}` : ""}`);
+  }
+  return out;
+}
+
+/** Whether `program` is a path that exists, or a name found on PATH. */
+export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (program.includes("/")) return existsSync(program);
+  return (env.PATH ?? "").split(":").some((dir) => dir && existsSync(path.join(dir, program)));
 }

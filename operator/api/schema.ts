@@ -40,6 +40,7 @@ const TAG = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
 export const MAX_UNAVAILABLE_PERCENT = "^(100|[1-9][0-9]?)%$";
 export const MAX_UNAVAILABLE_MESSAGE = "must be an integer >= 1 or a percentage from 1% to 100%";
+const HOST_PORT = "^[A-Za-z0-9.-]+:[0-9]{1,5}$";
 const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
@@ -165,6 +166,27 @@ export const specSchema: Schema = {
           minimum: 0,
           maximum: 100,
           default: 1,
+        },
+        zipkin: {
+          type: "object",
+          description: "Export spans to a Zipkin collector (Zipkin v2 JSON); Istio's defaultConfig.tracing.zipkin.",
+          properties: {
+            address: str("The collector, host:port (such as zipkin.istio-system:9411).", { pattern: HOST_PORT }),
+          },
+          required: ["address"],
+        },
+        openTelemetry: {
+          type: "object",
+          description:
+            "Export spans to an OpenTelemetry collector over OTLP/HTTP (JSON); Istio's opentelemetry extension provider. Takes precedence over zipkin.",
+          properties: {
+            service: str("The collector's host (such as otel-collector.observability.svc.cluster.local).", {
+              pattern: "^[A-Za-z0-9.-]+$",
+            }),
+            port: { type: "integer", description: "The collector's OTLP/HTTP port.", minimum: 1, maximum: 65535 },
+            path: str("Where spans are POSTed.", { pattern: "^/[^\\s]*$", default: "/v1/traces" }),
+          },
+          required: ["service", "port"],
         },
       }),
     }),

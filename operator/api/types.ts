@@ -39,7 +39,11 @@ export interface MeshSpec {
     mtls: { mode: MtlsMode };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
     accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };
-    tracing: { sampling: number };
+    tracing: {
+      sampling: number;
+      zipkin?: { address: string };
+      openTelemetry?: { service: string; port: number; path: string };
+    };
   };
   updateStrategy: { type: UpdateStrategyType };
 }

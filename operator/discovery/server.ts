@@ -162,6 +162,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
               defaultRetry: next.defaultRetry,
               accessLog: next.accessLog ?? "off",
               tracingSampling: next.tracingSampling,
+              tracer: next.tracer ?? "none",
             }
           : "defaults",
       },

@@ -19,7 +19,7 @@ import { close, healthRoutes, metricsRoutes, serve } from "../runtime/http.js";
 import { Informer, type InformerSource } from "../runtime/informer.js";
 import { LeaderElector, type LeaderOptions } from "../runtime/leader.js";
 import { RuntimeMetrics } from "../runtime/metrics.js";
-import { FIELD_MANAGER, MESH_LABEL } from "./labels.js";
+import { DISCOVERY, FIELD_MANAGER, MESH_LABEL } from "./labels.js";
 import { MeshReconciler } from "./reconciler.js";
 import { INJECTED_SELECTOR } from "./upgrades.js";
 
@@ -91,6 +91,12 @@ export class Operator {
       configMaps: this.informer<V1ConfigMap>(owned("v1", "ConfigMap", "configmaps")),
       namespaces: this.informer<V1Namespace>({ apiVersion: "v1", kind: "Namespace", plural: "namespaces" }),
       pods: this.informer<V1Pod>({ apiVersion: "v1", kind: "Pod", plural: "pods", labelSelector: INJECTED_SELECTOR }),
+      controlPlanePods: this.informer<V1Pod>({
+        apiVersion: "v1",
+        kind: "Pod",
+        plural: "pods",
+        labelSelector: `app=${DISCOVERY},${MESH_LABEL}`,
+      }),
     };
     const applier = new Applier(this.kc, FIELD_MANAGER);
     const reconciler = new MeshReconciler(this.kc, applier, caches, this.log);
@@ -99,7 +105,8 @@ export class Operator {
       const mesh = o.metadata?.labels?.[MESH_LABEL];
       return mesh ? [mesh] : [];
     };
-    for (const i of [caches.deployments, caches.secrets, caches.configMaps]) controller.watches(i, toMesh);
+    for (const i of [caches.deployments, caches.secrets, caches.configMaps, caches.controlPlanePods])
+      controller.watches(i, toMesh);
     for (const source of OWNED) controller.watches(this.informer(source), toMesh);
     // An injected pod's change (created, its carrier restarted, deleted) may move an upgrade along: every mesh looks.
     controller.watches(caches.pods, () => meshes.list().flatMap((m) => (m.metadata?.name ? [m.metadata.name] : [])));

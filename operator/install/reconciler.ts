@@ -23,15 +23,17 @@ import { determineStatus, sameStatus, type Observed, type ProxyReport } from "./
 import { CaKeeper } from "./ca.js";
 import { reportFromData } from "./proxy-report.js";
 import type { Progress } from "./upgrade-plan.js";
-import { ProxyUpgrades } from "./upgrades.js";
+import { ProxyUpgrades, injectedPod } from "./upgrades.js";
 import {
   CA_SECRET,
   CREATED_BY_ANNOTATION,
   DISCOVERY,
   FINALIZER,
+  MESH_LABEL,
   PROXY_STATUS_CONFIGMAP,
   meshLabels,
 } from "./labels.js";
+import { imagePullFailures } from "./image-pulls.js";
 
 export interface Caches {
   deployments: Informer<V1Deployment>;
@@ -40,6 +42,8 @@ export interface Caches {
   namespaces: Informer<V1Namespace>;
   /** Injected pods (INJECTED_SELECTOR), every namespace. */
   pods: Informer<V1Pod>;
+  /** weftd's pods (app=weftd, with the mesh label), every namespace. */
+  controlPlanePods: Informer<V1Pod>;
 }
 
 class ReconcileError extends Error {
@@ -126,11 +130,21 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
       deployment,
       proxyReport: proxyReport(),
       upgrade,
+      ...(namespace ? this.imagePulls(name, namespace) : {}),
       previous: mesh.status ?? {},
       now: new Date(),
     };
     await this.writeStatus(mesh, determineStatus(observed));
     if (failure?.retry) throw failure; // back off and try again
+  }
+
+  /** The mesh's pods (weftd's, and the injected ones) that can't start an image. */
+  private imagePulls(mesh: string, namespace: string): Pick<Observed, "controlPlaneImages" | "proxyImages"> {
+    const controlPlane = this.caches.controlPlanePods
+      .list()
+      .filter((p) => p.metadata?.namespace === namespace && p.metadata?.labels?.[MESH_LABEL] === mesh);
+    const injected = this.caches.pods.list().filter((p) => injectedPod(p, namespace));
+    return { controlPlaneImages: imagePullFailures(controlPlane), proxyImages: imagePullFailures(injected) };
   }
 
   private async install(mesh: MeshInstallation, spec: MeshSpec): Promise<V1Deployment | undefined> {

@@ -17,6 +17,13 @@ describe("render", () => {
   });
   const { namespace, objects } = render(spec, ctx);
 
+  it("applies the ConfigMaps first: a meshConfig edit reaches discovery without waiting for the rest", () => {
+    expect(objects.slice(0, 2).map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
+      "ConfigMap/weft-mesh",
+      "ConfigMap/weft-sidecar-injector",
+    ]);
+  });
+
   it("is pure: the same spec renders the same objects", () => {
     expect(render(spec, ctx)).toEqual(render(spec, ctx));
   });

@@ -64,7 +64,16 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
   const selector = { app: DISCOVERY, [MESH_LABEL]: ctx.name };
   const podLabels = { ...selector, "app.kubernetes.io/version": spec.version };
 
+  // Applied in this order. The ConfigMaps come first: a meshConfig or spec.proxy edit changes only them, and
+  // discovery and the injector read them as soon as they are written (not after the RBAC and the rest).
   const objects: KubernetesObject[] = [
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(MESH_CONFIGMAP, ns),
+      data: { mesh: stringify(meshConfig(spec)) },
+    } as KubernetesObject,
+    { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(DISCOVERY, ns) },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -107,13 +116,6 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
     } as KubernetesObject,
     {
       apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: meta(MESH_CONFIGMAP, ns),
-      data: { mesh: stringify(meshConfig(spec)) },
-    } as KubernetesObject,
-    { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
-    {
-      apiVersion: "v1",
       kind: "Service",
       metadata: meta(DISCOVERY, ns, { app: DISCOVERY }),
       spec: {
@@ -135,12 +137,21 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
 
 function meshConfig(spec: MeshSpec) {
   const m = spec.meshConfig;
+  const { zipkin, openTelemetry: otel } = m.tracing;
   return {
     defaultConfig: {
       binaryPath: spec.proxy.binaryPath,
       discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
-      tracing: { sampling: m.tracing.sampling },
+      tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
     },
+    ...(otel
+      ? {
+          extensionProviders: [
+            { name: "otel", opentelemetry: { service: otel.service, port: otel.port, http: { path: otel.path } } },
+          ],
+          defaultProviders: { tracing: ["otel"] },
+        }
+      : {}),
     mtls: m.mtls,
     defaultHttpRetryPolicy: m.defaultRetryPolicy,
     accessLogFile: m.accessLog.enabled ? "/dev/stdout" : "",

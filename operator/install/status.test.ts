@@ -33,6 +33,37 @@ const observe = (o: Partial<Observed>): Observed => ({ generation: 1, previous: 
 const cond = (s: MeshStatus, type: string) => s.conditions?.find((c) => c.type === type);
 
 describe("determineStatus", () => {
+  it("names the pod and the image when weftd can't start its image, instead of a silent Deploying", () => {
+    const s = determineStatus(
+      observe({
+        deployment: deployment("0.9.0", { updated: 2, available: 0 }),
+        controlPlaneImages: [
+          { pod: "weft-system/weftd-1", container: "discovery", image: "hub/weft:0.9.0", reason: "ErrImageNeverPull" },
+        ],
+      }),
+    );
+    expect(cond(s, "ControlPlaneReady")).toMatchObject({ status: "False", reason: "ImagePullFailed" });
+    expect(cond(s, "ControlPlaneReady")?.message).toContain(
+      'pod weft-system/weftd-1 container discovery: ErrImageNeverPull for image "hub/weft:0.9.0"',
+    );
+    expect(s.state).toBe("ImagePullFailed");
+  });
+
+  it("turns ProxiesSynced False naming an injected pod that can't start its image, though every connected proxy is synced", () => {
+    const s = determineStatus(
+      observe({
+        deployment: deployment("0.2.0"),
+        proxyReport: { connected: 3, synced: 3, nacked: 0 },
+        proxyImages: [{ pod: "shop/web-1", container: "weft-proxy", image: "hub/weft:nope", reason: "ErrImagePull" }],
+      }),
+    );
+    expect(cond(s, "ProxiesSynced")).toMatchObject({ status: "False", reason: "ImagePullFailed" });
+    expect(cond(s, "ProxiesSynced")?.message).toContain(
+      'pod shop/web-1 container weft-proxy: ErrImagePull for image "hub/weft:nope"',
+    );
+    expect(cond(s, "Ready")?.status).toBe("True");
+  });
+
   it("is Ready and Healthy when reconciled and every replica is available, reporting the rolled-out version", () => {
     const s = determineStatus(observe({ deployment: deployment("0.2.0") }));
     expect(cond(s, "Ready")).toMatchObject({ status: "True", reason: "Ready", observedGeneration: 1 });

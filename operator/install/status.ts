@@ -4,6 +4,7 @@
 // to the second, so an unchanged world yields an identical status and no write.
 import type { V1Deployment } from "@kubernetes/client-node";
 import { targetText, type EngineReport } from "../../proxy/xds/engine.js";
+import { describeImagePulls, type ImagePullFailure } from "./image-pulls.js";
 import type { Progress } from "./upgrade-plan.js";
 import type { Condition, ConditionStatus, ConditionType, MeshStatus, ProxyStatus } from "../api/types.js";
 
@@ -24,6 +25,10 @@ export interface Observed {
   proxyReport?: ProxyReport;
   /** How far the proxies are on the mesh's engine (upgrade-plan.ts); undefined when it couldn't be worked out. */
   upgrade?: Progress;
+  /** weftd's pods that can't start an image. */
+  controlPlaneImages?: ImagePullFailure[];
+  /** The mesh's injected pods that can't start an image (the sidecar's, or any other). */
+  proxyImages?: ImagePullFailure[];
   previous: MeshStatus;
   now: Date;
 }
@@ -66,6 +71,8 @@ export function controlPlaneReady(o: Observed): Verdict {
       `${r.available}/${r.replicas} weftd replicas available at version ${r.version}`,
     );
   const progress = `${r.updated}/${r.replicas} updated, ${r.available}/${r.replicas} available`;
+  if (o.controlPlaneImages?.length)
+    return verdict("False", "ImagePullFailed", `weftd ${progress}: ${describeImagePulls(o.controlPlaneImages)}`);
   const from = o.previous.version;
   if (from && r.version && from !== r.version)
     return verdict("False", "Upgrading", `rolling weftd from ${from} to ${r.version}: ${progress}`);
@@ -73,6 +80,8 @@ export function controlPlaneReady(o: Observed): Verdict {
 }
 
 export function proxiesSynced(o: Observed): Verdict {
+  // A pod that can't start never connects: the counts alone would hide it.
+  if (o.proxyImages?.length) return verdict("False", "ImagePullFailed", describeImagePulls(o.proxyImages));
   const p = o.proxyReport;
   if (!p) return verdict("Unknown", "NoReport", "weftd has not reported proxy state yet");
   if (p.nacked > 0) {

@@ -26,6 +26,8 @@ export interface AgentOptions {
   /** How long an old engine drains before it exits. Default 5 s. */
   drainMs?: number;
   accessLog?: boolean;
+  /** The proxy's node id: the engine names its workload (metrics, spans) after it. */
+  nodeId?: string;
   onQuit?: () => void;
   /** Address of the admin server. Default 127.0.0.1. */
   adminAddress?: string;
@@ -122,6 +124,7 @@ export class Agent implements AdminTarget {
     const e = new EngineProcess(++this.epoch, binaryPath, {
       drainMs: this.opts.drainMs ?? 5000,
       accessLog: this.opts.accessLog ?? false,
+      nodeId: this.opts.nodeId,
     });
     const readyMs = this.opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;

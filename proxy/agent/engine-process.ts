@@ -3,11 +3,12 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Server, Socket } from "node:net";
 import type { Resources } from "../engine/config/types.js";
 import type { FromEngine, ToEngine } from "../engine/ipc.js";
-import { MALLOC_ENV } from "../engine/reclaim.js";
+import { ENGINE_NODE_ARGS, MALLOC_ENV } from "../engine/reclaim.js";
 
 export interface EngineEnv {
   drainMs: number;
   accessLog: boolean;
+  nodeId?: string | undefined;
 }
 
 export class EngineProcess {
@@ -30,6 +31,7 @@ export class EngineProcess {
     env: EngineEnv,
   ) {
     this.child = fork(binaryPath, [], {
+      execArgv: [...ENGINE_NODE_ARGS],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       env: {
         ...MALLOC_ENV,
@@ -37,6 +39,7 @@ export class EngineProcess {
         WEFT_DRAIN_MS: String(env.drainMs),
         WEFT_ACCESS_LOG: env.accessLog ? "1" : "0",
         WEFT_EPOCH: String(epoch),
+        ...(env.nodeId ? { WEFT_NODE_ID: env.nodeId } : {}),
       },
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));

@@ -184,6 +184,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,
     accessLog: flags.accessLog,
+    nodeId,
     drainMs: (flags.drainSeconds ?? 5) * 1000,
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,

@@ -12,6 +12,7 @@ const engine = new Engine({
   statsPort: false,
   readyPort: false,
   accessLog: process.env.WEFT_ACCESS_LOG === "1",
+  nodeId: process.env.WEFT_NODE_ID,
   drainTimeoutMs: Number(process.env.WEFT_DRAIN_MS ?? 5000),
 });
 

@@ -6,6 +6,8 @@ import type { RouteConfig } from "./config/types.js";
 import type { RateLimiter } from "./filters/ratelimit.js";
 import type { ClusterRuntime } from "./cluster.js";
 import type { Stats } from "./stats.js";
+import type { Tracers } from "./tracing/exporter.js";
+import type { ProxyIdentity } from "./workload.js";
 
 export interface EngineContext {
   clusters: ReadonlyMap<string, ClusterRuntime>;
@@ -19,6 +21,10 @@ export interface EngineContext {
   /** Where listeners with an access_log format write their lines (stdout). */
   accessOut: { write(line: string): unknown } | undefined;
   tracing: boolean;
+  /** The span exporters of listeners whose HCM names a tracing provider. */
+  tracers: Tracers;
+  /** Who this proxy is: spans' node_id, service name and istio.* tags. */
+  identity: ProxyIdentity;
   /** Downstream HTTP/2 counters (Envoy's http2.* and premature resets). */
   h2Counters: H2Counters;
 }

@@ -4,11 +4,12 @@
 import type { Metric, MetricValue, Registry } from "prom-client";
 
 /** A stat scope: Envoy's prefix and the Prometheus label its tag becomes. */
-export type Scope = "http" | "listener" | "connection_limit";
+export type Scope = "http" | "listener" | "connection_limit" | "tracing";
 const TAG: Record<Scope, string> = {
   http: "envoy_http_conn_manager_prefix",
   listener: "envoy_listener_address",
   connection_limit: "envoy_connection_limit_prefix",
+  tracing: "envoy_tracing_provider",
 };
 
 export const HCM_COUNTERS = [
@@ -33,9 +34,9 @@ export class Counters {
     for (const s of stats) this.series(scope, s, tag);
   }
 
-  inc(scope: Scope, tag: string, stat: string): void {
+  inc(scope: Scope, tag: string, stat: string, n = 1): void {
     const m = this.series(scope, stat, tag);
-    m.set(tag, (m.get(tag) ?? 0) + 1);
+    m.set(tag, (m.get(tag) ?? 0) + n);
   }
 
   get(scope: Scope, tag: string, stat: string): number {

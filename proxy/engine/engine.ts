@@ -14,6 +14,8 @@ import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
 import { clusterPrometheus, clusterStats, type ClusterState } from "./cluster-stats.js";
 import { secureContextFor } from "./dial.js";
 import { ListenerRuntime } from "./listener-runtime.js";
+import { Tracers } from "./tracing/exporter.js";
+import { identityOf } from "./workload.js";
 import type { OriginalDst } from "../native/original-dst.js";
 
 export interface EngineOptions {
@@ -33,6 +35,8 @@ export interface EngineOptions {
   /** Start a trace (traceparent and B3 headers) when a request carries none. Default true. */
   tracing?: boolean;
   workload?: Partial<Workload>;
+  /** The proxy's node id (`sidecar~ip~pod.ns~...`): its workload for metrics and spans, unless `workload` says. */
+  nodeId?: string;
   random?: () => number;
   /** How long stop() lets connections drain before closing them. Default 5 s. */
   drainTimeoutMs?: number;
@@ -53,7 +57,13 @@ export class Engine {
   private stopping = false;
 
   constructor(private readonly opts: EngineOptions = {}) {
-    this.stats = new Stats({ ...unknownWorkload, ...opts.workload });
+    const identity = (opts.nodeId !== undefined ? identityOf(opts.nodeId) : undefined) ?? {
+      nodeId: opts.nodeId ?? "",
+      ip: "127.0.0.1",
+      workload: unknownWorkload,
+    };
+    identity.workload = { ...identity.workload, ...opts.workload };
+    this.stats = new Stats(identity.workload);
     this.counters = new Counters(this.stats.registry);
     this.ctx = {
       clusters: this.clusters,
@@ -66,6 +76,12 @@ export class Engine {
       logAll: opts.accessLog ?? false,
       accessOut: undefined,
       tracing: opts.tracing ?? true,
+      identity,
+      tracers: new Tracers({
+        resolve: (name) => this.clusters.get(name)?.pick(undefined, Math.random)?.endpoint,
+        counters: this.counters,
+        local: { serviceName: `${identity.workload.app}.${identity.workload.namespace}`, ip: identity.ip },
+      }),
     };
   }
 
@@ -119,7 +135,7 @@ export class Engine {
           "Listener",
           l.name,
           "filter_chains[0].transport_socket",
-          `invalid TLS certificate or key: ${(err as Error).message}`,
+          `invalid TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
     }
@@ -132,7 +148,7 @@ export class Engine {
           "Cluster",
           c.name,
           "transport_socket",
-          `invalid TLS certificates: ${(err as Error).message}`,
+          `invalid TLS certificates: ${err instanceof Error ? err.message : String(err)}`,
         );
       }
     }
@@ -168,7 +184,10 @@ export class Engine {
       this.listeners.get(rt.listener.name)?.drain();
       this.listeners.set(rt.listener.name, rt);
     }
-    for (const l of cfg.listeners) (this.listeners.get(l.name) as ListenerRuntime).listener = l;
+    for (const l of cfg.listeners) {
+      const rt = this.listeners.get(l.name);
+      if (rt) rt.listener = l; // every listener of cfg was started above or kept
+    }
     for (const [name, rt] of this.listeners) {
       if (!keep.has(name)) {
         rt.drain();
@@ -264,6 +283,7 @@ export class Engine {
           }),
       ),
     );
+    await this.ctx.tracers.stop(); // the last spans, while the collector's cluster is still there
     for (const c of this.clusters.values()) c.remove();
     for (const rt of this.listeners.values()) rt.stopSweep();
     await this.admin?.close();
@@ -277,9 +297,7 @@ export class Engine {
   /** Prometheus text of the engine's metrics. */
   async prometheus(): Promise<string> {
     const istio = await this.stats.registry.metrics();
-    return (
-      istio + clusterPrometheus([...this.clusters].map(([name, c]) => [name, c.state()] as [string, ClusterState]))
-    );
+    return istio + clusterPrometheus([...this.clusters].map(([name, c]): [string, ClusterState] => [name, c.state()]));
   }
 
   quit(): void {

@@ -3,7 +3,6 @@
 import type { Server, Socket } from "node:net";
 import type { Server as TlsServer } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
-import type { HttpConnectionManager } from "./config/types.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
@@ -187,7 +186,8 @@ export class ListenerRuntime {
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
-    const hcm = l.hcm as HttpConnectionManager;
+    const hcm = l.hcm;
+    if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
     if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
     const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
       limits: hcm.limits,

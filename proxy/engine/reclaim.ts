@@ -12,6 +12,12 @@ import { runInNewContext } from "node:vm";
 /** Environment for an engine process: large blocks always mmapped, so freeing them returns them to the OS. */
 export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
 
+/**
+ * Node flags for an engine process, whatever the agent itself runs with (fork would pass on the agent's own
+ * execArgv, which may trade speed for memory). $WEFT_ENGINE_NODE_ARGS (space-separated) replaces them, to measure.
+ */
+export const ENGINE_NODE_ARGS: readonly string[] = (process.env.WEFT_ENGINE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+
 /** Released bytes that make a GC worth its pause. */
 const THRESHOLD = 32 * 1024 * 1024;
 let pending = 0;

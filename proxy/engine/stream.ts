@@ -15,7 +15,9 @@ import { accessLog, type EngineContext } from "./context.js";
 import { formatAccessLine } from "./config/access-log.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
-import { attemptHead, shadowHost, upstreamRequest } from "./upstream-head.js";
+import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
+import { startSpan, type TraceIds } from "./tracing/context.js";
+import { finishedSpan } from "./tracing/span.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
 import {
@@ -73,6 +75,8 @@ export class Stream implements Exchange {
   private transparentRetry = false;
   private requestCounted = false;
   private grpcStatus: string | undefined;
+  /** With a tracer: this request's span. */
+  private trace: TraceIds | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -236,7 +240,10 @@ export class Stream implements Exchange {
 
   private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
     const head = this.req.head;
+    const hcm = this.hcm;
+    if (hcm.tracer) this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex);
     return upstreamRequest(head, this.req.body, {
+      span: this.trace,
       path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
       levels: this.levels,
       host: hostOverride ?? a.hostRewrite,
@@ -483,6 +490,7 @@ export class Stream implements Exchange {
             routeName: this.route?.name,
           })
         : undefined;
+    if (this.hcm.tracer) this.report(inbound, durationMs);
     if (line !== undefined) this.ctx.accessOut?.write(line);
     else if (this.ctx.log && (this.ctx.logAll || format)) {
       const h = this.req.head;
@@ -497,5 +505,32 @@ export class Stream implements Exchange {
         downstream_remote_address: this.req.remoteAddress,
       });
     }
+  }
+
+  /** A sampled request's span goes to the exporter's queue (a local reply's too: it starts its span here). */
+  private report(inbound: boolean, durationMs: number): void {
+    const hcm = this.hcm;
+    const head = this.req.head;
+    const ids = (this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex));
+    if (!ids.sampled || !hcm.tracer) return;
+    const span = finishedSpan(
+      {
+        ids,
+        inbound,
+        head,
+        requestId: headerValue(this.upstream?.headers ?? head.headers, "x-request-id"),
+        startTime: this.startTime,
+        durationMs,
+        code: this.code,
+        flags: this.flags,
+        cluster: this.clusterName,
+        remoteAddress: this.req.remoteAddress,
+        requestBytes: this.req.body.length,
+        responseBytes: this.responseBytes,
+        attempts: this.retries + 1,
+      },
+      this.ctx.identity,
+    );
+    this.ctx.tracers.exporter(hcm.tracer).add(span);
   }
 }

@@ -6,13 +6,14 @@ import type { XfccMode } from "./config/hcm.js";
 import type { RequestHead } from "./http1/parse.js";
 import { headerValue } from "./http1/parse.js";
 import type { UpstreamRequest } from "./link.js";
+import { injectSpan, type TraceIds } from "./tracing/context.js";
 import { applyEdits, removeHeader, setHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
 
 /** Hex of n random bytes, from a pool refilled 8 KiB at a time. */
-function randomHex(n: number): string {
+export function randomHex(n: number): string {
   if (poolAt + n > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -48,6 +49,8 @@ export interface HeadOptions {
   sampled?: boolean;
   /** The listener's forward_client_cert_details and this connection's XFCC element ("" without a verified peer). */
   xfcc?: { mode: XfccMode; details: string };
+  /** With a tracer: this proxy's span, sent as the next hop's parent (replacing the caller's trace headers). */
+  span?: TraceIds | undefined;
 }
 
 /** Header names the Connection header lists: hop-by-hop too. */
@@ -81,7 +84,8 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     headers.push("host", o.host);
   }
   if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
-  if (
+  if (o.span) injectSpan(headers, o.span);
+  else if (
     o.tracing &&
     headerValue(headers, "traceparent") === undefined &&
     headerValue(headers, "x-b3-traceid") === undefined

@@ -24,6 +24,8 @@ const FILES = [
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/config/trace/v3/zipkin.proto",
+  "envoy/config/trace/v3/opentelemetry.proto",
 ];
 
 function includeDirs(): string[] {

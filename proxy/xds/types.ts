@@ -38,6 +38,8 @@ export const TYPE = {
   httpProtocolOptions: `${PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`,
   upstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
   downstreamTlsContext: `${PREFIX}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`,
+  zipkin: `${PREFIX}envoy.config.trace.v3.ZipkinConfig`,
+  openTelemetry: `${PREFIX}envoy.config.trace.v3.OpenTelemetryConfig`,
 } as const;
 
 /** A type URL's message name, whatever its prefix: "type.googleapis.com/envoy.config.route.v3.Route" → "envoy.config.route.v3.Route". */

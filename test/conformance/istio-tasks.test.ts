@@ -13,7 +13,7 @@ import path from "node:path";
 import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
 import { get, poll } from "../../hack/local/procs.js";
 import { generateCa, issueCert } from "../../operator/runtime/pki.js";
-import { change, pages, settled } from "../support/local-mesh.js";
+import { change, json, pages, settled } from "../support/local-mesh.js";
 
 const root = repoRoot();
 const built =
@@ -90,6 +90,19 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
   });
 
   describe("fault injection", () => {
+    it("virtual-service-ratings-test-delay.yaml: jason's page takes about 6 s and says 'Sorry, product reviews are currently unavailable'", async () => {
+      // Istio's docs: ratings is delayed 7 s for jason; reviews-v2 would wait 10 s, but productpage gives reviews
+      // 3 s and tries twice, so the page shows the reviews error after about 6 s. Others see no delay.
+      await change(mesh, {
+        "virtual-service-ratings-test-delay.yaml": istio("virtual-service-ratings-test-delay.yaml"),
+      });
+      const jason = await pages(mesh, 2, "jason", 2);
+      expect(jason).toMatchObject({ reviewsDown: 2, failed: 0 });
+      for (const ms of jason.ms) expect([ms > 5000, ms < 9000]).toEqual([true, true]);
+      expect(await pages(mesh, 10)).toMatchObject({ versions: { "reviews-v1": 10 }, reviewsDown: 0, failed: 0 });
+      await change(mesh, { "virtual-service-ratings-test-delay.yaml": null });
+    }, 60_000);
+
     it("virtual-service-ratings-test-abort.yaml: jason's page says 'Ratings service is currently unavailable'", async () => {
       await change(mesh, {
         "virtual-service-ratings-test-abort.yaml": istio("virtual-service-ratings-test-abort.yaml"),
@@ -208,6 +221,110 @@ spec: { address: 127.0.145.12, labels: { app: tcp-echo, version: v2 } }
       expect(Object.keys(t).sort()).toEqual(["one hello", "two hello"]);
       expect(Math.abs((t["one hello"] ?? 0) / 200 - 0.8)).toBeLessThanOrEqual(0.08);
     }, 90_000);
+  });
+
+  describe("request timeouts", () => {
+    it("ratings delayed 2 s: the page takes about 2 s, with stars; a 0.5 s timeout on reviews: about 1 s, reviews unavailable", async () => {
+      // The task's YAML: reviews to v2, a 2 s delay on ratings, then `timeout: 0.5s` on the reviews route.
+      const reviewsV2 = (timeout: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts:
+    - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v2
+${timeout}`;
+      await change(mesh, {
+        "timeout-reviews.yaml": reviewsV2(""),
+        "timeout-ratings.yaml": `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ratings
+spec:
+  hosts:
+  - ratings
+  http:
+  - fault:
+      delay:
+        percentage:
+          value: 100
+        fixedDelay: 2s
+    route:
+    - destination:
+        host: ratings
+        subset: v1
+`,
+      });
+      const delayed = await pages(mesh, 2, undefined, 2);
+      expect(delayed).toMatchObject({ versions: { "reviews-v2": 2 }, ratingsDown: 0, reviewsDown: 0, failed: 0 });
+      for (const ms of delayed.ms) expect(ms).toBeGreaterThan(1900);
+      await change(mesh, { "timeout-reviews.yaml": reviewsV2("    timeout: 0.5s\n") });
+      // productpage tries reviews twice, each cut at 0.5 s by the sidecar: about 1 s, whatever the 2 s delay.
+      const cut = await pages(mesh, 4, undefined, 2);
+      expect(cut).toMatchObject({ reviewsDown: 4, failed: 0 });
+      for (const ms of cut.ms) expect([ms > 900, ms < 3000]).toEqual([true, true]);
+      await change(mesh, {
+        "timeout-reviews.yaml": null,
+        "timeout-ratings.yaml": null,
+        "virtual-service-all-v1.yaml": istio("virtual-service-all-v1.yaml"),
+      });
+    }, 60_000);
+  });
+
+  describe("gateway selector", () => {
+    it("a Gateway for istio: egressgateway doesn't configure the ingress gateway; istio: ingressgateway does", async () => {
+      const gateway = (selector: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: other-gateway
+spec:
+  selector:
+    istio: ${selector}
+  servers:
+  - port:
+      number: 31480
+      name: http
+      protocol: HTTP
+    hosts:
+    - "*"
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: other
+spec:
+  hosts:
+  - "*"
+  gateways:
+  - other-gateway
+  http:
+  - route:
+    - destination:
+        host: productpage
+        port:
+          number: 9080
+`;
+      const listeners = async () =>
+        (
+          (await json<{ resources?: { listeners?: { name: string }[] } }>(`${mesh.admin["gateway"]}/config_dump`))
+            .resources?.listeners ?? []
+        ).map((l) => l.name);
+      await change(mesh, { "other-gateway.yaml": gateway("egressgateway") });
+      expect((await listeners()).filter((l) => l.endsWith("_31480"))).toEqual([]);
+      await expect(get(`http://${mesh.layout.gateway.ip}:31480/productpage`)).resolves.toBeUndefined();
+      await change(mesh, { "other-gateway.yaml": gateway("ingressgateway") });
+      const page = await poll("the gateway's port 31480", async () => {
+        const r = await get(`http://${mesh.layout.gateway.ip}:31480/productpage`);
+        return r?.status === 200 ? r : undefined;
+      });
+      expect(page.body).toContain("Reviews served by");
+      await change(mesh, { "other-gateway.yaml": null });
+    }, 60_000);
   });
 
   describe("ingress gateway (bookinfo-gateway.yaml)", () => {

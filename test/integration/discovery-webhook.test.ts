@@ -1,7 +1,16 @@
 // The validation webhook, called by the real kube-apiserver: discovery runs on 127.0.0.1 with a serving cert from
 // the mesh CA (the Secret the operator keeps), and a ValidatingWebhookConfiguration points at it by URL.
-// `kubectl apply` of a VirtualService a proxy would NACK fails with the field named; a good one passes.
+// `kubectl apply` of a VirtualService a proxy would NACK fails with the field named; a good one passes. The whole
+// corpus is rejected under load through two sidecars on this discovery, each rejection followed by a valid change.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { REPO_ROOT } from "../../hack/paths.js";
+import { get, poll } from "../../hack/local/procs.js";
 import { generateCa } from "../../operator/runtime/pki.js";
+import { AgentProcess } from "../support/agent-process.js";
+import { LoadProcess } from "../support/load-process.js";
 import { applyNetworking, NETWORKING } from "./support/bookinfo.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { kube, kubectl } from "./support/kubectl.js";
@@ -57,8 +66,43 @@ webhooks:
 `;
 }
 
+/** A GET through a sidecar's outbound listener naming the service in Host (fetch can't set Host): its status. */
+const status = (ip: string, host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = request({ host: ip, port: 15001, path: "/", headers: { host }, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+
+const LOAD_RATE = 150;
+const BACKEND = "127.0.47.2";
+const echo = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: echo, namespace: ${APP_NS} }
+spec: { hosts: [echo], ports: [{ number: 9080, name: http, protocol: HTTP }], resolution: STATIC, workloadSelector: { labels: { app: echo } } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo, namespace: ${APP_NS} }
+spec: { address: ${BACKEND}, ports: { http: 9080 }, labels: { app: echo } }
+`;
+/** A valid change unrelated to the corpus: this round's ServiceEntry, a cluster in every sidecar once it arrives. */
+const marker = (i: number) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: marker, namespace: ${APP_NS} }
+spec: { hosts: [marker-${i}.example.com], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: STATIC, endpoints: [{ address: 127.0.0.9 }] }
+`;
+
 describe("the validation webhook, called by kube-apiserver", () => {
   let discovery: DiscoveryProcess | undefined;
+  const engines = mkdtempSync(join(tmpdir(), "weft-webhook-engines-"));
+  const sidecars: AgentProcess[] = [];
+  let backend: LoadProcess | undefined;
+  let load: LoadProcess | undefined;
+  let loadStarted = 0;
 
   beforeAll(async () => {
     const ca = await generateCa(`weft-ca.${MESH_NS}`, 30);
@@ -81,9 +125,43 @@ describe("the validation webhook, called by kube-apiserver", () => {
       const probe = await kubectl(["apply", "--dry-run=server", "-f", "-"], bad.subset);
       if (probe.code !== 0) break;
     }
-  }, 60_000);
+    // Two sidecars on this discovery (the engine from dist/, as the upgrade test installs it), and a steady load
+    // through both to a backend ServiceEntry.
+    const engine = join(engines, "0.2.0", "weft-engine");
+    mkdirSync(dirname(engine), { recursive: true });
+    writeFileSync(
+      engine,
+      `process.env.WEFT_ENGINE_VERSION = "0.2.0";\nimport(${JSON.stringify(`${REPO_ROOT}/dist/proxy/engine/child.js`)});\n`,
+    );
+    await kube(["apply", "-f", "-"], echo);
+    backend = new LoadProcess([], { rate: 0, backend: `${BACKEND}:9080` });
+    for (const n of [11, 12]) {
+      const ip = `127.0.47.${n}`;
+      sidecars.push(
+        await AgentProcess.start({
+          discoveryAddress: discovery.xdsTarget,
+          nodeId: `sidecar~${ip}~client-${n}.${APP_NS}~${APP_NS}.svc.cluster.local`,
+          binaryPath: "/weft-engine",
+          engineVersion: "0.2.0",
+          enginesDir: engines,
+        }),
+      );
+    }
+    for (const s of sidecars)
+      await poll(`echo through ${s.ip}`, async () => ((await status(s.ip, "echo:9080")) === 200 ? true : undefined));
+    load = new LoadProcess(
+      sidecars.map((s) => `http://${s.ip}:15001/`),
+      { rate: LOAD_RATE, host: "echo:9080" },
+    );
+    loadStarted = performance.now();
+    await load.until((c) => c.ok > 0, 30_000, "a first answer");
+  }, 120_000);
 
   afterAll(async () => {
+    await load?.stop();
+    for (const s of sidecars) await s.stop();
+    await backend?.stop();
+    rmSync(engines, { recursive: true, force: true });
     await kubectl(["delete", "validatingwebhookconfiguration", WEBHOOK, "--ignore-not-found"]);
     await discovery?.stop();
     await kubectl(["delete", "namespace", APP_NS, MESH_NS, "--wait=false"]);
@@ -104,8 +182,10 @@ describe("the validation webhook, called by kube-apiserver", () => {
     expect((await kubectl(["get", "virtualservice", "reviews", "-n", APP_NS])).code).not.toBe(0);
   });
 
-  // The same corpus the config folder rejects (test/e2e/config-lifecycle), here through kube-apiserver.
-  it(`kubectl apply of each of the ${INVALID.length} invalid objects of the corpus fails, naming the field`, async () => {
+  // The same corpus the config folder rejects (test/e2e/config-lifecycle), here through kube-apiserver, while two
+  // sidecars (agent processes on this discovery) carry a steady load; after each rejection, a valid change reaches
+  // both sidecars.
+  it(`kubectl apply of each of the ${INVALID.length} invalid objects of the corpus fails, naming the field, under load; a valid change still reaches every sidecar`, async () => {
     const outcomes: string[] = [];
     for (const [i, c] of INVALID.entries()) {
       const r = await kubectl(["apply", "-f", "-"], JSON.stringify(invalidObject(c, i, APP_NS)));
@@ -114,9 +194,27 @@ describe("the validation webhook, called by kube-apiserver", () => {
         r.stderr.includes('admission webhook "validation.weft.dev" denied the request') &&
         r.stderr.includes(`${c.field}: `);
       if (!denied) outcomes.push(`${c.kind} ${c.what}: ${r.code === 0 ? "accepted" : r.stderr.trim()}`);
+      await kube(["apply", "-f", "-"], marker(i));
+      await poll(`marker-${i} on every sidecar`, async () => {
+        for (const s of sidecars) {
+          const dump = (await get(`http://${s.ip}:${s.adminPort}/config_dump`))?.body ?? "";
+          if (!dump.includes(`"outbound|80||marker-${i}.example.com"`)) return undefined;
+        }
+        return true;
+      });
     }
     expect(outcomes).toEqual([]);
-  }, 300_000);
+    // The load is offered at LOAD_RATE req/s; what the machine achieved is printed, not asserted.
+    const seconds = (performance.now() - loadStarted) / 1000;
+    const done = await load!.stop();
+    load = undefined;
+    process.stdout.write(
+      `webhook corpus load: ${done.ok} ok, ${done.failed} failed in ${seconds.toFixed(1)} s, ${(done.ok / seconds).toFixed(0)} req/s\n`,
+    );
+    expect(done.errors).toEqual({});
+    expect(done.failed).toBe(0);
+    expect(done.ok).toBeGreaterThan(0);
+  }, 600_000);
 
   it("kubectl apply of Istio's own Bookinfo VirtualService passes", async () => {
     await kube(["apply", "-n", APP_NS, "-f", `${NETWORKING}/virtual-service-reviews-50-v3.yaml`]);

@@ -3,11 +3,14 @@
 // The last test takes the cluster down and looks for anything left behind.
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { get } from "node:http";
+import { relative } from "node:path";
 import { createServer } from "node:net";
 import { NODE, PORTS, REPO_ROOT, STATE_DIR } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
 import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
+import { bookinfoOnTheRealNode } from "./bookinfo.js";
+import { httpGet } from "./http.js";
+import { quickStartBlocks, runLines } from "./readme.js";
 
 const NS = "real-pods";
 const FAKE_NS = "fake-pods";
@@ -44,16 +47,6 @@ spec:
   selector: { app: ratings }
   ports: [{ name: http, port: 9080, targetPort: 9080 }]
 `;
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, { timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (c: string) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on("error", reject);
-  });
-}
 
 function cluster(cmd: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) =>
@@ -159,14 +152,16 @@ spec:
     expect(events).toContain(missing);
   });
 
-  it("installs as the README says: the operator and weftd run as containers and the mesh turns Ready", async () => {
-    // On the process cluster, a namespace asks for the real node; on kind or any other cluster this step isn't needed.
-    await kube(["create", "namespace", "weft-system"]);
-    await kube(["annotate", "namespace", "weft-system", "scheduler.alpha.kubernetes.io/node-selector=type=real"]);
-    await kube(["apply", "-f", `${REPO_ROOT}/crds/`]);
-    await kube(["apply", "-f", `${REPO_ROOT}/operator/deploy/`]);
-    await kube(["apply", "-f", `${REPO_ROOT}/samples/mesh.yaml`]);
-    await kube(["wait", "--for=condition=Ready", "mesh/default", "--timeout=240s"]);
+  it("installs as the README's Quick start says: the operator and weftd run as containers and the mesh turns Ready", async () => {
+    const [build, kind, processCluster, install] = quickStartBlocks();
+    // npm run image and `cluster up` are what this run's setup already did.
+    expect(build).toEqual(["npm ci && npm run image"]);
+    expect(processCluster?.[0]).toBe("npm run cluster -- up && export KUBECONFIG=$PWD/.weft/cluster/kubeconfig");
+    // The kind commands name the archives npm run image wrote.
+    expect(kind).toEqual([weft, bookinfo].map((i) => `kind load image-archive ${relative(REPO_ROOT, i.archive)}`));
+    for (const i of [weft, bookinfo]) expect(existsSync(i.archive)).toBe(true);
+    const out = await runLines([...(processCluster ?? []).slice(1), ...(install ?? [])]);
+    expect(out).toMatch(/^default\s+weft-system\s+\S+\s+True\s/m);
     const pods = await getJson<{
       items: Array<{
         metadata: { name: string };
@@ -183,6 +178,9 @@ spec:
       expect(p.status.phase).toBe("Running");
     }
   });
+
+  // Bookinfo shares this cluster and this mesh: installing them takes minutes on this machine.
+  describe("Bookinfo, meshed", bookinfoOnTheRealNode);
 
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);

@@ -20,6 +20,8 @@ export class AgentProcess {
     readonly proc: ChildProcess,
     readonly ip: string,
     readonly statsPort: number,
+    /** Its admin port (/config_dump), on ip. */
+    readonly adminPort: number,
   ) {
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
   }
@@ -39,7 +41,7 @@ export class AgentProcess {
       ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
-    return new AgentProcess(proc, ip, stats);
+    return new AgentProcess(proc, ip, stats, admin);
   }
 
   async prometheus(): Promise<string> {

@@ -90,6 +90,8 @@ export async function synced(mesh: LocalMesh, atLeast: number): Promise<void> {
 export interface Pages {
   versions: Record<string, number>;
   ratingsDown: number;
+  /** Pages that say "Sorry, product reviews are currently unavailable for this book." */
+  reviewsDown: number;
   failed: number;
   /** Each page's time in ms. */
   ms: number[];
@@ -97,13 +99,13 @@ export interface Pages {
 
 /** `n` product pages (`concurrency` at a time): which reviews version served each, and how ratings fared. */
 export async function pages(mesh: LocalMesh, n: number, user?: string, concurrency = 8): Promise<Pages> {
-  const out: Pages = { versions: {}, ratingsDown: 0, failed: 0, ms: [] };
+  const out: Pages = { versions: {}, ratingsDown: 0, reviewsDown: 0, failed: 0, ms: [] };
   const url = `${mesh.gatewayUrl}/productpage${user ? `?u=${user}` : ""}`;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next++ < n) {
       const started = performance.now();
-      const r = await get(url);
+      const r = await get(url, {}, 20_000); // a page can take Istio's "about 6 s" (fault injection)
       out.ms.push(performance.now() - started);
       if (r?.status !== 200) {
         out.failed++;
@@ -112,6 +114,7 @@ export async function pages(mesh: LocalMesh, n: number, user?: string, concurren
       const v = /Reviews served by: <b>(reviews-v\d)</.exec(r.body)?.[1] ?? "none";
       out.versions[v] = (out.versions[v] ?? 0) + 1;
       if (r.body.includes("Ratings service is currently unavailable")) out.ratingsDown++;
+      if (r.body.includes("Sorry, product reviews are currently unavailable for this book.")) out.reviewsDown++;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

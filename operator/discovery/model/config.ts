@@ -11,6 +11,8 @@ export interface ServicePort {
   protocol: string;
   /** Where endpoints listen when they don't say; defaults to `number`. */
   targetPort?: number;
+  /** A named target port (a Kubernetes Service's `targetPort: http`), looked up in each workload's ports. */
+  targetPortName?: string;
 }
 
 export interface Endpoint {
@@ -32,6 +34,11 @@ export interface Service {
   addresses: string[];
   /** STATIC: endpoints are IPs; DNS: endpoints (or the host itself) are resolved by the proxy. */
   resolution: "STATIC" | "DNS" | "NONE";
+  /**
+   * The workloads it selects (a Kubernetes Service's selector), ready or not: a sidecar serves inbound on the
+   * ports of every Service that selects its pod, as Istio does, so that a pod can turn Ready at all.
+   */
+  selector?: Record<string, string>;
 }
 
 /** A workload that may run a proxy: a Pod or a WorkloadEntry. */

@@ -51,9 +51,61 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
     ["accessLogEncoding: XML", 'accessLogEncoding: "XML" is not JSON or TEXT'],
     ["accessLogFile: /var/log/x", 'accessLogFile: "/var/log/x": only /dev/stdout'],
     ["defaultConfig: {tracing: {sampling: 101}}", "defaultConfig.tracing.sampling: 101 is not a percentage"],
-    ["enableTracing: true", "enableTracing: unknown field"],
+    ["trustDomainAliases: []", "trustDomainAliases: unknown field"],
+    ["enableTracing: maybe", "enableTracing: not a boolean"],
+    [
+      "defaultProviders: {tracing: [otel]}\nextensionProviders: [{name: otel, opentelemetry: {service: c, port: 4317}}]",
+      "extensionProviders[0].opentelemetry.http: required (OTLP over gRPC is not supported",
+    ],
+    ["defaultProviders: {tracing: [nope]}", 'defaultProviders.tracing: "nope" names no extensionProviders entry'],
+    [
+      "defaultConfig: {tracing: {zipkin: {address: zipkin}}}",
+      'defaultConfig.tracing.zipkin.address: "zipkin" is not host:port',
+    ],
   ])("refuses %s, naming the field", (text, message) => {
     expect(() => parseMeshConfig(text)).toThrow(message);
+  });
+
+  it("reads the tracer spec.meshConfig.tracing names (zipkin, or openTelemetry over OTLP/HTTP)", () => {
+    expect(parseMeshConfig(rendered({ tracing: { zipkin: { address: "zipkin.istio-system:9411" } } })).tracer).toEqual({
+      kind: "zipkin",
+      host: "zipkin.istio-system",
+      port: 9411,
+      path: "/api/v2/spans",
+      timeoutSeconds: 5,
+    });
+    const otel = { service: "otel.observability.svc.cluster.local", port: 4318 };
+    expect(parseMeshConfig(rendered({ tracing: { sampling: 100, openTelemetry: otel } })).tracer).toEqual({
+      kind: "opentelemetry",
+      host: otel.service,
+      port: 4318,
+      path: "/v1/traces",
+      timeoutSeconds: 5,
+    });
+    expect(() => normalizeSpec({ meshConfig: { tracing: { zipkin: { address: "no-port" } } } })).toThrow(/address/);
+  });
+
+  it("reads the tracer: an extension provider named by defaultProviders, else defaultConfig.tracing.zipkin", () => {
+    const otel = parseMeshConfig(`
+extensionProviders:
+- { name: otel, opentelemetry: { service: otel-collector.observability.svc.cluster.local, port: 4318, http: { path: /v1/traces, timeout: 2s } } }
+- { name: zipkin, zipkin: { service: zipkin.istio-system.svc.cluster.local, port: 9411 } }
+defaultProviders: { tracing: [otel] }
+defaultConfig: { tracing: { sampling: 10, zipkin: { address: "zipkin.istio-system:9411" } } }
+`);
+    expect(otel.tracer).toEqual({
+      kind: "opentelemetry",
+      host: "otel-collector.observability.svc.cluster.local",
+      port: 4318,
+      path: "/v1/traces",
+      timeoutSeconds: 2,
+    });
+    expect(parseMeshConfig('defaultConfig: {tracing: {zipkin: {address: "zipkin.istio-system:9411"}}}').tracer).toEqual(
+      { kind: "zipkin", host: "zipkin.istio-system", port: 9411, path: "/api/v2/spans", timeoutSeconds: 5 },
+    );
+    expect(
+      parseMeshConfig('enableTracing: false\ndefaultConfig: {tracing: {zipkin: {address: "z:9411"}}}').tracer,
+    ).toBeUndefined();
   });
 
   it("an empty mesh key is the defaults", () => {

@@ -3,10 +3,13 @@
 //   defaultHttpRetryPolicy {attempts, retryOn, perTryTimeout}  → every route's retry policy when the VirtualService sets none
 //   accessLogFile ("" off, "/dev/stdout" on), accessLogEncoding (JSON | TEXT) → the HTTP connection managers' access log
 //   defaultConfig.tracing.sampling (percent, 0–100)            → the HTTP connection managers' random sampling
+//   extensionProviders, defaultProviders.tracing, defaultConfig.tracing.zipkin, enableTracing → where spans go
+//                                                                 (mesh-tracing.ts)
 //   outboundTrafficPolicy.mode (ALLOW_ANY | REGISTRY_ONLY)      → where traffic to hosts the mesh doesn't know goes
 // A field this doesn't know, or a bad value, is an error naming it: the last good settings stay.
 import { parse } from "yaml";
 import { durationSeconds } from "./duration.js";
+import { parseTracingProvider, type TracingProvider } from "./mesh-tracing.js";
 import type { HTTPRetry } from "./istio.js";
 import type { OutboundTrafficMode } from "./config.js";
 
@@ -15,6 +18,8 @@ export interface MeshSettings {
   accessLog: { file: string; encoding: "JSON" | "TEXT" } | undefined;
   /** Percent of requests that start a sampled trace. */
   tracingSampling: number;
+  /** Where the proxies export spans; none: they only propagate trace headers. */
+  tracer: TracingProvider | undefined;
   /** meshConfig.outboundTrafficPolicy.mode; Istio's default is ALLOW_ANY. */
   outboundTrafficPolicy: OutboundTrafficMode;
   /** meshConfig.trustDomain: the SPIFFE IDs' trust domain. Istio's default: cluster.local. */
@@ -27,6 +32,7 @@ export const DEFAULT_MESH: MeshSettings = {
   defaultRetry: { attempts: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" },
   accessLog: undefined,
   tracingSampling: 1,
+  tracer: undefined,
   outboundTrafficPolicy: "ALLOW_ANY",
   trustDomain: "cluster.local",
   warnings: [],
@@ -40,6 +46,9 @@ const KNOWN_TOP = new Set([
   "accessLogEncoding",
   "outboundTrafficPolicy",
   "trustDomain",
+  "extensionProviders",
+  "defaultProviders",
+  "enableTracing",
 ]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -93,7 +102,8 @@ export function parseMeshConfig(text: string): MeshSettings {
   unknownFields(dc, KNOWN_DEFAULT_CONFIG, "defaultConfig.");
   const tracing = dc.tracing ?? {};
   if (!isRecord(tracing)) throw new Error("defaultConfig.tracing: not a mapping");
-  unknownFields(tracing, new Set(["sampling"]), "defaultConfig.tracing.");
+  unknownFields(tracing, new Set(["sampling", "zipkin"]), "defaultConfig.tracing.");
+  out.tracer = parseTracingProvider(doc, tracing);
   const sampling = tracing.sampling ?? DEFAULT_MESH.tracingSampling;
   if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100))
     throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);

@@ -151,6 +151,7 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
     number: p.port,
     protocol: portProtocol(p.name, p.appProtocol, p.protocol),
     targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
+    ...(typeof p.targetPort === "string" ? { targetPortName: p.targetPort } : {}),
   }));
   const slices = parts.slices.filter(
     (s) => s.metadata?.namespace === ns && s.metadata?.labels?.["kubernetes.io/service-name"] === name,
@@ -185,7 +186,15 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
       });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
-  return { hostname: `${name}.${ns}.svc.${suffix}`, namespace: ns, ports, endpoints, addresses, resolution: "STATIC" };
+  return {
+    hostname: `${name}.${ns}.svc.${suffix}`,
+    namespace: ns,
+    ports,
+    endpoints,
+    addresses,
+    resolution: "STATIC",
+    ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}),
+  };
 }
 
 function entryServices(

@@ -98,6 +98,28 @@ describe("DirSource", () => {
     expect(snap.warnings).toEqual([]);
   });
 
+  it("sees every write to a file that was deleted and created again (Node's recursive watch on Linux misses them)", async () => {
+    const se = (host: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: e }\nspec: { hosts: [${host}], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: STATIC, endpoints: [{ address: 127.0.0.1 }] }\n`;
+    const file = path.join(dir, "e.yaml");
+    await writeFile(file, se("one.example"));
+    const { first, next } = start();
+    const hosts = (s: DirSnapshot) => s.model.services.map((x) => x.hostname);
+    expect(hosts(await first)).toEqual(["one.example"]);
+    const until = async (host: string): Promise<string[]> => {
+      let snap = await next();
+      for (let i = 0; i < 50 && !hosts(snap).includes(host); i++) snap = await next();
+      return hosts(snap);
+    };
+    await unlink(file);
+    await writeFile(file, se("two.example"));
+    expect(await until("two.example")).toEqual(["two.example"]);
+    // A write some time after the re-creation (not waiting on an event: the missed write is the bug's condition).
+    await new Promise((r) => setTimeout(r, 500));
+    await writeFile(file, se("three.example"));
+    expect(await until("three.example")).toEqual(["three.example"]);
+  });
+
   const reviews = (retries: string) => `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: reviews }

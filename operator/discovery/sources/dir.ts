@@ -3,7 +3,7 @@
 // WorkloadEntries with loopback addresses.
 import { watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { ConfigModel } from "../model/config.js";
@@ -51,7 +51,9 @@ export function parseDocuments(text: string, file: string): KubeObject[] {
 }
 
 export class DirSource {
-  private watcher: FSWatcher | undefined;
+  /** One non-recursive watcher per folder of the tree, by path. */
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> = Promise.resolve();
   /** The last content that parsed, per file: a half-written file doesn't take its config away. */
@@ -62,31 +64,52 @@ export class DirSource {
   private readonly broken = new Map<string, string>();
   /** The versions of objects in use, by file and object (admission.ts): a rejected edit keeps the previous one. */
   private good = new Map<string, KubeObject>();
-  /** What changed since the last read: paths the watcher named, or everything. */
-  private dirty: Set<string> | "all" = "all";
 
   constructor(private readonly options: DirSourceOptions) {}
 
   /** Reads the directory once, reports it, then watches it. */
   async start(): Promise<DirSnapshot> {
+    this.watching = true;
+    await this.watchFolders();
     const snapshot = await this.read();
     this.options.onChange(snapshot);
-    this.watcher = watch(this.options.dir, { recursive: true }, (_event, filename) => {
-      if (filename && this.dirty !== "all") this.dirty.add(path.join(this.options.dir, filename.toString()));
-      else this.dirty = "all";
-      this.schedule();
-    });
-    this.watcher.on("error", () => {
-      this.dirty = "all";
-      this.schedule();
-    });
     return snapshot;
   }
 
   stop(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.watching = false;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  /**
+   * Watches every folder of the tree, each on its own (inotify on a folder reports every file event in it). Not
+   * `fs.watch(dir, { recursive: true })`: on Linux, Node emulates that per file, and misses the writes to a file
+   * that was deleted and created again. Any event rereads the whole tree (only changed texts are parsed again), so
+   * no event's file name is trusted either.
+   */
+  private async watchFolders(): Promise<void> {
+    const entries = await readdir(this.options.dir, { withFileTypes: true, recursive: true }).catch(() => []);
+    const folders = new Set([
+      this.options.dir,
+      ...entries.filter((e) => e.isDirectory()).map((e) => path.join(e.parentPath, e.name)),
+    ]);
+    for (const [folder, w] of this.watchers)
+      if (!folders.has(folder)) {
+        w.close();
+        this.watchers.delete(folder);
+      }
+    for (const folder of folders) {
+      if (this.watchers.has(folder) || !this.watching) continue;
+      try {
+        const w = watch(folder, () => this.schedule());
+        w.on("error", () => this.schedule());
+        this.watchers.set(folder, w);
+      } catch {
+        this.schedule(); // gone already: the next read sees it
+      }
+    }
   }
 
   private schedule(): void {
@@ -95,7 +118,8 @@ export class DirSource {
       this.timer = undefined;
       // Reads run one after another, so reports arrive in order.
       this.reading = this.reading.then(async () => {
-        if (!this.watcher) return;
+        if (!this.watching) return;
+        await this.watchFolders();
         this.options.onChange(await this.read());
       });
     }, this.options.debounceMs ?? 20);
@@ -107,19 +131,8 @@ export class DirSource {
     this.broken.delete(file);
   }
 
-  /** The files to look at: all of them, or those the watcher named (a named folder means all). */
+  /** Every YAML file of the tree; those gone since the last read are forgotten. */
   private async changedFiles(): Promise<string[]> {
-    const dirty = this.dirty;
-    this.dirty = new Set();
-    if (dirty !== "all") {
-      const named = await Promise.all([...dirty].map(async (f) => ({ f, st: await stat(f).catch(() => undefined) })));
-      if (!named.some(({ st }) => st?.isDirectory())) {
-        for (const { f, st } of named) if (!st) this.forget(f);
-        return named
-          .filter(({ f, st }) => st?.isFile() && YAML_FILE.test(f) && !path.basename(f).startsWith("."))
-          .map(({ f }) => f);
-      }
-    }
     const files = await yamlFiles(this.options.dir);
     const present = new Set(files);
     for (const known of [...this.lastGood.keys(), ...this.broken.keys()]) if (!present.has(known)) this.forget(known);

@@ -1,6 +1,7 @@
 // Clusters and their ClusterLoadAssignments, named as Istio names them: `outbound|<port>|<subset>|<fqdn>`,
 // one EDS cluster per service port and per DestinationRule subset, and `inbound|<port>||` for the own workload.
 import type { Address, Cluster, ClusterLoadAssignment, HttpProtocolOptions } from "../../../proxy/xds/resources.js";
+import { collectorCluster } from "./tracing.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
@@ -188,6 +189,7 @@ export function buildClusters(model: ConfigModel, proxy: ProxyIdentity): Built {
       },
       { "@type": TYPE.cluster, name: BLACKHOLE, type: "STATIC", connect_timeout: "10s" },
     );
+    if (model.mesh?.tracer) out.clusters.push(collectorCluster(model.mesh.tracer));
   }
   return out;
 }

@@ -15,10 +15,13 @@ import { virtualServiceRoutes } from "./routes.js";
 import type { TranslateResult } from "./index.js";
 import { boundTo, routeConfiguration } from "./virtualhosts.js";
 
+/**
+ * As istiod: a Gateway configures the gateway proxies whose workload labels its `selector` matches (an empty
+ * selector matches every one). A proxy whose workload isn't known has no labels, so only a selector-less Gateway
+ * configures it: a Gateway for another gateway (`istio: egressgateway`) never does.
+ */
 function selects(ctx: RouteContext, gw: Named<Gateway>, proxy: ProxyIdentity): boolean {
-  const workload = findWorkload(ctx.model, proxy);
-  if (!workload) return gw.namespace === proxy.namespace;
-  return labelsMatch(gw.spec.selector, workload.labels);
+  return labelsMatch(gw.spec.selector, findWorkload(ctx.model, proxy)?.labels ?? {});
 }
 
 /** A server host is `host`, `ns/host` or `*`/`*.suffix`; it admits a VirtualService host when they overlap. */

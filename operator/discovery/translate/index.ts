@@ -77,6 +77,19 @@ function inboundPorts(model: ConfigModel, proxy: ProxyIdentity): ServicePort[] {
   const mine = (labels: Record<string, string>): boolean =>
     !workload || Object.keys(labels).length === 0 || labelsMatch(labels, workload.labels);
   const ports = new Map<number, ServicePort>();
+  // The Services that select the pod, whether it is Ready yet or not (its endpoints are only listed once Ready).
+  if (workload) {
+    for (const service of model.services) {
+      if (!service.selector || service.namespace !== workload.namespace) continue;
+      if (!labelsMatch(service.selector, workload.labels)) continue;
+      for (const port of service.ports) {
+        const named = port.targetPortName === undefined ? undefined : workload.ports?.[port.targetPortName];
+        if (port.targetPortName !== undefined && named === undefined) continue; // the pod doesn't serve that name
+        const target = named ?? port.targetPort ?? port.number;
+        if (!ports.has(target)) ports.set(target, { ...port, targetPort: target });
+      }
+    }
+  }
   for (const { service, endpoint } of endpointsAt(model, address)) {
     if (!mine(endpoint.labels)) continue;
     for (const port of service.ports) {

@@ -85,6 +85,43 @@ describe("sidecar", () => {
     expect(client.listeners.map((l) => l["name"])).toEqual(["virtualOutbound", "0.0.0.0_9080"]);
   });
 
+  it("serves inbound on the ports of the Services that select a pod that isn't Ready yet (its readiness probe goes through 15006)", () => {
+    const objects = bookinfoKube().map((o) =>
+      o.kind === "EndpointSlice" && o.metadata?.name?.startsWith("ratings-")
+        ? { ...o, endpoints: (o["endpoints"] as JsonObject[]).map((e) => ({ ...e, conditions: { ready: false } })) }
+        : o,
+    );
+    objects.push(
+      ...parseYaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: ratings-admin, namespace: default }
+spec: { selector: { app: ratings }, ports: [{ name: http-admin, port: 80, targetPort: admin }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: ratings-metrics, namespace: default }
+spec: { selector: { app: ratings }, ports: [{ name: http-metrics, port: 81, targetPort: metrics }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ratings-metrics-x, namespace: default, labels: { kubernetes.io/service-name: ratings-metrics } }
+addressType: IPv4
+endpoints: []`),
+    );
+    const pod = objects.find((o) => o.kind === "Pod" && o.metadata?.name === "ratings-v1-0");
+    if (!pod) throw new Error("bookinfoKube has no ratings pod");
+    pod["spec"] = { containers: [{ name: "ratings", ports: [{ name: "admin", containerPort: 9901 }] }] };
+    const model = normalise(objects).model;
+    expect(model.services.find((s) => s.hostname.startsWith("ratings."))?.endpoints).toEqual([]);
+    const ratings = translate(model, parseNodeId("sidecar~10.0.0.13~ratings-v1-0.default~default.svc.cluster.local"));
+    const chains = listener(ratings, "virtualInbound")["filter_chains"] as JsonObject[];
+    // 9080 by number, 9901 by the container port's name; `metrics` names no port of the pod: no chain.
+    expect(chains.map((c) => (c["filter_chain_match"] as JsonObject)["destination_port"])).toEqual([9080, 9901]);
+    expect(cluster(ratings, "inbound|9901||")).toBeDefined();
+    acceptedByEnvoy(ratings);
+  });
+
   it("only gives the short-name domain to proxies in the service's namespace", () => {
     const other = translate(
       normalise(bookinfoKube()).model,
@@ -206,6 +243,21 @@ status: { podIP: 10.0.1.1 }`;
     expect(
       translate(model, parseNodeId("router~10.0.9.9~other-0.elsewhere~elsewhere.svc.cluster.local")).listeners,
     ).toEqual([]);
+  });
+
+  it("configures a gateway only from Gateways whose selector matches its labels, as istiod does", () => {
+    const egress = GATEWAY.replace("istio: ingressgateway }", "istio: egressgateway }");
+    const unselected = normalise([...bookinfoKube(), ...parseYaml(egress)]).model;
+    expect(translate(unselected, router).listeners).toEqual([]);
+    // A router whose workload is unknown has no labels: a Gateway with a selector doesn't configure it, in any
+    // namespace; one without a selector does.
+    const unknown = parseNodeId("router~10.0.9.8~ingress-9.default~default.svc.cluster.local");
+    expect(translate(model, unknown).listeners).toEqual([]);
+    const open = normalise([
+      ...bookinfoKube(),
+      ...parseYaml(GATEWAY.replace("  selector: { istio: ingressgateway }\n", "")),
+    ]);
+    expect(translate(open.model, unknown).listeners.map((l) => l["name"])).toEqual(["0.0.0.0_80"]);
   });
 });
 

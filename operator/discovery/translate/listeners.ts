@@ -15,6 +15,7 @@ import type { MeshSettings } from "../model/mesh.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
+import { tracerProvider } from "./tracing.js";
 import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
 
@@ -83,7 +84,10 @@ function meshFields(mesh: MeshSettings | undefined): Pick<HttpConnectionManager,
           },
         ]
       : undefined,
-    tracing: { random_sampling: { value: mesh.tracingSampling } },
+    tracing: {
+      random_sampling: { value: mesh.tracingSampling },
+      ...(mesh.tracer ? { provider: tracerProvider(mesh.tracer) } : {}),
+    },
   };
 }
 

@@ -29,6 +29,11 @@ apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: tcp-echo-v2 }
 spec: { address: 127.0.0.22, labels: { app: tcp-echo, version: v2 } }
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: istio-ingressgateway }
+spec: { address: 127.0.0.5, labels: { istio: ingressgateway } }
 `;
 const sample = (f: string) => readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8");
 const gateway = parseNodeId("router~127.0.0.5~istio-ingressgateway.default~default.svc.cluster.local");

@@ -20,12 +20,12 @@ export function inSubnets(address: string | undefined, subnets: string[]): boole
   if (!address || family === 0) return false;
   const list = new BlockList();
   for (const s of subnets) {
-    const [net, bits] = s.split("/");
-    const f = isIP(net ?? "");
+    const [net = "", bits] = s.split("/");
+    const f = isIP(net);
     if (f === 0) continue;
     const type = f === 6 ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(net as string, type);
-    else list.addSubnet(net as string, Number(bits), type);
+    if (bits === undefined) list.addAddress(net, type);
+    else list.addSubnet(net, Number(bits), type);
   }
   return list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
@@ -47,7 +47,8 @@ export function firstApplying(
   target: L4Target,
 ): [L4Route, number] | undefined {
   const i = (routes ?? []).findIndex((r) => !r.match?.length || r.match.some((m) => applies(m, ctx, target)));
-  return i < 0 ? undefined : [(routes as L4Route[])[i] as L4Route, i];
+  const route = routes?.[i];
+  return route ? [route, i] : undefined;
 }
 
 /** A TcpProxy for the first applying tcp route of the VirtualService, or undefined when none applies. */

@@ -9,6 +9,13 @@ const dur = "duration" as const;
 const strings: Shape = { list: str };
 const labels: Shape = { map: str };
 const obj = (fields: Fields, oneOf?: readonly (readonly string[])[]): Shape => ({ fields, oneOf });
+/** A field Weft doesn't implement: rejected when set, never ignored. */
+const no: Shape = { unsupported: true };
+/** exportTo: only Istio's default (every namespace), which is what Weft does. */
+const exportTo: Shape = {
+  unsupported: true,
+  allowed: (v) => Array.isArray(v) && v.every((x) => x === "*"),
+};
 
 const stringMatch = obj({ exact: str, prefix: str, regex: str }, [["exact", "prefix", "regex"]]);
 const percent = obj({ value: "number" });
@@ -44,29 +51,29 @@ const httpRoute = obj(
         uri: str,
         authority: str,
         port: int,
-        derivePort: { enum: ["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] },
+        derivePort: no,
         scheme: str,
         redirectCode: int,
       },
       [["port", "derivePort"]],
     ),
     directResponse: obj({ status: int, body: obj({ string: str, bytes: str }, [["string", "bytes"]]) }),
-    delegate: obj({ name: str, namespace: str }),
+    delegate: no,
     rewrite: obj({ uri: str, authority: str, uriRegexRewrite: obj({ match: str, rewrite: str }) }),
     timeout: dur,
     retries: obj({
       attempts: int,
       perTryTimeout: dur,
       retryOn: str,
-      retryRemoteLocalities: bool,
+      retryRemoteLocalities: no,
       retryIgnorePreviousHosts: bool,
       backoff: dur,
     }),
     fault: obj({
-      delay: obj({ fixedDelay: dur, exponentialDelay: dur, percentage: percent, percent: int }, [
+      delay: obj({ fixedDelay: dur, exponentialDelay: no, percentage: percent, percent: int }, [
         ["fixedDelay", "exponentialDelay"],
       ]),
-      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: str, percentage: percent }, [
+      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: no, percentage: percent }, [
         ["httpStatus", "grpcStatus", "http2Error"],
       ]),
     }),
@@ -82,7 +89,7 @@ const httpRoute = obj(
       exposeHeaders: strings,
       maxAge: dur,
       allowCredentials: bool,
-      unmatchedPreflights: { enum: ["UNSPECIFIED", "FORWARD", "IGNORE"] },
+      unmatchedPreflights: no,
     }),
     headers,
   },
@@ -124,7 +131,7 @@ const virtualService = obj({
       route: { list: l4Destination },
     }),
   },
-  exportTo: strings,
+  exportTo,
 });
 
 const loadBalancer = obj({
@@ -132,7 +139,7 @@ const loadBalancer = obj({
   consistentHash: obj(
     {
       httpHeaderName: str,
-      httpCookie: obj({ name: str, path: str, ttl: dur, attributes: { list: obj({ name: str, value: str }) } }),
+      httpCookie: obj({ name: str, path: str, ttl: dur, attributes: no }),
       useSourceIp: bool,
       httpQueryParameterName: str,
       ringHash: obj({ minimumRingSize: int }),
@@ -141,14 +148,9 @@ const loadBalancer = obj({
     },
     // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
   ),
-  localityLbSetting: obj({
-    distribute: { list: obj({ from: str, to: { map: int } }) },
-    failover: { list: obj({ from: str, to: str }) },
-    failoverPriority: strings,
-    enabled: bool,
-  }),
-  warmupDurationSecs: dur,
-  warmup: obj({ duration: dur, minimumPercent: "number", aggression: "number" }),
+  localityLbSetting: no,
+  warmupDurationSecs: no,
+  warmup: no,
 });
 
 const connectionPool = obj({
@@ -156,7 +158,7 @@ const connectionPool = obj({
     maxConnections: int,
     connectTimeout: dur,
     tcpKeepalive: obj({ probes: int, time: dur, interval: dur }),
-    maxConnectionDuration: dur,
+    maxConnectionDuration: no,
     idleTimeout: dur,
   }),
   http: obj({
@@ -166,14 +168,14 @@ const connectionPool = obj({
     maxRetries: int,
     idleTimeout: dur,
     h2UpgradePolicy: { enum: ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] },
-    useClientProtocol: bool,
-    maxConcurrentStreams: int,
+    useClientProtocol: no,
+    maxConcurrentStreams: no,
   }),
 });
 
 const outlierDetection = obj({
   splitExternalLocalOriginErrors: bool,
-  consecutiveLocalOriginFailures: int,
+  consecutiveLocalOriginFailures: no,
   consecutiveGatewayErrors: int,
   consecutive5xxErrors: int,
   consecutiveErrors: int,
@@ -192,23 +194,23 @@ const clientTls = obj({
   subjectAltNames: strings,
   sni: str,
   insecureSkipVerify: bool,
-  caCrl: str,
+  caCrl: no,
 });
 
 const policyFields: Fields = { loadBalancer, connectionPool, outlierDetection, tls: clientTls };
 const trafficPolicy = obj({
   ...policyFields,
   portLevelSettings: { list: obj({ port: portSelector, ...policyFields }) },
-  tunnel: obj({ protocol: str, targetHost: str, targetPort: int }),
-  proxyProtocol: obj({ version: { enum: ["V1", "V2"] } }),
+  tunnel: no,
+  proxyProtocol: no,
 });
 
 const destinationRule = obj({
   host: str,
   trafficPolicy,
   subsets: { list: obj({ name: str, labels, trafficPolicy }) },
-  exportTo: strings,
-  workloadSelector: obj({ matchLabels: labels }),
+  exportTo,
+  workloadSelector: no,
 });
 
 const port = obj({ number: int, protocol: str, name: str, targetPort: int });
@@ -218,7 +220,7 @@ const gateway = obj({
   servers: {
     list: obj({
       port,
-      bind: str,
+      bind: no,
       hosts: strings,
       tls: obj({
         httpsRedirect: bool,
@@ -237,7 +239,7 @@ const gateway = obj({
         maxProtocolVersion: tlsVersion,
         cipherSuites: strings,
       }),
-      defaultEndpoint: str,
+      defaultEndpoint: no,
       name: str,
     }),
   },
@@ -247,10 +249,10 @@ const workloadEntryFields: Fields = {
   address: str,
   ports: { map: int },
   labels,
-  network: str,
+  network: no,
   locality: str,
   weight: int,
-  serviceAccount: str,
+  serviceAccount: no,
 };
 
 const serviceEntry = obj({
@@ -261,8 +263,8 @@ const serviceEntry = obj({
   resolution: { enum: ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] },
   endpoints: { list: obj(workloadEntryFields) },
   workloadSelector: obj({ labels }),
-  exportTo: strings,
-  subjectAltNames: strings,
+  exportTo,
+  subjectAltNames: no,
 });
 
 /** The spec of each networking.istio.io kind Weft serves. */

@@ -12,7 +12,9 @@ export type Shape =
   | { enum: readonly string[] }
   | { list: Shape }
   | { map: Shape }
-  | { fields: Fields; oneOf?: readonly (readonly string[])[] };
+  | { fields: Fields; oneOf?: readonly (readonly string[])[] }
+  /** Istio's field, which Weft doesn't implement: set (other than to a value `allowed` takes), it is rejected. */
+  | { unsupported: true; allowed?: (value: unknown) => boolean };
 
 export type Fields = { readonly [field: string]: Shape | (() => Shape) };
 
@@ -73,6 +75,8 @@ export function checkShape(value: unknown, shape: Shape, path: string, out: stri
   } else if (shape === "duration") {
     if (typeof value !== "string" || durationSeconds(value) === undefined)
       out.push(`${path}: "${String(value)}" is not a duration (like "1.5s" or "300ms")`);
+  } else if ("unsupported" in shape) {
+    if (!shape.allowed?.(value)) out.push(`${path}: is not supported by Weft yet (it would be ignored)`);
   } else if ("enum" in shape) {
     if (typeof value !== "string" || !shape.enum.includes(value)) {
       const hint = typeof value === "string" ? suggest(value, shape.enum) : undefined;

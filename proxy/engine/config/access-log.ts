@@ -59,7 +59,7 @@ const OPERATORS: Record<string, Operator> = {
 function operator(token: string): Operator | undefined {
   const req = /^REQ\(([^)]+)\)$/.exec(token);
   if (!req) return OPERATORS[token];
-  const names = (req[1] as string).split("?").map((n) => n.toLowerCase());
+  const names = (req[1] ?? "").split("?").map((n) => n.toLowerCase());
   return (r) => {
     for (const n of names) {
       const v = request(n, r);
@@ -75,7 +75,7 @@ function compileText(r: Reader, text: string, path: string): (string | Operator)
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) parts.push(text.slice(last, m.index));
-    const op = operator(m[1] as string);
+    const op = operator(m[1] ?? "");
     if (!op)
       r.fail(
         path,

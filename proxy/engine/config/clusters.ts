@@ -1,16 +1,11 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
-import { join, Reader, type Obj } from "./read.js";
+import { join, nameOf, Reader, type Obj } from "./read.js";
 import { httpUpstream, keepAlive, onlyKnown, upstreamTls } from "./upstream.js";
 import type { Secrets } from "./secrets.js";
 
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
-
-export function nameOf(raw: unknown, key: string, index: number): string {
-  const v = (raw as Obj | null)?.[key];
-  return typeof v === "string" ? v : `#${index}`;
-}
 
 /** A ClusterLoadAssignment's endpoints. */
 export function compileEndpoints(raw: unknown, index = 0): { clusterName: string; endpoints: Endpoint[] } {
@@ -39,8 +34,9 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
       const port = r.num(sa, "port_value", sp) ?? 0;
       if (!Number.isInteger(port) || port <= 0 || port > 65535) r.fail(join(sp, "port_value"), `invalid port ${port}`);
       const health = r.str(eo, "health_status", ep) ?? "UNKNOWN";
-      const meta = (eo.metadata as Obj | undefined)?.filter_metadata as Obj | undefined;
-      const istio = meta?.istio as Obj | undefined;
+      const meta = r.optObj(eo, "metadata", ep);
+      const filterMeta = meta && r.optObj(meta, "filter_metadata", join(ep, "metadata"));
+      const istio = filterMeta && r.optObj(filterMeta, "istio", join(ep, "metadata.filter_metadata"));
       out.push({
         address,
         port,

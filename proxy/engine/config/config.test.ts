@@ -1,4 +1,5 @@
 import { compile, ConfigError } from "./index.js";
+import { TYPE } from "../../xds/types.js";
 
 const cluster = (name: string) => ({
   name,
@@ -104,6 +105,32 @@ describe("compile", () => {
     });
     expect(msg).toMatch(
       /^RouteConfiguration "r1": virtual_hosts\[0\]\.routes\[2\]\.match\.safe_regex\.regex: invalid regex/,
+    );
+  });
+
+  // Was: tls_inspector refused too. It is implemented now (transport_protocol matching, PERMISSIVE mTLS); SNI
+  // (server_names) and other listener filters are still refused.
+  it("refuses SNI routing it can't do: other listener_filters and filter_chain_match.server_names, each named", () => {
+    const tcp = { filters: [{ typed_config: { "@type": TYPE.tcpProxy, stat_prefix: "s", cluster: "a" } }] };
+    const listener = (extra: Record<string, unknown>, chain: Record<string, unknown> = {}) => ({
+      clusters: [cluster("a")],
+      listeners: [
+        {
+          name: "l",
+          address: { socket_address: { address: "127.0.0.1", port_value: 443 } },
+          filter_chains: [{ ...tcp, ...chain }],
+          ...extra,
+        },
+      ],
+    });
+    expect(compile(listener({})).listeners).toHaveLength(1);
+    expect(
+      reject(listener({ listener_filters: [{ name: "envoy.filters.listener.http_inspector", typed_config: {} }] })),
+    ).toMatch(
+      /^Listener "l": listener_filters\[0\]: listener filter "envoy.filters.listener.http_inspector" is not supported/,
+    );
+    expect(reject(listener({}, { filter_chain_match: { server_names: ["api.example.com"] } }))).toMatch(
+      /^Listener "l": filter_chains\[0\]\.filter_chain_match\.server_names: not supported/,
     );
   });
 

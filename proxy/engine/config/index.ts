@@ -1,6 +1,6 @@
 // compile(): validates a whole resource set and builds the engine's immutable config, or throws ConfigError.
 import type { Endpoint, EngineConfig, Resources, RouteConfig } from "./types.js";
-import { ConfigError } from "./read.js";
+import { ConfigError, isObj } from "./read.js";
 import { compileCluster, compileEndpoints } from "./clusters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileListener } from "./listeners.js";
@@ -40,7 +40,7 @@ export function compile(res: Resources): EngineConfig {
 }
 
 function duplicate(kind: string, list: unknown[] | undefined): ConfigError {
-  const names = (list ?? []).map((c) => String((c as Record<string, unknown>).name));
+  const names = (list ?? []).map((c) => String(isObj(c) ? c.name : undefined));
   const dup = names.find((n, i) => names.indexOf(n) !== i) ?? "";
   return new ConfigError(kind, dup, "name", "duplicate name");
 }

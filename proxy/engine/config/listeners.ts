@@ -1,16 +1,26 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
-import { anyType, ConfigError, join, Reader, type Obj } from "./read.js";
+import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
 import { filterConfig, filterType } from "./filters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
-import { nameOf } from "./clusters.js";
 import { dataSource, onlyKnown } from "./upstream.js";
 import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
+import { compileTracing } from "./tracing.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
+const LISTENER_FIELDS: ReadonlySet<string> = new Set([
+  "@type",
+  "name",
+  "address",
+  "filter_chains",
+  "bind_to_port",
+  "use_original_dst",
+  "traffic_direction",
+  "listener_filters",
+]);
 const TCP = typeName(TYPE.tcpProxy);
 
 export function compileListener(
@@ -24,6 +34,9 @@ export function compileListener(
   const r = new Reader("Listener", name);
   const o = r.obj(raw, "");
   r.reqStr(o, "name", "");
+  // A field not read here would be ignored: refused, naming it. listener_filters: only tls_inspector (see below).
+  for (const key of Object.keys(o))
+    if (!LISTENER_FIELDS.has(key)) r.fail(key, `not supported (supported: ${[...LISTENER_FIELDS].join(", ")})`);
   const addr = r.obj(o.address, "address");
   const sa = r.obj(addr.socket_address, "address.socket_address");
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
@@ -111,7 +124,10 @@ export function compileListener(
   }
   const chain = r.obj(chains[0], "filter_chains[0]");
   const filters = r.list(chain, "filters", "filter_chains[0]");
-  const typeOf = (f: unknown) => anyType((f as Obj | null)?.typed_config as Obj | undefined);
+  const typeOf = (f: unknown) => {
+    const config = isObj(f) ? f.typed_config : undefined;
+    return anyType(isObj(config) ? config : undefined);
+  };
   // An optional connection_limit, then exactly one of HCM and TcpProxy.
   const limited = filters.length === 2 && typeOf(filters[0]) === CONNECTION_LIMIT;
   const at = limited ? 1 : 0;
@@ -172,23 +188,10 @@ export function compileListener(
       stripMatchingHostPort: r.bool(hcm, "strip_matching_host_port", hp) ?? false,
       generateRequestId: r.bool(hcm, "generate_request_id", hp) ?? true,
       accessLog: compileAccessLog(r, hcm, hp),
-      samplingPercent: tracingSampling(r, hcm, hp),
+      ...compileTracing(r, hcm, hp, hasCluster),
       ...options,
     },
   };
-}
-
-/** tracing.random_sampling.value (percent): the share of new traces marked sampled; no tracing block: 100. */
-function tracingSampling(r: Reader, hcm: Obj, hp: string): number {
-  const t = r.optObj(hcm, "tracing", hp);
-  if (!t) return 100;
-  const tp = join(hp, "tracing");
-  for (const k of Object.keys(t))
-    if (k !== "random_sampling") r.fail(join(tp, k), "not supported (only random_sampling is)");
-  const rs = r.optObj(t, "random_sampling", tp);
-  const v = rs ? (r.num(rs, "value", join(tp, "random_sampling")) ?? 100) : 100;
-  if (!(v >= 0 && v <= 100)) r.fail(join(tp, "random_sampling.value"), `${v} is not a percentage`);
-  return v;
 }
 
 /** A chain's filter_chain_match: destination_port and transport_protocol; anything else is refused, naming it. */

@@ -3,6 +3,21 @@ import { compileRe2, compileSubstitution, type Re2, type Substitution } from "..
 import { headerNameError, headerValueError } from "../../xds/header-field.js";
 export type Obj = Record<string, unknown>;
 
+/** The decode boundary's one narrowing: a JSON object (not null, not a list). */
+export function isObj(v: unknown): v is Obj {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** A resource's name for its errors, before it is read: `#index` when it has none. */
+export function nameOf(raw: unknown, key: string, index: number): string {
+  const v = isObj(raw) ? raw[key] : undefined;
+  return typeof v === "string" ? v : `#${index}`;
+}
+
+function isOneOf<T extends string>(names: readonly T[], v: unknown): v is T {
+  return typeof v === "string" && names.some((n) => n === v);
+}
+
 export class ConfigError extends Error {
   constructor(
     readonly kind: string,
@@ -27,8 +42,7 @@ export class Reader {
   }
 
   obj(v: unknown, path: string): Obj {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) this.fail(path, "expected an object");
-    return v as Obj;
+    return isObj(v) ? v : this.fail(path, "expected an object");
   }
 
   optObj(o: Obj, key: string, path: string): Obj | undefined {
@@ -74,7 +88,7 @@ export class Reader {
   num(o: Obj, key: string, path: string): number | undefined {
     let v = o[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "object" && !Array.isArray(v) && "value" in (v as Obj)) v = (v as Obj).value; // wrapper as {value}
+    if (isObj(v) && "value" in v) v = v.value; // wrapper as {value}
     if (typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v)) v = Number(v); // 64-bit ints arrive as strings
     if (typeof v !== "number" || !Number.isFinite(v)) this.fail(join(path, key), "expected a number");
     return v;
@@ -83,7 +97,7 @@ export class Reader {
   bool(o: Obj, key: string, path: string): boolean | undefined {
     let v = o[key];
     if (v === undefined || v === null) return undefined;
-    if (typeof v === "object" && !Array.isArray(v) && "value" in (v as Obj)) v = (v as Obj).value;
+    if (isObj(v) && "value" in v) v = v.value;
     if (typeof v !== "boolean") this.fail(join(path, key), "expected a boolean");
     return v;
   }
@@ -100,11 +114,10 @@ export class Reader {
   enumName<T extends string>(o: Obj, key: string, path: string, names: readonly T[], dflt: T): T {
     const v = o[key];
     if (v === undefined || v === null) return dflt;
-    if (typeof v === "number" && names[v] !== undefined) return names[v] as T;
-    if (typeof v !== "string" || !(names as readonly string[]).includes(v)) {
-      this.fail(join(path, key), `unknown value ${JSON.stringify(v)} (expected one of ${names.join(", ")})`);
-    }
-    return v as T;
+    const byNumber = typeof v === "number" ? names[v] : undefined;
+    if (byNumber !== undefined) return byNumber;
+    if (isOneOf(names, v)) return v;
+    return this.fail(join(path, key), `unknown value ${JSON.stringify(v)} (expected one of ${names.join(", ")})`);
   }
 
   /** A RE2 pattern, compiled by the linear-time engine discovery validates with (xds/regex.ts). */
@@ -131,10 +144,9 @@ export function parseDuration(v: unknown): number | undefined {
     const m = /^(-?\d+(?:\.\d+)?)s$/.exec(v.trim());
     return m ? Number(m[1]) * 1000 : undefined;
   }
-  if (v !== null && typeof v === "object") {
-    const d = v as Obj;
-    const s = Number(d.seconds ?? 0);
-    const n = Number(d.nanos ?? 0);
+  if (isObj(v)) {
+    const s = Number(v.seconds ?? 0);
+    const n = Number(v.nanos ?? 0);
     return Number.isFinite(s) && Number.isFinite(n) ? s * 1000 + n / 1e6 : undefined;
   }
   return undefined;

@@ -11,7 +11,7 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from "./types.js";
-import { fraction, join, Reader, type Obj } from "./read.js";
+import { fraction, isObj, join, nameOf, Reader, type Obj } from "./read.js";
 import { headerMatcher, queryMatcher } from "./matchers.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
@@ -28,7 +28,7 @@ export function compileRouteConfig(
   index = 0,
   inline = false,
 ): RouteConfig {
-  const name = typeof (raw as Obj | null)?.name === "string" ? ((raw as Obj).name as string) : `#${index}`;
+  const name = nameOf(raw, "name", index);
   const r = new Reader("RouteConfiguration", name);
   const o = r.obj(raw, "");
   const validate = r.bool(o, "validate_clusters", "") ?? inline;
@@ -272,7 +272,7 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
     if (typeof c !== "number") r.fail(join(join(path, "retriable_status_codes"), i), "expected a status code");
     return c;
   });
-  const preds = r.list(o, "retry_host_predicate", path).map((p) => String((p as Obj | null)?.name ?? ""));
+  const preds = r.list(o, "retry_host_predicate", path).map((p) => String((isObj(p) ? p.name : undefined) ?? ""));
   return {
     on,
     numRetries: r.num(o, "num_retries", path) ?? 1,

@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { TracerConfig } from "./tracing.js";
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
 
@@ -196,6 +197,8 @@ export interface HttpConnectionManager {
   accessLog: AccessLogFormat | undefined;
   /** Percent of traces this proxy starts that are marked sampled. */
   samplingPercent: number;
+  /** Where this listener's spans go; none: trace headers are only started when missing, no spans are made. */
+  tracer: TracerConfig | undefined;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS for downstream connections. */
   maxConcurrentStreams: number;
   /** codec_type HTTP2: only HTTP/2 on this listener (prior knowledge); AUTO also takes HTTP/1.1. */

@@ -4,6 +4,7 @@ import type { Cluster as envoy_config_cluster_v3_Cluster } from "./envoy/config/
 import type { ClusterLoadAssignment as envoy_config_endpoint_v3_ClusterLoadAssignment } from "./envoy/config/endpoint/v3.js";
 import type { Listener as envoy_config_listener_v3_Listener } from "./envoy/config/listener/v3.js";
 import type { FilterConfig as envoy_config_route_v3_FilterConfig, RouteConfiguration as envoy_config_route_v3_RouteConfiguration } from "./envoy/config/route/v3.js";
+import type { OpenTelemetryConfig as envoy_config_trace_v3_OpenTelemetryConfig, ZipkinConfig as envoy_config_trace_v3_ZipkinConfig } from "./envoy/config/trace/v3.js";
 import type { FileAccessLog as envoy_extensions_access_loggers_file_v3_FileAccessLog } from "./envoy/extensions/access_loggers/file/v3.js";
 import type { Cors as envoy_extensions_filters_http_cors_v3_Cors, CorsPolicy as envoy_extensions_filters_http_cors_v3_CorsPolicy } from "./envoy/extensions/filters/http/cors/v3.js";
 import type { HTTPFault as envoy_extensions_filters_http_fault_v3_HTTPFault } from "./envoy/extensions/filters/http/fault/v3.js";
@@ -40,6 +41,8 @@ export interface AnyTypes {
   "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions": envoy_extensions_upstreams_http_v3_HttpProtocolOptions;
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext": envoy_extensions_transport_sockets_tls_v3_UpstreamTlsContext;
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext": envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext;
+  "type.googleapis.com/envoy.config.trace.v3.ZipkinConfig": envoy_config_trace_v3_ZipkinConfig;
+  "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig": envoy_config_trace_v3_OpenTelemetryConfig;
 }
 
 /** A google.protobuf.Any in proto3 JSON: the message's fields beside its "@type". */

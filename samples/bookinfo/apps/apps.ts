@@ -1,7 +1,10 @@
 // The Bookinfo services, as Istio's sample behaves: productpage calls details and reviews; reviews v2 (black
 // stars) and v3 (red stars) call ratings, v1 shows no stars. Each answer names the version that served it.
+// The calls' timeouts and retries are Istio's sample's (productpage.py, LibertyRestEndpoint.java), which the
+// docs' numbers depend on: productpage → details 3 s; productpage → reviews 3 s, tried twice ("about 6 s" in the
+// fault-injection task, "about 1 s" in the request-timeouts task); reviews-v2 → ratings 10 s, reviews-v3 2.5 s.
 import type { IncomingMessage } from "node:http";
-import { call, json, propagated, type Handler, type Headers, type Reply } from "./http.js";
+import { call, json, propagated, type Handler, type Headers, type Reply, type Upstream } from "./http.js";
 
 export interface AppContext {
   app: string;
@@ -17,6 +20,14 @@ const REVIEWS = [
     text: "Absolutely fun and entertaining. The play lacks thematic depth when compared to other plays by Shakespeare.",
   },
 ];
+
+/** Istio's sample's client timeouts (ms) and tries, per call. */
+export const CALLS = {
+  details: { timeoutMs: 3000, tries: 1 },
+  reviews: { timeoutMs: 3000, tries: 2 },
+  /** reviews → ratings, by the reviews version's star colour. */
+  ratings: { black: 10_000, red: 2500 },
+} as const;
 
 const ok = (url: URL, prefix: string): boolean => url.pathname === "/health" || url.pathname.startsWith(prefix);
 
@@ -55,7 +66,7 @@ function reviews(ctx: AppContext): Handler {
     const id = url.pathname.split("/")[2] ?? "0";
     const podname = `reviews-${ctx.version}`;
     if (!color) return json(200, { id, podname, reviews: REVIEWS });
-    const r = await call(ctx.proxy, "ratings", `/ratings/${id}`, propagated(req));
+    const r = await call(ctx.proxy, "ratings", `/ratings/${id}`, propagated(req), CALLS.ratings[color]);
     const stars = r.status === 200 ? (JSON.parse(r.body) as { ratings: Record<string, number> }).ratings : undefined;
     return json(200, {
       id,
@@ -134,8 +145,8 @@ function productpage(ctx: AppContext): Handler {
     const user = userOf(req, url);
     const headers: Headers = { ...propagated(req), ...(user ? { "end-user": user } : {}) };
     const [d, r] = await Promise.all([
-      call(ctx.proxy, "details", "/details/0", headers),
-      call(ctx.proxy, "reviews", "/reviews/0", headers),
+      callWithTries(ctx.proxy, "details", "/details/0", headers, CALLS.details),
+      callWithTries(ctx.proxy, "reviews", "/reviews/0", headers, CALLS.reviews),
     ]);
     const reviews = r.status === 200 ? (JSON.parse(r.body) as ReviewsBody) : undefined;
     return {
@@ -144,6 +155,19 @@ function productpage(ctx: AppContext): Handler {
       body: renderPage(user, d.status === 200 ? d.body : undefined, reviews),
     };
   };
+}
+
+/** As productpage.py does: up to `tries` calls, until one answers 200; the last answer otherwise. */
+async function callWithTries(
+  proxy: string,
+  service: string,
+  path: string,
+  headers: Headers,
+  o: { timeoutMs: number; tries: number },
+): Promise<Upstream> {
+  let r = await call(proxy, service, path, headers, o.timeoutMs);
+  for (let i = 1; i < o.tries && r.status !== 200; i++) r = await call(proxy, service, path, headers, o.timeoutMs);
+  return r;
 }
 
 export function handlerFor(ctx: AppContext): Handler {

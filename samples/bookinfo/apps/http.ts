@@ -41,7 +41,6 @@ export interface Upstream {
   body: string;
 }
 
-/** GET http://<service>:9080<path> through the sidecar at `proxy` (host:port). Errors come back as status 0. */
 /** Calls service through proxy (HOST:PORT), or, with proxy "direct" (in a pod, where the sidecar captures traffic), at service:9080. */
 export function call(
   proxy: string,

@@ -410,6 +410,19 @@ export type HttpProtocolOptions = {
 /** envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction */
 export type HttpProtocolOptions_HeadersWithUnderscoresAction = "ALLOW" | "REJECT_REQUEST" | "DROP_HEADER";
 
+/** envoy.config.core.v3.HttpService */
+export type HttpService = {
+  http_uri?: HttpUri;
+  request_headers_to_add?: HeaderValueOption[];
+};
+
+/** envoy.config.core.v3.HttpUri */
+export type HttpUri = {
+  uri?: string;
+  cluster?: string;
+  timeout?: string;
+};
+
 /** envoy.config.core.v3.JsonFormatOptions */
 export type JsonFormatOptions = {
   sort_properties?: boolean;
