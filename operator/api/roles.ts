@@ -101,6 +101,22 @@ export const discoveryRole = {
       description: "the MeshInstallation served (the report's weft.dev/mesh label)",
     },
     "watch-namespace": { type: "string", description: "watch only this namespace (default all)" },
+    "secure-port": {
+      type: "int",
+      min: -1,
+      default: 15012,
+      description: "the mesh CA and ADS over mTLS (TLS with the mesh CA); -1 turns it off",
+    },
+    "ca-dir": {
+      type: "string",
+      description:
+        "local mode: the mesh CA's folder (ca-cert.pem, ca-key.pem and token.key, created when missing, mode 0600); without it, local mode has no CA",
+    },
+    "workload-cert-ttl": {
+      type: "duration",
+      default: "24h",
+      description: "the lifetime of workload certificates (Istio's default 24h)",
+    },
   },
 } as const satisfies Role;
 
@@ -113,7 +129,30 @@ export const proxyRole = {
     "discovery-address": {
       type: "string",
       env: "DISCOVERY_ADDRESS",
-      description: "host:port of discovery's xDS; the agent is configured over ADS",
+      description: "host:port of discovery's xDS; the agent is configured over ADS (over mTLS when it is --ca-address)",
+    },
+    "ca-address": {
+      type: "string",
+      env: "CA_ADDR",
+      description: "host:port of the mesh CA (discovery's :15012): the workload certificate, rotated at half life",
+    },
+    "token-file": {
+      type: "string",
+      default: "/var/run/secrets/tokens/istio-token",
+      description: "the ServiceAccount token (audience istio-ca) presented to the mesh CA",
+    },
+    "root-cert": {
+      type: "string",
+      default: "/var/run/secrets/istio/root-cert.pem",
+      description: "the mesh root certificate (ConfigMap istio-ca-root-cert)",
+    },
+    "ca-server-name": {
+      type: "string",
+      description: "the name the CA's certificate is checked against (default the host of --ca-address)",
+    },
+    "cert-ttl": {
+      type: "duration",
+      description: "the certificate lifetime to ask for (default the CA's)",
     },
     type: {
       type: "string",

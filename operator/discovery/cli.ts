@@ -2,7 +2,14 @@
 import type { Values } from "../api/contract.js";
 import type { discoveryRole } from "../api/roles.js";
 import { startDiscovery } from "./server.js";
-import type { Discovery } from "./server.js";
+import type { Discovery, SecureOptions } from "./server.js";
+import { isIP } from "node:net";
+
+/** Local mode's serving names: localhost, and the bound address when it is one. */
+function servingNames(address: string): SecureOptions["names"] {
+  const ips = isIP(address) && address !== "0.0.0.0" && address !== "::" ? [address] : ["127.0.0.1"];
+  return { dnsNames: ["localhost"], ips };
+}
 
 type Flags = Values<typeof discoveryRole>;
 
@@ -22,6 +29,8 @@ async function startKube(v: Flags): Promise<Discovery> {
     mesh: v.mesh,
     watchNamespace: v["watch-namespace"] || undefined,
     ...(v["pod-name"] ? { replica: v["pod-name"] } : {}),
+    securePort: v["secure-port"],
+    workloadCertTtlMs: v["workload-cert-ttl"],
   });
 }
 
@@ -30,12 +39,27 @@ async function startLocal(configDir: string, v: Flags): Promise<Discovery> {
   const { default: pino } = await import("pino");
   const log = pino({ name: "weft-discovery" });
   const { fileMeshSource } = await import("./sources/mesh.js");
+  const caDir = v["ca-dir"];
+  let secure: SecureOptions | undefined;
+  if (caDir && v["secure-port"] >= 0) {
+    const { localCa } = await import("./ca/local.js");
+    const { LocalAuthenticator } = await import("./ca/authn.js");
+    const { ca, tokenKey } = await localCa(caDir);
+    secure = {
+      port: v["secure-port"],
+      ca,
+      authn: new LocalAuthenticator(tokenKey),
+      ttlMs: v["workload-cert-ttl"],
+      names: servingNames(v.address),
+    };
+  }
   return startDiscovery({
     configDir,
     xdsPort: v["xds-port"],
     monitoringPort: v["monitoring-port"],
     address: v.address,
     log,
+    ...(secure ? { secure } : {}),
     ...(file ? { mesh: (onMesh) => fileMeshSource(file, log, onMesh) } : {}),
   });
 }

@@ -18,7 +18,9 @@ import type { Named } from "./model/config.js";
 import type { DestinationRule } from "./model/istio.js";
 import { ProxyReporter, reportFieldManager } from "./report.js";
 import { startDiscovery } from "./server.js";
-import type { Discovery } from "./server.js";
+import type { Discovery, SecureOptions } from "./server.js";
+import { TokenReviewAuthenticator } from "./ca/authn.js";
+import { DEFAULT_WORKLOAD_TTL_MS } from "./ca/service.js";
 import { KubeSource } from "./sources/kube.js";
 import { configMapMeshSource } from "./sources/mesh.js";
 import { ENGINE_ANNOTATION, parseTarget } from "../../proxy/xds/engine.js";
@@ -40,6 +42,9 @@ export interface KubeDiscoveryOptions {
   webhookPort: number;
   /** This replica's name in the report; its pod name by default. */
   replica?: string;
+  /** The mesh CA and xDS over mTLS (-1 or unset: off). Needs the mesh CA Secret. */
+  securePort?: number;
+  workloadCertTtlMs?: number;
 }
 
 export interface KubeDiscovery extends Discovery {
@@ -123,8 +128,26 @@ async function startWebhook(o: KubeDiscoveryOptions): Promise<Server | undefined
   return server;
 }
 
+/** :15012 from the mesh CA Secret, tokens checked by TokenReview; undefined (said) without the Secret. */
+async function secureOptions(o: KubeDiscoveryOptions): Promise<SecureOptions | undefined> {
+  if (o.securePort === undefined || o.securePort < 0) return undefined;
+  const ca = await readCa(o.kc, o.namespace);
+  if (!ca) {
+    o.log.warn({ namespace: o.namespace, secret: CA_SECRET }, "no mesh CA: :15012 (CA, xDS over mTLS) is not served");
+    return undefined;
+  }
+  return {
+    port: o.securePort,
+    ca,
+    authn: new TokenReviewAuthenticator(o.kc),
+    ttlMs: o.workloadCertTtlMs ?? DEFAULT_WORKLOAD_TTL_MS,
+    names: webhookNames(o.namespace, o.address),
+  };
+}
+
 export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeDiscovery> {
   const webhook = o.webhookPort >= 0 ? await startWebhook(o) : undefined;
+  const secure = await secureOptions(o);
   let source: KubeSource | undefined;
   const served: { discovery?: Discovery } = {}; // known once started; pod changes before that push nothing
   const replica = o.replica ?? process.env.POD_NAME ?? hostname();
@@ -134,6 +157,7 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
     xdsPort: o.xdsPort,
     monitoringPort: o.monitoringPort,
     log: o.log,
+    ...(secure ? { secure } : {}),
     mesh: (onMesh) => configMapMeshSource(o.kc, o.namespace, o.log, onMesh),
     // Each agent's desired engine is its pod's weft.dev/engine annotation, set by the operator (proxy/xds/engine.ts).
     engineFor: (proxy) => {

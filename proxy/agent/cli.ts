@@ -35,6 +35,11 @@ export async function runProxyRole(f: Flags): Promise<number> {
       engineReadyMs: f["engine-ready-timeout"],
       accessLog: f["access-log"],
       drainSeconds: f["drain-seconds"],
+      caAddress: f["ca-address"],
+      tokenFile: f["token-file"],
+      rootCertFile: f["root-cert"],
+      caServerName: f["ca-server-name"],
+      certTtlSeconds: f["cert-ttl"] === undefined ? undefined : Math.round(f["cert-ttl"] / 1000),
     });
   }
   const bootstrap = f.bootstrap;

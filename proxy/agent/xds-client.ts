@@ -4,7 +4,7 @@
 // while the engine keeps serving the last good config.
 import type { Resources } from "../engine/config/types.js";
 import type { DiscoveryResponse, NodeInfo } from "../xds/ads.js";
-import { AdsClient } from "../xds/client.js";
+import { AdsClient, type AdsClientOptions } from "../xds/client.js";
 import { decodeResource } from "../xds/codec.js";
 import { TYPE, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
 import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
@@ -19,6 +19,8 @@ export interface XdsClientOptions {
   /** What this proxy makes of the served resources before checking and applying them. Default: as served. */
   shape?: Shape;
   log?(line: string): void;
+  /** TLS for each (re)connection: xDS over mTLS with the current workload certificate. Default: plaintext. */
+  credentials?: AdsClientOptions["credentials"];
   /** Reconnect backoff: base and ceiling in ms. Default 100 ms, 5 s. */
   backoffMs?: [number, number];
   /** Subscribes to Weft's engine type (proxy/xds/engine.ts) and gets the desired engine (undefined: none). */
@@ -63,6 +65,7 @@ export class XdsClient {
   start(): void {
     this.ads = new AdsClient({
       server: this.opts.address,
+      credentials: this.opts.credentials,
       node: this.node,
       backoffMs: this.opts.backoffMs,
       log: (line) => this.opts.log?.(line),

@@ -14,6 +14,14 @@ import { EngineUpgrader } from "./engine-upgrade.js";
 import { DEFAULT_ENGINES_DIR } from "./engines.js";
 import { localShape } from "./local-shape.js";
 import { XdsClient } from "./xds-client.js";
+import { readFileSync } from "node:fs";
+import { meshCredentials } from "./ca-client.js";
+import { IdentityManager } from "./identity.js";
+import { workloadSecrets } from "./secrets.js";
+
+/** Istio's paths in the sidecar: the projected token (audience istio-ca) and the mesh root from istio-ca-root-cert. */
+export const DEFAULT_TOKEN_FILE = "/var/run/secrets/tokens/istio-token";
+export const DEFAULT_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
 
 export interface XdsAgentFlags {
   discoveryAddress: string;
@@ -43,6 +51,20 @@ export interface XdsAgentFlags {
   engineWaitMs?: number;
   /** How long a new engine may take to serve before its hot restart is refused. Default 30 s. */
   engineReadyMs?: number;
+  /**
+   * The mesh CA (discovery's :15012): the agent gets its workload certificate there, hands it to the engine as the
+   * SDS secrets `default` and `ROOTCA`, rotates it at half life, and stays unready while it has none. When the
+   * discovery address is the same, xDS runs over mTLS with that certificate. Unset: no identity, plaintext.
+   */
+  caAddress?: string;
+  /** The projected ServiceAccount token (audience istio-ca). */
+  tokenFile?: string;
+  /** The mesh root certificate, to verify the CA (and peers) with. */
+  rootCertFile?: string;
+  /** The name the CA's certificate is checked against, when caAddress isn't one of its names. */
+  caServerName?: string;
+  /** The certificate lifetime asked for, in seconds (0: the CA's default). */
+  certTtlSeconds?: number;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -66,10 +88,12 @@ export function adminAddressFor(nodeId: string, flag?: string): string {
 /** An agent that is ready (/ready, /healthz/ready) only once it serves a config from discovery. */
 class XdsConfiguredAgent extends Agent {
   xds: XdsClient | undefined;
+  identity: IdentityManager | undefined;
   /** Interception REDIRECT can't route without original destinations: why they are unavailable. */
   blocked: string | undefined;
 
   override get ready(): boolean {
+    if (this.identity && !this.identity.current) return false;
     return super.ready && this.xds !== undefined && this.xds.applied !== "" && !this.blocked;
   }
 
@@ -77,6 +101,8 @@ class XdsConfiguredAgent extends Agent {
   override get notReady(): string | undefined {
     const xds = this.xds;
     if (this.blocked) return `interception REDIRECT: ${this.blocked}`;
+    if (this.identity && !this.identity.current)
+      return `no workload certificate: ${this.identity.lastError ?? "asking the mesh CA"}`;
     if (!xds || xds.applied !== "") return super.notReady;
     if (!xds.connected)
       return `no config yet: cannot reach discovery at ${xds.address}${xds.lastError ? ` (${xds.lastError})` : ""}`;
@@ -87,6 +113,8 @@ class XdsConfiguredAgent extends Agent {
 export interface XdsAgent {
   agent: Agent;
   xds: XdsClient;
+  /** The workload identity, when the agent has one (caAddress). */
+  identity: IdentityManager | undefined;
   upgrader: EngineUpgrader;
   stop(): Promise<void>;
 }
@@ -110,10 +138,35 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const bundled = enginePath(enginesDir, running);
   // eslint-disable-next-line prefer-const -- assigned once the agent runs; the callbacks above read it
   let upgrader: EngineUpgrader | undefined;
+  // The workload identity: SDS secrets added to every config, and swapped in (a config swap) on each rotation.
+  let fromXds: Resources | undefined;
+  const identity = flags.caAddress
+    ? new IdentityManager({
+        ca: { address: flags.caAddress, serverName: flags.caServerName, ttlSeconds: flags.certTtlSeconds },
+        rootCertFile: flags.rootCertFile ?? DEFAULT_ROOT_CERT,
+        tokenFile: flags.tokenFile ?? DEFAULT_TOKEN_FILE,
+        log,
+        onCert: async () => {
+          if (fromXds) await agent.apply(withSecrets(fromXds));
+        },
+      })
+    : undefined;
+  const withSecrets = (r: Resources): Resources =>
+    identity?.current ? { ...r, secrets: workloadSecrets(identity.current) } : r;
+  const mtlsXds = identity && flags.caAddress === flags.discoveryAddress;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
-    apply: (r): Promise<void> => agent.apply(r),
+    apply: (r): Promise<void> => {
+      fromXds = r;
+      return agent.apply(withSecrets(r));
+    },
+    ...(mtlsXds
+      ? {
+          credentials: () =>
+            meshCredentials(readFileSync(flags.rootCertFile ?? DEFAULT_ROOT_CERT, "utf8"), identity.current),
+        }
+      : {}),
     shape,
     log,
     engine: (t) => upgrader?.desire(t),
@@ -137,6 +190,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     onQuit,
   });
   agent.xds = xds;
+  agent.identity = identity;
   if (flags.interception === "REDIRECT") {
     agent.blocked = originalDstUnavailable();
     if (agent.blocked) log(`interception REDIRECT: ${agent.blocked}; staying unready`);
@@ -150,12 +204,22 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     log,
   });
   xds.reportEngine(upgrader.report());
-  xds.start();
+  // xDS over mTLS needs the certificate first; a refused CSR keeps the agent unready, saying why, and retrying.
+  await identity?.start();
+  let xdsStopped = false;
+  if (mtlsXds)
+    void identity.first.then(() => {
+      if (!xdsStopped) xds.start();
+    });
+  else xds.start();
   return {
     agent,
     xds,
+    identity,
     upgrader,
     async stop() {
+      xdsStopped = true;
+      identity?.stop();
       upgrader?.stop();
       xds.stop();
       await agent.stop();

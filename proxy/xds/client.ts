@@ -43,6 +43,11 @@ export interface AdsClientOptions {
    * caller takes responses with next() and answers them with ack()/nack() (tests of the server).
    */
   onResponse?: ResponseCheck;
+  /**
+   * TLS for a `server` given as host:port, asked again for every (re)connection: xDS over mTLS presents the
+   * workload certificate current at that time (certificates rotate). Default: plaintext.
+   */
+  credentials?: () => ChannelCredentials;
   /** Reconnect backoff, base and ceiling in ms, or false not to reconnect. Default [100, 5000]. */
   backoffMs?: [number, number] | false;
   log?(line: string): void;
@@ -58,7 +63,7 @@ interface Subscription {
 const NACK_CODE = 3; // google.rpc.Code INVALID_ARGUMENT, as Envoy sends
 
 export class AdsClient {
-  private readonly channel: AdsChannel;
+  private channel: AdsChannel;
   private readonly ownsChannel: boolean;
   private readonly subs = new Map<string, Subscription>();
   private stream: Stream | undefined;
@@ -77,7 +82,8 @@ export class AdsClient {
 
   constructor(private readonly opts: AdsClientOptions) {
     this.ownsChannel = typeof opts.server === "string";
-    this.channel = typeof opts.server === "string" ? adsChannel(opts.server) : opts.server;
+    this.channel =
+      typeof opts.server === "string" ? adsChannel(opts.server, { credentials: opts.credentials?.() }) : opts.server;
     this.connect();
   }
 
@@ -181,7 +187,13 @@ export class AdsClient {
       const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
       const to = typeof this.opts.server === "string" ? ` to ${this.opts.server}` : "";
       this.opts.log?.(`xds: stream${to} lost (${why}); reconnecting in ${delay} ms`);
-      this.timer = setTimeout(() => this.connect(), delay);
+      this.timer = setTimeout(() => {
+        if (typeof this.opts.server === "string" && this.opts.credentials) {
+          this.channel.close();
+          this.channel = adsChannel(this.opts.server, { credentials: this.opts.credentials() });
+        }
+        this.connect();
+      }, delay);
     };
     stream.on("error", (err: Error) => lost(err.message));
     stream.on("end", () => lost("ended"));

@@ -108,7 +108,9 @@ describe("compile", () => {
     );
   });
 
-  it("refuses SNI routing it can't do: listener_filters (tls_inspector) and filter_chain_match.server_names, each named", () => {
+  // Was: tls_inspector refused too. It is implemented now (transport_protocol matching, PERMISSIVE mTLS); SNI
+  // (server_names) and other listener filters are still refused.
+  it("refuses SNI routing it can't do: other listener_filters and filter_chain_match.server_names, each named", () => {
     const tcp = { filters: [{ typed_config: { "@type": TYPE.tcpProxy, stat_prefix: "s", cluster: "a" } }] };
     const listener = (extra: Record<string, unknown>, chain: Record<string, unknown> = {}) => ({
       clusters: [cluster("a")],
@@ -123,8 +125,10 @@ describe("compile", () => {
     });
     expect(compile(listener({})).listeners).toHaveLength(1);
     expect(
-      reject(listener({ listener_filters: [{ name: "envoy.filters.listener.tls_inspector", typed_config: {} }] })),
-    ).toMatch(/^Listener "l": listener_filters: not supported/);
+      reject(listener({ listener_filters: [{ name: "envoy.filters.listener.http_inspector", typed_config: {} }] })),
+    ).toMatch(
+      /^Listener "l": listener_filters\[0\]: listener filter "envoy.filters.listener.http_inspector" is not supported/,
+    );
     expect(reject(listener({}, { filter_chain_match: { server_names: ["api.example.com"] } }))).toMatch(
       /^Listener "l": filter_chains\[0\]\.filter_chain_match\.server_names: not supported/,
     );

@@ -20,6 +20,7 @@ const LISTENER_FIELDS: ReadonlySet<string> = new Set([
   "bind_to_port",
   "use_original_dst",
   "traffic_direction",
+  "listener_filters",
 ]);
 const TCP = typeName(TYPE.tcpProxy);
 const NETWORK_RBAC = typeName(TYPE.networkRbac);
@@ -37,7 +38,7 @@ export function compileListener(
   const r = new Reader("Listener", name);
   const o = r.obj(raw, "");
   r.reqStr(o, "name", "");
-  // A field not read here would be ignored (listener_filters: no tls_inspector, so no SNI): refused, naming it.
+  // A field not read here would be ignored: refused, naming it. listener_filters: only tls_inspector (see below).
   for (const key of Object.keys(o))
     if (!LISTENER_FIELDS.has(key)) r.fail(key, `not supported (supported: ${[...LISTENER_FIELDS].join(", ")})`);
   const addr = r.obj(o.address, "address");
