@@ -84,7 +84,7 @@ describe("interception REDIRECT listeners", () => {
       ],
     });
     expect(rejected(listener([chain({ server_names: ["a"] })]))).toContain(
-      "filter_chains[0].filter_chain_match.server_names: not supported (only destination_port is)",
+      "filter_chains[0].filter_chain_match.server_names: not supported (only destination_port and transport_protocol are)",
     );
     expect(rejected(listener([chain(), chain()]))).toContain(
       "filter_chains[1]: only one filter chain may have no filter_chain_match",

@@ -94,6 +94,9 @@ export function compileListener(
       const plain = group.filter((m) => m.transport === undefined);
       const dup = (m: (typeof matched)[number] | undefined, why: string) =>
         m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
+      const again = plain[1];
+      if (again?.port !== undefined)
+        r.fail(`filter_chains[${again.i}].filter_chain_match.destination_port`, `duplicate port ${again.port}`);
       if (plain.length && group.length > 1)
         dup(group[1], "a chain without transport_protocol must be alone on its port");
       if (plain[0]) return one(plain[0]);

@@ -13,6 +13,7 @@ import type { RBAC as envoy_extensions_filters_http_rbac_v3_RBAC, RBACPerRoute a
 import type { Router as envoy_extensions_filters_http_router_v3_Router } from "./envoy/extensions/filters/http/router/v3.js";
 import type { ConnectionLimit as envoy_extensions_filters_network_connection_limit_v3_ConnectionLimit } from "./envoy/extensions/filters/network/connection_limit/v3.js";
 import type { HttpConnectionManager as envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager } from "./envoy/extensions/filters/network/http_connection_manager/v3.js";
+import type { RBAC as envoy_extensions_filters_network_rbac_v3_RBAC } from "./envoy/extensions/filters/network/rbac/v3.js";
 import type { TcpProxy as envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy } from "./envoy/extensions/filters/network/tcp_proxy/v3.js";
 import type { PreviousHostsPredicate as envoy_extensions_retry_host_previous_hosts_v3_PreviousHostsPredicate } from "./envoy/extensions/retry/host/previous_hosts/v3.js";
 import type { DownstreamTlsContext as envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext, Secret as envoy_extensions_transport_sockets_tls_v3_Secret, UpstreamTlsContext as envoy_extensions_transport_sockets_tls_v3_UpstreamTlsContext } from "./envoy/extensions/transport_sockets/tls/v3.js";
@@ -34,6 +35,7 @@ export interface AnyTypes {
   "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute": envoy_extensions_filters_http_rbac_v3_RBACPerRoute;
   "type.googleapis.com/envoy.config.route.v3.FilterConfig": envoy_config_route_v3_FilterConfig;
   "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router": envoy_extensions_filters_http_router_v3_Router;
+  "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC": envoy_extensions_filters_network_rbac_v3_RBAC;
   "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy": envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy;
   "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit": envoy_extensions_filters_network_connection_limit_v3_ConnectionLimit;
   "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate": envoy_extensions_retry_host_previous_hosts_v3_PreviousHostsPredicate;
