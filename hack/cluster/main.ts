@@ -15,6 +15,7 @@ import {
   hasNodeState,
   importImages,
   killContainers,
+  killPodCgroups,
   mountsUnder,
   nodeBinaries,
   nodeComponents,
@@ -122,6 +123,7 @@ export async function down(opts: { keepLogs?: boolean } = {}): Promise<void> {
     await stop(rest);
     stopped += first.length + rest.length;
   }
+  if (REAL_NODE) stopped += killPodCgroups();
   const all = [...new Set([...pidsOf(components(bin).reverse()), ...strayPids()])];
   await stop(all);
   stopped += all.length;

@@ -2,7 +2,7 @@
 // as the cluster's daemons, with the images of `npm run image` imported so that nothing is pulled.
 // A namespace annotated scheduler.alpha.kubernetes.io/node-selector=type=real runs its pods here.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { REPO_ROOT, STATE_DIR, PORTS, path } from "../layout.js";
 import { files } from "../secrets.js";
 import { images } from "../../image/main.js";
@@ -157,6 +157,31 @@ export function killContainers(): void {
       // already gone
     }
   }
+}
+
+/**
+ * Every process left in a container cgroup of containerd's CRI namespace (k8s.io), killed. runc's state can be gone
+ * (a state directory removed by hand, an `up` that failed half way) while its containers run on, orphaned, holding
+ * pod IPs and ports; the machine has one real node, so what runs under k8s.io is this node's. Returns the count.
+ */
+export function killPodCgroups(): number {
+  let killed = 0;
+  for (const root of ["/sys/fs/cgroup/pids/k8s.io", "/sys/fs/cgroup/unified/k8s.io", "/sys/fs/cgroup/k8s.io"]) {
+    if (!existsSync(root)) continue;
+    for (const id of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+      const procs = `${root}/${id.name}/cgroup.procs`;
+      const pids = existsSync(procs) ? readFileSync(procs, "utf8").split("\n").filter(Boolean).map(Number) : [];
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGKILL");
+          killed++;
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+  return killed;
 }
 
 /** After the node's processes are stopped: network namespaces, mounts, iptables, the bridge. */
