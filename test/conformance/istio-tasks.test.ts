@@ -159,6 +159,8 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
       new Promise((resolve, reject) => {
         const c = connect({ host: mesh.layout.gateway.ip, port: 31400 }, () => c.write("hello\n"));
         let got = "";
+        // A connection that never answers is a result of its own ("no answer"), not a test that hangs to its timeout.
+        c.setTimeout(10_000, () => ((got = `no answer in 10 s (had ${JSON.stringify(got)})`), c.destroy()));
         c.on("data", (d: Buffer) => (got += d.toString()));
         c.on("close", () => resolve(got.trim()));
         c.on("error", reject);

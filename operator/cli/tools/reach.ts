@@ -68,7 +68,7 @@ export async function getJson<T>(url: string, options?: RequestOptions): Promise
   }
 }
 
-/** `http://host:port` from "host:port" (or a URL as given). */
+/** `http://host:port` for an address given as host:port (or a URL as given). */
 export function baseUrl(address: string): string {
   if (/^https?:\/\//.test(address)) return address.replace(/\/$/, "");
   if (!/^[^\s/]+:\d+$/.test(address)) throw new Error(`--discovery-address "${address}": want host:port`);
