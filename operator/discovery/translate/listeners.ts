@@ -211,14 +211,20 @@ export function outboundTcpListener(vip: string, port: number, cluster: string, 
 /** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
 export function gatewayTcpListener(port: number, proxy: TcpProxy, authz: WorkloadAuthz = NO_AUTHZ): Listener {
   const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
+  return serverPortListener(port, [
+    ...rbac,
+    { name: "envoy.filters.network.tcp_proxy", typed_config: proxy },
+  ] as Filter[]);
+}
+
+/** A gateway's listener on one server port (`0.0.0.0_<port>`), its one chain made of `filters`. */
+function serverPortListener(port: number, filters: Filter[]): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     traffic_direction: "OUTBOUND",
-    filter_chains: [
-      { filters: [...rbac, { name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] as Filter[] },
-    ],
+    filter_chains: [{ filters }],
   };
 }
 
@@ -285,15 +291,9 @@ export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings, authz:
 export function gatewayListener(port: number, mesh?: MeshSettings, authz: WorkloadAuthz = NO_AUTHZ): Listener {
   const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh);
   const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
-  return {
-    "@type": TYPE.listener,
-    name: `0.0.0.0_${port}`,
-    address: address(port),
-    traffic_direction: "OUTBOUND",
-    filter_chains: [
-      { filters: [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })] },
-    ],
-  };
+  return serverPortListener(port, [
+    hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] }),
+  ]);
 }
 
 /** What a gRPC client dialling `xds:///<name>` asks for: an API listener whose routes come over RDS. */
