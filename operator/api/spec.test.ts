@@ -38,3 +38,7 @@ describe("normalizeSpec", () => {
     expect(() => normalizeSpec(spec)).toThrow(new RegExp(`^${field.replaceAll(".", "\\.")}: `));
   });
 });
+
+test("meshConfig.mtls.mode STRICT is refused, naming the field, until sidecars do mutual TLS", () => {
+  expect(() => normalizeSpec({ meshConfig: { mtls: { mode: "STRICT" } } })).toThrow(/spec\.meshConfig\.mtls\.mode/);
+});

@@ -114,3 +114,7 @@ defaultConfig: { tracing: { sampling: 10, zipkin: { address: "zipkin.istio-syste
     expect(parse(rendered({}))).toHaveProperty("defaultHttpRetryPolicy.attempts", 2);
   });
 });
+
+test("mtls.mode STRICT is refused, naming the field, until sidecars do mutual TLS", () => {
+  expect(() => parseMeshConfig("mtls:\n  mode: STRICT\n")).toThrow(/^mtls\.mode: STRICT/);
+});

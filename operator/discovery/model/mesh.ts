@@ -70,6 +70,10 @@ export function parseMeshConfig(text: string): MeshSettings {
   unknownFields(doc, KNOWN_TOP, "");
   const out: MeshSettings = { ...DEFAULT_MESH, defaultRetry: { ...DEFAULT_MESH.defaultRetry }, warnings: [] };
   const mtls = isRecord(doc.mtls) ? doc.mtls.mode : undefined;
+  if (mtls === "STRICT")
+    throw new Error(
+      "mtls.mode: STRICT is not implemented yet (plaintext would not be refused); use PERMISSIVE or DISABLE",
+    );
   if (mtls !== undefined && mtls !== "DISABLE")
     out.warnings.push(
       `mtls.mode ${String(mtls)}: mutual TLS between proxies is not implemented yet; traffic is plaintext`,

@@ -87,7 +87,7 @@ export function compileListener(
         throw err;
       }
     };
-    // Chains grouped by port (-1: any port), then split by transport when they say one.
+    // Chains grouped by port (-1: every port), then split by transport when they say one.
     const groups = new Map<number, (typeof matched)[number][]>();
     for (const m of matched) groups.set(m.port ?? -1, [...(groups.get(m.port ?? -1) ?? []), m]);
     const entry = (group: (typeof matched)[number][]): Listener => {
