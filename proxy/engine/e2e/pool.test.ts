@@ -1,17 +1,7 @@
 // DestinationRule connection pools as Envoy applies them: the cluster's circuit breakers, HttpProtocolOptions,
 // and Envoy's counters in /stats and Prometheus.
 import type { AddressInfo } from "node:net";
-import {
-  backend,
-  cluster,
-  countBy,
-  get,
-  many,
-  resources,
-  startEngine,
-  until,
-  type Backend,
-} from "../../../test/support/engine/helpers.js";
+import { engineHarness, cluster, countBy, get, many, resources, until } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
@@ -32,20 +22,7 @@ const stat = (engine: Engine, name: string): number => {
 };
 
 describe("connection pools", () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of closers.reverse()) await c();
-  });
-  async function up(name: string, handler?: Parameters<typeof backend>[1]): Promise<Backend> {
-    const b = await backend(name, handler);
-    closers.push(() => b.close());
-    return b;
-  }
-  async function engineFor(...args: Parameters<typeof resources>): Promise<{ engine: Engine; port: number }> {
-    const e = await startEngine(resources(...args));
-    closers.push(() => e.engine.stop());
-    return e;
-  }
+  const { up, engineFor } = engineHarness();
 
   it("maxConnections 1 with two hosts: every request is served, by both hosts", async () => {
     const a = await up("a");

@@ -1,16 +1,14 @@
+import type { backend } from "../../../test/support/engine/helpers.js";
 import {
-  backend,
+  engineHarness,
   cluster,
   countBy,
   get,
   many,
   resources,
   ROUTER,
-  startEngine,
   until,
-  type Backend,
 } from "../../../test/support/engine/helpers.js";
-import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http";
 const FAULT = { name: "envoy.filters.http.fault", typed_config: { "@type": `${T}.fault.v3.HTTPFault` } };
@@ -24,20 +22,7 @@ const fault = (f: Record<string, unknown>) => ({
 });
 
 describe("resilience through the engine", () => {
-  const closers: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const c of closers.reverse()) await c();
-  });
-  async function up(name: string, handler?: Parameters<typeof backend>[1]): Promise<Backend> {
-    const b = await backend(name, handler);
-    closers.push(() => b.close());
-    return b;
-  }
-  async function engineFor(...args: Parameters<typeof resources>): Promise<{ engine: Engine; port: number }> {
-    const e = await startEngine(resources(...args));
-    closers.push(() => e.engine.stop());
-    return e;
-  }
+  const { up, engineFor, start } = engineHarness();
 
   it("retries a backend that fails 30% of requests: every request succeeds", async () => {
     // FLAKY mode: hits 0, 1, 2 of every 10 fail; sequential requests see at most 3 failures in a row.
@@ -81,8 +66,7 @@ describe("resilience through the engine", () => {
     const res = resources(routes, [cluster("c", [flaky.port])]);
     const [table] = res.routes as { virtual_hosts: Record<string, unknown>[] }[];
     Object.assign(table?.virtual_hosts[0] ?? {}, { include_request_attempt_count: true });
-    const e = await startEngine(res);
-    closers.push(() => e.engine.stop());
+    const e = await start(res);
     expect((await get(e.port, "/", { "x-envoy-attempt-count": "7" })).status).toBe(200);
     expect(seen).toEqual(["1", "2", "3"]);
   });

@@ -178,3 +178,32 @@ export async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   if (!cond()) throw new Error("condition not met within 2 s");
 }
+
+/**
+ * Backends and engines for one describe block, stopped (in reverse) after it: call at describe level.
+ * `up` starts a backend; `engineFor` an engine on resources(...args); `start` one on given resources.
+ */
+export function engineHarness(): {
+  up(name: string, handler?: BackendHandler): Promise<Backend>;
+  engineFor(...args: Parameters<typeof resources>): Promise<{ engine: Engine; port: number }>;
+  start(res: Resources): Promise<{ engine: Engine; port: number }>;
+} {
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const c of closers.reverse()) await c();
+  });
+  const start = async (res: Resources) => {
+    const e = await startEngine(res);
+    closers.push(() => e.engine.stop());
+    return e;
+  };
+  return {
+    start,
+    async up(name, handler) {
+      const b = await backend(name, handler);
+      closers.push(() => b.close());
+      return b;
+    },
+    engineFor: (...args) => start(resources(...args)),
+  };
+}
