@@ -142,7 +142,12 @@ describe("weft check, proxy-status and proxy-config against the process cluster"
     expect(row.slice(2, 6)).toEqual(["SYNCED", "SYNCED", "SYNCED", "NACKED"]);
     expect(s.stdout).toContain(`NACKED productpage-v1-test.${APP_NS} RDS: 9080: refused: x-refuse-me`);
 
-    await f.mesh.until((m) => condition(m, "ProxiesSynced")?.status === "False", 30_000, "ProxiesSynced=False");
+    // "Syncing" comes first (the push is out, not yet answered); the NACK reaches the report a moment later.
+    await f.mesh.until(
+      (m) => condition(m, "ProxiesSynced")?.reason === "ConfigRejected",
+      30_000,
+      "ProxiesSynced=False ConfigRejected",
+    );
     const r = await check();
     expect(r.code).toBe(1);
     expect(failedChecks(r.stdout)).toEqual([
