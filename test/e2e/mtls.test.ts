@@ -233,7 +233,7 @@ spec:
     remove("destination-rule.yaml");
   }, 40_000);
 
-  it("a workload's port-level DISABLE under mesh-wide STRICT takes plaintext again", async () => {
+  it("a workload's port-level DISABLE under mesh-wide STRICT takes plaintext again, from the mesh client too", async () => {
     write(
       "port-level.yaml",
       `apiVersion: security.istio.io/v1
@@ -251,6 +251,12 @@ spec:
       return typeof r === "string" ? undefined : r;
     });
     expect(plain).toMatchObject({ status: 200, xfcc: undefined });
+    // Auto mTLS follows the destination's policy (as Istio's endpoint metadata does): the mesh client sends plaintext.
+    const mesh = await until("the mesh client to send plaintext", async () => {
+      const r = await viaMesh();
+      return typeof r !== "string" && r.status === 200 && r.xfcc === undefined ? r : undefined;
+    });
+    expect(mesh).toMatchObject({ status: 200, xfcc: undefined });
     remove("port-level.yaml");
   }, 40_000);
 });

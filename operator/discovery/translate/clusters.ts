@@ -8,6 +8,7 @@ import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/confi
 import { durationSeconds, protoDuration } from "../model/duration.js";
 import type { ConnectionPoolSettings, TrafficPolicy } from "../model/istio.js";
 import { autoMtlsMatches, endpointTlsMetadata, istioMutual, serviceSpiffeIds } from "./mtls.js";
+import { portMode, workloadMtls } from "./peer-authentication.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import {
   ADS,
@@ -35,7 +36,16 @@ function socketAddress(address: string, port: number): Address {
   return { socket_address: { address, port_value: port } };
 }
 
-export function loadAssignment(name: string, endpoints: Endpoint[], port: ServicePort): ClusterLoadAssignment {
+/**
+ * `mtls`: whether an endpoint takes mTLS on its port (Istio's endpoint builder: a meshed endpoint whose workload's
+ * PeerAuthentication says DISABLE there is marked plaintext, so auto mTLS sends it plaintext).
+ */
+export function loadAssignment(
+  name: string,
+  endpoints: Endpoint[],
+  port: ServicePort,
+  mtls: (ep: Endpoint, port: number) => boolean = () => true,
+): ClusterLoadAssignment {
   const byLocality = new Map<string, Endpoint[]>();
   for (const ep of endpoints) {
     const key = ep.locality ?? "";
@@ -51,7 +61,7 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
         // gRPC clients ignore a locality without a weight.
         load_balancing_weight: eps.reduce((sum, ep) => sum + (ep.weight ?? 1), 0),
         lb_endpoints: eps.map((ep) => {
-          const tls = endpointTlsMetadata(ep);
+          const tls = mtls(ep, endpointPort(ep, port)) ? endpointTlsMetadata(ep) : undefined;
           return {
             endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
             load_balancing_weight: ep.weight ?? 1,
@@ -132,6 +142,8 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
   const rule = ruleFor(model, service, proxy.namespace);
   const subsets = ["", ...(rule?.spec.subsets ?? []).map((s) => s.name)];
   const trustDomain = model.mesh?.trustDomain ?? "cluster.local";
+  const takesMtls = (ep: Endpoint, at: number): boolean =>
+    portMode(workloadMtls(model, service.namespace, ep.labels), at) !== "DISABLE";
   for (const port of service.ports) {
     for (const subset of subsets) {
       const name = outboundName(port.number, subset, service.hostname);
@@ -170,13 +182,13 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         cluster.lb_policy = "CLUSTER_PROVIDED";
       } else if (service.resolution === "DNS") {
         const targets = endpoints.length > 0 ? endpoints : [{ address: service.hostname, ports: {}, labels: {} }];
-        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port);
+        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port, takesMtls);
         cluster.type = "STRICT_DNS";
         cluster.load_assignment = assignment;
       } else {
         cluster.type = "EDS";
         cluster.eds_cluster_config = { eds_config: ADS, service_name: name };
-        out.endpoints.push(loadAssignment(name, endpoints, port));
+        out.endpoints.push(loadAssignment(name, endpoints, port, takesMtls));
       }
       out.clusters.push(cluster);
     }
