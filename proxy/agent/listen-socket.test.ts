@@ -59,7 +59,7 @@ describe("the agent's listening sockets", () => {
       await agent.stop();
       await b.close();
     }
-  });
+  }, 60_000);
 
   it("refuse an address in use at bind, naming it (libuv defers that error to listen, which the engine does)", async () => {
     const squatter = createServer();
