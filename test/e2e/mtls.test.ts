@@ -222,6 +222,25 @@ spec:
     expect((mesh as Reply).xfcc).toMatch(new RegExp(`;URI=${SLEEP}$`));
   }, 40_000);
 
+  it("a PeerAuthentication with an unsupported field (forced past the webhook) is rejected naming it; STRICT stays enforced", async () => {
+    write(
+      "peer-authentication.yaml",
+      "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: DISABLE }, targetRef: { kind: Service, name: httpbin } }\n",
+    );
+    const rejected = await until("discovery to reject the policy", async () => {
+      const r = (await (await fetch(`http://${D}:${discovery.monitoringPort}/debug/configz`)).json()) as {
+        rejected: { kind: string; errors: string[]; keptPrevious?: boolean }[];
+      };
+      return r.rejected.find((x) => x.kind === "PeerAuthentication");
+    });
+    expect(rejected).toMatchObject({
+      errors: ["spec.targetRef: not supported by Weft (use spec.selector)"],
+      keptPrevious: true,
+    });
+    expect(await plaintext()).toMatch(/^(ECONNRESET|socket hang up)$/);
+    expect(await viaMesh()).toMatchObject({ status: 200 });
+  }, 40_000);
+
   it("a DestinationRule's tls mode overrides auto mTLS: DISABLE is refused by STRICT, ISTIO_MUTUAL gets through", async () => {
     const rule = (mode: string) =>
       `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: httpbin, namespace: default }\nspec:\n  host: httpbin.default.svc.cluster.local\n  trafficPolicy: { tls: { mode: ${mode} } }\n`;
