@@ -6,8 +6,10 @@
 // Then deletes it all. Needs `npm run cluster -- up --kwok-nodes N` with N × 1000 ≥ S × P + 10.
 // Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30]
 import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { loadavg } from "node:os";
+import path from "node:path";
+import { loadavg, tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
@@ -48,27 +50,38 @@ class ClusterView {
   vsEvents = 0;
   private readonly waiters: { check: () => boolean; resolve: (at: number) => void }[] = [];
   private readonly aborts: AbortController[] = [];
+  private stopped = false;
 
   async start(kc: KubeConfig): Promise<void> {
     const w = new Watch(kc);
-    const on = (path: string, handle: (type: string, o: Record<string, unknown>) => void) =>
-      w.watch(
-        path,
-        {},
-        (type, o: Record<string, unknown>) => {
-          this.events++;
-          handle(type, o);
-          const now = Date.now();
-          for (const x of [...this.waiters])
-            if (x.check()) {
-              this.waiters.splice(this.waiters.indexOf(x), 1);
-              x.resolve(now);
-            }
-        },
-        () => undefined,
-      );
-    this.aborts.push(
-      await on(`/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`, (type, o) => {
+    // A watch the API server ends (they time out) is started again from the last version it saw.
+    const on = async (path: string, handle: (type: string, o: Record<string, unknown>) => void): Promise<void> => {
+      let rv: string | undefined;
+      const run = async (): Promise<void> => {
+        const abort = await w.watch(
+          path,
+          rv ? { resourceVersion: rv } : {},
+          (type, o: Record<string, unknown>) => {
+            rv = (o["metadata"] as { resourceVersion?: string } | undefined)?.resourceVersion ?? rv;
+            this.events++;
+            handle(type, o);
+            const now = Date.now();
+            for (const x of [...this.waiters])
+              if (x.check()) {
+                this.waiters.splice(this.waiters.indexOf(x), 1);
+                x.resolve(now);
+              }
+          },
+          () => {
+            if (!this.stopped) setTimeout(() => void run(), 100);
+          },
+        );
+        this.aborts.push(abort);
+      };
+      await run();
+    };
+    await Promise.all([
+      on(`/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`, (type, o) => {
         const meta = o["metadata"] as { name: string; labels?: Record<string, string> };
         const svc = meta.labels?.["kubernetes.io/service-name"] ?? "";
         const slices = this.ready.get(svc) ?? new Map<string, number>();
@@ -77,9 +90,9 @@ class ClusterView {
         if (type === "DELETED") slices.delete(meta.name);
         else slices.set(meta.name, eps.filter((e) => e.conditions?.ready !== false).length);
       }),
-      await on(`/api/v1/namespaces/${NAMESPACE}/pods`, () => undefined),
-      await on(`/apis/networking.istio.io/v1/namespaces/${NAMESPACE}/virtualservices`, () => this.vsEvents++),
-    );
+      on(`/api/v1/namespaces/${NAMESPACE}/pods`, () => undefined),
+      on(`/apis/networking.istio.io/v1/namespaces/${NAMESPACE}/virtualservices`, () => this.vsEvents++),
+    ]);
   }
 
   readyOf(svc: string): number {
@@ -94,6 +107,7 @@ class ClusterView {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const a of this.aborts) a.abort();
   }
 }
@@ -164,7 +178,9 @@ async function main(): Promise<void> {
     children.push(child);
     const pid = child.pid ?? 0;
     const pushes: { version: number; at: number }[] = [];
+    const log = createWriteStream(path.join(tmpdir(), "weft-bench-scale-discovery.log"));
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      log.write(`${line}\n`);
       if (!line.includes('"config pushed"')) return;
       const e = JSON.parse(line) as { version?: string; startedAt?: number; ms?: number };
       pushes.push({ version: Number(e.version), at: (e.startedAt ?? 0) + (e.ms ?? 0) });
