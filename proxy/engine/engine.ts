@@ -150,9 +150,9 @@ export class Engine {
       }
     }
     for (const c of cfg.clusters.values()) {
-      if (!c.tls) continue;
       try {
-        secureContextFor(c.tls); // read the CA and client certificate now, not on the first request
+        // Read the CA and client certificates now, not on the first request.
+        for (const tls of [c.tls, ...c.socketMatches.map((m) => m.tls)]) if (tls) secureContextFor(tls);
       } catch (err) {
         throw new ConfigError(
           "Cluster",

@@ -53,7 +53,13 @@ const pod = fc.record({
   apiVersion: fc.constant("v1"),
   kind: fc.constant("Pod"),
   metadata: meta(["p0", "p1", "p2", "p3"], maybe(labels)),
-  spec: fc.record({ containers: fc.constant([{ ports: [{ name: "web", containerPort: 8081 }] }]) }),
+  spec: fc.record(
+    {
+      containers: fc.constant([{ ports: [{ name: "web", containerPort: 8081 }] }]),
+      serviceAccountName: pick("default", "reviews"),
+    },
+    { requiredKeys: ["containers"] },
+  ),
   status: fc.record({ podIP: maybe(ip), phase: pick("Running", "Pending") }),
 });
 
@@ -74,18 +80,19 @@ const workloadEntry = fc.record({
   apiVersion: fc.constant("networking.istio.io/v1"),
   kind: fc.constant("WorkloadEntry"),
   metadata: meta(["w0", "w1"]),
-  spec: fc.record({ address: maybe(ip), labels: maybe(labels) }),
+  spec: fc.record({ address: maybe(ip), labels: maybe(labels), serviceAccount: maybe(pick("bookinfo")) }),
 });
 
 const policy = fc
   .record({
-    kind: pick("VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy"),
-    metadata: meta(["r0", "r1"]),
+    kind: pick("VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy", "PeerAuthentication"),
+    metadata: meta(["r0", "r1"]).map((m) => ({ ...m, creationTimestamp: "2026-01-01T00:00:00Z" })),
     spec: fc.record({ hosts: fc.subarray(["s0", "h0.example"]) }),
   })
   .map((o) => ({
     ...o,
-    apiVersion: o.kind === "AuthorizationPolicy" ? "security.istio.io/v1" : "networking.istio.io/v1",
+    apiVersion:
+      o.kind.endsWith("Policy") || o.kind === "PeerAuthentication" ? "security.istio.io/v1" : "networking.istio.io/v1",
   }));
 
 const namespace = fc.record({ apiVersion: fc.constant("v1"), kind: fc.constant("Namespace"), metadata: meta(["a"]) });

@@ -12,6 +12,7 @@ import {
   entryServices,
   entryWorkload,
   kubeService,
+  peerAuthentication,
   podWorkload,
   sliceService,
   type ServiceInputs,
@@ -20,7 +21,7 @@ import type { AuthorizationPolicy } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
 
 type Kind = "Service" | "EndpointSlice" | "Pod" | "ServiceEntry" | "WorkloadEntry";
-type ListKind = "VirtualService" | "DestinationRule" | "Gateway" | "AuthorizationPolicy";
+type ListKind = "VirtualService" | "DestinationRule" | "Gateway" | "AuthorizationPolicy" | "PeerAuthentication";
 
 /** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
 export function kindOf(o: KubeObject): Kind | ListKind | undefined {
@@ -34,7 +35,7 @@ export function kindOf(o: KubeObject): Kind | ListKind | undefined {
     (kind === "VirtualService" || kind === "DestinationRule" || kind === "Gateway")
   )
     return kind;
-  if (group === "security.istio.io" && kind === "AuthorizationPolicy") return kind;
+  if (group === "security.istio.io" && (kind === "AuthorizationPolicy" || kind === "PeerAuthentication")) return kind;
   return undefined;
 }
 
@@ -111,7 +112,7 @@ export class IncrementalModel {
         const list = this.lists.get(kind) ?? new Ordered<Named<unknown>>();
         this.lists.set(kind, list);
         if (deleted) list.delete(key);
-        else list.set(key, named(object, ns));
+        else list.set(key, kind === "PeerAuthentication" ? peerAuthentication(object, ns) : named(object, ns));
         this.dirtyLists.add(kind);
       }
     }
@@ -156,6 +157,9 @@ export class IncrementalModel {
       if (kind === "AuthorizationPolicy") {
         if (list.length) next.authorizationPolicies = list as Named<AuthorizationPolicy>[];
         else delete next.authorizationPolicies;
+      } else if (kind === "PeerAuthentication") {
+        if (list.length) next.peerAuthentications = list as NonNullable<ConfigModel["peerAuthentications"]>;
+        else delete next.peerAuthentications;
       } else if (kind === "VirtualService") next.virtualServices = list as Named<VirtualService>[];
       else if (kind === "DestinationRule") next.destinationRules = list as Named<DestinationRule>[];
       else next.gateways = list as Named<Gateway>[];
@@ -348,6 +352,7 @@ function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean
     a.address === b.address &&
     a.name === b.name &&
     a.namespace === b.namespace &&
+    a.serviceAccount === b.serviceAccount &&
     sameRecord(a.labels, b.labels) &&
     sameRecord(a.ports ?? {}, b.ports ?? {})
   );

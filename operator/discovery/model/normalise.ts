@@ -3,7 +3,7 @@
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
-import type { AuthorizationPolicy } from "./security.js";
+import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
@@ -110,6 +110,8 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       else warnings.push(`${kind}/${ns}/${name}: unsupported kind ignored`);
     } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
       (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
+    } else if (g === "security.istio.io" && kind === "PeerAuthentication") {
+      (model.peerAuthentications ??= []).push(peerAuthentication(obj, ns));
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
@@ -164,7 +166,8 @@ export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | un
   const ip = (p.status as PodStatus | undefined)?.podIP;
   if (!ip) return undefined;
   const ports: Record<string, number> = {};
-  for (const c of (p.spec as PodSpec | undefined)?.containers ?? [])
+  const spec = p.spec as PodSpec | undefined;
+  for (const c of spec?.containers ?? [])
     for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
   return {
     name: p.metadata?.name ?? "",
@@ -172,12 +175,30 @@ export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | un
     address: ip,
     labels: p.metadata?.labels ?? {},
     ports,
+    serviceAccount: spec?.serviceAccountName || "default",
+  };
+}
+
+/** A PeerAuthentication, with its creation time (the oldest wins a tie, as in Istio). */
+export function peerAuthentication(obj: KubeObject, ns: string): Named<PeerAuthentication> & { created?: string } {
+  const created = obj.metadata?.creationTimestamp;
+  return {
+    name: obj.metadata?.name ?? "",
+    namespace: ns,
+    spec: (obj.spec ?? {}) as PeerAuthentication,
+    ...(typeof created === "string" ? { created } : {}),
   };
 }
 
 export function entryWorkload(w: Named<WorkloadEntry>): Workload | undefined {
   return w.spec.address
-    ? { name: w.name, namespace: w.namespace, address: w.spec.address, labels: w.spec.labels ?? {} }
+    ? {
+        name: w.name,
+        namespace: w.namespace,
+        address: w.spec.address,
+        labels: w.spec.labels ?? {},
+        ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
+      }
     : undefined;
 }
 
@@ -214,7 +235,13 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
         if (ep.conditions?.ready === false) continue;
         for (const address of ep.addresses) {
           const pod = (ep.targetRef?.name && inputs.podNamed(ep.targetRef.name)) || inputs.podAt(address);
-          endpoints.push({ address, ports: byName, labels: pod?.labels ?? {}, locality: ep.zone });
+          endpoints.push({
+            address,
+            ports: byName,
+            labels: pod?.labels ?? {},
+            locality: ep.zone,
+            ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
+          });
         }
       }
     }
@@ -226,7 +253,7 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
         const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
         if (port !== undefined) named[sp.name ?? ""] = port;
       }
-      return { address: p.address, ports: named, labels: p.labels };
+      return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount };
     });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
@@ -257,7 +284,14 @@ export function entryServices(
   }));
   const fromEntry = (w: WorkloadEntry): Endpoint | undefined =>
     w.address
-      ? { address: w.address, ports: w.ports ?? {}, labels: w.labels ?? {}, locality: w.locality, weight: w.weight }
+      ? {
+          address: w.address,
+          ports: w.ports ?? {},
+          labels: w.labels ?? {},
+          locality: w.locality,
+          weight: w.weight,
+          serviceAccount: w.serviceAccount,
+        }
       : undefined;
   const endpoints: Endpoint[] = [];
   for (const w of spec.endpoints ?? []) {
@@ -268,7 +302,8 @@ export function entryServices(
     const ep = fromEntry(we.spec);
     if (ep) endpoints.push(ep);
   }
-  for (const p of pods) endpoints.push({ address: p.address, ports: {}, labels: p.labels });
+  for (const p of pods)
+    endpoints.push({ address: p.address, ports: {}, labels: p.labels, serviceAccount: p.serviceAccount });
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);
   const resolution =
     spec.resolution === "DNS" || spec.resolution === "DNS_ROUND_ROBIN"
