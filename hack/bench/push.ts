@@ -8,11 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
-import { AdsClient, adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
-import { decodeResource } from "../../proxy/xds/codec.js";
-import type { JsonObject } from "../../proxy/xds/types.js";
+import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
 import { TYPE } from "../../proxy/xds/types.js";
+import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 
 const { values } = parseArgs({
   options: {
@@ -64,98 +62,6 @@ spec:
 `;
 }
 
-interface Names {
-  eds: string[];
-  rds: string[];
-}
-
-/** An Envoy-like proxy on the shared ADS client that ACKs at once and remembers when each type last arrived. */
-class SimProxy {
-  private ads: AdsClient | undefined;
-  readonly lastAt = new Map<string, number>();
-  readonly acked = new Set<string>();
-
-  constructor(
-    private readonly channel: AdsChannel,
-    private readonly id: string,
-    private readonly learn?: (names: Names) => void,
-    private readonly names?: Names,
-  ) {}
-
-  start(): void {
-    const ads = new AdsClient({
-      server: this.channel,
-      node: { id: this.id, user_agent_name: "envoy" },
-      backoffMs: false,
-      onResponse: (r) => this.onResponse(r),
-    });
-    this.ads = ads;
-    ads.subscribe(TYPE.cluster);
-    ads.subscribe(TYPE.listener);
-  }
-
-  private onResponse(r: DiscoveryResponse): undefined {
-    const ads = this.ads;
-    if (!ads) return undefined;
-    this.lastAt.set(r.type_url, Date.now());
-    this.acked.add(r.type_url);
-    if (r.type_url === TYPE.cluster && !ads.subscribed(TYPE.endpoint)) {
-      const eds =
-        this.names?.eds ??
-        r.resources
-          .map((a) => decodeResource(a))
-          .filter((c) => c["type"] === "EDS")
-          .map((c) => String(c["name"]));
-      ads.subscribe(TYPE.endpoint, eds);
-    }
-    if (r.type_url === TYPE.listener && !ads.subscribed(TYPE.route)) {
-      const rds = this.names?.rds ?? r.resources.flatMap((a) => routeNames(decodeResource(a)));
-      ads.subscribe(TYPE.route, rds);
-    }
-    const eds = ads.subscribed(TYPE.endpoint);
-    const rds = ads.subscribed(TYPE.route);
-    if (this.learn && eds && rds) this.learn({ eds: [...eds], rds: [...rds] });
-    return undefined;
-  }
-
-  get synced(): boolean {
-    return this.acked.size === 4;
-  }
-
-  close(): void {
-    this.ads?.close();
-  }
-}
-
-function routeNames(listener: JsonObject): string[] {
-  const text = JSON.stringify(listener);
-  return [...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? "");
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
-async function rssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 5,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 /** When discovery started pushing config version `version`, from its log. */
 async function pushStart(logFile: string, version: number): Promise<number> {
   for (const line of (await readFile(logFile, "utf8")).split("\n")) {
@@ -164,10 +70,6 @@ async function pushStart(logFile: string, version: number): Promise<number> {
     if (entry.version === String(version)) return entry.startedAt ?? NaN;
   }
   return NaN;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 async function main(): Promise<void> {

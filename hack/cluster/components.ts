@@ -56,6 +56,9 @@ const controllerFlags = (name: string, port: number) => [
   `--secure-port=${port}`,
   `--cert-dir=${path(name)}`,
   "--leader-elect=false",
+  // Thousands of pods at once (bench:scale): the default client limit (20 requests/s) would take minutes.
+  "--kube-api-qps=300",
+  "--kube-api-burst=600",
 ];
 
 export function components(bin: string): Component[] {

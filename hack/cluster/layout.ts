@@ -46,9 +46,26 @@ export const SERVER = `https://127.0.0.1:${PORTS.apiserver}`;
 // doesn't translate still never leaves the machine. Pod IPs cannot be loopback (EndpointSlice
 // validation rejects 127.0.0.0/8), so KWOK hands out the usual pod range: those addresses are
 // only data, and the real node routes 10.244.0.0/16 nowhere but to its own /24.
-export const SERVICE_CIDR = REAL_NODE ? "10.96.0.0/16" : "127.16.0.0/24";
+// A /16 either way: room for tens of thousands of Services (bench:scale makes thousands at once).
+export const SERVICE_CIDR = REAL_NODE ? "10.96.0.0/16" : "127.16.0.0/16";
 export const KUBERNETES_SERVICE_IP = REAL_NODE ? "10.96.0.1" : "127.16.0.1";
+/** KWOK's fallback pool; each KWOK node has its own range (fakeNodes()), which KWOK uses first. */
 export const POD_CIDR = "10.244.0.1/24";
-export const FAKE_NODES = ["kwok-node-0", "kwok-node-1"];
+/** Pods per KWOK node: its range is a /22 (1,022 addresses). */
+export const KWOK_NODE_PODS = 1000;
+export const DEFAULT_KWOK_NODES = 2;
+
+/**
+ * The KWOK nodes, each with its own /22 of 10.244.0.0/16 (so up to 63 of them), skipping the /22 that holds the
+ * real node's /24. Pure.
+ */
+export function fakeNodes(count = DEFAULT_KWOK_NODES): { name: string; podCidr: string }[] {
+  const realBlock = Number(NODE.podCidr.split(".")[2]) >> 2;
+  const blocks = Array.from({ length: 64 }, (_, b) => b).filter((b) => b !== realBlock);
+  if (!Number.isInteger(count) || count < 1 || count > blocks.length)
+    throw new Error(`--kwok-nodes ${count}: between 1 and ${blocks.length}`);
+  return blocks.slice(0, count).map((b, i) => ({ name: `kwok-node-${i}`, podCidr: `10.244.${b * 4}.0/22` }));
+}
+export const FAKE_NODES = fakeNodes().map((n) => n.name);
 
 export const path = (...parts: string[]) => join(STATE_DIR, ...parts);

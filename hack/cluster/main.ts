@@ -1,10 +1,11 @@
-// npm run cluster -- up|down|status: a local Kubernetes of real components (etcd,
+// npm run cluster -- up [--kwok-nodes N]|down|status: a local Kubernetes of real components (etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler) plus KWOK for fake nodes,
 // built from the Go module proxy by hack/kube/build.sh and cached by version.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { FAKE_NODES, KUBECONFIG, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
+import { KUBECONFIG, fakeNodes, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
 import { components, type Component } from "./components.js";
 import { ensureSecrets } from "./secrets.js";
 import { clearPidFile, logFile, runningPid, start, stop, strayPids } from "./proc.js";
@@ -55,17 +56,19 @@ function binaries(): string {
   }).trim();
 }
 
-export async function up(): Promise<void> {
+export async function up(kwokNodes?: number): Promise<void> {
   const started = Date.now();
+  const nodes = fakeNodes(kwokNodes);
+  const names = nodes.map((n) => n.name);
   const bin = binaries();
   await ensureSecrets();
   await startAll(components(bin));
   const kc = new KubeConfig();
   kc.loadFromFile(KUBECONFIG);
-  await ensureNodes(kc, FAKE_NODES);
+  await ensureNodes(kc, nodes);
   await waitFor(
-    `${FAKE_NODES.length} KWOK nodes`,
-    async () => (await readyNodes(kc)).filter((n) => FAKE_NODES.includes(n)).length >= FAKE_NODES.length,
+    `${names.length} KWOK nodes`,
+    async () => (await readyNodes(kc)).filter((n) => names.includes(n)).length >= names.length,
     60_000,
     "kwok",
   );
@@ -157,24 +160,26 @@ export async function status(): Promise<boolean> {
   return healthy;
 }
 
-async function main(cmd: string | undefined): Promise<number> {
+async function main(cmd: string | undefined, args: string[]): Promise<number> {
   switch (cmd) {
-    case "up":
-      await up();
+    case "up": {
+      const { values } = parseArgs({ args, options: { "kwok-nodes": { type: "string" } } });
+      await up(values["kwok-nodes"] === undefined ? undefined : Number(values["kwok-nodes"]));
       return 0;
+    }
     case "down":
       await down();
       return 0;
     case "status":
       return (await status()) ? 0 : 1;
     default:
-      process.stderr.write("usage: npm run cluster -- up|down|status\n");
+      process.stderr.write("usage: npm run cluster -- up [--kwok-nodes N] | down | status\n");
       return 2;
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv[2]).then(
+  main(process.argv[2], process.argv.slice(3)).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {
       say(`error: ${err instanceof Error ? err.message : String(err)}`);

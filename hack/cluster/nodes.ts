@@ -2,9 +2,11 @@
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { KubeConfig, V1Node } from "@kubernetes/client-node";
 import { isConflict } from "../../operator/runtime/kube.js";
+import { KWOK_NODE_PODS } from "./layout.js";
 
-export function fakeNode(name: string): V1Node {
-  const resources = { cpu: "32", memory: "256Gi", pods: "110" };
+/** A KWOK node; with a pod range, KWOK hands out its pods' IPs from it. */
+export function fakeNode(name: string, podCidr?: string): V1Node {
+  const resources = { cpu: "32", memory: "256Gi", pods: String(KWOK_NODE_PODS) };
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -18,15 +20,16 @@ export function fakeNode(name: string): V1Node {
         type: "kwok",
       },
     },
+    ...(podCidr ? { spec: { podCIDR: podCidr, podCIDRs: [podCidr] } } : {}),
     status: { allocatable: resources, capacity: resources },
   };
 }
 
-export async function ensureNodes(kc: KubeConfig, names: string[]): Promise<void> {
+export async function ensureNodes(kc: KubeConfig, nodes: { name: string; podCidr?: string }[]): Promise<void> {
   const api = kc.makeApiClient(CoreV1Api);
-  for (const name of names) {
+  for (const { name, podCidr } of nodes) {
     try {
-      await api.createNode({ body: fakeNode(name) });
+      await api.createNode({ body: fakeNode(name, podCidr) });
     } catch (err) {
       if (!isConflict(err)) throw err;
     }

@@ -170,10 +170,9 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
         kc: o.kc,
         log: o.log,
         namespace: o.watchNamespace,
-        onChange: (snapshot) => {
-          onChange(snapshot);
-          served.discovery?.ads.pushEngines();
-        },
+        onChange,
+        // A pod's weft.dev/engine annotation changes no model: look at every batch of events.
+        onEvents: () => served.discovery?.ads.pushEngines(),
       })),
   });
   served.discovery = discovery;

@@ -1,16 +1,20 @@
 // Snapshots per proxy from the current config model: one translate per proxy class per generation, shared.
-import type { ConfigModel, Named } from "../model/config.js";
+import type { ConfigModel, Named, Service } from "../model/config.js";
+import { serviceAssignments } from "../translate/clusters.js";
+import { TYPE, prune } from "../../../proxy/xds/types.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
-import { EncodeCache, buildSnapshot, ruleWarnings } from "./snapshot.js";
+import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
 
 export class SnapshotGenerator {
   private model: ConfigModel = emptyModel();
   private generation = 0;
   private memo = new Map<string, Snapshot | Error>();
+  /** The previous generation's snapshots, when this one changed only these services' endpoints. */
+  private carried: { memo: Map<string, Snapshot | Error>; services: Service[] } | undefined;
   private readonly cache = new EncodeCache();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
@@ -18,6 +22,8 @@ export class SnapshotGenerator {
 
   /** Installs a new config; returns its version. */
   setModel(model: ConfigModel): string {
+    const services = endpointChanges(this.model, model);
+    this.carried = services ? { memo: this.memo, services } : undefined;
     this.model = model;
     this.generation++;
     this.memo = new Map();
@@ -44,6 +50,7 @@ export class SnapshotGenerator {
     const options = { listenerNames };
     const key = proxyClassKey(this.model, proxy, options);
     let snapshot = this.memo.get(key);
+    if (!snapshot) snapshot = this.patched(key, proxy);
     if (!snapshot) {
       const build = (model: ConfigModel): Snapshot =>
         buildSnapshot(this.version, translate(model, proxy, options), this.cache);
@@ -57,6 +64,21 @@ export class SnapshotGenerator {
       this.memo.set(key, snapshot);
     }
     if (snapshot instanceof Error) throw snapshot;
+    return snapshot;
+  }
+
+  /** The previous generation's snapshot of this class with the changed services' endpoints: EDS-only pushes. */
+  private patched(key: string, proxy: ProxyIdentity): Snapshot | undefined {
+    const prev = this.carried?.memo.get(key);
+    if (!prev || prev instanceof Error || !this.carried) return undefined;
+    const entries = this.carried.services.flatMap((s) =>
+      serviceAssignments(this.model, s, proxy).map((cla) => this.cache.entry(TYPE.endpoint, prune(cla))),
+    );
+    const snapshot = withAssignments(prev, this.version, entries);
+    if (snapshot) {
+      for (const w of snapshot.warnings) this.warnings.add(w);
+      this.memo.set(key, snapshot);
+    }
     return snapshot;
   }
 
@@ -150,4 +172,28 @@ export function modelWarnings(model: ConfigModel): string[] {
   each("VirtualService", model.virtualServices, (vs) => validateVirtualService(vs, ctx));
   each("DestinationRule", model.destinationRules, (dr) => validateDestinationRule(dr));
   return [...out, ...unmatchedHosts(model)];
+}
+
+/**
+ * The services whose endpoints alone changed from `a` to `b`, when nothing else did (every other part of the model
+ * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry);
+ * else undefined.
+ */
+export function endpointChanges(a: ConfigModel, b: ConfigModel): Service[] | undefined {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ConfigModel)[]);
+  // Workloads only matter to translate through a proxy's class key (its labels and inbound ports), which the
+  // memo is keyed by: a proxy whose own workload changed is translated anew.
+  for (const k of keys) if (k !== "services" && k !== "workloads" && a[k] !== b[k]) return undefined;
+  if (a.services.length !== b.services.length) return undefined;
+  const changed: Service[] = [];
+  for (let i = 0; i < a.services.length; i++) {
+    const x = a.services[i] as Service;
+    const y = b.services[i] as Service;
+    if (x === y) continue;
+    const { endpoints: _x, ...restX } = x;
+    const { endpoints: _y, ...restY } = y;
+    if (x.resolution !== "STATIC" || JSON.stringify(restX) !== JSON.stringify(restY)) return undefined;
+    changed.push(y);
+  }
+  return changed;
 }

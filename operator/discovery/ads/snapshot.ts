@@ -98,6 +98,29 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
   return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
 }
 
+/**
+ * The snapshot with some ClusterLoadAssignments replaced, at a new version: an endpoints-only change. Undefined
+ * when one of them names no cluster the snapshot has (then translate it anew). The other types' selections are
+ * kept (their responses are encoded again, as the version is in them).
+ */
+export function withAssignments(prev: Snapshot, version: string, assignments: Entry[]): Snapshot | undefined {
+  const eds = new Map(prev.resources.get(TYPE.endpoint));
+  for (const e of assignments) {
+    if (!eds.has(e.name)) return undefined;
+    eds.set(e.name, e);
+  }
+  const resources = new Map(prev.resources);
+  resources.set(TYPE.endpoint, eds);
+  const hash = createHash("sha1");
+  for (const type of [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route])
+    for (const e of resources.get(type)?.values() ?? []) hash.update(e.hash);
+  const selections = new Map<string, Selection>();
+  for (const [key, sel] of prev.selections)
+    if (!key.startsWith(`${TYPE.endpoint}\n`))
+      selections.set(key, { id: sel.id, entries: sel.entries, hash: sel.hash });
+  return { version, hash: hash.digest("base64url"), resources, warnings: prev.warnings, selections };
+}
+
 /** Resources of the snapshot that break Envoy's field rules; each resource is checked once, then remembered. */
 export function ruleWarnings(snapshot: Snapshot): string[] {
   const out: string[] = [];

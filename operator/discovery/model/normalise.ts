@@ -111,59 +111,110 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
       (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
     } else if (g === "security.istio.io" && kind === "PeerAuthentication") {
-      const created = obj.metadata?.creationTimestamp;
-      (model.peerAuthentications ??= []).push({
-        name,
-        namespace: ns,
-        spec: (obj.spec ?? {}) as PeerAuthentication,
-        ...(typeof created === "string" ? { created } : {}),
-      });
+      (model.peerAuthentications ??= []).push(peerAuthentication(obj, ns));
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
   }
 
-  const podWorkloads = parts.pods.flatMap((p): Workload[] => {
-    const ip = (p.status as PodStatus | undefined)?.podIP;
-    if (!ip) return [];
-    const ports: Record<string, number> = {};
-    const spec = p.spec as PodSpec | undefined;
-    for (const c of spec?.containers ?? [])
-      for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
-    return [
-      {
-        name: p.metadata?.name ?? "",
-        namespace: p.metadata?.namespace ?? defaultNs,
-        address: ip,
-        labels: p.metadata?.labels ?? {},
-        ports,
-        serviceAccount: spec?.serviceAccountName || "default",
-      },
-    ];
-  });
-  const entryWorkloads = parts.workloadEntries.flatMap((w): Workload[] =>
-    w.spec.address
-      ? [
-          {
-            name: w.name,
-            namespace: w.namespace,
-            address: w.spec.address,
-            labels: w.spec.labels ?? {},
-            ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
-          },
-        ]
-      : [],
-  );
+  const podWorkloads = parts.pods.flatMap((p) => podWorkload(p, defaultNs) ?? []);
+  const entryWorkloads = parts.workloadEntries.flatMap((w) => entryWorkload(w) ?? []);
   model.workloads = [...podWorkloads, ...entryWorkloads];
 
-  for (const svc of parts.services) model.services.push(kubeService(svc, parts, podWorkloads, domainSuffix));
-  for (const se of parts.serviceEntries)
-    model.services.push(...entryServices(se, parts.workloadEntries, podWorkloads, warnings));
-  model.services.sort((a, b) => a.hostname.localeCompare(b.hostname));
+  // Looked up once, not per Service: the full rebuild is the incremental model's reference (incremental.ts).
+  const podByName = new Map(podWorkloads.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const podByIp = new Map(podWorkloads.map((p) => [p.address, p]));
+  for (const svc of parts.services) {
+    const ns = svc.metadata?.namespace ?? defaultNs;
+    const name = svc.metadata?.name ?? "";
+    const selector = (svc.spec as ServiceSpec | undefined)?.selector;
+    const inputs: ServiceInputs = {
+      slices: parts.slices.filter((s) => s.metadata?.namespace === ns && sliceService(s) === name),
+      podNamed: (pod) => podByName.get(`${ns}/${pod}`),
+      podAt: (ip) => podByIp.get(ip),
+      selected: () => podWorkloads.filter((p) => p.namespace === ns && labelsMatch(selector, p.labels)),
+    };
+    model.services.push(kubeService(svc, inputs, domainSuffix));
+  }
+  for (const se of parts.serviceEntries) {
+    const selector = se.spec.workloadSelector?.labels;
+    const inNs = <T extends { namespace: string }>(list: T[], labels: (t: T) => Record<string, string>): T[] =>
+      selector ? list.filter((w) => w.namespace === se.namespace && labelsMatch(selector, labels(w))) : [];
+    const entries = inNs(parts.workloadEntries, (w) => w.spec.labels ?? {});
+    model.services.push(
+      ...entryServices(
+        se,
+        entries,
+        inNs(podWorkloads, (p) => p.labels),
+        warnings,
+      ),
+    );
+  }
+  model.services.sort(byHostname);
   return { model, warnings };
 }
 
-function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: string): Service {
+export const byHostname = (a: Service, b: Service): number => a.hostname.localeCompare(b.hostname);
+
+/** The Service an EndpointSlice belongs to (its kubernetes.io/service-name label). */
+export function sliceService(slice: KubeObject): string | undefined {
+  return slice.metadata?.labels?.["kubernetes.io/service-name"];
+}
+
+/** A Pod as a workload: only once it has an IP. */
+export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | undefined {
+  const ip = (p.status as PodStatus | undefined)?.podIP;
+  if (!ip) return undefined;
+  const ports: Record<string, number> = {};
+  const spec = p.spec as PodSpec | undefined;
+  for (const c of spec?.containers ?? [])
+    for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
+  return {
+    name: p.metadata?.name ?? "",
+    namespace: p.metadata?.namespace ?? defaultNs,
+    address: ip,
+    labels: p.metadata?.labels ?? {},
+    ports,
+    serviceAccount: spec?.serviceAccountName || "default",
+  };
+}
+
+/** A PeerAuthentication, with its creation time (the oldest wins a tie, as in Istio). */
+export function peerAuthentication(obj: KubeObject, ns: string): Named<PeerAuthentication> & { created?: string } {
+  const created = obj.metadata?.creationTimestamp;
+  return {
+    name: obj.metadata?.name ?? "",
+    namespace: ns,
+    spec: (obj.spec ?? {}) as PeerAuthentication,
+    ...(typeof created === "string" ? { created } : {}),
+  };
+}
+
+export function entryWorkload(w: Named<WorkloadEntry>): Workload | undefined {
+  return w.spec.address
+    ? {
+        name: w.name,
+        namespace: w.namespace,
+        address: w.spec.address,
+        labels: w.spec.labels ?? {},
+        ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
+      }
+    : undefined;
+}
+
+/** What a Kubernetes Service's endpoints come from; each lookup is the caller's (a full scan, or an index). */
+export interface ServiceInputs {
+  /** Its EndpointSlices, in the order the source holds them. */
+  slices: KubeObject[];
+  /** A Pod (with an IP) in the Service's namespace. */
+  podNamed(name: string): Workload | undefined;
+  /** The Pod (with an IP) at an address, in any namespace: the last one, in the source's order. */
+  podAt(ip: string): Workload | undefined;
+  /** The Pods (with an IP) its selector selects, in the source's order. */
+  selected(): Workload[];
+}
+
+export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: string): Service {
   const name = svc.metadata?.name ?? "";
   const ns = svc.metadata?.namespace ?? "default";
   const spec = (svc.spec ?? {}) as ServiceSpec;
@@ -174,21 +225,16 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
     targetPort: typeof p.targetPort === "number" ? p.targetPort : undefined,
     ...(typeof p.targetPort === "string" ? { targetPortName: p.targetPort } : {}),
   }));
-  const slices = parts.slices.filter(
-    (s) => s.metadata?.namespace === ns && s.metadata?.labels?.["kubernetes.io/service-name"] === name,
-  );
-  const podByName = new Map(pods.filter((p) => p.namespace === ns).map((p) => [p.name, p]));
-  const podByIp = new Map(pods.map((p) => [p.address, p]));
   let endpoints: Endpoint[] = [];
-  if (slices.length > 0) {
-    for (const slice of slices) {
+  if (inputs.slices.length > 0) {
+    for (const slice of inputs.slices) {
       const slicePorts = (slice.ports ?? []) as EndpointSlicePort[];
       const byName: Record<string, number> = {};
       for (const sp of slicePorts) if (sp.port !== undefined) byName[sp.name ?? ""] = sp.port;
       for (const ep of (slice.endpoints ?? []) as EndpointSliceEndpoint[]) {
         if (ep.conditions?.ready === false) continue;
         for (const address of ep.addresses) {
-          const pod = (ep.targetRef?.name && podByName.get(ep.targetRef.name)) || podByIp.get(address);
+          const pod = (ep.targetRef?.name && inputs.podNamed(ep.targetRef.name)) || inputs.podAt(address);
           endpoints.push({
             address,
             ports: byName,
@@ -201,16 +247,14 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
     }
   } else if (spec.selector) {
     // No EndpointSlices (yet): the selected Pods, with named target ports looked up in their containers.
-    endpoints = pods
-      .filter((p) => p.namespace === ns && labelsMatch(spec.selector, p.labels))
-      .map((p) => {
-        const named: Record<string, number> = {};
-        for (const sp of spec.ports ?? []) {
-          const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
-          if (port !== undefined) named[sp.name ?? ""] = port;
-        }
-        return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount };
-      });
+    endpoints = inputs.selected().map((p) => {
+      const named: Record<string, number> = {};
+      for (const sp of spec.ports ?? []) {
+        const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
+        if (port !== undefined) named[sp.name ?? ""] = port;
+      }
+      return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount };
+    });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
   return {
@@ -224,7 +268,8 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
   };
 }
 
-function entryServices(
+/** A ServiceEntry's services, one per host; `entries` and `pods` are the ones its workloadSelector selects. */
+export function entryServices(
   se: Named<ServiceEntry>,
   entries: Named<WorkloadEntry>[],
   pods: Workload[],
@@ -253,18 +298,12 @@ function entryServices(
     const ep = fromEntry(w);
     if (ep) endpoints.push(ep);
   }
-  const selector = spec.workloadSelector?.labels;
-  if (selector) {
-    for (const we of entries) {
-      if (we.namespace !== se.namespace || !labelsMatch(selector, we.spec.labels ?? {})) continue;
-      const ep = fromEntry(we.spec);
-      if (ep) endpoints.push(ep);
-    }
-    for (const p of pods) {
-      if (p.namespace === se.namespace && labelsMatch(selector, p.labels))
-        endpoints.push({ address: p.address, ports: {}, labels: p.labels, serviceAccount: p.serviceAccount });
-    }
+  for (const we of entries) {
+    const ep = fromEntry(we.spec);
+    if (ep) endpoints.push(ep);
   }
+  for (const p of pods)
+    endpoints.push({ address: p.address, ports: {}, labels: p.labels, serviceAccount: p.serviceAccount });
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);
   const resolution =
     spec.resolution === "DNS" || spec.resolution === "DNS_ROUND_ROBIN"

@@ -1,13 +1,17 @@
 // The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces, the Istio networking kinds and AuthorizationPolicy,
 // folded by the same normalise() as the directory source, so translate never knows where config came from.
-// Every change, debounced, yields a fresh snapshot of everything the informers hold.
+// Each event updates the incremental model (model/incremental.ts) at once, touching only what it changes; the
+// changes, debounced, yield a snapshot when the model (or what admission says) changed.
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { Informer } from "../../runtime/informer.js";
 import type { InformerSource } from "../../runtime/informer.js";
+import { emptyModel } from "../model/config.js";
 import type { KubeObject } from "../model/kube.js";
-import { normalise } from "../model/normalise.js";
-import { admit, rejectionMessage } from "./admission.js";
+import { IncrementalModel } from "../model/incremental.js";
+import { isIstioObject } from "../validate/index.js";
+import { admit, objectKey, rejectionMessage } from "./admission.js";
+import type { Rejection } from "./admission.js";
 import type { DirSnapshot as SourceSnapshot } from "./dir.js";
 
 export interface KubeSourceOptions {
@@ -18,6 +22,8 @@ export interface KubeSourceOptions {
   debounceMs?: number;
   domainSuffix?: string;
   onChange(snapshot: SourceSnapshot): void;
+  /** After every batch of events, model changed or not (a pod's annotations, say). */
+  onEvents?(): void;
 }
 
 type Kind = Omit<InformerSource, "namespace">;
@@ -49,6 +55,11 @@ export class KubeSource {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private last: SourceSnapshot | undefined;
+  private model: IncrementalModel | undefined;
+  /** The Istio objects admitted (or their last good versions), by key: what the model holds of them. */
+  private admitted = new Map<string, KubeObject>();
+  private rejected: Rejection[] = [];
+  private rejectedText = "";
   /** The versions of Istio objects in use: one that got past the webhook invalid keeps its previous version. */
   private good = new Map<string, KubeObject>();
 
@@ -61,7 +72,8 @@ export class KubeSource {
           options.log,
         ),
     );
-    for (const informer of this.informers) informer.on(() => this.schedule());
+    for (const informer of this.informers)
+      informer.on((type, obj) => this.onEvent(typed(informer.source, obj), type === "delete"));
   }
 
   /** Lists everything once (every informer synced), reports it, then follows the watches. */
@@ -81,6 +93,14 @@ export class KubeSource {
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Built once from the caches; from here on each event updates it.
+    this.model = new IncrementalModel({ domainSuffix: this.options.domainSuffix });
+    for (const i of this.informers)
+      for (const o of i.list()) {
+        const object = typed(i.source, o);
+        if (!isIstioObject(object)) this.model.apply(object);
+      }
+    this.readmit();
     const snapshot = this.read();
     this.options.onChange(snapshot);
     return snapshot;
@@ -102,23 +122,77 @@ export class KubeSource {
     return this.last;
   }
 
+  private onEvent(object: KubeObject, deleted: boolean): void {
+    if (!this.model) return; // start() builds the model from the caches
+    if (isIstioObject(object)) this.readmit(deleted ? objectKey(object) : undefined);
+    else this.model.apply(object, deleted);
+    this.schedule();
+  }
+
+  /**
+   * The webhook's checks again (it fails open): an invalid object is skipped, named, and its last good version
+   * stays. Run over the Istio objects (a few hundred) on each Istio event, as a DestinationRule's subsets decide
+   * whether a VirtualService is admitted; only the objects whose admitted version changed reach the model.
+   */
+  private readmit(gone?: string): void {
+    const model = this.model;
+    if (!model) return;
+    const listed = this.informers
+      .filter((i) => i.source.apiVersion.includes("istio.io"))
+      .flatMap((i) => i.list().map((o) => ({ object: this.typedOnce(i.source, o), origin: "" })))
+      // A relist calls back before its cache drops the object.
+      .filter((c) => gone === undefined || objectKey(c.object) !== gone);
+    const result = admit(listed, this.good);
+    this.good = result.good;
+    this.rejected = result.rejected;
+    const next = new Map(result.objects.map((o) => [objectKey(o), o]));
+    for (const [key, o] of this.admitted) if (!next.has(key)) model.apply(o, true);
+    for (const [key, o] of next) if (this.admitted.get(key) !== o) model.apply(o);
+    this.admitted = next;
+  }
+
+  /** One typed copy per cached object, so that an unchanged object is the same object next time. */
+  private readonly copies = new WeakMap<KubernetesObject, KubeObject>();
+  private typedOnce(source: Kind, o: KubernetesObject): KubeObject {
+    let copy = this.copies.get(o);
+    if (!copy) this.copies.set(o, (copy = typed(source, o)));
+    return copy;
+  }
+
   private schedule(): void {
     if (!this.running || !this.last) return; // start() reports the first, complete, snapshot
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.running) this.options.onChange(this.read());
+      if (!this.running) return;
+      const rejectedText = JSON.stringify(this.rejected);
+      if (this.model?.changed || rejectedText !== this.rejectedText) this.options.onChange(this.read());
+      this.options.onEvents?.();
     }, this.options.debounceMs ?? 20);
   }
 
   read(): SourceSnapshot {
-    const listed = this.informers.flatMap((i) => i.list().map((o) => ({ object: typed(i.source, o), origin: "" })));
-    // The webhook's checks again (it fails open): an invalid object is skipped, named, and its last good version stays.
-    const admitted = admit(listed, this.good);
-    this.good = admitted.good;
-    const result = normalise(admitted.objects, { domainSuffix: this.options.domainSuffix });
-    const warnings = [...admitted.rejected.map(rejectionMessage), ...result.warnings];
-    this.last = { model: result.model, warnings, objects: admitted.objects, rejected: admitted.rejected };
+    const { model, warnings } = this.model?.model() ?? { model: emptyModel(), warnings: [] };
+    this.rejectedText = JSON.stringify(this.rejected);
+    const rejected = this.rejected;
+    const informers = this.informers;
+    const admitted = this.admitted;
+    this.last = {
+      model,
+      warnings: [...rejected.map(rejectionMessage), ...warnings],
+      // What is in use, made only when asked (it is every object in the cluster).
+      get objects(): KubeObject[] {
+        return informers.flatMap((i) =>
+          i.list().flatMap((o) => {
+            const object = typed(i.source, o);
+            if (!isIstioObject(object)) return [object];
+            const used = admitted.get(objectKey(object));
+            return used ? [used] : [];
+          }),
+        );
+      },
+      rejected,
+    };
     return this.last;
   }
 }

@@ -195,6 +195,17 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
   }
 }
 
+/** One service's ClusterLoadAssignments for a proxy, as buildClusters makes them: for an endpoints-only change. */
+export function serviceAssignments(
+  model: ConfigModel,
+  service: Service,
+  proxy: ProxyIdentity,
+): ClusterLoadAssignment[] {
+  const out: Built = { clusters: [], endpoints: [] };
+  serviceClusters(model, service, proxy, out);
+  return out.endpoints;
+}
+
 /** Inbound clusters for the ports the proxy's own workload serves: straight to the app on loopback. */
 export function inboundClusters(ports: ServicePort[]): Cluster[] {
   return ports.map((port) => {

@@ -1,0 +1,159 @@
+// The incremental model against its reference, the full rebuild: random sequences of adds, updates and deletes
+// over a small world (two namespaces, a few of each kind, few labels and addresses, so that objects collide).
+import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
+import { IncrementalModel } from "./incremental.js";
+import type { KubeObject } from "./kube.js";
+import { normalise } from "./normalise.js";
+
+const ns = fc.constantFrom("a", "b");
+const pick = <T>(...xs: T[]) => fc.constantFrom(...xs);
+const ip = pick("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4");
+// Plain objects, as JSON gives (a null prototype would differ from the rebuild only in that).
+const labels = fc.record({ app: pick("x", "y"), v: pick("1", "2") }, { requiredKeys: [], noNullPrototype: true });
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+const meta = (names: string[], extra: fc.Arbitrary<Record<string, string> | undefined> = fc.constant(undefined)) =>
+  fc.record({ name: pick(...names), namespace: ns, labels: extra });
+
+const service = fc.record({
+  apiVersion: fc.constant("v1"),
+  kind: fc.constant("Service"),
+  metadata: meta(["s0", "s1", "s2"]),
+  spec: fc.record({
+    clusterIP: pick("10.96.0.1", "None"),
+    selector: maybe(labels),
+    ports: fc.array(
+      fc.record({
+        name: pick("http", "grpc"),
+        port: pick(80, 90),
+        targetPort: maybe(pick<number | string>(8080, "web")),
+      }),
+      { maxLength: 2 },
+    ),
+  }),
+});
+
+const slice = fc.record({
+  apiVersion: fc.constant("discovery.k8s.io/v1"),
+  kind: fc.constant("EndpointSlice"),
+  metadata: meta(["e0", "e1", "e2", "e3"], maybe(fc.record({ "kubernetes.io/service-name": pick("s0", "s1", "s2") }))),
+  ports: fc.array(fc.record({ name: pick("http", "grpc"), port: pick(8080, 9090) }), { maxLength: 2 }),
+  endpoints: fc.array(
+    fc.record({
+      addresses: fc.array(ip, { minLength: 1, maxLength: 2 }),
+      conditions: fc.record({ ready: maybe(fc.boolean()) }),
+      targetRef: maybe(fc.record({ name: pick("p0", "p1", "p2", "p3") })),
+      zone: maybe(pick("z1", "z2")),
+    }),
+    { maxLength: 3 },
+  ),
+});
+
+const pod = fc.record({
+  apiVersion: fc.constant("v1"),
+  kind: fc.constant("Pod"),
+  metadata: meta(["p0", "p1", "p2", "p3"], maybe(labels)),
+  spec: fc.record(
+    {
+      containers: fc.constant([{ ports: [{ name: "web", containerPort: 8081 }] }]),
+      serviceAccountName: pick("default", "reviews"),
+    },
+    { requiredKeys: ["containers"] },
+  ),
+  status: fc.record({ podIP: maybe(ip), phase: pick("Running", "Pending") }),
+});
+
+const serviceEntry = fc.record({
+  apiVersion: fc.constant("networking.istio.io/v1"),
+  kind: fc.constant("ServiceEntry"),
+  metadata: meta(["se0", "se1"]),
+  spec: fc.record({
+    hosts: fc.subarray(["h0.example", "h1.example", "s0.a.svc.cluster.local"]),
+    ports: fc.constant([{ number: 80, name: "http", protocol: "HTTP" }]),
+    resolution: pick("STATIC", "DNS"),
+    workloadSelector: maybe(fc.record({ labels })),
+    endpoints: maybe(fc.array(fc.record({ address: ip }), { maxLength: 1 })),
+  }),
+});
+
+const workloadEntry = fc.record({
+  apiVersion: fc.constant("networking.istio.io/v1"),
+  kind: fc.constant("WorkloadEntry"),
+  metadata: meta(["w0", "w1"]),
+  spec: fc.record({ address: maybe(ip), labels: maybe(labels), serviceAccount: maybe(pick("bookinfo")) }),
+});
+
+const policy = fc
+  .record({
+    kind: pick("VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy", "PeerAuthentication"),
+    metadata: meta(["r0", "r1"]).map((m) => ({ ...m, creationTimestamp: "2026-01-01T00:00:00Z" })),
+    spec: fc.record({ hosts: fc.subarray(["s0", "h0.example"]) }),
+  })
+  .map((o) => ({
+    ...o,
+    apiVersion:
+      o.kind.endsWith("Policy") || o.kind === "PeerAuthentication" ? "security.istio.io/v1" : "networking.istio.io/v1",
+  }));
+
+const namespace = fc.record({ apiVersion: fc.constant("v1"), kind: fc.constant("Namespace"), metadata: meta(["a"]) });
+
+const object = fc.oneof(
+  { arbitrary: service, weight: 2 },
+  { arbitrary: slice, weight: 3 },
+  { arbitrary: pod, weight: 4 },
+  { arbitrary: serviceEntry, weight: 1 },
+  { arbitrary: workloadEntry, weight: 1 },
+  { arbitrary: policy, weight: 1 },
+  { arbitrary: namespace, weight: 1 },
+) as fc.Arbitrary<KubeObject>;
+
+/** An add or update (the same key twice is an update), a delete, and whether to compare the models after it. */
+const event = fc.record({ object, deleted: fc.boolean(), check: fc.boolean() });
+
+const keyOf = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
+
+describe("the incremental model", () => {
+  it("equals the full rebuild (normalise) after every random sequence of events", () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+        const incremental = new IncrementalModel();
+        // The reference store: per key, its place is where it was first added, as the informers keep them.
+        const store = new Map<string, KubeObject>();
+        const check = (): boolean => {
+          const full = normalise([...store.values()]);
+          const got = incremental.model();
+          return isDeepStrictEqual(got.model, full.model) && isDeepStrictEqual(got.warnings, full.warnings);
+        };
+        for (const e of events) {
+          if (e.deleted) {
+            const present = store.get(keyOf(e.object));
+            if (!present) continue;
+            store.delete(keyOf(e.object));
+            incremental.apply(present, true);
+          } else {
+            store.set(keyOf(e.object), e.object);
+            incremental.apply(e.object);
+          }
+          if (e.check && !check()) return false;
+        }
+        return check();
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it("hands back the same model, unchanged, when an event changes nothing the model holds", () => {
+    const m = new IncrementalModel();
+    const p = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p", namespace: "a", labels: { app: "x" } },
+      status: { podIP: "10.0.0.1", phase: "Running" },
+    };
+    m.apply(p);
+    const first = m.model().model;
+    m.apply({ ...p, status: { podIP: "10.0.0.1", phase: "Running", conditions: [{ type: "Ready" }] } });
+    expect(m.changed).toBe(false);
+    expect(m.model().model).toBe(first);
+  });
+});
