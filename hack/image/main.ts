@@ -55,7 +55,9 @@ async function build(version = WEFT_VERSION): Promise<void> {
         layers: [base, await layer("weft", (dir) => weftRoot(dir, version))],
         entrypoint: ["/usr/local/bin/weft"],
         user: `${NON_ROOT}:${NON_ROOT}`,
-        env: [PATH, "NODE_ENV=production"],
+        // The version engines forked from dist/ announce (the gateway's, an agent without --binary-path); the bundle
+        // has its version built in.
+        env: [PATH, "NODE_ENV=production", `WEFT_ENGINE_VERSION=${version}`],
         workingDir: APP,
       },
     ],

@@ -4,6 +4,7 @@ import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
 import type { AuthorizationPolicy } from "./security.js";
+import { CARRIER_CONTAINER } from "../../injector/patch.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
@@ -145,6 +146,18 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   return { model, warnings };
 }
 
+/** A pod NotReady only because its engine carrier is restarting (an in-place proxy upgrade changes that container's
+ * image, and the kubelet counts every container in the pod's Ready) still serves: the carrier carries no traffic, and
+ * the app and its proxy are ready. Its endpoint stays, so a one-replica workload isn't dropped from every route. */
+export function servingWhileCarrierRestarts(pod: KubeObject | undefined): boolean {
+  if (!pod || pod.metadata?.deletionTimestamp) return false;
+  const statuses = (pod.status as PodStatus | undefined)?.containerStatuses ?? [];
+  return (
+    statuses.some((c) => c.name === CARRIER_CONTAINER && c.ready !== true) &&
+    statuses.every((c) => c.name === CARRIER_CONTAINER || c.ready === true)
+  );
+}
+
 function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: string): Service {
   const name = svc.metadata?.name ?? "";
   const ns = svc.metadata?.namespace ?? "default";
@@ -161,6 +174,8 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
   );
   const podByName = new Map(pods.filter((p) => p.namespace === ns).map((p) => [p.name, p]));
   const podByIp = new Map(pods.map((p) => [p.address, p]));
+  const rawPod = (name: string | undefined) =>
+    name ? parts.pods.find((p) => p.metadata?.namespace === ns && p.metadata?.name === name) : undefined;
   let endpoints: Endpoint[] = [];
   if (slices.length > 0) {
     for (const slice of slices) {
@@ -168,7 +183,11 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
       const byName: Record<string, number> = {};
       for (const sp of slicePorts) if (sp.port !== undefined) byName[sp.name ?? ""] = sp.port;
       for (const ep of (slice.endpoints ?? []) as EndpointSliceEndpoint[]) {
-        if (ep.conditions?.ready === false) continue;
+        if (
+          ep.conditions?.ready === false &&
+          (ep.conditions.terminating === true || !servingWhileCarrierRestarts(rawPod(ep.targetRef?.name)))
+        )
+          continue;
         for (const address of ep.addresses) {
           const pod = (ep.targetRef?.name && podByName.get(ep.targetRef.name)) || podByIp.get(address);
           endpoints.push({ address, ports: byName, labels: pod?.labels ?? {}, locality: ep.zone });
