@@ -6,6 +6,7 @@ export interface ObjectMeta {
   deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  creationTimestamp?: string;
 }
 
 /** Any object as it arrives from YAML or the API server. */
@@ -51,6 +52,8 @@ export interface EndpointSlicePort {
 }
 
 export interface PodSpec {
+  /** Kubernetes' default: "default". */
+  serviceAccountName?: string;
   containers?: { ports?: { containerPort: number; name?: string }[] }[];
 }
 
