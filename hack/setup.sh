@@ -62,4 +62,6 @@ step "build"
 npm run build --silent
 step "images (npm run image; cached by content)"
 node dist/hack/image/main.js >&2
+# The same package as another version, for the real node's proxy upgrade (test/node/upgrade.ts).
+node dist/hack/image/main.js --version "$(node -p 'require("./package.json").version')-next" >&2
 step "done"

@@ -1,7 +1,7 @@
 // The root filesystems, as directories to pack into layers:
 // - base: glibc and friends, Node, /etc/passwd with the non-root user, /tmp. Shared by every image.
 // - weft: the package (dist/operator, dist/proxy, production node_modules without typings, sources
-//   or maps), /usr/local/bin/weft, and the engine at the default spec.proxy.binaryPath.
+//   or maps), /usr/local/bin/weft, and the engine bundle at the default spec.proxy.binaryPath (engine.ts).
 // - bookinfo: the sample apps' compiled code (Bookinfo's and the videos catalogue's).
 import { execFileSync } from "node:child_process";
 import {
@@ -16,8 +16,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { DEFAULT_BINARY_PATH } from "../../operator/api/versions.js";
+import { WEFT_VERSION } from "../../operator/api/version.js";
 import { REPO_ROOT } from "../paths.js";
+import { engineRoot } from "./engine.js";
 import { cProgram, debs, nodeBinary } from "./inputs.js";
 
 export const NON_ROOT = 65532;
@@ -91,7 +92,9 @@ const runtimeFile = (src: string) =>
   !/\.(d\.[cm]?ts|[cm]?ts|map|md|markdown)$/i.test(src) && !/\/node_modules\/@types(\/|$)/.test(src);
 const distFile = (src: string) => !/\.(test\.js|map)$/.test(src);
 
-export function weftRoot(dir: string): void {
+/** The weft image's root for `version`: a version other than this build's is written into the image's copy of the
+ * package (operator/api/version.js), so its `weft version`, its carrier's bundle name and its engine all say it. */
+export async function weftRoot(dir: string, version = WEFT_VERSION): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   const app = join(dir, APP.slice(1));
   mkdirSync(app, { recursive: true });
@@ -106,13 +109,22 @@ export function weftRoot(dir: string): void {
   }
   for (const p of productionPackages())
     cpSync(join(REPO_ROOT, p), join(app, p), { recursive: true, filter: runtimeFile });
+  if (version !== WEFT_VERSION) {
+    const file = join(app, "dist", "operator", "api", "version.js");
+    const text = readFileSync(file, "utf8");
+    const stamped = text.replace(
+      `WEFT_VERSION = ${JSON.stringify(WEFT_VERSION)}`,
+      `WEFT_VERSION = ${JSON.stringify(version)}`,
+    );
+    if (stamped === text) throw new Error(`${file}: no WEFT_VERSION to stamp with ${version}`);
+    writeFileSync(file, stamped);
+  }
   const bin = join(dir, "usr", "local", "bin");
   mkdirSync(bin, { recursive: true });
   copyFileSync(cProgram("weft", []), join(bin, "weft"));
   chmodSync(join(bin, "weft"), 0o755);
-  // The agent forks the engine with Node; Node follows the link to the .js, inside the ESM package.
-  mkdirSync(join(dir, dirname(DEFAULT_BINARY_PATH).slice(1)), { recursive: true });
-  symlinkSync(`${APP}/dist/proxy/engine/child.js`, join(dir, DEFAULT_BINARY_PATH.slice(1)));
+  // The engine at the default binaryPath: a bundle small enough for the engine carrier to copy (engine.ts).
+  await engineRoot(dir, app, version);
 }
 
 export function bookinfoRoot(dir: string): void {

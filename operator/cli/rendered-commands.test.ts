@@ -118,6 +118,26 @@ describe("every rendered command line parses with the weft command table", () =>
     });
   });
 
+  it("the engine carrier beside each sidecar and gateway: weft carrier into the shared engines directory", () => {
+    for (const templates of [undefined, "gateway"]) {
+      const { containers } = inject({
+        metadata: {
+          name: "reviews-v1-abc",
+          ...(templates ? { annotations: { "inject.istio.io/templates": templates } } : {}),
+        },
+        spec: { containers: [] },
+      });
+      const carrier = parse(containers.find((c) => c.name === "weft-engine-carrier")!);
+      expect(carrier.role).toBe("carrier");
+      expect(carrier.values).toMatchObject({
+        "engines-dir": "/var/lib/weft/engines",
+        path: "/usr/local/bin/weft-engine,/usr/local/lib/weft",
+      });
+      const proxy = parse(containers.find((c) => c.name === "weft-proxy")!);
+      expect(proxy.values).toMatchObject({ "engines-dir": "/var/lib/weft/engines" });
+    }
+  });
+
   it("the gateway (inject.istio.io/templates: gateway)", () => {
     const { containers, init } = inject({
       metadata: { name: "gw-abc", annotations: { "inject.istio.io/templates": "gateway" } },

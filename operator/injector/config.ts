@@ -25,14 +25,26 @@ export interface Container {
   [field: string]: unknown;
 }
 
+/** A pod volume as the template gives it (the engines emptyDir): only its name is read. */
+export interface Volume {
+  name: string;
+  [field: string]: unknown;
+}
+
+export interface Template {
+  containers: Container[];
+  initContainers: Container[];
+  volumes: Volume[];
+}
+
 export interface InjectorConfig {
   policy: "enabled" | "disabled";
   alwaysInjectSelector: LabelSelector[];
   neverInjectSelector: LabelSelector[];
   injectedAnnotations: Record<string, string>;
   defaultTemplates: string[];
-  /** Each template parsed: the containers (and init containers) it adds. */
-  templates: Record<string, { containers: Container[]; initContainers: Container[] }>;
+  /** Each template parsed: the containers, init containers and volumes it adds. */
+  templates: Record<string, Template>;
 }
 
 export interface InjectorValues {
@@ -62,12 +74,22 @@ function containerList(where: string, list: unknown): Container[] {
   return list as Container[];
 }
 
-function parseTemplate(name: string, text: unknown): { containers: Container[]; initContainers: Container[] } {
+function volumeList(where: string, list: unknown): Volume[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new Error(`${where}: not a list`);
+  list.forEach((v: unknown, i) => {
+    if (!isRecord(v) || typeof v.name !== "string" || !v.name) throw new Error(`${where}[${i}]: no name`);
+  });
+  return list as Volume[];
+}
+
+function parseTemplate(name: string, text: unknown): Template {
   const doc: unknown = typeof text === "string" ? parse(text) : text;
   if (!isRecord(doc) || !Array.isArray(doc.containers)) throw new Error(`templates.${name}: no containers list`);
   return {
     containers: containerList(`templates.${name}.containers`, doc.containers),
     initContainers: containerList(`templates.${name}.initContainers`, doc.initContainers),
+    volumes: volumeList(`templates.${name}.volumes`, doc.volumes),
   };
 }
 

@@ -151,7 +151,8 @@ describe("which pods get the sidecar", () => {
 describe("the injected sidecar", () => {
   it("adds weft-proxy with the operator's image, binaryPath, discovery address, env, probe and resources", () => {
     const out = injected(pod({ labels: { app: "reviews", version: "v1" } }))!;
-    expect(out.spec?.containers?.map((c) => c.name)).toEqual(["app", "weft-proxy"]);
+    // (This asserted ["app", "weft-proxy"]: injected pods carry the engine carrier now, tested below.)
+    expect(out.spec?.containers?.map((c) => c.name)).toEqual(["app", "weft-proxy", "weft-engine-carrier"]);
     const proxy = proxyOf(out)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.3.0");
     // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses; rendered-commands.test.ts parses them now.)
@@ -175,6 +176,28 @@ describe("the injected sidecar", () => {
     });
     expect(proxy.readinessProbe.httpGet.port).toBe(15021);
     expect(proxy.resources).toEqual(spec.proxy.resources);
+  });
+
+  it("adds the engine carrier on the proxy's image, sharing an emptyDir the proxy mounts read-only", () => {
+    const out = injected(pod({}, { volumes: [{ name: "data" }] }))!;
+    const carrier = out.spec?.containers?.find((c) => c.name === "weft-engine-carrier") as
+      (Out & { volumeMounts: unknown[]; resources: { requests: Record<string, string> } }) | undefined;
+    expect(carrier?.image).toBe("registry.example.com/weft/weft:0.3.0");
+    expect(carrier?.args).toEqual(["carrier", "--engines-dir", "/var/lib/weft/engines"]);
+    expect(carrier?.volumeMounts).toEqual([{ name: "weft-engines", mountPath: "/var/lib/weft/engines" }]);
+    expect(carrier?.resources.requests).toEqual({ cpu: "10m", memory: "32Mi" });
+    const proxy = proxyOf(out) as Out & { volumeMounts: unknown[] };
+    expect(proxy.volumeMounts).toEqual([{ name: "weft-engines", mountPath: "/var/lib/weft/engines", readOnly: true }]);
+    expect(proxy.env).toContainEqual({ name: "WEFT_ENGINES_DIR", value: "/var/lib/weft/engines" });
+    expect(out.spec?.volumes).toEqual([{ name: "data" }, { name: "weft-engines", emptyDir: {} }]);
+    // A pinned proxy image pins its carrier too: both run the pod's override.
+    const pinned = injected(pod({ annotations: { "sidecar.istio.io/proxyImage": "example.com/weft:9" } }))!;
+    expect(pinned.spec?.containers?.find((c) => c.name === "weft-engine-carrier")).toMatchObject({
+      image: "example.com/weft:9",
+    });
+    expect(() => injectionPatch(pod({}, { volumes: [{ name: "weft-engines" }] }), enabled, config, values)).toThrow(
+      "the pod has a volume named weft-engines already",
+    );
   });
 
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
@@ -212,7 +235,7 @@ describe("the injected sidecar", () => {
     const out = injected(pod({ labels: { app: "reviews", version: "v1" }, annotations: { team: "a" } }))!;
     expect(JSON.parse(out.metadata?.annotations?.["sidecar.istio.io/status"] ?? "")).toEqual({
       initContainers: ["weft-init"],
-      containers: ["weft-proxy"],
+      containers: ["weft-proxy", "weft-engine-carrier"],
       image: "registry.example.com/weft/weft:0.3.0",
       binaryPath: spec.proxy.binaryPath,
       templates: ["sidecar"],
@@ -237,7 +260,8 @@ describe("the injected sidecar", () => {
     });
     expect(Object.keys(out.metadata?.annotations ?? {})).toEqual(["sidecar.istio.io/status"]);
     const bare = injected({ spec: {} })!;
-    expect(bare.spec?.containers?.map((c) => c.name)).toEqual(["weft-proxy"]);
+    expect(bare.spec?.containers?.map((c) => c.name)).toEqual(["weft-proxy", "weft-engine-carrier"]);
+    expect((bare.spec?.volumes ?? []).map((v) => v.name)).toEqual(["weft-engines"]);
     expect(bare.metadata?.labels?.["security.istio.io/tlsMode"]).toBe("istio");
   });
 
@@ -251,6 +275,8 @@ describe("the injected sidecar", () => {
     expect(ops.map((o) => o.path)).toEqual([
       "/spec/initContainers",
       "/spec/containers/-",
+      "/spec/containers/-",
+      "/spec/volumes",
       "/metadata/annotations/a~0b~1c",
       "/metadata/annotations/sidecar.istio.io~1status",
       "/metadata/labels/security.istio.io~1tlsMode",

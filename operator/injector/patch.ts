@@ -2,11 +2,15 @@
 // the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
 import { parse } from "yaml";
 import { commandLine, readCommandLine, type Role } from "../api/contract.js";
-import { initRole, proxyRole } from "../api/roles.js";
+import { carrierRole, initRole, proxyRole } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
-import type { Container, InjectorConfig, InjectorValues } from "./config.js";
+import type { Container, InjectorConfig, InjectorValues, Volume } from "./config.js";
 
 export const PROXY_CONTAINER = "weft-proxy";
+/** The engine carrier: the container whose image an in-place upgrade changes (operator/install/upgrades.ts). */
+export const CARRIER_CONTAINER = "weft-engine-carrier";
+/** The emptyDir the carrier fills with engine bundles and the proxy hot-restarts from. */
+export const ENGINES_VOLUME = "weft-engines";
 export const INIT_CONTAINER = "weft-init";
 export const INJECT = "sidecar.istio.io/inject";
 export const STATUS = "sidecar.istio.io/status";
@@ -26,7 +30,12 @@ export interface Pod {
     annotations?: Record<string, string>;
     ownerReferences?: { kind?: string; name?: string }[];
   };
-  spec?: { hostNetwork?: boolean; containers?: { name?: string }[]; initContainers?: { name?: string }[] };
+  spec?: {
+    hostNetwork?: boolean;
+    containers?: { name?: string }[];
+    initContainers?: { name?: string }[];
+    volumes?: { name?: string }[];
+  };
 }
 
 export interface PatchOp {
@@ -117,6 +126,10 @@ export interface Injected {
   container: Container;
   /** The weft-init container, when the template has one. */
   init?: Container;
+  /** The engine carrier, when the template has one, on the proxy's image. */
+  carrier?: Container;
+  /** The templates' volumes (the engines emptyDir). */
+  volumes: Volume[];
   image: string;
   binaryPath?: string;
 }
@@ -178,7 +191,21 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     image,
     args: commandLine(initRole, templateArgs(initRole, initTemplate, "weft init --help lists them")),
   };
-  return { container, image, ...(init ? { init } : {}), ...(binaryPath ? { binaryPath } : {}) };
+  const carrierTemplate = containers.find((c) => c.name === CARRIER_CONTAINER);
+  const carrier = carrierTemplate && {
+    ...carrierTemplate,
+    image,
+    args: commandLine(carrierRole, templateArgs(carrierRole, carrierTemplate, "weft carrier --help lists them")),
+  };
+  const volumes = names.flatMap((t) => config.templates[t]?.volumes ?? []);
+  return {
+    container,
+    image,
+    volumes,
+    ...(init ? { init } : {}),
+    ...(carrier ? { carrier } : {}),
+    ...(binaryPath ? { binaryPath } : {}),
+  };
 }
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
@@ -195,6 +222,13 @@ function addToMap(
   return Object.entries(entries).map(([k, value]) => ({ op: "add", path: `${path}/${escapePointer(k)}`, value }));
 }
 
+/** Appends to a list that may not exist yet: one op for the whole list, or one per item. */
+function addToList(path: string, existing: unknown[] | undefined, items: unknown[]): PatchOp[] {
+  if (items.length === 0) return [];
+  if (!existing) return [{ op: "add", path, value: items }];
+  return items.map((value) => ({ op: "add", path: `${path}/-`, value }));
+}
+
 /** The JSON Patch that injects the sidecar, or undefined when this pod is not injected. */
 export function injectionPatch(
   pod: Pod,
@@ -203,12 +237,12 @@ export function injectionPatch(
   values: InjectorValues,
 ): PatchOp[] | undefined {
   if (!injectionRequired(pod, ctx, config)) return undefined;
-  const { container, init, image, binaryPath } = proxyContainer(pod, ctx, config, values);
+  const { container, init, carrier, volumes, image, binaryPath } = proxyContainer(pod, ctx, config, values);
   const meta = pod.metadata ?? {};
   const labels = meta.labels ?? {};
   const status = {
     ...(init ? { initContainers: [INIT_CONTAINER] } : {}),
-    containers: [PROXY_CONTAINER],
+    containers: carrier ? [PROXY_CONTAINER, CARRIER_CONTAINER] : [PROXY_CONTAINER],
     image,
     ...(binaryPath ? { binaryPath } : {}),
     templates: podTemplates(pod, config),
@@ -228,11 +262,11 @@ export function injectionPatch(
         ? { op: "add", path: "/spec/initContainers/-", value: init }
         : { op: "add", path: "/spec/initContainers", value: [init] },
     );
-  ops.push(
-    pod.spec?.containers
-      ? { op: "add", path: "/spec/containers/-", value: container }
-      : { op: "add", path: "/spec/containers", value: [container] },
-  );
+  ops.push(...addToList("/spec/containers", pod.spec?.containers, carrier ? [container, carrier] : [container]));
+  const taken = new Set((pod.spec?.volumes ?? []).map((v) => v.name));
+  for (const v of volumes)
+    if (taken.has(v.name)) throw new Error(`the pod has a volume named ${v.name} already: the sidecar needs that name`);
+  ops.push(...addToList("/spec/volumes", pod.spec?.volumes, volumes));
   ops.push(
     ...addToMap("/metadata/annotations", meta.annotations, {
       ...config.injectedAnnotations,

@@ -3,7 +3,8 @@
 // global.tag, global.proxy.image, plus Weft's binaryPath and restartPolicy). Pure.
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
-import { initRole, PROXY_PORTS, PROXY_UID, proxyRole } from "../api/roles.js";
+import { carrierRole, initRole, PROXY_PORTS, PROXY_UID, proxyRole } from "../api/roles.js";
+import { CARRIER_CONTAINER, ENGINES_VOLUME } from "../injector/patch.js";
 import type { MeshSpec } from "../api/types.js";
 import type { EngineTarget } from "../../proxy/xds/engine.js";
 
@@ -63,11 +64,36 @@ export function injectorValues(spec: MeshSpec) {
   };
 }
 
+/** Where the pod's engine bundles are: an emptyDir the carrier writes and the proxy only reads. */
+const ENGINES_DIR = carrierRole.flags["engines-dir"].default;
+
+/** The engine carrier (proxy/carrier/carrier.ts): copies its image's engine into the engines volume, then waits. Its
+ * image is the one thing the operator changes on a running pod (upgrades.ts); the kubelet restarts it alone. */
+export function carrierContainer(image: string) {
+  return {
+    name: CARRIER_CONTAINER,
+    image,
+    args: commandLine(carrierRole, { "engines-dir": ENGINES_DIR }),
+    volumeMounts: [{ name: ENGINES_VOLUME, mountPath: ENGINES_DIR }],
+    // Node at rest: about 45 MB resident, no CPU once the copy (under a megabyte) is done.
+    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+    securityContext: {
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    },
+  };
+}
+
 function proxy(spec: MeshSpec, args: string[]) {
   return {
     name: "weft-proxy",
     image: proxyImage(spec),
     args,
+    // Hot restarts take engines from here only (proxy/agent/engines.ts); the proxy can't write it.
+    env: [{ name: proxyRole.flags["engines-dir"].env, value: ENGINES_DIR }],
+    volumeMounts: [{ name: ENGINES_VOLUME, mountPath: ENGINES_DIR, readOnly: true }],
     ports: [{ containerPort: PROXY_PORTS.stats, name: "http-envoy-prom", protocol: "TCP" }],
     readinessProbe: { httpGet: { path: "/healthz/ready", port: PROXY_PORTS.ready }, periodSeconds: 2 },
     resources: spec.proxy.resources,
@@ -82,6 +108,8 @@ function proxy(spec: MeshSpec, args: string[]) {
     },
   };
 }
+
+const engineVolume = { name: ENGINES_VOLUME, emptyDir: {} };
 
 export function injectorConfigMap(spec: MeshSpec) {
   const config = {
@@ -102,7 +130,9 @@ export function injectorConfigMap(spec: MeshSpec) {
               "binary-path": spec.proxy.binaryPath,
             }),
           ),
+          carrierContainer(proxyImage(spec)),
         ],
+        volumes: [engineVolume],
       }),
       // Istio's gateway template (a Deployment's pods annotated inject.istio.io/templates: gateway): the proxy
       // as the pod's only job, a router with its listeners bound as served, no capture.
@@ -116,7 +146,9 @@ export function injectorConfigMap(spec: MeshSpec) {
               "binary-path": spec.proxy.binaryPath,
             }),
           ),
+          carrierContainer(proxyImage(spec)),
         ],
+        volumes: [engineVolume],
       }),
     },
   };

@@ -21,7 +21,7 @@ import {
   type EngineTarget,
 } from "../../proxy/xds/engine.js";
 
-export const CARRIER_CONTAINER = "weft-engine-carrier";
+export { CARRIER_CONTAINER } from "../injector/patch.js";
 export const RESTARTED_FOR = "weft.dev/restarted-for";
 export const RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
 

@@ -38,6 +38,8 @@ export class XdsClient {
   /** Sent with every request; its metadata carries the engine report. */
   private readonly node: NodeInfo;
 
+  private engineReport: EngineReport | undefined;
+
   constructor(private readonly opts: XdsClientOptions) {
     this.state = new XdsState(opts.shape);
     this.node = { ...opts.node };
@@ -45,6 +47,7 @@ export class XdsClient {
 
   /** What the agent runs: in node.metadata of every request from now on, and sent at once on the engine type. */
   reportEngine(r: EngineReport): void {
+    this.engineReport = r;
     this.node.metadata = reportMetadata(r);
     if (this.ads?.ackedVersion(ENGINE_TYPE)) this.ads.resend(ENGINE_TYPE);
   }
@@ -154,6 +157,8 @@ export class XdsClient {
         connected: this.connected,
         applied_version: this.applied,
         types: this.state.summary(),
+        // What this agent last told discovery it runs (the proxy report behind status.proxies.versions).
+        ...(this.engineReport ? { engine: this.engineReport } : {}),
       },
     };
   }

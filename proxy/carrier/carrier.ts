@@ -44,9 +44,13 @@ export async function carry(o: CarryOptions): Promise<string> {
 export async function runCarrier(o: CarryOptions): Promise<number> {
   const bundle = await carry(o);
   process.stderr.write(`weft carrier: engine ${o.version} in ${bundle}; waiting\n`);
+  // A signal listener doesn't keep Node running: without a timer the carrier would exit at once, and the kubelet
+  // would restart it over and over (the pod never Ready).
+  const alive = setInterval(() => undefined, 2 ** 31 - 1);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
+  clearInterval(alive);
   return 0;
 }

@@ -35,6 +35,9 @@ export interface EngineReport extends EngineTarget {
 
 const VERSION = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
+/** An engine version: an image tag's characters, so it is a plain directory name. */
+export const isEngineVersion = (v: string): boolean => VERSION.test(v);
+
 /** A target from untrusted text (an annotation, a resource): version a plain name, binaryPath absolute, no `..`. */
 export function parseTarget(value: unknown): EngineTarget | undefined {
   let v = value;

@@ -111,7 +111,8 @@ describe("sidecar injection, called by kube-apiserver", () => {
     expect(pods.items).toHaveLength(1);
     const pod = pods.items[0]!;
     expect(pod.status.phase).toBe("Running");
-    expect(pod.spec.containers.map((c) => c.name)).toEqual(["reviews", "weft-proxy"]);
+    // (This asserted ["reviews", "weft-proxy"]: injected pods carry the engine carrier now.)
+    expect(pod.spec.containers.map((c) => c.name)).toEqual(["reviews", "weft-proxy", "weft-engine-carrier"]);
     const proxy = proxyOf(pod)!;
     expect(proxy.image).toBe("registry.example.com/weft/weft:0.2.0");
     // (This asserted ["proxy", "sidecar", ...]: args `weft proxy` refuses with exit 2; these are the ones it runs.)
@@ -131,7 +132,7 @@ describe("sidecar injection, called by kube-apiserver", () => {
       "service.istio.io/canonical-name": "reviews",
     });
     expect(JSON.parse(pod.metadata.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({
-      containers: ["weft-proxy"],
+      containers: ["weft-proxy", "weft-engine-carrier"],
     });
   });
 

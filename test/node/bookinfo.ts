@@ -134,7 +134,7 @@ export function bookinfoOnTheRealNode(): void {
     await kube(["apply", "-n", BOOKINFO_NS, "-f", `${NET}/destination-rule-all.yaml`]);
   }, 600_000);
 
-  it("runs every Bookinfo pod 2/2 Running with its sidecar Ready; kubectl get mesh counts the proxies", async () => {
+  it("runs every Bookinfo pod 3/3 Running with its sidecar and engine carrier Ready; kubectl get mesh counts the proxies", async () => {
     const pods = await sidecarPods();
     expect(pods.map((p) => p.metadata.labels?.["app"]).sort()).toEqual([
       "details",
@@ -146,8 +146,10 @@ export function bookinfoOnTheRealNode(): void {
     ]);
     for (const p of pods) {
       expect(p.status.phase).toBe("Running");
+      // (This asserted the app and the sidecar only: injected pods carry the engine carrier now.)
       expect(p.status.containerStatuses?.map((c) => [c.name, c.ready]).sort()).toEqual([
         [p.metadata.labels?.["app"], true],
+        ["weft-engine-carrier", true],
         [SIDECAR, true],
       ]);
     }

@@ -61,10 +61,14 @@ describe("the weft image archive", () => {
       env: {},
     });
     expect(out.trim()).toBe(`weft ${WEFT_VERSION}`);
-    // The engine the agent forks, at the default binaryPath, is the package's engine.
-    const engine = readlinkSync(join(root, DEFAULT_BINARY_PATH));
-    expect(engine).toBe("/app/dist/proxy/engine/child.js");
-    expect(statSync(join(root, engine)).isFile()).toBe(true);
+    // The engine the agent forks, at the default binaryPath: a relative link to the one-file bundle with the addon
+    // beside it, so the carrier's copy under <engines-dir>/<version>/ resolves inside the copy. (This asserted a
+    // link to /app/dist/proxy/engine/child.js: a copy of that link would have run the old image's engine.)
+    expect(readlinkSync(join(root, DEFAULT_BINARY_PATH))).toBe("../lib/weft/engine.mjs");
+    const bundle = statSync(join(root, "usr/local/lib/weft/engine.mjs"));
+    expect(bundle.isFile()).toBe(true);
+    expect(bundle.size).toBeLessThan(2_000_000);
+    expect(statSync(join(root, "usr/local/lib/weft/original_dst.node")).isFile()).toBe(true);
     expect(statSync(join(root, "tmp")).mode & 0o7777).toBe(0o1777);
   });
 });

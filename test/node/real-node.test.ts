@@ -10,6 +10,7 @@ import { images } from "../../hack/image/main.js";
 import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
 import { bookinfoOnTheRealNode } from "./bookinfo.js";
 import { httpGet } from "./http.js";
+import { proxyUpgradeOnTheRealNode } from "./upgrade.js";
 import { quickStartBlocks, runLines } from "./readme.js";
 
 const NS = "real-pods";
@@ -181,6 +182,8 @@ spec:
 
   // Bookinfo shares this cluster and this mesh: installing them takes minutes on this machine.
   describe("Bookinfo, meshed", bookinfoOnTheRealNode);
+  // On the same Bookinfo: spec.proxy.tag to another version, every sidecar hot-restarted in place under load.
+  describe("Bookinfo's sidecars, upgraded in place", proxyUpgradeOnTheRealNode);
 
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);

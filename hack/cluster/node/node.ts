@@ -109,14 +109,19 @@ const archiveDigest = (archive: string) =>
     }
   ).manifests[0]?.digest;
 
-/** Imports the archives of `npm run image` into the node's k8s.io namespace, unless already there; builds them first if missing. */
-export function importImages(say: (m: string) => void): void {
-  const all = Object.values(images());
+/** Imports the archives of `npm run image` into the node's k8s.io namespace, unless already there; builds them first if
+ * missing. With a version: only the weft image of that version (`npm run image -- --version V`). */
+export function importImages(say: (m: string) => void, version?: string): void {
+  const all = version ? [images(version).weft] : Object.values(images());
   if (all.some((i) => !existsSync(i.archive))) {
-    say("images missing: running npm run image");
-    execFileSync(process.execPath, [`${REPO_ROOT}/dist/hack/image/main.js`], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    say(`images missing: running npm run image${version ? ` -- --version ${version}` : ""}`);
+    execFileSync(
+      process.execPath,
+      [`${REPO_ROOT}/dist/hack/image/main.js`, ...(version ? ["--version", version] : [])],
+      {
+        stdio: ["ignore", "inherit", "inherit"],
+      },
+    );
   }
   const present = ctr("-n", "k8s.io", "images", "ls");
   for (const i of all) {

@@ -53,6 +53,8 @@ export interface Workload {
   /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
   ports?: Record<string, number>;
   serviceAccount?: string;
+  /** A pod NotReady only while its engine carrier restarts (an in-place proxy upgrade): its endpoints still serve. */
+  carrierRestarting?: true;
 }
 
 export interface Named<T> {

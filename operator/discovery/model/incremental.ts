@@ -353,6 +353,7 @@ function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean
     a.name === b.name &&
     a.namespace === b.namespace &&
     a.serviceAccount === b.serviceAccount &&
+    a.carrierRestarting === b.carrierRestarting &&
     sameRecord(a.labels, b.labels) &&
     sameRecord(a.ports ?? {}, b.ports ?? {})
   );

@@ -3,6 +3,7 @@
 export interface ObjectMeta {
   name?: string;
   namespace?: string;
+  deletionTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   creationTimestamp?: string;
@@ -59,4 +60,5 @@ export interface PodSpec {
 export interface PodStatus {
   podIP?: string;
   phase?: string;
+  containerStatuses?: { name: string; ready?: boolean }[];
 }

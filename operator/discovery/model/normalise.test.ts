@@ -37,6 +37,41 @@ describe("normalise", () => {
     expect(normalise(notReady).model.services.every((s) => s.endpoints.length === 0)).toBe(true);
   });
 
+  it("keeps the endpoint of a pod NotReady only while its engine carrier restarts (an in-place proxy upgrade)", () => {
+    const web = (carrierReady: boolean, appReady: boolean, deleting = false) =>
+      parseYaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec: { selector: { app: web }, ports: [{ name: http, port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-x, labels: { kubernetes.io/service-name: web } }
+ports: [{ name: http, port: 8080 }]
+endpoints:
+  - addresses: [10.1.1.1]
+    conditions: { ready: false, terminating: ${deleting} }
+    targetRef: { kind: Pod, name: web-0 }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web-0, labels: { app: web }${deleting ? ", deletionTimestamp: 2026-01-01T00:00:00Z" : ""} }
+status:
+  podIP: 10.1.1.1
+  containerStatuses:
+    - { name: web, ready: ${appReady} }
+    - { name: weft-proxy, ready: true }
+    - { name: weft-engine-carrier, ready: ${carrierReady} }`);
+    const addresses = (objects: ReturnType<typeof parseYaml>) =>
+      normalise(objects).model.services[0]?.endpoints.map((e) => e.address);
+    expect(addresses(web(false, true))).toEqual(["10.1.1.1"]);
+    // Anything else that isn't ready, or a pod going away, drops it as before.
+    expect(addresses(web(false, false))).toEqual([]);
+    expect(addresses(web(true, false))).toEqual([]);
+    expect(addresses(web(false, true, true))).toEqual([]);
+  });
+
   it("resolves a named targetPort through the selected Pods' container ports", () => {
     const { model } = normalise(
       parseYaml(`

@@ -4,6 +4,7 @@ import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
+import { CARRIER_CONTAINER } from "../../injector/patch.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
@@ -176,7 +177,20 @@ export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | un
     labels: p.metadata?.labels ?? {},
     ports,
     serviceAccount: spec?.serviceAccountName || "default",
+    ...(servingWhileCarrierRestarts(p) ? { carrierRestarting: true as const } : {}),
   };
+}
+
+/** A pod NotReady only because its engine carrier is restarting (an in-place proxy upgrade changes that container's
+ * image, and the kubelet counts every container in the pod's Ready) still serves: the carrier carries no traffic, and
+ * the app and its proxy are ready. Its endpoint stays, so a one-replica workload isn't dropped from every route. */
+export function servingWhileCarrierRestarts(pod: KubeObject): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  const statuses = (pod.status as PodStatus | undefined)?.containerStatuses ?? [];
+  return (
+    statuses.some((c) => c.name === CARRIER_CONTAINER && c.ready !== true) &&
+    statuses.every((c) => c.name === CARRIER_CONTAINER || c.ready === true)
+  );
 }
 
 /** A PeerAuthentication, with its creation time (the oldest wins a tie, as in Istio). */
@@ -232,7 +246,12 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
       const byName: Record<string, number> = {};
       for (const sp of slicePorts) if (sp.port !== undefined) byName[sp.name ?? ""] = sp.port;
       for (const ep of (slice.endpoints ?? []) as EndpointSliceEndpoint[]) {
-        if (ep.conditions?.ready === false) continue;
+        if (
+          ep.conditions?.ready === false &&
+          (ep.conditions.terminating === true ||
+            !(ep.targetRef?.name && inputs.podNamed(ep.targetRef.name)?.carrierRestarting))
+        )
+          continue;
         for (const address of ep.addresses) {
           const pod = (ep.targetRef?.name && inputs.podNamed(ep.targetRef.name)) || inputs.podAt(address);
           endpoints.push({
