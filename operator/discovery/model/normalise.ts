@@ -1,5 +1,6 @@
 // Folds Kubernetes objects (Service, EndpointSlice, Pod) and Istio objects (ServiceEntry, WorkloadEntry,
 // VirtualService, DestinationRule, Gateway) into one ConfigModel. Pure: the sources call it with what they read.
+import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
@@ -145,6 +146,10 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   return { model, warnings };
 }
 
+/** A pod's workload (its Deployment's name, as Istio's labels fall back to), for its endpoints. */
+const workloadOf = (pod: Workload | undefined): Pick<Endpoint, "workload"> =>
+  pod ? { workload: { name: workloadOfPod(pod.name), namespace: pod.namespace } } : {};
+
 function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: string): Service {
   const name = svc.metadata?.name ?? "";
   const ns = svc.metadata?.namespace ?? "default";
@@ -171,7 +176,7 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
         if (ep.conditions?.ready === false) continue;
         for (const address of ep.addresses) {
           const pod = (ep.targetRef?.name && podByName.get(ep.targetRef.name)) || podByIp.get(address);
-          endpoints.push({ address, ports: byName, labels: pod?.labels ?? {}, locality: ep.zone });
+          endpoints.push({ address, ports: byName, labels: pod?.labels ?? {}, locality: ep.zone, ...workloadOf(pod) });
         }
       }
     }
@@ -185,7 +190,7 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
           const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
           if (port !== undefined) named[sp.name ?? ""] = port;
         }
-        return { address: p.address, ports: named, labels: p.labels };
+        return { address: p.address, ports: named, labels: p.labels, ...workloadOf(p) };
       });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
@@ -227,11 +232,11 @@ function entryServices(
     for (const we of entries) {
       if (we.namespace !== se.namespace || !labelsMatch(selector, we.spec.labels ?? {})) continue;
       const ep = fromEntry(we.spec);
-      if (ep) endpoints.push(ep);
+      if (ep) endpoints.push({ ...ep, workload: { name: we.name, namespace: we.namespace } });
     }
     for (const p of pods) {
       if (p.namespace === se.namespace && labelsMatch(selector, p.labels))
-        endpoints.push({ address: p.address, ports: {}, labels: p.labels });
+        endpoints.push({ address: p.address, ports: {}, labels: p.labels, ...workloadOf(p) });
     }
   }
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);
