@@ -56,6 +56,7 @@ status: { podIP: 10.1.1.1 }`),
         address: "10.1.1.1",
         ports: { http: 8080 },
         labels: { app: "web" },
+        serviceAccount: "default",
         workload: { name: "web-0", namespace: "default" },
       },
     ]);
