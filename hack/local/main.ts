@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { DASHBOARD_PATH } from "../../operator/discovery/dashboard/contract.js";
 import { BOOKINFO_WORKLOADS, readWorkloads, repoRoot, startLocalMesh, type LocalMesh } from "./mesh.js";
 
 /** The samples `npm start -- NAME` runs. */
@@ -110,6 +111,9 @@ async function main(): Promise<number> {
     progress: say,
   });
   process.stdout.write(bookinfo ? tryThis(mesh) : sample === "videos" ? tryVideos(mesh) : tryYours(mesh));
+  process.stdout.write(
+    `Service graph: ${mesh.monitoringUrl}${DASHBOARD_PATH}   (or: weft dashboard --discovery-address ${new URL(mesh.monitoringUrl).host})\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);

@@ -55,6 +55,22 @@ export const proxyStatusRole = {
   flags: { ...reach },
 } as const satisfies Role;
 
+export const dashboardRole = {
+  name: "dashboard",
+  summary:
+    "the live service graph (workloads, calls with rate, success and p50/p99 latency): prints its URL, opens a browser",
+  example: "weft dashboard -n weft-system    # local mode: weft dashboard --discovery-address 127.0.10.1:15014",
+  flags: {
+    ...reach,
+    port: {
+      type: "port",
+      default: 0,
+      description: "in a cluster: the local port that forwards to weftd (default: one the OS picks)",
+    },
+    browser: { type: "boolean", default: true, description: "open the URL in a browser when there is a display" },
+  },
+} as const satisfies Role;
+
 export const CONFIG_TYPES = ["all", "clusters", "listeners", "routes", "endpoints", "secrets"] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
 

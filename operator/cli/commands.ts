@@ -3,7 +3,14 @@
 // Role, then add one `command(role, run)` line here.
 import { parseRole, type Role, type Values } from "../api/contract.js";
 import { carrierRole, discoveryRole, initRole, operatorRole, proxyRole, versionRole } from "../api/roles.js";
-import { applyRole, checkRole, deleteRole, proxyConfigRole, proxyStatusRole } from "../api/tool-roles.js";
+import {
+  applyRole,
+  checkRole,
+  dashboardRole,
+  deleteRole,
+  proxyConfigRole,
+  proxyStatusRole,
+} from "../api/tool-roles.js";
 import { WEFT_VERSION } from "../api/version.js";
 
 export interface Command {
@@ -32,6 +39,7 @@ export const commands: Record<string, Command> = Object.fromEntries(
     command(checkRole, async (v) => (await import("./check.js")).runCheck(v)),
     command(proxyStatusRole, async (v) => (await import("./proxy-status.js")).runProxyStatus(v)),
     command(proxyConfigRole, async (v) => (await import("./proxy-config.js")).runProxyConfig(v)),
+    command(dashboardRole, async (v) => (await import("./dashboard.js")).runDashboard(v)),
     command(applyRole, async (v) => (await import("./apply.js")).runApply(v, "apply")),
     command(deleteRole, async (v) => (await import("./apply.js")).runApply(v, "delete")),
     command(versionRole, async () => {

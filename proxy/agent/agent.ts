@@ -91,6 +91,11 @@ export class Agent implements AdminTarget {
     return this.admin?.ports ?? { admin: 0, stats: 0, ready: 0 };
   }
 
+  /** The address the Prometheus server is bound to (0.0.0.0: every address). */
+  get statsHost(): string {
+    return this.opts.bindAddress ?? "0.0.0.0";
+  }
+
   listenerPort(name: string): number {
     return this.servers.get(name)?.port ?? 0;
   }

@@ -7,6 +7,7 @@ import type { DiscoveryResponse, NodeInfo } from "../xds/ads.js";
 import { AdsClient, type AdsClientOptions } from "../xds/client.js";
 import { decodeResource } from "../xds/codec.js";
 import { TYPE, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
+import { STATS_METADATA } from "../xds/stats-target.js";
 import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
 import { XdsState, isSnapshotType, type Shape } from "./xds-state.js";
 
@@ -48,8 +49,18 @@ export class XdsClient {
   /** What the agent runs: in node.metadata of every request from now on, and sent at once on the engine type. */
   reportEngine(r: EngineReport): void {
     this.engineReport = r;
-    this.node.metadata = reportMetadata(r);
+    this.engineFields = reportMetadata(r).fields;
+    this.node.metadata = { fields: { ...this.engineFields, ...this.statsFields } };
     if (this.ads?.ackedVersion(ENGINE_TYPE)) this.ads.resend(ENGINE_TYPE);
+  }
+
+  private engineFields: Record<string, { stringValue: string }> = {};
+  private statsFields: Record<string, { stringValue: string }> = {};
+
+  /** Where its Prometheus endpoint listens ("host:port"): in node.metadata, for the service graph. Before start(). */
+  announceStats(address: string): void {
+    this.statsFields = { [STATS_METADATA]: { stringValue: address } };
+    this.node.metadata = { fields: { ...this.engineFields, ...this.statsFields } };
   }
 
   get address(): string {

@@ -199,6 +199,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     if (agent.blocked) log(`interception REDIRECT: ${agent.blocked}; staying unready`);
   }
   await agent.start();
+  if (agent.ports.stats)
+    xds.announceStats(
+      `${agent.statsHost.includes(":") ? `[${agent.statsHost}]` : agent.statsHost}:${agent.ports.stats}`,
+    );
   upgrader = new EngineUpgrader(agent, {
     enginesDir,
     running,

@@ -118,6 +118,24 @@ export interface TcpRecord {
   flags: string;
 }
 
+/**
+ * The upstream's workload from its endpoint metadata `istio.workload`: Istio's
+ * `<name>;<namespace>;<canonical service>;<revision>;<cluster>`, or a bare name (in the service's namespace).
+ */
+export function peerOf(meta: string | undefined, serviceNamespace: string): Workload {
+  if (!meta) return unknownWorkload;
+  const [name = "", namespace, app, version, cluster] = meta.split(";");
+  if (!name) return unknownWorkload;
+  return {
+    ...unknownWorkload,
+    name,
+    namespace: namespace || serviceNamespace,
+    ...(app ? { app } : {}),
+    ...(version ? { version } : {}),
+    ...(cluster ? { cluster } : {}),
+  };
+}
+
 /** A metric in prom-client's collection interface, rendered from our series. */
 function metric(
   name: string,
@@ -217,11 +235,8 @@ export class Stats {
   private labels(rec: RequestRecord): Labels {
     const svc = serviceOf(rec.cluster);
     const me = this.self;
-    const peer = rec.peerWorkload ?? "unknown";
     const src = rec.inbound ? unknownWorkload : me;
-    const dst: Workload = rec.inbound
-      ? me
-      : { ...unknownWorkload, name: peer, namespace: peer === "unknown" ? "unknown" : svc.namespace };
+    const dst: Workload = rec.inbound ? me : peerOf(rec.peerWorkload, svc.namespace);
     return {
       reporter: rec.inbound ? "destination" : "source",
       source_workload: src.name,

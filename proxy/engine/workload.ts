@@ -13,6 +13,15 @@ export interface ProxyIdentity {
 const DEPLOYMENT_POD = /^(.+)-[0-9a-z]{6,10}-[0-9a-z]{5}$/;
 const VERSION = /^(.+)-(v\d+)$/;
 
+/** A pod's workload name: the pod name without a Deployment's suffixes. */
+export const workloadOfPod = (pod: string): string => DEPLOYMENT_POD.exec(pod)?.[1] ?? pod;
+
+/** Istio's endpoint metadata `istio.workload`: `<workload>;<namespace>;<canonical service>;<revision>;<cluster>`. */
+export function endpointWorkload(name: string, namespace: string): string {
+  const v = VERSION.exec(name);
+  return [name, namespace, v?.[1] ?? name, v?.[2] ?? "latest", "Kubernetes"].join(";");
+}
+
 export function identityOf(nodeId: string): ProxyIdentity | undefined {
   const parts = nodeId.split("~");
   if (parts.length !== 4) return undefined;
@@ -21,7 +30,7 @@ export function identityOf(nodeId: string): ProxyIdentity | undefined {
   if (dot <= 0) return undefined;
   const pod = podDotNs.slice(0, dot);
   const namespace = podDotNs.slice(dot + 1);
-  const name = DEPLOYMENT_POD.exec(pod)?.[1] ?? pod;
+  const name = workloadOfPod(pod);
   const v = VERSION.exec(name);
   return {
     nodeId,

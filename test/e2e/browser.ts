@@ -4,24 +4,11 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+import { CHROMIUM, chromiumFlags } from "../support/cdp.js";
 
 export function renderedDom(url: string, timeoutMs = 30_000): Promise<string> {
   const profile = mkdtempSync(path.join(tmpdir(), "weft-chromium-"));
-  const args = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    `--user-data-dir=${profile}`,
-    "--dump-dom",
-    url,
-  ];
+  const args = [...chromiumFlags(profile), "--dump-dom", url];
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       rmSync(profile, { recursive: true, force: true });

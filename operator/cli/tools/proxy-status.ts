@@ -1,17 +1,15 @@
 // `weft proxy-status`: every connected proxy's CDS/LDS/EDS/RDS state as `istioctl proxy-status` prints it. Pure.
 import { parseNodeId } from "../../discovery/translate/proxy.js";
-import { XDS_COLUMNS, type ProxyStatusResponse, type SynczProxy, type TypeSync } from "../../discovery/ads/syncz.js";
+import {
+  XDS_COLUMNS,
+  xdsState,
+  type ProxyStatusResponse,
+  type SynczProxy,
+  type XdsState,
+} from "../../discovery/ads/syncz.js";
+
+export { xdsState, type XdsState };
 import { table } from "./table.js";
-
-export type XdsState = "SYNCED" | "NOT SENT" | "NACKED" | "STALE" | "STALE (Never Acknowledged)";
-
-/** istioctl's xdsStatus, plus NACKED: a NACK that stands wins over the versions. */
-export function xdsState(t: TypeSync | undefined): XdsState {
-  if (!t?.sent) return "NOT SENT";
-  if (t.nack) return "NACKED";
-  if (t.sent === t.acked) return "SYNCED";
-  return t.acked ? "STALE" : "STALE (Never Acknowledged)";
-}
 
 /** istioctl's NAME: `<pod>.<namespace>`. */
 export const proxyName = (node: string): string => {

@@ -1,5 +1,7 @@
 // :15014: /debug/syncz (every proxy's sync state, JSON), /debug/proxy-status (the same, with the replica), /metrics (Prometheus), /ready, and /debug/summary,
-// /debug/configz (config version and warnings), /debug/memz (memory).
+// /debug/configz (config version and warnings), /debug/memz (memory), and the service graph under /dashboard.
+import { GraphFeed, type FeedOptions } from "../dashboard/feed.js";
+import { serveDashboard } from "../dashboard/routes.js";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { SnapshotGenerator } from "./generator.js";
@@ -20,11 +22,14 @@ export interface MonitoringSources {
   rejected?(): readonly Rejection[];
   /** This replica's name, for /debug/proxy-status. */
   replica: string;
+  /** The service graph's scrape interval and window (tests shorten them). */
+  graph?: FeedOptions;
 }
 
 export function monitoringServer(src: MonitoringSources): Server {
   const syncz = (): SynczProxy[] => src.tracker.view().map(({ connection: _c, ...p }) => p);
-  return createServer((req, res) => {
+  const feed = new GraphFeed(src.tracker, src.replica, src.graph);
+  const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const json = (value: unknown): void => {
       res.writeHead(200, { "content-type": "application/json" });
@@ -32,6 +37,8 @@ export function monitoringServer(src: MonitoringSources): Server {
     };
     if (req.method !== "GET") {
       res.writeHead(405).end();
+    } else if (serveDashboard(url.pathname, feed, res)) {
+      return;
     } else if (url.pathname === SYNCZ_PATH) {
       json(syncz());
     } else if (url.pathname === PROXY_STATUS_PATH) {
@@ -70,4 +77,6 @@ export function monitoringServer(src: MonitoringSources): Server {
       res.writeHead(404).end();
     }
   });
+  server.on("close", () => feed.stop());
+  return server;
 }

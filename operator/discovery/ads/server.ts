@@ -1,5 +1,6 @@
 // State-of-the-world ADS: one stream per proxy carrying every type. Versions and nonces per type; ACK/NACK as
 // the xDS protocol defines them; pushes in warming order (CDS → EDS → LDS → RDS), only for what changed.
+import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js";
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
@@ -100,6 +101,7 @@ class Connection {
         mtls: this.authorize !== undefined,
       };
       tracker.connect(this.id, this.identity.id);
+      tracker.setScrapeTarget(this.id, scrapeUrl(statsFromMetadata(req.node.metadata), this.stream.getPeer()));
       metrics.connected.set(tracker.size);
       log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
     }

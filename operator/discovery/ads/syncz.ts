@@ -21,3 +21,13 @@ export interface ProxyStatusResponse {
 /** The four types `proxy-status` shows, in istioctl's column order. */
 export const XDS_COLUMNS = ["CDS", "LDS", "EDS", "RDS"] as const;
 export type XdsColumn = (typeof XDS_COLUMNS)[number];
+
+export type XdsState = "SYNCED" | "NOT SENT" | "NACKED" | "STALE" | "STALE (Never Acknowledged)";
+
+/** istioctl's xdsStatus, plus NACKED: a NACK that stands wins over the versions. */
+export function xdsState(t: TypeSync | undefined): XdsState {
+  if (!t?.sent) return "NOT SENT";
+  if (t.nack) return "NACKED";
+  if (t.sent === t.acked) return "SYNCED";
+  return t.acked ? "STALE" : "STALE (Never Acknowledged)";
+}

@@ -23,8 +23,26 @@ export interface ProxySync {
   snapshotError?: string;
 }
 
+export interface RecentNack {
+  type: string;
+  version: string;
+  error: string;
+  at: string;
+}
+
+export const RECENT_NACKS = 5;
+
+export type ScrapeTarget = { url: string } | { error: string };
+
 export class SyncTracker {
   private readonly proxies = new Map<number, ProxySync>();
+  private readonly nackLog = new Map<number, RecentNack[]>();
+  private readonly scrapeTargets = new Map<number, ScrapeTarget>();
+
+  /** A proxy's last NACKs (at most RECENT_NACKS), newest first: they stay after the next ACK clears the standing one. */
+  recentNacks(connection: number): readonly RecentNack[] {
+    return this.nackLog.get(connection) ?? [];
+  }
 
   connect(connection: number, node: string, now = new Date()): void {
     this.proxies.set(connection, { connection, node, connectedSince: now.toISOString(), types: {} });
@@ -32,6 +50,8 @@ export class SyncTracker {
 
   disconnect(connection: number): void {
     this.proxies.delete(connection);
+    this.nackLog.delete(connection);
+    this.scrapeTargets.delete(connection);
   }
 
   private type(connection: number, typeUrl: string): TypeSync | undefined {
@@ -55,7 +75,10 @@ export class SyncTracker {
 
   nacked(connection: number, typeUrl: string, version: string, error: string, now = new Date()): void {
     const t = this.type(connection, typeUrl);
-    if (t) t.nack = { version, error, at: now.toISOString() };
+    if (!t) return;
+    t.nack = { version, error, at: now.toISOString() };
+    const type = SHORT_NAME[typeUrl] ?? typeUrl;
+    this.nackLog.set(connection, [{ type, ...t.nack }, ...(this.nackLog.get(connection) ?? [])].slice(0, RECENT_NACKS));
   }
 
   engine(connection: number, report: EngineReport | undefined): void {
@@ -63,6 +86,15 @@ export class SyncTracker {
     if (!p) return;
     if (report) p.engine = report;
     else delete p.engine;
+  }
+
+  /** Where a proxy's Istio metrics are read for the service graph, or why they can't be (proxy/xds/stats-target.ts). */
+  setScrapeTarget(connection: number, target: ScrapeTarget): void {
+    if (this.proxies.has(connection)) this.scrapeTargets.set(connection, target);
+  }
+
+  scrapeTarget(connection: number): ScrapeTarget | undefined {
+    return this.scrapeTargets.get(connection);
   }
 
   /** The snapshot for the proxy failed (an error) or was built (undefined). */

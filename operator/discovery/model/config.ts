@@ -23,6 +23,8 @@ export interface Endpoint {
   labels: Record<string, string>;
   locality?: string;
   weight?: number;
+  /** The workload behind it (a pod's Deployment, a WorkloadEntry), for the metrics' destination labels. */
+  workload?: { name: string; namespace: string };
   /** The workload's ServiceAccount (a Pod's, a WorkloadEntry's): its SPIFFE ID is what a client checks. */
   serviceAccount?: string;
 }

@@ -1,5 +1,6 @@
 // Folds Kubernetes objects (Service, EndpointSlice, Pod) and Istio objects (ServiceEntry, WorkloadEntry,
 // VirtualService, DestinationRule, Gateway) into one ConfigModel. Pure: the sources call it with what they read.
+import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
@@ -228,6 +229,10 @@ export interface ServiceInputs {
   selected(): Workload[];
 }
 
+/** A pod's workload (its Deployment's name, as Istio's labels fall back to), for its endpoints. */
+const workloadOf = (pod: Workload | undefined): Pick<Endpoint, "workload"> =>
+  pod ? { workload: { name: workloadOfPod(pod.name), namespace: pod.namespace } } : {};
+
 export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: string): Service {
   const name = svc.metadata?.name ?? "";
   const ns = svc.metadata?.namespace ?? "default";
@@ -260,6 +265,7 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
             labels: pod?.labels ?? {},
             locality: ep.zone,
             ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
+            ...workloadOf(pod),
           });
         }
       }
@@ -272,7 +278,7 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
         const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
         if (port !== undefined) named[sp.name ?? ""] = port;
       }
-      return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount };
+      return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount, ...workloadOf(p) };
     });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
@@ -319,10 +325,16 @@ export function entryServices(
   }
   for (const we of entries) {
     const ep = fromEntry(we.spec);
-    if (ep) endpoints.push(ep);
+    if (ep) endpoints.push({ ...ep, workload: { name: we.name, namespace: we.namespace } });
   }
   for (const p of pods)
-    endpoints.push({ address: p.address, ports: {}, labels: p.labels, serviceAccount: p.serviceAccount });
+    endpoints.push({
+      address: p.address,
+      ports: {},
+      labels: p.labels,
+      serviceAccount: p.serviceAccount,
+      ...workloadOf(p),
+    });
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);
   const resolution =
     spec.resolution === "DNS" || spec.resolution === "DNS_ROUND_ROBIN"

@@ -1,5 +1,6 @@
 // Clusters and their ClusterLoadAssignments, named as Istio names them: `outbound|<port>|<subset>|<fqdn>`,
 // one EDS cluster per service port and per DestinationRule subset, and `inbound|<port>||` for the own workload.
+import { endpointWorkload } from "../../../proxy/engine/workload.js";
 import type { Address, Cluster, ClusterLoadAssignment, HttpProtocolOptions } from "../../../proxy/xds/resources.js";
 import { collectorCluster } from "./tracing.js";
 import { TYPE } from "../../../proxy/xds/types.js";
@@ -65,7 +66,18 @@ export function loadAssignment(
           return {
             endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
             load_balancing_weight: ep.weight ?? 1,
-            ...(tls ? { metadata: { filter_metadata: tls } } : {}),
+            ...(tls || ep.workload
+              ? {
+                  metadata: {
+                    filter_metadata: {
+                      ...tls,
+                      ...(ep.workload
+                        ? { istio: { workload: endpointWorkload(ep.workload.name, ep.workload.namespace) } }
+                        : {}),
+                    },
+                  },
+                }
+              : {}),
           };
         }),
       };

@@ -48,6 +48,7 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
         healthy: health === "UNKNOWN" || health === "HEALTHY",
         key: `${address}:${port}`,
         locality,
+        // Istio's `name;namespace;service;revision;cluster`, or a bare name (stats.ts reads it).
         workload: typeof istio?.workload === "string" ? istio.workload : undefined,
         socketMatch: tsm ? stringMap(r, tsm, join(fmp, SOCKET_MATCH)) : undefined,
       });
