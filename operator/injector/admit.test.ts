@@ -34,6 +34,7 @@ describe("the injection webhook's answer", () => {
     expect(decode(r.response.patch).map((o) => o.path)).toEqual([
       "/spec/initContainers",
       "/spec/containers/-",
+      "/spec/volumes",
       "/metadata/annotations",
       "/metadata/labels",
     ]);

@@ -158,7 +158,7 @@ describe("the injected sidecar", () => {
     expect(proxy.args).toEqual([
       "proxy",
       "--discovery-address",
-      "weftd.mesh-a.svc:15010",
+      "weftd.mesh-a.svc:15012",
       "--type",
       "sidecar",
       "--interception-mode",
@@ -171,10 +171,40 @@ describe("the injected sidecar", () => {
       POD_NAME: "metadata.name",
       POD_NAMESPACE: "metadata.namespace",
       INSTANCE_IP: "status.podIP",
-      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010",
+      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15012",
     });
     expect(proxy.readinessProbe.httpGet.port).toBe(15021);
     expect(proxy.resources).toEqual(spec.proxy.resources);
+  });
+
+  it("gives the agent its identity as Istio does: projected token (istio-ca), istio-ca-root-cert, CA_ADDR on 15012", () => {
+    const out = injected(pod({}, { volumes: [{ name: "data" }] }))!;
+    const proxy = proxyOf(out)! as Out & { volumeMounts: { name: string; mountPath: string }[] };
+    const env = Object.fromEntries(proxy.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef.fieldPath]));
+    expect(env).toMatchObject({
+      CA_ADDR: "weftd.mesh-a.svc:15012",
+      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15012",
+      SERVICE_ACCOUNT: "spec.serviceAccountName",
+    });
+    expect(proxy.volumeMounts).toEqual([
+      { name: "istiod-ca-cert", mountPath: "/var/run/secrets/istio", readOnly: true },
+      { name: "istio-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
+    ]);
+    expect((out.spec as { volumes: unknown[] }).volumes).toEqual([
+      { name: "data" },
+      {
+        name: "istio-token",
+        projected: {
+          sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }],
+        },
+      },
+      { name: "istiod-ca-cert", configMap: { name: "istio-ca-root-cert" } },
+    ]);
+    // A pod without volumes gets the list.
+    expect((injected(pod())!.spec as { volumes: { name: string }[] }).volumes.map((v) => v.name)).toEqual([
+      "istio-token",
+      "istiod-ca-cert",
+    ]);
   });
 
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
@@ -251,6 +281,7 @@ describe("the injected sidecar", () => {
     expect(ops.map((o) => o.path)).toEqual([
       "/spec/initContainers",
       "/spec/containers/-",
+      "/spec/volumes",
       "/metadata/annotations/a~0b~1c",
       "/metadata/annotations/sidecar.istio.io~1status",
       "/metadata/labels/security.istio.io~1tlsMode",

@@ -1,8 +1,10 @@
 // The sidecar-injection patch: a pod, its namespace's labels and the injection ConfigMap → the JSON Patch that adds
 // the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
+import path from "node:path";
 import { parse } from "yaml";
+import { CA_AUDIENCE } from "../../proxy/xds/ca.js";
 import { commandLine, readCommandLine, type Role } from "../api/contract.js";
-import { initRole, proxyRole } from "../api/roles.js";
+import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE, initRole, proxyRole, ROOT_CERT_CONFIGMAP } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
 import type { Container, InjectorConfig, InjectorValues } from "./config.js";
 
@@ -26,7 +28,12 @@ export interface Pod {
     annotations?: Record<string, string>;
     ownerReferences?: { kind?: string; name?: string }[];
   };
-  spec?: { hostNetwork?: boolean; containers?: { name?: string }[]; initContainers?: { name?: string }[] };
+  spec?: {
+    hostNetwork?: boolean;
+    containers?: { name?: string }[];
+    initContainers?: { name?: string }[];
+    volumes?: { name?: string }[];
+  };
 }
 
 export interface PatchOp {
@@ -39,9 +46,25 @@ export interface InjectContext {
   /** The pod's namespace (the request's, when the pod has none yet). */
   namespace: string;
   namespaceLabels: Record<string, string>;
-  /** Where weftd runs: the proxy's discovery address is weftd.<ns>.svc:15010. */
+  /** Where weftd runs: the proxy's discovery and CA address is weftd.<ns>.svc:15012 (xDS over mTLS). */
   discoveryNamespace: string;
 }
+
+/** What the agent needs for its identity, at Istio's names and paths: the projected ServiceAccount token (audience
+ * istio-ca, 12 h, which the kubelet renews at 80 %) and the mesh root from ConfigMap istio-ca-root-cert. */
+export const IDENTITY_VOLUMES = [
+  {
+    name: "istio-token",
+    projected: {
+      sources: [{ serviceAccountToken: { audience: CA_AUDIENCE, expirationSeconds: 43200, path: "istio-token" } }],
+    },
+  },
+  { name: "istiod-ca-cert", configMap: { name: ROOT_CERT_CONFIGMAP } },
+];
+const IDENTITY_MOUNTS = [
+  { name: "istiod-ca-cert", mountPath: path.posix.dirname(DEFAULT_ROOT_CERT), readOnly: true },
+  { name: "istio-token", mountPath: path.posix.dirname(DEFAULT_TOKEN_FILE), readOnly: true },
+];
 
 const truthy = (v: string) => ["y", "yes", "true", "on"].includes(v.toLowerCase());
 
@@ -130,7 +153,8 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
-  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15010`;
+  // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
+  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
   const args = commandLine(proxyRole, {
     ...given,
@@ -144,6 +168,8 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     f["pod-namespace"].env,
     f["instance-ip"].env,
     f["discovery-address"].env,
+    f["ca-address"].env,
+    f["service-account"].env,
     "WEFT_RESTART_POLICY",
   ];
   const env = [
@@ -152,6 +178,8 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },
     { name: f["instance-ip"].env, ...fieldRef("status.podIP") },
     { name: f["discovery-address"].env, value: discoveryAddress },
+    { name: f["ca-address"].env, value: discoveryAddress },
+    { name: f["service-account"].env, ...fieldRef("spec.serviceAccountName") },
     ...(proxy.restartPolicy ? [{ name: "WEFT_RESTART_POLICY", value: proxy.restartPolicy }] : []),
   ];
   const ports = template.ports ?? [];
@@ -164,6 +192,12 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     ports: ports.some((p) => p.containerPort === READY_PORT)
       ? ports
       : [...ports, { containerPort: READY_PORT, name: "http-ready", protocol: "TCP" }],
+    volumeMounts: [
+      ...((template.volumeMounts as { name: string }[] | undefined) ?? []).filter(
+        (m) => !IDENTITY_MOUNTS.some((i) => i.name === m.name),
+      ),
+      ...IDENTITY_MOUNTS,
+    ],
     readinessProbe: template.readinessProbe ?? {
       httpGet: { path: "/healthz/ready", port: READY_PORT },
       periodSeconds: 2,
@@ -232,6 +266,12 @@ export function injectionPatch(
     pod.spec?.containers
       ? { op: "add", path: "/spec/containers/-", value: container }
       : { op: "add", path: "/spec/containers", value: [container] },
+  );
+  const volumes = IDENTITY_VOLUMES.filter((v) => !(pod.spec?.volumes ?? []).some((have) => have.name === v.name));
+  ops.push(
+    ...(pod.spec?.volumes
+      ? volumes.map((value) => ({ op: "add" as const, path: "/spec/volumes/-", value }))
+      : [{ op: "add" as const, path: "/spec/volumes", value: volumes }]),
   );
   ops.push(
     ...addToMap("/metadata/annotations", meta.annotations, {

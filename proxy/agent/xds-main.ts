@@ -19,9 +19,7 @@ import { meshCredentials } from "./ca-client.js";
 import { IdentityManager } from "./identity.js";
 import { workloadSecrets } from "./secrets.js";
 
-/** Istio's paths in the sidecar: the projected token (audience istio-ca) and the mesh root from istio-ca-root-cert. */
-export const DEFAULT_TOKEN_FILE = "/var/run/secrets/tokens/istio-token";
-export const DEFAULT_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
+import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE } from "../../operator/api/roles.js";
 
 export interface XdsAgentFlags {
   discoveryAddress: string;
@@ -65,6 +63,9 @@ export interface XdsAgentFlags {
   caServerName?: string;
   /** The certificate lifetime asked for, in seconds (0: the CA's default). */
   certTtlSeconds?: number;
+  /** The SPIFFE ID the CSR asks for (Istio's agent: from TRUST_DOMAIN, POD_NAMESPACE, SERVICE_ACCOUNT); the CA
+   * refuses it unless the token is that identity's. Unset: the CSR names none, the CA issues the token's. */
+  identity?: string;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -123,9 +124,9 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
-  const shape =
+  const reshape =
     flags.interception === "REDIRECT"
-      ? undefined
+      ? (r: Resources): Resources => r
       : (r: Resources): Resources =>
           localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
   // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
@@ -142,7 +143,12 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   let fromXds: Resources | undefined;
   const identity = flags.caAddress
     ? new IdentityManager({
-        ca: { address: flags.caAddress, serverName: flags.caServerName, ttlSeconds: flags.certTtlSeconds },
+        ca: {
+          address: flags.caAddress,
+          serverName: flags.caServerName,
+          ttlSeconds: flags.certTtlSeconds,
+          identity: flags.identity,
+        },
         rootCertFile: flags.rootCertFile ?? DEFAULT_ROOT_CERT,
         tokenFile: flags.tokenFile ?? DEFAULT_TOKEN_FILE,
         log,
@@ -153,6 +159,9 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     : undefined;
   const withSecrets = (r: Resources): Resources =>
     identity?.current ? { ...r, secrets: workloadSecrets(identity.current) } : r;
+  // The secrets are part of what a response is checked against: a cluster or listener naming SDS `default` is
+  // valid once the agent holds the certificate (before that, NACKed naming the secret, as nothing could serve it).
+  const shape = (r: Resources): Resources => withSecrets(reshape(r));
   const mtlsXds = identity && flags.caAddress === flags.discoveryAddress;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
@@ -204,10 +213,11 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     log,
   });
   xds.reportEngine(upgrader.report());
-  // xDS over mTLS needs the certificate first; a refused CSR keeps the agent unready, saying why, and retrying.
+  // xDS waits for the certificate: over mTLS it needs it to connect, and a config naming the SDS secrets is only
+  // valid with them (Envoy's warming). A refused CSR keeps the agent unready, saying why, and retrying.
   await identity?.start();
   let xdsStopped = false;
-  if (mtlsXds)
+  if (identity)
     void identity.first.then(() => {
       if (!xdsStopped) xds.start();
     });
