@@ -16,7 +16,7 @@ export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
 export const PROXY_CONFIG = "proxy.istio.io/config";
 export const TEMPLATES = "inject.istio.io/templates";
 export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
-const IGNORED_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
+export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 const READY_PORT = 15021;
 
 export interface Pod {
