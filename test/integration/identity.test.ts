@@ -15,7 +15,7 @@ import { generateCa } from "../../operator/runtime/pki.js";
 import type { AgentProcess } from "../support/agent-process.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { runInjectedAgent, type InjectedPod } from "./support/injected-agent.js";
-import { getJson, kube, kubectl } from "./support/kubectl.js";
+import { getJson, kube, kubectl, serviceAccountKubeconfig } from "./support/kubectl.js";
 import { freePort, operatorAndMesh } from "./support/operator.js";
 
 const MESH = "identity";
@@ -172,7 +172,10 @@ describe("workload identity for injected pods", () => {
 
   it("an injected pod's sidecar gets spiffe://cluster.local/ns/<ns>/sa/<sa> from weftd's CA and syncs ADS over 15012", async () => {
     securePort = await freePort();
+    // As weftd runs: with its ServiceAccount, so the rendered RBAC is what lets it review the sidecars' tokens.
+    const kubeconfig = await serviceAccountKubeconfig("weftd", MESH_NS);
     discovery = await DiscoveryProcess.start(MESH_NS, MESH, [
+      `--kubeconfig=${kubeconfig}`,
       `--secure-port=${securePort}`,
       `--watch-namespace=${APP_NS}`,
     ]);
