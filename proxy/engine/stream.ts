@@ -11,13 +11,12 @@ import type {
   RouteConfig,
   VirtualHost,
 } from "./config/types.js";
-import { accessLog, type EngineContext } from "./context.js";
-import { formatAccessLine } from "./config/access-log.js";
+import type { EngineContext } from "./context.js";
+import { recordFinished } from "./finished.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
 import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
-import { finishedSpan } from "./tracing/span.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
 import {
@@ -35,7 +34,7 @@ import { decideFault } from "./filters/fault.js";
 import { cors, setCorsHeaders } from "./filters/cors.js";
 import { checkRbac, RBAC_DENIED_BODY } from "./rbac/filter.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
-import { grpcStatusOf, LOCAL_BODY, type LocalFlag } from "./local.js";
+import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 
 /** Envoy marks a reply the circuit breakers made with this header. */
@@ -473,80 +472,24 @@ export class Stream implements Exchange {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
     if (this.requestCounted && this.cluster) this.cluster.requests--;
-    const durationMs = performance.now() - this.start;
-    const inbound = this.listener.direction === "inbound";
-    const requestBytes = this.req.body.length;
-    const grpc = headerValue(this.req.head.headers, "content-type")?.startsWith("application/grpc") === true;
-    this.ctx.stats.record({
-      inbound,
-      protocol: grpc ? "grpc" : "http",
-      grpcStatus: grpc ? (this.grpcStatus ?? (this.code === 200 ? "" : String(grpcStatusOf(this.code)))) : "",
-      cluster: this.clusterName || "unknown",
-      peerWorkload: this.lastHost?.endpoint.workload,
+    const head = this.req.head;
+    recordFinished(this.ctx, this.hcm, {
+      head,
+      inbound: this.listener.direction === "inbound",
+      startTime: this.startTime,
+      durationMs: performance.now() - this.start,
       code: this.code,
       flags: this.flags,
-      durationMs,
-      requestBytes,
+      grpcStatus: this.grpcStatus,
+      cluster: this.clusterName,
+      host: this.lastHost,
+      routeName: this.route?.name,
+      remoteAddress: this.req.remoteAddress,
+      requestBytes: this.req.body.length,
       responseBytes: this.responseBytes,
+      attempts: this.retries + 1,
+      sentHeaders: this.upstream?.headers ?? head.headers,
+      trace: this.trace,
     });
-    const format = this.hcm.accessLog;
-    const line =
-      format && this.ctx.accessOut
-        ? formatAccessLine(format, {
-            head: this.req.head,
-            startTime: this.startTime,
-            code: this.code,
-            flags: this.flags,
-            bytesReceived: requestBytes,
-            bytesSent: this.responseBytes,
-            durationMs,
-            upstreamCluster: this.clusterName,
-            upstreamHost: this.lastHost?.key,
-            remoteAddress: this.req.remoteAddress,
-            routeName: this.route?.name,
-          })
-        : undefined;
-    if (this.hcm.tracer) this.report(inbound, durationMs);
-    if (line !== undefined) this.ctx.accessOut?.write(line);
-    else if (this.ctx.log && (this.ctx.logAll || format)) {
-      const h = this.req.head;
-      accessLog(this.ctx.log, h, {
-        response_code: this.code,
-        response_flags: this.flags,
-        bytes_received: requestBytes,
-        bytes_sent: this.responseBytes,
-        duration: Math.round(durationMs),
-        upstream_cluster: this.clusterName,
-        upstream_host: this.lastHost?.key,
-        downstream_remote_address: this.req.remoteAddress,
-      });
-    }
-  }
-
-  /** A sampled request's span goes to the exporter's queue (a local reply's too: it starts its span here). */
-  private report(inbound: boolean, durationMs: number): void {
-    const hcm = this.hcm;
-    const head = this.req.head;
-    const ids = (this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex));
-    if (!ids.sampled || !hcm.tracer) return;
-    const span = finishedSpan(
-      {
-        ids,
-        inbound,
-        head,
-        requestId: headerValue(this.upstream?.headers ?? head.headers, "x-request-id"),
-        startTime: this.startTime,
-        durationMs,
-        code: this.code,
-        flags: this.flags,
-        cluster: this.clusterName,
-        remoteAddress: this.req.remoteAddress,
-        requestBytes: this.req.body.length,
-        responseBytes: this.responseBytes,
-        attempts: this.retries + 1,
-      },
-      this.ctx.identity,
-    );
-    this.ctx.tracers.exporter(hcm.tracer).add(span);
   }
 }
