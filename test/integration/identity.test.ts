@@ -108,27 +108,11 @@ describe("workload identity for injected pods", () => {
     // A CA rotation's overlap: the Secret's root-cert.pem holds the old and the new root; every namespace gets both.
     const next = await generateCa("weft-ca.next", 3650);
     const bundle = ca + next.certPem;
-    await kube([
-      "patch",
-      "secret",
-      "weft-ca-secret",
-      "-n",
-      MESH_NS,
-      "-p",
-      JSON.stringify({ data: { "root-cert.pem": b64(bundle) } }),
-    ]);
+    const patchCa = (...how: string[]) => kube(["patch", "secret", "weft-ca-secret", "-n", MESH_NS, ...how]);
+    await patchCa("-p", JSON.stringify({ data: { "root-cert.pem": b64(bundle) } }));
     await until("the bundle published", async () => ((await rootCertIn(APP_NS)) === bundle ? true : undefined));
     expect(await rootCertIn(NEW_NS)).toBe(bundle);
-    await kube([
-      "patch",
-      "secret",
-      "weft-ca-secret",
-      "-n",
-      MESH_NS,
-      "--type=json",
-      "-p",
-      '[{"op":"remove","path":"/data/root-cert.pem"}]',
-    ]);
+    await patchCa("--type=json", "-p", '[{"op":"remove","path":"/data/root-cert.pem"}]');
     await until("back to the CA alone", async () => ((await rootCertIn(APP_NS)) === ca ? true : undefined));
   }, 90_000);
 
