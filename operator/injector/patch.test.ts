@@ -207,6 +207,19 @@ describe("the injected sidecar", () => {
     ]);
   });
 
+  it("takes env from proxy.istio.io/config proxyMetadata (SECRET_TTL), as Istio does, never over the injector's own", () => {
+    const out = injected(
+      pod({
+        annotations: {
+          "proxy.istio.io/config": "proxyMetadata:\n  SECRET_TTL: 1h\n  CA_ADDR: evil.example.com:15012\n",
+        },
+      }),
+    )!;
+    const env = proxyOf(out)!.env;
+    expect(env.filter((e) => e.name === "SECRET_TTL")).toEqual([{ name: "SECRET_TTL", value: "1h" }]);
+    expect(env.filter((e) => e.name === "CA_ADDR")).toEqual([{ name: "CA_ADDR", value: "weftd.mesh-a.svc:15012" }]);
+  });
+
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
     const out = injected(
       pod({

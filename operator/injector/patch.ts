@@ -86,17 +86,34 @@ export function injectionRequired(pod: Pod, ctx: InjectContext, config: Injector
   return config.policy === "enabled";
 }
 
-/** `binaryPath: …` from the pod's proxy.istio.io/config, when it parses. */
-function podBinaryPath(annotations: Record<string, string>): string | undefined {
+/** The pod's proxy.istio.io/config (Istio's ProxyConfig), when it parses as a mapping. */
+function podProxyConfig(annotations: Record<string, string>): Record<string, unknown> {
   const text = annotations[PROXY_CONFIG];
-  if (!text) return undefined;
+  if (!text) return {};
   try {
     const doc: unknown = parse(text);
-    const bp = typeof doc === "object" && doc !== null ? (doc as { binaryPath?: unknown }).binaryPath : undefined;
-    return typeof bp === "string" && bp ? bp : undefined;
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** `binaryPath: …` from the pod's proxy.istio.io/config. */
+function podBinaryPath(annotations: Record<string, string>): string | undefined {
+  const bp = podProxyConfig(annotations).binaryPath;
+  return typeof bp === "string" && bp ? bp : undefined;
+}
+
+/**
+ * `proxyMetadata` from the pod's proxy.istio.io/config: env for the agent, as Istio injects it (e.g. SECRET_TTL: 1h
+ * for shorter workload certificates). String values only; the env the injector sets itself is not overridden.
+ */
+function podProxyMetadata(annotations: Record<string, string>): { name: string; value: string }[] {
+  const md = podProxyConfig(annotations).proxyMetadata;
+  if (typeof md !== "object" || md === null || Array.isArray(md)) return [];
+  return Object.entries(md as Record<string, unknown>).flatMap(([name, value]) =>
+    typeof value === "string" || typeof value === "number" ? [{ name, value: String(value) }] : [],
+  );
 }
 
 /** Istio's rule: an image with a `/` is used as given, a bare name is <hub>/<name>:<tag>. */
@@ -172,8 +189,10 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     f["service-account"].env,
     "WEFT_RESTART_POLICY",
   ];
+  const metadata = podProxyMetadata(annotations).filter((e) => !ours.includes(e.name));
   const env = [
-    ...(template.env ?? []).filter((e) => !ours.includes(e.name)),
+    ...(template.env ?? []).filter((e) => !ours.includes(e.name) && !metadata.some((m) => m.name === e.name)),
+    ...metadata,
     { name: f["pod-name"].env, ...fieldRef("metadata.name") },
     { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },
     { name: f["instance-ip"].env, ...fieldRef("status.podIP") },
