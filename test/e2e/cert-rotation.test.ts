@@ -20,6 +20,8 @@ import { staticAds, type StaticAds } from "../support/static-ads.js";
 
 const RATE = 300;
 const LOAD_MS = 5 * 60_000;
+// Istio's default connect timeout: on a loaded machine a TLS handshake can take longer than the helpers' 1 s.
+const CONNECT_TIMEOUT = "10s";
 const SLEEP = { namespace: "default", serviceAccount: "sleep" };
 const HTTPBIN = { namespace: "default", serviceAccount: "httpbin" };
 const spiffe = (id: typeof SLEEP) => `spiffe://cluster.local/ns/${id.namespace}/sa/${id.serviceAccount}`;
@@ -99,7 +101,7 @@ describe("certificate rotation under load through an mTLS hop", () => {
             ],
           },
         ],
-        clusters: [cluster("app", [appPort])],
+        clusters: [cluster("app", [appPort], { connect_timeout: CONNECT_TIMEOUT })],
       },
       // The client sidecar: plaintext from the app, ISTIO_MUTUAL to the server sidecar (its SPIFFE ID checked);
       // connections are recycled every 100 requests, so new handshakes keep happening through the rotations.
@@ -111,7 +113,13 @@ describe("certificate rotation under load through an mTLS hop", () => {
             filter_chains: [{ filters: [withRouter(hcm("outbound", table("peer")))] }],
           },
         ],
-        clusters: [cluster("peer", [inPort], { ...istioMutual(spiffe(HTTPBIN)), max_requests_per_connection: 100 })],
+        clusters: [
+          cluster("peer", [inPort], {
+            ...istioMutual(spiffe(HTTPBIN)),
+            max_requests_per_connection: 100,
+            connect_timeout: CONNECT_TIMEOUT,
+          }),
+        ],
       },
     });
     for (const [pod, id] of [
@@ -164,8 +172,12 @@ describe("certificate rotation under load through an mTLS hop", () => {
       const count = await load.stop();
       const seconds = (Date.now() - started) / 1000;
       const rotations = Object.fromEntries([...issued].map(([pod, n]) => [pod, n - (before.get(pod) ?? 0)] as const));
+      // The client sidecar's view of its upstream, for a failure's cause (connect failures, timeouts, TLS errors).
+      const upstream = (await agents[1]!.prometheus())
+        .split("\n")
+        .filter((l) => /cluster_name="peer"/.test(l) && /(fail|timeout|error|5xx)/.test(l) && !/ 0$/.test(l));
       process.stderr.write(
-        `rotation soak: ${count.ok} ok, ${count.failed} failed in ${seconds.toFixed(0)} s; certificates issued during it ${JSON.stringify(rotations)}; client certificates seen by the app ${clientCerts.size}\n`,
+        `rotation soak: ${count.ok} ok, ${count.failed} failed in ${seconds.toFixed(0)} s; certificates issued during it ${JSON.stringify(rotations)}; client certificates seen by the app ${clientCerts.size}; the client's upstream: ${upstream.join("; ") || "no failure counted"}\n`,
       );
       expect(count.errors).toEqual({});
       expect(count.failed).toBe(0);
