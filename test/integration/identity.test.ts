@@ -16,7 +16,7 @@ import type { AgentProcess } from "../support/agent-process.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { runInjectedAgent, type InjectedPod } from "./support/injected-agent.js";
 import { getJson, kube, kubectl, serviceAccountKubeconfig } from "./support/kubectl.js";
-import { freePort, operatorAndMesh } from "./support/operator.js";
+import { operatorAndMesh } from "./support/operator.js";
 
 const MESH = "identity";
 const MESH_NS = "weft-identity";
@@ -155,14 +155,13 @@ describe("workload identity for injected pods", () => {
   }
 
   it("an injected pod's sidecar gets spiffe://cluster.local/ns/<ns>/sa/<sa> from weftd's CA and syncs ADS over 15012", async () => {
-    securePort = await freePort();
     // As weftd runs: with its ServiceAccount, so the rendered RBAC is what lets it review the sidecars' tokens.
     const kubeconfig = await serviceAccountKubeconfig("weftd", MESH_NS);
     discovery = await DiscoveryProcess.start(MESH_NS, MESH, [
       `--kubeconfig=${kubeconfig}`,
-      `--secure-port=${securePort}`,
       `--watch-namespace=${APP_NS}`,
     ]);
+    securePort = discovery.securePort;
     const pod = await injectedPod("reviews-1");
     const logs: string[] = [];
     const agent = await runInjectedAgent(pod, { localAddress: `127.0.0.1:${securePort}`, onLog: (l) => logs.push(l) });
