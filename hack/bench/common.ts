@@ -204,9 +204,10 @@ export function startWeft(
   backendPort: number,
   nodeArgs: string[] = [],
   agent = false,
+  config: unknown = bootstrap(listenPort, backendPort),
 ): ChildProcess {
   const file = join(dir, `weft-${listenPort}.json`);
-  writeFileSync(file, JSON.stringify(bootstrap(listenPort, backendPort)));
+  writeFileSync(file, JSON.stringify(config));
   return start(process.execPath, [
     ...nodeArgs,
     MAIN,

@@ -2,12 +2,15 @@
 // p50, p99 and p99.9 direct to the backend and through the engine, alternately, and the engine's RSS under that
 // load. A benchmark prints figures; it asserts nothing.
 //   env: BENCH_RATE (default 1000), BENCH_SECONDS (default 10), BENCH_ROUNDS (default 2),
-//        BENCH_NODE_ARGS (node flags for the engine, e.g. "--max-semi-space-size=2")
+//        BENCH_NODE_ARGS (node flags for the engine, e.g. "--max-semi-space-size=2"),
+//        BENCH_MTLS=1: two sidecars (client → server → backend), plaintext between them and then mTLS as discovery
+//        renders it (hack/bench/mtls.ts): what mTLS on the hop between the sidecars adds, and both engines' RSS
 import { readFileSync, mkdtempSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanup, runBench, ensureTools, freePort, median, startBackend, startWeft, waitPort } from "./common.js";
+import { twoSidecars } from "./mtls.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -71,11 +74,66 @@ function rssMb(pid: number | undefined): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+const fmt = (r: Run) =>
+  `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  errors ${r.errors}`;
+const m = (rs: Run[], k: keyof Run) => median(rs.map((r) => r[k]));
+
+/** BENCH_MTLS=1: direct, two sidecars in plaintext, two sidecars with mTLS between them, alternately. */
+async function mtlsMain(dir: string, backendPort: number): Promise<void> {
+  const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
+  const chains: Record<"plain" | "mtls", { port: number; pids: (number | undefined)[] }> = {
+    plain: { port: 0, pids: [] },
+    mtls: { port: 0, pids: [] },
+  };
+  for (const kind of ["plain", "mtls"] as const) {
+    const [clientPort, serverPort] = [await freePort(), await freePort()];
+    const cfg = await twoSidecars(clientPort, serverPort, backendPort, kind === "mtls");
+    const server = startWeft(dir, serverPort, backendPort, nodeArgs, false, cfg.server);
+    const client = startWeft(dir, clientPort, serverPort, nodeArgs, false, cfg.client);
+    await Promise.all([waitPort(clientPort), waitPort(serverPort)]);
+    chains[kind] = { port: clientPort, pids: [client.pid, server.pid] };
+    await fixedRate(clientPort); // warm-up: JIT, pools, TLS sessions
+  }
+  const runs: Record<"direct" | "plain" | "mtls", Run[]> = { direct: [], plain: [], mtls: [] };
+  const rss: Record<"plain" | "mtls", number[]> = { plain: [], mtls: [] };
+  for (let i = 1; i <= ROUNDS; i++) {
+    runs.direct.push(await fixedRate(backendPort));
+    process.stdout.write(`round ${i} direct           ${fmt(runs.direct.at(-1) as Run)}
+`);
+    for (const kind of ["plain", "mtls"] as const) {
+      const sampler = setInterval(
+        () => rss[kind].push(chains[kind].pids.reduce((sum: number, pid) => sum + rssMb(pid), 0)),
+        500,
+      );
+      runs[kind].push(await fixedRate(chains[kind].port));
+      clearInterval(sampler);
+      process.stdout.write(`round ${i} 2 sidecars ${kind.padEnd(5)} ${fmt(runs[kind].at(-1) as Run)}
+`);
+    }
+  }
+  process.stdout.write(
+    `\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client):\n`,
+  );
+  for (const k of ["p50", "p99", "p999"] as const) {
+    const [d, p, t] = [m(runs.direct, k), m(runs.plain, k), m(runs.mtls, k)];
+    process.stdout.write(
+      `  ${k.padEnd(5)} direct ${d.toFixed(3)} ms  2 sidecars plaintext ${p.toFixed(3)} ms  mTLS ${t.toFixed(3)} ms  added by the sidecars ${(t - d).toFixed(3)} ms, by mTLS ${(t - p).toFixed(3)} ms\n`,
+    );
+  }
+  process.stdout.write(
+    `  RSS of both engines under load: plaintext max ${Math.max(...rss.plain).toFixed(1)} MB, mTLS max ${Math.max(...rss.mtls).toFixed(1)} MB\n`,
+  );
+}
+
 async function main(): Promise<void> {
   ensureTools();
   const dir = mkdtempSync(join(tmpdir(), "weft-latency-"));
   const [backendPort, weftPort] = [await freePort(), await freePort()];
   startBackend(dir, backendPort);
+  if (process.env.BENCH_MTLS === "1") {
+    await waitPort(backendPort);
+    return mtlsMain(dir, backendPort);
+  }
   const weft = startWeft(
     dir,
     weftPort,
@@ -84,8 +142,6 @@ async function main(): Promise<void> {
   );
   await Promise.all([waitPort(backendPort), waitPort(weftPort)]);
   await fixedRate(weftPort); // warm-up: JIT, pools
-  const fmt = (r: Run) =>
-    `p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  p99.9 ${r.p999.toFixed(3)} ms  errors ${r.errors}`;
   const direct: Run[] = [];
   const through: Run[] = [];
   const rss: number[] = [];
@@ -97,7 +153,6 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     process.stdout.write(`round ${i} weft    ${fmt(through.at(-1) as Run)}\n`);
   }
-  const m = (rs: Run[], k: keyof Run) => median(rs.map((r) => r[k]));
   process.stdout.write(
     `\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client):\n`,
   );

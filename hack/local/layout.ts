@@ -5,6 +5,7 @@
 // admin base.2; the gateway's traffic port is on 127.0.0.1. 127.0.0.1's Istio ports stay free.
 import { stringify } from "yaml";
 import type { AppProtocol, WorkloadSpec } from "./workloads.js";
+import { TLS_MODE_LABEL } from "../../operator/discovery/translate/mtls.js";
 
 export interface Workload {
   app: string;
@@ -17,10 +18,13 @@ export interface Workload {
   protocol: AppProtocol;
   labels: Record<string, string>;
   command: string[];
+  /** Its ServiceAccount in namespace default: the identity its certificate from discovery's CA carries. */
+  serviceAccount: string;
 }
 
 export interface LocalLayout {
-  discovery: { ip: string; xdsPort: number; monitoringPort: number };
+  /** xdsPort plaintext (15010); securePort the mesh CA and xDS over mTLS (15012), where the proxies connect. */
+  discovery: { ip: string; xdsPort: number; securePort: number; monitoringPort: number };
   gateway: { ip: string; port: number; adminIp: string };
   outboundPort: number;
   adminPort: number;
@@ -35,6 +39,7 @@ export interface LayoutOptions {
   gatewayPort?: number;
   gatewayIp?: string;
   xdsPort?: number;
+  securePort?: number;
   monitoringPort?: number;
 }
 
@@ -44,7 +49,12 @@ export function layout(o: LayoutOptions, specs: WorkloadSpec[]): LocalLayout {
   if (specs.length > 240)
     throw new Error(`${specs.length} workloads: local mode has room for 240 (${base}.11 to ${base}.250)`);
   return {
-    discovery: { ip: `${base}.1`, xdsPort: o.xdsPort ?? 15010, monitoringPort: o.monitoringPort ?? 15014 },
+    discovery: {
+      ip: `${base}.1`,
+      xdsPort: o.xdsPort ?? 15010,
+      securePort: o.securePort ?? 15012,
+      monitoringPort: o.monitoringPort ?? 15014,
+    },
     gateway: { ip: o.gatewayIp ?? "127.0.0.1", port: o.gatewayPort ?? 8080, adminIp: `${base}.2` },
     outboundPort: 15001,
     adminPort: 15000,
@@ -57,6 +67,7 @@ export function layout(o: LayoutOptions, specs: WorkloadSpec[]): LocalLayout {
       protocol: w.protocol,
       labels: w.labels,
       command: w.command,
+      serviceAccount: w.serviceAccount ?? w.name,
     })),
   };
 }
@@ -104,20 +115,28 @@ export function serviceEntries(l: LocalLayout): string {
 export const GATEWAY_WORKLOAD = "istio-ingressgateway";
 
 export const GATEWAY_LABELS = { app: "istio-ingressgateway", istio: "ingressgateway" } as const;
+/** Istio's ingress gateway's ServiceAccount (here in namespace default, as its node id says). */
+export const GATEWAY_SERVICE_ACCOUNT = "istio-ingressgateway-service-account";
 
 /**
- * One WorkloadEntry per workload, at its sidecar's address, labelled app, version and its own labels; and one for
- * the gateway (named as its node id names it), so that a Gateway configures it only when its selector matches.
+ * One WorkloadEntry per workload, at its sidecar's address, labelled app, version and its own labels, and meshed
+ * (`security.istio.io/tlsMode: istio`, as the injector labels pods: other sidecars send it mTLS) with its
+ * ServiceAccount; and one for the gateway (named as its node id names it), so that a Gateway configures it only when
+ * its selector matches.
  */
 export function workloadEntries(l: LocalLayout): string {
-  const gateway = { name: GATEWAY_WORKLOAD, spec: { address: l.gateway.ip, labels: GATEWAY_LABELS } };
+  const gateway = {
+    name: GATEWAY_WORKLOAD,
+    spec: { address: l.gateway.ip, labels: GATEWAY_LABELS, serviceAccount: GATEWAY_SERVICE_ACCOUNT },
+  };
   return [
     ...l.workloads.map((w) => ({
       name: workloadName(w),
       spec: {
         address: w.ip,
         ports: { [portName(w.protocol)]: w.port },
-        labels: { ...w.labels, app: w.app, version: w.version },
+        labels: { ...w.labels, app: w.app, version: w.version, [TLS_MODE_LABEL]: "istio" },
+        serviceAccount: w.serviceAccount,
       },
     })),
     gateway,

@@ -1,6 +1,6 @@
 // `npm start`: the mesh with your workloads (Bookinfo by default) as local processes, until Ctrl-C / SIGTERM.
 //   npm start -- [bookinfo|videos] [--workloads weft.local.yaml] [--config-dir .weft/local/config] [--gateway-port 8080]
-//                [--xds-port 15010] [--monitoring-port 15014] [--base 127.0.10] [--app-base 127.0.11]
+//                [--xds-port 15010] [--secure-port 15012] [--monitoring-port 15014] [--base 127.0.10] [--app-base 127.0.11]
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -80,6 +80,7 @@ async function main(): Promise<number> {
       "config-dir": { type: "string" },
       "gateway-port": { type: "string" },
       "xds-port": { type: "string" },
+      "secure-port": { type: "string" },
       "monitoring-port": { type: "string" },
       base: { type: "string" },
       "app-base": { type: "string" },
@@ -102,6 +103,7 @@ async function main(): Promise<number> {
     workloads: readWorkloads(file),
     gatewayPort: num(values["gateway-port"]),
     xdsPort: num(values["xds-port"]),
+    securePort: num(values["secure-port"]),
     monitoringPort: num(values["monitoring-port"]),
     base: values.base,
     appBase: values["app-base"],

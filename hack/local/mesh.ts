@@ -6,7 +6,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
+import { localCa } from "../../operator/discovery/ca/local.js";
+import { mintLocalToken } from "../../operator/discovery/ca/authn.js";
 import {
+  GATEWAY_SERVICE_ACCOUNT,
   gatewayNodeId,
   gatewayYaml,
   layout,
@@ -59,6 +62,9 @@ export const BOOKINFO_WORKLOADS = (root: string): string => path.join(root, "sam
 export function readWorkloads(file: string): WorkloadsFile {
   return parseWorkloads(readFileSync(file, "utf8"), file);
 }
+
+/** Local ServiceAccount tokens (the agent reads its file again for each certificate): a week, minted at each start. */
+const TOKEN_TTL_MS = 7 * 24 * 3600_000;
 
 /** The files `npm start` owns in the config folder: rewritten at each start; nothing else there is touched. */
 export const SEEDED_SERVICES = "services.yaml";
@@ -113,11 +119,16 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
     // The mesh config (Istio's MeshConfig, as in ConfigMap weft-mesh) is read from mesh.yaml beside the config
     // folder (or the file given), and watched: create it to turn on the access log or change the default retries.
     const meshConfig = o.meshConfig ?? path.join(path.dirname(o.configDir), "mesh.yaml");
+    // The mesh CA (created on first start, kept in <state>/ca): discovery signs each workload's certificate, the
+    // token a workload presents is minted here from the same key (local mode has no API server to ask).
+    const caDir = path.join(path.dirname(o.configDir), "ca");
     const discoveryArgs = commandLine(discoveryRole, {
       "config-dir": o.configDir,
       "mesh-config": meshConfig,
       address: d.ip,
       "xds-port": d.xdsPort,
+      "secure-port": d.securePort,
+      "ca-dir": caDir,
       "monitoring-port": d.monitoringPort,
     });
     const discovery = procs.start("discovery", cli, discoveryArgs);
@@ -125,16 +136,29 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
       discovery,
       poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)),
     );
-    say(`discovery   xDS ${d.ip}:${d.xdsPort}, debug ${monitoringUrl}/debug/syncz`);
-    const xds = `${d.ip}:${d.xdsPort}`;
-    const proxyArgs = (nodeId: string, extra: Args<typeof proxyRole>): string[] =>
-      commandLine(proxyRole, {
-        "discovery-address": xds,
+    say(
+      `discovery   xDS ${d.ip}:${d.xdsPort}, mesh CA and xDS over mTLS ${d.ip}:${d.securePort}, debug ${monitoringUrl}/debug/syncz`,
+    );
+    // Every proxy gets its identity from discovery's CA and its config over mTLS on the secure port.
+    const secure = `${d.ip}:${d.securePort}`;
+    const { tokenKey, rootCertFile } = await localCa(caDir);
+    const tokens = path.join(caDir, "tokens");
+    await mkdir(tokens, { recursive: true, mode: 0o700 });
+    const proxyArgs = async (nodeId: string, serviceAccount: string, extra: Args<typeof proxyRole>) => {
+      const tokenFile = path.join(tokens, `${serviceAccount}.token`);
+      const token = mintLocalToken(tokenKey, { namespace: "default", serviceAccount }, TOKEN_TTL_MS);
+      await writeFile(tokenFile, token, { mode: 0o600 });
+      return commandLine(proxyRole, {
+        "discovery-address": secure,
+        "ca-address": secure,
+        "token-file": tokenFile,
+        "root-cert": rootCertFile,
         "node-id": nodeId,
         "admin-port": l.adminPort,
         "drain-seconds": 1,
         ...extra,
       });
+    };
     const waits: Promise<unknown>[] = [];
     for (const w of l.workloads) {
       const name = workloadName(w);
@@ -150,7 +174,10 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
       const sidecar = procs.start(
         `${name}-proxy`,
         cli,
-        proxyArgs(sidecarNodeId(w), { "app-address": w.appIp, "outbound-port": l.outboundPort }),
+        await proxyArgs(sidecarNodeId(w), w.serviceAccount, {
+          "app-address": w.appIp,
+          "outbound-port": l.outboundPort,
+        }),
       );
       admin[name] = `http://${w.ip}:${l.adminPort}`;
       waits.push(
@@ -171,7 +198,11 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
           ),
       );
     }
-    const gw = procs.start("gateway", cli, proxyArgs(gatewayNodeId(l), { "admin-address": l.gateway.adminIp }));
+    const gw = procs.start(
+      "gateway",
+      cli,
+      await proxyArgs(gatewayNodeId(l), GATEWAY_SERVICE_ACCOUNT, { "admin-address": l.gateway.adminIp }),
+    );
     admin["gateway"] = `http://${l.gateway.adminIp}:${l.adminPort}`;
     waits.push(
       procs

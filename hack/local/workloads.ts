@@ -24,6 +24,9 @@ export interface WorkloadSpec {
   labels: Record<string, string>;
   /** How to install the command when it is missing (`apt-get install redis-server`): said instead of starting. */
   install?: string | undefined;
+  /** Its ServiceAccount (namespace default): its SPIFFE identity, spiffe://cluster.local/ns/default/sa/<this>.
+   * Default: the name. */
+  serviceAccount?: string | undefined;
 }
 
 export interface WorkloadsFile {
@@ -44,6 +47,7 @@ const SHAPE: Shape = {
           protocol: { enum: PROTOCOLS },
           labels: { map: "string" },
           install: "string",
+          serviceAccount: "string",
         },
       },
     },
@@ -66,6 +70,8 @@ export function parseWorkloads(text: string, file: string): WorkloadsFile {
       problems.push(`${at}.name: must be a DNS label (lower case letters, digits, -), got ${JSON.stringify(w.name)}`);
     const version = w.version ?? "v1";
     if (!DNS_LABEL.test(version)) problems.push(`${at}.version: must be a DNS label, got ${JSON.stringify(version)}`);
+    if (w.serviceAccount !== undefined && !DNS_LABEL.test(w.serviceAccount))
+      problems.push(`${at}.serviceAccount: must be a DNS label, got ${JSON.stringify(w.serviceAccount)}`);
     if (!w.command?.length) problems.push(`${at}.command: is required (a list: the program and its arguments)`);
     if (!Number.isInteger(w.port) || (w.port ?? 0) < 1 || (w.port ?? 0) > 65535)
       problems.push(`${at}.port: must be a port (1-65535)`);
@@ -84,6 +90,7 @@ export function parseWorkloads(text: string, file: string): WorkloadsFile {
       protocol: w.protocol ?? "HTTP",
       labels: w.labels ?? {},
       install: w.install,
+      serviceAccount: w.serviceAccount ?? w.name ?? "",
     };
   });
   if (!workloads.length) problems.push("workloads: at least one workload is required");

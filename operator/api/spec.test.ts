@@ -39,6 +39,6 @@ describe("normalizeSpec", () => {
   });
 });
 
-test("meshConfig.mtls.mode STRICT is refused, naming the field, until sidecars do mutual TLS", () => {
-  expect(() => normalizeSpec({ meshConfig: { mtls: { mode: "STRICT" } } })).toThrow(/spec\.meshConfig\.mtls\.mode/);
+test("meshConfig.mtls.mode STRICT is accepted: discovery renders STRICT inbound chains", () => {
+  expect(normalizeSpec({ meshConfig: { mtls: { mode: "STRICT" } } }).meshConfig.mtls.mode).toBe("STRICT");
 });

@@ -58,11 +58,5 @@ export function normalizeSpec(spec: unknown): MeshSpec {
   if (typeof mu === "number" ? mu < 1 : !new RegExp(MAX_UNAVAILABLE_PERCENT).test(mu)) {
     throw new SpecError([`spec.proxy.maxUnavailable: Invalid value ${JSON.stringify(mu)}: ${MAX_UNAVAILABLE_MESSAGE}`]);
   }
-  // Never accepted and ignored: STRICT promises that plaintext is refused, and sidecars don't do mutual TLS yet.
-  if ((copy as MeshSpec).meshConfig.mtls.mode === "STRICT") {
-    throw new SpecError([
-      'spec.meshConfig.mtls.mode: Unsupported value "STRICT": sidecars don\'t use mutual TLS between them yet, so plaintext would not be refused; use PERMISSIVE or DISABLE',
-    ]);
-  }
   return copy as MeshSpec;
 }

@@ -1,7 +1,6 @@
 // The agent: it owns the listening sockets and the admin ports, runs the engine as a child process, and
 // hot-restarts it (possibly from another binaryPath) without dropping a request: the new engine gets the same
 // listening sockets, serves, and only then is the old one told to drain (Connection: close) and exit.
-import { createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import type { Resources } from "../engine/config/types.js";
 import { compile, ConfigError } from "../engine/config/index.js";
@@ -9,6 +8,7 @@ import { startAdmin, type AdminServers, type AdminTarget, type PortOption } from
 import { EngineProcess } from "./engine-process.js";
 import { mergePrometheus } from "./prom-merge.js";
 import { EngineChooser } from "./engines.js";
+import { ListenSocket } from "./listen-socket.js";
 
 export const DEFAULT_ENGINE = fileURLToPath(new URL("../engine/child.js", import.meta.url));
 
@@ -50,7 +50,8 @@ export interface HotRestartResult {
 }
 
 export class Agent implements AdminTarget {
-  private readonly servers = new Map<string, Server>();
+  /** The listening sockets, bound here and listened on by the engines (see listen-socket.ts). */
+  private readonly servers = new Map<string, ListenSocket>();
   private current: EngineProcess | undefined;
   private epoch = -1;
   private binaryPath: string;
@@ -59,7 +60,6 @@ export class Agent implements AdminTarget {
   private stopping = false;
   private restarting: Promise<unknown> = Promise.resolve();
   private crashes = 0;
-  private held: { name: string; socket: Socket }[] = [];
   /** Old engines still draining: their counters count until their totals arrive. */
   private readonly draining = new Set<EngineProcess>();
   /** Totals of engines that drained and exited, carried into every later scrape. */
@@ -92,32 +92,14 @@ export class Agent implements AdminTarget {
   }
 
   listenerPort(name: string): number {
-    const a = this.servers.get(name)?.address();
-    return a && typeof a === "object" ? a.port : 0;
+    return this.servers.get(name)?.port ?? 0;
   }
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
-    for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, await this.bind(l));
+    for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, ListenSocket.bind(l.address, l.port));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
-  }
-
-  private async bind(l: { name: string; address: string; port: number }): Promise<Server> {
-    const server = createServer({ noDelay: true, pauseOnConnect: true });
-    // The agent never serves: a connection it happens to accept goes to the current engine.
-    server.on("connection", (socket: Socket) => this.pass(l.name, socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: l.address, port: l.port }, resolve);
-    });
-    return server;
-  }
-
-  private pass(name: string, socket: Socket): void {
-    const e = this.current;
-    if (e && !e.draining) e.pass(name, socket);
-    else this.held.push({ name, socket });
   }
 
   private async spawn(binaryPath: string): Promise<EngineProcess> {
@@ -143,14 +125,13 @@ export class Agent implements AdminTarget {
       clearTimeout(timer);
     }
     void e.exited.then((code) => this.onExit(e, code));
-    for (const h of this.held.splice(0)) e.pass(h.name, h.socket);
     return e;
   }
 
   private onExit(e: EngineProcess, code: number | null): void {
     if (e !== this.current || this.stopping) return;
     // A crash: restart from the same binary with backoff; the listening sockets stay open in the agent, and
-    // connections it accepts meanwhile wait in `held`.
+    // connections meanwhile wait in the kernel's accept queue.
     this.current = undefined;
     process.stderr.write(`weft agent: engine epoch ${e.epoch} exited (${code}); restarting\n`);
     this.crashed(`exited (${code})`);
@@ -244,20 +225,18 @@ export class Agent implements AdminTarget {
   private async applyNow(resources: Resources): Promise<void> {
     const cfg = compile(resources);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
-    const bound = new Map<string, Server>();
+    const bound = new Map<string, ListenSocket>();
     try {
       for (const l of cfg.listeners) {
         if (!l.bindToPort) continue; // reached through a use_original_dst listener, never bound
-        const a = this.servers.get(l.name)?.address();
-        if (a && typeof a === "object" && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
-        bound.set(
-          l.name,
-          await this.bind(l).catch((err: Error) =>
-            Promise.reject(
-              new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${err.message}`),
-            ),
-          ),
-        );
+        const a = this.servers.get(l.name);
+        if (a && a.address === l.address && (a.port === l.port || l.port === 0)) continue;
+        try {
+          bound.set(l.name, ListenSocket.bind(l.address, l.port));
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          throw new ConfigError("Listener", l.name, "address", `cannot listen on ${l.address}:${l.port}: ${why}`);
+        }
       }
       for (const [name, server] of bound) await this.current?.adopt(name, server);
       await this.current?.apply(resources);
@@ -315,7 +294,6 @@ export class Agent implements AdminTarget {
     this.stopping = true;
     for (const s of this.servers.values()) s.close();
     await this.current?.drain();
-    for (const h of this.held.splice(0)) h.socket.destroy();
     await this.admin?.close();
   }
 }

@@ -1,9 +1,9 @@
 // One engine child process, as the agent sees it: its epoch, binary, and a request/response view of its IPC.
 import { fork, type ChildProcess } from "node:child_process";
-import type { Server, Socket } from "node:net";
 import type { Resources } from "../engine/config/types.js";
 import type { FromEngine, ToEngine } from "../engine/ipc.js";
 import { ENGINE_NODE_ARGS, MALLOC_ENV } from "../engine/reclaim.js";
+import type { ListenSocket, TcpHandle } from "./listen-socket.js";
 
 export interface EngineEnv {
   drainMs: number;
@@ -59,23 +59,24 @@ export class EngineProcess {
     this.started.catch(() => undefined);
   }
 
-  private send(m: ToEngine, handle?: Server | Socket): Promise<void> {
+  private send(m: ToEngine, handle?: TcpHandle): Promise<void> {
     return new Promise((resolve, reject) => {
       if (!this.child.connected) return reject(new Error(`engine epoch ${this.epoch} is gone`));
-      this.child.send(m, handle, (err) => (err ? reject(err) : resolve()));
+      // child_process sends a bare TCP handle as "net.Native"; its declared types only know Node's wrappers.
+      this.child.send(m, handle as Parameters<ChildProcess["send"]>[1], (err) => (err ? reject(err) : resolve()));
     });
   }
 
   /** Hands over the listening sockets, then the config; resolves once the engine serves it. */
-  async boot(servers: ReadonlyMap<string, Server>, resources: Resources): Promise<void> {
+  async boot(servers: ReadonlyMap<string, ListenSocket>, resources: Resources): Promise<void> {
     await this.started;
     for (const [name, server] of servers) await this.adopt(name, server);
     await this.apply(resources);
   }
 
-  /** Hands over one listening socket; the listener of that name in the next config uses it. */
-  adopt(name: string, server: Server): Promise<void> {
-    return this.send({ type: "listener", name }, server);
+  /** Hands over one bound socket, which the engine listens on; the listener of that name in the next config uses it. */
+  adopt(name: string, socket: ListenSocket): Promise<void> {
+    return this.send({ type: "listener", name }, socket.handle);
   }
 
   apply(resources: Resources): Promise<void> {
@@ -88,11 +89,6 @@ export class EngineProcess {
       void this.exited.then((code) => reject(new Error(`engine epoch ${this.epoch} exited (${code})`)));
       this.send({ type: "config", resources }).catch(reject);
     });
-  }
-
-  /** A connection the agent happened to accept, for this engine to serve. */
-  pass(name: string, socket: Socket): void {
-    this.send({ type: "conn", name }, socket).catch(() => socket.destroy());
   }
 
   drain(): Promise<number | null> {

@@ -119,14 +119,24 @@ export function localShape(res: Resources, o: LocalShapeOptions): Resources {
       continue;
     }
     if (l["traffic_direction"] === "INBOUND") {
+      // One listener per port, with that port's chains (TLS and plaintext ones keep their transport_protocol).
+      const byPort = new Map<number, JsonObject[]>();
       for (const chain of chains) {
-        const target = Number(obj(chain["filter_chain_match"])["destination_port"] ?? port(l));
+        const { destination_port: dp, ...match } = obj(chain["filter_chain_match"]);
+        const target = Number(dp ?? port(l));
         const { filter_chain_match: _m, ...rest } = chain;
+        const shaped = Object.keys(match).length ? { ...rest, filter_chain_match: match } : rest;
+        byPort.set(target, [...(byPort.get(target) ?? []), shaped]);
+      }
+      for (const [target, portChains] of byPort) {
+        const inspected = portChains.some((c) => c["filter_chain_match"] !== undefined);
+        const { listener_filters: _f, ...base } = withoutCapture(l);
         listeners.push({
-          ...withoutCapture(l),
+          ...base,
+          ...(inspected && l["listener_filters"] !== undefined ? { listener_filters: l["listener_filters"] } : {}),
           name: `virtualInbound_${target}`,
           address: socketAddress(o.ip, target),
-          filter_chains: [rest],
+          filter_chains: portChains,
         });
       }
       continue;

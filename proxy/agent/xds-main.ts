@@ -124,11 +124,14 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const nodeId = flags.nodeId ?? defaultNodeId();
   const ip = nodeIp(nodeId);
   const log = flags.log ?? ((line: string): void => void process.stderr.write(`weft proxy ${nodeId}: ${line}\n`));
-  const reshape =
-    flags.interception === "REDIRECT"
-      ? (r: Resources): Resources => r
-      : (r: Resources): Resources =>
-          localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort });
+  // What the engine runs: local mode's shape (interception NONE), with the workload's SDS secrets, so that what the
+  // agent checks before ACKing (transport sockets naming `default` and `ROOTCA`) is what the engine gets.
+  const shape = (r: Resources): Resources =>
+    withSecrets(
+      flags.interception === "REDIRECT"
+        ? r
+        : localShape(r, { ip, appAddress: flags.appAddress, outboundPort: flags.outboundPort }),
+    );
   // The engine it starts with: its bundle under the engines directory when the carrier put it there, else the
   // binary in the agent's own image. Every later engine comes from the engines directory only.
   const running: EngineTarget = {
@@ -159,9 +162,6 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     : undefined;
   const withSecrets = (r: Resources): Resources =>
     identity?.current ? { ...r, secrets: workloadSecrets(identity.current) } : r;
-  // The secrets are part of what a response is checked against: a cluster or listener naming SDS `default` is
-  // valid once the agent holds the certificate (before that, NACKed naming the secret, as nothing could serve it).
-  const shape = (r: Resources): Resources => withSecrets(reshape(r));
   const mtlsXds = identity && flags.caAddress === flags.discoveryAddress;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,

@@ -1,6 +1,5 @@
 // The engine as a child process of the agent: it takes its listening sockets and config over IPC, carries the
 // traffic, answers stats and config-dump requests, and drains and exits when told to.
-import type { Server, Socket } from "node:net";
 import { Engine } from "./engine.js";
 import { ConfigError } from "./config/index.js";
 import type { FromEngine, ToEngine } from "./ipc.js";
@@ -19,10 +18,7 @@ const engine = new Engine({
 process.on("message", (msg: ToEngine, handle: unknown) => {
   switch (msg.type) {
     case "listener":
-      engine.adoptServer(msg.name, handle as Server);
-      break;
-    case "conn":
-      engine.acceptSocket(msg.name, handle as Socket);
+      engine.adoptHandle(msg.name, handle);
       break;
     case "config":
       engine.apply(msg.resources).then(

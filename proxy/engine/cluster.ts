@@ -27,6 +27,8 @@ export class Host implements LbHost {
   consecutiveGateway = 0;
   ejections = 0;
   ejectedUntil = 0;
+  /** How to connect to this host (its transport socket match), worked out once per config. */
+  dial: DialOptions | undefined;
   constructor(public endpoint: Endpoint) {}
   get key(): string {
     return this.endpoint.key;
@@ -87,10 +89,12 @@ export class ClusterRuntime {
         h.h2?.close();
       }
     }
+    for (const h of this.dynamic.values()) h.dial = undefined;
     const next = new Map<string, Host>();
     for (const e of config.endpoints) {
       const h = this.hosts.get(e.key) ?? new Host(e);
       h.endpoint = e;
+      h.dial = undefined;
       next.set(e.key, h);
     }
     for (const [key, h] of this.hosts) {
@@ -107,6 +111,15 @@ export class ClusterRuntime {
       choiceCount: config.choiceCount,
     });
     this.health(config);
+  }
+
+  /** The host's dial options: the first transport_socket_matches entry its metadata matches, else the cluster's. */
+  dialOptionsFor(host: Host): DialOptions {
+    if (host.dial) return host.dial;
+    const meta = host.endpoint.socketMatch ?? {};
+    const m = this.config.socketMatches.find((s) => Object.entries(s.match).every(([k, v]) => meta[k] === v));
+    host.dial = m ? { ...this.dialOptions, tls: m.tls } : this.dialOptions;
+    return host.dial;
   }
 
   /**
@@ -129,7 +142,16 @@ export class ClusterRuntime {
     let h = this.dynamic.get(key);
     if (h) return h;
     if (this.dynamic.size >= MAX_ORIGINAL_DST_HOSTS) return undefined;
-    h = new Host({ address, port, weight: 1, healthy: true, key, locality: "", workload: undefined });
+    h = new Host({
+      address,
+      port,
+      weight: 1,
+      healthy: true,
+      key,
+      locality: "",
+      workload: undefined,
+      socketMatch: undefined,
+    });
     this.dynamic.set(key, h);
     this.sweeper ??= setInterval(() => this.sweep(), 5000).unref();
     return h;
@@ -265,7 +287,7 @@ export class ClusterRuntime {
       const session = openSession(
         e.address,
         e.port,
-        this.dialOptions,
+        this.dialOptionsFor(host),
         (failed) => {
           host.h2Ready = !failed;
           for (const w of host.h2Waiting.splice(0))
@@ -293,7 +315,7 @@ export class ClusterRuntime {
     host.conns++;
     this.counters.upstream_cx_total++;
     const e = host.endpoint;
-    const conn = new UpstreamConnection(e.key, e.address, e.port, this.dialOptions, (err) => {
+    const conn = new UpstreamConnection(e.key, e.address, e.port, this.dialOptionsFor(host), (err) => {
       if (err) {
         this.counters.upstream_cx_connect_fail++;
         if (err === "timeout") this.counters.upstream_cx_connect_timeout++;

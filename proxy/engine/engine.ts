@@ -45,11 +45,20 @@ export interface EngineOptions {
 }
 
 /** What serves one filter chain of a listener: its HTTP/2 side and TLS terminator, kept across config swaps. */
+/** A listening socket from the agent, waiting for its listener's config. */
+interface Adopted {
+  server: Server;
+  /** Stops holding new connections; returns those that waited. */
+  take: () => Socket[];
+  /** Settles once listen(2) is done: with its error, if it failed. */
+  listening: Promise<Error | undefined>;
+}
+
 export class Engine {
   private cfg: EngineConfig | undefined;
   private readonly clusters = new Map<string, ClusterRuntime>();
   private readonly listeners = new Map<string, ListenerRuntime>();
-  private readonly adopted = new Map<string, { server: Server; take: () => Socket[] }>();
+  private readonly adopted = new Map<string, Adopted>();
   readonly stats: Stats;
   readonly counters: Counters;
   private readonly ctx: EngineContext;
@@ -141,9 +150,9 @@ export class Engine {
       }
     }
     for (const c of cfg.clusters.values()) {
-      if (!c.tls) continue;
       try {
-        secureContextFor(c.tls); // read the CA and client certificate now, not on the first request
+        // Read the CA and client certificates now, not on the first request.
+        for (const tls of [c.tls, ...c.socketMatches.map((m) => m.tls)]) if (tls) secureContextFor(tls);
       } catch (err) {
         throw new ConfigError(
           "Cluster",
@@ -208,7 +217,9 @@ export class Engine {
   }
 
   /** A listening socket handed over by the agent (hot restart): the listener of that name uses it. */
-  adoptServer(name: string, server: Server): void {
+  /** The agent's bound socket for the listener of that name (listen-socket.ts): the engine listens on it. */
+  adoptHandle(name: string, handle: unknown): void {
+    const server = createServer({ noDelay: true });
     // Until the listener's config arrives, connections wait (paused) rather than meet no handler.
     const waiting: Socket[] = [];
     const hold = (s: Socket) => {
@@ -216,14 +227,12 @@ export class Engine {
       waiting.push(s);
     };
     server.on("connection", hold);
-    this.adopted.set(name, { server, take: () => (server.off("connection", hold), waiting) });
-  }
-
-  /** A connection accepted elsewhere (by the agent) for the listener of that name. */
-  acceptSocket(name: string, socket: Socket): void {
-    const rt = this.listeners.get(name);
-    if (rt && !rt.draining) rt.accept(socket);
-    else socket.destroy();
+    const listening = new Promise<Error | undefined>((resolve) => {
+      server.once("error", resolve); // the listener's config is NACKed with it
+      server.once("listening", () => resolve(undefined));
+    });
+    server.listen(handle); // child_process hands a bare TCP handle over as is, and listen() takes it
+    this.adopted.set(name, { server, take: () => (server.off("connection", hold), waiting), listening });
   }
 
   /** Envoy's rule for use_original_dst: the listener bound to the exact address and port, else 0.0.0.0:port. */
@@ -245,10 +254,21 @@ export class Engine {
     const adopted = this.adopted.get(l.name);
     if (adopted) {
       this.adopted.delete(l.name);
-      const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters, this.byDestination);
-      // The connections that waited are served only once the whole config (its clusters) is in place: see apply().
-      rt.held = adopted.take().map((socket) => ({ socket }));
-      return Promise.resolve(rt);
+      return adopted.listening.then((err) => {
+        if (err) {
+          adopted.server.close();
+          throw new ConfigError(
+            "Listener",
+            l.name,
+            "address",
+            `cannot listen on ${l.address}:${l.port}: ${err.message}`,
+          );
+        }
+        const rt = new ListenerRuntime(l, adopted.server, this.ctx, grace, this.counters, this.byDestination);
+        // The connections that waited are served only once the whole config (its clusters) is in place: see apply().
+        rt.held = adopted.take().map((socket) => ({ socket }));
+        return rt;
+      });
     }
     const server = createServer({ noDelay: true });
     const rt = new ListenerRuntime(l, server, this.ctx, grace, this.counters, this.byDestination);

@@ -3,8 +3,7 @@
 import type { Resources } from "./config/types.js";
 
 export type ToEngine =
-  | { type: "listener"; name: string } // handle: the listening net.Server
-  | { type: "conn"; name: string } // handle: an accepted net.Socket
+  | { type: "listener"; name: string } // handle: the agent's bound TCP handle, which the engine listens on
   | { type: "config"; resources: Resources }
   | { type: "drain" } // drain, then exit
   | { type: "drain_listeners" } // close connections after their responses, keep running

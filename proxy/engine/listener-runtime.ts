@@ -20,8 +20,12 @@ interface ChainRuntime {
   h2: H2Listener | undefined;
   tls: TlsServer | undefined;
   tlsFor: ListenerTls | undefined;
+  /** Original destinations of connections in the TLS handshake, by client address (peerKey). */
+  pending: Map<string, OriginalDst>;
   serve: (req: DownstreamRequest) => void;
 }
+
+const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
 
 /** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
 const NO_CHAIN = -1;
@@ -111,7 +115,7 @@ export class ListenerRuntime {
         if (l) new Stream(this.ctx, l, req).run();
         else req.down.reply(503, [], "no filter chain\n");
       };
-      c = { h2: undefined, tls: undefined, tlsFor: undefined, serve };
+      c = { h2: undefined, tls: undefined, tlsFor: undefined, pending: new Map(), serve };
       this.chains.set(key, c);
     }
     return c;
@@ -183,11 +187,24 @@ export class ListenerRuntime {
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
+      const pending = c.pending;
+      // One terminator serves every connection of the chain: each one's original destination is looked up by its
+      // client address (unique among open connections), and the chain as it is once the handshake is done.
       c.tls = tlsTerminator(tls, (s) => {
-        describeConnection(s, dst);
-        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, chosen, dst);
-        if (this.networkRbacAllows(s, chosen)) this.takeH2(s, key);
+        const at = peerKey(s);
+        const own = pending.get(at);
+        pending.delete(at);
+        const now = this.chainListener(key);
+        if (!now) return this.noChain(s);
+        describeConnection(s, own);
+        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own);
+        if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
       });
+    }
+    if (dst) {
+      const at = peerKey(socket);
+      c.pending.set(at, dst);
+      socket.once("close", () => c.pending.delete(at));
     }
     c.tls?.emit("connection", socket);
   }

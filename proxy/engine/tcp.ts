@@ -36,23 +36,17 @@ export function proxyTcp(
   host.active++;
   const e = host.endpoint;
   cluster.counters.upstream_cx_total++;
-  const c = cluster.config;
   // Bytes wait (paused) until the connection, and the TLS handshake if the cluster originates TLS, is up.
   down.pause();
-  const up = dial(
-    e.address,
-    e.port,
-    { connectTimeoutMs: c.connectTimeoutMs, keepAliveMs: c.keepAliveMs, tls: c.tls, tlsStats: cluster.counters.tls },
-    (err) => {
-      if (err) {
-        cluster.counters.upstream_cx_connect_fail++;
-        if (err === "timeout") cluster.counters.upstream_cx_connect_timeout++;
-        return close();
-      }
-      down.pipe(up);
-      up.pipe(down);
-    },
-  );
+  const up = dial(e.address, e.port, cluster.dialOptionsFor(host), (err) => {
+    if (err) {
+      cluster.counters.upstream_cx_connect_fail++;
+      if (err === "timeout") cluster.counters.upstream_cx_connect_timeout++;
+      return close();
+    }
+    down.pipe(up);
+    up.pipe(down);
+  });
   down.setNoDelay(true);
   if (tcp.idleTimeoutMs > 0) {
     down.setTimeout(tcp.idleTimeoutMs, () => down.destroy());

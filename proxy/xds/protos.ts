@@ -25,6 +25,8 @@ const FILES = [
   "envoy/extensions/upstreams/http/v3/http_protocol_options.proto",
   "envoy/extensions/transport_sockets/tls/v3/secret.proto",
   "envoy/extensions/transport_sockets/tls/v3/tls.proto",
+  "envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto",
+  "envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto",
   "envoy/config/trace/v3/zipkin.proto",
   "envoy/config/trace/v3/opentelemetry.proto",
 ];

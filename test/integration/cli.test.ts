@@ -134,36 +134,39 @@ describe("weft check, proxy-status and proxy-config against the process cluster"
     f.mesh.reset();
     proxy!.refuse = (type, json) =>
       type === TYPE.route && JSON.stringify(json).includes("x-refuse-me") ? "refused: x-refuse-me" : undefined;
-    await kube(["apply", "-f", "-"], refusedReviews);
-    await proxy!.until(() => proxy!.nacks.length > 0, 15_000, "a NACK");
+    try {
+      await kube(["apply", "-f", "-"], refusedReviews);
+      await proxy!.until(() => proxy!.nacks.length > 0, 15_000, "a NACK");
 
-    const s = await status();
-    const row = s.stdout.split("\n")[1]!.split(/\s{2,}/);
-    expect(row.slice(2, 6)).toEqual(["SYNCED", "SYNCED", "SYNCED", "NACKED"]);
-    expect(s.stdout).toContain(`NACKED productpage-v1-test.${APP_NS} RDS: 9080: refused: x-refuse-me`);
+      const s = await status();
+      const row = s.stdout.split("\n")[1]!.split(/\s{2,}/);
+      expect(row.slice(2, 6)).toEqual(["SYNCED", "SYNCED", "SYNCED", "NACKED"]);
+      expect(s.stdout).toContain(`NACKED productpage-v1-test.${APP_NS} RDS: 9080: refused: x-refuse-me`);
 
-    // "Syncing" comes first (the push is out, not yet answered); the NACK reaches the report a moment later.
-    await f.mesh.until(
-      (m) => condition(m, "ProxiesSynced")?.reason === "ConfigRejected",
-      30_000,
-      "ProxiesSynced=False ConfigRejected",
-    );
-    const r = await check();
-    expect(r.code).toBe(1);
-    expect(failedChecks(r.stdout)).toEqual([
-      {
-        line: expect.stringMatching(
-          new RegExp(
-            `^✘ mesh ${MESH}: every proxy connected and synced: 1 connected, 0 synced; .* RDS NACKED: 9080: refused: x-refuse-me`,
+      // "Syncing" comes first (the push is out, not yet answered); the NACK reaches the report a moment later.
+      await f.mesh.until(
+        (m) => condition(m, "ProxiesSynced")?.reason === "ConfigRejected",
+        30_000,
+        "ProxiesSynced=False ConfigRejected",
+      );
+      const r = await check();
+      expect(r.code).toBe(1);
+      expect(failedChecks(r.stdout)).toEqual([
+        {
+          line: expect.stringMatching(
+            new RegExp(
+              `^✘ mesh ${MESH}: every proxy connected and synced: 1 connected, 0 synced; .* RDS NACKED: 9080: refused: x-refuse-me`,
+            ),
           ),
-        ),
-        hint: expect.stringContaining(`weft proxy-status -n ${MESH_NS}`),
-      },
-    ]);
-
-    proxy!.refuse = () => undefined;
-    f.mesh.reset();
-    await applyNetworking(APP_NS, "virtual-service-all-v1.yaml");
+          hint: expect.stringContaining(`weft proxy-status -n ${MESH_NS}`),
+        },
+      ]);
+    } finally {
+      // Undone whatever happened above, so that the next tests see a healthy mesh.
+      proxy!.refuse = () => undefined;
+      f.mesh.reset();
+      await applyNetworking(APP_NS, "virtual-service-all-v1.yaml");
+    }
     await synced();
     expect((await check()).code).toBe(0);
   });

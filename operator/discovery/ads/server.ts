@@ -94,7 +94,11 @@ class Connection {
         refuse(this.stream, status.PERMISSION_DENIED, refused);
         return;
       }
-      this.identity = parseNodeId(req.node.id, req.node.user_agent_name ?? "");
+      // Authorized on the mTLS port: the proxy presented its workload certificate, so it can do mutual TLS.
+      this.identity = {
+        ...parseNodeId(req.node.id, req.node.user_agent_name ?? ""),
+        mtls: this.authorize !== undefined,
+      };
       tracker.connect(this.id, this.identity.id);
       metrics.connected.set(tracker.size);
       log.info({ node: this.identity.id, connection: this.id }, "proxy connected");

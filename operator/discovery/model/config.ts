@@ -1,7 +1,7 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
 import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
-import type { AuthorizationPolicy } from "./security.js";
+import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
 
@@ -23,6 +23,8 @@ export interface Endpoint {
   labels: Record<string, string>;
   locality?: string;
   weight?: number;
+  /** The workload's ServiceAccount (a Pod's, a WorkloadEntry's): its SPIFFE ID is what a client checks. */
+  serviceAccount?: string;
 }
 
 export interface Service {
@@ -50,6 +52,7 @@ export interface Workload {
   labels: Record<string, string>;
   /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
   ports?: Record<string, number>;
+  serviceAccount?: string;
 }
 
 export interface Named<T> {
@@ -69,6 +72,8 @@ export interface ConfigModel {
   gateways: Named<Gateway>[];
   /** security.istio.io AuthorizationPolicy objects (absent: none). */
   authorizationPolicies?: Named<AuthorizationPolicy>[];
+  /** security.istio.io PeerAuthentication objects (absent: none), with their creation time (the oldest wins). */
+  peerAuthentications?: (Named<PeerAuthentication> & { created?: string })[];
 }
 
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";

@@ -5,6 +5,7 @@ export interface ObjectMeta {
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  creationTimestamp?: string;
 }
 
 /** Any object as it arrives from YAML or the API server. */
@@ -50,6 +51,8 @@ export interface EndpointSlicePort {
 }
 
 export interface PodSpec {
+  /** Kubernetes' default: "default". */
+  serviceAccountName?: string;
   containers?: { ports?: { containerPort: number; name?: string }[] }[];
 }
 

@@ -13,12 +13,11 @@ function rendered(meshConfig: object): string {
 }
 
 describe("the mesh config discovery reads (what the operator renders into weft-mesh)", () => {
-  it("reads the operator's rendering of the defaults as Istio's defaults, saying mTLS is not applied", () => {
+  it("reads the operator's rendering of the defaults as Istio's defaults (PERMISSIVE mTLS)", () => {
     const m = parseMeshConfig(rendered({}));
     expect(m).toMatchObject({ defaultRetry: DEFAULT_MESH.defaultRetry, accessLog: undefined, tracingSampling: 1 });
-    expect(m.warnings).toEqual([
-      "mtls.mode PERMISSIVE: mutual TLS between proxies is not implemented yet; traffic is plaintext",
-    ]);
+    expect(m.mtlsMode).toBe("PERMISSIVE");
+    expect(m.warnings).toEqual([]);
   });
 
   it("reads retries, the access log and sampling from spec.meshConfig", () => {
@@ -37,6 +36,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       outboundTrafficPolicy: "ALLOW_ANY",
       trustDomain: "cluster.local",
       rootNamespace: "istio-system",
+      mtlsMode: "DISABLE",
       warnings: [],
     });
   });
@@ -115,6 +115,10 @@ defaultConfig: { tracing: { sampling: 10, zipkin: { address: "zipkin.istio-syste
   });
 });
 
-test("mtls.mode STRICT is refused, naming the field, until sidecars do mutual TLS", () => {
-  expect(() => parseMeshConfig("mtls:\n  mode: STRICT\n")).toThrow(/^mtls\.mode: STRICT/);
+test("mtls.mode is the mesh-wide PeerAuthentication default: PERMISSIVE when unset, a bad value named", () => {
+  expect(parseMeshConfig("").mtlsMode).toBe("PERMISSIVE");
+  expect(parseMeshConfig("mtls:\n  mode: STRICT\n").mtlsMode).toBe("STRICT");
+  expect(parseMeshConfig("mtls:\n  mode: DISABLE\n").mtlsMode).toBe("DISABLE");
+  expect(() => parseMeshConfig("mtls:\n  mode: MAYBE\n")).toThrow(/^mtls\.mode: /);
+  expect(() => parseMeshConfig("mtls:\n  mode: STRICT\n  extra: 1\n")).toThrow(/^mtls\.extra: unknown field/);
 });

@@ -27,7 +27,9 @@ export interface MeshSettings {
   rootNamespace: string;
   /** meshConfig.trustDomain: the SPIFFE IDs' trust domain. Istio's default: cluster.local. */
   trustDomain: string;
-  /** Settings read but not applied, said out loud (mTLS is not implemented yet). */
+  /** meshConfig.mtls.mode: the mesh-wide PeerAuthentication mode when no policy sets one (PERMISSIVE when unset). */
+  mtlsMode: MeshMtlsMode;
+  /** Settings read but not applied, said out loud. */
   warnings: string[];
 }
 
@@ -39,8 +41,12 @@ export const DEFAULT_MESH: MeshSettings = {
   outboundTrafficPolicy: "ALLOW_ANY",
   rootNamespace: DEFAULT_ROOT_NAMESPACE,
   trustDomain: "cluster.local",
+  mtlsMode: "PERMISSIVE",
   warnings: [],
 };
+
+export type MeshMtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
+const MTLS_MODES: readonly MeshMtlsMode[] = ["STRICT", "PERMISSIVE", "DISABLE"];
 
 const KNOWN_TOP = new Set([
   "defaultConfig",
@@ -69,15 +75,14 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (!isRecord(doc)) throw new Error("mesh: not a YAML mapping");
   unknownFields(doc, KNOWN_TOP, "");
   const out: MeshSettings = { ...DEFAULT_MESH, defaultRetry: { ...DEFAULT_MESH.defaultRetry }, warnings: [] };
-  const mtls = isRecord(doc.mtls) ? doc.mtls.mode : undefined;
-  if (mtls === "STRICT")
-    throw new Error(
-      "mtls.mode: STRICT is not implemented yet (plaintext would not be refused); use PERMISSIVE or DISABLE",
-    );
-  if (mtls !== undefined && mtls !== "DISABLE")
-    out.warnings.push(
-      `mtls.mode ${String(mtls)}: mutual TLS between proxies is not implemented yet; traffic is plaintext`,
-    );
+  if (doc.mtls !== undefined) {
+    if (!isRecord(doc.mtls)) throw new Error("mtls: not a mapping");
+    unknownFields(doc.mtls, new Set(["mode"]), "mtls.");
+    const mode = doc.mtls.mode;
+    if (mode !== undefined && !MTLS_MODES.includes(mode as MeshMtlsMode))
+      throw new Error(`mtls.mode: ${JSON.stringify(mode)} is not one of ${MTLS_MODES.join(", ")}`);
+    out.mtlsMode = (mode as MeshMtlsMode | undefined) ?? "PERMISSIVE";
+  }
   const retry = doc.defaultHttpRetryPolicy;
   if (retry !== undefined) {
     if (!isRecord(retry)) throw new Error("defaultHttpRetryPolicy: not a mapping");

@@ -52,7 +52,7 @@ spec: { containers: [{ ports: [{ name: web-port, containerPort: 8080 }] }] }
 status: { podIP: 10.1.1.1 }`),
     );
     expect(model.services[0]?.endpoints).toEqual([
-      { address: "10.1.1.1", ports: { http: 8080 }, labels: { app: "web" } },
+      { address: "10.1.1.1", ports: { http: 8080 }, labels: { app: "web" }, serviceAccount: "default" },
     ]);
   });
 

@@ -3,7 +3,7 @@
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
-import type { AuthorizationPolicy } from "./security.js";
+import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
@@ -110,6 +110,14 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       else warnings.push(`${kind}/${ns}/${name}: unsupported kind ignored`);
     } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
       (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
+    } else if (g === "security.istio.io" && kind === "PeerAuthentication") {
+      const created = obj.metadata?.creationTimestamp;
+      (model.peerAuthentications ??= []).push({
+        name,
+        namespace: ns,
+        spec: (obj.spec ?? {}) as PeerAuthentication,
+        ...(typeof created === "string" ? { created } : {}),
+      });
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
@@ -119,7 +127,8 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     const ip = (p.status as PodStatus | undefined)?.podIP;
     if (!ip) return [];
     const ports: Record<string, number> = {};
-    for (const c of (p.spec as PodSpec | undefined)?.containers ?? [])
+    const spec = p.spec as PodSpec | undefined;
+    for (const c of spec?.containers ?? [])
       for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
     return [
       {
@@ -128,12 +137,21 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
         address: ip,
         labels: p.metadata?.labels ?? {},
         ports,
+        serviceAccount: spec?.serviceAccountName || "default",
       },
     ];
   });
   const entryWorkloads = parts.workloadEntries.flatMap((w): Workload[] =>
     w.spec.address
-      ? [{ name: w.name, namespace: w.namespace, address: w.spec.address, labels: w.spec.labels ?? {} }]
+      ? [
+          {
+            name: w.name,
+            namespace: w.namespace,
+            address: w.spec.address,
+            labels: w.spec.labels ?? {},
+            ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
+          },
+        ]
       : [],
   );
   model.workloads = [...podWorkloads, ...entryWorkloads];
@@ -171,7 +189,13 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
         if (ep.conditions?.ready === false) continue;
         for (const address of ep.addresses) {
           const pod = (ep.targetRef?.name && podByName.get(ep.targetRef.name)) || podByIp.get(address);
-          endpoints.push({ address, ports: byName, labels: pod?.labels ?? {}, locality: ep.zone });
+          endpoints.push({
+            address,
+            ports: byName,
+            labels: pod?.labels ?? {},
+            locality: ep.zone,
+            ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
+          });
         }
       }
     }
@@ -185,7 +209,7 @@ function kubeService(svc: KubeObject, parts: Parts, pods: Workload[], suffix: st
           const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
           if (port !== undefined) named[sp.name ?? ""] = port;
         }
-        return { address: p.address, ports: named, labels: p.labels };
+        return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount };
       });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
@@ -215,7 +239,14 @@ function entryServices(
   }));
   const fromEntry = (w: WorkloadEntry): Endpoint | undefined =>
     w.address
-      ? { address: w.address, ports: w.ports ?? {}, labels: w.labels ?? {}, locality: w.locality, weight: w.weight }
+      ? {
+          address: w.address,
+          ports: w.ports ?? {},
+          labels: w.labels ?? {},
+          locality: w.locality,
+          weight: w.weight,
+          serviceAccount: w.serviceAccount,
+        }
       : undefined;
   const endpoints: Endpoint[] = [];
   for (const w of spec.endpoints ?? []) {
@@ -231,7 +262,7 @@ function entryServices(
     }
     for (const p of pods) {
       if (p.namespace === se.namespace && labelsMatch(selector, p.labels))
-        endpoints.push({ address: p.address, ports: {}, labels: p.labels });
+        endpoints.push({ address: p.address, ports: {}, labels: p.labels, serviceAccount: p.serviceAccount });
     }
   }
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);

@@ -50,3 +50,14 @@ export interface AuthorizationPolicy {
 
 /** Istio's default root namespace: a policy there applies to the whole mesh. */
 export const DEFAULT_ROOT_NAMESPACE = "istio-system";
+
+/** PeerAuthentication's mutual TLS mode (istio/api security/v1beta1/peer_authentication.proto). */
+export type PeerMtlsMode = "UNSET" | "DISABLE" | "PERMISSIVE" | "STRICT";
+
+/** Istio's PeerAuthentication: how a workload's inbound accepts connections (mTLS, plaintext, or both). */
+export interface PeerAuthentication {
+  selector?: { matchLabels?: Record<string, string> };
+  mtls?: { mode?: PeerMtlsMode };
+  /** Per workload port (the container port, as a string key in YAML); needs a selector. */
+  portLevelMtls?: Record<string, { mode?: PeerMtlsMode }>;
+}

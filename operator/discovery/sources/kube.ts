@@ -36,6 +36,7 @@ export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
     ["WorkloadEntry", "workloadentries"],
   ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
   { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
+  { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", plural: "peerauthentications" },
 ];
 
 /** A listed object with its apiVersion and kind filled in (list items come without them). Pure. */

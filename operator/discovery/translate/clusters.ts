@@ -6,7 +6,9 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { durationSeconds, protoDuration } from "../model/duration.js";
-import type { ConnectionPoolSettings } from "../model/istio.js";
+import type { ConnectionPoolSettings, TrafficPolicy } from "../model/istio.js";
+import { autoMtlsMatches, endpointTlsMetadata, istioMutual, serviceSpiffeIds } from "./mtls.js";
+import { portMode, workloadMtls } from "./peer-authentication.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import {
   ADS,
@@ -34,7 +36,16 @@ function socketAddress(address: string, port: number): Address {
   return { socket_address: { address, port_value: port } };
 }
 
-export function loadAssignment(name: string, endpoints: Endpoint[], port: ServicePort): ClusterLoadAssignment {
+/**
+ * `mtls`: whether an endpoint takes mTLS on its port (Istio's endpoint builder: a meshed endpoint whose workload's
+ * PeerAuthentication says DISABLE there is marked plaintext, so auto mTLS sends it plaintext).
+ */
+export function loadAssignment(
+  name: string,
+  endpoints: Endpoint[],
+  port: ServicePort,
+  mtls: (ep: Endpoint, port: number) => boolean = () => true,
+): ClusterLoadAssignment {
   const byLocality = new Map<string, Endpoint[]>();
   for (const ep of endpoints) {
     const key = ep.locality ?? "";
@@ -49,21 +60,31 @@ export function loadAssignment(name: string, endpoints: Endpoint[], port: Servic
         locality: locality ? { region, zone, sub_zone: subZone } : {},
         // gRPC clients ignore a locality without a weight.
         load_balancing_weight: eps.reduce((sum, ep) => sum + (ep.weight ?? 1), 0),
-        lb_endpoints: eps.map((ep) => ({
-          endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
-          load_balancing_weight: ep.weight ?? 1,
-        })),
+        lb_endpoints: eps.map((ep) => {
+          const tls = mtls(ep, endpointPort(ep, port)) ? endpointTlsMetadata(ep) : undefined;
+          return {
+            endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
+            load_balancing_weight: ep.weight ?? 1,
+            ...(tls ? { metadata: { filter_metadata: tls } } : {}),
+          };
+        }),
       };
     }),
   };
 }
 
-/** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
-function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
-  const h2 =
+/** The cluster speaks HTTP/2: HTTP2 and GRPC ports, or HTTP with h2UpgradePolicy UPGRADE. */
+function isH2(port: ServicePort, http?: HTTPPool): boolean {
+  return (
     port.protocol === "HTTP2" ||
     port.protocol === "GRPC" ||
-    (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP");
+    (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP")
+  );
+}
+
+/** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
+function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
+  const h2 = isH2(port, http);
   const hasCommon = http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined;
   if (!h2 && !hasCommon) return undefined;
   const options: HttpProtocolOptions = {
@@ -100,9 +121,29 @@ interface Built {
   endpoints: ClusterLoadAssignment[];
 }
 
+/**
+ * The cluster's transport: the DestinationRule's tls mode when it sets one; else Istio's auto mTLS for a proxy that
+ * holds a mesh certificate (ISTIO_MUTUAL to endpoints labelled tlsMode istio, plaintext to the others); else
+ * plaintext. Original-destination clusters know no endpoint labels: plaintext unless the rule says otherwise.
+ */
+function upstreamTransport(
+  policy: TrafficPolicy,
+  service: Service,
+  proxy: ProxyIdentity,
+  mesh: { sni: string; sans: string[]; http2: boolean },
+): Pick<Cluster, "transport_socket" | "transport_socket_matches"> {
+  if (policy.tls?.mode) return { transport_socket: transportSocket(policy, service.hostname, mesh) };
+  const passthrough = service.resolution === "NONE" || policy.loadBalancer?.simple === "PASSTHROUGH";
+  if (!proxy.mtls || proxy.proxyless || passthrough) return {};
+  return { transport_socket_matches: autoMtlsMatches(istioMutual(mesh.sni, mesh.sans, mesh.http2)) };
+}
+
 function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdentity, out: Built): void {
   const rule = ruleFor(model, service, proxy.namespace);
   const subsets = ["", ...(rule?.spec.subsets ?? []).map((s) => s.name)];
+  const trustDomain = model.mesh?.trustDomain ?? "cluster.local";
+  const takesMtls = (ep: Endpoint, at: number): boolean =>
+    portMode(workloadMtls(model, service.namespace, ep.labels), at) !== "DISABLE";
   for (const port of service.ports) {
     for (const subset of subsets) {
       const name = outboundName(port.number, subset, service.hostname);
@@ -116,11 +157,11 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         ...loadBalancer(policy, proxy.proxyless),
         circuit_breakers: circuitBreakers(policy),
         outlier_detection: outlierDetection(policy),
-        transport_socket: transportSocket(
-          policy,
-          service.hostname,
-          `outbound_.${port.number}_.${subset}_.${service.hostname}`,
-        ),
+        ...upstreamTransport(policy, service, proxy, {
+          sni: `outbound_.${port.number}_.${subset}_.${service.hostname}`,
+          sans: serviceSpiffeIds(service, trustDomain),
+          http2: isHttpProtocol(port.protocol) && isH2(port, policy.connectionPool?.http),
+        }),
         upstream_connection_options: keepalive(policy.connectionPool?.tcp),
         typed_extension_protocol_options: isHttpProtocol(port.protocol)
           ? protocolOptions(port, policy.connectionPool?.http)
@@ -141,13 +182,13 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         cluster.lb_policy = "CLUSTER_PROVIDED";
       } else if (service.resolution === "DNS") {
         const targets = endpoints.length > 0 ? endpoints : [{ address: service.hostname, ports: {}, labels: {} }];
-        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port);
+        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port, takesMtls);
         cluster.type = "STRICT_DNS";
         cluster.load_assignment = assignment;
       } else {
         cluster.type = "EDS";
         cluster.eds_cluster_config = { eds_config: ADS, service_name: name };
-        out.endpoints.push(loadAssignment(name, endpoints, port));
+        out.endpoints.push(loadAssignment(name, endpoints, port, takesMtls));
       }
       out.clusters.push(cluster);
     }

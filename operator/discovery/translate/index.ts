@@ -25,6 +25,7 @@ import {
 } from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
+import { portMode, workloadMtls } from "./peer-authentication.js";
 import type { RouteContext } from "./routes.js";
 import { boundTo, routeConfiguration, serviceVirtualHost, virtualServiceFor } from "./virtualhosts.js";
 
@@ -147,7 +148,13 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
   out.listeners.push(...tcp);
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
-    out.listeners.push(virtualInbound(inbound, ctx.model.mesh, workloadAuthz(ctx.model, proxy)));
+    const peers = workloadMtls(ctx.model, proxy.namespace, ctx.labels);
+    out.listeners.push(
+      virtualInbound(inbound, ctx.model.mesh, workloadAuthz(ctx.model, proxy), {
+        modeFor: (port) => portMode(peers, port),
+        identity: proxy.mtls === true,
+      }),
+    );
     out.clusters.push(...inboundClusters(inbound));
   }
 }
@@ -181,6 +188,7 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     proxy.kind,
     proxy.namespace,
     proxy.proxyless,
+    proxy.mtls === true,
     Object.entries(labels).sort(),
     ports.map((p) => [p.targetPort, p.protocol]),
     [...(options.listenerNames ?? [])].sort(),

@@ -4,6 +4,7 @@ import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "
 import type {
   Address,
   Filter,
+  FilterChain,
   HttpConnectionManager,
   HttpFilter,
   Listener,
@@ -19,6 +20,8 @@ import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
 import { tracerProvider } from "./tracing.js";
 import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
+import { inboundMtls, TLS_INSPECTOR } from "./mtls.js";
+import type { MtlsMode } from "./peer-authentication.js";
 
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
@@ -235,56 +238,93 @@ function tcpProxyFilter(cluster: string): Filter {
   };
 }
 
+/** How the inbound listener terminates mTLS: each port's mode, and whether the proxy holds a mesh certificate. */
+export interface InboundMtls {
+  modeFor(port: number): MtlsMode;
+  /** The proxy has SDS `default`/`ROOTCA`: PERMISSIVE adds a TLS chain. STRICT has one whatever this says. */
+  identity: boolean;
+}
+
+const NO_MTLS: InboundMtls = { modeFor: () => "DISABLE", identity: false };
+
+/** The transports a port accepts: STRICT TLS only, PERMISSIVE both (TLS when the proxy can terminate it), DISABLE plaintext. */
+function transports(mode: MtlsMode, identity: boolean): ("tls" | "raw_buffer" | undefined)[] {
+  if (mode === "STRICT") return ["tls"];
+  if (mode === "PERMISSIVE" && identity) return ["tls", "raw_buffer"];
+  return [undefined];
+}
+
 /**
- * virtualInbound on 15006: one filter chain per port the workload serves, to `inbound|<port>||`, each starting
- * with the workload's authorization (RBAC) filters.
+ * virtualInbound on 15006: filter chains per port the workload serves, to `inbound|<port>||`, each starting with
+ * the workload's authorization (RBAC) filters. Under mutual TLS (PeerAuthentication) the TLS inspector tells TLS
+ * from plaintext: STRICT has only the TLS chain (a client certificate from the mesh required), PERMISSIVE both;
+ * the app sees the peer's identity in x-forwarded-client-cert, as Istio's inbound sets it.
  */
-export function virtualInbound(ports: ServicePort[], mesh?: MeshSettings, authz: WorkloadAuthz = NO_AUTHZ): Listener {
+export function virtualInbound(
+  ports: ServicePort[],
+  mesh?: MeshSettings,
+  authz: WorkloadAuthz = NO_AUTHZ,
+  mtls: InboundMtls = NO_MTLS,
+): Listener {
+  const chains: FilterChain[] = [];
+  for (const port of ports) {
+    const target = port.targetPort ?? port.number;
+    const http = isHttpProtocol(port.protocol);
+    for (const transport of transports(mtls.modeFor(target), mtls.identity)) {
+      chains.push({
+        name: cluster(target),
+        filter_chain_match: { destination_port: target, ...(transport ? { transport_protocol: transport } : {}) },
+        ...(transport === "tls" ? { transport_socket: inboundMtls(http) } : {}),
+        filters: http ? inboundHttpFilters(target, mesh, authz) : inboundTcpFilters(target, authz),
+      });
+    }
+  }
+  const inspect = chains.some((c) => c.filter_chain_match?.transport_protocol !== undefined);
   return {
     "@type": TYPE.listener,
     name: "virtualInbound",
     address: address(INBOUND_PORT),
     traffic_direction: "INBOUND",
-    filter_chains: ports.map((port) => {
-      const target = port.targetPort ?? port.number;
-      const cluster = inboundName(target);
-      if (!isHttpProtocol(port.protocol)) {
-        // Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does.
-        const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
-        return {
-          name: cluster,
-          filter_chain_match: { destination_port: target },
-          filters: [...rbac, tcpProxyFilter(cluster)] as Filter[],
-        };
-      }
-      return {
-        name: cluster,
-        filter_chain_match: { destination_port: target },
-        filters: [
-          hcmFilter({
-            "@type": TYPE.httpConnectionManager,
-            stat_prefix: cluster,
-            route_config: {
-              name: cluster,
-              virtual_hosts: [
-                {
-                  name: `inbound|http|${target}`,
-                  domains: ["*"],
-                  routes: [{ name: "default", match: { prefix: "/" }, route: { cluster, timeout: "0s" } }],
-                },
-              ],
-            },
-            http_filters: [
-              ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
-              ...httpFilters(false),
-            ] as HttpFilter[],
-            ...PATH_NORMALIZATION,
-            ...meshFields(mesh),
-          }),
-        ],
-      };
-    }),
+    ...(inspect ? { listener_filters: [TLS_INSPECTOR] as Listener["listener_filters"] } : {}),
+    filter_chains: chains,
   };
+}
+
+const cluster = (target: number): string => inboundName(target);
+
+/** Plain TCP (or an unknown protocol) is passed to the app as bytes, as Istio's inbound TCP chain does. */
+function inboundTcpFilters(target: number, authz: WorkloadAuthz): Filter[] {
+  const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
+  return [...rbac, tcpProxyFilter(cluster(target))] as Filter[];
+}
+
+function inboundHttpFilters(target: number, mesh: MeshSettings | undefined, authz: WorkloadAuthz): Filter[] {
+  const name = cluster(target);
+  return [
+    hcmFilter({
+      "@type": TYPE.httpConnectionManager,
+      stat_prefix: name,
+      route_config: {
+        name,
+        virtual_hosts: [
+          {
+            name: `inbound|http|${target}`,
+            domains: ["*"],
+            routes: [{ name: "default", match: { prefix: "/" }, route: { cluster: name, timeout: "0s" } }],
+          },
+        ],
+      },
+      http_filters: [
+        ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
+        ...httpFilters(false),
+      ] as HttpFilter[],
+      // Istio's inbound: the peer's identity to the app (mTLS only; a plaintext client's header is removed).
+      forward_client_cert_details: "APPEND_FORWARD",
+      set_current_client_cert_details: { uri: true },
+      ...PATH_NORMALIZATION,
+      ...meshFields(mesh),
+    }),
+  ];
 }
 
 /** A gateway's listener on a server port, routed by `http.<port>`. */

@@ -18,6 +18,7 @@ import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
 import { indexByService } from "./hosts.js";
+import { istioMutual } from "./mtls.js";
 
 export const MAX_UINT32 = 4294967295;
 export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
@@ -142,45 +143,37 @@ export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
  * Upstream TLS per the rule's `tls.mode`. SIMPLE and MUTUAL originate TLS to `sni` (default: the service's host),
  * verifying the server against `caCertificates` (default: the system's CA bundle, as Istio's
  * VERIFY_CERTIFICATE_AT_CLIENT) and its SAN against `subjectAltNames` (default: the SNI); `insecureSkipVerify`
- * turns verification off. ISTIO_MUTUAL takes the mesh certificate and root over SDS.
+ * turns verification off. ISTIO_MUTUAL takes the mesh certificate and root over SDS, and checks `subjectAltNames`
+ * (default: the destination's SPIFFE IDs).
  */
-export function transportSocket(policy: TrafficPolicy, hostname: string, meshSni: string): TransportSocket | undefined {
+export function transportSocket(
+  policy: TrafficPolicy,
+  hostname: string,
+  mesh: { sni: string; sans: string[]; http2: boolean },
+): TransportSocket | undefined {
   const tls = policy.tls;
   if (!tls || !tls.mode || tls.mode === "DISABLE") return undefined;
-  let context: Omit<UpstreamTlsContext, "@type">;
-  if (tls.mode === "ISTIO_MUTUAL") {
-    context = {
-      sni: meshSni,
-      common_tls_context: {
-        alpn_protocols: ["istio-peer-exchange", "istio"],
-        tls_certificate_sds_secret_configs: [{ name: "default", sds_config: ADS }],
-        combined_validation_context: {
-          default_validation_context: {},
-          validation_context_sds_secret_config: { name: "ROOTCA", sds_config: ADS },
-        },
-      },
+  if (tls.mode === "ISTIO_MUTUAL")
+    return istioMutual(tls.sni ?? mesh.sni, tls.subjectAltNames?.length ? tls.subjectAltNames : mesh.sans, mesh.http2);
+  const sni = tls.sni ?? (hostname.startsWith("*") || isIP(hostname) ? undefined : hostname);
+  const common: CommonTlsContext = {};
+  if (!tls.insecureSkipVerify) {
+    const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
+    common.validation_context = {
+      trusted_ca: { filename: tls.caCertificates ?? SYSTEM_CA_BUNDLE },
+      match_typed_subject_alt_names: sans.length
+        ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
+        : undefined,
     };
-  } else {
-    const sni = tls.sni ?? (hostname.startsWith("*") || isIP(hostname) ? undefined : hostname);
-    const common: CommonTlsContext = {};
-    if (!tls.insecureSkipVerify) {
-      const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
-      common.validation_context = {
-        trusted_ca: { filename: tls.caCertificates ?? SYSTEM_CA_BUNDLE },
-        match_typed_subject_alt_names: sans.length
-          ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
-          : undefined,
-      };
-    }
-    if (tls.mode === "MUTUAL") {
-      common.tls_certificates = [
-        {
-          certificate_chain: { filename: tls.clientCertificate ?? "" },
-          private_key: { filename: tls.privateKey ?? "" },
-        },
-      ];
-    }
-    context = { sni, common_tls_context: common };
   }
+  if (tls.mode === "MUTUAL") {
+    common.tls_certificates = [
+      {
+        certificate_chain: { filename: tls.clientCertificate ?? "" },
+        private_key: { filename: tls.privateKey ?? "" },
+      },
+    ];
+  }
+  const context: Omit<UpstreamTlsContext, "@type"> = { sni, common_tls_context: common };
   return { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.upstreamTlsContext, ...context } };
 }

@@ -10,6 +10,11 @@ export interface ProxyIdentity {
   namespace: string;
   /** A gRPC library speaking xDS directly: it needs policies it supports (no LEAST_REQUEST, no redirects). */
   proxyless: boolean;
+  /**
+   * The proxy holds a mesh workload certificate (SDS `default` and `ROOTCA`): it connected to xDS on 15012 with it.
+   * Only then does it get mutual TLS (ISTIO_MUTUAL clusters, TLS inbound chains); a proxy on plaintext 15010 has none.
+   */
+  mtls?: boolean;
 }
 
 export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {

@@ -141,8 +141,9 @@ spec:
     );
 
   it("rejects what the proxy can't do yet instead of sending plaintext or NACKing", () => {
-    expect(errors("{ tls: { mode: ISTIO_MUTUAL } }")).toEqual([
-      "spec.trafficPolicy.tls.mode: ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
+    expect(errors("{ tls: { mode: ISTIO_MUTUAL } }")).toEqual([]);
+    expect(errors("{ tls: { mode: ISTIO_MUTUAL, clientCertificate: /c.pem } }")).toEqual([
+      "spec.trafficPolicy.tls.clientCertificate: cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)",
     ]);
     expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(
       /^spec.trafficPolicy.tls.credentialName: is not supported yet/,

@@ -19,9 +19,13 @@ import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
+import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-authentication.js";
 
 /** The spec of each security.istio.io kind Weft enforces. */
-const SECURITY_SHAPES: Readonly<Record<string, Shape>> = { AuthorizationPolicy: AUTHORIZATION_POLICY_SHAPE };
+const SECURITY_SHAPES: Readonly<Record<string, Shape>> = {
+  AuthorizationPolicy: AUTHORIZATION_POLICY_SHAPE,
+  PeerAuthentication: PEER_AUTHENTICATION_SHAPE,
+};
 
 export interface ValidationContext {
   /** The DestinationRules a VirtualService's subsets must be defined in. Omit to skip the subset check. */
@@ -231,16 +235,15 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
       e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
   }
   const tls = p.tls;
-  if (tls?.mode === "ISTIO_MUTUAL")
-    e.add(
-      `${path}.tls.mode`,
-      "ISTIO_MUTUAL is not supported yet (it needs the mesh CA); use SIMPLE or MUTUAL with files",
-    );
   if (tls?.credentialName)
     e.add(
       `${path}.tls.credentialName`,
       "is not supported yet; give caCertificates, clientCertificate and privateKey as files",
     );
+  if (tls?.mode === "ISTIO_MUTUAL")
+    for (const k of ["caCertificates", "clientCertificate", "privateKey"] as const)
+      if (tls[k] !== undefined)
+        e.add(`${path}.tls.${k}`, "cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)");
   if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey))
     e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
   const o = p.outlierDetection;
@@ -294,6 +297,7 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
   if (kind === "ServiceEntry") return validateServiceEntry(named.spec);
   if (kind === "WorkloadEntry") return validateWorkloadEntry(named.spec);
   if (kind === "AuthorizationPolicy") return validateAuthorizationPolicy(named.spec);
+  if (kind === "PeerAuthentication") return validatePeerAuthentication(named.spec);
   return [];
 }
 

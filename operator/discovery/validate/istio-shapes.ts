@@ -252,7 +252,7 @@ const workloadEntryFields: Fields = {
   network: no,
   locality: str,
   weight: int,
-  serviceAccount: no,
+  serviceAccount: str,
 };
 
 const serviceEntry = obj({

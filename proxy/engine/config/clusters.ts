@@ -1,9 +1,11 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, nameOf, Reader, type Obj } from "./read.js";
-import { httpUpstream, keepAlive, onlyKnown, upstreamTls } from "./upstream.js";
+import { httpUpstream, keepAlive, onlyKnown, socketMatches, stringMap, upstreamTls } from "./upstream.js";
 import type { Secrets } from "./secrets.js";
 
+/** The endpoint metadata namespace transport_socket_matches compare against (Envoy's). */
+const SOCKET_MATCH = "envoy.transport_socket_match";
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
 
@@ -36,7 +38,9 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
       const health = r.str(eo, "health_status", ep) ?? "UNKNOWN";
       const meta = r.optObj(eo, "metadata", ep);
       const filterMeta = meta && r.optObj(meta, "filter_metadata", join(ep, "metadata"));
-      const istio = filterMeta && r.optObj(filterMeta, "istio", join(ep, "metadata.filter_metadata"));
+      const fmp = join(ep, "metadata.filter_metadata");
+      const istio = filterMeta && r.optObj(filterMeta, "istio", fmp);
+      const tsm = filterMeta && r.optObj(filterMeta, SOCKET_MATCH, fmp);
       out.push({
         address,
         port,
@@ -45,6 +49,7 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
         key: `${address}:${port}`,
         locality,
         workload: typeof istio?.workload === "string" ? istio.workload : undefined,
+        socketMatch: tsm ? stringMap(r, tsm, join(fmp, SOCKET_MATCH)) : undefined,
       });
     });
   });
@@ -105,8 +110,14 @@ export function compileCluster(
     http2: http.http2,
     keepAliveMs: keepAlive(r, o),
     tls: upstreamTls(r, o, secrets),
+    socketMatches: socketMatches(r, o, secrets),
     originalDstHeader,
-    transportKey: JSON.stringify([o.transport_socket, o.upstream_connection_options, http.http2]),
+    transportKey: JSON.stringify([
+      o.transport_socket,
+      o.transport_socket_matches,
+      o.upstream_connection_options,
+      http.http2,
+    ]),
     healthCheck: healthCheck(r, o),
   };
 }

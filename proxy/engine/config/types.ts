@@ -317,6 +317,16 @@ export interface Endpoint {
   key: string;
   locality: string;
   workload: string | undefined;
+  /** metadata.filter_metadata["envoy.transport_socket_match"]: what the cluster's transport_socket_matches compare. */
+  socketMatch: Readonly<Record<string, string>> | undefined;
+}
+
+/** One of a cluster's transport_socket_matches: endpoints whose socketMatch has every `match` entry use `tls`. */
+export interface SocketMatch {
+  name: string;
+  match: Readonly<Record<string, string>>;
+  /** undefined: plaintext (raw_buffer). */
+  tls: UpstreamTls | undefined;
 }
 
 export interface CircuitBreakers {
@@ -370,6 +380,8 @@ export interface Cluster {
   keepAliveMs: number | undefined;
   /** transport_socket: TLS origination; undefined: plaintext. */
   tls: UpstreamTls | undefined;
+  /** transport_socket_matches: per endpoint, the first that matches its socketMatch overrides `tls`. */
+  socketMatches: SocketMatch[];
   /**
    * ORIGINAL_DST: where a request goes comes from this header (original_dst_lb_config.use_http_header), as
    * `ip:port`. Unset: from the connection's original destination, which this engine knows only when told.

@@ -1,7 +1,7 @@
 // How a cluster talks to its hosts: HttpProtocolOptions (HTTP/1.1 or HTTP/2, idle timeout, requests per
 // connection), TCP keepalive, and the transport socket (plaintext or an UpstreamTlsContext). Anything here the
 // engine doesn't implement is a ConfigError naming the field: a cluster never silently gets less than it asked for.
-import type { DataSource, SanMatcher, UpstreamTls } from "./types.js";
+import type { DataSource, SanMatcher, SocketMatch, UpstreamTls } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 import { stringMatcher } from "./matchers.js";
 import { resolveSds, type Secrets } from "./secrets.js";
@@ -114,18 +114,49 @@ const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2",
 
 /** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
 export function upstreamTls(r: Reader, o: Obj, secrets: Secrets): UpstreamTls | undefined {
-  if (r.list(o, "transport_socket_matches", "").length)
-    r.fail("transport_socket_matches", "not supported by this proxy");
   const ts = r.optObj(o, "transport_socket", "");
-  if (!ts) return undefined;
-  const typed = r.optObj(ts, "typed_config", "transport_socket");
+  return ts ? transportSocket(r, ts, "transport_socket", secrets) : undefined;
+}
+
+/**
+ * transport_socket_matches, as Envoy picks them per endpoint: the first whose `match` equals (key by key) the
+ * endpoint's metadata `envoy.transport_socket_match` (an empty match takes every endpoint); an endpoint no entry
+ * takes uses the cluster's transport_socket. Istio's auto mTLS: `tlsMode-istio` then `tlsMode-disabled`.
+ */
+export function socketMatches(r: Reader, o: Obj, secrets: Secrets): SocketMatch[] {
+  return r.list(o, "transport_socket_matches", "").map((m, i) => {
+    const p = join("transport_socket_matches", i);
+    const mo = r.obj(m, p);
+    onlyKnown(r, mo, p, ["name", "match", "transport_socket"], "TransportSocketMatch");
+    const name = r.reqStr(mo, "name", p);
+    const match = stringMap(r, r.optObj(mo, "match", p) ?? {}, join(p, "match"));
+    const ts = r.optObj(mo, "transport_socket", p);
+    if (!ts) r.fail(join(p, "transport_socket"), "is required");
+    return { name, match, tls: transportSocket(r, ts as Obj, join(p, "transport_socket"), secrets) };
+  });
+}
+
+/** A metadata Struct of string values (transport socket matching compares strings only). */
+export function stringMap(r: Reader, o: Obj, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v !== "string") r.fail(join(path, k), "only string values are supported");
+    out[k] = v;
+  }
+  return out;
+}
+
+/** A transport socket: undefined for plaintext (raw_buffer), else the UpstreamTlsContext. */
+function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): UpstreamTls | undefined {
+  onlyKnown(r, ts, tsPath, ["name", "typed_config"], "TransportSocket");
+  const typed = r.optObj(ts, "typed_config", tsPath);
   const type = anyType(typed);
   if (type === RAW_BUFFER) return undefined;
-  const p = "transport_socket.typed_config";
+  const p = join(tsPath, "typed_config");
   if (!typed || type !== UPSTREAM_TLS) {
     return r.fail(
-      typed ? join(p, "@type") : "transport_socket",
-      `unsupported transport socket ${JSON.stringify(type ?? r.str(ts, "name", "transport_socket"))} (expected ${UPSTREAM_TLS})`,
+      typed ? join(p, "@type") : tsPath,
+      `unsupported transport socket ${JSON.stringify(type ?? r.str(ts, "name", tsPath))} (expected ${UPSTREAM_TLS} or ${RAW_BUFFER})`,
     );
   }
   onlyKnown(r, typed, p, ["sni", "common_tls_context", "max_session_keys"], "UpstreamTlsContext");
