@@ -76,7 +76,7 @@ describe("certificate rotation under load through an mTLS hop", () => {
       ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
-    await until("discovery ready", 30_000, async () => (await fetch(`http://127.0.0.1:${monitoringPort}/ready`)).ok);
+    await until("discovery ready", 120_000, async () => (await fetch(`http://127.0.0.1:${monitoringPort}/ready`)).ok);
     app = createServer((req, res) => {
       const hash = /Hash=([0-9a-f]+)/.exec(String(req.headers["x-forwarded-client-cert"] ?? ""))?.[1];
       if (hash) clientCerts.add(hash);
@@ -149,8 +149,8 @@ describe("certificate rotation under load through an mTLS hop", () => {
     }
     // Both ready: each holds a certificate and serves the config.
     for (const a of agents)
-      await until(`agent ${a.ip} ready`, 60_000, async () => (await a.readiness()).status === 200);
-  }, 90_000);
+      await until(`agent ${a.ip} ready`, 120_000, async () => (await a.readiness()).status === 200);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
