@@ -12,6 +12,12 @@ export const PROXY_PORTS = {
   stats: 15090,
 } as const;
 export const PROXY_UID = 1337;
+/** Istio's paths in the sidecar: the projected token (audience istio-ca) and the mesh root, ConfigMap
+ * istio-ca-root-cert's key root-cert.pem, which every namespace has. */
+export const DEFAULT_TOKEN_FILE = "/var/run/secrets/tokens/istio-token";
+export const DEFAULT_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
+export const ROOT_CERT_CONFIGMAP = "istio-ca-root-cert";
+export const ROOT_CERT_KEY = "root-cert.pem";
 
 export const operatorRole = {
   name: "operator",
@@ -114,6 +120,7 @@ export const discoveryRole = {
     },
     "workload-cert-ttl": {
       type: "duration",
+      env: "DEFAULT_WORKLOAD_CERT_TTL",
       default: "24h",
       description: "the lifetime of workload certificates (Istio's default 24h)",
     },
@@ -138,12 +145,12 @@ export const proxyRole = {
     },
     "token-file": {
       type: "string",
-      default: "/var/run/secrets/tokens/istio-token",
+      default: DEFAULT_TOKEN_FILE,
       description: "the ServiceAccount token (audience istio-ca) presented to the mesh CA",
     },
     "root-cert": {
       type: "string",
-      default: "/var/run/secrets/istio/root-cert.pem",
+      default: DEFAULT_ROOT_CERT,
       description: "the mesh root certificate (ConfigMap istio-ca-root-cert)",
     },
     "ca-server-name": {
@@ -152,7 +159,20 @@ export const proxyRole = {
     },
     "cert-ttl": {
       type: "duration",
-      description: "the certificate lifetime to ask for (default the CA's)",
+      env: "SECRET_TTL",
+      description: "the workload certificate lifetime to ask for, as Istio's agent (default the CA's: 24h)",
+    },
+    "service-account": {
+      type: "string",
+      env: "SERVICE_ACCOUNT",
+      description:
+        "the pod's ServiceAccount: the CSR asks for spiffe://<trust-domain>/ns/<pod-namespace>/sa/<it>, and the CA refuses it unless the token is that identity's",
+    },
+    "trust-domain": {
+      type: "string",
+      env: "TRUST_DOMAIN",
+      default: "cluster.local",
+      description: "the mesh's trust domain (meshConfig.trustDomain), for the identity the CSR asks for",
     },
     type: {
       type: "string",

@@ -99,7 +99,7 @@ describe("every rendered command line parses with the weft command table", () =>
     const proxy = parse(containers.find((c) => c.name === "weft-proxy")!);
     expect(proxy.role).toBe("proxy");
     expect(proxy.values).toMatchObject({
-      "discovery-address": "weftd.mesh-a.svc:15010",
+      "discovery-address": "weftd.mesh-a.svc:15012",
       "interception-mode": "REDIRECT",
       "binary-path": spec.proxy.binaryPath,
     });
@@ -145,7 +145,7 @@ describe("every rendered command line parses with the weft command table", () =>
     });
     expect(init).toEqual([]);
     const gw = parse(containers[0]!);
-    expect(gw.values).toMatchObject({ type: "router", "discovery-address": "weftd.mesh-a.svc:15010" });
+    expect(gw.values).toMatchObject({ type: "router", "discovery-address": "weftd.mesh-a.svc:15012" });
     expect(nodeIdFrom(gw.values as Parameters<typeof nodeIdFrom>[0])).toBe(
       "router~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local",
     );

@@ -8,6 +8,7 @@ import type { Server } from "node:https";
 import type { Logger } from "pino";
 import { hostname } from "node:os";
 import { CA_SECRET, DISCOVERY, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
+import { ROOT_CERT_KEY } from "../api/roles.js";
 import { staleReportKeys } from "../install/proxy-report.js";
 import { injectHandler } from "../injector/kube.js";
 import { Applier } from "../runtime/apply.js";
@@ -59,13 +60,15 @@ export function webhookNames(namespace: string, address: string): { dnsNames: st
   return { dnsNames: [DISCOVERY, svc, `${svc}.svc`, `${svc}.svc.cluster.local`], ips };
 }
 
-async function readCa(kc: KubeConfig, namespace: string): Promise<KeyPair | undefined> {
+async function readCa(kc: KubeConfig, namespace: string): Promise<(KeyPair & { rootsPem?: string }) | undefined> {
   try {
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: CA_SECRET, namespace });
     const pem = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k], "base64").toString("utf8") : undefined);
     const certPem = pem("ca-cert.pem");
     const keyPem = pem("ca-key.pem");
-    return certPem && keyPem ? { certPem, keyPem } : undefined;
+    // root-cert.pem: the trust bundle during a CA rotation (operator/discovery/README.md, "CA rotation").
+    const rootsPem = pem(ROOT_CERT_KEY);
+    return certPem && keyPem ? { certPem, keyPem, ...(rootsPem ? { rootsPem } : {}) } : undefined;
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
@@ -142,6 +145,7 @@ async function secureOptions(o: KubeDiscoveryOptions): Promise<SecureOptions | u
     authn: new TokenReviewAuthenticator(o.kc),
     ttlMs: o.workloadCertTtlMs ?? DEFAULT_WORKLOAD_TTL_MS,
     names: webhookNames(o.namespace, o.address),
+    ...(ca.rootsPem ? { trustBundle: ca.rootsPem } : {}),
   };
 }
 

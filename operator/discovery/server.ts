@@ -59,6 +59,9 @@ export interface SecureOptions {
   ttlMs: number;
   /** The names of discovery's serving certificate. */
   names: { dnsNames: string[]; ips: string[] };
+  /** The roots a client certificate may chain to: during a CA rotation, the old and the new (the CA Secret's
+   * root-cert.pem, as published in istio-ca-root-cert). Default: the CA's certificate. */
+  trustBundle?: string;
 }
 
 export interface Discovery {
@@ -188,9 +191,10 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     secureGrpc = new GrpcServer({ "grpc.keepalive_time_ms": 30_000, "grpc.max_send_message_length": 64 * 1024 * 1024 });
     const trustDomain = () => mesh?.trustDomain ?? DEFAULT_MESH.trustDomain;
     secureGrpc.addService(caService, caHandlers({ ca: sec.ca, authn: sec.authn, trustDomain, ttlMs: sec.ttlMs, log }));
-    secureGrpc.addService(adsService, ads.handlers(mtlsAuthorizer(() => sec.ca.certPem)));
+    const roots = sec.trustBundle ?? sec.ca.certPem;
+    secureGrpc.addService(adsService, ads.handlers(mtlsAuthorizer(() => roots)));
     const serving = await issueCert(sec.ca, { commonName: "weftd", ...sec.names, usage: "server", days: 365 });
-    securePort = await bindSecureGrpc(secureGrpc, address, sec.port, serving, sec.ca.certPem);
+    securePort = await bindSecureGrpc(secureGrpc, address, sec.port, serving, sec.ca.certPem, roots);
   }
   const http = monitoringServer({
     tracker,

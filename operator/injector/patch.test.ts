@@ -159,7 +159,7 @@ describe("the injected sidecar", () => {
     expect(proxy.args).toEqual([
       "proxy",
       "--discovery-address",
-      "weftd.mesh-a.svc:15010",
+      "weftd.mesh-a.svc:15012",
       "--type",
       "sidecar",
       "--interception-mode",
@@ -172,7 +172,7 @@ describe("the injected sidecar", () => {
       POD_NAME: "metadata.name",
       POD_NAMESPACE: "metadata.namespace",
       INSTANCE_IP: "status.podIP",
-      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15010",
+      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15012",
     });
     expect(proxy.readinessProbe.httpGet.port).toBe(15021);
     expect(proxy.resources).toEqual(spec.proxy.resources);
@@ -187,9 +187,13 @@ describe("the injected sidecar", () => {
     expect(carrier?.volumeMounts).toEqual([{ name: "weft-engines", mountPath: "/var/lib/weft/engines" }]);
     expect(carrier?.resources.requests).toEqual({ cpu: "10m", memory: "32Mi" });
     const proxy = proxyOf(out) as Out & { volumeMounts: unknown[] };
-    expect(proxy.volumeMounts).toEqual([{ name: "weft-engines", mountPath: "/var/lib/weft/engines", readOnly: true }]);
+    expect(proxy.volumeMounts).toContainEqual({
+      name: "weft-engines",
+      mountPath: "/var/lib/weft/engines",
+      readOnly: true,
+    });
     expect(proxy.env).toContainEqual({ name: "WEFT_ENGINES_DIR", value: "/var/lib/weft/engines" });
-    expect(out.spec?.volumes).toEqual([{ name: "data" }, { name: "weft-engines", emptyDir: {} }]);
+    expect(out.spec?.volumes?.slice(0, 2)).toEqual([{ name: "data" }, { name: "weft-engines", emptyDir: {} }]);
     // A pinned proxy image pins its carrier too: both run the pod's override.
     const pinned = injected(pod({ annotations: { "sidecar.istio.io/proxyImage": "example.com/weft:9" } }))!;
     expect(pinned.spec?.containers?.find((c) => c.name === "weft-engine-carrier")).toMatchObject({
@@ -198,6 +202,52 @@ describe("the injected sidecar", () => {
     expect(() => injectionPatch(pod({}, { volumes: [{ name: "weft-engines" }] }), enabled, config, values)).toThrow(
       "the pod has a volume named weft-engines already",
     );
+  });
+
+  it("gives the agent its identity as Istio does: projected token (istio-ca), istio-ca-root-cert, CA_ADDR on 15012", () => {
+    const out = injected(pod({}, { volumes: [{ name: "data" }] }))!;
+    const proxy = proxyOf(out)! as Out & { volumeMounts: { name: string; mountPath: string }[] };
+    const env = Object.fromEntries(proxy.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef.fieldPath]));
+    expect(env).toMatchObject({
+      CA_ADDR: "weftd.mesh-a.svc:15012",
+      DISCOVERY_ADDRESS: "weftd.mesh-a.svc:15012",
+      SERVICE_ACCOUNT: "spec.serviceAccountName",
+    });
+    expect(proxy.volumeMounts).toEqual([
+      { name: "weft-engines", mountPath: "/var/lib/weft/engines", readOnly: true },
+      { name: "istiod-ca-cert", mountPath: "/var/run/secrets/istio", readOnly: true },
+      { name: "istio-token", mountPath: "/var/run/secrets/tokens", readOnly: true },
+    ]);
+    expect((out.spec as { volumes: unknown[] }).volumes).toEqual([
+      { name: "data" },
+      { name: "weft-engines", emptyDir: {} },
+      {
+        name: "istio-token",
+        projected: {
+          sources: [{ serviceAccountToken: { audience: "istio-ca", expirationSeconds: 43200, path: "istio-token" } }],
+        },
+      },
+      { name: "istiod-ca-cert", configMap: { name: "istio-ca-root-cert" } },
+    ]);
+    // A pod without volumes gets the list.
+    expect((injected(pod())!.spec as { volumes: { name: string }[] }).volumes.map((v) => v.name)).toEqual([
+      "weft-engines",
+      "istio-token",
+      "istiod-ca-cert",
+    ]);
+  });
+
+  it("takes env from proxy.istio.io/config proxyMetadata (SECRET_TTL), as Istio does, never over the injector's own", () => {
+    const out = injected(
+      pod({
+        annotations: {
+          "proxy.istio.io/config": "proxyMetadata:\n  SECRET_TTL: 1h\n  CA_ADDR: evil.example.com:15012\n",
+        },
+      }),
+    )!;
+    const env = proxyOf(out)!.env;
+    expect(env.filter((e) => e.name === "SECRET_TTL")).toEqual([{ name: "SECRET_TTL", value: "1h" }]);
+    expect(env.filter((e) => e.name === "CA_ADDR")).toEqual([{ name: "CA_ADDR", value: "weftd.mesh-a.svc:15012" }]);
   });
 
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
@@ -261,7 +311,7 @@ describe("the injected sidecar", () => {
     expect(Object.keys(out.metadata?.annotations ?? {})).toEqual(["sidecar.istio.io/status"]);
     const bare = injected({ spec: {} })!;
     expect(bare.spec?.containers?.map((c) => c.name)).toEqual(["weft-proxy", "weft-engine-carrier"]);
-    expect((bare.spec?.volumes ?? []).map((v) => v.name)).toEqual(["weft-engines"]);
+    expect((bare.spec?.volumes ?? []).map((v) => v.name)).toEqual(["weft-engines", "istio-token", "istiod-ca-cert"]);
     expect(bare.metadata?.labels?.["security.istio.io/tlsMode"]).toBe("istio");
   });
 

@@ -1,8 +1,17 @@
 // The sidecar-injection patch: a pod, its namespace's labels and the injection ConfigMap → the JSON Patch that adds
 // the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
+import path from "node:path";
 import { parse } from "yaml";
+import { CA_AUDIENCE } from "../../proxy/xds/ca.js";
 import { commandLine, readCommandLine, type Role } from "../api/contract.js";
-import { carrierRole, initRole, proxyRole } from "../api/roles.js";
+import {
+  carrierRole,
+  DEFAULT_ROOT_CERT,
+  DEFAULT_TOKEN_FILE,
+  initRole,
+  proxyRole,
+  ROOT_CERT_CONFIGMAP,
+} from "../api/roles.js";
 import { selectorMatches } from "./config.js";
 import type { Container, InjectorConfig, InjectorValues, Volume } from "./config.js";
 
@@ -18,7 +27,7 @@ export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
 export const PROXY_CONFIG = "proxy.istio.io/config";
 export const TEMPLATES = "inject.istio.io/templates";
 export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
-const IGNORED_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
+export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 const READY_PORT = 15021;
 
 export interface Pod {
@@ -48,9 +57,25 @@ export interface InjectContext {
   /** The pod's namespace (the request's, when the pod has none yet). */
   namespace: string;
   namespaceLabels: Record<string, string>;
-  /** Where weftd runs: the proxy's discovery address is weftd.<ns>.svc:15010. */
+  /** Where weftd runs: the proxy's discovery and CA address is weftd.<ns>.svc:15012 (xDS over mTLS). */
   discoveryNamespace: string;
 }
+
+/** What the agent needs for its identity, at Istio's names and paths: the projected ServiceAccount token (audience
+ * istio-ca, 12 h, which the kubelet renews at 80 %) and the mesh root from ConfigMap istio-ca-root-cert. */
+export const IDENTITY_VOLUMES = [
+  {
+    name: "istio-token",
+    projected: {
+      sources: [{ serviceAccountToken: { audience: CA_AUDIENCE, expirationSeconds: 43200, path: "istio-token" } }],
+    },
+  },
+  { name: "istiod-ca-cert", configMap: { name: ROOT_CERT_CONFIGMAP } },
+];
+const IDENTITY_MOUNTS = [
+  { name: "istiod-ca-cert", mountPath: path.posix.dirname(DEFAULT_ROOT_CERT), readOnly: true },
+  { name: "istio-token", mountPath: path.posix.dirname(DEFAULT_TOKEN_FILE), readOnly: true },
+];
 
 const truthy = (v: string) => ["y", "yes", "true", "on"].includes(v.toLowerCase());
 
@@ -72,17 +97,34 @@ export function injectionRequired(pod: Pod, ctx: InjectContext, config: Injector
   return config.policy === "enabled";
 }
 
-/** `binaryPath: …` from the pod's proxy.istio.io/config, when it parses. */
-function podBinaryPath(annotations: Record<string, string>): string | undefined {
+/** The pod's proxy.istio.io/config (Istio's ProxyConfig), when it parses as a mapping. */
+function podProxyConfig(annotations: Record<string, string>): Record<string, unknown> {
   const text = annotations[PROXY_CONFIG];
-  if (!text) return undefined;
+  if (!text) return {};
   try {
     const doc: unknown = parse(text);
-    const bp = typeof doc === "object" && doc !== null ? (doc as { binaryPath?: unknown }).binaryPath : undefined;
-    return typeof bp === "string" && bp ? bp : undefined;
+    return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** `binaryPath: …` from the pod's proxy.istio.io/config. */
+function podBinaryPath(annotations: Record<string, string>): string | undefined {
+  const bp = podProxyConfig(annotations).binaryPath;
+  return typeof bp === "string" && bp ? bp : undefined;
+}
+
+/**
+ * `proxyMetadata` from the pod's proxy.istio.io/config: env for the agent, as Istio injects it (e.g. SECRET_TTL: 1h
+ * for shorter workload certificates). String values only; the env the injector sets itself is not overridden.
+ */
+function podProxyMetadata(annotations: Record<string, string>): { name: string; value: string }[] {
+  const md = podProxyConfig(annotations).proxyMetadata;
+  if (typeof md !== "object" || md === null || Array.isArray(md)) return [];
+  return Object.entries(md as Record<string, unknown>).flatMap(([name, value]) =>
+    typeof value === "string" || typeof value === "number" ? [{ name, value: String(value) }] : [],
+  );
 }
 
 /** Istio's rule: an image with a `/` is used as given, a bare name is <hub>/<name>:<tag>. */
@@ -143,7 +185,8 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
-  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15010`;
+  // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
+  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
   const args = commandLine(proxyRole, {
     ...given,
@@ -157,14 +200,20 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     f["pod-namespace"].env,
     f["instance-ip"].env,
     f["discovery-address"].env,
+    f["ca-address"].env,
+    f["service-account"].env,
     "WEFT_RESTART_POLICY",
   ];
+  const metadata = podProxyMetadata(annotations).filter((e) => !ours.includes(e.name));
   const env = [
-    ...(template.env ?? []).filter((e) => !ours.includes(e.name)),
+    ...(template.env ?? []).filter((e) => !ours.includes(e.name) && !metadata.some((m) => m.name === e.name)),
+    ...metadata,
     { name: f["pod-name"].env, ...fieldRef("metadata.name") },
     { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },
     { name: f["instance-ip"].env, ...fieldRef("status.podIP") },
     { name: f["discovery-address"].env, value: discoveryAddress },
+    { name: f["ca-address"].env, value: discoveryAddress },
+    { name: f["service-account"].env, ...fieldRef("spec.serviceAccountName") },
     ...(proxy.restartPolicy ? [{ name: "WEFT_RESTART_POLICY", value: proxy.restartPolicy }] : []),
   ];
   const ports = template.ports ?? [];
@@ -177,6 +226,12 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
     ports: ports.some((p) => p.containerPort === READY_PORT)
       ? ports
       : [...ports, { containerPort: READY_PORT, name: "http-ready", protocol: "TCP" }],
+    volumeMounts: [
+      ...((template.volumeMounts as { name: string }[] | undefined) ?? []).filter(
+        (m) => !IDENTITY_MOUNTS.some((i) => i.name === m.name),
+      ),
+      ...IDENTITY_MOUNTS,
+    ],
     readinessProbe: template.readinessProbe ?? {
       httpGet: { path: "/healthz/ready", port: READY_PORT },
       periodSeconds: 2,
@@ -266,7 +321,9 @@ export function injectionPatch(
   const taken = new Set((pod.spec?.volumes ?? []).map((v) => v.name));
   for (const v of volumes)
     if (taken.has(v.name)) throw new Error(`the pod has a volume named ${v.name} already: the sidecar needs that name`);
-  ops.push(...addToList("/spec/volumes", pod.spec?.volumes, volumes));
+  // Istio's identity volumes: a pod that brings its own (as Istio-ready manifests may) keeps it.
+  const identity = IDENTITY_VOLUMES.filter((v) => !taken.has(v.name));
+  ops.push(...addToList("/spec/volumes", pod.spec?.volumes, [...volumes, ...identity]));
   ops.push(
     ...addToMap("/metadata/annotations", meta.annotations, {
       ...config.injectedAnnotations,

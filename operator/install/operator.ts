@@ -21,6 +21,7 @@ import { LeaderElector, type LeaderOptions } from "../runtime/leader.js";
 import { RuntimeMetrics } from "../runtime/metrics.js";
 import { DISCOVERY, FIELD_MANAGER, MESH_LABEL } from "./labels.js";
 import { MeshReconciler } from "./reconciler.js";
+import { rootCertPublisher } from "./root-cert.js";
 import { INJECTED_SELECTOR } from "./upgrades.js";
 
 export interface OperatorOptions {
@@ -86,6 +87,7 @@ export class Operator {
       plural: PLURAL,
     });
     const caches = {
+      meshes,
       deployments: this.informer<V1Deployment>(owned("apps/v1", "Deployment", "deployments")),
       secrets: this.informer<V1Secret>(owned("v1", "Secret", "secrets")),
       configMaps: this.informer<V1ConfigMap>(owned("v1", "ConfigMap", "configmaps")),
@@ -108,6 +110,15 @@ export class Operator {
     for (const i of [caches.deployments, caches.secrets, caches.configMaps, caches.controlPlanePods])
       controller.watches(i, toMesh);
     for (const source of OWNED) controller.watches(this.informer(source), toMesh);
+    // istio-ca-root-cert (root-cert.ts): a namespace that appears gets it from the mesh that publishes it (its
+    // ConfigMap carries the mesh label, so an edit or a delete requeues that mesh through the ConfigMap informer).
+    // When the publisher goes, the next oldest mesh takes over.
+    const publisher = () => {
+      const name = rootCertPublisher(meshes.list());
+      return name ? [name] : [];
+    };
+    controller.watches(caches.namespaces, publisher);
+    controller.watches(meshes, publisher);
     // An injected pod's change (created, its carrier restarted, deleted) may move an upgrade along: every mesh looks.
     controller.watches(caches.pods, () => meshes.list().flatMap((m) => (m.metadata?.name ? [m.metadata.name] : [])));
     this.controller = controller;

@@ -34,8 +34,11 @@ import {
   meshLabels,
 } from "./labels.js";
 import { imagePullFailures } from "./image-pulls.js";
+import { publishedNamespaces, rootBundle, rootCertPublisher, rootCertsToApply } from "./root-cert.js";
+import { ROOT_CERT_CONFIGMAP } from "../api/roles.js";
 
 export interface Caches {
+  meshes: Informer<MeshInstallation>;
   deployments: Informer<V1Deployment>;
   secrets: Informer<V1Secret>;
   configMaps: Informer<V1ConfigMap>;
@@ -118,6 +121,7 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
       const spec = checkSpec(mesh.spec);
       namespace = spec.namespace;
       deployment = await this.install(mesh, spec);
+      await this.publishRootCert(mesh, spec);
       upgrade = await this.upgrades.step(spec, proxyReport());
     } catch (err) {
       failure = err instanceof ReconcileError ? err : new ReconcileError("ApplyFailed", errorMessage(err), true);
@@ -164,6 +168,32 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
     return deployment;
   }
 
+  /** istio-ca-root-cert in every namespace (root-cert.ts), when this mesh is the one that publishes it. */
+  private async publishRootCert(mesh: MeshInstallation, spec: MeshSpec): Promise<void> {
+    const name = mesh.metadata?.name ?? "";
+    if (rootCertPublisher(this.caches.meshes.list()) !== name) return;
+    const secret = this.caches.secrets.get(CA_SECRET, spec.namespace);
+    const ca = await this.ca.ensure(spec.namespace, secret);
+    const namespaces = publishedNamespaces(this.caches.namespaces.list());
+    const stale = rootCertsToApply(
+      namespaces,
+      (ns) => this.caches.configMaps.get(ROOT_CERT_CONFIGMAP, ns),
+      name,
+      rootBundle(secret?.data, ca.certPem),
+      mesh.metadata?.uid ?? "",
+    );
+    for (const cm of stale) {
+      try {
+        await this.applier.apply(cm);
+      } catch (err) {
+        // A namespace deleted meanwhile refuses it; the next event on it settles the rest.
+        if ((err as { code?: number }).code === 403 || isNotFound(err)) continue;
+        throw new ReconcileError("ApplyFailed", `ConfigMap ${describe(cm)}: ${errorMessage(err)}`, true);
+      }
+    }
+    if (stale.length) this.log.info({ mesh: name, namespaces: stale.length }, `${ROOT_CERT_CONFIGMAP} published`);
+  }
+
   /** Creates the namespace if it is missing, marked so that finalize may delete it; never takes over an existing one. */
   private async ensureNamespace(ns: KubernetesObject, mesh: string): Promise<void> {
     const name = ns.metadata?.name ?? "";
@@ -208,6 +238,9 @@ export class MeshReconciler implements Reconciler<MeshInstallation> {
     for (const obj of objects.reverse()) {
       if (await this.applier.delete(obj)) this.log.info({ object: `${obj.kind} ${describe(obj)}` }, "deleted");
     }
+    for (const cm of this.caches.configMaps.list())
+      if (cm.metadata?.name === ROOT_CERT_CONFIGMAP && cm.metadata.labels?.[MESH_LABEL] === name)
+        await this.applier.delete(cm);
     const ns = this.caches.namespaces.get(spec.namespace);
     if (ns?.metadata?.annotations?.[CREATED_BY_ANNOTATION] === name) {
       try {

@@ -93,6 +93,8 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
           verbs: ["update", "patch"],
         },
         { apiGroups: [GROUP], resources: ["meshinstallations"], verbs: ["get", "list", "watch"] },
+        // The mesh CA checks the sidecars' tokens (audience istio-ca) with the API server, as istiod does.
+        { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       ],
     } as KubernetesObject,
     binding("ClusterRole", clusterRole),

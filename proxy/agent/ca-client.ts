@@ -28,6 +28,8 @@ export interface CaClientOptions {
   serverName?: string;
   /** Requested lifetime in seconds (0: the CA's default). */
   ttlSeconds?: number;
+  /** The SPIFFE ID the CSR asks for; none: the CA issues the token's identity. */
+  identity?: string;
   deadlineMs?: number;
 }
 
@@ -43,7 +45,7 @@ export function meshCredentials(
 
 /** Asks the CA for a certificate; rejects with the CA's reason (a gRPC error's details) when refused. */
 export async function requestCertificate(o: CaClientOptions, token: string): Promise<WorkloadCert> {
-  const { csrPem, keyPem } = await createCsr([]);
+  const { csrPem, keyPem } = await createCsr(o.identity ? [o.identity] : []);
   const client = new CaClient(
     o.address,
     meshCredentials(o.rootPem),

@@ -2,6 +2,7 @@
 import { hostname } from "node:os";
 import type { Values } from "../../operator/api/contract.js";
 import type { proxyRole } from "../../operator/api/roles.js";
+import { spiffeId } from "../xds/ca.js";
 
 type Flags = Values<typeof proxyRole>;
 
@@ -40,6 +41,9 @@ export async function runProxyRole(f: Flags): Promise<number> {
       rootCertFile: f["root-cert"],
       caServerName: f["ca-server-name"],
       certTtlSeconds: f["cert-ttl"] === undefined ? undefined : Math.round(f["cert-ttl"] / 1000),
+      ...(f["service-account"]
+        ? { identity: spiffeId(f["trust-domain"], f["pod-namespace"] || "default", f["service-account"]) }
+        : {}),
     });
   }
   const bootstrap = f.bootstrap;

@@ -19,9 +19,7 @@ import { meshCredentials } from "./ca-client.js";
 import { IdentityManager } from "./identity.js";
 import { workloadSecrets } from "./secrets.js";
 
-/** Istio's paths in the sidecar: the projected token (audience istio-ca) and the mesh root from istio-ca-root-cert. */
-export const DEFAULT_TOKEN_FILE = "/var/run/secrets/tokens/istio-token";
-export const DEFAULT_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
+import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE } from "../../operator/api/roles.js";
 
 export interface XdsAgentFlags {
   discoveryAddress: string;
@@ -65,6 +63,9 @@ export interface XdsAgentFlags {
   caServerName?: string;
   /** The certificate lifetime asked for, in seconds (0: the CA's default). */
   certTtlSeconds?: number;
+  /** The SPIFFE ID the CSR asks for (Istio's agent: from TRUST_DOMAIN, POD_NAMESPACE, SERVICE_ACCOUNT); the CA
+   * refuses it unless the token is that identity's. Unset: the CSR names none, the CA issues the token's. */
+  identity?: string;
   /** Where the xDS client's notes go (NACKs, reconnects). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -145,7 +146,12 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   let fromXds: Resources | undefined;
   const identity = flags.caAddress
     ? new IdentityManager({
-        ca: { address: flags.caAddress, serverName: flags.caServerName, ttlSeconds: flags.certTtlSeconds },
+        ca: {
+          address: flags.caAddress,
+          serverName: flags.caServerName,
+          ttlSeconds: flags.certTtlSeconds,
+          identity: flags.identity,
+        },
         rootCertFile: flags.rootCertFile ?? DEFAULT_ROOT_CERT,
         tokenFile: flags.tokenFile ?? DEFAULT_TOKEN_FILE,
         log,
@@ -211,10 +217,11 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     log,
   });
   xds.reportEngine(upgrader.report());
-  // xDS over mTLS needs the certificate first; a refused CSR keeps the agent unready, saying why, and retrying.
+  // xDS waits for the certificate: over mTLS it needs it to connect, and a config naming the SDS secrets is only
+  // valid with them (Envoy's warming). A refused CSR keeps the agent unready, saying why, and retrying.
   await identity?.start();
   let xdsStopped = false;
-  if (mtlsXds)
+  if (identity)
     void identity.first.then(() => {
       if (!xdsStopped) xds.start();
     });

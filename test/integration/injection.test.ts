@@ -119,7 +119,7 @@ describe("sidecar injection, called by kube-apiserver", () => {
     expect(proxy.args).toEqual([
       "proxy",
       "--discovery-address",
-      `weftd.${MESH_NS}.svc:15010`,
+      `weftd.${MESH_NS}.svc:15012`,
       "--type",
       "sidecar",
       "--interception-mode",

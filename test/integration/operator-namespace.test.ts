@@ -1,10 +1,7 @@
 // `weft operator` from a laptop against a fresh cluster: the leader Lease's namespace is created when the user may,
 // and when they may not, the operator fails at once with one line naming --leader-election-namespace (it used to
 // log "namespaces not found" every 2 s, forever).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { getJson, kube, kubectl } from "./support/kubectl.js";
+import { kube, kubectl, serviceAccountKubeconfig } from "./support/kubectl.js";
 import { OperatorProcess } from "./support/operator.js";
 import { weft } from "../support/weft-cli.js";
 
@@ -32,20 +29,7 @@ describe("weft operator and its leader Lease's namespace", () => {
 
   it("fails at once with one line naming --leader-election-namespace when it may not create it", async () => {
     await kube(["create", "serviceaccount", "weft-cli-nobody", "-n", "default"]);
-    const token = (await kube(["create", "token", "weft-cli-nobody", "-n", "default", "--duration=10m"])).trim();
-    const admin = await getJson<{ clusters: { cluster: object }[] }>(["config", "view", "--raw", "--minify"]);
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), "weft-nobody-")), "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster: admin.clusters[0]?.cluster }],
-        users: [{ name: "nobody", user: { token } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "nobody" } }],
-        "current-context": "c",
-      }),
-    );
+    const kubeconfig = await serviceAccountKubeconfig("weft-cli-nobody", "default", "10m");
     const r = await weft([
       "operator",
       "--kubeconfig",

@@ -2,12 +2,9 @@
 // the operator, running with nothing but its ServiceAccount's token, can install and remove
 // a mesh. That proves the least-privilege ClusterRole is enough (Kubernetes refuses to let
 // it grant weftd anything it doesn't hold itself).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import type { MeshInstallation } from "../../operator/api/types.js";
-import { getJson, kube, kubectl } from "./support/kubectl.js";
+import { getJson, kube, kubectl, serviceAccountKubeconfig } from "./support/kubectl.js";
 import type { ObjectWatch } from "./support/mesh.js";
 import { isReady, watchMesh } from "./support/mesh.js";
 import { OperatorProcess } from "./support/operator.js";
@@ -54,26 +51,7 @@ describe("the install manifests in operator/deploy", () => {
   });
 
   it("grant the operator enough to install and remove a mesh with its ServiceAccount token alone", async () => {
-    const token = (await kube(["create", "token", "weft-operator", "-n", "weft-system", "--duration=1h"])).trim();
-    const admin = await getJson<{ clusters: { cluster: { server: string; "certificate-authority-data": string } }[] }>([
-      "config",
-      "view",
-      "--raw",
-      "--minify",
-    ]);
-    const cluster = admin.clusters[0]?.cluster;
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), "weft-rbac-")), "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "c", cluster }],
-        users: [{ name: "weft-operator", user: { token } }],
-        contexts: [{ name: "c", context: { cluster: "c", user: "weft-operator" } }],
-        "current-context": "c",
-      }),
-    );
+    const kubeconfig = await serviceAccountKubeconfig("weft-operator", "weft-system");
     operator = await OperatorProcess.start("rbac-test", ["--leader-election-namespace=weft-system"], {
       ...process.env,
       KUBECONFIG: kubeconfig,

@@ -11,6 +11,7 @@ import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
 import { bookinfoOnTheRealNode } from "./bookinfo.js";
 import { httpGet } from "./http.js";
 import { proxyUpgradeOnTheRealNode } from "./upgrade.js";
+import { strictOnTheRealNode } from "./strict.js";
 import { quickStartBlocks, runLines } from "./readme.js";
 
 const NS = "real-pods";
@@ -184,6 +185,8 @@ spec:
   describe("Bookinfo, meshed", bookinfoOnTheRealNode);
   // On the same Bookinfo: spec.proxy.tag to another version, every sidecar hot-restarted in place under load.
   describe("Bookinfo's sidecars, upgraded in place", proxyUpgradeOnTheRealNode);
+
+  describe("Bookinfo with STRICT mutual TLS mesh-wide", strictOnTheRealNode);
 
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);

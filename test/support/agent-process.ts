@@ -1,6 +1,7 @@
 // A `weft proxy` agent over xDS as its own process, for tests that load it (a test process that hosted the agent
 // would also be accepting its connections).
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import { REPO_ROOT, freePort } from "../../hack/paths.js";
 
 export interface AgentProcessOptions {
@@ -12,6 +13,10 @@ export interface AgentProcessOptions {
   enginesDir: string;
   /** More flags, such as --engine-wait 1s. */
   args?: string[];
+  /** More env (the injected pod's, such as SECRET_TTL). */
+  env?: Record<string, string>;
+  /** Each line of its stderr (else stderr is the test's). */
+  onLog?: (line: string) => void;
 }
 
 export class AgentProcess {
@@ -22,6 +27,8 @@ export class AgentProcess {
     readonly statsPort: number,
     /** Its admin port (/config_dump), on ip. */
     readonly adminPort: number,
+    /** Its readiness port (/healthz/ready), on ip. */
+    readonly readyPort: number,
   ) {
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
   }
@@ -39,9 +46,17 @@ export class AgentProcess {
         ...["--binary-path", o.binaryPath, "--engine-version", o.engineVersion, "--engines-dir", o.enginesDir],
         ...(o.args ?? []),
       ],
-      { stdio: ["ignore", "ignore", "inherit"] },
+      { stdio: ["ignore", "ignore", o.onLog ? "pipe" : "inherit"], env: { ...process.env, ...o.env } },
     );
-    return new AgentProcess(proc, ip, stats, admin);
+    const onLog = o.onLog;
+    if (onLog) createInterface({ input: proc.stderr! }).on("line", onLog);
+    return new AgentProcess(proc, ip, stats, admin, ready);
+  }
+
+  /** GET /healthz/ready: its status and body. */
+  async readiness(): Promise<{ status: number; body: string }> {
+    const r = await fetch(`http://${this.ip}:${this.readyPort}/healthz/ready`);
+    return { status: r.status, body: await r.text() };
   }
 
   async prometheus(): Promise<string> {

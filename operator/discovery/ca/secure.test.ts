@@ -171,3 +171,20 @@ describe("ADS over mTLS on :15012", () => {
     expect(r.type_url).toBe(TYPE.cluster);
   });
 });
+
+describe("a CA rotation's overlap", () => {
+  it("accepts a workload certificate of the old root while the trust bundle carries both, and not after", async () => {
+    const { workloadIdentityOf } = await import("./secure.js");
+    const { createCsr, signCsr } = await import("../../runtime/pki.js");
+    const next = await generateCa("weft-mesh-ca-next", 3650);
+    const uri = "spiffe://cluster.local/ns/default/sa/sleep";
+    const { csrPem } = await createCsr([uri]);
+    const der = (pem: string) => new X509Certificate(pem).raw;
+    const old = der(await signCsr(ca, csrPem, uri, 60_000));
+    const renewed = der(await signCsr(next, csrPem, uri, 60_000));
+    const bundle = ca.certPem + next.certPem;
+    expect(workloadIdentityOf(old, bundle)).toEqual({ uri, namespace: "default" });
+    expect(workloadIdentityOf(renewed, bundle)).toEqual({ uri, namespace: "default" });
+    expect(workloadIdentityOf(old, next.certPem)).toEqual({ error: "client certificate not issued by the mesh CA" });
+  });
+});

@@ -7,10 +7,20 @@ import { parseSpiffeId } from "../../../proxy/xds/ca.js";
 import type { KeyPair } from "../../runtime/pki.js";
 import { parseNodeId } from "../translate/proxy.js";
 
-/** Why `raw` (a DER client certificate) isn't a current workload certificate of this CA, or its SPIFFE ID. Pure. */
+/** The certificates of a PEM bundle. Pure. */
+export function pemCertificates(bundle: string): X509Certificate[] {
+  return (bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+    (pem) => new X509Certificate(pem),
+  );
+}
+
+/**
+ * Why `raw` (a DER client certificate) isn't a current workload certificate of the mesh, or its SPIFFE ID. `rootsPem`
+ * is the trust bundle: the CA's certificate, or during a CA rotation the old and the new root. Pure.
+ */
 export function workloadIdentityOf(
   raw: Buffer | undefined,
-  caPem: string,
+  rootsPem: string,
   now = Date.now(),
 ): { uri: string; namespace: string } | { error: string } {
   if (!raw?.length)
@@ -21,8 +31,7 @@ export function workloadIdentityOf(
   } catch {
     return { error: "client certificate does not parse" };
   }
-  const ca = new X509Certificate(caPem);
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey))
+  if (!pemCertificates(rootsPem).some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey)))
     return { error: "client certificate not issued by the mesh CA" };
   if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) <= now)
     return { error: `client certificate not valid now (${cert.validFrom} to ${cert.validTo})` };
@@ -43,19 +52,29 @@ export function nodeIdProblem(nodeId: string, namespace: string): string | undef
     : `node id ${nodeId} claims namespace ${other}, its certificate is of namespace ${namespace}`;
 }
 
-/** The ADS authorizer for :15012: the stream's client certificate must be the mesh CA's, of the node's namespace. */
-export function mtlsAuthorizer(caPem: () => string) {
+/** The ADS authorizer for :15012: the stream's client certificate must be the mesh's, of the node's namespace. */
+export function mtlsAuthorizer(rootsPem: () => string) {
   return (stream: ServerDuplexStream<unknown, unknown>, nodeId: string): string | undefined => {
     const raw = stream.getAuthContext()?.sslPeerCertificate?.raw;
-    const id = workloadIdentityOf(raw, caPem());
+    const id = workloadIdentityOf(raw, rootsPem());
     if ("error" in id) return id.error;
     return nodeIdProblem(nodeId, id.namespace);
   };
 }
 
-/** Binds `server` on address:port with TLS: asks for (doesn't require) a client certificate. Resolves to the port. */
-export function bindSecureGrpc(server: GrpcServer, address: string, port: number, serving: KeyPair, caPem: string) {
-  const ca: experimental.CaCertificateUpdate = { caCertificate: Buffer.from(caPem) };
+/**
+ * Binds `server` on address:port with TLS: asks for (doesn't require) a client certificate, verified against
+ * `rootsPem` (the trust bundle). The serving chain ends at `caPem`, the signing CA. Resolves to the port.
+ */
+export function bindSecureGrpc(
+  server: GrpcServer,
+  address: string,
+  port: number,
+  serving: KeyPair,
+  caPem: string,
+  rootsPem = caPem,
+) {
+  const ca: experimental.CaCertificateUpdate = { caCertificate: Buffer.from(rootsPem) };
   const identity: experimental.IdentityCertificateUpdate = {
     certificate: Buffer.from(serving.certPem + caPem),
     privateKey: Buffer.from(serving.keyPem),

@@ -19,9 +19,8 @@ import { workloadSecrets } from "../../agent/secrets.js";
 import type { Engine } from "../engine.js";
 import type { Resources } from "../config/types.js";
 import { ConfigError } from "../config/index.js";
+import { hcm, inboundTls, istioMutual, TLS_INSPECTOR } from "../../../test/support/engine/istio-mtls.js";
 
-const T = "type.googleapis.com/envoy.extensions";
-const SDS = { ads: {}, resource_api_version: "V3" };
 const TD = "cluster.local";
 const SLEEP = `spiffe://${TD}/ns/default/sa/sleep`;
 const HTTPBIN = `spiffe://${TD}/ns/default/sa/httpbin`;
@@ -31,43 +30,12 @@ async function workload(ca: KeyPair, uri: string, ttlMs = 3600_000) {
   return { certChainPem: (await signCsr(ca, csrPem, uri, ttlMs)) + ca.certPem, keyPem, rootPem: ca.certPem };
 }
 
-const hcm = (name: string) => ({
-  name: "envoy.filters.network.http_connection_manager",
-  typed_config: {
-    "@type": `${T}.filters.network.http_connection_manager.v3.HttpConnectionManager`,
-    stat_prefix: name,
-    rds: { route_config_name: "routes" },
-    forward_client_cert_details: "APPEND_FORWARD",
-    set_current_client_cert_details: { uri: true },
-  },
-});
-const inboundTls = {
-  name: "envoy.transport_sockets.tls",
-  typed_config: {
-    "@type": `${T}.transport_sockets.tls.v3.DownstreamTlsContext`,
-    require_client_certificate: true,
-    common_tls_context: {
-      alpn_protocols: ["h2", "http/1.1", "istio-peer-exchange", "istio"],
-      tls_certificate_sds_secret_configs: [{ name: "default", sds_config: SDS }],
-      combined_validation_context: {
-        default_validation_context: {},
-        validation_context_sds_secret_config: { name: "ROOTCA", sds_config: SDS },
-      },
-    },
-  },
-};
-
 /** The server sidecar's inbound listener: PERMISSIVE (TLS and plaintext) or STRICT (TLS only). */
 function inbound(mode: "PERMISSIVE" | "STRICT"): Record<string, unknown> {
   return {
     name: "http",
     address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-    listener_filters: [
-      {
-        name: "envoy.filters.listener.tls_inspector",
-        typed_config: { "@type": `${T}.filters.listener.tls_inspector.v3.TlsInspector` },
-      },
-    ],
+    listener_filters: [TLS_INSPECTOR],
     filter_chains: [
       { filter_chain_match: { transport_protocol: "tls" }, transport_socket: inboundTls, filters: [hcm("inbound")] },
       ...(mode === "PERMISSIVE"
@@ -76,24 +44,6 @@ function inbound(mode: "PERMISSIVE" | "STRICT"): Record<string, unknown> {
     ],
   };
 }
-
-const istioMutual = (san: string) => ({
-  transport_socket: {
-    name: "envoy.transport_sockets.tls",
-    typed_config: {
-      "@type": `${T}.transport_sockets.tls.v3.UpstreamTlsContext`,
-      sni: "outbound_.8000_._.httpbin.default.svc.cluster.local",
-      common_tls_context: {
-        alpn_protocols: ["istio-peer-exchange", "istio"],
-        tls_certificate_sds_secret_configs: [{ name: "default", sds_config: SDS }],
-        combined_validation_context: {
-          default_validation_context: { match_typed_subject_alt_names: [{ san_type: "URI", matcher: { exact: san } }] },
-          validation_context_sds_secret_config: { name: "ROOTCA", sds_config: SDS },
-        },
-      },
-    },
-  },
-});
 
 describe("mTLS between two engines (SDS secrets, PERMISSIVE and STRICT inbound)", () => {
   let ca: KeyPair;

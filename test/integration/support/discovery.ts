@@ -14,6 +14,8 @@ export class DiscoveryProcess {
     readonly xdsPort: number,
     readonly monitoringPort: number,
     readonly webhookPort: number,
+    /** :15012 (the mesh CA and ADS over mTLS), when the mesh CA Secret is there. */
+    readonly securePort: number,
   ) {
     this.log = new LogLines(proc.stdout!, "discovery");
     this.exited = new Promise((resolve) => proc.once("exit", (code) => resolve(code)));
@@ -21,7 +23,9 @@ export class DiscoveryProcess {
 
   /** Starts discovery for one mesh and namespace; resolves once it serves (its first snapshot pushed). */
   static async start(namespace: string, mesh: string, extraArgs: string[] = []): Promise<DiscoveryProcess> {
-    const [xds, monitoring, webhook] = [await freePort(), await freePort(), await freePort()];
+    // Every port from the OS: discovery serves :15012 whenever the mesh CA Secret exists, and a fixed 15012 would
+    // collide with any other discovery on this machine.
+    const [xds, monitoring, webhook, secure] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const args = [
       `--namespace=${namespace}`,
       `--mesh=${mesh}`,
@@ -29,13 +33,14 @@ export class DiscoveryProcess {
       `--xds-port=${xds}`,
       `--monitoring-port=${monitoring}`,
       `--webhook-port=${webhook}`,
+      `--secure-port=${secure}`,
     ];
     const proc = spawn(
       process.execPath,
       [`${REPO_ROOT}/dist/operator/cli/main.js`, "discovery", ...args, ...extraArgs],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
-    const d = new DiscoveryProcess(proc, xds, monitoring, webhook);
+    const d = new DiscoveryProcess(proc, xds, monitoring, webhook, secure);
     // One reader of stdout (LogLines): a second readline, once closed, would pause the stream for both.
     const exited = new Promise<never>((_, reject) =>
       proc.once("exit", (code) => reject(new Error(`discovery exited (${code}) before serving`))),
