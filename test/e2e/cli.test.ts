@@ -1,7 +1,9 @@
 // The day-two CLI against local mode (npm start's mesh): `weft proxy-status` and `weft proxy-config` through
 // --discovery-address, `weft apply -f` / `weft delete -f` on the config folder (validated as the webhook does)
-// (a NACK shown as NACKED with its error is tested against the process cluster: test/integration/cli.test.ts).
+// (also against the process cluster, with a NACK: test/integration/cli.test.ts). Here a NACK comes as users meet one:
+// a Gateway server on a port something else on the gateway's address holds.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startLocalMesh, type LocalMesh } from "../../hack/local/mesh.js";
@@ -135,4 +137,49 @@ describe("weft proxy-status, proxy-config, apply and delete in local mode", () =
       "weft delete: virtualservice.networking.istio.io/reviews not found in the config folder\n",
     );
   }, 60_000);
+
+  it("proxy-status: a proxy that can't take its config is NACKED with the error, and SYNCED again once it is fixed", async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ host: "127.0.174.3", port: 0 }, resolve));
+    const port = (squatter.address() as { port: number }).port;
+    const gateway = file(
+      "busy-gateway.yaml",
+      `apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: { name: busy }\nspec:\n  selector: { istio: ingressgateway }\n  servers:\n  - port: { number: ${port}, name: http-busy, protocol: HTTP }\n    hosts: ["*"]\n`,
+    );
+    const gatewayRow = async () => {
+      const r = await weft(["proxy-status", "--discovery-address", address]);
+      return {
+        r,
+        row: r.stdout
+          .split("\n")
+          .map(cells)
+          .find((c) => c[0] === "istio-ingressgateway.default"),
+      };
+    };
+    try {
+      expect((await weft(["apply", "-f", gateway, ...configDir()])).code).toBe(0);
+      let seen = await gatewayRow();
+      const deadline = Date.now() + 30_000;
+      while (!seen.row?.includes("NACKED") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        seen = await gatewayRow();
+      }
+      expect(seen.row).toContain("NACKED");
+      expect(seen.r.stdout).toMatch(
+        new RegExp(`NACKED istio-ingressgateway\\.default [A-Z]DS: .*cannot listen on 127\\.0\\.174\\.3:${port}`),
+      );
+    } finally {
+      squatter.close();
+    }
+    // The fix: the Gateway goes; the proxy takes the next push and is SYNCED on every type it was sent.
+    expect((await weft(["delete", "-f", gateway, ...configDir()])).code).toBe(0);
+    await settled(mesh);
+    let after = await gatewayRow();
+    const deadline = Date.now() + 30_000;
+    while (after.row?.includes("NACKED") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      after = await gatewayRow();
+    }
+    expect(after.row?.slice(2, 6).filter((s) => s !== "SYNCED" && s !== "NOT SENT")).toEqual([]);
+  }, 90_000);
 });
