@@ -8,6 +8,7 @@ import { images } from "../../hack/image/main.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
 import { httpGet } from "./http.js";
+import { weft } from "../support/weft-cli.js";
 import { quickStartBlocks, runLines } from "./readme.js";
 
 export const BOOKINFO_NS = "bookinfo";
@@ -175,6 +176,29 @@ export function bookinfoOnTheRealNode(): void {
     const out = await kube(["exec", name, "-n", BOOKINFO_NS, "-c", "productpage", "--", "node", "-e", script]);
     expect(out).toMatch(/^200 /);
     expect(JSON.parse(out.slice(4))).toMatchObject({ id: 0, author: "William Shakespeare" });
+  });
+
+  it("shows every sidecar in weft proxy-status and a sidecar's clusters in proxy-config, through the API server", async () => {
+    // proxy-status reaches weftd through the API server's pod proxy; proxy-config reads the sidecar's own
+    // /config_dump (loopback only in the pod) through a port-forward, as istioctl does.
+    const pods = (await sidecarPods()).map((p) => p.metadata.name);
+    const status = await weft(["proxy-status", "-n", "weft-system"]);
+    expect(status).toMatchObject({ code: 0, stderr: "" });
+    const rows = status.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(/\s{2,}/));
+    for (const pod of pods) {
+      const row = rows.find((c) => c[0] === `${pod}.${BOOKINFO_NS}`);
+      expect(row?.slice(2, 4)).toEqual(["SYNCED", "SYNCED"]); // CDS, LDS
+    }
+    const productpage = pods.find((p) => p.startsWith("productpage-")) ?? "";
+    const clusters = await weft(["proxy-config", `${productpage}.${BOOKINFO_NS}`, "clusters", "-n", "weft-system"]);
+    expect(clusters).toMatchObject({ code: 0, stderr: "" });
+    expect(clusters.stdout).toMatch(
+      new RegExp(`^reviews\\.${BOOKINFO_NS}\\.svc\\.cluster\\.local\\s+9080\\s+v1\\s+outbound\\s+EDS$`, "m"),
+    );
   });
 
   it("serves the product page with reviews through the ingress gateway, at its pod IP and its ClusterIP", async () => {
