@@ -173,4 +173,55 @@ export function proxyUpgradeOnTheRealNode(): void {
       ]);
     }
   });
+
+  it("a tag the node doesn't have: the carriers wait on the pull, the old engine serves, Failed names the pods, the upgrade pauses within maxUnavailable; the right tag resumes it", async () => {
+    const missing = `${WEFT_VERSION}-missing`;
+    const { podIP } = await gatewayAddresses();
+    const load = new LoadProcess([`http://${podIP}:8080/productpage`], { rate: 20 });
+    const tag = (t: string) =>
+      kube(["patch", "mesh", "default", "--type", "merge", "-p", JSON.stringify({ spec: { proxy: { tag: t } } })]);
+    try {
+      await load.until((c) => c.ok >= 20, 120_000, "20 product pages before the bad tag");
+      await tag(missing);
+      // The agents wait for the bits (60 s), then report the engine missing; the operator pauses there.
+      const failed = await until(
+        "ProxiesUpgraded False/Failed",
+        async () => {
+          const c = upgradedCondition(await mesh());
+          return c?.status === "False" && c.reason === "Failed" ? c : undefined;
+        },
+        240_000,
+      );
+      const pods = await injectedPods();
+      const asked = pods.filter((p) =>
+        p.spec.containers.some((c) => c.name === CARRIER && c.image.endsWith(`:${missing}`)),
+      );
+      // maxUnavailable defaults to 25%: of six pods, two at most are asked at once.
+      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.length).toBeLessThanOrEqual(2);
+      for (const p of asked) {
+        expect(failed.message).toContain(`${BOOKINFO_NS}/${p.metadata.name}`);
+        const carrier = p.status.containerStatuses?.find((c) => c.name === CARRIER);
+        expect(["ErrImagePull", "ImagePullBackOff"]).toContain(carrier?.state.waiting?.reason);
+      }
+      // Every sidecar still runs the engine it had.
+      expect((await mesh()).status?.proxies?.versions).toEqual({ [NEXT_VERSION]: 6, [WEFT_VERSION]: 1 });
+      await tag(NEXT_VERSION);
+      await until(
+        `ProxiesUpgraded True/Completed on ${NEXT_VERSION} again`,
+        async () => {
+          const c = upgradedCondition(await mesh());
+          return c?.status === "True" && c.reason === "Completed" && c.message.includes(NEXT_VERSION) ? c : undefined;
+        },
+        240_000,
+      );
+      const okAtDone = load.last.ok;
+      await load.until((c) => c.ok >= okAtDone + 20, 120_000, "20 product pages after the fix");
+    } finally {
+      const count = await load.stop();
+      process.stderr.write(`upgrade (missing tag): load ${JSON.stringify(count)}\n`);
+      expect(count.failed).toBe(0);
+      expect(count.errors).toEqual({});
+    }
+  }, 600_000);
 }

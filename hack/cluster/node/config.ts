@@ -18,7 +18,27 @@ export const nodePaths = {
   kubeletConfig: path("node", "kubelet.yaml"),
   kubeletRoot: path("node", "kubelet"),
   corefile: path("node", "Corefile"),
+  registryHosts: path("node", "containerd", "certs.d"),
 };
+
+/**
+ * The registries whose pulls the node sends to loopback instead: every image here comes from `npm run image`, and
+ * a missing one (a test's deliberate "missing tag") must fail at once, without a packet leaving the machine.
+ * Port 9 (discard) has no listener, so the pull is refused. containerd 1.6 has no catch-all host, hence the list.
+ */
+export const NO_PULL_REGISTRIES = [
+  "ghcr.io",
+  "docker.io",
+  "registry.k8s.io",
+  "quay.io",
+  "gcr.io",
+  "registry.example.com",
+];
+
+/** hosts.toml for one of NO_PULL_REGISTRIES: its only server is loopback (no fallback to the real registry). */
+export function noPullHostsToml(): string {
+  return `server = "http://127.0.0.1:9"\n`;
+}
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -50,6 +70,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   enable_selinux = false
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
+
+[${cri}.registry]
+  config_path = ${q(nodePaths.registryHosts)}
 
 [${cri}.containerd]
   snapshotter = "overlayfs"

@@ -7,7 +7,17 @@ import { REPO_ROOT, STATE_DIR, PORTS, path } from "../layout.js";
 import { files } from "../secrets.js";
 import { images } from "../../image/main.js";
 import { okAt, type Component } from "../components.js";
-import { containerdToml, cniConflist, corefile, kubeProxyArgs, kubeletArgs, kubeletYaml, nodePaths } from "./config.js";
+import {
+  containerdToml,
+  cniConflist,
+  corefile,
+  kubeProxyArgs,
+  kubeletArgs,
+  kubeletYaml,
+  nodePaths,
+  NO_PULL_REGISTRIES,
+  noPullHostsToml,
+} from "./config.js";
 import { setUp, tearDown } from "./net.js";
 
 /** What the node needs from the machine, with the command that installs it. */
@@ -91,6 +101,10 @@ export function prepare(): void {
     mkdirSync(d, { recursive: true });
   }
   writeFileSync(nodePaths.containerdConfig, containerdToml());
+  for (const registry of NO_PULL_REGISTRIES) {
+    mkdirSync(`${nodePaths.registryHosts}/${registry}`, { recursive: true });
+    writeFileSync(`${nodePaths.registryHosts}/${registry}/hosts.toml`, noPullHostsToml());
+  }
   writeFileSync(`${nodePaths.cniConf}/10-weft.conflist`, cniConflist());
   writeFileSync(
     nodePaths.kubeletConfig,
