@@ -7,7 +7,7 @@ import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
-import { httpGet } from "./http.js";
+import { httpGet, until } from "./http.js";
 import { weft } from "../support/weft-cli.js";
 import { quickStartBlocks, runLines } from "./readme.js";
 
@@ -114,16 +114,6 @@ function watchRetries(pod: string, attempts: number): { started: Promise<void>; 
       return m ? Number(m[1]) : undefined;
     }),
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 export function bookinfoOnTheRealNode(): void {

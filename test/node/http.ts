@@ -1,4 +1,4 @@
-// Plain HTTP GETs from the host to pod and Service IPs on the real node's bridge.
+// Plain HTTP GETs from the host to pod and Service IPs on the real node's bridge, and the suites' polling.
 import { get } from "node:http";
 
 export function httpGet(
@@ -16,4 +16,15 @@ export function httpGet(
       })
       .on("error", reject);
   });
+}
+
+/** Polls `probe` (every 250 ms; a throw counts as not yet) until it returns a value, or fails naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

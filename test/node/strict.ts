@@ -4,7 +4,7 @@
 import { images } from "../../hack/image/main.js";
 import { kube } from "../integration/support/kubectl.js";
 import { BOOKINFO_NS, gatewayAddresses, servedBy } from "./bookinfo.js";
-import { httpGet } from "./http.js";
+import { httpGet, until } from "./http.js";
 
 const OUTSIDE_NS = "outside-mesh";
 
@@ -32,14 +32,6 @@ async function fromOutside(): Promise<string> {
     .then((r) => process.stdout.write(String(r.status)))
     .catch((e) => process.stdout.write(String(e.cause?.code ?? e.cause?.message ?? e.message)))`;
   return (await kube(["exec", "outsider", "-n", OUTSIDE_NS, "--", "node", "-e", script])).trim();
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 const mtlsMode = (mode: string | null) =>
@@ -71,7 +63,7 @@ export function strictOnTheRealNode(): void {
       let seen = "";
       await until(
         "productpage's sidecar refusing plaintext",
-        async () => /^(ECONNRESET|UND_ERR_SOCKET|other side closed)$/.test((seen = await fromOutside())),
+        async () => /^(ECONNRESET|UND_ERR_SOCKET|other side closed)$/.test((seen = await fromOutside())) || undefined,
         60_000,
       );
       expect(seen).toMatch(/^(ECONNRESET|UND_ERR_SOCKET|other side closed)$/);
@@ -89,6 +81,10 @@ export function strictOnTheRealNode(): void {
     } finally {
       await mtlsMode(null);
     }
-    await until("plaintext served again under PERMISSIVE", async () => (await fromOutside()) === "200", 60_000);
+    await until(
+      "plaintext served again under PERMISSIVE",
+      async () => (await fromOutside()) === "200" || undefined,
+      60_000,
+    );
   });
 }

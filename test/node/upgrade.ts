@@ -10,6 +10,7 @@ import { WEFT_VERSION } from "../../operator/api/version.js";
 import { LoadProcess } from "../support/load-process.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
 import { BOOKINFO_NS, gatewayAddresses } from "./bookinfo.js";
+import { until } from "./http.js";
 
 export const NEXT_VERSION = `${WEFT_VERSION}-next`;
 const SIDECAR = "weft-proxy";
@@ -55,16 +56,6 @@ const restarts = (pods: Pod[]) =>
 /** Runs a script with the sidecar's Node, in the sidecar (so it sees what the proxy sees), and parses its JSON. */
 async function inSidecar<T>(pod: string, script: string): Promise<T> {
   return JSON.parse(await kube(["exec", pod, "-n", BOOKINFO_NS, "-c", SIDECAR, "--", "node", "-e", script])) as T;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 export function proxyUpgradeOnTheRealNode(): void {
