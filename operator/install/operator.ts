@@ -21,7 +21,8 @@ import { LeaderElector, type LeaderOptions } from "../runtime/leader.js";
 import { RuntimeMetrics } from "../runtime/metrics.js";
 import { DISCOVERY, FIELD_MANAGER, MESH_LABEL } from "./labels.js";
 import { MeshReconciler } from "./reconciler.js";
-import { rootCertPublisher } from "./root-cert.js";
+import { namespaceNeedsBundle, rootCertPublisher } from "./root-cert.js";
+import { ROOT_CERT_CONFIGMAP } from "../api/roles.js";
 import { INJECTED_SELECTOR } from "./upgrades.js";
 
 export interface OperatorOptions {
@@ -110,14 +111,18 @@ export class Operator {
     for (const i of [caches.deployments, caches.secrets, caches.configMaps, caches.controlPlanePods])
       controller.watches(i, toMesh);
     for (const source of OWNED) controller.watches(this.informer(source), toMesh);
-    // istio-ca-root-cert (root-cert.ts): a namespace that appears gets it from the mesh that publishes it (its
+    // istio-ca-root-cert (root-cert.ts): a namespace that appears without it gets it from the mesh that publishes it (its
     // ConfigMap carries the mesh label, so an edit or a delete requeues that mesh through the ConfigMap informer).
     // When the publisher goes, the next oldest mesh takes over.
     const publisher = () => {
       const name = rootCertPublisher(meshes.list());
       return name ? [name] : [];
     };
-    controller.watches(caches.namespaces, publisher);
+    controller.watches(caches.namespaces, (ns) =>
+      namespaceNeedsBundle(ns, caches.configMaps.get(ROOT_CERT_CONFIGMAP, ns.metadata?.name) !== undefined)
+        ? publisher()
+        : [],
+    );
     controller.watches(meshes, publisher);
     // An injected pod's change (created, its carrier restarted, deleted) may move an upgrade along: every mesh looks.
     controller.watches(caches.pods, () => meshes.list().flatMap((m) => (m.metadata?.name ? [m.metadata.name] : [])));

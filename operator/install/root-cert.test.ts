@@ -1,6 +1,12 @@
 import type { V1ConfigMap, V1Namespace } from "@kubernetes/client-node";
 import type { MeshInstallation } from "../api/types.js";
-import { publishedNamespaces, rootBundle, rootCertPublisher, rootCertsToApply } from "./root-cert.js";
+import {
+  namespaceNeedsBundle,
+  publishedNamespaces,
+  rootBundle,
+  rootCertPublisher,
+  rootCertsToApply,
+} from "./root-cert.js";
 
 const mesh = (name: string, created: string, deleting = false): MeshInstallation =>
   ({
@@ -14,6 +20,13 @@ describe("istio-ca-root-cert in every namespace", () => {
     expect(rootCertPublisher([mesh("b", "2026-01-02T00:00:00Z", true), mesh("a", "2026-01-03T00:00:00Z")])).toBe("a");
     expect(rootCertPublisher([mesh("z", "2026-01-01T00:00:00Z"), mesh("y", "2026-01-01T00:00:00Z")])).toBe("y");
     expect(rootCertPublisher([])).toBeUndefined();
+  });
+
+  it("asks for work on a namespace event only when that namespace should have the bundle and hasn't", () => {
+    expect(namespaceNeedsBundle(ns("shop"), false)).toBe(true);
+    expect(namespaceNeedsBundle(ns("shop"), true)).toBe(false); // a label edit: nothing to do
+    expect(namespaceNeedsBundle(ns("gone", "Terminating"), false)).toBe(false); // a deletion's progress
+    expect(namespaceNeedsBundle(ns("kube-system"), false)).toBe(false);
   });
 
   it("goes to every namespace but Kubernetes' own and those being deleted", () => {

@@ -38,6 +38,15 @@ export function publishedNamespaces(namespaces: readonly V1Namespace[]): string[
     .map((n) => n.metadata!.name!);
 }
 
+/**
+ * Whether a namespace's event asks for work: it gets the bundle and has no ConfigMap yet. Its other changes (labels,
+ * a deletion's progress) change nothing here, and an edit or a delete of the ConfigMap comes through the ConfigMap
+ * informer: so an operator at rest stays at rest while namespaces come and go around it.
+ */
+export function namespaceNeedsBundle(ns: V1Namespace, hasConfigMap: boolean): boolean {
+  return !hasConfigMap && publishedNamespaces([ns]).length === 1;
+}
+
 export function rootCertConfigMap(namespace: string, mesh: string, bundle: string, ownerUid: string): V1ConfigMap {
   return {
     apiVersion: "v1",
