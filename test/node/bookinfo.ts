@@ -7,7 +7,7 @@ import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
 import type { JsonObject } from "../../proxy/xds/types.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
-import { httpGet, until } from "./http.js";
+import { httpGet, patchMesh, until } from "./http.js";
 import { weft } from "../support/weft-cli.js";
 import { quickStartBlocks, runLines } from "./readme.js";
 
@@ -236,15 +236,7 @@ export function bookinfoOnTheRealNode(): void {
     const watchers = pods.map((pod) => watchRetries(pod, attempts));
     await Promise.all(watchers.map((w) => w.started));
     const patched = Date.now();
-    await kube([
-      "patch",
-      "mesh",
-      "default",
-      "--type",
-      "merge",
-      "-p",
-      JSON.stringify({ spec: { meshConfig: { defaultRetryPolicy: { attempts } } } }),
-    ]);
+    await patchMesh({ meshConfig: { defaultRetryPolicy: { attempts } } });
     const seenAt = await Promise.all(watchers.map((w) => w.seen));
     const delays = seenAt.map((t) => t - patched);
     // About 3 s on this machine (operator → weft-mesh → discovery → ADS → agent → engine), counted from before
@@ -261,15 +253,7 @@ export function bookinfoOnTheRealNode(): void {
   });
 
   it("logs requests in the sidecars once meshConfig.accessLog is turned on", async () => {
-    await kube([
-      "patch",
-      "mesh",
-      "default",
-      "--type",
-      "merge",
-      "-p",
-      JSON.stringify({ spec: { meshConfig: { accessLog: { enabled: true } } } }),
-    ]);
+    await patchMesh({ meshConfig: { accessLog: { enabled: true } } });
     const { podIP } = await gatewayAddresses();
     const productpage = (await sidecarPods()).find((p) => p.metadata.labels?.["app"] === "productpage");
     const name = productpage?.metadata.name ?? "";

@@ -1,5 +1,6 @@
 // Plain HTTP GETs from the host to pod and Service IPs on the real node's bridge, and the suites' polling.
 import { get } from "node:http";
+import { kube } from "../integration/support/kubectl.js";
 
 export function httpGet(
   url: string,
@@ -28,3 +29,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+
+/** `kubectl patch mesh default --type merge`: the node suites' one way of changing the real mesh's spec. */
+export const patchMesh = (spec: Record<string, unknown>): Promise<string> =>
+  kube(["patch", "mesh", "default", "--type", "merge", "-p", JSON.stringify({ spec })]);

@@ -4,7 +4,7 @@
 import { images } from "../../hack/image/main.js";
 import { kube } from "../integration/support/kubectl.js";
 import { BOOKINFO_NS, gatewayAddresses, servedBy } from "./bookinfo.js";
-import { httpGet, until } from "./http.js";
+import { httpGet, patchMesh, until } from "./http.js";
 
 const OUTSIDE_NS = "outside-mesh";
 
@@ -34,16 +34,7 @@ async function fromOutside(): Promise<string> {
   return (await kube(["exec", "outsider", "-n", OUTSIDE_NS, "--", "node", "-e", script])).trim();
 }
 
-const mtlsMode = (mode: string | null) =>
-  kube([
-    "patch",
-    "mesh",
-    "default",
-    "--type",
-    "merge",
-    "-p",
-    JSON.stringify({ spec: { meshConfig: { mtls: { mode } } } }),
-  ]);
+const mtlsMode = (mode: string | null) => patchMesh({ meshConfig: { mtls: { mode } } });
 
 export function strictOnTheRealNode(): void {
   beforeAll(async () => {

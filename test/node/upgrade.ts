@@ -10,7 +10,7 @@ import { WEFT_VERSION } from "../../operator/api/version.js";
 import { LoadProcess } from "../support/load-process.js";
 import { getJson, kube } from "../integration/support/kubectl.js";
 import { BOOKINFO_NS, gatewayAddresses } from "./bookinfo.js";
-import { until } from "./http.js";
+import { patchMesh, until } from "./http.js";
 
 export const NEXT_VERSION = `${WEFT_VERSION}-next`;
 const SIDECAR = "weft-proxy";
@@ -103,15 +103,7 @@ export function proxyUpgradeOnTheRealNode(): void {
     watch.stdout.setEncoding("utf8").on("data", (c: string) => (watched += c));
     try {
       await load.until((c) => c.ok >= 40, 120_000, "40 product pages before the upgrade");
-      await kube([
-        "patch",
-        "mesh",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        JSON.stringify({ spec: { proxy: { tag: NEXT_VERSION } } }),
-      ]);
+      await patchMesh({ proxy: { tag: NEXT_VERSION } });
       const done = await until(
         `ProxiesUpgraded True/Completed on ${NEXT_VERSION}`,
         async () => {
@@ -169,8 +161,7 @@ export function proxyUpgradeOnTheRealNode(): void {
     const missing = `${WEFT_VERSION}-missing`;
     const { podIP } = await gatewayAddresses();
     const load = new LoadProcess([`http://${podIP}:8080/productpage`], { rate: 20 });
-    const tag = (t: string) =>
-      kube(["patch", "mesh", "default", "--type", "merge", "-p", JSON.stringify({ spec: { proxy: { tag: t } } })]);
+    const tag = (t: string) => patchMesh({ proxy: { tag: t } });
     try {
       await load.until((c) => c.ok >= 20, 120_000, "20 product pages before the bad tag");
       await tag(missing);
