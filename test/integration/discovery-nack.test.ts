@@ -123,9 +123,14 @@ describe("discovery against the cluster, with a proxy that NACKs", () => {
     expect(syncz).toHaveLength(1);
     expect(syncz[0]?.types["RDS"]?.nack?.error).toContain("x-refuse-me");
 
-    const rejected = await f.mesh.until((m) => proxiesSynced(m)?.status === "False", 15_000, "ProxiesSynced=False");
+    // Syncing (also False) comes first, while the push is in flight: wait for the NACK's own reason.
+    const rejected = await f.mesh.until(
+      (m) => proxiesSynced(m)?.reason === "ConfigRejected",
+      15_000,
+      "ProxiesSynced=False ConfigRejected",
+    );
     expect(proxiesSynced(rejected)).toMatchObject({
-      reason: "ConfigRejected",
+      status: "False",
       message: expect.stringContaining("x-refuse-me"),
     });
     expect(rejected.status?.proxies).toMatchObject({ connected: 1, nacked: 1, synced: 0 });
