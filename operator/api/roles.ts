@@ -262,6 +262,13 @@ export const proxyRole = {
       default: 5,
       description: "how long an old engine drains on hot restart or shutdown",
     },
+    concurrency: {
+      type: "int",
+      min: 0,
+      default: 1,
+      description:
+        "engine worker processes sharing the listeners, as ProxyConfig concurrency (0: one per core); more than 1 refuses configs with circuit breakers or local rate limits, which the workers don't share yet",
+    },
   },
 } as const satisfies Role;
 

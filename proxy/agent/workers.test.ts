@@ -1,0 +1,172 @@
+// concurrency: N engine workers behind the agent, sharing its listening sockets. Forks the built engine (dist/).
+import { existsSync } from "node:fs";
+import { Agent as HttpAgent } from "node:http";
+import { join } from "node:path";
+import { Agent } from "./agent.js";
+import { NO_LIMIT } from "./shared-limits.js";
+import { backend, cluster, get, resources, type Backend } from "../../test/support/engine/helpers.js";
+
+const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
+const UNLIMITED = {
+  circuit_breakers: {
+    thresholds: [
+      { max_connections: NO_LIMIT, max_pending_requests: NO_LIMIT, max_requests: NO_LIMIT, max_retries: NO_LIMIT },
+    ],
+  },
+};
+const ROUTES = [{ match: { prefix: "/" }, route: { cluster: "b" } }];
+
+function agentFor(b: Backend, concurrency: number, extra: Record<string, unknown> = UNLIMITED): Agent {
+  return new Agent({
+    resources: resources(ROUTES, [cluster("b", [b.port], extra)]),
+    binaryPath: BUILT,
+    concurrency,
+    adminPort: 0,
+    statsPort: 0,
+    readyPort: false,
+    bindAddress: "127.0.0.1",
+    drainMs: 1000,
+  });
+}
+
+/** /stats as name → value. */
+async function stats(agent: Agent): Promise<Map<string, number>> {
+  const text = (await get(agent.ports.admin, "/stats")).body;
+  return new Map(
+    text
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.lastIndexOf(": ")), Number(l.slice(l.lastIndexOf(": ") + 2))] as const),
+  );
+}
+
+/** The sum of a Prometheus counter's series. */
+function promSum(text: string, name: string): number {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+}
+
+describe("engine workers (concurrency)", () => {
+  beforeAll(() => {
+    if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`);
+  });
+
+  it("with concurrency 2, both workers take connections from the shared socket, and /stats adds them up", async () => {
+    const b = await backend("b");
+    const agent = agentFor(b, 2);
+    await agent.start();
+    const port = agent.listenerPort("http");
+    try {
+      const dump = JSON.parse((await get(agent.ports.admin, "/config_dump")).body) as { workers: { pid: number }[] };
+      expect(dump.workers).toHaveLength(2);
+      expect(new Set(dump.workers.map((w) => w.pid)).size).toBe(2);
+      // New connections, 8 at a time, until each worker has accepted some (the kernel decides; bounded).
+      let sent = 0;
+      let s = await stats(agent);
+      while (
+        sent < 4000 &&
+        !(
+          (s.get("listener.http.worker_0.downstream_cx_total") ?? 0) > 0 &&
+          (s.get("listener.http.worker_1.downstream_cx_total") ?? 0) > 0
+        )
+      ) {
+        const replies = await Promise.all(
+          Array.from({ length: 8 }, () => get(port, "/", {}, { agent: false }).then((r) => r.status)),
+        );
+        expect(replies).toEqual(Array(8).fill(200));
+        sent += 8;
+        s = await stats(agent);
+      }
+      const w0 = s.get("listener.http.worker_0.downstream_cx_total") ?? 0;
+      const w1 = s.get("listener.http.worker_1.downstream_cx_total") ?? 0;
+      expect(w0).toBeGreaterThan(0);
+      expect(w1).toBeGreaterThan(0);
+      // The proxy's counters are the workers' added up: every connection and request counted once.
+      expect(s.get("listener.http.downstream_cx_total")).toBe(sent);
+      expect(w0 + w1).toBe(sent);
+      expect(s.get("cluster.b.upstream_rq_total")).toBe(sent);
+      expect(s.get("cluster.b.membership_total")).toBe(1); // each worker knows the one host: not added up
+      expect(s.get("server.concurrency")).toBe(2);
+      const prom = (await get(agent.ports.stats, "/stats/prometheus")).body;
+      expect(promSum(prom, "istio_requests_total")).toBe(sent);
+      expect(promSum(prom, "envoy_cluster_upstream_rq_total")).toBe(sent);
+    } finally {
+      await agent.stop();
+      await b.close();
+    }
+  }, 60_000);
+
+  it("hot-restarts all workers under 300 rps without a failed request", async () => {
+    const b = await backend("b");
+    const agent = agentFor(b, 2);
+    await agent.start();
+    const port = agent.listenerPort("http");
+    const before = (JSON.parse((await get(agent.ports.admin, "/config_dump")).body) as { workers: { pid: number }[] })
+      .workers;
+    const RATE = 300;
+    const SECONDS = 8;
+    let ok = 0;
+    const failures: string[] = [];
+    const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+    const inflight: Promise<void>[] = [];
+    const started = Date.now();
+    let restart: Promise<unknown> | undefined;
+    let sent = 0;
+    try {
+      await new Promise<void>((resolve) => {
+        const tick = setInterval(() => {
+          const elapsed = Date.now() - started;
+          const due = Math.min(RATE * SECONDS, Math.floor((elapsed * RATE) / 1000));
+          while (sent < due) {
+            const n = sent++;
+            inflight.push(
+              get(port, "/", {}, { agent: n % 2 ? keepAlive : false }).then(
+                (r) => (r.status === 200 ? void ok++ : void failures.push(`status ${r.status}`)),
+                (err: unknown) => void failures.push(String(err)),
+              ),
+            );
+          }
+          if (!restart && elapsed >= 3000) restart = agent.hotRestart();
+          if (sent >= RATE * SECONDS) {
+            clearInterval(tick);
+            resolve();
+          }
+        }, 10);
+      });
+      expect(await restart).toMatchObject({ epoch: 1 });
+      await Promise.all(inflight);
+      expect(failures).toEqual([]);
+      expect(ok).toBe(RATE * SECONDS);
+      const after = (
+        JSON.parse((await get(agent.ports.admin, "/config_dump")).body) as { epoch: number; workers: { pid: number }[] }
+      ).workers;
+      expect(after).toHaveLength(2);
+      for (const w of after) expect(before.map((x) => x.pid)).not.toContain(w.pid);
+    } finally {
+      keepAlive.destroy();
+      await agent.stop();
+      await b.close();
+    }
+  }, 60_000);
+
+  it("refuses a circuit breaker it would multiply, naming it, and keeps serving the last good config", async () => {
+    const b = await backend("b");
+    const limited = { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } };
+    await expect(agentFor(b, 2, limited).start()).rejects.toThrow(
+      'Cluster "b": circuit_breakers.thresholds.max_connections: 1 is one limit per proxy, which the 2 engine workers',
+    );
+    const agent = agentFor(b, 2);
+    await agent.start();
+    try {
+      await expect(agent.apply(resources(ROUTES, [cluster("b", [b.port], limited)], undefined, "2"))).rejects.toThrow(
+        "concurrency 2",
+      );
+      expect((await get(agent.listenerPort("http"), "/")).status).toBe(200);
+    } finally {
+      await agent.stop();
+      await b.close();
+    }
+  }, 60_000);
+});
