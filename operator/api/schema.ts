@@ -147,7 +147,7 @@ export const specSchema: Schema = {
           concurrency: {
             type: "integer",
             description:
-              "Engine worker processes per proxy, sharing its listeners (0: one per core). Unset: 1. More than 1 refuses configs with circuit breakers or local rate limits, which the workers don't share yet.",
+              "Engine worker processes per proxy, sharing its listeners and circuit breakers (0: one per core). Unset: 1. More than 1 refuses configs with local rate limits, which the workers don't share yet.",
             minimum: 0,
             maximum: 64,
           },

@@ -10,6 +10,7 @@ import { mergePrometheus } from "./prom-merge.js";
 import { EngineChooser } from "./engines.js";
 import { ListenSocket } from "./listen-socket.js";
 import { refuseUnsharedLimits } from "./shared-limits.js";
+import { SharedTable } from "./shared-table.js";
 import { Workers } from "./workers.js";
 
 export const DEFAULT_ENGINE = fileURLToPath(new URL("../engine/child.js", import.meta.url));
@@ -74,9 +75,18 @@ export class Agent implements AdminTarget {
   readonly posts: AdminTarget["posts"];
 
   readonly concurrency: number;
+  /** The workers' shared circuit-breaker counts (concurrency > 1 with the shared_memory addon built). */
+  private readonly shared: SharedTable | undefined;
+  /** Each cluster's slot in them, for the config in `resources`. */
+  private slots: Record<string, number> | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
+    if (this.concurrency > 1) {
+      const t = SharedTable.create(this.concurrency);
+      if (typeof t === "string") process.stderr.write(`weft agent: circuit breakers can't be shared: ${t}\n`);
+      else this.shared = t;
+    }
     this.binaryPath = opts.binaryPath ?? DEFAULT_ENGINE;
     this.engines = new EngineChooser(this.binaryPath, opts.enginesDir);
     this.resources = opts.resources;
@@ -109,7 +119,8 @@ export class Agent implements AdminTarget {
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
-    refuseUnsharedLimits(cfg, this.concurrency);
+    refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
+    this.slots = this.shared?.slotsFor(cfg);
     for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, ListenSocket.bind(l.address, l.port));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
@@ -133,11 +144,15 @@ export class Agent implements AdminTarget {
   }
 
   private async spawnWorker(epoch: number, binaryPath: string): Promise<EngineProcess> {
+    const t = this.shared;
+    const column = t?.takeColumn();
     const e = new EngineProcess(epoch, binaryPath, {
       drainMs: this.opts.drainMs ?? 5000,
       accessLog: this.opts.accessLog ?? false,
       nodeId: this.opts.nodeId,
+      shared: t && column !== undefined ? { fd: t.fd, bytes: t.bytes, columns: t.columns, column } : undefined,
     });
+    if (t && column !== undefined) void e.exited.then(() => t.releaseColumn(column));
     const readyMs = this.opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -147,7 +162,7 @@ export class Agent implements AdminTarget {
       );
     });
     try {
-      await Promise.race([e.boot(this.servers, this.resources), late]);
+      await Promise.race([e.boot(this.servers, this.resources, this.slots), late]);
     } catch (err) {
       e.child.kill("SIGKILL");
       throw err;
@@ -264,7 +279,8 @@ export class Agent implements AdminTarget {
 
   private async applyNow(resources: Resources): Promise<void> {
     const cfg = compile(resources);
-    refuseUnsharedLimits(cfg, this.concurrency);
+    refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
+    const slots = this.shared?.slotsFor(cfg);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
     const bound = new Map<string, ListenSocket>();
     try {
@@ -280,12 +296,13 @@ export class Agent implements AdminTarget {
         }
       }
       for (const [name, server] of bound) await this.current?.adopt(name, server);
-      await this.current?.apply(resources);
+      await this.current?.apply(resources, slots);
     } catch (err) {
       for (const s of bound.values()) s.close();
       throw err;
     }
     this.resources = resources;
+    this.slots = slots;
     const keep = new Set(cfg.listeners.filter((l) => l.bindToPort).map((l) => l.name));
     for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
     for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);

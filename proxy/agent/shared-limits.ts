@@ -1,7 +1,9 @@
 // Limits Envoy keeps once per proxy, across all its worker threads: circuit breakers (a cluster's connection,
 // pending, request and retry counts) and local rate limits (the token bucket is shared by the workers). Weft's
-// workers are processes, which don't share these counts yet, so N workers would let N times the limit through.
-// Rather than multiply a limit silently, a config that sets one is refused when concurrency > 1, naming the limit.
+// workers are processes: they share the breakers' counts through memory the agent maps into each
+// (shared-table.ts), but not yet the token buckets, nor the breakers when the shared_memory addon isn't built. N
+// workers counting apart would let N times the limit through, so rather than multiply a limit silently, a config
+// that sets one they can't share is refused when concurrency > 1, naming the limit.
 // A limit of 2^32-1 (Istio's default for the clusters a DestinationRule can reach) limits nothing, so it is allowed.
 // A cluster without circuit_breakers gets Envoy's defaults (1024 connections, pending and requests, 3 retries) in each
 // worker: discovery leaves them off only on clusters no DestinationRule configures (inbound, passthrough, blackhole,
@@ -41,8 +43,11 @@ function rateLimitIn(v: unknown, path: string): string | undefined {
   return undefined;
 }
 
-/** Throws a ConfigError naming the first per-proxy limit in cfg, when more than one worker would enforce it. */
-export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number): void {
+/**
+ * Throws a ConfigError naming the first per-proxy limit in cfg that more than one worker would enforce apart:
+ * local rate limits always, circuit breakers unless the workers share them (`breakersShared`: shared-table.ts).
+ */
+export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number, breakersShared = false): void {
   if (concurrency <= 1) return;
   const why = `is one limit per proxy, which the ${concurrency} engine workers (concurrency ${concurrency}) don't share yet: it would let ${concurrency} times as much through. Set concurrency: 1 (proxy.istio.io/config) for this workload`;
   const res = cfg.resources;
@@ -52,7 +57,7 @@ export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number): vo
       return o.circuit_breakers && typeof o.name === "string" ? [o.name] : [];
     }),
   );
-  for (const c of cfg.clusters.values()) {
+  for (const c of breakersShared ? [] : cfg.clusters.values()) {
     if (!limited.has(c.name)) continue;
     for (const [field, proto] of BREAKERS) {
       const limit = c.breakers[field];

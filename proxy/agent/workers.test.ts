@@ -4,7 +4,7 @@ import { Agent as HttpAgent } from "node:http";
 import { join } from "node:path";
 import { Agent } from "./agent.js";
 import { NO_LIMIT } from "./shared-limits.js";
-import { backend, cluster, get, resources, type Backend } from "../../test/support/engine/helpers.js";
+import { backend, cluster, get, resources, ROUTER, type Backend } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 const UNLIMITED = {
@@ -151,17 +151,87 @@ describe("engine workers (concurrency)", () => {
     }
   }, 60_000);
 
-  it("refuses a circuit breaker it would multiply, naming it, and keeps serving the last good config", async () => {
+  it("counts a circuit breaker once per proxy: as many requests overflow with 1 worker as with 2", async () => {
+    const overflowed = async (workers: number): Promise<number> => {
+      // Holds every request but the warm-up ones until released; keeps idle connections (a pooled connection that
+      // the backend closed would let a worker open one more, as Envoy's pools do for a host they have none to).
+      let held: (() => void)[] = [];
+      const b = await backend("b", (req, res) => {
+        if (req.headers["x-warm"]) return void res.end("warm");
+        held.push(() => res.end("held"));
+      });
+      const breakers = { max_connections: 2, max_pending_requests: 2, max_requests: NO_LIMIT, max_retries: NO_LIMIT };
+      const agent = agentFor(b, workers, { circuit_breakers: { thresholds: [breakers] } });
+      await agent.start();
+      const port = agent.listenerPort("http");
+      try {
+        // Warm-up: each worker gets a pooled upstream connection (2 in all with 2 workers, 1 with 1).
+        for (let i = 0; i < 400; i++) {
+          const s = await stats(agent);
+          const served = [0, 1].filter((w) => (s.get(`listener.http.worker_${w}.downstream_cx_total`) ?? 0) > 0);
+          if (i > 0 && (workers === 1 || served.length === 2)) break;
+          expect((await get(port, "/", { "x-warm": "1" }, { agent: false })).status).toBe(200);
+        }
+        // 8 requests, one at a time, each on its own connection: 2 connections and 2 pending, then 503 UO.
+        const replies: Promise<number>[] = [];
+        let refused = 0;
+        for (let i = 1; i <= 8; i++) {
+          replies.push(
+            get(port, "/", {}, { agent: false }).then((r) => {
+              if (r.status === 503 && r.headers["x-envoy-overloaded"] === "true") refused++;
+              return r.status;
+            }),
+          );
+          const deadline = Date.now() + 10_000;
+          for (;;) {
+            const pending = (await stats(agent)).get("cluster.b.upstream_rq_pending_active") ?? 0;
+            if (held.length + pending + refused === i) break;
+            if (Date.now() > deadline) throw new Error(`request ${i} was not held, queued or refused`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+        const s = await stats(agent);
+        expect(s.get("cluster.b.circuit_breakers.default.remaining_cx")).toBe(0);
+        expect(s.get("cluster.b.circuit_breakers.default.rq_pending_open")).toBe(1);
+        while (held.length) {
+          const now = held;
+          held = [];
+          for (const release of now) release();
+          await new Promise((r) => setTimeout(r, 50)); // pending requests reach the backend as connections free up
+        }
+        const statuses = await Promise.all(replies);
+        expect(statuses.filter((x) => x === 200)).toHaveLength(4);
+        expect((await stats(agent)).get("cluster.b.upstream_rq_pending_overflow")).toBe(refused);
+        return refused;
+      } finally {
+        await agent.stop();
+        await b.close();
+      }
+    };
+    expect(await overflowed(1)).toBe(4);
+    expect(await overflowed(2)).toBe(4);
+  }, 90_000);
+
+  it("refuses a local rate limit it would multiply, naming it, and keeps serving the last good config", async () => {
     const b = await backend("b");
-    const limited = { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } };
-    await expect(agentFor(b, 2, limited).start()).rejects.toThrow(
-      'Cluster "b": circuit_breakers.thresholds.max_connections: 1 is one limit per proxy, which the 2 engine workers',
-    );
+    const rateLimited = [
+      {
+        name: "envoy.filters.http.local_ratelimit",
+        typed_config: {
+          "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+          stat_prefix: "rl",
+          token_bucket: { max_tokens: 10, fill_interval: "1s" },
+        },
+      },
+      ROUTER,
+    ];
     const agent = agentFor(b, 2);
     await agent.start();
     try {
-      await expect(agent.apply(resources(ROUTES, [cluster("b", [b.port], limited)], undefined, "2"))).rejects.toThrow(
-        "concurrency 2",
+      await expect(
+        agent.apply(resources(ROUTES, [cluster("b", [b.port], UNLIMITED)], rateLimited, "2")),
+      ).rejects.toThrow(
+        'Listener "http": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.token_bucket: local rate limit is one limit per proxy, which the 2 engine workers (concurrency 2)',
       );
       expect((await get(agent.listenerPort("http"), "/")).status).toBe(200);
     } finally {

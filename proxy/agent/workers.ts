@@ -43,8 +43,8 @@ export class Workers {
 
   /** Resolves once every live worker serves the config; rejects with the first worker's refusal. (The agent compiled
    * the config before, so workers refuse only what compiling can't see, and then all alike.) */
-  async apply(resources: Resources): Promise<void> {
-    const results = await Promise.allSettled(this.live.map((p) => p.apply(resources)));
+  async apply(resources: Resources, slots?: Record<string, number>): Promise<void> {
+    const results = await Promise.allSettled(this.live.map((p) => p.apply(resources, slots)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
   }

@@ -10,6 +10,7 @@ import { H2Link, openSession } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
 import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
 import type { DialOptions } from "./dial.js";
+import { CONNECTIONS, PENDING, REQUESTS, RETRIES, type SharedCounts } from "./shared-counts.js";
 
 export class Host implements LbHost {
   active = 0;
@@ -54,10 +55,34 @@ export class ClusterRuntime {
   private readonly dynamic = new Map<string, Host>();
   private sweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
-  connections = 0;
-  pending = 0;
-  requests = 0;
-  retries = 0;
+  // This worker's circuit-breaker counts; with workers sharing limits, each write is published to its column.
+  private own = [0, 0, 0, 0];
+  private shared: SharedCounts | undefined;
+  private slot = 0;
+  get connections(): number {
+    return this.own[CONNECTIONS] as number;
+  }
+  set connections(v: number) {
+    this.count(CONNECTIONS, v);
+  }
+  get pending(): number {
+    return this.own[PENDING] as number;
+  }
+  set pending(v: number) {
+    this.count(PENDING, v);
+  }
+  get requests(): number {
+    return this.own[REQUESTS] as number;
+  }
+  set requests(v: number) {
+    this.count(REQUESTS, v);
+  }
+  get retries(): number {
+    return this.own[RETRIES] as number;
+  }
+  set retries(v: number) {
+    this.count(RETRIES, v);
+  }
   ejected = 0;
   readonly counters = new ClusterCounters();
   private waiters: Waiter[] = [];
@@ -71,6 +96,28 @@ export class ClusterRuntime {
 
   constructor(config: Cluster) {
     this.update(config);
+  }
+
+  private count(kind: number, v: number): void {
+    this.own[kind] = v;
+    this.shared?.set(this.slot, kind, v);
+  }
+
+  /** The proxy's count of one kind (CONNECTIONS, …): all workers' when they share limits, else this one's. */
+  total(kind: number): number {
+    return this.shared ? this.shared.total(this.slot, kind) : (this.own[kind] as number);
+  }
+
+  /** Shares this cluster's breaker counts with the other workers, in the slot the agent named for it. */
+  share(shared: SharedCounts | undefined, slot: number | undefined): void {
+    if (!shared || slot === undefined) {
+      this.shared = undefined;
+      return;
+    }
+    if (this.shared === shared && this.slot === slot) return;
+    this.shared = shared;
+    this.slot = slot;
+    this.own.forEach((v, kind) => shared.set(slot, kind, v));
   }
 
   update(config: Cluster): void {
@@ -228,6 +275,12 @@ export class ClusterRuntime {
       pending: this.pending,
       retries: this.retries,
       limits: this.config.breakers,
+      totals: this.shared && {
+        connections: this.total(CONNECTIONS),
+        pending: this.total(PENDING),
+        requests: this.total(REQUESTS),
+        retries: this.total(RETRIES),
+      },
     };
   }
 
@@ -248,13 +301,13 @@ export class ClusterRuntime {
       c.close();
     }
     const b = this.config.breakers;
-    const atLimit = this.connections >= b.maxConnections;
+    const atLimit = this.total(CONNECTIONS) >= b.maxConnections;
     if (atLimit) this.counters.upstream_cx_overflow++;
     if (!atLimit || host.conns === 0) {
       this.open(host, cb);
       return noop;
     }
-    if (this.pending >= b.maxPendingRequests) {
+    if (this.total(PENDING) >= b.maxPendingRequests) {
       this.counters.upstream_rq_pending_overflow++;
       return "overflow";
     }
@@ -280,7 +333,7 @@ export class ClusterRuntime {
       return noop;
     }
     if (!live) {
-      if (this.connections >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
+      if (this.total(CONNECTIONS) >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
       this.connections++;
       this.counters.upstream_cx_total++;
       const e = host.endpoint;
@@ -363,7 +416,7 @@ export class ClusterRuntime {
       (w as Waiter).cb(c, undefined);
       return;
     }
-    if (this.waiters.length && this.connections >= this.config.breakers.maxConnections) {
+    if (this.waiters.length && this.total(CONNECTIONS) >= this.config.breakers.maxConnections) {
       c.close(); // frees a slot for a waiter on another host
       return;
     }
@@ -386,7 +439,9 @@ export class ClusterRuntime {
   private serveWaiter(): void {
     if (!this.waiters.length) return;
     const i =
-      this.connections < this.config.breakers.maxConnections ? 0 : this.waiters.findIndex((w) => w.host.conns === 0);
+      this.total(CONNECTIONS) < this.config.breakers.maxConnections
+        ? 0
+        : this.waiters.findIndex((w) => w.host.conns === 0);
     if (i < 0) return;
     const [w] = this.waiters.splice(i, 1) as [Waiter];
     this.pending--;

@@ -13,6 +13,7 @@ import type {
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
+import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
 import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
@@ -236,7 +237,7 @@ export class Stream implements Exchange {
     if (!cluster) return this.local(503, "NC");
     this.cluster = cluster;
     this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
-    if (cluster.requests >= cluster.config.breakers.maxRequests) {
+    if (cluster.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
       return this.local(503, "UO", OVERLOADED);
     }
@@ -407,7 +408,7 @@ export class Stream implements Exchange {
     const r = this.retry;
     const c = this.cluster;
     if (!r || !c || this.retries >= r.numRetries) return false;
-    if (c.retries >= c.config.breakers.maxRetries) {
+    if (c.total(RETRIES) >= c.config.breakers.maxRetries) {
       c.counters.upstream_rq_retry_overflow++;
       this.flags = "URX";
       return false;
