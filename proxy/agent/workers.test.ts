@@ -212,6 +212,57 @@ describe("engine workers (concurrency)", () => {
     expect(await overflowed(2)).toBe(4);
   }, 90_000);
 
+  it("forgets a crashed worker's share of a circuit breaker: its connections are gone", async () => {
+    let held: (() => void)[] = [];
+    const b = await backend("b", (_req, res) => void held.push(() => res.end("held")));
+    const breakers = {
+      max_connections: 100,
+      max_pending_requests: NO_LIMIT,
+      max_requests: NO_LIMIT,
+      max_retries: NO_LIMIT,
+    };
+    const agent = agentFor(b, 2, { circuit_breakers: { thresholds: [breakers] } });
+    await agent.start();
+    const port = agent.listenerPort("http");
+    const workers = async () =>
+      (JSON.parse((await get(agent.ports.admin, "/config_dump")).body) as { workers: { pid: number }[] }).workers;
+    try {
+      // Requests held open on both workers, until each worker holds some.
+      const replies: Promise<unknown>[] = [];
+      let s = await stats(agent);
+      while (
+        replies.length < 200 &&
+        !(
+          (s.get("listener.http.worker_0.downstream_cx_active") ?? 0) > 0 &&
+          (s.get("listener.http.worker_1.downstream_cx_active") ?? 0) > 0
+        )
+      ) {
+        replies.push(get(port, "/", {}, { agent: false }).catch(() => undefined));
+        const want = replies.length;
+        while (held.length < want) await new Promise((r) => setTimeout(r, 10));
+        s = await stats(agent);
+      }
+      expect(s.get("cluster.b.circuit_breakers.default.remaining_cx")).toBe(100 - replies.length);
+      const [victim] = await workers();
+      process.kill(victim!.pid, "SIGKILL");
+      // Its replacement serves; the survivor's held connections are all that count now.
+      let now = await workers();
+      while (now.length < 2 || now.some((w) => w.pid === victim!.pid)) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = await workers();
+      }
+      s = await stats(agent);
+      const active = s.get("cluster.b.upstream_cx_active") ?? -1;
+      expect(active).toBeLessThan(replies.length);
+      expect(s.get("cluster.b.circuit_breakers.default.remaining_cx")).toBe(100 - active);
+    } finally {
+      for (const release of held) release();
+      held = [];
+      await agent.stop();
+      await b.close();
+    }
+  }, 60_000);
+
   it("refuses a local rate limit it would multiply, naming it, and keeps serving the last good config", async () => {
     const b = await backend("b");
     const rateLimited = [
