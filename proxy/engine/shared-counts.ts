@@ -35,7 +35,9 @@ export function sharedMemory(): Addon | string {
   if (why) return why;
   const require = createRequire(import.meta.url);
   const errors: string[] = [];
+  // Beside the image's engine bundle, in dist/ beside this module's folder, or from the source tree (ts-jest).
   for (const url of [
+    new URL("./shared_memory.node", import.meta.url),
     new URL("../native/shared_memory.node", import.meta.url),
     new URL("../../dist/proxy/native/shared_memory.node", import.meta.url),
   ]) {
