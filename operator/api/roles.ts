@@ -267,7 +267,7 @@ export const proxyRole = {
       min: 0,
       default: 1,
       description:
-        "engine worker processes sharing the listeners and circuit breakers, as ProxyConfig concurrency (0: one per core); more than 1 refuses configs with local rate limits, which the workers don't share yet",
+        "engine worker processes sharing the listeners, circuit breakers and local rate limits, as ProxyConfig concurrency (0: one per core)",
     },
   },
 } as const satisfies Role;

@@ -147,7 +147,7 @@ export const specSchema: Schema = {
           concurrency: {
             type: "integer",
             description:
-              "Engine worker processes per proxy, sharing its listeners and circuit breakers (0: one per core). Unset: 1. More than 1 refuses configs with local rate limits, which the workers don't share yet.",
+              "Engine worker processes per proxy, sharing its listeners, circuit breakers and local rate limits (0: one per core). Unset: 1: each worker is a process with its own memory.",
             minimum: 0,
             maximum: 64,
           },

@@ -121,6 +121,7 @@ export class Agent implements AdminTarget {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
     refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
     this.slots = this.shared?.slotsFor(cfg);
+    if (this.slots) this.shared?.serving(this.resources, this.slots, true);
     for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, ListenSocket.bind(l.address, l.port));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
@@ -281,6 +282,7 @@ export class Agent implements AdminTarget {
     const cfg = compile(resources);
     refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
     const slots = this.shared?.slotsFor(cfg);
+    if (slots) this.shared?.serving(resources, slots);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
     const bound = new Map<string, ListenSocket>();
     try {
@@ -303,6 +305,7 @@ export class Agent implements AdminTarget {
     }
     this.resources = resources;
     this.slots = slots;
+    if (slots) this.shared?.serving(resources, slots, true);
     const keep = new Set(cfg.listeners.filter((l) => l.bindToPort).map((l) => l.name));
     for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
     for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);
@@ -354,6 +357,7 @@ export class Agent implements AdminTarget {
     this.stopping = true;
     for (const s of this.servers.values()) s.close();
     await this.current?.drain();
+    this.shared?.close();
     await this.admin?.close();
   }
 }

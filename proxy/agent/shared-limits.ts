@@ -9,7 +9,8 @@
 // worker: discovery leaves them off only on clusters no DestinationRule configures (inbound, passthrough, blackhole,
 // the tracing collector), where no user set a limit to keep. Pure.
 import { ConfigError } from "../engine/config/index.js";
-import type { EngineConfig } from "../engine/config/types.js";
+import type { EngineConfig, Resources } from "../engine/config/types.js";
+import { parseDuration } from "../engine/config/read.js";
 
 /** Istio's "no limit" for every circuit breaker threshold it doesn't set. */
 export const NO_LIMIT = 4294967295;
@@ -23,33 +24,62 @@ const BREAKERS = [
 
 const LOCAL_RATE_LIMIT = "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit";
 
-/** The first LocalRateLimit with a token bucket in a resource, as a field path; undefined when there is none. */
-function rateLimitIn(v: unknown, path: string): string | undefined {
+/** A LocalRateLimit's token bucket as the engine keys it (RateLimitConfig.key: the token_bucket's JSON). */
+export interface Bucket {
+  key: string;
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+}
+
+/** Every LocalRateLimit with a token bucket in a resource, with its field path. */
+function bucketsIn(v: unknown, path: string, out: { path: string; bucket: Bucket }[]): void {
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const found = rateLimitIn(v[i], `${path}[${i}]`);
-      if (found) return found;
-    }
-    return undefined;
+    v.forEach((x, i) => bucketsIn(x, `${path}[${i}]`, out));
+    return;
   }
-  if (typeof v !== "object" || v === null) return undefined;
+  if (typeof v !== "object" || v === null) return;
   const o = v as Record<string, unknown>;
   const type = o["@type"];
-  if (typeof type === "string" && type.endsWith(LOCAL_RATE_LIMIT) && o.token_bucket) return `${path}.token_bucket`;
-  for (const [k, child] of Object.entries(o)) {
-    const found = rateLimitIn(child, path ? `${path}.${k}` : k);
-    if (found) return found;
+  const tb = o.token_bucket as Record<string, unknown> | undefined;
+  if (typeof type === "string" && type.endsWith(LOCAL_RATE_LIMIT) && typeof tb === "object" && tb !== null) {
+    out.push({
+      path: `${path}.token_bucket`,
+      bucket: {
+        key: JSON.stringify(tb),
+        maxTokens: Number(tb.max_tokens ?? 0),
+        tokensPerFill: Number(tb.tokens_per_fill ?? 1),
+        fillIntervalMs: parseDuration(tb.fill_interval) ?? 0,
+      },
+    });
   }
-  return undefined;
+  for (const [k, child] of Object.entries(o)) bucketsIn(child, path ? `${path}.${k}` : k, out);
+}
+
+/** The local rate limits' token buckets of a config, each with the resource and field it is in. */
+export function tokenBuckets(res: Resources): { kind: string; name: string; path: string; bucket: Bucket }[] {
+  const out: { kind: string; name: string; path: string; bucket: Bucket }[] = [];
+  for (const [kind, list] of [
+    ["Listener", res.listeners],
+    ["RouteConfiguration", res.routes],
+  ] as const) {
+    for (const r of list ?? []) {
+      const found: { path: string; bucket: Bucket }[] = [];
+      bucketsIn(r, "", found);
+      const name = String((r as { name?: unknown }).name ?? "");
+      for (const f of found) out.push({ kind, name, ...f });
+    }
+  }
+  return out;
 }
 
 /**
- * Throws a ConfigError naming the first per-proxy limit in cfg that more than one worker would enforce apart:
- * local rate limits always, circuit breakers unless the workers share them (`breakersShared`: shared-table.ts).
+ * Throws a ConfigError naming the first per-proxy limit in cfg that more than one worker would enforce apart, unless
+ * the workers share them (`shared`: shared-table.ts, when the shared_memory addon is built).
  */
-export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number, breakersShared = false): void {
-  if (concurrency <= 1) return;
-  const why = `is one limit per proxy, which the ${concurrency} engine workers (concurrency ${concurrency}) don't share yet: it would let ${concurrency} times as much through. Set concurrency: 1 (proxy.istio.io/config) for this workload`;
+export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number, shared = false): void {
+  if (concurrency <= 1 || shared) return;
+  const why = `is one limit per proxy, which the ${concurrency} engine workers (concurrency ${concurrency}) can't share (the shared_memory addon is not built): it would let ${concurrency} times as much through. Set concurrency: 1 (proxy.istio.io/config) for this workload`;
   const res = cfg.resources;
   const limited = new Set(
     (res.clusters ?? []).flatMap((c) => {
@@ -57,7 +87,7 @@ export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number, bre
       return o.circuit_breakers && typeof o.name === "string" ? [o.name] : [];
     }),
   );
-  for (const c of breakersShared ? [] : cfg.clusters.values()) {
+  for (const c of cfg.clusters.values()) {
     if (!limited.has(c.name)) continue;
     for (const [field, proto] of BREAKERS) {
       const limit = c.breakers[field];
@@ -65,14 +95,6 @@ export function refuseUnsharedLimits(cfg: EngineConfig, concurrency: number, bre
         throw new ConfigError("Cluster", c.name, `circuit_breakers.thresholds.${proto}`, `${limit} ${why}`);
     }
   }
-  for (const [kind, list] of [
-    ["Listener", res.listeners],
-    ["RouteConfiguration", res.routes],
-  ] as const) {
-    for (const r of list ?? []) {
-      const path = rateLimitIn(r, "");
-      if (path)
-        throw new ConfigError(kind, String((r as { name?: unknown }).name ?? ""), path, `local rate limit ${why}`);
-    }
-  }
+  const first = tokenBuckets(res)[0];
+  if (first) throw new ConfigError(first.kind, first.name, first.path, `local rate limit ${why}`);
 }

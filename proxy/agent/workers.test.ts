@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { join } from "node:path";
 import { Agent } from "./agent.js";
-import { NO_LIMIT } from "./shared-limits.js";
+import { compile } from "../engine/config/index.js";
+import { NO_LIMIT, refuseUnsharedLimits } from "./shared-limits.js";
 import { backend, cluster, get, resources, ROUTER, type Backend } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
@@ -263,31 +264,66 @@ describe("engine workers (concurrency)", () => {
     }
   }, 60_000);
 
-  it("refuses a local rate limit it would multiply, naming it, and keeps serving the last good config", async () => {
+  it("takes a local rate limit's tokens from one bucket for the proxy, whichever worker serves", async () => {
     const b = await backend("b");
-    const rateLimited = [
+    const rateLimited = (maxTokens: number) => [
       {
         name: "envoy.filters.http.local_ratelimit",
         typed_config: {
           "@type": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
           stat_prefix: "rl",
-          token_bucket: { max_tokens: 10, fill_interval: "1s" },
+          token_bucket: { max_tokens: maxTokens, tokens_per_fill: maxTokens, fill_interval: "3600s" },
+          filter_enabled: { default_value: { numerator: 100 } },
+          filter_enforced: { default_value: { numerator: 100 } },
         },
       },
       ROUTER,
     ];
     const agent = agentFor(b, 2);
     await agent.start();
+    const port = agent.listenerPort("http");
     try {
-      await expect(
-        agent.apply(resources(ROUTES, [cluster("b", [b.port], UNLIMITED)], rateLimited, "2")),
-      ).rejects.toThrow(
-        'Listener "http": filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.token_bucket: local rate limit is one limit per proxy, which the 2 engine workers (concurrency 2)',
+      await agent.apply(resources(ROUTES, [cluster("b", [b.port], UNLIMITED)], rateLimited(5), "2"));
+      const statuses: number[] = [];
+      let s = await stats(agent);
+      while (
+        statuses.length < 20 ||
+        !(
+          (s.get("listener.http.worker_0.downstream_cx_total") ?? 0) > 0 &&
+          (s.get("listener.http.worker_1.downstream_cx_total") ?? 0) > 0
+        )
+      ) {
+        if (statuses.length >= 400) break;
+        statuses.push((await get(port, "/", {}, { agent: false })).status);
+        s = await stats(agent);
+      }
+      expect(s.get("listener.http.worker_0.downstream_cx_total")).toBeGreaterThan(0);
+      expect(s.get("listener.http.worker_1.downstream_cx_total")).toBeGreaterThan(0);
+      expect(statuses.filter((x) => x === 200)).toHaveLength(5); // with a bucket per worker: 10
+      expect(statuses.filter((x) => x === 429)).toHaveLength(statuses.length - 5);
+      // A hot restart keeps the bucket (the tokens are the proxy's, not the workers').
+      await agent.hotRestart();
+      expect((await get(port, "/", {}, { agent: false })).status).toBe(429);
+      // Another bucket (a new config's) starts full.
+      await agent.apply(resources(ROUTES, [cluster("b", [b.port], UNLIMITED)], rateLimited(3), "3"));
+      const next = await Promise.all(
+        [1, 2, 3, 4].map(() => get(port, "/", {}, { agent: false }).then((r) => r.status)),
       );
-      expect((await get(agent.listenerPort("http"), "/")).status).toBe(200);
+      expect(next.filter((x) => x === 200)).toHaveLength(3);
     } finally {
       await agent.stop();
       await b.close();
     }
   }, 60_000);
+
+  it("refuses limits the workers can't share without the shared-memory addon, naming them", () => {
+    const limited = { circuit_breakers: { thresholds: [{ max_connections: 1 }] } };
+    const cfg = compile(resources(ROUTES, [cluster("b", [1], limited)]));
+    expect(() => refuseUnsharedLimits(cfg, 2)).toThrow(
+      'Cluster "b": circuit_breakers.thresholds.max_connections: 1 is one limit per proxy, which the 2 engine workers (concurrency 2) can\'t share',
+    );
+    expect(() => refuseUnsharedLimits(cfg, 2, true)).not.toThrow();
+    expect(() => refuseUnsharedLimits(cfg, 1)).not.toThrow();
+    expect(() => refuseUnsharedLimits(compile(resources(ROUTES, [cluster("b", [1], UNLIMITED)])), 2)).not.toThrow();
+  });
 });

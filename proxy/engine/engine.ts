@@ -197,6 +197,7 @@ export class Engine {
       else this.clusters.set(name, rt);
       rt.share(this.opts.shared, slots?.[name]);
     }
+    this.ctx.limiter.share(this.opts.shared, slots);
     this.ctx.routes = cfg.routes;
     const keep = new Set(cfg.listeners.map((l) => l.name));
     for (const rt of started) {

@@ -12,6 +12,14 @@ export const PENDING = 1;
 export const REQUESTS = 2;
 export const RETRIES = 3;
 const KINDS = 4;
+/** A local rate limit's slot: each worker's column holds the tokens it took (TAKEN, a running total); the agent's
+ * column (the last) holds the tokens granted less those retired workers took (NET), and when it last filled. */
+export const TAKEN = 0;
+export const NET = 0;
+export const LAST_FILL = 1;
+
+/** The slot name of a token bucket (RateLimitConfig.key) among the clusters' names. */
+export const bucketSlot = (key: string): string => `ratelimit:${key}`;
 
 /** How the agent tells a worker where its column is (env), and which stdio fd holds the memory. */
 export const SHARED_ENV = { bytes: "WEFT_SHARED_BYTES", columns: "WEFT_SHARED_COLUMNS", column: "WEFT_SHARED_COLUMN" };
@@ -71,6 +79,21 @@ export class SharedCounts {
   /** This worker's count of one kind for a slot. */
   set(slot: number, kind: number, value: number): void {
     this.cells[(slot * this.columns + this.column) * KINDS + kind] = value;
+  }
+
+  /** One column's count (the agent's column is the last). */
+  get(slot: number, column: number, kind: number): number {
+    return this.cells[(slot * this.columns + column) * KINDS + kind] as number;
+  }
+
+  put(slot: number, column: number, kind: number, value: number): void {
+    this.cells[(slot * this.columns + column) * KINDS + kind] = value;
+  }
+
+  /** Tokens left in a shared bucket: granted, less what every worker took. */
+  tokens(slot: number): number {
+    const agent = this.columns - 1;
+    return 2 * this.get(slot, agent, NET) - this.total(slot, TAKEN); // total() counts the agent's NET once
   }
 
   /** Zeroes a worker's column (it exited: its connections and requests are gone). */
