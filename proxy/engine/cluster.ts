@@ -10,7 +10,7 @@ import { H2Link, openSession } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
 import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
 import type { DialOptions } from "./dial.js";
-import { CONNECTIONS, PENDING, REQUESTS, RETRIES, type SharedCounts } from "./shared-counts.js";
+import { BreakerCounts, CONNECTIONS, PENDING, REQUESTS, RETRIES } from "./shared-counts.js";
 
 export class Host implements LbHost {
   active = 0;
@@ -55,33 +55,11 @@ export class ClusterRuntime {
   private readonly dynamic = new Map<string, Host>();
   private sweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
-  // This worker's circuit-breaker counts; with workers sharing limits, each write is published to its column.
-  private own = [0, 0, 0, 0];
-  private shared: SharedCounts | undefined;
-  private slot = 0;
-  get connections(): number {
-    return this.own[CONNECTIONS] as number;
-  }
-  set connections(v: number) {
-    this.count(CONNECTIONS, v);
-  }
+  /** Circuit-breaker counts: this worker's, and the proxy's when the workers share them. */
+  readonly usage = new BreakerCounts();
+  /** Requests of this worker waiting for a connection. */
   get pending(): number {
-    return this.own[PENDING] as number;
-  }
-  set pending(v: number) {
-    this.count(PENDING, v);
-  }
-  get requests(): number {
-    return this.own[REQUESTS] as number;
-  }
-  set requests(v: number) {
-    this.count(REQUESTS, v);
-  }
-  get retries(): number {
-    return this.own[RETRIES] as number;
-  }
-  set retries(v: number) {
-    this.count(RETRIES, v);
+    return this.usage.mine(PENDING);
   }
   ejected = 0;
   readonly counters = new ClusterCounters();
@@ -96,28 +74,6 @@ export class ClusterRuntime {
 
   constructor(config: Cluster) {
     this.update(config);
-  }
-
-  private count(kind: number, v: number): void {
-    this.own[kind] = v;
-    this.shared?.set(this.slot, kind, v);
-  }
-
-  /** The proxy's count of one kind (CONNECTIONS, …): all workers' when they share limits, else this one's. */
-  total(kind: number): number {
-    return this.shared ? this.shared.total(this.slot, kind) : (this.own[kind] as number);
-  }
-
-  /** Shares this cluster's breaker counts with the other workers, in the slot the agent named for it. */
-  share(shared: SharedCounts | undefined, slot: number | undefined): void {
-    if (!shared || slot === undefined) {
-      this.shared = undefined;
-      return;
-    }
-    if (this.shared === shared && this.slot === slot) return;
-    this.shared = shared;
-    this.slot = slot;
-    this.own.forEach((v, kind) => shared.set(slot, kind, v));
   }
 
   update(config: Cluster): void {
@@ -270,17 +226,19 @@ export class ClusterRuntime {
       counters: this.counters,
       hosts: this.hosts.size,
       ejected: this.ejected,
-      connections: this.connections,
-      requests: this.requests,
-      pending: this.pending,
-      retries: this.retries,
+      connections: this.usage.mine(CONNECTIONS),
+      requests: this.usage.mine(REQUESTS),
+      pending: this.usage.mine(PENDING),
+      retries: this.usage.mine(RETRIES),
       limits: this.config.breakers,
-      totals: this.shared && {
-        connections: this.total(CONNECTIONS),
-        pending: this.total(PENDING),
-        requests: this.total(REQUESTS),
-        retries: this.total(RETRIES),
-      },
+      totals: !this.usage.sharing
+        ? undefined
+        : {
+            connections: this.usage.total(CONNECTIONS),
+            pending: this.usage.total(PENDING),
+            requests: this.usage.total(REQUESTS),
+            retries: this.usage.total(RETRIES),
+          },
     };
   }
 
@@ -301,17 +259,17 @@ export class ClusterRuntime {
       c.close();
     }
     const b = this.config.breakers;
-    const atLimit = this.total(CONNECTIONS) >= b.maxConnections;
+    const atLimit = this.usage.total(CONNECTIONS) >= b.maxConnections;
     if (atLimit) this.counters.upstream_cx_overflow++;
     if (!atLimit || host.conns === 0) {
       this.open(host, cb);
       return noop;
     }
-    if (this.total(PENDING) >= b.maxPendingRequests) {
+    if (this.usage.total(PENDING) >= b.maxPendingRequests) {
       this.counters.upstream_rq_pending_overflow++;
       return "overflow";
     }
-    this.pending++;
+    this.usage.add(PENDING, 1);
     this.counters.upstream_rq_pending_total++;
     const w: Waiter = { host, cb };
     this.waiters.push(w);
@@ -319,7 +277,7 @@ export class ClusterRuntime {
       const i = this.waiters.indexOf(w);
       if (i >= 0) {
         this.waiters.splice(i, 1);
-        this.pending--;
+        this.usage.add(PENDING, -1);
         this.counters.upstream_rq_cancelled++;
       }
     };
@@ -333,8 +291,8 @@ export class ClusterRuntime {
       return noop;
     }
     if (!live) {
-      if (this.total(CONNECTIONS) >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
-      this.connections++;
+      if (this.usage.total(CONNECTIONS) >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
+      this.usage.add(CONNECTIONS, 1);
       this.counters.upstream_cx_total++;
       const e = host.endpoint;
       const session = openSession(
@@ -347,7 +305,7 @@ export class ClusterRuntime {
             w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
         },
         () => {
-          this.connections--;
+          this.usage.add(CONNECTIONS, -1);
           if (host.h2 === session) {
             host.h2 = undefined;
             host.h2Ready = false;
@@ -364,7 +322,7 @@ export class ClusterRuntime {
   }
 
   private open(host: Host, cb: ConnCallback): void {
-    this.connections++;
+    this.usage.add(CONNECTIONS, 1);
     host.conns++;
     this.counters.upstream_cx_total++;
     const e = host.endpoint;
@@ -383,7 +341,7 @@ export class ClusterRuntime {
       conn.close();
     });
     conn.onClosed = (c) => {
-      this.connections--;
+      this.usage.add(CONNECTIONS, -1);
       host.conns--;
       const i = host.idle.indexOf(c);
       if (i >= 0) host.idle.splice(i, 1);
@@ -412,11 +370,11 @@ export class ClusterRuntime {
     const i = this.waiters.findIndex((w) => w.host === host);
     if (i >= 0) {
       const [w] = this.waiters.splice(i, 1);
-      this.pending--;
+      this.usage.add(PENDING, -1);
       (w as Waiter).cb(c, undefined);
       return;
     }
-    if (this.waiters.length && this.total(CONNECTIONS) >= this.config.breakers.maxConnections) {
+    if (this.waiters.length && this.usage.total(CONNECTIONS) >= this.config.breakers.maxConnections) {
       c.close(); // frees a slot for a waiter on another host
       return;
     }
@@ -439,12 +397,12 @@ export class ClusterRuntime {
   private serveWaiter(): void {
     if (!this.waiters.length) return;
     const i =
-      this.total(CONNECTIONS) < this.config.breakers.maxConnections
+      this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections
         ? 0
         : this.waiters.findIndex((w) => w.host.conns === 0);
     if (i < 0) return;
     const [w] = this.waiters.splice(i, 1) as [Waiter];
-    this.pending--;
+    this.usage.add(PENDING, -1);
     this.open(w.host, w.cb);
   }
 

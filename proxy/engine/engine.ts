@@ -195,7 +195,7 @@ export class Engine {
       const rt = cur ?? new ClusterRuntime(c);
       if (cur) cur.update(c);
       else this.clusters.set(name, rt);
-      rt.share(this.opts.shared, slots?.[name]);
+      rt.usage.share(this.opts.shared, slots?.[name]);
     }
     this.ctx.limiter.share(this.opts.shared, slots);
     this.ctx.routes = cfg.routes;

@@ -60,6 +60,45 @@ export function sharedMemory(): Addon | string {
   return why;
 }
 
+/** A cluster's circuit-breaker counts in this worker (CONNECTIONS, …), published to its column when shared. */
+export class BreakerCounts {
+  private readonly own = [0, 0, 0, 0];
+  private shared: SharedCounts | undefined;
+  private slot = 0;
+
+  add(kind: number, n: number): void {
+    const v = (this.own[kind] as number) + n;
+    this.own[kind] = v;
+    this.shared?.set(this.slot, kind, v);
+  }
+
+  get sharing(): boolean {
+    return this.shared !== undefined;
+  }
+
+  /** This worker's count. */
+  mine(kind: number): number {
+    return this.own[kind] as number;
+  }
+
+  /** The proxy's count: all workers' when they share limits, else this one's. */
+  total(kind: number): number {
+    return this.shared ? this.shared.total(this.slot, kind) : (this.own[kind] as number);
+  }
+
+  /** Counts in the slot the agent named for the cluster, with the other workers; undefined: alone. */
+  share(shared: SharedCounts | undefined, slot: number | undefined): void {
+    if (!shared || slot === undefined) {
+      this.shared = undefined;
+      return;
+    }
+    if (this.shared === shared && this.slot === slot) return;
+    this.shared = shared;
+    this.slot = slot;
+    this.own.forEach((v, kind) => shared.set(slot, kind, v));
+  }
+}
+
 export class SharedCounts {
   constructor(
     readonly cells: Float64Array,
