@@ -125,6 +125,15 @@ function podBinaryPath(annotations: Record<string, string>): string | undefined 
   return typeof bp === "string" && bp ? bp : undefined;
 }
 
+/** `concurrency: N` from the pod's proxy.istio.io/config (an integer ≥ 0; anything else fails injection, naming it). */
+function podConcurrency(annotations: Record<string, string>): number | undefined {
+  const c = podProxyConfig(annotations).concurrency;
+  if (c === undefined || c === null) return undefined;
+  if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c > 64)
+    throw new Error(`annotation ${PROXY_CONFIG}: concurrency: ${JSON.stringify(c)} is not an integer from 0 to 64`);
+  return c;
+}
+
 /**
  * `proxyMetadata` from the pod's proxy.istio.io/config: env for the agent, as Istio injects it (e.g. SECRET_TTL: 1h
  * for shorter workload certificates). String values only; the env the injector sets itself is not overridden.
@@ -195,12 +204,14 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
+  const concurrency = podConcurrency(annotations);
   // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
   const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
   const args = commandLine(proxyRole, {
     ...given,
     ...(binaryPath ? { "binary-path": binaryPath } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
     "discovery-address": discoveryAddress,
   });
   const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
