@@ -124,8 +124,8 @@ export class Engine {
     return this.clusters.get(name);
   }
 
-  /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
   /**
+   * Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection.
    * `slots`: where each cluster's circuit-breaker counts live in `opts.shared` (the agent names them, the same for
    * every worker), when the workers share limits.
    */
