@@ -37,6 +37,8 @@ export interface MeshSpec {
   injection: { policy: "Enabled" | "Disabled"; honorIstioLabel: boolean };
   meshConfig: {
     mtls: { mode: MtlsMode };
+    /** Istio's meshConfig.defaultConfig: what every injected proxy starts from. */
+    defaultConfig: { proxyMetadata: { SECRET_TTL?: string } };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
     accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };
     tracing: {
