@@ -30,6 +30,16 @@ export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
 export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 const READY_PORT = 15021;
 
+/** The sidecar's readiness probe, with Istio's timeout (3 s) and failure threshold (4): on a busy node the
+ * kubelet's default 1 s timeout and 3 failures took a healthy pod's only endpoint away. Polled every 2 s (Istio polls
+ * every 15 s behind a 1 s startup probe), so a new pod turns Ready as soon as its proxy is. */
+export const SIDECAR_READINESS_PROBE = {
+  httpGet: { path: "/healthz/ready", port: READY_PORT },
+  periodSeconds: 2,
+  timeoutSeconds: 3,
+  failureThreshold: 4,
+};
+
 export interface Pod {
   metadata?: {
     name?: string;
@@ -197,10 +207,7 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
       ),
       ...IDENTITY_MOUNTS,
     ],
-    readinessProbe: template.readinessProbe ?? {
-      httpGet: { path: "/healthz/ready", port: READY_PORT },
-      periodSeconds: 2,
-    },
+    readinessProbe: template.readinessProbe ?? SIDECAR_READINESS_PROBE,
     ...(proxy.resources !== undefined ? { resources: proxy.resources } : {}),
   };
   const initTemplate = names

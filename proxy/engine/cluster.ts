@@ -235,10 +235,12 @@ export class ClusterRuntime {
    * A connection to the host: an idle one, a new one, or a wait in the pending queue. As Envoy's pools: the
    * connection limit is the cluster's, but a host with no connection at all always gets one (counted as
    * upstream_cx_overflow when over the limit), so a pending request is never stranded on a host that can't connect.
+   * `fresh`: skip the idle ones (a request whose pooled connection was closed under it: its siblings, idle as long,
+   * are likely closing too, as when the upstream drains and closes every idle connection at once).
    */
-  acquire(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+  acquire(host: Host, cb: ConnCallback, fresh = false): (() => void) | "overflow" {
     if (this.config.http2) return this.acquireH2(host, cb);
-    while (host.idle.length) {
+    while (!fresh && host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
       if (c.reusable) {
         c.socket.setTimeout(0);

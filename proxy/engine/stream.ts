@@ -277,7 +277,8 @@ export class Stream implements Exchange {
     cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
   }
 
-  private attempt(): void {
+  /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */
+  private attempt(fresh = false): void {
     const cluster = this.cluster as ClusterRuntime;
     const odh = cluster.config.originalDstHeader;
     const dst = odh ? this.view.header(odh) : this.req.originalDst;
@@ -291,7 +292,7 @@ export class Stream implements Exchange {
     host.active++;
     if (this.retry && this.retry.perTryTimeoutMs > 0)
       this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
-    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
     if (r === "overflow") {
       this.endAttempt();
       return this.local(503, "UO", OVERLOADED);
@@ -388,7 +389,7 @@ export class Stream implements Exchange {
       // not counted as a retry (RFC 9110 §9.2.2).
       this.transparentRetry = true;
       this.endAttempt();
-      return this.attempt();
+      return this.attempt(true);
     }
     if (host) this.cluster?.record(host, 503, this.ctx.random);
     this.attemptFailed(kind);
