@@ -91,6 +91,11 @@ function convert(f: Flag, raw: string | boolean, from: string): string | boolean
   }
 }
 
+/** A flag's value given as text (an env var, a config field) → its parsed value; a UsageError says why not, as `from`. */
+export function flagValue(f: Flag, raw: string, from: string): string | boolean | number {
+  return convert(f, raw, from);
+}
+
 /** Parses `argv` (after the subcommand) by the role's flags; env fills what the command line doesn't give. */
 export function parseRole<R extends Role>(
   role: R,

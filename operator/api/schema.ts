@@ -42,6 +42,10 @@ export const MAX_UNAVAILABLE_PERCENT = "^(100|[1-9][0-9]?)%$";
 export const MAX_UNAVAILABLE_MESSAGE = "must be an integer >= 1 or a percentage from 1% to 100%";
 const HOST_PORT = "^[A-Za-z0-9.-]+:[0-9]{1,5}$";
 const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
+/** Istio's MAX_WORKLOAD_CERT_TTL default: the longest workload certificate a mesh may ask for (90 days). */
+export const MAX_WORKLOAD_CERT_TTL = "2160h";
+export const SECRET_TTL_RULE = `duration(self) >= duration('1s') && duration(self) <= duration('${MAX_WORKLOAD_CERT_TTL}')`;
+export const SECRET_TTL_MESSAGE = `must be a duration from 1s to ${MAX_WORKLOAD_CERT_TTL} (Istio's MAX_WORKLOAD_CERT_TTL)`;
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: "string", description, ...extra });
 const bool = (description: string, dflt: boolean): Schema => ({ type: "boolean", description, default: dflt });
@@ -141,8 +145,14 @@ export const specSchema: Schema = {
       honorIstioLabel: bool("Also inject into namespaces labelled istio-injection=enabled.", true),
     }),
     meshConfig: obj("Mesh-wide defaults, as in Istio's MeshConfig.", {
+      mtls: obj("Mutual TLS between proxies.", {
+        mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
+          enum: ["STRICT", "PERMISSIVE", "DISABLE"],
+          default: "PERMISSIVE",
+        }),
+      }),
       defaultConfig: obj(
-        "Istio's ProxyConfig defaults for every proxy; a pod's proxy.istio.io/config overrides them.",
+        "Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from; a pod's proxy.istio.io/config overrides it.",
         {
           concurrency: {
             type: "integer",
@@ -151,14 +161,21 @@ export const specSchema: Schema = {
             minimum: 0,
             maximum: 64,
           },
+          proxyMetadata: obj(
+            "Env for every injected proxy, as Istio's defaultConfig.proxyMetadata; a pod's proxy.istio.io/config proxyMetadata overrides it. Weft's proxy reads SECRET_TTL.",
+            {
+              SECRET_TTL: str(
+                "The lifetime of the workload certificates the sidecars ask the mesh CA for, such as 12h or 30m (Istio's SECRET_TTL; unset: the CA's default, 24h). Takes effect as pods are (re)created.",
+                {
+                  pattern: DURATION,
+                  maxLength: 32,
+                  "x-kubernetes-validations": [{ rule: SECRET_TTL_RULE, message: SECRET_TTL_MESSAGE }],
+                },
+              ),
+            },
+          ),
         },
       ),
-      mtls: obj("Mutual TLS between proxies.", {
-        mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
-          enum: ["STRICT", "PERMISSIVE", "DISABLE"],
-          default: "PERMISSIVE",
-        }),
-      }),
       defaultRetryPolicy: obj("Retries for routes that set none (Istio's default: 2 attempts).", {
         attempts: { type: "integer", description: "Retries per request.", minimum: 0, maximum: 100, default: 2 },
         retryOn: str("Comma-separated Envoy retry conditions.", {

@@ -3,7 +3,14 @@
 // here covers objects stored before a default existed, and local files.
 import { Ajv } from "ajv";
 import type { ErrorObject } from "ajv";
-import { MAX_UNAVAILABLE_MESSAGE, MAX_UNAVAILABLE_PERCENT, specSchema } from "./schema.js";
+import { durationSeconds } from "../discovery/model/duration.js";
+import {
+  MAX_UNAVAILABLE_MESSAGE,
+  MAX_UNAVAILABLE_PERCENT,
+  MAX_WORKLOAD_CERT_TTL,
+  SECRET_TTL_MESSAGE,
+  specSchema,
+} from "./schema.js";
 import type { MeshSpec } from "./types.js";
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true });
@@ -57,6 +64,17 @@ export function normalizeSpec(spec: unknown): MeshSpec {
   const mu = (copy as MeshSpec).proxy.maxUnavailable;
   if (typeof mu === "number" ? mu < 1 : !new RegExp(MAX_UNAVAILABLE_PERCENT).test(mu)) {
     throw new SpecError([`spec.proxy.maxUnavailable: Invalid value ${JSON.stringify(mu)}: ${MAX_UNAVAILABLE_MESSAGE}`]);
+  }
+  // The CEL rule of spec.meshConfig.defaultConfig.proxyMetadata.SECRET_TTL.
+  const ttl = (copy as MeshSpec).meshConfig.defaultConfig.proxyMetadata.SECRET_TTL;
+  const seconds = durationSeconds(ttl);
+  if (
+    ttl !== undefined &&
+    !(seconds !== undefined && seconds >= 1 && seconds <= durationSeconds(MAX_WORKLOAD_CERT_TTL)!)
+  ) {
+    throw new SpecError([
+      `spec.meshConfig.defaultConfig.proxyMetadata.SECRET_TTL: Invalid value ${JSON.stringify(ttl)}: ${SECRET_TTL_MESSAGE}`,
+    ]);
   }
   return copy as MeshSpec;
 }

@@ -36,9 +36,9 @@ export interface MeshSpec {
   };
   injection: { policy: "Enabled" | "Disabled"; honorIstioLabel: boolean };
   meshConfig: {
-    /** Istio's ProxyConfig defaults. */
-    defaultConfig: { concurrency?: number };
     mtls: { mode: MtlsMode };
+    /** Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from. */
+    defaultConfig: { concurrency?: number; proxyMetadata: { SECRET_TTL?: string } };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
     accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };
     tracing: {

@@ -78,6 +78,23 @@ describe("the injection webhook's answer", () => {
     expect(problem?.configMapKey).toBe(key);
   });
 
+  it("refuses a pod whose proxy.istio.io/config Weft can't honour, naming the annotation and the field", () => {
+    const asks = { ...pod, metadata: { ...pod.metadata, annotations: { "proxy.istio.io/config": "concurrency: 2" } } };
+    const { review: r, problem } = injectAdmission(review(asks), inputs);
+    expect(r.response).toEqual({
+      uid: "u1",
+      allowed: false,
+      status: {
+        code: 400,
+        reason: "BadRequest",
+        message: expect.stringMatching(
+          /^metadata\.annotations\["proxy\.istio\.io\/config"\]: concurrency: not implemented by Weft/,
+        ) as unknown,
+      },
+    });
+    expect(problem).toBeUndefined(); // the pod's owner is told; nothing for the mesh's admin to fix
+  });
+
   it("warns when the ConfigMap is missing", () => {
     expect(
       injectAdmission(review(pod), { ...inputs, configMapData: undefined }).review.response.warnings?.[0],

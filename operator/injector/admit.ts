@@ -1,7 +1,10 @@
 // POST /inject: an AdmissionReview v1 for a pod CREATE → the review's answer, with the sidecar patch (base64 JSON
-// Patch). Pure. Injection never blocks a pod: bad input or a bad ConfigMap lets it through unpatched, with a warning.
+// Patch). Pure. A problem of the mesh's (a bad ConfigMap, a failed read) never blocks a pod: it goes through
+// unpatched, with a warning. A pod that asks for what Weft can't honour (a proxy.istio.io/config it can't read, or a
+// ProxyConfig field it doesn't implement) is refused, naming the field, as Istio's injector refuses it.
 import { parseInjectorConfigMap } from "./config.js";
 import { injectionPatch } from "./patch.js";
+import { ProxyConfigError } from "./proxy-config.js";
 import type { Pod } from "./patch.js";
 
 export interface InjectReview {
@@ -11,7 +14,15 @@ export interface InjectReview {
 export interface InjectResponse {
   apiVersion: "admission.k8s.io/v1";
   kind: "AdmissionReview";
-  response: { uid: string; allowed: true; patchType?: "JSONPatch"; patch?: string; warnings?: string[] };
+  response: {
+    uid: string;
+    allowed: boolean;
+    patchType?: "JSONPatch";
+    patch?: string;
+    warnings?: string[];
+    /** Why a pod is refused (allowed false). */
+    status?: { code: number; reason: string; message: string };
+  };
 }
 
 export interface InjectInputs {
@@ -70,6 +81,14 @@ export function injectAdmission(review: InjectReview, inputs: InjectInputs): Inj
     return { review: answer({ patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(ops)).toString("base64") }) };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
+    if (err instanceof ProxyConfigError)
+      return {
+        review: {
+          apiVersion: "admission.k8s.io/v1",
+          kind: "AdmissionReview",
+          response: { uid, allowed: false, status: { code: 400, reason: "BadRequest", message: error } },
+        },
+      };
     return { review: allowUnpatched(uid, error), problem: { error } };
   }
 }

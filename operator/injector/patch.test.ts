@@ -239,17 +239,28 @@ describe("the injected sidecar", () => {
     ]);
   });
 
-  it("takes env from proxy.istio.io/config proxyMetadata (SECRET_TTL), as Istio does, never over the injector's own", () => {
-    const out = injected(
-      pod({
-        annotations: {
-          "proxy.istio.io/config": "proxyMetadata:\n  SECRET_TTL: 1h\n  CA_ADDR: evil.example.com:15012\n",
-        },
-      }),
-    )!;
+  it("takes env from proxy.istio.io/config proxyMetadata (SECRET_TTL), as Istio does", () => {
+    const out = injected(pod({ annotations: { "proxy.istio.io/config": "proxyMetadata:\n  SECRET_TTL: 1h\n" } }))!;
     const env = proxyOf(out)!.env;
     expect(env.filter((e) => e.name === "SECRET_TTL")).toEqual([{ name: "SECRET_TTL", value: "1h" }]);
     expect(env.filter((e) => e.name === "CA_ADDR")).toEqual([{ name: "CA_ADDR", value: "weftd.mesh-a.svc:15012" }]);
+  });
+
+  it("takes the mesh-wide defaultConfig.proxyMetadata from the template, the pod's proxyMetadata over it", () => {
+    const meshWide = normalizeSpec({
+      ...spec,
+      meshConfig: { ...spec.meshConfig, defaultConfig: { proxyMetadata: { SECRET_TTL: "6h" } } },
+    });
+    const parsed = parseInjectorConfigMap(injectorConfigMap(meshWide).data);
+    if (!parsed.ok) throw new Error(parsed.error);
+    const ttl = (p: Pod) =>
+      proxyOf(apply(p, injectionPatch(p, enabled, parsed.config, parsed.values)!))!.env.filter(
+        (e) => e.name === "SECRET_TTL",
+      );
+    expect(ttl(pod())).toEqual([{ name: "SECRET_TTL", value: "6h" }]);
+    expect(ttl(pod({ annotations: { "proxy.istio.io/config": "proxyMetadata: {SECRET_TTL: 1h}" } }))).toEqual([
+      { name: "SECRET_TTL", value: "1h" },
+    ]);
   });
 
   it("takes sidecar.istio.io/proxyImage and proxy.istio.io/config binaryPath from the pod, as Istio and MOSN do", () => {
@@ -276,7 +287,10 @@ describe("the injected sidecar", () => {
     expect(workers(pod())).toBe(1); // unset: one worker
     expect(workers(pod({ annotations: { "proxy.istio.io/config": "concurrency: 2\n" } }))).toBe(2);
     const mesh = parseInjectorConfigMap(
-      injectorConfigMap({ ...spec, meshConfig: { ...spec.meshConfig, defaultConfig: { concurrency: 0 } } }).data,
+      injectorConfigMap({
+        ...spec,
+        meshConfig: { ...spec.meshConfig, defaultConfig: { ...spec.meshConfig.defaultConfig, concurrency: 0 } },
+      }).data,
     );
     if (!mesh.ok) throw new Error(mesh.error);
     expect(workers(pod(), mesh.config, mesh.values)).toBe(0); // 0: one per core, resolved by the agent
@@ -285,13 +299,29 @@ describe("the injected sidecar", () => {
     );
     expect(() =>
       injectionPatch(pod({ annotations: { "proxy.istio.io/config": "concurrency: two" } }), enabled, config, values),
-    ).toThrow('annotation proxy.istio.io/config: concurrency: "two" is not an integer from 0 to 64');
+    ).toThrow('metadata.annotations["proxy.istio.io/config"]: concurrency: "two" is not an integer from 0 to 64');
   });
 
-  it("ignores a proxy.istio.io/config that isn't YAML", () => {
-    const proxy = proxyOf(injected(pod({ annotations: { "proxy.istio.io/config": "binaryPath: [" } }))!)!;
-    expect(proxy.args).toContain(spec.proxy.binaryPath);
-  });
+  it.each([
+    ["YAML that doesn't parse", "binaryPath: [", /^metadata\.annotations\["proxy\.istio\.io\/config"\]: not YAML/],
+    [
+      "a field Weft doesn't implement",
+      "holdApplicationUntilProxyStarts: true",
+      /: holdApplicationUntilProxyStarts: not implemented by Weft/,
+    ],
+    ["the injector's own env in proxyMetadata", "proxyMetadata: {CA_ADDR: evil.example.com:15012}", /CA_ADDR: set by/],
+  ])(
+    "refuses a proxy.istio.io/config with %s, naming it (an unchanged pod would ignore it)",
+    (_what, text, message) => {
+      expect(() =>
+        injectionPatch(pod({ annotations: { "proxy.istio.io/config": text } }), enabled, config, values),
+      ).toThrow(message);
+      // A pod the injector leaves alone isn't checked, as in Istio.
+      expect(
+        injectionPatch(pod({ annotations: { "proxy.istio.io/config": text } }), plain, config, values),
+      ).toBeUndefined();
+    },
+  );
 
   it("resolves a bare image name against hub and tag; one with a / is used as given", () => {
     const vals = { global: { hub: "docker.io/weft", tag: "1.2" } };

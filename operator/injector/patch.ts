@@ -1,7 +1,6 @@
 // The sidecar-injection patch: a pod, its namespace's labels and the injection ConfigMap → the JSON Patch that adds
 // the weft-proxy container, or undefined when the pod isn't injected. Pure; Istio's rules (inject.go injectRequired).
 import path from "node:path";
-import { parse } from "yaml";
 import { CA_AUDIENCE } from "../../proxy/xds/ca.js";
 import { commandLine, readCommandLine, type Role } from "../api/contract.js";
 import {
@@ -13,6 +12,7 @@ import {
   ROOT_CERT_CONFIGMAP,
 } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
+import { INJECTOR_ENV, parseProxyConfig, PROXY_CONFIG } from "./proxy-config.js";
 import type { Container, InjectorConfig, InjectorValues, Volume } from "./config.js";
 
 export const PROXY_CONTAINER = "weft-proxy";
@@ -24,7 +24,7 @@ export const INIT_CONTAINER = "weft-init";
 export const INJECT = "sidecar.istio.io/inject";
 export const STATUS = "sidecar.istio.io/status";
 export const PROXY_IMAGE = "sidecar.istio.io/proxyImage";
-export const PROXY_CONFIG = "proxy.istio.io/config";
+export { PROXY_CONFIG };
 export const TEMPLATES = "inject.istio.io/templates";
 export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
 export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
@@ -107,45 +107,6 @@ export function injectionRequired(pod: Pod, ctx: InjectContext, config: Injector
   return config.policy === "enabled";
 }
 
-/** The pod's proxy.istio.io/config (Istio's ProxyConfig), when it parses as a mapping. */
-function podProxyConfig(annotations: Record<string, string>): Record<string, unknown> {
-  const text = annotations[PROXY_CONFIG];
-  if (!text) return {};
-  try {
-    const doc: unknown = parse(text);
-    return typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** `binaryPath: …` from the pod's proxy.istio.io/config. */
-function podBinaryPath(annotations: Record<string, string>): string | undefined {
-  const bp = podProxyConfig(annotations).binaryPath;
-  return typeof bp === "string" && bp ? bp : undefined;
-}
-
-/** `concurrency: N` from the pod's proxy.istio.io/config (an integer ≥ 0; anything else fails injection, naming it). */
-function podConcurrency(annotations: Record<string, string>): number | undefined {
-  const c = podProxyConfig(annotations).concurrency;
-  if (c === undefined || c === null) return undefined;
-  if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c > 64)
-    throw new Error(`annotation ${PROXY_CONFIG}: concurrency: ${JSON.stringify(c)} is not an integer from 0 to 64`);
-  return c;
-}
-
-/**
- * `proxyMetadata` from the pod's proxy.istio.io/config: env for the agent, as Istio injects it (e.g. SECRET_TTL: 1h
- * for shorter workload certificates). String values only; the env the injector sets itself is not overridden.
- */
-function podProxyMetadata(annotations: Record<string, string>): { name: string; value: string }[] {
-  const md = podProxyConfig(annotations).proxyMetadata;
-  if (typeof md !== "object" || md === null || Array.isArray(md)) return [];
-  return Object.entries(md as Record<string, unknown>).flatMap(([name, value]) =>
-    typeof value === "string" || typeof value === "number" ? [{ name, value: String(value) }] : [],
-  );
-}
-
 /** Istio's rule: an image with a `/` is used as given, a bare name is <hub>/<name>:<tag>. */
 export function resolveImage(image: string, values: InjectorValues): string {
   const { hub, tag } = values.global ?? {};
@@ -203,8 +164,10 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const template = containers.find((c) => c.name === PROXY_CONTAINER) ?? containers[0] ?? { name: PROXY_CONTAINER };
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
-  const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
-  const concurrency = podConcurrency(annotations);
+  // Istio's ProxyConfig annotation, checked: what Weft can't honour refuses the pod (ProxyConfigError).
+  const proxyConfig = parseProxyConfig(annotations[PROXY_CONFIG]);
+  const binaryPath = proxyConfig.binaryPath ?? proxy.binaryPath;
+  const concurrency = proxyConfig.concurrency;
   // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
   const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
@@ -216,18 +179,11 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   });
   const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
   const f = proxyRole.flags;
-  const ours: string[] = [
-    f["pod-name"].env,
-    f["pod-namespace"].env,
-    f["instance-ip"].env,
-    f["discovery-address"].env,
-    f["ca-address"].env,
-    f["service-account"].env,
-    "WEFT_RESTART_POLICY",
-  ];
-  const metadata = podProxyMetadata(annotations).filter((e) => !ours.includes(e.name));
+  // proxyMetadata: env for the agent, as Istio injects it (SECRET_TTL: 1h for shorter workload certificates), over
+  // the template's (the mesh-wide defaultConfig.proxyMetadata), never over the injector's own (parseProxyConfig).
+  const metadata = Object.entries(proxyConfig.proxyMetadata ?? {}).map(([name, value]) => ({ name, value }));
   const env = [
-    ...(template.env ?? []).filter((e) => !ours.includes(e.name) && !metadata.some((m) => m.name === e.name)),
+    ...(template.env ?? []).filter((e) => !INJECTOR_ENV.includes(e.name) && !metadata.some((m) => m.name === e.name)),
     ...metadata,
     { name: f["pod-name"].env, ...fieldRef("metadata.name") },
     { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },

@@ -91,8 +91,14 @@ function proxy(spec: MeshSpec, args: string[]) {
     name: "weft-proxy",
     image: proxyImage(spec),
     args,
-    // Hot restarts take engines from here only (proxy/agent/engines.ts); the proxy can't write it.
-    env: [{ name: proxyRole.flags["engines-dir"].env, value: ENGINES_DIR }],
+    env: [
+      // Hot restarts take engines from here only (proxy/agent/engines.ts); the proxy can't write it.
+      { name: proxyRole.flags["engines-dir"].env, value: ENGINES_DIR },
+      // Istio's meshConfig.defaultConfig.proxyMetadata: env of every proxy (a pod's own proxyMetadata goes over it).
+      ...Object.entries(spec.meshConfig.defaultConfig.proxyMetadata).flatMap(([name, value]) =>
+        value === undefined ? [] : [{ name, value }],
+      ),
+    ],
     volumeMounts: [{ name: ENGINES_VOLUME, mountPath: ENGINES_DIR, readOnly: true }],
     ports: [{ containerPort: PROXY_PORTS.stats, name: "http-envoy-prom", protocol: "TCP" }],
     readinessProbe: SIDECAR_READINESS_PROBE,
@@ -128,7 +134,7 @@ export function injectorConfigMap(spec: MeshSpec) {
               type: "sidecar",
               "interception-mode": "REDIRECT",
               "binary-path": spec.proxy.binaryPath,
-              concurrency: spec.meshConfig.defaultConfig?.concurrency,
+              concurrency: spec.meshConfig.defaultConfig.concurrency,
             }),
           ),
           carrierContainer(proxyImage(spec)),
@@ -145,7 +151,7 @@ export function injectorConfigMap(spec: MeshSpec) {
               type: "router",
               "interception-mode": "REDIRECT",
               "binary-path": spec.proxy.binaryPath,
-              concurrency: spec.meshConfig.defaultConfig?.concurrency,
+              concurrency: spec.meshConfig.defaultConfig.concurrency,
             }),
           ),
           carrierContainer(proxyImage(spec)),

@@ -86,6 +86,19 @@ describe("render", () => {
     expect(d.spec.template.metadata.labels["app.kubernetes.io/version"]).toBe("0.1.0");
   });
 
+  it("raises weftd's --workload-cert-ttl only for a mesh-wide SECRET_TTL over its 24h, so none is cut short", () => {
+    const args = (SECRET_TTL?: string) => {
+      const s = normalizeSpec({ meshConfig: { defaultConfig: { proxyMetadata: { SECRET_TTL } } } });
+      const d = find(render(s, ctx).objects, "Deployment", "weftd") as unknown as {
+        spec: { template: { spec: { containers: { args: string[] }[] } } };
+      };
+      return d.spec.template.spec.containers[0]!.args;
+    };
+    expect(args("48h").slice(-2)).toEqual(["--workload-cert-ttl", "48h"]);
+    expect(args("12h")).not.toContain("--workload-cert-ttl");
+    expect(args()).not.toContain("--workload-cert-ttl");
+  });
+
   it("exposes weftd's xDS, monitoring and webhook ports, 443 → 15017", () => {
     const svc = find(objects, "Service", "weftd") as unknown as {
       spec: { ports: { port: number; targetPort: number }[] };

@@ -4,6 +4,7 @@ import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { discoveryRole } from "../api/roles.js";
+import { durationSeconds } from "../discovery/model/duration.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
 import {
   CA_SECRET,
@@ -161,6 +162,13 @@ function meshConfig(spec: MeshSpec) {
   };
 }
 
+/** weftd signs at most --workload-cert-ttl (24 h): a mesh whose proxies ask for longer certificates raises it. */
+function workloadCertTtl(spec: MeshSpec): { "workload-cert-ttl"?: string } {
+  const asked = spec.meshConfig.defaultConfig.proxyMetadata.SECRET_TTL;
+  const cap = discoveryRole.flags["workload-cert-ttl"].default;
+  return asked !== undefined && durationSeconds(asked)! > durationSeconds(cap)! ? { "workload-cert-ttl": asked } : {};
+}
+
 function discoveryDeployment(
   spec: MeshSpec,
   metadata: object,
@@ -183,7 +191,11 @@ function discoveryDeployment(
             {
               name: "discovery",
               image: discoveryImage(spec),
-              args: commandLine(discoveryRole, { namespace: spec.namespace, mesh: selector[MESH_LABEL] ?? "" }),
+              args: commandLine(discoveryRole, {
+                namespace: spec.namespace,
+                mesh: selector[MESH_LABEL] ?? "",
+                ...workloadCertTtl(spec),
+              }),
               ports: [15010, 15012, 15014, 15017].map((containerPort) => ({ containerPort, protocol: "TCP" })),
               env: [
                 {

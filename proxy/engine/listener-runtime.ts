@@ -15,6 +15,7 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac, rbacStatNames } from "./rbac/filter.js";
+import { readClientHello } from "./client-hello.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -23,6 +24,8 @@ interface ChainRuntime {
   /** Original destinations of connections in the TLS handshake, by client address (peerKey). */
   pending: Map<string, OriginalDst>;
   serve: (req: DownstreamRequest) => void;
+  /** Its HTTP/1 connections, drained when a new config drops the chain and has no successor for it. */
+  conns: Set<Http1Connection>;
 }
 
 const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
@@ -31,14 +34,14 @@ const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort 
 const NO_CHAIN = -1;
 const DEFAULT_CHAIN = 0;
 /**
- * A chain key is a port (or DEFAULT_CHAIN) times 4 plus its transport side: 0 the port's chain, 1 its TLS chain,
- * 2 its plaintext chain (byTransport).
+ * A chain key is a port (or DEFAULT_CHAIN) times SIDES plus its transport side: 0 the port's chain, 1 its TLS chain,
+ * 2 its plaintext chain, 3 + i its TLS chain i by ALPN (byTransport).
  */
-const SIDE = { whole: 0, tls: 1, raw: 2 } as const;
+const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
+/** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
+const SIDES = 64;
 /** How long the first bytes may take to say TLS or not (Envoy's listener_filters_timeout). */
 const INSPECT_TIMEOUT_MS = 15_000;
-/** The first byte of a TLS record carrying a handshake (the ClientHello). */
-const TLS_HANDSHAKE = 0x16;
 
 export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
@@ -47,8 +50,9 @@ export class ListenerRuntime {
   /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
   private open = 0;
   private sweep: NodeJS.Timeout | undefined;
+  private current: Listener;
   constructor(
-    public listener: Listener,
+    listener: Listener,
     /** Undefined for bind_to_port false: reached only from a use_original_dst listener. */
     readonly server: Server | undefined,
     private readonly ctx: EngineContext,
@@ -57,11 +61,48 @@ export class ListenerRuntime {
     /** The listener for an original destination (Envoy matches the exact address, then 0.0.0.0). */
     private readonly lookup: (dst: OriginalDst) => ListenerRuntime | undefined,
   ) {
+    this.current = listener;
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
       if (l.hcm) counters.declare("http", l.hcm.statPrefix, [...HCM_COUNTERS, ...rbacStatNames(l.hcm.filters)]);
     this.tick();
+  }
+
+  get listener(): Listener {
+    return this.current;
+  }
+
+  /**
+   * A new config for this listener. Requests always take the current config of their connection's chain (a new
+   * AuthorizationPolicy holds at once); connections of a chain the config dropped go to its successor, and those
+   * without one are drained (their requests get 503 until they close).
+   */
+  set listener(l: Listener) {
+    this.current = l;
+    for (const [key, c] of this.chains) {
+      if (this.chainListener(key) || this.successor(key)) continue;
+      for (const conn of c.conns) conn.drain(this.graceMs);
+      c.h2?.drain();
+    }
+  }
+
+  /**
+   * Where the HTTP requests of a chain a new config dropped go: the same port's chain for the same transport, one
+   * that terminates TLS for a TLS chain's (a PERMISSIVE ⇄ STRICT change moves mesh mTLS between the ALPN chain and
+   * the TLS one), the plaintext one for a plaintext chain's. None when the port no longer takes that transport.
+   */
+  private successor(key: number): Listener | undefined {
+    const side = key % SIDES;
+    const entry = this.chainListener(key - side);
+    const t = entry?.byTransport;
+    const next =
+      side === SIDE.whole || side === SIDE.raw
+        ? t
+          ? t.raw
+          : entry
+        : t && (t.alpn.chains.find((l) => l.tls) ?? (t.tls?.tls ? t.tls : undefined));
+    return next?.hcm ? next : undefined;
   }
 
   /** Every connection's timeouts, checked a few times per shortest timeout (at most every second). */
@@ -97,26 +138,34 @@ export class ListenerRuntime {
     if (this.sweep) clearTimeout(this.sweep);
   }
 
-  /** The chain serving `key` (a destination port or DEFAULT_CHAIN, ×4 + its SIDE) in the current config. */
+  /** The chain serving `key` (a destination port or DEFAULT_CHAIN, × SIDES + its SIDE) in the current config. */
   private chainListener(key: number): Listener | undefined {
     const l = this.listener;
-    const port = key >> 2;
+    const port = Math.floor(key / SIDES);
     const entry = port === DEFAULT_CHAIN ? (l.hcm || l.tcp || l.byTransport ? l : undefined) : l.byPort?.get(port);
-    const side = key & 3;
+    const side = key % SIDES;
     if (side === SIDE.whole) return entry;
-    return side === SIDE.tls ? entry?.byTransport?.tls : entry?.byTransport?.raw;
+    if (side === SIDE.tls) return entry?.byTransport?.tls;
+    if (side === SIDE.raw) return entry?.byTransport?.raw;
+    return entry?.byTransport?.alpn.chains[side - SIDE.alpn];
   }
 
   private chain(key: number): ChainRuntime {
     let c = this.chains.get(key);
     if (!c) {
-      const serve = (req: DownstreamRequest) => {
-        const l = this.chainListener(key);
-        if (l) new Stream(this.ctx, l, req).run();
-        else req.down.reply(503, [], "no filter chain\n");
+      const chain: ChainRuntime = {
+        h2: undefined,
+        tls: undefined,
+        tlsFor: undefined,
+        pending: new Map(),
+        conns: new Set(),
+        serve: (req: DownstreamRequest) => {
+          const l = this.chainListener(key) ?? this.successor(key);
+          if (l) new Stream(this.ctx, l, req).run();
+          else req.down.reply(503, [], "no filter chain\n");
+        },
       };
-      c = { h2: undefined, tls: undefined, tlsFor: undefined, pending: new Map(), serve };
-      this.chains.set(key, c);
+      this.chains.set(key, (c = chain));
     }
     return c;
   }
@@ -146,12 +195,12 @@ export class ListenerRuntime {
       const port = dst?.port ?? socket.localPort ?? 0;
       key = l.byPort.has(port) ? port : l.hcm || l.tcp || l.byTransport ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key * 4);
+    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key * SIDES);
     if (!chosen) return this.noChain(socket);
     this.open++;
     socket.once("close", () => this.open--);
     if (chosen.byTransport) return this.inspect(socket, key, dst);
-    this.serveChain(socket, key * 4, chosen, dst);
+    this.serveChain(socket, key * SIDES, chosen, dst);
   }
 
   private noChain(socket: Socket): void {
@@ -159,23 +208,45 @@ export class ListenerRuntime {
     socket.destroy();
   }
 
-  /** tls_inspector: the first bytes pick the TLS or the plaintext chain of `port`; a missing one closes. */
+  /**
+   * tls_inspector: the first bytes pick the plaintext chain of `port`, or, for a TLS ClientHello, the TLS chain that
+   * matches its ALPN (the first of the client's protocols a chain lists), else the TLS chain without
+   * application_protocols; a missing one closes.
+   */
   private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
     const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
     socket.once("close", () => clearTimeout(timer));
-    socket.once("data", (first: Buffer) => {
+    let seen: Buffer | undefined;
+    const onData = (chunk: Buffer) => {
+      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
+      const hello = readClientHello(seen);
+      if (hello.kind === "more") return;
+      socket.off("data", onData);
       clearTimeout(timer);
+      if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
-      socket.unshift(first);
-      const tls = first[0] === TLS_HANDSHAKE;
-      const key = port * 4 + (tls ? SIDE.tls : SIDE.raw);
+      socket.unshift(seen);
+      let side: number = hello.kind === "tls" ? SIDE.tls : SIDE.raw;
+      if (hello.kind === "tls") {
+        const index = this.chainListener(port * SIDES)?.byTransport?.alpn.index;
+        for (const p of index?.size ? hello.alpn : []) {
+          const i = index!.get(p);
+          if (i !== undefined) {
+            side = SIDE.alpn + i;
+            break;
+          }
+        }
+      }
+      const key = port * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
       this.serveChain(socket, key, chosen, dst);
-      // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine);
-      // plaintext consumers read them as the stream flows again.
-      if (!tls) socket.resume();
-    });
+      // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine), and
+      // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
+      // HTTP codec reads them as the stream flows again.
+      if (!chosen.tls && !chosen.tcp) socket.resume();
+    };
+    socket.on("data", onData);
   }
 
   private serveChain(socket: Socket, key: number, chosen: Listener, dst: OriginalDst | undefined): void {
@@ -215,13 +286,23 @@ export class ListenerRuntime {
     const hcm = l.hcm;
     if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
     if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
-    const c = new Http1Connection(socket, this.chain(key).serve, (conn) => this.conns.delete(conn), {
-      limits: hcm.limits,
-      count: (name) => this.counters.inc("http", hcm.statPrefix, name),
-      onPreface: (s) => this.takeH2(s, key),
-    });
+    const chain = this.chain(key);
+    const c = new Http1Connection(
+      socket,
+      chain.serve,
+      (conn) => {
+        this.conns.delete(conn);
+        chain.conns.delete(conn);
+      },
+      {
+        limits: hcm.limits,
+        count: (name) => this.counters.inc("http", hcm.statPrefix, name),
+        onPreface: (s) => this.takeH2(s, key),
+      },
+    );
     c.originalDst = dst;
     this.conns.add(c);
+    chain.conns.add(c);
     if (this.draining) c.drain(this.graceMs);
   }
 
@@ -240,7 +321,7 @@ export class ListenerRuntime {
   }
 
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
-  takeH2(socket: Socket, key = DEFAULT_CHAIN * 4): void {
+  takeH2(socket: Socket, key = DEFAULT_CHAIN * SIDES): void {
     const c = this.chain(key);
     const hcm = this.chainListener(key)?.hcm;
     c.h2 ??= new H2Listener(c.serve, {

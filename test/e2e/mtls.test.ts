@@ -6,10 +6,12 @@
 // caller's SPIFFE ID in x-forwarded-client-cert as the app receives it. Loopback addresses 127.0.61.x.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../hack/paths.js";
-import { generateCa } from "../../operator/runtime/pki.js";
+import { generateCa, issueCert, type KeyPair } from "../../operator/runtime/pki.js";
 import { LocalAuthenticator, mintLocalToken } from "../../operator/discovery/ca/authn.js";
 import { startDiscovery, type Discovery } from "../../operator/discovery/server.js";
 import { startXdsAgent, type XdsAgent } from "../../proxy/agent/xds-main.js";
@@ -22,6 +24,8 @@ const SERVER = "127.0.61.12";
 const SLEEP = "spiffe://cluster.local/ns/default/sa/sleep";
 const HTTPBIN = "spiffe://cluster.local/ns/default/sa/httpbin";
 const HOST = "httpbin.default.svc.cluster.local:8000";
+/** The name of the app's own TLS certificate (from a CA of its own, not the mesh's). */
+const SECURE_NAME = "secure.httpbin.example";
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -37,6 +41,23 @@ interface Reply {
   status: number;
   /** The x-forwarded-client-cert header the app received. */
   xfcc: string | undefined;
+}
+
+/** An HTTPS request over the client's own TLS (ALPN http/1.1, as curl offers it), trusting only the app's CA: the
+ * response's status line and body, or the connection's error. */
+function httpsGet(host: string, port: number, appCa: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port, servername: SECURE_NAME, ca: appCa, ALPNProtocols: ["http/1.1"] }, () =>
+      socket.write(`GET / HTTP/1.1\r\nhost: ${SECURE_NAME}\r\nconnection: close\r\n\r\n`),
+    );
+    const chunks: Buffer[] = [];
+    socket.on("data", (d: Buffer) => chunks.push(d));
+    socket.on("end", () => {
+      const text = Buffer.concat(chunks).toString();
+      resolve(text ? `${text.split("\r\n")[0] ?? ""} ${text.slice(text.indexOf("\r\n\r\n") + 4)}` : "closed");
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
 }
 
 /** One HTTP/1.1 request on a new connection: the status and what the app saw, or the connection's error. */
@@ -69,6 +90,10 @@ describe("sidecar mTLS rendered by discovery (auto mTLS, PeerAuthentication, Des
   let outside: Backend;
   let outboundPort = 0;
   const agents: XdsAgent[] = [];
+  /** An app that serves TLS itself, on a TCP (protocol TLS) port of httpbin's. */
+  let secureApp: HttpsServer;
+  let securePort = 0;
+  let appCa: KeyPair;
 
   const write = (name: string, yaml: string) => writeFileSync(join(configDir, name), yaml);
   const remove = (name: string) => rmSync(join(configDir, name), { force: true });
@@ -81,6 +106,18 @@ describe("sidecar mTLS rendered by discovery (auto mTLS, PeerAuthentication, Des
     mkdirSync(configDir);
     app = await backend("httpbin");
     outside = await backend("outside");
+    appCa = await generateCa("the app's own CA", 1);
+    const appCert = await issueCert(appCa, {
+      commonName: SECURE_NAME,
+      dnsNames: [SECURE_NAME],
+      usage: "server",
+      days: 1,
+    });
+    secureApp = createHttpsServer({ cert: appCert.certPem, key: appCert.keyPem }, (_req, res) =>
+      res.end("served by the app's own TLS"),
+    );
+    await new Promise<void>((r) => secureApp.listen(0, "127.0.0.1", r));
+    securePort = (secureApp.address() as { port: number }).port;
     outboundPort = await freePort();
     write(
       "services.yaml",
@@ -89,7 +126,7 @@ kind: ServiceEntry
 metadata: { name: httpbin, namespace: default }
 spec:
   hosts: [httpbin.default.svc.cluster.local]
-  ports: [{ number: 8000, name: http, protocol: HTTP }]
+  ports: [{ number: 8000, name: http, protocol: HTTP }, { number: 8443, name: tls, protocol: TLS }]
   resolution: STATIC
   workloadSelector: { labels: { app: httpbin } }
 ---
@@ -98,7 +135,7 @@ kind: WorkloadEntry
 metadata: { name: httpbin, namespace: default }
 spec:
   address: ${SERVER}
-  ports: { http: ${app.port} }
+  ports: { http: ${app.port}, tls: ${securePort} }
   labels: { app: httpbin, security.istio.io/tlsMode: istio }
   serviceAccount: httpbin
 ---
@@ -176,6 +213,7 @@ spec:
     await discovery?.close();
     await app?.close();
     await outside?.close();
+    secureApp?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -193,6 +231,15 @@ spec:
     expect(mesh).toMatchObject({ status: 200 });
     // The server sidecar verified the client's certificate: its URI SAN is the caller's ServiceAccount's SPIFFE ID.
     expect((mesh as Reply).xfcc).toMatch(new RegExp(`^By=${HTTPBIN};Hash=[0-9a-f]{64};URI=${SLEEP}$`));
+  });
+
+  it("PERMISSIVE passes a client's own TLS (no mesh ALPN) to a TCP port through to the app, as Istio's plain TLS chain", async () => {
+    // The client trusts only the app's CA and checks its name: a 200 means the TLS ended at the app, not the sidecar.
+    expect(await httpsGet(SERVER, securePort, appCa.certPem)).toBe("HTTP/1.1 200 OK served by the app's own TLS");
+    // An HTTP port has no such chain (Istio's "explicitly declared as HTTP"): the client's TLS finds none, and is closed.
+    expect(await httpsGet(SERVER, app.port, appCa.certPem)).toMatch(/^(ECONNRESET|closed)$/);
+    // The mesh's mTLS still ends at the sidecar, which sees the caller's identity.
+    expect(((await viaMesh()) as Reply).xfcc).toMatch(new RegExp(`;URI=${SLEEP}$`));
   });
 
   it("auto mTLS sends plaintext to an endpoint outside the mesh (no tlsMode label)", async () => {
@@ -221,6 +268,12 @@ spec:
     expect(mesh).toMatchObject({ status: 200 });
     expect((mesh as Reply).xfcc).toMatch(new RegExp(`;URI=${SLEEP}$`));
   }, 40_000);
+
+  it("STRICT: a client's own TLS is refused too (every TLS connection must be the mesh's mTLS)", async () => {
+    expect(await httpsGet(SERVER, securePort, appCa.certPem)).toMatch(
+      /^(ECONNRESET|socket hang up|EPROTO|ERR_SSL_.*|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|ERR_TLS_CERT_ALTNAME_INVALID)$/,
+    );
+  });
 
   it("a PeerAuthentication with an unsupported field (forced past the webhook) is rejected naming it; STRICT stays enforced", async () => {
     write(

@@ -179,6 +179,52 @@ describe("workload identity for injected pods", () => {
     await agent.stop();
   }, 120_000);
 
+  it("spec.meshConfig.defaultConfig.proxyMetadata.SECRET_TTL: a new pod's sidecar gets certificates that long", async () => {
+    const patch = (defaultConfig: object | null) =>
+      kube(["patch", "mesh", MESH, "--type=merge", "-p", JSON.stringify({ spec: { meshConfig: { defaultConfig } } })]);
+    await patch({ proxyMetadata: { SECRET_TTL: "2h" } });
+    try {
+      // The operator renders it into the injection ConfigMap's template; the injector reads that for each pod.
+      await until("the injection template with SECRET_TTL", async () => {
+        const t = await kube([
+          "get",
+          "configmap",
+          "weft-sidecar-injector",
+          "-n",
+          MESH_NS,
+          "-o",
+          "jsonpath={.data.config}",
+        ]);
+        return /name: SECRET_TTL\s+value: 2h/.test(t) ? true : undefined;
+      });
+      const pod = await injectedPod("reviews-ttl");
+      const env = pod.spec.containers.find((c) => c.name === "weft-proxy")?.env ?? [];
+      expect(env.filter((e) => e.name === "SECRET_TTL")).toEqual([{ name: "SECRET_TTL", value: "2h" }]);
+      const logs: string[] = [];
+      const before = Date.now();
+      const agent = await runInjectedAgent(pod, {
+        localAddress: `127.0.0.1:${securePort}`,
+        onLog: (l) => logs.push(l),
+      });
+      agents.push(agent);
+      await until(
+        "the sidecar ready",
+        async () => ((await agent.readiness()).status === 200 ? true : undefined),
+        60_000,
+      );
+      const after = Date.now();
+      // The certificate the agent holds: signed between `before` and `after`, valid 2 h from then.
+      const until_ = logs.map((l) => /certificate for (\S+) until (\S+);/.exec(l)).find(Boolean);
+      expect(until_?.[1]).toBe(REVIEWS);
+      const notAfter = Date.parse(until_![2]!);
+      expect(notAfter).toBeGreaterThanOrEqual(before + 2 * 3600_000 - 1000); // ISO times are to the ms; CA to the s
+      expect(notAfter).toBeLessThanOrEqual(after + 2 * 3600_000 + 1000);
+      await agent.stop();
+    } finally {
+      await patch(null);
+    }
+  }, 120_000);
+
   it.each([
     [
       "an expired token",

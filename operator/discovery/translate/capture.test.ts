@@ -84,7 +84,7 @@ describe("interception REDIRECT listeners", () => {
       ],
     });
     expect(rejected(listener([chain({ server_names: ["a"] })]))).toContain(
-      "filter_chains[0].filter_chain_match.server_names: not supported (only destination_port and transport_protocol are)",
+      "filter_chains[0].filter_chain_match.server_names: not supported (only destination_port, transport_protocol and application_protocols are)",
     );
     expect(rejected(listener([chain(), chain()]))).toContain(
       "filter_chains[1]: only one filter chain may have no filter_chain_match",
@@ -106,6 +106,96 @@ describe("interception REDIRECT listeners", () => {
     };
     expect(rejected(listener([chain({ destination_port: 80 }), bad]))).toContain(
       "filter_chains[1].filters[0].typed_config.cluster: must not be empty",
+    );
+  });
+
+  it("renders Istio's inbound chains per mode: PERMISSIVE matches mesh mTLS by ALPN and passes TCP ports' own TLS through", () => {
+    const served = [
+      { number: 9080, name: "http", protocol: "HTTP" },
+      { number: 8443, name: "tls", protocol: "TLS" },
+    ];
+    const shape = (mode: "STRICT" | "PERMISSIVE" | "DISABLE") =>
+      virtualInbound(served as never, undefined, undefined, { modeFor: () => mode, identity: true }).filter_chains?.map(
+        (c) => ({ match: c.filter_chain_match, terminates: c.transport_socket !== undefined }),
+      );
+    const alpn = ["istio", "istio-peer-exchange", "istio-http/1.0", "istio-http/1.1", "istio-h2"];
+    expect(shape("PERMISSIVE")).toEqual([
+      { match: { destination_port: 9080, transport_protocol: "tls", application_protocols: alpn }, terminates: true },
+      { match: { destination_port: 9080, transport_protocol: "raw_buffer" }, terminates: false },
+      { match: { destination_port: 8443, transport_protocol: "tls", application_protocols: alpn }, terminates: true },
+      { match: { destination_port: 8443, transport_protocol: "tls" }, terminates: false },
+      { match: { destination_port: 8443, transport_protocol: "raw_buffer" }, terminates: false },
+    ]);
+    expect(shape("STRICT")).toEqual([
+      { match: { destination_port: 9080, transport_protocol: "tls" }, terminates: true },
+      { match: { destination_port: 8443, transport_protocol: "tls" }, terminates: true },
+    ]);
+    expect(shape("DISABLE")).toEqual([
+      { match: { destination_port: 9080 }, terminates: false },
+      { match: { destination_port: 8443 }, terminates: false },
+    ]);
+  });
+
+  it("matches application_protocols (the TLS inspector's ALPN) and refuses what it can't match, naming the chain", () => {
+    const chain = (match: object) => ({
+      filter_chain_match: match,
+      filters: [
+        {
+          name: "tcp",
+          typed_config: {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+            stat_prefix: "x",
+            cluster: "PassthroughCluster",
+          },
+        },
+      ],
+    });
+    const inspector = {
+      name: "envoy.filters.listener.tls_inspector",
+      typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector" },
+    };
+    const listener = (chains: object[], filters: object[] = [inspector]) => ({
+      version: "1",
+      clusters: [passthrough],
+      listeners: [
+        {
+          name: "l",
+          address: { socket_address: { address: "0.0.0.0", port_value: 15006 } },
+          listener_filters: filters,
+          filter_chains: chains,
+        },
+      ],
+    });
+    const mtls = { destination_port: 80, transport_protocol: "tls", application_protocols: ["istio", "istio-h2"] };
+    const cfg = compile(
+      listener([
+        chain(mtls),
+        chain({ destination_port: 80, transport_protocol: "tls" }),
+        chain({ destination_port: 80, transport_protocol: "raw_buffer" }),
+      ]),
+    );
+    const alpn = cfg.listeners[0]?.byPort?.get(80)?.byTransport?.alpn;
+    expect([...(alpn?.index ?? [])]).toEqual([
+      ["istio", 0],
+      ["istio-h2", 0],
+    ]);
+    expect(alpn?.chains).toHaveLength(1);
+    expect(
+      rejected(
+        listener([chain({ destination_port: 80, transport_protocol: "raw_buffer", application_protocols: ["h2c"] })]),
+      ),
+    ).toContain("filter_chains[0].filter_chain_match.application_protocols: needs transport_protocol tls");
+    expect(rejected(listener([chain({ destination_port: 80, application_protocols: ["h2"] })]))).toContain(
+      "filter_chains[0].filter_chain_match.application_protocols: needs transport_protocol tls",
+    );
+    expect(rejected(listener([chain(mtls)], []))).toContain(
+      "filter_chains[0].filter_chain_match.transport_protocol: needs the envoy.filters.listener.tls_inspector listener filter",
+    );
+    expect(rejected(listener([chain(mtls), chain({ ...mtls, application_protocols: ["istio-h2"] })]))).toContain(
+      'filter_chains[1].filter_chain_match.application_protocols: "istio-h2" is matched by another chain on this port',
+    );
+    expect(rejected(listener([chain({ ...mtls, application_protocols: [""] })]))).toContain(
+      "filter_chains[0].filter_chain_match.application_protocols[0]: not a protocol name",
     );
   });
 

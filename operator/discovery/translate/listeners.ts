@@ -20,7 +20,7 @@ import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
 import { tracerProvider } from "./tracing.js";
 import type { OutboundTrafficMode } from "../model/config.js";
 import { ADS } from "./policy.js";
-import { inboundMtls, TLS_INSPECTOR } from "./mtls.js";
+import { inboundMtls, ISTIO_MTLS_ALPNS, TLS_INSPECTOR } from "./mtls.js";
 import type { MtlsMode } from "./peer-authentication.js";
 
 export const OUTBOUND_PORT = 15001;
@@ -247,11 +247,26 @@ export interface InboundMtls {
 
 const NO_MTLS: InboundMtls = { modeFor: () => "DISABLE", identity: false };
 
-/** The transports a port accepts: STRICT TLS only, PERMISSIVE both (TLS when the proxy can terminate it), DISABLE plaintext. */
-function transports(mode: MtlsMode, identity: boolean): ("tls" | "raw_buffer" | undefined)[] {
+/** A port's chains by how the connection arrives: mesh mTLS (terminated), TLS of the client's own (passed through as
+ * bytes), plaintext, or any (no transport match). */
+type Arrival = "mtls" | "tls" | "raw_buffer" | undefined;
+
+/**
+ * The chains a port has, as Istio's inbound filter chain match options (listener_inbound.go): STRICT terminates
+ * every TLS connection as mTLS; PERMISSIVE (when the proxy can terminate it) matches mesh mTLS by its ALPN, passes
+ * a client's own TLS to a TCP port through to the app, and takes plaintext (an HTTP port has no passthrough:
+ * Istio's "explicitly declared as HTTP"); DISABLE plaintext only.
+ */
+function arrivals(mode: MtlsMode, identity: boolean, http: boolean): Arrival[] {
   if (mode === "STRICT") return ["tls"];
-  if (mode === "PERMISSIVE" && identity) return ["tls", "raw_buffer"];
+  if (mode === "PERMISSIVE" && identity) return http ? ["mtls", "raw_buffer"] : ["mtls", "tls", "raw_buffer"];
   return [undefined];
+}
+
+function chainMatch(target: number, arrival: Arrival): FilterChain["filter_chain_match"] {
+  if (arrival === "mtls")
+    return { destination_port: target, transport_protocol: "tls", application_protocols: [...ISTIO_MTLS_ALPNS] };
+  return { destination_port: target, ...(arrival ? { transport_protocol: arrival } : {}) };
 }
 
 /**
@@ -270,11 +285,14 @@ export function virtualInbound(
   for (const port of ports) {
     const target = port.targetPort ?? port.number;
     const http = isHttpProtocol(port.protocol);
-    for (const transport of transports(mtls.modeFor(target), mtls.identity)) {
+    const mode = mtls.modeFor(target);
+    for (const arrival of arrivals(mode, mtls.identity, http)) {
+      // STRICT's one TLS chain, and PERMISSIVE's mTLS chain, terminate mTLS; PERMISSIVE's TLS chain passes it on.
+      const terminate = arrival === "mtls" || (arrival === "tls" && mode === "STRICT");
       chains.push({
         name: cluster(target),
-        filter_chain_match: { destination_port: target, ...(transport ? { transport_protocol: transport } : {}) },
-        ...(transport === "tls" ? { transport_socket: inboundMtls(http) } : {}),
+        filter_chain_match: chainMatch(target, arrival),
+        ...(terminate ? { transport_socket: inboundMtls(http) } : {}),
         filters: http ? inboundHttpFilters(target, mesh, authz) : inboundTcpFilters(target, authz),
       });
     }

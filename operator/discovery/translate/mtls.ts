@@ -24,6 +24,15 @@ export const TLS_INSPECTOR = {
 /** Istio's ALPN for in-mesh clusters (util.ALPNInMeshWithMxc, ALPNInMeshH2WithMxc). */
 const ALPN_IN_MESH = ["istio-peer-exchange", "istio"];
 const ALPN_IN_MESH_H2 = ["istio-peer-exchange", "istio", "h2"];
+/** The ALPN of mesh mTLS, as an inbound chain matches it (Istio's allIstioMtlsALPNs): a TLS connection offering none
+ * of these is a client's own TLS, passed through on PERMISSIVE TCP ports. */
+export const ISTIO_MTLS_ALPNS: readonly string[] = [
+  "istio",
+  "istio-peer-exchange",
+  "istio-http/1.0",
+  "istio-http/1.1",
+  "istio-h2",
+];
 /** What an inbound mTLS chain offers: h2 first (the engine serves HTTP/2 on it), then what mesh clients offer. */
 const ALPN_INBOUND_HTTP = ["h2", "http/1.1", "istio-peer-exchange", "istio"];
 const ALPN_INBOUND_TCP = ["istio-peer-exchange", "istio"];

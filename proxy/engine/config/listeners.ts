@@ -101,13 +101,32 @@ export function compileListener(
         dup(group[1], "a chain without transport_protocol must be alone on its port");
       if (plain[0]) return one(plain[0]);
       const side = (t: "tls" | "raw_buffer") => {
-        const sides = group.filter((m) => m.transport === t);
+        const sides = group.filter((m) => m.transport === t && !m.alpn);
         if (sides.length > 1) dup(sides[1], `duplicate transport_protocol ${t}`);
         return sides[0] ? one(sides[0]) : undefined;
       };
       const tls = side("tls");
       const raw = side("raw_buffer");
-      return { ...((tls ?? raw) as Listener), byTransport: { tls, raw } };
+      // As Envoy: one chain per application protocol; a protocol two chains list would make the match ambiguous.
+      const index = new Map<string, number>();
+      const chains: Listener[] = [];
+      for (const m of group.filter((m) => m.alpn)) {
+        for (const p of m.alpn!)
+          if (index.has(p) && index.get(p) !== chains.length)
+            r.fail(
+              `filter_chains[${m.i}].filter_chain_match.application_protocols`,
+              `${JSON.stringify(p)} is matched by another chain on this port`,
+            );
+          else index.set(p, chains.length);
+        chains.push(one(m));
+      }
+      if (chains.length > MAX_ALPN_CHAINS)
+        dup(
+          group.filter((m) => m.alpn)[MAX_ALPN_CHAINS],
+          `more than ${MAX_ALPN_CHAINS} chains with application_protocols on one port`,
+        );
+      const first = tls ?? raw ?? chains[0];
+      return { ...(first as Listener), byTransport: { tls, raw, alpn: { index, chains } } };
     };
     const byPort = new Map<number, Listener>();
     for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
@@ -210,21 +229,49 @@ export function compileListener(
   };
 }
 
-/** A chain's filter_chain_match: destination_port and transport_protocol; anything else is refused, naming it. */
-function chainMatch(r: Reader, chain: unknown, i: number): { port?: number; transport?: "tls" | "raw_buffer" } {
+/** How many TLS chains with application_protocols one port may have (the run time numbers its chains). */
+export const MAX_ALPN_CHAINS = 60;
+const MATCH_FIELDS = ["destination_port", "transport_protocol", "application_protocols"];
+
+/**
+ * A chain's filter_chain_match: destination_port, transport_protocol and application_protocols (with
+ * transport_protocol tls: the TLS inspector's ALPN; there is no http_inspector); anything else is refused, naming it.
+ */
+function chainMatch(
+  r: Reader,
+  chain: unknown,
+  i: number,
+): { port?: number; transport?: "tls" | "raw_buffer"; alpn?: string[] } {
   const path = `filter_chains[${i}].filter_chain_match`;
   const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
   if (!m) return {};
   for (const key of Object.keys(m))
-    if (key !== "destination_port" && key !== "transport_protocol")
-      r.fail(join(path, key), "not supported (only destination_port and transport_protocol are)");
+    if (!MATCH_FIELDS.includes(key))
+      r.fail(
+        join(path, key),
+        "not supported (only destination_port, transport_protocol and application_protocols are)",
+      );
   const port = r.num(m, "destination_port", path);
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
     r.fail(join(path, "destination_port"), `invalid port ${port}`);
   const t = r.str(m, "transport_protocol", path);
   if (t !== undefined && t !== "tls" && t !== "raw_buffer")
     r.fail(join(path, "transport_protocol"), `${JSON.stringify(t)} is not tls or raw_buffer`);
-  return { ...(port !== undefined ? { port } : {}), ...(t ? { transport: t } : {}) };
+  const alpn = r.list(m, "application_protocols", path).map((p, j) => {
+    if (typeof p !== "string" || !p || p.length > 255)
+      r.fail(join(path, `application_protocols[${j}]`), "not a protocol name (1 to 255 characters)");
+    return p as string;
+  });
+  if (alpn.length && t !== "tls")
+    r.fail(
+      join(path, "application_protocols"),
+      "needs transport_protocol tls: only the TLS inspector's ALPN is matched (envoy.filters.listener.http_inspector is not supported)",
+    );
+  return {
+    ...(port !== undefined ? { port } : {}),
+    ...(t ? { transport: t } : {}),
+    ...(alpn.length ? { alpn } : {}),
+  };
 }
 
 const TLS_INSPECTOR = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";

@@ -297,9 +297,18 @@ export interface Listener {
   byPort: ReadonlyMap<number, Listener> | undefined;
   /**
    * Chains matched by filter_chain_match.transport_protocol (tls_inspector: the first bytes are a TLS ClientHello
-   * or not), as Istio's PERMISSIVE inbound has them; a missing side closes such connections.
+   * or not), as Istio's PERMISSIVE inbound has them; a missing side closes such connections. TLS chains with
+   * application_protocols are chosen by the ClientHello's ALPN (the first of the client's protocols one of them
+   * lists), the TLS chain without them otherwise.
    */
-  byTransport: { tls: Listener | undefined; raw: Listener | undefined } | undefined;
+  byTransport:
+    | {
+        tls: Listener | undefined;
+        raw: Listener | undefined;
+        /** TLS chains with application_protocols: each protocol → its chain's index in `chains`. */
+        alpn: { index: ReadonlyMap<string, number>; chains: readonly Listener[] };
+      }
+    | undefined;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
   /** envoy.filters.network.rbac filters, in order: a connection they deny is closed. */
