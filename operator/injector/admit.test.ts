@@ -79,7 +79,7 @@ describe("the injection webhook's answer", () => {
   });
 
   it("refuses a pod whose proxy.istio.io/config Weft can't honour, naming the annotation and the field", () => {
-    const asks = { ...pod, metadata: { ...pod.metadata, annotations: { "proxy.istio.io/config": "concurrency: 2" } } };
+    const asks = { ...pod, metadata: { ...pod.metadata, annotations: { "proxy.istio.io/config": "tracing: {}" } } };
     const { review: r, problem } = injectAdmission(review(asks), inputs);
     expect(r.response).toEqual({
       uid: "u1",
@@ -88,7 +88,7 @@ describe("the injection webhook's answer", () => {
         code: 400,
         reason: "BadRequest",
         message: expect.stringMatching(
-          /^metadata\.annotations\["proxy\.istio\.io\/config"\]: concurrency: not implemented by Weft/,
+          /^metadata\.annotations\["proxy\.istio\.io\/config"\]: tracing: not implemented by Weft/,
         ) as unknown,
       },
     });

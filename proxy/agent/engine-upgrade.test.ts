@@ -116,12 +116,13 @@ describe("engine upgrades over ADS", () => {
     });
   }, 60_000);
 
+  // Each agent may drain for its --drain-seconds (5 s): together, not one after another, and beyond the 5 s default.
   afterAll(async () => {
-    for (const a of agents) await a.stop();
+    await Promise.all(agents.map((a) => a.stop()));
     await discovery?.close();
     await backend?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   const setDesired = (t: EngineTarget | undefined) => {
     for (const i of IPS.keys()) {
