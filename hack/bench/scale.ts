@@ -4,8 +4,10 @@
 // VirtualService change and for a +10-pod scale, each measured from the API server's write as a watch sees it;
 // discovery's CPU per watch event; and one endpoint's readiness flapping 10×/s (CPU, and which types were sent).
 // Then deletes it all. Needs `npm run cluster -- up --kwok-nodes N` with N × 1000 ≥ S × P + 10.
-// Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30]
-import { spawn } from "node:child_process";
+// Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30] [--keep]
+// (--keep leaves the workload for the next run, which then only waits for it to be ready.)
+// WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery (written when it exits).
+import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -16,7 +18,7 @@ import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
 import { decodeResource } from "../../proxy/xds/codec.js";
 import { TYPE } from "../../proxy/xds/types.js";
-import { KUBECONFIG } from "../cluster/layout.js";
+import { KUBECONFIG, REPO_ROOT } from "../cluster/layout.js";
 import { MAIN, freePort } from "./common.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 import { NAMESPACE, Workload, flapSlice, host, virtualService } from "./scale-workload.js";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     proxies: { type: "string", default: "200" },
     changes: { type: "string", default: "3" },
     "flap-seconds": { type: "string", default: "30" },
+    keep: { type: "boolean", default: false },
   },
 });
 const S = Number(values.services);
@@ -131,8 +134,14 @@ function endpointsIn(r: DiscoveryResponse, cluster: string): number {
 }
 
 async function main(): Promise<void> {
+  const kubeconfig = process.env["KUBECONFIG"] ?? KUBECONFIG;
   const kc = new KubeConfig();
-  kc.loadFromFile(process.env["KUBECONFIG"] ?? KUBECONFIG);
+  kc.loadFromFile(kubeconfig);
+  // The Istio CRDs, as the integration suites install them: the workload has VirtualServices and DestinationRules.
+  const kubectl = (args: string[]): void =>
+    void execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  kubectl(["apply", "--server-side", "--force-conflicts", "-f", path.join(REPO_ROOT, "crds")]);
+  kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
   const workload = new Workload(kc);
   const view = new ClusterView();
   await view.start(kc);
@@ -155,13 +164,16 @@ async function main(): Promise<void> {
 
     const [xds, mon] = [await freePort(), await freePort()];
     const started = Date.now();
+    // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery.
+    const nodeArgs = (process.env["WEFT_BENCH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
     const child = spawn(
       process.execPath,
       [
+        ...nodeArgs,
         MAIN,
         "discovery",
         "--kubeconfig",
-        process.env["KUBECONFIG"] ?? KUBECONFIG,
+        kubeconfig,
         "--namespace",
         NAMESPACE,
         "--address",
@@ -312,9 +324,14 @@ async function main(): Promise<void> {
       await new Promise((resolve) => c.once("exit", resolve));
     }
     view.stop();
-    const t = Date.now();
-    await workload.delete(900_000);
-    say(`cleaned up in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    if (values.keep) {
+      await workload.scale(1, P);
+      say(`workload kept in namespace ${NAMESPACE}`);
+    } else {
+      const t = Date.now();
+      await workload.delete(900_000);
+      say(`cleaned up in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    }
   }
 }
 

@@ -1,10 +1,12 @@
 // Snapshots per proxy from the current config model: one translate per proxy class per generation, shared.
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import { serviceAssignments } from "../translate/clusters.js";
+import { serviceSpiffeIds } from "../translate/mtls.js";
 import { TYPE, prune } from "../../../proxy/xds/types.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
+import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
@@ -16,6 +18,8 @@ export class SnapshotGenerator {
   /** The previous generation's snapshots, when this one changed only these services' endpoints. */
   private carried: { memo: Map<string, Snapshot | Error>; services: Service[] } | undefined;
   private readonly cache = new EncodeCache();
+  /** Per-object translations, reused while their inputs are the same objects: shared by every proxy class. */
+  private readonly translations = new TranslateMemo();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
   private failed = new Map<string, string>();
@@ -52,10 +56,10 @@ export class SnapshotGenerator {
     let snapshot = this.memo.get(key);
     if (!snapshot) snapshot = this.patched(key, proxy);
     if (!snapshot) {
-      const build = (model: ConfigModel): Snapshot =>
-        buildSnapshot(this.version, translate(model, proxy, options), this.cache);
+      const build = (model: ConfigModel, memo?: TranslateMemo): Snapshot =>
+        buildSnapshot(this.version, translate(model, proxy, { ...options, memo }), this.cache);
       try {
-        snapshot = build(this.model);
+        snapshot = build(this.model, this.translations);
       } catch (err) {
         snapshot = this.isolate(build, proxy, err);
       }
@@ -176,8 +180,8 @@ export function modelWarnings(model: ConfigModel): string[] {
 
 /**
  * The services whose endpoints alone changed from `a` to `b`, when nothing else did (every other part of the model
- * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry);
- * else undefined.
+ * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry, and
+ * their endpoints' identities the same); else undefined.
  */
 export function endpointChanges(a: ConfigModel, b: ConfigModel): Service[] | undefined {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ConfigModel)[]);
@@ -190,9 +194,10 @@ export function endpointChanges(a: ConfigModel, b: ConfigModel): Service[] | und
     const x = a.services[i] as Service;
     const y = b.services[i] as Service;
     if (x === y) continue;
-    const { endpoints: _x, ...restX } = x;
-    const { endpoints: _y, ...restY } = y;
-    if (x.resolution !== "STATIC" || JSON.stringify(restX) !== JSON.stringify(restY)) return undefined;
+    if (x.resolution !== "STATIC" || !sameButEndpoints(x, y)) return undefined;
+    // The clusters' ISTIO_MUTUAL SANs are the endpoints' identities: new ones change CDS, not only EDS.
+    const td = b.mesh?.trustDomain ?? "cluster.local";
+    if (serviceSpiffeIds(x, td).join() !== serviceSpiffeIds(y, td).join()) return undefined;
     changed.push(y);
   }
   return changed;
