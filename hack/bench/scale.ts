@@ -115,11 +115,15 @@ class ClusterView {
   }
 }
 
-/** Endpoints of one cluster in an EDS response, decoded once per nonce (responses are shared between clients). */
+/**
+ * Endpoints of one cluster in an EDS response, decoded once per nonce (responses are shared between clients).
+ * Undefined for a headers-only client's response, which carries no resources: only the first client decodes.
+ */
 const edsCounts = new Map<string, Map<string, number>>();
-function endpointsIn(r: DiscoveryResponse, cluster: string): number {
+function endpointsIn(r: DiscoveryResponse, cluster: string): number | undefined {
   let counts = edsCounts.get(r.nonce);
   if (!counts) {
+    if (r.resources.length === 0) return undefined;
     counts = new Map();
     for (const a of r.resources) {
       const cla = decodeResource(a) as { cluster_name?: string; endpoints?: { lb_endpoints?: unknown[] }[] };
@@ -246,13 +250,27 @@ async function main(): Promise<void> {
         1500,
       );
     };
-    // Each client's first response of `type` that satisfies `ok`, after the mark.
-    const firstAt = (type: string, ok: (r: DiscoveryResponse) => boolean) => {
-      const at = new Map<number, number>();
+    // Each client's first response of `type` that satisfies `ok`, after the mark. Most clients decode headers only,
+    // so `ok` says undefined for theirs: a response is judged by its nonce, once a client that decodes it has it
+    // (whichever client got it first).
+    const firstAt = (type: string, ok: (r: DiscoveryResponse) => boolean | undefined) => {
+      const arrivals = new Map<number, Map<string, number>>(); // client → nonce → when it first came
+      const verdicts = new Map<string, boolean>();
       const w = (p: number, r: DiscoveryResponse, t: number) => {
-        if (r.type_url === type && !at.has(p) && ok(r)) at.set(p, t);
+        if (r.type_url !== type) return;
+        const seen = arrivals.get(p) ?? new Map<string, number>();
+        arrivals.set(p, seen);
+        if (!seen.has(r.nonce)) seen.set(r.nonce, t);
+        const verdict = verdicts.has(r.nonce) ? undefined : ok(r);
+        if (verdict !== undefined) verdicts.set(r.nonce, verdict);
       };
       watchers.push(w);
+      const at = (): Map<number, number> => {
+        const out = new Map<number, number>();
+        for (const [p, seen] of arrivals)
+          for (const [nonce, t] of seen) if (verdicts.get(nonce) && !(t >= (out.get(p) ?? Infinity))) out.set(p, t);
+        return out;
+      };
       return { at, done: () => watchers.splice(watchers.indexOf(w), 1) };
     };
 
@@ -264,9 +282,9 @@ async function main(): Promise<void> {
       const written = view.until(() => view.vsEvents > rv);
       await workload.applier.apply(virtualService(0, 90 - c * 10));
       const at = await written;
-      await waitFor("every client's new routes", () => got.at.size === C, 120_000, 20);
+      await waitFor("every client's new routes", () => got.at().size === C, 120_000, 20);
       got.done();
-      vsLat.push(...[...got.at.values()].map((t) => t - at));
+      vsLat.push(...[...got.at().values()].map((t) => t - at));
     }
     say(`VirtualService change → new RDS at all ${C} clients, from the API server's write: ${ms(vsLat)} (${load()})`);
 
@@ -274,17 +292,20 @@ async function main(): Promise<void> {
     const cluster = `outbound|80||${host(1)}`;
     const cpu0 = await cpuSeconds(pid);
     const events0 = view.events;
-    const got = firstAt(TYPE.endpoint, (r) => endpointsIn(r, cluster) >= P + 10);
+    const got = firstAt(TYPE.endpoint, (r) => {
+      const n = endpointsIn(r, cluster);
+      return n === undefined ? undefined : n >= P + 10;
+    });
     const scaled = Date.now();
     await workload.scale(1, P + 10);
     const sliceAt = await view.until(() => view.readyOf("svc-1") >= P + 10);
-    await waitFor("every client's new endpoints", () => got.at.size === C, 120_000, 20);
+    await waitFor("every client's new endpoints", () => got.at().size === C, 120_000, 20);
     got.done();
     await quiet();
     const cpu = (await cpuSeconds(pid)) - cpu0;
     const events = view.events - events0;
     say(
-      `+10 pods → EDS with all ${P + 10} endpoints at all ${C} clients, from the EndpointSlice write that made them ready: ${ms([...got.at.values()].map((t) => t - sliceAt))}; the pods took ${sliceAt - scaled} ms from the scale to that write (${load()})`,
+      `+10 pods → EDS with all ${P + 10} endpoints at all ${C} clients, from the EndpointSlice write that made them ready: ${ms([...got.at().values()].map((t) => t - sliceAt))}; the pods took ${sliceAt - scaled} ms from the scale to that write (${load()})`,
     );
     say(
       `discovery CPU: ${cpu.toFixed(2)} s over the scale's ${events} watch events (pods, slices): ${((cpu * 1000) / Math.max(1, events)).toFixed(1)} ms per event (${load()})`,

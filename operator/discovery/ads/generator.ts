@@ -20,6 +20,7 @@ export class SnapshotGenerator {
   private readonly cache = new EncodeCache();
   /** Per-object translations, reused while their inputs are the same objects: shared by every proxy class. */
   private readonly translations = new TranslateMemo();
+  private readonly classKeys = new WeakMap<ProxyIdentity, { model: ConfigModel; names: string; key: string }>();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
   private failed = new Map<string, string>();
@@ -52,7 +53,7 @@ export class SnapshotGenerator {
    */
   snapshotFor(proxy: ProxyIdentity, listenerNames: string[]): Snapshot {
     const options = { listenerNames };
-    const key = proxyClassKey(this.model, proxy, options);
+    const key = this.classKey(proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) snapshot = this.patched(key, proxy);
     if (!snapshot) {
@@ -69,6 +70,16 @@ export class SnapshotGenerator {
     }
     if (snapshot instanceof Error) throw snapshot;
     return snapshot;
+  }
+
+  /** The proxy's class in this model: computed once per proxy and model (every push asks). */
+  private classKey(proxy: ProxyIdentity, options: { listenerNames: string[] }): string {
+    const names = options.listenerNames.join("\n");
+    const known = this.classKeys.get(proxy);
+    if (known && known.model === this.model && known.names === names) return known.key;
+    const key = proxyClassKey(this.model, proxy, options);
+    this.classKeys.set(proxy, { model: this.model, names, key });
+    return key;
   }
 
   /** The previous generation's snapshot of this class with the changed services' endpoints: EDS-only pushes. */
