@@ -6,6 +6,7 @@ import { TYPE, prune } from "../../../proxy/xds/types.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
+import { findWorkload } from "../translate/proxy.js";
 import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
@@ -16,11 +17,22 @@ export class SnapshotGenerator {
   private generation = 0;
   private memo = new Map<string, Snapshot | Error>();
   /** The previous generation's snapshots, when this one changed only these services' endpoints. */
-  private carried: { memo: Map<string, Snapshot | Error>; services: Service[] } | undefined;
+  private carried:
+    | {
+        memo: Map<string, Snapshot | Error>;
+        services: Service[];
+        /** The previous model, and the addresses the changed services had or have endpoints at. */
+        from: ConfigModel;
+        addresses: Set<string>;
+      }
+    | undefined;
   private readonly cache = new EncodeCache();
   /** Per-object translations, reused while their inputs are the same objects: shared by every proxy class. */
   private readonly translations = new TranslateMemo();
-  private readonly classKeys = new WeakMap<ProxyIdentity, { model: ConfigModel; names: string; key: string }>();
+  private readonly classKeys = new WeakMap<
+    ProxyIdentity,
+    { model: ConfigModel; names: string; key: string; address: string }
+  >();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
   private failed = new Map<string, string>();
@@ -28,7 +40,9 @@ export class SnapshotGenerator {
   /** Installs a new config; returns its version. */
   setModel(model: ConfigModel): string {
     const services = endpointChanges(this.model, model);
-    this.carried = services ? { memo: this.memo, services } : undefined;
+    this.carried = services
+      ? { memo: this.memo, services, from: this.model, addresses: endpointAddresses(this.model, model) }
+      : undefined;
     this.model = model;
     this.generation++;
     this.memo = new Map();
@@ -72,13 +86,31 @@ export class SnapshotGenerator {
     return snapshot;
   }
 
-  /** The proxy's class in this model: computed once per proxy and model (every push asks). */
+  /**
+   * The proxy's class in this model: computed once per proxy and model (every push asks), and carried over an
+   * endpoints-only change that touched no endpoint at the proxy's address (its workload, its inbound ports and
+   * everything else the key reads are then the same).
+   */
   private classKey(proxy: ProxyIdentity, options: { listenerNames: string[] }): string {
     const names = options.listenerNames.join("\n");
     const known = this.classKeys.get(proxy);
-    if (known && known.model === this.model && known.names === names) return known.key;
+    if (known && known.names === names) {
+      if (known.model === this.model) return known.key;
+      const c = this.carried;
+      if (
+        c &&
+        known.model === c.from &&
+        c.from.workloads === this.model.workloads &&
+        !c.addresses.has(proxy.ip) &&
+        !c.addresses.has(known.address)
+      ) {
+        known.model = this.model;
+        return known.key;
+      }
+    }
     const key = proxyClassKey(this.model, proxy, options);
-    this.classKeys.set(proxy, { model: this.model, names, key });
+    const address = findWorkload(this.model, proxy)?.address ?? proxy.ip;
+    this.classKeys.set(proxy, { model: this.model, names, key, address });
     return key;
   }
 
@@ -167,6 +199,18 @@ function only(model: ConfigModel, keep: object): ConfigModel {
 function without(model: ConfigModel, drop: Set<object>): ConfigModel {
   const out = { ...model };
   for (const [, list] of ISTIO_LISTS) (out[list] as object[]) = (model[list] as object[]).filter((o) => !drop.has(o));
+  return out;
+}
+
+/** Every address the services that changed from `a` to `b` have endpoints at, before or after. */
+function endpointAddresses(a: ConfigModel, b: ConfigModel): Set<string> {
+  const out = new Set<string>();
+  a.services.forEach((x, i) => {
+    const y = b.services[i];
+    if (x === y) return;
+    for (const e of x.endpoints) out.add(e.address);
+    for (const e of y?.endpoints ?? []) out.add(e.address);
+  });
   return out;
 }
 
