@@ -2,15 +2,22 @@
 // any reachable weftd) that is the URL. In a cluster a browser can't carry the kubeconfig's credentials, so the CLI
 // serves 127.0.0.1:<port> itself and forwards the dashboard's GETs to a running weftd pod through the API server's
 // pod proxy, as proxy-status reaches it; it runs until Ctrl-C. Then it prints the URL, and opens a browser if
-// there is a display and xdg-open (or `open` on macOS).
+// there is a display and xdg-open (or `open` on macOS). Each replica scrapes only the proxies connected to it, so
+// the graph (and its event stream) is every running replica's, merged (dashboard/merge.ts); the page itself comes
+// from one.
 import { spawn } from "node:child_process";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server, type ServerResponse } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Values } from "../api/contract.js";
 import type { dashboardRole } from "../api/tool-roles.js";
-import { DASHBOARD_PATH, GRAPH_PATH, type Graph } from "../discovery/dashboard/contract.js";
-import { apiOptions, baseUrl, discoveryPods, getJson, MONITORING_PORT } from "./tools/reach.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { DASHBOARD_PATH, GRAPH_EVENTS_PATH, GRAPH_PATH, type Graph } from "../discovery/dashboard/contract.js";
+import { mergeGraphs } from "../discovery/dashboard/merge.js";
+import { apiOptions, baseUrl, discoveryPods, getJson, MONITORING_PORT, viaPodProxy } from "./tools/reach.js";
+
+/** How often the merged event stream sends the graph: the replicas' own scrape interval. */
+const EVENTS_INTERVAL_MS = 2000;
 
 type Flags = Values<typeof dashboardRole>;
 
@@ -63,6 +70,10 @@ async function forwarder(v: Flags): Promise<Server> {
       res.writeHead(req.method === "GET" ? 404 : 405).end();
       return;
     }
+    if (path === GRAPH_PATH || path === GRAPH_EVENTS_PATH) {
+      void (path === GRAPH_PATH ? serveGraph(kc, v.namespace, res) : streamGraph(kc, v.namespace, res));
+      return;
+    }
     const url = new URL(`${target}${path}`);
     const upstream = (url.protocol === "https:" ? httpsRequest : httpRequest)(
       url,
@@ -84,4 +95,42 @@ async function forwarder(v: Flags): Promise<Server> {
     proxy.listen(v.port, "127.0.0.1", resolve);
   });
   return proxy;
+}
+
+/** Every running replica's graph, merged; a replica that doesn't answer is left out (and named in `replica`). */
+async function mergedGraph(kc: KubeConfig, namespace: string): Promise<Graph> {
+  const pods = await discoveryPods(kc, namespace);
+  if (pods.length === 0) throw new Error(`no running weftd pod in namespace ${namespace}`);
+  const answers = await Promise.all(pods.map((p) => viaPodProxy<Graph>(kc, p, GRAPH_PATH).catch(() => undefined)));
+  const graphs = answers.filter((g): g is Graph => g !== undefined);
+  if (graphs.length === 0) throw new Error(`no weftd pod in ${namespace} answered through the API server`);
+  const merged = mergeGraphs(graphs);
+  const missing = pods.filter((_, i) => answers[i] === undefined).map((p) => `${p.name} (no answer)`);
+  return missing.length ? { ...merged, replica: [merged.replica, ...missing].join(", ") } : merged;
+}
+
+async function serveGraph(kc: KubeConfig, namespace: string, res: ServerResponse): Promise<void> {
+  try {
+    const body = JSON.stringify(await mergedGraph(kc, namespace));
+    res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(body);
+  } catch (err) {
+    res.writeHead(502).end(`${(err as Error).message}\n`);
+  }
+}
+
+/** The merged graph as server-sent events, every couple of seconds until the page goes. */
+async function streamGraph(kc: KubeConfig, namespace: string, res: ServerResponse): Promise<void> {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
+  res.write(`retry: ${EVENTS_INTERVAL_MS}\n\n`);
+  let open = true;
+  res.on("close", () => (open = false));
+  while (open) {
+    const started = Date.now();
+    try {
+      res.write(`event: graph\ndata: ${JSON.stringify(await mergedGraph(kc, namespace))}\n\n`);
+    } catch {
+      // No replica answered this time: the page keeps the last graph, and the next round tries again.
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, EVENTS_INTERVAL_MS - (Date.now() - started))));
+  }
 }

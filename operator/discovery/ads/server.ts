@@ -11,6 +11,7 @@ import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } fr
 import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
+import { findWorkloadAt } from "../translate/proxy.js";
 import type { SnapshotGenerator } from "./generator.js";
 import type { XdsMetrics } from "./metrics.js";
 import type { Snapshot } from "./snapshot.js";
@@ -19,7 +20,11 @@ import type { SyncTracker } from "./tracker.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
 /** Why a stream may not be served for this node id (it is closed with PERMISSION_DENIED), or undefined. */
-export type StreamAuthorizer = (stream: Stream, nodeId: string) => string | undefined;
+/** Who a stream on the mTLS port is, by its certificate: or why it is refused. */
+export type StreamPeer = { namespace: string; serviceAccount: string } | { error: string };
+
+/** Vets a stream's node id on the mTLS port: the certificate's identity, or why the stream is refused. */
+export type StreamAuthorizer = (stream: Stream, nodeId: string) => StreamPeer;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -89,10 +94,10 @@ class Connection {
         refuse(this.stream, status.INVALID_ARGUMENT, "the first request must carry node.id");
         return;
       }
-      const refused = this.authorize?.(this.stream, req.node.id);
-      if (refused) {
-        log.warn({ node: req.node.id, peer: this.stream.getPeer(), error: refused }, "proxy refused");
-        refuse(this.stream, status.PERMISSION_DENIED, refused);
+      const peer = this.authorize?.(this.stream, req.node.id);
+      if (peer && "error" in peer) {
+        log.warn({ node: req.node.id, peer: this.stream.getPeer(), error: peer.error }, "proxy refused");
+        refuse(this.stream, status.PERMISSION_DENIED, peer.error);
         return;
       }
       // Authorized on the mTLS port: the proxy presented its workload certificate, so it can do mutual TLS.
@@ -101,7 +106,12 @@ class Connection {
         mtls: this.authorize !== undefined,
       };
       tracker.connect(this.id, this.identity.id);
-      tracker.setScrapeTarget(this.id, scrapeUrl(statsFromMetadata(req.node.metadata), this.stream.getPeer()));
+      const announced = statsFromMetadata(req.node.metadata);
+      const from = this.stream.getPeer();
+      const { ip } = this.identity;
+      // Resolved when the dashboard scrapes: the pod may reach discovery's model after its proxy connects.
+      const vouched = peer && { nodeIp: ip, isOwn: (at: string) => this.server.runsAs(at, peer) };
+      tracker.setScrapeTarget(this.id, () => scrapeUrl(announced, from, vouched));
       metrics.connected.set(tracker.size);
       log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
     }
@@ -319,6 +329,12 @@ export class AdsServer {
       if (this.connections.has(next.id)) next.push();
       else this.waiting.delete(next);
     }
+  }
+
+  /** Is the workload at `ip` in the current model a Pod that runs as this identity (namespace and ServiceAccount)? */
+  runsAs(ip: string, identity: { namespace: string; serviceAccount: string }): boolean {
+    const w = findWorkloadAt(this.generator.current, ip);
+    return w?.pod === true && w.namespace === identity.namespace && w.serviceAccount === identity.serviceAccount;
   }
 
   /** Handlers for `grpcServer.addService(adsService, ...)`; `authorize` vets each stream's node id (mTLS port). */

@@ -37,7 +37,7 @@ export type ScrapeTarget = { url: string } | { error: string };
 export class SyncTracker {
   private readonly proxies = new Map<number, ProxySync>();
   private readonly nackLog = new Map<number, RecentNack[]>();
-  private readonly scrapeTargets = new Map<number, ScrapeTarget>();
+  private readonly scrapeTargets = new Map<number, () => ScrapeTarget>();
 
   /** A proxy's last NACKs (at most RECENT_NACKS), newest first: they stay after the next ACK clears the standing one. */
   recentNacks(connection: number): readonly RecentNack[] {
@@ -89,12 +89,12 @@ export class SyncTracker {
   }
 
   /** Where a proxy's Istio metrics are read for the service graph, or why they can't be (proxy/xds/stats-target.ts). */
-  setScrapeTarget(connection: number, target: ScrapeTarget): void {
+  setScrapeTarget(connection: number, target: () => ScrapeTarget): void {
     if (this.proxies.has(connection)) this.scrapeTargets.set(connection, target);
   }
 
   scrapeTarget(connection: number): ScrapeTarget | undefined {
-    return this.scrapeTargets.get(connection);
+    return this.scrapeTargets.get(connection)?.();
   }
 
   /** The snapshot for the proxy failed (an error) or was built (undefined). */

@@ -5,6 +5,7 @@ import { X509Certificate } from "node:crypto";
 import { experimental, type Server as GrpcServer, type ServerDuplexStream } from "@grpc/grpc-js";
 import { parseSpiffeId } from "../../../proxy/xds/ca.js";
 import type { KeyPair } from "../../runtime/pki.js";
+import type { StreamPeer } from "../ads/server.js";
 import { parseNodeId } from "../translate/proxy.js";
 
 /** The certificates of a PEM bundle. Pure. */
@@ -54,11 +55,13 @@ export function nodeIdProblem(nodeId: string, namespace: string): string | undef
 
 /** The ADS authorizer for :15012: the stream's client certificate must be the mesh's, of the node's namespace. */
 export function mtlsAuthorizer(rootsPem: () => string) {
-  return (stream: ServerDuplexStream<unknown, unknown>, nodeId: string): string | undefined => {
+  return (stream: ServerDuplexStream<unknown, unknown>, nodeId: string): StreamPeer => {
     const raw = stream.getAuthContext()?.sslPeerCertificate?.raw;
     const id = workloadIdentityOf(raw, rootsPem());
-    if ("error" in id) return id.error;
-    return nodeIdProblem(nodeId, id.namespace);
+    if ("error" in id) return id;
+    const problem = nodeIdProblem(nodeId, id.namespace);
+    if (problem) return { error: problem };
+    return { namespace: id.namespace, serviceAccount: parseSpiffeId(id.uri)?.serviceAccount ?? "" };
   };
 }
 

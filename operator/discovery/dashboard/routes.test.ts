@@ -20,7 +20,7 @@ describe("the dashboard on :15014", () => {
 
   beforeAll(async () => {
     tracker.connect(1, NODE);
-    tracker.setScrapeTarget(1, { url: "http://127.0.0.9:15090/stats/prometheus" });
+    tracker.setScrapeTarget(1, () => ({ url: "http://127.0.0.9:15090/stats/prometheus" }));
     tracker.sent(1, TYPE.listener, "2");
     tracker.nacked(1, TYPE.listener, "2", "listener 0.0.0.0_80: unknown filter");
     server = monitoringServer({

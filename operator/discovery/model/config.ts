@@ -55,6 +55,8 @@ export interface Workload {
   /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
   ports?: Record<string, number>;
   serviceAccount?: string;
+  /** A Pod: its address is the kubelet's. (A WorkloadEntry's is whatever the entry says, so it vouches for nothing.) */
+  pod?: true;
   /** A pod NotReady only while its engine carrier restarts (an in-place proxy upgrade): its endpoints still serve. */
   carrierRestarting?: true;
 }

@@ -369,6 +369,7 @@ function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean
     a.namespace === b.namespace &&
     a.serviceAccount === b.serviceAccount &&
     a.carrierRestarting === b.carrierRestarting &&
+    a.pod === b.pod &&
     sameRecord(a.labels, b.labels) &&
     sameRecord(a.ports ?? {}, b.ports ?? {})
   );

@@ -178,6 +178,7 @@ export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | un
     labels: p.metadata?.labels ?? {},
     ports,
     serviceAccount: spec?.serviceAccountName || "default",
+    pod: true,
     ...(servingWhileCarrierRestarts(p) ? { carrierRestarting: true as const } : {}),
   };
 }

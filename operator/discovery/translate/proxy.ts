@@ -52,6 +52,11 @@ function workloadIndex(model: ConfigModel): WorkloadIndex {
   return index;
 }
 
+/** The workload with this address (the first, when two share it). */
+export function findWorkloadAt(model: ConfigModel, ip: string): Workload | undefined {
+  return workloadIndex(model).byAddress.get(ip);
+}
+
 export function findWorkload(model: ConfigModel, proxy: ProxyIdentity): Workload | undefined {
   const index = workloadIndex(model);
   return (
