@@ -202,6 +202,11 @@ async function main(): Promise<void> {
       pushes.push({ version: Number(e.version), at: (e.startedAt ?? 0) + (e.ms ?? 0) });
     });
     await waitFor("the first snapshot", () => pushes.length > 0, 120_000, 20);
+    // Where the memory is: the V8 heap, and what lives outside it (buffers).
+    const memz = async (): Promise<string> => {
+      const m = (await (await fetch(`http://127.0.0.1:${mon}/debug/memz`)).json()) as Record<string, number>;
+      return `heap used ${m["heapUsedMiB"]} of ${m["heapTotalMiB"]} MiB, array buffers ${m["arrayBuffersMiB"]} MiB`;
+    };
     say(
       `first snapshot: ${(((pushes[0]?.at ?? 0) - started) / 1000).toFixed(1)} s after discovery started (${load()})`,
     );
@@ -234,7 +239,7 @@ async function main(): Promise<void> {
     }
     await waitFor("every client synced", () => proxies.every((p) => p.synced), 600_000, 200);
     say(
-      `clients: ${C} synced, ${names?.eds.length ?? 0} EDS clusters each; discovery RSS after sync ${(await rssMiB(pid)).toFixed(0)} MiB (${load()})`,
+      `clients: ${C} synced, ${names?.eds.length ?? 0} EDS clusters each; discovery RSS after sync ${(await rssMiB(pid)).toFixed(0)} MiB (${await memz()}) (${load()})`,
     );
 
     const quiet = async (): Promise<void> => {
@@ -336,7 +341,7 @@ async function main(): Promise<void> {
       );
     }
     await new Promise((r) => setTimeout(r, 10_000));
-    say(`discovery RSS at rest (10 s later): ${(await rssMiB(pid)).toFixed(0)} MiB (${load()})`);
+    say(`discovery RSS at rest (10 s later): ${(await rssMiB(pid)).toFixed(0)} MiB (${await memz()}) (${load()})`);
   } finally {
     for (const p of proxies) p.close();
     for (const ch of channels) ch.close();
