@@ -30,10 +30,14 @@ if (values.backend) {
   createServer((_req, res) => res.end("ok")).listen({ host, port });
 }
 
-function fail(target: string, why: string): void {
+/** Counts a failure; the first of each kind is printed, with the start of its body (a proxy's local reply says why). */
+function fail(target: string, why: string, body = ""): void {
   failed++;
   const key = `${target}: ${why}`;
-  if (!errors.has(key)) process.stderr.write(`load: first "${key}" at ${Date.now() - started} ms\n`);
+  if (!errors.has(key))
+    process.stderr.write(
+      `load: first "${key}" at ${Date.now() - started} ms${body ? `: ${JSON.stringify(body.slice(0, 200))}` : ""}\n`,
+    );
   errors.set(key, (errors.get(key) ?? 0) + 1);
 }
 
@@ -49,10 +53,13 @@ function hit(target: string, n: number): Promise<void> {
         agent: n % 2 ? keepAlive : false,
       },
       (res) => {
-        res.resume();
+        let body = "";
+        if (res.statusCode === 200) res.resume();
+        else res.setEncoding("utf8").on("data", (c: string) => (body += body.length < 200 ? c : ""));
         res.on("end", () => {
           if (res.statusCode === 200) ok++;
-          else fail(target, `status ${res.statusCode}`);
+          else
+            fail(target, `status ${res.statusCode}`, `${res.headers["x-envoy-response-flags"] ?? ""} ${body}`.trim());
           resolve();
         });
       },

@@ -205,6 +205,8 @@ export function startWeft(
   nodeArgs: string[] = [],
   agent = false,
   config: unknown = bootstrap(listenPort, backendPort),
+  /** More `weft proxy` flags (e.g. --concurrency 2); they win over the ones above. */
+  flags: string[] = [],
 ): ChildProcess {
   const file = join(dir, `weft-${listenPort}.json`);
   writeFileSync(file, JSON.stringify(config));
@@ -221,6 +223,7 @@ export function startWeft(
     "--ready-port",
     "0",
     ...(agent ? ["--agent"] : []),
+    ...flags,
   ]);
 }
 

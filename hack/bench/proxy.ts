@@ -1,13 +1,15 @@
 // npm run bench:proxy — Weft against nginx and HAProxy (one worker each) as a reverse proxy in front of the same tiny
 // backend: keep-alive at c=1, 32 and 128, a new connection per request, and h2c (h2load). Each case runs every proxy
 // in turn, several rounds, alternately; it prints req/s and p50/p99 per run, then the medians and each proxy's median
-// ratio to nginx. Weft runs as sidecars run it (the agent with its engine child) and as the bare engine. A benchmark
-// prints figures; it asserts nothing.
+// ratio to nginx. Weft runs as sidecars run it (the agent with its engine child), as the bare engine, and as the agent
+// with two engine workers (weft-2, --concurrency 2: the scaling from 1 to 2 workers, with how the kernel spread the
+// connections over them). The load generator shares the machine's cores, so each case also prints the 1-minute load
+// average. A benchmark prints figures; it asserts nothing.
 //   env: BENCH_ROUNDS (default 3), BENCH_DURATION (default 5s), BENCH_CASES (comma list of case names, default all),
 //        BENCH_PROXIES (comma list, default all), BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism as availableCores, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   cleanup,
@@ -56,6 +58,19 @@ interface Proxy {
   name: string;
   h1: number;
   h2: number;
+  /** The agent's admin port, for its per-worker stats. */
+  admin?: number;
+}
+
+/** How many connections each engine worker accepted (Envoy's listener.<l>.worker_<i>.downstream_cx_total). */
+async function workerShares(admin: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
+  const counts = [...text.matchAll(/^listener\.[^\n]*\.worker_(\d+)\.downstream_cx_total: (\d+)$/gm)].map((m) => [
+    m[1],
+    Number(m[2]),
+  ]);
+  const total = counts.reduce((n, [, c]) => n + Number(c), 0);
+  return counts.map(([w, c]) => `worker ${w}: ${c} (${((Number(c) * 100) / total).toFixed(0)}%)`).join(", ");
 }
 
 async function main(): Promise<void> {
@@ -85,14 +100,17 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
     startHaproxy(dir, h1, h2, backendPort);
     all.push({ name: "haproxy", h1, h2 });
   }
-  for (const [name, agent] of [
-    ["weft", true],
-    ["weft-engine", false],
+  for (const [name, agent, workers] of [
+    ["weft", true, 1],
+    ["weft-engine", false, 1],
+    ["weft-2", true, 2],
   ] as const) {
     if (!want(name)) continue;
     const port = await freePort(); // the engine serves h2c with prior knowledge on the HTTP/1.1 port
-    startWeft(dir, port, backendPort, nodeArgs, agent);
-    all.push({ name, h1: port, h2: port });
+    const admin = await freePort();
+    const flags = workers > 1 ? ["--concurrency", String(workers), "--admin-port", String(admin)] : [];
+    startWeft(dir, port, backendPort, nodeArgs, agent, undefined, flags);
+    all.push({ name, h1: port, h2: port, ...(workers > 1 ? { admin } : {}) });
   }
   await Promise.all([waitPort(backendPort), ...all.map((p) => waitPort(p.h1)), ...all.map((p) => waitPort(p.h2))]);
   process.stdout.write(`warming up (2 s each)…\n`);
@@ -111,6 +129,8 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
         );
       }
     }
+    const load = loadavg()[0] ?? 0;
+    process.stdout.write(`  load average (1 min) after the case: ${load.toFixed(2)} on ${availableCores()} cores\n`);
     const nginx = results.get("nginx");
     for (const p of all) {
       const rs = results.get(p.name) ?? [];
@@ -124,8 +144,15 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
           (nginx ? `  ×nginx ${ratio.toFixed(2)}` : ""),
       );
     }
+    const one = results.get("weft");
+    const two = results.get("weft-2");
+    if (one && two)
+      summary.push(
+        `${c.name.padEnd(14)} weft-2 ÷ weft (2 workers ÷ 1) ${median(two.map((x, i) => x.rps / (one[i]?.rps ?? NaN))).toFixed(2)}  (load average ${load.toFixed(2)})`,
+      );
   }
-  process.stdout.write(`\nmedians (one worker each; the load generator shares the machine's cores):\n`);
+  for (const p of all) if (p.admin) summary.push(`${p.name} connections per worker: ${await workerShares(p.admin)}`);
+  process.stdout.write(`\nmedians (one worker each but weft-2; the load generator shares the machine's cores):\n`);
   for (const line of summary) process.stdout.write(`  ${line}\n`);
   cleanup();
 }

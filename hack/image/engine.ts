@@ -7,7 +7,8 @@
 // dependencies); the bundle is one file of under 1 MB, so the carrier copies it in milliseconds and an emptyDir
 // holds many versions. The layout inside the image:
 //   /usr/local/lib/weft/engine.mjs          the bundle (.mjs: an ES module wherever it is copied, no package.json)
-//   /usr/local/lib/weft/original_dst.node   the addon, found beside the bundle (proxy/native/original-dst.ts)
+//   /usr/local/lib/weft/original_dst.node   the addons, found beside the bundle (proxy/native/original-dst.ts,
+//   /usr/local/lib/weft/shared_memory.node  proxy/engine/shared-counts.ts)
 //   /usr/local/bin/weft-engine              a relative link to ../lib/weft/engine.mjs (the default binaryPath)
 // The link is relative, so a copy under <engines-dir>/<version>/ resolves inside the copy.
 import { build } from "esbuild";
@@ -17,7 +18,7 @@ import { DEFAULT_BINARY_PATH } from "../../operator/api/versions.js";
 
 export const ENGINE_DIR = "/usr/local/lib/weft";
 export const ENGINE_BUNDLE = `${ENGINE_DIR}/engine.mjs`;
-const ADDON = "original_dst.node";
+const ADDONS = ["original_dst.node", "shared_memory.node"];
 
 /** Bundles the engine of the compiled package at `app` (its dist/) into `root`, announcing `version`. */
 export async function engineRoot(root: string, app: string, version: string): Promise<void> {
@@ -40,10 +41,13 @@ export async function engineRoot(root: string, app: string, version: string): Pr
     logLevel: "warning",
   });
   chmodSync(join(root, ENGINE_BUNDLE.slice(1)), 0o644);
-  const addon = join(app, "dist", "proxy", "native", ADDON);
-  // Without it a REDIRECT sidecar can't find original destinations and stays unready: no image without it.
-  if (!existsSync(addon)) throw new Error(`${addon} is missing: npm run build needs a C compiler and Node's headers`);
-  copyFileSync(addon, join(dir, ADDON));
+  for (const name of ADDONS) {
+    const addon = join(app, "dist", "proxy", "native", name);
+    // Without them a REDIRECT sidecar can't find original destinations and stays unready, and engine workers can't
+    // share circuit breakers: no image without them.
+    if (!existsSync(addon)) throw new Error(`${addon} is missing: npm run build needs a C compiler and Node's headers`);
+    copyFileSync(addon, join(dir, name));
+  }
   const link = join(root, DEFAULT_BINARY_PATH.slice(1));
   mkdirSync(dirname(link), { recursive: true });
   symlinkSync(relative(dirname(DEFAULT_BINARY_PATH), ENGINE_BUNDLE), link);

@@ -262,6 +262,13 @@ export const proxyRole = {
       default: 5,
       description: "how long an old engine drains on hot restart or shutdown",
     },
+    concurrency: {
+      type: "int",
+      min: 0,
+      default: 1,
+      description:
+        "engine worker processes sharing the listeners, circuit breakers and local rate limits, as ProxyConfig concurrency (0: one per core)",
+    },
   },
 } as const satisfies Role;
 

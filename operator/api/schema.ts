@@ -141,6 +141,18 @@ export const specSchema: Schema = {
       honorIstioLabel: bool("Also inject into namespaces labelled istio-injection=enabled.", true),
     }),
     meshConfig: obj("Mesh-wide defaults, as in Istio's MeshConfig.", {
+      defaultConfig: obj(
+        "Istio's ProxyConfig defaults for every proxy; a pod's proxy.istio.io/config overrides them.",
+        {
+          concurrency: {
+            type: "integer",
+            description:
+              "Engine worker processes per proxy, sharing its listeners, circuit breakers and local rate limits (0: one per core). Unset: 1: each worker is a process with its own memory.",
+            minimum: 0,
+            maximum: 64,
+          },
+        },
+      ),
       mtls: obj("Mutual TLS between proxies.", {
         mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
           enum: ["STRICT", "PERMISSIVE", "DISABLE"],

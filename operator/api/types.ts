@@ -36,6 +36,8 @@ export interface MeshSpec {
   };
   injection: { policy: "Enabled" | "Disabled"; honorIstioLabel: boolean };
   meshConfig: {
+    /** Istio's ProxyConfig defaults. */
+    defaultConfig: { concurrency?: number };
     mtls: { mode: MtlsMode };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
     accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };

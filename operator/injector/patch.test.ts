@@ -1,3 +1,5 @@
+import { parseRole } from "../api/contract.js";
+import { proxyRole } from "../api/roles.js";
 import { normalizeSpec } from "../api/spec.js";
 import { injectorConfigMap } from "../install/render-injector.js";
 import { parseInjectorConfigMap } from "./config.js";
@@ -266,6 +268,24 @@ describe("the injected sidecar", () => {
       image: "example.com/mosn:1.0",
       binaryPath: "/usr/local/bin/mosn",
     });
+  });
+
+  it("runs meshConfig.defaultConfig.concurrency engine workers, or the pod's proxy.istio.io/config concurrency", () => {
+    const workers = (p: Pod, cfg = config, vals = values) =>
+      parseRole(proxyRole, proxyOf(injected(p, enabled, cfg, vals)!)!.args.slice(1)).concurrency;
+    expect(workers(pod())).toBe(1); // unset: one worker
+    expect(workers(pod({ annotations: { "proxy.istio.io/config": "concurrency: 2\n" } }))).toBe(2);
+    const mesh = parseInjectorConfigMap(
+      injectorConfigMap({ ...spec, meshConfig: { ...spec.meshConfig, defaultConfig: { concurrency: 0 } } }).data,
+    );
+    if (!mesh.ok) throw new Error(mesh.error);
+    expect(workers(pod(), mesh.config, mesh.values)).toBe(0); // 0: one per core, resolved by the agent
+    expect(workers(pod({ annotations: { "proxy.istio.io/config": "concurrency: 1" } }), mesh.config, mesh.values)).toBe(
+      1,
+    );
+    expect(() =>
+      injectionPatch(pod({ annotations: { "proxy.istio.io/config": "concurrency: two" } }), enabled, config, values),
+    ).toThrow('annotation proxy.istio.io/config: concurrency: "two" is not an integer from 0 to 64');
   });
 
   it("ignores a proxy.istio.io/config that isn't YAML", () => {

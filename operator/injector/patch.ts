@@ -30,6 +30,16 @@ export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
 export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 const READY_PORT = 15021;
 
+/** The sidecar's readiness probe, with Istio's timeout (3 s) and failure threshold (4): on a busy node the
+ * kubelet's default 1 s timeout and 3 failures took a healthy pod's only endpoint away. Polled every 2 s (Istio polls
+ * every 15 s behind a 1 s startup probe), so a new pod turns Ready as soon as its proxy is. */
+export const SIDECAR_READINESS_PROBE = {
+  httpGet: { path: "/healthz/ready", port: READY_PORT },
+  periodSeconds: 2,
+  timeoutSeconds: 3,
+  failureThreshold: 4,
+};
+
 export interface Pod {
   metadata?: {
     name?: string;
@@ -115,6 +125,15 @@ function podBinaryPath(annotations: Record<string, string>): string | undefined 
   return typeof bp === "string" && bp ? bp : undefined;
 }
 
+/** `concurrency: N` from the pod's proxy.istio.io/config (an integer ≥ 0; anything else fails injection, naming it). */
+function podConcurrency(annotations: Record<string, string>): number | undefined {
+  const c = podProxyConfig(annotations).concurrency;
+  if (c === undefined || c === null) return undefined;
+  if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c > 64)
+    throw new Error(`annotation ${PROXY_CONFIG}: concurrency: ${JSON.stringify(c)} is not an integer from 0 to 64`);
+  return c;
+}
+
 /**
  * `proxyMetadata` from the pod's proxy.istio.io/config: env for the agent, as Istio injects it (e.g. SECRET_TTL: 1h
  * for shorter workload certificates). String values only; the env the injector sets itself is not overridden.
@@ -185,12 +204,14 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const proxy = values.global?.proxy ?? {};
   const image = resolveImage(annotations[PROXY_IMAGE] || proxy.image || template.image || "weft", values);
   const binaryPath = podBinaryPath(annotations) ?? proxy.binaryPath;
+  const concurrency = podConcurrency(annotations);
   // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
   const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
   const args = commandLine(proxyRole, {
     ...given,
     ...(binaryPath ? { "binary-path": binaryPath } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
     "discovery-address": discoveryAddress,
   });
   const fieldRef = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: "v1", fieldPath } } });
@@ -232,10 +253,7 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
       ),
       ...IDENTITY_MOUNTS,
     ],
-    readinessProbe: template.readinessProbe ?? {
-      httpGet: { path: "/healthz/ready", port: READY_PORT },
-      periodSeconds: 2,
-    },
+    readinessProbe: template.readinessProbe ?? SIDECAR_READINESS_PROBE,
     ...(proxy.resources !== undefined ? { resources: proxy.resources } : {}),
   };
   const initTemplate = names

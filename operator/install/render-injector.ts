@@ -4,7 +4,7 @@
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { carrierRole, initRole, PROXY_PORTS, PROXY_UID, proxyRole } from "../api/roles.js";
-import { CARRIER_CONTAINER, ENGINES_VOLUME } from "../injector/patch.js";
+import { CARRIER_CONTAINER, ENGINES_VOLUME, SIDECAR_READINESS_PROBE } from "../injector/patch.js";
 import type { MeshSpec } from "../api/types.js";
 import type { EngineTarget } from "../../proxy/xds/engine.js";
 
@@ -95,7 +95,7 @@ function proxy(spec: MeshSpec, args: string[]) {
     env: [{ name: proxyRole.flags["engines-dir"].env, value: ENGINES_DIR }],
     volumeMounts: [{ name: ENGINES_VOLUME, mountPath: ENGINES_DIR, readOnly: true }],
     ports: [{ containerPort: PROXY_PORTS.stats, name: "http-envoy-prom", protocol: "TCP" }],
-    readinessProbe: { httpGet: { path: "/healthz/ready", port: PROXY_PORTS.ready }, periodSeconds: 2 },
+    readinessProbe: SIDECAR_READINESS_PROBE,
     resources: spec.proxy.resources,
     // The UID weft init exempts from capture: the proxy's own connections are never redirected back to it.
     securityContext: {
@@ -128,6 +128,7 @@ export function injectorConfigMap(spec: MeshSpec) {
               type: "sidecar",
               "interception-mode": "REDIRECT",
               "binary-path": spec.proxy.binaryPath,
+              concurrency: spec.meshConfig.defaultConfig?.concurrency,
             }),
           ),
           carrierContainer(proxyImage(spec)),
@@ -144,6 +145,7 @@ export function injectorConfigMap(spec: MeshSpec) {
               type: "router",
               "interception-mode": "REDIRECT",
               "binary-path": spec.proxy.binaryPath,
+              concurrency: spec.meshConfig.defaultConfig?.concurrency,
             }),
           ),
           carrierContainer(proxyImage(spec)),

@@ -1,6 +1,6 @@
-// The agent: it owns the listening sockets and the admin ports, runs the engine as a child process, and
-// hot-restarts it (possibly from another binaryPath) without dropping a request: the new engine gets the same
-// listening sockets, serves, and only then is the old one told to drain (Connection: close) and exit.
+// The agent: it owns the listening sockets and the admin ports, runs the engine as `concurrency` worker processes
+// (workers.ts), and hot-restarts them (possibly from another binaryPath) without dropping a request: the new workers
+// get the same listening sockets, serve, and only then are the old ones told to drain (Connection: close) and exit.
 import { fileURLToPath } from "node:url";
 import type { Resources } from "../engine/config/types.js";
 import { compile, ConfigError } from "../engine/config/index.js";
@@ -9,6 +9,9 @@ import { EngineProcess } from "./engine-process.js";
 import { mergePrometheus } from "./prom-merge.js";
 import { EngineChooser } from "./engines.js";
 import { ListenSocket } from "./listen-socket.js";
+import { refuseUnsharedLimits } from "./shared-limits.js";
+import { SharedTable } from "./shared-table.js";
+import { Workers } from "./workers.js";
 
 export const DEFAULT_ENGINE = fileURLToPath(new URL("../engine/child.js", import.meta.url));
 
@@ -23,6 +26,8 @@ export interface AgentOptions {
   statsPort?: PortOption;
   readyPort?: PortOption;
   bindAddress?: string;
+  /** Engine worker processes, as Istio's ProxyConfig concurrency (resolve 0, "one per core", before). Default 1. */
+  concurrency?: number;
   /** How long an old engine drains before it exits. Default 5 s. */
   drainMs?: number;
   accessLog?: boolean;
@@ -52,7 +57,7 @@ export interface HotRestartResult {
 export class Agent implements AdminTarget {
   /** The listening sockets, bound here and listened on by the engines (see listen-socket.ts). */
   private readonly servers = new Map<string, ListenSocket>();
-  private current: EngineProcess | undefined;
+  private current: Workers | undefined;
   private epoch = -1;
   private binaryPath: string;
   private resources: Resources;
@@ -69,7 +74,19 @@ export class Agent implements AdminTarget {
   private readonly engines: EngineChooser;
   readonly posts: AdminTarget["posts"];
 
+  readonly concurrency: number;
+  /** The workers' shared circuit-breaker counts (concurrency > 1 with the shared_memory addon built). */
+  private readonly shared: SharedTable | undefined;
+  /** Each cluster's slot in them, for the config in `resources`. */
+  private slots: Record<string, number> | undefined;
+
   constructor(private readonly opts: AgentOptions) {
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
+    if (this.concurrency > 1) {
+      const t = SharedTable.create(this.concurrency);
+      if (typeof t === "string") process.stderr.write(`weft agent: circuit breakers can't be shared: ${t}\n`);
+      else this.shared = t;
+    }
     this.binaryPath = opts.binaryPath ?? DEFAULT_ENGINE;
     this.engines = new EngineChooser(this.binaryPath, opts.enginesDir);
     this.resources = opts.resources;
@@ -79,12 +96,12 @@ export class Agent implements AdminTarget {
   }
 
   get ready(): boolean {
-    return this.current !== undefined && !this.stopping;
+    return this.current !== undefined && this.current.live.length > 0 && !this.stopping;
   }
 
   get notReady(): string | undefined {
     if (this.stopping) return "shutting down";
-    return this.current ? undefined : "the engine is not running";
+    return this.ready ? undefined : "the engine is not running";
   }
 
   get ports(): AdminServers["ports"] {
@@ -102,17 +119,41 @@ export class Agent implements AdminTarget {
 
   async start(): Promise<void> {
     const cfg = compile(this.resources); // reject a bad bootstrap before binding anything
+    refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
+    this.slots = this.shared?.slotsFor(cfg);
+    if (this.slots) this.shared?.serving(this.resources, this.slots, true);
     for (const l of cfg.listeners) if (l.bindToPort) this.servers.set(l.name, ListenSocket.bind(l.address, l.port));
     this.admin = await startAdmin(this, this.opts);
     this.current = await this.spawn(this.binaryPath);
   }
 
-  private async spawn(binaryPath: string): Promise<EngineProcess> {
-    const e = new EngineProcess(++this.epoch, binaryPath, {
+  /** A whole set of workers of a new epoch; if one fails to serve, none is kept. */
+  private async spawn(binaryPath: string): Promise<Workers> {
+    const epoch = ++this.epoch;
+    const started = await Promise.allSettled(
+      Array.from({ length: this.concurrency }, () => this.spawnWorker(epoch, binaryPath)),
+    );
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    const procs = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    if (failed) {
+      for (const p of procs) p.child.kill("SIGKILL");
+      throw failed.reason;
+    }
+    const set = new Workers(epoch, procs);
+    for (const p of procs) void p.exited.then((code) => this.onExit(set, p, code));
+    return set;
+  }
+
+  private async spawnWorker(epoch: number, binaryPath: string): Promise<EngineProcess> {
+    const t = this.shared;
+    const column = t?.takeColumn();
+    const e = new EngineProcess(epoch, binaryPath, {
       drainMs: this.opts.drainMs ?? 5000,
       accessLog: this.opts.accessLog ?? false,
       nodeId: this.opts.nodeId,
+      shared: t && column !== undefined ? { fd: t.fd, bytes: t.bytes, columns: t.columns, column } : undefined,
     });
+    if (t && column !== undefined) void e.exited.then(() => t.releaseColumn(column));
     const readyMs = this.opts.readyTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
@@ -122,25 +163,23 @@ export class Agent implements AdminTarget {
       );
     });
     try {
-      await Promise.race([e.boot(this.servers, this.resources), late]);
+      await Promise.race([e.boot(this.servers, this.resources, this.slots), late]);
     } catch (err) {
       e.child.kill("SIGKILL");
       throw err;
     } finally {
       clearTimeout(timer);
     }
-    void e.exited.then((code) => this.onExit(e, code));
     return e;
   }
 
-  private onExit(e: EngineProcess, code: number | null): void {
-    if (e !== this.current || this.stopping) return;
-    // A crash: restart from the same binary with backoff; the listening sockets stay open in the agent, and
-    // connections meanwhile wait in the kernel's accept queue.
-    this.current = undefined;
-    process.stderr.write(`weft agent: engine epoch ${e.epoch} exited (${code}); restarting\n`);
+  private onExit(set: Workers, e: EngineProcess, code: number | null): void {
+    if (set !== this.current || !set.procs.includes(e) || this.stopping) return;
+    // A crash: restart that worker from the same binary with backoff; the listening sockets stay open in the agent,
+    // and meanwhile the other workers take the connections (with none left, they wait in the kernel's accept queue).
+    process.stderr.write(`weft agent: engine epoch ${e.epoch} (pid ${e.child.pid}) exited (${code}); restarting\n`);
     this.crashed(`exited (${code})`);
-    this.respawn();
+    this.respawn(set, e);
   }
 
   /** Counts a crash of the engine a hot restart brought; past the limit, goes back to the one it replaced. */
@@ -158,20 +197,32 @@ export class Agent implements AdminTarget {
     this.opts.onRollback?.({ from, to: p.binaryPath, error });
   }
 
-  private respawn(): void {
+  /** Replaces a crashed worker of the running set; after a rollback (another binary), replaces the whole set. */
+  private respawn(set: Workers, dead: EngineProcess): void {
     const delay = Math.min(100 * 2 ** this.crashes++, 10_000);
     setTimeout(() => {
-      if (this.stopping) return;
-      this.spawn(this.binaryPath).then(
-        (next) => {
-          this.current = next;
+      if (this.stopping || set !== this.current) return;
+      // Behind a config apply or hot restart in progress, so the new worker boots with the config the others serve.
+      const next = this.restarting.then((): Promise<Workers | EngineProcess> =>
+        set.binaryPath !== this.binaryPath ? this.spawn(this.binaryPath) : this.spawnWorker(set.epoch, this.binaryPath),
+      );
+      this.restarting = next.catch(() => undefined);
+      next.then(
+        (n) => {
+          if (n instanceof Workers) {
+            this.current = n;
+            for (const p of set.live) this.retire(p);
+          } else if (this.stopping || this.current !== set || !set.replace(dead, n)) {
+            n.child.kill("SIGKILL");
+            return;
+          } else void n.exited.then((code) => this.onExit(set, n, code));
           this.crashes = 0;
           this.opts.onRespawn?.();
         },
         (err: unknown) => {
           process.stderr.write(`weft agent: restart failed: ${String(err)}\n`);
           this.crashed(String(err));
-          this.respawn();
+          this.respawn(set, dead);
         },
       );
     }, delay);
@@ -193,7 +244,7 @@ export class Agent implements AdminTarget {
       if (next.binaryPath !== this.binaryPath)
         this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };
       this.binaryPath = next.binaryPath;
-      if (old) this.retire(old);
+      if (old) for (const p of old.procs) this.retire(p);
       return { epoch: next.epoch, binaryPath: next.binaryPath, version: next.version };
     };
     const p = this.restarting.then(run, run);
@@ -211,10 +262,10 @@ export class Agent implements AdminTarget {
     void old.drain().then(() => this.draining.delete(old));
   }
 
-  /** The engine running now: its binary and the version it announced. */
-  get engine(): { binaryPath: string; version: string; epoch: number } | undefined {
+  /** The engine running now: its binary, the version it announced, and how many workers run it. */
+  get engine(): { binaryPath: string; version: string; epoch: number; workers: number } | undefined {
     const e = this.current;
-    return e && { binaryPath: e.binaryPath, version: e.version, epoch: e.epoch };
+    return e && { binaryPath: e.binaryPath, version: e.version, epoch: e.epoch, workers: e.live.length };
   }
 
   /**
@@ -229,6 +280,9 @@ export class Agent implements AdminTarget {
 
   private async applyNow(resources: Resources): Promise<void> {
     const cfg = compile(resources);
+    refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
+    const slots = this.shared?.slotsFor(cfg);
+    if (slots) this.shared?.serving(resources, slots);
     // Listeners that are new (or moved) get their sockets here, since the agent owns them; removed ones close.
     const bound = new Map<string, ListenSocket>();
     try {
@@ -244,12 +298,14 @@ export class Agent implements AdminTarget {
         }
       }
       for (const [name, server] of bound) await this.current?.adopt(name, server);
-      await this.current?.apply(resources);
+      await this.current?.apply(resources, slots);
     } catch (err) {
       for (const s of bound.values()) s.close();
       throw err;
     }
     this.resources = resources;
+    this.slots = slots;
+    if (slots) this.shared?.serving(resources, slots, true);
     const keep = new Set(cfg.listeners.filter((l) => l.bindToPort).map((l) => l.name));
     for (const [name, server] of this.servers) if (!keep.has(name) || bound.has(name)) server.close();
     for (const name of this.servers.keys()) if (!keep.has(name)) this.servers.delete(name);
@@ -264,17 +320,19 @@ export class Agent implements AdminTarget {
       epoch: e?.epoch ?? -1,
       binary_path: e?.binaryPath ?? this.binaryPath,
       engine_version: e?.version ?? "",
+      concurrency: this.concurrency,
       ...extra,
-      ...(dump as object),
+      ...dump,
     };
   }
 
   async statsText(): Promise<string> {
-    const d = (await this.current?.dump()) as { stats?: string } | undefined;
-    return `server.hot_restart_epoch: ${this.epoch}\n${d?.stats ?? ""}`;
+    const d = await this.current?.dump();
+    return `server.concurrency: ${this.concurrency}\nserver.hot_restart_epoch: ${this.epoch}\n${typeof d?.stats === "string" ? d.stats : ""}`;
   }
 
-  /** The running engine's metrics, plus the totals of the engines it replaced (as Envoy's hot restart keeps them). */
+  /** The running workers' metrics added up, plus the totals of the engines they replaced (as Envoy's hot restart
+   * keeps them). */
   async prometheus(): Promise<string> {
     const olds = [...this.draining];
     const [now = "", ...live] = await Promise.all([
@@ -299,6 +357,7 @@ export class Agent implements AdminTarget {
     this.stopping = true;
     for (const s of this.servers.values()) s.close();
     await this.current?.drain();
+    this.shared?.close();
     await this.admin?.close();
   }
 }

@@ -1,5 +1,5 @@
 // `weft proxy`: the role's flags (operator/api/roles.ts) → the xDS agent, the static agent, or the bare engine.
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import type { Values } from "../../operator/api/contract.js";
 import type { proxyRole } from "../../operator/api/roles.js";
 import { spiffeId } from "../xds/ca.js";
@@ -10,6 +10,11 @@ type Flags = Values<typeof proxyRole>;
 export function nodeIdFrom(f: Pick<Flags, "type" | "instance-ip" | "pod-name" | "pod-namespace">): string {
   const ns = f["pod-namespace"] || "default";
   return `${f.type}~${f["instance-ip"] || "127.0.0.1"}~${f["pod-name"] || hostname()}.${ns}~${ns}.svc.cluster.local`;
+}
+
+/** ProxyConfig concurrency: 0 is one worker per core, as Envoy's. */
+export function workersFor(concurrency: number): number {
+  return concurrency === 0 ? availableParallelism() : concurrency;
 }
 
 export async function runProxyRole(f: Flags): Promise<number> {
@@ -36,6 +41,7 @@ export async function runProxyRole(f: Flags): Promise<number> {
       engineReadyMs: f["engine-ready-timeout"],
       accessLog: f["access-log"],
       drainSeconds: f["drain-seconds"],
+      concurrency: workersFor(f.concurrency),
       caAddress: f["ca-address"],
       tokenFile: f["token-file"],
       rootCertFile: f["root-cert"],
@@ -61,9 +67,18 @@ export async function runProxyRole(f: Flags): Promise<number> {
     // Prometheus and readiness bind where the bootstrap's admin binds, unless --instance-ip says the pod's IP.
     ...(f["instance-ip"] ? { bindAddress: "0.0.0.0" } : {}),
   };
+  if (!f.agent && f.concurrency !== 1) {
+    const { UsageError } = await import("../../operator/api/contract.js");
+    throw new UsageError("--concurrency needs --agent (or --discovery-address): the agent runs the engine workers");
+  }
   if (f.agent) {
     const { runAgent } = await import("./main.js");
-    return runAgent({ ...flags, binaryPath: f["binary-path"], enginesDir: f["engines-dir"] });
+    return runAgent({
+      ...flags,
+      binaryPath: f["binary-path"],
+      enginesDir: f["engines-dir"],
+      concurrency: workersFor(f.concurrency),
+    });
   }
   const { runProxy } = await import("../engine/main.js");
   return runProxy(flags);

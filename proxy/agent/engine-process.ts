@@ -4,11 +4,14 @@ import type { Resources } from "../engine/config/types.js";
 import type { FromEngine, ToEngine } from "../engine/ipc.js";
 import { ENGINE_NODE_ARGS, MALLOC_ENV } from "../engine/reclaim.js";
 import type { ListenSocket, TcpHandle } from "./listen-socket.js";
+import { SHARED_ENV } from "../engine/shared-counts.js";
 
 export interface EngineEnv {
   drainMs: number;
   accessLog: boolean;
   nodeId?: string | undefined;
+  /** The workers' shared circuit-breaker counts: the memory's fd and size, and this worker's column. */
+  shared?: { fd: number; bytes: number; columns: number; column: number } | undefined;
 }
 
 export class EngineProcess {
@@ -32,7 +35,8 @@ export class EngineProcess {
   ) {
     this.child = fork(binaryPath, [], {
       execArgv: [...ENGINE_NODE_ARGS],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      // fd 4 (SHARED_FD): the shared counts' memory, when there is one
+      stdio: ["ignore", "inherit", "inherit", "ipc", ...(env.shared ? [env.shared.fd] : [])],
       env: {
         ...MALLOC_ENV,
         ...process.env,
@@ -40,6 +44,13 @@ export class EngineProcess {
         WEFT_ACCESS_LOG: env.accessLog ? "1" : "0",
         WEFT_EPOCH: String(epoch),
         ...(env.nodeId ? { WEFT_NODE_ID: env.nodeId } : {}),
+        ...(env.shared
+          ? {
+              [SHARED_ENV.bytes]: String(env.shared.bytes),
+              [SHARED_ENV.columns]: String(env.shared.columns),
+              [SHARED_ENV.column]: String(env.shared.column),
+            }
+          : {}),
       },
     });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
@@ -68,10 +79,14 @@ export class EngineProcess {
   }
 
   /** Hands over the listening sockets, then the config; resolves once the engine serves it. */
-  async boot(servers: ReadonlyMap<string, ListenSocket>, resources: Resources): Promise<void> {
+  async boot(
+    servers: ReadonlyMap<string, ListenSocket>,
+    resources: Resources,
+    slots?: Record<string, number>,
+  ): Promise<void> {
     await this.started;
     for (const [name, server] of servers) await this.adopt(name, server);
-    await this.apply(resources);
+    await this.apply(resources, slots);
   }
 
   /** Hands over one bound socket, which the engine listens on; the listener of that name in the next config uses it. */
@@ -79,7 +94,7 @@ export class EngineProcess {
     return this.send({ type: "listener", name }, socket.handle);
   }
 
-  apply(resources: Resources): Promise<void> {
+  apply(resources: Resources, slots?: Record<string, number>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.onApplied = (m) => {
         this.onApplied = undefined;
@@ -87,7 +102,7 @@ export class EngineProcess {
         else resolve();
       };
       void this.exited.then((code) => reject(new Error(`engine epoch ${this.epoch} exited (${code})`)));
-      this.send({ type: "config", resources }).catch(reject);
+      this.send({ type: "config", resources, ...(slots ? { slots } : {}) }).catch(reject);
     });
   }
 

@@ -5,7 +5,9 @@ import { loadBootstrap } from "../engine/bootstrap.js";
 import type { ProxyFlags } from "../engine/main.js";
 import { Agent } from "./agent.js";
 
-export async function runAgent(flags: ProxyFlags & { binaryPath?: string; enginesDir?: string }): Promise<number> {
+export async function runAgent(
+  flags: ProxyFlags & { binaryPath?: string; enginesDir?: string; concurrency?: number },
+): Promise<number> {
   const boot = await loadBootstrap(flags.bootstrap);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -16,6 +18,7 @@ export async function runAgent(flags: ProxyFlags & { binaryPath?: string; engine
     bindAddress: flags.bindAddress ?? adminAddress,
     binaryPath: flags.binaryPath,
     enginesDir: flags.enginesDir,
+    concurrency: flags.concurrency,
     adminPort: flags.adminPort ?? boot.adminPort,
     statsPort: flags.statsPort,
     readyPort: flags.readyPort,

@@ -1,7 +1,8 @@
 // Prometheus text from several engines as one: counters and histograms (their _bucket, _sum and _count series) are
 // added up series by series, gauges come from the first text only. This is how the agent carries the old engine's
 // totals across a hot restart, as Envoy's hot restart carries its stats: a scrape never sees a counter go back.
-// Pure.
+// The texts of one epoch's workers merge with their gauges added up too (worker-stats.ts says which, and how). Pure.
+import { gaugeMerge } from "./worker-stats.js";
 
 type Kind = "counter" | "histogram" | "summary" | "gauge" | "untyped";
 
@@ -21,7 +22,7 @@ function familyOf(families: Map<string, Family>, sample: string): string | undef
   return undefined;
 }
 
-function parse(text: string, into: Map<string, Family>, first: boolean): void {
+function parse(text: string, into: Map<string, Family>, first: boolean, workers: boolean): void {
   for (const line of text.split("\n")) {
     if (line === "") continue;
     if (line.startsWith("#")) {
@@ -50,15 +51,23 @@ function parse(text: string, into: Map<string, Family>, first: boolean): void {
       if (first) f.series.set(key, value); // quantiles don't add up: the current engine's
       continue;
     }
-    if (additive) f.series.set(key, (f.series.get(key) ?? 0) + value);
-    else if (first) f.series.set(key, value);
+    const had = f.series.get(key);
+    if (additive) f.series.set(key, (had ?? 0) + value);
+    else if (first || (workers && had === undefined)) f.series.set(key, value);
+    else if (workers && had !== undefined) {
+      const rule = gaugeMerge(sample);
+      f.series.set(key, rule === "sum" ? had + value : rule === "max" ? Math.max(had, value) : Math.min(had, value));
+    }
   }
 }
 
-/** texts[0] is the current engine's (its gauges win); the rest are earlier engines' totals. */
-export function mergePrometheus(texts: readonly string[]): string {
+/**
+ * Across epochs (the default): texts[0] is the current engines' (its gauges win); the rest are earlier engines'
+ * totals. `workers`: the texts are one epoch's workers, whose gauges all count.
+ */
+export function mergePrometheus(texts: readonly string[], workers = false): string {
   const families = new Map<string, Family>();
-  texts.forEach((t, i) => parse(t, families, i === 0));
+  texts.forEach((t, i) => parse(t, families, i === 0, workers));
   const out: string[] = [];
   for (const [name, f] of families) {
     if (f.series.size === 0 && f.kind === "gauge") continue;

@@ -43,6 +43,8 @@ export interface XdsAgentFlags {
   enginesDir?: string;
   accessLog?: boolean;
   drainSeconds?: number;
+  /** Engine worker processes (ProxyConfig concurrency, 0 already resolved). Default 1. */
+  concurrency?: number;
   /** The bundle version of the engine this agent starts with. Default: this build's version. */
   engineVersion?: string;
   /** How long a desired engine that isn't there yet is waited for before it is reported Failed. Default 60 s. */
@@ -195,6 +197,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     accessLog: flags.accessLog,
     nodeId,
     drainMs: (flags.drainSeconds ?? 5) * 1000,
+    concurrency: flags.concurrency,
     dumpExtra: (): Record<string, unknown> => xds.dump(),
     onQuit,
   });

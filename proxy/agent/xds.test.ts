@@ -1,6 +1,7 @@
 // The agent as an xDS client against the real `weft discovery --config-dir` (the built CLI, as a child process):
 // listeners bound from LDS on the proxy's IP, routing by Host to EDS endpoints, a file change taking effect, a
-// NACK that leaves the last good config serving, a removed listener closed, and a reconnect. All on 127.0.30.x.
+// NACK that leaves the last good config serving, a removed listener closed, and a reconnect, with two engine workers
+// (concurrency 2). All on 127.0.30.x.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
@@ -125,6 +126,7 @@ describe("agent over xDS from weft discovery", () => {
       nodeId: `sidecar~${ME}~client-v1.default~default.svc.cluster.local`,
       appAddress: "127.0.30.31",
       binaryPath: ENGINE,
+      concurrency: 2, // Istio's default for sidecars: every config reaches both workers
       adminPort: 0,
       statsPort: false,
       readyPort: false,

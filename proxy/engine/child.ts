@@ -3,6 +3,7 @@
 import { Engine } from "./engine.js";
 import { ConfigError } from "./config/index.js";
 import type { FromEngine, ToEngine } from "./ipc.js";
+import { SharedCounts } from "./shared-counts.js";
 
 const send = (m: FromEngine) => process.send?.(m);
 const version = process.env.WEFT_ENGINE_VERSION ?? "dev";
@@ -13,6 +14,7 @@ const engine = new Engine({
   accessLog: process.env.WEFT_ACCESS_LOG === "1",
   nodeId: process.env.WEFT_NODE_ID,
   drainTimeoutMs: Number(process.env.WEFT_DRAIN_MS ?? 5000),
+  shared: SharedCounts.fromEnv(process.env),
 });
 
 process.on("message", (msg: ToEngine, handle: unknown) => {
@@ -21,7 +23,7 @@ process.on("message", (msg: ToEngine, handle: unknown) => {
       engine.adoptHandle(msg.name, handle);
       break;
     case "config":
-      engine.apply(msg.resources).then(
+      engine.apply(msg.resources, msg.slots).then(
         () => send({ type: "applied", version: engine.config?.version ?? "" }),
         (err: unknown) => send({ type: "nack", error: err instanceof ConfigError ? err.message : String(err) }),
       );

@@ -31,6 +31,8 @@ export interface ClusterState {
   pending: number;
   retries: number;
   limits: { maxConnections: number; maxPendingRequests: number; maxRequests: number; maxRetries: number };
+  /** The proxy's counts, when its workers share the limits: what the breakers' open and remaining gauges read. */
+  totals?: { connections: number; pending: number; requests: number; retries: number } | undefined;
 }
 
 export interface Stat {
@@ -56,14 +58,15 @@ export function clusterStats(s: ClusterState): Stat[] {
   gauge("upstream_cx_active", s.connections);
   gauge("upstream_rq_active", s.requests);
   gauge("upstream_rq_pending_active", s.pending);
-  gauge("circuit_breakers.default.cx_open", s.connections >= l.maxConnections ? 1 : 0);
-  gauge("circuit_breakers.default.rq_pending_open", s.pending >= l.maxPendingRequests ? 1 : 0);
-  gauge("circuit_breakers.default.rq_open", s.requests >= l.maxRequests ? 1 : 0);
-  gauge("circuit_breakers.default.rq_retry_open", s.retries >= l.maxRetries ? 1 : 0);
-  gauge("circuit_breakers.default.remaining_cx", Math.max(0, l.maxConnections - s.connections));
-  gauge("circuit_breakers.default.remaining_pending", Math.max(0, l.maxPendingRequests - s.pending));
-  gauge("circuit_breakers.default.remaining_rq", Math.max(0, l.maxRequests - s.requests));
-  gauge("circuit_breakers.default.remaining_retries", Math.max(0, l.maxRetries - s.retries));
+  const t = s.totals ?? s;
+  gauge("circuit_breakers.default.cx_open", t.connections >= l.maxConnections ? 1 : 0);
+  gauge("circuit_breakers.default.rq_pending_open", t.pending >= l.maxPendingRequests ? 1 : 0);
+  gauge("circuit_breakers.default.rq_open", t.requests >= l.maxRequests ? 1 : 0);
+  gauge("circuit_breakers.default.rq_retry_open", t.retries >= l.maxRetries ? 1 : 0);
+  gauge("circuit_breakers.default.remaining_cx", Math.max(0, l.maxConnections - t.connections));
+  gauge("circuit_breakers.default.remaining_pending", Math.max(0, l.maxPendingRequests - t.pending));
+  gauge("circuit_breakers.default.remaining_rq", Math.max(0, l.maxRequests - t.requests));
+  gauge("circuit_breakers.default.remaining_retries", Math.max(0, l.maxRetries - t.retries));
   return out;
 }
 

@@ -10,6 +10,7 @@ import { H2Link, openSession } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
 import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
 import type { DialOptions } from "./dial.js";
+import { BreakerCounts, CONNECTIONS, PENDING, REQUESTS, RETRIES } from "./shared-counts.js";
 
 export class Host implements LbHost {
   active = 0;
@@ -54,10 +55,12 @@ export class ClusterRuntime {
   private readonly dynamic = new Map<string, Host>();
   private sweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
-  connections = 0;
-  pending = 0;
-  requests = 0;
-  retries = 0;
+  /** Circuit-breaker counts: this worker's, and the proxy's when the workers share them. */
+  readonly usage = new BreakerCounts();
+  /** Requests of this worker waiting for a connection. */
+  get pending(): number {
+    return this.usage.mine(PENDING);
+  }
   ejected = 0;
   readonly counters = new ClusterCounters();
   private waiters: Waiter[] = [];
@@ -223,11 +226,19 @@ export class ClusterRuntime {
       counters: this.counters,
       hosts: this.hosts.size,
       ejected: this.ejected,
-      connections: this.connections,
-      requests: this.requests,
-      pending: this.pending,
-      retries: this.retries,
+      connections: this.usage.mine(CONNECTIONS),
+      requests: this.usage.mine(REQUESTS),
+      pending: this.usage.mine(PENDING),
+      retries: this.usage.mine(RETRIES),
       limits: this.config.breakers,
+      totals: !this.usage.sharing
+        ? undefined
+        : {
+            connections: this.usage.total(CONNECTIONS),
+            pending: this.usage.total(PENDING),
+            requests: this.usage.total(REQUESTS),
+            retries: this.usage.total(RETRIES),
+          },
     };
   }
 
@@ -235,10 +246,12 @@ export class ClusterRuntime {
    * A connection to the host: an idle one, a new one, or a wait in the pending queue. As Envoy's pools: the
    * connection limit is the cluster's, but a host with no connection at all always gets one (counted as
    * upstream_cx_overflow when over the limit), so a pending request is never stranded on a host that can't connect.
+   * `fresh`: skip the idle ones (a request whose pooled connection was closed under it: its siblings, idle as long,
+   * are likely closing too, as when the upstream drains and closes every idle connection at once).
    */
-  acquire(host: Host, cb: ConnCallback): (() => void) | "overflow" {
+  acquire(host: Host, cb: ConnCallback, fresh = false): (() => void) | "overflow" {
     if (this.config.http2) return this.acquireH2(host, cb);
-    while (host.idle.length) {
+    while (!fresh && host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
       if (c.reusable) {
         c.socket.setTimeout(0);
@@ -248,17 +261,17 @@ export class ClusterRuntime {
       c.close();
     }
     const b = this.config.breakers;
-    const atLimit = this.connections >= b.maxConnections;
+    const atLimit = this.usage.total(CONNECTIONS) >= b.maxConnections;
     if (atLimit) this.counters.upstream_cx_overflow++;
     if (!atLimit || host.conns === 0) {
       this.open(host, cb);
       return noop;
     }
-    if (this.pending >= b.maxPendingRequests) {
+    if (this.usage.total(PENDING) >= b.maxPendingRequests) {
       this.counters.upstream_rq_pending_overflow++;
       return "overflow";
     }
-    this.pending++;
+    this.usage.add(PENDING, 1);
     this.counters.upstream_rq_pending_total++;
     const w: Waiter = { host, cb };
     this.waiters.push(w);
@@ -266,7 +279,7 @@ export class ClusterRuntime {
       const i = this.waiters.indexOf(w);
       if (i >= 0) {
         this.waiters.splice(i, 1);
-        this.pending--;
+        this.usage.add(PENDING, -1);
         this.counters.upstream_rq_cancelled++;
       }
     };
@@ -280,8 +293,8 @@ export class ClusterRuntime {
       return noop;
     }
     if (!live) {
-      if (this.connections >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
-      this.connections++;
+      if (this.usage.total(CONNECTIONS) >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
+      this.usage.add(CONNECTIONS, 1);
       this.counters.upstream_cx_total++;
       const e = host.endpoint;
       const session = openSession(
@@ -294,7 +307,7 @@ export class ClusterRuntime {
             w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
         },
         () => {
-          this.connections--;
+          this.usage.add(CONNECTIONS, -1);
           if (host.h2 === session) {
             host.h2 = undefined;
             host.h2Ready = false;
@@ -311,7 +324,7 @@ export class ClusterRuntime {
   }
 
   private open(host: Host, cb: ConnCallback): void {
-    this.connections++;
+    this.usage.add(CONNECTIONS, 1);
     host.conns++;
     this.counters.upstream_cx_total++;
     const e = host.endpoint;
@@ -330,7 +343,7 @@ export class ClusterRuntime {
       conn.close();
     });
     conn.onClosed = (c) => {
-      this.connections--;
+      this.usage.add(CONNECTIONS, -1);
       host.conns--;
       const i = host.idle.indexOf(c);
       if (i >= 0) host.idle.splice(i, 1);
@@ -359,11 +372,11 @@ export class ClusterRuntime {
     const i = this.waiters.findIndex((w) => w.host === host);
     if (i >= 0) {
       const [w] = this.waiters.splice(i, 1);
-      this.pending--;
+      this.usage.add(PENDING, -1);
       (w as Waiter).cb(c, undefined);
       return;
     }
-    if (this.waiters.length && this.connections >= this.config.breakers.maxConnections) {
+    if (this.waiters.length && this.usage.total(CONNECTIONS) >= this.config.breakers.maxConnections) {
       c.close(); // frees a slot for a waiter on another host
       return;
     }
@@ -386,10 +399,12 @@ export class ClusterRuntime {
   private serveWaiter(): void {
     if (!this.waiters.length) return;
     const i =
-      this.connections < this.config.breakers.maxConnections ? 0 : this.waiters.findIndex((w) => w.host.conns === 0);
+      this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections
+        ? 0
+        : this.waiters.findIndex((w) => w.host.conns === 0);
     if (i < 0) return;
     const [w] = this.waiters.splice(i, 1) as [Waiter];
-    this.pending--;
+    this.usage.add(PENDING, -1);
     this.open(w.host, w.cb);
   }
 

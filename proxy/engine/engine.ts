@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { compile, ConfigError, type EngineConfig, type Listener, type Resources } from "./config/index.js";
 import type { Http1Connection } from "./http1/server.js";
 import { Counters } from "./counters.js";
+import type { SharedCounts } from "./shared-counts.js";
 import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
@@ -19,6 +20,8 @@ import { identityOf } from "./workload.js";
 import type { OriginalDst } from "../native/original-dst.js";
 
 export interface EngineOptions {
+  /** Circuit-breaker counts shared with the other workers of the agent (shared-counts.ts). */
+  shared?: SharedCounts | undefined;
   /** Admin (loopback): /ready, /stats, /config_dump, /drain_listeners, /quitquitquit. Default 15000. */
   adminPort?: PortOption;
   adminAddress?: string;
@@ -121,8 +124,12 @@ export class Engine {
     return this.clusters.get(name);
   }
 
-  /** Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection. */
-  async apply(res: Resources): Promise<void> {
+  /**
+   * Validates and swaps in a whole resource set. Throws ConfigError and keeps the old config on rejection.
+   * `slots`: where each cluster's circuit-breaker counts live in `opts.shared` (the agent names them, the same for
+   * every worker), when the workers share limits.
+   */
+  async apply(res: Resources, slots?: Readonly<Record<string, number>>): Promise<void> {
     const cfg = compile(res);
     const chains = cfg.listeners.flatMap((l) => [l, ...(l.byPort?.values() ?? [])]);
     if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
@@ -185,9 +192,12 @@ export class Engine {
     // Swap: clusters first (routes may name new ones), then routes and listeners.
     for (const [name, c] of cfg.clusters) {
       const cur = this.clusters.get(name);
+      const rt = cur ?? new ClusterRuntime(c);
       if (cur) cur.update(c);
-      else this.clusters.set(name, new ClusterRuntime(c));
+      else this.clusters.set(name, rt);
+      rt.usage.share(this.opts.shared, slots?.[name]);
     }
+    this.ctx.limiter.share(this.opts.shared, slots);
     this.ctx.routes = cfg.routes;
     const keep = new Set(cfg.listeners.map((l) => l.name));
     for (const rt of started) {

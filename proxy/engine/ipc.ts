@@ -4,7 +4,8 @@ import type { Resources } from "./config/types.js";
 
 export type ToEngine =
   | { type: "listener"; name: string } // handle: the agent's bound TCP handle, which the engine listens on
-  | { type: "config"; resources: Resources }
+  // slots: each cluster's circuit-breaker slot in the shared counts, when the workers share limits (shared-counts.ts)
+  | { type: "config"; resources: Resources; slots?: Record<string, number> }
   | { type: "drain" } // drain, then exit
   | { type: "drain_listeners" } // close connections after their responses, keep running
   | { type: "stats"; id: number }

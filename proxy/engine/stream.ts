@@ -13,6 +13,7 @@ import type {
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
+import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
 import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
@@ -236,11 +237,11 @@ export class Stream implements Exchange {
     if (!cluster) return this.local(503, "NC");
     this.cluster = cluster;
     this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
-    if (cluster.requests >= cluster.config.breakers.maxRequests) {
+    if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
       return this.local(503, "UO", OVERLOADED);
     }
-    cluster.requests++;
+    cluster.usage.add(REQUESTS, 1);
     cluster.counters.upstream_rq_total++;
     this.requestCounted = true;
     this.upstream = this.buildRequest(a);
@@ -277,7 +278,8 @@ export class Stream implements Exchange {
     cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
   }
 
-  private attempt(): void {
+  /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */
+  private attempt(fresh = false): void {
     const cluster = this.cluster as ClusterRuntime;
     const odh = cluster.config.originalDstHeader;
     const dst = odh ? this.view.header(odh) : this.req.originalDst;
@@ -291,7 +293,7 @@ export class Stream implements Exchange {
     host.active++;
     if (this.retry && this.retry.perTryTimeoutMs > 0)
       this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
-    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err));
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
     if (r === "overflow") {
       this.endAttempt();
       return this.local(503, "UO", OVERLOADED);
@@ -324,7 +326,7 @@ export class Stream implements Exchange {
     this.cancelAcquire = undefined;
     if (this.tryTimer) clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
-    if (this.retryCounted && this.cluster) this.cluster.retries--;
+    if (this.retryCounted && this.cluster) this.cluster.usage.add(RETRIES, -1);
     this.retryCounted = false;
   }
 
@@ -388,7 +390,7 @@ export class Stream implements Exchange {
       // not counted as a retry (RFC 9110 §9.2.2).
       this.transparentRetry = true;
       this.endAttempt();
-      return this.attempt();
+      return this.attempt(true);
     }
     if (host) this.cluster?.record(host, 503, this.ctx.random);
     this.attemptFailed(kind);
@@ -407,7 +409,7 @@ export class Stream implements Exchange {
     const r = this.retry;
     const c = this.cluster;
     if (!r || !c || this.retries >= r.numRetries) return false;
-    if (c.retries >= c.config.breakers.maxRetries) {
+    if (c.usage.total(RETRIES) >= c.config.breakers.maxRetries) {
       c.counters.upstream_rq_retry_overflow++;
       this.flags = "URX";
       return false;
@@ -419,7 +421,7 @@ export class Stream implements Exchange {
     const r = this.retry as RetryPolicy;
     const c = this.cluster as ClusterRuntime;
     this.retries++;
-    c.retries++;
+    c.usage.add(RETRIES, 1);
     c.counters.upstream_rq_retry++;
     this.retryCounted = true;
     const delay = backoffMs(r, this.retries, this.ctx.random);
@@ -471,7 +473,7 @@ export class Stream implements Exchange {
     if (this.timer) clearTimeout(this.timer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
-    if (this.requestCounted && this.cluster) this.cluster.requests--;
+    if (this.requestCounted && this.cluster) this.cluster.usage.add(REQUESTS, -1);
     const head = this.req.head;
     recordFinished(this.ctx, this.hcm, {
       head,

@@ -1,4 +1,5 @@
 // The TCP proxy network filter: each downstream connection is piped to a host of the (weighted) cluster.
+import { CONNECTIONS } from "./shared-counts.js";
 import type { Socket } from "node:net";
 import { dial } from "./dial.js";
 import type { Listener, TcpProxy } from "./config/types.js";
@@ -26,13 +27,13 @@ export function proxyTcp(
   };
   if (!cluster) return fail("NC");
   if (!host) return fail("UH");
-  if (cluster.connections >= cluster.config.breakers.maxConnections) {
+  if (cluster.usage.total(CONNECTIONS) >= cluster.config.breakers.maxConnections) {
     cluster.counters.upstream_cx_overflow++;
     return fail("UO");
   }
   const series = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: host.endpoint.workload, flags: "-" });
   series.opened++;
-  cluster.connections++;
+  cluster.usage.add(CONNECTIONS, 1);
   host.active++;
   const e = host.endpoint;
   cluster.counters.upstream_cx_total++;
@@ -58,7 +59,7 @@ export function proxyTcp(
   const close = () => {
     if (closed) return;
     closed = true;
-    cluster.connections--;
+    cluster.usage.add(CONNECTIONS, -1);
     host.active--;
     series.closed++;
     down.destroy();

@@ -191,6 +191,55 @@ export function bookinfoOnTheRealNode(): void {
     );
   });
 
+  it("weft dashboard, against the cluster: the graph of the real sidecars' calls, through the CLI's forwarder", async () => {
+    // The CLI serves 127.0.0.1:<port> and forwards the page's GETs to weftd through the API server; each weftd
+    // replica scrapes the sidecars connected to it (at their pod IPs, vouched for by their certificates: the real
+    // node's kube-proxy masquerades Service traffic), and the CLI merges the two replicas' graphs.
+    const cli = spawn(process.execPath, [`${REPO_ROOT}/dist/operator/cli/main.js`, "dashboard", "-n", "weft-system"], {
+      env: { ...process.env, DISPLAY: "" },
+    });
+    try {
+      let out = "";
+      cli.stdout.setEncoding("utf8");
+      const url = await new Promise<string>((resolve, reject) => {
+        cli.stdout.on("data", (c: string) => {
+          out += c;
+          const m = /^(http:\/\/127\.0\.0\.1:\d+\/dashboard)$/m.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        cli.once("exit", (code) => reject(new Error(`weft dashboard exited ${code}: ${out}`)));
+      });
+      const page = await httpGet(url);
+      expect(page.status).toBe(200);
+      expect(page.headers["content-security-policy"]).toBeDefined();
+      const { podIP } = await gatewayAddresses();
+      // The first scrape shows the edge (the counters exist); a rate needs a second one, a couple of seconds on.
+      const edge = await until(
+        "productpage → reviews in the graph, with a rate",
+        async () => {
+          for (let i = 0; i < 5; i++) await httpGet(`http://${podIP}:8080/productpage`);
+          const graph = JSON.parse((await httpGet(`${url}/graph`)).body) as {
+            edges: { source: string; destination: string; rps: number; successRate?: number }[];
+          };
+          return graph.edges.find(
+            (e) =>
+              e.source === `${BOOKINFO_NS}/productpage-v1` &&
+              e.destination.startsWith(`${BOOKINFO_NS}/reviews-`) &&
+              e.rps > 0,
+          );
+        },
+        90_000,
+      );
+      expect(edge.successRate).toBe(1);
+      // Both weftd replicas answered, and the graph is theirs merged.
+      const graph = JSON.parse((await httpGet(`${url}/graph`)).body) as { replica: string };
+      expect(graph.replica.split(", ")).toHaveLength(2);
+      expect(graph.replica).not.toContain("no answer");
+    } finally {
+      cli.kill("SIGTERM");
+    }
+  });
+
   it("serves the product page with reviews through the ingress gateway, at its pod IP and its ClusterIP", async () => {
     const { podIP, clusterIP } = await gatewayAddresses();
     for (const url of [`http://${podIP}:8080/productpage`, `http://${clusterIP}/productpage`]) {

@@ -186,10 +186,8 @@ spec:
   // On the same Bookinfo: spec.proxy.tag to another version, every sidecar hot-restarted in place under load.
   describe("Bookinfo's sidecars, upgraded in place", proxyUpgradeOnTheRealNode);
 
-  // Skipped, and why: under STRICT the ingress gateway's hop to productpage answers 503 on the real node (the outsider
-  // is refused as it should be, and local mode's gateway does mTLS: test/e2e/local-mtls.test.ts). The injected
-  // gateway doesn't originate mesh mTLS yet. Turn it on with the fix.
-  describe.skip("Bookinfo with STRICT mutual TLS mesh-wide", strictOnTheRealNode);
+  // On the same Bookinfo: STRICT mesh-wide. The gateway has its own identity (samples/bookinfo/kube/ingressgateway.yaml).
+  describe("Bookinfo with STRICT mutual TLS mesh-wide", strictOnTheRealNode);
 
   it("goes down leaving no process, mount, network namespace, bridge, route or iptables rule behind", async () => {
     expect((await cluster("down")).code).toBe(0);

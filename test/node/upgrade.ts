@@ -119,6 +119,7 @@ export function proxyUpgradeOnTheRealNode(): void {
       const count = await load.stop();
       watch.kill();
       process.stderr.write(`upgrade: load ${JSON.stringify(count)}\nupgrade: kubectl get mesh -w\n${watched}`);
+      if (count.failed > 0) await printEvents("upgrade");
       expect(count.failed).toBe(0);
       expect(count.errors).toEqual({});
     }
@@ -204,8 +205,15 @@ export function proxyUpgradeOnTheRealNode(): void {
       await tag(NEXT_VERSION); // whatever happened above: the suites after this one need a mesh that serves
       const count = await load.stop();
       process.stderr.write(`upgrade (missing tag): load ${JSON.stringify(count)}\n`);
+      if (count.failed > 0) await printEvents("upgrade (missing tag)");
       expect(count.failed).toBe(0);
       expect(count.errors).toEqual({});
     }
   }, 600_000);
+}
+
+/** When requests failed: what Kubernetes saw meanwhile (probes, restarts), for whoever reads the log. */
+async function printEvents(what: string): Promise<void> {
+  const events = await kube(["get", "events", "-n", BOOKINFO_NS, "--sort-by=.lastTimestamp"]).catch(String);
+  process.stderr.write(`${what}: events in ${BOOKINFO_NS}\n${events.split("\n").slice(-40).join("\n")}\n`);
 }

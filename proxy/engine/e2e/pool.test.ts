@@ -116,6 +116,28 @@ describe("connection pools", () => {
     expect(stat(engine, "cluster.idle.upstream_cx_active")).toBe(0);
   });
 
+  it("a GET whose pooled connection the upstream closed under it is tried again on a new connection, not an idle one", async () => {
+    // The upstream drains as a hot-restarting proxy does: every connection it had gets closed, and a request that
+    // races the close meets a dead connection. Its idle siblings are as dead: the retry must not take one of them.
+    const old = new Set<unknown>();
+    let draining = false;
+    const b = await up("drains", (req, res) => {
+      if (draining && old.has(req.socket)) return void req.socket.destroy();
+      if (!draining) old.add(req.socket);
+      res.end("ok");
+    });
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "drains" } }],
+      [cluster("drains", [b.port])],
+    );
+    const warm = await many(12, 4, () => get(port, "/"));
+    expect(countBy(warm, (r) => String(r.status))).toEqual({ 200: 12 });
+    expect(stat(engine, "cluster.drains.upstream_cx_pool_idle")).toBeGreaterThan(1); // pooled siblings to meet
+    draining = true;
+    const after = await many(4, 1, () => get(port, "/"));
+    expect(countBy(after, (r) => String(r.status))).toEqual({ 200: 4 });
+  });
+
   it("counts retries and the retry breaker's overflow", async () => {
     const b = await up("failing", (_req, res) => {
       res.writeHead(503);

@@ -1,5 +1,6 @@
 // Local rate limit: a token bucket per distinct token_bucket config (so per route, or per listener filter).
 import type { RateLimitConfig } from "../config/types.js";
+import { bucketSlot, LAST_FILL, TAKEN, type SharedCounts } from "../shared-counts.js";
 
 export class TokenBucket {
   tokens: number;
@@ -33,13 +34,61 @@ export class TokenBucket {
   }
 }
 
+/** A bucket all of the proxy's workers take from (shared-counts.ts); the agent fills it. */
+class SharedBucket {
+  private taken = 0;
+  constructor(
+    private readonly shared: SharedCounts,
+    private readonly slot: number,
+    private readonly cfg: RateLimitConfig,
+  ) {
+    this.taken = shared.get(slot, shared.column, TAKEN);
+  }
+
+  get tokens(): number {
+    return Math.min(this.cfg.maxTokens, this.shared.tokens(this.slot));
+  }
+
+  take(_now?: number): boolean {
+    if (this.tokens < 1) return false;
+    this.shared.set(this.slot, TAKEN, ++this.taken);
+    return true;
+  }
+
+  resetSeconds(now: number): number {
+    const last = this.shared.get(this.slot, this.shared.columns - 1, LAST_FILL);
+    return Math.max(0, Math.ceil((last + this.cfg.fillIntervalMs - now) / 1000));
+  }
+}
+
 export class RateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly shared = new Map<string, SharedBucket>();
+  private counts: SharedCounts | undefined;
+  private slots: Readonly<Record<string, number>> = {};
+
+  /** Takes from the proxy's shared buckets (in the slots the agent named for this config), or from its own. */
+  share(counts: SharedCounts | undefined, slots: Readonly<Record<string, number>> | undefined): void {
+    this.counts = slots ? counts : undefined;
+    this.slots = slots ?? {};
+    this.shared.clear();
+  }
+
+  private sharedBucket(cfg: RateLimitConfig): SharedBucket | undefined {
+    if (!this.counts) return undefined;
+    let b = this.shared.get(cfg.key);
+    if (b) return b;
+    const slot = this.slots[bucketSlot(cfg.key)];
+    if (slot === undefined) return undefined;
+    b = new SharedBucket(this.counts, slot, cfg);
+    this.shared.set(cfg.key, b);
+    return b;
+  }
 
   /** The verdict for one request: headers to add, and whether to refuse it. */
   check(cfg: RateLimitConfig, random: () => number, now = Date.now()): { limited: boolean; headers: string[] } {
     if (cfg.enabled <= 0 || random() >= cfg.enabled) return { limited: false, headers: [] };
-    let b = this.buckets.get(cfg.key);
+    let b: TokenBucket | SharedBucket | undefined = this.sharedBucket(cfg) ?? this.buckets.get(cfg.key);
     if (!b) {
       b = new TokenBucket(cfg, now);
       this.buckets.set(cfg.key, b);
