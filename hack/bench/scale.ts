@@ -4,8 +4,10 @@
 // VirtualService change and for a +10-pod scale, each measured from the API server's write as a watch sees it;
 // discovery's CPU per watch event; and one endpoint's readiness flapping 10×/s (CPU, and which types were sent).
 // Then deletes it all. Needs `npm run cluster -- up --kwok-nodes N` with N × 1000 ≥ S × P + 10.
-// Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30]
-import { spawn } from "node:child_process";
+// Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30] [--keep]
+// (--keep leaves the workload for the next run, which then only waits for it to be ready.)
+// WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery (written when it exits).
+import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -16,7 +18,7 @@ import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
 import { decodeResource } from "../../proxy/xds/codec.js";
 import { TYPE } from "../../proxy/xds/types.js";
-import { KUBECONFIG } from "../cluster/layout.js";
+import { KUBECONFIG, REPO_ROOT } from "../cluster/layout.js";
 import { MAIN, freePort } from "./common.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 import { NAMESPACE, Workload, flapSlice, host, virtualService } from "./scale-workload.js";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     proxies: { type: "string", default: "200" },
     changes: { type: "string", default: "3" },
     "flap-seconds": { type: "string", default: "30" },
+    keep: { type: "boolean", default: false },
   },
 });
 const S = Number(values.services);
@@ -112,11 +115,15 @@ class ClusterView {
   }
 }
 
-/** Endpoints of one cluster in an EDS response, decoded once per nonce (responses are shared between clients). */
+/**
+ * Endpoints of one cluster in an EDS response, decoded once per nonce (responses are shared between clients).
+ * Undefined for a headers-only client's response, which carries no resources: only the first client decodes.
+ */
 const edsCounts = new Map<string, Map<string, number>>();
-function endpointsIn(r: DiscoveryResponse, cluster: string): number {
+function endpointsIn(r: DiscoveryResponse, cluster: string): number | undefined {
   let counts = edsCounts.get(r.nonce);
   if (!counts) {
+    if (r.resources.length === 0) return undefined;
     counts = new Map();
     for (const a of r.resources) {
       const cla = decodeResource(a) as { cluster_name?: string; endpoints?: { lb_endpoints?: unknown[] }[] };
@@ -131,8 +138,14 @@ function endpointsIn(r: DiscoveryResponse, cluster: string): number {
 }
 
 async function main(): Promise<void> {
+  const kubeconfig = process.env["KUBECONFIG"] ?? KUBECONFIG;
   const kc = new KubeConfig();
-  kc.loadFromFile(process.env["KUBECONFIG"] ?? KUBECONFIG);
+  kc.loadFromFile(kubeconfig);
+  // The Istio CRDs, as the integration suites install them: the workload has VirtualServices and DestinationRules.
+  const kubectl = (args: string[]): void =>
+    void execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  kubectl(["apply", "--server-side", "--force-conflicts", "-f", path.join(REPO_ROOT, "crds")]);
+  kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"]);
   const workload = new Workload(kc);
   const view = new ClusterView();
   await view.start(kc);
@@ -155,13 +168,16 @@ async function main(): Promise<void> {
 
     const [xds, mon] = [await freePort(), await freePort()];
     const started = Date.now();
+    // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery.
+    const nodeArgs = (process.env["WEFT_BENCH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
     const child = spawn(
       process.execPath,
       [
+        ...nodeArgs,
         MAIN,
         "discovery",
         "--kubeconfig",
-        process.env["KUBECONFIG"] ?? KUBECONFIG,
+        kubeconfig,
         "--namespace",
         NAMESPACE,
         "--address",
@@ -186,6 +202,11 @@ async function main(): Promise<void> {
       pushes.push({ version: Number(e.version), at: (e.startedAt ?? 0) + (e.ms ?? 0) });
     });
     await waitFor("the first snapshot", () => pushes.length > 0, 120_000, 20);
+    // Where the memory is: the V8 heap, and what lives outside it (buffers).
+    const memz = async (): Promise<string> => {
+      const m = (await (await fetch(`http://127.0.0.1:${mon}/debug/memz`)).json()) as Record<string, number>;
+      return `heap used ${m["heapUsedMiB"]} of ${m["heapTotalMiB"]} MiB, array buffers ${m["arrayBuffersMiB"]} MiB`;
+    };
     say(
       `first snapshot: ${(((pushes[0]?.at ?? 0) - started) / 1000).toFixed(1)} s after discovery started (${load()})`,
     );
@@ -218,7 +239,7 @@ async function main(): Promise<void> {
     }
     await waitFor("every client synced", () => proxies.every((p) => p.synced), 600_000, 200);
     say(
-      `clients: ${C} synced, ${names?.eds.length ?? 0} EDS clusters each; discovery RSS after sync ${(await rssMiB(pid)).toFixed(0)} MiB (${load()})`,
+      `clients: ${C} synced, ${names?.eds.length ?? 0} EDS clusters each; discovery RSS after sync ${(await rssMiB(pid)).toFixed(0)} MiB (${await memz()}) (${load()})`,
     );
 
     const quiet = async (): Promise<void> => {
@@ -234,13 +255,27 @@ async function main(): Promise<void> {
         1500,
       );
     };
-    // Each client's first response of `type` that satisfies `ok`, after the mark.
-    const firstAt = (type: string, ok: (r: DiscoveryResponse) => boolean) => {
-      const at = new Map<number, number>();
+    // Each client's first response of `type` that satisfies `ok`, after the mark. Most clients decode headers only,
+    // so `ok` says undefined for theirs: a response is judged by its nonce, once a client that decodes it has it
+    // (whichever client got it first).
+    const firstAt = (type: string, ok: (r: DiscoveryResponse) => boolean | undefined) => {
+      const arrivals = new Map<number, Map<string, number>>(); // client → nonce → when it first came
+      const verdicts = new Map<string, boolean>();
       const w = (p: number, r: DiscoveryResponse, t: number) => {
-        if (r.type_url === type && !at.has(p) && ok(r)) at.set(p, t);
+        if (r.type_url !== type) return;
+        const seen = arrivals.get(p) ?? new Map<string, number>();
+        arrivals.set(p, seen);
+        if (!seen.has(r.nonce)) seen.set(r.nonce, t);
+        const verdict = verdicts.has(r.nonce) ? undefined : ok(r);
+        if (verdict !== undefined) verdicts.set(r.nonce, verdict);
       };
       watchers.push(w);
+      const at = (): Map<number, number> => {
+        const out = new Map<number, number>();
+        for (const [p, seen] of arrivals)
+          for (const [nonce, t] of seen) if (verdicts.get(nonce) && !(t >= (out.get(p) ?? Infinity))) out.set(p, t);
+        return out;
+      };
       return { at, done: () => watchers.splice(watchers.indexOf(w), 1) };
     };
 
@@ -252,9 +287,9 @@ async function main(): Promise<void> {
       const written = view.until(() => view.vsEvents > rv);
       await workload.applier.apply(virtualService(0, 90 - c * 10));
       const at = await written;
-      await waitFor("every client's new routes", () => got.at.size === C, 120_000, 20);
+      await waitFor("every client's new routes", () => got.at().size === C, 120_000, 20);
       got.done();
-      vsLat.push(...[...got.at.values()].map((t) => t - at));
+      vsLat.push(...[...got.at().values()].map((t) => t - at));
     }
     say(`VirtualService change → new RDS at all ${C} clients, from the API server's write: ${ms(vsLat)} (${load()})`);
 
@@ -262,17 +297,20 @@ async function main(): Promise<void> {
     const cluster = `outbound|80||${host(1)}`;
     const cpu0 = await cpuSeconds(pid);
     const events0 = view.events;
-    const got = firstAt(TYPE.endpoint, (r) => endpointsIn(r, cluster) >= P + 10);
+    const got = firstAt(TYPE.endpoint, (r) => {
+      const n = endpointsIn(r, cluster);
+      return n === undefined ? undefined : n >= P + 10;
+    });
     const scaled = Date.now();
     await workload.scale(1, P + 10);
     const sliceAt = await view.until(() => view.readyOf("svc-1") >= P + 10);
-    await waitFor("every client's new endpoints", () => got.at.size === C, 120_000, 20);
+    await waitFor("every client's new endpoints", () => got.at().size === C, 120_000, 20);
     got.done();
     await quiet();
     const cpu = (await cpuSeconds(pid)) - cpu0;
     const events = view.events - events0;
     say(
-      `+10 pods → EDS with all ${P + 10} endpoints at all ${C} clients, from the EndpointSlice write that made them ready: ${ms([...got.at.values()].map((t) => t - sliceAt))}; the pods took ${sliceAt - scaled} ms from the scale to that write (${load()})`,
+      `+10 pods → EDS with all ${P + 10} endpoints at all ${C} clients, from the EndpointSlice write that made them ready: ${ms([...got.at().values()].map((t) => t - sliceAt))}; the pods took ${sliceAt - scaled} ms from the scale to that write (${load()})`,
     );
     say(
       `discovery CPU: ${cpu.toFixed(2)} s over the scale's ${events} watch events (pods, slices): ${((cpu * 1000) / Math.max(1, events)).toFixed(1)} ms per event (${load()})`,
@@ -303,7 +341,7 @@ async function main(): Promise<void> {
       );
     }
     await new Promise((r) => setTimeout(r, 10_000));
-    say(`discovery RSS at rest (10 s later): ${(await rssMiB(pid)).toFixed(0)} MiB (${load()})`);
+    say(`discovery RSS at rest (10 s later): ${(await rssMiB(pid)).toFixed(0)} MiB (${await memz()}) (${load()})`);
   } finally {
     for (const p of proxies) p.close();
     for (const ch of channels) ch.close();
@@ -312,9 +350,14 @@ async function main(): Promise<void> {
       await new Promise((resolve) => c.once("exit", resolve));
     }
     view.stop();
-    const t = Date.now();
-    await workload.delete(900_000);
-    say(`cleaned up in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    if (values.keep) {
+      await workload.scale(1, P);
+      say(`workload kept in namespace ${NAMESPACE}`);
+    } else {
+      const t = Date.now();
+      await workload.delete(900_000);
+      say(`cleaned up in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    }
   }
 }
 

@@ -73,11 +73,16 @@ export interface Discovery {
   close(): Promise<void>;
 }
 
-/** Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). */
-class PushScheduler {
+/**
+ * Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). One push
+ * at a time: a model that comes while one is under way waits for it (a generation never changes mid-push).
+ */
+export class PushScheduler {
   private timer: NodeJS.Timeout | undefined;
   private first = 0;
   private pending: ConfigModel | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
   constructor(
     private readonly delayMs: number,
     private readonly apply: (model: ConfigModel) => Promise<void>,
@@ -95,12 +100,20 @@ class PushScheduler {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.running) return; // flushed again when it ends
     const model = this.pending;
     this.pending = undefined;
-    if (model) this.apply(model).catch((err: unknown) => this.onError(err));
+    if (!model) return;
+    this.running = this.apply(model)
+      .catch((err: unknown) => this.onError(err))
+      .finally(() => {
+        this.running = undefined;
+        if (this.pending && !this.timer && !this.stopped) this.flush();
+      });
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

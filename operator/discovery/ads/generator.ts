@@ -1,10 +1,13 @@
 // Snapshots per proxy from the current config model: one translate per proxy class per generation, shared.
 import type { ConfigModel, Named, Service } from "../model/config.js";
 import { serviceAssignments } from "../translate/clusters.js";
+import { serviceSpiffeIds } from "../translate/mtls.js";
 import { TYPE, prune } from "../../../proxy/xds/types.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
+import { findWorkload } from "../translate/proxy.js";
+import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
@@ -14,8 +17,22 @@ export class SnapshotGenerator {
   private generation = 0;
   private memo = new Map<string, Snapshot | Error>();
   /** The previous generation's snapshots, when this one changed only these services' endpoints. */
-  private carried: { memo: Map<string, Snapshot | Error>; services: Service[] } | undefined;
+  private carried:
+    | {
+        memo: Map<string, Snapshot | Error>;
+        services: Service[];
+        /** The previous model, and the addresses the changed services had or have endpoints at. */
+        from: ConfigModel;
+        addresses: Set<string>;
+      }
+    | undefined;
   private readonly cache = new EncodeCache();
+  /** Per-object translations, reused while their inputs are the same objects: shared by every proxy class. */
+  private readonly translations = new TranslateMemo();
+  private readonly classKeys = new WeakMap<
+    ProxyIdentity,
+    { model: ConfigModel; names: string; key: string; address: string }
+  >();
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
   private failed = new Map<string, string>();
@@ -23,7 +40,9 @@ export class SnapshotGenerator {
   /** Installs a new config; returns its version. */
   setModel(model: ConfigModel): string {
     const services = endpointChanges(this.model, model);
-    this.carried = services ? { memo: this.memo, services } : undefined;
+    this.carried = services
+      ? { memo: this.memo, services, from: this.model, addresses: endpointAddresses(this.model, model) }
+      : undefined;
     this.model = model;
     this.generation++;
     this.memo = new Map();
@@ -48,14 +67,14 @@ export class SnapshotGenerator {
    */
   snapshotFor(proxy: ProxyIdentity, listenerNames: string[]): Snapshot {
     const options = { listenerNames };
-    const key = proxyClassKey(this.model, proxy, options);
+    const key = this.classKey(proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) snapshot = this.patched(key, proxy);
     if (!snapshot) {
-      const build = (model: ConfigModel): Snapshot =>
-        buildSnapshot(this.version, translate(model, proxy, options), this.cache);
+      const build = (model: ConfigModel, memo?: TranslateMemo): Snapshot =>
+        buildSnapshot(this.version, translate(model, proxy, { ...options, memo }), this.cache);
       try {
-        snapshot = build(this.model);
+        snapshot = build(this.model, this.translations);
       } catch (err) {
         snapshot = this.isolate(build, proxy, err);
       }
@@ -65,6 +84,34 @@ export class SnapshotGenerator {
     }
     if (snapshot instanceof Error) throw snapshot;
     return snapshot;
+  }
+
+  /**
+   * The proxy's class in this model: computed once per proxy and model (every push asks), and carried over an
+   * endpoints-only change that touched no endpoint at the proxy's address (its workload, its inbound ports and
+   * everything else the key reads are then the same).
+   */
+  private classKey(proxy: ProxyIdentity, options: { listenerNames: string[] }): string {
+    const names = options.listenerNames.join("\n");
+    const known = this.classKeys.get(proxy);
+    if (known && known.names === names) {
+      if (known.model === this.model) return known.key;
+      const c = this.carried;
+      if (
+        c &&
+        known.model === c.from &&
+        c.from.workloads === this.model.workloads &&
+        !c.addresses.has(proxy.ip) &&
+        !c.addresses.has(known.address)
+      ) {
+        known.model = this.model;
+        return known.key;
+      }
+    }
+    const key = proxyClassKey(this.model, proxy, options);
+    const address = findWorkload(this.model, proxy)?.address ?? proxy.ip;
+    this.classKeys.set(proxy, { model: this.model, names, key, address });
+    return key;
   }
 
   /** The previous generation's snapshot of this class with the changed services' endpoints: EDS-only pushes. */
@@ -155,6 +202,18 @@ function without(model: ConfigModel, drop: Set<object>): ConfigModel {
   return out;
 }
 
+/** Every address the services that changed from `a` to `b` have endpoints at, before or after. */
+function endpointAddresses(a: ConfigModel, b: ConfigModel): Set<string> {
+  const out = new Set<string>();
+  a.services.forEach((x, i) => {
+    const y = b.services[i];
+    if (x === y) return;
+    for (const e of x.endpoints) out.add(e.address);
+    for (const e of y?.endpoints ?? []) out.add(e.address);
+  });
+  return out;
+}
+
 /** What is wrong with the config as a whole: invalid objects (a proxy would NACK them) and unknown hosts. */
 export function modelWarnings(model: ConfigModel): string[] {
   const out: string[] = [];
@@ -176,8 +235,8 @@ export function modelWarnings(model: ConfigModel): string[] {
 
 /**
  * The services whose endpoints alone changed from `a` to `b`, when nothing else did (every other part of the model
- * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry);
- * else undefined.
+ * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry, and
+ * their endpoints' identities the same); else undefined.
  */
 export function endpointChanges(a: ConfigModel, b: ConfigModel): Service[] | undefined {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof ConfigModel)[]);
@@ -190,9 +249,10 @@ export function endpointChanges(a: ConfigModel, b: ConfigModel): Service[] | und
     const x = a.services[i] as Service;
     const y = b.services[i] as Service;
     if (x === y) continue;
-    const { endpoints: _x, ...restX } = x;
-    const { endpoints: _y, ...restY } = y;
-    if (x.resolution !== "STATIC" || JSON.stringify(restX) !== JSON.stringify(restY)) return undefined;
+    if (x.resolution !== "STATIC" || !sameButEndpoints(x, y)) return undefined;
+    // The clusters' ISTIO_MUTUAL SANs are the endpoints' identities: new ones change CDS, not only EDS.
+    const td = b.mesh?.trustDomain ?? "cluster.local";
+    if (serviceSpiffeIds(x, td).join() !== serviceSpiffeIds(y, td).join()) return undefined;
     changed.push(y);
   }
   return changed;

@@ -39,12 +39,19 @@ export interface Selection {
 
 let selections = 0;
 
-/** Encoded resources by their JSON text: proxies that share a resource share its bytes. Bounded. */
+/**
+ * Encoded resources by their JSON text: proxies that share a resource share its bytes. Bounded. A resource object
+ * seen before (memoised translation hands back the same object while its inputs are the same) is not even
+ * serialised again. Resource objects are never changed once built.
+ */
 export class EncodeCache {
   private entries = new Map<string, Entry>();
+  private readonly byObject = new WeakMap<JsonObject, Entry>();
   constructor(private readonly limit = 100_000) {}
 
   entry(type: string, json: JsonObject): Entry {
+    const known = this.byObject.get(json);
+    if (known) return known;
     const text = JSON.stringify(json);
     let e = this.entries.get(text);
     if (!e) {
@@ -54,6 +61,7 @@ export class EncodeCache {
       e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
       this.entries.set(text, e);
     }
+    this.byObject.set(json, e);
     return e;
   }
 }
@@ -85,17 +93,23 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
     [TYPE.route, result.routes],
   ];
   const resources = new Map<SnapshotType, Map<string, Entry>>();
-  const hash = createHash("sha1");
   for (const [type, list] of byType) {
     const entries = new Map<string, Entry>();
     for (const json of list) {
       const e = cache.entry(type, json);
       entries.set(e.name, e);
-      hash.update(e.hash);
     }
     resources.set(type, entries);
   }
-  return { version, hash: hash.digest("base64url"), resources, warnings: result.warnings, selections: new Map() };
+  return { version, hash: snapshotHash(resources), resources, warnings: result.warnings, selections: new Map() };
+}
+
+/** Over what the snapshot serves (one resource per name), in warming order. */
+function snapshotHash(resources: Map<SnapshotType, Map<string, Entry>>): string {
+  const hash = createHash("sha1");
+  for (const type of [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route])
+    for (const e of resources.get(type)?.values() ?? []) hash.update(e.hash);
+  return hash.digest("base64url");
 }
 
 /**
@@ -111,14 +125,11 @@ export function withAssignments(prev: Snapshot, version: string, assignments: En
   }
   const resources = new Map(prev.resources);
   resources.set(TYPE.endpoint, eds);
-  const hash = createHash("sha1");
-  for (const type of [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route])
-    for (const e of resources.get(type)?.values() ?? []) hash.update(e.hash);
   const selections = new Map<string, Selection>();
   for (const [key, sel] of prev.selections)
     if (!key.startsWith(`${TYPE.endpoint}\n`))
       selections.set(key, { id: sel.id, entries: sel.entries, hash: sel.hash });
-  return { version, hash: hash.digest("base64url"), resources, warnings: prev.warnings, selections };
+  return { version, hash: snapshotHash(resources), resources, warnings: prev.warnings, selections };
 }
 
 /** Resources of the snapshot that break Envoy's field rules; each resource is checked once, then remembered. */

@@ -61,6 +61,7 @@ export class IncrementalModel {
   private readonly podsByNs = new Index(); // ns → pod keys
   private readonly entriesByNs = new Index(); // ns → WorkloadEntry keys
   private readonly servicesByNs = new Index(); // ns → Service keys
+  private readonly servicesBySelector = new Index(); // ns\0label\0value (the selector's first pair) → Service keys
   private readonly serviceEntriesByNs = new Index(); // ns → ServiceEntry keys
   private readonly refsByName = new Index(); // ns/pod → Services whose slices name it
   private readonly refsByIp = new Index(); // ip → Services whose slices list it
@@ -171,9 +172,12 @@ export class IncrementalModel {
   }
 
   private service(key: string, ns: string, object: KubeObject | undefined): void {
+    const before = this.services.get(key);
+    if (before) this.servicesBySelector.remove(selectorKey(ns, before), key);
     if (object) {
       this.services.set(key, object);
       this.servicesByNs.add(ns, key);
+      this.servicesBySelector.add(selectorKey(ns, object), key);
     } else {
       this.services.delete(key);
       this.servicesByNs.remove(ns, key);
@@ -226,7 +230,12 @@ export class IncrementalModel {
   /** Marks the Services and ServiceEntries in `ns` whose selector matches any of the label sets. */
   private selectorsIn(ns: string, labelSets: (Record<string, string> | undefined)[]): void {
     const sets = labelSets.filter((l): l is Record<string, string> => l !== undefined);
-    for (const svc of this.servicesByNs.get(ns)) {
+    // A selector selects only pods that carry its first pair: look at those Services, and those selecting all.
+    const candidates = new Set(this.servicesBySelector.get(`${ns}\0`));
+    for (const l of sets)
+      for (const [k, v] of Object.entries(l))
+        for (const svc of this.servicesBySelector.get(`${ns}\0${k}\0${v}`)) candidates.add(svc);
+    for (const svc of candidates) {
       const selector = (this.services.get(svc)?.spec as ServiceSpec | undefined)?.selector;
       if (selector && sets.some((l) => labelsMatch(selector, l))) this.dirtyServices.add(svc);
     }
@@ -344,6 +353,12 @@ export class IncrementalModel {
     list.forEach((s, i) => this.position.set(s, i));
     return list;
   }
+}
+
+/** Where a Service sits in servicesBySelector: its selector's first pair, `ns\0` for a selector of no pairs. */
+function selectorKey(ns: string, svc: KubeObject): string {
+  const first = Object.entries((svc.spec as ServiceSpec | undefined)?.selector ?? {})[0];
+  return first ? `${ns}\0${first[0]}\0${first[1]}` : `${ns}\0`;
 }
 
 function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean {

@@ -4,6 +4,7 @@ import { endpointWorkload } from "../../../proxy/engine/workload.js";
 import type { Address, Cluster, ClusterLoadAssignment, HttpProtocolOptions } from "../../../proxy/xds/resources.js";
 import { collectorCluster } from "./tracing.js";
 import { TYPE } from "../../../proxy/xds/types.js";
+import type { TranslateMemo } from "./memo.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { durationSeconds, protoDuration } from "../model/duration.js";
@@ -23,6 +24,8 @@ import {
 import type { ProxyIdentity } from "./proxy.js";
 
 export const PASSTHROUGH = "PassthroughCluster";
+
+const noWarnings = (): void => undefined;
 export const BLACKHOLE = "BlackHoleCluster";
 
 export function outboundName(port: number, subset: string, hostname: string): string {
@@ -239,9 +242,25 @@ export function inboundClusters(ports: ServicePort[]): Cluster[] {
   });
 }
 
-export function buildClusters(model: ConfigModel, proxy: ProxyIdentity): Built {
+export function buildClusters(model: ConfigModel, proxy: ProxyIdentity, memo?: TranslateMemo): Built {
   const out: Built = { clusters: [], endpoints: [] };
-  for (const service of model.services) serviceClusters(model, service, proxy, out);
+  // What serviceClusters reads besides the service: the proxy's namespace (which rule), mTLS and gRPC-ness, the
+  // rule, the mesh config (trust domain) and the PeerAuthentications (which endpoints take mTLS).
+  const key = `${proxy.namespace}\0${proxy.mtls === true}\0${proxy.proxyless}`;
+  for (const service of model.services) {
+    if (!memo) {
+      serviceClusters(model, service, proxy, out);
+      continue;
+    }
+    const deps = [ruleFor(model, service, proxy.namespace), model.mesh, model.peerAuthentications, model.domainSuffix];
+    const built = memo.get("clusters", service, key, deps, noWarnings, () => {
+      const one: Built = { clusters: [], endpoints: [] };
+      serviceClusters(model, service, proxy, one);
+      return one;
+    });
+    out.clusters.push(...built.clusters);
+    out.endpoints.push(...built.endpoints);
+  }
   if (!proxy.proxyless) {
     out.clusters.push(
       {

@@ -7,7 +7,7 @@ import type {
   RouteConfiguration,
   VirtualHost,
 } from "../../../proxy/xds/resources.js";
-import { prune } from "../../../proxy/xds/types.js";
+import { prune, type Json } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol } from "../model/normalise.js";
@@ -27,6 +27,7 @@ import type { ProxyIdentity } from "./proxy.js";
 import { findWorkload } from "./proxy.js";
 import { portMode, workloadMtls } from "./peer-authentication.js";
 import type { RouteContext } from "./routes.js";
+import type { TranslateMemo } from "./memo.js";
 import { boundTo, routeConfiguration, serviceVirtualHost, virtualServiceFor } from "./virtualhosts.js";
 
 export { parseNodeId } from "./proxy.js";
@@ -35,6 +36,8 @@ export type { ProxyIdentity } from "./proxy.js";
 export interface TranslateOptions {
   /** Listener names the proxy subscribed to; names like `echo` or `echo:7070` get API listeners (gRPC). */
   listenerNames?: string[];
+  /** Per-object results of earlier translations to reuse where their inputs are the same; the output is equal. */
+  memo?: TranslateMemo;
 }
 
 export interface TranslateResult {
@@ -118,7 +121,21 @@ function endpointsAt(model: ConfigModel, address: string): { service: Service; e
   return index.get(address) ?? [];
 }
 
-function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
+/**
+ * The service's virtual host on a port, from the memo when its inputs are the same: the service, the proxy's
+ * namespace and labels (which VirtualService, which match blocks apply), the VirtualService, and what its routes
+ * look up: the other services (their shape), the DestinationRules (subsets, hash policies), the mesh config.
+ */
+function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, memo?: TranslateMemo): VirtualHost {
+  const at = { ...ctx, port: port.number };
+  if (!memo) return serviceVirtualHost(at, service, port);
+  const key = `${port.number}\0${ctx.proxyNamespace}\0${JSON.stringify(Object.entries(ctx.labels).sort())}`;
+  const m = ctx.model;
+  const deps = [virtualServiceFor(at, service), memo.shape, m.destinationRules, m.mesh, m.domainSuffix];
+  return memo.get("vhost", service, key, deps, ctx.warn, (warn) => serviceVirtualHost({ ...at, warn }, service, port));
+}
+
+function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcp: Listener[] = [];
   for (const service of ctx.model.services) {
@@ -135,7 +152,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult):
         continue;
       }
       const vhosts = byPort.get(port.number) ?? [];
-      vhosts.push(serviceVirtualHost({ ...ctx, port: port.number }, service, port));
+      vhosts.push(virtualHost(ctx, service, port, memo));
       byPort.set(port.number, vhosts);
     }
   }
@@ -199,18 +216,22 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   const warnings = new Set<string>();
   const out: TranslateResult = { listeners: [], routes: [], clusters: [], endpoints: [], warnings: [] };
   const ctx = baseContext(model, proxy, warnings);
-  const built = buildClusters(model, proxy);
+  const memo = options.memo;
+  memo?.model(model);
+  const built = buildClusters(model, proxy, memo);
   out.clusters.push(...built.clusters);
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
   if (proxy.kind === "router") buildGateways(ctx, proxy, out);
-  else if (!proxy.proxyless) sidecar(ctx, proxy, out);
+  else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
   apiListeners(ctx, options.listenerNames ?? [], out);
+  // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.
+  const pruneAll = <T extends Json>(list: T[]): T[] => list.map((x) => (memo ? memo.prune(x, prune) : prune(x)));
   return {
-    listeners: out.listeners.map(prune),
-    routes: out.routes.map(prune),
-    clusters: out.clusters.map(prune),
-    endpoints: out.endpoints.map(prune),
+    listeners: pruneAll(out.listeners),
+    routes: pruneAll(out.routes),
+    clusters: pruneAll(out.clusters),
+    endpoints: pruneAll(out.endpoints),
     warnings: [...warnings].sort(),
   };
 }

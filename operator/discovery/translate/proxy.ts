@@ -35,10 +35,11 @@ interface WorkloadIndex {
   byAddress: Map<string, Workload>;
 }
 
-const workloadIndexes = new WeakMap<ConfigModel, WorkloadIndex>();
+// By the workload list, which models share while no workload changes (an endpoints-only change keeps it).
+const workloadIndexes = new WeakMap<Workload[], WorkloadIndex>();
 
 function workloadIndex(model: ConfigModel): WorkloadIndex {
-  let index = workloadIndexes.get(model);
+  let index = workloadIndexes.get(model.workloads);
   if (!index) {
     index = { byName: new Map(), byAddress: new Map() };
     for (const w of model.workloads) {
@@ -46,7 +47,7 @@ function workloadIndex(model: ConfigModel): WorkloadIndex {
       if (!index.byName.has(key)) index.byName.set(key, w);
       if (!index.byAddress.has(w.address)) index.byAddress.set(w.address, w);
     }
-    workloadIndexes.set(model, index);
+    workloadIndexes.set(model.workloads, index);
   }
   return index;
 }

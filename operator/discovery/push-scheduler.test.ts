@@ -1,0 +1,40 @@
+// The push debounce: one push at a time, so a generation never changes while proxies are being pushed to, and the
+// latest model is pushed once the push under way ends (none is lost).
+import { emptyModel, type ConfigModel } from "./model/config.js";
+import { PushScheduler } from "./server.js";
+
+const model = (n: number): ConfigModel => ({ ...emptyModel(), domainSuffix: `m${n}` });
+
+describe("PushScheduler", () => {
+  it("pushes a model that came during a push after that push, the latest one, once", async () => {
+    const applied: string[] = [];
+    const ends: (() => void)[] = [];
+    const started: ((n: number) => void)[] = [];
+    const nextStart = () => new Promise<number>((resolve) => started.push(resolve));
+    const scheduler = new PushScheduler(
+      0,
+      (m) =>
+        new Promise<void>((resolve) => {
+          applied.push(m.domainSuffix);
+          ends.push(resolve);
+          started.shift()?.(applied.length);
+        }),
+      (err) => {
+        throw err;
+      },
+    );
+    let start = nextStart();
+    scheduler.schedule(model(1));
+    await start;
+    scheduler.schedule(model(2));
+    scheduler.schedule(model(3));
+    scheduler.flush(); // as a timer firing during the push would
+    expect(applied).toEqual(["m1"]);
+    start = nextStart();
+    ends.shift()?.();
+    await start;
+    expect(applied).toEqual(["m1", "m3"]);
+    ends.shift()?.();
+    scheduler.stop();
+  });
+});
