@@ -163,18 +163,21 @@ describe("sidecar injection, called by kube-apiserver", () => {
     expect(proxyOf(pod)?.args).toContain("/usr/local/bin/mosn");
   });
 
+  // Each case its own pod name: a pod one case let through must not turn the next case's apply into an update.
   it.each([
-    ["a ProxyConfig field Weft doesn't implement", "concurrency: 2", "concurrency: not implemented by Weft"],
-    ["a proxyMetadata value the proxy can't read", "proxyMetadata: {SECRET_TTL: soon}", "proxyMetadata.SECRET_TTL:"],
-    ["text that isn't YAML", "binaryPath: [", "not YAML"],
-  ])("kubectl apply of a pod with %s in proxy.istio.io/config fails, naming it", async (_what, config, field) => {
-    const r = await kubectl(
-      ["apply", "-f", "-"],
-      podJson(APP_NS, "asks-too-much", {}, { "proxy.istio.io/config": config }),
-    );
+    ["a ProxyConfig field Weft doesn't implement", "unimplemented", "tracing: {}", "tracing: not implemented by Weft"],
+    [
+      "a proxyMetadata value the proxy can't read",
+      "bad-ttl",
+      "proxyMetadata: {SECRET_TTL: soon}",
+      "proxyMetadata.SECRET_TTL:",
+    ],
+    ["text that isn't YAML", "not-yaml", "binaryPath: [", "not YAML"],
+  ])("kubectl apply of a pod with %s in proxy.istio.io/config fails, naming it", async (_what, name, config, field) => {
+    const r = await kubectl(["apply", "-f", "-"], podJson(APP_NS, name, {}, { "proxy.istio.io/config": config }));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`denied the request: metadata.annotations["proxy.istio.io/config"]: ${field}`);
-    expect((await kubectl(["get", "pod", "asks-too-much", "-n", APP_NS])).code).not.toBe(0);
+    expect((await kubectl(["get", "pod", name, "-n", APP_NS])).code).not.toBe(0);
   });
 
   it("a malformed template lets the pod through unpatched, with a warning naming the ConfigMap key", async () => {
