@@ -14,6 +14,7 @@ import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack
 import { get, poll } from "../../hack/local/procs.js";
 import { generateCa, issueCert } from "../../operator/runtime/pki.js";
 import { change, json, pages, settled } from "../support/local-mesh.js";
+import { shareDeviation } from "../support/share.js";
 
 const root = repoRoot();
 const built =
@@ -21,7 +22,6 @@ const built =
   existsSync(path.join(root, "dist/samples/bookinfo/apps/main.js"));
 const istio = (file: string): string => readFileSync(path.join(NETWORKING(root), file), "utf8");
 const tcpEcho = (file: string): string => readFileSync(path.join(root, "samples/tcp-echo", file), "utf8");
-const share = (p: { versions: Record<string, number> }, v: string, n: number): number => (p.versions[v] ?? 0) / n;
 
 interface Reply {
   status: number;
@@ -121,7 +121,7 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
   });
 
   describe("traffic shifting", () => {
-    it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 about 50/50 (± 7% over 400)", async () => {
+    it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 about 50/50 (within 5σ over 400)", async () => {
       await change(mesh, {
         "virtual-service-all-v1.yaml": istio("virtual-service-all-v1.yaml"),
         "virtual-service-reviews-50-v3.yaml": istio("virtual-service-reviews-50-v3.yaml"),
@@ -129,10 +129,10 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
       const p = await pages(mesh, 400);
       expect(p.failed).toBe(0);
       expect(Object.keys(p.versions).sort()).toEqual(["reviews-v1", "reviews-v3"]);
-      expect(Math.abs(share(p, "reviews-v1", 400) - 0.5)).toBeLessThanOrEqual(0.07);
+      expect(shareDeviation(p.versions["reviews-v1"] ?? 0, 400, 0.5)).toBeLessThanOrEqual(1);
     }, 90_000);
 
-    it("virtual-service-reviews-80-20.yaml: reviews-v1 about 80%, reviews-v2 about 20% (± 7% over 400)", async () => {
+    it("virtual-service-reviews-80-20.yaml: reviews-v1 about 80%, reviews-v2 about 20% (within 5σ over 400)", async () => {
       await change(mesh, {
         "virtual-service-reviews-50-v3.yaml": null,
         "virtual-service-reviews-80-20.yaml": istio("virtual-service-reviews-80-20.yaml"),
@@ -140,7 +140,7 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
       const p = await pages(mesh, 400);
       expect(p.failed).toBe(0);
       expect(Object.keys(p.versions).sort()).toEqual(["reviews-v1", "reviews-v2"]);
-      expect(Math.abs(share(p, "reviews-v1", 400) - 0.8)).toBeLessThanOrEqual(0.07);
+      expect(shareDeviation(p.versions["reviews-v1"] ?? 0, 400, 0.8)).toBeLessThanOrEqual(1);
     }, 90_000);
 
     it("virtual-service-reviews-v3.yaml: all traffic to reviews-v3 (red stars)", async () => {
@@ -174,7 +174,7 @@ describe("Istio's traffic-management tasks on the local mesh", () => {
       return out;
     };
 
-    it("tcp-echo-all-v1.yaml: every connection reaches v1; tcp-echo-20-v2.yaml: about 80/20 (± 8% over 200)", async () => {
+    it("tcp-echo-all-v1.yaml: every connection reaches v1; tcp-echo-20-v2.yaml: about 80/20 (within 5σ over 200)", async () => {
       // tcp-echo v1 and v2 as the task deploys them (prefixes "one" and "two"), registered as local mode registers
       // workloads: a ServiceEntry and a WorkloadEntry per version.
       for (const [ip, prefix] of [
@@ -221,7 +221,7 @@ spec: { address: 127.0.145.12, labels: { app: tcp-echo, version: v2 } }
       await change(mesh, { "tcp-echo-20-v2.yaml": tcpEcho("tcp-echo-20-v2.yaml") });
       const t = await tally(200);
       expect(Object.keys(t).sort()).toEqual(["one hello", "two hello"]);
-      expect(Math.abs((t["one hello"] ?? 0) / 200 - 0.8)).toBeLessThanOrEqual(0.08);
+      expect(shareDeviation(t["one hello"] ?? 0, 200, 0.8)).toBeLessThanOrEqual(1);
     }, 90_000);
   });
 

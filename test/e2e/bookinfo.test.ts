@@ -8,6 +8,7 @@ import { NETWORKING, repoRoot, startLocalMesh, type LocalMesh } from "../../hack
 import { get } from "../../hack/local/procs.js";
 import { renderedDom } from "./browser.js";
 import { change as applyFiles } from "../support/local-mesh.js";
+import { shareDeviation } from "../support/share.js";
 
 const root = repoRoot();
 const built =
@@ -77,12 +78,12 @@ describe("Bookinfo on the local mesh, routed by Istio's networking files", () =>
     expect(await pages(100)).toEqual({ versions: { "reviews-v1": 100 }, ratingsDown: 0, failed: 0 });
   }, 60_000);
 
-  it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 share the traffic 50/50 (± 7% over 400)", async () => {
+  it("virtual-service-reviews-50-v3.yaml: reviews-v1 and reviews-v3 share the traffic 50/50 (within 5σ over 400)", async () => {
     await change(["virtual-service-reviews-50-v3.yaml"]);
     const r = await pages(400);
     expect(r.failed).toBe(0);
     expect(Object.keys(r.versions).sort()).toEqual(["reviews-v1", "reviews-v3"]);
-    expect(Math.abs((r.versions["reviews-v1"] ?? 0) / 400 - 0.5)).toBeLessThanOrEqual(0.07);
+    expect(shareDeviation(r.versions["reviews-v1"] ?? 0, 400, 0.5)).toBeLessThanOrEqual(1);
   }, 60_000);
 
   it("virtual-service-reviews-test-v2.yaml: end-user jason sees reviews-v2, everyone else reviews-v1", async () => {

@@ -10,6 +10,7 @@ import {
   startEngine,
   type Backend,
 } from "../../../test/support/engine/helpers.js";
+import { shareDeviation } from "../../../test/support/share.js";
 import type { Engine } from "../engine.js";
 
 describe("request mirroring through the engine", () => {
@@ -66,6 +67,6 @@ describe("request mirroring through the engine", () => {
     await many(400, 8, () => get(port, "/half"));
     expect(primary.hits - before).toBe(400);
     const mirrored = await new Promise<number>((resolve) => setTimeout(() => resolve(shadowed.length), 200)); // let stragglers land
-    expect(Math.abs(mirrored / 400 - 0.5)).toBeLessThan(0.1);
+    expect(shareDeviation(mirrored, 400, 0.5)).toBeLessThanOrEqual(1);
   });
 });

@@ -8,6 +8,7 @@ import {
   startEngine,
   type Backend,
 } from "../../../test/support/engine/helpers.js";
+import { shareDeviation } from "../../../test/support/share.js";
 import type { Engine } from "../engine.js";
 
 describe("routing through the engine (HTTP/1.1 on loopback)", () => {
@@ -84,11 +85,11 @@ describe("routing through the engine (HTTP/1.1 on loopback)", () => {
     expect(JSON.parse((await get(port, "/productpage", { "end-user": "mary" })).body).name).toBe("v1");
   });
 
-  it("splits 50/50 within ±5% over 2000 requests", async () => {
+  it("splits 50/50 within 5σ over 2000 requests", async () => {
     const replies = await many(2000, 16, () => get(port, "/split"));
     const counts = countBy(replies, (r) => JSON.parse(r.body).name);
     expect(counts.v1! + counts.v2!).toBe(2000);
-    expect(Math.abs(counts.v1! / 2000 - 0.5)).toBeLessThan(0.05);
+    expect(shareDeviation(counts.v1!, 2000, 0.5)).toBeLessThanOrEqual(1);
   }, 30_000); // 2000 requests: seconds on a loaded machine, past jest's 5 s default
 
   it("rewrites the prefix and the host, and adds request headers", async () => {

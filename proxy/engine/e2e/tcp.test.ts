@@ -1,5 +1,6 @@
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
 import { cluster, get, startEngine } from "../../../test/support/engine/helpers.js";
+import { shareDeviation } from "../../../test/support/share.js";
 import type { Engine } from "../engine.js";
 
 const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
@@ -71,7 +72,7 @@ describe("TCP proxy", () => {
     const fromA = replies.filter((r) => r === "a:ping").length;
     const fromB = replies.filter((r) => r === "b:ping").length;
     expect(fromA + fromB).toBe(200);
-    expect(Math.abs(fromA - 100)).toBeLessThan(30);
+    expect(shareDeviation(fromA, 200, 0.5)).toBeLessThanOrEqual(1);
     const text = (await get(engine.ports.stats, "/stats/prometheus")).body;
     const opened = text
       .split("\n")
