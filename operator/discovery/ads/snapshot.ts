@@ -35,6 +35,14 @@ export interface Selection {
   hash: string;
   /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
   response?: Buffer;
+  /** What changed since an earlier selection of the same names, by that selection's id: shared like `response`. */
+  changes?: Map<number, Changes>;
+}
+
+/** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
+export interface Changes {
+  entries: Entry[];
+  response?: Buffer;
 }
 
 let selections = 0;
@@ -153,6 +161,24 @@ function namesKey(names: string[]): string {
     keys.set(names, key);
   }
   return key;
+}
+
+/**
+ * The entries of `next` that `prev` (an earlier selection of the same names) didn't have as they are now. For EDS
+ * and RDS, a state-of-the-world response may carry only these: a client keeps the named resources a response
+ * leaves out (only LDS and CDS responses are the whole set). Computed once per pair, whatever the number of proxies.
+ */
+export function changesSince(next: Selection, prev: Selection): Changes {
+  next.changes ??= new Map();
+  let changes = next.changes.get(prev.id);
+  if (!changes) {
+    const before = new Map(prev.entries.map((e) => [e.name, e.hash]));
+    changes = { entries: next.entries.filter((e) => before.get(e.name) !== e.hash) };
+    // Proxies are at one or two earlier selections, rarely more: a few pairs are kept, not every one ever asked.
+    if (next.changes.size >= 8) next.changes.clear();
+    next.changes.set(prev.id, changes);
+  }
+  return changes;
 }
 
 /** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */
