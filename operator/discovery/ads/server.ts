@@ -38,6 +38,11 @@ interface Subscription {
   nonce?: string;
   /** What was last sent for these names; undefined when the names changed since (they are answered in full). */
   sent?: Selection;
+  /**
+   * What the proxy last ACKed of it (an ACK of the latest response): an EDS/RDS response carries what changed since
+   * this, so a response that was NACKed, or answered after a newer one went out, is covered by the next.
+   */
+  acked?: Selection;
   sentVersion?: string;
   ackedVersion?: string;
 }
@@ -136,6 +141,7 @@ class Connection {
         log.warn({ node: this.identity.id, type: SHORT_NAME[type], version: sub.sentVersion, error }, "NACK");
       } else {
         sub.ackedVersion = req.version_info;
+        sub.acked = sub.sent;
         tracker.acked(this.id, type, req.version_info);
         this.markCurrent();
       }
@@ -143,7 +149,7 @@ class Connection {
     const names = subscribedNames(type, req.resource_names ?? []);
     if (!sub || !sameNames(sub.names, names)) {
       // A new or changed subscription is answered, even when the answer is empty.
-      this.subs.set(type, { ...(sub ?? {}), names, sent: undefined });
+      this.subs.set(type, { ...(sub ?? {}), names, sent: undefined, acked: undefined });
       if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
       this.push();
     }
@@ -222,13 +228,13 @@ class Connection {
       const sub = this.subs.get(type);
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.names);
-      const before = sub.sent;
-      if (selection.hash === before?.hash) continue;
+      if (selection.hash === sub.sent?.hash) continue;
+      const before = sub.sent && sub.acked;
       // One response, nonce included, serves every proxy that gets this selection (or these changes): the nonce
       // names the content, so a stream never sees one nonce for two different responses.
       const parent = PARENT[type];
       const changes = before && parent && !sentTypes.has(parent) ? changesSince(selection, before) : undefined;
-      if (changes?.entries.length === 0) {
+      if (changes?.entries.length === 0 && sub.sentVersion === sub.ackedVersion) {
         sub.sent = selection; // a subscribed name left the snapshot: its resource stays until the name goes
         continue;
       }
