@@ -149,14 +149,12 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
   const exported = (vs: Named<VirtualService>): boolean => visibleIn(vs.spec.exportTo, vs.namespace, namespace);
   if (!sidecar) return { key, services: visible, has: membership(visible), virtualService: exported };
   const egress = egressImports(sidecar, namespace);
+  // A VirtualService host names services as written and as FQDN (Weft's local-mode rule, as servicesForHost has it).
+  const vsImported = (vs: Named<VirtualService>, h: string): boolean =>
+    imports(egress, vs.namespace, h, true) ||
+    imports(egress, vs.namespace, fqdn(h, vs.namespace, model.domainSuffix), true);
   const importedVs = new Set(
-    model.virtualServices.filter(
-      (vs) =>
-        exported(vs) &&
-        (vs.spec.hosts ?? []).some((h) =>
-          imports(egress, vs.namespace, fqdn(h, vs.namespace, model.domainSuffix), true),
-        ),
-    ),
+    model.virtualServices.filter((vs) => exported(vs) && (vs.spec.hosts ?? []).some((h) => vsImported(vs, h))),
   );
   // One service per hostname: the proxy's namespace's, else the first.
   const chosen = new Map<string, Service>();

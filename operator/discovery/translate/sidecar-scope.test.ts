@@ -1,7 +1,7 @@
 // A proxy scoped by a Sidecar gets only what it imports: Bookinfo's productpage importing reviews loses details
 // and ratings (clusters, endpoints, virtual hosts), still routes to reviews as the imported VirtualService says, and
 // proxies sharing a scope share a class; exportTo keeps VirtualServices and DestinationRules where they are exported.
-import { bookinfoKube, parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
+import { bookinfoKube, bookinfoLocalModel, parseYaml, sample } from "../../../test/support/discovery/bookinfo.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
 import { cluster, routeConfig, routesOf } from "../../../test/support/discovery/find.js";
 import type { KubeObject } from "../model/kube.js";
@@ -47,6 +47,16 @@ describe("Sidecar scoping in translation", () => {
       route: { cluster: `outbound|9080|v1|${REVIEWS}` },
     });
     expect(cluster(scoped, `outbound|9080|v1|${REVIEWS}`)).toMatchObject({ type: "EDS" });
+  });
+
+  it("imports a local-mode ServiceEntry host as written, with the VirtualService that routes it", () => {
+    const m = bookinfoLocalModel("destination-rule-all.yaml", "virtual-service-all-v1.yaml");
+    const local = normalise([...importsReviews]).model.sidecars ?? [];
+    const sidecar = [{ ...local[0]!, spec: { ...local[0]!.spec, egress: [{ hosts: ["./reviews"] }] } }];
+    const node = parseNodeId("sidecar~127.0.0.1~productpage-v1.default~default.svc.cluster.local");
+    const out = translate({ ...m, sidecars: sidecar }, node);
+    expect(outboundServices(out)).toEqual(["reviews"]);
+    expect(routesOf(out, "9080", "reviews:9080")[0]).toMatchObject({ route: { cluster: "outbound|9080|v1|reviews" } });
   });
 
   it("leaves proxies the Sidecar doesn't select with everything", () => {
