@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Discovery } from "./server.js";
 import { bindGrpc, startDiscovery } from "./server.js";
+import { shareDeviation } from "../../test/support/share.js";
 
 interface Reply {
   version: string;
@@ -166,11 +167,10 @@ describe("grpc-js-xds against weft discovery", () => {
     throw new Error(`timed out waiting for ${what}`);
   }
 
-  it("splits 50/50 between v1 and v2 (± 5% over 1000 RPCs)", async () => {
+  it("splits 50/50 between v1 and v2 (within 5σ over 1000 RPCs)", async () => {
     const counts = await count(1000);
     expect((counts["v1"] ?? 0) + (counts["v2"] ?? 0)).toBe(1000);
-    expect(counts["v1"]).toBeGreaterThanOrEqual(450);
-    expect(counts["v1"]).toBeLessThanOrEqual(550);
+    expect(shareDeviation(counts["v1"] ?? 0, 1000, 0.5)).toBeLessThanOrEqual(1);
   }, 30_000);
 
   it("sends end-user: jason to v2 only", async () => {
@@ -229,5 +229,30 @@ describe("grpc-js-xds against weft discovery", () => {
       "the ACK of the fixed config",
       (s) => s[0]?.types["RDS"]?.nack === undefined && s[0]?.types["RDS"]?.acked === s[0]?.types["RDS"]?.sent,
     );
+  }, 30_000);
+
+  it("takes a new endpoint from a push of only the changed assignments, and keeps the others", async () => {
+    const v1b = await echoServer("v1b");
+    servers.push(v1b.server);
+    const before = (await syncz())[0]?.types["EDS"]?.sent;
+    await writeFile(
+      path.join(dir, "echo-v1b.yaml"),
+      `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v1b }
+spec: { address: 127.0.0.1, ports: { grpc: ${v1b.port} }, labels: { app: echo, version: v1 } }
+`,
+    );
+    await until("the ACK of the new assignments", (s) => {
+      const eds = s[0]?.types["EDS"];
+      return eds?.sent !== undefined && eds.sent !== before && eds.acked === eds.sent;
+    });
+    let seen = 0;
+    for (let i = 0; i < 100 && !seen; i++) seen = (await count(50))["v1b"] ?? 0;
+    expect(seen).toBeGreaterThan(0);
+    // Subset v2's assignment wasn't in that push: the client still has it.
+    const md = new Metadata();
+    md.set("end-user", "jason");
+    expect(await count(50, md)).toEqual({ v2: 50 });
   }, 30_000);
 });

@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import pino from "pino";
 import { adsService } from "../../proxy/xds/ads.js";
 import { envoyRoot } from "../../proxy/xds/protos.js";
-import { SnapshotGenerator } from "./ads/generator.js";
+import { SnapshotGenerator, endpointChanges } from "./ads/generator.js";
 import { XdsMetrics } from "./ads/metrics.js";
 import { monitoringServer } from "./ads/monitoring.js";
 import { AdsServer } from "./ads/server.js";
@@ -74,8 +74,11 @@ export interface Discovery {
 }
 
 /**
- * Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). One push
- * at a time: a model that comes while one is under way waits for it (a generation never changes mid-push).
+ * Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). Changes
+ * that touch only endpoints (`endpointsOnly`) are pushed `delayMs` after the first of them, however many follow:
+ * such a push is a few ClusterLoadAssignments per proxy, and a scale-up's pod events would otherwise hold every new
+ * endpoint back for the whole second. One push at a time: a model that comes while one is under way waits for it
+ * (a generation never changes mid-push).
  */
 export class PushScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -87,13 +90,16 @@ export class PushScheduler {
     private readonly delayMs: number,
     private readonly apply: (model: ConfigModel) => Promise<void>,
     private readonly onError: (err: unknown) => void,
+    /** Does `model` differ from the one pushed last only in endpoints? */
+    private readonly endpointsOnly: (model: ConfigModel) => boolean = () => false,
   ) {}
 
   schedule(model: ConfigModel): void {
     this.pending = model;
     if (!this.timer) this.first = Date.now();
     if (this.timer) clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(this.delayMs, this.first + 1000 - Date.now()));
+    const bound = this.endpointsOnly(model) ? this.delayMs : 1000;
+    const wait = Math.max(0, Math.min(this.delayMs, this.first + bound - Date.now()));
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
@@ -159,6 +165,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
       for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
     },
     (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"),
+    (model) => endpointChanges(generator.current, model) !== undefined,
   );
   // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;

@@ -9,6 +9,7 @@ import {
   DEFAULT_TOKEN_FILE,
   initRole,
   proxyRole,
+  PROXY_PORTS,
   ROOT_CERT_CONFIGMAP,
 } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
@@ -28,7 +29,7 @@ export { PROXY_CONFIG };
 export const TEMPLATES = "inject.istio.io/templates";
 export const NAMESPACE_LABELS = ["weft-injection", "istio-injection"];
 export const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(["kube-system", "kube-public", "kube-node-lease"]);
-const READY_PORT = 15021;
+const READY_PORT = PROXY_PORTS.ready;
 
 /** The sidecar's readiness probe, with Istio's timeout (3 s) and failure threshold (4): on a busy node the
  * kubelet's default 1 s timeout and 3 failures took a healthy pod's only endpoint away. Polled every 2 s (Istio polls

@@ -1,4 +1,4 @@
-import { decodeResource, encodeResource } from "./codec.js";
+import { appendRepeated, decodeResource, encodeMessage, encodeResource } from "./codec.js";
 import { messageType } from "./protos.js";
 import { TYPE, type JsonObject } from "./types.js";
 
@@ -126,6 +126,33 @@ describe("encodeResource / decodeResource", () => {
     );
     expect(() => encodeResource({ "@type": TYPE.cluster, connect_timeout: "soon" })).toThrow(
       /connect_timeout: bad duration/,
+    );
+  });
+});
+
+describe("a message assembled from encoded parts", () => {
+  it("decodes as the whole message encoded at once: a RouteConfiguration from its virtual hosts", () => {
+    const vhost = (n: number): JsonObject => ({
+      name: `svc-${n}:80`,
+      domains: [`svc-${n}`, `svc-${n}:80`],
+      routes: [{ match: { prefix: "/" }, route: { cluster: `outbound|80||svc-${n}`, timeout: "0s" } }],
+    });
+    const whole: JsonObject = {
+      "@type": TYPE.route,
+      name: "80",
+      virtual_hosts: [vhost(1), vhost(2), vhost(3)],
+      validate_clusters: false,
+    };
+    const head = encodeResource({ ...whole, virtual_hosts: [] });
+    const parts = [1, 2, 3].map((n) => encodeMessage("envoy.config.route.v3.VirtualHost", vhost(n)));
+    const assembled = { type_url: head.type_url, value: appendRepeated(head.value, 2, parts) };
+    expect(decodeResource(assembled)).toEqual(decodeResource(encodeResource(whole)));
+    // A part of 128 bytes or more needs a two-byte length.
+    const big = vhost(4);
+    big["domains"] = Array.from({ length: 40 }, (_, i) => `host-${i}.example.com`);
+    const long = appendRepeated(head.value, 2, [encodeMessage("envoy.config.route.v3.VirtualHost", big)]);
+    expect(decodeResource({ type_url: head.type_url, value: long })).toEqual(
+      decodeResource(encodeResource({ ...whole, virtual_hosts: [big] })),
     );
   });
 });

@@ -95,6 +95,35 @@ export function encodeResource(json: JsonObject): AnyMessage {
   return { type_url: packed["type_url"] as string, value: Buffer.from(packed["value"] as Uint8Array) };
 }
 
+/** Encodes a proto3-JSON message of the named type ("envoy.config.route.v3.VirtualHost"): its bytes, not an Any. */
+export function encodeMessage(typeName: string, json: JsonObject): Buffer {
+  const type = messageType(`type.googleapis.com/${typeName}`);
+  const message = type.fromObject(messageToPlain(type, json, typeName) as Plain);
+  return Buffer.from(type.encode(message).finish());
+}
+
+/**
+ * A message's bytes with encoded elements appended to one of its repeated message fields. Protobuf parses a field
+ * met again as more of the same (a repeated field appends), so this is what encoding the whole would give, read back:
+ * the parts are encoded once, and a large message that changes in one element costs that element.
+ */
+export function appendRepeated(message: Buffer, fieldNumber: number, elements: Buffer[]): Buffer {
+  const tag = (fieldNumber << 3) | 2; // length-delimited
+  const parts: Buffer[] = [message];
+  for (const e of elements) parts.push(varint(tag), varint(e.length), e);
+  return Buffer.concat(parts);
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 // ---- protobufjs plain object → JSON ----
 
 function plainToJson(type: protobuf.Type, plain: unknown): Json {

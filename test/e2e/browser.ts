@@ -11,7 +11,7 @@ export function renderedDom(url: string, timeoutMs = 30_000): Promise<string> {
   const args = [...chromiumFlags(profile), "--dump-dom", url];
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }); // helpers may linger a moment
       if (err)
         reject(new Error(`${CHROMIUM} could not render ${url} (apt-get install chromium): ${err.message}\n${stderr}`));
       else resolve(stdout);

@@ -50,9 +50,12 @@ describe("weft dashboard in headless Chromium (local-mode Bookinfo)", () => {
 
   afterAll(async () => {
     traffic = false;
-    await browser?.close();
-    await mesh?.stop();
-    rmSync(work, { recursive: true, force: true });
+    try {
+      await browser?.close();
+    } finally {
+      await mesh?.stop(); // whatever the browser did: a mesh left running holds its ports for the next suite
+      rmSync(work, { recursive: true, force: true });
+    }
   }, 30_000);
 
   it("weft dashboard prints the page's URL", () => {

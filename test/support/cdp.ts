@@ -61,6 +61,7 @@ export class Browser {
     const profile = mkdtempSync(path.join(tmpdir(), "weft-chromium-"));
     const child = spawn(CHROMIUM, [...chromiumFlags(profile), "--remote-debugging-pipe", "about:blank"], {
       stdio: ["ignore", "ignore", "ignore", "pipe", "pipe"],
+      detached: true, // its own process group: close() ends its helpers (zygote, GPU, renderers) with it
     });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
@@ -119,8 +120,10 @@ export class Browser {
 
   async close(): Promise<void> {
     const exited = new Promise((r) => this.child.once("exit", r));
-    this.child.kill("SIGTERM");
+    if (this.child.pid) process.kill(-this.child.pid, "SIGTERM");
+    else this.child.kill("SIGTERM");
     await exited;
-    rmSync(this.profile, { recursive: true, force: true });
+    // A helper process may still be writing the profile for a moment after the browser exits (ENOTEMPTY in CI).
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   }
 }

@@ -25,6 +25,13 @@ spec:
     - { destination: { host: echo, subset: v1 }, weight: ${weightV1} }
     - { destination: { host: echo, subset: v2 }, weight: ${100 - weightV1} }`;
 
+/** One more v1 endpoint for echo. */
+const V3 = `---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v3 }
+spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
+
 describe("ADS server", () => {
   let grpc: Server;
   let ads: AdsServer;
@@ -57,7 +64,9 @@ describe("ADS server", () => {
   }
 
   /** Subscribes like Envoy: CDS and LDS wildcard, then EDS and RDS by the names they reference. */
-  async function subscribeAll(c: RawAdsClient): Promise<{ eds: string[]; rds: string[] }> {
+  async function subscribeAll(
+    c: RawAdsClient,
+  ): Promise<{ eds: string[]; rds: string[]; assignments: Map<string, string> }> {
     c.request(TYPE.cluster);
     const cds = await c.next();
     expect(cds.type_url).toBe(TYPE.cluster);
@@ -70,6 +79,12 @@ describe("ADS server", () => {
     const cla = await c.next();
     expect(cla.type_url).toBe(TYPE.endpoint);
     expect(cla.resources).toHaveLength(eds.length);
+    const assignments = new Map(
+      cla.resources.map((x) => {
+        const json = decodeResource(x);
+        return [String(json["cluster_name"]), JSON.stringify(json)] as const;
+      }),
+    );
     c.ack(cla, eds);
     c.request(TYPE.listener);
     const lds = await c.next();
@@ -80,7 +95,7 @@ describe("ADS server", () => {
     expect(rdsResp.resources.map((r) => decodeResource(r)["name"])).toEqual(rds);
     c.ack(rdsResp, rds);
     await eventually(() => ads.tracker.state()[0]?.types["RDS"]?.acked !== undefined);
-    return { eds, rds };
+    return { eds, rds, assignments };
   }
 
   async function eventually(condition: () => boolean): Promise<void> {
@@ -129,13 +144,7 @@ describe("ADS server", () => {
     expect(rdsPush).toMatchObject({ type_url: TYPE.route, version_info: "2" });
     c.ack(rdsPush, rds);
     // A new endpoint changes clusters? No: only the assignments.
-    const more =
-      ECHO_SUBSETS +
-      `---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: echo-v3 }
-spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
+    const more = ECHO_SUBSETS + V3;
     ads.generator.setModel(meshModel(more, VS(100)));
     await ads.pushAll();
     const edsPush = await c.next();
@@ -161,6 +170,25 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     expect((await c.next()).resources).toHaveLength(eds.length + 1);
     c.request(TYPE.route, [...rds, "9090"]);
     expect((await c.next()).resources).toHaveLength(rds.length + 1);
+  });
+
+  it("sends only the assignments an endpoints-only change touched; a proxy that keeps the rest holds what a new one gets", async () => {
+    const c = client();
+    const { eds, assignments: held } = await subscribeAll(c);
+    ads.generator.setModel(meshModel(ECHO_SUBSETS + V3, VS(50)));
+    await ads.pushAll();
+    const push = await c.next();
+    expect(push).toMatchObject({ type_url: TYPE.endpoint, version_info: "2" });
+    const names = push.resources.map((x) => String(decodeResource(x)["cluster_name"])).sort();
+    // echo-v3 is a v1 endpoint: the service's and subset v1's assignments change, subset v2's doesn't.
+    expect(names).toEqual(["outbound|7070|v1|echo", "outbound|7070||echo"]);
+    for (const x of push.resources) {
+      const cla = decodeResource(x);
+      held.set(String(cla["cluster_name"]), JSON.stringify(cla));
+    }
+    c.ack(push, eds);
+    const fresh = client();
+    expect(held).toEqual((await subscribeAll(fresh)).assignments);
   });
 
   it("sends nothing to a proxy whose resources did not change, and moves it to the new version", async () => {

@@ -14,8 +14,8 @@ import { parseNodeId } from "../translate/index.js";
 import { findWorkloadAt } from "../translate/proxy.js";
 import type { SnapshotGenerator } from "./generator.js";
 import type { XdsMetrics } from "./metrics.js";
-import type { Snapshot } from "./snapshot.js";
-import { selectResources } from "./snapshot.js";
+import type { Entry, Selection, Snapshot } from "./snapshot.js";
+import { changesSince, selectResources } from "./snapshot.js";
 import type { SyncTracker } from "./tracker.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
@@ -36,10 +36,17 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 interface Subscription {
   names: string[] | "*";
   nonce?: string;
-  sentHash?: string;
+  /** What was last sent for these names; undefined when the names changed since (they are answered in full). */
+  sent?: Selection;
   sentVersion?: string;
   ackedVersion?: string;
 }
+
+/** EDS and RDS responses may carry only what changed, unless their parent type (CDS, LDS) was just sent. */
+const PARENT: Partial<Record<SnapshotType, SnapshotType>> = {
+  [TYPE.endpoint]: TYPE.cluster,
+  [TYPE.route]: TYPE.listener,
+};
 
 function isSnapshotType(type: string): type is SnapshotType {
   return (WARMING_ORDER as readonly string[]).includes(type);
@@ -136,7 +143,7 @@ class Connection {
     const names = subscribedNames(type, req.resource_names ?? []);
     if (!sub || !sameNames(sub.names, names)) {
       // A new or changed subscription is answered, even when the answer is empty.
-      this.subs.set(type, { ...(sub ?? {}), names, sentHash: undefined });
+      this.subs.set(type, { ...(sub ?? {}), names, sent: undefined });
       if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
       this.push();
     }
@@ -210,27 +217,34 @@ class Connection {
       if (!this.snapshot) return;
     }
     const snapshot = this.snapshot;
-    let sent = false;
+    const sentTypes = new Set<SnapshotType>();
     for (const type of WARMING_ORDER) {
       const sub = this.subs.get(type);
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.names);
-      if (selection.hash === sub.sentHash) continue;
-      // One response, nonce included, serves every proxy that gets this selection: the nonce names the content
-      // (version and selection), so a stream never sees one nonce for two different responses.
-      const nonce = `${snapshot.version}:${selection.id}`;
-      selection.response ??= encodeResponse({
-        version_info: snapshot.version,
-        resources: selection.entries.map((e) => e.any),
-        type_url: type,
-        nonce,
-      });
-      this.write(selection.response);
-      Object.assign(sub, { nonce, sentHash: selection.hash, sentVersion: snapshot.version });
+      const before = sub.sent;
+      if (selection.hash === before?.hash) continue;
+      // One response, nonce included, serves every proxy that gets this selection (or these changes): the nonce
+      // names the content, so a stream never sees one nonce for two different responses.
+      const parent = PARENT[type];
+      const changes = before && parent && !sentTypes.has(parent) ? changesSince(selection, before) : undefined;
+      if (changes?.entries.length === 0) {
+        sub.sent = selection; // a subscribed name left the snapshot: its resource stays until the name goes
+        continue;
+      }
+      const nonce = `${snapshot.version}:${selection.id}${changes ? `:${before?.id}` : ""}`;
+      const encode = (entries: Entry[]): Buffer =>
+        encodeResponse({ version_info: snapshot.version, resources: entries.map((e) => e.any), type_url: type, nonce });
+      const response = changes
+        ? (changes.response ??= encode(changes.entries))
+        : (selection.response ??= encode(selection.entries));
+      this.write(response);
+      Object.assign(sub, { nonce, sent: selection, sentVersion: snapshot.version });
       tracker.sent(this.id, type, snapshot.version);
       metrics.pushes.inc({ type: SHORT_NAME[type] ?? type });
-      sent = true;
+      sentTypes.add(type);
     }
+    const sent = sentTypes.size > 0;
     if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.markCurrent();
   }

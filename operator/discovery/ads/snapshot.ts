@@ -1,7 +1,7 @@
 // A versioned, consistent set of resources for one proxy: what translate produced, encoded once for the wire,
 // with a hash per resource so unchanged resources and unchanged snapshots cost nothing to push.
 import { createHash } from "node:crypto";
-import { encodeResource } from "../../../proxy/xds/codec.js";
+import { appendRepeated, encodeMessage, encodeResource } from "../../../proxy/xds/codec.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
 import { anyRuleViolations } from "../../../proxy/xds/rules.js";
@@ -35,6 +35,14 @@ export interface Selection {
   hash: string;
   /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
   response?: Buffer;
+  /** What changed since an earlier selection of the same names, by that selection's id: shared like `response`. */
+  changes?: Map<number, Changes>;
+}
+
+/** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
+export interface Changes {
+  entries: Entry[];
+  response?: Buffer;
 }
 
 let selections = 0;
@@ -47,24 +55,74 @@ let selections = 0;
 export class EncodeCache {
   private entries = new Map<string, Entry>();
   private readonly byObject = new WeakMap<JsonObject, Entry>();
+  /** A virtual host's bytes and hash, by object: memoised translation reuses an unchanged one. */
+  private readonly virtualHosts = new WeakMap<JsonObject, { bytes: Buffer; hash: string }>();
   constructor(private readonly limit = 100_000) {}
 
   entry(type: string, json: JsonObject): Entry {
     const known = this.byObject.get(json);
     if (known) return known;
-    const text = JSON.stringify(json);
-    let e = this.entries.get(text);
-    if (!e) {
-      if (this.entries.size >= this.limit) this.entries.clear();
-      const name = resourceName(type, json);
-      // Checked once per distinct resource: what Envoy would reject is reported before a proxy NACKs it.
-      e = { name, json, any: encodeResource(json), hash: createHash("sha1").update(text).digest("base64url") };
-      this.entries.set(text, e);
-    }
+    const vhosts = type === TYPE.route ? json["virtual_hosts"] : undefined;
+    const e = Array.isArray(vhosts) ? this.routeEntry(json, vhosts as JsonObject[]) : this.plainEntry(type, json);
     this.byObject.set(json, e);
     return e;
   }
+
+  private plainEntry(type: string, json: JsonObject): Entry {
+    const text = JSON.stringify(json);
+    return this.shared(text, () => ({
+      name: resourceName(type, json),
+      json,
+      any: encodeResource(json),
+      hash: sha1(text),
+    }));
+  }
+
+  /**
+   * A RouteConfiguration, from its virtual hosts encoded one by one: a VirtualService change re-encodes the hosts
+   * it routes, not the other hundreds in the table.
+   */
+  private routeEntry(json: JsonObject, vhosts: JsonObject[]): Entry {
+    const head = { ...json, virtual_hosts: [] };
+    const headText = JSON.stringify(head);
+    const parts = vhosts.map((vh) => {
+      let part = this.virtualHosts.get(vh);
+      if (!part) {
+        part = { bytes: encodeMessage(VIRTUAL_HOST, vh), hash: sha1(JSON.stringify(vh)) };
+        this.virtualHosts.set(vh, part);
+      }
+      return part;
+    });
+    const hash = createHash("sha1").update(headText);
+    for (const p of parts) hash.update(p.hash);
+    const digest = hash.digest("base64url");
+    return this.shared(`${TYPE.route} ${digest}`, () => {
+      const any = encodeResource(head);
+      const value = appendRepeated(
+        any.value,
+        VIRTUAL_HOSTS_FIELD,
+        parts.map((p) => p.bytes),
+      );
+      return { name: resourceName(TYPE.route, json), json, any: { type_url: any.type_url, value }, hash: digest };
+    });
+  }
+
+  /** One entry per distinct resource, whichever proxy class made it. */
+  private shared(key: string, make: () => Entry): Entry {
+    let e = this.entries.get(key);
+    if (!e) {
+      if (this.entries.size >= this.limit) this.entries.clear();
+      e = make();
+      this.entries.set(key, e);
+    }
+    return e;
+  }
 }
+
+const VIRTUAL_HOST = "envoy.config.route.v3.VirtualHost";
+const VIRTUAL_HOSTS_FIELD = 2; // RouteConfiguration.virtual_hosts
+
+const sha1 = (text: string): string => createHash("sha1").update(text).digest("base64url");
 
 /**
  * A snapshot is consistent when the EDS names the clusters use and the ClusterLoadAssignments are the same set,
@@ -153,6 +211,24 @@ function namesKey(names: string[]): string {
     keys.set(names, key);
   }
   return key;
+}
+
+/**
+ * The entries of `next` that `prev` (an earlier selection of the same names) didn't have as they are now. For EDS
+ * and RDS, a state-of-the-world response may carry only these: a client keeps the named resources a response
+ * leaves out (only LDS and CDS responses are the whole set). Computed once per pair, whatever the number of proxies.
+ */
+export function changesSince(next: Selection, prev: Selection): Changes {
+  next.changes ??= new Map();
+  let changes = next.changes.get(prev.id);
+  if (!changes) {
+    const before = new Map(prev.entries.map((e) => [e.name, e.hash]));
+    changes = { entries: next.entries.filter((e) => before.get(e.name) !== e.hash) };
+    // Proxies are at one or two earlier selections, rarely more: a few pairs are kept, not every one ever asked.
+    if (next.changes.size >= 8) next.changes.clear();
+    next.changes.set(prev.id, changes);
+  }
+  return changes;
 }
 
 /** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */

@@ -241,10 +241,15 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
   apiListeners(ctx, options.listenerNames ?? [], out);
   // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.
-  const pruneAll = <T extends Json>(list: T[]): T[] => list.map((x) => (memo ? memo.prune(x, prune) : prune(x)));
+  const pruneOne = <T extends Json>(x: T): T => (memo ? memo.prune(x, prune) : prune(x));
+  const pruneAll = <T extends Json>(list: T[]): T[] => list.map(pruneOne);
   return {
     listeners: pruneAll(out.listeners),
-    routes: pruneAll(out.routes),
+    // A route table is new each time, but most of its virtual hosts are reused: those keep their identity.
+    routes: out.routes.map((r) => ({
+      ...prune({ ...r, virtual_hosts: [] }),
+      virtual_hosts: pruneAll(r.virtual_hosts ?? []),
+    })),
     clusters: pruneAll(out.clusters),
     endpoints: pruneAll(out.endpoints),
     warnings: [...warnings].sort(),

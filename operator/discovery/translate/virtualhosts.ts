@@ -57,7 +57,8 @@ export function routeConfiguration(name: string, virtualHosts: VirtualHost[]): R
   const hosts = virtualHosts.map((vh) => {
     const domains = (vh.domains ?? []).filter((d) => !seen.has(d));
     domains.forEach((d) => seen.add(d));
-    return { ...vh, domains };
+    // The same object when nothing was taken out: a memoised virtual host stays itself, and is encoded once.
+    return domains.length === vh.domains?.length ? (vh as VirtualHost & { domains: string[] }) : { ...vh, domains };
   });
   return {
     "@type": TYPE.route,
