@@ -83,15 +83,31 @@ const byAge = (list: Dated[]): Dated[] =>
  */
 export function sidecarFor(model: ConfigModel, namespace: string, labels: Record<string, string>): Dated | undefined {
   if (!model.sidecars?.length) return undefined;
-  const all = byAge(model.sidecars);
-  const root = model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
+  const byNamespace = sidecarsByNamespace(model);
+  const own = byNamespace.get(namespace) ?? [];
+  const root = byNamespace.get(model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE) ?? [];
   return (
-    all.find(
-      (s) => s.namespace === namespace && hasSelector(s.spec) && labelsMatch(s.spec.workloadSelector?.labels, labels),
-    ) ??
-    all.find((s) => s.namespace === namespace && !hasSelector(s.spec)) ??
-    all.find((s) => s.namespace === root && !hasSelector(s.spec))
+    own.find((s) => hasSelector(s.spec) && labelsMatch(s.spec.workloadSelector?.labels, labels)) ??
+    own.find((s) => !hasSelector(s.spec)) ??
+    root.find((s) => !hasSelector(s.spec))
   );
+}
+
+// Every proxy asks which Sidecar applies to it: the Sidecars are grouped by namespace, oldest first, once per model.
+const grouped = new WeakMap<ConfigModel, Map<string, Dated[]>>();
+
+function sidecarsByNamespace(model: ConfigModel): Map<string, Dated[]> {
+  let out = grouped.get(model);
+  if (!out) {
+    out = new Map();
+    for (const s of byAge(model.sidecars ?? [])) {
+      const list = out.get(s.namespace);
+      if (list) list.push(s);
+      else out.set(s.namespace, [s]);
+    }
+    grouped.set(model, out);
+  }
+  return out;
 }
 
 /** Namespaces with more than one Sidecar without a workloadSelector: Istio applies the oldest and says so. */
