@@ -123,7 +123,7 @@ describe("what a Sidecar imports", () => {
     expect(hostnames(none, "default")).toEqual([]);
   });
 
-  it("brings along what an imported VirtualService routes to, and applies only imported VirtualServices", () => {
+  it("brings along what an imported mesh VirtualService routes to, and applies only imported VirtualServices", () => {
     const vs = `
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -138,13 +138,22 @@ metadata: { name: api, namespace: shop }
 spec:
   hosts: [api.shop.svc.cluster.local]
   http: [{ route: [{ destination: { host: api } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: edge, namespace: default }
+spec:
+  hosts: [reviews]
+  gateways: [ingress]
+  http: [{ route: [{ destination: { host: api.shop.svc.cluster.local } }] }]
 ---`;
     const m = model(
       SERVICES + vs + sidecar("s", "default", "{ egress: [{ hosts: ['./reviews.default.svc.cluster.local'] }] }"),
     );
     const scope = proxyScope(m, "sidecar", "default", {});
     expect(scope.services.map((s) => s.hostname)).toEqual([fq("db", "data"), fq("reviews", "default")]);
-    expect(m.virtualServices.map((v) => scope.virtualService(v))).toEqual([true, false]);
+    // The gateway's VirtualService (edge) neither applies to a sidecar nor brings api along.
+    expect(m.virtualServices.map((v) => scope.virtualService(v))).toEqual([true, false, false]);
   });
 
   it("picks the proxy's namespace's service when two namespaces have the same hostname", () => {

@@ -165,12 +165,10 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
   const exported = (vs: Named<VirtualService>): boolean => visibleIn(vs.spec.exportTo, vs.namespace, namespace);
   if (!sidecar) return { key, services: visible, has: membership(visible), virtualService: exported };
   const egress = egressImports(sidecar, namespace);
-  // A VirtualService host names services as written and as FQDN (Weft's local-mode rule, as servicesForHost has it).
-  const vsImported = (vs: Named<VirtualService>, h: string): boolean =>
-    imports(egress, vs.namespace, h, true) ||
-    imports(egress, vs.namespace, fqdn(h, vs.namespace, model.domainSuffix), true);
   const importedVs = new Set(
-    model.virtualServices.filter((vs) => exported(vs) && (vs.spec.hosts ?? []).some((h) => vsImported(vs, h))),
+    virtualServiceHosts(model)
+      .filter(({ vs, hosts }) => exported(vs) && hosts.some((h) => imports(egress, vs.namespace, h, true)))
+      .map(({ vs }) => vs),
   );
   // One service per hostname: the proxy's namespace's, else the first.
   const chosen = new Map<string, Service>();
@@ -180,10 +178,10 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
   };
   for (const s of visible) if (imports(egress, s.namespace, s.hostname, false)) offer(s);
   // What an imported VirtualService routes to comes along, without displacing a service the hosts chose.
-  const isVisible = new Set(visible);
+  const isVisible = visible === model.services ? undefined : new Set(visible);
   for (const vs of importedVs) {
     for (const host of destinationHosts(vs.spec)) {
-      const found = servicesForHost(model, host, vs.namespace).filter((s) => isVisible.has(s));
+      const found = servicesForHost(model, host, vs.namespace).filter((s) => !isVisible || isVisible.has(s));
       const pick = found.find((s) => s.namespace === namespace) ?? found[0];
       if (pick && !chosen.has(pick.hostname)) chosen.set(pick.hostname, pick);
     }
@@ -197,6 +195,31 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
     virtualService: (vs) => importedVs.has(vs),
     ...(sidecar.outboundTrafficPolicy?.mode ? { outboundTrafficPolicy: sidecar.outboundTrafficPolicy.mode } : {}),
   };
+}
+
+const vsHosts = new WeakMap<ConfigModel, { vs: Named<VirtualService>; hosts: string[] }[]>();
+
+/**
+ * Each mesh VirtualService with its hosts as written and as FQDN (a host names services both ways: Weft's local-mode
+ * rule, as servicesForHost has it), once per model: every scope reads them.
+ */
+function virtualServiceHosts(model: ConfigModel): { vs: Named<VirtualService>; hosts: string[] }[] {
+  let out = vsHosts.get(model);
+  if (!out) {
+    // Only mesh-bound ones: a sidecar never applies a gateway's VirtualService, nor imports what it routes to.
+    const meshBound = model.virtualServices.filter(
+      (vs) => !vs.spec.gateways?.length || vs.spec.gateways.includes("mesh"),
+    );
+    out = meshBound.map((vs) => ({
+      vs,
+      hosts: (vs.spec.hosts ?? []).flatMap((h) => {
+        const full = fqdn(h, vs.namespace, model.domainSuffix);
+        return full === h ? [h] : [h, full];
+      }),
+    }));
+    vsHosts.set(model, out);
+  }
+  return out;
 }
 
 /** Membership of a list, its Set built on first use. */
