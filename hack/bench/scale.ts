@@ -255,25 +255,27 @@ async function main(): Promise<void> {
         1500,
       );
     };
-    // Each client's first response of `type` that satisfies `ok`, after the mark. Most clients decode headers only,
-    // so `ok` says undefined for theirs: a response is judged by its nonce, once a client that decodes it has it
-    // (whichever client got it first).
+    // Each client's first response of `type` at or after the version where `ok` first held, after the mark. Most
+    // clients decode headers only, so `ok` says undefined for theirs: the version is learnt from a client that
+    // decodes. By version, not by nonce: an EDS response carries what changed since the last one a proxy ACKed, so
+    // proxies that ACKed at different times get different responses (and nonces) for one version.
     const firstAt = (type: string, ok: (r: DiscoveryResponse) => boolean | undefined) => {
-      const arrivals = new Map<number, Map<string, number>>(); // client → nonce → when it first came
-      const verdicts = new Map<string, boolean>();
+      const arrivals = new Map<number, [version: number, at: number][]>(); // client → responses, in order
+      let from = Infinity; // the first version at which `ok` held
       const w = (p: number, r: DiscoveryResponse, t: number) => {
         if (r.type_url !== type) return;
-        const seen = arrivals.get(p) ?? new Map<string, number>();
+        const seen = arrivals.get(p) ?? [];
         arrivals.set(p, seen);
-        if (!seen.has(r.nonce)) seen.set(r.nonce, t);
-        const verdict = verdicts.has(r.nonce) ? undefined : ok(r);
-        if (verdict !== undefined) verdicts.set(r.nonce, verdict);
+        seen.push([Number(r.version_info), t]);
+        if (ok(r)) from = Math.min(from, Number(r.version_info));
       };
       watchers.push(w);
       const at = (): Map<number, number> => {
         const out = new Map<number, number>();
-        for (const [p, seen] of arrivals)
-          for (const [nonce, t] of seen) if (verdicts.get(nonce) && !(t >= (out.get(p) ?? Infinity))) out.set(p, t);
+        for (const [p, seen] of arrivals) {
+          const first = seen.find(([v]) => v >= from);
+          if (first) out.set(p, first[1]);
+        }
         return out;
       };
       return { at, done: () => watchers.splice(watchers.indexOf(w), 1) };

@@ -3,6 +3,7 @@
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { messageType } from "./protos.js";
+import { decodeRequestLazily } from "./request.js";
 import type { AnyMessage } from "./types.js";
 
 export interface NodeInfo {
@@ -81,7 +82,7 @@ const STREAM = {
   requestStream: true,
   responseStream: true,
   requestSerialize: encodeRequest,
-  requestDeserialize: decodeRequest,
+  requestDeserialize: decodeRequestLazily, // the server's side: names and node decoded when read
   responseSerialize: encodeResponse,
   responseDeserialize: decodeResponse,
 };

@@ -32,6 +32,14 @@ kind: WorkloadEntry
 metadata: { name: echo-v3 }
 spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
 
+/** One more v2 endpoint. */
+const V4 = `
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v4 }
+spec: { address: 127.0.0.6, ports: { grpc: 7074 }, labels: { app: echo, version: v2 } }`;
+
 describe("ADS server", () => {
   let grpc: Server;
   let ads: AdsServer;
@@ -189,6 +197,25 @@ spec: { hosts: [extra.local], ports: [{ number: 9090, name: http }], endpoints: 
     c.ack(push, eds);
     const fresh = client();
     expect(held).toEqual((await subscribeAll(fresh)).assignments);
+  });
+
+  it("sends again, with the next change, the assignments of a response the proxy NACKed", async () => {
+    const c = client();
+    const { eds } = await subscribeAll(c);
+    ads.generator.setModel(meshModel(ECHO_SUBSETS + V3, VS(50)));
+    await ads.pushAll();
+    const rejected = await c.next();
+    c.nack(rejected, "1", "not today", eds);
+    // One more v2 endpoint: this push carries subset v2's change, and the v1 changes the proxy turned down.
+    ads.generator.setModel(meshModel(ECHO_SUBSETS + V3 + V4, VS(50)));
+    await ads.pushAll();
+    const next = await c.next();
+    expect(next).toMatchObject({ type_url: TYPE.endpoint, version_info: "3" });
+    expect(next.resources.map((x) => String(decodeResource(x)["cluster_name"])).sort()).toEqual([
+      "outbound|7070|v1|echo",
+      "outbound|7070|v2|echo",
+      "outbound|7070||echo",
+    ]);
   });
 
   it("sends nothing to a proxy whose resources did not change, and moves it to the new version", async () => {

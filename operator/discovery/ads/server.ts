@@ -5,6 +5,7 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grp
 import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
 import { encodeResponse } from "../../../proxy/xds/ads.js";
+import type { RawDiscoveryRequest } from "../../../proxy/xds/request.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } from "../../../proxy/xds/engine.js";
@@ -36,8 +37,15 @@ const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 interface Subscription {
   names: string[] | "*";
   nonce?: string;
+  /** The names as the proxy last encoded them: a request with the same bytes names the same. */
+  namesBytes?: Buffer;
   /** What was last sent for these names; undefined when the names changed since (they are answered in full). */
   sent?: Selection;
+  /**
+   * What the proxy last ACKed of it (an ACK of the latest response): an EDS/RDS response carries what changed since
+   * this, so a response that was NACKed, or answered after a newer one went out, is covered by the next.
+   */
+  acked?: Selection;
   sentVersion?: string;
   ackedVersion?: string;
 }
@@ -47,6 +55,11 @@ const PARENT: Partial<Record<SnapshotType, SnapshotType>> = {
   [TYPE.endpoint]: TYPE.cluster,
   [TYPE.route]: TYPE.listener,
 };
+
+/** The raw parts of a request decoded by the server's deserializer; none for a request built in a test. */
+function rawOf(req: DiscoveryRequest): Partial<Pick<RawDiscoveryRequest, "namesBytes" | "nodeBytes">> {
+  return req as Partial<RawDiscoveryRequest>;
+}
 
 function isSnapshotType(type: string): type is SnapshotType {
   return (WARMING_ORDER as readonly string[]).includes(type);
@@ -83,6 +96,8 @@ class Connection {
   /** Weft's engine type, when the proxy subscribed to it: what was sent last. */
   private engineSub?: { sent?: string; nonce?: string };
   private engineReport = "";
+  /** The node's bytes in the last request that carried one. */
+  private nodeBytes?: Buffer;
   /** Bytes written to this stream and not yet flushed. */
   private unflushed = 0;
   private closed = false;
@@ -136,14 +151,20 @@ class Connection {
         log.warn({ node: this.identity.id, type: SHORT_NAME[type], version: sub.sentVersion, error }, "NACK");
       } else {
         sub.ackedVersion = req.version_info;
+        sub.acked = sub.sent;
         tracker.acked(this.id, type, req.version_info);
         this.markCurrent();
       }
     }
+    // Most requests are ACKs that repeat the names: the same bytes, so not even decoded.
+    const namesBytes = rawOf(req).namesBytes;
+    if (sub && namesBytes && sub.namesBytes?.equals(namesBytes)) return;
     const names = subscribedNames(type, req.resource_names ?? []);
+    if (sub) sub.namesBytes = namesBytes && Buffer.from(namesBytes);
     if (!sub || !sameNames(sub.names, names)) {
       // A new or changed subscription is answered, even when the answer is empty.
-      this.subs.set(type, { ...(sub ?? {}), names, sent: undefined });
+      const bytes = namesBytes && Buffer.from(namesBytes);
+      this.subs.set(type, { ...(sub ?? {}), names, namesBytes: bytes, sent: undefined, acked: undefined });
       if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
       this.push();
     }
@@ -151,6 +172,10 @@ class Connection {
 
   /** The engine the agent reports running, from its node metadata (every request may carry a newer one). */
   private takeEngineReport(req: DiscoveryRequest): void {
+    // The node repeated as it was (agents send it with every request): nothing new to read from it.
+    const nodeBytes = rawOf(req).nodeBytes;
+    if (nodeBytes && this.nodeBytes?.equals(nodeBytes)) return;
+    if (nodeBytes) this.nodeBytes = Buffer.from(nodeBytes);
     const raw = req.node?.metadata?.fields?.["WEFT_ENGINE"]?.stringValue ?? "";
     if (raw === this.engineReport) return;
     this.engineReport = raw;
@@ -222,13 +247,13 @@ class Connection {
       const sub = this.subs.get(type);
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.names);
-      const before = sub.sent;
-      if (selection.hash === before?.hash) continue;
+      if (selection.hash === sub.sent?.hash) continue;
+      const before = sub.sent && sub.acked;
       // One response, nonce included, serves every proxy that gets this selection (or these changes): the nonce
       // names the content, so a stream never sees one nonce for two different responses.
       const parent = PARENT[type];
       const changes = before && parent && !sentTypes.has(parent) ? changesSince(selection, before) : undefined;
-      if (changes?.entries.length === 0) {
+      if (changes?.entries.length === 0 && sub.sentVersion === sub.ackedVersion) {
         sub.sent = selection; // a subscribed name left the snapshot: its resource stays until the name goes
         continue;
       }

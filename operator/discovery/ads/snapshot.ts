@@ -202,15 +202,26 @@ export function ruleWarnings(snapshot: Snapshot): string[] {
   return out;
 }
 
-// Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object.
-const keys = new WeakMap<string[], string>();
-function namesKey(names: string[]): string {
-  let key = keys.get(names);
-  if (key === undefined) {
-    key = names.join("\n");
-    keys.set(names, key);
+// Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object. Lists
+// with the same names (every proxy of a class has one) share a short key, so a lookup never compares 600 names.
+const keys = new WeakMap<string[], { type: string; key: string }>();
+const interned = new Map<string, string>();
+let lists = 0;
+function selectionKey(type: string, names: string[] | "*"): string {
+  if (names === "*") return `${type}\n*`;
+  let k = keys.get(names);
+  if (k?.type !== type) {
+    const long = `${type}\n${names.join("\n")}`;
+    let key = interned.get(long);
+    if (key === undefined) {
+      if (interned.size >= 10_000) interned.clear(); // keys already handed out stay valid: they are never reused
+      key = `${type}\n#${++lists}`;
+      interned.set(long, key);
+    }
+    k = { type, key };
+    keys.set(names, k);
   }
-  return key;
+  return k.key;
 }
 
 /**
@@ -233,7 +244,7 @@ export function changesSince(next: Selection, prev: Selection): Changes {
 
 /** The resources of one type a subscription asks for: everything for a wildcard, else the named ones. */
 export function selectResources(snapshot: Snapshot, type: SnapshotType, names: string[] | "*"): Selection {
-  const key = `${type}\n${names === "*" ? "*" : namesKey(names)}`;
+  const key = selectionKey(type, names);
   let selection = snapshot.selections.get(key);
   if (!selection) {
     const all = snapshot.resources.get(type) ?? new Map<string, Entry>();
