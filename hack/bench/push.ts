@@ -1,6 +1,8 @@
 // bench:push — discovery (a child process) plus N lightweight simulated ADS clients over a mesh of S services.
 // Changes one VirtualService, then prints the time until every proxy has the push and has ACKed it (p50, p99),
 // discovery's CPU seconds per push and its RSS. Usage: npm run bench:push -- --proxies 1000 --services 200
+// [--sidecar [--namespaces 50] [--imports 5]]: the proxies spread over namespaces, each namespace with a Sidecar
+// importing `imports` services (svc-0, the one changed, and others), as Istio's Sidecar scoping is meant to be used.
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
 import { TYPE } from "../../proxy/xds/types.js";
+import { freePort } from "../paths.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 
 const { values } = parseArgs({
@@ -17,15 +20,55 @@ const { values } = parseArgs({
     proxies: { type: "string", default: "1000" },
     services: { type: "string", default: "200" },
     changes: { type: "string", default: "3" },
-    "xds-port": { type: "string", default: "25010" },
-    "monitoring-port": { type: "string", default: "25014" },
+    sidecar: { type: "boolean", default: false },
+    namespaces: { type: "string", default: "50" },
+    imports: { type: "string", default: "5" },
+    "xds-port": { type: "string" },
+    "monitoring-port": { type: "string" },
   },
 });
 const PROXIES = Number(values.proxies);
 const SERVICES = Number(values.services);
 const CHANGES = Number(values.changes);
-const XDS = Number(values["xds-port"]);
-const MON = Number(values["monitoring-port"]);
+const SIDECAR = values.sidecar;
+const NAMESPACES = SIDECAR ? Math.max(1, Number(values.namespaces)) : 1;
+const IMPORTS = Math.max(1, Math.min(SERVICES, Number(values.imports)));
+const XDS = Number(values["xds-port"] ?? (await freePort()));
+const MON = Number(values["monitoring-port"] ?? (await freePort()));
+
+/** Proxy i's namespace: `bench`, or with --sidecar one of `ns-<k>`. */
+const namespaceOf = (i: number): string => (SIDECAR ? `ns-${i % NAMESPACES}` : "bench");
+const nodeId = (i: number): string => {
+  const ns = namespaceOf(i);
+  return `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.${ns}~${ns}.svc.cluster.local`;
+};
+
+/** The services namespace k imports: svc-0 (the one each change edits) and the next IMPORTS - 1 after k's share. */
+function imported(k: number): number[] {
+  const out = [0];
+  for (let j = 0; out.length < IMPORTS; j++) {
+    const i = 1 + ((k * (IMPORTS - 1) + j) % Math.max(1, SERVICES - 1));
+    if (!out.includes(i)) out.push(i);
+  }
+  return out;
+}
+
+function sidecarYaml(k: number): string {
+  const hosts = imported(k).map((i) => `"*/svc-${i}.bench.local"`);
+  return `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: ns-${k} }
+spec:
+  egress: [{ hosts: [${hosts.join(", ")}] }]
+---
+`;
+}
+
+/** What a proxy of namespace k subscribes to: its imported services' clusters (and subsets), and route "80". */
+const scopedNames = (k: number): Names => ({
+  eds: imported(k).flatMap((i) => ["", "v1", "v2"].map((s) => `outbound|80|${s}|svc-${i}.bench.local`)),
+  rds: ["80"],
+});
 
 function serviceYaml(i: number): string {
   return `apiVersion: networking.istio.io/v1
@@ -76,6 +119,11 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "weft-bench-"));
   await writeFile(path.join(dir, "services.yaml"), Array.from({ length: SERVICES }, (_, i) => serviceYaml(i)).join(""));
   for (let i = 0; i < SERVICES; i++) await writeFile(path.join(dir, `vs-${i}.yaml`), virtualService(i, 90));
+  if (SIDECAR)
+    await writeFile(
+      path.join(dir, "sidecars.yaml"),
+      Array.from({ length: NAMESPACES }, (_, k) => sidecarYaml(k)).join(""),
+    );
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../operator/cli/main.js");
   // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery.
   const nodeArgs = (process.env["WEFT_BENCH_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
@@ -124,26 +172,23 @@ async function main(): Promise<void> {
       adsChannel(`127.0.0.1:${XDS}`, { headersOnly: true, channel: options(i) }),
     );
     const connectStart = performance.now();
+    // Without Sidecars every proxy subscribes to what the first one learnt; with them, to its namespace's imports.
     let names: Names | undefined;
+    const namesOf = (i: number): Names | undefined => (SIDECAR ? scopedNames(i % NAMESPACES) : names);
     const full = adsChannel(`127.0.0.1:${XDS}`, { channel: options(-1) });
-    const first = new SimProxy(full, "sidecar~10.3.0.0~client-0.bench~bench.svc.cluster.local", (n) => (names ??= n));
+    const first = new SimProxy(full, nodeId(0), (n) => (names ??= n));
     first.start();
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);
     const proxies = [first];
     for (let i = 1; i < PROXIES; i++) {
-      const p = new SimProxy(
-        channels[Math.floor(i / 100)] as AdsChannel,
-        `sidecar~10.3.${i >> 8}.${i & 255}~client-${i}.bench~bench.svc.cluster.local`,
-        undefined,
-        names,
-      );
+      const p = new SimProxy(channels[Math.floor(i / 100)] as AdsChannel, nodeId(i), undefined, namesOf(i));
       p.start();
       proxies.push(p);
     }
     await waitFor("every proxy synced", async () => (await summary()).synced === PROXIES, 120_000, 200);
     const connectMs = performance.now() - connectStart;
     process.stdout.write(
-      `mesh: ${SERVICES} services, ${PROXIES} proxies, ${names?.eds.length ?? 0} EDS clusters; all connected and synced in ${(connectMs / 1000).toFixed(1)} s; discovery RSS ${(await rssMiB(pid)).toFixed(0)} MiB\n`,
+      `mesh: ${SERVICES} services, ${PROXIES} proxies${SIDECAR ? ` in ${NAMESPACES} namespaces, each with a Sidecar importing ${IMPORTS} services` : ""}, ${names?.eds.length ?? 0} EDS clusters (the first proxy's); all connected and synced in ${(connectMs / 1000).toFixed(1)} s; discovery RSS ${(await rssMiB(pid)).toFixed(0)} MiB\n`,
     );
     const rows: string[] = [];
     for (let c = 1; c <= CHANGES; c++) {

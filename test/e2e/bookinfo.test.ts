@@ -108,4 +108,26 @@ describe("Bookinfo on the local mesh, routed by Istio's networking files", () =>
     expect(anyone).toMatch(/Reviews served by: <b>reviews-v1<\/b>/);
     expect(anyone).not.toContain("Ratings service is currently unavailable");
   }, 60_000);
+
+  it("a Sidecar importing only reviews: productpage loses details, and still gets reviews", async () => {
+    const sidecar = `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: productpage }
+spec:
+  workloadSelector: { labels: { app: productpage } }
+  egress:
+  - hosts: ["./reviews"]
+`;
+    const page = async (): Promise<string> => (await get(`${mesh.gatewayUrl}/productpage`))?.body ?? "";
+    const DETAILS_DOWN = "product details are currently unavailable";
+    expect(await page()).not.toContain(DETAILS_DOWN);
+    await applyFiles(mesh, { "sidecar-productpage.yaml": sidecar });
+    for (let i = 0; i < 10; i++) {
+      const body = await page();
+      expect(body).toContain(DETAILS_DOWN);
+      expect(body).toMatch(/Reviews served by: <b>reviews-v1<\/b>/);
+    }
+    await applyFiles(mesh, { "sidecar-productpage.yaml": null });
+    expect(await page()).not.toContain(DETAILS_DOWN);
+  }, 60_000);
 });

@@ -47,7 +47,8 @@ let marker = 0;
 
 /**
  * Waits until discovery has read everything written so far and every proxy ACKed it: a marker ServiceEntry,
- * written last, must reach a proxy (the folder source reads the whole folder, so what came before is in too).
+ * written last, must reach a proxy (the folder source reads the whole folder, so what came before is in too): the
+ * gateway, which no Sidecar scopes, when there is one.
  */
 export async function settled(mesh: LocalMesh): Promise<void> {
   const host = `sync-${++marker}.marker`;
@@ -55,7 +56,7 @@ export async function settled(mesh: LocalMesh): Promise<void> {
     path.join(mesh.configDir, "zz-sync-marker.yaml"),
     `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: { name: sync-marker }\nspec: { hosts: [${host}], ports: [{ number: 1, name: tcp, protocol: TCP }], resolution: STATIC, endpoints: [{ address: 127.0.0.1 }] }\n`,
   );
-  const admin = Object.values(mesh.admin)[0] as string;
+  const admin = mesh.admin["gateway"] ?? (Object.values(mesh.admin)[0] as string);
   await poll(
     `${host} in ${admin}/config_dump`,
     async () => ((await get(`${admin}/config_dump`))?.body.includes(`outbound|1||${host}`) ? true : undefined),

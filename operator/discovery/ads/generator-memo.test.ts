@@ -29,11 +29,16 @@ const meta = (names: string[], extra: fc.Arbitrary<Record<string, string> | unde
   });
 const host = pick("s0", "s1", "s0.a.svc.cluster.local", "s1.b.svc.cluster.local", "nowhere");
 const subset = maybe(pick("v1", "v2", "v3"));
+const exportTo = maybe(pick(["*"], ["."], ["a"], ["b", "."]));
 
 const service = fc.record({
   apiVersion: fc.constant("v1"),
   kind: fc.constant("Service"),
-  metadata: meta(["s0", "s1"]),
+  metadata: fc.record({
+    name: pick("s0", "s1"),
+    namespace: ns,
+    annotations: maybe(fc.record({ "networking.istio.io/exportTo": pick(".", "a", "b,a") })),
+  }),
   spec: fc.record({
     clusterIP: pick("10.96.0.1", "10.96.0.2"),
     selector: maybe(labels),
@@ -92,6 +97,7 @@ const virtualService = fc.record({
       ),
       { maxLength: 2 },
     ),
+    exportTo,
   }),
 });
 
@@ -112,7 +118,27 @@ const destinationRule = fc.record({
         ),
       }),
     ),
+    exportTo,
   }),
+});
+
+// Sidecars scope what each proxy gets: by namespace and name, with exclusions, per workload or namespace-wide.
+const egressHost = pick("./*", "*/s0.a.svc.cluster.local", "b/*", "~./s1.a.svc.cluster.local", "*/*", "a/s1");
+const sidecar = fc.record({
+  apiVersion: fc.constant("networking.istio.io/v1"),
+  kind: fc.constant("Sidecar"),
+  metadata: meta(["sc0", "sc1"]),
+  spec: fc.record(
+    {
+      workloadSelector: fc.record({ labels }),
+      egress: fc.array(fc.record({ hosts: fc.array(egressHost, { minLength: 1, maxLength: 3 }) }), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+      outboundTrafficPolicy: fc.record({ mode: pick("ALLOW_ANY", "REGISTRY_ONLY") }),
+    },
+    { requiredKeys: ["egress"] },
+  ),
 });
 
 const peerAuthentication = fc.record({
@@ -132,6 +158,7 @@ const object = fc.oneof(
   { arbitrary: virtualService, weight: 3 },
   { arbitrary: destinationRule, weight: 2 },
   { arbitrary: peerAuthentication, weight: 1 },
+  { arbitrary: sidecar, weight: 2 },
 ) as fc.Arbitrary<KubeObject>;
 
 const keyOf = (o: KubeObject) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;

@@ -5,7 +5,8 @@ import { serviceSpiffeIds } from "../translate/mtls.js";
 import { TYPE, prune } from "../../../proxy/xds/types.js";
 import { emptyModel } from "../model/config.js";
 import type { ProxyIdentity } from "../translate/index.js";
-import { proxyClassKey, translate, unmatchedHosts } from "../translate/index.js";
+import { proxyClassKey, scopeOf, translate, unmatchedHosts } from "../translate/index.js";
+import { sidecarWarnings } from "../translate/scope.js";
 import { findWorkload } from "../translate/proxy.js";
 import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
@@ -118,8 +119,12 @@ export class SnapshotGenerator {
   private patched(key: string, proxy: ProxyIdentity): Snapshot | undefined {
     const prev = this.carried?.memo.get(key);
     if (!prev || prev instanceof Error || !this.carried) return undefined;
+    // Only the changed services the proxy sees: an endpoints-only change keeps every scope as it was.
+    const scope = scopeOf(this.model, proxy);
     const entries = this.carried.services.flatMap((s) =>
-      serviceAssignments(this.model, s, proxy).map((cla) => this.cache.entry(TYPE.endpoint, prune(cla))),
+      !scope.has(s)
+        ? []
+        : serviceAssignments(this.model, s, proxy).map((cla) => this.cache.entry(TYPE.endpoint, prune(cla))),
     );
     const snapshot = withAssignments(prev, this.version, entries);
     if (snapshot) {
@@ -230,7 +235,7 @@ export function modelWarnings(model: ConfigModel): string[] {
   };
   each("VirtualService", model.virtualServices, (vs) => validateVirtualService(vs, ctx));
   each("DestinationRule", model.destinationRules, (dr) => validateDestinationRule(dr));
-  return [...out, ...unmatchedHosts(model)];
+  return [...out, ...unmatchedHosts(model), ...sidecarWarnings(model)];
 }
 
 /**

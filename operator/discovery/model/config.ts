@@ -1,5 +1,5 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
-import type { DestinationRule, Gateway, VirtualService } from "./istio.js";
+import type { DestinationRule, Gateway, Sidecar, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 
@@ -44,6 +44,8 @@ export interface Service {
    * ports of every Service that selects its pod, as Istio does, so that a pod can turn Ready at all.
    */
   selector?: Record<string, string>;
+  /** The namespaces it is visible in (a ServiceEntry's exportTo, a Service's networking.istio.io/exportTo); unset: all. */
+  exportTo?: string[];
 }
 
 /** A workload that may run a proxy: a Pod or a WorkloadEntry. */
@@ -80,6 +82,8 @@ export interface ConfigModel {
   authorizationPolicies?: Named<AuthorizationPolicy>[];
   /** security.istio.io PeerAuthentication objects (absent: none), with their creation time (the oldest wins). */
   peerAuthentications?: (Named<PeerAuthentication> & { created?: string })[];
+  /** networking.istio.io Sidecar objects (absent: none), with their creation time (the oldest wins a tie). */
+  sidecars?: (Named<Sidecar> & { created?: string })[];
 }
 
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";

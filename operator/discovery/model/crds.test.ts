@@ -29,7 +29,7 @@ describe("Istio-compatible CRDs", () => {
     [
       "istio-networking.yaml",
       "networking.istio.io",
-      ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"],
+      ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry", "Sidecar"],
       ISTIO_NETWORKING_VERSIONS,
     ],
     ["istio-security.yaml", "security.istio.io", ["PeerAuthentication", "AuthorizationPolicy"], ["v1", "v1beta1"]],

@@ -85,7 +85,7 @@ const workloadEntry = fc.record({
 
 const policy = fc
   .record({
-    kind: pick("VirtualService", "DestinationRule", "Gateway", "AuthorizationPolicy", "PeerAuthentication"),
+    kind: pick("VirtualService", "DestinationRule", "Gateway", "Sidecar", "AuthorizationPolicy", "PeerAuthentication"),
     metadata: meta(["r0", "r1"]).map((m) => ({ ...m, creationTimestamp: "2026-01-01T00:00:00Z" })),
     spec: fc.record({ hosts: fc.subarray(["s0", "h0.example"]) }),
   })

@@ -12,16 +12,17 @@ import {
   entryServices,
   entryWorkload,
   kubeService,
-  peerAuthentication,
   podWorkload,
   sliceService,
+  withCreated,
   type ServiceInputs,
 } from "./normalise.js";
 import type { AuthorizationPolicy } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
 
 type Kind = "Service" | "EndpointSlice" | "Pod" | "ServiceEntry" | "WorkloadEntry";
-type ListKind = "VirtualService" | "DestinationRule" | "Gateway" | "AuthorizationPolicy" | "PeerAuthentication";
+type ListKind =
+  "VirtualService" | "DestinationRule" | "Gateway" | "Sidecar" | "AuthorizationPolicy" | "PeerAuthentication";
 
 /** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
 export function kindOf(o: KubeObject): Kind | ListKind | undefined {
@@ -32,7 +33,7 @@ export function kindOf(o: KubeObject): Kind | ListKind | undefined {
   if (group === "networking.istio.io" && (kind === "ServiceEntry" || kind === "WorkloadEntry")) return kind;
   if (
     group === "networking.istio.io" &&
-    (kind === "VirtualService" || kind === "DestinationRule" || kind === "Gateway")
+    (kind === "VirtualService" || kind === "DestinationRule" || kind === "Gateway" || kind === "Sidecar")
   )
     return kind;
   if (group === "security.istio.io" && (kind === "AuthorizationPolicy" || kind === "PeerAuthentication")) return kind;
@@ -113,7 +114,11 @@ export class IncrementalModel {
         const list = this.lists.get(kind) ?? new Ordered<Named<unknown>>();
         this.lists.set(kind, list);
         if (deleted) list.delete(key);
-        else list.set(key, kind === "PeerAuthentication" ? peerAuthentication(object, ns) : named(object, ns));
+        else
+          list.set(
+            key,
+            kind === "PeerAuthentication" || kind === "Sidecar" ? withCreated(object, ns) : named(object, ns),
+          );
         this.dirtyLists.add(kind);
       }
     }
@@ -161,6 +166,9 @@ export class IncrementalModel {
       } else if (kind === "PeerAuthentication") {
         if (list.length) next.peerAuthentications = list as NonNullable<ConfigModel["peerAuthentications"]>;
         else delete next.peerAuthentications;
+      } else if (kind === "Sidecar") {
+        if (list.length) next.sidecars = list as NonNullable<ConfigModel["sidecars"]>;
+        else delete next.sidecars;
       } else if (kind === "VirtualService") next.virtualServices = list as Named<VirtualService>[];
       else if (kind === "DestinationRule") next.destinationRules = list as Named<DestinationRule>[];
       else next.gateways = list as Named<Gateway>[];

@@ -265,3 +265,14 @@ export interface ServiceEntry {
   workloadSelector?: { labels?: Record<string, string> };
   exportTo?: string[];
 }
+
+/** Sidecar: which services a sidecar imports (egress hosts `namespace/dnsName`). Weft implements these fields. */
+export interface IstioEgressListener {
+  hosts: string[];
+}
+
+export interface Sidecar {
+  workloadSelector?: { labels?: Record<string, string> };
+  egress?: IstioEgressListener[];
+  outboundTrafficPolicy?: { mode?: "ALLOW_ANY" | "REGISTRY_ONLY" };
+}

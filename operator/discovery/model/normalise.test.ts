@@ -110,7 +110,7 @@ status: { podIP: 10.1.1.1 }`),
     expect(model.services.find((s) => s.hostname === "web.example.com")?.endpoints).toHaveLength(1);
   });
 
-  it("collects VirtualServices, DestinationRules and Gateways of every served version, and reports the rest", () => {
+  it("collects VirtualServices, DestinationRules, Gateways and Sidecars of every served version, and reports the rest", () => {
     const { model, warnings } = normalise(
       parseYaml(`
 apiVersion: networking.istio.io/v1beta1
@@ -132,12 +132,18 @@ apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: { name: s }
 spec: {}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: { name: e }
+spec: {}
 `),
     );
     expect(model.virtualServices).toEqual([{ name: "a", namespace: "shop", spec: { hosts: ["a"] } }]);
     expect(model.destinationRules[0]?.namespace).toBe("default");
     expect(model.gateways).toHaveLength(1);
-    expect(warnings).toEqual(["Sidecar/default/s: unsupported kind ignored"]);
+    expect(model.sidecars).toEqual([{ name: "s", namespace: "default", spec: {} }]);
+    expect(warnings).toEqual(["EnvoyFilter/default/e: unsupported kind ignored"]);
   });
 });
 

@@ -1,9 +1,9 @@
 // Folds Kubernetes objects (Service, EndpointSlice, Pod) and Istio objects (ServiceEntry, WorkloadEntry,
-// VirtualService, DestinationRule, Gateway) into one ConfigModel. Pure: the sources call it with what they read.
+// VirtualService, DestinationRule, Gateway, Sidecar) into one ConfigModel. Pure: the sources call it with what they read.
 import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
+import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from "./istio.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 import { CARRIER_CONTAINER } from "../../injector/patch.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
@@ -109,6 +109,7 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       else if (kind === "Gateway") model.gateways.push(named as Named<Gateway>);
       else if (kind === "ServiceEntry") parts.serviceEntries.push(named as Named<ServiceEntry>);
       else if (kind === "WorkloadEntry") parts.workloadEntries.push(named as Named<WorkloadEntry>);
+      else if (kind === "Sidecar") (model.sidecars ??= []).push(withCreated<Sidecar>(obj, ns));
       else warnings.push(`${kind}/${ns}/${name}: unsupported kind ignored`);
     } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
       (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
@@ -195,15 +196,27 @@ export function servingWhileCarrierRestarts(pod: KubeObject): boolean {
   );
 }
 
-/** A PeerAuthentication, with its creation time (the oldest wins a tie, as in Istio). */
-export function peerAuthentication(obj: KubeObject, ns: string): Named<PeerAuthentication> & { created?: string } {
+/** An object with its creation time (the oldest wins a tie, as in Istio: PeerAuthentication, Sidecar). */
+export function withCreated<T>(obj: KubeObject, ns: string): Named<T> & { created?: string } {
   const created = obj.metadata?.creationTimestamp;
   return {
     name: obj.metadata?.name ?? "",
     namespace: ns,
-    spec: (obj.spec ?? {}) as PeerAuthentication,
+    spec: (obj.spec ?? {}) as T,
     ...(typeof created === "string" ? { created } : {}),
   };
+}
+
+export const peerAuthentication = (obj: KubeObject, ns: string): Named<PeerAuthentication> & { created?: string } =>
+  withCreated<PeerAuthentication>(obj, ns);
+
+/** Istio's annotation on a Kubernetes Service: the namespaces it is exported to, comma-separated. */
+export const EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo";
+
+function serviceExportTo(svc: KubeObject): Pick<Service, "exportTo"> {
+  const value = svc.metadata?.annotations?.[EXPORT_TO_ANNOTATION];
+  if (value === undefined) return {};
+  return { exportTo: value.split(",").map((x) => x.trim()) };
 }
 
 export function entryWorkload(w: Named<WorkloadEntry>): Workload | undefined {
@@ -291,6 +304,7 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
     addresses,
     resolution: "STATIC",
     ...(spec.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}),
+    ...serviceExportTo(svc),
   };
 }
 
@@ -350,5 +364,6 @@ export function entryServices(
     endpoints,
     addresses: spec.addresses ?? [],
     resolution,
+    ...(spec.exportTo ? { exportTo: spec.exportTo } : {}),
   }));
 }

@@ -16,6 +16,7 @@ describe("the Kubernetes source", () => {
       "DestinationRule",
       "Gateway",
       "ServiceEntry",
+      "Sidecar",
       "VirtualService",
       "WorkloadEntry",
     ]);

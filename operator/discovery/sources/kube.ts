@@ -40,6 +40,7 @@ export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
     ["Gateway", "gateways"],
     ["ServiceEntry", "serviceentries"],
     ["WorkloadEntry", "workloadentries"],
+    ["Sidecar", "sidecars"],
   ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
   { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
   { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", plural: "peerauthentications" },

@@ -242,12 +242,18 @@ export function inboundClusters(ports: ServicePort[]): Cluster[] {
   });
 }
 
-export function buildClusters(model: ConfigModel, proxy: ProxyIdentity, memo?: TranslateMemo): Built {
+/** The clusters of `services` (the proxy's scope) and the fixed ones. */
+export function buildClusters(
+  model: ConfigModel,
+  proxy: ProxyIdentity,
+  services: Service[],
+  memo?: TranslateMemo,
+): Built {
   const out: Built = { clusters: [], endpoints: [] };
   // What serviceClusters reads besides the service: the proxy's namespace (which rule), mTLS and gRPC-ness, the
   // rule, the mesh config (trust domain) and the PeerAuthentications (which endpoints take mTLS).
   const key = `${proxy.namespace}\0${proxy.mtls === true}\0${proxy.proxyless}`;
-  for (const service of model.services) {
+  for (const service of services) {
     if (!memo) {
       serviceClusters(model, service, proxy, out);
       continue;

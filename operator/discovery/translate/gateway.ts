@@ -1,6 +1,7 @@
 // Gateways: a router proxy gets a listener per HTTP server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+import { visibleIn } from "./scope.js";
 import type { TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
@@ -38,7 +39,7 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
   const gateway = `${gw.namespace}/${gw.name}`;
   const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
-    if (!boundTo(vs, gateway)) continue;
+    if (!boundTo(vs, gateway) || !visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
     const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
     if (!hosts.length) continue;
     const routes = virtualServiceRoutes({ ...ctx, port, gateway, vsNamespace: vs.namespace }, vs);
@@ -54,6 +55,7 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
   const gateway = `${gw.namespace}/${gw.name}`;
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !vs.spec.tcp?.length) continue;
+    if (!visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
     if (!(vs.spec.hosts ?? []).some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))))) continue;
     const proxy = tcpProxyFor({ ...ctx, port, gateway }, vs, {}, `outbound_0.0.0.0_${port}`);
     if (proxy) return proxy;

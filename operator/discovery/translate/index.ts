@@ -29,6 +29,7 @@ import { portMode, workloadMtls } from "./peer-authentication.js";
 import type { RouteContext } from "./routes.js";
 import type { TranslateMemo } from "./memo.js";
 import { boundTo, routeConfiguration, serviceVirtualHost, virtualServiceFor } from "./virtualhosts.js";
+import { proxyScope, type Scope } from "./scope.js";
 
 export { parseNodeId } from "./proxy.js";
 export type { ProxyIdentity } from "./proxy.js";
@@ -49,11 +50,22 @@ export interface TranslateResult {
   warnings: string[];
 }
 
+/** What the proxy sees: the services exported to its namespace, and for a sidecar what its Sidecar imports. */
+export function scopeOf(
+  model: ConfigModel,
+  proxy: ProxyIdentity,
+  labels: Record<string, string> = findWorkload(model, proxy)?.labels ?? {},
+): Scope {
+  return proxyScope(model, proxy.kind, proxy.namespace, labels);
+}
+
 function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<string>): RouteContext {
+  const labels = findWorkload(model, proxy)?.labels ?? {};
   return {
     model,
+    scope: scopeOf(model, proxy, labels),
     port: 0,
-    labels: findWorkload(model, proxy)?.labels ?? {},
+    labels,
     proxyNamespace: proxy.namespace,
     gateway: "mesh",
     vsNamespace: proxy.namespace,
@@ -138,7 +150,7 @@ function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, mem
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcp: Listener[] = [];
-  for (const service of ctx.model.services) {
+  for (const service of ctx.scope?.services ?? ctx.model.services) {
     for (const port of service.ports) {
       if (!isHttpProtocol(port.protocol)) {
         // Plain TCP can only be told apart by destination address: one listener per virtual IP.
@@ -156,7 +168,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
       byPort.set(port.number, vhosts);
     }
   }
-  const mode = ctx.model.mesh?.outboundTrafficPolicy ?? "ALLOW_ANY";
+  const mode = ctx.scope?.outboundTrafficPolicy ?? ctx.model.mesh?.outboundTrafficPolicy ?? "ALLOW_ANY";
   out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(outboundHttpListener(port, ctx.model.mesh));
@@ -181,7 +193,8 @@ function apiListeners(ctx: RouteContext, names: string[], out: TranslateResult):
   for (const name of names) {
     if (!name || out.listeners.some((l) => l["name"] === name)) continue;
     const m = /^(.*?)(?::(\d+))?$/.exec(name);
-    const service = findService(ctx.model, m?.[1] ?? name, ctx.proxyNamespace);
+    const found = findService(ctx.model, m?.[1] ?? name, ctx.proxyNamespace);
+    const service = found && (!ctx.scope || ctx.scope.has(found)) ? found : undefined;
     const port = service?.ports.find((p) => (m?.[2] ? p.number === Number(m[2]) : true));
     if (!service || !port) {
       ctx.warn(`listener "${name}" requested by ${ctx.proxyNamespace} names no service port`);
@@ -196,7 +209,8 @@ function apiListeners(ctx: RouteContext, names: string[], out: TranslateResult):
 
 /**
  * Proxies with equal keys get equal resources: translate once per key, not once per proxy. The key holds what
- * translate reads from a proxy: kind, namespace, gRPC-ness, workload labels, served ports, requested listeners.
+ * translate reads from a proxy: kind, namespace, gRPC-ness, workload labels, served ports, requested listeners,
+ * and the Sidecar that scopes it.
  */
 export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): string {
   const labels = findWorkload(model, proxy)?.labels ?? {};
@@ -209,6 +223,7 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     Object.entries(labels).sort(),
     ports.map((p) => [p.targetPort, p.protocol]),
     [...(options.listenerNames ?? [])].sort(),
+    scopeOf(model, proxy, labels).key,
   ]);
 }
 
@@ -218,7 +233,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   const ctx = baseContext(model, proxy, warnings);
   const memo = options.memo;
   memo?.model(model);
-  const built = buildClusters(model, proxy, memo);
+  const built = buildClusters(model, proxy, ctx.scope?.services ?? model.services, memo);
   out.clusters.push(...built.clusters);
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);

@@ -19,11 +19,15 @@ import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
 import { protoDuration } from "../model/duration.js";
 import { indexByService } from "./hosts.js";
 import { istioMutual } from "./mtls.js";
+import { visibleIn } from "./scope.js";
 
 export const MAX_UINT32 = 4294967295;
 export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
 
-/** The DestinationRule for a service: the one in the service's namespace wins, then any other. */
+/**
+ * The DestinationRule for a service, of those exported to `fromNamespace`: the one there wins, then the one in the
+ * service's namespace, then any other.
+ */
 const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
 
 export function ruleFor(
@@ -32,7 +36,9 @@ export function ruleFor(
   fromNamespace: string,
 ): Named<DestinationRule> | undefined {
   const index = indexByService(rulesByService, model, model.destinationRules, (r) => [r.spec.host]);
-  const matching = index.get(service.hostname) ?? [];
+  const matching = (index.get(service.hostname) ?? []).filter((r) =>
+    visibleIn(r.spec.exportTo, r.namespace, fromNamespace),
+  );
   return (
     matching.find((r) => r.namespace === fromNamespace) ??
     matching.find((r) => r.namespace === service.namespace) ??

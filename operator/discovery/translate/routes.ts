@@ -26,9 +26,12 @@ import { findService, fqdn } from "./hosts.js";
 import type { MatchContext } from "./match.js";
 import { blockApplies, routeMatch } from "./match.js";
 import { effectivePolicy, hashPolicy, ruleFor } from "./policy.js";
+import type { Scope } from "./scope.js";
 
 export interface RouteContext extends MatchContext {
   model: ConfigModel;
+  /** What the proxy sees (exportTo, its Sidecar); unset: everything. */
+  scope?: Scope;
   warn(message: string): void;
 }
 

@@ -7,6 +7,7 @@ import { indexByService, serviceDomains } from "./hosts.js";
 import { qualifyGateway } from "./match.js";
 import type { RouteContext } from "./routes.js";
 import { defaultRoute, virtualServiceRoutes } from "./routes.js";
+import { visibleIn } from "./scope.js";
 
 /** Is the VirtualService bound to this gateway (`mesh` for sidecars)? No `gateways` means mesh only. */
 export function boundTo(vs: Named<VirtualService>, gateway: string): boolean {
@@ -14,13 +15,19 @@ export function boundTo(vs: Named<VirtualService>, gateway: string): boolean {
   return gateways.map((g) => qualifyGateway(g, vs.namespace)).includes(gateway);
 }
 
-/** The mesh VirtualService for a service: one in the proxy's namespace first, then the service's, then any. */
+/**
+ * The mesh VirtualService for a service, of those the proxy sees (exported to its namespace, imported by its
+ * Sidecar): one in the proxy's namespace first, then the service's, then any.
+ */
 const meshByService = new WeakMap<ConfigModel, Map<string, Named<VirtualService>[]>>();
 
 export function virtualServiceFor(ctx: RouteContext, service: Service): Named<VirtualService> | undefined {
   const meshHosts = (vs: Named<VirtualService>): string[] => (boundTo(vs, "mesh") ? (vs.spec.hosts ?? []) : []);
-  const all =
-    indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? [];
+  const all = (
+    indexByService(meshByService, ctx.model, ctx.model.virtualServices, meshHosts).get(service.hostname) ?? []
+  ).filter((v) =>
+    ctx.scope ? ctx.scope.virtualService(v) : visibleIn(v.spec.exportTo, v.namespace, ctx.proxyNamespace),
+  );
   return (
     all.find((v) => v.namespace === ctx.proxyNamespace) ?? all.find((v) => v.namespace === service.namespace) ?? all[0]
   );

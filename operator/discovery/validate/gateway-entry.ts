@@ -19,7 +19,7 @@ function port(out: string[], p: ServerPort | undefined, path: string): void {
 }
 
 /** A host as Istio takes it: a DNS name, optionally `*.`-prefixed, or `*`; a Gateway's may carry `namespace/`. */
-function hostError(host: string, withNamespace: boolean): string | undefined {
+export function hostError(host: string, withNamespace: boolean): string | undefined {
   const name = withNamespace && host.includes("/") ? host.slice(host.indexOf("/") + 1) : host;
   if (name === "*") return undefined;
   const bare = name.startsWith("*.") ? name.slice(2) : name;

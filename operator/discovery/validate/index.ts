@@ -20,6 +20,7 @@ import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
 import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-authentication.js";
+import { validateExportTo, validateSidecar } from "./sidecar.js";
 
 /** The spec of each security.istio.io kind Weft enforces. */
 const SECURITY_SHAPES: Readonly<Record<string, Shape>> = {
@@ -296,6 +297,7 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
   if (kind === "Gateway") return validateGateway(named.spec);
   if (kind === "ServiceEntry") return validateServiceEntry(named.spec);
   if (kind === "WorkloadEntry") return validateWorkloadEntry(named.spec);
+  if (kind === "Sidecar") return validateSidecar(named.spec);
   if (kind === "AuthorizationPolicy") return validateAuthorizationPolicy(named.spec);
   if (kind === "PeerAuthentication") return validatePeerAuthentication(named.spec);
   return [];
@@ -335,6 +337,8 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
   let meaning: string[] = [];
   try {
     meaning = semantic(kind, named, ctx);
+    if (kind === "VirtualService" || kind === "DestinationRule" || kind === "ServiceEntry")
+      meaning.push(...validateExportTo((named.spec as { exportTo?: unknown }).exportTo, "spec.exportTo"));
   } catch (err) {
     // A value of the wrong type (the field check says which) that the checks of meaning can't read; fail closed.
     if (!fields.length) meaning = [`spec: cannot be validated: ${(err as Error).message}`];

@@ -11,11 +11,8 @@ const labels: Shape = { map: str };
 const obj = (fields: Fields, oneOf?: readonly (readonly string[])[]): Shape => ({ fields, oneOf });
 /** A field Weft doesn't implement: rejected when set, never ignored. */
 const no: Shape = { unsupported: true };
-/** exportTo: only Istio's default (every namespace), which is what Weft does. */
-const exportTo: Shape = {
-  unsupported: true,
-  allowed: (v) => Array.isArray(v) && v.every((x) => x === "*"),
-};
+/** exportTo: ".", "*", "~" or namespace names (validate/sidecar.ts checks the values). */
+const exportTo: Shape = strings;
 
 const stringMatch = obj({ exact: str, prefix: str, regex: str }, [["exact", "prefix", "regex"]]);
 const percent = obj({ value: "number" });
@@ -267,6 +264,15 @@ const serviceEntry = obj({
   subjectAltNames: no,
 });
 
+/** Sidecar: egress hosts and outboundTrafficPolicy; the listeners' ports, binds and capture modes are refused. */
+const sidecar = obj({
+  workloadSelector: obj({ labels }),
+  ingress: no,
+  egress: { list: obj({ port: no, bind: no, captureMode: no, hosts: strings }) },
+  outboundTrafficPolicy: obj({ mode: { enum: ["REGISTRY_ONLY", "ALLOW_ANY"] }, egressProxy: no }),
+  inboundConnectionPool: no,
+});
+
 /** The spec of each networking.istio.io kind Weft serves. */
 export const SPEC_SHAPES: Readonly<Record<string, Shape>> = {
   VirtualService: virtualService,
@@ -274,6 +280,7 @@ export const SPEC_SHAPES: Readonly<Record<string, Shape>> = {
   Gateway: gateway,
   ServiceEntry: serviceEntry,
   WorkloadEntry: obj(workloadEntryFields),
+  Sidecar: sidecar,
 };
 
 /** What may sit beside spec in an object (the API server adds status and the rest of metadata). */

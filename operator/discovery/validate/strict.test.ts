@@ -9,7 +9,7 @@ describe("strict validation of Istio objects", () => {
   it("has at least 40 invalid objects, of every kind Weft serves", () => {
     expect(INVALID.length).toBeGreaterThanOrEqual(40);
     expect(new Set(INVALID.map((c) => c.kind))).toEqual(
-      new Set(["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry"]),
+      new Set(["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry", "Sidecar"]),
     );
   });
 
@@ -48,8 +48,8 @@ describe("strict validation of Istio objects", () => {
       "spec.hosts: at least one host is required",
     ]);
     expect(
-      validateObject({ apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "s" } })[0],
-    ).toMatch(/^kind: Sidecar \(networking.istio.io\) is not supported by Weft/);
+      validateObject({ apiVersion: "networking.istio.io/v1", kind: "EnvoyFilter", metadata: { name: "s" } })[0],
+    ).toMatch(/^kind: EnvoyFilter \(networking.istio.io\) is not supported by Weft/);
     expect(
       validateObject({ apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { anything: 1 } }),
     ).toEqual([]);
