@@ -69,7 +69,17 @@ export class Controller<T extends KubernetesObject> {
 
   /** Maps events of a secondary informer (owned objects, reports) to primary keys. */
   watches<S extends KubernetesObject>(informer: Informer<S>, toKeys: (obj: S) => string[]): void {
-    informer.on((_type, obj) => toKeys(obj).forEach((k) => this.queue.add(k)));
+    informer.on((type, obj) =>
+      toKeys(obj).forEach((key) => {
+        // What woke a reconcile, for `--log-level debug`: a mesh that reconciles "at rest" says why.
+        const m = obj.metadata;
+        this.log.debug(
+          { key, trigger: `${type} ${obj.kind ?? ""} ${m?.namespace ?? ""}/${m?.name ?? ""}` },
+          "enqueued",
+        );
+        this.queue.add(key);
+      }),
+    );
   }
 
   /** Starts the workers; call once the informers have synced and this process leads. */
