@@ -97,13 +97,13 @@ export class EncodeCache {
     for (const p of parts) hash.update(p.hash);
     const digest = hash.digest("base64url");
     return this.shared(`${TYPE.route} ${digest}`, () => {
-      const any = encodeResource(head);
+      const packed = encodeResource(head);
       const value = appendRepeated(
-        any.value,
+        packed.value,
         VIRTUAL_HOSTS_FIELD,
         parts.map((p) => p.bytes),
       );
-      return { name: resourceName(TYPE.route, json), json, any: { type_url: any.type_url, value }, hash: digest };
+      return { name: resourceName(TYPE.route, json), json, any: { type_url: packed.type_url, value }, hash: digest };
     });
   }
 
@@ -203,22 +203,14 @@ export function ruleWarnings(snapshot: Snapshot): string[] {
 }
 
 // Name lists arrive anew with every request, but a subscription keeps its list: key it once per list object. Lists
-// with the same names (every proxy of a class has one) share a short key, so a lookup never compares 600 names.
+// with the same names (every proxy of a class has one) get the same short key, a digest of the names, so a lookup
+// never compares 600 names and no long key is kept.
 const keys = new WeakMap<string[], { type: string; key: string }>();
-const interned = new Map<string, string>();
-let lists = 0;
 function selectionKey(type: string, names: string[] | "*"): string {
   if (names === "*") return `${type}\n*`;
   let k = keys.get(names);
   if (k?.type !== type) {
-    const long = `${type}\n${names.join("\n")}`;
-    let key = interned.get(long);
-    if (key === undefined) {
-      if (interned.size >= 10_000) interned.clear(); // keys already handed out stay valid: they are never reused
-      key = `${type}\n#${++lists}`;
-      interned.set(long, key);
-    }
-    k = { type, key };
+    k = { type, key: `${type}\n${sha1(names.join("\n"))}` };
     keys.set(names, k);
   }
   return k.key;
