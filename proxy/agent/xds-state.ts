@@ -17,9 +17,7 @@ export interface TypeState {
 
 const isWildcard = (type: string): boolean => type === TYPE.cluster || type === TYPE.listener;
 
-export function isSnapshotType(type: string): type is SnapshotType {
-  return (WARMING_ORDER as readonly string[]).includes(type);
-}
+export { isSnapshotType } from "../xds/types.js";
 
 export { edsNames, rdsNames } from "../xds/references.js";
 

@@ -52,6 +52,10 @@ export function typeName(url: string): string {
 export const WARMING_ORDER = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route] as const;
 export type SnapshotType = (typeof WARMING_ORDER)[number];
 
+export function isSnapshotType(type: string): type is SnapshotType {
+  return (WARMING_ORDER as readonly string[]).includes(type);
+}
+
 /** Short names for logs and /debug/syncz. */
 export const SHORT_NAME: Record<string, string> = {
   [TYPE.listener]: "LDS",

@@ -5,7 +5,6 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grp
 import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
 import { encodeResponse } from "../../../proxy/xds/ads.js";
-import type { RawDiscoveryRequest } from "../../../proxy/xds/request.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } from "../../../proxy/xds/engine.js";
@@ -15,8 +14,9 @@ import { parseNodeId } from "../translate/index.js";
 import { findWorkloadAt } from "../translate/proxy.js";
 import type { SnapshotGenerator } from "./generator.js";
 import type { XdsMetrics } from "./metrics.js";
-import type { Entry, Selection, Snapshot } from "./snapshot.js";
+import type { Entry, Snapshot } from "./snapshot.js";
 import { changesSince, selectResources } from "./snapshot.js";
+import { PARENT, isSnapshotType, rawOf, sameNames, subscribedNames, type Subscription } from "./subscription.js";
 import type { SyncTracker } from "./tracker.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
@@ -33,53 +33,6 @@ export interface Logger {
 }
 
 const SILENT: Logger = { info: () => undefined, warn: () => undefined };
-
-interface Subscription {
-  names: string[] | "*";
-  nonce?: string;
-  /** The names as the proxy last encoded them: a request with the same bytes names the same. */
-  namesBytes?: Buffer;
-  /** What was last sent for these names; undefined when the names changed since (they are answered in full). */
-  sent?: Selection;
-  /**
-   * What the proxy last ACKed of it (an ACK of the latest response): an EDS/RDS response carries what changed since
-   * this, so a response that was NACKed, or answered after a newer one went out, is covered by the next.
-   */
-  acked?: Selection;
-  sentVersion?: string;
-  ackedVersion?: string;
-}
-
-/** EDS and RDS responses may carry only what changed, unless their parent type (CDS, LDS) was just sent. */
-const PARENT: Partial<Record<SnapshotType, SnapshotType>> = {
-  [TYPE.endpoint]: TYPE.cluster,
-  [TYPE.route]: TYPE.listener,
-};
-
-/** The raw parts of a request decoded by the server's deserializer; none for a request built in a test. */
-function rawOf(req: DiscoveryRequest): Partial<Pick<RawDiscoveryRequest, "namesBytes" | "nodeBytes">> {
-  return req as Partial<RawDiscoveryRequest>;
-}
-
-function isSnapshotType(type: string): type is SnapshotType {
-  return (WARMING_ORDER as readonly string[]).includes(type);
-}
-
-/** LDS and CDS: no names (or "*") means everything. RDS and EDS are always by name. */
-function subscribedNames(type: SnapshotType, names: string[]): string[] | "*" {
-  const wildcardable = type === TYPE.listener || type === TYPE.cluster;
-  if (wildcardable && (names.length === 0 || names.includes("*"))) return "*";
-  return names.filter((n) => n !== "*");
-}
-
-function sameNames(a: string[] | "*", b: string[] | "*"): boolean {
-  if (a === "*" || b === "*") return a === b;
-  if (a.length !== b.length) return false;
-  // Proxies repeat their names in the same order with every ACK: check that first, cheaply.
-  if (a.every((n, i) => n === b[i])) return true;
-  const set = new Set(a);
-  return b.every((n) => set.has(n));
-}
 
 /**
  * Ends a stream with a status the client sees. (grpc-js sends the status an 'error' event sets, when the stream
@@ -160,10 +113,10 @@ class Connection {
     const namesBytes = rawOf(req).namesBytes;
     if (sub && namesBytes && sub.namesBytes?.equals(namesBytes)) return;
     const names = subscribedNames(type, req.resource_names ?? []);
-    if (sub) sub.namesBytes = namesBytes && Buffer.from(namesBytes);
+    const bytes = namesBytes && Buffer.from(namesBytes); // a copy: the request's buffer is grpc-js's
+    if (sub) sub.namesBytes = bytes;
     if (!sub || !sameNames(sub.names, names)) {
       // A new or changed subscription is answered, even when the answer is empty.
-      const bytes = namesBytes && Buffer.from(namesBytes);
       this.subs.set(type, { ...(sub ?? {}), names, namesBytes: bytes, sent: undefined, acked: undefined });
       if (type === TYPE.listener) this.snapshot = undefined; // API listeners depend on the names
       this.push();
