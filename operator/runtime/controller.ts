@@ -72,11 +72,13 @@ export class Controller<T extends KubernetesObject> {
     informer.on((type, obj) =>
       toKeys(obj).forEach((key) => {
         // What woke a reconcile, for `--log-level debug`: a mesh that reconciles "at rest" says why.
-        const m = obj.metadata;
-        this.log.debug(
-          { key, trigger: `${type} ${obj.kind ?? ""} ${m?.namespace ?? ""}/${m?.name ?? ""}` },
-          "enqueued",
-        );
+        if (this.log.isLevelEnabled("debug")) {
+          const m = obj.metadata;
+          this.log.debug(
+            { key, trigger: `${type} ${obj.kind ?? ""} ${m?.namespace ?? ""}/${m?.name ?? ""}` },
+            "enqueued",
+          );
+        }
         this.queue.add(key);
       }),
     );
