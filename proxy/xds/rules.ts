@@ -12,6 +12,28 @@ type Message = protobuf.Message & Record<string, unknown>;
 
 const WRAPPERS = /^\.google\.protobuf\.(Double|Float|Int64|UInt64|Int32|UInt32|Bool|String|Bytes)Value$/;
 
+// A message type's full name is a getter that joins its parents' names on every read: ask it once per type.
+type Special = "any" | "duration" | "wrapper" | undefined;
+const specials = new WeakMap<protobuf.Type, { special: Special }>();
+function specialOf(type: protobuf.Type): Special {
+  let s = specials.get(type);
+  if (!s) {
+    const name = type.fullName;
+    s = {
+      special:
+        name === ".google.protobuf.Any"
+          ? "any"
+          : name === ".google.protobuf.Duration"
+            ? "duration"
+            : WRAPPERS.test(name)
+              ? "wrapper"
+              : undefined,
+    };
+    specials.set(type, s);
+  }
+  return s.special;
+}
+
 function rulesOf(options: { [k: string]: unknown }[] | undefined, key: string): Rules | undefined {
   for (const o of options ?? []) if (key in o) return o[key] as Rules;
   return undefined;
@@ -48,17 +70,37 @@ function compare(value: number, r: Rules, show: (n: number) => string, out: stri
     out.push(`${path}: must not be ${show(value)}`);
 }
 
+/** A string's length in code points (what PGV's min_len and max_len count), without spreading it. */
+function codePoints(value: string): number {
+  let n = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 function checkString(value: string, r: Rules, out: string[], path: string): void {
-  const len = [...value].length;
-  if (r["min_len"] !== undefined && len < num(r["min_len"]))
-    out.push(`${path}: must have at least ${num(r["min_len"])} characters`);
-  if (r["max_len"] !== undefined && len > num(r["max_len"]))
-    out.push(`${path}: must have at most ${num(r["max_len"])} characters`);
-  const bytes = Buffer.byteLength(value);
-  if (r["min_bytes"] !== undefined && bytes < num(r["min_bytes"]))
-    out.push(`${path}: must have at least ${num(r["min_bytes"])} bytes`);
-  if (r["max_bytes"] !== undefined && bytes > num(r["max_bytes"]))
-    out.push(`${path}: must have at most ${num(r["max_bytes"])} bytes`);
+  if (r["min_len"] !== undefined || r["max_len"] !== undefined) {
+    const len = codePoints(value);
+    if (r["min_len"] !== undefined && len < num(r["min_len"]))
+      out.push(`${path}: must have at least ${num(r["min_len"])} characters`);
+    if (r["max_len"] !== undefined && len > num(r["max_len"]))
+      out.push(`${path}: must have at most ${num(r["max_len"])} characters`);
+  }
+  if (r["min_bytes"] !== undefined || r["max_bytes"] !== undefined) {
+    const bytes = Buffer.byteLength(value);
+    if (r["min_bytes"] !== undefined && bytes < num(r["min_bytes"]))
+      out.push(`${path}: must have at least ${num(r["min_bytes"])} bytes`);
+    if (r["max_bytes"] !== undefined && bytes > num(r["max_bytes"]))
+      out.push(`${path}: must have at most ${num(r["max_bytes"])} bytes`);
+  }
   if (typeof r["prefix"] === "string" && !value.startsWith(r["prefix"]))
     out.push(`${path}: must start with "${r["prefix"]}"`);
   if (typeof r["const"] === "string" && value !== r["const"]) out.push(`${path}: must be "${r["const"]}"`);
@@ -85,9 +127,10 @@ function checkValue(field: protobuf.Field, value: unknown, r: Rules, out: string
       if (required) out.push(`${path}: is required`);
       return;
     }
-    if (t.fullName === ".google.protobuf.Duration" && r["duration"]) {
+    const special = specialOf(t);
+    if (special === "duration" && r["duration"]) {
       compare(durationSeconds(value), r["duration"] as Rules, (n) => `${n}s`, out, path);
-    } else if (WRAPPERS.test(t.fullName)) {
+    } else if (special === "wrapper") {
       const inner = (value as Message)["value"];
       const scalar = Object.keys(r).find((k) => k !== "message");
       if (scalar && typeof inner === "string") checkString(inner, r[scalar] as Rules, out, path);
@@ -173,10 +216,20 @@ function checkField({ field, rules: r }: Plan, msg: Message, out: string[], path
   checkValue(field, value, r, out, path);
 }
 
+const anyTypes = new Map<string, protobuf.ReflectionObject | null>();
+/** The message type an Any's URL names, looked up once per URL. */
+function anyType(url: string): protobuf.ReflectionObject | null {
+  let t = anyTypes.get(url);
+  if (t === undefined) {
+    t = envoyRoot().lookup(url.slice(url.lastIndexOf("/") + 1));
+    if (anyTypes.size < 1000) anyTypes.set(url, t);
+  }
+  return t;
+}
+
 function walk(type: protobuf.Type, msg: Message, out: string[], path: string): void {
-  if (type.fullName === ".google.protobuf.Any") {
-    const url = String(msg["type_url"] ?? "");
-    const inner = envoyRoot().lookup(url.slice(url.lastIndexOf("/") + 1));
+  if (specialOf(type) === "any") {
+    const inner = anyType(String(msg["type_url"] ?? ""));
     if (inner instanceof protobuf.Type)
       walk(inner, inner.decode(msg["value"] as Uint8Array) as Message, out, `${path}<${inner.name}>`);
     return;
@@ -198,9 +251,16 @@ export function envoyRuleViolations(json: JsonObject): string[] {
 
 /** The same, for a resource already encoded. */
 export function anyRuleViolations(any: AnyMessage): string[] {
-  const url = any.type_url;
-  const type = envoyRoot().lookupType(url.slice(url.lastIndexOf("/") + 1));
+  return messageRuleViolations(any.type_url, any.value);
+}
+
+/**
+ * The same, for one encoded message of the type a name or type URL gives, a resource's part (a RouteConfiguration's
+ * virtual host) included. Each problem's path starts with `path`.
+ */
+export function messageRuleViolations(typeNameOrUrl: string, bytes: Uint8Array, path = ""): string[] {
+  const type = envoyRoot().lookupType(typeNameOrUrl.slice(typeNameOrUrl.lastIndexOf("/") + 1));
   const out: string[] = [];
-  walk(type, type.decode(any.value) as Message, out, "");
+  walk(type, type.decode(bytes) as Message, out, path);
   return out;
 }

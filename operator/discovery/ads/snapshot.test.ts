@@ -2,6 +2,8 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import { bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
 import { parseNodeId, translate } from "../translate/index.js";
 import type { TranslateResult } from "../translate/index.js";
+import { envoyRuleViolations } from "../../../proxy/xds/rules.js";
+import type { JsonObject } from "../../../proxy/xds/types.js";
 import { EncodeCache, buildSnapshot, inconsistencies, ruleWarnings, selectResources } from "./snapshot.js";
 
 const proxy = parseNodeId("sidecar~10.0.0.10~productpage-v1-0.default~default.svc.cluster.local");
@@ -51,5 +53,54 @@ describe("buildSnapshot", () => {
     r.clusters.push({ "@type": TYPE.cluster, name: "bad", connect_timeout: "0s" });
     const snapshot = buildSnapshot("1", r, new EncodeCache());
     expect(ruleWarnings(snapshot)).toEqual(['CDS "bad": connect_timeout: must be greater than 0s, is 0s']);
+  });
+
+  it("checks a route table host by host, with the paths a check of the whole table gives", () => {
+    const r = result();
+    const table = r.routes.find((t) => t["name"] === "9080");
+    if (!table) throw new Error("no route table 9080");
+    const hosts = (table["virtual_hosts"] ?? []) as JsonObject[];
+    const broken = {
+      name: "broken",
+      domains: ["broken"],
+      routes: [{ match: { prefix: "/" }, route: { cluster: "" } }],
+    };
+    // The same host object in two tables, at different places: each table names its own index.
+    r.routes = r.routes.map((t) =>
+      t === table ? ({ ...table, virtual_hosts: [...hosts, broken] } as typeof table) : t,
+    );
+    r.routes.push({ ...table, name: "other", virtual_hosts: [broken] } as typeof table);
+    r.listeners.push({
+      "@type": TYPE.listener,
+      name: "other",
+      address: { socket_address: { address: "0.0.0.0", port_value: 1 } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "envoy.filters.network.http_connection_manager",
+              typed_config: {
+                "@type":
+                  "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                stat_prefix: "other",
+                rds: { route_config_name: "other", config_source: { ads: {}, resource_api_version: "V3" } },
+                http_filters: [
+                  {
+                    name: "envoy.filters.http.router",
+                    typed_config: { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const whole = r.routes.flatMap((t) => envoyRuleViolations(t).map((v) => `RDS "${String(t["name"])}": ${v}`));
+    expect(whole).toEqual([
+      `RDS "9080": virtual_hosts[${hosts.length}].routes[0].route.cluster: must have at least 1 characters`,
+      'RDS "other": virtual_hosts[0].routes[0].route.cluster: must have at least 1 characters',
+    ]);
+    expect(ruleWarnings(buildSnapshot("1", r, new EncodeCache())).sort()).toEqual(whole.sort());
   });
 });

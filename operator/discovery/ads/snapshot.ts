@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { appendRepeated, encodeMessage, encodeResource } from "../../../proxy/xds/codec.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
-import { anyRuleViolations } from "../../../proxy/xds/rules.js";
+import { anyRuleViolations, messageRuleViolations } from "../../../proxy/xds/rules.js";
 import { edsNames, rdsNames } from "../../../proxy/xds/references.js";
 import type { TranslateResult } from "../translate/index.js";
 
@@ -14,6 +14,16 @@ export interface Entry {
   any: AnyMessage;
   hash: string;
   /** Envoy's field rules this resource breaks (a proxy would NACK it); checked off the push path, once. */
+  problems?: string[];
+  /** A RouteConfiguration's parts, checked one by one (`routeProblems`): its head, and its virtual hosts. */
+  route?: { head: AnyMessage; hosts: VirtualHostPart[] };
+}
+
+/** One virtual host's bytes, shared by every RouteConfiguration that holds the same host object. */
+interface VirtualHostPart {
+  bytes: Buffer;
+  hash: string;
+  /** Its problems, with paths from the host (`@` stands for it). */
   problems?: string[];
 }
 
@@ -56,7 +66,7 @@ export class EncodeCache {
   private entries = new Map<string, Entry>();
   private readonly byObject = new WeakMap<JsonObject, Entry>();
   /** A virtual host's bytes and hash, by object: memoised translation reuses an unchanged one. */
-  private readonly virtualHosts = new WeakMap<JsonObject, { bytes: Buffer; hash: string }>();
+  private readonly virtualHosts = new WeakMap<JsonObject, VirtualHostPart>();
   constructor(private readonly limit = 100_000) {}
 
   entry(type: string, json: JsonObject): Entry {
@@ -103,7 +113,8 @@ export class EncodeCache {
         VIRTUAL_HOSTS_FIELD,
         parts.map((p) => p.bytes),
       );
-      return { name: resourceName(TYPE.route, json), json, any: { type_url: packed.type_url, value }, hash: digest };
+      const any = { type_url: packed.type_url, value };
+      return { name: resourceName(TYPE.route, json), json, any, hash: digest, route: { head: packed, hosts: parts } };
     });
   }
 
@@ -195,10 +206,25 @@ export function ruleWarnings(snapshot: Snapshot): string[] {
   const out: string[] = [];
   for (const [type, entries] of snapshot.resources) {
     for (const e of entries.values()) {
-      e.problems ??= anyRuleViolations(e.any).map((v) => `${SHORT_NAME[type] ?? type} "${e.name}": ${v}`);
+      e.problems ??= (e.route ? routeProblems(e.route) : anyRuleViolations(e.any)).map(
+        (v) => `${SHORT_NAME[type] ?? type} "${e.name}": ${v}`,
+      );
       out.push(...e.problems);
     }
   }
+  return out;
+}
+
+/**
+ * A RouteConfiguration's problems, from its head and its virtual hosts, each host checked once whatever the number
+ * of tables it is in: a VirtualService change checks the hosts it changed, not the other hundreds.
+ */
+function routeProblems(route: { head: AnyMessage; hosts: VirtualHostPart[] }): string[] {
+  const out = anyRuleViolations(route.head);
+  route.hosts.forEach((part, i) => {
+    part.problems ??= messageRuleViolations(VIRTUAL_HOST, part.bytes, "@");
+    for (const p of part.problems) out.push(`virtual_hosts[${i}]${p.slice(1)}`);
+  });
   return out;
 }
 
