@@ -2,7 +2,7 @@
 // latest model is pushed once the push under way ends (none is lost).
 import { jest } from "@jest/globals";
 import { emptyModel, type ConfigModel } from "./model/config.js";
-import { PushScheduler } from "./server.js";
+import { PushScheduler } from "./push-scheduler.js";
 
 const model = (n: number): ConfigModel => ({ ...emptyModel(), domainSuffix: `m${n}` });
 
@@ -44,8 +44,48 @@ describe("PushScheduler timing", () => {
   beforeEach(() => jest.useFakeTimers({ now: 0 }));
   afterEach(() => jest.useRealTimers());
 
-  /** Schedules a model every 50 ms for 2 s; returns when each push started, in fake milliseconds. */
-  async function steadyChanges(endpointsOnly: boolean): Promise<number[]> {
+  /** Schedules a model every `everyMs` for `forMs`, then waits `thenMs`; returns when each push started, in fake
+   * milliseconds. */
+  async function steadyChanges(
+    endpointsOnly: boolean,
+    { everyMs = 50, forMs = 2000, thenMs = 0, scheduler: given }: Partial<Steady> = {},
+  ): Promise<number[]> {
+    const at: number[] = [];
+    const scheduler =
+      given ??
+      new PushScheduler(
+        100,
+        async () => void at.push(Date.now()),
+        (err) => {
+          throw err;
+        },
+        () => endpointsOnly,
+      );
+    const start = Date.now();
+    for (let t = 0; t < forMs; t += everyMs) {
+      scheduler.schedule(model(start + t));
+      await jest.advanceTimersByTimeAsync(everyMs);
+    }
+    await jest.advanceTimersByTimeAsync(thenMs);
+    if (!given) scheduler.stop();
+    return at;
+  }
+  interface Steady {
+    everyMs: number;
+    forMs: number;
+    thenMs: number;
+    scheduler: PushScheduler;
+  }
+
+  it("holds config changes until they pause for 100 ms, at most 1 s", async () => {
+    expect(await steadyChanges(false)).toEqual([1000, 2000]);
+  });
+
+  it("pushes endpoint changes 100 ms after the first of them, however many follow (a scale-up's first five pushes)", async () => {
+    expect((await steadyChanges(true)).slice(0, 3)).toEqual([100, 200, 300]);
+  });
+
+  it("backs a storm of endpoint changes off to one push a second, and is quick again after a quiet second", async () => {
     const at: number[] = [];
     const scheduler = new PushScheduler(
       100,
@@ -53,21 +93,21 @@ describe("PushScheduler timing", () => {
       (err) => {
         throw err;
       },
-      () => endpointsOnly,
+      () => true,
     );
-    for (let t = 0; t < 2000; t += 50) {
-      scheduler.schedule(model(t));
-      await jest.advanceTimersByTimeAsync(50);
-    }
+    // One pod's readiness flapping 10 times a second for 30 s.
+    await steadyChanges(true, { everyMs: 100, forMs: 30_000, thenMs: 2000, scheduler });
+    // Five pushes 100 ms apart (a scale-up's pace), then 200, 400, 800 ms, then one a second.
+    expect(at.slice(0, 8)).toEqual([100, 200, 300, 400, 500, 700, 1100, 1900]);
+    const gaps = at.slice(8).map((t, i) => t - (at[7 + i] ?? 0));
+    expect(gaps.every((g) => g === 1000)).toBe(true);
+    expect(at.length).toBeLessThanOrEqual(8 + 29);
+    expect(at.at(-1)).toBeGreaterThanOrEqual(30_000); // the last change is pushed
+    // After the quiet, a change goes out 100 ms later.
+    const quietAt = Date.now();
+    scheduler.schedule(model(-1));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(at.at(-1)).toBe(quietAt + 100);
     scheduler.stop();
-    return at;
-  }
-
-  it("holds config changes until they pause for 100 ms, at most 1 s", async () => {
-    expect(await steadyChanges(false)).toEqual([1000, 2000]);
-  });
-
-  it("pushes endpoint changes 100 ms after the first of them, however many follow", async () => {
-    expect((await steadyChanges(true)).slice(0, 3)).toEqual([100, 200, 300]);
   });
 });

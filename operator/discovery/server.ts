@@ -13,6 +13,7 @@ import { AdsServer } from "./ads/server.js";
 import type { AdsServerOptions, Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
+import { PushScheduler } from "./push-scheduler.js";
 import { DEFAULT_MESH, type MeshSettings } from "./model/mesh.js";
 import { caService } from "../../proxy/xds/ca.js";
 import { issueCert, type KeyPair } from "../runtime/pki.js";
@@ -71,58 +72,6 @@ export interface Discovery {
   monitoringPort: number;
   ads: AdsServer;
   close(): Promise<void>;
-}
-
-/**
- * Debounces model changes: the last model wins, pushed `delayMs` after the changes stop (at most 1 s late). Changes
- * that touch only endpoints (`endpointsOnly`) are pushed `delayMs` after the first of them, however many follow:
- * such a push is a few ClusterLoadAssignments per proxy, and a scale-up's pod events would otherwise hold every new
- * endpoint back for the whole second. One push at a time: a model that comes while one is under way waits for it
- * (a generation never changes mid-push).
- */
-export class PushScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private first = 0;
-  private pending: ConfigModel | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  constructor(
-    private readonly delayMs: number,
-    private readonly apply: (model: ConfigModel) => Promise<void>,
-    private readonly onError: (err: unknown) => void,
-    /** Does `model` differ from the one pushed last only in endpoints? */
-    private readonly endpointsOnly: (model: ConfigModel) => boolean = () => false,
-  ) {}
-
-  schedule(model: ConfigModel): void {
-    this.pending = model;
-    if (!this.timer) this.first = Date.now();
-    if (this.timer) clearTimeout(this.timer);
-    const bound = this.endpointsOnly(model) ? this.delayMs : 1000;
-    const wait = Math.max(0, Math.min(this.delayMs, this.first + bound - Date.now()));
-    this.timer = setTimeout(() => this.flush(), wait);
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.running) return; // flushed again when it ends
-    const model = this.pending;
-    this.pending = undefined;
-    if (!model) return;
-    this.running = this.apply(model)
-      .catch((err: unknown) => this.onError(err))
-      .finally(() => {
-        this.running = undefined;
-        if (this.pending && !this.timer && !this.stopped) this.flush();
-      });
-  }
-
-  stop(): void {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
 }
 
 function listenHttp(server: HttpServer, port: number, address: string): Promise<number> {
