@@ -3,6 +3,7 @@
 // discovery's CPU seconds per push and its RSS. Usage: npm run bench:push -- --proxies 1000 --services 200
 // [--sidecar [--namespaces 50] [--imports 5]]: the proxies spread over namespaces, each namespace with a Sidecar
 // importing `imports` services (svc-0, the one changed, and others), as Istio's Sidecar scoping is meant to be used.
+import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -10,9 +11,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
+import { adsChannel } from "../../proxy/xds/client.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { freePort } from "../paths.js";
+import { LeanProxy, leanSession } from "./lean-ads.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 
 const { values } = parseArgs({
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
     ],
     {
       stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...DISCOVERY_PROCESS_ENV },
     },
   );
   const pid = child.pid ?? 0;
@@ -168,9 +171,7 @@ async function main(): Promise<void> {
       "grpc.max_receive_message_length": 64 << 20,
       "grpc-node.flow_control_window": 16 << 20,
     });
-    const channels = Array.from({ length: Math.ceil(PROXIES / 100) }, (_, i) =>
-      adsChannel(`127.0.0.1:${XDS}`, { headersOnly: true, channel: options(i) }),
-    );
+    const sessions = Array.from({ length: Math.ceil(PROXIES / 100) }, () => leanSession(`127.0.0.1:${XDS}`));
     const connectStart = performance.now();
     // Without Sidecars every proxy subscribes to what the first one learnt; with them, to its namespace's imports.
     let names: Names | undefined;
@@ -179,9 +180,12 @@ async function main(): Promise<void> {
     const first = new SimProxy(full, nodeId(0), (n) => (names ??= n));
     first.start();
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);
-    const proxies = [first];
+    const proxies: (SimProxy | LeanProxy)[] = [first];
     for (let i = 1; i < PROXIES; i++) {
-      const p = new SimProxy(channels[Math.floor(i / 100)] as AdsChannel, nodeId(i), undefined, namesOf(i));
+      const session = sessions[Math.floor(i / 100)];
+      const scoped = namesOf(i);
+      if (!session || !scoped) throw new Error("no session or names");
+      const p = new LeanProxy(session, nodeId(i), scoped);
       p.start();
       proxies.push(p);
     }
@@ -230,7 +234,8 @@ async function main(): Promise<void> {
       "from the file write includes the folder watch debounce (20 ms), reading the folder, and the push debounce (100 ms)\n",
     );
     for (const p of proxies) p.close();
-    for (const ch of [full, ...channels]) ch.close();
+    full.close();
+    for (const session of sessions) session.close();
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));

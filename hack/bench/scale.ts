@@ -7,12 +7,14 @@
 // Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30] [--keep]
 // (--keep leaves the workload for the next run, which then only waits for it to be ready.)
 // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery (written when it exits).
+import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import path from "node:path";
 import { loadavg, tmpdir } from "node:os";
 import { parseArgs } from "node:util";
+import type { ClientHttp2Session } from "node:http2";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
@@ -20,6 +22,7 @@ import { decodeResource } from "../../proxy/xds/codec.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { KUBECONFIG, REPO_ROOT } from "../cluster/layout.js";
 import { MAIN, freePort } from "./common.js";
+import { LeanProxy, leanSession } from "./lean-ads.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 import { NAMESPACE, Workload, flapSlice, host, virtualService } from "./scale-workload.js";
 
@@ -150,8 +153,9 @@ async function main(): Promise<void> {
   const view = new ClusterView();
   await view.start(kc);
   const children: ReturnType<typeof spawn>[] = [];
-  const proxies: SimProxy[] = [];
+  const proxies: (SimProxy | LeanProxy)[] = [];
   const channels: AdsChannel[] = [];
+  const sessions: ClientHttp2Session[] = [];
   try {
     const t0 = Date.now();
     await workload.create(S, P);
@@ -189,17 +193,17 @@ async function main(): Promise<void> {
         "--webhook-port=-1",
         "--secure-port=-1",
       ],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...DISCOVERY_PROCESS_ENV } },
     );
     children.push(child);
     const pid = child.pid ?? 0;
-    const pushes: { version: number; at: number }[] = [];
+    const pushes: { version: number; started: number; at: number }[] = [];
     const log = createWriteStream(path.join(tmpdir(), "weft-bench-scale-discovery.log"));
     createInterface({ input: child.stdout! }).on("line", (line) => {
       log.write(`${line}\n`);
       if (!line.includes('"config pushed"')) return;
       const e = JSON.parse(line) as { version?: string; startedAt?: number; ms?: number };
-      pushes.push({ version: Number(e.version), at: (e.startedAt ?? 0) + (e.ms ?? 0) });
+      pushes.push({ version: Number(e.version), started: e.startedAt ?? 0, at: (e.startedAt ?? 0) + (e.ms ?? 0) });
     });
     await waitFor("the first snapshot", () => pushes.length > 0, 120_000, 20);
     // Where the memory is: the V8 heap, and what lives outside it (buffers).
@@ -218,12 +222,8 @@ async function main(): Promise<void> {
       "grpc-node.flow_control_window": 16 << 20,
     });
     const first = adsChannel(`127.0.0.1:${xds}`, { channel: opts(-1) });
-    channels.push(
-      first,
-      ...Array.from({ length: Math.ceil(C / 100) }, (_, i) =>
-        adsChannel(`127.0.0.1:${xds}`, { headersOnly: true, channel: opts(i) }),
-      ),
-    );
+    channels.push(first);
+    sessions.push(...Array.from({ length: Math.ceil(C / 100) }, () => leanSession(`127.0.0.1:${xds}`)));
     let names: Names | undefined;
     const watchers: ((p: number, r: DiscoveryResponse, at: number) => void)[] = [];
     const observe = (p: number) => (r: DiscoveryResponse, at: number) => watchers.forEach((w) => w(p, r, at));
@@ -233,7 +233,9 @@ async function main(): Promise<void> {
     proxies[0]?.start();
     await waitFor("the first client", () => (proxies[0]?.synced ?? false) && names !== undefined, 120_000);
     for (let i = 1; i < C; i++) {
-      const p = new SimProxy(channels[1 + Math.floor(i / 100)] as AdsChannel, id(i), undefined, names, observe(i));
+      const session = sessions[Math.floor(i / 100)];
+      if (!session || !names) throw new Error("no session or names");
+      const p = new LeanProxy(session, id(i), names, observe(i));
       p.start();
       proxies.push(p);
     }
@@ -282,6 +284,7 @@ async function main(): Promise<void> {
     };
 
     const vsLat: number[] = [];
+    const steps: string[] = [];
     for (let c = 1; c <= CHANGES; c++) {
       await quiet();
       const rv = view.vsEvents;
@@ -291,9 +294,19 @@ async function main(): Promise<void> {
       const at = await written;
       await waitFor("every client's new routes", () => got.at().size === C, 120_000, 20);
       got.done();
-      vsLat.push(...[...got.at().values()].map((t) => t - at));
+      const lat = [...got.at().values()].map((t) => t - at);
+      vsLat.push(...lat);
+      const push = pushes.find((p) => p.started >= at);
+      steps.push(
+        `discovery's push from +${(push?.started ?? NaN) - at} to +${(push?.at ?? NaN) - at} ms, ` +
+          `clients from +${Math.min(...lat)} to +${Math.max(...lat)} ms (deciles ${[...lat]
+            .sort((a, b) => a - b)
+            .filter((_, k) => k % Math.ceil(lat.length / 10) === 0)
+            .join(" ")})`,
+      );
     }
     say(`VirtualService change → new RDS at all ${C} clients, from the API server's write: ${ms(vsLat)} (${load()})`);
+    for (const [i, step] of steps.entries()) say(`  change ${i + 1}: ${step}`);
 
     await quiet();
     const cluster = `outbound|80||${host(1)}`;
@@ -347,6 +360,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of proxies) p.close();
     for (const ch of channels) ch.close();
+    for (const session of sessions) session.close();
     for (const c of children) {
       c.kill("SIGTERM");
       await new Promise((resolve) => c.once("exit", resolve));

@@ -23,7 +23,7 @@ import {
 import { get, poll, Procs } from "./procs.js";
 import { expandCommand, missingPrograms, onPath, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
-import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
+import { DISCOVERY_PROCESS_ENV, discoveryRole, proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
@@ -131,7 +131,7 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
       "ca-dir": caDir,
       "monitoring-port": d.monitoringPort,
     });
-    const discovery = procs.start("discovery", cli, discoveryArgs);
+    const discovery = procs.start("discovery", cli, discoveryArgs, DISCOVERY_PROCESS_ENV);
     await procs.until(
       discovery,
       poll("discovery", async () => ((await get(`${monitoringUrl}/ready`))?.status === 200 ? true : undefined)),

@@ -19,17 +19,17 @@ export class Procs {
   }
 
   /** Runs `node script ...args`; its stdout and stderr go to <logDir>/<name>.log. */
-  start(name: string, script: string, args: string[]): Proc {
-    return this.spawn(name, process.execPath, [script, ...args]);
+  start(name: string, script: string, args: string[], env: Readonly<Record<string, string>> = {}): Proc {
+    return this.spawn(name, process.execPath, [script, ...args], env);
   }
 
   /** Runs a command (no shell); its stdout and stderr go to <logDir>/<name>.log. */
-  spawn(name: string, command: string, args: string[]): Proc {
+  spawn(name: string, command: string, args: string[], env: Readonly<Record<string, string>> = {}): Proc {
     const log = path.join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn" },
+      env: { ...process.env, WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn", ...env },
     });
     child.stdout?.pipe(out, { end: false });
     child.stderr?.pipe(out, { end: false });

@@ -3,7 +3,7 @@
 import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
-import { discoveryRole } from "../api/roles.js";
+import { DISCOVERY_PROCESS_ENV, discoveryRole } from "../api/roles.js";
 import { durationSeconds } from "../discovery/model/duration.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
 import {
@@ -206,6 +206,7 @@ function discoveryDeployment(
                   name: discoveryRole.flags["pod-name"].env,
                   valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } },
                 },
+                ...Object.entries(DISCOVERY_PROCESS_ENV).map(([name, value]) => ({ name, value })),
               ],
               readinessProbe: { httpGet: { path: "/ready", port: 15014 }, periodSeconds: 3 },
               resources: spec.discovery.resources,
