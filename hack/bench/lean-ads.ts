@@ -3,6 +3,10 @@
 // skipping the resources' bytes as they stream past: no message is assembled, so the process that hosts the
 // clients spends its CPU on bytes arriving, not on copies and garbage, and the figures are discovery's. Like Envoy
 // with `set_node_on_first_message_only` (Istio's setting), it sends its node once per stream.
+//
+// Each proxy has its own connection, as each Envoy has. Multiplexed over shared connections, the simulated proxies
+// stalled one another: Node's HTTP/2 stops reading a socket while a write to it is pending, so a burst of ACKs on
+// a connection that discovery was filling held a whole VirtualService push for 300 ms.
 import http2 from "node:http2";
 import protobuf from "protobufjs";
 import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
@@ -11,10 +15,10 @@ import { TYPE } from "../../proxy/xds/types.js";
 import type { Names } from "./sim-proxy.js";
 
 const PATH = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
-const WINDOW = 64 << 20;
+const WINDOW = 256 << 20;
 
-/** One HTTP/2 connection that many lean proxies multiplex their streams over. */
-export function leanSession(address: string): http2.ClientHttp2Session {
+/** An HTTP/2 connection with windows as large as Envoy's (256 MiB by default): no stall mid-response. */
+function leanSession(address: string): http2.ClientHttp2Session {
   const session = http2.connect(`http://${address}`, { settings: { initialWindowSize: WINDOW } });
   session.on("connect", () => session.setLocalWindowSize(WINDOW));
   session.on("error", () => undefined); // each stream reports its own failure
@@ -143,12 +147,16 @@ export class LeanProxy {
   private readonly prefixes = new Map<string, Buffer>();
   private nodeSent = false;
 
+  private readonly session: http2.ClientHttp2Session;
+
   constructor(
-    private readonly session: http2.ClientHttp2Session,
+    address: string,
     private readonly id: string,
     private readonly names: Names,
     private readonly observe?: (r: DiscoveryResponse, at: number) => void,
-  ) {}
+  ) {
+    this.session = leanSession(address);
+  }
 
   start(): void {
     const stream = this.session.request({
@@ -196,5 +204,6 @@ export class LeanProxy {
 
   close(): void {
     this.stream?.close();
+    this.session.close();
   }
 }

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { adsChannel } from "../../proxy/xds/client.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { freePort } from "../paths.js";
-import { LeanProxy, leanSession } from "./lean-ads.js";
+import { LeanProxy } from "./lean-ads.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 
 const { values } = parseArgs({
@@ -171,7 +171,6 @@ async function main(): Promise<void> {
       "grpc.max_receive_message_length": 64 << 20,
       "grpc-node.flow_control_window": 16 << 20,
     });
-    const sessions = Array.from({ length: Math.ceil(PROXIES / 100) }, () => leanSession(`127.0.0.1:${XDS}`));
     const connectStart = performance.now();
     // Without Sidecars every proxy subscribes to what the first one learnt; with them, to its namespace's imports.
     let names: Names | undefined;
@@ -182,10 +181,9 @@ async function main(): Promise<void> {
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);
     const proxies: (SimProxy | LeanProxy)[] = [first];
     for (let i = 1; i < PROXIES; i++) {
-      const session = sessions[Math.floor(i / 100)];
       const scoped = namesOf(i);
-      if (!session || !scoped) throw new Error("no session or names");
-      const p = new LeanProxy(session, nodeId(i), scoped);
+      if (!scoped) throw new Error("no names");
+      const p = new LeanProxy(`127.0.0.1:${XDS}`, nodeId(i), scoped);
       p.start();
       proxies.push(p);
     }
@@ -235,7 +233,6 @@ async function main(): Promise<void> {
     );
     for (const p of proxies) p.close();
     full.close();
-    for (const session of sessions) session.close();
   } finally {
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));

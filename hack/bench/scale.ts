@@ -14,7 +14,6 @@ import { createInterface } from "node:readline";
 import path from "node:path";
 import { loadavg, tmpdir } from "node:os";
 import { parseArgs } from "node:util";
-import type { ClientHttp2Session } from "node:http2";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { adsChannel, type AdsChannel } from "../../proxy/xds/client.js";
@@ -22,7 +21,7 @@ import { decodeResource } from "../../proxy/xds/codec.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { KUBECONFIG, REPO_ROOT } from "../cluster/layout.js";
 import { MAIN, freePort } from "./common.js";
-import { LeanProxy, leanSession } from "./lean-ads.js";
+import { LeanProxy } from "./lean-ads.js";
 import { SimProxy, cpuSeconds, percentile, rssMiB, waitFor, type Names } from "./sim-proxy.js";
 import { NAMESPACE, Workload, flapSlice, host, virtualService } from "./scale-workload.js";
 
@@ -155,7 +154,6 @@ async function main(): Promise<void> {
   const children: ReturnType<typeof spawn>[] = [];
   const proxies: (SimProxy | LeanProxy)[] = [];
   const channels: AdsChannel[] = [];
-  const sessions: ClientHttp2Session[] = [];
   try {
     const t0 = Date.now();
     await workload.create(S, P);
@@ -223,7 +221,6 @@ async function main(): Promise<void> {
     });
     const first = adsChannel(`127.0.0.1:${xds}`, { channel: opts(-1) });
     channels.push(first);
-    sessions.push(...Array.from({ length: Math.ceil(C / 100) }, () => leanSession(`127.0.0.1:${xds}`)));
     let names: Names | undefined;
     const watchers: ((p: number, r: DiscoveryResponse, at: number) => void)[] = [];
     const observe = (p: number) => (r: DiscoveryResponse, at: number) => watchers.forEach((w) => w(p, r, at));
@@ -233,9 +230,8 @@ async function main(): Promise<void> {
     proxies[0]?.start();
     await waitFor("the first client", () => (proxies[0]?.synced ?? false) && names !== undefined, 120_000);
     for (let i = 1; i < C; i++) {
-      const session = sessions[Math.floor(i / 100)];
-      if (!session || !names) throw new Error("no session or names");
-      const p = new LeanProxy(session, id(i), names, observe(i));
+      if (!names) throw new Error("no names");
+      const p = new LeanProxy(`127.0.0.1:${xds}`, id(i), names, observe(i));
       p.start();
       proxies.push(p);
     }
@@ -360,7 +356,6 @@ async function main(): Promise<void> {
   } finally {
     for (const p of proxies) p.close();
     for (const ch of channels) ch.close();
-    for (const session of sessions) session.close();
     for (const c of children) {
       c.kill("SIGTERM");
       await new Promise((resolve) => c.once("exit", resolve));

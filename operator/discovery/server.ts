@@ -101,6 +101,12 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   let configWarnings: string[] = [];
   let rejected: DirSnapshot["rejected"] = [];
 
+  // Envoy's field rules, checked a second after the push: the push's bytes are still moving through the streams
+  // (grpc-js and the sockets take them at once, the event loop sends them on), and the check would hold them.
+  const checkRules = async (version: string): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    for (const warning of await generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
+  };
   const scheduler = new PushScheduler(
     options.pushDebounceMs ?? 100,
     async (model) => {
@@ -111,7 +117,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
       await ads.pushAll();
       const ms = Math.round(performance.now() - started);
       log.info({ version, services: model.services.length, proxies: ads.tracker.size, startedAt, ms }, "config pushed");
-      for (const warning of generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
+      checkRules(version).catch((err: unknown) => log.warn({ error: String(err) }, "rules check failed"));
     },
     (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"),
     (model) => endpointChanges(generator.current, model) !== undefined,
