@@ -201,16 +201,20 @@ class Connection {
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.names);
       if (selection.hash === sub.sent?.hash) continue;
-      const before = sub.sent && sub.acked;
+      // The proxy holds what it last ACKed or, once it applies it, the response it hasn't answered yet: the changes
+      // count from both (from the ACKed alone, a change undone before the ACK would never reach it).
+      const acked = sub.sent && sub.acked;
+      const unanswered = acked && sub.sent !== acked ? sub.sent : undefined;
+      const before = acked ? (unanswered ? [acked, unanswered] : [acked]) : undefined;
       // One response, nonce included, serves every proxy that gets this selection (or these changes): the nonce
       // names the content, so a stream never sees one nonce for two different responses.
       const parent = PARENT[type];
-      const changes = before && parent && !sentTypes.has(parent) ? changesSince(selection, before) : undefined;
+      const changes = before && parent && !sentTypes.has(parent) ? changesSince(selection, ...before) : undefined;
       if (changes?.entries.length === 0 && sub.sentVersion === sub.ackedVersion) {
         sub.sent = selection; // a subscribed name left the snapshot: its resource stays until the name goes
         continue;
       }
-      const nonce = `${snapshot.version}:${selection.id}${changes ? `:${before?.id}` : ""}`;
+      const nonce = `${snapshot.version}:${selection.id}${changes ? `:${before?.map((b) => b.id).join("+")}` : ""}`;
       const encode = (entries: Entry[]): Buffer =>
         encodeResponse({ version_info: snapshot.version, resources: entries.map((e) => e.any), type_url: type, nonce });
       const response = changes

@@ -45,8 +45,8 @@ export interface Selection {
   hash: string;
   /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
   response?: Buffer;
-  /** What changed since an earlier selection of the same names, by that selection's id: shared like `response`. */
-  changes?: Map<number, Changes>;
+  /** What changed since earlier selections of the same names, by their ids ("3+5"): shared like `response`. */
+  changes?: Map<string, Changes>;
 }
 
 /** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
@@ -243,19 +243,22 @@ function selectionKey(type: string, names: string[] | "*"): string {
 }
 
 /**
- * The entries of `next` that `prev` (an earlier selection of the same names) didn't have as they are now. For EDS
- * and RDS, a state-of-the-world response may carry only these: a client keeps the named resources a response
- * leaves out (only LDS and CDS responses are the whole set). Computed once per pair, whatever the number of proxies.
+ * The entries of `next` that any of `prevs` (earlier selections of the same names) didn't have as they are now. For
+ * EDS and RDS, a state-of-the-world response may carry only these: a client keeps the named resources a response
+ * leaves out (only LDS and CDS responses are the whole set). A proxy holds one of the earlier selections and it
+ * isn't known which (the last ACKed, or a later one it hasn't answered yet), so the changes count from each.
+ * Computed once per set, whatever the number of proxies.
  */
-export function changesSince(next: Selection, prev: Selection): Changes {
+export function changesSince(next: Selection, ...prevs: Selection[]): Changes {
   next.changes ??= new Map();
-  let changes = next.changes.get(prev.id);
+  const key = prevs.map((p) => p.id).join("+");
+  let changes = next.changes.get(key);
   if (!changes) {
-    const before = new Map(prev.entries.map((e) => [e.name, e.hash]));
-    changes = { entries: next.entries.filter((e) => before.get(e.name) !== e.hash) };
-    // Proxies are at one or two earlier selections, rarely more: a few pairs are kept, not every one ever asked.
+    const befores = prevs.map((prev) => new Map(prev.entries.map((e) => [e.name, e.hash])));
+    changes = { entries: next.entries.filter((e) => befores.some((before) => before.get(e.name) !== e.hash)) };
+    // Proxies are at one or two earlier selections, rarely more: a few sets are kept, not every one ever asked.
     if (next.changes.size >= 8) next.changes.clear();
-    next.changes.set(prev.id, changes);
+    next.changes.set(key, changes);
   }
   return changes;
 }
