@@ -104,9 +104,11 @@ export class Operator {
     const applier = new Applier(this.kc, FIELD_MANAGER);
     const reconciler = new MeshReconciler(this.kc, applier, caches, this.log);
     const controller = new Controller(meshes, reconciler, applier, this.metrics, this.log, this.opts.resyncMs);
+    // An object carrying the label of a mesh that doesn't exist (another weftd's report, a mesh already gone) wakes
+    // nothing: there is nothing to reconcile.
     const toMesh = (o: KubernetesObject) => {
       const mesh = o.metadata?.labels?.[MESH_LABEL];
-      return mesh ? [mesh] : [];
+      return mesh && meshes.get(mesh) ? [mesh] : [];
     };
     for (const i of [caches.deployments, caches.secrets, caches.configMaps, caches.controlPlanePods])
       controller.watches(i, toMesh);
