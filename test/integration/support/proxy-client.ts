@@ -66,7 +66,10 @@ export class CheckingProxy {
       this.nacks.push({ type: r.type_url, version: r.version_info, error });
       return error;
     }
-    this.active.set(r.type_url, resources);
+    // EDS and RDS responses may carry only what changed: the assignments and tables they leave out are kept, as
+    // Envoy, grpc-js-xds and Weft's agent keep them. CDS and LDS responses are the whole set.
+    const partial = r.type_url === TYPE.endpoint || r.type_url === TYPE.route;
+    this.active.set(r.type_url, partial ? new Map([...(this.active.get(r.type_url) ?? []), ...resources]) : resources);
     this.ackedVersion.set(r.type_url, r.version_info);
     if (r.type_url === TYPE.cluster) {
       this.follow(
