@@ -8,7 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { KUBECONFIG, fakeNodes, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
 import { components, type Component } from "./components.js";
 import { ensureSecrets } from "./secrets.js";
-import { clearPidFile, logFile, runningPid, start, stop, strayPids } from "./proc.js";
+import { clearPidFile, logFile, pidsNamed, runningPid, start, stop, strayPids } from "./proc.js";
 import { ensureNodes, hasDefaultServiceAccount, readyNodes } from "./nodes.js";
 import {
   checkMachine,
@@ -22,7 +22,7 @@ import {
   nodeComponents,
   prepare,
 } from "./node/node.js";
-import { bridgeExists } from "./node/net.js";
+import { bridgeExists, tearDown } from "./node/net.js";
 
 const say = (msg: string) => process.stderr.write(`cluster: ${msg}\n`);
 
@@ -100,10 +100,17 @@ async function startAll(list: Component[], after?: (c: Component) => void): Prom
 /** weft-node-0: its files and network, then containerd (and the images), kubelet, kube-proxy, CoreDNS. */
 async function nodeUp(kc: KubeConfig): Promise<void> {
   checkMachine();
-  if (!hasNodeState() && bridgeExists())
-    throw new Error(
-      `bridge ${NODE.bridge} exists: another real node runs on this machine (its cluster's \`down\` removes it)`,
-    );
+  if (!hasNodeState() && bridgeExists()) {
+    const daemons = pidsNamed(["kubelet", "containerd"]);
+    if (daemons.length)
+      throw new Error(
+        `bridge ${NODE.bridge} exists and kubelet or containerd runs (pid ${daemons.join(", ")}): another real node runs on this machine (its cluster's \`down\` removes it)`,
+      );
+    // A node that died without `down` (a killed run, a machine image taken while one ran): nothing owns it.
+    say(`bridge ${NODE.bridge} is left from a node that no longer runs; removing it and its rules`);
+    killPodCgroups();
+    tearDown();
+  }
   mkdirSync(path("node"), { recursive: true });
   const bin = nodeBinaries();
   prepare();

@@ -47,6 +47,20 @@ export function start(d: Daemon): number {
   return child.pid;
 }
 
+/** Every live process named one of `names` (its /proc comm), whoever started it. */
+export function pidsNamed(names: string[]): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (names.includes(readFileSync(`/proc/${p}/comm`, "utf8").trim())) pids.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
 /** Every live process whose command line mentions the state directory, pid files or not. */
 export function strayPids(): number[] {
   return readdirSync("/proc")

@@ -23,7 +23,8 @@ import { DISCOVERY, FIELD_MANAGER, MESH_LABEL } from "./labels.js";
 import { MeshReconciler } from "./reconciler.js";
 import { namespaceNeedsBundle, rootCertPublisher } from "./root-cert.js";
 import { ROOT_CERT_CONFIGMAP } from "../api/roles.js";
-import { INJECTED_SELECTOR } from "./upgrades.js";
+import { normalizeSpec } from "../api/spec.js";
+import { INJECTED_SELECTOR, proxiedBy } from "./upgrades.js";
 
 export interface OperatorOptions {
   metricsAddr: string;
@@ -51,6 +52,15 @@ const OWNED: InformerSource[] = [
   owned("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
   owned("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations"),
 ];
+
+/** Where the mesh's control plane runs; undefined for a spec the reconciler rejects (its status says why). */
+function controlPlaneNamespace(mesh: MeshInstallation): string | undefined {
+  try {
+    return normalizeSpec(mesh.spec).namespace;
+  } catch {
+    return undefined;
+  }
+}
 
 export class Operator {
   private readonly metrics = new RuntimeMetrics();
@@ -126,8 +136,15 @@ export class Operator {
         : [],
     );
     controller.watches(meshes, publisher);
-    // An injected pod's change (created, its carrier restarted, deleted) may move an upgrade along: every mesh looks.
-    controller.watches(caches.pods, () => meshes.list().flatMap((m) => (m.metadata?.name ? [m.metadata.name] : [])));
+    // An injected pod's change (created, its carrier restarted, deleted) may move its mesh's upgrade along and changes
+    // its counts: the mesh whose control plane the pod's proxy talks to looks. Another mesh's pods wake nothing.
+    controller.watches(caches.pods, (pod) =>
+      meshes.list().flatMap((m) => {
+        const name = m.metadata?.name;
+        const namespace = controlPlaneNamespace(m);
+        return name && namespace && proxiedBy(pod, namespace) ? [name] : [];
+      }),
+    );
     this.controller = controller;
 
     await Promise.all(this.informers.map((i) => i.start()));

@@ -27,19 +27,23 @@ export const INJECTED_SELECTOR = "security.istio.io/tlsMode=istio";
 
 const strategic = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
 
+/** Whether the pod's proxy talks to the control plane in `namespace`, live or not. */
+export function proxiedBy(pod: V1Pod, namespace: string): boolean {
+  const proxy = pod.spec?.containers.find((c) => c.name === PROXY_CONTAINER);
+  const discovery = `weftd.${namespace}.svc`;
+  return (
+    !!proxy &&
+    ((proxy.args ?? []).some((a) => a.includes(discovery)) ||
+      (proxy.env ?? []).some((e) => e.value?.includes(discovery)))
+  );
+}
+
 /** The pod's view for planning, when it is a live injected pod of the mesh whose control plane is in `namespace`. */
 export function injectedPod(pod: V1Pod, namespace: string): InjectedPod | undefined {
   const meta = pod.metadata ?? {};
   if (meta.deletionTimestamp || !meta.annotations?.[STATUS]) return undefined;
   if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return undefined;
-  const proxy = pod.spec?.containers.find((c) => c.name === PROXY_CONTAINER);
-  const discovery = `weftd.${namespace}.svc`;
-  if (
-    !proxy ||
-    (!(proxy.args ?? []).some((a) => a.includes(discovery)) &&
-      !(proxy.env ?? []).some((e) => e.value?.includes(discovery)))
-  )
-    return undefined;
+  if (!proxiedBy(pod, namespace)) return undefined;
   const owner = meta.ownerReferences?.find((o) => o.controller);
   const hash = meta.labels?.["pod-template-hash"];
   const workload =
