@@ -81,6 +81,24 @@ describe("PushScheduler timing", () => {
     expect(await steadyChanges(false)).toEqual([1000, 2000]);
   });
 
+  it("counts the pause from when the source saw the change, not from when its own debounce let it go", async () => {
+    const at: number[] = [];
+    const scheduler = new PushScheduler(
+      100,
+      async () => void at.push(Date.now()),
+      (err) => {
+        throw err;
+      },
+    );
+    await jest.advanceTimersByTimeAsync(20); // the source's debounce: seen at 0, handed over at 20
+    scheduler.schedule(model(1), 0);
+    await jest.advanceTimersByTimeAsync(200);
+    scheduler.schedule(model(2), Date.now() + 50); // a clock ahead of ours counts as now
+    await jest.advanceTimersByTimeAsync(200);
+    expect(at).toEqual([100, 320]);
+    scheduler.stop();
+  });
+
   it("pushes endpoint changes 100 ms after the first of them, however many follow (a scale-up's first five pushes)", async () => {
     expect((await steadyChanges(true)).slice(0, 3)).toEqual([100, 200, 300]);
   });

@@ -39,15 +39,17 @@ export class PushScheduler {
     private readonly endpointsOnly: (model: ConfigModel) => boolean = () => false,
   ) {}
 
-  schedule(model: ConfigModel): void {
+  /** `changedAt`: when the source saw the change (its own debounce came after); the pause counts from there. */
+  schedule(model: ConfigModel, changedAt?: number): void {
     const now = Date.now();
+    const at = Math.min(changedAt ?? now, now);
     this.pending = model;
     if (this.timer) clearTimeout(this.timer);
-    else this.first = now;
+    else this.first = at;
     this.pendingEndpointsOnly = this.endpointsOnly(model);
     const due = this.pendingEndpointsOnly
       ? Math.max(this.first + this.delayMs, this.lastEndpointPush + this.endpointGap())
-      : Math.min(now + this.delayMs, this.first + MAX_DEBOUNCE_MS);
+      : Math.min(at + this.delayMs, this.first + MAX_DEBOUNCE_MS);
     this.timer = setTimeout(() => this.flush(), Math.max(0, due - now));
   }
 

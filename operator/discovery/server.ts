@@ -132,7 +132,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
     lastModel = snap.model;
-    scheduler.schedule({ ...snap.model, mesh });
+    scheduler.schedule({ ...snap.model, mesh }, snap.changedAt);
   };
   const meshSource = options.mesh?.((next) => {
     mesh = next;

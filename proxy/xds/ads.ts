@@ -70,8 +70,31 @@ export function decodeResponseHeader(bytes: Buffer): DiscoveryResponse {
   return out;
 }
 
-/** Serializes a response; a Buffer is taken as already encoded, so one encoding can go to many proxies. */
-export function encodeResponse(value: DiscoveryResponse | Buffer): Buffer {
+/**
+ * An encoded response inside its gRPC frame (flag byte, 4-byte length, message), built once and written to every
+ * stream it goes to. grpc-js frames each message it sends into a new buffer, a copy of the whole; for a response
+ * that hundreds of proxies get, that copy is most of a push's CPU and a copy per stream in memory.
+ * `shareFrames` (operator/discovery/ads/frames.ts) lets a server stream send the frame itself.
+ */
+export class FramedResponse {
+  readonly frame: Buffer;
+  constructor(message: Buffer) {
+    this.frame = Buffer.allocUnsafeSlow(message.length + 5);
+    this.frame.writeUInt8(0, 0); // not compressed
+    this.frame.writeUInt32BE(message.length, 1);
+    message.copy(this.frame, 5);
+  }
+  get message(): Buffer {
+    return this.frame.subarray(5);
+  }
+}
+
+/**
+ * Serializes a response; a Buffer is taken as already encoded, so one encoding can go to many proxies, and so is a
+ * FramedResponse on a stream where frames aren't shared.
+ */
+export function encodeResponse(value: DiscoveryResponse | Buffer | FramedResponse): Buffer {
+  if (value instanceof FramedResponse) return value.message;
   return Buffer.isBuffer(value) ? value : encodeWhole(value);
 }
 

@@ -4,7 +4,7 @@ import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
-import { encodeResponse } from "../../../proxy/xds/ads.js";
+import { FramedResponse, encodeResponse } from "../../../proxy/xds/ads.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
 import { encodeResource } from "../../../proxy/xds/codec.js";
 import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } from "../../../proxy/xds/engine.js";
@@ -18,8 +18,9 @@ import type { Entry, Snapshot } from "./snapshot.js";
 import { changesSince, selectResources } from "./snapshot.js";
 import { PARENT, isSnapshotType, rawOf, sameNames, subscribedNames, type Subscription } from "./subscription.js";
 import type { SyncTracker } from "./tracker.js";
+import { shareFrames } from "./frames.js";
 
-type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer>;
+type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer | FramedResponse>;
 /** Why a stream may not be served for this node id (it is closed with PERMISSION_DENIED), or undefined. */
 /** Who a stream on the mTLS port is, by its certificate: or why it is refused. */
 export type StreamPeer = { namespace: string; serviceAccount: string } | { error: string };
@@ -215,8 +216,10 @@ class Connection {
         continue;
       }
       const nonce = `${snapshot.version}:${selection.id}${changes ? `:${before?.map((b) => b.id).join("+")}` : ""}`;
-      const encode = (entries: Entry[]): Buffer =>
-        encodeResponse({ version_info: snapshot.version, resources: entries.map((e) => e.any), type_url: type, nonce });
+      const encode = (entries: Entry[]): FramedResponse =>
+        new FramedResponse(
+          encodeResponse({ version_info: snapshot.version, resources: entries.map((e) => e.any), type_url: type, nonce }),
+        );
       const response = changes
         ? (changes.response ??= encode(changes.entries))
         : (selection.response ??= encode(selection.entries));
@@ -231,8 +234,8 @@ class Connection {
     this.markCurrent();
   }
 
-  private write(bytes: Buffer): void {
-    const n = bytes.length;
+  private write(bytes: Buffer | FramedResponse): void {
+    const n = bytes instanceof FramedResponse ? bytes.frame.length : bytes.length;
     this.unflushed += n;
     this.server.buffered(n);
     this.stream.write(bytes, () => {
@@ -291,6 +294,8 @@ export class AdsServer {
   /** Versions of engine responses: one counter for the server, so a nonce is never reused. */
   engineVersions = 0;
   private bufferedBytes = 0;
+  /** Said once: grpc-js copies each response per stream (frames.ts). */
+  private copiesFrames = false;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
   private readonly waiting = new Set<Connection>();
 
@@ -339,6 +344,10 @@ export class AdsServer {
   }
 
   private stream(stream: Stream, authorize: StreamAuthorizer | undefined): void {
+    if (!shareFrames(stream) && !this.copiesFrames) {
+      this.copiesFrames = true;
+      this.log.warn({}, "this grpc-js frames every response anew: each push copies its responses once per proxy");
+    }
     const conn = new Connection(++this.nextId, stream, this, authorize);
     this.connections.set(conn.id, conn);
     const close = (): void => {

@@ -2,6 +2,7 @@
 // with a hash per resource so unchanged resources and unchanged snapshots cost nothing to push.
 import { createHash } from "node:crypto";
 import { appendRepeated, encodeMessage, encodeResource } from "../../../proxy/xds/codec.js";
+import type { FramedResponse } from "../../../proxy/xds/ads.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
 import { anyRuleViolations, messageRuleViolations } from "../../../proxy/xds/rules.js";
@@ -44,7 +45,7 @@ export interface Selection {
   entries: Entry[];
   hash: string;
   /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
-  response?: Buffer;
+  response?: FramedResponse;
   /** What changed since earlier selections of the same names, by their ids ("3+5"): shared like `response`. */
   changes?: Map<string, Changes>;
 }
@@ -52,7 +53,7 @@ export interface Selection {
 /** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
 export interface Changes {
   entries: Entry[];
-  response?: Buffer;
+  response?: FramedResponse;
 }
 
 let selections = 0;

@@ -19,6 +19,11 @@ export interface DirSnapshot {
   objects: KubeObject[];
   /** Objects rejected at the door: invalid, or a duplicate of an earlier definition. */
   rejected?: Rejection[];
+  /**
+   * When the last change this snapshot takes in was seen (Date.now()): the push's debounce counts from there, so
+   * the source's own debounce doesn't add to it.
+   */
+  changedAt?: number;
 }
 
 export interface DirSourceOptions {
@@ -114,13 +119,14 @@ export class DirSource {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
+    const changedAt = Date.now();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       // Reads run one after another, so reports arrive in order.
       this.reading = this.reading.then(async () => {
         if (!this.watching) return;
         await this.watchFolders();
-        this.options.onChange(await this.read());
+        this.options.onChange(Object.assign(await this.read(), { changedAt }));
       });
     }, this.options.debounceMs ?? 20);
   }

@@ -163,11 +163,13 @@ export class KubeSource {
   private schedule(): void {
     if (!this.running || !this.last) return; // start() reports the first, complete, snapshot
     if (this.timer) clearTimeout(this.timer);
+    const changedAt = Date.now();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (!this.running) return;
       const rejectedText = JSON.stringify(this.rejected);
-      if (this.model?.changed || rejectedText !== this.rejectedText) this.options.onChange(this.read());
+      if (this.model?.changed || rejectedText !== this.rejectedText)
+        this.options.onChange(Object.assign(this.read(), { changedAt })); // not a spread: `objects` is a getter
       this.options.onEvents?.();
     }, this.options.debounceMs ?? 20);
   }
