@@ -35,6 +35,8 @@ export class XdsClient {
   applied = "";
   /** The last response's NACK message, if it was NACKed. */
   private nackError: string | undefined;
+  /** A CDS or EDS response taken that doesn't fit the rest yet: what the engine waits for. */
+  private waiting: string | undefined;
 
   /** Sent with every request; its metadata carries the engine report. */
   private readonly node: NodeInfo;
@@ -69,7 +71,7 @@ export class XdsClient {
 
   /** Why the stream last failed, or the last NACK: for the readiness body. */
   get lastError(): string | undefined {
-    return this.nackError ?? this.ads?.lastError;
+    return this.nackError ?? this.waiting ?? this.ads?.lastError;
   }
 
   get connected(): boolean {
@@ -142,16 +144,24 @@ export class XdsClient {
     const whole = this.state.consistent();
     if (!whole) return undefined; // warming: wait for the EDS/RDS this needs
     const shaped = this.state.shape(whole);
-    // Valid alone but not yet with the rest (CDS dropped a cluster the current LDS still names): ACK, and wait
-    // for the types that follow in warming order to make the whole consistent again.
     const pending = this.state.check(shaped);
     if (pending) {
-      this.opts.log?.(`xds: ${SHORT_NAME[type]} version ${r.version_info} accepted; waiting for the rest (${pending})`);
+      // Valid alone but not with the rest. CDS or EDS (a dropped cluster the current LDS still names): ACK, and the
+      // LDS and RDS that follow in warming order make the whole consistent again; until they do, the engine keeps
+      // the last whole config and /ready and /config_dump say what it waits for. LDS or RDS come last: nothing that
+      // follows can mend them, so the response is NACKed, naming what doesn't fit.
+      if (type === TYPE.listener || type === TYPE.route) {
+        this.state.restore(type, before);
+        return `${SHORT_NAME[type]}: ${pending}`;
+      }
+      this.waiting = `${SHORT_NAME[type]} version ${r.version_info} taken; the engine waits for the LDS or RDS that fits it (${pending})`;
+      this.opts.log?.(`xds: ${this.waiting}`);
       return undefined;
     }
     try {
       await this.opts.apply(shaped);
       this.applied = whole.version ?? "";
+      this.waiting = undefined;
       return undefined;
     } catch (err) {
       this.state.restore(type, before);
@@ -167,6 +177,7 @@ export class XdsClient {
         node: this.opts.node.id,
         connected: this.connected,
         applied_version: this.applied,
+        ...(this.waiting ? { waiting: this.waiting } : {}),
         types: this.state.summary(),
         // What this agent last told discovery it runs (the proxy report behind status.proxies.versions).
         ...(this.engineReport ? { engine: this.engineReport } : {}),
