@@ -44,23 +44,29 @@ describe("PushScheduler timing", () => {
   beforeEach(() => jest.useFakeTimers({ now: 0 }));
   afterEach(() => jest.useRealTimers());
 
+  /** A 100 ms scheduler that records when each push started. */
+  function recording(endpointsOnly = false): { at: number[]; scheduler: PushScheduler } {
+    const at: number[] = [];
+    const scheduler = new PushScheduler(
+      100,
+      async () => void at.push(Date.now()),
+      (err) => {
+        throw err;
+      },
+      () => endpointsOnly,
+    );
+    return { at, scheduler };
+  }
+
   /** Schedules a model every `everyMs` for `forMs`, then waits `thenMs`; returns when each push started, in fake
    * milliseconds. */
   async function steadyChanges(
     endpointsOnly: boolean,
     { everyMs = 50, forMs = 2000, thenMs = 0, scheduler: given }: Partial<Steady> = {},
   ): Promise<number[]> {
-    const at: number[] = [];
-    const scheduler =
-      given ??
-      new PushScheduler(
-        100,
-        async () => void at.push(Date.now()),
-        (err) => {
-          throw err;
-        },
-        () => endpointsOnly,
-      );
+    const own = recording(endpointsOnly);
+    const { at } = own;
+    const scheduler = given ?? own.scheduler;
     const start = Date.now();
     for (let t = 0; t < forMs; t += everyMs) {
       scheduler.schedule(model(start + t));
@@ -82,14 +88,7 @@ describe("PushScheduler timing", () => {
   });
 
   it("counts the pause from when the source saw the change, not from when its own debounce let it go", async () => {
-    const at: number[] = [];
-    const scheduler = new PushScheduler(
-      100,
-      async () => void at.push(Date.now()),
-      (err) => {
-        throw err;
-      },
-    );
+    const { at, scheduler } = recording();
     await jest.advanceTimersByTimeAsync(20); // the source's debounce: seen at 0, handed over at 20
     scheduler.schedule(model(1), 0);
     await jest.advanceTimersByTimeAsync(200);
@@ -104,15 +103,7 @@ describe("PushScheduler timing", () => {
   });
 
   it("backs a storm of endpoint changes off to one push a second, and is quick again after a quiet second", async () => {
-    const at: number[] = [];
-    const scheduler = new PushScheduler(
-      100,
-      async () => void at.push(Date.now()),
-      (err) => {
-        throw err;
-      },
-      () => true,
-    );
+    const { at, scheduler } = recording(true);
     // One pod's readiness flapping 10 times a second for 30 s.
     await steadyChanges(true, { everyMs: 100, forMs: 30_000, thenMs: 2000, scheduler });
     // Five pushes 100 ms apart (a scale-up's pace), then 200, 400, 800 ms, then one a second.

@@ -4,45 +4,27 @@ import { Server, ServerCredentials, type ServerDuplexStream } from "@grpc/grpc-j
 import { adsService, type DiscoveryRequest, type DiscoveryResponse } from "../xds/ads.js";
 import { encodeResource } from "../xds/codec.js";
 import { TYPE, type JsonObject } from "../xds/types.js";
+import {
+  cluster as helperCluster,
+  listener as helperListener,
+  routeConfig,
+} from "../../test/support/engine/helpers.js";
 import { XdsClient } from "./xds-client.js";
 
-const cluster = (name: string) => ({
-  "@type": TYPE.cluster,
-  name,
-  type: "STATIC",
-  connect_timeout: "1s",
-  load_assignment: {
-    cluster_name: name,
-    endpoints: [
-      { lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: 9 } } } }] },
-    ],
-  },
-});
+const cluster = (name: string) => ({ "@type": TYPE.cluster, ...helperCluster(name, [9]) });
 /** A listener whose inline table (validate_clusters defaults to true there) routes everything to `to`. */
-const listener = (to: string) => ({
-  "@type": TYPE.listener,
-  name: "l",
-  address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-  filter_chains: [
-    {
-      filters: [
-        {
-          name: "hcm",
-          typed_config: {
-            "@type": TYPE.httpConnectionManager,
-            stat_prefix: "l",
-            route_config: {
-              name: "inline",
-              virtual_hosts: [
-                { name: "v", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: to } }] },
-              ],
-            },
-          },
-        },
-      ],
-    },
-  ],
-});
+const listener = (to: string) => {
+  const l = helperListener([]);
+  const { rds: _rds, ...hcm } = HCM(l);
+  const route_config = routeConfig([{ match: { prefix: "/" }, route: { cluster: to } }]);
+  return {
+    ...l,
+    "@type": TYPE.listener,
+    filter_chains: [{ filters: [{ name: "hcm", typed_config: { ...hcm, route_config } }] }],
+  };
+};
+const HCM = (l: Record<string, unknown>) =>
+  (l as { filter_chains: [{ filters: [{ typed_config: JsonObject }] }] }).filter_chains[0].filters[0].typed_config;
 
 /** One stream at a time; the test sends responses and reads the requests that answer them. */
 class ScriptedAds {
@@ -79,9 +61,14 @@ class ScriptedAds {
   }
 
   /** Sends a response; resolves with the client's answer to it. */
-  async send(type: string, version: string, resources: JsonObject[]): Promise<DiscoveryRequest> {
+  async send(type: string, version: string, resources: object[]): Promise<DiscoveryRequest> {
     const nonce = `${type}:${version}`;
-    this.stream?.write({ version_info: version, type_url: type, nonce, resources: resources.map(encodeResource) });
+    this.stream?.write({
+      version_info: version,
+      type_url: type,
+      nonce,
+      resources: resources.map((r) => encodeResource(r as JsonObject)),
+    });
     return this.request((r) => r.response_nonce === nonce);
   }
 
