@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     const memz = await (await fetch(`http://127.0.0.1:${MON}/debug/memz`)).text();
     process.stdout.write(`discovery memory: ${memz.replace(/\s+/g, " ")}\n`);
     process.stdout.write(
-      "from the file write includes the folder watch debounce (20 ms), reading the folder, and the push debounce (100 ms)\n",
+      "from the file write includes the push debounce (100 ms from the folder watch seeing the write; its own 20 ms and reading the folder fall inside it)\n",
     );
     for (const p of proxies) p.close();
     full.close();
