@@ -218,7 +218,12 @@ class Connection {
       const nonce = `${snapshot.version}:${selection.id}${changes ? `:${before?.map((b) => b.id).join("+")}` : ""}`;
       const encode = (entries: Entry[]): FramedResponse =>
         new FramedResponse(
-          encodeResponse({ version_info: snapshot.version, resources: entries.map((e) => e.any), type_url: type, nonce }),
+          encodeResponse({
+            version_info: snapshot.version,
+            resources: entries.map((e) => e.any),
+            type_url: type,
+            nonce,
+          }),
         );
       const response = changes
         ? (changes.response ??= encode(changes.entries))
