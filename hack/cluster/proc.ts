@@ -49,24 +49,23 @@ export function start(d: Daemon): number {
 
 /** Every live process named one of `names` (its /proc comm), whoever started it. */
 export function pidsNamed(names: string[]): number[] {
-  const pids: number[] = [];
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
+  return processes().filter((pid) => {
     try {
-      if (names.includes(readFileSync(`/proc/${p}/comm`, "utf8").trim())) pids.push(Number(p));
+      return names.includes(readFileSync(`/proc/${pid}/comm`, "utf8").trim());
     } catch {
-      // gone
+      return false; // gone
     }
-  }
-  return pids;
+  });
 }
+
+const processes = (): number[] =>
+  readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
 
 /** Every live process whose command line mentions the state directory, pid files or not. */
 export function strayPids(): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => pid !== process.pid && ours(pid));
+  return processes().filter((pid) => pid !== process.pid && ours(pid));
 }
 
 const alive = (pid: number) => {

@@ -16,6 +16,8 @@ import { selectorMatches } from "./config.js";
 import { INJECTOR_ENV, parseProxyConfig, PROXY_CONFIG } from "./proxy-config.js";
 import type { Container, InjectorConfig, InjectorValues, Volume } from "./config.js";
 
+/** The control plane's Service in `namespace`, as injected proxies name it (and the operator finds them by it). */
+export const discoveryHost = (namespace: string): string => `weftd.${namespace}.svc`;
 export const PROXY_CONTAINER = "weft-proxy";
 /** The engine carrier: the container whose image an in-place upgrade changes (operator/install/upgrades.ts). */
 export const CARRIER_CONTAINER = "weft-engine-carrier";
@@ -170,7 +172,7 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const binaryPath = proxyConfig.binaryPath ?? proxy.binaryPath;
   const concurrency = proxyConfig.concurrency;
   // One address, as Istio's: the mesh CA and ADS over mTLS with the certificate it issues.
-  const discoveryAddress = `weftd.${ctx.discoveryNamespace}.svc:15012`;
+  const discoveryAddress = `${discoveryHost(ctx.discoveryNamespace)}:15012`;
   const given = templateArgs(proxyRole, template, "weft proxy --help lists them");
   const args = commandLine(proxyRole, {
     ...given,

@@ -6,7 +6,7 @@ import type { KubeConfig, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { MeshSpec } from "../api/types.js";
 import { ENGINE_ANNOTATION } from "../../proxy/xds/engine.js";
-import { PROXY_CONTAINER, STATUS } from "../injector/patch.js";
+import { PROXY_CONTAINER, STATUS, discoveryHost } from "../injector/patch.js";
 import type { Informer } from "../runtime/informer.js";
 import { isNotFound } from "../runtime/kube.js";
 import { desiredEngine, proxyImage } from "./render-injector.js";
@@ -30,7 +30,7 @@ const strategic = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergeP
 /** Whether the pod's proxy talks to the control plane in `namespace`, live or not. */
 export function proxiedBy(pod: V1Pod, namespace: string): boolean {
   const proxy = pod.spec?.containers.find((c) => c.name === PROXY_CONTAINER);
-  const discovery = `weftd.${namespace}.svc`;
+  const discovery = discoveryHost(namespace);
   return (
     !!proxy &&
     ((proxy.args ?? []).some((a) => a.includes(discovery)) ||
