@@ -167,23 +167,26 @@ export function proxyUpgradeOnTheRealNode(): void {
       await load.until((c) => c.ok >= 20, 120_000, "20 product pages before the bad tag");
       await tag(missing);
       // The agents wait for the bits (60 s), then report the engine missing; the operator pauses there.
-      const failed = await until(
-        "ProxiesUpgraded False/Failed",
+      // Each asked agent gives up on its own clock, so wait until the message names every pod that was asked.
+      const isAsked = (p: Pod) => p.spec.containers.some((c) => c.name === CARRIER && c.image.endsWith(`:${missing}`));
+      const { failed, asked } = await until(
+        "ProxiesUpgraded False/Failed, naming every pod asked",
         async () => {
           const c = upgradedCondition(await mesh());
-          return c?.status === "False" && c.reason === "Failed" ? c : undefined;
+          if (c?.status !== "False" || c.reason !== "Failed") return undefined;
+          const asked = (await injectedPods()).filter(isAsked);
+          return asked.every((p) => c.message.includes(`${BOOKINFO_NS}/${p.metadata.name}`))
+            ? { failed: c, asked }
+            : undefined;
         },
         240_000,
-      );
-      const pods = await injectedPods();
-      const asked = pods.filter((p) =>
-        p.spec.containers.some((c) => c.name === CARRIER && c.image.endsWith(`:${missing}`)),
       );
       // maxUnavailable defaults to 25%: of six pods, two at most are asked at once.
       expect(asked.length).toBeGreaterThan(0);
       expect(asked.length).toBeLessThanOrEqual(2);
+      expect(failed.message).toContain(`paused, ${asked.length} failed`);
+      expect(failed.message).toMatch(new RegExp(`engine ${missing} \\S+ is missing`));
       for (const p of asked) {
-        expect(failed.message).toContain(`${BOOKINFO_NS}/${p.metadata.name}`);
         const carrier = p.status.containerStatuses?.find((c) => c.name === CARRIER);
         // The kubelet restarts the changed container with a back-off (CrashLoopBackOff), then pulls and fails.
         expect(["ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff"]).toContain(carrier?.state.waiting?.reason);
