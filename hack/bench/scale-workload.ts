@@ -1,8 +1,12 @@
-// bench:scale's workload on the process cluster's KWOK nodes: S Deployments of P pods, each behind a Service, one
-// VirtualService and DestinationRule per 10 Services, and a selector-less Service whose one endpoint bench:scale
-// flaps. Created by server-side apply, a bounded number at a time, retried when the API server pushes back.
+// bench:scale's workload on the process cluster's KWOK nodes: S Services of P pods each, one VirtualService and
+// DestinationRule per 10 Services, and a selector-less Service whose one endpoint bench:scale flaps. The pods are bare
+// and already bound to a KWOK node (spread evenly), so neither the ReplicaSet controller nor the scheduler stands
+// between the bench and the EndpointSlices discovery reads: on two cores, at 20,000 pods, those two took as much CPU
+// as the API server and kept the workload from getting ready in 30 minutes. Created by server-side apply, a bounded
+// number at a time, retried when the API server pushes back.
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { CoreV1Api } from "@kubernetes/client-node";
+import { KWOK_NODE_PODS } from "../cluster/layout.js";
 import { Applier } from "../../operator/runtime/apply.js";
 import { errorMessage, isNotFound } from "../../operator/runtime/kube.js";
 
@@ -12,24 +16,17 @@ const SUFFIX = `${NAMESPACE}.svc.cluster.local`;
 
 export const host = (i: number): string => `svc-${i}.${SUFFIX}`;
 
-function deployment(i: number, replicas: number): KubernetesObject {
-  const labels = { app: `svc-${i}`, version: "v1" };
+/** Pod k of Service i, on `node`. */
+function pod(i: number, k: number, node: string): KubernetesObject {
   return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: `svc-${i}`, namespace: NAMESPACE },
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `svc-${i}-${k}`, namespace: NAMESPACE, labels: { app: `svc-${i}`, version: "v1" } },
     spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          nodeSelector: { type: "kwok" },
-          containers: [
-            { name: "app", image: "weft.dev/bench:never-pulled", ports: [{ name: "http", containerPort: 8080 }] },
-          ],
-        },
-      },
+      nodeName: node,
+      containers: [
+        { name: "app", image: "weft.dev/bench:never-pulled", ports: [{ name: "http", containerPort: 8080 }] },
+      ],
     },
   } as KubernetesObject;
 }
@@ -123,22 +120,46 @@ async function bounded<T>(items: T[], parallel: number, work: (item: T) => Promi
 
 export class Workload {
   readonly applier: Applier;
+  private nodes: string[] = [];
+  private pods = 0; // per Service, as created
+
   constructor(private readonly kc: KubeConfig) {
     this.applier = new Applier(kc, MANAGER);
   }
 
-  async create(services: number, pods: number): Promise<void> {
-    await this.applier.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
-    const objects: KubernetesObject[] = [flapService(), flapSlice(true)];
-    for (let i = 0; i < services; i++) {
-      objects.push(service(i), deployment(i, pods));
-      if (i % 10 === 0) objects.push(destinationRule(i), virtualService(i, 90));
-    }
-    await bounded(objects, 16, (o) => this.applier.apply(o));
+  /** Pod k of Service i always goes to the same node, so a second run (`--keep`) applies the same spec. */
+  private pod(i: number, k: number): KubernetesObject {
+    return pod(i, k, this.nodes[(i * this.pods + k) % this.nodes.length] as string);
   }
 
-  scale(i: number, replicas: number): Promise<unknown> {
-    return this.applier.apply(deployment(i, replicas));
+  /** Creates the workload; `headroom` more pods per Service must fit on the KWOK nodes for later scaling. */
+  async create(services: number, pods: number, headroom: number): Promise<void> {
+    const nodes = await this.kc.makeApiClient(CoreV1Api).listNode({ labelSelector: "type=kwok" });
+    this.nodes = nodes.items.map((n) => n.metadata?.name ?? "").sort();
+    this.pods = pods;
+    const need = services * pods + headroom;
+    if (need > this.nodes.length * KWOK_NODE_PODS)
+      throw new Error(
+        `${need} pods need ${Math.ceil(need / KWOK_NODE_PODS)} KWOK nodes of ${KWOK_NODE_PODS}, and the cluster has ` +
+          `${this.nodes.length}: npm run cluster -- up --kwok-nodes ${Math.ceil(need / KWOK_NODE_PODS)}`,
+      );
+    await this.applier.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } });
+    const config: KubernetesObject[] = [flapService(), flapSlice(true)];
+    for (let i = 0; i < services; i++) {
+      config.push(service(i));
+      if (i % 10 === 0) config.push(destinationRule(i), virtualService(i, 90));
+    }
+    await bounded(config, 16, (o) => this.applier.apply(o));
+    const all = Array.from({ length: services * pods }, (_, n) => this.pod(Math.floor(n / pods), n % pods));
+    await bounded(all, 16, (o) => this.applier.apply(o));
+  }
+
+  /** Service i's pods from `from` up to `to` (exclusive): created when `to` is above `from`, deleted when below. */
+  async scale(i: number, from: number, to: number): Promise<void> {
+    const ks = Array.from({ length: Math.abs(to - from) }, (_, n) => Math.min(from, to) + n);
+    await bounded(ks, 10, (k) =>
+      to > from ? this.applier.apply(this.pod(i, k)) : this.applier.delete(this.pod(i, k)),
+    );
   }
 
   /** Deletes the namespace and waits until it is gone (its pods first, by the namespace controller). */

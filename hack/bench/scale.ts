@@ -1,4 +1,4 @@
-// bench:scale — discovery against the process cluster at scale. Creates S Services of P pods on KWOK (one
+// bench:scale — discovery against the process cluster at scale. Creates S Services of P bare pods on KWOK (one
 // VirtualService and DestinationRule per 10 Services), runs `weft discovery` (Kubernetes mode) with C simulated ADS
 // clients, and prints: the time to the first snapshot; RSS after sync and at rest; p50/p99 at all clients for a
 // VirtualService change and for a +10-pod scale, each measured from the API server's write as a watch sees it;
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const channels: AdsChannel[] = [];
   try {
     const t0 = Date.now();
-    await workload.create(S, P);
+    await workload.create(S, P, 10);
     const services = Array.from({ length: S }, (_, i) => `svc-${i}`);
     await waitFor(
       "every pod ready in its EndpointSlice",
@@ -316,8 +316,9 @@ async function main(): Promise<void> {
       return n === undefined ? undefined : n >= P + 10;
     });
     const scaled = Date.now();
-    await workload.scale(1, P + 10);
-    const sliceAt = await view.until(() => view.readyOf("svc-1") >= P + 10);
+    const ready = view.until(() => view.readyOf("svc-1") >= P + 10);
+    await workload.scale(1, P, P + 10);
+    const sliceAt = await ready;
     await waitFor("every client's new endpoints", () => got.at().size === C, 120_000, 20);
     got.done();
     await quiet();
@@ -365,7 +366,7 @@ async function main(): Promise<void> {
     }
     view.stop();
     if (values.keep) {
-      await workload.scale(1, P);
+      await workload.scale(1, P + 10, P);
       say(`workload kept in namespace ${NAMESPACE}`);
     } else {
       const t = Date.now();
