@@ -42,6 +42,20 @@ describe("an endpoints-only change", () => {
     expect(hashes(patched).get(TYPE.endpoint)).not.toEqual(hashes(old).get(TYPE.endpoint));
   });
 
+  it("keeps the config's warnings, which read no endpoints, and a later config change recomputes them", () => {
+    const base = bookinfoModel("destination-rule-all.yaml");
+    const stray = { name: "stray", namespace: "default", spec: { hosts: ["nowhere"], http: [] } };
+    const before = { ...base, virtualServices: [...base.virtualServices, stray] };
+    const warning = 'VirtualService/default/stray: host "nowhere" matches no service';
+    const g = new SnapshotGenerator();
+    g.setModel(before);
+    expect([...g.warnings]).toContain(warning);
+    g.setModel(scaled(before));
+    expect([...g.warnings]).toContain(warning);
+    g.setModel({ ...scaled(before), virtualServices: base.virtualServices });
+    expect([...g.warnings]).not.toContain(warning);
+  });
+
   it("is not one when anything else changed: a port, or a VirtualService", () => {
     const before = bookinfoModel("destination-rule-all.yaml");
     const port = {

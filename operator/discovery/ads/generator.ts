@@ -37,6 +37,8 @@ export class SnapshotGenerator {
   /** Warnings of the latest translations, by proxy class, for logs and /debug/syncz. */
   readonly warnings = new Set<string>();
   private failed = new Map<string, string>();
+  /** modelWarnings() of the current model: an endpoints-only change keeps them (they read no endpoints). */
+  private configWarnings: string[] = [];
 
   /** Installs a new config; returns its version. */
   setModel(model: ConfigModel): string {
@@ -49,7 +51,8 @@ export class SnapshotGenerator {
     this.memo = new Map();
     this.warnings.clear();
     this.failed = new Map();
-    for (const w of modelWarnings(model)) this.warnings.add(w);
+    if (!services) this.configWarnings = modelWarnings(model);
+    for (const w of this.configWarnings) this.warnings.add(w);
     return this.version;
   }
 
