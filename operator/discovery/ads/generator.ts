@@ -100,6 +100,10 @@ export class SnapshotGenerator {
     const known = this.classKeys.get(proxy);
     if (known && known.names === names) {
       if (known.model === this.model) return known.key;
+      if (sameClassInputs(known.model, this.model)) {
+        known.model = this.model; // a VirtualService, DestinationRule or policy changed: no proxy's class did
+        return known.key;
+      }
       const c = this.carried;
       if (
         c &&
@@ -215,6 +219,20 @@ function without(model: ConfigModel, drop: Set<object>): ConfigModel {
   const out = { ...model };
   for (const [, list] of ISTIO_LISTS) (out[list] as object[]) = (model[list] as object[]).filter((o) => !drop.has(o));
   return out;
+}
+
+/**
+ * Whether two models agree on all that proxyClassKey reads: the workloads (labels, the proxy's own), the services
+ * (inbound ports), the Sidecars and the mesh config (scope). Models share these lists while they don't change.
+ */
+function sameClassInputs(a: ConfigModel, b: ConfigModel): boolean {
+  return (
+    a.workloads === b.workloads &&
+    a.services === b.services &&
+    a.sidecars === b.sidecars &&
+    a.mesh === b.mesh &&
+    a.domainSuffix === b.domainSuffix
+  );
 }
 
 /** Every address the services that changed from `a` to `b` have endpoints at, before or after. */
