@@ -9,7 +9,7 @@ import { NODE, PORTS, REPO_ROOT, STATE_DIR } from "../../hack/cluster/layout.js"
 import { images } from "../../hack/image/main.js";
 import { getJson, kube, kubectl } from "../integration/support/kubectl.js";
 import { bookinfoOnTheRealNode } from "./bookinfo.js";
-import { httpGet } from "./http.js";
+import { httpGet, until } from "./http.js";
 import { proxyUpgradeOnTheRealNode } from "./upgrade.js";
 import { strictOnTheRealNode } from "./strict.js";
 import { quickStartBlocks, runLines } from "./readme.js";
@@ -110,7 +110,30 @@ describe("the real node", () => {
 
   it("gives pods the cluster's DNS and Services: a pod reaches a Service by name through its ClusterIP", async () => {
     const script = `fetch("http://ratings.${NS}.svc.cluster.local:9080/ratings/3").then(async (r) => process.stdout.write(r.status + " " + (await r.text())))`;
-    const out = await kube(["exec", "ratings", "-n", NS, "--", "/usr/local/bin/node", "-e", script]);
+    // The Service works once its EndpointSlice lists the pod ready and kube-proxy has written the rules for that;
+    // the first is an event to wait for, the second shows only in the traffic (CI once saw EHOSTUNREACH in between).
+    await kube([
+      "wait",
+      "--for=jsonpath={.endpoints[0].conditions.ready}=true",
+      "endpointslice",
+      "-l",
+      "kubernetes.io/service-name=ratings",
+      "-n",
+      NS,
+      "--timeout=60s",
+    ]);
+    let last: unknown;
+    const out = await until(
+      "ratings by name through its ClusterIP",
+      () =>
+        kube(["exec", "ratings", "-n", NS, "--", "/usr/local/bin/node", "-e", script]).catch((err: unknown) => {
+          last = err;
+          return undefined;
+        }),
+      30_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the last try: ${String(last)}`);
+    });
     expect(out).toMatch(/^200 /);
     expect(JSON.parse(out.slice(4))).toMatchObject({ id: 3, version: "ratings-v1" });
   });
