@@ -19,13 +19,23 @@ export function httpGet(
   });
 }
 
-/** Polls `probe` (every 250 ms; a throw counts as not yet) until it returns a value, or fails naming `what`. */
+/**
+ * Polls `probe` (every 250 ms; a throw counts as not yet) until it returns a value, or fails naming `what` and, when
+ * the last try threw, its error.
+ */
 export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await probe().catch(() => undefined);
+    let threw: unknown;
+    const v = await probe().catch((err: unknown) => {
+      threw = err;
+      return undefined;
+    });
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what}: not within ${timeoutMs / 1000} s${threw === undefined ? "" : `; the last try: ${String(threw)}`}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
