@@ -185,8 +185,9 @@ export function proxyUpgradeOnTheRealNode(): void {
       expect(asked.length).toBeGreaterThan(0);
       expect(asked.length).toBeLessThanOrEqual(2);
       expect(failed.message).toContain(`paused, ${asked.length} failed`);
-      expect(failed.message).toMatch(new RegExp(`engine ${missing} \\S+ is missing`));
+      expect(failed.message).toMatch(new RegExp(`engine ${missing.replace(/\./g, "\\.")} \\S+ is missing`));
       for (const p of asked) {
+        expect(failed.message).toContain(`${BOOKINFO_NS}/${p.metadata.name}`);
         const carrier = p.status.containerStatuses?.find((c) => c.name === CARRIER);
         // The kubelet restarts the changed container with a back-off (CrashLoopBackOff), then pulls and fails.
         expect(["ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff"]).toContain(carrier?.state.waiting?.reason);
