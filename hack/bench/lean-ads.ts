@@ -4,6 +4,9 @@
 // clients spends its CPU on bytes arriving, not on copies and garbage, and the figures are discovery's. Like Envoy
 // with `set_node_on_first_message_only` (Istio's setting), it sends its node once per stream.
 //
+// Over incremental xDS (`delta`, as the agent runs by default) it ACKs with a nonce alone; a DeltaDiscoveryResponse
+// has its version, type and nonce at the same field numbers as a DiscoveryResponse, so the same skimmer reads both.
+//
 // Each proxy has its own connection, as each Envoy has. Multiplexed over shared connections, the simulated proxies
 // stalled one another: Node's HTTP/2 stops reading a socket while a write to it is pending, so a burst of ACKs on
 // a connection that discovery was filling held a whole VirtualService push for 300 ms.
@@ -13,6 +16,7 @@ import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { messageType } from "../../proxy/xds/protos.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import type { Names } from "./sim-proxy.js";
+import { DELTA_PATH, encodeDeltaRequest } from "../../proxy/xds/delta.js";
 
 const PATH = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
 const WINDOW = 256 << 20;
@@ -129,10 +133,24 @@ function framed(prefix: Buffer, version: string, nonce: string): Buffer {
   const w = protobuf.Writer.create();
   if (version) w.uint32((VERSION << 3) | 2).string(version);
   if (nonce) w.uint32((NONCE << 3) | 2).string(nonce);
-  const tail = w.finish();
+  return frame(prefix, w.finish());
+}
+
+function frame(...parts: Uint8Array[]): Buffer {
   const head = Buffer.alloc(5);
-  head.writeUInt32BE(prefix.length + tail.length, 1);
-  return Buffer.concat([head, prefix, tail]);
+  head.writeUInt32BE(
+    parts.reduce((n, p) => n + p.length, 0),
+    1,
+  );
+  return Buffer.concat([head, ...parts]);
+}
+
+/** A delta ACK: the type and the nonce, nothing else. */
+function deltaAck(type: string, nonce: string): Buffer {
+  const w = protobuf.Writer.create();
+  w.uint32((2 << 3) | 2).string(type); // type_url
+  w.uint32((6 << 3) | 2).string(nonce); // response_nonce
+  return frame(w.finish());
 }
 
 /**
@@ -154,6 +172,8 @@ export class LeanProxy {
     private readonly id: string,
     private readonly names: Names,
     private readonly observe?: (r: DiscoveryResponse, at: number) => void,
+    /** Incremental xDS (DeltaAggregatedResources) instead of state of the world. */
+    private readonly delta = false,
   ) {
     this.session = leanSession(address);
   }
@@ -161,7 +181,7 @@ export class LeanProxy {
   start(): void {
     const stream = this.session.request({
       ":method": "POST",
-      ":path": PATH,
+      ":path": this.delta ? DELTA_PATH : PATH,
       "content-type": "application/grpc",
       te: "trailers",
     });
@@ -174,6 +194,7 @@ export class LeanProxy {
   }
 
   private send(type: string, names: string[], version: string, nonce: string): void {
+    if (this.delta) return this.sendDelta(type, names, nonce);
     let prefix = this.prefixes.get(type);
     if (!prefix) {
       const node = this.nodeSent ? undefined : { id: this.id, user_agent_name: "envoy" };
@@ -183,6 +204,15 @@ export class LeanProxy {
       this.prefixes.set(type, node ? requestPrefix(type, names) : prefix);
     }
     this.stream?.write(framed(prefix, version, nonce));
+  }
+
+  /** The first request of a type subscribes (no names: everything); later ones ACK by nonce. */
+  private sendDelta(type: string, names: string[], nonce: string): void {
+    if (nonce) return void this.stream?.write(deltaAck(type, nonce));
+    const node = this.nodeSent ? undefined : { id: this.id, user_agent_name: "envoy" };
+    this.nodeSent = true;
+    this.prefixes.set(type, Buffer.alloc(0)); // subscribed
+    this.stream?.write(frame(encodeDeltaRequest({ node, type_url: type, resource_names_subscribe: names })));
   }
 
   private onResponse(r: DiscoveryResponse): void {

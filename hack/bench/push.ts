@@ -3,6 +3,7 @@
 // discovery's CPU seconds per push and its RSS. Usage: npm run bench:push -- --proxies 1000 --services 200
 // [--sidecar [--namespaces 50] [--imports 5]]: the proxies spread over namespaces, each namespace with a Sidecar
 // importing `imports` services (svc-0, the one changed, and others), as Istio's Sidecar scoping is meant to be used.
+// The simulated proxies speak incremental xDS, as agents do; --sotw makes them speak state of the world.
 import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     sidecar: { type: "boolean", default: false },
     namespaces: { type: "string", default: "50" },
     imports: { type: "string", default: "5" },
+    sotw: { type: "boolean", default: false },
     "xds-port": { type: "string" },
     "monitoring-port": { type: "string" },
   },
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
     for (let i = 1; i < PROXIES; i++) {
       const scoped = namesOf(i);
       if (!scoped) throw new Error("no names");
-      const p = new LeanProxy(`127.0.0.1:${XDS}`, nodeId(i), scoped);
+      const p = new LeanProxy(`127.0.0.1:${XDS}`, nodeId(i), scoped, undefined, !values.sotw);
       p.start();
       proxies.push(p);
     }

@@ -5,7 +5,8 @@
 // discovery's CPU per watch event; and one endpoint's readiness flapping 10×/s (CPU, and which types were sent).
 // Then deletes it all. Needs `npm run cluster -- up --kwok-nodes N` with N × 1000 ≥ S × P + 10.
 // Usage: npm run bench:scale -- --services 500 --pods 10 --proxies 200 [--changes 3] [--flap-seconds 30] [--keep]
-// (--keep leaves the workload for the next run, which then only waits for it to be ready.)
+// (--keep leaves the workload for the next run, which then only waits for it to be ready.) The simulated proxies speak
+// incremental xDS, as agents do; --sotw makes them speak state of the world.
 // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery (written when it exits).
 import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { execFileSync, spawn } from "node:child_process";
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     changes: { type: "string", default: "3" },
     "flap-seconds": { type: "string", default: "30" },
     keep: { type: "boolean", default: false },
+    sotw: { type: "boolean", default: false },
   },
 });
 const S = Number(values.services);
@@ -231,7 +233,7 @@ async function main(): Promise<void> {
     await waitFor("the first client", () => (proxies[0]?.synced ?? false) && names !== undefined, 120_000);
     for (let i = 1; i < C; i++) {
       if (!names) throw new Error("no names");
-      const p = new LeanProxy(`127.0.0.1:${xds}`, id(i), names, observe(i));
+      const p = new LeanProxy(`127.0.0.1:${xds}`, id(i), names, observe(i), !values.sotw);
       p.start();
       proxies.push(p);
     }

@@ -147,6 +147,13 @@ export const proxyRole = {
       env: "DISCOVERY_ADDRESS",
       description: "host:port of discovery's xDS; the agent is configured over ADS (over mTLS when it is --ca-address)",
     },
+    "delta-xds": {
+      type: "boolean",
+      env: "ISTIO_DELTA_XDS",
+      default: true,
+      description:
+        "incremental xDS (DeltaAggregatedResources): pushes carry only what changed; state of the world with --no-delta-xds, or when discovery has no delta",
+    },
     "ca-address": {
       type: "string",
       env: "CA_ADDR",

@@ -24,6 +24,7 @@ export async function runProxyRole(f: Flags): Promise<number> {
     const ip = nodeIp(nodeId);
     return runXdsAgent({
       discoveryAddress: f["discovery-address"],
+      delta: f["delta-xds"],
       nodeId,
       interception: f["interception-mode"] === "REDIRECT" ? "REDIRECT" : "NONE",
       appAddress: f["app-address"],

@@ -14,6 +14,8 @@ import { XdsState, isSnapshotType, type Shape } from "./xds-state.js";
 export interface XdsClientOptions {
   /** host:port of discovery's plaintext xDS. */
   address: string;
+  /** Incremental xDS (AdsClientOptions.delta). Default false. */
+  delta?: boolean;
   node: NodeInfo;
   /** Takes a consistent config; throws (the message becomes the NACK) when the engine can't. */
   apply(resources: Resources): Promise<void>;
@@ -81,6 +83,7 @@ export class XdsClient {
   start(): void {
     this.ads = new AdsClient({
       server: this.opts.address,
+      delta: this.opts.delta,
       credentials: this.opts.credentials,
       node: this.node,
       backoffMs: this.opts.backoffMs,
@@ -176,6 +179,7 @@ export class XdsClient {
         server: this.opts.address,
         node: this.opts.node.id,
         connected: this.connected,
+        protocol: this.ads?.incremental ? "delta" : "state of the world",
         applied_version: this.applied,
         ...(this.waiting ? { waiting: this.waiting } : {}),
         types: this.state.summary(),

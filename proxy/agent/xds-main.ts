@@ -23,6 +23,8 @@ import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE } from "../../operator/api/roles.
 
 export interface XdsAgentFlags {
   discoveryAddress: string;
+  /** Incremental xDS (falls back to state of the world when discovery has none). Default true. */
+  delta?: boolean;
   /** `sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local` or `router~...`. */
   nodeId?: string;
   /** REDIRECT: iptables sends the pod's traffic to 15001/15006, listeners are used as served. Default NONE. */
@@ -167,6 +169,7 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
   const mtlsXds = identity && flags.caAddress === flags.discoveryAddress;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,
+    delta: flags.delta ?? true,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
     apply: (r): Promise<void> => {
       fromXds = r;

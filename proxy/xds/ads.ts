@@ -5,6 +5,7 @@ import protobuf from "protobufjs";
 import { messageType } from "./protos.js";
 import { decodeRequestLazily } from "./request.js";
 import type { AnyMessage } from "./types.js";
+import { decodeDeltaRequest, decodeDeltaResponse, encodeDeltaRequest, encodeDeltaResponse } from "./delta.js";
 
 export interface NodeInfo {
   id: string;
@@ -110,10 +111,28 @@ const STREAM = {
   responseDeserialize: decodeResponse,
 };
 
-/** The ADS service for grpc-js: `server.addService(adsService, handlers)` or `makeGenericClientConstructor`. */
-export const adsService = { StreamAggregatedResources: STREAM } satisfies ServiceDefinition;
+const DELTA = {
+  path: `/${ADS_SERVICE}/DeltaAggregatedResources`,
+  requestStream: true,
+  responseStream: true,
+  requestSerialize: encodeDeltaRequest,
+  requestDeserialize: decodeDeltaRequest,
+  responseSerialize: (value: Parameters<typeof encodeDeltaResponse>[0] | FramedResponse): Buffer =>
+    value instanceof FramedResponse ? value.message : encodeDeltaResponse(value),
+  responseDeserialize: decodeDeltaResponse,
+};
+
+/**
+ * The ADS service for grpc-js: `server.addService(adsService, handlers)` or `makeGenericClientConstructor`. Both
+ * stream kinds: state of the world, and incremental (delta).
+ */
+export const adsService = {
+  StreamAggregatedResources: STREAM,
+  DeltaAggregatedResources: DELTA,
+} satisfies ServiceDefinition;
 
 /** The same, for clients that read only version, type and nonce of each response (simulated proxies). */
 export const adsHeaderService = {
   StreamAggregatedResources: { ...STREAM, responseDeserialize: decodeResponseHeader },
+  DeltaAggregatedResources: DELTA,
 } satisfies ServiceDefinition;

@@ -1,9 +1,12 @@
-// The one ADS client: a state-of-the-world StreamAggregatedResources stream carrying every subscribed type. It
-// resends its subscriptions (with the versions it ACKed) on every new stream, ACKs or NACKs each response with
-// what the caller's check says, and reconnects with jittered exponential backoff. Used by the agent, the tests
-// and the push benchmark. Delta xDS would be a second stream kind behind the same subscribe()/onResponse API.
+// The one ADS client: one stream carrying every subscribed type, state of the world (StreamAggregatedResources) or
+// incremental (DeltaAggregatedResources, `delta: true`). It resends its subscriptions (with the versions it ACKed,
+// or, over delta, the resources it holds) on every new stream, ACKs or NACKs each response with what the caller's
+// check says, and reconnects with jittered exponential backoff. Over delta, each response is shown to the check as
+// a state-of-the-world one (applyDelta), so callers don't care which stream kind carries it; a server that doesn't
+// implement delta gets state of the world instead. Used by the agent, the tests and the push benchmark.
 import {
   credentials,
+  status,
   makeGenericClientConstructor,
   type ChannelCredentials,
   type ChannelOptions,
@@ -11,13 +14,15 @@ import {
 } from "@grpc/grpc-js";
 import { adsHeaderService, adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
 import { WARMING_ORDER } from "./types.js";
+import { applyDelta, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type Held } from "./delta.js";
 
 const Channel = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
 const HeaderChannel = makeGenericClientConstructor(adsHeaderService, "AggregatedDiscoveryService");
 
 /** A gRPC connection to an ADS server; many clients may share one (simulated proxies in a benchmark). */
 export type AdsChannel = InstanceType<typeof Channel>;
-type Stream = ClientDuplexStream<DiscoveryRequest, DiscoveryResponse>;
+/** One stream kind or the other: each request written is the kind the stream was opened as. */
+type Stream = ClientDuplexStream<DiscoveryRequest | Partial<DeltaDiscoveryRequest>, DiscoveryResponse>;
 
 /**
  * A channel to host:port, plaintext unless `credentials` say otherwise (mTLS on 15012). `headersOnly` decodes only version, type and nonce of each response (its
@@ -48,6 +53,11 @@ export interface AdsClientOptions {
    * workload certificate current at that time (certificates rotate). Default: plaintext.
    */
   credentials?: () => ChannelCredentials;
+  /**
+   * Incremental xDS: responses carry only what changed, ACKs only a nonce. Falls back to state of the world when the
+   * server answers UNIMPLEMENTED. Default false.
+   */
+  delta?: boolean;
   /** Reconnect backoff, base and ceiling in ms, or false not to reconnect. Default [100, 5000]. */
   backoffMs?: [number, number] | false;
   log?(line: string): void;
@@ -58,6 +68,9 @@ interface Subscription {
   /** The version and nonce of the last response ACKed ("" before the first). */
   version: string;
   nonce: string;
+  /** Over delta: the resources held (taken from ACKed responses), and the names this stream was told. */
+  held: Held;
+  told?: string[];
 }
 
 const NACK_CODE = 3; // google.rpc.Code INVALID_ARGUMENT, as Envoy sends
@@ -74,6 +87,8 @@ export class AdsClient {
   /** Subscription changes made while a response is checked go out after its ACK/NACK, as Envoy orders them. */
   private deferred: Set<string> | undefined;
   private readonly queue: DiscoveryResponse[] = [];
+  /** Over delta (until the server turns out not to speak it). */
+  private delta: boolean;
   private readonly waiters: ((r: DiscoveryResponse) => void)[] = [];
   /** True once the current stream has delivered a response; false while disconnected. */
   connected = false;
@@ -81,6 +96,7 @@ export class AdsClient {
   lastError: string | undefined;
 
   constructor(private readonly opts: AdsClientOptions) {
+    this.delta = opts.delta ?? false;
     this.ownsChannel = typeof opts.server === "string";
     this.channel =
       typeof opts.server === "string" ? adsChannel(opts.server, { credentials: opts.credentials?.() }) : opts.server;
@@ -92,9 +108,14 @@ export class AdsClient {
     const sub = this.subs.get(type);
     const sorted = [...names].sort();
     if (sub && sub.names.join("\n") === sorted.join("\n")) return;
-    this.subs.set(type, { version: "", nonce: "", ...sub, names: sorted });
+    this.subs.set(type, { version: "", nonce: "", held: new Map(), ...sub, names: sorted });
     if (this.deferred) this.deferred.add(type);
     else this.sendSubscription(type);
+  }
+
+  /** Over incremental xDS (false: state of the world, asked for or fallen back to). */
+  get incremental(): boolean {
+    return this.delta;
   }
 
   /** The names subscribed for a type, or undefined when it isn't. */
@@ -111,7 +132,8 @@ export class AdsClient {
    * server sees a changed node (its metadata) without anything else changing. */
   resend(type: string): void {
     const sub = this.subs.get(type);
-    if (sub)
+    if (sub && this.delta) this.deltaRequest({ type_url: type });
+    else if (sub)
       this.request({ type_url: type, resource_names: sub.names, version_info: sub.version, response_nonce: sub.nonce });
   }
 
@@ -131,10 +153,16 @@ export class AdsClient {
     return this.queue.length;
   }
 
+  /** Writes a delta request (the node is added). */
+  private deltaRequest(r: Partial<DeltaDiscoveryRequest>): void {
+    this.stream?.write({ ...r, node: this.opts.node });
+  }
+
   /** ACKs a response: the subscription's names, the response's version and nonce. */
   ack(r: DiscoveryResponse): void {
     const sub = this.subs.get(r.type_url);
     if (sub) Object.assign(sub, { version: r.version_info, nonce: r.nonce });
+    if (this.delta) return this.deltaRequest({ type_url: r.type_url, response_nonce: r.nonce });
     this.request({
       type_url: r.type_url,
       resource_names: sub?.names ?? [],
@@ -146,12 +174,14 @@ export class AdsClient {
   /** NACKs a response: the last ACKed version, the response's nonce, and why. */
   nack(r: DiscoveryResponse, error: string): void {
     const sub = this.subs.get(r.type_url);
+    const error_detail = { code: NACK_CODE, message: error };
+    if (this.delta) return this.deltaRequest({ type_url: r.type_url, response_nonce: r.nonce, error_detail });
     this.request({
       type_url: r.type_url,
       resource_names: sub?.names ?? [],
       version_info: sub?.version ?? "",
       response_nonce: r.nonce,
-      error_detail: { code: NACK_CODE, message: error },
+      error_detail,
     });
   }
 
@@ -164,23 +194,34 @@ export class AdsClient {
 
   private connect(): void {
     if (this.stopped) return;
-    const method = this.channel["StreamAggregatedResources"];
-    if (typeof method !== "function") throw new Error("the ADS channel has no StreamAggregatedResources");
+    const delta = this.delta;
+    const name = delta ? "DeltaAggregatedResources" : "StreamAggregatedResources";
+    const method = this.channel[name];
+    if (typeof method !== "function") throw new Error(`the ADS channel has no ${name}`);
     // grpc-js's generic clients type their methods loosely; this one is the bidi stream adsService declares.
     const stream = method.call(this.channel) as Stream;
     this.stream = stream;
-    stream.on("data", (r: DiscoveryResponse) => {
+    stream.on("data", (r: DiscoveryResponse | DeltaDiscoveryResponse) => {
       this.connected = true;
       this.failures = 0;
       this.lastError = undefined;
-      this.received(r);
+      if (delta) this.receivedDelta(r as DeltaDiscoveryResponse);
+      else this.received(r as DiscoveryResponse);
     });
     let closed = false;
-    const lost = (why: string): void => {
+    const lost = (why: string, code?: number): void => {
       if (closed) return;
       closed = true;
       this.connected = false;
       this.lastError = why;
+      if (delta && code === status.UNIMPLEMENTED && !this.stopped) {
+        // A server from before delta xDS (discovery being upgraded, or another control plane).
+        this.delta = false;
+        this.opts.log?.("xds: the server doesn't implement incremental xDS; using state of the world");
+        for (const sub of this.subs.values()) sub.held = new Map();
+        this.connect();
+        return;
+      }
       if (this.stopped || this.opts.backoffMs === false) return;
       const [base, max] = this.opts.backoffMs ?? [100, 5000];
       const ceiling = Math.min(base * 2 ** this.failures++, max);
@@ -195,7 +236,7 @@ export class AdsClient {
         this.connect();
       }, delay);
     };
-    stream.on("error", (err: Error) => lost(err.message));
+    stream.on("error", (err: Error & { code?: number }) => lost(err.message, err.code));
     stream.on("end", () => lost("ended"));
     // Resume: every subscription again, in warming order, with the version it last ACKed and no nonce.
     const rank = (t: string): number => {
@@ -208,6 +249,21 @@ export class AdsClient {
   private sendSubscription(type: string, fresh = false): void {
     const sub = this.subs.get(type);
     if (!sub) return;
+    if (this.delta) {
+      // On a new stream: every name, and what is held of them. Later: what changed since the stream was last told.
+      const told = fresh ? [] : (sub.told ?? []);
+      const had = new Set(told);
+      const now = new Set(sub.names);
+      const initial = fresh ? Object.fromEntries([...sub.held].map(([name, h]) => [name, h.version])) : {};
+      sub.told = sub.names;
+      this.deltaRequest({
+        type_url: type,
+        resource_names_subscribe: sub.names.filter((n) => !had.has(n)),
+        resource_names_unsubscribe: told.filter((n) => !now.has(n)),
+        initial_resource_versions: initial,
+      });
+      return;
+    }
     this.request({
       type_url: type,
       resource_names: sub.names,
@@ -216,9 +272,36 @@ export class AdsClient {
     });
   }
 
-  private received(r: DiscoveryResponse): void {
+  /**
+   * A delta response, shown to the check as state of the world: the whole of a type asked for by no names (CDS, LDS,
+   * the engine), or the changed resources of a type asked by name. What is held changes once the response is ACKed.
+   */
+  private receivedDelta(d: DeltaDiscoveryResponse): void {
+    const view: DiscoveryResponse = {
+      version_info: d.system_version_info,
+      type_url: d.type_url,
+      nonce: d.nonce,
+      resources: [],
+    };
+    this.received(view, () => {
+      const sub = this.subs.get(d.type_url);
+      if (!sub) return () => undefined;
+      const { held, resources } = applyDelta(sub.held, d, sub.names.length === 0);
+      view.resources = resources;
+      return () => {
+        sub.held = held;
+      };
+    });
+  }
+
+  /**
+   * Hands a response to the check (or to next()), then ACKs or NACKs it. `prepare` (delta) fills in its resources
+   * when its turn comes, returning what to do once it is ACKed; when it throws, the response is NACKed.
+   */
+  private received(r: DiscoveryResponse, prepare: () => () => void = () => () => undefined): void {
     const check = this.opts.onResponse;
     if (!check) {
+      prepare()();
       const w = this.waiters.shift();
       if (w) w(r);
       else this.queue.push(r);
@@ -228,7 +311,9 @@ export class AdsClient {
     this.checking = this.checking.then(async () => {
       this.deferred = new Set();
       let error: string | undefined;
+      let commit = (): void => undefined;
       try {
+        commit = prepare();
         error = await check(r);
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
@@ -236,8 +321,10 @@ export class AdsClient {
       const changed = this.deferred;
       this.deferred = undefined;
       if (stream !== this.stream) return; // answered on a stream that is gone; the new one resubscribed
-      if (error === undefined) this.ack(r);
-      else this.nack(r, error);
+      if (error === undefined) {
+        commit();
+        this.ack(r);
+      } else this.nack(r, error);
       for (const type of changed) this.sendSubscription(type);
     });
   }

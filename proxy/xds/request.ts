@@ -89,18 +89,16 @@ export function decodeRequestLazily(bytes: Buffer): RawDiscoveryRequest {
       return names;
     },
     get node(): NodeInfo | undefined {
-      if (node === undefined && nodeBytes) {
-        const type = messageType(NODE);
-        node = type.toObject(type.decode(nodeBytes), {
-          longs: String,
-          enums: String,
-          arrays: true,
-          defaults: true,
-        }) as NodeInfo;
-      }
+      if (node === undefined && nodeBytes) node = decodeNode(nodeBytes);
       return node ?? undefined;
     },
   };
+}
+
+/** A Node from its bytes, as protobufjs' plain object. */
+export function decodeNode(bytes: Buffer): NodeInfo {
+  const type = messageType(NODE);
+  return type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true, defaults: true }) as NodeInfo;
 }
 
 /** The strings of consecutive resource_names fields. */

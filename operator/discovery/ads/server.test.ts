@@ -5,7 +5,7 @@ import { adsService } from "../../../proxy/xds/ads.js";
 import { decodeResource } from "../../../proxy/xds/codec.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { RawAdsClient } from "../../../test/support/discovery/adsclient.js";
-import { ECHO_SUBSETS, meshModel } from "../../../test/support/discovery/mesh.js";
+import { ECHO_SUBSETS, ECHO_V3, ECHO_V4, echoWeights, meshModel } from "../../../test/support/discovery/mesh.js";
 import { bindGrpc } from "../server.js";
 import { SnapshotGenerator } from "./generator.js";
 import { XdsMetrics } from "./metrics.js";
@@ -14,32 +14,9 @@ import { summarise } from "./summary.js";
 import { SyncTracker } from "./tracker.js";
 
 const NODE = "sidecar~127.0.0.9~client-0.default~default.svc.cluster.local";
-const VS = (weightV1: number): string => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: echo }
-spec:
-  hosts: [echo]
-  http:
-  - route:
-    - { destination: { host: echo, subset: v1 }, weight: ${weightV1} }
-    - { destination: { host: echo, subset: v2 }, weight: ${100 - weightV1} }`;
-
-/** One more v1 endpoint for echo. */
-const V3 = `---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: echo-v3 }
-spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
-
-/** One more v2 endpoint. */
-const V4 = `
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: { name: echo-v4 }
-spec: { address: 127.0.0.6, ports: { grpc: 7074 }, labels: { app: echo, version: v2 } }`;
-
+const VS = echoWeights;
+const V3 = ECHO_V3;
+const V4 = ECHO_V4;
 describe("ADS server", () => {
   let grpc: Server;
   let ads: AdsServer;

@@ -1,32 +1,26 @@
 // State-of-the-world ADS: one stream per proxy carrying every type. Versions and nonces per type; ACK/NACK as
 // the xDS protocol defines them; pushes in warming order (CDS → EDS → LDS → RDS), only for what changed.
-import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js";
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { status } from "@grpc/grpc-js";
 import type { DiscoveryRequest, DiscoveryResponse } from "../../../proxy/xds/ads.js";
 import { FramedResponse, encodeResponse } from "../../../proxy/xds/ads.js";
 import type { SnapshotType } from "../../../proxy/xds/types.js";
 import { encodeResource } from "../../../proxy/xds/codec.js";
-import { ENGINE_TYPE, engineResource, reportFromMetadata, type EngineTarget } from "../../../proxy/xds/engine.js";
+import { ENGINE_TYPE, engineResource, type EngineTarget } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER } from "../../../proxy/xds/types.js";
 import type { ProxyIdentity } from "../translate/index.js";
-import { parseNodeId } from "../translate/index.js";
 import { findWorkloadAt } from "../translate/proxy.js";
 import type { SnapshotGenerator } from "./generator.js";
 import type { XdsMetrics } from "./metrics.js";
-import type { Entry, Snapshot } from "./snapshot.js";
+import type { Entry } from "./snapshot.js";
 import { changesSince, selectResources } from "./snapshot.js";
 import { PARENT, isSnapshotType, rawOf, sameNames, subscribedNames, type Subscription } from "./subscription.js";
 import type { SyncTracker } from "./tracker.js";
 import { shareFrames } from "./frames.js";
+import { Peer, type AnyStream, type StreamAuthorizer } from "./peer.js";
+import { DeltaConnection } from "./delta.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer | FramedResponse>;
-/** Why a stream may not be served for this node id (it is closed with PERMISSION_DENIED), or undefined. */
-/** Who a stream on the mTLS port is, by its certificate: or why it is refused. */
-export type StreamPeer = { namespace: string; serviceAccount: string } | { error: string };
-
-/** Vets a stream's node id on the mTLS port: the certificate's identity, or why the stream is refused. */
-export type StreamAuthorizer = (stream: Stream, nodeId: string) => StreamPeer;
+export type { StreamAuthorizer, StreamPeer } from "./peer.js";
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -35,65 +29,19 @@ export interface Logger {
 
 const SILENT: Logger = { info: () => undefined, warn: () => undefined };
 
-/**
- * Ends a stream with a status the client sees. (grpc-js sends the status an 'error' event sets, when the stream
- * ends: destroy(err) would end it without any.)
- */
-function refuse(stream: Stream, code: status, details: string): void {
-  stream.emit("error", Object.assign(new Error(details), { code, details }));
-}
-
-class Connection {
-  identity?: ProxyIdentity;
+/** A state-of-the-world stream. */
+class Connection extends Peer {
   private readonly subs = new Map<SnapshotType, Subscription>();
-  private snapshot?: Snapshot;
-  /** Weft's engine type, when the proxy subscribed to it: what was sent last. */
-  private engineSub?: { sent?: string; nonce?: string };
-  private engineReport = "";
-  /** The node's bytes in the last request that carried one. */
-  private nodeBytes?: Buffer;
-  /** Bytes written to this stream and not yet flushed. */
-  private unflushed = 0;
-  private closed = false;
 
-  constructor(
-    readonly id: number,
-    private readonly stream: Stream,
-    private readonly server: AdsServer,
-    private readonly authorize: StreamAuthorizer | undefined,
-  ) {}
+  protected versions(): Iterable<Subscription> {
+    return this.subs.values();
+  }
 
   onRequest(req: DiscoveryRequest): void {
     const { tracker, metrics, log } = this.server;
-    if (!this.identity) {
-      if (!req.node?.id) {
-        refuse(this.stream, status.INVALID_ARGUMENT, "the first request must carry node.id");
-        return;
-      }
-      const peer = this.authorize?.(this.stream, req.node.id);
-      if (peer && "error" in peer) {
-        log.warn({ node: req.node.id, peer: this.stream.getPeer(), error: peer.error }, "proxy refused");
-        refuse(this.stream, status.PERMISSION_DENIED, peer.error);
-        return;
-      }
-      // Authorized on the mTLS port: the proxy presented its workload certificate, so it can do mutual TLS.
-      this.identity = {
-        ...parseNodeId(req.node.id, req.node.user_agent_name ?? ""),
-        mtls: this.authorize !== undefined,
-      };
-      tracker.connect(this.id, this.identity.id);
-      const announced = statsFromMetadata(req.node.metadata);
-      const from = this.stream.getPeer();
-      const { ip } = this.identity;
-      // Resolved when the dashboard scrapes: the pod may reach discovery's model after its proxy connects.
-      const vouched = peer && { nodeIp: ip, isOwn: (at: string) => this.server.runsAs(at, peer) };
-      tracker.setScrapeTarget(this.id, () => scrapeUrl(announced, from, vouched));
-      metrics.connected.set(tracker.size);
-      log.info({ node: this.identity.id, connection: this.id }, "proxy connected");
-    }
-    this.takeEngineReport(req);
+    if (!this.identify(req, rawOf(req).nodeBytes) || !this.identity) return;
     const type = req.type_url;
-    if (type === ENGINE_TYPE) return this.onEngineRequest(req);
+    if (type === ENGINE_TYPE) return this.onEngineRequest(req.response_nonce, req.error_detail?.message);
     if (!isSnapshotType(type)) return;
     const sub = this.subs.get(type);
     if (sub && req.response_nonce && req.response_nonce !== sub.nonce) return; // stale: ignore
@@ -124,78 +72,24 @@ class Connection {
     }
   }
 
-  /** The engine the agent reports running, from its node metadata (every request may carry a newer one). */
-  private takeEngineReport(req: DiscoveryRequest): void {
-    // The node repeated as it was (agents send it with every request): nothing new to read from it.
-    const nodeBytes = rawOf(req).nodeBytes;
-    if (nodeBytes && this.nodeBytes?.equals(nodeBytes)) return;
-    if (nodeBytes) this.nodeBytes = Buffer.from(nodeBytes);
-    const raw = req.node?.metadata?.fields?.["WEFT_ENGINE"]?.stringValue ?? "";
-    if (raw === this.engineReport) return;
-    this.engineReport = raw;
-    const report = reportFromMetadata(req.node?.metadata);
-    this.server.tracker.engine(this.id, report);
-    if (report && this.identity)
-      this.server.log.info(
-        { node: this.identity.id, engine: report.engine, phase: report.phase, error: report.error },
-        "proxy engine",
-      );
-  }
-
-  private onEngineRequest(req: DiscoveryRequest): void {
-    if (!this.engineSub) {
-      this.engineSub = {};
-      this.pushEngine();
-      return;
-    }
-    if (req.response_nonce && req.response_nonce === this.engineSub.nonce && req.error_detail?.message) {
-      this.server.log.warn({ node: this.identity?.id, error: req.error_detail.message }, "engine NACK");
-    }
-  }
-
-  /** Sends the desired engine (one resource, or none) when it changed. */
-  pushEngine(): void {
-    const sub = this.engineSub;
-    if (!sub || !this.identity) return;
-    const target: EngineTarget | undefined = this.server.engineFor?.(this.identity);
-    const key = target ? `${target.version} ${target.binaryPath}` : "";
-    if (sub.sent === key) return;
-    const version = String(++this.server.engineVersions);
-    const nonce = `engine:${version}`;
-    this.write(
-      encodeResponse({
-        version_info: version,
-        resources: target ? [encodeResource(engineResource(target))] : [],
-        type_url: ENGINE_TYPE,
-        nonce,
-      }),
-    );
-    Object.assign(sub, { sent: key, nonce });
+  protected engineResponse(version: string, nonce: string, target: EngineTarget | undefined): Buffer {
+    return encodeResponse({
+      version_info: version,
+      resources: target ? [encodeResource(engineResource(target))] : [],
+      type_url: ENGINE_TYPE,
+      nonce,
+    });
   }
 
   /** Sends every subscribed type whose resources changed, in warming order. */
   push(): void {
-    const id = this.identity;
-    if (!id) return;
+    if (!this.identity) return;
     if (!this.server.admit(this)) return; // pushed again once buffered bytes drain
     const started = process.hrtime.bigint();
-    const { generator, tracker, metrics, log } = this.server;
+    const { tracker, metrics } = this.server;
     const lds = this.subs.get(TYPE.listener)?.names;
-    try {
-      this.snapshot = generator.snapshotFor(id, lds && lds !== "*" ? lds : []);
-      tracker.snapshot(this.id, undefined);
-    } catch (err) {
-      tracker.snapshot(this.id, (err as Error).message);
-      if (!this.server.logged.has(err as Error)) {
-        this.server.logged.add(err as Error);
-        log.warn(
-          { node: id.id, error: (err as Error).message },
-          "snapshot not built; proxies of this kind keep their previous one",
-        );
-      }
-      if (!this.snapshot) return;
-    }
-    const snapshot = this.snapshot;
+    const snapshot = this.buildSnapshot(lds && lds !== "*" ? lds : []);
+    if (!snapshot) return;
     const sentTypes = new Set<SnapshotType>();
     for (const type of WARMING_ORDER) {
       const sub = this.subs.get(type);
@@ -238,37 +132,6 @@ class Connection {
     if (sent) metrics.pushTime.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.markCurrent();
   }
-
-  private write(bytes: Buffer | FramedResponse): void {
-    const n = bytes instanceof FramedResponse ? bytes.frame.length : bytes.length;
-    this.unflushed += n;
-    this.server.buffered(n);
-    this.stream.write(bytes, () => {
-      if (this.closed) return;
-      this.unflushed -= n;
-      this.server.flushed(n);
-    });
-  }
-
-  /** The stream is gone: whatever it still held is no longer buffered. */
-  closedDown(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.server.flushed(this.unflushed);
-    this.unflushed = 0;
-  }
-
-  end(): void {
-    this.stream.end();
-  }
-
-  /** When everything sent is ACKed, the proxy holds the current generation's config. */
-  private markCurrent(): void {
-    if (!this.snapshot || this.snapshot.version !== this.server.generator.version) return;
-    for (const sub of this.subs.values())
-      if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
-    this.server.tracker.atVersion(this.id, this.server.generator.version);
-  }
 }
 
 export interface AdsServerOptions {
@@ -290,7 +153,7 @@ export class AdsServer {
   readonly tracker: SyncTracker;
   readonly metrics: XdsMetrics;
   readonly log: Logger;
-  private readonly connections = new Map<number, Connection>();
+  private readonly connections = new Map<number, Peer>();
   private nextId = 0;
   /** Snapshot errors already logged: one line per failure, not one per proxy. */
   readonly logged = new WeakSet<Error>();
@@ -302,7 +165,7 @@ export class AdsServer {
   /** Said once: grpc-js copies each response per stream (frames.ts). */
   private copiesFrames = false;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
-  private readonly waiting = new Set<Connection>();
+  private readonly waiting = new Set<Peer>();
 
   constructor(options: AdsServerOptions) {
     this.generator = options.generator;
@@ -314,7 +177,7 @@ export class AdsServer {
   }
 
   /** May this connection push now? If not, it is queued and pushed when bytes drain. */
-  admit(conn: Connection): boolean {
+  admit(conn: Peer): boolean {
     if (this.bufferedBytes < this.maxBuffered && (this.waiting.size === 0 || this.waiting.has(conn))) {
       this.waiting.delete(conn);
       return true;
@@ -345,15 +208,23 @@ export class AdsServer {
 
   /** Handlers for `grpcServer.addService(adsService, ...)`; `authorize` vets each stream's node id (mTLS port). */
   handlers(authorize?: StreamAuthorizer): UntypedServiceImplementation {
-    return { StreamAggregatedResources: (stream: Stream) => this.stream(stream, authorize) };
+    return {
+      StreamAggregatedResources: (stream: Stream) => {
+        const conn = new Connection(++this.nextId, stream as AnyStream, this, authorize);
+        this.stream(stream, conn, (req: DiscoveryRequest) => conn.onRequest(req));
+      },
+      DeltaAggregatedResources: (stream: AnyStream) => {
+        const conn = new DeltaConnection(++this.nextId, stream, this, authorize);
+        this.stream(stream, conn, (req) => conn.onRequest(req as Parameters<DeltaConnection["onRequest"]>[0]));
+      },
+    };
   }
 
-  private stream(stream: Stream, authorize: StreamAuthorizer | undefined): void {
+  private stream<T>(stream: ServerDuplexStream<T, unknown>, conn: Peer, onRequest: (req: T) => void): void {
     if (!shareFrames(stream) && !this.copiesFrames) {
       this.copiesFrames = true;
       this.log.warn({}, "this grpc-js frames every response anew: each push copies its responses once per proxy");
     }
-    const conn = new Connection(++this.nextId, stream, this, authorize);
     this.connections.set(conn.id, conn);
     const close = (): void => {
       if (!this.connections.delete(conn.id)) return;
@@ -363,7 +234,7 @@ export class AdsServer {
       this.metrics.connected.set(this.tracker.size);
       if (conn.identity) this.log.info({ node: conn.identity.id, connection: conn.id }, "proxy disconnected");
     };
-    stream.on("data", (req: DiscoveryRequest) => conn.onRequest(req));
+    stream.on("data", onRequest);
     stream.on("end", () => {
       close();
       stream.end();

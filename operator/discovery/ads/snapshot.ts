@@ -42,12 +42,23 @@ export interface Snapshot {
 export interface Selection {
   /** Unique in the process: with the version, it makes the nonce of the response carrying this selection. */
   id: number;
+  /** The names it was selected by. */
+  names: string[] | "*";
   entries: Entry[];
   hash: string;
   /** The encoded DiscoveryResponse, made on first send and shared by every proxy that gets it. */
   response?: FramedResponse;
   /** What changed since earlier selections of the same names, by their ids ("3+5"): shared like `response`. */
   changes?: Map<string, Changes>;
+  /** Incremental responses to a proxy holding another selection, by its id: shared like `response`. */
+  deltas?: Map<number, Delta>;
+}
+
+/** What a proxy holding one selection needs to hold another: the entries to add or replace, the names to drop. */
+export interface Delta {
+  entries: Entry[];
+  removed: string[];
+  response?: FramedResponse;
 }
 
 /** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
@@ -198,7 +209,7 @@ export function withAssignments(prev: Snapshot, version: string, assignments: En
   const selections = new Map<string, Selection>();
   for (const [key, sel] of prev.selections)
     if (!key.startsWith(`${TYPE.endpoint}\n`))
-      selections.set(key, { id: sel.id, entries: sel.entries, hash: sel.hash });
+      selections.set(key, { id: sel.id, names: sel.names, entries: sel.entries, hash: sel.hash });
   return { version, hash: snapshotHash(resources), resources, warnings: prev.warnings, selections };
 }
 
@@ -274,10 +285,50 @@ export function selectResources(snapshot: Snapshot, type: SnapshotType, names: s
       names === "*" ? [...all.values()] : names.map((n) => all.get(n)).filter((e): e is Entry => e !== undefined);
     const h = createHash("sha1");
     for (const e of entries) h.update(e.name).update(e.hash);
-    selection = { id: ++selections, entries, hash: h.digest("base64url") };
+    selection = { id: ++selections, names, entries, hash: h.digest("base64url") };
     snapshot.selections.set(key, selection);
   }
   return selection;
+}
+
+/** What a proxy that was sent nothing yet holds. */
+export const NOTHING: Selection = Object.freeze({ id: 0, names: [], entries: [], hash: "" });
+
+/**
+ * What a proxy holding `held` needs to hold `next`, incrementally: the entries that differ, and the names it holds
+ * that `next` hasn't. An explicitly named resource that doesn't exist is said removed when first asked for, so the
+ * proxy knows not to wait for it. Computed once per pair of selections, whatever the number of proxies.
+ */
+export function deltaSince(next: Selection, held: Selection): Delta {
+  next.deltas ??= new Map();
+  let delta = next.deltas.get(held.id);
+  if (!delta) {
+    const before = new Map(held.entries.map((e) => [e.name, e.hash]));
+    const entries = next.entries.filter((e) => before.get(e.name) !== e.hash);
+    const now = new Set(next.entries.map((e) => e.name));
+    const removed = held.entries.filter((e) => !now.has(e.name)).map((e) => e.name);
+    if (next.names !== "*") {
+      const asked = new Set(held.names === "*" ? [] : held.names);
+      for (const n of next.names) if (!asked.has(n) && !now.has(n)) removed.push(n);
+    }
+    delta = { entries, removed };
+    // Proxies hold one of a few earlier selections: a few deltas are kept, not every one ever asked.
+    if (next.deltas.size >= 8) next.deltas.clear();
+    next.deltas.set(held.id, delta);
+  }
+  return delta;
+}
+
+/**
+ * The same for a proxy whose holdings are known name by name (it reconnected saying what it holds, or NACKed a
+ * response): `held` maps each name to the hash of what it holds ("" when not known).
+ */
+export function deltaFrom(next: Selection, held: ReadonlyMap<string, string>): Delta {
+  const entries = next.entries.filter((e) => held.get(e.name) !== e.hash);
+  const now = new Set(next.entries.map((e) => e.name));
+  const removed = [...held.keys()].filter((n) => !now.has(n));
+  if (next.names !== "*") for (const n of next.names) if (!now.has(n) && !held.has(n)) removed.push(n);
+  return { entries, removed };
 }
 
 export { WARMING_ORDER };

@@ -62,3 +62,30 @@ spec:
   http:
 ${http}`;
 }
+
+/** The echo VirtualService splitting traffic between subsets v1 and v2. */
+export const echoWeights = (weightV1: number): string => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: echo }
+spec:
+  hosts: [echo]
+  http:
+  - route:
+    - { destination: { host: echo, subset: v1 }, weight: ${weightV1} }
+    - { destination: { host: echo, subset: v2 }, weight: ${100 - weightV1} }`;
+
+/** One more v1 endpoint for echo. */
+export const ECHO_V3 = `---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v3 }
+spec: { address: 127.0.0.4, ports: { grpc: 7073 }, labels: { app: echo, version: v1 } }`;
+
+/** One more v2 endpoint. */
+export const ECHO_V4 = `
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: { name: echo-v4 }
+spec: { address: 127.0.0.6, ports: { grpc: 7074 }, labels: { app: echo, version: v2 } }`;
