@@ -142,6 +142,7 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
     try {
       type Dump = {
         version?: string;
+        xds?: { protocol?: string };
         resources?: { clusters?: { name: string }[]; routes?: { virtual_hosts?: VirtualHost[] }[] };
       };
       const dump = async (): Promise<Dump | undefined> => {
@@ -169,6 +170,7 @@ describe("Bookinfo from the cluster, through discovery's Kubernetes source", () 
       }
       expect(acked(syncz)).toBe(true);
       const d = await dump();
+      expect(d?.xds?.protocol).toBe("delta"); // an agent speaks incremental xDS to discovery, as Istio's do
       const names = (d?.resources?.clusters ?? []).map((c) => c.name);
       const expected = BOOKINFO.flatMap(([app, versions]) => [cluster(app), ...versions.map((v) => cluster(app, v))]);
       expect(names).toEqual(expect.arrayContaining(expected));
