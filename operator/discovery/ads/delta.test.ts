@@ -180,6 +180,25 @@ describe("incremental ADS server", () => {
     expect(lds.removed_resources).toContain("0.0.0.0_9090");
   });
 
+  it("sends a changed cluster's assignment again with it, though its endpoints are the same (Envoy warms it until one comes)", async () => {
+    const s = open();
+    await subscribeAll(s);
+    const roundRobin = ECHO_SUBSETS.replace(
+      "  host: echo\n",
+      "  host: echo\n  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }\n",
+    );
+    expect(roundRobin).not.toBe(ECHO_SUBSETS);
+    ads.generator.setModel(meshModel(roundRobin, VS(50)));
+    await ads.pushAll();
+    const cds = await s.next();
+    expect(cds.type_url).toBe(TYPE.cluster);
+    const changed = names(cds).filter((n) => n.includes("|echo"));
+    expect(changed).toEqual(["outbound|7070|v1|echo", "outbound|7070|v2|echo", "outbound|7070||echo"]);
+    const eds = await s.next();
+    expect(eds.type_url).toBe(TYPE.endpoint);
+    expect(names(eds)).toEqual(changed);
+  });
+
   it("a proxy that reconnects saying what it holds is sent only what differs", async () => {
     const first = open();
     const { got, eds } = await subscribeAll(first);

@@ -17,7 +17,7 @@ import {
 import { ENGINE_TYPE, engineResource, targetText, type EngineTarget } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, isSnapshotType, type SnapshotType } from "../../../proxy/xds/types.js";
 import { Peer, refuse, type TypeVersions } from "./peer.js";
-import { NOTHING, deltaFrom, deltaSince, selectResources, type Delta, type Selection } from "./snapshot.js";
+import { NOTHING, deltaFrom, deltaSince, rewarm, selectResources, type Delta, type Selection } from "./snapshot.js";
 
 interface DeltaSubscription extends TypeVersions {
   /** Everything of the type (CDS and LDS, asked with no names or "*"), or the names in `names`. */
@@ -143,21 +143,29 @@ export class DeltaConnection extends Peer {
     const snapshot = this.buildSnapshot(lds && !lds.wildcard ? lds.names : []);
     if (!snapshot) return;
     let sent = false;
+    let clusters: Delta | undefined; // the CDS delta sent in this push, if any
     for (const type of WARMING_ORDER) {
       const sub = this.subs.get(type);
       if (!sub) continue;
       const selection = selectResources(snapshot, type, sub.wildcard ? "*" : sub.names);
-      if (sub.sent && selection.hash === sub.sent.hash) continue;
+      const warming = type === TYPE.endpoint && clusters !== undefined && clusters.entries.length > 0;
+      if (sub.sent && selection.hash === sub.sent.hash && !warming) continue;
       const held = sub.held;
       const shared = !(held instanceof Map);
-      const delta = shared ? deltaSince(selection, held) : deltaFrom(selection, held);
+      let delta = shared ? deltaSince(selection, held) : deltaFrom(selection, held);
+      let nonce = shared
+        ? `${snapshot.version}:${selection.id}:d${held.id}`
+        : `${snapshot.version}:${selection.id}:s${this.id}.${++this.own}`;
+      if (warming && clusters) {
+        const before = delta;
+        delta = rewarm(delta, selection, clusters, shared ? nonce : undefined);
+        if (delta !== before && shared) nonce += ":w";
+      }
       const answer = sub.sent === undefined; // a new subscription is answered, even with nothing
       sub.sent = selection;
       sub.held = selection;
       if (delta.entries.length === 0 && delta.removed.length === 0 && !answer) continue;
-      const nonce = shared
-        ? `${snapshot.version}:${selection.id}:d${held.id}`
-        : `${snapshot.version}:${selection.id}:s${this.id}.${++this.own}`;
+      if (type === TYPE.cluster) clusters = delta;
       const response = shared
         ? (delta.response ??= encode(snapshot.version, type, nonce, delta))
         : encode(snapshot.version, type, nonce, delta);

@@ -59,6 +59,8 @@ export interface Delta {
   entries: Entry[];
   removed: string[];
   response?: FramedResponse;
+  /** For a CDS delta: the EDS deltas that follow it, with the changed clusters' assignments (`rewarm`). */
+  followers?: Map<string, Delta>;
 }
 
 /** The entries of a selection that differ from an earlier one of the same names, and their encoded response. */
@@ -329,6 +331,28 @@ export function deltaFrom(next: Selection, held: ReadonlyMap<string, string>): D
   const removed = [...held.keys()].filter((n) => !now.has(n));
   if (next.names !== "*") for (const n of next.names) if (!now.has(n) && !held.has(n)) removed.push(n);
   return { entries, removed };
+}
+
+/**
+ * An EDS delta that follows a CDS delta: it carries, changed or not, the assignment of every cluster the CDS delta
+ * added or changed. Envoy warms an updated cluster until an assignment for it arrives, even an unchanged one
+ * (xds_protocol.rst, "Resource warming"); without it the cluster would never finish warming. Shared by the proxies
+ * that get the same two deltas when `key` names them (undefined: not shared).
+ */
+export function rewarm(eds: Delta, next: Selection, clusters: Delta, key: string | undefined): Delta {
+  let out = key === undefined ? undefined : clusters.followers?.get(key);
+  if (!out) {
+    const warming = new Set(edsNames(clusters.entries.map((e) => e.json)));
+    const carried = new Set(eds.entries.map((e) => e.name));
+    const again = next.entries.filter((e) => warming.has(e.name) && !carried.has(e.name));
+    out = again.length > 0 ? { entries: [...eds.entries, ...again], removed: eds.removed } : eds;
+    if (key !== undefined) {
+      clusters.followers ??= new Map();
+      if (clusters.followers.size >= 8) clusters.followers.clear();
+      clusters.followers.set(key, out);
+    }
+  }
+  return out;
 }
 
 export { WARMING_ORDER };
