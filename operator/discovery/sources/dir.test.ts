@@ -52,6 +52,24 @@ describe("DirSource", () => {
     expect(snap.warnings).toEqual([]);
   });
 
+  it("keeps what a change didn't touch as the same objects, so a one-line change isn't translated and encoded anew", async () => {
+    const vs = (name: string, timeout: string): string =>
+      `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: ${name} }\nspec: { hosts: [${name}], http: [{ timeout: ${timeout}, route: [{ destination: { host: ${name} } }] }] }\n`;
+    await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
+    await writeFile(path.join(dir, "a.yaml"), vs("echo", "1s"));
+    await writeFile(path.join(dir, "b.yaml"), vs("web.example.com", "1s"));
+    const { first, next } = start();
+    const before = (await first).model;
+    await writeFile(path.join(dir, "b.yaml"), vs("web.example.com", "2s"));
+    let after = await next();
+    while (after.model.virtualServices[1]?.spec.http?.[0]?.timeout !== "2s") after = await next();
+    expect(after.model.services).toBe(before.services);
+    expect(after.model.workloads).toBe(before.workloads);
+    expect(after.model.virtualServices).not.toBe(before.virtualServices);
+    expect(after.model.virtualServices[0]).toBe(before.virtualServices[0]);
+    expect(after.model.virtualServices[1]).not.toBe(before.virtualServices[1]);
+  });
+
   it("reports a change made to the folder, and keeps a broken file's last good content", async () => {
     await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
     const { first, next } = start();

@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import type { ConfigModel } from "../model/config.js";
 import type { KubeObject } from "../model/kube.js";
 import { normalise } from "../model/normalise.js";
+import { intern } from "../model/intern.js";
 import { admit, rejectionMessage, type Rejection } from "./admission.js";
 
 export interface DirSnapshot {
@@ -58,6 +59,8 @@ export function parseDocuments(text: string, file: string): KubeObject[] {
 export class DirSource {
   /** One non-recursive watcher per folder of the tree, by path. */
   private readonly watchers = new Map<string, FSWatcher>();
+  /** The last model read. */
+  private model: ConfigModel | undefined;
   private watching = false;
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> = Promise.resolve();
@@ -171,8 +174,10 @@ export class DirSource {
     const admitted = admit(candidates, this.good);
     this.good = admitted.good;
     const result = normalise(admitted.objects, { domainSuffix: this.options.domainSuffix });
+    // What didn't change keeps its identity: translation and encoding are memoised by it.
+    this.model = intern(this.model, result.model);
     return {
-      model: result.model,
+      model: this.model,
       warnings: [...warnings, ...admitted.rejected.map(rejectionMessage), ...result.warnings],
       objects: admitted.objects,
       rejected: admitted.rejected,
