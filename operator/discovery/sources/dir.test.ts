@@ -151,6 +151,26 @@ metadata: { name: reviews }
 spec: { host: reviews, trafficPolicy: { loadBalancer: { simple: RANDOM } } }
 `;
 
+  it("checks an unchanged VirtualService again when the DestinationRules it names change", async () => {
+    const rule = (subsets: string): string =>
+      `apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: echo }\nspec: { host: echo, subsets: [${subsets}] }\n`;
+    await writeFile(path.join(dir, "mesh.yaml"), ECHO_ENTRY);
+    await writeFile(path.join(dir, "dr.yaml"), rule("{ name: v1, labels: { version: v1 } }"));
+    await writeFile(
+      path.join(dir, "vs.yaml"),
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: echo }\nspec: { hosts: [echo], http: [{ route: [{ destination: { host: echo, subset: v2 } }] }] }\n",
+    );
+    const { first, next } = start();
+    expect((await first).rejected?.map((r) => r.kind)).toEqual(["VirtualService"]);
+    await writeFile(
+      path.join(dir, "dr.yaml"),
+      rule("{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }"),
+    );
+    let snap = await next();
+    while (snap.model.virtualServices.length === 0) snap = await next();
+    expect(snap.rejected).toEqual([]);
+  });
+
   it("rejects an invalid object at the door, naming it, its file and the field; its previous version stays, the rest is taken", async () => {
     await writeFile(path.join(dir, "a.yaml"), reviews("attempts: 3"));
     const { first, next } = start();
