@@ -7,6 +7,10 @@ describe("proxy.istio.io/config, as the injector reads it", () => {
     expect(
       parseProxyConfig("binaryPath: /usr/local/bin/mosn\nproxyMetadata: {SECRET_TTL: 1h, TRUST_DOMAIN: x.y}"),
     ).toEqual({ binaryPath: "/usr/local/bin/mosn", proxyMetadata: { SECRET_TTL: "1h", TRUST_DOMAIN: "x.y" } });
+    // As in Istio, a pod can turn incremental xDS off for its sidecar.
+    expect(parseProxyConfig("proxyMetadata: {ISTIO_DELTA_XDS: 'false'}")).toEqual({
+      proxyMetadata: { ISTIO_DELTA_XDS: "false" },
+    });
     expect(parseProxyConfig(undefined)).toEqual({});
     expect(parseProxyConfig("  ")).toEqual({});
     expect(parseProxyConfig("# nothing\n")).toEqual({});
@@ -28,8 +32,12 @@ describe("proxy.istio.io/config, as the injector reads it", () => {
     ["proxyMetadata: {SECRET_TTL: 0s}", 'proxyMetadata.SECRET_TTL: invalid value "0s" (want at least 1s)'],
     ["proxyMetadata: {SECRET_TTL: {h: 1}}", "proxyMetadata.SECRET_TTL: not a string"],
     [
+      "proxyMetadata: {ISTIO_DELTA_XDS: maybe}",
+      'proxyMetadata.ISTIO_DELTA_XDS: invalid value "maybe" (want true or false)',
+    ],
+    [
       "proxyMetadata: {ISTIO_META_DNS_CAPTURE: 'true'}",
-      "proxyMetadata.ISTIO_META_DNS_CAPTURE: not read by Weft's proxy (it reads SECRET_TTL, TRUST_DOMAIN)",
+      "proxyMetadata.ISTIO_META_DNS_CAPTURE: not read by Weft's proxy (it reads ISTIO_DELTA_XDS, SECRET_TTL, TRUST_DOMAIN)",
     ],
     ["proxyMetadata: {CA_ADDR: evil:15012}", "proxyMetadata.CA_ADDR: set by the injector; a pod can't override it"],
     ["proxyMetadata: {WEFT_ENGINES_DIR: /tmp}", "proxyMetadata.WEFT_ENGINES_DIR: set by the injector"],
