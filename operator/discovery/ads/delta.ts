@@ -17,7 +17,16 @@ import {
 import { ENGINE_TYPE, engineResource, targetText, type EngineTarget } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, isSnapshotType, type SnapshotType } from "../../../proxy/xds/types.js";
 import { Peer, refuse, type TypeVersions } from "./peer.js";
-import { NOTHING, deltaFrom, deltaSince, rewarm, selectResources, type Delta, type Selection } from "./snapshot.js";
+import {
+  NOTHING,
+  deltaFrom,
+  deltaSince,
+  holdings,
+  rewarm,
+  selectResources,
+  type Delta,
+  type Selection,
+} from "./snapshot.js";
 
 interface DeltaSubscription extends TypeVersions {
   /** Everything of the type (CDS and LDS, asked with no names or "*"), or the names in `names`. */
@@ -115,7 +124,7 @@ export class DeltaConnection extends Peer {
     log.warn({ node: this.identity?.id, type: SHORT_NAME[type], version: response.version, error: message }, "NACK");
     // The proxy kept what it held before: what the response carried is no longer known to be there, and goes again
     // with the next change (not at once: the same response would be NACKed again).
-    const held = sub.held instanceof Map ? sub.held : new Map(sub.held.entries.map((e) => [e.name, e.hash]));
+    const held = sub.held instanceof Map ? sub.held : holdings(sub.held);
     for (const e of response.delta.entries) held.set(e.name, "");
     for (const n of response.delta.removed) held.set(n, "");
     sub.held = held;

@@ -305,15 +305,7 @@ export function deltaSince(next: Selection, held: Selection): Delta {
   next.deltas ??= new Map();
   let delta = next.deltas.get(held.id);
   if (!delta) {
-    const before = new Map(held.entries.map((e) => [e.name, e.hash]));
-    const entries = next.entries.filter((e) => before.get(e.name) !== e.hash);
-    const now = new Set(next.entries.map((e) => e.name));
-    const removed = held.entries.filter((e) => !now.has(e.name)).map((e) => e.name);
-    if (next.names !== "*") {
-      const asked = new Set(held.names === "*" ? [] : held.names);
-      for (const n of next.names) if (!asked.has(n) && !now.has(n)) removed.push(n);
-    }
-    delta = { entries, removed };
+    delta = deltaFrom(next, holdings(held), new Set(held.names === "*" ? [] : held.names));
     // Proxies hold one of a few earlier selections: a few deltas are kept, not every one ever asked.
     if (next.deltas.size >= 8) next.deltas.clear();
     next.deltas.set(held.id, delta);
@@ -321,15 +313,25 @@ export function deltaSince(next: Selection, held: Selection): Delta {
   return delta;
 }
 
+/** What a proxy holding a selection holds, name by name: name → hash. */
+export function holdings(held: Selection): Map<string, string> {
+  return new Map(held.entries.map((e) => [e.name, e.hash]));
+}
+
 /**
  * The same for a proxy whose holdings are known name by name (it reconnected saying what it holds, or NACKed a
- * response): `held` maps each name to the hash of what it holds ("" when not known).
+ * response): `held` maps each name to the hash of what it holds ("" when not known). A name in `asked` (by default
+ * the held ones) was asked for before, so its absence was said already.
  */
-export function deltaFrom(next: Selection, held: ReadonlyMap<string, string>): Delta {
+export function deltaFrom(
+  next: Selection,
+  held: ReadonlyMap<string, string>,
+  asked: ReadonlySet<string> | ReadonlyMap<string, string> = held,
+): Delta {
   const entries = next.entries.filter((e) => held.get(e.name) !== e.hash);
   const now = new Set(next.entries.map((e) => e.name));
   const removed = [...held.keys()].filter((n) => !now.has(n));
-  if (next.names !== "*") for (const n of next.names) if (!now.has(n) && !held.has(n)) removed.push(n);
+  if (next.names !== "*") for (const n of next.names) if (!now.has(n) && !asked.has(n)) removed.push(n);
   return { entries, removed };
 }
 
