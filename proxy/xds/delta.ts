@@ -77,7 +77,7 @@ export function decodeDeltaRequest(bytes: Buffer): RawDeltaRequest {
   while (r.pos < r.len) {
     const tag = r.uint32();
     const field = tag >>> 3;
-    if (field >= 1 && field <= 9 && field !== 5 && (tag & 7) !== 2)
+    if (field >= 1 && field <= 9 && (tag & 7) !== 2)
       throw new Error(`DeltaDiscoveryRequest: field ${field} is not length-delimited`);
     switch (field) {
       case 1:
