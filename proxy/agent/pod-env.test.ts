@@ -17,48 +17,71 @@ function fetchText(host: string, port: number, path: string): Promise<{ status: 
   });
 }
 
+type Ports = { admin: number; stats: number; ready: number; discovery: number };
+
+/** Starts `weft proxy` as the injector renders it, with `env` added; resolves once it has tried discovery. */
+async function startSidecar(
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; ports: Ports; log: () => string }> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const ports: Ports = {
+    admin: await freePort(),
+    stats: await freePort(),
+    ready: await freePort(),
+    discovery: await freePort(),
+  };
+  let log = "";
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "proxy",
+      "--type",
+      "sidecar",
+      "--interception-mode",
+      "REDIRECT",
+      "--admin-port",
+      `${ports.admin}`,
+      "--stats-port",
+      `${ports.stats}`,
+      "--ready-port",
+      `${ports.ready}`,
+    ],
+    {
+      // Nothing listens at DISCOVERY_ADDRESS: the port was free a moment ago.
+      env: {
+        ...process.env,
+        POD_NAME: "reviews-v1-abc",
+        POD_NAMESPACE: "shop",
+        INSTANCE_IP: "10.244.0.5",
+        DISCOVERY_ADDRESS: `127.0.0.1:${ports.discovery}`,
+        ...env,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`weft proxy exited ${code}: ${log}`)));
+    const check = () => (log.includes("reconnecting") ? resolve() : undefined);
+    child.stderr?.on("data", check);
+  });
+  return { child, ports, log: () => log };
+}
+
+async function xdsDump(ports: Ports): Promise<Record<string, unknown>> {
+  return (
+    JSON.parse((await fetchText("127.0.0.1", ports.admin, "/config_dump")).body) as { xds: Record<string, unknown> }
+  ).xds;
+}
+
 describe("the sidecar in a pod (env from the injector)", () => {
   let child: ChildProcess;
-  let log = "";
-  const ports = { admin: 0, stats: 0, ready: 0, discovery: 0 };
+  let ports: Ports;
+  let log: () => string;
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
-    child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "proxy",
-        "--type",
-        "sidecar",
-        "--interception-mode",
-        "REDIRECT",
-        "--admin-port",
-        `${ports.admin}`,
-        "--stats-port",
-        `${ports.stats}`,
-        "--ready-port",
-        `${ports.ready}`,
-      ],
-      {
-        // Nothing listens at DISCOVERY_ADDRESS: the port was free a moment ago.
-        env: {
-          ...process.env,
-          POD_NAME: "reviews-v1-abc",
-          POD_NAMESPACE: "shop",
-          INSTANCE_IP: "10.244.0.5",
-          DISCOVERY_ADDRESS: `127.0.0.1:${ports.discovery}`,
-        },
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-    child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      child.once("exit", (code) => reject(new Error(`weft proxy exited ${code}: ${log}`)));
-      const check = () => (log.includes("reconnecting") ? resolve() : undefined);
-      child.stderr?.on("data", check);
-    });
+    ({ child, ports, log } = await startSidecar());
   });
 
   afterAll(() => {
@@ -66,12 +89,10 @@ describe("the sidecar in a pod (env from the injector)", () => {
   });
 
   it("builds Istio's node id from POD_NAME, POD_NAMESPACE and INSTANCE_IP; admin answers on 127.0.0.1 only", async () => {
-    const dump = JSON.parse((await fetchText("127.0.0.1", ports.admin, "/config_dump")).body) as {
-      xds: { node: string; server: string };
-    };
-    expect(dump.xds).toMatchObject({
+    expect(await xdsDump(ports)).toMatchObject({
       node: "sidecar~10.244.0.5~reviews-v1-abc.shop~shop.svc.cluster.local",
       server: `127.0.0.1:${ports.discovery}`,
+      protocol: "delta", // incremental xDS unless told otherwise, as Istio's agents
     });
     await expect(fetchText("127.0.0.2", ports.admin, "/config_dump")).rejects.toThrow(/ECONNREFUSED/);
   });
@@ -81,7 +102,20 @@ describe("the sidecar in a pod (env from the injector)", () => {
     expect(ready.status).toBe(503);
     expect(ready.body).toContain(`not ready: no config yet: cannot reach discovery at 127.0.0.1:${ports.discovery}`);
     expect((await fetchText("127.0.0.2", ports.stats, "/stats/prometheus")).status).toBe(200);
-    expect(log).toContain(`xds: stream to 127.0.0.1:${ports.discovery} lost`);
+    expect(log()).toContain(`xds: stream to 127.0.0.1:${ports.discovery} lost`);
     expect(child.exitCode).toBeNull(); // it keeps trying; it doesn't crash-loop
+  });
+});
+
+describe("ISTIO_DELTA_XDS=false (a pod's proxyMetadata)", () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill("SIGKILL");
+  });
+
+  it("makes the agent speak state-of-the-world xDS", async () => {
+    const started = await startSidecar({ ISTIO_DELTA_XDS: "false" });
+    child = started.child;
+    expect(await xdsDump(started.ports)).toMatchObject({ protocol: "state of the world" });
   });
 });
