@@ -73,16 +73,25 @@ function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<str
   };
 }
 
-/** VirtualService hosts (mesh-bound) that name no service: reported, not silently dropped. */
+const unmatched = new WeakMap<ConfigModel, string[]>();
+
+/**
+ * VirtualService hosts (mesh-bound) that name no service: reported, not silently dropped. Once per model: every
+ * proxy class's translation reports them.
+ */
 export function unmatchedHosts(model: ConfigModel, warnings: Set<string> = new Set()): Set<string> {
-  for (const vs of model.virtualServices) {
-    if (!boundTo(vs, "mesh")) continue;
-    for (const host of vs.spec.hosts ?? []) {
-      if (servicesForHost(model, host, vs.namespace).length === 0) {
-        warnings.add(`VirtualService/${vs.namespace}/${vs.name}: host "${host}" matches no service`);
-      }
+  let found = unmatched.get(model);
+  if (!found) {
+    found = [];
+    for (const vs of model.virtualServices) {
+      if (!boundTo(vs, "mesh")) continue;
+      for (const host of vs.spec.hosts ?? [])
+        if (servicesForHost(model, host, vs.namespace).length === 0)
+          found.push(`VirtualService/${vs.namespace}/${vs.name}: host "${host}" matches no service`);
     }
+    unmatched.set(model, found);
   }
+  for (const w of found) warnings.add(w);
   return warnings;
 }
 

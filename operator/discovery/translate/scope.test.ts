@@ -156,6 +156,30 @@ spec:
     expect(m.virtualServices.map((v) => scope.virtualService(v))).toEqual([true, false, false]);
   });
 
+  it("decides a changed VirtualService again in the next model, the same Sidecar object deciding the rest", () => {
+    const vs = (host: string): string => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: r, namespace: default }
+spec:
+  hosts: [${host}]
+  http: [{ route: [{ destination: { host: db.data.svc.cluster.local } }] }]
+---`;
+    const before = model(
+      SERVICES +
+        vs("reviews") +
+        sidecar("s", "default", "{ egress: [{ hosts: ['./reviews.default.svc.cluster.local'] }] }"),
+    );
+    expect(hostnames(before, "default")).toEqual([fq("db", "data"), fq("reviews", "default")]);
+    // The next model keeps the Sidecar and the services (as the sources keep unchanged objects); the VirtualService
+    // now names details, which the Sidecar doesn't import, so neither it nor its destination comes along.
+    const after = model(SERVICES + vs("details"));
+    const next = { ...after, services: before.services, sidecars: before.sidecars };
+    const scope = proxyScope(next, "sidecar", "default", {});
+    expect(scope.services.map((s) => s.hostname)).toEqual([fq("reviews", "default")]);
+    expect(next.virtualServices.map((v) => scope.virtualService(v))).toEqual([false]);
+  });
+
   it("picks the proxy's namespace's service when two namespaces have the same hostname", () => {
     const entry = (ns: string): string => `
 apiVersion: networking.istio.io/v1

@@ -164,19 +164,27 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
     : model.services;
   const exported = (vs: Named<VirtualService>): boolean => visibleIn(vs.spec.exportTo, vs.namespace, namespace);
   if (!sidecar) return { key, services: visible, has: membership(visible), virtualService: exported };
-  const egress = egressImports(sidecar, namespace);
-  const importedVs = new Set(
-    virtualServiceHosts(model)
-      .filter(({ vs, hosts }) => exported(vs) && hosts.some((h) => imports(egress, vs.namespace, h, true)))
-      .map(({ vs }) => vs),
-  );
+  const decided = decisions(sidecar, namespace, model.domainSuffix);
+  const { egress } = decided;
+  const importedVs = new Set<Named<VirtualService>>();
+  for (const { vs, hosts } of virtualServiceHosts(model)) {
+    if (!exported(vs)) continue;
+    let imported = decided.virtualServices.get(vs);
+    if (imported === undefined)
+      decided.virtualServices.set(vs, (imported = hosts.some((h) => imports(egress, vs.namespace, h, true))));
+    if (imported) importedVs.add(vs);
+  }
   // One service per hostname: the proxy's namespace's, else the first.
   const chosen = new Map<string, Service>();
   const offer = (s: Service): void => {
     const had = chosen.get(s.hostname);
     if (!had || (had.namespace !== namespace && s.namespace === namespace)) chosen.set(s.hostname, s);
   };
-  for (const s of visible) if (imports(egress, s.namespace, s.hostname, false)) offer(s);
+  for (const s of visible) {
+    let imported = decided.services.get(s);
+    if (imported === undefined) decided.services.set(s, (imported = imports(egress, s.namespace, s.hostname, false)));
+    if (imported) offer(s);
+  }
   // What an imported VirtualService routes to comes along, without displacing a service the hosts chose.
   const isVisible = visible === model.services ? undefined : new Set(visible);
   for (const vs of importedVs) {
@@ -195,6 +203,31 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
     virtualService: (vs) => importedVs.has(vs),
     ...(sidecar.outboundTrafficPolicy?.mode ? { outboundTrafficPolicy: sidecar.outboundTrafficPolicy.mode } : {}),
   };
+}
+
+interface Decisions {
+  egress: Map<string, Imported>;
+  /** Whether the Sidecar imports each VirtualService (by its hosts) and each service (by its hostname). */
+  virtualServices: WeakMap<Named<VirtualService>, boolean>;
+  services: WeakMap<Service, boolean>;
+}
+
+// What a Sidecar imports, object by object. The same Sidecar in the same namespace gives an object the same answer
+// in every model, and models keep the objects that didn't change (model/intern.ts, the incremental model): a
+// change to one VirtualService decides that one again for each proxy class, not the whole mesh's.
+const decisionsBySidecar = new WeakMap<Sidecar, Map<string, Decisions>>();
+
+function decisions(sidecar: Sidecar, namespace: string, domainSuffix: string): Decisions {
+  let byNamespace = decisionsBySidecar.get(sidecar);
+  if (!byNamespace) decisionsBySidecar.set(sidecar, (byNamespace = new Map()));
+  const key = `${namespace}\0${domainSuffix}`; // a VirtualService's hosts are read as FQDN with the suffix
+  let out = byNamespace.get(key);
+  if (!out)
+    byNamespace.set(
+      key,
+      (out = { egress: egressImports(sidecar, namespace), virtualServices: new WeakMap(), services: new WeakMap() }),
+    );
+  return out;
 }
 
 const vsHosts = new WeakMap<ConfigModel, { vs: Named<VirtualService>; hosts: string[] }[]>();
