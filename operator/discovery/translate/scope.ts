@@ -1,7 +1,7 @@
 // What a proxy sees, as istiod's SidecarScope decides it (pilot/pkg/model/sidecar.go): the services and
 // VirtualServices exported to its namespace (`exportTo`), and for a sidecar, of those, only what the Sidecar that
 // applies to it imports through its egress hosts (`namespace/dnsName`), plus the destinations of the imported
-// VirtualServices. Pure; computed once per model, namespace and Sidecar.
+// VirtualServices. Pure; computed once per model, namespace and Sidecar, from per-object decisions kept across models.
 import type { ConfigModel, Named, OutboundTrafficMode, Service } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Sidecar, VirtualService } from "../model/istio.js";
