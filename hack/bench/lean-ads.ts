@@ -28,12 +28,12 @@ const VERSION = 1;
 const TYPE_URL = 4;
 const NONCE = 5;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Reads gRPC-framed DiscoveryResponses from a stream's chunks, keeping only the small fields. Bytes of the fields it
  * skips are never copied; only a few bytes of a field head split over two chunks are.
  */
-const EMPTY = Buffer.alloc(0);
-
 export class ResponseSkimmer {
   private rest: Buffer = EMPTY;
   private skip = 0; // bytes of a skipped field still to come
