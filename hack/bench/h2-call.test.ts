@@ -1,8 +1,8 @@
 // The benches' raw HTTP/2 call against Node's HTTP/2 server: what it sends arrives whole whatever the server's
 // windows, what it receives is the server's bytes in order (padded frames included), and the trailers end it.
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { H2Call } from "./h2-call.js";
+import net, { type AddressInfo } from "node:net";
+import { H2Call, frame } from "./h2-call.js";
 
 function pattern(n: number, seed: number): Buffer {
   const b = Buffer.allocUnsafe(n);
@@ -75,6 +75,45 @@ describe("H2Call", () => {
       );
       expect(reason).toBe("stream reset (code 8)");
     } finally {
+      server.close();
+    }
+  });
+
+  it.each([
+    [
+      "SETTINGS_MAX_FRAME_SIZE 0 (every write would stall)",
+      frame(0x4, 0, 0, Buffer.from([0, 5, 0, 0, 0, 0])),
+      "SETTINGS_MAX_FRAME_SIZE 0 (out of range)",
+    ],
+    [
+      "a window over 2^31-1",
+      frame(0x4, 0, 0, Buffer.from([0, 4, 0x80, 0, 0, 0])),
+      "SETTINGS_INITIAL_WINDOW_SIZE 2147483648 (over 2147483647)",
+    ],
+    [
+      "a frame over the 16,384 bytes it allows",
+      frame(0x0, 0, 1, Buffer.alloc(20_000)),
+      "a frame of 20000 bytes (over 16384)",
+    ],
+  ])("ends the call on a server's %s", async (_, bytes, reason) => {
+    // A raw server: whatever the client sends, it answers with these bytes.
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.write(bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const got: Buffer[] = [];
+      const ended = await new Promise<string>(
+        (onEnd) => new H2Call(address, "/x", { onData: (c) => got.push(c), onEnd }),
+      );
+      expect(ended).toBe(reason);
+      expect(got).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy(); // a call that failed to end mustn't hold the server open
       server.close();
     }
   });

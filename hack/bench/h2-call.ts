@@ -12,7 +12,8 @@ import net from "node:net";
 
 const WINDOW = 256 << 20; // 256 MiB, Envoy's initial stream and connection windows
 const DEFAULT_WINDOW = 65_535;
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** The client connection preface (RFC 9113 §3.4). */
+export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const STREAM = 1;
 
 const DATA = 0x0;
@@ -32,8 +33,12 @@ const PADDED = 0x8;
 const SETTINGS_ENABLE_PUSH = 0x2;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
+/** The largest frame this client takes: the default SETTINGS_MAX_FRAME_SIZE, which it doesn't raise. */
+const MAX_FRAME = 16_384;
+const MAX_WINDOW = 2 ** 31 - 1;
 
-function frame(type: number, flags: number, stream: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+/** One HTTP/2 frame: the 9-byte header (RFC 9113 §4.1), then the payload. */
+export function frame(type: number, flags: number, stream: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
   const out = Buffer.allocUnsafe(9 + payload.length);
   out.writeUIntBE(payload.length, 0, 3);
   out[3] = type;
@@ -201,6 +206,8 @@ export class H2Call {
 
   private startFrame(): void {
     this.payloadLeft = this.head.readUIntBE(0, 3);
+    // Over the size this client allows (it never raised the default): FRAME_SIZE_ERROR, and nothing kept of it.
+    if (this.payloadLeft > MAX_FRAME) return this.end(`a frame of ${this.payloadLeft} bytes (over ${MAX_FRAME})`);
     this.type = this.head[3] ?? 0;
     this.flags = this.head[4] ?? 0;
     this.streamId = this.head.readUInt32BE(5) & 0x7fffffff;
@@ -270,10 +277,16 @@ export class H2Call {
     for (let k = 0; k + 6 <= p.length; k += 6) {
       const id = p.readUInt16BE(k);
       const value = p.readUInt32BE(k + 2);
+      // Values out of range are connection errors (RFC 9113 §6.5.2): a window over 2^31-1, a frame size outside
+      // 16,384..16,777,215 (0 would stall every write).
       if (id === SETTINGS_INITIAL_WINDOW_SIZE) {
+        if (value > MAX_WINDOW) return this.end(`SETTINGS_INITIAL_WINDOW_SIZE ${value} (over ${MAX_WINDOW})`);
         this.sendWindow += value - this.peerInitialWindow; // RFC 9113 §6.9.2
         this.peerInitialWindow = value;
-      } else if (id === SETTINGS_MAX_FRAME_SIZE) this.maxFrame = value;
+      } else if (id === SETTINGS_MAX_FRAME_SIZE) {
+        if (value < 16_384 || value > 16_777_215) return this.end(`SETTINGS_MAX_FRAME_SIZE ${value} (out of range)`);
+        this.maxFrame = value;
+      }
     }
     this.socket.write(frame(SETTINGS, ACK, 0));
     this.flush();

@@ -16,17 +16,7 @@ import {
 } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { PrematureResets } from "../h2/server.js";
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
+import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
 
 function open(port: number): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
