@@ -337,11 +337,17 @@ async function main(): Promise<void> {
       await quiet();
       const before = proxies.map((p) => new Map(p.received));
       const f0 = await cpuSeconds(pid);
+      const pushes0 = pushes.length;
       const end = Date.now() + FLAP_S * 1000;
+      let writes = 0;
+      // 100 ms apart on average, each gap drawn from 70–130 ms: at exactly 100 ms, discovery's one push a second
+      // would see the same state every time (ten flips apart) and send nothing, which no real pod's flapping does.
+      let next = Date.now();
       for (let i = 0; Date.now() < end; i++) {
-        const tick = Date.now();
         await workload.applier.apply(flapSlice(i % 2 === 1));
-        await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
+        writes++;
+        next += 70 + Math.random() * 60;
+        await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
       }
       await quiet();
       const used = (await cpuSeconds(pid)) - f0;
@@ -354,7 +360,7 @@ async function main(): Promise<void> {
         .map(([t, n]) => `${t.split(".").pop()} ${n}`)
         .join(", ");
       say(
-        `one endpoint's readiness flapping 10×/s for ${FLAP_S} s: discovery CPU ${((100 * used) / FLAP_S).toFixed(1)}% of one core; responses at the clients: ${by || "none"} (${load()})`,
+        `one endpoint's readiness flapping 10×/s for ${FLAP_S} s: discovery CPU ${((100 * used) / FLAP_S).toFixed(1)}% of one core (${writes} writes, ${pushes.length - pushes0} pushes); responses at the clients: ${by || "none"} (${load()})`,
       );
     }
     await new Promise((r) => setTimeout(r, 10_000));
