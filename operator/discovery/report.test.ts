@@ -71,6 +71,25 @@ describe("the proxy report", () => {
     expect(status(writes[2])).toMatchObject({ connected: 2 });
   });
 
+  it("writes a change of config generations alone at most every 10 s", async () => {
+    const writes: KubernetesObject[] = [];
+    const { tracker, r } = reporter(async (obj) => writes.push(obj));
+    tracker.connect(1, "sidecar~a");
+    tracker.atVersion(1, "1");
+    await r.tick(10_000);
+    tracker.atVersion(1, "2"); // a push: the proxy moved to the next generation
+    await r.tick(12_500);
+    await r.tick(19_000);
+    expect(writes).toHaveLength(1);
+    await r.tick(20_000);
+    expect(writes).toHaveLength(2);
+    expect(status(writes[1])).toMatchObject({ configVersions: { "2": 1 } });
+    tracker.atVersion(1, "3");
+    tracker.connect(2, "sidecar~b"); // with anything else, the usual 2 s
+    await r.tick(22_000);
+    expect(writes).toHaveLength(3);
+  });
+
   it("tries again after a failed write", async () => {
     let fail = true;
     const writes: KubernetesObject[] = [];

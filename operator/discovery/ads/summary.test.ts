@@ -1,4 +1,4 @@
-import { summarise, summaryChanged } from "./summary.js";
+import { summarise, summaryChange } from "./summary.js";
 import { SyncTracker } from "./tracker.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 
@@ -60,7 +60,7 @@ describe("summarise", () => {
     expect(summarise(t.state(), now)).toMatchObject({ synced: 1, nacks: [] });
   });
 
-  it("is empty with no proxies, and tells changes apart from a new timestamp", () => {
+  it("is empty with no proxies, and tells changes apart from a new timestamp, and config generations from the rest", () => {
     const empty = summarise([], now);
     expect(empty).toEqual({
       connected: 0,
@@ -72,8 +72,10 @@ describe("summarise", () => {
       nacks: [],
       updated: "2026-11-22T01:02:03Z",
     });
-    expect(summaryChanged(empty, { ...empty, updated: "later" })).toBe(false);
-    expect(summaryChanged(empty, { ...empty, connected: 1 })).toBe(true);
-    expect(summaryChanged(undefined, empty)).toBe(true);
+    expect(summaryChange(empty, { ...empty, updated: "later" })).toBe("none");
+    expect(summaryChange(empty, { ...empty, connected: 1 })).toBe("more");
+    expect(summaryChange(empty, { ...empty, configVersions: { "3": 1 } })).toBe("configVersions");
+    expect(summaryChange(empty, { ...empty, configVersions: { "3": 1 }, synced: 1 })).toBe("more");
+    expect(summaryChange(undefined, empty)).toBe("more");
   });
 });

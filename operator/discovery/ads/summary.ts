@@ -49,10 +49,17 @@ export function summarise(proxies: readonly Readonly<ProxySync>[], now: Date = n
 const sortedKeys = <T>(o: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 
-/** Whether two summaries differ in anything but their timestamp: the writer only writes on change. */
-export function summaryChanged(a: ProxyStatusSummary | undefined, b: ProxyStatusSummary): boolean {
-  if (!a) return true;
-  const { updated: _a, ...restA } = a;
-  const { updated: _b, ...restB } = b;
-  return JSON.stringify(restA) !== JSON.stringify(restB);
+/**
+ * How two summaries differ, their timestamps aside: not at all, only in how many proxies hold which config
+ * generation (every push moves those), or in more. The writer writes the last kind soonest.
+ */
+export function summaryChange(
+  a: ProxyStatusSummary | undefined,
+  b: ProxyStatusSummary,
+): "none" | "configVersions" | "more" {
+  if (!a) return "more";
+  const { updated: _a, configVersions: va, ...restA } = a;
+  const { updated: _b, configVersions: vb, ...restB } = b;
+  if (JSON.stringify(restA) !== JSON.stringify(restB)) return "more";
+  return JSON.stringify(va) === JSON.stringify(vb) ? "none" : "configVersions";
 }

@@ -38,6 +38,12 @@ export class SyncTracker {
   private readonly proxies = new Map<number, ProxySync>();
   private readonly nackLog = new Map<number, RecentNack[]>();
   private readonly scrapeTargets = new Map<number, () => ScrapeTarget>();
+  private changes = 0;
+
+  /** Counts every change of what the tracker holds: unchanged, nothing read from it can have changed. */
+  get generation(): number {
+    return this.changes;
+  }
 
   /** A proxy's last NACKs (at most RECENT_NACKS), newest first: they stay after the next ACK clears the standing one. */
   recentNacks(connection: number): readonly RecentNack[] {
@@ -45,10 +51,12 @@ export class SyncTracker {
   }
 
   connect(connection: number, node: string, now = new Date()): void {
+    this.changes++;
     this.proxies.set(connection, { connection, node, connectedSince: now.toISOString(), types: {} });
   }
 
   disconnect(connection: number): void {
+    this.changes++;
     this.proxies.delete(connection);
     this.nackLog.delete(connection);
     this.scrapeTargets.delete(connection);
@@ -62,11 +70,13 @@ export class SyncTracker {
   }
 
   sent(connection: number, typeUrl: string, version: string): void {
+    this.changes++;
     const t = this.type(connection, typeUrl);
     if (t) t.sent = version;
   }
 
   acked(connection: number, typeUrl: string, version: string): void {
+    this.changes++;
     const t = this.type(connection, typeUrl);
     if (!t) return;
     t.acked = version;
@@ -74,6 +84,7 @@ export class SyncTracker {
   }
 
   nacked(connection: number, typeUrl: string, version: string, error: string, now = new Date()): void {
+    this.changes++;
     const t = this.type(connection, typeUrl);
     if (!t) return;
     t.nack = { version, error, at: now.toISOString() };
@@ -82,6 +93,7 @@ export class SyncTracker {
   }
 
   engine(connection: number, report: EngineReport | undefined): void {
+    this.changes++;
     const p = this.proxies.get(connection);
     if (!p) return;
     if (report) p.engine = report;
@@ -99,6 +111,7 @@ export class SyncTracker {
 
   /** The snapshot for the proxy failed (an error) or was built (undefined). */
   snapshot(connection: number, error: string | undefined): void {
+    this.changes++;
     const p = this.proxies.get(connection);
     if (!p) return;
     if (error) p.snapshotError = error;
@@ -107,6 +120,7 @@ export class SyncTracker {
 
   /** The proxy is known to hold the config of this generation (it ACKed it, or its config didn't change). */
   atVersion(connection: number, version: string): void {
+    this.changes++;
     const p = this.proxies.get(connection);
     if (p) p.configVersion = version;
   }
