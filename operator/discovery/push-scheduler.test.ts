@@ -45,7 +45,7 @@ describe("PushScheduler timing", () => {
   afterEach(() => jest.useRealTimers());
 
   /** A 100 ms scheduler that records when each push started. */
-  function recording(endpointsOnly = false): { at: number[]; scheduler: PushScheduler } {
+  function recording(endpointsOnly = false, reverts = false): { at: number[]; scheduler: PushScheduler } {
     const at: number[] = [];
     const scheduler = new PushScheduler(
       100,
@@ -54,6 +54,7 @@ describe("PushScheduler timing", () => {
         throw err;
       },
       () => endpointsOnly,
+      () => reverts && at.length > 0,
     );
     return { at, scheduler };
   }
@@ -102,17 +103,31 @@ describe("PushScheduler timing", () => {
     expect((await steadyChanges(true)).slice(0, 3)).toEqual([100, 200, 300]);
   });
 
-  it("backs a storm of endpoint changes off to one push a second, and is quick again after a quiet second", async () => {
+  it("backs a storm of endpoint changes off to one push every two seconds, and is quick again after a quiet spell", async () => {
     const { at, scheduler } = recording(true);
     // One pod's readiness flapping 10 times a second for 30 s.
-    await steadyChanges(true, { everyMs: 100, forMs: 30_000, thenMs: 2000, scheduler });
-    // Five pushes 100 ms apart (a scale-up's pace), then 200, 400, 800 ms, then one a second.
-    expect(at.slice(0, 8)).toEqual([100, 200, 300, 400, 500, 700, 1100, 1900]);
-    const gaps = at.slice(8).map((t, i) => t - (at[7 + i] ?? 0));
-    expect(gaps.every((g) => g === 1000)).toBe(true);
-    expect(at.length).toBeLessThanOrEqual(8 + 29);
+    await steadyChanges(true, { everyMs: 100, forMs: 30_000, thenMs: 4000, scheduler });
+    // Five pushes 100 ms apart (a scale-up's pace), then 200, 400, 800, 1600 ms, then one every two seconds.
+    expect(at.slice(0, 9)).toEqual([100, 200, 300, 400, 500, 700, 1100, 1900, 3500]);
+    const gaps = at.slice(9).map((t, i) => t - (at[8 + i] ?? 0));
+    expect(gaps.every((g) => g === 2000)).toBe(true);
+    expect(at.length).toBeLessThanOrEqual(9 + 14);
     expect(at.at(-1)).toBeGreaterThanOrEqual(30_000); // the last change is pushed
     // After the quiet, a change goes out 100 ms later.
+    const quietAt = Date.now();
+    scheduler.schedule(model(-1));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(at.at(-1)).toBe(quietAt + 100);
+    scheduler.stop();
+  });
+
+  it("holds a flap to one push every two seconds from the push that undid the one before", async () => {
+    const { at, scheduler } = recording(true, true);
+    await steadyChanges(true, { everyMs: 100, forMs: 10_000, thenMs: 4000, scheduler });
+    // The second push takes the endpoints back: no fast pushes after it.
+    expect(at.slice(0, 3)).toEqual([100, 200, 2200]);
+    expect(at.slice(2).every((t, i) => i === 0 || t - (at[1 + i] ?? 0) === 2000)).toBe(true);
+    // Two quiet seconds later, endpoint changes go out at a scale-up's pace again.
     const quietAt = Date.now();
     scheduler.schedule(model(-1));
     await jest.advanceTimersByTimeAsync(100);

@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import pino from "pino";
 import { adsService } from "../../proxy/xds/ads.js";
 import { envoyRoot } from "../../proxy/xds/protos.js";
-import { SnapshotGenerator, endpointChanges } from "./ads/generator.js";
+import { SnapshotGenerator, endpointChanges, endpointsRevert } from "./ads/generator.js";
 import { XdsMetrics } from "./ads/metrics.js";
 import { monitoringServer } from "./ads/monitoring.js";
 import { AdsServer } from "./ads/server.js";
@@ -107,11 +107,13 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     await new Promise((resolve) => setTimeout(resolve, 1000).unref());
     for (const warning of await generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   };
+  let beforeLast: ConfigModel | undefined; // the model pushed before the current one
   const scheduler = new PushScheduler(
     options.pushDebounceMs ?? 100,
     async (model) => {
       const startedAt = Date.now();
       const started = performance.now();
+      beforeLast = generator.current;
       const version = generator.setModel(model);
       for (const warning of generator.warnings) log.warn({ version, warning }, "config");
       await ads.pushAll();
@@ -121,12 +123,12 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     },
     (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"),
     (model) => endpointChanges(generator.current, model) !== undefined,
+    (model) => endpointsRevert(beforeLast, generator.current, model),
   );
   // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;
   let mesh: MeshSettings | undefined;
   const onChange = (snap: DirSnapshot): void => {
-    log.info({ services: snap.model.services.length }, "config read");
     if (snap.warnings.join() !== configWarnings.join())
       for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
