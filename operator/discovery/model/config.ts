@@ -59,8 +59,6 @@ export interface Workload {
   serviceAccount?: string;
   /** A Pod: its address is the kubelet's. (A WorkloadEntry's is whatever the entry says, so it vouches for nothing.) */
   pod?: true;
-  /** A pod NotReady only while its engine carrier restarts (an in-place proxy upgrade): its endpoints still serve. */
-  carrierRestarting?: true;
 }
 
 export interface Named<T> {

@@ -49,19 +49,45 @@ const slice = fc.record({
   ),
 });
 
-const pod = fc.record({
-  apiVersion: fc.constant("v1"),
-  kind: fc.constant("Pod"),
-  metadata: meta(["p0", "p1", "p2", "p3"], maybe(labels)),
-  spec: fc.record(
-    {
-      containers: fc.constant([{ ports: [{ name: "web", containerPort: 8081 }] }]),
-      serviceAccountName: pick("default", "reviews"),
+const app = { name: "app", ports: [{ name: "web", containerPort: 8081 }] };
+const GATE = "example.com/lb";
+const pod = fc
+  .record({
+    metadata: meta(["p0", "p1", "p2", "p3"], maybe(labels)),
+    // Whether it serves by its own status (normalise.ts podServes), each part likely enough for a status-only update
+    // to flip it: going away (one in five), its containers' readiness, a readiness gate (one in three) and its value.
+    deleting: fc.nat(4).map((n) => n === 0),
+    containers: pick([app], [app, { name: "weft-engine-carrier" }]),
+    serviceAccountName: pick("default", "reviews"),
+    gated: fc.nat(2).map((n) => n === 0),
+    statuses: fc.nat(4).map((n) => n > 0),
+    appReady: fc.boolean(),
+    carrierReady: maybe(fc.boolean()),
+    gate: pick("True", "False"),
+    podIP: maybe(ip),
+    phase: pick("Running", "Pending"),
+  })
+  .map((p) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: p.deleting ? { ...p.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } : p.metadata,
+    spec: {
+      containers: p.containers,
+      serviceAccountName: p.serviceAccountName,
+      ...(p.gated ? { readinessGates: [{ conditionType: GATE }] } : {}),
     },
-    { requiredKeys: ["containers"] },
-  ),
-  status: fc.record({ podIP: maybe(ip), phase: pick("Running", "Pending") }),
-});
+    status: {
+      podIP: p.podIP,
+      phase: p.phase,
+      containerStatuses: p.statuses
+        ? [
+            { name: "app", ready: p.appReady },
+            { name: "weft-engine-carrier", ready: p.carrierReady },
+          ]
+        : [],
+      conditions: [{ type: GATE, status: p.gate }],
+    },
+  }));
 
 const serviceEntry = fc.record({
   apiVersion: fc.constant("networking.istio.io/v1"),
@@ -107,15 +133,26 @@ const object = fc.oneof(
   { arbitrary: namespace, weight: 1 },
 ) as fc.Arbitrary<KubeObject>;
 
-/** An add or update (the same key twice is an update), a delete, and whether to compare the models after it. */
-const event = fc.record({ object, deleted: fc.boolean(), check: fc.boolean() });
+/**
+ * An add or update (the same key twice is an update), a delete, and whether to compare the models after it; a pod's
+ * update may change only its status.
+ */
+const event = fc.record({ object, deleted: fc.boolean(), check: fc.boolean(), restatus: fc.boolean() });
+
+type Status = { containerStatuses?: unknown; conditions?: unknown };
+/** A status update, as the kubelet writes: the stored pod with only its containers' readiness and conditions new. */
+function restatused(stored: KubeObject, o: KubeObject): KubeObject {
+  const status = (o.status ?? {}) as Status;
+  const { containerStatuses, conditions } = status;
+  return { ...stored, status: { ...(stored.status as object), containerStatuses, conditions } };
+}
 
 const keyOf = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
 
 describe("the incremental model", () => {
   it("equals the full rebuild (normalise) after every random sequence of events", () => {
     fc.assert(
-      fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+      fc.property(fc.array(event, { maxLength: 30, size: "max" }), (events) => {
         const incremental = new IncrementalModel();
         // The reference store: per key, its place is where it was first added, as the informers keep them.
         const store = new Map<string, KubeObject>();
@@ -131,8 +168,12 @@ describe("the incremental model", () => {
             store.delete(keyOf(e.object));
             incremental.apply(present, true);
           } else {
-            store.set(keyOf(e.object), e.object);
-            incremental.apply(e.object);
+            // A status update goes to a pod already there: this key's, else the last one added.
+            const pods = [...store.values()].filter((o) => o.kind === "Pod");
+            const stored = store.get(keyOf(e.object)) ?? pods[pods.length - 1];
+            const o = e.restatus && stored && e.object.kind === "Pod" ? restatused(stored, e.object) : e.object;
+            store.set(keyOf(o), o);
+            incremental.apply(o);
           }
           if (e.check && !check()) return false;
         }
@@ -155,5 +196,36 @@ describe("the incremental model", () => {
     m.apply({ ...p, status: { podIP: "10.0.0.1", phase: "Running", conditions: [{ type: "Ready" }] } });
     expect(m.changed).toBe(false);
     expect(m.model().model).toBe(first);
+  });
+
+  it("brings back a not-ready endpoint when its pod's status alone says it serves again (the slice behind)", () => {
+    const m = new IncrementalModel();
+    m.apply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: "a" },
+      spec: { clusterIP: "10.96.0.1", ports: [{ name: "http", port: 80 }] },
+    });
+    m.apply({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "web-x", namespace: "a", labels: { "kubernetes.io/service-name": "web" } },
+      ports: [{ name: "http", port: 8080 }],
+      endpoints: [{ addresses: ["10.0.0.1"], conditions: { ready: false }, targetRef: { name: "web-0" } }],
+    });
+    const pod = (ready: boolean): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "web-0", namespace: "a" },
+      spec: { containers: [{ name: "app" }] },
+      status: { podIP: "10.0.0.1", containerStatuses: [{ name: "app", ready }] },
+    });
+    const addresses = () => m.model().model.services[0]?.endpoints.map((e) => e.address);
+    m.apply(pod(false));
+    expect(addresses()).toEqual([]);
+    m.apply(pod(true)); // the kubelet's write, before the EndpointSlice controller's
+    expect(addresses()).toEqual(["10.0.0.1"]);
+    m.apply(pod(false));
+    expect(addresses()).toEqual([]);
   });
 });

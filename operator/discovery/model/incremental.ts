@@ -12,6 +12,7 @@ import {
   entryServices,
   entryWorkload,
   kubeService,
+  podServes,
   podWorkload,
   sliceService,
   withCreated,
@@ -52,6 +53,8 @@ export class IncrementalModel {
   private readonly services = new Ordered<KubeObject>();
   private readonly slices = new Ordered<KubeObject>();
   private readonly pods = new Ordered<Workload | undefined>();
+  /** The pods (with an IP) that serve by their own status (podServes). */
+  private readonly serving = new Set<string>();
   private readonly entries = new Ordered<Named<WorkloadEntry>>();
   private readonly serviceEntries = new Ordered<Named<ServiceEntry>>();
   private readonly lists = new Map<ListKind, Ordered<Named<unknown>>>();
@@ -104,8 +107,10 @@ export class IncrementalModel {
         return this.service(key, ns, deleted ? undefined : object);
       case "EndpointSlice":
         return this.slice(key, ns, deleted ? undefined : object);
-      case "Pod":
-        return this.pod(key, ns, !deleted, deleted ? undefined : podWorkload(object));
+      case "Pod": {
+        const workload = deleted ? undefined : podWorkload(object);
+        return this.pod(key, ns, !deleted, workload, workload !== undefined && podServes(object));
+      }
       case "WorkloadEntry":
         return this.entry(key, ns, deleted ? undefined : named<WorkloadEntry>(object, ns));
       case "ServiceEntry":
@@ -206,12 +211,18 @@ export class IncrementalModel {
   }
 
   /** A pod without an IP is held (undefined) so that it keeps its place in the model's order once it has one. */
-  private pod(key: string, ns: string, present: boolean, workload: Workload | undefined): void {
+  private pod(key: string, ns: string, present: boolean, workload: Workload | undefined, serves: boolean): void {
     const had = this.pods.has(key);
     const before = this.pods.get(key);
     if (present) this.pods.set(key, workload);
     else this.pods.delete(key);
-    if (had === present && sameWorkload(before, workload)) return; // a status change: nothing derived changes
+    if (serves !== this.serving.has(key)) {
+      if (serves) this.serving.add(key);
+      else this.serving.delete(key);
+      // Only the Services whose slices name it read this (a not-ready endpoint of theirs stays while it serves).
+      for (const svc of this.refsByName.get(key)) this.dirtyServices.add(svc);
+    }
+    if (had === present && sameWorkload(before, workload)) return; // a status change: nothing else derived changes
     if (before) this.unindexPod(key, ns, before);
     if (workload) this.indexPod(key, ns, workload);
     if (sameWorkload(before, workload)) return; // came or went without an IP
@@ -300,6 +311,10 @@ export class IncrementalModel {
         refs.names.push(`${ns}/${pod}`);
         return this.pods.get(`${ns}/${pod}`);
       },
+      podServes: (pod) => {
+        refs.names.push(`${ns}/${pod}`);
+        return this.serving.has(`${ns}/${pod}`);
+      },
       podAt: (ip) => {
         refs.ips.push(ip);
         const keys = this.podsByIp.get(ip);
@@ -376,7 +391,6 @@ function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean
     a.name === b.name &&
     a.namespace === b.namespace &&
     a.serviceAccount === b.serviceAccount &&
-    a.carrierRestarting === b.carrierRestarting &&
     a.pod === b.pod &&
     sameRecord(a.labels, b.labels) &&
     sameRecord(a.ports ?? {}, b.ports ?? {})

@@ -54,11 +54,13 @@ export interface EndpointSlicePort {
 export interface PodSpec {
   /** Kubernetes' default: "default". */
   serviceAccountName?: string;
-  containers?: { ports?: { containerPort: number; name?: string }[] }[];
+  containers?: { name?: string; ports?: { containerPort: number; name?: string }[] }[];
+  readinessGates?: { conditionType: string }[];
 }
 
 export interface PodStatus {
   podIP?: string;
   phase?: string;
   containerStatuses?: { name: string; ready?: boolean }[];
+  conditions?: { type: string; status: string }[];
 }

@@ -37,7 +37,7 @@ describe("normalise", () => {
     expect(normalise(notReady).model.services.every((s) => s.endpoints.length === 0)).toBe(true);
   });
 
-  it("keeps the endpoint of a pod NotReady only while its engine carrier restarts (an in-place proxy upgrade)", () => {
+  it("keeps a not-ready endpoint while its pod's own status says it serves: its carrier restarting, or the slice behind", () => {
     const web = (carrierReady: boolean, appReady: boolean, deleting = false) =>
       parseYaml(`
 apiVersion: v1
@@ -65,11 +65,25 @@ status:
     - { name: weft-engine-carrier, ready: ${carrierReady} }`);
     const addresses = (objects: ReturnType<typeof parseYaml>) =>
       normalise(objects).model.services[0]?.endpoints.map((e) => e.address);
+    // The carrier restarts (an in-place proxy upgrade): the app and its proxy are ready.
     expect(addresses(web(false, true))).toEqual(["10.1.1.1"]);
+    // The pod is ready again and its slice not yet written (the EndpointSlice controller is behind).
+    expect(addresses(web(true, true))).toEqual(["10.1.1.1"]);
     // Anything else that isn't ready, or a pod going away, drops it as before.
     expect(addresses(web(false, false))).toEqual([]);
     expect(addresses(web(true, false))).toEqual([]);
     expect(addresses(web(false, true, true))).toEqual([]);
+    // A readiness gate that isn't True (a load balancer's, say) is the pod's own say too.
+    const gated = web(true, true).map((o) =>
+      o.kind === "Pod"
+        ? {
+            ...o,
+            spec: { readinessGates: [{ conditionType: "example.com/lb" }] },
+            status: { ...(o.status as object), conditions: [{ type: "example.com/lb", status: "False" }] },
+          }
+        : o,
+    );
+    expect(addresses(gated)).toEqual([]);
   });
 
   it("resolves a named targetPort through the selected Pods' container ports", () => {

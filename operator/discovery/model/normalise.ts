@@ -126,6 +126,11 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
 
   // Looked up once, not per Service: the full rebuild is the incremental model's reference (incremental.ts).
   const podByName = new Map(podWorkloads.map((p) => [`${p.namespace}/${p.name}`, p]));
+  const serving = new Set(
+    parts.pods
+      .filter((p) => podWorkload(p, defaultNs) && podServes(p))
+      .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
+  );
   const podByIp = new Map(podWorkloads.map((p) => [p.address, p]));
   for (const svc of parts.services) {
     const ns = svc.metadata?.namespace ?? defaultNs;
@@ -134,6 +139,7 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     const inputs: ServiceInputs = {
       slices: parts.slices.filter((s) => s.metadata?.namespace === ns && sliceService(s) === name),
       podNamed: (pod) => podByName.get(`${ns}/${pod}`),
+      podServes: (pod) => serving.has(`${ns}/${pod}`),
       podAt: (ip) => podByIp.get(ip),
       selected: () => podWorkloads.filter((p) => p.namespace === ns && labelsMatch(selector, p.labels)),
     };
@@ -180,19 +186,30 @@ export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | un
     ports,
     serviceAccount: spec?.serviceAccountName || "default",
     pod: true,
-    ...(servingWhileCarrierRestarts(p) ? { carrierRestarting: true as const } : {}),
   };
 }
 
-/** A pod NotReady only because its engine carrier is restarting (an in-place proxy upgrade changes that container's
- * image, and the kubelet counts every container in the pod's Ready) still serves: the carrier carries no traffic, and
- * the app and its proxy are ready. Its endpoint stays, so a one-replica workload isn't dropped from every route. */
-export function servingWhileCarrierRestarts(pod: KubeObject): boolean {
+/**
+ * Whether a pod serves by its own status: not being deleted, every container but the engine carrier ready, every
+ * readiness gate True. An EndpointSlice that calls such a pod not ready is about the carrier, or behind the pod:
+ * - the carrier carries no traffic, but an in-place proxy upgrade restarts it and the kubelet counts it in the pod's
+ *   Ready, so a one-replica workload would drop out of every route for the restart;
+ * - the EndpointSlice controller writes after the pod's status changed (a second or more under load): the pod ready
+ *   again, its slice still saying not ready, would drop the endpoint until the slice caught up.
+ * So a not-ready endpoint is dropped only when its pod agrees (or is unknown). Pure.
+ */
+export function podServes(pod: KubeObject): boolean {
   if (pod.metadata?.deletionTimestamp) return false;
-  const statuses = (pod.status as PodStatus | undefined)?.containerStatuses ?? [];
-  return (
-    statuses.some((c) => c.name === CARRIER_CONTAINER && c.ready !== true) &&
-    statuses.every((c) => c.name === CARRIER_CONTAINER || c.ready === true)
+  const status = pod.status as PodStatus | undefined;
+  const statuses = status?.containerStatuses ?? [];
+  const spec = pod.spec as PodSpec | undefined;
+  const names = spec?.containers?.length ? spec.containers.map((c) => c.name ?? "") : statuses.map((c) => c.name);
+  const app = names.filter((n) => n !== CARRIER_CONTAINER);
+  if (app.length === 0) return false;
+  if (!app.every((n) => statuses.some((c) => c.name === n && c.ready === true))) return false;
+  const conditions = status?.conditions ?? [];
+  return (spec?.readinessGates ?? []).every((g) =>
+    conditions.some((c) => c.type === g.conditionType && c.status === "True"),
   );
 }
 
@@ -237,6 +254,8 @@ export interface ServiceInputs {
   slices: KubeObject[];
   /** A Pod (with an IP) in the Service's namespace. */
   podNamed(name: string): Workload | undefined;
+  /** Whether that Pod is known and serves by its own status (podServes). */
+  podServes(name: string): boolean;
   /** The Pod (with an IP) at an address, in any namespace: the last one, in the source's order. */
   podAt(ip: string): Workload | undefined;
   /** The Pods (with an IP) its selector selects, in the source's order. */
@@ -267,8 +286,7 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
       for (const ep of (slice.endpoints ?? []) as EndpointSliceEndpoint[]) {
         if (
           ep.conditions?.ready === false &&
-          (ep.conditions.terminating === true ||
-            !(ep.targetRef?.name && inputs.podNamed(ep.targetRef.name)?.carrierRestarting))
+          (ep.conditions.terminating === true || !(ep.targetRef?.name && inputs.podServes(ep.targetRef.name)))
         )
           continue;
         for (const address of ep.addresses) {
