@@ -2,7 +2,7 @@ import type { ConfigModel } from "./model/config.js";
 
 /** Config changes wait for a pause of `delayMs`, but never longer than this after the first of them. */
 const MAX_DEBOUNCE_MS = 1000;
-/** Endpoint pushes in a row (each within a second of the last) that go out `delayMs` after their first change. */
+/** Endpoint pushes in a row (each within the widest gap of the last) that go out `delayMs` after their first change. */
 const FAST_ENDPOINT_PUSHES = 5;
 /** The widest gap between endpoint pushes while endpoint changes keep coming. */
 const MAX_ENDPOINT_GAP_MS = 2000;
@@ -32,7 +32,7 @@ export class PushScheduler {
   private pendingEndpointsOnly = false;
   private running: Promise<void> | undefined;
   private stopped = false;
-  /** When the last endpoints-only push started, how many came in a row, and whether one of them undid the one before. */
+  /** When the last endpoints-only push started, how many came in a row, whether one undid the one before it. */
   private lastEndpointPush = -Infinity;
   private endpointStreak = 0;
   private flapping = false;

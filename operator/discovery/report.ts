@@ -1,7 +1,8 @@
 // The proxy report: the sync tracker's summary, written to ConfigMap weft-proxy-status in discovery's namespace,
 // where the operator adds up every replica's key (`status.<replica>.json`) into MeshInstallation.status. Written by
 // server-side apply with a field manager per replica, at most every 2 s (every 10 s when only the proxies' config
-// generations moved) and only when the summary changed: at rest, nothing is written, nor summarised again. On shutdown the replica withdraws its key, so its proxies (now gone) stop counting.
+// generations moved) and only when the summary changed: at rest, nothing is written, nor summarised again. On
+// shutdown the replica withdraws its key, so its proxies (now gone) stop counting.
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { MESH_LABEL, PROXY_STATUS_CONFIGMAP } from "../install/labels.js";
 import { reportKey } from "../install/proxy-report.js";

@@ -128,7 +128,7 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   const podByName = new Map(podWorkloads.map((p) => [`${p.namespace}/${p.name}`, p]));
   const serving = new Set(
     parts.pods
-      .filter((p) => podWorkload(p, defaultNs) && podServes(p))
+      .filter((p) => (p.status as PodStatus | undefined)?.podIP && podServes(p)) // with an IP, as podWorkloads
       .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`),
   );
   const podByIp = new Map(podWorkloads.map((p) => [p.address, p]));
