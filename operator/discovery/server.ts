@@ -6,7 +6,7 @@ import { hostname } from "node:os";
 import pino from "pino";
 import { adsService } from "../../proxy/xds/ads.js";
 import { envoyRoot } from "../../proxy/xds/protos.js";
-import { SnapshotGenerator, endpointChanges, endpointsRevert } from "./ads/generator.js";
+import { SnapshotGenerator } from "./ads/generator.js";
 import { XdsMetrics } from "./ads/metrics.js";
 import { monitoringServer } from "./ads/monitoring.js";
 import { AdsServer } from "./ads/server.js";
@@ -107,13 +107,11 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     await new Promise((resolve) => setTimeout(resolve, 1000).unref());
     for (const warning of await generator.checkRules()) log.warn({ version, warning }, "Envoy would reject");
   };
-  let beforeLast: ConfigModel | undefined; // the model pushed before the current one
   const scheduler = new PushScheduler(
     options.pushDebounceMs ?? 100,
     async (model) => {
       const startedAt = Date.now();
       const started = performance.now();
-      beforeLast = generator.current;
       const version = generator.setModel(model);
       for (const warning of generator.warnings) log.warn({ version, warning }, "config");
       await ads.pushAll();
@@ -122,8 +120,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
       checkRules(version).catch((err: unknown) => log.warn({ error: String(err) }, "rules check failed"));
     },
     (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, "push failed"),
-    (model) => endpointChanges(generator.current, model) !== undefined,
-    (model) => endpointsRevert(beforeLast, generator.current, model),
+    () => generator.current,
   );
   // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;

@@ -4,7 +4,7 @@ import { bookinfoModel } from "../../../test/support/discovery/bookinfo.js";
 import type { ConfigModel } from "../model/config.js";
 import { parseNodeId } from "../translate/index.js";
 import { TYPE } from "../../../proxy/xds/types.js";
-import { SnapshotGenerator, endpointChanges, endpointsRevert } from "./generator.js";
+import { SnapshotGenerator, endpointChanges } from "./generator.js";
 import type { Snapshot } from "./snapshot.js";
 
 const client = parseNodeId("sidecar~10.9.0.1~curl-a.default~default.svc.cluster.local");
@@ -64,21 +64,5 @@ describe("an endpoints-only change", () => {
     };
     expect(endpointChanges(before, port)).toBeUndefined();
     expect(endpointChanges(before, { ...before, virtualServices: [] })).toBeUndefined();
-  });
-
-  it("is a flap when it takes endpoints back to what they were before the last push", () => {
-    const ready = bookinfoModel("destination-rule-all.yaml");
-    const down = scaled(ready);
-    // The pod is ready again: new objects, the first model's endpoints.
-    const again = {
-      ...down,
-      services: down.services.map((s, i) => ({ ...s, endpoints: [...(ready.services[i]?.endpoints ?? [])] })),
-    };
-    expect(endpointsRevert(ready, down, again)).toBe(true);
-    // Further down, as a scale-down goes: not a flap.
-    expect(endpointsRevert(ready, down, scaled(down))).toBe(false);
-    // Nothing before the last push, or a config change in between: not a flap.
-    expect(endpointsRevert(undefined, down, again)).toBe(false);
-    expect(endpointsRevert({ ...ready, virtualServices: [] }, down, again)).toBe(false);
   });
 });

@@ -267,24 +267,6 @@ export function modelWarnings(model: ConfigModel): string[] {
 }
 
 /**
- * Whether `next` takes endpoints back to what they were in `older`: `current` came from `older` and `next` from
- * `current` by endpoint changes alone, and every service that changed now has `older`'s endpoints again (a pod
- * whose readiness flaps). Compares only the changed services.
- */
-export function endpointsRevert(older: ConfigModel | undefined, current: ConfigModel, next: ConfigModel): boolean {
-  if (!older || older.services.length !== next.services.length) return false;
-  const changed = endpointChanges(current, next);
-  if (!changed?.length || endpointChanges(older, current) === undefined) return false;
-  for (let i = 0; i < next.services.length; i++) {
-    const now = next.services[i];
-    if (now === current.services[i]) continue;
-    const then = older.services[i];
-    if (!now || !then || JSON.stringify(now.endpoints) !== JSON.stringify(then.endpoints)) return false;
-  }
-  return true;
-}
-
-/**
  * The services whose endpoints alone changed from `a` to `b`, when nothing else did (every other part of the model
  * but the workloads the same object, the services the same but for endpoints, which only EDS clusters carry, and
  * their endpoints' identities the same); else undefined.

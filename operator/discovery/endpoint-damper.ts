@@ -1,0 +1,151 @@
+// Endpoint pushes damped per service: a service whose endpoints keep changing is pushed less often, and only it.
+import { endpointChanges } from "./ads/generator.js";
+import type { ConfigModel, Service } from "./model/config.js";
+
+/** Pushes of one service's endpoints in a row (each within the widest gap of the last) that go out at once. */
+const FAST_PUSHES = 5;
+/** The widest gap between two pushes of one service's endpoints while they keep changing. */
+export const MAX_ENDPOINT_GAP_MS = 2000;
+
+/** One service's changed endpoints, from the model pushed last to the next. */
+export interface EndpointChange {
+  index: number;
+  key: string;
+  /** The endpoints as JSON: pushed last, and next. */
+  was: string;
+  endpoints: string;
+}
+
+/** What to push now, out of a model whose changes from the one pushed last are endpoints alone. */
+export interface Release {
+  /** The model to push: the next one, with every held service as it was pushed last; undefined: nothing to push. */
+  model: ConfigModel | undefined;
+  /** The changes it carries. */
+  released: EndpointChange[];
+  /** When the first held service may go; undefined: none is held. */
+  heldUntil: number | undefined;
+}
+
+interface Damping {
+  lastPush: number;
+  /** Pushes in a row (inRow). */
+  streak: number;
+  /** A push took the endpoints back to what they were before the push before it (ready, not ready, ready). */
+  flapping: boolean;
+  /** The endpoints pushed last, and before them (JSON). */
+  pushed: string;
+  before: string;
+}
+
+/**
+ * A scale-up's endpoints go out `delayMs` after its first change, however many follow: each push carries only the
+ * ClusterLoadAssignments that changed. But an endpoint that never settles (a pod whose readiness flaps) would then
+ * cost a push to every proxy ten times a second. So, per service: after five pushes of its endpoints in a row, the
+ * gap before its next push doubles (200, 400, 800, 1600 ms) up to two seconds, and goes back to none once two seconds
+ * pass after the gap without a push of it. A push that takes its endpoints back to what they were before the one
+ * before it (ready, not ready, ready) is a flap: its next pushes are two seconds apart at once. While a service is
+ * held, what is pushed keeps the endpoints it was pushed with last, and every other service's changes go out at a
+ * scale-up's pace; a change that comes back to what was pushed costs nothing. (istiod debounces endpoint changes like
+ * config changes, up to 10 s, for every service at once.)
+ */
+export class EndpointDamper {
+  private readonly services = new Map<string, Damping>();
+  constructor(private readonly delayMs: number) {}
+
+  /** The services whose endpoints differ (by content) from `pushed` to `next`; undefined when more than endpoints
+   * changed (a config change: pushed whole). */
+  changes(pushed: ConfigModel, next: ConfigModel): EndpointChange[] | undefined {
+    if (!endpointChanges(pushed, next)) return undefined;
+    const out: EndpointChange[] = [];
+    for (let index = 0; index < next.services.length; index++) {
+      const x = pushed.services[index] as Service;
+      const y = next.services[index] as Service;
+      if (x === y) continue;
+      const was = JSON.stringify(x.endpoints);
+      const endpoints = JSON.stringify(y.endpoints);
+      if (was !== endpoints) out.push({ index, key: `${y.namespace}/${y.hostname}`, was, endpoints });
+    }
+    return out;
+  }
+
+  /** When the first of `changes` may be pushed, given that none goes before `earliest`. */
+  due(changes: EndpointChange[], earliest: number, now: number): number {
+    let due = changes.length ? Infinity : earliest;
+    for (const c of changes) due = Math.min(due, Math.max(earliest, this.readyAt(c.key, now)));
+    return due;
+  }
+
+  /** Splits `next` into what may be pushed at `now` and what is held, and records the push of the former. */
+  release(pushed: ConfigModel, next: ConfigModel, changes: EndpointChange[], now: number): Release {
+    for (const [key, d] of this.services) if (!this.inRow(d, now)) this.services.delete(key);
+    const released: EndpointChange[] = [];
+    let heldUntil: number | undefined;
+    for (const c of changes) {
+      const at = this.readyAt(c.key, now);
+      if (at <= now) released.push(c);
+      else heldUntil = Math.min(heldUntil ?? Infinity, at);
+    }
+    const same = next.workloads === pushed.workloads;
+    if (!released.length && same) return { model: undefined, released, heldUntil };
+    let model = next;
+    if (released.length !== countChanged(pushed, next)) {
+      // Held services, and services whose endpoints came back to what was pushed: as pushed last.
+      const free = new Set(released.map((c) => c.index));
+      const services = next.services.map((s, i) => (free.has(i) ? s : (pushed.services[i] as Service)));
+      model = { ...next, services };
+    }
+    for (const c of released) this.record(c, now);
+    return { model, released, heldUntil };
+  }
+
+  /** A whole model was pushed (a config change): what it carries is what was pushed last of each damped service. */
+  pushedWhole(model: ConfigModel): void {
+    if (!this.services.size) return;
+    for (const s of model.services) {
+      const d = this.services.get(`${s.namespace}/${s.hostname}`);
+      const endpoints = d && JSON.stringify(s.endpoints);
+      if (d && endpoints !== d.pushed) [d.before, d.pushed] = [d.pushed, endpoints as string];
+    }
+  }
+
+  /** When the service's endpoints may be pushed next. */
+  private readyAt(key: string, now: number): number {
+    const d = this.services.get(key);
+    if (!d || !this.inRow(d, now)) return -Infinity;
+    return d.lastPush + this.gap(d);
+  }
+
+  /** Whether a push at `now` continues the service's streak: it comes before two quiet seconds after its gap. (A
+   * flap's change that comes back to what was pushed costs no push, so its next push can be a flap's period or
+   * two later than the gap: it is still the same flap.) */
+  private inRow(d: Damping, now: number): boolean {
+    return now - d.lastPush <= this.gap(d) + MAX_ENDPOINT_GAP_MS + this.delayMs;
+  }
+
+  /** The least time between two pushes of a service's endpoints, given its streak so far. */
+  private gap(d: Damping): number {
+    if (d.flapping) return MAX_ENDPOINT_GAP_MS;
+    const doublings = d.streak - FAST_PUSHES + 1;
+    if (doublings <= 0) return 0;
+    return Math.min(MAX_ENDPOINT_GAP_MS, this.delayMs * 2 ** Math.min(doublings, 10));
+  }
+
+  private record(c: EndpointChange, now: number): void {
+    const d = this.services.get(c.key);
+    if (!d) {
+      this.services.set(c.key, { lastPush: now, streak: 1, flapping: false, pushed: c.endpoints, before: c.was });
+      return;
+    }
+    d.flapping ||= c.endpoints === d.before;
+    d.streak++;
+    d.lastPush = now;
+    d.before = d.pushed;
+    d.pushed = c.endpoints;
+  }
+}
+
+function countChanged(a: ConfigModel, b: ConfigModel): number {
+  let n = 0;
+  for (let i = 0; i < b.services.length; i++) if (a.services[i] !== b.services[i]) n++;
+  return n;
+}
