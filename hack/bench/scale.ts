@@ -297,6 +297,8 @@ async function main(): Promise<void> {
       got.done();
       const lat = [...got.at().values()].map((t) => t - at);
       vsLat.push(...lat);
+      // Discovery logs the push once every stream has taken it, which can be after the clients have it.
+      await waitFor("discovery's push log", () => pushes.some((p) => p.started >= at), 10_000, 20).catch(() => {});
       const push = pushes.find((p) => p.started >= at);
       steps.push(
         `discovery's push from +${(push?.started ?? NaN) - at} to +${(push?.at ?? NaN) - at} ms, ` +

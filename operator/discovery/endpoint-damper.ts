@@ -79,23 +79,21 @@ export class EndpointDamper {
   release(pushed: ConfigModel, next: ConfigModel, changes: EndpointChange[], now: number): Release {
     for (const [key, d] of this.services) if (!this.inRow(d, now)) this.services.delete(key);
     const released: EndpointChange[] = [];
+    const held = new Set<number>();
     let heldUntil: number | undefined;
     for (const c of changes) {
       const at = this.readyAt(c.key, now);
       if (at <= now) released.push(c);
-      else heldUntil = Math.min(heldUntil ?? Infinity, at);
+      else {
+        held.add(c.index);
+        heldUntil = Math.min(heldUntil ?? Infinity, at);
+      }
     }
-    const same = next.workloads === pushed.workloads;
-    if (!released.length && same) return { model: undefined, released, heldUntil };
-    let model = next;
-    if (released.length !== countChanged(pushed, next)) {
-      // Held services, and services whose endpoints came back to what was pushed: as pushed last.
-      const free = new Set(released.map((c) => c.index));
-      const services = next.services.map((s, i) => (free.has(i) ? s : (pushed.services[i] as Service)));
-      model = { ...next, services };
-    }
+    // Nothing but new objects with the endpoints pushed last: nothing to push (the next push takes the objects).
+    if (!released.length && next.workloads === pushed.workloads) return { model: undefined, released, heldUntil };
+    const services = held.size ? next.services.map((s, i) => (held.has(i) ? (pushed.services[i] as Service) : s)) : [];
     for (const c of released) this.record(c, now);
-    return { model, released, heldUntil };
+    return { model: held.size ? { ...next, services } : next, released, heldUntil };
   }
 
   /** A whole model was pushed (a config change): what it carries is what was pushed last of each damped service. */
@@ -142,10 +140,4 @@ export class EndpointDamper {
     d.before = d.pushed;
     d.pushed = c.endpoints;
   }
-}
-
-function countChanged(a: ConfigModel, b: ConfigModel): number {
-  let n = 0;
-  for (let i = 0; i < b.services.length; i++) if (a.services[i] !== b.services[i]) n++;
-  return n;
 }
