@@ -6,6 +6,8 @@ import type { ConfigModel, Service } from "./model/config.js";
 const FAST_PUSHES = 5;
 /** The widest gap between two pushes of one service's endpoints while they keep changing. */
 export const MAX_ENDPOINT_GAP_MS = 2000;
+/** The widest gap while they flap: istiod's longest debounce. */
+export const MAX_FLAP_GAP_MS = 10_000;
 
 /** One service's changed endpoints, from the model pushed last to the next. */
 export interface EndpointChange {
@@ -30,8 +32,8 @@ interface Damping {
   lastPush: number;
   /** Pushes in a row (inRow). */
   streak: number;
-  /** A push took the endpoints back to what they were before the push before it (ready, not ready, ready). */
-  flapping: boolean;
+  /** Pushes that took the endpoints back to what they were before the push before them (ready, not ready, ready). */
+  flaps: number;
   /** The endpoints pushed last, and before them (JSON). */
   pushed: string;
   before: string;
@@ -39,17 +41,23 @@ interface Damping {
 
 /**
  * A scale-up's endpoints go out `delayMs` after its first change, however many follow: each push carries only the
- * ClusterLoadAssignments that changed. But an endpoint that never settles (a pod whose readiness flaps) would then
- * cost a push to every proxy ten times a second. So, per service: after five pushes of its endpoints in a row, the
- * gap before its next push doubles (200, 400, 800, 1600 ms) up to two seconds, and goes back to none once two seconds
- * pass after the gap without a push of it. A push that takes its endpoints back to what they were before the one
- * before it (ready, not ready, ready) is a flap: its next pushes are two seconds apart at once. While a service is
- * held, what is pushed keeps the endpoints it was pushed with last, and every other service's changes go out at a
- * scale-up's pace; a change that comes back to what was pushed costs nothing. (istiod debounces endpoint changes like
- * config changes, up to 10 s, for every service at once.)
+ * ClusterLoadAssignments that changed. But an endpoint that never settles would then cost a push to every proxy at
+ * every change. So, per service:
+ * - After five pushes of its endpoints in a row, the gap before its next push doubles (200, 400, 800, 1600 ms) up to
+ *   two seconds: a long scale-up is seen every two seconds.
+ * - A push that takes its endpoints back to what they were before the one before it (ready, not ready, ready) is a
+ *   flap. The gap after the first is two seconds, and doubles at each one after it, up to 10 s (istiod's longest
+ *   debounce): a pod whose readiness flaps is wrong half the time whatever is pushed, and each push costs every proxy
+ *   a write and an ACK. Route flap damping in BGP (RFC 2439) is the same idea.
+ * - Two quiet seconds after its gap, a service is new again.
+ * While a service is held, what is pushed keeps the endpoints it was pushed with last, and every other service's
+ * changes go out at a scale-up's pace; a change that comes back to what was pushed costs nothing. (istiod debounces
+ * endpoint changes like config changes, up to 10 s, for every service at once.)
  */
 export class EndpointDamper {
   private readonly services = new Map<string, Damping>();
+  /** When each service's change not yet pushed was first seen. */
+  private readonly since = new Map<string, number>();
   constructor(private readonly delayMs: number) {}
 
   /** The services whose endpoints differ (by content) from `pushed` to `next`; undefined when more than endpoints
@@ -68,10 +76,22 @@ export class EndpointDamper {
     return out;
   }
 
-  /** When the first of `changes` may be pushed, given that none goes before `earliest`. */
-  due(changes: EndpointChange[], earliest: number, now: number): number {
-    let due = changes.length ? Infinity : earliest;
-    for (const c of changes) due = Math.min(due, Math.max(earliest, this.readyAt(c.key, now)));
+  /**
+   * When the first of `changes` may be pushed: `delayMs` after its service's change was first seen (`seenAt`, if
+   * not before), and not before its gap ends. None: `earliest`.
+   */
+  due(changes: EndpointChange[], seenAt: number, earliest: number, now: number): number {
+    if (this.since.size > changes.length) {
+      const keys = new Set(changes.map((c) => c.key));
+      for (const key of this.since.keys()) if (!keys.has(key)) this.since.delete(key); // changed back
+    }
+    if (!changes.length) return earliest;
+    let due = Infinity;
+    for (const c of changes) {
+      let since = this.since.get(c.key);
+      if (since === undefined) this.since.set(c.key, (since = seenAt));
+      due = Math.min(due, Math.max(since + this.delayMs, this.readyAt(c.key, now)));
+    }
     return due;
   }
 
@@ -98,6 +118,7 @@ export class EndpointDamper {
 
   /** A whole model was pushed (a config change): what it carries is what was pushed last of each damped service. */
   pushedWhole(model: ConfigModel): void {
+    this.since.clear();
     if (!this.services.size) return;
     for (const s of model.services) {
       const d = this.services.get(`${s.namespace}/${s.hostname}`);
@@ -122,19 +143,20 @@ export class EndpointDamper {
 
   /** The least time between two pushes of a service's endpoints, given its streak so far. */
   private gap(d: Damping): number {
-    if (d.flapping) return MAX_ENDPOINT_GAP_MS;
+    if (d.flaps) return Math.min(MAX_FLAP_GAP_MS, MAX_ENDPOINT_GAP_MS * 2 ** Math.min(d.flaps - 1, 10));
     const doublings = d.streak - FAST_PUSHES + 1;
     if (doublings <= 0) return 0;
     return Math.min(MAX_ENDPOINT_GAP_MS, this.delayMs * 2 ** Math.min(doublings, 10));
   }
 
   private record(c: EndpointChange, now: number): void {
+    this.since.delete(c.key);
     const d = this.services.get(c.key);
     if (!d) {
-      this.services.set(c.key, { lastPush: now, streak: 1, flapping: false, pushed: c.endpoints, before: c.was });
+      this.services.set(c.key, { lastPush: now, streak: 1, flaps: 0, pushed: c.endpoints, before: c.was });
       return;
     }
-    d.flapping ||= c.endpoints === d.before;
+    if (c.endpoints === d.before) d.flaps++;
     d.streak++;
     d.lastPush = now;
     d.before = d.pushed;

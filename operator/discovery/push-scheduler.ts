@@ -51,7 +51,7 @@ export class PushScheduler {
     const first = this.first ?? now;
     const changes = this.damper.changes(this.pushed(), model);
     const due = changes
-      ? this.damper.due(changes, first + this.delayMs, now)
+      ? this.damper.due(changes, this.last, first + this.delayMs, now)
       : Math.min(this.last + this.delayMs, first + MAX_DEBOUNCE_MS);
     this.timer = setTimeout(() => this.flush(), Math.max(0, due - now));
   }
