@@ -12,11 +12,26 @@ function packageRoot(from: string): string {
 
 export const REPO_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** A port free on 127.0.0.1 right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** A port free on `host` right now (the OS picks it). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return (await freePorts(1, host))[0] as number;
+}
+
+/** `count` different ports free on `host` right now: all held open until each is picked, so none comes twice. */
+export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  try {
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve, reject) => {
+            server.once("error", reject);
+            server.listen(0, host, resolve);
+          }),
+      ),
+    );
+    return servers.map((server) => (server.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
 }

@@ -2,7 +2,7 @@
 // would also be accepting its connections).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { REPO_ROOT, freePort } from "../../hack/paths.js";
+import { REPO_ROOT, freePorts } from "../../hack/paths.js";
 
 export interface AgentProcessOptions {
   discoveryAddress: string;
@@ -35,7 +35,8 @@ export class AgentProcess {
 
   static async start(o: AgentProcessOptions): Promise<AgentProcess> {
     const ip = o.nodeId.split("~")[1] ?? "127.0.0.1";
-    const [admin, stats, ready] = [await freePort(), await freePort(), await freePort()];
+    // On the agent's own address (another sidecar's may hold a port there), three different ones.
+    const [admin, stats, ready] = (await freePorts(3, ip)) as [number, number, number];
     const proc = spawn(
       process.execPath,
       [
