@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { REPO_ROOT } from "../../../hack/cluster/layout.js";
 import type { ProxySync } from "../../../operator/discovery/ads/tracker.js";
 import { LogLines, type LogLine } from "./log-lines.js";
-import { freePort } from "./operator.js";
+import { freePorts } from "../../../hack/paths.js";
 
 export class DiscoveryProcess {
   private readonly log: LogLines;
@@ -25,7 +25,7 @@ export class DiscoveryProcess {
   static async start(namespace: string, mesh: string, extraArgs: string[] = []): Promise<DiscoveryProcess> {
     // Every port from the OS: discovery serves :15012 whenever the mesh CA Secret exists, and a fixed 15012 would
     // collide with any other discovery on this machine.
-    const [xds, monitoring, webhook, secure] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [xds, monitoring, webhook, secure] = (await freePorts(4)) as [number, number, number, number];
     const args = [
       `--namespace=${namespace}`,
       `--mesh=${mesh}`,
