@@ -34,8 +34,7 @@ interface Damping {
   streak: number;
   /** Pushes that took the endpoints back to what they were before the push before them (ready, not ready, ready). */
   flaps: number;
-  /** The endpoints pushed last, and before them (JSON). */
-  pushed: string;
+  /** The endpoints this service had before its last push (JSON): a push back to them is a flap. */
   before: string;
 }
 
@@ -116,15 +115,9 @@ export class EndpointDamper {
     return { model: held.size ? { ...next, services } : next, released, heldUntil };
   }
 
-  /** A whole model was pushed (a config change): what it carries is what was pushed last of each damped service. */
-  pushedWhole(model: ConfigModel): void {
+  /** A whole model was pushed (a config change): every change so far went with it. */
+  pushedWhole(): void {
     this.since.clear();
-    if (!this.services.size) return;
-    for (const s of model.services) {
-      const d = this.services.get(`${s.namespace}/${s.hostname}`);
-      const endpoints = d && JSON.stringify(s.endpoints);
-      if (d && endpoints !== d.pushed) [d.before, d.pushed] = [d.pushed, endpoints as string];
-    }
   }
 
   /** When the service's endpoints may be pushed next. */
@@ -153,13 +146,12 @@ export class EndpointDamper {
     this.since.delete(c.key);
     const d = this.services.get(c.key);
     if (!d) {
-      this.services.set(c.key, { lastPush: now, streak: 1, flaps: 0, pushed: c.endpoints, before: c.was });
+      this.services.set(c.key, { lastPush: now, streak: 1, flaps: 0, before: c.was });
       return;
     }
     if (c.endpoints === d.before) d.flaps++;
     d.streak++;
     d.lastPush = now;
-    d.before = d.pushed;
-    d.pushed = c.endpoints;
+    d.before = c.was;
   }
 }

@@ -75,7 +75,7 @@ export class PushScheduler {
         return this.arm(now);
       }
       push = release.model;
-    } else this.damper.pushedWhole(model);
+    } else this.damper.pushedWhole();
     this.first = undefined;
     this.running = this.apply(push)
       .catch((err: unknown) => this.onError(err))
