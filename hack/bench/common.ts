@@ -1,4 +1,5 @@
 // Shared by the bench scripts: tools from apt, free ports, nginx instances, child processes, wrk output.
+import { PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -24,8 +25,8 @@ export function ensureTools(): void {
 export { freePort } from "../paths.js";
 
 const children: ChildProcess[] = [];
-export function start(cmd: string, args: string[]): ChildProcess {
-  const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+export function start(cmd: string, args: string[], env: Readonly<Record<string, string>> = {}): ChildProcess {
+  const c = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   children.push(c);
   return c;
 }
@@ -197,7 +198,10 @@ export function startBackend(dir: string, port: number): void {
   startNginx("backend", dir, `server { listen 127.0.0.1:${port}; location / { return 200 "hello world\\n"; } }`);
 }
 
-/** Runs `weft proxy` on a bootstrap file written to dir (with `agent`, as sidecars run: agent + engine child). */
+/**
+ * Runs `weft proxy` on a bootstrap file written to dir (with `agent`, as sidecars run: agent + engine child, the agent
+ * with a sidecar's process environment).
+ */
 export function startWeft(
   dir: string,
   listenPort: number,
@@ -210,21 +214,25 @@ export function startWeft(
 ): ChildProcess {
   const file = join(dir, `weft-${listenPort}.json`);
   writeFileSync(file, JSON.stringify(config));
-  return start(process.execPath, [
-    ...nodeArgs,
-    MAIN,
-    "proxy",
-    "--bootstrap",
-    file,
-    "--admin-port",
-    "0",
-    "--stats-port",
-    "0",
-    "--ready-port",
-    "0",
-    ...(agent ? ["--agent"] : []),
-    ...flags,
-  ]);
+  return start(
+    process.execPath,
+    [
+      ...nodeArgs,
+      MAIN,
+      "proxy",
+      "--bootstrap",
+      file,
+      "--admin-port",
+      "0",
+      "--stats-port",
+      "0",
+      "--ready-port",
+      "0",
+      ...(agent ? ["--agent"] : []),
+      ...flags,
+    ],
+    agent ? PROXY_PROCESS_ENV : {},
+  );
 }
 
 /** Runs a bench's main: exit 0 when it is done, 1 with the reason when it fails; its children are always stopped. */

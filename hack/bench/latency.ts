@@ -1,8 +1,9 @@
 // npm run bench:latency — the latency Weft adds at a fixed rate (default 1000 req/s over keep-alive connections):
-// p50, p99 and p99.9 direct to the backend and through the engine, alternately, and the engine's RSS under that
-// load. A benchmark prints figures; it asserts nothing.
+// p50, p99 and p99.9 direct to the backend and through Weft as sidecars run it (the agent and its engine), alternately,
+// and the engine's RSS under that load. A benchmark prints figures; it asserts nothing.
 //   env: BENCH_RATE (default 1000), BENCH_SECONDS (default 10), BENCH_ROUNDS (default 2),
-//        BENCH_NODE_ARGS (node flags for the engine, e.g. "--max-semi-space-size=2"),
+//        BENCH_BARE=1: the bare engine (weft proxy without --agent), BENCH_NODE_ARGS its node flags;
+//        WEFT_ENGINE_NODE_ARGS: the engine's node flags under the agent (proxy/engine/reclaim.ts),
 //        BENCH_MTLS=1: two sidecars (client → server → backend), plaintext between them and then mTLS as discovery
 //        renders it (hack/bench/mtls.ts): what mTLS on the hop between the sidecars adds, and both engines' RSS
 import { readFileSync, mkdtempSync } from "node:fs";
@@ -67,6 +68,12 @@ async function fixedRate(port: number): Promise<Run> {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number;
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors };
+}
+
+/** The agent's engine child. */
+function engineOf(agent: number | undefined): number | undefined {
+  const [child] = readFileSync(`/proc/${agent}/task/${agent}/children`, "utf8").trim().split(/\s+/);
+  return child ? Number(child) : undefined;
 }
 
 function rssMb(pid: number | undefined): number {
@@ -134,11 +141,13 @@ async function main(): Promise<void> {
     await waitPort(backendPort);
     return mtlsMain(dir, backendPort);
   }
+  const bare = process.env.BENCH_BARE === "1";
   const weft = startWeft(
     dir,
     weftPort,
     backendPort,
-    process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [],
+    bare && process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [],
+    !bare,
   );
   await Promise.all([waitPort(backendPort), waitPort(weftPort)]);
   await fixedRate(weftPort); // warm-up: JIT, pools
@@ -148,13 +157,14 @@ async function main(): Promise<void> {
   for (let i = 1; i <= ROUNDS; i++) {
     direct.push(await fixedRate(backendPort));
     process.stdout.write(`round ${i} direct  ${fmt(direct.at(-1) as Run)}\n`);
-    const sampler = setInterval(() => rss.push(rssMb(weft.pid)), 500);
+    const engine = bare ? weft.pid : engineOf(weft.pid);
+    const sampler = setInterval(() => rss.push(rssMb(engine)), 500);
     through.push(await fixedRate(weftPort));
     clearInterval(sampler);
     process.stdout.write(`round ${i} weft    ${fmt(through.at(-1) as Run)}\n`);
   }
   process.stdout.write(
-    `\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client):\n`,
+    `\nmedians over ${ROUNDS} rounds at ${RATE} req/s for ${SECONDS} s (keep-alive, node http client), through ${bare ? "the bare engine" : "the agent and its engine"}:\n`,
   );
   for (const k of ["p50", "p99", "p999"] as const) {
     process.stdout.write(

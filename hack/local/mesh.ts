@@ -23,7 +23,7 @@ import {
 import { get, poll, Procs } from "./procs.js";
 import { expandCommand, missingPrograms, onPath, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
-import { DISCOVERY_PROCESS_ENV, discoveryRole, proxyRole } from "../../operator/api/roles.js";
+import { DISCOVERY_PROCESS_ENV, discoveryRole, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */
@@ -178,6 +178,7 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
           "app-address": w.appIp,
           "outbound-port": l.outboundPort,
         }),
+        PROXY_PROCESS_ENV,
       );
       admin[name] = `http://${w.ip}:${l.adminPort}`;
       waits.push(
@@ -202,6 +203,7 @@ export async function startLocalMesh(o: MeshOptions): Promise<LocalMesh> {
       "gateway",
       cli,
       await proxyArgs(gatewayNodeId(l), GATEWAY_SERVICE_ACCOUNT, { "admin-address": l.gateway.adminIp }),
+      PROXY_PROCESS_ENV,
     );
     admin["gateway"] = `http://${l.gateway.adminIp}:${l.adminPort}`;
     waits.push(

@@ -1,5 +1,5 @@
 import { parseRole } from "../api/contract.js";
-import { proxyRole } from "../api/roles.js";
+import { PROXY_PROCESS_ENV, proxyRole } from "../api/roles.js";
 import { normalizeSpec } from "../api/spec.js";
 import { injectorConfigMap } from "../install/render-injector.js";
 import { parseInjectorConfigMap } from "./config.js";
@@ -244,6 +244,12 @@ describe("the injected sidecar", () => {
     const env = proxyOf(out)!.env;
     expect(env.filter((e) => e.name === "SECRET_TTL")).toEqual([{ name: "SECRET_TTL", value: "1h" }]);
     expect(env.filter((e) => e.name === "CA_ADDR")).toEqual([{ name: "CA_ADDR", value: "weftd.mesh-a.svc:15012" }]);
+  });
+
+  it("runs the agent with a sidecar's Node flags (NODE_OPTIONS: a small young generation, one V8 helper thread)", () => {
+    const env = proxyOf(injected(pod())!)!.env.filter((e) => e.name === "NODE_OPTIONS");
+    expect(env).toEqual([{ name: "NODE_OPTIONS", value: PROXY_PROCESS_ENV.NODE_OPTIONS }]);
+    expect(PROXY_PROCESS_ENV.NODE_OPTIONS).toContain("--max-semi-space-size=1");
   });
 
   it("takes the mesh-wide defaultConfig.proxyMetadata from the template, the pod's proxyMetadata over it", () => {

@@ -10,6 +10,7 @@ import {
   initRole,
   proxyRole,
   PROXY_PORTS,
+  PROXY_PROCESS_ENV,
   ROOT_CERT_CONFIGMAP,
 } from "../api/roles.js";
 import { selectorMatches } from "./config.js";
@@ -185,8 +186,16 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   // proxyMetadata: env for the agent, as Istio injects it (SECRET_TTL: 1h for shorter workload certificates), over
   // the template's (the mesh-wide defaultConfig.proxyMetadata), never over the injector's own (parseProxyConfig).
   const metadata = Object.entries(proxyConfig.proxyMetadata ?? {}).map(([name, value]) => ({ name, value }));
+  const templateEnv = (template.env ?? []).filter(
+    (e) => !INJECTOR_ENV.includes(e.name) && !metadata.some((m) => m.name === e.name),
+  );
+  // The agent's process defaults (its V8 flags), unless the template or proxyMetadata sets them.
+  const defaults = Object.entries(PROXY_PROCESS_ENV)
+    .filter(([name]) => ![...templateEnv, ...metadata].some((e) => e.name === name))
+    .map(([name, value]) => ({ name, value }));
   const env = [
-    ...(template.env ?? []).filter((e) => !INJECTOR_ENV.includes(e.name) && !metadata.some((m) => m.name === e.name)),
+    ...templateEnv,
+    ...defaults,
     ...metadata,
     { name: f["pod-name"].env, ...fieldRef("metadata.name") },
     { name: f["pod-namespace"].env, ...fieldRef("metadata.namespace") },

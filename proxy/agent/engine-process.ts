@@ -39,7 +39,7 @@ export class EngineProcess {
       stdio: ["ignore", "inherit", "inherit", "ipc", ...(env.shared ? [env.shared.fd] : [])],
       env: {
         ...MALLOC_ENV,
-        ...process.env,
+        ...withoutNodeOptions(process.env),
         WEFT_DRAIN_MS: String(env.drainMs),
         WEFT_ACCESS_LOG: env.accessLog ? "1" : "0",
         WEFT_EPOCH: String(epoch),
@@ -145,4 +145,10 @@ export class EngineProcess {
       (r) => (r.type === "dump" ? r.dump : undefined),
     );
   }
+}
+
+/** The agent's environment without NODE_OPTIONS: those are the agent's V8 flags (PROXY_PROCESS_ENV), not the engine's. */
+function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _agentOnly, ...rest } = env;
+  return rest;
 }

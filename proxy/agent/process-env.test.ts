@@ -1,0 +1,49 @@
+// The agent and its engine each run with their own Node flags: the agent with a sidecar's NODE_OPTIONS (a small young
+// generation, one V8 helper thread: PROXY_PROCESS_ENV, as the injector and local mode set it), the engine with
+// ENGINE_NODE_ARGS and never the agent's NODE_OPTIONS. Reads both processes' command lines and environments.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { bootstrap } from "../../hack/bench/common.js";
+import { freePort, REPO_ROOT } from "../../hack/paths.js";
+import { ENGINE_NODE_ARGS } from "../engine/reclaim.js";
+import { backend, get } from "../../test/support/engine/helpers.js";
+
+const CLI = `${REPO_ROOT}/dist/operator/cli/main.js`;
+const nul = (pid: number, file: string) => readFileSync(`/proc/${pid}/${file}`, "utf8").split("\0").filter(Boolean);
+
+describe("the sidecar's processes", () => {
+  let agent: ChildProcess | undefined;
+  afterAll(() => agent?.kill("SIGKILL"));
+
+  it("runs the agent with PROXY_PROCESS_ENV's NODE_OPTIONS, and its engine with ENGINE_NODE_ARGS and without them", async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+    const b = await backend("b");
+    const port = await freePort();
+    const file = join(mkdtempSync(join(tmpdir(), "weft-env-")), "bootstrap.json");
+    writeFileSync(file, JSON.stringify(bootstrap(port, b.port)));
+    const flags = ["--admin-port", "0", "--stats-port", "0", "--ready-port", "0", "--agent"];
+    agent = spawn(process.execPath, [CLI, "proxy", "--bootstrap", file, ...flags], {
+      env: { ...process.env, ...PROXY_PROCESS_ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    await new Promise<void>((resolve, reject) => {
+      agent!.once("exit", (code) => reject(new Error(`weft proxy exited ${code}: ${log}`)));
+      const read = (d: Buffer) => ((log += d.toString()), log.includes("engine running") && resolve());
+      agent!.stdout!.on("data", read);
+      agent!.stderr!.on("data", read);
+    });
+    expect((await get(port, "/")).status).toBe(200);
+
+    const agentPid = agent.pid as number;
+    const [engine] = readFileSync(`/proc/${agentPid}/task/${agentPid}/children`, "utf8").trim().split(" ").map(Number);
+    expect(nul(agentPid, "environ")).toContain(`NODE_OPTIONS=${PROXY_PROCESS_ENV.NODE_OPTIONS}`);
+    expect(nul(engine!, "environ").filter((e) => e.startsWith("NODE_OPTIONS="))).toEqual([]);
+    expect(ENGINE_NODE_ARGS).toEqual(["--max-semi-space-size=2"]);
+    expect(nul(engine!, "cmdline").slice(1, 2)).toEqual(["--max-semi-space-size=2"]);
+    await b.close();
+  }, 30000);
+});
