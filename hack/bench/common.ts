@@ -1,11 +1,14 @@
 // Shared by the bench scripts: tools from apt, free ports, nginx instances, child processes, wrk output.
-import { PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { commandLine } from "../../operator/api/contract.js";
+import { PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** A proxy's admin, stats and readiness ports, each picked by the OS. */
+export const EPHEMERAL_PORTS = { "admin-port": 0, "stats-port": 0, "ready-port": 0 } as const;
 export const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../operator/cli/main.js");
 
 function has(cmd: string): boolean {
@@ -36,12 +39,12 @@ export function cleanup(): void {
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
-export async function waitPort(port: number): Promise<void> {
+export async function waitPort(port: number, host = "127.0.0.1"): Promise<void> {
   for (let i = 0; i < 1200; i++) {
     const ok = await new Promise<boolean>((res) => {
       const s = createServer();
       s.once("error", () => res(true)); // in use: the server is up
-      s.listen(port, "127.0.0.1", () => s.close(() => res(false)));
+      s.listen(port, host, () => s.close(() => res(false)));
     });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
@@ -222,12 +225,7 @@ export function startWeft(
       "proxy",
       "--bootstrap",
       file,
-      "--admin-port",
-      "0",
-      "--stats-port",
-      "0",
-      "--ready-port",
-      "0",
+      ...commandLine(proxyRole, EPHEMERAL_PORTS).slice(1),
       ...(agent ? ["--agent"] : []),
       ...flags,
     ],

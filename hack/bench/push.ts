@@ -4,7 +4,8 @@
 // [--sidecar [--namespaces 50] [--imports 5]]: the proxies spread over namespaces, each namespace with a Sidecar
 // importing `imports` services (svc-0, the one changed, and others), as Istio's Sidecar scoping is meant to be used.
 // The simulated proxies speak incremental xDS, as agents do; --sotw makes them speak state of the world.
-import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { commandLine } from "../../operator/api/contract.js";
+import { DISCOVERY_PROCESS_ENV, discoveryRole } from "../../operator/api/roles.js";
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -136,15 +137,12 @@ async function main(): Promise<void> {
     [
       ...nodeArgs,
       main,
-      "discovery",
-      "--config-dir",
-      dir,
-      "--address",
-      "127.0.0.1",
-      "--xds-port",
-      String(XDS),
-      "--monitoring-port",
-      String(MON),
+      ...commandLine(discoveryRole, {
+        "config-dir": dir,
+        address: "127.0.0.1",
+        "xds-port": XDS,
+        "monitoring-port": MON,
+      }),
     ],
     {
       stdio: ["ignore", "pipe", "inherit"],
