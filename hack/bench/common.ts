@@ -2,7 +2,7 @@
 import { commandLine } from "../../operator/api/contract.js";
 import { PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,11 @@ export function cleanup(): void {
 }
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
+
+/** A process's children (an agent's engines), from /proc. */
+export function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+}
 
 export async function waitPort(port: number, host = "127.0.0.1"): Promise<void> {
   for (let i = 0; i < 1200; i++) {
@@ -222,11 +227,7 @@ export function startWeft(
     [
       ...nodeArgs,
       MAIN,
-      "proxy",
-      "--bootstrap",
-      file,
-      ...commandLine(proxyRole, EPHEMERAL_PORTS).slice(1),
-      ...(agent ? ["--agent"] : []),
+      ...commandLine(proxyRole, { bootstrap: file, ...EPHEMERAL_PORTS, ...(agent ? { agent } : {}) }),
       ...flags,
     ],
     agent ? PROXY_PROCESS_ENV : {},

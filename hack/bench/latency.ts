@@ -10,7 +10,17 @@ import { readFileSync, mkdtempSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanup, runBench, ensureTools, freePort, median, startBackend, startWeft, waitPort } from "./common.js";
+import {
+  childPids,
+  cleanup,
+  runBench,
+  ensureTools,
+  freePort,
+  median,
+  startBackend,
+  startWeft,
+  waitPort,
+} from "./common.js";
 import { twoSidecars } from "./mtls.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -68,12 +78,6 @@ async function fixedRate(port: number): Promise<Run> {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number;
   return { p50: q(0.5), p99: q(0.99), p999: q(0.999), errors };
-}
-
-/** The agent's engine child. */
-function engineOf(agent: number | undefined): number | undefined {
-  const [child] = readFileSync(`/proc/${agent}/task/${agent}/children`, "utf8").trim().split(/\s+/);
-  return child ? Number(child) : undefined;
 }
 
 function rssMb(pid: number | undefined): number {
@@ -157,7 +161,7 @@ async function main(): Promise<void> {
   for (let i = 1; i <= ROUNDS; i++) {
     direct.push(await fixedRate(backendPort));
     process.stdout.write(`round ${i} direct  ${fmt(direct.at(-1) as Run)}\n`);
-    const engine = bare ? weft.pid : engineOf(weft.pid);
+    const engine = bare ? weft.pid : childPids(weft.pid as number)[0];
     const sampler = setInterval(() => rss.push(rssMb(engine)), 500);
     through.push(await fixedRate(weftPort));
     clearInterval(sampler);

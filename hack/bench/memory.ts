@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { commandLine } from "../../operator/api/contract.js";
 import { discoveryRole, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 import {
+  childPids,
   cleanup,
   ensureTools,
   EPHEMERAL_PORTS,
@@ -42,14 +43,10 @@ function memory(pid: number): Mem {
   };
 }
 
-function children(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
 const mb = (n: number) => `${n.toFixed(1)} MB`;
 
 function report(label: string, agentPid: number): void {
-  const enginePid = children(agentPid)[0];
+  const enginePid = childPids(agentPid)[0];
   if (enginePid === undefined) throw new Error("the agent has no engine child");
   const [a, e] = [memory(agentPid), memory(enginePid)];
   const together = a.private + e.private + Math.max(a.shared, e.shared);

@@ -252,6 +252,18 @@ describe("the injected sidecar", () => {
     expect(PROXY_PROCESS_ENV.NODE_OPTIONS).toContain("--max-semi-space-size=1");
   });
 
+  it("keeps a custom template's own NODE_OPTIONS, once", () => {
+    const sidecar = config.templates["sidecar"]!;
+    const containers = sidecar.containers!.map((c) =>
+      c.name === "weft-proxy"
+        ? { ...c, env: [...(c.env ?? []), { name: "NODE_OPTIONS", value: "--max-old-space-size=96" }] }
+        : c,
+    );
+    const custom = { ...config, templates: { ...config.templates, sidecar: { ...sidecar, containers } } };
+    const env = proxyOf(injected(pod(), enabled, custom)!)!.env.filter((e) => e.name === "NODE_OPTIONS");
+    expect(env).toEqual([{ name: "NODE_OPTIONS", value: "--max-old-space-size=96" }]);
+  });
+
   it("takes the mesh-wide defaultConfig.proxyMetadata from the template, the pod's proxyMetadata over it", () => {
     const meshWide = normalizeSpec({
       ...spec,

@@ -189,9 +189,9 @@ export function proxyContainer(pod: Pod, ctx: InjectContext, config: InjectorCon
   const templateEnv = (template.env ?? []).filter(
     (e) => !INJECTOR_ENV.includes(e.name) && !metadata.some((m) => m.name === e.name),
   );
-  // The agent's process defaults (its V8 flags), unless the template or proxyMetadata sets them.
+  // The agent's process defaults (its V8 flags), unless the template sets them (proxyMetadata can't: parseProxyConfig).
   const defaults = Object.entries(PROXY_PROCESS_ENV)
-    .filter(([name]) => ![...templateEnv, ...metadata].some((e) => e.name === name))
+    .filter(([name]) => !templateEnv.some((e) => e.name === name))
     .map(([name, value]) => ({ name, value }));
   const env = [
     ...templateEnv,
