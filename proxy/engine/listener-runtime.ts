@@ -14,7 +14,7 @@ import type { EngineContext } from "./context.js";
 import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
-import { checkRbac, rbacStatNames } from "./rbac/filter.js";
+import { checkRbac } from "./rbac/filter.js";
 import { readClientHello } from "./client-hello.js";
 
 interface ChainRuntime {
@@ -65,7 +65,11 @@ export class ListenerRuntime {
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
-      if (l.hcm) counters.declare("http", l.hcm.statPrefix, [...HCM_COUNTERS, ...rbacStatNames(l.hcm.filters)]);
+      if (l.hcm)
+        counters.declare("http", l.hcm.statPrefix, [
+          ...HCM_COUNTERS,
+          ...l.hcm.filters.flatMap((f) => f.config.extension.statNames?.(f.config.config) ?? []),
+        ]);
     this.tick();
   }
 

@@ -31,9 +31,10 @@ import {
   setHeader,
 } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
-import { decideFault } from "./filters/fault.js";
-import { cors, setCorsHeaders } from "./filters/cors.js";
-import { checkRbac, RBAC_DENIED_BODY } from "./rbac/filter.js";
+import { setCorsHeaders } from "./filters/cors.js";
+import type { FilterCallbacks } from "./filters/api.js";
+import type { ConnectionInfo } from "./connection.js";
+import type { DownstreamPeer } from "./peer.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
@@ -42,12 +43,12 @@ import { normalizePath } from "./path.js";
 const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-export class Stream implements Exchange {
+export class Stream implements Exchange, FilterCallbacks {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
-  private readonly view: RequestView;
-  private route: Route | undefined;
-  private vh: VirtualHost | undefined;
+  readonly view: RequestView;
+  route: Route | undefined;
+  vh: VirtualHost | undefined;
   private rc: RouteConfig | undefined;
   private flags = "-";
   private code = 0;
@@ -76,11 +77,13 @@ export class Stream implements Exchange {
   private transparentRetry = false;
   private requestCounted = false;
   private grpcStatus: string | undefined;
+  /** The filter running, or the one that stopped the chain. */
+  private filterAt = 0;
   /** With a tracer: this request's span. */
   private trace: TraceIds | undefined;
 
   constructor(
-    private readonly ctx: EngineContext,
+    readonly ctx: EngineContext,
     private readonly listener: Listener,
     private readonly req: DownstreamRequest,
   ) {
@@ -104,7 +107,7 @@ export class Stream implements Exchange {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;
       const p = normalizePath(head.path, hcm.normalizePath, hcm.mergeSlashes);
-      if (p === undefined) return this.local(400, "DPE");
+      if (p === undefined) return this.sendLocalReply(400, "DPE");
       if (p !== head.path) {
         head.path = this.view.path = p;
         head.target = head.query ? `${p}?${head.query}` : p;
@@ -119,10 +122,11 @@ export class Stream implements Exchange {
         stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined,
       });
     this.route = this.vh && matchRoute(this.vh, this.view);
-    if (!this.route) return this.local(404, "NR");
+    if (!this.route) return this.sendLocalReply(404, "NR");
     this.filters(0);
   }
 
+  /** Runs the HTTP filters from `from` until one stops (it replied, or resumes the chain later). */
   private filters(from: number): void {
     const list = this.hcm.filters;
     const route = this.route as Route;
@@ -130,82 +134,55 @@ export class Stream implements Exchange {
     for (let i = from; i < list.length; i++) {
       const f = list[i] as (typeof list)[number];
       const cfg = route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
-      if (cfg.type === "fault") {
-        const d = decideFault(cfg.fault, this.ctx.random);
-        if (d.delayMs > 0) {
-          this.flags = "DI";
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            if (d.abort) this.faultAbort(d.abort.status, d.abort.grpcStatus);
-            else this.filters(i + 1);
-          }, d.delayMs);
-          return;
-        }
-        if (d.abort) return this.faultAbort(d.abort.status, d.abort.grpcStatus);
-      } else if (cfg.type === "local_ratelimit" && cfg.limit) {
-        const v = this.ctx.limiter.check(cfg.limit, this.ctx.random);
-        if (v.headers.length) (this.extraHeaders ??= []).push(...v.headers);
-        if (v.limited) return this.local(cfg.limit.status, "RL");
-      } else if (cfg.type === "cors") {
-        const v = cors(f.name, route, vh, this.view, this.ctx.random);
-        if (v?.preflight) {
-          this.code = 200; // a preflight the policy answers: never upstream
-          return this.respond(200, v.headers, "");
-        }
-        this.corsHeaders = v?.headers;
-      } else if (cfg.type === "rbac" && cfg.rbac) {
-        if (
-          !checkRbac(
-            cfg.rbac,
-            this.view,
-            this.req.connection,
-            this.req.peer,
-            this.ctx.counters,
-            "http",
-            this.hcm.statPrefix,
-          )
-        ) {
-          this.code = 403;
-          return this.respond(403, ["content-type", "text/plain"], RBAC_DENIED_BODY);
-        }
-      } else if (cfg.type === "router") {
-        return this.act();
-      }
+      this.filterAt = i;
+      if (cfg.extension.decodeHeaders(this, cfg.config, f.name) === "stop") return;
     }
   }
 
-  private faultAbort(status: number, grpcStatus: number | undefined): void {
-    if (grpcStatus !== undefined) {
-      this.grpcStatus = String(grpcStatus);
-      (this.extraHeaders ??= []).push(
-        "content-type",
-        "application/grpc",
-        "grpc-status",
-        String(grpcStatus),
-        "grpc-message",
-        LOCAL_BODY.FI,
-      );
-    }
-    this.local(status, "FI");
+  // FilterCallbacks (filters/api.ts)
+  get statPrefix(): string {
+    return this.hcm.statPrefix;
+  }
+  get connection(): ConnectionInfo {
+    return this.req.connection;
+  }
+  get peer(): DownstreamPeer {
+    return this.req.peer;
+  }
+  continueDecoding(): void {
+    this.filters(this.filterAt + 1);
+  }
+  delay(ms: number, then: () => void): void {
+    this.flags = "DI";
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      then();
+    }, ms);
+  }
+  addResponseHeaders(headers: readonly string[]): void {
+    (this.extraHeaders ??= []).push(...headers);
+  }
+  overrideResponseHeaders(headers: string[] | undefined): void {
+    this.corsHeaders = headers;
+  }
+  setGrpcStatus(status: string): void {
+    this.grpcStatus = status;
   }
 
-  private act(): void {
+  routeRequest(): void {
     const route = this.route as Route;
     const a = route.action;
     if (a.kind === "direct") {
-      this.code = a.status;
       this.respond(a.status, a.body.length ? ["content-type", "text/plain"] : [], a.body);
     } else if (a.kind === "redirect") {
       const loc = redirectLocation(a, route, "http", this.req.head.host, this.req.head.path, this.req.head.query);
-      this.code = a.code;
       this.respond(a.code, ["location", loc], "");
     } else this.forward(a);
   }
 
   /** A local reply with the flag's standard body. */
-  private local(status: number, flag: LocalFlag, extra: string[] = []): void {
+  sendLocalReply(status: number, flag: LocalFlag, extra: string[] = []): void {
     this.flags = this.flags === "DI" && flag === "FI" ? "DI,FI" : flag;
-    this.code = status;
     this.respond(
       status,
       ["content-type", "text/plain", ...extra],
@@ -213,7 +190,8 @@ export class Stream implements Exchange {
     );
   }
 
-  private respond(status: number, headers: string[], body: Buffer | string): void {
+  respond(status: number, headers: string[], body: Buffer | string): void {
+    this.code = status;
     if (this.finished || this.req.down.isClosed) {
       this.finishOnce();
       return this.req.down.end(undefined, true);
@@ -234,12 +212,12 @@ export class Stream implements Exchange {
     const pick = pickCluster(a, this.ctx.random);
     this.clusterName = pick.name;
     const cluster = this.ctx.clusters.get(pick.name);
-    if (!cluster) return this.local(503, "NC");
+    if (!cluster) return this.sendLocalReply(503, "NC");
     this.cluster = cluster;
     this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
     if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
-      return this.local(503, "UO", OVERLOADED);
+      return this.sendLocalReply(503, "UO", OVERLOADED);
     }
     cluster.usage.add(REQUESTS, 1);
     cluster.counters.upstream_rq_total++;
@@ -287,7 +265,7 @@ export class Stream implements Exchange {
       cluster.config.type === "ORIGINAL_DST"
         ? cluster.originalHost(dst)
         : cluster.pick(this.hash, this.ctx.random, this.tried);
-    if (!host) return this.local(503, "UH");
+    if (!host) return this.sendLocalReply(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
     host.active++;
@@ -296,7 +274,7 @@ export class Stream implements Exchange {
     const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
     if (r === "overflow") {
       this.endAttempt();
-      return this.local(503, "UO", OVERLOADED);
+      return this.sendLocalReply(503, "UO", OVERLOADED);
     }
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
@@ -399,10 +377,10 @@ export class Stream implements Exchange {
   private attemptFailed(kind: UpstreamFailure | "timeout"): void {
     this.endAttempt();
     if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
-    if (kind === "timeout") return this.local(504, "UT");
+    if (kind === "timeout") return this.sendLocalReply(504, "UT");
     // A malformed upstream response is a 502 (Envoy's and nginx's answer), never passed through.
-    if (kind === "protocol") return this.local(502, "UPE");
-    this.local(503, kind === "connect-failure" ? "UF" : "UC");
+    if (kind === "protocol") return this.sendLocalReply(502, "UPE");
+    this.sendLocalReply(503, kind === "connect-failure" ? "UF" : "UC");
   }
 
   private canRetry(): boolean {
@@ -453,7 +431,7 @@ export class Stream implements Exchange {
       this.req.down.reset();
       return;
     }
-    this.local(504, "UT");
+    this.sendLocalReply(504, "UT");
   }
 
   private onDownstreamAbort(): void {

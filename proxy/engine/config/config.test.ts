@@ -1,5 +1,7 @@
 import { compile, ConfigError } from "./index.js";
 import { TYPE } from "../../xds/types.js";
+import { configOf } from "../filters/api.js";
+import { faultFilter } from "../filters/fault.js";
 
 const cluster = (name: string) => ({
   name,
@@ -84,9 +86,11 @@ describe("compile", () => {
     expect(cfg.version).toBe("v1");
     const l = cfg.listeners[0];
     expect(l?.hcm?.routeConfig?.name).toBe("r1");
-    expect(l?.hcm?.filters.map((f) => f.config.type)).toEqual(["fault", "router"]);
-    const f = l?.hcm?.filters[0]?.config;
-    expect(f?.type === "fault" && f.fault.abortFraction).toBe(0.5);
+    expect(l?.hcm?.filters.map((f) => f.config.extension.name)).toEqual([
+      "envoy.filters.http.fault",
+      "envoy.filters.http.router",
+    ]);
+    expect(configOf(l?.hcm?.filters[0]?.config, faultFilter)?.abortFraction).toBe(0.5);
     const action = cfg.routes.get("r1")?.virtualHosts[0]?.routes[0]?.action;
     expect(action?.kind === "route" && action.cumulative).toEqual([30, 100]);
     expect(action?.kind === "route" && action.timeoutMs).toBe(1500);

@@ -1,7 +1,9 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
-import { filterConfig, filterType } from "./filters.js";
+import { compileFilter } from "./filters.js";
+import { filterConfig } from "../filters/api.js";
+import { routerFilter } from "../filters/router.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
 import { dataSource, onlyKnown } from "./upstream.js";
@@ -203,12 +205,12 @@ export function compileListener(
     const fo = r.obj(f, fp);
     const fname = r.reqStr(fo, "name", fp);
     const typed = r.optObj(fo, "typed_config", fp);
-    return { name: fname, config: filterConfig(r, filterType(r, fname, typed, fp), typed, join(fp, "typed_config")) };
+    return { name: fname, config: compileFilter(r, fname, typed, fp) };
   });
-  if (!httpFilters.length) httpFilters.push({ name: "envoy.filters.http.router", config: { type: "router" } });
+  if (!httpFilters.length) httpFilters.push({ name: routerFilter.name, config: filterConfig(routerFilter, undefined) });
   const last = httpFilters.length - 1;
   httpFilters.forEach((f, i) => {
-    if ((f.config.type === "router") !== (i === last))
+    if ((f.config.extension.terminal === true) !== (i === last))
       r.fail(join(join(hp, "http_filters"), i), "the router filter must be last, and only last");
   });
   return {

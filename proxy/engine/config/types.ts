@@ -3,6 +3,7 @@ import type { TracerConfig } from "./tracing.js";
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
 import type { RbacConfig } from "../rbac/compile.js";
+import type { FilterConfig } from "../filters/api.js";
 
 /** Request headers as the router sees them: lower-case names, values joined with "," when repeated. */
 export interface RequestView {
@@ -114,13 +115,7 @@ export interface RateLimitConfig {
   responseHeaders: HeaderOp[];
 }
 
-export type FilterConfig =
-  | { type: "fault"; fault: FaultConfig }
-  | { type: "local_ratelimit"; limit: RateLimitConfig | undefined }
-  | { type: "router" }
-  | { type: "cors"; policy: CorsConfig | undefined }
-  /** RBAC, or an RBACPerRoute: `rbac` undefined disables the filter on that route. */
-  | { type: "rbac"; rbac: RbacConfig | undefined };
+export type { FilterConfig } from "../filters/api.js";
 
 /** A CORS policy. Unset fields (undefined, or no origins) fall through to the less specific policy, as in Envoy. */
 export interface CorsConfig {

@@ -3,7 +3,11 @@
 // falling through to the next (Envoy's order); with none in typed_per_filter_config, the `cors` fields instead.
 // A request without Origin costs one header lookup; only a matching Origin allocates.
 import type { CorsConfig, RequestView, Route, VirtualHost } from "../config/types.js";
+import { anyType, type Obj, type Reader } from "../config/read.js";
+import { corsPolicy } from "../config/cors.js";
 import { removeHeader } from "../router/index.js";
+import { TYPE, typeName } from "../../xds/types.js";
+import { configOf, type HttpFilterExtension } from "./api.js";
 
 export type CorsVerdict =
   /** Answer locally with 200 and these headers. */
@@ -44,8 +48,8 @@ export function cors(
   if (origin === undefined || origin === "") return undefined;
   const a = route.perFilter.get(filter);
   const b = vh.perFilter.get(filter);
-  let pa = a?.type === "cors" ? a.policy : undefined;
-  let pb = b?.type === "cors" ? b.policy : undefined;
+  let pa = configOf(a, corsFilter);
+  let pb = configOf(b, corsFilter);
   if (!pa && !pb) {
     pa = route.cors;
     pb = vh.cors;
@@ -94,3 +98,21 @@ export function setCorsHeaders(headers: string[], cors: readonly string[]): void
   for (let i = 0; i < cors.length; i += 2) removeHeader(headers, cors[i] as string);
   for (const h of cors) headers.push(h);
 }
+
+/** envoy.filters.http.cors: the listener's Cors filter carries no policy; a CorsPolicy (route, virtual host) does. */
+export const corsFilter: HttpFilterExtension<CorsConfig | undefined> = {
+  name: "envoy.filters.http.cors",
+  typeUrls: [TYPE.cors, TYPE.corsPolicy],
+  compile: (r: Reader, o: Obj | undefined, path: string) =>
+    o && anyType(o) === typeName(TYPE.corsPolicy) ? corsPolicy(r, o, path) : undefined,
+  decodeHeaders(s, _config, name) {
+    if (!s.route || !s.vh) return "continue";
+    const v = cors(name, s.route, s.vh, s.view, s.ctx.random);
+    if (v?.preflight) {
+      s.respond(200, v.headers, ""); // a preflight the policy answers: never upstream
+      return "stop";
+    }
+    s.overrideResponseHeaders(v?.headers);
+    return "continue";
+  },
+};

@@ -1,5 +1,9 @@
 // Local rate limit: a token bucket per distinct token_bucket config (so per route, or per listener filter).
 import type { RateLimitConfig } from "../config/types.js";
+import { fraction, join, type Obj, type Reader } from "../config/read.js";
+import { headerOps } from "../config/headers.js";
+import { TYPE } from "../../xds/types.js";
+import type { HttpFilterExtension } from "./api.js";
 import { bucketSlot, LAST_FILL, TAKEN, type SharedCounts } from "../shared-counts.js";
 
 export class TokenBucket {
@@ -110,3 +114,52 @@ export class RateLimiter {
     return { limited, headers };
   }
 }
+
+const STATUS_NAMES: Record<string, number> = { TooManyRequests: 429, ServiceUnavailable: 503, Forbidden: 403, OK: 200 };
+
+function compileRateLimit(r: Reader, o: Obj | undefined, path: string): RateLimitConfig | undefined {
+  const bucket = o && r.optObj(o, "token_bucket", path);
+  if (!o || !bucket) return undefined; // the listener-level filter may carry no bucket; routes supply one
+  const bp = join(path, "token_bucket");
+  const maxTokens = r.num(bucket, "max_tokens", bp) ?? 0;
+  if (maxTokens <= 0) r.fail(join(bp, "max_tokens"), "must be greater than 0");
+  const fillIntervalMs = r.duration(bucket, "fill_interval", bp) ?? 0;
+  if (fillIntervalMs <= 0) r.fail(join(bp, "fill_interval"), "must be greater than 0");
+  const enabled = r.optObj(o, "filter_enabled", path);
+  const enforced = r.optObj(o, "filter_enforced", path);
+  const statusObj = r.optObj(o, "status", path);
+  let status = 429;
+  if (statusObj) {
+    const c = statusObj.code;
+    status = typeof c === "number" ? c : typeof c === "string" ? (STATUS_NAMES[c] ?? Number(c)) : 429;
+    if (!Number.isInteger(status) || status < 200 || status > 599) r.fail(join(path, "status.code"), "invalid status");
+  }
+  const pct = (f: Obj | undefined, p: string) =>
+    fraction(r, f ? r.optObj(f, "default_value", p) : undefined, join(p, "default_value"));
+  return {
+    key: JSON.stringify(bucket),
+    maxTokens,
+    tokensPerFill: r.num(bucket, "tokens_per_fill", bp) ?? 1,
+    fillIntervalMs,
+    enabled: pct(enabled, join(path, "filter_enabled")),
+    enforced: pct(enforced, join(path, "filter_enforced")),
+    status,
+    xRateLimitHeaders: r.str(o, "enable_x_ratelimit_headers", path) === "DRAFT_VERSION_03",
+    responseHeaders: headerOps(r, o, "response_headers_to_add", path),
+  };
+}
+
+/** envoy.filters.http.local_ratelimit: a token bucket (the route's, else the listener filter's). */
+export const localRateLimitFilter: HttpFilterExtension<RateLimitConfig | undefined> = {
+  name: "envoy.filters.http.local_ratelimit",
+  typeUrls: [TYPE.localRateLimit],
+  compile: compileRateLimit,
+  decodeHeaders(s, limit) {
+    if (!limit) return "continue";
+    const v = s.ctx.limiter.check(limit, s.ctx.random);
+    if (v.headers.length) s.addResponseHeaders(v.headers);
+    if (!v.limited) return "continue";
+    s.sendLocalReply(limit.status, "RL");
+    return "stop";
+  },
+};

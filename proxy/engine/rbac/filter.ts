@@ -1,6 +1,6 @@
 // The RBAC filter's decision for one request (HTTP) or connection (network), with Envoy's counters:
 // `rbac.<rules_stat_prefix>allowed|denied` and `rbac.<shadow_rules_stat_prefix>shadow_allowed|shadow_denied`.
-import type { HttpFilter, RequestView } from "../config/types.js";
+import type { RequestView } from "../config/types.js";
 import type { ConnectionInfo } from "../connection.js";
 import type { DownstreamPeer } from "../peer.js";
 import { compileRules, type RbacConfig, type RbacRules } from "./compile.js";
@@ -30,14 +30,11 @@ function statNames(base: string, prefix: string, kind: string): { allowed: strin
   return { allowed: `${base}rbac.${prefix}${kind}allowed`, denied: `${base}rbac.${prefix}${kind}denied` };
 }
 
-/** The RBAC counters of an HCM's filters, to show them at 0 before they first count (as Envoy does). */
-export function rbacStatNames(filters: readonly HttpFilter[]): string[] {
+/** The counters a config increments, to show them at 0 before they first count (as Envoy does). */
+export function rbacStatNames(c: RbacConfig | undefined): string[] {
   const out: string[] = [];
-  for (const f of filters) {
-    const c = f.config.type === "rbac" ? f.config.rbac : undefined;
-    if (c?.rules) out.push(c.stats.allowed, c.stats.denied);
-    if (c?.shadow) out.push(c.shadowStats.allowed, c.shadowStats.denied);
-  }
+  if (c?.rules) out.push(c.stats.allowed, c.stats.denied);
+  if (c?.shadow) out.push(c.shadowStats.allowed, c.shadowStats.denied);
   return out;
 }
 
