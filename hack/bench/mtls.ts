@@ -3,7 +3,8 @@
 // istio-peer-exchange/istio), the server's listener terminates it requiring a client certificate and hands the
 // peer's identity to the app in x-forwarded-client-cert. Certificates from a throwaway mesh CA, inline. The plain
 // variant is the same two hops without TLS, so the difference is what mTLS adds.
-import { createCsr, generateCa, signCsr } from "../../operator/runtime/pki.js";
+import { generateCa, signCsr } from "../../operator/runtime/pki.js";
+import { createCsr } from "../../proxy/agent/csr.js";
 import { bootstrap } from "./common.js";
 
 const T = "type.googleapis.com/envoy.extensions";

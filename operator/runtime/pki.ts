@@ -111,17 +111,6 @@ export function caProblem(pair: Partial<KeyPair>, minDaysLeft = 30): string | un
   }
 }
 
-/** A fresh P-256 key and a CSR for it asking for `uris` as its only SANs (the agent's request to the mesh CA). */
-export async function createCsr(uris: string[]): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = await newKeys();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    keys,
-    signingAlgorithm: ALG,
-    extensions: [new x509.SubjectAlternativeNameExtension(uris.map((value) => ({ type: "url" as const, value })))],
-  });
-  return { csrPem: csr.toString("pem") + "\n", keyPem: await exportKey(keys.privateKey) };
-}
-
 /** Why a CSR is refused for `uri` (bad signature, or a SAN other than that one), or undefined if it may be signed. */
 export async function csrProblem(csrPem: string, uri: string): Promise<string | undefined> {
   let csr: x509.Pkcs10CertificateRequest;

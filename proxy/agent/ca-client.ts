@@ -2,7 +2,7 @@
 // server verified against the mesh's root certificate). Also the channel credentials for xDS over mTLS.
 import { X509Certificate } from "node:crypto";
 import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
-import { createCsr } from "../../operator/runtime/pki.js";
+import { createCsr } from "./csr.js";
 import { CA_AUTH_HEADER, caService, type CertificateRequest, type CertificateResponse } from "../xds/ca.js";
 
 const CaClient = makeGenericClientConstructor(caService, "IstioCertificateService");

@@ -81,7 +81,7 @@ describe("the mesh CA on :15012", () => {
   });
 
   it("refuses a CSR asking for another identity (another namespace's)", async () => {
-    const { createCsr } = await import("../../runtime/pki.js");
+    const { createCsr } = await import("../../../proxy/agent/csr.js");
     const { csrPem } = await createCsr(["spiffe://cluster.local/ns/prod/sa/sleep"]);
     const { createCertificate } = await import("./service.js");
     const o = { ca, authn: new LocalAuthenticator(key), trustDomain: () => "cluster.local", ttlMs: 60_000 };
@@ -175,7 +175,8 @@ describe("ADS over mTLS on :15012", () => {
 describe("a CA rotation's overlap", () => {
   it("accepts a workload certificate of the old root while the trust bundle carries both, and not after", async () => {
     const { workloadIdentityOf } = await import("./secure.js");
-    const { createCsr, signCsr } = await import("../../runtime/pki.js");
+    const { signCsr } = await import("../../runtime/pki.js");
+    const { createCsr } = await import("../../../proxy/agent/csr.js");
     const next = await generateCa("weft-mesh-ca-next", 3650);
     const uri = "spiffe://cluster.local/ns/default/sa/sleep";
     const { csrPem } = await createCsr([uri]);

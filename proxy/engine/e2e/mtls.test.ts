@@ -14,7 +14,8 @@ import {
   startEngine,
   type Backend,
 } from "../../../test/support/engine/helpers.js";
-import { createCsr, generateCa, signCsr, type KeyPair } from "../../../operator/runtime/pki.js";
+import { generateCa, signCsr, type KeyPair } from "../../../operator/runtime/pki.js";
+import { createCsr } from "../../agent/csr.js";
 import { workloadSecrets } from "../../agent/secrets.js";
 import type { Engine } from "../engine.js";
 import type { Resources } from "../config/types.js";
