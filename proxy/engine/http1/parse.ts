@@ -1,7 +1,7 @@
 // HTTP/1.1 message heads and chunked framing. Parses only what routing and framing need; the bytes themselves are
 // forwarded as they are.
 
-import { isToken, ParseError } from "./syntax.js";
+import { isTchar, isToken, ParseError } from "./syntax.js";
 
 export { ChunkedScanner, dechunk, encodeChunk } from "./chunked.js";
 export { HeadScanner, MAX_HEAD_BYTES, MAX_HEADERS, ParseError } from "./syntax.js";
@@ -44,37 +44,59 @@ interface Framing {
   expect: string;
 }
 
-/** Strips optional whitespace (SP, HTAB) at both ends; String.trim would also strip latin1 NBSP and NEL. */
-function trimOws(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
+/** Where the line starting at `from` ends in a head's text: its CR, or the text's end (the head's last line). */
+function lineEnd(text: string, from: number): number {
+  const cr = text.indexOf("\r", from);
+  return cr < 0 ? text.length : cr;
+}
+
+const isOws = (c: number): boolean => c === 32 || c === 9;
+
+/** 1 to 15 ASCII digits, nothing else (no sign, no space, no "0x"). */
+function isDecimal(s: string): boolean {
+  if (s.length < 1 || s.length > 15) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /**
- * Header fields of a head (latin1, without the final CRLFCRLF; HeadScanner has rejected control characters, bare
- * CR/LF and too many fields), from line index 1. Throws ParseError.
+ * Header fields of a head (latin1, without the final CRLFCRLF), from index `from`. HeadScanner has rejected control
+ * characters, bare CR/LF and too many fields, so every line ends with CRLF but the last, and a CR is always one.
+ * Walks the text by index: one string per name (lower-cased only if it isn't already) and value. Throws ParseError.
  */
-function parseHeaders(lines: string[], out: string[]): Framing {
+function parseHeaders(text: string, from: number, out: string[]): Framing {
   let contentLength = -1;
   let chunked = false;
   let te = false;
   let connection = "";
   let host: string | undefined;
   let expect = "";
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(":");
+  for (let i = from; i < text.length;) {
+    const eol = lineEnd(text, i);
+    let colon = i;
+    let upper = false;
     // No whitespace before the colon (RFC 9112 §5.1) and no obs-fold (§5.2): both fail the token check.
-    const name = colon > 0 ? line.slice(0, colon).toLowerCase() : "";
-    if (!isToken(name)) throw new ParseError("malformed header field name");
-    const value = trimOws(line.slice(colon + 1));
+    for (; colon < eol; colon++) {
+      const c = text.charCodeAt(colon);
+      if (c === 58) break;
+      if (!isTchar(c)) throw new ParseError("malformed header field name");
+      if (c >= 65 && c <= 90) upper = true;
+    }
+    if (colon === i || colon === eol) throw new ParseError("malformed header field name");
+    const name = upper ? text.slice(i, colon).toLowerCase() : text.slice(i, colon);
+    let a = colon + 1;
+    let b = eol;
+    while (a < b && isOws(text.charCodeAt(a))) a++;
+    while (b > a && isOws(text.charCodeAt(b - 1))) b--;
+    const value = text.slice(a, b);
     out.push(name, value);
+    i = eol + 2;
     switch (name) {
       case "content-length": {
-        if (!/^\d{1,15}$/.test(value)) throw new ParseError("invalid content-length");
+        if (!isDecimal(value)) throw new ParseError("invalid content-length");
         const n = Number(value);
         if (contentLength >= 0 && contentLength !== n) throw new ParseError("conflicting content-length");
         contentLength = n;
@@ -111,6 +133,8 @@ export function validAuthority(s: string, allowEmpty: boolean): boolean {
 
 function keepAlive(minor: number, connection: string): boolean {
   if (!connection) return minor >= 1;
+  if (connection === "keep-alive") return true;
+  if (connection === "close") return false;
   const tokens = connection.split(",").map((t) => t.trim());
   if (tokens.includes("close")) return false;
   return minor >= 1 || tokens.includes("keep-alive");
@@ -129,8 +153,8 @@ function validTargetChars(s: string): boolean {
 }
 
 export function parseRequestHead(text: string): RequestHead {
-  const lines = text.split("\r\n");
-  const first = lines[0] as string;
+  const firstEnd = lineEnd(text, 0);
+  const first = firstEnd === text.length ? text : text.slice(0, firstEnd);
   const sp1 = first.indexOf(" ");
   const sp2 = first.indexOf(" ", sp1 + 1);
   if (sp1 <= 0 || sp2 < 0 || first.indexOf(" ", sp2 + 1) >= 0) throw new ParseError("malformed request line");
@@ -142,7 +166,7 @@ export function parseRequestHead(text: string): RequestHead {
   if (!target || !validTargetChars(target)) throw new ParseError("malformed request target");
   const minor = version === "HTTP/1.1" ? 1 : 0;
   const headers: string[] = [];
-  const h = parseHeaders(lines, headers);
+  const h = parseHeaders(text, firstEnd + 2, headers);
   // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
   if (minor === 0 && h.chunked) throw new ParseError("transfer-encoding in an HTTP/1.0 request");
   let pathPart = target;
@@ -188,18 +212,37 @@ function setHost(headers: string[], host: string): void {
   headers.push("host", host);
 }
 
+/** A digit's value, or -1. */
+function digit(text: string, at: number): number {
+  const d = text.charCodeAt(at) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
 export function parseResponseHead(text: string): ResponseHead {
-  const lines = text.split("\r\n");
-  const m =
-    /^HTTP\/1\.([01]) ([1-5][0-9][0-9]) /.exec(lines[0] as string) ??
-    /^HTTP\/1\.([01]) ([1-5][0-9][0-9])$/.exec(lines[0] as string);
-  if (!m) throw new ParseError("malformed status line");
-  const minor = Number(m[1]);
+  const firstEnd = lineEnd(text, 0);
+  // HTTP/1.<0|1> SP <100-599> [SP reason]: the reason phrase may be empty, or absent with its space.
+  const minor = digit(text, 7);
+  const d0 = digit(text, 9);
+  const d1 = digit(text, 10);
+  const d2 = digit(text, 11);
+  if (
+    firstEnd < 12 ||
+    !text.startsWith("HTTP/1.") ||
+    minor < 0 ||
+    minor > 1 ||
+    text.charCodeAt(8) !== 32 ||
+    d0 < 1 ||
+    d0 > 5 ||
+    d1 < 0 ||
+    d2 < 0 ||
+    (firstEnd > 12 && text.charCodeAt(12) !== 32)
+  )
+    throw new ParseError("malformed status line");
   const headers: string[] = [];
-  const h = parseHeaders(lines, headers);
+  const h = parseHeaders(text, firstEnd + 2, headers);
   if (minor === 0 && h.chunked) throw new ParseError("transfer-encoding in an HTTP/1.0 response");
   return {
-    status: Number(m[2]),
+    status: d0 * 100 + d1 * 10 + d2,
     minor,
     headers,
     contentLength: h.contentLength,
