@@ -16,6 +16,7 @@ import { connectionOf } from "../connection.js";
 import { ChunkedScanner, type ResponseHead } from "../http1/parse.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
+import { endAfterWrite, StreamWriter } from "./write.js";
 import { grpcStatusOf } from "../local.js";
 import { PLAINTEXT_PEER, peerOf, type DownstreamPeer } from "../peer.js";
 
@@ -49,11 +50,13 @@ class H2Response implements Downstream {
   private trailers: string[] | undefined;
   private finished = false;
   private abortFn: (() => void) | undefined;
+  private readonly out: StreamWriter;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
     private readonly grpc: boolean,
   ) {
+    this.out = new StreamWriter(stream);
     stream.once("close", () => {
       if (!this.finished) this.abortFn?.();
     });
@@ -86,7 +89,7 @@ class H2Response implements Downstream {
     }
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len)
-      this.stream.end(body);
+      endAfterWrite(this.stream, body);
   }
 
   head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
@@ -107,16 +110,16 @@ class H2Response implements Downstream {
 
   body(chunk: Buffer): boolean {
     if (this.isClosed) return true;
-    if (!this.scanner) return this.stream.write(chunk);
+    if (!this.scanner) return this.out.write(chunk);
     let ok = true;
-    this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.stream.write(chunk.subarray(a, b))));
+    this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.out.write(chunk.subarray(a, b))));
     return ok;
   }
 
   end(trailers: string[] | undefined, _closeAfter: boolean): void {
     this.finished = true;
     this.trailers = trailers;
-    if (!this.isClosed) this.stream.end();
+    if (!this.isClosed) this.out.end();
   }
 
   reset(): void {

@@ -8,6 +8,7 @@ import {
   type OutgoingHttpHeaders,
 } from "node:http2";
 import { dechunk, headerValue, type ResponseHead } from "../http1/parse.js";
+import { endAfterWrite } from "./write.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialOptions } from "../dial.js";
 
@@ -140,7 +141,8 @@ export class H2Link implements UpstreamLink {
       this.exchange = undefined;
       ex?.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? "reset" : "reset", received);
     });
-    if (body.length) stream.end(body);
+    // Ended once the body's write completes: see endAfterWrite.
+    if (body.length) endAfterWrite(stream, body);
   }
 
   abort(): void {
