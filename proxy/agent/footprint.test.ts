@@ -1,0 +1,46 @@
+// What `weft proxy` (the sidecar: agent and engine) loads, from the sources' imports: not the CA's X.509 library and
+// its polyfills (the agent writes its CSR itself, csr.ts), nor the operator's Kubernetes client. Each would cost
+// every sidecar megabytes of private memory (bench:memory). Type-only imports load nothing and are not followed.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { REPO_ROOT } from "../../hack/paths.js";
+
+const SPECIFIER =
+  /^\s*(?:import|export)\s+(?!type\b)(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/gm;
+
+/** The packages the module graph from `entry` loads, and the source files it walks. */
+function graph(entry: string): { packages: Set<string>; files: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [resolve(REPO_ROOT, entry)];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(SPECIFIER)) {
+      const spec = (m[1] ?? m[2]) as string;
+      if (spec.startsWith("node:")) continue;
+      if (!spec.startsWith(".")) {
+        packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : (spec.split("/")[0] as string));
+        continue;
+      }
+      const ts = join(dirname(file), spec.replace(/\.js$/, ".ts"));
+      if (existsSync(ts)) queue.push(ts);
+    }
+  }
+  return { packages, files };
+}
+
+describe("the sidecar's footprint", () => {
+  const { packages, files } = graph("proxy/agent/cli.ts");
+
+  it("is walked: the agent's xDS client and the engine are in it", () => {
+    expect(packages).toContain("@grpc/grpc-js");
+    expect([...files].map((f) => relative(REPO_ROOT, f))).toEqual(
+      expect.arrayContaining(["proxy/agent/xds-main.ts", "proxy/agent/csr.ts", "proxy/engine/stream.ts"]),
+    );
+  });
+
+  it.each(["@peculiar/x509", "reflect-metadata", "@kubernetes/client-node"])("leaves out %s", (pkg) => {
+    expect(packages).not.toContain(pkg);
+  });
+});
