@@ -1,86 +1,50 @@
-// One downstream request through the filter chain (fault, local rate limit, CORS, RBAC, router) to an upstream, with
-// retries, timeouts, circuit breakers, outlier detection, mirroring, header edits and stats.
+// One downstream request through the HTTP filter chain (Envoy's filter manager): routing, the filters in order
+// (filters/), local replies, the response's header edits, and the request's stats and access log once it ends. The
+// router filter's upstream work (the cluster, attempts, retries, timeouts) is forward.ts's.
 import type {
-  ForwardAction,
   HeaderEdits,
   HttpConnectionManager,
   Listener,
   RequestView,
-  RetryPolicy,
   Route,
   RouteConfig,
   VirtualHost,
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
-import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http1/parse.js";
-import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
-import { startSpan, type TraceIds } from "./tracing/context.js";
-import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
-import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
-import {
-  applyEdits,
-  hasResponseEdits,
-  matchRoute,
-  pickCluster,
-  redirectLocation,
-  rewritePath,
-  selectVirtualHost,
-  setHeader,
-} from "./router/index.js";
-import { requestHash } from "./router/hash.js";
+import { applyEdits, hasResponseEdits, matchRoute, redirectLocation, selectVirtualHost } from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
-import type { ClusterRuntime, Host } from "./cluster.js";
+import { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 
-/** Envoy marks a reply the circuit breakers made with this header. */
-const OVERLOADED = ["x-envoy-overloaded", "true"];
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-
-export class Stream implements Exchange, FilterCallbacks {
+export class Stream implements FilterCallbacks {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
   readonly view: RequestView;
   route: Route | undefined;
   vh: VirtualHost | undefined;
-  private rc: RouteConfig | undefined;
-  private flags = "-";
+  rc: RouteConfig | undefined;
+  /** Envoy's response flags for the access log ("-": none). */
+  flags = "-";
   private code = 0;
   private responseBytes = 0;
   private extraHeaders: string[] | undefined;
   private corsHeaders: string[] | undefined;
-  private finished = false;
-  private committed = false;
-  private closeAfter = false;
-  private clusterName = "";
-  private cluster: ClusterRuntime | undefined;
-  private levels: (HeaderEdits | undefined)[] = [];
-  private upstream: UpstreamRequest | undefined;
-  private retry: RetryPolicy | undefined;
-  private retries = 0;
-  private retryCounted = false;
-  private hash: number | undefined;
-  private tried: Set<string> | undefined;
-  private host: Host | undefined;
-  private lastHost: Host | undefined;
-  private conn: UpstreamLink | undefined;
-  private cancelAcquire: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private tryTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private transparentRetry = false;
-  private requestCounted = false;
+  /** Answered, reset or abandoned: stats recorded, nothing more to send. */
+  finished = false;
   private grpcStatus: string | undefined;
   /** The filter running, or the one that stopped the chain. */
   private filterAt = 0;
-  /** With a tracer: this request's span. */
-  private trace: TraceIds | undefined;
+  /** A filter's delay (fault injection) in progress. */
+  private delayTimer: NodeJS.Timeout | undefined;
+  /** The router filter's upstream work, once it started. */
+  private forward: Forward | undefined;
 
   constructor(
     readonly ctx: EngineContext,
@@ -97,7 +61,7 @@ export class Stream implements Exchange, FilterCallbacks {
     req.down.onAbort(() => this.onDownstreamAbort());
   }
 
-  private get hcm(): HttpConnectionManager {
+  get hcm(): HttpConnectionManager {
     return this.listener.hcm as HttpConnectionManager;
   }
 
@@ -154,8 +118,8 @@ export class Stream implements Exchange, FilterCallbacks {
   }
   delay(ms: number, then: () => void): void {
     this.flags = "DI";
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = undefined;
       then();
     }, ms);
   }
@@ -177,7 +141,10 @@ export class Stream implements Exchange, FilterCallbacks {
     } else if (a.kind === "redirect") {
       const loc = redirectLocation(a, route, "http", this.req.head.host, this.req.head.path, this.req.head.query);
       this.respond(a.code, ["location", loc], "");
-    } else this.forward(a);
+    } else {
+      this.forward = new Forward(this, this.req, route);
+      this.forward.start(a);
+    }
   }
 
   /** A local reply with the flag's standard body. */
@@ -205,253 +172,61 @@ export class Stream implements Exchange, FilterCallbacks {
   }
 
   private editLevels(): (HeaderEdits | undefined)[] {
-    return this.levels.length ? this.levels : [this.route?.edits, this.vh?.edits, this.rc?.edits];
+    const levels = this.forward?.levels;
+    return levels?.length ? levels : [this.route?.edits, this.vh?.edits, this.rc?.edits];
   }
 
-  private forward(a: ForwardAction): void {
-    const pick = pickCluster(a, this.ctx.random);
-    this.clusterName = pick.name;
-    const cluster = this.ctx.clusters.get(pick.name);
-    if (!cluster) return this.sendLocalReply(503, "NC");
-    this.cluster = cluster;
-    this.levels = [pick.weighted?.edits, (this.route as Route).edits, this.vh?.edits, this.rc?.edits];
-    if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
-      cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
-      return this.sendLocalReply(503, "UO", OVERLOADED);
-    }
-    cluster.usage.add(REQUESTS, 1);
-    cluster.counters.upstream_rq_total++;
-    this.requestCounted = true;
-    this.upstream = this.buildRequest(a);
-    if (this.vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
-    this.retry = a.retry ?? this.vh?.retry;
-    if (this.retry?.previousHosts) this.tried = new Set();
-    if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.view, this.req.remoteAddress);
-    for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
-    if (a.timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), a.timeoutMs);
-    this.attempt();
-  }
-
-  private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
-    const head = this.req.head;
-    const hcm = this.hcm;
-    if (hcm.tracer) this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex);
-    return upstreamRequest(head, this.req.body, {
-      span: this.trace,
-      path: rewritePath(a, this.route as Route, head.path, head.query) ?? head.target,
-      levels: this.levels,
-      host: hostOverride ?? a.hostRewrite,
-      requestId: this.hcm.generateRequestId,
-      tracing: this.ctx.tracing,
-      sampled: this.hcm.samplingPercent >= 100 || this.ctx.random() * 100 < this.hcm.samplingPercent,
-      xfcc: { mode: this.hcm.xfcc, details: this.req.peer.clientCertDetails },
-    });
-  }
-
-  private mirror(name: string): void {
-    const cluster = this.ctx.clusters.get(name);
-    const host = cluster?.pick(undefined, this.ctx.random);
-    if (!cluster || !host) return;
-    const req = this.buildRequest((this.route as Route).action as ForwardAction, shadowHost(this.req.head.host));
-    cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
-  }
-
-  /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */
-  private attempt(fresh = false): void {
-    const cluster = this.cluster as ClusterRuntime;
-    const odh = cluster.config.originalDstHeader;
-    const dst = odh ? this.view.header(odh) : this.req.originalDst;
-    const host =
-      cluster.config.type === "ORIGINAL_DST"
-        ? cluster.originalHost(dst)
-        : cluster.pick(this.hash, this.ctx.random, this.tried);
-    if (!host) return this.sendLocalReply(503, "UH");
-    this.host = host;
-    this.tried?.add(host.key);
-    host.active++;
-    if (this.retry && this.retry.perTryTimeoutMs > 0)
-      this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
-    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
-    if (r === "overflow") {
-      this.endAttempt();
-      return this.sendLocalReply(503, "UO", OVERLOADED);
-    }
-    if (this.host === host && !this.conn) this.cancelAcquire = r;
-  }
-
-  private onConnection(host: Host, conn: UpstreamLink | undefined, err: UpstreamFailure | undefined): void {
-    this.cancelAcquire = undefined;
-    if (this.finished || this.host !== host) {
-      if (conn) this.cluster?.release(host, conn);
-      return;
-    }
-    if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
-    this.conn = conn;
-    if (this.vh?.attemptCount && this.retries > 0)
-      this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
-    conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
-  }
-
-  /** The attempt is over: release its host slot, its timers and its retry count. */
-  private endAttempt(): void {
-    if (this.host) {
-      this.host.active--;
-      this.lastHost = this.host;
-    }
-    this.host = undefined;
-    this.conn = undefined;
-    this.cancelAcquire?.();
-    this.cancelAcquire = undefined;
-    if (this.tryTimer) clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
-    if (this.retryCounted && this.cluster) this.cluster.usage.add(RETRIES, -1);
-    this.retryCounted = false;
-  }
-
-  onHead(head: ResponseHead, raw: Buffer | undefined): void {
-    const host = this.host as Host;
-    if (this.tryTimer) clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
-    this.cluster?.record(host, head.status, this.ctx.random);
-    if (this.retry && retriableStatus(this.retry, head.status) && this.canRetry()) {
-      this.conn?.discard();
-      this.endAttempt();
-      return this.scheduleRetry();
-    }
-    this.committed = true;
+  /** The upstream's response head, to the client with the response's header edits. */
+  encodeHead(
+    head: ResponseHead,
+    raw: Buffer | undefined,
+    levels: readonly (HeaderEdits | undefined)[],
+    grpcStatus: string | undefined,
+  ): void {
     this.code = head.status;
-    this.grpcStatus = headerValue(head.headers, "grpc-status"); // trailers-only responses carry it here
-    this.closeAfter =
-      !head.unframed &&
-      head.contentLength < 0 &&
-      !head.chunked &&
-      head.status !== 204 &&
-      head.status !== 304 &&
-      this.req.head.method !== "HEAD";
-    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(this.levels))
+    this.grpcStatus = grpcStatus;
+    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(levels))
       return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
-    applyEdits(h, "response", this.levels);
+    applyEdits(h, "response", levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
     if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
     this.req.down.head(head, h, undefined);
   }
 
-  onBody(chunk: Buffer): void {
+  /** A chunk of the response body; false: the client is slow, wait for its drain. */
+  encodeBody(chunk: Buffer): boolean {
     this.responseBytes += chunk.length;
-    if (!this.req.down.body(chunk)) {
-      const up = this.conn;
-      up?.pause();
-      this.req.down.onDrain(() => up?.resume());
-    }
+    return this.req.down.body(chunk);
   }
 
-  onEnd(trailers?: string[]): void {
+  /** The response is complete. */
+  encodeEnd(trailers: string[] | undefined, closeAfter: boolean): void {
     if (trailers) this.grpcStatus = headerValue(trailers, "grpc-status");
-    this.endAttempt();
     this.finishOnce();
-    this.req.down.end(trailers, this.closeAfter);
+    this.req.down.end(trailers, closeAfter);
   }
 
-  onError(kind: UpstreamFailure, received: boolean): void {
-    const reused = (this.conn?.requests ?? 0) > 1;
-    if (this.committed) {
-      this.flags = "UC";
-      this.endAttempt();
-      this.finishOnce();
-      this.req.down.reset();
-      return;
-    }
-    const host = this.host;
-    if (!received && reused && !this.transparentRetry && IDEMPOTENT.has(this.req.head.method)) {
-      // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one,
-      // not counted as a retry (RFC 9110 §9.2.2).
-      this.transparentRetry = true;
-      this.endAttempt();
-      return this.attempt(true);
-    }
-    if (host) this.cluster?.record(host, 503, this.ctx.random);
-    this.attemptFailed(kind);
-  }
-
-  private attemptFailed(kind: UpstreamFailure | "timeout"): void {
-    this.endAttempt();
-    if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
-    if (kind === "timeout") return this.sendLocalReply(504, "UT");
-    // A malformed upstream response is a 502 (Envoy's and nginx's answer), never passed through.
-    if (kind === "protocol") return this.sendLocalReply(502, "UPE");
-    this.sendLocalReply(503, kind === "connect-failure" ? "UF" : "UC");
-  }
-
-  private canRetry(): boolean {
-    const r = this.retry;
-    const c = this.cluster;
-    if (!r || !c || this.retries >= r.numRetries) return false;
-    if (c.usage.total(RETRIES) >= c.config.breakers.maxRetries) {
-      c.counters.upstream_rq_retry_overflow++;
-      this.flags = "URX";
-      return false;
-    }
-    return true;
-  }
-
-  private scheduleRetry(): void {
-    const r = this.retry as RetryPolicy;
-    const c = this.cluster as ClusterRuntime;
-    this.retries++;
-    c.usage.add(RETRIES, 1);
-    c.counters.upstream_rq_retry++;
-    this.retryCounted = true;
-    const delay = backoffMs(r, this.retries, this.ctx.random);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.finished) return;
-      this.attempt();
-    }, delay);
-  }
-
-  private onTryTimeout(): void {
-    this.tryTimer = undefined;
-    if (this.cluster) this.cluster.counters.upstream_rq_per_try_timeout++;
-    this.conn?.abort();
-    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
-    this.attemptFailed("timeout");
-  }
-
-  private onTimeout(): void {
-    this.timer = undefined;
-    if (this.finished) return;
-    if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
-    this.conn?.abort();
-    this.endAttempt();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.committed) {
-      this.flags = "UT";
-      this.finishOnce();
-      this.req.down.reset();
-      return;
-    }
-    this.sendLocalReply(504, "UT");
+  /** The upstream failed after the response started: the client's stream is reset, flagged `flag`. */
+  resetAfterCommit(flag: "UC" | "UT"): void {
+    this.flags = flag;
+    this.finishOnce();
+    this.req.down.reset();
   }
 
   private onDownstreamAbort(): void {
     if (this.finished) return;
     this.flags = "DC";
-    // The upstream connection goes back to the pool if the rest of its response drains cheaply, else it closes.
-    const conn = this.conn;
-    if (conn?.abandon) conn.abandon();
-    else conn?.abort();
-    this.endAttempt();
+    this.forward?.abandon();
     this.finishOnce();
   }
 
   private finishOnce(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
-    if (this.requestCounted && this.cluster) this.cluster.usage.add(REQUESTS, -1);
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    const f = this.forward;
+    f?.finish();
     const head = this.req.head;
     recordFinished(this.ctx, this.hcm, {
       head,
@@ -461,15 +236,15 @@ export class Stream implements Exchange, FilterCallbacks {
       code: this.code,
       flags: this.flags,
       grpcStatus: this.grpcStatus,
-      cluster: this.clusterName,
-      host: this.lastHost,
+      cluster: f?.clusterName ?? "",
+      host: f?.lastHost,
       routeName: this.route?.name,
       remoteAddress: this.req.remoteAddress,
       requestBytes: this.req.body.length,
       responseBytes: this.responseBytes,
-      attempts: this.retries + 1,
-      sentHeaders: this.upstream?.headers ?? head.headers,
-      trace: this.trace,
+      attempts: (f?.retries ?? 0) + 1,
+      sentHeaders: f?.upstream?.headers ?? head.headers,
+      trace: f?.trace,
     });
   }
 }

@@ -1,0 +1,291 @@
+// The router filter's upstream work for one request (Envoy's router::Filter and its UpstreamRequest): the cluster by
+// weight, the circuit breakers, the upstream head (built once, reused by retries), mirrors, the route timeout, and
+// attempts: a host, a pooled or new connection, a per-try timeout, retries with backoff, outlier records. The
+// response goes back through the stream (stream.ts), which owns the client's side, local replies and the stats.
+import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/types.js";
+import type { ClusterRuntime, Host } from "./cluster.js";
+import type { DownstreamRequest } from "./downstream.js";
+import { headerValue, type ResponseHead } from "./http1/parse.js";
+import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
+import type { LocalFlag } from "./local.js";
+import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
+import { pickCluster, rewritePath, setHeader } from "./router/index.js";
+import { requestHash } from "./router/hash.js";
+import { REQUESTS, RETRIES } from "./shared-counts.js";
+import type { Stream } from "./stream.js";
+import { startSpan, type TraceIds } from "./tracing/context.js";
+import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
+
+/** Envoy marks a reply the circuit breakers made with this header. */
+const OVERLOADED = ["x-envoy-overloaded", "true"];
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export class Forward implements Exchange {
+  /** The cluster picked (for the access log and metrics), even one that doesn't exist. */
+  clusterName = "";
+  /** The response header edits, most specific first: the weighted cluster's, the route's, the vhost's, the RDS's. */
+  levels: (HeaderEdits | undefined)[] = [];
+  /** The upstream head as sent (the last attempt's). */
+  upstream: UpstreamRequest | undefined;
+  /** Retries made. */
+  retries = 0;
+  /** The last host tried. */
+  lastHost: Host | undefined;
+  /** With a tracer: this request's span. */
+  trace: TraceIds | undefined;
+  private cluster: ClusterRuntime | undefined;
+  private committed = false;
+  private closeAfter = false;
+  private retry: RetryPolicy | undefined;
+  private retryCounted = false;
+  private hash: number | undefined;
+  private tried: Set<string> | undefined;
+  private host: Host | undefined;
+  private conn: UpstreamLink | undefined;
+  private cancelAcquire: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private transparentRetry = false;
+  private requestCounted = false;
+
+  constructor(
+    private readonly stream: Stream,
+    private readonly req: DownstreamRequest,
+    private readonly route: Route,
+  ) {}
+
+  private get ctx() {
+    return this.stream.ctx;
+  }
+
+  private local(status: number, flag: LocalFlag, extra?: string[]): void {
+    this.stream.sendLocalReply(status, flag, extra);
+  }
+
+  start(a: ForwardAction): void {
+    const pick = pickCluster(a, this.ctx.random);
+    this.clusterName = pick.name;
+    const cluster = this.ctx.clusters.get(pick.name);
+    if (!cluster) return this.local(503, "NC");
+    this.cluster = cluster;
+    this.levels = [pick.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
+    if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
+      cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
+      return this.local(503, "UO", OVERLOADED);
+    }
+    cluster.usage.add(REQUESTS, 1);
+    cluster.counters.upstream_rq_total++;
+    this.requestCounted = true;
+    this.upstream = this.buildRequest(a);
+    const vh = this.stream.vh;
+    if (vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
+    this.retry = a.retry ?? vh?.retry;
+    if (this.retry?.previousHosts) this.tried = new Set();
+    if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
+    for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
+    if (a.timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), a.timeoutMs);
+    this.attempt();
+  }
+
+  private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
+    const head = this.req.head;
+    const hcm = this.stream.hcm;
+    if (hcm.tracer) this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex);
+    return upstreamRequest(head, this.req.body, {
+      span: this.trace,
+      path: rewritePath(a, this.route, head.path, head.query) ?? head.target,
+      levels: this.levels,
+      host: hostOverride ?? a.hostRewrite,
+      requestId: hcm.generateRequestId,
+      tracing: this.ctx.tracing,
+      sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
+      xfcc: { mode: hcm.xfcc, details: this.req.peer.clientCertDetails },
+    });
+  }
+
+  private mirror(name: string): void {
+    const cluster = this.ctx.clusters.get(name);
+    const host = cluster?.pick(undefined, this.ctx.random);
+    if (!cluster || !host) return;
+    const req = this.buildRequest(this.route.action as ForwardAction, shadowHost(this.req.head.host));
+    cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
+  }
+
+  /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */
+  private attempt(fresh = false): void {
+    const cluster = this.cluster as ClusterRuntime;
+    const odh = cluster.config.originalDstHeader;
+    const dst = odh ? this.stream.view.header(odh) : this.req.originalDst;
+    const host =
+      cluster.config.type === "ORIGINAL_DST"
+        ? cluster.originalHost(dst)
+        : cluster.pick(this.hash, this.ctx.random, this.tried);
+    if (!host) return this.local(503, "UH");
+    this.host = host;
+    this.tried?.add(host.key);
+    host.active++;
+    if (this.retry && this.retry.perTryTimeoutMs > 0)
+      this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
+    if (r === "overflow") {
+      this.endAttempt();
+      return this.local(503, "UO", OVERLOADED);
+    }
+    if (this.host === host && !this.conn) this.cancelAcquire = r;
+  }
+
+  private onConnection(host: Host, conn: UpstreamLink | undefined, err: UpstreamFailure | undefined): void {
+    this.cancelAcquire = undefined;
+    if (this.stream.finished || this.host !== host) {
+      if (conn) this.cluster?.release(host, conn);
+      return;
+    }
+    if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
+    this.conn = conn;
+    if (this.stream.vh?.attemptCount && this.retries > 0)
+      this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
+    conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
+  }
+
+  /** The attempt is over: release its host slot, its timers and its retry count. */
+  private endAttempt(): void {
+    if (this.host) {
+      this.host.active--;
+      this.lastHost = this.host;
+    }
+    this.host = undefined;
+    this.conn = undefined;
+    this.cancelAcquire?.();
+    this.cancelAcquire = undefined;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    if (this.retryCounted && this.cluster) this.cluster.usage.add(RETRIES, -1);
+    this.retryCounted = false;
+  }
+
+  onHead(head: ResponseHead, raw: Buffer | undefined): void {
+    const host = this.host as Host;
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    this.cluster?.record(host, head.status, this.ctx.random);
+    if (this.retry && retriableStatus(this.retry, head.status) && this.canRetry()) {
+      this.conn?.discard();
+      this.endAttempt();
+      return this.scheduleRetry();
+    }
+    this.committed = true;
+    this.closeAfter =
+      !head.unframed &&
+      head.contentLength < 0 &&
+      !head.chunked &&
+      head.status !== 204 &&
+      head.status !== 304 &&
+      this.req.head.method !== "HEAD";
+    // grpc-status: trailers-only responses carry it in the head
+    this.stream.encodeHead(head, raw, this.levels, headerValue(head.headers, "grpc-status"));
+  }
+
+  onBody(chunk: Buffer): void {
+    if (!this.stream.encodeBody(chunk)) {
+      const up = this.conn;
+      up?.pause();
+      this.req.down.onDrain(() => up?.resume());
+    }
+  }
+
+  onEnd(trailers?: string[]): void {
+    this.endAttempt();
+    this.stream.encodeEnd(trailers, this.closeAfter);
+  }
+
+  onError(kind: UpstreamFailure, received: boolean): void {
+    const reused = (this.conn?.requests ?? 0) > 1;
+    if (this.committed) {
+      this.endAttempt();
+      this.stream.resetAfterCommit("UC");
+      return;
+    }
+    const host = this.host;
+    if (!received && reused && !this.transparentRetry && IDEMPOTENT.has(this.req.head.method)) {
+      // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one,
+      // not counted as a retry (RFC 9110 §9.2.2).
+      this.transparentRetry = true;
+      this.endAttempt();
+      return this.attempt(true);
+    }
+    if (host) this.cluster?.record(host, 503, this.ctx.random);
+    this.attemptFailed(kind);
+  }
+
+  private attemptFailed(kind: UpstreamFailure | "timeout"): void {
+    this.endAttempt();
+    if (this.retry && retriableFailure(this.retry, kind) && this.canRetry()) return this.scheduleRetry();
+    if (kind === "timeout") return this.local(504, "UT");
+    // A malformed upstream response is a 502 (Envoy's and nginx's answer), never passed through.
+    if (kind === "protocol") return this.local(502, "UPE");
+    this.local(503, kind === "connect-failure" ? "UF" : "UC");
+  }
+
+  private canRetry(): boolean {
+    const r = this.retry;
+    const c = this.cluster;
+    if (!r || !c || this.retries >= r.numRetries) return false;
+    if (c.usage.total(RETRIES) >= c.config.breakers.maxRetries) {
+      c.counters.upstream_rq_retry_overflow++;
+      this.stream.flags = "URX";
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const r = this.retry as RetryPolicy;
+    const c = this.cluster as ClusterRuntime;
+    this.retries++;
+    c.usage.add(RETRIES, 1);
+    c.counters.upstream_rq_retry++;
+    this.retryCounted = true;
+    const delay = backoffMs(r, this.retries, this.ctx.random);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stream.finished) return;
+      this.attempt();
+    }, delay);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = undefined;
+    if (this.cluster) this.cluster.counters.upstream_rq_per_try_timeout++;
+    this.conn?.abort();
+    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
+    this.attemptFailed("timeout");
+  }
+
+  private onTimeout(): void {
+    this.timer = undefined;
+    if (this.stream.finished) return;
+    if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
+    this.conn?.abort();
+    this.endAttempt();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.committed) return this.stream.resetAfterCommit("UT");
+    this.local(504, "UT");
+  }
+
+  /** The client went away: the connection goes back to the pool if the rest drains cheaply, else it closes. */
+  abandon(): void {
+    const conn = this.conn;
+    if (conn?.abandon) conn.abandon();
+    else conn?.abort();
+    this.endAttempt();
+  }
+
+  /** The request is over, however it ended: timers, the attempt in progress and the breakers' counts let go. */
+  finish(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
+    if (this.requestCounted && this.cluster) this.cluster.usage.add(REQUESTS, -1);
+  }
+}
