@@ -1,7 +1,7 @@
 // What every request shares: the live clusters and routes, stats, rate-limit buckets, randomness and the logger.
 import type { H2Counters } from "./h2/counters.js";
 import type { Logger } from "pino";
-import { headerValue, type RequestHead } from "./http1/parse.js";
+import { headerValue, type RequestHead } from "./http/head.js";
 import type { RouteConfig } from "./config/types.js";
 import type { RateLimiter } from "./filters/ratelimit.js";
 import type { ClusterRuntime } from "./cluster.js";

@@ -1,6 +1,6 @@
 // The downstream side of one request, whatever its protocol: HTTP/1.1 (a connection answering one request at a
 // time) or HTTP/2 (a stream).
-import type { RequestHead, ResponseHead } from "./http1/parse.js";
+import type { RequestHead, ResponseHead } from "./http/head.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
 

@@ -4,7 +4,7 @@ import type { HttpConnectionManager } from "./config/types.js";
 import { formatAccessLine } from "./config/access-log.js";
 import { accessLog, type EngineContext } from "./context.js";
 import type { Host } from "./cluster.js";
-import { headerValue, type RequestHead } from "./http1/parse.js";
+import { headerValue, type RequestHead } from "./http/head.js";
 import { grpcStatusOf } from "./local.js";
 import { randomHex } from "./upstream-head.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";

@@ -5,7 +5,7 @@
 import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/types.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import type { DownstreamRequest } from "./downstream.js";
-import { headerValue, type ResponseHead } from "./http1/parse.js";
+import { headerValue, type ResponseHead } from "./http/head.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";

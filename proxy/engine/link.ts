@@ -1,5 +1,5 @@
 // The contract between a request (Stream) and an upstream connection, HTTP/1.1 or HTTP/2.
-import type { ResponseHead } from "./http1/parse.js";
+import type { ResponseHead } from "./http/head.js";
 
 export type UpstreamFailure = "connect-failure" | "reset" | "protocol";
 

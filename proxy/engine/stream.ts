@@ -13,7 +13,7 @@ import type {
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
 import type { DownstreamRequest } from "./downstream.js";
-import { headerValue, type ResponseHead } from "./http1/parse.js";
+import { headerValue, type ResponseHead } from "./http/head.js";
 import { applyEdits, hasResponseEdits, matchRoute, redirectLocation, selectVirtualHost } from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";

@@ -3,8 +3,7 @@
 import { randomFillSync, randomUUID } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
 import type { XfccMode } from "./config/hcm.js";
-import type { RequestHead } from "./http1/parse.js";
-import { headerValue } from "./http1/parse.js";
+import { type RequestHead, headerValue } from "./http/head.js";
 import type { UpstreamRequest } from "./link.js";
 import { injectSpan, type TraceIds } from "./tracing/context.js";
 import { applyEdits, removeHeader, setHeader } from "./router/index.js";

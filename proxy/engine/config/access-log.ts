@@ -1,7 +1,7 @@
 // An HTTP connection manager's access_log: Envoy's file (or stdout) logger writing to stdout, with a JSON format
 // (key → command operator) or a text format (a string with command operators). The operators supported are the
 // ones below; any other is refused, naming it, so a log never silently misses a field it was asked for.
-import { headerValue, type RequestHead } from "../http1/parse.js";
+import { headerValue, type RequestHead } from "../http/head.js";
 import { join, type Obj, type Reader } from "./read.js";
 
 /** What one request's log line is made of. */

@@ -7,7 +7,8 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from "node:http2";
-import { dechunk, headerValue, type ResponseHead } from "../http1/parse.js";
+import { dechunk } from "../http1/parse.js";
+import { headerValue, type ResponseHead } from "../http/head.js";
 import { endAfterWrite } from "./write.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialOptions } from "../dial.js";

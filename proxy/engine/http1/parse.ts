@@ -1,40 +1,12 @@
 // HTTP/1.1 message heads and chunked framing. Parses only what routing and framing need; the bytes themselves are
 // forwarded as they are.
 
+import type { RequestHead, ResponseHead } from "../http/head.js";
 import { isTchar, isToken, ParseError } from "./syntax.js";
 
 export { ChunkedScanner, dechunk, encodeChunk } from "./chunked.js";
 export { HeadScanner, MAX_HEAD_BYTES, MAX_HEADERS, ParseError } from "./syntax.js";
 export const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
-
-export interface RequestHead {
-  method: string;
-  /** The request-target as sent (path and query). */
-  target: string;
-  path: string;
-  query: string;
-  /** HTTP/1.minor */
-  minor: number;
-  /** [name, value, name, value, …] with lower-case names, in arrival order. */
-  headers: string[];
-  host: string;
-  /** -1 when absent. */
-  contentLength: number;
-  chunked: boolean;
-  keepAlive: boolean;
-  expectContinue: boolean;
-}
-
-export interface ResponseHead {
-  /** Body bytes come without HTTP/1.1 framing, and the end is signalled (an HTTP/2 upstream). */
-  unframed?: boolean;
-  status: number;
-  minor: number;
-  headers: string[];
-  contentLength: number;
-  chunked: boolean;
-  keepAlive: boolean;
-}
 
 interface Framing {
   contentLength: number;
@@ -249,15 +221,6 @@ export function parseResponseHead(text: string): ResponseHead {
     chunked: h.chunked,
     keepAlive: keepAlive(minor, h.connection),
   };
-}
-
-/** Joined value of a header in a flat list, or undefined. */
-export function headerValue(headers: readonly string[], name: string): string | undefined {
-  let v: string | undefined;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === name) v = v === undefined ? (headers[i + 1] as string) : `${v},${headers[i + 1] as string}`;
-  }
-  return v;
 }
 
 const REASONS: Record<number, string> = {

@@ -1,7 +1,8 @@
 // One request's framing, pure (no socket): the head as it arrives, then its body by Content-Length or chunked,
 // decoded. The connection feeds it the bytes of the request in progress; the fuzz test drives the same code.
 import { ChunkedScanner, dechunk } from "./chunked.js";
-import { parseRequestHead, type RequestHead } from "./parse.js";
+import { parseRequestHead } from "./parse.js";
+import type { RequestHead } from "../http/head.js";
 import { HeadScanner, ParseError } from "./syntax.js";
 
 export interface RequestLimits {

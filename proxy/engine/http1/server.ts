@@ -3,7 +3,8 @@
 import type { Socket } from "node:net";
 import type { OriginalDst } from "../../native/original-dst.js";
 import type { HcmLimits } from "../config/types.js";
-import { ChunkedScanner, encodeChunk, reason, serializeHead, type RequestHead, type ResponseHead } from "./parse.js";
+import { ChunkedScanner, encodeChunk, reason, serializeHead } from "./parse.js";
+import type { RequestHead, ResponseHead } from "../http/head.js";
 import { RequestParser } from "./request.js";
 import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";

@@ -2,7 +2,8 @@
 // response framing, handing the head and the raw body bytes to the exchange.
 import type { Socket } from "node:net";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
-import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead, type ResponseHead } from "./parse.js";
+import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from "./parse.js";
+import type { ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";

@@ -3,7 +3,7 @@
 // request's own sampling decision honoured), or a new trace starts, sampled at the listener's percentage. The
 // upstream request carries the span as the parent of the next hop, in both formats (Envoy's Zipkin tracer writes
 // B3, its OpenTelemetry tracer traceparent; apps propagate either).
-import { headerValue } from "../http1/parse.js";
+import { headerValue } from "../http/head.js";
 import { removeHeader } from "../router/index.js";
 
 export interface TraceIds {

@@ -1,7 +1,6 @@
 // A finished request as this proxy's span, with the tags Istio's proxies set (Envoy's HTTP tracer tags plus
 // istio.*). Built only for sampled requests, once, when the request is done.
-import type { RequestHead } from "../http1/parse.js";
-import { headerValue } from "../http1/parse.js";
+import { type RequestHead, headerValue } from "../http/head.js";
 import type { ProxyIdentity } from "../workload.js";
 import type { TraceIds } from "./context.js";
 import type { FinishedSpan } from "./encode.js";

@@ -1,0 +1,41 @@
+// A request's and a response's head as the engine handles them, whichever codec (http1/, h2/) read or writes them:
+// method, path and host, status, the header fields as a flat list with lower-case names, and the framing facts
+// (content-length, chunked, keep-alive) that a codec fills in and the other side's codec reads.
+
+export interface RequestHead {
+  method: string;
+  /** The request-target as sent (path and query). */
+  target: string;
+  path: string;
+  query: string;
+  /** HTTP/1.minor */
+  minor: number;
+  /** [name, value, name, value, …] with lower-case names, in arrival order. */
+  headers: string[];
+  host: string;
+  /** -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+  expectContinue: boolean;
+}
+
+export interface ResponseHead {
+  /** Body bytes come without HTTP/1.1 framing, and the end is signalled (an HTTP/2 upstream). */
+  unframed?: boolean;
+  status: number;
+  minor: number;
+  headers: string[];
+  contentLength: number;
+  chunked: boolean;
+  keepAlive: boolean;
+}
+
+/** Joined value of a header in a flat list, or undefined. */
+export function headerValue(headers: readonly string[], name: string): string | undefined {
+  let v: string | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === name) v = v === undefined ? (headers[i + 1] as string) : `${v},${headers[i + 1] as string}`;
+  }
+  return v;
+}
