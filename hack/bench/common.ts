@@ -1,6 +1,6 @@
 // Shared by the bench scripts: tools from apt, free ports, nginx instances, child processes, wrk output.
 import { commandLine } from "../../operator/api/contract.js";
-import { PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -225,6 +225,7 @@ export function startWeft(
   return start(
     process.execPath,
     [
+      ...(agent ? launcherNodeFlags(PROXY_PROCESS_ENV) : []),
       ...nodeArgs,
       MAIN,
       ...commandLine(proxyRole, { bootstrap: file, ...EPHEMERAL_PORTS, ...(agent ? { agent } : {}) }),

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandLine } from "../../operator/api/contract.js";
-import { discoveryRole, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
+import { discoveryRole, launcherNodeFlags, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
 import {
   childPids,
   cleanup,
@@ -88,7 +88,11 @@ spec:
     "outbound-port": outbound,
     ...EPHEMERAL_PORTS,
   };
-  const agent = start(process.execPath, [...agentArgs, MAIN, ...commandLine(proxyRole, sidecar)], PROXY_PROCESS_ENV);
+  const agent = start(
+    process.execPath,
+    [...launcherNodeFlags(PROXY_PROCESS_ENV), ...agentArgs, MAIN, ...commandLine(proxyRole, sidecar)],
+    PROXY_PROCESS_ENV,
+  );
   await waitPort(outbound, SIDECAR_IP);
   if (agent.pid === undefined) throw new Error("the agent did not start");
   return { pid: agent.pid, host: SIDECAR_IP, port: outbound };

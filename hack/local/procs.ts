@@ -1,5 +1,6 @@
 // Child processes of the local mesh: started with their output in a log file each, stopped with SIGTERM and,
 // after a grace period, SIGKILL, so none is left behind.
+import { launcherNodeFlags } from "../../operator/api/roles.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
@@ -18,9 +19,12 @@ export class Procs {
     mkdirSync(logDir, { recursive: true });
   }
 
-  /** Runs `node script ...args`; its stdout and stderr go to <logDir>/<name>.log. */
+  /**
+   * Runs `node script ...args` as the image's launcher runs the CLI (with the node flags `env` asks it for); its stdout
+   * and stderr go to <logDir>/<name>.log.
+   */
   start(name: string, script: string, args: string[], env: Readonly<Record<string, string>> = {}): Proc {
-    return this.spawn(name, process.execPath, [script, ...args], env);
+    return this.spawn(name, process.execPath, [...launcherNodeFlags(env), script, ...args], env);
   }
 
   /** Runs a command (no shell); its stdout and stderr go to <logDir>/<name>.log. */

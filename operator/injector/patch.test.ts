@@ -1,5 +1,5 @@
 import { parseRole } from "../api/contract.js";
-import { PROXY_PROCESS_ENV, proxyRole } from "../api/roles.js";
+import { NODE_FLAGS_VAR, PROXY_PROCESS_ENV, proxyRole } from "../api/roles.js";
 import { normalizeSpec } from "../api/spec.js";
 import { injectorConfigMap } from "../install/render-injector.js";
 import { parseInjectorConfigMap } from "./config.js";
@@ -250,6 +250,11 @@ describe("the injected sidecar", () => {
     const env = proxyOf(injected(pod())!)!.env.filter((e) => e.name === "NODE_OPTIONS");
     expect(env).toEqual([{ name: "NODE_OPTIONS", value: PROXY_PROCESS_ENV.NODE_OPTIONS }]);
     expect(PROXY_PROCESS_ENV.NODE_OPTIONS).toContain("--max-semi-space-size=1");
+  });
+
+  it("asks the image's launcher for V8's lite mode for the agent (WEFT_NODE_FLAGS: NODE_OPTIONS can't carry it)", () => {
+    const env = proxyOf(injected(pod())!)!.env.filter((e) => e.name === NODE_FLAGS_VAR);
+    expect(env).toEqual([{ name: NODE_FLAGS_VAR, value: "--lite-mode --no-expose-wasm" }]);
   });
 
   it("keeps a custom template's own NODE_OPTIONS, once", () => {

@@ -147,8 +147,11 @@ export class EngineProcess {
   }
 }
 
-/** The agent's environment without NODE_OPTIONS: those are the agent's V8 flags (PROXY_PROCESS_ENV), not the engine's. */
+/**
+ * The agent's environment without NODE_OPTIONS and WEFT_NODE_FLAGS: those are the agent's V8 flags
+ * (PROXY_PROCESS_ENV), not the engine's.
+ */
 function withoutNodeOptions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { NODE_OPTIONS: _agentOnly, ...rest } = env;
+  const { NODE_OPTIONS: _agentOnly, WEFT_NODE_FLAGS: _launcherOnly, ...rest } = env;
   return rest;
 }

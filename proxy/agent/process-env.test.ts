@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { bootstrap } from "../../hack/bench/common.js";
 import { freePort, REPO_ROOT } from "../../hack/paths.js";
 import { ENGINE_NODE_ARGS } from "../engine/reclaim.js";
@@ -18,17 +18,22 @@ describe("the sidecar's processes", () => {
   let agent: ChildProcess | undefined;
   afterAll(() => agent?.kill("SIGKILL"));
 
-  it("runs the agent with PROXY_PROCESS_ENV's NODE_OPTIONS, and its engine with ENGINE_NODE_ARGS and without them", async () => {
+  it("runs the agent with PROXY_PROCESS_ENV's flags, and its engine with ENGINE_NODE_ARGS and without them", async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
     const b = await backend("b");
     const port = await freePort();
     const file = join(mkdtempSync(join(tmpdir(), "weft-env-")), "bootstrap.json");
     writeFileSync(file, JSON.stringify(bootstrap(port, b.port)));
     const flags = ["--admin-port", "0", "--stats-port", "0", "--ready-port", "0", "--agent"];
-    agent = spawn(process.execPath, [CLI, "proxy", "--bootstrap", file, ...flags], {
-      env: { ...process.env, ...PROXY_PROCESS_ENV },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    // As the image's launcher (hack/image/weft.c) starts it: PROXY_PROCESS_ENV's launcher flags before the CLI.
+    agent = spawn(
+      process.execPath,
+      [...launcherNodeFlags(PROXY_PROCESS_ENV), CLI, "proxy", "--bootstrap", file, ...flags],
+      {
+        env: { ...process.env, ...PROXY_PROCESS_ENV },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let log = "";
     await new Promise<void>((resolve, reject) => {
       agent!.once("exit", (code) => reject(new Error(`weft proxy exited ${code}: ${log}`)));
@@ -41,7 +46,9 @@ describe("the sidecar's processes", () => {
     const agentPid = agent.pid as number;
     const [engine] = readFileSync(`/proc/${agentPid}/task/${agentPid}/children`, "utf8").trim().split(" ").map(Number);
     expect(nul(agentPid, "environ")).toContain(`NODE_OPTIONS=${PROXY_PROCESS_ENV.NODE_OPTIONS}`);
-    expect(nul(engine!, "environ").filter((e) => e.startsWith("NODE_OPTIONS="))).toEqual([]);
+    expect(nul(agentPid, "cmdline")).toContain("--lite-mode");
+    expect(nul(engine!, "environ").filter((e) => /^(NODE_OPTIONS|WEFT_NODE_FLAGS)=/.test(e))).toEqual([]);
+    expect(nul(engine!, "cmdline")).not.toContain("--lite-mode");
     expect(ENGINE_NODE_ARGS).toEqual(["--max-semi-space-size=2"]);
     expect(nul(engine!, "cmdline").slice(1, 2)).toEqual(["--max-semi-space-size=2"]);
     await b.close();

@@ -2,6 +2,8 @@
 // a namespace labelled istio-injection=enabled, Istio's networking YAML unchanged, traffic from the host to the
 // gateway's pod IP and ClusterIP. Runs inside real-node.test.ts, after the mesh is installed and before `down`.
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
 import { availableParallelism, loadavg } from "node:os";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
@@ -154,6 +156,31 @@ export function bookinfoOnTheRealNode(): void {
       60_000,
     );
     expect(row.slice(0, 6)).toEqual(["default", "weft-system", expect.any(String), "True", "7", "7"]);
+  });
+
+  it("starts each sidecar's agent through the image's launcher with its V8 flags (PROXY_PROCESS_ENV), its engine without", () => {
+    // The containers' processes, as the host sees them: the launcher ran node with WEFT_NODE_FLAGS before the CLI.
+    const cmdline = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+    const agents = readdirSync("/proc")
+      .filter((p) => /^\d+$/.test(p))
+      .flatMap((pid) => {
+        try {
+          const args = cmdline(pid);
+          const cli = args.indexOf("/app/dist/operator/cli/main.js");
+          // Injected sidecars only: the sample gateway is a Deployment of its own (`proxy --type router`).
+          const sidecar = cli > 0 && args[cli + 1] === "proxy" && !args.includes("router");
+          return sidecar ? [{ pid, args: args.slice(1, cli) }] : [];
+        } catch {
+          return []; // gone meanwhile
+        }
+      });
+    expect(agents).toHaveLength(6);
+    for (const a of agents) {
+      expect(a.args).toEqual(launcherNodeFlags(PROXY_PROCESS_ENV));
+      const engines = readFileSync(`/proc/${a.pid}/task/${a.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
+      expect(engines.length).toBeGreaterThan(0);
+      for (const e of engines) expect(cmdline(e)).not.toContain("--lite-mode");
+    }
   });
 
   it("has kubectl logs and exec working on meshed pods", async () => {
