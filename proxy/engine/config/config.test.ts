@@ -258,4 +258,41 @@ describe("compile", () => {
       'Cluster "a": connect_timeout: invalid duration',
     );
   });
+
+  it("refuses a route's typed_per_filter_config of another kind than the chain's filter of that name", () => {
+    const F = "type.googleapis.com/envoy.extensions.filters.http";
+    const listener = {
+      name: "l1",
+      address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: "envoy.filters.network.http_connection_manager",
+              typed_config: {
+                "@type": TYPE.httpConnectionManager,
+                stat_prefix: "in",
+                rds: { route_config_name: "r1" },
+                http_filters: [
+                  { name: "authz", typed_config: { "@type": `${F}.rbac.v3.RBAC` } },
+                  { name: "envoy.filters.http.router", typed_config: { "@type": `${F}.router.v3.Router` } },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const route = (perFilter: unknown) =>
+      routeConfig([{ match: { prefix: "/" }, route: { cluster: "a" }, typed_per_filter_config: { authz: perFilter } }]);
+    const fault = { "@type": `${F}.fault.v3.HTTPFault`, abort: { http_status: 200, percentage: { numerator: 0 } } };
+    expect(reject({ clusters: [cluster("a")], routes: [route(fault)], listeners: [listener] })).toBe(
+      'RouteConfiguration "r1": virtual_hosts[0].routes[0].typed_per_filter_config.authz: a envoy.filters.http.fault config for the envoy.filters.http.rbac filter of listener "l1"',
+    );
+    // Its own kind is fine: RBACPerRoute without rbac turns the filter off on the route.
+    const own = { "@type": `${F}.rbac.v3.RBACPerRoute` };
+    expect(compile({ clusters: [cluster("a")], routes: [route(own)], listeners: [listener] }).listeners).toHaveLength(
+      1,
+    );
+  });
 });

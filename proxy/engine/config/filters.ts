@@ -1,7 +1,7 @@
 // HTTP filter configs, compiled by the filter the registry (filters/index.ts) finds for them: by typed_config's @type,
 // or else by Envoy's well-known name. One the engine doesn't implement is refused, named.
-import type { PerFilterConfig } from "./types.js";
-import { anyType, join, type Obj, type Reader } from "./read.js";
+import type { Listener, PerFilterConfig, RouteConfig } from "./types.js";
+import { anyType, ConfigError, join, type Obj, type Reader } from "./read.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import type { HttpFilterExtension } from "../filters/api.js";
 import { filterConfig, type FilterConfig } from "../filters/api.js";
@@ -40,4 +40,41 @@ export function perFilter(r: Reader, o: Obj, path: string): PerFilterConfig {
     out.set(name, filterConfig(f, f.compile(r, typed, p)));
   }
   return out;
+}
+
+/** Every chain a listener serves: its own, by destination port, and by transport (TLS, plaintext, ALPN). */
+function chainsOf(l: Listener): Listener[] {
+  const t = l.byTransport;
+  const nested = [...(l.byPort?.values() ?? []), ...(t ? [t.tls, t.raw, ...t.alpn.chains] : [])];
+  return [l, ...nested.flatMap((c) => (c ? chainsOf(c) : []))];
+}
+
+/**
+ * A route's typed_per_filter_config for a filter of the chain must be that filter's own kind: a fault config under
+ * the RBAC filter's name would otherwise take the RBAC filter's place on the route. Refused, naming both, as Envoy
+ * refuses a per-route config its filter can't read.
+ */
+export function checkPerFilter(listeners: readonly Listener[], routes: ReadonlyMap<string, RouteConfig>): void {
+  for (const chain of listeners.flatMap(chainsOf)) {
+    const hcm = chain.hcm;
+    const rc = hcm && (hcm.routeConfig ?? (hcm.rdsName !== undefined ? routes.get(hcm.rdsName) : undefined));
+    if (!hcm || !rc) continue;
+    const kinds = new Map(hcm.filters.map((f) => [f.name, f.config.extension] as const));
+    const check = (perFilter: PerFilterConfig, at: string) => {
+      for (const [name, cfg] of perFilter) {
+        const kind = kinds.get(name);
+        if (kind && kind !== cfg.extension)
+          throw new ConfigError(
+            "RouteConfiguration",
+            rc.name,
+            `${at}.typed_per_filter_config.${name}`,
+            `a ${cfg.extension.name} config for the ${kind.name} filter of listener "${chain.name}"`,
+          );
+      }
+    };
+    rc.virtualHosts.forEach((vh, i) => {
+      check(vh.perFilter, `virtual_hosts[${i}]`);
+      vh.routes.forEach((route, j) => check(route.perFilter, `virtual_hosts[${i}].routes[${j}]`));
+    });
+  }
 }

@@ -5,6 +5,7 @@ import { compileCluster, compileEndpoints } from "./clusters.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileListener } from "./listeners.js";
 import { compileSecrets } from "./secrets.js";
+import { checkPerFilter } from "./filters.js";
 
 export { ConfigError } from "./read.js";
 export type * from "./types.js";
@@ -36,6 +37,7 @@ export function compile(res: Resources): EngineConfig {
     if (seen.has(l.name)) throw new ConfigError("Listener", l.name, "name", "duplicate name");
     seen.add(l.name);
   }
+  checkPerFilter(listeners, routes);
   return { version: res.version ?? "", listeners, routes, clusters, resources: res };
 }
 
