@@ -17,7 +17,7 @@ import { ChunkedScanner } from "../http1/parse.js";
 import type { ResponseHead } from "../http/head.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
-import { endAfterWrite, StreamWriter } from "./write.js";
+import { StreamWriter } from "./write.js";
 import { grpcStatusOf } from "../local.js";
 import { PLAINTEXT_PEER, peerOf, type DownstreamPeer } from "../peer.js";
 
@@ -89,8 +89,10 @@ class H2Response implements Downstream {
       return;
     }
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len)
-      endAfterWrite(this.stream, body);
+    if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len) {
+      this.out.write(body);
+      this.out.end();
+    }
   }
 
   head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
