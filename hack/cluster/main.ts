@@ -8,7 +8,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { KUBECONFIG, fakeNodes, NODE, REAL_NODE, REPO_ROOT, STATE_DIR, path } from "./layout.js";
 import { components, type Component } from "./components.js";
 import { ensureSecrets } from "./secrets.js";
-import { clearPidFile, logFile, pidsNamed, runningPid, start, stop, strayPids } from "./proc.js";
+import { clearPidFile, exitOf, logFile, pidsNamed, runningPid, start, stop, strayPids } from "./proc.js";
 import { ensureNodes, hasDefaultServiceAccount, readyNodes } from "./nodes.js";
 import {
   checkMachine,
@@ -35,8 +35,12 @@ async function waitFor(
 ): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
-    if (process && !runningPid(process))
-      throw new Error(`${what} exited; see ${logFile(process)}:\n${tail(logFile(process))}`);
+    if (process && !runningPid(process)) {
+      await new Promise((r) => setTimeout(r, 200)); // for the exit event, which follows SIGCHLD
+      throw new Error(
+        `${what} exited (${exitOf(process) ?? "status unknown"}); see ${logFile(process)}:\n${tail(logFile(process)) || "(empty)"}`,
+      );
+    }
     if (Date.now() - started > timeoutMs) {
       throw new Error(`${what} not ready after ${timeoutMs / 1000}s` + (logName ? `; see ${logFile(logName)}` : ""));
     }
@@ -91,7 +95,15 @@ async function startAll(list: Component[], after?: (c: Component) => void): Prom
     if (!(runningPid(c.name) && (await c.ready()))) {
       start(c);
       say(`${c.name} started`);
-      await waitFor(c.name, () => c.ready(), 60_000, c.name, c.name);
+      try {
+        await waitFor(c.name, () => c.ready(), 60_000, c.name, c.name);
+      } catch (err) {
+        if (runningPid(c.name)) throw err; // not ready in time: a second start would not help
+        // It died before it was ready: say how, and give it one more start (a second death is fatal).
+        say(`${err instanceof Error ? err.message : String(err)}\nstarting ${c.name} once more`);
+        start(c);
+        await waitFor(c.name, () => c.ready(), 60_000, c.name, c.name);
+      }
     } else say(`${c.name} already running`);
     after?.(c);
   }

@@ -31,6 +31,12 @@ export function runningPid(name: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && ours(pid) ? pid : undefined;
 }
 
+/** How the daemons this process started have exited, by name (while this process runs: `up` waits on them). */
+const exits = new Map<string, string>();
+
+/** "code 1" or "signal SIGKILL" if the daemon `name` that this process started has exited. */
+export const exitOf = (name: string): string | undefined => exits.get(name);
+
 export function start(d: Daemon): number {
   mkdirSync(path("run"), { recursive: true });
   mkdirSync(path("logs"), { recursive: true });
@@ -41,6 +47,8 @@ export function start(d: Daemon): number {
     env: { ...process.env, ...d.env },
   });
   closeSync(log);
+  exits.delete(d.name);
+  child.on("exit", (code, sig) => exits.set(d.name, sig ? `signal ${sig}` : `code ${code}`));
   child.unref();
   if (!child.pid) throw new Error(`could not start ${d.name} (${d.bin})`);
   writeFileSync(pidFile(d.name), `${child.pid}\n`);

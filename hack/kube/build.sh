@@ -18,8 +18,18 @@ if [ "${1:-}" = node ]; then
   dest="${WEFT_CACHE:-$HOME/.cache/weft}/kube/${kube_version}-coredns-${coredns_version}"
   bins=(kubelet kube-proxy coredns)
 fi
-have_all() { for b in "${bins[@]}"; do [ -x "$dest/$b" ] || return 1; done; }
+# A cached binary counts only if it runs (a truncated file execs, then dies by a signal with nothing logged).
+runs() {
+  case "$1" in
+    coredns) flag=(-version) ;;
+    kubectl) flag=(version --client) ;;
+    *) flag=(--version) ;;
+  esac
+  timeout 20 "$dest/$1" "${flag[@]}" >/dev/null 2>&1
+}
+have_all() { for b in "${bins[@]}"; do [ -x "$dest/$b" ] && runs "$b" || return 1; done; }
 if have_all; then echo "$dest"; exit 0; fi
+if [ -d "$dest" ]; then echo "build.sh: $dest is incomplete or a binary there doesn't run; building again" >&2; fi
 
 command -v go >/dev/null || { echo "build.sh: Go is needed to build Kubernetes (apt-get install golang, or see go.dev)" >&2; exit 1; }
 tmp=$(mktemp -d "${dest}.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$(dirname "$dest")"; mktemp -d "${dest}.tmp.XXXXXX"; })
