@@ -9,7 +9,7 @@ import { headerValue, type ResponseHead } from "./http/head.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
-import { pickCluster, rewritePath, setHeader } from "./router/index.js";
+import { rewritePath, setHeader } from "./router/index.js";
 import { requestHash } from "./router/hash.js";
 import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
@@ -63,13 +63,13 @@ export class Forward implements Exchange {
     this.stream.sendLocalReply(status, flag, extra);
   }
 
-  start(a: ForwardAction): void {
-    const pick = pickCluster(a, this.ctx.random);
-    this.clusterName = pick.name;
-    const cluster = this.ctx.clusters.get(pick.name);
+  /** `clusterName`: the route's cluster, or the weighted cluster drawn when the route matched. */
+  start(a: ForwardAction, clusterName: string): void {
+    this.clusterName = clusterName;
+    const cluster = this.ctx.clusters.get(clusterName);
     if (!cluster) return this.local(503, "NC");
     this.cluster = cluster;
-    this.levels = [pick.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
+    this.levels = [this.stream.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
     if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
       return this.local(503, "UO", OVERLOADED);

@@ -9,12 +9,20 @@ import type {
   Route,
   RouteConfig,
   VirtualHost,
+  WeightedCluster,
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http/head.js";
-import { applyEdits, hasResponseEdits, matchRoute, redirectLocation, selectVirtualHost } from "./router/index.js";
+import {
+  applyEdits,
+  hasResponseEdits,
+  matchRoute,
+  pickCluster,
+  redirectLocation,
+  selectVirtualHost,
+} from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";
 import type { ConnectionInfo } from "./connection.js";
@@ -30,6 +38,9 @@ export class Stream implements FilterCallbacks {
   route: Route | undefined;
   vh: VirtualHost | undefined;
   rc: RouteConfig | undefined;
+  weighted: WeightedCluster | undefined;
+  /** The cluster of a forward route, drawn by weight as the route matched. */
+  private clusterName = "";
   /** Envoy's response flags for the access log ("-": none). */
   flags = "-";
   private code = 0;
@@ -87,6 +98,12 @@ export class Stream implements FilterCallbacks {
       });
     this.route = this.vh && matchRoute(this.vh, this.view);
     if (!this.route) return this.sendLocalReply(404, "NR");
+    const a = this.route.action;
+    if (a.kind === "route") {
+      const pick = pickCluster(a, this.ctx.random);
+      this.clusterName = pick.name;
+      this.weighted = pick.weighted;
+    }
     this.filters(0);
   }
 
@@ -97,7 +114,8 @@ export class Stream implements FilterCallbacks {
     const vh = this.vh as VirtualHost;
     for (let i = from; i < list.length; i++) {
       const f = list[i] as (typeof list)[number];
-      const cfg = route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
+      const cfg =
+        this.weighted?.perFilter.get(f.name) ?? route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
       this.filterAt = i;
       if (cfg.extension.decodeHeaders(this, cfg.config, f.name) === "stop") return;
     }
@@ -143,7 +161,7 @@ export class Stream implements FilterCallbacks {
       this.respond(a.code, ["location", loc], "");
     } else {
       this.forward = new Forward(this, this.req, route);
-      this.forward.start(a);
+      this.forward.start(a, this.clusterName);
     }
   }
 
@@ -173,7 +191,7 @@ export class Stream implements FilterCallbacks {
 
   private editLevels(): (HeaderEdits | undefined)[] {
     const levels = this.forward?.levels;
-    return levels?.length ? levels : [this.route?.edits, this.vh?.edits, this.rc?.edits];
+    return levels?.length ? levels : [this.weighted?.edits, this.route?.edits, this.vh?.edits, this.rc?.edits];
   }
 
   /** The upstream's response head, to the client with the response's header edits. */

@@ -289,6 +289,23 @@ describe("compile", () => {
     expect(reject({ clusters: [cluster("a")], routes: [route(fault)], listeners: [listener] })).toBe(
       'RouteConfiguration "r1": virtual_hosts[0].routes[0].typed_per_filter_config.authz: a envoy.filters.http.fault config for the envoy.filters.http.rbac filter of listener "l1"',
     );
+    // A weighted cluster's typed_per_filter_config is held to the same rule.
+    const weighted = routeConfig([
+      {
+        match: { prefix: "/" },
+        route: {
+          weighted_clusters: {
+            clusters: [
+              { name: "a", weight: 1 },
+              { name: "a", weight: 1, typed_per_filter_config: { authz: fault } },
+            ],
+          },
+        },
+      },
+    ]);
+    expect(reject({ clusters: [cluster("a")], routes: [weighted], listeners: [listener] })).toBe(
+      'RouteConfiguration "r1": virtual_hosts[0].routes[0].route.weighted_clusters.clusters[1].typed_per_filter_config.authz: a envoy.filters.http.fault config for the envoy.filters.http.rbac filter of listener "l1"',
+    );
     // Its own kind is fine: RBACPerRoute without rbac turns the filter off on the route.
     const own = { "@type": `${F}.rbac.v3.RBACPerRoute` };
     expect(compile({ clusters: [cluster("a")], routes: [route(own)], listeners: [listener] }).listeners).toHaveLength(

@@ -74,7 +74,12 @@ export function checkPerFilter(listeners: readonly Listener[], routes: ReadonlyM
     };
     rc.virtualHosts.forEach((vh, i) => {
       check(vh.perFilter, `virtual_hosts[${i}]`);
-      vh.routes.forEach((route, j) => check(route.perFilter, `virtual_hosts[${i}].routes[${j}]`));
+      vh.routes.forEach((route, j) => {
+        const at = `virtual_hosts[${i}].routes[${j}]`;
+        check(route.perFilter, at);
+        if (route.action.kind === "route")
+          route.action.weighted.forEach((w, k) => check(w.perFilter, `${at}.route.weighted_clusters.clusters[${k}]`));
+      });
     });
   }
 }

@@ -180,6 +180,39 @@ describe("resilience through the engine", () => {
     expect(b.hits).toBe(hitsBefore + 1);
   });
 
+  it("applies a weighted cluster's typed_per_filter_config and header edits to the requests drawn for it", async () => {
+    const b = await up("b");
+    const c = await up("c");
+    const { port } = await engineFor(
+      [
+        {
+          match: { prefix: "/" },
+          route: {
+            weighted_clusters: {
+              clusters: [
+                {
+                  name: "b",
+                  weight: 1,
+                  typed_per_filter_config: fault({ abort: { http_status: 503, percentage: { numerator: 100 } } }),
+                  response_headers_to_add: [{ header: { key: "x-split", value: "b" } }],
+                },
+                { name: "c", weight: 1, response_headers_to_add: [{ header: { key: "x-split", value: "c" } }] },
+              ],
+            },
+          },
+        },
+      ],
+      [cluster("b", [b.port]), cluster("c", [c.port])],
+      [FAULT, ROUTER],
+    );
+    const replies = await many(200, 8, () => get(port, "/"));
+    const seen = countBy(replies, (r) => `${r.status} ${r.headers["x-split"]} ${r.headers["x-backend"] ?? r.body}`);
+    // b's share is aborted by its own fault config, with b's header edits; c's is served by c.
+    expect(Object.keys(seen).sort()).toEqual(["200 c c", "503 b fault filter abort"]);
+    expect(shareDeviation(seen["503 b fault filter abort"] ?? 0, 200, 0.5)).toBeLessThanOrEqual(1);
+    expect(b.hits).toBe(0);
+  });
+
   it("rate limits locally with 429 and x-ratelimit headers", async () => {
     const b = await up("b");
     const limit = {

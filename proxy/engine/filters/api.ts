@@ -1,7 +1,7 @@
 // The contract of an HTTP filter, as Envoy's extensions have it: a type URL and a name that config names it by, a
 // compile step that reads its typed_config once (rejecting what it doesn't implement, by field), and a decode step
 // that runs on each request's headers. The registry (index.ts) lists them; config and the stream read only that.
-import type { RequestView, Route, VirtualHost } from "../config/types.js";
+import type { RequestView, Route, VirtualHost, WeightedCluster } from "../config/types.js";
 import type { Obj, Reader } from "../config/read.js";
 import type { ConnectionInfo } from "../connection.js";
 import type { EngineContext } from "../context.js";
@@ -18,6 +18,9 @@ export interface FilterCallbacks {
   /** The route and virtual host matched (filters run only once one has). */
   readonly route: Route | undefined;
   readonly vh: VirtualHost | undefined;
+  /** The weighted cluster drawn for this request when the route matched (Envoy draws it then, not in the router),
+   * whose typed_per_filter_config and header edits are the most specific. */
+  readonly weighted: WeightedCluster | undefined;
   readonly connection: ConnectionInfo;
   readonly peer: DownstreamPeer;
   /** The HCM's stat_prefix. */

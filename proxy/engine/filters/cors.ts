@@ -1,8 +1,9 @@
 // CORS (envoy.filters.http.cors): answers matching preflights locally and adds access-control-* headers to the
-// responses of requests whose Origin the policy allows. The route's policy, then the virtual host's, each field
-// falling through to the next (Envoy's order); with none in typed_per_filter_config, the `cors` fields instead.
+// responses of requests whose Origin the policy allows. The route's policy (its weighted cluster's first), then the
+// virtual host's, each field falling through to the next (Envoy's order); with none in typed_per_filter_config, the
+// `cors` fields instead.
 // A request without Origin costs one header lookup; only a matching Origin allocates.
-import type { CorsConfig, RequestView, Route, VirtualHost } from "../config/types.js";
+import type { CorsConfig, RequestView, Route, VirtualHost, WeightedCluster } from "../config/types.js";
 import { anyType, type Obj, type Reader } from "../config/read.js";
 import { corsPolicy } from "../config/cors.js";
 import { removeHeader } from "../router/index.js";
@@ -43,10 +44,11 @@ export function cors(
   vh: VirtualHost,
   view: RequestView,
   random: () => number,
+  weighted?: WeightedCluster,
 ): CorsVerdict | undefined {
   const origin = view.header("origin");
   if (origin === undefined || origin === "") return undefined;
-  const a = route.perFilter.get(filter);
+  const a = weighted?.perFilter.get(filter) ?? route.perFilter.get(filter);
   const b = vh.perFilter.get(filter);
   let pa = configOf(a, corsFilter);
   let pb = configOf(b, corsFilter);
@@ -107,7 +109,7 @@ export const corsFilter: HttpFilterExtension<CorsConfig | undefined> = {
     o && anyType(o) === typeName(TYPE.corsPolicy) ? corsPolicy(r, o, path) : undefined,
   decodeHeaders(s, _config, name) {
     if (!s.route || !s.vh) return "continue";
-    const v = cors(name, s.route, s.vh, s.view, s.ctx.random);
+    const v = cors(name, s.route, s.vh, s.view, s.ctx.random, s.weighted);
     if (v?.preflight) {
       s.respond(200, v.headers, ""); // a preflight the policy answers: never upstream
       return "stop";
