@@ -2,7 +2,7 @@
 // (workers.ts), and hot-restarts them (possibly from another binaryPath) without dropping a request: the new workers
 // get the same listening sockets, serve, and only then are the old ones told to drain (Connection: close) and exit.
 import { fileURLToPath } from "node:url";
-import type { Resources } from "../engine/config/types.js";
+import type { EngineConfig, Resources } from "../engine/config/types.js";
 import { compile, ConfigError } from "../engine/config/index.js";
 import { startAdmin, type AdminServers, type AdminTarget, type PortOption } from "../engine/admin.js";
 import { EngineProcess } from "./engine-process.js";
@@ -272,14 +272,15 @@ export class Agent implements AdminTarget {
    * A new config for the running engine (the xDS path); rejected configs leave the old one serving. Queued behind a
    * hot restart in progress, so the engine it brings up gets this config too, not the one it booted with.
    */
-  apply(resources: Resources): Promise<void> {
-    const p = this.restarting.then(() => this.applyNow(resources));
+  apply(resources: Resources, compiled?: EngineConfig): Promise<void> {
+    const p = this.restarting.then(() => this.applyNow(resources, compiled));
     this.restarting = p.catch(() => undefined);
     return p;
   }
 
-  private async applyNow(resources: Resources): Promise<void> {
-    const cfg = compile(resources);
+  /** `compiled`: what `resources` compile to, when the caller has it already (the xDS client checked it). */
+  private async applyNow(resources: Resources, compiled?: EngineConfig): Promise<void> {
+    const cfg = compiled ?? compile(resources);
     refuseUnsharedLimits(cfg, this.concurrency, this.shared !== undefined);
     const slots = this.shared?.slotsFor(cfg);
     if (slots) this.shared?.serving(resources, slots);

@@ -2,7 +2,7 @@
 // backoff) it subscribes to CDS and LDS (wildcard), then to EDS and RDS by the names those reference; validates
 // each response with the engine's compiler; and hands the engine a config only once it is consistent (warming),
 // while the engine keeps serving the last good config.
-import type { Resources } from "../engine/config/types.js";
+import type { EngineConfig, Resources } from "../engine/config/types.js";
 import type { DiscoveryResponse, NodeInfo } from "../xds/ads.js";
 import { AdsClient, type AdsClientOptions } from "../xds/client.js";
 import { decodeResource } from "../xds/codec.js";
@@ -17,8 +17,9 @@ export interface XdsClientOptions {
   /** Incremental xDS (AdsClientOptions.delta). Default false. */
   delta?: boolean;
   node: NodeInfo;
-  /** Takes a consistent config; throws (the message becomes the NACK) when the engine can't. */
-  apply(resources: Resources): Promise<void>;
+  /** Takes a consistent config, with what it compiled to; throws (the message becomes the NACK) when the engine
+   * can't. */
+  apply(resources: Resources, compiled: EngineConfig): Promise<void>;
   /** What this proxy makes of the served resources before checking and applying them. Default: as served. */
   shape?: Shape;
   log?(line: string): void;
@@ -141,14 +142,21 @@ export class XdsClient {
       return `${SHORT_NAME[type]}: cannot decode: ${(err as Error).message}`;
     }
     const next = this.state.candidate(type, decoded);
-    const invalid = this.state.validate(type, next);
-    if (invalid) return invalid;
     const before = this.state.commit(type, r.version_info, r.nonce, next);
     const whole = this.state.consistent();
-    if (!whole) return undefined; // warming: wait for the EDS/RDS this needs
-    const shaped = this.state.shape(whole);
-    const pending = this.state.check(shaped);
-    if (pending) {
+    const shaped = whole && this.state.shape(whole);
+    // One compile in the common case: a whole that compiles holds this response, so the response is valid too.
+    const compiled = shaped && this.state.compile(shaped);
+    if (!compiled || "error" in compiled) {
+      const invalid = this.state.validate(type, next);
+      if (invalid) {
+        this.state.restore(type, before);
+        return invalid;
+      }
+    }
+    if (!whole || !shaped || !compiled) return undefined; // warming: wait for the EDS/RDS this needs
+    if ("error" in compiled) {
+      const pending = compiled.error;
       // Valid alone but not with the rest. CDS or EDS (a dropped cluster the current LDS still names): ACK, and the
       // LDS and RDS that follow in warming order make the whole consistent again; until they do, the engine keeps
       // the last whole config and /ready and /config_dump say what it waits for. LDS or RDS come last: nothing that
@@ -162,7 +170,7 @@ export class XdsClient {
       return undefined;
     }
     try {
-      await this.opts.apply(shaped);
+      await this.opts.apply(shaped, compiled.config);
       this.applied = whole.version ?? "";
       this.waiting = undefined;
       return undefined;

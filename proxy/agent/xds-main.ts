@@ -171,9 +171,10 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
     address: flags.discoveryAddress,
     delta: flags.delta ?? true,
     node: { id: nodeId, cluster: nodeId.split("~")[2]?.split(".")[0] ?? "", user_agent_name: "weft", locality: {} },
-    apply: (r): Promise<void> => {
+    // `r` is shaped, so it has the current secrets already.
+    apply: (r, compiled): Promise<void> => {
       fromXds = r;
-      return agent.apply(withSecrets(r));
+      return agent.apply(r, compiled);
     },
     ...(mtlsXds
       ? {

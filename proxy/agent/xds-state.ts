@@ -1,7 +1,7 @@
 // What an xDS client knows, per type: the accepted resources, version and nonce, and the names it subscribes
 // to. Pure: it validates a response against the engine's compiler, and tells when the whole is consistent
 // (every EDS cluster has its assignment, every RDS name its route table), which is when the engine may take it.
-import type { Resources } from "../engine/config/types.js";
+import type { EngineConfig, Resources } from "../engine/config/types.js";
 import { compile } from "../engine/config/index.js";
 import type { JsonObject } from "../xds/types.js";
 import { TYPE, WARMING_ORDER, SHORT_NAME, resourceName, type SnapshotType } from "../xds/types.js";
@@ -84,14 +84,19 @@ export class XdsState {
     });
   }
 
-  /** The compiler's message for a whole config, or undefined when it compiles. */
-  check(whole: Resources): string | undefined {
+  /** A whole config compiled (what the engine will take), or the compiler's message. */
+  compile(whole: Resources): { config: EngineConfig } | { error: string } {
     try {
-      compile(whole);
-      return undefined;
+      return { config: compile(whole) };
     } catch (err) {
-      return (err as Error).message;
+      return { error: (err as Error).message };
     }
+  }
+
+  /** The compiler's message for a config, or undefined when it compiles. */
+  check(set: Resources): string | undefined {
+    const c = this.compile(set);
+    return "error" in c ? c.error : undefined;
   }
 
   /** Takes a validated response; returns the state it replaced, for a rollback. */
