@@ -158,7 +158,7 @@ export function bookinfoOnTheRealNode(): void {
     expect(row.slice(0, 6)).toEqual(["default", "weft-system", expect.any(String), "True", "7", "7"]);
   });
 
-  it("starts each sidecar's agent through the image's launcher with its V8 flags (PROXY_PROCESS_ENV), its engine without", () => {
+  it("starts each proxy's agent through the image's launcher with its V8 flags (PROXY_PROCESS_ENV), its engine without", () => {
     // The containers' processes, as the host sees them: the launcher ran node with WEFT_NODE_FLAGS before the CLI.
     const cmdline = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
     const agents = readdirSync("/proc")
@@ -167,14 +167,15 @@ export function bookinfoOnTheRealNode(): void {
         try {
           const args = cmdline(pid);
           const cli = args.indexOf("/app/dist/operator/cli/main.js");
-          // Injected sidecars only: the sample gateway is a Deployment of its own (`proxy --type router`).
-          const sidecar = cli > 0 && args[cli + 1] === "proxy" && !args.includes("router");
-          return sidecar ? [{ pid, args: args.slice(1, cli) }] : [];
+          // Six injected sidecars, and the sample gateway (`proxy --type router`), whose manifest sets the same.
+          return cli > 0 && args[cli + 1] === "proxy"
+            ? [{ pid, args: args.slice(1, cli), router: args.includes("router") }]
+            : [];
         } catch {
           return []; // gone meanwhile
         }
       });
-    expect(agents).toHaveLength(6);
+    expect(agents.map((a) => a.router).sort()).toEqual([false, false, false, false, false, false, true]);
     for (const a of agents) {
       expect(a.args).toEqual(launcherNodeFlags(PROXY_PROCESS_ENV));
       const engines = readFileSync(`/proc/${a.pid}/task/${a.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean);
