@@ -172,9 +172,12 @@ function planOf(type: protobuf.Type): { fields: Plan[]; requiredOneofs: protobuf
     const fields: Plan[] = [];
     for (const field of type.fieldsArray) {
       field.resolve();
-      // protobufjs types parsedOptions as a record; at run time it is a list of records.
+      // Whole in options when loaded from the descriptor (protos.ts); else in parsedOptions, which protobufjs types as
+      // a record and is at run time a list of records.
       const rules =
-        rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ?? {};
+        (field.options?.["(validate.rules)"] as Rules | undefined) ??
+        rulesOf(field.parsedOptions as unknown as { [k: string]: unknown }[] | undefined, "(validate.rules)") ??
+        {};
       if (Object.keys(rules).length > 0 || field.resolvedType instanceof protobuf.Type) fields.push({ field, rules });
     }
     const requiredOneofs = type.oneofsArray.filter(
