@@ -1,6 +1,7 @@
 // Shared by the bench scripts: tools from apt, free ports, nginx instances, child processes, wrk output.
 import { commandLine } from "../../operator/api/contract.js";
-import { launcherNodeFlags, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
+import { proxyRole } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";

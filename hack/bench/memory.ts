@@ -12,7 +12,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commandLine } from "../../operator/api/contract.js";
-import { discoveryRole, launcherNodeFlags, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
+import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import {
   childPids,
   cleanup,

@@ -5,7 +5,8 @@
 // importing `imports` services (svc-0, the one changed, and others), as Istio's Sidecar scoping is meant to be used.
 // The simulated proxies speak incremental xDS, as agents do; --sotw makes them speak state of the world.
 import { commandLine } from "../../operator/api/contract.js";
-import { DISCOVERY_PROCESS_ENV, discoveryRole } from "../../operator/api/roles.js";
+import { discoveryRole } from "../../operator/api/roles.js";
+import { DISCOVERY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";

@@ -8,7 +8,7 @@
 // (--keep leaves the workload for the next run, which then only waits for it to be ready.) The simulated proxies speak
 // incremental xDS, as agents do; --sotw makes them speak state of the world.
 // WEFT_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles discovery (written when it exits).
-import { DISCOVERY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { DISCOVERY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { REPO_ROOT } from "../paths.js";
 
 const bin = join(mkdtempSync(join(tmpdir(), "weft-launcher-")), "weft");

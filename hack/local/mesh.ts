@@ -23,7 +23,8 @@ import {
 import { get, poll, Procs } from "./procs.js";
 import { expandCommand, missingPrograms, onPath, parseWorkloads, type WorkloadsFile } from "./workloads.js";
 import { commandLine, type Args } from "../../operator/api/contract.js";
-import { DISCOVERY_PROCESS_ENV, discoveryRole, PROXY_PROCESS_ENV, proxyRole } from "../../operator/api/roles.js";
+import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
+import { DISCOVERY_PROCESS_ENV, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 
 /** The repository root: the nearest folder up from here with a package.json (works from src and dist). */
 /** The package root (see hack/paths.ts). */

@@ -1,6 +1,6 @@
 // Child processes of the local mesh: started with their output in a log file each, stopped with SIGTERM and,
 // after a grace period, SIGKILL, so none is left behind.
-import { launcherNodeFlags } from "../../operator/api/roles.js";
+import { launcherNodeFlags } from "../../operator/api/process-env.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
-import { PROXY_PROCESS_ENV } from "./roles.js";
+import { PROXY_PROCESS_ENV } from "./process-env.js";
 
 interface Doc {
   kind?: string;

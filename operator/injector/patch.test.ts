@@ -1,5 +1,6 @@
 import { parseRole } from "../api/contract.js";
-import { NODE_FLAGS_VAR, PROXY_PROCESS_ENV, proxyRole } from "../api/roles.js";
+import { proxyRole } from "../api/roles.js";
+import { NODE_FLAGS_VAR, PROXY_PROCESS_ENV } from "../api/process-env.js";
 import { normalizeSpec } from "../api/spec.js";
 import { injectorConfigMap } from "../install/render-injector.js";
 import { parseInjectorConfigMap } from "./config.js";

@@ -10,9 +10,9 @@ import {
   initRole,
   proxyRole,
   PROXY_PORTS,
-  PROXY_PROCESS_ENV,
   ROOT_CERT_CONFIGMAP,
 } from "../api/roles.js";
+import { PROXY_PROCESS_ENV } from "../api/process-env.js";
 import { selectorMatches } from "./config.js";
 import { INJECTOR_ENV, parseProxyConfig, PROXY_CONFIG } from "./proxy-config.js";
 import type { Container, InjectorConfig, InjectorValues, Volume } from "./config.js";

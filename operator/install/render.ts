@@ -3,7 +3,8 @@
 import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
 import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
-import { DISCOVERY_PROCESS_ENV, discoveryRole } from "../api/roles.js";
+import { discoveryRole } from "../api/roles.js";
+import { DISCOVERY_PROCESS_ENV } from "../api/process-env.js";
 import { durationSeconds } from "../discovery/model/duration.js";
 import { API_VERSION, GROUP, KIND, type MeshSpec } from "../api/types.js";
 import {

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { bootstrap } from "../../hack/bench/common.js";
 import { freePort, REPO_ROOT } from "../../hack/paths.js";
 import { ENGINE_NODE_ARGS } from "../engine/reclaim.js";

@@ -3,7 +3,7 @@
 // gateway's pod IP and ClusterIP. Runs inside real-node.test.ts, after the mesh is installed and before `down`.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/roles.js";
+import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { availableParallelism, loadavg } from "node:os";
 import { REPO_ROOT } from "../../hack/cluster/layout.js";
 import { images } from "../../hack/image/main.js";
