@@ -27,7 +27,9 @@ describe("Envoy's protos as the JSON descriptor `npm run build` writes", () => {
     expect(a.size).toBeGreaterThan(500);
     for (const [name, t] of a) {
       const shape = (x: protobuf.Type) =>
-        x.fieldsArray.map((f) => `${f.name}=${f.id}:${f.type}:${f.repeated ? "repeated" : ""}${f.map ? "map" : ""}`).sort(); // extensions: in load order
+        x.fieldsArray
+          .map((f) => `${f.name}=${f.id}:${f.type}:${f.repeated ? "repeated" : ""}${f.map ? "map" : ""}`)
+          .sort(); // extensions: in load order
       expect([name, shape(b.get(name) as protobuf.Type)]).toEqual([name, shape(t)]);
     }
   });
