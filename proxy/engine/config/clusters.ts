@@ -9,6 +9,56 @@ const SOCKET_MATCH = "envoy.transport_socket_match";
 const TYPES = ["STATIC", "STRICT_DNS", "LOGICAL_DNS", "EDS", "ORIGINAL_DST"] as const;
 const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV", "CLUSTER_PROVIDED"] as const;
 
+/**
+ * The fields this proxy implements, per message: any other field set to other than its default is refused, naming it,
+ * rather than taken and ignored. Not implemented, so refused when set: endpoint priorities (locality failover), drop
+ * overloads, subsets (lb_subset_config), common_lb_config (locality weighting, zone-aware routing, the panic
+ * threshold), DNS resolution settings, and success-rate or failure-percentage ejection.
+ */
+const KNOWN = {
+  Cluster: [
+    "name",
+    "type",
+    "eds_cluster_config",
+    "load_assignment",
+    "lb_policy",
+    "original_dst_lb_config",
+    "ring_hash_lb_config",
+    "maglev_lb_config",
+    "least_request_lb_config",
+    "connect_timeout",
+    "circuit_breakers",
+    "outlier_detection",
+    "health_checks",
+    "transport_socket",
+    "transport_socket_matches",
+    "upstream_connection_options",
+    "typed_extension_protocol_options",
+    "common_http_protocol_options",
+    "http_protocol_options",
+    "http2_protocol_options",
+    "max_requests_per_connection",
+    "metadata", // informational (Istio's config reference): nothing in it changes traffic
+  ],
+  ClusterLoadAssignment: ["cluster_name", "endpoints", "policy"],
+  // Without priorities, overprovisioning changes nothing.
+  policy: ["overprovisioning_factor"],
+  // A locality's weight counts only with common_lb_config.locality_weighted_lb_config, which is refused.
+  LocalityLbEndpoints: ["locality", "lb_endpoints", "load_balancing_weight"],
+  LbEndpoint: ["endpoint", "health_status", "metadata", "load_balancing_weight"],
+  Endpoint: ["address"],
+  outlier_detection: [
+    "consecutive_5xx",
+    "enforcing_consecutive_5xx",
+    "consecutive_gateway_failure",
+    "enforcing_consecutive_gateway_failure",
+    "interval",
+    "base_ejection_time",
+    "max_ejection_time",
+    "max_ejection_percent",
+  ],
+} as const;
+
 /** A ClusterLoadAssignment's endpoints. */
 export function compileEndpoints(raw: unknown, index = 0): { clusterName: string; endpoints: Endpoint[] } {
   const r = new Reader("ClusterLoadAssignment", nameOf(raw, "cluster_name", index));
@@ -17,16 +67,22 @@ export function compileEndpoints(raw: unknown, index = 0): { clusterName: string
 }
 
 function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
+  onlyKnown(r, o, path, KNOWN.ClusterLoadAssignment, "ClusterLoadAssignment");
+  const policy = r.optObj(o, "policy", path);
+  if (policy) onlyKnown(r, policy, join(path, "policy"), KNOWN.policy, "ClusterLoadAssignment.policy");
   const out: Endpoint[] = [];
   r.list(o, "endpoints", path).forEach((l, i) => {
     const lp = join(join(path, "endpoints"), i);
     const lo = r.obj(l, lp);
+    onlyKnown(r, lo, lp, KNOWN.LocalityLbEndpoints, "LocalityLbEndpoints");
     const loc = r.optObj(lo, "locality", lp);
     const locality = loc ? [loc.region, loc.zone, loc.sub_zone].filter((x) => typeof x === "string").join("/") : "";
     r.list(lo, "lb_endpoints", lp).forEach((e, j) => {
       const ep = join(join(lp, "lb_endpoints"), j);
       const eo = r.obj(e, ep);
+      onlyKnown(r, eo, ep, KNOWN.LbEndpoint, "LbEndpoint");
       const end = r.obj(eo.endpoint, join(ep, "endpoint"));
+      onlyKnown(r, end, join(ep, "endpoint"), KNOWN.Endpoint, "Endpoint");
       const sa = r.obj(
         r.obj(end.address, join(ep, "endpoint.address")).socket_address,
         join(ep, "endpoint.address.socket_address"),
@@ -67,6 +123,7 @@ export function compileCluster(
   const r = new Reader("Cluster", name);
   const o = r.obj(raw, "");
   r.reqStr(o, "name", "");
+  onlyKnown(r, o, "", KNOWN.Cluster, "Cluster");
   const type = r.enumName(o, "type", "", TYPES, "STATIC");
   const edsConfig = r.optObj(o, "eds_cluster_config", "");
   const edsName = (edsConfig && r.str(edsConfig, "service_name", "eds_cluster_config")) || name;
@@ -142,6 +199,9 @@ function breakers(r: Reader, o: Obj): CircuitBreakers {
 function outlier(r: Reader, o: Obj | undefined): OutlierDetection | undefined {
   if (!o) return undefined;
   const p = "outlier_detection";
+  // Envoy's success-rate ejection is on unless enforcing_success_rate is 0 (Istio always sends 0). This proxy doesn't
+  // implement it: 0 is taken, another value refused; unset is taken as 0, which Envoy would not do.
+  onlyKnown(r, o, p, KNOWN.outlier_detection, "outlier_detection");
   return {
     consecutive5xx: r.num(o, "consecutive_5xx", p) ?? 5,
     enforcing5xx: r.num(o, "enforcing_consecutive_5xx", p) ?? 100,

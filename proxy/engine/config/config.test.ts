@@ -259,6 +259,37 @@ describe("compile", () => {
     );
   });
 
+  it("refuses the cluster and endpoint fields it doesn't implement, naming each, instead of ignoring them", () => {
+    const c = cluster("a");
+    const lb = c.load_assignment.endpoints[0]?.lb_endpoints ?? [];
+    const refused = (res: Parameters<typeof compile>[0]) => reject(res).split(" (")[0];
+    expect(refused({ clusters: [{ ...c, lb_subset_config: { subset_selectors: [{ keys: ["version"] }] } }] })).toBe(
+      'Cluster "a": lb_subset_config: not supported by this proxy',
+    );
+    expect(refused({ clusters: [{ ...c, common_lb_config: { healthy_panic_threshold: { value: 0 } } }] })).toBe(
+      'Cluster "a": common_lb_config: not supported by this proxy',
+    );
+    expect(refused({ clusters: [{ ...c, outlier_detection: { enforcing_success_rate: 100 } }] })).toBe(
+      'Cluster "a": outlier_detection.enforcing_success_rate: not supported by this proxy',
+    );
+    // Locality failover: a second priority would never be used.
+    const failover = { cluster_name: "a", endpoints: [{ lb_endpoints: lb }, { priority: 1, lb_endpoints: lb }] };
+    expect(
+      refused({
+        clusters: [{ ...c, type: "EDS", eds_cluster_config: { eds_config: { ads: {} } } }],
+        endpoints: [failover],
+      }),
+    ).toBe('ClusterLoadAssignment "a": endpoints[1].priority: not supported by this proxy');
+    const drops = { cluster_name: "a", endpoints: [], policy: { drop_overloads: [{ category: "lb" }] } };
+    expect(refused({ endpoints: [drops] })).toBe(
+      'ClusterLoadAssignment "a": policy.drop_overloads: not supported by this proxy',
+    );
+    // Fields at their defaults are unset, as protobuf has it; Istio's outlier detection (success rate off) compiles.
+    const defaults = { ...c, outlier_detection: { consecutive_5xx: 5, enforcing_success_rate: 0 } };
+    const zero = { cluster_name: "a", endpoints: [{ priority: 0, lb_endpoints: lb }] };
+    expect(compile({ clusters: [defaults], endpoints: [zero] }).clusters.size).toBe(1);
+  });
+
   it("refuses a route's typed_per_filter_config of another kind than the chain's filter of that name", () => {
     const F = "type.googleapis.com/envoy.extensions.filters.http";
     const listener = {

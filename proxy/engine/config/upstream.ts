@@ -15,9 +15,15 @@ const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 /** Fails on any key of `o` outside `known`, naming the first one. */
 export function onlyKnown(r: Reader, o: Obj, path: string, known: readonly string[], what: string): void {
   for (const k of Object.keys(o)) {
-    if (k === "@type" || known.includes(k) || o[k] === undefined || o[k] === null) continue;
+    if (k === "@type" || known.includes(k) || isDefault(o[k])) continue;
     r.fail(join(path, k), `not supported by this proxy (${what} supports ${known.join(", ")})`);
   }
+}
+
+/** Unset as protobuf sees it: absent, a scalar at its default (a decoded message may spell out `priority: 0`), or an
+ * empty list. A message is set even when empty (`use_downstream_protocol_config: {}` chooses a oneof's branch). */
+function isDefault(v: unknown): boolean {
+  return v === undefined || v === null || v === 0 || v === false || v === "" || (Array.isArray(v) && v.length === 0);
 }
 
 /** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
