@@ -15,6 +15,7 @@ const TAG: Record<Scope, string> = {
 export const HCM_COUNTERS = [
   "downstream_rq_header_timeout",
   "downstream_rq_timeout",
+  "downstream_rq_max_duration_reached",
   "downstream_rq_idle_timeout",
   "downstream_cx_idle_timeout",
   "downstream_cx_max_duration_reached",

@@ -10,6 +10,7 @@ import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type U
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { rewritePath, setHeader } from "./router/index.js";
+import { routeTimeoutMs } from "./grpc-timeout.js";
 import { requestHash } from "./router/hash.js";
 import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
@@ -84,7 +85,13 @@ export class Forward implements Exchange {
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
     for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
-    if (a.timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), a.timeoutMs);
+    const view = this.stream.view;
+    const timeoutMs = routeTimeoutMs(
+      a,
+      view.header("content-type")?.startsWith("application/grpc") === true,
+      view.header("grpc-timeout"),
+    );
+    if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), timeoutMs);
     this.attempt();
   }
 
@@ -266,11 +273,16 @@ export class Forward implements Exchange {
     this.timer = undefined;
     if (this.stream.finished) return;
     if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
+    this.cancel();
+    if (this.committed) return this.stream.resetAfterCommit("UT");
+    this.local(504, "UT");
+  }
+
+  /** Given up on (a timeout): the attempt in progress is aborted, and no retry follows. */
+  cancel(): void {
     this.conn?.abort();
     this.endAttempt();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.committed) return this.stream.resetAfterCommit("UT");
-    this.local(504, "UT");
   }
 
   /** The client went away: the connection goes back to the pool if the rest drains cheaply, else it closes. */

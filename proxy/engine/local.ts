@@ -11,6 +11,7 @@ export const LOCAL_BODY = {
   FI: "fault filter abort",
   RL: "local_rate_limited",
   DPE: "Bad Request",
+  DT: "downstream duration timeout",
 } as const;
 
 export type LocalFlag = keyof typeof LOCAL_BODY;

@@ -30,6 +30,7 @@ import type { DownstreamPeer } from "./peer.js";
 import { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
+import { streamLimitMs } from "./grpc-timeout.js";
 
 export class Stream implements FilterCallbacks {
   private readonly start = performance.now();
@@ -54,6 +55,10 @@ export class Stream implements FilterCallbacks {
   private filterAt = 0;
   /** A filter's delay (fault injection) in progress. */
   private delayTimer: NodeJS.Timeout | undefined;
+  /** The route's max_stream_duration (or the request's grpc-timeout), counting from the stream's start. */
+  private durationTimer: NodeJS.Timeout | undefined;
+  /** The response head went out: a late failure can only reset the stream. */
+  private committed = false;
   /** The router filter's upstream work, once it started. */
   private forward: Forward | undefined;
 
@@ -103,6 +108,10 @@ export class Stream implements FilterCallbacks {
       const pick = pickCluster(a, this.ctx.random);
       this.clusterName = pick.name;
       this.weighted = pick.weighted;
+      const ms = streamLimitMs(a, this.view.header("grpc-timeout"));
+      // Counted from the stream's start, as Envoy does (its head and body have been read by now).
+      if (ms > 0)
+        this.durationTimer = setTimeout(() => this.onMaxDuration(), Math.max(0, ms - (performance.now() - this.start)));
     }
     this.filters(0);
   }
@@ -203,6 +212,7 @@ export class Stream implements FilterCallbacks {
   ): void {
     this.code = head.status;
     this.grpcStatus = grpcStatus;
+    this.committed = true;
     if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(levels))
       return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
@@ -225,8 +235,21 @@ export class Stream implements FilterCallbacks {
     this.req.down.end(trailers, closeAfter);
   }
 
+  /** max_stream_duration reached: 504 if nothing was answered yet (DEADLINE_EXCEEDED to gRPC), else a reset; DT. */
+  private onMaxDuration(): void {
+    this.durationTimer = undefined;
+    if (this.finished) return;
+    this.ctx.counters.inc("http", this.hcm.statPrefix, "downstream_rq_max_duration_reached");
+    this.forward?.cancel();
+    if (this.committed) return this.resetAfterCommit("DT");
+    const grpc = this.view.header("content-type")?.startsWith("application/grpc") === true;
+    if (grpc) this.grpcStatus = "4";
+    // The request was whole (it is read before routing): Envoy answers 504 then, 408 while it still arrives.
+    this.sendLocalReply(504, "DT", grpc ? ["grpc-status", "4"] : []);
+  }
+
   /** The upstream failed after the response started: the client's stream is reset, flagged `flag`. */
-  resetAfterCommit(flag: "UC" | "UT"): void {
+  resetAfterCommit(flag: "UC" | "UT" | "DT"): void {
     this.flags = flag;
     this.finishOnce();
     this.req.down.reset();
@@ -243,6 +266,7 @@ export class Stream implements FilterCallbacks {
     if (this.finished) return;
     this.finished = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    if (this.durationTimer) clearTimeout(this.durationTimer);
     const f = this.forward;
     f?.finish();
     const head = this.req.head;

@@ -67,6 +67,7 @@ function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<str
     port: 0,
     labels,
     proxyNamespace: proxy.namespace,
+    proxyless: proxy.proxyless,
     gateway: "mesh",
     vsNamespace: proxy.namespace,
     warn: (m) => warnings.add(m),

@@ -120,7 +120,7 @@ describe("retries and timeouts", () => {
     expect(r?.["route"]).toEqual({
       cluster: WEB,
       timeout: "0s",
-      max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
+      max_grpc_timeout: "0s",
       retry_policy: {
         retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
         num_retries: 2,
@@ -145,7 +145,7 @@ describe("retries and timeouts", () => {
     route: [{ destination: { host: web.example.com } }]`);
     expect(r?.["route"]).toMatchObject({
       timeout: "1.5s",
-      max_stream_duration: { max_stream_duration: "1.5s", grpc_timeout_header_max: "1.5s" },
+      max_grpc_timeout: "1.5s",
       retry_policy: {
         num_retries: 3,
         per_try_timeout: "0.5s",
@@ -182,7 +182,7 @@ describe("faults", () => {
     expect(r?.["route"]).toEqual({
       cluster: WEB,
       timeout: "0s",
-      max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
+      max_grpc_timeout: "0s",
     });
   });
 

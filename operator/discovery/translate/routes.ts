@@ -32,6 +32,8 @@ export interface RouteContext extends MatchContext {
   model: ConfigModel;
   /** What the proxy sees (exportTo, its Sidecar); unset: everything. */
   scope?: Scope;
+  /** A gRPC client that reads xDS itself: it takes its deadline from max_stream_duration (gRFC A31). */
+  proxyless?: boolean;
   warn(message: string): void;
 }
 
@@ -104,12 +106,18 @@ function mirrors(ctx: RouteContext, http: HTTPRoute, where: string): RouteAction
 }
 
 /**
- * The route timeout, also as the stream duration limit that gRPC clients and streams obey, as Istio writes it.
- * None given: "0s", no timeout.
+ * The route timeout as Istio writes it (None given: "0s", no timeout). A proxy gets it as `timeout`, and as the cap
+ * on a gRPC request's own grpc-timeout (max_grpc_timeout: "0s" leaves it uncapped); a proxyless gRPC client, which
+ * reads neither, as its stream's limit (max_stream_duration).
  */
-function timeouts(timeout: string | undefined): Pick<RouteAction, "timeout" | "max_stream_duration"> {
+function timeouts(
+  ctx: RouteContext,
+  timeout: string | undefined,
+): Pick<RouteAction, "timeout" | "max_grpc_timeout" | "max_stream_duration"> {
   const t = protoDuration(timeout) ?? "0s";
-  return { timeout: t, max_stream_duration: { max_stream_duration: t, grpc_timeout_header_max: t } };
+  return ctx.proxyless
+    ? { timeout: t, max_stream_duration: { max_stream_duration: t, grpc_timeout_header_max: t } }
+    : { timeout: t, max_grpc_timeout: t };
 }
 
 /** The action part of an Envoy route, with its per-filter overrides. */
@@ -153,7 +161,7 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, 
   out.route = {
     ...cluster,
     ...rewriteFields(http.rewrite),
-    ...timeouts(faulted ? undefined : http.timeout),
+    ...timeouts(ctx, faulted ? undefined : http.timeout),
     retry_policy: faulted
       ? undefined
       : http.retries
@@ -201,7 +209,7 @@ export function defaultRoute(ctx: RouteContext, service: Service, port: number):
     match: { prefix: "/" },
     route: {
       cluster: outboundName(port, "", service.hostname),
-      ...timeouts(undefined),
+      ...timeouts(ctx, undefined),
       retry_policy: meshRetry(ctx, hash !== undefined),
       hash_policy: hash,
     },

@@ -290,6 +290,49 @@ describe("compile", () => {
     expect(compile({ clusters: [defaults], endpoints: [zero] }).clusters.size).toBe(1);
   });
 
+  it("refuses the route fields it doesn't implement, naming each, instead of ignoring them", () => {
+    const refused = (route: Record<string, unknown>, vh: Record<string, unknown> = {}) =>
+      reject({
+        clusters: [cluster("a")],
+        routes: [{ name: "r1", virtual_hosts: [{ name: "vh", domains: ["*"], ...vh, routes: [route] }] }],
+      }).split(" (")[0];
+    const at = 'RouteConfiguration "r1": virtual_hosts[0]';
+    const to = { cluster: "a" };
+    // A fraction of traffic would otherwise match all of it; a TLS-only host would serve plaintext.
+    expect(refused({ match: { prefix: "/", runtime_fraction: { default_value: { numerator: 1 } } }, route: to })).toBe(
+      `${at}.routes[0].match.runtime_fraction: not supported by this proxy`,
+    );
+    expect(refused({ match: { prefix: "/" }, route: to }, { require_tls: "ALL" })).toBe(
+      `${at}.require_tls: not supported by this proxy`,
+    );
+    expect(refused({ match: { prefix: "/" }, route: { ...to, auto_host_rewrite: true } })).toBe(
+      `${at}.routes[0].route.auto_host_rewrite: not supported by this proxy`,
+    );
+    expect(
+      refused({
+        match: { prefix: "/" },
+        route: { ...to, retry_policy: { retry_host_predicate: [{ name: "canary" }] } },
+      }),
+    ).toBe(`${at}.routes[0].route.retry_policy.retry_host_predicate[0]: canary: only previous_hosts is supported`);
+    // What Istio writes for a sidecar compiles.
+    const istio = {
+      match: { prefix: "/" },
+      route: {
+        ...to,
+        timeout: "0s",
+        max_grpc_timeout: "0s",
+        retry_policy: {
+          retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+          num_retries: 2,
+          retry_host_predicate: [{ name: "envoy.retry_host_predicates.previous_hosts" }],
+          host_selection_retry_max_attempts: 5,
+          retriable_status_codes: [503],
+        },
+      },
+    };
+    expect(compile({ clusters: [cluster("a")], routes: [routeConfig([istio])] }).routes.size).toBe(1);
+  });
+
   it("refuses a route's typed_per_filter_config of another kind than the chain's filter of that name", () => {
     const F = "type.googleapis.com/envoy.extensions.filters.http";
     const listener = {

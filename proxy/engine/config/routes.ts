@@ -11,11 +11,87 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from "./types.js";
-import { fraction, isObj, join, nameOf, Reader, type Obj } from "./read.js";
+import { anyType, fraction, isObj, join, nameOf, Reader, type Obj } from "./read.js";
 import { headerMatcher, queryMatcher } from "./matchers.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
+import { onlyKnown } from "./upstream.js";
+
+const EDITS = [
+  "request_headers_to_add",
+  "request_headers_to_remove",
+  "response_headers_to_add",
+  "response_headers_to_remove",
+];
+
+/**
+ * The fields this proxy implements, per message: any other field set to other than its default is refused, naming it,
+ * rather than taken and ignored (a `runtime_fraction` match would otherwise match every request, a `require_tls`
+ * virtual host would serve plaintext). `host_selection_retry_max_attempts` is taken: a retry never picks a host it
+ * tried while an untried one is usable, which is what those attempts are for.
+ */
+const KNOWN = {
+  RouteConfiguration: ["name", "virtual_hosts", "validate_clusters", "ignore_port_in_host_matching", ...EDITS],
+  VirtualHost: [
+    "name",
+    "domains",
+    "routes",
+    "retry_policy",
+    "typed_per_filter_config",
+    "cors",
+    "include_request_attempt_count",
+    ...EDITS,
+  ],
+  Route: ["name", "match", "route", "redirect", "direct_response", "typed_per_filter_config", ...EDITS],
+  RouteMatch: [
+    "prefix",
+    "path",
+    "path_separated_prefix",
+    "safe_regex",
+    "case_sensitive",
+    "headers",
+    "query_parameters",
+  ],
+  RouteAction: [
+    "cluster",
+    "weighted_clusters",
+    "timeout",
+    "retry_policy",
+    "prefix_rewrite",
+    "regex_rewrite",
+    "host_rewrite_literal",
+    "request_mirror_policies",
+    "hash_policy",
+    "cors",
+    "max_stream_duration",
+    "max_grpc_timeout",
+    "grpc_timeout_offset",
+  ],
+  WeightedCluster: ["clusters"],
+  ClusterWeight: ["name", "weight", "typed_per_filter_config", ...EDITS],
+  RedirectAction: [
+    "response_code",
+    "https_redirect",
+    "scheme_redirect",
+    "host_redirect",
+    "port_redirect",
+    "path_redirect",
+    "prefix_rewrite",
+    "strip_query",
+  ],
+  DirectResponseAction: ["status", "body"],
+  RetryPolicy: [
+    "retry_on",
+    "retry_back_off",
+    "retriable_status_codes",
+    "retry_host_predicate",
+    "num_retries",
+    "per_try_timeout",
+    "host_selection_retry_max_attempts",
+  ],
+  MirrorPolicy: ["cluster", "runtime_fraction"],
+} as const;
 
 /**
  * `inline`: the table sits in a listener's `route_config` rather than arriving over RDS. As in Envoy,
@@ -31,6 +107,7 @@ export function compileRouteConfig(
   const name = nameOf(raw, "name", index);
   const r = new Reader("RouteConfiguration", name);
   const o = r.obj(raw, "");
+  onlyKnown(r, o, "", KNOWN.RouteConfiguration, "RouteConfiguration");
   const validate = r.bool(o, "validate_clusters", "") ?? inline;
   const hasCluster = validate ? knownCluster : () => true;
   const virtualHosts = r
@@ -70,6 +147,7 @@ export function compileRouteConfig(
 
 function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): VirtualHost {
   const o = r.obj(raw, path);
+  onlyKnown(r, o, path, KNOWN.VirtualHost, "VirtualHost");
   const domains = r.list(o, "domains", path).map((d, i) => {
     if (typeof d !== "string" || d === "") r.fail(join(join(path, "domains"), i), "expected a domain");
     return d.toLowerCase();
@@ -90,8 +168,10 @@ function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: stri
 
 function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): Route {
   const o = r.obj(raw, path);
+  onlyKnown(r, o, path, KNOWN.Route, "Route");
   const m = r.obj(o.match ?? {}, join(path, "match"));
   const mp = join(path, "match");
+  onlyKnown(r, m, mp, KNOWN.RouteMatch, "RouteMatch");
   const caseSensitive = r.bool(m, "case_sensitive", mp) ?? true;
   let matchPath: (p: string) => boolean;
   const prefix = r.str(m, "prefix", mp);
@@ -138,6 +218,7 @@ function action(r: Reader, o: Obj, path: string, hasCluster: (n: string) => bool
   const direct = r.optObj(o, "direct_response", path);
   if (direct) {
     const dp = join(path, "direct_response");
+    onlyKnown(r, direct, dp, KNOWN.DirectResponseAction, "DirectResponseAction");
     const status = r.num(direct, "status", dp) ?? 0;
     if (!Number.isInteger(status) || status < 100 || status > 599) r.fail(join(dp, "status"), "invalid status");
     const body = r.optObj(direct, "body", dp);
@@ -158,6 +239,7 @@ const CODES: Record<string, number> = {
 };
 
 function redirectAction(r: Reader, o: Obj, path: string): RedirectAction {
+  onlyKnown(r, o, path, KNOWN.RedirectAction, "RedirectAction");
   const code = r.enumName(o, "response_code", path, Object.keys(CODES), "MOVED_PERMANENTLY");
   const https = r.bool(o, "https_redirect", path) ?? false;
   return {
@@ -176,15 +258,18 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
   const checkCluster = (name: string, p: string) => {
     if (!hasCluster(name)) r.fail(p, `unknown cluster "${name}"`);
   };
+  onlyKnown(r, o, path, KNOWN.RouteAction, "RouteAction");
   const cluster = r.str(o, "cluster", path);
   const weighted: WeightedCluster[] = [];
   const wc = r.optObj(o, "weighted_clusters", path);
   if (cluster !== undefined) checkCluster(cluster, join(path, "cluster"));
   else if (wc) {
     const wp = join(path, "weighted_clusters");
+    onlyKnown(r, wc, wp, KNOWN.WeightedCluster, "WeightedCluster");
     r.list(wc, "clusters", wp).forEach((c, i) => {
       const cp = join(join(wp, "clusters"), i);
       const co = r.obj(c, cp);
+      onlyKnown(r, co, cp, KNOWN.ClusterWeight, "ClusterWeight");
       const name = r.reqStr(co, "name", cp);
       checkCluster(name, join(cp, "name"));
       const weight = r.num(co, "weight", cp) ?? 0;
@@ -199,6 +284,9 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
   if (weighted.length && totalWeight <= 0) r.fail(join(path, "weighted_clusters"), "weights sum to 0");
   const retryObj = r.optObj(o, "retry_policy", path);
   const rr = r.optObj(o, "regex_rewrite", path);
+  const msd = r.optObj(o, "max_stream_duration", path);
+  const mp = join(path, "max_stream_duration");
+  if (msd) onlyKnown(r, msd, mp, MAX_STREAM_DURATION, "MaxStreamDuration");
   return {
     kind: "route",
     cluster,
@@ -206,6 +294,11 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     cumulative,
     totalWeight,
     timeoutMs: r.duration(o, "timeout", path) ?? 15_000,
+    maxStreamMs: (msd && r.duration(msd, "max_stream_duration", mp)) ?? 0,
+    grpcTimeoutMaxMs: msd ? r.duration(msd, "grpc_timeout_header_max", mp) : undefined,
+    grpcHeaderOffsetMs: (msd && r.duration(msd, "grpc_timeout_header_offset", mp)) ?? 0,
+    maxGrpcTimeoutMs: r.duration(o, "max_grpc_timeout", path),
+    grpcTimeoutOffsetMs: r.duration(o, "grpc_timeout_offset", path) ?? 0,
     retry: retryObj ? retryPolicy(r, retryObj, join(path, "retry_policy")) : undefined,
     prefixRewrite: r.headerValue(o, "prefix_rewrite", path),
     regexRewrite: rr ? regexRewrite(r, rr, join(path, "regex_rewrite")) : undefined,
@@ -213,6 +306,7 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     mirrors: r.list(o, "request_mirror_policies", path).map((m, i) => {
       const mp = join(join(path, "request_mirror_policies"), i);
       const mo = r.obj(m, mp);
+      onlyKnown(r, mo, mp, KNOWN.MirrorPolicy, "RequestMirrorPolicy");
       const name = r.reqStr(mo, "cluster", mp);
       checkCluster(name, join(mp, "cluster"));
       const rf = r.optObj(mo, "runtime_fraction", mp);
@@ -222,6 +316,8 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     hashPolicy: r.list(o, "hash_policy", path).map((h, i) => hashPolicy(r, h, join(join(path, "hash_policy"), i))),
   };
 }
+
+const MAX_STREAM_DURATION = ["max_stream_duration", "grpc_timeout_header_max", "grpc_timeout_header_offset"];
 
 function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   const o = r.obj(raw, path);
@@ -257,6 +353,7 @@ const RETRY_ON = new Set([
 ]);
 
 export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
+  onlyKnown(r, o, path, KNOWN.RetryPolicy, "RetryPolicy");
   const on = new Set<string>();
   const ro = r.str(o, "retry_on", path) ?? "";
   for (const part of ro.split(",")) {
@@ -272,7 +369,17 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
     if (typeof c !== "number") r.fail(join(join(path, "retriable_status_codes"), i), "expected a status code");
     return c;
   });
-  const preds = r.list(o, "retry_host_predicate", path).map((p) => String((isObj(p) ? p.name : undefined) ?? ""));
+  const preds = r.list(o, "retry_host_predicate", path).map((p, i) => {
+    const po = r.obj(p, join(join(path, "retry_host_predicate"), i));
+    const name = `${typeof po.name === "string" ? po.name : ""} ${(isObj(po.typed_config) && anyType(po.typed_config)) || ""}`;
+    if (!/previous_hosts|PreviousHostsPredicate/.test(name))
+      r.fail(
+        join(join(path, "retry_host_predicate"), i),
+        `${name.trim() || "(unnamed)"}: only previous_hosts is supported`,
+      );
+    return name;
+  });
+
   return {
     on,
     numRetries: r.num(o, "num_retries", path) ?? 1,

@@ -67,6 +67,18 @@ export interface ForwardAction {
   cumulative: number[];
   totalWeight: number;
   timeoutMs: number; // 0: none
+  /** max_stream_duration: the stream's limit from its start, retries and the response included (0: none). */
+  maxStreamMs: number;
+  /** grpc_timeout_header_max: set, a request's grpc-timeout is the stream's limit instead, capped at this (0: not
+   * capped); undefined, grpc-timeout plays no part. */
+  grpcTimeoutMaxMs: number | undefined;
+  /** grpc_timeout_header_offset: taken off the grpc-timeout, so the proxy answers before the client gives up. */
+  grpcHeaderOffsetMs: number;
+  /** max_grpc_timeout (deprecated, what Istio gives sidecars): set, a gRPC request's grpc-timeout is the router's
+   * timeout instead, capped at this (0: not capped); undefined, the route's timeout applies to gRPC too. */
+  maxGrpcTimeoutMs: number | undefined;
+  /** grpc_timeout_offset: taken off the grpc-timeout for max_grpc_timeout. */
+  grpcTimeoutOffsetMs: number;
   retry: RetryPolicy | undefined;
   prefixRewrite: string | undefined;
   regexRewrite: RegexRewrite | undefined;

@@ -63,12 +63,14 @@ function call(
 
 describe("HTTP/2 and gRPC through the engine", () => {
   let http1: Backend;
+  let never: Backend;
   let grpcServer: grpc.Server;
   let engine: Engine;
   let port: number;
 
   beforeAll(async () => {
     http1 = await backend("h1");
+    never = await backend("never", () => undefined); // never answers
     grpcServer = new grpc.Server();
     grpcServer.addService({ say: SAY } as grpc.ServiceDefinition, {
       say: (callArg: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
@@ -97,9 +99,22 @@ describe("HTTP/2 and gRPC through the engine", () => {
           },
           { match: { prefix: "/test.Echo/" }, route: { cluster: "grpc", timeout: "5s" } },
           { match: { prefix: "/missing.Service/" }, direct_response: { status: 404 } },
+          // The shape proxyless gRPC reads: the request's grpc-timeout limits the stream, uncapped.
+          {
+            match: { prefix: "/slow.Service/" },
+            route: {
+              cluster: "never",
+              timeout: "0s",
+              max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
+            },
+          },
           { match: { prefix: "/" }, route: { cluster: "h1" } },
         ],
-        [cluster("h1", [http1.port]), cluster("grpc", [grpcPort], { http2_protocol_options: {} })],
+        [
+          cluster("h1", [http1.port]),
+          cluster("never", [never.port]),
+          cluster("grpc", [grpcPort], { http2_protocol_options: {} }),
+        ],
         [FAULT, ROUTER],
       ),
     ));
@@ -107,6 +122,7 @@ describe("HTTP/2 and gRPC through the engine", () => {
   afterAll(async () => {
     await engine.stop();
     await http1.close();
+    await never.close();
     grpcServer.forceShutdown();
   });
 
@@ -128,6 +144,28 @@ describe("HTTP/2 and gRPC through the engine", () => {
     expect(results.map((r) => r.reply)).toEqual(Array.from({ length: 20 }, (_, i) => `echo:hi${i}`));
     expect(results.map((r) => [r.code, r.trailer])).toEqual(results.map(() => [0, "t1"]));
     client.close();
+  });
+
+  it("ends a gRPC call at its grpc-timeout with DEADLINE_EXCEEDED when the route reads it", async () => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    const started = Date.now();
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = session.request({
+        ":path": "/slow.Service/Call",
+        ":method": "POST",
+        "content-type": "application/grpc",
+        "grpc-timeout": "150m",
+      });
+      req.on("response", resolve).on("error", reject);
+      req.end(Buffer.alloc(5));
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+    expect([headers[":status"], headers["grpc-status"], headers["grpc-message"]]).toEqual([
+      200,
+      "4",
+      "downstream%20duration%20timeout",
+    ]);
+    session.close();
   });
 
   it("answers gRPC clients with grpc-status on local errors and fault aborts", async () => {

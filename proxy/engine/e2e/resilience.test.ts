@@ -111,6 +111,32 @@ describe("resilience through the engine", () => {
     expect([t.status, t.body]).toEqual([504, "upstream request timeout"]);
   });
 
+  it("limits a stream by max_stream_duration (504, DT) and a gRPC request by its grpc-timeout (max_grpc_timeout)", async () => {
+    const slow = await up("never", () => undefined); // never answers
+    const { engine, port } = await engineFor(
+      [
+        {
+          match: { prefix: "/limited" },
+          route: { cluster: "never", max_stream_duration: { max_stream_duration: "0.2s" } },
+        },
+        // Istio's sidecar shape without a VirtualService timeout: no route timeout, the client's deadline uncapped.
+        { match: { prefix: "/grpc" }, route: { cluster: "never", timeout: "0s", max_grpc_timeout: "0s" } },
+      ],
+      [cluster("never", [slow.port])],
+    );
+    const t0 = Date.now();
+    const limited = await get(port, "/limited");
+    expect([limited.status, limited.body]).toEqual([504, "downstream duration timeout"]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(195);
+    const grpc = { "content-type": "application/grpc", "grpc-timeout": "150m" };
+    const t1 = Date.now();
+    const deadline = await get(port, "/grpc", grpc, { method: "POST", body: "" });
+    expect([deadline.status, deadline.body]).toEqual([504, "upstream request timeout"]);
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(145);
+    const stats = engine.statsText();
+    expect(stats).toMatch(/^http\.\S+\.downstream_rq_max_duration_reached: 1$/m);
+  });
+
   it("answers 503 when the upstream resets, and retries on reset where the policy allows", async () => {
     const resetting = await up("resetting", (req, res, _body, b) => {
       if (b.hits % 2 === 1)

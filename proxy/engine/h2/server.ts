@@ -83,7 +83,7 @@ class H2Response implements Downstream {
       // gRPC clients read errors from grpc-status, not the HTTP status: a trailers-only response.
       const out = toHttp2Headers(headers, { ":status": 200 });
       out["content-type"] = "application/grpc";
-      out["grpc-status"] = String(grpcStatusOf(status));
+      out["grpc-status"] ??= String(grpcStatusOf(status)); // a reply may name its own (a duration timeout's is 4)
       out["grpc-message"] = encodeURIComponent(typeof body === "string" ? body : body.toString());
       respond(this.stream, out, { endStream: true });
       return;

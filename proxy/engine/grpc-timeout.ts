@@ -1,0 +1,40 @@
+// gRPC's deadline as a route reads it: the request's grpc-timeout header, for the router's timeout (max_grpc_timeout,
+// the shape Istio gives sidecars) or for the stream's limit (max_stream_duration's grpc_timeout_header_max, the shape
+// proxyless gRPC reads). Pure.
+import type { ForwardAction } from "./config/types.js";
+
+/**
+ * The stream's limit in ms (0: none), as Envoy's refreshDurationTimeout has it: the request's grpc-timeout when the
+ * route reads it (grpc_timeout_header_max set), capped and less the offset; else the route's max_stream_duration.
+ */
+export function streamLimitMs(a: ForwardAction, grpcTimeout: string | undefined): number {
+  const g = a.grpcTimeoutMaxMs === undefined ? undefined : parseGrpcTimeout(grpcTimeout);
+  if (g === undefined) return a.maxStreamMs;
+  let ms = a.grpcTimeoutMaxMs && g > a.grpcTimeoutMaxMs ? a.grpcTimeoutMaxMs : g;
+  if (ms > 0 && a.grpcHeaderOffsetMs) ms = a.grpcHeaderOffsetMs < ms ? ms - a.grpcHeaderOffsetMs : 0;
+  return ms;
+}
+
+/**
+ * The router's timeout in ms (0: none), as Envoy's FilterUtility::finalTimeout has it: for a gRPC request on a route
+ * with max_grpc_timeout, the grpc-timeout less grpc_timeout_offset, capped at max_grpc_timeout (0: not capped; no
+ * header: the cap); else the route's timeout.
+ */
+export function routeTimeoutMs(a: ForwardAction, grpc: boolean, grpcTimeout: string | undefined): number {
+  if (!grpc || a.maxGrpcTimeoutMs === undefined) return a.timeoutMs;
+  let ms = parseGrpcTimeout(grpcTimeout) ?? 0;
+  if (a.grpcTimeoutOffsetMs && a.grpcTimeoutOffsetMs < ms) ms -= a.grpcTimeoutOffsetMs;
+  if (a.maxGrpcTimeoutMs > 0 && (ms === 0 || ms > a.maxGrpcTimeoutMs)) ms = a.maxGrpcTimeoutMs;
+  return ms;
+}
+
+const GRPC_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** gRPC's grpc-timeout ("100m": up to 8 digits and a unit) in ms, rounded up; undefined when absent or malformed. */
+export function parseGrpcTimeout(v: string | undefined): number | undefined {
+  if (v === undefined || v.length < 2 || v.length > 9) return undefined;
+  const unit = GRPC_UNIT_MS[v[v.length - 1] as string];
+  const digits = v.slice(0, -1);
+  if (unit === undefined || !/^[0-9]+$/.test(digits)) return undefined;
+  return Math.ceil(Number(digits) * unit);
+}
