@@ -291,6 +291,13 @@ describe("proxyless gRPC", () => {
       },
     ]);
     expect(routeConfig(out, "echo")["virtual_hosts"]).toMatchObject([{ domains: ["echo", "echo", "echo:7070"] }]);
+    // Its deadline comes from max_stream_duration (gRFC A31); Envoy-shaped proxies get max_grpc_timeout instead.
+    const vh = (routeConfig(out, "echo")["virtual_hosts"] as { routes: { route: Record<string, unknown> }[] }[])[0];
+    expect(vh?.routes[0]?.route).toMatchObject({
+      timeout: "0s",
+      max_stream_duration: { max_stream_duration: "0s", grpc_timeout_header_max: "0s" },
+    });
+    expect(vh?.routes[0]?.route).not.toHaveProperty("max_grpc_timeout");
     expect(cluster(out, "outbound|7070|v2|echo")).toMatchObject({ lb_policy: "ROUND_ROBIN", type: "EDS" });
     expect(addresses(assignment(out, "outbound|7070|v2|echo"))).toEqual(["127.0.0.2:7072"]);
     expect(out.clusters.map((c) => c["name"])).not.toContain("PassthroughCluster");
