@@ -10,7 +10,7 @@ import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type U
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { rewritePath, setHeader } from "./router/index.js";
-import { routeTimeoutMs } from "./grpc-timeout.js";
+import { MAX_TIMER_MS, routeTimeoutMs } from "./grpc-timeout.js";
 import { requestHash } from "./router/hash.js";
 import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
@@ -91,7 +91,7 @@ export class Forward implements Exchange {
       view.header("content-type")?.startsWith("application/grpc") === true,
       view.header("grpc-timeout"),
     );
-    if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), timeoutMs);
+    if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
   }
 

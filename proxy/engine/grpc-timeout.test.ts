@@ -4,6 +4,7 @@ import { parseGrpcTimeout, routeTimeoutMs, streamLimitMs } from "./grpc-timeout.
 const action = (a: Partial<ForwardAction>): ForwardAction =>
   ({
     timeoutMs: 15_000,
+    hasMaxStreamDuration: false,
     maxStreamMs: 0,
     grpcTimeoutMaxMs: undefined,
     grpcHeaderOffsetMs: 0,
@@ -32,14 +33,19 @@ describe("gRPC deadlines on a route", () => {
     // Not gRPC, or a route that doesn't ask: the route's timeout.
     expect(routeTimeoutMs(action({ timeoutMs: 2000, maxGrpcTimeoutMs: 0 }), false, "250m")).toBe(2000);
     expect(routeTimeoutMs(action({ timeoutMs: 2000 }), true, "250m")).toBe(2000);
+    // With max_stream_duration (Envoy's new timeouts), the stream's limit replaces them both.
+    expect(routeTimeoutMs(action({ timeoutMs: 2000, hasMaxStreamDuration: true }), false, undefined)).toBe(0);
   });
 
   it("limits the stream by max_stream_duration, or by grpc-timeout when grpc_timeout_header_max is set", () => {
+    expect(streamLimitMs(action({}), "1S")).toBeUndefined();
     expect(streamLimitMs(action({ maxStreamMs: 300 }), "1S")).toBe(300);
     expect(streamLimitMs(action({ maxStreamMs: 300, grpcTimeoutMaxMs: 0 }), "1S")).toBe(1000);
     expect(streamLimitMs(action({ maxStreamMs: 300, grpcTimeoutMaxMs: 0 }), undefined)).toBe(300);
     expect(streamLimitMs(action({ grpcTimeoutMaxMs: 500 }), "1S")).toBe(500);
     expect(streamLimitMs(action({ grpcTimeoutMaxMs: 0, grpcHeaderOffsetMs: 100 }), "1S")).toBe(900);
+    // A deadline already spent (the offset takes it all, or the client sent 0) ends the stream at once, not never.
     expect(streamLimitMs(action({ grpcTimeoutMaxMs: 0, grpcHeaderOffsetMs: 2000 }), "1S")).toBe(0);
+    expect(streamLimitMs(action({ grpcTimeoutMaxMs: 0, maxStreamMs: 300 }), "0m")).toBe(0);
   });
 });

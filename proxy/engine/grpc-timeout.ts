@@ -3,24 +3,30 @@
 // proxyless gRPC reads). Pure.
 import type { ForwardAction } from "./config/types.js";
 
+/** The longest delay a Node timer holds (about 24.8 days): a longer one fires after 1 ms, so delays are clamped. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * The stream's limit in ms (0: none), as Envoy's refreshDurationTimeout has it: the request's grpc-timeout when the
- * route reads it (grpc_timeout_header_max set), capped and less the offset; else the route's max_stream_duration.
+ * The stream's limit in ms (undefined: none), as Envoy's refreshDurationTimeout has it: the request's grpc-timeout
+ * when the route reads it (grpc_timeout_header_max set), capped and less the offset, where 0 is a deadline already
+ * spent (the stream ends at once); else the route's max_stream_duration (0: none).
  */
-export function streamLimitMs(a: ForwardAction, grpcTimeout: string | undefined): number {
+export function streamLimitMs(a: ForwardAction, grpcTimeout: string | undefined): number | undefined {
   const g = a.grpcTimeoutMaxMs === undefined ? undefined : parseGrpcTimeout(grpcTimeout);
-  if (g === undefined) return a.maxStreamMs;
+  if (g === undefined) return a.maxStreamMs > 0 ? a.maxStreamMs : undefined;
   let ms = a.grpcTimeoutMaxMs && g > a.grpcTimeoutMaxMs ? a.grpcTimeoutMaxMs : g;
   if (ms > 0 && a.grpcHeaderOffsetMs) ms = a.grpcHeaderOffsetMs < ms ? ms - a.grpcHeaderOffsetMs : 0;
   return ms;
 }
 
 /**
- * The router's timeout in ms (0: none), as Envoy's FilterUtility::finalTimeout has it: for a gRPC request on a route
- * with max_grpc_timeout, the grpc-timeout less grpc_timeout_offset, capped at max_grpc_timeout (0: not capped; no
- * header: the cap); else the route's timeout.
+ * The router's timeout in ms (0: none), as Envoy's FilterUtility::finalTimeout has it: none on a route with
+ * max_stream_duration (Envoy's "new timeouts": the stream's limit replaces `timeout` and max_grpc_timeout); for a
+ * gRPC request on a route with max_grpc_timeout, the grpc-timeout less grpc_timeout_offset, capped at
+ * max_grpc_timeout (0: not capped; no header: the cap); else the route's timeout.
  */
 export function routeTimeoutMs(a: ForwardAction, grpc: boolean, grpcTimeout: string | undefined): number {
+  if (a.hasMaxStreamDuration) return 0;
   if (!grpc || a.maxGrpcTimeoutMs === undefined) return a.timeoutMs;
   let ms = parseGrpcTimeout(grpcTimeout) ?? 0;
   if (a.grpcTimeoutOffsetMs && a.grpcTimeoutOffsetMs < ms) ms -= a.grpcTimeoutOffsetMs;

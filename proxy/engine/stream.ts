@@ -30,7 +30,7 @@ import type { DownstreamPeer } from "./peer.js";
 import { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
-import { streamLimitMs } from "./grpc-timeout.js";
+import { MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
 
 export class Stream implements FilterCallbacks {
   private readonly start = performance.now();
@@ -109,9 +109,12 @@ export class Stream implements FilterCallbacks {
       this.clusterName = pick.name;
       this.weighted = pick.weighted;
       const ms = streamLimitMs(a, this.view.header("grpc-timeout"));
-      // Counted from the stream's start, as Envoy does (its head and body have been read by now).
-      if (ms > 0)
-        this.durationTimer = setTimeout(() => this.onMaxDuration(), Math.max(0, ms - (performance.now() - this.start)));
+      // Counted from the stream's creation, once its head and body were read (Envoy counts from the head's arrival).
+      if (ms !== undefined)
+        this.durationTimer = setTimeout(
+          () => this.onMaxDuration(),
+          Math.min(MAX_TIMER_MS, Math.max(0, ms - (performance.now() - this.start))),
+        );
     }
     this.filters(0);
   }

@@ -294,6 +294,7 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     cumulative,
     totalWeight,
     timeoutMs: r.duration(o, "timeout", path) ?? 15_000,
+    hasMaxStreamDuration: msd !== undefined,
     maxStreamMs: (msd && r.duration(msd, "max_stream_duration", mp)) ?? 0,
     grpcTimeoutMaxMs: msd ? r.duration(msd, "grpc_timeout_header_max", mp) : undefined,
     grpcHeaderOffsetMs: (msd && r.duration(msd, "grpc_timeout_header_offset", mp)) ?? 0,

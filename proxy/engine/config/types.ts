@@ -67,7 +67,9 @@ export interface ForwardAction {
   cumulative: number[];
   totalWeight: number;
   timeoutMs: number; // 0: none
-  /** max_stream_duration: the stream's limit from its start, retries and the response included (0: none). */
+  /** max_stream_duration is set: Envoy's "new timeouts", which replace `timeout` and max_grpc_timeout. */
+  hasMaxStreamDuration: boolean;
+  /** max_stream_duration.max_stream_duration: the stream's limit, retries and the response included (0: none). */
   maxStreamMs: number;
   /** grpc_timeout_header_max: set, a request's grpc-timeout is the stream's limit instead, capped at this (0: not
    * capped); undefined, grpc-timeout plays no part. */

@@ -113,6 +113,7 @@ describe("resilience through the engine", () => {
 
   it("limits a stream by max_stream_duration (504, DT) and a gRPC request by its grpc-timeout (max_grpc_timeout)", async () => {
     const slow = await up("never", () => undefined); // never answers
+    const ok = await up("ok");
     const { engine, port } = await engineFor(
       [
         {
@@ -121,8 +122,9 @@ describe("resilience through the engine", () => {
         },
         // Istio's sidecar shape without a VirtualService timeout: no route timeout, the client's deadline uncapped.
         { match: { prefix: "/grpc" }, route: { cluster: "never", timeout: "0s", max_grpc_timeout: "0s" } },
+        { match: { prefix: "/ok" }, route: { cluster: "ok", timeout: "0s", max_grpc_timeout: "0s" } },
       ],
-      [cluster("never", [slow.port])],
+      [cluster("never", [slow.port]), cluster("ok", [ok.port])],
     );
     const t0 = Date.now();
     const limited = await get(port, "/limited");
@@ -133,6 +135,9 @@ describe("resilience through the engine", () => {
     const deadline = await get(port, "/grpc", grpc, { method: "POST", body: "" });
     expect([deadline.status, deadline.body]).toEqual([504, "upstream request timeout"]);
     expect(Date.now() - t1).toBeGreaterThanOrEqual(145);
+    // A deadline longer than a timer holds (99999999 hours) is clamped, not turned into an immediate timeout.
+    const long = await get(port, "/ok", { ...grpc, "grpc-timeout": "99999999H" }, { method: "POST", body: "" });
+    expect(long.status).toBe(200);
     const stats = engine.statsText();
     expect(stats).toMatch(/^http\.\S+\.downstream_rq_max_duration_reached: 1$/m);
   });
