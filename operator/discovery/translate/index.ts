@@ -151,7 +151,8 @@ function endpointsAt(model: ConfigModel, address: string): { service: Service; e
 function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, memo?: TranslateMemo): VirtualHost {
   const at = { ...ctx, port: port.number };
   if (!memo) return serviceVirtualHost(at, service, port);
-  const key = `${port.number}\0${ctx.proxyNamespace}\0${JSON.stringify(Object.entries(ctx.labels).sort())}`;
+  // proxyless: its routes are shaped for gRPC clients (timeouts), though today only sidecars reach this memo.
+  const key = `${port.number}\0${ctx.proxyNamespace}\0${ctx.proxyless === true}\0${JSON.stringify(Object.entries(ctx.labels).sort())}`;
   const m = ctx.model;
   const deps = [virtualServiceFor(at, service), memo.shape, m.destinationRules, m.mesh, m.domainSuffix];
   return memo.get("vhost", service, key, deps, ctx.warn, (warn) => serviceVirtualHost({ ...at, warn }, service, port));

@@ -5,6 +5,8 @@ import { violations } from "../../../test/support/discovery/envoy.js";
 import { cluster, routesOf } from "../../../test/support/discovery/find.js";
 import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
+import { compile } from "../../../proxy/engine/config/index.js";
+import { workloadSecrets } from "../../../proxy/agent/secrets.js";
 import type { TranslateResult } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
@@ -22,6 +24,9 @@ ${spec}`),
     proxy,
   );
   expect(violations(out.clusters)).toEqual([]);
+  // What discovery sends, the engine takes: a DestinationRule field it writes but the engine would NACK shows here.
+  const secrets = workloadSecrets({ certChainPem: "chain", keyPem: "key", rootPem: "root" }); // as the agent adds them
+  expect(() => compile({ clusters: out.clusters, endpoints: out.endpoints, secrets })).not.toThrow();
   return out;
 }
 

@@ -134,7 +134,6 @@ export function outlierDetection(policy: TrafficPolicy): OutlierDetection | unde
     out.consecutive_gateway_failure = o.consecutiveGatewayErrors;
     out.enforcing_consecutive_gateway_failure = o.consecutiveGatewayErrors > 0 ? 100 : 0;
   }
-  if (o.splitExternalLocalOriginErrors) out.split_external_local_origin_errors = true;
   return out;
 }
 

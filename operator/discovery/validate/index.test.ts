@@ -129,6 +129,28 @@ spec:
   });
 });
 
+describe("validate DestinationRule outlier detection the proxy can't carry out", () => {
+  const errors = (od: string) =>
+    validateObject(
+      parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec:
+  host: reviews
+  trafficPolicy: { outlierDetection: ${od} }`)[0] ?? {},
+    );
+
+  it("refuses split local-origin errors and a panic threshold, and takes their defaults", () => {
+    expect(errors("{ splitExternalLocalOriginErrors: true, minHealthPercent: 50 }")).toEqual([
+      "spec.trafficPolicy.outlierDetection.splitExternalLocalOriginErrors: is not supported by Weft yet (it would be ignored)",
+      "spec.trafficPolicy.outlierDetection.minHealthPercent: is not supported by Weft yet (it would be ignored)",
+    ]);
+    expect(errors("{ splitExternalLocalOriginErrors: false, minHealthPercent: 0, consecutive5xxErrors: 3 }")).toEqual(
+      [],
+    );
+  });
+});
+
 describe("validate DestinationRule TLS and keepalive", () => {
   const errors = (policy: string) =>
     validateObject(

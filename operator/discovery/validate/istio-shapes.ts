@@ -171,7 +171,8 @@ const connectionPool = obj({
 });
 
 const outlierDetection = obj({
-  splitExternalLocalOriginErrors: bool,
+  // The proxy counts every failure as one kind and has no panic mode (Istio's default minHealthPercent, 0, is none).
+  splitExternalLocalOriginErrors: { unsupported: true, allowed: (v) => v === false },
   consecutiveLocalOriginFailures: no,
   consecutiveGatewayErrors: int,
   consecutive5xxErrors: int,
@@ -179,7 +180,7 @@ const outlierDetection = obj({
   interval: dur,
   baseEjectionTime: dur,
   maxEjectionPercent: int,
-  minHealthPercent: int,
+  minHealthPercent: { unsupported: true, allowed: (v) => v === 0 },
 });
 
 const clientTls = obj({
