@@ -9,7 +9,7 @@ import { decodeResource } from "../xds/codec.js";
 import { TYPE, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
 import { STATS_METADATA } from "../xds/stats-target.js";
 import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
-import { XdsState, isSnapshotType, type Shape } from "./xds-state.js";
+import { XdsState, isSnapshotType, type Shape, type TypeState } from "./xds-state.js";
 
 export interface XdsClientOptions {
   /** host:port of discovery's plaintext xDS. */
@@ -143,6 +143,21 @@ export class XdsClient {
     }
     const next = this.state.candidate(type, decoded);
     const before = this.state.commit(type, r.version_info, r.nonce, next);
+    try {
+      return await this.check(type, r, next, before);
+    } catch (err) {
+      this.state.restore(type, before); // whatever threw, the response is NACKed and leaves no trace
+      throw err;
+    }
+  }
+
+  /** After the commit: checks the whole (or the response alone), and applies; the error to NACK with. */
+  private async check(
+    type: SnapshotType,
+    r: DiscoveryResponse,
+    next: Map<string, JsonObject>,
+    before: TypeState,
+  ): Promise<string | undefined> {
     const whole = this.state.consistent();
     const shaped = whole && this.state.shape(whole);
     // One compile in the common case: a whole that compiles holds this response, so the response is valid too.
