@@ -1,7 +1,17 @@
 // Starting and stopping the cluster's daemons as detached processes with pid files. A
 // pid is trusted only if /proc says its command line mentions our state directory, so a
 // recycled pid is never killed by mistake.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { spawn } from "node:child_process";
 import { STATE_DIR, path } from "./layout.js";
 
@@ -31,24 +41,29 @@ export function runningPid(name: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && ours(pid) ? pid : undefined;
 }
 
-/** How the daemons this process started have exited, by name (while this process runs: `up` waits on them). */
-const exits = new Map<string, string>();
+/** How the daemons this process started have exited, by pid (while this process runs: `up` waits on them). */
+const exits = new Map<number, string>();
 
-/** "code 1" or "signal SIGKILL" if the daemon `name` that this process started has exited. */
-export const exitOf = (name: string): string | undefined => exits.get(name);
+/** "code 1" or "signal SIGKILL" if the daemon `name` (the one its pid file names) has exited. */
+export function exitOf(name: string): string | undefined {
+  if (!existsSync(pidFile(name))) return undefined;
+  return exits.get(Number(readFileSync(pidFile(name), "utf8").trim()));
+}
 
 export function start(d: Daemon): number {
   mkdirSync(path("run"), { recursive: true });
   mkdirSync(path("logs"), { recursive: true });
   const log = openSync(logFile(d.name), "a");
+  // Each start says so in the log, so a second run's lines (or its silence) can't pass for the first's.
+  writeSync(log, `--- ${new Date().toISOString()} starting ${d.name}\n`);
   const child = spawn(d.bin, d.args, {
     detached: true,
     stdio: ["ignore", log, log],
     env: { ...process.env, ...d.env },
   });
   closeSync(log);
-  exits.delete(d.name);
-  child.on("exit", (code, sig) => exits.set(d.name, sig ? `signal ${sig}` : `code ${code}`));
+  const pid = child.pid;
+  if (pid) child.on("exit", (code, sig) => exits.set(pid, sig ? `signal ${sig}` : `code ${code}`));
   child.unref();
   if (!child.pid) throw new Error(`could not start ${d.name} (${d.bin})`);
   writeFileSync(pidFile(d.name), `${child.pid}\n`);
