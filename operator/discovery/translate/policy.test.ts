@@ -5,8 +5,6 @@ import { violations } from "../../../test/support/discovery/envoy.js";
 import { cluster, routesOf } from "../../../test/support/discovery/find.js";
 import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
-import { compile } from "../../../proxy/engine/config/index.js";
-import { workloadSecrets } from "../../../proxy/agent/secrets.js";
 import type { TranslateResult } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
@@ -23,10 +21,7 @@ spec:
 ${spec}`),
     proxy,
   );
-  expect(violations(out.clusters)).toEqual([]);
-  // What discovery sends, the engine takes: a DestinationRule field it writes but the engine would NACK shows here.
-  const secrets = workloadSecrets({ certChainPem: "chain", keyPem: "key", rootPem: "root" }); // as the agent adds them
-  expect(() => compile({ clusters: out.clusters, endpoints: out.endpoints, secrets })).not.toThrow();
+  expect(violations(out)).toEqual([]); // Envoy's field rules, and the engine compiles it
   return out;
 }
 
