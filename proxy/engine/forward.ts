@@ -176,7 +176,7 @@ export class Forward implements Exchange {
     if (this.tryTimer) clearTimeout(this.tryTimer);
     this.tryTimer = undefined;
     this.cluster?.record(host, head.status, this.ctx.random);
-    if (this.retry && retriableStatus(this.retry, head.status) && this.canRetry()) {
+    if (this.retry && retriableStatus(this.retry, head.status, head.headers) && this.canRetry()) {
       this.conn?.discard();
       this.endAttempt();
       return this.scheduleRetry();

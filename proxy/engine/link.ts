@@ -1,7 +1,8 @@
 // The contract between a request (Stream) and an upstream connection, HTTP/1.1 or HTTP/2.
 import type { ResponseHead } from "./http/head.js";
 
-export type UpstreamFailure = "connect-failure" | "reset" | "protocol";
+/** How an attempt failed before its response: refused-stream is HTTP/2's REFUSED_STREAM, a reset safe to retry. */
+export type UpstreamFailure = "connect-failure" | "reset" | "refused-stream" | "protocol";
 
 /** What an upstream connection reports about the one exchange it carries for a request. */
 export interface Exchange {

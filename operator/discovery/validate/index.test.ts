@@ -79,6 +79,17 @@ describe("validate VirtualService", () => {
     ]);
   });
 
+  it("rejects retry conditions the proxy doesn't implement (they would NACK the whole route table)", () => {
+    expect(
+      vsErrors(`
+  - retries: { attempts: 2, retryOn: "gateway-error,retriable-headers, 409,unavailable,5XX" }
+    route: [{ destination: { host: reviews } }]`),
+    ).toEqual([
+      'spec.http[0].retries.retryOn: "retriable-headers" needs retriable_headers, which Weft doesn\'t implement',
+      'spec.http[0].retries.retryOn: unknown retry condition "5XX"',
+    ]);
+  });
+
   it("rejects a subset the DestinationRule doesn't define", () => {
     expect(vsErrors(`  - route: [{ destination: { host: reviews, subset: v9 } }]`)).toEqual([
       'spec.http[0].route[0].destination.subset: subset "v9" is not defined by DestinationRule default/reviews',

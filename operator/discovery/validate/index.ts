@@ -1,6 +1,7 @@
 // Validation of Istio objects (VirtualService, DestinationRule, …, AuthorizationPolicy) that a proxy would NACK or that can't mean what the
 // user wrote. Pure. Each message starts with the field path: `spec.http[0].route[1].weight: ...`.
 import { durationSeconds } from "../model/duration.js";
+import { retryOnProblem } from "../../../proxy/xds/retry-on.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
 import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
@@ -146,6 +147,11 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
       e.add(`${path}.retries.attempts`, `must not be negative, got ${http.retries.attempts}`);
     }
     e.duration(`${path}.retries.perTryTimeout`, http.retries.perTryTimeout);
+    // Numbers are status codes; the rest must be conditions the proxy implements, or its whole route table is NACKed.
+    for (const part of (http.retries.retryOn ?? "").split(",").map((p) => p.trim())) {
+      const problem = part && !/^\d{3}$/.test(part) ? retryOnProblem(part) : undefined;
+      if (problem) e.add(`${path}.retries.retryOn`, problem);
+    }
   }
   const fault = http.fault;
   if (fault?.delay) {

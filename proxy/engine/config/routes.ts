@@ -17,6 +17,7 @@ import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
 import { onlyKnown } from "./upstream.js";
+import { retryOnProblem } from "../../xds/retry-on.js";
 
 const EDITS = [
   "request_headers_to_add",
@@ -335,24 +336,6 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   return r.fail(path, "one of header, cookie, connection_properties or query_parameter is required");
 }
 
-const RETRY_ON = new Set([
-  "5xx",
-  "gateway-error",
-  "reset",
-  "connect-failure",
-  "envoy-ratelimited",
-  "retriable-4xx",
-  "refused-stream",
-  "retriable-status-codes",
-  "retriable-headers",
-  "http3-post-connect-failure",
-  "unavailable",
-  "cancelled",
-  "deadline-exceeded",
-  "internal",
-  "resource-exhausted",
-]);
-
 export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
   onlyKnown(r, o, path, KNOWN.RetryPolicy, "RetryPolicy");
   const on = new Set<string>();
@@ -360,7 +343,8 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
   for (const part of ro.split(",")) {
     const p = part.trim();
     if (!p) continue;
-    if (!RETRY_ON.has(p)) r.fail(join(path, "retry_on"), `unknown retry condition "${p}"`);
+    const problem = retryOnProblem(p);
+    if (problem) r.fail(join(path, "retry_on"), problem);
     on.add(p);
   }
   const backoff = r.optObj(o, "retry_back_off", path);

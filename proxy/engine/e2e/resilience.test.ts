@@ -142,6 +142,24 @@ describe("resilience through the engine", () => {
     expect(stats).toMatch(/^http\.\S+\.downstream_rq_max_duration_reached: 1$/m);
   });
 
+  it("retries a gRPC UNAVAILABLE with Istio's default retry_on", async () => {
+    // Every other call: a trailers-only response with grpc-status 14, as a server going away answers.
+    const flaky = await up("grpc-flaky", (_req, res, _body, b) => {
+      res.writeHead(200, { "content-type": "application/grpc", "grpc-status": b.hits % 2 === 1 ? "14" : "0" });
+      res.end();
+    });
+    const retry_on = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "f", retry_policy: { retry_on, num_retries: 2 } } }],
+      [cluster("f", [flaky.port])],
+    );
+    const replies = await many(10, 1, () =>
+      get(port, "/svc/Call", { "content-type": "application/grpc" }, { method: "POST", body: "" }),
+    );
+    expect(replies.map((r) => r.headers["grpc-status"])).toEqual(Array(10).fill("0"));
+    expect(flaky.hits).toBe(20);
+  });
+
   it("answers 503 when the upstream resets, and retries on reset where the policy allows", async () => {
     const resetting = await up("resetting", (req, res, _body, b) => {
       if (b.hits % 2 === 1)

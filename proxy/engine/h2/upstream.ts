@@ -140,7 +140,7 @@ export class H2Link implements UpstreamLink {
     stream.on("close", () => {
       const ex = this.exchange;
       this.exchange = undefined;
-      ex?.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? "reset" : "reset", received);
+      ex?.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? "refused-stream" : "reset", received);
     });
     // Ended once the body's write completes: see endAfterWrite.
     if (body.length) endAfterWrite(stream, body);
