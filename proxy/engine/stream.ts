@@ -281,7 +281,8 @@ export class Stream implements FilterCallbacks {
       code: this.code,
       flags: this.flags,
       grpcStatus: this.grpcStatus,
-      cluster: f?.clusterName ?? "",
+      // Chosen when the route matched (as Envoy sets the upstream cluster then): a fault abort is counted against it.
+      cluster: f?.clusterName ?? this.clusterName,
       host: f?.lastHost,
       routeName: this.route?.name,
       remoteAddress: this.req.remoteAddress,

@@ -190,6 +190,10 @@ describe("HTTP/2 and gRPC through the engine", () => {
     expect(grpcLines.some((l) => l.includes('grpc_response_status="0"') && l.includes('response_code="200"'))).toBe(
       true,
     );
+    // A fault abort never goes upstream, yet it counts against the route's cluster (chosen as the route matched).
+    expect(grpcLines.some((l) => l.includes('response_flags="FI"') && l.includes('destination_service="grpc"'))).toBe(
+      true,
+    );
     expect(grpcLines.some((l) => l.includes('grpc_response_status="8"') && l.includes('response_flags="FI"'))).toBe(
       true,
     );
