@@ -213,3 +213,46 @@ describe("CORS policy", () => {
     expect(h).toEqual(["content-type", "text/plain", "access-control-allow-origin", "https://a.io"]);
   });
 });
+
+describe("CORS on a weighted cluster", () => {
+  it("takes the weighted cluster's fields first, then the route's, then the virtual host's", () => {
+    const rc = compileRouteConfig(
+      {
+        name: "r",
+        virtual_hosts: [
+          {
+            name: "vh",
+            domains: ["*"],
+            ...perFilter({ allow_origin_string_match: [{ exact: "https://a.example.com" }], max_age: "60" }),
+            routes: [
+              {
+                match: { prefix: "/" },
+                ...perFilter({ allow_methods: "GET", allow_headers: "x-route" }),
+                route: {
+                  weighted_clusters: {
+                    clusters: [{ name: "c", weight: 1, ...perFilter({ allow_methods: "PUT" }) }],
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      },
+      () => true,
+    );
+    const vh = rc.virtualHosts[0]!;
+    const route = vh.routes[0]!;
+    const weighted = route.action.kind === "route" ? route.action.weighted[0] : undefined;
+    const v = cors(FILTER, route, vh, request("OPTIONS", preflight("https://a.example.com")), () => 0.5, weighted);
+    expect(v?.headers).toEqual([
+      "access-control-allow-origin",
+      "https://a.example.com",
+      "access-control-allow-methods",
+      "PUT",
+      "access-control-allow-headers",
+      "x-route",
+      "access-control-max-age",
+      "60",
+    ]);
+  });
+});

@@ -37,6 +37,25 @@ function allowed(a: CorsConfig | undefined, b: CorsConfig | undefined, origin: s
   return false;
 }
 
+/** A weighted cluster's policy over its route's, field by field, as Envoy walks weighted cluster, route, virtual host
+ * (only when both have one: a request on such a split allocates the merge). */
+function overlay(w: CorsConfig, r: CorsConfig): CorsConfig {
+  const o = w.origins.length ? w : r;
+  return {
+    origins: o.origins,
+    anyOrigin: o.anyOrigin,
+    allowMethods: w.allowMethods ?? r.allowMethods,
+    allowHeaders: w.allowHeaders ?? r.allowHeaders,
+    exposeHeaders: w.exposeHeaders ?? r.exposeHeaders,
+    maxAge: w.maxAge ?? r.maxAge,
+    allowCredentials: w.allowCredentials ?? r.allowCredentials,
+    allowPrivateNetworkAccess: w.allowPrivateNetworkAccess ?? r.allowPrivateNetworkAccess,
+    forwardNotMatchingPreflights: w.forwardNotMatchingPreflights ?? r.forwardNotMatchingPreflights,
+    enabled: w.enabled,
+    shadow: w.shadow,
+  };
+}
+
 /** The CORS decision for one request, or undefined: let it pass untouched. */
 export function cors(
   filter: string,
@@ -48,10 +67,10 @@ export function cors(
 ): CorsVerdict | undefined {
   const origin = view.header("origin");
   if (origin === undefined || origin === "") return undefined;
-  const a = weighted?.perFilter.get(filter) ?? route.perFilter.get(filter);
-  const b = vh.perFilter.get(filter);
-  let pa = configOf(a, corsFilter);
-  let pb = configOf(b, corsFilter);
+  const w = configOf(weighted?.perFilter.get(filter), corsFilter);
+  const r = configOf(route.perFilter.get(filter), corsFilter);
+  let pa = w && r ? overlay(w, r) : (w ?? r);
+  let pb = configOf(vh.perFilter.get(filter), corsFilter);
   if (!pa && !pb) {
     pa = route.cors;
     pb = vh.cors;
