@@ -3,6 +3,7 @@
 // loads in half the time and leaves a smaller heap (the parser's intermediate objects, the comments), which the
 // sidecar's agent pays for at every start.
 import { createRequire } from "node:module";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,11 +50,33 @@ let root: protobuf.Root | undefined;
 /** Where `npm run build` puts the descriptor: beside the compiled protos.js. */
 export const DESCRIPTOR_FILE = fileURLToPath(new URL("./envoy-protos.json", import.meta.url));
 
+/**
+ * What the descriptor was made from: this module's own text (FILES, Weft's type) and the versions of the packages
+ * whose protos and parser it read. A descriptor made from anything else is stale and not used.
+ */
+export function descriptorInputs(): string {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+  return createHash("sha256")
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(`\0${version("@grpc/grpc-js-xds")}\0${version("protobufjs")}`)
+    .digest("hex");
+}
+
+/** The descriptor's Root, or undefined when there is none, it doesn't parse, or it is stale (then the .proto text). */
+function fromFile(): protobuf.Root | undefined {
+  if (!existsSync(DESCRIPTOR_FILE)) return undefined;
+  try {
+    const file = JSON.parse(readFileSync(DESCRIPTOR_FILE, "utf8")) as { inputs?: string; root?: protobuf.INamespace };
+    return file.inputs === descriptorInputs() && file.root ? fromDescriptor(file.root) : undefined;
+  } catch {
+    return undefined; // a truncated or hand-edited file: the .proto text is the source anyway
+  }
+}
+
 /** The Root holding every Envoy type Weft exchanges; loaded on first use (50 to 300 ms), then cached. */
 export function envoyRoot(): protobuf.Root {
-  root ??= existsSync(DESCRIPTOR_FILE)
-    ? fromDescriptor(JSON.parse(readFileSync(DESCRIPTOR_FILE, "utf8")) as protobuf.INamespace)
-    : fromProtos();
+  root ??= fromFile() ?? fromProtos();
   return root;
 }
 
