@@ -6,6 +6,7 @@ import { accessLog, type EngineContext } from "./context.js";
 import type { Host } from "./cluster.js";
 import { headerValue, type RequestHead } from "./http/head.js";
 import { grpcStatusOf } from "./local.js";
+import { isGrpc } from "./grpc-timeout.js";
 import { randomHex } from "./upstream-head.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
 import { finishedSpan } from "./tracing/span.js";
@@ -37,7 +38,7 @@ export interface FinishedRequest {
 }
 
 export function recordFinished(ctx: EngineContext, hcm: HttpConnectionManager, f: FinishedRequest): void {
-  const grpc = headerValue(f.head.headers, "content-type")?.startsWith("application/grpc") === true;
+  const grpc = isGrpc(headerValue(f.head.headers, "content-type"));
   ctx.stats.record({
     inbound: f.inbound,
     protocol: grpc ? "grpc" : "http",

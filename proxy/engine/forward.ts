@@ -85,12 +85,7 @@ export class Forward implements Exchange {
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
     for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
-    const view = this.stream.view;
-    const timeoutMs = routeTimeoutMs(
-      a,
-      view.header("content-type")?.startsWith("application/grpc") === true,
-      view.header("grpc-timeout"),
-    );
+    const timeoutMs = routeTimeoutMs(a, this.stream.view);
     if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
   }

@@ -1,7 +1,11 @@
 // gRPC's deadline as a route reads it: the request's grpc-timeout header, for the router's timeout (max_grpc_timeout,
 // the shape Istio gives sidecars) or for the stream's limit (max_stream_duration's grpc_timeout_header_max, the shape
 // proxyless gRPC reads). Pure.
-import type { ForwardAction } from "./config/types.js";
+import type { ForwardAction, RequestView } from "./config/types.js";
+
+/** A gRPC request, by its content-type (application/grpc, +proto, +json...). */
+export const isGrpc = (contentType: string | undefined): boolean =>
+  contentType?.startsWith("application/grpc") === true;
 
 /** The longest delay a Node timer holds (about 24.8 days): a longer one fires after 1 ms, so delays are clamped. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -11,8 +15,9 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * when the route reads it (grpc_timeout_header_max set), capped and less the offset, where 0 is a deadline already
  * spent (the stream ends at once); else the route's max_stream_duration (0: none).
  */
-export function streamLimitMs(a: ForwardAction, grpcTimeout: string | undefined): number | undefined {
-  const g = a.grpcTimeoutMaxMs === undefined ? undefined : parseGrpcTimeout(grpcTimeout);
+export function streamLimitMs(a: ForwardAction, req: RequestView): number | undefined {
+  // Headers are looked up only for a route that reads them: this runs on every request.
+  const g = a.grpcTimeoutMaxMs === undefined ? undefined : parseGrpcTimeout(req.header("grpc-timeout"));
   if (g === undefined) return a.maxStreamMs > 0 ? a.maxStreamMs : undefined;
   let ms = a.grpcTimeoutMaxMs && g > a.grpcTimeoutMaxMs ? a.grpcTimeoutMaxMs : g;
   if (ms > 0 && a.grpcHeaderOffsetMs) ms = a.grpcHeaderOffsetMs < ms ? ms - a.grpcHeaderOffsetMs : 0;
@@ -25,10 +30,10 @@ export function streamLimitMs(a: ForwardAction, grpcTimeout: string | undefined)
  * gRPC request on a route with max_grpc_timeout, the grpc-timeout less grpc_timeout_offset, capped at
  * max_grpc_timeout (0: not capped; no header: the cap); else the route's timeout.
  */
-export function routeTimeoutMs(a: ForwardAction, grpc: boolean, grpcTimeout: string | undefined): number {
+export function routeTimeoutMs(a: ForwardAction, req: RequestView): number {
   if (a.hasMaxStreamDuration) return 0;
-  if (!grpc || a.maxGrpcTimeoutMs === undefined) return a.timeoutMs;
-  let ms = parseGrpcTimeout(grpcTimeout) ?? 0;
+  if (a.maxGrpcTimeoutMs === undefined || !isGrpc(req.header("content-type"))) return a.timeoutMs;
+  let ms = parseGrpcTimeout(req.header("grpc-timeout")) ?? 0;
   if (a.grpcTimeoutOffsetMs && a.grpcTimeoutOffsetMs < ms) ms -= a.grpcTimeoutOffsetMs;
   if (a.maxGrpcTimeoutMs > 0 && (ms === 0 || ms > a.maxGrpcTimeoutMs)) ms = a.maxGrpcTimeoutMs;
   return ms;

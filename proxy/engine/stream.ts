@@ -30,7 +30,7 @@ import type { DownstreamPeer } from "./peer.js";
 import { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
-import { MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
+import { isGrpc, MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
 
 export class Stream implements FilterCallbacks {
   private readonly start = performance.now();
@@ -108,7 +108,7 @@ export class Stream implements FilterCallbacks {
       const pick = pickCluster(a, this.ctx.random);
       this.clusterName = pick.name;
       this.weighted = pick.weighted;
-      const ms = streamLimitMs(a, this.view.header("grpc-timeout"));
+      const ms = streamLimitMs(a, this.view);
       // Counted from the stream's creation, once its head and body were read (Envoy counts from the head's arrival).
       if (ms !== undefined)
         this.durationTimer = setTimeout(
@@ -245,7 +245,7 @@ export class Stream implements FilterCallbacks {
     this.ctx.counters.inc("http", this.hcm.statPrefix, "downstream_rq_max_duration_reached");
     this.forward?.cancel();
     if (this.committed) return this.resetAfterCommit("DT");
-    const grpc = this.view.header("content-type")?.startsWith("application/grpc") === true;
+    const grpc = isGrpc(this.view.header("content-type"));
     if (grpc) this.grpcStatus = "4";
     // The request was whole (it is read before routing): Envoy answers 504 then, 408 while it still arrives.
     this.sendLocalReply(504, "DT", grpc ? ["grpc-status", "4"] : []);

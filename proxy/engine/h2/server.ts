@@ -19,6 +19,7 @@ import { MAX_BODY_BYTES } from "../http1/server.js";
 import { flatHeaders, toHttp2Headers } from "./upstream.js";
 import { StreamWriter } from "./write.js";
 import { grpcStatusOf } from "../local.js";
+import { isGrpc } from "../grpc-timeout.js";
 import { PLAINTEXT_PEER, peerOf, type DownstreamPeer } from "../peer.js";
 
 /** Streams this side reset (anything else that closes with an error code was reset by the peer). */
@@ -320,7 +321,7 @@ export class H2Listener {
         remoteAddress: stream.session?.socket?.remoteAddress ?? "",
         connection: connectionOf((this.sessions.get(session) as { socket: Socket }).socket),
         peer: this.sessions.get(session)?.peer ?? PLAINTEXT_PEER,
-        down: new H2Response(stream, contentType.startsWith("application/grpc")),
+        down: new H2Response(stream, isGrpc(contentType)),
       });
     });
   }
