@@ -8,15 +8,14 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childPids, ensureTools, freePort, runBench, startBackend, startNginx, startWeft, waitPort } from "./common.js";
+import { cpuTimes } from "./sim-proxy.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = process.env.BENCH_DURATION ?? "5s";
-const TICK_US = 1e6 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
-
-/** A process's user and system CPU so far, in µs (/proc/<pid>/stat fields 14 and 15). */
+/** A process's user and system CPU so far, in µs. */
 function cpu(pid: number): { user: number; sys: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return { user: Number(fields[11]) * TICK_US, sys: Number(fields[12]) * TICK_US };
+  const t = cpuTimes(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  return { user: t.user * 1e6, sys: t.sys * 1e6 };
 }
 
 /** The nginx worker under the master whose pid file is in dir. */

@@ -81,10 +81,15 @@ function routeNames(listener: JsonObject): string[] {
   return [...text.matchAll(/"route_config_name":"([^"]+)"/g)].map((m) => m[1] ?? "");
 }
 
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+/** A process's user and system CPU so far, in seconds (/proc/<pid>/stat's utime and stime, ticks of 1/100 s). */
+export function cpuTimes(stat: string): { user: number; sys: number } {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+  return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
+}
+
+export async function cpuSeconds(pid: number): Promise<number> {
+  const t = cpuTimes(await readFile(`/proc/${pid}/stat`, "utf8"));
+  return t.user + t.sys;
 }
 
 export async function rssMiB(pid: number): Promise<number> {
