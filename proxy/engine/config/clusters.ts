@@ -47,6 +47,13 @@ const KNOWN = {
   LocalityLbEndpoints: ["locality", "lb_endpoints", "load_balancing_weight"],
   LbEndpoint: ["endpoint", "health_status", "metadata", "load_balancing_weight"],
   Endpoint: ["address"],
+  // track_remaining: the remaining_* gauges are always kept (cluster-stats.ts).
+  threshold: ["priority", "max_connections", "max_pending_requests", "max_requests", "max_retries", "track_remaining"],
+  health_check: ["timeout", "interval", "unhealthy_threshold", "healthy_threshold", "http_health_check"],
+  http_health_check: ["path", "host"],
+  ring_hash_lb_config: ["minimum_ring_size", "maximum_ring_size"],
+  maglev_lb_config: ["table_size"],
+  least_request_lb_config: ["choice_count"],
   outlier_detection: [
     "consecutive_5xx",
     "enforcing_consecutive_5xx",
@@ -147,6 +154,12 @@ export function compileCluster(
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");
+  for (const [key, v] of [
+    ["ring_hash_lb_config", ring],
+    ["maglev_lb_config", maglev],
+    ["least_request_lb_config", least],
+  ] as const)
+    if (v) onlyKnown(r, v, key, KNOWN[key], key);
   const http = httpUpstream(r, o);
   const maglevTableSize = maglev ? (r.num(maglev, "table_size", "maglev_lb_config") ?? 65537) : 65537;
   if (!isPrime(maglevTableSize)) r.fail("maglev_lb_config.table_size", "must be a prime number");
@@ -187,6 +200,7 @@ function breakers(r: Reader, o: Obj): CircuitBreakers {
   r.list(cb, "thresholds", "circuit_breakers").forEach((t, i) => {
     const p = join("circuit_breakers.thresholds", i);
     const to = r.obj(t, p);
+    onlyKnown(r, to, p, KNOWN.threshold, "circuit_breakers.thresholds");
     if ((r.str(to, "priority", p) ?? "DEFAULT") !== "DEFAULT") return;
     out.maxConnections = r.num(to, "max_connections", p) ?? out.maxConnections;
     out.maxPendingRequests = r.num(to, "max_pending_requests", p) ?? out.maxPendingRequests;
@@ -223,10 +237,13 @@ function isPrime(n: number): boolean {
 function healthCheck(r: Reader, o: Obj): HealthCheck | undefined {
   const list = r.list(o, "health_checks", "");
   if (!list.length) return undefined;
+  if (list.length > 1) r.fail("health_checks[1]", "one health check per cluster is supported");
   const p = "health_checks[0]";
   const hc = r.obj(list[0], p);
+  onlyKnown(r, hc, p, KNOWN.health_check, "HealthCheck");
   const http = r.optObj(hc, "http_health_check", p);
   if (!http) r.fail(p, "only http_health_check is supported");
+  onlyKnown(r, http, join(p, "http_health_check"), KNOWN.http_health_check, "http_health_check");
   const need = (key: string): number => {
     const v = key.endsWith("threshold") ? r.num(hc, key, p) : r.duration(hc, key, p);
     if (v === undefined || v <= 0) r.fail(join(p, key), "is required and must be greater than 0");

@@ -290,6 +290,37 @@ describe("compile", () => {
     expect(compile({ clusters: [defaults], endpoints: [zero] }).clusters.size).toBe(1);
   });
 
+  it("refuses the fields of a cluster's parts it doesn't implement: thresholds, health checks, LB and codec options", () => {
+    const c = cluster("a");
+    const refused = (extra: Record<string, unknown>) => reject({ clusters: [{ ...c, ...extra }] }).split(" (")[0];
+    expect(refused({ circuit_breakers: { thresholds: [{ max_connections: 5, retry_budget: {} }] } })).toBe(
+      'Cluster "a": circuit_breakers.thresholds[0].retry_budget: not supported by this proxy',
+    );
+    const hc = { timeout: "1s", interval: "1s", unhealthy_threshold: 1, healthy_threshold: 1 };
+    expect(refused({ health_checks: [{ ...hc, no_traffic_interval: "5s", http_health_check: { path: "/h" } }] })).toBe(
+      'Cluster "a": health_checks[0].no_traffic_interval: not supported by this proxy',
+    );
+    const two = [
+      { ...hc, http_health_check: { path: "/h" } },
+      { ...hc, http_health_check: { path: "/g" } },
+    ];
+    expect(refused({ health_checks: two })).toBe(
+      'Cluster "a": health_checks[1]: one health check per cluster is supported',
+    );
+    expect(refused({ lb_policy: "RING_HASH", ring_hash_lb_config: { hash_function: "MURMUR_HASH_2" } })).toBe(
+      'Cluster "a": ring_hash_lb_config.hash_function: not supported by this proxy',
+    );
+    expect(refused({ http2_protocol_options: { max_concurrent_streams: 10 } })).toBe(
+      'Cluster "a": http2_protocol_options.max_concurrent_streams: not supported by this proxy',
+    );
+    // Istio's thresholds (track_remaining: the remaining_* gauges are always kept) and empty codec options compile.
+    const istio = {
+      circuit_breakers: { thresholds: [{ max_connections: 5, track_remaining: true }] },
+      http2_protocol_options: {},
+    };
+    expect(compile({ clusters: [{ ...c, ...istio }] }).clusters.size).toBe(1);
+  });
+
   it("refuses the route fields it doesn't implement, naming each, instead of ignoring them", () => {
     const refused = (route: Record<string, unknown>, vh: Record<string, unknown> = {}) =>
       reject({

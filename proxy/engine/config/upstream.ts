@@ -16,7 +16,10 @@ const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
 export function onlyKnown(r: Reader, o: Obj, path: string, known: readonly string[], what: string): void {
   for (const k of Object.keys(o)) {
     if (k === "@type" || known.includes(k) || isDefault(o[k])) continue;
-    r.fail(join(path, k), `not supported by this proxy (${what} supports ${known.join(", ")})`);
+    r.fail(
+      join(path, k),
+      `not supported by this proxy (${known.length ? `${what} supports ${known.join(", ")}` : `${what}: none of its fields are`})`,
+    );
   }
 }
 
@@ -68,6 +71,7 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
   };
   common(r, r.optObj(o, "common_http_protocol_options", ""), "common_http_protocol_options", out);
   out.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", "") ?? out.maxRequestsPerConnection;
+  codecOptions(r, o, "");
   const typed = r.optObj(o, "typed_extension_protocol_options", "");
   if (!typed) return out;
   for (const key of Object.keys(typed)) {
@@ -90,7 +94,19 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
   const ep = join(p, "explicit_http_config");
   onlyKnown(r, explicit, ep, ["http_protocol_options", "http2_protocol_options"], "explicit_http_config");
   out.http2 = explicit.http2_protocol_options !== undefined && explicit.http2_protocol_options !== null;
+  codecOptions(r, explicit, ep);
   return out;
+}
+
+/** Http1ProtocolOptions and Http2ProtocolOptions choose the codec; the defaults are all this proxy does with them. */
+function codecOptions(r: Reader, o: Obj, path: string): void {
+  for (const [key, what] of [
+    ["http_protocol_options", "Http1ProtocolOptions"],
+    ["http2_protocol_options", "Http2ProtocolOptions"],
+  ] as const) {
+    const v = r.optObj(o, key, path);
+    if (v) onlyKnown(r, v, join(path, key), [], what);
+  }
 }
 
 /** upstream_connection_options.tcp_keepalive → SO_KEEPALIVE's idle time in ms (Linux's 7200 s when unset). */
