@@ -289,7 +289,7 @@ export class ListenerRuntime {
     if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
     const hcm = l.hcm;
     if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
-    if (hcm.http2Only) return this.takeH2(socket, key); // Node's http2 checks the preface, and closes on a bad one
+    if (hcm.http2Only) return this.takeH2(socket, key); // the h2 codec checks the preface, and closes on a bad one
     const chain = this.chain(key);
     const c = new Http1Connection(
       socket,
@@ -330,6 +330,8 @@ export class ListenerRuntime {
     const hcm = this.chainListener(key)?.hcm;
     c.h2 ??= new H2Listener(c.serve, {
       maxConcurrentStreams: hcm?.maxConcurrentStreams,
+      maxHeadBytes: hcm?.limits.maxHeadBytes,
+      maxHeaders: hcm?.limits.maxHeaders,
       count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name),
     });
     c.h2.take(socket);

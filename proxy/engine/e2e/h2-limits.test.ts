@@ -1,5 +1,6 @@
 // HTTP/2 abuse through the engine's h2c listener: max_concurrent_streams advertised, rapid reset (CVE-2023-44487)
 // closing the connection with Envoy's counter, a bad HPACK block closing the socket (not leaving it in CLOSE-WAIT),
+// request fields that would smuggle into the HTTP/1.1 head upstream reset,
 // and an HTTP/2-only listener (codec_type HTTP2) closing an invalid preface without an HTTP/1 answer.
 import { connect as h2connect, constants, type ClientHttp2Session } from "node:http2";
 import { connect as tcpConnect, type Socket } from "node:net";
@@ -17,6 +18,7 @@ import {
 import type { Engine } from "../engine.js";
 import { PrematureResets } from "../h2/server.js";
 import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
+import { HpackEncoder } from "../h2/hpack.js";
 
 function open(port: number): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
@@ -159,6 +161,46 @@ describe("HTTP/2 limits", () => {
     expect(goaway).toBeGreaterThan(0);
     expect(got.readUInt32BE(goaway + 6 + 4)).toBe(constants.NGHTTP2_COMPRESSION_ERROR);
   }, 30_000);
+
+  it("resets requests whose fields would smuggle into the HTTP/1.1 head upstream; none reaches the backend", async () => {
+    const attacks: Record<string, string[]> = {
+      "CRLF in a value": ["x-a", "1\r\nx-injected: 1"],
+      "LF in a value": ["x-a", "1\nGET /admin HTTP/1.1"],
+      "NUL in a value": ["x-a", "a\0b"],
+      "a space in :path": [":path", "/ HTTP/1.1\r\nHost: evil"],
+      "CR in a name": ["x-a\r", "1"],
+      "an upper-case name": ["X-Upper", "1"],
+      "transfer-encoding": ["transfer-encoding", "chunked"],
+      "te other than trailers": ["te", "gzip"],
+      "leading whitespace": ["x-a", " 1"],
+      "a CR in :authority": [":authority", "a\rb"],
+    };
+    const hits = b.hits;
+    for (const [what, [name, value]] of Object.entries(attacks)) {
+      const s = await raw(port);
+      const got: Buffer[] = [];
+      s.on("data", (d: Buffer) => got.push(d));
+      const fields = [":method", "GET", ":scheme", "http", ":path", "/", ":authority", "localhost"];
+      const at = fields.indexOf(name as string);
+      if (at >= 0) fields[at + 1] = value as string;
+      else fields.push(name as string, value as string);
+      const block = new HpackEncoder().encode(fields);
+      s.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(1, 0x5, 1, block)])); // HEADERS END_STREAM|END_HEADERS
+      // RST_STREAM on stream 1 with PROTOCOL_ERROR: type 3, stream 1, code 1.
+      const rst = Buffer.from([0, 0, 4, 3, 0, 0, 0, 0, 1, 0, 0, 0, 1]);
+      while (!Buffer.concat(got).includes(rst)) {
+        const closed = await Promise.race([
+          new Promise((r) => s.once("data", () => r(false))),
+          new Promise((r) => s.once("close", () => r(true))),
+        ]);
+        if (closed) break;
+      }
+      expect([what, Buffer.concat(got).includes(rst)]).toEqual([what, true]);
+      s.destroy();
+    }
+    expect(b.hits).toBe(hits);
+    expect((await get(port, "/")).status).toBe(200); // and the listener still serves
+  });
 
   it("an HTTP/2-only listener (codec_type HTTP2) closes an invalid preface without an HTTP/1 answer; AUTO answers HTTP/1.1", async () => {
     const h2only = await startEngine(

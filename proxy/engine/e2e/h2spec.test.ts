@@ -1,7 +1,5 @@
 // h2spec 2.2.1 (the HTTP/2 conformance suite, built from the Go module proxy by hack/h2spec/build.sh and cached by
-// version) against the engine's h2c listener. Every case must pass but those in ALLOWED: Node's own http2 module
-// (nghttp2 as Node drives it) behaves otherwise there, and Weft can't change it from JavaScript. proxy/README.md
-// lists them with the same reasons.
+// version) against the engine's h2c listener. Every case must pass.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,20 +14,11 @@ import {
 } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
-/** h2spec case id (`<spec>/<section>/<n>`) → why it fails on Node's http2. */
-const ALLOWED: Record<string, string> = {
-  "http2/5.1/8":
-    "DATA on a stream the client reset: nghttp2 ignores frames on recently closed streams instead of STREAM_CLOSED",
-  "http2/5.1/9": "HEADERS on a stream the client reset: as 5.1/8",
-  "http2/5.1/11": "DATA on a closed stream: as 5.1/8",
-  "http2/5.1/12": "HEADERS on a closed stream: as 5.1/8",
-  "http2/5.1.1/2":
-    "a stream id lower than a previous one: Node answers the earlier stream and doesn't send GOAWAY PROTOCOL_ERROR",
-  "http2/6.7/2":
-    "an unsolicited PING ACK: Node treats it as a connection error and closes, where h2spec expects it ignored",
-  "http2/6.9.1/2":
-    "a WINDOW_UPDATE overflowing 2^31-1: Node's GOAWAY carries another error code than FLOW_CONTROL_ERROR",
-};
+/**
+ * h2spec case id (`<spec>/<section>/<n>`) → why it may fail. Empty since the engine has its own HTTP/2 codec
+ * (proxy/engine/h2/session.ts); on node:http2 seven cases failed there (proxy/README.md, HTTP/2).
+ */
+const ALLOWED: Record<string, string> = {};
 
 interface Case {
   id: string;
@@ -90,7 +79,7 @@ describe("h2spec against the h2c listener", () => {
     await b?.close();
   });
 
-  it("passes every case but Node's own, documented limitations", async () => {
+  it("passes every case", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weft-h2spec-"));
     const report = (name: string) => join(dir, `${name}.xml`);
     await run(bin, ["-h", "127.0.0.1", "-p", String(port), "-o", "3", "-j", report("all")]);

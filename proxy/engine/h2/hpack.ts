@@ -2,6 +2,7 @@
 // of untrusted clients, and an encoder for the responses. Pure: bytes in, fields out, and back; no I/O.
 // Fields are flat arrays [name0, value0, name1, value1, ...] of latin1 strings (one char per octet).
 import { HUFFMAN_EOS, HUFFMAN_PADDING, huffmanDecode, huffmanEncode, huffmanLength } from "./huffman.js";
+import { DynamicTable, ENTRY_OVERHEAD, STATIC_COUNT, STATIC_NAMES, STATIC_VALUES } from "./hpack-table.js";
 
 /**
  * A COMPRESSION_ERROR (RFC 7540 §4.3): the connection must end with GOAWAY COMPRESSION_ERROR. `message` names the
@@ -15,8 +16,6 @@ export class HpackError extends Error {
 const DEFAULT_TABLE_SIZE = 4096;
 /** The encoder's table is never larger, whatever the peer allows (as nghttp2's): memory per connection is bounded. */
 const ENCODER_TABLE_LIMIT = 4096;
-/** §4.1: an entry's size is its name's and value's octets plus 32. */
-const ENTRY_OVERHEAD = 32;
 /** Integers beyond this are an overflow: nothing in a header block (lengths, indexes, sizes) comes near it. */
 const MAX_INTEGER = 2 ** 31 - 1;
 /** Scratch buffers above this size are allocated for the one call, not kept for the connection's life. */
@@ -27,92 +26,6 @@ type Latin1Buffer = Buffer & {
   latin1Slice(start: number, end: number): string;
   latin1Write(text: string, offset: number, length: number): number;
 };
-
-// prettier-ignore
-const STATIC: readonly (readonly [string, string])[] = [
-  [":authority", ""], [":method", "GET"], [":method", "POST"], [":path", "/"], [":path", "/index.html"],
-  [":scheme", "http"], [":scheme", "https"], [":status", "200"], [":status", "204"], [":status", "206"],
-  [":status", "304"], [":status", "400"], [":status", "404"], [":status", "500"], ["accept-charset", ""],
-  ["accept-encoding", "gzip, deflate"], ["accept-language", ""], ["accept-ranges", ""], ["accept", ""],
-  ["access-control-allow-origin", ""], ["age", ""], ["allow", ""], ["authorization", ""], ["cache-control", ""],
-  ["content-disposition", ""], ["content-encoding", ""], ["content-language", ""], ["content-length", ""],
-  ["content-location", ""], ["content-range", ""], ["content-type", ""], ["cookie", ""], ["date", ""], ["etag", ""],
-  ["expect", ""], ["expires", ""], ["from", ""], ["host", ""], ["if-match", ""], ["if-modified-since", ""],
-  ["if-none-match", ""], ["if-range", ""], ["if-unmodified-since", ""], ["last-modified", ""], ["link", ""],
-  ["location", ""], ["max-forwards", ""], ["proxy-authenticate", ""], ["proxy-authorization", ""], ["range", ""],
-  ["referer", ""], ["refresh", ""], ["retry-after", ""], ["server", ""], ["set-cookie", ""],
-  ["strict-transport-security", ""], ["transfer-encoding", ""], ["user-agent", ""], ["vary", ""], ["via", ""],
-  ["www-authenticate", ""],
-];
-/** Static table (Appendix A) names and values by HPACK index (1-61; 0 unused). */
-const STATIC_NAMES = ["", ...STATIC.map((e) => e[0])];
-const STATIC_VALUES = ["", ...STATIC.map((e) => e[1])];
-const STATIC_COUNT = STATIC.length;
-
-/**
- * The dynamic table (§2.3.2, §4): a ring of entries, newest at head - 1. `inserted` counts every entry ever added,
- * so the encoder can name an entry by its insertion number, stable across evictions.
- */
-class DynamicTable {
-  names: string[] = new Array<string>(16).fill("");
-  values: string[] = new Array<string>(16).fill("");
-  mask = 15;
-  head = 0;
-  count = 0;
-  size = 0;
-  inserted = 0;
-
-  constructor(public capacity: number) {}
-
-  /** Slot of the i-th newest entry (0-based; i < count). */
-  slot(i: number): number {
-    return (this.head - 1 - i) & this.mask;
-  }
-
-  /** §4.4: evicts until the entry fits; one larger than the table empties it and is not added (false). */
-  add(name: string, value: string): boolean {
-    const size = name.length + value.length + ENTRY_OVERHEAD;
-    while (this.count > 0 && this.size + size > this.capacity) this.evict();
-    if (size > this.capacity) return false;
-    if (this.count > this.mask) this.grow();
-    this.names[this.head] = name;
-    this.values[this.head] = value;
-    this.head = (this.head + 1) & this.mask;
-    this.count++;
-    this.size += size;
-    this.inserted++;
-    return true;
-  }
-
-  /** §4.3: a new maximum size evicts down to it. */
-  resize(capacity: number): void {
-    this.capacity = capacity;
-    while (this.size > capacity) this.evict();
-  }
-
-  /** Drops the oldest entry. */
-  protected evict(): void {
-    const slot = (this.head - this.count) & this.mask;
-    this.size -= this.names[slot]!.length + this.values[slot]!.length + ENTRY_OVERHEAD;
-    this.names[slot] = this.values[slot] = ""; // not kept alive
-    this.count--;
-  }
-
-  private grow(): void {
-    const length = this.names.length * 2;
-    const names = new Array<string>(length).fill("");
-    const values = new Array<string>(length).fill("");
-    for (let i = 0; i < this.count; i++) {
-      const slot = this.slot(this.count - 1 - i); // oldest first
-      names[i] = this.names[slot]!;
-      values[i] = this.values[slot]!;
-    }
-    this.names = names;
-    this.values = values;
-    this.head = this.count;
-    this.mask = length - 1;
-  }
-}
 
 export class HpackDecoder {
   private readonly maxTableSize: number;

@@ -1,80 +1,55 @@
-// HTTP/2 downstream (h2c with prior knowledge, or h2 negotiated by ALPN): each stream becomes a request through the
-// same filter chain; gRPC requests get gRPC-style local replies (trailers-only, grpc-status).
-import {
-  constants,
-  createServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
-} from "node:http2";
+// HTTP/2 downstream (h2c with prior knowledge, or h2 negotiated by ALPN) on Weft's own codec (session.ts): each
+// stream becomes a request through the same filter chain; gRPC requests get gRPC-style local replies (trailers-only,
+// grpc-status).
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 import { connectionOf } from "../connection.js";
-import { ChunkedScanner } from "../http1/parse.js";
+import { ChunkedScanner, reason } from "../http1/parse.js";
 import type { ResponseHead } from "../http/head.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
-import { flatHeaders, toHttp2Headers } from "./upstream.js";
-import { StreamWriter } from "./write.js";
+import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import { grpcStatusOf } from "../local.js";
 import { isGrpc } from "../grpc-timeout.js";
-import { PLAINTEXT_PEER, peerOf, type DownstreamPeer } from "../peer.js";
-
-/** Streams this side reset (anything else that closes with an error code was reset by the peer). */
-const resetHere = new WeakSet<ServerHttp2Stream>();
-
-function resetStream(stream: ServerHttp2Stream, code: number): void {
-  resetHere.add(stream);
-  stream.close(code);
-}
-
-/** stream.respond, or a reset when the headers are unacceptable to HTTP/2 (never an exception out of the engine). */
-function respond(
-  stream: ServerHttp2Stream,
-  headers: OutgoingHttpHeaders,
-  opts: { endStream?: boolean; waitForTrailers?: boolean },
-): boolean {
-  try {
-    stream.respond(headers, opts);
-    return true;
-  } catch {
-    resetStream(stream, constants.NGHTTP2_INTERNAL_ERROR);
-    return false;
-  }
-}
+import { peerOf } from "../peer.js";
+import { Code } from "./frames.js";
+import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
+import { H2Session, type ClosedBy } from "./session.js";
+import type { H2Stream } from "./stream.js";
 
 class H2Response implements Downstream {
   readonly protocol = "h2";
   readonly closing = false;
   private scanner: ChunkedScanner | undefined;
-  private trailers: string[] | undefined;
+  private wantTrailers = false;
   private finished = false;
-  private abortFn: (() => void) | undefined;
-  private readonly out: StreamWriter;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
+    private readonly stream: H2Stream,
     private readonly grpc: boolean,
-  ) {
-    this.out = new StreamWriter(stream);
-    stream.once("close", () => {
-      if (!this.finished) this.abortFn?.();
-    });
-  }
+  ) {}
 
   get isClosed(): boolean {
-    return this.stream.closed || this.stream.destroyed;
+    return this.stream.closed;
   }
 
   onAbort(fn: (() => void) | undefined): void {
-    this.abortFn = fn;
+    this.stream.onAbort = fn && (() => this.finished || fn());
   }
 
   onDrain(fn: (() => void) | undefined): void {
-    this.stream.removeAllListeners("drain");
-    if (fn) this.stream.once("drain", fn);
+    this.stream.onDrain = fn;
+  }
+
+  /** HEADERS from `headers`, or a reset when a value can't travel on HTTP/2 (never an exception out of the engine). */
+  private respond(status: number, headers: readonly string[], endStream: boolean): boolean {
+    const fields = responseFields(status, headers);
+    if (!fields) {
+      this.stream.reset(Code.INTERNAL_ERROR);
+      return false;
+    }
+    this.stream.respond(fields, endStream);
+    return true;
   }
 
   reply(status: number, headers: string[], body: Buffer | string): void {
@@ -82,53 +57,48 @@ class H2Response implements Downstream {
     if (this.isClosed) return;
     if (this.grpc && status !== 200) {
       // gRPC clients read errors from grpc-status, not the HTTP status: a trailers-only response.
-      const out = toHttp2Headers(headers, { ":status": 200 });
-      out["content-type"] = "application/grpc";
-      out["grpc-status"] ??= String(grpcStatusOf(status)); // a reply may name its own (a duration timeout's is 4)
-      out["grpc-message"] = encodeURIComponent(typeof body === "string" ? body : body.toString());
-      respond(this.stream, out, { endStream: true });
+      const text = typeof body === "string" ? body : body.toString();
+      const own = headers.indexOf("grpc-status"); // a reply may name its own (a duration timeout's is 4)
+      const fields = [...headers, "content-type", "application/grpc"];
+      if (own < 0 || own % 2) fields.push("grpc-status", String(grpcStatusOf(status)));
+      fields.push("grpc-message", encodeURIComponent(text));
+      this.respond(200, fields, true);
       return;
     }
-    const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    if (respond(this.stream, toHttp2Headers(headers, { ":status": status }), { endStream: len === 0 }) && len) {
-      this.out.write(body);
-      this.out.end();
+    const data = typeof body === "string" ? Buffer.from(body) : body;
+    if (this.respond(status, headers, data.length === 0) && data.length) {
+      this.stream.write(data);
+      this.stream.end();
     }
   }
 
   head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
     if (this.isClosed) return;
     this.scanner = head.chunked ? new ChunkedScanner() : undefined;
-    const wantTrailers = head.unframed === true && this.grpc;
-    if (wantTrailers) {
-      this.stream.once("wantTrailers", () => {
-        try {
-          this.stream.sendTrailers(toHttp2Headers(this.trailers ?? [], {}));
-        } catch {
-          resetStream(this.stream, constants.NGHTTP2_INTERNAL_ERROR);
-        }
-      });
-    }
-    respond(this.stream, toHttp2Headers(headers, { ":status": head.status }), { waitForTrailers: wantTrailers });
+    this.wantTrailers = head.unframed === true && this.grpc;
+    this.respond(head.status, headers, false);
   }
 
   body(chunk: Buffer): boolean {
     if (this.isClosed) return true;
-    if (!this.scanner) return this.out.write(chunk);
+    if (!this.scanner) return this.stream.write(chunk);
     let ok = true;
-    this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.out.write(chunk.subarray(a, b))));
+    this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.stream.write(chunk.subarray(a, b))));
     return ok;
   }
 
   end(trailers: string[] | undefined, _closeAfter: boolean): void {
     this.finished = true;
-    this.trailers = trailers;
-    if (!this.isClosed) this.out.end();
+    if (this.isClosed) return;
+    if (!this.wantTrailers || !trailers?.length) return this.stream.end();
+    const fields = responseFields(undefined, trailers);
+    if (fields) this.stream.end(fields);
+    else this.stream.reset(Code.INTERNAL_ERROR);
   }
 
   reset(): void {
     this.finished = true;
-    if (!this.isClosed) resetStream(this.stream, constants.NGHTTP2_INTERNAL_ERROR);
+    if (!this.isClosed) this.stream.reset(Code.INTERNAL_ERROR);
   }
 }
 
@@ -142,8 +112,11 @@ export interface H2Options {
   prematureResetTotalStreamCount?: number;
   /** Envoy's `overload.premature_reset_min_stream_lifetime_seconds` (1 s), in ms. */
   prematureResetMinStreamLifetimeMs?: number;
-  /** How often an idle-or-not session must answer a PING (see keepalive()). */
+  /** How often a session must answer a PING (Envoy's connection_keepalive). */
   keepaliveMs?: number;
+  /** The HCM's max_request_headers_kb, in bytes, and max_headers_count: over either, a 431. */
+  maxHeadBytes?: number;
+  maxHeaders?: number;
   count?: (stat: H2Stat) => void;
 }
 
@@ -152,6 +125,8 @@ export const H2_DEFAULTS = {
   prematureResetTotalStreamCount: 500,
   prematureResetMinStreamLifetimeMs: 1000,
   keepaliveMs: 5000,
+  maxHeadBytes: MAX_HEAD_BYTES,
+  maxHeaders: MAX_HEADERS,
 } as const;
 
 /**
@@ -174,61 +149,44 @@ export class PrematureResets {
 }
 
 export class H2Listener {
-  private readonly server: Http2Server;
-  private readonly sessions = new Map<
-    ServerHttp2Session,
-    { socket: Socket; resets: PrematureResets; peer: DownstreamPeer }
-  >();
+  private readonly sessions = new Map<H2Session, PrematureResets>();
   private draining = false;
-  private incoming: Socket | undefined;
   private readonly opts: Required<Omit<H2Options, "count">>;
   private readonly count: (stat: H2Stat) => void;
 
-  constructor(onRequest: (req: DownstreamRequest) => void, opts: H2Options = {}) {
+  constructor(
+    private readonly onRequest: (req: DownstreamRequest) => void,
+    opts: H2Options = {},
+  ) {
     this.opts = {
       ...H2_DEFAULTS,
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
     } as Required<Omit<H2Options, "count">>;
     this.count = opts.count ?? (() => undefined);
-    // maxSessionRejectedStreams: streams refused for going over max_concurrent_streams before Node ends the session.
-    this.server = createServer({
-      settings: { maxConcurrentStreams: this.opts.maxConcurrentStreams },
-      maxSessionRejectedStreams: 100,
-    });
-    this.server.on("session", (s: ServerHttp2Session) => {
-      const socket = this.incoming as Socket; // emitted synchronously from take()
-      this.sessions.set(s, {
-        socket,
-        resets: new PrematureResets(this.opts.prematureResetTotalStreamCount),
-        peer: peerOf(socket),
-      });
-      // A session that ends for any reason (GOAWAY, a bad HPACK block, a protocol error, the peer's FIN) takes its
-      // socket with it: Node's http2 leaves it open otherwise, and the connection sits in CLOSE-WAIT for ever.
-      s.once("close", () => {
-        this.sessions.delete(s);
-        socket.destroy();
-      });
-      s.on("error", () => {
-        s.destroy();
-        socket.destroy();
-      });
-      s.on("frameError", () => undefined);
-      this.keepalive(s, socket);
-      if (this.draining) s.close();
-    });
-    this.server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) =>
-      this.onStream(stream, headers, onRequest),
-    );
   }
 
-  /** Serves HTTP/2 on a connection (its first bytes already pushed back onto it). */
+  /** Serves HTTP/2 on a connection (its first bytes, if read already, pushed back onto it). */
   take(socket: Socket): void {
-    this.incoming = socket;
-    try {
-      this.server.emit("connection", socket);
-    } finally {
-      this.incoming = undefined;
-    }
+    const o = this.opts;
+    const peer = peerOf(socket);
+    const resets = new PrematureResets(o.prematureResetTotalStreamCount);
+    const session: H2Session = new H2Session(
+      socket,
+      {
+        maxConcurrentStreams: o.maxConcurrentStreams,
+        maxBodyBytes: MAX_BODY_BYTES,
+        keepaliveMs: o.keepaliveMs,
+        maxBytes: o.maxHeadBytes,
+        maxHeaders: o.maxHeaders,
+      },
+      {
+        request: (stream, head) => this.serve(socket, peer, stream, head),
+        streamClosed: (stream, code, by) => this.onStreamClose(session, resets, stream, code, by),
+        closed: () => this.sessions.delete(session),
+      },
+    );
+    this.sessions.set(session, resets);
+    if (this.draining) session.drain();
   }
 
   get size(): number {
@@ -238,91 +196,60 @@ export class H2Listener {
   /** GOAWAY on every session: streams in flight finish, new ones go to a new connection. */
   drain(): void {
     this.draining = true;
-    for (const s of this.sessions.keys()) s.close();
-  }
-
-  /**
-   * After a fatal protocol error (a bad HPACK block, say) nghttp2 sends GOAWAY and stops reading, and Node neither
-   * closes the session nor sees the peer's FIN: the socket would sit in CLOSE-WAIT for ever. So each session is
-   * pinged every `keepaliveMs`, like Envoy's http2_protocol_options.connection_keepalive; one that hasn't answered the
-   * previous ping by the next is dead, and its socket is destroyed.
-   */
-  private keepalive(s: ServerHttp2Session, socket: Socket): void {
-    let waiting = false;
-    const timer = setInterval(() => {
-      if (waiting) {
-        s.destroy();
-        socket.destroy();
-        return;
-      }
-      waiting = true;
-      try {
-        s.ping((err) => (waiting = err !== null));
-      } catch {
-        s.destroy();
-        socket.destroy();
-      }
-    }, this.opts.keepaliveMs).unref();
-    s.once("close", () => clearInterval(timer));
+    for (const s of this.sessions.keys()) s.drain();
   }
 
   /** Counts a closed stream's reset, and closes a connection that resets too many streams too early. */
-  private onStreamClose(stream: ServerHttp2Stream, session: ServerHttp2Session, born: number): void {
-    const code = stream.rstCode ?? constants.NGHTTP2_NO_ERROR;
-    const byPeer = code !== constants.NGHTTP2_NO_ERROR && !resetHere.has(stream);
-    if (code !== constants.NGHTTP2_NO_ERROR) this.count(byPeer ? "http2.rx_reset" : "http2.tx_reset");
-    const entry = this.sessions.get(session);
-    if (!entry) return;
-    const premature = byPeer && performance.now() - born < this.opts.prematureResetMinStreamLifetimeMs;
-    if (entry.resets.close(premature) && !session.destroyed) {
+  private onStreamClose(session: H2Session, resets: PrematureResets, s: H2Stream, code: Code, by: ClosedBy): void {
+    if (by === "gone") return;
+    const byPeer = by === "peer";
+    if (code !== Code.NO_ERROR) this.count(byPeer ? "http2.rx_reset" : "http2.tx_reset");
+    const premature = byPeer && performance.now() - s.born < this.opts.prematureResetMinStreamLifetimeMs;
+    if (resets.close(premature) && !session.socket.destroyed) {
       this.count("downstream_rq_too_many_premature_resets");
       session.destroy();
-      entry.socket.destroy();
     }
   }
 
-  private onStream(
-    stream: ServerHttp2Stream,
-    h: IncomingHttpHeaders,
-    onRequest: (req: DownstreamRequest) => void,
-  ): void {
-    stream.on("error", () => undefined);
-    const born = performance.now();
-    const session = stream.session as ServerHttp2Session; // set while the stream is open
-    stream.once("close", () => this.onStreamClose(stream, session, born));
-    const parts: Buffer[] = [];
-    let size = 0;
-    stream.on("data", (d: Buffer) => {
-      size += d.length;
-      if (size > MAX_BODY_BYTES) resetStream(stream, constants.NGHTTP2_REFUSED_STREAM);
-      else parts.push(d);
-    });
-    stream.once("end", () => {
-      const target = String(h[":path"] ?? "/");
-      const q = target.indexOf("?");
-      const headers = flatHeaders(h);
-      const contentType = String(h["content-type"] ?? "");
-      const body = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-      onRequest({
-        head: {
-          method: String(h[":method"] ?? "GET"),
-          target,
-          path: q < 0 ? target : target.slice(0, q),
-          query: q < 0 ? "" : target.slice(q + 1),
-          minor: 1,
-          headers,
-          host: String(h[":authority"] ?? h.host ?? ""),
-          contentLength: body.length,
-          chunked: false,
-          keepAlive: true,
-          expectContinue: false,
-        },
-        body,
-        remoteAddress: stream.session?.socket?.remoteAddress ?? "",
-        connection: connectionOf((this.sessions.get(session) as { socket: Socket }).socket),
-        peer: this.sessions.get(session)?.peer ?? PLAINTEXT_PEER,
-        down: new H2Response(stream, isGrpc(contentType)),
-      });
+  private serve(socket: Socket, peer: DownstreamRequest["peer"], stream: H2Stream, h: H2RequestHead | Refusal): void {
+    if ("malformed" in h) return stream.reset(Code.PROTOCOL_ERROR);
+    if ("status" in h) {
+      const res = new H2Response(stream, false);
+      res.reply(h.status, ["content-type", "text/plain"], `${reason(h.status)}\n`);
+      return;
+    }
+    const q = h.path.indexOf("?");
+    const body = stream.body();
+    const grpc = isGrpc(contentType(h.headers));
+    this.onRequest({
+      head: {
+        method: h.method,
+        target: h.path,
+        path: q < 0 ? h.path : h.path.slice(0, q),
+        query: q < 0 ? "" : h.path.slice(q + 1),
+        minor: 1,
+        headers: h.headers,
+        host: h.authority || hostField(h.headers),
+        contentLength: body.length,
+        chunked: false,
+        keepAlive: true,
+        expectContinue: false,
+      },
+      body,
+      remoteAddress: socket.remoteAddress ?? "",
+      connection: connectionOf(socket),
+      peer,
+      down: new H2Response(stream, grpc),
     });
   }
+}
+
+function contentType(headers: readonly string[]): string {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === "content-type") return headers[i + 1] as string;
+  return "";
+}
+
+function hostField(headers: readonly string[]): string {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === "host") return headers[i + 1] as string;
+  return "";
 }

@@ -12,21 +12,10 @@ import { headerValue, type ResponseHead } from "../http/head.js";
 import { endAfterWrite } from "./write.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialOptions } from "../dial.js";
+import { HTTP1_ONLY } from "./fields.js";
 
 /** Headers HTTP/2 allows only once: the last value wins. */
 const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location", "content-length"]);
-
-/** HTTP/1.1-only and pseudo headers that must not travel on HTTP/2. */
-const DROP = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "content-length",
-]);
 
 export function flatHeaders(h: IncomingHttpHeaders, skipPseudo = true): string[] {
   const out: string[] = [];
@@ -41,7 +30,7 @@ export function flatHeaders(h: IncomingHttpHeaders, skipPseudo = true): string[]
 export function toHttp2Headers(headers: readonly string[], into: OutgoingHttpHeaders): OutgoingHttpHeaders {
   for (let i = 0; i < headers.length; i += 2) {
     const k = headers[i] as string;
-    if (DROP.has(k) || k.startsWith(":")) continue;
+    if (HTTP1_ONLY.has(k) || k.startsWith(":")) continue;
     const v = headers[i + 1] as string;
     const cur = into[k];
     into[k] = cur === undefined || SINGLE.has(k) ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];

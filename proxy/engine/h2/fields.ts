@@ -1,0 +1,191 @@
+// The field sections of HTTP/2 requests and responses (RFC 9113 §8.2, §8.3). A request's fields come from an
+// untrusted client and will be written into an HTTP/1.1 head upstream, so anything that is malformed in HTTP/2 is
+// refused here: a stream error PROTOCOL_ERROR, never a field passed on. Limits answer 431 as the HTTP/1 codec does.
+import { isTchar } from "../http1/syntax.js";
+
+export interface H2RequestHead {
+  method: string;
+  /** :path (origin-form, or `*` for OPTIONS). */
+  path: string;
+  authority: string;
+  /** Regular fields, flat, in arrival order; `cookie` crumbs joined into one field (§8.2.3). */
+  headers: string[];
+  /** content-length, or -1. */
+  contentLength: number;
+}
+
+/** Why a request can't be served: `malformed` is a stream error PROTOCOL_ERROR, `status` a local reply. */
+export type Refusal = { malformed: string } | { status: 431 | 501; reason: string };
+
+/** Connection-specific fields (§8.2.2). */
+const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+/** A field name: token characters, none upper case (§8.2.1). */
+function validName(n: string): boolean {
+  if (!n.length) return false;
+  for (let i = 0; i < n.length; i++) {
+    const c = n.charCodeAt(i);
+    if (!isTchar(c) || (c >= 0x41 && c <= 0x5a)) return false;
+  }
+  return true;
+}
+
+/** No control character but HTAB (NUL, CR and LF above all). */
+function noControls(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c !== 9) || c === 0x7f) return false;
+  }
+  return true;
+}
+
+/** A request's field value (§8.2.1): no control character but HTAB, no leading or trailing whitespace. */
+function validValue(v: string): boolean {
+  const n = v.length;
+  if (n) {
+    const a = v.charCodeAt(0);
+    const z = v.charCodeAt(n - 1);
+    if (a === 0x20 || a === 9 || z === 0x20 || z === 9) return false;
+  }
+  return noControls(v);
+}
+
+/** :path as an origin-form target: visible ASCII only (it becomes the request line upstream). */
+function validPath(p: string, method: string): boolean {
+  if (p === "*") return method === "OPTIONS";
+  if (p.charCodeAt(0) !== 0x2f) return false;
+  for (let i = 1; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+/** :authority: host[:port] characters only (RFC 3986 reg-name, IP-literal), nothing that ends a line or a field. */
+function validAuthority(a: string): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x2f || c === 0x3f || c === 0x23 || c === 0x5c) return false;
+  }
+  return true;
+}
+
+function isToken(s: string): boolean {
+  if (!s.length) return false;
+  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
+  return true;
+}
+
+export interface FieldLimits {
+  /** Fields at most (Envoy's max_headers_count). */
+  maxHeaders: number;
+  /** Names and values together at most, in bytes (Envoy's max_request_headers_kb). */
+  maxBytes: number;
+}
+
+/** A request's head from its decoded fields, or why it is refused. */
+export function requestHead(fields: readonly string[], limits: FieldLimits): H2RequestHead | Refusal {
+  let method: string | undefined;
+  let path: string | undefined;
+  let scheme: string | undefined;
+  let authority: string | undefined;
+  let regular = false;
+  let bytes = 0;
+  let contentLength = -1;
+  let cookie: string | undefined;
+  const headers: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const value = fields[i + 1] as string;
+    bytes += name.length + value.length;
+    if (name.charCodeAt(0) === 0x3a) {
+      if (regular) return { malformed: `pseudo-header ${name} after a regular field` };
+      if (name === ":method") {
+        if (method !== undefined || !isToken(value)) return { malformed: "bad or repeated :method" };
+        method = value;
+      } else if (name === ":path") {
+        if (path !== undefined || !value.length) return { malformed: "empty or repeated :path" };
+        path = value;
+      } else if (name === ":scheme") {
+        if (scheme !== undefined || !isToken(value)) return { malformed: "bad or repeated :scheme" };
+        scheme = value;
+      } else if (name === ":authority") {
+        if (authority !== undefined || !validAuthority(value)) return { malformed: "bad or repeated :authority" };
+        authority = value;
+      } else return { malformed: `pseudo-header ${name} is not a request's` };
+      continue;
+    }
+    regular = true;
+    if (!validName(name)) return { malformed: `field name ${JSON.stringify(name)}` };
+    if (!validValue(value)) return { malformed: `field ${name}: a character HTTP forbids` };
+    if (CONNECTION_SPECIFIC.has(name)) return { malformed: `connection-specific field ${name}` };
+    if (name === "te" && value !== "trailers") return { malformed: "te other than trailers" };
+    if (name === "cookie") {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      continue;
+    }
+    if (name === "content-length") {
+      if (!/^\d{1,15}$/.test(value)) return { malformed: "content-length" };
+      const n = Number(value);
+      if (contentLength >= 0 && n !== contentLength) return { malformed: "content-length values differ" };
+      contentLength = n;
+    }
+    headers.push(name, value);
+  }
+  if (method === undefined) return { malformed: "no :method" };
+  if (method === "CONNECT") return { status: 501, reason: "CONNECT is not supported" };
+  if (scheme === undefined) return { malformed: "no :scheme" };
+  if (path === undefined) return { malformed: "no :path" };
+  if (!validPath(path, method)) return { malformed: ":path is not an origin-form target" };
+  if (cookie !== undefined) headers.push("cookie", cookie);
+  if (headers.length / 2 > limits.maxHeaders) return { status: 431, reason: "too many header fields" };
+  if (bytes > limits.maxBytes) return { status: 431, reason: "header fields too large" };
+  return { method, path, authority: authority ?? "", headers, contentLength };
+}
+
+/** A trailer section may carry no pseudo-header (§8.1); true when it is acceptable. */
+export function validTrailers(fields: readonly string[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (!validName(name) || !validValue(fields[i + 1] as string)) return false;
+  }
+  return true;
+}
+
+/** HTTP/1.1-only fields, and those the codec writes itself, never carried over to HTTP/2 (both directions). */
+export const HTTP1_ONLY: ReadonlySet<string> = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "content-length",
+]);
+/** Fields HTTP/2 responses carry once: the last value wins (as node:http2 did). */
+const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location"]);
+
+/**
+ * A response's (or trailers') fields for the encoder: `:status` first when given, names lower-cased, the dropped
+ * ones left out. Undefined when a value holds a character HTTP forbids (the stream is reset instead).
+ */
+export function responseFields(status: number | undefined, headers: readonly string[]): string[] | undefined {
+  const out: string[] = status === undefined ? [] : [":status", String(status)];
+  for (let i = 0; i < headers.length; i += 2) {
+    const k = (headers[i] as string).toLowerCase();
+    if (HTTP1_ONLY.has(k) || k.charCodeAt(0) === 0x3a) continue;
+    const v = headers[i + 1] as string;
+    if (!noControls(v)) return undefined;
+    if (SINGLE.has(k)) {
+      let at = status === undefined ? 0 : 2;
+      while (at < out.length && out[at] !== k) at += 2;
+      if (at < out.length) {
+        out[at + 1] = v;
+        continue;
+      }
+    }
+    out.push(k, v);
+  }
+  return out;
+}

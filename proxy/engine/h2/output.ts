@@ -1,0 +1,196 @@
+// The sending half of an HTTP/2 server connection: response frames laid out as flow control allows (RFC 9113 §5.2;
+// the peer's windows, per stream and for the connection), written once per event-loop turn, and backpressure both
+// ways: a stream's write() says when to wait, and a peer that doesn't read its acks is cut off. session.ts reads.
+import type { Socket } from "node:net";
+import { HpackEncoder } from "./hpack.js";
+import {
+  ACK,
+  Code,
+  ConnectionError,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  FrameOut,
+  MAX_WINDOW,
+  Setting,
+  Type,
+} from "./frames.js";
+import { HIGH_WATER, type H2Stream, type StreamOwner } from "./stream.js";
+
+/**
+ * Control frames (PING and SETTINGS acks, resets) queued while the socket is backed up, before the connection is
+ * closed: a peer that sends them without reading the answers would grow the queue without bound (Envoy's
+ * max_outbound_control_frames, 1000; nghttp2's max outbound acks).
+ */
+const MAX_QUEUED_CONTROL = 1000;
+const EMPTY = Buffer.alloc(0);
+
+export abstract class H2Output implements StreamOwner {
+  protected readonly out = new FrameOut();
+  protected readonly encoder = new HpackEncoder();
+  protected readonly streams = new Map<number, H2Stream>();
+  /** Streams with bytes queued that the windows don't let out yet. */
+  protected readonly waiting = new Set<H2Stream>();
+  protected sendWindow = DEFAULT_WINDOW;
+  /** The peer's SETTINGS_INITIAL_WINDOW_SIZE and SETTINGS_MAX_FRAME_SIZE. */
+  protected peerWindow = DEFAULT_WINDOW;
+  protected peerMaxFrame = DEFAULT_MAX_FRAME;
+  /** Nothing more is written (a connection error was sent, or the socket closed). */
+  protected done = false;
+  blocked = false;
+  private flushQueued = false;
+  private queuedControl = 0;
+
+  constructor(readonly socket: Socket) {
+    socket.on("drain", this.onSocketDrain);
+  }
+
+  /** The response's END_STREAM is laid out. */
+  protected abstract sent(s: H2Stream): void;
+  abstract resetStream(s: H2Stream, code: Code): void;
+  /** RST_STREAM with `code` for stream `id`, open or not. */
+  protected abstract streamError(id: number, code: Code): void;
+  /** The highest stream id the peer has opened. */
+  protected lastId = 0;
+
+  /** The peer's SETTINGS: they change how this side sends (§6.5.2), then are acknowledged. */
+  protected onSettings(flags: number, id: number, p: Buffer): void {
+    if (id) throw new ConnectionError(Code.PROTOCOL_ERROR, "SETTINGS on a stream");
+    if (flags & ACK) {
+      if (p.length) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      return;
+    }
+    if (p.length % 6) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "SETTINGS length not a multiple of 6");
+    for (let i = 0; i < p.length; i += 6) {
+      const key = p.readUInt16BE(i);
+      const v = p.readUInt32BE(i + 2);
+      if (key === Setting.HEADER_TABLE_SIZE) this.encoder.setMaxTableSize(Math.min(v, 4096));
+      else if (key === Setting.ENABLE_PUSH && v > 1) throw new ConnectionError(Code.PROTOCOL_ERROR, "ENABLE_PUSH");
+      else if (key === Setting.INITIAL_WINDOW_SIZE) {
+        if (v > MAX_WINDOW) throw new ConnectionError(Code.FLOW_CONTROL_ERROR, "INITIAL_WINDOW_SIZE over 2^31-1");
+        const delta = v - this.peerWindow;
+        this.peerWindow = v;
+        for (const s of this.streams.values()) {
+          s.sendWindow += delta;
+          if (s.sendWindow > MAX_WINDOW) throw new ConnectionError(Code.FLOW_CONTROL_ERROR, "stream window overflow");
+        }
+      } else if (key === Setting.MAX_FRAME_SIZE) {
+        if (v < DEFAULT_MAX_FRAME || v > 2 ** 24 - 1) throw new ConnectionError(Code.PROTOCOL_ERROR, "MAX_FRAME_SIZE");
+        this.peerMaxFrame = v;
+      }
+    }
+    this.control();
+    this.out.frame(Type.SETTINGS, ACK, 0);
+    this.pumpAll();
+  }
+
+  protected onWindowUpdate(id: number, p: Buffer): void {
+    if (p.length !== 4) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "WINDOW_UPDATE of other than 4 bytes");
+    const inc = p.readUInt32BE(0) & 0x7fffffff;
+    if (!id) {
+      if (!inc) throw new ConnectionError(Code.PROTOCOL_ERROR, "WINDOW_UPDATE of 0");
+      if (this.sendWindow + inc > MAX_WINDOW) throw new ConnectionError(Code.FLOW_CONTROL_ERROR, "window overflow");
+      this.sendWindow += inc;
+      return this.pumpAll();
+    }
+    const s = this.streams.get(id);
+    if (!s) {
+      if (id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, "WINDOW_UPDATE on an idle stream");
+      return; // a window for a stream that just closed
+    }
+    if (!inc) return this.streamError(id, Code.PROTOCOL_ERROR);
+    if (s.sendWindow + inc > MAX_WINDOW) return this.streamError(id, Code.FLOW_CONTROL_ERROR);
+    s.sendWindow += inc;
+    this.pump(s);
+  }
+
+  sendHeaders(s: H2Stream, fields: string[], endStream: boolean): void {
+    this.out.headers(s.id, this.encoder.encode(fields), endStream, this.peerMaxFrame);
+    if (endStream) this.sent(s);
+    this.schedule();
+  }
+
+  pump(s: H2Stream): void {
+    if (s.closed || s.sentEnd) return;
+    const q = s.queue;
+    while (q.length && s.sendWindow > 0 && this.sendWindow > 0) {
+      const chunk = q[0]!;
+      const n = Math.min(chunk.length, s.sendWindow, this.sendWindow, this.peerMaxFrame);
+      if (n === chunk.length) q.shift();
+      else q[0] = chunk.subarray(n);
+      s.queued -= n;
+      s.sendWindow -= n;
+      this.sendWindow -= n;
+      const last = !q.length && s.endRequested && !s.trailers;
+      this.out.data(s.id, n === chunk.length ? chunk : chunk.subarray(0, n), last);
+      if (last) {
+        this.sent(s);
+        break;
+      }
+    }
+    if (q.length) this.waiting.add(s);
+    else {
+      this.waiting.delete(s);
+      if (s.endRequested && !s.sentEnd) {
+        if (s.trailers) this.sendHeaders(s, s.trailers, true);
+        else {
+          this.out.data(s.id, EMPTY, true);
+          this.sent(s);
+        }
+      }
+    }
+    if (s.wantsDrain && s.queued < HIGH_WATER / 4 && !this.blocked) {
+      s.wantsDrain = false;
+      const fn = s.onDrain;
+      if (fn) process.nextTick(fn);
+    }
+    this.schedule();
+  }
+
+  protected pumpAll(): void {
+    for (const s of this.waiting) {
+      if (this.sendWindow <= 0) break;
+      this.pump(s);
+    }
+  }
+
+  protected schedule(): void {
+    if (this.flushQueued || this.done) return;
+    this.flushQueued = true;
+    setImmediate(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.flush();
+  };
+
+  protected flush(): void {
+    const parts = this.out.take();
+    if (!parts.length || this.socket.destroyed) return;
+    let ok = true;
+    if (parts.length === 1) ok = this.socket.write(parts[0]!);
+    else {
+      this.socket.cork();
+      for (const b of parts) ok = this.socket.write(b);
+      this.socket.uncork();
+    }
+    if (!ok) this.blocked = true;
+  }
+
+  /** One more control frame to answer with: too many while the peer isn't reading closes the connection. */
+  protected control(): void {
+    if (this.blocked && ++this.queuedControl > MAX_QUEUED_CONTROL)
+      throw new ConnectionError(Code.ENHANCE_YOUR_CALM, "too many control frames queued");
+  }
+
+  private readonly onSocketDrain = (): void => {
+    this.blocked = false;
+    this.queuedControl = 0;
+    for (const s of [...this.streams.values()]) {
+      if (s.wantsDrain && s.queued < HIGH_WATER / 4) {
+        s.wantsDrain = false;
+        s.onDrain?.();
+      }
+    }
+  };
+}

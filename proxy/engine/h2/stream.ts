@@ -1,0 +1,92 @@
+// One HTTP/2 stream of a server connection (session.ts): the request as it arrives, and the response's frames
+// waiting for flow-control window. The session moves the bytes; a stream only keeps its own state.
+import { Code } from "./frames.js";
+import type { H2RequestHead } from "./fields.js";
+
+/** Queued response bytes above which write() asks the caller to wait for onDrain (as a Writable's highWaterMark). */
+export const HIGH_WATER = 64 * 1024;
+
+/** What a stream asks of its connection. */
+export interface StreamOwner {
+  sendHeaders(s: H2Stream, fields: string[], endStream: boolean): void;
+  /** Sends what the windows allow of s's queue, then its end (END_STREAM or the trailers) once the queue is empty. */
+  pump(s: H2Stream): void;
+  resetStream(s: H2Stream, code: Code): void;
+  /** The socket is backed up: writes should wait. */
+  readonly blocked: boolean;
+}
+
+export class H2Stream {
+  readonly born = performance.now();
+  // The request.
+  /** Set once the request's fields are accepted; it is handed over when it ends. */
+  head: H2RequestHead | undefined;
+  parts: Buffer[] = [];
+  received = 0;
+  declaredLength = -1;
+  remoteEnded = false;
+  recvWindow: number;
+  // The response.
+  sendWindow: number;
+  readonly queue: Buffer[] = [];
+  queued = 0;
+  headersSent = false;
+  endRequested = false;
+  trailers: string[] | undefined;
+  sentEnd = false;
+  closed = false;
+  /** Set when a write returned false: onDrain is owed once the queue is low again. */
+  wantsDrain = false;
+  onAbort: (() => void) | undefined;
+  onDrain: (() => void) | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly owner: StreamOwner,
+    recvWindow: number,
+    sendWindow: number,
+  ) {
+    this.recvWindow = recvWindow;
+    this.sendWindow = sendWindow;
+  }
+
+  /** The request body as received. */
+  body(): Buffer {
+    const p = this.parts;
+    this.parts = [];
+    return p.length === 1 ? (p[0] as Buffer) : Buffer.concat(p, this.received);
+  }
+
+  /** HEADERS for the response (fields from fields.ts's responseFields, `:status` first). */
+  respond(fields: string[], endStream: boolean): void {
+    if (this.closed || this.headersSent) return;
+    this.headersSent = true;
+    if (endStream) this.endRequested = true;
+    this.owner.sendHeaders(this, fields, endStream);
+  }
+
+  /** Queues body bytes; false when the caller should wait for onDrain. */
+  write(chunk: Buffer): boolean {
+    if (this.closed || this.endRequested) return true;
+    if (chunk.length) {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      this.owner.pump(this);
+    }
+    if (this.queued < HIGH_WATER && !this.owner.blocked) return true;
+    this.wantsDrain = true;
+    return false;
+  }
+
+  /** Ends the response after the queued bytes, with trailers (a HEADERS frame) when given. */
+  end(trailers?: string[]): void {
+    if (this.closed || this.endRequested) return;
+    this.endRequested = true;
+    if (trailers?.length) this.trailers = trailers;
+    this.owner.pump(this);
+  }
+
+  reset(code: Code = Code.INTERNAL_ERROR): void {
+    if (!this.closed) this.owner.resetStream(this, code);
+  }
+}
