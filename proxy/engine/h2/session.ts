@@ -17,15 +17,13 @@ import {
   Type,
 } from "./frames.js";
 import { H2Output } from "./output.js";
-import { H2Stream } from "./stream.js";
+import { ClosedStreams, H2Stream } from "./stream.js";
 import { requestHead, validTrailers, type FieldLimits, type H2RequestHead, type Refusal } from "./fields.js";
 
 /** The receive window this side gives each stream and the connection (bodies are buffered whole anyway). */
 const WINDOW = 1024 * 1024;
 /** Streams refused for going over max_concurrent_streams before the connection is closed (node:http2's default). */
 const MAX_REFUSED = 100;
-/** Closed streams remembered, to tell a frame on a closed stream (STREAM_CLOSED) from one on a never-opened one. */
-const RECENT = 256;
 /** After a GOAWAY for an error, how long the peer has to close before the socket is destroyed. */
 const LINGER_MS = 1000;
 
@@ -51,7 +49,7 @@ type Block = { stream: number; endStream: boolean; selfDependent: boolean; parts
 export class H2Session extends H2Output {
   private readonly decoder = new HpackDecoder({ maxTableSize: 4096 });
   /** Recently closed stream ids → whether this side reset it (frames still in flight from the peer are ignored). */
-  private readonly recent = new Map<number, boolean>();
+  private readonly recent = new ClosedStreams();
   private pending: Buffer | undefined;
   private prefaceSeen = 0;
   private settingsSeen = false;
@@ -336,8 +334,7 @@ export class H2Session extends H2Output {
   }
 
   private remember(id: number, resetHere: boolean): void {
-    this.recent.set(id, resetHere);
-    if (this.recent.size > RECENT) this.recent.delete(this.recent.keys().next().value as number);
+    this.recent.add(id, resetHere);
   }
 
   private close(s: H2Stream, code: Code, by: ClosedBy): void {
