@@ -167,16 +167,12 @@ async function main(): Promise<void> {
       20_000,
     );
     // Large HTTP/2 windows, as Envoy has (its default stream window is 256 MiB): no stall mid-message.
-    const options = (i: number): Record<string, number> => ({
-      "weft.bench.channel": i,
-      "grpc.max_receive_message_length": 64 << 20,
-      "grpc-node.flow_control_window": 16 << 20,
-    });
+    const options = { maxMessageBytes: 64 << 20, windowBytes: 16 << 20 };
     const connectStart = performance.now();
     // Without Sidecars every proxy subscribes to what the first one learnt; with them, to its namespace's imports.
     let names: Names | undefined;
     const namesOf = (i: number): Names | undefined => (SIDECAR ? scopedNames(i % NAMESPACES) : names);
-    const full = adsChannel(`127.0.0.1:${XDS}`, { channel: options(-1) });
+    const full = adsChannel(`127.0.0.1:${XDS}`, options);
     const first = new SimProxy(full, nodeId(0), (n) => (names ??= n));
     first.start();
     await waitFor("the first proxy", () => first.synced && names !== undefined, 20_000);

@@ -216,12 +216,8 @@ async function main(): Promise<void> {
     );
 
     // The clients: one learns the names to subscribe to; the rest subscribe to them directly.
-    const opts = (i: number) => ({
-      "weft.bench.channel": i,
-      "grpc.max_receive_message_length": 256 << 20,
-      "grpc-node.flow_control_window": 16 << 20,
-    });
-    const first = adsChannel(`127.0.0.1:${xds}`, { channel: opts(-1) });
+    const opts = { maxMessageBytes: 256 << 20, windowBytes: 16 << 20 };
+    const first = adsChannel(`127.0.0.1:${xds}`, opts);
     channels.push(first);
     let names: Names | undefined;
     const watchers: ((p: number, r: DiscoveryResponse, at: number) => void)[] = [];

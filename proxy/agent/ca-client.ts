@@ -1,11 +1,15 @@
 // The agent's side of the mesh CA: a fresh key kept in memory, a CSR, the token, CreateCertificate over TLS (the
 // server verified against the mesh's root certificate). Also the channel credentials for xDS over mTLS.
 import { X509Certificate } from "node:crypto";
-import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
 import { createCsr } from "./csr.js";
-import { CA_AUTH_HEADER, caService, type CertificateRequest, type CertificateResponse } from "../xds/ca.js";
-
-const CaClient = makeGenericClientConstructor(caService, "IstioCertificateService");
+import {
+  CA_AUTH_HEADER,
+  CREATE_CERTIFICATE,
+  decodeCertificateResponse,
+  encodeCertificateRequest,
+  type CertificateRequest,
+} from "../xds/ca.js";
+import { GrpcChannel, type GrpcTls } from "../xds/grpc.js";
 
 export interface WorkloadCert {
   /** Leaf first, then the chain (PEM). */
@@ -33,41 +37,22 @@ export interface CaClientOptions {
   deadlineMs?: number;
 }
 
-/** Channel credentials for :15012: the mesh root, and the workload certificate when there is one (mTLS). */
-export function meshCredentials(
-  rootPem: string,
-  cert?: Pick<WorkloadCert, "certChainPem" | "keyPem">,
-): ChannelCredentials {
-  return cert
-    ? credentials.createSsl(Buffer.from(rootPem), Buffer.from(cert.keyPem), Buffer.from(cert.certChainPem))
-    : credentials.createSsl(Buffer.from(rootPem));
+/** TLS for :15012: the mesh root, and the workload certificate when there is one (mTLS). */
+export function meshCredentials(rootPem: string, cert?: Pick<WorkloadCert, "certChainPem" | "keyPem">): GrpcTls {
+  return cert ? { ca: rootPem, key: cert.keyPem, cert: cert.certChainPem } : { ca: rootPem };
 }
 
 /** Asks the CA for a certificate; rejects with the CA's reason (a gRPC error's details) when refused. */
 export async function requestCertificate(o: CaClientOptions, token: string): Promise<WorkloadCert> {
   const { csrPem, keyPem } = await createCsr(o.identity ? [o.identity] : []);
-  const client = new CaClient(
-    o.address,
-    meshCredentials(o.rootPem),
-    o.serverName ? { "grpc.ssl_target_name_override": o.serverName, "grpc.default_authority": o.serverName } : {},
-  );
-  const md = new Metadata();
-  md.set(CA_AUTH_HEADER, `Bearer ${token}`);
+  const channel = new GrpcChannel(o.address, { tls: { ...meshCredentials(o.rootPem), servername: o.serverName } });
   const req: CertificateRequest = { csr: csrPem, validity_duration: o.ttlSeconds ?? 0 };
   try {
-    const res = await new Promise<CertificateResponse>((resolve, reject) =>
-      (
-        client as unknown as {
-          CreateCertificate(
-            r: CertificateRequest,
-            m: Metadata,
-            opts: { deadline: number },
-            cb: (e: Error | null, v?: CertificateResponse) => void,
-          ): void;
-        }
-      ).CreateCertificate(req, md, { deadline: Date.now() + (o.deadlineMs ?? 10_000) }, (err, v) =>
-        err || !v ? reject(err ?? new Error("empty response")) : resolve(v),
-      ),
+    const res = decodeCertificateResponse(
+      await channel.unary(CREATE_CERTIFICATE, encodeCertificateRequest(req), {
+        metadata: { [CA_AUTH_HEADER]: `Bearer ${token}` },
+        deadlineMs: o.deadlineMs ?? 10_000,
+      }),
     );
     const leafPem = res.cert_chain[0];
     if (!leafPem) throw new Error("the CA answered without a certificate");
@@ -82,7 +67,7 @@ export async function requestCertificate(o: CaClientOptions, token: string): Pro
       notAfter: Date.parse(leaf.validTo),
     };
   } finally {
-    client.close();
+    channel.close();
   }
 }
 

@@ -5,7 +5,13 @@ import protobuf from "protobufjs";
 import { messageType } from "./protos.js";
 import { decodeRequestLazily } from "./request.js";
 import type { AnyMessage } from "./types.js";
-import { decodeDeltaRequest, decodeDeltaResponse, encodeDeltaRequest, encodeDeltaResponse } from "./delta.js";
+import {
+  DELTA_PATH,
+  decodeDeltaRequest,
+  decodeDeltaResponse,
+  encodeDeltaRequest,
+  encodeDeltaResponse,
+} from "./delta.js";
 
 export interface NodeInfo {
   id: string;
@@ -101,8 +107,11 @@ export function encodeResponse(value: DiscoveryResponse | Buffer | FramedRespons
 
 export const ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService";
 
+/** The state-of-the-world stream's method; the incremental one's is delta.ts's DELTA_PATH. */
+export const STREAM_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
+
 const STREAM = {
-  path: `/${ADS_SERVICE}/StreamAggregatedResources`,
+  path: STREAM_PATH,
   requestStream: true,
   responseStream: true,
   requestSerialize: encodeRequest,
@@ -112,7 +121,7 @@ const STREAM = {
 };
 
 const DELTA = {
-  path: `/${ADS_SERVICE}/DeltaAggregatedResources`,
+  path: DELTA_PATH,
   requestStream: true,
   responseStream: true,
   requestSerialize: encodeDeltaRequest,

@@ -54,9 +54,14 @@ function codec<T extends object>(type: protobuf.Type, defaults: Partial<T>) {
 const req = codec<CertificateRequest>(Request, { csr: "", validity_duration: 0 });
 const res = codec<CertificateResponse>(Response, { cert_chain: [] });
 
+/** CreateCertificate's method, and its messages as bytes (the agent's client; discovery's server below). */
+export const CREATE_CERTIFICATE = "/istio.v1.auth.IstioCertificateService/CreateCertificate";
+export const encodeCertificateRequest = req.encode;
+export const decodeCertificateResponse = res.decode;
+
 export const caService: ServiceDefinition = {
   CreateCertificate: {
-    path: "/istio.v1.auth.IstioCertificateService/CreateCertificate",
+    path: CREATE_CERTIFICATE,
     requestStream: false,
     responseStream: false,
     requestSerialize: req.encode,

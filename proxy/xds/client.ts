@@ -4,36 +4,51 @@
 // check says, and reconnects with jittered exponential backoff. Over delta, each response is shown to the check as
 // a state-of-the-world one (applyDelta), so callers don't care which stream kind carries it; a server that doesn't
 // implement delta gets state of the world instead. Used by the agent, the tests and the push benchmark.
+import { GrpcChannel, Status, type ChannelOptions, type GrpcTls } from "./grpc.js";
 import {
-  credentials,
-  status,
-  makeGenericClientConstructor,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type ClientDuplexStream,
-} from "@grpc/grpc-js";
-import { adsHeaderService, adsService, type DiscoveryRequest, type DiscoveryResponse, type NodeInfo } from "./ads.js";
+  STREAM_PATH,
+  decodeResponse,
+  decodeResponseHeader,
+  encodeRequest,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+  type NodeInfo,
+} from "./ads.js";
 import { WARMING_ORDER } from "./types.js";
-import { applyDelta, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, type Held } from "./delta.js";
-
-const Channel = makeGenericClientConstructor(adsService, "AggregatedDiscoveryService");
-const HeaderChannel = makeGenericClientConstructor(adsHeaderService, "AggregatedDiscoveryService");
-
-/** A gRPC connection to an ADS server; many clients may share one (simulated proxies in a benchmark). */
-export type AdsChannel = InstanceType<typeof Channel>;
-/** One stream kind or the other: each request written is the kind the stream was opened as. */
-type Stream = ClientDuplexStream<DiscoveryRequest | Partial<DeltaDiscoveryRequest>, DiscoveryResponse>;
+import {
+  DELTA_PATH,
+  applyDelta,
+  decodeDeltaResponse,
+  encodeDeltaRequest,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type Held,
+} from "./delta.js";
 
 /**
- * A channel to host:port, plaintext unless `credentials` say otherwise (mTLS on 15012). `headersOnly` decodes only version, type and nonce of each response (its
- * resources arrive empty): for simulating many proxies that don't use what they receive.
+ * A connection to an ADS server; many clients may share one (simulated proxies in a benchmark). `headersOnly`
+ * decodes only version, type and nonce of each response (its resources arrive empty): for simulating many proxies
+ * that don't use what they receive.
  */
-export function adsChannel(
-  address: string,
-  options: { headersOnly?: boolean; channel?: ChannelOptions; credentials?: ChannelCredentials } = {},
-): AdsChannel {
-  const Ctor = options.headersOnly ? HeaderChannel : Channel;
-  return new Ctor(address, options.credentials ?? credentials.createInsecure(), options.channel ?? {});
+export class AdsChannel extends GrpcChannel {
+  constructor(
+    address: string,
+    options: ChannelOptions & { headersOnly?: boolean } = {},
+    readonly headersOnly = options.headersOnly ?? false,
+  ) {
+    super(address, options);
+  }
+}
+
+/** A channel to host:port, plaintext unless `tls` says otherwise (mTLS on 15012). */
+export function adsChannel(address: string, options: ChannelOptions & { headersOnly?: boolean } = {}): AdsChannel {
+  return new AdsChannel(address, options);
+}
+
+/** One stream, of either kind: each request written is the kind the stream was opened as. */
+interface Stream {
+  write(r: DiscoveryRequest | Partial<DeltaDiscoveryRequest>): void;
+  cancel(): void;
 }
 
 /** Checks a response: undefined to ACK it, or the message to NACK it with. */
@@ -52,7 +67,7 @@ export interface AdsClientOptions {
    * TLS for a `server` given as host:port, asked again for every (re)connection: xDS over mTLS presents the
    * workload certificate current at that time (certificates rotate). Default: plaintext.
    */
-  credentials?: () => ChannelCredentials;
+  credentials?: () => GrpcTls;
   /**
    * Incremental xDS: responses carry only what changed, ACKs only a nonce. Falls back to state of the world when the
    * server answers UNIMPLEMENTED. Default false.
@@ -99,7 +114,7 @@ export class AdsClient {
     this.delta = opts.delta ?? false;
     this.ownsChannel = typeof opts.server === "string";
     this.channel =
-      typeof opts.server === "string" ? adsChannel(opts.server, { credentials: opts.credentials?.() }) : opts.server;
+      typeof opts.server === "string" ? adsChannel(opts.server, { tls: opts.credentials?.() }) : opts.server;
     this.connect();
   }
 
@@ -195,26 +210,38 @@ export class AdsClient {
   private connect(): void {
     if (this.stopped) return;
     const delta = this.delta;
-    const name = delta ? "DeltaAggregatedResources" : "StreamAggregatedResources";
-    const method = this.channel[name];
-    if (typeof method !== "function") throw new Error(`the ADS channel has no ${name}`);
-    // grpc-js's generic clients type their methods loosely; this one is the bidi stream adsService declares.
-    const stream = method.call(this.channel) as Stream;
+    const call = this.channel.call(delta ? DELTA_PATH : STREAM_PATH);
+    const stream: Stream = {
+      write: (r) =>
+        call.write(
+          delta ? encodeDeltaRequest(r as Partial<DeltaDiscoveryRequest>) : encodeRequest(r as DiscoveryRequest),
+        ),
+      cancel: () => call.cancel(),
+    };
     this.stream = stream;
-    stream.on("data", (r: DiscoveryResponse | DeltaDiscoveryResponse) => {
+    const decode = delta ? decodeDeltaResponse : this.channel.headersOnly ? decodeResponseHeader : decodeResponse;
+    call.onMessage = (bytes) => {
+      let r: DiscoveryResponse | DeltaDiscoveryResponse;
+      try {
+        r = decode(bytes);
+      } catch (err) {
+        lost(`an undecodable response: ${err instanceof Error ? err.message : String(err)}`);
+        call.cancel();
+        return;
+      }
       this.connected = true;
       this.failures = 0;
       this.lastError = undefined;
       if (delta) this.receivedDelta(r as DeltaDiscoveryResponse);
       else this.received(r as DiscoveryResponse);
-    });
+    };
     let closed = false;
     const lost = (why: string, code?: number): void => {
       if (closed) return;
       closed = true;
       this.connected = false;
       this.lastError = why;
-      if (delta && code === status.UNIMPLEMENTED && !this.stopped) {
+      if (delta && code === Status.UNIMPLEMENTED && !this.stopped) {
         // A server from before delta xDS (discovery being upgraded, or another control plane).
         this.delta = false;
         this.opts.log?.("xds: the server doesn't implement incremental xDS; using state of the world");
@@ -231,13 +258,12 @@ export class AdsClient {
       this.timer = setTimeout(() => {
         if (typeof this.opts.server === "string" && this.opts.credentials) {
           this.channel.close();
-          this.channel = adsChannel(this.opts.server, { credentials: this.opts.credentials() });
+          this.channel = adsChannel(this.opts.server, { tls: this.opts.credentials() });
         }
         this.connect();
       }, delay);
     };
-    stream.on("error", (err: Error & { code?: number }) => lost(err.message, err.code));
-    stream.on("end", () => lost("ended"));
+    call.onStatus = (st) => (st.code === Status.OK ? lost("ended") : lost(`${st.code} ${st.details}`, st.code));
     // Resume: every subscription again, in warming order, with the version it last ACKed and no nonce.
     const rank = (t: string): number => {
       const i = (WARMING_ORDER as readonly string[]).indexOf(t);

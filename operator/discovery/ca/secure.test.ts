@@ -4,10 +4,11 @@ import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { status, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 import { meshCredentials, requestCertificate, type WorkloadCert } from "../../../proxy/agent/ca-client.js";
 import { adsChannel } from "../../../proxy/xds/client.js";
-import type { DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { STREAM_PATH, decodeResponse, encodeRequest, type DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import type { AdsChannel } from "../../../proxy/xds/client.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { generateCa, type KeyPair } from "../../runtime/pki.js";
 import { startDiscovery, type Discovery } from "../server.js";
@@ -105,47 +106,44 @@ describe("ADS over mTLS on :15012", () => {
     cert = await requestCertificate({ address, rootPem: ca.certPem }, token());
   });
 
-  /** The first thing the stream says: a response, or the error it ends with. */
-  function firstAnswer(
-    withCert: boolean,
-    nodeId: string,
-  ): Promise<DiscoveryResponse | { code: number; details: string }> {
-    const ch = adsChannel(address, { credentials: meshCredentials(ca.certPem, withCert ? cert : undefined) });
-    const call = (ch.StreamAggregatedResources as () => ClientDuplexStream<object, DiscoveryResponse>)();
-    return new Promise((resolve) => {
-      call.on("data", (r: DiscoveryResponse) => {
-        resolve(r);
+  /** The first thing the stream says: a response, or the status it ends with. */
+  function firstAnswer(ch: AdsChannel, nodeId: string): Promise<DiscoveryResponse | { code: number; details: string }> {
+    const call = ch.call(STREAM_PATH);
+    return new Promise<DiscoveryResponse | { code: number; details: string }>((resolve) => {
+      call.onMessage = (m) => {
+        resolve(decodeResponse(m));
         call.cancel();
-        ch.close();
-      });
-      call.on("error", (e: ServiceError) => {
-        resolve({ code: e.code, details: e.details });
-        ch.close();
-      });
-      call.write({
-        node: { id: nodeId },
-        type_url: TYPE.cluster,
-        resource_names: [],
-        version_info: "",
-        response_nonce: "",
-      });
-    });
+      };
+      call.onStatus = (st) => resolve(st);
+      call.write(
+        encodeRequest({
+          node: { id: nodeId },
+          type_url: TYPE.cluster,
+          resource_names: [],
+          version_info: "",
+          response_nonce: "",
+        }),
+      );
+    }).finally(() => ch.close());
   }
 
+  const mtls = (withCert: boolean, nodeId: string) =>
+    firstAnswer(adsChannel(address, { tls: meshCredentials(ca.certPem, withCert ? cert : undefined) }), nodeId);
+
   it("serves a proxy whose certificate is of its node's namespace", async () => {
-    const r = await firstAnswer(true, "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local");
+    const r = await mtls(true, "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local");
     expect(r).toMatchObject({ type_url: TYPE.cluster });
   });
 
   it("refuses a proxy without a certificate", async () => {
-    expect(await firstAnswer(false, "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local")).toEqual({
+    expect(await mtls(false, "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local")).toEqual({
       code: status.PERMISSION_DENIED,
       details: "no client certificate: xDS on this port needs the mesh CA's workload certificate",
     });
   });
 
   it("refuses a node id claiming another namespace than its certificate's", async () => {
-    expect(await firstAnswer(true, "sidecar~127.0.0.1~sleep-1.prod~prod.svc.cluster.local")).toEqual({
+    expect(await mtls(true, "sidecar~127.0.0.1~sleep-1.prod~prod.svc.cluster.local")).toEqual({
       code: status.PERMISSION_DENIED,
       details:
         "node id sidecar~127.0.0.1~sleep-1.prod~prod.svc.cluster.local claims namespace prod, its certificate is of namespace default",
@@ -153,22 +151,11 @@ describe("ADS over mTLS on :15012", () => {
   });
 
   it("keeps 15010 plaintext", async () => {
-    const ch = adsChannel(`127.0.0.1:${discovery.xdsPort}`);
-    const call = (ch.StreamAggregatedResources as () => ClientDuplexStream<object, DiscoveryResponse>)();
-    const r = await new Promise<DiscoveryResponse>((resolve, reject) => {
-      call.on("data", resolve);
-      call.on("error", reject);
-      call.write({
-        node: { id: "sidecar~127.0.0.1~x.prod~prod.svc.cluster.local" },
-        type_url: TYPE.cluster,
-        resource_names: [],
-        version_info: "",
-        response_nonce: "",
-      });
-    });
-    call.cancel();
-    ch.close();
-    expect(r.type_url).toBe(TYPE.cluster);
+    const r = await firstAnswer(
+      adsChannel(`127.0.0.1:${discovery.xdsPort}`),
+      "sidecar~127.0.0.1~x.prod~prod.svc.cluster.local",
+    );
+    expect(r).toMatchObject({ type_url: TYPE.cluster });
   });
 });
 
