@@ -44,7 +44,15 @@ export interface SessionEvents {
 /** How a stream closed: "ended" (both sides), a reset "here" or by the "peer", or the connection "gone". */
 export type ClosedBy = "ended" | "here" | "peer" | "gone";
 
-type Block = { stream: number; endStream: boolean; selfDependent: boolean; parts: Buffer[]; size: number };
+/** A header block being received: its fragments (`size` bytes), and `wire`, its frames' bytes headers included. */
+type Block = {
+  stream: number;
+  endStream: boolean;
+  selfDependent: boolean;
+  parts: Buffer[];
+  size: number;
+  wire: number;
+};
 
 export class H2Session extends H2Output {
   private readonly decoder = new HpackDecoder({ maxTableSize: 4096 });
@@ -241,6 +249,7 @@ export class H2Session extends H2Output {
       selfDependent,
       parts: [frag],
       size: frag.length,
+      wire: FRAME_HEADER + p.length,
     };
     if (flags & Flag.END_HEADERS) this.onBlock(block);
     else this.block = block;
@@ -249,11 +258,15 @@ export class H2Session extends H2Output {
   private onContinuation(flags: number, id: number, p: Buffer): void {
     const b = this.block;
     if (!b || id !== b.stream) throw new ConnectionError(Code.PROTOCOL_ERROR, "CONTINUATION out of a header block");
-    b.parts.push(p);
-    b.size += p.length;
-    // A header block can't grow without bound (CONTINUATION flood): twice the header limit, and a frame's slack.
-    if (b.size > 2 * this.opts.maxBytes + DEFAULT_MAX_FRAME)
+    // A header block can't grow without bound (CONTINUATION flood): twice the header limit, and a frame's slack. The
+    // frames' headers count too, or empty CONTINUATION frames would add an entry to `parts` each, for ever.
+    b.wire += FRAME_HEADER + p.length;
+    if (b.wire > 2 * this.opts.maxBytes + DEFAULT_MAX_FRAME)
       throw new ConnectionError(Code.ENHANCE_YOUR_CALM, "header block too large");
+    if (p.length) {
+      b.parts.push(p);
+      b.size += p.length;
+    }
     if (flags & Flag.END_HEADERS) {
       this.block = undefined;
       this.onBlock(b);
