@@ -2,6 +2,8 @@
 // the process hold or compute must stay bounded, whatever the frames (CONTINUATION floods, DATA cut into slivers,
 // header blocks of references to one large entry, a client that never reads its answers).
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
 import { H2Session } from "./session.js";
 import type { H2RequestHead, Refusal } from "./fields.js";
@@ -11,7 +13,7 @@ type Handler = (s: H2Stream, head: H2RequestHead | Refusal) => void;
 
 let server: Server;
 let port: number;
-const handler: Handler = () => undefined;
+let handler: Handler = () => undefined;
 const sessions: H2Session[] = [];
 
 beforeAll(async () => {
@@ -70,6 +72,19 @@ const CONTINUATION = 9;
 /** A GET's header block: :method GET, :scheme http, :path / from the static table. */
 const GET = Buffer.from([0x82, 0x86, 0x84]);
 
+let collect: () => void;
+beforeAll(() => {
+  setFlagsFromString("--expose-gc");
+  collect = runInNewContext("gc") as () => void;
+});
+
+/** Two collections a moment apart: the first finds buffers dead, the second completes freeing their memory. */
+async function gc(): Promise<void> {
+  collect();
+  await new Promise((r) => setTimeout(r, 50));
+  collect();
+}
+
 describe("H2Session: a hostile client's frames", () => {
   it("ends a header block that grows by empty CONTINUATION frames with ENHANCE_YOUR_CALM", async () => {
     const c = await raw();
@@ -78,6 +93,29 @@ describe("H2Session: a hostile client's frames", () => {
     c.write(Buffer.concat(Array.from({ length: 20_000 }, () => frame(CONTINUATION, 0, 1))));
     const goaway = frames(await got).find(([type]) => type === GOAWAY);
     expect(goaway?.[3].readUInt32BE(4)).toBe(11); // ENHANCE_YOUR_CALM
+    c.destroy();
+  });
+
+  it("holds a body's bytes, not the socket reads they arrived in (1-byte DATA frames among 60 KB of others)", async () => {
+    let got: H2Stream | undefined;
+    handler = (s) => (got = s); // the request is held, unanswered, as the engine holds one in flight
+    const c = await raw();
+    c.on("data", () => undefined);
+    c.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(HEADERS, 0x4, 1, GET)]));
+    const filler = Buffer.concat(Array.from({ length: 4 }, () => frame(0xfa, 0, 0, Buffer.alloc(15_000)))); // ignored
+    await gc();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 1000; i++) {
+      const end = i === 999 ? 0x1 : 0;
+      if (!c.write(Buffer.concat([frame(0, end, 1, Buffer.from("x")), filler])))
+        await new Promise((r) => c.once("drain", r));
+    }
+    while (!got) await new Promise((r) => setTimeout(r, 5));
+    await gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    expect(got.received).toBe(1000);
+    expect(held).toBeLessThan(2 << 20); // 60 MB went through, 1,000 bytes of it body
+    expect(got.body().toString()).toBe("x".repeat(1000));
     c.destroy();
   });
 });

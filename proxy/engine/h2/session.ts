@@ -225,10 +225,10 @@ export class H2Session extends H2Output {
     if (p.length > s.recvWindow) return this.streamError(id, Code.FLOW_CONTROL_ERROR);
     s.recvWindow -= p.length;
     if (data.length) {
-      s.received += data.length;
-      if (s.declaredLength >= 0 && s.received > s.declaredLength) return this.streamError(id, Code.PROTOCOL_ERROR);
-      if (s.received > this.opts.maxBodyBytes) return this.streamError(id, Code.REFUSED_STREAM);
-      s.parts.push(data);
+      const total = s.received + data.length;
+      if (s.declaredLength >= 0 && total > s.declaredLength) return this.streamError(id, Code.PROTOCOL_ERROR);
+      if (total > this.opts.maxBodyBytes) return this.streamError(id, Code.REFUSED_STREAM);
+      s.append(data, this.opts.maxBodyBytes);
     }
     if (flags & Flag.END_STREAM) return this.requestEnded(s);
     if (s.recvWindow <= WINDOW / 2) {

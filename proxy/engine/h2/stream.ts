@@ -5,6 +5,9 @@ import type { H2RequestHead } from "./fields.js";
 
 /** Queued response bytes above which write() asks the caller to wait for onDrain (as a Writable's highWaterMark). */
 export const HIGH_WATER = 64 * 1024;
+/** A body's first store: most request bodies (gRPC messages, forms) fit, and small ones come from Node's pool. */
+const FIRST_STORE = 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** What a stream asks of its connection. */
 export interface StreamOwner {
@@ -21,7 +24,8 @@ export class H2Stream {
   // The request.
   /** Set once the request's fields are accepted; it is handed over when it ends. */
   head: H2RequestHead | undefined;
-  parts: Buffer[] = [];
+  /** The body so far: `received` bytes at the start of `store`. */
+  private store: Buffer | undefined;
   received = 0;
   declaredLength = -1;
   remoteEnded = false;
@@ -50,11 +54,31 @@ export class H2Stream {
     this.sendWindow = sendWindow;
   }
 
+  /**
+   * Appends a DATA payload (the caller checked that `received` stays within `limit`). It is copied, never kept as a
+   * view: a payload is a slice of the socket read it arrived in, and a client sending a byte of body in each read, the
+   * rest frames nobody keeps, would have a few bytes of body hold every read whole; nor is an object kept per frame.
+   * The store doubles (to the declared length when that is nearer), so it holds at most twice what was received.
+   */
+  append(data: Buffer, limit: number): void {
+    const total = this.received + data.length;
+    let store = this.store;
+    if (!store || total > store.length) {
+      const want = this.declaredLength;
+      const size = want >= total && want < total * 2 ? want : Math.min(Math.max(total * 2, FIRST_STORE), limit);
+      const next = Buffer.allocUnsafe(size);
+      store?.copy(next, 0, 0, this.received);
+      this.store = store = next;
+    }
+    data.copy(store, this.received);
+    this.received = total;
+  }
+
   /** The request body as received. */
   body(): Buffer {
-    const p = this.parts;
-    this.parts = [];
-    return p.length === 1 ? (p[0] as Buffer) : Buffer.concat(p, this.received);
+    const store = this.store;
+    this.store = undefined;
+    return store ? store.subarray(0, this.received) : EMPTY;
   }
 
   /** HEADERS for the response (fields from fields.ts's responseFields, `:status` first). */
