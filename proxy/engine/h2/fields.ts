@@ -97,7 +97,10 @@ export function requestHead(fields: readonly string[], limits: FieldLimits): H2R
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
+    // Counted before a field is checked: a header block of one-byte references to a large table entry decodes to
+    // more field bytes than it has octets by thousands of times, and checking all of them would cost as much.
     bytes += name.length + value.length;
+    if (bytes > limits.maxBytes) return { status: 431, reason: "header fields too large" };
     if (name.charCodeAt(0) === 0x3a) {
       if (regular) return { malformed: `pseudo-header ${name} after a regular field` };
       if (name === ":method") {
@@ -139,15 +142,21 @@ export function requestHead(fields: readonly string[], limits: FieldLimits): H2R
   if (!validPath(path, method)) return { malformed: ":path is not an origin-form target" };
   if (cookie !== undefined) headers.push("cookie", cookie);
   if (headers.length / 2 > limits.maxHeaders) return { status: 431, reason: "too many header fields" };
-  if (bytes > limits.maxBytes) return { status: 431, reason: "header fields too large" };
   return { method, path, authority: authority ?? "", headers, contentLength };
 }
 
-/** A trailer section may carry no pseudo-header (§8.1); true when it is acceptable. */
-export function validTrailers(fields: readonly string[]): boolean {
+/**
+ * A trailer section may carry no pseudo-header (§8.1), and is held to the header limits (counted before each field
+ * is checked, as in requestHead); true when it is acceptable.
+ */
+export function validTrailers(fields: readonly string[], limits: FieldLimits): boolean {
+  if (fields.length / 2 > limits.maxHeaders) return false;
+  let bytes = 0;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
-    if (!validName(name) || !validValue(fields[i + 1] as string)) return false;
+    const value = fields[i + 1] as string;
+    bytes += name.length + value.length;
+    if (bytes > limits.maxBytes || !validName(name) || !validValue(value)) return false;
   }
   return true;
 }

@@ -6,7 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
 import { H2Session } from "./session.js";
-import type { H2RequestHead, Refusal } from "./fields.js";
+import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
 import type { H2Stream } from "./stream.js";
 
 type Handler = (s: H2Stream, head: H2RequestHead | Refusal) => void;
@@ -66,6 +66,7 @@ function frames(b: Buffer): [number, number, number, Buffer][] {
 }
 
 const GOAWAY = 7;
+const RST_STREAM = 3;
 const HEADERS = 1;
 const CONTINUATION = 9;
 
@@ -116,6 +117,55 @@ describe("H2Session: a hostile client's frames", () => {
     expect(got.received).toBe(1000);
     expect(held).toBeLessThan(2 << 20); // 60 MB went through, 1,000 bytes of it body
     expect(got.body().toString()).toBe("x".repeat(1000));
+    c.destroy();
+  });
+
+  it("spends little on a header block of references to one large entry: 431, not 500 MB of checks", async () => {
+    const answers: number[] = [];
+    handler = (s, h) => {
+      answers.push("status" in h ? h.status : 200);
+      s.respond(responseFields("status" in h ? h.status : 200, [])!, true);
+    };
+    // A literal with incremental indexing (a new name, a 4,000-byte value), then 130,000 one-byte references to it.
+    const literal = Buffer.concat([Buffer.from([0x40, 3]), Buffer.from("x-a"), Buffer.from([0x7f, 0xa1, 0x1e])]);
+    const block = Buffer.concat([GET, literal, Buffer.alloc(4000, 0x76), Buffer.alloc(130_000, 0xbe)]);
+    const c = await raw();
+    const got = received(c, 3000);
+    const out = [PREFACE, frame(4, 0, 0)];
+    for (let at = 0; at < block.length; at += 16384) {
+      const last = at + 16384 >= block.length ? 0x4 : 0;
+      out.push(frame(at ? CONTINUATION : HEADERS, last | (at ? 0 : 0x1), 1, block.subarray(at, at + 16384)));
+    }
+    const cpu = process.cpuUsage();
+    c.write(Buffer.concat(out));
+    while (!answers.length) await new Promise((r) => setTimeout(r, 5));
+    const spent = process.cpuUsage(cpu);
+    expect(answers).toEqual([431]);
+    expect((spent.user + spent.system) / 1000).toBeLessThan(150); // ms; every field checked took ~600
+    c.destroy();
+    await got;
+  });
+
+  it("spends little on trailers of references to one large entry, and resets the stream", async () => {
+    handler = () => undefined;
+    const literal = Buffer.concat([Buffer.from([0x40, 3]), Buffer.from("x-a"), Buffer.from([0x7f, 0xa1, 0x1e])]);
+    const block = Buffer.concat([literal, Buffer.alloc(4000, 0x76), Buffer.alloc(130_000, 0xbe)]);
+    const c = await raw();
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    const out = [PREFACE, frame(4, 0, 0), frame(HEADERS, 0x4, 1, GET)]; // a request whose body is to come
+    for (let at = 0; at < block.length; at += 16384) {
+      const last = at + 16384 >= block.length ? 0x4 : 0;
+      out.push(frame(at ? CONTINUATION : HEADERS, last | (at ? 0 : 0x1), 1, block.subarray(at, at + 16384)));
+    }
+    const cpu = process.cpuUsage();
+    c.write(Buffer.concat(out));
+    const reset = (): boolean => frames(Buffer.concat(got)).some(([type, , id]) => type === RST_STREAM && id === 1);
+    const started = Date.now();
+    while (!reset() && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 5));
+    const spent = process.cpuUsage(cpu);
+    expect(reset()).toBe(true);
+    expect((spent.user + spent.system) / 1000).toBeLessThan(150);
     c.destroy();
   });
 });

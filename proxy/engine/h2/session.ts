@@ -282,7 +282,7 @@ export class H2Session extends H2Output {
     if (s) {
       // Trailers: they end the stream and carry no pseudo-header (§8.1).
       if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
-      if (!b.endStream || !validTrailers(fields)) return this.streamError(id, Code.PROTOCOL_ERROR);
+      if (!b.endStream || !validTrailers(fields, this.opts)) return this.streamError(id, Code.PROTOCOL_ERROR);
       return this.requestEnded(s);
     }
     if (id % 2 === 0) throw new ConnectionError(Code.PROTOCOL_ERROR, "a client's stream id must be odd");
