@@ -36,6 +36,11 @@ export abstract class H2Output implements StreamOwner {
   protected peerMaxFrame = DEFAULT_MAX_FRAME;
   /** Nothing more is written (a connection error was sent, or the socket closed). */
   protected done = false;
+  /**
+   * The socket is backed up: the peer isn't reading what this side sends. Until it drains, streams' writes ask their
+   * callers to wait, and the session reads no more frames (as node:http2 stops reading while a write is in progress):
+   * a client that sends requests without reading the answers would otherwise have them queued without bound.
+   */
   blocked = false;
   private flushQueued = false;
   private queuedControl = 0;
@@ -46,6 +51,8 @@ export abstract class H2Output implements StreamOwner {
 
   /** The response's END_STREAM is laid out. */
   protected abstract sent(s: H2Stream): void;
+  /** The socket drained: the frames that waited are read, and reading resumes. */
+  protected abstract readMore(): void;
   abstract resetStream(s: H2Stream, code: Code): void;
   /** RST_STREAM with `code` for stream `id`, open or not. */
   protected abstract streamError(id: number, code: Code): void;
@@ -174,7 +181,10 @@ export abstract class H2Output implements StreamOwner {
       for (const b of parts) ok = this.socket.write(b);
       this.socket.uncork();
     }
-    if (!ok) this.blocked = true;
+    if (!ok && !this.blocked) {
+      this.blocked = true;
+      this.socket.pause();
+    }
   }
 
   /** One more control frame to answer with: too many while the peer isn't reading closes the connection. */
@@ -192,5 +202,6 @@ export abstract class H2Output implements StreamOwner {
         s.onDrain?.();
       }
     }
+    this.readMore();
   };
 }

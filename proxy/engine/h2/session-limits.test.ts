@@ -6,6 +6,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
 import { H2Session } from "./session.js";
+import { HpackEncoder } from "./hpack.js";
 import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
 import type { H2Stream } from "./stream.js";
 
@@ -69,6 +70,10 @@ const GOAWAY = 7;
 const RST_STREAM = 3;
 const HEADERS = 1;
 const CONTINUATION = 9;
+
+function session(): H2Session {
+  return sessions[sessions.length - 1] as H2Session;
+}
 
 /** A GET's header block: :method GET, :scheme http, :path / from the static table. */
 const GET = Buffer.from([0x82, 0x86, 0x84]);
@@ -168,4 +173,39 @@ describe("H2Session: a hostile client's frames", () => {
     expect((spent.user + spent.system) / 1000).toBeLessThan(150);
     c.destroy();
   });
+
+  it("stops reading while the client doesn't read its answers, and answers every request once it does", async () => {
+    const body = Buffer.alloc(1000, 0x61);
+    let handled = 0;
+    handler = (s) => {
+      handled++;
+      s.respond(responseFields(200, ["content-type", "text/plain"])!, false);
+      s.write(body);
+      s.end();
+    };
+    const c = await raw();
+    c.pause(); // reads nothing for now
+    const enc = new HpackEncoder();
+    const window = Buffer.alloc(4);
+    window.writeUInt32BE(2 ** 31 - 1 - 65535);
+    c.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(8, 0, 0, window)]));
+    const total = 40_000;
+    for (let id = 1; id < 2 * total; id += 2 * 500) {
+      const batch = [];
+      for (let i = id; i < id + 2 * 500; i += 2)
+        batch.push(frame(HEADERS, 0x5, i, enc.encode([":method", "GET", ":scheme", "http", ":path", "/"])));
+      c.write(Buffer.concat(batch));
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const queued = session().socket.writableLength;
+    expect(handled).toBeLessThan(total);
+    expect(queued).toBeLessThan(1 << 20); // every answer queued would be 40 MB
+    c.on("data", () => undefined);
+    c.resume();
+    const started = Date.now();
+    while (handled < total && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
+    expect(handled).toBe(total);
+    c.destroy();
+  }, 30_000);
 });

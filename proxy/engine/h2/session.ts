@@ -26,6 +26,9 @@ const WINDOW = 1024 * 1024;
 const MAX_REFUSED = 100;
 /** After a GOAWAY for an error, how long the peer has to close before the socket is destroyed. */
 const LINGER_MS = 1000;
+/** Frames laid out past this many bytes are written before more frames are read (they may back the socket up). */
+const FLUSH_AT = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export interface SessionOptions extends FieldLimits {
   maxConcurrentStreams: number;
@@ -118,9 +121,15 @@ export class H2Session extends H2Output {
     this.schedule();
   }
 
+  protected readMore(): void {
+    if (this.done) return;
+    this.socket.resume();
+    if (this.pending && this.pending.length >= FRAME_HEADER) this.onData(EMPTY);
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     if (this.done) return;
-    const buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf = this.pending ? (chunk.length ? Buffer.concat([this.pending, chunk]) : this.pending) : chunk;
     this.pending = undefined;
     try {
       let pos = 0;
@@ -131,7 +140,8 @@ export class H2Session extends H2Output {
         this.prefaceSeen += n;
         pos = n;
       }
-      while (buf.length - pos >= FRAME_HEADER && !this.done) {
+      // Frames wait while the socket is backed up (see blocked): the rest of the read is kept, and read on drain.
+      while (buf.length - pos >= FRAME_HEADER && !this.done && !this.blocked) {
         const length = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
         if (length > DEFAULT_MAX_FRAME) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "frame over 16384 bytes");
         if (buf.length - pos < FRAME_HEADER + length) break;
@@ -141,6 +151,7 @@ export class H2Session extends H2Output {
         const start = pos + FRAME_HEADER;
         pos = start + length;
         this.frame(type, flags, id, buf.subarray(start, pos));
+        if (this.out.pending >= FLUSH_AT) this.flush();
       }
       if (pos < buf.length) this.pending = buf.subarray(pos);
     } catch (e) {
