@@ -99,6 +99,8 @@ describe("HTTP/2 and gRPC through the engine", () => {
           },
           { match: { prefix: "/test.Echo/" }, route: { cluster: "grpc", timeout: "5s" } },
           { match: { prefix: "/missing.Service/" }, direct_response: { status: 404 } },
+          { match: { prefix: "/direct" }, direct_response: { status: 503, body: { inline_string: "back soon" } } },
+          { match: { prefix: "/nothing" }, direct_response: { status: 204, body: { inline_string: "ignored" } } },
           // The shape proxyless gRPC reads: the request's grpc-timeout limits the stream, uncapped.
           {
             match: { prefix: "/slow.Service/" },
@@ -135,6 +137,26 @@ describe("HTTP/2 and gRPC through the engine", () => {
     expect(JSON.parse(p.body).body).toBe("payload");
     const many = await Promise.all(Array.from({ length: 50 }, (_, i) => h2get(session, `/m${i}`)));
     expect(many.every((m, i) => JSON.parse(m.body).url === `/m${i}`)).toBe(true);
+    session.close();
+  });
+
+  it("answers HEAD, and a 204, with no content: a local reply's body isn't sent (nghttp2 resets such a stream)", async () => {
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    const ask = (method: string, path: string): Promise<{ status: number; body: string; rst: number | undefined }> =>
+      new Promise((resolve) => {
+        const req = session.request({ ":path": path, ":method": method });
+        let status = 0;
+        let body = "";
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("data", (d: Buffer) => (body += d.toString()));
+        req.on("error", () => undefined);
+        req.on("close", () => resolve({ status, body, rst: req.rstCode }));
+      });
+    expect(await ask("HEAD", "/direct")).toEqual({ status: 503, body: "", rst: 0 });
+    expect(await ask("GET", "/direct")).toEqual({ status: 503, body: "back soon", rst: 0 });
+    expect(await ask("GET", "/nothing")).toEqual({ status: 204, body: "", rst: 0 });
+    const upstream = await ask("HEAD", "/hello");
+    expect([upstream.status, upstream.rst]).toEqual([200, 0]);
     session.close();
   });
 

@@ -17,17 +17,28 @@ import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
 import { H2Session, type ClosedBy } from "./session.js";
 import type { H2Stream } from "./stream.js";
 
+const EMPTY = Buffer.alloc(0);
+
 class H2Response implements Downstream {
   readonly protocol = "h2";
   readonly closing = false;
   private scanner: ChunkedScanner | undefined;
   private wantTrailers = false;
   private finished = false;
+  /** The response has no content (§8.1.1): body bytes are dropped, as node:http2's respond() ended such streams. */
+  private bodiless = false;
 
+  /** `headRequest`: the request's method is HEAD. */
   constructor(
     private readonly stream: H2Stream,
     private readonly grpc: boolean,
+    private readonly headRequest = false,
   ) {}
+
+  /** HEAD's response and a 204's or 304's carry no content: DATA with any would be malformed, and clients reset it. */
+  private noContent(status: number): boolean {
+    return this.headRequest || status === 204 || status === 304;
+  }
 
   get isClosed(): boolean {
     return this.stream.closed;
@@ -65,7 +76,7 @@ class H2Response implements Downstream {
       this.respond(200, fields, true);
       return;
     }
-    const data = typeof body === "string" ? Buffer.from(body) : body;
+    const data = this.noContent(status) ? EMPTY : typeof body === "string" ? Buffer.from(body) : body;
     if (this.respond(status, headers, data.length === 0) && data.length) {
       this.stream.write(data);
       this.stream.end();
@@ -76,11 +87,12 @@ class H2Response implements Downstream {
     if (this.isClosed) return;
     this.scanner = head.chunked ? new ChunkedScanner() : undefined;
     this.wantTrailers = head.unframed === true && this.grpc;
+    this.bodiless = this.noContent(head.status);
     this.respond(head.status, headers, false);
   }
 
   body(chunk: Buffer): boolean {
-    if (this.isClosed) return true;
+    if (this.isClosed || this.bodiless) return true;
     if (!this.scanner) return this.stream.write(chunk);
     let ok = true;
     this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.stream.write(chunk.subarray(a, b))));
@@ -239,7 +251,7 @@ export class H2Listener {
       remoteAddress: socket.remoteAddress ?? "",
       connection: connectionOf(socket),
       peer,
-      down: new H2Response(stream, grpc),
+      down: new H2Response(stream, grpc, h.method === "HEAD"),
     });
   }
 }
