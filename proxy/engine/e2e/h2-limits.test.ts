@@ -130,6 +130,31 @@ describe("HTTP/2 limits", () => {
     ok.close();
   });
 
+  it("counts streams this side resets for the client's errors as premature: a client can't have them reset instead", async () => {
+    const before = await stat(engine, "http.http.downstream_rq_too_many_premature_resets");
+    const s = await raw(port);
+    s.on("data", () => undefined);
+    s.on("error", () => undefined);
+    let closed = false;
+    s.once("close", () => (closed = true));
+    s.write(Buffer.concat([PREFACE, frame(4, 0, 0)]));
+    const get = Buffer.from([0x82, 0x86, 0x84]); // :method GET, :scheme http, :path /
+    let opened = 0;
+    // Each request whole (END_STREAM), then a WINDOW_UPDATE of 0 on its stream: a stream error, reset by the server.
+    for (let id = 1; !closed && opened < 2000;) {
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 50; i++, id += 2, opened++)
+        batch.push(frame(1, 0x5, id, get), frame(8, 0, id, Buffer.from([0, 0, 0, 0])));
+      s.write(Buffer.concat(batch));
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(true);
+    expect(opened).toBeLessThan(2000);
+    expect(await stat(engine, "http.http.downstream_rq_too_many_premature_resets")).toBe(before + 1);
+    s.destroy();
+  });
+
   it("never closes a connection for streams that complete normally", async () => {
     const before = await stat(engine, "http.http.downstream_rq_too_many_premature_resets");
     const s = await open(port);

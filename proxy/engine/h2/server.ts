@@ -211,12 +211,17 @@ export class H2Listener {
     for (const s of this.sessions.keys()) s.drain();
   }
 
-  /** Counts a closed stream's reset, and closes a connection that resets too many streams too early. */
+  /**
+   * Counts a closed stream's reset, and closes a connection that resets too many streams too early. A stream this
+   * side reset before answering is premature too (Envoy counts any stream closed early without a response): a client
+   * can have it reset one as cheaply as reset it itself, with a WINDOW_UPDATE of 0 or DATA after END_STREAM.
+   */
   private onStreamClose(session: H2Session, resets: PrematureResets, s: H2Stream, code: Code, by: ClosedBy): void {
     if (by === "gone") return;
     const byPeer = by === "peer";
     if (code !== Code.NO_ERROR) this.count(byPeer ? "http2.rx_reset" : "http2.tx_reset");
-    const premature = byPeer && performance.now() - s.born < this.opts.prematureResetMinStreamLifetimeMs;
+    const early = performance.now() - s.born < this.opts.prematureResetMinStreamLifetimeMs;
+    const premature = early && (byPeer || (by === "here" && !s.headersSent));
     if (resets.close(premature) && !session.socket.destroyed) {
       this.count("downstream_rq_too_many_premature_resets");
       session.destroy();
