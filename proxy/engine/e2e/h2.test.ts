@@ -74,6 +74,8 @@ describe("HTTP/2 and gRPC through the engine", () => {
     grpcServer = new grpc.Server();
     grpcServer.addService({ say: SAY } as grpc.ServiceDefinition, {
       say: (callArg: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        // An error before any message: grpc-js answers it trailers-only (one HEADERS frame, END_STREAM).
+        if (callArg.request.toString() === "fail") return cb({ code: grpc.status.NOT_FOUND, details: "no such thing" });
         const md = new grpc.Metadata();
         md.set("x-trailer", "t1");
         cb(null, Buffer.from(`echo:${callArg.request.toString()}`), md);
@@ -165,6 +167,16 @@ describe("HTTP/2 and gRPC through the engine", () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(client, `hi${i}`)));
     expect(results.map((r) => r.reply)).toEqual(Array.from({ length: 20 }, (_, i) => `echo:hi${i}`));
     expect(results.map((r) => [r.code, r.trailer])).toEqual(results.map(() => [0, "t1"]));
+    client.close();
+  });
+
+  it("passes a backend's trailers-only gRPC error on with its status", async () => {
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const status = await new Promise<grpc.StatusObject>((resolve) => {
+      const c = client.makeUnaryRequest(SAY.path, identity, identity, Buffer.from("fail"), () => undefined);
+      c.on("status", resolve);
+    });
+    expect([status.code, status.details]).toEqual([grpc.status.NOT_FOUND, "no such thing"]);
     client.close();
   });
 

@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 import { connectionOf } from "../connection.js";
 import { ChunkedScanner, reason } from "../http1/parse.js";
-import type { ResponseHead } from "../http/head.js";
+import { headerValue, type ResponseHead } from "../http/head.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import { grpcStatusOf } from "../local.js";
@@ -27,6 +27,12 @@ class H2Response implements Downstream {
   private finished = false;
   /** The response has no content (§8.1.1): body bytes are dropped, as node:http2's respond() ended such streams. */
   private bodiless = false;
+  /**
+   * A gRPC head with grpc-status in it, held until the response ends: gRPC's trailers-only response, one HEADERS
+   * frame with END_STREAM. Sent without END_STREAM and then an empty DATA frame, gRPC clients take it for response
+   * headers, ignore the status, and fail the call ("Call ended without gRPC status").
+   */
+  private trailersOnly: { status: number; headers: string[] } | undefined;
 
   /** `headRequest`: the request's method is HEAD. */
   constructor(
@@ -88,11 +94,23 @@ class H2Response implements Downstream {
     this.scanner = head.chunked ? new ChunkedScanner() : undefined;
     this.wantTrailers = head.unframed === true && this.grpc;
     this.bodiless = this.noContent(head.status);
+    if (this.wantTrailers && headerValue(headers, "grpc-status") !== undefined) {
+      this.trailersOnly = { status: head.status, headers };
+      return;
+    }
     this.respond(head.status, headers, false);
+  }
+
+  /** The held head goes out after all (the response has content or trailers after it); false if it can't. */
+  private headAfterAll(): boolean {
+    const held = this.trailersOnly;
+    this.trailersOnly = undefined;
+    return !held || this.respond(held.status, held.headers, false);
   }
 
   body(chunk: Buffer): boolean {
     if (this.isClosed || this.bodiless) return true;
+    if (!this.headAfterAll()) return true;
     if (!this.scanner) return this.stream.write(chunk);
     let ok = true;
     this.scanner.scan(chunk, 0, chunk.length, (a, b) => (ok = this.stream.write(chunk.subarray(a, b))));
@@ -102,6 +120,13 @@ class H2Response implements Downstream {
   end(trailers: string[] | undefined, _closeAfter: boolean): void {
     this.finished = true;
     if (this.isClosed) return;
+    const held = this.trailersOnly;
+    if (held && !trailers?.length) {
+      this.trailersOnly = undefined;
+      this.respond(held.status, held.headers, true);
+      return;
+    }
+    if (!this.headAfterAll()) return;
     if (!this.wantTrailers || !trailers?.length) return this.stream.end();
     const fields = responseFields(undefined, trailers);
     if (fields) this.stream.end(fields);
