@@ -208,4 +208,27 @@ describe("H2Session: a hostile client's frames", () => {
     expect(handled).toBe(total);
     c.destroy();
   }, 30_000);
+
+  it("ignores DATA still in flight on a stream it reset long ago (256 streams since), not a connection error", async () => {
+    handler = (s) => s.respond(responseFields(200, [])!, true);
+    const c = await raw();
+    const got: Buffer[] = [];
+    c.on("data", (d: Buffer) => got.push(d));
+    const self = Buffer.from([0, 0, 0, 1, 16]); // PRIORITY depending on itself: the server resets stream 1
+    const enc = new HpackEncoder();
+    const get = (): Buffer => enc.encode([":method", "GET", ":scheme", "http", ":path", "/"]);
+    const out = [PREFACE, frame(4, 0, 0), frame(HEADERS, 0x4, 1, get()), frame(2, 0, 1, self)];
+    for (let id = 3; id < 3 + 2 * 300; id += 2) out.push(frame(HEADERS, 0x5, id, get())); // 300 answered
+    c.write(Buffer.concat(out));
+    const answered = (): number =>
+      frames(Buffer.concat(got)).filter(([type, flags]) => type === HEADERS && flags & 1).length;
+    while (answered() < 300) await new Promise((r) => setTimeout(r, 5));
+    // The client's upload on stream 1 was in flight when the reset reached it; then it asks once more.
+    c.write(Buffer.concat([frame(0, 0, 1, Buffer.alloc(100)), frame(HEADERS, 0x5, 603, get())]));
+    while (answered() < 301 && !frames(Buffer.concat(got)).some(([type]) => type === GOAWAY))
+      await new Promise((r) => setTimeout(r, 5));
+    expect(frames(Buffer.concat(got)).filter(([type]) => type === GOAWAY)).toEqual([]);
+    expect(answered()).toBe(301);
+    c.destroy();
+  });
 });

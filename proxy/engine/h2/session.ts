@@ -324,12 +324,17 @@ export class H2Session extends H2Output {
     if (s.head) this.events.request(s, s.head);
   }
 
-  /** A frame for a stream that isn't open: ignored if this side reset it, else STREAM_CLOSED or PROTOCOL_ERROR. */
-  private closedStreamFrame(id: number, what: string): void {
+  /**
+   * A frame for a stream that isn't open: ignored if this side reset it, else STREAM_CLOSED or PROTOCOL_ERROR. DATA on
+   * a stream no longer remembered (RECENT streams closed since) is ignored too, as nghttp2 does: it is most likely an
+   * upload this side reset, still in flight on a busy connection, and an error would end every other stream with it.
+   */
+  private closedStreamFrame(id: number, what: "DATA" | "HEADERS"): void {
     if (id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, `${what} on an idle stream`);
     const resetHere = this.recent.get(id);
     if (resetHere) return;
     if (resetHere === false) throw new ConnectionError(Code.STREAM_CLOSED, `${what} on a closed stream`);
+    if (what === "DATA") return;
     throw new ConnectionError(Code.PROTOCOL_ERROR, `${what} on a stream never opened`);
   }
 
