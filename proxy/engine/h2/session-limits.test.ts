@@ -231,4 +231,20 @@ describe("H2Session: a hostile client's frames", () => {
     expect(answered()).toBe(301);
     c.destroy();
   });
+
+  it("reads no more frames once the connection is destroyed (rapid reset's close, mid-read)", async () => {
+    let handled = 0;
+    handler = () => {
+      if (++handled === 10) session().destroy(); // as H2Listener does on too many premature resets
+    };
+    const c = await raw();
+    const closed = received(c, 2000);
+    const enc = new HpackEncoder();
+    const out = [PREFACE, frame(4, 0, 0)];
+    for (let id = 1; id < 200; id += 2)
+      out.push(frame(HEADERS, 0x5, id, enc.encode([":method", "GET", ":scheme", "http", ":path", "/"])));
+    c.write(Buffer.concat(out)); // 100 requests in one read
+    await closed;
+    expect(handled).toBe(10);
+  });
 });

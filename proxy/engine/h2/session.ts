@@ -128,7 +128,7 @@ export class H2Session extends H2Output {
   }
 
   private readonly onData = (chunk: Buffer): void => {
-    if (this.done) return;
+    if (this.done || this.socket.destroyed) return;
     const buf = this.pending ? (chunk.length ? Buffer.concat([this.pending, chunk]) : this.pending) : chunk;
     this.pending = undefined;
     try {
@@ -141,7 +141,8 @@ export class H2Session extends H2Output {
         pos = n;
       }
       // Frames wait while the socket is backed up (see blocked): the rest of the read is kept, and read on drain.
-      while (buf.length - pos >= FRAME_HEADER && !this.done && !this.blocked) {
+      // None is read once the socket is destroyed (rapid reset's close, say): its requests would reach the engine.
+      while (buf.length - pos >= FRAME_HEADER && !this.done && !this.blocked && !this.socket.destroyed) {
         const length = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
         if (length > DEFAULT_MAX_FRAME) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "frame over 16384 bytes");
         if (buf.length - pos < FRAME_HEADER + length) break;
