@@ -132,4 +132,18 @@ describe("HTTP/1.1 codec", () => {
     c.socket.destroy();
     await other.engine.stop();
   });
+
+  it("answers HEAD with a local reply's head alone, and the connection takes the next request", async () => {
+    const other = await startEngine(
+      resources([{ match: { path: "/only" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
+    );
+    const c = raw(other.port);
+    c.socket.write("HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /only HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { text } = await c.wait((t) => t.includes("/only "));
+    // The 404's head (with the length its body would have), then at once the next response: no body in between.
+    expect(text).toMatch(/^HTTP\/1.1 404 [^]*?content-length: \d+\r\n\r\nHTTP\/1.1 200 /i);
+    expect(text).not.toContain("route not found");
+    c.socket.destroy();
+    await other.engine.stop();
+  });
 });

@@ -44,6 +44,8 @@ export class Http1Connection implements Downstream {
   private storeEnd = 0;
   private reqHead: RequestHead | undefined;
   private reqMinor = 1;
+  /** The request being answered is HEAD: its response has no content, whatever its length says. */
+  private headRequest = false;
   private readonly parser: RequestParser;
   private sentContinue = false;
   private busy = false;
@@ -272,18 +274,23 @@ export class Http1Connection implements Downstream {
     if (this.buf) this.next();
   }
 
-  /** A complete local response with a content-length. */
+  /**
+   * A complete local response with a content-length. A HEAD request's gets the head alone, and a 204 or 304 neither
+   * body nor length (RFC 9110 §6.4.1, §8.6): bytes after them would be read as the next response by the client.
+   */
   reply(status: number, headers: string[], body: Buffer | string, close = false): void {
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    headers.push("content-length", String(len));
+    const noContent = status === 204 || status === 304;
+    if (!noContent) headers.push("content-length", String(len));
     if (close || this.closing) headers.push("connection", "close");
     this.write(serializeHead(this.statusLine(status), headers));
-    if (len) this.write(body);
+    if (len && !noContent && !this.headRequest) this.write(body);
     this.finish(close);
   }
 
   private fail(status: number): void {
     this.busy = true;
+    this.headRequest = false;
     this.reqStartAt = -1;
     this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
   }
@@ -383,6 +390,7 @@ export class Http1Connection implements Downstream {
       if ("status" in r) return this.fail(r.status);
       const head = r.head;
       this.reqMinor = head.minor;
+      this.headRequest = head.method === "HEAD";
       this.buf = r.end < buf.length ? buf.subarray(r.end) : undefined;
       this.reqHead = undefined;
       this.reqStartAt = -1;
