@@ -30,11 +30,11 @@ function validName(n: string): boolean {
   return true;
 }
 
-/** No control character but HTAB (NUL, CR and LF above all). */
+/** No control character but HTAB (NUL, CR and LF above all), and one octet per character (HPACK writes latin1). */
 function noControls(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if ((c < 0x20 && c !== 9) || c === 0x7f) return false;
+    if ((c < 0x20 && c !== 9) || c === 0x7f || c > 0xff) return false;
   }
   return true;
 }

@@ -129,6 +129,7 @@ export class H2Session extends H2Output {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.done || this.socket.destroyed) return;
+    this.pingOut = false; // any bytes show the peer alive, as Envoy's keepalive counts any frame: a busy link isn't dead
     const buf = this.pending ? (chunk.length ? Buffer.concat([this.pending, chunk]) : this.pending) : chunk;
     this.pending = undefined;
     try {
