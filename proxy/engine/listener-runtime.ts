@@ -113,7 +113,12 @@ export class ListenerRuntime {
   private tick(): void {
     const now = performance.now();
     for (const c of this.conns) c.checkTimers(now);
-    if (this.draining && !this.conns.size) return;
+    let h2 = 0;
+    for (const c of this.chains.values()) {
+      c.h2?.checkTimers(now);
+      h2 += c.h2?.size ?? 0;
+    }
+    if (this.draining && !this.conns.size && !h2) return;
     const all = [DELAYED_CLOSE_MS];
     for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
       const h = l.hcm?.limits;
@@ -332,6 +337,8 @@ export class ListenerRuntime {
       maxConcurrentStreams: hcm?.maxConcurrentStreams,
       maxHeadBytes: hcm?.limits.maxHeadBytes,
       maxHeaders: hcm?.limits.maxHeaders,
+      limits: hcm?.limits,
+      countHttp: (name) => this.counters.inc("http", hcm?.statPrefix ?? this.listener.name, name),
       count: this.ctx.h2Counters.for(hcm?.statPrefix ?? this.listener.name),
     });
     c.h2.take(socket);

@@ -227,6 +227,29 @@ describe("HTTP/2 limits", () => {
     expect((await get(port, "/")).status).toBe(200); // and the listener still serves
   });
 
+  it("keeps the HCM's timeouts on HTTP/2: a stalled upload gets 408 at stream_idle_timeout, an idle connection GOAWAY", async () => {
+    const res = resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]);
+    const hcm = (res.listeners as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[])[0]!
+      .filter_chains[0]!.filters[0]!.typed_config;
+    Object.assign(hcm, { stream_idle_timeout: "0.3s", common_http_protocol_options: { idle_timeout: "0.5s" } });
+    const timed = await startEngine(res);
+    try {
+      const s = await open(timed.port);
+      const gone = new Promise<number>((r) => s.once("goaway", (code: number) => r(code)));
+      const req = s.request({ ":method": "POST", ":path": "/" }, { endStream: false });
+      req.write("part of a body, then nothing");
+      const status = await new Promise<number>((r) => req.once("response", (h) => r(Number(h[":status"]))));
+      expect(status).toBe(408);
+      req.on("error", () => undefined).resume();
+      expect(await gone).toBe(constants.NGHTTP2_NO_ERROR); // then no stream for idle_timeout: drained
+      s.close();
+      expect(await stat(timed.engine, "http.http.downstream_rq_idle_timeout")).toBe(1);
+      expect(await stat(timed.engine, "http.http.downstream_cx_idle_timeout")).toBe(1);
+    } finally {
+      await timed.engine.stop();
+    }
+  });
+
   it("an HTTP/2-only listener (codec_type HTTP2) closes an invalid preface without an HTTP/1 answer; AUTO answers HTTP/1.1", async () => {
     const h2only = await startEngine(
       http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])),

@@ -15,7 +15,7 @@ export interface H2RequestHead {
 }
 
 /** Why a request can't be served: `malformed` is a stream error PROTOCOL_ERROR, `status` a local reply. */
-export type Refusal = { malformed: string } | { status: 431 | 501; reason: string };
+export type Refusal = { malformed: string } | { status: 408 | 431 | 501; reason: string };
 
 /** Connection-specific fields (§8.2.2). */
 const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);

@@ -42,6 +42,8 @@ export abstract class H2Output implements StreamOwner {
    * a client that sends requests without reading the answers would otherwise have them queued without bound.
    */
   blocked = false;
+  /** performance.now() at the last read or drain: the time bytes last moved, without a clock read per frame. */
+  protected clock = performance.now();
   private flushQueued = false;
   private queuedControl = 0;
 
@@ -128,6 +130,7 @@ export abstract class H2Output implements StreamOwner {
       s.sendWindow -= n;
       this.sendWindow -= n;
       const last = !q.length && s.endRequested && !s.trailers;
+      s.lastActivity = this.clock;
       this.out.data(s.id, n === chunk.length ? chunk : chunk.subarray(0, n), last);
       if (last) {
         this.sent(s);
@@ -194,6 +197,7 @@ export abstract class H2Output implements StreamOwner {
   }
 
   private readonly onSocketDrain = (): void => {
+    this.clock = performance.now();
     this.blocked = false;
     this.queuedControl = 0;
     for (const s of [...this.streams.values()]) {

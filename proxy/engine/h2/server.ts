@@ -9,6 +9,7 @@ import { ChunkedScanner, reason } from "../http1/parse.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
 import { MAX_BODY_BYTES } from "../http1/server.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
+import type { HcmLimits } from "../config/types.js";
 import { grpcStatusOf } from "../local.js";
 import { isGrpc } from "../grpc-timeout.js";
 import { peerOf } from "../peer.js";
@@ -155,6 +156,9 @@ export interface H2Options {
   maxHeadBytes?: number;
   maxHeaders?: number;
   count?: (stat: H2Stat) => void;
+  /** The HCM's timeouts (checkTimers), and its counters by Envoy's names (downstream_rq_idle_timeout, …). */
+  limits?: HcmLimits;
+  countHttp?: (counter: string) => void;
 }
 
 export const H2_DEFAULTS = {
@@ -188,8 +192,10 @@ export class PrematureResets {
 export class H2Listener {
   private readonly sessions = new Map<H2Session, PrematureResets>();
   private draining = false;
-  private readonly opts: Required<Omit<H2Options, "count">>;
+  private readonly opts: Required<Omit<H2Options, "count" | "limits" | "countHttp">>;
   private readonly count: (stat: H2Stat) => void;
+  private readonly limits: HcmLimits | undefined;
+  private readonly countHttp: (counter: string) => void;
 
   constructor(
     private readonly onRequest: (req: DownstreamRequest) => void,
@@ -198,8 +204,16 @@ export class H2Listener {
     this.opts = {
       ...H2_DEFAULTS,
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)),
-    } as Required<Omit<H2Options, "count">>;
+    } as Required<Omit<H2Options, "count" | "limits" | "countHttp">>;
     this.count = opts.count ?? (() => undefined);
+    this.limits = opts.limits;
+    this.countHttp = opts.countHttp ?? (() => undefined);
+  }
+
+  /** Every session's timeouts (the listener's sweep). */
+  checkTimers(now: number): void {
+    const l = this.limits;
+    if (l) for (const s of this.sessions.keys()) s.checkTimers(now, l, this.countHttp);
   }
 
   /** Serves HTTP/2 on a connection (its first bytes, if read already, pushed back onto it). */

@@ -18,6 +18,7 @@ import {
 } from "./frames.js";
 import { H2Output } from "./output.js";
 import { ClosedStreams, H2Stream } from "./stream.js";
+import type { HcmLimits } from "../config/types.js";
 import { requestHead, validTrailers, type FieldLimits, type H2RequestHead, type Refusal } from "./fields.js";
 
 /** The receive window this side gives each stream and the connection (bodies are buffered whole anyway). */
@@ -69,6 +70,9 @@ export class H2Session extends H2Output {
   private recvWindow = DEFAULT_WINDOW;
   private goawaySent = false;
   private pingOut = false;
+  private readonly bornAt = performance.now();
+  /** Since when the connection has had no stream (idle_timeout). */
+  private idleSince = this.bornAt;
   private readonly keepalive: NodeJS.Timeout;
 
   constructor(
@@ -96,6 +100,41 @@ export class H2Session extends H2Output {
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /**
+   * The HCM's timeouts, as the HTTP/1 codec keeps them (http1/server.ts): the listener's sweep calls this a few times
+   * per shortest timeout, so nothing is armed per stream. A request still arriving is answered 408 at request_timeout
+   * or stream_idle_timeout; a response the client stopped taking (its window shut) is reset at stream_idle_timeout; a
+   * connection without streams for idle_timeout, or older than max_connection_duration, is drained with GOAWAY.
+   */
+  checkTimers(now: number, l: HcmLimits, count: (counter: string) => void): void {
+    if (this.done) return;
+    for (const s of [...this.streams.values()]) {
+      if (!s.remoteEnded) {
+        const counter =
+          l.requestMs > 0 && now - s.born >= l.requestMs
+            ? "downstream_rq_timeout"
+            : l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs
+              ? "downstream_rq_idle_timeout"
+              : undefined;
+        if (counter && !s.headersSent) {
+          count(counter);
+          this.events.request(s, { status: 408, reason: counter });
+        }
+      } else if (s.queued > 0 && l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs) {
+        count("downstream_rq_idle_timeout");
+        this.resetStream(s, Code.CANCEL);
+      }
+    }
+    if (this.goawaySent) return;
+    if (!this.streams.size && l.idleMs > 0 && now - this.idleSince >= l.idleMs) {
+      count("downstream_cx_idle_timeout");
+      this.drain();
+    } else if (l.maxConnectionDurationMs > 0 && now - this.bornAt >= l.maxConnectionDurationMs) {
+      count("downstream_cx_max_duration_reached");
+      this.drain();
+    }
   }
 
   /** GOAWAY: streams in flight finish, new ones are refused; the connection closes when the last one ends. */
@@ -129,6 +168,7 @@ export class H2Session extends H2Output {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.done || this.socket.destroyed) return;
+    this.clock = performance.now();
     this.pingOut = false; // any bytes show the peer alive, as Envoy's keepalive counts any frame: a busy link isn't dead
     const buf = this.pending ? (chunk.length ? Buffer.concat([this.pending, chunk]) : this.pending) : chunk;
     this.pending = undefined;
@@ -235,6 +275,7 @@ export class H2Session extends H2Output {
     const s = this.streams.get(id);
     if (!s) return this.closedStreamFrame(id, "DATA");
     if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
+    s.lastActivity = this.clock;
     if (p.length > s.recvWindow) return this.streamError(id, Code.FLOW_CONTROL_ERROR);
     s.recvWindow -= p.length;
     if (data.length) {
@@ -379,6 +420,7 @@ export class H2Session extends H2Output {
     s.onAbort = s.onDrain = undefined;
     if (by !== "ended" && abort) abort();
     this.events.streamClosed(s, code, by);
+    if (!this.streams.size) this.idleSince = performance.now();
     if (this.goawaySent && !this.streams.size && !this.done) {
       this.flush();
       this.socket.end();

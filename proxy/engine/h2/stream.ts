@@ -21,6 +21,8 @@ export interface StreamOwner {
 
 export class H2Stream {
   readonly born = performance.now();
+  /** When bytes of this stream last moved (its request's DATA in, its response's DATA out): stream_idle_timeout. */
+  lastActivity = this.born;
   // The request.
   /** Set once the request's fields are accepted; it is handed over when it ends. */
   head: H2RequestHead | undefined;
