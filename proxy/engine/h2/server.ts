@@ -260,7 +260,9 @@ export class H2Listener {
     const byPeer = by === "peer";
     if (code !== Code.NO_ERROR) this.count(byPeer ? "http2.rx_reset" : "http2.tx_reset");
     const early = performance.now() - s.born < this.opts.prematureResetMinStreamLifetimeMs;
-    const premature = early && (byPeer || (by === "here" && !s.headersSent));
+    // REFUSED_STREAM is not the client's doing (streams over a limit, bodies over the connection's budget), and it
+    // costs the client the upload that made it: those refusals are not counted.
+    const premature = early && (byPeer || (by === "here" && !s.headersSent && code !== Code.REFUSED_STREAM));
     if (resets.close(premature) && !session.socket.destroyed) {
       this.count("downstream_rq_too_many_premature_resets");
       session.destroy();

@@ -152,4 +152,33 @@ describe("H2Session (server) with node:http2 as the client", () => {
     expect((await answer).headers[":status"]).toBe(200);
     await new Promise((r) => c.once("close", r));
   });
+
+  it("holds at most twice the body limit of uploads per connection: the newest are refused, the others finish", async () => {
+    // The body limit is 1 MiB here: 8 uploads of 768 KiB at once would hold 6 MiB; at 2 MiB the newest are refused.
+    const got: number[] = [];
+    handler = (s, h) => {
+      if (!("method" in h)) return s.reset();
+      got.push(s.body().length);
+      s.respond(responseFields(200, [])!, true);
+    };
+    const c = client();
+    const part = Buffer.alloc(768 * 1024, 1);
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => {
+        const r = c.request({ ":method": "POST", ":path": "/" }, { endStream: false });
+        r.on("error", () => undefined);
+        r.end(part);
+        return new Promise<string>((resolve) => {
+          r.on("response", (h) => resolve(String(h[":status"])));
+          r.on("close", () => resolve(`reset ${r.rstCode}`));
+        });
+      }),
+    );
+    const refused = outcomes.filter((o) => o === `reset ${constants.NGHTTP2_REFUSED_STREAM}`).length;
+    expect(refused).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o === "200").length + refused).toBe(8);
+    expect(got.every((n) => n === part.length)).toBe(true);
+    expect(sessions[sessions.length - 1]!.bufferedBytes).toBe(0);
+    c.close();
+  });
 });

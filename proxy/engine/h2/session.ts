@@ -70,6 +70,8 @@ export class H2Session extends H2Output {
   private recvWindow = DEFAULT_WINDOW;
   private goawaySent = false;
   private pingOut = false;
+  /** Request body bytes held by the streams open (grantConnection). */
+  private buffered = 0;
   private readonly bornAt = performance.now();
   /** Since when the connection has had no stream (idle_timeout). */
   private idleSince = this.bornAt;
@@ -96,6 +98,11 @@ export class H2Session extends H2Output {
     socket.resume(); // paused when HTTP/1's codec handed it over with the preface pushed back
     // Envoy's connection_keepalive: a peer that doesn't answer one ping by the next is gone.
     this.keepalive = setInterval(() => this.ping(), opts.keepaliveMs).unref();
+  }
+
+  /** Request body bytes held by this connection's open streams. */
+  get bufferedBytes(): number {
+    return this.buffered;
   }
 
   get size(): number {
@@ -268,10 +275,7 @@ export class H2Session extends H2Output {
     const data = this.unpad(flags, p, 0);
     if (p.length > this.recvWindow) throw new ConnectionError(Code.FLOW_CONTROL_ERROR, "connection window exceeded");
     this.recvWindow -= p.length;
-    if (this.recvWindow <= WINDOW / 2) {
-      this.out.u32(Type.WINDOW_UPDATE, 0, WINDOW - this.recvWindow);
-      this.recvWindow = WINDOW;
-    }
+    this.grantConnection();
     const s = this.streams.get(id);
     if (!s) return this.closedStreamFrame(id, "DATA");
     if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
@@ -283,11 +287,36 @@ export class H2Session extends H2Output {
       if (s.declaredLength >= 0 && total > s.declaredLength) return this.streamError(id, Code.PROTOCOL_ERROR);
       if (total > this.opts.maxBodyBytes) return this.streamError(id, Code.REFUSED_STREAM);
       s.append(data, this.opts.maxBodyBytes);
+      this.buffered += data.length;
+      this.keepBodiesWithinBudget();
+      if (s.closed) return;
     }
     if (flags & Flag.END_STREAM) return this.requestEnded(s);
     if (s.recvWindow <= WINDOW / 2) {
       this.out.u32(Type.WINDOW_UPDATE, id, WINDOW - s.recvWindow);
       s.recvWindow = WINDOW;
+    }
+  }
+
+  /** Gives the connection its window back once half of it is used. */
+  private grantConnection(): void {
+    if (this.recvWindow > WINDOW / 2) return;
+    this.out.u32(Type.WINDOW_UPDATE, 0, WINDOW - this.recvWindow);
+    this.recvWindow = WINDOW;
+  }
+
+  /**
+   * Request bodies held by one connection's open streams stay within twice the body limit: over it, the newest
+   * uploads still arriving are refused (REFUSED_STREAM: nothing was processed, so the client may retry them), so the
+   * older ones can finish. 100 streams uploading at once would otherwise hold 100 bodies (800 MiB).
+   */
+  private keepBodiesWithinBudget(): void {
+    const budget = 2 * this.opts.maxBodyBytes;
+    if (this.buffered <= budget) return;
+    const open = [...this.streams.values()];
+    for (let i = open.length - 1; i >= 0 && this.buffered > budget; i--) {
+      const s = open[i]!;
+      if (!s.remoteEnded && s.received > 0) this.resetStream(s, Code.REFUSED_STREAM);
     }
   }
 
@@ -420,6 +449,7 @@ export class H2Session extends H2Output {
     s.onAbort = s.onDrain = undefined;
     if (by !== "ended" && abort) abort();
     this.events.streamClosed(s, code, by);
+    this.buffered -= s.received;
     if (!this.streams.size) this.idleSince = performance.now();
     if (this.goawaySent && !this.streams.size && !this.done) {
       this.flush();
