@@ -3,6 +3,7 @@
 import { Server, ServerCredentials, type ServerDuplexStream } from "@grpc/grpc-js";
 import { adsService, type DiscoveryRequest, type DiscoveryResponse } from "./ads.js";
 import { AdsClient } from "./client.js";
+import type { GrpcTls } from "./grpc.js";
 import { TYPE } from "./types.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;
@@ -159,5 +160,28 @@ describe("AdsClient", () => {
       nonce: "l8",
       error: "no",
     });
+  });
+
+  it("keeps reconnecting when the credentials can't be read for a moment, instead of throwing out of its timer", async () => {
+    let asked = 0;
+    const logged: string[] = [];
+    client = new AdsClient({
+      server: `127.0.0.1:${server.port}`,
+      node: { id: "n" },
+      backoffMs: [10, 20],
+      log: (line) => logged.push(line),
+      // Plaintext (no TLS) but for the second time, when the root certificate's file is unreadable.
+      credentials: (() => {
+        if (++asked === 2) throw new Error("ENOENT: root-cert.pem");
+        return undefined;
+      }) as unknown as () => GrpcTls,
+    });
+    client.subscribe(TYPE.cluster);
+    const first = await server.stream();
+    await server.request();
+    first.end();
+    await server.stream(); // the third credentials, after a retry
+    expect(asked).toBe(3);
+    expect(logged.some((l) => l.includes("no credentials: ENOENT: root-cert.pem"))).toBe(true);
   });
 });

@@ -257,8 +257,18 @@ export class AdsClient {
       this.opts.log?.(`xds: stream${to} lost (${why}); reconnecting in ${delay} ms`);
       this.timer = setTimeout(() => {
         if (typeof this.opts.server === "string" && this.opts.credentials) {
+          let tls: GrpcTls;
+          try {
+            tls = this.opts.credentials();
+          } catch (err) {
+            // The root certificate's file unreadable for a moment, say: try again later, never throw out of a timer
+            // (that would end the agent).
+            closed = false;
+            lost(`no credentials: ${err instanceof Error ? err.message : String(err)}`);
+            return;
+          }
           this.channel.close();
-          this.channel = adsChannel(this.opts.server, { tls: this.opts.credentials() });
+          this.channel = adsChannel(this.opts.server, { tls });
         }
         this.connect();
       }, delay);

@@ -35,6 +35,7 @@ beforeAll(async () => {
     Echo: (call: ServerDuplexStream<Buffer, Buffer>) => {
       call.on("data", (m: Buffer) => {
         if (m.toString() === "hang") return;
+        if (m.toString() === "big") return void call.write(Buffer.alloc(48 << 20, 9));
         call.write(m);
         call.write(Buffer.alloc(3 << 20, 7));
       });
@@ -98,3 +99,15 @@ describe("GrpcChannel (the agent's gRPC client)", () => {
     nowhere.close();
   });
 });
+
+it("takes a large message in time linear in its size (a 48 MiB push arrives in well under a second or two)", async () => {
+  const ch = new GrpcChannel(address);
+  const started = performance.now();
+  const { call, got } = collect(ch, "/test.T/Echo", ["big"]);
+  while (!got.length) await new Promise((r) => setTimeout(r, 10));
+  const ms = performance.now() - started;
+  call.cancel();
+  ch.close();
+  expect(got[0]!.length).toBe(48 << 20);
+  expect(ms).toBeLessThan(3000);
+}, 60_000);

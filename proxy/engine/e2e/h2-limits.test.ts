@@ -250,6 +250,35 @@ describe("HTTP/2 limits", () => {
     }
   });
 
+  it("a 408 the client doesn't take (its window at 0) doesn't hold the stream: it is reset a stream_idle_timeout later", async () => {
+    const res = resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]);
+    const hcm = (res.listeners as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[])[0]!
+      .filter_chains[0]!.filters[0]!.typed_config;
+    Object.assign(hcm, { stream_idle_timeout: "0.3s" });
+    const timed = await startEngine(res);
+    let s: ClientHttp2Session | undefined;
+    try {
+      s = await new Promise<ClientHttp2Session>((resolve, reject) => {
+        const c = h2connect(`http://127.0.0.1:${timed.port}`, { settings: { initialWindowSize: 0 } });
+        c.once("remoteSettings", () => resolve(c));
+        c.once("error", reject);
+      });
+      const req = s.request({ ":method": "POST", ":path": "/" }, { endStream: false });
+      req.on("error", () => undefined);
+      req.write("part of a body, then nothing");
+      const status = await new Promise<number>((r) => req.once("response", (h) => r(Number(h[":status"]))));
+      expect(status).toBe(408);
+      const outcome = await Promise.race([
+        new Promise<string>((r) => req.once("close", () => r(`reset ${req.rstCode}`))),
+        new Promise<string>((r) => setTimeout(() => r("still open"), 2000)),
+      ]);
+      expect(outcome).toBe(`reset ${constants.NGHTTP2_CANCEL}`);
+    } finally {
+      s?.destroy();
+      await timed.engine.stop();
+    }
+  });
+
   it("an HTTP/2-only listener (codec_type HTTP2) closes an invalid preface without an HTTP/1 answer; AUTO answers HTTP/1.1", async () => {
     const h2only = await startEngine(
       http2Only(resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])])),

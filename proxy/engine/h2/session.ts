@@ -118,18 +118,25 @@ export class H2Session extends H2Output {
   checkTimers(now: number, l: HcmLimits, count: (counter: string) => void): void {
     if (this.done) return;
     for (const s of [...this.streams.values()]) {
-      if (!s.remoteEnded) {
+      const idle = l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs;
+      if (!s.remoteEnded && !s.headersSent) {
         const counter =
           l.requestMs > 0 && now - s.born >= l.requestMs
             ? "downstream_rq_timeout"
-            : l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs
+            : idle
               ? "downstream_rq_idle_timeout"
               : undefined;
-        if (counter && !s.headersSent) {
+        if (counter) {
           count(counter);
+          // The request is answered, never handed over should it end after all; the 408 gets a stream_idle_timeout
+          // to go out before the stream is reset as any other response the client doesn't take.
+          s.head = undefined;
+          s.lastActivity = now;
           this.events.request(s, { status: 408, reason: counter });
         }
-      } else if (s.queued > 0 && l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs) {
+      } else if (s.queued > 0 && idle) {
+        // A response the client doesn't take (its window shut), whether or not its request ended: a 408 queued
+        // behind a window of 0 would otherwise hold the stream for ever.
         count("downstream_rq_idle_timeout");
         this.resetStream(s, Code.CANCEL);
       }
