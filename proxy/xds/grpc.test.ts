@@ -1,5 +1,6 @@
 // The agent's gRPC client against grpc-js's server (the one discovery runs): messages that span HTTP/2 frames and
 // frames that hold several, the status and its message as the server set them, the size limit, and the deadline.
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall } from "@grpc/grpc-js";
 import { GrpcChannel, GrpcError, Status } from "./grpc.js";
 
@@ -111,3 +112,32 @@ it("takes a large message in time linear in its size (a 48 MiB push arrives in w
   expect(got[0]!.length).toBe(48 << 20);
   expect(ms).toBeLessThan(3000);
 }, 60_000);
+
+it("drops a connection whose server stops answering (its host gone, no FIN): the call ends UNAVAILABLE", async () => {
+  // A TCP relay to the server that, once cut, swallows everything both ways, as a vanished host does.
+  let cut = false;
+  const sockets: Socket[] = [];
+  const relay = createServer((down) => {
+    const [host, port] = address.split(":");
+    const up = connect(Number(port), host);
+    sockets.push(down, up);
+    down.on("data", (d: Buffer) => cut || up.write(d));
+    up.on("data", (d: Buffer) => cut || down.write(d));
+    down.on("error", () => undefined);
+    up.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+  const via = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+  const ch = new GrpcChannel(via, { keepaliveMs: 100, keepaliveTimeoutMs: 200 });
+  const { got, done } = collect(ch, "/test.T/Echo", ["a"]);
+  while (got.length < 2) await new Promise((r) => setImmediate(r));
+  cut = true;
+  expect(await done).toMatchObject({ code: Status.UNAVAILABLE, details: "keepalive PING unanswered" });
+  // And a server that never completes the HTTP/2 handshake.
+  const mute = new GrpcChannel(via, { keepaliveTimeoutMs: 100 });
+  expect(await collect(mute, "/test.T/Echo", ["a"]).done).toMatchObject({ code: Status.UNAVAILABLE });
+  ch.close();
+  mute.close();
+  for (const x of sockets) x.destroy();
+  await new Promise((r) => relay.close(r));
+});

@@ -57,6 +57,13 @@ export interface ChannelOptions {
   maxMessageBytes?: number;
   /** The HTTP/2 receive window, per stream and for the connection: a large push isn't stalled. Default 16 MiB. */
   windowBytes?: number;
+  /**
+   * A PING every keepaliveMs; unanswered within keepaliveTimeoutMs, the connection is dropped and its calls end
+   * UNAVAILABLE (so the ADS client reconnects). Istio's agent: 30 s and 10 s. The HTTP/2 handshake gets twice the
+   * timeout. Without it a server whose host vanished (no FIN, no RST) would leave the stream waiting for hours.
+   */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
 }
 
 /** HTTP statuses of a response that isn't gRPC, mapped as gRPC's HTTP-to-gRPC status table says. */
@@ -183,10 +190,19 @@ export class GrpcCall {
     }
   }
 
+  /** The connection closed under the call (a call still waiting for it gets no event of its own from node:http2). */
+  lost(details: string): void {
+    if (!this.done) this.finish(this.status ?? { code: Status.UNAVAILABLE, details });
+  }
+
+  /** Called once the call has its status (the channel stops tracking it). */
+  onDone: () => void = () => undefined;
+
   private finish(status: CallStatus): void {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
+    this.onDone();
     this.onStatus(status);
   }
 }
@@ -205,6 +221,8 @@ function statusOf(h: IncomingHttpHeaders): CallStatus {
 /** Calls to one server over one HTTP/2 connection, opened when a call needs it and again after it closes. */
 export class GrpcChannel {
   private session: ClientHttp2Session | undefined;
+  /** The calls on each connection not yet ended: told when it closes. */
+  private readonly calls = new WeakMap<ClientHttp2Session, Set<GrpcCall>>();
   private readonly window: number;
   private readonly maxBytes: number;
 
@@ -229,7 +247,12 @@ export class GrpcChannel {
     if (this.opts.tls?.servername) headers[":authority"] = this.opts.tls.servername;
     if (o.deadlineMs !== undefined) headers["grpc-timeout"] = `${Math.max(1, Math.ceil(o.deadlineMs))}m`;
     try {
-      return new GrpcCall(this.open().request(headers), this.maxBytes, o.deadlineMs);
+      const session = this.open();
+      const call = new GrpcCall(session.request(headers), this.maxBytes, o.deadlineMs);
+      const live = this.calls.get(session);
+      live?.add(call);
+      call.onDone = () => live?.delete(call);
+      return call;
     } catch (err) {
       const details = err instanceof Error ? err.message : String(err);
       return new GrpcCall(undefined, this.maxBytes, undefined, { code: Status.UNAVAILABLE, details });
@@ -252,6 +275,16 @@ export class GrpcChannel {
     });
   }
 
+  private ping(s: ClientHttp2Session, timeout: number, dead: () => void): void {
+    const late = setTimeout(dead, timeout).unref();
+    try {
+      if (!s.ping((err) => (err ? dead() : clearTimeout(late)))) dead(); // false: too many pings already in flight
+    } catch {
+      clearTimeout(late);
+      dead();
+    }
+  }
+
   close(): void {
     this.session?.close();
     this.session = undefined;
@@ -265,9 +298,27 @@ export class GrpcChannel {
       ...(tls && { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername, ALPNProtocols: ["h2"] }),
       settings: { initialWindowSize: this.window },
     });
-    s.on("error", () => undefined); // each call reports it as its status
-    s.once("connect", () => s.setLocalWindowSize(this.window));
+    let why = "the connection closed";
+    s.on("error", (err: Error) => (why = err.message)); // and each call reports it as its status
+    const live = new Set<GrpcCall>();
+    this.calls.set(s, live);
+    const timeout = this.opts.keepaliveTimeoutMs ?? 10_000;
+    const dead = (why: string) => () => s.destroy(new Error(why));
+    let pinging: NodeJS.Timeout | undefined;
+    const handshake = setTimeout(dead("no HTTP/2 handshake from the server"), 2 * timeout).unref();
+    s.once("remoteSettings", () => clearTimeout(handshake)); // "connect" is only the socket's
+    s.once("connect", () => {
+      s.setLocalWindowSize(this.window);
+      pinging = setInterval(
+        () => this.ping(s, timeout, dead("keepalive PING unanswered")),
+        this.opts.keepaliveMs ?? 30_000,
+      );
+      pinging.unref();
+    });
     s.once("close", () => {
+      clearTimeout(handshake);
+      clearInterval(pinging);
+      for (const c of [...live]) c.lost(why);
       if (this.session === s) this.session = undefined;
     });
     this.session = s;
