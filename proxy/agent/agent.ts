@@ -209,6 +209,12 @@ export class Agent implements AdminTarget {
       this.restarting = next.catch(() => undefined);
       next.then(
         (n) => {
+          if (this.stopping && n instanceof Workers) {
+            // stop() drained the set this one replaces while it was starting: it must not outlive the agent (its
+            // engines would keep the agent's process from ever exiting).
+            void n.drain();
+            return;
+          }
           if (n instanceof Workers) {
             this.current = n;
             for (const p of set.live) this.retire(p);

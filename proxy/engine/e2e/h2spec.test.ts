@@ -100,6 +100,6 @@ describe("h2spec against the h2c listener", () => {
         .map((c) => c.id)
         .join(", ")}\n`,
     );
-    // An allowed case that passes is fine (a newer Node may fix it); the list stays honest in the README.
+    // ALLOWED is empty; a case put back on it must say why, and proxy/README.md with it.
   }, 300_000);
 });
