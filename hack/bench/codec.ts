@@ -4,14 +4,12 @@
 // the heap bytes each allocates. A benchmark
 // prints figures; it asserts nothing.
 //   env: BENCH_ITERATIONS (default 200000 per round), BENCH_ROUNDS (default 5)
+import { ITERATIONS, ROUNDS, measure } from "./micro.js";
 import { parseResponseHead, serializeHead } from "../../proxy/engine/http1/parse.js";
 import { RequestParser } from "../../proxy/engine/http1/request.js";
 import { upstreamRequest, type HeadOptions } from "../../proxy/engine/upstream-head.js";
 import { MAX_BODY_BYTES } from "../../proxy/engine/http1/server.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../../proxy/engine/http1/syntax.js";
-
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const REQUESTS = {
   "wrk GET": "GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n",
@@ -77,27 +75,6 @@ function cases(name: keyof typeof REQUESTS): [string, () => void][] {
       },
     ],
   ];
-}
-
-function measure(fn: () => void): { ns: number; bytes: number } {
-  for (let i = 0; i < ITERATIONS / 4; i++) fn(); // warm: optimised before it's timed
-  const ns: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < ITERATIONS; i++) fn();
-    ns.push(Number(process.hrtime.bigint() - t0) / ITERATIONS);
-  }
-  // Allocation: heap growth over a small batch. A scavenge inside one makes it read low, so the largest of several
-  // batches is the figure (those without one agree).
-  const batch = 100;
-  let bytes = 0;
-  for (let r = 0; r < 20; r++) {
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < batch; i++) fn();
-    bytes = Math.max(bytes, (process.memoryUsage().heapUsed - before) / batch);
-  }
-  ns.sort((a, b) => a - b);
-  return { ns: ns[ns.length >> 1] ?? NaN, bytes };
 }
 
 const seen = new Set<string>();

@@ -4,10 +4,8 @@
 // evicts); "repeat" is every later one (the dynamic table hits). Prints ns per operation (median of the rounds) and the
 // heap bytes each allocates. A benchmark prints figures; it asserts nothing.
 //   env: BENCH_ITERATIONS (default 200000 per round), BENCH_ROUNDS (default 5)
+import { ITERATIONS, ROUNDS, measure } from "./micro.js";
 import { HpackDecoder, HpackEncoder } from "../../proxy/engine/h2/hpack.js";
-
-const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const REQUESTS = {
   // What h2load sends (nghttp2's order).
@@ -65,27 +63,6 @@ function cases(): [string, () => void][] {
     out.push([`encode ${name}, repeat (${repeat} octets)`, () => (sink = encoder.encode(fields))]);
   }
   return out;
-}
-
-function measure(fn: () => void): { ns: number; bytes: number } {
-  for (let i = 0; i < ITERATIONS / 4; i++) fn(); // warm: optimised before it's timed
-  const ns: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < ITERATIONS; i++) fn();
-    ns.push(Number(process.hrtime.bigint() - t0) / ITERATIONS);
-  }
-  // Allocation: heap growth over a small batch. A scavenge inside one makes it read low, so the largest of several
-  // batches is the figure (those without one agree).
-  const batch = 100;
-  let bytes = 0;
-  for (let r = 0; r < 20; r++) {
-    const before = process.memoryUsage().heapUsed;
-    for (let i = 0; i < batch; i++) fn();
-    bytes = Math.max(bytes, (process.memoryUsage().heapUsed - before) / batch);
-  }
-  ns.sort((a, b) => a - b);
-  return { ns: ns[ns.length >> 1] ?? NaN, bytes };
 }
 
 process.stdout.write(`HPACK, per header block (median of ${ROUNDS} rounds of ${ITERATIONS}):\n`);

@@ -1,7 +1,7 @@
 // The field sections of HTTP/2 requests and responses (RFC 9113 §8.2, §8.3). A request's fields come from an
 // untrusted client and will be written into an HTTP/1.1 head upstream, so anything that is malformed in HTTP/2 is
 // refused here: a stream error PROTOCOL_ERROR, never a field passed on. Limits answer 431 as the HTTP/1 codec does.
-import { isTchar } from "../http1/syntax.js";
+import { isTchar, isToken } from "../http1/syntax.js";
 
 export interface H2RequestHead {
   method: string;
@@ -67,12 +67,6 @@ function validAuthority(a: string): boolean {
     const c = a.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f || c === 0x2f || c === 0x3f || c === 0x23 || c === 0x5c) return false;
   }
-  return true;
-}
-
-function isToken(s: string): boolean {
-  if (!s.length) return false;
-  for (let i = 0; i < s.length; i++) if (!isTchar(s.charCodeAt(i))) return false;
   return true;
 }
 
