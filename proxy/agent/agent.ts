@@ -246,6 +246,11 @@ export class Agent implements AdminTarget {
     const run = async (): Promise<HotRestartResult> => {
       const old = this.current;
       const next = await this.spawn(path);
+      if (this.stopping) {
+        // stop() drained the set this one was to replace while it was starting: it must not outlive the agent.
+        await next.drain();
+        throw new Error("the agent is shutting down");
+      }
       this.current = next;
       if (next.binaryPath !== this.binaryPath)
         this.previous = { binaryPath: this.binaryPath, at: Date.now(), crashes: 0 };

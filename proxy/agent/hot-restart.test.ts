@@ -1,11 +1,11 @@
 // Hot restart with real traffic: steady load over keep-alive and new connections, two hot restarts to another
 // binaryPath in the middle, zero failed requests. Forks the built engine (dist/), which `npm run build` makes.
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent as HttpAgent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, DEFAULT_ENGINE } from "./agent.js";
-import { backend, cluster, get, resources } from "../../test/support/engine/helpers.js";
+import { backend, cluster, get, resources, until } from "../../test/support/engine/helpers.js";
 
 const BUILT = join(process.cwd(), "dist/proxy/engine/child.js");
 
@@ -81,4 +81,58 @@ describe("agent hot restart", () => {
     await agent.stop();
     await b.close();
   }, 60000);
+
+  it("an agent stopped while a hot restart is starting its engine leaves no engine behind", async () => {
+    const b = await backend("b");
+    // An engine that takes its config half a second late, and says when it got it: stop() lands in that window,
+    // after the old engine was told to drain and before the new one serves.
+    const dir = mkdtempSync(join(tmpdir(), "weft-engine-slow-"));
+    const slow = join(dir, "engine-slow.mjs");
+    const mark = join(dir, "configured");
+    writeFileSync(
+      slow,
+      `import { writeFileSync } from "node:fs";
+const on = process.on.bind(process);
+process.on = (event, fn) => on(event, event !== "message" ? fn : (m, h) => {
+  if (m?.type !== "config") return fn(m, h);
+  writeFileSync(${JSON.stringify(mark)}, String(process.pid));
+  setTimeout(() => fn(m, h), 500);
+});
+await import(${JSON.stringify(BUILT)});
+`,
+    );
+    const agent = new Agent({
+      resources: resources([{ match: { prefix: "/" }, route: { cluster: "b" } }], [cluster("b", [b.port])]),
+      binaryPath: BUILT,
+      enginesDir: dir,
+      adminPort: 0,
+      statsPort: 0,
+      readyPort: false,
+      bindAddress: "127.0.0.1",
+      drainMs: 200,
+    });
+    await agent.start();
+    const restart = agent.hotRestart(slow).then(
+      () => "restarted",
+      (err: unknown) => String(err),
+    );
+    await until(() => existsSync(mark), 15_000); // the new engine's start, slower on a loaded machine
+    const pid = Number(readFileSync(mark, "utf8"));
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await agent.stop();
+      expect(await restart).toMatch(/shutting down/);
+      await until(() => !alive(), 10_000); // drainMs is 200
+    } finally {
+      if (alive()) process.kill(pid, "SIGKILL"); // not left running if an assertion above failed
+    }
+    await b.close();
+  }, 30000);
 });

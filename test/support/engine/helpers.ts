@@ -173,10 +173,10 @@ export function countBy<T>(items: T[], key: (t: T) => string): Record<string, nu
   return out;
 }
 
-/** Waits for a condition on state the test can't subscribe to; bounded (2 s), checked every few ms. */
-export async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!cond()) throw new Error("condition not met within 2 s");
+/** Waits for a condition on state the test can't subscribe to; bounded (2 s unless told), checked every few ms. */
+export async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  for (let i = 0; i < ms / 5 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error(`condition not met within ${ms / 1000} s`);
 }
 
 /**
