@@ -3,6 +3,17 @@ import { compileRe2, compileSubstitution, type Re2, type Substitution } from "..
 import { headerNameError, headerValueError } from "../../xds/header-field.js";
 export type Obj = Record<string, unknown>;
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * A config string as the codecs hold header text: one character per byte (latin1), here its UTF-8 bytes, which is
+ * what Envoy sends. Written as latin1, a character above U+00FF would keep its low byte only: U+010A would become LF
+ * and U+010D CR, and inject a header or a request past the CR/LF/NUL check. ASCII comes back as it is.
+ */
+export function wireString(v: string): string {
+  return NON_ASCII.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
+}
+
 /** The decode boundary's one narrowing: a JSON object (not null, not a list). */
 export function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -70,12 +81,15 @@ export class Reader {
     return v;
   }
 
-  /** A string that ends up in a header (or the request line): CR, LF and NUL are refused, as Envoy's
-   * HTTP_HEADER_VALUE rule does, since they would inject a header or a request. */
+  /**
+   * A string that ends up in a header (or the request line): CR, LF and NUL are refused, as Envoy's
+   * HTTP_HEADER_VALUE rule does, since they would inject a header or a request. It comes back as wireString() has it.
+   */
   headerValue(o: Obj, key: string, path: string): string | undefined {
     const v = this.str(o, key, path);
-    const err = v === undefined ? undefined : headerValueError(v);
-    return err ? this.fail(join(path, key), err) : v;
+    if (v === undefined) return undefined;
+    const err = headerValueError(v);
+    return err ? this.fail(join(path, key), err) : wireString(v);
   }
 
   /** A header name to add or remove: a token (Envoy's HTTP_HEADER_NAME). */
