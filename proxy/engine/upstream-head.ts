@@ -1,6 +1,6 @@
 // The request sent upstream: hop-by-hop headers dropped, header edits applied, host rewritten, and
 // x-request-id, traceparent/B3 and x-forwarded-proto added when missing.
-import { randomFillSync, randomUUID } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
 import type { XfccMode } from "./config/hcm.js";
 import { type RequestHead, headerValue } from "./http/head.js";
@@ -11,14 +11,42 @@ import { applyEdits, removeHeader, setHeader } from "./router/index.js";
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
 
-/** Hex of n random bytes, from a pool refilled 8 KiB at a time. */
-export function randomHex(n: number): string {
+/** Where n random bytes are in the pool, refilled 8 KiB at a time. */
+function random(n: number): number {
   if (poolAt + n > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
   }
   poolAt += n;
-  return pool.toString("hex", poolAt - n, poolAt);
+  return poolAt - n;
+}
+
+/** Hex of n random bytes. */
+export function randomHex(n: number): string {
+  const at = random(n);
+  return pool.toString("hex", at, at + n);
+}
+
+const HEX = Buffer.from("0123456789abcdef", "latin1");
+const uuidText = Buffer.alloc(36, 45); // the dashes stay where they are
+
+/**
+ * A random (version 4) UUID for x-request-id, as crypto.randomUUID() makes, from the same pool: laid out into one
+ * buffer and read as one string, where randomUUID() builds it by concatenating 20 strings (a sixth of the bytes
+ * a proxied request allocated).
+ */
+export function requestId(): string {
+  const at = random(16);
+  let o = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) o++;
+    let byte = pool[at + i] as number;
+    if (i === 6) byte = (byte & 0x0f) | 0x40;
+    else if (i === 8) byte = (byte & 0x3f) | 0x80;
+    uuidText[o++] = HEX[byte >> 4] as number;
+    uuidText[o++] = HEX[byte & 15] as number;
+  }
+  return uuidText.toString("latin1");
 }
 
 /**
@@ -82,7 +110,7 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
     removeHeader(headers, "host");
     headers.push("host", o.host);
   }
-  if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", randomUUID());
+  if (o.requestId && headerValue(headers, "x-request-id") === undefined) headers.push("x-request-id", requestId());
   if (o.span) injectSpan(headers, o.span);
   else if (
     o.tracing &&
