@@ -111,6 +111,12 @@ describe("HTTP/2 upstreams on Weft's client", () => {
   let tls: Http2SecureServer;
   let frames: RawServer;
   let silent: RawServer;
+  /** Servers that take one stream per connection (SETTINGS_MAX_CONCURRENT_STREAMS 1). */
+  let one: RawServer;
+  let queue: RawServer;
+  const holding: { c: RawConnection; id: number }[] = [];
+  let inFlight = 0;
+  let mostInFlight = 0;
   let closedPort: number;
   const seen: IncomingHttpHeaders[] = [];
 
@@ -143,6 +149,27 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     silent = await rawH2Server(() => undefined, { sendSettings: false });
     const gone = createTcpServer();
     closedPort = await listen(gone);
+    const single: [number, number][] = [[3, 1]];
+    one = await rawH2Server(
+      (c, id, fields) => {
+        if (!fields.get(":path")?.includes("hold")) return raw.hello!(c, id);
+        // Answered only once two are held: they must be on two connections, the limit being one stream each.
+        holding.push({ c, id });
+        if (holding.length === 2) for (const h of holding.splice(0)) raw.hello!(h.c, h.id);
+      },
+      { settings: single },
+    );
+    queue = await rawH2Server(
+      (c, id) => {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        setImmediate(() => {
+          inFlight--;
+          raw.hello!(c, id);
+        });
+      },
+      { settings: single },
+    );
     await new Promise((r) => gone.close(r));
     const tlsSocket = {
       transport_socket: {
@@ -156,7 +183,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     ({ engine, port } = await startEngine(
       resources(
         [
-          ...["h2", "raw", "silent", "closed", "tls"].map((c) => ({
+          ...["h2", "raw", "silent", "closed", "tls", "one", "queue"].map((c) => ({
             match: { prefix: `/${c}` },
             route: { cluster: c },
           })),
@@ -167,6 +194,8 @@ describe("HTTP/2 upstreams on Weft's client", () => {
           cluster("silent", [silent.port], { ...H2, connect_timeout: "0.25s" }),
           cluster("closed", [closedPort], H2),
           cluster("tls", [tlsPort], { ...H2, ...tlsSocket }),
+          cluster("one", [one.port], H2),
+          cluster("queue", [queue.port], { ...H2, circuit_breakers: { thresholds: [{ max_connections: 1 }] } }),
         ],
       ),
     ));
@@ -175,6 +204,8 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     await engine.stop();
     await frames.close();
     await silent.close();
+    await one.close();
+    await queue.close();
     h2.close();
     tls.close();
   });
@@ -249,6 +280,19 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     expect(await get(port, "/raw/hello")).toMatchObject({ status: 200, body: "ok" });
     raw.hello!(held!.c, held!.id);
     expect(await pending).toMatchObject({ status: 200, body: "ok" });
+  });
+
+  it("a connection at the upstream's stream limit: another opens (Envoy's pool), or within max_connections the request waits", async () => {
+    expect((await get(port, "/one/hello")).body).toBe("ok"); // its SETTINGS known
+    const rs = await Promise.all([get(port, "/one/hold"), get(port, "/one/hold")]);
+    expect(rs.map((r) => r.body)).toEqual(["ok", "ok"]);
+    expect(one.connections.length).toBe(2);
+    expect(stat("one", "upstream_cx_overflow")).toBe(0);
+    expect((await get(port, "/queue/hello")).body).toBe("ok");
+    const queued = await many(6, 6, () => get(port, "/queue/x"));
+    expect(queued.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(queue.connections.length).toBe(1);
+    expect(mostInFlight).toBe(1); // the others waited on the connection for a stream to close
   });
 
   it("keeps gRPC's trailers-only responses and trailers", async () => {

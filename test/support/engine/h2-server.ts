@@ -40,6 +40,7 @@ export class RawConnection {
     sendSettings: boolean,
     settings: [number, number][],
   ) {
+    socket.setNoDelay(true);
     if (sendSettings) this.settings(settings);
     socket.on("data", (d: Buffer) => sendSettings && this.read(d)); // else it never answers anything
     socket.on("error", () => undefined);
