@@ -286,6 +286,8 @@ export class ClusterRuntime {
   private acquireH2(host: Host, cb: ConnCallback): () => void {
     host.h2 ??= new H2Pool(host.endpoint.address, host.endpoint.port, {
       dialOptions: () => this.dialOptionsFor(host),
+      idleTimeoutMs: () => this.config.idleTimeoutMs,
+      idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
       underConnectionLimit: () => this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections,
       connection: (delta, failed) => {
         this.usage.add(CONNECTIONS, delta);

@@ -114,6 +114,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
   /** Servers that take one stream per connection (SETTINGS_MAX_CONCURRENT_STREAMS 1). */
   let one: RawServer;
   let queue: RawServer;
+  let idle: RawServer;
   const holding: { c: RawConnection; id: number }[] = [];
   let inFlight = 0;
   let mostInFlight = 0;
@@ -149,6 +150,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     silent = await rawH2Server(() => undefined, { sendSettings: false });
     const gone = createTcpServer();
     closedPort = await listen(gone);
+    idle = await rawH2Server((c, id) => raw.hello!(c, id));
     const single: [number, number][] = [[3, 1]];
     one = await rawH2Server(
       (c, id, fields) => {
@@ -183,7 +185,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     ({ engine, port } = await startEngine(
       resources(
         [
-          ...["h2", "raw", "silent", "closed", "tls", "one", "queue"].map((c) => ({
+          ...["h2", "raw", "silent", "closed", "tls", "one", "queue", "idle"].map((c) => ({
             match: { prefix: `/${c}` },
             route: { cluster: c },
           })),
@@ -195,6 +197,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
           cluster("closed", [closedPort], H2),
           cluster("tls", [tlsPort], { ...H2, ...tlsSocket }),
           cluster("one", [one.port], H2),
+          cluster("idle", [idle.port], { ...H2, common_http_protocol_options: { idle_timeout: "0.2s" } }),
           cluster("queue", [queue.port], { ...H2, circuit_breakers: { thresholds: [{ max_connections: 1 }] } }),
         ],
       ),
@@ -206,6 +209,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     await silent.close();
     await one.close();
     await queue.close();
+    await idle.close();
     h2.close();
     tls.close();
   });
@@ -293,6 +297,15 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     expect(queued.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(queue.connections.length).toBe(1);
     expect(mostInFlight).toBe(1); // the others waited on the connection for a stream to close
+  });
+
+  it("drains a connection with no stream for the cluster's idle_timeout", async () => {
+    expect((await get(port, "/idle/a")).body).toBe("ok");
+    const first = idle.connections[0]!.socket;
+    await new Promise((r) => first.once("end", r)); // the proxy's GOAWAY, then its FIN
+    expect(stat("idle", "upstream_cx_idle_timeout")).toBe(1);
+    expect((await get(port, "/idle/b")).body).toBe("ok");
+    expect(idle.connections.length).toBe(2);
   });
 
   it("keeps gRPC's trailers-only responses and trailers", async () => {

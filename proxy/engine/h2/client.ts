@@ -13,6 +13,8 @@ import type { DialFailure } from "../dial.js";
 export interface ClientOptions extends FieldLimits {
   /** A PING every keepaliveMs; a peer that sends nothing by the next one is gone. */
   keepaliveMs: number;
+  /** A connection without a stream for this long is drained (the cluster's idle_timeout; 0: never). */
+  idleTimeoutMs: number;
   /** The peer's SETTINGS must come within this once connected (the cluster's connect_timeout). */
   settingsTimeoutMs: number;
 }
@@ -25,6 +27,8 @@ export interface ClientEvents {
    * failure or a timeout.
    */
   closed(failed: DialFailure | undefined): void;
+  /** It is drained for having had no stream for idle_timeout. */
+  idle(): void;
 }
 
 /** One request: what it sends, and whom it tells what comes back. */
@@ -73,6 +77,8 @@ export class H2Client extends H2Connection {
   private draining = false;
   private failure: DialFailure | undefined;
   private readonly keepalive: NodeJS.Timeout;
+  /** Since when the connection has had no stream. */
+  private idleSince = performance.now();
   private settingsTimer: NodeJS.Timeout | undefined;
   /** Streams opened so far (H2Link.requests). */
   opened = 0;
@@ -95,7 +101,9 @@ export class H2Client extends H2Connection {
     socket.on("data", this.onData);
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.onClose());
-    this.keepalive = setInterval(() => this.ping(), opts.keepaliveMs).unref();
+    const idle = opts.idleTimeoutMs;
+    this.keepalive = setInterval(() => this.tick(), idle > 0 ? Math.min(idle, opts.keepaliveMs) : opts.keepaliveMs);
+    this.keepalive.unref();
   }
 
   /** The socket is connected (and its TLS verified): what was laid out goes out, and the peer's SETTINGS are due. */
@@ -372,10 +380,21 @@ export class H2Client extends H2Connection {
     ex?.onError(kind, answered);
   }
 
+  /** Keepalive, and idle_timeout (checked as often as the keepalive, or the timeout when shorter). */
+  private tick(): void {
+    const idle = this.opts.idleTimeoutMs;
+    if (idle > 0 && !this.load && !this.draining && performance.now() - this.idleSince >= idle) {
+      this.events.idle();
+      return this.drain();
+    }
+    this.ping();
+  }
+
   private close(s: H2Stream): void {
     if (s.closed) return;
     s.closed = true;
     this.streams.delete(s.id);
+    if (!this.streams.size) this.idleSince = performance.now();
     this.waiting.delete(s);
     s.onDrain = undefined;
     this.startQueued();

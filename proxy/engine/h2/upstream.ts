@@ -18,6 +18,9 @@ export interface PoolOwner {
   underConnectionLimit(): boolean;
   /** A connection opens (+1) or closes (-1), and how one that never became HTTP/2 failed. */
   connection(delta: 1 | -1, failed?: DialFailure): void;
+  /** The cluster's idle_timeout (0: none), and a connection drained for it. */
+  idleTimeoutMs(): number;
+  idleTimeout(): void;
 }
 
 /**
@@ -73,12 +76,14 @@ export class H2Pool {
       tls !== undefined,
       {
         keepaliveMs: KEEPALIVE_MS,
+        idleTimeoutMs: this.owner.idleTimeoutMs(),
         settingsTimeoutMs: o.connectTimeoutMs,
         maxBytes: MAX_HEAD_BYTES,
         maxHeaders: MAX_HEADERS,
       },
       {
         draining: () => this.leave(c),
+        idle: () => this.owner.idleTimeout(),
         closed: (failed) => {
           this.leave(c);
           this.live--;
