@@ -5,9 +5,10 @@
 import type { Socket } from "node:net";
 import { ACK, Code, ConnectionError, Flag, PREFACE, Setting, Type } from "./frames.js";
 import { H2Connection, WINDOW, type Block } from "./connection.js";
-import { H2Stream } from "./stream.js";
+import type { H2Stream } from "./stream.js";
+import { ClientStream, type ClientCall } from "./call.js";
 import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
-import type { Exchange, UpstreamFailure } from "../link.js";
+import type { UpstreamFailure } from "../link.js";
 import type { DialFailure } from "../dial.js";
 
 export interface ClientOptions extends FieldLimits {
@@ -29,41 +30,6 @@ export interface ClientEvents {
   closed(failed: DialFailure | undefined): void;
   /** It is drained for having had no stream for idle_timeout. */
   idle(): void;
-}
-
-/** One request: what it sends, and whom it tells what comes back. */
-export class ClientCall {
-  stream: ClientStream | undefined;
-  paused = false;
-  /** Response bytes that came while paused (copies), and its end when that came too. */
-  held: Buffer[] = [];
-  heldEnd: { trailers: string[] | undefined } | undefined;
-
-  constructor(
-    readonly fields: string[],
-    readonly body: Buffer,
-    /** A HEAD request: its response's content-length describes no content. */
-    readonly noBody: boolean,
-    public exchange: Exchange | undefined,
-  ) {}
-}
-
-class ClientStream extends H2Stream {
-  /** A final response head arrived (1xx ones are skipped). */
-  gotHead = false;
-  /** Any response frame arrived: the upstream processed the request. */
-  answered = false;
-  /** The response has no content whatever its content-length says (HEAD, 204, 304). */
-  bodiless = false;
-
-  constructor(
-    id: number,
-    owner: H2Client,
-    sendWindow: number,
-    readonly call: ClientCall,
-  ) {
-    super(id, owner, WINDOW, sendWindow);
-  }
 }
 
 export class H2Client extends H2Connection {

@@ -6,7 +6,8 @@ import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { requestFields } from "./fields.js";
-import { ClientCall, H2Client } from "./client.js";
+import { H2Client } from "./client.js";
+import { ClientCall } from "./call.js";
 
 /** An upstream connection with no bytes from its peer for this long is sent a PING; unanswered by the next, closed. */
 const KEEPALIVE_MS = 10_000;
