@@ -46,8 +46,9 @@ export class H2Client extends H2Connection {
   /** Since when the connection has had no stream. */
   private idleSince = performance.now();
   private settingsTimer: NodeJS.Timeout | undefined;
-  /** Streams opened so far (H2Link.requests). */
-  opened = 0;
+  /** Ticks (see tick()) per keepalive PING, and the ticks so far. */
+  private readonly pingEvery: number;
+  private ticks = 0;
 
   constructor(
     socket: Socket,
@@ -68,7 +69,9 @@ export class H2Client extends H2Connection {
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.onClose());
     const idle = opts.idleTimeoutMs;
-    this.keepalive = setInterval(() => this.tick(), idle > 0 ? Math.min(idle, opts.keepaliveMs) : opts.keepaliveMs);
+    const every = idle > 0 ? Math.min(idle, opts.keepaliveMs) : opts.keepaliveMs;
+    this.pingEvery = Math.max(1, Math.round(opts.keepaliveMs / every));
+    this.keepalive = setInterval(() => this.tick(), every);
     this.keepalive.unref();
   }
 
@@ -102,11 +105,6 @@ export class H2Client extends H2Connection {
   /** Streams open and calls waiting for one. */
   get load(): number {
     return this.streams.size + this.queue.length;
-  }
-
-  /** The connection became HTTP/2 (the peer's SETTINGS arrived). */
-  get established(): boolean {
-    return this.settingsSeen;
   }
 
   /** Starts a call: a stream now, or once the peer's stream limit allows. */
@@ -158,7 +156,7 @@ export class H2Client extends H2Connection {
     const id = this.nextId;
     this.nextId += 2;
     this.lastId = id;
-    this.opened++;
+    if (this.nextId > 2 ** 31 - 1) this.drain(); // no stream id left: the next streams go to a new connection
     const s = new ClientStream(id, this, this.peerWindow, call);
     call.stream = s;
     this.streams.set(id, s);
@@ -346,14 +344,17 @@ export class H2Client extends H2Connection {
     ex?.onError(kind, answered);
   }
 
-  /** Keepalive, and idle_timeout (checked as often as the keepalive, or the timeout when shorter). */
+  /**
+   * idle_timeout, checked as often as the keepalive or the timeout when that is shorter, and the keepalive PING every
+   * keepaliveMs whatever the timeout (a short one mustn't hurry a busy upstream's answer).
+   */
   private tick(): void {
     const idle = this.opts.idleTimeoutMs;
     if (idle > 0 && !this.load && !this.draining && performance.now() - this.idleSince >= idle) {
       this.events.idle();
       return this.drain();
     }
-    this.ping();
+    if (++this.ticks % this.pingEvery === 0) this.ping();
   }
 
   private close(s: H2Stream): void {
