@@ -49,6 +49,12 @@ const raw: Record<string, (c: RawConnection, id: number) => void> = {
     c.write(frame(1, 0, id, Buffer.alloc(16384, 0x41)));
     for (let i = 0; i < 10; i++) c.write(frame(9, 0, id, Buffer.alloc(16384, 0x41)));
   },
+  close: (c) => c.socket.destroy(),
+  "close-after-head": (c, id) => {
+    c.headers(id, [":status", "200", "content-length", "10"], false);
+    c.data(id, Buffer.from("12345"), false);
+    setImmediate(() => c.socket.destroy());
+  },
   "grpc-fail": (c, id) =>
     c.headers(
       id,
@@ -264,6 +270,12 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     expect(await get(port, "/raw/interim")).toMatchObject({ status: 200, body: "ok" });
     expect((await get(port, "/raw/huge")).status).toBe(502);
     expect((await get(port, "/raw/hello")).body).toBe("ok"); // on a new connection
+  });
+
+  it("fails the requests of a connection that closes: 503 before the response, cut short after its head", async () => {
+    expect((await get(port, "/raw/close")).status).toBe(503);
+    await expect(get(port, "/raw/close-after-head")).rejects.toThrow();
+    expect((await get(port, "/raw/hello")).body).toBe("ok");
   });
 
   it("sends again a request the upstream refused (REFUSED_STREAM), with no retry policy", async () => {
