@@ -202,9 +202,13 @@ export function bootstrap(listenPort: number, backendPort: number): unknown {
   };
 }
 
-/** The tiny backend both benches use: nginx answering "hello world" (fast enough not to be the bottleneck). */
-export function startBackend(dir: string, port: number): void {
-  startNginx("backend", dir, `server { listen 127.0.0.1:${port}; location / { return 200 "hello world\\n"; } }`);
+/**
+ * The tiny backend both benches use: nginx answering "hello world" (fast enough not to be the bottleneck), on `port`
+ * over HTTP/1.1 and, when given, on `h2Port` over h2c (prior knowledge).
+ */
+export function startBackend(dir: string, port: number, h2Port?: number): void {
+  const h2 = h2Port === undefined ? "" : ` listen 127.0.0.1:${h2Port} http2;`;
+  startNginx("backend", dir, `server { listen 127.0.0.1:${port};${h2} location / { return 200 "hello world\\n"; } }`);
 }
 
 /**

@@ -1,5 +1,6 @@
 // npm run bench:proxy — Weft against nginx and HAProxy (one worker each) as a reverse proxy in front of the same tiny
-// backend: keep-alive at c=1, 32 and 128, a new connection per request, and h2c (h2load). Each case runs every proxy
+// backend: keep-alive at c=1, 32 and 128, a new connection per request, and h2c (h2load); and h2c through to the backend
+// over h2c (Weft only: nginx and HAProxy don't proxy HTTP/2 to a backend but gRPC). Each case runs every proxy
 // in turn, several rounds, alternately; it prints req/s and p50/p99 per run, then the medians and each proxy's median
 // ratio to nginx. Weft runs as sidecars run it (the agent with its engine child), as the bare engine, and as the agent
 // with two engine workers (weft-2, --concurrency 2: the scaling from 1 to 2 workers, with how the kernel spread the
@@ -22,6 +23,7 @@ import {
   startHaproxy,
   startNginx,
   startWeft,
+  bootstrap,
   waitPort,
   wrk,
   type Result,
@@ -33,6 +35,8 @@ const DURATION = process.env.BENCH_DURATION ?? "5s";
 interface Case {
   name: string;
   what: string;
+  /** The proxy's port the case loads, or undefined when the proxy can't run it. */
+  port(p: Proxy): number | undefined;
   run(port: number): Result;
 }
 
@@ -40,16 +44,25 @@ const CASES: Case[] = [
   ...[1, 32, 128].map((c) => ({
     name: `keepalive-c${c}`,
     what: `HTTP/1.1 keep-alive, wrk -t1 -c${c}`,
+    port: (p: Proxy) => p.h1,
     run: (port: number) => wrk(port, c, DURATION),
   })),
   {
     name: "newconn-c32",
     what: "HTTP/1.1, a new connection per request (Connection: close), wrk -t1 -c32",
+    port: (p) => p.h1,
     run: (port) => wrk(port, 32, DURATION, ["-H", "Connection: close"]),
   },
   {
     name: "h2c-c32",
     what: "h2c prior knowledge, h2load -t1 -c32 -m10",
+    port: (p) => p.h2,
+    run: (port) => h2load(port, 32, 10, DURATION),
+  },
+  {
+    name: "h2c-h2c-c32",
+    what: "h2c prior knowledge, the backend over h2c too (http2_protocol_options), h2load -t1 -c32 -m10",
+    port: (p) => p.h2h2,
     run: (port) => h2load(port, 32, 10, DURATION),
   },
 ];
@@ -58,6 +71,8 @@ interface Proxy {
   name: string;
   h1: number;
   h2: number;
+  /** h2c in front of an h2c backend (Weft only). */
+  h2h2?: number;
   /** The agent's admin port, for its per-worker stats. */
   admin?: number;
 }
@@ -78,8 +93,8 @@ async function main(): Promise<void> {
   const only = (env: string | undefined) => (env ? new Set(env.split(",")) : undefined);
   const cases = CASES.filter((c) => only(process.env.BENCH_CASES)?.has(c.name) ?? true);
   const dir = mkdtempSync(join(tmpdir(), "weft-bench-"));
-  const backendPort = await freePort();
-  startBackend(dir, backendPort);
+  const [backendPort, backendH2] = [await freePort(), await freePort()];
+  startBackend(dir, backendPort, backendH2);
   const nodeArgs = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
   const all: Proxy[] = [];
   const wanted = only(process.env.BENCH_PROXIES);
@@ -107,22 +122,27 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
   ] as const) {
     if (!want(name)) continue;
     const port = await freePort(); // the engine serves h2c with prior knowledge on the HTTP/1.1 port
+    const h2h2 = await freePort();
     const admin = await freePort();
     const flags = workers > 1 ? ["--concurrency", String(workers), "--admin-port", String(admin)] : [];
-    startWeft(dir, port, backendPort, nodeArgs, agent, undefined, flags);
-    all.push({ name, h1: port, h2: port, ...(workers > 1 ? { admin } : {}) });
+    startWeft(dir, port, backendPort, nodeArgs, agent, withH2Backend(port, backendPort, h2h2, backendH2), flags);
+    all.push({ name, h1: port, h2: port, h2h2, ...(workers > 1 ? { admin } : {}) });
   }
-  await Promise.all([waitPort(backendPort), ...all.map((p) => waitPort(p.h1)), ...all.map((p) => waitPort(p.h2))]);
+  await Promise.all([
+    waitPort(backendPort),
+    ...all.flatMap((p) => [p.h1, p.h2, p.h2h2 ?? p.h1].map((x) => waitPort(x))),
+  ]);
   process.stdout.write(`warming up (2 s each)…\n`);
   for (const p of all) execFileSync("wrk", ["-t1", "-c32", "-d2s", `http://127.0.0.1:${p.h1}/`]);
 
   const summary: string[] = [];
   for (const c of cases) {
     process.stdout.write(`\n${c.name}: ${c.what}, ${DURATION} per run, ${ROUNDS} rounds\n`);
-    const results = new Map<string, Result[]>(all.map((p) => [p.name, []]));
+    const able = all.filter((p) => c.port(p) !== undefined);
+    const results = new Map<string, Result[]>(able.map((p) => [p.name, []]));
     for (let r = 1; r <= ROUNDS; r++) {
-      for (const p of all) {
-        const res = c.run(c.name.startsWith("h2c") ? p.h2 : p.h1);
+      for (const p of able) {
+        const res = c.run(c.port(p) as number);
         results.get(p.name)?.push(res);
         process.stdout.write(
           `  round ${r} ${p.name.padEnd(11)} ${res.rps.toFixed(0).padStart(7)} req/s  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms\n`,
@@ -132,7 +152,7 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
     const load = loadavg()[0] ?? 0;
     process.stdout.write(`  load average (1 min) after the case: ${load.toFixed(2)} on ${availableCores()} cores\n`);
     const nginx = results.get("nginx");
-    for (const p of all) {
+    for (const p of able) {
       const rs = results.get(p.name) ?? [];
       const ratio = nginx ? median(rs.map((x, i) => x.rps / (nginx[i]?.rps ?? NaN))) : NaN;
       summary.push(
@@ -155,6 +175,19 @@ server { listen 127.0.0.1:${h1}; listen 127.0.0.1:${h2} http2;
   process.stdout.write(`\nmedians (one worker each but weft-2; the load generator shares the machine's cores):\n`);
   for (const line of summary) process.stdout.write(`  ${line}\n`);
   cleanup();
+}
+
+/** The bootstrap with a second listener, on `h2Port`, routing to the backend's h2c port over HTTP/2. */
+function withH2Backend(port: number, backendPort: number, h2Port: number, backendH2: number): unknown {
+  const config = bootstrap(port, backendPort) as { static_resources: { listeners: unknown[]; clusters: unknown[] } };
+  const other = bootstrap(h2Port, backendH2) as typeof config;
+  const json = JSON.stringify(other.static_resources)
+    .replace(/"backend"/g, '"backend-h2"')
+    .replace(/"bench"/g, '"bench-h2"');
+  const { listeners, clusters } = JSON.parse(json) as typeof config.static_resources;
+  config.static_resources.listeners.push(...listeners);
+  config.static_resources.clusters.push(...clusters.map((c) => ({ ...(c as object), http2_protocol_options: {} })));
+  return config;
 }
 
 runBench(main);

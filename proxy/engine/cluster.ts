@@ -3,13 +3,12 @@
 import type { Cluster, Endpoint } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
-import type { ClientHttp2Session } from "node:http2";
 import { isIP } from "node:net";
 import { UpstreamConnection } from "./http1/upstream.js";
-import { H2Link, openSession } from "./h2/upstream.js";
+import { H2Pool } from "./h2/upstream.js";
 import type { UpstreamFailure, UpstreamLink } from "./link.js";
 import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
-import type { DialOptions } from "./dial.js";
+import type { DialFailure, DialOptions } from "./dial.js";
 import { BreakerCounts, CONNECTIONS, PENDING, REQUESTS, RETRIES } from "./shared-counts.js";
 
 export class Host implements LbHost {
@@ -20,10 +19,8 @@ export class Host implements LbHost {
   idle: UpstreamConnection[] = [];
   /** HTTP/1.1 connections to this host, open or opening. */
   conns = 0;
-  /** HTTP/2 clusters: the host's session, and requests waiting for it to connect. */
-  h2: ClientHttp2Session | undefined;
-  h2Ready = false;
-  h2Waiting: ConnCallback[] = [];
+  /** HTTP/2 clusters: the host's connections. */
+  h2: H2Pool | undefined;
   consecutive5xx = 0;
   consecutiveGateway = 0;
   ejections = 0;
@@ -162,7 +159,7 @@ export class ClusterRuntime {
 
   private sweep(): void {
     for (const [key, h] of this.dynamic) {
-      if (h.active || h.conns > h.idle.length || h.h2) continue;
+      if (h.active || h.conns > h.idle.length || h.h2?.size) continue;
       for (const c of h.idle.splice(0)) c.close();
       this.dynamic.delete(key);
     }
@@ -285,42 +282,29 @@ export class ClusterRuntime {
     };
   }
 
-  /** HTTP/2: a stream on the host's one session, opened on first use. */
-  private acquireH2(host: Host, cb: ConnCallback): (() => void) | "overflow" {
-    const live = host.h2;
-    if (live && host.h2Ready && !live.closed && !live.destroyed) {
-      cb(new H2Link(live), undefined);
-      return noop;
-    }
-    if (!live) {
-      if (this.usage.total(CONNECTIONS) >= this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++; // one session per host, always
-      this.usage.add(CONNECTIONS, 1);
-      this.counters.upstream_cx_total++;
-      const e = host.endpoint;
-      const session = openSession(
-        e.address,
-        e.port,
-        this.dialOptionsFor(host),
-        (failed) => {
-          host.h2Ready = !failed;
-          for (const w of host.h2Waiting.splice(0))
-            w(failed ? undefined : new H2Link(session), failed ? "connect-failure" : undefined);
-        },
-        () => {
-          this.usage.add(CONNECTIONS, -1);
-          if (host.h2 === session) {
-            host.h2 = undefined;
-            host.h2Ready = false;
-          }
-        },
-      );
-      host.h2 = session;
-    }
-    host.h2Waiting.push(cb);
-    return () => {
-      const i = host.h2Waiting.indexOf(cb);
-      if (i >= 0) host.h2Waiting.splice(i, 1);
-    };
+  /** HTTP/2: a stream on one of the host's connections (h2/upstream.ts's H2Pool). */
+  private acquireH2(host: Host, cb: ConnCallback): () => void {
+    host.h2 ??= new H2Pool(host.endpoint.address, host.endpoint.port, {
+      dialOptions: () => this.dialOptionsFor(host),
+      idleTimeoutMs: () => this.config.idleTimeoutMs,
+      idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
+      underConnectionLimit: () => this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections,
+      connection: (delta, failed) => {
+        this.usage.add(CONNECTIONS, delta);
+        if (delta > 0) {
+          if (this.usage.total(CONNECTIONS) > this.config.breakers.maxConnections) this.counters.upstream_cx_overflow++;
+          this.counters.upstream_cx_total++;
+        } else this.connectFailed(failed);
+      },
+    });
+    cb(host.h2.link(), undefined);
+    return noop;
+  }
+
+  private connectFailed(err: DialFailure | undefined): void {
+    if (!err) return;
+    this.counters.upstream_cx_connect_fail++;
+    if (err === "timeout") this.counters.upstream_cx_connect_timeout++;
   }
 
   private open(host: Host, cb: ConnCallback): void {
@@ -330,8 +314,7 @@ export class ClusterRuntime {
     const e = host.endpoint;
     const conn = new UpstreamConnection(e.key, e.address, e.port, this.dialOptionsFor(host), (err) => {
       if (err) {
-        this.counters.upstream_cx_connect_fail++;
-        if (err === "timeout") this.counters.upstream_cx_connect_timeout++;
+        this.connectFailed(err);
         cb(undefined, "connect-failure");
       } else cb(conn, undefined);
     });

@@ -209,9 +209,11 @@ export class Forward implements Exchange {
       return;
     }
     const host = this.host;
-    if (!received && reused && !this.transparentRetry && IDEMPOTENT.has(this.req.head.method)) {
-      // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one,
-      // not counted as a retry (RFC 9110 §9.2.2).
+    // A pooled connection the upstream had closed: an idempotent request tries once more on a fresh one, not counted
+    // as a retry (RFC 9110 §9.2.2). So does any request an HTTP/2 upstream refused (REFUSED_STREAM, or above a
+    // GOAWAY's last stream): it was not processed (RFC 9113 §8.7), as when an upstream closes an idle connection.
+    const unprocessed = kind === "refused-stream" || (reused && IDEMPOTENT.has(this.req.head.method));
+    if (!received && unprocessed && !this.transparentRetry) {
       this.transparentRetry = true;
       this.endAttempt();
       return this.attempt(true);

@@ -70,6 +70,21 @@ function validAuthority(a: string): boolean {
   return true;
 }
 
+/** Why a regular field makes a message malformed (§8.2), or undefined when it is acceptable. */
+function fieldDefect(name: string, value: string): string | undefined {
+  if (!validName(name)) return `field name ${JSON.stringify(name)}`;
+  if (!validValue(value)) return `field ${name}: a character HTTP forbids`;
+  if (CONNECTION_SPECIFIC.has(name)) return `connection-specific field ${name}`;
+  return undefined;
+}
+
+/** content-length's value, given the one seen before (-1: none); a string says why it is malformed. */
+function contentLengthOf(value: string, before: number): number | string {
+  if (!/^\d{1,15}$/.test(value)) return "content-length";
+  const n = Number(value);
+  return before >= 0 && n !== before ? "content-length values differ" : n;
+}
+
 export interface FieldLimits {
   /** Fields at most (Envoy's max_headers_count). */
   maxHeaders: number;
@@ -113,18 +128,16 @@ export function requestHead(fields: readonly string[], limits: FieldLimits): H2R
       continue;
     }
     regular = true;
-    if (!validName(name)) return { malformed: `field name ${JSON.stringify(name)}` };
-    if (!validValue(value)) return { malformed: `field ${name}: a character HTTP forbids` };
-    if (CONNECTION_SPECIFIC.has(name)) return { malformed: `connection-specific field ${name}` };
+    const defect = fieldDefect(name, value);
+    if (defect) return { malformed: defect };
     if (name === "te" && value !== "trailers") return { malformed: "te other than trailers" };
     if (name === "cookie") {
       cookie = cookie === undefined ? value : `${cookie}; ${value}`;
       continue;
     }
     if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value)) return { malformed: "content-length" };
-      const n = Number(value);
-      if (contentLength >= 0 && n !== contentLength) return { malformed: "content-length values differ" };
+      const n = contentLengthOf(value, contentLength);
+      if (typeof n === "string") return { malformed: n };
       contentLength = n;
     }
     headers.push(name, value);
@@ -170,18 +183,18 @@ export const HTTP1_ONLY: ReadonlySet<string> = new Set([
 const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location"]);
 
 /**
- * A response's (or trailers') fields for the encoder: `:status` first when given, names lower-cased, the dropped
- * ones left out. Undefined when a value holds a character HTTP forbids (the stream is reset instead).
+ * Fields for the encoder: the pseudo-header fields given, then `headers` with names lower-cased and the dropped ones
+ * left out. Undefined when a value holds a character HTTP forbids (the stream is reset, or never opened, instead).
  */
-export function responseFields(status: number | undefined, headers: readonly string[]): string[] | undefined {
-  const out: string[] = status === undefined ? [] : [":status", String(status)];
+function fieldsOut(pseudo: string[], headers: readonly string[]): string[] | undefined {
+  const out = pseudo;
   for (let i = 0; i < headers.length; i += 2) {
     const k = (headers[i] as string).toLowerCase();
     if (HTTP1_ONLY.has(k) || k.charCodeAt(0) === 0x3a) continue;
     const v = headers[i + 1] as string;
     if (!noControls(v)) return undefined;
     if (SINGLE.has(k)) {
-      let at = status === undefined ? 0 : 2;
+      let at = pseudo.length;
       while (at < out.length && out[at] !== k) at += 2;
       if (at < out.length) {
         out[at + 1] = v;
@@ -191,4 +204,66 @@ export function responseFields(status: number | undefined, headers: readonly str
     out.push(k, v);
   }
   return out;
+}
+
+/** A response's (or trailers') fields for the encoder: `:status` first when given. */
+export function responseFields(status: number | undefined, headers: readonly string[]): string[] | undefined {
+  return fieldsOut(status === undefined ? [] : [":status", String(status)], headers);
+}
+
+/** A request's fields for the encoder (an HTTP/2 upstream): its four pseudo-header fields first. */
+export function requestFields(
+  method: string,
+  scheme: string,
+  authority: string,
+  path: string,
+  headers: readonly string[],
+): string[] | undefined {
+  return fieldsOut([":method", method, ":scheme", scheme, ":authority", authority, ":path", path], headers);
+}
+
+export interface H2ResponseHead {
+  status: number;
+  /** Regular fields, flat, in arrival order. */
+  headers: string[];
+  /** content-length, or -1. */
+  contentLength: number;
+}
+
+/**
+ * An upstream response's head from its decoded fields (§8.3.2), or why it is malformed: one `:status` of three digits
+ * and no other pseudo-header, names and values as in requests, no connection-specific field, within the limits. A
+ * malformed response is never passed on (the proxy answers 502).
+ */
+export function responseHead(fields: readonly string[], limits: FieldLimits): H2ResponseHead | { malformed: string } {
+  let status = -1;
+  let regular = false;
+  let bytes = 0;
+  let contentLength = -1;
+  const headers: string[] = [];
+  if (fields.length / 2 > limits.maxHeaders + 1) return { malformed: "too many header fields" };
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    const value = fields[i + 1] as string;
+    bytes += name.length + value.length;
+    if (bytes > limits.maxBytes) return { malformed: "header fields too large" };
+    if (name.charCodeAt(0) === 0x3a) {
+      if (regular || name !== ":status" || status >= 0 || !/^[1-5]\d\d$/.test(value))
+        return { malformed: `pseudo-header ${name}` };
+      status = Number(value);
+      continue;
+    }
+    regular = true;
+    const defect = fieldDefect(name, value);
+    if (defect) return { malformed: defect };
+    if (name === "content-length") {
+      const n = contentLengthOf(value, contentLength);
+      if (typeof n === "string") return { malformed: n };
+      contentLength = n;
+    }
+    headers.push(name, value);
+  }
+  if (status < 0) return { malformed: "no :status" };
+  if (status === 101) return { malformed: "101 in HTTP/2" };
+  return { status, headers, contentLength };
 }

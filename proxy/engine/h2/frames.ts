@@ -127,6 +127,12 @@ export class FrameOut {
     }
   }
 
+  /** Bytes as they are (the client's connection preface). */
+  bytes(b: Buffer): void {
+    b.copy(this.room(b.length), this.pos);
+    this.pos += b.length;
+  }
+
   u32(type: Type, stream: number, value: number): void {
     const b = this.room(FRAME_HEADER + 4);
     this.header(b, 4, type, 0, stream);

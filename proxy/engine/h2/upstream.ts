@@ -1,143 +1,131 @@
-// HTTP/2 upstreams (gRPC): one multiplexed session per host, a stream per request.
-import {
-  connect,
-  constants,
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-} from "node:http2";
+// HTTP/2 upstreams (gRPC backends, http2_protocol_options): a host's connections on Weft's own codec (client.ts), a
+// stream per request (H2Link).
 import { dechunk } from "../http1/parse.js";
-import { headerValue, type ResponseHead } from "../http/head.js";
-import { endAfterWrite } from "./write.js";
+import { headerValue } from "../http/head.js";
+import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
-import { dial, type DialOptions } from "../dial.js";
-import { HTTP1_ONLY } from "./fields.js";
+import { dial, type DialFailure, type DialOptions } from "../dial.js";
+import { requestFields } from "./fields.js";
+import { H2Client } from "./client.js";
+import { ClientCall } from "./call.js";
 
-/** Headers HTTP/2 allows only once: the last value wins. */
-const SINGLE = new Set(["content-type", "grpc-status", "grpc-message", "location", "content-length"]);
+/** An upstream connection with no bytes from its peer for this long is sent a PING; unanswered by the next, closed. */
+const KEEPALIVE_MS = 10_000;
 
-export function flatHeaders(h: IncomingHttpHeaders, skipPseudo = true): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || (skipPseudo && k.startsWith(":"))) continue;
-    if (Array.isArray(v)) for (const x of v) out.push(k, x);
-    else out.push(k, String(v));
+/** What a host's pool needs of its cluster. */
+export interface PoolOwner {
+  dialOptions(): DialOptions;
+  /** Whether one more connection stays within the cluster's max_connections. */
+  underConnectionLimit(): boolean;
+  /** A connection opens (+1) or closes (-1), and how one that never became HTTP/2 failed. */
+  connection(delta: 1 | -1, failed?: DialFailure): void;
+  /** The cluster's idle_timeout (0: none), and a connection drained for it. */
+  idleTimeoutMs(): number;
+  idleTimeout(): void;
+}
+
+/**
+ * One host's HTTP/2 connections. As Envoy's pool: a request gets a stream on a connection with room under the peer's
+ * SETTINGS_MAX_CONCURRENT_STREAMS; when none has room, a new connection opens while the cluster's max_connections
+ * allows (a host with none always gets one), else the request waits on the least busy connection for a stream to
+ * close. Envoy does this rather than queue behind a full connection because a peer's limit is that connection's,
+ * not the host's: a second connection serves at once what one would hold back. A connection that got or sent GOAWAY,
+ * or is closing, leaves the pool at once, so new requests never queue behind it.
+ */
+export class H2Pool {
+  private readonly clients: H2Client[] = [];
+  /** Connections open or opening, those that left the pool but still finish their streams included. */
+  private live = 0;
+
+  constructor(
+    private readonly address: string,
+    private readonly port: number,
+    private readonly owner: PoolOwner,
+  ) {}
+
+  /** Connections open or opening (a host with any is kept). */
+  get size(): number {
+    return this.live;
   }
-  return out;
-}
 
-export function toHttp2Headers(headers: readonly string[], into: OutgoingHttpHeaders): OutgoingHttpHeaders {
-  for (let i = 0; i < headers.length; i += 2) {
-    const k = headers[i] as string;
-    if (HTTP1_ONLY.has(k) || k.startsWith(":")) continue;
-    const v = headers[i + 1] as string;
-    const cur = into[k];
-    into[k] = cur === undefined || SINGLE.has(k) ? v : Array.isArray(cur) ? [...cur, v] : [String(cur), v];
+  link(): H2Link {
+    let best: H2Client | undefined;
+    for (const c of this.clients) {
+      if (!c.usable) continue;
+      if (c.hasRoom) return new H2Link(c);
+      if (!best || c.load < best.load) best = c;
+    }
+    if (best && !this.owner.underConnectionLimit()) return new H2Link(best);
+    return new H2Link(this.open());
   }
-  return into;
+
+  /** GOAWAY on every connection: streams in flight finish, and each closes after its last. */
+  close(): void {
+    for (const c of this.clients.splice(0)) c.drain();
+  }
+
+  private open(): H2Client {
+    const o = this.owner.dialOptions();
+    const tls = o.tls && { ...o.tls, alpn: o.tls.alpn.length ? o.tls.alpn : ["h2"] };
+    let client: H2Client | undefined = undefined;
+    const socket = dial(this.address, this.port, { ...o, tls }, (err) => {
+      if (!err) client?.connect();
+      else client?.connectFailed(err);
+    });
+    const c = new H2Client(
+      socket,
+      tls !== undefined,
+      {
+        keepaliveMs: KEEPALIVE_MS,
+        idleTimeoutMs: this.owner.idleTimeoutMs(),
+        settingsTimeoutMs: o.connectTimeoutMs,
+        maxBytes: MAX_HEAD_BYTES,
+        maxHeaders: MAX_HEADERS,
+      },
+      {
+        draining: () => this.leave(c),
+        idle: () => this.owner.idleTimeout(),
+        closed: (failed) => {
+          this.leave(c);
+          this.live--;
+          this.owner.connection(-1, failed);
+        },
+      },
+    );
+    client = c;
+    this.live++;
+    this.owner.connection(1);
+    this.clients.push(c);
+    return c;
+  }
+
+  private leave(c: H2Client): void {
+    const i = this.clients.indexOf(c);
+    if (i >= 0) this.clients.splice(i, 1);
+  }
 }
 
-/** A session to one host (h2c, or h2 over the cluster's TLS); closes itself (and reports it) when the peer goes away. */
-export function openSession(
-  address: string,
-  port: number,
-  dialOptions: DialOptions,
-  onReady: (err: boolean) => void,
-  onGone: () => void,
-): ClientHttp2Session {
-  const tls = dialOptions.tls && {
-    ...dialOptions.tls,
-    alpn: dialOptions.tls.alpn.length ? dialOptions.tls.alpn : ["h2"],
-  };
-  const host = address.includes(":") ? `[${address}]` : address;
-  let session: ClientHttp2Session | undefined = undefined;
-  let ready = false;
-  const s = connect(`${tls ? "https" : "http"}://${host}:${port}`, {
-    createConnection: () =>
-      dial(address, port, { ...dialOptions, tls }, (err) => {
-        if (err) session?.destroy(new Error(`connect failed: ${err}`));
-      }),
-  });
-  session = s;
-  s.once("connect", () => {
-    ready = true;
-    onReady(false);
-  });
-  s.on("error", () => undefined);
-  s.once("close", () => {
-    if (!ready) onReady(true);
-    onGone();
-  });
-  s.on("goaway", () => s.close());
-  return s;
-}
-
-/** One request on a session. */
+/** One request's stream on a connection. */
 export class H2Link implements UpstreamLink {
   readonly requests = 1;
-  private stream: ClientHttp2Stream | undefined;
-  private exchange: Exchange | undefined;
+  private call: ClientCall | undefined;
 
-  constructor(private readonly session: ClientHttp2Session) {}
+  constructor(private readonly client: H2Client) {}
 
-  send(req: UpstreamRequest, exchange: Exchange, _noBody: boolean): void {
-    this.exchange = exchange;
+  send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void {
+    const scheme = this.client.secure ? "https" : "http";
     const authority = headerValue(req.headers, "host") ?? "";
-    const scheme = this.session.encrypted ? "https" : "http";
-    const headers = toHttp2Headers(req.headers, {
-      ":method": req.method,
-      ":path": req.path,
-      ":scheme": scheme,
-      ":authority": authority,
-    });
+    const fields = requestFields(req.method, scheme, authority, req.path, req.headers);
+    // A value HTTP forbids (a filter's doing): never sent.
+    if (!fields) return exchange.onError("protocol", false);
     const body = req.chunked ? dechunk(req.body) : req.body;
-    let stream: ClientHttp2Stream;
-    try {
-      stream = this.session.request(headers, { endStream: body.length === 0 });
-    } catch {
-      this.exchange = undefined;
-      exchange.onError("reset", false);
-      return;
-    }
-    this.stream = stream;
-    let received = false;
-    let trailers: string[] | undefined;
-    stream.on("response", (h) => {
-      received = true;
-      const status = Number(h[":status"] ?? 502);
-      const cl = h["content-length"];
-      const head: ResponseHead = {
-        unframed: true,
-        status,
-        minor: 1,
-        headers: flatHeaders(h),
-        contentLength: cl === undefined ? -1 : Number(cl),
-        chunked: false,
-        keepAlive: true,
-      };
-      this.exchange?.onHead(head, undefined);
-    });
-    stream.on("data", (d: Buffer) => this.exchange?.onBody(d));
-    stream.on("trailers", (t) => (trailers = flatHeaders(t)));
-    stream.on("end", () => {
-      const ex = this.exchange;
-      this.exchange = undefined;
-      ex?.onEnd(trailers);
-    });
-    stream.on("error", () => undefined);
-    stream.on("close", () => {
-      const ex = this.exchange;
-      this.exchange = undefined;
-      ex?.onError(stream.rstCode === constants.NGHTTP2_REFUSED_STREAM ? "refused-stream" : "reset", received);
-    });
-    // Ended once the body's write completes: see endAfterWrite.
-    if (body.length) endAfterWrite(stream, body);
+    this.call = new ClientCall(fields, body, noBody, exchange);
+    this.client.start(this.call);
   }
 
   abort(): void {
-    this.exchange = undefined;
-    this.stream?.close(constants.NGHTTP2_CANCEL);
+    if (this.call) this.client.cancel(this.call);
+    this.call = undefined;
   }
 
   discard(): void {
@@ -145,10 +133,10 @@ export class H2Link implements UpstreamLink {
   }
 
   pause(): void {
-    this.stream?.pause();
+    if (this.call) this.call.paused = true;
   }
 
   resume(): void {
-    this.stream?.resume();
+    if (this.call) this.client.resume(this.call);
   }
 }

@@ -1,0 +1,39 @@
+// One request on an upstream HTTP/2 connection (client.ts): the call as the link made it, and its stream once open.
+import { WINDOW } from "./connection.js";
+import { H2Stream, type StreamOwner } from "./stream.js";
+import type { Exchange } from "../link.js";
+
+/** One request: what it sends, and whom it tells what comes back. */
+export class ClientCall {
+  stream: ClientStream | undefined;
+  paused = false;
+  /** Response bytes that came while paused (copies), and its end when that came too. */
+  held: Buffer[] = [];
+  heldEnd: { trailers: string[] | undefined } | undefined;
+
+  constructor(
+    readonly fields: string[],
+    readonly body: Buffer,
+    /** A HEAD request: its response's content-length describes no content. */
+    readonly noBody: boolean,
+    public exchange: Exchange | undefined,
+  ) {}
+}
+
+export class ClientStream extends H2Stream {
+  /** A final response head arrived (1xx ones are skipped). */
+  gotHead = false;
+  /** Any response frame arrived: the upstream processed the request. */
+  answered = false;
+  /** The response has no content whatever its content-length says (HEAD, 204, 304). */
+  bodiless = false;
+
+  constructor(
+    id: number,
+    owner: StreamOwner,
+    sendWindow: number,
+    readonly call: ClientCall,
+  ) {
+    super(id, owner, WINDOW, sendWindow);
+  }
+}

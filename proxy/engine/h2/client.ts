@@ -1,0 +1,401 @@
+// The client side of one HTTP/2 connection (RFC 9113), to an upstream host: requests go out as streams (HEADERS,
+// then the body as flow control allows), responses come back to each request's Exchange as they arrive. It replaces
+// node:http2 for upstreams. Receiving is paced by the engine: a stream's window is given back only as its response
+// is taken (H2Link.pause()/resume()), so a slow client of the proxy slows the upstream's stream, not the connection.
+import type { Socket } from "node:net";
+import { ACK, Code, ConnectionError, Flag, PREFACE, Setting, Type } from "./frames.js";
+import { H2Connection, WINDOW, type Block } from "./connection.js";
+import type { H2Stream } from "./stream.js";
+import { ClientStream, type ClientCall } from "./call.js";
+import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
+import type { UpstreamFailure } from "../link.js";
+import type { DialFailure } from "../dial.js";
+
+export interface ClientOptions extends FieldLimits {
+  /** A PING every keepaliveMs; a peer that sends nothing by the next one is gone. */
+  keepaliveMs: number;
+  /** A connection without a stream for this long is drained (the cluster's idle_timeout; 0: never). */
+  idleTimeoutMs: number;
+  /** The peer's SETTINGS must come within this once connected (the cluster's connect_timeout). */
+  settingsTimeoutMs: number;
+}
+
+export interface ClientEvents {
+  /** The connection takes no new stream any more (GOAWAY either way, or it is closing): use another. */
+  draining(): void;
+  /**
+   * The socket closed. `failed`: it never became an HTTP/2 connection (no SETTINGS from the peer), by a connect
+   * failure or a timeout.
+   */
+  closed(failed: DialFailure | undefined): void;
+  /** It is drained for having had no stream for idle_timeout. */
+  idle(): void;
+}
+
+export class H2Client extends H2Connection {
+  /** Streams this side opened (ids 1, 3, 5, …). */
+  private nextId = 1;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until it says). */
+  private maxStreams = Infinity;
+  /** Calls over that limit, waiting for a stream to close. */
+  private readonly queue: ClientCall[] = [];
+  private connected = false;
+  private draining = false;
+  private failure: DialFailure | undefined;
+  private readonly keepalive: NodeJS.Timeout;
+  /** Since when the connection has had no stream. */
+  private idleSince = performance.now();
+  private settingsTimer: NodeJS.Timeout | undefined;
+  /** Ticks (see tick()) per keepalive PING, and the ticks so far. */
+  private readonly pingEvery: number;
+  private ticks = 0;
+
+  constructor(
+    socket: Socket,
+    readonly secure: boolean,
+    private readonly opts: ClientOptions,
+    private readonly events: ClientEvents,
+  ) {
+    super(socket, opts.maxBytes);
+    this.prefaceSeen = PREFACE.length; // the client sends the preface, and reads none
+    this.out.bytes(PREFACE);
+    this.out.settings([
+      [Setting.ENABLE_PUSH, 0],
+      [Setting.INITIAL_WINDOW_SIZE, WINDOW],
+      [Setting.MAX_HEADER_LIST_SIZE, opts.maxBytes],
+    ]);
+    this.grantInitial();
+    socket.on("data", this.onData);
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => this.onClose());
+    const idle = opts.idleTimeoutMs;
+    const every = idle > 0 ? Math.min(idle, opts.keepaliveMs) : opts.keepaliveMs;
+    this.pingEvery = Math.max(1, Math.round(opts.keepaliveMs / every));
+    this.keepalive = setInterval(() => this.tick(), every);
+    this.keepalive.unref();
+  }
+
+  /** The socket is connected (and its TLS verified): what was laid out goes out, and the peer's SETTINGS are due. */
+  connect(): void {
+    this.connected = true;
+    this.settingsTimer = setTimeout(() => {
+      if (this.settingsSeen) return;
+      this.failure = "timeout";
+      this.fail(Code.SETTINGS_TIMEOUT);
+    }, this.opts.settingsTimeoutMs).unref();
+    this.flush();
+  }
+
+  /** It was never connected: dial failed or timed out. */
+  connectFailed(why: DialFailure): void {
+    this.failure = why;
+    this.socket.destroy();
+  }
+
+  /** The connection is up (SETTINGS came) or still coming, and takes new streams. */
+  get usable(): boolean {
+    return !this.draining && !this.done && !this.socket.destroyed;
+  }
+
+  /** A new stream would start now, not wait for one to close. */
+  get hasRoom(): boolean {
+    return this.streams.size + this.queue.length < this.maxStreams;
+  }
+
+  /** Streams open and calls waiting for one. */
+  get load(): number {
+    return this.streams.size + this.queue.length;
+  }
+
+  /** Starts a call: a stream now, or once the peer's stream limit allows. */
+  start(call: ClientCall): void {
+    if (!this.usable) return this.failCall(call, "refused-stream", false);
+    if (this.streams.size < this.maxStreams) this.open(call);
+    else this.queue.push(call);
+  }
+
+  /** The call is abandoned: its stream reset (CANCEL), or its place in the queue given up. */
+  cancel(call: ClientCall): void {
+    call.exchange = undefined;
+    call.held = [];
+    const s = call.stream;
+    if (s) this.resetStream(s, Code.CANCEL);
+    else {
+      const i = this.queue.indexOf(call);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+  }
+
+  /** The engine takes response bytes again: those held are handed over, and the stream's window reopens. */
+  resume(call: ClientCall): void {
+    call.paused = false;
+    while (call.held.length && !call.paused) call.exchange?.onBody(call.held.shift()!);
+    if (call.paused) return;
+    const end = call.heldEnd;
+    if (end) {
+      call.heldEnd = undefined;
+      const ex = call.exchange;
+      call.exchange = undefined;
+      ex?.onEnd(end.trailers);
+      return;
+    }
+    const s = call.stream;
+    if (s && !s.closed) this.grantStream(s);
+  }
+
+  /** GOAWAY: streams open finish, new ones go elsewhere; the connection closes after the last. */
+  drain(): void {
+    if (this.done) return;
+    this.stopTaking();
+    this.out.goaway(0, Code.NO_ERROR);
+    this.schedule();
+    this.endIfIdle();
+  }
+
+  private open(call: ClientCall): void {
+    const id = this.nextId;
+    this.nextId += 2;
+    this.lastId = id;
+    if (this.nextId > 2 ** 31 - 1) this.drain(); // no stream id left: the next streams go to a new connection
+    const s = new ClientStream(id, this, this.peerWindow, call);
+    call.stream = s;
+    this.streams.set(id, s);
+    const body = call.body;
+    s.respond(call.fields, body.length === 0);
+    if (body.length) {
+      // The whole body, ended: its last DATA frame carries END_STREAM.
+      s.queue.push(body);
+      s.queued = body.length;
+      s.endRequested = true;
+      this.pump(s);
+    }
+  }
+
+  private grantStream(s: ClientStream): void {
+    if (s.recvWindow > WINDOW / 2 || s.remoteEnded) return;
+    this.out.u32(Type.WINDOW_UPDATE, s.id, WINDOW - s.recvWindow);
+    s.recvWindow = WINDOW;
+    this.schedule();
+  }
+
+  protected override flush(): void {
+    if (this.connected) super.flush(); // nothing goes out before the connection (and its TLS peer) is verified
+  }
+
+  protected override onSettings(flags: number, id: number, p: Buffer): void {
+    super.onSettings(flags, id, p);
+    if (flags & ACK) return;
+    for (let i = 0; i < p.length; i += 6)
+      if (p.readUInt16BE(i) === Setting.MAX_CONCURRENT_STREAMS) this.maxStreams = p.readUInt32BE(i + 2);
+    if (this.settingsTimer) clearTimeout(this.settingsTimer);
+    this.settingsTimer = undefined;
+    this.startQueued();
+  }
+
+  private startQueued(): void {
+    while (this.queue.length && this.streams.size < this.maxStreams && this.usable) this.open(this.queue.shift()!);
+  }
+
+  protected onBlock(b: Block): void {
+    const fields = this.decode(b);
+    const id = b.stream;
+    const s = this.streams.get(id) as ClientStream | undefined;
+    if (!s) {
+      if (id % 2 === 0 || id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, "HEADERS on an idle stream");
+      return; // a stream this side reset, or that ended: its frames in flight are ignored
+    }
+    if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
+    s.answered = true;
+    if (s.gotHead) {
+      // Trailers: they end the stream and carry no pseudo-header (§8.1).
+      if (!b.endStream || !validTrailers(fields, this.opts)) return this.malformed(s);
+      return this.ended(s, fields);
+    }
+    const head = responseHead(fields, this.opts);
+    if ("malformed" in head) return this.malformed(s);
+    if (head.status < 200) {
+      if (b.endStream) return this.malformed(s); // an interim response can't end the stream
+      return; // 1xx: informational, not passed on
+    }
+    s.gotHead = true;
+    s.bodiless = s.call.noBody || head.status === 204 || head.status === 304;
+    s.declaredLength = head.contentLength;
+    // A content-length the response doesn't have is found before the head goes on, when it comes without content.
+    if (b.endStream && head.contentLength > 0 && !s.bodiless) return this.malformed(s);
+    s.call.exchange?.onHead(
+      {
+        unframed: true,
+        status: head.status,
+        minor: 1,
+        headers: head.headers,
+        contentLength: head.contentLength,
+        chunked: false,
+        keepAlive: true,
+      },
+      undefined,
+    );
+    if (b.endStream && !s.closed) this.ended(s, undefined);
+  }
+
+  protected onStreamData(flags: number, id: number, data: Buffer, p: Buffer): void {
+    const s = this.streams.get(id) as ClientStream | undefined;
+    if (!s) {
+      if (id % 2 === 0 || id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, "DATA on an idle stream");
+      return;
+    }
+    if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
+    if (!s.gotHead) return this.malformed(s); // DATA before the response's HEADERS
+    if (p.length > s.recvWindow) return this.streamError(id, Code.FLOW_CONTROL_ERROR);
+    s.recvWindow -= p.length;
+    s.lastActivity = this.clock;
+    if (data.length) {
+      s.received += data.length;
+      if ((s.declaredLength >= 0 && s.received > s.declaredLength && !s.bodiless) || (s.bodiless && s.received))
+        return this.malformed(s);
+      const call = s.call;
+      if (call.paused) call.held.push(Buffer.from(data));
+      else call.exchange?.onBody(data);
+      if (s.closed) return;
+    }
+    if (flags & Flag.END_STREAM) return this.ended(s, undefined);
+    if (!s.call.paused) this.grantStream(s);
+  }
+
+  /** The response ended (END_STREAM): its framing checked, the exchange told (or told once resumed). */
+  private ended(s: ClientStream, trailers: string[] | undefined): void {
+    s.remoteEnded = true;
+    if (s.declaredLength >= 0 && !s.bodiless && s.received !== s.declaredLength) return this.malformed(s);
+    const call = s.call;
+    if (s.sentEnd) this.close(s);
+    else {
+      // Answered before the request's body was all sent: the rest isn't wanted (§8.1).
+      this.out.u32(Type.RST_STREAM, s.id, Code.NO_ERROR);
+      this.close(s);
+    }
+    if (call.paused) call.heldEnd = { trailers };
+    else {
+      const ex = call.exchange;
+      call.exchange = undefined;
+      ex?.onEnd(trailers);
+    }
+  }
+
+  /** A malformed response (§8.1.1): the stream is reset, and the request fails as a protocol error (a 502). */
+  private malformed(s: ClientStream): void {
+    this.out.u32(Type.RST_STREAM, s.id, Code.PROTOCOL_ERROR);
+    this.failStream(s, "protocol");
+  }
+
+  protected onPeerReset(s: H2Stream, code: number): void {
+    this.failStream(s as ClientStream, code === Code.REFUSED_STREAM ? "refused-stream" : "reset");
+  }
+
+  protected onGoaway(lastStream: number, _code: number): void {
+    this.stopTaking();
+    // Streams above the last one the peer processed never were: they fail as refused, safe to send again.
+    for (const s of [...this.streams.values()])
+      if (s.id > lastStream) this.failStream(s as ClientStream, "refused-stream");
+    this.endIfIdle();
+  }
+
+  protected override fail(code: Code): void {
+    this.stopTaking();
+    super.fail(code);
+  }
+
+  protected get goawayId(): number {
+    return 0;
+  }
+
+  protected streamError(id: number, code: Code): void {
+    const s = this.streams.get(id);
+    if (s) return this.resetStream(s, code);
+    this.control();
+    this.out.u32(Type.RST_STREAM, id, code);
+  }
+
+  resetStream(s: H2Stream, code: Code): void {
+    if (s.closed) return;
+    this.out.u32(Type.RST_STREAM, s.id, code);
+    this.failStream(s as ClientStream, code === Code.CANCEL ? "reset" : "protocol");
+    this.schedule();
+  }
+
+  /** The request's END_STREAM is laid out: the stream closes if the response ended too. */
+  protected sent(s: H2Stream): void {
+    s.sentEnd = true;
+    if (s.remoteEnded) this.close(s);
+  }
+
+  private failStream(s: ClientStream, kind: UpstreamFailure): void {
+    if (s.closed) return;
+    this.close(s);
+    const call = s.call;
+    const ex = call.exchange;
+    call.exchange = undefined;
+    call.held = [];
+    call.heldEnd = undefined;
+    ex?.onError(kind, s.answered);
+  }
+
+  private failCall(call: ClientCall, kind: UpstreamFailure, answered: boolean): void {
+    const ex = call.exchange;
+    call.exchange = undefined;
+    ex?.onError(kind, answered);
+  }
+
+  /**
+   * idle_timeout, checked as often as the keepalive or the timeout when that is shorter, and the keepalive PING every
+   * keepaliveMs whatever the timeout (a short one mustn't hurry a busy upstream's answer).
+   */
+  private tick(): void {
+    const idle = this.opts.idleTimeoutMs;
+    if (idle > 0 && !this.load && !this.draining && performance.now() - this.idleSince >= idle) {
+      this.events.idle();
+      return this.drain();
+    }
+    if (++this.ticks % this.pingEvery === 0) this.ping();
+  }
+
+  private close(s: H2Stream): void {
+    if (s.closed) return;
+    s.closed = true;
+    this.streams.delete(s.id);
+    if (!this.streams.size) this.idleSince = performance.now();
+    this.waiting.delete(s);
+    s.onDrain = undefined;
+    this.startQueued();
+    this.endIfIdle();
+  }
+
+  private stopTaking(): void {
+    if (this.draining) return;
+    this.draining = true;
+    for (const call of this.queue.splice(0)) this.failCall(call, "refused-stream", false);
+    this.events.draining();
+  }
+
+  private endIfIdle(): void {
+    if (!this.draining || this.streams.size || this.done) return;
+    this.flush();
+    this.done = true;
+    this.socket.end();
+  }
+
+  private onClose(): void {
+    this.done = true;
+    clearInterval(this.keepalive);
+    if (this.settingsTimer) clearTimeout(this.settingsTimer);
+    const failed = this.settingsSeen ? undefined : (this.failure ?? "connect-failure");
+    this.stopTaking();
+    // Never HTTP/2: the requests failed to connect. Else a connection error this side found is the upstream's
+    // protocol error; a close is a reset.
+    const kind: UpstreamFailure = failed
+      ? "connect-failure"
+      : this.failedWith !== undefined && this.failedWith !== Code.NO_ERROR
+        ? "protocol"
+        : "reset";
+    for (const s of [...this.streams.values()]) this.failStream(s as ClientStream, kind);
+    this.events.closed(failed);
+  }
+}
