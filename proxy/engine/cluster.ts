@@ -288,6 +288,8 @@ export class ClusterRuntime {
       dialOptions: () => this.dialOptionsFor(host),
       idleTimeoutMs: () => this.config.idleTimeoutMs,
       idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
+      maxRequestsPerConnection: () => this.config.maxRequestsPerConnection,
+      maxRequestsReached: () => this.counters.upstream_cx_max_requests++,
       underConnectionLimit: () => this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections,
       connection: (delta, failed) => {
         this.usage.add(CONNECTIONS, delta);

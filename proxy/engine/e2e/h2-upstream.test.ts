@@ -121,6 +121,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
   let one: RawServer;
   let queue: RawServer;
   let idle: RawServer;
+  let capped: RawServer;
   const holding: { c: RawConnection; id: number }[] = [];
   let inFlight = 0;
   let mostInFlight = 0;
@@ -157,6 +158,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     const gone = createTcpServer();
     closedPort = await listen(gone);
     idle = await rawH2Server((c, id) => raw.hello!(c, id));
+    capped = await rawH2Server((c, id) => raw.hello!(c, id));
     const single: [number, number][] = [[3, 1]];
     one = await rawH2Server(
       (c, id, fields) => {
@@ -191,7 +193,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     ({ engine, port } = await startEngine(
       resources(
         [
-          ...["h2", "raw", "silent", "closed", "tls", "one", "queue", "idle"].map((c) => ({
+          ...["h2", "raw", "silent", "closed", "tls", "one", "queue", "idle", "capped"].map((c) => ({
             match: { prefix: `/${c}` },
             route: { cluster: c },
           })),
@@ -204,6 +206,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
           cluster("tls", [tlsPort], { ...H2, ...tlsSocket }),
           cluster("one", [one.port], H2),
           cluster("idle", [idle.port], { ...H2, common_http_protocol_options: { idle_timeout: "0.2s" } }),
+          cluster("capped", [capped.port], { ...H2, common_http_protocol_options: { max_requests_per_connection: 2 } }),
           cluster("queue", [queue.port], { ...H2, circuit_breakers: { thresholds: [{ max_connections: 1 }] } }),
         ],
       ),
@@ -216,6 +219,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     await one.close();
     await queue.close();
     await idle.close();
+    await capped.close();
     h2.close();
     tls.close();
   });
@@ -318,6 +322,29 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     expect(stat("idle", "upstream_cx_idle_timeout")).toBe(1);
     expect((await get(port, "/idle/b")).body).toBe("ok");
     expect(idle.connections.length).toBe(2);
+  });
+
+  it("a connection carries max_requests_per_connection streams, then drains (Istio's maxRequestsPerConnection)", async () => {
+    for (const i of [1, 2, 3, 4, 5]) expect((await get(port, `/capped/${i}`)).body).toBe("ok");
+    expect(capped.connections.length).toBe(3); // 2 + 2 + 1
+    expect(stat("capped", "upstream_cx_max_requests")).toBe(2);
+    const [a, b, c] = await many(3, 3, (i) => get(port, `/capped/m${i}`));
+    expect([a?.status, b?.status, c?.status]).toEqual([200, 200, 200]);
+  });
+
+  it("says te: trailers for a gRPC call, which gRPC's C core requires, and not for other requests", async () => {
+    const s = h2connect(`http://127.0.0.1:${port}`);
+    await new Promise<void>((resolve, reject) => {
+      const req = s.request({ ":path": "/h2/grpc", ":method": "POST", "content-type": "application/grpc+proto" });
+      req.on("error", reject);
+      req.on("data", () => undefined);
+      req.on("end", () => resolve());
+      req.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+    s.close();
+    expect(seen.at(-1)?.te).toBe("trailers");
+    expect((await get(port, "/h2/plain", { te: "trailers" })).status).toBe(200);
+    expect(seen.at(-1)?.te).toBeUndefined();
   });
 
   it("keeps gRPC's trailers-only responses and trailers", async () => {

@@ -18,6 +18,8 @@ export interface ClientOptions extends FieldLimits {
   idleTimeoutMs: number;
   /** The peer's SETTINGS must come within this once connected (the cluster's connect_timeout). */
   settingsTimeoutMs: number;
+  /** Streams one connection carries before it is drained (the cluster's max_requests_per_connection; 0: no limit). */
+  maxRequests: number;
 }
 
 export interface ClientEvents {
@@ -30,11 +32,15 @@ export interface ClientEvents {
   closed(failed: DialFailure | undefined): void;
   /** It is drained for having had no stream for idle_timeout. */
   idle(): void;
+  /** It is drained for having carried max_requests_per_connection streams. */
+  maxRequests(): void;
 }
 
 export class H2Client extends H2Connection {
   /** Streams this side opened (ids 1, 3, 5, …). */
   private nextId = 1;
+  /** Requests given to this connection, started or queued. */
+  private assigned = 0;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until it says). */
   private maxStreams = Infinity;
   /** Calls over that limit, waiting for a stream to close. */
@@ -94,7 +100,12 @@ export class H2Client extends H2Connection {
 
   /** The connection is up (SETTINGS came) or still coming, and takes new streams. */
   get usable(): boolean {
-    return !this.draining && !this.done && !this.socket.destroyed;
+    return !this.draining && !this.done && !this.socket.destroyed && !this.full;
+  }
+
+  /** It was given max_requests_per_connection requests: no more, and it drains once the last one has its stream. */
+  private get full(): boolean {
+    return this.opts.maxRequests > 0 && this.assigned >= this.opts.maxRequests;
   }
 
   /** A new stream would start now, not wait for one to close. */
@@ -110,6 +121,7 @@ export class H2Client extends H2Connection {
   /** Starts a call: a stream now, or once the peer's stream limit allows. */
   start(call: ClientCall): void {
     if (!this.usable) return this.failCall(call, "refused-stream", false);
+    this.assigned++;
     if (this.streams.size < this.maxStreams) this.open(call);
     else this.queue.push(call);
   }
@@ -168,6 +180,10 @@ export class H2Client extends H2Connection {
       s.queued = body.length;
       s.endRequested = true;
       this.pump(s);
+    }
+    if (this.full && !this.queue.length && !this.draining) {
+      this.events.maxRequests();
+      this.drain();
     }
   }
 

@@ -6,6 +6,7 @@ import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { requestFields } from "./fields.js";
+import { isGrpc } from "../grpc-timeout.js";
 import { H2Client } from "./client.js";
 import { ClientCall } from "./call.js";
 
@@ -22,6 +23,9 @@ export interface PoolOwner {
   /** The cluster's idle_timeout (0: none), and a connection drained for it. */
   idleTimeoutMs(): number;
   idleTimeout(): void;
+  /** The cluster's max_requests_per_connection (0: none), and a connection drained for it. */
+  maxRequestsPerConnection(): number;
+  maxRequestsReached(): void;
 }
 
 /**
@@ -79,12 +83,14 @@ export class H2Pool {
         keepaliveMs: KEEPALIVE_MS,
         idleTimeoutMs: this.owner.idleTimeoutMs(),
         settingsTimeoutMs: o.connectTimeoutMs,
+        maxRequests: this.owner.maxRequestsPerConnection(),
         maxBytes: MAX_HEAD_BYTES,
         maxHeaders: MAX_HEADERS,
       },
       {
         draining: () => this.leave(c),
         idle: () => this.owner.idleTimeout(),
+        maxRequests: () => this.owner.maxRequestsReached(),
         closed: (failed) => {
           this.leave(c);
           this.live--;
@@ -118,6 +124,9 @@ export class H2Link implements UpstreamLink {
     const fields = requestFields(req.method, scheme, authority, req.path, req.headers);
     // A value HTTP forbids (a filter's doing): never sent.
     if (!fields) return exchange.onError("protocol", false);
+    // gRPC asks for te: trailers, and gRPC's C core (its C++, Python and Ruby servers) refuses a call without it. The
+    // client's te is hop-by-hop and dropped with the rest, so the proxy says it, as Envoy does for gRPC.
+    if (isGrpc(headerValue(req.headers, "content-type"))) fields.push("te", "trailers");
     const body = req.chunked ? dechunk(req.body) : req.body;
     this.call = new ClientCall(fields, body, noBody, exchange);
     this.client.start(this.call);
