@@ -51,6 +51,8 @@ export class ClusterRuntime {
   /** ORIGINAL_DST: hosts made per destination, dropped once unused (Envoy's cleanup_interval, 5 s). */
   private readonly dynamic = new Map<string, Host>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** Closes pooled HTTP/1.1 connections idle for idle_timeout: one timer per cluster, none per connection. */
+  private idleSweeper: NodeJS.Timeout | undefined;
   private lb!: LoadBalancer<Host>;
   /** Circuit-breaker counts: this worker's, and the proxy's when the workers share them. */
   readonly usage = new BreakerCounts();
@@ -169,6 +171,7 @@ export class ClusterRuntime {
   remove(): void {
     this.removed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.idleSweeper) clearInterval(this.idleSweeper);
     for (const h of this.dynamic.values()) for (const c of h.idle.splice(0)) c.close();
     this.dynamic.clear();
     this.stopChecks?.();
@@ -251,7 +254,6 @@ export class ClusterRuntime {
     while (!fresh && host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
       if (c.reusable) {
-        c.socket.setTimeout(0);
         cb(c, undefined);
         return noop;
       }
@@ -321,12 +323,6 @@ export class ClusterRuntime {
       } else cb(conn, undefined);
     });
     this.generations.set(conn, this.generation);
-    conn.socket.on("timeout", () => {
-      // The idle timer runs only while the connection sits in the pool (release() sets it, acquire() clears it).
-      if (!host.idle.includes(conn)) return;
-      this.counters.upstream_cx_idle_timeout++;
-      conn.close();
-    });
     conn.onClosed = (c) => {
       this.usage.add(CONNECTIONS, -1);
       host.conns--;
@@ -366,7 +362,27 @@ export class ClusterRuntime {
       return;
     }
     host.idle.push(c);
-    if (this.config.idleTimeoutMs > 0) c.socket.setTimeout(this.config.idleTimeoutMs); // see open()
+    const idleMs = this.config.idleTimeoutMs;
+    if (idleMs > 0) {
+      // A timestamp, not socket.setTimeout(): that armed and cleared a timer (a new Timeout object) per request.
+      c.idleSince = performance.now();
+      this.idleSweeper ??= setInterval(() => this.closeIdle(), Math.min(1000, Math.max(10, idleMs / 4))).unref();
+    }
+  }
+
+  /** Pooled connections idle for idle_timeout close (checked a few times per timeout, at most every second). */
+  private closeIdle(): void {
+    const limit = performance.now() - this.config.idleTimeoutMs;
+    for (const pool of [this.hosts, this.dynamic])
+      for (const h of pool.values()) {
+        if (!h.idle.some((c) => c.idleSince <= limit)) continue;
+        for (const c of h.idle)
+          if (c.idleSince <= limit) {
+            this.counters.upstream_cx_idle_timeout++;
+            c.close();
+          }
+        h.idle = h.idle.filter((c) => c.idleSince > limit); // out of the pool now, not when their close event comes
+      }
   }
 
   /** Idle pooled HTTP/1.1 connections, and how many of them could not carry a request (always 0 when healthy). */

@@ -31,6 +31,8 @@ export class UpstreamConnection implements UpstreamLink {
   private readonly scanner = new ChunkedScanner();
   private readonly headScanner = new HeadScanner();
   private abandonTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when it last went back to the pool (the cluster's idle_timeout counts from it). */
+  idleSince = 0;
   private abandonBudget = 0;
   private noBody = false;
   private received = false;
