@@ -101,6 +101,12 @@ export interface RequestRecord {
   responseBytes: number;
 }
 
+/** What picks a request's series. */
+type LabelFields = Pick<
+  RequestRecord,
+  "inbound" | "cluster" | "peerWorkload" | "code" | "flags" | "protocol" | "grpcStatus"
+>;
+
 type HistOf = (s: Series) => Hist;
 
 class TcpSeries {
@@ -179,6 +185,7 @@ export class Stats {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
   private readonly tcpSeries = new Map<string, TcpSeries>();
+  private last: (LabelFields & { series: Series }) | undefined;
   constructor(private readonly self: Workload = unknownWorkload) {
     const all = () => this.series.values();
     this.registry.registerMetric(
@@ -220,16 +227,41 @@ export class Stats {
   }
 
   record(rec: RequestRecord): void {
+    const s = this.sameAsLast(rec) ?? this.seriesOf(rec);
+    s.count++;
+    s.duration.observe(rec.durationMs);
+    s.requestBytes.observe(rec.requestBytes);
+    s.responseBytes.observe(rec.responseBytes);
+  }
+
+  /**
+   * The last request's series when this one has the same labels, as most do: without building, flattening and
+   * hashing the series key string per request (which the map lookup needs).
+   */
+  private sameAsLast(rec: RequestRecord): Series | undefined {
+    const l = this.last;
+    return l &&
+      l.code === rec.code &&
+      l.cluster === rec.cluster &&
+      l.inbound === rec.inbound &&
+      l.flags === rec.flags &&
+      l.peerWorkload === rec.peerWorkload &&
+      l.protocol === rec.protocol &&
+      l.grpcStatus === rec.grpcStatus
+      ? l.series
+      : undefined;
+  }
+
+  private seriesOf(rec: RequestRecord): Series {
     const key = `${rec.inbound ? "d" : "s"}|${rec.cluster}|${rec.peerWorkload ?? ""}|${rec.code}|${rec.flags}|${rec.protocol ?? ""}|${rec.grpcStatus ?? ""}`;
     let s = this.series.get(key);
     if (!s) {
       s = new Series(this.labels(rec));
       this.series.set(key, s);
     }
-    s.count++;
-    s.duration.observe(rec.durationMs);
-    s.requestBytes.observe(rec.requestBytes);
-    s.responseBytes.observe(rec.responseBytes);
+    const { inbound, cluster, peerWorkload, code, flags, protocol, grpcStatus } = rec;
+    this.last = { inbound, cluster, peerWorkload, code, flags, protocol, grpcStatus, series: s };
+    return s;
   }
 
   private labels(rec: RequestRecord): Labels {
