@@ -32,6 +32,14 @@ import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 import { isGrpc, MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
 
+/** An HTTP/1.1 upgrade request (RFC 9110 §7.8): Upgrade, named in Connection; h2c aside. */
+function isUpgrade(head: DownstreamRequest["head"]): boolean {
+  const upgrade = headerValue(head.headers, "upgrade");
+  if (upgrade === undefined || upgrade.trim().toLowerCase() === "h2c") return false;
+  const connection = headerValue(head.headers, "connection");
+  return connection !== undefined && connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade");
+}
+
 export class Stream implements FilterCallbacks {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
@@ -83,6 +91,13 @@ export class Stream implements FilterCallbacks {
 
   run(): void {
     const hcm = this.hcm;
+    if (isUpgrade(this.req.head)) {
+      // WebSocket and other HTTP/1.1 upgrades aren't implemented (no upgrade_configs): refused as Envoy refuses an
+      // upgrade nothing is configured for, rather than sent on without its Upgrade header for the backend to answer
+      // as a plain request. h2c is not one: it is served as HTTP/1.1, as Envoy does.
+      this.ctx.counters.inc("http", hcm.statPrefix, "downstream_rq_ws_on_non_ws_route"); // Envoy's name for it
+      return this.respond(403, ["content-type", "text/plain"], "upgrade failed");
+    }
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;

@@ -139,4 +139,19 @@ describe("routing through the engine (HTTP/1.1 on loopback)", () => {
     );
     expect(chunked.body).toBe("chunky");
   });
+
+  it("refuses a WebSocket upgrade with 403 rather than send it on without its Upgrade header; h2c's is served", async () => {
+    const before = v1.hits;
+    const ws = await get(port, "/chat", { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13" });
+    expect([ws.status, ws.body]).toEqual([403, "upgrade failed"]);
+    expect(v1.hits).toBe(before);
+    expect(engine.statsText()).toMatch(/^http\.http\.downstream_rq_ws_on_non_ws_route: 1$/m);
+    const h2c = await get(port, "/plain", {
+      connection: "Upgrade, HTTP2-Settings",
+      upgrade: "h2c",
+      "http2-settings": "",
+    });
+    expect(h2c.status).toBe(200);
+    expect(JSON.parse(h2c.body).headers.upgrade).toBeUndefined();
+  });
 });
