@@ -11,7 +11,8 @@ describe("x-request-id", () => {
   });
 
   it("is added when the request has none, and a caller's is kept", () => {
-    const head = (headers: string[]) => ({ method: "GET", path: "/", headers, host: "h", chunked: false }) as RequestHead;
+    const head = (headers: string[]) =>
+      ({ method: "GET", path: "/", headers, host: "h", chunked: false }) as RequestHead;
     const opts = { path: "/", levels: [], host: undefined, requestId: true, tracing: false };
     const added = upstreamRequest(head([]), Buffer.alloc(0), opts).headers;
     expect(added[added.indexOf("x-request-id") + 1]).toMatch(V4);

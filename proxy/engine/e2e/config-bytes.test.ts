@@ -56,7 +56,10 @@ describe("strings from config on the wire", () => {
     expect(Buffer.from(String(r.headers["x-b"]), "latin1").toString("utf8")).toBe("\u65e5\u010dset-cookie: evil=1");
     const sent = b.received();
     expect(sent.toString("latin1")).not.toMatch(/\nGET \/admin/);
-    const line = sent.toString("latin1").split("\r\n").find((l) => l.startsWith("x-a: "));
+    const line = sent
+      .toString("latin1")
+      .split("\r\n")
+      .find((l) => l.startsWith("x-a: "));
     expect(Buffer.from(line ?? "", "latin1").toString("utf8")).toBe("x-a: caf\u00e9 \u010aGET /admin HTTP/1.1\u010d");
   });
 });
