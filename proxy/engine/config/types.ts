@@ -221,6 +221,8 @@ export interface HttpConnectionManager {
   mergeSlashes: boolean;
   /** forward_client_cert_details (x-forwarded-client-cert). */
   xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
+  /** upgrade_configs websocket, enabled: HTTP/1.1 WebSocket upgrades are tunnelled to the upstream. */
+  websocket: boolean;
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */
