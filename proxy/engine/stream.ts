@@ -105,13 +105,6 @@ export class Stream implements FilterCallbacks {
 
   run(): void {
     const hcm = this.hcm;
-    if (isUpgrade(this.req.head)) {
-      // WebSocket over HTTP/1.1 is tunnelled when upgrade_configs allows it. Any other upgrade is refused as Envoy
-      // refuses an upgrade nothing is configured for, rather than sent on without its Upgrade header for the
-      // backend to answer as a plain request. h2c is not one: it is served as HTTP/1.1, as Envoy does.
-      if (!hcm.websocket || !isWebsocket(this.req.head) || !this.req.down.upgrade) return this.refuseUpgrade();
-      this.upgrade = true;
-    }
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;
@@ -131,8 +124,17 @@ export class Stream implements FilterCallbacks {
         stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined,
       });
     this.route = this.vh && matchRoute(this.vh, this.view);
-    if (!this.route) return this.sendLocalReply(404, "NR");
-    const a = this.route.action;
+    const a = this.route?.action;
+    if (isUpgrade(this.req.head)) {
+      // WebSocket over HTTP/1.1 is tunnelled when upgrade_configs allows it: the route's say, else the HCM's (as
+      // Envoy's table). Any other upgrade is refused as Envoy refuses an upgrade nothing is configured for, rather
+      // than sent on without its Upgrade header for the backend to answer as a plain request. h2c is not one: it is
+      // served as HTTP/1.1, as Envoy does.
+      const allowed = (a?.kind === "route" ? a.websocket : undefined) ?? hcm.websocket;
+      if (!allowed || !isWebsocket(this.req.head) || !this.req.down.upgrade) return this.refuseUpgrade();
+      this.upgrade = true;
+    }
+    if (!this.route || !a) return this.sendLocalReply(404, "NR");
     if (a.kind === "route") {
       const pick = pickCluster(a, this.ctx.random);
       this.clusterName = pick.name;

@@ -346,10 +346,23 @@ describe("compile", () => {
       `${at}[1].upgrade_type: duplicate upgrade websocket`,
     );
     expect(refused([{ enabled: true }])).toBe(`${at}[0].upgrade_type: is required`);
-    // The per-route override isn't implemented: refused by name rather than ignored.
-    expect(
-      refused([{ upgrade_type: "websocket" }], { cluster: "a", upgrade_configs: [{ upgrade_type: "websocket" }] }),
-    ).toBe('RouteConfiguration "r1": virtual_hosts[0].routes[0].route.upgrade_configs: not supported by this proxy');
+    // The per-route override (RouteAction.upgrade_configs): websocket only, connect_config refused.
+    const route = (upgrades: unknown) => ({ cluster: "a", upgrade_configs: upgrades });
+    const onRoute = (upgrades: unknown) => {
+      const a = compile(withUpgrades(undefined, route(upgrades))).listeners[0]?.hcm?.routeConfig?.virtualHosts[0]
+        ?.routes[0]?.action;
+      return a?.kind === "route" ? a.websocket : "not a route";
+    };
+    expect(onRoute(undefined)).toBeUndefined();
+    expect(onRoute([{ upgrade_type: "WEBSOCKET" }])).toBe(true);
+    expect(onRoute([{ upgrade_type: "websocket", enabled: false }])).toBe(false);
+    const ra = 'RouteConfiguration "r1": virtual_hosts[0].routes[0].route.upgrade_configs[0]';
+    expect(refused(undefined, route([{ upgrade_type: "CONNECT", connect_config: {} }]))).toBe(
+      `${ra}.connect_config: not supported by this proxy`,
+    );
+    expect(refused(undefined, route([{ upgrade_type: "CONNECT" }]))).toBe(
+      `${ra}.upgrade_type: only websocket is supported by this proxy`,
+    );
   });
 
   it("refuses the route fields it doesn't implement, naming each, instead of ignoring them", () => {

@@ -87,6 +87,8 @@ export interface ForwardAction {
   hostRewrite: string | undefined;
   mirrors: { cluster: string; fraction: number }[];
   hashPolicy: HashPolicy[];
+  /** upgrade_configs websocket: this route allows (true) or refuses (false) WebSocket upgrades; unset, the HCM's say. */
+  websocket?: boolean | undefined;
 }
 
 export interface RedirectAction {

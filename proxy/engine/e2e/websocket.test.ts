@@ -219,6 +219,33 @@ describe("WebSocket upgrades", () => {
     c.socket.destroy();
   });
 
+  it("lets a route's upgrade_configs override the HCM's, either way (Envoy's table)", async () => {
+    const route = (prefix: string, enabled?: boolean) => ({
+      match: { prefix },
+      route: {
+        cluster: "ws",
+        ...(enabled === undefined ? {} : { upgrade_configs: [{ upgrade_type: "websocket", enabled }] }),
+      },
+    });
+    const routes = [route("/on", true), route("/off", false), route("/")];
+    const expectations = [
+      { hcm: {}, on: 101, off: 403, unset: 403 },
+      { hcm: WEBSOCKET, on: 101, off: 403, unset: 101 },
+    ];
+    for (const { hcm, ...want } of expectations) {
+      const { port } = await start(withHcm(routes, [cluster("ws", [ws.port])], hcm));
+      const got: Record<string, number> = {};
+      for (const path of ["on", "off", "unset"]) {
+        const c = await Raw.open(port);
+        c.socket.write(handshake(`/${path}`));
+        await c.until((t) => t.includes("\r\n\r\n"), "a response head");
+        got[path] = Number(c.text.slice(9, 12));
+        c.socket.destroy();
+      }
+      expect(got).toEqual(want);
+    }
+  });
+
   it("answers 403 rather than pretend, when the route's cluster speaks HTTP/2", async () => {
     const h2 = cluster("h2", [ws.port], { http2_protocol_options: {} });
     const { port } = await start(withHcm([{ match: { prefix: "/" }, route: { cluster: "h2" } }], [h2], WEBSOCKET));
