@@ -40,6 +40,8 @@ export type ConnCallback = (conn: UpstreamLink | undefined, err: UpstreamFailure
 interface Waiter {
   host: Host;
   cb: ConnCallback;
+  /** Wants a new connection (an upgrade): a released one is never handed to it. */
+  fresh: boolean;
 }
 
 const noop = () => undefined;
@@ -272,7 +274,7 @@ export class ClusterRuntime {
     }
     this.usage.add(PENDING, 1);
     this.counters.upstream_rq_pending_total++;
-    const w: Waiter = { host, cb };
+    const w: Waiter = { host, cb, fresh };
     this.waiters.push(w);
     return () => {
       const i = this.waiters.indexOf(w);
@@ -350,7 +352,7 @@ export class ClusterRuntime {
       c.close();
       return;
     }
-    const i = this.waiters.findIndex((w) => w.host === host);
+    const i = this.waiters.findIndex((w) => w.host === host && !w.fresh);
     if (i >= 0) {
       const [w] = this.waiters.splice(i, 1);
       this.usage.add(PENDING, -1);

@@ -1,4 +1,4 @@
-// Envoy's own counters (timeouts, overflows), by Envoy's names: in /stats as `http.<stat_prefix>.<name>` and
+// Envoy's own counters (timeouts, overflows; a gauge or two), by Envoy's names: in /stats as `http.<stat_prefix>.<name>` and
 // `listener.<listener>.<name>`, in Prometheus as `envoy_http_<name>{envoy_http_conn_manager_prefix="…"}` and
 // `envoy_listener_<name>{envoy_listener_address="…"}`, the way Envoy's tag extraction names them.
 import type { Metric, MetricValue, Registry } from "prom-client";
@@ -21,7 +21,11 @@ export const HCM_COUNTERS = [
   "downstream_cx_max_duration_reached",
   "downstream_rq_rx_reset",
   "downstream_cx_protocol_error",
+  "downstream_cx_upgrades_total",
+  "downstream_cx_upgrades_active",
 ] as const;
+/** Gauges among them: they go down as well as up. */
+const GAUGES = new Set(["downstream_cx_upgrades_active"]);
 export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total", "no_filter_chain_match"] as const;
 
 export class Counters {
@@ -70,12 +74,13 @@ export class Counters {
     const help = `Envoy's ${scope}.${stat}.`;
     const values = (): MetricValue<string>[] =>
       [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }) as MetricValue<string>);
+    const type = GAUGES.has(stat) ? "gauge" : "counter";
     const m = {
       name,
       help,
-      type: "counter",
+      type,
       aggregator: "sum",
-      get: async () => ({ name, help, type: "counter", aggregator: "sum", values: values() }),
+      get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
       reset: () => undefined,
     };
     this.registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()

@@ -1,5 +1,6 @@
 // The downstream side of one request, whatever its protocol: HTTP/1.1 (a connection answering one request at a
 // time) or HTTP/2 (a stream).
+import type { Socket } from "node:net";
 import type { RequestHead, ResponseHead } from "./http/head.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
@@ -24,6 +25,16 @@ export interface Downstream {
   end(trailers: string[] | undefined, closeAfter: boolean): void;
   /** Abandon the response mid-way. */
   reset(): void;
+  /**
+   * HTTP/1.1 only: sends the upstream's 101 head (`headers`, Upgrade and Connection included), then tunnels bytes
+   * between the client and `upstream` (`rest`: upstream bytes after the 101) until either closes.
+   */
+  upgrade?(
+    headers: string[],
+    upstream: Socket,
+    rest: Buffer | undefined,
+    onEnd: (toClient: number, toUpstream: number) => void,
+  ): void;
 }
 
 export interface DownstreamRequest {

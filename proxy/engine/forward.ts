@@ -2,6 +2,7 @@
 // weight, the circuit breakers, the upstream head (built once, reused by retries), mirrors, the route timeout, and
 // attempts: a host, a pooled or new connection, a per-try timeout, retries with backoff, outlier records. The
 // response goes back through the stream (stream.ts), which owns the client's side, local replies and the stats.
+import type { Socket } from "node:net";
 import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/types.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import type { DownstreamRequest } from "./downstream.js";
@@ -69,6 +70,8 @@ export class Forward implements Exchange {
     this.clusterName = clusterName;
     const cluster = this.ctx.clusters.get(clusterName);
     if (!cluster) return this.local(503, "NC");
+    // A WebSocket upgrade goes over HTTP/1.1 only (extended CONNECT to an HTTP/2 upstream isn't implemented).
+    if (this.stream.upgrade && cluster.config.http2) return this.stream.refuseUpgrade();
     this.cluster = cluster;
     this.levels = [this.stream.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
     if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
@@ -84,7 +87,9 @@ export class Forward implements Exchange {
     this.retry = a.retry ?? vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
-    for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
+    // An upgrade isn't mirrored: a shadow can't take part in the tunnel.
+    if (!this.stream.upgrade)
+      for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
     if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
@@ -94,7 +99,7 @@ export class Forward implements Exchange {
     const head = this.req.head;
     const hcm = this.stream.hcm;
     if (hcm.tracer) this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex);
-    return upstreamRequest(head, this.req.body, {
+    const req = upstreamRequest(head, this.req.body, {
       span: this.trace,
       path: rewritePath(a, this.route, head.path, head.query) ?? head.target,
       levels: this.levels,
@@ -104,6 +109,12 @@ export class Forward implements Exchange {
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
       xfcc: { mode: hcm.xfcc, details: this.req.peer.clientCertDetails },
     });
+    if (this.stream.upgrade) {
+      // Upgrade and Connection are hop-by-hop, dropped above: an upgrade keeps them, for this hop.
+      req.headers.push("upgrade", headerValue(head.headers, "upgrade") as string, "connection", "Upgrade");
+      req.upgrade = true;
+    }
+    return req;
   }
 
   private mirror(name: string): void {
@@ -129,7 +140,8 @@ export class Forward implements Exchange {
     host.active++;
     if (this.retry && this.retry.perTryTimeoutMs > 0)
       this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
-    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh);
+    // An upgrade always gets a connection of its own: it becomes the tunnel, or is closed after the response.
+    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh || this.stream.upgrade);
     if (r === "overflow") {
       this.endAttempt();
       return this.local(503, "UO", OVERLOADED);
@@ -186,6 +198,16 @@ export class Forward implements Exchange {
       this.req.head.method !== "HEAD";
     // grpc-status: trailers-only responses carry it in the head
     this.stream.encodeHead(head, raw, this.levels, headerValue(head.headers, "grpc-status"));
+  }
+
+  /** The upstream switched to WebSocket: the route and per-try timeouts stop (as Envoy's), the tunnel starts. */
+  onUpgrade(head: ResponseHead, _raw: Buffer, rest: Buffer | undefined, socket: Socket): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.cluster?.record(this.host as Host, head.status, this.ctx.random);
+    this.committed = true;
+    this.endAttempt();
+    this.stream.encodeUpgrade(head, socket, rest);
   }
 
   onBody(chunk: Buffer): void {

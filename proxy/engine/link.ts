@@ -1,4 +1,5 @@
 // The contract between a request (Stream) and an upstream connection, HTTP/1.1 or HTTP/2.
+import type { Socket } from "node:net";
 import type { ResponseHead } from "./http/head.js";
 
 /** How an attempt failed before its response: refused-stream is HTTP/2's REFUSED_STREAM, a reset safe to retry. */
@@ -13,6 +14,11 @@ export interface Exchange {
   onEnd(trailers?: string[]): void;
   /** The connection failed before the response completed. `received` tells if any response byte came. */
   onError(kind: UpstreamFailure, received: boolean): void;
+  /**
+   * A WebSocket upgrade request was answered 101 (HTTP/1.1 only): the upstream socket is the exchange's now, with
+   * `rest`, the bytes that came after the 101 head. Absent: a 101 is a protocol error.
+   */
+  onUpgrade?(head: ResponseHead, raw: Buffer, rest: Buffer | undefined, socket: Socket): void;
 }
 
 export interface UpstreamRequest {
@@ -24,6 +30,8 @@ export interface UpstreamRequest {
   body: Buffer;
   /** Always false: request bodies leave re-framed, with a content-length. Kept for the HTTP/2 side's contract. */
   chunked: boolean;
+  /** A WebSocket upgrade (Upgrade and Connection kept): sent on a connection of its own, never pooled after. */
+  upgrade?: boolean;
   /** The serialized HTTP/1.1 head, built once and reused by retries. */
   h1?: string;
 }

@@ -25,12 +25,22 @@ import {
 } from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";
+import type { Socket } from "node:net";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
 import { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 import { isGrpc, MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
+
+/** A WebSocket upgrade request (RFC 6455 §4.1): HTTP/1.1, GET, Upgrade: websocket. */
+function isWebsocket(head: DownstreamRequest["head"]): boolean {
+  return (
+    head.minor === 1 &&
+    head.method === "GET" &&
+    headerValue(head.headers, "upgrade")?.trim().toLowerCase() === "websocket"
+  );
+}
 
 /** An HTTP/1.1 upgrade request (RFC 9110 §7.8): Upgrade, named in Connection; h2c aside. */
 function isUpgrade(head: DownstreamRequest["head"]): boolean {
@@ -69,6 +79,10 @@ export class Stream implements FilterCallbacks {
   private committed = false;
   /** The router filter's upstream work, once it started. */
   private forward: Forward | undefined;
+  /** A WebSocket upgrade the HCM allows: forwarded with its Upgrade, tunnelled on a 101. */
+  upgrade = false;
+  /** Bytes the client sent through the tunnel, after the request. */
+  private tunnelled = 0;
 
   constructor(
     readonly ctx: EngineContext,
@@ -91,13 +105,6 @@ export class Stream implements FilterCallbacks {
 
   run(): void {
     const hcm = this.hcm;
-    if (isUpgrade(this.req.head)) {
-      // WebSocket and other HTTP/1.1 upgrades aren't implemented (no upgrade_configs): refused as Envoy refuses an
-      // upgrade nothing is configured for, rather than sent on without its Upgrade header for the backend to answer
-      // as a plain request. h2c is not one: it is served as HTTP/1.1, as Envoy does.
-      this.ctx.counters.inc("http", hcm.statPrefix, "downstream_rq_ws_on_non_ws_route"); // Envoy's name for it
-      return this.respond(403, ["content-type", "text/plain"], "upgrade failed");
-    }
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;
@@ -117,8 +124,17 @@ export class Stream implements FilterCallbacks {
         stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined,
       });
     this.route = this.vh && matchRoute(this.vh, this.view);
-    if (!this.route) return this.sendLocalReply(404, "NR");
-    const a = this.route.action;
+    const a = this.route?.action;
+    if (isUpgrade(this.req.head)) {
+      // WebSocket over HTTP/1.1 is tunnelled when upgrade_configs allows it: the route's say, else the HCM's (as
+      // Envoy's table). Any other upgrade is refused as Envoy refuses an upgrade nothing is configured for, rather
+      // than sent on without its Upgrade header for the backend to answer as a plain request. h2c is not one: it is
+      // served as HTTP/1.1, as Envoy does.
+      const allowed = (a?.kind === "route" ? a.websocket : undefined) ?? hcm.websocket;
+      if (!allowed || !isWebsocket(this.req.head) || !this.req.down.upgrade) return this.refuseUpgrade();
+      this.upgrade = true;
+    }
+    if (!this.route || !a) return this.sendLocalReply(404, "NR");
     if (a.kind === "route") {
       const pick = pickCluster(a, this.ctx.random);
       this.clusterName = pick.name;
@@ -190,6 +206,40 @@ export class Stream implements FilterCallbacks {
       this.forward = new Forward(this, this.req, route);
       this.forward.start(a, this.clusterName);
     }
+  }
+
+  /** An upgrade nothing allows (or that can't go where it is routed): 403, as Envoy's. */
+  refuseUpgrade(): void {
+    this.ctx.counters.inc("http", this.hcm.statPrefix, "downstream_rq_ws_on_non_ws_route"); // Envoy's name for it
+    this.respond(403, ["content-type", "text/plain"], "upgrade failed");
+  }
+
+  /**
+   * The upstream switched protocols: the 101 goes to the client with its Upgrade and Connection (and the response's
+   * header edits), then the two connections are one tunnel. The request is recorded once, when the tunnel ends.
+   */
+  encodeUpgrade(head: ResponseHead, upstream: Socket, rest: Buffer | undefined): void {
+    const down = this.req.down;
+    if (this.finished || down.isClosed || !down.upgrade) {
+      upstream.destroy();
+      return this.finishOnce();
+    }
+    this.code = head.status;
+    this.committed = true;
+    const h = head.headers.slice();
+    applyEdits(h, "response", this.editLevels());
+    if (this.extraHeaders) h.push(...this.extraHeaders);
+    if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
+    const counters = this.ctx.counters;
+    const prefix = this.hcm.statPrefix;
+    counters.inc("http", prefix, "downstream_cx_upgrades_total");
+    counters.inc("http", prefix, "downstream_cx_upgrades_active");
+    down.upgrade(h, upstream, rest, (toClient, toUpstream) => {
+      counters.inc("http", prefix, "downstream_cx_upgrades_active", -1);
+      this.responseBytes = toClient;
+      this.tunnelled = toUpstream;
+      this.finishOnce();
+    });
   }
 
   /** A local reply with the flag's standard body. */
@@ -301,7 +351,7 @@ export class Stream implements FilterCallbacks {
       host: f?.lastHost,
       routeName: this.route?.name,
       remoteAddress: this.req.remoteAddress,
-      requestBytes: this.req.body.length,
+      requestBytes: this.req.body.length + this.tunnelled,
       responseBytes: this.responseBytes,
       attempts: (f?.retries ?? 0) + 1,
       sentHeaders: f?.upstream?.headers ?? head.headers,

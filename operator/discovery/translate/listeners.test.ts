@@ -77,6 +77,17 @@ describe("sidecar", () => {
     acceptedByEnvoy(out);
   });
 
+  it("lets WebSocket upgrades through every HTTP connection manager, inbound and outbound, as Istio does", () => {
+    const hcms = out.listeners.flatMap((l) =>
+      ((l["filter_chains"] ?? []) as { filters: { typed_config: JsonObject }[] }[]).flatMap((c) =>
+        c.filters.map((f) => f.typed_config).filter((t) => String(t["@type"]).endsWith(".HttpConnectionManager")),
+      ),
+    );
+    expect(hcms.length).toBeGreaterThanOrEqual(2); // 15006's HTTP chain and an outbound HTTP port at least
+    for (const hcm of hcms) expect(hcm["upgrade_configs"]).toEqual([{ upgrade_type: "websocket" }]);
+    acceptedByEnvoy(out);
+  });
+
   it("has no inbound listener for a workload that serves nothing", () => {
     const client = translate(
       normalise(bookinfoKube()).model,
@@ -217,6 +228,9 @@ status: { podIP: 10.0.1.1 }`;
     const routes = routesOf(out, "http.80", "*:80");
     expect(routes.map((r) => r["match"])).toEqual([{ path: "/productpage" }, { prefix: "/static" }]);
     expect(routes[0]?.["route"]).toMatchObject({ cluster: "outbound|9080||productpage.default.svc.cluster.local" });
+    expect(listener(out, "0.0.0.0_80")).toMatchObject({
+      filter_chains: [{ filters: [{ typed_config: { upgrade_configs: [{ upgrade_type: "websocket" }] } }] }],
+    });
     acceptedByEnvoy(out);
   });
 

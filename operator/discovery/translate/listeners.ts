@@ -105,6 +105,15 @@ export const PATH_NORMALIZATION: Pick<HttpConnectionManager, "normalize_path" | 
   merge_slashes: true,
 };
 
+/**
+ * WebSocket upgrades allowed on every proxy's HCM (sidecar inbound and outbound, gateways), as Istio sets
+ * upgrade_configs on every HTTP connection manager it builds, so WebSocket apps work in the mesh. Proxyless gRPC
+ * clients keep the plain HCM.
+ */
+export const WEBSOCKET_UPGRADES: Pick<HttpConnectionManager, "upgrade_configs"> = {
+  upgrade_configs: [{ upgrade_type: "websocket" }],
+};
+
 export function connectionManager(
   statPrefix: string,
   routeConfigName: string,
@@ -116,7 +125,7 @@ export function connectionManager(
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless),
-    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...meshFields(mesh) }),
+    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...WEBSOCKET_UPGRADES, ...meshFields(mesh) }),
   };
 }
 
@@ -340,6 +349,7 @@ function inboundHttpFilters(target: number, mesh: MeshSettings | undefined, auth
       forward_client_cert_details: "APPEND_FORWARD",
       set_current_client_cert_details: { uri: true },
       ...PATH_NORMALIZATION,
+      ...WEBSOCKET_UPGRADES,
       ...meshFields(mesh),
     }),
   ];

@@ -321,6 +321,50 @@ describe("compile", () => {
     expect(compile({ clusters: [{ ...c, ...istio }] }).clusters.size).toBe(1);
   });
 
+  it("takes upgrade_configs for websocket only (enabled defaults to true) and refuses the rest, naming the field", () => {
+    const loopback = { socket_address: { address: "127.0.0.1", port_value: 0 } };
+    const withUpgrades = (upgrades: unknown, route: Record<string, unknown> = { cluster: "a" }) => {
+      const hcm = { route_config: routeConfig([{ match: { prefix: "/" }, route }]), upgrade_configs: upgrades };
+      const chain = { filters: [{ name: "hcm", typed_config: { "@type": TYPE.httpConnectionManager, ...hcm } }] };
+      return { clusters: [cluster("a")], listeners: [{ name: "l", address: loopback, filter_chains: [chain] }] };
+    };
+    const websocket = (upgrades: unknown) => compile(withUpgrades(upgrades)).listeners[0]?.hcm?.websocket;
+    expect(websocket(undefined)).toBe(false);
+    expect(websocket([{ upgrade_type: "websocket" }])).toBe(true);
+    expect(websocket([{ upgrade_type: "WebSocket", enabled: true }])).toBe(true);
+    expect(websocket([{ upgrade_type: "websocket", enabled: { value: false } }])).toBe(false);
+    const at = 'Listener "l": filter_chains[0].filters[0].typed_config.upgrade_configs';
+    const refused = (upgrades: unknown, route?: Record<string, unknown>) =>
+      reject(withUpgrades(upgrades, route)).split(" (")[0];
+    expect(refused([{ upgrade_type: "CONNECT" }])).toBe(
+      `${at}[0].upgrade_type: only websocket is supported by this proxy`,
+    );
+    expect(refused([{ upgrade_type: "websocket", filters: [{ name: "x" }] }])).toBe(
+      `${at}[0].filters: not supported by this proxy`,
+    );
+    expect(refused([{ upgrade_type: "websocket" }, { upgrade_type: "WEBSOCKET" }])).toBe(
+      `${at}[1].upgrade_type: duplicate upgrade websocket`,
+    );
+    expect(refused([{ enabled: true }])).toBe(`${at}[0].upgrade_type: is required`);
+    // The per-route override (RouteAction.upgrade_configs): websocket only, connect_config refused.
+    const route = (upgrades: unknown) => ({ cluster: "a", upgrade_configs: upgrades });
+    const onRoute = (upgrades: unknown) => {
+      const a = compile(withUpgrades(undefined, route(upgrades))).listeners[0]?.hcm?.routeConfig?.virtualHosts[0]
+        ?.routes[0]?.action;
+      return a?.kind === "route" ? a.websocket : "not a route";
+    };
+    expect(onRoute(undefined)).toBeUndefined();
+    expect(onRoute([{ upgrade_type: "WEBSOCKET" }])).toBe(true);
+    expect(onRoute([{ upgrade_type: "websocket", enabled: false }])).toBe(false);
+    const ra = 'RouteConfiguration "r1": virtual_hosts[0].routes[0].route.upgrade_configs[0]';
+    expect(refused(undefined, route([{ upgrade_type: "CONNECT", connect_config: {} }]))).toBe(
+      `${ra}.connect_config: not supported by this proxy`,
+    );
+    expect(refused(undefined, route([{ upgrade_type: "CONNECT" }]))).toBe(
+      `${ra}.upgrade_type: only websocket is supported by this proxy`,
+    );
+  });
+
   it("refuses the route fields it doesn't implement, naming each, instead of ignoring them", () => {
     const refused = (route: Record<string, unknown>, vh: Record<string, unknown> = {}) =>
       reject({

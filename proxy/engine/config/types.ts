@@ -87,6 +87,8 @@ export interface ForwardAction {
   hostRewrite: string | undefined;
   mirrors: { cluster: string; fraction: number }[];
   hashPolicy: HashPolicy[];
+  /** upgrade_configs websocket: this route allows (true) or refuses (false) WebSocket upgrades; unset, the HCM's say. */
+  websocket?: boolean | undefined;
 }
 
 export interface RedirectAction {
@@ -221,6 +223,8 @@ export interface HttpConnectionManager {
   mergeSlashes: boolean;
   /** forward_client_cert_details (x-forwarded-client-cert). */
   xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
+  /** upgrade_configs websocket, enabled: HTTP/1.1 WebSocket upgrades are tunnelled to the upstream. */
+  websocket: boolean;
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */

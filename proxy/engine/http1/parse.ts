@@ -225,6 +225,7 @@ export function parseResponseHead(text: string): ResponseHead {
 
 const REASONS: Record<number, string> = {
   100: "Continue",
+  101: "Switching Protocols",
   200: "OK",
   204: "No Content",
   301: "Moved Permanently",

@@ -9,6 +9,7 @@ import { RequestParser } from "./request.js";
 import { released } from "../reclaim.js";
 import type { Downstream, DownstreamRequest } from "../downstream.js";
 import { connectionOf } from "../connection.js";
+import { Tunnel } from "./tunnel.js";
 import { peerOf, type DownstreamPeer } from "../peer.js";
 
 /** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
@@ -68,6 +69,8 @@ export class Http1Connection implements Downstream {
   private idleSince = this.bornAt;
   private endedAt = -1;
   private backpressured = false;
+  /** Upgraded (WebSocket): the connection is a byte tunnel to the upstream now. */
+  private tunnel: Tunnel | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -143,6 +146,14 @@ export class Http1Connection implements Downstream {
   checkTimers(now: number): void {
     if (this.closed) return;
     const l = this.limits;
+    if (this.tunnel) {
+      // Envoy's stream_idle_timeout applies to an upgraded stream: no byte either way for that long closes it.
+      if (l.streamIdleMs > 0 && now - this.tunnel.lastActivity >= l.streamIdleMs) {
+        this.count("downstream_rq_idle_timeout");
+        this.tunnel.close();
+      }
+      return;
+    }
     if (this.endedAt >= 0) {
       if (now - this.endedAt >= DELAYED_CLOSE_MS) this.socket.destroy();
       return;
@@ -259,6 +270,29 @@ export class Http1Connection implements Downstream {
   reset(): void {
     this.pendingHead = undefined;
     this.socket.destroy();
+  }
+
+  /**
+   * The upstream switched protocols: its 101 head as is (Upgrade and Connection kept, no framing), then the socket
+   * is a tunnel. Bytes the client sent after its request (waiting in the buffer) go upstream first.
+   */
+  upgrade(
+    headers: string[],
+    upstream: Socket,
+    rest: Buffer | undefined,
+    onEnd: (toClient: number, toUpstream: number) => void,
+  ): void {
+    const h: string[] = [];
+    for (let i = 0; i < headers.length; i += 2)
+      if (!NOT_IN_101.has(headers[i] as string)) h.push(headers[i] as string, headers[i + 1] as string);
+    this.pendingHead = undefined;
+    this.abortHandler = this.drainHandler = undefined;
+    this.socket.removeListener("data", this.onData);
+    const early = this.buf;
+    if (this.store) released(this.store.length);
+    this.buf = this.store = undefined;
+    this.write(serializeHead(this.statusLine(101), h));
+    this.tunnel = new Tunnel(this.socket, upstream, early, rest, (t) => onEnd(t.toClient, t.toUpstream));
   }
 
   /** The response is complete: close or move on to the next pipelined request. */
@@ -409,3 +443,6 @@ export class Http1Connection implements Downstream {
     }
   }
 }
+
+/** Framing a 101 can't have (it has no content): dropped from the head the client gets. */
+const NOT_IN_101 = new Set(["content-length", "transfer-encoding", "keep-alive"]);

@@ -3,7 +3,7 @@
 import type { Socket } from "node:net";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from "./parse.js";
-import type { ResponseHead } from "../http/head.js";
+import { headerValue, type ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
@@ -37,6 +37,8 @@ export class UpstreamConnection implements UpstreamLink {
   private noBody = false;
   private received = false;
   private keepAlive = true;
+  /** The exchange in flight is a WebSocket upgrade: a 101 hands the socket over, any other answer closes it. */
+  private upgrade = false;
   private dead = false;
   requests = 0;
   /** Called once the connection closes, for whatever reason. */
@@ -56,7 +58,7 @@ export class UpstreamConnection implements UpstreamLink {
       onConnect(err);
     });
     this.socket = s;
-    s.on("data", (chunk: Buffer) => this.onData(chunk));
+    s.on("data", this.onData);
     s.on("close", () => {
       this.dead = true;
       if (this.connected) this.closeExchange();
@@ -77,6 +79,7 @@ export class UpstreamConnection implements UpstreamLink {
     this.headScanner.reset();
     this.noBody = noBody;
     this.received = false;
+    this.upgrade = req.upgrade === true;
     this.requests++;
     if (body && body.length) {
       this.socket.cork();
@@ -153,7 +156,7 @@ export class UpstreamConnection implements UpstreamLink {
     ex?.onError("protocol", this.received);
   }
 
-  private onData(chunk: Buffer): void {
+  private readonly onData = (chunk: Buffer): void => {
     this.received = true;
     if (this.abandonTimer && (this.abandonBudget -= chunk.length) < 0) return this.abort();
     if (this.phase === Phase.Idle) {
@@ -166,7 +169,7 @@ export class UpstreamConnection implements UpstreamLink {
       return;
     }
     this.onBodyBytes(chunk);
-  }
+  };
 
   private parseHead(): void {
     while (this.phase === Phase.Head && this.buf) {
@@ -186,11 +189,12 @@ export class UpstreamConnection implements UpstreamLink {
       this.buf = undefined;
       this.headScanner.reset();
       if (head.status >= 100 && head.status < 200) {
-        if (head.status === 101) return this.protocolError(); // no upgrade was asked for
+        if (head.status === 101) return this.switched(head, buf.subarray(0, end + 4), rest);
         this.buf = rest; // interim response: skip it
         continue;
       }
-      this.keepAlive = head.keepAlive;
+      // An upgrade request answered without switching: the connection is closed after the response, never pooled.
+      this.keepAlive = head.keepAlive && !this.upgrade;
       if (this.noBody || head.status === 204 || head.status === 304) this.remaining = 0;
       else if (head.chunked) {
         this.phase = Phase.Chunked;
@@ -205,6 +209,21 @@ export class UpstreamConnection implements UpstreamLink {
       if (rest) this.onBodyBytes(rest);
       else if (this.phase === Phase.Length && this.remaining === 0) this.complete();
     }
+  }
+
+  /**
+   * A 101: only a WebSocket upgrade request, answered with Upgrade: websocket named in Connection, switches; the
+   * socket then leaves this connection (it is never pooled) for the exchange's tunnel. Any other 101 is a 502.
+   */
+  private switched(head: ResponseHead, raw: Buffer, rest: Buffer | undefined): void {
+    const ex = this.exchange;
+    if (!this.upgrade || !ex?.onUpgrade || !isWebsocketSwitch(head)) return this.protocolError();
+    this.exchange = undefined;
+    this.keepAlive = false;
+    this.phase = Phase.Idle;
+    this.buf = undefined;
+    this.socket.removeListener("data", this.onData);
+    ex.onUpgrade(head, raw, rest, this.socket);
   }
 
   private onBodyBytes(chunk: Buffer): void {
@@ -259,4 +278,15 @@ export class UpstreamConnection implements UpstreamLink {
     ex?.onEnd();
     if (this.keepAlive && !this.dead) this.onReusable?.(this);
   }
+}
+
+/** A 101 that switches to WebSocket: Upgrade: websocket, and Connection naming upgrade (RFC 6455 §4.1). */
+function isWebsocketSwitch(head: ResponseHead): boolean {
+  const upgrade = headerValue(head.headers, "upgrade");
+  const connection = headerValue(head.headers, "connection");
+  return (
+    upgrade?.trim().toLowerCase() === "websocket" &&
+    connection !== undefined &&
+    connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")
+  );
 }
