@@ -14,6 +14,10 @@ const answers: Record<string, (c: RawConnection, id: number) => void> = {
     c.headers(id, [":status", "200"], false);
     c.data(id, Buffer.from("ok"), true);
   },
+  "twice-length": (c, id) => {
+    c.headers(id, [":status", "200", "content-length", "2", "content-length", "2"], false);
+    c.data(id, Buffer.from("ok"), true);
+  },
   "framing-trailers": (c, id) => {
     c.headers(id, [":status", "200"], false);
     c.data(id, Buffer.from("hello"), false);
@@ -50,6 +54,11 @@ describe("a hostile HTTP/2 upstream", () => {
   afterAll(async () => {
     await engine.stop();
     await upstream.close();
+  });
+
+  it("a content-length repeated (same value) reaches the client once: HTTP/1.1 parsers refuse two", async () => {
+    const r = await get(port, "/twice-length");
+    expect(r).toMatchObject({ status: 200, body: "ok", headers: { "content-length": "2" } });
   });
 
   it("trailers with framing fields are malformed: never written into an HTTP/1.1 client's trailer section", async () => {

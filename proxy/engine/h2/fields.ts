@@ -262,6 +262,8 @@ export function responseHead(fields: readonly string[], limits: FieldLimits): H2
     if (name === "content-length") {
       const n = contentLengthOf(value, contentLength);
       if (typeof n === "string") return { malformed: n };
+      // Repeated with the same value it is kept once (RFC 9110 §8.6): an HTTP/1.1 client's parser (llhttp) refuses two.
+      if (contentLength >= 0) continue;
       contentLength = n;
     }
     headers.push(name, value);
