@@ -2,11 +2,39 @@
 // (test/support/engine/h2-server.ts): what it sends must never reach the proxy's clients in a form they misread, and
 // whatever it does, the proxy goes on serving with its memory bounded.
 import { connect as tcpConnect } from "node:net";
-import { cluster, get, resources, startEngine } from "../../../test/support/engine/helpers.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { cluster, get, resources, startEngine, until } from "../../../test/support/engine/helpers.js";
 import { rawH2Server, type RawConnection, type RawServer } from "../../../test/support/engine/h2-server.js";
 import type { Engine } from "../engine.js";
 
 const H2 = { http2_protocol_options: {} };
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+/** DATA frames of one byte each sent by `trickle`. */
+let trickled = 0;
+
+/** A response body sent a byte per DATA frame, as fast as the proxy's windows allow. */
+function trickle(c: RawConnection, id: number): void {
+  c.headers(id, [":status", "200"], false);
+  const one = Buffer.from([0, 0, 1, 0, 0, 0, 0, 0, 0, 0x62]);
+  one.writeUInt32BE(id, 5);
+  const pump = () => {
+    for (let n = c.room(id); n > 0;) {
+      const k = Math.min(n, 8192);
+      const frames = Buffer.allocUnsafe(k * one.length);
+      for (let i = 0; i < k; i++) one.copy(frames, i * one.length);
+      c.write(frames);
+      n -= k;
+      trickled += k;
+      c.connWindow -= k;
+      c.windows.set(id, c.windows.get(id)! - k);
+    }
+  };
+  c.onWindow = pump;
+  pump();
+}
 
 /** How the upstream answers, by the request's path. */
 const answers: Record<string, (c: RawConnection, id: number) => void> = {
@@ -23,6 +51,7 @@ const answers: Record<string, (c: RawConnection, id: number) => void> = {
     c.data(id, Buffer.from("hello"), false);
     c.headers(id, ["transfer-encoding", "chunked", "content-length", "99", "x-t", "1"], true);
   },
+  trickle,
 };
 
 /** A raw HTTP/1.1 exchange: every byte the proxy sent until it closed the connection. */
@@ -66,6 +95,30 @@ describe("a hostile HTTP/2 upstream", () => {
     expect(got).toMatch(/^HTTP\/1\.1 200 /);
     expect(got).not.toContain("content-length: 99");
     expect(got.split("transfer-encoding").length).toBeLessThanOrEqual(2); // the head's own only
+    expect((await get(port, "/hello")).body).toBe("ok");
+  });
+
+  it("a paused client's response sent a byte per DATA frame is held in bounded memory, not a Buffer per frame", async () => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const sock = tcpConnect({ host: "127.0.0.1", port });
+    let got = 0;
+    sock.on("data", (d: Buffer) => (got += d.length));
+    sock.write("GET /trickle HTTP/1.1\r\nhost: x\r\n\r\n");
+    await until(() => got > 0);
+    sock.pause();
+    // The upstream fills the stream's window (1 MiB, a million frames) and gets no more while the client doesn't read.
+    const c = upstream.connections.at(-1)!;
+    for (let quiet = 0; quiet < 3;) {
+      const sent = trickled;
+      await c.ping();
+      quiet = trickled === sent ? quiet + 1 : 0;
+    }
+    expect(trickled).toBeGreaterThan(1 << 20);
+    gc();
+    // A Buffer per frame held was ~100 bytes of heap each: 80 MB for this one stream.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 << 20);
+    sock.destroy();
     expect((await get(port, "/hello")).body).toBe("ok");
   });
 });

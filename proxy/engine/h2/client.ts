@@ -117,7 +117,7 @@ export class H2Client extends H2Connection {
   /** The call is abandoned: its stream reset (CANCEL), or its place in the queue given up. */
   cancel(call: ClientCall): void {
     call.exchange = undefined;
-    call.held = [];
+    call.dropHeld();
     const s = call.stream;
     if (s) this.resetStream(s, Code.CANCEL);
     else {
@@ -129,7 +129,11 @@ export class H2Client extends H2Connection {
   /** The engine takes response bytes again: those held are handed over, and the stream's window reopens. */
   resume(call: ClientCall): void {
     call.paused = false;
-    while (call.held.length && !call.paused) call.exchange?.onBody(call.held.shift()!);
+    while (!call.paused) {
+      const b = call.takeHeld();
+      if (!b) break;
+      call.exchange?.onBody(b);
+    }
     if (call.paused) return;
     const end = call.heldEnd;
     if (end) {
@@ -253,7 +257,7 @@ export class H2Client extends H2Connection {
       if ((s.declaredLength >= 0 && s.received > s.declaredLength && !s.bodiless) || (s.bodiless && s.received))
         return this.malformed(s);
       const call = s.call;
-      if (call.paused) call.held.push(Buffer.from(data));
+      if (call.paused) call.hold(data);
       else call.exchange?.onBody(data);
       if (s.closed) return;
     }
@@ -333,8 +337,7 @@ export class H2Client extends H2Connection {
     const call = s.call;
     const ex = call.exchange;
     call.exchange = undefined;
-    call.held = [];
-    call.heldEnd = undefined;
+    call.dropHeld();
     ex?.onError(kind, s.answered);
   }
 
