@@ -1,10 +1,12 @@
 // What a hostile upstream HTTP/2 server can make of the proxy's client (client.ts), spoken frame by frame
 // (test/support/engine/h2-server.ts): what it sends must never reach the proxy's clients in a form they misread, and
 // whatever it does, the proxy goes on serving with its memory bounded.
+import { connect as h2connect } from "node:http2";
 import { connect as tcpConnect } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { cluster, get, resources, startEngine, until } from "../../../test/support/engine/helpers.js";
+import { frame } from "../../../hack/bench/h2-call.js";
 import { rawH2Server, type RawConnection, type RawServer } from "../../../test/support/engine/h2-server.js";
 import type { Engine } from "../engine.js";
 
@@ -15,25 +17,42 @@ const gc = runInNewContext("gc") as () => void;
 /** DATA frames of one byte each sent by `trickle`. */
 let trickled = 0;
 
+/** Streams whose response bodies are sent a byte per DATA frame, by connection. */
+const trickling = new Map<RawConnection, Set<number>>();
+
 /** A response body sent a byte per DATA frame, as fast as the proxy's windows allow. */
 function trickle(c: RawConnection, id: number): void {
   c.headers(id, [":status", "200"], false);
+  let ids = trickling.get(c);
+  if (!ids) trickling.set(c, (ids = new Set()));
+  ids.add(id);
   const one = Buffer.from([0, 0, 1, 0, 0, 0, 0, 0, 0, 0x62]);
-  one.writeUInt32BE(id, 5);
   const pump = () => {
-    for (let n = c.room(id); n > 0;) {
-      const k = Math.min(n, 8192);
-      const frames = Buffer.allocUnsafe(k * one.length);
-      for (let i = 0; i < k; i++) one.copy(frames, i * one.length);
-      c.write(frames);
-      n -= k;
-      trickled += k;
-      c.connWindow -= k;
-      c.windows.set(id, c.windows.get(id)! - k);
+    for (const sid of ids) {
+      one.writeUInt32BE(sid, 5);
+      for (let n = c.room(sid); n > 0;) {
+        const k = Math.min(n, 8192);
+        const frames = Buffer.allocUnsafe(k * one.length);
+        for (let i = 0; i < k; i++) one.copy(frames, i * one.length);
+        c.write(frames);
+        n -= k;
+        trickled += k;
+        c.connWindow -= k;
+        c.windows.set(sid, c.windows.get(sid)! - k);
+      }
     }
   };
   c.onWindow = pump;
   pump();
+}
+
+/** Until the upstream has sent nothing for three PING round trips on connection `c`. */
+async function quiet(c: RawConnection): Promise<void> {
+  for (let still = 0; still < 3;) {
+    const sent = trickled;
+    await c.ping();
+    still = trickled === sent ? still + 1 : 0;
+  }
 }
 
 /** How the upstream answers, by the request's path. */
@@ -52,7 +71,14 @@ const answers: Record<string, (c: RawConnection, id: number) => void> = {
     c.headers(id, ["transfer-encoding", "chunked", "content-length", "99", "x-t", "1"], true);
   },
   trickle,
+  "small-frames": (c, id) => {
+    c.headers(id, [":status", "200"], false);
+    c.write(Buffer.concat(SMALL.map((part) => frame(0, 0, id, Buffer.from(part)))));
+    c.data(id, Buffer.alloc(0), true);
+  },
 };
+/** A body of many small parts, each its own DATA frame (well within the proxy's windows). */
+const SMALL = Array.from({ length: 5000 }, (_, i) => `${i},`);
 
 /** A raw HTTP/1.1 exchange: every byte the proxy sent until it closed the connection. */
 function exchange(port: number, request: string): Promise<string> {
@@ -100,7 +126,7 @@ describe("a hostile HTTP/2 upstream", () => {
 
   it("a paused client's response sent a byte per DATA frame is held in bounded memory, not a Buffer per frame", async () => {
     gc();
-    const before = process.memoryUsage().heapUsed;
+    const heap = process.memoryUsage().heapUsed;
     const sock = tcpConnect({ host: "127.0.0.1", port });
     let got = 0;
     sock.on("data", (d: Buffer) => (got += d.length));
@@ -117,8 +143,41 @@ describe("a hostile HTTP/2 upstream", () => {
     expect(trickled).toBeGreaterThan(1 << 20);
     gc();
     // A Buffer per frame held was ~100 bytes of heap each: 80 MB for this one stream.
-    expect(process.memoryUsage().heapUsed - before).toBeLessThan(16 << 20);
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 << 20);
     sock.destroy();
     expect((await get(port, "/hello")).body).toBe("ok");
+  });
+
+  it("an HTTP/2 client that doesn't read: its streams' responses sent a byte per frame cost bounded memory", async () => {
+    gc();
+    const heap = process.memoryUsage().heapUsed;
+    const client = h2connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 0 } });
+    const heads = Array.from(
+      { length: 8 },
+      () => new Promise((resolve) => client.request({ ":path": "/trickle" }).on("response", resolve)),
+    );
+    await Promise.all(heads);
+    const before = trickled;
+    await quiet(upstream.connections.at(-1)!);
+    expect(trickled - before).toBeGreaterThan(8 * 512 * 1024); // each stream: 64 KiB queued for the client, the rest held
+    gc();
+    // A Buffer per frame queued for the client was ~100 bytes of heap each: 7 MB per stream.
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 << 20);
+    client.destroy();
+    expect((await get(port, "/hello")).body).toBe("ok");
+  });
+
+  it("small DATA frames reach an HTTP/2 client whole and in order (joined in the stream's queue)", async () => {
+    const client = h2connect(`http://127.0.0.1:${port}`);
+    const body = await new Promise<string>((resolve, reject) => {
+      let got = "";
+      const req = client.request({ ":path": "/small-frames" });
+      req.setEncoding("latin1");
+      req.on("data", (d: string) => (got += d));
+      req.on("end", () => resolve(got));
+      req.on("error", reject);
+    });
+    client.close();
+    expect(body).toBe(SMALL.join(""));
   });
 });
