@@ -181,3 +181,62 @@ describe("a hostile HTTP/2 upstream", () => {
     expect(body).toBe(SMALL.join(""));
   });
 });
+
+describe("a shadow cluster's HTTP/2 upstream that never answers", () => {
+  let engine: Engine;
+  let port: number;
+  let primary: RawServer;
+  let sink: RawServer;
+  let capped: RawServer;
+  let sunk = 0;
+  let cappedSunk = 0;
+
+  beforeAll(async () => {
+    primary = await rawH2Server((c, id) => answers.hello!(c, id));
+    sink = await rawH2Server(() => sunk++);
+    capped = await rawH2Server(() => cappedSunk++);
+    const breakers = { circuit_breakers: { thresholds: [{ max_requests: 5 }] } };
+    ({ engine, port } = await startEngine(
+      resources(
+        [
+          {
+            match: { prefix: "/timed" },
+            route: { cluster: "primary", timeout: "0.2s", request_mirror_policies: [{ cluster: "sink" }] },
+          },
+          {
+            match: { prefix: "/untimed" },
+            route: { cluster: "primary", timeout: "0s", request_mirror_policies: [{ cluster: "capped" }] },
+          },
+        ],
+        [
+          cluster("primary", [primary.port], H2),
+          cluster("sink", [sink.port], H2),
+          cluster("capped", [capped.port], { ...H2, ...breakers }),
+        ],
+      ),
+    ));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    for (const s of [primary, sink, capped]) await s.close();
+  });
+
+  const stat = (c: string, name: string) =>
+    Number(new RegExp(`^cluster\\.${c}\\.${name}: (\\d+)$`, "m").exec(engine.statsText())?.[1]);
+
+  it("a mirror ends at the route's timeout: its stream is reset, not kept for ever", async () => {
+    const rs = await Promise.all(Array.from({ length: 10 }, () => get(port, "/timed")));
+    expect(rs.map((r) => r.body)).toEqual(Array(10).fill("ok"));
+    const c = sink.connections[0]!;
+    await until(() => c.resets.size === 10); // CANCEL for each, once the route's 0.2 s are up
+    expect(sunk).toBe(10);
+  });
+
+  it("without a timeout, mirrors are held to their cluster's max_requests, as Envoy's shadows", async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, () => get(port, "/untimed")));
+    expect(rs.map((r) => r.body)).toEqual(Array(20).fill("ok"));
+    await capped.connections[0]!.ping(); // the proxy's frames before its PING ACK have all arrived
+    expect(cappedSunk).toBe(5);
+    expect(stat("capped", "upstream_rq_pending_overflow")).toBe(15);
+  });
+});
