@@ -9,6 +9,9 @@ import { cluster, get, resources, startEngine, until } from "../../../test/suppo
 import { frame } from "../../../hack/bench/h2-call.js";
 import { rawH2Server, type RawConnection, type RawServer } from "../../../test/support/engine/h2-server.js";
 import type { Engine } from "../engine.js";
+import type { Exchange } from "../link.js";
+import { H2Client } from "./client.js";
+import { ClientCall } from "./call.js";
 
 const H2 = { http2_protocol_options: {} };
 setFlagsFromString("--expose-gc");
@@ -238,5 +241,46 @@ describe("a shadow cluster's HTTP/2 upstream that never answers", () => {
     await capped.connections[0]!.ping(); // the proxy's frames before its PING ACK have all arrived
     expect(cappedSunk).toBe(5);
     expect(stat("capped", "upstream_rq_pending_overflow")).toBe(15);
+  });
+});
+
+describe("the client's last stream id", () => {
+  it("a request on stream 2^31-1, the last there is, is sent and answered; the connection then drains", async () => {
+    const seen: number[] = [];
+    const server = await rawH2Server((c, id) => {
+      seen.push(id);
+      answers.hello!(c, id);
+    });
+    const socket = tcpConnect({ host: "127.0.0.1", port: server.port });
+    const client = new H2Client(
+      socket,
+      false,
+      { keepaliveMs: 10_000, idleTimeoutMs: 0, settingsTimeoutMs: 1000, maxBytes: 60 * 1024, maxHeaders: 100 },
+      { draining: () => undefined, closed: () => undefined, idle: () => undefined },
+    );
+    try {
+      await new Promise((r) => socket.once("connect", r));
+      client.connect();
+      const call = (path: string) =>
+        new Promise<string[]>((resolve) => {
+          const events: string[] = [];
+          const exchange: Exchange = {
+            onHead: (h) => events.push(`head ${h.status}`),
+            onBody: (b) => events.push(`body ${b.toString()}`),
+            onEnd: () => resolve(events),
+            onError: (kind) => resolve([...events, `error ${kind}`]),
+          };
+          const fields = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", path];
+          client.start(new ClientCall(fields, Buffer.alloc(0), false, exchange));
+        });
+      expect(await call("/first")).toEqual(["head 200", "body ok"]);
+      (client as unknown as { nextId: number }).nextId = 2 ** 31 - 1;
+      expect(await call("/last")).toEqual(["head 200", "body ok"]);
+      expect(seen).toEqual([1, 2 ** 31 - 1]);
+      expect(client.usable).toBe(false); // no stream id left: new requests go to another connection
+    } finally {
+      socket.destroy();
+      await server.close();
+    }
   });
 });

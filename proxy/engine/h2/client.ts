@@ -160,7 +160,6 @@ export class H2Client extends H2Connection {
     const id = this.nextId;
     this.nextId += 2;
     this.lastId = id;
-    if (this.nextId > 2 ** 31 - 1) this.drain(); // no stream id left: the next streams go to a new connection
     const s = new ClientStream(id, this, this.peerWindow, call);
     call.stream = s;
     this.streams.set(id, s);
@@ -173,6 +172,9 @@ export class H2Client extends H2Connection {
       s.endRequested = true;
       this.pump(s);
     }
+    // No stream id left: the next streams go to a new connection. Only now, with this stream open: drained without
+    // one, the connection closed before its HEADERS went out, and the request failed as reset.
+    if (this.nextId > 2 ** 31 - 1) this.drain();
   }
 
   private grantStream(s: ClientStream): void {
