@@ -118,12 +118,19 @@ export class H2Stream {
   }
 
   /**
-   * Copies a small write into the tail store: it joins the queue's last entry when that is the store's view ending
-   * where it starts, else it is queued as a view of its own. Bytes handed to the socket (views of the store) are
-   * never written over: the store only grows past them.
+   * Queues a small write. Into an empty queue as it is (the window open, it is sent, copied into the frames, at once),
+   * and the store let go: a stream keeps none while its writes flow. Behind others, it is copied into the tail
+   * store: it joins the queue's last entry when that is the store's view ending where it starts, else it is queued as
+   * a view of its own. Bytes handed to the socket (views of the store) are never written over: the store only grows
+   * past them.
    */
   private queueSmall(chunk: Buffer): void {
     const q = this.queue;
+    if (!q.length) {
+      this.tail = this.tailView = undefined;
+      q.push(chunk);
+      return;
+    }
     let tail = this.tail;
     if (!tail || this.tailEnd + chunk.length > tail.length) {
       this.tail = tail = Buffer.allocUnsafe(TAIL_STORE);
