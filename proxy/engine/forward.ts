@@ -87,10 +87,11 @@ export class Forward implements Exchange {
     this.retry = a.retry ?? vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
+    const timeoutMs = routeTimeoutMs(a, this.stream.view);
     // An upgrade isn't mirrored: a shadow can't take part in the tunnel.
     if (!this.stream.upgrade)
-      for (const m of a.mirrors) if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster);
-    const timeoutMs = routeTimeoutMs(a, this.stream.view);
+      for (const m of a.mirrors)
+        if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster, timeoutMs);
     if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
   }
@@ -117,12 +118,50 @@ export class Forward implements Exchange {
     return req;
   }
 
-  private mirror(name: string): void {
+  /**
+   * A shadow request, as Envoy's: held to its cluster's max_requests (over it, none is sent) and ended at the route's
+   * timeout. Fire-and-forget as it is, each one an upstream never answered was kept for ever: on HTTP/2, a stream
+   * with its request and body per mirrored request, without bound.
+   */
+  private mirror(name: string, timeoutMs: number): void {
     const cluster = this.ctx.clusters.get(name);
     const host = cluster?.pick(undefined, this.ctx.random);
     if (!cluster || !host) return;
+    if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
+      cluster.counters.upstream_rq_pending_overflow++; // as the primary's max_requests overflow counts
+      return;
+    }
+    cluster.usage.add(REQUESTS, 1);
     const req = this.buildRequest(this.route.action as ForwardAction, shadowHost(this.req.head.host));
-    cluster.acquire(host, (conn) => conn?.send(req, DISCARD, this.req.head.method === "HEAD"));
+    let conn: UpstreamLink | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let over = false;
+    const done = () => {
+      if (over) return;
+      over = true;
+      if (timer) clearTimeout(timer);
+      cluster.usage.add(REQUESTS, -1);
+    };
+    const exchange: Exchange = { ...DISCARD, onEnd: done, onError: done };
+    const r = cluster.acquire(host, (c) => {
+      if (over) {
+        if (c) cluster.release(host, c);
+        return;
+      }
+      if (!c) return done();
+      conn = c;
+      c.send(req, exchange, this.req.head.method === "HEAD");
+    });
+    if (r === "overflow") return done();
+    if (timeoutMs > 0 && !over)
+      timer = setTimeout(
+        () => {
+          r();
+          conn?.abort();
+          done();
+        },
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      ).unref();
   }
 
   /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */

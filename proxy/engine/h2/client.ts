@@ -129,7 +129,7 @@ export class H2Client extends H2Connection {
   /** The call is abandoned: its stream reset (CANCEL), or its place in the queue given up. */
   cancel(call: ClientCall): void {
     call.exchange = undefined;
-    call.held = [];
+    call.dropHeld();
     const s = call.stream;
     if (s) this.resetStream(s, Code.CANCEL);
     else {
@@ -141,7 +141,11 @@ export class H2Client extends H2Connection {
   /** The engine takes response bytes again: those held are handed over, and the stream's window reopens. */
   resume(call: ClientCall): void {
     call.paused = false;
-    while (call.held.length && !call.paused) call.exchange?.onBody(call.held.shift()!);
+    while (!call.paused) {
+      const b = call.takeHeld();
+      if (!b) break;
+      call.exchange?.onBody(b);
+    }
     if (call.paused) return;
     const end = call.heldEnd;
     if (end) {
@@ -168,7 +172,6 @@ export class H2Client extends H2Connection {
     const id = this.nextId;
     this.nextId += 2;
     this.lastId = id;
-    if (this.nextId > 2 ** 31 - 1) this.drain(); // no stream id left: the next streams go to a new connection
     const s = new ClientStream(id, this, this.peerWindow, call);
     call.stream = s;
     this.streams.set(id, s);
@@ -181,6 +184,9 @@ export class H2Client extends H2Connection {
       s.endRequested = true;
       this.pump(s);
     }
+    // No stream id left: the next streams go to a new connection. Only now, with this stream open: drained without
+    // one, the connection closed before its HEADERS went out, and the request failed as reset.
+    if (this.nextId > 2 ** 31 - 1) this.drain();
     if (this.full && !this.queue.length && !this.draining) {
       this.events.maxRequests();
       this.drain();
@@ -269,7 +275,7 @@ export class H2Client extends H2Connection {
       if ((s.declaredLength >= 0 && s.received > s.declaredLength && !s.bodiless) || (s.bodiless && s.received))
         return this.malformed(s);
       const call = s.call;
-      if (call.paused) call.held.push(Buffer.from(data));
+      if (call.paused) call.hold(data);
       else call.exchange?.onBody(data);
       if (s.closed) return;
     }
@@ -349,8 +355,7 @@ export class H2Client extends H2Connection {
     const call = s.call;
     const ex = call.exchange;
     call.exchange = undefined;
-    call.held = [];
-    call.heldEnd = undefined;
+    call.dropHeld();
     ex?.onError(kind, s.answered);
   }
 

@@ -153,8 +153,11 @@ export function requestHead(fields: readonly string[], limits: FieldLimits): H2R
 }
 
 /**
- * A trailer section may carry no pseudo-header (§8.1), and is held to the header limits (counted before each field
- * is checked, as in requestHead); true when it is acceptable.
+ * A trailer section may carry no pseudo-header (§8.1), no connection-specific field (§8.2.2) and no content-length
+ * (framing can't change after the content, RFC 9110 §6.5.1), and is held to the header limits (counted before each
+ * field is checked, as in requestHead); true when it is acceptable. An upstream's trailers are written into an
+ * HTTP/1.1 client's chunked trailer section as they are: a transfer-encoding or content-length there is one the
+ * client may read as framing.
  */
 export function validTrailers(fields: readonly string[], limits: FieldLimits): boolean {
   if (fields.length / 2 > limits.maxHeaders) return false;
@@ -163,7 +166,7 @@ export function validTrailers(fields: readonly string[], limits: FieldLimits): b
     const name = fields[i] as string;
     const value = fields[i + 1] as string;
     bytes += name.length + value.length;
-    if (bytes > limits.maxBytes || !validName(name) || !validValue(value)) return false;
+    if (bytes > limits.maxBytes || fieldDefect(name, value) !== undefined || name === "content-length") return false;
   }
   return true;
 }
@@ -259,6 +262,8 @@ export function responseHead(fields: readonly string[], limits: FieldLimits): H2
     if (name === "content-length") {
       const n = contentLengthOf(value, contentLength);
       if (typeof n === "string") return { malformed: n };
+      // Repeated with the same value it is kept once (RFC 9110 §8.6): an HTTP/1.1 client's parser (llhttp) refuses two.
+      if (contentLength >= 0) continue;
       contentLength = n;
     }
     headers.push(name, value);
