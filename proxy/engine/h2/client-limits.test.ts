@@ -74,6 +74,10 @@ const answers: Record<string, (c: RawConnection, id: number) => void> = {
     c.headers(id, ["transfer-encoding", "chunked", "content-length", "99", "x-t", "1"], true);
   },
   trickle,
+  "empty-frames": (c, id) => {
+    c.headers(id, [":status", "200"], false);
+    c.write(Buffer.concat(Array.from({ length: 1000 }, () => frame(0, 0, id))));
+  },
   "small-frames": (c, id) => {
     c.headers(id, [":status", "200"], false);
     c.write(Buffer.concat(SMALL.map((part) => frame(0, 0, id, Buffer.from(part)))));
@@ -112,6 +116,16 @@ describe("a hostile HTTP/2 upstream", () => {
   afterAll(async () => {
     await engine.stop();
     await upstream.close();
+  });
+
+  it("an upstream sending empty DATA frames in a row loses its connection: the response is cut, the proxy serves on", async () => {
+    const flooded = await exchange(port, "GET /empty-frames HTTP/1.1\r\nhost: x\r\n\r\n");
+    // Cut short: the client's connection closes without a complete response (its head may have gone on, or not).
+    expect(flooded).not.toMatch(/\r\n0\r\n\r\n$/);
+    expect(
+      upstream.connections.filter((c) => !c.socket.destroyed && !c.socket.readableEnded).length,
+    ).toBeLessThanOrEqual(1);
+    expect((await get(port, "/hello")).body).toBe("ok");
   });
 
   it("a content-length repeated (same value) reaches the client once: HTTP/1.1 parsers refuse two", async () => {

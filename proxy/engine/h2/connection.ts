@@ -20,6 +20,11 @@ import type { H2Stream } from "./stream.js";
 
 /** The receive window this side gives each stream and the connection. */
 export const WINDOW = 1024 * 1024;
+/**
+ * Envoy's http2_protocol_options.max_consecutive_inbound_frames_with_empty_payload (default 1): DATA, HEADERS or
+ * CONTINUATION frames with no payload and no END_STREAM have no use, and each costs the receiver a frame's work.
+ */
+const MAX_EMPTY_FRAMES = 1;
 /** After a GOAWAY for an error, how long the peer has to close before the socket is destroyed. */
 const LINGER_MS = 1000;
 /** Frames laid out past this many bytes are written before more frames are read (they may back the socket up). */
@@ -48,6 +53,8 @@ export abstract class H2Connection extends H2Output {
   private pingOut = false;
   /** The code of the connection error this side sent, if any. */
   protected failedWith: Code | undefined;
+  /** Consecutive frames with an empty payload (MAX_EMPTY_FRAMES). */
+  private emptyRun = 0;
 
   constructor(
     socket: Socket,
@@ -66,6 +73,9 @@ export abstract class H2Connection extends H2Output {
   protected abstract onGoaway(lastStream: number, code: number): void;
   /** The last stream id a GOAWAY from this side names (the peer's streams: the client side accepts none). */
   protected abstract get goawayId(): number;
+
+  /** The peer sent too many empty frames in a row: the connection is closing for it (Envoy counts it). */
+  protected flooded(): void {}
 
   /** Our connection window and SETTINGS, laid out after whatever preface this side sends. */
   protected grantInitial(): void {
@@ -135,6 +145,15 @@ export abstract class H2Connection extends H2Output {
     }
     if (this.block && type !== Type.CONTINUATION)
       throw new ConnectionError(Code.PROTOCOL_ERROR, "a frame inside a header block");
+    const empty =
+      p.length === 0 &&
+      !(flags & Flag.END_STREAM) &&
+      (type === Type.DATA || type === Type.HEADERS || type === Type.CONTINUATION);
+    if (!empty) this.emptyRun = 0;
+    else if (++this.emptyRun > MAX_EMPTY_FRAMES) {
+      this.flooded();
+      throw new ConnectionError(Code.PROTOCOL_ERROR, "too many consecutive frames with an empty payload");
+    }
     switch (type) {
       case Type.DATA:
         return this.onDataFrame(flags, id, p);

@@ -8,6 +8,7 @@ export class H2Counters {
   private readonly codec = new Map<string, number>([
     ["rx_reset", 0],
     ["tx_reset", 0],
+    ["inbound_empty_frames_flood", 0],
   ]);
   /** stat prefix → connections closed for premature resets */
   private readonly premature = new Map<string, number>();

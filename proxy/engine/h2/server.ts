@@ -141,7 +141,8 @@ class H2Response implements Downstream {
 }
 
 /** The HTTP/2 counters, by Envoy's names (`http2.*` in its codec stats, and the HCM's premature-reset counter). */
-export type H2Stat = "http2.rx_reset" | "http2.tx_reset" | "downstream_rq_too_many_premature_resets";
+export type H2Stat =
+  "http2.rx_reset" | "http2.tx_reset" | "http2.inbound_empty_frames_flood" | "downstream_rq_too_many_premature_resets";
 
 export interface H2Options {
   /** SETTINGS_MAX_CONCURRENT_STREAMS (Envoy's http2_protocol_options.max_concurrent_streams; Istio's 100). */
@@ -234,6 +235,7 @@ export class H2Listener {
         request: (stream, head) => this.serve(socket, peer, stream, head),
         streamClosed: (stream, code, by) => this.onStreamClose(session, resets, stream, code, by),
         closed: () => this.sessions.delete(session),
+        flooded: () => this.count("http2.inbound_empty_frames_flood"),
       },
     );
     this.sessions.set(session, resets);

@@ -96,9 +96,34 @@ describe("H2Session: a hostile client's frames", () => {
     const c = await raw();
     const got = received(c, 2000);
     c.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(HEADERS, 0, 1, GET)])); // no END_HEADERS
-    c.write(Buffer.concat(Array.from({ length: 20_000 }, () => frame(CONTINUATION, 0, 1))));
+    // One byte each (empty ones end the connection sooner, as a flood of empty frames: see below).
+    c.write(Buffer.concat(Array.from({ length: 20_000 }, () => frame(CONTINUATION, 0, 1, Buffer.from([0x82])))));
     const goaway = frames(await got).find(([type]) => type === GOAWAY);
     expect(goaway?.[3].readUInt32BE(4)).toBe(11); // ENHANCE_YOUR_CALM
+    c.destroy();
+  });
+
+  it("closes a connection on two empty DATA frames in a row (Envoy's max_consecutive_inbound_frames_with_empty_payload, 1)", async () => {
+    let served = 0;
+    handler = (s, h) => {
+      served++;
+      s.respond(responseFields("status" in h ? h.status : 200, [])!, true);
+    };
+    // One empty frame passes (its run is broken by the next non-empty one), and the request is served.
+    const ok = await raw();
+    const fine = received(ok, 1000);
+    ok.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(HEADERS, 0x4, 1, GET), frame(0, 0, 1)]));
+    ok.write(Buffer.concat([frame(0, 0, 1, Buffer.from("x")), frame(0, 0, 1), frame(0, 0x1, 1, Buffer.from("y"))]));
+    expect(frames(await fine).some(([type]) => type === GOAWAY)).toBe(false);
+    expect(served).toBe(1);
+    ok.destroy();
+    const c = await raw();
+    const got = received(c, 2000);
+    c.write(Buffer.concat([PREFACE, frame(4, 0, 0), frame(HEADERS, 0x4, 1, GET)]));
+    c.write(Buffer.concat(Array.from({ length: 1000 }, () => frame(0, 0, 1))));
+    const goaway = frames(await got).find(([type]) => type === GOAWAY);
+    expect(goaway?.[3].readUInt32BE(4)).toBe(1); // PROTOCOL_ERROR
+    expect(served).toBe(1);
     c.destroy();
   });
 

@@ -24,6 +24,8 @@ export interface SessionEvents {
   /** A stream closed: by both sides ending it, a reset from either side, or the connection closing under it. */
   streamClosed(stream: H2Stream, code: Code, by: ClosedBy): void;
   closed(): void;
+  /** The client sent too many empty frames in a row (Envoy's http2.inbound_empty_frames_flood). */
+  flooded?(): void;
 }
 
 /** How a stream closed: "ended" (both sides), a reset "here" or by the "peer", or the connection "gone". */
@@ -238,6 +240,10 @@ export class H2Session extends H2Connection {
     this.control();
     this.out.u32(Type.RST_STREAM, id, code);
     this.remember(id, true);
+  }
+
+  protected override flooded(): void {
+    this.events.flooded?.();
   }
 
   resetStream(s: H2Stream, code: Code): void {
