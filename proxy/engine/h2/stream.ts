@@ -2,14 +2,14 @@
 // waiting for flow-control window. The session moves the bytes; a stream only keeps its own state.
 import { Code } from "./frames.js";
 import type { H2RequestHead } from "./fields.js";
+import { Spool } from "./spool.js";
 
 /** Queued response bytes above which write() asks the caller to wait for onDrain (as a Writable's highWaterMark). */
 export const HIGH_WATER = 64 * 1024;
 /** A body's first store: most request bodies (gRPC messages, forms) fit, and small ones come from Node's pool. */
 const FIRST_STORE = 1024;
-/** Writes smaller than this are copied into a store at the queue's tail (TAIL_STORE bytes), not queued as they are. */
+/** Writes smaller than this are copied (see Spool) when they queue behind others, not queued as they are. */
 const SMALL_WRITE = 1024;
-const TAIL_STORE = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** What a stream asks of its connection. */
@@ -44,15 +44,8 @@ export class H2Stream {
   trailers: string[] | undefined;
   sentEnd = false;
   closed = false;
-  /**
-   * The store small writes are copied into, its bytes so far, and the queue's last entry when it is a view of the
-   * store ending there (the next small write joins it). Small writes queued as they are would cost a Buffer object
-   * each (~100 bytes of heap) and keep the read each is a view of: an upstream sending a byte per DATA frame (or per
-   * chunk) to a client that doesn't read had the 64 KiB a stream queues cost 7 MB of heap and 3 MB of reads.
-   */
-  private tail: Buffer | undefined;
-  private tailEnd = 0;
-  private tailView: Buffer | undefined;
+  /** Where small writes queued behind others are copied (an upstream's byte-per-frame DATA would pin each read). */
+  private readonly spool = new Spool();
   /** Set when a write returned false: onDrain is owed once the queue is low again. */
   wantsDrain = false;
   onAbort: (() => void) | undefined;
@@ -118,34 +111,13 @@ export class H2Stream {
   }
 
   /**
-   * Queues a small write. Into an empty queue as it is (the window open, it is sent, copied into the frames, at once),
-   * and the store let go: a stream keeps none while its writes flow. Behind others, it is copied into the tail
-   * store: it joins the queue's last entry when that is the store's view ending where it starts, else it is queued as
-   * a view of its own. Bytes handed to the socket (views of the store) are never written over: the store only grows
-   * past them.
+   * Queues a small write: into an empty queue as it is (the window open, it is sent, copied into the frames, at once)
+   * and the spool's store let go, so a stream keeps none while its writes flow; behind others, copied.
    */
   private queueSmall(chunk: Buffer): void {
-    const q = this.queue;
-    if (!q.length) {
-      this.tail = this.tailView = undefined;
-      q.push(chunk);
-      return;
-    }
-    let tail = this.tail;
-    if (!tail || this.tailEnd + chunk.length > tail.length) {
-      this.tail = tail = Buffer.allocUnsafe(TAIL_STORE);
-      this.tailEnd = 0;
-      this.tailView = undefined;
-    }
-    const start = this.tailEnd;
-    chunk.copy(tail, start);
-    this.tailEnd = start + chunk.length;
-    const last = q.length ? q[q.length - 1] : undefined;
-    const joined = last !== undefined && last === this.tailView;
-    const view = tail.subarray(joined ? start - last.length : start, this.tailEnd);
-    if (joined) q[q.length - 1] = view;
-    else q.push(view);
-    this.tailView = view;
+    if (this.queue.length) return this.spool.append(this.queue, chunk);
+    this.spool.reset();
+    this.queue.push(chunk);
   }
 
   /** Ends the response after the queued bytes, with trailers (a HEADERS frame) when given. */
