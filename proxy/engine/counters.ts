@@ -23,6 +23,7 @@ export const HCM_COUNTERS = [
   "downstream_cx_protocol_error",
   "downstream_cx_upgrades_total",
   "downstream_cx_upgrades_active",
+  "downstream_rq_ws_on_non_ws_route",
 ] as const;
 /** Gauges among them: they go down as well as up. */
 const GAUGES = new Set(["downstream_cx_upgrades_active"]);

@@ -3,6 +3,7 @@
 import { TYPE, typeName } from "../../xds/types.js";
 import type { HcmLimits } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
+import { websocketUpgrade } from "./upgrade.js";
 
 /** Every HCM field the engine implements (the others are refused). */
 const KNOWN = new Set([
@@ -55,27 +56,6 @@ export interface HcmOptions {
   xfcc: XfccMode;
   /** upgrade_configs: WebSocket upgrades (HTTP/1.1) are tunnelled to the upstream. */
   websocket: boolean;
-}
-
-/**
- * upgrade_configs: only `websocket` (case-insensitive, as Envoy compares it) with `enabled` (default true). Other
- * upgrade types (CONNECT among them) and per-upgrade `filters` are refused, naming the field.
- */
-function upgradeConfigs(r: Reader, hcm: Obj, hp: string): boolean {
-  const lp = join(hp, "upgrade_configs");
-  let websocket = false;
-  const seen = new Set<string>();
-  r.list(hcm, "upgrade_configs", hp).forEach((u, i) => {
-    const up = join(lp, i);
-    const o = r.obj(u, up);
-    refuseUnknown(r, o, new Set(["upgrade_type", "enabled"]), up);
-    const type = r.reqStr(o, "upgrade_type", up).toLowerCase();
-    if (type !== "websocket") r.fail(join(up, "upgrade_type"), "only websocket is supported by this proxy");
-    if (seen.has(type)) r.fail(join(up, "upgrade_type"), `duplicate upgrade ${type}`); // Envoy refuses it too
-    seen.add(type);
-    websocket = r.bool(o, "enabled", up) ?? true;
-  });
-  return websocket;
 }
 
 /** The XFCC mode, and set_current_client_cert_details: only `uri` (Istio's inbound asks for it) is implemented. */
@@ -131,7 +111,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       maxHeadBytes: kb * 1024,
     },
     xfcc: xfccMode(r, hcm, hp),
-    websocket: upgradeConfigs(r, hcm, hp),
+    websocket: websocketUpgrade(r, hcm, hp) ?? false,
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
     maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),

@@ -17,6 +17,7 @@ import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
 import { onlyKnown } from "./upstream.js";
+import { websocketUpgrade } from "./upgrade.js";
 import { retryOnProblem } from "../../xds/retry-on.js";
 
 const EDITS = [
@@ -93,7 +94,6 @@ const KNOWN = {
     "host_selection_retry_max_attempts",
   ],
   MirrorPolicy: ["cluster", "runtime_fraction"],
-  UpgradeConfig: ["upgrade_type", "enabled"],
 } as const;
 
 /**
@@ -318,27 +318,8 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
       return { cluster: name, fraction: rf ? fraction(r, dv, join(mp, "runtime_fraction.default_value")) : 1 };
     }),
     hashPolicy: r.list(o, "hash_policy", path).map((h, i) => hashPolicy(r, h, join(join(path, "hash_policy"), i))),
-    websocket: routeUpgrade(r, o, path),
+    websocket: websocketUpgrade(r, o, path),
   };
-}
-
-/**
- * RouteAction.upgrade_configs: the route's say on WebSocket upgrades (undefined: the HCM's applies). Only websocket
- * (any case); other types and connect_config are refused, naming the field.
- */
-function routeUpgrade(r: Reader, o: Obj, path: string): boolean | undefined {
-  const lp = join(path, "upgrade_configs");
-  let websocket: boolean | undefined;
-  r.list(o, "upgrade_configs", path).forEach((u, i) => {
-    const up = join(lp, i);
-    const uo = r.obj(u, up);
-    onlyKnown(r, uo, up, KNOWN.UpgradeConfig, "RouteAction.UpgradeConfig");
-    if (r.reqStr(uo, "upgrade_type", up).toLowerCase() !== "websocket")
-      r.fail(join(up, "upgrade_type"), "only websocket is supported by this proxy");
-    if (websocket !== undefined) r.fail(join(up, "upgrade_type"), "duplicate upgrade websocket");
-    websocket = r.bool(uo, "enabled", up) ?? true;
-  });
-  return websocket;
 }
 
 const MAX_STREAM_DURATION = ["max_stream_duration", "grpc_timeout_header_max", "grpc_timeout_header_offset"];
