@@ -14,7 +14,7 @@ import type {
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
 import type { DownstreamRequest } from "./downstream.js";
-import { headerValue, type ResponseHead } from "./http/head.js";
+import { headerValue, listsToken, type ResponseHead } from "./http/head.js";
 import {
   applyEdits,
   hasResponseEdits,
@@ -46,8 +46,7 @@ function isWebsocket(head: DownstreamRequest["head"]): boolean {
 function isUpgrade(head: DownstreamRequest["head"]): boolean {
   const upgrade = headerValue(head.headers, "upgrade");
   if (upgrade === undefined || upgrade.trim().toLowerCase() === "h2c") return false;
-  const connection = headerValue(head.headers, "connection");
-  return connection !== undefined && connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade");
+  return listsToken(head.headers, "connection", "upgrade");
 }
 
 export class Stream implements FilterCallbacks {
@@ -125,13 +124,14 @@ export class Stream implements FilterCallbacks {
       });
     this.route = this.vh && matchRoute(this.vh, this.view);
     const a = this.route?.action;
-    if (isUpgrade(this.req.head)) {
+    // Only an HTTP/1.1 downstream can ask (HTTP/2 refuses Upgrade and Connection): no header walk for the others.
+    if (this.req.down.upgrade && isUpgrade(this.req.head)) {
       // WebSocket over HTTP/1.1 is tunnelled when upgrade_configs allows it: the route's say, else the HCM's (as
       // Envoy's table). Any other upgrade is refused as Envoy refuses an upgrade nothing is configured for, rather
       // than sent on without its Upgrade header for the backend to answer as a plain request. h2c is not one: it is
       // served as HTTP/1.1, as Envoy does.
       const allowed = (a?.kind === "route" ? a.websocket : undefined) ?? hcm.websocket;
-      if (!allowed || !isWebsocket(this.req.head) || !this.req.down.upgrade) return this.refuseUpgrade();
+      if (!allowed || !isWebsocket(this.req.head)) return this.refuseUpgrade();
       this.upgrade = true;
     }
     if (!this.route || !a) return this.sendLocalReply(404, "NR");

@@ -39,3 +39,9 @@ export function headerValue(headers: readonly string[], name: string): string | 
   }
   return v;
 }
+
+/** Whether header `name`'s comma-separated list holds `token` (lower-case), in any case: Connection: Upgrade, say. */
+export function listsToken(headers: readonly string[], name: string, token: string): boolean {
+  const v = headerValue(headers, name);
+  return v !== undefined && v.split(",").some((t) => t.trim().toLowerCase() === token);
+}

@@ -3,7 +3,7 @@
 import type { Socket } from "node:net";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from "./parse.js";
-import { headerValue, type ResponseHead } from "../http/head.js";
+import { headerValue, listsToken, type ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
@@ -282,11 +282,8 @@ export class UpstreamConnection implements UpstreamLink {
 
 /** A 101 that switches to WebSocket: Upgrade: websocket, and Connection naming upgrade (RFC 6455 §4.1). */
 function isWebsocketSwitch(head: ResponseHead): boolean {
-  const upgrade = headerValue(head.headers, "upgrade");
-  const connection = headerValue(head.headers, "connection");
   return (
-    upgrade?.trim().toLowerCase() === "websocket" &&
-    connection !== undefined &&
-    connection.split(",").some((t) => t.trim().toLowerCase() === "upgrade")
+    headerValue(head.headers, "upgrade")?.trim().toLowerCase() === "websocket" &&
+    listsToken(head.headers, "connection", "upgrade")
   );
 }
