@@ -364,17 +364,19 @@ export class ClusterRuntime {
       return;
     }
     host.idle.push(c);
+    // A timestamp, not socket.setTimeout(): that armed and cleared a timer (a new Timeout object) per request.
+    c.idleSince = performance.now();
     const idleMs = this.config.idleTimeoutMs;
     if (idleMs > 0) {
-      // A timestamp, not socket.setTimeout(): that armed and cleared a timer (a new Timeout object) per request.
-      c.idleSince = performance.now();
       this.idleSweeper ??= setInterval(() => this.closeIdle(), Math.min(1000, Math.max(10, idleMs / 4))).unref();
     }
   }
 
   /** Pooled connections idle for idle_timeout close (checked a few times per timeout, at most every second). */
   private closeIdle(): void {
-    const limit = performance.now() - this.config.idleTimeoutMs;
+    const idleMs = this.config.idleTimeoutMs;
+    if (idleMs <= 0) return; // a config update took the timeout away
+    const limit = performance.now() - idleMs;
     for (const pool of [this.hosts, this.dynamic])
       for (const h of pool.values()) {
         if (!h.idle.some((c) => c.idleSince <= limit)) continue;

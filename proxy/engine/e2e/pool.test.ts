@@ -116,6 +116,27 @@ describe("connection pools", () => {
     expect(stat(engine, "cluster.idle.upstream_cx_active")).toBe(0);
   });
 
+  it("an idle_timeout a config update takes away closes no connection idle since", async () => {
+    let opened = 0;
+    const b = await up("kept", (req, res) => {
+      if (!req.socket.listenerCount("x-seen")) {
+        req.socket.on("x-seen", () => undefined);
+        opened++;
+      }
+      res.end("ok");
+    });
+    const routes = [{ match: { prefix: "/" }, route: { cluster: "kept" } }];
+    const { engine, port } = await engineFor(routes, [cluster("kept", [b.port], options({ idle_timeout: "10s" }))]);
+    expect((await get(port, "/")).status).toBe(200); // pooled, with the timeout's sweep running
+    await engine.apply(resources(routes, [cluster("kept", [b.port], options({ idle_timeout: "0s" }))], undefined, "2"));
+    expect((await get(port, "/")).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2500)); // a few of the sweep's runs (every second at most)
+    expect((await get(port, "/")).status).toBe(200);
+    expect((await get(port, "/")).status).toBe(200);
+    expect(opened).toBe(1); // every request reused the first's connection
+    expect(stat(engine, "cluster.kept.upstream_cx_idle_timeout")).toBe(0);
+  });
+
   it("a GET whose pooled connection the upstream closed under it is tried again on a new connection, not an idle one", async () => {
     // The upstream drains as a hot-restarting proxy does: every connection it had gets closed, and a request that
     // races the close meets a dead connection. Its idle siblings are as dead: the retry must not take one of them.
