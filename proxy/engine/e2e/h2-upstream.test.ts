@@ -392,11 +392,7 @@ describe("HTTP/2 upstreams on Weft's client", () => {
     sock.pause();
     // The upstream is left with no window, and gets none back while the client doesn't read.
     const c = frames.connections.at(-1)!;
-    for (let quiet = 0; quiet < 5;) {
-      const before = hugeSent;
-      await c.ping();
-      quiet = hugeSent === before ? quiet + 1 : 0;
-    }
+    await c.quiet(() => hugeSent, 5);
     expect(hugeSent).toBeLessThan(HUGE / 2);
     sock.resume();
     await done;

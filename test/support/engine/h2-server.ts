@@ -85,6 +85,15 @@ export class RawConnection {
     });
   }
 
+  /** Until `sent()` (what this side has sent) stays the same over `rounds` PING round trips: the proxy gives no more room. */
+  async quiet(sent: () => number, rounds = 3): Promise<void> {
+    for (let still = 0; still < rounds;) {
+      const before = sent();
+      await this.ping();
+      still = sent() === before ? still + 1 : 0;
+    }
+  }
+
   /** What this side may send on stream `id` now. */
   room(id: number): number {
     return Math.min(this.connWindow, this.windows.get(id) ?? 0);
