@@ -23,7 +23,7 @@ function list(r: Reader, o: Obj, key: string, path: string): string | undefined 
 export function corsPolicy(r: Reader, o: Obj, path: string): CorsConfig {
   const origins = r.list(o, "allow_origin_string_match", path).map((m, i) => {
     const p = join(join(path, "allow_origin_string_match"), i);
-    return stringMatcher(r, r.obj(m, p), p);
+    return stringMatcher(r, r.obj(m, p), p, "wire");
   });
   const maxAge = typeof o.max_age === "number" ? String(o.max_age) : list(r, o, "max_age", path);
   return {

@@ -14,6 +14,11 @@ export function wireString(v: string): string {
   return NON_ASCII.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
 }
 
+/** Header text (one character per byte) read back as the UTF-8 it carries, for matchers that compare characters. */
+export function fromWire(v: string): string {
+  return NON_ASCII.test(v) ? Buffer.from(v, "latin1").toString("utf8") : v;
+}
+
 /** The decode boundary's one narrowing: a JSON object (not null, not a list). */
 export function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);

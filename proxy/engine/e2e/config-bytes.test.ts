@@ -63,3 +63,50 @@ describe("strings from config on the wire", () => {
     expect(Buffer.from(line ?? "", "latin1").toString("utf8")).toBe("x-a: caf\u00e9 \u010aGET /admin HTTP/1.1\u010d");
   });
 });
+
+/** A header value as a client sends UTF-8 text: its bytes, one character each (how Node's client writes latin1). */
+const utf8 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+const answer = (body: string) => ({ direct_response: { status: 200, body: { inline_string: body } } });
+
+describe("non-ASCII header matchers from config", () => {
+  let engine: Engine;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ engine, port } = await startEngine(
+      resources(
+        [
+          { match: { prefix: "/", headers: [{ name: "x-user", exact_match: "caf\u00e9" }] }, ...answer("exact") },
+          {
+            match: {
+              prefix: "/",
+              headers: [{ name: "x-city", string_match: { prefix: "Stra\u00dfe", ignore_case: true } }],
+            },
+            ...answer("prefix"),
+          },
+          {
+            match: { prefix: "/", headers: [{ name: "x-re", string_match: { safe_regex: { regex: "^\u65e5.$" } } }] },
+            ...answer("regex"),
+          },
+          { match: { prefix: "/" }, direct_response: { status: 404 } },
+        ],
+        [],
+      ),
+    ));
+  });
+  afterAll(() => engine.stop());
+
+  it("match a client's UTF-8 header bytes, as Envoy compares them", async () => {
+    const routed = async (headers: Record<string, string>) => {
+      const r = await get(port, "/", headers);
+      return r.status === 200 ? r.body : r.status;
+    };
+    expect(await routed({ "x-user": utf8("caf\u00e9") })).toBe("exact");
+    expect(await routed({ "x-city": utf8("STRA\u00dfE 5") })).toBe("prefix");
+    // A regex's "." is a character, not a byte: U+672C is three bytes.
+    expect(await routed({ "x-re": utf8("\u65e5\u672c") })).toBe("regex");
+    // The bytes of the matcher's low bytes only (what a latin1 reading of U+00E9 would be) are not the same text.
+    expect(await routed({ "x-user": "caf\u00e9" })).toBe(404);
+    expect(await routed({ "x-city": "Strasse" })).toBe(404);
+  });
+});

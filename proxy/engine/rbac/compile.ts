@@ -212,7 +212,7 @@ function urlPath(r: Reader, o: Obj, path: string): RbacTest {
   only(r, pm, path, ["path"]);
   const sm = r.optObj(pm, "path", path);
   if (!sm) return r.fail(join(path, "path"), "is required");
-  const m = stringMatcher(r, sm, join(path, "path"));
+  const m = stringMatcher(r, sm, join(path, "path"), "wire");
   return (v) => v !== undefined && m(v.path);
 }
 
