@@ -3,9 +3,16 @@
 // proxyless gRPC reads). Pure.
 import type { ForwardAction, RequestView } from "./config/types.js";
 
-/** A gRPC request, by its content-type (application/grpc, +proto, +json...). */
-export const isGrpc = (contentType: string | undefined): boolean =>
-  contentType?.startsWith("application/grpc") === true;
+/**
+ * A gRPC request or response, by its content-type: application/grpc, or with a suffix (+proto, +json) or parameters,
+ * as Envoy's Grpc::Common::hasGrpcContentType. gRPC-Web (application/grpc-web…) is not gRPC: its calls are plain
+ * HTTP to the proxy until the grpc_web filter translates them (filters/grpc-web.ts).
+ */
+export function isGrpc(contentType: string | undefined): boolean {
+  if (contentType === undefined || !contentType.startsWith("application/grpc")) return false;
+  const next = contentType.charCodeAt(16);
+  return contentType.length === 16 || next === 43 /* + */ || next === 59; /* ; */
+}
 
 /** The longest delay a Node timer holds (about 24.8 days): a longer one fires after 1 ms, so delays are clamped. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

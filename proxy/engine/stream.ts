@@ -13,7 +13,7 @@ import type {
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
-import type { DownstreamRequest } from "./downstream.js";
+import type { Downstream, DownstreamRequest } from "./downstream.js";
 import { headerValue, listsToken, type ResponseHead } from "./http/head.js";
 import {
   applyEdits,
@@ -21,7 +21,9 @@ import {
   matchRoute,
   pickCluster,
   redirectLocation,
+  removeHeader,
   selectVirtualHost,
+  setHeader,
 } from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";
@@ -192,6 +194,20 @@ export class Stream implements FilterCallbacks {
   }
   setGrpcStatus(status: string): void {
     this.grpcStatus = status;
+  }
+  setRequestHeader(name: string, value: string | undefined): void {
+    if (value === undefined) removeHeader(this.req.head.headers, name);
+    else setHeader(this.req.head.headers, name, value);
+  }
+  transformRequestBody(push: (chunk: Buffer) => Buffer | undefined, end: () => boolean): boolean {
+    // The body is whole by now (the codecs read it before routing).
+    const body = push(this.req.body);
+    if (!body || !end()) return false;
+    this.req.body = body;
+    return true;
+  }
+  wrapDownstream(wrap: (down: Downstream) => Downstream): void {
+    this.req.down = wrap(this.req.down);
   }
 
   routeRequest(): void {

@@ -27,6 +27,7 @@ export const TYPE = {
   localRateLimit: `${PREFIX}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`,
   cors: `${PREFIX}envoy.extensions.filters.http.cors.v3.Cors`,
   corsPolicy: `${PREFIX}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
+  grpcWeb: `${PREFIX}envoy.extensions.filters.http.grpc_web.v3.GrpcWeb`,
   rbac: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`,
   rbacPerRoute: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`,
   routeFilterConfig: `${PREFIX}envoy.config.route.v3.FilterConfig`,

@@ -93,11 +93,12 @@ function isH2(port: ServicePort, http?: HTTPPool): boolean {
   return (
     port.protocol === "HTTP2" ||
     port.protocol === "GRPC" ||
+    port.protocol === "GRPC-WEB" || // Istio's IsHTTP2: the app behind a grpc-web port is a gRPC server
     (http?.h2UpgradePolicy === "UPGRADE" && port.protocol === "HTTP")
   );
 }
 
-/** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
+/** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC/GRPC-WEB ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
 function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
   const h2 = isH2(port, http);
   const hasCommon = http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined;

@@ -66,6 +66,7 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
 export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
+  const grpcWeb = new Set<number>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
@@ -83,6 +84,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
         else if (!tcpByPort.has(port) && !http.length) tcpByPort.set(port, p);
       }
       if (!http.length) continue;
+      if (http.some((s) => s.port.protocol.toUpperCase() === "GRPC-WEB")) grpcWeb.add(port);
       byPort.set(port, [...(byPort.get(port) ?? []), ...serverVirtualHosts(ctx, gw, http, port)]);
     }
   }
@@ -91,7 +93,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz));
+    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({
         name: "blackhole:" + port,

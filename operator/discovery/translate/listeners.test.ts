@@ -275,6 +275,63 @@ status: { podIP: 10.0.1.1 }`;
   });
 });
 
+describe("gRPC-Web ports", () => {
+  const GRPC_WEB = "envoy.filters.http.grpc_web";
+  const filterNames = (chain: JsonObject) =>
+    (((chain["filters"] as JsonObject[])[0]?.["typed_config"] as JsonObject)["http_filters"] as JsonObject[]).map(
+      (f) => f["name"],
+    );
+
+  it("translate gRPC-Web to gRPC on a GRPC-WEB gateway server, as Istio adds its grpc_web filter", () => {
+    const model = normalise([
+      ...bookinfoKube(),
+      ...parseYaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: web, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 8080, name: grpc-web, protocol: GRPC-WEB }
+    hosts: ["*"]
+  - port: { number: 80, name: http, protocol: HTTP }
+    hosts: ["*"]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: ingress-0, namespace: default, labels: { istio: ingressgateway } }
+status: { podIP: 10.0.1.1 }`),
+    ]).model;
+    const out = translate(model, parseNodeId("router~10.0.1.1~ingress-0.default~default.svc.cluster.local"));
+    const chain = (name: string) => (listener(out, name)["filter_chains"] as JsonObject[])[0] as JsonObject;
+    expect(filterNames(chain("0.0.0.0_8080"))[0]).toBe(GRPC_WEB);
+    expect(filterNames(chain("0.0.0.0_80"))).not.toContain(GRPC_WEB);
+    acceptedByEnvoy(out);
+  });
+
+  it("translate it on a sidecar's inbound port named grpc-web, to the app over HTTP/2 (Istio's IsHTTP2)", () => {
+    const objects = [
+      ...bookinfoKube(),
+      ...parseYaml(`
+apiVersion: v1
+kind: Service
+metadata: { name: ratings-web, namespace: default }
+spec: { selector: { app: ratings }, ports: [{ name: grpc-web, port: 81, targetPort: 9090 }] }`),
+    ];
+    const ratings = translate(
+      normalise(objects).model,
+      parseNodeId("sidecar~10.0.0.13~ratings-v1-0.default~default.svc.cluster.local"),
+    );
+    const chains = listener(ratings, "virtualInbound")["filter_chains"] as JsonObject[];
+    const byPort = (p: number) =>
+      chains.find((c) => (c["filter_chain_match"] as JsonObject)["destination_port"] === p) as JsonObject;
+    expect(filterNames(byPort(9090))[0]).toBe(GRPC_WEB);
+    expect(filterNames(byPort(9080))).not.toContain(GRPC_WEB);
+    expect(JSON.stringify(cluster(ratings, "inbound|9090||"))).toContain("http2_protocol_options");
+    acceptedByEnvoy(ratings);
+  });
+});
+
 describe("proxyless gRPC", () => {
   const grpc = parseNodeId("sidecar~127.0.0.1~client.default~default.svc.cluster.local", "gRPC Node Pure JS");
 

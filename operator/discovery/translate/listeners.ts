@@ -26,8 +26,12 @@ import type { MtlsMode } from "./peer-authentication.js";
 export const OUTBOUND_PORT = 15001;
 export const INBOUND_PORT = 15006;
 
-export function httpFilters(proxyless: boolean): HttpFilter[] {
-  const filters: HttpFilter[] = [];
+/** gRPC-Web to gRPC, on the listeners of GRPC-WEB ports (Istio adds it for that protocol only): filters/grpc-web.ts. */
+const GRPC_WEB: HttpFilter = { name: "envoy.filters.http.grpc_web", typed_config: { "@type": TYPE.grpcWeb } };
+
+/** The HTTP filters of a proxy's HCM; `grpcWeb`: the port's protocol is GRPC-WEB. */
+export function httpFilters(proxyless: boolean, grpcWeb = false): HttpFilter[] {
+  const filters: HttpFilter[] = grpcWeb ? [GRPC_WEB] : [];
   // gRPC clients know the fault filter but not CORS; a filter they don't know makes them NACK.
   if (!proxyless) filters.push({ name: CORS_FILTER, typed_config: { "@type": TYPE.cors } });
   filters.push({ name: FAULT_FILTER, typed_config: { "@type": TYPE.fault } });
@@ -119,12 +123,13 @@ export function connectionManager(
   routeConfigName: string,
   proxyless: boolean,
   mesh?: MeshSettings,
+  grpcWeb = false,
 ): HttpConnectionManager {
   return {
     "@type": TYPE.httpConnectionManager,
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
-    http_filters: httpFilters(proxyless),
+    http_filters: httpFilters(proxyless, grpcWeb),
     ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...WEBSOCKET_UPGRADES, ...meshFields(mesh) }),
   };
 }
@@ -302,7 +307,9 @@ export function virtualInbound(
         name: cluster(target),
         filter_chain_match: chainMatch(target, arrival),
         ...(terminate ? { transport_socket: inboundMtls(http) } : {}),
-        filters: http ? inboundHttpFilters(target, mesh, authz) : inboundTcpFilters(target, authz),
+        filters: http
+          ? inboundHttpFilters(target, mesh, authz, port.protocol === "GRPC-WEB")
+          : inboundTcpFilters(target, authz),
       });
     }
   }
@@ -325,7 +332,12 @@ function inboundTcpFilters(target: number, authz: WorkloadAuthz): Filter[] {
   return [...rbac, tcpProxyFilter(cluster(target))] as Filter[];
 }
 
-function inboundHttpFilters(target: number, mesh: MeshSettings | undefined, authz: WorkloadAuthz): Filter[] {
+function inboundHttpFilters(
+  target: number,
+  mesh: MeshSettings | undefined,
+  authz: WorkloadAuthz,
+  grpcWeb: boolean,
+): Filter[] {
   const name = cluster(target);
   return [
     hcmFilter({
@@ -343,7 +355,7 @@ function inboundHttpFilters(target: number, mesh: MeshSettings | undefined, auth
       },
       http_filters: [
         ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
-        ...httpFilters(false),
+        ...httpFilters(false, grpcWeb),
       ] as HttpFilter[],
       // Istio's inbound: the peer's identity to the app (mTLS only; a plaintext client's header is removed).
       forward_client_cert_details: "APPEND_FORWARD",
@@ -355,9 +367,14 @@ function inboundHttpFilters(target: number, mesh: MeshSettings | undefined, auth
   ];
 }
 
-/** A gateway's listener on a server port, routed by `http.<port>`. */
-export function gatewayListener(port: number, mesh?: MeshSettings, authz: WorkloadAuthz = NO_AUTHZ): Listener {
-  const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh);
+/** A gateway's listener on a server port, routed by `http.<port>`; `grpcWeb`: a GRPC-WEB server is on the port. */
+export function gatewayListener(
+  port: number,
+  mesh?: MeshSettings,
+  authz: WorkloadAuthz = NO_AUTHZ,
+  grpcWeb = false,
+): Listener {
+  const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh, grpcWeb);
   const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
   return serverPortListener(port, [
     hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] }),

@@ -4,6 +4,7 @@
 import type { RequestView, Route, VirtualHost, WeightedCluster } from "../config/types.js";
 import type { Obj, Reader } from "../config/read.js";
 import type { ConnectionInfo } from "../connection.js";
+import type { Downstream } from "../downstream.js";
 import type { EngineContext } from "../context.js";
 import type { LocalFlag } from "../local.js";
 import type { DownstreamPeer } from "../peer.js";
@@ -41,6 +42,15 @@ export interface FilterCallbacks {
   routeRequest(): void;
   /** The gRPC status a local reply carries, for the access log and metrics. */
   setGrpcStatus(status: string): void;
+  /** Sets (or, with undefined, removes) a request header, for the filters after this one and the upstream. */
+  setRequestHeader(name: string, value: string | undefined): void;
+  /**
+   * Rewrites the request body as it arrives: `push` turns bytes received into bytes sent (undefined: they are not
+   * valid), `end` says whether the body may end where it did. False: the body is not valid (the filter answers).
+   */
+  transformRequestBody(push: (chunk: Buffer) => Buffer | undefined, end: () => boolean): boolean;
+  /** Puts a filter's encoder between the response and the client: everything sent to the client goes through it. */
+  wrapDownstream(wrap: (down: Downstream) => Downstream): void;
 }
 
 export interface HttpFilterExtension<C> {

@@ -5,6 +5,7 @@ import { typeName } from "../../xds/types.js";
 import type { HttpFilterExtension } from "./api.js";
 import { corsFilter } from "./cors.js";
 import { faultFilter } from "./fault.js";
+import { grpcWebFilter } from "./grpc-web.js";
 import { localRateLimitFilter } from "./ratelimit.js";
 import { rbacFilter } from "./rbac.js";
 import { routerFilter } from "./router.js";
@@ -13,6 +14,7 @@ export const HTTP_FILTERS: readonly HttpFilterExtension<unknown>[] = [
   faultFilter,
   localRateLimitFilter,
   corsFilter,
+  grpcWebFilter,
   rbacFilter,
   routerFilter,
 ];
