@@ -3,6 +3,8 @@
 // answers that aren't gRPC (a local reply, a body that isn't base64) turned into a grpc-status the library reads.
 import { connect as h2connect } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
+import * as grpcWeb from "grpc-web";
+import XHR from "xhr2";
 import { cluster, resources, ROUTER, startEngine } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
@@ -41,6 +43,51 @@ function frames(body: Buffer): string[] {
     at += 5 + len;
   }
   return out;
+}
+
+/** A message for grpc-web's client: its text, (de)serialised as its UTF-8 bytes. */
+class Msg {
+  text = "";
+}
+const msg = (text: string) => Object.assign(new Msg(), { text });
+
+/** The browser library's client (grpc-web, Google's), on xhr2's XMLHttpRequest as its own tests run it. */
+function webClient(format: "text" | "binary") {
+  (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest = XHR;
+  const client = new grpcWeb.GrpcWebClientBase({ format });
+  const descriptor = (name: string, type: string) =>
+    new grpcWeb.MethodDescriptor<Msg, Msg>(
+      name,
+      type,
+      Msg,
+      Msg,
+      (m: Msg) => new Uint8Array(Buffer.from(m.text)),
+      (b: Uint8Array) => msg(Buffer.from(b).toString()),
+    );
+  return {
+    say: async (base: string, text: string) =>
+      (
+        await client.unaryCall(
+          `${base}/test.Echo/Say`,
+          msg(text),
+          {},
+          descriptor("/test.Echo/Say", grpcWeb.MethodType.UNARY),
+        )
+      ).text,
+    count: (base: string, n: number) =>
+      new Promise<{ messages: string[]; code: number }>((resolve, reject) => {
+        const messages: string[] = [];
+        const stream = client.serverStreaming(
+          `${base}/test.Echo/Count`,
+          msg(String(n)),
+          {},
+          descriptor("/test.Echo/Count", grpcWeb.MethodType.SERVER_STREAMING),
+        );
+        stream.on("data", (m) => messages.push(m.text));
+        stream.on("status", (st) => resolve({ messages, code: st.code }));
+        stream.on("error", reject);
+      }),
+  };
 }
 
 /** Decodes a text-mode body as grpc-web's client does: each group of four, so padding may end any frame. */
@@ -98,6 +145,13 @@ describe("gRPC-Web through the grpc_web filter", () => {
       headers: { "content-type": type, accept, "x-grpc-web": "1" },
       body,
     });
+
+  it.each(["text", "binary"] as const)("serves Google's grpc-web client library (%s mode)", async (format) => {
+    const client = webClient(format);
+    expect(await client.say(url, "browser")).toBe("echo:browser");
+    expect(await client.count(url, 3)).toEqual({ messages: ["n1", "n2", "n3"], code: 0 });
+    await expect(client.say(url, "fail")).rejects.toMatchObject({ code: 5, message: "no such thing" });
+  });
 
   it("answers a binary unary call with its message and the trailers as the last frame", async () => {
     const r = await post("/test.Echo/Say", frame("hi"), "application/grpc-web+proto");
