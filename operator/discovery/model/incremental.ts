@@ -3,6 +3,7 @@
 // label and by IP once; a Service's endpoints are recomputed only when its EndpointSlices, or the Pods they or its
 // selector name, change. normalise() over the same objects, in the same order, is the reference: model() always
 // equals it (incremental.test.ts checks that over random event sequences). Pure: no I/O.
+import { mergeDelegates } from "./delegate.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Named, Service, Workload } from "./config.js";
 import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
@@ -79,6 +80,8 @@ export class IncrementalModel {
   private readonly dirtyLists = new Set<ListKind>();
   private last: ConfigModel;
   private lastWarnings: string[] = [];
+  /** Roots whose delegate is missing or not exported to them (model/delegate.ts): kept with the VirtualService list. */
+  private delegateWarnings: string[] = [];
   private serviceOrderChanged = false;
   /** Where each kube Service sits in the last model's list. */
   private readonly position = new Map<Service, number>();
@@ -174,13 +177,19 @@ export class IncrementalModel {
       } else if (kind === "Sidecar") {
         if (list.length) next.sidecars = list as NonNullable<ConfigModel["sidecars"]>;
         else delete next.sidecars;
-      } else if (kind === "VirtualService") next.virtualServices = list as Named<VirtualService>[];
-      else if (kind === "DestinationRule") next.destinationRules = list as Named<DestinationRule>[];
+      } else if (kind === "VirtualService") {
+        const warnings: string[] = [];
+        next.virtualServices = mergeDelegates(list as Named<VirtualService>[], (w) => warnings.push(w));
+        this.delegateWarnings = warnings;
+      } else if (kind === "DestinationRule") next.destinationRules = list as Named<DestinationRule>[];
       else next.gateways = list as Named<Gateway>[];
     }
     this.dirtyLists.clear();
     this.last = next;
-    this.lastWarnings = this.serviceEntries.keys().flatMap((k) => this.builtEntries.get(k)?.warning ?? []);
+    this.lastWarnings = [
+      ...this.serviceEntries.keys().flatMap((k) => this.builtEntries.get(k)?.warning ?? []),
+      ...this.delegateWarnings,
+    ];
     return { model: next, warnings: this.lastWarnings };
   }
 

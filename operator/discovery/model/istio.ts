@@ -119,6 +119,8 @@ export interface HTTPRoute {
   mirrors?: HTTPMirrorPolicy[];
   corsPolicy?: CorsPolicy;
   headers?: Headers;
+  /** Routes from a delegate VirtualService (one without hosts): model/delegate.ts merges them in. */
+  delegate?: { name: string; namespace?: string };
 }
 
 /** L4MatchAttributes (tcp) and TLSMatchAttributes (tls, with sniHosts). */

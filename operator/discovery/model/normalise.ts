@@ -1,5 +1,6 @@
 // Folds Kubernetes objects (Service, EndpointSlice, Pod) and Istio objects (ServiceEntry, WorkloadEntry,
 // VirtualService, DestinationRule, Gateway, Sidecar) into one ConfigModel. Pure: the sources call it with what they read.
+import { mergeDelegates } from "./delegate.js";
 import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
@@ -160,6 +161,7 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     );
   }
   model.services.sort(byHostname);
+  model.virtualServices = mergeDelegates(model.virtualServices, (w) => warnings.push(w));
   return { model, warnings };
 }
 

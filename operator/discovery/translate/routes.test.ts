@@ -280,3 +280,29 @@ describe("headers, rewrite, redirect, direct response, mirror, CORS", () => {
     });
   });
 });
+
+describe("delegation", () => {
+  it("serves a delegate VirtualService's routes under the root route that names it, as Envoy routes", () => {
+    const rs = routes(
+      `
+  - match: [{ uri: { prefix: /api } }]
+    delegate: { name: api }
+    timeout: 7s
+  - route: [{ destination: { host: web.example.com } }]`,
+      `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api }
+spec:
+  http:
+  - match: [{ uri: { prefix: /api/v2 } }]
+    route: [{ destination: { host: web.example.com }, headers: { request: { set: { x-api: v2 } } } }]
+  - route: [{ destination: { host: web.example.com } }]`,
+    );
+    expect(rs.map((r) => [r["match"], (r["route"] as JsonObject)["timeout"]])).toEqual([
+      [{ prefix: "/api/v2" }, "7s"],
+      [{ prefix: "/api" }, "7s"],
+      [{ prefix: "/" }, "0s"],
+    ]);
+  });
+});

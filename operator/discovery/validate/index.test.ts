@@ -99,14 +99,18 @@ describe("validate VirtualService", () => {
     ]);
   });
 
-  it("requires hosts and an action", () => {
-    const [vs] = parseYaml(`
+  it("requires an action, and hosts unless it is a delegate (routes without hosts)", () => {
+    const [vs, empty] = parseYaml(`
 kind: VirtualService
 metadata: { name: x }
-spec: { http: [{ match: [{ uri: { prefix: / } }] }] }`);
-    expect(validateObject(vs ?? {})).toEqual([
-      "spec.hosts: at least one host is required",
-      "spec.http[0]: needs a route, a redirect or a directResponse",
+spec: { http: [{ match: [{ uri: { prefix: / } }] }] }
+---
+kind: VirtualService
+metadata: { name: y }
+spec: {}`);
+    expect(validateObject(vs ?? {})).toEqual(["spec.http[0]: needs a route, a redirect or a directResponse"]);
+    expect(validateObject(empty ?? {})).toEqual([
+      "spec.hosts: at least one host is required (or, for a delegate, http routes)",
     ]);
   });
 });

@@ -190,8 +190,20 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
 
 export function validateVirtualService(vs: Named<VirtualService>, ctx: ValidationContext = {}): string[] {
   const e = new Errors();
-  if (!vs.spec.hosts?.length) e.add("spec.hosts", "at least one host is required");
-  (vs.spec.http ?? []).forEach((http, i) => validateHttp(e, http, `spec.http[${i}]`, vs.namespace, ctx));
+  // Without hosts, a delegate: its http routes are merged into the root routes that name it (model/delegate.ts).
+  const delegate = !vs.spec.hosts?.length;
+  if (delegate && !vs.spec.http?.length)
+    e.add("spec.hosts", "at least one host is required (or, for a delegate, http routes)");
+  if (delegate && vs.spec.gateways?.length)
+    e.add("spec.gateways", "a delegate VirtualService (no hosts) must have no gateways: its root's apply");
+  if (delegate && vs.spec.tcp?.length)
+    e.add("spec.tcp", "a delegate VirtualService (no hosts) must have no tcp routes");
+  (vs.spec.http ?? []).forEach((http, i) => {
+    const path = `spec.http[${i}]`;
+    if (!http.delegate) return validateHttp(e, http, path, vs.namespace, ctx);
+    if (delegate) e.add(`${path}.delegate`, "a delegate's route cannot delegate again");
+    if (!http.delegate.name) e.add(`${path}.delegate.name`, "is required");
+  });
   if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
   (vs.spec.tcp ?? []).forEach((tcp, i) => {
     if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");

@@ -55,7 +55,7 @@ const httpRoute = obj(
       [["port", "derivePort"]],
     ),
     directResponse: obj({ status: int, body: obj({ string: str, bytes: str }, [["string", "bytes"]]) }),
-    delegate: no,
+    delegate: obj({ name: str, namespace: str }),
     rewrite: obj({ uri: str, authority: str, uriRegexRewrite: obj({ match: str, rewrite: str }) }),
     timeout: dur,
     retries: obj({
@@ -90,7 +90,7 @@ const httpRoute = obj(
     }),
     headers,
   },
-  [["route", "redirect", "directResponse"]],
+  [["route", "redirect", "directResponse", "delegate"]],
 );
 
 const l4Destination = obj({ destination, weight: int });

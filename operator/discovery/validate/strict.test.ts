@@ -45,7 +45,7 @@ describe("strict validation of Istio objects", () => {
     ).toEqual([
       'spce: unknown field (did you mean "spec"?)',
       "metadata.name: is required",
-      "spec.hosts: at least one host is required",
+      "spec.hosts: at least one host is required (or, for a delegate, http routes)",
     ]);
     expect(
       validateObject({ apiVersion: "networking.istio.io/v1", kind: "EnvoyFilter", metadata: { name: "s" } })[0],
