@@ -294,6 +294,7 @@ export class ClusterRuntime {
       idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
       maxRequestsPerConnection: () => this.config.maxRequestsPerConnection,
       maxRequestsReached: () => this.counters.upstream_cx_max_requests++,
+      flooded: (stat) => this.counters.http2[stat]++,
       underConnectionLimit: () => this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections,
       connection: (delta, failed) => {
         this.usage.add(CONNECTIONS, delta);

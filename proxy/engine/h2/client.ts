@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { ACK, Code, ConnectionError, Flag, PREFACE, Setting, Type } from "./frames.js";
 import { H2Connection, WINDOW, type Block } from "./connection.js";
 import type { H2Stream } from "./stream.js";
+import type { FloodStat } from "./output.js";
 import { ClientStream, type ClientCall } from "./call.js";
 import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
 import type { UpstreamFailure } from "../link.js";
@@ -34,6 +35,8 @@ export interface ClientEvents {
   idle(): void;
   /** It is drained for having carried max_requests_per_connection streams. */
   maxRequests(): void;
+  /** It is closing for a flood from the upstream (Envoy's cluster.<name>.http2.<stat>). */
+  flooded?(stat: FloodStat): void;
 }
 
 export class H2Client extends H2Connection {
@@ -329,10 +332,17 @@ export class H2Client extends H2Connection {
     return 0;
   }
 
+  protected override get streamsOpened(): number {
+    return (this.nextId - 1) / 2;
+  }
+
+  protected override flooded(stat: FloodStat): void {
+    this.events.flooded?.(stat);
+  }
+
   protected streamError(id: number, code: Code): void {
     const s = this.streams.get(id);
     if (s) return this.resetStream(s, code);
-    this.control();
     this.out.u32(Type.RST_STREAM, id, code);
   }
 

@@ -9,6 +9,7 @@ import { requestFields } from "./fields.js";
 import { isGrpc } from "../grpc-timeout.js";
 import { H2Client } from "./client.js";
 import { ClientCall } from "./call.js";
+import type { FloodStat } from "./output.js";
 
 /** An upstream connection with no bytes from its peer for this long is sent a PING; unanswered by the next, closed. */
 const KEEPALIVE_MS = 10_000;
@@ -26,6 +27,8 @@ export interface PoolOwner {
   /** The cluster's max_requests_per_connection (0: none), and a connection drained for it. */
   maxRequestsPerConnection(): number;
   maxRequestsReached(): void;
+  /** A connection closed for the upstream's flood (`http2.<stat>`). */
+  flooded(stat: FloodStat): void;
 }
 
 /**
@@ -91,6 +94,7 @@ export class H2Pool {
         draining: () => this.leave(c),
         idle: () => this.owner.idleTimeout(),
         maxRequests: () => this.owner.maxRequestsReached(),
+        flooded: (stat) => this.owner.flooded(stat),
         closed: (failed) => {
           this.leave(c);
           this.live--;
