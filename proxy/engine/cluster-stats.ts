@@ -1,6 +1,7 @@
 // A cluster's Envoy statistics, with Envoy's names (docs: configuration/upstream/cluster_manager/cluster_stats),
 // for /stats (`cluster.<name>.<stat>: <value>`) and Prometheus (`envoy_cluster_<stat>{cluster_name="<name>"}`, `.`
 // becoming `_`, as Envoy's Prometheus output). The hot path bumps plain fields.
+import type { FloodStat } from "./h2/output.js";
 
 /** Counters: they only grow. */
 export class ClusterCounters {
@@ -19,6 +20,14 @@ export class ClusterCounters {
   upstream_rq_timeout = 0;
   upstream_rq_per_try_timeout = 0;
   readonly tls = { handshake: 0, failVerifyError: 0, failVerifySan: 0 };
+  /** The HTTP/2 codec's flood counters, for upstream connections (Envoy's cluster.<name>.http2.<stat>). */
+  readonly http2: Record<FloodStat, number> = {
+    inbound_empty_frames_flood: 0,
+    inbound_priority_frames_flood: 0,
+    inbound_window_update_frames_flood: 0,
+    outbound_flood: 0,
+    outbound_control_flood: 0,
+  };
 }
 
 /** What a cluster knows at one moment: its counters, its gauges and its circuit-breaker limits. */
@@ -51,6 +60,7 @@ export function clusterStats(s: ClusterState): Stat[] {
     { name: "ssl.fail_verify_error", value: c.tls.failVerifyError, type: "counter" },
     { name: "ssl.fail_verify_san", value: c.tls.failVerifySan, type: "counter" },
   );
+  for (const [k, v] of Object.entries(c.http2)) out.push({ name: `http2.${k}`, value: v, type: "counter" });
   const gauge = (name: string, value: number) => out.push({ name, value, type: "gauge" });
   const l = s.limits;
   gauge("membership_total", s.hosts);

@@ -286,14 +286,24 @@ export class ClusterRuntime {
     };
   }
 
-  /** HTTP/2: a stream on one of the host's connections (h2/upstream.ts's H2Pool). */
-  private acquireH2(host: Host, cb: ConnCallback): () => void {
+  /**
+   * HTTP/2: a stream on one of the host's connections (h2/upstream.ts's H2Pool). A request that would wait for a
+   * stream (every connection full, max_connections reached) is a pending request, as Envoy's: over
+   * max_pending_requests it overflows.
+   */
+  private acquireH2(host: Host, cb: ConnCallback): (() => void) | "overflow" {
     host.h2 ??= new H2Pool(host.endpoint.address, host.endpoint.port, {
       dialOptions: () => this.dialOptionsFor(host),
       idleTimeoutMs: () => this.config.idleTimeoutMs,
       idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
       maxRequestsPerConnection: () => this.config.maxRequestsPerConnection,
       maxRequestsReached: () => this.counters.upstream_cx_max_requests++,
+      pending: (delta, cancelled) => {
+        this.usage.add(PENDING, delta);
+        if (delta > 0) this.counters.upstream_rq_pending_total++;
+        else if (cancelled) this.counters.upstream_rq_cancelled++;
+      },
+      flooded: (stat) => this.counters.http2[stat]++,
       underConnectionLimit: () => this.usage.total(CONNECTIONS) < this.config.breakers.maxConnections,
       connection: (delta, failed) => {
         this.usage.add(CONNECTIONS, delta);
@@ -303,6 +313,10 @@ export class ClusterRuntime {
         } else this.connectFailed(failed);
       },
     });
+    if (host.h2.full && this.usage.total(PENDING) >= this.config.breakers.maxPendingRequests) {
+      this.counters.upstream_rq_pending_overflow++;
+      return "overflow";
+    }
     cb(host.h2.link(), undefined);
     return noop;
   }

@@ -14,7 +14,7 @@ import type {
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
 import type { Downstream, DownstreamRequest } from "./downstream.js";
-import { headerValue, listsToken, type ResponseHead } from "./http/head.js";
+import { headerValue, listsToken, withoutFraming, type ResponseHead } from "./http/head.js";
 import {
   applyEdits,
   hasResponseEdits,
@@ -297,6 +297,11 @@ export class Stream implements FilterCallbacks {
     this.code = head.status;
     this.grpcStatus = grpcStatus;
     this.committed = true;
+    const unframed = withoutFraming(head);
+    if (unframed) {
+      head = unframed;
+      raw = undefined; // the upstream's bytes had them
+    }
     if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(levels))
       return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();

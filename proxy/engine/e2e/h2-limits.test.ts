@@ -2,8 +2,8 @@
 // closing the connection with Envoy's counter, a bad HPACK block closing the socket (not leaving it in CLOSE-WAIT),
 // request fields that would smuggle into the HTTP/1.1 head upstream reset,
 // and an HTTP/2-only listener (codec_type HTTP2) closing an invalid preface without an HTTP/1 answer.
-import { connect as h2connect, constants, type ClientHttp2Session } from "node:http2";
-import { connect as tcpConnect, type Socket } from "node:net";
+import { constants, type ClientHttp2Session } from "node:http2";
+import type { Socket } from "node:net";
 import {
   backend,
   cluster,
@@ -19,21 +19,7 @@ import type { Engine } from "../engine.js";
 import { PrematureResets } from "../h2/server.js";
 import { PREFACE, frame } from "../../../hack/bench/h2-call.js";
 import { HpackEncoder } from "../h2/hpack.js";
-
-function open(port: number): Promise<ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const s = h2connect(`http://127.0.0.1:${port}`);
-    s.once("remoteSettings", () => resolve(s));
-    s.once("error", reject);
-  });
-}
-
-function raw(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = tcpConnect({ host: "127.0.0.1", port }, () => resolve(s));
-    s.once("error", reject);
-  });
-}
+import { open, raw, stat } from "../../../test/support/engine/h2-client.js";
 
 /** Everything the server sends until it closes its side. */
 function untilServerCloses(s: Socket): Promise<Buffer> {
@@ -41,16 +27,6 @@ function untilServerCloses(s: Socket): Promise<Buffer> {
   s.on("data", (d: Buffer) => got.push(d));
   return new Promise((resolve) => s.once("end", () => resolve(Buffer.concat(got))));
 }
-
-const stat = async (engine: Engine, name: string): Promise<number> =>
-  Number(
-    /: (\d+)$/m.exec(
-      engine
-        .statsText()
-        .split("\n")
-        .find((l) => l.startsWith(`${name}:`)) ?? "",
-    )?.[1] ?? NaN,
-  );
 
 describe("HTTP/2 limits", () => {
   let b: Backend;
@@ -258,11 +234,7 @@ describe("HTTP/2 limits", () => {
     const timed = await startEngine(res);
     let s: ClientHttp2Session | undefined;
     try {
-      s = await new Promise<ClientHttp2Session>((resolve, reject) => {
-        const c = h2connect(`http://127.0.0.1:${timed.port}`, { settings: { initialWindowSize: 0 } });
-        c.once("remoteSettings", () => resolve(c));
-        c.once("error", reject);
-      });
+      s = await open(timed.port, { initialWindowSize: 0 });
       const req = s.request({ ":method": "POST", ":path": "/" }, { endStream: false });
       req.on("error", () => undefined);
       req.write("part of a body, then nothing");

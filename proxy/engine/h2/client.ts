@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { ACK, Code, ConnectionError, Flag, PREFACE, Setting, Type } from "./frames.js";
 import { H2Connection, WINDOW, type Block } from "./connection.js";
 import type { H2Stream } from "./stream.js";
+import type { FloodStat } from "./output.js";
 import { ClientStream, type ClientCall } from "./call.js";
 import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
 import type { UpstreamFailure } from "../link.js";
@@ -34,6 +35,13 @@ export interface ClientEvents {
   idle(): void;
   /** It is drained for having carried max_requests_per_connection streams. */
   maxRequests(): void;
+  /**
+   * A call starts waiting for a stream (+1: the peer's max_concurrent_streams are taken), or stops: it got one, was
+   * cancelled (`cancelled`), or failed with the connection (the cluster's pending requests).
+   */
+  pending?(delta: 1 | -1, cancelled?: boolean): void;
+  /** It is closing for a flood from the upstream (Envoy's cluster.<name>.http2.<stat>). */
+  flooded?(stat: FloodStat): void;
 }
 
 export class H2Client extends H2Connection {
@@ -123,7 +131,10 @@ export class H2Client extends H2Connection {
     if (!this.usable) return this.failCall(call, "refused-stream", false);
     this.assigned++;
     if (this.streams.size < this.maxStreams) this.open(call);
-    else this.queue.push(call);
+    else {
+      this.queue.push(call);
+      this.events.pending?.(1);
+    }
   }
 
   /** The call is abandoned: its stream reset (CANCEL), or its place in the queue given up. */
@@ -134,7 +145,10 @@ export class H2Client extends H2Connection {
     if (s) this.resetStream(s, Code.CANCEL);
     else {
       const i = this.queue.indexOf(call);
-      if (i >= 0) this.queue.splice(i, 1);
+      if (i >= 0) {
+        this.queue.splice(i, 1);
+        this.events.pending?.(-1, true);
+      }
     }
   }
 
@@ -215,7 +229,10 @@ export class H2Client extends H2Connection {
   }
 
   private startQueued(): void {
-    while (this.queue.length && this.streams.size < this.maxStreams && this.usable) this.open(this.queue.shift()!);
+    while (this.queue.length && this.streams.size < this.maxStreams && this.usable) {
+      this.events.pending?.(-1);
+      this.open(this.queue.shift()!);
+    }
   }
 
   protected onBlock(b: Block): void {
@@ -329,10 +346,17 @@ export class H2Client extends H2Connection {
     return 0;
   }
 
+  protected override get streamsOpened(): number {
+    return (this.nextId - 1) / 2;
+  }
+
+  protected override flooded(stat: FloodStat): void {
+    this.events.flooded?.(stat);
+  }
+
   protected streamError(id: number, code: Code): void {
     const s = this.streams.get(id);
     if (s) return this.resetStream(s, code);
-    this.control();
     this.out.u32(Type.RST_STREAM, id, code);
   }
 
@@ -392,7 +416,10 @@ export class H2Client extends H2Connection {
   private stopTaking(): void {
     if (this.draining) return;
     this.draining = true;
-    for (const call of this.queue.splice(0)) this.failCall(call, "refused-stream", false);
+    for (const call of this.queue.splice(0)) {
+      this.events.pending?.(-1);
+      this.failCall(call, "refused-stream", false);
+    }
     this.events.draining();
   }
 

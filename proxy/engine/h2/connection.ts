@@ -25,6 +25,16 @@ export const WINDOW = 1024 * 1024;
  * CONTINUATION frames with no payload and no END_STREAM have no use, and each costs the receiver a frame's work.
  */
 const MAX_EMPTY_FRAMES = 1;
+/**
+ * Envoy's max_inbound_priority_frames_per_stream (100): PRIORITY frames (which this side parses and ignores) beyond
+ * 100 per stream opened, and one stream's worth more, close the connection.
+ */
+const MAX_PRIORITY_PER_STREAM = 100;
+/**
+ * Envoy's max_inbound_window_update_frames_per_data_frame_sent (10): WINDOW_UPDATE frames beyond
+ * 1 + 2 × (streams opened + 10 × DATA frames sent) close the connection.
+ */
+const MAX_WINDOW_UPDATES_PER_DATA = 10;
 /** After a GOAWAY for an error, how long the peer has to close before the socket is destroyed. */
 const LINGER_MS = 1000;
 /** Frames laid out past this many bytes are written before more frames are read (they may back the socket up). */
@@ -55,6 +65,12 @@ export abstract class H2Connection extends H2Output {
   protected failedWith: Code | undefined;
   /** Consecutive frames with an empty payload (MAX_EMPTY_FRAMES). */
   private emptyRun = 0;
+  /** The highest stream id a HEADERS frame came on, and how many ids went up (streams the peer opened). */
+  private highestIn = 0;
+  private openedIn = 0;
+  /** PRIORITY and WINDOW_UPDATE frames received. */
+  private priorityIn = 0;
+  private windowUpdatesIn = 0;
 
   constructor(
     socket: Socket,
@@ -74,8 +90,10 @@ export abstract class H2Connection extends H2Output {
   /** The last stream id a GOAWAY from this side names (the peer's streams: the client side accepts none). */
   protected abstract get goawayId(): number;
 
-  /** The peer sent too many empty frames in a row: the connection is closing for it (Envoy counts it). */
-  protected flooded(): void {}
+  /** Streams opened on this connection (Envoy's opened streams: by the peer on the server side; the client's own). */
+  protected get streamsOpened(): number {
+    return this.openedIn;
+  }
 
   /** Our connection window and SETTINGS, laid out after whatever preface this side sends. */
   protected grantInitial(): void {
@@ -151,8 +169,24 @@ export abstract class H2Connection extends H2Output {
       (type === Type.DATA || type === Type.HEADERS || type === Type.CONTINUATION);
     if (!empty) this.emptyRun = 0;
     else if (++this.emptyRun > MAX_EMPTY_FRAMES) {
-      this.flooded();
+      this.flooded("inbound_empty_frames_flood");
       throw new ConnectionError(Code.PROTOCOL_ERROR, "too many consecutive frames with an empty payload");
+    }
+    if (type === Type.HEADERS) {
+      if (id > this.highestIn) {
+        this.highestIn = id;
+        this.openedIn++;
+      }
+    } else if (type === Type.PRIORITY) {
+      if (++this.priorityIn > MAX_PRIORITY_PER_STREAM * (1 + this.streamsOpened)) {
+        this.flooded("inbound_priority_frames_flood");
+        throw new ConnectionError(Code.ENHANCE_YOUR_CALM, "too many PRIORITY frames");
+      }
+    } else if (type === Type.WINDOW_UPDATE) {
+      if (++this.windowUpdatesIn > 1 + 2 * (this.streamsOpened + MAX_WINDOW_UPDATES_PER_DATA * this.out.dataFrames)) {
+        this.flooded("inbound_window_update_frames_flood");
+        throw new ConnectionError(Code.ENHANCE_YOUR_CALM, "too many WINDOW_UPDATE frames");
+      }
     }
     switch (type) {
       case Type.DATA:
@@ -175,10 +209,7 @@ export abstract class H2Connection extends H2Output {
         if (id) throw new ConnectionError(Code.PROTOCOL_ERROR, "PING on a stream");
         if (p.length !== 8) throw new ConnectionError(Code.FRAME_SIZE_ERROR, "PING of other than 8 bytes");
         if (flags & ACK) this.pingOut = false;
-        else {
-          this.control();
-          this.out.frame(Type.PING, ACK, 0, p);
-        }
+        else this.out.frame(Type.PING, ACK, 0, p);
         return;
       case Type.GOAWAY:
         if (id) throw new ConnectionError(Code.PROTOCOL_ERROR, "GOAWAY on a stream");

@@ -9,6 +9,10 @@ export class H2Counters {
     ["rx_reset", 0],
     ["tx_reset", 0],
     ["inbound_empty_frames_flood", 0],
+    ["inbound_priority_frames_flood", 0],
+    ["inbound_window_update_frames_flood", 0],
+    ["outbound_flood", 0],
+    ["outbound_control_flood", 0],
   ]);
   /** stat prefix → connections closed for premature resets */
   private readonly premature = new Map<string, number>();

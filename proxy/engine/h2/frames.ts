@@ -81,6 +81,10 @@ export class FrameOut {
   private pos = 0;
   private parts: Buffer[] = [];
   private size = 0;
+  /** Frames laid out so far, of them PING, SETTINGS and RST_STREAM (Envoy's flood-monitored control frames), DATA. */
+  frames = 0;
+  control = 0;
+  dataFrames = 0;
 
   get pending(): number {
     return this.size + this.pos - this.start;
@@ -106,6 +110,9 @@ export class FrameOut {
   }
 
   private header(b: Buffer, length: number, type: Type, flags: number, stream: number): void {
+    this.frames++;
+    if (type === Type.DATA) this.dataFrames++;
+    else if (type === Type.PING || type === Type.SETTINGS || type === Type.RST_STREAM) this.control++;
     const p = this.pos;
     b[p] = length >>> 16;
     b[p + 1] = (length >>> 8) & 0xff;

@@ -17,12 +17,25 @@ import {
 import { HIGH_WATER, type H2Stream, type StreamOwner } from "./stream.js";
 
 /**
- * Control frames (PING and SETTINGS acks, resets) queued while the socket is backed up, before the connection is
- * closed: a peer that sends them without reading the answers would grow the queue without bound (Envoy's
- * max_outbound_control_frames, 1000; nghttp2's max outbound acks).
+ * Frames written that the socket still holds (the kernel hasn't taken them: the peer isn't reading) before the
+ * connection is closed, as Envoy's http2_protocol_options max_outbound_frames (10000) and max_outbound_control_frames
+ * (1000: PING, SETTINGS, RST_STREAM): a peer that sends PINGs or SETTINGS as fast as it likes without reading the acks
+ * would otherwise grow the queue.
  */
-const MAX_QUEUED_CONTROL = 1000;
+const MAX_OUTBOUND_FRAMES = 10_000;
+const MAX_OUTBOUND_CONTROL = 1000;
 const EMPTY = Buffer.alloc(0);
+
+/** Envoy's http2 codec flood counters (`http2.<stat>`). */
+export type FloodStat =
+  | "inbound_empty_frames_flood"
+  | "inbound_priority_frames_flood"
+  | "inbound_window_update_frames_flood"
+  | "outbound_flood"
+  | "outbound_control_flood";
+
+/** One write the socket still holds: its bytes, frames and control frames. */
+type Held = { bytes: number; frames: number; control: number };
 
 export abstract class H2Output implements StreamOwner {
   protected readonly out = new FrameOut();
@@ -45,11 +58,18 @@ export abstract class H2Output implements StreamOwner {
   /** performance.now() at the last read or drain: the time bytes last moved, without a clock read per frame. */
   protected clock = performance.now();
   private flushQueued = false;
-  private queuedControl = 0;
+  /** Writes the socket still holds, oldest first, and their sums; FrameOut's counts at the last write. */
+  private held: Held[] = [];
+  private readonly heldSum: Held = { bytes: 0, frames: 0, control: 0 };
+  private framesWritten = 0;
+  private controlWritten = 0;
 
   constructor(readonly socket: Socket) {
     socket.on("drain", this.onSocketDrain);
   }
+
+  /** The connection is closing for a flood (Envoy counts `http2.<stat>`). */
+  protected flooded(_stat: FloodStat): void {}
 
   /** The response's END_STREAM is laid out. */
   protected abstract sent(s: H2Stream): void;
@@ -87,7 +107,6 @@ export abstract class H2Output implements StreamOwner {
         this.peerMaxFrame = v;
       }
     }
-    this.control();
     this.out.frame(Type.SETTINGS, ACK, 0);
     this.pumpAll();
   }
@@ -178,28 +197,70 @@ export abstract class H2Output implements StreamOwner {
     const parts = this.out.take();
     if (!parts.length || this.socket.destroyed) return;
     let ok = true;
-    if (parts.length === 1) ok = this.socket.write(parts[0]!);
-    else {
+    let bytes = 0;
+    if (parts.length === 1) {
+      bytes = parts[0]!.length;
+      ok = this.socket.write(parts[0]!);
+    } else {
       this.socket.cork();
-      for (const b of parts) ok = this.socket.write(b);
+      for (const b of parts) {
+        bytes += b.length;
+        ok = this.socket.write(b);
+      }
       this.socket.uncork();
     }
-    if (!ok && !this.blocked) {
+    this.hold(bytes);
+    if (!ok && !this.blocked && !this.done) {
       this.blocked = true;
       this.socket.pause();
     }
   }
 
-  /** One more control frame to answer with: too many while the peer isn't reading closes the connection. */
-  protected control(): void {
-    if (this.blocked && ++this.queuedControl > MAX_QUEUED_CONTROL)
-      throw new ConnectionError(Code.ENHANCE_YOUR_CALM, "too many control frames queued");
+  /**
+   * Counts the frames just written that the socket still holds: those of the writes its unwritten bytes reach back
+   * to (a write partly taken counts whole). Over the limits, the connection is closed without a GOAWAY, as Envoy does:
+   * a peer that doesn't read wouldn't read it either.
+   */
+  private hold(bytes: number): void {
+    const frames = this.out.frames - this.framesWritten;
+    const control = this.out.control - this.controlWritten;
+    this.framesWritten = this.out.frames;
+    this.controlWritten = this.out.control;
+    const left = this.socket.writableLength;
+    if (!left) return this.release();
+    const h = this.heldSum;
+    this.held.push({ bytes, frames, control });
+    h.bytes += bytes;
+    h.frames += frames;
+    h.control += control;
+    while (this.held.length > 1 && h.bytes - this.held[0]!.bytes >= left) {
+      const out = this.held.shift()!;
+      h.bytes -= out.bytes;
+      h.frames -= out.frames;
+      h.control -= out.control;
+    }
+    const stat =
+      h.frames > MAX_OUTBOUND_FRAMES
+        ? "outbound_flood"
+        : h.control > MAX_OUTBOUND_CONTROL
+          ? "outbound_control_flood"
+          : undefined;
+    if (!stat) return;
+    this.flooded(stat);
+    this.done = true;
+    this.socket.destroy();
+  }
+
+  private release(): void {
+    if (!this.held.length) return;
+    this.held = [];
+    this.heldSum.bytes = this.heldSum.frames = this.heldSum.control = 0;
   }
 
   private readonly onSocketDrain = (): void => {
     this.clock = performance.now();
     this.blocked = false;
-    this.queuedControl = 0;
+    this.release();
     for (const s of [...this.streams.values()]) {
       if (s.wantsDrain && s.queued < HIGH_WATER / 4) {
         s.wantsDrain = false;

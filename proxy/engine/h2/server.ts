@@ -17,6 +17,7 @@ import { Code } from "./frames.js";
 import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
 import { H2Session, type ClosedBy } from "./session.js";
 import type { H2Stream } from "./stream.js";
+import type { FloodStat } from "./output.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -142,7 +143,7 @@ class H2Response implements Downstream {
 
 /** The HTTP/2 counters, by Envoy's names (`http2.*` in its codec stats, and the HCM's premature-reset counter). */
 export type H2Stat =
-  "http2.rx_reset" | "http2.tx_reset" | "http2.inbound_empty_frames_flood" | "downstream_rq_too_many_premature_resets";
+  "http2.rx_reset" | "http2.tx_reset" | `http2.${FloodStat}` | "downstream_rq_too_many_premature_resets";
 
 export interface H2Options {
   /** SETTINGS_MAX_CONCURRENT_STREAMS (Envoy's http2_protocol_options.max_concurrent_streams; Istio's 100). */
@@ -235,7 +236,7 @@ export class H2Listener {
         request: (stream, head) => this.serve(socket, peer, stream, head),
         streamClosed: (stream, code, by) => this.onStreamClose(session, resets, stream, code, by),
         closed: () => this.sessions.delete(session),
-        flooded: () => this.count("http2.inbound_empty_frames_flood"),
+        flooded: (stat) => this.count(`http2.${stat}`),
       },
     );
     this.sessions.set(session, resets);

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { Code, ConnectionError, Flag, Setting, Type } from "./frames.js";
 import { H2Connection, WINDOW, type Block } from "./connection.js";
 import { ClosedStreams, H2Stream } from "./stream.js";
+import type { FloodStat } from "./output.js";
 import type { HcmLimits } from "../config/types.js";
 import { requestHead, validTrailers, type FieldLimits, type H2RequestHead, type Refusal } from "./fields.js";
 
@@ -24,8 +25,8 @@ export interface SessionEvents {
   /** A stream closed: by both sides ending it, a reset from either side, or the connection closing under it. */
   streamClosed(stream: H2Stream, code: Code, by: ClosedBy): void;
   closed(): void;
-  /** The client sent too many empty frames in a row (Envoy's http2.inbound_empty_frames_flood). */
-  flooded?(): void;
+  /** The connection is closing for a flood (Envoy's http2.<stat>: inbound_empty_frames_flood, outbound_flood, …). */
+  flooded?(stat: FloodStat): void;
 }
 
 /** How a stream closed: "ended" (both sides), a reset "here" or by the "peer", or the connection "gone". */
@@ -237,13 +238,12 @@ export class H2Session extends H2Connection {
   protected streamError(id: number, code: Code): void {
     const s = this.streams.get(id);
     if (s) return this.resetStream(s, code);
-    this.control();
     this.out.u32(Type.RST_STREAM, id, code);
     this.remember(id, true);
   }
 
-  protected override flooded(): void {
-    this.events.flooded?.();
+  protected override flooded(stat: FloodStat): void {
+    this.events.flooded?.(stat);
   }
 
   resetStream(s: H2Stream, code: Code): void {

@@ -9,6 +9,7 @@ import { requestFields } from "./fields.js";
 import { isGrpc } from "../grpc-timeout.js";
 import { H2Client } from "./client.js";
 import { ClientCall } from "./call.js";
+import type { FloodStat } from "./output.js";
 
 /** An upstream connection with no bytes from its peer for this long is sent a PING; unanswered by the next, closed. */
 const KEEPALIVE_MS = 10_000;
@@ -26,6 +27,10 @@ export interface PoolOwner {
   /** The cluster's max_requests_per_connection (0: none), and a connection drained for it. */
   maxRequestsPerConnection(): number;
   maxRequestsReached(): void;
+  /** A request starts (+1) or stops (-1) waiting for a stream on a full connection (`cancelled`: given up). */
+  pending(delta: 1 | -1, cancelled?: boolean): void;
+  /** A connection closed for the upstream's flood (`http2.<stat>`). */
+  flooded(stat: FloodStat): void;
 }
 
 /**
@@ -53,14 +58,24 @@ export class H2Pool {
   }
 
   link(): H2Link {
+    return new H2Link(this.pick() ?? this.open());
+  }
+
+  /** The next request would wait for a stream: every connection is full and no other may open (a pending request). */
+  get full(): boolean {
+    const c = this.pick();
+    return c !== undefined && !c.hasRoom;
+  }
+
+  /** A connection with room, else the least busy one when no other may open, else none (open one). */
+  private pick(): H2Client | undefined {
     let best: H2Client | undefined;
     for (const c of this.clients) {
       if (!c.usable) continue;
-      if (c.hasRoom) return new H2Link(c);
+      if (c.hasRoom) return c;
       if (!best || c.load < best.load) best = c;
     }
-    if (best && !this.owner.underConnectionLimit()) return new H2Link(best);
-    return new H2Link(this.open());
+    return best && !this.owner.underConnectionLimit() ? best : undefined;
   }
 
   /** GOAWAY on every connection: streams in flight finish, and each closes after its last. */
@@ -91,6 +106,8 @@ export class H2Pool {
         draining: () => this.leave(c),
         idle: () => this.owner.idleTimeout(),
         maxRequests: () => this.owner.maxRequestsReached(),
+        pending: (delta, cancelled) => this.owner.pending(delta, cancelled),
+        flooded: (stat) => this.owner.flooded(stat),
         closed: (failed) => {
           this.leave(c);
           this.live--;

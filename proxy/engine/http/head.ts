@@ -45,3 +45,20 @@ export function listsToken(headers: readonly string[], name: string, token: stri
   const v = headerValue(headers, name);
   return v !== undefined && v.split(",").some((t) => t.trim().toLowerCase() === token);
 }
+
+/**
+ * A 1xx's or 204's head without its content-length and transfer-encoding, which a server must not send
+ * (RFC 9110 §8.6, RFC 9112 §6.1) and Envoy strips; undefined when it has neither (or is another status: a 304's
+ * content-length stays, the size of the representation it stands for).
+ */
+export function withoutFraming(head: ResponseHead): ResponseHead | undefined {
+  if (head.status >= 200 && head.status !== 204) return undefined;
+  const h = head.headers;
+  const framing = (i: number): boolean => h[i] === "content-length" || h[i] === "transfer-encoding";
+  let found = false;
+  for (let i = 0; i < h.length && !found; i += 2) found = framing(i);
+  if (!found) return undefined;
+  const headers: string[] = [];
+  for (let i = 0; i < h.length; i += 2) if (!framing(i)) headers.push(h[i]!, h[i + 1]!);
+  return { ...head, headers, contentLength: -1, chunked: false };
+}
