@@ -74,6 +74,9 @@ export abstract class H2Connection extends H2Output {
   /** The last stream id a GOAWAY from this side names (the peer's streams: the client side accepts none). */
   protected abstract get goawayId(): number;
 
+  /** The frames of one read were handled (the server hands over the requests they started). */
+  protected afterFrames(): void {}
+
   /** The peer sent too many empty frames in a row: the connection is closing for it (Envoy counts it). */
   protected flooded(): void {}
 
@@ -129,6 +132,7 @@ export abstract class H2Connection extends H2Output {
         if (this.out.pending >= FLUSH_AT) this.flush();
       }
       if (pos < buf.length) this.pending = buf.subarray(pos);
+      this.afterFrames();
     } catch (e) {
       // Anything else thrown on the way (a handler's bug) ends this connection, never the process.
       this.fail(
