@@ -94,7 +94,7 @@ export class H2Session extends H2Connection implements BodyOwner {
     if (this.done) return;
     for (const s of [...this.streams.values()]) {
       const idle = l.streamIdleMs > 0 && now - s.lastActivity >= l.streamIdleMs;
-      if (!s.remoteEnded) {
+      if (!s.remoteEnded && !s.endRequested) {
         const counter =
           l.requestMs > 0 && now - s.born >= l.requestMs
             ? "downstream_rq_timeout"
