@@ -4,6 +4,7 @@
 // the heap bytes each allocates. A benchmark
 // prints figures; it asserts nothing.
 //   env: BENCH_ITERATIONS (default 200000 per round), BENCH_ROUNDS (default 5)
+import { RequestBody } from "../../proxy/engine/http/body.js";
 import { ITERATIONS, ROUNDS, measure } from "./micro.js";
 import { parseResponseHead, serializeHead } from "../../proxy/engine/http1/parse.js";
 import { RequestParser } from "../../proxy/engine/http1/request.js";
@@ -56,7 +57,7 @@ function cases(name: keyof typeof REQUESTS): [string, () => void][] {
   const response = RESPONSE.slice(0, -4); // the text parseResponseHead gets: the head without its CRLFCRLF
   const parsedResponse = parseResponseHead(response);
   const upstreamHead = () => {
-    const up = upstreamRequest(head, empty, OPTIONS);
+    const up = upstreamRequest(head, RequestBody.of(empty), OPTIONS);
     return serializeHead(`${up.method} ${up.path} HTTP/1.1`, up.headers);
   };
   const responseHead = () => serializeHead("HTTP/1.1 200 OK", parsedResponse.headers);

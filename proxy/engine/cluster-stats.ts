@@ -19,6 +19,8 @@ export class ClusterCounters {
   upstream_rq_retry_overflow = 0;
   upstream_rq_timeout = 0;
   upstream_rq_per_try_timeout = 0;
+  /** A request body overflowed the replay limit while retries or shadows might still need it: they are given up. */
+  retry_or_shadow_abandoned = 0;
   readonly tls = { handshake: 0, failVerifyError: 0, failVerifySan: 0 };
   /** The HTTP/2 codec's flood counters, for upstream connections (Envoy's cluster.<name>.http2.<stat>). */
   readonly http2: Record<FloodStat, number> = {

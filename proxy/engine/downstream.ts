@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import type { RequestHead, ResponseHead } from "./http/head.js";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
+import type { RequestBody } from "./http/body.js";
 
 export interface Downstream {
   readonly isClosed: boolean;
@@ -23,6 +24,11 @@ export interface Downstream {
   body(chunk: Buffer): boolean;
   /** The response is complete; HTTP/2 (and chunked HTTP/1.1) carry the trailers. */
   end(trailers: string[] | undefined, closeAfter: boolean): void;
+  /**
+   * HTTP/2 only: the request is still arriving at request_timeout or stream_idle_timeout and nothing was answered
+   * yet: `fn` answers it (a 408). Once a response is under way the codec resets the stream itself.
+   */
+  onRequestTimeout?(handler: RequestTimeoutHandler | undefined): void;
   /** Abandon the response mid-way. */
   reset(): void;
   /**
@@ -37,10 +43,18 @@ export interface Downstream {
   ): void;
 }
 
+/** Answers a request that timed out while still arriving (an object, not a closure per request). */
+export interface RequestTimeoutHandler {
+  requestTimedOut(counter: string): void;
+}
+
 export interface DownstreamRequest {
   head: RequestHead;
-  /** The body as received: chunk-framed when head.chunked. */
-  body: Buffer;
+  /**
+   * The body, decoded: HTTP/2 streams it (the request is handed over at the end of its HEADERS); HTTP/1.1 hands over
+   * one already ended (it buffers bodies up to MAX_BODY_BYTES).
+   */
+  body: RequestBody;
   remoteAddress: string;
   /** The connection's addresses, SNI and verified peer identity (mTLS). */
   connection: ConnectionInfo;

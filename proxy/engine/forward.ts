@@ -7,6 +7,7 @@ import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/ty
 import type { ClusterRuntime, Host } from "./cluster.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http/head.js";
+import { RequestBody } from "./http/body.js";
 import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
@@ -88,6 +89,8 @@ export class Forward implements Exchange {
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
+    if (!this.req.body.replayable && (this.retry || a.mirrors.length)) cluster.counters.retry_or_shadow_abandoned++;
+    else if (!this.req.body.ended) this.req.body.onOverflow = () => this.onBodyOverflow();
     // An upgrade isn't mirrored: a shadow can't take part in the tunnel.
     if (!this.stream.upgrade)
       for (const m of a.mirrors)
@@ -96,11 +99,11 @@ export class Forward implements Exchange {
     this.attempt();
   }
 
-  private buildRequest(a: ForwardAction, hostOverride?: string): UpstreamRequest {
+  private buildRequest(a: ForwardAction, hostOverride?: string, body = this.req.body): UpstreamRequest {
     const head = this.req.head;
     const hcm = this.stream.hcm;
     if (hcm.tracer) this.trace ??= startSpan(head.headers, hcm.samplingPercent, this.ctx.random, randomHex);
-    const req = upstreamRequest(head, this.req.body, {
+    const req = upstreamRequest(head, body, {
       span: this.trace,
       path: rewritePath(a, this.route, head.path, head.query) ?? head.target,
       levels: this.levels,
@@ -131,8 +134,18 @@ export class Forward implements Exchange {
       cluster.counters.upstream_rq_pending_overflow++; // as the primary's max_requests overflow counts
       return;
     }
+    // The same bytes: a body still arriving goes to the shadow as it comes, through a copy fed by the source's tee.
+    const src = this.req.body;
+    let body = src;
+    if (!src.ended || src.trailers) {
+      body = new RequestBody(Infinity);
+      if (!src.tee(body)) {
+        cluster.counters.retry_or_shadow_abandoned++;
+        return; // over the replay limit already: no shadow, as Envoy
+      }
+    }
     cluster.usage.add(REQUESTS, 1);
-    const req = this.buildRequest(this.route.action as ForwardAction, shadowHost(this.req.head.host));
+    const req = this.buildRequest(this.route.action as ForwardAction, shadowHost(this.req.head.host), body);
     let conn: UpstreamLink | undefined;
     let timer: NodeJS.Timeout | undefined;
     let over = false;
@@ -143,6 +156,11 @@ export class Forward implements Exchange {
       cluster.usage.add(REQUESTS, -1);
     };
     const exchange: Exchange = { ...DISCARD, onEnd: done, onError: done };
+    if (body !== src)
+      body.onAbandon = () => {
+        conn?.abort();
+        done();
+      };
     const r = cluster.acquire(host, (c) => {
       if (over) {
         if (c) cluster.release(host, c);
@@ -162,6 +180,20 @@ export class Forward implements Exchange {
         },
         Math.min(timeoutMs, MAX_TIMER_MS),
       ).unref();
+  }
+
+  /**
+   * The body outgrew the replay limit (Envoy's retry_shadow_buffer_limit): no retry can replay it, so none will be
+   * made. A retry waiting for its backoff, with no attempt in flight, can't go: 507, as Envoy answers.
+   */
+  private onBodyOverflow(): void {
+    const a = this.route.action as ForwardAction;
+    if (this.cluster && (this.retry || a.mirrors.length)) this.cluster.counters.retry_or_shadow_abandoned++;
+    if (this.retryTimer && !this.conn && !this.host && !this.stream.finished) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.stream.respond(507, ["content-type", "text/plain"], "exceeded request buffer limit while retrying upstream");
+    }
   }
 
   /** One try at an upstream host; `fresh`: on a new connection, not a pooled one. */
@@ -209,6 +241,7 @@ export class Forward implements Exchange {
     }
     this.host = undefined;
     this.conn = undefined;
+    this.req.body.detach();
     this.cancelAcquire?.();
     this.cancelAcquire = undefined;
     if (this.tryTimer) clearTimeout(this.tryTimer);
@@ -274,7 +307,7 @@ export class Forward implements Exchange {
     // as a retry (RFC 9110 §9.2.2). So does any request an HTTP/2 upstream refused (REFUSED_STREAM, or above a
     // GOAWAY's last stream): it was not processed (RFC 9113 §8.7), as when an upstream closes an idle connection.
     const unprocessed = kind === "refused-stream" || (reused && IDEMPOTENT.has(this.req.head.method));
-    if (!received && unprocessed && !this.transparentRetry) {
+    if (!received && unprocessed && !this.transparentRetry && this.req.body.replayable) {
       this.transparentRetry = true;
       this.endAttempt();
       return this.attempt(true);
@@ -295,7 +328,8 @@ export class Forward implements Exchange {
   private canRetry(): boolean {
     const r = this.retry;
     const c = this.cluster;
-    if (!r || !c || this.retries >= r.numRetries) return false;
+    // A body over the replay limit can't be sent again (Envoy gives retries up then).
+    if (!r || !c || this.retries >= r.numRetries || !this.req.body.replayable) return false;
     if (c.usage.total(RETRIES) >= c.config.breakers.maxRetries) {
       c.counters.upstream_rq_retry_overflow++;
       this.stream.flags = "URX";

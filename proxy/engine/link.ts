@@ -1,6 +1,7 @@
 // The contract between a request (Stream) and an upstream connection, HTTP/1.1 or HTTP/2.
 import type { Socket } from "node:net";
 import type { ResponseHead } from "./http/head.js";
+import type { RequestBody } from "./http/body.js";
 
 /** How an attempt failed before its response: refused-stream is HTTP/2's REFUSED_STREAM, a reset safe to retry. */
 export type UpstreamFailure = "connect-failure" | "reset" | "refused-stream" | "protocol";
@@ -26,9 +27,15 @@ export interface UpstreamRequest {
   path: string;
   /** Lower-case names, host included, hop-by-hop headers excluded. */
   headers: string[];
-  /** The body's bytes, decoded (never the client's framing); framed anew by the upstream codec. */
-  body: Buffer;
-  /** Always false: request bodies leave re-framed, with a content-length. Kept for the HTTP/2 side's contract. */
+  /**
+   * The body, decoded (never the client's framing), framed anew by the upstream codec: ended when sent, in one write
+   * with its content-length, as it always was for HTTP/1.1 clients; else streamed (body.pipe) as it arrives.
+   */
+  body: RequestBody;
+  /**
+   * HTTP/1.1 framing for a body still arriving with no declared length: `transfer-encoding: chunked` (decided once
+   * when the head is built, so a retry sends the same head). Ignored by HTTP/2.
+   */
   chunked: boolean;
   /** A WebSocket upgrade (Upgrade and Connection kept): sent on a connection of its own, never pooled after. */
   upgrade?: boolean;

@@ -13,7 +13,8 @@ import type {
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
-import type { Downstream, DownstreamRequest } from "./downstream.js";
+import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "./downstream.js";
+import type { BodyTransform } from "./http/body.js";
 import { headerValue, listsToken, withoutFraming, type ResponseHead } from "./http/head.js";
 import {
   applyEdits,
@@ -51,7 +52,7 @@ function isUpgrade(head: DownstreamRequest["head"]): boolean {
   return listsToken(head.headers, "connection", "upgrade");
 }
 
-export class Stream implements FilterCallbacks {
+export class Stream implements FilterCallbacks, RequestTimeoutHandler {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
   readonly view: RequestView;
@@ -98,6 +99,17 @@ export class Stream implements FilterCallbacks {
       header: (n) => (n === "host" || n === ":authority" ? head.host : headerValue(head.headers, n)),
     };
     req.down.onAbort(() => this.onDownstreamAbort());
+    if (!req.body.ended) req.down.onRequestTimeout?.(this);
+  }
+
+  /**
+   * request_timeout or stream_idle_timeout while the request still arrives and nothing was answered (HTTP/2: the
+   * request is handed over at its head): the attempt is given up and the client answered 408, as Envoy does.
+   */
+  requestTimedOut(_counter: string): void {
+    if (this.finished || this.committed) return;
+    this.forward?.cancel();
+    this.respond(408, ["content-type", "text/plain"], "request timeout");
   }
 
   get hcm(): HttpConnectionManager {
@@ -199,12 +211,17 @@ export class Stream implements FilterCallbacks {
     if (value === undefined) removeHeader(this.req.head.headers, name);
     else setHeader(this.req.head.headers, name, value);
   }
-  transformRequestBody(push: (chunk: Buffer) => Buffer | undefined, end: () => boolean): boolean {
-    // The body is whole by now (the codecs read it before routing).
-    const body = push(this.req.body);
-    if (!body || !end()) return false;
-    this.req.body = body;
-    return true;
+  transformRequestBody(t: BodyTransform, invalid: { status: number; body: string }): boolean {
+    const body = this.req.body;
+    // Its length is the transform's now: a body still arriving leaves without the client's content-length.
+    this.req.head.contentLength = -1;
+    body.onInvalid = () => {
+      if (this.finished) return;
+      this.forward?.cancel();
+      if (this.committed) return this.resetAfterCommit("UC");
+      this.respond(invalid.status, ["content-type", "text/plain"], invalid.body);
+    };
+    return body.setTransform(t);
   }
   wrapDownstream(wrap: (down: Downstream) => Downstream): void {
     this.req.down = wrap(this.req.down);
@@ -333,8 +350,8 @@ export class Stream implements FilterCallbacks {
     if (this.committed) return this.resetAfterCommit("DT");
     const grpc = isGrpc(this.view.header("content-type"));
     if (grpc) this.grpcStatus = "4";
-    // The request was whole (it is read before routing): Envoy answers 504 then, 408 while it still arrives.
-    this.sendLocalReply(504, "DT", grpc ? ["grpc-status", "4"] : []);
+    // Envoy answers 504 once the request is whole, 408 while it still arrives.
+    this.sendLocalReply(this.req.body.ended ? 504 : 408, "DT", grpc ? ["grpc-status", "4"] : []);
   }
 
   /** The upstream failed after the response started: the client's stream is reset, flagged `flag`. */
@@ -372,7 +389,7 @@ export class Stream implements FilterCallbacks {
       host: f?.lastHost,
       routeName: this.route?.name,
       remoteAddress: this.req.remoteAddress,
-      requestBytes: this.req.body.length + this.tunnelled,
+      requestBytes: this.req.body.received + this.tunnelled,
       responseBytes: this.responseBytes,
       attempts: (f?.retries ?? 0) + 1,
       sentHeaders: f?.upstream?.headers ?? head.headers,

@@ -1,3 +1,4 @@
+import { RequestBody } from "./http/body.js";
 import { requestId, upstreamRequest } from "./upstream-head.js";
 import type { RequestHead } from "./http/head.js";
 
@@ -14,9 +15,9 @@ describe("x-request-id", () => {
     const head = (headers: string[]) =>
       ({ method: "GET", path: "/", headers, host: "h", chunked: false }) as RequestHead;
     const opts = { path: "/", levels: [], host: undefined, requestId: true, tracing: false };
-    const added = upstreamRequest(head([]), Buffer.alloc(0), opts).headers;
+    const added = upstreamRequest(head([]), RequestBody.of(Buffer.alloc(0)), opts).headers;
     expect(added[added.indexOf("x-request-id") + 1]).toMatch(V4);
-    const kept = upstreamRequest(head(["x-request-id", "abc"]), Buffer.alloc(0), opts).headers;
+    const kept = upstreamRequest(head(["x-request-id", "abc"]), RequestBody.of(Buffer.alloc(0)), opts).headers;
     expect(kept.filter((h) => h === "x-request-id")).toHaveLength(1);
     expect(kept[kept.indexOf("x-request-id") + 1]).toBe("abc");
   });

@@ -1,5 +1,6 @@
 // The request sent upstream: hop-by-hop headers dropped, header edits applied, host rewritten, and
 // x-request-id, traceparent/B3 and x-forwarded-proto added when missing.
+import type { RequestBody } from "./http/body.js";
 import { randomFillSync } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
 import type { XfccMode } from "./config/hcm.js";
@@ -93,10 +94,10 @@ function connectionTokens(head: RequestHead): Set<string> | undefined {
 }
 
 /**
- * `body` is the request's decoded body. One authority: the Host sent is the one the request was routed by
+ * `body` is the request's decoded body (ended, or still arriving). One authority: the Host sent is the one the request was routed by
  * (head.host: absolute-form or :authority over a Host header), unless a rewrite names another.
  */
-export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions): UpstreamRequest {
+export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOptions): UpstreamRequest {
   const src = head.headers;
   const extra = connectionTokens(head);
   const headers: string[] = [];
@@ -134,12 +135,18 @@ export function upstreamRequest(head: RequestHead, body: Buffer, o: HeadOptions)
   }
   if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
   if (o.xfcc) clientCertHeader(headers, o.xfcc.mode, o.xfcc.details);
-  // The proxy's own framing: a content-length whenever the request had a body or said it had one.
-  if (body.length || head.chunked || headerValue(src, "content-length") !== undefined) {
+  // The proxy's own framing: a content-length whenever the request had a body or said it had one; a body still
+  // arriving keeps the length its client declared, else goes chunked on HTTP/1.1 (as Envoy).
+  let chunked = false;
+  if (!body.ended) {
     removeHeader(headers, "content-length");
-    headers.push("content-length", String(body.length));
+    if (head.contentLength >= 0) headers.push("content-length", String(head.contentLength));
+    else chunked = true;
+  } else if (body.received || head.chunked || headerValue(src, "content-length") !== undefined) {
+    removeHeader(headers, "content-length");
+    headers.push("content-length", String(body.received));
   }
-  return { method: head.method, path: o.path, headers, body, chunked: false };
+  return { method: head.method, path: o.path, headers, body, chunked };
 }
 
 /**

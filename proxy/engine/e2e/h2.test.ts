@@ -6,6 +6,7 @@ import {
   backend,
   cluster,
   get,
+  h2response,
   resources,
   ROUTER,
   startEngine,
@@ -27,16 +28,10 @@ const SAY: grpc.MethodDefinition<Buffer, Buffer> = {
 };
 
 function h2get(session: ClientHttp2Session, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ":path": path, ":method": body ? "POST" : "GET" }, { endStream: !body });
-    let status = 0;
-    let data = "";
-    req.on("response", (h) => (status = Number(h[":status"])));
-    req.on("data", (d: Buffer) => (data += d.toString()));
-    req.on("end", () => resolve({ status, body: data }));
-    req.on("error", reject);
-    if (body) req.end(body);
-  });
+  const req = session.request({ ":path": path, ":method": body ? "POST" : "GET" }, { endStream: !body });
+  const response = h2response(req);
+  if (body) req.end(body);
+  return response;
 }
 
 function call(

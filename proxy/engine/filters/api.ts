@@ -5,6 +5,7 @@ import type { RequestView, Route, VirtualHost, WeightedCluster } from "../config
 import type { Obj, Reader } from "../config/read.js";
 import type { ConnectionInfo } from "../connection.js";
 import type { Downstream } from "../downstream.js";
+import type { BodyTransform } from "../http/body.js";
 import type { EngineContext } from "../context.js";
 import type { LocalFlag } from "../local.js";
 import type { DownstreamPeer } from "../peer.js";
@@ -45,10 +46,10 @@ export interface FilterCallbacks {
   /** Sets (or, with undefined, removes) a request header, for the filters after this one and the upstream. */
   setRequestHeader(name: string, value: string | undefined): void;
   /**
-   * Rewrites the request body as it arrives: `push` turns bytes received into bytes sent (undefined: they are not
-   * valid), `end` says whether the body may end where it did. False: the body is not valid (the filter answers).
+   * Rewrites the request body as it arrives, what came already included. Bytes the transform refuses end the request:
+   * `invalid` is the answer (or, once a response is under way, the stream is reset). False: refused already.
    */
-  transformRequestBody(push: (chunk: Buffer) => Buffer | undefined, end: () => boolean): boolean;
+  transformRequestBody(t: BodyTransform, invalid: { status: number; body: string }): boolean;
   /** Puts a filter's encoder between the response and the client: everything sent to the client goes through it. */
   wrapDownstream(wrap: (down: Downstream) => Downstream): void;
 }

@@ -27,6 +27,8 @@ import {
 
 /** How much of a non-gRPC response's body becomes its grpc-message (Envoy's MAX_BUFFERED_PLAINTEXT_LENGTH). */
 const MAX_MESSAGE_BYTES = 16 * 1024;
+/** Envoy's answer to a -text body that isn't base64 (a 400, which the response side turns into gRPC's INTERNAL). */
+const INVALID_BASE64 = { status: 400, body: "Bad gRPC-web request, invalid base64 data." };
 /** What Envoy asks upstream for when the client didn't say (its GrpcAcceptEncodingValues.Default). */
 const ACCEPT_ENCODING = "identity,deflate,gzip";
 
@@ -163,17 +165,9 @@ export const grpcWebFilter: HttpFilterExtension<undefined> = {
     s.setRequestHeader("content-type", "application/grpc");
     if (s.view.header("grpc-accept-encoding") === undefined)
       s.setRequestHeader("grpc-accept-encoding", ACCEPT_ENCODING);
-    if (isTextType(type)) {
-      const decoder = new Base64Decoder();
-      if (
-        !s.transformRequestBody(
-          (c) => decoder.push(c),
-          () => decoder.end(),
-        )
-      ) {
-        s.respond(400, ["content-type", "text/plain"], "Bad gRPC-web request, invalid base64 data.");
-        return "stop";
-      }
+    if (isTextType(type) && !s.transformRequestBody(new Base64Decoder(), INVALID_BASE64)) {
+      s.respond(INVALID_BASE64.status, ["content-type", "text/plain"], INVALID_BASE64.body);
+      return "stop";
     }
     return "continue";
   },

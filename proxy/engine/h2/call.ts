@@ -2,10 +2,11 @@
 import { WINDOW } from "./connection.js";
 import { H2Stream, type StreamOwner } from "./stream.js";
 import type { Exchange } from "../link.js";
-import { Spool } from "./spool.js";
+import { Spool } from "../http/spool.js";
+import type { BodySink, RequestBody } from "../http/body.js";
 
-/** One request: what it sends, and whom it tells what comes back. */
-export class ClientCall {
+/** One request: what it sends (its body streamed through it as a sink), and whom it tells what comes back. */
+export class ClientCall implements BodySink {
   stream: ClientStream | undefined;
   paused = false;
   /** Response bytes that came while paused, copied (see Spool). */
@@ -16,11 +17,22 @@ export class ClientCall {
 
   constructor(
     readonly fields: string[],
-    readonly body: Buffer,
+    readonly body: RequestBody,
     /** A HEAD request: its response's content-length describes no content. */
     readonly noBody: boolean,
     public exchange: Exchange | undefined,
   ) {}
+
+  /** Request body bytes, queued on the stream (sent as its send window allows); false above its high-water mark. */
+  data(chunk: Buffer): boolean {
+    const s = this.stream;
+    return !s || s.write(chunk);
+  }
+
+  /** The request's end: END_STREAM on the last DATA, or its trailers. */
+  end(trailers: string[] | undefined): void {
+    this.stream?.end(trailers);
+  }
 
   /** Keeps a copy of `data` until resumed. */
   hold(data: Buffer): void {

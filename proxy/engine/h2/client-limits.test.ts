@@ -12,6 +12,7 @@ import type { Engine } from "../engine.js";
 import type { Exchange } from "../link.js";
 import { H2Client } from "./client.js";
 import { ClientCall } from "./call.js";
+import { RequestBody } from "../http/body.js";
 
 const H2 = { http2_protocol_options: {} };
 setFlagsFromString("--expose-gc");
@@ -278,7 +279,7 @@ describe("the client's last stream id", () => {
             onError: (kind) => resolve([...events, `error ${kind}`]),
           };
           const fields = [":method", "GET", ":scheme", "http", ":authority", "x", ":path", path];
-          client.start(new ClientCall(fields, Buffer.alloc(0), false, exchange));
+          client.start(new ClientCall(fields, RequestBody.of(Buffer.alloc(0)), false, exchange));
         });
       expect(await call("/first")).toEqual(["head 200", "body ok"]);
       (client as unknown as { nextId: number }).nextId = 2 ** 31 - 1;

@@ -190,13 +190,21 @@ export class H2Client extends H2Connection {
     call.stream = s;
     this.streams.set(id, s);
     const body = call.body;
-    s.respond(call.fields, body.length === 0);
-    if (body.length) {
-      // The whole body, ended: its last DATA frame carries END_STREAM.
-      s.queue.push(body);
-      s.queued = body.length;
-      s.endRequested = true;
-      this.pump(s);
+    if (body.ended && !body.trailers) {
+      // The whole body, ended: its last DATA frame carries END_STREAM (none: the HEADERS do).
+      const whole = body.whole();
+      s.respond(call.fields, whole.length === 0);
+      if (whole.length) {
+        s.queue.push(whole);
+        s.queued = whole.length;
+        s.endRequested = true;
+        this.pump(s);
+      }
+    } else {
+      // Streamed as it arrives (and replayed from its start on a retry), paced by the stream's queue.
+      s.respond(call.fields, false);
+      s.onDrain = () => body.resume();
+      body.pipe(call);
     }
     // No stream id left: the next streams go to a new connection. Only now, with this stream open: drained without
     // one, the connection closed before its HEADERS went out, and the request failed as reset.

@@ -95,6 +95,9 @@ export abstract class H2Connection extends H2Output {
     return this.openedIn;
   }
 
+  /** The frames of one read were handled (the server hands over the requests they started). */
+  protected afterFrames(): void {}
+
   /** Our connection window and SETTINGS, laid out after whatever preface this side sends. */
   protected grantInitial(): void {
     this.out.u32(Type.WINDOW_UPDATE, 0, WINDOW - DEFAULT_WINDOW);
@@ -147,6 +150,7 @@ export abstract class H2Connection extends H2Output {
         if (this.out.pending >= FLUSH_AT) this.flush();
       }
       if (pos < buf.length) this.pending = buf.subarray(pos);
+      this.afterFrames();
     } catch (e) {
       // Anything else thrown on the way (a handler's bug) ends this connection, never the process.
       this.fail(

@@ -3,7 +3,8 @@
 // grpc-status).
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { Downstream, DownstreamRequest } from "../downstream.js";
+import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
+import type { RequestBody } from "../http/body.js";
 import { connectionOf } from "../connection.js";
 import { ChunkedScanner, reason } from "../http1/parse.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
@@ -58,6 +59,10 @@ class H2Response implements Downstream {
 
   onDrain(fn: (() => void) | undefined): void {
     this.stream.onDrain = fn;
+  }
+
+  onRequestTimeout(handler: RequestTimeoutHandler | undefined): void {
+    this.stream.onTimeout = handler;
   }
 
   /** HEADERS from `headers`, or a reset when a value can't travel on HTTP/2 (never an exception out of the engine). */
@@ -280,7 +285,7 @@ export class H2Listener {
       return;
     }
     const q = h.path.indexOf("?");
-    const body = stream.body();
+    const body = stream.body as RequestBody;
     const grpc = isGrpc(contentType(h.headers));
     this.onRequest({
       head: {
@@ -291,7 +296,7 @@ export class H2Listener {
         minor: 1,
         headers: h.headers,
         host: h.authority || hostField(h.headers),
-        contentLength: body.length,
+        contentLength: body.ended ? body.received : h.contentLength,
         chunked: false,
         keepAlive: true,
         expectContinue: false,

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { H2Session, type SessionEvents } from "./session.js";
 import { responseFields, type H2RequestHead, type Refusal } from "./fields.js";
 import type { H2Stream } from "./stream.js";
+import { readAll } from "../../../test/support/engine/body.js";
 
 type Handler = (s: H2Stream, head: H2RequestHead | Refusal) => void;
 
@@ -77,9 +78,11 @@ const echo: Handler = (s, h) => {
     xs.flatMap((n) => [n, h.headers[h.headers.indexOf(n) + 1]!]),
   )!;
   fields.push("x-method", h.method, "x-path", h.path);
-  s.respond(fields, false);
-  s.write(s.body());
-  s.end();
+  void readAll(s.body).then((body) => {
+    s.respond(fields, false);
+    s.write(body);
+    s.end();
+  });
 };
 
 describe("H2Session (server) with node:http2 as the client", () => {
@@ -158,8 +161,10 @@ describe("H2Session (server) with node:http2 as the client", () => {
     const got: number[] = [];
     handler = (s, h) => {
       if (!("method" in h)) return s.reset();
-      got.push(s.body().length);
-      s.respond(responseFields(200, [])!, true);
+      void readAll(s.body).then((body) => {
+        got.push(body.length);
+        s.respond(responseFields(200, [])!, true);
+      });
     };
     const c = client();
     const part = Buffer.alloc(768 * 1024, 1);

@@ -2,15 +2,14 @@
 // waiting for flow-control window. The session moves the bytes; a stream only keeps its own state.
 import { Code } from "./frames.js";
 import type { H2RequestHead } from "./fields.js";
-import { Spool } from "./spool.js";
+import { Spool } from "../http/spool.js";
+import type { RequestBody } from "../http/body.js";
+import type { RequestTimeoutHandler } from "../downstream.js";
 
 /** Queued response bytes above which write() asks the caller to wait for onDrain (as a Writable's highWaterMark). */
 export const HIGH_WATER = 64 * 1024;
-/** A body's first store: most request bodies (gRPC messages, forms) fit, and small ones come from Node's pool. */
-const FIRST_STORE = 1024;
 /** Writes smaller than this are copied (see Spool) when they queue behind others, not queued as they are. */
 const SMALL_WRITE = 1024;
-const EMPTY = Buffer.alloc(0);
 
 /** What a stream asks of its connection. */
 export interface StreamOwner {
@@ -27,10 +26,14 @@ export class H2Stream {
   /** When bytes of this stream last moved (its request's DATA in, its response's DATA out): stream_idle_timeout. */
   lastActivity = this.born;
   // The request.
-  /** Set once the request's fields are accepted; it is handed over when it ends. */
+  /** Set once the request's fields are accepted; it is handed over at the end of the read its HEADERS came in. */
   head: H2RequestHead | undefined;
-  /** The body so far: `received` bytes at the start of `store`. */
-  private store: Buffer | undefined;
+  /** The request's body as it arrives (server side). */
+  body: RequestBody | undefined;
+  /** Body bytes taken upstream (or padding) whose window isn't given back yet. */
+  credit = 0;
+  /** Answers the request should it time out while still arriving (set once it is handed over). */
+  onTimeout: RequestTimeoutHandler | undefined;
   received = 0;
   declaredLength = -1;
   remoteEnded = false;
@@ -59,33 +62,6 @@ export class H2Stream {
   ) {
     this.recvWindow = recvWindow;
     this.sendWindow = sendWindow;
-  }
-
-  /**
-   * Appends a DATA payload (the caller checked that `received` stays within `limit`). It is copied, never kept as a
-   * view: a payload is a slice of the socket read it arrived in, and a client sending a byte of body in each read, the
-   * rest frames nobody keeps, would have a few bytes of body hold every read whole; nor is an object kept per frame.
-   * The store doubles (to the declared length when that is nearer), so it holds at most twice what was received.
-   */
-  append(data: Buffer, limit: number): void {
-    const total = this.received + data.length;
-    let store = this.store;
-    if (!store || total > store.length) {
-      const want = this.declaredLength;
-      const size = want >= total && want < total * 2 ? want : Math.min(Math.max(total * 2, FIRST_STORE), limit);
-      const next = Buffer.allocUnsafe(size);
-      store?.copy(next, 0, 0, this.received);
-      this.store = store = next;
-    }
-    data.copy(store, this.received);
-    this.received = total;
-  }
-
-  /** The request body as received. */
-  body(): Buffer {
-    const store = this.store;
-    this.store = undefined;
-    return store ? store.subarray(0, this.received) : EMPTY;
   }
 
   /** HEADERS for the response (fields from fields.ts's responseFields, `:status` first). */

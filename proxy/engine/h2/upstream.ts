@@ -1,6 +1,5 @@
 // HTTP/2 upstreams (gRPC backends, http2_protocol_options): a host's connections on Weft's own codec (client.ts), a
 // stream per request (H2Link).
-import { dechunk } from "../http1/parse.js";
 import { headerValue } from "../http/head.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import type { Exchange, UpstreamLink, UpstreamRequest } from "../link.js";
@@ -144,8 +143,7 @@ export class H2Link implements UpstreamLink {
     // gRPC asks for te: trailers, and gRPC's C core (its C++, Python and Ruby servers) refuses a call without it. The
     // client's te is hop-by-hop and dropped with the rest, so the proxy says it, as Envoy does for gRPC.
     if (isGrpc(headerValue(req.headers, "content-type"))) fields.push("te", "trailers");
-    const body = req.chunked ? dechunk(req.body) : req.body;
-    this.call = new ClientCall(fields, body, noBody, exchange);
+    this.call = new ClientCall(fields, req.body, noBody, exchange);
     this.client.start(this.call);
   }
 

@@ -1,5 +1,6 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered.
+import { RequestBody } from "../http/body.js";
 import type { Socket } from "node:net";
 import type { OriginalDst } from "../../native/original-dst.js";
 import type { HcmLimits } from "../config/types.js";
@@ -433,7 +434,7 @@ export class Http1Connection implements Downstream {
       this.closeAfter = !head.keepAlive || head.minor === 0;
       this.handler({
         head,
-        body: r.body,
+        body: RequestBody.of(r.body),
         remoteAddress: this.remoteAddress,
         connection: connectionOf(this.socket),
         originalDst: this.originalDst,

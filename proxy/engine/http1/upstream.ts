@@ -5,6 +5,7 @@ import { dial, type DialFailure, type DialOptions } from "../dial.js";
 import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from "./parse.js";
 import { headerValue, listsToken, type ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
+import type { BodySink, RequestBody } from "../http/body.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
 
@@ -21,7 +22,7 @@ const enum Phase {
   UntilClose,
 }
 
-export class UpstreamConnection implements UpstreamLink {
+export class UpstreamConnection implements UpstreamLink, BodySink {
   readonly socket: Socket;
   private connected = false;
   private exchange: Exchange | undefined;
@@ -40,6 +41,9 @@ export class UpstreamConnection implements UpstreamLink {
   /** The exchange in flight is a WebSocket upgrade: a 101 hands the socket over, any other answer closes it. */
   private upgrade = false;
   private dead = false;
+  /** A request body still being sent (streamed as it arrives), and whether it goes chunked. */
+  private sending: RequestBody | undefined;
+  private chunkedOut = false;
   requests = 0;
   /** Called once the connection closes, for whatever reason. */
   onClosed: ((c: UpstreamConnection) => void) | undefined;
@@ -59,6 +63,7 @@ export class UpstreamConnection implements UpstreamLink {
     });
     this.socket = s;
     s.on("data", this.onData);
+    s.on("drain", () => this.sending?.resume());
     s.on("close", () => {
       this.dead = true;
       if (this.connected) this.closeExchange();
@@ -72,8 +77,12 @@ export class UpstreamConnection implements UpstreamLink {
 
   /** Sends a request. `noBody`: the response has no body whatever its headers say (HEAD). */
   send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void {
-    const head = (req.h1 ??= serializeHead(`${req.method} ${req.path} HTTP/1.1`, req.headers));
+    const head = (req.h1 ??= serializeHead(
+      `${req.method} ${req.path} HTTP/1.1`,
+      req.chunked ? [...req.headers, "transfer-encoding", "chunked"] : req.headers,
+    ));
     const body = req.body;
+    this.sending = undefined;
     this.exchange = exchange;
     this.phase = Phase.Head;
     this.headScanner.reset();
@@ -81,17 +90,50 @@ export class UpstreamConnection implements UpstreamLink {
     this.received = false;
     this.upgrade = req.upgrade === true;
     this.requests++;
-    if (body && body.length) {
+    if (!body.ended || req.chunked) {
+      // Still arriving: streamed as it comes, with the declared content-length or chunked (as Envoy).
+      this.socket.write(head, "latin1");
+      this.sending = body;
+      this.chunkedOut = req.chunked;
+      body.pipe(this);
+      return;
+    }
+    const whole = body.whole();
+    if (whole.length) {
       this.socket.cork();
       this.socket.write(head, "latin1");
-      this.socket.write(body);
+      this.socket.write(whole);
       process.nextTick(() => this.socket.uncork());
     } else this.socket.write(head, "latin1");
+  }
+
+  /** A chunk of the streamed request body; false when the socket is backed up (the body waits for its drain). */
+  data(chunk: Buffer): boolean {
+    if (this.sending === undefined || this.dead) return true;
+    const s = this.socket;
+    if (!this.chunkedOut) return s.write(chunk);
+    s.cork();
+    s.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+    s.write(chunk);
+    const ok = s.write("\r\n", "latin1");
+    s.uncork();
+    return ok;
+  }
+
+  /** The streamed body's end: the last chunk and the trailers when chunked (dropped otherwise: no place for them). */
+  end(trailers: string[] | undefined): void {
+    if (this.sending === undefined || this.dead) return;
+    this.sending = undefined;
+    if (!this.chunkedOut) return;
+    let last = "0\r\n";
+    if (trailers) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+    this.socket.write(`${last}\r\n`, "latin1");
   }
 
   /** Abandons the exchange in flight: the connection can't be reused, so it is closed. */
   abort(): void {
     this.exchange = undefined;
+    this.sending = undefined;
     if (this.abandonTimer) clearTimeout(this.abandonTimer);
     this.abandonTimer = undefined;
     this.socket.destroy();
@@ -99,6 +141,7 @@ export class UpstreamConnection implements UpstreamLink {
 
   /** Keeps reading the response but drops it, then lets the connection be reused (retry after a 5xx head). */
   discard(): void {
+    if (this.sending) return this.abort(); // the request isn't all sent: the connection can't carry another
     this.exchange = DISCARD;
     this.socket.resume();
   }
@@ -110,7 +153,7 @@ export class UpstreamConnection implements UpstreamLink {
    * than open a new one each.
    */
   abandon(): void {
-    if (this.phase === Phase.UntilClose || this.phase === Phase.Idle || this.dead) return this.abort();
+    if (this.phase === Phase.UntilClose || this.phase === Phase.Idle || this.dead || this.sending) return this.abort();
     this.exchange = DISCARD;
     this.abandonBudget = ABANDON_MAX_BYTES;
     this.abandonTimer = setTimeout(() => this.abort(), ABANDON_MAX_MS);
@@ -274,6 +317,11 @@ export class UpstreamConnection implements UpstreamLink {
     this.abandonTimer = undefined;
     // Paused for a slow client, the exchange is over now: reading again is what keeps it poolable.
     this.socket.resume();
+    // Answered before its request was all sent: the rest isn't wanted, and the connection can't be reused.
+    if (this.sending) {
+      this.sending = undefined;
+      this.keepAlive = false;
+    }
     if (!this.keepAlive) this.socket.destroy();
     ex?.onEnd();
     if (this.keepAlive && !this.dead) this.onReusable?.(this);

@@ -1,6 +1,7 @@
 // Test helpers for e2e tests: real backends on loopback, Envoy resources, and an HTTP client.
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { ClientHttp2Stream } from "node:http2";
 import { Engine, type EngineOptions } from "../../../proxy/engine/engine.js";
 import type { Resources } from "../../../proxy/engine/config/types.js";
 
@@ -171,6 +172,18 @@ export function countBy<T>(items: T[], key: (t: T) => string): Record<string, nu
   const out: Record<string, number> = {};
   for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
   return out;
+}
+
+/** An HTTP/2 client stream's response: its status and its body as text. */
+export function h2response(req: ClientHttp2Stream): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let data = "";
+    req.on("response", (h) => (status = Number(h[":status"])));
+    req.on("data", (d: Buffer) => (data += d.toString()));
+    req.on("end", () => resolve({ status, body: data }));
+    req.on("error", reject);
+  });
 }
 
 /** Waits for a condition on state the test can't subscribe to; bounded (2 s unless told), checked every few ms. */

@@ -1,6 +1,7 @@
 // Pool hygiene: 1,000 clients that go away mid-response, some after stalling the proxy's writes (so their upstream
 // connection is paused for backpressure), must leave no paused or half-closed connection in the pool: every later
 // request succeeds at its normal latency. And they reuse upstream connections rather than open one each.
+import { RequestBody } from "../../http/body.js";
 import { Agent, createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Engine } from "../../engine.js";
@@ -133,7 +134,7 @@ describe("an upstream connection paused for a slow client", () => {
       new Promise((resolve, reject) => {
         let body = "";
         conn.send(
-          { method: "GET", path: "/", headers: ["host", "b"], body: Buffer.alloc(0), chunked: false },
+          { method: "GET", path: "/", headers: ["host", "b"], body: RequestBody.of(Buffer.alloc(0)), chunked: false },
           {
             onHead: () => undefined,
             // The last (only) piece of the body meets a slow client: the stream pauses the connection, as stream.ts does.
