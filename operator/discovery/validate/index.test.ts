@@ -196,6 +196,26 @@ spec:
   });
 });
 
+describe("validate DestinationRule tcpKeepalive.time", () => {
+  const errors = (time: string) =>
+    validateObject(
+      parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec: { host: ext.example.com, trafficPolicy: { connectionPool: { tcp: { tcpKeepalive: { time: "${time}" } } } } }`)[0] ??
+        {},
+    );
+
+  it("takes whole seconds the kernel takes (1 to 32767), as the proxy sets it, and names the field otherwise", () => {
+    expect(errors("1s")).toEqual([]);
+    expect(errors("2h")).toEqual([]);
+    for (const bad of ["250ms", "1.5s", "0s", "10h"])
+      expect(errors(bad)).toEqual([
+        `spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: "${bad}" is not a keepalive time the kernel takes (1s to 32767s, in whole seconds)`,
+      ]);
+  });
+});
+
 describe("validate VirtualService tcp and tls", () => {
   it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
     const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));

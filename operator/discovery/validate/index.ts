@@ -236,6 +236,13 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
     e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
+    // Linux's TCP_KEEPIDLE takes 1 to 32767 whole seconds (the proxy would be refused "250ms" as 0 seconds).
+    const time = ka.time === undefined ? undefined : durationSeconds(ka.time);
+    if (time !== undefined && !(Number.isInteger(time) && time >= 1 && time <= 32767))
+      e.add(
+        `${path}.connectionPool.tcp.tcpKeepalive.time`,
+        `"${ka.time}" is not a keepalive time the kernel takes (1s to 32767s, in whole seconds)`,
+      );
     if (ka.probes !== undefined && ka.probes !== 9)
       e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
     if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75)
