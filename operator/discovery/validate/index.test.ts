@@ -216,6 +216,29 @@ spec: { host: ext.example.com, trafficPolicy: { connectionPool: { tcp: { tcpKeep
   });
 });
 
+describe("validate VirtualService destinations", () => {
+  it("requires each destination and its host, in routes, mirror and mirrors, as istiod's validateDestination", () => {
+    expect(
+      vsErrors(`
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+    mirror: { subset: v1 }
+    mirrors: [{ percentage: { value: 5 } }, { destination: { host: "*" } }]
+  - route: [{ destination: { host: "a b", port: { number: 70000 } } }]`),
+    ).toEqual([
+      "spec.http[0].mirror.host: is required",
+      "spec.http[0].mirrors[0].destination: is required",
+      'spec.http[0].mirrors[1].destination.host: "*" is not a destination; name a service',
+      'spec.http[1].route[0].destination.host: "a b" is not a valid host name',
+      "spec.http[1].route[0].destination.port.number: must be a port (1-65535), got 70000",
+    ]);
+    const [tcp] = parseYaml(`
+kind: VirtualService
+metadata: { name: db }
+spec: { hosts: [db], tcp: [{ route: [{ destination: { host: db } }, { weight: 10 }] }] }`);
+    expect(validateObject(tcp ?? {})).toEqual(["spec.tcp[0].route[1].destination: is required"]);
+  });
+});
+
 describe("validate VirtualService tcp and tls", () => {
   it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
     const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));
