@@ -71,4 +71,21 @@ spec:
     const domains = (routeConfig(out, "80")["virtual_hosts"] as { domains: string[] }[]).flatMap((v) => v.domains);
     expect(domains.filter((d) => d === "240.0.0.1")).toEqual(["240.0.0.1"]);
   });
+
+  it("takes domains that differ only in case for one (Envoy matches them so, and refuses both)", () => {
+    const out = translate(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: upper }
+spec:
+  hosts: [Web.Example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS`),
+      client,
+    );
+    expect(violations(out)).toEqual([]);
+    const domains = (routeConfig(out, "80")["virtual_hosts"] as { domains: string[] }[]).flatMap((v) => v.domains);
+    expect(domains.filter((d) => d.toLowerCase() === "web.example.com")).toHaveLength(1);
+  });
 });
