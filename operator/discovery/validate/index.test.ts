@@ -90,6 +90,15 @@ describe("validate VirtualService", () => {
     ]);
   });
 
+  it("checks subsets against the DestinationRules it is given, passing over one without a host", () => {
+    const broken = { name: "broken", namespace: "default", spec: {} as DestinationRule };
+    const [vs] = parseYaml(`
+kind: VirtualService
+metadata: { name: reviews }
+spec: { hosts: [reviews], http: [{ route: [{ destination: { host: reviews, subset: v1 } }] }] }`);
+    expect(validateObject(vs ?? {}, { destinationRules: [broken, ...bookinfoRules] })).toEqual([]);
+  });
+
   it("rejects a subset the DestinationRule doesn't define", () => {
     expect(vsErrors(`  - route: [{ destination: { host: reviews, subset: v9 } }]`)).toEqual([
       'spec.http[0].route[0].destination.subset: subset "v9" is not defined by DestinationRule default/reviews',

@@ -93,6 +93,8 @@ function rulesByHost(rules: Named<DestinationRule>[], suffix: string): Map<strin
   if (!index) {
     index = new Map();
     for (const r of rules) {
+      // A rule the cluster holds without a host (stored before this webhook, or never admitted) names no subsets.
+      if (typeof r.spec.host !== "string" || !r.spec.host) continue;
       for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)]))
         index.set(h, [...(index.get(h) ?? []), r]);
     }
