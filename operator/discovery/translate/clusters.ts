@@ -40,6 +40,11 @@ function socketAddress(address: string, port: number): Address {
   return { socket_address: { address, port_value: port } };
 }
 
+/** Envoy's largest load_balancing_weight (a uint32). */
+const MAX_WEIGHT = 2 ** 32 - 1;
+/** An endpoint's weight: unset or 0 is 1, as Istio's GetLoadBalancingWeight (Envoy's minimum is 1). */
+const endpointWeight = (ep: Endpoint): number => ep.weight || 1;
+
 /**
  * `mtls`: whether an endpoint takes mTLS on its port (Istio's endpoint builder: a meshed endpoint whose workload's
  * PeerAuthentication says DISABLE there is marked plaintext, so auto mTLS sends it plaintext).
@@ -62,13 +67,16 @@ export function loadAssignment(
       const [region, zone, subZone] = locality.split("/");
       return {
         locality: locality ? { region, zone, sub_zone: subZone } : {},
-        // gRPC clients ignore a locality without a weight.
-        load_balancing_weight: eps.reduce((sum, ep) => sum + (ep.weight ?? 1), 0),
+        // gRPC clients ignore a locality without a weight; Envoy's are uint32 (a sum past it would wrap to 0).
+        load_balancing_weight: Math.min(
+          eps.reduce((sum, ep) => sum + endpointWeight(ep), 0),
+          MAX_WEIGHT,
+        ),
         lb_endpoints: eps.map((ep) => {
           const tls = mtls(ep, endpointPort(ep, port)) ? endpointTlsMetadata(ep) : undefined;
           return {
             endpoint: { address: socketAddress(ep.address, endpointPort(ep, port)) },
-            load_balancing_weight: ep.weight ?? 1,
+            load_balancing_weight: endpointWeight(ep),
             ...(tls || ep.workload
               ? {
                   metadata: {

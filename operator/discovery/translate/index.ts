@@ -161,6 +161,8 @@ function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, mem
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcp: Listener[] = [];
+  /** Each VIP:port's listener is the first service's (by hostname) that has it; two would NACK all of LDS. */
+  const vipOwners = new Map<string, string>();
   for (const service of ctx.scope?.services ?? ctx.model.services) {
     for (const port of service.ports) {
       if (!isHttpProtocol(port.protocol)) {
@@ -168,10 +170,17 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
         const cluster = outboundName(port.number, "", service.hostname);
         const at = { ...ctx, port: port.number };
         const vs = virtualServiceFor(at, service);
-        for (const vip of service.addresses)
+        for (const vip of service.addresses) {
+          const owner = vipOwners.get(`${vip}_${port.number}`);
+          if (owner !== undefined) {
+            ctx.warn(`${service.hostname}: ${vip}:${port.number} is also ${owner}'s, whose it stays`);
+            continue;
+          }
+          vipOwners.set(`${vip}_${port.number}`, service.hostname);
           tcp.push(
             outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)),
           );
+        }
         continue;
       }
       const vhosts = byPort.get(port.number) ?? [];

@@ -361,7 +361,7 @@ describe("proxyless gRPC", () => {
         },
       },
     ]);
-    expect(routeConfig(out, "echo")["virtual_hosts"]).toMatchObject([{ domains: ["echo", "echo", "echo:7070"] }]);
+    expect(routeConfig(out, "echo")["virtual_hosts"]).toMatchObject([{ domains: ["echo", "echo:7070"] }]);
     // Its deadline comes from max_stream_duration (gRFC A31); Envoy-shaped proxies get max_grpc_timeout instead.
     const vh = (routeConfig(out, "echo")["virtual_hosts"] as { routes: { route: Record<string, unknown> }[] }[])[0];
     expect(vh?.routes[0]?.route).toMatchObject({

@@ -53,4 +53,39 @@ describe("outbound traffic policy", () => {
       'outboundTrafficPolicy.mode: "DENY" is not ALLOW_ANY or REGISTRY_ONLY',
     );
   });
+
+  it("writes each domain of a route table once, within a virtual host too (Envoy refuses a repeated one)", () => {
+    const out = translate(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: vip }
+spec:
+  hosts: [240.0.0.1]
+  addresses: [240.0.0.1, 240.0.0.1]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS`),
+      client,
+    );
+    expect(violations(out)).toEqual([]);
+    const domains = (routeConfig(out, "80")["virtual_hosts"] as { domains: string[] }[]).flatMap((v) => v.domains);
+    expect(domains.filter((d) => d === "240.0.0.1")).toEqual(["240.0.0.1"]);
+  });
+
+  it("takes domains that differ only in case for one (Envoy matches them so, and refuses both)", () => {
+    const out = translate(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: upper }
+spec:
+  hosts: [Web.Example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS`),
+      client,
+    );
+    expect(violations(out)).toEqual([]);
+    const domains = (routeConfig(out, "80")["virtual_hosts"] as { domains: string[] }[]).flatMap((v) => v.domains);
+    expect(domains.filter((d) => d.toLowerCase() === "web.example.com")).toHaveLength(1);
+  });
 });

@@ -159,6 +159,15 @@ describe("connection pool and outlier detection", () => {
 });
 
 describe("TLS and overrides", () => {
+  it("verifies against the system's CA bundle when caCertificates is empty, as when it is left out (as Istio)", () => {
+    const out = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, caCertificates: "" } }`);
+    expect(web(out)["transport_socket"]).toMatchObject({
+      typed_config: {
+        common_tls_context: { validation_context: { trusted_ca: { filename: "/etc/ssl/certs/ca-certificates.crt" } } },
+      },
+    });
+  });
+
   it("originates TLS per tls.mode", () => {
     const simple = withRule(
       `  trafficPolicy: { tls: { mode: SIMPLE, sni: web.example.com, caCertificates: /etc/ca.pem } }`,

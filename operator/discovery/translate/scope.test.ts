@@ -191,6 +191,24 @@ spec: { hosts: [api.example.com], ports: [{ number: 80, name: http, protocol: HT
     expect(proxyScope(m, "sidecar", "default", {}).services.map((s) => s.namespace)).toEqual(["default"]);
   });
 
+  it("keeps one service per hostname without a Sidecar too (two clusters of one name would NACK all of CDS)", () => {
+    const entry = (name: string, ns: string, hosts = "[api.example.com]"): string => `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: ${ns} }
+spec: { hosts: ${hosts}, ports: [{ number: 80, name: http, protocol: HTTP }], resolution: DNS }
+---`;
+    const m = model(entry("a", "shop") + entry("b", "default") + entry("c", "default", "[twice.io, twice.io]"));
+    for (const kind of ["sidecar", "router"] as const) {
+      const scope = proxyScope(m, kind, "default", {});
+      expect(scope.services.map((s) => `${s.namespace}/${s.hostname}`)).toEqual([
+        "default/api.example.com",
+        "default/twice.io",
+      ]);
+    }
+    expect(proxyScope(m, "sidecar", "shop", {}).services.map((s) => s.namespace)).toEqual(["shop", "default"]);
+  });
+
   it("keeps gateways unscoped by Sidecars", () => {
     const m = model(SERVICES + sidecar("s", "default", "{ egress: [{ hosts: ['./*'] }] }"));
     expect(proxyScope(m, "router", "default", {}).services).toHaveLength(4);

@@ -158,12 +158,33 @@ export function proxyScope(
   return scope;
 }
 
+/** One service per hostname: the proxy's namespace's, else the first (a proxy can't have two clusters of a name). */
+function chooseByHostname(services: Service[], namespace: string): Map<string, Service> {
+  const chosen = new Map<string, Service>();
+  for (const s of services) {
+    const had = chosen.get(s.hostname);
+    if (!had || (had.namespace !== namespace && s.namespace === namespace)) chosen.set(s.hostname, s);
+  }
+  return chosen;
+}
+
+/** `services` less those whose hostname another one has (chooseByHostname), in order; the same list when none. */
+function onePerHostname(services: Service[], namespace: string): Service[] {
+  const chosen = chooseByHostname(services, namespace);
+  if (chosen.size === services.length) return services;
+  const picked = new Set(chosen.values());
+  return services.filter((s) => picked.has(s));
+}
+
 function computeScope(model: ConfigModel, namespace: string, key: string, sidecar: Sidecar | undefined): Scope {
   const visible = model.services.some((s) => s.exportTo)
     ? model.services.filter((s) => visibleIn(s.exportTo, s.namespace, namespace))
     : model.services;
   const exported = (vs: Named<VirtualService>): boolean => visibleIn(vs.spec.exportTo, vs.namespace, namespace);
-  if (!sidecar) return { key, services: visible, has: membership(visible), virtualService: exported };
+  if (!sidecar) {
+    const services = onePerHostname(visible, namespace);
+    return { key, services, has: membership(services), virtualService: exported };
+  }
   const decided = decisions(sidecar, namespace, model.domainSuffix);
   const { egress } = decided;
   const importedVs = new Set<Named<VirtualService>>();
@@ -174,17 +195,14 @@ function computeScope(model: ConfigModel, namespace: string, key: string, sideca
       decided.virtualServices.set(vs, (imported = hosts.some((h) => imports(egress, vs.namespace, h, true))));
     if (imported) importedVs.add(vs);
   }
-  // One service per hostname: the proxy's namespace's, else the first.
-  const chosen = new Map<string, Service>();
-  const offer = (s: Service): void => {
-    const had = chosen.get(s.hostname);
-    if (!had || (had.namespace !== namespace && s.namespace === namespace)) chosen.set(s.hostname, s);
-  };
-  for (const s of visible) {
-    let imported = decided.services.get(s);
-    if (imported === undefined) decided.services.set(s, (imported = imports(egress, s.namespace, s.hostname, false)));
-    if (imported) offer(s);
-  }
+  const chosen = chooseByHostname(
+    visible.filter((s) => {
+      let imported = decided.services.get(s);
+      if (imported === undefined) decided.services.set(s, (imported = imports(egress, s.namespace, s.hostname, false)));
+      return imported;
+    }),
+    namespace,
+  );
   // What an imported VirtualService routes to comes along, without displacing a service the hosts chose.
   const isVisible = visible === model.services ? undefined : new Set(visible);
   for (const vs of importedVs) {

@@ -98,4 +98,23 @@ spec: { host: tcp-echo, subsets: [{ name: v1, labels: { version: v1 } }, { name:
     expect(inSubnets("10.1.2.4", ["10.1.2.4"])).toBe(true);
     expect(inSubnets(undefined, ["0.0.0.0/0"])).toBe(false);
   });
+
+  it("gives a VIP:port that two TCP services share one listener, the first's, and says so", () => {
+    const out = translate(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: two }
+spec:
+  hosts: [a.example.com, b.example.com]
+  addresses: [240.0.0.7]
+  ports: [{ number: 9000, name: tcp, protocol: TCP }]
+  resolution: DNS`),
+      client,
+    );
+    expect(out.listeners.filter((l) => l["name"] === "240.0.0.7_9000")).toHaveLength(1);
+    expect(tcpProxy(listener(out, "240.0.0.7_9000"))).toMatchObject({ cluster: "outbound|9000||a.example.com" });
+    expect(out.warnings).toContain("b.example.com: 240.0.0.7:9000 is also a.example.com's, whose it stays");
+    expect(violations(out)).toEqual([]);
+  });
 });

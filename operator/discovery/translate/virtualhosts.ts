@@ -51,12 +51,15 @@ export function serviceVirtualHost(
   };
 }
 
-/** Envoy rejects a domain that appears in two virtual hosts; the first keeps it. */
+/**
+ * Envoy rejects a domain that appears twice in a route table (in two virtual hosts, or one listing it twice: a
+ * ServiceEntry whose host is its address), case-insensitively as it matches them (a ServiceEntry for
+ * `Reviews.Default.svc.cluster.local` beside the Service); the first keeps it.
+ */
 export function routeConfiguration(name: string, virtualHosts: VirtualHost[]): RouteConfiguration {
   const seen = new Set<string>();
   const hosts = virtualHosts.map((vh) => {
-    const domains = (vh.domains ?? []).filter((d) => !seen.has(d));
-    domains.forEach((d) => seen.add(d));
+    const domains = (vh.domains ?? []).filter((d) => !seen.has(d.toLowerCase()) && Boolean(seen.add(d.toLowerCase())));
     // The same object when nothing was taken out: a memoised virtual host stays itself, and is encoded once.
     return domains.length === vh.domains?.length ? (vh as VirtualHost & { domains: string[] }) : { ...vh, domains };
   });

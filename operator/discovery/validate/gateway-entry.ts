@@ -59,6 +59,8 @@ function entryAddress(out: string[], w: WorkloadEntry, path: string, requireIp: 
       out.push(`${path}.ports.${name}: must be a port (1-65535), got ${p}`);
   }
   if (w.weight !== undefined && w.weight < 0) out.push(`${path}.weight: must not be negative, got ${w.weight}`);
+  if (w.weight !== undefined && w.weight > 2 ** 32 - 1)
+    out.push(`${path}.weight: must be at most 4294967295 (a uint32), got ${w.weight}`);
 }
 
 export function validateWorkloadEntry(spec: WorkloadEntry): string[] {

@@ -90,6 +90,15 @@ describe("validate VirtualService", () => {
     ]);
   });
 
+  it("checks subsets against the DestinationRules it is given, passing over one without a host", () => {
+    const broken = { name: "broken", namespace: "default", spec: {} as DestinationRule };
+    const [vs] = parseYaml(`
+kind: VirtualService
+metadata: { name: reviews }
+spec: { hosts: [reviews], http: [{ route: [{ destination: { host: reviews, subset: v1 } }] }] }`);
+    expect(validateObject(vs ?? {}, { destinationRules: [broken, ...bookinfoRules] })).toEqual([]);
+  });
+
   it("rejects a subset the DestinationRule doesn't define", () => {
     expect(vsErrors(`  - route: [{ destination: { host: reviews, subset: v9 } }]`)).toEqual([
       'spec.http[0].route[0].destination.subset: subset "v9" is not defined by DestinationRule default/reviews',
@@ -197,6 +206,49 @@ spec:
         "{ tls: { mode: SIMPLE, sni: ext.example.com }, connectionPool: { tcp: { tcpKeepalive: { time: 30s } } } }",
       ),
     ).toEqual([]);
+  });
+});
+
+describe("validate DestinationRule tcpKeepalive.time", () => {
+  const errors = (time: string) =>
+    validateObject(
+      parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec: { host: ext.example.com, trafficPolicy: { connectionPool: { tcp: { tcpKeepalive: { time: "${time}" } } } } }`)[0] ??
+        {},
+    );
+
+  it("takes whole seconds the kernel takes (1 to 32767), as the proxy sets it, and names the field otherwise", () => {
+    expect(errors("1s")).toEqual([]);
+    expect(errors("2h")).toEqual([]);
+    for (const bad of ["250ms", "1.5s", "0s", "10h"])
+      expect(errors(bad)).toEqual([
+        `spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: "${bad}" is not a keepalive time the kernel takes (1s to 32767s, in whole seconds)`,
+      ]);
+  });
+});
+
+describe("validate VirtualService destinations", () => {
+  it("requires each destination and its host, in routes, mirror and mirrors, as istiod's validateDestination", () => {
+    expect(
+      vsErrors(`
+  - route: [{ destination: { host: reviews, subset: v1 } }]
+    mirror: { subset: v1 }
+    mirrors: [{ percentage: { value: 5 } }, { destination: { host: "*" } }]
+  - route: [{ destination: { host: "a b", port: { number: 70000 } } }]`),
+    ).toEqual([
+      "spec.http[0].mirror.host: is required",
+      "spec.http[0].mirrors[0].destination: is required",
+      'spec.http[0].mirrors[1].destination.host: "*" is not a destination; name a service',
+      'spec.http[1].route[0].destination.host: "a b" is not a valid host name',
+      "spec.http[1].route[0].destination.port.number: must be a port (1-65535), got 70000",
+    ]);
+    const [tcp] = parseYaml(`
+kind: VirtualService
+metadata: { name: db }
+spec: { hosts: [db], tcp: [{ route: [{ destination: { host: db } }, { weight: 10 }] }] }`);
+    expect(validateObject(tcp ?? {})).toEqual(["spec.tcp[0].route[1].destination: is required"]);
   });
 });
 

@@ -16,6 +16,7 @@ import type {
 import type { KubeObject } from "../model/kube.js";
 import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/regex.js";
 import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
+import { destinationErrors } from "./destination.js";
 import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
@@ -92,6 +93,8 @@ function rulesByHost(rules: Named<DestinationRule>[], suffix: string): Map<strin
   if (!index) {
     index = new Map();
     for (const r of rules) {
+      // A rule the cluster holds without a host (stored before this webhook, or never admitted) names no subsets.
+      if (typeof r.spec.host !== "string" || !r.spec.host) continue;
       for (const h of new Set([r.spec.host, fqdn(r.spec.host, r.namespace, suffix)]))
         index.set(h, [...(index.get(h) ?? []), r]);
     }
@@ -129,7 +132,7 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     e.add(path, "route cannot be combined with redirect or directResponse");
   routes.forEach((r, j) => {
     const rp = `${path}.route[${j}]`;
-    if (!r.destination?.host) e.add(`${rp}.destination.host`, "is required");
+    e.list.push(...destinationErrors(r.destination, `${rp}.destination`));
     if (r.weight !== undefined && r.weight < 0) e.add(`${rp}.weight`, `must not be negative, got ${r.weight}`);
     if (r.destination?.subset && r.destination.host && ctx.destinationRules) {
       const problem = subsetDefined(r.destination.host, r.destination.subset, namespace, ctx);
@@ -164,6 +167,10 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     if (status !== undefined && (status < 200 || status > 599))
       e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
   }
+  if (http.mirror) e.list.push(...destinationErrors(http.mirror, `${path}.mirror`));
+  (http.mirrors ?? []).forEach((m, j) => {
+    e.list.push(...destinationErrors(m.destination, `${path}.mirrors[${j}].destination`));
+  });
   e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
   e.headers(`${path}.headers`, http.headers);
   routes.forEach((r, j) => e.headers(`${path}.route[${j}].headers`, r.headers));
@@ -207,6 +214,9 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
   (vs.spec.tcp ?? []).forEach((tcp, i) => {
     if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
+    (tcp.route ?? []).forEach((r, j) => {
+      e.list.push(...destinationErrors(r.destination, `spec.tcp[${i}].route[${j}].destination`));
+    });
     (tcp.match ?? []).forEach((m, j) => {
       if (m.sourceSubnet !== undefined) e.add(`spec.tcp[${i}].match[${j}].sourceSubnet`, "is not supported yet");
     });
@@ -248,6 +258,13 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
     e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
+    // Linux's TCP_KEEPIDLE takes 1 to 32767 whole seconds (the proxy would be refused "250ms" as 0 seconds).
+    const time = ka.time === undefined ? undefined : durationSeconds(ka.time);
+    if (time !== undefined && !(Number.isInteger(time) && time >= 1 && time <= 32767))
+      e.add(
+        `${path}.connectionPool.tcp.tcpKeepalive.time`,
+        `"${ka.time}" is not a keepalive time the kernel takes (1s to 32767s, in whole seconds)`,
+      );
     if (ka.probes !== undefined && ka.probes !== 9)
       e.add(`${path}.connectionPool.tcp.tcpKeepalive.probes`, "only the kernel default (9) is supported");
     if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75)

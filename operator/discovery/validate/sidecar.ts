@@ -4,7 +4,8 @@ import type { Sidecar } from "../model/istio.js";
 import { parseEgressHost } from "../translate/scope.js";
 import { hostError } from "./gateway-entry.js";
 
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A DNS-1123 label: a namespace name, a subset name. */
+export const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** `exportTo`: ".", "*", "~" (nowhere) or namespace names; "*" and "~" stand alone; no duplicates. */
 export function validateExportTo(value: unknown, path: string): string[] {
