@@ -193,6 +193,8 @@ const httpRoute = opt({
     allowCredentials: fc.boolean(),
   }),
   headers,
+  // A root route: the delegate VirtualService (one without hosts) named "a" or "b" may exist, or not.
+  delegate: opt({ name: pick("a", "b", "zz", ""), namespace }),
 });
 
 const meta = (kind: string, group = "networking.istio.io/v1") =>
@@ -207,7 +209,8 @@ export const withSpec = (kind: string, spec: Arb<unknown>, group?: string): Arb<
 const virtualService = withSpec(
   "VirtualService",
   opt({
-    hosts: fc.array(host, { minLength: 1, maxLength: 2 }),
+    // No hosts: a delegate, merged into the roots that name it.
+    hosts: mostly(fc.array(host, { minLength: 1, maxLength: 2 }), pick([])),
     gateways: mostly(pick(["mesh"]), pick(["bookinfo-gateway"], ["default/bookinfo-gateway", "mesh"], ["a/b/c"], [""])),
     http: list(httpRoute, 3),
     tcp: list(
