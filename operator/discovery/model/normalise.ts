@@ -1,5 +1,6 @@
 // Folds Kubernetes objects (Service, EndpointSlice, Pod) and Istio objects (ServiceEntry, WorkloadEntry,
 // VirtualService, DestinationRule, Gateway, Sidecar) into one ConfigModel. Pure: the sources call it with what they read.
+import { isIP } from "node:net";
 import { mergeDelegates } from "./delegate.js";
 import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
@@ -164,6 +165,15 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
   model.virtualServices = mergeDelegates(model.virtualServices, (w) => warnings.push(w));
   return { model, warnings };
 }
+
+/** A ServiceEntry address as a proxy matches it: a /32 (/128) range is its one address; wider ranges stay ranges. */
+export function entryAddress(a: string): string {
+  const [ip = "", bits] = a.split("/");
+  return bits !== undefined && Number(bits) === (isIP(ip) === 6 ? 128 : 32) ? ip : a;
+}
+
+/** An address that is a range (CIDR): no single destination equals it. */
+export const isRange = (a: string): boolean => a.includes("/");
 
 export const byHostname = (a: Service, b: Service): number => a.hostname.localeCompare(b.hostname);
 
@@ -382,7 +392,7 @@ export function entryServices(
     namespace: se.namespace,
     ports,
     endpoints,
-    addresses: spec.addresses ?? [],
+    addresses: (spec.addresses ?? []).map(entryAddress),
     resolution,
     ...(spec.exportTo ? { exportTo: spec.exportTo } : {}),
   }));

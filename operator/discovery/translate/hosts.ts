@@ -1,6 +1,7 @@
 // Host names: resolving what users write ("reviews", "reviews.default", "*.example.com") to services, and
 // the domains a virtual host answers to.
 import type { ConfigModel, Service, ServicePort } from "../model/config.js";
+import { isRange } from "../model/normalise.js";
 
 /** Istio resolves a short name relative to the namespace of the object that wrote it. */
 export function fqdn(host: string, namespace: string, suffix: string): string {
@@ -83,7 +84,7 @@ export function serviceDomains(service: Service, port: ServicePort, proxyNamespa
     names.push(`${short}.${service.namespace}.svc`, `${short}.${service.namespace}`);
     if (service.namespace === proxyNamespace) names.push(short);
   }
-  names.push(...service.addresses);
+  for (const a of service.addresses) if (!isRange(a)) names.push(a); // a range is no Host a client sends
   const domains: string[] = [];
   for (const n of names) domains.push(n, `${n}:${port.number}`);
   return domains;

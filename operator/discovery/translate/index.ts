@@ -10,7 +10,7 @@ import type {
 import { prune, type Json } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Endpoint, Service, ServicePort } from "../model/config.js";
 import { endpointPort, labelsMatch } from "../model/config.js";
-import { isHttpProtocol } from "../model/normalise.js";
+import { isHttpProtocol, isRange } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
@@ -171,6 +171,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
         const at = { ...ctx, port: port.number };
         const vs = virtualServiceFor(at, service);
         for (const vip of service.addresses) {
+          if (isRange(vip)) continue; // refused by validation for TCP ports: no listener address can be a range
           const owner = vipOwners.get(`${vip}_${port.number}`);
           if (owner !== undefined) {
             ctx.warn(`${service.hostname}: ${vip}:${port.number} is also ${owner}'s, whose it stays`);

@@ -171,6 +171,24 @@ spec: { clusterIP: 10.96.5.5, ports: [{ name: tcp-mysql, port: 3306 }] }`),
     expect(out.routes).toEqual([]);
     acceptedByEnvoy(out);
   });
+
+  it("take a ServiceEntry's /32 address as the address it is (a listener on 10.1.2.3, matched by destination)", () => {
+    const model = normalise(
+      parseYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: pg, namespace: db }
+spec:
+  hosts: [pg.example.com]
+  addresses: [10.1.2.3/32]
+  ports: [{ number: 5432, name: tcp-pg, protocol: TCP }]
+  resolution: STATIC
+  endpoints: [{ address: 10.9.9.9 }]`),
+    ).model;
+    const out = translate(model, parseNodeId("sidecar~10.0.0.9~app.default~default.svc.cluster.local"));
+    expect(listener(out, "10.1.2.3_5432")).toMatchObject({ address: { socket_address: { address: "10.1.2.3" } } });
+    acceptedByEnvoy(out);
+  });
 });
 
 describe("reports instead of dropping", () => {

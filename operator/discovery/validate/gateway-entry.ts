@@ -2,6 +2,7 @@
 // (pilot/pkg/config/validation). Pure; messages start with the field path.
 import { isIP } from "node:net";
 import type { Gateway, ServerPort, ServiceEntry, WorkloadEntry } from "../model/istio.js";
+import { isHttpProtocol, portProtocol } from "../model/normalise.js";
 
 const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS", "UDP", "REDIS", "MYSQL"];
 /** The server protocols a Weft gateway serves (no TLS termination or passthrough yet). */
@@ -77,6 +78,7 @@ export function validateServiceEntry(spec: ServiceEntry): string[] {
     const e = h === "*" ? `"*" is not allowed in a ServiceEntry` : hostError(h, false);
     if (e) out.push(`spec.hosts[${i}]: ${e}`);
   });
+  const tcpPort = (spec.ports ?? []).find((p) => !isHttpProtocol(portProtocol(p.name, undefined, p.protocol)))?.name;
   (spec.addresses ?? []).forEach((a, i) => {
     const [ip, bits, extra] = a.split("/");
     const family = isIP(ip ?? "");
@@ -87,6 +89,11 @@ export function validateServiceEntry(spec: ServiceEntry): string[] {
       (bits !== undefined && !(Number(bits) >= 0 && Number(bits) <= maxBits && /^\d+$/.test(bits)))
     ) {
       out.push(`spec.addresses[${i}]: "${a}" is not an IP address or CIDR`);
+    } else if (bits !== undefined && Number(bits) !== maxBits && tcpPort) {
+      // A TCP port is matched by its destination address alone: a range would need a listener per range.
+      out.push(
+        `spec.addresses[${i}]: "${a}" is a range; ranges are not supported yet with non-HTTP ports (${tcpPort}): give single addresses`,
+      );
     }
   });
   const seen = new Map<number, number>();

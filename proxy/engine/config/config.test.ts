@@ -138,6 +138,18 @@ describe("compile", () => {
     );
   });
 
+  it("refuses a listener address that is no IP (a CIDR range would never equal a destination)", () => {
+    const tcp = { filters: [{ typed_config: { "@type": TYPE.tcpProxy, stat_prefix: "s", cluster: "a" } }] };
+    const at = (address: string) => ({
+      clusters: [cluster("a")],
+      listeners: [{ name: "l", address: { socket_address: { address, port_value: 80 } }, filter_chains: [tcp] }],
+    });
+    expect(compile(at("240.0.0.1")).listeners).toHaveLength(1);
+    expect(reject(at("240.0.0.0/24"))).toBe(
+      'Listener "l": address.socket_address.address: "240.0.0.0/24" is not an IP address',
+    );
+  });
+
   // Was: rejected always. Envoy rejects only with validate_clusters true (the default for inline tables); an
   // RDS table naming a cluster that isn't there yet loads, and such a request gets 503 NC.
   it("rejects a route to a cluster that does not exist when validate_clusters is true", () => {

@@ -1,4 +1,5 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
+import { isIP } from "node:net";
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
 import { compileFilter } from "./filters.js";
@@ -48,6 +49,10 @@ export function compileListener(
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     r.fail("address.socket_address.port_value", `invalid port ${port}`);
+  // An IP, as Envoy requires: anything else (a CIDR range, a name) would never equal a destination, and the listener
+  // would take no connection while its config was accepted.
+  const ip = r.str(sa, "address", "address.socket_address");
+  if (ip !== undefined && !isIP(ip)) r.fail("address.socket_address.address", `"${ip}" is not an IP address`);
   const chains = r.list(o, "filter_chains", "");
   if (chains.length === 0) r.fail("filter_chains", "at least one filter chain is required");
   const flags = {
