@@ -11,6 +11,7 @@ export class ClusterCounters {
   upstream_cx_overflow = 0;
   upstream_cx_idle_timeout = 0;
   upstream_cx_max_requests = 0;
+  upstream_cx_max_duration_reached = 0;
   upstream_rq_total = 0;
   upstream_rq_pending_total = 0;
   upstream_rq_pending_overflow = 0;

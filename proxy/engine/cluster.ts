@@ -298,6 +298,9 @@ export class ClusterRuntime {
       idleTimeout: () => this.counters.upstream_cx_idle_timeout++,
       maxRequestsPerConnection: () => this.config.maxRequestsPerConnection,
       maxRequestsReached: () => this.counters.upstream_cx_max_requests++,
+      maxConcurrentStreams: () => this.config.maxConcurrentStreams,
+      maxConnectionDurationMs: () => this.config.maxConnectionDurationMs,
+      maxDurationReached: () => this.counters.upstream_cx_max_duration_reached++,
       pending: (delta, cancelled) => {
         this.usage.add(PENDING, delta);
         if (delta > 0) this.counters.upstream_rq_pending_total++;
@@ -361,7 +364,8 @@ export class ClusterRuntime {
       this.removed ||
       (max > 0 && c.requests >= max) ||
       !known ||
-      this.generations.get(c) !== this.generation
+      this.generations.get(c) !== this.generation ||
+      this.tooOld(c, performance.now())
     ) {
       c.close();
       return;
@@ -380,26 +384,38 @@ export class ClusterRuntime {
     host.idle.push(c);
     // A timestamp, not socket.setTimeout(): that armed and cleared a timer (a new Timeout object) per request.
     c.idleSince = performance.now();
-    const idleMs = this.config.idleTimeoutMs;
-    if (idleMs > 0) {
-      this.idleSweeper ??= setInterval(() => this.closeIdle(), Math.min(1000, Math.max(10, idleMs / 4))).unref();
-    }
+    const every = shortest(this.config.idleTimeoutMs, this.config.maxConnectionDurationMs);
+    if (every > 0)
+      this.idleSweeper ??= setInterval(() => this.closeIdle(), Math.min(1000, Math.max(10, every / 4))).unref();
   }
 
-  /** Pooled connections idle for idle_timeout close (checked a few times per timeout, at most every second). */
+  /** Past max_connection_duration: closed once idle, as Envoy drains it (counted once, as it closes). */
+  private tooOld(c: UpstreamConnection, now: number): boolean {
+    const max = this.config.maxConnectionDurationMs;
+    if (max <= 0 || now - c.bornAt < max) return false;
+    this.counters.upstream_cx_max_duration_reached++;
+    return true;
+  }
+
+  /**
+   * Pooled connections idle for idle_timeout, or older than max_connection_duration, close (checked a few times per
+   * the shorter, at most every second).
+   */
   private closeIdle(): void {
     const idleMs = this.config.idleTimeoutMs;
-    if (idleMs <= 0) return; // a config update took the timeout away
-    const limit = performance.now() - idleMs;
+    if (idleMs <= 0 && this.config.maxConnectionDurationMs <= 0) return; // a config update took the limits away
+    const now = performance.now();
+    const limit = idleMs > 0 ? now - idleMs : -Infinity;
+    const closes = (c: UpstreamConnection) => c.idleSince <= limit || this.tooOld(c, now);
     for (const pool of [this.hosts, this.dynamic])
       for (const h of pool.values()) {
-        if (!h.idle.some((c) => c.idleSince <= limit)) continue;
-        for (const c of h.idle)
-          if (c.idleSince <= limit) {
-            this.counters.upstream_cx_idle_timeout++;
-            c.close();
-          }
-        h.idle = h.idle.filter((c) => c.idleSince > limit); // out of the pool now, not when their close event comes
+        const keep = h.idle.filter((c) => {
+          if (!closes(c)) return true;
+          if (c.idleSince <= limit) this.counters.upstream_cx_idle_timeout++;
+          c.close();
+          return false;
+        });
+        if (keep.length !== h.idle.length) h.idle = keep; // out of the pool now, not when their close event comes
       }
   }
 
@@ -456,4 +472,9 @@ export class ClusterRuntime {
     this.ejected++;
     this.onEject?.(host);
   }
+}
+
+/** The shorter of two limits (0: none). */
+function shortest(a: number, b: number): number {
+  return a > 0 && b > 0 ? Math.min(a, b) : Math.max(a, b, 0);
 }

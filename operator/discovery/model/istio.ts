@@ -172,6 +172,7 @@ export interface ConnectionPoolSettings {
     maxConnections?: number;
     connectTimeout?: string;
     tcpKeepalive?: { probes?: number; time?: string; interval?: string };
+    maxConnectionDuration?: string;
   };
   http?: {
     http1MaxPendingRequests?: number;

@@ -107,18 +107,27 @@ function isH2(port: ServicePort, http?: HTTPPool): boolean {
 }
 
 /** HttpProtocolOptions as Istio writes it: HTTP/2 for HTTP2/GRPC/GRPC-WEB ports (or h2UpgradePolicy UPGRADE), and the pool's limits. */
-function protocolOptions(port: ServicePort, http?: HTTPPool): Cluster["typed_extension_protocol_options"] {
+function protocolOptions(
+  port: ServicePort,
+  pool?: ConnectionPoolSettings,
+): Cluster["typed_extension_protocol_options"] {
+  const http = pool?.http;
   const h2 = isH2(port, http);
-  const hasCommon = http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined;
+  const duration = pool?.tcp?.maxConnectionDuration;
+  const hasCommon =
+    http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined || duration !== undefined;
   if (!h2 && !hasCommon) return undefined;
+  // maxConcurrentStreams caps this side's streams on an HTTP/2 connection (0: Istio's default, none of its own).
+  const streams = http?.maxConcurrentStreams ? { max_concurrent_streams: http.maxConcurrentStreams } : {};
   const options: HttpProtocolOptions = {
     "@type": TYPE.httpProtocolOptions,
-    explicit_http_config: h2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
+    explicit_http_config: h2 ? { http2_protocol_options: streams } : { http_protocol_options: {} },
   };
   if (hasCommon)
     options.common_http_protocol_options = {
       max_requests_per_connection: http?.maxRequestsPerConnection,
       idle_timeout: protoDuration(http?.idleTimeout),
+      max_connection_duration: protoDuration(duration),
     };
   return { "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": options };
 }
@@ -188,7 +197,7 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         }),
         upstream_connection_options: keepalive(policy.connectionPool?.tcp),
         typed_extension_protocol_options: isHttpProtocol(port.protocol)
-          ? protocolOptions(port, policy.connectionPool?.http)
+          ? protocolOptions(port, policy.connectionPool)
           : undefined,
         metadata: rule
           ? {

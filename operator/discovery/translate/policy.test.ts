@@ -132,6 +132,21 @@ describe("connection pool and outlier detection", () => {
     });
   });
 
+  it("caps HTTP/2 streams per connection and connection age as Istio writes them (maxConcurrentStreams, maxConnectionDuration)", () => {
+    const out = withRule(`
+  trafficPolicy:
+    connectionPool:
+      tcp: { maxConnectionDuration: 30m }
+      http: { h2UpgradePolicy: UPGRADE, maxConcurrentStreams: 50 }`);
+    expect(web(out)["typed_extension_protocol_options"]).toEqual({
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 50 } },
+        common_http_protocol_options: { max_connection_duration: "1800s" },
+      },
+    });
+  });
+
   it("fills Istio's outlier detection defaults for fields left out", () => {
     const out = withRule(`  trafficPolicy: { outlierDetection: { baseEjectionTime: 1m } }`);
     expect(web(out)["outlier_detection"]).toEqual({

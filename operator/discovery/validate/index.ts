@@ -247,6 +247,7 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
     ["http.http2MaxRequests", pool?.http?.http2MaxRequests],
     ["http.maxRetries", pool?.http?.maxRetries],
     ["http.maxRequestsPerConnection", pool?.http?.maxRequestsPerConnection],
+    ["http.maxConcurrentStreams", pool?.http?.maxConcurrentStreams],
   ];
   for (const [field, value] of nonNegative) {
     if (value !== undefined && value < 0)
@@ -254,6 +255,7 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   }
   e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
   e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
+  e.duration(`${path}.connectionPool.tcp.maxConnectionDuration`, pool?.tcp?.maxConnectionDuration);
   const ka = pool?.tcp?.tcpKeepalive;
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).

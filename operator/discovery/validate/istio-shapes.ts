@@ -155,7 +155,7 @@ const connectionPool = obj({
     maxConnections: int,
     connectTimeout: dur,
     tcpKeepalive: obj({ probes: int, time: dur, interval: dur }),
-    maxConnectionDuration: no,
+    maxConnectionDuration: dur,
     idleTimeout: dur,
   }),
   http: obj({
@@ -166,7 +166,7 @@ const connectionPool = obj({
     idleTimeout: dur,
     h2UpgradePolicy: { enum: ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] },
     useClientProtocol: no,
-    maxConcurrentStreams: no,
+    maxConcurrentStreams: int,
   }),
 });
 

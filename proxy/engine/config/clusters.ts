@@ -178,6 +178,8 @@ export function compileCluster(
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
     idleTimeoutMs: http.idleTimeoutMs,
     maxRequestsPerConnection: http.maxRequestsPerConnection,
+    maxConnectionDurationMs: http.maxConnectionDurationMs,
+    maxConcurrentStreams: http.maxConcurrentStreams,
     http2: http.http2,
     keepAliveMs: keepAlive(r, o),
     tls: upstreamTls(r, o, secrets),

@@ -322,8 +322,11 @@ describe("compile", () => {
     expect(refused({ lb_policy: "RING_HASH", ring_hash_lb_config: { hash_function: "MURMUR_HASH_2" } })).toBe(
       'Cluster "a": ring_hash_lb_config.hash_function: not supported by this proxy',
     );
-    expect(refused({ http2_protocol_options: { max_concurrent_streams: 10 } })).toBe(
-      'Cluster "a": http2_protocol_options.max_concurrent_streams: not supported by this proxy',
+    expect(refused({ http2_protocol_options: { initial_stream_window_size: 65536 } })).toMatch(
+      /^Cluster "a": http2_protocol_options.initial_stream_window_size: not supported by this proxy/,
+    );
+    expect(refused({ http2_protocol_options: { max_concurrent_streams: 0 } })).toBe(
+      'Cluster "a": http2_protocol_options.max_concurrent_streams: must be an integer from 1 to 2147483647',
     );
     // Istio's thresholds (track_remaining: the remaining_* gauges are always kept) and empty codec options compile.
     const istio = {

@@ -396,6 +396,10 @@ export interface Cluster {
   idleTimeoutMs: number;
   /** 0: unlimited. */
   maxRequestsPerConnection: number;
+  /** common_http_protocol_options.max_connection_duration: a connection is drained this long after it opened (0: never). */
+  maxConnectionDurationMs: number;
+  /** HTTP/2: streams one connection carries at most, below the peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
+  maxConcurrentStreams: number;
   /** Speak HTTP/2 to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
   http2: boolean;
   /** upstream_connection_options.tcp_keepalive: SO_KEEPALIVE with this idle time; undefined: off. */

@@ -46,9 +46,15 @@ export interface HttpUpstream {
   http2: boolean;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
+  /** common_http_protocol_options.max_connection_duration (0: none). */
+  maxConnectionDurationMs: number;
+  /** Http2ProtocolOptions.max_concurrent_streams: this side's cap on one connection's streams. */
+  maxConcurrentStreams: number;
 }
 
-const COMMON = ["idle_timeout", "max_requests_per_connection"] as const;
+const COMMON = ["idle_timeout", "max_requests_per_connection", "max_connection_duration"] as const;
+/** Envoy's default max_concurrent_streams (2^31 - 1): the peer's SETTINGS alone limit a connection. */
+const MAX_STREAMS = 2 ** 31 - 1;
 
 function common(r: Reader, o: Obj | undefined, path: string, into: HttpUpstream): void {
   if (!o) return;
@@ -56,6 +62,7 @@ function common(r: Reader, o: Obj | undefined, path: string, into: HttpUpstream)
   into.idleTimeoutMs = r.duration(o, "idle_timeout", path) ?? into.idleTimeoutMs;
   into.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", path) ?? into.maxRequestsPerConnection;
   if (into.maxRequestsPerConnection < 0) r.fail(join(path, "max_requests_per_connection"), "must be ≥ 0");
+  into.maxConnectionDurationMs = r.duration(o, "max_connection_duration", path) ?? into.maxConnectionDurationMs;
 }
 
 /**
@@ -68,10 +75,12 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
     http2: o.http2_protocol_options !== undefined,
     idleTimeoutMs: 3_600_000,
     maxRequestsPerConnection: 0,
+    maxConnectionDurationMs: 0,
+    maxConcurrentStreams: MAX_STREAMS,
   };
   common(r, r.optObj(o, "common_http_protocol_options", ""), "common_http_protocol_options", out);
   out.maxRequestsPerConnection = r.num(o, "max_requests_per_connection", "") ?? out.maxRequestsPerConnection;
-  codecOptions(r, o, "");
+  codecOptions(r, o, "", out);
   const typed = r.optObj(o, "typed_extension_protocol_options", "");
   if (!typed) return out;
   for (const key of Object.keys(typed)) {
@@ -94,19 +103,26 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
   const ep = join(p, "explicit_http_config");
   onlyKnown(r, explicit, ep, ["http_protocol_options", "http2_protocol_options"], "explicit_http_config");
   out.http2 = explicit.http2_protocol_options !== undefined && explicit.http2_protocol_options !== null;
-  codecOptions(r, explicit, ep);
+  codecOptions(r, explicit, ep, out);
   return out;
 }
 
-/** Http1ProtocolOptions and Http2ProtocolOptions choose the codec; the defaults are all this proxy does with them. */
-function codecOptions(r: Reader, o: Obj, path: string): void {
-  for (const [key, what] of [
-    ["http_protocol_options", "Http1ProtocolOptions"],
-    ["http2_protocol_options", "Http2ProtocolOptions"],
-  ] as const) {
-    const v = r.optObj(o, key, path);
-    if (v) onlyKnown(r, v, join(path, key), [], what);
-  }
+/**
+ * Http1ProtocolOptions and Http2ProtocolOptions choose the codec; of their fields only HTTP/2's max_concurrent_streams
+ * (Istio's connectionPool.http.maxConcurrentStreams) is taken, the rest refused by name.
+ */
+function codecOptions(r: Reader, o: Obj, path: string, into: HttpUpstream): void {
+  const h1 = r.optObj(o, "http_protocol_options", path);
+  if (h1) onlyKnown(r, h1, join(path, "http_protocol_options"), [], "Http1ProtocolOptions");
+  const h2 = r.optObj(o, "http2_protocol_options", path);
+  if (!h2) return;
+  const hp = join(path, "http2_protocol_options");
+  onlyKnown(r, h2, hp, ["max_concurrent_streams"], "Http2ProtocolOptions");
+  const max = r.num(h2, "max_concurrent_streams", hp);
+  if (max === undefined) return;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_STREAMS)
+    r.fail(join(hp, "max_concurrent_streams"), `must be an integer from 1 to ${MAX_STREAMS}`);
+  into.maxConcurrentStreams = max;
 }
 
 /** upstream_connection_options.tcp_keepalive → SO_KEEPALIVE's idle time in ms (Linux's 7200 s when unset). */

@@ -259,12 +259,20 @@ describe("the client's last stream id", () => {
       {
         keepaliveMs: 10_000,
         idleTimeoutMs: 0,
+        maxDurationMs: 0,
+        maxStreams: 2 ** 31 - 1,
         settingsTimeoutMs: 1000,
         maxRequests: 0,
         maxBytes: 60 * 1024,
         maxHeaders: 100,
       },
-      { draining: () => undefined, closed: () => undefined, idle: () => undefined, maxRequests: () => undefined },
+      {
+        draining: () => undefined,
+        closed: () => undefined,
+        idle: () => undefined,
+        maxRequests: () => undefined,
+        maxDuration: () => undefined,
+      },
     );
     try {
       await new Promise((r) => socket.once("connect", r));

@@ -21,6 +21,10 @@ export interface ClientOptions extends FieldLimits {
   settingsTimeoutMs: number;
   /** Streams one connection carries before it is drained (the cluster's max_requests_per_connection; 0: no limit). */
   maxRequests: number;
+  /** Streams open at once at most, whatever the peer allows (the cluster's max_concurrent_streams). */
+  maxStreams: number;
+  /** The connection is drained this long after it opened (the cluster's max_connection_duration; 0: never). */
+  maxDurationMs: number;
 }
 
 export interface ClientEvents {
@@ -35,6 +39,8 @@ export interface ClientEvents {
   idle(): void;
   /** It is drained for having carried max_requests_per_connection streams. */
   maxRequests(): void;
+  /** It is drained for having been open max_connection_duration. */
+  maxDuration(): void;
   /**
    * A call starts waiting for a stream (+1: the peer's max_concurrent_streams are taken), or stops: it got one, was
    * cancelled (`cancelled`), or failed with the connection (the cluster's pending requests).
@@ -59,6 +65,7 @@ export class H2Client extends H2Connection {
   private readonly keepalive: NodeJS.Timeout;
   /** Since when the connection has had no stream. */
   private idleSince = performance.now();
+  private readonly bornAt = performance.now();
   private settingsTimer: NodeJS.Timeout | undefined;
   /** Ticks (see tick()) per keepalive PING, and the ticks so far. */
   private readonly pingEvery: number;
@@ -82,8 +89,8 @@ export class H2Client extends H2Connection {
     socket.on("data", this.onData);
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.onClose());
-    const idle = opts.idleTimeoutMs;
-    const every = idle > 0 ? Math.min(idle, opts.keepaliveMs) : opts.keepaliveMs;
+    this.maxStreams = opts.maxStreams;
+    const every = Math.min(opts.keepaliveMs, ...[opts.idleTimeoutMs, opts.maxDurationMs].filter((ms) => ms > 0));
     this.pingEvery = Math.max(1, Math.round(opts.keepaliveMs / every));
     this.keepalive = setInterval(() => this.tick(), every);
     this.keepalive.unref();
@@ -230,7 +237,8 @@ export class H2Client extends H2Connection {
     super.onSettings(flags, id, p);
     if (flags & ACK) return;
     for (let i = 0; i < p.length; i += 6)
-      if (p.readUInt16BE(i) === Setting.MAX_CONCURRENT_STREAMS) this.maxStreams = p.readUInt32BE(i + 2);
+      if (p.readUInt16BE(i) === Setting.MAX_CONCURRENT_STREAMS)
+        this.maxStreams = Math.min(p.readUInt32BE(i + 2), this.opts.maxStreams);
     if (this.settingsTimer) clearTimeout(this.settingsTimer);
     this.settingsTimer = undefined;
     this.startQueued();
@@ -403,8 +411,14 @@ export class H2Client extends H2Connection {
    */
   private tick(): void {
     const idle = this.opts.idleTimeoutMs;
-    if (idle > 0 && !this.load && !this.draining && performance.now() - this.idleSince >= idle) {
+    const now = performance.now();
+    if (idle > 0 && !this.load && !this.draining && now - this.idleSince >= idle) {
       this.events.idle();
+      return this.drain();
+    }
+    const max = this.opts.maxDurationMs;
+    if (max > 0 && !this.draining && now - this.bornAt >= max) {
+      this.events.maxDuration();
       return this.drain();
     }
     if (++this.ticks % this.pingEvery === 0) this.ping();

@@ -26,6 +26,10 @@ export interface PoolOwner {
   /** The cluster's max_requests_per_connection (0: none), and a connection drained for it. */
   maxRequestsPerConnection(): number;
   maxRequestsReached(): void;
+  /** The cluster's max_concurrent_streams (under the peer's SETTINGS), and max_connection_duration (0: none). */
+  maxConcurrentStreams(): number;
+  maxConnectionDurationMs(): number;
+  maxDurationReached(): void;
   /** A request starts (+1) or stops (-1) waiting for a stream on a full connection (`cancelled`: given up). */
   pending(delta: 1 | -1, cancelled?: boolean): void;
   /** A connection closed for the upstream's flood (`http2.<stat>`). */
@@ -98,6 +102,8 @@ export class H2Pool {
         idleTimeoutMs: this.owner.idleTimeoutMs(),
         settingsTimeoutMs: o.connectTimeoutMs,
         maxRequests: this.owner.maxRequestsPerConnection(),
+        maxStreams: this.owner.maxConcurrentStreams(),
+        maxDurationMs: this.owner.maxConnectionDurationMs(),
         maxBytes: MAX_HEAD_BYTES,
         maxHeaders: MAX_HEADERS,
       },
@@ -105,6 +111,7 @@ export class H2Pool {
         draining: () => this.leave(c),
         idle: () => this.owner.idleTimeout(),
         maxRequests: () => this.owner.maxRequestsReached(),
+        maxDuration: () => this.owner.maxDurationReached(),
         pending: (delta, cancelled) => this.owner.pending(delta, cancelled),
         flooded: (stat) => this.owner.flooded(stat),
         closed: (failed) => {

@@ -45,6 +45,8 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
   private sending: RequestBody | undefined;
   private chunkedOut = false;
   requests = 0;
+  /** When it was opened (max_connection_duration). */
+  readonly bornAt = performance.now();
   /** Called once the connection closes, for whatever reason. */
   onClosed: ((c: UpstreamConnection) => void) | undefined;
   /** Called when the response completed and the connection may be reused. */
