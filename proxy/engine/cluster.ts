@@ -251,8 +251,8 @@ export class ClusterRuntime {
    * `fresh`: skip the idle ones (a request whose pooled connection was closed under it: its siblings, idle as long,
    * are likely closing too, as when the upstream drains and closes every idle connection at once).
    */
-  acquire(host: Host, cb: ConnCallback, fresh = false): (() => void) | "overflow" {
-    if (this.config.http2) return this.acquireH2(host, cb);
+  acquire(host: Host, cb: ConnCallback, fresh = false, h2Downstream = false): (() => void) | "overflow" {
+    if (this.config.http2 || (h2Downstream && this.config.downstreamProtocol)) return this.acquireH2(host, cb);
     while (!fresh && host.idle.length) {
       const c = host.idle.pop() as UpstreamConnection;
       if (c.reusable) {

@@ -161,15 +161,20 @@ export class Forward implements Exchange {
         conn?.abort();
         done();
       };
-    const r = cluster.acquire(host, (c) => {
-      if (over) {
-        if (c) cluster.release(host, c);
-        return;
-      }
-      if (!c) return done();
-      conn = c;
-      c.send(req, exchange, this.req.head.method === "HEAD");
-    });
+    const r = cluster.acquire(
+      host,
+      (c) => {
+        if (over) {
+          if (c) cluster.release(host, c);
+          return;
+        }
+        if (!c) return done();
+        conn = c;
+        c.send(req, exchange, this.req.head.method === "HEAD");
+      },
+      false,
+      this.req.down.protocol === "h2",
+    );
     if (r === "overflow") return done();
     if (timeoutMs > 0 && !over)
       timer = setTimeout(
@@ -212,7 +217,12 @@ export class Forward implements Exchange {
     if (this.retry && this.retry.perTryTimeoutMs > 0)
       this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
     // An upgrade always gets a connection of its own: it becomes the tunnel, or is closed after the response.
-    const r = cluster.acquire(host, (conn, err) => this.onConnection(host, conn, err), fresh || this.stream.upgrade);
+    const r = cluster.acquire(
+      host,
+      (conn, err) => this.onConnection(host, conn, err),
+      fresh || this.stream.upgrade,
+      this.req.down.protocol === "h2",
+    );
     if (r === "overflow") {
       this.endAttempt();
       return this.local(503, "UO", OVERLOADED);

@@ -181,6 +181,7 @@ export interface ConnectionPoolSettings {
     maxRetries?: number;
     idleTimeout?: string;
     maxConcurrentStreams?: number;
+    useClientProtocol?: boolean;
     h2UpgradePolicy?: "DEFAULT" | "DO_NOT_UPGRADE" | "UPGRADE";
   };
 }

@@ -116,13 +116,20 @@ function protocolOptions(
   const duration = pool?.tcp?.maxConnectionDuration;
   const hasCommon =
     http?.maxRequestsPerConnection !== undefined || http?.idleTimeout !== undefined || duration !== undefined;
-  if (!h2 && !hasCommon) return undefined;
+  const client = http?.useClientProtocol === true;
+  if (!h2 && !hasCommon && !client) return undefined;
   // maxConcurrentStreams caps this side's streams on an HTTP/2 connection (0: Istio's default, none of its own).
   const streams = http?.maxConcurrentStreams ? { max_concurrent_streams: http.maxConcurrentStreams } : {};
-  const options: HttpProtocolOptions = {
-    "@type": TYPE.httpProtocolOptions,
-    explicit_http_config: h2 ? { http2_protocol_options: streams } : { http_protocol_options: {} },
-  };
+  // useClientProtocol: each request in its client's protocol (h2UpgradePolicy then has no effect, as in Istio).
+  const options: HttpProtocolOptions = client
+    ? {
+        "@type": TYPE.httpProtocolOptions,
+        use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: streams },
+      }
+    : {
+        "@type": TYPE.httpProtocolOptions,
+        explicit_http_config: h2 ? { http2_protocol_options: streams } : { http_protocol_options: {} },
+      };
   if (hasCommon)
     options.common_http_protocol_options = {
       max_requests_per_connection: http?.maxRequestsPerConnection,

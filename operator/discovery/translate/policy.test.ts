@@ -147,6 +147,17 @@ describe("connection pool and outlier detection", () => {
     });
   });
 
+  it("sends each request in its client's protocol with useClientProtocol (use_downstream_protocol_config)", () => {
+    const out = withRule(`
+  trafficPolicy: { connectionPool: { http: { useClientProtocol: true, h2UpgradePolicy: UPGRADE } } }`);
+    expect(web(out)["typed_extension_protocol_options"]).toEqual({
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+        use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} },
+      },
+    });
+  });
+
   it("fills Istio's outlier detection defaults for fields left out", () => {
     const out = withRule(`  trafficPolicy: { outlierDetection: { baseEjectionTime: 1m } }`);
     expect(web(out)["outlier_detection"]).toEqual({

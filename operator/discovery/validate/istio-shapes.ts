@@ -165,7 +165,7 @@ const connectionPool = obj({
     maxRetries: int,
     idleTimeout: dur,
     h2UpgradePolicy: { enum: ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] },
-    useClientProtocol: no,
+    useClientProtocol: bool,
     maxConcurrentStreams: int,
   }),
 });

@@ -181,6 +181,7 @@ export function compileCluster(
     maxConnectionDurationMs: http.maxConnectionDurationMs,
     maxConcurrentStreams: http.maxConcurrentStreams,
     http2: http.http2,
+    downstreamProtocol: http.downstreamProtocol,
     keepAliveMs: keepAlive(r, o),
     tls: upstreamTls(r, o, secrets),
     socketMatches: socketMatches(r, o, secrets),
@@ -190,6 +191,7 @@ export function compileCluster(
       o.transport_socket_matches,
       o.upstream_connection_options,
       http.http2,
+      http.downstreamProtocol,
     ]),
     healthCheck: healthCheck(r, o),
   };

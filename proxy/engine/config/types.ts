@@ -402,6 +402,8 @@ export interface Cluster {
   maxConcurrentStreams: number;
   /** Speak HTTP/2 to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
   http2: boolean;
+  /** HttpProtocolOptions' use_downstream_protocol_config: HTTP/2 for requests that came over HTTP/2, else HTTP/1.1. */
+  downstreamProtocol: boolean;
   /** upstream_connection_options.tcp_keepalive: SO_KEEPALIVE with this idle time; undefined: off. */
   keepAliveMs: number | undefined;
   /** transport_socket: TLS origination; undefined: plaintext. */

@@ -44,6 +44,8 @@ export function dataSource(r: Reader, o: Obj, key: string, path: string): DataSo
 
 export interface HttpUpstream {
   http2: boolean;
+  /** use_downstream_protocol_config with both codecs: HTTP/2 upstream for HTTP/2 downstreams, else HTTP/1.1. */
+  downstreamProtocol: boolean;
   idleTimeoutMs: number;
   maxRequestsPerConnection: number;
   /** common_http_protocol_options.max_connection_duration (0: none). */
@@ -73,6 +75,7 @@ function common(r: Reader, o: Obj | undefined, path: string, into: HttpUpstream)
 export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
   const out: HttpUpstream = {
     http2: o.http2_protocol_options !== undefined,
+    downstreamProtocol: false,
     idleTimeoutMs: 3_600_000,
     maxRequestsPerConnection: 0,
     maxConnectionDurationMs: 0,
@@ -92,13 +95,31 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
   if (!opts) return out;
   if (anyType(opts) !== undefined && anyType(opts) !== HTTP_OPTIONS)
     r.fail(join(p, "@type"), `expected ${HTTP_OPTIONS}`);
-  onlyKnown(r, opts, p, ["explicit_http_config", "common_http_protocol_options"], "HttpProtocolOptions");
+  onlyKnown(
+    r,
+    opts,
+    p,
+    ["explicit_http_config", "use_downstream_protocol_config", "common_http_protocol_options"],
+    "HttpProtocolOptions",
+  );
   common(r, r.optObj(opts, "common_http_protocol_options", p), join(p, "common_http_protocol_options"), out);
+  const downstream = r.optObj(opts, "use_downstream_protocol_config", p);
+  if (downstream) {
+    // Istio's useClientProtocol: each request goes upstream in its client's protocol (of those configured).
+    const dp = join(p, "use_downstream_protocol_config");
+    onlyKnown(r, downstream, dp, ["http_protocol_options", "http2_protocol_options"], "use_downstream_protocol_config");
+    const h1 = downstream.http_protocol_options !== undefined && downstream.http_protocol_options !== null;
+    const h2 = downstream.http2_protocol_options !== undefined && downstream.http2_protocol_options !== null;
+    out.http2 = h2 && !h1;
+    out.downstreamProtocol = h1 && h2;
+    codecOptions(r, downstream, dp, out);
+    return out;
+  }
   const explicit = r.optObj(opts, "explicit_http_config", p);
   if (!explicit)
     r.fail(
       join(p, "explicit_http_config"),
-      "is required (auto_config and use_downstream_protocol_config are not supported)",
+      "is required (auto_config is not supported: it needs ALPN to every upstream)",
     );
   const ep = join(p, "explicit_http_config");
   onlyKnown(r, explicit, ep, ["http_protocol_options", "http2_protocol_options"], "explicit_http_config");
