@@ -64,7 +64,7 @@ spec:
   hosts: [nowhere]
   http: [{ route: [{ destination: { host: echo }, weight: -1 }, { destination: { host: echo }, weight: 101 }] }]`);
     expect(modelWarnings(model)).toEqual([
-      "VirtualService/default/bad: spec.http[0].route[0].weight: must not be negative, got -1",
+      "VirtualService/default/bad: spec.http[0].route[0].weight: must be an integer from 0 to 2147483647, got -1",
       'VirtualService/default/bad: host "nowhere" matches no service',
     ]);
   });

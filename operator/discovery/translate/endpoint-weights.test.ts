@@ -38,7 +38,7 @@ describe("endpoint weights", () => {
   it("rejects a weight past 2^32-1 (Istio's uint32), naming the field", () => {
     const [se] = parseYaml(entry([2 ** 32]));
     expect(validateObject(se ?? {})).toEqual([
-      "spec.endpoints[0].weight: must be at most 4294967295 (a uint32), got 4294967296",
+      "spec.endpoints[0].weight: must be an integer from 0 to 4294967295, got 4294967296",
     ]);
   });
 });

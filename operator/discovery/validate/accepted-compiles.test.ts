@@ -1,11 +1,14 @@
 // Whatever the validator accepts, the proxies accept: random Istio objects, valid-looking and hostile, go through
 // the discovery path (admission, as the config folder and the webhook validate; normalise; translate for a sidecar
-// and a gateway; the xDS encoding) and what each proxy is sent must compile in the engine. The validator never
-// throws, and each error it gives names a field. A NACK would keep every proxy on its old config.
+// and a gateway; the xDS encoding) and what each proxy is sent must compile in the engine, and arrive as it was
+// translated (a number past its protobuf field's range would be encoded wrapped: maxConnections 4294967296 as 0).
+// The validator never throws, and each error it gives names a field. A NACK would keep every proxy on its old config.
 import fc from "fast-check";
 import { bookinfoKube, parseYaml } from "../../../test/support/discovery/bookinfo.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
+import { wireChanges } from "../../../test/support/discovery/wire.js";
 import { networkingObject } from "../../../test/support/discovery/istio-arbitraries.js";
+import { edgeObjects } from "../../../test/support/discovery/istio-bounds-arbitraries.js";
 import { authorizationPolicy, peerAuthentication } from "../../../test/support/discovery/istio-security-arbitraries.js";
 import { decodeResource, encodeResource } from "../../../proxy/xds/codec.js";
 import type { JsonObject } from "../../../proxy/xds/types.js";
@@ -80,6 +83,8 @@ function problems(objects: KubeObject[]): string[] {
     } as unknown as TranslateResult;
     out.push(...violations(result).map((v) => `${proxy.kind}: ${v}`));
     out.push(...violations(sent).map((v) => `${proxy.kind} (as sent): ${v}`));
+    for (const kind of ["listeners", "routes", "clusters", "endpoints"] as const)
+      out.push(...wireChanges(result[kind], sent[kind]).map((c) => `${proxy.kind} ${kind} changed on the wire: ${c}`));
   }
   return out;
 }
@@ -91,6 +96,30 @@ describe("accepted Istio config compiles in every proxy", () => {
         expect(problems(objects)).toEqual([]);
       }),
       { numRuns: Number(process.env["FUZZ_RUNS"] ?? 600) },
+    );
+  });
+
+  it("lets no number or duration through that would arrive changed: each at the edge of its field", () => {
+    fc.assert(
+      fc.property(edgeObjects, (objects) => {
+        expect(problems(objects)).toEqual([]);
+      }),
+      { numRuns: Number(process.env["FUZZ_RUNS"] ?? 600) },
+    );
+  });
+
+  it("would see a number that wraps on the wire (the check itself)", () => {
+    // Past the validator (as an object the cluster held before the webhook): maxConnections 2^32 is sent as 0.
+    const dr = {
+      apiVersion: "networking.istio.io/v1",
+      kind: "DestinationRule",
+      metadata: { name: "wraps", namespace: "default" },
+      spec: { host: "reviews", trafficPolicy: { connectionPool: { tcp: { maxConnections: 2 ** 32 } } } },
+    } as KubeObject;
+    const { model } = normalise([...MESH, dr]);
+    const clusters = translate(model, PROXIES[0] as (typeof PROXIES)[0]).clusters;
+    expect(wireChanges(clusters, roundTrip(clusters))).toContainEqual(
+      expect.stringMatching(/circuit_breakers\.thresholds\[0\]\.max_connections: 4294967296 → 0$/),
     );
   });
 });

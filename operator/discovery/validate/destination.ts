@@ -1,5 +1,5 @@
 // A VirtualService destination (http and tcp routes, mirror, mirrors), as istiod's validateDestination checks it: a
-// host that is a DNS name or a `*.` wildcard (not `*`), a subset that is a DNS-1123 label, a port number. Pure.
+// host that is a DNS name or a `*.` wildcard (not `*`), a subset that is a DNS-1123 label (the port's range is the shape's, validate/istio-shapes.ts). Pure.
 import type { Destination } from "../model/istio.js";
 import { hostError } from "./gateway-entry.js";
 import { LABEL } from "./sidecar.js";
@@ -15,8 +15,5 @@ export function destinationErrors(d: Destination | undefined, path: string): str
   }
   if (d.subset && !LABEL.test(d.subset))
     out.push(`${path}.subset: "${d.subset}" is not a subset name (a DNS-1123 label)`);
-  const port = d.port?.number;
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
-    out.push(`${path}.port.number: must be a port (1-65535), got ${port}`);
   return out;
 }

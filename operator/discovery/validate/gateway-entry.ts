@@ -10,10 +10,8 @@ const SERVED = ["HTTP", "HTTP2", "GRPC", "GRPC-WEB", "TCP"];
 
 function port(out: string[], p: ServerPort | undefined, path: string): void {
   if (!p) return void out.push(`${path}: is required`);
-  if (!Number.isInteger(p.number) || p.number < 1 || p.number > 65535)
-    out.push(`${path}.number: must be a port (1-65535), got ${p.number}`);
-  if (p.targetPort !== undefined && (p.targetPort < 1 || p.targetPort > 65535))
-    out.push(`${path}.targetPort: must be a port (1-65535), got ${p.targetPort}`);
+  // Ranges are the shape's (validate/istio-shapes.ts).
+  if (p.number === undefined || p.number === null) out.push(`${path}.number: is required`);
   if (!p.protocol) out.push(`${path}.protocol: is required`);
   else if (!PROTOCOLS.includes(p.protocol.toUpperCase()))
     out.push(`${path}.protocol: "${p.protocol}" is not one of ${PROTOCOLS.join(", ")}`);
@@ -55,13 +53,6 @@ function entryAddress(out: string[], w: WorkloadEntry, path: string, requireIp: 
   if (w.address !== undefined && requireIp && !isIP(w.address) && !w.address.startsWith("unix://")) {
     out.push(`${path}.address: "${w.address}" must be an IP address with resolution STATIC`);
   }
-  for (const [name, p] of Object.entries(w.ports ?? {})) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535)
-      out.push(`${path}.ports.${name}: must be a port (1-65535), got ${p}`);
-  }
-  if (w.weight !== undefined && w.weight < 0) out.push(`${path}.weight: must not be negative, got ${w.weight}`);
-  if (w.weight !== undefined && w.weight > 2 ** 32 - 1)
-    out.push(`${path}.weight: must be at most 4294967295 (a uint32), got ${w.weight}`);
 }
 
 export function validateWorkloadEntry(spec: WorkloadEntry): string[] {

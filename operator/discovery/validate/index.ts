@@ -44,10 +44,6 @@ class Errors {
   add(path: string, message: string): void {
     this.list.push(`${path}: ${message}`);
   }
-  duration(path: string, value: string | undefined): void {
-    if (value !== undefined && durationSeconds(value) === undefined)
-      this.add(path, `"${value}" is not a duration (like "1.5s" or "300ms")`);
-  }
   stringMatch(path: string, m: StringMatch | undefined): void {
     if (!m) return;
     const set = [m.exact, m.prefix, m.regex].filter((x) => x !== undefined).length;
@@ -80,8 +76,13 @@ class Errors {
       });
     }
   }
-  percent(path: string, value: number | undefined): void {
-    if (value !== undefined && (value < 0 || value > 100)) this.add(path, `must be between 0 and 100, got ${value}`);
+  /**
+   * Istio's validatePercentage beyond the field's 0 to 100: a fraction below 0.0001 would be 0 on the wire (the
+   * proxy counts in millionths), so it is refused.
+   */
+  percent(path: string, value: unknown): void {
+    if (typeof value === "number" && value > 0 && value < 0.0001)
+      this.add(path, `percentage ${value} is neither 0.0, nor in range [0.0001, 100.0]`);
   }
 }
 
@@ -133,7 +134,6 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
   routes.forEach((r, j) => {
     const rp = `${path}.route[${j}]`;
     e.list.push(...destinationErrors(r.destination, `${rp}.destination`));
-    if (r.weight !== undefined && r.weight < 0) e.add(`${rp}.weight`, `must not be negative, got ${r.weight}`);
     if (r.destination?.subset && r.destination.host && ctx.destinationRules) {
       const problem = subsetDefined(r.destination.host, r.destination.subset, namespace, ctx);
       if (problem) e.add(`${rp}.destination.subset`, problem);
@@ -144,12 +144,7 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     if (sum !== 100)
       e.add(`${path}.route`, `weights of several destinations must add up to 100, they add up to ${sum}`);
   }
-  e.duration(`${path}.timeout`, http.timeout);
   if (http.retries) {
-    if (http.retries.attempts !== undefined && http.retries.attempts < 0) {
-      e.add(`${path}.retries.attempts`, `must not be negative, got ${http.retries.attempts}`);
-    }
-    e.duration(`${path}.retries.perTryTimeout`, http.retries.perTryTimeout);
     // Numbers are status codes; the rest must be conditions the proxy implements, or its whole route table is NACKed.
     for (const part of (http.retries.retryOn ?? "").split(",").map((p) => p.trim())) {
       const problem = part && !/^\d{3}$/.test(part) ? retryOnProblem(part) : undefined;
@@ -157,21 +152,14 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
     }
   }
   const fault = http.fault;
-  if (fault?.delay) {
-    e.percent(`${path}.fault.delay.percentage.value`, fault.delay.percentage?.value);
-    e.duration(`${path}.fault.delay.fixedDelay`, fault.delay.fixedDelay);
-  }
-  if (fault?.abort) {
-    e.percent(`${path}.fault.abort.percentage.value`, fault.abort.percentage?.value);
-    const status = fault.abort.httpStatus;
-    if (status !== undefined && (status < 200 || status > 599))
-      e.add(`${path}.fault.abort.httpStatus`, `must be an HTTP status (200-599), got ${status}`);
-  }
+  e.percent(`${path}.fault.delay.percentage.value`, fault?.delay?.percentage?.value);
+  e.percent(`${path}.fault.abort.percentage.value`, fault?.abort?.percentage?.value);
   if (http.mirror) e.list.push(...destinationErrors(http.mirror, `${path}.mirror`));
   (http.mirrors ?? []).forEach((m, j) => {
     e.list.push(...destinationErrors(m.destination, `${path}.mirrors[${j}].destination`));
   });
   e.percent(`${path}.mirrorPercentage.value`, http.mirrorPercentage?.value);
+  (http.mirrors ?? []).forEach((m, j) => e.percent(`${path}.mirrors[${j}].percentage.value`, m.percentage?.value));
   e.headers(`${path}.headers`, http.headers);
   routes.forEach((r, j) => e.headers(`${path}.route[${j}].headers`, r.headers));
   e.headerValue(`${path}.rewrite.uri`, http.rewrite?.uri);
@@ -195,6 +183,10 @@ function validateHttp(e: Errors, http: HTTPRoute, path: string, namespace: strin
   }
 }
 
+/** The ranges and durations of a spec's fields (validate/istio-shapes.ts), for a model's objects checked alone. */
+const fieldValues = (spec: unknown, kind: string): string[] =>
+  checkShape(spec, SPEC_SHAPES[kind] as Shape, "spec", [], false);
+
 export function validateVirtualService(vs: Named<VirtualService>, ctx: ValidationContext = {}): string[] {
   const e = new Errors();
   // Without hosts, a delegate: its http routes are merged into the root routes that name it (model/delegate.ts).
@@ -212,6 +204,7 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
     if (!http.delegate.name) e.add(`${path}.delegate.name`, "is required");
   });
   if (vs.spec.tls?.length) e.add("spec.tls", "TLS (SNI) routes are not supported yet");
+  e.list.push(...fieldValues(vs.spec, "VirtualService"));
   (vs.spec.tcp ?? []).forEach((tcp, i) => {
     if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
     (tcp.route ?? []).forEach((r, j) => {
@@ -222,6 +215,14 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
     });
   });
   return e.list;
+}
+
+/** Envoy's (and so Istio's) primality test for a maglev table size. */
+function isPrime(x: number): boolean {
+  if (x < 4) return x > 1;
+  if (x % 2 === 0) return false;
+  for (let f = 3; f * f <= x; f += 2) if (x % f === 0) return false;
+  return true;
 }
 
 function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): void {
@@ -238,28 +239,13 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
       );
     if (ch.ringHash && ch.maglev) e.add(`${path}.loadBalancer.consistentHash`, "set ringHash or maglev, not both");
     if (p.loadBalancer?.simple) e.add(`${path}.loadBalancer`, "set simple or consistentHash, not both");
-    e.duration(`${path}.loadBalancer.consistentHash.httpCookie.ttl`, ch.httpCookie?.ttl);
+    const table = ch.maglev?.tableSize;
+    if (typeof table === "number" && Number.isInteger(table) && !isPrime(table))
+      e.add(`${path}.loadBalancer.consistentHash.maglev.tableSize`, "tableSize must be a prime number for maglev");
   }
-  const pool = p.connectionPool;
-  const nonNegative: [string, number | undefined][] = [
-    ["tcp.maxConnections", pool?.tcp?.maxConnections],
-    ["http.http1MaxPendingRequests", pool?.http?.http1MaxPendingRequests],
-    ["http.http2MaxRequests", pool?.http?.http2MaxRequests],
-    ["http.maxRetries", pool?.http?.maxRetries],
-    ["http.maxRequestsPerConnection", pool?.http?.maxRequestsPerConnection],
-    ["http.maxConcurrentStreams", pool?.http?.maxConcurrentStreams],
-  ];
-  for (const [field, value] of nonNegative) {
-    if (value !== undefined && value < 0)
-      e.add(`${path}.connectionPool.${field}`, `must not be negative, got ${value}`);
-  }
-  e.duration(`${path}.connectionPool.tcp.connectTimeout`, pool?.tcp?.connectTimeout);
-  e.duration(`${path}.connectionPool.http.idleTimeout`, pool?.http?.idleTimeout);
-  e.duration(`${path}.connectionPool.tcp.maxConnectionDuration`, pool?.tcp?.maxConnectionDuration);
-  const ka = pool?.tcp?.tcpKeepalive;
+  const ka = p.connectionPool?.tcp?.tcpKeepalive;
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
-    e.duration(`${path}.connectionPool.tcp.tcpKeepalive.time`, ka.time);
     // Linux's TCP_KEEPIDLE takes 1 to 32767 whole seconds (the proxy would be refused "250ms" as 0 seconds).
     const time = ka.time === undefined ? undefined : durationSeconds(ka.time);
     if (time !== undefined && !(Number.isInteger(time) && time >= 1 && time <= 32767))
@@ -284,15 +270,6 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
         e.add(`${path}.tls.${k}`, "cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)");
   if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey))
     e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
-  const o = p.outlierDetection;
-  if (o) {
-    e.percent(`${path}.outlierDetection.maxEjectionPercent`, o.maxEjectionPercent);
-    e.percent(`${path}.outlierDetection.minHealthPercent`, o.minHealthPercent);
-    e.duration(`${path}.outlierDetection.interval`, o.interval);
-    e.duration(`${path}.outlierDetection.baseEjectionTime`, o.baseEjectionTime);
-    if (o.consecutive5xxErrors !== undefined && o.consecutive5xxErrors < 0)
-      e.add(`${path}.outlierDetection.consecutive5xxErrors`, "must not be negative");
-  }
   (p.portLevelSettings ?? []).forEach((pl, i) => {
     if (!pl.port?.number) e.add(`${path}.portLevelSettings[${i}].port.number`, "is required");
     validatePolicy(e, pl, `${path}.portLevelSettings[${i}]`);
@@ -310,6 +287,7 @@ export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
     seen.add(s.name);
     validatePolicy(e, s.trafficPolicy, `spec.subsets[${i}].trafficPolicy`);
   });
+  e.list.push(...fieldValues(dr.spec, "DestinationRule"));
   return e.list;
 }
 

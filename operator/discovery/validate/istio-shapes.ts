@@ -3,9 +3,23 @@
 import type { Fields, Shape } from "./shape.js";
 
 const str = "string" as const;
-const int = "int" as const;
 const bool = "bool" as const;
-const dur = "duration" as const;
+/** Durations as Istio's ValidateDuration takes them: at least 1ms, to the millisecond (validate/durations.ts). */
+const dur: Shape = { duration: "istio" };
+const range = (min: number, max: number, among?: readonly number[]): Shape => ({ integer: [min, max], among });
+const INT32_MAX = 2 ** 31 - 1;
+/** A uint32 (or google.protobuf.UInt32Value): what Envoy's field holds, so nothing wraps on the wire. */
+const uint32 = range(0, 2 ** 32 - 1);
+/** An int32 that Istio's webhook requires to be non-negative (pool sizes, retries, weights). */
+const count = range(0, INT32_MAX);
+/** A uint32 port number, required: ValidatePort. */
+const portNumber = range(1, 65535);
+/** A uint32 port where 0 means unset (match ports, the redirect port): ValidatePort when set. */
+const portOrUnset = range(0, 65535);
+/** An int32 percentage: ValidatePercent. */
+const percentInt = range(0, 100);
+/** An HTTP status Envoy sends (its fault abort and direct response take 200 to 599). */
+const httpStatus = range(200, 599);
 const strings: Shape = { list: str };
 const labels: Shape = { map: str };
 const obj = (fields: Fields, oneOf?: readonly (readonly string[])[]): Shape => ({ fields, oneOf });
@@ -15,8 +29,9 @@ const no: Shape = { unsupported: true };
 const exportTo: Shape = strings;
 
 const stringMatch = obj({ exact: str, prefix: str, regex: str }, [["exact", "prefix", "regex"]]);
-const percent = obj({ value: "number" });
-const portSelector = obj({ number: int });
+/** Percent's value is a double; validate/index.ts holds fault percentages to Istio's 0.0001 floor. */
+const percent = obj({ value: { real: [0, 100] } });
+const portSelector = obj({ number: portNumber });
 const destination = obj({ host: str, subset: str, port: portSelector });
 const headerOps = obj({ set: labels, add: labels, remove: strings });
 const headers = obj({ request: headerOps, response: headerOps });
@@ -28,7 +43,7 @@ const httpMatch = obj({
   method: stringMatch,
   authority: stringMatch,
   headers: { map: stringMatch },
-  port: int,
+  port: portOrUnset,
   sourceLabels: labels,
   gateways: strings,
   queryParams: { map: stringMatch },
@@ -42,24 +57,25 @@ const httpRoute = obj(
   {
     name: str,
     match: { list: httpMatch },
-    route: { list: obj({ destination, weight: int, headers }) },
+    route: { list: obj({ destination, weight: count, headers }) },
     redirect: obj(
       {
         uri: str,
         authority: str,
-        port: int,
+        port: portOrUnset,
         derivePort: no,
         scheme: str,
-        redirectCode: int,
+        // Istio takes any 3xx, but Envoy's RedirectResponseCode has only these: another would become 301.
+        redirectCode: range(0, 399, [0, 301, 302, 303, 307, 308]),
       },
       [["port", "derivePort"]],
     ),
-    directResponse: obj({ status: int, body: obj({ string: str, bytes: str }, [["string", "bytes"]]) }),
+    directResponse: obj({ status: httpStatus, body: obj({ string: str, bytes: str }, [["string", "bytes"]]) }),
     delegate: obj({ name: str, namespace: str }),
     rewrite: obj({ uri: str, authority: str, uriRegexRewrite: obj({ match: str, rewrite: str }) }),
     timeout: dur,
     retries: obj({
-      attempts: int,
+      attempts: count,
       perTryTimeout: dur,
       retryOn: str,
       retryRemoteLocalities: no,
@@ -67,16 +83,16 @@ const httpRoute = obj(
       backoff: dur,
     }),
     fault: obj({
-      delay: obj({ fixedDelay: dur, exponentialDelay: no, percentage: percent, percent: int }, [
+      delay: obj({ fixedDelay: dur, exponentialDelay: no, percentage: percent, percent: percentInt }, [
         ["fixedDelay", "exponentialDelay"],
       ]),
-      abort: obj({ httpStatus: int, grpcStatus: str, http2Error: no, percentage: percent }, [
+      abort: obj({ httpStatus: httpStatus, grpcStatus: str, http2Error: no, percentage: percent }, [
         ["httpStatus", "grpcStatus", "http2Error"],
       ]),
     }),
     mirror: destination,
     mirrors: { list: obj({ destination, percentage: percent }) },
-    mirrorPercent: int,
+    mirrorPercent: percentInt,
     mirrorPercentage: percent,
     corsPolicy: obj({
       allowOrigin: strings,
@@ -84,7 +100,7 @@ const httpRoute = obj(
       allowMethods: strings,
       allowHeaders: strings,
       exposeHeaders: strings,
-      maxAge: dur,
+      maxAge: { duration: "seconds" },
       allowCredentials: bool,
       unmatchedPreflights: no,
     }),
@@ -93,7 +109,7 @@ const httpRoute = obj(
   [["route", "redirect", "directResponse", "delegate"]],
 );
 
-const l4Destination = obj({ destination, weight: int });
+const l4Destination = obj({ destination, weight: count });
 const virtualService = obj({
   hosts: strings,
   gateways: strings,
@@ -104,7 +120,7 @@ const virtualService = obj({
         list: obj({
           sniHosts: strings,
           destinationSubnets: strings,
-          port: int,
+          port: portOrUnset,
           sourceLabels: labels,
           gateways: strings,
           sourceNamespace: str,
@@ -118,7 +134,7 @@ const virtualService = obj({
       match: {
         list: obj({
           destinationSubnets: strings,
-          port: int,
+          port: portOrUnset,
           sourceSubnet: str,
           sourceLabels: labels,
           gateways: strings,
@@ -136,12 +152,15 @@ const loadBalancer = obj({
   consistentHash: obj(
     {
       httpHeaderName: str,
-      httpCookie: obj({ name: str, path: str, ttl: dur, attributes: no }),
+      // "0s" is a session cookie: Istio's CRD leaves ttl out of its duration rule.
+      httpCookie: obj({ name: str, path: str, ttl: { duration: "any" }, attributes: no }),
       useSourceIp: bool,
       httpQueryParameterName: str,
-      ringHash: obj({ minimumRingSize: int }),
-      maglev: obj({ tableSize: int }),
-      minimumRingSize: int,
+      // uint64s, held to what Envoy takes: minimum_ring_size at most 8388608, maglev's table below 5000011
+      // (Istio's rule; validate/index.ts checks it is prime).
+      ringHash: obj({ minimumRingSize: range(0, 8388608) }),
+      maglev: obj({ tableSize: range(1, 5000010) }),
+      minimumRingSize: range(0, 8388608),
     },
     // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
   ),
@@ -152,21 +171,22 @@ const loadBalancer = obj({
 
 const connectionPool = obj({
   tcp: obj({
-    maxConnections: int,
+    maxConnections: count,
     connectTimeout: dur,
-    tcpKeepalive: obj({ probes: int, time: dur, interval: dur }),
+    tcpKeepalive: obj({ probes: uint32, time: dur, interval: dur }),
     maxConnectionDuration: dur,
-    idleTimeout: dur,
+    // "0s" turns the idle timeout off (Istio skips its check then).
+    idleTimeout: { duration: "orZero" },
   }),
   http: obj({
-    http1MaxPendingRequests: int,
-    http2MaxRequests: int,
-    maxRequestsPerConnection: int,
-    maxRetries: int,
+    http1MaxPendingRequests: count,
+    http2MaxRequests: count,
+    maxRequestsPerConnection: count,
+    maxRetries: count,
     idleTimeout: dur,
     h2UpgradePolicy: { enum: ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] },
     useClientProtocol: bool,
-    maxConcurrentStreams: int,
+    maxConcurrentStreams: count,
   }),
 });
 
@@ -174,12 +194,13 @@ const outlierDetection = obj({
   // The proxy counts every failure as one kind and has no panic mode (Istio's default minHealthPercent, 0, is none).
   splitExternalLocalOriginErrors: { unsupported: true, allowed: (v) => v === false },
   consecutiveLocalOriginFailures: no,
-  consecutiveGatewayErrors: int,
-  consecutive5xxErrors: int,
-  consecutiveErrors: int,
+  consecutiveGatewayErrors: uint32,
+  consecutive5xxErrors: uint32,
+  // int32, deprecated; it becomes Envoy's uint32 consecutive_5xx, so negative values are refused (older istiod's rule).
+  consecutiveErrors: count,
   interval: dur,
   baseEjectionTime: dur,
-  maxEjectionPercent: int,
+  maxEjectionPercent: percentInt,
   minHealthPercent: { unsupported: true, allowed: (v) => v === 0 },
 });
 
@@ -211,7 +232,8 @@ const destinationRule = obj({
   workloadSelector: no,
 });
 
-const port = obj({ number: int, protocol: str, name: str, targetPort: int });
+// Istio reads targetPort 0 as unset; Weft's model would take it as the endpoint port, so it stays refused.
+const port = obj({ number: portNumber, protocol: str, name: str, targetPort: portNumber });
 const tlsVersion: Shape = { enum: ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"] };
 const gateway = obj({
   selector: labels,
@@ -245,11 +267,11 @@ const gateway = obj({
 
 const workloadEntryFields: Fields = {
   address: str,
-  ports: { map: int },
+  ports: { map: portNumber },
   labels,
   network: no,
   locality: str,
-  weight: int,
+  weight: uint32,
   serviceAccount: str,
 };
 

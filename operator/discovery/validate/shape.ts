@@ -2,6 +2,7 @@
 // be one the schema names, with the right type. Pure. Messages start with the field path, and a misspelt field
 // gets a "did you mean": `spec.http[0].retries.attemps: unknown field (did you mean "attempts"?)`.
 import { durationSeconds } from "../model/duration.js";
+import { durationProblem, type DurationRule } from "./durations.js";
 
 export type Shape =
   | "string"
@@ -9,6 +10,12 @@ export type Shape =
   | "number"
   | "bool"
   | "duration"
+  /** An integer in [min, max] (a proto int32, uint32, … narrowed to what the field takes). */
+  | { integer: readonly [min: number, max: number]; among?: readonly number[] }
+  /** A finite number in [min, max] (a proto double). */
+  | { real: readonly [min: number, max: number] }
+  /** A duration held to one of Istio's rules (validate/durations.ts). */
+  | { duration: DurationRule }
   | { enum: readonly string[] }
   | { list: Shape }
   | { map: Shape }
@@ -60,8 +67,19 @@ const typeName = (v: unknown): string =>
         ? "an object"
         : `${typeof v} ${JSON.stringify(v)}`;
 
-/** Every mismatch between `value` and `shape`, each `path: problem`. */
-export function checkShape(value: unknown, shape: Shape, path: string, out: string[] = []): string[] {
+const shown = (v: unknown): string => (typeof v === "number" ? String(v) : typeName(v));
+
+/**
+ * Every mismatch between `value` and `shape`, each `path: problem`. With `unknownFields` false, only the values of
+ * the fields the shape names are checked (types, ranges, durations), as for objects already admitted.
+ */
+export function checkShape(
+  value: unknown,
+  shape: Shape,
+  path: string,
+  out: string[] = [],
+  unknownFields = true,
+): string[] {
   const bad = (expected: string): void => void out.push(`${path}: expected ${expected}, got ${typeName(value)}`);
   if (value === null || value === undefined) return out; // absent, as protojson reads null
   if (shape === "string") {
@@ -75,6 +93,19 @@ export function checkShape(value: unknown, shape: Shape, path: string, out: stri
   } else if (shape === "duration") {
     if (typeof value !== "string" || durationSeconds(value) === undefined)
       out.push(`${path}: "${String(value)}" is not a duration (like "1.5s" or "300ms")`);
+  } else if ("integer" in shape) {
+    const [min, max] = shape.integer;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+      out.push(`${path}: must be an integer from ${min} to ${max}, got ${shown(value)}`);
+    else if (shape.among && !shape.among.includes(value))
+      out.push(`${path}: must be one of ${shape.among.join(", ")}, got ${value}`);
+  } else if ("real" in shape) {
+    const [min, max] = shape.real;
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max)
+      out.push(`${path}: must be a number from ${min} to ${max}, got ${shown(value)}`);
+  } else if ("duration" in shape) {
+    const problem = durationProblem(value, shape.duration);
+    if (problem) out.push(`${path}: ${problem}`);
   } else if ("unsupported" in shape) {
     if (!shape.allowed?.(value)) out.push(`${path}: is not supported by Weft yet (it would be ignored)`);
   } else if ("enum" in shape) {
@@ -86,20 +117,21 @@ export function checkShape(value: unknown, shape: Shape, path: string, out: stri
     }
   } else if ("list" in shape) {
     if (!Array.isArray(value)) bad("a list");
-    else value.forEach((v, i) => checkShape(v, shape.list, `${path}[${i}]`, out));
+    else value.forEach((v, i) => checkShape(v, shape.list, `${path}[${i}]`, out, unknownFields));
   } else if ("map" in shape) {
     if (!isObject(value)) bad("a map");
-    else for (const [k, v] of Object.entries(value)) checkShape(v, shape.map, `${path}.${k}`, out);
+    else for (const [k, v] of Object.entries(value)) checkShape(v, shape.map, `${path}.${k}`, out, unknownFields);
   } else {
     if (!isObject(value)) return (bad("an object"), out);
     for (const [k, v] of Object.entries(value)) {
       const field = shape.fields[k];
       if (field === undefined) {
+        if (!unknownFields) continue;
         const hint = suggest(k, Object.keys(shape.fields));
         out.push(`${path}.${k}: unknown field${hint ? ` (did you mean "${hint}"?)` : ""}`);
         continue;
       }
-      checkShape(v, typeof field === "function" ? field() : field, `${path}.${k}`, out);
+      checkShape(v, typeof field === "function" ? field() : field, `${path}.${k}`, out, unknownFields);
     }
     for (const group of shape.oneOf ?? []) {
       const set = group.filter((k) => value[k] !== undefined && value[k] !== null);
