@@ -96,6 +96,8 @@ export interface CorsPolicy {
   exposeHeaders?: string[];
   maxAge?: string;
   allowCredentials?: boolean;
+  /** IGNORE: a preflight from an origin the policy doesn't allow is answered here, not forwarded (the default). */
+  unmatchedPreflights?: "UNSPECIFIED" | "FORWARD" | "IGNORE";
 }
 
 export interface HTTPMirrorPolicy {

@@ -134,6 +134,7 @@ export function corsConfig(cors: CorsPolicy): EnvoyCors {
     expose_headers: cors.exposeHeaders?.join(","),
     max_age: cors.maxAge ? seconds(cors.maxAge) : undefined,
     allow_credentials: cors.allowCredentials,
+    ...(cors.unmatchedPreflights === "IGNORE" ? { forward_not_matching_preflights: false } : {}),
   };
 }
 

@@ -35,25 +35,40 @@ spec:
       allowCredentials: true
 `;
 
+/**
+ * The engine as the agent runs it without traffic capture: one outbound listener (translate's HCM and http_filters)
+ * that the app reaches by Host, here on a free loopback port.
+ */
+async function meshEngine(yaml: string): Promise<{ engine: Engine; port: number }> {
+  const out = translate(meshModel(yaml), client);
+  expect(out.warnings).toEqual([]);
+  const shaped = localShape({ version: "1", ...out }, { ip: "127.0.0.1", appAddress: "127.0.0.1", outboundPort: 0 });
+  const engine = new Engine({
+    adminPort: 0,
+    statsPort: 0,
+    readyPort: 0,
+    bindAddress: "127.0.0.1",
+    drainTimeoutMs: 200,
+  });
+  await engine.start();
+  await engine.apply(shaped);
+  return { engine, port: engine.listenerPort(OUTBOUND_LISTENER) };
+}
+
+const appBackend = () =>
+  backend("app", (req, res) => {
+    res.writeHead(200, { "x-app": "1" });
+    res.end(`${req.method} ${req.url}`);
+  });
+
 describe("Istio corsPolicy through translate and the engine", () => {
   let app: Backend;
   let engine: Engine;
   let port: number;
 
   beforeAll(async () => {
-    app = await backend("app", (req, res) => {
-      res.writeHead(200, { "x-app": "1" });
-      res.end(`${req.method} ${req.url}`);
-    });
-    const out = translate(meshModel(mesh(app.port)), client);
-    expect(out.warnings).toEqual([]);
-    // As the agent runs it without traffic capture: one outbound listener (translate's HCM and http_filters) that
-    // the app reaches by Host, here on a free loopback port.
-    const shaped = localShape({ version: "1", ...out }, { ip: "127.0.0.1", appAddress: "127.0.0.1", outboundPort: 0 });
-    engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200 });
-    await engine.start();
-    await engine.apply(shaped);
-    port = engine.listenerPort(OUTBOUND_LISTENER);
+    app = await appBackend();
+    ({ engine, port } = await meshEngine(mesh(app.port)));
   });
   afterAll(async () => {
     await engine.stop();
@@ -91,5 +106,39 @@ describe("Istio corsPolicy through translate and the engine", () => {
     const other = await get(port, "/cart", { host, origin: "https://evil.example.net" });
     expect([other.status, other.body]).toEqual([200, "GET /cart"]);
     expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+});
+
+describe("unmatchedPreflights", () => {
+  let app: Backend;
+  const engines: Engine[] = [];
+  beforeAll(async () => {
+    app = await appBackend();
+  });
+  afterAll(async () => {
+    for (const e of engines) await e.stop();
+    await app.close();
+  });
+
+  const preflightFrom = async (yaml: string): Promise<number> => {
+    const { engine, port } = await meshEngine(yaml);
+    engines.push(engine);
+    const before = app.hits;
+    const headers = {
+      host: "app.example.com",
+      origin: "https://evil.example.net",
+      "access-control-request-method": "PUT",
+    };
+    await get(port, "/cart", headers, { method: "OPTIONS" });
+    return app.hits - before;
+  };
+
+  it("forwards a preflight from an origin the policy doesn't allow (FORWARD, the default), or answers it (IGNORE)", async () => {
+    expect(await preflightFrom(mesh(app.port))).toBe(1);
+    const ignore = mesh(app.port).replace(
+      "allowCredentials: true",
+      "allowCredentials: true\n      unmatchedPreflights: IGNORE",
+    );
+    expect(await preflightFrom(ignore)).toBe(0);
   });
 });

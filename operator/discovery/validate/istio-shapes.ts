@@ -102,7 +102,7 @@ const httpRoute = obj(
       exposeHeaders: strings,
       maxAge: { duration: "seconds" },
       allowCredentials: bool,
-      unmatchedPreflights: no,
+      unmatchedPreflights: { enum: ["UNSPECIFIED", "FORWARD", "IGNORE"] },
     }),
     headers,
   },
