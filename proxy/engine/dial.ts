@@ -33,6 +33,7 @@ export function secureContextFor(tls: UpstreamTls): SecureContext {
   if (!ctx) {
     ctx = createSecureContext({
       ca: tls.ca ? read(tls.ca) : undefined,
+      crl: tls.crl ? read(tls.crl) : undefined,
       cert: tls.cert ? read(tls.cert) : undefined,
       key: tls.key ? read(tls.key) : undefined,
       minVersion: tls.minVersion,

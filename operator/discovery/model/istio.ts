@@ -208,6 +208,8 @@ export interface ClientTLSSettings {
   credentialName?: string;
   subjectAltNames?: string[];
   insecureSkipVerify?: boolean;
+  /** A file of PEM CRLs: a server certificate they revoke fails verification. */
+  caCrl?: string;
 }
 
 export interface TrafficPolicy {

@@ -205,6 +205,14 @@ describe("TLS and overrides", () => {
         common_tls_context: { validation_context: { trusted_ca: { filename: "/etc/ca.pem" } } },
       },
     });
+    const crl = withRule(`  trafficPolicy: { tls: { mode: SIMPLE, caCertificates: /etc/ca.pem, caCrl: /etc/ca.crl } }`);
+    expect(web(crl)["transport_socket"]).toMatchObject({
+      typed_config: {
+        common_tls_context: {
+          validation_context: { trusted_ca: { filename: "/etc/ca.pem" }, crl: { filename: "/etc/ca.crl" } },
+        },
+      },
+    });
     const mesh = withRule(`  trafficPolicy: { tls: { mode: ISTIO_MUTUAL } }`);
     expect(web(mesh)["transport_socket"]).toMatchObject({
       typed_config: {

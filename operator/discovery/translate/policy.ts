@@ -166,6 +166,7 @@ export function transportSocket(
     const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
     common.validation_context = {
       trusted_ca: { filename: tls.caCertificates || SYSTEM_CA_BUNDLE }, // "" is unset, as Istio reads it
+      ...(tls.caCrl ? { crl: { filename: tls.caCrl } } : {}),
       match_typed_subject_alt_names: sans.length
         ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
         : undefined,

@@ -265,9 +265,11 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
       "is not supported yet; give caCertificates, clientCertificate and privateKey as files",
     );
   if (tls?.mode === "ISTIO_MUTUAL")
-    for (const k of ["caCertificates", "clientCertificate", "privateKey"] as const)
+    for (const k of ["caCertificates", "clientCertificate", "privateKey", "caCrl"] as const)
       if (tls[k] !== undefined)
         e.add(`${path}.tls.${k}`, "cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)");
+  if (tls?.caCrl && tls.insecureSkipVerify)
+    e.add(`${path}.tls.caCrl`, "cannot be enforced with insecureSkipVerify (nothing is verified)");
   if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey))
     e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
   (p.portLevelSettings ?? []).forEach((pl, i) => {

@@ -213,7 +213,7 @@ const clientTls = obj({
   subjectAltNames: strings,
   sni: str,
   insecureSkipVerify: bool,
-  caCrl: no,
+  caCrl: str,
 });
 
 const policyFields: Fields = { loadBalancer, connectionPool, outlierDetection, tls: clientTls };

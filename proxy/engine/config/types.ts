@@ -284,6 +284,8 @@ export interface SanMatcher {
 export interface UpstreamTls {
   sni: string | undefined;
   ca: DataSource | undefined;
+  /** validation_context.crl: certificates it revokes fail the chain's verification (PEM, one or more CRLs). */
+  crl: DataSource | undefined;
   sans: SanMatcher[];
   cert: DataSource | undefined;
   key: DataSource | undefined;

@@ -235,7 +235,9 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
   }
   const vp = join(cp, "validation_context");
   const v = r.optObj(c, "validation_context", cp);
-  if (v) onlyKnown(r, v, vp, ["trusted_ca", "match_typed_subject_alt_names"], "validation_context");
+  if (v) onlyKnown(r, v, vp, ["trusted_ca", "crl", "match_typed_subject_alt_names"], "validation_context");
+  // A CRL is checked with the chain, so there must be one to check (Envoy refuses it without trusted_ca too).
+  if (v?.crl !== undefined && v.trusted_ca === undefined) r.fail(join(vp, "crl"), "needs trusted_ca");
   const sans: SanMatcher[] = (v ? r.list(v, "match_typed_subject_alt_names", vp) : []).map((m, i) => {
     const mp = join(join(vp, "match_typed_subject_alt_names"), i);
     const mo = r.obj(m, mp);
@@ -261,6 +263,7 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
   return {
     sni: sni || undefined,
     ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
+    crl: v?.crl !== undefined ? dataSource(r, v, "crl", vp) : undefined,
     sans,
     cert,
     key,

@@ -5,6 +5,7 @@ import { createServer as createHttpsServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { cluster, get, listener, resources, startEngine } from "../../../test/support/engine/helpers.js";
 import { generateCa, issueCert, type KeyPair } from "../../../operator/runtime/pki.js";
+import { revocationList } from "../../../test/support/engine/certs.js";
 import type { Engine } from "../engine.js";
 import type { Resources } from "../config/types.js";
 import { ConfigError } from "../config/index.js";
@@ -21,6 +22,7 @@ describe("upstream TLS origination", () => {
   let ca: KeyPair;
   let otherCa: KeyPair;
   let client: KeyPair;
+  let leaf: KeyPair;
   let server: Server;
   let port = 0;
   const seen: { sni: string | false | null; clientCert: boolean; path: string }[] = [];
@@ -30,7 +32,7 @@ describe("upstream TLS origination", () => {
   beforeAll(async () => {
     ca = await generateCa("test root", 1);
     otherCa = await generateCa("other root", 1);
-    const leaf = await issueCert(ca, {
+    leaf = await issueCert(ca, {
       commonName: "api.example.com",
       dnsNames: ["api.example.com", "*.wild.example.com"],
       usage: "server",
@@ -127,6 +129,21 @@ describe("upstream TLS origination", () => {
     expect(seen.length).toBe(before); // no request reached the server
   });
 
+  it("refuses a server whose certificate the CRL revokes (Istio's caCrl), and needs trusted_ca for a CRL", async () => {
+    const trusting = (crl: string) => ({
+      common_tls_context: { validation_context: { trusted_ca: inline(ca.certPem), crl: inline(crl) } },
+    });
+    const before = seen.length;
+    const revoked = await via(trusting(await revocationList(ca, [leaf.certPem])), "/revoked");
+    expect(revoked.status).toBe(503);
+    expect(seen.length).toBe(before);
+    const other = await via(trusting(await revocationList(ca, [client.certPem])), "/not-revoked");
+    expect([other.status, other.body]).toEqual([200, "simple"]);
+    await expect(via({ common_tls_context: { validation_context: { crl: inline("x") } } })).rejects.toThrow(
+      /validation_context\.crl: needs trusted_ca/,
+    );
+  });
+
   it("without a validation context (insecureSkipVerify) any certificate is accepted, as Envoy does", async () => {
     expect((await via({ common_tls_context: {} }, "/skip")).status).toBe(200);
   });
@@ -200,8 +217,8 @@ describe("upstream TLS origination", () => {
     expect(
       await nack({ common_tls_context: { validation_context: { trusted_ca: { filename: "/nonexistent/ca.pem" } } } }),
     ).toContain('Cluster "ext": transport_socket: invalid TLS certificates');
-    expect(await nack({ common_tls_context: { validation_context: { crl: inline("x") } } })).toContain(
-      "validation_context.crl: not supported",
+    expect(await nack({ common_tls_context: { validation_context: { verify_certificate_hash: ["ab"] } } })).toContain(
+      "validation_context.verify_certificate_hash: not supported",
     );
   });
 });

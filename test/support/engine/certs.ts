@@ -2,6 +2,7 @@
 import { webcrypto } from "node:crypto";
 import "reflect-metadata"; // @peculiar/x509 needs it
 import * as x509 from "@peculiar/x509";
+import { importKey } from "../../../operator/runtime/pki.js";
 
 export async function selfSigned(): Promise<{ cert: string; key: string }> {
   // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
@@ -22,4 +23,22 @@ export async function selfSigned(): Promise<{ cert: string; key: string }> {
     cert: cert.toString("pem"),
     key: `-----BEGIN PRIVATE KEY-----\n${pkcs8.replace(/(.{64})/g, "$1\n")}\n-----END PRIVATE KEY-----\n`,
   };
+}
+
+/** A CRL from `ca` (a mesh PKI key pair) revoking the certificates given (PEM), valid for an hour. */
+export async function revocationList(ca: { certPem: string; keyPem: string }, revoked: string[]): Promise<string> {
+  const issuer = new x509.X509Certificate(ca.certPem);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: issuer.subject,
+    thisUpdate: new Date(Date.now() - 60_000),
+    nextUpdate: new Date(Date.now() + 3_600_000),
+    entries: revoked.map((pem) => ({
+      serialNumber: new x509.X509Certificate(pem).serialNumber,
+      revocationDate: new Date(),
+    })),
+    signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+    signingKey: await importKey(ca.keyPem),
+    extensions: [await x509.AuthorityKeyIdentifierExtension.create(issuer)],
+  });
+  return crl.toString("pem").replace(/(BEGIN|END) CRL/g, "$1 X509 CRL"); // OpenSSL's PEM label
 }
