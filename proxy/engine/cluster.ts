@@ -1,6 +1,7 @@
 // A cluster at run time: its hosts (with request counts and outlier state), load balancer, circuit-breaker
 // counters and the upstream connection pool. It outlives config swaps that keep the cluster's name.
-import type { Cluster, Endpoint } from "./config/types.js";
+import type { Cluster, Endpoint, SlowStart } from "./config/types.js";
+import { slowStartFactor } from "./config/slow-start.js";
 import { startHealthChecks } from "./health.js";
 import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
 import { isIP } from "node:net";
@@ -27,12 +28,17 @@ export class Host implements LbHost {
   ejectedUntil = 0;
   /** How to connect to this host (its transport socket match), worked out once per config. */
   dial: DialOptions | undefined;
+  /** The cluster's slow start, and since when this host ramps up (it joined, or passed its health check again). */
+  slowStart: SlowStart | undefined;
+  since = performance.now();
   constructor(public endpoint: Endpoint) {}
   get key(): string {
     return this.endpoint.key;
   }
   get weight(): number {
-    return this.endpoint.weight;
+    const w = this.endpoint.weight;
+    const s = this.slowStart;
+    return s ? w * slowStartFactor(s, performance.now() - this.since) : w;
   }
 }
 
@@ -99,6 +105,7 @@ export class ClusterRuntime {
       const h = this.hosts.get(e.key) ?? new Host(e);
       h.endpoint = e;
       h.dial = undefined;
+      h.slowStart = config.slowStart;
       next.set(e.key, h);
     }
     for (const [key, h] of this.hosts) {
@@ -113,6 +120,7 @@ export class ClusterRuntime {
       ringMax: config.ringMax,
       maglevTableSize: config.maglevTableSize,
       choiceCount: config.choiceCount,
+      dynamicWeights: config.slowStart !== undefined,
     });
     this.health(config);
   }

@@ -8,6 +8,8 @@ export interface CheckedHost {
   hcFailed: boolean;
   hcFails: number;
   hcPasses: number;
+  /** Since when the host takes traffic (slow start ramps up from there). */
+  since: number;
 }
 
 function probe(h: CheckedHost, hc: HealthCheck, done: (status: number) => void): void {
@@ -36,6 +38,7 @@ export function applyResult(h: CheckedHost, hc: HealthCheck, status: number): vo
     if (h.hcFailed && ++h.hcPasses >= hc.healthyThreshold) {
       h.hcFailed = false;
       h.hcPasses = 0;
+      h.since = performance.now(); // back in: it ramps up again under slow start, as Envoy's
     }
     return;
   }

@@ -158,6 +158,9 @@ export interface VirtualService {
 
 export interface LoadBalancerSettings {
   simple?: "UNSPECIFIED" | "LEAST_CONN" | "LEAST_REQUEST" | "RANDOM" | "PASSTHROUGH" | "ROUND_ROBIN";
+  /** Slow start: a new endpoint's share grows over this long (deprecated for `warmup`). */
+  warmupDurationSecs?: string;
+  warmup?: { duration: string; minimumPercent?: number; aggression?: number };
   consistentHash?: {
     httpHeaderName?: string;
     httpCookie?: { name: string; path?: string; ttl?: string };

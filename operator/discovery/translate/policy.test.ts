@@ -95,6 +95,27 @@ describe("load balancing", () => {
   });
 });
 
+describe("warmup (slow start)", () => {
+  it("writes Istio's warmup as the load balancer's slow_start_config, with Istio's defaults", () => {
+    const lr = withRule(`  trafficPolicy: { loadBalancer: { warmup: { duration: 90s, aggression: 2 } } }`);
+    expect(web(lr)).toMatchObject({
+      lb_policy: "LEAST_REQUEST",
+      least_request_lb_config: {
+        slow_start_config: {
+          slow_start_window: "90s",
+          aggression: { default_value: 2 },
+          min_weight_percent: { value: 10 },
+        },
+      },
+    });
+    const rr = withRule(`  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN, warmupDurationSecs: 30s } }`);
+    expect(web(rr)).toMatchObject({
+      lb_policy: "ROUND_ROBIN",
+      round_robin_lb_config: { slow_start_config: { slow_start_window: "30s" } },
+    });
+  });
+});
+
 describe("connection pool and outlier detection", () => {
   it("turns connectionPool into circuit breaker thresholds and protocol options", () => {
     const out = withRule(`

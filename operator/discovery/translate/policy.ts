@@ -15,7 +15,8 @@ import type {
 import { TYPE } from "../../../proxy/xds/types.js";
 import { isIP } from "node:net";
 import type { ConfigModel, Named, Service } from "../model/config.js";
-import type { DestinationRule, TrafficPolicy } from "../model/istio.js";
+import type { DestinationRule, LoadBalancerSettings, TrafficPolicy } from "../model/istio.js";
+import type { Cluster_SlowStartConfig as SlowStartConfig } from "../../../proxy/xds/generated/envoy/config/cluster/v3.js";
 import { protoDuration } from "../model/duration.js";
 import { indexByService } from "./hosts.js";
 import { istioMutual } from "./mtls.js";
@@ -77,7 +78,15 @@ export function hashPolicy(policy: TrafficPolicy): RouteAction_HashPolicy[] | un
 export function loadBalancer(
   policy: TrafficPolicy,
   proxyless: boolean,
-): Pick<Cluster, "lb_policy" | "maglev_lb_config" | "ring_hash_lb_config" | "common_lb_config"> {
+): Pick<
+  Cluster,
+  | "lb_policy"
+  | "maglev_lb_config"
+  | "ring_hash_lb_config"
+  | "common_lb_config"
+  | "round_robin_lb_config"
+  | "least_request_lb_config"
+> {
   const lb = policy.loadBalancer;
   const ch = lb?.consistentHash;
   if (ch) {
@@ -88,17 +97,31 @@ export function loadBalancer(
       ring_hash_lb_config: { minimum_ring_size: ch.ringHash?.minimumRingSize ?? ch.minimumRingSize ?? 1024 },
     };
   }
+  const slow = proxyless ? undefined : slowStart(lb);
   switch (lb?.simple) {
     case "ROUND_ROBIN":
-      return { lb_policy: "ROUND_ROBIN" };
+      return { lb_policy: "ROUND_ROBIN", ...(slow ? { round_robin_lb_config: { slow_start_config: slow } } : {}) };
     case "RANDOM":
       return { lb_policy: proxyless ? "ROUND_ROBIN" : "RANDOM" };
     case "PASSTHROUGH":
       return { lb_policy: "CLUSTER_PROVIDED" };
     default:
       // Istio's default (and LEAST_CONN's meaning); gRPC clients only know round robin and ring hash.
-      return { lb_policy: proxyless ? "ROUND_ROBIN" : "LEAST_REQUEST" };
+      if (proxyless) return { lb_policy: "ROUND_ROBIN" };
+      return { lb_policy: "LEAST_REQUEST", ...(slow ? { least_request_lb_config: { slow_start_config: slow } } : {}) };
   }
+}
+
+/** Istio's warmup (or the older warmupDurationSecs) as Envoy's slow_start_config: setWarmup / setSlowStartConfig. */
+function slowStart(lb: LoadBalancerSettings | undefined): SlowStartConfig | undefined {
+  const w = lb?.warmup;
+  if (w)
+    return {
+      slow_start_window: protoDuration(w.duration),
+      aggression: { default_value: w.aggression ?? 1, runtime_key: "upstream.slow_start_aggression" }, // no runtime here: its default holds
+      min_weight_percent: { value: w.minimumPercent ?? 10 },
+    };
+  return lb?.warmupDurationSecs ? { slow_start_window: protoDuration(lb.warmupDurationSecs) } : undefined;
 }
 
 export function circuitBreakers(policy: TrafficPolicy): CircuitBreakers {

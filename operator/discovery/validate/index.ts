@@ -227,6 +227,11 @@ function isPrime(x: number): boolean {
 
 function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): void {
   if (!p) return;
+  const lb = p.loadBalancer;
+  const warm = lb?.warmup !== undefined ? "warmup" : lb?.warmupDurationSecs !== undefined ? "warmupDurationSecs" : "";
+  // Envoy ramps hosts up only under ROUND_ROBIN and LEAST_REQUEST: anywhere else it would be ignored.
+  if (warm && (lb?.consistentHash || lb?.simple === "RANDOM" || lb?.simple === "PASSTHROUGH"))
+    e.add(`${path}.loadBalancer.${warm}`, "applies only with ROUND_ROBIN or LEAST_REQUEST load balancing");
   const ch = p.loadBalancer?.consistentHash;
   if (ch) {
     const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter(

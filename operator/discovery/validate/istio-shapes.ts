@@ -165,8 +165,9 @@ const loadBalancer = obj({
     // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
   ),
   localityLbSetting: no,
-  warmupDurationSecs: no,
-  warmup: no,
+  // Slow start (ROUND_ROBIN and LEAST_REQUEST only: validate/index.ts): a new endpoint's share ramps up.
+  warmupDurationSecs: dur,
+  warmup: obj({ duration: dur, minimumPercent: { real: [0, 100] }, aggression: { real: [1, 1e6] } }),
 });
 
 const connectionPool = obj({

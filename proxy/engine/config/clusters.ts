@@ -1,6 +1,7 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import { join, nameOf, Reader, type Obj } from "./read.js";
+import { slowStart } from "./slow-start.js";
 import { httpUpstream, keepAlive, onlyKnown, socketMatches, stringMap, upstreamTls } from "./upstream.js";
 import type { Secrets } from "./secrets.js";
 
@@ -26,6 +27,7 @@ const KNOWN = {
     "ring_hash_lb_config",
     "maglev_lb_config",
     "least_request_lb_config",
+    "round_robin_lb_config",
     "connect_timeout",
     "circuit_breakers",
     "outlier_detection",
@@ -53,7 +55,8 @@ const KNOWN = {
   http_health_check: ["path", "host"],
   ring_hash_lb_config: ["minimum_ring_size", "maximum_ring_size"],
   maglev_lb_config: ["table_size"],
-  least_request_lb_config: ["choice_count"],
+  least_request_lb_config: ["choice_count", "slow_start_config"],
+  round_robin_lb_config: ["slow_start_config"],
   outlier_detection: [
     "consecutive_5xx",
     "enforcing_consecutive_5xx",
@@ -154,12 +157,21 @@ export function compileCluster(
   const ring = r.optObj(o, "ring_hash_lb_config", "");
   const maglev = r.optObj(o, "maglev_lb_config", "");
   const least = r.optObj(o, "least_request_lb_config", "");
+  const rr = r.optObj(o, "round_robin_lb_config", "");
   for (const [key, v] of [
     ["ring_hash_lb_config", ring],
     ["maglev_lb_config", maglev],
     ["least_request_lb_config", least],
+    ["round_robin_lb_config", rr],
   ] as const)
     if (v) onlyKnown(r, v, key, KNOWN[key], key);
+  // Envoy reads the slow start of the policy's own config only (Istio writes the matching one).
+  const slow =
+    lbPolicy === "ROUND_ROBIN"
+      ? slowStart(r, rr, "round_robin_lb_config")
+      : lbPolicy === "LEAST_REQUEST"
+        ? slowStart(r, least, "least_request_lb_config")
+        : undefined;
   const http = httpUpstream(r, o);
   const maglevTableSize = maglev ? (r.num(maglev, "table_size", "maglev_lb_config") ?? 65537) : 65537;
   if (!isPrime(maglevTableSize)) r.fail("maglev_lb_config.table_size", "must be a prime number");
@@ -173,6 +185,7 @@ export function compileCluster(
     ringMax: ring ? (r.num(ring, "maximum_ring_size", "ring_hash_lb_config") ?? 8 * 1024 * 1024) : 8 * 1024 * 1024,
     maglevTableSize,
     choiceCount: least ? (r.num(least, "choice_count", "least_request_lb_config") ?? 2) : 2,
+    slowStart: slow,
     endpoints: eps,
     breakers: breakers(r, o),
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),

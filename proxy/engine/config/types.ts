@@ -353,6 +353,14 @@ export interface SocketMatch {
   tls: UpstreamTls | undefined;
 }
 
+/** Slow start (config/slow-start.ts): a new host's weight ramps up over the window. */
+export interface SlowStart {
+  windowMs: number;
+  aggression: number;
+  /** min_weight_percent / 100. */
+  minFactor: number;
+}
+
 export interface CircuitBreakers {
   maxConnections: number;
   maxPendingRequests: number;
@@ -402,6 +410,8 @@ export interface Cluster {
   maxConnectionDurationMs: number;
   /** HTTP/2: streams one connection carries at most, below the peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   maxConcurrentStreams: number;
+  /** ROUND_ROBIN and LEAST_REQUEST: a new host's share ramps up (slow_start_config). */
+  slowStart: SlowStart | undefined;
   /** Speak HTTP/2 to the endpoints: http2_protocol_options, or HttpProtocolOptions' explicit_http_config. */
   http2: boolean;
   /** HttpProtocolOptions' use_downstream_protocol_config: HTTP/2 for requests that came over HTTP/2, else HTTP/1.1. */

@@ -29,6 +29,8 @@ export interface LbOptions {
   ringMax?: number;
   maglevTableSize?: number;
   choiceCount?: number;
+  /** Weights change between picks (slow start): weighted round robin whatever they are now. */
+  dynamicWeights?: boolean;
 }
 
 export function createBalancer<H extends LbHost>(
@@ -38,9 +40,9 @@ export function createBalancer<H extends LbHost>(
 ): LoadBalancer<H> {
   switch (policy) {
     case "ROUND_ROBIN":
-      return new RoundRobin(hosts);
+      return new RoundRobin(hosts, opts.dynamicWeights ?? false);
     case "LEAST_REQUEST":
-      return new LeastRequest(hosts, opts.choiceCount ?? 2);
+      return new LeastRequest(hosts, opts.choiceCount ?? 2, opts.dynamicWeights ?? false);
     case "RANDOM":
       return new RandomLb(hosts);
     case "RING_HASH":
@@ -64,8 +66,11 @@ class RoundRobin<H extends LbHost> implements LoadBalancer<H> {
   private next = 0;
   private readonly weighted: boolean;
   private readonly current: number[];
-  constructor(readonly hosts: readonly H[]) {
-    this.weighted = hosts.some((h) => h.weight !== (hosts[0] as H).weight);
+  constructor(
+    readonly hosts: readonly H[],
+    dynamic: boolean,
+  ) {
+    this.weighted = dynamic || hosts.some((h) => h.weight !== (hosts[0] as H).weight);
     this.current = hosts.map(() => 0);
   }
   pick(ctx: PickContext): H | undefined {
@@ -76,35 +81,57 @@ class RoundRobin<H extends LbHost> implements LoadBalancer<H> {
       if (h) this.next = (this.hosts.indexOf(h) + 1) % n;
       return h;
     }
-    let best = -1;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const h = this.hosts[i] as H;
-      if (!ctx.usable(h.key)) continue;
-      this.current[i] = (this.current[i] as number) + h.weight;
-      total += h.weight;
-      if (best < 0 || (this.current[i] as number) > (this.current[best] as number)) best = i;
-    }
-    if (best < 0) return undefined;
-    this.current[best] = (this.current[best] as number) - total;
-    return this.hosts[best];
+    return smoothWeighted(this.hosts, this.current, ctx, (h) => h.weight);
   }
 }
 
-/** Power of N choices (N = choice_count, 2 by default): the host with fewer requests in flight. */
+/** nginx's smooth weighted round robin over the usable hosts, with each host's weight as `weight` says now. */
+function smoothWeighted<H extends LbHost>(
+  hosts: readonly H[],
+  current: number[],
+  ctx: PickContext,
+  weight: (h: H) => number,
+): H | undefined {
+  let best = -1;
+  let total = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    const h = hosts[i] as H;
+    if (!ctx.usable(h.key)) continue;
+    const w = weight(h);
+    current[i] = (current[i] as number) + w;
+    total += w;
+    if (best < 0 || (current[i] as number) > (current[best] as number)) best = i;
+  }
+  if (best < 0) return undefined;
+  current[best] = (current[best] as number) - total;
+  return hosts[best];
+}
+
+/**
+ * Envoy's LEAST_REQUEST. Equal weights: power of N choices (N = choice_count, 2 by default), the host with fewer
+ * requests in flight. Unequal (or changing: slow start) weights: weighted round robin over weight / (active + 1), as
+ * Envoy's EDF with active_request_bias 1, so weights count even while hosts are idle.
+ */
 class LeastRequest<H extends LbHost> implements LoadBalancer<H> {
+  private readonly weighted: boolean;
+  private readonly current: number[];
   constructor(
     readonly hosts: readonly H[],
     private readonly choices: number,
-  ) {}
+    dynamic: boolean,
+  ) {
+    this.weighted = dynamic || hosts.some((h) => h.weight !== (hosts[0] as H).weight);
+    this.current = hosts.map(() => 0);
+  }
   pick(ctx: PickContext): H | undefined {
     const n = this.hosts.length;
     if (!n) return undefined;
+    if (this.weighted) return smoothWeighted(this.hosts, this.current, ctx, (h) => h.weight / (h.active + 1));
     let best: H | undefined;
     for (let c = 0; c < this.choices; c++) {
       const h = firstUsable(this.hosts, Math.floor(ctx.random() * n), ctx);
       if (!h) return undefined;
-      if (!best || h.active / h.weight < best.active / best.weight) best = h;
+      if (!best || h.active < best.active) best = h;
     }
     return best;
   }

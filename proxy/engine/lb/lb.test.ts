@@ -72,6 +72,19 @@ describe("load balancers", () => {
     expect(c.get("10.0.0.1:80")).toBeGreaterThan(700);
   });
 
+  it("LEAST_REQUEST honours weights while hosts are idle, and weighs requests in flight against them (Envoy's EDF)", () => {
+    const c = counts(
+      "LEAST_REQUEST",
+      hosts(2, (i) => (i === 0 ? 3 : 1)),
+      400,
+      () => ctx(),
+    );
+    expect([...c.values()]).toEqual([300, 100]);
+    const busy = hosts(2, (i) => (i === 0 ? 3 : 1));
+    busy[0]!.active = 5; // 3 / 6 against 1 / 1: the light one wins two picks in three
+    expect(counts("LEAST_REQUEST", busy, 300, () => ctx()).get("10.0.0.1:80")).toBe(200);
+  });
+
   it.each(["RING_HASH", "MAGLEV"] as const)("%s: the same key goes to the same host, spread evenly", (policy) => {
     const hs = hosts(5);
     const lb = createBalancer(policy, hs);
