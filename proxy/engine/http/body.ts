@@ -51,6 +51,8 @@ export class RequestBody implements BodySink {
   onOverflow: (() => void) | undefined;
   /** A shadow's copy (see data()) whose source overflowed: its request can't be completed. */
   onAbandon: (() => void) | undefined;
+  /** Called once the last byte came (the router's request-complete: its timeouts start then). */
+  onEnd: (() => void) | undefined;
   /** The transform refused what came (the request must be answered 400, or reset once answered). */
   onInvalid: (() => void) | undefined;
   /** Invalid per the transform: nothing more is taken. */
@@ -140,6 +142,9 @@ export class RequestBody implements BodySink {
     if (sh) for (const s of sh) s.end(this.trailers);
     this.shadows = undefined;
     this.deliver();
+    const done = this.onEnd;
+    this.onEnd = undefined;
+    done?.();
   }
 
   /**
