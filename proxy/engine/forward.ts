@@ -91,6 +91,8 @@ export class Forward implements Exchange {
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
+    const limit = this.route.bufferLimit ?? vh?.bufferLimit;
+    if (limit !== undefined) this.req.body.setLimit(limit);
     if (!this.req.body.replayable && (this.retry || a.mirrors.length)) cluster.counters.retry_or_shadow_abandoned++;
     else if (!this.req.body.ended) this.req.body.onOverflow = () => this.onBodyOverflow();
     // An upgrade isn't mirrored: a shadow can't take part in the tunnel.

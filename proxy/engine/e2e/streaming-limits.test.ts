@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
-import { cluster, h2response, resources, startEngine, until } from "../../../test/support/engine/helpers.js";
+import { cluster, get, h2response, resources, startEngine, until } from "../../../test/support/engine/helpers.js";
 import { open, stat } from "../../../test/support/engine/h2-client.js";
 import type { Engine } from "../engine.js";
 
@@ -16,10 +16,12 @@ interface Watched {
   aborted: number;
   /** Answer 503 at the head, without reading the body. */
   early503: boolean;
+  /** Answer 503 (after the body) to this many requests first. */
+  fail: number;
 }
 
 async function watched(early503 = false): Promise<Watched> {
-  const w: Watched = { server: createServer(), port: 0, heads: 0, aborted: 0, early503 };
+  const w: Watched = { server: createServer(), port: 0, heads: 0, aborted: 0, early503, fail: 0 };
   w.server.on("request", (req: IncomingMessage, res) => {
     w.heads++;
     req.on("aborted", () => w.aborted++);
@@ -29,7 +31,10 @@ async function watched(early503 = false): Promise<Watched> {
     }
     let n = 0;
     req.on("data", (d: Buffer) => (n += d.length));
-    req.on("end", () => res.end(`got ${n}`));
+    req.on("end", () => {
+      res.statusCode = w.fail-- > 0 ? 503 : 200;
+      res.end(`got ${n}`);
+    });
   });
   await new Promise<void>((ok) => w.server.listen(0, "127.0.0.1", ok));
   w.port = (w.server.address() as AddressInfo).port;
@@ -62,6 +67,14 @@ describe("streamed request bodies: timeouts and the replay limit", () => {
           match: { prefix: "/mirror" },
           route: { cluster: "b", timeout: "0s", request_mirror_policies: [{ cluster: "shadow" }] },
         },
+        ...[
+          ["/small-buffer", 10],
+          ["/big-buffer", 4 * 1024 * 1024],
+        ].map(([prefix, limit]) => ({
+          match: { prefix },
+          per_request_buffer_limit_bytes: limit,
+          route: { cluster: "b", retry_policy: { retry_on: "5xx", num_retries: 1 } },
+        })),
         {
           match: { prefix: "/duration" },
           route: { cluster: "b", max_stream_duration: { max_stream_duration: "0.3s" } },
@@ -85,7 +98,7 @@ describe("streamed request bodies: timeouts and the replay limit", () => {
   });
 
   beforeEach(() => {
-    for (const w of [b, early, shadow]) w.heads = w.aborted = 0;
+    for (const w of [b, early, shadow]) w.heads = w.aborted = w.fail = 0;
   });
 
   it("counts the route timeout from the request's end, as Envoy: an upload slower than the timeout is answered", async () => {
@@ -140,5 +153,17 @@ describe("streamed request bodies: timeouts and the replay limit", () => {
     req.write("part of a body, then nothing");
     expect((await response).status).toBe(408);
     expect(stat(engine, "http.http.downstream_rq_max_duration_reached")).toBe(1);
+  });
+
+  it("takes a route's per_request_buffer_limit_bytes as its retry and shadow buffer limit, as Envoy", async () => {
+    const port = engine.listenerPort("http");
+    const body = (n: number) => ({ method: "POST", body: "x".repeat(n), agent: false as const });
+    b.fail = 1; // 20 bytes over a limit of 10: not retried, the 503 is the answer
+    expect((await get(port, "/small-buffer", {}, body(20))).status).toBe(503);
+    expect(b.heads).toBe(1);
+    expect(stat(engine, "cluster.b.retry_or_shadow_abandoned")).toBe(1);
+    b.fail = 1; // 1.5 MiB within 4 MiB (over the 1 MiB default): retried
+    expect(await get(port, "/big-buffer", {}, body(1536 * 1024))).toMatchObject({ status: 200, body: "got 1572864" });
+    expect(b.heads).toBe(3);
   });
 });

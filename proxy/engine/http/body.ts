@@ -78,7 +78,18 @@ export class RequestBody implements BodySink {
   private whole_: Buffer | undefined;
   private transform: BodyTransform | undefined;
 
-  constructor(private readonly limit = REPLAY_LIMIT) {}
+  constructor(private limit = REPLAY_LIMIT) {}
+
+  /**
+   * The route's limit (per_request_buffer_limit_bytes), set when it is routed, before any attempt or shadow takes
+   * bytes: a body over it is not replayed, one within it (none let go yet) is again.
+   */
+  setLimit(n: number): void {
+    this.limit = n;
+    if (this.received > n) {
+      if (this.replayable) this.overflow();
+    } else if (!this.dropped) this.replayable = true;
+  }
 
   /** A body received whole already (HTTP/1.1 downstreams buffer it): ended, its one chunk kept. */
   static of(buf: Buffer, limit = REPLAY_LIMIT): RequestBody {
