@@ -166,4 +166,15 @@ describe("streamed request bodies: timeouts and the replay limit", () => {
     expect(await get(port, "/big-buffer", {}, body(1536 * 1024))).toMatchObject({ status: 200, body: "got 1572864" });
     expect(b.heads).toBe(3);
   });
+
+  it("drops request trailers on the way to an HTTP/1.1 upstream, as Envoy's codec without enable_trailers", async () => {
+    let trailers: IncomingMessage["trailers"] | undefined;
+    b.server.once("request", (req: IncomingMessage) => req.once("end", () => (trailers = req.trailers)));
+    const req = session.request({ ":method": "POST", ":path": "/up" }, { endStream: false, waitForTrailers: true });
+    req.once("wantTrailers", () => req.sendTrailers({ host: "elsewhere", "x-checksum": "1" }));
+    const response = h2response(req);
+    req.end("body");
+    expect(await response).toEqual({ status: 200, body: "got 4" });
+    expect(trailers).toEqual({});
+  });
 });
