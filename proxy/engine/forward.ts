@@ -51,6 +51,8 @@ export class Forward implements Exchange {
   private retryTimer: NodeJS.Timeout | undefined;
   private transparentRetry = false;
   private requestCounted = false;
+  /** The route timeout, started once the request is whole. */
+  private timeoutMs = 0;
 
   constructor(
     private readonly stream: Stream,
@@ -89,14 +91,33 @@ export class Forward implements Exchange {
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) this.hash = requestHash(a.hashPolicy, this.stream.view, this.req.remoteAddress);
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
+    const limit = this.route.bufferLimit ?? vh?.bufferLimit;
+    if (limit !== undefined) this.req.body.setLimit(limit);
     if (!this.req.body.replayable && (this.retry || a.mirrors.length)) cluster.counters.retry_or_shadow_abandoned++;
     else if (!this.req.body.ended) this.req.body.onOverflow = () => this.onBodyOverflow();
     // An upgrade isn't mirrored: a shadow can't take part in the tunnel.
     if (!this.stream.upgrade)
       for (const m of a.mirrors)
         if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster, timeoutMs);
-    if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
+    // As Envoy's router (onRequestComplete), the route timeout and each try's count from the request's end: a
+    // client-streaming call may take longer to send than its answer may take.
+    this.timeoutMs = timeoutMs;
+    if (!this.req.body.ended) this.req.body.onEnd = () => this.requestComplete();
+    else if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
+  }
+
+  /** The request's last byte came: the route timeout starts, and the per-try timeout of the attempt in flight. */
+  private requestComplete(): void {
+    if (this.stream.finished) return;
+    const ms = this.timeoutMs;
+    if (ms > 0 && !this.timer) this.timer = setTimeout(() => this.onTimeout(), Math.min(ms, MAX_TIMER_MS));
+    if (this.host && !this.committed && !this.tryTimer) this.startTryTimer();
+  }
+
+  private startTryTimer(): void {
+    const ms = this.retry?.perTryTimeoutMs ?? 0;
+    if (ms > 0) this.tryTimer = setTimeout(() => this.onTryTimeout(), ms);
   }
 
   private buildRequest(a: ForwardAction, hostOverride?: string, body = this.req.body): UpstreamRequest {
@@ -214,8 +235,7 @@ export class Forward implements Exchange {
     this.host = host;
     this.tried?.add(host.key);
     host.active++;
-    if (this.retry && this.retry.perTryTimeoutMs > 0)
-      this.tryTimer = setTimeout(() => this.onTryTimeout(), this.retry.perTryTimeoutMs);
+    if (this.req.body.ended) this.startTryTimer();
     // An upgrade always gets a connection of its own: it becomes the tunnel, or is closed after the response.
     const r = cluster.acquire(
       host,

@@ -404,6 +404,13 @@ describe("compile", () => {
         route: { ...to, retry_policy: { retry_host_predicate: [{ name: "canary" }] } },
       }),
     ).toBe(`${at}.routes[0].route.retry_policy.retry_host_predicate[0]: canary: only previous_hosts is supported`);
+    // per_request_buffer_limit_bytes is taken (a uint32, on a route or a virtual host).
+    expect(refused({ match: { prefix: "/" }, route: to, per_request_buffer_limit_bytes: -1 })).toBe(
+      `${at}.routes[0].per_request_buffer_limit_bytes: expected a uint32`,
+    );
+    expect(refused({ match: { prefix: "/" }, route: to }, { per_request_buffer_limit_bytes: 1.5 })).toBe(
+      `${at}.per_request_buffer_limit_bytes: expected a uint32`,
+    );
     // What Istio writes for a sidecar compiles.
     const istio = {
       match: { prefix: "/" },

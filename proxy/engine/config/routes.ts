@@ -43,9 +43,19 @@ const KNOWN = {
     "typed_per_filter_config",
     "cors",
     "include_request_attempt_count",
+    "per_request_buffer_limit_bytes",
     ...EDITS,
   ],
-  Route: ["name", "match", "route", "redirect", "direct_response", "typed_per_filter_config", ...EDITS],
+  Route: [
+    "name",
+    "match",
+    "route",
+    "redirect",
+    "direct_response",
+    "typed_per_filter_config",
+    "per_request_buffer_limit_bytes",
+    ...EDITS,
+  ],
   RouteMatch: [
     "prefix",
     "path",
@@ -166,7 +176,16 @@ function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: stri
     perFilter: perFilter(r, o, path),
     cors: corsField(r, o, path),
     attemptCount: r.bool(o, "include_request_attempt_count", path) ?? false,
+    bufferLimit: bufferLimit(r, o, path),
   };
+}
+
+/** per_request_buffer_limit_bytes (a UInt32Value): the bytes of a request body kept for retries and shadows. */
+function bufferLimit(r: Reader, o: Obj, path: string): number | undefined {
+  const n = r.num(o, "per_request_buffer_limit_bytes", path);
+  if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 0xffffffff))
+    r.fail(join(path, "per_request_buffer_limit_bytes"), "expected a uint32");
+  return n;
 }
 
 function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): Route {
@@ -210,6 +229,7 @@ function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) =>
     edits: headerEdits(r, o, path),
     perFilter: perFilter(r, o, path),
     cors: corsField(r, r.optObj(o, "route", path), join(path, "route")),
+    bufferLimit: bufferLimit(r, o, path),
   };
 }
 

@@ -165,6 +165,8 @@ export interface Route {
   perFilter: PerFilterConfig;
   /** The route action's `cors` field. */
   cors?: CorsConfig | undefined;
+  /** per_request_buffer_limit_bytes: the body kept for retries and shadows (Envoy's retry_shadow_buffer_limit). */
+  bufferLimit?: number | undefined;
 }
 
 export interface VirtualHost {
@@ -177,6 +179,8 @@ export interface VirtualHost {
   cors?: CorsConfig | undefined;
   /** `include_request_attempt_count`: x-envoy-attempt-count on every upstream attempt (1, 2, ...). */
   attemptCount?: boolean;
+  /** per_request_buffer_limit_bytes, for its routes that set none. */
+  bufferLimit?: number | undefined;
 }
 
 export interface RouteConfig {

@@ -51,6 +51,8 @@ export class RequestBody implements BodySink {
   onOverflow: (() => void) | undefined;
   /** A shadow's copy (see data()) whose source overflowed: its request can't be completed. */
   onAbandon: (() => void) | undefined;
+  /** Called once the last byte came (the router's request-complete: its timeouts start then). */
+  onEnd: (() => void) | undefined;
   /** The transform refused what came (the request must be answered 400, or reset once answered). */
   onInvalid: (() => void) | undefined;
   /** Invalid per the transform: nothing more is taken. */
@@ -65,6 +67,8 @@ export class RequestBody implements BodySink {
   private next = 0;
   private off = 0;
   private endSent = false;
+  /** Bytes were let go (past the replay limit): a new primary can't have the body from its first byte. */
+  private dropped = false;
   private primary: BodySink | undefined;
   private paused = false;
   /** The most bytes ever taken by a primary (a replay to a retry takes none anew). */
@@ -74,7 +78,18 @@ export class RequestBody implements BodySink {
   private whole_: Buffer | undefined;
   private transform: BodyTransform | undefined;
 
-  constructor(private readonly limit = REPLAY_LIMIT) {}
+  constructor(private limit = REPLAY_LIMIT) {}
+
+  /**
+   * The route's limit (per_request_buffer_limit_bytes), set when it is routed, before any attempt or shadow takes
+   * bytes: a body over it is not replayed, one within it (none let go yet) is again.
+   */
+  setLimit(n: number): void {
+    this.limit = n;
+    if (this.received > n) {
+      if (this.replayable) this.overflow();
+    } else if (!this.dropped) this.replayable = true;
+  }
 
   /** A body received whole already (HTTP/1.1 downstreams buffer it): ended, its one chunk kept. */
   static of(buf: Buffer, limit = REPLAY_LIMIT): RequestBody {
@@ -138,6 +153,9 @@ export class RequestBody implements BodySink {
     if (sh) for (const s of sh) s.end(this.trailers);
     this.shadows = undefined;
     this.deliver();
+    const done = this.onEnd;
+    this.onEnd = undefined;
+    done?.();
   }
 
   /**
@@ -162,10 +180,10 @@ export class RequestBody implements BodySink {
 
   /**
    * The primary sink: it gets every byte from the first (a retry's replay), then the rest as it comes. False when the
-   * first bytes are gone (the body overflowed after a primary took some): nothing was given to `sink`.
+   * first bytes are gone (the body overflowed while a primary took them): nothing was given to `sink`.
    */
   pipe(sink: BodySink): boolean {
-    if (!this.replayable && this.taken > 0) return false;
+    if (this.dropped) return false;
     this.primary = sink;
     this.next = this.first;
     this.off = 0;
@@ -176,9 +194,14 @@ export class RequestBody implements BodySink {
     return true;
   }
 
-  /** The primary sink lets go (its attempt is over): bytes wait for the next one. */
+  /**
+   * The primary sink lets go (its attempt is over): bytes wait for the next one, every one of them (none is let go
+   * without a primary, so a retry already on its way when the body outgrew the limit still gets it whole).
+   */
   detach(): void {
     this.primary = undefined;
+    this.next = this.first;
+    this.off = 0;
   }
 
   /** A shadow: every byte so far, then the rest as it comes; never paces the body. False once overflowed. */
@@ -200,7 +223,11 @@ export class RequestBody implements BodySink {
   /** The request is over: whatever is held is let go. */
   dispose(): void {
     this.primary = undefined;
+    const sh = this.shadows;
     this.shadows = undefined;
+    // A shadow still waiting for the rest (the client reset mid-body) can't be completed: its request is abandoned,
+    // as Envoy cancels its shadow streams when the request goes (router onDestroy).
+    if (sh && !this.ended) for (const s of sh) s.abandon?.();
     const n = this.heldBytes;
     this.chunks = [];
     this.first = this.heldBytes = this.next = this.off = 0;
@@ -252,7 +279,10 @@ export class RequestBody implements BodySink {
       this.first = 0;
     }
     this.heldBytes -= n;
-    if (n) this.released(n);
+    if (n) {
+      this.dropped = true;
+      this.released(n);
+    }
   }
 
   private deliver(): void {

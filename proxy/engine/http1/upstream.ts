@@ -122,14 +122,15 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
     return ok;
   }
 
-  /** The streamed body's end: the last chunk and the trailers when chunked (dropped otherwise: no place for them). */
-  end(trailers: string[] | undefined): void {
+  /**
+   * The streamed body's end: the last chunk when chunked. Request trailers are dropped, as Envoy's HTTP/1 codec does
+   * unless enable_trailers (which isn't taken): an HTTP/1.1 server may merge them into the head (RFC 9110 §6.5.2), and a
+   * client's `host` or `authorization` there would reach it unchecked.
+   */
+  end(): void {
     if (this.sending === undefined || this.dead) return;
     this.sending = undefined;
-    if (!this.chunkedOut) return;
-    let last = "0\r\n";
-    if (trailers) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
-    this.socket.write(`${last}\r\n`, "latin1");
+    if (this.chunkedOut) this.socket.write("0\r\n\r\n", "latin1");
   }
 
   /** Abandons the exchange in flight: the connection can't be reused, so it is closed. */
