@@ -110,6 +110,7 @@ export function httpUpstream(r: Reader, o: Obj): HttpUpstream {
     onlyKnown(r, downstream, dp, ["http_protocol_options", "http2_protocol_options"], "use_downstream_protocol_config");
     const h1 = downstream.http_protocol_options !== undefined && downstream.http_protocol_options !== null;
     const h2 = downstream.http2_protocol_options !== undefined && downstream.http2_protocol_options !== null;
+    if (!h1 && !h2) r.fail(dp, "needs http_protocol_options, http2_protocol_options or both");
     out.http2 = h2 && !h1;
     out.downstreamProtocol = h1 && h2;
     codecOptions(r, downstream, dp, out);

@@ -215,9 +215,12 @@ describe("connection pools", () => {
     expect(await bad(options({ max_headers_count: 10 }))).toContain(
       `typed_extension_protocol_options.${HPO}.common_http_protocol_options.max_headers_count: not supported`,
     );
+    expect(await bad({ typed_extension_protocol_options: { [HPO]: { auto_config: {} } } })).toContain(
+      "auto_config: not supported",
+    );
     expect(
       await bad({ typed_extension_protocol_options: { [HPO]: { use_downstream_protocol_config: {} } } }),
-    ).toContain("use_downstream_protocol_config: not supported");
+    ).toContain("use_downstream_protocol_config: needs http_protocol_options, http2_protocol_options or both");
     expect(await bad({ upstream_connection_options: { tcp_keepalive: { keepalive_probes: 3 } } })).toContain(
       "upstream_connection_options.tcp_keepalive.keepalive_probes",
     );
