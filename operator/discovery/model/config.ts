@@ -46,6 +46,8 @@ export interface Service {
   selector?: Record<string, string>;
   /** The namespaces it is visible in (a ServiceEntry's exportTo, a Service's networking.istio.io/exportTo); unset: all. */
   exportTo?: string[];
+  /** A ServiceEntry's subjectAltNames: identities its servers may present under mesh mTLS. */
+  sans?: string[];
 }
 
 /** A workload that may run a proxy: a Pod or a WorkloadEntry. */

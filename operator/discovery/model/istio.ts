@@ -275,6 +275,8 @@ export interface ServiceEntry {
   endpoints?: WorkloadEntry[];
   workloadSelector?: { labels?: Record<string, string> };
   exportTo?: string[];
+  /** The identities (SPIFFE URIs) its servers may present under mesh mTLS, besides its endpoints' accounts. */
+  subjectAltNames?: string[];
 }
 
 /** Sidecar: which services a sidecar imports (egress hosts `namespace/dnsName`). Weft implements these fields. */

@@ -395,5 +395,6 @@ export function entryServices(
     addresses: (spec.addresses ?? []).map(entryAddress),
     resolution,
     ...(spec.exportTo ? { exportTo: spec.exportTo } : {}),
+    ...(spec.subjectAltNames?.length ? { sans: spec.subjectAltNames } : {}),
   }));
 }

@@ -50,6 +50,7 @@ export function serviceSpiffeIds(service: Service, trustDomain: string): string[
   const ids = new Set<string>();
   for (const ep of service.endpoints)
     if (ep.serviceAccount && isMeshed(ep)) ids.add(spiffeId(trustDomain, service.namespace, ep.serviceAccount));
+  for (const san of service.sans ?? []) ids.add(san); // a ServiceEntry's subjectAltNames, as Istio adds them
   return [...ids].sort();
 }
 

@@ -244,6 +244,42 @@ describe("TLS and overrides", () => {
     expect(web(withRule(`  trafficPolicy: { tls: { mode: DISABLE } }`))).not.toHaveProperty("transport_socket");
   });
 
+  it("checks a ServiceEntry's subjectAltNames as the identities its servers present under ISTIO_MUTUAL", () => {
+    const out = translate(
+      meshModel(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: vm }
+spec:
+  hosts: [vm.example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  location: MESH_INTERNAL
+  endpoints: [{ address: 10.9.0.1 }]
+  subjectAltNames: ["spiffe://cluster.local/ns/vms/sa/billing"]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: vm }
+spec: { host: vm.example.com, trafficPolicy: { tls: { mode: ISTIO_MUTUAL } } }`),
+      client,
+    );
+    expect(violations(out)).toEqual([]);
+    expect(cluster(out, "outbound|80||vm.example.com")["transport_socket"]).toMatchObject({
+      typed_config: {
+        common_tls_context: {
+          combined_validation_context: {
+            default_validation_context: {
+              match_typed_subject_alt_names: [
+                { san_type: "URI", matcher: { exact: "spiffe://cluster.local/ns/vms/sa/billing" } },
+              ],
+            },
+          },
+        },
+      },
+    });
+  });
+
   it("verifies by default: the system CA bundle and the SNI as SAN; insecureSkipVerify turns it off; MUTUAL sends a certificate", () => {
     const simple = withRule(`  trafficPolicy: { tls: { mode: SIMPLE } }`);
     expect(web(simple)["transport_socket"]).toMatchObject({

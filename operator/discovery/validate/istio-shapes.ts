@@ -285,7 +285,7 @@ const serviceEntry = obj({
   endpoints: { list: obj(workloadEntryFields) },
   workloadSelector: obj({ labels }),
   exportTo,
-  subjectAltNames: no,
+  subjectAltNames: strings,
 });
 
 /** Sidecar: egress hosts and outboundTrafficPolicy; the listeners' ports, binds and capture modes are refused. */
