@@ -133,6 +133,7 @@ export class Forward implements Exchange {
       tracing: this.ctx.tracing,
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
       xfcc: { mode: hcm.xfcc, details: this.req.peer.clientCertDetails },
+      tls: this.req.peer.tls,
     });
     if (this.stream.upgrade) {
       // Upgrade and Connection are hop-by-hop, dropped above: an upgrade keeps them, for this hop.

@@ -136,6 +136,11 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
         stripAnyPort: hcm.stripAnyHostPort,
         stripPort: hcm.stripMatchingHostPort ? this.listener.port : undefined,
       });
+    // require_tls (Istio's httpsRedirect): plaintext gets Envoy's 301 to the same place over https.
+    if (this.vh?.requireTls && !this.req.peer.tls) {
+      const head = this.req.head;
+      return this.respond(301, ["location", `https://${head.host}${head.target}`], "");
+    }
     this.route = this.vh && matchRoute(this.vh, this.view);
     const a = this.route?.action;
     // Only an HTTP/1.1 downstream can ask (HTTP/2 refuses Upgrade and Connection): no header walk for the others.

@@ -79,6 +79,8 @@ export interface HeadOptions {
   xfcc?: { mode: XfccMode; details: string };
   /** With a tracer: this proxy's span, sent as the next hop's parent (replacing the caller's trace headers). */
   span?: TraceIds | undefined;
+  /** The client's connection is TLS (x-forwarded-proto https). */
+  tls?: boolean;
 }
 
 /** Header names the Connection header lists: hop-by-hop too. */
@@ -133,7 +135,8 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
       sampled ? "1" : "0",
     );
   }
-  if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
+  // As Envoy: the scheme of the client's connection, when no earlier hop said.
+  if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", o.tls ? "https" : "http");
   if (o.xfcc) clientCertHeader(headers, o.xfcc.mode, o.xfcc.details);
   // The proxy's own framing: a content-length whenever the request had a body or said it had one; a body still
   // arriving keeps the length its client declared, else goes chunked on HTTP/1.1 (as Envoy).

@@ -248,7 +248,18 @@ export interface Server {
   hosts: string[];
   bind?: string;
   name?: string;
-  tls?: { mode?: string; credentialName?: string; httpsRedirect?: boolean };
+  tls?: ServerTLSSettings;
+}
+
+/** ServerTLSSettings: what a Weft gateway implements is validate/gateway-tls.ts's. */
+export interface ServerTLSSettings {
+  mode?: string;
+  httpsRedirect?: boolean;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  [field: string]: unknown;
 }
 
 export interface Gateway {

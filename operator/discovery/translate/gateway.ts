@@ -1,4 +1,4 @@
-// Gateways: a router proxy gets a listener per HTTP server port of the Gateways selecting it, and the
+// Gateways: a router proxy gets a listener per HTTP (or HTTPS: TLS terminated) server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
 import { visibleIn } from "./scope.js";
@@ -7,7 +7,7 @@ import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { gatewayListener, gatewayTcpListener } from "./listeners.js";
+import { gatewayListener, gatewayTcpListener, type GatewayTls } from "./listeners.js";
 import { workloadAuthz } from "./authz.js";
 import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -44,7 +44,14 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
     if (!hosts.length) continue;
     const routes = virtualServiceRoutes({ ...ctx, port, gateway, vsNamespace: vs.namespace }, vs);
     for (const host of hosts) {
-      vhosts.push({ name: `${host}:${port}`, domains: host === "*" ? ["*"] : [host, `${host}:${port}`], routes });
+      // httpsRedirect on a server that admits the host: plaintext is sent to https (Envoy's require_tls ALL).
+      const redirect = servers.some((s) => s.tls?.httpsRedirect && s.hosts.some((sh) => admits(sh, host)));
+      vhosts.push({
+        name: `${host}:${port}`,
+        domains: host === "*" ? ["*"] : [host, `${host}:${port}`],
+        routes,
+        ...(redirect ? { require_tls: "ALL" as const } : {}),
+      });
     }
   }
   return vhosts;
@@ -63,17 +70,47 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
   return undefined;
 }
 
+/** The TLS a server terminates, as one key per certificate, key, client CA and mode ("" for plaintext). */
+function tlsKey(s: Server): string {
+  const t = s.port.protocol.toUpperCase() === "HTTPS" ? s.tls : undefined;
+  return t ? JSON.stringify([t.serverCertificate, t.privateKey, t.mode === "MUTUAL" ? t.caCertificates : ""]) : "";
+}
+
+/** A terminating server's DownstreamTlsContext (its files, mounted into the gateway; MUTUAL checks client certificates). */
+function serverTls(s: Server): GatewayTls | undefined {
+  const t = s.port.protocol.toUpperCase() === "HTTPS" ? s.tls : undefined;
+  if (!t?.serverCertificate || !t.privateKey) return undefined;
+  return {
+    certificateChain: t.serverCertificate,
+    privateKey: t.privateKey,
+    clientCa: t.mode === "MUTUAL" ? t.caCertificates : undefined,
+  };
+}
+
 export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
+  /** Per HTTP port, the TLS its first server set (one filter chain: servers that differ are left out, warned). */
+  const tlsByPort = new Map<number, { key: string; tls: GatewayTls | undefined }>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
     const ports = new Set(servers.map((s) => s.port.number));
     for (const port of ports) {
       const onPort = servers.filter((s) => s.port.number === port);
-      const http = onPort.filter((s) => isHttpProtocol(s.port.protocol.toUpperCase()));
+      const http = onPort.filter((s) => {
+        const protocol = s.port.protocol.toUpperCase();
+        if (!isHttpProtocol(protocol) && protocol !== "HTTPS") return false;
+        const had = tlsByPort.get(port) ?? { key: tlsKey(s), tls: serverTls(s) };
+        tlsByPort.set(port, had);
+        if (had.key === tlsKey(s)) return true;
+        // One certificate per port (no SNI selection yet): another would be a second filter chain.
+        ctx.warn(
+          `Gateway/${gw.namespace}/${gw.name}: port ${port}: a server with other TLS than the port's first is left out`,
+        );
+        return false;
+      });
       const tcp = onPort.filter((s) => s.port.protocol.toUpperCase() === "TCP");
       if (http.length + tcp.length < onPort.length) {
         ctx.warn(`Gateway/${gw.namespace}/${gw.name}: port ${port}: only HTTP and TCP servers are served so far`);
@@ -93,7 +130,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
+    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port), tlsByPort.get(port)?.tls));
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({
         name: "blackhole:" + port,

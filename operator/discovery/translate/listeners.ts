@@ -367,18 +367,46 @@ function inboundHttpFilters(
   ];
 }
 
-/** A gateway's listener on a server port, routed by `http.<port>`; `grpcWeb`: a GRPC-WEB server is on the port. */
+/** An HTTPS server's certificate, key and (MUTUAL) client CA: files in the gateway's filesystem. */
+export interface GatewayTls {
+  certificateChain: string;
+  privateKey: string;
+  clientCa: string | undefined;
+}
+
+/**
+ * A gateway's listener on a server port, routed by `http.<port>`; `grpcWeb`: a GRPC-WEB server is on the port; `tls`:
+ * its HTTPS servers' TLS, terminated here (ALPN h2 and http/1.1).
+ */
 export function gatewayListener(
   port: number,
   mesh?: MeshSettings,
   authz: WorkloadAuthz = NO_AUTHZ,
   grpcWeb = false,
+  tls?: GatewayTls,
 ): Listener {
   const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh, grpcWeb);
   const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
-  return serverPortListener(port, [
+  const listener = serverPortListener(port, [
     hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] }),
   ]);
+  if (!tls) return listener;
+  const chain = (listener.filter_chains ?? [])[0] as FilterChain;
+  chain.transport_socket = {
+    name: "envoy.transport_sockets.tls",
+    typed_config: {
+      "@type": TYPE.downstreamTlsContext,
+      common_tls_context: {
+        tls_certificates: [
+          { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
+        ],
+        alpn_protocols: ["h2", "http/1.1"],
+        ...(tls.clientCa ? { validation_context: { trusted_ca: { filename: tls.clientCa } } } : {}),
+      },
+      ...(tls.clientCa ? { require_client_certificate: true } : {}),
+    },
+  };
+  return listener;
 }
 
 /** What a gRPC client dialling `xds:///<name>` asks for: an API listener whose routes come over RDS. */

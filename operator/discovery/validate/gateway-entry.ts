@@ -3,10 +3,11 @@
 import { isIP } from "node:net";
 import type { Gateway, ServerPort, ServiceEntry, WorkloadEntry } from "../model/istio.js";
 import { isHttpProtocol, portProtocol } from "../model/normalise.js";
+import { serverTlsProblems } from "./gateway-tls.js";
 
 const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS", "UDP", "REDIS", "MYSQL"];
-/** The server protocols a Weft gateway serves (no TLS termination or passthrough yet). */
-const SERVED = ["HTTP", "HTTP2", "GRPC", "GRPC-WEB", "TCP"];
+/** The server protocols a Weft gateway serves (HTTPS terminated as validate/gateway-tls.ts says; no passthrough yet). */
+const SERVED = ["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "TCP"];
 
 function port(out: string[], p: ServerPort | undefined, path: string): void {
   if (!p) return void out.push(`${path}: is required`);
@@ -44,7 +45,7 @@ export function validateGateway(spec: Gateway): string[] {
       out.push(`${path}.tls: is required for protocol ${protocol}`);
     if (protocol && PROTOCOLS.includes(protocol) && !SERVED.includes(protocol))
       out.push(`${path}.port.protocol: ${protocol} servers are not supported by Weft yet (${SERVED.join(", ")} are)`);
-    else if (s.tls) out.push(`${path}.tls: is not supported by Weft yet (it would be ignored)`);
+    else if (s.tls && protocol) out.push(...serverTlsProblems(s.tls, protocol, path));
   });
   return out;
 }

@@ -29,8 +29,7 @@ const EDITS = [
 
 /**
  * The fields this proxy implements, per message: any other field set to other than its default is refused, naming it,
- * rather than taken and ignored (a `runtime_fraction` match would otherwise match every request, a `require_tls`
- * virtual host would serve plaintext). `host_selection_retry_max_attempts` is taken: a retry never picks a host it
+ * rather than taken and ignored (a `runtime_fraction` match would otherwise match every request). `host_selection_retry_max_attempts` is taken: a retry never picks a host it
  * tried while an untried one is usable, which is what those attempts are for.
  */
 const KNOWN = {
@@ -44,6 +43,7 @@ const KNOWN = {
     "cors",
     "include_request_attempt_count",
     "per_request_buffer_limit_bytes",
+    "require_tls",
     ...EDITS,
   ],
   Route: [
@@ -177,6 +177,8 @@ function virtualHost(r: Reader, raw: unknown, path: string, hasCluster: (n: stri
     cors: corsField(r, o, path),
     attemptCount: r.bool(o, "include_request_attempt_count", path) ?? false,
     bufferLimit: bufferLimit(r, o, path),
+    // EXTERNAL_ONLY is ALL here: the proxy doesn't tell internal requests apart, so it asks TLS of every one.
+    requireTls: r.enumName(o, "require_tls", path, ["NONE", "EXTERNAL_ONLY", "ALL"], "NONE") !== "NONE",
   };
 }
 

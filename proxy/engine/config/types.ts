@@ -181,6 +181,8 @@ export interface VirtualHost {
   attemptCount?: boolean;
   /** per_request_buffer_limit_bytes, for its routes that set none. */
   bufferLimit?: number | undefined;
+  /** require_tls: a request that didn't come over TLS is redirected (301) to https. */
+  requireTls?: boolean;
 }
 
 export interface RouteConfig {

@@ -1,0 +1,155 @@
+// A Gateway's HTTPS server through translate and the engine, as an ingress gateway serves it: TLS terminated with the
+// mounted certificate, the bound VirtualService's routes behind it, MUTUAL's client certificates checked, and an
+// HTTP server's httpsRedirect answered with a 301 to https.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Engine } from "../../../proxy/engine/engine.js";
+import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
+import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
+import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { validateObject } from "../validate/index.js";
+import { parseYaml } from "../../../test/support/discovery/bookinfo.js";
+import { parseNodeId, translate } from "./index.js";
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** An HTTPS request to the gateway for `host`, trusting `ca`, with a client certificate when given. */
+function httpsGet(port: number, host: string, ca: string, client?: KeyPair): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/hello",
+        servername: host,
+        headers: { host },
+        ca,
+        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("a Gateway's HTTPS server", () => {
+  let app: Backend;
+  let engine: Engine;
+  let ca: KeyPair;
+  let clientCa: KeyPair;
+  let client: KeyPair;
+  const ports = { https: 0, mutual: 0, http: 0 };
+
+  beforeAll(async () => {
+    app = await backend("app", (req, res) => res.end(`app saw ${String(req.headers["x-forwarded-proto"])}`));
+    ca = await generateCa("gateway root", 1);
+    clientCa = await generateCa("client root", 1);
+    client = await issueCert(clientCa, { commonName: "partner", usage: "client", days: 1 });
+    const leaf = await issueCert(ca, {
+      commonName: "shop.example.com",
+      dnsNames: ["shop.example.com"],
+      usage: "server",
+      days: 1,
+    });
+    const dir = mkdtempSync(join(tmpdir(), "weft-gw-tls-"));
+    for (const [name, text] of [
+      ["tls.crt", leaf.certPem],
+      ["tls.key", leaf.keyPem],
+      ["client-ca.crt", clientCa.certPem],
+    ] as const)
+      writeFileSync(join(dir, name), text);
+    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+    const yaml = `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  servers:
+  - port: { number: ${ports.https}, name: https, protocol: HTTPS }
+    hosts: [shop.example.com]
+    tls: { mode: SIMPLE, serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key }
+  - port: { number: ${ports.mutual}, name: https-mtls, protocol: HTTPS }
+    hosts: [shop.example.com]
+    tls: { mode: MUTUAL, serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key, caCertificates: ${dir}/client-ca.crt }
+  - port: { number: ${ports.http}, name: http, protocol: HTTP }
+    hosts: [shop.example.com]
+    tls: { httpsRedirect: true }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: app, namespace: default }
+spec:
+  hosts: [app.internal]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${app.port} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: default }
+spec:
+  hosts: [shop.example.com]
+  gateways: [edge]
+  http: [{ route: [{ destination: { host: app.internal } }] }]
+`;
+    for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
+    const out = translate(meshModel(yaml), parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
+    expect(out.warnings).toEqual([]);
+    engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200 });
+    await engine.start();
+    await engine.apply({
+      listeners: out.listeners,
+      routes: out.routes,
+      clusters: out.clusters,
+      endpoints: out.endpoints,
+    });
+  });
+  afterAll(async () => {
+    await engine.stop();
+    await app.close();
+  });
+
+  it("terminates TLS with the mounted certificate and routes the bound VirtualService behind it", async () => {
+    expect(await httpsGet(ports.https, "shop.example.com", ca.certPem)).toEqual({ status: 200, body: "app saw https" });
+  });
+
+  it("MUTUAL: serves a client whose certificate the CA signed, and no other", async () => {
+    expect((await httpsGet(ports.mutual, "shop.example.com", ca.certPem, client)).status).toBe(200);
+    await expect(httpsGet(ports.mutual, "shop.example.com", ca.certPem)).rejects.toThrow();
+  });
+
+  it("redirects plaintext to https on an httpsRedirect server", async () => {
+    const r = await get(ports.http, "/cart?id=1", { host: "shop.example.com" }, { agent: false });
+    expect([r.status, r.headers.location]).toEqual([301, "https://shop.example.com/cart?id=1"]);
+  });
+
+  it("refuses what it can't do yet, naming the field", () => {
+    const server = (tls: Record<string, unknown>) => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Gateway",
+      metadata: { name: "g" },
+      spec: { servers: [{ port: { number: 443, name: "https", protocol: "HTTPS" }, hosts: ["*"], tls }] },
+    });
+    expect(validateObject(server({ mode: "SIMPLE", credentialName: "shop-cert" }))[0]).toMatch(
+      /^spec\.servers\[0\]\.tls\.credentialName: is not supported yet/,
+    );
+    expect(validateObject(server({ mode: "PASSTHROUGH" }))).toContain(
+      "spec.servers[0].tls.mode: PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)",
+    );
+  });
+});

@@ -1,0 +1,42 @@
+// A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE, or MUTUAL
+// with client certificates checked against caCertificates) with a certificate and key from files mounted into the
+// gateway; an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name, never ignored.
+import type { ServerTLSSettings } from "../model/istio.js";
+
+/** ServerTLSSettings fields a Weft gateway doesn't implement yet, and what to do instead. */
+const NOT_YET: Record<string, string> = {
+  credentialName:
+    "is not supported yet (Kubernetes Secrets over SDS): mount the certificate and give serverCertificate and privateKey",
+  credentialNames: "is not supported yet: mount the certificate and give serverCertificate and privateKey",
+  tlsCertificates: "is not supported yet (one certificate per server): give serverCertificate and privateKey",
+  caCrl: "is not supported yet for client certificates",
+  subjectAltNames: "is not supported yet (use an AuthorizationPolicy on the client's identity)",
+  verifyCertificateSpki: "is not supported yet",
+  verifyCertificateHash: "is not supported yet",
+  minProtocolVersion: "is not supported yet (TLS 1.2 and 1.3 are accepted)",
+  maxProtocolVersion: "is not supported yet (TLS 1.2 and 1.3 are accepted)",
+  cipherSuites: "is not supported yet (Node's defaults)",
+};
+
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE or MUTUAL from files). */
+export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
+  const out: string[] = [];
+  const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
+  if (protocol !== "HTTPS") {
+    for (const k of Object.keys(tls))
+      if (k !== "httpsRedirect" && set(k))
+        out.push(`${path}.tls.${k}: only httpsRedirect applies to a ${protocol} server`);
+    return out;
+  }
+  for (const [k, why] of Object.entries(NOT_YET)) if (set(k)) out.push(`${path}.tls.${k}: ${why}`);
+  const mode = tls.mode ?? "PASSTHROUGH"; // Istio's default
+  if (mode !== "SIMPLE" && mode !== "MUTUAL")
+    out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)`);
+  if (!set("credentialName")) {
+    if (!tls.serverCertificate) out.push(`${path}.tls.serverCertificate: is required (the certificate's file)`);
+    if (!tls.privateKey) out.push(`${path}.tls.privateKey: is required (the key's file)`);
+  }
+  if (mode === "MUTUAL" && !tls.caCertificates)
+    out.push(`${path}.tls.caCertificates: is required with MUTUAL (the CA client certificates are checked against)`);
+  return out;
+}
