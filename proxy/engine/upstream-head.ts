@@ -136,7 +136,8 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
     );
   }
   // As Envoy: the scheme of the client's connection, when no earlier hop said.
-  if (headerValue(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", o.tls ? "https" : "http");
+  if (headerValue(headers, "x-forwarded-proto") === undefined)
+    headers.push("x-forwarded-proto", o.tls ? "https" : "http");
   if (o.xfcc) clientCertHeader(headers, o.xfcc.mode, o.xfcc.details);
   // The proxy's own framing: a content-length whenever the request had a body or said it had one; a body still
   // arriving keeps the length its client declared, else goes chunked on HTTP/1.1 (as Envoy).
