@@ -62,7 +62,8 @@ export class RequestBody implements BodySink {
   private first = 0;
   /** Bytes in chunks[first..]. */
   private heldBytes = 0;
-  private readonly spool = new Spool();
+  /** Made on the first small chunk: a request without a body (most) never needs one. */
+  private spool: Spool | undefined;
   /** The primary's place: chunks[next], of which `off` bytes it has. */
   private next = 0;
   private off = 0;
@@ -167,7 +168,7 @@ export class RequestBody implements BodySink {
     const held = this.heldBytes;
     this.chunks = [];
     this.first = this.heldBytes = this.received = 0;
-    this.spool.reset();
+    this.spool?.reset();
     this.whole_ = undefined;
     if (held) this.released(held);
     const ended = this.ended;
@@ -231,7 +232,7 @@ export class RequestBody implements BodySink {
     const n = this.heldBytes;
     this.chunks = [];
     this.first = this.heldBytes = this.next = this.off = 0;
-    this.spool.reset();
+    this.spool?.reset();
     if (n) this.released(n);
   }
 
@@ -250,7 +251,7 @@ export class RequestBody implements BodySink {
   private keep(chunk: Buffer, copySmall = true): void {
     this.received += chunk.length;
     this.heldBytes += chunk.length;
-    if (copySmall && chunk.length < SMALL_CHUNK) this.spool.append(this.chunks, chunk);
+    if (copySmall && chunk.length < SMALL_CHUNK) (this.spool ??= new Spool()).append(this.chunks, chunk);
     else this.chunks.push(chunk);
   }
 
