@@ -82,13 +82,18 @@ describe("HTTP/1.1 uploads stream (the engine as a child process)", () => {
   ])(
     "carries a 20 MiB upload %s whole, the engine growing by far less",
     async (_name, chunked) => {
-      const { reply, sha, growth } = await upload(chunked);
-      expect(reply).toMatch(/^HTTP\/1\.1 200 /);
-      const got = JSON.parse(reply.slice(reply.indexOf("{"))) as { bytes: number; sha: string; te?: string };
-      expect(got).toEqual({ bytes: SIZE, sha, ...(chunked ? { te: "chunked" } : {}) });
+      const growths: number[] = [];
+      for (let run = 0; run < 2; run++) {
+        const { reply, sha, growth } = await upload(chunked);
+        expect(reply).toMatch(/^HTTP\/1\.1 200 /);
+        const got = JSON.parse(reply.slice(reply.indexOf("{"))) as { bytes: number; sha: string; te?: string };
+        expect(got).toEqual({ bytes: SIZE, sha, ...(chunked ? { te: "chunked" } : {}) });
+        growths.push(growth);
+      }
       // What the engine keeps for retries (1 MiB), its read-ahead (64 KiB), and reads and copies not yet collected (2 MiB
-      // each, reclaim.ts).
-      expect(growth / MiB).toBeLessThan(10);
+      // each, reclaim.ts); the lower of two runs, as the malloc heap's high-water mark moves with the machine's load
+      // (a buffering engine grows by the whole upload in both).
+      expect(Math.min(...growths) / MiB).toBeLessThan(10);
     },
     60_000,
   );
