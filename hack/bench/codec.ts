@@ -9,7 +9,6 @@ import { ITERATIONS, ROUNDS, measure } from "./micro.js";
 import { parseResponseHead, serializeHead } from "../../proxy/engine/http1/parse.js";
 import { RequestParser } from "../../proxy/engine/http1/request.js";
 import { upstreamRequest, type HeadOptions } from "../../proxy/engine/upstream-head.js";
-import { MAX_BODY_BYTES } from "../../proxy/engine/http1/server.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../../proxy/engine/http1/syntax.js";
 
 const REQUESTS = {
@@ -37,7 +36,7 @@ const RESPONSE =
   "Content-Length: 6\r\nConnection: keep-alive\r\n\r\n";
 
 const OPTIONS: HeadOptions = { path: "/", levels: [], host: undefined, requestId: true, tracing: false };
-const LIMITS = { maxHeadBytes: MAX_HEAD_BYTES, maxHeaders: MAX_HEADERS, maxBodyBytes: MAX_BODY_BYTES };
+const LIMITS = { maxHeadBytes: MAX_HEAD_BYTES, maxHeaders: MAX_HEADERS };
 
 /** Keeps results alive so the work can't be optimised away. */
 let sink: unknown;

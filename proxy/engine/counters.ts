@@ -17,6 +17,7 @@ export const HCM_COUNTERS = [
   "downstream_rq_timeout",
   "downstream_rq_max_duration_reached",
   "downstream_rq_idle_timeout",
+  "downstream_rq_response_before_rq_complete",
   "downstream_cx_idle_timeout",
   "downstream_cx_max_duration_reached",
   "downstream_rq_rx_reset",

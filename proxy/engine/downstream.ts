@@ -25,8 +25,9 @@ export interface Downstream {
   /** The response is complete; HTTP/2 (and chunked HTTP/1.1) carry the trailers. */
   end(trailers: string[] | undefined, closeAfter: boolean): void;
   /**
-   * HTTP/2 only: the request is still arriving at request_timeout or stream_idle_timeout and nothing was answered
-   * yet: `fn` answers it (a 408). Once a response is under way the codec resets the stream itself.
+   * The request is still arriving at request_timeout or stream_idle_timeout (or, HTTP/1.1, its chunked framing turns
+   * out malformed) and nothing was answered yet: `handler` answers it (a 408, a 400). Once a response is under way
+   * the codec resets the stream (HTTP/1.1: closes the connection) itself.
    */
   onRequestTimeout?(handler: RequestTimeoutHandler | undefined): void;
   /** Abandon the response mid-way. */
@@ -43,16 +44,18 @@ export interface Downstream {
   ): void;
 }
 
-/** Answers a request that timed out while still arriving (an object, not a closure per request). */
+/** Answers a request that failed while still arriving (an object, not a closure per request). */
 export interface RequestTimeoutHandler {
   requestTimedOut(counter: string): void;
+  /** Its body's framing is malformed (HTTP/1.1 chunked): 400, as Envoy's codec error. */
+  requestMalformed(): void;
 }
 
 export interface DownstreamRequest {
   head: RequestHead;
   /**
-   * The body, decoded: HTTP/2 streams it (the request is handed over at the end of its HEADERS); HTTP/1.1 hands over
-   * one already ended (it buffers bodies up to MAX_BODY_BYTES).
+   * The body, decoded, streaming: the request is handed over at the end of its head (HTTP/2's HEADERS), its body
+   * ended already when it came whole with it.
    */
   body: RequestBody;
   remoteAddress: string;

@@ -1,4 +1,5 @@
-// Request bodies are buffered whole, so a burst of large uploads can hold hundreds of MiB. When that memory is let
+// Request bodies are kept for retries (up to 1 MiB each, more while the upstream lags), so a burst of uploads can
+// hold tens of MiB, and the pool of HTTP/1.1 reads (the ReadBuffer's stores) as much again. When that memory is let
 // go (connections closed, say by a body timeout), V8 returns it to the OS only at its next major GC, which an engine
 // that has gone quiet may not run for a long time: RSS would stay at its peak. So when a lot has been released, the
 // engine asks for a GC itself, at most once a second, a second after the last release.
@@ -27,13 +28,14 @@ export const ENGINE_NODE_ARGS: readonly string[] = (process.env.WEFT_ENGINE_NODE
 const THRESHOLD = 32 * 1024 * 1024;
 let pending = 0;
 let timer: NodeJS.Timeout | undefined;
-let gc: (() => void) | null | undefined;
+type Gc = (options?: { type: "minor" | "major" }) => void;
+let gc: Gc | null | undefined;
 
-function collector(): (() => void) | null {
+function collector(): Gc | null {
   if (gc === undefined) {
     try {
       setFlagsFromString("--expose-gc");
-      gc = runInNewContext("gc") as () => void;
+      gc = runInNewContext("gc") as Gc;
     } catch {
       gc = null; // no GC on demand here: V8's own schedule it is
     }
@@ -58,4 +60,21 @@ export function released(bytes: number): void {
       setTimeout(run, 500).unref();
     }, 1000).unref();
   }
+}
+
+/** Bytes of streamed request bodies read since the last collection they asked for. */
+let streamedBytes = 0;
+const STREAM_GC = 2 * 1024 * 1024;
+
+/**
+ * `bytes` of an HTTP/1.1 request body were read. Each read is a malloc'd buffer of its own (64 KiB), dead once its
+ * bytes are copied on, but freed only when V8 collects it, which its own schedule does after some 64 MiB of them: an
+ * upload streaming through would grow the engine by that much (and glibc keeps freed heap it can't trim). A minor
+ * collection (a scavenge: ~50 µs, the reads are young) every STREAM_GC bytes frees them for the next reads to reuse.
+ */
+export function streamed(bytes: number): void {
+  streamedBytes += bytes;
+  if (streamedBytes < STREAM_GC) return;
+  streamedBytes = 0;
+  collector()?.({ type: "minor" });
 }

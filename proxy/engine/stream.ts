@@ -112,6 +112,13 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
     this.respond(408, ["content-type", "text/plain"], "request timeout");
   }
 
+  /** The body's framing broke after the request was handed over (HTTP/1.1 chunked): 400 DPE, as Envoy's codec. */
+  requestMalformed(): void {
+    if (this.finished || this.committed) return;
+    this.forward?.cancel();
+    this.sendLocalReply(400, "DPE");
+  }
+
   get hcm(): HttpConnectionManager {
     return this.listener.hcm as HttpConnectionManager;
   }

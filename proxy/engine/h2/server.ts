@@ -8,7 +8,6 @@ import type { RequestBody } from "../http/body.js";
 import { connectionOf } from "../connection.js";
 import { ChunkedScanner, reason } from "../http1/parse.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
-import { MAX_BODY_BYTES } from "../http1/server.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../http1/syntax.js";
 import type { HcmLimits } from "../config/types.js";
 import { grpcStatusOf } from "../local.js";
@@ -21,6 +20,9 @@ import type { H2Stream } from "./stream.js";
 import type { FloodStat } from "./output.js";
 
 const EMPTY = Buffer.alloc(0);
+
+/** The request bodies an HTTP/2 connection's streams may hold together are twice this (session.ts's budget). */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 class H2Response implements Downstream {
   readonly protocol = "h2";

@@ -1,5 +1,7 @@
 // One request's framing, pure (no socket): the head as it arrives, then its body by Content-Length or chunked,
-// decoded. The connection feeds it the bytes of the request in progress; the fuzz test drives the same code.
+// decoded. A body already whole in the bytes given is returned with its head (the common case: one slice, no copy);
+// one still arriving is decoded as it comes by a BodyDecoder. The connection feeds both the bytes of the request in
+// progress; the fuzz test drives the same code.
 import { ChunkedScanner, dechunk } from "./chunked.js";
 import { parseRequestHead } from "./parse.js";
 import type { RequestHead } from "../http/head.js";
@@ -8,78 +10,93 @@ import { HeadScanner, ParseError } from "./syntax.js";
 export interface RequestLimits {
   maxHeadBytes: number;
   maxHeaders: number;
-  maxBodyBytes: number;
 }
 
-/** A complete request: its head, its decoded body, and where it ended in the bytes given. */
+/**
+ * A request's head and where its body starts. `body`: the decoded body when it was whole in the bytes given, `end`
+ * just past it; undefined when it is still arriving: it starts at `end` (a BodyDecoder takes it from there).
+ */
 export interface Framed {
   head: RequestHead;
-  body: Buffer;
+  body: Buffer | undefined;
   end: number;
 }
 
 /** undefined: more bytes needed. */
-export type ParseResult = Framed | { status: 400 | 413 | 431 } | undefined;
+export type ParseResult = Framed | { status: 400 | 431 } | undefined;
 
 export class RequestParser {
   private readonly headScanner: HeadScanner;
   private readonly chunks = new ChunkedScanner();
-  /** The head of the request in progress, once parsed. */
-  head: RequestHead | undefined;
-  private bodyStart = 0;
-  private scanFrom = 0;
 
-  constructor(private readonly limits: RequestLimits) {
+  constructor(limits: RequestLimits) {
     this.headScanner = new HeadScanner(limits.maxHeadBytes, limits.maxHeaders);
-  }
-
-  /** Where the body of the request in progress starts in its bytes (once the head is parsed). */
-  get bodyOffset(): number {
-    return this.bodyStart;
   }
 
   /** Forget the request in progress; the next parse() starts a new one at buf[0]. */
   reset(): void {
-    this.head = undefined;
     this.headScanner.reset();
   }
 
   /**
-   * `buf` holds the request in progress from its first byte; each call passes the same bytes plus any new ones.
-   * After a result other than undefined, reset() before the next request.
+   * `buf` holds the request in progress from its first byte; each call passes the same bytes plus any new ones, until
+   * a result other than undefined. Then reset() before the next request. A malformed chunked body in the bytes given
+   * is a 400 before the request is handed over.
    */
   parse(buf: Buffer): ParseResult {
-    let head = this.head;
-    if (!head) {
-      try {
-        const end = this.headScanner.scan(buf);
-        if (end < 0) return undefined;
-        head = parseRequestHead(buf.toString("latin1", 0, end));
-        this.bodyStart = this.scanFrom = end + 4;
-      } catch (err) {
-        return { status: err instanceof ParseError ? err.status : 400 };
-      }
-      this.head = head;
-      this.chunks.reset();
+    let head: RequestHead;
+    let start: number;
+    try {
+      const end = this.headScanner.scan(buf);
+      if (end < 0) return undefined;
+      head = parseRequestHead(buf.toString("latin1", 0, end));
+      start = end + 4;
+    } catch (err) {
+      return { status: err instanceof ParseError ? err.status : 400 };
     }
-    const max = this.limits.maxBodyBytes;
     let bodyEnd: number;
     if (head.chunked) {
+      this.chunks.reset();
       try {
-        bodyEnd = this.chunks.scan(buf, this.scanFrom, buf.length);
+        bodyEnd = this.chunks.scan(buf, start, buf.length);
       } catch {
         return { status: 400 };
       }
-      this.scanFrom = buf.length;
-      if (this.chunks.chunkSize > max) return { status: 413 };
     } else {
       const len = head.contentLength < 0 ? 0 : head.contentLength;
-      if (len > max) return { status: 413 };
-      bodyEnd = buf.length - this.bodyStart >= len ? this.bodyStart + len : -1;
+      bodyEnd = buf.length - start >= len ? start + len : -1;
     }
-    if (bodyEnd < 0) return buf.length - this.bodyStart > max ? { status: 413 } : undefined;
+    if (bodyEnd < 0) return { head, body: undefined, end: start };
     // Decoded here: the body leaves re-framed, with a content-length of the proxy's own.
-    const body = head.chunked ? dechunk(buf.subarray(this.bodyStart, bodyEnd)) : buf.subarray(this.bodyStart, bodyEnd);
+    const body = head.chunked ? dechunk(buf.subarray(start, bodyEnd)) : buf.subarray(start, bodyEnd);
     return { head, body, end: bodyEnd };
+  }
+}
+
+/**
+ * A request body's framing as its bytes arrive, after its head: the ranges of body data (chunked framing, extensions
+ * and trailers validated and left out) and where the body ends. Chunked trailers are dropped, as Envoy's HTTP/1
+ * codec does without `enable_trailers`.
+ */
+export class BodyDecoder {
+  /** Content-length bytes still to come (chunked: unused). */
+  private remaining: number;
+  private readonly chunks: ChunkedScanner | undefined;
+
+  constructor(head: RequestHead) {
+    this.chunks = head.chunked ? new ChunkedScanner() : undefined;
+    this.remaining = head.contentLength < 0 ? 0 : head.contentLength;
+  }
+
+  /**
+   * Decodes buf[from, buf.length): `onData` gets each range of body data. Returns the index just past the body's end
+   * (what follows is the next request's), or -1 when more bytes are needed. Throws ParseError on malformed framing.
+   */
+  decode(buf: Buffer, from: number, onData: (a: number, b: number) => void): number {
+    if (this.chunks) return this.chunks.scan(buf, from, buf.length, onData);
+    const n = Math.min(this.remaining, buf.length - from);
+    if (n > 0) onData(from, from + n);
+    this.remaining -= n;
+    return this.remaining === 0 ? from + n : -1;
   }
 }

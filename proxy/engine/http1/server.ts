@@ -1,20 +1,21 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
-// order (pipelined requests wait in the buffer), so responses can never be reordered.
+// order (pipelined requests wait in the buffer), so responses can never be reordered. A request is handed over at the
+// end of its head; a body not already whole in the read streams (request-body.ts), the socket read only as fast as
+// the upstream takes it, and the next request is parsed only once it has ended.
 import { RequestBody } from "../http/body.js";
 import type { Socket } from "node:net";
 import type { OriginalDst } from "../../native/original-dst.js";
 import type { HcmLimits } from "../config/types.js";
-import { ChunkedScanner, encodeChunk, reason, serializeHead } from "./parse.js";
-import type { RequestHead, ResponseHead } from "../http/head.js";
+import { reason, serializeHead } from "./parse.js";
+import { ResponseEncoder } from "./response-encoder.js";
+import type { ResponseHead } from "../http/head.js";
 import { RequestParser } from "./request.js";
-import { released } from "../reclaim.js";
-import type { Downstream, DownstreamRequest } from "../downstream.js";
+import { ReadBuffer } from "./read-buffer.js";
+import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
 import { connectionOf } from "../connection.js";
 import { Tunnel } from "./tunnel.js";
 import { peerOf, type DownstreamPeer } from "../peer.js";
-
-/** Request bodies are buffered whole (so retries and mirrors can replay them), up to this size. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+import { H1RequestBody, type BodyReader } from "./request-body.js";
 /** Envoy's delayed_close_timeout default: after the proxy closes its side, how long the client has to close its own. */
 export const DELAYED_CLOSE_MS = 1000;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -34,22 +35,20 @@ export interface ConnectionOptions {
   onPreface?: PrefaceHandler;
 }
 
-export class Http1Connection implements Downstream {
+export class Http1Connection implements Downstream, BodyReader {
   readonly protocol = "http/1.1";
   private first = true;
-  private pendingHead: Buffer | undefined;
-  private chunkEncode = false;
-  /** Decodes a chunked upstream body for an HTTP/1.0 client, which can't take chunked. */
-  private decoder: ChunkedScanner | undefined;
-  private buf: Buffer | undefined;
-  private store: Buffer | undefined;
-  private storeEnd = 0;
-  private reqHead: RequestHead | undefined;
+  private readonly encoder = new ResponseEncoder((data) => this.write(data));
+  /** Bytes read and not parsed yet: a head arriving, pipelined requests waiting their turn. */
+  private readonly rb = new ReadBuffer();
+  /** The body of the request being answered, while it still arrives: the socket's bytes are its. */
+  private reading: H1RequestBody | undefined;
+  /** Answers that request if it times out or turns out malformed while still arriving (the Stream). */
+  private arrivalHandler: RequestTimeoutHandler | undefined;
   private reqMinor = 1;
   /** The request being answered is HEAD: its response has no content, whatever its length says. */
   private headRequest = false;
   private readonly parser: RequestParser;
-  private sentContinue = false;
   private busy = false;
   private closeAfter = false;
   private draining = false;
@@ -82,11 +81,7 @@ export class Http1Connection implements Downstream {
     this.limits = opts.limits;
     this.count = opts.count;
     this.onPreface = opts.onPreface;
-    this.parser = new RequestParser({
-      maxHeadBytes: this.limits.maxHeadBytes,
-      maxHeaders: this.limits.maxHeaders,
-      maxBodyBytes: MAX_BODY_BYTES,
-    });
+    this.parser = new RequestParser({ maxHeadBytes: this.limits.maxHeadBytes, maxHeaders: this.limits.maxHeaders });
     this.remoteAddress = socket.remoteAddress ?? "";
     this.peer = peerOf(socket);
     socket.setNoDelay(true);
@@ -99,9 +94,11 @@ export class Http1Connection implements Downstream {
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {
       this.closed = true;
-      // Buffered bytes (up to a whole upload) go with the connection.
-      if (this.store) released(this.store.length);
-      this.buf = this.store = this.pendingHead = undefined;
+      // Buffered bytes (pipelined requests) go with the connection.
+      this.rb.clear();
+      this.encoder.drop();
+      this.reading?.dispose(); // a body still arriving: what it holds is let go
+      this.reading = this.arrivalHandler = undefined;
       const abort = this.abortHandler;
       this.abortHandler = undefined;
       if (this.busy && abort) abort();
@@ -117,7 +114,7 @@ export class Http1Connection implements Downstream {
   drain(idleGraceMs = 0): void {
     this.draining = true;
     const closeIfIdle = () => {
-      if (!this.busy && !this.buf && !this.closed) this.close();
+      if (!this.busy && !this.rb.bytes && !this.closed) this.close();
     };
     if (idleGraceMs <= 0) closeIfIdle();
     else setTimeout(closeIfIdle, idleGraceMs).unref();
@@ -140,6 +137,20 @@ export class Http1Connection implements Downstream {
     this.drainHandler = fn;
   }
 
+  onRequestTimeout(handler: RequestTimeoutHandler | undefined): void {
+    this.arrivalHandler = handler;
+  }
+
+  /** The body's upstream is behind by READ_AHEAD bytes: the client waits (TCP's window fills). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.lastActivity = performance.now();
+    if (this.reading && this.endedAt < 0) this.socket.resume();
+  }
+
   /**
    * Enforces the HCM's timeouts; the listener calls it every few hundred ms for each connection, so the hot path
    * only records times and never arms a timer.
@@ -159,18 +170,23 @@ export class Http1Connection implements Downstream {
       if (now - this.endedAt >= DELAYED_CLOSE_MS) this.socket.destroy();
       return;
     }
-    if (this.reqStartAt >= 0 && !this.busy) {
-      if (!this.reqHead && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs)
-        return this.timeout("downstream_rq_header_timeout");
-      if (l.requestMs > 0 && now - this.reqStartAt >= l.requestMs) return this.timeout("downstream_rq_timeout");
-      if (l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs)
-        return this.timeout("downstream_rq_idle_timeout");
+    if (this.reqStartAt >= 0) {
+      // A request still arriving: its head (not handed over yet), or its body (handed over or not).
+      const counter =
+        !this.busy && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs
+          ? "downstream_rq_header_timeout"
+          : l.requestMs > 0 && now - this.reqStartAt >= l.requestMs
+            ? "downstream_rq_timeout"
+            : l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs
+              ? "downstream_rq_idle_timeout"
+              : undefined;
+      if (counter) return this.busy ? this.arrivalFailed(counter) : this.timeout(counter);
     } else if (this.busy && this.backpressured && l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) {
       // A client that stopped reading the response holds its upstream connection: reset it.
       this.count("downstream_rq_idle_timeout");
       this.reset();
       return;
-    } else if (!this.busy && !this.buf && l.idleMs > 0 && now - this.idleSince >= l.idleMs) {
+    } else if (!this.busy && !this.rb.bytes && l.idleMs > 0 && now - this.idleSince >= l.idleMs) {
       this.count("downstream_cx_idle_timeout");
       this.close();
       return;
@@ -183,16 +199,48 @@ export class Http1Connection implements Downstream {
 
   private timeout(counter: string): void {
     this.count(counter);
-    this.reqHead = undefined;
     this.fail(408);
   }
 
-  /** Closes our side; the client has DELAYED_CLOSE_MS to close its own before the socket is destroyed. */
+  /**
+   * A request handed over timed out (`counter`) or turned out malformed (undefined) while its body still arrived: its
+   * handler answers 408 or 400 if nothing was answered yet (as Envoy), else the connection is reset.
+   */
+  private arrivalFailed(counter: string | undefined): void {
+    if (counter) this.count(counter);
+    this.closeAfter = true;
+    const h = this.arrivalHandler;
+    this.arrivalHandler = undefined;
+    if (h) {
+      if (counter) h.requestTimedOut(counter);
+      else h.requestMalformed();
+    }
+    if (this.busy && !this.closed) this.reset();
+  }
+
+  /**
+   * Closes our side; the client has DELAYED_CLOSE_MS to close its own before the socket is destroyed. Meanwhile what
+   * it sends is read and dropped (a body still arriving is never parsed as a request).
+   */
   private close(): void {
     if (this.endedAt >= 0 || this.closed) return;
     this.endedAt = performance.now();
-    this.buf = undefined;
+    this.rb.clear();
+    this.reading?.dispose();
+    this.reading = this.arrivalHandler = undefined;
+    this.reqStartAt = -1;
     this.socket.end();
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  /**
+   * A response starts before its request ended: the connection closes after it, as Envoy's HCM does for HTTP/1
+   * (counting downstream_rq_response_before_rq_complete), rather than read the rest of the body.
+   */
+  private beforeRequestEnded(): void {
+    if (!this.reading) return;
+    this.closeAfter = true;
+    this.count("downstream_rq_response_before_rq_complete");
   }
 
   private write(data: Buffer | string): boolean {
@@ -206,70 +254,22 @@ export class Http1Connection implements Downstream {
     return `HTTP/1.${this.reqMinor} ${status} ${reason(status)}`;
   }
 
-  /**
-   * The head waits for the first body bytes so both leave in one write; when the upstream sent them in one read
-   * (the common case), that write is a single slice of the bytes received, copied nowhere.
-   */
   head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void {
-    const bodyless = head.status === 204 || head.status === 304;
-    const old = this.reqMinor === 0;
-    this.chunkEncode = !old && head.unframed === true && head.contentLength < 0 && !bodyless;
-    this.decoder = old && head.chunked ? new ChunkedScanner() : undefined;
-    if (raw && !this.closing) {
-      this.pendingHead = raw;
-      return;
-    }
-    const h = headers.slice();
-    for (let i = h.length - 2; i >= 0; i -= 2) {
-      const n = h[i];
-      if (n === "connection" || n === "keep-alive" || ((head.unframed || old) && n === "transfer-encoding"))
-        h.splice(i, 2);
-    }
-    if (this.chunkEncode) h.push("transfer-encoding", "chunked");
-    if (this.closing) h.push("connection", "close");
-    this.pendingHead = Buffer.from(serializeHead(this.statusLine(head.status), h), "latin1");
+    this.beforeRequestEnded();
+    this.encoder.head(this.statusLine(head.status), head, headers, raw, this.reqMinor === 0, this.closing);
   }
 
   body(chunk: Buffer): boolean {
-    const head = this.pendingHead;
-    if (head) {
-      this.pendingHead = undefined;
-      if (!this.chunkEncode && !this.decoder) {
-        if (head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset) {
-          return this.write(Buffer.from(head.buffer, head.byteOffset, head.length + chunk.length));
-        }
-        if (chunk.length <= 16 * 1024) return this.write(Buffer.concat([head, chunk]));
-        this.write(head);
-        return this.write(chunk);
-      }
-      this.write(head);
-    }
-    if (this.decoder) {
-      let ok = true;
-      this.decoder.scan(chunk, 0, chunk.length, (a, b) => (ok = this.write(chunk.subarray(a, b))));
-      return ok;
-    }
-    if (!this.chunkEncode) return this.write(chunk);
-    let ok = true;
-    for (const part of encodeChunk(chunk)) ok = this.write(part);
-    return ok;
+    return this.encoder.body(chunk);
   }
 
   end(trailers: string[] | undefined, closeAfter: boolean): void {
-    if (this.pendingHead) {
-      this.write(this.pendingHead);
-      this.pendingHead = undefined;
-    }
-    if (this.chunkEncode) {
-      this.chunkEncode = false;
-      this.write(serializeHead("0", trailers ?? []));
-    }
-    this.decoder = undefined;
+    this.encoder.end(trailers);
     this.finish(closeAfter);
   }
 
   reset(): void {
-    this.pendingHead = undefined;
+    this.encoder.drop();
     this.socket.destroy();
   }
 
@@ -286,12 +286,10 @@ export class Http1Connection implements Downstream {
     const h: string[] = [];
     for (let i = 0; i < headers.length; i += 2)
       if (!NOT_IN_101.has(headers[i] as string)) h.push(headers[i] as string, headers[i + 1] as string);
-    this.pendingHead = undefined;
+    this.encoder.drop();
     this.abortHandler = this.drainHandler = undefined;
     this.socket.removeListener("data", this.onData);
-    const early = this.buf;
-    if (this.store) released(this.store.length);
-    this.buf = this.store = undefined;
+    const early = this.rb.clear();
     this.write(serializeHead(this.statusLine(101), h));
     this.tunnel = new Tunnel(this.socket, upstream, early, rest, (t) => onEnd(t.toClient, t.toUpstream));
   }
@@ -303,10 +301,11 @@ export class Http1Connection implements Downstream {
     this.backpressured = false;
     this.abortHandler = undefined;
     this.drainHandler = undefined;
+    this.arrivalHandler = undefined;
     this.idleSince = performance.now();
     if (forceClose || this.closing) return this.close();
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.buf) this.next();
+    if (this.rb.bytes) this.next();
   }
 
   /**
@@ -314,6 +313,7 @@ export class Http1Connection implements Downstream {
    * body nor length (RFC 9110 §6.4.1, §8.6): bytes after them would be read as the next response by the client.
    */
   reply(status: number, headers: string[], body: Buffer | string, close = false): void {
+    this.beforeRequestEnded();
     const len = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     const noContent = status === 204 || status === 304;
     if (!noContent) headers.push("content-length", String(len));
@@ -328,40 +328,6 @@ export class Http1Connection implements Downstream {
     this.headRequest = false;
     this.reqStartAt = -1;
     this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
-  }
-
-  /**
-   * Appends to the pending bytes without copying them all again each time: a growing store doubles its capacity, so
-   * a large body arriving in many reads costs linear time. Views handed out (request bodies) stay valid.
-   */
-  private append(chunk: Buffer): void {
-    const cur = this.buf;
-    if (!cur) {
-      this.buf = chunk;
-      return;
-    }
-    const store = this.store;
-    const total = cur.length + chunk.length;
-    if (
-      store &&
-      cur.buffer === store.buffer &&
-      cur.byteOffset + cur.length === this.storeEnd &&
-      this.storeEnd + chunk.length <= store.length
-    ) {
-      chunk.copy(store, this.storeEnd);
-      this.storeEnd += chunk.length;
-      this.buf = store.subarray(cur.byteOffset, this.storeEnd);
-      return;
-    }
-    // A body of known length gets a store of exactly its size, not twice the bytes seen so far.
-    const h = this.reqHead;
-    const want = h && !h.chunked && h.contentLength > 0 ? this.parser.bodyOffset + h.contentLength : 0;
-    const next = Buffer.allocUnsafeSlow(Math.max(total * 2 > want && want >= total ? want : total * 2, 16 * 1024));
-    cur.copy(next, 0);
-    chunk.copy(next, cur.length);
-    this.store = next;
-    this.storeEnd = total;
-    this.buf = next.subarray(0, total);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -382,59 +348,68 @@ export class Http1Connection implements Downstream {
         return;
       }
     }
-    this.append(chunk);
+    const body = this.reading;
+    if (body) {
+      const end = this.bodyData(body, chunk);
+      if (end < 0 || end === chunk.length || this.endedAt >= 0 || this.closed) return;
+      chunk = chunk.subarray(end); // the next request's, parsed once this one is answered
+    }
+    this.rb.append(chunk);
     if (!this.busy) this.next();
-    else if ((this.buf?.length ?? 0) > 2 * this.limits.maxHeadBytes) this.socket.pause();
+    else if ((this.rb.bytes?.length ?? 0) > 2 * this.limits.maxHeadBytes) this.socket.pause();
   };
 
-  /** Drops empty lines before a request line (RFC 9112 §2.2). False: nothing to parse yet. */
-  private skipEmptyLines(): boolean {
-    const buf = this.buf as Buffer;
-    let k = 0;
-    while (k + 1 < buf.length && buf[k] === 13 && buf[k + 1] === 10) k += 2;
-    if (k === buf.length) {
-      this.buf = undefined;
-      return false;
+  /** A read of a body still arriving: where the body ended in it, or -1. */
+  private bodyData(body: H1RequestBody, chunk: Buffer): number {
+    let end: number;
+    try {
+      end = body.feed(chunk, 0);
+    } catch {
+      this.arrivalFailed(undefined); // malformed chunked framing: a 400 if nothing was answered yet
+      return -1;
     }
-    if (k) this.buf = buf.subarray(k);
-    return !(buf.length - k === 1 && buf[k] === 13);
+    if (end >= 0 && this.reading === body) {
+      this.reading = this.arrivalHandler = undefined;
+      this.reqStartAt = -1;
+    }
+    return end;
   }
 
   private next(): void {
-    while (this.buf && !this.busy && !this.closed) {
+    while (this.rb.bytes && !this.busy && !this.closed) {
       if (this.reqStartAt < 0) {
-        if (!this.skipEmptyLines()) return;
+        if (!this.rb.skipEmptyLines()) return;
         this.reqStartAt = performance.now();
-        this.sentContinue = false;
         this.parser.reset();
       }
-      const buf = this.buf as Buffer;
+      const buf = this.rb.bytes as Buffer;
       const r = this.parser.parse(buf);
-      if (!r) {
-        const head = this.parser.head;
-        if (head) {
-          this.reqHead = head;
-          this.reqMinor = head.minor;
-          if (head.expectContinue && head.minor === 1 && !this.sentContinue) {
-            this.sentContinue = true;
-            this.write(CONTINUE);
-          }
-        }
-        return;
-      }
+      if (!r) return;
       if ("status" in r) return this.fail(r.status);
       const head = r.head;
       this.reqMinor = head.minor;
       this.headRequest = head.method === "HEAD";
-      this.buf = r.end < buf.length ? buf.subarray(r.end) : undefined;
-      this.reqHead = undefined;
-      this.reqStartAt = -1;
       this.busy = true;
       // An HTTP/1.0 client gets a close-delimited or content-length response, then the connection closes.
       this.closeAfter = !head.keepAlive || head.minor === 0;
+      let body: RequestBody;
+      if (r.body) {
+        // Whole in what was read (the common case): handed over ended, one slice of the bytes received.
+        this.rb.bytes = r.end < buf.length ? buf.subarray(r.end) : undefined;
+        this.reqStartAt = -1;
+        body = RequestBody.of(r.body);
+      } else {
+        // Still arriving: what came so far is the body's (the parser validated it), the rest as it is read.
+        const b = new H1RequestBody(this, head);
+        this.rb.bytes = undefined;
+        this.reading = b;
+        b.feed(buf, r.end);
+        body = b;
+        if (head.expectContinue && head.minor === 1) this.write(CONTINUE);
+      }
       this.handler({
         head,
-        body: RequestBody.of(r.body),
+        body,
         remoteAddress: this.remoteAddress,
         connection: connectionOf(this.socket),
         originalDst: this.originalDst,

@@ -1,9 +1,10 @@
-// Differential fuzzing of the request codec (RequestParser, the code the connection runs) against the reference
+// Differential fuzzing of the request codec (RequestParser and BodyDecoder, the code the connection runs) against the reference
 // parser written from RFC 9112's grammar: random mutations of valid requests. The codec must never throw, must
 // finish, and must never accept a request the reference rejects; when it accepts, both agree on the method, target,
 // authority, body and where the request ends. Bytes also arrive split at random points, as they would from a socket.
 //   FUZZ_SEED=<n> replays a run; FUZZ_RUNS=<n> changes its length (default 100,000).
-import { RequestParser, type ParseResult } from "../../http1/request.js";
+import type { RequestHead } from "../../http/head.js";
+import { BodyDecoder, RequestParser } from "../../http1/request.js";
 import { referenceParse } from "./reference.js";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000);
@@ -93,16 +94,42 @@ function mutate(rnd: () => number, s: string): string {
   return s;
 }
 
-/** The codec over bytes that arrive in pieces: the same buffer grows, as in the connection. */
+type ParseResult = { head: RequestHead; body: Buffer; end: number } | { status: number } | undefined;
+
+/**
+ * The codec over bytes that arrive in pieces, as the connection runs it: the head's buffer grows until it parses;
+ * a body not whole in it then goes through a BodyDecoder, the rest of that buffer and each later piece as it comes.
+ */
 function codec(bytes: Buffer, splits: number[]): ParseResult {
-  const p = new RequestParser({ maxHeadBytes: 60 * 1024, maxHeaders: 100, maxBodyBytes: 8 * 1024 * 1024 });
+  const p = new RequestParser({ maxHeadBytes: 60 * 1024, maxHeaders: 100 });
   let from = 0;
   // Empty lines before the request line are the connection's to skip (RFC 9112 §2.2).
   while (bytes[from] === 13 && bytes[from + 1] === 10) from += 2;
-  for (const cut of [...splits, bytes.length]) {
-    if (cut < from) continue;
-    const r = p.parse(bytes.subarray(from, cut));
-    if (r) return "end" in r ? { ...r, end: r.end + from } : r;
+  const cuts = [...splits, bytes.length].filter((c) => c >= from);
+  for (let i = 0; i < cuts.length; i++) {
+    const r = p.parse(bytes.subarray(from, cuts[i]));
+    if (!r) continue;
+    if ("status" in r) return r;
+    if (r.body) return { head: r.head, body: r.body, end: r.end + from };
+    const decoder = new BodyDecoder(r.head);
+    const parts: Buffer[] = [];
+    let piece = bytes.subarray(from, cuts[i]);
+    let at = from; // where `piece` starts in `bytes`
+    let start = r.end;
+    for (let j = i; ;) {
+      let end: number;
+      try {
+        const buf = piece;
+        end = decoder.decode(buf, start, (a, b) => parts.push(buf.subarray(a, b)));
+      } catch {
+        return { status: 400 };
+      }
+      if (end >= 0) return { head: r.head, body: Buffer.concat(parts), end: at + end };
+      if (++j >= cuts.length) return undefined;
+      at = cuts[j - 1] as number;
+      piece = bytes.subarray(at, cuts[j]);
+      start = 0;
+    }
   }
   return undefined;
 }
