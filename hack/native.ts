@@ -1,5 +1,6 @@
 // Builds the optional N-API addons proxy/native/original_dst.c → dist/proxy/native/original_dst.node (and
-// shared_memory.c → shared_memory.node, the engine workers' shared circuit breakers) with the
+// shared_memory.c → shared_memory.node, the engine workers' shared circuit breakers, and malloc_trim.c → malloc_trim.node,
+// the engine giving freed C heap back: proxy/engine/reclaim.ts) with the
 // machine's C compiler and Node's own headers (no node-gyp, no download: the official Node tarball and Debian's
 // and NodeSource's packages ship include/node/node_api.h). Run by `npm run build` after tsc. Without a compiler
 // or headers it says so and leaves the addon out: interception REDIRECT then reports itself unready (see
@@ -10,7 +11,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "./paths.js";
 
-const ADDONS = ["original_dst", "shared_memory"];
+const ADDONS = ["original_dst", "shared_memory", "malloc_trim"];
 
 export function nodeHeaders(): string | undefined {
   const candidates = [

@@ -8,7 +8,8 @@
 // holds many versions. The layout inside the image:
 //   /usr/local/lib/weft/engine.mjs          the bundle (.mjs: an ES module wherever it is copied, no package.json)
 //   /usr/local/lib/weft/original_dst.node   the addons, found beside the bundle (proxy/native/original-dst.ts,
-//   /usr/local/lib/weft/shared_memory.node  proxy/engine/shared-counts.ts)
+//   /usr/local/lib/weft/shared_memory.node  proxy/engine/shared-counts.ts,
+//   /usr/local/lib/weft/malloc_trim.node    proxy/engine/reclaim.ts)
 //   /usr/local/bin/weft-engine              a relative link to ../lib/weft/engine.mjs (the default binaryPath)
 // The link is relative, so a copy under <engines-dir>/<version>/ resolves inside the copy.
 import { build } from "esbuild";
@@ -18,7 +19,7 @@ import { DEFAULT_BINARY_PATH } from "../../operator/api/versions.js";
 
 export const ENGINE_DIR = "/usr/local/lib/weft";
 export const ENGINE_BUNDLE = `${ENGINE_DIR}/engine.mjs`;
-const ADDONS = ["original_dst.node", "shared_memory.node"];
+const ADDONS = ["original_dst.node", "shared_memory.node", "malloc_trim.node"];
 
 /** Bundles the engine of the compiled package at `app` (its dist/) into `root`, announcing `version`. */
 export async function engineRoot(root: string, app: string, version: string): Promise<void> {

@@ -7,8 +7,12 @@
 // Freed memory reaches the OS only if the allocator gives it back: glibc raises its mmap threshold to the size of
 // the largest block freed (up to 32 MiB), after which 8 MiB bodies come from the heap and stay in RSS once freed.
 // MALLOC_ENV pins the threshold; the agent starts the engine with it (it must be set before the process starts).
+// Streamed bodies pass through 64 KiB socket reads, below any sane threshold: glibc keeps their freed pages in its
+// heap (it returns only the top), so after the collections the engine calls malloc_trim, which gives back the free
+// pages anywhere in it.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { loadAddon } from "../native/addon.js";
 
 /** Environment for an engine process: large blocks always mmapped, so freeing them returns them to the OS. */
 export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
@@ -23,6 +27,13 @@ export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
 export const ENGINE_NODE_ARGS: readonly string[] = (process.env.WEFT_ENGINE_NODE_ARGS ?? "--max-semi-space-size=2")
   .split(" ")
   .filter(Boolean);
+
+/** glibc's malloc_trim (proxy/native/malloc_trim.c): undefined where the addon isn't built (then RSS stays higher). */
+let trimAddon: { trim(): boolean } | string | undefined;
+function trimmer(): { trim(): boolean } | undefined {
+  trimAddon ??= loadAddon<{ trim(): boolean }>("malloc_trim.node");
+  return typeof trimAddon === "string" ? undefined : trimAddon;
+}
 
 /** Released bytes that make a GC worth its pause. */
 const THRESHOLD = 32 * 1024 * 1024;
@@ -56,8 +67,11 @@ export function released(bytes: number): void {
       if (!run) return;
       run();
       // The first collection finds the buffers dead; their memory is freed as it finalizes them, which a second
-      // one, a moment later, completes.
-      setTimeout(run, 500).unref();
+      // one, a moment later, completes; then glibc is asked to give its free pages back (malloc_trim).
+      setTimeout(() => {
+        run();
+        trimmer()?.trim();
+      }, 500).unref();
     }, 1000).unref();
   }
 }

@@ -4,7 +4,7 @@
 // own column, which only it writes, so no cross-process atomics are needed (aligned 8-byte stores are whole) and a
 // crashed worker's counts are zeroed by the agent. A check reads the sum of the columns: like Envoy's check then
 // increment, two workers checking at the same instant may both pass, by one each.
-import { createRequire } from "node:module";
+import { loadAddon } from "../native/addon.js";
 
 /** The counts of one cluster, in this order in each column. */
 export const CONNECTIONS = 0;
@@ -41,22 +41,9 @@ let why: string | undefined;
 export function sharedMemory(): Addon | string {
   if (addon) return addon;
   if (why) return why;
-  const require = createRequire(import.meta.url);
-  const errors: string[] = [];
-  // Beside the image's engine bundle, in dist/ beside this module's folder, or from the source tree (ts-jest).
-  for (const url of [
-    new URL("./shared_memory.node", import.meta.url),
-    new URL("../native/shared_memory.node", import.meta.url),
-    new URL("../../dist/proxy/native/shared_memory.node", import.meta.url),
-  ]) {
-    try {
-      addon = require(url.pathname) as Addon;
-      return addon;
-    } catch (err) {
-      errors.push((err as Error).message.split("\n")[0] ?? "");
-    }
-  }
-  why = `the shared-memory addon (shared_memory.node) is not built: ${errors[0] ?? "not found"}`;
+  const loaded = loadAddon<Addon>("shared_memory.node");
+  if (typeof loaded !== "string") return (addon = loaded);
+  why = `the shared-memory addon (shared_memory.node) is not built: ${loaded}`;
   return why;
 }
 

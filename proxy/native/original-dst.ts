@@ -1,7 +1,7 @@
 // The original destination of a connection iptables REDIRECTed to the proxy (interception REDIRECT), from the
 // small N-API addon hack/native.ts builds (Node has no getsockopt). Loaded on first use; when it can't be loaded,
 // `originalDstUnavailable` says why and the caller decides (the REDIRECT sidecar stays unready, saying so).
-import { createRequire } from "node:module";
+import { loadAddon } from "./addon.js";
 import type { Socket } from "node:net";
 
 export interface OriginalDst {
@@ -21,22 +21,9 @@ let tried = false;
 function load(): Addon | undefined {
   if (tried) return addon;
   tried = true;
-  const require = createRequire(import.meta.url);
-  // Beside this module in dist/, or from the source tree (tests under ts-jest) in dist/.
-  const candidates = [
-    new URL("./original_dst.node", import.meta.url),
-    new URL("../../dist/proxy/native/original_dst.node", import.meta.url),
-  ];
-  const errors: string[] = [];
-  for (const url of candidates) {
-    try {
-      addon = require(url.pathname) as Addon;
-      return addon;
-    } catch (err) {
-      errors.push((err as Error).message.split("\n")[0] ?? "");
-    }
-  }
-  unavailable = `the original-destination addon (original_dst.node) is not built: ${errors[0] ?? "not found"}; run npm run build where a C compiler and Node's headers are`;
+  const loaded = loadAddon<Addon>("original_dst.node");
+  if (typeof loaded !== "string") return (addon = loaded);
+  unavailable = `the original-destination addon (original_dst.node) is not built: ${loaded}; run npm run build where a C compiler and Node's headers are`;
   return undefined;
 }
 
