@@ -324,11 +324,12 @@ export class ClusterRuntime {
         } else this.connectFailed(failed);
       },
     });
-    if (host.h2.full && this.usage.total(PENDING) >= this.config.breakers.maxPendingRequests) {
+    const link = host.h2.link(() => this.usage.total(PENDING) < this.config.breakers.maxPendingRequests);
+    if (!link) {
       this.counters.upstream_rq_pending_overflow++;
       return "overflow";
     }
-    cb(host.h2.link(), undefined);
+    cb(link, undefined);
     return noop;
   }
 

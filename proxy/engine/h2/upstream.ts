@@ -60,14 +60,14 @@ export class H2Pool {
     return this.live;
   }
 
-  link(): H2Link {
-    return new H2Link(this.pick() ?? this.open());
-  }
-
-  /** The next request would wait for a stream: every connection is full and no other may open (a pending request). */
-  get full(): boolean {
+  /**
+   * A stream for the next request; undefined when it would wait for one (every connection full and no other may open:
+   * a pending request) and `mayWait` says it may not (max_pending_requests). The connection is picked once.
+   */
+  link(mayWait: () => boolean): H2Link | undefined {
     const c = this.pick();
-    return c !== undefined && !c.hasRoom;
+    if (c && !c.hasRoom && !mayWait()) return undefined;
+    return new H2Link(c ?? this.open());
   }
 
   /** A connection with room, else the least busy one when no other may open, else none (open one). */
