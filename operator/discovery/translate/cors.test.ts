@@ -1,8 +1,8 @@
 // Istio's corsPolicy end to end: a VirtualService through translate, the result applied to Weft's engine, and a
 // browser's preflight and request over real HTTP/1.1 on loopback.
 import { localShape, OUTBOUND_LISTENER } from "../../../proxy/agent/local-shape.js";
-import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
-import { Engine } from "../../../proxy/engine/engine.js";
+import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import type { Engine } from "../../../proxy/engine/engine.js";
 import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 
@@ -43,15 +43,7 @@ async function meshEngine(yaml: string): Promise<{ engine: Engine; port: number 
   const out = translate(meshModel(yaml), client);
   expect(out.warnings).toEqual([]);
   const shaped = localShape({ version: "1", ...out }, { ip: "127.0.0.1", appAddress: "127.0.0.1", outboundPort: 0 });
-  const engine = new Engine({
-    adminPort: 0,
-    statsPort: 0,
-    readyPort: 0,
-    bindAddress: "127.0.0.1",
-    drainTimeoutMs: 200,
-  });
-  await engine.start();
-  await engine.apply(shaped);
+  const engine = await testEngine(shaped);
   return { engine, port: engine.listenerPort(OUTBOUND_LISTENER) };
 }
 

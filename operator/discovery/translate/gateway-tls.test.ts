@@ -6,9 +6,9 @@ import { request as httpsRequest } from "node:https";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Engine } from "../../../proxy/engine/engine.js";
+import type { Engine } from "../../../proxy/engine/engine.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
-import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
+import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { validateObject } from "../validate/index.js";
 import { parseYaml } from "../../../test/support/discovery/bookinfo.js";
@@ -110,9 +110,7 @@ spec:
     for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
     const out = translate(meshModel(yaml), parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
     expect(out.warnings).toEqual([]);
-    engine = new Engine({ adminPort: 0, statsPort: 0, readyPort: 0, bindAddress: "127.0.0.1", drainTimeoutMs: 200 });
-    await engine.start();
-    await engine.apply({
+    engine = await testEngine({
       listeners: out.listeners,
       routes: out.routes,
       clusters: out.clusters,

@@ -101,7 +101,8 @@ export function http2Only(res: Resources): Resources {
   return { ...res, listeners };
 }
 
-export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
+/** An engine on loopback with ephemeral admin ports, started, `res` applied. */
+export async function testEngine(res: Resources, opts: EngineOptions = {}): Promise<Engine> {
   const engine = new Engine({
     adminPort: 0,
     statsPort: 0,
@@ -112,6 +113,11 @@ export async function startEngine(res: Resources, opts: EngineOptions = {}): Pro
   });
   await engine.start();
   await engine.apply(res);
+  return engine;
+}
+
+export async function startEngine(res: Resources, opts: EngineOptions = {}): Promise<{ engine: Engine; port: number }> {
+  const engine = await testEngine(res, opts);
   return { engine, port: engine.listenerPort("http") };
 }
 

@@ -1,8 +1,8 @@
 // One engine in front of a raw backend, with a route table that makes smuggling visible: /admin and the host "evil"
 // are answered 403 by the proxy, so a request that reaches the backend for them got past the proxy's decision.
-import { Engine } from "../../engine.js";
+import type { Engine } from "../../engine.js";
 import type { Resources } from "../../config/types.js";
-import { cluster, ROUTER } from "../../../../test/support/engine/helpers.js";
+import { cluster, ROUTER, testEngine } from "../../../../test/support/engine/helpers.js";
 import { RawClient, rawBackend, type Forwarded, type RawBackend, type RawReply } from "./harness.js";
 
 const HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -72,15 +72,7 @@ export interface Rig {
 
 export async function startRig(hcm: Record<string, unknown> = {}, listenerFilters: unknown[] = []): Promise<Rig> {
   const backend = await rawBackend();
-  const engine = new Engine({
-    adminPort: 0,
-    statsPort: 0,
-    readyPort: 0,
-    bindAddress: "127.0.0.1",
-    drainTimeoutMs: 200,
-  });
-  await engine.start();
-  await engine.apply(hardenedResources(backend.port, hcm, listenerFilters));
+  const engine = await testEngine(hardenedResources(backend.port, hcm, listenerFilters));
   return {
     engine,
     port: engine.listenerPort("http"),
