@@ -84,6 +84,12 @@ describe("VirtualService delegation", () => {
     ]);
   });
 
+  it("leaves out a delegate's route that delegates again (config that came past validation), never looping", () => {
+    const loop = vs("loop", { http: [{ delegate: { name: "loop" } }, { route: dest("x") }] });
+    const out = mergeDelegates([root([{ delegate: { name: "loop" } }]), loop]);
+    expect(out[0]?.spec.http).toEqual([{ route: dest("x") }]);
+  });
+
   it("is applied when the model is built, and a delegate without hosts is valid", () => {
     const kube = (name: string, spec: VirtualService) => ({
       apiVersion: "networking.istio.io/v1",

@@ -53,7 +53,11 @@ function mergeRoute(root: HTTPRoute, sub: HTTPRoute): HTTPRoute[] {
   const match = mergeMatches(root.match ?? [], sub.match ?? []);
   if (!match) return [];
   const { delegate: _, ...settings } = root;
-  const merged: HTTPRoute = { ...sub, ...(match.length ? { match } : {}) };
+  // A delegate's route can't delegate again (validation refuses it; config that came past it must not loop or
+  // leave a route without an action): its own delegate is dropped, and a route that has nothing else is left out.
+  const { delegate: again, ...own } = sub;
+  if (again && !own.route?.length && !own.redirect && !own.directResponse) return [];
+  const merged: HTTPRoute = { ...own, ...(match.length ? { match } : {}) };
   const name = sub.name ? (root.name ? `${root.name}-${sub.name}` : sub.name) : root.name;
   if (name) merged.name = name;
   for (const k of INHERITED)
