@@ -69,6 +69,19 @@ describe("the weft image archive", () => {
     expect(bundle.isFile()).toBe(true);
     expect(bundle.size).toBeLessThan(2_000_000);
     expect(statSync(join(root, "usr/local/lib/weft/original_dst.node")).isFile()).toBe(true);
+    // Each addon beside the bundle loads in the image's own Node and libc, and malloc_trim runs there.
+    const load = (name: string) =>
+      `(m => (process.dlopen(m, "/usr/local/lib/weft/${name}.node"), m.exports))({ exports: {} })`;
+    const probe = `const t = ${load("malloc_trim")}; ${load("original_dst")}; ${load("shared_memory")}; console.log(typeof t.trim());`;
+    const loaded = execFileSync(
+      "/usr/sbin/chroot",
+      ["--userspec=65532:65532", root, "/usr/local/bin/node", "-e", probe],
+      {
+        encoding: "utf8",
+        env: {},
+      },
+    );
+    expect(loaded.trim()).toBe("boolean");
     expect(statSync(join(root, "tmp")).mode & 0o7777).toBe(0o1777);
   });
 });
