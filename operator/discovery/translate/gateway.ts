@@ -70,12 +70,6 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
   return undefined;
 }
 
-/** The TLS a server terminates, as one key per certificate, key, client CA and mode ("" for plaintext). */
-function tlsKey(s: Server): string {
-  const t = s.port.protocol.toUpperCase() === "HTTPS" ? s.tls : undefined;
-  return t ? JSON.stringify([t.serverCertificate, t.privateKey, t.mode === "MUTUAL" ? t.caCertificates : ""]) : "";
-}
-
 /** A terminating server's DownstreamTlsContext (its files, mounted into the gateway; MUTUAL checks client certificates). */
 function serverTls(s: Server): GatewayTls | undefined {
   const t = s.port.protocol.toUpperCase() === "HTTPS" ? s.tls : undefined;
@@ -92,7 +86,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
   /** Per HTTP port, the TLS its first server set (one filter chain: servers that differ are left out, warned). */
-  const tlsByPort = new Map<number, { key: string; tls: GatewayTls | undefined }>();
+  const tlsByPort = new Map<number, GatewayTls | undefined>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
@@ -102,9 +96,9 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
       const http = onPort.filter((s) => {
         const protocol = s.port.protocol.toUpperCase();
         if (!isHttpProtocol(protocol) && protocol !== "HTTPS") return false;
-        const had = tlsByPort.get(port) ?? { key: tlsKey(s), tls: serverTls(s) };
-        tlsByPort.set(port, had);
-        if (had.key === tlsKey(s)) return true;
+        const tls = serverTls(s);
+        if (!tlsByPort.has(port)) tlsByPort.set(port, tls);
+        if (JSON.stringify(tlsByPort.get(port)) === JSON.stringify(tls)) return true;
         // One certificate per port (no SNI selection yet): another would be a second filter chain.
         ctx.warn(
           `Gateway/${gw.namespace}/${gw.name}: port ${port}: a server with other TLS than the port's first is left out`,
@@ -130,7 +124,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port), tlsByPort.get(port)?.tls));
+    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port), tlsByPort.get(port)));
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({
         name: "blackhole:" + port,
