@@ -12,6 +12,7 @@ import { onlyKnown } from "../config/upstream.js";
 import type { Downstream } from "../downstream.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
 import { ChunkedScanner } from "../http1/parse.js";
+import { Spool } from "../http/spool.js";
 import { isGrpc } from "../grpc-timeout.js";
 import { grpcStatusOf } from "../local.js";
 import { removeHeader, setHeader } from "../router/index.js";
@@ -39,6 +40,7 @@ class GrpcWebResponse implements Downstream {
   private dechunk: ChunkedScanner | undefined;
   /** A response that isn't gRPC: its head, and its body so far (up to MAX_MESSAGE_BYTES), until it ends. */
   private held: { head: ResponseHead; headers: string[]; body: Buffer[]; size: number } | undefined;
+  private spool: Spool | undefined;
 
   constructor(
     private readonly inner: Downstream,
@@ -116,7 +118,8 @@ class GrpcWebResponse implements Downstream {
     if (held) {
       if (held.size < MAX_MESSAGE_BYTES) {
         const part = chunk.subarray(0, MAX_MESSAGE_BYTES - held.size);
-        held.body.push(Buffer.from(part));
+        // Copied into shared stores: an upstream sending a byte per chunk would otherwise cost a Buffer per byte.
+        (this.spool ??= new Spool()).append(held.body, part);
         held.size += part.length;
       }
       return true;
