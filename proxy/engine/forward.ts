@@ -107,12 +107,12 @@ export class Forward implements Exchange {
     this.attempt();
   }
 
-  /** The request's last byte came: the route timeout starts, and the per-try timeout of the attempt in flight. */
+  /** The request's last byte came: the route timeout starts, and the per-try timeout of the attempt sending it. */
   private requestComplete(): void {
     if (this.stream.finished) return;
     const ms = this.timeoutMs;
     if (ms > 0 && !this.timer) this.timer = setTimeout(() => this.onTimeout(), Math.min(ms, MAX_TIMER_MS));
-    if (this.host && !this.committed && !this.tryTimer) this.startTryTimer();
+    if (this.conn && !this.committed && !this.tryTimer) this.startTryTimer();
   }
 
   private startTryTimer(): void {
@@ -236,7 +236,6 @@ export class Forward implements Exchange {
     this.host = host;
     this.tried?.add(host.key);
     host.active++;
-    if (this.req.body.ended) this.startTryTimer();
     // An upgrade always gets a connection of its own: it becomes the tunnel, or is closed after the response.
     const r = cluster.acquire(
       host,
@@ -259,6 +258,9 @@ export class Forward implements Exchange {
     }
     if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
     this.conn = conn;
+    // As Envoy's UpstreamRequest (onPoolReady): a try is timed from its connection, once the request is whole; the
+    // wait for a connection (the pool's queue, the connect) is the route timeout's and the connect timeout's.
+    if (this.req.body.ended) this.startTryTimer();
     if (this.stream.vh?.attemptCount && this.retries > 0)
       this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
     conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");

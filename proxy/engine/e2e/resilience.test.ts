@@ -111,6 +111,60 @@ describe("resilience through the engine", () => {
     expect([t.status, t.body]).toEqual([504, "upstream request timeout"]);
   });
 
+  it("retries a try that outlives per_try_timeout, and counts it (upstream_rq_per_try_timeout)", async () => {
+    const b = await up("hangs-once", (_req, res, _body, be) => {
+      if (be.hits > 1) res.end("second try");
+    });
+    const { engine, port } = await engineFor(
+      [
+        {
+          match: { prefix: "/" },
+          route: {
+            cluster: "h",
+            retry_policy: { retry_on: "5xx", num_retries: 1, per_try_timeout: "0.1s" },
+          },
+        },
+      ],
+      [cluster("h", [b.port])],
+    );
+    const r = await get(port, "/");
+    expect([r.status, r.body]).toEqual([200, "second try"]);
+    expect(engine.clusterRuntime("h")?.counters.upstream_rq_per_try_timeout).toBe(1);
+  });
+
+  it("times a try from its connection, as Envoy: waiting in the pool for one is not the try's time", async () => {
+    // One connection (max_connections 1): /hold keeps it for longer than a try of "/" may take, and "/" waits for it.
+    let release: () => void = () => undefined;
+    let holding: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const b = await up("one-conn", (req, res) => {
+      if (req.url !== "/hold") return res.end("quick");
+      release = () => res.end("held");
+      holding();
+    });
+    const { engine, port } = await engineFor(
+      [
+        { match: { prefix: "/hold" }, route: { cluster: "one", timeout: "0s" } },
+        {
+          match: { prefix: "/" },
+          route: { cluster: "one", retry_policy: { retry_on: "5xx", num_retries: 0, per_try_timeout: "0.1s" } },
+        },
+      ],
+      [cluster("one", [b.port], { circuit_breakers: { thresholds: [{ max_connections: 1 }] } })],
+    );
+    const first = get(port, "/hold", {}, { agent: false });
+    await held;
+    const queued = get(port, "/", {}, { agent: false });
+    const rt = engine.clusterRuntime("one")!;
+    await until(() => rt.pending === 1);
+    // Longer in the queue than the try may take: the try hasn't started, so nothing times out.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rt.counters.upstream_rq_per_try_timeout).toBe(0);
+    release();
+    expect((await first).body).toBe("held");
+    expect([(await queued).status, (await queued).body]).toEqual([200, "quick"]);
+  });
+
   it("limits a stream by max_stream_duration (504, DT) and a gRPC request by its grpc-timeout (max_grpc_timeout)", async () => {
     const slow = await up("never", () => undefined); // never answers
     const ok = await up("ok");
