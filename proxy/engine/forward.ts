@@ -1,14 +1,13 @@
 // The router filter's upstream work for one request (Envoy's router::Filter and its UpstreamRequest): the cluster by
-// weight, the circuit breakers, the upstream head (built once, reused by retries), mirrors, the route timeout, and
-// attempts: a host, a pooled or new connection, a per-try timeout, retries with backoff, outlier records. The
-// response goes back through the stream (stream.ts), which owns the client's side, local replies and the stats.
+// weight, the circuit breakers, the upstream head (built once, reused by retries), mirrors (shadow.ts), the route
+// timeout, and attempts: a host, a pooled or new connection, a per-try timeout, retries with backoff, outlier records.
+// The response goes back through the stream (stream.ts), which owns the client's side, local replies and the stats.
 import type { Socket } from "node:net";
 import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/types.js";
 import type { ClusterRuntime, Host } from "./cluster.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http/head.js";
-import { RequestBody } from "./http/body.js";
-import { DISCARD, type Exchange, type UpstreamFailure, type UpstreamLink, type UpstreamRequest } from "./link.js";
+import type { Exchange, UpstreamFailure, UpstreamLink, UpstreamRequest } from "./link.js";
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { rewritePath, setHeader } from "./router/index.js";
@@ -17,6 +16,7 @@ import { requestHash } from "./router/hash.js";
 import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
+import { sendShadow } from "./shadow.js";
 import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
 
 /** Envoy marks a reply the circuit breakers made with this header. */
@@ -98,7 +98,10 @@ export class Forward implements Exchange {
     // An upgrade isn't mirrored: a shadow can't take part in the tunnel.
     if (!this.stream.upgrade)
       for (const m of a.mirrors)
-        if (m.fraction >= 1 || this.ctx.random() < m.fraction) this.mirror(m.cluster, timeoutMs);
+        if (m.fraction >= 1 || this.ctx.random() < m.fraction)
+          sendShadow(this.ctx.clusters.get(m.cluster), this.ctx.random, this.req, timeoutMs, (body) =>
+            this.buildRequest(a, shadowHost(this.req.head.host), body),
+          );
     // As Envoy's router (onRequestComplete), the route timeout and each try's count from the request's end: a
     // client-streaming call may take longer to send than its answer may take.
     this.timeoutMs = timeoutMs;
@@ -141,72 +144,6 @@ export class Forward implements Exchange {
       req.upgrade = true;
     }
     return req;
-  }
-
-  /**
-   * A shadow request, as Envoy's: held to its cluster's max_requests (over it, none is sent) and ended at the route's
-   * timeout. Fire-and-forget as it is, each one an upstream never answered was kept for ever: on HTTP/2, a stream
-   * with its request and body per mirrored request, without bound.
-   */
-  private mirror(name: string, timeoutMs: number): void {
-    const cluster = this.ctx.clusters.get(name);
-    const host = cluster?.pick(undefined, this.ctx.random);
-    if (!cluster || !host) return;
-    if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
-      cluster.counters.upstream_rq_pending_overflow++; // as the primary's max_requests overflow counts
-      return;
-    }
-    // The same bytes: a body still arriving goes to the shadow as it comes, through a copy fed by the source's tee.
-    const src = this.req.body;
-    let body = src;
-    if (!src.ended || src.trailers) {
-      body = new RequestBody(Infinity);
-      if (!src.tee(body)) {
-        cluster.counters.retry_or_shadow_abandoned++;
-        return; // over the replay limit already: no shadow, as Envoy
-      }
-    }
-    cluster.usage.add(REQUESTS, 1);
-    const req = this.buildRequest(this.route.action as ForwardAction, shadowHost(this.req.head.host), body);
-    let conn: UpstreamLink | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let over = false;
-    const done = () => {
-      if (over) return;
-      over = true;
-      if (timer) clearTimeout(timer);
-      cluster.usage.add(REQUESTS, -1);
-    };
-    const exchange: Exchange = { ...DISCARD, onEnd: done, onError: done };
-    if (body !== src)
-      body.onAbandon = () => {
-        conn?.abort();
-        done();
-      };
-    const r = cluster.acquire(
-      host,
-      (c) => {
-        if (over) {
-          if (c) cluster.release(host, c);
-          return;
-        }
-        if (!c) return done();
-        conn = c;
-        c.send(req, exchange, this.req.head.method === "HEAD");
-      },
-      false,
-      this.req.down.protocol === "h2",
-    );
-    if (r === "overflow") return done();
-    if (timeoutMs > 0 && !over)
-      timer = setTimeout(
-        () => {
-          r();
-          conn?.abort();
-          done();
-        },
-        Math.min(timeoutMs, MAX_TIMER_MS),
-      ).unref();
   }
 
   /**
