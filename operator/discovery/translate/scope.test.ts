@@ -109,6 +109,11 @@ describe("what a Sidecar imports", () => {
     expect(hostnames(model(SERVICES), "default")).toHaveLength(4);
   });
 
+  it("imports everything with a Sidecar that has no egress (one that only sets outboundTrafficPolicy), as Istio", () => {
+    const m = model(SERVICES + sidecar("s", "default", "{ outboundTrafficPolicy: { mode: REGISTRY_ONLY } }"));
+    expect(hostnames(m, "default")).toHaveLength(4);
+  });
+
   it("imports its own namespace with ./*, and a root namespace Sidecar's ./ is each workload's namespace", () => {
     const m = model(SERVICES + sidecar("default", "istio-system", "{ egress: [{ hosts: ['./*'] }] }"));
     expect(hostnames(m, "default")).toEqual([fq("details", "default"), fq("reviews", "default")]);

@@ -42,10 +42,14 @@ export function parseEgressHost(host: string): { namespace: string; dnsName: str
   return { namespace, dnsName: host.slice(slash + 1), excluded };
 }
 
-/** The egress hosts by namespace (`*` for any); `./` is the proxy's namespace, whichever namespace the Sidecar is in. */
+/**
+ * The egress hosts by namespace (`*` for any); `./` is the proxy's namespace, whichever namespace the Sidecar is in. A
+ * Sidecar without egress imports every host of every namespace, as Istio's (one may set only an outboundTrafficPolicy).
+ */
 export function egressImports(sidecar: Sidecar, proxyNamespace: string): Map<string, Imported> {
   const out = new Map<string, Imported>();
-  for (const listener of sidecar.egress ?? []) {
+  const listeners = sidecar.egress?.length ? sidecar.egress : [{ hosts: ["*/*"] }];
+  for (const listener of listeners) {
     for (const h of listener.hosts ?? []) {
       const parsed = parseEgressHost(h);
       if (!parsed) continue; // validation refuses it
