@@ -15,6 +15,7 @@ import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpProxyFor } from "./tcp.js";
+import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type TlsChain } from "./tls-outbound.js";
 import {
   apiListener,
   catchAllVirtualHost,
@@ -161,15 +162,26 @@ function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, mem
 function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcp: Listener[] = [];
+  /** TLS ports of services without a virtual IP: their chains on 0.0.0.0_<port>, told apart by server name. */
+  const sharedTls = new Map<number, (TlsChain & { owner: string })[]>();
+  const mode = ctx.scope?.outboundTrafficPolicy ?? ctx.model.mesh?.outboundTrafficPolicy ?? "ALLOW_ANY";
   /** Each VIP:port's listener is the first service's (by hostname) that has it; two would NACK all of LDS. */
   const vipOwners = new Map<string, string>();
   for (const service of ctx.scope?.services ?? ctx.model.services) {
     for (const port of service.ports) {
       if (!isHttpProtocol(port.protocol)) {
-        // Plain TCP can only be told apart by destination address: one listener per virtual IP.
         const cluster = outboundName(port.number, "", service.hostname);
         const at = { ...ctx, port: port.number };
         const vs = virtualServiceFor(at, service);
+        const vips = service.addresses.filter((a) => !isRange(a));
+        if (isTlsProtocol(port.protocol) && !vips.length) {
+          // Without a virtual IP, TLS is told apart by server name, on 0.0.0.0_<port> (shared).
+          const chains = sharedTls.get(port.number) ?? [];
+          chains.push(...tlsChains(at, service, port, vs, true).map((c) => ({ ...c, owner: service.hostname })));
+          sharedTls.set(port.number, chains);
+          continue;
+        }
+        // Plain TCP can only be told apart by destination address: one listener per virtual IP.
         for (const vip of service.addresses) {
           if (isRange(vip)) continue; // refused by validation for TCP ports: no listener address can be a range
           const owner = vipOwners.get(`${vip}_${port.number}`);
@@ -179,7 +191,9 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
           }
           vipOwners.set(`${vip}_${port.number}`, service.hostname);
           tcp.push(
-            outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)),
+            isTlsProtocol(port.protocol)
+              ? outboundTlsListener(vip, port.number, tlsChains(at, service, port, vs, false), mode)
+              : outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)),
           );
         }
         continue;
@@ -189,13 +203,12 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
       byPort.set(port.number, vhosts);
     }
   }
-  const mode = ctx.scope?.outboundTrafficPolicy ?? ctx.model.mesh?.outboundTrafficPolicy ?? "ALLOW_ANY";
   out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(outboundHttpListener(port, ctx.model.mesh));
     out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
   }
-  out.listeners.push(...tcp);
+  out.listeners.push(...tcp, ...sharedTlsListeners(ctx, sharedTls, byPort, mode));
   const inbound = inboundPorts(ctx.model, proxy);
   if (inbound.length) {
     const peers = workloadMtls(ctx.model, proxy.namespace, ctx.labels);

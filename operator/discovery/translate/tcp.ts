@@ -30,7 +30,7 @@ export function inSubnets(address: string | undefined, subnets: string[]): boole
   return list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
 
-function applies(m: L4MatchAttributes, ctx: RouteContext, target: L4Target): boolean {
+export function l4MatchApplies(m: L4MatchAttributes, ctx: RouteContext, target: L4Target): boolean {
   if (m.port !== undefined && m.port !== ctx.port) return false;
   if (m.sourceLabels && !labelsMatch(m.sourceLabels, ctx.labels)) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.proxyNamespace) return false;
@@ -46,7 +46,7 @@ export function firstApplying(
   ctx: RouteContext,
   target: L4Target,
 ): [L4Route, number] | undefined {
-  const i = (routes ?? []).findIndex((r) => !r.match?.length || r.match.some((m) => applies(m, ctx, target)));
+  const i = (routes ?? []).findIndex((r) => !r.match?.length || r.match.some((m) => l4MatchApplies(m, ctx, target)));
   const route = routes?.[i];
   return route ? [route, i] : undefined;
 }

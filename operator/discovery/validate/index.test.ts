@@ -257,19 +257,32 @@ spec: { hosts: [db], tcp: [{ route: [{ destination: { host: db } }, { weight: 10
 });
 
 describe("validate VirtualService tcp and tls", () => {
-  it("accepts Istio's tcp-echo files and rejects TLS routes, which aren't supported yet", () => {
+  it("accepts Istio's tcp-echo files, and TLS routes as Istio's webhook does (SNI hosts within the hosts)", () => {
     const tcpEcho = (f: string) => parseYaml(readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8"));
     for (const o of [...tcpEcho("tcp-echo-all-v1.yaml"), ...tcpEcho("tcp-echo-20-v2.yaml")])
       expect(validateObject(o)).toEqual([]);
-    const [tls] = parseYaml(`
-kind: VirtualService
-metadata: { name: tls }
-spec:
-  hosts: ["*.example.com"]
-  tls:
-  - match: [{ sniHosts: [a.example.com] }]
-    route: [{ destination: { host: a.example.com } }]`);
-    expect(validateObject(tls ?? {})).toEqual(["spec.tls: TLS (SNI) routes are not supported yet"]);
+    const tls = (route: string) =>
+      validateObject(
+        parseYaml(
+          `kind: VirtualService\nmetadata: { name: tls }\nspec:\n  hosts: ["*.example.com"]\n  tls:\n  - ${route}`,
+        )[0] ?? {},
+      );
+    expect(
+      tls("{ match: [{ sniHosts: [a.example.com] }], route: [{ destination: { host: a.example.com } }] }"),
+    ).toEqual([]);
+    expect(
+      tls("{ match: [{ sniHosts: [a.example.org, '*'] }], route: [{ destination: { host: a.example.com } }] }"),
+    ).toEqual([
+      'spec.tls[0].match[0].sniHosts[0]: SNI host "a.example.org" is not a compatible subset of any of the virtual service hosts: [*.example.com]',
+      'spec.tls[0].match[0].sniHosts[1]: a bare "*" matches no server name (Envoy\'s wildcards are "*.suffix")',
+    ]);
+    expect(tls("{ route: [{ destination: { host: a.example.com } }] }")).toEqual([
+      "spec.tls[0].match: TLS route must have at least one match condition",
+    ]);
+    expect(tls("{ match: [{ sniHosts: [a.example.com], destinationSubnets: [10.0.0.0/8] }] }")).toEqual([
+      "spec.tls[0].match[0].destinationSubnets: is not supported yet for tls routes (they match by server name)",
+      "spec.tls[0].route: TLS route is required",
+    ]);
   });
 });
 

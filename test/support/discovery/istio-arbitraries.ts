@@ -219,6 +219,12 @@ const virtualService = withSpec(
         route: list(opt({ destination, weight })),
       }),
     ),
+    tls: list(
+      opt({
+        match: list(opt({ port: portNumber, sniHosts: fc.array(host, { maxLength: 2 }) })),
+        route: list(opt({ destination, weight })),
+      }),
+    ),
   }),
 );
 
@@ -289,7 +295,7 @@ const destinationRule = withSpec(
 
 const serverPort = opt({
   number: portNumber,
-  protocol: mostly(pick("HTTP", "HTTP2", "GRPC", "TCP"), pick("http", "HTTPS", "TLS", "UDP", "FOO", "")),
+  protocol: mostly(pick("HTTP", "HTTP2", "GRPC", "TCP", "TLS"), pick("http", "HTTPS", "UDP", "FOO", "")),
   name: pick("http", "tcp", "x"),
   targetPort: portNumber,
 });
