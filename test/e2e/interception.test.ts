@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "../../hack/paths.js";
+import { testCa } from "../support/engine/mesh-certs.js";
 import { createPair, requireRoot, runIn, spawnIn, stop, type Pair } from "./netns/netns.js";
 import { CLIENT, PEER_SERVERS, POD_APP, WAIT_READY } from "./netns/scripts.js";
 
@@ -32,6 +33,11 @@ apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: mine }
 spec: { hosts: [mine], ports: [{ number: 9080, name: http, protocol: HTTP }], resolution: STATIC, workloadSelector: { labels: { app: mine } } }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: external-tls }
+spec: { hosts: [api.external.test], ports: [{ number: 8443, name: tls, protocol: TLS }], resolution: STATIC, location: MESH_EXTERNAL, endpoints: [{ address: 10.250.0.2 }] }
 ---
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
@@ -80,7 +86,14 @@ describe("interception REDIRECT in a network namespace", () => {
     pair = createPair(String(process.pid % 10000));
     dir = mkdtempSync(path.join(tmpdir(), "weft-netns-"));
     chmodSync(dir, 0o755); // the sidecar runs as UID 1337
-    const peer = spawnIn(pair.peer, [node, file("peer.mjs", PEER_SERVERS), pair.peerIp], { log: (s) => (log += s) });
+    // The external TLS host's certificate, for api.external.test, from a CA the client trusts.
+    const ca = await testCa("external-ca");
+    const leaf = await ca.issue({ dns: "api.external.test" });
+    file("ca.pem", ca.ca);
+    const [cert, key] = [file("tls.pem", leaf.cert), file("tls.key", leaf.key)];
+    const peer = spawnIn(pair.peer, [node, file("peer.mjs", PEER_SERVERS), pair.peerIp, cert, key], {
+      log: (s) => (log += s),
+    });
     const app = spawnIn(pair.pod, [node, file("app.mjs", POD_APP)], { log: (s) => (log += s) });
     procs.push(peer, app);
     file("client.mjs", CLIENT);
@@ -157,6 +170,29 @@ describe("interception REDIRECT in a network namespace", () => {
       const prom = (stats.stats?.ok as { body: string }).body;
       expect(prom).toMatch(
         /istio_tcp_connections_opened_total\{[^}]*destination_service="PassthroughCluster"[^}]*\} 1/,
+      );
+    },
+    T,
+  );
+
+  it(
+    "outbound TLS to an external host without an address: routed by its server name, passed through end to end",
+    async () => {
+      // A ServiceEntry without addresses: only the ClientHello tells it apart (0.0.0.0_8443, server_names).
+      const ca = path.join(dir, "ca.pem");
+      const r = await client(pair.pod, {
+        known: { kind: "tls", host: pair.peerIp, port: 8443, servername: "api.external.test", ca },
+        unknown: { kind: "tls", host: pair.peerIp, port: 8443, servername: "other.external.test", ca, anyName: true },
+      });
+      // The client verified the host's own certificate: the sidecar passed TLS through, it did not terminate it.
+      expect(r.known).toEqual({ ok: "tls:api.external.test" });
+      expect(r.unknown).toEqual({ ok: "tls:other.external.test" }); // a name no service has: ALLOW_ANY's passthrough
+      const stats = await client(pair.pod, {
+        stats: { kind: "http", host: "127.0.0.1", port: 15090, path: "/stats/prometheus" },
+      });
+      const prom = (stats.stats?.ok as { body: string }).body;
+      expect(prom).toMatch(
+        /istio_tcp_connections_opened_total\{[^}]*destination_service="api\.external\.test"[^}]*\} 1/,
       );
     },
     T,
