@@ -136,7 +136,7 @@ describe("WebSocket upgrades", () => {
     const { engine, port } = await startEngine(
       withHcm([{ match: { prefix: "/" }, route: { cluster: "ws", timeout: "0.2s" } }], [cluster("ws", [ws.port])], {
         ...WEBSOCKET,
-        stream_idle_timeout: "0.4s",
+        stream_idle_timeout: "1s",
       }),
       { accessLog: true, accessLogStream: { write: (l) => lines.push(l) } },
     );
@@ -167,7 +167,7 @@ describe("WebSocket upgrades", () => {
     c.socket.write("still-open;");
     await c.until((t) => t.endsWith("still-open;"), "an echo after the route timeout");
 
-    // stream_idle_timeout (0.4 s) closes the idle tunnel, both sides.
+    // stream_idle_timeout (1 s; past the 0.3 s wait above with room for a loaded machine) closes the idle tunnel, both sides.
     const s = await upstream;
     const upstreamClosed = new Promise((r) => s.once("close", r));
     await c.close();
