@@ -164,3 +164,79 @@ describe("outbound TLS routed by server name (SNI), through the engine", () => {
     expect(await reach("api.example.test")).toBe("127.0.0.2 api.example.test");
   });
 });
+
+describe("outbound TLS listeners: conflicts are settled and said", () => {
+  const entry = (name: string, hosts: string[], protocol: string, address = "127.0.0.2") => `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: default }
+spec: { hosts: [${hosts.join(", ")}], ports: [{ number: 443, name: p, protocol: ${protocol} }], resolution: STATIC, endpoints: [{ address: ${address} }] }
+`;
+  const run = (yaml: string) => {
+    const result = translate(normalise(parseYaml(yaml)).model, SIDECAR);
+    expect(violations(result)).toEqual([]);
+    const l = result.listeners.find((x) => x["name"] === "0.0.0.0_443") as
+      | {
+          filter_chains: {
+            filter_chain_match?: { server_names?: string[] };
+            filters: { typed_config: { cluster?: string } }[];
+          }[];
+        }
+      | undefined;
+    const chains = l?.filter_chains.map(
+      (c) => `${c.filter_chain_match?.server_names?.join(",") ?? "*"} → ${c.filters[0]?.typed_config.cluster}`,
+    );
+    return { chains, warnings: result.warnings };
+  };
+
+  it("a server name two routes claim stays the first's, and the second is told", () => {
+    const vs = (name: string, hosts: string, to: string) => `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${hosts}]
+  tls: [{ match: [{ sniHosts: [a.test] }], route: [{ destination: { host: ${to} } }] }]
+`;
+    // a.test's own VirtualService sends a.test to c.test; b.test's, covering *.test, claims a.test for b.test.
+    const { chains, warnings } = run(
+      entry("a", ["a.test"], "TLS") +
+        entry("b", ["b.test"], "TLS") +
+        entry("c", ["c.test"], "TLS") +
+        vs("own", "a.test", "c.test") +
+        vs("wide", '"*.test"', "b.test"),
+    );
+    // c.test is covered by "wide" too, whose tls route applies there: as in Istio, no chain of its own then.
+    expect(chains).toEqual(["a.test → outbound|443||c.test", "* → PassthroughCluster"]);
+    expect(warnings.join("\n")).toMatch(/b\.test: server name a\.test on port 443 is a\.test's/);
+  });
+
+  it("a port HTTP holds on 0.0.0.0 stays HTTP, and the TLS services on it are told they are not served", () => {
+    const result = translate(
+      normalise(parseYaml(entry("web", ["web.test"], "HTTP") + entry("t", ["t.test"], "TLS"))).model,
+      SIDECAR,
+    );
+    const l = result.listeners.filter((x) => x["name"] === "0.0.0.0_443");
+    expect(JSON.stringify(l)).toContain("envoy.filters.network.http_connection_manager");
+    expect(l).toHaveLength(1);
+    expect(result.warnings.join("\n")).toMatch(
+      /t\.test: TLS on port 443 without an address is not served: 0\.0\.0\.0:443 is HTTP/,
+    );
+  });
+
+  it("one VirtualService whose hosts cover two services routes their names once, without a warning", () => {
+    const vs = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: both, namespace: default }
+spec:
+  hosts: ["*.example.test"]
+  tls: [{ match: [{ sniHosts: [a.example.test] }], route: [{ destination: { host: b.example.test } }] }]
+`;
+    const { chains, warnings } = run(
+      entry("a", ["a.example.test"], "TLS") + entry("b", ["b.example.test"], "TLS") + vs,
+    );
+    expect(chains).toEqual(["a.example.test → outbound|443||b.example.test", "* → PassthroughCluster"]);
+    expect(warnings).toEqual([]);
+  });
+});

@@ -117,15 +117,18 @@ export function sharedTlsListeners(
       ctx.warn(`${owners}: TLS on port ${port} without an address is not served: 0.0.0.0:${port} is HTTP`);
       continue;
     }
-    const claimed = new Map<string, string>();
+    const claimed = new Map<string, { owner: string; proxy: string }>();
     const kept: TlsChain[] = [];
     for (const c of chains) {
+      const proxy = JSON.stringify(c.proxy);
       const names = (c.names ?? []).filter((n) => {
         const by = claimed.get(n);
-        if (by !== undefined && by !== c.owner) ctx.warn(`${c.owner}: server name ${n} on port ${port} is ${by}'s`);
+        // The same route seen again (a VirtualService whose hosts cover two services) is no conflict.
+        if (by && by.owner !== c.owner && by.proxy !== proxy)
+          ctx.warn(`${c.owner}: server name ${n} on port ${port} is ${by.owner}'s`);
         return by === undefined;
       });
-      for (const n of names) claimed.set(n, c.owner);
+      for (const n of names) claimed.set(n, { owner: c.owner, proxy });
       if (names.length) kept.push({ names, proxy: c.proxy });
     }
     out.push(outboundTlsListener("0.0.0.0", port, kept, mode));
