@@ -1,6 +1,7 @@
 // One downstream request through the HTTP filter chain (Envoy's filter manager): routing, the filters in order
 // (filters/), local replies, the response's header edits, and the request's stats and access log once it ends. The
 // router filter's upstream work (the cluster, attempts, retries, timeouts) is forward.ts's.
+import { applyForwarding } from "./http/forwarded.js";
 import type {
   HeaderEdits,
   HttpConnectionManager,
@@ -125,6 +126,13 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
 
   run(): void {
     const hcm = this.hcm;
+    const conn = this.req.connection;
+    // Before anything reads the request (routes, filters, RBAC's remote_ip): who the client is, as Envoy decides it.
+    this.view.remoteIp = applyForwarding(this.req.head.headers, hcm.forwarding, {
+      peer: conn.remoteIp,
+      local: conn.localIp,
+      tls: this.req.peer.tls,
+    });
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;
@@ -400,7 +408,7 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
       cluster: f?.clusterName ?? this.clusterName,
       host: f?.lastHost,
       routeName: this.route?.name,
-      remoteAddress: this.req.remoteAddress,
+      remoteAddress: this.view.remoteIp ?? this.req.remoteAddress,
       requestBytes: this.req.body.received + this.tunnelled,
       responseBytes: this.responseBytes,
       attempts: (f?.retries ?? 0) + 1,

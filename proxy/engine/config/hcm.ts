@@ -2,6 +2,7 @@
 // network filter. A field the engine doesn't implement is a NACK naming it, never ignored.
 import { TYPE, typeName } from "../../xds/types.js";
 import type { HcmLimits } from "./types.js";
+import type { Forwarding } from "../http/forwarded.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
 
@@ -30,6 +31,9 @@ const KNOWN = new Set([
   "forward_client_cert_details",
   "set_current_client_cert_details",
   "upgrade_configs",
+  "use_remote_address",
+  "xff_num_trusted_hops",
+  "skip_xff_append",
 ]);
 
 const XFCC_MODES = ["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"] as const;
@@ -56,6 +60,8 @@ export interface HcmOptions {
   xfcc: XfccMode;
   /** upgrade_configs: WebSocket upgrades (HTTP/1.1) are tunnelled to the upstream. */
   websocket: boolean;
+  /** use_remote_address, xff_num_trusted_hops, skip_xff_append: who the client is (http/forwarded.ts). */
+  forwarding: Forwarding;
 }
 
 /** The XFCC mode, and set_current_client_cert_details: only `uri` (Istio's inbound asks for it) is implemented. */
@@ -116,7 +122,18 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,
     maxConcurrentStreams: maxConcurrentStreams(r, hcm, hp),
     http2Only: codecType === "HTTP2",
+    forwarding: {
+      useRemoteAddress: r.bool(hcm, "use_remote_address", hp) ?? false,
+      xffTrustedHops: xffHops(r, hcm, hp),
+      skipXffAppend: r.bool(hcm, "skip_xff_append", hp) ?? false,
+    },
   };
+}
+
+function xffHops(r: Reader, hcm: Obj, hp: string): number {
+  const n = r.num(hcm, "xff_num_trusted_hops", hp) ?? 0;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) r.fail(join(hp, "xff_num_trusted_hops"), `${n} is not a uint32`);
+  return n;
 }
 
 /** http2_protocol_options.max_concurrent_streams: 100 unless set (Istio's gateways; Envoy's own is 2^31-1). */

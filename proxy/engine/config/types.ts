@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { Forwarding } from "../http/forwarded.js";
 import type { TracerConfig } from "./tracing.js";
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
@@ -27,6 +28,11 @@ export interface RequestView {
   /** The query string without "?", or "". */
   query: string;
   header(name: string): string | undefined;
+  /**
+   * The request's remote address as its connection manager decides it (http/forwarded.ts): x-forwarded-for's, or the
+   * peer's. Unset outside an HTTP request.
+   */
+  remoteIp?: string;
 }
 
 export type ValueTest = (value: string | undefined) => boolean;
@@ -245,6 +251,8 @@ export interface HttpConnectionManager {
   xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
   /** upgrade_configs websocket, enabled: HTTP/1.1 WebSocket upgrades are tunnelled to the upstream. */
   websocket: boolean;
+  /** use_remote_address, xff_num_trusted_hops, skip_xff_append (http/forwarded.ts). */
+  forwarding: Forwarding;
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */

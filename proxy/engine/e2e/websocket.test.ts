@@ -3,8 +3,7 @@
 // 101 to a plain request is a 502).
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { cluster, engineHarness, listener, routeConfig, startEngine } from "../../../test/support/engine/helpers.js";
-import type { Resources } from "../config/types.js";
+import { cluster, engineHarness, startEngine, withHcm } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -111,12 +110,6 @@ const stat = (engine: Engine, name: string): number => {
   return m ? Number(m[1]) : NaN;
 };
 
-/** resources() with upgrade_configs (and other HCM fields) on the listener's HCM. */
-function withHcm(routes: unknown[], clusters: unknown[], hcm: Record<string, unknown>): Resources {
-  const l = listener(routes) as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] };
-  Object.assign(l.filter_chains[0]!.filters[0]!.typed_config, hcm);
-  return { version: "1", listeners: [l], routes: [routeConfig(routes)], clusters };
-}
 const WEBSOCKET = { upgrade_configs: [{ upgrade_type: "websocket" }] };
 
 describe("WebSocket upgrades", () => {

@@ -7,7 +7,6 @@ import type { DownstreamPeer } from "../peer.js";
 import { headerMatcher, stringMatcher } from "../config/matchers.js";
 import { join, type Obj, type Reader } from "../config/read.js";
 import { cidr, inCidr } from "../../xds/ip.js";
-import { forwardedClientIp } from "./remote-ip.js";
 
 /** A request (undefined for network RBAC: a TCP connection has no headers) on a connection. */
 export type RbacTest = (view: RequestView | undefined, conn: ConnectionInfo, peer: DownstreamPeer) => boolean;
@@ -166,10 +165,10 @@ function principal(r: Reader, o: Obj, key: string, p: string, _path: string): Rb
       return (_v, c) => inCidr(range, c.remoteIp);
     }
     case "remote_ip": {
-      // The original client as x-forwarded-for tells it (Envoy's rule with use_remote_address false); for a
-      // connection without HTTP, the peer.
+      // The request's remote address as its connection manager decided it (http/forwarded.ts: x-forwarded-for's
+      // only where use_remote_address is false, as Envoy); for a connection without HTTP, the peer.
       const range = cidrRange(r, o, p);
-      return (v, c) => inCidr(range, (v && forwardedClientIp(v)) ?? c.remoteIp);
+      return (v, c) => inCidr(range, v?.remoteIp ?? c.remoteIp);
     }
     case "header":
       return header(r, o, p);

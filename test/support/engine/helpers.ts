@@ -107,6 +107,20 @@ export function resources(routes: unknown[], clusters: unknown[], httpFilters?: 
   return { version, listeners: [listener(routes, httpFilters)], routes: [routeConfig(routes)], clusters };
 }
 
+/** resources() with more fields (upgrade_configs, use_remote_address, …) on the listener's HCM. */
+export function withHcm(
+  routes: unknown[],
+  clusters: unknown[],
+  hcm: Record<string, unknown>,
+  httpFilters?: unknown[],
+): Resources {
+  const l = listener(routes, httpFilters) as {
+    filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[];
+  };
+  Object.assign(l.filter_chains[0]!.filters[0]!.typed_config, hcm);
+  return { version: "1", listeners: [l], routes: [routeConfig(routes)], clusters };
+}
+
 /** The same resources with every listener's HCM set to codec_type HTTP2 (HTTP/2 only, prior knowledge). */
 export function http2Only(res: Resources): Resources {
   const listeners = (res.listeners as Record<string, unknown>[]).map((l) => structuredClone(l));

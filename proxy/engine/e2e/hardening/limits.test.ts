@@ -88,7 +88,8 @@ describe("HCM fields the engine doesn't implement", () => {
   afterAll(() => engine.stop());
   const HP = "filter_chains\\[0\\]\\.filters\\[0\\]\\.typed_config";
   it.each([
-    [{ use_remote_address: true }, `${HP}\\.use_remote_address: not supported`],
+    [{ internal_address_config: {} }, `${HP}\\.internal_address_config: not supported`],
+    [{ xff_num_trusted_hops: -1 }, `${HP}\\.xff_num_trusted_hops: -1 is not a uint32`],
     [
       { path_with_escaped_slashes_action: "UNESCAPE_AND_REDIRECT" },
       `${HP}\\.path_with_escaped_slashes_action: unknown value`,

@@ -1,0 +1,80 @@
+import { applyForwarding, isInternalAddress, NOT_AT_EDGE, xffAddress, type Forwarding } from "./forwarded.js";
+
+const EDGE: Forwarding = { useRemoteAddress: true, xffTrustedHops: 0, skipXffAppend: false };
+const fields = (h: string[]) =>
+  Object.fromEntries(Array.from({ length: h.length / 2 }, (_, i) => [h[2 * i], h[2 * i + 1]]));
+const from = (peer: string, tls = false) => ({ peer, local: "10.0.0.5", tls });
+
+describe("who the client is (Envoy's mutateRequestHeaders)", () => {
+  it("reads x-forwarded-for from the right, and only IP addresses", () => {
+    expect(xffAddress("1.1.1.1, 2.2.2.2,3.3.3.3", 0)).toEqual({ ip: "3.3.3.3", single: false });
+    expect(xffAddress("1.1.1.1, 2.2.2.2,3.3.3.3", 2)).toEqual({ ip: "1.1.1.1", single: false });
+    expect(xffAddress("1.1.1.1, 2.2.2.2", 2)).toEqual({ ip: undefined, single: false });
+    expect(xffAddress("2001:db8::1", 0)).toEqual({ ip: "2001:db8::1", single: true });
+    expect(xffAddress("unknown", 0)).toEqual({ ip: undefined, single: true });
+  });
+
+  it("at the edge: the peer is the client whatever x-forwarded-for says, appended, and x-forwarded-proto is the connection's", () => {
+    const h = ["x-forwarded-for", "10.1.1.1", "x-forwarded-proto", "https", "x-envoy-internal", "true"];
+    expect(applyForwarding(h, EDGE, from("203.0.113.9"))).toBe("203.0.113.9");
+    expect(fields(h)).toEqual({
+      "x-forwarded-for": "10.1.1.1,203.0.113.9",
+      "x-forwarded-proto": "http",
+      "x-envoy-external-address": "203.0.113.9",
+    });
+  });
+
+  it("at the edge behind N trusted proxies: the client is the Nth from the right before appending", () => {
+    const h = ["x-forwarded-for", "198.51.100.1, 203.0.113.7"];
+    expect(applyForwarding(h, { ...EDGE, xffTrustedHops: 1 }, from("10.0.0.9", true))).toBe("203.0.113.7");
+    expect(fields(h)["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.7,10.0.0.9");
+    expect(fields(h)["x-forwarded-proto"]).toBe("https");
+    // Fewer entries than trusted hops: the peer.
+    expect(applyForwarding(["x-forwarded-for", "1.1.1.1"], { ...EDGE, xffTrustedHops: 3 }, from("10.0.0.9"))).toBe(
+      "10.0.0.9",
+    );
+  });
+
+  it("appends this proxy's address for a loopback peer, and nothing with skip_xff_append", () => {
+    const h: string[] = [];
+    applyForwarding(h, EDGE, from("127.0.0.1"));
+    expect(fields(h)).toEqual({
+      "x-forwarded-for": "10.0.0.5",
+      "x-forwarded-proto": "http",
+      "x-envoy-internal": "true",
+    });
+    const skip: string[] = [];
+    applyForwarding(skip, { ...EDGE, skipXffAppend: true }, from("192.168.0.3"));
+    expect(fields(skip)["x-forwarded-for"]).toBeUndefined();
+  });
+
+  it("behind an edge (a sidecar): x-forwarded-for's last entry is the client; the request is internal only if it is one internal address", () => {
+    const internal = ["x-forwarded-for", "10.2.0.1"];
+    expect(applyForwarding(internal, NOT_AT_EDGE, from("10.0.0.9"))).toBe("10.2.0.1");
+    expect(fields(internal)["x-envoy-internal"]).toBe("true");
+    const external = ["x-forwarded-for", "203.0.113.7", "x-envoy-retry-on", "5xx", "x-envoy-decorator-operation", "op"];
+    expect(applyForwarding(external, NOT_AT_EDGE, from("10.0.0.9"))).toBe("203.0.113.7");
+    // Control headers go from requests that are not internal; the edge-only ones stay behind an edge.
+    expect(fields(external)).toEqual({ "x-forwarded-for": "203.0.113.7", "x-envoy-decorator-operation": "op" });
+    // No x-forwarded-for: the peer, and external (Envoy's rule), with nothing appended.
+    const none = ["x-envoy-internal", "true"];
+    expect(applyForwarding(none, NOT_AT_EDGE, from("10.0.0.9"))).toBe("10.0.0.9");
+    expect(none).toEqual([]);
+  });
+
+  it("knows Envoy's default internal addresses", () => {
+    for (const ip of [
+      "10.1.2.3",
+      "172.16.0.1",
+      "172.31.255.255",
+      "192.168.1.1",
+      "127.0.0.1",
+      "::1",
+      "fd00::1",
+      "::ffff:10.0.0.1",
+    ])
+      expect([ip, isInternalAddress(ip)]).toEqual([ip, true]);
+    for (const ip of ["172.32.0.1", "8.8.8.8", "203.0.113.7", "2001:db8::1", "192.169.0.1"])
+      expect([ip, isInternalAddress(ip)]).toEqual([ip, false]);
+  });
+});
