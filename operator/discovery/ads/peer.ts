@@ -103,7 +103,11 @@ export abstract class Peer {
         return false;
       }
       // Authorized on the mTLS port: the proxy presented its workload certificate, so it can do mutual TLS.
-      this.identity = { ...parseNodeId(node.id, node.user_agent_name ?? ""), mtls: this.authorize !== undefined };
+      this.identity = {
+        ...parseNodeId(node.id, node.user_agent_name ?? ""),
+        mtls: this.authorize !== undefined,
+        ...nodeLocality(node),
+      };
       tracker.connect(this.id, this.identity.id);
       const announced = statsFromMetadata(node.metadata);
       const from = this.stream.getPeer();
@@ -187,4 +191,11 @@ export abstract class Peer {
       if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
     this.server.tracker.atVersion(this.id, this.server.generator.version);
   }
+}
+
+/** The node's locality, `region/zone/subzone`, when it names one (Envoy's node.locality). */
+function nodeLocality(node: NodeInfo): { locality?: string } {
+  const l = node.locality;
+  if (!l?.region && !l?.zone && !l?.sub_zone) return {};
+  return { locality: [l.region ?? "", l.zone ?? "", l.sub_zone ?? ""].join("/") };
 }

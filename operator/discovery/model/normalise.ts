@@ -256,6 +256,7 @@ export function entryWorkload(w: Named<WorkloadEntry>): Workload | undefined {
         address: w.spec.address,
         labels: w.spec.labels ?? {},
         ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
+        ...(w.spec.locality ? { locality: w.spec.locality } : {}),
       }
     : undefined;
 }

@@ -11,6 +11,11 @@ export interface ProxyIdentity {
   /** A gRPC library speaking xDS directly: it needs policies it supports (no LEAST_REQUEST, no redirects). */
   proxyless: boolean;
   /**
+   * The node's locality (`region/zone/subzone`) as its xDS node says: used when the registry knows none for its
+   * workload (translate/locality.ts).
+   */
+  locality?: string;
+  /**
    * The proxy holds a mesh workload certificate (SDS `default` and `ROOTCA`): it connected to xDS on 15012 with it.
    * Only then does it get mutual TLS (ISTIO_MUTUAL clusters, TLS inbound chains); a proxy on plaintext 15010 has none.
    */
