@@ -9,6 +9,7 @@ import { reportFromMetadata, targetText, type EngineTarget } from "../../../prox
 import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
+import { nodeLocality } from "../translate/proxy.js";
 import type { AdsServer } from "./server.js";
 import type { Snapshot } from "./snapshot.js";
 
@@ -106,7 +107,7 @@ export abstract class Peer {
       this.identity = {
         ...parseNodeId(node.id, node.user_agent_name ?? ""),
         mtls: this.authorize !== undefined,
-        ...nodeLocality(node),
+        ...nodeLocality(node.locality),
       };
       tracker.connect(this.id, this.identity.id);
       const announced = statsFromMetadata(node.metadata);
@@ -191,11 +192,4 @@ export abstract class Peer {
       if (sub.sentVersion !== undefined && sub.ackedVersion !== sub.sentVersion) return;
     this.server.tracker.atVersion(this.id, this.server.generator.version);
   }
-}
-
-/** The node's locality, `region/zone/subzone`, when it names one (Envoy's node.locality). */
-function nodeLocality(node: NodeInfo): { locality?: string } {
-  const l = node.locality;
-  if (!l?.region && !l?.zone && !l?.sub_zone) return {};
-  return { locality: [l.region ?? "", l.zone ?? "", l.sub_zone ?? ""].join("/") };
 }

@@ -9,6 +9,7 @@ import { violations } from "../../../test/support/discovery/envoy.js";
 import { SnapshotGenerator } from "../ads/generator.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { parseNodeId, translate } from "./index.js";
+import { nodeLocality } from "./proxy.js";
 
 const entry = (name: string, address: string, locality: string, labels = "app: zoned") => `
 apiVersion: networking.istio.io/v1
@@ -215,7 +216,11 @@ describe("the generator's proxy classes", () => {
       const entry = g.snapshotFor(proxy, []).resources.get(TYPE.endpoint)?.get(NAME);
       return priorities(entry?.json as ClusterLoadAssignment);
     };
-    expect(unknown("r3/z4")["10.0.0.5"]).toBe(0);
-    expect(unknown("r2/z3")["10.0.0.4"]).toBe(0);
+    expect(unknown(nodeLocality({ region: "r3", zone: "z4" }).locality)["10.0.0.5"]).toBe(0);
+    expect(unknown(nodeLocality({ region: "r2", zone: "z3", sub_zone: "" }).locality)["10.0.0.4"]).toBe(0);
+    expect(nodeLocality({})).toEqual({});
+    // The registry's locality wins over the node's (istiod's initializeProxy).
+    const a = { ...A, locality: "r3/z4" };
+    expect(priorities(out(meshModel(ZONED, rule(OUTLIER)), a).cla)["10.0.0.1"]).toBe(0);
   });
 });

@@ -34,6 +34,14 @@ export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {
   return { id, kind, ip, workloadName, namespace, proxyless: /grpc/i.test(userAgent) };
 }
 
+/** The xDS node's locality as `region/zone/subzone`, when it names one (Envoy's node.locality). */
+export function nodeLocality(l: { region?: string; zone?: string; sub_zone?: string } | undefined): {
+  locality?: string;
+} {
+  if (!l?.region && !l?.zone && !l?.sub_zone) return {};
+  return { locality: [l.region ?? "", l.zone ?? "", l.sub_zone ?? ""].join("/") };
+}
+
 /** The proxy's own workload: by name and namespace, else by IP. */
 interface WorkloadIndex {
   byName: Map<string, Workload>;
