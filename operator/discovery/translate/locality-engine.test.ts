@@ -3,25 +3,17 @@
 import { localShape, OUTBOUND_LISTENER } from "../../../proxy/agent/local-shape.js";
 import { backend, get, many, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../../../proxy/engine/engine.js";
-import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { meshModel, zonedEntry } from "../../../test/support/discovery/mesh.js";
 import { shareDeviation } from "../../../test/support/share.js";
 import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
 
 const mesh = (ports: number[]) => `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: zoned }
-spec:
-  hosts: [zoned.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  resolution: STATIC
-  endpoints:
+${zonedEntry(`  endpoints:
   - { address: 127.0.0.1, ports: { http: ${ports[0]} }, locality: r1/z1 }
   - { address: 127.0.0.1, ports: { http: ${ports[1]} }, locality: r1/z1 }
-  - { address: 127.0.0.1, ports: { http: ${ports[2]} }, locality: r1/z2 }
----
+  - { address: 127.0.0.1, ports: { http: ${ports[2]} }, locality: r1/z2 }`)}
 apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: client-0 }

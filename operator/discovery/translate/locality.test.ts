@@ -4,7 +4,7 @@
 import type { ClusterLoadAssignment, Cluster } from "../../../proxy/xds/resources.js";
 import type { ConfigModel } from "../model/config.js";
 import { parseMeshConfig } from "../model/mesh.js";
-import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { meshModel, zonedEntry } from "../../../test/support/discovery/mesh.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
 import { SnapshotGenerator } from "../ads/generator.js";
 import { TYPE } from "../../../proxy/xds/types.js";
@@ -19,15 +19,7 @@ spec: { address: ${address}, labels: { ${labels} }, locality: ${locality} }
 ---`;
 
 const ZONED = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: zoned }
-spec:
-  hosts: [zoned.example]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  resolution: STATIC
-  workloadSelector: { labels: { app: zoned } }
----
+${zonedEntry("  workloadSelector: { labels: { app: zoned } }")}
 ${entry("z-s1", "10.0.0.1", "r1/z1/s1", "app: zoned, tier: gold")}
 ${entry("z-s2", "10.0.0.2", "r1/z1/s2")}
 ${entry("z-z2", "10.0.0.3", "r1/z2")}
