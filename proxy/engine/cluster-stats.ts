@@ -20,6 +20,8 @@ export class ClusterCounters {
   upstream_rq_retry_overflow = 0;
   upstream_rq_timeout = 0;
   upstream_rq_per_try_timeout = 0;
+  /** Picks made in panic: the level drawn had fewer healthy hosts than healthy_panic_threshold (Envoy's name). */
+  lb_healthy_panic = 0;
   /** A request body overflowed the replay limit while retries or shadows might still need it: they are given up. */
   retry_or_shadow_abandoned = 0;
   readonly tls = { handshake: 0, failVerifyError: 0, failVerifySan: 0 };

@@ -3,7 +3,7 @@
 import type { Cluster, Endpoint, SlowStart } from "./config/types.js";
 import { slowStartFactor } from "./config/slow-start.js";
 import { startHealthChecks } from "./health.js";
-import { createBalancer, type LbHost, type LoadBalancer } from "./lb/index.js";
+import { PriorityLb, type TieredHost } from "./lb/priority.js";
 import { isIP } from "node:net";
 import { UpstreamConnection } from "./http1/upstream.js";
 import { H2Pool } from "./h2/upstream.js";
@@ -12,7 +12,7 @@ import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
 import type { DialFailure, DialOptions } from "./dial.js";
 import { BreakerCounts, CONNECTIONS, PENDING, REQUESTS, RETRIES } from "./shared-counts.js";
 
-export class Host implements LbHost {
+export class Host implements TieredHost {
   active = 0;
   hcFailed = false;
   hcFails = 0;
@@ -34,6 +34,19 @@ export class Host implements LbHost {
   constructor(public endpoint: Endpoint) {}
   get key(): string {
     return this.endpoint.key;
+  }
+  get priority(): number {
+    return this.endpoint.priority;
+  }
+  get locality(): string {
+    return this.endpoint.locality;
+  }
+  get localityWeight(): number {
+    return this.endpoint.localityWeight;
+  }
+  /** Healthy as the load balancer counts it: by EDS, by its health check, not ejected. */
+  get healthy(): boolean {
+    return this.endpoint.healthy && !this.hcFailed && this.ejectedUntil === 0;
   }
   get weight(): number {
     const w = this.endpoint.weight;
@@ -61,7 +74,12 @@ export class ClusterRuntime {
   private sweeper: NodeJS.Timeout | undefined;
   /** Closes pooled HTTP/1.1 connections idle for idle_timeout: one timer per cluster, none per connection. */
   private idleSweeper: NodeJS.Timeout | undefined;
-  private lb!: LoadBalancer<Host>;
+  private lb!: PriorityLb<Host>;
+  /** Health changed (an ejection, a health check, a config) since the balancer's levels were last computed. */
+  private stale = true;
+  /** The earliest time an ejection ends (the levels are computed again then). */
+  private nextExpiry = Infinity;
+  private readonly panicked = () => this.counters.lb_healthy_panic++;
   /** Circuit-breaker counts: this worker's, and the proxy's when the workers share them. */
   readonly usage = new BreakerCounts();
   /** Requests of this worker waiting for a connection. */
@@ -115,13 +133,23 @@ export class ClusterRuntime {
     }
     this.hosts = next;
     this.ejected = [...next.values()].filter((h) => h.ejectedUntil > 0).length;
-    this.lb = createBalancer(config.lbPolicy, [...next.values()], {
-      ringMin: config.ringMin,
-      ringMax: config.ringMax,
-      maglevTableSize: config.maglevTableSize,
-      choiceCount: config.choiceCount,
-      dynamicWeights: config.slowStart !== undefined,
-    });
+    this.lb = new PriorityLb(
+      config.lbPolicy,
+      [...next.values()],
+      {
+        ringMin: config.ringMin,
+        ringMax: config.ringMax,
+        maglevTableSize: config.maglevTableSize,
+        choiceCount: config.choiceCount,
+        dynamicWeights: config.slowStart !== undefined,
+      },
+      {
+        overprovisioning: config.overprovisioning,
+        panicThreshold: config.panicThreshold,
+        localityWeighted: config.localityWeighted,
+      },
+    );
+    this.stale = true;
     this.health(config);
   }
 
@@ -161,6 +189,8 @@ export class ClusterRuntime {
       healthy: true,
       key,
       locality: "",
+      priority: 0,
+      localityWeight: 0,
       workload: undefined,
       socketMatch: undefined,
     });
@@ -199,25 +229,56 @@ export class ClusterRuntime {
     if (!h || !h.endpoint.healthy || h.hcFailed) return false;
     if (h.ejectedUntil === 0) return true;
     if (h.ejectedUntil > now) return false;
+    this.unEject(h);
+    return true;
+  }
+
+  private unEject(h: Host): void {
     h.ejectedUntil = 0; // the ejection time is over
     h.consecutive5xx = 0;
     h.consecutiveGateway = 0;
     this.ejected--;
-    return true;
+    this.stale = true;
   }
 
-  /** A host for a request; hosts in `exclude` are avoided when another one is usable. */
+  /** Ends the ejections that are over and computes the balancer's levels (priority loads, panic) again. */
+  private refreshHealth(now: number): void {
+    let next = Infinity;
+    for (const h of this.hosts.values()) {
+      if (h.ejectedUntil === 0) continue;
+      if (h.ejectedUntil <= now) this.unEject(h);
+      else next = Math.min(next, h.ejectedUntil);
+    }
+    this.nextExpiry = next;
+    this.stale = false;
+    this.lb.refresh((h) => h.healthy);
+  }
+
+  /**
+   * A host for a request; hosts in `exclude` are avoided when another one is usable. As Envoy's: a priority level
+   * is drawn by the levels' loads; a level in panic (fewer healthy hosts than healthy_panic_threshold) balances over
+   * all its hosts, healthy or not, counting lb_healthy_panic; with no healthy host and the threshold at 0, none.
+   */
   pick(hash: number | undefined, random: () => number, exclude?: ReadonlySet<string>): Host | undefined {
     const now = Date.now();
+    if (this.stale || now >= this.nextExpiry) this.refreshHealth(now);
     const usable = (k: string) => this.usableHost(this.hosts.get(k), now);
+    const lb = this.lb;
+    if (lb.simple) {
+      // One level, not in panic: the policy's balancer over the healthy hosts, what it cost before levels existed.
+      const level = lb.only;
+      if (exclude?.size) {
+        const h = level.pick({ hash, random, usable: (k) => !exclude.has(k) && usable(k) });
+        if (h) return h;
+      }
+      return level.pick({ hash, random, usable });
+    }
     if (exclude?.size) {
-      const h = this.lb.pick({ hash, random, usable: (k) => !exclude.has(k) && usable(k) });
+      const any = (k: string) => !exclude.has(k);
+      const h = lb.pick({ hash, random, usable: (k) => any(k) && usable(k), any }, this.panicked);
       if (h) return h;
     }
-    const h = this.lb.pick({ hash, random, usable });
-    if (h) return h;
-    // Panic mode, as Envoy's: with no usable host, balance over all healthy ones, ejected or not.
-    return this.lb.pick({ hash, random, usable: (k) => this.hosts.get(k)?.endpoint.healthy === true });
+    return lb.pick({ hash, random, usable, any: () => true }, this.panicked);
   }
 
   private stopChecks: (() => void) | undefined;
@@ -227,7 +288,13 @@ export class ClusterRuntime {
     if (JSON.stringify(config.healthCheck) === JSON.stringify(this.checking)) return;
     this.stopChecks?.();
     this.checking = config.healthCheck;
-    this.stopChecks = config.healthCheck ? startHealthChecks(config.healthCheck, () => this.hosts.values()) : undefined;
+    this.stopChecks = config.healthCheck
+      ? startHealthChecks(
+          config.healthCheck,
+          () => this.hosts.values(),
+          () => (this.stale = true),
+        )
+      : undefined;
   }
 
   /** What /stats and Prometheus show of this cluster. */
@@ -479,6 +546,7 @@ export class ClusterRuntime {
     host.ejectedUntil =
       Date.now() + Math.min(od.baseEjectionMs * host.ejections, Math.max(od.maxEjectionMs, od.baseEjectionMs));
     this.ejected++;
+    this.stale = true;
     this.onEject?.(host);
   }
 }

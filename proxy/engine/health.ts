@@ -46,12 +46,22 @@ export function applyResult(h: CheckedHost, hc: HealthCheck, status: number): vo
   if (status === 503 || ++h.hcFails >= hc.unhealthyThreshold) h.hcFailed = true;
 }
 
-/** Checks the hosts `hosts()` returns now and every interval; returns a stop function. */
-export function startHealthChecks(hc: HealthCheck, hosts: () => Iterable<CheckedHost>): () => void {
+/** Checks the hosts `hosts()` returns now and every interval; `changed` when a host goes out or comes back. */
+export function startHealthChecks(
+  hc: HealthCheck,
+  hosts: () => Iterable<CheckedHost>,
+  changed: () => void = () => undefined,
+): () => void {
   let stopped = false;
   const round = () => {
     if (stopped) return;
-    for (const h of hosts()) probe(h, hc, (status) => !stopped && applyResult(h, hc, status));
+    for (const h of hosts())
+      probe(h, hc, (status) => {
+        if (stopped) return;
+        const was = h.hcFailed;
+        applyResult(h, hc, status);
+        if (h.hcFailed !== was) changed();
+      });
   };
   round();
   const timer = setInterval(round, hc.intervalMs);

@@ -17,7 +17,13 @@ const ip = pick("10.0.0.1", "10.0.0.2", "10.0.0.3");
 const labels = fc.record({ app: pick("x", "y"), v: pick("1", "2") }, { requiredKeys: [], noNullPrototype: true });
 // A meshed pod (Istio's injector labels it so): PeerAuthentications decide whether its endpoints take mTLS.
 const podLabels = fc.record(
-  { app: pick("x", "y"), v: pick("1", "2"), "security.istio.io/tlsMode": pick("istio") },
+  {
+    app: pick("x", "y"),
+    v: pick("1", "2"),
+    "security.istio.io/tlsMode": pick("istio"),
+    // Its locality (else its node's), which orders the endpoints a proxy gets and is part of its class.
+    "istio-locality": pick("r1.z1", "r2.z2"),
+  },
   { requiredKeys: ["security.istio.io/tlsMode"], noNullPrototype: true },
 );
 const meta = (names: string[], extra: fc.Arbitrary<Record<string, string> | undefined> = fc.constant(undefined)) =>
@@ -68,9 +74,30 @@ const pod = fc.record({
   apiVersion: fc.constant("v1"),
   kind: fc.constant("Pod"),
   metadata: meta(["p0", "p1"], maybe(podLabels)),
-  spec: fc.constant({ containers: [{ ports: [{ name: "web", containerPort: 8080 }] }] }),
+  spec: fc.record(
+    { containers: fc.constant([{ ports: [{ name: "web", containerPort: 8080 }] }]), nodeName: pick("n0", "n1") },
+    { requiredKeys: ["containers"] },
+  ),
   status: fc.record({ podIP: maybe(ip), phase: fc.constant("Running") }),
 });
+
+const node = fc.record({
+  apiVersion: fc.constant("v1"),
+  kind: fc.constant("Node"),
+  metadata: fc.record({
+    name: pick("n0", "n1"),
+    labels: maybe(
+      fc.record({ "topology.kubernetes.io/region": pick("r1", "r2"), "topology.kubernetes.io/zone": pick("z1", "z2") }),
+    ),
+  }),
+});
+
+const localityLbSetting = fc.oneof(
+  fc.record({ enabled: fc.boolean() }),
+  fc.constant({ failover: [{ from: "r1", to: "r2" }] }),
+  fc.constant({ failoverPriority: ["app", "topology.kubernetes.io/zone"] }),
+  fc.constant({ distribute: [{ from: "r1/*", to: { "r1/z1/*": 70, "r2/*": 30 } }] }),
+);
 
 const virtualService = fc.record({
   apiVersion: fc.constant("networking.istio.io/v1"),
@@ -111,12 +138,16 @@ const destinationRule = fc.record({
       fc.array(fc.record({ name: pick("v1", "v2"), labels: fc.record({ v: pick("1", "2") }) }), { maxLength: 2 }),
     ),
     trafficPolicy: maybe(
-      fc.record({
-        loadBalancer: fc.oneof(
-          fc.record({ simple: pick("ROUND_ROBIN", "RANDOM") }),
-          fc.record({ consistentHash: fc.record({ httpHeaderName: pick("x-user") }) }),
-        ),
-      }),
+      fc.record(
+        {
+          loadBalancer: fc.oneof(
+            fc.record({ simple: pick("ROUND_ROBIN", "RANDOM"), localityLbSetting: maybe(localityLbSetting) }),
+            fc.record({ consistentHash: fc.record({ httpHeaderName: pick("x-user") }) }),
+          ),
+          outlierDetection: fc.record({ minHealthPercent: maybe(pick(0, 30)) }),
+        },
+        { requiredKeys: ["loadBalancer"] },
+      ),
     ),
     exportTo,
   }),
@@ -159,6 +190,7 @@ const object = fc.oneof(
   { arbitrary: destinationRule, weight: 2 },
   { arbitrary: peerAuthentication, weight: 1 },
   { arbitrary: sidecar, weight: 2 },
+  { arbitrary: node, weight: 1 },
 ) as fc.Arbitrary<KubeObject>;
 
 const keyOf = (o: KubeObject) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -168,6 +200,8 @@ const proxies: ProxyIdentity[] = [
   parseNodeId("sidecar~10.0.0.9~client.b~b.svc.cluster.local"),
   { ...parseNodeId("sidecar~10.0.0.2~p1.b~b.svc.cluster.local"), mtls: true },
   parseNodeId("sidecar~10.0.0.8~g.a~a.svc.cluster.local", "grpc-node-js"),
+  // Not in the registry: its node's locality.
+  { ...parseNodeId("sidecar~10.0.0.7~vm.a~a.svc.cluster.local"), locality: "r2/z2/" },
 ];
 
 /** Every resource by type and name, as its hash (equal hashes, equal JSON). */

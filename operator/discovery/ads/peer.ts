@@ -9,6 +9,7 @@ import { reportFromMetadata, targetText, type EngineTarget } from "../../../prox
 import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js";
 import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
+import { nodeLocality } from "../translate/proxy.js";
 import type { AdsServer } from "./server.js";
 import type { Snapshot } from "./snapshot.js";
 
@@ -103,7 +104,11 @@ export abstract class Peer {
         return false;
       }
       // Authorized on the mTLS port: the proxy presented its workload certificate, so it can do mutual TLS.
-      this.identity = { ...parseNodeId(node.id, node.user_agent_name ?? ""), mtls: this.authorize !== undefined };
+      this.identity = {
+        ...parseNodeId(node.id, node.user_agent_name ?? ""),
+        mtls: this.authorize !== undefined,
+        ...nodeLocality(node.locality),
+      };
       tracker.connect(this.id, this.identity.id);
       const announced = statsFromMetadata(node.metadata);
       const from = this.stream.getPeer();

@@ -59,6 +59,8 @@ export interface Workload {
   /** Named ports (a Pod's container ports, a WorkloadEntry's ports), for named target ports. */
   ports?: Record<string, number>;
   serviceAccount?: string;
+  /** `region/zone/subzone`: a Pod's (its istio-locality label, else its node's topology labels), a WorkloadEntry's. */
+  locality?: string;
   /** A Pod: its address is the kubelet's. (A WorkloadEntry's is whatever the entry says, so it vouches for nothing.) */
   pod?: true;
 }

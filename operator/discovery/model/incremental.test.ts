@@ -49,6 +49,24 @@ const slice = fc.record({
   ),
 });
 
+function withLabel<M extends { labels?: Record<string, string> | undefined }>(m: M, locality: string | undefined): M {
+  return locality ? { ...m, labels: { ...m.labels, "istio-locality": locality } } : m;
+}
+
+const node = fc.record({
+  apiVersion: fc.constant("v1"),
+  kind: fc.constant("Node"),
+  metadata: fc.record({
+    name: pick("n0", "n1"),
+    labels: maybe(
+      fc.record(
+        { "topology.kubernetes.io/region": pick("r1", "r2"), "topology.kubernetes.io/zone": pick("z1", "z2") },
+        { requiredKeys: [], noNullPrototype: true },
+      ),
+    ),
+  }),
+});
+
 const app = { name: "app", ports: [{ name: "web", containerPort: 8081 }] };
 const GATE = "example.com/lb";
 const pod = fc
@@ -66,12 +84,17 @@ const pod = fc
     gate: pick("True", "False"),
     podIP: maybe(ip),
     phase: pick("Running", "Pending"),
+    // Its locality: the istio-locality label, else its node's.
+    nodeName: maybe(pick("n0", "n1")),
+    localityLabel: maybe(pick("r1.z1", "r2.z2.s1")),
   })
+  .map(({ localityLabel, ...p }) => ({ ...p, metadata: withLabel(p.metadata, localityLabel) }))
   .map((p) => ({
     apiVersion: "v1",
     kind: "Pod",
     metadata: p.deleting ? { ...p.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" } : p.metadata,
     spec: {
+      ...(p.nodeName ? { nodeName: p.nodeName } : {}),
       containers: p.containers,
       serviceAccountName: p.serviceAccountName,
       ...(p.gated ? { readinessGates: [{ conditionType: GATE }] } : {}),
@@ -131,6 +154,7 @@ const object = fc.oneof(
   { arbitrary: workloadEntry, weight: 1 },
   { arbitrary: policy, weight: 1 },
   { arbitrary: namespace, weight: 1 },
+  { arbitrary: node, weight: 2 },
 ) as fc.Arbitrary<KubeObject>;
 
 /**

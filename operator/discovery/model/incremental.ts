@@ -21,8 +21,9 @@ import {
 } from "./normalise.js";
 import type { AuthorizationPolicy } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
+import { NodeLocalities } from "./pod-locality.js";
 
-type Kind = "Service" | "EndpointSlice" | "Pod" | "ServiceEntry" | "WorkloadEntry";
+type Kind = "Service" | "EndpointSlice" | "Pod" | "Node" | "ServiceEntry" | "WorkloadEntry";
 type ListKind =
   "VirtualService" | "DestinationRule" | "Gateway" | "Sidecar" | "AuthorizationPolicy" | "PeerAuthentication";
 
@@ -30,7 +31,7 @@ type ListKind =
 export function kindOf(o: KubeObject): Kind | ListKind | undefined {
   const group = (o.apiVersion ?? "").split("/").slice(0, -1).join("/");
   const kind = o.kind ?? "";
-  if (group === "" && (kind === "Service" || kind === "Pod")) return kind;
+  if (group === "" && (kind === "Service" || kind === "Pod" || kind === "Node")) return kind;
   if (group === "discovery.k8s.io" && kind === "EndpointSlice") return kind;
   if (group === "networking.istio.io" && (kind === "ServiceEntry" || kind === "WorkloadEntry")) return kind;
   if (
@@ -54,6 +55,9 @@ export class IncrementalModel {
   private readonly services = new Ordered<KubeObject>();
   private readonly slices = new Ordered<KubeObject>();
   private readonly pods = new Ordered<Workload | undefined>();
+  /** Nodes' localities and the pods on each (a node's labels are its pods' locality). */
+  private readonly nodes = new NodeLocalities();
+  private readonly podObjects = new Map<string, KubeObject>();
   /** The pods (with an IP) that serve by their own status (podServes). */
   private readonly serving = new Set<string>();
   private readonly entries = new Ordered<Named<WorkloadEntry>>();
@@ -111,9 +115,15 @@ export class IncrementalModel {
       case "EndpointSlice":
         return this.slice(key, ns, deleted ? undefined : object);
       case "Pod": {
-        const workload = deleted ? undefined : podWorkload(object);
+        this.nodes.pod(key, deleted ? undefined : object, this.podObjects.get(key));
+        if (deleted) this.podObjects.delete(key);
+        else this.podObjects.set(key, object);
+        const workload = deleted ? undefined : podWorkload(object, "default", this.nodes.of);
         return this.pod(key, ns, !deleted, workload, workload !== undefined && podServes(object));
       }
+      case "Node":
+        for (const pod of this.nodes.node(name, deleted ? undefined : object)) this.apply(pod);
+        return;
       case "WorkloadEntry":
         return this.entry(key, ns, deleted ? undefined : named<WorkloadEntry>(object, ns));
       case "ServiceEntry":
@@ -401,6 +411,7 @@ function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean
     a.namespace === b.namespace &&
     a.serviceAccount === b.serviceAccount &&
     a.pod === b.pod &&
+    a.locality === b.locality &&
     sameRecord(a.labels, b.labels) &&
     sameRecord(a.ports ?? {}, b.ports ?? {})
   );

@@ -156,7 +156,20 @@ export interface VirtualService {
   exportTo?: string[];
 }
 
+/** Istio's LocalityLoadBalancerSetting (a DestinationRule's loadBalancer, or the mesh config's). */
+export interface LocalityLbSetting {
+  /** Only `false` turns it off (a rule's false also turns the mesh's off for that destination). */
+  enabled?: boolean;
+  /** From the proxy's locality (`from`, `*` ending wildcards) to endpoint localities, weights summing to 100. */
+  distribute?: { from?: string; to?: Record<string, number> }[];
+  /** From the proxy's region to the region to fail over to, before any other. */
+  failover?: { from?: string; to?: string }[];
+  /** Labels (or `label=value`) the endpoints are ordered by, matched against the proxy's. */
+  failoverPriority?: string[];
+}
+
 export interface LoadBalancerSettings {
+  localityLbSetting?: LocalityLbSetting;
   simple?: "UNSPECIFIED" | "LEAST_CONN" | "LEAST_REQUEST" | "RANDOM" | "PASSTHROUGH" | "ROUND_ROBIN";
   /** Slow start: a new endpoint's share grows over this long (deprecated for `warmup`). */
   warmupDurationSecs?: string;

@@ -37,6 +37,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       trustDomain: "cluster.local",
       rootNamespace: "istio-system",
       mtlsMode: "DISABLE",
+      localityLbSetting: { enabled: true },
       warnings: [],
     });
   });

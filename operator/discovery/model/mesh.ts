@@ -6,11 +6,14 @@
 //   extensionProviders, defaultProviders.tracing, defaultConfig.tracing.zipkin, enableTracing → where spans go
 //                                                                 (mesh-tracing.ts)
 //   outboundTrafficPolicy.mode (ALLOW_ANY | REGISTRY_ONLY)      → where traffic to hosts the mesh doesn't know goes
+//   localityLbSetting (Istio's default {enabled: true})          → locality failover and weights where a
+//                                                                 DestinationRule sets none (translate/locality.ts)
 // A field this doesn't know, or a bad value, is an error naming it: the last good settings stay.
 import { parse } from "yaml";
 import { durationSeconds } from "./duration.js";
 import { parseTracingProvider, type TracingProvider } from "./mesh-tracing.js";
-import type { HTTPRetry } from "./istio.js";
+import type { HTTPRetry, LocalityLbSetting } from "./istio.js";
+import { parseLocalityLbSetting } from "./mesh-locality.js";
 import type { OutboundTrafficMode } from "./config.js";
 import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
 
@@ -29,6 +32,8 @@ export interface MeshSettings {
   trustDomain: string;
   /** meshConfig.mtls.mode: the mesh-wide PeerAuthentication mode when no policy sets one (PERMISSIVE when unset). */
   mtlsMode: MeshMtlsMode;
+  /** meshConfig.localityLbSetting; unset: Istio's default, {enabled: true}. */
+  localityLbSetting: LocalityLbSetting | undefined;
   /** Settings read but not applied, said out loud. */
   warnings: string[];
 }
@@ -42,6 +47,7 @@ export const DEFAULT_MESH: MeshSettings = {
   rootNamespace: DEFAULT_ROOT_NAMESPACE,
   trustDomain: "cluster.local",
   mtlsMode: "PERMISSIVE",
+  localityLbSetting: { enabled: true },
   warnings: [],
 };
 
@@ -60,6 +66,7 @@ const KNOWN_TOP = new Set([
   "extensionProviders",
   "defaultProviders",
   "enableTracing",
+  "localityLbSetting",
 ]);
 const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -136,5 +143,6 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (typeof td !== "string" || !/^[a-z0-9.-]+$/.test(td))
     throw new Error(`trustDomain: ${JSON.stringify(td)} is not a trust domain (lowercase letters, digits, '.', '-')`);
   out.trustDomain = td;
+  if (doc.localityLbSetting !== undefined) out.localityLbSetting = parseLocalityLbSetting(doc.localityLbSetting);
   return out;
 }

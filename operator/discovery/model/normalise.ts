@@ -5,10 +5,13 @@ import { mergeDelegates } from "./delegate.js";
 import { workloadOfPod } from "../../../proxy/engine/workload.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Endpoint, Named, Service, ServicePort, Workload } from "./config.js";
+import { nodeLocality } from "./pod-locality.js";
+import { podServes, podWorkload, withLocality } from "./pods.js";
+
+export { podServes, podWorkload } from "./pods.js";
 import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from "./istio.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
-import { CARRIER_CONTAINER } from "../../injector/patch.js";
-import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
+import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodStatus, ServiceSpec } from "./kube.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
 
@@ -59,6 +62,7 @@ function group(apiVersion: string | undefined): string {
 }
 
 interface Parts {
+  nodes: Map<string, string>;
   services: KubeObject[];
   slices: KubeObject[];
   pods: KubeObject[];
@@ -78,7 +82,14 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     destinationRules: [],
     gateways: [],
   };
-  const parts: Parts = { services: [], slices: [], pods: [], serviceEntries: [], workloadEntries: [] };
+  const parts: Parts = {
+    nodes: new Map(),
+    services: [],
+    slices: [],
+    pods: [],
+    serviceEntries: [],
+    workloadEntries: [],
+  };
 
   // One object per kind, namespace and name, as in a cluster: a later definition replaces an earlier one.
   const unique = new Map<string, KubeObject>();
@@ -119,10 +130,11 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       (model.peerAuthentications ??= []).push(peerAuthentication(obj, ns));
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
+    else if (g === "" && kind === "Node" && nodeLocality(obj)) parts.nodes.set(name, nodeLocality(obj));
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
   }
 
-  const podWorkloads = parts.pods.flatMap((p) => podWorkload(p, defaultNs) ?? []);
+  const podWorkloads = parts.pods.flatMap((p) => podWorkload(p, defaultNs, (n) => parts.nodes.get(n)) ?? []);
   const entryWorkloads = parts.workloadEntries.flatMap((w) => entryWorkload(w) ?? []);
   model.workloads = [...podWorkloads, ...entryWorkloads];
 
@@ -182,49 +194,6 @@ export function sliceService(slice: KubeObject): string | undefined {
   return slice.metadata?.labels?.["kubernetes.io/service-name"];
 }
 
-/** A Pod as a workload: only once it has an IP. */
-export function podWorkload(p: KubeObject, defaultNs = "default"): Workload | undefined {
-  const ip = (p.status as PodStatus | undefined)?.podIP;
-  if (!ip) return undefined;
-  const ports: Record<string, number> = {};
-  const spec = p.spec as PodSpec | undefined;
-  for (const c of spec?.containers ?? [])
-    for (const cp of c.ports ?? []) if (cp.name) ports[cp.name] = cp.containerPort;
-  return {
-    name: p.metadata?.name ?? "",
-    namespace: p.metadata?.namespace ?? defaultNs,
-    address: ip,
-    labels: p.metadata?.labels ?? {},
-    ports,
-    serviceAccount: spec?.serviceAccountName || "default",
-    pod: true,
-  };
-}
-
-/**
- * Whether a pod serves by its own status: not being deleted, every container but the engine carrier ready, every
- * readiness gate True. An EndpointSlice that calls such a pod not ready is about the carrier, or behind the pod:
- * - the carrier carries no traffic, but an in-place proxy upgrade restarts it and the kubelet counts it in the pod's
- *   Ready, so a one-replica workload would drop out of every route for the restart;
- * - the EndpointSlice controller writes after the pod's status changed (a second or more under load): the pod ready
- *   again, its slice still saying not ready, would drop the endpoint until the slice caught up.
- * So a not-ready endpoint is dropped only when its pod agrees (or is unknown). Pure.
- */
-export function podServes(pod: KubeObject): boolean {
-  if (pod.metadata?.deletionTimestamp) return false;
-  const status = pod.status as PodStatus | undefined;
-  const statuses = status?.containerStatuses ?? [];
-  const spec = pod.spec as PodSpec | undefined;
-  const names = spec?.containers?.length ? spec.containers.map((c) => c.name ?? "") : statuses.map((c) => c.name);
-  const app = names.filter((n) => n !== CARRIER_CONTAINER);
-  if (app.length === 0) return false;
-  if (!app.every((n) => statuses.some((c) => c.name === n && c.ready === true))) return false;
-  const conditions = status?.conditions ?? [];
-  return (spec?.readinessGates ?? []).every((g) =>
-    conditions.some((c) => c.type === g.conditionType && c.status === "True"),
-  );
-}
-
 /** An object with its creation time (the oldest wins a tie, as in Istio: PeerAuthentication, Sidecar). */
 export function withCreated<T>(obj: KubeObject, ns: string): Named<T> & { created?: string } {
   const created = obj.metadata?.creationTimestamp;
@@ -256,6 +225,7 @@ export function entryWorkload(w: Named<WorkloadEntry>): Workload | undefined {
         address: w.spec.address,
         labels: w.spec.labels ?? {},
         ...(w.spec.serviceAccount ? { serviceAccount: w.spec.serviceAccount } : {}),
+        ...(w.spec.locality ? { locality: w.spec.locality } : {}),
       }
     : undefined;
 }
@@ -307,7 +277,8 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
             address,
             ports: byName,
             labels: pod?.labels ?? {},
-            locality: ep.zone,
+            // The pod's (Istio's endpoint builder); an EndpointSlice's `zone` alone is no locality.
+            ...withLocality(pod?.locality),
             ...(pod?.serviceAccount ? { serviceAccount: pod.serviceAccount } : {}),
             ...workloadOf(pod),
           });
@@ -322,7 +293,14 @@ export function kubeService(svc: KubeObject, inputs: ServiceInputs, suffix: stri
         const port = typeof sp.targetPort === "string" ? p.ports?.[sp.targetPort] : undefined;
         if (port !== undefined) named[sp.name ?? ""] = port;
       }
-      return { address: p.address, ports: named, labels: p.labels, serviceAccount: p.serviceAccount, ...workloadOf(p) };
+      return {
+        address: p.address,
+        ports: named,
+        labels: p.labels,
+        serviceAccount: p.serviceAccount,
+        ...withLocality(p.locality),
+        ...workloadOf(p),
+      };
     });
   }
   const addresses = spec.clusterIP && spec.clusterIP !== "None" ? [spec.clusterIP] : [];
@@ -378,6 +356,7 @@ export function entryServices(
       ports: {},
       labels: p.labels,
       serviceAccount: p.serviceAccount,
+      ...withLocality(p.locality),
       ...workloadOf(p),
     });
   if (!spec.hosts?.length) warnings.push(`ServiceEntry/${se.namespace}/${se.name}: no hosts`);

@@ -32,6 +32,8 @@ type Kind = Omit<InformerSource, "namespace">;
 export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
   { apiVersion: "v1", kind: "Service", plural: "services" },
   { apiVersion: "discovery.k8s.io/v1", kind: "EndpointSlice", plural: "endpointslices" },
+  // Pods' localities (topology labels: model/pod-locality.ts); listed before the pods, so each is read once.
+  { apiVersion: "v1", kind: "Node", plural: "nodes", clusterScoped: true },
   { apiVersion: "v1", kind: "Pod", plural: "pods" },
   { apiVersion: "v1", kind: "Namespace", plural: "namespaces", clusterScoped: true },
   ...[

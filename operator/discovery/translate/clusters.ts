@@ -22,6 +22,16 @@ import {
   transportSocket,
 } from "./policy.js";
 import type { ProxyIdentity } from "./proxy.js";
+import type { LocalityLbSetting } from "../model/istio.js";
+import {
+  applyLocality,
+  commonLbConfig,
+  localitySetting,
+  proxyLocality,
+  proxyPlace,
+  usesFailoverPriority,
+  type ProxyPlace,
+} from "./locality.js";
 
 export const PASSTHROUGH = "PassthroughCluster";
 
@@ -45,21 +55,41 @@ const MAX_WEIGHT = 2 ** 32 - 1;
 /** An endpoint's weight: unset or 0 is 1, as Istio's GetLoadBalancingWeight (Envoy's minimum is 1). */
 const endpointWeight = (ep: Endpoint): number => ep.weight || 1;
 
+/** Locality load balancing for one proxy (translate/locality.ts): where it is, the setting, whether failover applies. */
+interface LocalityLb {
+  place: ProxyPlace;
+  setting: LocalityLbSetting;
+  failover: boolean;
+}
+
 /**
  * `mtls`: whether an endpoint takes mTLS on its port (Istio's endpoint builder: a meshed endpoint whose workload's
- * PeerAuthentication says DISABLE there is marked plaintext, so auto mTLS sends it plaintext).
+ * PeerAuthentication says DISABLE there is marked plaintext, so auto mTLS sends it plaintext). `locality`: the
+ * priorities or weights for the proxy's locality.
  */
 export function loadAssignment(
   name: string,
   endpoints: Endpoint[],
   port: ServicePort,
   mtls: (ep: Endpoint, port: number) => boolean = () => true,
+  locality?: LocalityLb,
 ): ClusterLoadAssignment {
   const byLocality = new Map<string, Endpoint[]>();
   for (const ep of endpoints) {
     const key = ep.locality ?? "";
     byLocality.set(key, [...(byLocality.get(key) ?? []), ep]);
   }
+  const cla = build(name, byLocality, port, mtls);
+  if (locality) applyLocality(cla, [...byLocality.values()], locality.place, locality.setting, locality.failover);
+  return cla;
+}
+
+function build(
+  name: string,
+  byLocality: Map<string, Endpoint[]>,
+  port: ServicePort,
+  mtls: (ep: Endpoint, port: number) => boolean,
+): ClusterLoadAssignment {
   return {
     "@type": TYPE.endpoint,
     cluster_name: name,
@@ -184,12 +214,16 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
   const trustDomain = model.mesh?.trustDomain ?? "cluster.local";
   const takesMtls = (ep: Endpoint, at: number): boolean =>
     portMode(workloadMtls(model, service.namespace, ep.labels), at) !== "DISABLE";
+  const place = proxyPlace(model, proxy);
   for (const port of service.ports) {
     for (const subset of subsets) {
       const name = outboundName(port.number, subset, service.hostname);
       const policy = effectivePolicy(rule?.spec, port.number, subset);
       const labels = rule?.spec.subsets?.find((s) => s.name === subset)?.labels;
       const endpoints = subset ? service.endpoints.filter((ep) => labelsMatch(labels, ep.labels)) : service.endpoints;
+      const setting = localitySetting(model, policy.loadBalancer?.localityLbSetting);
+      // Failover only with outlier detection, as Istio: without ejections the proxy would never leave priority 0.
+      const locality = setting && { place, setting, failover: policy.outlierDetection !== undefined };
       const cluster: Cluster = {
         "@type": TYPE.cluster,
         name,
@@ -197,6 +231,7 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         ...loadBalancer(policy, proxy.proxyless),
         circuit_breakers: circuitBreakers(policy),
         outlier_detection: outlierDetection(policy),
+        common_lb_config: commonLbConfig(policy, setting),
         ...upstreamTransport(policy, service, proxy, {
           sni: `outbound_.${port.number}_.${subset}_.${service.hostname}`,
           sans: serviceSpiffeIds(service, trustDomain),
@@ -222,13 +257,13 @@ function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdent
         cluster.lb_policy = "CLUSTER_PROVIDED";
       } else if (service.resolution === "DNS") {
         const targets = endpoints.length > 0 ? endpoints : [{ address: service.hostname, ports: {}, labels: {} }];
-        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port, takesMtls);
+        const { "@type": _t, ...assignment } = loadAssignment(name, targets, port, takesMtls, locality);
         cluster.type = "STRICT_DNS";
         cluster.load_assignment = assignment;
       } else {
         cluster.type = "EDS";
         cluster.eds_cluster_config = { eds_config: ADS, service_name: name };
-        out.endpoints.push(loadAssignment(name, endpoints, port, takesMtls));
+        out.endpoints.push(loadAssignment(name, endpoints, port, takesMtls, locality));
       }
       out.clusters.push(cluster);
     }
@@ -275,16 +310,21 @@ export function buildClusters(
   memo?: TranslateMemo,
 ): Built {
   const out: Built = { clusters: [], endpoints: [] };
-  // What serviceClusters reads besides the service: the proxy's namespace (which rule), mTLS and gRPC-ness, the
-  // rule, the mesh config (trust domain) and the PeerAuthentications (which endpoints take mTLS).
-  const key = `${proxy.namespace}\0${proxy.mtls === true}\0${proxy.proxyless}`;
+  // What serviceClusters reads besides the service: the proxy's namespace (which rule), mTLS and gRPC-ness, its
+  // locality (and its labels, where failoverPriority orders endpoints by them), the rule, the mesh config (trust
+  // domain, locality setting) and the PeerAuthentications (which endpoints take mTLS).
+  const key = `${proxy.namespace}\0${proxy.mtls === true}\0${proxy.proxyless}\0${proxyLocality(model, proxy)}`;
+  let withLabels: string | undefined;
   for (const service of services) {
     if (!memo) {
       serviceClusters(model, service, proxy, out);
       continue;
     }
-    const deps = [ruleFor(model, service, proxy.namespace), model.mesh, model.peerAuthentications, model.domainSuffix];
-    const built = memo.get("clusters", service, key, deps, noWarnings, () => {
+    const rule = ruleFor(model, service, proxy.namespace);
+    const byLabels = usesFailoverPriority(model, rule?.spec);
+    if (byLabels) withLabels ??= `${key}\0${JSON.stringify(Object.entries(proxyPlace(model, proxy).labels).sort())}`;
+    const deps = [rule, model.mesh, model.peerAuthentications, model.domainSuffix];
+    const built = memo.get("clusters", service, (byLabels && withLabels) || key, deps, noWarnings, () => {
       const one: Built = { clusters: [], endpoints: [] };
       serviceClusters(model, service, proxy, one);
       return one;

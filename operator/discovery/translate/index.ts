@@ -25,6 +25,7 @@ import {
   virtualOutbound,
 } from "./listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
+import { proxyLocality } from "./locality.js";
 import { findWorkload } from "./proxy.js";
 import { portMode, workloadMtls } from "./peer-authentication.js";
 import type { RouteContext } from "./routes.js";
@@ -258,6 +259,8 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     ports.map((p) => [p.targetPort, p.protocol]),
     [...(options.listenerNames ?? [])].sort(),
     scopeOf(model, proxy, labels).key,
+    // Its EDS priorities and weights are its locality's (translate/locality.ts): zones must not share a translation.
+    proxyLocality(model, proxy),
   ]);
 }
 

@@ -11,6 +11,11 @@ export interface ProxyIdentity {
   /** A gRPC library speaking xDS directly: it needs policies it supports (no LEAST_REQUEST, no redirects). */
   proxyless: boolean;
   /**
+   * The node's locality (`region/zone/subzone`) as its xDS node says: used when the registry knows none for its
+   * workload (translate/locality.ts).
+   */
+  locality?: string;
+  /**
    * The proxy holds a mesh workload certificate (SDS `default` and `ROOTCA`): it connected to xDS on 15012 with it.
    * Only then does it get mutual TLS (ISTIO_MUTUAL clusters, TLS inbound chains); a proxy on plaintext 15010 has none.
    */
@@ -27,6 +32,14 @@ export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {
   const workloadName = dot < 0 ? podDotNs : podDotNs.slice(0, dot);
   const namespace = (dot < 0 ? "" : podDotNs.slice(dot + 1)) || nsFromDomain || "default";
   return { id, kind, ip, workloadName, namespace, proxyless: /grpc/i.test(userAgent) };
+}
+
+/** The xDS node's locality as `region/zone/subzone`, when it names one (Envoy's node.locality). */
+export function nodeLocality(l: { region?: string; zone?: string; sub_zone?: string } | undefined): {
+  locality?: string;
+} {
+  if (!l?.region && !l?.zone && !l?.sub_zone) return {};
+  return { locality: [l.region ?? "", l.zone ?? "", l.sub_zone ?? ""].join("/") };
 }
 
 /** The proxy's own workload: by name and namespace, else by IP. */

@@ -164,10 +164,12 @@ spec:
   trafficPolicy: { outlierDetection: ${od} }`)[0] ?? {},
     );
 
-  it("refuses split local-origin errors and a panic threshold, and takes their defaults", () => {
+  it("refuses split local-origin errors, takes its default and a panic threshold (minHealthPercent, 0 to 100)", () => {
     expect(errors("{ splitExternalLocalOriginErrors: true, minHealthPercent: 50 }")).toEqual([
       "spec.trafficPolicy.outlierDetection.splitExternalLocalOriginErrors: is not supported by Weft yet (it would be ignored)",
-      "spec.trafficPolicy.outlierDetection.minHealthPercent: is not supported by Weft yet (it would be ignored)",
+    ]);
+    expect(errors("{ minHealthPercent: 101 }")).toEqual([
+      "spec.trafficPolicy.outlierDetection.minHealthPercent: must be an integer from 0 to 100, got 101",
     ]);
     expect(errors("{ splitExternalLocalOriginErrors: false, minHealthPercent: 0, consecutive5xxErrors: 3 }")).toEqual(
       [],

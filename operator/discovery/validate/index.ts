@@ -25,6 +25,7 @@ import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
 import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-authentication.js";
 import { validateExportTo, validateSidecar } from "./sidecar.js";
+import { localityLbProblems } from "./locality.js";
 
 /** The spec of each security.istio.io kind Weft enforces. */
 const SECURITY_SHAPES: Readonly<Record<string, Shape>> = {
@@ -262,6 +263,9 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   // Envoy ramps hosts up only under ROUND_ROBIN and LEAST_REQUEST: anywhere else it would be ignored.
   if (warm && (lb?.consistentHash || lb?.simple === "RANDOM" || lb?.simple === "PASSTHROUGH"))
     e.add(`${path}.loadBalancer.${warm}`, "applies only with ROUND_ROBIN or LEAST_REQUEST load balancing");
+  const at = `${path}.loadBalancer.localityLbSetting`;
+  for (const { path: sub, message } of localityLbProblems(lb?.localityLbSetting))
+    e.add(sub ? `${at}.${sub}` : at, message);
   const ch = p.loadBalancer?.consistentHash;
   if (ch) {
     const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter(

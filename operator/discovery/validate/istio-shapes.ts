@@ -147,6 +147,14 @@ const virtualService = obj({
   exportTo,
 });
 
+/** What the values mean (weights, localities, exclusive settings) is validate/locality.ts's, as Istio's webhook. */
+export const LOCALITY_LB_SETTING: Shape = obj({
+  enabled: bool,
+  distribute: { list: obj({ from: str, to: { map: uint32 } }) },
+  failover: { list: obj({ from: str, to: str }) },
+  failoverPriority: strings,
+});
+
 const loadBalancer = obj({
   simple: { enum: ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] },
   consistentHash: obj(
@@ -164,7 +172,7 @@ const loadBalancer = obj({
     },
     // one-of rules for the hash key and ring kind are validate/index.ts's, with their own messages
   ),
-  localityLbSetting: no,
+  localityLbSetting: LOCALITY_LB_SETTING,
   // Slow start (ROUND_ROBIN and LEAST_REQUEST only: validate/index.ts): a new endpoint's share ramps up.
   warmupDurationSecs: dur,
   warmup: obj({ duration: dur, minimumPercent: { real: [0, 100] }, aggression: { real: [1, 1e6] } }),
@@ -192,7 +200,7 @@ const connectionPool = obj({
 });
 
 const outlierDetection = obj({
-  // The proxy counts every failure as one kind and has no panic mode (Istio's default minHealthPercent, 0, is none).
+  // The proxy counts every failure as one kind.
   splitExternalLocalOriginErrors: { unsupported: true, allowed: (v) => v === false },
   consecutiveLocalOriginFailures: no,
   consecutiveGatewayErrors: uint32,
@@ -202,7 +210,8 @@ const outlierDetection = obj({
   interval: dur,
   baseEjectionTime: dur,
   maxEjectionPercent: percentInt,
-  minHealthPercent: { unsupported: true, allowed: (v) => v === 0 },
+  // Envoy's healthy_panic_threshold (translate/locality.ts); Istio's default, 0, is no panic mode.
+  minHealthPercent: percentInt,
 });
 
 const clientTls = obj({

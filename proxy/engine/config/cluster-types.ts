@@ -34,9 +34,18 @@ export interface Endpoint {
   /** "address:port", the endpoint's identity. */
   key: string;
   locality: string;
+  /** Its LocalityLbEndpoints' priority (0 highest) and load_balancing_weight (0: unset). */
+  priority: number;
+  localityWeight: number;
   workload: string | undefined;
   /** metadata.filter_metadata["envoy.transport_socket_match"]: what the cluster's transport_socket_matches compare. */
   socketMatch: Readonly<Record<string, string>> | undefined;
+}
+
+/** A ClusterLoadAssignment: its endpoints, and policy.overprovisioning_factor in percent (default 140). */
+export interface Assignment {
+  endpoints: Endpoint[];
+  overprovisioning: number;
 }
 
 /** One of a cluster's transport_socket_matches: endpoints whose socketMatch has every `match` entry use `tls`. */
@@ -94,6 +103,12 @@ export interface Cluster {
   maglevTableSize: number;
   choiceCount: number;
   endpoints: Endpoint[];
+  /** The assignment's overprovisioning_factor, in percent: how far a priority level's healthy share is scaled. */
+  overprovisioning: number;
+  /** common_lb_config.healthy_panic_threshold in percent (default 50; 0: never panic). */
+  panicThreshold: number;
+  /** common_lb_config.locality_weighted_lb_config: localities share a level by their load_balancing_weight. */
+  localityWeighted: boolean;
   breakers: CircuitBreakers;
   outlier: OutlierDetection | undefined;
   /** HttpProtocolOptions.common_http_protocol_options: an idle pooled connection closes after this. */

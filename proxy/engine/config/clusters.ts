@@ -1,5 +1,7 @@
 // Compiles Clusters and ClusterLoadAssignments.
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
+import type { Assignment } from "./cluster-types.js";
+import { commonLb } from "./common-lb.js";
 import { join, nameOf, Reader, type Obj } from "./read.js";
 import { slowStart } from "./slow-start.js";
 import { httpUpstream, keepAlive, onlyKnown, socketMatches, stringMap, upstreamTls } from "./upstream.js";
@@ -12,9 +14,9 @@ const POLICIES = ["ROUND_ROBIN", "LEAST_REQUEST", "RANDOM", "RING_HASH", "MAGLEV
 
 /**
  * The fields this proxy implements, per message: any other field set to other than its default is refused, naming it,
- * rather than taken and ignored. Not implemented, so refused when set: endpoint priorities (locality failover), drop
- * overloads, subsets (lb_subset_config), common_lb_config (locality weighting, zone-aware routing, the panic
- * threshold), DNS resolution settings, and success-rate or failure-percentage ejection.
+ * rather than taken and ignored. Not implemented, so refused when set: drop overloads, subsets (lb_subset_config),
+ * common_lb_config other than the panic threshold and locality weighting (common-lb.ts), DNS resolution settings,
+ * and success-rate or failure-percentage ejection.
  */
 const KNOWN = {
   Cluster: [
@@ -41,12 +43,12 @@ const KNOWN = {
     "http2_protocol_options",
     "max_requests_per_connection",
     "metadata", // informational (Istio's config reference): nothing in it changes traffic
+    "common_lb_config", // its fields: common-lb.ts
   ],
   ClusterLoadAssignment: ["cluster_name", "endpoints", "policy"],
-  // Without priorities, overprovisioning changes nothing.
   policy: ["overprovisioning_factor"],
-  // A locality's weight counts only with common_lb_config.locality_weighted_lb_config, which is refused.
-  LocalityLbEndpoints: ["locality", "lb_endpoints", "load_balancing_weight"],
+  // A locality's weight counts only with common_lb_config.locality_weighted_lb_config (lb/priority.ts).
+  LocalityLbEndpoints: ["locality", "lb_endpoints", "load_balancing_weight", "priority"],
   LbEndpoint: ["endpoint", "health_status", "metadata", "load_balancing_weight"],
   Endpoint: ["address"],
   // track_remaining: the remaining_* gauges are always kept (cluster-stats.ts).
@@ -69,17 +71,24 @@ const KNOWN = {
   ],
 } as const;
 
+/** Envoy's default overprovisioning_factor: a level counts as fully available down to 1/1.4 of its hosts healthy. */
+const OVERPROVISIONING = 140;
+
 /** A ClusterLoadAssignment's endpoints. */
-export function compileEndpoints(raw: unknown, index = 0): { clusterName: string; endpoints: Endpoint[] } {
+export function compileEndpoints(raw: unknown, index = 0): { clusterName: string } & Assignment {
   const r = new Reader("ClusterLoadAssignment", nameOf(raw, "cluster_name", index));
   const o = r.obj(raw, "");
-  return { clusterName: r.reqStr(o, "cluster_name", ""), endpoints: endpoints(r, o, "") };
+  return { clusterName: r.reqStr(o, "cluster_name", ""), ...endpoints(r, o, "") };
 }
 
-function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
+function endpoints(r: Reader, o: Obj, path: string): Assignment {
   onlyKnown(r, o, path, KNOWN.ClusterLoadAssignment, "ClusterLoadAssignment");
   const policy = r.optObj(o, "policy", path);
   if (policy) onlyKnown(r, policy, join(path, "policy"), KNOWN.policy, "ClusterLoadAssignment.policy");
+  const pp = join(path, "policy");
+  const overprovisioning = (policy && r.num(policy, "overprovisioning_factor", pp)) ?? OVERPROVISIONING;
+  if (!(Number.isInteger(overprovisioning) && overprovisioning > 0))
+    r.fail(join(pp, "overprovisioning_factor"), "must be a whole number above 0");
   const out: Endpoint[] = [];
   r.list(o, "endpoints", path).forEach((l, i) => {
     const lp = join(join(path, "endpoints"), i);
@@ -87,6 +96,12 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
     onlyKnown(r, lo, lp, KNOWN.LocalityLbEndpoints, "LocalityLbEndpoints");
     const loc = r.optObj(lo, "locality", lp);
     const locality = loc ? [loc.region, loc.zone, loc.sub_zone].filter((x) => typeof x === "string").join("/") : "";
+    const priority = r.num(lo, "priority", lp) ?? 0;
+    if (!Number.isInteger(priority) || priority < 0 || priority > 128)
+      r.fail(join(lp, "priority"), "must be a whole number from 0 to 128"); // Envoy's limit: lte 128
+    const localityWeight = r.num(lo, "load_balancing_weight", lp) ?? 0;
+    if (!Number.isInteger(localityWeight) || localityWeight < 0 || localityWeight > 2 ** 32 - 1)
+      r.fail(join(lp, "load_balancing_weight"), "must be a whole number from 1 to 4294967295");
     r.list(lo, "lb_endpoints", lp).forEach((e, j) => {
       const ep = join(join(lp, "lb_endpoints"), j);
       const eo = r.obj(e, ep);
@@ -114,19 +129,21 @@ function endpoints(r: Reader, o: Obj, path: string): Endpoint[] {
         healthy: health === "UNKNOWN" || health === "HEALTHY",
         key: `${address}:${port}`,
         locality,
+        priority,
+        localityWeight,
         // Istio's `name;namespace;service;revision;cluster`, or a bare name (stats.ts reads it).
         workload: typeof istio?.workload === "string" ? istio.workload : undefined,
         socketMatch: tsm ? stringMap(r, tsm, join(fmp, SOCKET_MATCH)) : undefined,
       });
     });
   });
-  return out;
+  return { endpoints: out, overprovisioning };
 }
 
 export function compileCluster(
   raw: unknown,
   index: number,
-  eds: ReadonlyMap<string, Endpoint[]>,
+  eds: ReadonlyMap<string, Assignment>,
   secrets: Secrets = new Map(),
 ): Cluster {
   const name = nameOf(raw, "name", index);
@@ -138,8 +155,10 @@ export function compileCluster(
   const edsConfig = r.optObj(o, "eds_cluster_config", "");
   const edsName = (edsConfig && r.str(edsConfig, "service_name", "eds_cluster_config")) || name;
   const la = r.optObj(o, "load_assignment", "");
-  let eps: Endpoint[] = la ? endpoints(r, la, "load_assignment") : [];
-  if (type === "EDS") eps = eds.get(edsName) ?? [];
+  let assignment: Assignment = la
+    ? endpoints(r, la, "load_assignment")
+    : { endpoints: [], overprovisioning: OVERPROVISIONING };
+  if (type === "EDS") assignment = eds.get(edsName) ?? { endpoints: [], overprovisioning: OVERPROVISIONING };
   const policy = r.enumName(o, "lb_policy", "", POLICIES, "ROUND_ROBIN");
   // ORIGINAL_DST picks no host (the original destination is the host): Envoy requires CLUSTER_PROVIDED there, and only there.
   if (policy === "CLUSTER_PROVIDED" && type !== "ORIGINAL_DST")
@@ -186,7 +205,9 @@ export function compileCluster(
     maglevTableSize,
     choiceCount: least ? (r.num(least, "choice_count", "least_request_lb_config") ?? 2) : 2,
     slowStart: slow,
-    endpoints: eps,
+    endpoints: assignment.endpoints,
+    overprovisioning: assignment.overprovisioning,
+    ...commonLb(r, o),
     breakers: breakers(r, o),
     outlier: outlier(r, r.optObj(o, "outlier_detection", "")),
     idleTimeoutMs: http.idleTimeoutMs,

@@ -278,20 +278,27 @@ describe("compile", () => {
     expect(refused({ clusters: [{ ...c, lb_subset_config: { subset_selectors: [{ keys: ["version"] }] } }] })).toBe(
       'Cluster "a": lb_subset_config: not supported by this proxy',
     );
-    expect(refused({ clusters: [{ ...c, common_lb_config: { healthy_panic_threshold: { value: 0 } } }] })).toBe(
-      'Cluster "a": common_lb_config: not supported by this proxy',
+    // common_lb_config: the panic threshold and locality weighting are taken; zone-aware routing and the rest aren't.
+    expect(refused({ clusters: [{ ...c, common_lb_config: { zone_aware_lb_config: { min_cluster_size: 6 } } }] })).toBe(
+      'Cluster "a": common_lb_config.zone_aware_lb_config: not supported by this proxy',
+    );
+    expect(refused({ clusters: [{ ...c, common_lb_config: { update_merge_window: "2s" } }] })).toBe(
+      'Cluster "a": common_lb_config.update_merge_window: not supported by this proxy',
+    );
+    expect(refused({ clusters: [{ ...c, common_lb_config: { healthy_panic_threshold: { value: 101 } } }] })).toBe(
+      'Cluster "a": common_lb_config.healthy_panic_threshold.value: must be from 0 to 100',
     );
     expect(refused({ clusters: [{ ...c, outlier_detection: { enforcing_success_rate: 100 } }] })).toBe(
       'Cluster "a": outlier_detection.enforcing_success_rate: not supported by this proxy',
     );
-    // Locality failover: a second priority would never be used.
-    const failover = { cluster_name: "a", endpoints: [{ lb_endpoints: lb }, { priority: 1, lb_endpoints: lb }] };
+    // Priorities are taken (lb/priority.ts), up to Envoy's 128.
+    const failover = { cluster_name: "a", endpoints: [{ lb_endpoints: lb }, { priority: 129, lb_endpoints: lb }] };
     expect(
       refused({
         clusters: [{ ...c, type: "EDS", eds_cluster_config: { eds_config: { ads: {} } } }],
         endpoints: [failover],
       }),
-    ).toBe('ClusterLoadAssignment "a": endpoints[1].priority: not supported by this proxy');
+    ).toBe('ClusterLoadAssignment "a": endpoints[1].priority: must be a whole number from 0 to 128');
     const drops = { cluster_name: "a", endpoints: [], policy: { drop_overloads: [{ category: "lb" }] } };
     expect(refused({ endpoints: [drops] })).toBe(
       'ClusterLoadAssignment "a": policy.drop_overloads: not supported by this proxy',

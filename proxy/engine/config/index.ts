@@ -1,5 +1,6 @@
 // compile(): validates a whole resource set and builds the engine's immutable config, or throws ConfigError.
-import type { Endpoint, EngineConfig, Resources, RouteConfig } from "./types.js";
+import type { Assignment } from "./cluster-types.js";
+import type { EngineConfig, Resources, RouteConfig } from "./types.js";
 import { ConfigError, isObj } from "./read.js";
 import { compileCluster, compileEndpoints } from "./clusters.js";
 import { compileRouteConfig } from "./routes.js";
@@ -11,10 +12,10 @@ export { ConfigError } from "./read.js";
 export type * from "./types.js";
 
 export function compile(res: Resources): EngineConfig {
-  const eds = new Map<string, Endpoint[]>();
+  const eds = new Map<string, Assignment>();
   (res.endpoints ?? []).forEach((e, i) => {
-    const c = compileEndpoints(e, i);
-    eds.set(c.clusterName, c.endpoints);
+    const { clusterName, ...assignment } = compileEndpoints(e, i);
+    eds.set(clusterName, assignment);
   });
   const secrets = compileSecrets(res.secrets);
   const clusters = new Map(

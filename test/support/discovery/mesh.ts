@@ -89,3 +89,17 @@ apiVersion: networking.istio.io/v1
 kind: WorkloadEntry
 metadata: { name: echo-v4 }
 spec: { address: 127.0.0.6, ports: { grpc: 7074 }, labels: { app: echo, version: v2 } }`;
+
+/** A ServiceEntry `zoned.example:80` (HTTP, STATIC) whose endpoints `rest` gives (`workloadSelector` or `endpoints`). */
+export function zonedEntry(rest: string): string {
+  return `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: zoned }
+spec:
+  hosts: [zoned.example]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+${rest}
+---`;
+}
