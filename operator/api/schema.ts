@@ -161,6 +161,15 @@ export const specSchema: Schema = {
             minimum: 0,
             maximum: 64,
           },
+          gatewayTopology: obj("Istio's gatewayTopology: what stands in front of the gateways.", {
+            numTrustedProxies: {
+              type: "integer",
+              description:
+                "Proxies (load balancers) in front of the gateways whose x-forwarded-for entries are believed: the client is the entry that many from the right (Envoy's xff_num_trusted_hops). Unset: 0, the gateway's peer is the client.",
+              minimum: 0,
+              maximum: 4294967295,
+            },
+          }),
           proxyMetadata: obj(
             "Env for every injected proxy, as Istio's defaultConfig.proxyMetadata; a pod's proxy.istio.io/config proxyMetadata overrides it. Weft's proxy reads SECRET_TTL.",
             {

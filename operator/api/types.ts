@@ -38,7 +38,11 @@ export interface MeshSpec {
   meshConfig: {
     mtls: { mode: MtlsMode };
     /** Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from. */
-    defaultConfig: { concurrency?: number; proxyMetadata: { SECRET_TTL?: string } };
+    defaultConfig: {
+      concurrency?: number;
+      gatewayTopology?: { numTrustedProxies?: number };
+      proxyMetadata: { SECRET_TTL?: string };
+    };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
     accessLog: { enabled: boolean; encoding: "JSON" | "TEXT" };
     tracing: {

@@ -2,6 +2,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { normalizeSpec } from "../api/spec.js";
 import { render } from "./render.js";
+import { parseMeshConfig } from "../discovery/model/mesh.js";
 
 const ctx = { name: "default", uid: "uid-1", ca: { certPem: "CERT", keyPem: "KEY" } };
 type Any = KubernetesObject & Record<string, unknown>;
@@ -97,6 +98,18 @@ describe("render", () => {
     expect(args("48h").slice(-2)).toEqual(["--workload-cert-ttl", "48h"]);
     expect(args("12h")).not.toContain("--workload-cert-ttl");
     expect(args()).not.toContain("--workload-cert-ttl");
+  });
+
+  it("renders gatewayTopology.numTrustedProxies into the mesh config discovery reads (and nothing when unset)", () => {
+    const mesh = (gatewayTopology?: { numTrustedProxies?: number }) => {
+      const s = normalizeSpec({
+        meshConfig: { defaultConfig: { proxyMetadata: {}, ...(gatewayTopology ? { gatewayTopology } : {}) } },
+      });
+      const cm = find(render(s, ctx).objects, "ConfigMap", "weft-mesh") as unknown as { data: { mesh: string } };
+      return parseMeshConfig(cm.data.mesh);
+    };
+    expect(mesh({ numTrustedProxies: 2 }).numTrustedProxies).toBe(2);
+    expect(mesh().numTrustedProxies).toBe(0);
   });
 
   it("exposes weftd's xDS, monitoring and webhook ports, 443 → 15017", () => {

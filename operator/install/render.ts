@@ -147,6 +147,9 @@ function meshConfig(spec: MeshSpec) {
       binaryPath: spec.proxy.binaryPath,
       discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
       tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
+      ...(m.defaultConfig.gatewayTopology?.numTrustedProxies
+        ? { gatewayTopology: { numTrustedProxies: m.defaultConfig.gatewayTopology.numTrustedProxies } }
+        : {}),
     },
     ...(otel
       ? {

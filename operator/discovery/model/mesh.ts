@@ -34,6 +34,11 @@ export interface MeshSettings {
   mtlsMode: MeshMtlsMode;
   /** meshConfig.localityLbSetting; unset: Istio's default, {enabled: true}. */
   localityLbSetting: LocalityLbSetting | undefined;
+  /**
+   * defaultConfig.gatewayTopology.numTrustedProxies: the proxies in front of the gateways (load balancers) whose
+   * x-forwarded-for entries are believed (Envoy's xff_num_trusted_hops). 0: the gateway's peer is the client.
+   */
+  numTrustedProxies: number;
   /** Settings read but not applied, said out loud. */
   warnings: string[];
 }
@@ -48,6 +53,7 @@ export const DEFAULT_MESH: MeshSettings = {
   trustDomain: "cluster.local",
   mtlsMode: "PERMISSIVE",
   localityLbSetting: { enabled: true },
+  numTrustedProxies: 0,
   warnings: [],
 };
 
@@ -68,7 +74,7 @@ const KNOWN_TOP = new Set([
   "enableTracing",
   "localityLbSetting",
 ]);
-const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing"]);
+const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing", "gatewayTopology"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function unknownFields(o: Record<string, unknown>, known: Set<string>, at: string): void {
@@ -129,6 +135,7 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100))
     throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);
   out.tracingSampling = sampling;
+  out.numTrustedProxies = numTrustedProxies(dc.gatewayTopology);
   const otp = doc.outboundTrafficPolicy ?? {};
   if (!isRecord(otp)) throw new Error("outboundTrafficPolicy: not a mapping");
   unknownFields(otp, new Set(["mode"]), "outboundTrafficPolicy.");
@@ -145,4 +152,15 @@ export function parseMeshConfig(text: string): MeshSettings {
   out.trustDomain = td;
   if (doc.localityLbSetting !== undefined) out.localityLbSetting = parseLocalityLbSetting(doc.localityLbSetting);
   return out;
+}
+
+/** defaultConfig.gatewayTopology: numTrustedProxies only (proxyProtocol and the XFCC settings are refused by name). */
+function numTrustedProxies(topology: unknown): number {
+  if (topology === undefined) return 0;
+  if (!isRecord(topology)) throw new Error("defaultConfig.gatewayTopology: not a mapping");
+  unknownFields(topology, new Set(["numTrustedProxies"]), "defaultConfig.gatewayTopology.");
+  const n = topology.numTrustedProxies ?? 0;
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new Error(`defaultConfig.gatewayTopology.numTrustedProxies: ${String(n)} is not a count (uint32)`);
+  return n;
 }

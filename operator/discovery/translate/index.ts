@@ -13,6 +13,7 @@ import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol, isRange } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
+import { atTheEdge } from "./edge.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpProxyFor } from "./tcp.js";
 import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type TlsChain } from "./tls-outbound.js";
@@ -274,8 +275,10 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   out.clusters.push(...built.clusters);
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
-  if (proxy.kind === "router") buildGateways(ctx, proxy, out);
-  else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
+  if (proxy.kind === "router") {
+    buildGateways(ctx, proxy, out);
+    out.listeners = atTheEdge(out.listeners, model.mesh);
+  } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
   apiListeners(ctx, options.listenerNames ?? [], out);
   // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.
   const pruneOne = <T extends Json>(x: T): T => (memo ? memo.prune(x, prune) : prune(x));
