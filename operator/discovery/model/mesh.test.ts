@@ -38,6 +38,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       rootNamespace: "istio-system",
       mtlsMode: "DISABLE",
       localityLbSetting: { enabled: true },
+      numTrustedProxies: 0,
       warnings: [],
     });
   });
