@@ -24,6 +24,8 @@ export class Host implements TieredHost {
   h2: H2Pool | undefined;
   consecutive5xx = 0;
   consecutiveGateway = 0;
+  /** Failures this proxy saw itself, in a row (split_external_local_origin_errors). */
+  consecutiveLocal = 0;
   ejections = 0;
   ejectedUntil = 0;
   /** How to connect to this host (its transport socket match), worked out once per config. */
@@ -237,6 +239,7 @@ export class ClusterRuntime {
     h.ejectedUntil = 0; // the ejection time is over
     h.consecutive5xx = 0;
     h.consecutiveGateway = 0;
+    h.consecutiveLocal = 0;
     this.ejected--;
     this.stale = true;
   }
@@ -519,10 +522,23 @@ export class ClusterRuntime {
     this.open(w.host, w.cb);
   }
 
-  /** Outlier detection: a response status (or 503 for a local failure) from a host. */
-  record(host: Host, status: number, random: () => number): void {
+  /**
+   * Outlier detection: a response status from a host, or a failure this proxy saw itself (`local`: a connect
+   * failure or reset as 503, a timeout as 504). Envoy counts a local failure as that status unless
+   * split_external_local_origin_errors, when it counts apart, and any response resets it.
+   */
+  record(host: Host, status: number, random: () => number, local = false): void {
     const od = this.config.outlier;
     if (!od) return;
+    if (od.splitLocalOrigin) {
+      if (local) {
+        host.consecutiveLocal++;
+        const n = od.consecutiveLocalOrigin;
+        if (n > 0 && host.consecutiveLocal >= n && random() * 100 < od.enforcingLocalOrigin) this.eject(host);
+        return;
+      }
+      host.consecutiveLocal = 0;
+    }
     if (status < 500) {
       host.consecutive5xx = 0;
       host.consecutiveGateway = 0;
@@ -537,8 +553,15 @@ export class ClusterRuntime {
       host.consecutiveGateway >= od.consecutiveGatewayFailure &&
       random() * 100 < od.enforcingGatewayFailure;
     if (!by5xx && !byGateway) return;
+    this.eject(host);
+  }
+
+  private eject(host: Host): void {
+    const od = this.config.outlier;
+    if (!od) return;
     host.consecutive5xx = 0;
     host.consecutiveGateway = 0;
+    host.consecutiveLocal = 0;
     if (host.ejectedUntil > Date.now()) return;
     // At least one host may always be ejected; beyond that, max_ejection_percent bounds it.
     if (this.ejected > 0 && ((this.ejected + 1) * 100) / this.hosts.size > od.maxEjectionPercent) return;

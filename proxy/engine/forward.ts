@@ -194,7 +194,11 @@ export class Forward implements Exchange {
       if (conn) this.cluster?.release(host, conn);
       return;
     }
-    if (err || !conn) return this.attemptFailed(err ?? "connect-failure");
+    if (err || !conn) {
+      // A host that can't be connected to counts for outlier detection (Envoy's LocalOriginConnectFailed, a 503).
+      if (err === "connect-failure") this.cluster?.record(host, 503, this.ctx.random, true);
+      return this.attemptFailed(err ?? "connect-failure");
+    }
     this.conn = conn;
     // As Envoy's UpstreamRequest (onPoolReady): a try is timed from its connection, once the request is whole; the
     // wait for a connection (the pool's queue, the connect) is the route timeout's and the connect timeout's.
@@ -283,7 +287,7 @@ export class Forward implements Exchange {
       this.endAttempt();
       return this.attempt(true);
     }
-    if (host) this.cluster?.record(host, 503, this.ctx.random);
+    if (host) this.cluster?.record(host, 503, this.ctx.random, kind !== "protocol");
     this.attemptFailed(kind);
   }
 
@@ -328,7 +332,7 @@ export class Forward implements Exchange {
     this.tryTimer = undefined;
     if (this.cluster) this.cluster.counters.upstream_rq_per_try_timeout++;
     this.conn?.abort();
-    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random);
+    if (this.host) this.cluster?.record(this.host, 504, this.ctx.random, true);
     this.attemptFailed("timeout");
   }
 

@@ -213,6 +213,7 @@ export interface OutlierDetection {
   maxEjectionPercent?: number;
   minHealthPercent?: number;
   splitExternalLocalOriginErrors?: boolean;
+  consecutiveLocalOriginFailures?: number;
 }
 
 export interface ClientTLSSettings {

@@ -203,6 +203,17 @@ describe("connection pool and outlier detection", () => {
       consecutive_gateway_failure: 2,
     });
   });
+
+  it("counts local-origin failures apart when the rule splits them, as istiod writes it", () => {
+    const out = withRule(
+      `  trafficPolicy: { outlierDetection: { splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 4 } }`,
+    );
+    expect(web(out)["outlier_detection"]).toMatchObject({
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: 4,
+      enforcing_consecutive_local_origin_failure: 100,
+    });
+  });
 });
 
 describe("TLS and overrides", () => {

@@ -157,6 +157,12 @@ export function outlierDetection(policy: TrafficPolicy): OutlierDetection | unde
     out.consecutive_gateway_failure = o.consecutiveGatewayErrors;
     out.enforcing_consecutive_gateway_failure = o.consecutiveGatewayErrors > 0 ? 100 : 0;
   }
+  // As istiod: local-origin failures (connect failures, resets, timeouts) counted apart from the upstream's 5xx.
+  if (o.splitExternalLocalOriginErrors) out.split_external_local_origin_errors = true;
+  if (o.consecutiveLocalOriginFailures) {
+    out.consecutive_local_origin_failure = o.consecutiveLocalOriginFailures;
+    out.enforcing_consecutive_local_origin_failure = 100;
+  }
   return out;
 }
 

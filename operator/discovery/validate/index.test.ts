@@ -164,9 +164,12 @@ spec:
   trafficPolicy: { outlierDetection: ${od} }`)[0] ?? {},
     );
 
-  it("refuses split local-origin errors, takes its default and a panic threshold (minHealthPercent, 0 to 100)", () => {
-    expect(errors("{ splitExternalLocalOriginErrors: true, minHealthPercent: 50 }")).toEqual([
-      "spec.trafficPolicy.outlierDetection.splitExternalLocalOriginErrors: is not supported by Weft yet (it would be ignored)",
+  it("takes split local-origin errors (their count only with the split, as Istio) and a panic threshold (0 to 100)", () => {
+    expect(
+      errors("{ splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 3, minHealthPercent: 50 }"),
+    ).toEqual([]);
+    expect(errors("{ consecutiveLocalOriginFailures: 3 }")).toEqual([
+      "spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures: outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false",
     ]);
     expect(errors("{ minHealthPercent: 101 }")).toEqual([
       "spec.trafficPolicy.outlierDetection.minHealthPercent: must be an integer from 0 to 100, got 101",

@@ -258,6 +258,12 @@ function isPrime(x: number): boolean {
 
 function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): void {
   if (!p) return;
+  const od = p.outlierDetection;
+  if (od?.consecutiveLocalOriginFailures && !od.splitExternalLocalOriginErrors)
+    e.add(
+      `${path}.outlierDetection.consecutiveLocalOriginFailures`,
+      "outlier detection consecutive local origin failures is specified, but split external local origin errors is set to false",
+    );
   const lb = p.loadBalancer;
   const warm = lb?.warmup !== undefined ? "warmup" : lb?.warmupDurationSecs !== undefined ? "warmupDurationSecs" : "";
   // Envoy ramps hosts up only under ROUND_ROBIN and LEAST_REQUEST: anywhere else it would be ignored.

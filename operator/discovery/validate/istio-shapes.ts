@@ -200,9 +200,9 @@ const connectionPool = obj({
 });
 
 const outlierDetection = obj({
-  // The proxy counts every failure as one kind.
-  splitExternalLocalOriginErrors: { unsupported: true, allowed: (v) => v === false },
-  consecutiveLocalOriginFailures: no,
+  // Failures the proxy saw itself (connect failures, resets, timeouts) counted apart from the upstream's 5xx.
+  splitExternalLocalOriginErrors: bool,
+  consecutiveLocalOriginFailures: uint32,
   consecutiveGatewayErrors: uint32,
   consecutive5xxErrors: uint32,
   // int32, deprecated; it becomes Envoy's uint32 consecutive_5xx, so negative values are refused (older istiod's rule).

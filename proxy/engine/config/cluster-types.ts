@@ -80,6 +80,14 @@ export interface OutlierDetection {
   baseEjectionMs: number;
   maxEjectionMs: number;
   maxEjectionPercent: number;
+  /**
+   * split_external_local_origin_errors: failures this proxy saw itself (connect failures, resets, timeouts) count
+   * apart from the upstream's 5xx, ejecting after consecutive_local_origin_failure of them; unset, they count as
+   * 503 (504 for a timeout), as Envoy maps them.
+   */
+  splitLocalOrigin: boolean;
+  consecutiveLocalOrigin: number;
+  enforcingLocalOrigin: number;
 }
 
 /** An active HTTP health check (the first of health_checks). */

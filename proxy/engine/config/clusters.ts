@@ -68,6 +68,9 @@ const KNOWN = {
     "base_ejection_time",
     "max_ejection_time",
     "max_ejection_percent",
+    "split_external_local_origin_errors",
+    "consecutive_local_origin_failure",
+    "enforcing_consecutive_local_origin_failure",
   ],
 } as const;
 
@@ -263,6 +266,9 @@ function outlier(r: Reader, o: Obj | undefined): OutlierDetection | undefined {
     baseEjectionMs: r.duration(o, "base_ejection_time", p) ?? 30_000,
     maxEjectionMs: r.duration(o, "max_ejection_time", p) ?? 300_000,
     maxEjectionPercent: r.num(o, "max_ejection_percent", p) ?? 10,
+    splitLocalOrigin: r.bool(o, "split_external_local_origin_errors", p) ?? false,
+    consecutiveLocalOrigin: r.num(o, "consecutive_local_origin_failure", p) ?? 5,
+    enforcingLocalOrigin: r.num(o, "enforcing_consecutive_local_origin_failure", p) ?? 100,
   };
 }
 

@@ -435,4 +435,43 @@ describe("resilience through the engine", () => {
     expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 37, 500: 3 });
     expect(engine.statsText()).toContain("cluster.pair.outlier_detection.ejections_active: 1");
   });
+
+  it("ejects a host that refuses connections: a connect failure counts as a 503, as Envoy counts it", async () => {
+    const good = await up("good-of-two");
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "half-dead" } }],
+      // port 1: connection refused, as a host whose process is gone
+      [cluster("half-dead", [1, good.port], { outlier_detection: { consecutive_5xx: 2, max_ejection_percent: 50 } })],
+    );
+    const replies = await many(40, 1, () => get(port, "/"));
+    expect(countBy(replies, (r) => String(r.status))).toEqual({ 200: 38, 503: 2 });
+    expect(engine.statsText()).toContain("cluster.half-dead.outlier_detection.ejections_active: 1");
+  });
+
+  it("split_external_local_origin_errors: connect failures eject by their own count, the upstream's 503s by theirs", async () => {
+    const busy = await up("busy", (_req, res) => {
+      res.writeHead(503);
+      res.end("busy");
+    });
+    const { engine, port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "split" } }],
+      [
+        cluster("split", [1, busy.port], {
+          outlier_detection: {
+            consecutive_5xx: 1000,
+            split_external_local_origin_errors: true,
+            consecutive_local_origin_failure: 2,
+            max_ejection_percent: 50,
+          },
+        }),
+      ],
+    );
+    const replies = await many(40, 1, () => get(port, "/"));
+    // The refusing host is ejected after its 2 connect failures; the busy one, answering 503 all along, never is.
+    expect(countBy(replies, (r) => r.body.replace(/\n$/, ""))).toEqual({
+      busy: 38,
+      "upstream connect error or disconnect/reset before headers. reset reason: connection failure": 2,
+    });
+    expect(engine.statsText()).toContain("cluster.split.outlier_detection.ejections_active: 1");
+  });
 });
