@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
+import type { TlsVersion } from "./config/tls-params.js";
 
 function read(d: DataSource): string {
   return d.inline ?? readFileSync(d.filename as string, "utf8");
@@ -13,7 +14,21 @@ function read(d: DataSource): string {
 
 /** Reads the certificate, key and CA and checks that they are usable; throws when they aren't. */
 export function checkTls(tls: ListenerTls): void {
-  createSecureContext({ cert: read(tls.certificateChain), key: read(tls.privateKey), ca: tls.ca && read(tls.ca) });
+  createSecureContext({
+    cert: read(tls.certificateChain),
+    key: read(tls.privateKey),
+    ca: tls.ca && read(tls.ca),
+    ...params(tls),
+  });
+}
+
+/** tls_params as Node's options. */
+function params(tls: ListenerTls): { minVersion?: TlsVersion; maxVersion?: TlsVersion; ciphers?: string } {
+  return {
+    ...(tls.minVersion ? { minVersion: tls.minVersion } : {}),
+    ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
+    ...(tls.ciphers ? { ciphers: tls.ciphers } : {}),
+  };
 }
 
 export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
@@ -21,6 +36,7 @@ export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) =>
     cert: read(tls.certificateChain),
     key: read(tls.privateKey),
     ALPNProtocols: tls.alpn,
+    ...params(tls),
     // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
     // principal); require_client_certificate makes a client without a valid one fail the handshake.
     ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),

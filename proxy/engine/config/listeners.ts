@@ -1,4 +1,5 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
+import { tlsParams } from "./tls-params.js";
 import { isIP } from "node:net";
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
@@ -348,7 +349,13 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
   onlyKnown(r, typed, p, ["common_tls_context", "require_client_certificate"], "DownstreamTlsContext");
   const cp = join(p, "common_tls_context");
   const common = resolveSds(r, r.obj(typed.common_tls_context ?? {}, cp), cp, secrets);
-  onlyKnown(r, common, cp, ["tls_certificates", "alpn_protocols", "validation_context"], "common_tls_context");
+  onlyKnown(
+    r,
+    common,
+    cp,
+    ["tls_certificates", "alpn_protocols", "validation_context", "tls_params"],
+    "common_tls_context",
+  );
   const certs = r.list(common, "tls_certificates", cp);
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
   const tp = join(cp, "tls_certificates[0]");
@@ -368,5 +375,6 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
     ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
     requireClientCert,
+    ...tlsParams(r, common, cp, true),
   };
 }

@@ -1,5 +1,6 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
 import type { Forwarding } from "../http/forwarded.js";
+import type { TlsVersion } from "./tls-params.js";
 import type { TracerConfig } from "./tracing.js";
 import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
@@ -298,6 +299,10 @@ export interface ListenerTls {
   ca: DataSource | undefined;
   /** require_client_certificate: a client without a verified certificate fails the handshake. */
   requireClientCert: boolean;
+  /** tls_params: protocol versions (unset: Node's, TLS 1.2 to 1.3 as Envoy's) and the TLS 1.0–1.2 cipher list. */
+  minVersion: TlsVersion | undefined;
+  maxVersion: TlsVersion | undefined;
+  ciphers: string | undefined;
 }
 
 export interface Listener {

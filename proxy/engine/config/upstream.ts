@@ -1,6 +1,7 @@
 // How a cluster talks to its hosts: HttpProtocolOptions (HTTP/1.1 or HTTP/2, idle timeout, requests per
 // connection), TCP keepalive, and the transport socket (plaintext or an UpstreamTlsContext). Anything here the
 // engine doesn't implement is a ConfigError naming the field: a cluster never silently gets less than it asked for.
+import { tlsParams } from "./tls-params.js";
 import type { DataSource, SanMatcher, SocketMatch, UpstreamTls } from "./types.js";
 import { anyType, join, type Obj, type Reader } from "./read.js";
 import { stringMatcher } from "./matchers.js";
@@ -169,8 +170,6 @@ export function keepAlive(r: Reader, o: Obj): number | undefined {
 }
 
 const SAN_TYPES = ["SAN_TYPE_UNSPECIFIED", "EMAIL", "DNS", "URI", "IP_ADDRESS", "OTHER_NAME"] as const;
-const TLS_VERSIONS = ["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"] as const;
-const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2", TLSv1_3: "TLSv1.3" } as const;
 
 /** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
 export function upstreamTls(r: Reader, o: Obj, secrets: Secrets): UpstreamTls | undefined {
@@ -252,13 +251,7 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
       exact: typeof matcher.exact === "string" ? matcher.exact : undefined,
     };
   });
-  const params = r.optObj(c, "tls_params", cp);
-  const pp = join(cp, "tls_params");
-  if (params) onlyKnown(r, params, pp, ["tls_minimum_protocol_version", "tls_maximum_protocol_version"], "tls_params");
-  const version = (k: string) => {
-    const name = params ? r.enumName(params, k, pp, TLS_VERSIONS, "TLS_AUTO") : "TLS_AUTO";
-    return name === "TLS_AUTO" ? undefined : NODE_VERSION[name];
-  };
+  const params = tlsParams(r, c, cp, false);
   const sni = r.str(typed, "sni", p);
   if (sni !== undefined && sni.length > 255) r.fail(join(p, "sni"), "longer than 255 bytes");
   return {
@@ -269,7 +262,7 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
     cert,
     key,
     alpn: r.list(c, "alpn_protocols", cp).map(String),
-    minVersion: version("tls_minimum_protocol_version"),
-    maxVersion: version("tls_maximum_protocol_version"),
+    minVersion: params.minVersion,
+    maxVersion: params.maxVersion,
   };
 }

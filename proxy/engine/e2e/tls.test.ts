@@ -1,6 +1,7 @@
 // TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port.
 import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
+import { connect as tlsConnect } from "node:tls";
 import { selfSigned } from "../../../test/support/engine/certs.js";
 import {
   backend,
@@ -79,5 +80,75 @@ describe("TLS listener with ALPN", () => {
     await expect(engine.apply(bad)).rejects.toThrow(
       /Listener "http": filter_chains\[0\]\.transport_socket: invalid TLS certificate/,
     );
+  });
+});
+
+describe("a TLS listener's tls_params (Istio's Gateway minProtocolVersion, maxProtocolVersion, cipherSuites)", () => {
+  let b: Backend;
+  let engine: Engine;
+  let pair: { cert: string; key: string };
+  beforeAll(async () => {
+    b = await backend("b");
+    pair = await selfSigned();
+  });
+  afterAll(async () => {
+    await engine?.stop();
+    await b.close();
+  });
+
+  const withParams = (params: Record<string, unknown>) => {
+    const l = tlsListener(pair.cert, pair.key);
+    const chain = (l.filter_chains as { transport_socket: { typed_config: { common_tls_context: object } } }[])[0]!;
+    Object.assign(chain.transport_socket.typed_config.common_tls_context, { tls_params: params });
+    return {
+      listeners: [l],
+      routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],
+      clusters: [cluster("b", [b.port])],
+    };
+  };
+  /** A handshake with the client's limits: the protocol agreed, or the error. */
+  const handshake = (port: number, opts: Record<string, unknown>) =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: "127.0.0.1", port, servername: "localhost", ca: pair.cert, ...opts }, () => {
+        resolve(`${s.getProtocol()} ${s.getCipher().name}`);
+        s.end();
+      });
+      s.on("error", (e) => resolve(`error: ${e.message}`));
+    });
+
+  it("refuses a client below the minimum version, and serves one at it", async () => {
+    let port: number;
+    ({ engine, port } = await startEngine(withParams({ tls_minimum_protocol_version: "TLSv1_3" })));
+    expect(await handshake(port, { maxVersion: "TLSv1.2" })).toMatch(/^error: /);
+    expect(await handshake(port, {})).toMatch(/^TLSv1\.3 /);
+  });
+
+  it("offers only the listed TLS 1.2 cipher suites, an equal-preference group's each", async () => {
+    await engine?.stop();
+    let port: number;
+    const suites = ["[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]"];
+    ({ engine, port } = await startEngine(
+      withParams({ tls_maximum_protocol_version: "TLSv1_2", cipher_suites: suites }),
+    ));
+    expect(await handshake(port, { ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384" })).toMatch(/^error: /);
+    expect(await handshake(port, { ciphers: "ECDHE-ECDSA-CHACHA20-POLY1305" })).toBe(
+      "TLSv1.2 ECDHE-ECDSA-CHACHA20-POLY1305",
+    );
+    expect(await handshake(port, {})).toBe("TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256");
+  });
+
+  it.each([
+    [
+      { cipher_suites: ["TLS_AES_128_GCM_SHA256"] },
+      /cipher_suites\[0\]: "TLS_AES_128_GCM_SHA256" is not a TLS 1\.0-1\.2/,
+    ],
+    [{ cipher_suites: ["NOPE-CIPHER"] }, /cipher_suites\[0\]: "NOPE-CIPHER" is not/],
+    [
+      { tls_minimum_protocol_version: "TLSv1_3", tls_maximum_protocol_version: "TLSv1_2" },
+      /tls_minimum_protocol_version: TLSv1\.3 is above the maximum TLSv1\.2/,
+    ],
+    [{ ecdh_curves: ["P-256"] }, /tls_params\.ecdh_curves: not supported/],
+  ])("NACKs %j, naming the field", async (params, message) => {
+    await expect(engine.apply({ version: "x", ...withParams(params) })).rejects.toThrow(message);
   });
 });
