@@ -52,9 +52,35 @@ describe("the TLS inspector's ClientHello reader", () => {
     expect(readClientHello(await helloOf(["istio-peer-exchange", "istio", "h2"]))).toEqual({
       kind: "tls",
       alpn: ["istio-peer-exchange", "istio", "h2"],
+      sni: "app.example",
     });
-    expect(readClientHello(await helloOf(["http/1.1"]))).toEqual({ kind: "tls", alpn: ["http/1.1"] });
-    expect(readClientHello(await helloOf(undefined))).toEqual({ kind: "tls", alpn: [] });
+    expect(readClientHello(await helloOf(["http/1.1"]))).toEqual({
+      kind: "tls",
+      alpn: ["http/1.1"],
+      sni: "app.example",
+    });
+    expect(readClientHello(await helloOf(undefined))).toEqual({ kind: "tls", alpn: [], sni: "app.example" });
+  });
+
+  it("reads the server name a real client asks for (lower-cased), and none when it sends none", async () => {
+    expect(readClientHello(await helloOf(undefined, "Shop.Example.COM"))).toEqual({
+      kind: "tls",
+      alpn: [],
+      sni: "shop.example.com",
+    });
+    // Node sends no SNI for an IP address (RFC 6066 forbids literal addresses).
+    expect(readClientHello(await helloOf(undefined, ""))).toEqual({ kind: "tls", alpn: [] });
+  });
+
+  it("takes a malformed server_name extension for no ClientHello at all, as a malformed ALPN one", () => {
+    const sni = (data: number[]) => Buffer.from([0, 0, 0, data.length, ...data]);
+    expect(readClientHello(hello(sni([0, 6, 0, 0, 3, 0x61, 0x2e, 0x62])))).toEqual({
+      kind: "tls",
+      alpn: [],
+      sni: "a.b",
+    });
+    expect(readClientHello(hello(sni([0, 9, 0, 0, 9, 0x61])))).toEqual({ kind: "raw" }); // a name past its list
+    expect(readClientHello(hello(sni([0, 3, 0, 0, 0])))).toEqual({ kind: "raw" }); // an empty name
   });
 
   it("asks for more until the whole ClientHello is there, however the bytes arrive", async () => {

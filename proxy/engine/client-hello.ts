@@ -1,12 +1,12 @@
 // The TLS inspector's reading of a connection's first bytes (Envoy's tls_inspector): a TLS ClientHello, with the ALPN
-// protocols it offers, or not TLS at all. Pure; the bytes are the client's, so every length is checked against what
+// protocols it offers and the server name it asks for (SNI), or not TLS at all. Pure; the bytes are the client's, so every length is checked against what
 // is there, and nothing is trusted to be well formed.
 
 export type Hello =
   /** The ClientHello isn't complete yet: read more. */
   | { kind: "more" }
-  /** A ClientHello: `alpn` in the client's order (empty when it offers none). */
-  | { kind: "tls"; alpn: string[] }
+  /** A ClientHello: `alpn` in the client's order (empty when it offers none); `sni` lower-cased, when it sends one. */
+  | { kind: "tls"; alpn: string[]; sni?: string }
   /** Not TLS (or not a ClientHello Envoy could parse): the raw_buffer chains. */
   | { kind: "raw" }
   /** Larger than `max` before the ClientHello ends (Envoy: client_hello_too_large): the connection is closed. */
@@ -17,6 +17,7 @@ export const MAX_CLIENT_HELLO = 64 * 1024;
 const HANDSHAKE = 0x16;
 const CLIENT_HELLO = 1;
 const ALPN_EXTENSION = 16;
+const SERVER_NAME_EXTENSION = 0;
 /** A TLS record's body is at most 2^14 bytes (plus expansion for protected records, which a ClientHello isn't). */
 const MAX_RECORD = 16384;
 
@@ -44,13 +45,14 @@ export function readClientHello(buf: Buffer, max = MAX_CLIENT_HELLO): Hello {
     const size = message.readUIntBE(1, 3);
     if (4 + size > max) return { kind: "too-large" };
     if (have < 4 + size) continue;
-    const alpn = helloAlpn(message.subarray(4, 4 + size));
-    return alpn ? { kind: "tls", alpn } : { kind: "raw" };
+    const ext = helloExtensions(message.subarray(4, 4 + size));
+    if (!ext) return { kind: "raw" };
+    return ext.sni === undefined ? { kind: "tls", alpn: ext.alpn } : { kind: "tls", alpn: ext.alpn, sni: ext.sni };
   }
 }
 
-/** The ALPN protocols of a ClientHello body, or undefined when it doesn't parse. */
-function helloAlpn(b: Buffer): string[] | undefined {
+/** The ALPN protocols and server name of a ClientHello body, or undefined when it doesn't parse. */
+function helloExtensions(b: Buffer): { alpn: string[]; sni?: string } | undefined {
   let at = 2 + 32; // legacy_version, random
   if (b.length < at + 1) return undefined;
   at += 1 + b[at]!; // session id
@@ -63,12 +65,13 @@ function helloAlpn(b: Buffer): string[] | undefined {
   if (compression < 1) return undefined;
   at += 1 + compression;
   if (at > b.length) return undefined;
-  if (at === b.length) return []; // no extensions
+  if (at === b.length) return { alpn: [] }; // no extensions
   if (b.length < at + 2) return undefined;
   const end = at + 2 + b.readUInt16BE(at);
   if (end !== b.length) return undefined;
   at += 2;
   let alpn: string[] = [];
+  let sni: string | undefined;
   while (at < end) {
     if (end < at + 4) return undefined;
     const type = b.readUInt16BE(at);
@@ -79,10 +82,26 @@ function helloAlpn(b: Buffer): string[] | undefined {
       const list = protocolList(b.subarray(at, at + len));
       if (!list) return undefined;
       alpn = list;
+    } else if (type === SERVER_NAME_EXTENSION) {
+      sni = hostName(b.subarray(at, at + len));
+      if (sni === undefined) return undefined;
     }
     at += len;
   }
-  return alpn;
+  return sni === undefined ? { alpn } : { alpn, sni };
+}
+
+/** ServerNameList (RFC 6066 §3): its host_name (type 0), lower-cased; undefined when it doesn't parse. */
+function hostName(b: Buffer): string | undefined {
+  if (b.length < 2 || b.readUInt16BE(0) !== b.length - 2) return undefined;
+  for (let at = 2; at < b.length;) {
+    if (b.length < at + 3) return undefined;
+    const len = b.readUInt16BE(at + 1);
+    if (len === 0 || at + 3 + len > b.length) return undefined;
+    if (b[at] === 0) return b.toString("latin1", at + 3, at + 3 + len).toLowerCase();
+    at += 3 + len;
+  }
+  return undefined;
 }
 
 /** ProtocolNameList (RFC 7301 §3.1): a 2-byte length, then names of 1 to 255 bytes, each after its 1-byte length. */

@@ -9,6 +9,7 @@ import { ClusterRuntime } from "./cluster.js";
 import { RateLimiter } from "./filters/ratelimit.js";
 import { Stats, unknownWorkload, type Workload } from "./stats.js";
 import { checkTls } from "./tls.js";
+import { chainsOf } from "./config/filters.js";
 import { H2Counters } from "./h2/counters.js";
 import type { EngineContext } from "./context.js";
 import { startAdmin, type AdminServers, type PortOption } from "./admin.js";
@@ -131,7 +132,7 @@ export class Engine {
    */
   async apply(res: Resources, slots?: Readonly<Record<string, number>>): Promise<void> {
     const cfg = compile(res);
-    const chains = cfg.listeners.flatMap((l) => [l, ...(l.byPort?.values() ?? [])]);
+    const chains = cfg.listeners.flatMap(chainsOf);
     if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
       const { pino } = await import("pino");
       this.ctx.log = pino(
@@ -143,15 +144,17 @@ export class Engine {
       const { pino } = await import("pino");
       this.ctx.accessOut = this.opts.accessLogStream ?? pino.destination({ dest: 1, sync: false });
     }
-    for (const l of cfg.listeners) {
-      if (!l.tls) continue;
+    const checked = new Set<object>();
+    for (const l of chains) {
+      if (!l.tls || checked.has(l.tls)) continue;
+      checked.add(l.tls);
       try {
         checkTls(l.tls); // read and check certificates now, not on the first connection
       } catch (err) {
         throw new ConfigError(
           "Listener",
           l.name,
-          "filter_chains[0].transport_socket",
+          `filter_chains[${l.chainIndex ?? 0}].transport_socket`,
           `invalid TLS certificate or key: ${err instanceof Error ? err.message : String(err)}`,
         );
       }

@@ -16,6 +16,7 @@ import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
 import { readClientHello } from "./client-hello.js";
+import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -34,12 +35,15 @@ const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort 
 const NO_CHAIN = -1;
 const DEFAULT_CHAIN = 0;
 /**
- * A chain key is a port (or DEFAULT_CHAIN) times SIDES plus its transport side: 0 the port's chain, 1 its TLS chain,
- * 2 its plaintext chain, 3 + i its TLS chain i by ALPN (byTransport).
+ * A chain key is (a port (or DEFAULT_CHAIN) times SLOTS plus its server-name slot) times SIDES plus its transport
+ * side: 0 the chain, 1 its TLS chain, 2 its plaintext chain, 3 + i its TLS chain i by ALPN (byTransport). Slot 0 is
+ * the port's own chain, or its chains without server_names; a server-name group gets a slot of its own, kept from one
+ * config to the next while the group's names stay the same (`slotOf`).
  */
 const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
 /** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
 const SIDES = 64;
+const SLOTS = 1 << 20;
 /** How long the first bytes may take to say TLS or not (Envoy's listener_filters_timeout). */
 const INSPECT_TIMEOUT_MS = 15_000;
 
@@ -47,6 +51,8 @@ export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
   draining = false;
   private readonly chains = new Map<number, ChainRuntime>();
+  /** Server-name groups (their names, sorted and joined) → their slot in chain keys. */
+  private readonly slots = new Map<string, number>();
   /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
   private open = 0;
   private sweep: NodeJS.Timeout | undefined;
@@ -147,11 +153,26 @@ export class ListenerRuntime {
     if (this.sweep) clearTimeout(this.sweep);
   }
 
-  /** The chain serving `key` (a destination port or DEFAULT_CHAIN, × SIDES + its SIDE) in the current config. */
-  private chainListener(key: number): Listener | undefined {
+  /** The chains for a destination port (or DEFAULT_CHAIN) in the current config, before server names and transport. */
+  private entryFor(port: number): Listener | undefined {
     const l = this.listener;
-    const port = Math.floor(key / SIDES);
-    const entry = port === DEFAULT_CHAIN ? (l.hcm || l.tcp || l.byTransport ? l : undefined) : l.byPort?.get(port);
+    return port === DEFAULT_CHAIN ? (l.hcm || l.tcp || l.byTransport || l.bySni ? l : undefined) : l.byPort?.get(port);
+  }
+
+  private slotOf(group: string): number {
+    let slot = this.slots.get(group);
+    if (slot === undefined) this.slots.set(group, (slot = (this.slots.size % (SLOTS - 1)) + 1)); // 2^20 groups: never
+    return slot;
+  }
+
+  /** The chain serving `key` ((port × SLOTS + slot) × SIDES + its SIDE) in the current config. */
+  private chainListener(key: number): Listener | undefined {
+    const slotted = Math.floor(key / SIDES);
+    let entry = this.entryFor(Math.floor(slotted / SLOTS));
+    const slot = slotted % SLOTS;
+    const sni = entry?.bySni;
+    if (sni) entry = slot === 0 ? sni.fallback : sni.groups.find((g) => this.slots.get(g.key) === slot)?.listener;
+    else if (slot !== 0) entry = undefined;
     const side = key % SIDES;
     if (side === SIDE.whole) return entry;
     if (side === SIDE.tls) return entry?.byTransport?.tls;
@@ -204,12 +225,12 @@ export class ListenerRuntime {
       const port = dst?.port ?? socket.localPort ?? 0;
       key = l.byPort.has(port) ? port : l.hcm || l.tcp || l.byTransport ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const chosen = key === NO_CHAIN ? undefined : this.chainListener(key * SIDES);
+    const chosen = key === NO_CHAIN ? undefined : this.entryFor(key);
     if (!chosen) return this.noChain(socket);
     this.open++;
     socket.once("close", () => this.open--);
-    if (chosen.byTransport) return this.inspect(socket, key, dst);
-    this.serveChain(socket, key * SIDES, chosen, dst);
+    if (chosen.byTransport || chosen.bySni) return this.inspect(socket, key, dst);
+    this.serveChain(socket, key * SLOTS * SIDES, chosen, dst);
   }
 
   private noChain(socket: Socket): void {
@@ -218,9 +239,9 @@ export class ListenerRuntime {
   }
 
   /**
-   * tls_inspector: the first bytes pick the plaintext chain of `port`, or, for a TLS ClientHello, the TLS chain that
-   * matches its ALPN (the first of the client's protocols a chain lists), else the TLS chain without
-   * application_protocols; a missing one closes.
+   * tls_inspector: the ClientHello's server name picks the port's chains for it (server_names), then the first bytes
+   * pick the plaintext chain, or, for a TLS ClientHello, the TLS chain that matches its ALPN (the first of the
+   * client's protocols a chain lists), else the TLS chain without application_protocols; a missing one closes.
    */
   private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
     const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
@@ -235,18 +256,27 @@ export class ListenerRuntime {
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
       socket.unshift(seen);
-      let side: number = hello.kind === "tls" ? SIDE.tls : SIDE.raw;
-      if (hello.kind === "tls") {
-        const index = this.chainListener(port * SIDES)?.byTransport?.alpn.index;
-        for (const p of index?.size ? hello.alpn : []) {
-          const i = index!.get(p);
+      let slotted = port * SLOTS;
+      let entry = this.entryFor(port);
+      if (entry?.bySni) {
+        const picked = chainsForSni(entry.bySni, hello.kind === "tls" ? hello.sni : undefined);
+        const group = entry.bySni.groups[picked.group];
+        slotted += group ? this.slotOf(group.key) : 0;
+        entry = picked.listener;
+      }
+      if (!entry) return this.noChain(socket);
+      let side: number = !entry.byTransport ? SIDE.whole : hello.kind === "tls" ? SIDE.tls : SIDE.raw;
+      if (hello.kind === "tls" && entry.byTransport) {
+        const index = entry.byTransport.alpn.index;
+        for (const p of index.size ? hello.alpn : []) {
+          const i = index.get(p);
           if (i !== undefined) {
             side = SIDE.alpn + i;
             break;
           }
         }
       }
-      const key = port * SIDES + side;
+      const key = slotted * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
       this.serveChain(socket, key, chosen, dst);

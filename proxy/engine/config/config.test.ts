@@ -114,7 +114,7 @@ describe("compile", () => {
 
   // Was: tls_inspector refused too. It is implemented now (transport_protocol matching, PERMISSIVE mTLS); SNI
   // (server_names) and other listener filters are still refused.
-  it("refuses SNI routing it can't do: other listener_filters and filter_chain_match.server_names, each named", () => {
+  it("refuses SNI routing it can't do: other listener_filters, server_names without the TLS inspector, each named", () => {
     const tcp = { filters: [{ typed_config: { "@type": TYPE.tcpProxy, stat_prefix: "s", cluster: "a" } }] };
     const listener = (extra: Record<string, unknown>, chain: Record<string, unknown> = {}) => ({
       clusters: [cluster("a")],
@@ -134,7 +134,7 @@ describe("compile", () => {
       /^Listener "l": listener_filters\[0\]: listener filter "envoy.filters.listener.http_inspector" is not supported/,
     );
     expect(reject(listener({}, { filter_chain_match: { server_names: ["api.example.com"] } }))).toMatch(
-      /^Listener "l": filter_chains\[0\]\.filter_chain_match\.server_names: not supported/,
+      /^Listener "l": filter_chains\[0\]\.filter_chain_match\.server_names: needs the envoy.filters.listener.tls_inspector/,
     );
   });
 

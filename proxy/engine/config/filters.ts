@@ -42,10 +42,15 @@ export function perFilter(r: Reader, o: Obj, path: string): PerFilterConfig {
   return out;
 }
 
-/** Every chain a listener serves: its own, by destination port, and by transport (TLS, plaintext, ALPN). */
-function chainsOf(l: Listener): Listener[] {
+/** Every chain a listener serves: its own, by destination port, server name and transport (TLS, plaintext, ALPN). */
+export function chainsOf(l: Listener): Listener[] {
   const t = l.byTransport;
-  const nested = [...(l.byPort?.values() ?? []), ...(t ? [t.tls, t.raw, ...t.alpn.chains] : [])];
+  const s = l.bySni;
+  const nested = [
+    ...(l.byPort?.values() ?? []),
+    ...(s ? [s.fallback, ...s.groups.map((g) => g.listener)] : []),
+    ...(t ? [t.tls, t.raw, ...t.alpn.chains] : []),
+  ];
   return [l, ...nested.flatMap((c) => (c ? chainsOf(c) : []))];
 }
 

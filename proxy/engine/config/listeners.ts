@@ -13,6 +13,7 @@ import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
 import { compileTracing } from "./tracing.js";
+import { serverNames, sniChains } from "./server-names.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
 const LISTENER_FIELDS: ReadonlySet<string> = new Set([
@@ -62,12 +63,16 @@ export function compileListener(
   const inspectsTls = listenerFilters(r, o);
   const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), ...chainMatch(r, c, i) }));
   for (const m of matched)
-    if (m.transport && !inspectsTls)
-      r.fail(
-        `filter_chains[${m.i}].filter_chain_match.transport_protocol`,
-        "needs the envoy.filters.listener.tls_inspector listener filter",
-      );
-  const defaults = matched.filter((m) => m.port === undefined && m.transport === undefined);
+    for (const [field, set] of [
+      ["transport_protocol", m.transport],
+      ["server_names", m.names],
+    ] as const)
+      if (set && !inspectsTls)
+        r.fail(
+          `filter_chains[${m.i}].filter_chain_match.${field}`,
+          "needs the envoy.filters.listener.tls_inspector listener filter",
+        );
+  const defaults = matched.filter((m) => m.port === undefined && m.transport === undefined && !m.names);
   if (defaults.length > 1)
     r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
   if (chains.length > 1 || defaults.length === 0) {
@@ -76,13 +81,14 @@ export function compileListener(
       const { filter_chain_match: _m, ...chain } = m.c;
       try {
         const { listener_filters: _f, ...rest } = o;
-        return compileListener(
+        const compiled = compileListener(
           { ...rest, filter_chains: [chain], use_original_dst: false },
           index,
           routes,
           hasCluster,
           secrets,
         );
+        return { ...compiled, chainIndex: m.i };
       } catch (err) {
         if (err instanceof ConfigError)
           throw new ConfigError(
@@ -97,7 +103,7 @@ export function compileListener(
     // Chains grouped by port (-1: every port), then split by transport when they say one.
     const groups = new Map<number, (typeof matched)[number][]>();
     for (const m of matched) groups.set(m.port ?? -1, [...(groups.get(m.port ?? -1) ?? []), m]);
-    const entry = (group: (typeof matched)[number][]): Listener => {
+    const byTransport = (group: (typeof matched)[number][]): Listener => {
       const plain = group.filter((m) => m.transport === undefined);
       const dup = (m: (typeof matched)[number] | undefined, why: string) =>
         m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
@@ -134,6 +140,13 @@ export function compileListener(
         );
       const first = tls ?? raw ?? chains[0];
       return { ...(first as Listener), byTransport: { tls, raw, alpn: { index, chains } } };
+    };
+    // Server names first (Envoy's order), then transport and ALPN among the chains a name picks.
+    const entry = (group: (typeof matched)[number][]): Listener => {
+      if (!group.some((m) => m.names)) return byTransport(group);
+      const bySni = sniChains(group, byTransport);
+      const first = bySni.fallback ?? (bySni.groups[0]?.listener as Listener);
+      return { ...first, byTransport: undefined, bySni };
     };
     const byPort = new Map<number, Listener>();
     for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
@@ -238,26 +251,23 @@ export function compileListener(
 
 /** How many TLS chains with application_protocols one port may have (the run time numbers its chains). */
 export const MAX_ALPN_CHAINS = 60;
-const MATCH_FIELDS = ["destination_port", "transport_protocol", "application_protocols"];
+const MATCH_FIELDS = ["destination_port", "server_names", "transport_protocol", "application_protocols"];
 
 /**
- * A chain's filter_chain_match: destination_port, transport_protocol and application_protocols (with
- * transport_protocol tls: the TLS inspector's ALPN; there is no http_inspector); anything else is refused, naming it.
+ * A chain's filter_chain_match: destination_port, server_names (the TLS inspector's SNI), transport_protocol and
+ * application_protocols (with transport_protocol tls: the TLS inspector's ALPN; there is no http_inspector); anything
+ * else is refused, naming it.
  */
 function chainMatch(
   r: Reader,
   chain: unknown,
   i: number,
-): { port?: number; transport?: "tls" | "raw_buffer"; alpn?: string[] } {
+): { port?: number; names?: string[]; transport?: "tls" | "raw_buffer"; alpn?: string[] } {
   const path = `filter_chains[${i}].filter_chain_match`;
   const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
   if (!m) return {};
   for (const key of Object.keys(m))
-    if (!MATCH_FIELDS.includes(key))
-      r.fail(
-        join(path, key),
-        "not supported (only destination_port, transport_protocol and application_protocols are)",
-      );
+    if (!MATCH_FIELDS.includes(key)) r.fail(join(path, key), `not supported (only ${MATCH_FIELDS.join(", ")} are)`);
   const port = r.num(m, "destination_port", path);
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
     r.fail(join(path, "destination_port"), `invalid port ${port}`);
@@ -274,8 +284,10 @@ function chainMatch(
       join(path, "application_protocols"),
       "needs transport_protocol tls: only the TLS inspector's ALPN is matched (envoy.filters.listener.http_inspector is not supported)",
     );
+  const names = serverNames(r, m, path);
   return {
     ...(port !== undefined ? { port } : {}),
+    ...(names ? { names } : {}),
     ...(t ? { transport: t } : {}),
     ...(alpn.length ? { alpn } : {}),
   };

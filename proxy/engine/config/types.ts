@@ -322,10 +322,31 @@ export interface Listener {
         alpn: { index: ReadonlyMap<string, number>; chains: readonly Listener[] };
       }
     | undefined;
+  /**
+   * Chains matched by filter_chain_match.server_names (tls_inspector: the ClientHello's SNI), as Istio's gateways
+   * have one per HTTPS server: matched before transport and ALPN, as Envoy matches.
+   */
+  bySni?: SniChains;
+  /** Which of the Listener's filter_chains this is, when it is one of several (for messages). */
+  chainIndex?: number;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
   connectionLimit: { statPrefix: string; max: number } | undefined;
   /** envoy.filters.network.rbac filters, in order: a connection they deny is closed. */
   networkRbac: { statPrefix: string; rbac: RbacConfig }[];
+}
+
+/**
+ * A port's chains by server name: an exact name, else the longest `*.suffix` that matches, else the chains without
+ * server_names (`fallback`); none of them: no chain (the connection is closed, the handshake fails).
+ */
+export interface SniChains {
+  /** Each group: the names that choose it, sorted and joined (its identity from one config to the next), its chains. */
+  groups: readonly { key: string; listener: Listener }[];
+  /** An exact server name → its index in `groups`. */
+  exact: ReadonlyMap<string, number>;
+  /** A wildcard's suffix, `.example.com` for `*.example.com` → its index in `groups`. */
+  wildcard: ReadonlyMap<string, number>;
+  fallback: Listener | undefined;
 }
 
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */

@@ -8,26 +8,16 @@ import {
   listener,
   routeConfig,
   startEngine,
+  tlsTransport,
   type Backend,
 } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../engine.js";
 import { ConfigError } from "../config/index.js";
 
-const TLS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext";
-
 function tlsListener(cert: string, key: string): Record<string, unknown> {
   const l = listener([]);
   const chain = (l.filter_chains as Record<string, unknown>[])[0] as Record<string, unknown>;
-  chain.transport_socket = {
-    name: "envoy.transport_sockets.tls",
-    typed_config: {
-      "@type": TLS,
-      common_tls_context: {
-        tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
-        alpn_protocols: ["h2", "http/1.1"],
-      },
-    },
-  };
+  chain.transport_socket = tlsTransport(cert, key);
   return l;
 }
 

@@ -2,6 +2,7 @@
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ClientHttp2Stream } from "node:http2";
+import { request as httpsRequest } from "node:https";
 import { Engine, type EngineOptions } from "../../../proxy/engine/engine.js";
 import type { Resources } from "../../../proxy/engine/config/types.js";
 
@@ -84,6 +85,20 @@ export function listener(routes: unknown[], httpFilters: unknown[] = [ROUTER], n
   };
 }
 
+/** A DownstreamTlsContext transport socket with one certificate (PEM), ALPN h2 and http/1.1. */
+export function tlsTransport(cert: string, key: string): Record<string, unknown> {
+  return {
+    name: "envoy.transport_sockets.tls",
+    typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
+        alpn_protocols: ["h2", "http/1.1"],
+      },
+    },
+  };
+}
+
 export function routeConfig(routes: unknown[], domains = ["*"]): Record<string, unknown> {
   return { name: "routes", virtual_hosts: [{ name: "vh", domains, routes }] };
 }
@@ -129,31 +144,37 @@ export interface Reply {
 
 export const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
 
+/** Over TLS: the server name to ask for (also the Host), the CA to trust, and a client certificate when given. */
+export interface TlsClient {
+  servername: string;
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
 export function get(
   port: number,
   path = "/",
   headers: Record<string, string> = {},
-  opts: { method?: string; body?: string; agent?: Agent | false } = {},
+  opts: { method?: string; body?: string; agent?: Agent | false; tls?: TlsClient } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        method: opts.method ?? "GET",
-        headers,
-        agent: opts.agent === undefined ? keepAlive : opts.agent,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-        );
-        res.on("error", reject);
-      },
-    );
+    const options = {
+      host: "127.0.0.1",
+      port,
+      path,
+      method: opts.method ?? "GET",
+      headers: opts.tls ? { host: opts.tls.servername, ...headers } : headers,
+      agent: opts.agent === undefined ? (opts.tls ? false : keepAlive) : opts.agent,
+    };
+    const req = (opts.tls ? httpsRequest : httpRequest)(opts.tls ? { ...options, ...opts.tls } : options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
+      res.on("error", reject);
+    });
     req.on("error", reject);
     req.end(opts.body);
   });
