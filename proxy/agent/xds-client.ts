@@ -125,8 +125,8 @@ export class XdsClient {
       this.opts.log?.(`xds: NACK ${SHORT_NAME[type]} version ${r.version_info}: ${error}`);
       return error;
     }
-    // EDS and RDS by the names CDS and LDS reference, once there are any (Envoy doesn't ask for none).
-    for (const follow of [TYPE.endpoint, TYPE.route] as const) {
+    // EDS, RDS and SDS by the names CDS and LDS reference, once there are any (Envoy doesn't ask for none).
+    for (const follow of [TYPE.endpoint, TYPE.route, TYPE.secret] as const) {
       const names = this.state.names(follow);
       if (names.length > 0 || this.ads?.subscribed(follow)) this.ads?.subscribe(follow, names);
     }

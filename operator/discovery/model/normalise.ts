@@ -9,6 +9,7 @@ import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, W
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 import { CARRIER_CONTAINER } from "../../injector/patch.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodSpec, PodStatus, ServiceSpec } from "./kube.js";
+import { credentialOf } from "./credentials.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
 
@@ -120,6 +121,10 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
+    else if (g === "" && kind === "Secret") {
+      const c = credentialOf(obj, ns);
+      if (c) (model.credentials ??= []).push(c);
+    }
   }
 
   const podWorkloads = parts.pods.flatMap((p) => podWorkload(p, defaultNs) ?? []);
