@@ -39,6 +39,8 @@ describe("Gateway HTTPS servers with credentialName (Secrets over SDS)", () => {
   let other: KeyPair;
   let yaml = "";
   let out: TranslateResult;
+  /** The gateway agent's own SDS secrets (default, ROOTCA). */
+  let own: unknown[] = [];
   const ports = { https: 0, mutual: 0 };
 
   beforeAll(async () => {
@@ -85,7 +87,7 @@ ${appBehindGateway(app.port, ["shop.example.com", "*.api.example.com", "partner.
     out = translate(meshModel(yaml), router("istio-system"));
     // A gateway on 15012 holds a workload certificate (SDS default/ROOTCA from its agent) for mesh mTLS upstream.
     const mesh = await issueCert(ca, { commonName: "gw", usage: "client", days: 1 });
-    const own = workloadSecrets({ certChainPem: mesh.certPem, keyPem: mesh.keyPem, rootPem: ca.certPem });
+    own = workloadSecrets({ certChainPem: mesh.certPem, keyPem: mesh.keyPem, rootPem: ca.certPem });
     engine = await testEngine({ ...out, secrets: [...own, ...out.secrets] });
   });
   afterAll(async () => {
@@ -147,6 +149,21 @@ ${appBehindGateway(app.port, ["shop.example.com", "*.api.example.com", "partner.
     expect(plain.warnings[0]).toMatch(/spec.servers\[0\].tls.credentialName: this proxy connected on plaintext xDS/);
     const local = translate(meshModel(yaml), router("istio-system", false), { credentialsOverPlaintext: true });
     expect(local.secrets.map((s) => s.name)).toContain("kubernetes://shop-cert");
+  });
+
+  it("keeps the keys out of the engine's /config_dump (redacted), and refuses a listener naming a Secret it lacks", async () => {
+    const dump = await get(engine.ports.admin, "/config_dump", {}, { agent: false });
+    expect(dump.status).toBe(200);
+    expect(dump.body).toContain("kubernetes://shop-cert");
+    expect(dump.body).toContain("[redacted]");
+    for (const s of out.secrets) {
+      const key = s.tls_certificate?.private_key?.inline_bytes;
+      if (key) expect(dump.body).not.toContain(String(key).slice(0, 40));
+    }
+    const lacking = { ...out, secrets: [...own, ...out.secrets.filter((s) => s.name !== "kubernetes://api-cert")] };
+    await expect(engine.apply(lacking)).rejects.toThrow(
+      /^Listener "0\.0\.0\.0_\d+": filter_chains\[1\]\.transport_socket\.typed_config\.common_tls_context\.tls_certificate_sds_secret_configs\[0\]\.name: secret "kubernetes:\/\/api-cert" is not \(yet\) available/,
+    );
   });
 
   it("MUTUAL: takes the CA from <name>-cacert, serving a client the CA signed and no other", async () => {
