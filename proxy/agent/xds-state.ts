@@ -145,6 +145,12 @@ export class XdsState {
     this.types.set(type, { ...s, nonce, error });
   }
 
+  /** The names of `type` (EDS, RDS, SDS) the other types reference that haven't arrived. */
+  missing(type: SnapshotType): string[] {
+    const have = this.get(type).resources;
+    return this.names(type).filter((n) => !have.has(n));
+  }
+
   /** The whole config, once it is consistent: every EDS name has arrived and every RDS name (warming done). */
   consistent(): Resources | undefined {
     if (!this.get(TYPE.cluster).version || !this.get(TYPE.listener).version) return undefined;
