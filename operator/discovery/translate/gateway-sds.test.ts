@@ -166,6 +166,28 @@ ${appBehindGateway(app.port, ["shop.example.com", "*.api.example.com", "partner.
     );
   });
 
+  it("gives a host two HTTPS servers on one port claim to the first only, and one catch-all chain at most", () => {
+    const twice = `${yaml.slice(0, yaml.indexOf("apiVersion: networking.istio.io/v1\nkind: Gateway"))}
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  servers:
+  - { port: { number: 8443, name: a, protocol: HTTPS }, hosts: [shop.example.com], tls: { mode: SIMPLE, credentialName: shop-cert } }
+  - { port: { number: 8443, name: b, protocol: HTTPS }, hosts: [shop.example.com, x.api.example.com], tls: { mode: SIMPLE, credentialName: api-cert } }
+  - { port: { number: 8443, name: c, protocol: HTTPS }, hosts: ["*"], tls: { mode: SIMPLE, credentialName: api-cert } }
+  - { port: { number: 8443, name: d, protocol: HTTPS }, hosts: ["*"], tls: { mode: SIMPLE, credentialName: shop-cert } }
+`;
+    const t = translate(meshModel(twice), router("istio-system"));
+    const chains = (t.listeners[0]?.filter_chains ?? []).map((c) => c.filter_chain_match?.server_names);
+    expect(chains).toEqual([["shop.example.com"], ["x.api.example.com"], undefined]);
+    expect(t.warnings).toEqual([
+      "Gateway/default/edge: spec.servers[1]: port 8443: some of its hosts are another HTTPS server's on this port: those are left out",
+      "Gateway/default/edge: spec.servers[3]: port 8443: its hosts are another HTTPS server's on this port: it is left out",
+    ]);
+    expect(violations(t)).toEqual([]);
+  });
+
   it("MUTUAL: takes the CA from <name>-cacert, serving a client the CA signed and no other", async () => {
     const tls = { servername: "partner.example.com", ca: ca.certPem };
     const r = await get(ports.mutual, "/", {}, { tls: { ...tls, cert: partner.certPem, key: partner.keyPem } });

@@ -161,8 +161,9 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
         const all = sniHosts(s);
         const names = all?.filter((n) => !tlsPort.names.has(n));
         if (names?.length === 0 || (!all && tlsPort.catchAll) || (names && names.length < (all?.length ?? 0))) {
+          const some = !!names?.length;
           ctx.warn(
-            `${where}: port ${port}: its hosts are another HTTPS server's on this port: ${names?.length ? "those are" : "it is"} left out`,
+            `${where}: port ${port}: ${some ? "some of its hosts are" : "its hosts are"} another HTTPS server's on this port: ${some ? "those are" : "it is"} left out`,
           );
           if (names?.length === 0 || !all) continue;
         }
