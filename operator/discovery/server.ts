@@ -94,7 +94,9 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const log = options.log ?? pino({ name: "weft-discovery" });
   const address = options.address ?? "0.0.0.0";
   envoyRoot(); // load the protos before the first proxy waits on them
-  const generator = new SnapshotGenerator();
+  // Gateway Secrets go to proxies whose namespace a workload certificate vouches for (15012); without a secure port
+  // (local mode: the config is the user's own files, on this machine) every gateway proxy gets its namespace's.
+  const generator = new SnapshotGenerator({ credentialsOverPlaintext: !options.secure });
   const tracker = new SyncTracker();
   const metrics = new XdsMetrics(true);
   const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });

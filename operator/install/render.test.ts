@@ -25,6 +25,12 @@ describe("render", () => {
     ]);
   });
 
+  it("lets weftd read Secrets cluster-wide (gateways' credentialName, as istiod's ClusterRole), never write them", () => {
+    const rules = find(objects, "ClusterRole").rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+    const secrets = rules.filter((r) => r.apiGroups.includes("") && r.resources.includes("secrets"));
+    expect(secrets.map((r) => r.verbs)).toEqual([["get", "list", "watch"]]);
+  });
+
   it("is pure: the same spec renders the same objects", () => {
     expect(render(spec, ctx)).toEqual(render(spec, ctx));
   });

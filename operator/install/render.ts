@@ -95,6 +95,8 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
           verbs: ["update", "patch"],
         },
         { apiGroups: [GROUP], resources: ["meshinstallations"], verbs: ["get", "list", "watch"] },
+        // Gateways' credentialName Secrets (kubernetes.io/tls and Opaque, by field selector), as istiod reads them.
+        { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
         // The mesh CA checks the sidecars' tokens (audience istio-ca) with the API server, as istiod does.
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       ],

@@ -122,6 +122,42 @@ describe("agent xDS client", () => {
     expect(client.lastError).toBeUndefined();
   });
 
+  it("asks discovery for the SDS secrets a listener names beyond its own, waits for them, and says which it lacks", async () => {
+    await ads.send(TYPE.cluster, "1", [cluster("a")]);
+    const tls = (name: string) => ({
+      ...listener("a"),
+      filter_chains: [
+        {
+          ...listener("a").filter_chains[0],
+          transport_socket: {
+            name: "tls",
+            typed_config: {
+              "@type": TYPE.downstreamTlsContext,
+              common_tls_context: { tls_certificate_sds_secret_configs: [{ name, sds_config: { ads: {} } }] },
+            },
+          },
+        },
+      ],
+    });
+    expect((await ads.send(TYPE.listener, "1", [tls("kubernetes://shop")])).error_detail).toBeFalsy();
+    const sds = await ads.request((r) => r.type_url === TYPE.secret);
+    expect(sds.resource_names).toEqual(["kubernetes://shop"]);
+    expect(applied).toEqual([]); // warming: the listener waits for its secret
+    expect((await ads.send(TYPE.secret, "1", [])).error_detail).toBeFalsy();
+    expect(client.lastError).toBe(
+      'SDS version 1 taken; the engine waits for secret "kubernetes://shop", which discovery didn\'t send',
+    );
+    const stand = { inline_string: "x" };
+    const secret = {
+      "@type": TYPE.secret,
+      name: "kubernetes://shop",
+      tls_certificate: { certificate_chain: stand, private_key: stand },
+    };
+    expect((await ads.send(TYPE.secret, "2", [secret])).error_detail).toBeFalsy();
+    expect(applied).toEqual(["2: 1 listener"]);
+    expect(client.lastError).toBeUndefined();
+  });
+
   it("NACKs an LDS that names a cluster CDS doesn't have, naming it, and keeps serving the last good config", async () => {
     await ads.send(TYPE.cluster, "1", [cluster("a")]);
     await ads.send(TYPE.listener, "1", [listener("a")]);

@@ -125,8 +125,8 @@ export class XdsClient {
       this.opts.log?.(`xds: NACK ${SHORT_NAME[type]} version ${r.version_info}: ${error}`);
       return error;
     }
-    // EDS and RDS by the names CDS and LDS reference, once there are any (Envoy doesn't ask for none).
-    for (const follow of [TYPE.endpoint, TYPE.route] as const) {
+    // EDS, RDS and SDS by the names CDS and LDS reference, once there are any (Envoy doesn't ask for none).
+    for (const follow of [TYPE.endpoint, TYPE.route, TYPE.secret] as const) {
       const names = this.state.names(follow);
       if (names.length > 0 || this.ads?.subscribed(follow)) this.ads?.subscribe(follow, names);
     }
@@ -169,7 +169,16 @@ export class XdsClient {
         return invalid;
       }
     }
-    if (!whole || !shaped || !compiled) return undefined; // warming: wait for the EDS/RDS this needs
+    if (!whole || !shaped || !compiled) {
+      // Warming: wait for the EDS/RDS/SDS this needs. An SDS answer without a secret the listeners name is said (on
+      // /ready and /config_dump): the listener waits for it, as Envoy's would.
+      const missing = type === TYPE.secret ? this.state.missing(TYPE.secret) : [];
+      if (missing.length) {
+        this.waiting = `SDS version ${r.version_info} taken; the engine waits for secret ${missing.map((n) => JSON.stringify(n)).join(", ")}, which discovery didn't send`;
+        this.opts.log?.(`xds: ${this.waiting}`);
+      }
+      return undefined;
+    }
     if ("error" in compiled) {
       const pending = compiled.error;
       // Valid alone but not with the rest. CDS or EDS (a dropped cluster the current LDS still names): ACK, and the

@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { meshCredentials } from "./ca-client.js";
 import { IdentityManager } from "./identity.js";
 import { workloadSecrets } from "./secrets.js";
+import { AGENT_SECRETS } from "./xds-state.js";
 
 import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE } from "../../operator/api/roles.js";
 
@@ -164,8 +165,17 @@ export async function startXdsAgent(flags: XdsAgentFlags, onQuit: () => void = (
         },
       })
     : undefined;
+  // The workload's own secrets beside those discovery served (a gateway's credentialName Secrets).
   const withSecrets = (r: Resources): Resources =>
-    identity?.current ? { ...r, secrets: workloadSecrets(identity.current) } : r;
+    identity?.current
+      ? {
+          ...r,
+          secrets: [
+            ...(r.secrets ?? []).filter((s) => !AGENT_SECRETS.has(String((s as { name?: unknown }).name))),
+            ...workloadSecrets(identity.current),
+          ],
+        }
+      : r;
   const mtlsXds = identity && flags.caAddress === flags.discoveryAddress;
   const xds: XdsClient = new XdsClient({
     address: flags.discoveryAddress,

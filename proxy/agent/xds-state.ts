@@ -5,7 +5,8 @@ import type { EngineConfig, Resources } from "../engine/config/types.js";
 import { compile } from "../engine/config/index.js";
 import type { JsonObject } from "../xds/types.js";
 import { TYPE, WARMING_ORDER, SHORT_NAME, resourceName, type SnapshotType } from "../xds/types.js";
-import { edsNames, rdsNames } from "../xds/references.js";
+import { edsNames, rdsNames, sdsNames } from "../xds/references.js";
+import { DEFAULT_SECRET, ROOT_SECRET } from "./secrets.js";
 
 export interface TypeState {
   version: string;
@@ -16,6 +17,8 @@ export interface TypeState {
 }
 
 const isWildcard = (type: string): boolean => type === TYPE.cluster || type === TYPE.listener;
+/** The secrets the agent holds itself (the workload certificate): never asked of discovery. */
+export const AGENT_SECRETS: ReadonlySet<string> = new Set([DEFAULT_SECRET, ROOT_SECRET]);
 
 export { isSnapshotType } from "../xds/types.js";
 
@@ -39,11 +42,35 @@ export class XdsState {
     return [...this.get(type).resources.values()];
   }
 
-  /** The names to subscribe to: none (everything) for CDS/LDS, the referenced ones for EDS/RDS. */
+  /**
+   * The names to subscribe to: none (everything) for CDS/LDS, the referenced ones for EDS/RDS, and for SDS the
+   * secrets transport sockets name that the agent doesn't hold itself (a gateway's `kubernetes://…`).
+   */
   names(type: SnapshotType): string[] {
     if (type === TYPE.endpoint) return edsNames(this.values(TYPE.cluster));
     if (type === TYPE.route) return rdsNames(this.values(TYPE.listener));
+    if (type === TYPE.secret)
+      return sdsNames(this.values(TYPE.listener), this.values(TYPE.cluster)).filter((n) => !AGENT_SECRETS.has(n));
     return [];
+  }
+
+  /**
+   * The secrets from discovery for checking a response on its own: those that have arrived, and a stand-in for each
+   * named one still on its way (SDS follows LDS, as Envoy warms a listener until its secrets come).
+   */
+  private secretsFor(listeners: JsonObject[], clusters: JsonObject[]): JsonObject[] {
+    const have = this.get(TYPE.secret).resources;
+    const stand = { inline_string: "" };
+    return sdsNames(listeners, clusters)
+      .filter((n) => !AGENT_SECRETS.has(n))
+      .map(
+        (name) =>
+          have.get(name) ?? {
+            name,
+            tls_certificate: { certificate_chain: stand, private_key: stand },
+            validation_context: { trusted_ca: stand },
+          },
+      );
   }
 
   /** The resources of `type` after a response: the full set for CDS/LDS, per name for EDS/RDS. */
@@ -63,14 +90,17 @@ export class XdsState {
    */
   validate(type: SnapshotType, resources: Map<string, JsonObject>): string | undefined {
     const list = [...resources.values()];
+    const clusters = this.values(TYPE.cluster);
     const set: Resources =
       type === TYPE.cluster
-        ? { clusters: list }
+        ? { clusters: list, secrets: this.secretsFor([], list) }
         : type === TYPE.endpoint
           ? { endpoints: list }
           : type === TYPE.route
-            ? { clusters: this.values(TYPE.cluster), routes: list }
-            : { clusters: this.values(TYPE.cluster), routes: this.routesFor(list), listeners: list };
+            ? { clusters, routes: list, secrets: this.secretsFor([], clusters) }
+            : type === TYPE.secret
+              ? { secrets: list }
+              : { clusters, routes: this.routesFor(list), listeners: list, secrets: this.secretsFor(list, clusters) };
     const error = this.check(this.shape(set));
     return error && `${SHORT_NAME[type] ?? type}: ${error}`;
   }
@@ -115,6 +145,12 @@ export class XdsState {
     this.types.set(type, { ...s, nonce, error });
   }
 
+  /** The names of `type` (EDS, RDS, SDS) the other types reference that haven't arrived. */
+  missing(type: SnapshotType): string[] {
+    const have = this.get(type).resources;
+    return this.names(type).filter((n) => !have.has(n));
+  }
+
   /** The whole config, once it is consistent: every EDS name has arrived and every RDS name (warming done). */
   consistent(): Resources | undefined {
     if (!this.get(TYPE.cluster).version || !this.get(TYPE.listener).version) return undefined;
@@ -122,8 +158,11 @@ export class XdsState {
     const routes = this.get(TYPE.route).resources;
     if (!this.names(TYPE.endpoint).every((n) => endpoints.has(n))) return undefined;
     if (!this.names(TYPE.route).every((n) => routes.has(n))) return undefined;
+    const secrets = this.get(TYPE.secret).resources;
+    if (!this.names(TYPE.secret).every((n) => secrets.has(n))) return undefined;
     return {
       version: this.version(),
+      secrets: [...secrets.values()],
       clusters: this.values(TYPE.cluster),
       endpoints: this.values(TYPE.endpoint),
       listeners: this.values(TYPE.listener),

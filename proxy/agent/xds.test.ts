@@ -180,7 +180,7 @@ describe("agent over xDS from weft discovery", () => {
       xds: { applied_version: string; types: Record<string, { version: string }> };
     };
     expect(dump.xds.applied_version).toBe(await configVersion());
-    expect(Object.keys(dump.xds.types).sort()).toEqual(["CDS", "EDS", "LDS", "RDS"]);
+    expect(Object.keys(dump.xds.types).sort()).toEqual(["CDS", "EDS", "LDS", "RDS", "SDS"]);
   });
 
   it("NACKs a config the engine can't take, naming resource and field, and keeps serving the last good one", async () => {

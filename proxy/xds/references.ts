@@ -34,3 +34,31 @@ export function rdsNames(listeners: Iterable<JsonObject>): string[] {
   }
   return [...names].sort();
 }
+
+/**
+ * The SDS Secret names the transport sockets of listeners' chains and clusters (and their transport_socket_matches)
+ * ask for: tls_certificate_sds_secret_configs, validation_context_sds_secret_config (also under
+ * combined_validation_context).
+ */
+export function sdsNames(listeners: Iterable<JsonObject>, clusters: Iterable<JsonObject> = []): string[] {
+  const names = new Set<string>();
+  const fromSocket = (socket: unknown): void => {
+    const common = obj(obj(obj(socket)?.["typed_config"])?.["common_tls_context"]);
+    if (!common) return;
+    const certs = common["tls_certificate_sds_secret_configs"];
+    for (const c of Array.isArray(certs) ? certs : []) add(obj(c)?.["name"]);
+    add(obj(common["validation_context_sds_secret_config"])?.["name"]);
+    add(obj(obj(common["combined_validation_context"])?.["validation_context_sds_secret_config"])?.["name"]);
+  };
+  const add = (name: unknown): void => void (typeof name === "string" && names.add(name));
+  for (const l of listeners) {
+    const chains = l["filter_chains"];
+    for (const chain of Array.isArray(chains) ? chains : []) fromSocket(obj(chain)?.["transport_socket"]);
+  }
+  for (const c of clusters) {
+    fromSocket(c["transport_socket"]);
+    const matches = c["transport_socket_matches"];
+    for (const m of Array.isArray(matches) ? matches : []) fromSocket(obj(m)?.["transport_socket"]);
+  }
+  return [...names].sort();
+}

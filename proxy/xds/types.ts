@@ -49,8 +49,8 @@ export function typeName(url: string): string {
   return url.slice(url.lastIndexOf("/") + 1);
 }
 
-/** The four resource types of a snapshot, in warming order: CDS → EDS → LDS → RDS. */
-export const WARMING_ORDER = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route] as const;
+/** The resource types of a snapshot, in warming order: CDS → EDS → LDS → RDS → SDS (istiod's push order). */
+export const WARMING_ORDER = [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route, TYPE.secret] as const;
 export type SnapshotType = (typeof WARMING_ORDER)[number];
 
 export function isSnapshotType(type: string): type is SnapshotType {

@@ -14,6 +14,7 @@ import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
 
 export class SnapshotGenerator {
+  constructor(private readonly opts: { credentialsOverPlaintext?: boolean } = {}) {}
   private model: ConfigModel = emptyModel();
   private generation = 0;
   private memo = new Map<string, Snapshot | Error>();
@@ -70,7 +71,7 @@ export class SnapshotGenerator {
    * the previous snapshot, and failures() says so.
    */
   snapshotFor(proxy: ProxyIdentity, listenerNames: string[]): Snapshot {
-    const options = { listenerNames };
+    const options = { listenerNames, credentialsOverPlaintext: this.opts.credentialsOverPlaintext };
     const key = this.classKey(proxy, options);
     let snapshot = this.memo.get(key);
     if (!snapshot) snapshot = this.patched(key, proxy);

@@ -6,7 +6,8 @@ import type { FramedResponse } from "../../../proxy/xds/ads.js";
 import type { AnyMessage, JsonObject, SnapshotType } from "../../../proxy/xds/types.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, resourceName } from "../../../proxy/xds/types.js";
 import { anyRuleViolations, messageRuleViolations } from "../../../proxy/xds/rules.js";
-import { edsNames, rdsNames } from "../../../proxy/xds/references.js";
+import { edsNames, rdsNames, sdsNames } from "../../../proxy/xds/references.js";
+import { CREDENTIAL_PREFIX } from "../model/credentials.js";
 import type { TranslateResult } from "../translate/index.js";
 
 export interface Entry {
@@ -163,6 +164,11 @@ export function inconsistencies(result: TranslateResult): string[] {
   const routes = new Set(result.routes.map((r) => r.name ?? ""));
   for (const n of rds) if (!routes.has(n)) problems.push(`RDS name "${n}" has no RouteConfiguration`);
   for (const n of routes) if (!rds.has(n)) problems.push(`RouteConfiguration "${n}" belongs to no listener`);
+  // Discovery's own Secrets (the agent holds `default` and `ROOTCA`): each named one served, each served one named.
+  const sds = new Set(sdsNames(result.listeners, result.clusters).filter((n) => n.startsWith(CREDENTIAL_PREFIX)));
+  const secrets = new Set(result.secrets.map((s) => s.name ?? ""));
+  for (const n of sds) if (!secrets.has(n)) problems.push(`SDS name "${n}" has no Secret`);
+  for (const n of secrets) if (!sds.has(n)) problems.push(`Secret "${n}" belongs to no transport socket`);
   return problems;
 }
 
@@ -174,6 +180,7 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
     [TYPE.endpoint, result.endpoints],
     [TYPE.listener, result.listeners],
     [TYPE.route, result.routes],
+    [TYPE.secret, result.secrets],
   ];
   const resources = new Map<SnapshotType, Map<string, Entry>>();
   for (const [type, list] of byType) {
@@ -190,8 +197,7 @@ export function buildSnapshot(version: string, result: TranslateResult, cache: E
 /** Over what the snapshot serves (one resource per name), in warming order. */
 function snapshotHash(resources: Map<SnapshotType, Map<string, Entry>>): string {
   const hash = createHash("sha1");
-  for (const type of [TYPE.cluster, TYPE.endpoint, TYPE.listener, TYPE.route])
-    for (const e of resources.get(type)?.values() ?? []) hash.update(e.hash);
+  for (const type of WARMING_ORDER) for (const e of resources.get(type)?.values() ?? []) hash.update(e.hash);
   return hash.digest("base64url");
 }
 

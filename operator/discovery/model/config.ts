@@ -2,6 +2,7 @@
 import type { DestinationRule, Gateway, Sidecar, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
+import type { Credential } from "./credentials.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
 
@@ -86,6 +87,8 @@ export interface ConfigModel {
   peerAuthentications?: (Named<PeerAuthentication> & { created?: string })[];
   /** networking.istio.io Sidecar objects (absent: none), with their creation time (the oldest wins a tie). */
   sidecars?: (Named<Sidecar> & { created?: string })[];
+  /** Kubernetes Secrets of type kubernetes.io/tls or Opaque, their TLS keys only, for gateways' credentialName. */
+  credentials?: Credential[];
 }
 
 export type OutboundTrafficMode = "ALLOW_ANY" | "REGISTRY_ONLY";

@@ -22,16 +22,23 @@ import {
 import type { AuthorizationPolicy } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
 import { NodeLocalities } from "./pod-locality.js";
+import { credentialOf, type Credential } from "./credentials.js";
 
 type Kind = "Service" | "EndpointSlice" | "Pod" | "Node" | "ServiceEntry" | "WorkloadEntry";
 type ListKind =
-  "VirtualService" | "DestinationRule" | "Gateway" | "Sidecar" | "AuthorizationPolicy" | "PeerAuthentication";
+  | "VirtualService"
+  | "DestinationRule"
+  | "Gateway"
+  | "Sidecar"
+  | "AuthorizationPolicy"
+  | "PeerAuthentication"
+  | "Secret";
 
 /** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
 export function kindOf(o: KubeObject): Kind | ListKind | undefined {
   const group = (o.apiVersion ?? "").split("/").slice(0, -1).join("/");
   const kind = o.kind ?? "";
-  if (group === "" && (kind === "Service" || kind === "Pod" || kind === "Node")) return kind;
+  if (group === "" && (kind === "Service" || kind === "Pod" || kind === "Node" || kind === "Secret")) return kind;
   if (group === "discovery.k8s.io" && kind === "EndpointSlice") return kind;
   if (group === "networking.istio.io" && (kind === "ServiceEntry" || kind === "WorkloadEntry")) return kind;
   if (
@@ -62,7 +69,7 @@ export class IncrementalModel {
   private readonly serving = new Set<string>();
   private readonly entries = new Ordered<Named<WorkloadEntry>>();
   private readonly serviceEntries = new Ordered<Named<ServiceEntry>>();
-  private readonly lists = new Map<ListKind, Ordered<Named<unknown>>>();
+  private readonly lists = new Map<ListKind, Ordered<Named<unknown> | Credential>>();
   // Indexes, kept as objects come and go.
   private readonly slicesOf = new Index(); // ns/service → slice keys
   private readonly podsByIp = new Index(); // ip → pod keys
@@ -129,13 +136,15 @@ export class IncrementalModel {
       case "ServiceEntry":
         return this.serviceEntry(key, ns, deleted ? undefined : named<ServiceEntry>(object, ns));
       default: {
-        const list = this.lists.get(kind) ?? new Ordered<Named<unknown>>();
+        const list = this.lists.get(kind) ?? new Ordered<Named<unknown> | Credential>();
         this.lists.set(kind, list);
-        if (deleted) list.delete(key);
+        const credential = kind === "Secret" && !deleted ? credentialOf(object, ns) : undefined;
+        if (deleted || (kind === "Secret" && !credential)) list.delete(key);
         else
           list.set(
             key,
-            kind === "PeerAuthentication" || kind === "Sidecar" ? withCreated(object, ns) : named(object, ns),
+            credential ??
+              (kind === "PeerAuthentication" || kind === "Sidecar" ? withCreated(object, ns) : named(object, ns)),
           );
         this.dirtyLists.add(kind);
       }
@@ -187,6 +196,9 @@ export class IncrementalModel {
       } else if (kind === "Sidecar") {
         if (list.length) next.sidecars = list as NonNullable<ConfigModel["sidecars"]>;
         else delete next.sidecars;
+      } else if (kind === "Secret") {
+        if (list.length) next.credentials = list as Credential[];
+        else delete next.credentials;
       } else if (kind === "VirtualService") {
         const warnings: string[] = [];
         next.virtualServices = mergeDelegates(list as Named<VirtualService>[], (w) => warnings.push(w));

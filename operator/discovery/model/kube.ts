@@ -20,6 +20,10 @@ export interface KubeObject {
   endpoints?: unknown;
   ports?: unknown;
   addressType?: string;
+  // A Secret's: read only by model/credentials.ts, and only its TLS keys.
+  type?: string;
+  data?: unknown;
+  stringData?: unknown;
 }
 
 export interface ServicePort {

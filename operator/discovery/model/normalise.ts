@@ -12,6 +12,7 @@ export { podServes, podWorkload } from "./pods.js";
 import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from "./istio.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodStatus, ServiceSpec } from "./kube.js";
+import { credentialOf } from "./credentials.js";
 
 export const ISTIO_NETWORKING_VERSIONS = ["v1", "v1beta1", "v1alpha3"];
 
@@ -132,6 +133,10 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "" && kind === "Node" && nodeLocality(obj)) parts.nodes.set(name, nodeLocality(obj));
     else if (g === "discovery.k8s.io" && kind === "EndpointSlice") parts.slices.push(withNs);
+    else if (g === "" && kind === "Secret") {
+      const c = credentialOf(obj, ns);
+      if (c) (model.credentials ??= []).push(c);
+    }
   }
 
   const podWorkloads = parts.pods.flatMap((p) => podWorkload(p, defaultNs, (n) => parts.nodes.get(n)) ?? []);

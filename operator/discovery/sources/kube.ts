@@ -1,4 +1,5 @@
-// The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces, the Istio networking kinds and AuthorizationPolicy,
+// The Kubernetes source: informers over Services, EndpointSlices, Pods, Namespaces, TLS Secrets (for gateways'
+// credentialName), the Istio networking kinds and AuthorizationPolicy,
 // folded by the same normalise() as the directory source, so translate never knows where config came from.
 // Each event updates the incremental model (model/incremental.ts) at once, touching only what it changes; the
 // changes, debounced, yield a snapshot when the model (or what admission says) changed.
@@ -9,6 +10,7 @@ import type { InformerSource } from "../../runtime/informer.js";
 import { emptyModel } from "../model/config.js";
 import type { KubeObject } from "../model/kube.js";
 import { IncrementalModel } from "../model/incremental.js";
+import { CREDENTIAL_KEYS, SECRET_TYPES } from "../model/credentials.js";
 import { isIstioObject } from "../validate/index.js";
 import { admit, objectKey, rejectionMessage } from "./admission.js";
 import type { Rejection } from "./admission.js";
@@ -46,7 +48,28 @@ export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
   ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
   { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
   { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", plural: "peerauthentications" },
+  // Gateways' credentialName: only the Secret types model/credentials.ts reads, each by a field selector, so the
+  // API server never sends the others (tokens, docker configs, Helm releases).
+  ...SECRET_TYPES.map((type) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    plural: "secrets",
+    fieldSelector: `type=${type}`,
+  })),
 ];
+
+/**
+ * A Secret as the informer's cache keeps it: only the keys a gateway's credential may use, and without
+ * `kubectl.kubernetes.io/last-applied-configuration` (kubectl apply copies the whole Secret, data and all, into it).
+ * In place, as the informer drops managedFields: the cache holds this very object.
+ */
+export function trimSecret(o: KubernetesObject): void {
+  const s = o as KubernetesObject & { data?: Record<string, unknown>; stringData?: unknown };
+  for (const k of Object.keys(s.data ?? {})) if (!CREDENTIAL_KEYS.has(k)) delete s.data?.[k];
+  delete s.stringData;
+  delete s.metadata?.annotations?.[LAST_APPLIED];
+}
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
 /** A listed object with its apiVersion and kind filled in (list items come without them). Pure. */
 export function typed(source: Kind, obj: KubernetesObject): KubeObject {
@@ -76,7 +99,10 @@ export class KubeSource {
         ),
     );
     for (const informer of this.informers)
-      informer.on((type, obj) => this.onEvent(typed(informer.source, obj), type === "delete"));
+      informer.on((type, obj) => {
+        if (informer.source.kind === "Secret") trimSecret(obj);
+        this.onEvent(typed(informer.source, obj), type === "delete");
+      });
   }
 
   /** Lists everything once (every informer synced), reports it, then follows the watches. */
@@ -188,7 +214,8 @@ export class KubeSource {
       // What is in use, made only when asked (it is every object in the cluster).
       get objects(): KubeObject[] {
         return informers.flatMap((i) =>
-          i.list().flatMap((o) => {
+          // Secrets are read for their certificates only, never shown.
+          (i.source.kind === "Secret" ? [] : i.list()).flatMap((o) => {
             const object = typed(i.source, o);
             if (!isIstioObject(object)) return [object];
             const used = admitted.get(objectKey(object));

@@ -3,22 +3,13 @@
 import { localShape, OUTBOUND_LISTENER } from "../../../proxy/agent/local-shape.js";
 import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import type { Engine } from "../../../proxy/engine/engine.js";
-import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { loopbackEntry, meshModel } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
 
 /** A ServiceEntry for app.example.com:80 served by the backend on loopback, and its VirtualService with corsPolicy. */
-const mesh = (port: number) => `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app }
-spec:
-  hosts: [app.example.com]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${port} } }]
----
+const mesh = (port: number) => `${loopbackEntry("app", "app.example.com", port)}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: app }

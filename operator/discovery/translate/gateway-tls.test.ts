@@ -2,24 +2,16 @@
 // mounted certificate, the bound VirtualService's routes behind it, MUTUAL's client certificates checked, and an
 // HTTP server's httpsRedirect answered with a 301 to https.
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Engine } from "../../../proxy/engine/engine.js";
+import { freePorts } from "../../../hack/paths.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
 import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
-import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { appBehindGateway, meshModel } from "../../../test/support/discovery/mesh.js";
 import { validateObject } from "../validate/index.js";
 import { parseYaml } from "../../../test/support/discovery/bookinfo.js";
 import { parseNodeId, translate } from "./index.js";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** An HTTPS request to the gateway for `host`, trusting `ca`, with a client certificate when given. */
 const httpsGet = (port: number, host: string, ca: string, client?: KeyPair) =>
@@ -56,7 +48,8 @@ describe("a Gateway's HTTPS server", () => {
       ["client-ca.crt", clientCa.certPem],
     ] as const)
       writeFileSync(join(dir, name), text);
-    for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+    const keys = Object.keys(ports) as (keyof typeof ports)[];
+    (await freePorts(keys.length, "0.0.0.0")).forEach((p, i) => (ports[keys[i]!] = p));
     const yaml = `
 apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -72,24 +65,7 @@ spec:
   - port: { number: ${ports.http}, name: http, protocol: HTTP }
     hosts: [shop.example.com]
     tls: { httpsRedirect: true }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app, namespace: default }
-spec:
-  hosts: [app.internal]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${app.port} } }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: shop, namespace: default }
-spec:
-  hosts: [shop.example.com]
-  gateways: [edge]
-  http: [{ route: [{ destination: { host: app.internal } }] }]
-`;
+${appBehindGateway(app.port, ["shop.example.com"])}`;
     for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
     const out = translate(meshModel(yaml), parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
     expect(out.warnings).toEqual([]);
@@ -129,9 +105,10 @@ spec:
       metadata: { name: "g" },
       spec: { servers: [{ port: { number: 443, name: "https", protocol: "HTTPS" }, hosts: ["*"], tls }] },
     });
-    expect(validateObject(server({ mode: "SIMPLE", credentialName: "shop-cert" }))[0]).toMatch(
-      /^spec\.servers\[0\]\.tls\.credentialName: is not supported yet/,
+    expect(validateObject(server({ mode: "SIMPLE", credentialNames: ["a", "b"] }))[0]).toMatch(
+      /^spec\.servers\[0\]\.tls\.credentialNames: is not supported yet/,
     );
+    expect(validateObject(server({ mode: "MUTUAL", credentialName: "shop-cert" }))).toEqual([]);
     expect(validateObject(server({ mode: "PASSTHROUGH" }))).toContain(
       "spec.servers[0].tls.mode: PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)",
     );

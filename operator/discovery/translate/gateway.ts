@@ -2,12 +2,13 @@
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
 import { visibleIn } from "./scope.js";
-import type { TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
+import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { gatewayListener, gatewayTcpListener, type GatewayTls } from "./listeners.js";
+import { gatewayListener, gatewayTcpListener, type GatewayChain, type GatewayTls } from "./gateway-listeners.js";
+import { credentialTls } from "./gateway-credentials.js";
 import { workloadAuthz } from "./authz.js";
 import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -70,68 +71,132 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
   return undefined;
 }
 
-/** A terminating server's DownstreamTlsContext (its files, mounted into the gateway; MUTUAL checks client certificates). */
-function serverTls(s: Server): GatewayTls | undefined {
-  const t = s.port.protocol.toUpperCase() === "HTTPS" ? s.tls : undefined;
-  if (!t?.serverCertificate || !t.privateKey) return undefined;
+/** An HTTPS server's TLS: mounted files, or its credentialName's Secret (with the Secrets to serve over SDS). */
+function serverTls(
+  ctx: RouteContext,
+  s: Server,
+  where: string,
+  credentials: boolean,
+): { tls: GatewayTls; secrets: Secret[] } | { warning: string } | undefined {
+  const t = s.tls;
+  if (!t) return undefined;
+  if (t.credentialName && !credentials)
+    return {
+      warning: `${where}.tls.credentialName: this proxy connected on plaintext xDS, so its namespace is not verified: Secrets are served only over 15012 with its workload certificate; the server is left out`,
+    };
+  if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
+  if (!t.serverCertificate || !t.privateKey) return undefined;
+  const clientCa = t.mode === "MUTUAL" ? t.caCertificates : undefined;
   return {
-    certificateChain: t.serverCertificate,
-    privateKey: t.privateKey,
-    clientCa: t.mode === "MUTUAL" ? t.caCertificates : undefined,
+    tls: { kind: "files", certificateChain: t.serverCertificate, privateKey: t.privateKey, clientCa },
+    secrets: [],
   };
 }
 
-export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult): void {
+/** As istiod's getSNIHostsForServer: the hosts less their `namespace/`, each once; none for `*` (every name). */
+function sniHosts(s: Server): string[] | undefined {
+  const hosts = [...new Set(s.hosts.map((h) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h).toLowerCase()))];
+  return hosts.includes("*") ? undefined : hosts.sort();
+}
+
+/** A port's HTTPS chains so far: the server names taken, whether a chain takes every name. */
+interface TlsPort {
+  chains: GatewayChain[];
+  names: Set<string>;
+  catchAll: boolean;
+}
+
+/** `credentials`: the proxy may have its namespace's Secrets (see TranslateOptions.credentialsOverPlaintext). */
+export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, credentials = true): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
-  /** Per HTTP port, the TLS its first server set (one filter chain: servers that differ are left out, warned). */
-  const tlsByPort = new Map<number, GatewayTls | undefined>();
+  /** Per port, its HTTPS servers' chains (one per server, by SNI), or undefined for a plaintext HTTP port. */
+  const tlsByPort = new Map<number, TlsPort | undefined>();
+  const tables: { name: string; vhosts: VirtualHost[] }[] = [];
+  const secrets = new Map<string, Secret>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
     const servers = gw.spec.servers ?? [];
     const ports = new Set(servers.map((s) => s.port.number));
+    const named = `Gateway/${gw.namespace}/${gw.name}`;
     for (const port of ports) {
       const onPort = servers.filter((s) => s.port.number === port);
       const http = onPort.filter((s) => {
         const protocol = s.port.protocol.toUpperCase();
         if (!isHttpProtocol(protocol) && protocol !== "HTTPS") return false;
-        const tls = serverTls(s);
-        if (!tlsByPort.has(port)) tlsByPort.set(port, tls);
-        if (JSON.stringify(tlsByPort.get(port)) === JSON.stringify(tls)) return true;
-        // One certificate per port (no SNI selection yet): another would be a second filter chain.
-        ctx.warn(
-          `Gateway/${gw.namespace}/${gw.name}: port ${port}: a server with other TLS than the port's first is left out`,
-        );
+        const https = protocol === "HTTPS";
+        if (!tlsByPort.has(port))
+          tlsByPort.set(port, https ? { chains: [], names: new Set(), catchAll: false } : undefined);
+        if (https === (tlsByPort.get(port) !== undefined)) return true;
+        // One kind per port: TLS chains and a plaintext one would need the TLS inspector to tell them apart.
+        ctx.warn(`${named}: port ${port}: a server with other TLS than the port's first is left out`);
         return false;
       });
       const tcp = onPort.filter((s) => s.port.protocol.toUpperCase() === "TCP");
       if (http.length + tcp.length < onPort.length) {
-        ctx.warn(`Gateway/${gw.namespace}/${gw.name}: port ${port}: only HTTP and TCP servers are served so far`);
+        ctx.warn(`${named}: port ${port}: only HTTP and TCP servers are served so far`);
       }
       if (tcp.length) {
         const p = serverTcpProxy(ctx, gw, tcp, port);
-        if (!p) ctx.warn(`Gateway/${gw.namespace}/${gw.name}: TCP port ${port}: no VirtualService tcp route applies`);
+        if (!p) ctx.warn(`${named}: TCP port ${port}: no VirtualService tcp route applies`);
         else if (!tcpByPort.has(port) && !http.length) tcpByPort.set(port, p);
       }
       if (!http.length) continue;
-      if (http.some((s) => s.port.protocol.toUpperCase() === "GRPC-WEB")) grpcWeb.add(port);
-      byPort.set(port, [...(byPort.get(port) ?? []), ...serverVirtualHosts(ctx, gw, http, port)]);
+      const tlsPort = tlsByPort.get(port);
+      if (!tlsPort) {
+        if (http.some((s) => s.port.protocol.toUpperCase() === "GRPC-WEB")) grpcWeb.add(port);
+        byPort.set(port, [...(byPort.get(port) ?? []), ...serverVirtualHosts(ctx, gw, http, port)]);
+        continue;
+      }
+      for (const s of http) {
+        const where = `${named}: spec.servers[${servers.indexOf(s)}]`;
+        const tls = serverTls(ctx, s, where, credentials);
+        if (!tls) continue; // validation refuses it
+        if ("warning" in tls) {
+          ctx.warn(tls.warning);
+          continue;
+        }
+        // Istio's names: one route table per HTTPS server, its chain matched by the server's hosts.
+        const all = sniHosts(s);
+        const names = all?.filter((n) => !tlsPort.names.has(n));
+        if (names?.length === 0 || (!all && tlsPort.catchAll) || (names && names.length < (all?.length ?? 0))) {
+          const some = !!names?.length;
+          ctx.warn(
+            `${where}: port ${port}: ${some ? "some of its hosts are" : "its hosts are"} another HTTPS server's on this port: ${some ? "those are" : "it is"} left out`,
+          );
+          if (names?.length === 0 || !all) continue;
+        }
+        for (const n of names ?? []) tlsPort.names.add(n);
+        if (!all) tlsPort.catchAll = true;
+        const routeName = `https.${port}.${s.port.name}.${gw.name}.${gw.namespace}`;
+        tlsPort.chains.push({ serverNames: names, tls: tls.tls, routeName });
+        tables.push({ name: routeName, vhosts: serverVirtualHosts(ctx, gw, [s], port) });
+        for (const secret of tls.secrets) secrets.set(secret.name ?? "", secret);
+      }
     }
   }
   const authz = workloadAuthz(ctx.model, proxy);
   for (const [port, p] of [...tcpByPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (!byPort.has(port)) out.listeners.push(gatewayTcpListener(port, p, authz));
+    if (!byPort.has(port) && !tlsByPort.get(port)?.chains.length)
+      out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port), tlsByPort.get(port)));
+    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
+    tables.push({ name: `http.${port}`, vhosts });
+  }
+  for (const [port, tlsPort] of [...tlsByPort.entries()].sort((a, b) => a[0] - b[0])) {
+    if (tlsPort?.chains.length) out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, false, tlsPort.chains));
+  }
+  for (const { name, vhosts } of tables) {
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {
       vhosts.push({
-        name: "blackhole:" + port,
+        name: "blackhole:" + name.split(".")[1],
         domains: ["*"],
         routes: [{ name: "default", match: { prefix: "/" }, direct_response: { status: 404 } }],
       });
     }
-    out.routes.push(routeConfiguration(`http.${port}`, vhosts));
+    out.routes.push(routeConfiguration(name, vhosts));
   }
+  out.secrets.push(...[...secrets.values()].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "")));
 }

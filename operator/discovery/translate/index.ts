@@ -3,6 +3,7 @@ import { workloadAuthz } from "./authz.js";
 import type {
   Cluster,
   ClusterLoadAssignment,
+  Secret,
   Listener,
   RouteConfiguration,
   VirtualHost,
@@ -42,6 +43,12 @@ export interface TranslateOptions {
   listenerNames?: string[];
   /** Per-object results of earlier translations to reuse where their inputs are the same; the output is equal. */
   memo?: TranslateMemo;
+  /**
+   * Gateway Secrets (credentialName) for a router proxy that connected on plaintext xDS, its namespace unverified:
+   * local mode only. Otherwise only a proxy on 15012 (`mtls`, its namespace the certificate's) gets them, as istiod
+   * serves credentials only to an authenticated proxy.
+   */
+  credentialsOverPlaintext?: boolean;
 }
 
 export interface TranslateResult {
@@ -49,6 +56,9 @@ export interface TranslateResult {
   routes: RouteConfiguration[];
   clusters: Cluster[];
   endpoints: ClusterLoadAssignment[];
+  /** SDS Secrets a gateway's credentialName servers need (`kubernetes://<name>`): only a router proxy gets any, and
+   * only of its own namespace. */
+  secrets: Secret[];
   /** Problems the user should hear about (unknown hosts, undefined subsets); the rest is still served. */
   warnings: string[];
 }
@@ -267,7 +277,7 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
 
 export function translate(model: ConfigModel, proxy: ProxyIdentity, options: TranslateOptions = {}): TranslateResult {
   const warnings = new Set<string>();
-  const out: TranslateResult = { listeners: [], routes: [], clusters: [], endpoints: [], warnings: [] };
+  const out: TranslateResult = { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [], warnings: [] };
   const ctx = baseContext(model, proxy, warnings);
   const memo = options.memo;
   memo?.model(model);
@@ -276,7 +286,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
   if (proxy.kind === "router") {
-    buildGateways(ctx, proxy, out);
+    buildGateways(ctx, proxy, out, proxy.mtls === true || options.credentialsOverPlaintext === true);
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
   apiListeners(ctx, options.listenerNames ?? [], out);
@@ -292,6 +302,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
     })),
     clusters: pruneAll(out.clusters),
     endpoints: pruneAll(out.endpoints),
+    secrets: out.secrets.map((x) => prune(x)),
     warnings: [...warnings].sort(),
   };
 }

@@ -1,5 +1,5 @@
-// Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), gateway listeners on
-// the Gateway's server ports, and API listeners for proxyless gRPC clients.
+// Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), and API listeners for
+// proxyless gRPC clients (gateway listeners: gateway-listeners.ts).
 import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
 import type {
   Address,
@@ -134,11 +134,11 @@ export function connectionManager(
   };
 }
 
-function address(port: number): Address {
+export function address(port: number): Address {
   return { socket_address: { address: "0.0.0.0", port_value: port } };
 }
 
-function hcmFilter(config: HttpConnectionManager): Filter {
+export function hcmFilter(config: HttpConnectionManager): Filter {
   return { name: "envoy.filters.network.http_connection_manager", typed_config: config };
 }
 
@@ -222,26 +222,6 @@ export function outboundTcpListener(vip: string, port: number, cluster: string, 
         ],
       },
     ],
-  };
-}
-
-/** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
-export function gatewayTcpListener(port: number, proxy: TcpProxy, authz: WorkloadAuthz = NO_AUTHZ): Listener {
-  const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
-  return serverPortListener(port, [
-    ...rbac,
-    { name: "envoy.filters.network.tcp_proxy", typed_config: proxy },
-  ] as Filter[]);
-}
-
-/** A gateway's listener on one server port (`0.0.0.0_<port>`), its one chain made of `filters`. */
-function serverPortListener(port: number, filters: Filter[]): Listener {
-  return {
-    "@type": TYPE.listener,
-    name: `0.0.0.0_${port}`,
-    address: address(port),
-    traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters }],
   };
 }
 
@@ -365,48 +345,6 @@ function inboundHttpFilters(
       ...meshFields(mesh),
     }),
   ];
-}
-
-/** An HTTPS server's certificate, key and (MUTUAL) client CA: files in the gateway's filesystem. */
-export interface GatewayTls {
-  certificateChain: string;
-  privateKey: string;
-  clientCa: string | undefined;
-}
-
-/**
- * A gateway's listener on a server port, routed by `http.<port>`; `grpcWeb`: a GRPC-WEB server is on the port; `tls`:
- * its HTTPS servers' TLS, terminated here (ALPN h2 and http/1.1).
- */
-export function gatewayListener(
-  port: number,
-  mesh?: MeshSettings,
-  authz: WorkloadAuthz = NO_AUTHZ,
-  grpcWeb = false,
-  tls?: GatewayTls,
-): Listener {
-  const hcm = connectionManager(`outbound_0.0.0.0_${port}`, `http.${port}`, false, mesh, grpcWeb);
-  const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
-  const listener = serverPortListener(port, [
-    hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] }),
-  ]);
-  if (!tls) return listener;
-  const chain = (listener.filter_chains ?? [])[0] as FilterChain;
-  chain.transport_socket = {
-    name: "envoy.transport_sockets.tls",
-    typed_config: {
-      "@type": TYPE.downstreamTlsContext,
-      common_tls_context: {
-        tls_certificates: [
-          { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
-        ],
-        alpn_protocols: ["h2", "http/1.1"],
-        ...(tls.clientCa ? { validation_context: { trusted_ca: { filename: tls.clientCa } } } : {}),
-      },
-      ...(tls.clientCa ? { require_client_certificate: true } : {}),
-    },
-  };
-  return listener;
 }
 
 /** What a gRPC client dialling `xds:///<name>` asks for: an API listener whose routes come over RDS. */

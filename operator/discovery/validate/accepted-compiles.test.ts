@@ -79,11 +79,12 @@ function problems(objects: KubeObject[]): string[] {
       routes: roundTrip(result.routes),
       clusters: roundTrip(result.clusters),
       endpoints: roundTrip(result.endpoints),
+      secrets: roundTrip(result.secrets),
       warnings: [],
     } as unknown as TranslateResult;
     out.push(...violations(result).map((v) => `${proxy.kind}: ${v}`));
     out.push(...violations(sent).map((v) => `${proxy.kind} (as sent): ${v}`));
-    for (const kind of ["listeners", "routes", "clusters", "endpoints"] as const)
+    for (const kind of ["listeners", "routes", "clusters", "endpoints", "secrets"] as const)
       out.push(...wireChanges(result[kind], sent[kind]).map((c) => `${proxy.kind} ${kind} changed on the wire: ${c}`));
   }
   return out;

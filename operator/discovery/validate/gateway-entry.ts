@@ -32,9 +32,14 @@ export function hostError(host: string, withNamespace: boolean): string | undefi
 export function validateGateway(spec: Gateway): string[] {
   const out: string[] = [];
   if (!spec.servers?.length) out.push("spec.servers: at least one server is required");
+  const portNames = new Set<string>();
   (spec.servers ?? []).forEach((s, i) => {
     const path = `spec.servers[${i}]`;
     port(out, s.port, `${path}.port`);
+    // As istiod's: an HTTPS server's route table is named after its port's name (https.<port>.<name>.<gateway>…).
+    if (s.port?.name !== undefined && portNames.has(s.port.name))
+      out.push(`${path}.port.name: port names in servers must be unique: duplicate name ${s.port.name}`);
+    if (s.port?.name !== undefined) portNames.add(s.port.name);
     if (!s.hosts?.length) out.push(`${path}.hosts: at least one host is required`);
     (s.hosts ?? []).forEach((h, j) => {
       const e = hostError(h, true);

@@ -1,13 +1,13 @@
 // A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE, or MUTUAL
-// with client certificates checked against caCertificates) with a certificate and key from files mounted into the
-// gateway; an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name, never ignored.
+// with client certificates checked against a CA) with a certificate and key from files mounted into the gateway
+// (serverCertificate, privateKey, caCertificates) or from a Kubernetes Secret of the gateway's namespace
+// (credentialName, served over SDS); an HTTP server may redirect to https (httpsRedirect). Anything else is refused by
+// name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 
 /** ServerTLSSettings fields a Weft gateway doesn't implement yet, and what to do instead. */
 const NOT_YET: Record<string, string> = {
-  credentialName:
-    "is not supported yet (Kubernetes Secrets over SDS): mount the certificate and give serverCertificate and privateKey",
-  credentialNames: "is not supported yet: mount the certificate and give serverCertificate and privateKey",
+  credentialNames: "is not supported yet (one certificate per server): give credentialName",
   tlsCertificates: "is not supported yet (one certificate per server): give serverCertificate and privateKey",
   caCrl: "is not supported yet for client certificates",
   subjectAltNames: "is not supported yet (use an AuthorizationPolicy on the client's identity)",
@@ -18,7 +18,7 @@ const NOT_YET: Record<string, string> = {
   cipherSuites: "is not supported yet (Node's defaults)",
 };
 
-/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE or MUTUAL from files). */
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE or MUTUAL). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
   const out: string[] = [];
   const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
@@ -32,10 +32,16 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
   const mode = tls.mode ?? "PASSTHROUGH"; // Istio's default
   if (mode !== "SIMPLE" && mode !== "MUTUAL")
     out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)`);
-  if (!set("credentialName")) {
-    if (!tls.serverCertificate) out.push(`${path}.tls.serverCertificate: is required (the certificate's file)`);
-    if (!tls.privateKey) out.push(`${path}.tls.privateKey: is required (the key's file)`);
+  if (set("credentialName")) {
+    // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
+    if (typeof tls.credentialName !== "string" || !tls.credentialName)
+      out.push(`${path}.tls.credentialName: must be a Secret's name`);
+    for (const k of ["serverCertificate", "privateKey", "caCertificates"])
+      if (set(k)) out.push(`${path}.tls.${k}: is not used with credentialName (the Secret holds it)`);
+    return out;
   }
+  if (!tls.serverCertificate) out.push(`${path}.tls.serverCertificate: is required (the certificate's file)`);
+  if (!tls.privateKey) out.push(`${path}.tls.privateKey: is required (the key's file)`);
   if (mode === "MUTUAL" && !tls.caCertificates)
     out.push(`${path}.tls.caCertificates: is required with MUTUAL (the CA client certificates are checked against)`);
   return out;

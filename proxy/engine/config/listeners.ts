@@ -145,7 +145,7 @@ export function compileListener(
     // Server names first (Envoy's order), then transport and ALPN among the chains a name picks.
     const entry = (group: (typeof matched)[number][]): Listener => {
       if (!group.some((m) => m.names)) return byTransport(group);
-      const bySni = sniChains(group, byTransport);
+      const bySni = sniChains(r, group, byTransport);
       const first = bySni.fallback ?? (bySni.groups[0]?.listener as Listener);
       return { ...first, byTransport: undefined, bySni };
     };

@@ -1,5 +1,6 @@
 // SDS secrets (envoy.extensions.transport_sockets.tls.v3.Secret), as Istio names them: `default` (the workload's
-// certificate and key) and `ROOTCA` (the mesh root). The agent holds them and sends them with every config, so a
+// certificate and key) and `ROOTCA` (the mesh root), which the agent holds, and a gateway's `kubernetes://<name>`
+// (its credentialName Secrets), which discovery serves over ADS. The agent sends them all with every config, so a
 // rotation is a config swap: new connections get the new certificate, connections already open keep theirs.
 // A common_tls_context naming secrets is resolved here into its inline form; anything else about SDS is refused.
 import type { DataSource } from "./types.js";
@@ -41,7 +42,7 @@ export function compileSecrets(list: unknown[] | undefined): Secrets {
 const inline = (d: DataSource): Obj =>
   d.inline !== undefined ? { inline_string: d.inline } : { filename: d.filename };
 
-/** An SdsSecretConfig: its name, found among the agent's secrets; only the agent (ADS-style `sds_config`) serves them. */
+/** An SdsSecretConfig: its name, found among the secrets the config carries (the agent's, and those over ADS). */
 function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
   onlyKnown(r, o, path, ["name", "sds_config"], "SdsSecretConfig");
   const name = r.reqStr(o, "name", path);
@@ -49,10 +50,10 @@ function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
   if (cfg) {
     const cp = join(path, "sds_config");
     onlyKnown(r, cfg, cp, ["ads", "resource_api_version", "initial_fetch_timeout"], "sds_config");
-    if (!r.optObj(cfg, "ads", cp)) r.fail(join(cp, "ads"), "is required: secrets come from this proxy's agent");
+    if (!r.optObj(cfg, "ads", cp)) r.fail(join(cp, "ads"), "is required: secrets come from the agent or over ADS");
   }
   const s = secrets.get(name);
-  if (!s) r.fail(join(path, "name"), `secret ${JSON.stringify(name)} is not (yet) available from the agent`);
+  if (!s) r.fail(join(path, "name"), `secret ${JSON.stringify(name)} is not (yet) available (from the agent or SDS)`);
   return s as Secret;
 }
 

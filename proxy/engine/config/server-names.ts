@@ -22,12 +22,23 @@ export function serverNames(r: Reader, m: Obj, path: string): string[] | undefin
  * Groups a port's chains by server name, each distinct set of chains compiled once by `compile` (which checks the
  * transport and ALPN rules among them): chains that share a name are told apart by transport or ALPN, as in Envoy.
  */
-export function sniChains<M extends { names?: string[] }>(
+export function sniChains<M extends { i: number; names?: string[]; transport?: string }>(
+  r: Reader,
   group: readonly M[],
   compile: (chains: M[]) => Listener,
 ): SniChains {
   const byName = new Map<string, M[]>();
-  for (const m of group) for (const n of m.names ?? []) byName.set(n, [...(byName.get(n) ?? []), m]);
+  for (const m of group)
+    for (const n of m.names ?? []) {
+      const before = byName.get(n) ?? [];
+      // As Envoy: two chains for one name must differ by transport (or ALPN), else the match is ambiguous.
+      if (before.some((o) => !o.transport || !m.transport))
+        r.fail(
+          `filter_chains[${m.i}].filter_chain_match.server_names`,
+          `${JSON.stringify(n)} is matched by another chain`,
+        );
+      byName.set(n, [...before, m]);
+    }
   const groups: { key: string; listener: Listener }[] = [];
   const bySet = new Map<string, { names: string[]; chains: M[] }>();
   for (const [name, chains] of byName) {

@@ -93,7 +93,7 @@ describe("transport_socket_matches", () => {
       },
     };
     expect(nack(cluster({ transport_socket_matches: [sds] }))).toContain(
-      'secret "default" is not (yet) available from the agent',
+      'secret "default" is not (yet) available (from the agent or SDS)',
     );
   });
 });

@@ -104,7 +104,7 @@ describe("TLS chains chosen by SNI (server_names)", () => {
       chain(certs["default"]!, ["shop.example.com"]),
     ]);
     await expect(engine.apply(twice)).rejects.toThrow(
-      /Listener "http": filter_chains\[1\]\.filter_chain_match: a chain without transport_protocol must be alone/,
+      'Listener "http": filter_chains[1].filter_chain_match.server_names: "shop.example.com" is matched by another chain',
     );
     const bare = resources([chain(certs["shop.example.com"]!, ["shop.example.com"])]);
     (bare.listeners[0] as Record<string, unknown>).listener_filters = [];

@@ -9,7 +9,7 @@ import { workloadSecrets } from "../../../proxy/agent/secrets.js";
 export function violations(out: TranslateResult | JsonObject[]): string[] {
   const list: JsonObject[] = Array.isArray(out)
     ? out
-    : [...out.listeners, ...out.routes, ...out.clusters, ...out.endpoints];
+    : [...out.listeners, ...out.routes, ...out.clusters, ...out.endpoints, ...out.secrets];
   const rules = list.flatMap((r) =>
     envoyRuleViolations(r).map((v) => `${String(r["name"] ?? r["cluster_name"])}: ${v}`),
   );
@@ -26,7 +26,7 @@ function engineRefusal(out: TranslateResult): string[] {
       routes: out.routes,
       clusters: out.clusters,
       endpoints: out.endpoints,
-      secrets,
+      secrets: [...secrets, ...out.secrets],
     });
     return [];
   } catch (err) {

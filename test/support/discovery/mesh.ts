@@ -103,3 +103,47 @@ spec:
 ${rest}
 ---`;
 }
+
+/** A STATIC ServiceEntry for `host`, port 80 (HTTP), served on 127.0.0.1:`port`. */
+export const loopbackEntry = (name: string, host: string, port: number, namespace?: string) => `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}${namespace ? `, namespace: ${namespace}` : ""} }
+spec:
+  hosts: [${host}]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1, ports: { http: ${port} } }]
+`;
+
+/** An app at 127.0.0.1:`port` (ServiceEntry app.internal), and a VirtualService binding `hosts` to Gateway `gateway`. */
+export const appBehindGateway = (port: number, hosts: string[], gateway = "edge") => `
+---${loopbackEntry("app", "app.internal", port, "default")}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: default }
+spec:
+  hosts: ${JSON.stringify(hosts)}
+  gateways: [${gateway}]
+  http: [{ route: [{ destination: { host: app.internal } }] }]
+`;
+
+/** A Kubernetes Secret's YAML, its `data` base64-encoded from `data` (or given as stringData). */
+export function secretYaml(
+  name: string,
+  namespace: string,
+  data: Record<string, string>,
+  opts: { type?: string; stringData?: boolean } = {},
+): string {
+  const values = Object.entries(data).map(([k, v]) =>
+    opts.stringData
+      ? `${JSON.stringify(k)}: ${JSON.stringify(v)}`
+      : `${JSON.stringify(k)}: ${Buffer.from(v).toString("base64")}`,
+  );
+  return `---
+apiVersion: v1
+kind: Secret
+metadata: { name: ${name}, namespace: ${namespace} }
+${opts.type ? `type: ${opts.type}\n` : ""}${opts.stringData ? "stringData" : "data"}: { ${values.join(", ")} }
+`;
+}

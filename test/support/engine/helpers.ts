@@ -3,6 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from "node:net";
 import type { ClientHttp2Stream } from "node:http2";
 import { request as httpsRequest } from "node:https";
+import type { TLSSocket } from "node:tls";
 import { Engine, type EngineOptions } from "../../../proxy/engine/engine.js";
 import type { Resources } from "../../../proxy/engine/config/types.js";
 
@@ -154,6 +155,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** Over TLS: the served certificate's subject CN, and whether the request went on a connection opened before. */
+  tls?: { cn: string | undefined; reused: boolean };
 }
 
 export const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
@@ -184,8 +187,15 @@ export function get(
     const req = (opts.tls ? httpsRequest : httpRequest)(opts.tls ? { ...options, ...opts.tls } : options, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
+      const subject = opts.tls ? (res.socket as TLSSocket).getPeerCertificate().subject?.CN : undefined;
+      const cn = Array.isArray(subject) ? subject.join() : subject;
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+          ...(opts.tls ? { tls: { cn, reused: req.reusedSocket } } : {}),
+        }),
       );
       res.on("error", reject);
     });

@@ -1,0 +1,101 @@
+// A Gateway server's `tls.credentialName`, as istiod serves it: the Secret of that name in the gateway proxy's own
+// namespace (never another namespace's) becomes SDS Secret `kubernetes://<name>` (certificate and key), and under
+// MUTUAL `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's `cacert`/`ca.crt`). A
+// Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the certificate's leaves the server
+// out, with a warning naming the Gateway and field (the gateway's other servers keep serving). Pure.
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import type { Secret } from "../../../proxy/xds/resources.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import { CA_SUFFIX, CREDENTIAL_PREFIX, keyAndCert, rootOf, type Credential } from "../model/credentials.js";
+import type { ConfigModel } from "../model/config.js";
+import type { ServerTLSSettings } from "../model/istio.js";
+import type { GatewayTls } from "./gateway-listeners.js";
+
+/** The Secrets by namespace and name, once per model. */
+const indexes = new WeakMap<Credential[], Map<string, Credential>>();
+function credential(model: ConfigModel, namespace: string, name: string): Credential | undefined {
+  const list = model.credentials;
+  if (!list) return undefined;
+  let index = indexes.get(list);
+  if (!index) indexes.set(list, (index = new Map(list.map((c) => [`${c.namespace}/${c.name}`, c]))));
+  return index.get(`${namespace}/${name}`);
+}
+
+const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+
+/** Why a Secret's certificate and key, or its CA, can't be served (undefined: they can); once per Secret object. */
+const pairProblems = new WeakMap<Credential, string | undefined>();
+const rootProblems = new WeakMap<Credential, string | undefined>();
+function once(cache: WeakMap<Credential, string | undefined>, c: Credential, check: () => string | undefined) {
+  if (!cache.has(c)) cache.set(c, check());
+  return cache.get(c);
+}
+
+/** The certificate and key as SDS Secret `name`, or why they can't be served. */
+function pairSecret(c: Credential, name: string): Secret | string {
+  const kc = keyAndCert(c);
+  if ("error" in kc) return kc.error;
+  const problem = once(pairProblems, c, () => {
+    try {
+      const cert = new X509Certificate(kc.cert);
+      return cert.checkPrivateKey(createPrivateKey(kc.key)) ? undefined : "the private key is not the certificate's";
+    } catch (err) {
+      // Node's message names the PEM problem, never the bytes.
+      return `not a PEM certificate and private key (${(err as Error).message})`;
+    }
+  });
+  if (problem) return problem;
+  return {
+    "@type": TYPE.secret,
+    name,
+    tls_certificate: {
+      certificate_chain: { inline_bytes: b64(kc.cert) },
+      private_key: { inline_bytes: b64(kc.key) },
+    },
+  };
+}
+
+/** The CA as SDS Secret `name`, or why it can't be served. */
+function rootSecret(c: Credential, name: string): Secret | string {
+  const root = rootOf(c);
+  if ("error" in root) return root.error;
+  const problem = once(rootProblems, c, () => {
+    try {
+      new X509Certificate(root.ca);
+      return undefined;
+    } catch (err) {
+      return `not a PEM CA certificate (${(err as Error).message})`;
+    }
+  });
+  return (
+    problem ?? {
+      "@type": TYPE.secret,
+      name,
+      validation_context: { trusted_ca: { inline_bytes: b64(root.ca) } },
+    }
+  );
+}
+
+/** A server's TLS from its credentialName, with the Secrets to serve; or the warning why the server is left out. */
+export function credentialTls(
+  model: ConfigModel,
+  namespace: string,
+  tls: ServerTLSSettings,
+  where: string,
+): { tls: GatewayTls; secrets: Secret[] } | { warning: string } {
+  const name = tls.credentialName as string;
+  const field = `${where}.tls.credentialName`;
+  const left = (why: string) => ({ warning: `${field}: ${why}; the server is left out` });
+  const found = credential(model, namespace, name);
+  if (!found) return left(`secret ${namespace}/${name} not found (a gateway reads Secrets of its own namespace)`);
+  const pair = pairSecret(found, CREDENTIAL_PREFIX + name);
+  if (typeof pair === "string") return left(`secret ${namespace}/${name}: ${pair}`);
+  const certificate = CREDENTIAL_PREFIX + name;
+  if (tls.mode !== "MUTUAL") return { tls: { kind: "sds", certificate, clientCa: undefined }, secrets: [pair] };
+  // As istiod's GetCaCert: Secret `<name>-cacert` if there is one, else the certificate's own Secret.
+  const caName = name + CA_SUFFIX;
+  const caFrom = credential(model, namespace, caName) ?? found;
+  const ca = rootSecret(caFrom, CREDENTIAL_PREFIX + caName);
+  if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (MUTUAL's CA): ${ca}`);
+  return { tls: { kind: "sds", certificate, clientCa: CREDENTIAL_PREFIX + caName }, secrets: [pair, ca] };
+}

@@ -1,0 +1,105 @@
+// A gateway's listeners on its Gateway servers' ports (`0.0.0.0_<port>`), as istiod builds them: an HTTP port's one
+// chain routed by `http.<port>`; on an HTTPS port one chain per server, matched by SNI (its hosts as server_names,
+// none for `*`), terminating TLS with the server's certificate (mounted files, or its credentialName's Secret over
+// SDS) and routed by the server's own table; a TCP port's TcpProxy.
+import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
+import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
+import { TYPE } from "../../../proxy/xds/types.js";
+import type { MeshSettings } from "../model/mesh.js";
+import { address, connectionManager, hcmFilter } from "./listeners.js";
+import { TLS_INSPECTOR } from "./mtls.js";
+import { ADS } from "./policy.js";
+
+/** Where an HTTPS server's certificate, key and (MUTUAL) client CA come from. */
+export type GatewayTls =
+  /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
+  | { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined }
+  /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
+  | { kind: "sds"; certificate: string; clientCa: string | undefined };
+
+/** One HTTPS server's chain: the server names it answers (none: every name), its TLS and its route table. */
+export interface GatewayChain {
+  serverNames: string[] | undefined;
+  tls: GatewayTls;
+  routeName: string;
+}
+
+/** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
+export function gatewayTcpListener(port: number, proxy: TcpProxy, authz: WorkloadAuthz = NO_AUTHZ): Listener {
+  const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
+  return serverPortListener(port, [
+    { filters: [...rbac, { name: "envoy.filters.network.tcp_proxy", typed_config: proxy }] as Filter[] },
+  ]);
+}
+
+function serverPortListener(port: number, chains: FilterChain[]): Listener {
+  return {
+    "@type": TYPE.listener,
+    name: `0.0.0.0_${port}`,
+    address: address(port),
+    traffic_direction: "OUTBOUND",
+    filter_chains: chains,
+  };
+}
+
+/**
+ * A gateway's listener on an HTTP server port, routed by `http.<port>`, or, with `chains`, on an HTTPS port (ALPN h2
+ * and http/1.1); `grpcWeb`: a GRPC-WEB server is on the port.
+ */
+export function gatewayListener(
+  port: number,
+  mesh?: MeshSettings,
+  authz: WorkloadAuthz = NO_AUTHZ,
+  grpcWeb = false,
+  chains?: GatewayChain[],
+): Listener {
+  const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
+  const filters = (routeName: string): Filter[] => {
+    const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, mesh, grpcWeb);
+    return [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })];
+  };
+  if (!chains) return serverPortListener(port, [{ filters: filters(`http.${port}`) }]);
+  const listener = serverPortListener(
+    port,
+    chains.map((c) => ({
+      ...(c.serverNames ? { filter_chain_match: { server_names: c.serverNames } } : {}),
+      filters: filters(c.routeName),
+      transport_socket: transportSocket(c.tls),
+    })),
+  );
+  // As istiod: the TLS inspector reads the SNI the chains are matched by.
+  return chains.some((c) => c.serverNames)
+    ? { ...listener, listener_filters: [TLS_INSPECTOR] as Listener["listener_filters"] }
+    : listener;
+}
+
+function transportSocket(tls: GatewayTls): FilterChain["transport_socket"] {
+  const clientCa = tls.clientCa;
+  const common =
+    tls.kind === "files"
+      ? {
+          tls_certificates: [
+            { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
+          ],
+          ...(clientCa ? { validation_context: { trusted_ca: { filename: clientCa } } } : {}),
+        }
+      : {
+          tls_certificate_sds_secret_configs: [{ name: tls.certificate, sds_config: ADS }],
+          ...(clientCa
+            ? {
+                combined_validation_context: {
+                  default_validation_context: {},
+                  validation_context_sds_secret_config: { name: clientCa, sds_config: ADS },
+                },
+              }
+            : {}),
+        };
+  return {
+    name: "envoy.transport_sockets.tls",
+    typed_config: {
+      "@type": TYPE.downstreamTlsContext,
+      common_tls_context: { ...common, alpn_protocols: ["h2", "http/1.1"] },
+      ...(clientCa ? { require_client_certificate: true } : {}),
+    },
+  };
+}
