@@ -273,6 +273,9 @@ export interface ServerTLSSettings {
   privateKey?: string;
   caCertificates?: string;
   credentialName?: string;
+  minProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
+  maxProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
+  cipherSuites?: string[];
   [field: string]: unknown;
 }
 

@@ -5,6 +5,7 @@
 import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
+import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import type { MeshSettings } from "../model/mesh.js";
 import { address, connectionManager, hcmFilter } from "./listeners.js";
 import { TLS_INSPECTOR } from "./mtls.js";
@@ -22,6 +23,8 @@ export interface GatewayChain {
   serverNames: string[] | undefined;
   tls: GatewayTls;
   routeName: string;
+  /** The server's minProtocolVersion, maxProtocolVersion and cipherSuites, as Envoy's tls_params. */
+  params?: TlsParameters;
 }
 
 /** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
@@ -64,7 +67,7 @@ export function gatewayListener(
     chains.map((c) => ({
       ...(c.serverNames ? { filter_chain_match: { server_names: c.serverNames } } : {}),
       filters: filters(c.routeName),
-      transport_socket: transportSocket(c.tls),
+      transport_socket: transportSocket(c.tls, c.params),
     })),
   );
   // As istiod: the TLS inspector reads the SNI the chains are matched by.
@@ -73,7 +76,7 @@ export function gatewayListener(
     : listener;
 }
 
-function transportSocket(tls: GatewayTls): FilterChain["transport_socket"] {
+function transportSocket(tls: GatewayTls, params: GatewayChain["params"]): FilterChain["transport_socket"] {
   const clientCa = tls.clientCa;
   const common =
     tls.kind === "files"
@@ -98,7 +101,7 @@ function transportSocket(tls: GatewayTls): FilterChain["transport_socket"] {
     name: "envoy.transport_sockets.tls",
     typed_config: {
       "@type": TYPE.downstreamTlsContext,
-      common_tls_context: { ...common, alpn_protocols: ["h2", "http/1.1"] },
+      common_tls_context: { ...common, alpn_protocols: ["h2", "http/1.1"], ...(params ? { tls_params: params } : {}) },
       ...(clientCa ? { require_client_certificate: true } : {}),
     },
   };

@@ -28,7 +28,7 @@ describe("a Gateway's HTTPS server", () => {
   let ca: KeyPair;
   let clientCa: KeyPair;
   let client: KeyPair;
-  const ports = { https: 0, mutual: 0, http: 0 };
+  const ports = { https: 0, mutual: 0, http: 0, modern: 0 };
 
   beforeAll(async () => {
     app = await backend("app", (req, res) => res.end(`app saw ${String(req.headers["x-forwarded-proto"])}`));
@@ -65,6 +65,9 @@ spec:
   - port: { number: ${ports.http}, name: http, protocol: HTTP }
     hosts: [shop.example.com]
     tls: { httpsRedirect: true }
+  - port: { number: ${ports.modern}, name: https-modern, protocol: HTTPS }
+    hosts: [shop.example.com]
+    tls: { mode: SIMPLE, serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key, minProtocolVersion: TLSV1_3 }
 ${appBehindGateway(app.port, ["shop.example.com"])}`;
     for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
     const out = translate(meshModel(yaml), parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
@@ -98,6 +101,18 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
     expect([r.status, r.headers.location]).toEqual([301, "https://shop.example.com/cart?id=1"]);
   });
 
+  it("minProtocolVersion TLSV1_3: a TLS 1.2 client's handshake fails, a TLS 1.3 one is served", async () => {
+    await expect(
+      get(
+        ports.modern,
+        "/hello",
+        {},
+        { tls: { servername: "shop.example.com", ca: ca.certPem, maxVersion: "TLSv1.2" } },
+      ),
+    ).rejects.toThrow();
+    expect((await httpsGet(ports.modern, "shop.example.com", ca.certPem)).status).toBe(200);
+  });
+
   it("refuses what it can't do yet, naming the field", () => {
     const server = (tls: Record<string, unknown>) => ({
       apiVersion: "networking.istio.io/v1",
@@ -109,6 +124,25 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
       /^spec\.servers\[0\]\.tls\.credentialNames: is not supported yet/,
     );
     expect(validateObject(server({ mode: "MUTUAL", credentialName: "shop-cert" }))).toEqual([]);
+    const files = { mode: "SIMPLE", serverCertificate: "/c", privateKey: "/k" };
+    expect(
+      validateObject(
+        server({
+          ...files,
+          cipherSuites: [
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            "[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]",
+          ],
+        }),
+      ),
+    ).toEqual([]);
+    expect(validateObject(server({ ...files, cipherSuites: ["TLS_AES_128_GCM_SHA256", "RC4-MD5X"] }))).toEqual([
+      'spec.servers[0].tls.cipherSuites[0]: "TLS_AES_128_GCM_SHA256" is not a TLS 1.0-1.2 cipher suite this proxy has',
+      'spec.servers[0].tls.cipherSuites[1]: "RC4-MD5X" is not a TLS 1.0-1.2 cipher suite this proxy has',
+    ]);
+    expect(validateObject(server({ ...files, minProtocolVersion: "TLSV1_3", maxProtocolVersion: "TLSV1_2" }))).toEqual([
+      "spec.servers[0].tls.minProtocolVersion: TLSV1_3 is above maxProtocolVersion TLSV1_2",
+    ]);
     expect(validateObject(server({ mode: "PASSTHROUGH" }))).toContain(
       "spec.servers[0].tls.mode: PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)",
     );

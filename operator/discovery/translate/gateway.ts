@@ -5,7 +5,8 @@ import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
 import { labelsMatch } from "../model/config.js";
-import type { Gateway, Server } from "../model/istio.js";
+import type { Gateway, Server, ServerTLSSettings } from "../model/istio.js";
+import type { TlsParameters_TlsProtocol } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { gatewayListener, gatewayTcpListener, type GatewayChain, type GatewayTls } from "./gateway-listeners.js";
 import { credentialTls } from "./gateway-credentials.js";
@@ -93,6 +94,23 @@ function serverTls(
   };
 }
 
+/** A server's TLS versions and cipher suites as istiod writes them (tls_params); undefined when it sets none. */
+function tlsParams(s: Server): GatewayChain["params"] {
+  const t = s.tls;
+  // Istio's TLSV1_2 is Envoy's TLSv1_2.
+  const version = (v: ServerTLSSettings["minProtocolVersion"]): TlsParameters_TlsProtocol | undefined =>
+    v === undefined ? undefined : v === "TLS_AUTO" ? v : (v.replace("TLSV", "TLSv") as TlsParameters_TlsProtocol);
+  const min = version(t?.minProtocolVersion);
+  const max = version(t?.maxProtocolVersion);
+  const suites = t?.cipherSuites?.length ? t.cipherSuites : undefined;
+  if (!min && !max && !suites) return undefined;
+  return {
+    ...(min ? { tls_minimum_protocol_version: min } : {}),
+    ...(max ? { tls_maximum_protocol_version: max } : {}),
+    ...(suites ? { cipher_suites: suites } : {}),
+  };
+}
+
 /** As istiod's getSNIHostsForServer: the hosts less their `namespace/`, each once; none for `*` (every name). */
 function sniHosts(s: Server): string[] | undefined {
   const hosts = [...new Set(s.hosts.map((h) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h).toLowerCase()))];
@@ -170,7 +188,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
         for (const n of names ?? []) tlsPort.names.add(n);
         if (!all) tlsPort.catchAll = true;
         const routeName = `https.${port}.${s.port.name}.${gw.name}.${gw.namespace}`;
-        tlsPort.chains.push({ serverNames: names, tls: tls.tls, routeName });
+        tlsPort.chains.push({ serverNames: names, tls: tls.tls, routeName, params: tlsParams(s) });
         tables.push({ name: routeName, vhosts: serverVirtualHosts(ctx, gw, [s], port) });
         for (const secret of tls.secrets) secrets.set(secret.name ?? "", secret);
       }

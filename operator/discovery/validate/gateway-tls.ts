@@ -4,6 +4,7 @@
 // (credentialName, served over SDS); an HTTP server may redirect to https (httpsRedirect). Anything else is refused by
 // name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
+import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
 
 /** ServerTLSSettings fields a Weft gateway doesn't implement yet, and what to do instead. */
 const NOT_YET: Record<string, string> = {
@@ -13,10 +14,8 @@ const NOT_YET: Record<string, string> = {
   subjectAltNames: "is not supported yet (use an AuthorizationPolicy on the client's identity)",
   verifyCertificateSpki: "is not supported yet",
   verifyCertificateHash: "is not supported yet",
-  minProtocolVersion: "is not supported yet (TLS 1.2 and 1.3 are accepted)",
-  maxProtocolVersion: "is not supported yet (TLS 1.2 and 1.3 are accepted)",
-  cipherSuites: "is not supported yet (Node's defaults)",
 };
+const VERSIONS = ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"];
 
 /** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE or MUTUAL). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
@@ -29,6 +28,18 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     return out;
   }
   for (const [k, why] of Object.entries(NOT_YET)) if (set(k)) out.push(`${path}.tls.${k}: ${why}`);
+  // As Envoy's tls_params: a minimum above the maximum, or a suite the proxies don't have, would be NACKed.
+  const [min, max] = [VERSIONS.indexOf(tls.minProtocolVersion ?? ""), VERSIONS.indexOf(tls.maxProtocolVersion ?? "")];
+  if (min > 0 && max > 0 && min > max)
+    out.push(
+      `${path}.tls.minProtocolVersion: ${tls.minProtocolVersion} is above maxProtocolVersion ${tls.maxProtocolVersion}`,
+    );
+  (tls.cipherSuites ?? []).forEach((c, i) => {
+    for (const n of cipherSuiteNames(c)) {
+      const why = cipherSuiteError(n);
+      if (why) out.push(`${path}.tls.cipherSuites[${i}]: ${why}`);
+    }
+  });
   const mode = tls.mode ?? "PASSTHROUGH"; // Istio's default
   if (mode !== "SIMPLE" && mode !== "MUTUAL")
     out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)`);

@@ -2,7 +2,7 @@
 // suites as Envoy takes them (TLS 1.3's are not configurable there, so a TLS_ name is refused, as an unknown one is).
 // BoringSSL's equal-preference groups ("[A|B]") have no OpenSSL equivalent: their suites are taken in the order
 // written, each still offered.
-import { getCiphers } from "node:tls";
+import { cipherSuiteError, cipherSuiteNames } from "../../xds/cipher-suites.js";
 import { join, type Obj, type Reader } from "./read.js";
 import { onlyKnown } from "./upstream.js";
 
@@ -16,8 +16,6 @@ export interface TlsParams {
   /** OpenSSL's cipher list (colon-separated), undefined for the defaults. */
   ciphers: string | undefined;
 }
-
-let known: Set<string> | undefined;
 
 /** `common`'s tls_params; `withCiphers`: cipher_suites is taken (a listener's), else refused. */
 export function tlsParams(r: Reader, common: Obj, cp: string, withCiphers: boolean): TlsParams {
@@ -35,15 +33,14 @@ export function tlsParams(r: Reader, common: Obj, cp: string, withCiphers: boole
   if (minVersion && maxVersion && order.indexOf(minVersion) > order.indexOf(maxVersion))
     r.fail(join(pp, "tls_minimum_protocol_version"), `${minVersion} is above the maximum ${maxVersion}`);
   const suites = params ? r.list(params, "cipher_suites", pp) : [];
-  known ??= new Set(getCiphers());
   const names = suites.flatMap((s, i) => {
     const at = join(join(pp, "cipher_suites"), i);
     if (typeof s !== "string" || !s) return r.fail(at, "not a cipher suite name");
-    const group = /^\[(.+)\]$/.exec(s)?.[1];
-    const list = group ? group.split("|") : [s];
-    for (const n of list)
-      if (!/^[A-Z0-9-]+$/i.test(n) || n.startsWith("TLS_") || !known?.has(n.toLowerCase()))
-        r.fail(at, `${JSON.stringify(n)} is not a TLS 1.0-1.2 cipher suite this proxy has`);
+    const list = cipherSuiteNames(s);
+    for (const n of list) {
+      const why = cipherSuiteError(n);
+      if (why) r.fail(at, why);
+    }
     return list;
   });
   return { minVersion, maxVersion, ciphers: names.length ? names.join(":") : undefined };
