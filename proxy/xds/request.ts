@@ -62,15 +62,9 @@ export function decodeRequestLazily(bytes: Buffer): RawDiscoveryRequest {
       case 5:
         nonce = r.string();
         break;
-      case 6: {
-        const status = messageType(STATUS);
-        const plain = status.toObject(status.decode(r.bytes()), { defaults: true }) as {
-          code?: number;
-          message?: string;
-        };
-        error = { code: plain.code, message: plain.message };
+      case 6:
+        error = decodeStatus(r.bytes());
         break;
-      }
       default:
         r.skipType(tag & 7);
     }
@@ -150,15 +144,9 @@ export function decodeDeltaRequest(bytes: Buffer): RawDeltaRequest {
       case 6:
         out.response_nonce = r.string();
         break;
-      case 7: {
-        const status = messageType(STATUS);
-        const plain = status.toObject(status.decode(r.bytes()), { defaults: true }) as {
-          code?: number;
-          message?: string;
-        };
-        out.error_detail = { code: plain.code, message: plain.message };
+      case 7:
+        out.error_detail = decodeStatus(r.bytes());
         break;
-      }
       case 8:
       case 9:
         r.skipType(tag & 7);
@@ -177,6 +165,13 @@ export function decodeDeltaRequest(bytes: Buffer): RawDeltaRequest {
       return node;
     },
   }) as RawDeltaRequest;
+}
+
+/** A NACK's google.rpc.Status: its code and message. */
+function decodeStatus(bytes: Uint8Array): { code?: number; message?: string } {
+  const status = messageType(STATUS);
+  const plain = status.toObject(status.decode(bytes), { defaults: true }) as { code?: number; message?: string };
+  return { code: plain.code, message: plain.message };
 }
 
 /** A Node from its bytes, as protobufjs' plain object. */
