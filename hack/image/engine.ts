@@ -12,7 +12,7 @@
 //   /usr/local/lib/weft/malloc_trim.node    proxy/engine/reclaim.ts)
 //   /usr/local/bin/weft-engine              a relative link to ../lib/weft/engine.mjs (the default binaryPath)
 // The link is relative, so a copy under <engines-dir>/<version>/ resolves inside the copy.
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { DEFAULT_BINARY_PATH } from "../../operator/api/versions.js";
@@ -21,25 +21,31 @@ export const ENGINE_DIR = "/usr/local/lib/weft";
 export const ENGINE_BUNDLE = `${ENGINE_DIR}/engine.mjs`;
 const ADDONS = ["original_dst.node", "shared_memory.node", "malloc_trim.node"];
 
+/** How the engine is bundled: one ES module for this Node, its CommonJS dependencies' require() bundled too. */
+export const BUNDLE_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: `node${process.versions.node.split(".")[0]}`,
+  // CommonJS dependencies call require(); an ES module has none of its own. (A bare require() in the engine's own
+  // modules, as proxy/xds/regex.ts loads re2js lazily, is bundled: esbuild calls its bundled copy.)
+  banner: {
+    js: 'import { createRequire as weftRequire } from "node:module"; const require = weftRequire(import.meta.url);',
+  },
+  legalComments: "none",
+  logLevel: "warning",
+};
+
 /** Bundles the engine of the compiled package at `app` (its dist/) into `root`, announcing `version`. */
 export async function engineRoot(root: string, app: string, version: string): Promise<void> {
   const dir = join(root, ENGINE_DIR.slice(1));
   mkdirSync(dir, { recursive: true });
   await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: [join(app, "dist", "proxy", "engine", "child.js")],
     outfile: join(root, ENGINE_BUNDLE.slice(1)),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: `node${process.versions.node.split(".")[0]}`,
-    // CommonJS dependencies call require(); an ES module has none of its own.
-    banner: {
-      js: 'import { createRequire as weftRequire } from "node:module"; const require = weftRequire(import.meta.url);',
-    },
     // The version the engine announces to its agent (child.ts reads it from the env when run from dist/).
     define: { "process.env.WEFT_ENGINE_VERSION": JSON.stringify(version) },
-    legalComments: "none",
-    logLevel: "warning",
   });
   chmodSync(join(root, ENGINE_BUNDLE.slice(1)), 0o644);
   for (const name of ADDONS) {

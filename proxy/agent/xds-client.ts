@@ -3,9 +3,10 @@
 // each response with the engine's compiler; and hands the engine a config only once it is consistent (warming),
 // while the engine keeps serving the last good config.
 import type { EngineConfig, Resources } from "../engine/config/types.js";
-import type { DiscoveryResponse, NodeInfo } from "../xds/ads.js";
+import type { DiscoveryResponse, NodeInfo } from "../xds/ads-wire.js";
 import { AdsClient, type AdsClientOptions } from "../xds/client.js";
-import { decodeResource } from "../xds/codec.js";
+import { decodeAny } from "../xds/wire-decode.js";
+import { envoyWireTypes, type WireTypes } from "../xds/wire-types.js";
 import { TYPE, SHORT_NAME, type JsonObject, type SnapshotType } from "../xds/types.js";
 import { STATS_METADATA } from "../xds/stats-target.js";
 import { ENGINE_TYPE, parseTarget, reportMetadata, type EngineReport, type EngineTarget } from "../xds/engine.js";
@@ -97,10 +98,10 @@ export class XdsClient {
   }
 
   /** The desired engine: at most one resource, ACKed when it parses; what the agent makes of it, it reports. */
-  private onEngine(r: DiscoveryResponse): string | undefined {
+  private onEngine(r: DiscoveryResponse, types: WireTypes): string | undefined {
     let target: EngineTarget | undefined;
     try {
-      const decoded = r.resources.map((any) => decodeResource(any));
+      const decoded = r.resources.map((any) => decodeAny(types, any));
       if (decoded.length > 1) return `${decoded.length} engines; want at most one`;
       const raw = decoded[0];
       target = raw && parseTarget({ version: raw["version"], binaryPath: raw["binary_path"] });
@@ -116,9 +117,10 @@ export class XdsClient {
   private async onResponse(r: DiscoveryResponse): Promise<string | undefined> {
     const type = r.type_url;
     this.nackError = undefined;
-    if (type === ENGINE_TYPE && this.opts.engine) return this.onEngine(r);
+    const types = await envoyWireTypes();
+    if (type === ENGINE_TYPE && this.opts.engine) return this.onEngine(r, types);
     if (!isSnapshotType(type)) return `unsupported type ${type}`;
-    const error = await this.take(type, r);
+    const error = await this.take(type, r, types);
     if (error) {
       this.state.reject(type, r.nonce, error);
       this.nackError = `NACK ${SHORT_NAME[type]}: ${error}`;
@@ -134,10 +136,10 @@ export class XdsClient {
   }
 
   /** Validates and commits one response, and applies the whole when consistent; the error to NACK with. */
-  private async take(type: SnapshotType, r: DiscoveryResponse): Promise<string | undefined> {
+  private async take(type: SnapshotType, r: DiscoveryResponse, types: WireTypes): Promise<string | undefined> {
     let decoded: JsonObject[];
     try {
-      decoded = r.resources.map((any) => decodeResource(any));
+      decoded = r.resources.map((any) => decodeAny(types, any));
     } catch (err) {
       return `${SHORT_NAME[type]}: cannot decode: ${(err as Error).message}`;
     }

@@ -1,7 +1,7 @@
 // Envoy's own counters (timeouts, overflows; a gauge or two), by Envoy's names: in /stats as `http.<stat_prefix>.<name>` and
 // `listener.<listener>.<name>`, in Prometheus as `envoy_http_<name>{envoy_http_conn_manager_prefix="…"}` and
 // `envoy_listener_<name>{envoy_listener_address="…"}`, the way Envoy's tag extraction names them.
-import type { Metric, MetricValue, Registry } from "prom-client";
+import type { Registry, Sample } from "./prometheus.js";
 
 /** A stat scope: Envoy's prefix and the Prometheus label its tag becomes. */
 export type Scope = "http" | "listener" | "connection_limit" | "tracing";
@@ -72,19 +72,8 @@ export class Counters {
 
   private register(scope: Scope, stat: string, tags: Map<string, number>): void {
     const name = `envoy_${scope}_${stat.replace(/[^a-zA-Z0-9_]/g, "_")}`; // rbac.allowed → envoy_http_rbac_allowed
-    if (this.registry.getSingleMetric(name)) return;
-    const help = `Envoy's ${scope}.${stat}.`;
-    const values = (): MetricValue<string>[] =>
-      [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }) as MetricValue<string>);
-    const type = GAUGES.has(stat) ? "gauge" : "counter";
-    const m = {
-      name,
-      help,
-      type,
-      aggregator: "sum",
-      get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
-      reset: () => undefined,
-    };
-    this.registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()
+    if (this.registry.has(name)) return;
+    const samples = (): Sample[] => [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }));
+    this.registry.register(name, `Envoy's ${scope}.${stat}.`, GAUGES.has(stat) ? "gauge" : "counter", samples);
   }
 }

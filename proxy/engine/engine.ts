@@ -330,7 +330,7 @@ export class Engine {
 
   /** Prometheus text of the engine's metrics. */
   async prometheus(): Promise<string> {
-    const istio = await this.stats.registry.metrics();
+    const istio = this.stats.registry.metrics();
     return istio + clusterPrometheus([...this.clusters].map(([name, c]): [string, ClusterState] => [name, c.state()]));
   }
 

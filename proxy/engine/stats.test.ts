@@ -14,12 +14,13 @@ const rec = (over: Partial<RequestRecord>): RequestRecord => ({
 
 /** istio_requests_total's samples as "labels → value". */
 async function totals(stats: Stats): Promise<Map<string, number>> {
-  const m = await stats.registry.getSingleMetric("istio_requests_total")?.get();
   return new Map(
-    (m?.values ?? []).map((v) => [
-      `${v.labels.response_code} ${v.labels.response_flags} ${v.labels.grpc_response_status}`,
-      v.value,
-    ]),
+    stats.registry
+      .samples("istio_requests_total")
+      .map((v) => [
+        `${v.labels?.response_code} ${v.labels?.response_flags} ${v.labels?.grpc_response_status}`,
+        v.value,
+      ]),
   );
 }
 

@@ -1,6 +1,6 @@
 // Istio's standard metrics (names and labels), so existing Grafana and Kiali queries work. The hot path only bumps
-// plain numbers in a per-label-set series; prom-client's registry renders them at scrape time.
-import { Registry, type Metric, type MetricValue } from "prom-client";
+// plain numbers in a per-label-set series; the registry (prometheus.ts) renders them at scrape time.
+import { Registry, type Sample } from "./prometheus.js";
 
 export interface Workload {
   name: string;
@@ -142,41 +142,23 @@ export function peerOf(meta: string | undefined, serviceNamespace: string): Work
   };
 }
 
-/** A metric in prom-client's collection interface, rendered from our series. */
-function metric(
-  name: string,
-  help: string,
-  type: "counter" | "histogram",
-  values: () => MetricValue<string>[],
-): Metric<string> {
-  const m = {
-    name,
-    help,
-    type,
-    aggregator: "sum",
-    get: async () => ({ name, help, type, aggregator: "sum", values: values() }),
-    reset: () => undefined,
-  };
-  return m as unknown as Metric<string>; // unknown: prom-client types only its own classes; the registry needs get()
-}
-
-function histogramValues(name: string, series: Iterable<Series>, of: HistOf): MetricValue<string>[] {
-  const out: MetricValue<string>[] = [];
+function histogramValues(name: string, series: Iterable<Series>, of: HistOf): Sample[] {
+  const out: Sample[] = [];
   for (const s of series) {
     const h = of(s);
     let cumulative = 0;
     h.bounds.forEach((le, i) => {
       cumulative += h.counts[i] as number;
-      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cumulative } as MetricValue<string>);
+      out.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cumulative });
     });
     cumulative += h.counts[h.bounds.length] as number;
     out.push({
       metricName: `${name}_bucket`,
       labels: { ...s.labels, le: "+Inf" },
       value: cumulative,
-    } as MetricValue<string>);
-    out.push({ metricName: `${name}_sum`, labels: s.labels, value: h.sum } as MetricValue<string>);
-    out.push({ metricName: `${name}_count`, labels: s.labels, value: cumulative } as MetricValue<string>);
+    });
+    out.push({ metricName: `${name}_sum`, labels: s.labels, value: h.sum });
+    out.push({ metricName: `${name}_count`, labels: s.labels, value: cumulative });
   }
   return out;
 }
@@ -188,21 +170,17 @@ export class Stats {
   private last: (LabelFields & { series: Series }) | undefined;
   constructor(private readonly self: Workload = unknownWorkload) {
     const all = () => this.series.values();
-    this.registry.registerMetric(
-      metric("istio_requests_total", "Requests handled, by Istio's standard labels.", "counter", () =>
-        [...all()].map((s) => ({ labels: s.labels, value: s.count }) as MetricValue<string>),
-      ),
+    this.registry.register("istio_requests_total", "Requests handled, by Istio's standard labels.", "counter", () =>
+      [...all()].map((s) => ({ labels: s.labels, value: s.count })),
     );
     const hist = (name: string, help: string, of: HistOf) =>
-      this.registry.registerMetric(metric(name, help, "histogram", () => histogramValues(name, all(), of)));
+      this.registry.register(name, help, "histogram", () => histogramValues(name, all(), of));
     hist("istio_request_duration_milliseconds", "Request duration in milliseconds.", (s) => s.duration);
     hist("istio_request_bytes", "Request sizes in bytes.", (s) => s.requestBytes);
     hist("istio_response_bytes", "Response sizes in bytes.", (s) => s.responseBytes);
     const tcp = (name: string, help: string, of: (s: TcpSeries) => number) =>
-      this.registry.registerMetric(
-        metric(name, help, "counter", () =>
-          [...this.tcpSeries.values()].map((s) => ({ labels: s.labels, value: of(s) }) as MetricValue<string>),
-        ),
+      this.registry.register(name, help, "counter", () =>
+        [...this.tcpSeries.values()].map((s) => ({ labels: s.labels, value: of(s) })),
       );
     tcp("istio_tcp_connections_opened_total", "TCP connections opened.", (s) => s.opened);
     tcp("istio_tcp_connections_closed_total", "TCP connections closed.", (s) => s.closed);

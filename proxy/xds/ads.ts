@@ -1,46 +1,24 @@
 // The ADS gRPC service (envoy.service.discovery.v3.AggregatedDiscoveryService), with serializers built on the
-// same protobufjs Root as the resource codec. Shared by the control plane (server) and agents (client).
+// same protobufjs Root as the resource codec: the server's side (discovery); the client's is ads-wire.ts.
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import protobuf from "protobufjs";
 import { messageType } from "./protos.js";
-import { decodeRequestLazily } from "./request.js";
-import type { AnyMessage } from "./types.js";
+import { decodeDeltaRequest, decodeRequestLazily } from "./request.js";
 import {
-  DELTA_PATH,
-  decodeDeltaRequest,
-  decodeDeltaResponse,
-  encodeDeltaRequest,
-  encodeDeltaResponse,
-} from "./delta.js";
+  STREAM_PATH,
+  decodeResponse,
+  decodeResponseHeader,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from "./ads-wire.js";
+import { DELTA_PATH, decodeDeltaResponse, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from "./delta.js";
 
-export interface NodeInfo {
-  id: string;
-  cluster?: string;
-  user_agent_name?: string;
-  user_agent_version?: string;
-  locality?: { region?: string; zone?: string; sub_zone?: string };
-  /** google.protobuf.Struct, in protobufjs' form ({fields: {k: {stringValue}}}). */
-  metadata?: { fields?: Record<string, { stringValue?: string }> };
-}
-
-export interface DiscoveryRequest {
-  version_info: string;
-  node?: NodeInfo;
-  resource_names: string[];
-  type_url: string;
-  response_nonce: string;
-  error_detail?: { code?: number; message?: string };
-}
-
-export interface DiscoveryResponse {
-  version_info: string;
-  resources: AnyMessage[];
-  type_url: string;
-  nonce: string;
-}
+// The messages' types are the client's (ads-wire.ts), the server's too.
+export type { DiscoveryRequest, DiscoveryResponse, NodeInfo } from "./ads-wire.js";
 
 const REQUEST = "envoy.service.discovery.v3.DiscoveryRequest";
 const RESPONSE = "envoy.service.discovery.v3.DiscoveryResponse";
+const DELTA_REQUEST = "envoy.service.discovery.v3.DeltaDiscoveryRequest";
+const DELTA_RESPONSE = "envoy.service.discovery.v3.DeltaDiscoveryResponse";
 
 function encoder<T extends object>(name: string): (value: T) => Buffer {
   return (value) => {
@@ -57,25 +35,13 @@ function decoder<T>(name: string, defaults: boolean): (bytes: Buffer) => T {
   };
 }
 
-export const encodeRequest = encoder<DiscoveryRequest>(REQUEST);
+/** The server's reading of a whole request (request.ts reads it lazily, for the ADS server). */
 export const decodeRequest = decoder<DiscoveryRequest>(REQUEST, true);
-export const decodeResponse = decoder<DiscoveryResponse>(RESPONSE, true);
 const encodeWhole = encoder<DiscoveryResponse>(RESPONSE);
 
-/** Reads only version, type and nonce of a response (resources: []), for clients that don't use the resources. */
-export function decodeResponseHeader(bytes: Buffer): DiscoveryResponse {
-  const r = protobuf.Reader.create(bytes);
-  const out: DiscoveryResponse = { version_info: "", resources: [], type_url: "", nonce: "" };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    const field = tag >>> 3;
-    if (field === 1) out.version_info = r.string();
-    else if (field === 4) out.type_url = r.string();
-    else if (field === 5) out.nonce = r.string();
-    else r.skipType(tag & 7);
-  }
-  return out;
-}
+/** A delta response, or one already encoded (shared by every stream that gets it) passed through. */
+export const encodeDeltaResponse = (r: DeltaDiscoveryResponse | Buffer): Buffer =>
+  Buffer.isBuffer(r) ? r : encoder<DeltaDiscoveryResponse>(DELTA_RESPONSE)(r);
 
 /**
  * An encoded response inside its gRPC frame (flag byte, 4-byte length, message), built once and written to every
@@ -105,16 +71,12 @@ export function encodeResponse(value: DiscoveryResponse | Buffer | FramedRespons
   return Buffer.isBuffer(value) ? value : encodeWhole(value);
 }
 
-export const ADS_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService";
-
-/** The state-of-the-world stream's method; the incremental one's is delta.ts's DELTA_PATH. */
-export const STREAM_PATH = `/${ADS_SERVICE}/StreamAggregatedResources`;
-
 const STREAM = {
   path: STREAM_PATH,
   requestStream: true,
   responseStream: true,
-  requestSerialize: encodeRequest,
+  // grpc-js clients (tests, benches) write with protobufjs, any field they are given; the agent with ads-wire.ts.
+  requestSerialize: encoder<DiscoveryRequest>(REQUEST),
   requestDeserialize: decodeRequestLazily, // the server's side: names and node decoded when read
   responseSerialize: encodeResponse,
   responseDeserialize: decodeResponse,
@@ -124,7 +86,7 @@ const DELTA = {
   path: DELTA_PATH,
   requestStream: true,
   responseStream: true,
-  requestSerialize: encodeDeltaRequest,
+  requestSerialize: encoder<DeltaDiscoveryRequest>(DELTA_REQUEST),
   requestDeserialize: decodeDeltaRequest,
   responseSerialize: (value: Parameters<typeof encodeDeltaResponse>[0] | FramedResponse): Buffer =>
     value instanceof FramedResponse ? value.message : encodeDeltaResponse(value),

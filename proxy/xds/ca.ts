@@ -1,7 +1,7 @@
 // Istio's certificate API (istio.v1.auth.IstioCertificateService, security/proto/pki/ca.proto), shared by the
-// mesh CA in discovery (server) and the agent (client). The messages are built here with protobufjs: three fields.
+// mesh CA in discovery (server) and the agent (client). Three fields, on the bare wire (wire.ts).
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import protobuf from "protobufjs";
+import { LEN, VARINT, WireReader, WireWriter, longString } from "./wire.js";
 
 export interface CertificateRequest {
   /** PEM-encoded PKCS#10 request. */
@@ -20,39 +20,34 @@ export const CA_AUDIENCE = "istio-ca";
 /** The metadata key carrying `Bearer <token>`. */
 export const CA_AUTH_HEADER = "authorization";
 
-const root = protobuf.Root.fromJSON({
-  nested: {
-    istio: {
-      nested: {
-        v1: {
-          nested: {
-            auth: {
-              nested: {
-                IstioCertificateRequest: {
-                  fields: { csr: { type: "string", id: 1 }, validity_duration: { type: "int64", id: 3 } },
-                },
-                IstioCertificateResponse: { fields: { cert_chain: { rule: "repeated", type: "string", id: 1 } } },
-              },
-            },
-          },
-        },
-      },
-    },
+// istio.v1.auth.IstioCertificateRequest: csr = 1, validity_duration = 3 (int64).
+const req = {
+  encode: (v: CertificateRequest): Buffer => new WireWriter().string(1, v.csr).uint(3, v.validity_duration).finish(),
+  decode: (b: Buffer): CertificateRequest => {
+    const out: CertificateRequest = { csr: "", validity_duration: 0 };
+    for (const r = new WireReader(b); !r.done;) {
+      const tag = r.uint32();
+      if (tag === ((1 << 3) | LEN)) out.csr = r.string();
+      else if (tag === ((3 << 3) | VARINT)) out.validity_duration = Number(longString(r.varint64(), true));
+      else r.skip(tag & 7);
+    }
+    return out;
   },
-});
-const Request = root.lookupType("istio.v1.auth.IstioCertificateRequest");
-const Response = root.lookupType("istio.v1.auth.IstioCertificateResponse");
+};
 
-function codec<T extends object>(type: protobuf.Type, defaults: Partial<T>) {
-  return {
-    encode: (v: T): Buffer => Buffer.from(type.encode(type.fromObject(v as Record<string, unknown>)).finish()),
-    decode: (b: Buffer): T =>
-      ({ ...defaults, ...type.toObject(type.decode(b), { longs: Number, arrays: true, defaults: true }) }) as T,
-  };
-}
-
-const req = codec<CertificateRequest>(Request, { csr: "", validity_duration: 0 });
-const res = codec<CertificateResponse>(Response, { cert_chain: [] });
+// istio.v1.auth.IstioCertificateResponse: repeated cert_chain = 1.
+const res = {
+  encode: (v: CertificateResponse): Buffer => new WireWriter().strings(1, v.cert_chain).finish(),
+  decode: (b: Buffer): CertificateResponse => {
+    const out: CertificateResponse = { cert_chain: [] };
+    for (const r = new WireReader(b); !r.done;) {
+      const tag = r.uint32();
+      if (tag === ((1 << 3) | LEN)) out.cert_chain.push(r.string());
+      else r.skip(tag & 7);
+    }
+    return out;
+  },
+};
 
 /** CreateCertificate's method, and its messages as bytes (the agent's client; discovery's server below). */
 export const CREATE_CERTIFICATE = "/istio.v1.auth.IstioCertificateService/CreateCertificate";

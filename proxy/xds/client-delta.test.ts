@@ -11,7 +11,8 @@ import { ECHO_SUBSETS, meshModel } from "../../test/support/discovery/mesh.js";
 import { adsService, type DiscoveryRequest, type DiscoveryResponse } from "./ads.js";
 import { AdsClient } from "./client.js";
 import { decodeResource, encodeResource } from "./codec.js";
-import type { DeltaDiscoveryResponse, RawDeltaRequest } from "./delta.js";
+import type { DeltaDiscoveryResponse } from "./delta.js";
+import type { RawDeltaRequest } from "./request.js";
 import { TYPE } from "./types.js";
 
 const NODE = { id: "sidecar~127.0.0.9~client-0.default~default.svc.cluster.local" };

@@ -13,7 +13,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
   type NodeInfo,
-} from "./ads.js";
+} from "./ads-wire.js";
 import { WARMING_ORDER } from "./types.js";
 import {
   DELTA_PATH,

@@ -1,24 +1,13 @@
-// Converts Envoy resources between Weft's proto3-JSON form and protobuf bytes packed in google.protobuf.Any.
+// Converts Envoy resources between Weft's proto3-JSON form and protobuf bytes packed in google.protobuf.Any: encodes
+// with protobufjs (the control plane), decodes with wire-decode.ts (the sidecar's agent decodes the same way).
 import protobuf from "protobufjs";
-import { messageType } from "./protos.js";
-import type { AnyMessage, Json, JsonObject } from "./types.js";
-import {
-  formatDuration,
-  formatTimestamp,
-  fromLong,
-  fromStruct,
-  fromValue,
-  isWrapper,
-  parseDuration,
-  parseTimestamp,
-  toStruct,
-  toValue,
-} from "./wellknown.js";
+import { envoyWireTable, messageType } from "./protos.js";
+import { decodeAny } from "./wire-decode.js";
+import { WireTypes } from "./wire-types.js";
+import type { AnyMessage, JsonObject } from "./types.js";
+import { isWrapper, parseDuration, parseTimestamp, toStruct, toValue } from "./wellknown.js";
 
 type Plain = Record<string, unknown>;
-
-const LONG_TYPES = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: false };
 
 function field(type: protobuf.Type, key: string): protobuf.Field {
   const direct = type.fields[key];
@@ -124,71 +113,10 @@ function varint(n: number): Buffer {
   return Buffer.from(out);
 }
 
-// ---- protobufjs plain object → JSON ----
+let wireTypes: WireTypes | undefined;
 
-function plainToJson(type: protobuf.Type, plain: unknown): Json {
-  const obj = (plain ?? {}) as Plain;
-  switch (type.fullName) {
-    case ".google.protobuf.Any":
-      return unpackAny(String(obj["type_url"]), Buffer.from(String(obj["value"] ?? ""), "base64"));
-    case ".google.protobuf.Duration":
-      return formatDuration(obj);
-    case ".google.protobuf.Timestamp":
-      return formatTimestamp(obj);
-    case ".google.protobuf.Struct":
-      return fromStruct(obj);
-    case ".google.protobuf.Value":
-      return fromValue(obj);
-    case ".google.protobuf.ListValue":
-      return Array.isArray(obj["values"]) ? obj["values"].map((v) => fromValue(v as Plain)) : [];
-    case ".google.protobuf.FieldMask":
-      return Array.isArray(obj["paths"]) ? obj["paths"].join(",") : "";
-  }
-  if (isWrapper(type.fullName)) {
-    const v = obj["value"];
-    if (type.fullName === ".google.protobuf.Int64Value" || type.fullName === ".google.protobuf.UInt64Value") {
-      return fromLong(v ?? 0);
-    }
-    return v === undefined ? wrapperZero(type.fullName) : (v as Json);
-  }
-  const out: JsonObject = {};
-  for (const [key, value] of Object.entries(obj)) {
-    const f = type.fields[key];
-    if (!f) continue;
-    const convert = (v: unknown): Json => {
-      if (f.resolvedType instanceof protobuf.Type) return plainToJson(f.resolvedType, v);
-      if (LONG_TYPES.has(f.type)) return fromLong(v);
-      return v as Json;
-    };
-    if (f.map) {
-      const entries: JsonObject = {};
-      for (const [k, v] of Object.entries(value as Plain)) entries[k] = convert(v);
-      out[key] = entries;
-    } else if (f.repeated) {
-      out[key] = (value as unknown[]).map(convert);
-    } else {
-      out[key] = convert(value);
-    }
-  }
-  return out;
-}
-
-/** The value of a wrapper whose inner field held its default, so protobuf left it out. */
-function wrapperZero(fullName: string): Json {
-  if (fullName === ".google.protobuf.BoolValue") return false;
-  if (fullName === ".google.protobuf.StringValue" || fullName === ".google.protobuf.BytesValue") return "";
-  return 0;
-}
-
-function unpackAny(url: string, bytes: Uint8Array): JsonObject {
-  const type = messageType(url);
-  const plain = type.toObject(type.decode(bytes), TO_OBJECT);
-  const body = plainToJson(type, plain);
-  if (type.fullName.startsWith(".google.protobuf.")) return { "@type": url, value: body };
-  return { "@type": url, ...(body as JsonObject) };
-}
-
-/** Decodes an Any from the wire into its proto3-JSON form, "@type" included. */
+/** Decodes an Any from the wire into its proto3-JSON form, "@type" included (wire-decode.ts, with protos.ts' Root). */
 export function decodeResource(any: { type_url: string; value: Uint8Array }): JsonObject {
-  return unpackAny(any.type_url, any.value);
+  wireTypes ??= new WireTypes(envoyWireTable());
+  return decodeAny(wireTypes, any);
 }

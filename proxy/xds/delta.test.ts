@@ -1,6 +1,7 @@
 // A delta request as discovery reads it from a proxy: what it says is kept, and bytes that aren't shaped as the
 // message says are refused rather than misread.
-import { decodeDeltaRequest, encodeDeltaRequest } from "./delta.js";
+import { encodeDeltaRequest } from "./delta.js";
+import { decodeDeltaRequest } from "./request.js";
 import { TYPE } from "./types.js";
 
 describe("decodeDeltaRequest", () => {

@@ -1,13 +1,16 @@
 // Loads Envoy's v3 protos (shipped by @grpc/grpc-js-xds under deps/) once, lazily, into one protobufjs Root: from the
 // JSON descriptor `npm run build` writes beside this file (hack/descriptor.ts), else from the .proto text. The JSON
-// loads in half the time and leaves a smaller heap (the parser's intermediate objects, the comments), which the
-// sidecar's agent pays for at every start.
+// loads in half the time and leaves a smaller heap (the parser's intermediate objects, the comments). The control
+// plane encodes with it; the sidecar's agent loads none of it (wire-types.ts has the table it decodes with).
 import { createRequire } from "node:module";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { descriptorInputs } from "./descriptor-inputs.js";
+import { MAP, REPEATED, type TableField, type WireTable } from "./wire-types.js";
+
+export { descriptorInputs };
 
 const FILES = [
   "envoy/service/discovery/v3/ads.proto",
@@ -50,19 +53,6 @@ let root: protobuf.Root | undefined;
 
 /** Where `npm run build` puts the descriptor: beside the compiled protos.js. */
 export const DESCRIPTOR_FILE = fileURLToPath(new URL("./envoy-protos.json", import.meta.url));
-
-/**
- * What the descriptor was made from: this module's own text (FILES, Weft's type) and the versions of the packages
- * whose protos and parser it read. A descriptor made from anything else is stale and not used.
- */
-export function descriptorInputs(): string {
-  const require = createRequire(import.meta.url);
-  const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
-  return createHash("sha256")
-    .update(readFileSync(fileURLToPath(import.meta.url)))
-    .update(`\0${version("@grpc/grpc-js-xds")}\0${version("protobufjs")}`)
-    .digest("hex");
-}
 
 /** The descriptor's Root, or undefined when there is none, it doesn't parse, or it is stale (then the .proto text). */
 function fromFile(): protobuf.Root | undefined {
@@ -136,6 +126,40 @@ export function fromProtos(): protobuf.Root {
   );
   r.resolveAll();
   return r;
+}
+
+/**
+ * The Root as wire-types.ts' table: every message's fields and every enum's names by number, as protobufjs reads
+ * them (an enum's alias gives its number the last name, as protobufjs' toObject spells it).
+ */
+export function wireTable(r: protobuf.Root): WireTable {
+  const table: WireTable = { messages: {}, enums: {} };
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const child of ns.nestedArray) {
+      if (child instanceof protobuf.Type)
+        table.messages[child.fullName.slice(1)] = child.fieldsArray.map((f): TableField => {
+          const type = f.resolve().resolvedType
+            ? (f.resolvedType as protobuf.ReflectionObject).fullName.slice(1)
+            : f.type;
+          const flags = (f.repeated ? REPEATED : 0) | (f.map ? MAP : 0);
+          return f.map
+            ? [f.id, f.name, type, flags, (f as unknown as protobuf.MapField).keyType]
+            : [f.id, f.name, type, flags];
+        });
+      else if (child instanceof protobuf.Enum) table.enums[child.fullName.slice(1)] = { ...child.valuesById };
+      if (child instanceof protobuf.Namespace) visit(child);
+    }
+  };
+  visit(r);
+  return table;
+}
+
+let table: WireTable | undefined;
+
+/** The table of the Root Weft exchanges (wire-types.ts loads the built one when it can). */
+export function envoyWireTable(): WireTable {
+  table ??= wireTable(envoyRoot());
+  return table;
 }
 
 /** Looks up a message type by its full name ("envoy.config.cluster.v3.Cluster") or a type URL. */

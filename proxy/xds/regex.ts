@@ -2,7 +2,26 @@
 // of RE2/Go regexp; hack/bench/regex.ts measures it and proxy/README.md says why it was chosen). The engine compiles
 // route, header, query and CORS matchers and regex rewrites with it, and discovery's validation webhook accepts a
 // pattern exactly when this module compiles it, so what the webhook lets through is what the proxy can run. Pure.
-import { RE2JS } from "re2js";
+import { createRequire } from "node:module";
+import type * as Re2js from "re2js";
+import type { RE2JS } from "re2js";
+
+let re2js: typeof RE2JS | undefined;
+
+/**
+ * re2js, loaded with the first pattern: most sidecars' configs have none (Istio's translation makes regexes for
+ * AuthorizationPolicy values and regex matches), and re2js' code and Unicode tables were the largest single part of
+ * both the agent's and the engine's heap (about 0.6 MB private each, bench:memory). From dist/ Node's require loads
+ * its CommonJS build; in the image's engine bundle, esbuild turns `require` into its bundled copy, initialized on
+ * that first call.
+ */
+function re2(): typeof RE2JS {
+  const load = (): unknown =>
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- what esbuild bundles (the image's engine)
+    typeof require === "function" ? require("re2js") : createRequire(import.meta.url)("re2js");
+  re2js ??= (load() as typeof Re2js).RE2JS;
+  return re2js;
+}
 
 // Said plainly before RE2's own parse error, which names only the construct: RE2 has no lookaround or backreferences.
 const RE2_UNSUPPORTED = /\(\?<?[=!]|\\[1-9]/;
@@ -31,9 +50,10 @@ export function re2Error(pattern: string, ignoreCase = false): string | undefine
 export function compileRe2(pattern: string, ignoreCase = false): Re2 | string {
   if (RE2_UNSUPPORTED.test(pattern))
     return `"${pattern}" uses lookaround or backreferences, which RE2 does not support`;
+  const RE2 = re2();
   let re: RE2JS;
   try {
-    re = RE2JS.compile(pattern, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    re = RE2.compile(pattern, ignoreCase ? RE2.CASE_INSENSITIVE : 0);
   } catch (err) {
     return `"${pattern}" is not a valid regex: ${(err as Error).message}`;
   }

@@ -1,5 +1,6 @@
 // The server's DiscoveryRequest decoder reads what the full decoder reads, and tells repeated names by their bytes.
-import { decodeRequest, encodeRequest, type DiscoveryRequest } from "./ads.js";
+import { decodeRequest } from "./ads.js";
+import { encodeRequest, type DiscoveryRequest } from "./ads-wire.js";
 import { decodeRequestLazily } from "./request.js";
 import { TYPE } from "./types.js";
 

@@ -3,7 +3,8 @@
 // push cost the server. Here the names and the node are decoded only when read, and their bytes can be compared
 // with the previous request's first (a memcmp), so an ACK that repeats them costs no strings.
 import protobuf from "protobufjs";
-import type { DiscoveryRequest, NodeInfo } from "./ads.js";
+import type { DiscoveryRequest, NodeInfo } from "./ads-wire.js";
+import type { DeltaDiscoveryRequest } from "./delta.js";
 import { messageType } from "./protos.js";
 
 const NODE = "envoy.config.core.v3.Node";
@@ -61,15 +62,9 @@ export function decodeRequestLazily(bytes: Buffer): RawDiscoveryRequest {
       case 5:
         nonce = r.string();
         break;
-      case 6: {
-        const status = messageType(STATUS);
-        const plain = status.toObject(status.decode(r.bytes()), { defaults: true }) as {
-          code?: number;
-          message?: string;
-        };
-        error = { code: plain.code, message: plain.message };
+      case 6:
+        error = decodeStatus(r.bytes());
         break;
-      }
       default:
         r.skipType(tag & 7);
     }
@@ -93,6 +88,90 @@ export function decodeRequestLazily(bytes: Buffer): RawDiscoveryRequest {
       return node ?? undefined;
     },
   };
+}
+
+/** The request as the server reads it: the node's bytes kept, so a repeated node costs a memcmp, not a decode. */
+export interface RawDeltaRequest extends DeltaDiscoveryRequest {
+  readonly nodeBytes: Buffer | undefined;
+  /** Fields this server doesn't implement (xdstp resource locators), by name: the stream is refused, naming them. */
+  readonly unsupported: string[];
+}
+
+/** A request as the server reads it; the node is decoded when first read. */
+export function decodeDeltaRequest(bytes: Buffer): RawDeltaRequest {
+  const r = protobuf.Reader.create(bytes);
+  const out = {
+    type_url: "",
+    resource_names_subscribe: [] as string[],
+    resource_names_unsubscribe: [] as string[],
+    initial_resource_versions: {} as Record<string, string>,
+    response_nonce: "",
+    error_detail: undefined as DeltaDiscoveryRequest["error_detail"],
+    nodeBytes: undefined as Buffer | undefined,
+    unsupported: [] as string[],
+  };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    if (field >= 1 && field <= 9 && (tag & 7) !== 2)
+      throw new Error(`DeltaDiscoveryRequest: field ${field} is not length-delimited`);
+    switch (field) {
+      case 1:
+        out.nodeBytes = Buffer.from(r.bytes());
+        break;
+      case 2:
+        out.type_url = r.string();
+        break;
+      case 3:
+        out.resource_names_subscribe.push(r.string());
+        break;
+      case 4:
+        out.resource_names_unsubscribe.push(r.string());
+        break;
+      case 5: {
+        const entry = protobuf.Reader.create(r.bytes());
+        let key = "";
+        let value = "";
+        while (entry.pos < entry.len) {
+          const t = entry.uint32();
+          if (t >>> 3 === 1) key = entry.string();
+          else if (t >>> 3 === 2) value = entry.string();
+          else entry.skipType(t & 7);
+        }
+        out.initial_resource_versions[key] = value;
+        break;
+      }
+      case 6:
+        out.response_nonce = r.string();
+        break;
+      case 7:
+        out.error_detail = decodeStatus(r.bytes());
+        break;
+      case 8:
+      case 9:
+        r.skipType(tag & 7);
+        out.unsupported.push(field === 8 ? "resource_locators_subscribe" : "resource_locators_unsubscribe");
+        break;
+      default:
+        r.skipType(tag & 7);
+    }
+  }
+  const { nodeBytes } = out;
+  let node: NodeInfo | undefined;
+  return Object.defineProperty(out, "node", {
+    enumerable: true,
+    get(): NodeInfo | undefined {
+      if (!node && nodeBytes) node = decodeNode(nodeBytes);
+      return node;
+    },
+  }) as RawDeltaRequest;
+}
+
+/** A NACK's google.rpc.Status: its code and message. */
+function decodeStatus(bytes: Uint8Array): { code?: number; message?: string } {
+  const status = messageType(STATUS);
+  const plain = status.toObject(status.decode(bytes), { defaults: true }) as { code?: number; message?: string };
+  return { code: plain.code, message: plain.message };
 }
 
 /** A Node from its bytes, as protobufjs' plain object. */

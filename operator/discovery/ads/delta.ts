@@ -6,14 +6,10 @@
 // (deltaSince). Holdings are tracked name by name only after a reconnection that says what it holds
 // (initial_resource_versions) or a NACK; the next response brings such a proxy back to a selection.
 import { status } from "@grpc/grpc-js";
-import { FramedResponse } from "../../../proxy/xds/ads.js";
+import { FramedResponse, encodeDeltaResponse } from "../../../proxy/xds/ads.js";
 import { encodeResource } from "../../../proxy/xds/codec.js";
-import {
-  encodeDeltaResponse,
-  type DeltaDiscoveryRequest,
-  type DeltaResource,
-  type RawDeltaRequest,
-} from "../../../proxy/xds/delta.js";
+import { type DeltaDiscoveryRequest, type DeltaResource } from "../../../proxy/xds/delta.js";
+import type { RawDeltaRequest } from "../../../proxy/xds/request.js";
 import { ENGINE_TYPE, engineResource, targetText, type EngineTarget } from "../../../proxy/xds/engine.js";
 import { SHORT_NAME, TYPE, WARMING_ORDER, isSnapshotType, type SnapshotType } from "../../../proxy/xds/types.js";
 import { Peer, refuse, type TypeVersions } from "./peer.js";

@@ -7,7 +7,7 @@ import path from "node:path";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { meshCredentials, requestCertificate, type WorkloadCert } from "../../../proxy/agent/ca-client.js";
 import { adsChannel } from "../../../proxy/xds/client.js";
-import { STREAM_PATH, decodeResponse, encodeRequest, type DiscoveryResponse } from "../../../proxy/xds/ads.js";
+import { STREAM_PATH, decodeResponse, encodeRequest, type DiscoveryResponse } from "../../../proxy/xds/ads-wire.js";
 import type { AdsChannel } from "../../../proxy/xds/client.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { generateCa, type KeyPair } from "../../runtime/pki.js";

@@ -1,7 +1,7 @@
 // The downstream HTTP/2 counters, by Envoy's names: its codec's `http2.rx_reset` / `http2.tx_reset` (Prometheus
 // `envoy_http2_*`), and the HCM's `http.<stat_prefix>.downstream_rq_too_many_premature_resets` (Prometheus
 // `envoy_http_downstream_rq_too_many_premature_resets{envoy_http_conn_manager_prefix="…"}`).
-import type { Metric, MetricValue, Registry } from "prom-client";
+import type { Registry } from "../prometheus.js";
 import type { H2Stat } from "./server.js";
 
 export class H2Counters {
@@ -19,14 +19,14 @@ export class H2Counters {
 
   constructor(registry: Registry) {
     for (const stat of this.codec.keys()) {
-      register(registry, `envoy_http2_${stat}`, `Envoy's http2.${stat}.`, () => [
+      registry.register(`envoy_http2_${stat}`, `Envoy's http2.${stat}.`, "counter", () => [
         { labels: {}, value: this.codec.get(stat) ?? 0 },
       ]);
     }
-    register(
-      registry,
+    registry.register(
       "envoy_http_downstream_rq_too_many_premature_resets",
       "Connections closed for too many premature stream resets.",
+      "counter",
       () =>
         [...this.premature].map(([prefix, value]) => ({ labels: { envoy_http_conn_manager_prefix: prefix }, value })),
     );
@@ -52,21 +52,4 @@ export class H2Counters {
       ...[...this.premature].map(([p, v]) => `http.${p}.downstream_rq_too_many_premature_resets: ${v}`),
     ];
   }
-}
-
-function register(
-  registry: Registry,
-  name: string,
-  help: string,
-  values: () => { labels: Record<string, string>; value: number }[],
-): void {
-  const get = async () => ({
-    name,
-    help,
-    type: "counter",
-    aggregator: "sum",
-    values: values() as MetricValue<string>[],
-  });
-  const m = { name, help, type: "counter", aggregator: "sum", get, reset: () => undefined };
-  registry.registerMetric(m as unknown as Metric<string>); // unknown: prom-client types only its own classes; the registry needs get()
 }

@@ -1,5 +1,6 @@
 // HPACK codec: RFC 7541 Appendix C vectors, the decoding errors a client can provoke, seeded random round trips
 // through one encoder/decoder pair, and interop with nghttp2 (node:http2) both ways over a loopback socket.
+import { seededRandom as random } from "../../../test/support/random.js";
 import http2 from "node:http2";
 import net from "node:net";
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.js";
@@ -31,16 +32,6 @@ function dynamicTable(decoder: HpackDecoder): string[] {
       return entries;
     }
   }
-}
-
-/** Seeded PRNG (mulberry32), so the random cases are the same every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The requests of C.3 and C.4. */

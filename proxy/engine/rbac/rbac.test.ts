@@ -3,7 +3,7 @@
 import { Reader } from "../config/read.js";
 import { compileRbac, checkRbac } from "./filter.js";
 import { Counters } from "../counters.js";
-import { Registry } from "prom-client";
+import { Registry } from "../prometheus.js";
 import { PLAINTEXT_PEER, type DownstreamPeer } from "../peer.js";
 import type { ConnectionInfo } from "../connection.js";
 import type { RequestView } from "../config/types.js";

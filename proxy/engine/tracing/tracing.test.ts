@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Registry } from "prom-client";
+import { Registry } from "../prometheus.js";
 import { Counters } from "../counters.js";
 import { compile } from "../config/index.js";
 import { incomingTrace, injectSpan, startSpan } from "./context.js";
