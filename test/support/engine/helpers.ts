@@ -167,6 +167,8 @@ export interface TlsClient {
   ca: string;
   cert?: string;
   key?: string;
+  /** The newest protocol version the client offers (to show a server's minimum). */
+  maxVersion?: "TLSv1.2" | "TLSv1.3";
 }
 
 export function get(
