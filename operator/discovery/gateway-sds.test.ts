@@ -2,6 +2,7 @@
 // client and an engine: SDS `kubernetes://<name>` served over state of the world and delta, a Secret rotation reaching
 // new handshakes as an SDS push alone (the listener kept, its open connections too), another namespace's proxy
 // asking for the Secret by name getting nothing, and no key in discovery's log, /debug endpoints or dashboard.
+import { DirSource } from "./sources/dir.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { Agent } from "node:https";
@@ -139,6 +140,29 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`,
     own.request(TYPE.secret, ["kubernetes://shop-cert"]);
     expect((await own.next()).resources.length).toBe(1);
     own.close();
+  });
+
+  it("a cluster's discovery without its mesh CA (no 15012) serves no gateway a Secret over plaintext, and says so", async () => {
+    const said: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => done(void said.push(chunk.toString())) });
+    // The same files, as a source other than local mode's directory (the Kubernetes one stands here).
+    const kube = await startDiscovery({
+      source: (onChange) => new DirSource({ dir, onChange }),
+      address: "127.0.0.1",
+      xdsPort: 0,
+      monitoringPort: 0,
+      pushDebounceMs: 10,
+      log: pino({ level: "info" }, sink),
+    });
+    try {
+      const own = new RawAdsClient(`127.0.0.1:${kube.xdsPort}`, NODE("istio-system"));
+      own.request(TYPE.secret, ["kubernetes://shop-cert"]);
+      expect((await own.next()).resources.length).toBe(0);
+      own.close();
+      expect(said.join("")).toContain("gateways get no credentialName Secrets");
+    } finally {
+      await kube.close();
+    }
   });
 
   it("keeps the key out of discovery's log, its /debug endpoints and the dashboard", async () => {

@@ -94,9 +94,13 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const log = options.log ?? pino({ name: "weft-discovery" });
   const address = options.address ?? "0.0.0.0";
   envoyRoot(); // load the protos before the first proxy waits on them
-  // Gateway Secrets go to proxies whose namespace a workload certificate vouches for (15012); without a secure port
-  // (local mode: the config is the user's own files, on this machine) every gateway proxy gets its namespace's.
-  const generator = new SnapshotGenerator({ credentialsOverPlaintext: !options.secure });
+  // Gateway Secrets go to proxies whose namespace a workload certificate vouches for (15012). Over plaintext only in
+  // local mode without a secure port (the config is the user's own files, on this machine); a cluster's discovery
+  // without its mesh CA serves no gateway any Secret: a pod could claim any namespace in its node id.
+  const credentialsOverPlaintext = !options.secure && options.source === undefined;
+  if (!options.secure && options.source)
+    log.warn({}, "no mesh CA (xDS over mTLS on 15012 is off): gateways get no credentialName Secrets");
+  const generator = new SnapshotGenerator({ credentialsOverPlaintext });
   const tracker = new SyncTracker();
   const metrics = new XdsMetrics(true);
   const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });
