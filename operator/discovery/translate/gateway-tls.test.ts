@@ -7,11 +7,10 @@ import { join } from "node:path";
 import type { Engine } from "../../../proxy/engine/engine.js";
 import { freePorts } from "../../../hack/paths.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
-import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
-import { appBehindGateway, meshModel } from "../../../test/support/discovery/mesh.js";
+import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
+import { appBehindGateway } from "../../../test/support/discovery/mesh.js";
 import { validateObject } from "../validate/index.js";
-import { parseYaml } from "../../../test/support/discovery/bookinfo.js";
-import { parseNodeId, translate } from "./index.js";
+import { runTranslated } from "../../../test/support/discovery/translated.js";
 
 /** An HTTPS request to the gateway for `host`, trusting `ca`, with a client certificate when given. */
 const httpsGet = (port: number, host: string, ca: string, client?: KeyPair) =>
@@ -69,15 +68,7 @@ spec:
     hosts: [shop.example.com]
     tls: { mode: SIMPLE, serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key, minProtocolVersion: TLSV1_3 }
 ${appBehindGateway(app.port, ["shop.example.com"])}`;
-    for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
-    const out = translate(meshModel(yaml), parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
-    expect(out.warnings).toEqual([]);
-    engine = await testEngine({
-      listeners: out.listeners,
-      routes: out.routes,
-      clusters: out.clusters,
-      endpoints: out.endpoints,
-    });
+    ({ engine } = await runTranslated(yaml, "router~127.0.0.1~edge-0.default~default.svc.cluster.local"));
   });
   afterAll(async () => {
     await engine.stop();
@@ -143,8 +134,8 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
     expect(validateObject(server({ ...files, minProtocolVersion: "TLSV1_3", maxProtocolVersion: "TLSV1_2" }))).toEqual([
       "spec.servers[0].tls.minProtocolVersion: TLSV1_3 is above maxProtocolVersion TLSV1_2",
     ]);
-    expect(validateObject(server({ mode: "PASSTHROUGH" }))).toContain(
-      "spec.servers[0].tls.mode: PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)",
+    expect(validateObject(server({ mode: "AUTO_PASSTHROUGH" }))).toContain(
+      "spec.servers[0].tls.mode: AUTO_PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE, MUTUAL and PASSTHROUGH are)",
     );
   });
 });

@@ -10,6 +10,8 @@ import type { TlsParameters_TlsProtocol } from "../../../proxy/xds/generated/env
 import { isHttpProtocol } from "../model/normalise.js";
 import { gatewayListener, gatewayTcpListener, type GatewayChain, type GatewayTls } from "./gateway-listeners.js";
 import { credentialTls } from "./gateway-credentials.js";
+import { gatewayPassthroughListener, passesThrough, passthroughChains } from "./gateway-passthrough.js";
+import type { TlsChain } from "./tls-outbound.js";
 import { workloadAuthz } from "./authz.js";
 import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -132,6 +134,14 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
   /** Per port, its HTTPS servers' chains (one per server, by SNI), or undefined for a plaintext HTTP port. */
   const tlsByPort = new Map<number, TlsPort | undefined>();
   const tables: { name: string; vhosts: VirtualHost[] }[] = [];
+  /** Per PASSTHROUGH port, its chains by server name, and the names taken. */
+  const passByPort = new Map<number, TlsChain[]>();
+  const passNames = new Map<number, Set<string>>();
+  const passTaken = (port: number): Set<string> => {
+    let t = passNames.get(port);
+    if (!t) passNames.set(port, (t = new Set()));
+    return t;
+  };
   const secrets = new Map<string, Secret>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
@@ -140,9 +150,24 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     const named = `Gateway/${gw.namespace}/${gw.name}`;
     for (const port of ports) {
       const onPort = servers.filter((s) => s.port.number === port);
+      const through = onPort.filter(passesThrough);
+      if (through.length) {
+        if (tlsByPort.has(port) || tcpByPort.has(port)) {
+          ctx.warn(`${named}: port ${port}: a PASSTHROUGH server can't share a port with other kinds: it is left out`);
+        } else {
+          const chains = passthroughChains(ctx, gw, through, port, admits, passTaken(port));
+          if (!chains.length) ctx.warn(`${named}: TLS port ${port}: no VirtualService tls route applies`);
+          passByPort.set(port, [...(passByPort.get(port) ?? []), ...chains]);
+        }
+      }
       const http = onPort.filter((s) => {
+        if (passesThrough(s)) return false;
         const protocol = s.port.protocol.toUpperCase();
         if (!isHttpProtocol(protocol) && protocol !== "HTTPS") return false;
+        if (passByPort.has(port)) {
+          ctx.warn(`${named}: port ${port}: it passes TLS through (an earlier server): this server is left out`);
+          return false;
+        }
         const https = protocol === "HTTPS";
         if (!tlsByPort.has(port))
           tlsByPort.set(port, https ? { chains: [], names: new Set(), catchAll: false } : undefined);
@@ -152,13 +177,13 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
         return false;
       });
       const tcp = onPort.filter((s) => s.port.protocol.toUpperCase() === "TCP");
-      if (http.length + tcp.length < onPort.length) {
-        ctx.warn(`${named}: port ${port}: only HTTP and TCP servers are served so far`);
+      if (http.length + tcp.length + through.length < onPort.length) {
+        ctx.warn(`${named}: port ${port}: only HTTP, HTTPS, PASSTHROUGH and TCP servers are served so far`);
       }
       if (tcp.length) {
         const p = serverTcpProxy(ctx, gw, tcp, port);
         if (!p) ctx.warn(`${named}: TCP port ${port}: no VirtualService tcp route applies`);
-        else if (!tcpByPort.has(port) && !http.length) tcpByPort.set(port, p);
+        else if (!tcpByPort.has(port) && !http.length && !passByPort.has(port)) tcpByPort.set(port, p);
       }
       if (!http.length) continue;
       const tlsPort = tlsByPort.get(port);
@@ -203,6 +228,8 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
     out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
     tables.push({ name: `http.${port}`, vhosts });
   }
+  for (const [port, chains] of [...passByPort.entries()].sort((a, b) => a[0] - b[0]))
+    if (chains.length) out.listeners.push(gatewayPassthroughListener(port, chains, authz));
   for (const [port, tlsPort] of [...tlsByPort.entries()].sort((a, b) => a[0] - b[0])) {
     if (tlsPort?.chains.length) out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, false, tlsPort.chains));
   }

@@ -6,8 +6,8 @@ import { isHttpProtocol, portProtocol } from "../model/normalise.js";
 import { serverTlsProblems } from "./gateway-tls.js";
 
 const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO", "TCP", "TLS", "UDP", "REDIS", "MYSQL"];
-/** The server protocols a Weft gateway serves (HTTPS terminated as validate/gateway-tls.ts says; no passthrough yet). */
-const SERVED = ["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "TCP"];
+/** The server protocols a Weft gateway serves (HTTPS and TLS as validate/gateway-tls.ts says). */
+const SERVED = ["HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "TCP", "TLS"];
 
 function port(out: string[], p: ServerPort | undefined, path: string): void {
   if (!p) return void out.push(`${path}: is required`);

@@ -1,8 +1,9 @@
 // A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE, or MUTUAL
 // with client certificates checked against a CA) with a certificate and key from files mounted into the gateway
 // (serverCertificate, privateKey, caCertificates) or from a Kubernetes Secret of the gateway's namespace
-// (credentialName, served over SDS); an HTTP server may redirect to https (httpsRedirect). Anything else is refused by
-// name, never ignored.
+// (credentialName, served over SDS), or pass TLS through (PASSTHROUGH, HTTPS or TLS servers: routed by SNI with
+// VirtualService tls routes); an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name,
+// never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
 
@@ -17,14 +18,23 @@ const NOT_YET: Record<string, string> = {
 };
 const VERSIONS = ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"];
 
-/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE or MUTUAL). */
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL or PASSTHROUGH;
+ * TLS: PASSTHROUGH). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
   const out: string[] = [];
   const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
-  if (protocol !== "HTTPS") {
+  if (protocol !== "HTTPS" && protocol !== "TLS") {
     for (const k of Object.keys(tls))
       if (k !== "httpsRedirect" && set(k))
         out.push(`${path}.tls.${k}: only httpsRedirect applies to a ${protocol} server`);
+    return out;
+  }
+  const mode = tls.mode ?? "PASSTHROUGH"; // Istio's default
+  if (mode === "PASSTHROUGH") {
+    // The backend terminates TLS: the gateway routes the ClientHello's server name (VirtualService tls routes).
+    for (const k of Object.keys(tls))
+      if (k !== "mode" && k !== "httpsRedirect" && set(k))
+        out.push(`${path}.tls.${k}: is not used with PASSTHROUGH (the backend terminates TLS)`);
     return out;
   }
   for (const [k, why] of Object.entries(NOT_YET)) if (set(k)) out.push(`${path}.tls.${k}: ${why}`);
@@ -40,9 +50,12 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
       if (why) out.push(`${path}.tls.cipherSuites[${i}]: ${why}`);
     }
   });
-  const mode = tls.mode ?? "PASSTHROUGH"; // Istio's default
+  if (protocol === "TLS") {
+    out.push(`${path}.tls.mode: ${mode} is not supported yet for TLS servers (PASSTHROUGH is)`);
+    return out;
+  }
   if (mode !== "SIMPLE" && mode !== "MUTUAL")
-    out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE and MUTUAL are)`);
+    out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL and PASSTHROUGH are)`);
   if (set("credentialName")) {
     // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
     if (typeof tls.credentialName !== "string" || !tls.credentialName)

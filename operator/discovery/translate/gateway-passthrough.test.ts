@@ -1,0 +1,94 @@
+// A Gateway's PASSTHROUGH server through translate and the engine, as Istio's ingress "TLS passthrough" task has it:
+// a bound VirtualService's tls route sends a server name to a backend that terminates TLS itself; the client verifies
+// the backend's own certificate through the gateway, and a name no route has gets no handshake.
+import { createServer as createTlsServer, connect, type Server } from "node:tls";
+import type { AddressInfo } from "node:net";
+import type { Engine } from "../../../proxy/engine/engine.js";
+import { testCa, type TestCa } from "../../../test/support/engine/mesh-certs.js";
+import { freePorts } from "../../../hack/paths.js";
+import { validateObject } from "../validate/index.js";
+import { runTranslated } from "../../../test/support/discovery/translated.js";
+
+describe("a Gateway's PASSTHROUGH server", () => {
+  let ca: TestCa;
+  let backend: Server;
+  let engine: Engine;
+  let port = 0;
+
+  beforeAll(async () => {
+    ca = await testCa("backend root");
+    const leaf = await ca.issue({ dns: "nginx.example.com" });
+    backend = createTlsServer(leaf, (s) => s.end(`backend saw ${s.servername}`));
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
+    port = (await freePorts(1, "0.0.0.0"))[0] as number;
+    const yaml = `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: mygateway, namespace: default }
+spec:
+  servers:
+  - port: { number: ${port}, name: https, protocol: HTTPS }
+    hosts: [nginx.example.com]
+    tls: { mode: PASSTHROUGH }
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: my-nginx, namespace: default }
+spec:
+  hosts: [my-nginx.default.svc.cluster.local]
+  ports: [{ number: 443, name: https, protocol: HTTPS, targetPort: ${(backend.address() as AddressInfo).port} }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: nginx, namespace: default }
+spec:
+  hosts: [nginx.example.com]
+  gateways: [mygateway]
+  tls:
+  - match: [{ port: ${port}, sniHosts: [nginx.example.com] }]
+    route: [{ destination: { host: my-nginx.default.svc.cluster.local, port: { number: 443 } } }]
+`;
+    ({ engine } = await runTranslated(yaml, "router~127.0.0.1~gw-0.default~default.svc.cluster.local"));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    backend.close();
+  });
+
+  const reach = (servername: string) =>
+    new Promise<string>((resolve) => {
+      const s = connect({ host: "127.0.0.1", port, servername, ca: ca.ca });
+      let got = "";
+      s.on("data", (d: Buffer) => (got += d.toString()));
+      s.on("end", () => resolve(got));
+      s.on("error", (e) => resolve(`error: ${e.message}`));
+    });
+
+  it("passes the TLS through to the backend the tls route names: the client verifies the backend's certificate", async () => {
+    expect(await reach("nginx.example.com")).toBe("backend saw nginx.example.com");
+  });
+
+  it("gives a server name no route has no handshake", async () => {
+    // Closed before the handshake: no byte of the backend's, whichever way the client learns it.
+    expect(await reach("other.example.com")).toMatch(/^(error: .*)?$/);
+  });
+
+  it("validates as Istio: PASSTHROUGH takes no certificates, TLS servers only pass through", () => {
+    const server = (protocol: string, tls: Record<string, unknown>) => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Gateway",
+      metadata: { name: "g" },
+      spec: { servers: [{ port: { number: 443, name: "p", protocol }, hosts: ["*"], tls }] },
+    });
+    expect(validateObject(server("TLS", { mode: "PASSTHROUGH" }))).toEqual([]);
+    expect(validateObject(server("HTTPS", {}))).toEqual([]); // Istio's default mode
+    expect(validateObject(server("HTTPS", { mode: "PASSTHROUGH", credentialName: "c" }))).toEqual([
+      "spec.servers[0].tls.credentialName: is not used with PASSTHROUGH (the backend terminates TLS)",
+    ]);
+    expect(validateObject(server("TLS", { mode: "SIMPLE", credentialName: "c" }))).toEqual([
+      "spec.servers[0].tls.mode: SIMPLE is not supported yet for TLS servers (PASSTHROUGH is)",
+    ]);
+  });
+});

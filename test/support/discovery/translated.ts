@@ -1,0 +1,22 @@
+// Test support: Istio YAML as a proxy runs it: every object admitted by the webhook's validation, the model
+// translated for `nodeId`, and an engine on loopback running the result.
+import type { Engine } from "../../../proxy/engine/engine.js";
+import { validateObject } from "../../../operator/discovery/validate/index.js";
+import { parseNodeId, translate, type TranslateResult } from "../../../operator/discovery/translate/index.js";
+import { testEngine } from "../engine/helpers.js";
+import { parseYaml } from "./bookinfo.js";
+import { meshModel } from "./mesh.js";
+
+/** Fails (via jest's expect) on a validation message or a translation warning. */
+export async function runTranslated(yaml: string, nodeId: string): Promise<{ engine: Engine; out: TranslateResult }> {
+  for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
+  const out = translate(meshModel(yaml), parseNodeId(nodeId));
+  expect(out.warnings).toEqual([]);
+  const engine = await testEngine({
+    listeners: out.listeners,
+    routes: out.routes,
+    clusters: out.clusters,
+    endpoints: out.endpoints,
+  });
+  return { engine, out };
+}
