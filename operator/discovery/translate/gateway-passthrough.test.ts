@@ -87,6 +87,10 @@ spec:
     expect(validateObject(server("HTTPS", { mode: "PASSTHROUGH", credentialName: "c" }))).toEqual([
       "spec.servers[0].tls.credentialName: is not used with PASSTHROUGH (the backend terminates TLS)",
     ]);
+    // httpsRedirect is an HTTP server's: accepted on a passthrough server, it would do nothing.
+    expect(validateObject(server("TLS", { mode: "PASSTHROUGH", httpsRedirect: true }))).toEqual([
+      "spec.servers[0].tls.httpsRedirect: is not used with PASSTHROUGH (the backend terminates TLS)",
+    ]);
     expect(validateObject(server("TLS", { mode: "SIMPLE", credentialName: "c" }))).toEqual([
       "spec.servers[0].tls.mode: SIMPLE is not supported yet for TLS servers (PASSTHROUGH is)",
     ]);

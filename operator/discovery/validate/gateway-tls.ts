@@ -33,7 +33,7 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
   if (mode === "PASSTHROUGH") {
     // The backend terminates TLS: the gateway routes the ClientHello's server name (VirtualService tls routes).
     for (const k of Object.keys(tls))
-      if (k !== "mode" && k !== "httpsRedirect" && set(k))
+      if (k !== "mode" && set(k) && tls[k] !== false)
         out.push(`${path}.tls.${k}: is not used with PASSTHROUGH (the backend terminates TLS)`);
     return out;
   }
