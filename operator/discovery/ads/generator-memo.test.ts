@@ -2,6 +2,7 @@
 // sequences of Kubernetes and Istio events feed the incremental model, and after each one the generator's snapshot
 // for every kind of proxy must be the one a fresh translation gives (every resource, and the warnings).
 import fc from "fast-check";
+import { nodeArbitrary } from "../../../test/support/discovery/node-arbitrary.js";
 import { IncrementalModel } from "../model/incremental.js";
 import type { KubeObject } from "../model/kube.js";
 import { parseNodeId, translate, type ProxyIdentity } from "../translate/index.js";
@@ -81,16 +82,7 @@ const pod = fc.record({
   status: fc.record({ podIP: maybe(ip), phase: fc.constant("Running") }),
 });
 
-const node = fc.record({
-  apiVersion: fc.constant("v1"),
-  kind: fc.constant("Node"),
-  metadata: fc.record({
-    name: pick("n0", "n1"),
-    labels: maybe(
-      fc.record({ "topology.kubernetes.io/region": pick("r1", "r2"), "topology.kubernetes.io/zone": pick("z1", "z2") }),
-    ),
-  }),
-});
+const node = nodeArbitrary;
 
 const localityLbSetting = fc.oneof(
   fc.record({ enabled: fc.boolean() }),

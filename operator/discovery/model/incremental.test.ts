@@ -2,6 +2,7 @@
 // over a small world (two namespaces, a few of each kind, few labels and addresses, so that objects collide).
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
+import { nodeArbitrary } from "../../../test/support/discovery/node-arbitrary.js";
 import { IncrementalModel } from "./incremental.js";
 import type { KubeObject } from "./kube.js";
 import { normalise } from "./normalise.js";
@@ -53,19 +54,7 @@ function withLabel<M extends { labels?: Record<string, string> | undefined }>(m:
   return locality ? { ...m, labels: { ...m.labels, "istio-locality": locality } } : m;
 }
 
-const node = fc.record({
-  apiVersion: fc.constant("v1"),
-  kind: fc.constant("Node"),
-  metadata: fc.record({
-    name: pick("n0", "n1"),
-    labels: maybe(
-      fc.record(
-        { "topology.kubernetes.io/region": pick("r1", "r2"), "topology.kubernetes.io/zone": pick("z1", "z2") },
-        { requiredKeys: [], noNullPrototype: true },
-      ),
-    ),
-  }),
-});
+const node = nodeArbitrary;
 
 const app = { name: "app", ports: [{ name: "web", containerPort: 8081 }] };
 const GATE = "example.com/lb";
