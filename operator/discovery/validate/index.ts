@@ -5,12 +5,10 @@ import { retryOnProblem } from "../../../proxy/xds/retry-on.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
 import type { Named } from "../model/config.js";
 import { fqdn } from "../translate/hosts.js";
-import { hostSubsetOf } from "../translate/scope.js";
 import type {
   DestinationRule,
   Headers,
   HTTPRoute,
-  L4Route,
   StringMatch,
   TrafficPolicy,
   VirtualService,
@@ -19,7 +17,8 @@ import type { KubeObject } from "../model/kube.js";
 import { compileRe2, compileSubstitution, re2Error } from "../../../proxy/xds/regex.js";
 import { headerNameError, headerValueError } from "../../../proxy/xds/header-field.js";
 import { destinationErrors } from "./destination.js";
-import { hostError, validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
+import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
+import { validateTlsRoute } from "./tls-route.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
@@ -208,7 +207,7 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   });
   if (delegate && vs.spec.tls?.length)
     e.add("spec.tls", "a delegate VirtualService (no hosts) must have no tls routes");
-  (vs.spec.tls ?? []).forEach((tls, i) => validateTlsRoute(e, tls, `spec.tls[${i}]`, vs.spec.hosts ?? []));
+  (vs.spec.tls ?? []).forEach((tls, i) => e.list.push(...validateTlsRoute(tls, `spec.tls[${i}]`, vs.spec.hosts ?? [])));
   e.list.push(...fieldValues(vs.spec, "VirtualService"));
   (vs.spec.tcp ?? []).forEach((tcp, i) => {
     if (!tcp.route?.length) e.add(`spec.tcp[${i}].route`, "at least one destination is required");
@@ -220,32 +219,6 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
     });
   });
   return e.list;
-}
-
-/** Istio's validateTLSRoute: each match names SNI hosts within the VirtualService's hosts; destinations required. */
-function validateTlsRoute(e: Errors, tls: L4Route, path: string, hosts: string[]): void {
-  if (!tls.match?.length) e.add(`${path}.match`, "TLS route must have at least one match condition");
-  (tls.match ?? []).forEach((m, j) => {
-    const at = `${path}.match[${j}]`;
-    if (!m.sniHosts?.length) e.add(`${at}.sniHosts`, "TLS match must have at least one SNI host");
-    (m.sniHosts ?? []).forEach((sni, k) => {
-      const problem =
-        sni === "*" ? 'a bare "*" matches no server name (Envoy\'s wildcards are "*.suffix")' : hostError(sni, false);
-      if (problem) return e.add(`${at}.sniHosts[${k}]`, problem);
-      if (!hosts.some((h) => hostSubsetOf(sni.toLowerCase(), h.toLowerCase())))
-        e.add(
-          `${at}.sniHosts[${k}]`,
-          `SNI host "${sni}" is not a compatible subset of any of the virtual service hosts: [${hosts.join(", ")}]`,
-        );
-    });
-    if (m.destinationSubnets?.length)
-      e.add(`${at}.destinationSubnets`, "is not supported yet for tls routes (they match by server name)");
-    if (m.sourceSubnet !== undefined) e.add(`${at}.sourceSubnet`, "is not a TLS match field");
-  });
-  if (!tls.route?.length) e.add(`${path}.route`, "TLS route is required");
-  (tls.route ?? []).forEach((r, j) =>
-    e.list.push(...destinationErrors(r.destination, `${path}.route[${j}].destination`)),
-  );
 }
 
 /** Envoy's (and so Istio's) primality test for a maglev table size. */
