@@ -1,9 +1,10 @@
 // A cluster at run time: its hosts (with request counts and outlier state), load balancer, circuit-breaker
 // counters and the upstream connection pool. It outlives config swaps that keep the cluster's name.
-import type { Cluster, Endpoint, SlowStart } from "./config/types.js";
-import { slowStartFactor } from "./config/slow-start.js";
+import type { Cluster } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
-import { PriorityLb, type TieredHost } from "./lb/priority.js";
+import { PriorityLb } from "./lb/priority.js";
+import { Host } from "./cluster-host.js";
+import { breaksStreak, eject, resetStreaks } from "./outlier.js";
 import { isIP } from "node:net";
 import { UpstreamConnection } from "./http1/upstream.js";
 import { H2Pool } from "./h2/upstream.js";
@@ -11,51 +12,6 @@ import type { UpstreamFailure, UpstreamLink } from "./link.js";
 import { ClusterCounters, type ClusterState } from "./cluster-stats.js";
 import type { DialFailure, DialOptions } from "./dial.js";
 import { BreakerCounts, CONNECTIONS, PENDING, REQUESTS, RETRIES } from "./shared-counts.js";
-
-export class Host implements TieredHost {
-  active = 0;
-  hcFailed = false;
-  hcFails = 0;
-  hcPasses = 0;
-  idle: UpstreamConnection[] = [];
-  /** HTTP/1.1 connections to this host, open or opening. */
-  conns = 0;
-  /** HTTP/2 clusters: the host's connections. */
-  h2: H2Pool | undefined;
-  consecutive5xx = 0;
-  consecutiveGateway = 0;
-  /** Failures this proxy saw itself, in a row (split_external_local_origin_errors). */
-  consecutiveLocal = 0;
-  ejections = 0;
-  ejectedUntil = 0;
-  /** How to connect to this host (its transport socket match), worked out once per config. */
-  dial: DialOptions | undefined;
-  /** The cluster's slow start, and since when this host ramps up (it joined, or passed its health check again). */
-  slowStart: SlowStart | undefined;
-  since = performance.now();
-  constructor(public endpoint: Endpoint) {}
-  get key(): string {
-    return this.endpoint.key;
-  }
-  get priority(): number {
-    return this.endpoint.priority;
-  }
-  get locality(): string {
-    return this.endpoint.locality;
-  }
-  get localityWeight(): number {
-    return this.endpoint.localityWeight;
-  }
-  /** Healthy as the load balancer counts it: by EDS, by its health check, not ejected. */
-  get healthy(): boolean {
-    return this.endpoint.healthy && !this.hcFailed && this.ejectedUntil === 0;
-  }
-  get weight(): number {
-    const w = this.endpoint.weight;
-    const s = this.slowStart;
-    return s ? w * slowStartFactor(s, performance.now() - this.since) : w;
-  }
-}
 
 export type ConnCallback = (conn: UpstreamLink | undefined, err: UpstreamFailure | undefined) => void;
 interface Waiter {
@@ -237,9 +193,7 @@ export class ClusterRuntime {
 
   private unEject(h: Host): void {
     h.ejectedUntil = 0; // the ejection time is over
-    h.consecutive5xx = 0;
-    h.consecutiveGateway = 0;
-    h.consecutiveLocal = 0;
+    resetStreaks(h);
     this.ejected--;
     this.stale = true;
   }
@@ -524,50 +478,12 @@ export class ClusterRuntime {
 
   /**
    * Outlier detection: a response status from a host, or a failure this proxy saw itself (`local`: a connect
-   * failure or reset as 503, a timeout as 504). Envoy counts a local failure as that status unless
-   * split_external_local_origin_errors, when it counts apart, and any response resets it.
+   * failure or reset as 503, a timeout as 504).
    */
   record(host: Host, status: number, random: () => number, local = false): void {
     const od = this.config.outlier;
-    if (!od) return;
-    if (od.splitLocalOrigin) {
-      if (local) {
-        host.consecutiveLocal++;
-        const n = od.consecutiveLocalOrigin;
-        if (n > 0 && host.consecutiveLocal >= n && random() * 100 < od.enforcingLocalOrigin) this.eject(host);
-        return;
-      }
-      host.consecutiveLocal = 0;
-    }
-    if (status < 500) {
-      host.consecutive5xx = 0;
-      host.consecutiveGateway = 0;
-      return;
-    }
-    host.consecutive5xx++;
-    if (status >= 502 && status <= 504) host.consecutiveGateway++;
-    else host.consecutiveGateway = 0;
-    const by5xx = od.consecutive5xx > 0 && host.consecutive5xx >= od.consecutive5xx && random() * 100 < od.enforcing5xx;
-    const byGateway =
-      od.consecutiveGatewayFailure > 0 &&
-      host.consecutiveGateway >= od.consecutiveGatewayFailure &&
-      random() * 100 < od.enforcingGatewayFailure;
-    if (!by5xx && !byGateway) return;
-    this.eject(host);
-  }
-
-  private eject(host: Host): void {
-    const od = this.config.outlier;
-    if (!od) return;
-    host.consecutive5xx = 0;
-    host.consecutiveGateway = 0;
-    host.consecutiveLocal = 0;
-    if (host.ejectedUntil > Date.now()) return;
-    // At least one host may always be ejected; beyond that, max_ejection_percent bounds it.
-    if (this.ejected > 0 && ((this.ejected + 1) * 100) / this.hosts.size > od.maxEjectionPercent) return;
-    host.ejections++;
-    host.ejectedUntil =
-      Date.now() + Math.min(od.baseEjectionMs * host.ejections, Math.max(od.maxEjectionMs, od.baseEjectionMs));
+    if (!od || !breaksStreak(od, host, status, random, local)) return;
+    if (!eject(od, host, this.ejected, this.hosts.size, Date.now())) return;
     this.ejected++;
     this.stale = true;
     this.onEject?.(host);

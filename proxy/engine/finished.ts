@@ -3,7 +3,7 @@
 import type { HttpConnectionManager } from "./config/types.js";
 import { formatAccessLine } from "./config/access-log.js";
 import { accessLog, type EngineContext } from "./context.js";
-import type { Host } from "./cluster.js";
+import type { Host } from "./cluster-host.js";
 import { headerValue, type RequestHead } from "./http/head.js";
 import { grpcStatusOf } from "./local.js";
 import { isGrpc } from "./grpc-timeout.js";

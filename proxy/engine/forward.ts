@@ -4,7 +4,8 @@
 // The response goes back through the stream (stream.ts), which owns the client's side, local replies and the stats.
 import type { Socket } from "node:net";
 import type { ForwardAction, HeaderEdits, RetryPolicy, Route } from "./config/types.js";
-import type { ClusterRuntime, Host } from "./cluster.js";
+import type { ClusterRuntime } from "./cluster.js";
+import type { Host } from "./cluster-host.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, type ResponseHead } from "./http/head.js";
 import type { Exchange, UpstreamFailure, UpstreamLink, UpstreamRequest } from "./link.js";
