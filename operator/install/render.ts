@@ -32,6 +32,8 @@ export interface Rendered {
 }
 
 export const discoveryImage = (spec: MeshSpec) => `${spec.hub}/weft:${spec.version}`;
+/** The Istio API groups weftd reads (and the webhook validates). */
+const ISTIO_GROUPS = ["networking.istio.io", "security.istio.io", "telemetry.istio.io"];
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
@@ -88,9 +90,9 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
           verbs: ["get", "list", "watch"],
         },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["networking.istio.io", "security.istio.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ISTIO_GROUPS, resources: ["*"], verbs: ["get", "list", "watch"] },
         {
-          apiGroups: ["networking.istio.io", "security.istio.io"],
+          apiGroups: ISTIO_GROUPS,
           resources: ["*/status"],
           verbs: ["update", "patch"],
         },
@@ -266,7 +268,8 @@ function webhooks(
           clientConfig: service("/validate"),
           rules: [
             {
-              apiGroups: ["networking.istio.io", "security.istio.io"],
+              // extensions.istio.io too: WasmPlugins are refused, naming the kind, rather than stored and ignored.
+              apiGroups: [...ISTIO_GROUPS, "extensions.istio.io"],
               apiVersions: ["*"],
               operations: ["CREATE", "UPDATE"],
               resources: ["*"],

@@ -32,6 +32,7 @@ type ListKind =
   | "Sidecar"
   | "AuthorizationPolicy"
   | "PeerAuthentication"
+  | "Telemetry"
   | "Secret";
 
 /** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
@@ -47,6 +48,7 @@ export function kindOf(o: KubeObject): Kind | ListKind | undefined {
   )
     return kind;
   if (group === "security.istio.io" && (kind === "AuthorizationPolicy" || kind === "PeerAuthentication")) return kind;
+  if (group === "telemetry.istio.io" && kind === "Telemetry") return kind;
   return undefined;
 }
 
@@ -144,7 +146,9 @@ export class IncrementalModel {
           list.set(
             key,
             credential ??
-              (kind === "PeerAuthentication" || kind === "Sidecar" ? withCreated(object, ns) : named(object, ns)),
+              (kind === "PeerAuthentication" || kind === "Sidecar" || kind === "Telemetry"
+                ? withCreated(object, ns)
+                : named(object, ns)),
           );
         this.dirtyLists.add(kind);
       }
@@ -196,6 +200,9 @@ export class IncrementalModel {
       } else if (kind === "Sidecar") {
         if (list.length) next.sidecars = list as NonNullable<ConfigModel["sidecars"]>;
         else delete next.sidecars;
+      } else if (kind === "Telemetry") {
+        if (list.length) next.telemetries = list as NonNullable<ConfigModel["telemetries"]>;
+        else delete next.telemetries;
       } else if (kind === "Secret") {
         if (list.length) next.credentials = list as Credential[];
         else delete next.credentials;

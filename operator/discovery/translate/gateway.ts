@@ -1,6 +1,7 @@
 // Gateways: a router proxy gets a listener per HTTP (or HTTPS: TLS terminated) server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+import type { Observes } from "./telemetry.js";
 import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
@@ -127,7 +128,12 @@ interface TlsPort {
 }
 
 /** `credentials`: the proxy may have its namespace's Secrets (see TranslateOptions.credentialsOverPlaintext). */
-export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, credentials = true): void {
+export function buildGateways(
+  ctx: RouteContext & Observes,
+  proxy: ProxyIdentity,
+  out: TranslateResult,
+  credentials = true,
+): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
@@ -225,13 +231,14 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
       out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
+    out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, grpcWeb.has(port)));
     tables.push({ name: `http.${port}`, vhosts });
   }
   for (const [port, chains] of [...passByPort.entries()].sort((a, b) => a[0] - b[0]))
     if (chains.length) out.listeners.push(gatewayPassthroughListener(port, chains, authz));
   for (const [port, tlsPort] of [...tlsByPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (tlsPort?.chains.length) out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, false, tlsPort.chains));
+    if (tlsPort?.chains.length)
+      out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, false, tlsPort.chains));
   }
   for (const { name, vhosts } of tables) {
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {

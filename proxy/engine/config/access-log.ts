@@ -69,9 +69,20 @@ function operator(token: string): Operator | undefined {
   };
 }
 
+/** A command operator in a format string: `%NAME%` or `%NAME(...)%`. */
+const OPERATOR_TOKEN = /%([A-Z_]+(?:\([^)%]*\))?)%/g;
+
+/**
+ * The command operators in a format string that the engine doesn't implement: discovery checks a mesh's access log
+ * format with this before any proxy is sent it (the engine would refuse the listener).
+ */
+export function unsupportedOperators(text: string): string[] {
+  return [...text.matchAll(OPERATOR_TOKEN)].map((m) => `%${m[1]}%`).filter((t) => !operator(t.slice(1, -1)));
+}
+
 function compileText(r: Reader, text: string, path: string): (string | Operator)[] {
   const parts: (string | Operator)[] = [];
-  const re = /%([A-Z_]+(?:\([^)%]*\))?)%/g;
+  const re = new RegExp(OPERATOR_TOKEN);
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) parts.push(text.slice(last, m.index));
