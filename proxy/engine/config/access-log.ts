@@ -2,7 +2,7 @@
 // (key → command operator) or a text format (a string with command operators). The operators supported are the
 // ones below; any other is refused, naming it, so a log never silently misses a field it was asked for.
 import { headerValue, type RequestHead } from "../http/head.js";
-import { join, type Obj, type Reader } from "./read.js";
+import { join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 /** What one request's log line is made of. */
 export interface AccessRecord {
@@ -104,7 +104,10 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
   if (list.length === 0) return undefined;
   const p = join(join(hp, "access_log"), 0);
   if (list.length > 1) r.fail(join(hp, "access_log"), "one access log is supported");
-  const typed = r.optObj(r.obj(list[0], p), "typed_config", p);
+  const entry = r.obj(list[0], p);
+  // filter (log only some requests) is not implemented: refused, rather than logging every request.
+  onlyKnown(r, entry, p, ["name", "typed_config"], "AccessLog");
+  const typed = r.optObj(entry, "typed_config", p);
   if (!typed) return { kind: "default" };
   const tp = join(p, "typed_config");
   const type = typed["@type"];
@@ -112,9 +115,12 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
     r.fail(join(tp, "@type"), `unsupported access logger ${String(type)} (supported: ${FILE}, ${STDOUT})`);
   if (type === FILE && r.str(typed, "path", tp) !== "/dev/stdout")
     r.fail(join(tp, "path"), "only /dev/stdout is supported");
+  onlyKnown(r, typed, tp, type === FILE ? ["path", "log_format"] : ["log_format"], "FileAccessLog");
   const format = r.optObj(typed, "log_format", tp);
   if (!format) return { kind: "default" };
   const fp = join(tp, "log_format");
+  // omit_empty_values, content_type, json_format_options and formatters would change the line: refused.
+  onlyKnown(r, format, fp, ["json_format", "text_format_source", "text_format"], "SubstitutionFormatString");
   const json = r.optObj(format, "json_format", fp);
   if (json) {
     return {
@@ -134,6 +140,7 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
     };
   }
   const source = r.optObj(format, "text_format_source", fp);
+  if (source) onlyKnown(r, source, join(fp, "text_format_source"), ["inline_string"], "DataSource");
   const text = source
     ? r.str(source, "inline_string", join(fp, "text_format_source"))
     : r.str(format, "text_format", fp);
