@@ -20,6 +20,7 @@ import { Engine } from "../../proxy/engine/engine.js";
 import type { DiscoveryResponse } from "../../proxy/xds/ads.js";
 import { AdsClient } from "../../proxy/xds/client.js";
 import { TYPE } from "../../proxy/xds/types.js";
+import { shopGateway } from "../support/discovery/mesh.js";
 import { backend, get, type Backend } from "../support/engine/helpers.js";
 import { DiscoveryProcess } from "./support/discovery.js";
 import { kube, kubectl, serviceAccountKubeconfig } from "./support/kubectl.js";
@@ -122,35 +123,7 @@ describe("gateway Secrets go only to a ServiceAccount that may read them (Subjec
     [port] = (await freePorts(1, "0.0.0.0")) as [number];
     shopCa = await generateCa("shop root", 1);
     await tlsSecret("shop v1");
-    await kube(
-      ["apply", "-f", "-"],
-      `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: edge, namespace: ${NS} }
-spec:
-  servers:
-  - port: { number: ${port}, name: https, protocol: HTTPS }
-    hosts: [shop.example.com]
-    tls: { mode: SIMPLE, credentialName: shop-cert }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: app, namespace: ${NS} }
-spec:
-  hosts: [app.internal]
-  ports: [{ number: 80, name: http, protocol: HTTP }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${app.port} } }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: shop, namespace: ${NS} }
-spec:
-  hosts: [shop.example.com]
-  gateways: [edge]
-  http: [{ route: [{ destination: { host: app.internal } }] }]
-`,
-    );
+    await kube(["apply", "-f", "-"], shopGateway(port, NS, app.port));
     // As weftd runs: with its ServiceAccount, so the rendered ClusterRole is what lets it make the reviews.
     const kubeconfig = await serviceAccountKubeconfig("weftd", MESH_NS);
     discovery = await DiscoveryProcess.start(MESH_NS, MESH, [
