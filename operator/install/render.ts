@@ -101,6 +101,8 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
         // The mesh CA checks the sidecars' tokens (audience istio-ca) with the API server, as istiod does.
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+        // A gateway gets its namespace's Secrets only if its ServiceAccount may list them (istiod's review).
+        { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
       ],
     } as KubernetesObject,
     binding("ClusterRole", clusterRole),

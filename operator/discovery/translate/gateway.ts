@@ -80,14 +80,12 @@ function serverTls(
   ctx: RouteContext,
   s: Server,
   where: string,
-  credentials: boolean,
+  refusal: string | undefined,
 ): { tls: GatewayTls; secrets: Secret[] } | { warning: string } | undefined {
   const t = s.tls;
   if (!t) return undefined;
-  if (t.credentialName && !credentials)
-    return {
-      warning: `${where}.tls.credentialName: this proxy connected on plaintext xDS, so its namespace is not verified: Secrets are served only over 15012 with its workload certificate; the server is left out`,
-    };
+  if (t.credentialName && refusal)
+    return { warning: `${where}.tls.credentialName: ${refusal}; the server is left out` };
   if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
   if (!t.serverCertificate || !t.privateKey) return undefined;
   const clientCa = t.mode === "MUTUAL" ? t.caCertificates : undefined;
@@ -127,12 +125,12 @@ interface TlsPort {
   catchAll: boolean;
 }
 
-/** `credentials`: the proxy may have its namespace's Secrets (see TranslateOptions.credentialsOverPlaintext). */
+/** `refusal`: why the proxy may not have its namespace's Secrets (credentialRefusal); undefined: it may. */
 export function buildGateways(
   ctx: RouteContext & Observes,
   proxy: ProxyIdentity,
   out: TranslateResult,
-  credentials = true,
+  refusal?: string,
 ): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
@@ -200,7 +198,7 @@ export function buildGateways(
       }
       for (const s of http) {
         const where = `${named}: spec.servers[${servers.indexOf(s)}]`;
-        const tls = serverTls(ctx, s, where, credentials);
+        const tls = serverTls(ctx, s, where, refusal);
         if (!tls) continue; // validation refuses it
         if ("warning" in tls) {
           ctx.warn(tls.warning);

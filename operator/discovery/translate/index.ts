@@ -15,6 +15,7 @@ import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol, isRange } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
+import { credentialRefusal } from "./gateway-credentials.js";
 import { atTheEdge } from "./edge.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpProxyFor } from "./tcp.js";
@@ -279,6 +280,8 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     scopeOf(model, proxy, labels).key,
     // Its EDS priorities and weights are its locality's (translate/locality.ts): zones must not share a translation.
     proxyLocality(model, proxy),
+    // A gateway whose ServiceAccount may not read its namespace's Secrets gets none (and a warning saying why).
+    proxy.credentialsDenied ?? "",
   ]);
 }
 
@@ -293,7 +296,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
   if (proxy.kind === "router") {
-    buildGateways(ctx, proxy, out, proxy.mtls === true || options.credentialsOverPlaintext === true);
+    buildGateways(ctx, proxy, out, credentialRefusal(proxy, options.credentialsOverPlaintext === true));
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
   apiListeners(ctx, options.listenerNames ?? [], out);
