@@ -23,6 +23,7 @@ import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type
 import {
   apiListener,
   catchAllVirtualHost,
+  logConnections,
   outboundHttpListener,
   outboundTcpListener,
   virtualInbound,
@@ -299,6 +300,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
     buildGateways(ctx, proxy, out, credentialRefusal(proxy, options.credentialsOverPlaintext === true));
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
+  if (!proxy.proxyless) out.listeners = logConnections(out.listeners, ctx.observe);
   apiListeners(ctx, options.listenerNames ?? [], out);
   // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.
   const pruneOne = <T extends Json>(x: T): T => (memo ? memo.prune(x, prune) : prune(x));

@@ -14,7 +14,7 @@ import type {
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
 import type { AccessLogFormat } from "../model/mesh-logging.js";
-import type { Observing } from "./telemetry.js";
+import type { Observing, Side } from "./telemetry.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
@@ -73,22 +73,22 @@ export const ACCESS_LOG_TEXT =
   '%DURATION% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
   "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %ROUTE_NAME%\n";
 
+/** The access log a side of a proxy writes (Envoy's file logger on /dev/stdout), or none. */
+function accessLog(o: Observing | undefined): HttpConnectionManager["access_log"] {
+  if (!o?.log) return undefined;
+  return [
+    {
+      name: "envoy.access_loggers.file",
+      typed_config: { "@type": TYPE.fileAccessLog, path: "/dev/stdout", log_format: logFormat(o.log, o.encoding) },
+    },
+  ];
+}
+
 /** What the mesh config and Telemetry add to an HTTP connection manager: the access log and tracing. */
 function meshFields(o: Observing | undefined): Pick<HttpConnectionManager, "access_log" | "tracing"> {
   if (!o) return {};
   return {
-    access_log: o.log
-      ? [
-          {
-            name: "envoy.access_loggers.file",
-            typed_config: {
-              "@type": TYPE.fileAccessLog,
-              path: "/dev/stdout",
-              log_format: logFormat(o.log, o.encoding),
-            },
-          },
-        ]
-      : undefined,
+    access_log: accessLog(o),
     tracing: {
       random_sampling: { value: o.sampling },
       ...(o.tracer ? { provider: tracerProvider(o.tracer) } : {}),
@@ -364,4 +364,30 @@ export function apiListener(name: string): Listener {
     name,
     api_listener: { api_listener: connectionManager(name, name, true) },
   };
+}
+
+const TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+/**
+ * Every TCP proxy of these listeners with the access log of its side (inbound: SERVER, the rest: CLIENT), as Istio
+ * logs connections as well as requests: service ports, passthrough and blackhole, TLS by SNI, gateways. New objects:
+ * listeners may be shared with other translations.
+ */
+export function logConnections(listeners: Listener[], observe: (side: Side) => Observing | undefined): Listener[] {
+  const logs = { SERVER: accessLog(observe("SERVER")), CLIENT: accessLog(observe("CLIENT")) };
+  if (!logs.SERVER && !logs.CLIENT) return listeners;
+  return listeners.map((l) => {
+    const log = logs[l.traffic_direction === "INBOUND" ? "SERVER" : "CLIENT"];
+    const chains = l.filter_chains ?? [];
+    if (!log || !chains.some((c) => c.filters?.some((f) => f.name === TCP_PROXY))) return l;
+    return {
+      ...l,
+      filter_chains: chains.map((c) => ({
+        ...c,
+        filters: c.filters?.map((f) =>
+          f.name === TCP_PROXY ? { ...f, typed_config: { ...(f.typed_config as TcpProxy), access_log: log } } : f,
+        ),
+      })),
+    };
+  });
 }

@@ -69,6 +69,20 @@ describe("Telemetry in translate's output", () => {
     expect(sides(run(root + offInDefault + otherWorkload))).toMatchObject({ inbound: { logs: false } });
   });
 
+  it("connections are logged too: every TCP proxy of the side (passthrough included) gets the access log", () => {
+    const tcpLogs = (out: TranslateResult) =>
+      (listener(out, "virtualOutbound")["filter_chains"] as JsonObject[])
+        .flatMap((c) => c["filters"] as JsonObject[])
+        .filter((f) => f["name"] === "envoy.filters.network.tcp_proxy")
+        .map((f) => (f["typed_config"] as JsonObject)["access_log"] !== undefined);
+    const on = telemetry("mesh-default", "istio-system", "{ accessLogging: [{ providers: [{ name: envoy }] }] }");
+    expect(tcpLogs(run(on))).toEqual(expect.arrayContaining([true]));
+    expect(tcpLogs(run(on)).every(Boolean)).toBe(true);
+    expect(tcpLogs(run("")).some(Boolean)).toBe(false);
+    const serverOnly = on.replace("name: envoy }] }]", "name: envoy }], match: { mode: SERVER } }]");
+    expect(tcpLogs(run(serverOnly)).some(Boolean)).toBe(false);
+  });
+
   it("defaultProviders.accessLogging logs where no Telemetry says otherwise; a disabled entry turns its side off", () => {
     const mesh = "defaultProviders: { accessLogging: [envoy] }";
     expect(sides(run("", echoV2, mesh))).toMatchObject({ outbound: { logs: true }, inbound: { logs: true } });

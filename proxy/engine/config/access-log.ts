@@ -1,4 +1,4 @@
-// An HTTP connection manager's access_log: Envoy's file (or stdout) logger writing to stdout, with a JSON format
+// An HTTP connection manager's or a TCP proxy's access_log: Envoy's file (or stdout) logger writing to stdout, with a JSON format
 // (key → command operator) or a text format (a string with command operators). The operators supported are the
 // ones below; any other is refused, naming it, so a log never silently misses a field it was asked for.
 import { headerValue, type RequestHead } from "../http/head.js";
@@ -6,7 +6,8 @@ import { join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 /** What one request's log line is made of. */
 export interface AccessRecord {
-  head: RequestHead;
+  /** The request; none for a TCP connection (request operators give "-", as Envoy's). */
+  head: RequestHead | undefined;
   startTime: number;
   code: number;
   flags: string;
@@ -28,6 +29,7 @@ const STDOUT = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.St
 
 function request(name: string, r: AccessRecord): string | undefined {
   const h = r.head;
+  if (!h) return undefined;
   switch (name) {
     case ":method":
       return h.method;
@@ -43,7 +45,7 @@ function request(name: string, r: AccessRecord): string | undefined {
 
 const OPERATORS: Record<string, Operator> = {
   START_TIME: (r) => new Date(r.startTime).toISOString(),
-  PROTOCOL: (r) => `HTTP/1.${r.head.minor}`,
+  PROTOCOL: (r) => (r.head ? `HTTP/1.${r.head.minor}` : undefined),
   RESPONSE_CODE: (r) => r.code,
   RESPONSE_FLAGS: (r) => r.flags,
   BYTES_RECEIVED: (r) => r.bytesReceived,
@@ -100,6 +102,7 @@ function compileText(r: Reader, text: string, path: string): (string | Operator)
 }
 
 export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogFormat | undefined {
+  // `hcm`: the HttpConnectionManager or the TcpProxy whose access_log this is.
   const list = r.list(hcm, "access_log", hp);
   if (list.length === 0) return undefined;
   const p = join(join(hp, "access_log"), 0);

@@ -335,9 +335,9 @@ function listenerFilters(r: Reader, o: Obj): boolean {
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
 function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
-  // Not implemented, so refused: access_log, hash_policy, tunneling_config, metadata_match, max_connect_attempts,
+  // Not implemented, so refused: hash_policy, tunneling_config, metadata_match, max_connect_attempts,
   // max_downstream_connection_duration and the rest.
-  onlyKnown(r, o, path, ["stat_prefix", "cluster", "weighted_clusters", "idle_timeout"], "TcpProxy");
+  onlyKnown(r, o, path, ["stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log"], "TcpProxy");
   const cluster = r.str(o, "cluster", path);
   const weighted: WeightedCluster[] = [];
   const wc = r.optObj(o, "weighted_clusters", path);
@@ -364,6 +364,7 @@ function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
     cumulative,
     totalWeight,
     idleTimeoutMs: r.duration(o, "idle_timeout", path) ?? 3_600_000,
+    accessLog: compileAccessLog(r, o, path),
   };
 }
 

@@ -282,6 +282,8 @@ export interface TcpProxy {
   cumulative: number[];
   totalWeight: number;
   idleTimeoutMs: number; // 0: none
+  /** access_log: one line per connection, when it closes. */
+  accessLog: AccessLogFormat | undefined;
 }
 
 /** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
