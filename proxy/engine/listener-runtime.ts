@@ -15,7 +15,7 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
-import { readClientHello } from "./client-hello.js";
+import { ClientHelloReader } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
@@ -246,16 +246,15 @@ export class ListenerRuntime {
   private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
     const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
     socket.once("close", () => clearTimeout(timer));
-    let seen: Buffer | undefined;
+    const reader = new ClientHelloReader();
     const onData = (chunk: Buffer) => {
-      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
-      const hello = readClientHello(seen);
+      const hello = reader.push(chunk);
       if (hello.kind === "more") return;
       socket.off("data", onData);
       clearTimeout(timer);
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
-      socket.unshift(seen);
+      socket.unshift(reader.bytes);
       let slotted = port * SLOTS;
       let entry = this.entryFor(port);
       if (entry?.bySni) {
