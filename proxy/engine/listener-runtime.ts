@@ -22,11 +22,17 @@ interface ChainRuntime {
   h2: H2Listener | undefined;
   tls: TlsServer | undefined;
   tlsFor: ListenerTls | undefined;
-  /** Original destinations of connections in the TLS handshake, by client address (peerKey). */
-  pending: Map<string, OriginalDst>;
+  /** Original destinations and inspected SNI of connections in the TLS handshake, by client address (peerKey). */
+  pending: Map<string, Arrival>;
   serve: (req: DownstreamRequest) => void;
   /** Its HTTP/1 connections, drained when a new config drops the chain and has no successor for it. */
   conns: Set<Http1Connection>;
+}
+
+/** What is known of a connection before its chain: where it was going, and the SNI the TLS inspector read. */
+interface Arrival {
+  dst?: OriginalDst;
+  sni?: string;
 }
 
 const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
@@ -278,7 +284,7 @@ export class ListenerRuntime {
       const key = slotted * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
-      this.serveChain(socket, key, chosen, dst);
+      this.serveChain(socket, key, chosen, dst, hello.kind === "tls" ? hello.sni : undefined);
       // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine), and
       // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
       // HTTP codec reads them as the stream flows again.
@@ -287,10 +293,10 @@ export class ListenerRuntime {
     socket.on("data", onData);
   }
 
-  private serveChain(socket: Socket, key: number, chosen: Listener, dst: OriginalDst | undefined): void {
+  private serveChain(socket: Socket, key: number, chosen: Listener, dst?: OriginalDst, sni?: string): void {
     const tls = chosen.tls;
     if (!tls) {
-      describeConnection(socket, dst);
+      describeConnection(socket, dst, sni);
       return this.serveSocket(socket, key, chosen, dst);
     }
     const c = this.chain(key);
@@ -305,14 +311,14 @@ export class ListenerRuntime {
         pending.delete(at);
         const now = this.chainListener(key);
         if (!now) return this.noChain(s);
-        describeConnection(s, own);
-        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own);
+        describeConnection(s, own?.dst, own?.sni);
+        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own?.dst);
         if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
       });
     }
-    if (dst) {
+    if (dst || sni !== undefined) {
       const at = peerKey(socket);
-      c.pending.set(at, dst);
+      c.pending.set(at, { dst, sni });
       socket.once("close", () => c.pending.delete(at));
     }
     c.tls?.emit("connection", socket);

@@ -1,7 +1,17 @@
 // The TLS inspector (a listener's first bytes, before any chain) facing hostile clients, as everyone else sees it.
-import { connect as tcpConnect, type Socket } from "node:net";
+import { createServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { generateCa, issueCert } from "../../../operator/runtime/pki.js";
 import * as h from "../../../test/support/engine/helpers.js";
-import { alpnExtension, extension, helloMessage, inRecords } from "../../../test/support/engine/client-hello.js";
+import {
+  alpnExtension,
+  extension,
+  hello,
+  helloMessage,
+  inRecords,
+  sniExtension,
+} from "../../../test/support/engine/client-hello.js";
+import { TYPE } from "../../xds/types.js";
 import type { Engine } from "../engine.js";
 
 const INSPECTOR = {
@@ -64,5 +74,105 @@ describe("the TLS inspector facing hostile clients", () => {
     // The inspector used to re-read every record on each read: ~1 s of the event loop per such hello.
     expect(performance.now() - t).toBeLessThan(1500);
     for (const s of attackers) s.destroy();
+  });
+});
+
+/** A network RBAC filter denying connections whose requested server name is `name`, as Istio's connection.sni. */
+const denySni = (name: string) => ({
+  name: "envoy.filters.network.rbac",
+  typed_config: {
+    "@type": TYPE.networkRbac,
+    stat_prefix: "tcp.",
+    rules: {
+      action: "DENY",
+      policies: { sni: { permissions: [{ requested_server_name: { exact: name } }], principals: [{ any: true }] } },
+    },
+  },
+});
+
+describe("RBAC's requested_server_name is the SNI the chain was picked by", () => {
+  let engine: Engine;
+  let backend: Server;
+  let ca: Awaited<ReturnType<typeof generateCa>>;
+  const reached: Buffer[] = [];
+
+  beforeAll(async () => {
+    // The backend behind the passthrough chain counts what reaches it.
+    backend = createServer((s) => s.on("data", (d: Buffer) => reached.push(d)));
+    await new Promise<void>((r) => backend.listen(0, "127.0.0.1", r));
+    ca = await generateCa("sni rbac root", 1);
+    const leaf = await issueCert(ca, {
+      commonName: "shop.example.com",
+      dnsNames: ["shop.example.com"],
+      usage: "server",
+      days: 1,
+    });
+    const http = (h.listener([]).filter_chains as { filters: unknown[] }[])[0]!.filters;
+    const tcp = {
+      name: "envoy.filters.network.tcp_proxy",
+      typed_config: { "@type": TYPE.tcpProxy, stat_prefix: "b", cluster: "b" },
+    };
+    engine = await h.testEngine({
+      version: "1",
+      listeners: [
+        {
+          // A gateway's PASSTHROUGH port: TLS passed on untouched, picked by server name.
+          ...h.listener([], undefined, "passthrough"),
+          listener_filters: [INSPECTOR],
+          filter_chains: [
+            { filter_chain_match: { server_names: ["*.example.com"] }, filters: [denySni("shop.example.com"), tcp] },
+          ],
+        },
+        {
+          // A terminating server for the name.
+          ...h.listener([], undefined, "https"),
+          listener_filters: [INSPECTOR],
+          filter_chains: [
+            {
+              filter_chain_match: { server_names: ["shop.example.com"] },
+              transport_socket: h.tlsTransport(leaf.certPem, leaf.keyPem),
+              filters: [denySni("shop.example.com"), ...http],
+            },
+          ],
+        },
+      ],
+      routes: [h.routeConfig([{ match: { prefix: "/" }, direct_response: { status: 200 } }])],
+      clusters: [h.cluster("b", [(backend.address() as AddressInfo).port])],
+    });
+  });
+  afterAll(async () => {
+    await engine.stop();
+    backend.close();
+  });
+
+  it("denies a passed-through connection by its SNI (there was none to match: any name got through)", async () => {
+    const s = await open(engine.listenerPort("passthrough"));
+    const closed = new Promise((r) => s.once("close", r));
+    s.on("error", () => undefined);
+    s.write(hello(sniExtension("shop.example.com")));
+    await closed;
+    expect(reached).toEqual([]);
+    expect(engine.statsText()).toMatch(/^listener\.passthrough\.tcp\.rbac\.denied: 1$/m);
+    // Another name under the chain's wildcard goes through.
+    const other = await open(engine.listenerPort("passthrough"));
+    other.write(hello(sniExtension("cart.example.com")));
+    await h.until(() => reached.length > 0);
+    other.destroy();
+  });
+
+  it("denies a terminated connection whatever the SNI's case (SHOP.example.com got through)", async () => {
+    for (const servername of ["shop.example.com", "SHOP.Example.com"]) {
+      const s = tlsConnect({ host: "127.0.0.1", port: engine.listenerPort("https"), servername, ca: ca.certPem });
+      const outcome = await new Promise<string>((resolve) => {
+        s.once("secureConnect", () => {
+          s.write("GET / HTTP/1.1\r\nhost: shop.example.com\r\n\r\n");
+          s.once("data", (d: Buffer) => resolve(d.toString().split("\r\n")[0]!));
+        });
+        s.once("close", () => resolve("closed"));
+        s.once("error", () => resolve("closed"));
+      });
+      s.destroy();
+      expect(`${servername}: ${outcome}`).toBe(`${servername}: closed`);
+    }
   });
 });
