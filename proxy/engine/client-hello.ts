@@ -27,6 +27,14 @@ const RAW: Hello = { kind: "raw" };
 const TOO_LARGE: Hello = { kind: "too-large" };
 const MORE: Hello = { kind: "more" };
 
+/** Envoy's tls_inspector counters (TLS_INSPECTOR_COUNTERS) for a verdict. */
+export function helloStats(hello: Hello): string[] {
+  if (hello.kind === "more") return [];
+  if (hello.kind === "too-large") return ["client_hello_too_large"];
+  if (hello.kind === "raw") return ["tls_not_found"];
+  return ["tls_found", hello.alpn.length ? "alpn_found" : "alpn_not_found", hello.sni ? "sni_found" : "sni_not_found"];
+}
+
 /** Reads the ClientHello at the start of `buf` (TLS records of type handshake, the message possibly split across them). */
 export function readClientHello(buf: Buffer, max = MAX_CLIENT_HELLO): Hello {
   return new ClientHelloReader(max).push(buf);

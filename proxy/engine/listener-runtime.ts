@@ -4,7 +4,7 @@ import type { Server, Socket } from "node:net";
 import type { Server as TlsServer } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
-import { HCM_COUNTERS, LISTENER_COUNTERS, type Counters } from "./counters.js";
+import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
 import { tlsTerminator } from "./tls.js";
@@ -15,7 +15,7 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
-import { ClientHelloReader } from "./client-hello.js";
+import { ClientHelloReader, helloStats } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
@@ -76,6 +76,8 @@ export class ListenerRuntime {
     this.current = listener;
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
+    if ([listener, ...(listener.byPort?.values() ?? [])].some((l) => l.byTransport || l.bySni))
+      counters.declare("tls_inspector", "", TLS_INSPECTOR_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
       if (l.hcm)
         counters.declare("http", l.hcm.statPrefix, [
@@ -258,6 +260,7 @@ export class ListenerRuntime {
       if (hello.kind === "more") return;
       socket.off("data", onData);
       clearTimeout(timer);
+      for (const stat of helloStats(hello)) this.counters.inc("tls_inspector", "", stat);
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
       socket.unshift(reader.bytes);

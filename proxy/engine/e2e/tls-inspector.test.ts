@@ -77,6 +77,48 @@ describe("the TLS inspector facing hostile clients", () => {
   });
 });
 
+describe("the TLS inspector's counters, by Envoy's names", () => {
+  let engine: Engine;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ engine, port } = await h.startEngine({
+      version: "1",
+      listeners: [inspected()],
+      routes: [h.routeConfig([{ match: { prefix: "/" }, direct_response: { status: 200 } }])],
+      clusters: [],
+    }));
+  });
+  afterAll(() => engine.stop());
+
+  const stat = (name: string) =>
+    Number(engine.statsText().match(new RegExp(`^tls_inspector\\.${name}: (\\d+)$`, "m"))?.[1]);
+  /** Sends `bytes` on a connection of its own, and waits until the server closes it or `counted` has counted. */
+  async function send(bytes: Buffer, counted: string): Promise<void> {
+    const before = stat(counted);
+    const s = await open(port);
+    s.on("error", () => undefined);
+    s.write(bytes);
+    await h.until(() => stat(counted) > before);
+    s.destroy();
+  }
+
+  it("are there at 0 for a listener that inspects, and count each verdict", async () => {
+    for (const n of ["client_hello_too_large", "tls_found", "tls_not_found", "alpn_found", "sni_found"])
+      expect(stat(n)).toBe(0);
+    await send(hello(Buffer.concat([sniExtension("shop.example.com"), alpnExtension("h2")])), "tls_found");
+    expect([stat("alpn_found"), stat("sni_found"), stat("alpn_not_found"), stat("sni_not_found")]).toEqual([
+      1, 1, 0, 0,
+    ]);
+    await send(hello(undefined), "tls_found");
+    expect([stat("alpn_not_found"), stat("sni_not_found")]).toEqual([1, 1]);
+    await send(Buffer.from("GET / HTTP/1.1\r\nhost: a\r\n\r\n"), "tls_not_found");
+    // A handshake message of 64 KiB, more than Envoy's max_client_hello_size: the connection is closed.
+    await send(Buffer.from([0x16, 3, 1, 0x40, 0, 1, 1, 0, 0]), "client_hello_too_large");
+    expect(stat("tls_found")).toBe(2);
+  });
+});
+
 /** A network RBAC filter denying connections whose requested server name is `name`, as Istio's connection.sni. */
 const denySni = (name: string) => ({
   name: "envoy.filters.network.rbac",
