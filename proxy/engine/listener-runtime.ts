@@ -35,6 +35,9 @@ interface Arrival {
   sni?: string;
 }
 
+/** Sockets whose errors close them: unhandled, a client's reset before any codec took its socket ended the process. */
+const guarded = new WeakSet<Socket>();
+
 const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
 
 /** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
@@ -209,6 +212,7 @@ export class ListenerRuntime {
   }
 
   accept(socket: Socket, redirected?: OriginalDst): void {
+    if (!guarded.has(socket)) guarded.add(socket.on("error", () => socket.destroy()));
     if (!this.live) {
       socket.pause();
       this.held.push({ socket, redirected });

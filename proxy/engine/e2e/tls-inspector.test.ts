@@ -58,6 +58,17 @@ describe("the TLS inspector facing hostile clients", () => {
     await b.close();
   });
 
+  it("survives a client that resets its connection before its ClientHello is whole", async () => {
+    // An unhandled socket error ends a Node process: the engine's, for every client it serves.
+    const s = await open(port);
+    s.write(hello(undefined).subarray(0, 20));
+    // Nothing tells a client its bytes were read: a pause, so the reset finds the engine waiting for the rest.
+    await new Promise((r) => setTimeout(r, 50));
+    s.resetAndDestroy();
+    expect((await h.get(port, "/")).status).toBe(200);
+    expect((await h.get(port, "/")).status).toBe(200);
+  });
+
   it("serves everyone else while clients send 64 KiB ClientHellos of one-byte records", async () => {
     // Just under Envoy's 64 KiB: a valid hello, every byte its own TLS record (6 bytes on the wire each).
     const message = helloMessage(Buffer.concat([alpnExtension("h2"), extension(21, Buffer.alloc(10_700))]));
