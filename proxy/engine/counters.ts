@@ -30,7 +30,12 @@ export const HCM_COUNTERS = [
 ] as const;
 /** Gauges among them: they go down as well as up. */
 const GAUGES = new Set(["downstream_cx_upgrades_active"]);
-export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total", "no_filter_chain_match"] as const;
+export const LISTENER_COUNTERS = [
+  "downstream_cx_overflow",
+  "downstream_cx_total",
+  "no_filter_chain_match",
+  "downstream_pre_cx_timeout",
+] as const;
 /** Envoy's tls_inspector counters (`tls_inspector.<name>`, one tree for the server). */
 export const TLS_INSPECTOR_COUNTERS = [
   "client_hello_too_large",

@@ -53,8 +53,6 @@ const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
 /** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
 const SIDES = 64;
 const SLOTS = 1 << 20;
-/** How long the first bytes may take to say TLS or not (Envoy's listener_filters_timeout). */
-const INSPECT_TIMEOUT_MS = 15_000;
 
 export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
@@ -245,8 +243,9 @@ export class ListenerRuntime {
     this.serveChain(socket, key * SLOTS * SIDES, chosen, dst);
   }
 
-  private noChain(socket: Socket): void {
-    this.counters.inc("listener", this.listener.name, "no_filter_chain_match");
+  /** Closes a connection no chain takes (or, timed out, none could be picked for), counted under the listener. */
+  private noChain(socket: Socket, stat = "no_filter_chain_match"): void {
+    this.counters.inc("listener", this.listener.name, stat);
     socket.destroy();
   }
 
@@ -256,7 +255,8 @@ export class ListenerRuntime {
    * client's protocols a chain lists), else the TLS chain without application_protocols; a missing one closes.
    */
   private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
-    const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
+    const ms = this.listener.inspectTimeoutMs; // listener_filters_timeout, as Envoy: then closed, and counted
+    const timer = ms > 0 ? setTimeout(() => this.noChain(socket, "downstream_pre_cx_timeout"), ms) : undefined;
     socket.once("close", () => clearTimeout(timer));
     const reader = new ClientHelloReader();
     const onData = (chunk: Buffer) => {

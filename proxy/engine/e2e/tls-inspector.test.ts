@@ -114,6 +114,19 @@ describe("the TLS inspector's counters, by Envoy's names", () => {
     s.destroy();
   }
 
+  it("closes a client that sends nothing after listener_filters_timeout, counted as Envoy's downstream_pre_cx_timeout", async () => {
+    const l = { ...inspected(), name: "quiet", listener_filters_timeout: "0.2s" };
+    const routes = [h.routeConfig([{ match: { prefix: "/" }, direct_response: { status: 200 } }])];
+    const res = { version: "2", listeners: [inspected(), l], routes, clusters: [] };
+    await engine.apply(res); // listener_filters_timeout was a NACK: every inspector waited 15 s
+    const s = await open(engine.listenerPort("quiet"));
+    await new Promise((r) => s.once("close", r));
+    expect(engine.statsText()).toMatch(/^listener\.quiet\.downstream_pre_cx_timeout: 1$/m);
+    await expect(
+      engine.apply({ ...res, listeners: [{ ...l, continue_on_listener_filters_timeout: true }] }),
+    ).rejects.toThrow('Listener "quiet": continue_on_listener_filters_timeout: only false is supported');
+  });
+
   it("are there at 0 for a listener that inspects, and count each verdict", async () => {
     for (const n of ["client_hello_too_large", "tls_found", "tls_not_found", "alpn_found", "sni_found"])
       expect(stat(n)).toBe(0);
