@@ -31,9 +31,26 @@ function selects(ctx: RouteContext, gw: Named<Gateway>, proxy: ProxyIdentity): b
   return labelsMatch(gw.spec.selector, findWorkload(ctx.model, proxy)?.labels ?? {});
 }
 
-/** A server host is `host`, `ns/host` or `*`/`*.suffix`; it admits a VirtualService host when they overlap. */
-function admits(serverHost: string, vsHost: string): boolean {
-  const host = serverHost.includes("/") ? serverHost.slice(serverHost.indexOf("/") + 1) : serverHost;
+/**
+ * A server host is `host`, `ns/host` or `*`/`*.suffix`; it admits a host of a VirtualService in `vsNamespace` when
+ * they overlap and, under `ns/`, the VirtualService is in that namespace (`.`: the Gateway's, `*`: any), as istiod's
+ * pickMatchingGatewayHosts: a Gateway's owner decides which namespaces may route its names.
+ */
+export type Admits = (serverHost: string, vsNamespace: string, vsHost: string) => boolean;
+
+/** `admits` for Gateway `gw`. */
+const admitsFor =
+  (gw: Named<Gateway>): Admits =>
+  (serverHost, vsNamespace, vsHost) => {
+    const slash = serverHost.indexOf("/");
+    if (slash >= 0) {
+      const ns = serverHost.slice(0, slash);
+      if (ns !== "*" && (ns === "." ? gw.namespace : ns) !== vsNamespace) return false;
+    }
+    return overlaps(slash >= 0 ? serverHost.slice(slash + 1) : serverHost, vsHost);
+  };
+
+function overlaps(host: string, vsHost: string): boolean {
   if (host === "*" || vsHost === "*") return true;
   if (host.startsWith("*.")) return vsHost.endsWith(host.slice(1));
   if (vsHost.startsWith("*.")) return host.endsWith(vsHost.slice(1));
@@ -42,15 +59,20 @@ function admits(serverHost: string, vsHost: string): boolean {
 
 function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): VirtualHost[] {
   const gateway = `${gw.namespace}/${gw.name}`;
+  const admits = admitsFor(gw);
   const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
-    const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
+    const hosts = (vs.spec.hosts ?? []).filter((h) =>
+      servers.some((s) => s.hosts.some((sh) => admits(sh, vs.namespace, h))),
+    );
     if (!hosts.length) continue;
     const routes = virtualServiceRoutes({ ...ctx, port, gateway, vsNamespace: vs.namespace }, vs);
     for (const host of hosts) {
       // httpsRedirect on a server that admits the host: plaintext is sent to https (Envoy's require_tls ALL).
-      const redirect = servers.some((s) => s.tls?.httpsRedirect && s.hosts.some((sh) => admits(sh, host)));
+      const redirect = servers.some(
+        (s) => s.tls?.httpsRedirect && s.hosts.some((sh) => admits(sh, vs.namespace, host)),
+      );
       vhosts.push({
         name: `${host}:${port}`,
         domains: host === "*" ? ["*"] : [host, `${host}:${port}`],
@@ -65,10 +87,12 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
 /** The TcpProxy for a gateway's TCP server port: the first bound VirtualService (hosts admitted) with a tcp route there. */
 function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): TcpProxy | undefined {
   const gateway = `${gw.namespace}/${gw.name}`;
+  const admits = admitsFor(gw);
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !vs.spec.tcp?.length) continue;
     if (!visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
-    if (!(vs.spec.hosts ?? []).some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))))) continue;
+    const hosts = vs.spec.hosts ?? [];
+    if (!hosts.some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, vs.namespace, h))))) continue;
     const proxy = tcpProxyFor({ ...ctx, port, gateway }, vs, {}, `outbound_0.0.0.0_${port}`);
     if (proxy) return proxy;
   }
@@ -159,7 +183,7 @@ export function buildGateways(
         if (tlsByPort.has(port) || tcpByPort.has(port)) {
           ctx.warn(`${named}: port ${port}: a PASSTHROUGH server can't share a port with other kinds: it is left out`);
         } else {
-          const chains = passthroughChains(ctx, gw, through, port, admits, passTaken(port));
+          const chains = passthroughChains(ctx, gw, through, port, admitsFor(gw), passTaken(port));
           if (!chains.length) ctx.warn(`${named}: TLS port ${port}: no VirtualService tls route applies`);
           passByPort.set(port, [...(passByPort.get(port) ?? []), ...chains]);
         }

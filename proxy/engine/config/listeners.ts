@@ -26,7 +26,11 @@ const LISTENER_FIELDS: ReadonlySet<string> = new Set([
   "use_original_dst",
   "traffic_direction",
   "listener_filters",
+  "listener_filters_timeout",
+  "continue_on_listener_filters_timeout",
 ]);
+/** Envoy's default listener_filters_timeout. */
+const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 const TCP = typeName(TYPE.tcpProxy);
 const NETWORK_RBAC = typeName(TYPE.networkRbac);
 /** The network RBAC filter's own fields (beyond the HTTP filter's); enforcement_type: only the default. */
@@ -62,7 +66,13 @@ export function compileListener(
   const flags = {
     bindToPort: r.bool(o, "bind_to_port", "") ?? true,
     useOriginalDst: r.bool(o, "use_original_dst", "") ?? false,
+    inspectTimeoutMs: r.duration(o, "listener_filters_timeout", "") ?? LISTENER_FILTERS_TIMEOUT_MS,
   };
+  if (r.bool(o, "continue_on_listener_filters_timeout", ""))
+    r.fail(
+      "continue_on_listener_filters_timeout",
+      "only false is supported: a connection the inspector can't place is closed",
+    );
   const inspectsTls = listenerFilters(r, o);
   const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), ...chainMatch(r, c, i) }));
   for (const m of matched)

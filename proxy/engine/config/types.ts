@@ -320,6 +320,8 @@ export interface Listener {
   bindToPort: boolean;
   /** use_original_dst: each connection goes to the listener of its original destination (Istio's virtualOutbound). */
   useOriginalDst: boolean;
+  /** listener_filters_timeout: how long the TLS inspector waits for a verdict before closing (0: for ever). */
+  inspectTimeoutMs: number;
   /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
    * listener's own hcm/tcp, when set, serves the other ports. */
   byPort: ReadonlyMap<number, Listener> | undefined;
