@@ -12,6 +12,21 @@ async function echo(name: string): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as AddressInfo).port, server };
 }
 
+/** A listener on a free loopback port whose one filter is a TcpProxy with these fields. */
+function tcpListener(fields: Record<string, unknown>) {
+  return {
+    name: "http",
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [
+      {
+        filters: [
+          { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TCP, stat_prefix: "tcp", ...fields } },
+        ],
+      },
+    ],
+  };
+}
+
 function roundTrip(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(port, "127.0.0.1", () => s.write(text));
@@ -33,29 +48,14 @@ describe("TCP proxy", () => {
     b = await echo("b");
     ({ engine, port } = await startEngine({
       listeners: [
-        {
-          name: "http",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: "envoy.filters.network.tcp_proxy",
-                  typed_config: {
-                    "@type": TCP,
-                    stat_prefix: "tcp",
-                    weighted_clusters: {
-                      clusters: [
-                        { name: "a", weight: 1 },
-                        { name: "b", weight: 1 },
-                      ],
-                    },
-                  },
-                },
-              ],
-            },
-          ],
-        },
+        tcpListener({
+          weighted_clusters: {
+            clusters: [
+              { name: "a", weight: 1 },
+              { name: "b", weight: 1 },
+            ],
+          },
+        }),
       ],
       clusters: [cluster("a", [a.port]), cluster("b", [b.port])],
     }));
@@ -93,39 +93,24 @@ describe("a TCP proxy's access log", () => {
     ({ engine, port } = await startEngine(
       {
         listeners: [
-          {
-            name: "http",
-            address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-            filter_chains: [
+          tcpListener({
+            cluster: "a",
+            access_log: [
               {
-                filters: [
-                  {
-                    name: "envoy.filters.network.tcp_proxy",
-                    typed_config: {
-                      "@type": TCP,
-                      stat_prefix: "tcp",
-                      cluster: "a",
-                      access_log: [
-                        {
-                          name: "envoy.access_loggers.file",
-                          typed_config: {
-                            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                            path: "/dev/stdout",
-                            log_format: {
-                              text_format_source: {
-                                inline_string:
-                                  '"%REQ(:METHOD)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_CLUSTER% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\n',
-                              },
-                            },
-                          },
-                        },
-                      ],
+                name: "envoy.access_loggers.file",
+                typed_config: {
+                  "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                  path: "/dev/stdout",
+                  log_format: {
+                    text_format_source: {
+                      inline_string:
+                        '"%REQ(:METHOD)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_CLUSTER% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\n',
                     },
                   },
-                ],
+                },
               },
             ],
-          },
+          }),
         ],
         clusters: [cluster("a", [a.port])],
       },
