@@ -1,6 +1,6 @@
 // Header edits (headers_to_add/remove) at every level of a route configuration.
 import type { HeaderEdits, HeaderOp } from "./types.js";
-import { join, type Obj, type Reader } from "./read.js";
+import { join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 const ACTIONS = [
   "APPEND_IF_EXISTS_OR_ADD",
@@ -13,7 +13,10 @@ export function headerOps(r: Reader, o: Obj, key: string, path: string): HeaderO
   return r.list(o, key, path).map((item, i) => {
     const p = join(join(path, key), i);
     const h = r.obj(item, p);
+    // keep_empty_value and raw_value are not implemented: refused.
+    onlyKnown(r, h, p, ["header", "append", "append_action"], "HeaderValueOption");
     const header = r.obj(h.header, join(p, "header"));
+    onlyKnown(r, header, join(p, "header"), ["key", "value"], "HeaderValue");
     const name = r.headerName(header.key, join(join(p, "header"), "key")).toLowerCase();
     const value = r.headerValue(header, "value", join(p, "header")) ?? "";
     let action = r.enumName(h, "append_action", p, ACTIONS, "APPEND_IF_EXISTS_OR_ADD");

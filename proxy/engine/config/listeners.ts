@@ -335,7 +335,11 @@ function listenerFilters(r: Reader, o: Obj): boolean {
   r.list(o, "listener_filters", "").forEach((f, i) => {
     const p = `listener_filters[${i}]`;
     const fo = r.obj(f, p);
-    const type = anyType(r.optObj(fo, "typed_config", p));
+    // filter_disabled and config_discovery are not implemented, nor the inspector's ja3 and buffer options: refused.
+    onlyKnown(r, fo, p, ["name", "typed_config"], "ListenerFilter");
+    const typed = r.optObj(fo, "typed_config", p);
+    if (typed) onlyKnown(r, typed, join(p, "typed_config"), [], "TlsInspector");
+    const type = anyType(typed);
     const name = r.str(fo, "name", p);
     if (type === TLS_INSPECTOR || (!type && name === "envoy.filters.listener.tls_inspector")) tls = true;
     else r.fail(p, `listener filter ${JSON.stringify(type ?? name)} is not supported (only ${TLS_INSPECTOR})`);
@@ -399,6 +403,7 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
   if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
   const tp = join(cp, "tls_certificates[0]");
   const cert = r.obj(certs[0], tp);
+  onlyKnown(r, cert, tp, ["certificate_chain", "private_key"], "TlsCertificate");
   const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
   const vp = join(cp, "validation_context");

@@ -347,8 +347,11 @@ const MAX_STREAM_DURATION = ["max_stream_duration", "grpc_timeout_header_max", "
 
 function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   const o = r.obj(raw, path);
+  // filter_state, and a header's regex_rewrite, are not implemented: refused.
+  onlyKnown(r, o, path, ["terminal", "header", "cookie", "connection_properties", "query_parameter"], "HashPolicy");
   const terminal = r.bool(o, "terminal", path) ?? false;
   const header = r.optObj(o, "header", path);
+  if (header) onlyKnown(r, header, join(path, "header"), ["header_name"], "HashPolicy.Header");
   if (header)
     return { kind: "header", name: r.reqStr(header, "header_name", join(path, "header")).toLowerCase(), terminal };
   const cookie = r.optObj(o, "cookie", path);
