@@ -1,13 +1,12 @@
 // One listener at run time: its socket, the connections it accepted, its filter chains (HTTP/1.1, h2c and h2 by
 // ALPN, TLS, TCP), its connection limit and timeout sweep, and draining. The Engine keeps one per listener name.
 import type { Server, Socket } from "node:net";
-import type { Server as TlsServer } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { tlsTerminator } from "./tls.js";
+import { tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -20,7 +19,7 @@ import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
-  tls: TlsServer | undefined;
+  tls: TlsTerminator | undefined;
   tlsFor: ListenerTls | undefined;
   /** Original destinations and inspected SNI of connections in the TLS handshake, by client address (peerKey). */
   pending: Map<string, Arrival>;
@@ -291,7 +290,14 @@ export class ListenerRuntime {
       const key = slotted * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
-      this.serveChain(socket, key, chosen, dst, hello.kind === "tls" ? hello.sni : undefined);
+      this.serveChain(
+        socket,
+        key,
+        chosen,
+        dst,
+        hello.kind === "tls" ? hello.sni : undefined,
+        hello.kind === "tls" ? hello.alpn : undefined,
+      );
       // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine), and
       // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
       // HTTP codec reads them as the stream flows again.
@@ -300,7 +306,15 @@ export class ListenerRuntime {
     socket.on("data", onData);
   }
 
-  private serveChain(socket: Socket, key: number, chosen: Listener, dst?: OriginalDst, sni?: string): void {
+  /** `sni`, `offered`: the client's server name and ALPN, when its ClientHello was read (tls_inspector). */
+  private serveChain(
+    socket: Socket,
+    key: number,
+    chosen: Listener,
+    dst?: OriginalDst,
+    sni?: string,
+    offered?: readonly string[],
+  ): void {
     const tls = chosen.tls;
     if (!tls) {
       describeConnection(socket, dst, sni);
@@ -328,7 +342,7 @@ export class ListenerRuntime {
       c.pending.set(at, { dst, sni });
       socket.once("close", () => c.pending.delete(at));
     }
-    c.tls?.emit("connection", socket);
+    c.tls?.accept(socket, offered);
   }
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
