@@ -8,6 +8,30 @@ import type { Socket } from "node:net";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
 import type { TlsVersion } from "./config/tls-params.js";
+import { ClientHelloReader } from "./client-hello.js";
+
+/** How long a client may take to send its ClientHello here: Node's TLS handshakeTimeout, the bound it had before. */
+const HELLO_TIMEOUT_MS = 120_000;
+
+/**
+ * The ALPN a connection's ClientHello offers (undefined: not a ClientHello), read as the TLS inspector reads it (each
+ * byte once), the socket then paused with the bytes put back for the TLS server; a client silent that long is closed.
+ */
+function offeredAlpn(socket: Socket, done: (alpn: string[] | undefined) => void): void {
+  const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+  socket.once("close", () => clearTimeout(timer));
+  const reader = new ClientHelloReader();
+  const onData = (chunk: Buffer) => {
+    const hello = reader.push(chunk);
+    if (hello.kind === "more") return;
+    socket.off("data", onData);
+    clearTimeout(timer);
+    socket.pause();
+    socket.unshift(reader.bytes);
+    done(hello.kind === "tls" ? hello.alpn : undefined);
+  };
+  socket.on("data", onData);
+}
 
 function read(d: DataSource): string {
   return d.inline ?? readFileSync(d.filename as string, "utf8");
@@ -59,10 +83,15 @@ export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) =>
   };
   const withAlpn = make(tls.alpn);
   let withoutAlpn: Server | undefined;
+  const hand = (socket: Socket, offered: readonly string[] | undefined) => {
+    const none = tls.alpn.length > 0 && !!offered?.length && !offered.some((p) => tls.alpn.includes(p));
+    (none ? (withoutAlpn ??= make(undefined)) : withAlpn).emit("connection", socket);
+  };
   return {
     accept(socket, offered) {
-      const none = tls.alpn.length > 0 && !!offered?.length && !offered.some((p) => tls.alpn.includes(p));
-      (none ? (withoutAlpn ??= make(undefined)) : withAlpn).emit("connection", socket);
+      if (offered || !tls.alpn.length) return hand(socket, offered);
+      // No TLS inspector read the ClientHello: its ALPN is read here, as the inspector reads it.
+      offeredAlpn(socket, (alpn) => hand(socket, alpn));
     },
   };
 }
