@@ -79,8 +79,9 @@ export function gatewayListener(
       ...(c.tls ? { transport_socket: transportSocket(c.tls, c.params, !("routeName" in c)) } : {}),
     })),
   );
-  // As istiod: the TLS inspector reads the SNI the chains are matched by.
-  return chains.some((c) => c.serverNames)
+  // As istiod's buildGatewayListener: the TLS inspector reads the SNI the chains are matched by, and the ALPN a
+  // terminating chain (every one lists protocols) negotiates.
+  return chains.some((c) => c.serverNames || c.tls)
     ? { ...listener, listener_filters: [TLS_INSPECTOR] as Listener["listener_filters"] }
     : listener;
 }

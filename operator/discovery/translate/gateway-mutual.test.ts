@@ -154,6 +154,14 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
     expect(context(ports.tls)).toMatchObject(mtls(["istio-peer-exchange", "h2", "http/1.1"]));
   });
 
+  it("reads every client's ClientHello (TLS inspector), as istiod for chains that negotiate ALPN, `*` hosts too", () => {
+    const every = yaml.replace("hosts: [shop.example.com]", 'hosts: ["*"]');
+    const secure = translate(meshModel(every), { ...parseNodeId(NODE), mtls: true });
+    const https = secure.listeners.find((l) => l.name === `0.0.0.0_${ports.https}`);
+    expect(https?.filter_chains?.[0]?.filter_chain_match).toBeUndefined();
+    expect(https?.listener_filters?.map((f) => f.name)).toEqual(["envoy.filters.listener.tls_inspector"]);
+  });
+
   it("leaves the servers out, warned, for a gateway without a mesh certificate (plaintext xDS)", () => {
     const plain = translate(meshModel(yaml), parseNodeId(NODE));
     expect(
