@@ -6,7 +6,7 @@ import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { tlsTerminator, type TlsTerminator } from "./tls.js";
+import { awaitClientHello, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -14,7 +14,7 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
-import { ClientHelloReader, helloStats } from "./client-hello.js";
+import { helloStats } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
@@ -257,16 +257,12 @@ export class ListenerRuntime {
     const ms = this.listener.inspectTimeoutMs; // listener_filters_timeout, as Envoy: then closed, and counted
     const timer = ms > 0 ? setTimeout(() => this.noChain(socket, "downstream_pre_cx_timeout"), ms) : undefined;
     socket.once("close", () => clearTimeout(timer));
-    const reader = new ClientHelloReader();
-    const onData = (chunk: Buffer) => {
-      const hello = reader.push(chunk);
-      if (hello.kind === "more") return;
-      socket.off("data", onData);
+    awaitClientHello(socket, (hello, bytes) => {
       clearTimeout(timer);
       for (const stat of helloStats(hello)) this.counters.inc("tls_inspector", "", stat);
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
-      socket.unshift(reader.bytes);
+      socket.unshift(bytes);
       let slotted = port * SLOTS;
       let entry = this.entryFor(port);
       if (entry?.bySni) {
@@ -302,8 +298,7 @@ export class ListenerRuntime {
       // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
       // HTTP codec reads them as the stream flows again.
       if (!chosen.tls && !chosen.tcp) socket.resume();
-    };
-    socket.on("data", onData);
+    });
   }
 
   /** `sni`, `offered`: the client's server name and ALPN, when its ClientHello was read (tls_inspector). */

@@ -8,29 +8,40 @@ import type { Socket } from "node:net";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
 import type { TlsVersion } from "./config/tls-params.js";
-import { ClientHelloReader } from "./client-hello.js";
+import { ClientHelloReader, type Hello } from "./client-hello.js";
 
 /** How long a client may take to send its ClientHello here: Node's TLS handshakeTimeout, the bound it had before. */
 const HELLO_TIMEOUT_MS = 120_000;
 
 /**
- * The ALPN a connection's ClientHello offers (undefined: not a ClientHello), read as the TLS inspector reads it (each
- * byte once), the socket then paused with the bytes put back for the TLS server; a client silent that long is closed.
+ * Gives `done` a connection's ClientHello verdict once its first bytes make one (read as they come, each byte once, as
+ * the TLS inspector reads them), with the bytes read, which the caller gives back to the socket.
  */
-function offeredAlpn(socket: Socket, done: (alpn: string[] | undefined) => void): void {
-  const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
-  socket.once("close", () => clearTimeout(timer));
+export function awaitClientHello(
+  socket: Socket,
+  done: (hello: Exclude<Hello, { kind: "more" }>, bytes: Buffer) => void,
+): void {
   const reader = new ClientHelloReader();
   const onData = (chunk: Buffer) => {
     const hello = reader.push(chunk);
     if (hello.kind === "more") return;
     socket.off("data", onData);
-    clearTimeout(timer);
-    socket.pause();
-    socket.unshift(reader.bytes);
-    done(hello.kind === "tls" ? hello.alpn : undefined);
+    done(hello, reader.bytes);
   };
   socket.on("data", onData);
+}
+
+/** The ALPN a connection's ClientHello offers (undefined: not a ClientHello), the socket then paused with the bytes
+ * put back for the TLS server; a client silent that long is closed. */
+function offeredAlpn(socket: Socket, done: (alpn: string[] | undefined) => void): void {
+  const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+  socket.once("close", () => clearTimeout(timer));
+  awaitClientHello(socket, (hello, bytes) => {
+    clearTimeout(timer);
+    socket.pause();
+    socket.unshift(bytes);
+    done(hello.kind === "tls" ? hello.alpn : undefined);
+  });
 }
 
 function read(d: DataSource): string {
