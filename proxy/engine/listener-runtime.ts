@@ -1,13 +1,12 @@
 // One listener at run time: its socket, the connections it accepted, its filter chains (HTTP/1.1, h2c and h2 by
 // ALPN, TLS, TCP), its connection limit and timeout sweep, and draining. The Engine keeps one per listener name.
 import type { Server, Socket } from "node:net";
-import type { Server as TlsServer } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { tlsTerminator } from "./tls.js";
+import { awaitClientHello, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -15,12 +14,12 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
-import { ClientHelloReader, helloStats } from "./client-hello.js";
+import { helloStats } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
-  tls: TlsServer | undefined;
+  tls: TlsTerminator | undefined;
   tlsFor: ListenerTls | undefined;
   /** Original destinations and inspected SNI of connections in the TLS handshake, by client address (peerKey). */
   pending: Map<string, Arrival>;
@@ -258,16 +257,12 @@ export class ListenerRuntime {
     const ms = this.listener.inspectTimeoutMs; // listener_filters_timeout, as Envoy: then closed, and counted
     const timer = ms > 0 ? setTimeout(() => this.noChain(socket, "downstream_pre_cx_timeout"), ms) : undefined;
     socket.once("close", () => clearTimeout(timer));
-    const reader = new ClientHelloReader();
-    const onData = (chunk: Buffer) => {
-      const hello = reader.push(chunk);
-      if (hello.kind === "more") return;
-      socket.off("data", onData);
+    awaitClientHello(socket, (hello, bytes) => {
       clearTimeout(timer);
       for (const stat of helloStats(hello)) this.counters.inc("tls_inspector", "", stat);
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
-      socket.unshift(reader.bytes);
+      socket.unshift(bytes);
       let slotted = port * SLOTS;
       let entry = this.entryFor(port);
       if (entry?.bySni) {
@@ -291,16 +286,30 @@ export class ListenerRuntime {
       const key = slotted * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
-      this.serveChain(socket, key, chosen, dst, hello.kind === "tls" ? hello.sni : undefined);
+      this.serveChain(
+        socket,
+        key,
+        chosen,
+        dst,
+        hello.kind === "tls" ? hello.sni : undefined,
+        hello.kind === "tls" ? hello.alpn : undefined,
+      );
       // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine), and
       // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
       // HTTP codec reads them as the stream flows again.
       if (!chosen.tls && !chosen.tcp) socket.resume();
-    };
-    socket.on("data", onData);
+    });
   }
 
-  private serveChain(socket: Socket, key: number, chosen: Listener, dst?: OriginalDst, sni?: string): void {
+  /** `sni`, `offered`: the client's server name and ALPN, when its ClientHello was read (tls_inspector). */
+  private serveChain(
+    socket: Socket,
+    key: number,
+    chosen: Listener,
+    dst?: OriginalDst,
+    sni?: string,
+    offered?: readonly string[],
+  ): void {
     const tls = chosen.tls;
     if (!tls) {
       describeConnection(socket, dst, sni);
@@ -328,7 +337,7 @@ export class ListenerRuntime {
       c.pending.set(at, { dst, sni });
       socket.once("close", () => c.pending.delete(at));
     }
-    c.tls?.emit("connection", socket);
+    c.tls?.accept(socket, offered);
   }
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {

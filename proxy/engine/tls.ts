@@ -4,9 +4,45 @@
 // certificate the CA didn't sign is refused, required or not (as Envoy does); one without a certificate is refused
 // only under require_client_certificate.
 import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
 import type { TlsVersion } from "./config/tls-params.js";
+import { ClientHelloReader, type Hello } from "./client-hello.js";
+
+/** How long a client may take to send its ClientHello here: Node's TLS handshakeTimeout, the bound it had before. */
+const HELLO_TIMEOUT_MS = 120_000;
+
+/**
+ * Gives `done` a connection's ClientHello verdict once its first bytes make one (read as they come, each byte once, as
+ * the TLS inspector reads them), with the bytes read, which the caller gives back to the socket.
+ */
+export function awaitClientHello(
+  socket: Socket,
+  done: (hello: Exclude<Hello, { kind: "more" }>, bytes: Buffer) => void,
+): void {
+  const reader = new ClientHelloReader();
+  const onData = (chunk: Buffer) => {
+    const hello = reader.push(chunk);
+    if (hello.kind === "more") return;
+    socket.off("data", onData);
+    done(hello, reader.bytes);
+  };
+  socket.on("data", onData);
+}
+
+/** The ALPN a connection's ClientHello offers (undefined: not a ClientHello), the socket then paused with the bytes
+ * put back for the TLS server; a client silent that long is closed. */
+function offeredAlpn(socket: Socket, done: (alpn: string[] | undefined) => void): void {
+  const timer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+  socket.once("close", () => clearTimeout(timer));
+  awaitClientHello(socket, (hello, bytes) => {
+    clearTimeout(timer);
+    socket.pause();
+    socket.unshift(bytes);
+    done(hello.kind === "tls" ? hello.alpn : undefined);
+  });
+}
 
 function read(d: DataSource): string {
   return d.inline ?? readFileSync(d.filename as string, "utf8");
@@ -31,17 +67,42 @@ function params(tls: ListenerTls): { minVersion?: TlsVersion; maxVersion?: TlsVe
   };
 }
 
-export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): Server {
-  const server = createServer({
-    cert: read(tls.certificateChain),
-    key: read(tls.privateKey),
-    ALPNProtocols: tls.alpn,
-    ...params(tls),
-    // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
-    // principal); require_client_certificate makes a client without a valid one fail the handshake.
-    ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
-  });
-  server.on("secureConnection", onSecure);
-  server.on("tlsClientError", (_err, socket) => socket.destroy());
-  return server;
+/** A chain's TLS termination: accepted sockets handed over, with the client's ALPN when its ClientHello was read. */
+export interface TlsTerminator {
+  accept(socket: Socket, offered?: readonly string[]): void;
+}
+
+/**
+ * As Envoy's alpnSelectCallback (SSL_TLSEXT_ERR_NOACK): a client that offers ALPN but none of the chain's protocols is
+ * served without ALPN (HTTP/1.1), where Node's ALPNProtocols would fail its handshake (no_application_protocol); so a
+ * mesh client offering `istio-peer-exchange`, `istio` reaches a gateway's `h2`, `http/1.1` server, as with Envoy.
+ */
+export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): TlsTerminator {
+  const make = (alpn: string[] | undefined): Server => {
+    const server = createServer({
+      cert: read(tls.certificateChain),
+      key: read(tls.privateKey),
+      ...(alpn ? { ALPNProtocols: alpn } : {}),
+      ...params(tls),
+      // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
+      // principal); require_client_certificate makes a client without a valid one fail the handshake.
+      ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
+    });
+    server.on("secureConnection", onSecure);
+    server.on("tlsClientError", (_err, socket) => socket.destroy());
+    return server;
+  };
+  const withAlpn = make(tls.alpn);
+  let withoutAlpn: Server | undefined;
+  const hand = (socket: Socket, offered: readonly string[] | undefined) => {
+    const none = tls.alpn.length > 0 && !!offered?.length && !offered.some((p) => tls.alpn.includes(p));
+    (none ? (withoutAlpn ??= make(undefined)) : withAlpn).emit("connection", socket);
+  };
+  return {
+    accept(socket, offered) {
+      if (offered || !tls.alpn.length) return hand(socket, offered);
+      // No TLS inspector read the ClientHello: its ALPN is read here, as the inspector reads it.
+      offeredAlpn(socket, (alpn) => hand(socket, alpn));
+    },
+  };
 }

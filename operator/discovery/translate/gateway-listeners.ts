@@ -1,14 +1,15 @@
 // A gateway's listeners on its Gateway servers' ports (`0.0.0.0_<port>`), as istiod builds them: an HTTP port's one
-// chain routed by `http.<port>`; on an HTTPS port one chain per server, matched by SNI (its hosts as server_names,
-// none for `*`), terminating TLS with the server's certificate (mounted files, or its credentialName's Secret over
-// SDS) and routed by the server's own table; a TCP port's TcpProxy.
+// chain routed by `http.<port>`; on a TLS port (HTTPS and TLS servers) one chain per server, matched by SNI (its hosts
+// as server_names, none for `*`), terminating TLS with the server's certificate (mounted files, its credentialName's
+// Secret over SDS, or under ISTIO_MUTUAL the gateway's own mesh certificate) and routed by the server's own table (or,
+// a TLS server, by a TcpProxy), and PASSTHROUGH servers' chains by the tls routes' SNI names; a TCP port's TcpProxy.
 import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import type { Observing } from "./telemetry.js";
 import { address, connectionManager, hcmFilter } from "./listeners.js";
-import { TLS_INSPECTOR } from "./mtls.js";
+import { MESH_SERVER_TLS, TLS_INSPECTOR } from "./mtls.js";
 import { ADS } from "./policy.js";
 
 /** Where an HTTPS server's certificate, key and (MUTUAL) client CA come from. */
@@ -16,16 +17,20 @@ export type GatewayTls =
   /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
   | { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined }
   /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
-  | { kind: "sds"; certificate: string; clientCa: string | undefined };
+  | { kind: "sds"; certificate: string; clientCa: string | undefined }
+  /** ISTIO_MUTUAL: the gateway's own mesh certificate (SDS `default`), clients verified against the mesh root (`ROOTCA`). */
+  | { kind: "mesh" };
 
-/** One HTTPS server's chain: the server names it answers (none: every name), its TLS and its route table. */
-export interface GatewayChain {
+/**
+ * One chain of a TLS port: the server names it answers (none: every name), the TLS it terminates (none: passed
+ * through untouched, PASSTHROUGH), and where it goes: an HTTPS server's route table, or a TcpProxy.
+ */
+export type GatewayChain = {
   serverNames: string[] | undefined;
-  tls: GatewayTls;
-  routeName: string;
+  tls?: GatewayTls;
   /** The server's minProtocolVersion, maxProtocolVersion and cipherSuites, as Envoy's tls_params. */
   params?: TlsParameters;
-}
+} & ({ routeName: string } | { tcp: TcpProxy });
 
 /** A gateway's TCP server port: bytes proxied as the bound VirtualService's tcp route says. */
 export function gatewayTcpListener(port: number, proxy: TcpProxy, authz: WorkloadAuthz = NO_AUTHZ): Listener {
@@ -46,8 +51,8 @@ function serverPortListener(port: number, chains: FilterChain[]): Listener {
 }
 
 /**
- * A gateway's listener on an HTTP server port, routed by `http.<port>`, or, with `chains`, on an HTTPS port (ALPN h2
- * and http/1.1); `grpcWeb`: a GRPC-WEB server is on the port.
+ * A gateway's listener on an HTTP server port, routed by `http.<port>`, or, with `chains`, on a TLS port;
+ * `grpcWeb`: a GRPC-WEB server is on the port.
  */
 export function gatewayListener(
   port: number,
@@ -57,6 +62,7 @@ export function gatewayListener(
   chains?: GatewayChain[],
 ): Listener {
   const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
+  const tcpRbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
   const filters = (routeName: string): Filter[] => {
     const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, observe, grpcWeb);
     return [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })];
@@ -66,20 +72,35 @@ export function gatewayListener(
     port,
     chains.map((c) => ({
       ...(c.serverNames ? { filter_chain_match: { server_names: c.serverNames } } : {}),
-      filters: filters(c.routeName),
-      transport_socket: transportSocket(c.tls, c.params),
+      filters:
+        "routeName" in c
+          ? filters(c.routeName)
+          : ([...tcpRbac, { name: "envoy.filters.network.tcp_proxy", typed_config: c.tcp }] as Filter[]),
+      ...(c.tls ? { transport_socket: transportSocket(c.tls, c.params, !("routeName" in c)) } : {}),
     })),
   );
-  // As istiod: the TLS inspector reads the SNI the chains are matched by.
-  return chains.some((c) => c.serverNames)
+  // As istiod's buildGatewayListener: the TLS inspector reads the SNI the chains are matched by, and the ALPN a
+  // terminating chain (every one lists protocols) negotiates.
+  return chains.some((c) => c.serverNames || c.tls)
     ? { ...listener, listener_filters: [TLS_INSPECTOR] as Listener["listener_filters"] }
     : listener;
 }
 
-function transportSocket(tls: GatewayTls, params: GatewayChain["params"]): FilterChain["transport_socket"] {
-  const clientCa = tls.clientCa;
-  const common =
-    tls.kind === "files"
+/** Istio's ALPN for a terminating gateway server (util.ALPNHttp), and for an ISTIO_MUTUAL TLS server that proxies TCP
+ * (util.ALPNDownstreamWithMxc: metadata exchange, then h2 or http/1.1). */
+const ALPN_HTTP = ["h2", "http/1.1"];
+const ALPN_DOWNSTREAM_WITH_MXC = ["istio-peer-exchange", "h2", "http/1.1"];
+
+function transportSocket(
+  tls: GatewayTls,
+  params: GatewayChain["params"],
+  tcp: boolean,
+): FilterChain["transport_socket"] {
+  const mesh = tls.kind === "mesh";
+  const clientCa = mesh ? undefined : tls.clientCa;
+  const common = mesh
+    ? MESH_SERVER_TLS
+    : tls.kind === "files"
       ? {
           tls_certificates: [
             { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
@@ -101,8 +122,12 @@ function transportSocket(tls: GatewayTls, params: GatewayChain["params"]): Filte
     name: "envoy.transport_sockets.tls",
     typed_config: {
       "@type": TYPE.downstreamTlsContext,
-      common_tls_context: { ...common, alpn_protocols: ["h2", "http/1.1"], ...(params ? { tls_params: params } : {}) },
-      ...(clientCa ? { require_client_certificate: true } : {}),
+      common_tls_context: {
+        ...common,
+        alpn_protocols: mesh && tcp ? ALPN_DOWNSTREAM_WITH_MXC : ALPN_HTTP,
+        ...(params ? { tls_params: params } : {}),
+      },
+      ...(clientCa || mesh ? { require_client_certificate: true } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Engine } from "../../../proxy/engine/engine.js";
 import { testCa, type TestCa } from "../../../test/support/engine/mesh-certs.js";
 import { freePorts } from "../../../hack/paths.js";
 import { validateObject } from "../validate/index.js";
+import { l4BehindGateway, oneServerGateway as server } from "../../../test/support/discovery/mesh.js";
 import { runTranslated } from "../../../test/support/discovery/translated.js";
 import type { TranslateResult } from "./index.js";
 
@@ -60,26 +61,7 @@ spec:
   - port: { number: ${port}, name: https, protocol: HTTPS }
     hosts: [nginx.example.com, ./bank.example.com, "*/*.shop.example.com"]
     tls: { mode: PASSTHROUGH }
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: my-nginx, namespace: default }
-spec:
-  hosts: [my-nginx.default.svc.cluster.local]
-  ports: [{ number: 443, name: https, protocol: HTTPS, targetPort: ${(backend.address() as AddressInfo).port} }]
-  resolution: STATIC
-  endpoints: [{ address: 127.0.0.1 }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: nginx, namespace: default }
-spec:
-  hosts: [nginx.example.com]
-  gateways: [mygateway]
-  tls:
-  - match: [{ port: ${port}, sniHosts: [nginx.example.com] }]
-    route: [{ destination: { host: my-nginx.default.svc.cluster.local, port: { number: 443 } } }]
-`;
+${l4BehindGateway("tls", { name: "my-nginx", host: "nginx.example.com", port, target: (backend.address() as AddressInfo).port, protocol: "HTTPS", gateway: "mygateway" })}`;
     ({ engine, out } = await runTranslated(
       yaml + tenant((backend.address() as AddressInfo).port),
       "router~127.0.0.1~gw-0.default~default.svc.cluster.local",
@@ -122,12 +104,6 @@ spec:
   });
 
   it("validates as Istio: PASSTHROUGH takes no certificates, TLS servers only pass through", () => {
-    const server = (protocol: string, tls: Record<string, unknown>) => ({
-      apiVersion: "networking.istio.io/v1",
-      kind: "Gateway",
-      metadata: { name: "g" },
-      spec: { servers: [{ port: { number: 443, name: "p", protocol }, hosts: ["*"], tls }] },
-    });
     expect(validateObject(server("TLS", { mode: "PASSTHROUGH" }))).toEqual([]);
     expect(validateObject(server("HTTPS", {}))).toEqual([]); // Istio's default mode
     expect(validateObject(server("HTTPS", { mode: "PASSTHROUGH", credentialName: "c" }))).toEqual([
@@ -138,7 +114,7 @@ spec:
       "spec.servers[0].tls.httpsRedirect: is not used with PASSTHROUGH (the backend terminates TLS)",
     ]);
     expect(validateObject(server("TLS", { mode: "SIMPLE", credentialName: "c" }))).toEqual([
-      "spec.servers[0].tls.mode: SIMPLE is not supported yet for TLS servers (PASSTHROUGH is)",
+      "spec.servers[0].tls.mode: SIMPLE is not supported yet for TLS servers (PASSTHROUGH and ISTIO_MUTUAL are)",
     ]);
   });
 });

@@ -1,18 +1,14 @@
 // A gateway's PASSTHROUGH servers (protocol TLS, or HTTPS with tls.mode PASSTHROUGH), as istiod builds them: the TLS
 // goes on to the backend untouched, picked by the ClientHello's server name from the bound VirtualServices' `tls`
 // routes (each match's sniHosts a chain's server_names, its route a TcpProxy). A name no route claims has no chain:
-// its handshake fails, as Envoy closes a connection no chain matches. Pure.
-import type { Listener } from "../../../proxy/xds/resources.js";
+// its handshake fails, as Envoy closes a connection no chain matches. The chains join the port's other TLS chains
+// (translate/gateway-listeners.ts). Pure.
 import type { Named } from "../model/config.js";
 import type { Gateway, Server } from "../model/istio.js";
-import { NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
-import { address } from "./listeners.js";
-import { TLS_INSPECTOR } from "./mtls.js";
 import type { RouteContext } from "./routes.js";
 import { l4MatchApplies, tcpProxy } from "./tcp.js";
 import type { TlsChain } from "./tls-outbound.js";
 import type { Admits } from "./gateway.js";
-import { TYPE } from "../../../proxy/xds/types.js";
 import { visibleIn } from "./scope.js";
 import { boundTo } from "./virtualhosts.js";
 
@@ -64,24 +60,4 @@ export function passthroughChains(
     });
   }
   return out;
-}
-
-/** A gateway's listener on a passthrough port: a chain per server name set, told apart by the TLS inspector. */
-export function gatewayPassthroughListener(
-  port: number,
-  chains: TlsChain[],
-  authz: WorkloadAuthz = NO_AUTHZ,
-): Listener {
-  const rbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
-  return {
-    "@type": TYPE.listener,
-    name: `0.0.0.0_${port}`,
-    address: address(port),
-    traffic_direction: "OUTBOUND",
-    listener_filters: [TLS_INSPECTOR] as Listener["listener_filters"],
-    filter_chains: chains.map((c) => ({
-      filter_chain_match: { server_names: c.names },
-      filters: [...rbac, { name: "envoy.filters.network.tcp_proxy", typed_config: c.proxy }],
-    })),
-  } as Listener;
 }

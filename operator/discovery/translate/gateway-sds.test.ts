@@ -182,8 +182,8 @@ spec:
     const chains = (t.listeners[0]?.filter_chains ?? []).map((c) => c.filter_chain_match?.server_names);
     expect(chains).toEqual([["shop.example.com"], ["x.api.example.com"], undefined]);
     expect(t.warnings).toEqual([
-      "Gateway/default/edge: spec.servers[1]: port 8443: some of its hosts are another HTTPS server's on this port: those are left out",
-      "Gateway/default/edge: spec.servers[3]: port 8443: its hosts are another HTTPS server's on this port: it is left out",
+      "Gateway/default/edge: spec.servers[1]: port 8443: some of its hosts are another server's on this port: those are left out",
+      "Gateway/default/edge: spec.servers[3]: port 8443: its hosts are another server's on this port: it is left out",
     ]);
     expect(violations(t)).toEqual([]);
   });

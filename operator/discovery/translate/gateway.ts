@@ -1,6 +1,8 @@
-// Gateways: a router proxy gets a listener per HTTP (or HTTPS: TLS terminated) server port of the Gateways selecting it, and the
-// VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
-// a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+// Gateways: a router proxy gets a listener per server port of the Gateways selecting it: an HTTP port routed by the
+// VirtualServices bound to those Gateways through `gateways:` (RouteConfiguration `http.<port>`); a TLS port (HTTPS
+// and TLS servers) with a chain per server by SNI, terminating TLS (SIMPLE, MUTUAL, ISTIO_MUTUAL) or passing it
+// through (PASSTHROUGH, a chain per tls route), both kinds on one port as istiod merges them; a TCP server port gets a
+// TcpProxy from the first bound VirtualService whose tcp route applies there.
 import type { Observes } from "./telemetry.js";
 import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
@@ -11,8 +13,7 @@ import type { TlsParameters_TlsProtocol } from "../../../proxy/xds/generated/env
 import { isHttpProtocol } from "../model/normalise.js";
 import { gatewayListener, gatewayTcpListener, type GatewayChain, type GatewayTls } from "./gateway-listeners.js";
 import { credentialTls } from "./gateway-credentials.js";
-import { gatewayPassthroughListener, passesThrough, passthroughChains } from "./gateway-passthrough.js";
-import type { TlsChain } from "./tls-outbound.js";
+import { passesThrough, passthroughChains } from "./gateway-passthrough.js";
 import { workloadAuthz } from "./authz.js";
 import { tcpProxyFor } from "./tcp.js";
 import type { ProxyIdentity } from "./proxy.js";
@@ -99,15 +100,25 @@ function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[]
   return undefined;
 }
 
-/** An HTTPS server's TLS: mounted files, or its credentialName's Secret (with the Secrets to serve over SDS). */
+/**
+ * A terminating server's TLS: mounted files, its credentialName's Secret (with the Secrets to serve over SDS), or under
+ * ISTIO_MUTUAL the gateway's own mesh certificate, which only a proxy holding one (`mesh`: on 15012) has.
+ */
 function serverTls(
   ctx: RouteContext,
   s: Server,
   where: string,
   refusal: string | undefined,
+  mesh: boolean,
 ): { tls: GatewayTls; secrets: Secret[] } | { warning: string } | undefined {
   const t = s.tls;
   if (!t) return undefined;
+  if (t.mode === "ISTIO_MUTUAL")
+    return mesh
+      ? { tls: { kind: "mesh" }, secrets: [] }
+      : {
+          warning: `${where}.tls.mode: ISTIO_MUTUAL presents the gateway's mesh certificate and this proxy has none (it connected on plaintext xDS, not 15012 with a workload certificate); the server is left out`,
+        };
   if (t.credentialName && refusal)
     return { warning: `${where}.tls.credentialName: ${refusal}; the server is left out` };
   if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
@@ -136,17 +147,38 @@ function tlsParams(s: Server): GatewayChain["params"] {
   };
 }
 
-/** As istiod's getSNIHostsForServer: the hosts less their `namespace/`, each once; none for `*` (every name). */
-function sniHosts(s: Server): string[] | undefined {
-  const hosts = [...new Set(s.hosts.map((h) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h).toLowerCase()))];
-  return hosts.includes("*") ? undefined : hosts.sort();
+/** A server's hosts less their `namespace/`, each once, as the names a TLS client may ask for (`*`: every name). */
+function hostNames(s: Server): string[] {
+  return [...new Set(s.hosts.map((h) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h).toLowerCase()))].sort();
 }
 
-/** A port's HTTPS chains so far: the server names taken, whether a chain takes every name. */
+/** As istiod's getSNIHostsForServer: the hosts less their `namespace/`, each once; none for `*` (every name). */
+function sniHosts(s: Server): string[] | undefined {
+  const hosts = hostNames(s);
+  return hosts.includes("*") ? undefined : hosts;
+}
+
+/** A port's TLS chains so far (HTTPS and TLS servers, terminated or passed through), and what they take. */
 interface TlsPort {
   chains: GatewayChain[];
+  /** The server names a chain matches: terminating servers' hosts, passthrough routes' SNI names. */
   names: Set<string>;
+  /** A terminating chain takes every name (a `*` host). */
   catchAll: boolean;
+  /** Each server host on the port: the server that has it, and whether that server passes TLS through. */
+  hosts: Map<string, { where: string; through: boolean }>;
+}
+
+/**
+ * As istiod's CheckDuplicates across kinds: a name is either passed through or terminated on a port. The other kind's
+ * server that has one of `s`'s hosts, or undefined.
+ */
+function otherKind(tlsPort: TlsPort, s: Server, through: boolean): { host: string; where: string } | undefined {
+  for (const host of hostNames(s)) {
+    const had = tlsPort.hosts.get(host);
+    if (had && had.through !== through) return { host, where: had.where };
+  }
+  return undefined;
 }
 
 /** `refusal`: why the proxy may not have its namespace's Secrets (credentialRefusal); undefined: it may. */
@@ -156,20 +188,14 @@ export function buildGateways(
   out: TranslateResult,
   refusal?: string,
 ): void {
+  // A proxy on 15012 holds its mesh certificate (ISTIO_MUTUAL servers present it).
+  const mesh = proxy.mtls === true;
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
-  /** Per port, its HTTPS servers' chains (one per server, by SNI), or undefined for a plaintext HTTP port. */
+  /** Per port, its TLS servers' chains (one per server by SNI, or per tls route), or undefined for plaintext HTTP. */
   const tlsByPort = new Map<number, TlsPort | undefined>();
   const tables: { name: string; vhosts: VirtualHost[] }[] = [];
-  /** Per PASSTHROUGH port, its chains by server name, and the names taken. */
-  const passByPort = new Map<number, TlsChain[]>();
-  const passNames = new Map<number, Set<string>>();
-  const passTaken = (port: number): Set<string> => {
-    let t = passNames.get(port);
-    if (!t) passNames.set(port, (t = new Set()));
-    return t;
-  };
   const secrets = new Map<string, Secret>();
   for (const gw of ctx.model.gateways) {
     if (!selects(ctx, gw, proxy)) continue;
@@ -178,40 +204,25 @@ export function buildGateways(
     const named = `Gateway/${gw.namespace}/${gw.name}`;
     for (const port of ports) {
       const onPort = servers.filter((s) => s.port.number === port);
-      const through = onPort.filter(passesThrough);
-      if (through.length) {
-        if (tlsByPort.has(port) || tcpByPort.has(port)) {
-          ctx.warn(`${named}: port ${port}: a PASSTHROUGH server can't share a port with other kinds: it is left out`);
-        } else {
-          const chains = passthroughChains(ctx, gw, through, port, admitsFor(gw), passTaken(port));
-          if (!chains.length) ctx.warn(`${named}: TLS port ${port}: no VirtualService tls route applies`);
-          passByPort.set(port, [...(passByPort.get(port) ?? []), ...chains]);
-        }
-      }
       const http = onPort.filter((s) => {
-        if (passesThrough(s)) return false;
         const protocol = s.port.protocol.toUpperCase();
-        if (!isHttpProtocol(protocol) && protocol !== "HTTPS") return false;
-        if (passByPort.has(port)) {
-          ctx.warn(`${named}: port ${port}: it passes TLS through (an earlier server): this server is left out`);
-          return false;
-        }
-        const https = protocol === "HTTPS";
+        const tls = protocol === "HTTPS" || protocol === "TLS";
+        if (!isHttpProtocol(protocol) && !tls) return false;
         if (!tlsByPort.has(port))
-          tlsByPort.set(port, https ? { chains: [], names: new Set(), catchAll: false } : undefined);
-        if (https === (tlsByPort.get(port) !== undefined)) return true;
+          tlsByPort.set(port, tls ? { chains: [], names: new Set(), catchAll: false, hosts: new Map() } : undefined);
+        if (tls === (tlsByPort.get(port) !== undefined)) return true;
         // One kind per port: TLS chains and a plaintext one would need the TLS inspector to tell them apart.
         ctx.warn(`${named}: port ${port}: a server with other TLS than the port's first is left out`);
         return false;
       });
       const tcp = onPort.filter((s) => s.port.protocol.toUpperCase() === "TCP");
-      if (http.length + tcp.length + through.length < onPort.length) {
-        ctx.warn(`${named}: port ${port}: only HTTP, HTTPS, PASSTHROUGH and TCP servers are served so far`);
+      if (http.length + tcp.length < onPort.length) {
+        ctx.warn(`${named}: port ${port}: only HTTP, HTTPS, TLS and TCP servers are served so far`);
       }
       if (tcp.length) {
         const p = serverTcpProxy(ctx, gw, tcp, port);
         if (!p) ctx.warn(`${named}: TCP port ${port}: no VirtualService tcp route applies`);
-        else if (!tcpByPort.has(port) && !http.length && !passByPort.has(port)) tcpByPort.set(port, p);
+        else if (!tcpByPort.has(port) && !http.length) tcpByPort.set(port, p);
       }
       if (!http.length) continue;
       const tlsPort = tlsByPort.get(port);
@@ -222,10 +233,33 @@ export function buildGateways(
       }
       for (const s of http) {
         const where = `${named}: spec.servers[${servers.indexOf(s)}]`;
-        const tls = serverTls(ctx, s, where, refusal);
+        const through = passesThrough(s);
+        const clash = otherKind(tlsPort, s, through);
+        if (clash) {
+          ctx.warn(
+            `${where}: port ${port}: host ${clash.host} is already served on this port by ${clash.where}, which ${through ? "terminates TLS" : "passes TLS through"}: a name is passed through or terminated, not both; this server is left out`,
+          );
+          continue;
+        }
+        const taken = () =>
+          hostNames(s).forEach((h) => tlsPort.hosts.set(h, tlsPort.hosts.get(h) ?? { where, through }));
+        if (through) {
+          const chains = passthroughChains(ctx, gw, [s], port, admitsFor(gw), tlsPort.names);
+          if (!chains.length) ctx.warn(`${where}: TLS port ${port}: no VirtualService tls route applies`);
+          tlsPort.chains.push(...chains.map((c) => ({ serverNames: c.names, tcp: c.proxy })));
+          taken();
+          continue;
+        }
+        const tls = serverTls(ctx, s, where, refusal, mesh);
         if (!tls) continue; // validation refuses it
         if ("warning" in tls) {
           ctx.warn(tls.warning);
+          continue;
+        }
+        // A TLS server terminating TLS (ISTIO_MUTUAL) proxies the bytes as a bound VirtualService's tcp route says.
+        const tcpProxy = s.port.protocol.toUpperCase() === "TLS" ? serverTcpProxy(ctx, gw, [s], port) : undefined;
+        if (s.port.protocol.toUpperCase() === "TLS" && !tcpProxy) {
+          ctx.warn(`${where}: TLS port ${port}: no VirtualService tcp route applies`);
           continue;
         }
         // Istio's names: one route table per HTTPS server, its chain matched by the server's hosts.
@@ -234,16 +268,22 @@ export function buildGateways(
         if (names?.length === 0 || (!all && tlsPort.catchAll) || (names && names.length < (all?.length ?? 0))) {
           const some = !!names?.length;
           ctx.warn(
-            `${where}: port ${port}: ${some ? "some of its hosts are" : "its hosts are"} another HTTPS server's on this port: ${some ? "those are" : "it is"} left out`,
+            `${where}: port ${port}: ${some ? "some of its hosts are" : "its hosts are"} another server's on this port: ${some ? "those are" : "it is"} left out`,
           );
           if (names?.length === 0 || !all) continue;
         }
         for (const n of names ?? []) tlsPort.names.add(n);
         if (!all) tlsPort.catchAll = true;
-        const routeName = `https.${port}.${s.port.name}.${gw.name}.${gw.namespace}`;
-        tlsPort.chains.push({ serverNames: names, tls: tls.tls, routeName, params: tlsParams(s) });
-        tables.push({ name: routeName, vhosts: serverVirtualHosts(ctx, gw, [s], port) });
+        taken();
         for (const secret of tls.secrets) secrets.set(secret.name ?? "", secret);
+        const chain = { serverNames: names, tls: tls.tls, params: tlsParams(s) };
+        if (tcpProxy) {
+          tlsPort.chains.push({ ...chain, tcp: tcpProxy });
+          continue;
+        }
+        const routeName = `https.${port}.${s.port.name}.${gw.name}.${gw.namespace}`;
+        tlsPort.chains.push({ ...chain, routeName });
+        tables.push({ name: routeName, vhosts: serverVirtualHosts(ctx, gw, [s], port) });
       }
     }
   }
@@ -256,8 +296,6 @@ export function buildGateways(
     out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, grpcWeb.has(port)));
     tables.push({ name: `http.${port}`, vhosts });
   }
-  for (const [port, chains] of [...passByPort.entries()].sort((a, b) => a[0] - b[0]))
-    if (chains.length) out.listeners.push(gatewayPassthroughListener(port, chains, authz));
   for (const [port, tlsPort] of [...tlsByPort.entries()].sort((a, b) => a[0] - b[0])) {
     if (tlsPort?.chains.length)
       out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, false, tlsPort.chains));

@@ -88,6 +88,16 @@ export function endpointTlsMetadata(ep: Endpoint): Record<string, Record<string,
   return isMeshed(ep) ? { [SOCKET_MATCH_METADATA]: { tlsMode: "istio" } } : undefined;
 }
 
+/** A server's side of mesh mTLS (istiod's ApplyToCommonTLSContext under ISTIO_MUTUAL): the proxy's own certificate
+ * (SDS `default`), clients verified against the mesh root (SDS `ROOTCA`). */
+export const MESH_SERVER_TLS = {
+  tls_certificate_sds_secret_configs: [{ name: "default", sds_config: ADS }],
+  combined_validation_context: {
+    default_validation_context: {},
+    validation_context_sds_secret_config: { name: "ROOTCA", sds_config: ADS },
+  },
+};
+
 /** An inbound chain's DownstreamTlsContext: the workload's certificate, a client certificate from the mesh required. */
 export function inboundMtls(http: boolean): TransportSocket {
   return {
@@ -95,14 +105,7 @@ export function inboundMtls(http: boolean): TransportSocket {
     typed_config: {
       "@type": TYPE.downstreamTlsContext,
       require_client_certificate: true,
-      common_tls_context: {
-        alpn_protocols: http ? ALPN_INBOUND_HTTP : ALPN_INBOUND_TCP,
-        tls_certificate_sds_secret_configs: [{ name: "default", sds_config: ADS }],
-        combined_validation_context: {
-          default_validation_context: {},
-          validation_context_sds_secret_config: { name: "ROOTCA", sds_config: ADS },
-        },
-      },
+      common_tls_context: { alpn_protocols: http ? ALPN_INBOUND_HTTP : ALPN_INBOUND_TCP, ...MESH_SERVER_TLS },
     },
   };
 }

@@ -2,7 +2,8 @@
 // with client certificates checked against a CA) with a certificate and key from files mounted into the gateway
 // (serverCertificate, privateKey, caCertificates) or from a Kubernetes Secret of the gateway's namespace
 // (credentialName, served over SDS), or pass TLS through (PASSTHROUGH, HTTPS or TLS servers: routed by SNI with
-// VirtualService tls routes); an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name,
+// VirtualService tls routes); ISTIO_MUTUAL servers (HTTPS, or TLS proxying tcp routes) terminate mesh mTLS with the
+// gateway's own certificate; an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name,
 // never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
@@ -17,9 +18,20 @@ const NOT_YET: Record<string, string> = {
   verifyCertificateHash: "is not supported yet",
 };
 const VERSIONS = ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"];
+/** What ISTIO_MUTUAL can't have, in Istio's words (validateTLSOptions): the mesh certificate and root are used. */
+const NOT_WITH_ISTIO_MUTUAL: Record<string, string> = {
+  serverCertificate: "server certificate",
+  privateKey: "private key",
+  caCertificates: "CA bundle",
+  tlsCertificates: "tlsCertificates",
+  credentialName: "credentialName",
+  credentialNames: "credentialNames",
+};
+/** Set with ISTIO_MUTUAL, istiod applies none of these (only SIMPLE and MUTUAL take them): refused, never ignored. */
+const NOT_APPLIED_WITH_ISTIO_MUTUAL = ["minProtocolVersion", "maxProtocolVersion", "cipherSuites", "httpsRedirect"];
 
-/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL or PASSTHROUGH;
- * TLS: PASSTHROUGH). */
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL, ISTIO_MUTUAL or
+ * PASSTHROUGH; TLS: PASSTHROUGH or ISTIO_MUTUAL). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
   const out: string[] = [];
   const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
@@ -38,6 +50,15 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     return out;
   }
   for (const [k, why] of Object.entries(NOT_YET)) if (set(k)) out.push(`${path}.tls.${k}: ${why}`);
+  if (mode === "ISTIO_MUTUAL") {
+    // The gateway presents its own mesh certificate (SDS default) and verifies clients against the mesh root (ROOTCA).
+    for (const [k, what] of Object.entries(NOT_WITH_ISTIO_MUTUAL))
+      if (set(k)) out.push(`${path}.tls.${k}: ISTIO_MUTUAL TLS cannot have associated ${what}`);
+    for (const k of NOT_APPLIED_WITH_ISTIO_MUTUAL)
+      if (set(k) && tls[k] !== false)
+        out.push(`${path}.tls.${k}: is not applied with ISTIO_MUTUAL (the mesh's TLS settings are used)`);
+    return out;
+  }
   // As Envoy's tls_params: a minimum above the maximum, or a suite the proxies don't have, would be NACKed.
   const [min, max] = [VERSIONS.indexOf(tls.minProtocolVersion ?? ""), VERSIONS.indexOf(tls.maxProtocolVersion ?? "")];
   if (min > 0 && max > 0 && min > max)
@@ -51,11 +72,13 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     }
   });
   if (protocol === "TLS") {
-    out.push(`${path}.tls.mode: ${mode} is not supported yet for TLS servers (PASSTHROUGH is)`);
+    out.push(`${path}.tls.mode: ${mode} is not supported yet for TLS servers (PASSTHROUGH and ISTIO_MUTUAL are)`);
     return out;
   }
   if (mode !== "SIMPLE" && mode !== "MUTUAL")
-    out.push(`${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL and PASSTHROUGH are)`);
+    out.push(
+      `${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
+    );
   if (set("credentialName")) {
     // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
     if (typeof tls.credentialName !== "string" || !tls.credentialName)

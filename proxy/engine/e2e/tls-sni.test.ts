@@ -1,6 +1,7 @@
 // Several TLS chains on one port told apart by SNI (filter_chain_match.server_names), as Istio's gateways give one
 // chain per HTTPS server: the certificate a client is served is its server name's, an exact name before the longest
-// `*.` wildcard, and a client with no or an unknown server name gets the chain without server_names, or none.
+// `*.` wildcard, and a client with no or an unknown server name gets the chain without server_names, or none; a
+// client offering none of a chain's ALPN protocols is served without ALPN, as Envoy's alpnSelectCallback does.
 import { connect, type PeerCertificate } from "node:tls";
 import { generateCa, issueCert, type KeyPair } from "../../../operator/runtime/pki.js";
 import * as h from "../../../test/support/engine/helpers.js";
@@ -77,6 +78,15 @@ describe("TLS chains chosen by SNI (server_names)", () => {
   it("serves HTTP on the chain the server name picked", async () => {
     const r = await h.get(port, "/x", {}, { tls: { servername: "shop.example.com", ca: ca.certPem } });
     expect(JSON.parse(r.body)).toMatchObject({ name: "b", url: "/x" });
+  });
+
+  it("serves a client offering none of the chain's ALPN without ALPN, over HTTP/1.1, as Envoy does", async () => {
+    // A mesh client (istio-peer-exchange, istio) to an h2/http1.1 gateway server: Node alone would fail the handshake.
+    const reply = await h.alpnGet(port, ["istio-peer-exchange", "istio"], {
+      servername: "shop.example.com",
+      ca: ca.certPem,
+    });
+    expect(reply).toBe("false HTTP/1.1 200 OK");
   });
 
   it("gives a client with no SNI or an unknown one the chain without server_names", async () => {

@@ -1,9 +1,10 @@
-// TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port.
+// TLS on a listener: ALPN picks HTTP/2 or HTTP/1.1 on the same port; a client offering neither gets no ALPN (HTTP/1.1).
 import { connect as h2connect } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect } from "node:tls";
 import { selfSigned } from "../../../test/support/engine/certs.js";
 import {
+  alpnGet,
   backend,
   cluster,
   listener,
@@ -68,6 +69,12 @@ describe("TLS listener with ALPN", () => {
       req.end();
     });
     expect(JSON.parse(body)).toMatchObject({ name: "b", url: "/over-h1" });
+  });
+
+  it("serves a client offering none of its ALPN protocols without ALPN, as Envoy (no TLS inspector here)", async () => {
+    expect(await alpnGet(port, ["istio-peer-exchange", "istio"], { servername: "localhost", ca: cert })).toBe(
+      "false HTTP/1.1 200 OK",
+    );
   });
 
   it("rejects a listener whose certificate is not one", async () => {

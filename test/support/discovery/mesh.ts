@@ -151,6 +151,43 @@ spec:
   http: [{ route: [{ destination: { host: app.internal } }] }]
 `;
 
+/**
+ * A backend at 127.0.0.1:`target` (ServiceEntry `<name>.internal`, port 443 of `protocol`), and a VirtualService
+ * binding `host` to Gateway `gateway` on its port `port`: a `tls` route by SNI `host` (PASSTHROUGH), or a `tcp` route.
+ */
+export const l4BehindGateway = (
+  kind: "tls" | "tcp",
+  o: { name: string; host: string; port: number; target: number; protocol: string; gateway?: string },
+) => `
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${o.name}, namespace: default }
+spec:
+  hosts: [${o.name}.internal]
+  ports: [{ number: 443, name: ${o.protocol.toLowerCase()}, protocol: ${o.protocol}, targetPort: ${o.target} }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${o.name}, namespace: default }
+spec:
+  hosts: [${o.host}]
+  gateways: [${o.gateway ?? "edge"}]
+  ${kind}:
+  - match: [{ port: ${o.port}${kind === "tls" ? `, sniHosts: [${o.host}]` : ""} }]
+    route: [{ destination: { host: ${o.name}.internal, port: { number: 443 } } }]
+`;
+
+/** A Gateway `g` with one server on 443 of `protocol` for every host, its `tls` as given: for validation tests. */
+export const oneServerGateway = (protocol: string, tls: Record<string, unknown>) => ({
+  apiVersion: "networking.istio.io/v1",
+  kind: "Gateway",
+  metadata: { name: "g" },
+  spec: { servers: [{ port: { number: 443, name: "p", protocol }, hosts: ["*"], tls }] },
+});
+
 /** A Kubernetes Secret's YAML, its `data` base64-encoded from `data` (or given as stringData). */
 export function secretYaml(
   name: string,

@@ -7,16 +7,24 @@ import { testEngine } from "../engine/helpers.js";
 import { parseYaml } from "./bookinfo.js";
 import { meshModel } from "./mesh.js";
 
-/** Fails (via jest's expect) on a validation message or a translation warning. */
-export async function runTranslated(yaml: string, nodeId: string): Promise<{ engine: Engine; out: TranslateResult }> {
+/**
+ * Fails (via jest's expect) on a validation message or a translation warning. `mesh`: the proxy holds a mesh
+ * certificate (connected on 15012), its agent's SDS `default` and `ROOTCA` (proxy/agent/secrets.ts workloadSecrets).
+ */
+export async function runTranslated(
+  yaml: string,
+  nodeId: string,
+  mesh?: { secrets: unknown[] },
+): Promise<{ engine: Engine; out: TranslateResult }> {
   for (const o of parseYaml(yaml)) expect(validateObject(o)).toEqual([]);
-  const out = translate(meshModel(yaml), parseNodeId(nodeId));
+  const out = translate(meshModel(yaml), { ...parseNodeId(nodeId), ...(mesh ? { mtls: true } : {}) });
   expect(out.warnings).toEqual([]);
   const engine = await testEngine({
     listeners: out.listeners,
     routes: out.routes,
     clusters: out.clusters,
     endpoints: out.endpoints,
+    ...(mesh ? { secrets: mesh.secrets } : {}),
   });
   return { engine, out };
 }

@@ -3,7 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import { createServer as createNetServer, type AddressInfo } from "node:net";
 import type { ClientHttp2Stream } from "node:http2";
 import { request as httpsRequest } from "node:https";
-import type { TLSSocket } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { Engine, type EngineOptions } from "../../../proxy/engine/engine.js";
 import type { Resources } from "../../../proxy/engine/config/types.js";
 
@@ -217,6 +217,22 @@ export function get(
 }
 
 /** n requests, `concurrency` at a time. */
+/**
+ * An HTTP/1.1 GET over TLS offering `alpn` (a mesh client's `istio-peer-exchange`, `istio`): the ALPN agreed (false:
+ * none) and the status line; or the failure.
+ */
+export function alpnGet(port: number, alpn: string[], tls: { servername?: string; ca: string }): Promise<string> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({ host: "127.0.0.1", port, ALPNProtocols: alpn, ...tls });
+    const host = tls.servername ?? "localhost";
+    s.on("secureConnect", () => s.write(`GET / HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`));
+    let got = "";
+    s.on("data", (d: Buffer) => (got += d.toString()));
+    s.on("end", () => resolve(`${String(s.alpnProtocol)} ${got.split("\r\n")[0] ?? ""}`));
+    s.on("error", (e) => resolve(`error: ${e.message}`));
+  });
+}
+
 export async function many(n: number, concurrency: number, one: (i: number) => Promise<Reply>): Promise<Reply[]> {
   const out: Reply[] = new Array(n);
   let next = 0;
