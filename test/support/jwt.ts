@@ -62,3 +62,21 @@ export function noneToken(payload: Record<string, unknown>): string {
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+const orMissing = (name: string) => ({
+  requires_any: { requirements: [{ provider_name: name }, { allow_missing: {} }] },
+});
+
+/** The requirement istiod writes for these providers (policy_applier.go): one, or missing; several: any one of
+ * them, or each one absent or valid. */
+export function istioRequires(names: string[]): Record<string, unknown> {
+  if (names.length === 1) return orMissing(names[0] as string);
+  return {
+    requires_any: {
+      requirements: [
+        ...names.map((provider_name) => ({ provider_name })),
+        { requires_all: { requirements: names.map(orMissing) } },
+      ],
+    },
+  };
+}

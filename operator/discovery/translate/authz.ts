@@ -14,15 +14,26 @@ import type {
 } from "../model/security.js";
 import { DEFAULT_ROOT_NAMESPACE } from "../model/security.js";
 import { TYPE } from "../../../proxy/xds/types.js";
+import { policiesFor } from "./policy-select.js";
+export { policiesFor };
+import { JWT_AUTHN_FILTER, workloadJwt } from "./request-authn.js";
 import { principalMatcher, namespaceMatcher, serviceAccountMatcher, stringMatch, cidrRange } from "./authz-values.js";
 
 type Json = Record<string, unknown>;
 export const RBAC_FILTER = "envoy.filters.http.rbac";
 
-/** The RBAC filters a workload's HTTP and TCP chains start with (sidecar inbound, gateway servers). */
+/** The filters a workload's HTTP and TCP chains start with (sidecar inbound, gateway servers): RBAC, and before it
+ * on HTTP the jwt_authn filter of its RequestAuthentications (Istio's order: authentication, then authorization). */
 export interface WorkloadAuthz {
   http: Json[];
   tcp: Json[];
+  jwt?: Json;
+}
+
+/** A workload's HTTP chain's first filters: jwt_authn (if any), then RBAC. */
+export function httpAuthFilters(authz: WorkloadAuthz): { name: string; typed_config: Json }[] {
+  const jwt = authz.jwt ? [{ name: JWT_AUTHN_FILTER, typed_config: authz.jwt }] : [];
+  return [...jwt, ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }))];
 }
 
 export const NO_AUTHZ: WorkloadAuthz = { http: [], tcp: [] };
@@ -32,24 +43,11 @@ export function workloadAuthz(model: ConfigModel, proxy: ProxyIdentity): Workloa
   const labels = findWorkload(model, proxy)?.labels ?? {};
   const root = model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
   const policies = policiesFor(model.authorizationPolicies ?? [], proxy.namespace, labels, root);
-  return policies.length ? { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true) } : NO_AUTHZ;
+  const jwt = workloadJwt(model, proxy.namespace, labels, proxy.kind === "router");
+  if (!policies.length && !jwt) return NO_AUTHZ;
+  return { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true), ...(jwt ? { jwt } : {}) };
 }
 export const NETWORK_RBAC_FILTER = "envoy.filters.network.rbac";
-
-/** The policies that apply to a workload: its namespace's, and the root namespace's (mesh-wide), selector matching. */
-export function policiesFor(
-  policies: readonly Named<AuthorizationPolicy>[],
-  namespace: string,
-  labels: Record<string, string>,
-  rootNamespace: string,
-): Named<AuthorizationPolicy>[] {
-  return policies
-    .filter((p) => p.namespace === namespace || p.namespace === rootNamespace)
-    .filter((p) => Object.entries(p.spec.selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v))
-    .sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
-}
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** RBAC configs (typed_config of `envoy.filters.{http,network}.rbac`) in evaluation order; empty: none apply. */
 export function rbacConfigs(policies: readonly Named<AuthorizationPolicy>[], forTcp: boolean): Json[] {

@@ -2,7 +2,7 @@
 // chain routed by `http.<port>`; on an HTTPS port one chain per server, matched by SNI (its hosts as server_names,
 // none for `*`), terminating TLS with the server's certificate (mounted files, or its credentialName's Secret over
 // SDS) and routed by the server's own table; a TCP port's TcpProxy.
-import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
+import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
@@ -56,7 +56,7 @@ export function gatewayListener(
   grpcWeb = false,
   chains?: GatewayChain[],
 ): Listener {
-  const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
+  const rbac = httpAuthFilters(authz);
   const filters = (routeName: string): Filter[] => {
     const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, mesh, grpcWeb);
     return [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })];

@@ -3,7 +3,7 @@
 // allows it, a bad one gets Envoy's 401 and www-authenticate, a good one reaches the app without the token (unless
 // forward) and with the payload and claims the provider names, never with a client's own copy of those headers.
 import { cluster, engineHarness, get, resources, ROUTER, type Backend } from "../../../test/support/engine/helpers.js";
-import { issuer, jwks, noneToken, nowSeconds } from "../../../test/support/jwt.js";
+import { issuer, istioRequires, jwks, noneToken, nowSeconds } from "../../../test/support/jwt.js";
 import type { Engine } from "../engine.js";
 
 const T = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication";
@@ -204,9 +204,6 @@ describe("jwt_authn with two issuers, as istiod writes it", () => {
     issuer: iss,
     local_jwks: { inline_string: jwks(i) },
   });
-  const orMissing = (name: string) => ({
-    requires_any: { requirements: [{ provider_name: name }, { allow_missing: {} }] },
-  });
   const filter = {
     name: "envoy.filters.http.jwt_authn",
     typed_config: {
@@ -215,15 +212,7 @@ describe("jwt_authn with two issuers, as istiod writes it", () => {
       rules: [
         {
           match: { prefix: "/" },
-          requires: {
-            requires_any: {
-              requirements: [
-                { provider_name: "origins-0" },
-                { provider_name: "origins-1" },
-                { requires_all: { requirements: [orMissing("origins-0"), orMissing("origins-1")] } },
-              ],
-            },
-          },
+          requires: istioRequires(["origins-0", "origins-1"]),
         },
       ],
     },
