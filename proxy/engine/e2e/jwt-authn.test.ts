@@ -234,3 +234,37 @@ describe("jwt_authn with two issuers, as istiod writes it", () => {
     expect([forged.status, forged.body]).toEqual([401, "Jwks doesn't have key to match kid or alg from Jwt"]);
   });
 });
+
+describe("jwt_authn's clear_route_cache (what istiod sets on gateways)", () => {
+  const h = engineHarness();
+  const routes = [
+    {
+      match: { prefix: "/", headers: [{ name: "x-jwt-team", string_match: { exact: "books" } }] },
+      route: { cluster: "books" },
+    },
+    { match: { prefix: "/" }, route: { cluster: "app" } },
+  ];
+  let port = 0;
+  const start = async (clear: boolean) => {
+    const books = await h.up("books", (_req, res) => res.end("books"));
+    const app = await h.up("app", (_req, res) => res.end("app"));
+    const filter = jwtFilter({ clear_route_cache: clear }, [
+      { match: { prefix: "/" }, requires: { provider_name: "origins-0" } },
+    ]);
+    ({ port } = await h.engineFor(
+      routes,
+      [cluster("books", [books.port]), cluster("app", [app.port])],
+      [filter, ROUTER],
+    ));
+  };
+
+  it("routes again by the claims' headers when set, and not when not", async () => {
+    await start(true);
+    expect((await get(port, "/", bearer(good({ org: { team: "books" } })))).body).toBe("books");
+    expect((await get(port, "/", bearer(good({ org: { team: "music" } })))).body).toBe("app");
+    // A client's own x-jwt-team is removed before routing again: it can't pick the route.
+    expect((await get(port, "/", { ...bearer(good({ org: {} })), "x-jwt-team": "books" })).body).toBe("app");
+    await start(false);
+    expect((await get(port, "/", bearer(good({ org: { team: "books" } })))).body).toBe("app");
+  });
+});
