@@ -35,20 +35,24 @@ metadata: { name: jwt, namespace: default }
 spec: { jwtRules: [{ issuer: "${ISS}", jwksUri: "http://127.0.0.1:${(keys.address() as AddressInfo).port}${path}" }] }
 `;
 
-  beforeAll(async () => {
-    app = await backend("app", (_req, res) => res.end("shop"));
-    keys = createServer((req, res) => (req.url === "/keys" ? res.end(jwks(key)) : res.writeHead(503).end("down")));
-    await new Promise<void>((r) => keys.listen(0, "127.0.0.1", r));
-    [port] = (await freePorts(1, "0.0.0.0")) as [number];
-    dir = mkdtempSync(join(tmpdir(), "weft-jwks-"));
+  /** The gateway, the app behind it, and a RequestAuthentication whose jwksUri is this path on the keys server. */
+  const writeConfig = (path: string) =>
     writeFileSync(
       join(dir, "gateway.yaml"),
       `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: edge, namespace: default }
 spec: { servers: [{ port: { number: ${port}, name: http, protocol: HTTP }, hosts: [shop.example.com] }] }
-${appBehindGateway(app.port, ["shop.example.com"])}${policy("/keys")}`,
+${appBehindGateway(app.port, ["shop.example.com"])}${policy(path)}`,
     );
+
+  beforeAll(async () => {
+    app = await backend("app", (_req, res) => res.end("shop"));
+    keys = createServer((req, res) => (req.url === "/keys" ? res.end(jwks(key)) : res.writeHead(503).end("down")));
+    await new Promise<void>((r) => keys.listen(0, "127.0.0.1", r));
+    [port] = (await freePorts(1, "0.0.0.0")) as [number];
+    dir = mkdtempSync(join(tmpdir(), "weft-jwks-"));
+    writeConfig("/keys");
     discovery = await startDiscovery({
       configDir: dir,
       address: "127.0.0.1",
@@ -94,14 +98,7 @@ ${appBehindGateway(app.port, ["shop.example.com"])}${policy("/keys")}`,
 
   it("fails closed when the jwksUri can't be fetched, and reports it", async () => {
     const applied = client.applied;
-    writeFileSync(
-      join(dir, "gateway.yaml"),
-      `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: edge, namespace: default }
-spec: { servers: [{ port: { number: ${port}, name: http, protocol: HTTP }, hosts: [shop.example.com] }] }
-${appBehindGateway(app.port, ["shop.example.com"])}${policy("/down")}`,
-    );
+    writeConfig("/down");
     await until(() => client.applied !== applied, 10_000);
     const refused = await call(good());
     expect([refused.status, refused.body]).toEqual([401, "Jwt verification fails"]);
