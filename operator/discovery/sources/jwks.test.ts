@@ -43,6 +43,9 @@ describe("JwksResolver", () => {
   beforeEach(() => {
     served = { "/keys": first };
   });
+  afterEach(() => {
+    for (const r of resolvers.splice(0)) r.stop();
+  });
 
   it("fetches a jwksUri's keys before translation needs them", async () => {
     const r = make();
@@ -74,7 +77,10 @@ describe("JwksResolver", () => {
     served["/slow"] = () => undefined;
     const r = make();
     const sources = new Map(
-      ["/missing", "/notjwks", "/huge", "/slow"].map((p) => [`${base}${p}`, { discover: false, timeoutMs: 300 }]),
+      ["/missing", "/notjwks", "/huge", "/slow"].map((p) => [
+        `${base}${p}`,
+        { discover: false, timeoutMs: p === "/slow" ? 300 : 10_000 },
+      ]),
     );
     await r.track(sources);
     expect(r.keys()).toBeUndefined();
