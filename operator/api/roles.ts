@@ -124,6 +124,12 @@ export const discoveryRole = {
       default: "24h",
       description: "the lifetime of workload certificates (Istio's default 24h)",
     },
+    "secret-review-ttl": {
+      type: "duration",
+      default: "1m",
+      description:
+        "Kubernetes mode: how long a gateway ServiceAccount's denied SubjectAccessReview (list secrets) is cached, an allowed one 5 times as long (istiod's)",
+    },
   },
 } as const satisfies Role;
 

@@ -31,6 +31,7 @@ async function startKube(v: Flags): Promise<Discovery> {
     ...(v["pod-name"] ? { replica: v["pod-name"] } : {}),
     securePort: v["secure-port"],
     workloadCertTtlMs: v["workload-cert-ttl"],
+    secretReviewTtlMs: v["secret-review-ttl"],
   });
 }
 

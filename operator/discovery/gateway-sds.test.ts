@@ -16,9 +16,10 @@ import { XdsClient } from "../../proxy/agent/xds-client.js";
 import { TYPE } from "../../proxy/xds/types.js";
 import { generateCa, issueCert, type KeyPair } from "../runtime/pki.js";
 import { backend, get, until, type Backend } from "../../test/support/engine/helpers.js";
-import { appBehindGateway, secretYaml } from "../../test/support/discovery/mesh.js";
+import { secretYaml, shopGateway } from "../../test/support/discovery/mesh.js";
+import { onLoopback } from "../../test/support/discovery/start.js";
 import { RawAdsClient } from "../../test/support/discovery/adsclient.js";
-import { startDiscovery, type Discovery } from "./server.js";
+import type { Discovery } from "./server.js";
 
 const NODE = (ns: string) => `router~127.0.0.1~gw-0.${ns}~${ns}.svc.cluster.local`;
 
@@ -49,27 +50,9 @@ describe("gateway credentialName Secrets from discovery, over ADS", () => {
     [port] = (await freePorts(1, "0.0.0.0")) as [number];
     dir = mkdtempSync(join(tmpdir(), "weft-gw-sds-"));
     await writeSecret("shop v1");
-    writeFileSync(
-      join(dir, "gateway.yaml"),
-      `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: edge, namespace: default }
-spec:
-  servers:
-  - port: { number: ${port}, name: https, protocol: HTTPS }
-    hosts: [shop.example.com]
-    tls: { mode: SIMPLE, credentialName: shop-cert }
-${appBehindGateway(app.port, ["shop.example.com"])}`,
-    );
+    writeFileSync(join(dir, "gateway.yaml"), shopGateway(port, "default", app.port));
     const sink = new Writable({ write: (chunk: Buffer, _e, done) => done(void logged.push(chunk.toString())) });
-    discovery = await startDiscovery({
-      configDir: dir,
-      address: "127.0.0.1",
-      xdsPort: 0,
-      monitoringPort: 0,
-      pushDebounceMs: 10,
-      log: pino({ level: "debug" }, sink),
-    });
+    discovery = await onLoopback({ configDir: dir, log: pino({ level: "debug" }, sink) });
   });
   afterAll(async () => {
     await discovery.close();
@@ -146,12 +129,8 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`,
     const said: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, done) => done(void said.push(chunk.toString())) });
     // The same files, as a source other than local mode's directory (the Kubernetes one stands here).
-    const kube = await startDiscovery({
+    const kube = await onLoopback({
       source: (onChange) => new DirSource({ dir, onChange }),
-      address: "127.0.0.1",
-      xdsPort: 0,
-      monitoringPort: 0,
-      pushDebounceMs: 10,
       log: pino({ level: "info" }, sink),
     });
     try {

@@ -21,6 +21,7 @@ import { ProxyReporter, reportFieldManager } from "./report.js";
 import { startDiscovery } from "./server.js";
 import type { Discovery, SecureOptions } from "./server.js";
 import { TokenReviewAuthenticator } from "./ca/authn.js";
+import { subjectAccessReview } from "./ca/secret-review.js";
 import { DEFAULT_WORKLOAD_TTL_MS } from "./ca/service.js";
 import { KubeSource } from "./sources/kube.js";
 import { configMapMeshSource } from "./sources/mesh.js";
@@ -46,6 +47,8 @@ export interface KubeDiscoveryOptions {
   /** The mesh CA and xDS over mTLS (-1 or unset: off). Needs the mesh CA Secret. */
   securePort?: number;
   workloadCertTtlMs?: number;
+  /** How long a denied SubjectAccessReview (gateway Secrets) is cached; an allowed one five times as long. */
+  secretReviewTtlMs?: number;
 }
 
 export interface KubeDiscovery extends Discovery {
@@ -162,6 +165,9 @@ export async function startKubeDiscovery(o: KubeDiscoveryOptions): Promise<KubeD
     monitoringPort: o.monitoringPort,
     log: o.log,
     ...(secure ? { secure } : {}),
+    // A gateway's certificate vouches for its namespace and ServiceAccount; the API server says whether that
+    // ServiceAccount may read the namespace's Secrets (the node id's "router" is the client's own claim).
+    reviewSecrets: { review: subjectAccessReview(o.kc), deniedTtlMs: o.secretReviewTtlMs },
     mesh: (onMesh) => configMapMeshSource(o.kc, o.namespace, o.log, onMesh),
     // Each agent's desired engine is its pod's weft.dev/engine annotation, set by the operator (proxy/xds/engine.ts).
     engineFor: (proxy) => {

@@ -51,6 +51,8 @@ export interface DiscoveryOptions {
   engineFor?: AdsServerOptions["engineFor"];
   /** This replica's name in /debug/proxy-status (default the hostname). */
   replica?: string;
+  /** Kubernetes mode: gateways' Secrets only for ServiceAccounts that may list them (ads/secret-access.ts). */
+  reviewSecrets?: AdsServerOptions["reviewSecrets"];
 }
 
 export interface SecureOptions {
@@ -105,7 +107,14 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   const generator = new SnapshotGenerator({ credentialsOverPlaintext });
   const tracker = new SyncTracker();
   const metrics = new XdsMetrics(true);
-  const ads = new AdsServer({ generator, tracker, metrics, log, engineFor: options.engineFor });
+  const ads = new AdsServer({
+    generator,
+    tracker,
+    metrics,
+    log,
+    engineFor: options.engineFor,
+    ...(options.reviewSecrets ? { reviewSecrets: options.reviewSecrets } : {}),
+  });
   let configWarnings: string[] = [];
   let rejected: DirSnapshot["rejected"] = [];
 

@@ -1,11 +1,15 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
+import { REPO_ROOT } from "../../hack/paths.js";
 import { normalizeSpec } from "../api/spec.js";
 import { render } from "./render.js";
 import { parseMeshConfig } from "../discovery/model/mesh.js";
 
 const ctx = { name: "default", uid: "uid-1", ca: { certPem: "CERT", keyPem: "KEY" } };
 type Any = KubernetesObject & Record<string, unknown>;
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 const find = (objs: KubernetesObject[], kind: string, name?: string) =>
   objs.find((o) => o.kind === kind && (!name || o.metadata?.name === name)) as Any;
 
@@ -29,6 +33,29 @@ describe("render", () => {
     const rules = find(objects, "ClusterRole").rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     const secrets = rules.filter((r) => r.apiGroups.includes("") && r.resources.includes("secrets"));
     expect(secrets.map((r) => r.verbs)).toEqual([["get", "list", "watch"]]);
+  });
+
+  it("lets weftd create SubjectAccessReviews (a gateway's Secrets only if its ServiceAccount may list them, as istiod)", () => {
+    const rules = find(objects, "ClusterRole").rules as Rule[];
+    expect(rules.filter((r) => r.resources.includes("subjectaccessreviews"))).toEqual([
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+    ]);
+  });
+
+  it("grants weftd nothing the operator of operator/deploy/rbac.yaml doesn't hold (Kubernetes refuses escalation)", () => {
+    const deploy = parse(readFileSync(join(REPO_ROOT, "operator/deploy/rbac.yaml"), "utf8").split(/^---$/m)[1] ?? "");
+    const held = (deploy as { rules: Rule[] }).rules;
+    const holds = (group: string, resource: string, verb: string) =>
+      held.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+    const granted = objects
+      .filter((o) => o.kind === "ClusterRole" || o.kind === "Role")
+      .flatMap((o) => (o as Any).rules as Rule[]);
+    const missing = granted.flatMap((r) =>
+      r.apiGroups.flatMap((g) =>
+        r.resources.flatMap((res) => r.verbs.filter((v) => !holds(g, res, v)).map((v) => `${g}/${res} ${v}`)),
+      ),
+    );
+    expect(missing).toEqual([]);
   });
 
   it("is pure: the same spec renders the same objects", () => {

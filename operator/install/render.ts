@@ -32,6 +32,8 @@ export interface Rendered {
 }
 
 export const discoveryImage = (spec: MeshSpec) => `${spec.hub}/weft:${spec.version}`;
+/** The Istio API groups weftd reads (and the webhook validates). */
+const ISTIO_GROUPS = ["networking.istio.io", "security.istio.io", "telemetry.istio.io"];
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
@@ -88,9 +90,9 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
           verbs: ["get", "list", "watch"],
         },
         { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["networking.istio.io", "security.istio.io"], resources: ["*"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ISTIO_GROUPS, resources: ["*"], verbs: ["get", "list", "watch"] },
         {
-          apiGroups: ["networking.istio.io", "security.istio.io"],
+          apiGroups: ISTIO_GROUPS,
           resources: ["*/status"],
           verbs: ["update", "patch"],
         },
@@ -99,6 +101,8 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
         { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
         // The mesh CA checks the sidecars' tokens (audience istio-ca) with the API server, as istiod does.
         { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+        // A gateway gets its namespace's Secrets only if its ServiceAccount may list them (istiod's review).
+        { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
       ],
     } as KubernetesObject,
     binding("ClusterRole", clusterRole),
@@ -266,7 +270,8 @@ function webhooks(
           clientConfig: service("/validate"),
           rules: [
             {
-              apiGroups: ["networking.istio.io", "security.istio.io"],
+              // extensions.istio.io too: WasmPlugins are refused, naming the kind, rather than stored and ignored.
+              apiGroups: [...ISTIO_GROUPS, "extensions.istio.io"],
               apiVersions: ["*"],
               operations: ["CREATE", "UPDATE"],
               resources: ["*"],

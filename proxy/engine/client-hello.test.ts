@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { connect } from "node:tls";
 import { readClientHello } from "./client-hello.js";
+import { alpnExtension, hello, sniExtension } from "../../test/support/engine/client-hello.js";
 
 /** The first bytes a real TLS client (Node's) sends, offering `alpn`. */
 async function helloOf(alpn: string[] | undefined, servername = "app.example"): Promise<Buffer> {
@@ -28,25 +29,6 @@ async function helloOf(alpn: string[] | undefined, servername = "app.example"): 
   return out;
 }
 
-/** A ClientHello record around `body` extensions, built by hand. */
-function hello(extensions: Buffer | undefined): Buffer {
-  const body = Buffer.concat([
-    Buffer.from([3, 3]),
-    Buffer.alloc(32, 7),
-    Buffer.from([0]), // session id
-    Buffer.from([0, 2, 0x13, 0x01]), // one cipher suite
-    Buffer.from([1, 0]), // null compression
-    ...(extensions ? [Buffer.from([extensions.length >> 8, extensions.length & 255]), extensions] : []),
-  ]);
-  const message = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
-  return Buffer.concat([Buffer.from([0x16, 3, 1, message.length >> 8, message.length & 255]), message]);
-}
-const alpnExtension = (...names: string[]) => {
-  const list = Buffer.concat(names.map((n) => Buffer.concat([Buffer.from([n.length]), Buffer.from(n, "latin1")])));
-  const data = Buffer.concat([Buffer.from([list.length >> 8, list.length & 255]), list]);
-  return Buffer.concat([Buffer.from([0, 16, data.length >> 8, data.length & 255]), data]);
-};
-
 describe("the TLS inspector's ClientHello reader", () => {
   it("reads a real client's ALPN in its order, and nothing when it offers none", async () => {
     expect(readClientHello(await helloOf(["istio-peer-exchange", "istio", "h2"]))).toEqual({
@@ -72,7 +54,7 @@ describe("the TLS inspector's ClientHello reader", () => {
     expect(readClientHello(await helloOf(undefined, ""))).toEqual({ kind: "tls", alpn: [] });
   });
 
-  it("takes a malformed server_name extension for no ClientHello at all, as a malformed ALPN one", () => {
+  it("takes a malformed server_name extension for no ClientHello at all (BoringSSL's tls_not_found)", () => {
     const sni = (data: number[]) => Buffer.from([0, 0, 0, data.length, ...data]);
     expect(readClientHello(hello(sni([0, 6, 0, 0, 3, 0x61, 0x2e, 0x62])))).toEqual({
       kind: "tls",
@@ -105,11 +87,38 @@ describe("the TLS inspector's ClientHello reader", () => {
     expect(readClientHello(Buffer.from([0x16, 2, 0, 0, 5, 1, 0, 0, 1, 0]))).toEqual({ kind: "raw" }); // SSLv2-ish
     expect(readClientHello(Buffer.from([0x16, 3, 1, 0, 0]))).toEqual({ kind: "raw" }); // an empty record
     expect(readClientHello(Buffer.from([0x16, 3, 1, 0, 4, 2, 0, 0, 0]))).toEqual({ kind: "raw" }); // a ServerHello
+    expect(readClientHello(hello(undefined))).toEqual({ kind: "tls", alpn: [] });
+  });
+
+  it("takes a malformed ALPN list for TLS without protocols, as Envoy's onALPN leaves it to the TLS stack", () => {
     const bad = hello(alpnExtension("istio"));
     bad[bad.length - 6] = 9; // a name length past the list's end
-    expect(readClientHello(bad)).toEqual({ kind: "raw" });
-    expect(readClientHello(hello(Buffer.from([0, 16, 0, 2, 0, 0])))).toEqual({ kind: "raw" }); // an empty ALPN list
-    expect(readClientHello(hello(undefined))).toEqual({ kind: "tls", alpn: [] });
+    expect(readClientHello(bad)).toEqual({ kind: "tls", alpn: [] });
+    expect(readClientHello(hello(Buffer.from([0, 16, 0, 2, 0, 0])))).toEqual({ kind: "tls", alpn: [] }); // empty list
+  });
+
+  it("reads the server name as BoringSSL does: one host_name of 1-255 bytes without NUL, each extension once", () => {
+    const tls = (sni: string) => ({ kind: "tls", alpn: [], sni });
+    expect(readClientHello(hello(sniExtension("Shop.Example.com")))).toEqual(tls("shop.example.com"));
+    // Lower-cased as ASCII only, as Envoy's AsciiStrToLower: other bytes are kept as they are.
+    expect(readClientHello(hello(sniExtension("\xc0.EXAMPLE.com")))).toEqual(tls("\xc0.example.com"));
+    expect(readClientHello(hello(sniExtension("a".repeat(255))))).toEqual(tls("a".repeat(255)));
+    // What a backend behind a passthrough chain could read as another name than the one the chain was picked by:
+    const twice = Buffer.concat([sniExtension("other.example.com"), sniExtension("shop.example.com")]);
+    expect(readClientHello(hello(twice))).toEqual({ kind: "raw" }); // the extension twice
+    const two = sniExtension("other.example.com", "shop.example.com");
+    expect(readClientHello(hello(two))).toEqual({ kind: "raw" }); // two names in one list
+    expect(readClientHello(hello(sniExtension("shop.example.com\0.other.net")))).toEqual({ kind: "raw" });
+    expect(readClientHello(hello(sniExtension("a".repeat(256))))).toEqual({ kind: "raw" });
+    expect(readClientHello(hello(sniExtension([1, Buffer.from("shop.example.com")])))).toEqual({ kind: "raw" }); // not host_name
+    const alpnTwice = Buffer.concat([alpnExtension("h2"), alpnExtension("http/1.1")]);
+    expect(readClientHello(hello(alpnTwice))).toEqual({ kind: "raw" });
+  });
+
+  it("takes an SSLv2-compatible ClientHello, which Node's TLS can't speak, for plaintext", () => {
+    // SSLv2 record header (high bit, 2-byte length), CLIENT-HELLO, version 3.1, then the spec lengths.
+    const v2 = Buffer.from([0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10, ...Buffer.alloc(0x25)]);
+    expect(readClientHello(v2)).toEqual({ kind: "raw" });
   });
 
   it("refuses a ClientHello larger than the limit (Envoy's client_hello_too_large)", () => {

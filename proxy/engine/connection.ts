@@ -9,20 +9,34 @@ export interface ConnectionInfo {
   /** Where the client connected: the original destination when intercepted, else the socket's local address. */
   readonly localIp: string;
   readonly localPort: number;
-  /** TLS server name (SNI), when the connection is TLS and the client sent one. */
+  /**
+   * The server name the client asked for (SNI), lower-cased as Envoy's requested server name: the TLS inspector's,
+   * which passed-through TLS has too, else the terminated handshake's.
+   */
   readonly sni: string | undefined;
 }
 
 const infos = new WeakMap<object, ConnectionInfo>();
 
-/** Records a connection's facts (call once it is ready: after the TLS handshake). */
-export function describeConnection(socket: Socket, dst?: { address: string; port: number }): ConnectionInfo {
+/** ASCII lower case, as Envoy's AsciiStrToLower (other characters kept). */
+const asciiLower = (s: string): string => s.replace(/[A-Z]+/g, (u) => u.toLowerCase());
+
+/**
+ * Records a connection's facts (call once it is ready: after the TLS handshake); `sni` is what the TLS inspector
+ * read from the ClientHello.
+ */
+export function describeConnection(
+  socket: Socket,
+  dst?: { address: string; port: number },
+  sni?: string,
+): ConnectionInfo {
   const tls = (socket as Partial<TLSSocket>).encrypted === true ? (socket as TLSSocket) : undefined;
+  const handshake = tls && typeof tls.servername === "string" && tls.servername ? tls.servername : undefined;
   const info: ConnectionInfo = {
     remoteIp: socket.remoteAddress ?? "",
     localIp: dst?.address ?? socket.localAddress ?? "",
     localPort: dst?.port ?? socket.localPort ?? 0,
-    sni: tls && typeof tls.servername === "string" && tls.servername ? tls.servername : undefined,
+    sni: sni ?? (handshake === undefined ? undefined : asciiLower(handshake)),
   };
   infos.set(socket, info);
   return info;

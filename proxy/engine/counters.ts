@@ -4,12 +4,14 @@
 import type { Registry, Sample } from "./prometheus.js";
 
 /** A stat scope: Envoy's prefix and the Prometheus label its tag becomes. */
-export type Scope = "http" | "listener" | "connection_limit" | "tracing";
+export type Scope = "http" | "listener" | "connection_limit" | "tracing" | "tls_inspector";
+/** The Prometheus label of a scope's tag; a scope without one (tls_inspector: one tree for the server) counts under "". */
 const TAG: Record<Scope, string> = {
   http: "envoy_http_conn_manager_prefix",
   listener: "envoy_listener_address",
   connection_limit: "envoy_connection_limit_prefix",
   tracing: "envoy_tracing_provider",
+  tls_inspector: "",
 };
 
 export const HCM_COUNTERS = [
@@ -28,7 +30,22 @@ export const HCM_COUNTERS = [
 ] as const;
 /** Gauges among them: they go down as well as up. */
 const GAUGES = new Set(["downstream_cx_upgrades_active"]);
-export const LISTENER_COUNTERS = ["downstream_cx_overflow", "downstream_cx_total", "no_filter_chain_match"] as const;
+export const LISTENER_COUNTERS = [
+  "downstream_cx_overflow",
+  "downstream_cx_total",
+  "no_filter_chain_match",
+  "downstream_pre_cx_timeout",
+] as const;
+/** Envoy's tls_inspector counters (`tls_inspector.<name>`, one tree for the server). */
+export const TLS_INSPECTOR_COUNTERS = [
+  "client_hello_too_large",
+  "tls_found",
+  "tls_not_found",
+  "alpn_found",
+  "alpn_not_found",
+  "sni_found",
+  "sni_not_found",
+] as const;
 
 export class Counters {
   /** scope → stat → tag value → count */
@@ -54,7 +71,8 @@ export class Counters {
   lines(): string[] {
     const out: string[] = [];
     for (const [scope, stats] of this.values)
-      for (const [stat, tags] of stats) for (const [tag, v] of tags) out.push(`${scope}.${tag}.${stat}: ${v}`);
+      for (const [stat, tags] of stats)
+        for (const [tag, v] of tags) out.push(tag ? `${scope}.${tag}.${stat}: ${v}` : `${scope}.${stat}: ${v}`);
     return out;
   }
 
@@ -73,7 +91,7 @@ export class Counters {
   private register(scope: Scope, stat: string, tags: Map<string, number>): void {
     const name = `envoy_${scope}_${stat.replace(/[^a-zA-Z0-9_]/g, "_")}`; // rbac.allowed → envoy_http_rbac_allowed
     if (this.registry.has(name)) return;
-    const samples = (): Sample[] => [...tags].map(([t, v]) => ({ labels: { [TAG[scope]]: t }, value: v }));
+    const samples = (): Sample[] => [...tags].map(([t, v]) => ({ labels: t ? { [TAG[scope]]: t } : {}, value: v }));
     this.registry.register(name, `Envoy's ${scope}.${stat}.`, GAUGES.has(stat) ? "gauge" : "counter", samples);
   }
 }

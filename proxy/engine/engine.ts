@@ -133,14 +133,15 @@ export class Engine {
   async apply(res: Resources, slots?: Readonly<Record<string, number>>): Promise<void> {
     const cfg = compile(res);
     const chains = cfg.listeners.flatMap(chainsOf);
-    if (!this.ctx.log && (this.ctx.logAll || chains.some((l) => l.hcm?.accessLog))) {
+    const logs = chains.map((l) => l.hcm?.accessLog ?? l.tcp?.accessLog).filter((f) => f !== undefined);
+    if (!this.ctx.log && (this.ctx.logAll || logs.length)) {
       const { pino } = await import("pino");
       this.ctx.log = pino(
         { base: null, timestamp: pino.stdTimeFunctions.isoTime },
         this.opts.accessLogStream ?? pino.destination(1),
       );
     }
-    if (!this.ctx.accessOut && chains.some((l) => l.hcm?.accessLog && l.hcm.accessLog.kind !== "default")) {
+    if (!this.ctx.accessOut && logs.some((f) => f.kind !== "default")) {
       const { pino } = await import("pino");
       this.ctx.accessOut = this.opts.accessLogStream ?? pino.destination({ dest: 1, sync: false });
     }

@@ -4,7 +4,7 @@ import type { Server, Socket } from "node:net";
 import type { Server as TlsServer } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
-import { HCM_COUNTERS, LISTENER_COUNTERS, type Counters } from "./counters.js";
+import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
 import { tlsTerminator } from "./tls.js";
@@ -15,19 +15,28 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
-import { readClientHello } from "./client-hello.js";
+import { ClientHelloReader, helloStats } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
   tls: TlsServer | undefined;
   tlsFor: ListenerTls | undefined;
-  /** Original destinations of connections in the TLS handshake, by client address (peerKey). */
-  pending: Map<string, OriginalDst>;
+  /** Original destinations and inspected SNI of connections in the TLS handshake, by client address (peerKey). */
+  pending: Map<string, Arrival>;
   serve: (req: DownstreamRequest) => void;
   /** Its HTTP/1 connections, drained when a new config drops the chain and has no successor for it. */
   conns: Set<Http1Connection>;
 }
+
+/** What is known of a connection before its chain: where it was going, and the SNI the TLS inspector read. */
+interface Arrival {
+  dst?: OriginalDst;
+  sni?: string;
+}
+
+/** Sockets whose errors close them: unhandled, a client's reset before any codec took its socket ended the process. */
+const guarded = new WeakSet<Socket>();
 
 const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
 
@@ -44,8 +53,6 @@ const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
 /** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
 const SIDES = 64;
 const SLOTS = 1 << 20;
-/** How long the first bytes may take to say TLS or not (Envoy's listener_filters_timeout). */
-const INSPECT_TIMEOUT_MS = 15_000;
 
 export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
@@ -70,6 +77,8 @@ export class ListenerRuntime {
     this.current = listener;
     server?.on("connection", (socket: Socket) => this.accept(socket));
     counters.declare("listener", listener.name, LISTENER_COUNTERS);
+    if ([listener, ...(listener.byPort?.values() ?? [])].some((l) => l.byTransport || l.bySni))
+      counters.declare("tls_inspector", "", TLS_INSPECTOR_COUNTERS);
     for (const l of [listener, ...(listener.byPort?.values() ?? [])])
       if (l.hcm)
         counters.declare("http", l.hcm.statPrefix, [
@@ -201,6 +210,7 @@ export class ListenerRuntime {
   }
 
   accept(socket: Socket, redirected?: OriginalDst): void {
+    if (!guarded.has(socket)) guarded.add(socket.on("error", () => socket.destroy()));
     if (!this.live) {
       socket.pause();
       this.held.push({ socket, redirected });
@@ -233,8 +243,9 @@ export class ListenerRuntime {
     this.serveChain(socket, key * SLOTS * SIDES, chosen, dst);
   }
 
-  private noChain(socket: Socket): void {
-    this.counters.inc("listener", this.listener.name, "no_filter_chain_match");
+  /** Closes a connection no chain takes (or, timed out, none could be picked for), counted under the listener. */
+  private noChain(socket: Socket, stat = "no_filter_chain_match"): void {
+    this.counters.inc("listener", this.listener.name, stat);
     socket.destroy();
   }
 
@@ -244,18 +255,19 @@ export class ListenerRuntime {
    * client's protocols a chain lists), else the TLS chain without application_protocols; a missing one closes.
    */
   private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
-    const timer = setTimeout(() => socket.destroy(), INSPECT_TIMEOUT_MS);
+    const ms = this.listener.inspectTimeoutMs; // listener_filters_timeout, as Envoy: then closed, and counted
+    const timer = ms > 0 ? setTimeout(() => this.noChain(socket, "downstream_pre_cx_timeout"), ms) : undefined;
     socket.once("close", () => clearTimeout(timer));
-    let seen: Buffer | undefined;
+    const reader = new ClientHelloReader();
     const onData = (chunk: Buffer) => {
-      seen = seen ? Buffer.concat([seen, chunk]) : chunk;
-      const hello = readClientHello(seen);
+      const hello = reader.push(chunk);
       if (hello.kind === "more") return;
       socket.off("data", onData);
       clearTimeout(timer);
+      for (const stat of helloStats(hello)) this.counters.inc("tls_inspector", "", stat);
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
-      socket.unshift(seen);
+      socket.unshift(reader.bytes);
       let slotted = port * SLOTS;
       let entry = this.entryFor(port);
       if (entry?.bySni) {
@@ -279,7 +291,7 @@ export class ListenerRuntime {
       const key = slotted * SIDES + side;
       const chosen = this.chainListener(key);
       if (!chosen) return this.noChain(socket);
-      this.serveChain(socket, key, chosen, dst);
+      this.serveChain(socket, key, chosen, dst, hello.kind === "tls" ? hello.sni : undefined);
       // A TLSSocket takes the bytes already read itself (Node feeds a wrapped socket's buffer to the TLS engine), and
       // the TCP proxy resumes the socket when it pipes it upstream (plaintext, or TLS passed through as bytes); the
       // HTTP codec reads them as the stream flows again.
@@ -288,10 +300,10 @@ export class ListenerRuntime {
     socket.on("data", onData);
   }
 
-  private serveChain(socket: Socket, key: number, chosen: Listener, dst: OriginalDst | undefined): void {
+  private serveChain(socket: Socket, key: number, chosen: Listener, dst?: OriginalDst, sni?: string): void {
     const tls = chosen.tls;
     if (!tls) {
-      describeConnection(socket, dst);
+      describeConnection(socket, dst, sni);
       return this.serveSocket(socket, key, chosen, dst);
     }
     const c = this.chain(key);
@@ -306,14 +318,14 @@ export class ListenerRuntime {
         pending.delete(at);
         const now = this.chainListener(key);
         if (!now) return this.noChain(s);
-        describeConnection(s, own);
-        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own);
+        describeConnection(s, own?.dst, own?.sni);
+        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own?.dst);
         if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
       });
     }
-    if (dst) {
+    if (dst || sni !== undefined) {
       const at = peerKey(socket);
-      c.pending.set(at, dst);
+      c.pending.set(at, { dst, sni });
       socket.once("close", () => c.pending.delete(at));
     }
     c.tls?.emit("connection", socket);

@@ -11,6 +11,7 @@ import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
 import { nodeLocality } from "../translate/proxy.js";
 import type { AdsServer } from "./server.js";
+import type { SecretDecision } from "./secret-access.js";
 import type { Snapshot } from "./snapshot.js";
 
 export type AnyStream = ServerDuplexStream<unknown, unknown>;
@@ -107,6 +108,7 @@ export abstract class Peer {
       this.identity = {
         ...parseNodeId(node.id, node.user_agent_name ?? ""),
         mtls: this.authorize !== undefined,
+        ...(peer ? { serviceAccount: peer.serviceAccount } : {}),
         ...nodeLocality(node.locality),
       };
       tracker.connect(this.id, this.identity.id);
@@ -141,10 +143,37 @@ export abstract class Peer {
       );
   }
 
+  /** The identity translated for: with its ServiceAccount's answer on its namespace's Secrets (see below). */
+  private reviewed?: { decision: SecretDecision; identity: ProxyIdentity };
+
+  /**
+   * Who the proxy is to translation. A gateway on the mTLS port, where discovery reviews Secret access (Kubernetes
+   * mode), is so with its ServiceAccount's answer: denied, it carries why (credentialsDenied) and gets no Secret.
+   * Undefined until that answer comes: its first response waits for it (the server pushes it then).
+   */
+  private translatedIdentity(): ProxyIdentity | undefined {
+    const id = this.identity;
+    const access = this.server.secretAccess;
+    if (!id || !access || id.kind !== "router" || !id.mtls || id.serviceAccount === undefined) return id;
+    const decision = access.decision(id.serviceAccount, id.namespace);
+    if (!decision) return undefined;
+    if (this.reviewed?.decision !== decision) {
+      // Allowed: the identity itself, so the proxy shares its class's translation as before.
+      this.reviewed = { decision, identity: decision.allowed ? id : { ...id, credentialsDenied: decision.reason } };
+      this.server.tracker.credentialsDenied(this.id, decision.reason);
+      if (!decision.allowed)
+        this.server.log.warn(
+          { node: id.id, serviceAccount: id.serviceAccount, namespace: id.namespace, reason: decision.reason },
+          "gateway Secrets denied: its credentialName servers are left out",
+        );
+    }
+    return this.reviewed.identity;
+  }
+
   /** The snapshot for this proxy (API listeners depend on the LDS names); undefined when none could be built. */
   protected buildSnapshot(ldsNames: string[]): Snapshot | undefined {
     const { generator, tracker, log } = this.server;
-    const id = this.identity;
+    const id = this.translatedIdentity();
     if (!id) return undefined;
     try {
       this.snapshot = generator.snapshotFor(id, ldsNames);

@@ -18,6 +18,7 @@ import type { SyncTracker } from "./tracker.js";
 import { shareFrames } from "./frames.js";
 import { Peer, type AnyStream, type StreamAuthorizer } from "./peer.js";
 import { DeltaConnection } from "./delta.js";
+import { SecretAccess, type SecretReview } from "./secret-access.js";
 
 type Stream = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse | Buffer | FramedResponse>;
 export type { StreamAuthorizer, StreamPeer } from "./peer.js";
@@ -146,6 +147,11 @@ export interface AdsServerOptions {
   maxBufferedBytes?: number;
   /** The engine a proxy should run (proxy/xds/engine.ts); none when unset or undefined. */
   engineFor?: (proxy: ProxyIdentity) => EngineTarget | undefined;
+  /**
+   * Kubernetes mode: a gateway on the mTLS port gets its namespace's Secrets only when its ServiceAccount may list
+   * them (ads/secret-access.ts). Unset (local mode): its certificate's namespace is enough.
+   */
+  reviewSecrets?: { review: SecretReview; deniedTtlMs?: number };
 }
 
 export class AdsServer {
@@ -166,6 +172,8 @@ export class AdsServer {
   private copiesFrames = false;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
   private readonly waiting = new Set<Peer>();
+  /** Which gateways' ServiceAccounts may have their namespace's Secrets (Kubernetes mode). */
+  readonly secretAccess?: SecretAccess;
 
   constructor(options: AdsServerOptions) {
     this.generator = options.generator;
@@ -174,6 +182,21 @@ export class AdsServer {
     this.log = options.log ?? SILENT;
     this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.engineFor = options.engineFor;
+    const review = options.reviewSecrets;
+    if (review)
+      this.secretAccess = new SecretAccess({
+        ...review,
+        log: this.log,
+        // A new answer reaches that ServiceAccount's proxies at once: the first one is what they wait for.
+        changed: (ns, sa) => this.ofServiceAccount(ns, sa).forEach((conn) => conn.push()),
+        wanted: (ns, sa) => this.ofServiceAccount(ns, sa).length > 0,
+      });
+  }
+
+  private ofServiceAccount(namespace: string, serviceAccount: string): Peer[] {
+    return [...this.connections.values()].filter(
+      (c) => c.identity?.namespace === namespace && c.identity.serviceAccount === serviceAccount,
+    );
   }
 
   /** May this connection push now? If not, it is queued and pushed when bytes drain. */
@@ -263,6 +286,7 @@ export class AdsServer {
 
   /** Ends every stream, so proxies reconnect elsewhere. */
   closeAll(): void {
+    this.secretAccess?.close();
     for (const conn of [...this.connections.values()]) conn.end();
   }
 }

@@ -21,6 +21,11 @@ export interface ProxySync {
   engine?: EngineReport;
   /** Set while this generation's snapshot for the proxy can't be built: it keeps an older config. */
   snapshotError?: string;
+  /**
+   * A gateway whose ServiceAccount may not read its namespace's Secrets (the SubjectAccessReview's answer): why. Its
+   * credentialName servers are left out.
+   */
+  credentialsDenied?: string;
 }
 
 export interface RecentNack {
@@ -111,11 +116,21 @@ export class SyncTracker {
 
   /** The snapshot for the proxy failed (an error) or was built (undefined). */
   snapshot(connection: number, error: string | undefined): void {
+    this.note(connection, "snapshotError", error);
+  }
+
+  /** The proxy's ServiceAccount was denied its namespace's Secrets (why), or is allowed them (undefined). */
+  credentialsDenied(connection: number, reason: string | undefined): void {
+    this.note(connection, "credentialsDenied", reason);
+  }
+
+  /** Sets a proxy's problem of this kind, or clears it (undefined). */
+  private note(connection: number, key: "snapshotError" | "credentialsDenied", value: string | undefined): void {
     this.changes++;
     const p = this.proxies.get(connection);
     if (!p) return;
-    if (error) p.snapshotError = error;
-    else delete p.snapshotError;
+    if (value) p[key] = value;
+    else delete p[key];
   }
 
   /** The proxy is known to hold the config of this generation (it ACKed it, or its config didn't change). */

@@ -1,5 +1,5 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
-import type { DestinationRule, Gateway, Sidecar, VirtualService } from "./istio.js";
+import type { DestinationRule, Gateway, Sidecar, Telemetry, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
 import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from "./security.js";
 import type { Credential } from "./credentials.js";
@@ -92,6 +92,8 @@ export interface ConfigModel {
   peerAuthentications?: (Named<PeerAuthentication> & { created?: string })[];
   /** networking.istio.io Sidecar objects (absent: none), with their creation time (the oldest wins a tie). */
   sidecars?: (Named<Sidecar> & { created?: string })[];
+  /** telemetry.istio.io Telemetry objects (absent: none), with their creation time (the oldest wins a tie). */
+  telemetries?: (Named<Telemetry> & { created?: string })[];
   /** Kubernetes Secrets of type kubernetes.io/tls or Opaque, their TLS keys only, for gateways' credentialName. */
   credentials?: Credential[];
 }

@@ -38,6 +38,7 @@ describe("Istio-compatible CRDs", () => {
       ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"],
       ["v1", "v1beta1"],
     ],
+    ["istio-telemetry.yaml", "telemetry.istio.io", ["Telemetry"], ["v1", "v1alpha1"]],
   ])("%s serves every kind at every version, stores v1, with structural schemas", (file, group, kinds, versions) => {
     const crds = load(file);
     expect(crds.map((c) => c.spec.names.kind)).toEqual(kinds);

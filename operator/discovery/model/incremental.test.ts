@@ -123,14 +123,26 @@ const workloadEntry = fc.record({
 
 const policy = fc
   .record({
-    kind: pick("VirtualService", "DestinationRule", "Gateway", "Sidecar", "AuthorizationPolicy", "PeerAuthentication"),
+    kind: pick(
+      "VirtualService",
+      "DestinationRule",
+      "Gateway",
+      "Sidecar",
+      "AuthorizationPolicy",
+      "PeerAuthentication",
+      "Telemetry",
+    ),
     metadata: meta(["r0", "r1"]).map((m) => ({ ...m, creationTimestamp: "2026-01-01T00:00:00Z" })),
     spec: fc.record({ hosts: fc.subarray(["s0", "h0.example"]) }),
   })
   .map((o) => ({
     ...o,
     apiVersion:
-      o.kind.endsWith("Policy") || o.kind === "PeerAuthentication" ? "security.istio.io/v1" : "networking.istio.io/v1",
+      o.kind === "Telemetry"
+        ? "telemetry.istio.io/v1"
+        : o.kind.endsWith("Policy") || o.kind === "PeerAuthentication"
+          ? "security.istio.io/v1"
+          : "networking.istio.io/v1",
   }));
 
 const namespace = fc.record({ apiVersion: fc.constant("v1"), kind: fc.constant("Namespace"), metadata: meta(["a"]) });

@@ -33,6 +33,7 @@ type ListKind =
   | "AuthorizationPolicy"
   | "PeerAuthentication"
   | "RequestAuthentication"
+  | "Telemetry"
   | "Secret";
 
 /** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
@@ -52,6 +53,7 @@ export function kindOf(o: KubeObject): Kind | ListKind | undefined {
     (kind === "AuthorizationPolicy" || kind === "PeerAuthentication" || kind === "RequestAuthentication")
   )
     return kind;
+  if (group === "telemetry.istio.io" && kind === "Telemetry") return kind;
   return undefined;
 }
 
@@ -149,7 +151,9 @@ export class IncrementalModel {
           list.set(
             key,
             credential ??
-              (kind === "PeerAuthentication" || kind === "Sidecar" ? withCreated(object, ns) : named(object, ns)),
+              (kind === "PeerAuthentication" || kind === "Sidecar" || kind === "Telemetry"
+                ? withCreated(object, ns)
+                : named(object, ns)),
           );
         this.dirtyLists.add(kind);
       }
@@ -204,6 +208,9 @@ export class IncrementalModel {
       } else if (kind === "Sidecar") {
         if (list.length) next.sidecars = list as NonNullable<ConfigModel["sidecars"]>;
         else delete next.sidecars;
+      } else if (kind === "Telemetry") {
+        if (list.length) next.telemetries = list as NonNullable<ConfigModel["telemetries"]>;
+        else delete next.telemetries;
       } else if (kind === "Secret") {
         if (list.length) next.credentials = list as Credential[];
         else delete next.credentials;

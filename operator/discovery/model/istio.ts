@@ -317,3 +317,19 @@ export interface Sidecar {
   egress?: IstioEgressListener[];
   outboundTrafficPolicy?: { mode?: "ALLOW_ANY" | "REGISTRY_ONLY" };
 }
+
+/** Which side of a workload's traffic a Telemetry entry applies to: its outbound (CLIENT), its inbound (SERVER). */
+export type WorkloadMode = "CLIENT" | "SERVER" | "CLIENT_AND_SERVER";
+
+/** Telemetry (telemetry.istio.io): access logging, tracing and metrics for the mesh, a namespace or workloads. */
+export interface Telemetry {
+  selector?: { matchLabels?: Record<string, string> };
+  accessLogging?: { match?: { mode?: WorkloadMode }; providers?: { name: string }[]; disabled?: boolean }[];
+  tracing?: {
+    match?: { mode?: WorkloadMode };
+    providers?: { name: string }[];
+    randomSamplingPercentage?: number;
+    disableSpanReporting?: boolean;
+  }[];
+  metrics?: { providers?: { name: string }[] }[];
+}

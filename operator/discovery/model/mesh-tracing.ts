@@ -8,6 +8,8 @@
 import { durationSeconds } from "./duration.js";
 
 export interface TracingProvider {
+  /** The extensionProviders entry's name (none for the legacy defaultConfig.tracing.zipkin). */
+  name?: string;
   kind: "zipkin" | "opentelemetry";
   /** The collector: a hostname (resolved by DNS) or an IP. */
   host: string;
@@ -125,7 +127,7 @@ export function parseTracingProvider(
     const p = byName.get(name);
     if (!p) throw new Error(`defaultProviders.tracing: "${name}" names no extensionProviders entry`);
     if (!p.provider) throw new Error(`defaultProviders.tracing: "${name}" is not a zipkin or opentelemetry provider`);
-    out = p.provider;
+    out = { ...p.provider, name };
   } else if (tracing.zipkin !== undefined) {
     if (!isRecord(tracing.zipkin)) throw new Error("defaultConfig.tracing.zipkin: not a mapping");
     only(tracing.zipkin, ["address"], "defaultConfig.tracing.zipkin.");

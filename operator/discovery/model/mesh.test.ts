@@ -32,6 +32,8 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
     expect(m).toEqual({
       defaultRetry: { attempts: 5, retryOn: "5xx,gateway-error", perTryTimeout: "2s" },
       accessLog: { file: "/dev/stdout", encoding: "TEXT" },
+      accessLogEncoding: "TEXT",
+      logging: DEFAULT_MESH.logging,
       tracingSampling: 25,
       outboundTrafficPolicy: "ALLOW_ANY",
       trustDomain: "cluster.local",
@@ -62,6 +64,23 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
     ],
     ["defaultProviders: {tracing: [nope]}", 'defaultProviders.tracing: "nope" names no extensionProviders entry'],
     [
+      "defaultProviders: {accessLogging: [nope]}",
+      'defaultProviders.accessLogging: "nope" names no access log provider',
+    ],
+    [
+      "defaultProviders: {accessLogging: [als]}\nextensionProviders: [{name: als, envoyOtelAls: {service: c, port: 4317}}]",
+      'defaultProviders.accessLogging: "als" is an envoyOtelAls provider, which Weft doesn\'t implement',
+    ],
+    ["defaultProviders: {metrics: [stackdriver]}", 'defaultProviders.metrics: "stackdriver": only "prometheus"'],
+    [
+      "extensionProviders: [{name: f, envoyFileAccessLog: {path: /var/log/a}}]",
+      'extensionProviders[0].envoyFileAccessLog.path: "/var/log/a": only /dev/stdout',
+    ],
+    [
+      'extensionProviders: [{name: f, envoyFileAccessLog: {logFormat: {text: "%UPSTREAM_LOCAL_ADDRESS%"}}}]',
+      "extensionProviders[0].envoyFileAccessLog.logFormat.text: command operator %UPSTREAM_LOCAL_ADDRESS% is not supported",
+    ],
+    [
       "defaultConfig: {tracing: {zipkin: {address: zipkin}}}",
       'defaultConfig.tracing.zipkin.address: "zipkin" is not host:port',
     ],
@@ -79,6 +98,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
     });
     const otel = { service: "otel.observability.svc.cluster.local", port: 4318 };
     expect(parseMeshConfig(rendered({ tracing: { sampling: 100, openTelemetry: otel } })).tracer).toEqual({
+      name: "otel",
       kind: "opentelemetry",
       host: otel.service,
       port: 4318,
@@ -97,6 +117,7 @@ defaultProviders: { tracing: [otel] }
 defaultConfig: { tracing: { sampling: 10, zipkin: { address: "zipkin.istio-system:9411" } } }
 `);
     expect(otel.tracer).toEqual({
+      name: "otel",
       kind: "opentelemetry",
       host: "otel-collector.observability.svc.cluster.local",
       port: 4318,
@@ -109,6 +130,21 @@ defaultConfig: { tracing: { sampling: 10, zipkin: { address: "zipkin.istio-syste
     expect(
       parseMeshConfig('enableTracing: false\ndefaultConfig: {tracing: {zipkin: {address: "z:9411"}}}').tracer,
     ).toBeUndefined();
+  });
+
+  it("reads access log providers: the built-in envoy, envoyFileAccessLog entries, defaultProviders", () => {
+    const m = parseMeshConfig(`
+extensionProviders:
+- { name: Short, envoyFileAccessLog: { logFormat: { text: "%RESPONSE_CODE%" } } }
+- { name: json, envoyFileAccessLog: { path: /dev/stdout, logFormat: { labels: { code: "%RESPONSE_CODE%" } } } }
+defaultProviders: { accessLogging: [envoy, short], metrics: [prometheus] }
+`);
+    expect(m.logging.defaults).toEqual(["envoy", "short"]);
+    expect(Object.fromEntries(m.logging.providers)).toEqual({
+      envoy: { name: "envoy", format: { kind: "mesh" } },
+      short: { name: "Short", format: { kind: "text", text: "%RESPONSE_CODE%" } },
+      json: { name: "json", format: { kind: "labels", labels: { code: "%RESPONSE_CODE%" } } },
+    });
   });
 
   it("an empty mesh key is the defaults", () => {

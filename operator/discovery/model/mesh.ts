@@ -2,6 +2,8 @@
 // ConfigMap weft-mesh, key `mesh` (operator/install/render.ts), or a file in local mode. Pure.
 //   defaultHttpRetryPolicy {attempts, retryOn, perTryTimeout}  → every route's retry policy when the VirtualService sets none
 //   accessLogFile ("" off, "/dev/stdout" on), accessLogEncoding (JSON | TEXT) → the HTTP connection managers' access log
+//   extensionProviders (envoyFileAccessLog), defaultProviders.accessLogging/metrics → access log providers, which
+//                                                                 Telemetry objects choose from (mesh-logging.ts)
 //   defaultConfig.tracing.sampling (percent, 0–100)            → the HTTP connection managers' random sampling
 //   extensionProviders, defaultProviders.tracing, defaultConfig.tracing.zipkin, enableTracing → where spans go
 //                                                                 (mesh-tracing.ts)
@@ -12,6 +14,7 @@
 import { parse } from "yaml";
 import { durationSeconds } from "./duration.js";
 import { parseTracingProvider, type TracingProvider } from "./mesh-tracing.js";
+import { BUILTIN_ACCESS_LOG, parseMeshLogging, type MeshLogging } from "./mesh-logging.js";
 import type { HTTPRetry, LocalityLbSetting } from "./istio.js";
 import { parseLocalityLbSetting } from "./mesh-locality.js";
 import type { OutboundTrafficMode } from "./config.js";
@@ -19,7 +22,12 @@ import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
 
 export interface MeshSettings {
   defaultRetry: HTTPRetry;
+  /** accessLogFile: the legacy access log, on where no Telemetry object or default provider says otherwise. */
   accessLog: { file: string; encoding: "JSON" | "TEXT" } | undefined;
+  /** accessLogEncoding: the format of the legacy log and of the built-in `envoy` provider. */
+  accessLogEncoding: "JSON" | "TEXT";
+  /** Access log providers (extensionProviders and the built-in `envoy`) and defaultProviders.accessLogging. */
+  logging: MeshLogging;
   /** Percent of requests that start a sampled trace. */
   tracingSampling: number;
   /** Where the proxies export spans; none: they only propagate trace headers. */
@@ -46,6 +54,11 @@ export interface MeshSettings {
 export const DEFAULT_MESH: MeshSettings = {
   defaultRetry: { attempts: 2, retryOn: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes" },
   accessLog: undefined,
+  accessLogEncoding: "JSON",
+  logging: {
+    providers: new Map([[BUILTIN_ACCESS_LOG, { name: BUILTIN_ACCESS_LOG, format: { kind: "mesh" } }]]),
+    defaults: [],
+  },
   tracingSampling: 1,
   tracer: undefined,
   outboundTrafficPolicy: "ALLOW_ANY",
@@ -124,6 +137,7 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (file && file !== "/dev/stdout")
     throw new Error(`accessLogFile: "${file}": only /dev/stdout (or "" for off) is supported`);
   out.accessLog = file ? { file, encoding } : undefined;
+  out.accessLogEncoding = encoding;
   const dc = doc.defaultConfig ?? {};
   if (!isRecord(dc)) throw new Error("defaultConfig: not a mapping");
   unknownFields(dc, KNOWN_DEFAULT_CONFIG, "defaultConfig.");
@@ -131,6 +145,7 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (!isRecord(tracing)) throw new Error("defaultConfig.tracing: not a mapping");
   unknownFields(tracing, new Set(["sampling", "zipkin"]), "defaultConfig.tracing.");
   out.tracer = parseTracingProvider(doc, tracing);
+  out.logging = parseMeshLogging(doc);
   const sampling = tracing.sampling ?? DEFAULT_MESH.tracingSampling;
   if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100))
     throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);

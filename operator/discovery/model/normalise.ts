@@ -9,7 +9,15 @@ import { nodeLocality } from "./pod-locality.js";
 import { podServes, podWorkload, withLocality } from "./pods.js";
 
 export { podServes, podWorkload } from "./pods.js";
-import type { DestinationRule, Gateway, ServiceEntry, Sidecar, VirtualService, WorkloadEntry } from "./istio.js";
+import type {
+  DestinationRule,
+  Gateway,
+  ServiceEntry,
+  Sidecar,
+  Telemetry,
+  VirtualService,
+  WorkloadEntry,
+} from "./istio.js";
 import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodStatus, ServiceSpec } from "./kube.js";
 import { credentialOf } from "./credentials.js";
@@ -132,6 +140,8 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       (model.requestAuthentications ??= []).push({ name, namespace: ns, spec });
     } else if (g === "security.istio.io" && kind === "PeerAuthentication") {
       (model.peerAuthentications ??= []).push(peerAuthentication(obj, ns));
+    } else if (g === "telemetry.istio.io" && kind === "Telemetry") {
+      (model.telemetries ??= []).push(withCreated<Telemetry>(obj, ns));
     } else if (g === "" && kind === "Service") parts.services.push(withNs);
     else if (g === "" && kind === "Pod") parts.pods.push(withNs);
     else if (g === "" && kind === "Node" && nodeLocality(obj)) parts.nodes.set(name, nodeLocality(obj));

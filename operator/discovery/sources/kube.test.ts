@@ -9,15 +9,22 @@ interface Crd {
 }
 
 describe("the Kubernetes source", () => {
-  it("watches every Istio networking kind at a version and plural the CRDs in crds/ serve", () => {
-    const text = readFileSync(new URL("../../../crds/istio-networking.yaml", import.meta.url), "utf8");
-    const crds = parseAllDocuments(text).map((d) => d.toJS() as Crd);
-    const istio = WATCHED.filter((w) => w.apiVersion.startsWith("networking.istio.io/"));
+  it("watches every Istio kind at a version and plural the CRDs in crds/ serve", () => {
+    const crds = ["istio-networking.yaml", "istio-security.yaml", "istio-telemetry.yaml"].flatMap((file) =>
+      parseAllDocuments(readFileSync(new URL(`../../../crds/${file}`, import.meta.url), "utf8")).map(
+        (d) => d.toJS() as Crd,
+      ),
+    );
+    const istio = WATCHED.filter((w) => w.apiVersion.includes(".istio.io/"));
     expect(istio.map((w) => w.kind).sort()).toEqual([
+      "AuthorizationPolicy",
       "DestinationRule",
       "Gateway",
+      "PeerAuthentication",
+      "RequestAuthentication",
       "ServiceEntry",
       "Sidecar",
+      "Telemetry",
       "VirtualService",
       "WorkloadEntry",
     ]);

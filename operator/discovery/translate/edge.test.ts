@@ -1,20 +1,11 @@
 // A gateway is the mesh's edge, through translate and the engine: an AuthorizationPolicy's remoteIpBlocks on the
 // ingress gateway holds against a client that names an allowed address in x-forwarded-for, and the mesh config's
 // gatewayTopology.numTrustedProxies makes the load balancer's entry the client. Sidecars keep trusting x-forwarded-for.
-import { createServer, type AddressInfo } from "node:net";
 import type { Engine } from "../../../proxy/engine/engine.js";
-import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
+import { backend, freePort, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import { meshModel } from "../../../test/support/discovery/mesh.js";
 import { DEFAULT_MESH, parseMeshConfig } from "../model/mesh.js";
 import { parseNodeId, translate } from "./index.js";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 const GATEWAY = parseNodeId("router~127.0.0.1~edge-0.default~default.svc.cluster.local");
 

@@ -10,6 +10,7 @@ import { CA_SUFFIX, CREDENTIAL_PREFIX, keyAndCert, rootOf, type Credential } fro
 import type { ConfigModel } from "../model/config.js";
 import type { ServerTLSSettings } from "../model/istio.js";
 import type { GatewayTls } from "./gateway-listeners.js";
+import type { ProxyIdentity } from "./proxy.js";
 
 /** The Secrets by namespace and name, once per model. */
 const indexes = new WeakMap<Credential[], Map<string, Credential>>();
@@ -74,6 +75,17 @@ function rootSecret(c: Credential, name: string): Secret | string {
       validation_context: { trusted_ca: { inline_bytes: b64(root.ca) } },
     }
   );
+}
+
+/**
+ * Why a router proxy may not have its namespace's Secrets, or undefined when it may: its ServiceAccount was denied
+ * them (credentialsDenied), or it connected on plaintext xDS (its namespace unverified) where `overPlaintext` (local
+ * mode's own files) doesn't allow it.
+ */
+export function credentialRefusal(proxy: ProxyIdentity, overPlaintext: boolean): string | undefined {
+  if (proxy.credentialsDenied) return proxy.credentialsDenied;
+  if (proxy.mtls === true || overPlaintext) return undefined;
+  return "this proxy connected on plaintext xDS, so its namespace is not verified: Secrets are served only over 15012 with its workload certificate";
 }
 
 /** A server's TLS from its credentialName, with the Secrets to serve; or the warning why the server is left out. */

@@ -6,7 +6,7 @@ import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } fr
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
-import type { MeshSettings } from "../model/mesh.js";
+import type { Observing } from "./telemetry.js";
 import { address, connectionManager, hcmFilter } from "./listeners.js";
 import { TLS_INSPECTOR } from "./mtls.js";
 import { ADS } from "./policy.js";
@@ -51,14 +51,14 @@ function serverPortListener(port: number, chains: FilterChain[]): Listener {
  */
 export function gatewayListener(
   port: number,
-  mesh?: MeshSettings,
+  observe?: Observing,
   authz: WorkloadAuthz = NO_AUTHZ,
   grpcWeb = false,
   chains?: GatewayChain[],
 ): Listener {
   const rbac = httpAuthFilters(authz);
   const filters = (routeName: string): Filter[] => {
-    const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, mesh, grpcWeb);
+    const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, observe, grpcWeb);
     return [hcmFilter({ ...hcm, http_filters: [...rbac, ...(hcm.http_filters ?? [])] as HttpFilter[] })];
   };
   if (!chains) return serverPortListener(port, [{ filters: filters(`http.${port}`) }]);

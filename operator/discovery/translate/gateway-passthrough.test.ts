@@ -8,11 +8,41 @@ import { testCa, type TestCa } from "../../../test/support/engine/mesh-certs.js"
 import { freePorts } from "../../../hack/paths.js";
 import { validateObject } from "../validate/index.js";
 import { runTranslated } from "../../../test/support/discovery/translated.js";
+import type { TranslateResult } from "./index.js";
+
+/**
+ * Another namespace's VirtualService bound to the Gateway, claiming names the Gateway keeps to its own namespace
+ * (`./bank.example.com`) and one it opens to all (`*\/*.shop.example.com`), sending them to the same backend.
+ */
+const tenant = (backendPort: number) => `
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: tenant-nginx, namespace: tenant }
+spec:
+  hosts: [tenant-nginx.tenant.svc.cluster.local]
+  ports: [{ number: 443, name: https, protocol: HTTPS, targetPort: ${backendPort} }]
+  resolution: STATIC
+  endpoints: [{ address: 127.0.0.1 }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: claims, namespace: tenant }
+spec:
+  hosts: [bank.example.com, a.shop.example.com]
+  gateways: [default/mygateway]
+  tls:
+  - match: [{ sniHosts: [bank.example.com] }]
+    route: [{ destination: { host: tenant-nginx.tenant.svc.cluster.local } }]
+  - match: [{ sniHosts: [a.shop.example.com] }]
+    route: [{ destination: { host: tenant-nginx.tenant.svc.cluster.local } }]
+`;
 
 describe("a Gateway's PASSTHROUGH server", () => {
   let ca: TestCa;
   let backend: Server;
   let engine: Engine;
+  let out: TranslateResult;
   let port = 0;
 
   beforeAll(async () => {
@@ -28,7 +58,7 @@ metadata: { name: mygateway, namespace: default }
 spec:
   servers:
   - port: { number: ${port}, name: https, protocol: HTTPS }
-    hosts: [nginx.example.com]
+    hosts: [nginx.example.com, ./bank.example.com, "*/*.shop.example.com"]
     tls: { mode: PASSTHROUGH }
 ---
 apiVersion: networking.istio.io/v1
@@ -50,16 +80,21 @@ spec:
   - match: [{ port: ${port}, sniHosts: [nginx.example.com] }]
     route: [{ destination: { host: my-nginx.default.svc.cluster.local, port: { number: 443 } } }]
 `;
-    ({ engine } = await runTranslated(yaml, "router~127.0.0.1~gw-0.default~default.svc.cluster.local"));
+    ({ engine, out } = await runTranslated(
+      yaml + tenant((backend.address() as AddressInfo).port),
+      "router~127.0.0.1~gw-0.default~default.svc.cluster.local",
+    ));
   });
   afterAll(async () => {
     await engine.stop();
     backend.close();
   });
 
-  const reach = (servername: string) =>
+  /** What a client asking for `servername` gets through the gateway; `anyCert`: whatever certificate is served. */
+  const reach = (servername: string, anyCert = false) =>
     new Promise<string>((resolve) => {
-      const s = connect({ host: "127.0.0.1", port, servername, ca: ca.ca });
+      const trust = anyCert ? { rejectUnauthorized: false } : { ca: ca.ca };
+      const s = connect({ host: "127.0.0.1", port, servername, ...trust });
       let got = "";
       s.on("data", (d: Buffer) => (got += d.toString()));
       s.on("end", () => resolve(got));
@@ -73,6 +108,17 @@ spec:
   it("gives a server name no route has no handshake", async () => {
     // Closed before the handshake: no byte of the backend's, whichever way the client learns it.
     expect(await reach("other.example.com")).toMatch(/^(error: .*)?$/);
+  });
+
+  it("takes another namespace's routes only for the names the Gateway opens to it (ns/host), as istiod", async () => {
+    // The tenant's route for ./bank.example.com (the Gateway's own namespace only) used to get a chain: a client asking
+    // for bank.example.com reached the tenant's backend. Now only the name under */ does.
+    expect(await reach("bank.example.com", true)).toMatch(/^(error: .*)?$/);
+    expect(await reach("a.shop.example.com", true)).toBe("backend saw a.shop.example.com");
+    const names = out.listeners.flatMap((l) =>
+      (l.filter_chains ?? []).flatMap((c) => c.filter_chain_match?.server_names ?? []),
+    );
+    expect(names.sort()).toEqual(["a.shop.example.com", "nginx.example.com"]);
   });
 
   it("validates as Istio: PASSTHROUGH takes no certificates, TLS servers only pass through", () => {

@@ -11,6 +11,7 @@ import { TLS_INSPECTOR } from "./mtls.js";
 import type { RouteContext } from "./routes.js";
 import { l4MatchApplies, tcpProxy } from "./tcp.js";
 import type { TlsChain } from "./tls-outbound.js";
+import type { Admits } from "./gateway.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { visibleIn } from "./scope.js";
 import { boundTo } from "./virtualhosts.js";
@@ -31,7 +32,7 @@ export function passthroughChains(
   gw: Named<Gateway>,
   servers: Server[],
   port: number,
-  admits: (serverHost: string, host: string) => boolean,
+  admits: Admits,
   taken: Set<string>,
 ): TlsChain[] {
   const gateway = `${gw.namespace}/${gw.name}`;
@@ -39,7 +40,8 @@ export function passthroughChains(
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !vs.spec.tls?.length) continue;
     if (!visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
-    if (!(vs.spec.hosts ?? []).some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))))) continue;
+    const admitted = (h: string) => servers.some((s) => s.hosts.some((sh) => admits(sh, vs.namespace, h)));
+    if (!(vs.spec.hosts ?? []).some(admitted)) continue;
     const at = { ...ctx, port, gateway, vsNamespace: vs.namespace };
     vs.spec.tls.forEach((route, i) => {
       const where = `VirtualService/${vs.namespace}/${vs.name}: spec.tls[${i}]`;
@@ -48,7 +50,7 @@ export function passthroughChains(
         const names = (m.sniHosts ?? [])
           .map((h) => h.toLowerCase())
           .filter((n) => {
-            if (!servers.some((s) => s.hosts.some((sh) => admits(sh, n)))) return false;
+            if (!admitted(n)) return false;
             if (!taken.has(n)) return true;
             ctx.warn(`${where}: server name ${n} on port ${port} is an earlier route's`);
             return false;

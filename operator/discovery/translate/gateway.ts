@@ -1,6 +1,7 @@
 // Gateways: a router proxy gets a listener per HTTP (or HTTPS: TLS terminated) server port of the Gateways selecting it, and the
 // VirtualServices bound to those Gateways through `gateways:` as its routes (RouteConfiguration `http.<port>`);
 // a TCP server port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+import type { Observes } from "./telemetry.js";
 import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
 import type { Named } from "../model/config.js";
@@ -30,9 +31,26 @@ function selects(ctx: RouteContext, gw: Named<Gateway>, proxy: ProxyIdentity): b
   return labelsMatch(gw.spec.selector, findWorkload(ctx.model, proxy)?.labels ?? {});
 }
 
-/** A server host is `host`, `ns/host` or `*`/`*.suffix`; it admits a VirtualService host when they overlap. */
-function admits(serverHost: string, vsHost: string): boolean {
-  const host = serverHost.includes("/") ? serverHost.slice(serverHost.indexOf("/") + 1) : serverHost;
+/**
+ * A server host is `host`, `ns/host` or `*`/`*.suffix`; it admits a host of a VirtualService in `vsNamespace` when
+ * they overlap and, under `ns/`, the VirtualService is in that namespace (`.`: the Gateway's, `*`: any), as istiod's
+ * pickMatchingGatewayHosts: a Gateway's owner decides which namespaces may route its names.
+ */
+export type Admits = (serverHost: string, vsNamespace: string, vsHost: string) => boolean;
+
+/** `admits` for Gateway `gw`. */
+const admitsFor =
+  (gw: Named<Gateway>): Admits =>
+  (serverHost, vsNamespace, vsHost) => {
+    const slash = serverHost.indexOf("/");
+    if (slash >= 0) {
+      const ns = serverHost.slice(0, slash);
+      if (ns !== "*" && (ns === "." ? gw.namespace : ns) !== vsNamespace) return false;
+    }
+    return overlaps(slash >= 0 ? serverHost.slice(slash + 1) : serverHost, vsHost);
+  };
+
+function overlaps(host: string, vsHost: string): boolean {
   if (host === "*" || vsHost === "*") return true;
   if (host.startsWith("*.")) return vsHost.endsWith(host.slice(1));
   if (vsHost.startsWith("*.")) return host.endsWith(vsHost.slice(1));
@@ -41,15 +59,20 @@ function admits(serverHost: string, vsHost: string): boolean {
 
 function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): VirtualHost[] {
   const gateway = `${gw.namespace}/${gw.name}`;
+  const admits = admitsFor(gw);
   const vhosts: VirtualHost[] = [];
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
-    const hosts = (vs.spec.hosts ?? []).filter((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))));
+    const hosts = (vs.spec.hosts ?? []).filter((h) =>
+      servers.some((s) => s.hosts.some((sh) => admits(sh, vs.namespace, h))),
+    );
     if (!hosts.length) continue;
     const routes = virtualServiceRoutes({ ...ctx, port, gateway, vsNamespace: vs.namespace }, vs);
     for (const host of hosts) {
       // httpsRedirect on a server that admits the host: plaintext is sent to https (Envoy's require_tls ALL).
-      const redirect = servers.some((s) => s.tls?.httpsRedirect && s.hosts.some((sh) => admits(sh, host)));
+      const redirect = servers.some(
+        (s) => s.tls?.httpsRedirect && s.hosts.some((sh) => admits(sh, vs.namespace, host)),
+      );
       vhosts.push({
         name: `${host}:${port}`,
         domains: host === "*" ? ["*"] : [host, `${host}:${port}`],
@@ -64,10 +87,12 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
 /** The TcpProxy for a gateway's TCP server port: the first bound VirtualService (hosts admitted) with a tcp route there. */
 function serverTcpProxy(ctx: RouteContext, gw: Named<Gateway>, servers: Server[], port: number): TcpProxy | undefined {
   const gateway = `${gw.namespace}/${gw.name}`;
+  const admits = admitsFor(gw);
   for (const vs of ctx.model.virtualServices) {
     if (!boundTo(vs, gateway) || !vs.spec.tcp?.length) continue;
     if (!visibleIn(vs.spec.exportTo, vs.namespace, ctx.proxyNamespace)) continue;
-    if (!(vs.spec.hosts ?? []).some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, h))))) continue;
+    const hosts = vs.spec.hosts ?? [];
+    if (!hosts.some((h) => servers.some((s) => s.hosts.some((sh) => admits(sh, vs.namespace, h))))) continue;
     const proxy = tcpProxyFor({ ...ctx, port, gateway }, vs, {}, `outbound_0.0.0.0_${port}`);
     if (proxy) return proxy;
   }
@@ -79,14 +104,12 @@ function serverTls(
   ctx: RouteContext,
   s: Server,
   where: string,
-  credentials: boolean,
+  refusal: string | undefined,
 ): { tls: GatewayTls; secrets: Secret[] } | { warning: string } | undefined {
   const t = s.tls;
   if (!t) return undefined;
-  if (t.credentialName && !credentials)
-    return {
-      warning: `${where}.tls.credentialName: this proxy connected on plaintext xDS, so its namespace is not verified: Secrets are served only over 15012 with its workload certificate; the server is left out`,
-    };
+  if (t.credentialName && refusal)
+    return { warning: `${where}.tls.credentialName: ${refusal}; the server is left out` };
   if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
   if (!t.serverCertificate || !t.privateKey) return undefined;
   const clientCa = t.mode === "MUTUAL" ? t.caCertificates : undefined;
@@ -126,8 +149,13 @@ interface TlsPort {
   catchAll: boolean;
 }
 
-/** `credentials`: the proxy may have its namespace's Secrets (see TranslateOptions.credentialsOverPlaintext). */
-export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, credentials = true): void {
+/** `refusal`: why the proxy may not have its namespace's Secrets (credentialRefusal); undefined: it may. */
+export function buildGateways(
+  ctx: RouteContext & Observes,
+  proxy: ProxyIdentity,
+  out: TranslateResult,
+  refusal?: string,
+): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcpByPort = new Map<number, TcpProxy>();
   const grpcWeb = new Set<number>();
@@ -155,7 +183,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
         if (tlsByPort.has(port) || tcpByPort.has(port)) {
           ctx.warn(`${named}: port ${port}: a PASSTHROUGH server can't share a port with other kinds: it is left out`);
         } else {
-          const chains = passthroughChains(ctx, gw, through, port, admits, passTaken(port));
+          const chains = passthroughChains(ctx, gw, through, port, admitsFor(gw), passTaken(port));
           if (!chains.length) ctx.warn(`${named}: TLS port ${port}: no VirtualService tls route applies`);
           passByPort.set(port, [...(passByPort.get(port) ?? []), ...chains]);
         }
@@ -194,7 +222,7 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
       }
       for (const s of http) {
         const where = `${named}: spec.servers[${servers.indexOf(s)}]`;
-        const tls = serverTls(ctx, s, where, credentials);
+        const tls = serverTls(ctx, s, where, refusal);
         if (!tls) continue; // validation refuses it
         if ("warning" in tls) {
           ctx.warn(tls.warning);
@@ -225,13 +253,14 @@ export function buildGateways(ctx: RouteContext, proxy: ProxyIdentity, out: Tran
       out.listeners.push(gatewayTcpListener(port, p, authz));
   }
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, grpcWeb.has(port)));
+    out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, grpcWeb.has(port)));
     tables.push({ name: `http.${port}`, vhosts });
   }
   for (const [port, chains] of [...passByPort.entries()].sort((a, b) => a[0] - b[0]))
     if (chains.length) out.listeners.push(gatewayPassthroughListener(port, chains, authz));
   for (const [port, tlsPort] of [...tlsByPort.entries()].sort((a, b) => a[0] - b[0])) {
-    if (tlsPort?.chains.length) out.listeners.push(gatewayListener(port, ctx.model.mesh, authz, false, tlsPort.chains));
+    if (tlsPort?.chains.length)
+      out.listeners.push(gatewayListener(port, ctx.observe("CLIENT"), authz, false, tlsPort.chains));
   }
   for (const { name, vhosts } of tables) {
     if (!vhosts.some((vh) => (vh.domains ?? []).includes("*"))) {

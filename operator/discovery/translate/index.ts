@@ -1,4 +1,5 @@
 // translate(config, proxy) → the Envoy v3 resources that proxy needs, following Istio's conventions. Pure.
+import { observing, type Observes, type Observing, type Side } from "./telemetry.js";
 import { workloadAuthz } from "./authz.js";
 import type {
   Cluster,
@@ -14,6 +15,7 @@ import { endpointPort, labelsMatch } from "../model/config.js";
 import { isHttpProtocol, isRange } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
+import { credentialRefusal } from "./gateway-credentials.js";
 import { atTheEdge } from "./edge.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpProxyFor } from "./tcp.js";
@@ -21,6 +23,7 @@ import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type
 import {
   apiListener,
   catchAllVirtualHost,
+  logConnections,
   outboundHttpListener,
   outboundTcpListener,
   virtualInbound,
@@ -72,9 +75,15 @@ export function scopeOf(
   return proxyScope(model, proxy.kind, proxy.namespace, labels);
 }
 
-function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<string>): RouteContext {
+function baseContext(model: ConfigModel, proxy: ProxyIdentity, warnings: Set<string>): RouteContext & Observes {
   const labels = findWorkload(model, proxy)?.labels ?? {};
+  const sides = new Map<Side, Observing | undefined>();
+  const warn = (m: string) => warnings.add(m);
   return {
+    observe: (side) => {
+      if (!sides.has(side)) sides.set(side, observing(model, proxy.namespace, labels, side, warn));
+      return sides.get(side);
+    },
     model,
     scope: scopeOf(model, proxy, labels),
     port: 0,
@@ -171,7 +180,7 @@ function virtualHost(ctx: RouteContext, service: Service, port: ServicePort, mem
   return memo.get("vhost", service, key, deps, ctx.warn, (warn) => serviceVirtualHost({ ...at, warn }, service, port));
 }
 
-function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
+function sidecar(ctx: RouteContext & Observes, proxy: ProxyIdentity, out: TranslateResult, memo?: TranslateMemo): void {
   const byPort = new Map<number, VirtualHost[]>();
   const tcp: Listener[] = [];
   /** TLS ports of services without a virtual IP: their chains on 0.0.0.0_<port>, told apart by server name. */
@@ -217,7 +226,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
   }
   out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
-    out.listeners.push(outboundHttpListener(port, ctx.model.mesh));
+    out.listeners.push(outboundHttpListener(port, ctx.observe("CLIENT")));
     out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
   }
   out.listeners.push(...tcp, ...sharedTlsListeners(ctx, sharedTls, byPort, mode));
@@ -225,7 +234,7 @@ function sidecar(ctx: RouteContext, proxy: ProxyIdentity, out: TranslateResult, 
   if (inbound.length) {
     const peers = workloadMtls(ctx.model, proxy.namespace, ctx.labels);
     out.listeners.push(
-      virtualInbound(inbound, ctx.model.mesh, workloadAuthz(ctx.model, proxy), {
+      virtualInbound(inbound, ctx.observe("SERVER"), workloadAuthz(ctx.model, proxy), {
         modeFor: (port) => portMode(peers, port),
         identity: proxy.mtls === true,
       }),
@@ -272,6 +281,8 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     scopeOf(model, proxy, labels).key,
     // Its EDS priorities and weights are its locality's (translate/locality.ts): zones must not share a translation.
     proxyLocality(model, proxy),
+    // A gateway whose ServiceAccount may not read its namespace's Secrets gets none (and a warning saying why).
+    proxy.credentialsDenied ?? "",
   ]);
 }
 
@@ -286,9 +297,10 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
   if (proxy.kind === "router") {
-    buildGateways(ctx, proxy, out, proxy.mtls === true || options.credentialsOverPlaintext === true);
+    buildGateways(ctx, proxy, out, credentialRefusal(proxy, options.credentialsOverPlaintext === true));
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
+  if (!proxy.proxyless) out.listeners = logConnections(out.listeners, ctx.observe);
   apiListeners(ctx, options.listenerNames ?? [], out);
   // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.
   const pruneOne = <T extends Json>(x: T): T => (memo ? memo.prune(x, prune) : prune(x));

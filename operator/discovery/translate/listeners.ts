@@ -13,7 +13,8 @@ import type {
 } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ServicePort } from "../model/config.js";
-import type { MeshSettings } from "../model/mesh.js";
+import type { AccessLogFormat } from "../model/mesh-logging.js";
+import type { Observing, Side } from "./telemetry.js";
 import { isHttpProtocol } from "../model/normalise.js";
 import { CORS_FILTER, FAULT_FILTER, ROUTER_FILTER } from "./actions.js";
 import { BLACKHOLE, PASSTHROUGH, inboundName } from "./clusters.js";
@@ -72,31 +73,38 @@ export const ACCESS_LOG_TEXT =
   '%DURATION% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER% ' +
   "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %ROUTE_NAME%\n";
 
-/** What the mesh config adds to every HTTP connection manager: the access log and trace sampling. */
-function meshFields(mesh: MeshSettings | undefined): Pick<HttpConnectionManager, "access_log" | "tracing"> {
-  if (!mesh) return {};
-  const log = mesh.accessLog;
+/** The access log a side of a proxy writes (Envoy's file logger on /dev/stdout), or none. */
+function accessLog(o: Observing | undefined): HttpConnectionManager["access_log"] {
+  if (!o?.log) return undefined;
+  return [
+    {
+      name: "envoy.access_loggers.file",
+      typed_config: { "@type": TYPE.fileAccessLog, path: "/dev/stdout", log_format: logFormat(o.log, o.encoding) },
+    },
+  ];
+}
+
+/** What the mesh config and Telemetry add to an HTTP connection manager: the access log and tracing. */
+function meshFields(o: Observing | undefined): Pick<HttpConnectionManager, "access_log" | "tracing"> {
+  if (!o) return {};
   return {
-    access_log: log
-      ? [
-          {
-            name: "envoy.access_loggers.file",
-            typed_config: {
-              "@type": TYPE.fileAccessLog,
-              path: log.file,
-              log_format:
-                log.encoding === "TEXT"
-                  ? { text_format_source: { inline_string: ACCESS_LOG_TEXT } }
-                  : { json_format: ACCESS_LOG_JSON },
-            },
-          },
-        ]
-      : undefined,
+    access_log: accessLog(o),
     tracing: {
-      random_sampling: { value: mesh.tracingSampling },
-      ...(mesh.tracer ? { provider: tracerProvider(mesh.tracer) } : {}),
+      random_sampling: { value: o.sampling },
+      ...(o.tracer ? { provider: tracerProvider(o.tracer) } : {}),
     },
   };
+}
+
+/**
+ * A provider's format in Envoy's terms: the mesh's encoding (JSON or TEXT above), or its own text (Istio's TEXT when
+ * empty, a newline added) or JSON labels (Istio's JSON when none).
+ */
+function logFormat(f: AccessLogFormat, encoding: "JSON" | "TEXT") {
+  const text = (t: string) => ({ text_format_source: { inline_string: t.endsWith("\n") ? t : `${t}\n` } });
+  if (f.kind === "text") return text(f.text || ACCESS_LOG_TEXT);
+  if (f.kind === "labels") return { json_format: Object.keys(f.labels).length ? f.labels : ACCESS_LOG_JSON };
+  return encoding === "TEXT" ? text(ACCESS_LOG_TEXT) : { json_format: ACCESS_LOG_JSON };
 }
 
 /**
@@ -122,7 +130,7 @@ export function connectionManager(
   statPrefix: string,
   routeConfigName: string,
   proxyless: boolean,
-  mesh?: MeshSettings,
+  observe?: Observing,
   grpcWeb = false,
 ): HttpConnectionManager {
   return {
@@ -130,7 +138,7 @@ export function connectionManager(
     stat_prefix: statPrefix,
     rds: { config_source: ADS, route_config_name: routeConfigName },
     http_filters: httpFilters(proxyless, grpcWeb),
-    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...WEBSOCKET_UPGRADES, ...meshFields(mesh) }),
+    ...(proxyless ? {} : { ...PATH_NORMALIZATION, ...WEBSOCKET_UPGRADES, ...meshFields(observe) }),
   };
 }
 
@@ -193,14 +201,16 @@ export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): Vi
 }
 
 /** 0.0.0.0_<port>: outbound HTTP on one port, routed by the RouteConfiguration named after the port. */
-export function outboundHttpListener(port: number, mesh?: MeshSettings): Listener {
+export function outboundHttpListener(port: number, observe?: Observing): Listener {
   return {
     "@type": TYPE.listener,
     name: `0.0.0.0_${port}`,
     address: address(port),
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
-    filter_chains: [{ filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, String(port), false, mesh))] }],
+    filter_chains: [
+      { filters: [hcmFilter(connectionManager(`outbound_0.0.0.0_${port}`, String(port), false, observe))] },
+    ],
   };
 }
 
@@ -271,7 +281,7 @@ function chainMatch(target: number, arrival: Arrival): FilterChain["filter_chain
  */
 export function virtualInbound(
   ports: ServicePort[],
-  mesh?: MeshSettings,
+  observe?: Observing,
   authz: WorkloadAuthz = NO_AUTHZ,
   mtls: InboundMtls = NO_MTLS,
 ): Listener {
@@ -288,7 +298,7 @@ export function virtualInbound(
         filter_chain_match: chainMatch(target, arrival),
         ...(terminate ? { transport_socket: inboundMtls(http) } : {}),
         filters: http
-          ? inboundHttpFilters(target, mesh, authz, port.protocol === "GRPC-WEB")
+          ? inboundHttpFilters(target, observe, authz, port.protocol === "GRPC-WEB")
           : inboundTcpFilters(target, authz),
       });
     }
@@ -314,7 +324,7 @@ function inboundTcpFilters(target: number, authz: WorkloadAuthz): Filter[] {
 
 function inboundHttpFilters(
   target: number,
-  mesh: MeshSettings | undefined,
+  observe: Observing | undefined,
   authz: WorkloadAuthz,
   grpcWeb: boolean,
 ): Filter[] {
@@ -339,7 +349,7 @@ function inboundHttpFilters(
       set_current_client_cert_details: { uri: true },
       ...PATH_NORMALIZATION,
       ...WEBSOCKET_UPGRADES,
-      ...meshFields(mesh),
+      ...meshFields(observe),
     }),
   ];
 }
@@ -351,4 +361,30 @@ export function apiListener(name: string): Listener {
     name,
     api_listener: { api_listener: connectionManager(name, name, true) },
   };
+}
+
+const TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+/**
+ * Every TCP proxy of these listeners with the access log of its side (inbound: SERVER, the rest: CLIENT), as Istio
+ * logs connections as well as requests: service ports, passthrough and blackhole, TLS by SNI, gateways. New objects:
+ * listeners may be shared with other translations.
+ */
+export function logConnections(listeners: Listener[], observe: (side: Side) => Observing | undefined): Listener[] {
+  const logs = { SERVER: accessLog(observe("SERVER")), CLIENT: accessLog(observe("CLIENT")) };
+  if (!logs.SERVER && !logs.CLIENT) return listeners;
+  return listeners.map((l) => {
+    const log = logs[l.traffic_direction === "INBOUND" ? "SERVER" : "CLIENT"];
+    const chains = l.filter_chains ?? [];
+    if (!log || !chains.some((c) => c.filters?.some((f) => f.name === TCP_PROXY))) return l;
+    return {
+      ...l,
+      filter_chains: chains.map((c) => ({
+        ...c,
+        filters: c.filters?.map((f) =>
+          f.name === TCP_PROXY ? { ...f, typed_config: { ...(f.typed_config as TcpProxy), access_log: log } } : f,
+        ),
+      })),
+    };
+  });
 }

@@ -12,6 +12,11 @@ import { routesOf } from "../../../test/support/discovery/find.js";
 import { violations } from "../../../test/support/discovery/envoy.js";
 import { parseNodeId, translate } from "./index.js";
 import { connectionManager } from "./listeners.js";
+import { observing } from "./telemetry.js";
+import { emptyModel } from "../model/config.js";
+
+/** What a sidecar's outbound connection managers carry under this mesh config alone. */
+const outbound = (mesh: MeshSettings) => observing({ ...emptyModel(), mesh }, "default", {}, "CLIENT", () => {});
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
 
@@ -52,7 +57,7 @@ describe("a real engine with the mesh config's connection manager", () => {
 
   async function run(mesh: MeshSettings, path: string): Promise<{ lines: string[]; headers: Record<string, string> }> {
     const lines: string[] = [];
-    const { rds: _r, ...hcm } = connectionManager("outbound_0.0.0.0_80", "80", false, mesh);
+    const { rds: _r, ...hcm } = connectionManager("outbound_0.0.0.0_80", "80", false, outbound(mesh));
     const engine = new Engine({
       adminPort: false,
       statsPort: false,
@@ -160,7 +165,12 @@ describe("a real engine with the mesh config's connection manager", () => {
   });
 
   it("a format operator the engine doesn't implement is refused, naming it", () => {
-    const { rds: _r, ...hcm } = connectionManager("x", "80", false, parseMeshConfig("accessLogFile: /dev/stdout"));
+    const { rds: _r, ...hcm } = connectionManager(
+      "x",
+      "80",
+      false,
+      outbound(parseMeshConfig("accessLogFile: /dev/stdout")),
+    );
     const log = (hcm["access_log"] as JsonObject[])[0] as JsonObject;
     const typed = {
       ...(log["typed_config"] as JsonObject),

@@ -20,6 +20,13 @@ export interface ProxyIdentity {
    * Only then does it get mutual TLS (ISTIO_MUTUAL clusters, TLS inbound chains); a proxy on plaintext 15010 has none.
    */
   mtls?: boolean;
+  /** Its ServiceAccount, from the workload certificate it connected with on 15012 (`.../ns/<ns>/sa/<sa>`). */
+  serviceAccount?: string;
+  /**
+   * Why this gateway may not have its namespace's Secrets though its certificate vouches for the namespace: its
+   * ServiceAccount may not read them (Kubernetes mode's SubjectAccessReview, ads/secret-access.ts). Unset: it may.
+   */
+  credentialsDenied?: string;
 }
 
 export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {

@@ -75,7 +75,7 @@ function imports(all: Map<string, Imported>, namespace: string, host: string, ov
 type Dated = Named<Sidecar> & { created?: string };
 const hasSelector = (s: Sidecar): boolean => Object.keys(s.workloadSelector?.labels ?? {}).length > 0;
 /** Oldest first (creation time, then name), as Istio breaks ties; objects without a time (local files) keep their order. */
-const byAge = (list: Dated[]): Dated[] =>
+export const byAge = <T extends { created?: string }>(list: readonly T[]): T[] =>
   list
     .map((s, i) => ({ s, i }))
     .sort((a, b) => (a.s.created ?? "").localeCompare(b.s.created ?? "") || a.i - b.i)

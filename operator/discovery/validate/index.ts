@@ -26,6 +26,7 @@ import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-au
 import { REQUEST_AUTHENTICATION_SHAPE, validateRequestAuthentication } from "./request-authentication.js";
 import { validateExportTo, validateSidecar } from "./sidecar.js";
 import { localityLbProblems } from "./locality.js";
+import { TELEMETRY_SHAPE, validateTelemetry } from "./telemetry.js";
 
 /** The spec of each security.istio.io kind Weft enforces. */
 const SECURITY_SHAPES: Readonly<Record<string, Shape>> = {
@@ -315,6 +316,9 @@ export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
 
 const NETWORKING = "networking.istio.io";
 const SECURITY = "security.istio.io";
+const TELEMETRY = "telemetry.istio.io";
+/** Istio's extension kinds (WasmPlugin): nothing Weft's proxy can run, so refused rather than stored and ignored. */
+const EXTENSIONS = "extensions.istio.io";
 
 function groupOf(obj: KubeObject): string {
   const api = obj.apiVersion ?? "";
@@ -325,7 +329,7 @@ function groupOf(obj: KubeObject): string {
 /** Whether validateObject has anything to say about this object: the Istio API groups. */
 export function isIstioObject(obj: KubeObject): boolean {
   const g = groupOf(obj);
-  return g === NETWORKING || g === SECURITY;
+  return g === NETWORKING || g === SECURITY || g === TELEMETRY || g === EXTENSIONS;
 }
 
 function semantic(kind: string, named: Named<never>, ctx: ValidationContext): string[] {
@@ -338,6 +342,7 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
   if (kind === "AuthorizationPolicy") return validateAuthorizationPolicy(named.spec);
   if (kind === "PeerAuthentication") return validatePeerAuthentication(named.spec);
   if (kind === "RequestAuthentication") return validateRequestAuthentication(named.spec);
+  if (kind === "Telemetry") return validateTelemetry(named.spec);
   return [];
 }
 
@@ -351,8 +356,11 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
   const kind = obj.kind ?? "";
   if (group === SECURITY && !SECURITY_SHAPES[kind])
     return [`kind: ${kind} (${SECURITY}) is not supported by Weft yet; it would have no effect`];
-  if (group !== NETWORKING && group !== SECURITY) return [];
-  const shape = group === SECURITY ? SECURITY_SHAPES[kind] : SPEC_SHAPES[kind];
+  if (group === EXTENSIONS) return [`kind: ${kind} (${EXTENSIONS}) is not supported by Weft; it would have no effect`];
+  if (group === TELEMETRY && kind !== "Telemetry")
+    return [`kind: ${kind} (${TELEMETRY}) is not supported by Weft; supported: Telemetry`];
+  if (group !== NETWORKING && group !== SECURITY && group !== TELEMETRY) return [];
+  const shape = group === SECURITY ? SECURITY_SHAPES[kind] : group === TELEMETRY ? TELEMETRY_SHAPE : SPEC_SHAPES[kind];
   if (!shape)
     return [
       `kind: ${kind || "(none)"} (${NETWORKING}) is not supported by Weft; supported: ${Object.keys(SPEC_SHAPES).join(", ")}`,

@@ -1,12 +1,13 @@
-// An HTTP connection manager's access_log: Envoy's file (or stdout) logger writing to stdout, with a JSON format
+// An HTTP connection manager's or a TCP proxy's access_log: Envoy's file (or stdout) logger writing to stdout, with a JSON format
 // (key → command operator) or a text format (a string with command operators). The operators supported are the
 // ones below; any other is refused, naming it, so a log never silently misses a field it was asked for.
 import { headerValue, type RequestHead } from "../http/head.js";
-import { join, type Obj, type Reader } from "./read.js";
+import { join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 /** What one request's log line is made of. */
 export interface AccessRecord {
-  head: RequestHead;
+  /** The request; none for a TCP connection (request operators give "-", as Envoy's). */
+  head: RequestHead | undefined;
   startTime: number;
   code: number;
   flags: string;
@@ -28,6 +29,7 @@ const STDOUT = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.St
 
 function request(name: string, r: AccessRecord): string | undefined {
   const h = r.head;
+  if (!h) return undefined;
   switch (name) {
     case ":method":
       return h.method;
@@ -43,7 +45,7 @@ function request(name: string, r: AccessRecord): string | undefined {
 
 const OPERATORS: Record<string, Operator> = {
   START_TIME: (r) => new Date(r.startTime).toISOString(),
-  PROTOCOL: (r) => `HTTP/1.${r.head.minor}`,
+  PROTOCOL: (r) => (r.head ? `HTTP/1.${r.head.minor}` : undefined),
   RESPONSE_CODE: (r) => r.code,
   RESPONSE_FLAGS: (r) => r.flags,
   BYTES_RECEIVED: (r) => r.bytesReceived,
@@ -69,9 +71,20 @@ function operator(token: string): Operator | undefined {
   };
 }
 
+/** A command operator in a format string: `%NAME%` or `%NAME(...)%`. */
+const OPERATOR_TOKEN = /%([A-Z_]+(?:\([^)%]*\))?)%/g;
+
+/**
+ * The command operators in a format string that the engine doesn't implement: discovery checks a mesh's access log
+ * format with this before any proxy is sent it (the engine would refuse the listener).
+ */
+export function unsupportedOperators(text: string): string[] {
+  return [...text.matchAll(OPERATOR_TOKEN)].map((m) => `%${m[1]}%`).filter((t) => !operator(t.slice(1, -1)));
+}
+
 function compileText(r: Reader, text: string, path: string): (string | Operator)[] {
   const parts: (string | Operator)[] = [];
-  const re = /%([A-Z_]+(?:\([^)%]*\))?)%/g;
+  const re = new RegExp(OPERATOR_TOKEN);
   let last = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) parts.push(text.slice(last, m.index));
@@ -89,11 +102,15 @@ function compileText(r: Reader, text: string, path: string): (string | Operator)
 }
 
 export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogFormat | undefined {
+  // `hcm`: the HttpConnectionManager or the TcpProxy whose access_log this is.
   const list = r.list(hcm, "access_log", hp);
   if (list.length === 0) return undefined;
   const p = join(join(hp, "access_log"), 0);
   if (list.length > 1) r.fail(join(hp, "access_log"), "one access log is supported");
-  const typed = r.optObj(r.obj(list[0], p), "typed_config", p);
+  const entry = r.obj(list[0], p);
+  // filter (log only some requests) is not implemented: refused, rather than logging every request.
+  onlyKnown(r, entry, p, ["name", "typed_config"], "AccessLog");
+  const typed = r.optObj(entry, "typed_config", p);
   if (!typed) return { kind: "default" };
   const tp = join(p, "typed_config");
   const type = typed["@type"];
@@ -101,9 +118,12 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
     r.fail(join(tp, "@type"), `unsupported access logger ${String(type)} (supported: ${FILE}, ${STDOUT})`);
   if (type === FILE && r.str(typed, "path", tp) !== "/dev/stdout")
     r.fail(join(tp, "path"), "only /dev/stdout is supported");
+  onlyKnown(r, typed, tp, type === FILE ? ["path", "log_format"] : ["log_format"], "FileAccessLog");
   const format = r.optObj(typed, "log_format", tp);
   if (!format) return { kind: "default" };
   const fp = join(tp, "log_format");
+  // omit_empty_values, content_type, json_format_options and formatters would change the line: refused.
+  onlyKnown(r, format, fp, ["json_format", "text_format_source", "text_format"], "SubstitutionFormatString");
   const json = r.optObj(format, "json_format", fp);
   if (json) {
     return {
@@ -123,6 +143,7 @@ export function compileAccessLog(r: Reader, hcm: Obj, hp: string): AccessLogForm
     };
   }
   const source = r.optObj(format, "text_format_source", fp);
+  if (source) onlyKnown(r, source, join(fp, "text_format_source"), ["inline_string"], "DataSource");
   const text = source
     ? r.str(source, "inline_string", join(fp, "text_format_source"))
     : r.str(format, "text_format", fp);

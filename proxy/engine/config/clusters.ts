@@ -2,9 +2,9 @@
 import type { CircuitBreakers, Cluster, Endpoint, HealthCheck, LbPolicy, OutlierDetection } from "./types.js";
 import type { Assignment } from "./cluster-types.js";
 import { commonLb } from "./common-lb.js";
-import { join, nameOf, Reader, type Obj } from "./read.js";
+import { adsSource, join, nameOf, onlyKnown, Reader, type Obj } from "./read.js";
 import { slowStart } from "./slow-start.js";
-import { httpUpstream, keepAlive, onlyKnown, socketMatches, stringMap, upstreamTls } from "./upstream.js";
+import { httpUpstream, keepAlive, socketMatches, stringMap, upstreamTls } from "./upstream.js";
 import type { Secrets } from "./secrets.js";
 
 /** The endpoint metadata namespace transport_socket_matches compare against (Envoy's). */
@@ -111,11 +111,11 @@ function endpoints(r: Reader, o: Obj, path: string): Assignment {
       onlyKnown(r, eo, ep, KNOWN.LbEndpoint, "LbEndpoint");
       const end = r.obj(eo.endpoint, join(ep, "endpoint"));
       onlyKnown(r, end, join(ep, "endpoint"), KNOWN.Endpoint, "Endpoint");
-      const sa = r.obj(
-        r.obj(end.address, join(ep, "endpoint.address")).socket_address,
-        join(ep, "endpoint.address.socket_address"),
-      );
+      const addr = r.obj(end.address, join(ep, "endpoint.address"));
+      onlyKnown(r, addr, join(ep, "endpoint.address"), ["socket_address"], "Address");
       const sp = join(ep, "endpoint.address.socket_address");
+      const sa = r.obj(addr.socket_address, sp);
+      onlyKnown(r, sa, sp, ["address", "port_value"], "SocketAddress");
       const address = r.reqStr(sa, "address", sp);
       const port = r.num(sa, "port_value", sp) ?? 0;
       if (!Number.isInteger(port) || port <= 0 || port > 65535) r.fail(join(sp, "port_value"), `invalid port ${port}`);
@@ -156,6 +156,10 @@ export function compileCluster(
   onlyKnown(r, o, "", KNOWN.Cluster, "Cluster");
   const type = r.enumName(o, "type", "", TYPES, "STATIC");
   const edsConfig = r.optObj(o, "eds_cluster_config", "");
+  if (edsConfig) {
+    onlyKnown(r, edsConfig, "eds_cluster_config", ["eds_config", "service_name"], "EdsClusterConfig");
+    adsSource(r, r.optObj(edsConfig, "eds_config", "eds_cluster_config"), "eds_cluster_config.eds_config");
+  }
   const edsName = (edsConfig && r.str(edsConfig, "service_name", "eds_cluster_config")) || name;
   const la = r.optObj(o, "load_assignment", "");
   let assignment: Assignment = la
@@ -238,6 +242,8 @@ function breakers(r: Reader, o: Obj): CircuitBreakers {
   const cb = r.optObj(o, "circuit_breakers", "");
   const out = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
   if (!cb) return out;
+  // per_host_thresholds (a connection limit per host) is not implemented: refused.
+  onlyKnown(r, cb, "circuit_breakers", ["thresholds"], "CircuitBreakers");
   r.list(cb, "thresholds", "circuit_breakers").forEach((t, i) => {
     const p = join("circuit_breakers.thresholds", i);
     const to = r.obj(t, p);

@@ -1,7 +1,6 @@
 // Cluster.common_lb_config: the panic threshold and locality weighting (lb/priority.ts applies them). Any other field
 // (zone-aware routing, update_merge_window, consistent_hashing_lb_config, ...) is refused naming it.
-import { join, type Obj, type Reader } from "./read.js";
-import { onlyKnown } from "./upstream.js";
+import { join, type Obj, type Reader, onlyKnown } from "./read.js";
 
 /** Envoy's default healthy_panic_threshold: a level with under half of its hosts healthy balances over all of them. */
 const DEFAULT_PANIC_PERCENT = 50;

@@ -3,11 +3,11 @@
 import { TYPE, typeName } from "../../xds/types.js";
 import type { HcmLimits } from "./types.js";
 import type { Forwarding } from "../http/forwarded.js";
-import { anyType, join, type Obj, type Reader } from "./read.js";
+import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
 
 /** Every HCM field the engine implements (the others are refused). */
-const KNOWN = new Set([
+const KNOWN = [
   "@type",
   "stat_prefix",
   "route_config",
@@ -34,20 +34,16 @@ const KNOWN = new Set([
   "use_remote_address",
   "xff_num_trusted_hops",
   "skip_xff_append",
-]);
+];
 
 const XFCC_MODES = ["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"] as const;
 export type XfccMode = (typeof XFCC_MODES)[number];
-const KNOWN_COMMON = new Set([
+const KNOWN_COMMON = [
   "idle_timeout",
   "max_connection_duration",
   "max_headers_count",
   "headers_with_underscores_action",
-]);
-
-function refuseUnknown(r: Reader, o: Obj, known: ReadonlySet<string>, path: string): void {
-  for (const k of Object.keys(o)) if (!known.has(k)) r.fail(join(path, k), "not supported by this proxy");
-}
+];
 
 export interface HcmOptions {
   limits: HcmLimits;
@@ -80,13 +76,13 @@ function xfccMode(r: Reader, hcm: Obj, hp: string): XfccMode {
 }
 
 export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
-  refuseUnknown(r, hcm, KNOWN, hp);
+  onlyKnown(r, hcm, hp, KNOWN, "HttpConnectionManager");
   // AUTO: HTTP/1.1 and h2c told apart by the preface, h2 by ALPN. HTTP2: HTTP/2 only, so an invalid preface is a
   // connection error (RFC 9113 §3.4: the connection is closed), never answered as a malformed HTTP/1 request.
   const codecType = r.enumName(hcm, "codec_type", hp, ["AUTO", "HTTP2"] as const, "AUTO");
   const cp = join(hp, "common_http_protocol_options");
   const common = r.optObj(hcm, "common_http_protocol_options", hp) ?? {};
-  refuseUnknown(r, common, KNOWN_COMMON, cp);
+  onlyKnown(r, common, cp, KNOWN_COMMON, "HttpProtocolOptions");
   r.enumName(common, "headers_with_underscores_action", cp, ["ALLOW"] as const, "ALLOW");
   const ms = (o: Obj, key: string, path: string, dflt: number): number => {
     const v = r.duration(o, key, path) ?? dflt;
@@ -141,7 +137,7 @@ function maxConcurrentStreams(r: Reader, hcm: Obj, hp: string): number {
   const path = join(hp, "http2_protocol_options");
   const h2 = r.optObj(hcm, "http2_protocol_options", hp);
   if (!h2) return 100;
-  refuseUnknown(r, h2, new Set(["max_concurrent_streams"]), path);
+  onlyKnown(r, h2, path, ["max_concurrent_streams"], "Http2ProtocolOptions");
   const n = r.num(h2, "max_concurrent_streams", path) ?? 100;
   if (!Number.isInteger(n) || n < 1 || n > 2147483647)
     r.fail(join(path, "max_concurrent_streams"), "must be between 1 and 2147483647");
@@ -155,7 +151,7 @@ export function connectionLimit(r: Reader, filter: unknown, path: string): { sta
   const typed = r.obj(r.obj(filter, path).typed_config, join(path, "typed_config"));
   const tp = join(path, "typed_config");
   if (anyType(typed) !== CONNECTION_LIMIT) r.fail(join(tp, "@type"), `expected ${CONNECTION_LIMIT}`);
-  refuseUnknown(r, typed, new Set(["@type", "stat_prefix", "max_connections"]), tp);
+  onlyKnown(r, typed, tp, ["stat_prefix", "max_connections"], "ConnectionLimit");
   const max = r.num(typed, "max_connections", tp);
   if (max === undefined || !Number.isInteger(max) || max < 1)
     r.fail(join(tp, "max_connections"), "must be an integer ≥ 1");

@@ -2,13 +2,13 @@
 import { tlsParams } from "./tls-params.js";
 import { isIP } from "node:net";
 import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
-import { anyType, ConfigError, isObj, join, nameOf, Reader, type Obj } from "./read.js";
+import { adsSource, anyType, ConfigError, isObj, join, nameOf, onlyKnown, Reader, type Obj } from "./read.js";
 import { compileFilter } from "./filters.js";
 import { filterConfig } from "../filters/api.js";
 import { routerFilter } from "../filters/router.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
-import { dataSource, onlyKnown } from "./upstream.js";
+import { dataSource } from "./upstream.js";
 import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
@@ -26,7 +26,11 @@ const LISTENER_FIELDS: ReadonlySet<string> = new Set([
   "use_original_dst",
   "traffic_direction",
   "listener_filters",
+  "listener_filters_timeout",
+  "continue_on_listener_filters_timeout",
 ]);
+/** Envoy's default listener_filters_timeout. */
+const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
 const TCP = typeName(TYPE.tcpProxy);
 const NETWORK_RBAC = typeName(TYPE.networkRbac);
 /** The network RBAC filter's own fields (beyond the HTTP filter's); enforcement_type: only the default. */
@@ -47,7 +51,9 @@ export function compileListener(
   for (const key of Object.keys(o))
     if (!LISTENER_FIELDS.has(key)) r.fail(key, `not supported (supported: ${[...LISTENER_FIELDS].join(", ")})`);
   const addr = r.obj(o.address, "address");
+  onlyKnown(r, addr, "address", ["socket_address"], "Address");
   const sa = r.obj(addr.socket_address, "address.socket_address");
+  onlyKnown(r, sa, "address.socket_address", ["address", "port_value"], "SocketAddress");
   const port = r.num(sa, "port_value", "address.socket_address") ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     r.fail("address.socket_address.port_value", `invalid port ${port}`);
@@ -60,7 +66,13 @@ export function compileListener(
   const flags = {
     bindToPort: r.bool(o, "bind_to_port", "") ?? true,
     useOriginalDst: r.bool(o, "use_original_dst", "") ?? false,
+    inspectTimeoutMs: r.duration(o, "listener_filters_timeout", "") ?? LISTENER_FILTERS_TIMEOUT_MS,
   };
+  if (r.bool(o, "continue_on_listener_filters_timeout", ""))
+    r.fail(
+      "continue_on_listener_filters_timeout",
+      "only false is supported: a connection the inspector can't place is closed",
+    );
   const inspectsTls = listenerFilters(r, o);
   const matched = chains.map((c, i) => ({ i, c: r.obj(c, `filter_chains[${i}]`), ...chainMatch(r, c, i) }));
   for (const m of matched)
@@ -171,7 +183,24 @@ export function compileListener(
     };
   }
   const chain = r.obj(chains[0], "filter_chains[0]");
+  // name and metadata are informational; on_demand_configuration, transport_socket_connect_timeout: refused.
+  onlyKnown(
+    r,
+    chain,
+    "filter_chains[0]",
+    ["filters", "filter_chain_match", "transport_socket", "name", "metadata"],
+    "FilterChain",
+  );
   const filters = r.list(chain, "filters", "filter_chains[0]");
+  filters.forEach((f, i) =>
+    onlyKnown(
+      r,
+      r.obj(f, `filter_chains[0].filters[${i}]`),
+      `filter_chains[0].filters[${i}]`,
+      ["name", "typed_config"],
+      "Filter",
+    ),
+  );
   const typeOf = (f: unknown) => {
     const config = isObj(f) ? f.typed_config : undefined;
     return anyType(isObj(config) ? config : undefined);
@@ -216,12 +245,16 @@ export function compileListener(
   const rds = r.optObj(hcm, "rds", hp);
   if (inline) routeConfig = compileRouteConfig(inline, hasCluster, 0, true);
   else if (rds) {
+    onlyKnown(r, rds, join(hp, "rds"), ["route_config_name", "config_source"], "Rds");
+    adsSource(r, r.optObj(rds, "config_source", join(hp, "rds")), join(hp, "rds.config_source"));
     rdsName = r.reqStr(rds, "route_config_name", join(hp, "rds"));
     routeConfig = routes.get(rdsName);
   } else r.fail(hp, "one of route_config or rds is required");
   const httpFilters: HttpFilter[] = r.list(hcm, "http_filters", hp).map((f, i) => {
     const fp = join(join(hp, "http_filters"), i);
     const fo = r.obj(f, fp);
+    // disabled (a filter off unless a route turns it on) and config_discovery (ECDS) are not implemented: refused.
+    onlyKnown(r, fo, fp, ["name", "typed_config", "is_optional"], "HttpFilter");
     const fname = r.reqStr(fo, "name", fp);
     const typed = r.optObj(fo, "typed_config", fp);
     return { name: fname, config: compileFilter(r, fname, typed, fp) };
@@ -312,15 +345,20 @@ function listenerFilters(r: Reader, o: Obj): boolean {
 
 // As in Envoy, the clusters named need not exist yet: a connection routed to a missing one is closed (flag NC).
 function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
+  // Not implemented, so refused: hash_policy, tunneling_config, metadata_match, max_connect_attempts,
+  // max_downstream_connection_duration and the rest.
+  onlyKnown(r, o, path, ["stat_prefix", "cluster", "weighted_clusters", "idle_timeout", "access_log"], "TcpProxy");
   const cluster = r.str(o, "cluster", path);
   const weighted: WeightedCluster[] = [];
   const wc = r.optObj(o, "weighted_clusters", path);
   if (cluster !== undefined) {
     if (cluster === "") r.fail(join(path, "cluster"), "must not be empty");
   } else if (wc) {
+    onlyKnown(r, wc, join(path, "weighted_clusters"), ["clusters"], "TcpProxy.WeightedCluster");
     r.list(wc, "clusters", join(path, "weighted_clusters")).forEach((c, i) => {
       const cp = join(join(path, "weighted_clusters.clusters"), i);
       const co = r.obj(c, cp);
+      onlyKnown(r, co, cp, ["name", "weight"], "ClusterWeight");
       const n = r.reqStr(co, "name", cp);
       weighted.push({ name: n, weight: r.num(co, "weight", cp) ?? 0, edits: undefined, perFilter: new Map() });
     });
@@ -336,6 +374,7 @@ function tcpProxy(r: Reader, o: Obj, path: string): TcpProxy {
     cumulative,
     totalWeight,
     idleTimeoutMs: r.duration(o, "idle_timeout", path) ?? 3_600_000,
+    accessLog: compileAccessLog(r, o, path),
   };
 }
 

@@ -187,3 +187,32 @@ export function anyType(o: Obj | undefined): string | undefined {
   const slash = t.lastIndexOf("/");
   return slash >= 0 ? t.slice(slash + 1) : t;
 }
+
+/**
+ * A ConfigSource (rds, eds_cluster_config): this proxy takes every resource over its one ADS stream, so `ads` or
+ * `self`; a path, a gRPC service of its own or another API are refused, never replaced by ADS unsaid.
+ */
+export function adsSource(r: Reader, cs: Obj | undefined, path: string): void {
+  if (!cs) return;
+  onlyKnown(r, cs, path, ["ads", "self", "resource_api_version", "initial_fetch_timeout"], "ConfigSource");
+  // This proxy waits for the resource however long it takes, as initial_fetch_timeout 0s (Istio's) asks.
+  if ((r.duration(cs, "initial_fetch_timeout", path) ?? 0) > 0)
+    r.fail(join(path, "initial_fetch_timeout"), "only 0s (wait for the resource) is supported by this proxy");
+}
+
+/** Fails on any key of `o` outside `known`, naming the first one. */
+export function onlyKnown(r: Reader, o: Obj, path: string, known: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (k === "@type" || known.includes(k) || isDefault(o[k])) continue;
+    r.fail(
+      join(path, k),
+      `not supported by this proxy (${known.length ? `${what} supports ${known.join(", ")}` : `${what}: none of its fields are`})`,
+    );
+  }
+}
+
+/** Unset as protobuf sees it: absent, a scalar at its default (a decoded message may spell out `priority: 0`), or an
+ * empty list. A message is set even when empty (`use_downstream_protocol_config: {}` chooses a oneof's branch). */
+function isDefault(v: unknown): boolean {
+  return v === undefined || v === null || v === 0 || v === false || v === "" || (Array.isArray(v) && v.length === 0);
+}

@@ -3,8 +3,7 @@
 // way (jwt_authn's rules).
 import type { HeaderMatcher, RequestView, ValueTest } from "./types.js";
 import { headerMatcher, queryMatcher } from "./matchers.js";
-import { join, type Obj, type Reader } from "./read.js";
-import { onlyKnown } from "./upstream.js";
+import { join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 export const ROUTE_MATCH_FIELDS = [
   "prefix",

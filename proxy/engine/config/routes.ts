@@ -11,12 +11,11 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from "./types.js";
-import { anyType, fraction, isObj, join, nameOf, Reader, type Obj } from "./read.js";
+import { anyType, fraction, isObj, join, nameOf, Reader, type Obj, onlyKnown } from "./read.js";
 import { compileRouteMatch } from "./route-match.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
-import { onlyKnown } from "./upstream.js";
 import { websocketUpgrade } from "./upgrade.js";
 import { retryOnProblem } from "../../xds/retry-on.js";
 

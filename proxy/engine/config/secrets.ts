@@ -4,8 +4,8 @@
 // rotation is a config swap: new connections get the new certificate, connections already open keep theirs.
 // A common_tls_context naming secrets is resolved here into its inline form; anything else about SDS is refused.
 import type { DataSource } from "./types.js";
-import { join, Reader, type Obj } from "./read.js";
-import { dataSource, onlyKnown } from "./upstream.js";
+import { adsSource, join, onlyKnown, Reader, type Obj } from "./read.js";
+import { dataSource } from "./upstream.js";
 
 export interface Secret {
   name: string;
@@ -49,7 +49,7 @@ function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
   const cfg = r.optObj(o, "sds_config", path);
   if (cfg) {
     const cp = join(path, "sds_config");
-    onlyKnown(r, cfg, cp, ["ads", "resource_api_version", "initial_fetch_timeout"], "sds_config");
+    adsSource(r, cfg, cp);
     if (!r.optObj(cfg, "ads", cp)) r.fail(join(cp, "ads"), "is required: secrets come from the agent or over ADS");
   }
   const s = secrets.get(name);

@@ -68,7 +68,9 @@ export function chainsForSni(
   if (name !== undefined) {
     const exact = sni.exact.get(name);
     if (exact !== undefined) return { group: exact, listener: sni.groups[exact]!.listener };
-    for (let dot = name.indexOf("."); dot >= 0; dot = name.indexOf(".", dot + 1)) {
+    // As Envoy's findFilterChainForServerName: from the second character (".example.com" has no label for
+    // *.example.com) to before the last (a trailing dot's empty suffix is no wildcard).
+    for (let dot = name.indexOf(".", 1); dot >= 0 && dot < name.length - 1; dot = name.indexOf(".", dot + 1)) {
       const w = sni.wildcard.get(name.slice(dot));
       if (w !== undefined) return { group: w, listener: sni.groups[w]!.listener };
     }

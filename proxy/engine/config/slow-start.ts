@@ -2,8 +2,7 @@
 // new to the cluster gets a share of requests that grows over the window instead of its full share at once, so a
 // service that warms up (JIT, caches, pools) isn't flooded the moment it joins.
 import type { SlowStart } from "./types.js";
-import { join, type Obj, type Reader } from "./read.js";
-import { onlyKnown } from "./upstream.js";
+import { join, type Obj, type Reader, onlyKnown } from "./read.js";
 
 /** Envoy's defaults: aggression 1.0 (linear), min_weight_percent 10. */
 const DEFAULT_AGGRESSION = 1;

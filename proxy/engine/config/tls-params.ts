@@ -3,8 +3,7 @@
 // BoringSSL's equal-preference groups ("[A|B]") have no OpenSSL equivalent: their suites are taken in the order
 // written, each still offered.
 import { cipherSuiteError, cipherSuiteNames } from "../../xds/cipher-suites.js";
-import { join, type Obj, type Reader } from "./read.js";
-import { onlyKnown } from "./upstream.js";
+import { join, type Obj, type Reader, onlyKnown } from "./read.js";
 
 const TLS_VERSIONS = ["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"] as const;
 const NODE_VERSION = { TLSv1_0: "TLSv1", TLSv1_1: "TLSv1.1", TLSv1_2: "TLSv1.2", TLSv1_3: "TLSv1.3" } as const;

@@ -1,7 +1,7 @@
 // The HCM's `tracing`: random_sampling, and the provider spans are exported to (Envoy's Zipkin tracer with
 // HTTP_JSON, or its OpenTelemetry tracer over OTLP/HTTP). What the engine doesn't implement is a NACK naming it.
 import { TYPE, typeName } from "../../xds/types.js";
-import { anyType, join, type Obj, type Reader } from "./read.js";
+import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 
 export interface TracerConfig {
   kind: "zipkin" | "opentelemetry";
@@ -26,7 +26,7 @@ const ZIPKIN = typeName(TYPE.zipkin);
 const OTEL = typeName(TYPE.openTelemetry);
 
 function only(r: Reader, o: Obj, known: readonly string[], path: string): void {
-  for (const k of Object.keys(o)) if (!known.includes(k)) r.fail(join(path, k), "not supported by this proxy");
+  onlyKnown(r, o, path, known, path.slice(path.lastIndexOf(".") + 1) || "tracing");
 }
 
 function zipkin(r: Reader, c: Obj, p: string, hasCluster: (n: string) => boolean): TracerConfig {

@@ -284,6 +284,8 @@ export interface TcpProxy {
   cumulative: number[];
   totalWeight: number;
   idleTimeoutMs: number; // 0: none
+  /** access_log: one line per connection, when it closes. */
+  accessLog: AccessLogFormat | undefined;
 }
 
 /** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
@@ -320,6 +322,8 @@ export interface Listener {
   bindToPort: boolean;
   /** use_original_dst: each connection goes to the listener of its original destination (Istio's virtualOutbound). */
   useOriginalDst: boolean;
+  /** listener_filters_timeout: how long the TLS inspector waits for a verdict before closing (0: for ever). */
+  inspectTimeoutMs: number;
   /** Filter chains matched by the connection's (original) destination port (Istio's virtualInbound); the
    * listener's own hcm/tcp, when set, serves the other ports. */
   byPort: ReadonlyMap<number, Listener> | undefined;

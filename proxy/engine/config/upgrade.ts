@@ -1,8 +1,7 @@
 // upgrade_configs, on the HCM (HttpConnectionManager.UpgradeConfig) and on a route (RouteAction.UpgradeConfig): only
 // `websocket` (any case, as Envoy compares it) with `enabled` (default true). Other upgrade types (CONNECT among them),
 // the HCM's per-upgrade `filters` and the route's `connect_config` are refused, naming the field.
-import { join, type Obj, type Reader } from "./read.js";
-import { onlyKnown } from "./upstream.js";
+import { join, type Obj, type Reader, onlyKnown } from "./read.js";
 
 const KNOWN = ["upgrade_type", "enabled"];
 

@@ -3,7 +3,7 @@
 // engine doesn't implement is a ConfigError naming the field: a cluster never silently gets less than it asked for.
 import { tlsParams } from "./tls-params.js";
 import type { DataSource, SanMatcher, SocketMatch, UpstreamTls } from "./types.js";
-import { anyType, join, type Obj, type Reader } from "./read.js";
+import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 import { stringMatcher } from "./matchers.js";
 import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
@@ -12,23 +12,6 @@ import { TYPE, typeName } from "../../xds/types.js";
 export const HTTP_OPTIONS = typeName(TYPE.httpProtocolOptions);
 const UPSTREAM_TLS = typeName(TYPE.upstreamTlsContext);
 const RAW_BUFFER = "envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
-
-/** Fails on any key of `o` outside `known`, naming the first one. */
-export function onlyKnown(r: Reader, o: Obj, path: string, known: readonly string[], what: string): void {
-  for (const k of Object.keys(o)) {
-    if (k === "@type" || known.includes(k) || isDefault(o[k])) continue;
-    r.fail(
-      join(path, k),
-      `not supported by this proxy (${known.length ? `${what} supports ${known.join(", ")}` : `${what}: none of its fields are`})`,
-    );
-  }
-}
-
-/** Unset as protobuf sees it: absent, a scalar at its default (a decoded message may spell out `priority: 0`), or an
- * empty list. A message is set even when empty (`use_downstream_protocol_config: {}` chooses a oneof's branch). */
-function isDefault(v: unknown): boolean {
-  return v === undefined || v === null || v === 0 || v === false || v === "" || (Array.isArray(v) && v.length === 0);
-}
 
 /** envoy.config.core.v3.DataSource: a file, or the bytes inline. */
 export function dataSource(r: Reader, o: Obj, key: string, path: string): DataSource {

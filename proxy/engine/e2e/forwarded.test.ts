@@ -49,7 +49,9 @@ describe("the client's address at the edge (use_remote_address)", () => {
     expect(r.status).toBe(200);
     const seen = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
     expect(seen["x-forwarded-for"]).toBe("203.0.113.1, 192.0.2.10,127.0.0.1");
-    expect(seen["x-forwarded-proto"]).toBe("http"); // the connection's scheme, not the client's claim
+    // The trusted proxy's scheme (it terminated TLS), as Envoy keeps it with xff_num_trusted_hops; the connection's
+    // without trusted hops (http/forwarded.test.ts).
+    expect(seen["x-forwarded-proto"]).toBe("https");
     expect(seen["x-envoy-external-address"]).toBe("192.0.2.10");
     const outside = await get(port, "/", { "x-forwarded-for": "192.0.2.10, 203.0.113.1" });
     expect(outside.status).toBe(403);

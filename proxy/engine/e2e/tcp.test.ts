@@ -1,5 +1,5 @@
 import { connect, createServer, type AddressInfo, type Server } from "node:net";
-import { cluster, get, startEngine } from "../../../test/support/engine/helpers.js";
+import { cluster, get, startEngine, until } from "../../../test/support/engine/helpers.js";
 import { shareDeviation } from "../../../test/support/share.js";
 import type { Engine } from "../engine.js";
 
@@ -10,6 +10,21 @@ async function echo(name: string): Promise<{ port: number; server: Server }> {
   const server = createServer((s) => s.on("data", (d: Buffer) => s.write(`${name}:${d.toString()}`)));
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { port: (server.address() as AddressInfo).port, server };
+}
+
+/** A listener on a free loopback port whose one filter is a TcpProxy with these fields. */
+function tcpListener(fields: Record<string, unknown>) {
+  return {
+    name: "http",
+    address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
+    filter_chains: [
+      {
+        filters: [
+          { name: "envoy.filters.network.tcp_proxy", typed_config: { "@type": TCP, stat_prefix: "tcp", ...fields } },
+        ],
+      },
+    ],
+  };
 }
 
 function roundTrip(port: number, text: string): Promise<string> {
@@ -33,29 +48,14 @@ describe("TCP proxy", () => {
     b = await echo("b");
     ({ engine, port } = await startEngine({
       listeners: [
-        {
-          name: "http",
-          address: { socket_address: { address: "127.0.0.1", port_value: 0 } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: "envoy.filters.network.tcp_proxy",
-                  typed_config: {
-                    "@type": TCP,
-                    stat_prefix: "tcp",
-                    weighted_clusters: {
-                      clusters: [
-                        { name: "a", weight: 1 },
-                        { name: "b", weight: 1 },
-                      ],
-                    },
-                  },
-                },
-              ],
-            },
-          ],
-        },
+        tcpListener({
+          weighted_clusters: {
+            clusters: [
+              { name: "a", weight: 1 },
+              { name: "b", weight: 1 },
+            ],
+          },
+        }),
       ],
       clusters: [cluster("a", [a.port]), cluster("b", [b.port])],
     }));
@@ -80,5 +80,51 @@ describe("TCP proxy", () => {
     expect(opened.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(200);
     const received = text.split("\n").filter((l) => l.startsWith("istio_tcp_received_bytes_total{"));
     expect(received.reduce((n, l) => n + Number(l.split(" ").pop()), 0)).toBe(800);
+  });
+});
+
+describe("a TCP proxy's access log", () => {
+  let a: { port: number; server: Server };
+  let engine: Engine;
+  let port: number;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    a = await echo("a");
+    ({ engine, port } = await startEngine(
+      {
+        listeners: [
+          tcpListener({
+            cluster: "a",
+            access_log: [
+              {
+                name: "envoy.access_loggers.file",
+                typed_config: {
+                  "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                  path: "/dev/stdout",
+                  log_format: {
+                    text_format_source: {
+                      inline_string:
+                        '"%REQ(:METHOD)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_CLUSTER% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\n',
+                    },
+                  },
+                },
+              },
+            ],
+          }),
+        ],
+        clusters: [cluster("a", [a.port])],
+      },
+      { accessLogStream: { write: (l: string) => lines.push(l) } },
+    ));
+  });
+  afterAll(async () => {
+    await engine.stop();
+    a.server.close();
+  });
+
+  it("writes one line per connection when it closes, as Envoy's: no request, code 0, the bytes each way", async () => {
+    expect(await roundTrip(port, "ping")).toBe("a:ping");
+    await until(() => lines.length > 0);
+    expect(lines).toEqual(['"- -" 0 - 4 6 a 127.0.0.1\n']);
   });
 });

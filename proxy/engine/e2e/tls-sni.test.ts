@@ -83,6 +83,7 @@ describe("TLS chains chosen by SNI (server_names)", () => {
     expect((await servedTo(port, "", ca.certPem)).subject.CN).toBe("default");
     expect((await servedTo(port, "other.example.net", ca.certPem)).subject.CN).toBe("default");
     expect((await servedTo(port, "example.org", ca.certPem)).subject.CN).toBe("default"); // *.example.org needs a label
+    expect((await servedTo(port, ".example.org", ca.certPem)).subject.CN).toBe("default"); // an empty one is none
   });
 
   it("without such a chain, fails their handshake, and still serves the names it has", async () => {

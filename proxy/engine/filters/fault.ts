@@ -1,7 +1,7 @@
 // Fault injection (envoy.filters.http.fault): the decision for one request (delay first, then abort), from HTTPFault's
 // percentages.
 import type { FaultConfig } from "../config/types.js";
-import { fraction, join, type Obj, type Reader } from "../config/read.js";
+import { fraction, join, onlyKnown, type Obj, type Reader } from "../config/read.js";
 import { TYPE } from "../../xds/types.js";
 import { LOCAL_BODY } from "../local.js";
 import type { FilterCallbacks, HttpFilterExtension } from "./api.js";
@@ -22,10 +22,15 @@ export function decideFault(f: FaultConfig, random: () => number): FaultDecision
 }
 
 function compileFault(r: Reader, o: Obj | undefined, path: string): FaultConfig {
+  // Not implemented, so refused: headers and downstream_nodes (faults for some requests only), upstream_cluster,
+  // max_active_faults, response_rate_limit, header_delay/header_abort, http2_error, the runtime keys.
+  if (o) onlyKnown(r, o, path, ["delay", "abort"], "HTTPFault");
   const delay = o && r.optObj(o, "delay", path);
   const abort = o && r.optObj(o, "abort", path);
   const dp = join(path, "delay");
   const ap = join(path, "abort");
+  if (delay) onlyKnown(r, delay, dp, ["fixed_delay", "percentage"], "FaultDelay");
+  if (abort) onlyKnown(r, abort, ap, ["http_status", "grpc_status", "percentage"], "FaultAbort");
   return {
     delayMs: delay ? (r.duration(delay, "fixed_delay", dp) ?? 0) : 0,
     delayFraction: delay ? fraction(r, r.optObj(delay, "percentage", dp), join(dp, "percentage")) : 0,

@@ -8,7 +8,7 @@
 // local reply) becomes grpc-status from its HTTP status and grpc-message from its body (16 KiB at most), no body.
 // A request without a gRPC-Web content-type passes untouched, for the cost of one header lookup.
 import { TYPE } from "../../xds/types.js";
-import { onlyKnown } from "../config/upstream.js";
+import { onlyKnown } from "../config/read.js";
 import type { Downstream } from "../downstream.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
 import { ChunkedScanner } from "../http1/parse.js";

@@ -150,7 +150,7 @@ describe("a hostile HTTP/2 upstream", () => {
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 << 20);
     sock.destroy();
     expect((await get(port, "/hello")).body).toBe("ok");
-  });
+  }, 20_000); // a million one-byte frames: seconds on a busy machine
 
   it("an HTTP/2 client that doesn't read: its streams' responses sent a byte per frame cost bounded memory", async () => {
     gc();
@@ -169,7 +169,7 @@ describe("a hostile HTTP/2 upstream", () => {
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(16 << 20);
     client.destroy();
     expect((await get(port, "/hello")).body).toBe("ok");
-  });
+  }, 20_000); // four million one-byte frames: seconds on a busy machine
 
   it("small DATA frames reach an HTTP/2 client whole and in order (joined in the stream's queue)", async () => {
     const client = h2connect(`http://127.0.0.1:${port}`);

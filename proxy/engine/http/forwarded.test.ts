@@ -29,6 +29,11 @@ describe("who the client is (Envoy's mutateRequestHeaders)", () => {
     expect(applyForwarding(h, { ...EDGE, xffTrustedHops: 1 }, from("10.0.0.9", true))).toBe("203.0.113.7");
     expect(fields(h)["x-forwarded-for"]).toBe("198.51.100.1, 203.0.113.7,10.0.0.9");
     expect(fields(h)["x-forwarded-proto"]).toBe("https");
+    // The load balancer terminated TLS and says so: kept, as Envoy keeps a trusted hop's x-forwarded-proto (it was
+    // overwritten with the plaintext connection's http).
+    const lb = ["x-forwarded-for", "203.0.113.7", "x-forwarded-proto", "https"];
+    applyForwarding(lb, { ...EDGE, xffTrustedHops: 1 }, from("10.0.0.9"));
+    expect(fields(lb)["x-forwarded-proto"]).toBe("https");
     // Fewer entries than trusted hops: the peer.
     expect(applyForwarding(["x-forwarded-for", "1.1.1.1"], { ...EDGE, xffTrustedHops: 3 }, from("10.0.0.9"))).toBe(
       "10.0.0.9",
@@ -62,7 +67,7 @@ describe("who the client is (Envoy's mutateRequestHeaders)", () => {
     expect(none).toEqual([]);
   });
 
-  it("knows Envoy's default internal addresses", () => {
+  it("knows Envoy's default internal addresses, and only those", () => {
     for (const ip of [
       "10.1.2.3",
       "172.16.0.1",
@@ -71,10 +76,22 @@ describe("who the client is (Envoy's mutateRequestHeaders)", () => {
       "127.0.0.1",
       "::1",
       "fd00::1",
+      "FD12:3456::1",
+      "0:0:0:0:0:0:0:1",
       "::ffff:10.0.0.1",
     ])
       expect([ip, isInternalAddress(ip)]).toEqual([ip, true]);
-    for (const ip of ["172.32.0.1", "8.8.8.8", "203.0.113.7", "2001:db8::1", "192.169.0.1"])
+    // Not fc00::/8 nor 0fd1:: (written fd1::, which a prefix test took for unique local), nor 127.0.0.2, as Envoy.
+    for (const ip of [
+      "172.32.0.1",
+      "8.8.8.8",
+      "203.0.113.7",
+      "2001:db8::1",
+      "192.169.0.1",
+      "fc00::1",
+      "fd1::1",
+      "127.0.0.2",
+    ])
       expect([ip, isInternalAddress(ip)]).toEqual([ip, false]);
   });
 });

@@ -3,7 +3,7 @@
 // log and source-IP hashing see), x-forwarded-for appended and x-forwarded-proto set at the edge (use_remote_address),
 // x-envoy-internal set only by the proxy, x-envoy-external-address at the edge, and Envoy's x-envoy control headers
 // dropped from requests that are not internal. Pure: it edits a head's header list.
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import { removeHeader, setHeader } from "../router/index.js";
 import { headerValue } from "./head.js";
 
@@ -66,18 +66,20 @@ export function xffAddress(xff: string | undefined, fromRight: number): { ip: st
   return { ip: isIP(ip) ? ip : undefined, single: !xff.includes(",") };
 }
 
-/**
- * Envoy's default internal addresses (before internal_address_config): RFC 1918, loopback, and their IPv6 kin (unique
- * local and loopback).
- */
+/** Envoy's default internal addresses (Utility::isInternalAddress): RFC 1918, 127.0.0.1, fd00::/8 and ::1. */
+const INTERNAL = new BlockList();
+INTERNAL.addSubnet("10.0.0.0", 8, "ipv4");
+INTERNAL.addSubnet("172.16.0.0", 12, "ipv4");
+INTERNAL.addSubnet("192.168.0.0", 16, "ipv4");
+INTERNAL.addAddress("127.0.0.1", "ipv4");
+INTERNAL.addSubnet("fd00::", 8, "ipv6");
+INTERNAL.addAddress("::1", "ipv6");
+
+/** Whether `ip` is one of Envoy's default internal addresses (an IPv4-mapped one as its IPv4 address). */
 export function isInternalAddress(ip: string): boolean {
-  const v4 = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
-  if (isIP(v4) === 4) {
-    const [a = 0, b = 0] = v4.split(".").map(Number);
-    return a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
-  }
-  const l = ip.toLowerCase();
-  return l === "::1" || l.startsWith("fc") || l.startsWith("fd");
+  const v4 = ip.toLowerCase().startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+  const family = isIP(v4);
+  return family !== 0 && INTERNAL.check(v4, family === 4 ? "ipv4" : "ipv6");
 }
 
 const isLoopback = (ip: string): boolean => ip === "::1" || ip.startsWith("127.") || ip.startsWith("::ffff:127.");
@@ -97,7 +99,9 @@ export function applyForwarding(headers: string[], f: Forwarding, at: Arrival): 
       const me = isLoopback(at.peer) ? at.local : at.peer;
       setHeader(headers, "x-forwarded-for", xff ? `${xff},${me}` : me);
     }
-    setHeader(headers, "x-forwarded-proto", at.tls ? "https" : "http");
+    // A trusted proxy in front says what its client spoke; otherwise the client's word is not taken.
+    if (f.xffTrustedHops === 0 || headerValue(headers, "x-forwarded-proto") === undefined)
+      setHeader(headers, "x-forwarded-proto", at.tls ? "https" : "http");
   } else {
     ({ ip: remote, single } = xffAddress(headerValue(headers, "x-forwarded-for"), f.xffTrustedHops));
   }

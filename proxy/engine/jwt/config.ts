@@ -2,8 +2,7 @@
 // token locations indexed, a bounded cache of verified tokens each), rules (a RouteMatch and a requirement) and the
 // requirement tree. A field the engine doesn't implement, set, is a NACK naming it.
 import { compileRouteMatch, type RouteMatch } from "../config/route-match.js";
-import { join, type Obj, type Reader } from "../config/read.js";
-import { onlyKnown } from "../config/upstream.js";
+import { join, onlyKnown, type Obj, type Reader } from "../config/read.js";
 import { parseJwks, type Jwk } from "./jwks.js";
 import { normalAudience } from "./token.js";
 import { JwtCache } from "./cache.js";
@@ -90,8 +89,9 @@ function jwksText(r: Reader, o: Obj, path: string): string {
   const sp = join(path, "local_jwks");
   onlyKnown(r, src, sp, ["inline_string", "inline_bytes"], "local_jwks");
   const text = r.str(src, "inline_string", sp);
-  if (text !== undefined) return text;
   const bytes = r.str(src, "inline_bytes", sp);
+  if (text !== undefined && bytes !== undefined) r.fail(sp, "one of inline_string and inline_bytes, not both");
+  if (text !== undefined) return text;
   return bytes === undefined
     ? r.fail(sp, "inline_string or inline_bytes is required")
     : Buffer.from(bytes, "base64").toString("utf8");

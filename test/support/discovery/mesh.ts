@@ -128,6 +128,29 @@ spec:
   http: [{ route: [{ destination: { host: app.internal } }] }]
 `;
 
+/**
+ * Gateway `edge` in `namespace`: one HTTPS server on `port` for shop.example.com, its certificate from Secret
+ * shop-cert; and the app at 127.0.0.1:`appPort` behind it (ServiceEntry app.internal, VirtualService shop), all in
+ * `namespace`.
+ */
+export const shopGateway = (port: number, namespace: string, appPort: number) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: ${namespace} }
+spec:
+  servers:
+  - port: { number: ${port}, name: https, protocol: HTTPS }
+    hosts: [shop.example.com]
+    tls: { mode: SIMPLE, credentialName: shop-cert }
+---${loopbackEntry("app", "app.internal", appPort, namespace)}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: shop, namespace: ${namespace} }
+spec:
+  hosts: [shop.example.com]
+  gateways: [edge]
+  http: [{ route: [{ destination: { host: app.internal } }] }]
+`;
+
 /** A Kubernetes Secret's YAML, its `data` base64-encoded from `data` (or given as stringData). */
 export function secretYaml(
   name: string,

@@ -1,6 +1,6 @@
 // Test helpers for e2e tests: real backends on loopback, Envoy resources, and an HTTP client.
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import type { ClientHttp2Stream } from "node:http2";
 import { request as httpsRequest } from "node:https";
 import type { TLSSocket } from "node:tls";
@@ -132,6 +132,16 @@ export function http2Only(res: Resources): Resources {
 }
 
 /** An engine on loopback with ephemeral admin ports, started, `res` applied. */
+/** A port free on 127.0.0.1 right now (for config that names its own listening port, as a Gateway's servers). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export async function testEngine(res: Resources, opts: EngineOptions = {}): Promise<Engine> {
   const engine = new Engine({
     adminPort: 0,
