@@ -14,6 +14,8 @@ import type { AdsServerOptions, Logger } from "./ads/server.js";
 import { SyncTracker } from "./ads/tracker.js";
 import type { ConfigModel } from "./model/config.js";
 import { PushScheduler } from "./push-scheduler.js";
+import { JwksResolver } from "./sources/jwks.js";
+import { jwksSources } from "./translate/request-authn.js";
 import { DEFAULT_MESH, type MeshSettings } from "./model/mesh.js";
 import { caService } from "../../proxy/xds/ca.js";
 import { issueCert, type KeyPair } from "../runtime/pki.js";
@@ -140,13 +142,32 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
   // The model is the config source's, with the mesh settings in: a change of either is a new generation.
   let lastModel: ConfigModel | undefined;
   let mesh: MeshSettings | undefined;
+  // RequestAuthentications' jwksUris: fetched here and inlined (sources/jwks.ts); new keys are a new generation.
+  const withKeys = (model: ConfigModel): ConfigModel => {
+    const jwks = resolver.keys();
+    return jwks ? { ...model, mesh, jwks } : { ...model, mesh };
+  };
+  const resolver = new JwksResolver({
+    onChange: () => {
+      if (lastModel) scheduler.schedule(withKeys(lastModel));
+    },
+    onError: (source, error) => log.warn({ source, error }, "jwks fetch failed"),
+  });
+  let generation = 0;
   const onChange = (snap: DirSnapshot): void => {
     if (snap.warnings.join() !== configWarnings.join())
       for (const w of snap.warnings) log.warn({ warning: w }, "config");
     configWarnings = snap.warnings;
     rejected = snap.rejected ?? [];
     lastModel = snap.model;
-    scheduler.schedule({ ...snap.model, mesh }, snap.changedAt);
+    const sources = jwksSources(snap.model);
+    const tracked = resolver.track(sources);
+    if (!resolver.wouldFetch(sources)) return scheduler.schedule(withKeys(snap.model), snap.changedAt);
+    // A new key source: wait for its first fetch (bounded by its timeout), as istiod's translation does.
+    const mine = ++generation;
+    void tracked.then(() => {
+      if (mine === generation && lastModel) scheduler.schedule(withKeys(lastModel), snap.changedAt);
+    });
   };
   const meshSource = options.mesh?.((next) => {
     mesh = next;
@@ -163,7 +184,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
       },
       "mesh config read",
     );
-    if (lastModel) scheduler.schedule({ ...lastModel, mesh });
+    if (lastModel) scheduler.schedule(withKeys(lastModel));
   });
   await meshSource?.start();
   const source = options.source?.(onChange) ?? new DirSource({ dir: options.configDir ?? ".", onChange });
@@ -189,7 +210,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     tracker,
     metrics,
     generator,
-    configWarnings: () => configWarnings,
+    configWarnings: () => [...configWarnings, ...resolver.problems()],
     rejected: () => rejected ?? [],
     replica: options.replica ?? hostname(),
   });
@@ -204,6 +225,7 @@ export async function startDiscovery(options: DiscoveryOptions): Promise<Discove
     close: async () => {
       source.stop();
       meshSource?.stop();
+      resolver.stop();
       scheduler.stop();
       ads.closeAll();
       await Promise.all(

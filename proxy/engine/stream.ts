@@ -187,10 +187,12 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
   /** Runs the HTTP filters from `from` until one stops (it replied, or resumes the chain later). */
   private filters(from: number): void {
     const list = this.hcm.filters;
-    const route = this.route as Route;
     const vh = this.vh as VirtualHost;
     for (let i = from; i < list.length; i++) {
       const f = list[i] as (typeof list)[number];
+      // Read each time: a filter may have cleared the route cache (and the request may have no route now).
+      const route = this.route;
+      if (!route) return this.sendLocalReply(404, "NR");
       const cfg =
         this.weighted?.perFilter.get(f.name) ?? route.perFilter.get(f.name) ?? vh.perFilter.get(f.name) ?? f.config;
       this.filterAt = i;
@@ -230,6 +232,26 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
   setRequestHeader(name: string, value: string | undefined): void {
     if (value === undefined) removeHeader(this.req.head.headers, name);
     else setHeader(this.req.head.headers, name, value);
+  }
+  setRequestQuery(query: string): void {
+    const head = this.req.head;
+    head.query = this.view.query = query;
+    head.target = query ? `${head.path}?${query}` : head.path;
+  }
+  clearRouteCache(): void {
+    if (!this.vh) return;
+    const before = this.route;
+    this.route = matchRoute(this.vh, this.view);
+    if (this.route === before) return;
+    const a = this.route?.action;
+    if (a?.kind !== "route") {
+      this.clusterName = "";
+      this.weighted = undefined;
+      return;
+    }
+    const pick = pickCluster(a, this.ctx.random);
+    this.clusterName = pick.name;
+    this.weighted = pick.weighted;
   }
   transformRequestBody(t: BodyTransform, invalid: { status: number; body: string }): boolean {
     const body = this.req.body;

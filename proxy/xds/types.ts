@@ -28,6 +28,7 @@ export const TYPE = {
   cors: `${PREFIX}envoy.extensions.filters.http.cors.v3.Cors`,
   corsPolicy: `${PREFIX}envoy.extensions.filters.http.cors.v3.CorsPolicy`,
   grpcWeb: `${PREFIX}envoy.extensions.filters.http.grpc_web.v3.GrpcWeb`,
+  jwtAuthn: `${PREFIX}envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication`,
   rbac: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`,
   rbacPerRoute: `${PREFIX}envoy.extensions.filters.http.rbac.v3.RBACPerRoute`,
   routeFilterConfig: `${PREFIX}envoy.config.route.v3.FilterConfig`,

@@ -1,7 +1,7 @@
 // The source-independent config model: what translate sees, whether objects came from Kubernetes or from files.
 import type { DestinationRule, Gateway, Sidecar, Telemetry, VirtualService } from "./istio.js";
 import type { MeshSettings } from "./mesh.js";
-import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
+import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from "./security.js";
 import type { Credential } from "./credentials.js";
 
 export const DEFAULT_DOMAIN_SUFFIX = "cluster.local";
@@ -83,6 +83,11 @@ export interface ConfigModel {
   gateways: Named<Gateway>[];
   /** security.istio.io AuthorizationPolicy objects (absent: none). */
   authorizationPolicies?: Named<AuthorizationPolicy>[];
+  /** security.istio.io RequestAuthentication objects (absent: none). */
+  requestAuthentications?: Named<RequestAuthentication>[];
+  /** The keys discovery fetched for the RequestAuthentications' jwksUris, by URI (sources/jwks.ts); a URI not here
+   * (not fetched, or failed) gets keys no token verifies with. */
+  jwks?: Readonly<Record<string, string>>;
   /** security.istio.io PeerAuthentication objects (absent: none), with their creation time (the oldest wins). */
   peerAuthentications?: (Named<PeerAuthentication> & { created?: string })[];
   /** networking.istio.io Sidecar objects (absent: none), with their creation time (the oldest wins a tie). */

@@ -32,7 +32,12 @@ describe("Istio-compatible CRDs", () => {
       ["VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry", "Sidecar"],
       ISTIO_NETWORKING_VERSIONS,
     ],
-    ["istio-security.yaml", "security.istio.io", ["PeerAuthentication", "AuthorizationPolicy"], ["v1", "v1beta1"]],
+    [
+      "istio-security.yaml",
+      "security.istio.io",
+      ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"],
+      ["v1", "v1beta1"],
+    ],
     ["istio-telemetry.yaml", "telemetry.istio.io", ["Telemetry"], ["v1", "v1alpha1"]],
   ])("%s serves every kind at every version, stores v1, with structural schemas", (file, group, kinds, versions) => {
     const crds = load(file);

@@ -19,7 +19,7 @@ import {
   withCreated,
   type ServiceInputs,
 } from "./normalise.js";
-import type { AuthorizationPolicy } from "./security.js";
+import type { AuthorizationPolicy, RequestAuthentication } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
 import { NodeLocalities } from "./pod-locality.js";
 import { credentialOf, type Credential } from "./credentials.js";
@@ -32,6 +32,7 @@ type ListKind =
   | "Sidecar"
   | "AuthorizationPolicy"
   | "PeerAuthentication"
+  | "RequestAuthentication"
   | "Telemetry"
   | "Secret";
 
@@ -47,7 +48,11 @@ export function kindOf(o: KubeObject): Kind | ListKind | undefined {
     (kind === "VirtualService" || kind === "DestinationRule" || kind === "Gateway" || kind === "Sidecar")
   )
     return kind;
-  if (group === "security.istio.io" && (kind === "AuthorizationPolicy" || kind === "PeerAuthentication")) return kind;
+  if (
+    group === "security.istio.io" &&
+    (kind === "AuthorizationPolicy" || kind === "PeerAuthentication" || kind === "RequestAuthentication")
+  )
+    return kind;
   if (group === "telemetry.istio.io" && kind === "Telemetry") return kind;
   return undefined;
 }
@@ -194,6 +199,9 @@ export class IncrementalModel {
       if (kind === "AuthorizationPolicy") {
         if (list.length) next.authorizationPolicies = list as Named<AuthorizationPolicy>[];
         else delete next.authorizationPolicies;
+      } else if (kind === "RequestAuthentication") {
+        if (list.length) next.requestAuthentications = list as Named<RequestAuthentication>[];
+        else delete next.requestAuthentications;
       } else if (kind === "PeerAuthentication") {
         if (list.length) next.peerAuthentications = list as NonNullable<ConfigModel["peerAuthentications"]>;
         else delete next.peerAuthentications;

@@ -18,7 +18,7 @@ import type {
   VirtualService,
   WorkloadEntry,
 } from "./istio.js";
-import type { AuthorizationPolicy, PeerAuthentication } from "./security.js";
+import type { AuthorizationPolicy, PeerAuthentication, RequestAuthentication } from "./security.js";
 import type { EndpointSliceEndpoint, EndpointSlicePort, KubeObject, PodStatus, ServiceSpec } from "./kube.js";
 import { credentialOf } from "./credentials.js";
 
@@ -135,6 +135,9 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       else warnings.push(`${kind}/${ns}/${name}: unsupported kind ignored`);
     } else if (g === "security.istio.io" && kind === "AuthorizationPolicy") {
       (model.authorizationPolicies ??= []).push({ name, namespace: ns, spec: (obj.spec ?? {}) as AuthorizationPolicy });
+    } else if (g === "security.istio.io" && kind === "RequestAuthentication") {
+      const spec = (obj.spec ?? {}) as RequestAuthentication;
+      (model.requestAuthentications ??= []).push({ name, namespace: ns, spec });
     } else if (g === "security.istio.io" && kind === "PeerAuthentication") {
       (model.peerAuthentications ??= []).push(peerAuthentication(obj, ns));
     } else if (g === "telemetry.istio.io" && kind === "Telemetry") {

@@ -61,3 +61,32 @@ export interface PeerAuthentication {
   /** Per workload port (the container port, as a string key in YAML); needs a selector. */
   portLevelMtls?: Record<string, { mode?: PeerMtlsMode }>;
 }
+
+/** Where a JWT is found (istio/api security/v1beta1/request_authentication.proto JWTHeader). */
+export interface JwtHeader {
+  name?: string;
+  prefix?: string;
+}
+
+/** One issuer's rule (JWTRule). */
+export interface JwtRule {
+  issuer?: string;
+  audiences?: string[];
+  jwksUri?: string;
+  jwks?: string;
+  fromHeaders?: JwtHeader[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  outputClaimToHeaders?: { header?: string; claim?: string }[];
+  forwardOriginalToken?: boolean;
+  spaceDelimitedClaims?: string[];
+  /** A Go duration: how long discovery waits for jwksUri (Istio's default 5 s). */
+  timeout?: string;
+}
+
+/** Istio's RequestAuthentication: the JWTs a workload accepts (a bad one is refused; none is allowed). */
+export interface RequestAuthentication {
+  selector?: { matchLabels?: Record<string, string> };
+  jwtRules?: JwtRule[];
+}

@@ -21,6 +21,7 @@ describe("the Kubernetes source", () => {
       "DestinationRule",
       "Gateway",
       "PeerAuthentication",
+      "RequestAuthentication",
       "ServiceEntry",
       "Sidecar",
       "Telemetry",

@@ -48,6 +48,7 @@ export const WATCHED: readonly (Kind & { clusterScoped?: boolean })[] = [
   ].map(([kind = "", plural = ""]) => ({ apiVersion: "networking.istio.io/v1", kind, plural })),
   { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", plural: "authorizationpolicies" },
   { apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", plural: "peerauthentications" },
+  { apiVersion: "security.istio.io/v1", kind: "RequestAuthentication", plural: "requestauthentications" },
   { apiVersion: "telemetry.istio.io/v1", kind: "Telemetry", plural: "telemetries" },
   // Gateways' credentialName: only the Secret types model/credentials.ts reads, each by a field selector, so the
   // API server never sends the others (tokens, docker configs, Helm releases).

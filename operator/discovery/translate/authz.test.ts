@@ -173,6 +173,53 @@ spec: { action: DENY, rules: [{ to: [{ operation: { methods: [GET], ports: ["808
     }
   });
 
+  it("requestPrincipals and request.auth.* match jwt_authn's payload as istiod writes them; on TCP they are HTTP-only", () => {
+    const yaml = `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: jwt, namespace: foo }
+spec:
+  rules:
+  - from: [{ source: { requestPrincipals: ["https://iss.example/alice", "*"], notRequestPrincipals: ["*-bot"] } }]
+    when: [{ key: "request.auth.claims[org][team]", values: [books, "eu-*"] }, { key: request.auth.audiences, notValues: [x] }]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: deny, namespace: foo }
+spec: { action: DENY, rules: [{ from: [{ source: { requestPrincipals: ["*"] } }], to: [{ operation: { ports: ["1"] } }] }] }
+`;
+    const md = (keys: string[], value: unknown) => ({
+      metadata: { filter: "envoy.filters.http.jwt_authn", path: ["payload", ...keys].map((key) => ({ key })), value },
+    });
+    const pair = (iss: unknown, sub: unknown) => ({
+      and_ids: { ids: [md(["iss"], { string_match: iss }), md(["sub"], { string_match: sub })] },
+    });
+    const any = { safe_regex: { regex: ".+" } };
+    const team = {
+      or_match: { value_matchers: [{ string_match: { exact: "books" } }, { string_match: { prefix: "eu-" } }] },
+    };
+    const aud = { string_match: { exact: "x" } };
+    const [deny, allow] = configs(yaml);
+    const rules = allow?.rules as { policies: Record<string, { principals: unknown[] }> };
+    expect(rules.policies["ns[foo]-policy[jwt]-rule[0]"]?.principals).toEqual([
+      {
+        and_ids: {
+          ids: [
+            { or_ids: { ids: [pair({ exact: "https://iss.example" }, { exact: "alice" }), pair(any, any)] } },
+            { not_id: pair(any, { suffix: "-bot" }) },
+            md(["org", "team"], { or_match: { value_matchers: [{ list_match: { one_of: team } }, team] } }),
+            { not_id: md(["aud"], { or_match: { value_matchers: [{ list_match: { one_of: aud } }, aud] } }) },
+          ],
+        },
+      },
+    ]);
+    for (const c of [deny, allow]) expect(envoyRuleViolations(c as never)).toEqual([]);
+    const [tcpDeny, tcpAllow] = configs(yaml, undefined, true);
+    expect(Object.keys((tcpAllow?.rules as { policies: object }).policies)).toEqual([]);
+    expect(JSON.stringify(tcpDeny)).not.toContain("jwt_authn");
+    expect(JSON.stringify(tcpDeny)).toContain('"destination_port":1');
+  });
+
   it("a policy selecting a gateway's workload guards its server ports too (HTTP and TCP)", () => {
     const { model } = normalise(
       parseYaml(`

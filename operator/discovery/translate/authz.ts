@@ -14,15 +14,27 @@ import type {
 } from "../model/security.js";
 import { DEFAULT_ROOT_NAMESPACE } from "../model/security.js";
 import { TYPE } from "../../../proxy/xds/types.js";
+import { policiesFor } from "./policy-select.js";
+export { policiesFor };
+import { JWT_AUTHN_FILTER, workloadJwt } from "./request-authn.js";
+import { jwtCondition, requestPrincipals } from "./authz-jwt.js";
 import { principalMatcher, namespaceMatcher, serviceAccountMatcher, stringMatch, cidrRange } from "./authz-values.js";
 
 type Json = Record<string, unknown>;
 export const RBAC_FILTER = "envoy.filters.http.rbac";
 
-/** The RBAC filters a workload's HTTP and TCP chains start with (sidecar inbound, gateway servers). */
+/** The filters a workload's HTTP and TCP chains start with (sidecar inbound, gateway servers): RBAC, and before it
+ * on HTTP the jwt_authn filter of its RequestAuthentications (Istio's order: authentication, then authorization). */
 export interface WorkloadAuthz {
   http: Json[];
   tcp: Json[];
+  jwt?: Json;
+}
+
+/** A workload's HTTP chain's first filters: jwt_authn (if any), then RBAC. */
+export function httpAuthFilters(authz: WorkloadAuthz): { name: string; typed_config: Json }[] {
+  const jwt = authz.jwt ? [{ name: JWT_AUTHN_FILTER, typed_config: authz.jwt }] : [];
+  return [...jwt, ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }))];
 }
 
 export const NO_AUTHZ: WorkloadAuthz = { http: [], tcp: [] };
@@ -32,24 +44,11 @@ export function workloadAuthz(model: ConfigModel, proxy: ProxyIdentity): Workloa
   const labels = findWorkload(model, proxy)?.labels ?? {};
   const root = model.mesh?.rootNamespace ?? DEFAULT_ROOT_NAMESPACE;
   const policies = policiesFor(model.authorizationPolicies ?? [], proxy.namespace, labels, root);
-  return policies.length ? { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true) } : NO_AUTHZ;
+  const jwt = workloadJwt(model, proxy.namespace, labels, proxy.kind === "router");
+  if (!policies.length && !jwt) return NO_AUTHZ;
+  return { http: rbacConfigs(policies, false), tcp: rbacConfigs(policies, true), ...(jwt ? { jwt } : {}) };
 }
 export const NETWORK_RBAC_FILTER = "envoy.filters.network.rbac";
-
-/** The policies that apply to a workload: its namespace's, and the root namespace's (mesh-wide), selector matching. */
-export function policiesFor(
-  policies: readonly Named<AuthorizationPolicy>[],
-  namespace: string,
-  labels: Record<string, string>,
-  rootNamespace: string,
-): Named<AuthorizationPolicy>[] {
-  return policies
-    .filter((p) => p.namespace === namespace || p.namespace === rootNamespace)
-    .filter((p) => Object.entries(p.spec.selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v))
-    .sort((a, b) => (a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace)));
-}
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** RBAC configs (typed_config of `envoy.filters.{http,network}.rbac`) in evaluation order; empty: none apply. */
 export function rbacConfigs(policies: readonly Named<AuthorizationPolicy>[], forTcp: boolean): Json[] {
@@ -87,6 +86,7 @@ function rbacPolicies(policies: readonly Named<AuthorizationPolicy>[], action: s
 
 /** Keys of `to.operation` and `when` that only HTTP has. */
 const HTTP_ONLY_OPERATION = ["hosts", "notHosts", "methods", "notMethods", "paths", "notPaths"] as const;
+const HTTP_ONLY_SOURCE = ["requestPrincipals", "notRequestPrincipals"] as const;
 const isHttpOnlyKey = (key: string) => key.startsWith("request.");
 
 /**
@@ -96,6 +96,7 @@ const isHttpOnlyKey = (key: string) => key.startsWith("request.");
 function rbacPolicy(rule: AuthorizationRule, namespace: string, forTcp: boolean, action: string): Json | undefined {
   const httpOnly =
     (rule.to ?? []).some((t) => HTTP_ONLY_OPERATION.some((k) => (t.operation?.[k]?.length ?? 0) > 0)) ||
+    (rule.from ?? []).some((f) => HTTP_ONLY_SOURCE.some((k) => (f.source?.[k]?.length ?? 0) > 0)) ||
     (rule.when ?? []).some((c) => isHttpOnlyKey(c.key));
   if (forTcp && httpOnly && action === "ALLOW") return undefined;
   const whenIds: Json[] = [];
@@ -109,10 +110,11 @@ function rbacPolicy(rule: AuthorizationRule, namespace: string, forTcp: boolean,
       continue;
     }
     const list = w.side === "principal" ? whenIds : whenRules;
-    if (c.values?.length) list.push(or(w.side, c.values.map(w.make)));
-    if (c.notValues?.length) list.push(not(w.side, or(w.side, c.notValues.map(w.make))));
+    const all = (vs: string[]) => (w.all ? w.all(vs) : or(w.side, vs.map(w.make)));
+    if (c.values?.length) list.push(all(c.values));
+    if (c.notValues?.length) list.push(not(w.side, all(c.notValues)));
   }
-  const froms = rule.from?.length ? rule.from.map((f) => sourceIds(f.source ?? {}, namespace)) : [[]];
+  const froms = rule.from?.length ? rule.from.map((f) => sourceIds(f.source ?? {}, namespace, forTcp)) : [[]];
   const tos = rule.to?.length ? rule.to.map((t) => operationRules(t.operation ?? {}, forTcp)) : [[]];
   const principals = froms.map((ids) => {
     const all = [...ids, ...whenIds];
@@ -131,8 +133,10 @@ const not = (side: "principal" | "permission", item: Json): Json =>
   side === "principal" ? { not_id: item } : { not_rule: item };
 
 /** The principal conditions of a `from.source`, each value list an or, each not-list a not of an or. */
-function sourceIds(s: AuthorizationSource, namespace: string): Json[] {
+function sourceIds(s: AuthorizationSource, namespace: string, forTcp: boolean): Json[] {
   const out: Json[] = [];
+  if (!forTcp && s.requestPrincipals?.length) out.push(requestPrincipals(s.requestPrincipals));
+  if (!forTcp && s.notRequestPrincipals?.length) out.push(not("principal", requestPrincipals(s.notRequestPrincipals)));
   const add = (values: string[] | undefined, make: (v: string) => Json, negate: boolean) => {
     if (!values?.length) return;
     const o = or("principal", values.map(make));
@@ -187,7 +191,9 @@ function operationRules(o: AuthorizationOperation, forTcp: boolean): Json[] {
 function condition(
   key: string,
   namespace: string,
-): { side: "principal" | "permission"; make: (v: string) => Json } | undefined {
+): { side: "principal" | "permission"; make: (v: string) => Json; all?: (vs: readonly string[]) => Json } | undefined {
+  const jwt = jwtCondition(key);
+  if (jwt) return { side: "principal", make: (v) => jwt([v]), all: jwt };
   const header = /^request\.headers\[(.+)\]$/.exec(key);
   if (header) {
     const name = header[1] as string;

@@ -3,7 +3,7 @@
 // as server_names, none for `*`), terminating TLS with the server's certificate (mounted files, its credentialName's
 // Secret over SDS, or under ISTIO_MUTUAL the gateway's own mesh certificate) and routed by the server's own table (or,
 // a TLS server, by a TcpProxy), and PASSTHROUGH servers' chains by the tls routes' SNI names; a TCP port's TcpProxy.
-import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
+import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
@@ -61,7 +61,7 @@ export function gatewayListener(
   grpcWeb = false,
   chains?: GatewayChain[],
 ): Listener {
-  const rbac = authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c }));
+  const rbac = httpAuthFilters(authz);
   const tcpRbac = authz.tcp.map((c) => ({ name: NETWORK_RBAC_FILTER, typed_config: c }));
   const filters = (routeName: string): Filter[] => {
     const hcm = connectionManager(`outbound_0.0.0.0_${port}`, routeName, false, observe, grpcWeb);

@@ -1,6 +1,6 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), and API listeners for
 // proxyless gRPC clients (gateway listeners: gateway-listeners.ts).
-import { NETWORK_RBAC_FILTER, NO_AUTHZ, RBAC_FILTER, type WorkloadAuthz } from "./authz.js";
+import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type {
   Address,
   Filter,
@@ -343,10 +343,7 @@ function inboundHttpFilters(
           },
         ],
       },
-      http_filters: [
-        ...authz.http.map((c) => ({ name: RBAC_FILTER, typed_config: c })),
-        ...httpFilters(false, grpcWeb),
-      ] as HttpFilter[],
+      http_filters: [...httpAuthFilters(authz), ...httpFilters(false, grpcWeb)] as HttpFilter[],
       // Istio's inbound: the peer's identity to the app (mTLS only; a plaintext client's header is removed).
       forward_client_cert_details: "APPEND_FORWARD",
       set_current_client_cert_details: { uri: true },

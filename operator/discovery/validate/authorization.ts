@@ -4,6 +4,7 @@
 import type { AuthorizationPolicy } from "../model/security.js";
 import type { Fields, Shape } from "./shape.js";
 import { cidr } from "../../../proxy/xds/ip.js";
+import { claimPath } from "../translate/authz-jwt.js";
 
 const str = "string" as const;
 const strings: Shape = { list: str };
@@ -61,8 +62,8 @@ const WHEN_KEYS: Record<string, "ip" | "port" | "string"> = {
   "connection.sni": "string",
 };
 
-const NOT_ENFORCED =
-  "is not supported by Weft (it needs RequestAuthentication/JWT, which Weft doesn't implement); the policy is refused rather than not enforced";
+/** The end-user (JWT) keys: matched on what RequestAuthentication's jwt_authn filter found (translate/authz-jwt.ts). */
+const JWT_KEYS = ["request.auth.principal", "request.auth.audiences", "request.auth.presenter"];
 
 export function validateAuthorizationPolicy(spec: AuthorizationPolicy): string[] {
   const out: string[] = [];
@@ -81,9 +82,14 @@ export function validateAuthorizationPolicy(spec: AuthorizationPolicy): string[]
       const src = f.source;
       if (!src || !Object.values(src).some((v) => Array.isArray(v) && v.length))
         return out.push(`${p}: must set at least one field`);
-      for (const k of ["requestPrincipals", "notRequestPrincipals"] as const)
-        if (src[k] !== undefined) out.push(`${p}.${k}: ${NOT_ENFORCED}`);
-      for (const k of ["principals", "notPrincipals", "namespaces", "notNamespaces"] as const)
+      for (const k of [
+        "principals",
+        "notPrincipals",
+        "requestPrincipals",
+        "notRequestPrincipals",
+        "namespaces",
+        "notNamespaces",
+      ] as const)
         values(out, src[k], `${p}.${k}`, wildcard);
       for (const k of ["serviceAccounts", "notServiceAccounts"] as const)
         values(out, src[k], `${p}.${k}`, serviceAccount);
@@ -104,12 +110,14 @@ export function validateAuthorizationPolicy(spec: AuthorizationPolicy): string[]
       const p = `${rp}.when[${j}]`;
       const key = c.key ?? "";
       const header = /^request\.headers\[(.+)\]$/.exec(key);
-      const kind = header ? "string" : WHEN_KEYS[key];
+      const jwt = JWT_KEYS.includes(key) || claimPath(key) !== undefined;
+      const kind = header || jwt ? "string" : WHEN_KEYS[key];
       if (!key) out.push(`${p}.key: is required`);
-      else if (key.startsWith("request.auth.")) out.push(`${p}.key: "${key}" ${NOT_ENFORCED}`);
+      else if (key.startsWith("request.auth.claims") && !jwt)
+        out.push(`${p}.key: bad key (${key}): should have format request.auth.claims[<claim name>]`);
       else if (!kind)
         out.push(
-          `${p}.key: "${key}" is not supported by Weft (supported: request.headers[<name>], ${Object.keys(WHEN_KEYS).join(", ")})`,
+          `${p}.key: "${key}" is not supported by Weft (supported: request.headers[<name>], ${[...JWT_KEYS, "request.auth.claims[<name>]", ...Object.keys(WHEN_KEYS)].join(", ")})`,
         );
       if (!c.values?.length && !c.notValues?.length) out.push(`${p}: at least one of values or notValues must be set`);
       const check = kind === "ip" ? ipBlock : kind === "port" ? port : wildcard;

@@ -23,6 +23,7 @@ import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
 import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-authentication.js";
+import { REQUEST_AUTHENTICATION_SHAPE, validateRequestAuthentication } from "./request-authentication.js";
 import { validateExportTo, validateSidecar } from "./sidecar.js";
 import { localityLbProblems } from "./locality.js";
 import { TELEMETRY_SHAPE, validateTelemetry } from "./telemetry.js";
@@ -31,6 +32,7 @@ import { TELEMETRY_SHAPE, validateTelemetry } from "./telemetry.js";
 const SECURITY_SHAPES: Readonly<Record<string, Shape>> = {
   AuthorizationPolicy: AUTHORIZATION_POLICY_SHAPE,
   PeerAuthentication: PEER_AUTHENTICATION_SHAPE,
+  RequestAuthentication: REQUEST_AUTHENTICATION_SHAPE,
 };
 
 export interface ValidationContext {
@@ -339,6 +341,7 @@ function semantic(kind: string, named: Named<never>, ctx: ValidationContext): st
   if (kind === "Sidecar") return validateSidecar(named.spec);
   if (kind === "AuthorizationPolicy") return validateAuthorizationPolicy(named.spec);
   if (kind === "PeerAuthentication") return validatePeerAuthentication(named.spec);
+  if (kind === "RequestAuthentication") return validateRequestAuthentication(named.spec);
   if (kind === "Telemetry") return validateTelemetry(named.spec);
   return [];
 }

@@ -12,7 +12,7 @@ import type {
   WeightedCluster,
 } from "./types.js";
 import { anyType, fraction, isObj, join, nameOf, Reader, type Obj, onlyKnown } from "./read.js";
-import { headerMatcher, queryMatcher } from "./matchers.js";
+import { compileRouteMatch } from "./route-match.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
@@ -54,15 +54,6 @@ const KNOWN = {
     "typed_per_filter_config",
     "per_request_buffer_limit_bytes",
     ...EDITS,
-  ],
-  RouteMatch: [
-    "prefix",
-    "path",
-    "path_separated_prefix",
-    "safe_regex",
-    "case_sensitive",
-    "headers",
-    "query_parameters",
   ],
   RouteAction: [
     "cluster",
@@ -192,40 +183,10 @@ function bufferLimit(r: Reader, o: Obj, path: string): number | undefined {
 function route(r: Reader, raw: unknown, path: string, hasCluster: (n: string) => boolean): Route {
   const o = r.obj(raw, path);
   onlyKnown(r, o, path, KNOWN.Route, "Route");
-  const m = r.obj(o.match ?? {}, join(path, "match"));
-  const mp = join(path, "match");
-  onlyKnown(r, m, mp, KNOWN.RouteMatch, "RouteMatch");
-  const caseSensitive = r.bool(m, "case_sensitive", mp) ?? true;
-  let matchPath: (p: string) => boolean;
-  const prefix = r.str(m, "prefix", mp);
-  const exactPath = r.str(m, "path", mp);
-  const sepPrefix = r.str(m, "path_separated_prefix", mp);
-  const safe = r.optObj(m, "safe_regex", mp);
-  if (prefix !== undefined) {
-    const p = caseSensitive ? prefix : prefix.toLowerCase();
-    matchPath = caseSensitive ? (s) => s.startsWith(p) : (s) => s.toLowerCase().startsWith(p);
-  } else if (exactPath !== undefined) {
-    const p = caseSensitive ? exactPath : exactPath.toLowerCase();
-    matchPath = caseSensitive ? (s) => s === p : (s) => s.toLowerCase() === p;
-  } else if (sepPrefix !== undefined) {
-    matchPath = (s) => s === sepPrefix || (s.startsWith(sepPrefix) && s[sepPrefix.length] === "/");
-  } else if (safe) {
-    const re = r.regex(safe.regex, join(join(mp, "safe_regex"), "regex"), !caseSensitive);
-    matchPath = (s) => re.full(s);
-  } else {
-    r.fail(mp, "one of prefix, path, path_separated_prefix or safe_regex is required");
-  }
+  const match = compileRouteMatch(r, r.obj(o.match ?? {}, join(path, "match")), join(path, "match"));
   return {
     name: r.str(o, "name", path) ?? "",
-    matchPath,
-    prefix,
-    headers: r
-      .list(m, "headers", mp)
-      .map((h, i) => headerMatcher(r, r.obj(h, join(join(mp, "headers"), i)), join(join(mp, "headers"), i))),
-    query: r.list(m, "query_parameters", mp).map((q, i) => {
-      const qp = join(join(mp, "query_parameters"), i);
-      return queryMatcher(r, r.obj(q, qp), qp);
-    }),
+    ...match,
     action: action(r, o, path, hasCluster),
     edits: headerEdits(r, o, path),
     perFilter: perFilter(r, o, path),

@@ -34,6 +34,8 @@ export interface RequestView {
    * peer's. Unset outside an HTTP request.
    */
   remoteIp?: string;
+  /** Envoy's dynamic metadata: what filters found, by filter name (jwt_authn's token payloads), for later filters. */
+  metadata?: Map<string, Readonly<Record<string, unknown>>>;
 }
 
 export type ValueTest = (value: string | undefined) => boolean;

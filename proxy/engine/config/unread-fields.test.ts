@@ -1,5 +1,5 @@
 // Never ignore silently, checked against Envoy's own protos: in the config discovery sends (Bookinfo through a sidecar
-// and a gateway, with mTLS, authorization, faults, retries, tracing and an access log), every field each message
+// and a gateway, with mTLS, authorization, end-user JWT authentication, faults, retries, tracing and an access log), every field each message
 // could carry, set in turn, is either read by the compiler or refused. A field that is neither would be taken and
 // dropped. What is allowed to be neither is listed below, each with its reason.
 import protobuf from "protobufjs";
@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateCa, issueCert } from "../../../operator/runtime/pki.js";
+import { issuer, jwks } from "../../../test/support/jwt.js";
 
 /** Fields that may go unread: the other members of a oneof the config already chose, and informational ones. */
 const MAY_GO_UNREAD = new Set([
@@ -106,6 +107,25 @@ function config(): Resources[] {
     ...parseYaml(
       readFileSync(new URL("../../../samples/bookinfo/security/details-viewer.yaml", import.meta.url), "utf8"),
     ),
+    ...parseYaml(`
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: jwt, namespace: default }
+spec:
+  jwtRules:
+  - issuer: https://issuer.example.com
+    jwks: '${jwks(issuer("ES256"))}'
+    fromHeaders: [{ name: x-jwt, prefix: "Bearer " }]
+    outputClaimToHeaders: [{ header: x-sub, claim: sub }]
+  - { issuer: https://second.example.com, jwks: '${jwks(issuer("EdDSA"))}' }
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: { name: jwt, namespace: default }
+spec:
+  rules:
+  - from: [{ source: { requestPrincipals: ["*"] } }]
+    when: [{ key: "request.auth.claims[groups]", values: [a, b] }]`),
   ];
   const model = normalise(objects).model;
   model.mesh = parseMeshConfig(`

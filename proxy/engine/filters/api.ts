@@ -45,6 +45,10 @@ export interface FilterCallbacks {
   setGrpcStatus(status: string): void;
   /** Sets (or, with undefined, removes) a request header, for the filters after this one and the upstream. */
   setRequestHeader(name: string, value: string | undefined): void;
+  /** Replaces the request's query string (without "?"; "" for none), for the filters after this one and the upstream. */
+  setRequestQuery(query: string): void;
+  /** Envoy's clearRouteCache: the route is matched again with the request as the filters left it. */
+  clearRouteCache(): void;
   /**
    * Rewrites the request body as it arrives, what came already included. Bytes the transform refuses end the request:
    * `invalid` is the answer (or, once a response is under way, the stream is reset). False: refused already.

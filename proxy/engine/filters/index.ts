@@ -6,6 +6,7 @@ import type { HttpFilterExtension } from "./api.js";
 import { corsFilter } from "./cors.js";
 import { faultFilter } from "./fault.js";
 import { grpcWebFilter } from "./grpc-web.js";
+import { jwtAuthnFilter } from "./jwt-authn.js";
 import { localRateLimitFilter } from "./ratelimit.js";
 import { rbacFilter } from "./rbac.js";
 import { routerFilter } from "./router.js";
@@ -15,6 +16,7 @@ export const HTTP_FILTERS: readonly HttpFilterExtension<unknown>[] = [
   localRateLimitFilter,
   corsFilter,
   grpcWebFilter,
+  jwtAuthnFilter,
   rbacFilter,
   routerFilter,
 ];

@@ -7,6 +7,7 @@ import type { DownstreamPeer } from "../peer.js";
 import { headerMatcher, stringMatcher } from "../config/matchers.js";
 import { join, type Obj, type Reader } from "../config/read.js";
 import { cidr, inCidr } from "../../xds/ip.js";
+import { metadataMatcher } from "./metadata.js";
 
 /** A request (undefined for network RBAC: a TCP connection has no headers) on a connection. */
 export type RbacTest = (view: RequestView | undefined, conn: ConnectionInfo, peer: DownstreamPeer) => boolean;
@@ -174,6 +175,10 @@ function principal(r: Reader, o: Obj, key: string, p: string, _path: string): Rb
       return header(r, o, p);
     case "url_path":
       return urlPath(r, o, p);
+    case "metadata": {
+      const m = metadataMatcher(r, r.obj(o[key], p), p);
+      return (v) => m(v);
+    }
     default:
       return r.fail(p, "not supported");
   }

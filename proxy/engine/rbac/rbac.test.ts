@@ -125,6 +125,48 @@ describe("RBAC", () => {
   });
 });
 
+describe("RBAC principals on dynamic metadata (jwt_authn's payload)", () => {
+  const JWT = "envoy.filters.http.jwt_authn";
+  const withPayload = (payload: Record<string, unknown>): RequestView => ({
+    ...view(),
+    metadata: new Map([[JWT, { payload }]]),
+  });
+  const allowIf = (path: string[], value: unknown, invert = false) => ({
+    rules: {
+      policies: policy(
+        [{ any: true }],
+        [{ metadata: { filter: JWT, path: path.map((key) => ({ key })), value, invert } }],
+      ),
+    },
+  });
+  const admins = { string_match: { exact: "admins" } };
+  const listOrValue = { or_match: { value_matchers: [{ list_match: { one_of: admins } }, admins] } };
+
+  it("matches a claim that is the value or a list holding it (Istio's claims matcher), nested too", () => {
+    expect(decide(allowIf(["payload", "groups"], listOrValue), withPayload({ groups: ["a", "admins"] })).ok).toBe(true);
+    expect(decide(allowIf(["payload", "groups"], listOrValue), withPayload({ groups: "admins" })).ok).toBe(true);
+    expect(decide(allowIf(["payload", "groups"], listOrValue), withPayload({ groups: ["a"] })).ok).toBe(false);
+    expect(decide(allowIf(["payload", "org", "team"], admins), withPayload({ org: { team: "admins" } })).ok).toBe(true);
+  });
+
+  it("finds nothing without metadata, or through a prototype's name; invert and present_match as Envoy's", () => {
+    expect(decide(allowIf(["payload", "groups"], listOrValue), view()).ok).toBe(false);
+    const proto = { string_match: { safe_regex: { regex: ".*" } } };
+    expect(decide(allowIf(["payload", "__proto__"], { present_match: true }), withPayload({})).ok).toBe(false);
+    expect(decide(allowIf(["payload", "constructor", "name"], proto), withPayload({})).ok).toBe(false);
+    expect(decide(allowIf(["payload", "sub"], { present_match: true }), withPayload({ sub: "x" })).ok).toBe(true);
+    expect(decide(allowIf(["payload", "sub"], { present_match: true }, true), view()).ok).toBe(true);
+    expect(
+      decide(allowIf(["payload", "n"], { double_match: { range: { start: 1, end: 3 } } }), withPayload({ n: 2 })).ok,
+    ).toBe(true);
+  });
+
+  it("NACKs a value matcher it doesn't implement, naming it", () => {
+    expect(() => decide(allowIf(["payload"], { list_match: {} }))).toThrow(/list_match.one_of: is required/);
+    expect(() => decide(allowIf(["payload"], { regex_match: "x" }))).toThrow(/value.regex_match: not supported/);
+  });
+});
+
 describe("CIDR", () => {
   it.each([
     ["10.0.0.0", 8, "10.255.1.1", true],

@@ -1,4 +1,5 @@
 // Pure route matching with Envoy's semantics: virtual host by authority, then the first matching route.
+import { routeMatches } from "../config/route-match.js";
 import type {
   ForwardAction,
   HeaderEdits,
@@ -40,33 +41,7 @@ export function selectVirtualHost(rc: RouteConfig, authority: string, opts: Host
   return rc.any;
 }
 
-/** The value of one query parameter (the first), decoded; undefined when absent. */
-export function queryParam(query: string, name: string): string | undefined {
-  if (!query) return undefined;
-  for (const part of query.split("&")) {
-    const eq = part.indexOf("=");
-    const k = eq < 0 ? part : part.slice(0, eq);
-    if (k === name) {
-      const v = eq < 0 ? "" : part.slice(eq + 1);
-      try {
-        return decodeURIComponent(v.replace(/\+/g, " "));
-      } catch {
-        return v;
-      }
-    }
-  }
-  return undefined;
-}
-
-export function routeMatches(route: Route, req: RequestView): boolean {
-  if (!route.matchPath(req.path)) return false;
-  for (const h of route.headers) {
-    const v = h.name === ":method" ? req.method : h.name === ":path" ? req.path : req.header(h.name);
-    if (!h.test(v)) return false;
-  }
-  for (const q of route.query) if (!q.test(queryParam(req.query, q.name))) return false;
-  return true;
-}
+export { queryParam, routeMatches } from "../config/route-match.js";
 
 /** The first route of the virtual host that matches the request. */
 export function matchRoute(vh: VirtualHost, req: RequestView): Route | undefined {

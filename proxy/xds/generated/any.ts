@@ -9,6 +9,7 @@ import type { FileAccessLog as envoy_extensions_access_loggers_file_v3_FileAcces
 import type { Cors as envoy_extensions_filters_http_cors_v3_Cors, CorsPolicy as envoy_extensions_filters_http_cors_v3_CorsPolicy } from "./envoy/extensions/filters/http/cors/v3.js";
 import type { HTTPFault as envoy_extensions_filters_http_fault_v3_HTTPFault } from "./envoy/extensions/filters/http/fault/v3.js";
 import type { GrpcWeb as envoy_extensions_filters_http_grpc_web_v3_GrpcWeb } from "./envoy/extensions/filters/http/grpc_web/v3.js";
+import type { JwtAuthentication as envoy_extensions_filters_http_jwt_authn_v3_JwtAuthentication } from "./envoy/extensions/filters/http/jwt_authn/v3.js";
 import type { LocalRateLimit as envoy_extensions_filters_http_local_ratelimit_v3_LocalRateLimit } from "./envoy/extensions/filters/http/local_ratelimit/v3.js";
 import type { RBAC as envoy_extensions_filters_http_rbac_v3_RBAC, RBACPerRoute as envoy_extensions_filters_http_rbac_v3_RBACPerRoute } from "./envoy/extensions/filters/http/rbac/v3.js";
 import type { Router as envoy_extensions_filters_http_router_v3_Router } from "./envoy/extensions/filters/http/router/v3.js";
@@ -33,6 +34,7 @@ export interface AnyTypes {
   "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors": envoy_extensions_filters_http_cors_v3_Cors;
   "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy": envoy_extensions_filters_http_cors_v3_CorsPolicy;
   "type.googleapis.com/envoy.extensions.filters.http.grpc_web.v3.GrpcWeb": envoy_extensions_filters_http_grpc_web_v3_GrpcWeb;
+  "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication": envoy_extensions_filters_http_jwt_authn_v3_JwtAuthentication;
   "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC": envoy_extensions_filters_http_rbac_v3_RBAC;
   "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute": envoy_extensions_filters_http_rbac_v3_RBACPerRoute;
   "type.googleapis.com/envoy.config.route.v3.FilterConfig": envoy_config_route_v3_FilterConfig;
