@@ -130,7 +130,11 @@ it("drops a connection whose server stops answering (its host gone, no FIN): the
   const via = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
   const ch = new GrpcChannel(via, { keepaliveMs: 100, keepaliveTimeoutMs: 200 });
   const { got, done } = collect(ch, "/test.T/Echo", ["a"]);
-  while (got.length < 2) await new Promise((r) => setImmediate(r));
+  // The first message proves the connection carries calls. (Waiting for the 3 MB one too hung a loaded machine: a
+  // PING could go unanswered for 200 ms behind it, ending the call before it came, as the assertion below expects.)
+  let ended = false;
+  void done.then(() => (ended = true));
+  while (!got.length && !ended) await new Promise((r) => setTimeout(r, 5));
   cut = true;
   expect(await done).toMatchObject({ code: Status.UNAVAILABLE, details: "keepalive PING unanswered" });
   // And a server that never completes the HTTP/2 handshake.
