@@ -6,6 +6,8 @@ import type { TLSSocket } from "node:tls";
 export interface ConnectionInfo {
   /** The client's address as the socket saw it (no port). */
   readonly remoteIp: string;
+  /** The client's port (0 when unknown). */
+  readonly remotePort: number;
   /** Where the client connected: the original destination when intercepted, else the socket's local address. */
   readonly localIp: string;
   readonly localPort: number;
@@ -34,6 +36,7 @@ export function describeConnection(
   const handshake = tls && typeof tls.servername === "string" && tls.servername ? tls.servername : undefined;
   const info: ConnectionInfo = {
     remoteIp: socket.remoteAddress ?? "",
+    remotePort: socket.remotePort ?? 0,
     localIp: dst?.address ?? socket.localAddress ?? "",
     localPort: dst?.port ?? socket.localPort ?? 0,
     sni: sni ?? (handshake === undefined ? undefined : asciiLower(handshake)),

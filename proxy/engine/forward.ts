@@ -90,8 +90,13 @@ export class Forward implements Exchange {
     if (vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
     this.retry = a.retry ?? vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
-    if (a.hashPolicy.length)
-      this.hash = requestHash(a.hashPolicy, this.stream.view, this.stream.view.remoteIp ?? this.req.remoteAddress);
+    if (a.hashPolicy.length) {
+      const c = this.req.connection;
+      this.hash = requestHash(a.hashPolicy, this.stream.view, this.stream.view.remoteIp ?? this.req.remoteAddress, {
+        connection: `${c.remoteIp}:${c.remotePort}|${c.localIp}:${c.localPort}`,
+        setCookie: (header) => this.stream.addResponseHeaders(["set-cookie", header]),
+      });
+    }
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
     const limit = this.route.bufferLimit ?? vh?.bufferLimit;
     if (limit !== undefined) this.req.body.setLimit(limit);

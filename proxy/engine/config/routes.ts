@@ -316,7 +316,18 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   if (header)
     return { kind: "header", name: r.reqStr(header, "header_name", join(path, "header")).toLowerCase(), terminal };
   const cookie = r.optObj(o, "cookie", path);
-  if (cookie) return { kind: "cookie", name: r.reqStr(cookie, "name", join(path, "cookie")), terminal };
+  if (cookie) {
+    const cp = join(path, "cookie");
+    onlyKnown(r, cookie, cp, ["name", "ttl", "path"], "HashPolicy.Cookie"); // attributes: refused
+    const ttl = r.duration(cookie, "ttl", cp);
+    return {
+      kind: "cookie",
+      name: r.reqStr(cookie, "name", cp),
+      terminal,
+      ttlSeconds: ttl === undefined ? undefined : Math.floor(ttl / 1000),
+      path: r.headerValue(cookie, "path", cp) ?? "",
+    };
+  }
   const conn = r.optObj(o, "connection_properties", path);
   if (conn) return { kind: "source_ip", terminal };
   const q = r.optObj(o, "query_parameter", path);

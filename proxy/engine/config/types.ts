@@ -71,7 +71,14 @@ export interface RetryPolicy {
 
 export type HashPolicy =
   | { kind: "header"; name: string; terminal: boolean }
-  | { kind: "cookie"; name: string; terminal: boolean }
+  | {
+      kind: "cookie";
+      name: string;
+      terminal: boolean;
+      /** ttl: when set and the request has no such cookie, the proxy makes one (Envoy's); 0 a session cookie. */
+      ttlSeconds: number | undefined;
+      path: string;
+    }
   | { kind: "source_ip"; terminal: boolean }
   | { kind: "query"; name: string; terminal: boolean };
 

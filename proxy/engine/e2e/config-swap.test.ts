@@ -130,6 +130,37 @@ describe("config swap, load balancing and metrics", () => {
     }
   }, 30_000); // thousands of requests: seconds on a loaded machine, past jest's 5 s default
 
+  it("a cookie hash policy with a ttl gives a client without the cookie one (Envoy's), and the client sticks with it", async () => {
+    const ports = bs.map((b) => b.port);
+    await engine.apply({
+      ...resources(
+        [
+          {
+            match: { prefix: "/" },
+            route: { cluster: "ring", hash_policy: [{ cookie: { name: "sticky", ttl: "60s", path: "/" } }] },
+          },
+        ],
+        [cluster("ring", ports, { lb_policy: "RING_HASH", ring_hash_lb_config: { minimum_ring_size: 1024 } })],
+      ),
+      version: "cookie",
+    });
+    const name = (r: { body: string }) => JSON.parse(r.body).name as string;
+    const first = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      // A new connection each: a new client, which gets its own cookie (and so not every client the same host).
+      const r = await get(port, "/", {}, { agent: false });
+      const set = String(r.headers["set-cookie"]);
+      expect(set).toMatch(/^sticky="[0-9a-f]{16}"; Max-Age=60; Path=\/; HttpOnly$/);
+      const cookie = set.split(";")[0]!;
+      const host = name(r);
+      first.add(host);
+      const again = await many(5, 1, () => get(port, "/", { cookie }));
+      expect(again.map(name)).toEqual(Array(5).fill(host));
+      expect(again.every((a) => a.headers["set-cookie"] === undefined)).toBe(true);
+    }
+    expect(first.size).toBeGreaterThan(1);
+  });
+
   it("exports Istio's metrics in Prometheus text, counting the traffic sent", async () => {
     await engine.apply(
       resources(

@@ -243,7 +243,7 @@ describe("actions", () => {
   });
 
   it("hashes on a header or a cookie, the same key to the same hash", () => {
-    const pol = [{ kind: "cookie" as const, name: "user", terminal: false }];
+    const pol = [{ kind: "cookie" as const, name: "user", terminal: false, ttlSeconds: undefined, path: "" }];
     const h1 = requestHash(pol, req("/", { cookie: "a=1; user=bob" }), "");
     expect(h1).toBe(requestHash(pol, req("/", { cookie: "user=bob" }), ""));
     expect(h1).not.toBe(requestHash(pol, req("/", { cookie: "user=alice" }), ""));
