@@ -9,7 +9,13 @@ import type { ConnectionInfo } from "../connection.js";
 import type { RequestView } from "../config/types.js";
 import { cidr, inCidr } from "../../xds/ip.js";
 
-const conn: ConnectionInfo = { remoteIp: "::ffff:10.1.2.3", remotePort: 40000, localIp: "10.0.0.1", localPort: 8080, sni: "a.example" };
+const conn: ConnectionInfo = {
+  remoteIp: "::ffff:10.1.2.3",
+  remotePort: 40000,
+  localIp: "10.0.0.1",
+  localPort: 8080,
+  sni: "a.example",
+};
 const view = (path = "/", headers: Record<string, string> = {}, method = "GET"): RequestView => ({
   method,
   path,
