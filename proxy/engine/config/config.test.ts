@@ -411,6 +411,17 @@ describe("compile", () => {
         route: { ...to, retry_policy: { retry_host_predicate: [{ name: "canary" }] } },
       }),
     ).toBe(`${at}.routes[0].route.retry_policy.retry_host_predicate[0]: canary: only previous_hosts is supported`);
+    // A generated sticky cookie's name and path go into Set-Cookie: no header injection through them.
+    const cookie = (c: Record<string, unknown>) => ({ ...to, hash_policy: [{ cookie: { ttl: "60s", ...c } }] });
+    expect(refused({ match: { prefix: "/" }, route: cookie({ name: "a\r\nx-evil: 1" }) })).toMatch(
+      /route\.hash_policy\[0\]\.cookie\.name: /,
+    );
+    expect(refused({ match: { prefix: "/" }, route: cookie({ name: "s", path: "/\r\nx-evil: 1" }) })).toMatch(
+      /route\.hash_policy\[0\]\.cookie\.path: /,
+    );
+    expect(
+      refused({ match: { prefix: "/" }, route: cookie({ name: "s", attributes: [{ name: "SameSite" }] }) }),
+    ).toMatch(/route\.hash_policy\[0\]\.cookie\.attributes: not supported by this proxy/);
     // per_request_buffer_limit_bytes is taken (a uint32, on a route or a virtual host).
     expect(refused({ match: { prefix: "/" }, route: to, per_request_buffer_limit_bytes: -1 })).toBe(
       `${at}.routes[0].per_request_buffer_limit_bytes: expected a uint32`,

@@ -322,7 +322,8 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
     const ttl = r.duration(cookie, "ttl", cp);
     return {
       kind: "cookie",
-      name: r.reqStr(cookie, "name", cp),
+      // A token (RFC 6265's cookie-name), as it goes into a Set-Cookie header.
+      name: r.headerName(cookie.name, join(cp, "name")),
       terminal,
       ttlSeconds: ttl === undefined ? undefined : Math.floor(ttl / 1000),
       path: r.headerValue(cookie, "path", cp) ?? "",
