@@ -129,6 +129,23 @@ describe("validate DestinationRule", () => {
     for (const dr of sample("destination-rule-all.yaml")) expect(validateObject(dr)).toEqual([]);
   });
 
+  it("refuses a sticky cookie name or path that can't go into Set-Cookie (the proxy makes the cookie when ttl is set)", () => {
+    const dr = (cookie: string) =>
+      parseYaml(`
+kind: DestinationRule
+metadata: { name: r }
+spec:
+  host: reviews
+  trafficPolicy: { loadBalancer: { consistentHash: { httpCookie: ${cookie} } } }`)[0] ?? {};
+    expect(validateObject(dr("{ name: user, path: /, ttl: 0s }"))).toEqual([]);
+    expect(validateObject(dr('{ name: "a b", ttl: 60s }'))).toEqual([
+      'spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name: "a b" is not a cookie name (a token)',
+    ]);
+    expect(validateObject(dr('{ name: user, path: "/\\r\\nx: 1", ttl: 60s }'))).toEqual([
+      expect.stringMatching(/^spec\.trafficPolicy\.loadBalancer\.consistentHash\.httpCookie\.path: /),
+    ]);
+  });
+
   it("names the fields of a bad traffic policy", () => {
     const [dr] = parseYaml(`
 kind: DestinationRule

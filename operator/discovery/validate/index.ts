@@ -259,6 +259,13 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
         "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName",
       );
     if (ch.ringHash && ch.maglev) e.add(`${path}.loadBalancer.consistentHash`, "set ringHash or maglev, not both");
+    // The proxy sends a cookie it makes (ttl) in Set-Cookie: its name a token, its path a header value.
+    const cookie = ch.httpCookie;
+    const cp = `${path}.loadBalancer.consistentHash.httpCookie`;
+    if (cookie?.name === "" || (cookie?.name !== undefined && headerNameError(cookie.name)))
+      e.add(`${cp}.name`, `${JSON.stringify(cookie.name)} is not a cookie name (a token)`);
+    const cookiePathError = cookie?.path === undefined ? undefined : headerValueError(cookie.path);
+    if (cookiePathError) e.add(`${cp}.path`, cookiePathError);
     if (p.loadBalancer?.simple) e.add(`${path}.loadBalancer`, "set simple or consistentHash, not both");
     const table = ch.maglev?.tableSize;
     if (typeof table === "number" && Number.isInteger(table) && !isPrime(table))
