@@ -26,6 +26,7 @@ import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-au
 import { REQUEST_AUTHENTICATION_SHAPE, validateRequestAuthentication } from "./request-authentication.js";
 import { validateExportTo, validateSidecar } from "./sidecar.js";
 import { localityLbProblems } from "./locality.js";
+import { consistentHashProblems } from "./consistent-hash.js";
 import { TELEMETRY_SHAPE, validateTelemetry } from "./telemetry.js";
 
 /** The spec of each security.istio.io kind Weft enforces. */
@@ -224,14 +225,6 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
   return e.list;
 }
 
-/** Envoy's (and so Istio's) primality test for a maglev table size. */
-function isPrime(x: number): boolean {
-  if (x < 4) return x > 1;
-  if (x % 2 === 0) return false;
-  for (let f = 3; f * f <= x; f += 2) if (x % f === 0) return false;
-  return true;
-}
-
 function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): void {
   if (!p) return;
   const od = p.outlierDetection;
@@ -248,29 +241,8 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
   const at = `${path}.loadBalancer.localityLbSetting`;
   for (const { path: sub, message } of localityLbProblems(lb?.localityLbSetting))
     e.add(sub ? `${at}.${sub}` : at, message);
-  const ch = p.loadBalancer?.consistentHash;
-  if (ch) {
-    const keys = [ch.httpHeaderName, ch.httpCookie, ch.useSourceIp, ch.httpQueryParameterName].filter(
-      (x) => x !== undefined && x !== false,
-    );
-    if (keys.length !== 1)
-      e.add(
-        `${path}.loadBalancer.consistentHash`,
-        "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName",
-      );
-    if (ch.ringHash && ch.maglev) e.add(`${path}.loadBalancer.consistentHash`, "set ringHash or maglev, not both");
-    // The proxy sends a cookie it makes (ttl) in Set-Cookie: its name a token, its path a header value.
-    const cookie = ch.httpCookie;
-    const cp = `${path}.loadBalancer.consistentHash.httpCookie`;
-    if (cookie?.name === "" || (cookie?.name !== undefined && headerNameError(cookie.name)))
-      e.add(`${cp}.name`, `${JSON.stringify(cookie.name)} is not a cookie name (a token)`);
-    const cookiePathError = cookie?.path === undefined ? undefined : headerValueError(cookie.path);
-    if (cookiePathError) e.add(`${cp}.path`, cookiePathError);
-    if (p.loadBalancer?.simple) e.add(`${path}.loadBalancer`, "set simple or consistentHash, not both");
-    const table = ch.maglev?.tableSize;
-    if (typeof table === "number" && Number.isInteger(table) && !isPrime(table))
-      e.add(`${path}.loadBalancer.consistentHash.maglev.tableSize`, "tableSize must be a prime number for maglev");
-  }
+  for (const { path: sub, message } of consistentHashProblems(p.loadBalancer)) e.add(`${path}.${sub}`, message);
+
   const ka = p.connectionPool?.tcp?.tcpKeepalive;
   if (ka) {
     // The proxy sets only the keepalive idle time: probes and interval stay the kernel's (Linux: 9, 75 s).
