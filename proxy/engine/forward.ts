@@ -13,7 +13,7 @@ import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
 import { rewritePath, setHeader } from "./router/index.js";
 import { MAX_TIMER_MS, routeTimeoutMs } from "./grpc-timeout.js";
-import { requestHash } from "./router/hash.js";
+import { requestHash, type CookieMaker } from "./router/hash.js";
 import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
@@ -24,7 +24,7 @@ import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-
 const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-export class Forward implements Exchange {
+export class Forward implements Exchange, CookieMaker {
   /** The cluster picked (for the access log and metrics), even one that doesn't exist. */
   clusterName = "";
   /** The response header edits, most specific first: the weighted cluster's, the route's, the vhost's, the RDS's. */
@@ -33,6 +33,19 @@ export class Forward implements Exchange {
   upstream: UpstreamRequest | undefined;
   /** Retries made. */
   retries = 0;
+  /**
+   * A sticky cookie's connection key (router/hash.ts): the remote and local addresses with their ports, as Envoy
+   * hashes them, so clients behind one load balancer's address don't all get one cookie, one host.
+   */
+  cookieConnection(): string {
+    const c = this.req.connection;
+    return `${c.remoteIp}:${c.remotePort}|${c.localIp}:${c.localPort}`;
+  }
+
+  setCookie(header: string): void {
+    this.stream.addResponseHeaders(["set-cookie", header]);
+  }
+
   /** The last host tried. */
   lastHost: Host | undefined;
   /** With a tracer: this request's span. */
@@ -91,11 +104,12 @@ export class Forward implements Exchange {
     this.retry = a.retry ?? vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
     if (a.hashPolicy.length) {
-      const c = this.req.connection;
-      this.hash = requestHash(a.hashPolicy, this.stream.view, this.stream.view.remoteIp ?? this.req.remoteAddress, {
-        connection: `${c.remoteIp}:${c.remotePort}|${c.localIp}:${c.localPort}`,
-        setCookie: (header) => this.stream.addResponseHeaders(["set-cookie", header]),
-      });
+      this.hash = requestHash(
+        a.hashPolicy,
+        this.stream.view,
+        this.stream.view.remoteIp ?? this.req.remoteAddress,
+        this,
+      );
     }
     const timeoutMs = routeTimeoutMs(a, this.stream.view);
     const limit = this.route.bufferLimit ?? vh?.bufferLimit;

@@ -69,7 +69,9 @@ export function proxyTcp(
     const s = ctx.stats.tcp({ inbound, cluster: name, peerWorkload: undefined, flags });
     s.opened++;
     s.closed++;
-    logConnection(ctx, tcp, down, { startTime, cluster: name, host: undefined, flags, received: 0, sent: 0 });
+    if (tcp.accessLog)
+      if (tcp.accessLog)
+        logConnection(ctx, tcp, down, { startTime, cluster: name, host: undefined, flags, received: 0, sent: 0 });
     down.destroy();
   };
   if (!cluster) return fail("NC");

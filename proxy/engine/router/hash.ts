@@ -19,11 +19,8 @@ export function cookieValue(cookieHeader: string | undefined, name: string): str
 
 /** The connection a request came on, for a cookie the proxy makes: its key, and where Set-Cookie goes. */
 export interface CookieMaker {
-  /**
-   * The same for the connection's requests, different for another connection (Envoy hashes the remote and local
-   * addresses with their ports: clients behind one load balancer's address don't all get one cookie, one host).
-   */
-  connection: string;
+  /** Called only when a cookie is made (nothing is built per request otherwise). */
+  cookieConnection(): string;
   setCookie(header: string): void;
 }
 
@@ -32,7 +29,7 @@ export interface CookieMaker {
  * racing on a connection get the same one, sent back as `name="value"; Max-Age=ttl; Path=path; HttpOnly`.
  */
 function makeCookie(p: Extract<HashPolicy, { kind: "cookie" }>, maker: CookieMaker): string {
-  const value = createHash("sha256").update(maker.connection).digest("hex").slice(0, 16);
+  const value = createHash("sha256").update(maker.cookieConnection()).digest("hex").slice(0, 16);
   let header = `${p.name}="${value}"`;
   if (p.ttlSeconds) header += `; Max-Age=${p.ttlSeconds}`;
   if (p.path) header += `; Path=${p.path}`;
