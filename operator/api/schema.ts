@@ -3,6 +3,7 @@
 // files. Keep it structural: every field typed, no additionalProperties at object level.
 import { DEFAULT_BINARY_PATH, DEFAULT_HUB } from "./versions.js";
 import { WEFT_VERSION } from "./version.js";
+import { ABSOLUTE_PATH, DURATION, HOST } from "./patterns.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
@@ -41,7 +42,6 @@ const QUANTITY = "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|E
 export const MAX_UNAVAILABLE_PERCENT = "^(100|[1-9][0-9]?)%$";
 export const MAX_UNAVAILABLE_MESSAGE = "must be an integer >= 1 or a percentage from 1% to 100%";
 const HOST_PORT = "^[A-Za-z0-9.-]+:[0-9]{1,5}$";
-const DURATION = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
 /** Istio's MAX_WORKLOAD_CERT_TTL default: the longest workload certificate a mesh may ask for (90 days). */
 export const MAX_WORKLOAD_CERT_TTL = "2160h";
 export const SECRET_TTL_RULE = `duration(self) >= duration('1s') && duration(self) <= duration('${MAX_WORKLOAD_CERT_TTL}')`;
@@ -104,7 +104,7 @@ export const specSchema: Schema = {
       }),
       tag: str("Proxy image tag. Defaults to spec.version.", { pattern: TAG }),
       binaryPath: str("Absolute path of the proxy engine the agent runs, inside the proxy image.", {
-        pattern: "^/[^\\s]*$",
+        pattern: ABSOLUTE_PATH,
         default: DEFAULT_BINARY_PATH,
       }),
       maxUnavailable: {
@@ -219,10 +219,10 @@ export const specSchema: Schema = {
             "Export spans to an OpenTelemetry collector over OTLP/HTTP (JSON); Istio's opentelemetry extension provider. Takes precedence over zipkin.",
           properties: {
             service: str("The collector's host (such as otel-collector.observability.svc.cluster.local).", {
-              pattern: "^[A-Za-z0-9.-]+$",
+              pattern: HOST,
             }),
             port: { type: "integer", description: "The collector's OTLP/HTTP port.", minimum: 1, maximum: 65535 },
-            path: str("Where spans are POSTed.", { pattern: "^/[^\\s]*$", default: "/v1/traces" }),
+            path: str("Where spans are POSTed.", { pattern: ABSOLUTE_PATH, default: "/v1/traces" }),
           },
           required: ["service", "port"],
         },

@@ -1,7 +1,6 @@
 // render(spec) → the control plane's objects. Pure: the same inputs give the same
 // objects, so server-side apply of an unchanged mesh writes nothing.
 import type { KubernetesObject, V1RoleBinding } from "@kubernetes/client-node";
-import { stringify } from "yaml";
 import { commandLine } from "../api/contract.js";
 import { discoveryRole } from "../api/roles.js";
 import { DISCOVERY_PROCESS_ENV } from "../api/process-env.js";
@@ -17,6 +16,7 @@ import {
   meshLabels,
 } from "./labels.js";
 import { injectorConfigMap } from "./render-injector.js";
+import { meshConfigText } from "./render-mesh.js";
 
 export interface RenderContext {
   /** metadata.name and uid of the MeshInstallation, for labels and owner references. */
@@ -75,7 +75,7 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: meta(MESH_CONFIGMAP, ns),
-      data: { mesh: stringify(meshConfig(spec)) },
+      data: { mesh: meshConfigText(spec) },
     } as KubernetesObject,
     { ...injectorConfigMap(spec), metadata: meta(INJECTOR_CONFIGMAP, ns) } as KubernetesObject,
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(DISCOVERY, ns) },
@@ -143,33 +143,6 @@ export function render(spec: MeshSpec, ctx: RenderContext): Rendered {
   ];
 
   return { namespace: { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { ...labels } } }, objects };
-}
-
-function meshConfig(spec: MeshSpec) {
-  const m = spec.meshConfig;
-  const { zipkin, openTelemetry: otel } = m.tracing;
-  return {
-    defaultConfig: {
-      binaryPath: spec.proxy.binaryPath,
-      discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
-      tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
-      ...(m.defaultConfig.gatewayTopology?.numTrustedProxies
-        ? { gatewayTopology: { numTrustedProxies: m.defaultConfig.gatewayTopology.numTrustedProxies } }
-        : {}),
-    },
-    ...(otel
-      ? {
-          extensionProviders: [
-            { name: "otel", opentelemetry: { service: otel.service, port: otel.port, http: { path: otel.path } } },
-          ],
-          defaultProviders: { tracing: ["otel"] },
-        }
-      : {}),
-    mtls: m.mtls,
-    defaultHttpRetryPolicy: m.defaultRetryPolicy,
-    accessLogFile: m.accessLog.enabled ? "/dev/stdout" : "",
-    accessLogEncoding: m.accessLog.encoding,
-  };
 }
 
 /** weftd signs at most --workload-cert-ttl (24 h): a mesh whose proxies ask for longer certificates raises it. */
