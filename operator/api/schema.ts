@@ -4,6 +4,7 @@
 import { DEFAULT_BINARY_PATH, DEFAULT_HUB } from "./versions.js";
 import { WEFT_VERSION } from "./version.js";
 import { ABSOLUTE_PATH, DURATION, HOST } from "./patterns.js";
+import { MESH_PROVIDER_RULES, providerProperties } from "./schema-providers.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
@@ -22,6 +23,8 @@ export interface Schema {
   maximum?: number;
   maxLength?: number;
   minLength?: number;
+  minItems?: number;
+  maxItems?: number;
   nullable?: boolean;
   "x-kubernetes-validations"?: { rule: string; message: string; fieldPath?: string; reason?: string }[];
   "x-kubernetes-list-type"?: "atomic" | "set" | "map";
@@ -144,90 +147,95 @@ export const specSchema: Schema = {
       ),
       honorIstioLabel: bool("Also inject into namespaces labelled istio-injection=enabled.", true),
     }),
-    meshConfig: obj("Mesh-wide defaults, as in Istio's MeshConfig.", {
-      mtls: obj("Mutual TLS between proxies.", {
-        mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
-          enum: ["STRICT", "PERMISSIVE", "DISABLE"],
-          default: "PERMISSIVE",
+    meshConfig: obj(
+      "Mesh-wide defaults, as in Istio's MeshConfig.",
+      {
+        mtls: obj("Mutual TLS between proxies.", {
+          mode: str("STRICT accepts only mTLS; PERMISSIVE accepts both; DISABLE sends plaintext.", {
+            enum: ["STRICT", "PERMISSIVE", "DISABLE"],
+            default: "PERMISSIVE",
+          }),
         }),
-      }),
-      defaultConfig: obj(
-        "Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from; a pod's proxy.istio.io/config overrides it.",
-        {
-          concurrency: {
-            type: "integer",
-            description:
-              "Engine worker processes per proxy, sharing its listeners, circuit breakers and local rate limits (0: one per core). Unset: 1: each worker is a process with its own memory.",
-            minimum: 0,
-            maximum: 64,
-          },
-          gatewayTopology: obj("Istio's gatewayTopology: what stands in front of the gateways.", {
-            numTrustedProxies: {
+        defaultConfig: obj(
+          "Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from; a pod's proxy.istio.io/config overrides it.",
+          {
+            concurrency: {
               type: "integer",
               description:
-                "Proxies (load balancers) in front of the gateways whose x-forwarded-for entries are believed: the client is the entry that many from the right (Envoy's xff_num_trusted_hops). Unset: 0, the gateway's peer is the client.",
+                "Engine worker processes per proxy, sharing its listeners, circuit breakers and local rate limits (0: one per core). Unset: 1: each worker is a process with its own memory.",
               minimum: 0,
-              maximum: 4294967295,
+              maximum: 64,
             },
-          }),
-          proxyMetadata: obj(
-            "Env for every injected proxy, as Istio's defaultConfig.proxyMetadata; a pod's proxy.istio.io/config proxyMetadata overrides it. Weft's proxy reads SECRET_TTL.",
-            {
-              SECRET_TTL: str(
-                "The lifetime of the workload certificates the sidecars ask the mesh CA for, such as 12h or 30m (Istio's SECRET_TTL; unset: the CA's default, 24h). Takes effect as pods are (re)created.",
-                {
-                  pattern: DURATION,
-                  maxLength: 32,
-                  "x-kubernetes-validations": [{ rule: SECRET_TTL_RULE, message: SECRET_TTL_MESSAGE }],
-                },
-              ),
-            },
-          ),
-        },
-      ),
-      defaultRetryPolicy: obj("Retries for routes that set none (Istio's default: 2 attempts).", {
-        attempts: { type: "integer", description: "Retries per request.", minimum: 0, maximum: 100, default: 2 },
-        retryOn: str("Comma-separated Envoy retry conditions.", {
-          pattern: "^[a-z0-9-]+(,[a-z0-9-]+)*$",
-          default: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
-        }),
-        perTryTimeout: str("Timeout of each attempt, such as 500ms or 2s. Unset: none.", { pattern: DURATION }),
-      }),
-      accessLog: obj("Proxy access logs.", {
-        enabled: bool("Write an access log line per request.", false),
-        encoding: str("Log line format.", { enum: ["JSON", "TEXT"], default: "JSON" }),
-      }),
-      tracing: obj("Trace sampling.", {
-        sampling: {
-          type: "number",
-          description: "Percentage of requests traced, 0 to 100.",
-          minimum: 0,
-          maximum: 100,
-          default: 1,
-        },
-        zipkin: {
-          type: "object",
-          description: "Export spans to a Zipkin collector (Zipkin v2 JSON); Istio's defaultConfig.tracing.zipkin.",
-          properties: {
-            address: str("The collector, host:port (such as zipkin.istio-system:9411).", { pattern: HOST_PORT }),
-          },
-          required: ["address"],
-        },
-        openTelemetry: {
-          type: "object",
-          description:
-            "Export spans to an OpenTelemetry collector over OTLP/HTTP (JSON); Istio's opentelemetry extension provider. Takes precedence over zipkin.",
-          properties: {
-            service: str("The collector's host (such as otel-collector.observability.svc.cluster.local).", {
-              pattern: HOST,
+            gatewayTopology: obj("Istio's gatewayTopology: what stands in front of the gateways.", {
+              numTrustedProxies: {
+                type: "integer",
+                description:
+                  "Proxies (load balancers) in front of the gateways whose x-forwarded-for entries are believed: the client is the entry that many from the right (Envoy's xff_num_trusted_hops). Unset: 0, the gateway's peer is the client.",
+                minimum: 0,
+                maximum: 4294967295,
+              },
             }),
-            port: { type: "integer", description: "The collector's OTLP/HTTP port.", minimum: 1, maximum: 65535 },
-            path: str("Where spans are POSTed.", { pattern: ABSOLUTE_PATH, default: "/v1/traces" }),
+            proxyMetadata: obj(
+              "Env for every injected proxy, as Istio's defaultConfig.proxyMetadata; a pod's proxy.istio.io/config proxyMetadata overrides it. Weft's proxy reads SECRET_TTL.",
+              {
+                SECRET_TTL: str(
+                  "The lifetime of the workload certificates the sidecars ask the mesh CA for, such as 12h or 30m (Istio's SECRET_TTL; unset: the CA's default, 24h). Takes effect as pods are (re)created.",
+                  {
+                    pattern: DURATION,
+                    maxLength: 32,
+                    "x-kubernetes-validations": [{ rule: SECRET_TTL_RULE, message: SECRET_TTL_MESSAGE }],
+                  },
+                ),
+              },
+            ),
           },
-          required: ["service", "port"],
-        },
-      }),
-    }),
+        ),
+        defaultRetryPolicy: obj("Retries for routes that set none (Istio's default: 2 attempts).", {
+          attempts: { type: "integer", description: "Retries per request.", minimum: 0, maximum: 100, default: 2 },
+          retryOn: str("Comma-separated Envoy retry conditions.", {
+            pattern: "^[a-z0-9-]+(,[a-z0-9-]+)*$",
+            default: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+          }),
+          perTryTimeout: str("Timeout of each attempt, such as 500ms or 2s. Unset: none.", { pattern: DURATION }),
+        }),
+        accessLog: obj("Proxy access logs.", {
+          enabled: bool("Write an access log line per request.", false),
+          encoding: str("Log line format.", { enum: ["JSON", "TEXT"], default: "JSON" }),
+        }),
+        tracing: obj("Trace sampling.", {
+          sampling: {
+            type: "number",
+            description: "Percentage of requests traced, 0 to 100.",
+            minimum: 0,
+            maximum: 100,
+            default: 1,
+          },
+          zipkin: {
+            type: "object",
+            description: "Export spans to a Zipkin collector (Zipkin v2 JSON); Istio's defaultConfig.tracing.zipkin.",
+            properties: {
+              address: str("The collector, host:port (such as zipkin.istio-system:9411).", { pattern: HOST_PORT }),
+            },
+            required: ["address"],
+          },
+          openTelemetry: {
+            type: "object",
+            description:
+              "Export spans to an OpenTelemetry collector over OTLP/HTTP (JSON); Istio's opentelemetry extension provider. Takes precedence over zipkin.",
+            properties: {
+              service: str("The collector's host (such as otel-collector.observability.svc.cluster.local).", {
+                pattern: HOST,
+              }),
+              port: { type: "integer", description: "The collector's OTLP/HTTP port.", minimum: 1, maximum: 65535 },
+              path: str("Where spans are POSTed.", { pattern: ABSOLUTE_PATH, default: "/v1/traces" }),
+            },
+            required: ["service", "port"],
+          },
+        }),
+        ...providerProperties,
+      },
+      { "x-kubernetes-validations": MESH_PROVIDER_RULES },
+    ),
     updateStrategy: obj("How a version change is rolled out.", {
       type: str(
         "InPlace rolls weftd to the new version. RevisionBased (side-by-side revisions) is not supported yet and is reported as Reconciled=False.",

@@ -35,7 +35,7 @@ describe("normalizeSpec", () => {
 
   it.each(BAD_SPECS)("rejects $why, naming $field", ({ spec, field }) => {
     expect(() => normalizeSpec(spec)).toThrow(SpecError);
-    expect(() => normalizeSpec(spec)).toThrow(new RegExp(`^${field.replaceAll(".", "\\.")}: `));
+    expect(() => normalizeSpec(spec)).toThrow(new RegExp(`^${field.replace(/[.[\]]/g, "\\$&")}: `));
   });
 });
 

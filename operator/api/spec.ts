@@ -11,6 +11,7 @@ import {
   SECRET_TTL_MESSAGE,
   specSchema,
 } from "./schema.js";
+import { meshProviderProblems } from "./spec-providers.js";
 import type { MeshSpec } from "./types.js";
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true, verbose: true });
@@ -30,9 +31,23 @@ export class SpecError extends Error {
   }
 }
 
-function describe(e: ErrorObject): string {
-  const path = "spec" + e.instancePath.replaceAll("/", ".");
+/** An ajv instance path as the API server names the field: spec.a.b[0].c. */
+function fieldPath(root: unknown, pointer: string): string {
+  let path = "spec";
+  let at: unknown = root;
+  for (const raw of pointer.split("/").slice(1)) {
+    const key = raw.replaceAll("~1", "/").replaceAll("~0", "~");
+    path += Array.isArray(at) ? `[${key}]` : `.${key}`;
+    at = (at as Record<string, unknown> | undefined)?.[key];
+  }
+  return path;
+}
+
+function describe(e: ErrorObject, root: unknown): string {
+  const path = fieldPath(root, e.instancePath);
   switch (e.keyword) {
+    case "required":
+      return `${path}.${(e.params as { missingProperty: string }).missingProperty}: Required value`;
     case "enum":
       return `${path}: Unsupported value ${JSON.stringify(e.data)}: supported values: ${(e.params as { allowedValues: string[] }).allowedValues.map((v) => `"${v}"`).join(", ")}`;
     case "anyOf": {
@@ -58,8 +73,13 @@ export function normalizeSpec(spec: unknown): MeshSpec {
     const errors = validate.errors ?? [];
     // An anyOf says it all: its branches' own errors at the same place are noise.
     const anyOf = new Set(errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath));
-    throw new SpecError(errors.filter((e) => e.keyword === "anyOf" || !anyOf.has(e.instancePath)).map(describe));
+    throw new SpecError(
+      errors.filter((e) => e.keyword === "anyOf" || !anyOf.has(e.instancePath)).map((e) => describe(e, copy)),
+    );
   }
+  // The CEL rules and list keys of spec.meshConfig's providers.
+  const providers = meshProviderProblems((copy as MeshSpec).meshConfig);
+  if (providers.length) throw new SpecError(providers);
   // The CEL rule of spec.proxy.maxUnavailable, which ajv doesn't run.
   const mu = (copy as MeshSpec).proxy.maxUnavailable;
   if (typeof mu === "number" ? mu < 1 : !new RegExp(MAX_UNAVAILABLE_PERCENT).test(mu)) {

@@ -20,6 +20,14 @@ export interface Resources {
   limits?: ResourceList;
 }
 
+/** One of Istio's extension providers: a name and exactly one kind. */
+export interface ExtensionProvider {
+  name: string;
+  envoyFileAccessLog?: { path?: string; logFormat?: { text?: string; labels?: Record<string, string> } };
+  zipkin?: { service: string; port: number };
+  opentelemetry?: { service: string; port: number; http: { path: string; timeout?: string } };
+}
+
 export interface MeshSpec {
   version: string;
   namespace: string;
@@ -50,6 +58,10 @@ export interface MeshSpec {
       zipkin?: { address: string };
       openTelemetry?: { service: string; port: number; path: string };
     };
+    /** Istio's meshConfig.extensionProviders: the kinds discovery implements (schema-providers.ts). */
+    extensionProviders?: ExtensionProvider[];
+    /** Istio's meshConfig.defaultProviders: what every proxy uses where no Telemetry says otherwise. */
+    defaultProviders?: { accessLogging?: string[]; tracing?: string[]; metrics?: string[] };
   };
   updateStrategy: { type: UpdateStrategyType };
 }

@@ -19,6 +19,7 @@ import type { Informer } from "../runtime/informer.js";
 import type { Reconciler } from "../runtime/controller.js";
 import { errorMessage, isNotFound } from "../runtime/kube.js";
 import { render } from "./render.js";
+import { meshConfigProblem } from "./render-mesh.js";
 import { determineStatus, sameStatus, type Observed, type ProxyReport } from "./status.js";
 import { CaKeeper } from "./ca.js";
 import { reportFromData } from "./proxy-report.js";
@@ -76,6 +77,8 @@ export function checkSpec(raw: unknown): MeshSpec {
       false,
     );
   }
+  const mesh = meshConfigProblem(spec);
+  if (mesh) throw new ReconcileError("InvalidSpec", mesh, false);
   if (spec.updateStrategy.type === "RevisionBased") {
     throw new ReconcileError(
       "UnsupportedUpdateStrategy",

@@ -23,6 +23,13 @@ describe("kubectl apply of a bad MeshInstallation", () => {
     expect(r.stderr).toContain('unknown field "spec.proxy.colour"');
   });
 
+  it("is rejected for a provider kind Weft doesn't implement, naming it (pruned, it would be a provider of no kind)", async () => {
+    const als = { name: "als", envoyOtelAls: { service: "otel.observability", port: 4317 } };
+    const r = await kubectl(["apply", "-f", "-"], manifest("bad", { meshConfig: { extensionProviders: [als] } }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('unknown field "spec.meshConfig.extensionProviders[0].envoyOtelAls"');
+  });
+
   it("is rejected for a name that is not a DNS-1123 label", async () => {
     const r = await kubectl(["apply", "-f", "-"], manifest("Bad_Mesh", {}));
     expect(r.code).not.toBe(0);
