@@ -70,8 +70,7 @@ export function proxyTcp(
     s.opened++;
     s.closed++;
     if (tcp.accessLog)
-      if (tcp.accessLog)
-        logConnection(ctx, tcp, down, { startTime, cluster: name, host: undefined, flags, received: 0, sent: 0 });
+      logConnection(ctx, tcp, down, { startTime, cluster: name, host: undefined, flags, received: 0, sent: 0 });
     down.destroy();
   };
   if (!cluster) return fail("NC");

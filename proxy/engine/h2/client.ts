@@ -11,6 +11,7 @@ import { ClientStream, type ClientCall } from "./call.js";
 import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
 import type { UpstreamFailure } from "../link.js";
 import type { DialFailure } from "../dial.js";
+import { onBytes } from "../socket-read.js";
 
 export interface ClientOptions extends FieldLimits {
   /** A PING every keepaliveMs; a peer that sends nothing by the next one is gone. */
@@ -86,7 +87,7 @@ export class H2Client extends H2Connection {
       [Setting.MAX_HEADER_LIST_SIZE, opts.maxBytes],
     ]);
     this.grantInitial();
-    socket.on("data", this.onData);
+    onBytes(socket, this.onData);
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.onClose());
     this.maxStreams = opts.maxStreams;

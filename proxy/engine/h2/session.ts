@@ -13,6 +13,7 @@ import type { HcmLimits } from "../config/types.js";
 import { requestHead, validTrailers, type FieldLimits, type H2RequestHead, type Refusal } from "./fields.js";
 import { H2RequestBody, type BodyOwner } from "./request-body.js";
 import { SMALL_CHUNK } from "../http/body.js";
+import { onBytes } from "../socket-read.js";
 
 /** Streams refused for going over max_concurrent_streams before the connection is closed (node:http2's default). */
 const MAX_REFUSED = 100;
@@ -67,7 +68,7 @@ export class H2Session extends H2Connection implements BodyOwner {
     this.grantInitial();
     this.flush();
     socket.setNoDelay(true);
-    socket.on("data", this.onData);
+    onBytes(socket, this.onData);
     socket.on("error", () => socket.destroy());
     socket.once("close", () => this.onClose());
     socket.resume(); // paused when HTTP/1's codec handed it over with the preface pushed back

@@ -16,6 +16,7 @@ import { connectionOf } from "../connection.js";
 import { Tunnel } from "./tunnel.js";
 import { peerOf, type DownstreamPeer } from "../peer.js";
 import { H1RequestBody, type BodyReader } from "./request-body.js";
+import { offBytes, onBytes, putBack } from "../socket-read.js";
 /** Envoy's delayed_close_timeout default: after the proxy closes its side, how long the client has to close its own. */
 export const DELAYED_CLOSE_MS = 1000;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
@@ -85,7 +86,7 @@ export class Http1Connection implements Downstream, BodyReader {
     this.remoteAddress = socket.remoteAddress ?? "";
     this.peer = peerOf(socket);
     socket.setNoDelay(true);
-    socket.on("data", this.onData);
+    onBytes(socket, this.onData);
     socket.on("drain", () => {
       this.backpressured = false;
       this.lastActivity = performance.now();
@@ -288,7 +289,7 @@ export class Http1Connection implements Downstream, BodyReader {
       if (!NOT_IN_101.has(headers[i] as string)) h.push(headers[i] as string, headers[i + 1] as string);
     this.encoder.drop();
     this.abortHandler = this.drainHandler = undefined;
-    this.socket.removeListener("data", this.onData);
+    offBytes(this.socket, this.onData);
     const early = this.rb.clear();
     this.write(serializeHead(this.statusLine(101), h));
     this.tunnel = new Tunnel(this.socket, upstream, early, rest, (t) => onEnd(t.toClient, t.toUpstream));
@@ -340,9 +341,9 @@ export class Http1Connection implements Downstream, BodyReader {
         chunk.length >= H2_PREFACE.length &&
         chunk.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)
       ) {
-        this.socket.removeListener("data", this.onData);
+        offBytes(this.socket, this.onData);
         this.socket.pause();
-        this.socket.unshift(chunk);
+        putBack(this.socket, chunk);
         this.onClose(this);
         this.onPreface(this.socket, chunk);
         return;

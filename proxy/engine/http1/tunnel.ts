@@ -3,6 +3,7 @@
 // writer is backed up stops reading. Half-close: a FIN one way is passed on, the other way keeps flowing. An error
 // or a close on either side closes both.
 import type { Socket } from "node:net";
+import { onBytes } from "../socket-read.js";
 
 export class Tunnel {
   /** performance.now() of the last byte either way (stream_idle_timeout counts from it). */
@@ -60,7 +61,7 @@ export class Tunnel {
       }
     };
     if (first?.length) send(first);
-    from.on("data", send);
+    onBytes(from, send);
     from.on("end", () => {
       if (!to.destroyed) to.end();
     });

@@ -6,6 +6,7 @@ import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from ".
 import { headerValue, listsToken, type ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 import type { BodySink, RequestBody } from "../http/body.js";
+import { offBytes, onBytes } from "../socket-read.js";
 
 export type { Exchange, UpstreamFailure } from "../link.js";
 
@@ -64,7 +65,7 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
       onConnect(err);
     });
     this.socket = s;
-    s.on("data", this.onData);
+    onBytes(s, this.onData);
     s.on("drain", () => this.sending?.resume());
     s.on("close", () => {
       this.dead = true;
@@ -268,7 +269,7 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
     this.keepAlive = false;
     this.phase = Phase.Idle;
     this.buf = undefined;
-    this.socket.removeListener("data", this.onData);
+    offBytes(this.socket, this.onData);
     ex.onUpgrade(head, raw, rest, this.socket);
   }
 
