@@ -15,7 +15,13 @@ const KNOWN = [
   "num_retries",
   "per_try_timeout",
   "host_selection_retry_max_attempts",
+  "retry_priority",
 ];
+
+/** Envoy's one retry priority extension (Istio's retryRemoteLocalities), by name and by its config's type. */
+const PREVIOUS_PRIORITIES = "envoy.retry_priorities.previous_priorities";
+const PREVIOUS_PRIORITIES_CONFIG = "envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig";
+const INT32_MAX = 2 ** 31 - 1;
 
 export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
   onlyKnown(r, o, path, KNOWN, "RetryPolicy");
@@ -54,5 +60,31 @@ export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
     maxIntervalMs: max,
     retriableStatusCodes: new Set(codes),
     previousHosts: preds.some((n) => n.includes("previous_hosts")),
+    previousPriorities: retryPriority(r, o, path),
   };
+}
+
+/**
+ * retry_priority: previous_priorities only, and its update_frequency, which Envoy requires above 0 (an extension
+ * named without a typed_config has the default config, 0, refused as Envoy refuses it). 0 when there is none.
+ */
+function retryPriority(r: Reader, o: Obj, path: string): number {
+  const rp = r.optObj(o, "retry_priority", path);
+  if (!rp) return 0;
+  const p = join(path, "retry_priority");
+  onlyKnown(r, rp, p, ["name", "typed_config"], "RetryPolicy.RetryPriority");
+  const name = r.str(rp, "name", p) ?? "";
+  const typed = r.optObj(rp, "typed_config", p);
+  const tp = join(p, "typed_config");
+  // Envoy finds the extension by its config's type, else by its name: either must be previous_priorities.
+  if (typed && anyType(typed) !== PREVIOUS_PRIORITIES_CONFIG)
+    r.fail(tp, `${anyType(typed) ?? "(no @type)"}: only ${PREVIOUS_PRIORITIES} is supported`);
+  if (name !== PREVIOUS_PRIORITIES && (name || !typed))
+    r.fail(join(p, "name"), `${name || "(unnamed)"}: only ${PREVIOUS_PRIORITIES} is supported`);
+  const config = typed ?? {};
+  onlyKnown(r, config, tp, ["update_frequency"], "PreviousPrioritiesConfig");
+  const every = r.num(config, "update_frequency", tp) ?? 0;
+  if (!Number.isInteger(every) || every < 1 || every > INT32_MAX)
+    r.fail(join(tp, "update_frequency"), `must be an integer from 1 to ${INT32_MAX}`);
+  return every;
 }
