@@ -3,6 +3,7 @@
 import type { Cluster } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
 import { PriorityLb } from "./lb/priority.js";
+import type { PreviousPriorities } from "./lb/previous-priorities.js";
 import { Host } from "./cluster-host.js";
 import { breaksStreak, eject, resetStreaks } from "./outlier.js";
 import { isIP } from "node:net";
@@ -212,30 +213,19 @@ export class ClusterRuntime {
   }
 
   /**
-   * A host for a request; hosts in `exclude` are avoided when another one is usable. As Envoy's: a priority level
-   * is drawn by the levels' loads; a level in panic (fewer healthy hosts than healthy_panic_threshold) balances over
-   * all its hosts, healthy or not, counting lb_healthy_panic; with no healthy host and the threshold at 0, none.
+   * A host for a request (PriorityLb.choose): hosts in `exclude` are avoided when another one is usable; `priorities`:
+   * a retry's previous_priorities.
    */
-  pick(hash: number | undefined, random: () => number, exclude?: ReadonlySet<string>): Host | undefined {
+  pick(
+    hash: number | undefined,
+    random: () => number,
+    exclude?: ReadonlySet<string>,
+    priorities?: PreviousPriorities,
+  ): Host | undefined {
     const now = Date.now();
     if (this.stale || now >= this.nextExpiry) this.refreshHealth(now);
     const usable = (k: string) => this.usableHost(this.hosts.get(k), now);
-    const lb = this.lb;
-    if (lb.simple) {
-      // One level, not in panic: the policy's balancer over the healthy hosts, what it cost before levels existed.
-      const level = lb.only;
-      if (exclude?.size) {
-        const h = level.pick({ hash, random, usable: (k) => !exclude.has(k) && usable(k) });
-        if (h) return h;
-      }
-      return level.pick({ hash, random, usable });
-    }
-    if (exclude?.size) {
-      const any = (k: string) => !exclude.has(k);
-      const h = lb.pick({ hash, random, usable: (k) => any(k) && usable(k), any }, this.panicked);
-      if (h) return h;
-    }
-    return lb.pick({ hash, random, usable, any: () => true }, this.panicked);
+    return this.lb.choose({ hash, random, usable }, this.panicked, exclude, priorities);
   }
 
   private stopChecks: (() => void) | undefined;

@@ -11,6 +11,7 @@ import { headerValue, type ResponseHead } from "./http/head.js";
 import type { Exchange, UpstreamFailure, UpstreamLink, UpstreamRequest } from "./link.js";
 import type { LocalFlag } from "./local.js";
 import { backoffMs, retriableFailure, retriableStatus } from "./retry.js";
+import { PreviousPriorities } from "./lb/previous-priorities.js";
 import { rewritePath, setHeader } from "./router/index.js";
 import { MAX_TIMER_MS, routeTimeoutMs } from "./grpc-timeout.js";
 import { requestHash, type CookieMaker } from "./router/hash.js";
@@ -57,6 +58,8 @@ export class Forward implements Exchange, CookieMaker {
   private retryCounted = false;
   private hash: number | undefined;
   private tried: Set<string> | undefined;
+  /** retry_priority previous_priorities: the priorities tried, which retries leave out. */
+  private priorities: PreviousPriorities | undefined;
   private host: Host | undefined;
   private conn: UpstreamLink | undefined;
   private cancelAcquire: (() => void) | undefined;
@@ -103,6 +106,7 @@ export class Forward implements Exchange, CookieMaker {
     if (vh?.attemptCount) setHeader(this.upstream.headers, "x-envoy-attempt-count", "1");
     this.retry = a.retry ?? vh?.retry;
     if (this.retry?.previousHosts) this.tried = new Set();
+    if (this.retry?.previousPriorities) this.priorities = new PreviousPriorities(this.retry.previousPriorities);
     if (a.hashPolicy.length) {
       this.hash = requestHash(
         a.hashPolicy,
@@ -189,10 +193,11 @@ export class Forward implements Exchange, CookieMaker {
     const host =
       cluster.config.type === "ORIGINAL_DST"
         ? cluster.originalHost(dst)
-        : cluster.pick(this.hash, this.ctx.random, this.tried);
+        : cluster.pick(this.hash, this.ctx.random, this.tried, this.priorities);
     if (!host) return this.local(503, "UH");
     this.host = host;
     this.tried?.add(host.key);
+    this.priorities?.attempted(host.priority);
     host.active++;
     // An upgrade always gets a connection of its own: it becomes the tunnel, or is closed after the response.
     const r = cluster.acquire(

@@ -9,6 +9,7 @@ const policy = (on: string, codes: number[] = []): RetryPolicy => ({
   maxIntervalMs: 250,
   retriableStatusCodes: new Set(codes),
   previousHosts: false,
+  previousPriorities: 0,
 });
 
 describe("retry decisions", () => {

@@ -29,6 +29,15 @@ export const CORS_FILTER = "envoy.filters.http.cors";
 export const ROUTER_FILTER = "envoy.filters.http.router";
 
 /**
+ * `retryRemoteLocalities: true`, as istiod renders it: Envoy's previous_priorities, which leaves the priorities (the
+ * failover localities) of earlier attempts out of later ones, updating every 2 attempts.
+ */
+const retryRemoteLocalities = (): NonNullable<RetryPolicy["retry_priority"]> => ({
+  name: "envoy.retry_priorities.previous_priorities",
+  typed_config: { "@type": TYPE.previousPriorities, update_frequency: 2 },
+});
+
+/**
  * Istio's retry policy. None given: 2 attempts on connect-failure, refused-stream, unavailable, cancelled and
  * 503, avoiding previously tried hosts (unless the destination hashes consistently). `attempts: 0` disables
  * retries. Numbers in `retryOn` are status codes.
@@ -58,6 +67,7 @@ export function retryPolicy(retries: HTTPRetry | undefined, consistentHash: bool
     if (retries.perTryTimeout) out.per_try_timeout = protoDuration(retries.perTryTimeout);
     if (retries.backoff) out.retry_back_off = { base_interval: protoDuration(retries.backoff) };
     if (retries.retryIgnorePreviousHosts !== undefined) previousHosts = retries.retryIgnorePreviousHosts;
+    if (retries.retryRemoteLocalities) out.retry_priority = retryRemoteLocalities();
   }
   if (previousHosts) {
     out.retry_host_predicate = [

@@ -8,6 +8,7 @@ import { parseNodeId, translate } from "./index.js";
 
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
 const WEB = "outbound|80||web.example.com";
+const PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts";
 
 function routes(http: string, ...extra: string[]): JsonObject[] {
   const out = translate(meshModel(webRoutes(http), ...extra), client);
@@ -153,6 +154,26 @@ describe("retries and timeouts", () => {
         retriable_status_codes: [429],
       },
     });
+  });
+
+  it("renders retryRemoteLocalities as istiod does: previous_priorities, updated every 2 attempts", () => {
+    const [on, off] = routes(`
+  - match: [{ uri: { prefix: /on } }]
+    retries: { attempts: 3, retryRemoteLocalities: true }
+    route: [{ destination: { host: web.example.com } }]
+  - retries: { attempts: 3, retryRemoteLocalities: false }
+    route: [{ destination: { host: web.example.com } }]`);
+    expect(on).toHaveProperty(["route", "retry_policy", "retry_priority"], {
+      name: "envoy.retry_priorities.previous_priorities",
+      typed_config: {
+        "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+        update_frequency: 2,
+      },
+    });
+    // The rest of the policy is as without it: the previous_hosts predicate stays.
+    expect(on).toHaveProperty(["route", "retry_policy", "retry_host_predicate", 0, "name"], PREVIOUS_HOSTS);
+    expect(off?.["route"]).not.toHaveProperty("retry_policy.retry_priority");
+    expect(off).toHaveProperty(["route", "retry_policy", "num_retries"], 3);
   });
 
   it("disables retries with attempts: 0", () => {

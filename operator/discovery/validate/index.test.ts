@@ -90,6 +90,16 @@ describe("validate VirtualService", () => {
     ]);
   });
 
+  it("takes retryRemoteLocalities as a bool (the proxy leaves tried localities out of retries)", () => {
+    expect(
+      vsErrors(`
+  - retries: { attempts: 2, retryRemoteLocalities: true }
+    route: [{ destination: { host: reviews } }]
+  - retries: { attempts: 2, retryRemoteLocalities: "yes" }
+    route: [{ destination: { host: reviews } }]`),
+    ).toEqual(['spec.http[1].retries.retryRemoteLocalities: expected true or false, got string "yes"']);
+  });
+
   it("checks subsets against the DestinationRules it is given, passing over one without a host", () => {
     const broken = { name: "broken", namespace: "default", spec: {} as DestinationRule };
     const [vs] = parseYaml(`

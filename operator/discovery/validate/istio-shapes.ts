@@ -78,7 +78,7 @@ const httpRoute = obj(
       attempts: count,
       perTryTimeout: dur,
       retryOn: str,
-      retryRemoteLocalities: no,
+      retryRemoteLocalities: bool,
       retryIgnorePreviousHosts: bool,
       backoff: dur,
     }),

@@ -4,20 +4,19 @@ import type {
   ForwardAction,
   HashPolicy,
   RedirectAction,
-  RetryPolicy,
   Route,
   RouteAction,
   RouteConfig,
   VirtualHost,
   WeightedCluster,
 } from "./types.js";
-import { anyType, fraction, isObj, join, nameOf, Reader, type Obj, onlyKnown } from "./read.js";
+import { fraction, join, nameOf, Reader, type Obj, onlyKnown } from "./read.js";
 import { compileRouteMatch } from "./route-match.js";
 import { headerEdits } from "./headers.js";
 import { perFilter } from "./filters.js";
 import { corsField } from "./cors.js";
 import { websocketUpgrade } from "./upgrade.js";
-import { retryOnProblem } from "../../xds/retry-on.js";
+import { retryPolicy } from "./retry-policy.js";
 
 const EDITS = [
   "request_headers_to_add",
@@ -28,8 +27,7 @@ const EDITS = [
 
 /**
  * The fields this proxy implements, per message: any other field set to other than its default is refused, naming it,
- * rather than taken and ignored (a `runtime_fraction` match would otherwise match every request). `host_selection_retry_max_attempts` is taken: a retry never picks a host it
- * tried while an untried one is usable, which is what those attempts are for.
+ * rather than taken and ignored (a `runtime_fraction` match would otherwise match every request).
  */
 const KNOWN = {
   RouteConfiguration: ["name", "virtual_hosts", "validate_clusters", "ignore_port_in_host_matching", ...EDITS],
@@ -84,15 +82,6 @@ const KNOWN = {
     "strip_query",
   ],
   DirectResponseAction: ["status", "body"],
-  RetryPolicy: [
-    "retry_on",
-    "retry_back_off",
-    "retriable_status_codes",
-    "retry_host_predicate",
-    "num_retries",
-    "per_try_timeout",
-    "host_selection_retry_max_attempts",
-  ],
   MirrorPolicy: ["cluster", "runtime_fraction"],
 } as const;
 
@@ -334,46 +323,6 @@ function hashPolicy(r: Reader, raw: unknown, path: string): HashPolicy {
   const q = r.optObj(o, "query_parameter", path);
   if (q) return { kind: "query", name: r.reqStr(q, "name", join(path, "query_parameter")), terminal };
   return r.fail(path, "one of header, cookie, connection_properties or query_parameter is required");
-}
-
-export function retryPolicy(r: Reader, o: Obj, path: string): RetryPolicy {
-  onlyKnown(r, o, path, KNOWN.RetryPolicy, "RetryPolicy");
-  const on = new Set<string>();
-  const ro = r.str(o, "retry_on", path) ?? "";
-  for (const part of ro.split(",")) {
-    const p = part.trim();
-    if (!p) continue;
-    const problem = retryOnProblem(p);
-    if (problem) r.fail(join(path, "retry_on"), problem);
-    on.add(p);
-  }
-  const backoff = r.optObj(o, "retry_back_off", path);
-  const base = backoff ? (r.duration(backoff, "base_interval", join(path, "retry_back_off")) ?? 25) : 25;
-  const max = backoff ? (r.duration(backoff, "max_interval", join(path, "retry_back_off")) ?? base * 10) : base * 10;
-  const codes = r.list(o, "retriable_status_codes", path).map((c, i) => {
-    if (typeof c !== "number") r.fail(join(join(path, "retriable_status_codes"), i), "expected a status code");
-    return c;
-  });
-  const preds = r.list(o, "retry_host_predicate", path).map((p, i) => {
-    const po = r.obj(p, join(join(path, "retry_host_predicate"), i));
-    const name = `${typeof po.name === "string" ? po.name : ""} ${(isObj(po.typed_config) && anyType(po.typed_config)) || ""}`;
-    if (!/previous_hosts|PreviousHostsPredicate/.test(name))
-      r.fail(
-        join(join(path, "retry_host_predicate"), i),
-        `${name.trim() || "(unnamed)"}: only previous_hosts is supported`,
-      );
-    return name;
-  });
-
-  return {
-    on,
-    numRetries: r.num(o, "num_retries", path) ?? 1,
-    perTryTimeoutMs: r.duration(o, "per_try_timeout", path) ?? 0,
-    baseIntervalMs: base,
-    maxIntervalMs: max,
-    retriableStatusCodes: new Set(codes),
-    previousHosts: preds.some((n) => n.includes("previous_hosts")),
-  };
 }
 
 /** envoy.type.matcher.v3.RegexMatchAndSubstitute: every match of `pattern` in the path replaced (RE2::GlobalReplace). */

@@ -67,6 +67,11 @@ export interface RetryPolicy {
   maxIntervalMs: number;
   retriableStatusCodes: ReadonlySet<number>;
   previousHosts: boolean;
+  /**
+   * retry_priority envoy.retry_priorities.previous_priorities: its update_frequency, how many attempts go by before
+   * the priority levels they went to are left out of the next picks; 0: no retry_priority.
+   */
+  previousPriorities: number;
 }
 
 export type HashPolicy =

@@ -243,6 +243,7 @@ spec:
   - match: [{ uri: { exact: /teapot } }]
     directResponse: { status: 418, body: { string: short and stout } }
   - route: [{ destination: { host: app.internal, port: { number: 80 } } }]
+    retries: { attempts: 2, retryRemoteLocalities: true }
   tcp:
   - match: [{ port: 5432 }]
     route: [{ destination: { host: app.internal, port: { number: 5432 } } }]

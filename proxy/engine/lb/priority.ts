@@ -5,6 +5,7 @@
 // The work is done in refresh(), when health changes; a pick is a draw of a level and the level's balancer.
 import type { LbPolicy } from "../config/types.js";
 import { createBalancer, type LbHost, type LbOptions, type LoadBalancer, type PickContext } from "./index.js";
+import type { PreviousPriorities } from "./previous-priorities.js";
 
 export interface TieredHost extends LbHost {
   /** LocalityLbEndpoints.priority: 0 is the highest. */
@@ -38,10 +39,14 @@ interface Locality<H extends LbHost> {
 }
 
 interface Level<H extends LbHost> {
+  /** LocalityLbEndpoints.priority of its hosts. */
+  priority: number;
   hosts: H[];
   lb: LoadBalancer<H>;
   localities: Locality<H>[];
   healthy: number;
+  /** Percent of the traffic it can take: its healthy share by the overprovisioning factor, at most 100. */
+  health: number;
   /** Percent of the picks this level gets. */
   load: number;
   panic: boolean;
@@ -51,6 +56,8 @@ export class PriorityLb<H extends TieredHost> {
   private readonly levels: Level<H>[];
   /** One level, no locality weighting, not in panic: a pick is that level's balancer's, as without priorities. */
   simple = true;
+  /** RING_HASH, MAGLEV: as Envoy's thread-aware balancers, a level is drawn by the cluster's loads, never a retry's. */
+  readonly hashed: boolean;
 
   constructor(
     policy: LbPolicy,
@@ -58,6 +65,7 @@ export class PriorityLb<H extends TieredHost> {
     opts: LbOptions,
     private readonly tiers: TierOptions,
   ) {
+    this.hashed = policy === "RING_HASH" || policy === "MAGLEV";
     // Levels in priority order; a priority no host has is an empty level, which gets no load: skipped.
     const byPriority = new Map<number, H[]>();
     for (const h of hosts) byPriority.set(h.priority, [...(byPriority.get(h.priority) ?? []), h]);
@@ -69,6 +77,7 @@ export class PriorityLb<H extends TieredHost> {
       if (tiers.localityWeighted)
         for (const h of level) byLocality.set(h.locality, [...(byLocality.get(h.locality) ?? []), h]);
       return {
+        priority: p,
         hosts: level,
         lb: createBalancer(policy, level, opts),
         localities: [...byLocality.values()].map((hs) => ({
@@ -79,6 +88,7 @@ export class PriorityLb<H extends TieredHost> {
           current: 0,
         })),
         healthy: 0,
+        health: 0,
         load: 0,
         panic: false,
       };
@@ -98,7 +108,8 @@ export class PriorityLb<H extends TieredHost> {
       }
       for (const h of level.hosts) if (healthy(h)) level.healthy++;
       const n = level.hosts.length;
-      health.push(n ? Math.min(100, Math.floor((over * level.healthy) / n)) : 0);
+      level.health = n ? Math.min(100, Math.floor((over * level.healthy) / n)) : 0;
+      health.push(level.health);
     }
     const total = Math.min(
       100,
@@ -155,20 +166,78 @@ export class PriorityLb<H extends TieredHost> {
     return this.levels.map((l) => ({ load: l.load, panic: l.panic, healthy: l.healthy, hosts: l.hosts.length }));
   }
 
-  /** The level drawn for this pick: the hash (or a random draw) mod 100 against the cumulative loads, as Envoy's. */
-  private level(ctx: PickContext): Level<H> {
+  /**
+   * The loads with the levels of the `excluded` priorities left out (Envoy's previous_priorities): the others share
+   * the traffic by their health, as the cluster's loads are shared; undefined when those left have no health at all.
+   */
+  loadsWithout(excluded: ReadonlySet<number>): number[] | undefined {
+    const health = this.levels.map((l) => (excluded.has(l.priority) ? 0 : l.health));
+    const total = Math.min(
+      100,
+      health.reduce((a, b) => a + b, 0),
+    );
+    if (total === 0) return undefined;
+    const loads = health.map(() => 0);
+    // As Envoy's adjustForAttemptedPriorities: passes in priority order until all 100% is given (rounding's rest).
+    let remaining = 100;
+    while (remaining > 0)
+      for (let i = 0; i < health.length; i++) {
+        const share = Math.min(remaining, Math.floor(((health[i] as number) * 100) / total));
+        loads[i] = (loads[i] as number) + share;
+        remaining -= share;
+      }
+    return loads;
+  }
+
+  /**
+   * The level drawn for this pick: the hash (or a random draw) mod 100 against the cumulative loads, as Envoy's;
+   * `loads`: a retry's (loadsWithout), else the cluster's.
+   */
+  private level(ctx: PickContext, loads: readonly number[] | undefined): Level<H> {
     const draw = ((ctx.hash ?? Math.floor(ctx.random() * 0x100000000)) % 100) + 1;
+    const own = loads?.length !== this.levels.length;
     let sum = 0;
-    for (const level of this.levels) {
-      sum += level.load;
-      if (draw <= sum) return level;
+    for (let i = 0; i < this.levels.length; i++) {
+      sum += own ? (this.levels[i] as Level<H>).load : (loads[i] as number);
+      if (draw <= sum) return this.levels[i] as Level<H>;
     }
     return this.levels[0] as Level<H>;
   }
 
+  /**
+   * A host for a request; hosts in `exclude` are avoided when another one is usable. As Envoy's: a priority level
+   * is drawn by the levels' loads (or by a retry's previous_priorities, but not with RING_HASH or MAGLEV); a level in
+   * panic (fewer healthy hosts than healthy_panic_threshold) balances over all its hosts, healthy or not, counting
+   * lb_healthy_panic; with no healthy host and the threshold at 0, none.
+   */
+  choose(
+    ctx: PickContext,
+    panicked: () => void,
+    exclude?: ReadonlySet<string>,
+    priorities?: PreviousPriorities,
+  ): H | undefined {
+    const { hash, random, usable } = ctx;
+    if (this.simple) {
+      // One level, not in panic: the policy's balancer over the healthy hosts, what it cost before levels existed.
+      const level = this.only;
+      if (exclude?.size) {
+        const h = level.pick({ hash, random, usable: (k) => !exclude.has(k) && usable(k) });
+        if (h) return h;
+      }
+      return level.pick(ctx);
+    }
+    const loads = this.hashed ? undefined : priorities?.loadsFor(this);
+    if (exclude?.size) {
+      const any = (k: string) => !exclude.has(k);
+      const h = this.pick({ hash, random, usable: (k) => any(k) && usable(k), any }, panicked, loads);
+      if (h) return h;
+    }
+    return this.pick({ hash, random, usable, any: () => true }, panicked, loads);
+  }
+
   /** A host, and whether it was chosen in panic (Envoy counts lb_healthy_panic then). */
-  pick(ctx: TierPick, panicked: () => void): H | undefined {
-    const level = this.level(ctx);
+  pick(ctx: TierPick, panicked: () => void, loads?: readonly number[]): H | undefined {
+    const level = this.level(ctx, loads);
     if (level.panic) {
       panicked();
       return level.lb.pick({ hash: ctx.hash, random: ctx.random, usable: ctx.any });

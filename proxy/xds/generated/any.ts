@@ -18,6 +18,7 @@ import type { HttpConnectionManager as envoy_extensions_filters_network_http_con
 import type { RBAC as envoy_extensions_filters_network_rbac_v3_RBAC } from "./envoy/extensions/filters/network/rbac/v3.js";
 import type { TcpProxy as envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy } from "./envoy/extensions/filters/network/tcp_proxy/v3.js";
 import type { PreviousHostsPredicate as envoy_extensions_retry_host_previous_hosts_v3_PreviousHostsPredicate } from "./envoy/extensions/retry/host/previous_hosts/v3.js";
+import type { PreviousPrioritiesConfig as envoy_extensions_retry_priority_previous_priorities_v3_PreviousPrioritiesConfig } from "./envoy/extensions/retry/priority/previous_priorities/v3.js";
 import type { DownstreamTlsContext as envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext, Secret as envoy_extensions_transport_sockets_tls_v3_Secret, UpstreamTlsContext as envoy_extensions_transport_sockets_tls_v3_UpstreamTlsContext } from "./envoy/extensions/transport_sockets/tls/v3.js";
 import type { HttpProtocolOptions as envoy_extensions_upstreams_http_v3_HttpProtocolOptions } from "./envoy/extensions/upstreams/http/v3.js";
 
@@ -43,6 +44,7 @@ export interface AnyTypes {
   "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy": envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy;
   "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit": envoy_extensions_filters_network_connection_limit_v3_ConnectionLimit;
   "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate": envoy_extensions_retry_host_previous_hosts_v3_PreviousHostsPredicate;
+  "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig": envoy_extensions_retry_priority_previous_priorities_v3_PreviousPrioritiesConfig;
   "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog": envoy_extensions_access_loggers_file_v3_FileAccessLog;
   "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions": envoy_extensions_upstreams_http_v3_HttpProtocolOptions;
   "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext": envoy_extensions_transport_sockets_tls_v3_UpstreamTlsContext;
