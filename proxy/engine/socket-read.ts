@@ -1,4 +1,4 @@
-// How the engine reads its plaintext sockets: into one buffer shared by every socket (Node's `onread`), each read
+// How the engine reads its sockets (plaintext, and TLS sockets' decrypted bytes): into one buffer shared by every socket (Node's `onread`), each read
 // copied out to a Buffer of its own length and handed to the socket's one handler (a body streaming in 16 KiB+ reads
 // goes to buffers of the socket's own instead, uncopied: see deliver). A 'data' event costs a new 64 KiB
 // ArrayBuffer per read and Readable's push, buffer list and emit; on a bare relay in front of nginx (hack/bench's
@@ -8,9 +8,9 @@
 //
 // Node offers `onread` only where a socket is created (net.connect, new Socket); accepted sockets and sockets that
 // changed hands (the TLS inspector read their first bytes, HTTP/1.1 handed over an h2c connection) are switched with
-// the same three fields Node's own constructor sets for it, found by their names on the socket. A Node without them
-// (or a TLSSocket, whose reads go through its TLS engine) keeps 'data' events: same bytes, same order, only slower.
-// `readsShared` tells which, and a test holds Node 20 to the fast one.
+// the same three fields Node's own constructor sets for it, found by their names on the socket; a TLSSocket's handle
+// (its TLS engine) takes a user buffer as a TCP handle does. A Node without them keeps 'data' events: same bytes,
+// same order, only slower. `readsShared` tells which, and a test holds Node 20 to the fast one.
 import { Socket } from "node:net";
 
 export type BytesHandler = (chunk: Buffer) => void;
@@ -80,7 +80,7 @@ function deliver(socket: Socket, r: Reading, n: number, buf: Buffer): void {
 
 /** Switches `socket` to reading into SHARED, keeping what its stream had buffered; false: it can't be. */
 function switchToShared(socket: Socket, r: Reading): boolean {
-  if (Object.getPrototypeOf(socket) !== Socket.prototype || socket.destroyed) return false;
+  if (!(socket instanceof Socket) || socket.destroyed) return false;
   const handle = (socket as unknown as { _handle: Handle | null })._handle;
   const f = nodeFields(socket);
   if (!f || typeof handle?.useUserBuffer !== "function") return false;
