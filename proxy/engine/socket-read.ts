@@ -1,6 +1,6 @@
-// How the engine reads its sockets (plaintext, and TLS sockets' decrypted bytes): into one buffer shared by every socket (Node's `onread`), each read
-// copied out to a Buffer of its own length and handed to the socket's one handler (a body streaming in 16 KiB+ reads
-// goes to buffers of the socket's own instead, uncopied: see deliver). A 'data' event costs a new 64 KiB
+// How the engine reads its sockets (plaintext, and TLS sockets' decrypted bytes): into one buffer shared by every
+// socket (Node's `onread`), each read copied out to a Buffer of its own length and handed to the socket's one handler
+// (a body streaming in 16 KiB+ reads goes to buffers of the socket's own instead, uncopied: see deliver). A 'data' event costs a new 64 KiB
 // ArrayBuffer per read and Readable's push, buffer list and emit; on a bare relay in front of nginx (hack/bench's
 // backend, wrk -c32, this machine) that was 15.8–17.1 µs of CPU per request against 11.3–11.9 µs read this way
 // (58–64k → 77–78k req/s). The copy is what makes one buffer safe to share: nothing ever keeps a view of it, since
