@@ -77,15 +77,20 @@ interface Proxy {
   admin?: number;
 }
 
-/** How many connections each engine worker accepted (Envoy's listener.<l>.worker_<i>.downstream_cx_total). */
+/**
+ * How many connections each engine worker accepted over all listeners (Envoy's
+ * listener.<l>.worker_<i>.downstream_cx_total, summed by worker).
+ */
 async function workerShares(admin: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
-  const counts = [...text.matchAll(/^listener\.[^\n]*\.worker_(\d+)\.downstream_cx_total: (\d+)$/gm)].map((m) => [
-    m[1],
-    Number(m[2]),
-  ]);
-  const total = counts.reduce((n, [, c]) => n + Number(c), 0);
-  return counts.map(([w, c]) => `worker ${w}: ${c} (${((Number(c) * 100) / total).toFixed(0)}%)`).join(", ");
+  const byWorker = new Map<string, number>();
+  for (const m of text.matchAll(/^listener\.[^\n]*\.worker_(\d+)\.downstream_cx_total: (\d+)$/gm))
+    byWorker.set(m[1] as string, (byWorker.get(m[1] as string) ?? 0) + Number(m[2]));
+  const total = [...byWorker.values()].reduce((n, c) => n + c, 0);
+  return [...byWorker]
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([w, c]) => `worker ${w}: ${c} (${((c * 100) / total).toFixed(0)}%)`)
+    .join(", ");
 }
 
 async function main(): Promise<void> {
