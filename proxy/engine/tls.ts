@@ -67,6 +67,9 @@ function params(tls: ListenerTls): { minVersion?: TlsVersion; maxVersion?: TlsVe
   };
 }
 
+/** The client sent a certificate (Node gives an empty object when it sent none). */
+const presented = (socket: TLSSocket): boolean => Object.keys(socket.getPeerCertificate()).length > 0;
+
 /** A chain's TLS termination: accepted sockets handed over, with the client's ALPN when its ClientHello was read. */
 export interface TlsTerminator {
   accept(socket: Socket, offered?: readonly string[]): void;
@@ -88,7 +91,12 @@ export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) =>
       // principal); require_client_certificate makes a client without a valid one fail the handshake.
       ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
     });
-    server.on("secureConnection", onSecure);
+    server.on("secureConnection", (socket: TLSSocket) => {
+      // As Envoy: a certificate the client presents is verified, required or not (OPTIONAL_MUTUAL's
+      // require_client_certificate false); one the CA didn't sign ends the connection before a byte is read.
+      if (tls.ca && !socket.authorized && presented(socket)) return void socket.destroy();
+      onSecure(socket);
+    });
     server.on("tlsClientError", (_err, socket) => socket.destroy());
     return server;
   };
