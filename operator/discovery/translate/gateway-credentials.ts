@@ -1,8 +1,9 @@
 // A Gateway server's `tls.credentialName`, as istiod serves it: the Secret of that name in the gateway proxy's own
 // namespace (never another namespace's) becomes SDS Secret `kubernetes://<name>` (certificate and key), and under
-// MUTUAL `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's `cacert`/`ca.crt`). A
-// Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the certificate's leaves the server
-// out, with a warning naming the Gateway and field (the gateway's other servers keep serving). Pure.
+// MUTUAL and OPTIONAL_MUTUAL `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's
+// `cacert`/`ca.crt`). A Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the
+// certificate's leaves the server out, with a warning naming the Gateway and field (the gateway's other servers keep
+// serving). Pure.
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Secret } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
@@ -103,11 +104,14 @@ export function credentialTls(
   const pair = pairSecret(found, CREDENTIAL_PREFIX + name);
   if (typeof pair === "string") return left(`secret ${namespace}/${name}: ${pair}`);
   const certificate = CREDENTIAL_PREFIX + name;
-  if (tls.mode !== "MUTUAL") return { tls: { kind: "sds", certificate, clientCa: undefined }, secrets: [pair] };
+  const optional = tls.mode === "OPTIONAL_MUTUAL";
+  if (tls.mode !== "MUTUAL" && !optional)
+    return { tls: { kind: "sds", certificate, clientCa: undefined }, secrets: [pair] };
   // As istiod's GetCaCert: Secret `<name>-cacert` if there is one, else the certificate's own Secret.
   const caName = name + CA_SUFFIX;
   const caFrom = credential(model, namespace, caName) ?? found;
   const ca = rootSecret(caFrom, CREDENTIAL_PREFIX + caName);
-  if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (MUTUAL's CA): ${ca}`);
-  return { tls: { kind: "sds", certificate, clientCa: CREDENTIAL_PREFIX + caName }, secrets: [pair, ca] };
+  if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (${tls.mode}'s CA): ${ca}`);
+  const clientCa = CREDENTIAL_PREFIX + caName;
+  return { tls: { kind: "sds", certificate, clientCa, ...(optional ? { optional } : {}) }, secrets: [pair, ca] };
 }

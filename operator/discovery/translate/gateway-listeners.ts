@@ -12,12 +12,15 @@ import { address, connectionManager, hcmFilter } from "./listeners.js";
 import { MESH_SERVER_TLS, TLS_INSPECTOR } from "./mtls.js";
 import { ADS } from "./policy.js";
 
-/** Where an HTTPS server's certificate, key and (MUTUAL) client CA come from. */
+/**
+ * Where an HTTPS server's certificate, key and (MUTUAL, OPTIONAL_MUTUAL) client CA come from; `optional`: under
+ * OPTIONAL_MUTUAL a client may present no certificate (one it presents is still checked against the CA).
+ */
 export type GatewayTls =
   /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
-  | { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined }
+  | { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined; optional?: boolean }
   /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
-  | { kind: "sds"; certificate: string; clientCa: string | undefined }
+  | { kind: "sds"; certificate: string; clientCa: string | undefined; optional?: boolean }
   /** ISTIO_MUTUAL: the gateway's own mesh certificate (SDS `default`), clients verified against the mesh root (`ROOTCA`). */
   | { kind: "mesh" };
 
@@ -127,7 +130,9 @@ function transportSocket(
         alpn_protocols: mesh && tcp ? ALPN_DOWNSTREAM_WITH_MXC : ALPN_HTTP,
         ...(params ? { tls_params: params } : {}),
       },
-      ...(clientCa || mesh ? { require_client_certificate: true } : {}),
+      // As istiod's BuildListenerTLSContext: required under MUTUAL and ISTIO_MUTUAL, false otherwise (OPTIONAL_MUTUAL
+      // still verifies a certificate the client presents: the validation context above).
+      require_client_certificate: mesh || (!!clientCa && !tls.optional),
     },
   };
 }

@@ -135,7 +135,7 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
       "spec.servers[0].tls.minProtocolVersion: TLSV1_3 is above maxProtocolVersion TLSV1_2",
     ]);
     expect(validateObject(server({ mode: "AUTO_PASSTHROUGH" }))).toContain(
-      "spec.servers[0].tls.mode: AUTO_PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE, MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)",
+      "spec.servers[0].tls.mode: AUTO_PASSTHROUGH is not supported yet for HTTPS servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)",
     );
   });
 });

@@ -1,8 +1,8 @@
 // Gateways: a router proxy gets a listener per server port of the Gateways selecting it: an HTTP port routed by the
 // VirtualServices bound to those Gateways through `gateways:` (RouteConfiguration `http.<port>`); a TLS port (HTTPS
-// and TLS servers) with a chain per server by SNI, terminating TLS (SIMPLE, MUTUAL, ISTIO_MUTUAL) or passing it
-// through (PASSTHROUGH, a chain per tls route), both kinds on one port as istiod merges them; a TCP server port gets a
-// TcpProxy from the first bound VirtualService whose tcp route applies there.
+// and TLS servers) with a chain per server by SNI, terminating TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL) or
+// passing it through (PASSTHROUGH, a chain per tls route), both kinds on one port as istiod merges them; a TCP server
+// port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
 import type { Observes } from "./telemetry.js";
 import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
@@ -123,9 +123,16 @@ function serverTls(
     return { warning: `${where}.tls.credentialName: ${refusal}; the server is left out` };
   if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
   if (!t.serverCertificate || !t.privateKey) return undefined;
-  const clientCa = t.mode === "MUTUAL" ? t.caCertificates : undefined;
+  const optional = t.mode === "OPTIONAL_MUTUAL";
+  const clientCa = t.mode === "MUTUAL" || optional ? t.caCertificates : undefined;
   return {
-    tls: { kind: "files", certificateChain: t.serverCertificate, privateKey: t.privateKey, clientCa },
+    tls: {
+      kind: "files",
+      certificateChain: t.serverCertificate,
+      privateKey: t.privateKey,
+      clientCa,
+      ...(optional ? { optional } : {}),
+    },
     secrets: [],
   };
 }

@@ -1,10 +1,10 @@
-// A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE, or MUTUAL
-// with client certificates checked against a CA) with a certificate and key from files mounted into the gateway
-// (serverCertificate, privateKey, caCertificates) or from a Kubernetes Secret of the gateway's namespace
-// (credentialName, served over SDS), or pass TLS through (PASSTHROUGH, HTTPS or TLS servers: routed by SNI with
-// VirtualService tls routes); ISTIO_MUTUAL servers (HTTPS, or TLS proxying tcp routes) terminate mesh mTLS with the
-// gateway's own certificate; an HTTP server may redirect to https (httpsRedirect). Anything else is refused by name,
-// never ignored.
+// A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE; MUTUAL with
+// client certificates checked against a CA; OPTIONAL_MUTUAL, as MUTUAL but a client may present none) with a
+// certificate and key from files mounted into the gateway (serverCertificate, privateKey, caCertificates) or from a
+// Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or pass TLS through (PASSTHROUGH,
+// HTTPS or TLS servers: routed by SNI with VirtualService tls routes); ISTIO_MUTUAL servers (HTTPS, or TLS proxying
+// tcp routes) terminate mesh mTLS with the gateway's own certificate; an HTTP server may redirect to https
+// (httpsRedirect). Anything else is refused by name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
 
@@ -30,8 +30,8 @@ const NOT_WITH_ISTIO_MUTUAL: Record<string, string> = {
 /** Set with ISTIO_MUTUAL, istiod applies none of these (only SIMPLE and MUTUAL take them): refused, never ignored. */
 const NOT_APPLIED_WITH_ISTIO_MUTUAL = ["minProtocolVersion", "maxProtocolVersion", "cipherSuites", "httpsRedirect"];
 
-/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL, ISTIO_MUTUAL or
- * PASSTHROUGH; TLS: PASSTHROUGH or ISTIO_MUTUAL). */
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL, OPTIONAL_MUTUAL,
+ * ISTIO_MUTUAL or PASSTHROUGH; TLS: PASSTHROUGH or ISTIO_MUTUAL). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
   const out: string[] = [];
   const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
@@ -75,9 +75,9 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     out.push(`${path}.tls.mode: ${mode} is not supported yet for TLS servers (PASSTHROUGH and ISTIO_MUTUAL are)`);
     return out;
   }
-  if (mode !== "SIMPLE" && mode !== "MUTUAL")
+  if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL")
     out.push(
-      `${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
+      `${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
     );
   if (set("credentialName")) {
     // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
@@ -89,7 +89,9 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
   }
   if (!tls.serverCertificate) out.push(`${path}.tls.serverCertificate: is required (the certificate's file)`);
   if (!tls.privateKey) out.push(`${path}.tls.privateKey: is required (the key's file)`);
-  if (mode === "MUTUAL" && !tls.caCertificates)
-    out.push(`${path}.tls.caCertificates: is required with MUTUAL (the CA client certificates are checked against)`);
+  // As istiod's validateTLSOptions ("MUTUAL TLS requires a client CA bundle"): OPTIONAL_MUTUAL checks a certificate a
+  // client presents against the same CA.
+  if ((mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") && !tls.caCertificates)
+    out.push(`${path}.tls.caCertificates: is required with ${mode} (the CA client certificates are checked against)`);
   return out;
 }
