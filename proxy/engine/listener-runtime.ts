@@ -328,7 +328,8 @@ export class ListenerRuntime {
         const now = this.chainListener(key);
         if (!now) return this.noChain(s);
         describeConnection(s, own?.dst, own?.sni);
-        if (s.alpnProtocol !== "h2") return this.serveSocket(s, key, now, own?.dst);
+        // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
+        if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
         if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
       });
     }

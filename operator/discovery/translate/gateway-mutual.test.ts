@@ -58,12 +58,12 @@ const meshGet = (port: number, ca: string, client?: KeyPair) =>
   });
 
 /** A TLS connection to the gateway offering mesh ALPN: what the backend sent, with the ALPN agreed; or the failure. */
-const meshTcp = (port: number, ca: string, client?: KeyPair) =>
+const meshTcp = (port: number, ca: string, client?: KeyPair, alpn = ["istio-peer-exchange", "istio"]) =>
   new Promise<string>((resolve) => {
     const s: TLSSocket = connect({
       host: "127.0.0.1",
       port,
-      ALPNProtocols: ["istio-peer-exchange", "istio"],
+      ALPNProtocols: alpn,
       ...meshClient(ca, client, "db.example.com"),
     });
     let got = "";
@@ -127,6 +127,10 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
 
   it("TLS: proxies the tcp route for a mesh client, agreeing Istio's metadata-exchange ALPN", async () => {
     expect(await meshTcp(ports.tls, mesh.ca, sleep)).toBe("istio-peer-exchange: db says hello");
+  });
+
+  it("TLS: proxies the tcp route whatever ALPN is agreed, h2 too, as Envoy's tcp_proxy (no HTTP/2 codec)", async () => {
+    expect(await meshTcp(ports.tls, mesh.ca, sleep, ["h2"])).toBe("h2: db says hello");
   });
 
   it("TLS: a client without a certificate, or with one from another root, gets no byte of the backend's", async () => {
