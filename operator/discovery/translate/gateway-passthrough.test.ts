@@ -103,7 +103,7 @@ ${l4BehindGateway("tls", { name: "my-nginx", host: "nginx.example.com", port, ta
     expect(names.sort()).toEqual(["a.shop.example.com", "nginx.example.com"]);
   });
 
-  it("validates as Istio: PASSTHROUGH takes no certificates, TLS servers only pass through", () => {
+  it("validates as Istio: PASSTHROUGH takes no certificates, on TLS servers too", () => {
     expect(validateObject(server("TLS", { mode: "PASSTHROUGH" }))).toEqual([]);
     expect(validateObject(server("HTTPS", {}))).toEqual([]); // Istio's default mode
     expect(validateObject(server("HTTPS", { mode: "PASSTHROUGH", credentialName: "c" }))).toEqual([
@@ -113,8 +113,10 @@ ${l4BehindGateway("tls", { name: "my-nginx", host: "nginx.example.com", port, ta
     expect(validateObject(server("TLS", { mode: "PASSTHROUGH", httpsRedirect: true }))).toEqual([
       "spec.servers[0].tls.httpsRedirect: is not used with PASSTHROUGH (the backend terminates TLS)",
     ]);
-    expect(validateObject(server("TLS", { mode: "SIMPLE", credentialName: "c" }))).toEqual([
-      "spec.servers[0].tls.mode: SIMPLE is not supported yet for TLS servers (PASSTHROUGH and ISTIO_MUTUAL are)",
-    ]);
+    // A TLS server may terminate TLS too (then it proxies tcp routes): translate/gateway-tls-server.test.ts.
+    expect(validateObject(server("TLS", { mode: "SIMPLE", credentialName: "c" }))).toEqual([]);
+    expect(validateObject(server("TLS", { mode: "AUTO_PASSTHROUGH" }))).toContain(
+      "spec.servers[0].tls.mode: AUTO_PASSTHROUGH is not supported yet for TLS servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)",
+    );
   });
 });

@@ -1,10 +1,10 @@
-// A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS servers terminate TLS (SIMPLE; MUTUAL with
-// client certificates checked against a CA; OPTIONAL_MUTUAL, as MUTUAL but a client may present none) with a
-// certificate and key from files mounted into the gateway (serverCertificate, privateKey, caCertificates) or from a
-// Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or pass TLS through (PASSTHROUGH,
-// HTTPS or TLS servers: routed by SNI with VirtualService tls routes); ISTIO_MUTUAL servers (HTTPS, or TLS proxying
-// tcp routes) terminate mesh mTLS with the gateway's own certificate; an HTTP server may redirect to https
-// (httpsRedirect). Anything else is refused by name, never ignored.
+// A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS and TLS servers terminate TLS (SIMPLE;
+// MUTUAL with client certificates checked against a CA; OPTIONAL_MUTUAL, as MUTUAL but a client may present none)
+// with a certificate and key from files mounted into the gateway (serverCertificate, privateKey, caCertificates) or
+// from a Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or pass TLS through
+// (PASSTHROUGH: routed by SNI with VirtualService tls routes); ISTIO_MUTUAL servers terminate mesh mTLS with the
+// gateway's own certificate; a TLS server that terminates TLS proxies the bound VirtualServices' tcp routes; an HTTP
+// server may redirect to https (httpsRedirect). Anything else is refused by name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
 
@@ -30,8 +30,8 @@ const NOT_WITH_ISTIO_MUTUAL: Record<string, string> = {
 /** Set with ISTIO_MUTUAL, istiod applies none of these (only SIMPLE and MUTUAL take them): refused, never ignored. */
 const NOT_APPLIED_WITH_ISTIO_MUTUAL = ["minProtocolVersion", "maxProtocolVersion", "cipherSuites", "httpsRedirect"];
 
-/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS: SIMPLE, MUTUAL, OPTIONAL_MUTUAL,
- * ISTIO_MUTUAL or PASSTHROUGH; TLS: PASSTHROUGH or ISTIO_MUTUAL). */
+/** What is wrong with a server's tls for its protocol (HTTP: only httpsRedirect; HTTPS and TLS: SIMPLE, MUTUAL,
+ * OPTIONAL_MUTUAL, ISTIO_MUTUAL or PASSTHROUGH). */
 export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path: string): string[] {
   const out: string[] = [];
   const set = (k: string) => tls[k] !== undefined && tls[k] !== null;
@@ -71,13 +71,10 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
       if (why) out.push(`${path}.tls.cipherSuites[${i}]: ${why}`);
     }
   });
-  if (protocol === "TLS") {
-    out.push(`${path}.tls.mode: ${mode} is not supported yet for TLS servers (PASSTHROUGH and ISTIO_MUTUAL are)`);
-    return out;
-  }
+  // A TLS server terminating TLS proxies the bound VirtualServices' tcp routes (istiod's TLS-terminating TCP server).
   if (mode !== "SIMPLE" && mode !== "MUTUAL" && mode !== "OPTIONAL_MUTUAL")
     out.push(
-      `${path}.tls.mode: ${mode} is not supported yet for HTTPS servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
+      `${path}.tls.mode: ${mode} is not supported yet for ${protocol} servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
     );
   if (set("credentialName")) {
     // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
