@@ -2,12 +2,10 @@
 // DownstreamTlsContext with require_client_certificate false): a client without a certificate is served, one whose
 // certificate the CA signed is served, one presenting a certificate from another CA is refused; mounted files or a
 // credentialName's Secret (its CA from `<name>-cacert`) alike. Validated as istiod's validateTLSOptions.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Engine } from "../../../proxy/engine/engine.js";
 import { workloadSecrets } from "../../../proxy/agent/secrets.js";
 import { freePorts } from "../../../hack/paths.js";
+import { gatewayFiles } from "../../../test/support/discovery/gateway-files.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
 import { backend, get, testEngine, type Backend } from "../../../test/support/engine/helpers.js";
 import {
@@ -57,13 +55,7 @@ describe("a Gateway's OPTIONAL_MUTUAL HTTPS servers", () => {
       days: 1,
     });
     const leaf = await issueCert(ca, { commonName: HOST, dnsNames: [HOST], usage: "server", days: 1 });
-    dir = mkdtempSync(join(tmpdir(), "weft-gw-optional-"));
-    for (const [name, text] of [
-      ["tls.crt", leaf.certPem],
-      ["tls.key", leaf.keyPem],
-      ["client-ca.crt", partnerCa.certPem],
-    ] as const)
-      writeFileSync(join(dir, name), text);
+    dir = gatewayFiles("weft-gw-optional-", leaf, partnerCa.certPem);
     [ports.files, ports.sds] = (await freePorts(2, "0.0.0.0")) as [number, number];
     const yaml = `
 ${secretYaml("shop-cert", "istio-system", { "tls.crt": leaf.certPem, "tls.key": leaf.keyPem }, { type: "kubernetes.io/tls" })}\

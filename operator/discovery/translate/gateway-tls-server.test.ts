@@ -1,13 +1,11 @@
 // A Gateway's TLS servers that terminate TLS with a certificate of their own (SIMPLE, MUTUAL, OPTIONAL_MUTUAL), as
 // istiod's TLS-terminating TCP server: the bound VirtualService's tcp route proxies the decrypted bytes; under MUTUAL
 // a client without a certificate the CA signed gets none of them. Istio's DownstreamTlsContext (ALPN h2, http/1.1).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { connect } from "node:tls";
 import type { Engine } from "../../../proxy/engine/engine.js";
 import { freePorts } from "../../../hack/paths.js";
+import { gatewayFiles } from "../../../test/support/discovery/gateway-files.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
 import { l4BehindGateway } from "../../../test/support/discovery/mesh.js";
 import { runTranslated } from "../../../test/support/discovery/translated.js";
@@ -46,13 +44,7 @@ describe("a Gateway's TLS servers terminating TLS (SIMPLE, MUTUAL)", () => {
     const clientCa = await generateCa("client root", 1);
     client = await issueCert(clientCa, { commonName: "partner", usage: "client", days: 1 });
     const leaf = await issueCert(ca, { commonName: HOST, dnsNames: [HOST], usage: "server", days: 1 });
-    const dir = mkdtempSync(join(tmpdir(), "weft-gw-tls-server-"));
-    for (const [name, text] of [
-      ["tls.crt", leaf.certPem],
-      ["tls.key", leaf.keyPem],
-      ["client-ca.crt", clientCa.certPem],
-    ] as const)
-      writeFileSync(join(dir, name), text);
+    const dir = gatewayFiles("weft-gw-tls-server-", leaf, clientCa.certPem);
     [ports.simple, ports.mutual] = (await freePorts(2, "0.0.0.0")) as [number, number];
     const files = `serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key`;
     const target = (db.address() as AddressInfo).port;

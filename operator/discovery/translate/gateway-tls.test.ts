@@ -1,11 +1,9 @@
 // A Gateway's HTTPS server through translate and the engine, as an ingress gateway serves it: TLS terminated with the
 // mounted certificate, the bound VirtualService's routes behind it, MUTUAL's client certificates checked, and an
 // HTTP server's httpsRedirect answered with a 301 to https.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Engine } from "../../../proxy/engine/engine.js";
 import { freePorts } from "../../../hack/paths.js";
+import { gatewayFiles } from "../../../test/support/discovery/gateway-files.js";
 import { generateCa, issueCert, type KeyPair } from "../../runtime/pki.js";
 import { backend, get, type Backend } from "../../../test/support/engine/helpers.js";
 import { appBehindGateway } from "../../../test/support/discovery/mesh.js";
@@ -40,13 +38,7 @@ describe("a Gateway's HTTPS server", () => {
       usage: "server",
       days: 1,
     });
-    const dir = mkdtempSync(join(tmpdir(), "weft-gw-tls-"));
-    for (const [name, text] of [
-      ["tls.crt", leaf.certPem],
-      ["tls.key", leaf.keyPem],
-      ["client-ca.crt", clientCa.certPem],
-    ] as const)
-      writeFileSync(join(dir, name), text);
+    const dir = gatewayFiles("weft-gw-tls-", leaf, clientCa.certPem);
     const keys = Object.keys(ports) as (keyof typeof ports)[];
     (await freePorts(keys.length, "0.0.0.0")).forEach((p, i) => (ports[keys[i]!] = p));
     const yaml = `
