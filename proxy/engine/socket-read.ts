@@ -1,6 +1,6 @@
 // How the engine reads its sockets (plaintext, and TLS sockets' decrypted bytes): into one buffer shared by every
 // socket (Node's `onread`), each read copied out to a Buffer of its own length and handed to the socket's one handler
-// (a body streaming in 16 KiB+ reads goes to buffers of the socket's own instead, uncopied: see deliver). A 'data' event costs a new 64 KiB
+// (a body streaming, its reads filling the buffer, goes to buffers of the socket's own instead, uncopied: see deliver). A 'data' event costs a new 64 KiB
 // ArrayBuffer per read and Readable's push, buffer list and emit; on a bare relay in front of nginx (hack/bench's
 // backend, wrk -c32, this machine) that was 15.8–17.1 µs of CPU per request against 11.3–11.9 µs read this way
 // (58–64k → 77–78k req/s). The copy is what makes one buffer safe to share: nothing ever keeps a view of it, since
@@ -18,7 +18,7 @@ export type BytesHandler = (chunk: Buffer) => void;
 const SIZE = 64 * 1024;
 /** Where every switched socket reads; nothing outside `deliver` ever sees it. */
 const SHARED = Buffer.allocUnsafeSlow(SIZE);
-/** A read this large is a body streaming: the socket's next reads go to a buffer of its own, handed out uncopied. */
+/** A read into a socket's own buffer this large is handed out uncopied (smaller ones are copied: see deliver). */
 const BULK = 16 * 1024;
 
 interface NodeFields {
@@ -60,10 +60,12 @@ function deliverHeld(socket: Socket, r: Reading): void {
 }
 
 /**
- * One read of `n` bytes into `buf`. Small reads (requests, responses, frames) are copied out of SHARED. A bulk read
- * moves the socket to buffers of its own, each handed out as read (a view, never read into again), as Node's own
- * reads do; copying 64 KiB per read made a 10 MB download through the engine 20% slower. The first small read goes
- * back to SHARED.
+ * One read of `n` bytes into `buf`. Small reads (requests, responses, frames) are copied out of SHARED. A read that
+ * filled its buffer means more is waiting (libuv reads again at once): the socket's next reads go to buffers of its
+ * own, each handed out as read when 16 KiB or more (a view, never read into again), as Node's own reads are; copying
+ * 64 KiB per read made a 10 MB download through the engine 20% slower. A read that didn't fill its buffer goes back
+ * to SHARED, so a socket idle after a bulk read holds no spare buffer (one that got 16 KiB and went quiet would hold
+ * 64 KiB more than what it sent, a gateway's worth of connections at a time).
  */
 function deliver(socket: Socket, r: Reading, n: number, buf: Buffer): void {
   let chunk: Buffer;
@@ -72,7 +74,7 @@ function deliver(socket: Socket, r: Reading, n: number, buf: Buffer): void {
     chunk = Buffer.allocUnsafe(n);
     buf.copy(chunk, 0, 0, n);
   }
-  r.next = n >= BULK ? Buffer.allocUnsafeSlow(SIZE) : SHARED;
+  r.next = n === buf.length ? Buffer.allocUnsafeSlow(SIZE) : SHARED;
   if (r.fn && !r.held) return r.fn(chunk);
   (r.held ??= []).push(chunk);
   deliverHeld(socket, r);
