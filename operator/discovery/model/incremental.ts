@@ -23,39 +23,8 @@ import type { AuthorizationPolicy, RequestAuthentication } from "./security.js";
 import { Index, Ordered } from "./ordered.js";
 import { NodeLocalities } from "./pod-locality.js";
 import { credentialOf, type Credential } from "./credentials.js";
-
-type Kind = "Service" | "EndpointSlice" | "Pod" | "Node" | "ServiceEntry" | "WorkloadEntry";
-type ListKind =
-  | "VirtualService"
-  | "DestinationRule"
-  | "Gateway"
-  | "Sidecar"
-  | "AuthorizationPolicy"
-  | "PeerAuthentication"
-  | "RequestAuthentication"
-  | "Telemetry"
-  | "Secret";
-
-/** Which part of the model an object feeds; undefined: none (Namespaces, kinds normalise ignores). */
-export function kindOf(o: KubeObject): Kind | ListKind | undefined {
-  const group = (o.apiVersion ?? "").split("/").slice(0, -1).join("/");
-  const kind = o.kind ?? "";
-  if (group === "" && (kind === "Service" || kind === "Pod" || kind === "Node" || kind === "Secret")) return kind;
-  if (group === "discovery.k8s.io" && kind === "EndpointSlice") return kind;
-  if (group === "networking.istio.io" && (kind === "ServiceEntry" || kind === "WorkloadEntry")) return kind;
-  if (
-    group === "networking.istio.io" &&
-    (kind === "VirtualService" || kind === "DestinationRule" || kind === "Gateway" || kind === "Sidecar")
-  )
-    return kind;
-  if (
-    group === "security.istio.io" &&
-    (kind === "AuthorizationPolicy" || kind === "PeerAuthentication" || kind === "RequestAuthentication")
-  )
-    return kind;
-  if (group === "telemetry.istio.io" && kind === "Telemetry") return kind;
-  return undefined;
-}
+import { kindOf, type ListKind } from "./kinds.js";
+import { sameWorkload } from "./same-workload.js";
 
 const named = <T>(o: KubeObject, ns: string): Named<T> => ({
   name: o.metadata?.name ?? "",
@@ -428,23 +397,4 @@ export class IncrementalModel {
 function selectorKey(ns: string, svc: KubeObject): string {
   const first = Object.entries((svc.spec as ServiceSpec | undefined)?.selector ?? {})[0];
   return first ? `${ns}\0${first[0]}\0${first[1]}` : `${ns}\0`;
-}
-
-function sameWorkload(a: Workload | undefined, b: Workload | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return (
-    a.address === b.address &&
-    a.name === b.name &&
-    a.namespace === b.namespace &&
-    a.serviceAccount === b.serviceAccount &&
-    a.pod === b.pod &&
-    a.locality === b.locality &&
-    sameRecord(a.labels, b.labels) &&
-    sameRecord(a.ports ?? {}, b.ports ?? {})
-  );
-}
-
-function sameRecord<T>(a: Record<string, T>, b: Record<string, T>): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k, i) => Object.keys(b)[i] === k && a[k] === b[k]);
 }
