@@ -16,6 +16,7 @@ import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
 import { helloStats } from "./client-hello.js";
 import { chainsForSni } from "./config/server-names.js";
+import { ChainKeys, DEFAULT_CHAIN, NO_CHAIN, SIDE, SIDES, SLOTS } from "./chain-keys.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -39,26 +40,12 @@ const guarded = new WeakSet<Socket>();
 
 const peerKey = (s: Socket): string => `${s.remoteAddress ?? ""}|${s.remotePort ?? 0}`;
 
-/** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
-const NO_CHAIN = -1;
-const DEFAULT_CHAIN = 0;
-/**
- * A chain key is (a port (or DEFAULT_CHAIN) times SLOTS plus its server-name slot) times SIDES plus its transport
- * side: 0 the chain, 1 its TLS chain, 2 its plaintext chain, 3 + i its TLS chain i by ALPN (byTransport). Slot 0 is
- * the port's own chain, or its chains without server_names; a server-name group gets a slot of its own, kept from one
- * config to the next while the group's names stay the same (`slotOf`).
- */
-const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
-/** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
-const SIDES = 64;
-const SLOTS = 1 << 20;
-
 export class ListenerRuntime {
   readonly conns = new Set<Http1Connection>();
   draining = false;
   private readonly chains = new Map<number, ChainRuntime>();
-  /** Server-name groups (their names, sorted and joined) → their slot in chain keys. */
-  private readonly slots = new Map<string, number>();
+  /** Which chain a key names in the current config. */
+  private readonly keys = new ChainKeys(() => this.current);
   /** Sockets accepted and not yet closed, whatever their protocol (the connection limit counts these). */
   private open = 0;
   private sweep: NodeJS.Timeout | undefined;
@@ -99,28 +86,10 @@ export class ListenerRuntime {
   set listener(l: Listener) {
     this.current = l;
     for (const [key, c] of this.chains) {
-      if (this.chainListener(key) || this.successor(key)) continue;
+      if (this.keys.chainListener(key) || this.keys.successor(key)) continue;
       for (const conn of c.conns) conn.drain(this.graceMs);
       c.h2?.drain();
     }
-  }
-
-  /**
-   * Where the HTTP requests of a chain a new config dropped go: the same port's chain for the same transport, one
-   * that terminates TLS for a TLS chain's (a PERMISSIVE ⇄ STRICT change moves mesh mTLS between the ALPN chain and
-   * the TLS one), the plaintext one for a plaintext chain's. None when the port no longer takes that transport.
-   */
-  private successor(key: number): Listener | undefined {
-    const side = key % SIDES;
-    const entry = this.chainListener(key - side);
-    const t = entry?.byTransport;
-    const next =
-      side === SIDE.whole || side === SIDE.raw
-        ? t
-          ? t.raw
-          : entry
-        : t && (t.alpn.chains.find((l) => l.tls) ?? (t.tls?.tls ? t.tls : undefined));
-    return next?.hcm ? next : undefined;
   }
 
   /** Every connection's timeouts, checked a few times per shortest timeout (at most every second). */
@@ -161,33 +130,6 @@ export class ListenerRuntime {
     if (this.sweep) clearTimeout(this.sweep);
   }
 
-  /** The chains for a destination port (or DEFAULT_CHAIN) in the current config, before server names and transport. */
-  private entryFor(port: number): Listener | undefined {
-    const l = this.listener;
-    return port === DEFAULT_CHAIN ? (l.hcm || l.tcp || l.byTransport || l.bySni ? l : undefined) : l.byPort?.get(port);
-  }
-
-  private slotOf(group: string): number {
-    let slot = this.slots.get(group);
-    if (slot === undefined) this.slots.set(group, (slot = (this.slots.size % (SLOTS - 1)) + 1)); // 2^20 groups: never
-    return slot;
-  }
-
-  /** The chain serving `key` ((port × SLOTS + slot) × SIDES + its SIDE) in the current config. */
-  private chainListener(key: number): Listener | undefined {
-    const slotted = Math.floor(key / SIDES);
-    let entry = this.entryFor(Math.floor(slotted / SLOTS));
-    const slot = slotted % SLOTS;
-    const sni = entry?.bySni;
-    if (sni) entry = slot === 0 ? sni.fallback : sni.groups.find((g) => this.slots.get(g.key) === slot)?.listener;
-    else if (slot !== 0) entry = undefined;
-    const side = key % SIDES;
-    if (side === SIDE.whole) return entry;
-    if (side === SIDE.tls) return entry?.byTransport?.tls;
-    if (side === SIDE.raw) return entry?.byTransport?.raw;
-    return entry?.byTransport?.alpn.chains[side - SIDE.alpn];
-  }
-
   private chain(key: number): ChainRuntime {
     let c = this.chains.get(key);
     if (!c) {
@@ -198,7 +140,7 @@ export class ListenerRuntime {
         pending: new Map(),
         conns: new Set(),
         serve: (req: DownstreamRequest) => {
-          const l = this.chainListener(key) ?? this.successor(key);
+          const l = this.keys.chainListener(key) ?? this.keys.successor(key);
           if (l) new Stream(this.ctx, l, req).run();
           else req.down.reply(503, [], "no filter chain\n");
         },
@@ -234,7 +176,7 @@ export class ListenerRuntime {
       const port = dst?.port ?? socket.localPort ?? 0;
       key = l.byPort.has(port) ? port : l.hcm || l.tcp || l.byTransport ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const chosen = key === NO_CHAIN ? undefined : this.entryFor(key);
+    const chosen = key === NO_CHAIN ? undefined : this.keys.entryFor(key);
     if (!chosen) return this.noChain(socket);
     this.open++;
     socket.once("close", () => this.open--);
@@ -264,11 +206,11 @@ export class ListenerRuntime {
       socket.pause();
       socket.unshift(bytes);
       let slotted = port * SLOTS;
-      let entry = this.entryFor(port);
+      let entry = this.keys.entryFor(port);
       if (entry?.bySni) {
         const picked = chainsForSni(entry.bySni, hello.kind === "tls" ? hello.sni : undefined);
         const group = entry.bySni.groups[picked.group];
-        slotted += group ? this.slotOf(group.key) : 0;
+        slotted += group ? this.keys.slotOf(group.key) : 0;
         entry = picked.listener;
       }
       if (!entry) return this.noChain(socket);
@@ -284,7 +226,7 @@ export class ListenerRuntime {
         }
       }
       const key = slotted * SIDES + side;
-      const chosen = this.chainListener(key);
+      const chosen = this.keys.chainListener(key);
       if (!chosen) return this.noChain(socket);
       this.serveChain(
         socket,
@@ -325,7 +267,7 @@ export class ListenerRuntime {
         const at = peerKey(s);
         const own = pending.get(at);
         pending.delete(at);
-        const now = this.chainListener(key);
+        const now = this.keys.chainListener(key);
         if (!now) return this.noChain(s);
         describeConnection(s, own?.dst, own?.sni);
         // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
@@ -384,7 +326,7 @@ export class ListenerRuntime {
   /** HTTP/2 on this listener: h2c with prior knowledge, or h2 chosen by ALPN. */
   takeH2(socket: Socket, key = DEFAULT_CHAIN * SIDES): void {
     const c = this.chain(key);
-    const hcm = this.chainListener(key)?.hcm;
+    const hcm = this.keys.chainListener(key)?.hcm;
     c.h2 ??= new H2Listener(c.serve, {
       maxConcurrentStreams: hcm?.maxConcurrentStreams,
       maxHeadBytes: hcm?.limits.maxHeadBytes,
