@@ -321,17 +321,21 @@ export class ListenerRuntime {
       const pending = c.pending;
       // One terminator serves every connection of the chain: each one's original destination is looked up by its
       // client address (unique among open connections), and the chain as it is once the handshake is done.
-      c.tls = tlsTerminator(tls, (s) => {
-        const at = peerKey(s);
-        const own = pending.get(at);
-        pending.delete(at);
-        const now = this.chainListener(key);
-        if (!now) return this.noChain(s);
-        describeConnection(s, own?.dst, own?.sni);
-        // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
-        if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
-        if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
-      });
+      c.tls = tlsTerminator(
+        tls,
+        (s) => {
+          const at = peerKey(s);
+          const own = pending.get(at);
+          pending.delete(at);
+          const now = this.chainListener(key);
+          if (!now) return this.noChain(s);
+          describeConnection(s, own?.dst, own?.sni);
+          // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
+          if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
+          if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
+        },
+        (stat) => this.counters.inc("listener", this.listener.name, stat),
+      );
     }
     if (dst || sni !== undefined) {
       const at = peerKey(socket);
