@@ -6,7 +6,7 @@ import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { awaitClientHello, tlsTerminator, type TlsTerminator } from "./tls.js";
+import { awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -318,6 +318,7 @@ export class ListenerRuntime {
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
+      this.counters.declare("listener", this.listener.name, SSL_COUNTERS); // at 0 from the chain's first connection
       const pending = c.pending;
       // One terminator serves every connection of the chain: each one's original destination is looked up by its
       // client address (unique among open connections), and the chain as it is once the handshake is done.
