@@ -1,15 +1,10 @@
 // Opening a connection to an upstream host: plain TCP, or TLS per the cluster's UpstreamTlsContext, with the
 // connect timeout (TCP and TLS handshake together, as Envoy's connect_timeout) and TCP keepalive.
 import { connect as tcpConnect, isIP, type Socket } from "node:net";
-import {
-  connect as tlsConnect,
-  createSecureContext,
-  type PeerCertificate,
-  type SecureContext,
-  type TLSSocket,
-} from "node:tls";
+import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
-import type { DataSource, SanMatcher, UpstreamTls } from "./config/types.js";
+import type { DataSource, UpstreamTls } from "./config/types.js";
+import { sanAccepted } from "./peer-checks.js";
 
 export interface DialOptions {
   connectTimeoutMs: number;
@@ -42,46 +37,6 @@ export function secureContextFor(tls: UpstreamTls): SecureContext {
     contexts.set(tls, ctx);
   }
   return ctx;
-}
-
-/** The certificate's SANs by type, from Node's `subjectaltname` ("DNS:a, IP Address:1.2.3.4, URI:x"). */
-function sansOf(cert: PeerCertificate): { type: SanMatcher["type"]; value: string }[] {
-  const out: { type: SanMatcher["type"]; value: string }[] = [];
-  for (const part of (cert.subjectaltname ?? "").split(", ")) {
-    const i = part.indexOf(":");
-    if (i < 0) continue;
-    const kind = part.slice(0, i);
-    const value = part.slice(i + 1);
-    const type =
-      kind === "DNS"
-        ? "DNS"
-        : kind === "URI"
-          ? "URI"
-          : kind === "email"
-            ? "EMAIL"
-            : kind === "IP Address"
-              ? "IP_ADDRESS"
-              : undefined;
-    if (type) out.push({ type, value });
-  }
-  return out;
-}
-
-/** A DNS SAN `*.example.com` matches an exact name with one label in place of the star (Envoy's dnsNameMatch). */
-function dnsMatches(m: SanMatcher, san: string): boolean {
-  if (m.test(san)) return true;
-  if (m.exact === undefined || !san.startsWith("*.")) return false;
-  const dot = m.exact.indexOf(".");
-  return dot > 0 && m.exact.slice(dot + 1).toLowerCase() === san.slice(2).toLowerCase();
-}
-
-/** Does the peer certificate satisfy the SAN matchers (any one of them, as Envoy)? */
-export function sanAccepted(matchers: readonly SanMatcher[], cert: PeerCertificate): boolean {
-  if (!matchers.length) return true;
-  const sans = sansOf(cert);
-  return matchers.some((m) =>
-    sans.some((s) => s.type === m.type && (m.type === "DNS" ? dnsMatches(m, s.value) : m.test(s.value))),
-  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { awaitClientHello, tlsTerminator, type TlsTerminator } from "./tls.js";
+import { awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -260,20 +260,25 @@ export class ListenerRuntime {
     const c = this.chain(key);
     if (c.tlsFor !== tls) {
       c.tlsFor = tls;
+      this.counters.declare("listener", this.listener.name, SSL_COUNTERS); // at 0 from the chain's first connection
       const pending = c.pending;
       // One terminator serves every connection of the chain: each one's original destination is looked up by its
       // client address (unique among open connections), and the chain as it is once the handshake is done.
-      c.tls = tlsTerminator(tls, (s) => {
-        const at = peerKey(s);
-        const own = pending.get(at);
-        pending.delete(at);
-        const now = this.keys.chainListener(key);
-        if (!now) return this.noChain(s);
-        describeConnection(s, own?.dst, own?.sni);
-        // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
-        if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
-        if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
-      });
+      c.tls = tlsTerminator(
+        tls,
+        (s) => {
+          const at = peerKey(s);
+          const own = pending.get(at);
+          pending.delete(at);
+          const now = this.keys.chainListener(key);
+          if (!now) return this.noChain(s);
+          describeConnection(s, own?.dst, own?.sni);
+          // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
+          if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
+          if (this.networkRbacAllows(s, now)) this.takeH2(s, key);
+        },
+        (stat) => this.counters.inc("listener", this.listener.name, stat),
+      );
     }
     if (dst || sni !== undefined) {
       const at = peerKey(socket);

@@ -2,13 +2,19 @@
 // listening socket the agent handed over), so Node does the handshake and ALPN as for any TLS server. With a
 // validation context (trusted_ca) client certificates are asked for and verified: mTLS. A client that presents a
 // certificate the CA didn't sign is refused, required or not (as Envoy does); one without a certificate is refused
-// only under require_client_certificate.
+// only under require_client_certificate. A verified certificate must then have a SAN the matchers accept and, when
+// pins are given, a pinned hash or public key, else the connection is closed before a byte is read (as Envoy).
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
 import type { DataSource, ListenerTls } from "./config/types.js";
 import type { TlsVersion } from "./config/tls-params.js";
 import { ClientHelloReader, type Hello } from "./client-hello.js";
+import { pinAccepted, sanAccepted } from "./peer-checks.js";
+
+/** Envoy's listener counters of client certificates refused after their chain verified (`listener.<name>.ssl.*`). */
+export const SSL_COUNTERS = ["ssl.fail_verify_san", "ssl.fail_verify_cert_hash"] as const;
+export type SslCounter = (typeof SSL_COUNTERS)[number];
 
 /** How long a client may take to send its ClientHello here: Node's TLS handshakeTimeout, the bound it had before. */
 const HELLO_TIMEOUT_MS = 120_000;
@@ -54,6 +60,7 @@ export function checkTls(tls: ListenerTls): void {
     cert: read(tls.certificateChain),
     key: read(tls.privateKey),
     ca: tls.ca && read(tls.ca),
+    crl: tls.crl && read(tls.crl),
     ...params(tls),
   });
 }
@@ -80,7 +87,11 @@ export interface TlsTerminator {
  * served without ALPN (HTTP/1.1), where Node's ALPNProtocols would fail its handshake (no_application_protocol); so a
  * mesh client offering `istio-peer-exchange`, `istio` reaches a gateway's `h2`, `http/1.1` server, as with Envoy.
  */
-export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) => void): TlsTerminator {
+export function tlsTerminator(
+  tls: ListenerTls,
+  onSecure: (socket: TLSSocket) => void,
+  count: (stat: SslCounter) => void = () => {},
+): TlsTerminator {
   const make = (alpn: string[] | undefined): Server => {
     const server = createServer({
       cert: read(tls.certificateChain),
@@ -90,15 +101,26 @@ export function tlsTerminator(tls: ListenerTls, onSecure: (socket: TLSSocket) =>
       // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's
       // principal); require_client_certificate makes a client without a valid one fail the handshake.
       ...(tls.ca ? { ca: read(tls.ca), requestCert: true, rejectUnauthorized: tls.requireClientCert } : {}),
+      ...(tls.crl ? { crl: read(tls.crl) } : {}),
     });
     server.on("secureConnection", (socket: TLSSocket) => {
       // As Envoy: a certificate the client presents is verified, required or not (OPTIONAL_MUTUAL's
       // require_client_certificate false); one the CA didn't sign ends the connection before a byte is read.
-      if (tls.ca && !socket.authorized && presented(socket)) return void socket.destroy();
+      if (tls.ca && presented(socket)) {
+        if (!socket.authorized) return void socket.destroy();
+        // Then as Envoy's DefaultCertValidator: the SANs (fail_verify_san), then the pins (fail_verify_cert_hash).
+        if (!sanAccepted(tls.sans, socket.getPeerCertificate())) return refuse(socket, "ssl.fail_verify_san");
+        const cert = socket.getPeerX509Certificate();
+        if (!cert || !pinAccepted(tls.hashes, tls.spki, cert)) return refuse(socket, "ssl.fail_verify_cert_hash");
+      }
       onSecure(socket);
     });
     server.on("tlsClientError", (_err, socket) => socket.destroy());
     return server;
+  };
+  const refuse = (socket: TLSSocket, stat: SslCounter) => {
+    count(stat);
+    socket.destroy();
   };
   const withAlpn = make(tls.alpn);
   let withoutAlpn: Server | undefined;

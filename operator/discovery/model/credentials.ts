@@ -1,6 +1,6 @@
 // Kubernetes Secrets as istiod reads them for a Gateway's `tls.credentialName` (pilot/pkg/credentials/kube): the
 // certificate and key under `cert`/`key` (a generic Secret) or `tls.crt`/`tls.key` (kubernetes.io/tls), the CA that
-// MUTUAL checks clients against under `cacert` or `ca.crt`, in the same Secret or in `<name>-cacert`. Only Secrets of
+// MUTUAL checks clients against under `cacert` or `ca.crt` (with a CRL under `crl` or `ca.crl`), in the same Secret or in `<name>-cacert`. Only Secrets of
 // type kubernetes.io/tls or Opaque are read, and of them only these keys: nothing else a Secret holds enters the
 // model. Pure.
 import type { KubeObject } from "./kube.js";
@@ -9,7 +9,7 @@ import type { KubeObject } from "./kube.js";
 export const CREDENTIAL_PREFIX = "kubernetes://";
 export const CA_SUFFIX = "-cacert";
 
-const KEYS = ["cert", "key", "cacert", "tls.crt", "tls.key", "ca.crt"] as const;
+const KEYS = ["cert", "key", "cacert", "crl", "tls.crt", "tls.key", "ca.crt", "ca.crl"] as const;
 type Key = (typeof KEYS)[number];
 /** The keys a credential is read from: a Secret's other keys are never kept. */
 export const CREDENTIAL_KEYS: ReadonlySet<string> = new Set(KEYS);
@@ -61,10 +61,10 @@ export function keyAndCert(c: Credential): { cert: string; key: string } | { err
   };
 }
 
-/** The CA certificate (Istio's extractRoot), or its message. */
-export function rootOf(c: Credential): { ca: string } | { error: string } {
-  if (filled(c, "cacert")) return { ca: c.data.cacert as string };
-  if (filled(c, "ca.crt")) return { ca: c.data["ca.crt"] as string };
+/** The CA certificate and its CRL, if any (Istio's ExtractRoot: `crl` with `cacert`, `ca.crl` with `ca.crt`). */
+export function rootOf(c: Credential): { ca: string; crl: string | undefined } | { error: string } {
+  if (filled(c, "cacert")) return { ca: c.data.cacert as string, crl: c.data.crl || undefined };
+  if (filled(c, "ca.crt")) return { ca: c.data["ca.crt"] as string, crl: c.data["ca.crl"] || undefined };
   if (has(c, "cacert")) return { error: `found key "cacert", but it was empty` };
   if (has(c, "ca.crt")) return { error: `found key "ca.crt", but it was empty` };
   return { error: `found secret, but didn't have expected keys cacert or ca.crt; found: ${found(c)}` };

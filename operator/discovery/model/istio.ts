@@ -276,6 +276,13 @@ export interface ServerTLSSettings {
   minProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   maxProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   cipherSuites?: string[];
+  /** MUTUAL, OPTIONAL_MUTUAL and ISTIO_MUTUAL: a client certificate must hold one of these SANs (exact). */
+  subjectAltNames?: string[];
+  /** A file of CRLs revoking client certificates (files and ISTIO_MUTUAL; a credential's Secret holds its own). */
+  caCrl?: string;
+  /** MUTUAL and OPTIONAL_MUTUAL: base64 SHA-256 of pinned client public keys (SPKI), hex SHA-256 of certificates. */
+  verifyCertificateSpki?: string[];
+  verifyCertificateHash?: string[];
   [field: string]: unknown;
 }
 

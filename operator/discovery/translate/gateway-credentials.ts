@@ -1,7 +1,7 @@
 // A Gateway server's `tls.credentialName`, as istiod serves it: the Secret of that name in the gateway proxy's own
 // namespace (never another namespace's) becomes SDS Secret `kubernetes://<name>` (certificate and key), and under
 // MUTUAL and OPTIONAL_MUTUAL `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's
-// `cacert`/`ca.crt`). A Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the
+// `cacert`/`ca.crt`, with its CRL under `crl`/`ca.crl`). A Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the
 // certificate's leaves the server out, with a warning naming the Gateway and field (the gateway's other servers keep
 // serving). Pure.
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -10,7 +10,7 @@ import { TYPE } from "../../../proxy/xds/types.js";
 import { CA_SUFFIX, CREDENTIAL_PREFIX, keyAndCert, rootOf, type Credential } from "../model/credentials.js";
 import type { ConfigModel } from "../model/config.js";
 import type { ServerTLSSettings } from "../model/istio.js";
-import type { GatewayTls } from "./gateway-listeners.js";
+import { withChecks, type GatewayTls } from "./gateway-listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 
 /** The Secrets by namespace and name, once per model. */
@@ -62,6 +62,8 @@ function rootSecret(c: Credential, name: string): Secret | string {
   const root = rootOf(c);
   if ("error" in root) return root.error;
   const problem = once(rootProblems, c, () => {
+    // The CRL is only looked at for its PEM label here: the proxy loads it (and refuses a bad one).
+    if (root.crl && !root.crl.includes("-----BEGIN X509 CRL-----")) return "the CRL is not a PEM X509 CRL";
     try {
       new X509Certificate(root.ca);
       return undefined;
@@ -73,7 +75,11 @@ function rootSecret(c: Credential, name: string): Secret | string {
     problem ?? {
       "@type": TYPE.secret,
       name,
-      validation_context: { trusted_ca: { inline_bytes: b64(root.ca) } },
+      // As istiod's toEnvoyCaSecret: the Secret's CRL goes with its CA.
+      validation_context: {
+        trusted_ca: { inline_bytes: b64(root.ca) },
+        ...(root.crl ? { crl: { inline_bytes: b64(root.crl) } } : {}),
+      },
     }
   );
 }
@@ -113,5 +119,8 @@ export function credentialTls(
   const ca = rootSecret(caFrom, CREDENTIAL_PREFIX + caName);
   if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (${tls.mode}'s CA): ${ca}`);
   const clientCa = CREDENTIAL_PREFIX + caName;
-  return { tls: { kind: "sds", certificate, clientCa, ...(optional ? { optional } : {}) }, secrets: [pair, ca] };
+  return {
+    tls: { kind: "sds", certificate, clientCa, ...(optional ? { optional } : {}), ...withChecks(tls) },
+    secrets: [pair, ca],
+  };
 }

@@ -6,23 +6,50 @@
 import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type { Filter, FilterChain, HttpFilter, Listener, TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
-import type { TlsParameters } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
+import type {
+  CertificateValidationContext,
+  TlsParameters,
+} from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
+import type { ServerTLSSettings } from "../model/istio.js";
 import type { Observing } from "./telemetry.js";
 import { address, connectionManager, hcmFilter } from "./listeners.js";
 import { MESH_SERVER_TLS, TLS_INSPECTOR } from "./mtls.js";
 import { ADS } from "./policy.js";
 
+/** What a client certificate must be besides signed by the CA (istiod's default_validation_context): a SAN
+ * of subjectAltNames (exact, as match_subject_alt_names), not revoked by caCrl, pinned by verifyCertificateSpki/Hash. */
+export type ClientChecks = Pick<
+  CertificateValidationContext,
+  "match_subject_alt_names" | "crl" | "verify_certificate_spki" | "verify_certificate_hash"
+>;
+
 /**
  * Where an HTTPS server's certificate, key and (MUTUAL, OPTIONAL_MUTUAL) client CA come from; `optional`: under
  * OPTIONAL_MUTUAL a client may present no certificate (one it presents is still checked against the CA).
  */
-export type GatewayTls =
-  /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
-  | { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined; optional?: boolean }
-  /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
+export type GatewayTls = (
+  | /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
+    { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined; optional?: boolean }
+    /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
   | { kind: "sds"; certificate: string; clientCa: string | undefined; optional?: boolean }
   /** ISTIO_MUTUAL: the gateway's own mesh certificate (SDS `default`), clients verified against the mesh root (`ROOTCA`). */
-  | { kind: "mesh" };
+  | { kind: "mesh" }
+) & { checks?: ClientChecks };
+
+/** A server's client checks as istiod renders them, as GatewayTls's `checks`; validation refuses them where none apply. */
+export function withChecks(t: ServerTLSSettings): { checks?: ClientChecks } {
+  const list = (v: string[] | undefined) => (v?.length ? v : undefined);
+  const sans = list(t.subjectAltNames);
+  const spki = list(t.verifyCertificateSpki);
+  const hashes = list(t.verifyCertificateHash);
+  const out: ClientChecks = {
+    ...(sans ? { match_subject_alt_names: sans.map((exact) => ({ exact })) } : {}),
+    ...(t.caCrl ? { crl: { filename: t.caCrl } } : {}),
+    ...(spki ? { verify_certificate_spki: spki } : {}),
+    ...(hashes ? { verify_certificate_hash: hashes } : {}),
+  };
+  return Object.keys(out).length ? { checks: out } : {};
+}
 
 /**
  * One chain of a TLS port: the server names it answers (none: every name), the TLS it terminates (none: passed
@@ -101,21 +128,28 @@ function transportSocket(
 ): FilterChain["transport_socket"] {
   const mesh = tls.kind === "mesh";
   const clientCa = mesh ? undefined : tls.clientCa;
+  const checks = tls.checks ?? {};
   const common = mesh
-    ? MESH_SERVER_TLS
+    ? {
+        ...MESH_SERVER_TLS,
+        combined_validation_context: {
+          ...MESH_SERVER_TLS.combined_validation_context,
+          default_validation_context: checks,
+        },
+      }
     : tls.kind === "files"
       ? {
           tls_certificates: [
             { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
           ],
-          ...(clientCa ? { validation_context: { trusted_ca: { filename: clientCa } } } : {}),
+          ...(clientCa ? { validation_context: { trusted_ca: { filename: clientCa }, ...checks } } : {}),
         }
       : {
           tls_certificate_sds_secret_configs: [{ name: tls.certificate, sds_config: ADS }],
           ...(clientCa
             ? {
                 combined_validation_context: {
-                  default_validation_context: {},
+                  default_validation_context: checks,
                   validation_context_sds_secret_config: { name: clientCa, sds_config: ADS },
                 },
               }

@@ -11,7 +11,13 @@ import { labelsMatch } from "../model/config.js";
 import type { Gateway, Server, ServerTLSSettings } from "../model/istio.js";
 import type { TlsParameters_TlsProtocol } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import { gatewayListener, gatewayTcpListener, type GatewayChain, type GatewayTls } from "./gateway-listeners.js";
+import {
+  gatewayListener,
+  gatewayTcpListener,
+  withChecks,
+  type GatewayChain,
+  type GatewayTls,
+} from "./gateway-listeners.js";
 import { credentialTls } from "./gateway-credentials.js";
 import { passesThrough, passthroughChains } from "./gateway-passthrough.js";
 import { workloadAuthz } from "./authz.js";
@@ -115,7 +121,7 @@ function serverTls(
   if (!t) return undefined;
   if (t.mode === "ISTIO_MUTUAL")
     return mesh
-      ? { tls: { kind: "mesh" }, secrets: [] }
+      ? { tls: { kind: "mesh", ...withChecks(t) }, secrets: [] }
       : {
           warning: `${where}.tls.mode: ISTIO_MUTUAL presents the gateway's mesh certificate and this proxy has none (it connected on plaintext xDS, not 15012 with a workload certificate); the server is left out`,
         };
@@ -132,6 +138,7 @@ function serverTls(
       privateKey: t.privateKey,
       clientCa,
       ...(optional ? { optional } : {}),
+      ...(clientCa ? withChecks(t) : {}),
     },
     secrets: [],
   };

@@ -4,7 +4,10 @@
 // from a Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or pass TLS through
 // (PASSTHROUGH: routed by SNI with VirtualService tls routes); ISTIO_MUTUAL servers terminate mesh mTLS with the
 // gateway's own certificate; a TLS server that terminates TLS proxies the bound VirtualServices' tcp routes; an HTTP
-// server may redirect to https (httpsRedirect). Anything else is refused by name, never ignored.
+// server may redirect to https (httpsRedirect). Under MUTUAL and OPTIONAL_MUTUAL a client certificate must also
+// satisfy subjectAltNames, caCrl (files only: a credentialName's Secret holds its own `ca.crl`/`crl`) and the pins
+// verifyCertificateSpki and verifyCertificateHash; under ISTIO_MUTUAL subjectAltNames and caCrl. Anything else is
+// refused by name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
 
@@ -12,11 +15,11 @@ import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-su
 const NOT_YET: Record<string, string> = {
   credentialNames: "is not supported yet (one certificate per server): give credentialName",
   tlsCertificates: "is not supported yet (one certificate per server): give serverCertificate and privateKey",
-  caCrl: "is not supported yet for client certificates",
-  subjectAltNames: "is not supported yet (use an AuthorizationPolicy on the client's identity)",
-  verifyCertificateSpki: "is not supported yet",
-  verifyCertificateHash: "is not supported yet",
 };
+/** What checks a client certificate further: with SIMPLE no certificate is asked for, so none would apply. */
+const CLIENT_CHECKS = ["subjectAltNames", "caCrl", "verifyCertificateSpki", "verifyCertificateHash"];
+/** Pins istiod applies only to MUTUAL and OPTIONAL_MUTUAL (ApplyCredentialSDSToServerCommonTLSContext). */
+const PINS = ["verifyCertificateSpki", "verifyCertificateHash"];
 const VERSIONS = ["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"];
 /** What ISTIO_MUTUAL can't have, in Istio's words (validateTLSOptions): the mesh certificate and root are used. */
 const NOT_WITH_ISTIO_MUTUAL: Record<string, string> = {
@@ -57,8 +60,22 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     for (const k of NOT_APPLIED_WITH_ISTIO_MUTUAL)
       if (set(k) && tls[k] !== false)
         out.push(`${path}.tls.${k}: is not applied with ISTIO_MUTUAL (the mesh's TLS settings are used)`);
-    return out;
+    for (const k of PINS)
+      if (set(k)) out.push(`${path}.tls.${k}: is not applied with ISTIO_MUTUAL (only MUTUAL and OPTIONAL_MUTUAL)`);
+    return [...out, ...clientCheckProblems(tls, path)];
   }
+  out.push(...clientCheckProblems(tls, path));
+  // As istiod's validateTLSOptions; the other checks, which istiod would drop or Envoy refuse, are refused as well.
+  if (mode === "SIMPLE")
+    for (const k of CLIENT_CHECKS)
+      if (set(k))
+        out.push(
+          k === "caCrl"
+            ? `${path}.tls.caCrl: CRL is not supported with SIMPLE TLS`
+            : `${path}.tls.${k}: is not used with SIMPLE (no client certificate is asked for)`,
+        );
+  if (set("caCrl") && set("credentialName"))
+    out.push(`${path}.tls.caCrl: CRL is not supported with credentialName. CRL has to be specified in the credential`);
   // As Envoy's tls_params: a minimum above the maximum, or a suite the proxies don't have, would be NACKed.
   const [min, max] = [VERSIONS.indexOf(tls.minProtocolVersion ?? ""), VERSIONS.indexOf(tls.maxProtocolVersion ?? "")];
   if (min > 0 && max > 0 && min > max)
@@ -90,5 +107,30 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
   // client presents against the same CA.
   if ((mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") && !tls.caCertificates)
     out.push(`${path}.tls.caCertificates: is required with ${mode} (the CA client certificates are checked against)`);
+  return out;
+}
+
+/** The client checks' values: lists of strings, and pins Envoy can read (its messages, which would NACK the listener). */
+function clientCheckProblems(tls: ServerTLSSettings, path: string): string[] {
+  const out: string[] = [];
+  const list = (k: string): unknown[] => {
+    const v = tls[k];
+    if (v === undefined || v === null) return [];
+    if (Array.isArray(v) && v.every((x) => typeof x === "string" && x)) return v;
+    out.push(`${path}.tls.${k}: must be a list of non-empty strings`);
+    return [];
+  };
+  list("subjectAltNames");
+  if (tls.caCrl !== undefined && (typeof tls.caCrl !== "string" || !tls.caCrl))
+    out.push(`${path}.tls.caCrl: must be the CRL's file`);
+  list("verifyCertificateSpki").forEach((v, i) => {
+    if (Buffer.from(String(v), "base64").length !== 32)
+      out.push(`${path}.tls.verifyCertificateSpki[${i}]: Invalid base64-encoded SHA-256 ${String(v)}`);
+  });
+  list("verifyCertificateHash").forEach((v, i) => {
+    const hex = String(v).length === 95 ? String(v).replaceAll(":", "") : String(v);
+    if (!/^[0-9a-fA-F]{64}$/.test(hex))
+      out.push(`${path}.tls.verifyCertificateHash[${i}]: Invalid hex-encoded SHA-256 ${String(v)}`);
+  });
   return out;
 }

@@ -10,6 +10,7 @@ import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
 import { dataSource } from "./upstream.js";
 import { resolveSds, type Secrets } from "./secrets.js";
+import { validationContext } from "./validation-context.js";
 import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
@@ -407,17 +408,15 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
   const source = (key: string): DataSource => dataSource(r, cert, key, tp);
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
   const vp = join(cp, "validation_context");
-  const v = r.optObj(common, "validation_context", cp);
-  // Who may connect is the RBAC filter's business (Istio's way): a SAN list here is not implemented.
-  if (v) onlyKnown(r, v, vp, ["trusted_ca"], "validation_context");
+  const v = validationContext(r, r.optObj(common, "validation_context", cp), vp, true);
   const requireClientCert = r.bool(typed, "require_client_certificate", p) ?? false;
-  if (requireClientCert && !v?.trusted_ca)
+  if (requireClientCert && !v.ca)
     r.fail(join(p, "require_client_certificate"), "needs a validation context (trusted_ca) to verify clients with");
   return {
     certificateChain: source("certificate_chain"),
     privateKey: source("private_key"),
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
-    ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
+    ...v,
     requireClientCert,
     ...tlsParams(r, common, cp, true),
   };

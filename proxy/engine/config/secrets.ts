@@ -12,6 +12,8 @@ export interface Secret {
   cert: DataSource | undefined;
   key: DataSource | undefined;
   ca: DataSource | undefined;
+  /** validation_context.crl: the CRL that goes with the CA (istiod's from a Secret's `ca.crl` or `crl`). */
+  crl: DataSource | undefined;
 }
 
 export type Secrets = ReadonlyMap<string, Secret>;
@@ -28,12 +30,14 @@ export function compileSecrets(list: unknown[] | undefined): Secrets {
     const tc = r.optObj(o, "tls_certificate", "");
     if (tc) onlyKnown(r, tc, "tls_certificate", ["certificate_chain", "private_key"], "tls_certificate");
     const vc = r.optObj(o, "validation_context", "");
-    if (vc) onlyKnown(r, vc, "validation_context", ["trusted_ca"], "validation_context");
+    if (vc) onlyKnown(r, vc, "validation_context", ["trusted_ca", "crl"], "validation_context");
+    if (vc?.crl !== undefined && vc.trusted_ca === undefined) r.fail("validation_context.crl", "needs trusted_ca");
     out.set(name, {
       name,
       cert: tc ? dataSource(r, tc, "certificate_chain", "tls_certificate") : undefined,
       key: tc ? dataSource(r, tc, "private_key", "tls_certificate") : undefined,
       ca: vc ? dataSource(r, vc, "trusted_ca", "validation_context") : undefined,
+      crl: vc?.crl !== undefined ? dataSource(r, vc, "crl", "validation_context") : undefined,
     });
   });
   return out;
@@ -75,16 +79,17 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets): Obj
     ];
     delete out.tls_certificate_sds_secret_configs;
   }
+  /** The secret's trusted_ca, and its crl when it has one. */
   const caFrom = (o: Obj, p: string): Obj => {
     const s = secretRef(r, o, p, secrets);
     if (!s.ca) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no validation_context`);
-    return inline(s.ca as DataSource);
+    return { trusted_ca: inline(s.ca as DataSource), ...(s.crl ? { crl: inline(s.crl) } : {}) };
   };
   const vref = r.optObj(c, "validation_context_sds_secret_config", cp);
   if (vref) {
     if (c.validation_context !== undefined || c.combined_validation_context !== undefined)
       r.fail(join(cp, "validation_context_sds_secret_config"), "only one validation context may be given");
-    out.validation_context = { trusted_ca: caFrom(vref, join(cp, "validation_context_sds_secret_config")) };
+    out.validation_context = caFrom(vref, join(cp, "validation_context_sds_secret_config"));
     delete out.validation_context_sds_secret_config;
   }
   const combined = r.optObj(c, "combined_validation_context", cp);
@@ -101,7 +106,11 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets): Obj
     const dv = r.optObj(combined, "default_validation_context", p) ?? {};
     if (dv.trusted_ca !== undefined) r.fail(join(p, "default_validation_context.trusted_ca"), "comes from the secret");
     const ref = r.obj(combined.validation_context_sds_secret_config, join(p, "validation_context_sds_secret_config"));
-    out.validation_context = { ...dv, trusted_ca: caFrom(ref, join(p, "validation_context_sds_secret_config")) };
+    const fromSecret = caFrom(ref, join(p, "validation_context_sds_secret_config"));
+    // A CRL in both would be merged by Envoy (the secret's wins): refused rather than one silently dropped.
+    if (dv.crl !== undefined && fromSecret.crl !== undefined)
+      r.fail(join(p, "default_validation_context.crl"), "the secret holds a crl too");
+    out.validation_context = { ...dv, ...fromSecret };
     delete out.combined_validation_context;
   }
   return out;

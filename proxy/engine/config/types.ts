@@ -6,7 +6,7 @@ import type { AccessLogFormat } from "./access-log.js";
 import type { Re2, Substitution } from "../../xds/regex.js";
 import type { RbacConfig } from "../rbac/compile.js";
 import type { FilterConfig } from "../filters/api.js";
-import type { Cluster } from "./cluster-types.js";
+import type { Cluster, SanMatcher } from "./cluster-types.js";
 
 export type {
   CircuitBreakers,
@@ -311,8 +311,13 @@ export interface ListenerTls {
   certificateChain: DataSource;
   privateKey: DataSource;
   alpn: string[];
-  /** validation_context.trusted_ca: client certificates are asked for and verified against it. */
+  /** validation_context.trusted_ca: client certificates are asked for and verified against it (with `crl`), then
+   * matched against `sans` and the pins (`spki`, `hashes`: one of them matching), as Envoy's DefaultCertValidator. */
   ca: DataSource | undefined;
+  crl: DataSource | undefined;
+  sans: SanMatcher[];
+  spki: Buffer[];
+  hashes: Buffer[];
   /** require_client_certificate: a client without a verified certificate fails the handshake. */
   requireClientCert: boolean;
   /** tls_params: protocol versions (unset: Node's, TLS 1.2 to 1.3 as Envoy's) and the TLS 1.0–1.2 cipher list. */

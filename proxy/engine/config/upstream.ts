@@ -2,9 +2,9 @@
 // connection), TCP keepalive, and the transport socket (plaintext or an UpstreamTlsContext). Anything here the
 // engine doesn't implement is a ConfigError naming the field: a cluster never silently gets less than it asked for.
 import { tlsParams } from "./tls-params.js";
-import type { DataSource, SanMatcher, SocketMatch, UpstreamTls } from "./types.js";
+import type { DataSource, SocketMatch, UpstreamTls } from "./types.js";
 import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
-import { stringMatcher } from "./matchers.js";
+import { validationContext } from "./validation-context.js";
 import { resolveSds, type Secrets } from "./secrets.js";
 import { TYPE, typeName } from "../../xds/types.js";
 
@@ -152,8 +152,6 @@ export function keepAlive(r: Reader, o: Obj): number | undefined {
   return time * 1000;
 }
 
-const SAN_TYPES = ["SAN_TYPE_UNSPECIFIED", "EMAIL", "DNS", "URI", "IP_ADDRESS", "OTHER_NAME"] as const;
-
 /** The cluster's transport_socket: undefined for plaintext, else the UpstreamTlsContext. */
 export function upstreamTls(r: Reader, o: Obj, secrets: Secrets): UpstreamTls | undefined {
   const ts = r.optObj(o, "transport_socket", "");
@@ -217,31 +215,15 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
     key = dataSource(r, co, "private_key", tp);
   }
   const vp = join(cp, "validation_context");
-  const v = r.optObj(c, "validation_context", cp);
-  if (v) onlyKnown(r, v, vp, ["trusted_ca", "crl", "match_typed_subject_alt_names"], "validation_context");
-  // A CRL is checked with the chain, so there must be one to check (Envoy refuses it without trusted_ca too).
-  if (v?.crl !== undefined && v.trusted_ca === undefined) r.fail(join(vp, "crl"), "needs trusted_ca");
-  const sans: SanMatcher[] = (v ? r.list(v, "match_typed_subject_alt_names", vp) : []).map((m, i) => {
-    const mp = join(join(vp, "match_typed_subject_alt_names"), i);
-    const mo = r.obj(m, mp);
-    const type = r.enumName(mo, "san_type", mp, SAN_TYPES, "SAN_TYPE_UNSPECIFIED");
-    if (type === "SAN_TYPE_UNSPECIFIED" || type === "OTHER_NAME")
-      r.fail(join(mp, "san_type"), `${type} is not supported (DNS, URI, EMAIL or IP_ADDRESS)`);
-    const matcher = r.obj(mo.matcher, join(mp, "matcher"));
-    return {
-      type,
-      test: stringMatcher(r, matcher, join(mp, "matcher")),
-      exact: typeof matcher.exact === "string" ? matcher.exact : undefined,
-    };
-  });
+  const v = validationContext(r, r.optObj(c, "validation_context", cp), vp, false);
   const params = tlsParams(r, c, cp, false);
   const sni = r.str(typed, "sni", p);
   if (sni !== undefined && sni.length > 255) r.fail(join(p, "sni"), "longer than 255 bytes");
   return {
     sni: sni || undefined,
-    ca: v?.trusted_ca !== undefined ? dataSource(r, v, "trusted_ca", vp) : undefined,
-    crl: v?.crl !== undefined ? dataSource(r, v, "crl", vp) : undefined,
-    sans,
+    ca: v.ca,
+    crl: v.crl,
+    sans: v.sans,
     cert,
     key,
     alpn: r.list(c, "alpn_protocols", cp).map(String),
