@@ -6,7 +6,7 @@
 // ServiceEntry for the backend, and wrk goes through its outbound listener. BENCH_BOOTSTRAP=1: a static bootstrap
 // file instead (no xDS client, no Envoy protos in the agent).
 //   env: BENCH_AGENT_NODE_ARGS (node flags for the agent), WEFT_ENGINE_NODE_ARGS (for the engine),
-//        BENCH_DURATION (default 10s)
+//        BENCH_ENGINE (the engine the agent runs, e.g. the image's bundle; default dist/'s), BENCH_DURATION (default 10s)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -88,6 +88,7 @@ spec:
     "node-id": `sidecar~${SIDECAR_IP}~bench.default~default.svc.cluster.local`,
     "outbound-port": outbound,
     ...EPHEMERAL_PORTS,
+    ...(process.env.BENCH_ENGINE ? { "binary-path": process.env.BENCH_ENGINE } : {}),
   };
   const agent = start(
     process.execPath,

@@ -3,6 +3,7 @@
 
 import type { RequestHead, ResponseHead } from "../http/head.js";
 import { isTchar, isToken, ParseError } from "./syntax.js";
+import { knownName } from "./header-names.js";
 
 export { ChunkedScanner, dechunk, encodeChunk } from "./chunked.js";
 export { HeadScanner, MAX_HEAD_BYTES, MAX_HEADERS, ParseError } from "./syntax.js";
@@ -37,7 +38,8 @@ function isDecimal(s: string): boolean {
 /**
  * Header fields of a head (latin1, without the final CRLFCRLF), from index `from`. HeadScanner has rejected control
  * characters, bare CR/LF and too many fields, so every line ends with CRLF but the last, and a CR is always one.
- * Walks the text by index: one string per name (lower-cased only if it isn't already) and value. Throws ParseError.
+ * Walks the text by index: a well-known name is its interned constant (header-names.ts), any other one string
+ * (lower-cased only if it isn't already); one string per value. Throws ParseError.
  */
 function parseHeaders(text: string, from: number, out: string[]): Framing {
   let contentLength = -1;
@@ -58,7 +60,7 @@ function parseHeaders(text: string, from: number, out: string[]): Framing {
       if (c >= 65 && c <= 90) upper = true;
     }
     if (colon === i || colon === eol) throw new ParseError("malformed header field name");
-    const name = upper ? text.slice(i, colon).toLowerCase() : text.slice(i, colon);
+    const name = knownName(text, i, colon) ?? (upper ? text.slice(i, colon).toLowerCase() : text.slice(i, colon));
     let a = colon + 1;
     let b = eol;
     while (a < b && isOws(text.charCodeAt(a))) a++;
