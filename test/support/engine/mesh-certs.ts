@@ -12,8 +12,8 @@ export interface KeyPair {
 export interface TestCa {
   /** The root, PEM. */
   ca: string;
-  /** A leaf for `spiffe://…` (URI SAN) or a DNS name. */
-  issue(san: { uri?: string; dns?: string }): Promise<KeyPair>;
+  /** A leaf for `spiffe://…` (URI SAN) or DNS names; its subject `O=weft-test` unless given (RFC 4514). */
+  issue(san: { uri?: string; dns?: string | string[]; subject?: string }): Promise<KeyPair>;
 }
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
@@ -48,10 +48,10 @@ export async function testCa(name = "weft-test-ca"): Promise<TestCa> {
       const keys = await webcrypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
       const names: x509.JsonGeneralName[] = [];
       if (san.uri) names.push({ type: "url", value: san.uri });
-      if (san.dns) names.push({ type: "dns", value: san.dns });
+      for (const dns of [san.dns ?? []].flat()) names.push({ type: "dns", value: dns });
       const leaf = await x509.X509CertificateGenerator.create({
         serialNumber: (serial++).toString(16).padStart(2, "0"),
-        subject: "O=weft-test",
+        subject: san.subject ?? "O=weft-test",
         issuer: root.subject,
         notBefore: new Date(Date.now() - 60_000),
         notAfter: new Date(Date.now() + 3_600_000),
