@@ -3,6 +3,16 @@
 // set_current_client_cert_details asks for, in Envoy's order: Cert, Chain, Subject, URI, DNS.
 import { createHash, X509Certificate } from "node:crypto";
 
+/** forward_client_cert_details (Envoy's enum; Istio's meshconfig has the same names, after its UNDEFINED). */
+export const FORWARD_CLIENT_CERT_MODES = [
+  "SANITIZE",
+  "FORWARD_ONLY",
+  "APPEND_FORWARD",
+  "SANITIZE_SET",
+  "ALWAYS_FORWARD_ONLY",
+] as const;
+export type XfccMode = (typeof FORWARD_CLIENT_CERT_MODES)[number];
+
 /** set_current_client_cert_details: which facts of the client certificate the element carries. */
 export interface XfccDetails {
   readonly cert: boolean;

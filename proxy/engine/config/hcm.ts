@@ -5,7 +5,7 @@ import type { HcmLimits } from "./types.js";
 import type { Forwarding } from "../http/forwarded.js";
 import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
-import { NO_XFCC_DETAILS, type XfccDetails } from "../xfcc.js";
+import { FORWARD_CLIENT_CERT_MODES, NO_XFCC_DETAILS, type XfccDetails, type XfccMode } from "../xfcc.js";
 
 /** Every HCM field the engine implements (the others are refused). */
 const KNOWN = [
@@ -37,8 +37,7 @@ const KNOWN = [
   "skip_xff_append",
 ];
 
-const XFCC_MODES = ["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"] as const;
-export type XfccMode = (typeof XFCC_MODES)[number];
+export type { XfccMode };
 const KNOWN_COMMON = [
   "idle_timeout",
   "max_connection_duration",
@@ -115,7 +114,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       maxHeaders,
       maxHeadBytes: kb * 1024,
     },
-    xfcc: r.enumName(hcm, "forward_client_cert_details", hp, XFCC_MODES, "SANITIZE"),
+    xfcc: r.enumName(hcm, "forward_client_cert_details", hp, FORWARD_CLIENT_CERT_MODES, "SANITIZE"),
     xfccDetails: xfccDetails(r, hcm, hp),
     websocket: websocketUpgrade(r, hcm, hp) ?? false,
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
