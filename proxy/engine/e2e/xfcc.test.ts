@@ -1,7 +1,7 @@
 // x-forwarded-client-cert on a gateway verifying client certificates (Istio's OPTIONAL_MUTUAL): with
 // forward_client_cert_details SANITIZE_SET and every set_current_client_cert_details field, the app sees this hop's
-// element as Envoy writes it for the client's certificate (By, Hash, Cert, Chain, Subject, URI, each DNS), computed
-// here from the certificate itself; a header the client sent is never passed on, with or without a certificate.
+// element as Envoy writes it for the client's certificate (By, Hash, Cert, Chain as sent, Subject, URI, each DNS),
+// computed here from the certificate itself; a header the client sent is never passed on, with or without one.
 import { X509Certificate } from "node:crypto";
 import { testCa, type KeyPair } from "../../../test/support/engine/mesh-certs.js";
 import {
@@ -25,6 +25,8 @@ describe("x-forwarded-client-cert: SANITIZE_SET on a gateway verifying client ce
   let port: number;
   let ca = "";
   let partner: KeyPair;
+  /** A client whose certificate an intermediate signed, sending the leaf and the intermediate. */
+  let branch: KeyPair;
 
   beforeAll(async () => {
     app = await backend("app");
@@ -36,6 +38,7 @@ describe("x-forwarded-client-cert: SANITIZE_SET on a gateway verifying client ce
       dns: ["a.partner.example", "b.partner.example"],
       subject: 'C=US, O=Partner\\, \\"Inc\\"\\;x, CN=partner client',
     });
+    branch = await (await mesh.intermediate("partner issuing CA")).issue({ uri: "spiffe://partner.example/branch" });
     const l = listener([]);
     const chain = (l.filter_chains as Record<string, unknown>[])[0]!;
     chain.transport_socket = tlsTransport(server.cert, server.key, ca);
@@ -76,6 +79,17 @@ describe("x-forwarded-client-cert: SANITIZE_SET on a gateway verifying client ce
         "DNS=a.partner.example",
         "DNS=b.partner.example",
       ].join(";"),
+    );
+  });
+
+  it("writes the Chain the client sent, leaf first: here the leaf and its intermediate", async () => {
+    const [leaf, intermediate] = branch.cert
+      .split(/(?<=-----END CERTIFICATE-----\n)/)
+      .map((p) => new X509Certificate(p));
+    const pem = (c: X509Certificate | undefined) => encodeURIComponent(c?.toString() ?? "");
+    expect(leaf?.checkIssued(intermediate!)).toBe(true);
+    expect(await seen(branch)).toMatch(
+      new RegExp(`;Cert="${pem(leaf)}";Chain="${pem(leaf)}${pem(intermediate)}";Subject="O=weft-test";URI=`),
     );
   });
 
