@@ -1,6 +1,8 @@
 import "reflect-metadata";
 import { createHash, webcrypto, X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
+import { compile } from "./config/index.js";
+import { listener, routeConfig } from "../../test/support/engine/helpers.js";
 import { NO_XFCC_DETAILS, rfc2253, urlEncodedPem, xfccElement, type XfccCerts } from "./xfcc.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -79,5 +81,21 @@ describe("xfccElement", () => {
     const enc = urlEncodedPem(der);
     expect(enc).toMatch(/^-----BEGIN%20CERTIFICATE-----%0A[A-Za-z0-9%]+%0A-----END%20CERTIFICATE-----%0A$/);
     expect(decodeURIComponent(enc)).toBe(pem);
+  });
+});
+
+describe("set_current_client_cert_details in the HttpConnectionManager", () => {
+  const withDetails = (details: Record<string, unknown>) => {
+    const l = listener([]);
+    const chain = (l.filter_chains as { filters: { typed_config: Record<string, unknown> }[] }[])[0]!;
+    Object.assign(chain.filters[0]!.typed_config, {
+      forward_client_cert_details: "SANITIZE_SET",
+      set_current_client_cert_details: details,
+    });
+    return () => compile({ version: "1", listeners: [l], routes: [routeConfig([])], clusters: [] });
+  };
+  it("takes Envoy's five fields, and refuses one it doesn't know by name", () => {
+    expect(withDetails({ subject: true, cert: true, chain: true, dns: true, uri: true })).not.toThrow();
+    expect(withDetails({ subjct: true })).toThrow(/set_current_client_cert_details\.subjct/);
   });
 });
