@@ -5,6 +5,7 @@ import { DEFAULT_BINARY_PATH, DEFAULT_HUB } from "./versions.js";
 import { WEFT_VERSION } from "./version.js";
 import { ABSOLUTE_PATH, DURATION, HOST } from "./patterns.js";
 import { MESH_PROVIDER_RULES, providerProperties } from "./schema-providers.js";
+import { FORWARD_CLIENT_CERT_MODES } from "../../proxy/engine/xfcc.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
@@ -173,6 +174,12 @@ export const specSchema: Schema = {
                   "Proxies (load balancers) in front of the gateways whose x-forwarded-for entries are believed: the client is the entry that many from the right (Envoy's xff_num_trusted_hops). Unset: 0, the gateway's peer is the client.",
                 minimum: 0,
                 maximum: 4294967295,
+              },
+              forwardClientCertDetails: {
+                type: "string",
+                enum: [...FORWARD_CLIENT_CERT_MODES],
+                description:
+                  "What the gateways do with x-forwarded-client-cert (Envoy's forward_client_cert_details). Unset: SANITIZE_SET, as Istio: the app behind a MUTUAL or OPTIONAL_MUTUAL server sees the client certificate's hash, PEM, subject and SANs, never a header the client sent.",
               },
             }),
             proxyMetadata: obj(

@@ -1,6 +1,7 @@
 // MeshInstallation (weft.dev/v1alpha1), as the operator reads it. schema.ts is the one
 // source of truth for validation and defaults; these types mirror it for the code.
 import type { KubernetesObject } from "@kubernetes/client-node";
+import type { XfccMode } from "../../proxy/engine/xfcc.js";
 
 export const GROUP = "weft.dev";
 export const API_VERSION = "v1alpha1";
@@ -48,7 +49,7 @@ export interface MeshSpec {
     /** Istio's meshConfig.defaultConfig: the ProxyConfig every injected proxy starts from. */
     defaultConfig: {
       concurrency?: number;
-      gatewayTopology?: { numTrustedProxies?: number };
+      gatewayTopology?: { numTrustedProxies?: number; forwardClientCertDetails?: XfccMode };
       proxyMetadata: { SECRET_TTL?: string };
     };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };

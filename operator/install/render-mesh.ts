@@ -27,9 +27,7 @@ export function meshConfig(spec: MeshSpec) {
       binaryPath: spec.proxy.binaryPath,
       discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
       tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
-      ...(m.defaultConfig.gatewayTopology?.numTrustedProxies
-        ? { gatewayTopology: { numTrustedProxies: m.defaultConfig.gatewayTopology.numTrustedProxies } }
-        : {}),
+      ...gatewayTopology(m.defaultConfig.gatewayTopology),
     },
     ...(providers.length ? { extensionProviders: providers } : {}),
     ...(Object.keys(defaults).length ? { defaultProviders: defaults } : {}),
@@ -58,4 +56,13 @@ export function meshConfigProblem(spec: MeshSpec): string | undefined {
       ? `spec.meshConfig.${message}`
       : `spec.meshConfig: discovery refuses the mesh config rendered from it: ${message}`;
   }
+}
+
+/** defaultConfig.gatewayTopology as istiod reads it: only the fields set (nothing when none is). */
+function gatewayTopology(t: { numTrustedProxies?: number; forwardClientCertDetails?: string } | undefined) {
+  const out = {
+    ...(t?.numTrustedProxies ? { numTrustedProxies: t.numTrustedProxies } : {}),
+    ...(t?.forwardClientCertDetails ? { forwardClientCertDetails: t.forwardClientCertDetails } : {}),
+  };
+  return Object.keys(out).length ? { gatewayTopology: out } : {};
 }

@@ -133,8 +133,8 @@ describe("render", () => {
     expect(args()).not.toContain("--workload-cert-ttl");
   });
 
-  it("renders gatewayTopology.numTrustedProxies into the mesh config discovery reads (and nothing when unset)", () => {
-    const mesh = (gatewayTopology?: { numTrustedProxies?: number }) => {
+  it("renders gatewayTopology's numTrustedProxies and forwardClientCertDetails into the mesh config discovery reads (and nothing when unset)", () => {
+    const mesh = (gatewayTopology?: { numTrustedProxies?: number; forwardClientCertDetails?: "APPEND_FORWARD" }) => {
       const s = normalizeSpec({
         meshConfig: { defaultConfig: { proxyMetadata: {}, ...(gatewayTopology ? { gatewayTopology } : {}) } },
       });
@@ -142,7 +142,8 @@ describe("render", () => {
       return parseMeshConfig(cm.data.mesh);
     };
     expect(mesh({ numTrustedProxies: 2 }).numTrustedProxies).toBe(2);
-    expect(mesh().numTrustedProxies).toBe(0);
+    expect(mesh({ forwardClientCertDetails: "APPEND_FORWARD" }).gatewayForwardClientCert).toBe("APPEND_FORWARD");
+    expect(mesh()).toMatchObject({ numTrustedProxies: 0, gatewayForwardClientCert: "SANITIZE_SET" });
   });
 
   it("exposes weftd's xDS, monitoring and webhook ports, 443 → 15017", () => {

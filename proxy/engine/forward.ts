@@ -160,7 +160,7 @@ export class Forward implements Exchange, CookieMaker {
       requestId: hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
-      xfcc: { mode: hcm.xfcc, details: this.req.peer.clientCertDetails },
+      xfcc: { mode: hcm.xfcc, details: this.req.peer.xfcc(hcm.xfccDetails) },
       tls: this.req.peer.tls,
     });
     if (this.stream.upgrade) {

@@ -1,7 +1,8 @@
 // Who is on the other end of a downstream connection, as Envoy's connection info exposes it to RBAC and the access
 // log: whether the connection is TLS, and the peer certificate's principal.
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
+import { xfccElement, type XfccDetails } from "./xfcc.js";
 
 export interface DownstreamPeer {
   /** The connection was TLS, terminated by this listener. */
@@ -12,10 +13,10 @@ export interface DownstreamPeer {
    */
   readonly principal: string;
   /**
-   * This connection's element of x-forwarded-client-cert as Envoy writes it with set_current_client_cert_details
-   * {uri}: `By=<our URI SAN>;Hash=<sha256 of the peer certificate>;URI=<its URI SAN>`; "" without a verified peer.
+   * This connection's element of x-forwarded-client-cert as Envoy writes it for these set_current_client_cert_details
+   * (xfcc.ts); "" without a verified peer. Made once per connection: the same details give the same string.
    */
-  readonly clientCertDetails: string;
+  readonly xfcc: (details: XfccDetails) => string;
   /** Every URI SAN of the verified peer certificate, as written (RBAC's `authenticated.principal_name` matches
    * these, `spiffe://` included, as Envoy's does). */
   readonly uriSans: readonly string[];
@@ -24,25 +25,26 @@ export interface DownstreamPeer {
 export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({
   tls: false,
   principal: "",
-  clientCertDetails: "",
+  xfcc: () => "",
   uriSans: [],
 });
 
-const uriSan = (san: string | undefined): string =>
-  san
-    ?.split(", ")
-    .find((n) => n.startsWith("URI:"))
-    ?.slice(4) ?? "";
-
-/** Every URI SAN in a subjectaltname string as Node formats it (a value with ", " in it comes JSON-quoted). */
-export function uriSansOf(subjectAltName: string | undefined): string[] {
+/** Every SAN of a kind in a subjectaltname string as Node formats it (a value with ", " in it comes JSON-quoted). */
+export function sansOf(subjectAltName: string | undefined, kind: "URI" | "DNS"): string[] {
   const out: string[] = [];
-  for (const m of (subjectAltName ?? "").matchAll(/(?:^|, )URI:("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+  for (const m of (subjectAltName ?? "").matchAll(SAN[kind])) {
     const v = m[1] ?? "";
     out.push(v.startsWith('"') ? (JSON.parse(v) as string) : v);
   }
   return out;
 }
+const SAN = {
+  URI: /(?:^|, )URI:("(?:[^"\\]|\\.)*"|[^,]*)/g,
+  DNS: /(?:^|, )DNS:("(?:[^"\\]|\\.)*"|[^,]*)/g,
+};
+
+/** Every URI SAN in a subjectaltname string as Node formats it. */
+export const uriSansOf = (subjectAltName: string | undefined): string[] => sansOf(subjectAltName, "URI");
 
 /** The principal in a subjectaltname string as Node formats it (`URI:spiffe://a/ns/b/sa/c, DNS:x`). */
 export function principalOf(subjectAltName: string | undefined): string {
@@ -59,15 +61,45 @@ export function principalOf(subjectAltName: string | undefined): string {
 export function peerOf(socket: Socket): DownstreamPeer {
   if (!("encrypted" in socket)) return PLAINTEXT_PEER;
   const t = socket as TLSSocket;
-  if (!t.authorized) return { tls: true, principal: "", clientCertDetails: "", uriSans: [] };
+  if (!t.authorized) return { tls: true, principal: "", xfcc: () => "", uriSans: [] };
   const peer = t.getPeerCertificate();
-  const own = t.getCertificate();
-  const by = uriSan(own && "subjectaltname" in own ? (own as { subjectaltname?: string }).subjectaltname : undefined);
-  const hash = (peer?.fingerprint256 ?? "").replace(/:/g, "").toLowerCase();
+  const uriSans = uriSansOf(peer?.subjectaltname);
+  let cachedFor: XfccDetails | undefined;
+  let cached = "";
   return {
     tls: true,
     principal: principalOf(peer?.subjectaltname),
-    clientCertDetails: `${by ? `By=${by};` : ""}Hash=${hash};URI=${uriSan(peer?.subjectaltname)}`,
-    uriSans: uriSansOf(peer?.subjectaltname),
+    uriSans,
+    xfcc: (details) => {
+      if (details === cachedFor) return cached;
+      const own = t.getCertificate();
+      const ownSans = own && "subjectaltname" in own ? (own as { subjectaltname?: string }).subjectaltname : undefined;
+      cached = xfccElement(
+        {
+          localUris: uriSansOf(ownSans),
+          peerDer: peer.raw,
+          peerUris: uriSans,
+          peerDns: sansOf(peer.subjectaltname, "DNS"),
+          chain: () => sentChain(t.getPeerCertificate(true)),
+        },
+        details,
+      );
+      cachedFor = details;
+      return cached;
+    },
   };
+}
+
+/**
+ * The client's chain, leaf first, as Envoy's Chain (SSL_get_peer_full_cert_chain): Node links each certificate to its
+ * issuer and ends at the trusted root even when the client didn't send it, so a self-signed root is left out (a
+ * client sending its root too is the one case that differs from Envoy's).
+ */
+function sentChain(leaf: DetailedPeerCertificate): Buffer[] {
+  const out: Buffer[] = [leaf.raw];
+  for (let c = leaf.issuerCertificate; c && c !== leaf && out.length < 16; c = c.issuerCertificate) {
+    if (c.issuerCertificate === c || c.fingerprint256 === c.issuerCertificate?.fingerprint256) break;
+    out.push(c.raw);
+  }
+  return out;
 }

@@ -232,7 +232,7 @@ spec:
     const mesh = await viaMesh();
     expect(mesh).toMatchObject({ status: 200 });
     // The server sidecar verified the client's certificate: its URI SAN is the caller's ServiceAccount's SPIFFE ID.
-    expect((mesh as Reply).xfcc).toMatch(new RegExp(`^By=${HTTPBIN};Hash=[0-9a-f]{64};URI=${SLEEP}$`));
+    expect((mesh as Reply).xfcc).toMatch(new RegExp(`^By=${HTTPBIN};Hash=[0-9a-f]{64};Subject="";URI=${SLEEP}$`));
   });
 
   it("PERMISSIVE passes a client's own TLS (no mesh ALPN) to a TCP port through to the app, as Istio's plain TLS chain", async () => {

@@ -41,6 +41,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       mtlsMode: "DISABLE",
       localityLbSetting: { enabled: true },
       numTrustedProxies: 0,
+      gatewayForwardClientCert: "SANITIZE_SET",
       warnings: [],
     });
   });

@@ -19,6 +19,7 @@ import type { HTTPRetry, LocalityLbSetting } from "./istio.js";
 import { parseLocalityLbSetting } from "./mesh-locality.js";
 import type { OutboundTrafficMode } from "./config.js";
 import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
+import { FORWARD_CLIENT_CERT_MODES, type XfccMode } from "../../../proxy/engine/xfcc.js";
 
 export interface MeshSettings {
   defaultRetry: HTTPRetry;
@@ -47,6 +48,11 @@ export interface MeshSettings {
    * x-forwarded-for entries are believed (Envoy's xff_num_trusted_hops). 0: the gateway's peer is the client.
    */
   numTrustedProxies: number;
+  /**
+   * defaultConfig.gatewayTopology.forwardClientCertDetails: a gateway's forward_client_cert_details (istiod's default
+   * SANITIZE_SET: the app sees the client certificate's details, never a header the client sent).
+   */
+  gatewayForwardClientCert: ForwardClientCert;
   /** Settings read but not applied, said out loud. */
   warnings: string[];
 }
@@ -67,8 +73,12 @@ export const DEFAULT_MESH: MeshSettings = {
   mtlsMode: "PERMISSIVE",
   localityLbSetting: { enabled: true },
   numTrustedProxies: 0,
+  gatewayForwardClientCert: "SANITIZE_SET",
   warnings: [],
 };
+
+/** meshconfig's ForwardClientCertDetails, but UNDEFINED (the default's): Envoy's names. */
+export type ForwardClientCert = XfccMode;
 
 export type MeshMtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
 const MTLS_MODES: readonly MeshMtlsMode[] = ["STRICT", "PERMISSIVE", "DISABLE"];
@@ -150,7 +160,7 @@ export function parseMeshConfig(text: string): MeshSettings {
   if (typeof sampling !== "number" || !(sampling >= 0 && sampling <= 100))
     throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);
   out.tracingSampling = sampling;
-  out.numTrustedProxies = numTrustedProxies(dc.gatewayTopology);
+  Object.assign(out, gatewayTopology(dc.gatewayTopology));
   const otp = doc.outboundTrafficPolicy ?? {};
   if (!isRecord(otp)) throw new Error("outboundTrafficPolicy: not a mapping");
   unknownFields(otp, new Set(["mode"]), "outboundTrafficPolicy.");
@@ -169,13 +179,24 @@ export function parseMeshConfig(text: string): MeshSettings {
   return out;
 }
 
-/** defaultConfig.gatewayTopology: numTrustedProxies only (proxyProtocol and the XFCC settings are refused by name). */
-function numTrustedProxies(topology: unknown): number {
-  if (topology === undefined) return 0;
+/** defaultConfig.gatewayTopology: numTrustedProxies and forwardClientCertDetails (proxyProtocol is refused by name). */
+function gatewayTopology(topology: unknown): Pick<MeshSettings, "numTrustedProxies" | "gatewayForwardClientCert"> {
+  const out = { numTrustedProxies: 0, gatewayForwardClientCert: DEFAULT_MESH.gatewayForwardClientCert };
+  if (topology === undefined) return out;
   if (!isRecord(topology)) throw new Error("defaultConfig.gatewayTopology: not a mapping");
-  unknownFields(topology, new Set(["numTrustedProxies"]), "defaultConfig.gatewayTopology.");
+  const p = "defaultConfig.gatewayTopology.";
+  unknownFields(topology, new Set(["numTrustedProxies", "forwardClientCertDetails"]), p);
   const n = topology.numTrustedProxies ?? 0;
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new Error(`defaultConfig.gatewayTopology.numTrustedProxies: ${String(n)} is not a count (uint32)`);
-  return n;
+    throw new Error(`${p}numTrustedProxies: ${String(n)} is not a count (uint32)`);
+  out.numTrustedProxies = n;
+  const fcc = topology.forwardClientCertDetails ?? "UNDEFINED";
+  if (fcc !== "UNDEFINED") {
+    if (!FORWARD_CLIENT_CERT_MODES.includes(fcc as ForwardClientCert))
+      throw new Error(
+        `${p}forwardClientCertDetails: ${JSON.stringify(fcc)} is not one of ${FORWARD_CLIENT_CERT_MODES.join(", ")}`,
+      );
+    out.gatewayForwardClientCert = fcc as ForwardClientCert;
+  }
+  return out;
 }

@@ -92,7 +92,7 @@ describe("a gateway is the edge: the client's address is its connection's", () =
     expect(hcms(translate(model, parseNodeId("sidecar~10.0.0.12~app-0.default~default.svc.cluster.local")))).toBe(0);
     expect(parseMeshConfig("defaultConfig:\n  gatewayTopology:\n    numTrustedProxies: 2\n").numTrustedProxies).toBe(2);
     expect(() => parseMeshConfig("defaultConfig:\n  gatewayTopology:\n    proxyProtocol: {}\n")).toThrow(
-      "defaultConfig.gatewayTopology.proxyProtocol: unknown field (known: numTrustedProxies)",
+      "defaultConfig.gatewayTopology.proxyProtocol: unknown field (known: numTrustedProxies, forwardClientCertDetails)",
     );
   });
 });

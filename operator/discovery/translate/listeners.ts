@@ -344,9 +344,10 @@ function inboundHttpFilters(
         ],
       },
       http_filters: [...httpAuthFilters(authz), ...httpFilters(false, grpcWeb)] as HttpFilter[],
-      // Istio's inbound: the peer's identity to the app (mTLS only; a plaintext client's header is removed).
+      // Istio's inbound (proxyHeaders' defaults): the peer's identity to the app, `By=…;Hash=…;Subject="";URI=…` for a
+      // mesh peer (mTLS only; a plaintext client's header is removed).
       forward_client_cert_details: "APPEND_FORWARD",
-      set_current_client_cert_details: { uri: true },
+      set_current_client_cert_details: { subject: true, dns: true, uri: true },
       ...PATH_NORMALIZATION,
       ...WEBSOCKET_UPGRADES,
       ...meshFields(observe),

@@ -5,6 +5,7 @@ import type { HcmLimits } from "./types.js";
 import type { Forwarding } from "../http/forwarded.js";
 import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
+import { FORWARD_CLIENT_CERT_MODES, NO_XFCC_DETAILS, type XfccDetails, type XfccMode } from "../xfcc.js";
 
 /** Every HCM field the engine implements (the others are refused). */
 const KNOWN = [
@@ -36,8 +37,7 @@ const KNOWN = [
   "skip_xff_append",
 ];
 
-const XFCC_MODES = ["SANITIZE", "FORWARD_ONLY", "APPEND_FORWARD", "SANITIZE_SET", "ALWAYS_FORWARD_ONLY"] as const;
-export type XfccMode = (typeof XFCC_MODES)[number];
+export type { XfccMode };
 const KNOWN_COMMON = [
   "idle_timeout",
   "max_connection_duration",
@@ -54,25 +54,27 @@ export interface HcmOptions {
   mergeSlashes: boolean;
   /** forward_client_cert_details: what becomes of x-forwarded-client-cert (Envoy's default: SANITIZE). */
   xfcc: XfccMode;
+  /** set_current_client_cert_details: what this hop's element says of the client certificate. */
+  xfccDetails: XfccDetails;
   /** upgrade_configs: WebSocket upgrades (HTTP/1.1) are tunnelled to the upstream. */
   websocket: boolean;
   /** use_remote_address, xff_num_trusted_hops, skip_xff_append: who the client is (http/forwarded.ts). */
   forwarding: Forwarding;
 }
 
-/** The XFCC mode, and set_current_client_cert_details: only `uri` (Istio's inbound asks for it) is implemented. */
-function xfccMode(r: Reader, hcm: Obj, hp: string): XfccMode {
-  const mode = r.enumName(hcm, "forward_client_cert_details", hp, XFCC_MODES, "SANITIZE");
+/** set_current_client_cert_details: the facts of the client certificate this hop's XFCC element carries. */
+function xfccDetails(r: Reader, hcm: Obj, hp: string): XfccDetails {
   const set = r.optObj(hcm, "set_current_client_cert_details", hp);
-  if (set) {
-    const sp = join(hp, "set_current_client_cert_details");
-    for (const [k, v] of Object.entries(set))
-      if (v !== false && v !== undefined && k !== "uri") r.fail(join(sp, k), "not supported by this proxy (only uri)");
-    if (set.uri !== true && (mode === "APPEND_FORWARD" || mode === "SANITIZE_SET"))
-      r.fail(join(sp, "uri"), `must be true for ${mode} (the only detail this proxy sets)`);
-  } else if (mode === "APPEND_FORWARD" || mode === "SANITIZE_SET")
-    r.fail(join(hp, "set_current_client_cert_details"), `is required for ${mode} (uri: true)`);
-  return mode;
+  if (!set) return NO_XFCC_DETAILS;
+  const sp = join(hp, "set_current_client_cert_details");
+  onlyKnown(r, set, sp, ["subject", "cert", "chain", "dns", "uri"], "SetCurrentClientCertDetails");
+  return Object.freeze({
+    subject: r.bool(set, "subject", sp) ?? false,
+    cert: r.bool(set, "cert", sp) ?? false,
+    chain: r.bool(set, "chain", sp) ?? false,
+    dns: r.bool(set, "dns", sp) ?? false,
+    uri: r.bool(set, "uri", sp) ?? false,
+  });
 }
 
 export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
@@ -112,7 +114,8 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       maxHeaders,
       maxHeadBytes: kb * 1024,
     },
-    xfcc: xfccMode(r, hcm, hp),
+    xfcc: r.enumName(hcm, "forward_client_cert_details", hp, FORWARD_CLIENT_CERT_MODES, "SANITIZE"),
+    xfccDetails: xfccDetails(r, hcm, hp),
     websocket: websocketUpgrade(r, hcm, hp) ?? false,
     normalizePath: r.bool(hcm, "normalize_path", hp) ?? false,
     mergeSlashes: r.bool(hcm, "merge_slashes", hp) ?? false,

@@ -7,6 +7,7 @@ import type { Re2, Substitution } from "../../xds/regex.js";
 import type { RbacConfig } from "../rbac/compile.js";
 import type { FilterConfig } from "../filters/api.js";
 import type { Cluster, SanMatcher } from "./cluster-types.js";
+import type { XfccDetails, XfccMode } from "../xfcc.js";
 
 export type {
   CircuitBreakers,
@@ -263,7 +264,9 @@ export interface HttpConnectionManager {
   /** merge_slashes: "//" → "/" in the path before routing. */
   mergeSlashes: boolean;
   /** forward_client_cert_details (x-forwarded-client-cert). */
-  xfcc: "SANITIZE" | "FORWARD_ONLY" | "APPEND_FORWARD" | "SANITIZE_SET" | "ALWAYS_FORWARD_ONLY";
+  xfcc: XfccMode;
+  /** set_current_client_cert_details: what this hop's x-forwarded-client-cert element carries (xfcc.ts). */
+  xfccDetails: XfccDetails;
   /** upgrade_configs websocket, enabled: HTTP/1.1 WebSocket upgrades are tunnelled to the upstream. */
   websocket: boolean;
   /** use_remote_address, xff_num_trusted_hops, skip_xff_append (http/forwarded.ts). */

@@ -95,7 +95,7 @@ describe("mTLS between two engines (SDS secrets, PERMISSIVE and STRICT inbound)"
     expect(xfcc(plain.body)).toBeUndefined(); // not mTLS: a client's header is removed
     const mtls = await get(clientPort, "/", {}, { agent: false });
     expect(mtls.status).toBe(200);
-    expect(xfcc(mtls.body)).toMatch(new RegExp(`^By=${HTTPBIN};Hash=[0-9a-f]{64};URI=${SLEEP}$`));
+    expect(xfcc(mtls.body)).toMatch(new RegExp(`^By=${HTTPBIN};Hash=[0-9a-f]{64};Subject="";URI=${SLEEP}$`));
   });
 
   it("STRICT: plaintext is refused at the TLS layer, a TLS client without a certificate too, the mesh peer gets through", async () => {

@@ -41,11 +41,11 @@ describe("a TLS listener verifying client certificates, not requiring one", () =
     strangers.RSA = pair(await client(await generateCa("client root", 1)));
     strangers.ECDSA = await (await testCa("client root")).issue({ uri: "spiffe://example.com/partner" });
     const l = listener([]);
-    const transport = tlsTransport(server.certPem, server.keyPem) as { typed_config: Record<string, unknown> };
-    const common = transport.typed_config.common_tls_context as Record<string, unknown>;
-    common.validation_context = { trusted_ca: { inline_string: clients.certPem } };
-    transport.typed_config.require_client_certificate = false;
-    (l.filter_chains as Record<string, unknown>[])[0]!.transport_socket = transport;
+    (l.filter_chains as Record<string, unknown>[])[0]!.transport_socket = tlsTransport(
+      server.certPem,
+      server.keyPem,
+      clients.certPem,
+    );
     ({ engine, port } = await startEngine({
       listeners: [l],
       routes: [routeConfig([{ match: { prefix: "/" }, route: { cluster: "b" } }])],

@@ -26,7 +26,7 @@ const sleep: DownstreamPeer = {
   tls: true,
   principal: "td/ns/default/sa/sleep",
   uriSans: ["spiffe://td/ns/default/sa/sleep"],
-  clientCertDetails: "",
+  xfcc: () => "",
 };
 
 function decide(config: object, v: RequestView | undefined = view(), peer: DownstreamPeer = PLAINTEXT_PEER) {

@@ -86,8 +86,11 @@ export function listener(routes: unknown[], httpFilters: unknown[] = [ROUTER], n
   };
 }
 
-/** A DownstreamTlsContext transport socket with one certificate (PEM), ALPN h2 and http/1.1. */
-export function tlsTransport(cert: string, key: string): Record<string, unknown> {
+/**
+ * A DownstreamTlsContext transport socket with one certificate (PEM), ALPN h2 and http/1.1; with `clientCa`, client
+ * certificates are verified against it without one being required (Istio's OPTIONAL_MUTUAL).
+ */
+export function tlsTransport(cert: string, key: string, clientCa?: string): Record<string, unknown> {
   return {
     name: "envoy.transport_sockets.tls",
     typed_config: {
@@ -95,7 +98,9 @@ export function tlsTransport(cert: string, key: string): Record<string, unknown>
       common_tls_context: {
         tls_certificates: [{ certificate_chain: { inline_string: cert }, private_key: { inline_string: key } }],
         alpn_protocols: ["h2", "http/1.1"],
+        ...(clientCa ? { validation_context: { trusted_ca: { inline_string: clientCa } } } : {}),
       },
+      ...(clientCa ? { require_client_certificate: false } : {}),
     },
   };
 }

@@ -12,7 +12,7 @@ export const hcm = (name: string, routeConfig?: unknown) => ({
     stat_prefix: name,
     ...(routeConfig ? { route_config: routeConfig } : { rds: { route_config_name: "routes" } }),
     forward_client_cert_details: "APPEND_FORWARD",
-    set_current_client_cert_details: { uri: true },
+    set_current_client_cert_details: { subject: true, dns: true, uri: true },
   },
 });
 
