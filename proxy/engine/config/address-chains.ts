@@ -3,7 +3,7 @@
 // As Envoy's FilterChainManagerImpl: each range holds the chains that list it, an address goes to the chains of the
 // longest range that holds it, else to the chains that list no range; and there is no going back: the chains a range
 // picks are the only candidates, a connection they don't match gets no chain (never the less specific ones).
-import { cidr, inCidr, type Cidr } from "../../xds/ip.js";
+import { cidr, cidrKey, inCidr, type Cidr } from "../../xds/ip.js";
 import { join, type Obj, type Reader } from "./read.js";
 import type { AddressChains, Listener } from "./types.js";
 
@@ -18,18 +18,6 @@ export function cidrRanges(r: Reader, m: Obj, field: string, path: string): Cidr
     return typeof range === "string" ? r.fail(p, range) : range;
   });
   return ranges.length ? ranges : undefined;
-}
-
-/** A range as text with its host bits cleared: 10.1.2.3/8 and 10.0.0.0/8 are one range. */
-function rangeKey(c: Cidr): string {
-  const bytes = c.bytes.map((b, i) => {
-    const bits = c.prefixLen - i * 8;
-    return bits >= 8 ? b : bits <= 0 ? 0 : b & ((0xff << (8 - bits)) & 0xff);
-  });
-  if (c.family === 4) return `${bytes.join(".")}/${c.prefixLen}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
-  return `${groups.join(":")}/${c.prefixLen}`;
 }
 
 /**
@@ -50,7 +38,7 @@ export function addressChains<M extends { i: number }>(
   if (unique && plain[1]) r.fail(`filter_chains[${plain[1].i}].filter_chain_match`, "is the same as another chain's");
   for (const m of group)
     for (const range of rangesOf(m) ?? []) {
-      const key = rangeKey(range);
+      const key = cidrKey(range);
       const before = byRange.get(key) ?? { range, chains: [] };
       if (unique && before.chains.length)
         r.fail(`filter_chains[${m.i}].filter_chain_match.${field}`, `${key} is matched by another chain`);
