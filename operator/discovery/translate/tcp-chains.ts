@@ -1,14 +1,15 @@
 // A sidecar's TCP service listener (one per VIP:port) as istiod's buildSidecarOutboundTCPFilterChainOpts lays it out:
-// the VirtualService's tcp routes in order, the static part of each match (port, sourceLabels, sourceNamespace,
-// gateways) decided here. A route without matches, or with an applying match that has no runtime part, is the last
-// chain (no filter_chain_match) and ends the list; a route whose applying matches all name destinationSubnets gets a
-// chain matching them (`prefix_ranges`), which Envoy picks by the connection's destination IP, longest range first.
-// Without a last chain, the service's own cluster is. `sourceSubnet`, which istiod never reads (the field is hidden
-// from Istio's docs), is matched as it says, by the client's IP (`source_prefix_ranges`): never ignored, which would
-// send every client the route's way. A CIDR an earlier chain already holds for the same sources is left out of a
-// later one (Envoy refuses two chains whose matches meet on one range), as is a chain left with none. Pure.
+// the static part of each tcp route's matches (port, sourceLabels, sourceNamespace, gateways) decided here, a route
+// whose applying matches name destinationSubnets is a chain matching them (`prefix_ranges`), and the route that takes
+// any other connection (one without matches, or with a match naming no subnet; else the service's own cluster) is the
+// chain without a match. `sourceSubnet`, which istiod never reads (the field is hidden from Istio's docs), is matched
+// as it says, by the client's IP (`source_prefix_ranges`): never ignored, which would send every client the route's
+// way. Envoy picks a chain by the longest destination range that holds the address, then the longest client range,
+// and never goes back; so each (destination range, client range) the routes name gets the chain the routes' order
+// gives it (the first route whose match holds both), where istiod's chains would follow Envoy's order instead, or
+// meet on one range and be refused. Pure.
 import type { FilterChain, TcpProxy } from "../../../proxy/xds/resources.js";
-import { cidr, cidrKey } from "../../../proxy/xds/ip.js";
+import { cidr, cidrKey, inCidr, type Cidr } from "../../../proxy/xds/ip.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { Named } from "../model/config.js";
 import type { L4MatchAttributes, VirtualService } from "../model/istio.js";
@@ -25,11 +26,8 @@ export interface TcpChain {
 
 /** `10.1.2.3/8` and `10.0.0.0/8` are one range (Envoy masks the address); an IP alone is its /32 or /128. */
 export function subnetKey(s: string): string {
-  const slash = s.indexOf("/");
-  const address = slash < 0 ? s : s.slice(0, slash);
-  const len = slash < 0 ? (address.includes(":") ? 128 : 32) : Number(s.slice(slash + 1));
-  const c = cidr(address, len);
-  return typeof c === "string" ? s : cidrKey(c); // a bad one: refused by validation
+  const c = cidrOf(s);
+  return c ? cidrKey(c) : s; // a bad one: refused by validation
 }
 
 /** The chains of a VIP:port's TCP listener; `cluster` serves what no route takes. */
@@ -40,37 +38,62 @@ export function tcpChains(
   statPrefix: string,
 ): TcpChain[] {
   const at = { ...ctx, vsNamespace: vs?.namespace ?? ctx.vsNamespace };
-  const out: TcpChain[] = [];
-  const held = new Set<string>(); // source key | destination key ("*": any)
-  const add = (destinations: string[] | undefined, source: string | undefined, proxy: TcpProxy) => {
-    const s = source === undefined ? "*" : subnetKey(source);
-    const kept = destinations?.filter(
-      (d, k) => !held.has(`${s}|${subnetKey(d)}`) && destinations.findIndex((e) => subnetKey(e) === subnetKey(d)) === k,
-    );
-    if (kept ? !kept.length : held.has(`${s}|*`)) return;
-    for (const d of kept ?? ["*"]) held.add(`${s}|${d === "*" ? d : subnetKey(d)}`);
-    out.push({ ...(kept ? { destinations: kept } : {}), ...(source !== undefined ? { source } : {}), proxy });
-  };
-  const routes = vs?.spec.tcp ?? [];
-  for (const [i, route] of routes.entries()) {
+  /** The routes that apply to this proxy, in order, with their applying matches; the service's cluster last. */
+  const taken: { proxy: TcpProxy; applying: L4MatchAttributes[] }[] = [];
+  for (const [i, route] of (vs?.spec.tcp ?? []).entries()) {
     const proxy = tcpProxy(at, route, `VirtualService/${vs?.namespace}/${vs?.name}: spec.tcp[${i}]`, statPrefix);
     if (!proxy) continue;
-    const applying = route.match?.length ? route.match.filter((m) => l4StaticMatch(m, at)) : [{}];
-    if (applying.some((m: L4MatchAttributes) => !m.destinationSubnets?.length && m.sourceSubnet === undefined)) {
-      add(undefined, undefined, proxy);
-      return out;
-    }
-    // One chain per client subnet (none: any client), matching the destination subnets its matches name.
-    const bySource = new Map<string | undefined, string[] | undefined>();
-    for (const m of applying) {
-      const before = bySource.has(m.sourceSubnet) ? bySource.get(m.sourceSubnet) : [];
-      const any = !m.destinationSubnets?.length || before === undefined;
-      bySource.set(m.sourceSubnet, any ? undefined : [...before, ...m.destinationSubnets!]);
-    }
-    for (const [source, destinations] of bySource) add(destinations, source, proxy);
+    const applying: L4MatchAttributes[] = route.match?.length ? route.match.filter((m) => l4StaticMatch(m, at)) : [{}];
+    if (applying.length) taken.push({ proxy, applying });
   }
-  add(undefined, undefined, { "@type": TYPE.tcpProxy, stat_prefix: statPrefix, cluster });
-  return out;
+  taken.push({ proxy: { "@type": TYPE.tcpProxy, stat_prefix: statPrefix, cluster }, applying: [{}] });
+  const matches = taken.flatMap((t) => t.applying);
+  const distinct = (subnets: (string | undefined)[]) => [
+    ...new Map(subnets.filter((x) => x !== undefined && cidrOf(x)).map((x) => [subnetKey(x!), x!])).values(),
+  ];
+  const destinations = [...distinct(matches.flatMap((m) => m.destinationSubnets ?? [])), ANY];
+  const sources = [...distinct(matches.map((m) => m.sourceSubnet)), ANY];
+  // Which route serves a connection to `d` from `s` (ANY: any other), in the routes' order.
+  const serving = (d: string, s: string) =>
+    taken.findIndex((t) =>
+      t.applying.some(
+        (m) =>
+          (m.sourceSubnet === undefined || (s !== ANY && holds(m.sourceSubnet, s))) &&
+          (!m.destinationSubnets?.length || (d !== ANY && m.destinationSubnets.some((x) => holds(x, d)))),
+      ),
+    );
+  // A chain per (route, client subnet, whether it names destinations); a client subnet's chain only where its route
+  // differs from any client's there.
+  const chains = new Map<string, { route: number; chain: TcpChain }>();
+  for (const d of destinations) {
+    const anyClient = serving(d, ANY);
+    for (const s of sources) {
+      const route = serving(d, s);
+      if (s !== ANY && route === anyClient) continue;
+      const key = `${route}|${s}|${d === ANY}`;
+      const chain: TcpChain = chains.get(key)?.chain ?? { proxy: taken[route]!.proxy };
+      if (d !== ANY) chain.destinations = [...(chain.destinations ?? []), d];
+      if (s !== ANY) chain.source = s;
+      chains.set(key, { route, chain });
+    }
+  }
+  return [...chains.values()].sort((x, y) => x.route - y.route).map((c) => c.chain);
+}
+
+const ANY = "*";
+
+/** Does CIDR (or address) `outer` hold all of `inner`? */
+function holds(outer: string, inner: string): boolean {
+  const o = cidrOf(outer);
+  const i = cidrOf(inner);
+  return !!o && !!i && o.family === i.family && o.prefixLen <= i.prefixLen && inCidr(o, inner.split("/")[0]!);
+}
+
+function cidrOf(s: string): Cidr | undefined {
+  const slash = s.indexOf("/");
+  const address = slash < 0 ? s : s.slice(0, slash);
+  const c = cidr(address, slash < 0 ? (address.includes(":") ? 128 : 32) : Number(s.slice(slash + 1)));
+  return typeof c === "string" ? undefined : c;
 }
 
 /** The listener's filter chains for `chains`. */

@@ -134,26 +134,28 @@ describe("VirtualService tcp routes", () => {
       weighted_clusters: { clusters: [{ weight: 50 }, { weight: 50 }] },
     });
     expect(first("{ sourceLabels: { app: client } }")).toHaveProperty("weighted_clusters"); // the client has no such labels
-    // sourceSubnet (istiod never reads it): the client's IP, source_prefix_ranges; one chain per client subnet.
+    // sourceSubnet (istiod never reads it): the client's IP, source_prefix_ranges. Envoy decides the destination
+    // first, so a client subnet's route is repeated under each destination range (and that range gets a chain for
+    // any other client), as the routes' order says.
+    const range = (a: string, n: number) => ({ address_prefix: a, prefix_len: n });
     expect(
       chains("{ sourceSubnet: 127.0.0.5/32 }, { sourceSubnet: 127.0.1.0/24, destinationSubnets: [240.0.0.9] }"),
     ).toEqual([
       {
-        match: { source_prefix_ranges: [{ address_prefix: "127.0.0.5", prefix_len: 32 }] },
+        match: { prefix_ranges: [range("240.0.0.9", 32)], source_prefix_ranges: [range("127.0.0.5", 32)] },
         to: "outbound|9000|v2|tcp-echo",
       },
       {
-        match: {
-          prefix_ranges: [{ address_prefix: "240.0.0.9", prefix_len: 32 }],
-          source_prefix_ranges: [{ address_prefix: "127.0.1.0", prefix_len: 24 }],
-        },
+        match: { prefix_ranges: [range("240.0.0.9", 32)], source_prefix_ranges: [range("127.0.1.0", 24)] },
         to: "outbound|9000|v2|tcp-echo",
       },
+      { match: { source_prefix_ranges: [range("127.0.0.5", 32)] }, to: "outbound|9000|v2|tcp-echo" },
+      { match: { prefix_ranges: [range("240.0.0.9", 32)] }, to: "weighted" },
       { match: undefined, to: "weighted" },
     ]);
   });
 
-  it("leaves out of a later tcp route's chain the ranges an earlier one holds (Envoy refuses chains that meet)", () => {
+  it("gives a range the route the routes' order gives it, as one chain, where istiod's chains would meet", () => {
     const out = translate(
       meshModel(
         TCP_ECHO,
