@@ -14,6 +14,7 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
+import { chainsOf } from "./config/filters.js";
 import { helloStats } from "./client-hello.js";
 import { ChainKeys, DEFAULT_CHAIN, NO_CHAIN, SIDES, type Arrival as ChainArrival } from "./chain-keys.js";
 
@@ -102,7 +103,7 @@ export class ListenerRuntime {
     }
     if (this.draining && !this.conns.size && !h2) return;
     const all = [DELAYED_CLOSE_MS];
-    for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
+    for (const l of chainsOf(this.listener)) {
       const h = l.hcm?.limits;
       if (h) all.push(h.requestHeadersMs, h.requestMs, h.streamIdleMs, h.idleMs, h.maxConnectionDurationMs);
     }
