@@ -14,9 +14,9 @@ import { originalDst, type OriginalDst } from "../native/original-dst.js";
 import { connectionOf, describeConnection } from "./connection.js";
 import { peerOf } from "./peer.js";
 import { checkRbac } from "./rbac/filter.js";
+import { chainsOf } from "./config/filters.js";
 import { helloStats } from "./client-hello.js";
-import { chainsForSni } from "./config/server-names.js";
-import { ChainKeys, DEFAULT_CHAIN, NO_CHAIN, SIDE, SIDES, SLOTS } from "./chain-keys.js";
+import { ChainKeys, DEFAULT_CHAIN, NO_CHAIN, SIDES, type Arrival as ChainArrival } from "./chain-keys.js";
 
 interface ChainRuntime {
   h2: H2Listener | undefined;
@@ -103,7 +103,7 @@ export class ListenerRuntime {
     }
     if (this.draining && !this.conns.size && !h2) return;
     const all = [DELAYED_CLOSE_MS];
-    for (const l of [this.listener, ...(this.listener.byPort?.values() ?? [])]) {
+    for (const l of chainsOf(this.listener)) {
       const h = l.hcm?.limits;
       if (h) all.push(h.requestHeadersMs, h.requestMs, h.streamIdleMs, h.idleMs, h.maxConnectionDurationMs);
     }
@@ -171,17 +171,18 @@ export class ListenerRuntime {
       socket.destroy();
       return;
     }
-    let key = DEFAULT_CHAIN;
+    let port = DEFAULT_CHAIN;
     if (l.byPort) {
-      const port = dst?.port ?? socket.localPort ?? 0;
-      key = l.byPort.has(port) ? port : l.hcm || l.tcp || l.byTransport ? DEFAULT_CHAIN : NO_CHAIN;
+      const p = dst?.port ?? socket.localPort ?? 0;
+      port = l.byPort.has(p) ? p : this.keys.entryFor(DEFAULT_CHAIN) ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const chosen = key === NO_CHAIN ? undefined : this.keys.entryFor(key);
+    const at: ChainArrival = { dst: dst?.address ?? socket.localAddress, src: socket.remoteAddress };
+    const chosen = port === NO_CHAIN ? undefined : this.keys.pick(port, at);
     if (!chosen) return this.noChain(socket);
     this.open++;
     socket.once("close", () => this.open--);
-    if (chosen.byTransport || chosen.bySni) return this.inspect(socket, key, dst);
-    this.serveChain(socket, key * SLOTS * SIDES, chosen, dst);
+    if (chosen === "inspect") return this.inspect(socket, port, dst, at);
+    this.serveChain(socket, chosen.key, chosen.listener, dst);
   }
 
   /** Closes a connection no chain takes (or, timed out, none could be picked for), counted under the listener. */
@@ -195,7 +196,7 @@ export class ListenerRuntime {
    * pick the plaintext chain, or, for a TLS ClientHello, the TLS chain that matches its ALPN (the first of the
    * client's protocols a chain lists), else the TLS chain without application_protocols; a missing one closes.
    */
-  private inspect(socket: Socket, port: number, dst: OriginalDst | undefined): void {
+  private inspect(socket: Socket, port: number, dst: OriginalDst | undefined, at: ChainArrival): void {
     const ms = this.listener.inspectTimeoutMs; // listener_filters_timeout, as Envoy: then closed, and counted
     const timer = ms > 0 ? setTimeout(() => this.noChain(socket, "downstream_pre_cx_timeout"), ms) : undefined;
     socket.once("close", () => clearTimeout(timer));
@@ -205,29 +206,13 @@ export class ListenerRuntime {
       if (hello.kind === "too-large") return void socket.destroy();
       socket.pause();
       socket.unshift(bytes);
-      let slotted = port * SLOTS;
-      let entry = this.keys.entryFor(port);
-      if (entry?.bySni) {
-        const picked = chainsForSni(entry.bySni, hello.kind === "tls" ? hello.sni : undefined);
-        const group = entry.bySni.groups[picked.group];
-        slotted += group ? this.keys.slotOf(group.key) : 0;
-        entry = picked.listener;
-      }
-      if (!entry) return this.noChain(socket);
-      let side: number = !entry.byTransport ? SIDE.whole : hello.kind === "tls" ? SIDE.tls : SIDE.raw;
-      if (hello.kind === "tls" && entry.byTransport) {
-        const index = entry.byTransport.alpn.index;
-        for (const p of index.size ? hello.alpn : []) {
-          const i = index.get(p);
-          if (i !== undefined) {
-            side = SIDE.alpn + i;
-            break;
-          }
-        }
-      }
-      const key = slotted * SIDES + side;
-      const chosen = this.keys.chainListener(key);
-      if (!chosen) return this.noChain(socket);
+      const tls = hello.kind === "tls";
+      const picked = this.keys.pick(port, {
+        ...at,
+        hello: { tls, sni: tls ? hello.sni : undefined, alpn: tls ? hello.alpn : [] },
+      });
+      if (!picked || picked === "inspect") return this.noChain(socket);
+      const { key, listener: chosen } = picked;
       this.serveChain(
         socket,
         key,

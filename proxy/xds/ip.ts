@@ -120,3 +120,15 @@ export function inCidr(range: Cidr, ip: string): boolean {
   }
   return true;
 }
+
+/** A range as text with its host bits cleared: 10.1.2.3/8 and 10.0.0.0/8 are one range (as Envoy masks them). */
+export function cidrKey(c: Cidr): string {
+  const bytes = [...c.bytes].map((b, i) => {
+    const bits = c.prefixLen - i * 8;
+    return bits >= 8 ? b : bits <= 0 ? 0 : b & ((0xff << (8 - bits)) & 0xff);
+  });
+  if (c.family === 4) return `${bytes.join(".")}/${c.prefixLen}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] as number) << 8) | (bytes[i + 1] as number)).toString(16));
+  return `${groups.join(":")}/${c.prefixLen}`;
+}

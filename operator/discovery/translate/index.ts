@@ -18,7 +18,7 @@ import { buildGateways } from "./gateway.js";
 import { credentialRefusal } from "./gateway-credentials.js";
 import { atTheEdge } from "./edge.js";
 import { findService, servicesForHost } from "./hosts.js";
-import { tcpProxyFor } from "./tcp.js";
+import { tcpChains, tcpFilterChains } from "./tcp-chains.js";
 import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type TlsChain } from "./tls-outbound.js";
 import {
   apiListener,
@@ -214,7 +214,7 @@ function sidecar(ctx: RouteContext & Observes, proxy: ProxyIdentity, out: Transl
           tcp.push(
             isTlsProtocol(port.protocol)
               ? outboundTlsListener(vip, port.number, tlsChains(at, service, port, vs, false), mode)
-              : outboundTcpListener(vip, port.number, cluster, vs && tcpProxyFor(at, vs, { address: vip }, cluster)),
+              : outboundTcpListener(vip, port.number, cluster, tcpFilterChains(tcpChains(at, vs, cluster, cluster))),
           );
         }
         continue;

@@ -215,23 +215,15 @@ export function outboundHttpListener(port: number, observe?: Observing): Listene
 }
 
 /** `<vip>_<port>`: outbound TCP to one service, found by its virtual IP, proxied as bytes. */
-export function outboundTcpListener(vip: string, port: number, cluster: string, proxy?: TcpProxy): Listener {
+/** A VIP:port's TCP listener: `chains` (tcp-chains.ts), else one to `cluster`. */
+export function outboundTcpListener(vip: string, port: number, cluster: string, chains?: FilterChain[]): Listener {
   return {
     "@type": TYPE.listener,
     name: `${vip}_${port}`,
     address: { socket_address: { address: vip, port_value: port } },
     bind_to_port: false,
     traffic_direction: "OUTBOUND",
-    filter_chains: [
-      {
-        filters: [
-          {
-            name: "envoy.filters.network.tcp_proxy",
-            typed_config: proxy ?? { "@type": TYPE.tcpProxy, stat_prefix: cluster, cluster },
-          },
-        ],
-      },
-    ],
+    filter_chains: chains ?? [{ filters: [tcpProxyFilter(cluster)] }],
   };
 }
 

@@ -35,6 +35,20 @@ kind: WorkloadEntry
 metadata: { name: istio-ingressgateway }
 spec: { address: 127.0.0.5, labels: { istio: ingressgateway } }
 `;
+/** A tcp-echo VirtualService with these tcp routes (YAML list items), and the DestinationRule with its subsets. */
+const tcpEchoRoutes = (routes: string) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: tcp-echo }
+spec:
+  hosts: [tcp-echo]
+  tcp:
+${routes}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: tcp-echo }
+spec: { host: tcp-echo, subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
+`;
 const sample = (f: string) => readFileSync(path.join(repoRoot(), "samples/tcp-echo", f), "utf8");
 const gateway = parseNodeId("router~127.0.0.5~istio-ingressgateway.default~default.svc.cluster.local");
 const client = parseNodeId("sidecar~127.0.0.9~client-0.default~default.svc.cluster.local");
@@ -44,6 +58,19 @@ const tcpProxy = (l: Record<string, unknown>) =>
 describe("VirtualService tcp routes", () => {
   it("tcp-echo-all-v1.yaml: the gateway's TCP port 31400 goes to subset v1", () => {
     const out = translate(meshModel(TCP_ECHO, sample("tcp-echo-all-v1.yaml")), gateway);
+    expect(violations(out)).toEqual([]);
+    expect(tcpProxy(listener(out, "0.0.0.0_31400"))).toMatchObject({ cluster: "outbound|9000|v1|tcp-echo" });
+  });
+
+  it("a gateway's TCP port never takes a route by sourceSubnet or destinationSubnets (it has one chain for all)", () => {
+    const yaml = sample("tcp-echo-all-v1.yaml").replace(
+      "  tcp:\n",
+      `  tcp:
+  - match: [{ port: 31400, sourceSubnet: 10.0.0.0/8 }, { destinationSubnets: [0.0.0.0/0] }]
+    route: [{ destination: { host: tcp-echo, port: { number: 9000 }, subset: v2 } }]
+`,
+    );
+    const out = translate(meshModel(TCP_ECHO, yaml), gateway);
     expect(violations(out)).toEqual([]);
     expect(tcpProxy(listener(out, "0.0.0.0_31400"))).toMatchObject({ cluster: "outbound|9000|v1|tcp-echo" });
   });
@@ -62,34 +89,95 @@ describe("VirtualService tcp routes", () => {
   });
 
   it("a mesh VirtualService shifts a sidecar's TCP service; matches on port and destinationSubnets", () => {
-    const vs = (match: string) => `
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: tcp-echo }
-spec:
-  hosts: [tcp-echo]
-  tcp:
-  - match: [${match}]
+    const vs = (match: string) =>
+      tcpEchoRoutes(`  - match: [${match}]
     route:
     - { destination: { host: tcp-echo, subset: v2 } }
   - route:
     - { destination: { host: tcp-echo, subset: v1 }, weight: 50 }
     - { destination: { host: tcp-echo, subset: v2 }, weight: 50 }
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: tcp-echo }
-spec: { host: tcp-echo, subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }] }
-`;
-    const first = (m: string) => tcpProxy(listener(translate(meshModel(TCP_ECHO, vs(m)), client), "240.0.0.9_9000"));
-    expect(first("{ port: 9000, destinationSubnets: [240.0.0.0/16] }")).toMatchObject({
-      cluster: "outbound|9000|v2|tcp-echo",
-    });
+`);
+    const out = (m: string) => translate(meshModel(TCP_ECHO, vs(m)), client);
+    const first = (m: string) => tcpProxy(listener(out(m), "240.0.0.9_9000"));
+    const chains = (m: string) => {
+      const result = out(m);
+      expect(violations(result)).toEqual([]);
+      return (listener(result, "240.0.0.9_9000")["filter_chains"] as Record<string, unknown>[]).map((c) => ({
+        match: c["filter_chain_match"],
+        to: (c as { filters: { typed_config: { cluster?: string } }[] }).filters[0]?.typed_config.cluster ?? "weighted",
+      }));
+    };
+    // As istiod's buildSidecarOutboundTCPFilterChainOpts: a route whose matches name destinationSubnets is a chain
+    // matching them (prefix_ranges), before the last route's chain, which has no match.
+    expect(chains("{ port: 9000, destinationSubnets: [240.0.0.0/16] }")).toEqual([
+      {
+        match: { prefix_ranges: [{ address_prefix: "240.0.0.0", prefix_len: 16 }] },
+        to: "outbound|9000|v2|tcp-echo",
+      },
+      { match: undefined, to: "weighted" },
+    ]);
+    expect(chains("{ destinationSubnets: [10.0.0.0/8, 10.1.2.3] }, { port: 9001 }")).toEqual([
+      {
+        match: {
+          prefix_ranges: [
+            { address_prefix: "10.0.0.0", prefix_len: 8 },
+            { address_prefix: "10.1.2.3", prefix_len: 32 },
+          ],
+        },
+        to: "outbound|9000|v2|tcp-echo",
+      },
+      { match: undefined, to: "weighted" },
+    ]);
+    // A match without runtime predicates is the last chain: no default after it.
+    expect(chains("{ port: 9000 }")).toEqual([{ match: undefined, to: "outbound|9000|v2|tcp-echo" }]);
     expect(first("{ port: 9001 }")).toMatchObject({
       weighted_clusters: { clusters: [{ weight: 50 }, { weight: 50 }] },
     });
-    expect(first("{ destinationSubnets: [10.0.0.0/8] }")).toHaveProperty("weighted_clusters");
     expect(first("{ sourceLabels: { app: client } }")).toHaveProperty("weighted_clusters"); // the client has no such labels
+    // sourceSubnet (istiod never reads it): the client's IP, source_prefix_ranges. Envoy decides the destination
+    // first, so a client subnet's route is repeated under each destination range (and that range gets a chain for
+    // any other client), as the routes' order says.
+    const range = (a: string, n: number) => ({ address_prefix: a, prefix_len: n });
+    expect(
+      chains("{ sourceSubnet: 127.0.0.5/32 }, { sourceSubnet: 127.0.1.0/24, destinationSubnets: [240.0.0.9] }"),
+    ).toEqual([
+      {
+        match: { prefix_ranges: [range("240.0.0.9", 32)], source_prefix_ranges: [range("127.0.0.5", 32)] },
+        to: "outbound|9000|v2|tcp-echo",
+      },
+      {
+        match: { prefix_ranges: [range("240.0.0.9", 32)], source_prefix_ranges: [range("127.0.1.0", 24)] },
+        to: "outbound|9000|v2|tcp-echo",
+      },
+      { match: { source_prefix_ranges: [range("127.0.0.5", 32)] }, to: "outbound|9000|v2|tcp-echo" },
+      { match: { prefix_ranges: [range("240.0.0.9", 32)] }, to: "weighted" },
+      { match: undefined, to: "weighted" },
+    ]);
+  });
+
+  it("gives a range the route the routes' order gives it, as one chain, where istiod's chains would meet", () => {
+    const out = translate(
+      meshModel(
+        TCP_ECHO,
+        tcpEchoRoutes(`  - match: [{ destinationSubnets: [10.0.0.0/8] }]
+    route: [{ destination: { host: tcp-echo, subset: v1 } }]
+  - match: [{ destinationSubnets: [10.1.2.3/8, 20.0.0.0/8] }, { destinationSubnets: [10.0.0.0/8] }]
+    route: [{ destination: { host: tcp-echo, subset: v2 } }]
+  - match: [{ destinationSubnets: [10.0.0.0/8] }]
+    route: [{ destination: { host: tcp-echo } }]
+`),
+      ),
+      client,
+    );
+    expect(violations(out)).toEqual([]);
+    const matches = (listener(out, "240.0.0.9_9000")["filter_chains"] as Record<string, unknown>[]).map(
+      (c) => c["filter_chain_match"],
+    );
+    expect(matches).toEqual([
+      { prefix_ranges: [{ address_prefix: "10.0.0.0", prefix_len: 8 }] },
+      { prefix_ranges: [{ address_prefix: "20.0.0.0", prefix_len: 8 }] },
+      undefined,
+    ]);
   });
 
   it("matches addresses against CIDRs and single addresses", () => {

@@ -1,6 +1,6 @@
-// VirtualService `tcp` routes → the TcpProxy of a listener: the first route with a match block that applies
-// (port, destinationSubnets, sourceLabels, sourceNamespace, gateways; no block: always) names the cluster, or the
-// weighted clusters. Pure.
+// VirtualService `tcp` routes → the TcpProxy of a gateway's TCP listener: the first route with a match block that
+// applies (port, destinationSubnets, sourceLabels, sourceNamespace, gateways; no block: always) names the cluster, or
+// the weighted clusters. A sidecar's TCP listener has a chain per route instead (tcp-chains.ts). Pure.
 import { BlockList, isIP } from "node:net";
 import type { TcpProxy } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
@@ -30,14 +30,21 @@ export function inSubnets(address: string | undefined, subnets: string[]): boole
   return list.check(address, family === 6 ? "ipv6" : "ipv4");
 }
 
-export function l4MatchApplies(m: L4MatchAttributes, ctx: RouteContext, target: L4Target): boolean {
+/** The part of a match decided when the config is made: port, sourceLabels, sourceNamespace, gateways. */
+export function l4StaticMatch(m: L4MatchAttributes, ctx: RouteContext): boolean {
   if (m.port !== undefined && m.port !== ctx.port) return false;
   if (m.sourceLabels && !labelsMatch(m.sourceLabels, ctx.labels)) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.proxyNamespace) return false;
-  if (m.gateways?.length && !m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway))
-    return false;
-  if (m.destinationSubnets?.length && !inSubnets(target.address, m.destinationSubnets)) return false;
-  return true;
+  return !m.gateways?.length || m.gateways.map((g) => qualifyGateway(g, ctx.vsNamespace)).includes(ctx.gateway);
+}
+
+/**
+ * The whole match, where the chain can't match addresses (a gateway's one TCP chain): destinationSubnets against the
+ * target's address when known; a match with sourceSubnet never applies there (taking it would send every client).
+ */
+export function l4MatchApplies(m: L4MatchAttributes, ctx: RouteContext, target: L4Target): boolean {
+  if (!l4StaticMatch(m, ctx) || m.sourceSubnet !== undefined) return false;
+  return !m.destinationSubnets?.length || inSubnets(target.address, m.destinationSubnets);
 }
 
 /** The first route of `routes` that applies here, with its index. */

@@ -23,7 +23,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
-const entries = (port: number, policy: "ALLOW_ANY" | "REGISTRY_ONLY") => `
+const entries = (port: number, policy: "ALLOW_ANY" | "REGISTRY_ONLY", v2First = "") => `
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: api, namespace: default }
@@ -50,7 +50,7 @@ metadata: { name: v2, namespace: default }
 spec:
   hosts: [v2.example.test]
   tls:
-  - match: [{ port: 443, sniHosts: [v2.example.test] }]
+${v2First}  - match: [{ port: 443, sniHosts: [v2.example.test] }]
     route: [{ destination: { host: api.example.test } }]
 ---
 apiVersion: networking.istio.io/v1
@@ -74,7 +74,7 @@ describe("outbound TLS routed by server name (SNI), through the engine", () => {
     // One TLS server per address, each with a certificate for the names it serves, answering with its own name.
     const names: Record<string, string[]> = {
       "127.0.0.2": ["api.example.test", "v2.example.test"],
-      "127.0.0.3": ["other.example.test"],
+      "127.0.0.3": ["other.example.test", "v2.example.test"],
       "127.0.0.4": ["outside.test"],
     };
     for (const [address, dns] of Object.entries(names)) {
@@ -107,14 +107,14 @@ describe("outbound TLS routed by server name (SNI), through the engine", () => {
     for (const s of servers) s.close();
   });
 
-  async function configure(policy: "ALLOW_ANY" | "REGISTRY_ONLY"): Promise<void> {
-    const objects = parseYaml(entries(port, policy));
+  async function configure(policy: "ALLOW_ANY" | "REGISTRY_ONLY", v2First = ""): Promise<void> {
+    const objects = parseYaml(entries(port, policy, v2First));
     for (const o of objects) expect(validateObject(o)).toEqual([]);
     const result = translate(normalise(objects).model, SIDECAR);
     expect(violations(result)).toEqual([]);
     // This test stands where virtualOutbound stands (it would bind 15001): only the listener it hands on to runs.
     const res: Resources = {
-      version: policy,
+      version: policy + v2First,
       listeners: result.listeners.filter((l) => l["name"] === "0.0.0.0_443"),
       routes: result.routes,
       clusters: result.clusters,
@@ -157,6 +157,23 @@ describe("outbound TLS routed by server name (SNI), through the engine", () => {
     expect(await reach("outside.test")).toBe("127.0.0.4 outside.test");
   });
 
+  it("a tls match's destinationSubnets pick its route by the address the client meant, before the name", async () => {
+    await configure(
+      "ALLOW_ANY",
+      `  - match: [{ port: 443, sniHosts: [v2.example.test], destinationSubnets: [127.0.0.3/32] }]
+    route: [{ destination: { host: other.example.test } }]
+`,
+    );
+    original = "127.0.0.3";
+    expect(await reach("v2.example.test")).toBe("127.0.0.3 v2.example.test");
+    original = "127.0.0.4";
+    expect(await reach("v2.example.test")).toBe("127.0.0.2 v2.example.test");
+    // As Envoy (and so Istio): the destination IP is decided first, and the chains of 127.0.0.3/32 are the only
+    // candidates for a connection to it: another name there gets no chain, not the chain without ranges.
+    original = "127.0.0.3";
+    expect(await reach("api.example.test")).toMatch(/^(closed|error: )/);
+  });
+
   it("REGISTRY_ONLY: a server name no service has goes nowhere; the known ones still go through", async () => {
     await configure("REGISTRY_ONLY");
     original = "127.0.0.4";
@@ -178,14 +195,19 @@ spec: { hosts: [${hosts.join(", ")}], ports: [{ number: 443, name: p, protocol: 
     const l = result.listeners.find((x) => x["name"] === "0.0.0.0_443") as
       | {
           filter_chains: {
-            filter_chain_match?: { server_names?: string[] };
+            filter_chain_match?: {
+              server_names?: string[];
+              prefix_ranges?: { address_prefix: string; prefix_len: number }[];
+            };
             filters: { typed_config: { cluster?: string } }[];
           }[];
         }
       | undefined;
-    const chains = l?.filter_chains.map(
-      (c) => `${c.filter_chain_match?.server_names?.join(",") ?? "*"} → ${c.filters[0]?.typed_config.cluster}`,
-    );
+    const chains = l?.filter_chains.map((c) => {
+      const ranges = c.filter_chain_match?.prefix_ranges?.map((r) => `${r.address_prefix}/${r.prefix_len} `) ?? [];
+      const names = c.filter_chain_match?.server_names?.join(",") ?? "*";
+      return `${ranges.join("")}${names} → ${c.filters[0]?.typed_config.cluster}`;
+    });
     return { chains, warnings: result.warnings };
   };
 
@@ -237,6 +259,34 @@ spec:
       entry("a", ["a.example.test"], "TLS") + entry("b", ["b.example.test"], "TLS") + vs,
     );
     expect(chains).toEqual(["a.example.test → outbound|443||b.example.test", "* → PassthroughCluster"]);
+    expect(warnings).toEqual([]);
+  });
+
+  it("renders a tls match's destinationSubnets as its chain's prefix_ranges, as istiod; a range and name held once", () => {
+    const vs = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: subnets, namespace: default }
+spec:
+  hosts: [a.test]
+  tls:
+  - match: [{ sniHosts: [a.test], destinationSubnets: [10.0.0.0/8, 10.9.9.9] }]
+    route: [{ destination: { host: b.test } }]
+  - match: [{ sniHosts: [a.test], destinationSubnets: [10.1.0.0/8, 20.0.0.0/8] }, { sniHosts: [a.test] }]
+    route: [{ destination: { host: c.test } }]
+`;
+    const { chains, warnings } = run(
+      entry("a", ["a.test"], "TLS") + entry("b", ["b.test"], "TLS") + entry("c", ["c.test"], "TLS") + vs,
+    );
+    // 10.1.0.0/8 is 10.0.0.0/8, which the first route holds for a.test: Envoy would refuse the two chains meeting.
+    expect(chains).toEqual([
+      "10.0.0.0/8 10.9.9.9/32 a.test → outbound|443||b.test",
+      "20.0.0.0/8 a.test → outbound|443||c.test",
+      "a.test → outbound|443||c.test",
+      "b.test → outbound|443||b.test",
+      "c.test → outbound|443||c.test",
+      "* → PassthroughCluster",
+    ]);
     expect(warnings).toEqual([]);
   });
 });

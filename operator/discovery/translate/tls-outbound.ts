@@ -11,14 +11,17 @@ import type { VirtualService } from "../model/istio.js";
 import { BLACKHOLE, outboundName, PASSTHROUGH } from "./clusters.js";
 import { TLS_INSPECTOR } from "./mtls.js";
 import type { RouteContext } from "./routes.js";
-import { l4MatchApplies, tcpProxy } from "./tcp.js";
+import { l4StaticMatch, tcpProxy } from "./tcp.js";
+import { subnetKey } from "./tcp-chains.js";
+import { cidrRange } from "./authz-values.js";
 
 /** Istio's Protocol.IsTLS: ports whose connections are TLS end to end, routed by SNI. */
 export const isTlsProtocol = (protocol: string): boolean => protocol === "TLS" || protocol === "HTTPS";
 
-/** One chain: the server names it matches (none: any), and where its bytes go. */
+/** One chain: the server names it matches (none: any), the destination subnets (none: any), where its bytes go. */
 export interface TlsChain {
   names: string[] | undefined;
+  destinations?: string[];
   proxy: TcpProxy;
 }
 
@@ -40,16 +43,18 @@ export function tlsChains(
   (vs?.spec.tls ?? []).forEach((route, i) => {
     const where = `VirtualService/${vs?.namespace}/${vs?.name}: spec.tls[${i}]`;
     for (const m of route.match ?? []) {
-      if (!l4MatchApplies(m, { ...at, vsNamespace: vs?.namespace ?? ctx.vsNamespace }, {})) continue;
+      if (!l4StaticMatch(m, { ...at, vsNamespace: vs?.namespace ?? ctx.vsNamespace })) continue;
       const names = [...new Set((m.sniHosts ?? []).map((h) => h.toLowerCase()))].sort();
-      const key = names.join(",");
+      // As istiod's hashRuntimeTLSMatchPredicates: a match is its server names and destination subnets (prefix_ranges).
+      const subnets = m.destinationSubnets?.length ? m.destinationSubnets : undefined;
+      const key = `${names.join(",")}|${[...new Set(subnets?.map(subnetKey))].sort().join(",")}`;
       if (!names.length || seen.has(key)) continue;
       seen.add(key);
       const proxy = tcpProxy({ ...at, vsNamespace: vs?.namespace ?? ctx.vsNamespace }, route, where, statPrefix(port));
-      if (proxy) out.push({ names, proxy });
+      if (proxy) out.push({ names, ...(subnets ? { destinations: subnets } : {}), proxy });
     }
   });
-  if (out.length) return out;
+  if (out.length) return unshadowed(out);
   if (shared && service.hostname === "*") {
     ctx.warn(`${service.hostname}: TLS on port ${port.number} without an address needs a server name to match`);
     return [];
@@ -73,7 +78,14 @@ export function outboundTlsListener(
   mode: OutboundTrafficMode,
 ): Listener {
   const filterChains: FilterChain[] = chains.map((c) => ({
-    ...(c.names ? { filter_chain_match: { server_names: c.names } } : {}),
+    ...(c.names || c.destinations
+      ? {
+          filter_chain_match: {
+            ...(c.destinations ? { prefix_ranges: c.destinations.map(cidrRange) } : {}),
+            ...(c.names ? { server_names: c.names } : {}),
+          } as FilterChain["filter_chain_match"],
+        }
+      : {}),
     filters: [{ name: "envoy.filters.network.tcp_proxy", typed_config: c.proxy }],
   }));
   if (address === "0.0.0.0") {
@@ -117,21 +129,41 @@ export function sharedTlsListeners(
       ctx.warn(`${owners}: TLS on port ${port} without an address is not served: 0.0.0.0:${port} is HTTP`);
       continue;
     }
-    const claimed = new Map<string, { owner: string; proxy: string }>();
-    const kept: TlsChain[] = [];
-    for (const c of chains) {
-      const proxy = JSON.stringify(c.proxy);
-      const names = (c.names ?? []).filter((n) => {
-        const by = claimed.get(n);
-        // The same route seen again (a VirtualService whose hosts cover two services) is no conflict.
-        if (by && by.owner !== c.owner && by.proxy !== proxy)
-          ctx.warn(`${c.owner}: server name ${n} on port ${port} is ${by.owner}'s`);
-        return by === undefined;
-      });
-      for (const n of names) claimed.set(n, { owner: c.owner, proxy });
-      if (names.length) kept.push({ names, proxy: c.proxy });
-    }
+    const kept = unshadowed(chains, (c, n, by) => {
+      // The same route seen again (a VirtualService whose hosts cover two services) is no conflict.
+      if (by.owner !== c.owner && JSON.stringify(by.proxy) !== JSON.stringify(c.proxy))
+        ctx.warn(`${c.owner}: server name ${n} on port ${port} is ${by.owner}'s`);
+    });
     out.push(outboundTlsListener("0.0.0.0", port, kept, mode));
+  }
+  return out;
+}
+
+/**
+ * Leaves out of each chain what an earlier chain holds, a server name under a destination range (or under none):
+ * Envoy refuses two chains whose matches meet, and the earlier one is what istiod's order means. A chain whose ranges
+ * keep different names splits, one chain per set of names.
+ */
+export function unshadowed<C extends TlsChain>(chains: readonly C[], held?: (c: C, name: string, by: C) => void): C[] {
+  const holder = new Map<string, C>(); // range key ("*": none) | name ("": none)
+  const out: C[] = [];
+  for (const c of chains) {
+    const byNames = new Map<string, { names: string[]; ranges: string[] }>();
+    for (const d of c.destinations ?? ["*"]) {
+      const range = d === "*" ? d : subnetKey(d);
+      const names = (c.names ?? [""]).filter((n) => {
+        const by = holder.get(`${range}|${n}`);
+        if (by && by !== c) held?.(c, n, by);
+        return by === undefined || by === c;
+      });
+      if (!names.length) continue;
+      for (const n of names) holder.set(`${range}|${n}`, c);
+      const group = byNames.get(names.join(",")) ?? { names, ranges: [] };
+      if (!group.ranges.includes(d)) group.ranges.push(d);
+      byNames.set(names.join(","), group);
+    }
+    for (const { names, ranges } of byNames.values())
+      out.push({ ...c, names: c.names ? names : undefined, ...(c.destinations ? { destinations: ranges } : {}) });
   }
   return out;
 }

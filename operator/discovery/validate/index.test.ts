@@ -312,8 +312,40 @@ describe("validate VirtualService tcp and tls", () => {
       "spec.tls[0].match: TLS route must have at least one match condition",
     ]);
     expect(tls("{ match: [{ sniHosts: [a.example.com], destinationSubnets: [10.0.0.0/8] }] }")).toEqual([
-      "spec.tls[0].match[0].destinationSubnets: is not supported yet for tls routes (they match by server name)",
       "spec.tls[0].route: TLS route is required",
+    ]);
+    const to = "route: [{ destination: { host: a.example.com } }]";
+    expect(
+      tls(
+        `{ match: [{ sniHosts: [a.example.com], destinationSubnets: [10.0.0.0/33, 10.1.2.3, 10.0.0.0/8, bad] }], ${to} }`,
+      ),
+    ).toEqual([
+      "spec.tls[0].match[0].destinationSubnets[0]: 10.0.0.0/33 is not a valid CIDR block",
+      "spec.tls[0].match[0].destinationSubnets[3]: bad is not a valid IP",
+    ]);
+  });
+
+  it("takes a tcp match's destinationSubnets and sourceSubnet as CIDR blocks or IPs, as Istio's ValidateIPSubnet", () => {
+    const tcp = (match: string) =>
+      validateObject(
+        parseYaml(
+          `kind: VirtualService\nmetadata: { name: db }\nspec:\n  hosts: [db]\n  tcp:\n  - { match: [${match}], route: [{ destination: { host: db } }] }`,
+        )[0] ?? {},
+      );
+    expect(tcp("{ sourceSubnet: 10.1.0.0/16, destinationSubnets: [10.0.0.0/8, '2001:db8::/32', 10.2.3.4] }")).toEqual(
+      [],
+    );
+    expect(tcp("{ sourceSubnet: 10.1.2.3 }, { sourceSubnet: 'fd00::1' }")).toEqual([]);
+    expect(tcp("{ sourceSubnet: 10.1.0.0/40 }, { sourceSubnet: 10.1.0.256 }, { sourceSubnet: 10.1.0.0/16/2 }")).toEqual(
+      [
+        "spec.tcp[0].match[0].sourceSubnet: 10.1.0.0/40 is not a valid CIDR block",
+        "spec.tcp[0].match[1].sourceSubnet: 10.1.0.256 is not a valid IP",
+        "spec.tcp[0].match[2].sourceSubnet: 10.1.0.0/16/2 is not a valid IP",
+      ],
+    );
+    expect(tcp("{ destinationSubnets: [10.0.0.0/8, 010.0.0.0/8, 'fe80::1%eth0'] }")).toEqual([
+      "spec.tcp[0].match[0].destinationSubnets[1]: 010.0.0.0/8 is not a valid CIDR block",
+      "spec.tcp[0].match[0].destinationSubnets[2]: fe80::1%eth0 is not a valid IP",
     ]);
   });
 });

@@ -19,6 +19,7 @@ import { headerNameError, headerValueError } from "../../../proxy/xds/header-fie
 import { destinationErrors } from "./destination.js";
 import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
 import { validateTlsRoute } from "./tls-route.js";
+import { subnetErrors } from "./subnets.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
@@ -218,9 +219,7 @@ export function validateVirtualService(vs: Named<VirtualService>, ctx: Validatio
     (tcp.route ?? []).forEach((r, j) => {
       e.list.push(...destinationErrors(r.destination, `spec.tcp[${i}].route[${j}].destination`));
     });
-    (tcp.match ?? []).forEach((m, j) => {
-      if (m.sourceSubnet !== undefined) e.add(`spec.tcp[${i}].match[${j}].sourceSubnet`, "is not supported yet");
-    });
+    (tcp.match ?? []).forEach((m, j) => e.list.push(...subnetErrors(m, `spec.tcp[${i}].match[${j}]`)));
   });
   return e.list;
 }

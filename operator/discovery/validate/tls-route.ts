@@ -1,9 +1,11 @@
 // A VirtualService's `tls` routes, as Istio's webhook checks them (validateTLSRoute, validateTLSMatch,
-// validateSniHost): each needs a match, each match SNI hosts within the VirtualService's hosts, and destinations.
+// validateSniHost): each needs a match, each match SNI hosts within the VirtualService's hosts (and subnets that are
+// CIDR blocks or IPs), and destinations.
 import type { L4Route } from "../model/istio.js";
 import { hostSubsetOf } from "../translate/scope.js";
 import { destinationErrors } from "./destination.js";
 import { hostError } from "./gateway-entry.js";
+import { subnetErrors } from "./subnets.js";
 
 /** Istio's validateTLSRoute: each match names SNI hosts within the VirtualService's hosts; destinations required. */
 export function validateTlsRoute(tls: L4Route, path: string, hosts: string[]): string[] {
@@ -23,8 +25,7 @@ export function validateTlsRoute(tls: L4Route, path: string, hosts: string[]): s
           `SNI host "${sni}" is not a compatible subset of any of the virtual service hosts: [${hosts.join(", ")}]`,
         );
     });
-    if (m.destinationSubnets?.length)
-      e.add(`${at}.destinationSubnets`, "is not supported yet for tls routes (they match by server name)");
+    e.list.push(...subnetErrors({ destinationSubnets: m.destinationSubnets }, at));
     if (m.sourceSubnet !== undefined) e.add(`${at}.sourceSubnet`, "is not a TLS match field");
   });
   if (!tls.route?.length) e.add(`${path}.route`, "TLS route is required");

@@ -42,15 +42,16 @@ export function perFilter(r: Reader, o: Obj, path: string): PerFilterConfig {
   return out;
 }
 
-/** Every chain a listener serves: its own, by destination port, server name and transport (TLS, plaintext, ALPN). */
+/**
+ * Every chain a listener serves: its own, by destination port, destination IP, server name, transport (TLS,
+ * plaintext, ALPN) and source IP.
+ */
 export function chainsOf(l: Listener): Listener[] {
   const t = l.byTransport;
-  const s = l.bySni;
-  const nested = [
-    ...(l.byPort?.values() ?? []),
-    ...(s ? [s.fallback, ...s.groups.map((g) => g.listener)] : []),
-    ...(t ? [t.tls, t.raw, ...t.alpn.chains] : []),
-  ];
+  const grouped = [l.bySni, l.byDestination, l.bySource].flatMap((s) =>
+    s ? [s.fallback, ...s.groups.map((g) => g.listener)] : [],
+  );
+  const nested = [...(l.byPort?.values() ?? []), ...grouped, ...(t ? [t.tls, t.raw, ...t.alpn.chains] : [])];
   return [l, ...nested.flatMap((c) => (c ? chainsOf(c) : []))];
 }
 

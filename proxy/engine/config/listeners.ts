@@ -15,7 +15,7 @@ import { TYPE, typeName } from "../../xds/types.js";
 import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
 import { compileTracing } from "./tracing.js";
-import { serverNames, sniChains } from "./server-names.js";
+import { chainMatch, chainTree } from "./chain-match.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
 const LISTENER_FIELDS: ReadonlySet<string> = new Set([
@@ -86,11 +86,13 @@ export function compileListener(
           `filter_chains[${m.i}].filter_chain_match.${field}`,
           "needs the envoy.filters.listener.tls_inspector listener filter",
         );
-  const defaults = matched.filter((m) => m.port === undefined && m.transport === undefined && !m.names);
+  const defaults = matched.filter(
+    (m) => m.port === undefined && m.transport === undefined && !m.names && !m.destinations && !m.sources,
+  );
   if (defaults.length > 1)
     r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");
   if (chains.length > 1 || defaults.length === 0) {
-    // Several chains: each compiled as a one-chain listener of the same name, chosen per connection by port.
+    // Several chains: each compiled as a one-chain listener of the same name, chosen per connection (chain-match.ts).
     const one = (m: (typeof matched)[number]): Listener => {
       const { filter_chain_match: _m, ...chain } = m.c;
       try {
@@ -114,58 +116,7 @@ export function compileListener(
         throw err;
       }
     };
-    // Chains grouped by port (-1: every port), then split by transport when they say one.
-    const groups = new Map<number, (typeof matched)[number][]>();
-    for (const m of matched) groups.set(m.port ?? -1, [...(groups.get(m.port ?? -1) ?? []), m]);
-    const byTransport = (group: (typeof matched)[number][]): Listener => {
-      const plain = group.filter((m) => m.transport === undefined);
-      const dup = (m: (typeof matched)[number] | undefined, why: string) =>
-        m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
-      const again = plain[1];
-      if (again?.port !== undefined)
-        r.fail(`filter_chains[${again.i}].filter_chain_match.destination_port`, `duplicate port ${again.port}`);
-      if (plain.length && group.length > 1)
-        dup(group[1], "a chain without transport_protocol must be alone on its port");
-      if (plain[0]) return one(plain[0]);
-      const side = (t: "tls" | "raw_buffer") => {
-        const sides = group.filter((m) => m.transport === t && !m.alpn);
-        if (sides.length > 1) dup(sides[1], `duplicate transport_protocol ${t}`);
-        return sides[0] ? one(sides[0]) : undefined;
-      };
-      const tls = side("tls");
-      const raw = side("raw_buffer");
-      // As Envoy: one chain per application protocol; a protocol two chains list would make the match ambiguous.
-      const index = new Map<string, number>();
-      const chains: Listener[] = [];
-      for (const m of group.filter((m) => m.alpn)) {
-        for (const p of m.alpn!)
-          if (index.has(p) && index.get(p) !== chains.length)
-            r.fail(
-              `filter_chains[${m.i}].filter_chain_match.application_protocols`,
-              `${JSON.stringify(p)} is matched by another chain on this port`,
-            );
-          else index.set(p, chains.length);
-        chains.push(one(m));
-      }
-      if (chains.length > MAX_ALPN_CHAINS)
-        dup(
-          group.filter((m) => m.alpn)[MAX_ALPN_CHAINS],
-          `more than ${MAX_ALPN_CHAINS} chains with application_protocols on one port`,
-        );
-      const first = tls ?? raw ?? chains[0];
-      return { ...(first as Listener), byTransport: { tls, raw, alpn: { index, chains } } };
-    };
-    // Server names first (Envoy's order), then transport and ALPN among the chains a name picks.
-    const entry = (group: (typeof matched)[number][]): Listener => {
-      if (!group.some((m) => m.names)) return byTransport(group);
-      const bySni = sniChains(r, group, byTransport);
-      const first = bySni.fallback ?? (bySni.groups[0]?.listener as Listener);
-      return { ...first, byTransport: undefined, bySni };
-    };
-    const byPort = new Map<number, Listener>();
-    for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
-    const anyPort = groups.get(-1);
-    const fallback = anyPort ? entry(anyPort) : undefined;
+    const { byPort, fallback } = chainTree(r, matched, one);
     return {
       ...(fallback ?? {
         name,
@@ -281,50 +232,6 @@ export function compileListener(
       ...compileTracing(r, hcm, hp, hasCluster),
       ...options,
     },
-  };
-}
-
-/** How many TLS chains with application_protocols one port may have (the run time numbers its chains). */
-export const MAX_ALPN_CHAINS = 60;
-const MATCH_FIELDS = ["destination_port", "server_names", "transport_protocol", "application_protocols"];
-
-/**
- * A chain's filter_chain_match: destination_port, server_names (the TLS inspector's SNI), transport_protocol and
- * application_protocols (with transport_protocol tls: the TLS inspector's ALPN; there is no http_inspector); anything
- * else is refused, naming it.
- */
-function chainMatch(
-  r: Reader,
-  chain: unknown,
-  i: number,
-): { port?: number; names?: string[]; transport?: "tls" | "raw_buffer"; alpn?: string[] } {
-  const path = `filter_chains[${i}].filter_chain_match`;
-  const m = r.optObj(r.obj(chain, `filter_chains[${i}]`), "filter_chain_match", `filter_chains[${i}]`);
-  if (!m) return {};
-  for (const key of Object.keys(m))
-    if (!MATCH_FIELDS.includes(key)) r.fail(join(path, key), `not supported (only ${MATCH_FIELDS.join(", ")} are)`);
-  const port = r.num(m, "destination_port", path);
-  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
-    r.fail(join(path, "destination_port"), `invalid port ${port}`);
-  const t = r.str(m, "transport_protocol", path);
-  if (t !== undefined && t !== "tls" && t !== "raw_buffer")
-    r.fail(join(path, "transport_protocol"), `${JSON.stringify(t)} is not tls or raw_buffer`);
-  const alpn = r.list(m, "application_protocols", path).map((p, j) => {
-    if (typeof p !== "string" || !p || p.length > 255)
-      r.fail(join(path, `application_protocols[${j}]`), "not a protocol name (1 to 255 characters)");
-    return p as string;
-  });
-  if (alpn.length && t !== "tls")
-    r.fail(
-      join(path, "application_protocols"),
-      "needs transport_protocol tls: only the TLS inspector's ALPN is matched (envoy.filters.listener.http_inspector is not supported)",
-    );
-  const names = serverNames(r, m, path);
-  return {
-    ...(port !== undefined ? { port } : {}),
-    ...(names ? { names } : {}),
-    ...(t ? { transport: t } : {}),
-    ...(alpn.length ? { alpn } : {}),
   };
 }
 

@@ -22,7 +22,7 @@ export function serverNames(r: Reader, m: Obj, path: string): string[] | undefin
  * Groups a port's chains by server name, each distinct set of chains compiled once by `compile` (which checks the
  * transport and ALPN rules among them): chains that share a name are told apart by transport or ALPN, as in Envoy.
  */
-export function sniChains<M extends { i: number; names?: string[]; transport?: string }>(
+export function sniChains<M extends { i: number; names?: string[]; transport?: string; sources?: unknown }>(
   r: Reader,
   group: readonly M[],
   compile: (chains: M[]) => Listener,
@@ -31,8 +31,9 @@ export function sniChains<M extends { i: number; names?: string[]; transport?: s
   for (const m of group)
     for (const n of m.names ?? []) {
       const before = byName.get(n) ?? [];
-      // As Envoy: two chains for one name must differ by transport (or ALPN), else the match is ambiguous.
-      if (before.some((o) => !o.transport || !m.transport))
+      // As Envoy: two chains for one name must differ by transport (or ALPN, or source ranges), else the match is
+      // ambiguous (the later steps check those).
+      if (before.some((o) => (!o.transport || !m.transport) && !o.sources && !m.sources))
         r.fail(
           `filter_chains[${m.i}].filter_chain_match.server_names`,
           `${JSON.stringify(n)} is matched by another chain`,

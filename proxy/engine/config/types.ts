@@ -8,6 +8,7 @@ import type { RbacConfig } from "../rbac/compile.js";
 import type { FilterConfig } from "../filters/api.js";
 import type { Cluster, SanMatcher } from "./cluster-types.js";
 import type { XfccDetails, XfccMode } from "../xfcc.js";
+import type { Cidr } from "../../xds/ip.js";
 
 export type {
   CircuitBreakers,
@@ -366,6 +367,10 @@ export interface Listener {
    * have one per HTTPS server: matched before transport and ALPN, as Envoy matches.
    */
   bySni?: SniChains;
+  /** Chains matched by filter_chain_match.prefix_ranges (the connection's destination IP), before server names. */
+  byDestination?: AddressChains;
+  /** Chains matched by filter_chain_match.source_prefix_ranges (its source IP), after transport and ALPN. */
+  bySource?: AddressChains;
   /** Which of the Listener's filter_chains this is, when it is one of several (for messages). */
   chainIndex?: number;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
@@ -385,6 +390,18 @@ export interface SniChains {
   exact: ReadonlyMap<string, number>;
   /** A wildcard's suffix, `.example.com` for `*.example.com` → its index in `groups`. */
   wildcard: ReadonlyMap<string, number>;
+  fallback: Listener | undefined;
+}
+
+/**
+ * A match step's chains by IP range (config/address-chains.ts): the longest range that holds the address, else the
+ * chains listing none (`fallback`); none of them: no chain.
+ */
+export interface AddressChains {
+  /** Each group: the ranges that choose it, sorted and joined (its identity from one config to the next), its chains. */
+  groups: readonly { key: string; listener: Listener }[];
+  /** Every range with its group's index in `groups`, longest prefix first. */
+  ranges: readonly { range: Cidr; group: number }[];
   fallback: Listener | undefined;
 }
 

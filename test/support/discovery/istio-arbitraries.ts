@@ -215,13 +215,25 @@ const virtualService = withSpec(
     http: list(httpRoute, 3),
     tcp: list(
       opt({
-        match: list(opt({ port: portNumber, destinationSubnets: list(pick("10.0.0.0/8", "bad")) })),
+        match: list(
+          opt({
+            port: portNumber,
+            destinationSubnets: list(pick("10.0.0.0/8", "10.1.0.0/16", "240.0.0.9", "bad")),
+            sourceSubnet: pick("127.0.0.5/32", "10.0.0.0/8", "10.0.0.0/33"),
+          }),
+        ),
         route: list(opt({ destination, weight })),
       }),
     ),
     tls: list(
       opt({
-        match: list(opt({ port: portNumber, sniHosts: fc.array(host, { maxLength: 2 }) })),
+        match: list(
+          opt({
+            port: portNumber,
+            sniHosts: fc.array(host, { maxLength: 2 }),
+            destinationSubnets: list(pick("10.0.0.0/8", "10.1.0.0/16", "bad")),
+          }),
+        ),
         route: list(opt({ destination, weight })),
       }),
     ),
