@@ -49,8 +49,8 @@ describe("the sidecar's processes", () => {
     expect(nul(agentPid, "cmdline")).toContain("--lite-mode");
     expect(nul(engine!, "environ").filter((e) => /^(NODE_OPTIONS|WEFT_NODE_FLAGS)=/.test(e))).toEqual([]);
     expect(nul(engine!, "cmdline")).not.toContain("--lite-mode");
-    expect(ENGINE_NODE_ARGS).toEqual(["--max-semi-space-size=2"]);
-    expect(nul(engine!, "cmdline").slice(1, 2)).toEqual(["--max-semi-space-size=2"]);
+    expect(ENGINE_NODE_ARGS).toEqual(["--max-semi-space-size=2", "--no-parallel-scavenge"]);
+    expect(nul(engine!, "cmdline").slice(1, 3)).toEqual(["--max-semi-space-size=2", "--no-parallel-scavenge"]);
     await b.close();
   }, 30000);
 });

@@ -20,11 +20,15 @@ export const MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
 /**
  * Node flags for an engine process, whatever the agent itself runs with (fork would pass on the agent's own
  * execArgv, and the agent's NODE_OPTIONS is not passed on either). 2 MiB semi-spaces, not V8's 16: under wrk -c128 the
- * young generation grew to fill them, 23 MiB of the engine's 45 MiB private, and scavenging the smaller one cost no
- * throughput that bench:proxy could tell from noise (keep-alive c=32: 9,928 req/s with the default, 10,147 with 2 MiB).
- * $WEFT_ENGINE_NODE_ARGS (space-separated) replaces them, to measure.
+ * young generation grew to fill them, 23 MiB of the engine's 45 MiB private (the CPU this costs: proxy/README's memory
+ * section). Scavenges on the main thread alone (--no-parallel-scavenge): V8 splits each one with helper threads, which
+ * on a node whose other cores are busy (the app's, the load's) wait to be scheduled while the engine waits for them;
+ * on this 2-core machine under h2load -c32 -m10 the engine's CPU per request fell 8–10% (16.2–17.0 → 13.7–15.9 µs
+ * user) and keep-alive's did not rise. $WEFT_ENGINE_NODE_ARGS (space-separated) replaces them, to measure.
  */
-export const ENGINE_NODE_ARGS: readonly string[] = (process.env.WEFT_ENGINE_NODE_ARGS ?? "--max-semi-space-size=2")
+export const ENGINE_NODE_ARGS: readonly string[] = (
+  process.env.WEFT_ENGINE_NODE_ARGS ?? "--max-semi-space-size=2 --no-parallel-scavenge"
+)
   .split(" ")
   .filter(Boolean);
 
