@@ -128,7 +128,8 @@ it("drops a connection whose server stops answering (its host gone, no FIN): the
   });
   await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
   const via = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
-  const ch = new GrpcChannel(via, { keepaliveMs: 100, keepaliveTimeoutMs: 200 });
+  // keepaliveTimeoutMs also bounds the HTTP/2 handshake (twice it): 200 ms failed there once on a loaded machine.
+  const ch = new GrpcChannel(via, { keepaliveMs: 100, keepaliveTimeoutMs: 1000 });
   const { got, done } = collect(ch, "/test.T/Echo", ["a"]);
   // The first message proves the connection carries calls. (Waiting for the 3 MB one too hung a loaded machine: a
   // PING could go unanswered for 200 ms behind it, ending the call before it came, as the assertion below expects.)
