@@ -19,13 +19,14 @@ import { REQUESTS, RETRIES } from "./shared-counts.js";
 import type { Stream } from "./stream.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
 import { sendShadow } from "./shadow.js";
+import { clearDeadline, hasDeadline, setDeadline, type Timed } from "./deadlines.js";
 import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
 
 /** Envoy marks a reply the circuit breakers made with this header. */
 const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-export class Forward implements Exchange, CookieMaker {
+export class Forward implements Exchange, CookieMaker, Timed {
   /** The cluster picked (for the access log and metrics), even one that doesn't exist. */
   clusterName = "";
   /** The response header edits, most specific first: the weighted cluster's, the route's, the vhost's, the RDS's. */
@@ -63,7 +64,11 @@ export class Forward implements Exchange, CookieMaker {
   private host: Host | undefined;
   private conn: UpstreamLink | undefined;
   private cancelAcquire: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  // The route timeout (deadlines.ts owns these).
+  deadlineAt = 0;
+  deadlinePrev: Timed | undefined;
+  deadlineNext: Timed | undefined;
+  deadlineTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private transparentRetry = false;
@@ -131,7 +136,7 @@ export class Forward implements Exchange, CookieMaker {
     // client-streaming call may take longer to send than its answer may take.
     this.timeoutMs = timeoutMs;
     if (!this.req.body.ended) this.req.body.onEnd = () => this.requestComplete();
-    else if (timeoutMs > 0) this.timer = setTimeout(() => this.onTimeout(), Math.min(timeoutMs, MAX_TIMER_MS));
+    else if (timeoutMs > 0) setDeadline(this, Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
   }
 
@@ -139,7 +144,7 @@ export class Forward implements Exchange, CookieMaker {
   private requestComplete(): void {
     if (this.stream.finished) return;
     const ms = this.timeoutMs;
-    if (ms > 0 && !this.timer) this.timer = setTimeout(() => this.onTimeout(), Math.min(ms, MAX_TIMER_MS));
+    if (ms > 0 && !hasDeadline(this)) setDeadline(this, Math.min(ms, MAX_TIMER_MS));
     if (this.conn && !this.committed && !this.tryTimer) this.startTryTimer();
   }
 
@@ -274,8 +279,7 @@ export class Forward implements Exchange, CookieMaker {
 
   /** The upstream switched to WebSocket: the route and per-try timeouts stop (as Envoy's), the tunnel starts. */
   onUpgrade(head: ResponseHead, _raw: Buffer, rest: Buffer | undefined, socket: Socket): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    clearDeadline(this);
     this.cluster?.record(this.host as Host, head.status, this.ctx.random);
     this.committed = true;
     this.endAttempt();
@@ -361,8 +365,8 @@ export class Forward implements Exchange, CookieMaker {
     this.attemptFailed("timeout");
   }
 
-  private onTimeout(): void {
-    this.timer = undefined;
+  /** The route timeout (deadlines.ts). */
+  onDeadline(): void {
     if (this.stream.finished) return;
     if (this.cluster) this.cluster.counters.upstream_rq_timeout++;
     this.cancel();
@@ -387,7 +391,7 @@ export class Forward implements Exchange, CookieMaker {
 
   /** The request is over, however it ended: timers, the attempt in progress and the breakers' counts let go. */
   finish(): void {
-    if (this.timer) clearTimeout(this.timer);
+    clearDeadline(this);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.host || this.retryCounted || this.cancelAcquire) this.endAttempt();
     if (this.requestCounted && this.cluster) this.cluster.usage.add(REQUESTS, -1);
