@@ -50,6 +50,32 @@ describe("XdsState", () => {
     expect(s.consistent()).toMatchObject({ version: "2", clusters: [eds("a")], routes: [table("80", "a")] });
   });
 
+  it("doesn't hold the config for a cluster's secret discovery answered without: that cluster fails closed", () => {
+    const s = new XdsState();
+    const sds = (name: string) => ({ name, sds_config: { ads: {} } });
+    const tls = {
+      name: "envoy.transport_sockets.tls",
+      typed_config: {
+        "@type": TYPE.upstreamTlsContext,
+        common_tls_context: {
+          tls_certificate_sds_secret_configs: [sds("kubernetes://partner")],
+          combined_validation_context: { validation_context_sds_secret_config: sds("kubernetes://partner-cacert") },
+        },
+      },
+    };
+    s.commit(TYPE.cluster, "1", "n1", map(TYPE.cluster, [{ ...eds("a"), transport_socket: tls }], s));
+    s.commit(TYPE.endpoint, "1", "n2", map(TYPE.endpoint, [cla("a", 1)], s));
+    s.commit(TYPE.listener, "1", "n3", map(TYPE.listener, [listener("80")], s));
+    s.commit(TYPE.route, "1", "n4", map(TYPE.route, [table("80", "a")], s));
+    expect(s.missing(TYPE.secret)).toEqual(["kubernetes://partner", "kubernetes://partner-cacert"]);
+    expect(s.consistent()).toBeUndefined(); // not asked yet: warming
+    s.commit(TYPE.secret, "1", "n5", map(TYPE.secret, [], s)); // answered: neither exists
+    const whole = s.consistent();
+    expect(whole).toBeDefined();
+    const compiled = s.compile(whole ?? {});
+    expect("config" in compiled && compiled.config.clusters.get("a")?.tls?.notReady).toBe("kubernetes://partner");
+  });
+
   // Was: a route to an unknown cluster was rejected. Envoy loads RDS tables with validate_clusters false, so a
   // removal never wedges a proxy; an invalid table is still rejected, naming resource and field.
   it("rejects an invalid route table with the compiler's message naming resource and field", () => {

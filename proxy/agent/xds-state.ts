@@ -129,8 +129,21 @@ export class XdsState {
     return "error" in c ? c.error : undefined;
   }
 
+  /** The SDS names subscribed when the last SDS response was taken: one it didn't carry doesn't exist (yet). */
+  private answered = new Set<string>();
+
+  /**
+   * Whether a secret only clusters name was asked for and discovery answered without it (a credentialName whose
+   * Secret is missing): the config goes on, that cluster refusing its connections (Envoy's cluster past warming),
+   * rather than every other change waiting for it. A listener's secret is always waited for.
+   */
+  private answeredAbsent(name: string): boolean {
+    return this.answered.has(name) && !sdsNames(this.values(TYPE.listener)).includes(name);
+  }
+
   /** Takes a validated response; returns the state it replaced, for a rollback. */
   commit(type: SnapshotType, version: string, nonce: string, resources: Map<string, JsonObject>): TypeState {
+    if (type === TYPE.secret) this.answered = new Set(this.names(TYPE.secret));
     const before = { ...this.get(type) };
     this.types.set(type, { version, nonce, resources, error: undefined });
     return before;
@@ -159,7 +172,7 @@ export class XdsState {
     if (!this.names(TYPE.endpoint).every((n) => endpoints.has(n))) return undefined;
     if (!this.names(TYPE.route).every((n) => routes.has(n))) return undefined;
     const secrets = this.get(TYPE.secret).resources;
-    if (!this.names(TYPE.secret).every((n) => secrets.has(n))) return undefined;
+    if (!this.names(TYPE.secret).every((n) => secrets.has(n) || this.answeredAbsent(n))) return undefined;
     return {
       version: this.version(),
       secrets: [...secrets.values()],

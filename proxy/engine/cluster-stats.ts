@@ -24,7 +24,7 @@ export class ClusterCounters {
   lb_healthy_panic = 0;
   /** A request body overflowed the replay limit while retries or shadows might still need it: they are given up. */
   retry_or_shadow_abandoned = 0;
-  readonly tls = { handshake: 0, failVerifyError: 0, failVerifySan: 0 };
+  readonly tls = { handshake: 0, failVerifyError: 0, failVerifySan: 0, secretsNotReady: 0 };
   /** The HTTP/2 codec's flood counters, for upstream connections (Envoy's cluster.<name>.http2.<stat>). */
   readonly http2: Record<FloodStat, number> = {
     inbound_empty_frames_flood: 0,
@@ -64,6 +64,11 @@ export function clusterStats(s: ClusterState): Stat[] {
     { name: "ssl.handshake", value: c.tls.handshake, type: "counter" },
     { name: "ssl.fail_verify_error", value: c.tls.failVerifyError, type: "counter" },
     { name: "ssl.fail_verify_san", value: c.tls.failVerifySan, type: "counter" },
+    {
+      name: "client_ssl_socket_factory.upstream_context_secrets_not_ready",
+      value: c.tls.secretsNotReady,
+      type: "counter",
+    },
   );
   for (const [k, v] of Object.entries(c.http2)) out.push({ name: `http2.${k}`, value: v, type: "counter" });
   const gauge = (name: string, value: number) => out.push({ name, value, type: "gauge" });

@@ -1,6 +1,6 @@
 // Opening a connection to an upstream host: plain TCP, or TLS per the cluster's UpstreamTlsContext, with the
 // connect timeout (TCP and TLS handshake together, as Envoy's connect_timeout) and TCP keepalive.
-import { connect as tcpConnect, isIP, type Socket } from "node:net";
+import { connect as tcpConnect, isIP, Socket } from "node:net";
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import { readFileSync } from "node:fs";
 import type { DataSource, UpstreamTls } from "./config/types.js";
@@ -11,7 +11,7 @@ export interface DialOptions {
   keepAliveMs: number | undefined;
   tls: UpstreamTls | undefined;
   /** Counts TLS outcomes, with Envoy's names (`ssl.handshake`, `ssl.fail_verify_error`, `ssl.fail_verify_san`). */
-  tlsStats?: { handshake: number; failVerifyError: number; failVerifySan: number };
+  tlsStats?: { handshake: number; failVerifyError: number; failVerifySan: number; secretsNotReady: number };
 }
 
 export type DialFailure = "connect-failure" | "timeout";
@@ -59,7 +59,12 @@ export function dial(
   };
   const tls = o.tls;
   let socket: Socket;
-  if (!tls) {
+  if (tls?.notReady !== undefined) {
+    // Envoy's NotReadySslSocket: without its secret the cluster makes no connection at all.
+    if (o.tlsStats) o.tlsStats.secretsNotReady++;
+    socket = new Socket();
+    queueMicrotask(() => finish("connect-failure"));
+  } else if (!tls) {
     socket = tcpConnect({ host, port, noDelay: true });
     socket.once("connect", () => finish(undefined));
   } else {

@@ -163,7 +163,8 @@ export class Engine {
     for (const c of cfg.clusters.values()) {
       try {
         // Read the CA and client certificates now, not on the first request.
-        for (const tls of [c.tls, ...c.socketMatches.map((m) => m.tls)]) if (tls) secureContextFor(tls);
+        for (const tls of [c.tls, ...c.socketMatches.map((m) => m.tls)])
+          if (tls && tls.notReady === undefined) secureContextFor(tls);
       } catch (err) {
         throw new ConfigError(
           "Cluster",

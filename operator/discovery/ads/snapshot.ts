@@ -164,10 +164,13 @@ export function inconsistencies(result: TranslateResult): string[] {
   const routes = new Set(result.routes.map((r) => r.name ?? ""));
   for (const n of rds) if (!routes.has(n)) problems.push(`RDS name "${n}" has no RouteConfiguration`);
   for (const n of routes) if (!rds.has(n)) problems.push(`RouteConfiguration "${n}" belongs to no listener`);
-  // Discovery's own Secrets (the agent holds `default` and `ROOTCA`): each named one served, each served one named.
-  const sds = new Set(sdsNames(result.listeners, result.clusters).filter((n) => n.startsWith(CREDENTIAL_PREFIX)));
+  // Discovery's own Secrets (the agent holds `default` and `ROOTCA`): each one a listener names served, each served one
+  // named. A cluster may name one that isn't (a DestinationRule's credentialName whose Secret is missing): the proxy
+  // refuses its connections until it comes, as Envoy's cluster without its SDS secret.
+  const own = (names: string[]) => new Set(names.filter((n) => n.startsWith(CREDENTIAL_PREFIX)));
+  const sds = own(sdsNames(result.listeners, result.clusters));
   const secrets = new Set(result.secrets.map((s) => s.name ?? ""));
-  for (const n of sds) if (!secrets.has(n)) problems.push(`SDS name "${n}" has no Secret`);
+  for (const n of own(sdsNames(result.listeners))) if (!secrets.has(n)) problems.push(`SDS name "${n}" has no Secret`);
   for (const n of secrets) if (!sds.has(n)) problems.push(`Secret "${n}" belongs to no transport socket`);
   return problems;
 }

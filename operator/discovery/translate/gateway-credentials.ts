@@ -13,9 +13,9 @@ import type { ServerTLSSettings } from "../model/istio.js";
 import { withChecks, type GatewayTls } from "./gateway-listeners.js";
 import type { ProxyIdentity } from "./proxy.js";
 
-/** The Secrets by namespace and name, once per model. */
+/** The Secret `namespace/name` of the model (indexed once per model). */
 const indexes = new WeakMap<Credential[], Map<string, Credential>>();
-function credential(model: ConfigModel, namespace: string, name: string): Credential | undefined {
+export function credential(model: ConfigModel, namespace: string, name: string): Credential | undefined {
   const list = model.credentials;
   if (!list) return undefined;
   let index = indexes.get(list);
@@ -34,7 +34,7 @@ function once(cache: WeakMap<Credential, string | undefined>, c: Credential, che
 }
 
 /** The certificate and key as SDS Secret `name`, or why they can't be served. */
-function pairSecret(c: Credential, name: string): Secret | string {
+export function pairSecret(c: Credential, name: string): Secret | string {
   const kc = keyAndCert(c);
   if ("error" in kc) return kc.error;
   const problem = once(pairProblems, c, () => {
@@ -58,7 +58,7 @@ function pairSecret(c: Credential, name: string): Secret | string {
 }
 
 /** The CA as SDS Secret `name`, or why it can't be served. */
-function rootSecret(c: Credential, name: string): Secret | string {
+export function rootSecret(c: Credential, name: string): Secret | string {
   const root = rootOf(c);
   if ("error" in root) return root.error;
   const problem = once(rootProblems, c, () => {
@@ -82,6 +82,11 @@ function rootSecret(c: Credential, name: string): Secret | string {
       },
     }
   );
+}
+
+/** As istiod's GetCaCert: the CA of credential `name` is Secret `<name>-cacert` if there is one, else `<name>`'s own. */
+export function caCredential(model: ConfigModel, namespace: string, name: string): Credential | undefined {
+  return credential(model, namespace, name + CA_SUFFIX) ?? credential(model, namespace, name);
 }
 
 /**
@@ -113,9 +118,8 @@ export function credentialTls(
   const optional = tls.mode === "OPTIONAL_MUTUAL";
   if (tls.mode !== "MUTUAL" && !optional)
     return { tls: { kind: "sds", certificate, clientCa: undefined }, secrets: [pair] };
-  // As istiod's GetCaCert: Secret `<name>-cacert` if there is one, else the certificate's own Secret.
   const caName = name + CA_SUFFIX;
-  const caFrom = credential(model, namespace, caName) ?? found;
+  const caFrom = caCredential(model, namespace, name) ?? found;
   const ca = rootSecret(caFrom, CREDENTIAL_PREFIX + caName);
   if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (${tls.mode}'s CA): ${ca}`);
   const clientCa = CREDENTIAL_PREFIX + caName;

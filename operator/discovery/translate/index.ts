@@ -16,6 +16,7 @@ import { isHttpProtocol, isRange } from "../model/normalise.js";
 import { buildClusters, inboundClusters, outboundName } from "./clusters.js";
 import { buildGateways } from "./gateway.js";
 import { credentialRefusal } from "./gateway-credentials.js";
+import { clusterCredentials } from "./upstream-credentials.js";
 import { atTheEdge } from "./edge.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpChains, tcpFilterChains } from "./tcp-chains.js";
@@ -296,10 +297,16 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
   out.clusters.push(...built.clusters);
   out.endpoints.push(...built.endpoints);
   unmatchedHosts(model, warnings);
+  const refusal = proxy.kind === "router" ? credentialRefusal(proxy, options.credentialsOverPlaintext === true) : "";
   if (proxy.kind === "router") {
-    buildGateways(ctx, proxy, out, credentialRefusal(proxy, options.credentialsOverPlaintext === true));
+    buildGateways(ctx, proxy, out, refusal);
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
+  const upstream = clusterCredentials(model, proxy, out.clusters, refusal);
+  for (const w of upstream.warnings) warnings.add(w);
+  const served = new Set(out.secrets.map((x) => x.name));
+  out.secrets.push(...upstream.secrets.filter((x) => !served.has(x.name)));
+  out.secrets.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
   if (!proxy.proxyless) out.listeners = logConnections(out.listeners, ctx.observe);
   apiListeners(ctx, options.listenerNames ?? [], out);
   // A reused resource is the same object as before: pruned once, it stays one object, which is encoded once.

@@ -9,6 +9,7 @@ import type {
   UpstreamTlsContext,
 } from "../../../proxy/xds/resources.js";
 import type {
+  CertificateValidationContext,
   CommonTlsContext,
   SubjectAltNameMatcher_SanType,
 } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
@@ -18,6 +19,7 @@ import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, LoadBalancerSettings, TrafficPolicy } from "../model/istio.js";
 import type { Cluster_SlowStartConfig as SlowStartConfig } from "../../../proxy/xds/generated/envoy/config/cluster/v3.js";
 import { protoDuration } from "../model/duration.js";
+import { CA_SUFFIX, CREDENTIAL_PREFIX } from "../model/credentials.js";
 import { indexByService } from "./hosts.js";
 import { istioMutual } from "./mtls.js";
 import { visibleIn } from "./scope.js";
@@ -190,18 +192,21 @@ export function transportSocket(
   if (tls.mode === "ISTIO_MUTUAL")
     return istioMutual(tls.sni ?? mesh.sni, tls.subjectAltNames?.length ? tls.subjectAltNames : mesh.sans, mesh.http2);
   const sni = tls.sni ?? (hostname.startsWith("*") || isIP(hostname) ? undefined : hostname);
-  const common: CommonTlsContext = {};
-  if (!tls.insecureSkipVerify) {
-    const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
+  const sans = tls.subjectAltNames?.length ? tls.subjectAltNames : sni ? [sni] : [];
+  const matchSans = sans.length
+    ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
+    : undefined;
+  const common: CommonTlsContext = tls.credentialName
+    ? credentialContext(tls.credentialName, tls.mode === "MUTUAL", !tls.insecureSkipVerify, matchSans)
+    : {};
+  if (!tls.credentialName && !tls.insecureSkipVerify) {
     common.validation_context = {
       trusted_ca: { filename: tls.caCertificates || SYSTEM_CA_BUNDLE }, // "" is unset, as Istio reads it
       ...(tls.caCrl ? { crl: { filename: tls.caCrl } } : {}),
-      match_typed_subject_alt_names: sans.length
-        ? sans.map((name) => ({ san_type: sanType(name), matcher: { exact: name } }))
-        : undefined,
+      match_typed_subject_alt_names: matchSans,
     };
   }
-  if (tls.mode === "MUTUAL") {
+  if (!tls.credentialName && tls.mode === "MUTUAL") {
     common.tls_certificates = [
       {
         certificate_chain: { filename: tls.clientCertificate ?? "" },
@@ -211,4 +216,28 @@ export function transportSocket(
   }
   const context: Omit<UpstreamTlsContext, "@type"> = { sni, common_tls_context: common };
   return { name: "envoy.transport_sockets.tls", typed_config: { "@type": TYPE.upstreamTlsContext, ...context } };
+}
+
+/**
+ * `credentialName`, as istiod's ApplyCustomSDSToClientCommonTLSContext: MUTUAL's client certificate is SDS Secret
+ * `kubernetes://<name>`, the CA that verifies the server `kubernetes://<name>-cacert` (unless insecureSkipVerify),
+ * with the SANs beside it; discovery serves both from the proxy's namespace (upstream-credentials.ts).
+ */
+function credentialContext(
+  name: string,
+  mutual: boolean,
+  verify: boolean,
+  sans: CertificateValidationContext["match_typed_subject_alt_names"],
+): CommonTlsContext {
+  return {
+    ...(mutual ? { tls_certificate_sds_secret_configs: [{ name: CREDENTIAL_PREFIX + name, sds_config: ADS }] } : {}),
+    ...(verify
+      ? {
+          combined_validation_context: {
+            default_validation_context: { match_typed_subject_alt_names: sans },
+            validation_context_sds_secret_config: { name: CREDENTIAL_PREFIX + name + CA_SUFFIX, sds_config: ADS },
+          },
+        }
+      : {}),
+  };
 }

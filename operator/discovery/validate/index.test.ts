@@ -223,9 +223,37 @@ spec:
     expect(errors("{ tls: { mode: ISTIO_MUTUAL, clientCertificate: /c.pem } }")).toEqual([
       "spec.trafficPolicy.tls.clientCertificate: cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)",
     ]);
-    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")[0]).toMatch(
-      /^spec.trafficPolicy.tls.credentialName: is not supported yet/,
-    );
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: ext-ca } }")).toEqual([]);
+    expect(errors("{ tls: { mode: MUTUAL, credentialName: ext-client } }")).toEqual([]);
+    // Istio's ValidateTLS: the Secret holds the certificates, so the files can't be given beside it.
+    expect(
+      errors("{ tls: { mode: MUTUAL, credentialName: c, clientCertificate: /c.pem, privateKey: /k.pem } }"),
+    ).toEqual([
+      "spec.trafficPolicy.tls: cannot specify client certificates or CA certificate or CA CRL If credentialName is set",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: c, caCrl: /crl.pem } }")).toEqual([
+      "spec.trafficPolicy.tls: cannot specify client certificates or CA certificate or CA CRL If credentialName is set",
+    ]);
+    expect(errors("{ tls: { mode: SIMPLE, credentialName: c, insecureSkipVerify: true } }")).toEqual([
+      "spec.trafficPolicy.tls: cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true",
+    ]);
+    // Under MUTUAL the Secret may hold only the client certificate: skipping verification is allowed.
+    expect(errors("{ tls: { mode: MUTUAL, credentialName: c, insecureSkipVerify: true } }")).toEqual([]);
+    expect(
+      errors("{ tls: { mode: MUTUAL, credentialName: c, insecureSkipVerify: true, subjectAltNames: [a] } }"),
+    ).toEqual([
+      "spec.trafficPolicy.tls: cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true",
+    ]);
+    expect(errors("{ tls: { mode: ISTIO_MUTUAL, credentialName: c } }")).toEqual([
+      "spec.trafficPolicy.tls.credentialName: cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)",
+    ]);
+    expect(
+      errors(
+        "{ portLevelSettings: [{ port: { number: 443 }, tls: { mode: SIMPLE, credentialName: c, caCertificates: /ca.pem } }] }",
+      ),
+    ).toEqual([
+      "spec.trafficPolicy.portLevelSettings[0].tls: cannot specify client certificates or CA certificate or CA CRL If credentialName is set",
+    ]);
     expect(errors("{ tls: { mode: MUTUAL, caCertificates: /ca.pem } }")).toEqual([
       "spec.trafficPolicy.tls: MUTUAL needs clientCertificate and privateKey",
     ]);

@@ -1,5 +1,6 @@
 // Validation of Istio objects (VirtualService, DestinationRule, …, AuthorizationPolicy) that a proxy would NACK or that can't mean what the
 // user wrote. Pure. Each message starts with the field path: `spec.http[0].route[1].weight: ...`.
+import { clientTlsProblems } from "./client-tls.js";
 import { durationSeconds } from "../model/duration.js";
 import { retryOnProblem } from "../../../proxy/xds/retry-on.js";
 import { DEFAULT_DOMAIN_SUFFIX } from "../model/config.js";
@@ -257,20 +258,7 @@ function validatePolicy(e: Errors, p: TrafficPolicy | undefined, path: string): 
     if (ka.interval !== undefined && durationSeconds(ka.interval) !== 75)
       e.add(`${path}.connectionPool.tcp.tcpKeepalive.interval`, "only the kernel default (75s) is supported");
   }
-  const tls = p.tls;
-  if (tls?.credentialName)
-    e.add(
-      `${path}.tls.credentialName`,
-      "is not supported yet; give caCertificates, clientCertificate and privateKey as files",
-    );
-  if (tls?.mode === "ISTIO_MUTUAL")
-    for (const k of ["caCertificates", "clientCertificate", "privateKey", "caCrl"] as const)
-      if (tls[k] !== undefined)
-        e.add(`${path}.tls.${k}`, "cannot be set with ISTIO_MUTUAL (the mesh certificate and root are used)");
-  if (tls?.caCrl && tls.insecureSkipVerify)
-    e.add(`${path}.tls.caCrl`, "cannot be enforced with insecureSkipVerify (nothing is verified)");
-  if (tls?.mode === "MUTUAL" && (!tls.clientCertificate || !tls.privateKey))
-    e.add(`${path}.tls`, "MUTUAL needs clientCertificate and privateKey");
+  for (const [at, message] of clientTlsProblems(p.tls, `${path}.tls`)) e.add(at, message);
   (p.portLevelSettings ?? []).forEach((pl, i) => {
     if (!pl.port?.number) e.add(`${path}.portLevelSettings[${i}].port.number`, "is required");
     validatePolicy(e, pl, `${path}.portLevelSettings[${i}]`);

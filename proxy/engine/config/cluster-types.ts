@@ -22,6 +22,11 @@ export interface UpstreamTls {
   alpn: string[];
   minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3" | undefined;
   maxVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3" | undefined;
+  /**
+   * The SDS secret it names that the config doesn't carry (yet): every connection is refused, as Envoy's
+   * NotReadySslSocket, counting `client_ssl_socket_factory.upstream_context_secrets_not_ready`.
+   */
+  notReady?: string;
 }
 
 export type LbPolicy = "ROUND_ROBIN" | "LEAST_REQUEST" | "RANDOM" | "RING_HASH" | "MAGLEV";

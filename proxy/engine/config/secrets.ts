@@ -46,8 +46,17 @@ export function compileSecrets(list: unknown[] | undefined): Secrets {
 const inline = (d: DataSource): Obj =>
   d.inline !== undefined ? { inline_string: d.inline } : { filename: d.filename };
 
-/** An SdsSecretConfig: its name, found among the secrets the config carries (the agent's, and those over ADS). */
-function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
+/** What stands in for a secret a cluster names that hasn't come: its connections are refused (UpstreamTls.notReady). */
+const standIn = (name: string): Secret => {
+  const none = { filename: undefined, inline: "" };
+  return { name, cert: none, key: none, ca: none, crl: undefined };
+};
+
+/**
+ * An SdsSecretConfig: its name, found among the secrets the config carries (the agent's, and those over ADS). One
+ * that isn't there is a NACK, unless `missing` takes it (a cluster, which Envoy keeps warming: see upstream.ts).
+ */
+function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets, missing?: (name: string) => void): Secret {
   onlyKnown(r, o, path, ["name", "sds_config"], "SdsSecretConfig");
   const name = r.reqStr(o, "name", path);
   const cfg = r.optObj(o, "sds_config", path);
@@ -57,6 +66,10 @@ function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
     if (!r.optObj(cfg, "ads", cp)) r.fail(join(cp, "ads"), "is required: secrets come from the agent or over ADS");
   }
   const s = secrets.get(name);
+  if (!s && missing) {
+    missing(name);
+    return standIn(name);
+  }
   if (!s) r.fail(join(path, "name"), `secret ${JSON.stringify(name)} is not (yet) available (from the agent or SDS)`);
   return s as Secret;
 }
@@ -65,14 +78,14 @@ function secretRef(r: Reader, o: Obj, path: string, secrets: Secrets): Secret {
  * common_tls_context with its SDS references (tls_certificate_sds_secret_configs, validation_context_sds_secret_config,
  * combined_validation_context) replaced by the secrets' inline data, for the inline-only compilers.
  */
-export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets): Obj {
+export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets, missing?: (name: string) => void): Obj {
   const out: Obj = { ...c };
   const certRefs = r.list(c, "tls_certificate_sds_secret_configs", cp);
   if (certRefs.length) {
     if (certRefs.length > 1 || c.tls_certificates !== undefined)
       r.fail(join(cp, "tls_certificate_sds_secret_configs"), "exactly one certificate is supported");
     const p = join(cp, "tls_certificate_sds_secret_configs[0]");
-    const s = secretRef(r, r.obj(certRefs[0], p), p, secrets);
+    const s = secretRef(r, r.obj(certRefs[0], p), p, secrets, missing);
     if (!s.cert || !s.key) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no tls_certificate`);
     out.tls_certificates = [
       { certificate_chain: inline(s.cert as DataSource), private_key: inline(s.key as DataSource) },
@@ -81,7 +94,7 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets): Obj
   }
   /** The secret's trusted_ca, and its crl when it has one. */
   const caFrom = (o: Obj, p: string): Obj => {
-    const s = secretRef(r, o, p, secrets);
+    const s = secretRef(r, o, p, secrets, missing);
     if (!s.ca) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no validation_context`);
     return { trusted_ca: inline(s.ca as DataSource), ...(s.crl ? { crl: inline(s.crl) } : {}) };
   };

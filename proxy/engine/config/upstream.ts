@@ -201,7 +201,11 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
   }
   onlyKnown(r, typed, p, ["sni", "common_tls_context", "max_session_keys"], "UpstreamTlsContext");
   const cp = join(p, "common_tls_context");
-  const c = resolveSds(r, r.optObj(typed, "common_tls_context", p) ?? {}, cp, secrets);
+  // A secret that hasn't come leaves the cluster not ready (Envoy's warming, past it): connections refused, never
+  // made without the certificate or the CA it names.
+  let notReady: string | undefined;
+  const missing = (name: string) => void (notReady ??= name);
+  const c = resolveSds(r, r.optObj(typed, "common_tls_context", p) ?? {}, cp, secrets, missing);
   onlyKnown(r, c, cp, ["tls_certificates", "validation_context", "alpn_protocols", "tls_params"], "common_tls_context");
   const certs = r.list(c, "tls_certificates", cp);
   if (certs.length > 1) r.fail(join(cp, "tls_certificates"), "at most one client certificate is supported");
@@ -229,5 +233,6 @@ function transportSocket(r: Reader, ts: Obj, tsPath: string, secrets: Secrets): 
     alpn: r.list(c, "alpn_protocols", cp).map(String),
     minVersion: params.minVersion,
     maxVersion: params.maxVersion,
+    ...(notReady !== undefined ? { notReady } : {}),
   };
 }
