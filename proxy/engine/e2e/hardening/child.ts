@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../../../hack/paths.js";
 import type { Resources } from "../../config/types.js";
-import { MALLOC_ENV } from "../../reclaim.js";
+import { ENGINE_NODE_ARGS, MALLOC_ENV } from "../../reclaim.js";
 
 const MAIN = join(process.cwd(), "dist/operator/cli/main.js");
 
@@ -48,10 +48,22 @@ export async function startChildEngine(res: Resources): Promise<ChildEngine> {
   writeFileSync(file, JSON.stringify({ static_resources: { listeners, clusters: res.clusters } }));
   const child: ChildProcess = spawn(
     process.execPath,
-    [MAIN, "proxy", "--bootstrap", file, "--admin-port", "0", "--stats-port", String(statsPort), "--ready-port", "0"],
+    [
+      ...ENGINE_NODE_ARGS,
+      MAIN,
+      "proxy",
+      "--bootstrap",
+      file,
+      "--admin-port",
+      "0",
+      "--stats-port",
+      String(statsPort),
+      "--ready-port",
+      "0",
+    ],
     {
       stdio: ["ignore", "ignore", "pipe"],
-      env: { ...MALLOC_ENV, ...process.env }, // as the agent starts its engine
+      env: { ...MALLOC_ENV, ...process.env }, // as the agent starts its engine, with its flags
     },
   );
   let stderr = "";
