@@ -3,7 +3,8 @@ import { commandLine } from "../../operator/api/contract.js";
 import { proxyRole } from "../../operator/api/roles.js";
 import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,7 +27,8 @@ export function ensureTools(): void {
   });
 }
 
-export { freePort } from "../paths.js";
+import { freePort } from "../paths.js";
+export { freePort };
 
 const children: ChildProcess[] = [];
 export function start(cmd: string, args: string[], env: Readonly<Record<string, string>> = {}): ChildProcess {
@@ -209,6 +211,16 @@ export function bootstrap(listenPort: number, backendPort: number): unknown {
 export function startBackend(dir: string, port: number, h2Port?: number): void {
   const h2 = h2Port === undefined ? "" : ` listen 127.0.0.1:${h2Port} http2;`;
   startNginx("backend", dir, `server { listen 127.0.0.1:${port};${h2} location / { return 200 "hello world\\n"; } }`);
+}
+
+/** A bench's start: its tools, a temporary directory (`weft-<name>-`), and the nginx backend there, listening. */
+export async function benchBackend(name: string): Promise<{ dir: string; backendPort: number }> {
+  ensureTools();
+  const dir = mkdtempSync(join(tmpdir(), `weft-${name}-`));
+  const backendPort = await freePort();
+  startBackend(dir, backendPort);
+  await waitPort(backendPort);
+  return { dir, backendPort };
 }
 
 /**

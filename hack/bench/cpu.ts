@@ -4,10 +4,9 @@
 // the proxy's cores, so their share bounds what a second worker can add (README, #13's figures). Prints figures only.
 //   env: BENCH_ROUNDS (default 3), BENCH_DURATION (default 5s)
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { childPids, ensureTools, freePort, runBench, startBackend, startNginx, startWeft, waitPort } from "./common.js";
+import { benchBackend, childPids, freePort, runBench, startNginx, startWeft, waitPort } from "./common.js";
 import { cpuTimes } from "./sim-proxy.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -41,11 +40,7 @@ function run(port: number, proxy: number, backend: number): string {
 }
 
 async function main(): Promise<void> {
-  ensureTools();
-  const dir = mkdtempSync(join(tmpdir(), "weft-bench-cpu-"));
-  const backendPort = await freePort();
-  startBackend(dir, backendPort);
-  await waitPort(backendPort);
+  const { dir, backendPort } = await benchBackend("bench-cpu");
   const backend = nginxWorker(join(dir, "backend"));
   const weftPort = await freePort();
   const weft = startWeft(dir, weftPort, backendPort);

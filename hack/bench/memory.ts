@@ -8,22 +8,20 @@
 //   env: BENCH_AGENT_NODE_ARGS (node flags for the agent), WEFT_ENGINE_NODE_ARGS (for the engine),
 //        BENCH_ENGINE (the engine the agent runs, e.g. the image's bundle; default dist/'s), BENCH_DURATION (default 10s)
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { commandLine } from "../../operator/api/contract.js";
 import { discoveryRole, proxyRole } from "../../operator/api/roles.js";
 import { launcherNodeFlags, PROXY_PROCESS_ENV } from "../../operator/api/process-env.js";
 import {
+  benchBackend,
   childPids,
   cleanup,
-  ensureTools,
   EPHEMERAL_PORTS,
   freePort,
   MAIN,
   runBench,
   start,
-  startBackend,
   startWeft,
   waitPort,
 } from "./common.js";
@@ -101,11 +99,7 @@ spec:
 }
 
 async function main(): Promise<void> {
-  ensureTools();
-  const dir = mkdtempSync(join(tmpdir(), "weft-memory-"));
-  const backendPort = await freePort();
-  startBackend(dir, backendPort);
-  await waitPort(backendPort);
+  const { dir, backendPort } = await benchBackend("memory");
   const args = (process.env.BENCH_AGENT_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const bootstrap = process.env.BENCH_BOOTSTRAP === "1";
   let agentPid: number;
