@@ -66,6 +66,21 @@ describe("xfccElement", () => {
     );
   });
 
+  it("never carries CR, LF, NUL or other bytes a header value can't: a SAN holding them is percent-encoded", () => {
+    const d = { ...NO_XFCC_DETAILS, uri: true, dns: true };
+    const forged = {
+      ...certs,
+      peerUris: ["spiffe://td/ns/a/sa/b\r\nx-evil: 1"],
+      peerDns: ["a\u0000.example", "é.example"],
+    };
+    const element = xfccElement(forged, d);
+    expect(element).toBe(
+      `By=spiffe://td/ns/istio-system/sa/gateway;Hash=${hash()};URI=spiffe://td/ns/a/sa/b%0D%0Ax-evil: 1;` +
+        "DNS=a%00.example;DNS=%C3%A9.example",
+    );
+    expect(element).toMatch(/^[\t\x20-\x7e]*$/);
+  });
+
   it("writes Subject and URI even when empty, and one By= and URI= for each URI SAN", () => {
     const d = { ...NO_XFCC_DETAILS, uri: true, dns: true };
     expect(xfccElement({ ...certs, peerUris: [], peerDns: [] }, d)).toBe(

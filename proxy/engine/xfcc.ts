@@ -57,8 +57,20 @@ export function xfccElement(c: XfccCerts, d: XfccDetails): string {
     else parts.push("URI=");
   }
   if (d.dns) for (const n of c.peerDns) parts.push(`DNS=${n}`);
-  return parts.join(";");
+  return headerSafe(parts.join(";"));
 }
+
+/**
+ * The element as a header value can carry it: a SAN is an IA5String a CA may fill with any byte (Node returns it
+ * JSON-unquoted, CR and LF included), and written raw it would end the header and start another. Control characters,
+ * DEL and anything beyond ASCII are percent-encoded (UTF-8 bytes), as a URI would have them.
+ */
+function headerSafe(v: string): string {
+  return UNSAFE.test(v) ? v.replace(UNSAFE_ALL, percentEncoded) : v;
+}
+const UNSAFE = /[^\t\x20-\x7e]/u;
+const UNSAFE_ALL = /[^\t\x20-\x7e]/gu;
+const percentEncoded = (ch: string): string => hexBytes(ch, "%");
 
 /**
  * A certificate as PEM_write_bio_X509 writes it, url-encoded as Envoy's urlEncodedPemEncodedPeerCertificate: only
@@ -91,5 +103,9 @@ export function rfc2253(multiline: string): string {
   return out;
 }
 
-const escapeUtf8 = (ch: string): string =>
-  [...Buffer.from(ch, "utf8")].map((b) => `\\${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+const escapeUtf8 = (ch: string): string => hexBytes(ch, "\\");
+
+/** Each UTF-8 byte of `ch` as `prefix` and two upper-case hex digits. */
+function hexBytes(ch: string, prefix: string): string {
+  return [...Buffer.from(ch, "utf8")].map((b) => `${prefix}${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+}
