@@ -56,9 +56,10 @@ export class ChainKeys {
    * read the ClientHello first; undefined: no chain.
    */
   pick(port: number, at: Arrival): { key: number; listener: Listener } | "inspect" | undefined {
+    // Every accepted connection passes here: the steps a listener doesn't have cost nothing (no object, no slot).
     let entry = this.entryFor(port);
-    const dst = entry?.byDestination ? chainsForAddress(entry.byDestination, at.dst) : { key: "", listener: entry };
-    entry = dst.listener;
+    let dstKey = "";
+    if (entry?.byDestination) ({ key: dstKey, listener: entry } = chainsForAddress(entry.byDestination, at.dst));
     if (!entry) return undefined;
     const hello = at.hello;
     if (!hello && (entry.bySni || entry.byTransport)) return "inspect";
@@ -76,9 +77,11 @@ export class ChainKeys {
       if (p !== undefined) side = SIDE.alpn + index.get(p)!;
     }
     entry = sideOf(entry, side);
-    const src = entry?.bySource ? chainsForAddress(entry.bySource, at.src) : { key: "", listener: entry };
-    if (!src.listener) return undefined;
-    return { key: (port * SLOTS + this.slotOf([dst.key, sni, src.key])) * SIDES + side, listener: src.listener };
+    let srcKey = "";
+    if (entry?.bySource) ({ key: srcKey, listener: entry } = chainsForAddress(entry.bySource, at.src));
+    if (!entry) return undefined;
+    const slot = dstKey || sni || srcKey ? this.slotOf([dstKey, sni, srcKey]) : 0;
+    return { key: (port * SLOTS + slot) * SIDES + side, listener: entry };
   }
 
   /**
@@ -109,8 +112,8 @@ export class ChainKeys {
     return l.hcm || l.tcp || l.byTransport || l.bySni || l.byDestination || l.bySource ? l : undefined;
   }
 
+  /** The slot of a path that names at least one group (slot 0 is the path naming none). */
   private slotOf(path: Path): number {
-    if (path.every((k) => k === "")) return 0;
     const id = path.join("\n"); // range and server-name keys have no line breaks
     let slot = this.slots.get(id);
     if (slot === undefined) {
