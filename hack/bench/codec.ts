@@ -6,7 +6,8 @@
 //   env: BENCH_ITERATIONS (default 200000 per round), BENCH_ROUNDS (default 5)
 import { RequestBody } from "../../proxy/engine/http/body.js";
 import { ITERATIONS, ROUNDS, measure } from "./micro.js";
-import { parseResponseHead, serializeHead } from "../../proxy/engine/http1/parse.js";
+import { parseResponseHead } from "../../proxy/engine/http1/parse.js";
+import { serializeHead } from "../../proxy/engine/http1/head-bytes.js";
 import { RequestParser } from "../../proxy/engine/http1/request.js";
 import { upstreamRequest, type HeadOptions } from "../../proxy/engine/upstream-head.js";
 import { MAX_HEAD_BYTES, MAX_HEADERS } from "../../proxy/engine/http1/syntax.js";
@@ -71,7 +72,7 @@ function cases(name: keyof typeof REQUESTS): [string, () => void][] {
         parseRequest(parser, bytes);
         sink = upstreamHead();
         sink = parseResponseHead(response);
-        sink = Buffer.from(responseHead(), "latin1");
+        sink = responseHead();
       },
     ],
   ];

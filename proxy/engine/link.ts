@@ -40,7 +40,7 @@ export interface UpstreamRequest {
   /** A WebSocket upgrade (Upgrade and Connection kept): sent on a connection of its own, never pooled after. */
   upgrade?: boolean;
   /** The serialized HTTP/1.1 head, built once and reused by retries. */
-  h1?: string;
+  h1?: Buffer;
 }
 
 /** One request's use of an upstream connection (or of an HTTP/2 stream on a shared session). */

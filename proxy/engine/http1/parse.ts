@@ -252,10 +252,3 @@ const REASONS: Record<number, string> = {
 export function reason(status: number): string {
   return REASONS[status] ?? "Unknown";
 }
-
-/** A response or request head from a flat header list. */
-export function serializeHead(startLine: string, headers: readonly string[]): string {
-  let s = `${startLine}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) s += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`;
-  return `${s}\r\n`;
-}

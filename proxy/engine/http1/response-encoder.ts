@@ -3,7 +3,8 @@
 // the upstream framed it, chunk-encoded when it had no framing of its own (an HTTP/2 upstream's), or de-chunked for
 // an HTTP/1.0 client, which can't take chunked.
 import type { ResponseHead } from "../http/head.js";
-import { ChunkedScanner, encodeChunk, serializeHead } from "./parse.js";
+import { ChunkedScanner, encodeChunk } from "./parse.js";
+import { serializeHead } from "./head-bytes.js";
 
 export class ResponseEncoder {
   private pendingHead: Buffer | undefined;
@@ -42,7 +43,7 @@ export class ResponseEncoder {
     }
     if (this.chunkEncode) h.push("transfer-encoding", "chunked");
     if (closing) h.push("connection", "close");
-    this.pendingHead = Buffer.from(serializeHead(statusLine, h), "latin1");
+    this.pendingHead = serializeHead(statusLine, h);
   }
 
   body(chunk: Buffer): boolean {

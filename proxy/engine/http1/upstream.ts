@@ -2,7 +2,8 @@
 // response framing, handing the head and the raw body bytes to the exchange.
 import type { Socket } from "node:net";
 import { dial, type DialFailure, type DialOptions } from "../dial.js";
-import { ChunkedScanner, HeadScanner, parseResponseHead, serializeHead } from "./parse.js";
+import { ChunkedScanner, HeadScanner, parseResponseHead } from "./parse.js";
+import { serializeHead } from "./head-bytes.js";
 import { headerValue, listsToken, type ResponseHead } from "../http/head.js";
 import { DISCARD, type Exchange, type UpstreamLink, type UpstreamRequest } from "../link.js";
 import type { BodySink, RequestBody } from "../http/body.js";
@@ -80,10 +81,9 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
 
   /** Sends a request. `noBody`: the response has no body whatever its headers say (HEAD). */
   send(req: UpstreamRequest, exchange: Exchange, noBody: boolean): void {
-    const head = (req.h1 ??= serializeHead(
-      `${req.method} ${req.path} HTTP/1.1`,
-      req.chunked ? [...req.headers, "transfer-encoding", "chunked"] : req.headers,
-    ));
+    const head = (req.h1 ??= req.chunked
+      ? serializeHead(`${req.method} ${req.path} HTTP/1.1`, req.headers, "transfer-encoding", "chunked")
+      : serializeHead(`${req.method} ${req.path} HTTP/1.1`, req.headers));
     const body = req.body;
     this.sending = undefined;
     this.exchange = exchange;
@@ -95,7 +95,7 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
     this.requests++;
     if (!body.ended || req.chunked) {
       // Still arriving: streamed as it comes, with the declared content-length or chunked (as Envoy).
-      this.socket.write(head, "latin1");
+      this.socket.write(head);
       this.sending = body;
       this.chunkedOut = req.chunked;
       body.pipe(this);
@@ -104,10 +104,10 @@ export class UpstreamConnection implements UpstreamLink, BodySink {
     const whole = body.whole();
     if (whole.length) {
       this.socket.cork();
-      this.socket.write(head, "latin1");
+      this.socket.write(head);
       this.socket.write(whole);
       process.nextTick(() => this.socket.uncork());
-    } else this.socket.write(head, "latin1");
+    } else this.socket.write(head);
   }
 
   /** A chunk of the streamed request body; false when the socket is backed up (the body waits for its drain). */

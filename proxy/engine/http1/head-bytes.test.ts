@@ -1,0 +1,30 @@
+import { serializeHead } from "./head-bytes.js";
+
+describe("serializeHead", () => {
+  it("lays out the start line, each field and the blank line, with an added field last", () => {
+    const head = serializeHead("POST /up HTTP/1.1", ["host", "a.example", "x-n", "1"], "transfer-encoding", "chunked");
+    expect(head.toString("latin1")).toBe(
+      "POST /up HTTP/1.1\r\nhost: a.example\r\nx-n: 1\r\ntransfer-encoding: chunked\r\n\r\n",
+    );
+  });
+
+  it("writes Latin-1 bytes as they are, short values and long ones alike", () => {
+    const long = `café ${"x".repeat(200)} é`;
+    const head = serializeHead("HTTP/1.1 200 OK", ["x-short", "é", "x-long", long]);
+    expect(head).toEqual(Buffer.from(`HTTP/1.1 200 OK\r\nx-short: é\r\nx-long: ${long}\r\n\r\n`, "latin1"));
+  });
+
+  it("never changes a head already handed out, across many more heads and slabs (a pending write holds it)", () => {
+    const first = serializeHead("GET /first HTTP/1.1", ["host", "h"]);
+    const copy = Buffer.from(first);
+    const later: Buffer[] = [];
+    for (let i = 0; i < 3000; i++)
+      later.push(serializeHead(`GET /${i} HTTP/1.1`, ["host", "h", "x-i", "v".repeat(i % 90)]));
+    const huge = serializeHead("GET / HTTP/1.1", ["x-big", "b".repeat(100_000)]);
+    expect(first).toEqual(copy);
+    expect(later[2999]?.toString("latin1")).toBe(
+      `GET /2999 HTTP/1.1\r\nhost: h\r\nx-i: ${"v".repeat(2999 % 90)}\r\n\r\n`,
+    );
+    expect(huge.length).toBe("GET / HTTP/1.1\r\nx-big: \r\n\r\n".length + 100_000);
+  });
+});
