@@ -1,14 +1,17 @@
 // The client side of one HTTP/2 connection (RFC 9113), to an upstream host: requests go out as streams (HEADERS,
-// then the body as flow control allows), responses come back to each request's Exchange as they arrive. It replaces
-// node:http2 for upstreams. Receiving is paced by the engine: a stream's window is given back only as its response
-// is taken (H2Link.pause()/resume()), so a slow client of the proxy slows the upstream's stream, not the connection.
+// then the body as flow control allows), responses come back to each request's Exchange as they arrive
+// (client-streams.ts). It replaces node:http2 for upstreams. Receiving is paced by the engine: a stream's window is
+// given back only as its response is taken (H2Link.pause()/resume()), so a slow client of the proxy slows the
+// upstream's stream, not the connection. This file is the connection: its calls given streams (or queued under the
+// peer's limit), SETTINGS, keepalive, idle and age limits, GOAWAY and close.
 import type { Socket } from "node:net";
-import { ACK, Code, ConnectionError, Flag, PREFACE, Setting, Type } from "./frames.js";
-import { H2Connection, WINDOW, type Block } from "./connection.js";
+import { ACK, Code, PREFACE, Setting } from "./frames.js";
+import { WINDOW } from "./connection.js";
 import type { H2Stream } from "./stream.js";
 import type { FloodStat } from "./output.js";
 import { ClientStream, type ClientCall } from "./call.js";
-import { responseHead, validTrailers, type FieldLimits } from "./fields.js";
+import type { FieldLimits } from "./fields.js";
+import { H2ClientStreams } from "./client-streams.js";
 import type { UpstreamFailure } from "../link.js";
 import type { DialFailure } from "../dial.js";
 import { onBytes } from "../socket-read.js";
@@ -51,7 +54,7 @@ export interface ClientEvents {
   flooded?(stat: FloodStat): void;
 }
 
-export class H2Client extends H2Connection {
+export class H2Client extends H2ClientStreams {
   /** Streams this side opened (ids 1, 3, 5, …). */
   private nextId = 1;
   /** Requests given to this connection, started or queued. */
@@ -75,7 +78,7 @@ export class H2Client extends H2Connection {
   constructor(
     socket: Socket,
     readonly secure: boolean,
-    private readonly opts: ClientOptions,
+    protected readonly opts: ClientOptions,
     private readonly events: ClientEvents,
   ) {
     super(socket, opts.maxBytes);
@@ -160,27 +163,6 @@ export class H2Client extends H2Connection {
     }
   }
 
-  /** The engine takes response bytes again: those held are handed over, and the stream's window reopens. */
-  resume(call: ClientCall): void {
-    call.paused = false;
-    while (!call.paused) {
-      const b = call.takeHeld();
-      if (!b) break;
-      call.exchange?.onBody(b);
-    }
-    if (call.paused) return;
-    const end = call.heldEnd;
-    if (end) {
-      call.heldEnd = undefined;
-      const ex = call.exchange;
-      call.exchange = undefined;
-      ex?.onEnd(end.trailers);
-      return;
-    }
-    const s = call.stream;
-    if (s && !s.closed) this.grantStream(s);
-  }
-
   /** GOAWAY: streams open finish, new ones go elsewhere; the connection closes after the last. */
   drain(): void {
     if (this.done) return;
@@ -223,13 +205,6 @@ export class H2Client extends H2Connection {
     }
   }
 
-  private grantStream(s: ClientStream): void {
-    if (s.recvWindow > WINDOW / 2 || s.remoteEnded) return;
-    this.out.u32(Type.WINDOW_UPDATE, s.id, WINDOW - s.recvWindow);
-    s.recvWindow = WINDOW;
-    this.schedule();
-  }
-
   protected override flush(): void {
     if (this.connected) super.flush(); // nothing goes out before the connection (and its TLS peer) is verified
   }
@@ -250,100 +225,6 @@ export class H2Client extends H2Connection {
       this.events.pending?.(-1);
       this.open(this.queue.shift()!);
     }
-  }
-
-  protected onBlock(b: Block): void {
-    const fields = this.decode(b);
-    const id = b.stream;
-    const s = this.streams.get(id) as ClientStream | undefined;
-    if (!s) {
-      if (id % 2 === 0 || id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, "HEADERS on an idle stream");
-      return; // a stream this side reset, or that ended: its frames in flight are ignored
-    }
-    if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
-    s.answered = true;
-    if (s.gotHead) {
-      // Trailers: they end the stream and carry no pseudo-header (§8.1).
-      if (!b.endStream || !validTrailers(fields, this.opts)) return this.malformed(s);
-      return this.ended(s, fields);
-    }
-    const head = responseHead(fields, this.opts);
-    if ("malformed" in head) return this.malformed(s);
-    if (head.status < 200) {
-      if (b.endStream) return this.malformed(s); // an interim response can't end the stream
-      return; // 1xx: informational, not passed on
-    }
-    s.gotHead = true;
-    s.bodiless = s.call.noBody || head.status === 204 || head.status === 304;
-    s.declaredLength = head.contentLength;
-    // A content-length the response doesn't have is found before the head goes on, when it comes without content.
-    if (b.endStream && head.contentLength > 0 && !s.bodiless) return this.malformed(s);
-    s.call.exchange?.onHead(
-      {
-        unframed: true,
-        status: head.status,
-        minor: 1,
-        headers: head.headers,
-        contentLength: head.contentLength,
-        chunked: false,
-        keepAlive: true,
-      },
-      undefined,
-    );
-    if (b.endStream && !s.closed) this.ended(s, undefined);
-  }
-
-  protected onStreamData(flags: number, id: number, data: Buffer, p: Buffer): void {
-    const s = this.streams.get(id) as ClientStream | undefined;
-    if (!s) {
-      if (id % 2 === 0 || id > this.lastId) throw new ConnectionError(Code.PROTOCOL_ERROR, "DATA on an idle stream");
-      return;
-    }
-    if (s.remoteEnded) return this.streamError(id, Code.STREAM_CLOSED);
-    if (!s.gotHead) return this.malformed(s); // DATA before the response's HEADERS
-    if (p.length > s.recvWindow) return this.streamError(id, Code.FLOW_CONTROL_ERROR);
-    s.recvWindow -= p.length;
-    s.lastActivity = this.clock;
-    if (data.length) {
-      s.received += data.length;
-      if ((s.declaredLength >= 0 && s.received > s.declaredLength && !s.bodiless) || (s.bodiless && s.received))
-        return this.malformed(s);
-      const call = s.call;
-      if (call.paused) call.hold(data);
-      else call.exchange?.onBody(data);
-      if (s.closed) return;
-    }
-    if (flags & Flag.END_STREAM) return this.ended(s, undefined);
-    if (!s.call.paused) this.grantStream(s);
-  }
-
-  /** The response ended (END_STREAM): its framing checked, the exchange told (or told once resumed). */
-  private ended(s: ClientStream, trailers: string[] | undefined): void {
-    s.remoteEnded = true;
-    if (s.declaredLength >= 0 && !s.bodiless && s.received !== s.declaredLength) return this.malformed(s);
-    const call = s.call;
-    if (s.sentEnd) this.close(s);
-    else {
-      // Answered before the request's body was all sent: the rest isn't wanted (§8.1).
-      this.out.u32(Type.RST_STREAM, s.id, Code.NO_ERROR);
-      this.close(s);
-    }
-    if (call.paused) call.heldEnd = { trailers };
-    else {
-      const ex = call.exchange;
-      call.exchange = undefined;
-      ex?.onEnd(trailers);
-    }
-  }
-
-  /** A malformed response (§8.1.1): the stream is reset, and the request fails as a protocol error (a 502). */
-  private malformed(s: ClientStream): void {
-    this.out.u32(Type.RST_STREAM, s.id, Code.PROTOCOL_ERROR);
-    this.failStream(s, "protocol");
-  }
-
-  protected onPeerReset(s: H2Stream, code: number): void {
-    this.failStream(s as ClientStream, code === Code.REFUSED_STREAM ? "refused-stream" : "reset");
   }
 
   protected onGoaway(lastStream: number, _code: number): void {
@@ -371,35 +252,6 @@ export class H2Client extends H2Connection {
     this.events.flooded?.(stat);
   }
 
-  protected streamError(id: number, code: Code): void {
-    const s = this.streams.get(id);
-    if (s) return this.resetStream(s, code);
-    this.out.u32(Type.RST_STREAM, id, code);
-  }
-
-  resetStream(s: H2Stream, code: Code): void {
-    if (s.closed) return;
-    this.out.u32(Type.RST_STREAM, s.id, code);
-    this.failStream(s as ClientStream, code === Code.CANCEL ? "reset" : "protocol");
-    this.schedule();
-  }
-
-  /** The request's END_STREAM is laid out: the stream closes if the response ended too. */
-  protected sent(s: H2Stream): void {
-    s.sentEnd = true;
-    if (s.remoteEnded) this.close(s);
-  }
-
-  private failStream(s: ClientStream, kind: UpstreamFailure): void {
-    if (s.closed) return;
-    this.close(s);
-    const call = s.call;
-    const ex = call.exchange;
-    call.exchange = undefined;
-    call.dropHeld();
-    ex?.onError(kind, s.answered);
-  }
-
   private failCall(call: ClientCall, kind: UpstreamFailure, answered: boolean): void {
     const ex = call.exchange;
     call.exchange = undefined;
@@ -425,7 +277,7 @@ export class H2Client extends H2Connection {
     if (++this.ticks % this.pingEvery === 0) this.ping();
   }
 
-  private close(s: H2Stream): void {
+  protected close(s: H2Stream): void {
     if (s.closed) return;
     s.closed = true;
     this.streams.delete(s.id);

@@ -1,7 +1,8 @@
 // The downstream side: one Http1Connection per accepted socket. Requests are parsed one at a time and answered in
 // order (pipelined requests wait in the buffer), so responses can never be reordered. A request is handed over at the
 // end of its head; a body not already whole in the read streams (request-body.ts), the socket read only as fast as
-// the upstream takes it, and the next request is parsed only once it has ended.
+// the upstream takes it, and the next request is parsed only once it has ended. Its timeouts, drain and close are
+// lifecycle.ts's.
 import { RequestBody } from "../http/body.js";
 import type { Socket } from "node:net";
 import type { OriginalDst } from "../../native/original-dst.js";
@@ -11,15 +12,14 @@ import { serializeHead } from "./head-bytes.js";
 import { ResponseEncoder } from "./response-encoder.js";
 import type { ResponseHead } from "../http/head.js";
 import { RequestParser } from "./request.js";
-import { ReadBuffer } from "./read-buffer.js";
 import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
 import { connectionOf } from "../connection.js";
 import { Tunnel } from "./tunnel.js";
 import { peerOf, type DownstreamPeer } from "../peer.js";
 import { H1RequestBody, type BodyReader } from "./request-body.js";
 import { offBytes, onBytes, putBack } from "../socket-read.js";
-/** Envoy's delayed_close_timeout default: after the proxy closes its side, how long the client has to close its own. */
-export const DELAYED_CLOSE_MS = 1000;
+import { Http1Lifecycle, type CountFn } from "./lifecycle.js";
+export { DELAYED_CLOSE_MS } from "./lifecycle.js";
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n", "latin1");
@@ -28,51 +28,29 @@ export type RequestHandler = (req: DownstreamRequest) => void;
 /** Called with the socket and its first bytes when they are HTTP/2's connection preface (h2c, prior knowledge). */
 export type PrefaceHandler = (socket: Socket, first: Buffer) => void;
 
-/** The HCM counters a connection bumps, by their Envoy names (downstream_rq_header_timeout, …). */
-export type CountFn = (name: string) => void;
-
 export interface ConnectionOptions {
   limits: HcmLimits;
   count: CountFn;
   onPreface?: PrefaceHandler;
 }
 
-export class Http1Connection implements Downstream, BodyReader {
+export class Http1Connection extends Http1Lifecycle implements Downstream, BodyReader {
   readonly protocol = "http/1.1";
   private first = true;
   private readonly encoder = new ResponseEncoder((data) => this.write(data));
-  /** Bytes read and not parsed yet: a head arriving, pipelined requests waiting their turn. */
-  private readonly rb = new ReadBuffer();
-  /** The body of the request being answered, while it still arrives: the socket's bytes are its. */
-  private reading: H1RequestBody | undefined;
-  /** Answers that request if it times out or turns out malformed while still arriving (the Stream). */
-  private arrivalHandler: RequestTimeoutHandler | undefined;
   private reqMinor = 1;
   /** The request being answered is HEAD: its response has no content, whatever its length says. */
   private headRequest = false;
   private readonly parser: RequestParser;
-  private busy = false;
-  private closeAfter = false;
-  private draining = false;
-  private closed = false;
   private abortHandler: (() => void) | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
   readonly peer: DownstreamPeer;
   /** Where the client meant to connect, when interception redirected it (ORIGINAL_DST clusters go there). */
   originalDst: OriginalDst | undefined;
-  private readonly limits: HcmLimits;
-  private readonly count: CountFn;
+  protected readonly limits: HcmLimits;
+  protected readonly count: CountFn;
   private readonly onPreface: PrefaceHandler | undefined;
-  // Timekeeping (performance.now() ms) for the listener's sweep: see checkTimers().
-  private readonly bornAt = performance.now();
-  private reqStartAt = -1;
-  private lastActivity = this.bornAt;
-  private idleSince = this.bornAt;
-  private endedAt = -1;
-  private backpressured = false;
-  /** Upgraded (WebSocket): the connection is a byte tunnel to the upstream now. */
-  private tunnel: Tunnel | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -80,6 +58,7 @@ export class Http1Connection implements Downstream, BodyReader {
     private readonly onClose: (c: Http1Connection) => void,
     opts: ConnectionOptions,
   ) {
+    super();
     this.limits = opts.limits;
     this.count = opts.count;
     this.onPreface = opts.onPreface;
@@ -108,29 +87,6 @@ export class Http1Connection implements Downstream, BodyReader {
     });
   }
 
-  /**
-   * Stop keeping the connection alive: the next response carries Connection: close and the connection closes after
-   * it. An idle connection is closed after `idleGraceMs` unless a request comes first (closing it at once would race
-   * a client that is sending a request on it right now).
-   */
-  drain(idleGraceMs = 0): void {
-    this.draining = true;
-    const closeIfIdle = () => {
-      if (!this.busy && !this.rb.bytes && !this.closed) this.close();
-    };
-    if (idleGraceMs <= 0) closeIfIdle();
-    else setTimeout(closeIfIdle, idleGraceMs).unref();
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Whether the response being written will be followed by a close. */
-  get closing(): boolean {
-    return this.closeAfter || this.draining;
-  }
-
   onAbort(fn: (() => void) | undefined): void {
     this.abortHandler = fn;
   }
@@ -151,88 +107,6 @@ export class Http1Connection implements Downstream, BodyReader {
   resumeReading(): void {
     this.lastActivity = performance.now();
     if (this.reading && this.endedAt < 0) this.socket.resume();
-  }
-
-  /**
-   * Enforces the HCM's timeouts; the listener calls it every few hundred ms for each connection, so the hot path
-   * only records times and never arms a timer.
-   */
-  checkTimers(now: number): void {
-    if (this.closed) return;
-    const l = this.limits;
-    if (this.tunnel) {
-      // Envoy's stream_idle_timeout applies to an upgraded stream: no byte either way for that long closes it.
-      if (l.streamIdleMs > 0 && now - this.tunnel.lastActivity >= l.streamIdleMs) {
-        this.count("downstream_rq_idle_timeout");
-        this.tunnel.close();
-      }
-      return;
-    }
-    if (this.endedAt >= 0) {
-      if (now - this.endedAt >= DELAYED_CLOSE_MS) this.socket.destroy();
-      return;
-    }
-    if (this.reqStartAt >= 0) {
-      // A request still arriving: its head (not handed over yet), or its body (handed over or not).
-      const counter =
-        !this.busy && l.requestHeadersMs > 0 && now - this.reqStartAt >= l.requestHeadersMs
-          ? "downstream_rq_header_timeout"
-          : l.requestMs > 0 && now - this.reqStartAt >= l.requestMs
-            ? "downstream_rq_timeout"
-            : l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs
-              ? "downstream_rq_idle_timeout"
-              : undefined;
-      if (counter) return this.busy ? this.arrivalFailed(counter) : this.timeout(counter);
-    } else if (this.busy && this.backpressured && l.streamIdleMs > 0 && now - this.lastActivity >= l.streamIdleMs) {
-      // A client that stopped reading the response holds its upstream connection: reset it.
-      this.count("downstream_rq_idle_timeout");
-      this.reset();
-      return;
-    } else if (!this.busy && !this.rb.bytes && l.idleMs > 0 && now - this.idleSince >= l.idleMs) {
-      this.count("downstream_cx_idle_timeout");
-      this.close();
-      return;
-    }
-    if (l.maxConnectionDurationMs > 0 && !this.draining && now - this.bornAt >= l.maxConnectionDurationMs) {
-      this.count("downstream_cx_max_duration_reached");
-      this.drain(0);
-    }
-  }
-
-  private timeout(counter: string): void {
-    this.count(counter);
-    this.fail(408);
-  }
-
-  /**
-   * A request handed over timed out (`counter`) or turned out malformed (undefined) while its body still arrived: its
-   * handler answers 408 or 400 if nothing was answered yet (as Envoy), else the connection is reset.
-   */
-  private arrivalFailed(counter: string | undefined): void {
-    if (counter) this.count(counter);
-    this.closeAfter = true;
-    const h = this.arrivalHandler;
-    this.arrivalHandler = undefined;
-    if (h) {
-      if (counter) h.requestTimedOut(counter);
-      else h.requestMalformed();
-    }
-    if (this.busy && !this.closed) this.reset();
-  }
-
-  /**
-   * Closes our side; the client has DELAYED_CLOSE_MS to close its own before the socket is destroyed. Meanwhile what
-   * it sends is read and dropped (a body still arriving is never parsed as a request).
-   */
-  private close(): void {
-    if (this.endedAt >= 0 || this.closed) return;
-    this.endedAt = performance.now();
-    this.rb.clear();
-    this.reading?.dispose();
-    this.reading = this.arrivalHandler = undefined;
-    this.reqStartAt = -1;
-    this.socket.end();
-    if (this.socket.isPaused()) this.socket.resume();
   }
 
   /**
@@ -325,7 +199,7 @@ export class Http1Connection implements Downstream, BodyReader {
     this.finish(close);
   }
 
-  private fail(status: number): void {
+  protected fail(status: number): void {
     this.busy = true;
     this.headRequest = false;
     this.reqStartAt = -1;
