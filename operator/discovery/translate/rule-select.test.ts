@@ -1,7 +1,7 @@
 // DestinationRule workloadSelector, as istiod selects rules for a proxy: a rule with a selector applies to its own
 // namespace's workloads whose labels match (before any rule without one), and to no one else.
 import type { Cluster } from "../../../proxy/xds/resources.js";
-import { meshModel } from "../../../test/support/discovery/mesh.js";
+import { meshModel, secretYaml } from "../../../test/support/discovery/mesh.js";
 import { parseNodeId, translate } from "./index.js";
 
 /** A workload (a proxy's labels, found by its node id's name and namespace). */
@@ -126,5 +126,18 @@ spec:
       'name: pay-a, namespace: shop, creationTimestamp: "2024-01-01T00:00:00Z"',
     );
     expect(sniOf(pay(clustersOf(A, newer, older)))).toBe("pay.example");
+  });
+});
+
+describe("DestinationRule workloadSelector with tls.credentialName on a sidecar", () => {
+  it("the selected sidecar gets no Secret yet, and the warning says why (no ServiceAccount review for sidecars)", () => {
+    const withCredential = rules().replace(
+      "tls: { mode: SIMPLE, sni: pay.example }",
+      "tls: { mode: SIMPLE, credentialName: pay-ca }",
+    );
+    const secret = secretYaml("pay-ca", "shop", { "ca.crt": "x" });
+    const out = translate(meshModel(workloads, withCredential, secret), { ...parseNodeId(A), mtls: true });
+    expect(out.secrets).toEqual([]);
+    expect(out.warnings).toContainEqual(expect.stringContaining("secret shop/pay-ca is not served to sidecars yet"));
   });
 });
