@@ -126,6 +126,7 @@ const destinationRule = fc.record({
   metadata: meta(["r0", "r1"]),
   spec: fc.record({
     host,
+    workloadSelector: maybe(fc.record({ matchLabels: labels })),
     subsets: maybe(
       fc.array(fc.record({ name: pick("v1", "v2"), labels: fc.record({ v: pick("1", "2") }) }), { maxLength: 2 }),
     ),

@@ -79,7 +79,8 @@ export interface ConfigModel {
   services: Service[];
   workloads: Workload[];
   virtualServices: Named<VirtualService>[];
-  destinationRules: Named<DestinationRule>[];
+  /** With their creation time: selector rules for one workload are taken oldest first, as Istio's. */
+  destinationRules: (Named<DestinationRule> & { created?: string })[];
   gateways: Named<Gateway>[];
   /** security.istio.io AuthorizationPolicy objects (absent: none). */
   authorizationPolicies?: Named<AuthorizationPolicy>[];

@@ -6,7 +6,7 @@
 import { mergeDelegates } from "./delegate.js";
 import { DEFAULT_DOMAIN_SUFFIX, labelsMatch } from "./config.js";
 import type { ConfigModel, Named, Service, Workload } from "./config.js";
-import type { DestinationRule, Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
+import type { Gateway, ServiceEntry, VirtualService, WorkloadEntry } from "./istio.js";
 import type { KubeObject, ServiceSpec } from "./kube.js";
 import {
   byHostname,
@@ -120,7 +120,7 @@ export class IncrementalModel {
           list.set(
             key,
             credential ??
-              (kind === "PeerAuthentication" || kind === "Sidecar" || kind === "Telemetry"
+              (kind === "PeerAuthentication" || kind === "Sidecar" || kind === "Telemetry" || kind === "DestinationRule"
                 ? withCreated(object, ns)
                 : named(object, ns)),
           );
@@ -187,7 +187,7 @@ export class IncrementalModel {
         const warnings: string[] = [];
         next.virtualServices = mergeDelegates(list as Named<VirtualService>[], (w) => warnings.push(w));
         this.delegateWarnings = warnings;
-      } else if (kind === "DestinationRule") next.destinationRules = list as Named<DestinationRule>[];
+      } else if (kind === "DestinationRule") next.destinationRules = list as ConfigModel["destinationRules"];
       else next.gateways = list as Named<Gateway>[];
     }
     this.dirtyLists.clear();

@@ -248,6 +248,11 @@ export interface DestinationRule {
   trafficPolicy?: TrafficPolicy;
   subsets?: Subset[];
   exportTo?: string[];
+  /**
+   * The client workloads (of the rule's own namespace) it applies to, outbound: translate/rule-select.ts. Istio's
+   * istio.type.v1beta1.WorkloadSelector, so `matchLabels` (a Sidecar's and a ServiceEntry's say `labels`).
+   */
+  workloadSelector?: { matchLabels?: Record<string, string> };
 }
 
 export interface ServerPort {

@@ -127,7 +127,7 @@ export function normalise(objects: KubeObject[], options: NormaliseOptions = {})
       const spec = (obj.spec ?? {}) as never;
       const named = { name, namespace: ns, spec };
       if (kind === "VirtualService") model.virtualServices.push(named as Named<VirtualService>);
-      else if (kind === "DestinationRule") model.destinationRules.push(named as Named<DestinationRule>);
+      else if (kind === "DestinationRule") model.destinationRules.push(withCreated<DestinationRule>(obj, ns));
       else if (kind === "Gateway") model.gateways.push(named as Named<Gateway>);
       else if (kind === "ServiceEntry") parts.serviceEntries.push(named as Named<ServiceEntry>);
       else if (kind === "WorkloadEntry") parts.workloadEntries.push(named as Named<WorkloadEntry>);

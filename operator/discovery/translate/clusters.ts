@@ -12,16 +12,9 @@ import type { ConnectionPoolSettings, TrafficPolicy } from "../model/istio.js";
 import { autoMtlsMatches, endpointTlsMetadata, istioMutual, serviceSpiffeIds } from "./mtls.js";
 import { portMode, workloadMtls } from "./peer-authentication.js";
 import { isHttpProtocol } from "../model/normalise.js";
-import {
-  ADS,
-  circuitBreakers,
-  effectivePolicy,
-  loadBalancer,
-  outlierDetection,
-  ruleFor,
-  transportSocket,
-} from "./policy.js";
-import type { ProxyIdentity } from "./proxy.js";
+import { ADS, circuitBreakers, effectivePolicy, loadBalancer, outlierDetection, transportSocket } from "./policy.js";
+import { hasSelector, ruleFor } from "./rule-select.js";
+import { findWorkload, type ProxyIdentity } from "./proxy.js";
 import type { LocalityLbSetting } from "../model/istio.js";
 import {
   applyLocality,
@@ -208,8 +201,14 @@ function upstreamTransport(
   return { transport_socket_matches: autoMtlsMatches(istioMutual(mesh.sni, mesh.sans, mesh.http2)) };
 }
 
+/** The proxy as a DestinationRule's client: its namespace and its workload's labels (a workloadSelector's). */
+const clientOf = (model: ConfigModel, proxy: ProxyIdentity) => ({
+  namespace: proxy.namespace,
+  labels: findWorkload(model, proxy)?.labels ?? {},
+});
+
 function serviceClusters(model: ConfigModel, service: Service, proxy: ProxyIdentity, out: Built): void {
-  const rule = ruleFor(model, service, proxy.namespace);
+  const rule = ruleFor(model, service, clientOf(model, proxy));
   const subsets = ["", ...(rule?.spec.subsets ?? []).map((s) => s.name)];
   const trustDomain = model.mesh?.trustDomain ?? "cluster.local";
   const takesMtls = (ep: Endpoint, at: number): boolean =>
@@ -315,16 +314,19 @@ export function buildClusters(
   // domain, locality setting) and the PeerAuthentications (which endpoints take mTLS).
   const key = `${proxy.namespace}\0${proxy.mtls === true}\0${proxy.proxyless}\0${proxyLocality(model, proxy)}`;
   let withLabels: string | undefined;
+  let client: ReturnType<typeof clientOf> | undefined;
   for (const service of services) {
     if (!memo) {
       serviceClusters(model, service, proxy, out);
       continue;
     }
-    const rule = ruleFor(model, service, proxy.namespace);
+    const rule = ruleFor(model, service, (client ??= clientOf(model, proxy)));
     const byLabels = usesFailoverPriority(model, rule?.spec);
     if (byLabels) withLabels ??= `${key}\0${JSON.stringify(Object.entries(proxyPlace(model, proxy).labels).sort())}`;
     const deps = [rule, model.mesh, model.peerAuthentications, model.domainSuffix];
-    const built = memo.get("clusters", service, (byLabels && withLabels) || key, deps, noWarnings, () => {
+    // A selector rule is some workloads' only: their clusters are kept beside the others', not in their place.
+    const which = rule && hasSelector(rule.spec) ? `\0${rule.namespace}/${rule.name}` : "";
+    const built = memo.get("clusters", service, ((byLabels && withLabels) || key) + which, deps, noWarnings, () => {
       const one: Built = { clusters: [], endpoints: [] };
       serviceClusters(model, service, proxy, one);
       return one;

@@ -15,39 +15,14 @@ import type {
 } from "../../../proxy/xds/generated/envoy/extensions/transport_sockets/tls/v3.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import { isIP } from "node:net";
-import type { ConfigModel, Named, Service } from "../model/config.js";
 import type { DestinationRule, LoadBalancerSettings, TrafficPolicy } from "../model/istio.js";
 import type { Cluster_SlowStartConfig as SlowStartConfig } from "../../../proxy/xds/generated/envoy/config/cluster/v3.js";
 import { protoDuration } from "../model/duration.js";
 import { CA_SUFFIX, CREDENTIAL_PREFIX } from "../model/credentials.js";
-import { indexByService } from "./hosts.js";
 import { istioMutual } from "./mtls.js";
-import { visibleIn } from "./scope.js";
 
 export const MAX_UINT32 = 4294967295;
 export const ADS: ConfigSource = { ads: {}, resource_api_version: "V3" };
-
-/**
- * The DestinationRule for a service, of those exported to `fromNamespace`: the one there wins, then the one in the
- * service's namespace, then any other.
- */
-const rulesByService = new WeakMap<ConfigModel, Map<string, Named<DestinationRule>[]>>();
-
-export function ruleFor(
-  model: ConfigModel,
-  service: Service,
-  fromNamespace: string,
-): Named<DestinationRule> | undefined {
-  const index = indexByService(rulesByService, model, model.destinationRules, (r) => [r.spec.host]);
-  const matching = (index.get(service.hostname) ?? []).filter((r) =>
-    visibleIn(r.spec.exportTo, r.namespace, fromNamespace),
-  );
-  return (
-    matching.find((r) => r.namespace === fromNamespace) ??
-    matching.find((r) => r.namespace === service.namespace) ??
-    matching[0]
-  );
-}
 
 function withPort(policy: TrafficPolicy | undefined, port: number): TrafficPolicy | undefined {
   if (!policy) return undefined;

@@ -25,7 +25,8 @@ import { outboundName } from "./clusters.js";
 import { findService, fqdn } from "./hosts.js";
 import type { MatchContext } from "./match.js";
 import { blockApplies, routeMatch } from "./match.js";
-import { effectivePolicy, hashPolicy, ruleFor } from "./policy.js";
+import { effectivePolicy, hashPolicy } from "./policy.js";
+import { ruleFor } from "./rule-select.js";
 import type { Scope } from "./scope.js";
 
 export interface RouteContext extends MatchContext {
@@ -62,7 +63,7 @@ export function destinationCluster(ctx: RouteContext, dest: Destination, where: 
   const port = dest.port?.number ?? (service.ports.length === 1 ? service.ports[0]?.number : undefined) ?? ctx.port;
   if (!service.ports.some((p) => p.number === port))
     ctx.warn(`${where}: service "${service.hostname}" has no port ${port}`);
-  const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
+  const rule = ruleFor(ctx.model, service, { namespace: ctx.proxyNamespace, labels: ctx.labels });
   if (subset && !rule?.spec.subsets?.some((s) => s.name === subset)) {
     ctx.warn(`${where}: subset "${subset}" of "${dest.host}" is not defined by any DestinationRule`);
   }
@@ -202,7 +203,7 @@ function meshRetry(ctx: RouteContext, consistentHash: boolean): RetryPolicy | un
 
 /** The route Istio writes when no VirtualService applies: everything to the service's default cluster. */
 export function defaultRoute(ctx: RouteContext, service: Service, port: number): Route {
-  const rule = ruleFor(ctx.model, service, ctx.proxyNamespace);
+  const rule = ruleFor(ctx.model, service, { namespace: ctx.proxyNamespace, labels: ctx.labels });
   const hash = hashPolicy(effectivePolicy(rule?.spec, port, ""));
   return {
     name: "default",

@@ -13,6 +13,13 @@ import { CA_SUFFIX, CREDENTIAL_PREFIX } from "../model/credentials.js";
 import type { ConfigModel } from "../model/config.js";
 import { caCredential, credential, pairSecret, rootSecret } from "./gateway-credentials.js";
 import type { ProxyIdentity } from "./proxy.js";
+import { hasSelector } from "./rule-select.js";
+
+/** `DestinationRule/<ns>/<name>` of the rules with a workloadSelector. */
+const selectorRules = (model: ConfigModel): Set<string> =>
+  new Set(
+    model.destinationRules.filter((r) => hasSelector(r.spec)).map((r) => `DestinationRule/${r.namespace}/${r.name}`),
+  );
 
 /** `DestinationRule/<ns>/<name>` from the cluster's istio metadata, as istiod writes it. */
 function ruleOf(c: Cluster): string {
@@ -53,7 +60,9 @@ export function clusterCredentials(
     const base = name.slice(CREDENTIAL_PREFIX.length, isCa ? -CA_SUFFIX.length : undefined);
     if (proxy.kind !== "router") {
       fail(
-        `secret ${ns}/${base} is not served to sidecars (istiod gives them no TLS here; only gateways read Secrets)`,
+        [...u.rules].some((r) => selectorRules(model).has(r))
+          ? `secret ${ns}/${base} is not served to sidecars yet (istiod serves a selector rule's to the workloads it selects whose ServiceAccount may read Secrets; Weft reviews only gateways' ServiceAccounts)`
+          : `secret ${ns}/${base} is not served to sidecars (istiod gives them no TLS here; only gateways read Secrets)`,
       );
       continue;
     }

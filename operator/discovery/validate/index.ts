@@ -26,7 +26,7 @@ import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
 import { PEER_AUTHENTICATION_SHAPE, validatePeerAuthentication } from "./peer-authentication.js";
 import { REQUEST_AUTHENTICATION_SHAPE, validateRequestAuthentication } from "./request-authentication.js";
-import { validateExportTo, validateSidecar } from "./sidecar.js";
+import { selectorProblems, validateExportTo, validateSidecar } from "./sidecar.js";
 import { localityLbProblems } from "./locality.js";
 import { consistentHashProblems } from "./consistent-hash.js";
 import { TELEMETRY_SHAPE, validateTelemetry } from "./telemetry.js";
@@ -276,6 +276,7 @@ export function validateDestinationRule(dr: Named<DestinationRule>): string[] {
     seen.add(s.name);
     validatePolicy(e, s.trafficPolicy, `spec.subsets[${i}].trafficPolicy`);
   });
+  e.list.push(...selectorProblems(dr));
   e.list.push(...fieldValues(dr.spec, "DestinationRule"));
   return e.list;
 }

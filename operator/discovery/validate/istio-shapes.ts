@@ -239,7 +239,7 @@ const destinationRule = obj({
   trafficPolicy,
   subsets: { list: obj({ name: str, labels, trafficPolicy }) },
   exportTo,
-  workloadSelector: no,
+  workloadSelector: obj({ matchLabels: labels }),
 });
 
 // Istio reads targetPort 0 as unset; Weft's model would take it as the endpoint port, so it stays refused.

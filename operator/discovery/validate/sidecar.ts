@@ -1,6 +1,7 @@
 // Validation of Sidecar and of exportTo beyond their fields' types: what istiod's webhook rejects
 // (pilot/pkg/config/validation: ValidateSidecar, validateExportTo). Pure; messages start with the field path.
-import type { Sidecar } from "../model/istio.js";
+import type { Named } from "../model/config.js";
+import type { DestinationRule, Sidecar } from "../model/istio.js";
 import { parseEgressHost } from "../translate/scope.js";
 import { hostError } from "./gateway-entry.js";
 
@@ -50,5 +51,30 @@ export function validateSidecar(spec: Sidecar): string[] {
         if (e) out.push(`spec.egress[${i}].hosts[${j}]: ${e}`);
       });
   });
+  return out;
+}
+
+/**
+ * A DestinationRule's workloadSelector, as istiod's validateWorkloadSelector and validateExportTo: no empty key, no
+ * wildcard, and the rule kept to its namespace (exportTo "." or the namespace's name, alone). A selector without
+ * labels, which istiod takes with a warning as every workload of the namespace, is refused, as a Sidecar's is.
+ */
+export function selectorProblems(dr: Named<DestinationRule>): string[] {
+  const selector = dr.spec.workloadSelector;
+  if (!selector) return [];
+  const out: string[] = [];
+  const at = "spec.workloadSelector.matchLabels";
+  const labels = Object.entries(selector.matchLabels ?? {});
+  if (!labels.length)
+    out.push(`${at}: workload selector specified without labels (leave out workloadSelector for every workload)`);
+  for (const [k, v] of labels) {
+    if (k === "") out.push(`${at}: empty key is not supported in selector: "${k}=${v}"`);
+    if (k.includes("*") || v.includes("*")) out.push(`${at}: wildcard is not supported in selector: "${k}=${v}"`);
+  }
+  const exportTo = new Set((dr.spec.exportTo ?? []).map((e) => (e === "." ? dr.namespace : e)));
+  if (exportTo.size && !exportTo.has(dr.namespace))
+    out.push("spec.exportTo: destination rule with workload selector cannot have exportTo beyond current namespace");
+  else if (exportTo.size > 1)
+    out.push("spec.exportTo: destination rule with workload selector cannot have multiple entries in exportTo");
   return out;
 }
