@@ -134,4 +134,45 @@ describe("the validation webhook's answer", () => {
     expect(needsDestinationRules(gw)).toBe(false);
     expect(needsDestinationRules(review(vs([])))).toBe(true);
   });
+
+  it("warns, naming the field, when a tcp or tls match names a subnet and binds a Gateway, where it never applies", () => {
+    const l4 = (gateways: string[] | undefined, match: Record<string, unknown>): KubeObject => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: { name: "db" },
+      spec: {
+        hosts: ["db"],
+        ...(gateways ? { gateways } : {}),
+        tcp: [{ match: [{ port: 5432 }, match], route: [{ destination: { host: "db" } }] }],
+        // TLSMatchAttributes has no sourceSubnet.
+        tls: [
+          {
+            match: [{ sniHosts: ["db"], gateways: match.gateways, destinationSubnets: match.destinationSubnets }],
+            route: [{ destination: { host: "db" } }],
+          },
+        ],
+      },
+    });
+    const warned = (o: KubeObject) => admit(review(o), []).response;
+    const bound = warned(l4(["edge", "mesh"], { sourceSubnet: "10.1.0.0/16", destinationSubnets: ["10.2.0.0/16"] }));
+    expect(bound.allowed).toBe(true);
+    expect(bound.warnings).toEqual([
+      'spec.tcp[0].match[1].sourceSubnet: a gateway never applies this match (gateways: edge): istiod ignores sourceSubnet on gateways, which would take every client, and Weft takes none; it applies to sidecars ("mesh") only',
+      expect.stringMatching(
+        /^spec\.tcp\[0\]\.match\[1\]\.destinationSubnets: a gateway never applies this match \(gateways: edge\)/,
+      ),
+      expect.stringMatching(/^spec\.tls\[0\]\.match\[0\]\.destinationSubnets: /),
+    ]);
+    // A match's own gateways decide: one bound to the mesh alone is not warned of, one naming a gateway is.
+    expect(warned(l4(["edge"], { gateways: ["mesh"], sourceSubnet: "10.1.0.0/16" })).warnings).toBeUndefined();
+    expect(warned(l4(undefined, { gateways: ["shop/edge"], sourceSubnet: "10.1.0.0/16" })).warnings).toEqual([
+      expect.stringMatching(/^spec\.tcp\[0\]\.match\[1\]\.sourceSubnet: .*\(gateways: shop\/edge\)/),
+    ]);
+    // Mesh-only (no gateways, or just mesh): sidecars apply the subnets, nothing to say.
+    expect(warned(l4(undefined, { sourceSubnet: "10.1.0.0/16", destinationSubnets: ["10.2.0.0/16"] }))).toEqual({
+      uid: "u1",
+      allowed: true,
+    });
+    expect(warned(l4(["mesh"], { sourceSubnet: "10.1.0.0/16" })).warnings).toBeUndefined();
+  });
 });

@@ -1,12 +1,14 @@
 // The webhooks: HTTPS, POST /validate (and /inject, see injector/) with an AdmissionReview v1. VirtualServices and DestinationRules
-// that a proxy would NACK are denied with messages that name the field (validate/); other objects pass.
+// that a proxy would NACK are denied with messages that name the field (validate/); other objects pass. What would be
+// accepted but not do what it says (validate/gateway-subnets.ts) comes back as the response's `warnings`, which
+// kubectl prints as "Warning: ...".
 import { createServer } from "node:https";
 import type { Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { Named } from "./model/config.js";
 import type { DestinationRule } from "./model/istio.js";
 import type { KubeObject } from "./model/kube.js";
-import { validateObject } from "./validate/index.js";
+import { validateObject, validationWarnings } from "./validate/index.js";
 
 export interface AdmissionRequest {
   uid: string;
@@ -25,7 +27,12 @@ export interface AdmissionReview {
 export interface AdmissionResponse {
   apiVersion: "admission.k8s.io/v1";
   kind: "AdmissionReview";
-  response: { uid: string; allowed: boolean; status?: { code: number; reason: string; message: string } };
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string };
+    warnings?: string[];
+  };
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -34,16 +41,24 @@ const MAX_BODY = 3 * 1024 * 1024;
 export function admit(review: AdmissionReview, destinationRules: Named<DestinationRule>[]): AdmissionResponse {
   const request = review.request;
   const uid = request?.uid ?? "";
+  let warnings: string[] = [];
   const answer = (allowed: boolean, message?: string): AdmissionResponse => ({
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
-    response: { uid, allowed, ...(message ? { status: { code: 400, reason: "Invalid", message } } : {}) },
+    response: {
+      uid,
+      allowed,
+      ...(message ? { status: { code: 400, reason: "Invalid", message } } : {}),
+      ...(warnings.length ? { warnings } : {}),
+    },
   });
   const obj = request?.object;
   if (!obj || typeof obj !== "object") return answer(true); // DELETE, CONNECT: nothing to check
   const kind = obj.kind ?? request.kind?.kind;
   const namespace = obj.metadata?.namespace ?? request.namespace ?? "default";
-  const errors = validateObject({ ...obj, kind, metadata: { ...obj.metadata, namespace } }, { destinationRules });
+  const object = { ...obj, kind, metadata: { ...obj.metadata, namespace } };
+  const errors = validateObject(object, { destinationRules });
+  warnings = validationWarnings(object);
   if (errors.length === 0) return answer(true);
   return answer(false, `${kind ?? "object"} ${namespace}/${obj.metadata?.name ?? ""}: ${errors.join("; ")}`);
 }

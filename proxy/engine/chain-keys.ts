@@ -4,6 +4,7 @@
 import type { AddressChains, Listener } from "./config/index.js";
 import { chainsForAddress, chainsForKey } from "./config/address-chains.js";
 import { chainsForSni } from "./config/server-names.js";
+import { chainsBelow, chainsForPort, chainsForSourceType, isLocalClient } from "./config/source-chains.js";
 
 /** No chain matched (Envoy's "no matching filter chain"): the connection is closed. */
 export const NO_CHAIN = -1;
@@ -11,9 +12,10 @@ export const DEFAULT_CHAIN = 0;
 /**
  * A chain key is (a port (or DEFAULT_CHAIN) times SLOTS plus its slot) times SIDES plus its transport side: 0 the
  * chain, 1 its TLS chain, 2 its plaintext chain, 3 + i its TLS chain i by ALPN (byTransport). A slot names the groups
- * the chain was picked by (destination range, server names, source range): slot 0 none of them (the port's own
- * chain, or its chains without server_names or ranges); each other path gets a slot of its own, kept from one config
- * to the next while its groups' ranges and names stay the same (`slotOf`).
+ * the chain was picked by (destination range, server names, direct source range, source type, source range, source
+ * port): slot 0 none of them (the port's own chain, or its chains without server_names, ranges, types or ports);
+ * each other path gets a slot of its own, kept from one config to the next while its groups' ranges and names stay
+ * the same (`slotOf`).
  */
 export const SIDE = { whole: 0, tls: 1, raw: 2, alpn: 3 } as const;
 /** Room for config/listeners.ts's MAX_ALPN_CHAINS. */
@@ -22,15 +24,20 @@ export const SLOTS = 1 << 20;
 
 /** What a chain is picked by: the connection's addresses, and its ClientHello once the TLS inspector has read it. */
 export interface Arrival {
-  /** Its destination IP (the original destination's, when redirected) and its source IP. */
+  /** Its destination IP (the original destination's, when redirected), its source IP and port. */
   dst: string | undefined;
   src: string | undefined;
+  srcPort?: number;
   hello?: { tls: boolean; sni?: string; alpn: readonly string[] };
 }
 
-/** The groups a chain was picked by below its port: destination range, server name, source range ("": none). */
-type Path = readonly [dst: string, sni: string, src: string];
-const NO_GROUPS: Path = ["", "", ""];
+/**
+ * The groups a chain was picked by below its port ("": none): destination range, server name, direct source range,
+ * source type, source range, source port.
+ */
+type Path = readonly [dst: string, sni: string, direct: string, type: string, src: string, port: string];
+const NO_GROUPS: Path = ["", "", "", "", "", ""];
+const below = (l: Listener | undefined, p: Path) => chainsBelow(l, p[2], p[3], p[4], p[5]);
 
 /** The chains a step's group key names; "" without the step: the entry itself. */
 function through(entry: Listener | undefined, step: AddressChains | undefined, key: string): Listener | undefined {
@@ -52,12 +59,12 @@ export class ChainKeys {
 
   /**
    * Envoy's filter chain match below the destination port (or DEFAULT_CHAIN): destination IP, server name,
-   * transport, ALPN, source IP, each step among the chains the one before kept. "inspect": the TLS inspector must
-   * read the ClientHello first; undefined: no chain.
+   * transport, ALPN, direct source IP, source type, source IP, source port, each step among the chains the one
+   * before kept. "inspect": the TLS inspector must read the ClientHello first; undefined: no chain.
    */
-  pick(port: number, at: Arrival): { key: number; listener: Listener } | "inspect" | undefined {
+  pick(destinationPort: number, at: Arrival): { key: number; listener: Listener } | "inspect" | undefined {
     // Every accepted connection passes here: the steps a listener doesn't have cost nothing (no object, no slot).
-    let entry = this.entryFor(port);
+    let entry = this.entryFor(destinationPort);
     let dstKey = "";
     if (entry?.byDestination) ({ key: dstKey, listener: entry } = chainsForAddress(entry.byDestination, at.dst));
     if (!entry) return undefined;
@@ -76,12 +83,21 @@ export class ChainKeys {
       const p = index.size ? hello.alpn.find((a) => index.has(a)) : undefined;
       if (p !== undefined) side = SIDE.alpn + index.get(p)!;
     }
-    entry = sideOf(entry, side);
-    let srcKey = "";
-    if (entry?.bySource) ({ key: srcKey, listener: entry } = chainsForAddress(entry.bySource, at.src));
-    if (!entry) return undefined;
-    const slot = dstKey || sni || srcKey ? this.slotOf([dstKey, sni, srcKey]) : 0;
-    return { key: (port * SLOTS + slot) * SIDES + side, listener: entry };
+    let l = sideOf(entry, side);
+    let direct = "";
+    let type = "";
+    let src = "";
+    let port = "";
+    // No PROXY protocol: the direct source is the source.
+    if (l?.byDirectSource) ({ key: direct, listener: l } = chainsForAddress(l.byDirectSource, at.src));
+    if (l?.bySourceType)
+      ({ key: type, listener: l } = chainsForSourceType(l.bySourceType, isLocalClient(at.src, at.dst)));
+    if (l?.bySource) ({ key: src, listener: l } = chainsForAddress(l.bySource, at.src));
+    if (l?.bySourcePort) ({ key: port, listener: l } = chainsForPort(l.bySourcePort, at.srcPort));
+    if (!l) return undefined;
+    const slot =
+      dstKey || sni || direct || type || src || port ? this.slotOf([dstKey, sni, direct, type, src, port]) : 0;
+    return { key: (destinationPort * SLOTS + slot) * SIDES + side, listener: l };
   }
 
   /**
@@ -96,7 +112,7 @@ export class ChainKeys {
     if (!found) return undefined;
     const [entry, path] = found;
     const t = entry.byTransport;
-    const own = (l: Listener | undefined) => through(l, l?.bySource, path[2]);
+    const own = (l: Listener | undefined) => below(l, path);
     const tls = own(t?.tls);
     const next =
       side === SIDE.whole || side === SIDE.raw
@@ -109,7 +125,8 @@ export class ChainKeys {
   entryFor(port: number): Listener | undefined {
     const l = this.listener;
     if (port !== DEFAULT_CHAIN) return l.byPort?.get(port);
-    return l.hcm || l.tcp || l.byTransport || l.bySni || l.byDestination || l.bySource ? l : undefined;
+    const steps = l.byTransport || l.bySni || l.byDestination || l.byDirectSource || l.bySourceType;
+    return l.hcm || l.tcp || steps || l.bySource || l.bySourcePort ? l : undefined;
   }
 
   /** The slot of a path that names at least one group (slot 0 is the path naming none). */
@@ -142,8 +159,7 @@ export class ChainKeys {
   chainListener(key: number): Listener | undefined {
     const found = this.above(key);
     if (!found) return undefined;
-    const entry = sideOf(found[0], key % SIDES);
-    return through(entry, entry?.bySource, found[1][2]);
+    return below(sideOf(found[0], key % SIDES), found[1]);
   }
 }
 

@@ -176,7 +176,11 @@ export class ListenerRuntime {
       const p = dst?.port ?? socket.localPort ?? 0;
       port = l.byPort.has(p) ? p : this.keys.entryFor(DEFAULT_CHAIN) ? DEFAULT_CHAIN : NO_CHAIN;
     }
-    const at: ChainArrival = { dst: dst?.address ?? socket.localAddress, src: socket.remoteAddress };
+    const at: ChainArrival = {
+      dst: dst?.address ?? socket.localAddress,
+      src: socket.remoteAddress,
+      srcPort: socket.remotePort,
+    };
     const chosen = port === NO_CHAIN ? undefined : this.keys.pick(port, at);
     if (!chosen) return this.noChain(socket);
     this.open++;

@@ -1,6 +1,10 @@
-// IP addresses and CIDR ranges for RBAC, without allocating per request: an address is parsed into a scratch
-// buffer, and a range compares its bytes there. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, as a dual-stack socket
-// reports IPv4 peers) count as IPv4, as Envoy's CidrRange does.
+// IP addresses and CIDR ranges for RBAC and filter chain matches, without allocating per connection: an address is
+// parsed into a scratch buffer, and a range compares its bytes there.
+// An IPv4-mapped address (::ffff:a.b.c.d, as a dual-stack socket, bound to :: without IPV6_V6ONLY, reports an IPv4
+// peer and its own address) is the IPv4 address it is, as Envoy's addressFromSockAddr makes it an Ipv4Instance when
+// the socket isn't v6only: it is matched against IPv4 ranges. A range is of the family it is written in, as Envoy's
+// CidrRange (parseInternetAddress keeps ::ffff:a.b.c.d an Ipv6Instance): ::ffff:0:0/96 or ::ffff:10.0.0.0/104 is an
+// IPv6 range, which no IPv4 client matches (its address is IPv4 by then), and ::ffff:10.0.0.0/8 is ::/8, not 10/8.
 
 /** A compiled envoy.config.core.v3.CidrRange. */
 export interface Cidr {
@@ -12,10 +16,14 @@ export interface Cidr {
 
 const scratch = new Uint8Array(16);
 
-/** Parses `s` into `out`; returns 4 or 16 (bytes written), or 0 when `s` isn't an address. */
-export function parseIp(s: string, out: Uint8Array = scratch): number {
+/**
+ * Parses `s` into `out`; returns 4 or 16 (bytes written), or 0 when `s` isn't an address. An IPv4-mapped address is
+ * made the IPv4 address it is, unless `asWritten` (a range's address: the family it is written in).
+ */
+export function parseIp(s: string, out: Uint8Array = scratch, asWritten = false): number {
   if (s.indexOf(":") < 0) return parseV4(s, 0, s.length, out, 0) ? 4 : 0;
   if (!parseV6(s, out)) return 0;
+  if (asWritten) return 16;
   // ::ffff:a.b.c.d → a.b.c.d
   for (let i = 0; i < 10; i++) if (out[i] !== 0) return 16;
   if (out[10] !== 0xff || out[11] !== 0xff) return 16;
@@ -103,7 +111,7 @@ function parseV6(s: string, out: Uint8Array): boolean {
 /** A CidrRange from its address and prefix length; a string naming what is wrong when it isn't one. */
 export function cidr(address: string, prefixLen: number): Cidr | string {
   const bytes = new Uint8Array(16);
-  const family = parseIp(address, bytes);
+  const family = parseIp(address, bytes, true);
   if (family === 0) return `invalid address "${address}"`;
   if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > family * 8)
     return `invalid prefix length ${prefixLen} for "${address}"`;

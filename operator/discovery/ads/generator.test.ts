@@ -68,4 +68,20 @@ spec:
       'VirtualService/default/bad: host "nowhere" matches no service',
     ]);
   });
+
+  it("warns of a tcp match by subnet bound to a gateway, which never applies there", () => {
+    const model = meshModel(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db }
+spec:
+  hosts: [echo]
+  gateways: [edge]
+  tcp: [{ match: [{ sourceSubnet: 10.1.0.0/16 }], route: [{ destination: { host: echo } }] }]`);
+    expect(modelWarnings(model)).toContainEqual(
+      expect.stringMatching(
+        /^VirtualService\/default\/db: spec\.tcp\[0\]\.match\[0\]\.sourceSubnet: a gateway never applies/,
+      ),
+    );
+  });
 });

@@ -10,6 +10,7 @@ import { sidecarWarnings } from "../translate/scope.js";
 import { findWorkload } from "../translate/proxy.js";
 import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
+import { gatewaySubnetWarnings } from "../validate/gateway-subnets.js";
 import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
 
@@ -263,6 +264,7 @@ export function modelWarnings(model: ConfigModel): string[] {
     }
   };
   each("VirtualService", model.virtualServices, (vs) => validateVirtualService(vs, ctx));
+  each("VirtualService", model.virtualServices, (vs) => gatewaySubnetWarnings(vs.spec));
   each("DestinationRule", model.destinationRules, (dr) => validateDestinationRule(dr));
   return [...out, ...unmatchedHosts(model), ...sidecarWarnings(model)];
 }

@@ -83,8 +83,8 @@ describe("interception REDIRECT listeners", () => {
         { name: "l", address: { socket_address: { address: "0.0.0.0", port_value: 15006 } }, filter_chains: chains },
       ],
     });
-    expect(rejected(listener([chain({ source_ports: [80] })]))).toContain(
-      "filter_chains[0].filter_chain_match.source_ports: not supported (only destination_port, prefix_ranges, server_names, transport_protocol, application_protocols, source_prefix_ranges are)",
+    expect(rejected(listener([chain({ address_suffix: "0.0.0.1", suffix_len: 8 })]))).toContain(
+      "filter_chains[0].filter_chain_match.address_suffix: not supported (only destination_port, prefix_ranges, server_names, transport_protocol, application_protocols, direct_source_prefix_ranges, source_type, source_prefix_ranges, source_ports are)",
     );
     expect(rejected(listener([chain({ server_names: ["a"] })]))).toContain(
       "filter_chains[0].filter_chain_match.server_names: needs the envoy.filters.listener.tls_inspector listener filter",

@@ -21,6 +21,7 @@ import { destinationErrors } from "./destination.js";
 import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./gateway-entry.js";
 import { validateTlsRoute } from "./tls-route.js";
 import { subnetErrors } from "./subnets.js";
+import { gatewaySubnetWarnings } from "./gateway-subnets.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
@@ -357,6 +358,16 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
     if (!fields.length) meaning = [`spec: cannot be validated: ${(err as Error).message}`];
   }
   return [...out, ...meaning, ...fields.filter((f) => !meaning.includes(f))];
+}
+
+/**
+ * What an Istio object would be accepted with but not do as written (validateObject's errors aside): the webhook's
+ * `warnings`. Never throws.
+ */
+export function validationWarnings(obj: KubeObject): string[] {
+  if (groupOf(obj) !== NETWORKING || obj.kind !== "VirtualService" || !obj.spec || typeof obj.spec !== "object")
+    return [];
+  return gatewaySubnetWarnings(obj.spec as VirtualService);
 }
 
 function suggestion(name: string, known: Iterable<string>): string {

@@ -1,11 +1,13 @@
 // A listener's filter_chain_match, and its several chains as the tree a connection walks in Envoy's order:
-// destination port, destination IP (prefix_ranges), server name, transport protocol, application protocols, source IP
-// (source_prefix_ranges). Each step keeps the chains that match the connection most specifically and goes on among
-// those alone. direct_source_prefix_ranges, source_type and source_ports are refused, naming them.
+// destination port, destination IP (prefix_ranges), server name, transport protocol, application protocols, then
+// (config/source-chains.ts) direct source IP, source type, source IP (source_prefix_ranges), source port. Each step
+// keeps the chains that match the connection most specifically and goes on among those alone.
 import type { Cidr } from "../../xds/ip.js";
 import { addressChains, cidrRanges } from "./address-chains.js";
+import { node } from "./chain-node.js";
 import { join, type Obj, type Reader } from "./read.js";
 import { serverNames, sniChains } from "./server-names.js";
+import { matchesSource, sourceSteps, SOURCE_TYPES, type SourceType } from "./source-chains.js";
 import type { Listener } from "./types.js";
 
 /** How many TLS chains with application_protocols one port may have (the run time numbers its chains). */
@@ -16,7 +18,10 @@ const MATCH_FIELDS = [
   "server_names",
   "transport_protocol",
   "application_protocols",
+  "direct_source_prefix_ranges",
+  "source_type",
   "source_prefix_ranges",
+  "source_ports",
 ];
 
 export interface ChainMatch {
@@ -25,7 +30,10 @@ export interface ChainMatch {
   names?: string[];
   transport?: "tls" | "raw_buffer";
   alpn?: string[];
+  directSources?: Cidr[];
+  sourceType?: SourceType;
   sources?: Cidr[];
+  sourcePorts?: number[];
 }
 
 /** A chain's filter_chain_match (no match: {}); anything Envoy matches on that isn't implemented is refused. */
@@ -53,20 +61,26 @@ export function chainMatch(r: Reader, chain: unknown, i: number): ChainMatch {
     );
   const names = serverNames(r, m as Obj, path);
   const destinations = cidrRanges(r, m as Obj, "prefix_ranges", path);
+  const directSources = cidrRanges(r, m as Obj, "direct_source_prefix_ranges", path);
   const sources = cidrRanges(r, m as Obj, "source_prefix_ranges", path);
+  const type = r.enumName(m as Obj, "source_type", path, ["ANY", ...SOURCE_TYPES] as const, "ANY");
+  const sourcePorts = r.list(m, "source_ports", path).map((p, j) => {
+    if (typeof p !== "number" || !Number.isInteger(p) || p < 1 || p > 65535)
+      r.fail(join(path, `source_ports[${j}]`), `invalid port ${JSON.stringify(p)}`);
+    return p as number;
+  });
   return {
     ...(port !== undefined ? { port } : {}),
     ...(destinations ? { destinations } : {}),
     ...(names ? { names } : {}),
     ...(t ? { transport: t } : {}),
     ...(alpn.length ? { alpn } : {}),
+    ...(directSources ? { directSources } : {}),
+    ...(type !== "ANY" ? { sourceType: type } : {}),
     ...(sources ? { sources } : {}),
+    ...(sourcePorts.length ? { sourcePorts } : {}),
   };
 }
-
-type Steps = Pick<Listener, "byTransport" | "bySni" | "byDestination" | "bySource">;
-/** Every match step a compiled chain node may carry: a new node takes one and none of its first chain's. */
-const NO_STEPS: Steps = { byTransport: undefined, bySni: undefined, byDestination: undefined, bySource: undefined };
 
 type Matched = ChainMatch & { i: number };
 
@@ -80,23 +94,13 @@ export function chainTree<M extends Matched>(
   one: (m: M) => Listener,
 ): { byPort: Map<number, Listener>; fallback: Listener | undefined } {
   const dup = (m: M | undefined, why: string) => m && r.fail(`filter_chains[${m.i}].filter_chain_match`, why);
-  // The last step: source ranges. A chain alone without them serves as it is.
-  const leaf = (ms: M[]): Listener => {
-    if (ms.length === 1 && !ms[0]!.sources) return one(ms[0]!);
-    const bySource = addressChains(
-      r,
-      ms,
-      (m) => m.sources,
-      "source_prefix_ranges",
-      (c) => one(c[0]!),
-      true,
-    );
-    return node(bySource.fallback ?? bySource.groups[0]!.listener, { bySource });
-  };
+  // The last steps: by the client (direct source, source type, source range and port). A chain alone without them
+  // serves as it is.
+  const leaf = (ms: M[]): Listener => sourceSteps(r, ms, one);
   // Transport, then ALPN among the TLS chains: as Envoy, a protocol two kinds of chains list would be ambiguous.
   const byTransport = (group: M[]): Listener => {
     const plain = group.filter((m) => m.transport === undefined);
-    const bare = plain.filter((m) => !m.sources);
+    const bare = plain.filter((m) => !matchesSource(m));
     if (bare[1]?.port !== undefined)
       r.fail(`filter_chains[${bare[1].i}].filter_chain_match.destination_port`, `duplicate port ${bare[1].port}`);
     if (plain.length && plain.length < group.length)
@@ -105,7 +109,7 @@ export function chainTree<M extends Matched>(
     if (plain.length) return leaf(plain);
     const side = (t: "tls" | "raw_buffer") => {
       const sides = group.filter((m) => m.transport === t && !m.alpn);
-      const bareSides = sides.filter((m) => !m.sources);
+      const bareSides = sides.filter((m) => !matchesSource(m));
       if (bareSides.length > 1) dup(bareSides[1], `duplicate transport_protocol ${t}`);
       return sides.length ? leaf(sides) : undefined;
     };
@@ -117,7 +121,7 @@ export function chainTree<M extends Matched>(
     for (const m of group.filter((m) => m.alpn)) {
       const id = m.alpn!.join("\n");
       const same = lists.get(id) ?? [];
-      if (same.some((o) => !o.sources && !m.sources))
+      if (same.some((o) => !matchesSource(o) && !matchesSource(m)))
         r.fail(
           `filter_chains[${m.i}].filter_chain_match.application_protocols`,
           `${JSON.stringify(m.alpn![0])} is matched by another chain on this port`,
@@ -161,18 +165,4 @@ export function chainTree<M extends Matched>(
   for (const [port, group] of groups) if (port >= 0) byPort.set(port, entry(group));
   const anyPort = groups.get(-1);
   return { byPort, fallback: anyPort ? entry(anyPort) : undefined };
-}
-
-/**
- * A step's node: named after its first chain (name, address, direction, limits), serving nothing itself: only the
- * chain a connection's addresses pick, through the step (an address step's node has no filters of its own to serve).
- */
-function node(first: Listener, step: Partial<Steps>): Listener {
-  const keep = step.byTransport || step.bySni; // as before these steps: the node still names the first chain's filters
-  return {
-    ...first,
-    ...NO_STEPS,
-    ...(keep ? {} : { hcm: undefined, tcp: undefined, tls: undefined }),
-    ...step,
-  };
 }

@@ -44,14 +44,25 @@ export function perFilter(r: Reader, o: Obj, path: string): PerFilterConfig {
 
 /**
  * Every chain a listener serves: its own, by destination port, destination IP, server name, transport (TLS,
- * plaintext, ALPN) and source IP.
+ * plaintext, ALPN), direct source IP, source type, source IP and source port.
  */
 export function chainsOf(l: Listener): Listener[] {
   const t = l.byTransport;
-  const grouped = [l.bySni, l.byDestination, l.bySource].flatMap((s) =>
+  const grouped = [l.bySni, l.byDestination, l.byDirectSource, l.bySource].flatMap((s) =>
     s ? [s.fallback, ...s.groups.map((g) => g.listener)] : [],
   );
-  const nested = [...(l.byPort?.values() ?? []), ...grouped, ...(t ? [t.tls, t.raw, ...t.alpn.chains] : [])];
+  const type = l.bySourceType;
+  const port = l.bySourcePort;
+  const bySource = [
+    ...(type ? [type.local, type.external, type.any] : []),
+    ...(port ? [port.any, ...port.ports.values()] : []),
+  ];
+  const nested = [
+    ...(l.byPort?.values() ?? []),
+    ...grouped,
+    ...bySource,
+    ...(t ? [t.tls, t.raw, ...t.alpn.chains] : []),
+  ];
   return [l, ...nested.flatMap((c) => (c ? chainsOf(c) : []))];
 }
 

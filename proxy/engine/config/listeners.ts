@@ -16,6 +16,7 @@ import { CONNECTION_LIMIT, connectionLimit, hcmOptions } from "./hcm.js";
 import { compileRbac } from "../rbac/filter.js";
 import { compileTracing } from "./tracing.js";
 import { chainMatch, chainTree } from "./chain-match.js";
+import { matchesSource } from "./source-chains.js";
 
 const HCM = typeName(TYPE.httpConnectionManager);
 const LISTENER_FIELDS: ReadonlySet<string> = new Set([
@@ -87,7 +88,7 @@ export function compileListener(
           "needs the envoy.filters.listener.tls_inspector listener filter",
         );
   const defaults = matched.filter(
-    (m) => m.port === undefined && m.transport === undefined && !m.names && !m.destinations && !m.sources,
+    (m) => m.port === undefined && m.transport === undefined && !m.names && !m.destinations && !matchesSource(m),
   );
   if (defaults.length > 1)
     r.fail(`filter_chains[${defaults[1]?.i}]`, "only one filter chain may have no filter_chain_match");

@@ -4,6 +4,8 @@
 // server, its hosts as the chain's server names, so each server presents its own certificate.
 import type { Listener, SniChains } from "./types.js";
 import { join, type Obj, type Reader } from "./read.js";
+import type { ChainMatch } from "./chain-match.js";
+import { matchesSource } from "./source-chains.js";
 
 /** A chain's server_names: exact DNS names or `*.suffix` wildcards, lower-cased; undefined when it has none. */
 export function serverNames(r: Reader, m: Obj, path: string): string[] | undefined {
@@ -22,7 +24,7 @@ export function serverNames(r: Reader, m: Obj, path: string): string[] | undefin
  * Groups a port's chains by server name, each distinct set of chains compiled once by `compile` (which checks the
  * transport and ALPN rules among them): chains that share a name are told apart by transport or ALPN, as in Envoy.
  */
-export function sniChains<M extends { i: number; names?: string[]; transport?: string; sources?: unknown }>(
+export function sniChains<M extends ChainMatch & { i: number }>(
   r: Reader,
   group: readonly M[],
   compile: (chains: M[]) => Listener,
@@ -31,9 +33,9 @@ export function sniChains<M extends { i: number; names?: string[]; transport?: s
   for (const m of group)
     for (const n of m.names ?? []) {
       const before = byName.get(n) ?? [];
-      // As Envoy: two chains for one name must differ by transport (or ALPN, or source ranges), else the match is
-      // ambiguous (the later steps check those).
-      if (before.some((o) => (!o.transport || !m.transport) && !o.sources && !m.sources))
+      // As Envoy: two chains for one name must differ by transport (or ALPN, or the client's steps), else the match
+      // is ambiguous (the later steps check those).
+      if (before.some((o) => (!o.transport || !m.transport) && !matchesSource(o) && !matchesSource(m)))
         r.fail(
           `filter_chains[${m.i}].filter_chain_match.server_names`,
           `${JSON.stringify(n)} is matched by another chain`,

@@ -181,8 +181,14 @@ export interface Listener {
   bySni?: SniChains;
   /** Chains matched by filter_chain_match.prefix_ranges (the connection's destination IP), before server names. */
   byDestination?: AddressChains;
-  /** Chains matched by filter_chain_match.source_prefix_ranges (its source IP), after transport and ALPN. */
+  /** Chains matched by filter_chain_match.direct_source_prefix_ranges (its direct source IP), after ALPN. */
+  byDirectSource?: AddressChains;
+  /** Chains matched by filter_chain_match.source_type (a local client or not), after the direct source IP. */
+  bySourceType?: SourceTypeChains;
+  /** Chains matched by filter_chain_match.source_prefix_ranges (its source IP), after the source type. */
   bySource?: AddressChains;
+  /** Chains matched by filter_chain_match.source_ports (its source port), the last step. */
+  bySourcePort?: PortChains;
   /** Which of the Listener's filter_chains this is, when it is one of several (for messages). */
   chainIndex?: number;
   /** envoy.filters.network.connection_limit before the HCM or TcpProxy: at most `max` connections at once. */
@@ -215,6 +221,22 @@ export interface AddressChains {
   /** Every range with its group's index in `groups`, longest prefix first. */
   ranges: readonly { range: Cidr; group: number }[];
   fallback: Listener | undefined;
+}
+
+/**
+ * A step's chains by source_type (config/source-chains.ts): a local client (Envoy's isSameIpOrLoopback) goes to the
+ * SAME_IP_OR_LOOPBACK chains, another to the EXTERNAL ones, either to those of ANY where its own kind has none.
+ */
+export interface SourceTypeChains {
+  local: Listener | undefined;
+  external: Listener | undefined;
+  any: Listener | undefined;
+}
+
+/** A step's chains by source_ports: the client's port, else the chain listing none (`any`); neither: no chain. */
+export interface PortChains {
+  ports: ReadonlyMap<number, Listener>;
+  any: Listener | undefined;
 }
 
 /** What apply() takes: Envoy v3 resources as proto3 JSON. */

@@ -1,51 +1,22 @@
 // filter_chain_match.prefix_ranges and source_prefix_ranges through the engine, with real TCP clients: loopback
 // 127.0.0.0/8 is all local on Linux, so a client bound to 127.0.0.5 arrives from 127.0.0.5, and one connecting to
 // 127.0.0.2 arrives at 127.0.0.2 on a listener bound to 0.0.0.0.
-import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { cluster, testEngine } from "../../../test/support/engine/helpers.js";
+import { echo, range, reach, tcpChain } from "../../../test/support/engine/tcp-chains.js";
 import type { Engine } from "../engine.js";
 
-const TCP = "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy";
 const TLS_INSPECTOR = "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
-
-/** A TCP echo server that prefixes what it sends back with its name. */
-async function echo(name: string): Promise<{ port: number; server: Server }> {
-  const server = createServer((s) => s.on("data", (d: Buffer) => s.write(`${name}:${d.toString()}`)));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { port: (server.address() as AddressInfo).port, server };
-}
-
-const range = (cidr: string) => {
-  const [address_prefix, len] = cidr.split("/");
-  return { address_prefix, prefix_len: Number(len) };
-};
 
 /** A chain proxying to `to`, matched by `match` (CIDR strings for the two range fields). */
 function chain(to: string, match?: { dst?: string[]; src?: string[] }): Record<string, unknown> {
-  return {
-    ...(match
-      ? {
-          filter_chain_match: {
-            ...(match.dst ? { prefix_ranges: match.dst.map(range) } : {}),
-            ...(match.src ? { source_prefix_ranges: match.src.map(range) } : {}),
-          },
-        }
-      : {}),
-    filters: [{ name: "tcp", typed_config: { "@type": TCP, stat_prefix: to, cluster: to } }],
-  };
-}
-
-/** What the backend behind the chain a client from `from` to `to` gets says, or "closed" when no chain takes it. */
-function reach(port: number, from: string, to = "127.0.0.1"): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: to, localAddress: from }, () => s.write("hi"));
-    s.once("data", (d: Buffer) => {
-      resolve(d.toString());
-      s.end();
-    });
-    s.once("close", () => resolve("closed"));
-    s.on("error", (e: NodeJS.ErrnoException) => (e.code === "ECONNRESET" ? resolve("closed") : reject(e)));
-  });
+  return tcpChain(
+    to,
+    match && {
+      ...(match.dst ? { prefix_ranges: match.dst.map(range) } : {}),
+      ...(match.src ? { source_prefix_ranges: match.src.map(range) } : {}),
+    },
+  );
 }
 
 describe("filter chains by source and destination IP (source_prefix_ranges, prefix_ranges)", () => {
@@ -145,5 +116,55 @@ describe("filter chains by source and destination IP (source_prefix_ranges, pref
     );
     // The config before stays.
     expect(await reach(port, "127.0.0.6", "127.0.0.3")).toBe("b:hi");
+  });
+});
+
+// A dual-stack listener (bound to ::, IPV6_V6ONLY off) sees an IPv4 client as ::ffff:a.b.c.d, and its own address
+// likewise: Envoy makes such an address the IPv4 address it is (addressFromSockAddr), so IPv4 ranges match it and
+// IPv6 ranges, ::ffff:0:0/96 among them, don't. Needs an IPv6 loopback (::1), as Linux has by default.
+describe("filter chains by address on a dual-stack listener (bound to ::)", () => {
+  let a: { port: number; server: Server };
+  let b: { port: number; server: Server };
+  let engine: Engine;
+  const apply = async (chains: unknown[]): Promise<number> => {
+    await engine.apply({
+      version: String(Math.random()),
+      listeners: [
+        { name: "dual", address: { socket_address: { address: "::", port_value: 0 } }, filter_chains: chains },
+      ],
+      clusters: [cluster("a", [a.port]), cluster("b", [b.port])],
+    });
+    return engine.listenerPort("dual")!;
+  };
+  beforeAll(async () => {
+    a = await echo("a");
+    b = await echo("b");
+    engine = await testEngine({});
+  });
+  afterAll(async () => {
+    await engine.stop();
+    a.server.close();
+    b.server.close();
+  });
+
+  it("matches an IPv4 client's source and destination as IPv4 addresses", async () => {
+    let port = await apply([chain("a", { src: ["127.0.0.5/32"] }), chain("b")]);
+    expect(await reach(port, "127.0.0.5")).toBe("a:hi");
+    expect(await reach(port, "::ffff:127.0.0.5", "::ffff:127.0.0.1")).toBe("a:hi");
+    expect(await reach(port, "127.0.0.6")).toBe("b:hi");
+    expect(await reach(port, "::1", "::1")).toBe("b:hi");
+    port = await apply([chain("a", { dst: ["127.0.0.2/32"] }), chain("b")]);
+    expect(await reach(port, "127.0.0.9", "127.0.0.2")).toBe("a:hi");
+    expect(await reach(port, "127.0.0.9", "127.0.0.3")).toBe("b:hi");
+  });
+
+  it("takes a range written as IPv6 as an IPv6 range, which no IPv4 client is in, as Envoy's CidrRange", async () => {
+    // ::ffff:0:0/96 holds every IPv4-mapped address, but an IPv4 client's address is IPv4 by the time it is matched.
+    let port = await apply([chain("a", { src: ["::ffff:0:0/96"] }), chain("b")]);
+    expect(await reach(port, "127.0.0.5")).toBe("b:hi");
+    // ::ffff:127.0.0.5/32 is ::/32 (the IPv6 loopback is in it), not 127.0.0.5/32.
+    port = await apply([chain("a", { src: ["::ffff:127.0.0.5/32"] }), chain("b")]);
+    expect(await reach(port, "127.0.0.5")).toBe("b:hi");
+    expect(await reach(port, "::1", "::1")).toBe("a:hi");
   });
 });

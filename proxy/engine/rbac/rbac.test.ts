@@ -183,6 +183,12 @@ describe("CIDR", () => {
     ["::1", 128, "::1", true],
     ["0.0.0.0", 0, "1.2.3.4", true],
     ["1.2.3.4", 32, "1.2.3.04", false],
+    // A range is of the family it is written in (Envoy's CidrRange): an IPv4-mapped one is IPv6, and an IPv4 client
+    // (mapped or not: Envoy makes a mapped peer IPv4 on accept) is never in it.
+    ["::ffff:0:0", 96, "::ffff:10.9.9.9", false],
+    ["::ffff:10.0.0.0", 104, "10.9.9.9", false],
+    ["::ffff:10.0.0.0", 8, "10.9.9.9", false],
+    ["::ffff:10.0.0.0", 8, "::1", true],
   ] as const)("%s/%d contains %s: %s", (address, len, ip, expected) => {
     const range = cidr(address, len);
     if (typeof range === "string") throw new Error(range);
