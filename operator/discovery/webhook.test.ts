@@ -175,4 +175,32 @@ describe("the validation webhook's answer", () => {
     });
     expect(warned(l4(["mesh"], { sourceSubnet: "10.1.0.0/16" })).warnings).toBeUndefined();
   });
+  it("warns, naming the field and the IPv4 form, of an IPv4-mapped range, which no IPv4 client is ever in", () => {
+    const policy = (source: Record<string, string[]>): KubeObject => ({
+      apiVersion: "security.istio.io/v1",
+      kind: "AuthorizationPolicy",
+      metadata: { name: "deny-lab" },
+      spec: { action: "DENY", rules: [{ from: [{ source: { principals: ["*"] } }, { source }] }] },
+    });
+    const warned = (o: KubeObject) => admit(review(o), []).response;
+    const denied = warned(
+      policy({ ipBlocks: ["10.0.0.0/8", "::ffff:10.0.0.0/104"], notRemoteIpBlocks: ["::ffff:1.2.3.4"] }),
+    );
+    expect(denied.allowed).toBe(true);
+    expect(denied.warnings).toEqual([
+      'spec.rules[0].from[1].source.ipBlocks[1]: "::ffff:10.0.0.0/104" is an IPv4-mapped IPv6 range, which no IPv4 client matches (an IPv4 client\'s address is IPv4, as Envoy\'s); write "10.0.0.0/8"',
+      expect.stringMatching(
+        /^spec\.rules\[0\]\.from\[1\]\.source\.notRemoteIpBlocks\[0\]: .*address.*; write "1\.2\.3\.4"$/,
+      ),
+    ]);
+    expect(warned(policy({ ipBlocks: ["10.0.0.0/8", "fd00::/8"] })).warnings).toBeUndefined();
+    const route = vs([]);
+    route.spec = {
+      hosts: ["db"],
+      tcp: [{ match: [{ sourceSubnet: "::ffff:10.1.0.0/112" }], route: [{ destination: { host: "db" } }] }],
+    };
+    expect(warned(route).warnings).toEqual([
+      expect.stringMatching(/^spec\.tcp\[0\]\.match\[0\]\.sourceSubnet: .*write "10\.1\.0\.0\/16"$/),
+    ]);
+  });
 });

@@ -11,6 +11,7 @@ import { findWorkload } from "../translate/proxy.js";
 import { TranslateMemo, sameButEndpoints } from "../translate/memo.js";
 import { validateDestinationRule, validateVirtualService } from "../validate/index.js";
 import { gatewaySubnetWarnings } from "../validate/gateway-subnets.js";
+import { mappedRangeWarnings } from "../validate/mapped-ranges.js";
 import type { Snapshot } from "./snapshot.js";
 import { EncodeCache, buildSnapshot, ruleWarnings, withAssignments } from "./snapshot.js";
 
@@ -265,6 +266,10 @@ export function modelWarnings(model: ConfigModel): string[] {
   };
   each("VirtualService", model.virtualServices, (vs) => validateVirtualService(vs, ctx));
   each("VirtualService", model.virtualServices, (vs) => gatewaySubnetWarnings(vs.spec));
+  each("VirtualService", model.virtualServices, (vs) => mappedRangeWarnings("VirtualService", vs.spec));
+  each("AuthorizationPolicy", model.authorizationPolicies ?? [], (p) =>
+    mappedRangeWarnings("AuthorizationPolicy", p.spec),
+  );
   each("DestinationRule", model.destinationRules, (dr) => validateDestinationRule(dr));
   return [...out, ...unmatchedHosts(model), ...sidecarWarnings(model)];
 }

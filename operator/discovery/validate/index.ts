@@ -22,6 +22,7 @@ import { validateGateway, validateServiceEntry, validateWorkloadEntry } from "./
 import { validateTlsRoute } from "./tls-route.js";
 import { subnetErrors } from "./subnets.js";
 import { gatewaySubnetWarnings } from "./gateway-subnets.js";
+import { mappedRangeWarnings } from "./mapped-ranges.js";
 import { OBJECT_FIELDS, SPEC_SHAPES } from "./istio-shapes.js";
 import { checkShape, suggest, type Shape } from "./shape.js";
 import { AUTHORIZATION_POLICY_SHAPE, validateAuthorizationPolicy } from "./authorization.js";
@@ -365,9 +366,11 @@ export function validateObject(obj: KubeObject, ctx: ValidationContext = {}): st
  * `warnings`. Never throws.
  */
 export function validationWarnings(obj: KubeObject): string[] {
-  if (groupOf(obj) !== NETWORKING || obj.kind !== "VirtualService" || !obj.spec || typeof obj.spec !== "object")
-    return [];
-  return gatewaySubnetWarnings(obj.spec as VirtualService);
+  const group = groupOf(obj);
+  if (!obj.spec || typeof obj.spec !== "object") return [];
+  if (group === SECURITY && obj.kind === "AuthorizationPolicy") return mappedRangeWarnings(obj.kind, obj.spec);
+  if (group !== NETWORKING || obj.kind !== "VirtualService") return [];
+  return [...gatewaySubnetWarnings(obj.spec as VirtualService), ...mappedRangeWarnings(obj.kind, obj.spec)];
 }
 
 function suggestion(name: string, known: Iterable<string>): string {
