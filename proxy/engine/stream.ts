@@ -1,9 +1,9 @@
 // One downstream request through the HTTP filter chain (Envoy's filter manager): routing, the filters in order
-// (filters/), local replies, the response's header edits, and the request's stats and access log once it ends. The
-// router filter's upstream work (the cluster, attempts, retries, timeouts) is forward.ts's.
+// (filters/), and the request's stats and access log once it ends; its response (local replies, the response's header
+// edits) is stream-response.ts's. The router filter's upstream work (the cluster, attempts, retries, timeouts) is
+// forward.ts's.
 import { applyForwarding } from "./http/forwarded.js";
 import type {
-  HeaderEdits,
   HttpConnectionManager,
   Listener,
   RequestView,
@@ -16,10 +16,8 @@ import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
 import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "./downstream.js";
 import type { BodyTransform } from "./http/body.js";
-import { headerValue, listsToken, withoutFraming, type ResponseHead } from "./http/head.js";
+import { headerValue, listsToken } from "./http/head.js";
 import {
-  applyEdits,
-  hasResponseEdits,
   matchRoute,
   pickCluster,
   redirectLocation,
@@ -27,15 +25,13 @@ import {
   selectVirtualHost,
   setHeader,
 } from "./router/index.js";
-import { setCorsHeaders } from "./filters/cors.js";
 import type { FilterCallbacks } from "./filters/api.js";
-import type { Socket } from "node:net";
 import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
 import { Forward } from "./forward.js";
-import { LOCAL_BODY, type LocalFlag } from "./local.js";
 import { normalizePath } from "./path.js";
 import { isGrpc, MAX_TIMER_MS, streamLimitMs } from "./grpc-timeout.js";
+import { StreamResponse } from "./stream-response.js";
 
 /** A WebSocket upgrade request (RFC 6455 §4.1): HTTP/1.1, GET, Upgrade: websocket. */
 function isWebsocket(head: DownstreamRequest["head"]): boolean {
@@ -53,7 +49,7 @@ function isUpgrade(head: DownstreamRequest["head"]): boolean {
   return listsToken(head.headers, "connection", "upgrade");
 }
 
-export class Stream implements FilterCallbacks, RequestTimeoutHandler {
+export class Stream extends StreamResponse implements FilterCallbacks, RequestTimeoutHandler {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
   readonly view: RequestView;
@@ -63,35 +59,23 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
   weighted: WeightedCluster | undefined;
   /** The cluster of a forward route, drawn by weight as the route matched. */
   private clusterName = "";
-  /** Envoy's response flags for the access log ("-": none). */
-  flags = "-";
-  private code = 0;
-  private responseBytes = 0;
-  private extraHeaders: string[] | undefined;
-  private corsHeaders: string[] | undefined;
-  /** Answered, reset or abandoned: stats recorded, nothing more to send. */
-  finished = false;
-  private grpcStatus: string | undefined;
   /** The filter running, or the one that stopped the chain. */
   private filterAt = 0;
   /** A filter's delay (fault injection) in progress. */
   private delayTimer: NodeJS.Timeout | undefined;
   /** The route's max_stream_duration (or the request's grpc-timeout), counting from the stream's start. */
   private durationTimer: NodeJS.Timeout | undefined;
-  /** The response head went out: a late failure can only reset the stream. */
-  private committed = false;
   /** The router filter's upstream work, once it started. */
-  private forward: Forward | undefined;
+  protected forward: Forward | undefined;
   /** A WebSocket upgrade the HCM allows: forwarded with its Upgrade, tunnelled on a 101. */
   upgrade = false;
-  /** Bytes the client sent through the tunnel, after the request. */
-  private tunnelled = 0;
 
   constructor(
     readonly ctx: EngineContext,
     private readonly listener: Listener,
-    private readonly req: DownstreamRequest,
+    protected readonly req: DownstreamRequest,
   ) {
+    super();
     const head = req.head;
     this.view = {
       method: head.method,
@@ -289,100 +273,6 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
     this.respond(403, ["content-type", "text/plain"], "upgrade failed");
   }
 
-  /**
-   * The upstream switched protocols: the 101 goes to the client with its Upgrade and Connection (and the response's
-   * header edits), then the two connections are one tunnel. The request is recorded once, when the tunnel ends.
-   */
-  encodeUpgrade(head: ResponseHead, upstream: Socket, rest: Buffer | undefined): void {
-    const down = this.req.down;
-    if (this.finished || down.isClosed || !down.upgrade) {
-      upstream.destroy();
-      return this.finishOnce();
-    }
-    this.code = head.status;
-    this.committed = true;
-    const h = head.headers.slice();
-    applyEdits(h, "response", this.editLevels());
-    if (this.extraHeaders) h.push(...this.extraHeaders);
-    if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
-    const counters = this.ctx.counters;
-    const prefix = this.hcm.statPrefix;
-    counters.inc("http", prefix, "downstream_cx_upgrades_total");
-    counters.inc("http", prefix, "downstream_cx_upgrades_active");
-    down.upgrade(h, upstream, rest, (toClient, toUpstream) => {
-      counters.inc("http", prefix, "downstream_cx_upgrades_active", -1);
-      this.responseBytes = toClient;
-      this.tunnelled = toUpstream;
-      this.finishOnce();
-    });
-  }
-
-  /** A local reply with the flag's standard body. */
-  sendLocalReply(status: number, flag: LocalFlag, extra: string[] = []): void {
-    this.flags = this.flags === "DI" && flag === "FI" ? "DI,FI" : flag;
-    this.respond(
-      status,
-      ["content-type", "text/plain", ...extra],
-      status === 200 && flag === "FI" ? "" : LOCAL_BODY[flag],
-    );
-  }
-
-  respond(status: number, headers: string[], body: Buffer | string): void {
-    this.code = status;
-    if (this.finished || this.req.down.isClosed) {
-      this.finishOnce();
-      return this.req.down.end(undefined, true);
-    }
-    if (this.extraHeaders) headers.push(...this.extraHeaders);
-    if (this.route) applyEdits(headers, "response", this.editLevels());
-    if (this.corsHeaders) setCorsHeaders(headers, this.corsHeaders);
-    this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
-    this.finishOnce();
-    this.req.down.reply(status, headers, body);
-  }
-
-  private editLevels(): (HeaderEdits | undefined)[] {
-    const levels = this.forward?.levels;
-    return levels?.length ? levels : [this.weighted?.edits, this.route?.edits, this.vh?.edits, this.rc?.edits];
-  }
-
-  /** The upstream's response head, to the client with the response's header edits. */
-  encodeHead(
-    head: ResponseHead,
-    raw: Buffer | undefined,
-    levels: readonly (HeaderEdits | undefined)[],
-    grpcStatus: string | undefined,
-  ): void {
-    this.code = head.status;
-    this.grpcStatus = grpcStatus;
-    this.committed = true;
-    const unframed = withoutFraming(head);
-    if (unframed) {
-      head = unframed;
-      raw = undefined; // the upstream's bytes had them
-    }
-    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(levels))
-      return this.req.down.head(head, head.headers, raw);
-    const h = head.headers.slice();
-    applyEdits(h, "response", levels);
-    if (this.extraHeaders) h.push(...this.extraHeaders);
-    if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
-    this.req.down.head(head, h, undefined);
-  }
-
-  /** A chunk of the response body; false: the client is slow, wait for its drain. */
-  encodeBody(chunk: Buffer): boolean {
-    this.responseBytes += chunk.length;
-    return this.req.down.body(chunk);
-  }
-
-  /** The response is complete. */
-  encodeEnd(trailers: string[] | undefined, closeAfter: boolean): void {
-    if (trailers) this.grpcStatus = headerValue(trailers, "grpc-status");
-    this.finishOnce();
-    this.req.down.end(trailers, closeAfter);
-  }
-
   /** max_stream_duration reached: 504 if nothing was answered yet (DEADLINE_EXCEEDED to gRPC), else a reset; DT. */
   private onMaxDuration(): void {
     this.durationTimer = undefined;
@@ -396,13 +286,6 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
     this.sendLocalReply(this.req.body.ended ? 504 : 408, "DT", grpc ? ["grpc-status", "4"] : []);
   }
 
-  /** The upstream failed after the response started: the client's stream is reset, flagged `flag`. */
-  resetAfterCommit(flag: "UC" | "UT" | "DT"): void {
-    this.flags = flag;
-    this.finishOnce();
-    this.req.down.reset();
-  }
-
   private onDownstreamAbort(): void {
     if (this.finished) return;
     this.flags = "DC";
@@ -410,7 +293,7 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
     this.finishOnce();
   }
 
-  private finishOnce(): void {
+  protected finishOnce(): void {
     if (this.finished) return;
     this.finished = true;
     if (this.delayTimer) clearTimeout(this.delayTimer);
