@@ -6,12 +6,18 @@ import type { ConnectionInfo } from "./connection.js";
 import type { DownstreamPeer } from "./peer.js";
 import type { RequestBody } from "./http/body.js";
 
+/** Told when the client goes away (reset, or its connection closed) before the response ended. */
+export interface AbortHandler {
+  downstreamAborted(): void;
+}
+
 export interface Downstream {
   readonly isClosed: boolean;
   /** The connection closes after this response (Connection: close, or draining). */
   readonly closing: boolean;
   readonly protocol: "http/1.1" | "h2";
-  onAbort(fn: (() => void) | undefined): void;
+  /** Who is told when the client goes away before the response ended (the Stream). */
+  onAbort(handler: AbortHandler | undefined): void;
   onDrain(fn: (() => void) | undefined): void;
   /** A complete local response. */
   reply(status: number, headers: string[], body: Buffer | string): void;

@@ -6,7 +6,6 @@ import { applyForwarding } from "./http/forwarded.js";
 import type {
   HttpConnectionManager,
   Listener,
-  RequestView,
   Route,
   RouteConfig,
   VirtualHost,
@@ -14,6 +13,7 @@ import type {
 } from "./config/types.js";
 import type { EngineContext } from "./context.js";
 import { recordFinished } from "./finished.js";
+import { HeadView } from "./request-view.js";
 import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "./downstream.js";
 import type { BodyTransform } from "./http/body.js";
 import { headerValue, listsToken } from "./http/head.js";
@@ -52,7 +52,7 @@ function isUpgrade(head: DownstreamRequest["head"]): boolean {
 export class Stream extends StreamResponse implements FilterCallbacks, RequestTimeoutHandler {
   private readonly start = performance.now();
   private readonly startTime = Date.now();
-  readonly view: RequestView;
+  readonly view: HeadView;
   route: Route | undefined;
   vh: VirtualHost | undefined;
   rc: RouteConfig | undefined;
@@ -77,13 +77,8 @@ export class Stream extends StreamResponse implements FilterCallbacks, RequestTi
   ) {
     super();
     const head = req.head;
-    this.view = {
-      method: head.method,
-      path: head.path,
-      query: head.query,
-      header: (n) => (n === "host" || n === ":authority" ? head.host : headerValue(head.headers, n)),
-    };
-    req.down.onAbort(() => this.onDownstreamAbort());
+    this.view = new HeadView(head);
+    req.down.onAbort(this);
     if (!req.body.ended) req.down.onRequestTimeout?.(this);
   }
 
@@ -286,7 +281,7 @@ export class Stream extends StreamResponse implements FilterCallbacks, RequestTi
     this.sendLocalReply(this.req.body.ended ? 504 : 408, "DT", grpc ? ["grpc-status", "4"] : []);
   }
 
-  private onDownstreamAbort(): void {
+  downstreamAborted(): void {
     if (this.finished) return;
     this.flags = "DC";
     this.forward?.abandon();

@@ -150,7 +150,8 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
     removeHeader(headers, "content-length");
     headers.push("content-length", String(body.received));
   }
-  return { method: head.method, path: o.path, headers, body, chunked };
+  // Every field named here, the later ones too: set afterwards, they would cost the object a property array.
+  return { method: head.method, path: o.path, headers, body, chunked, upgrade: false, h1: undefined };
 }
 
 /**

@@ -9,7 +9,7 @@
 // A request without a gRPC-Web content-type passes untouched, for the cost of one header lookup.
 import { TYPE } from "../../xds/types.js";
 import { onlyKnown } from "../config/read.js";
-import type { Downstream } from "../downstream.js";
+import type { AbortHandler, Downstream } from "../downstream.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
 import { ChunkedScanner } from "../http1/parse.js";
 import { Spool } from "../http/spool.js";
@@ -58,8 +58,8 @@ class GrpcWebResponse implements Downstream {
   get protocol(): Downstream["protocol"] {
     return this.inner.protocol;
   }
-  onAbort(fn: (() => void) | undefined): void {
-    this.inner.onAbort(fn);
+  onAbort(handler: AbortHandler | undefined): void {
+    this.inner.onAbort(handler);
   }
   onDrain(fn: (() => void) | undefined): void {
     this.inner.onDrain(fn);

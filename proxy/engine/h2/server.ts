@@ -3,7 +3,7 @@
 // grpc-status).
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
+import type { AbortHandler, Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
 import type { RequestBody } from "../http/body.js";
 import { connectionOf } from "../connection.js";
 import { ChunkedScanner, reason } from "../http1/parse.js";
@@ -38,6 +38,7 @@ class H2Response implements Downstream {
    * headers, ignore the status, and fail the call ("Call ended without gRPC status").
    */
   private trailersOnly: { status: number; headers: string[] } | undefined;
+  private abortHandler: AbortHandler | undefined;
 
   /** `headRequest`: the request's method is HEAD. */
   constructor(
@@ -55,8 +56,14 @@ class H2Response implements Downstream {
     return this.stream.closed;
   }
 
-  onAbort(fn: (() => void) | undefined): void {
-    this.stream.onAbort = fn && (() => this.finished || fn());
+  onAbort(handler: AbortHandler | undefined): void {
+    this.abortHandler = handler;
+    this.stream.onAbort = handler && this;
+  }
+
+  /** The stream closed before its end: the handler is told, unless the response was complete already. */
+  downstreamAborted(): void {
+    if (!this.finished) this.abortHandler?.downstreamAborted();
   }
 
   onDrain(fn: (() => void) | undefined): void {

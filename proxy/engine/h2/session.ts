@@ -325,7 +325,7 @@ export class H2Session extends H2Connection implements BodyOwner {
     const abort = s.onAbort;
     s.onAbort = s.onDrain = undefined;
     s.onTimeout = undefined;
-    if (by !== "ended" && abort) abort();
+    if (by !== "ended" && abort) abort.downstreamAborted();
     this.events.streamClosed(s, code, by);
     s.body?.dispose();
     if (!this.streams.size) this.idleSince = performance.now();

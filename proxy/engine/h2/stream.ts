@@ -4,7 +4,7 @@ import { Code } from "./frames.js";
 import type { H2RequestHead } from "./fields.js";
 import { Spool } from "../http/spool.js";
 import type { RequestBody } from "../http/body.js";
-import type { RequestTimeoutHandler } from "../downstream.js";
+import type { AbortHandler, RequestTimeoutHandler } from "../downstream.js";
 
 /** Queued response bytes above which write() asks the caller to wait for onDrain (as a Writable's highWaterMark). */
 export const HIGH_WATER = 64 * 1024;
@@ -47,11 +47,14 @@ export class H2Stream {
   trailers: string[] | undefined;
   sentEnd = false;
   closed = false;
-  /** Where small writes queued behind others are copied (an upstream's byte-per-frame DATA would pin each read). */
-  private readonly spool = new Spool();
+  /**
+   * Where small writes queued behind others are copied (an upstream's byte-per-frame DATA would pin each read); made
+   * when first needed, as most responses never queue behind their own bytes.
+   */
+  private spool: Spool | undefined;
   /** Set when a write returned false: onDrain is owed once the queue is low again. */
   wantsDrain = false;
-  onAbort: (() => void) | undefined;
+  onAbort: AbortHandler | undefined;
   onDrain: (() => void) | undefined;
 
   constructor(
@@ -91,8 +94,8 @@ export class H2Stream {
    * and the spool's store let go, so a stream keeps none while its writes flow; behind others, copied.
    */
   private queueSmall(chunk: Buffer): void {
-    if (this.queue.length) return this.spool.append(this.queue, chunk);
-    this.spool.reset();
+    if (this.queue.length) return (this.spool ??= new Spool()).append(this.queue, chunk);
+    this.spool?.reset();
     this.queue.push(chunk);
   }
 

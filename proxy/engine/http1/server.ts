@@ -12,7 +12,7 @@ import { serializeHead } from "./head-bytes.js";
 import { ResponseEncoder } from "./response-encoder.js";
 import type { ResponseHead } from "../http/head.js";
 import { RequestParser } from "./request.js";
-import type { Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
+import type { AbortHandler, Downstream, DownstreamRequest, RequestTimeoutHandler } from "../downstream.js";
 import { connectionOf } from "../connection.js";
 import { Tunnel } from "./tunnel.js";
 import { peerOf, type DownstreamPeer } from "../peer.js";
@@ -42,7 +42,7 @@ export class Http1Connection extends Http1Lifecycle implements Downstream, BodyR
   /** The request being answered is HEAD: its response has no content, whatever its length says. */
   private headRequest = false;
   private readonly parser: RequestParser;
-  private abortHandler: (() => void) | undefined;
+  private abortHandler: AbortHandler | undefined;
   private drainHandler: (() => void) | undefined;
   readonly remoteAddress: string;
   readonly peer: DownstreamPeer;
@@ -82,13 +82,13 @@ export class Http1Connection extends Http1Lifecycle implements Downstream, BodyR
       this.reading = this.arrivalHandler = undefined;
       const abort = this.abortHandler;
       this.abortHandler = undefined;
-      if (this.busy && abort) abort();
+      if (this.busy && abort) abort.downstreamAborted();
       this.onClose(this);
     });
   }
 
-  onAbort(fn: (() => void) | undefined): void {
-    this.abortHandler = fn;
+  onAbort(handler: AbortHandler | undefined): void {
+    this.abortHandler = handler;
   }
 
   onDrain(fn: (() => void) | undefined): void {
