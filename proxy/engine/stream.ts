@@ -2,6 +2,7 @@
 // (filters/), local replies, the response's header edits, and the request's stats and access log once it ends. The
 // router filter's upstream work (the cluster, attempts, retries, timeouts) is forward.ts's.
 import { applyForwarding } from "./http/forwarded.js";
+import { settleXfcc } from "./xfcc.js";
 import type {
   HeaderEdits,
   HttpConnectionManager,
@@ -133,6 +134,7 @@ export class Stream implements FilterCallbacks, RequestTimeoutHandler {
       local: conn.localIp,
       tls: this.req.peer.tls,
     });
+    settleXfcc(this.req.head.headers, hcm.xfcc, this.req.peer.xfcc(hcm.xfccDetails));
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;
