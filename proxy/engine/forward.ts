@@ -165,7 +165,6 @@ export class Forward implements Exchange, CookieMaker, Timed {
       requestId: hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
-      xfcc: { mode: hcm.xfcc, details: this.req.peer.xfcc(hcm.xfccDetails) },
       tls: this.req.peer.tls,
     });
     if (this.stream.upgrade) {

@@ -29,19 +29,27 @@ export const PLAINTEXT_PEER: DownstreamPeer = Object.freeze({
   uriSans: [],
 });
 
-/** Every SAN of a kind in a subjectaltname string as Node formats it (a value with ", " in it comes JSON-quoted). */
-export function sansOf(subjectAltName: string | undefined, kind: "URI" | "DNS"): string[] {
-  const out: string[] = [];
-  for (const m of (subjectAltName ?? "").matchAll(SAN[kind])) {
-    const v = m[1] ?? "";
-    out.push(v.startsWith('"') ? (JSON.parse(v) as string) : v);
+/**
+ * Every SAN in a subjectaltname string as Node formats it (`DNS:a, IP Address:1.2.3.4, URI:x`), each kind as Node
+ * names it and its value as the certificate holds it: Node writes a value with a comma, quote, backslash, apostrophe
+ * or control character as a JSON string, which is read back.
+ */
+export function subjectAltNames(subjectAltName: string | undefined): { kind: string; value: string }[] {
+  const out: { kind: string; value: string }[] = [];
+  for (const m of (subjectAltName ?? "").matchAll(SAN)) {
+    const v = m[2] ?? "";
+    out.push({ kind: m[1] ?? "", value: v.startsWith('"') ? (JSON.parse(v) as string) : v });
   }
   return out;
 }
-const SAN = {
-  URI: /(?:^|, )URI:("(?:[^"\\]|\\.)*"|[^,]*)/g,
-  DNS: /(?:^|, )DNS:("(?:[^"\\]|\\.)*"|[^,]*)/g,
-};
+const SAN = /(?:^|, )([^:,]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
+
+/** Every SAN of a kind in a subjectaltname string as Node formats it. */
+export function sansOf(subjectAltName: string | undefined, kind: "URI" | "DNS"): string[] {
+  const out: string[] = [];
+  for (const san of subjectAltNames(subjectAltName)) if (san.kind === kind) out.push(san.value);
+  return out;
+}
 
 /** Every URI SAN in a subjectaltname string as Node formats it. */
 export const uriSansOf = (subjectAltName: string | undefined): string[] => sansOf(subjectAltName, "URI");

@@ -3,6 +3,7 @@
 // edits) is stream-response.ts's. The router filter's upstream work (the cluster, attempts, retries, timeouts) is
 // forward.ts's.
 import { applyForwarding } from "./http/forwarded.js";
+import { settleXfcc } from "./xfcc.js";
 import type {
   HttpConnectionManager,
   Listener,
@@ -112,6 +113,7 @@ export class Stream extends StreamResponse implements FilterCallbacks, RequestTi
       local: conn.localIp,
       tls: this.req.peer.tls,
     });
+    settleXfcc(this.req.head.headers, hcm.xfcc, this.req.peer.xfcc(hcm.xfccDetails));
     if (hcm.normalizePath || hcm.mergeSlashes) {
       // Routed and forwarded alike by the normalised path, as Envoy does.
       const head = this.req.head;

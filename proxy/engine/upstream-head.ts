@@ -3,7 +3,6 @@
 import type { RequestBody } from "./http/body.js";
 import { randomFillSync } from "node:crypto";
 import type { HeaderEdits } from "./config/types.js";
-import type { XfccMode } from "./config/hcm.js";
 import { type RequestHead, headerValue } from "./http/head.js";
 import type { UpstreamRequest } from "./link.js";
 import { injectSpan, type TraceIds } from "./tracing/context.js";
@@ -75,8 +74,6 @@ export interface HeadOptions {
   tracing: boolean;
   /** A trace this proxy starts is marked sampled (traceparent flags 01, x-b3-sampled 1), else not (00, 0). */
   sampled?: boolean;
-  /** The listener's forward_client_cert_details and this connection's XFCC element ("" without a verified peer). */
-  xfcc?: { mode: XfccMode; details: string };
   /** With a tracer: this proxy's span, sent as the next hop's parent (replacing the caller's trace headers). */
   span?: TraceIds | undefined;
   /** The client's connection is TLS (x-forwarded-proto https). */
@@ -138,7 +135,6 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
   // As Envoy: the scheme of the client's connection, when no earlier hop said.
   if (headerValue(headers, "x-forwarded-proto") === undefined)
     headers.push("x-forwarded-proto", o.tls ? "https" : "http");
-  if (o.xfcc) clientCertHeader(headers, o.xfcc.mode, o.xfcc.details);
   // The proxy's own framing: a content-length whenever the request had a body or said it had one; a body still
   // arriving keeps the length its client declared, else goes chunked on HTTP/1.1 (as Envoy).
   let chunked = false;
@@ -153,20 +149,6 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
   // Every field named here, the later ones too: set afterwards, they would cost the object a property array.
   return { method: head.method, path: o.path, headers, body, chunked, upgrade: false, h1: undefined };
 }
-
-/**
- * x-forwarded-client-cert as Envoy's forward_client_cert_details has it: without a verified client certificate the
- * header is removed (but for ALWAYS_FORWARD_ONLY); with one, SANITIZE removes it, FORWARD_ONLY keeps it,
- * APPEND_FORWARD appends this hop's element, SANITIZE_SET replaces it with that element.
- */
-function clientCertHeader(headers: string[], mode: XfccMode, details: string): void {
-  if (mode === "ALWAYS_FORWARD_ONLY" || (details && mode === "FORWARD_ONLY")) return;
-  const prior = headerValue(headers, XFCC);
-  removeHeader(headers, XFCC);
-  if (!details || mode === "SANITIZE") return;
-  headers.push(XFCC, mode === "APPEND_FORWARD" && prior ? `${prior},${details}` : details);
-}
-const XFCC = "x-forwarded-client-cert";
 
 /** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
 export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {

@@ -2,6 +2,8 @@
 // SANITIZE_SET: `By=<each local URI SAN>;Hash=<sha256 of the peer certificate>`, then what
 // set_current_client_cert_details asks for, in Envoy's order: Cert, Chain, Subject, URI, DNS.
 import { createHash, X509Certificate } from "node:crypto";
+import { headerValue } from "./http/head.js";
+import { removeHeader } from "./router/index.js";
 
 /** forward_client_cert_details (Envoy's enum; Istio's meshconfig has the same names, after its UNDEFINED). */
 export const FORWARD_CLIENT_CERT_MODES = [
@@ -59,6 +61,21 @@ export function xfccElement(c: XfccCerts, d: XfccDetails): string {
   if (d.dns) for (const n of c.peerDns) parts.push(`DNS=${n}`);
   return headerSafe(parts.join(";"));
 }
+
+/**
+ * x-forwarded-client-cert in the request's headers as Envoy's forward_client_cert_details has it: without a verified
+ * client certificate (`element` "") the header is removed (but for ALWAYS_FORWARD_ONLY); with one, SANITIZE removes
+ * it, FORWARD_ONLY keeps it, APPEND_FORWARD appends this hop's element, SANITIZE_SET replaces it with that element.
+ * As Envoy's mutateRequestHeaders, done once as the request arrives, before routes, RBAC or any filter read it.
+ */
+export function settleXfcc(headers: string[], mode: XfccMode, element: string): void {
+  if (mode === "ALWAYS_FORWARD_ONLY" || (element && mode === "FORWARD_ONLY")) return;
+  const prior = headerValue(headers, XFCC);
+  if (prior !== undefined) removeHeader(headers, XFCC);
+  if (!element || mode === "SANITIZE") return;
+  headers.push(XFCC, mode === "APPEND_FORWARD" && prior ? `${prior},${element}` : element);
+}
+const XFCC = "x-forwarded-client-cert";
 
 /**
  * The element as a header value can carry it: a SAN is an IA5String a CA may fill with any byte (Node returns it

@@ -106,6 +106,17 @@ describe("DestinationRule tls.credentialName: TLS origination with a Secret of t
     return { port: gwPort, out, engine };
   };
 
+  /** The cluster fails closed: 503, not even a connection to the backend, Envoy's counter of it. */
+  const expectRefused = async (engine: Engine, gwPort: number) => {
+    const connections = partner.connections;
+    const r = await get(gwPort, "/", { host: HOST });
+    expect(r.status).toBe(503);
+    expect(partner.connections).toBe(connections);
+    expect(engine.statsText()).toMatch(
+      /^cluster\.outbound\|443\|\|api\.partner\.example\.client_ssl_socket_factory\.upstream_context_secrets_not_ready: [1-9]/m,
+    );
+  };
+
   it("MUTUAL: the backend sees the client certificate the Secret holds, the server checked against its ca.crt", async () => {
     const client = await issueCert(egressCa, { commonName: "weft-egress", usage: "client", days: 1 });
     const secret = secretYaml("partner-client", "istio-system", {
@@ -157,13 +168,32 @@ describe("DestinationRule tls.credentialName: TLS origination with a Secret of t
     expect(out.secrets).toEqual([]);
     const engine = await testEngine({ ...out, secrets });
     engines.push(engine);
-    const connections = partner.connections;
-    const r = await get(gwPort, "/", { host: HOST });
-    expect(r.status).toBe(503);
-    expect(partner.connections).toBe(connections);
-    expect(engine.statsText()).toMatch(
-      /^cluster\.outbound\|443\|\|api\.partner\.example\.client_ssl_socket_factory\.upstream_context_secrets_not_ready: [1-9]/m,
-    );
+    await expectRefused(engine, gwPort);
+  });
+
+  it("a rule naming a Secret of the wrong kind (`<credential>-cacert`, a CA) refuses that cluster's connections, not the gateway's config", async () => {
+    // Any namespace's DestinationRule reaches the gateway's cluster for its host. `kubernetes://gw-cacert` is the
+    // CA of the gateway's own MUTUAL credential `gw` (istiod names it so too), served where MUTUAL wants a client
+    // certificate: Envoy rejects that Secret alone (the cluster stays without TLS context, its connections
+    // refused); a NACK of the whole config would leave the gateway on its last config, or with none.
+    const gw = await issueCert(egressCa, { commonName: "gw", usage: "client", days: 1 });
+    const secret = secretYaml("gw", "istio-system", {
+      "tls.crt": gw.certPem,
+      "tls.key": gw.keyPem,
+      "ca.crt": partnerCa.certPem,
+    });
+    const [gwPort] = (await freePorts(1, "0.0.0.0")) as [number];
+    const yaml =
+      egress(gwPort, partner.port, "{ mode: MUTUAL, credentialName: gw-cacert }").replace(
+        "metadata: { name: partner, namespace: istio-system }\nspec:\n  host:",
+        "metadata: { name: partner, namespace: tenant }\nspec:\n  host:",
+      ) + secret;
+    expect(yaml).toContain("namespace: tenant");
+    const out = translate(meshModel(yaml), { ...parseNodeId(NODE), mtls: true });
+    expect(out.secrets.map((s) => s.name)).toEqual(["kubernetes://gw-cacert"]);
+    const engine = await testEngine({ ...out, secrets: [...secrets, ...out.secrets] });
+    engines.push(engine);
+    await expectRefused(engine, gwPort);
   });
 
   it("a sidecar gets no Secret (istiod gives it no TLS for a rule without workloadSelector): it fails closed too", () => {

@@ -53,6 +53,19 @@ const standIn = (name: string): Secret => {
 };
 
 /**
+ * A secret a cluster names that holds the wrong kind (no certificate and key where one is wanted, no CA where that is)
+ * is as one that hasn't come: Envoy rejects that Secret alone and keeps the cluster without its TLS context
+ * (connections refused); a listener's is a NACK, as before. A name may be both: istiod serves
+ * `kubernetes://<name>-cacert` as a CA, which a DestinationRule's MUTUAL `credentialName: <name>-cacert` names as a
+ * certificate.
+ */
+function fit(s: Secret, cert: boolean, missing: ((name: string) => void) | undefined): Secret {
+  if (!missing || (cert ? s.cert && s.key : s.ca)) return s;
+  missing(s.name);
+  return standIn(s.name);
+}
+
+/**
  * An SdsSecretConfig: its name, found among the secrets the config carries (the agent's, and those over ADS). One
  * that isn't there is a NACK, unless `missing` takes it (a cluster, which Envoy keeps warming: see upstream.ts).
  */
@@ -85,7 +98,7 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets, miss
     if (certRefs.length > 1 || c.tls_certificates !== undefined)
       r.fail(join(cp, "tls_certificate_sds_secret_configs"), "exactly one certificate is supported");
     const p = join(cp, "tls_certificate_sds_secret_configs[0]");
-    const s = secretRef(r, r.obj(certRefs[0], p), p, secrets, missing);
+    const s = fit(secretRef(r, r.obj(certRefs[0], p), p, secrets, missing), true, missing);
     if (!s.cert || !s.key) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no tls_certificate`);
     out.tls_certificates = [
       { certificate_chain: inline(s.cert as DataSource), private_key: inline(s.key as DataSource) },
@@ -94,7 +107,7 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets, miss
   }
   /** The secret's trusted_ca, and its crl when it has one. */
   const caFrom = (o: Obj, p: string): Obj => {
-    const s = secretRef(r, o, p, secrets, missing);
+    const s = fit(secretRef(r, o, p, secrets, missing), false, missing);
     if (!s.ca) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no validation_context`);
     return { trusted_ca: inline(s.ca as DataSource), ...(s.crl ? { crl: inline(s.crl) } : {}) };
   };

@@ -103,6 +103,26 @@ describe("a TLS listener checking client certificates: CRL, SANs, pinned hash an
     expect(await request(partner, "/san-uri")).toBe("refused");
   });
 
+  it("reads SANs as Envoy's matchers do: DNS in any case and with a wildcard in its first label, IPv6 as Envoy writes it, values Node quotes", async () => {
+    const client = (dnsNames: string[], ips: string[] = []) =>
+      issueCert(clients, { commonName: "c", dnsNames, ips, usage: "client", days: 1 });
+    const upper = await client(["Partner.Example.COM"]);
+    const wildcard = await client(["api*.partner.example"]);
+    const v6 = await client([], ["fd00::1"]);
+    const quoted = await client(["o'brien.partner.example"]);
+    const accepted = async (matchers: Record<string, unknown>[], c: KeyPair) => {
+      await engine.apply(config({ match_subject_alt_names: matchers }));
+      return request(c, "/san-forms");
+    };
+    expect(await accepted([{ exact: "partner.example.com" }], upper)).toBe("200 b says hello");
+    expect(await accepted([{ exact: "api1.partner.example" }], wildcard)).toBe("200 b says hello");
+    expect(await accepted([{ exact: "web.partner.example" }], wildcard)).toBe("refused");
+    expect(await accepted([{ exact: "fd00::1" }], v6)).toBe("200 b says hello");
+    expect(await accepted([{ exact: "o'brien.partner.example" }], quoted)).toBe("200 b says hello");
+    // Only an exact DNS matcher is a DNS name match (Envoy's StringSanMatcher): a prefix is compared as written.
+    expect(await accepted([{ prefix: "partner." }], upper)).toBe("refused");
+  });
+
   it("refuses a certificate not pinned by hash or public key (either list may match), counting fail_verify_cert_hash", async () => {
     const cert = new X509Certificate(partner.certPem);
     const spki = createHash("sha256")
