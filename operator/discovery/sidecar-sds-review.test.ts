@@ -4,7 +4,8 @@
 // certificates, over incremental xDS, each asking for the Secret by name: the selected, allowed sidecar gets it (its
 // cluster's client certificate); a sidecar the rule doesn't select is served at once, unreviewed, and gets none; a
 // selected sidecar whose ServiceAccount is denied gets none, and /debug/syncz says why; a sidecar of another
-// namespace whose own rule names the Secret gets nothing of it, even allowed.
+// namespace whose own rule names the Secret gets nothing of it, even allowed. The answer is asked again while the
+// sidecar is connected: an allowance taken away withdraws its Secret.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,42 +61,47 @@ interface Sidecar {
   close(): void;
 }
 
+/** Discovery serving `config` and Secret pay-client of shop (its client certificate `client`). */
+async function start(deniedTtlMs?: number): Promise<{ d: ReviewedDiscovery; client: KeyPair }> {
+  const dir = mkdtempSync(join(tmpdir(), "weft-sidecar-review-"));
+  const pay = await generateCa("pay root", 1);
+  const client = await issueCert(pay, { commonName: "shop-client", usage: "client", days: 1 });
+  const secret = secretYaml("pay-client", "shop", {
+    "tls.crt": client.certPem,
+    "tls.key": client.keyPem,
+    "ca.crt": pay.certPem,
+  });
+  writeFileSync(join(dir, "config.yaml"), config + secret);
+  return { d: await reviewedDiscovery(dir, deniedTtlMs), client };
+}
+
+/** A sidecar on 15012 with a certificate of `ns`/`serviceAccount`: all clusters, and the Secret by name. */
+async function sidecar(d: ReviewedDiscovery, pod: string, ns: string, serviceAccount: string): Promise<Sidecar> {
+  const cert = await d.certFor(ns, serviceAccount);
+  const { responses, close } = meshAds(d, cert, node(pod, ns), [
+    [TYPE.cluster, []],
+    [TYPE.secret, NAMES],
+  ]);
+  const latest = (type: string) =>
+    responses
+      .filter((r) => r.type_url === type)
+      .at(-1)
+      ?.resources.map((r) => decodeResource(r));
+  return { responses, latest, close };
+}
+
 describe("sidecar credentialName Secrets from a selector DestinationRule, after the ServiceAccount's review", () => {
   let d: ReviewedDiscovery;
   let client: KeyPair;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "weft-sidecar-review-"));
-    const pay = await generateCa("pay root", 1);
-    client = await issueCert(pay, { commonName: "shop-client", usage: "client", days: 1 });
-    const secret = secretYaml("pay-client", "shop", {
-      "tls.crt": client.certPem,
-      "tls.key": client.keyPem,
-      "ca.crt": pay.certPem,
-    });
-    writeFileSync(join(dir, "config.yaml"), config + secret);
-    d = await reviewedDiscovery(dir);
+    ({ d, client } = await start());
   }, 30_000);
   afterAll(() => d.discovery.close());
 
-  /** A sidecar on 15012 with a certificate of `ns`/`serviceAccount`: all clusters, and the Secret by name. */
-  async function sidecar(pod: string, ns: string, serviceAccount: string): Promise<Sidecar> {
-    const cert = await d.certFor(ns, serviceAccount);
-    const { responses, close } = meshAds(d, cert, node(pod, ns), [
-      [TYPE.cluster, []],
-      [TYPE.secret, NAMES],
-    ]);
-    const latest = (type: string) =>
-      responses
-        .filter((r) => r.type_url === type)
-        .at(-1)
-        ?.resources.map((r) => decodeResource(r));
-    return { responses, latest, close };
-  }
-
   const pem = (b64: unknown) => Buffer.from(String(b64), "base64").toString();
   it("a sidecar the rule doesn't select is served at once, without a review, and gets no Secret", async () => {
-    const b = await sidecar("b-0", "shop", "pay-b");
+    const b = await sidecar(d, "b-0", "shop", "pay-b");
     await until(() => b.latest(TYPE.secret) !== undefined && b.latest(TYPE.cluster) !== undefined);
     expect(b.latest(TYPE.secret)).toEqual([]);
     expect(d.reviews).toEqual([]);
@@ -106,7 +112,7 @@ describe("sidecar credentialName Secrets from a selector DestinationRule, after 
   });
 
   it("a selected sidecar whose ServiceAccount may list Secrets gets them: its cluster's client certificate is the Secret's", async () => {
-    const a = await sidecar("a-0", "shop", "pay-a");
+    const a = await sidecar(d, "a-0", "shop", "pay-a");
     await until(() => d.reviews.length === 1);
     expect([d.reviews[0]?.user, d.reviews[0]?.namespace]).toEqual(["system:serviceaccount:shop:pay-a", "shop"]);
     expect(a.responses).toEqual([]); // its first response waits for the answer
@@ -126,7 +132,7 @@ describe("sidecar credentialName Secrets from a selector DestinationRule, after 
   });
 
   it("a selected sidecar whose ServiceAccount is denied gets no Secret, and syncz says why", async () => {
-    const a = await sidecar("a-1", "shop", "pay-denied");
+    const a = await sidecar(d, "a-1", "shop", "pay-denied");
     await until(() => d.reviews.length === 2);
     d.reviews[1]?.answer({ allowed: false, reason: "" });
     await until(() => a.latest(TYPE.secret) !== undefined);
@@ -138,12 +144,40 @@ describe("sidecar credentialName Secrets from a selector DestinationRule, after 
   });
 
   it("a sidecar of another namespace whose own rule names the Secret gets nothing of it, even allowed there", async () => {
-    const o = await sidecar("a-0", "other", "other-a");
+    const o = await sidecar(d, "a-0", "other", "other-a");
     await until(() => d.reviews.length === 3);
     expect([d.reviews[2]?.user, d.reviews[2]?.namespace]).toEqual(["system:serviceaccount:other:other-a", "other"]);
     d.reviews[2]?.answer({ allowed: true });
     await until(() => o.latest(TYPE.secret) !== undefined);
     expect(o.latest(TYPE.secret)).toEqual([]);
     o.close();
+  });
+});
+
+describe("a selected sidecar's answer is asked again while it is connected, as a gateway's", () => {
+  let d: ReviewedDiscovery;
+
+  // Denials cached 100 ms, allowances 500 ms.
+  beforeAll(async () => {
+    ({ d } = await start(100));
+  }, 30_000);
+  afterAll(() => d.discovery.close());
+
+  it("an allowance taken away reaches the connected sidecar: its Secret is withdrawn, and syncz says why", async () => {
+    const a = await sidecar(d, "a-0", "shop", "pay-revoked");
+    const b = await sidecar(d, "b-0", "shop", "pay-unselected");
+    await until(() => d.reviews.length === 1);
+    d.reviews[0]?.answer({ allowed: true });
+    await until(() => a.latest(TYPE.secret)?.length === 2);
+    await until(() => d.reviews.length === 2, 5_000); // the allowance expired: asked again
+    d.reviews[1]?.answer({ allowed: false, reason: "" });
+    await until(() => a.latest(TYPE.secret)?.length === 0);
+    expect(await credentialsDenied(d, node("a-0", "shop"))).toBe(
+      "pay-revoked/shop is not authorized to read secrets: no RBAC rule allows it",
+    );
+    // Only the selected sidecar's ServiceAccount was ever asked about, though the other stayed connected.
+    expect(d.reviews.map((r) => r.user)).toEqual(Array(2).fill("system:serviceaccount:shop:pay-revoked"));
+    a.close();
+    b.close();
   });
 });

@@ -28,7 +28,8 @@ export interface ReviewedDiscovery {
   certFor(namespace: string, serviceAccount: string): Promise<WorkloadCert>;
 }
 
-export async function reviewedDiscovery(configDir: string): Promise<ReviewedDiscovery> {
+/** `deniedTtlMs`: how long a denial is cached (an allowance five times as long); istiod's minute by default. */
+export async function reviewedDiscovery(configDir: string, deniedTtlMs?: number): Promise<ReviewedDiscovery> {
   const key = Buffer.alloc(32, 9);
   const ca = await generateCa("weft-mesh-ca", 1);
   const reviews: PendingReview[] = [];
@@ -43,6 +44,7 @@ export async function reviewedDiscovery(configDir: string): Promise<ReviewedDisc
     },
     reviewSecrets: {
       review: (user, namespace) => new Promise((answer) => reviews.push({ user, namespace, answer })),
+      ...(deniedTtlMs !== undefined ? { deniedTtlMs } : {}),
     },
     log: pino({ level: "silent" }),
   });
