@@ -10,6 +10,7 @@ import { scrapeUrl, statsFromMetadata } from "../../../proxy/xds/stats-target.js
 import type { ProxyIdentity } from "../translate/index.js";
 import { parseNodeId } from "../translate/index.js";
 import { nodeLocality } from "../translate/proxy.js";
+import { needsSecretReview } from "../translate/sidecar-credentials.js";
 import type { AdsServer } from "./server.js";
 import type { SecretDecision } from "./secret-access.js";
 import type { Snapshot } from "./snapshot.js";
@@ -145,26 +146,43 @@ export abstract class Peer {
 
   /** The identity translated for: with its ServiceAccount's answer on its namespace's Secrets (see below). */
   private reviewed?: { decision: SecretDecision; identity: ProxyIdentity };
+  /** Its ServiceAccount's answer matters to its config: asked again when it expires, while the proxy is connected. */
+  reviewsSecrets = false;
 
   /**
-   * Who the proxy is to translation. A gateway on the mTLS port, where discovery reviews Secret access (Kubernetes
-   * mode), is so with its ServiceAccount's answer: denied, it carries why (credentialsDenied) and gets no Secret.
-   * Undefined until that answer comes: its first response waits for it (the server pushes it then).
+   * Who the proxy is to translation. On the mTLS port, where discovery reviews Secret access (Kubernetes mode), a
+   * gateway is so with its ServiceAccount's answer, and so is a sidecar that a DestinationRule of its namespace with
+   * a workloadSelector and a credentialName selects (needsSecretReview; any other sidecar is not reviewed, and
+   * waits for nothing): denied, it carries why (credentialsDenied) and gets no Secret; an allowed sidecar is marked
+   * (credentialsAllowed). Undefined until that answer comes: its response waits for it (the server pushes it then).
    */
   private translatedIdentity(): ProxyIdentity | undefined {
     const id = this.identity;
     const access = this.server.secretAccess;
-    if (!id || !access || id.kind !== "router" || !id.mtls || id.serviceAccount === undefined) return id;
+    if (!id || !access || !id.mtls || id.serviceAccount === undefined) return id;
+    const gateway = id.kind === "router";
+    this.reviewsSecrets = gateway || needsSecretReview(this.server.generator.current, id);
+    if (!this.reviewsSecrets) {
+      if (this.reviewed) this.server.tracker.credentialsDenied(this.id, undefined);
+      this.reviewed = undefined;
+      return id;
+    }
     const decision = access.decision(id.serviceAccount, id.namespace);
     if (!decision) return undefined;
     if (this.reviewed?.decision !== decision) {
-      // Allowed: the identity itself, so the proxy shares its class's translation as before.
-      this.reviewed = { decision, identity: decision.allowed ? id : { ...id, credentialsDenied: decision.reason } };
+      // An allowed gateway is the identity itself, so the proxy shares its class's translation as before.
+      const allowed = gateway ? id : { ...id, credentialsAllowed: true };
+      this.reviewed = {
+        decision,
+        identity: decision.allowed ? allowed : { ...id, credentialsDenied: decision.reason },
+      };
       this.server.tracker.credentialsDenied(this.id, decision.reason);
       if (!decision.allowed)
         this.server.log.warn(
           { node: id.id, serviceAccount: id.serviceAccount, namespace: id.namespace, reason: decision.reason },
-          "gateway Secrets denied: its credentialName servers are left out",
+          gateway
+            ? "gateway Secrets denied: its credentialName servers are left out"
+            : "sidecar Secrets denied: connections of its credentialName clusters are refused",
         );
     }
     return this.reviewed.identity;

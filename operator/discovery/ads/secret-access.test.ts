@@ -29,7 +29,9 @@ function harness(answer: (user: string) => ReviewAnswer | Error, deniedTtlMs = 4
 
 describe("gateway Secret access (SubjectAccessReview cache)", () => {
   it("asks once per ServiceAccount, as system:serviceaccount:<ns>:<sa> in its namespace; the answer comes through changed()", async () => {
-    const h = harness((u) => ({ allowed: u.endsWith(":gateway") }));
+    // Answers that outlive the test: on a loaded machine a 40 ms denial would expire, and be asked again, before
+    // the checks below.
+    const h = harness((u) => ({ allowed: u.endsWith(":gateway") }), 60_000);
     expect(h.access.decision("gateway", "shop")).toBeUndefined(); // asked: its proxies wait for the answer
     expect(h.access.decision("gateway", "shop")).toBeUndefined(); // not asked twice
     expect(h.access.decision("app", "shop")).toBeUndefined();

@@ -1,8 +1,9 @@
-// Which gateways may have their namespace's credentialName Secrets, as istiod decides it
-// (pilot/pkg/credentials/kube/secrets.go Authorize): the proxy's certificate vouches for its namespace and
-// ServiceAccount, and a SubjectAccessReview asks the API server whether that ServiceAccount
-// (`system:serviceaccount:<ns>:<sa>`) may `list` `secrets` in its namespace. The node id's `router` is the client's
-// own claim: without the review, any workload of a namespace could claim to be its gateway and take every TLS key.
+// Which gateways (and sidecars a selector DestinationRule's credentialName is for: translate/sidecar-credentials.ts)
+// may have their namespace's credentialName Secrets, as istiod decides it (pilot/pkg/credentials/kube/secrets.go
+// Authorize): the proxy's certificate vouches for its namespace and ServiceAccount, and a SubjectAccessReview asks
+// the API server whether that ServiceAccount (`system:serviceaccount:<ns>:<sa>`) may `list` `secrets` in its
+// namespace. The node id's `router` (and its workload's labels) are the client's own claim: without the review, any
+// workload of a namespace could claim to be its gateway and take every TLS key.
 //
 // Answers are cached per ServiceAccount as istiod caches them: a denial (or a review that failed) for `deniedTtlMs`
 // (istiod's cacheTTL, a minute), an allowance five times as long. Where istiod asks again only at the next push after

@@ -149,7 +149,8 @@ export interface AdsServerOptions {
   engineFor?: (proxy: ProxyIdentity) => EngineTarget | undefined;
   /**
    * Kubernetes mode: a gateway on the mTLS port gets its namespace's Secrets only when its ServiceAccount may list
-   * them (ads/secret-access.ts). Unset (local mode): its certificate's namespace is enough.
+   * them (ads/secret-access.ts), and so does a sidecar a selector DestinationRule's credentialName is for. Unset
+   * (local mode): a gateway's certificate's namespace is enough; a sidecar gets none.
    */
   reviewSecrets?: { review: SecretReview; deniedTtlMs?: number };
 }
@@ -172,7 +173,7 @@ export class AdsServer {
   private copiesFrames = false;
   /** Connections whose push waits for buffered bytes to drain, in arrival order. */
   private readonly waiting = new Set<Peer>();
-  /** Which gateways' ServiceAccounts may have their namespace's Secrets (Kubernetes mode). */
+  /** Which gateways' (and selected sidecars') ServiceAccounts may have their namespace's Secrets (Kubernetes mode). */
   readonly secretAccess?: SecretAccess;
 
   constructor(options: AdsServerOptions) {
@@ -189,7 +190,7 @@ export class AdsServer {
         log: this.log,
         // A new answer reaches that ServiceAccount's proxies at once: the first one is what they wait for.
         changed: (ns, sa) => this.ofServiceAccount(ns, sa).forEach((conn) => conn.push()),
-        wanted: (ns, sa) => this.ofServiceAccount(ns, sa).length > 0,
+        wanted: (ns, sa) => this.ofServiceAccount(ns, sa).some((conn) => conn.reviewsSecrets),
       });
   }
 

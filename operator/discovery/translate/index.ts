@@ -284,6 +284,8 @@ export function proxyClassKey(model: ConfigModel, proxy: ProxyIdentity, options:
     proxyLocality(model, proxy),
     // A gateway whose ServiceAccount may not read its namespace's Secrets gets none (and a warning saying why).
     proxy.credentialsDenied ?? "",
+    // A sidecar allowed them gets its selector rules' credentialName Secrets.
+    proxy.credentialsAllowed === true,
   ]);
 }
 

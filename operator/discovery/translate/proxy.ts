@@ -27,6 +27,11 @@ export interface ProxyIdentity {
    * ServiceAccount may not read them (Kubernetes mode's SubjectAccessReview, ads/secret-access.ts). Unset: it may.
    */
   credentialsDenied?: string;
+  /**
+   * A sidecar whose ServiceAccount the review allowed its namespace's Secrets: only such a sidecar gets a Secret, and
+   * only a selector DestinationRule's that selects it (translate/sidecar-credentials.ts). Gateways need no such mark.
+   */
+  credentialsAllowed?: boolean;
 }
 
 export function parseNodeId(id: string, userAgent = ""): ProxyIdentity {

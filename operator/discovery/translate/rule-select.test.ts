@@ -130,7 +130,7 @@ spec:
 });
 
 describe("DestinationRule workloadSelector with tls.credentialName on a sidecar", () => {
-  it("the selected sidecar gets no Secret yet, and the warning says why (no ServiceAccount review for sidecars)", () => {
+  it("the selected sidecar gets no Secret before its ServiceAccount's review allows it, and the warning says why", () => {
     const withCredential = rules().replace(
       "tls: { mode: SIMPLE, sni: pay.example }",
       "tls: { mode: SIMPLE, credentialName: pay-ca }",
@@ -138,6 +138,8 @@ describe("DestinationRule workloadSelector with tls.credentialName on a sidecar"
     const secret = secretYaml("pay-ca", "shop", { "ca.crt": "x" });
     const out = translate(meshModel(workloads, withCredential, secret), { ...parseNodeId(A), mtls: true });
     expect(out.secrets).toEqual([]);
-    expect(out.warnings).toContainEqual(expect.stringContaining("secret shop/pay-ca is not served to sidecars yet"));
+    expect(out.warnings).toContainEqual(
+      expect.stringContaining("secret shop/pay-ca: its ServiceAccount was not reviewed"),
+    );
   });
 });

@@ -1,9 +1,10 @@
 // A DestinationRule's `tls.credentialName` (SIMPLE and MUTUAL origination), as istiod serves it: the clusters name
 // SDS Secrets `kubernetes://<name>` (MUTUAL's client certificate and key) and `kubernetes://<name>-cacert` (the CA the
 // server is verified against: Secret `<name>-cacert`, else `<name>`'s own `cacert`/`ca.crt`), read from the proxy's
-// own namespace. Only gateways get them: istiod leaves a sidecar's cluster without TLS when its rule has no
-// workloadSelector (every sidecar it reaches would need the Secret), which here would send plaintext, so the sidecar
-// keeps the references and gets no Secret. A cluster whose Secret isn't served fails closed in the proxy (Envoy's
+// own namespace. Gateways get them, and sidecars only from a rule with a workloadSelector that selects them, when
+// their ServiceAccount may read Secrets (translate/sidecar-credentials.ts); istiod leaves a sidecar's cluster without
+// TLS when its rule has no workloadSelector (every sidecar it reaches would need the Secret), which here would send
+// plaintext, so the sidecar keeps the references and gets no Secret. A cluster whose Secret isn't served fails closed in the proxy (Envoy's
 // `upstream_context_secrets_not_ready`: its connections are refused, never made without TLS or verification), and a
 // warning says why. Pure.
 import type { Cluster, Secret } from "../../../proxy/xds/resources.js";
@@ -13,13 +14,7 @@ import { CA_SUFFIX, CREDENTIAL_PREFIX } from "../model/credentials.js";
 import type { ConfigModel } from "../model/config.js";
 import { caCredential, credential, pairSecret, rootSecret } from "./gateway-credentials.js";
 import type { ProxyIdentity } from "./proxy.js";
-import { hasSelector } from "./rule-select.js";
-
-/** `DestinationRule/<ns>/<name>` of the rules with a workloadSelector. */
-const selectorRules = (model: ConfigModel): Set<string> =>
-  new Set(
-    model.destinationRules.filter((r) => hasSelector(r.spec)).map((r) => `DestinationRule/${r.namespace}/${r.name}`),
-  );
+import { sidecarRefusal } from "./sidecar-credentials.js";
 
 /** `DestinationRule/<ns>/<name>` from the cluster's istio metadata, as istiod writes it. */
 function ruleOf(c: Cluster): string {
@@ -30,7 +25,8 @@ function ruleOf(c: Cluster): string {
 
 /**
  * The Secrets the clusters' `kubernetes://` names ask for that this proxy may have, and a warning for each it can't:
- * `refusal` says why a gateway may not read its namespace's Secrets (credentialRefusal), undefined when it may.
+ * `refusal` says why a gateway may not read its namespace's Secrets (credentialRefusal), undefined when it may; a
+ * sidecar's is decided per Secret, by the rules whose clusters name it (sidecarRefusal).
  */
 export function clusterCredentials(
   model: ConfigModel,
@@ -58,21 +54,19 @@ export function clusterCredentials(
       );
     const isCa = name.endsWith(CA_SUFFIX);
     const base = name.slice(CREDENTIAL_PREFIX.length, isCa ? -CA_SUFFIX.length : undefined);
-    if (proxy.kind !== "router") {
-      fail(
-        [...u.rules].some((r) => selectorRules(model).has(r))
-          ? `secret ${ns}/${base} is not served to sidecars yet (istiod serves a selector rule's to the workloads it selects whose ServiceAccount may read Secrets; Weft reviews only gateways' ServiceAccounts)`
-          : `secret ${ns}/${base} is not served to sidecars (istiod gives them no TLS here; only gateways read Secrets)`,
-      );
-      continue;
-    }
-    if (refusal) {
-      fail(`secret ${ns}/${base}: ${refusal}`);
+    const refused =
+      proxy.kind === "router"
+        ? refusal && `secret ${ns}/${base}: ${refusal}`
+        : sidecarRefusal(model, proxy, u.rules, `${ns}/${base}`);
+    if (refused) {
+      fail(refused);
       continue;
     }
     const found = isCa ? caCredential(model, ns, base) : credential(model, ns, base);
     if (!found) {
-      fail(`secret ${ns}/${base} not found (a gateway reads Secrets of its own namespace)`);
+      fail(
+        `secret ${ns}/${base} not found (a ${proxy.kind === "router" ? "gateway" : "sidecar"} reads Secrets of its own namespace)`,
+      );
       continue;
     }
     const secret = isCa ? rootSecret(found, name) : pairSecret(found, name);
