@@ -7,6 +7,10 @@ describe("principalOf", () => {
     );
     expect(principalOf("URI:https://x/y")).toBe("https://x/y");
   });
+  it("reads a URI SAN Node wrote quoted (a comma or quote in it) as the certificate holds it", () => {
+    expect(principalOf('DNS:a, URI:"spiffe://td/ns/a/sa/o\'brien"')).toBe("td/ns/a/sa/o'brien");
+    expect(principalOf('URI:"spiffe://td/ns/a/sa/b\\u002c c", URI:spiffe://td/ns/x/sa/y')).toBe("td/ns/a/sa/b, c");
+  });
   it("is empty without a URI SAN", () => {
     expect(principalOf(undefined)).toBe("");
     expect(principalOf("DNS:a.b, IP Address:127.0.0.1")).toBe("");

@@ -57,12 +57,8 @@ export const uriSansOf = (subjectAltName: string | undefined): string[] => sansO
 /** The principal in a subjectaltname string as Node formats it (`URI:spiffe://a/ns/b/sa/c, DNS:x`). */
 export function principalOf(subjectAltName: string | undefined): string {
   if (!subjectAltName) return "";
-  for (const part of subjectAltName.split(", ")) {
-    if (!part.startsWith("URI:")) continue;
-    const uri = part.slice(4);
-    return uri.startsWith("spiffe://") ? uri.slice("spiffe://".length) : uri;
-  }
-  return "";
+  const uri = uriSansOf(subjectAltName)[0] ?? "";
+  return uri.startsWith("spiffe://") ? uri.slice("spiffe://".length) : uri;
 }
 
 /** The peer of an accepted socket: a TLSSocket whose client certificate verified gives its principal. */
