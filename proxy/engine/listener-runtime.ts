@@ -81,14 +81,16 @@ export class ListenerRuntime {
   /**
    * A new config for this listener. Requests always take the current config of their connection's chain (a new
    * AuthorizationPolicy holds at once); connections of a chain the config dropped go to its successor, and those
-   * without one are drained (their requests get 503 until they close).
+   * without one are drained (their requests get 503 until they close). So are those whose chain changed transport
+   * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on.
    */
   set listener(l: Listener) {
     this.current = l;
     for (const [key, c] of this.chains) {
-      if (this.keys.chainListener(key) || this.keys.successor(key)) continue;
-      for (const conn of c.conns) conn.drain(this.graceMs);
-      c.h2?.drain();
+      const next = this.keys.chainListener(key) ?? this.keys.successor(key);
+      const foreign = (s: Socket) => !next || !next.tls !== !("encrypted" in s);
+      for (const conn of c.conns) if (foreign(conn.socket)) conn.drain(this.graceMs);
+      c.h2?.drain(foreign);
     }
   }
 
@@ -141,7 +143,9 @@ export class ListenerRuntime {
         conns: new Set(),
         serve: (req: DownstreamRequest) => {
           const l = this.keys.chainListener(key) ?? this.keys.successor(key);
-          if (l) new Stream(this.ctx, l, req).run();
+          // A chain of the other transport is not this connection's (set listener): a plaintext request never
+          // reaches a chain that now terminates TLS.
+          if (l && !l.tls === !req.peer.tls) new Stream(this.ctx, l, req).run();
           else req.down.reply(503, [], "no filter chain\n");
         },
       };

@@ -261,10 +261,13 @@ export class H2Listener {
     return this.sessions.size;
   }
 
-  /** GOAWAY on every session: streams in flight finish, new ones go to a new connection. */
-  drain(): void {
-    this.draining = true;
-    for (const s of this.sessions.keys()) s.drain();
+  /**
+   * GOAWAY on every session (or on those whose socket `only` picks): streams in flight finish, new ones go to a new
+   * connection.
+   */
+  drain(only?: (socket: Socket) => boolean): void {
+    if (!only) this.draining = true;
+    for (const s of this.sessions.keys()) if (!only || only(s.socket)) s.drain();
   }
 
   /**
