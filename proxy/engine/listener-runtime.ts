@@ -5,6 +5,7 @@ import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
+import { withServerHeader } from "./server-header.js";
 import { proxyTcp } from "./tcp.js";
 import { awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
@@ -141,8 +142,9 @@ export class ListenerRuntime {
         conns: new Set(),
         serve: (req: DownstreamRequest) => {
           const l = this.keys.chainListener(key) ?? this.keys.successor(key);
-          if (l) new Stream(this.ctx, l, req).run();
-          else req.down.reply(503, [], "no filter chain\n");
+          if (!l) return req.down.reply(503, [], "no filter chain\n");
+          if (l.hcm) req.down = withServerHeader(req.down, l.hcm.server);
+          new Stream(this.ctx, l, req).run();
         },
       };
       this.chains.set(key, (c = chain));
