@@ -6,6 +6,7 @@ import { WEFT_VERSION } from "./version.js";
 import { ABSOLUTE_PATH, DURATION, HOST } from "./patterns.js";
 import { MESH_PROVIDER_RULES, providerProperties } from "./schema-providers.js";
 import { FORWARD_CLIENT_CERT_MODES } from "../../proxy/engine/xfcc.js";
+import { proxyHeadersSchema } from "./schema-proxy-headers.js";
 
 export interface Schema {
   type?: "object" | "string" | "integer" | "number" | "boolean" | "array";
@@ -16,7 +17,7 @@ export interface Schema {
   additionalProperties?: Schema;
   items?: Schema;
   required?: string[];
-  enum?: string[];
+  enum?: (string | boolean)[];
   pattern?: string;
   format?: string;
   default?: unknown;
@@ -182,6 +183,7 @@ export const specSchema: Schema = {
                   "What the gateways do with x-forwarded-client-cert (Envoy's forward_client_cert_details). Unset: SANITIZE_SET, as Istio: the app behind a MUTUAL or OPTIONAL_MUTUAL server sees the client certificate's hash, PEM, subject and SANs, never a header the client sent.",
               },
             }),
+            proxyHeaders: proxyHeadersSchema,
             proxyMetadata: obj(
               "Env for every injected proxy, as Istio's defaultConfig.proxyMetadata; a pod's proxy.istio.io/config proxyMetadata overrides it. Weft's proxy reads SECRET_TTL.",
               {

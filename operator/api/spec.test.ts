@@ -33,6 +33,25 @@ describe("normalizeSpec", () => {
     expect(raw).toEqual({ proxy: {} });
   });
 
+  it("names the value a proxyHeaders field can't take, and what it can", () => {
+    const refused = (proxyHeaders: object) => () => normalizeSpec({ meshConfig: { defaultConfig: { proxyHeaders } } });
+    expect(refused({ envoyDebugHeaders: { disabled: true } })).toThrow(
+      "spec.meshConfig.defaultConfig.proxyHeaders.envoyDebugHeaders.disabled: Unsupported value true: supported values: false",
+    );
+    expect(refused({ forwardedClientCert: "SANITISE" })).toThrow(
+      /forwardedClientCert: Unsupported value "SANITISE": supported values: "UNDEFINED", "SANITIZE"/,
+    );
+    const ok = normalizeSpec({
+      meshConfig: {
+        defaultConfig: { proxyHeaders: { server: { value: "x" }, envoyDebugHeaders: { disabled: false } } },
+      },
+    });
+    expect(ok.meshConfig.defaultConfig.proxyHeaders).toEqual({
+      server: { value: "x" },
+      envoyDebugHeaders: { disabled: false },
+    });
+  });
+
   it.each(BAD_SPECS)("rejects $why, naming $field", ({ spec, field }) => {
     expect(() => normalizeSpec(spec)).toThrow(SpecError);
     expect(() => normalizeSpec(spec)).toThrow(new RegExp(`^${field.replace(/[.[\]]/g, "\\$&")}: `));

@@ -49,7 +49,7 @@ function describe(e: ErrorObject, root: unknown): string {
     case "required":
       return `${path}.${(e.params as { missingProperty: string }).missingProperty}: Required value`;
     case "enum":
-      return `${path}: Unsupported value ${JSON.stringify(e.data)}: supported values: ${(e.params as { allowedValues: string[] }).allowedValues.map((v) => `"${v}"`).join(", ")}`;
+      return `${path}: Unsupported value ${JSON.stringify(e.data)}: supported values: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
     case "anyOf": {
       const branch = (b: { type?: string; minimum?: number; pattern?: string }) =>
         b.minimum !== undefined

@@ -50,6 +50,8 @@ export interface MeshSpec {
     defaultConfig: {
       concurrency?: number;
       gatewayTopology?: { numTrustedProxies?: number; forwardClientCertDetails?: XfccMode };
+      /** Istio's ProxyConfig.ProxyHeaders (schema-proxy-headers.ts), passed to discovery as written. */
+      proxyHeaders?: ProxyHeadersSpec;
       proxyMetadata: { SECRET_TTL?: string };
     };
     defaultRetryPolicy: { attempts: number; retryOn: string; perTryTimeout?: string };
@@ -99,4 +101,18 @@ export interface MeshStatus {
 export interface MeshInstallation extends KubernetesObject {
   spec?: Partial<MeshSpec>;
   status?: MeshStatus;
+}
+
+/** spec.meshConfig.defaultConfig.proxyHeaders: Istio's field names; what the schema takes. */
+export interface ProxyHeadersSpec {
+  forwardedClientCert?: "UNDEFINED" | XfccMode;
+  setCurrentClientCertDetails?: { subject?: boolean; cert?: boolean; chain?: boolean; dns?: boolean; uri?: boolean };
+  server?: { disabled?: boolean; value?: string };
+  requestId?: { disabled?: boolean };
+  attemptCount?: { disabled?: boolean };
+  metadataExchangeHeaders?: { mode?: "UNDEFINED" | "IN_MESH" };
+  envoyDebugHeaders?: { disabled?: false };
+  preserveHttp1HeaderCase?: false;
+  xForwardedHost?: { enabled?: false };
+  xForwardedPort?: { enabled?: false };
 }

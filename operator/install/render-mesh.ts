@@ -28,6 +28,8 @@ export function meshConfig(spec: MeshSpec) {
       discoveryAddress: `${DISCOVERY}.${spec.namespace}.svc:15012`,
       tracing: { sampling: m.tracing.sampling, ...(zipkin ? { zipkin: { address: zipkin.address } } : {}) },
       ...gatewayTopology(m.defaultConfig.gatewayTopology),
+      // As written: discovery reads Istio's field names (mesh-proxy-headers.ts); nothing when none is set.
+      ...(Object.keys(m.defaultConfig.proxyHeaders ?? {}).length ? { proxyHeaders: m.defaultConfig.proxyHeaders } : {}),
     },
     ...(providers.length ? { extensionProviders: providers } : {}),
     ...(Object.keys(defaults).length ? { defaultProviders: defaults } : {}),

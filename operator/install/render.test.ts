@@ -146,6 +146,26 @@ describe("render", () => {
     expect(mesh()).toMatchObject({ numTrustedProxies: 0, gatewayForwardClientCert: "SANITIZE_SET" });
   });
 
+  it("passes proxyHeaders to the mesh config discovery reads, as written (and nothing when unset)", () => {
+    const rendered = (proxyHeaders?: object) => {
+      const s = normalizeSpec({
+        meshConfig: { defaultConfig: { proxyMetadata: {}, ...(proxyHeaders ? { proxyHeaders } : {}) } },
+      });
+      const cm = find(render(s, ctx).objects, "ConfigMap", "weft-mesh") as unknown as { data: { mesh: string } };
+      return cm.data.mesh;
+    };
+    const m = parseMeshConfig(
+      rendered({ server: { value: "shop" }, requestId: { disabled: true }, forwardedClientCert: "SANITIZE_SET" }),
+    );
+    expect(m.proxyHeaders).toMatchObject({
+      serverName: "shop",
+      requestIdDisabled: true,
+      forwardedClientCert: "SANITIZE_SET",
+    });
+    expect(rendered()).not.toContain("proxyHeaders");
+    expect(rendered({})).not.toContain("proxyHeaders");
+  });
+
   it("exposes weftd's xDS, monitoring and webhook ports, 443 → 15017", () => {
     const svc = find(objects, "Service", "weftd") as unknown as {
       spec: { ports: { port: number; targetPort: number }[] };

@@ -50,6 +50,44 @@ export interface Downstream {
   ): void;
 }
 
+/**
+ * A Downstream over another that passes everything on: a wrapper (a filter's encoder, the HCM's server header)
+ * overrides what it changes.
+ */
+export class DelegatingDownstream implements Downstream {
+  constructor(protected readonly inner: Downstream) {}
+  get isClosed(): boolean {
+    return this.inner.isClosed;
+  }
+  get closing(): boolean {
+    return this.inner.closing;
+  }
+  get protocol(): Downstream["protocol"] {
+    return this.inner.protocol;
+  }
+  onAbort(handler: AbortHandler | undefined): void {
+    this.inner.onAbort(handler);
+  }
+  onDrain(fn: (() => void) | undefined): void {
+    this.inner.onDrain(fn);
+  }
+  reply(status: number, headers: string[], body: Buffer | string): void {
+    this.inner.reply(status, headers, body);
+  }
+  head(head: ResponseHead, headers: string[], raw: Buffer | undefined): void {
+    this.inner.head(head, headers, raw);
+  }
+  body(chunk: Buffer): boolean {
+    return this.inner.body(chunk);
+  }
+  end(trailers: string[] | undefined, closeAfter: boolean): void {
+    this.inner.end(trailers, closeAfter);
+  }
+  reset(): void {
+    this.inner.reset();
+  }
+}
+
 /** Answers a request that failed while still arriving (an object, not a closure per request). */
 export interface RequestTimeoutHandler {
   requestTimedOut(counter: string): void;

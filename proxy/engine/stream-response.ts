@@ -1,6 +1,7 @@
 // A downstream request's response (stream.ts), as the client sees it: local replies, the upstream's head with the
 // response's header edits, its body and end, the 101 that turns the request into a tunnel, a reset once the response
 // started; and what the request's stats and access log take from it (code, bytes, flags, grpc-status).
+import { applyServerHeader, finalHead, serverHeaderKept } from "./server-header.js";
 import type {
   HeaderEdits,
   HttpConnectionManager,
@@ -60,6 +61,7 @@ export abstract class StreamResponse {
     applyEdits(h, "response", this.editLevels());
     if (this.extraHeaders) h.push(...this.extraHeaders);
     if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
+    applyServerHeader(h, this.hcm.server);
     const counters = this.ctx.counters;
     const prefix = this.hcm.statPrefix;
     counters.inc("http", prefix, "downstream_cx_upgrades_total");
@@ -91,6 +93,7 @@ export abstract class StreamResponse {
     if (this.extraHeaders) headers.push(...this.extraHeaders);
     if (this.route) applyEdits(headers, "response", this.editLevels());
     if (this.corsHeaders) setCorsHeaders(headers, this.corsHeaders);
+    applyServerHeader(headers, this.hcm.server);
     this.responseBytes = typeof body === "string" ? Buffer.byteLength(body) : body.length;
     this.finishOnce();
     this.req.down.reply(status, headers, body);
@@ -116,12 +119,16 @@ export abstract class StreamResponse {
       head = unframed;
       raw = undefined; // the upstream's bytes had them
     }
-    if (!this.extraHeaders && !this.corsHeaders && !hasResponseEdits(levels))
+    const server = this.hcm.server;
+    const final = finalHead(head.status);
+    const edited = this.extraHeaders || this.corsHeaders || hasResponseEdits(levels);
+    if (!edited && (!final || serverHeaderKept(head.headers, server)))
       return this.req.down.head(head, head.headers, raw);
     const h = head.headers.slice();
     applyEdits(h, "response", levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
     if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
+    if (final) applyServerHeader(h, server);
     this.req.down.head(head, h, undefined);
   }
 

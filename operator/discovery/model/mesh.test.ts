@@ -42,6 +42,7 @@ describe("the mesh config discovery reads (what the operator renders into weft-m
       localityLbSetting: { enabled: true },
       numTrustedProxies: 0,
       gatewayForwardClientCert: "SANITIZE_SET",
+      proxyHeaders: DEFAULT_MESH.proxyHeaders,
       warnings: [],
     });
   });

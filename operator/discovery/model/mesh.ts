@@ -8,6 +8,8 @@
 //   extensionProviders, defaultProviders.tracing, defaultConfig.tracing.zipkin, enableTracing → where spans go
 //                                                                 (mesh-tracing.ts)
 //   outboundTrafficPolicy.mode (ALLOW_ANY | REGISTRY_ONLY)      → where traffic to hosts the mesh doesn't know goes
+//   defaultConfig.proxyHeaders                                 → server, x-request-id, x-envoy-attempt-count,
+//                                                                 a sidecar's inbound XFCC (mesh-proxy-headers.ts)
 //   localityLbSetting (Istio's default {enabled: true})          → locality failover and weights where a
 //                                                                 DestinationRule sets none (translate/locality.ts)
 // A field this doesn't know, or a bad value, is an error naming it: the last good settings stay.
@@ -19,6 +21,7 @@ import type { HTTPRetry, LocalityLbSetting } from "./istio.js";
 import { parseLocalityLbSetting } from "./mesh-locality.js";
 import type { OutboundTrafficMode } from "./config.js";
 import { DEFAULT_ROOT_NAMESPACE } from "./security.js";
+import { DEFAULT_PROXY_HEADERS, parseProxyHeaders, type ProxyHeaders } from "./mesh-proxy-headers.js";
 import { FORWARD_CLIENT_CERT_MODES, type XfccMode } from "../../../proxy/engine/xfcc.js";
 
 export interface MeshSettings {
@@ -53,6 +56,8 @@ export interface MeshSettings {
    * SANITIZE_SET: the app sees the client certificate's details, never a header the client sent).
    */
   gatewayForwardClientCert: ForwardClientCert;
+  /** defaultConfig.proxyHeaders: the headers the proxies add, keep or drop (mesh-proxy-headers.ts). */
+  proxyHeaders: ProxyHeaders;
   /** Settings read but not applied, said out loud. */
   warnings: string[];
 }
@@ -74,6 +79,7 @@ export const DEFAULT_MESH: MeshSettings = {
   localityLbSetting: { enabled: true },
   numTrustedProxies: 0,
   gatewayForwardClientCert: "SANITIZE_SET",
+  proxyHeaders: DEFAULT_PROXY_HEADERS,
   warnings: [],
 };
 
@@ -97,7 +103,7 @@ const KNOWN_TOP = new Set([
   "enableTracing",
   "localityLbSetting",
 ]);
-const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing", "gatewayTopology"]);
+const KNOWN_DEFAULT_CONFIG = new Set(["binaryPath", "discoveryAddress", "tracing", "gatewayTopology", "proxyHeaders"]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function unknownFields(o: Record<string, unknown>, known: Set<string>, at: string): void {
@@ -161,6 +167,7 @@ export function parseMeshConfig(text: string): MeshSettings {
     throw new Error(`defaultConfig.tracing.sampling: ${String(sampling)} is not a percentage (0–100)`);
   out.tracingSampling = sampling;
   Object.assign(out, gatewayTopology(dc.gatewayTopology));
+  out.proxyHeaders = parseProxyHeaders(dc.proxyHeaders);
   const otp = doc.outboundTrafficPolicy ?? {};
   if (!isRecord(otp)) throw new Error("outboundTrafficPolicy: not a mapping");
   unknownFields(otp, new Set(["mode"]), "outboundTrafficPolicy.");

@@ -3,6 +3,7 @@
 // and TLS servers) with a chain per server by SNI, terminating TLS (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL) or
 // passing it through (PASSTHROUGH, a chain per tls route), both kinds on one port as istiod merges them; a TCP server
 // port gets a TcpProxy from the first bound VirtualService whose tcp route applies there.
+import { attemptCount } from "./proxy-headers.js";
 import type { Observes } from "./telemetry.js";
 import { visibleIn } from "./scope.js";
 import type { Secret, TcpProxy, VirtualHost } from "../../../proxy/xds/resources.js";
@@ -84,6 +85,7 @@ function serverVirtualHosts(ctx: RouteContext, gw: Named<Gateway>, servers: Serv
         name: `${host}:${port}`,
         domains: host === "*" ? ["*"] : [host, `${host}:${port}`],
         routes,
+        ...attemptCount(ctx.model.mesh),
         ...(redirect ? { require_tls: "ALL" as const } : {}),
       });
     }

@@ -18,6 +18,7 @@ import { buildGateways } from "./gateway.js";
 import { credentialRefusal } from "./gateway-credentials.js";
 import { clusterCredentials } from "./upstream-credentials.js";
 import { atTheEdge } from "./edge.js";
+import { withProxyHeaders } from "./proxy-headers.js";
 import { findService, servicesForHost } from "./hosts.js";
 import { tcpChains, tcpFilterChains } from "./tcp-chains.js";
 import { isTlsProtocol, outboundTlsListener, sharedTlsListeners, tlsChains, type TlsChain } from "./tls-outbound.js";
@@ -228,7 +229,7 @@ function sidecar(ctx: RouteContext & Observes, proxy: ProxyIdentity, out: Transl
   out.listeners.push(virtualOutbound(mode));
   for (const [port, vhosts] of [...byPort.entries()].sort((a, b) => a[0] - b[0])) {
     out.listeners.push(outboundHttpListener(port, ctx.observe("CLIENT")));
-    out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode)]));
+    out.routes.push(routeConfiguration(String(port), [...vhosts, catchAllVirtualHost(mode, ctx.model.mesh)]));
   }
   out.listeners.push(...tcp, ...sharedTlsListeners(ctx, sharedTls, byPort, mode));
   const inbound = inboundPorts(ctx.model, proxy);
@@ -304,6 +305,7 @@ export function translate(model: ConfigModel, proxy: ProxyIdentity, options: Tra
     buildGateways(ctx, proxy, out, refusal);
     out.listeners = atTheEdge(out.listeners, model.mesh);
   } else if (!proxy.proxyless) sidecar(ctx, proxy, out, memo);
+  if (!proxy.proxyless) out.listeners = withProxyHeaders(out.listeners, model.mesh, proxy.kind);
   const upstream = clusterCredentials(model, proxy, out.clusters, refusal);
   for (const w of upstream.warnings) warnings.add(w);
   const served = new Set(out.secrets.map((x) => x.name));

@@ -1,5 +1,7 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), and API listeners for
 // proxyless gRPC clients (gateway listeners: gateway-listeners.ts).
+import type { MeshSettings } from "../model/mesh.js";
+import { attemptCount } from "./proxy-headers.js";
 import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type {
   Address,
@@ -177,13 +179,13 @@ export function virtualOutbound(mode: OutboundTrafficMode = "ALLOW_ANY"): Listen
 }
 
 /** Istio's last virtual host of every outbound route table: `allow_any` to PassthroughCluster, or `block_all` (502). */
-export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): VirtualHost {
+export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY", mesh?: MeshSettings): VirtualHost {
   if (mode === "REGISTRY_ONLY") {
     return {
       name: "block_all",
       domains: ["*"],
       routes: [{ name: "block_all", match: { prefix: "/" }, direct_response: { status: 502 } }],
-      include_request_attempt_count: true,
+      ...attemptCount(mesh),
     };
   }
   return {
@@ -196,7 +198,7 @@ export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY"): Vi
         route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" },
       },
     ],
-    include_request_attempt_count: true,
+    ...attemptCount(mesh),
   };
 }
 
@@ -336,10 +338,7 @@ function inboundHttpFilters(
         ],
       },
       http_filters: [...httpAuthFilters(authz), ...httpFilters(false, grpcWeb)] as HttpFilter[],
-      // Istio's inbound (proxyHeaders' defaults): the peer's identity to the app, `By=…;Hash=…;Subject="";URI=…` for a
-      // mesh peer (mTLS only; a plaintext client's header is removed).
-      forward_client_cert_details: "APPEND_FORWARD",
-      set_current_client_cert_details: { subject: true, dns: true, uri: true },
+      // x-forwarded-client-cert, server_name, generate_request_id: the mesh's proxyHeaders (proxy-headers.ts).
       ...PATH_NORMALIZATION,
       ...WEBSOCKET_UPGRADES,
       ...meshFields(observe),

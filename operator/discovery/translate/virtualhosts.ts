@@ -1,4 +1,5 @@
 // Virtual hosts: which VirtualService serves which service, and the RouteConfigurations that hold them.
+import { attemptCount } from "./proxy-headers.js";
 import type { RouteConfiguration, VirtualHost } from "../../../proxy/xds/resources.js";
 import { TYPE } from "../../../proxy/xds/types.js";
 import type { ConfigModel, Named, Service, ServicePort } from "../model/config.js";
@@ -47,7 +48,7 @@ export function serviceVirtualHost(
     name: `${service.hostname}:${port.number}`,
     domains: [...extraDomains, ...serviceDomains(service, port, ctx.proxyNamespace, ctx.model.domainSuffix)],
     routes,
-    include_request_attempt_count: true,
+    ...attemptCount(ctx.model.mesh),
   };
 }
 

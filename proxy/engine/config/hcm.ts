@@ -5,6 +5,7 @@ import type { HcmLimits } from "./types.js";
 import type { Forwarding } from "../http/forwarded.js";
 import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
+import { DEFAULT_SERVER_HEADER, SERVER_HEADER_MODES, type ServerHeader } from "../server-header.js";
 import { FORWARD_CLIENT_CERT_MODES, NO_XFCC_DETAILS, type XfccDetails, type XfccMode } from "../xfcc.js";
 
 /** Every HCM field the engine implements (the others are refused). */
@@ -35,6 +36,8 @@ const KNOWN = [
   "use_remote_address",
   "xff_num_trusted_hops",
   "skip_xff_append",
+  "server_name",
+  "server_header_transformation",
 ];
 
 export type { XfccMode };
@@ -60,6 +63,8 @@ export interface HcmOptions {
   websocket: boolean;
   /** use_remote_address, xff_num_trusted_hops, skip_xff_append: who the client is (http/forwarded.ts). */
   forwarding: Forwarding;
+  /** server_name, server_header_transformation: the `server` header of every response (server-header.ts). */
+  server: ServerHeader;
 }
 
 /** set_current_client_cert_details: the facts of the client certificate this hop's XFCC element carries. */
@@ -126,7 +131,19 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       xffTrustedHops: xffHops(r, hcm, hp),
       skipXffAppend: r.bool(hcm, "skip_xff_append", hp) ?? false,
     },
+    server: serverHeader(r, hcm, hp),
   };
+}
+
+/** server_name (a header value, Envoy's default "envoy") and server_header_transformation (OVERWRITE by default). */
+function serverHeader(r: Reader, hcm: Obj, hp: string): ServerHeader {
+  const mode = r.enumName(hcm, "server_header_transformation", hp, SERVER_HEADER_MODES, "OVERWRITE");
+  const name = r.str(hcm, "server_name", hp) || DEFAULT_SERVER_HEADER.name;
+  // Envoy's HTTP_HEADER_VALUE rule (not strict): no NUL, CR or LF.
+  if (/[\0\r\n]/.test(name)) r.fail(join(hp, "server_name"), "is not a valid HTTP header value (NUL, CR or LF)");
+  return mode === DEFAULT_SERVER_HEADER.mode && name === DEFAULT_SERVER_HEADER.name
+    ? DEFAULT_SERVER_HEADER
+    : Object.freeze({ name, mode });
 }
 
 function xffHops(r: Reader, hcm: Obj, hp: string): number {

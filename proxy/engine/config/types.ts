@@ -1,4 +1,5 @@
 // The engine's internal, precompiled, immutable configuration. Built by compile(); never mutated after.
+import type { ServerHeader } from "../server-header.js";
 import type { Forwarding } from "../http/forwarded.js";
 import type { TlsVersion } from "./tls-params.js";
 import type { TracerConfig } from "./tracing.js";
@@ -84,6 +85,8 @@ export interface HttpConnectionManager {
   websocket: boolean;
   /** use_remote_address, xff_num_trusted_hops, skip_xff_append (http/forwarded.ts). */
   forwarding: Forwarding;
+  /** server_name, server_header_transformation: the `server` header of every response (../server-header.ts). */
+  server: ServerHeader;
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */

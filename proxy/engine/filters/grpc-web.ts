@@ -9,7 +9,7 @@
 // A request without a gRPC-Web content-type passes untouched, for the cost of one header lookup.
 import { TYPE } from "../../xds/types.js";
 import { onlyKnown } from "../config/read.js";
-import type { AbortHandler, Downstream } from "../downstream.js";
+import { DelegatingDownstream, type Downstream } from "../downstream.js";
 import { headerValue, type ResponseHead } from "../http/head.js";
 import { ChunkedScanner } from "../http1/parse.js";
 import { Spool } from "../http/spool.js";
@@ -34,7 +34,7 @@ const INVALID_BASE64 = { status: 400, body: "Bad gRPC-web request, invalid base6
 const ACCEPT_ENCODING = "identity,deflate,gzip";
 
 /** The client's side of a gRPC-Web call: what the upstream (or a local reply) answers, turned into gRPC-Web. */
-class GrpcWebResponse implements Downstream {
+class GrpcWebResponse extends DelegatingDownstream {
   private readonly contentType: string;
   private encoder: FrameBase64 | undefined;
   private dechunk: ChunkedScanner | undefined;
@@ -43,29 +43,11 @@ class GrpcWebResponse implements Downstream {
   private spool: Spool | undefined;
 
   constructor(
-    private readonly inner: Downstream,
+    inner: Downstream,
     private readonly text: boolean,
   ) {
+    super(inner);
     this.contentType = text ? "application/grpc-web-text+proto" : "application/grpc-web+proto";
-  }
-
-  get isClosed(): boolean {
-    return this.inner.isClosed;
-  }
-  get closing(): boolean {
-    return this.inner.closing;
-  }
-  get protocol(): Downstream["protocol"] {
-    return this.inner.protocol;
-  }
-  onAbort(handler: AbortHandler | undefined): void {
-    this.inner.onAbort(handler);
-  }
-  onDrain(fn: (() => void) | undefined): void {
-    this.inner.onDrain(fn);
-  }
-  reset(): void {
-    this.inner.reset();
   }
 
   /** The response's own headers with gRPC-Web's content-type, and without a length (the body changes). */
@@ -84,7 +66,7 @@ class GrpcWebResponse implements Downstream {
     return h;
   }
 
-  reply(status: number, headers: string[], body: Buffer | string): void {
+  override reply(status: number, headers: string[], body: Buffer | string): void {
     // A gRPC local reply (a fault's grpc_status, a deadline) carries its grpc-status: only the content-type changes.
     if (headerValue(headers, "grpc-status") !== undefined)
       return this.inner.reply(status, this.webHeaders(headers), "");
@@ -92,7 +74,7 @@ class GrpcWebResponse implements Downstream {
     this.inner.reply(status, this.statusOnly(status, headers, bytes), "");
   }
 
-  head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
+  override head(head: ResponseHead, headers: string[], _raw: Buffer | undefined): void {
     if (head.chunked) this.dechunk = new ChunkedScanner();
     const grpc =
       headerValue(headers, "grpc-status") !== undefined ||
@@ -106,7 +88,7 @@ class GrpcWebResponse implements Downstream {
     this.inner.head({ ...head, headers: h, contentLength: -1, chunked: false, unframed: true }, h, undefined);
   }
 
-  body(chunk: Buffer): boolean {
+  override body(chunk: Buffer): boolean {
     if (!this.dechunk) return this.bodyBytes(chunk);
     let ok = true;
     this.dechunk.scan(chunk, 0, chunk.length, (a, b) => (ok = this.bodyBytes(chunk.subarray(a, b)) && ok));
@@ -127,7 +109,7 @@ class GrpcWebResponse implements Downstream {
     return this.inner.body(this.encoder ? this.encoder.push(chunk) : chunk);
   }
 
-  end(trailers: string[] | undefined, closeAfter: boolean): void {
+  override end(trailers: string[] | undefined, closeAfter: boolean): void {
     const held = this.held;
     if (held) {
       this.held = undefined;
