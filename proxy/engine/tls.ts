@@ -4,6 +4,7 @@
 // certificate the CA didn't sign is refused, required or not (as Envoy does); one without a certificate is refused
 // only under require_client_certificate. A verified certificate must then have a SAN the matchers accept and, when
 // pins are given, a pinned hash or public key, else the connection is closed before a byte is read (as Envoy).
+import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { createSecureContext, createServer, type Server, type TLSSocket } from "node:tls";
@@ -54,11 +55,37 @@ function read(d: DataSource): string {
   return d.inline ?? readFileSync(d.filename as string, "utf8");
 }
 
-/** Reads the certificate, key and CA and checks that they are usable; throws when they aren't. */
+/** The certificates and keys as Node's lists: with several, OpenSSL presents the one the client's signature
+ * algorithms allow, ECDSA before RSA (as Envoy's server contexts choose). */
+const pairs = (tls: ListenerTls) => ({
+  cert: tls.certificates.map((c) => read(c.certificateChain)),
+  key: tls.certificates.map((c) => read(c.privateKey)),
+});
+
+/** Several certificates are one RSA and one ECDSA: OpenSSL keeps one a key type (a second would replace the first),
+ * and Envoy picks among certificates of one type by SNI, which isn't done here. */
+function checkKeyTypes(certs: string[]): void {
+  if (certs.length < 2) return;
+  const seen = new Set<string>();
+  for (const pem of certs) {
+    const type = new X509Certificate(pem).publicKey.asymmetricKeyType ?? "unknown";
+    const name = type === "rsa" ? "RSA" : type === "ec" ? "ECDSA" : undefined;
+    if (!name) throw new Error(`with several certificates each is RSA or ECDSA, not ${type}`);
+    if (seen.has(name))
+      throw new Error(
+        `at most one certificate of a given type may be specified (two ${name}; several of one type, chosen by SNI, are not supported)`,
+      );
+    seen.add(name);
+  }
+}
+
+/** Reads the certificates, keys and CA and checks that they are usable; throws when they aren't. */
 export function checkTls(tls: ListenerTls): void {
+  const { cert, key } = pairs(tls);
+  checkKeyTypes(cert);
   createSecureContext({
-    cert: read(tls.certificateChain),
-    key: read(tls.privateKey),
+    cert,
+    key,
     ca: tls.ca && read(tls.ca),
     crl: tls.crl && read(tls.crl),
     ...params(tls),
@@ -95,8 +122,7 @@ export function tlsTerminator(
   const checks = tls.sans.length > 0 || tls.hashes.length > 0 || tls.spki.length > 0;
   const make = (alpn: string[] | undefined): Server => {
     const server = createServer({
-      cert: read(tls.certificateChain),
-      key: read(tls.privateKey),
+      ...pairs(tls),
       ...(alpn ? { ALPNProtocols: alpn } : {}),
       ...params(tls),
       // With a trusted CA the client's certificate is asked for and verified (TLSSocket.authorized, the peer's

@@ -278,6 +278,10 @@ export interface ServerTLSSettings {
   privateKey?: string;
   caCertificates?: string;
   credentialName?: string;
+  /** One or two Secrets (an RSA and an ECDSA certificate); the first's is the CA under MUTUAL. */
+  credentialNames?: string[];
+  /** One or two certificate and key files (an RSA and an ECDSA certificate). */
+  tlsCertificates?: { serverCertificate?: string; privateKey?: string; caCertificates?: string }[];
   minProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   maxProtocolVersion?: "TLS_AUTO" | "TLSV1_0" | "TLSV1_1" | "TLSV1_2" | "TLSV1_3";
   cipherSuites?: string[];

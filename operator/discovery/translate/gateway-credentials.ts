@@ -1,6 +1,7 @@
-// A Gateway server's `tls.credentialName`, as istiod serves it: the Secret of that name in the gateway proxy's own
-// namespace (never another namespace's) becomes SDS Secret `kubernetes://<name>` (certificate and key), and under
-// MUTUAL and OPTIONAL_MUTUAL `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's
+// A Gateway server's `tls.credentialName` (or `credentialNames`, an RSA and an ECDSA certificate), as istiod serves
+// it: the Secret of that name in the gateway proxy's own namespace (never another namespace's) becomes SDS Secret
+// `kubernetes://<name>` (certificate and key), and under MUTUAL and OPTIONAL_MUTUAL (the first name's)
+// `kubernetes://<name>-cacert` (the CA: Secret `<name>-cacert`, else the same Secret's
 // `cacert`/`ca.crt`, with its CRL under `crl`/`ca.crl`). A Secret that is missing, lacks the keys, or holds a bad PEM or a key that isn't the
 // certificate's leaves the server out, with a warning naming the Gateway and field (the gateway's other servers keep
 // serving). Pure.
@@ -100,31 +101,59 @@ export function credentialRefusal(proxy: ProxyIdentity, overPlaintext: boolean):
   return "this proxy connected on plaintext xDS, so its namespace is not verified: Secrets are served only over 15012 with its workload certificate";
 }
 
-/** A server's TLS from its credentialName, with the Secrets to serve; or the warning why the server is left out. */
+/** A certificate's key type as Envoy's server contexts tell them apart (RSA, ECDSA), or its algorithm's name. */
+function keyType(c: Credential): string {
+  const kc = keyAndCert(c);
+  const type = "cert" in kc ? new X509Certificate(kc.cert).publicKey.asymmetricKeyType : undefined;
+  return type === "rsa" ? "RSA" : type === "ec" ? "ECDSA" : String(type);
+}
+
+/**
+ * A server's TLS from its credentialName (or credentialNames: an RSA and an ECDSA certificate, the proxy presenting
+ * the one a client can verify), with the Secrets to serve; or the warning why the server is left out.
+ */
 export function credentialTls(
   model: ConfigModel,
   namespace: string,
   tls: ServerTLSSettings,
   where: string,
 ): { tls: GatewayTls; secrets: Secret[] } | { warning: string } {
-  const name = tls.credentialName as string;
-  const field = `${where}.tls.credentialName`;
+  const several = !!tls.credentialNames?.length;
+  const names = several ? (tls.credentialNames as string[]) : [tls.credentialName as string];
+  const field = `${where}.tls.${several ? "credentialNames" : "credentialName"}`;
   const left = (why: string) => ({ warning: `${field}: ${why}; the server is left out` });
-  const found = credential(model, namespace, name);
-  if (!found) return left(`secret ${namespace}/${name} not found (a gateway reads Secrets of its own namespace)`);
-  const pair = pairSecret(found, CREDENTIAL_PREFIX + name);
-  if (typeof pair === "string") return left(`secret ${namespace}/${name}: ${pair}`);
-  const certificate = CREDENTIAL_PREFIX + name;
+  const pairs: Secret[] = [];
+  const types = new Map<string, string>();
+  for (const name of names) {
+    const found = credential(model, namespace, name);
+    if (!found) return left(`secret ${namespace}/${name} not found (a gateway reads Secrets of its own namespace)`);
+    const pair = pairSecret(found, CREDENTIAL_PREFIX + name);
+    if (typeof pair === "string") return left(`secret ${namespace}/${name}: ${pair}`);
+    // As Envoy's server contexts (the proxy would refuse the listener): one certificate of each key type.
+    const type = keyType(found);
+    const other = types.get(type);
+    if (several && (other || (type !== "RSA" && type !== "ECDSA")))
+      return left(
+        other
+          ? `secrets ${namespace}/${other} and ${namespace}/${name} both hold an ${type} certificate: give one RSA and one ECDSA`
+          : `secret ${namespace}/${name} holds an ${type} certificate: give one RSA and one ECDSA`,
+      );
+    types.set(type, name);
+    pairs.push(pair);
+  }
+  const certificates = names.map((n) => CREDENTIAL_PREFIX + n);
   const optional = tls.mode === "OPTIONAL_MUTUAL";
   if (tls.mode !== "MUTUAL" && !optional)
-    return { tls: { kind: "sds", certificate, clientCa: undefined }, secrets: [pair] };
-  const caName = name + CA_SUFFIX;
-  const caFrom = caCredential(model, namespace, name) ?? found;
+    return { tls: { kind: "sds", certificates, clientCa: undefined }, secrets: pairs };
+  // As istiod's ApplyCredentialSDSToServerCommonTLSContext: the first name's CA checks every client.
+  const first = names[0] as string;
+  const caName = first + CA_SUFFIX;
+  const caFrom = caCredential(model, namespace, first) as Credential;
   const ca = rootSecret(caFrom, CREDENTIAL_PREFIX + caName);
   if (typeof ca === "string") return left(`secret ${namespace}/${caFrom.name} (${tls.mode}'s CA): ${ca}`);
   const clientCa = CREDENTIAL_PREFIX + caName;
   return {
-    tls: { kind: "sds", certificate, clientCa, ...(optional ? { optional } : {}), ...withChecks(tls) },
-    secrets: [pair, ca],
+    tls: { kind: "sds", certificates, clientCa, ...(optional ? { optional } : {}), ...withChecks(tls) },
+    secrets: [...pairs, ca],
   };
 }

@@ -23,15 +23,22 @@ export type ClientChecks = Pick<
   "match_subject_alt_names" | "crl" | "verify_certificate_spki" | "verify_certificate_hash"
 >;
 
+/** A certificate and its key, files in the gateway's filesystem. */
+export interface CertificateFiles {
+  certificateChain: string;
+  privateKey: string;
+}
+
 /**
  * Where an HTTPS server's certificate, key and (MUTUAL, OPTIONAL_MUTUAL) client CA come from; `optional`: under
  * OPTIONAL_MUTUAL a client may present no certificate (one it presents is still checked against the CA).
  */
 export type GatewayTls = (
-  | /** serverCertificate, privateKey and caCertificates: files in the gateway's filesystem. */
-    { kind: "files"; certificateChain: string; privateKey: string; clientCa: string | undefined; optional?: boolean }
-    /** credentialName: SDS secrets from discovery, `kubernetes://<name>` and (MUTUAL) `kubernetes://<name>-cacert`. */
-  | { kind: "sds"; certificate: string; clientCa: string | undefined; optional?: boolean }
+  | /** serverCertificate, privateKey (or tlsCertificates' pairs) and caCertificates: files in the gateway's filesystem. */
+    { kind: "files"; certificates: CertificateFiles[]; clientCa: string | undefined; optional?: boolean }
+    /** credentialName (or credentialNames): SDS secrets from discovery, `kubernetes://<name>` each and (MUTUAL)
+     * `kubernetes://<first name>-cacert`. */
+  | { kind: "sds"; certificates: string[]; clientCa: string | undefined; optional?: boolean }
   /** ISTIO_MUTUAL: the gateway's own mesh certificate (SDS `default`), clients verified against the mesh root (`ROOTCA`). */
   | { kind: "mesh" }
 ) & { checks?: ClientChecks };
@@ -139,13 +146,14 @@ function transportSocket(
       }
     : tls.kind === "files"
       ? {
-          tls_certificates: [
-            { certificate_chain: { filename: tls.certificateChain }, private_key: { filename: tls.privateKey } },
-          ],
+          tls_certificates: tls.certificates.map((c) => ({
+            certificate_chain: { filename: c.certificateChain },
+            private_key: { filename: c.privateKey },
+          })),
           ...(clientCa ? { validation_context: { trusted_ca: { filename: clientCa }, ...checks } } : {}),
         }
       : {
-          tls_certificate_sds_secret_configs: [{ name: tls.certificate, sds_config: ADS }],
+          tls_certificate_sds_secret_configs: tls.certificates.map((name) => ({ name, sds_config: ADS })),
           ...(clientCa
             ? {
                 combined_validation_context: {

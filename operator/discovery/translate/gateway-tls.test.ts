@@ -103,9 +103,6 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`;
       metadata: { name: "g" },
       spec: { servers: [{ port: { number: 443, name: "https", protocol: "HTTPS" }, hosts: ["*"], tls }] },
     });
-    expect(validateObject(server({ mode: "SIMPLE", credentialNames: ["a", "b"] }))[0]).toMatch(
-      /^spec\.servers\[0\]\.tls\.credentialNames: is not supported yet/,
-    );
     expect(validateObject(server({ mode: "MUTUAL", credentialName: "shop-cert" }))).toEqual([]);
     const files = { mode: "SIMPLE", serverCertificate: "/c", privateKey: "/k" };
     expect(

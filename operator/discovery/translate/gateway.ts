@@ -127,17 +127,23 @@ function serverTls(
       : {
           warning: `${where}.tls.mode: ISTIO_MUTUAL presents the gateway's mesh certificate and this proxy has none (it connected on plaintext xDS, not 15012 with a workload certificate); the server is left out`,
         };
-  if (t.credentialName && refusal)
-    return { warning: `${where}.tls.credentialName: ${refusal}; the server is left out` };
-  if (t.credentialName) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
-  if (!t.serverCertificate || !t.privateKey) return undefined;
+  const secretField = t.credentialNames?.length ? "credentialNames" : "credentialName";
+  if ((t.credentialName || t.credentialNames?.length) && refusal)
+    return { warning: `${where}.tls.${secretField}: ${refusal}; the server is left out` };
+  if (t.credentialName || t.credentialNames?.length) return credentialTls(ctx.model, ctx.proxyNamespace, t, where);
+  // tlsCertificates (an RSA and an ECDSA pair), else serverCertificate and privateKey.
+  const pairs = t.tlsCertificates?.length ? t.tlsCertificates : [t];
+  if (pairs.some((p) => !p.serverCertificate || !p.privateKey)) return undefined;
+  const certificates = pairs.map((p) => ({
+    certificateChain: p.serverCertificate as string,
+    privateKey: p.privateKey as string,
+  }));
   const optional = t.mode === "OPTIONAL_MUTUAL";
   const clientCa = t.mode === "MUTUAL" || optional ? t.caCertificates : undefined;
   return {
     tls: {
       kind: "files",
-      certificateChain: t.serverCertificate,
-      privateKey: t.privateKey,
+      certificates,
       clientCa,
       ...(optional ? { optional } : {}),
       ...(clientCa ? withChecks(t) : {}),

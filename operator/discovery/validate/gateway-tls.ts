@@ -1,7 +1,8 @@
 // A Gateway server's `tls`, as far as a Weft gateway implements it: HTTPS and TLS servers terminate TLS (SIMPLE;
 // MUTUAL with client certificates checked against a CA; OPTIONAL_MUTUAL, as MUTUAL but a client may present none)
 // with a certificate and key from files mounted into the gateway (serverCertificate, privateKey, caCertificates) or
-// from a Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or pass TLS through
+// from a Kubernetes Secret of the gateway's namespace (credentialName, served over SDS), or two of either, an RSA and
+// an ECDSA certificate (tlsCertificates, credentialNames: gateway-certificates.ts), or pass TLS through
 // (PASSTHROUGH: routed by SNI with VirtualService tls routes); ISTIO_MUTUAL servers terminate mesh mTLS with the
 // gateway's own certificate; a TLS server that terminates TLS proxies the bound VirtualServices' tcp routes; an HTTP
 // server may redirect to https (httpsRedirect). Under MUTUAL and OPTIONAL_MUTUAL a client certificate must also
@@ -10,12 +11,8 @@
 // refused by name, never ignored.
 import type { ServerTLSSettings } from "../model/istio.js";
 import { cipherSuiteError, cipherSuiteNames } from "../../../proxy/xds/cipher-suites.js";
+import { certificateSourceProblems } from "./gateway-certificates.js";
 
-/** ServerTLSSettings fields a Weft gateway doesn't implement yet, and what to do instead. */
-const NOT_YET: Record<string, string> = {
-  credentialNames: "is not supported yet (one certificate per server): give credentialName",
-  tlsCertificates: "is not supported yet (one certificate per server): give serverCertificate and privateKey",
-};
 /** What checks a client certificate further: with SIMPLE no certificate is asked for, so none would apply. */
 const CLIENT_CHECKS = ["subjectAltNames", "caCrl", "verifyCertificateSpki", "verifyCertificateHash"];
 /** Pins istiod applies only to MUTUAL and OPTIONAL_MUTUAL (ApplyCredentialSDSToServerCommonTLSContext). */
@@ -52,7 +49,6 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
         out.push(`${path}.tls.${k}: is not used with PASSTHROUGH (the backend terminates TLS)`);
     return out;
   }
-  for (const [k, why] of Object.entries(NOT_YET)) if (set(k)) out.push(`${path}.tls.${k}: ${why}`);
   if (mode === "ISTIO_MUTUAL") {
     // The gateway presents its own mesh certificate (SDS default) and verifies clients against the mesh root (ROOTCA).
     for (const [k, what] of Object.entries(NOT_WITH_ISTIO_MUTUAL))
@@ -74,8 +70,6 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
             ? `${path}.tls.caCrl: CRL is not supported with SIMPLE TLS`
             : `${path}.tls.${k}: is not used with SIMPLE (no client certificate is asked for)`,
         );
-  if (set("caCrl") && set("credentialName"))
-    out.push(`${path}.tls.caCrl: CRL is not supported with credentialName. CRL has to be specified in the credential`);
   // As Envoy's tls_params: a minimum above the maximum, or a suite the proxies don't have, would be NACKed.
   const [min, max] = [VERSIONS.indexOf(tls.minProtocolVersion ?? ""), VERSIONS.indexOf(tls.maxProtocolVersion ?? "")];
   if (min > 0 && max > 0 && min > max)
@@ -93,21 +87,7 @@ export function serverTlsProblems(tls: ServerTLSSettings, protocol: string, path
     out.push(
       `${path}.tls.mode: ${mode} is not supported yet for ${protocol} servers (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL and PASSTHROUGH are)`,
     );
-  if (set("credentialName")) {
-    // The Secret holds them all (the CA: its cacert or ca.crt, or Secret <name>-cacert): files as well would be ignored.
-    if (typeof tls.credentialName !== "string" || !tls.credentialName)
-      out.push(`${path}.tls.credentialName: must be a Secret's name`);
-    for (const k of ["serverCertificate", "privateKey", "caCertificates"])
-      if (set(k)) out.push(`${path}.tls.${k}: is not used with credentialName (the Secret holds it)`);
-    return out;
-  }
-  if (!tls.serverCertificate) out.push(`${path}.tls.serverCertificate: is required (the certificate's file)`);
-  if (!tls.privateKey) out.push(`${path}.tls.privateKey: is required (the key's file)`);
-  // As istiod's validateTLSOptions ("MUTUAL TLS requires a client CA bundle"): OPTIONAL_MUTUAL checks a certificate a
-  // client presents against the same CA.
-  if ((mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") && !tls.caCertificates)
-    out.push(`${path}.tls.caCertificates: is required with ${mode} (the CA client certificates are checked against)`);
-  return out;
+  return [...out, ...certificateSourceProblems(tls, mode, path)];
 }
 
 /** The client checks' values: lists of strings, and pins Envoy can read (its messages, which would NACK the listener). */

@@ -1,7 +1,7 @@
 // Compiles a Listener with its HttpConnectionManager and http_filters.
 import { tlsParams } from "./tls-params.js";
 import { isIP } from "node:net";
-import type { DataSource, HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
+import type { HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, WeightedCluster } from "./types.js";
 import { adsSource, anyType, ConfigError, isObj, join, nameOf, onlyKnown, Reader, type Obj } from "./read.js";
 import { compileFilter } from "./filters.js";
 import { filterConfig } from "../filters/api.js";
@@ -309,11 +309,16 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
     "common_tls_context",
   );
   const certs = r.list(common, "tls_certificates", cp);
-  if (certs.length !== 1) r.fail(join(cp, "tls_certificates"), "exactly one certificate is supported");
-  const tp = join(cp, "tls_certificates[0]");
-  const cert = r.obj(certs[0], tp);
-  onlyKnown(r, cert, tp, ["certificate_chain", "private_key"], "TlsCertificate");
-  const source = (key: string): DataSource => dataSource(r, cert, key, tp);
+  if (!certs.length) r.fail(join(cp, "tls_certificates"), "a certificate is required");
+  const certificates = certs.map((c, i) => {
+    const tp = join(join(cp, "tls_certificates"), i);
+    const cert = r.obj(c, tp);
+    onlyKnown(r, cert, tp, ["certificate_chain", "private_key"], "TlsCertificate");
+    return {
+      certificateChain: dataSource(r, cert, "certificate_chain", tp),
+      privateKey: dataSource(r, cert, "private_key", tp),
+    };
+  });
   const alpn = r.list(common, "alpn_protocols", cp).map(String);
   const vp = join(cp, "validation_context");
   const v = validationContext(r, r.optObj(common, "validation_context", cp), vp, true);
@@ -321,8 +326,7 @@ function listenerTls(r: Reader, ts: Obj | undefined, secrets: Secrets): Listener
   if (requireClientCert && !v.ca)
     r.fail(join(p, "require_client_certificate"), "needs a validation context (trusted_ca) to verify clients with");
   return {
-    certificateChain: source("certificate_chain"),
-    privateKey: source("private_key"),
+    certificates,
     alpn: alpn.length ? alpn : ["h2", "http/1.1"],
     ...v,
     requireClientCert,

@@ -95,14 +95,15 @@ export function resolveSds(r: Reader, c: Obj, cp: string, secrets: Secrets, miss
   const out: Obj = { ...c };
   const certRefs = r.list(c, "tls_certificate_sds_secret_configs", cp);
   if (certRefs.length) {
-    if (certRefs.length > 1 || c.tls_certificates !== undefined)
-      r.fail(join(cp, "tls_certificate_sds_secret_configs"), "exactly one certificate is supported");
-    const p = join(cp, "tls_certificate_sds_secret_configs[0]");
-    const s = fit(secretRef(r, r.obj(certRefs[0], p), p, secrets, missing), true, missing);
-    if (!s.cert || !s.key) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no tls_certificate`);
-    out.tls_certificates = [
-      { certificate_chain: inline(s.cert as DataSource), private_key: inline(s.key as DataSource) },
-    ];
+    if (c.tls_certificates !== undefined)
+      r.fail(join(cp, "tls_certificate_sds_secret_configs"), "not together with tls_certificates");
+    // Each named secret's certificate, in order (a listener may have several, one per key type: listeners.ts).
+    out.tls_certificates = certRefs.map((ref, i) => {
+      const p = join(join(cp, "tls_certificate_sds_secret_configs"), i);
+      const s = fit(secretRef(r, r.obj(ref, p), p, secrets, missing), true, missing);
+      if (!s.cert || !s.key) r.fail(join(p, "name"), `secret ${JSON.stringify(s.name)} holds no tls_certificate`);
+      return { certificate_chain: inline(s.cert as DataSource), private_key: inline(s.key as DataSource) };
+    });
     delete out.tls_certificate_sds_secret_configs;
   }
   /** The secret's trusted_ca, and its crl when it has one. */

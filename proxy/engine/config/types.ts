@@ -125,10 +125,17 @@ export interface DataSource {
   inline?: string;
 }
 
-/** A DownstreamTlsContext: the listener terminates TLS, and ALPN picks HTTP/2 or HTTP/1.1. */
-export interface ListenerTls {
+/** One of a listener's certificates (tls_certificates) and its key. */
+export interface ListenerCertificate {
   certificateChain: DataSource;
   privateKey: DataSource;
+}
+
+/** A DownstreamTlsContext: the listener terminates TLS, and ALPN picks HTTP/2 or HTTP/1.1. */
+export interface ListenerTls {
+  /** tls_certificates: one, or as Envoy's server contexts one RSA and one ECDSA, OpenSSL presenting the ECDSA one to a
+   * client whose signature algorithms (TLS 1.3) or cipher suites (TLS 1.2) allow it, else the RSA one. */
+  certificates: ListenerCertificate[];
   alpn: string[];
   /** validation_context.trusted_ca: client certificates are asked for and verified against it (with `crl`), then
    * matched against `sans` and the pins (`spki`, `hashes`: one of them matching), as Envoy's DefaultCertValidator. */

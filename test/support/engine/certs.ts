@@ -1,22 +1,31 @@
-// A self-signed certificate and its PEM private key for TLS tests (CN and SAN localhost, valid for an hour).
+// Self-signed certificates and their PEM private keys for TLS tests (valid for an hour), and CRLs.
 import { webcrypto } from "node:crypto";
 import "reflect-metadata"; // @peculiar/x509 needs it
 import * as x509 from "@peculiar/x509";
 import { importKey } from "../../../operator/runtime/pki.js";
 
-export async function selfSigned(): Promise<{ cert: string; key: string }> {
+const ECDSA = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+const RSA = {
+  name: "RSASSA-PKCS1-v1_5",
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: "SHA-256",
+};
+
+/** A self-signed certificate, CN and SAN `name` (localhost), with an ECDSA P-256 key or (`rsa`) an RSA 2048 one. */
+export async function selfSigned(name = "localhost", rsa = false): Promise<{ cert: string; key: string }> {
   // unknown: node's webcrypto is the DOM's Crypto in all but its TypeScript name (this project has no DOM lib)
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-  const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const alg = rsa ? RSA : ECDSA;
   const keys = await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: "01",
-    name: "CN=localhost",
+    name: `CN=${name}`,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 3_600_000),
     signingAlgorithm: alg,
     keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: "localhost" }])],
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: "dns", value: name }])],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey)).toString("base64");
   return {
