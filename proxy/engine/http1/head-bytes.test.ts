@@ -1,4 +1,4 @@
-import { serializeHead } from "./head-bytes.js";
+import { joinAfter, serializeHead, withServerLine } from "./head-bytes.js";
 
 describe("serializeHead", () => {
   it("lays out the start line, each field and the blank line, with an added field last", () => {
@@ -26,5 +26,36 @@ describe("serializeHead", () => {
       `GET /2999 HTTP/1.1\r\nhost: h\r\nx-i: ${"v".repeat(2999 % 90)}\r\n\r\n`,
     );
     expect(huge.length).toBe("GET / HTTP/1.1\r\nx-big: \r\n\r\n".length + 100_000);
+  });
+});
+
+describe("withServerLine", () => {
+  const raw = (lines: string[]) => Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+  it("drops the upstream's server lines, whatever their case, keeps the rest in order, and names the proxy last", () => {
+    const head = raw(["HTTP/1.1 200 OK", "Server: nginx/1.22.1", "Date: x", "SERVER: again", "Content-Length: 2"]);
+    expect(withServerLine(head, "istio-envoy").toString("latin1")).toBe(
+      "HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 2\r\nserver: istio-envoy\r\n\r\n",
+    );
+  });
+  it("adds the line to a head without one, and leaves look-alike names alone", () => {
+    const head = raw(["HTTP/1.1 204 No Content", "Server-Timing: db;dur=1", "X-Server: y"]);
+    expect(withServerLine(head, "envoy").toString("latin1")).toBe(
+      "HTTP/1.1 204 No Content\r\nServer-Timing: db;dur=1\r\nX-Server: y\r\nserver: envoy\r\n\r\n",
+    );
+    expect(withServerLine(raw(["HTTP/1.1 200 OK"]), "e").toString("latin1")).toBe(
+      "HTTP/1.1 200 OK\r\nserver: e\r\n\r\n",
+    );
+  });
+});
+
+describe("joinAfter", () => {
+  it("puts the body right after the last head written, one buffer; else leaves it to the caller", () => {
+    const head = serializeHead("HTTP/1.1 200 OK", ["content-length", "2"]);
+    const joined = joinAfter(head, Buffer.from("ok"));
+    expect(joined?.toString("latin1")).toBe("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    const older = serializeHead("HTTP/1.1 200 OK", []);
+    serializeHead("HTTP/1.1 204 No Content", []);
+    expect(joinAfter(older, Buffer.from("x"))).toBeUndefined();
+    expect(joinAfter(Buffer.from("HTTP/1.1 200 OK\r\n\r\n"), Buffer.from("x"))).toBeUndefined();
   });
 });

@@ -21,6 +21,69 @@ function put(s: string, at: number): number {
   return at + n;
 }
 
+/** A slab with `length` bytes free from `used`. */
+function reserve(length: number): Buffer {
+  if (length > slab.length - used) {
+    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, length));
+    used = 0;
+  }
+  return slab;
+}
+
+/**
+ * An upstream's head as it came (`raw`, its blank line included) with its `server` lines dropped, whatever their
+ * case, and `server: <name>` added last: the HCM's server header (server-header.ts) at the cost of copying the
+ * bytes once, where serializing the head anew would build its header list and every line again.
+ */
+export function withServerLine(raw: Buffer, name: string): Buffer {
+  const b = reserve(raw.length + name.length + 10);
+  const start = used;
+  let at = start;
+  const end = raw.length - 2; // the blank line's CRLF
+  let from = 0; // the run of bytes not yet copied
+  let line = raw.indexOf(10) + 1; // after the status line
+  while (line > 0 && line < end) {
+    let next = line;
+    while (next < end && raw[next] !== 13) next++;
+    next += 2;
+    if (next - line > 7 && isServerName(raw, line)) {
+      at += raw.copy(b, at, from, line);
+      from = next;
+    }
+    line = next;
+  }
+  at += raw.copy(b, at, from, end);
+  at = fieldLine(b, "server", name, at);
+  b[at++] = 13;
+  b[at++] = 10;
+  used = at;
+  return b.subarray(start, at);
+}
+
+/** "server:" at `i`, in any case. */
+function isServerName(raw: Buffer, i: number): boolean {
+  return (
+    ((raw[i] as number) | 0x20) === 0x73 &&
+    ((raw[i + 1] as number) | 0x20) === 0x65 &&
+    ((raw[i + 2] as number) | 0x20) === 0x72 &&
+    ((raw[i + 3] as number) | 0x20) === 0x76 &&
+    ((raw[i + 4] as number) | 0x20) === 0x65 &&
+    ((raw[i + 5] as number) | 0x20) === 0x72 &&
+    raw[i + 6] === 58
+  );
+}
+
+/**
+ * `head` with `body` after it, in one buffer, when `head` is the slab's last region and `body` fits after it (a
+ * response head and its first bytes leave in one write, copied once); else undefined.
+ */
+export function joinAfter(head: Buffer, body: Buffer): Buffer | undefined {
+  if (head.buffer !== slab.buffer || head.byteOffset + head.length !== used || body.length > slab.length - used)
+    return undefined;
+  used += body.copy(slab, used);
+  return Buffer.from(slab.buffer, head.byteOffset, head.length + body.length);
+}
+
 /**
  * `startLine` CRLF, each `name: value` CRLF of the flat header list (then `name`/`value` when given: a header added
  * without copying the list), CRLF.
@@ -29,25 +92,20 @@ export function serializeHead(startLine: string, headers: readonly string[], nam
   let length = startLine.length + 4;
   for (let i = 0; i < headers.length; i++) length += (headers[i] as string).length + 2;
   if (name !== undefined) length += name.length + (value as string).length + 4;
-  if (length > slab.length - used) {
-    slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, length));
-    used = 0;
-  }
-  const b = slab;
+  const b = reserve(length);
   const start = used;
   let at = put(startLine, start);
   b[at++] = 13;
   b[at++] = 10;
-  for (let i = 0; i < headers.length; i += 2) at = line(headers[i] as string, headers[i + 1] as string, at);
-  if (name !== undefined) at = line(name, value as string, at);
+  for (let i = 0; i < headers.length; i += 2) at = fieldLine(b, headers[i] as string, headers[i + 1] as string, at);
+  if (name !== undefined) at = fieldLine(b, name, value as string, at);
   b[at++] = 13;
   b[at++] = 10;
   used = at;
   return b.subarray(start, at);
 }
 
-function line(name: string, value: string, at: number): number {
-  const b = slab;
+function fieldLine(b: Buffer, name: string, value: string, at: number): number {
   at = put(name, at);
   b[at++] = 58; // ':'
   b[at++] = 32;

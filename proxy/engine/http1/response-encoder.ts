@@ -4,7 +4,7 @@
 // an HTTP/1.0 client, which can't take chunked.
 import type { ResponseHead } from "../http/head.js";
 import { ChunkedScanner, encodeChunk } from "./parse.js";
-import { serializeHead } from "./head-bytes.js";
+import { joinAfter, serializeHead } from "./head-bytes.js";
 
 export class ResponseEncoder {
   private pendingHead: Buffer | undefined;
@@ -54,7 +54,7 @@ export class ResponseEncoder {
         if (head.buffer === chunk.buffer && head.byteOffset + head.length === chunk.byteOffset) {
           return this.write(Buffer.from(head.buffer, head.byteOffset, head.length + chunk.length));
         }
-        if (chunk.length <= 16 * 1024) return this.write(Buffer.concat([head, chunk]));
+        if (chunk.length <= 16 * 1024) return this.write(joinAfter(head, chunk) ?? Buffer.concat([head, chunk]));
         this.write(head);
         return this.write(chunk);
       }
