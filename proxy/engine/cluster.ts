@@ -4,6 +4,7 @@
 import type { Cluster } from "./config/types.js";
 import { startHealthChecks } from "./health.js";
 import { PriorityLb } from "./lb/priority.js";
+import type { PickContext } from "./lb/index.js";
 import type { PreviousPriorities } from "./lb/previous-priorities.js";
 import { Host } from "./cluster-host.js";
 import { breaksStreak, eject, resetStreaks } from "./outlier.js";
@@ -200,9 +201,21 @@ export class ClusterRuntime extends ClusterPool {
   ): Host | undefined {
     const now = Date.now();
     if (this.stale || now >= this.nextExpiry) this.refreshHealth(now);
-    const usable = (k: string) => this.usableHost(this.hosts.get(k), now);
-    return this.lb.choose({ hash, random, usable }, this.panicked, exclude, priorities);
+    // One context per cluster, filled in per pick (a pick runs to its end before any other starts): a request's
+    // pick allocates nothing.
+    const ctx = this.pickContext;
+    this.pickNow = now;
+    ctx.hash = hash;
+    ctx.random = random;
+    return this.lb.choose(ctx, this.panicked, exclude, priorities);
   }
+
+  private pickNow = 0;
+  private readonly pickContext: PickContext = {
+    hash: undefined,
+    random: Math.random,
+    usable: (k: string) => this.usableHost(this.hosts.get(k), this.pickNow),
+  };
 
   private stopChecks: (() => void) | undefined;
   private checking: Cluster["healthCheck"];
