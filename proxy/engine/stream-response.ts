@@ -2,7 +2,7 @@
 // response's header edits, its body and end, the 101 that turns the request into a tunnel, a reset once the response
 // started; and what the request's stats and access log take from it (code, bytes, flags, grpc-status).
 import { applyServerHeader, finalHead, serverHeaderKept } from "./server-header.js";
-import { withServerLine } from "./http1/head-bytes.js";
+import { withFields } from "./http1/head-bytes.js";
 import type {
   HeaderEdits,
   HttpConnectionManager,
@@ -129,7 +129,7 @@ export abstract class StreamResponse {
       // The server header alone: the upstream's bytes go on with that line changed, not serialized anew.
       const h = head.headers.slice();
       applyServerHeader(h, server);
-      return this.req.down.head(head, h, withServerLine(raw, server.name));
+      return this.req.down.head(head, h, withFields(raw, ["server", server.name]));
     }
     const h = head.headers.slice();
     applyEdits(h, "response", levels);

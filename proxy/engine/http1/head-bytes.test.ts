@@ -1,4 +1,4 @@
-import { joinAfter, serializeHead, withServerLine } from "./head-bytes.js";
+import { joinAfter, serializeHead, withFields } from "./head-bytes.js";
 
 describe("serializeHead", () => {
   it("lays out the start line, each field and the blank line, with an added field last", () => {
@@ -29,20 +29,26 @@ describe("serializeHead", () => {
   });
 });
 
-describe("withServerLine", () => {
+describe("withFields", () => {
   const raw = (lines: string[]) => Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
   it("drops the upstream's server lines, whatever their case, keeps the rest in order, and names the proxy last", () => {
     const head = raw(["HTTP/1.1 200 OK", "Server: nginx/1.22.1", "Date: x", "SERVER: again", "Content-Length: 2"]);
-    expect(withServerLine(head, "istio-envoy").toString("latin1")).toBe(
+    expect(withFields(head, ["server", "istio-envoy"]).toString("latin1")).toBe(
       "HTTP/1.1 200 OK\r\nDate: x\r\nContent-Length: 2\r\nserver: istio-envoy\r\n\r\n",
+    );
+  });
+  it("sets several fields at once, each one's old lines dropped", () => {
+    const head = raw(["HTTP/1.1 200 OK", "X-Envoy-Upstream-Service-Time: 9", "Server: a", "Vary: x"]);
+    expect(withFields(head, ["server", "envoy", "x-envoy-upstream-service-time", "3"]).toString("latin1")).toBe(
+      "HTTP/1.1 200 OK\r\nVary: x\r\nserver: envoy\r\nx-envoy-upstream-service-time: 3\r\n\r\n",
     );
   });
   it("adds the line to a head without one, and leaves look-alike names alone", () => {
     const head = raw(["HTTP/1.1 204 No Content", "Server-Timing: db;dur=1", "X-Server: y"]);
-    expect(withServerLine(head, "envoy").toString("latin1")).toBe(
+    expect(withFields(head, ["server", "envoy"]).toString("latin1")).toBe(
       "HTTP/1.1 204 No Content\r\nServer-Timing: db;dur=1\r\nX-Server: y\r\nserver: envoy\r\n\r\n",
     );
-    expect(withServerLine(raw(["HTTP/1.1 200 OK"]), "e").toString("latin1")).toBe(
+    expect(withFields(raw(["HTTP/1.1 200 OK"]), ["server", "e"]).toString("latin1")).toBe(
       "HTTP/1.1 200 OK\r\nserver: e\r\n\r\n",
     );
   });

@@ -31,12 +31,15 @@ function reserve(length: number): Buffer {
 }
 
 /**
- * An upstream's head as it came (`raw`, its blank line included) with its `server` lines dropped, whatever their
- * case, and `server: <name>` added last: the HCM's server header (server-header.ts) at the cost of copying the
- * bytes once, where serializing the head anew would build its header list and every line again.
+ * An upstream's head as it came (`raw`, its blank line included) with fields set: for each `name, value` pair of
+ * `fields` (names lower-case), its lines dropped whatever their case and `name: value` added last. The HCM's server
+ * header and the router's x-envoy-upstream-service-time cost a copy of the bytes this way, where serializing the head
+ * anew would build its header list and every line again.
  */
-export function withServerLine(raw: Buffer, name: string): Buffer {
-  const b = reserve(raw.length + name.length + 10);
+export function withFields(raw: Buffer, fields: readonly string[]): Buffer {
+  let length = raw.length;
+  for (let i = 0; i < fields.length; i++) length += (fields[i] as string).length + 2;
+  const b = reserve(length);
   const start = used;
   let at = start;
   const end = raw.length - 2; // the blank line's CRLF
@@ -46,31 +49,31 @@ export function withServerLine(raw: Buffer, name: string): Buffer {
     let next = line;
     while (next < end && raw[next] !== 13) next++;
     next += 2;
-    if (next - line > 7 && isServerName(raw, line)) {
+    if (namedIn(raw, line, fields)) {
       at += raw.copy(b, at, from, line);
       from = next;
     }
     line = next;
   }
   at += raw.copy(b, at, from, end);
-  at = fieldLine(b, "server", name, at);
+  for (let i = 0; i < fields.length; i += 2) at = fieldLine(b, fields[i] as string, fields[i + 1] as string, at);
   b[at++] = 13;
   b[at++] = 10;
   used = at;
   return b.subarray(start, at);
 }
 
-/** "server:" at `i`, in any case. */
-function isServerName(raw: Buffer, i: number): boolean {
-  return (
-    ((raw[i] as number) | 0x20) === 0x73 &&
-    ((raw[i + 1] as number) | 0x20) === 0x65 &&
-    ((raw[i + 2] as number) | 0x20) === 0x72 &&
-    ((raw[i + 3] as number) | 0x20) === 0x76 &&
-    ((raw[i + 4] as number) | 0x20) === 0x65 &&
-    ((raw[i + 5] as number) | 0x20) === 0x72 &&
-    raw[i + 6] === 58
-  );
+/** Whether the line at `i` is a field one of `fields`' names names (any case, then a colon). */
+function namedIn(raw: Buffer, i: number, fields: readonly string[]): boolean {
+  for (let f = 0; f < fields.length; f += 2) {
+    const name = fields[f] as string;
+    const n = name.length;
+    if (raw[i + n] !== 58) continue;
+    let k = 0;
+    while (k < n && ((raw[i + k] as number) | 0x20) === name.charCodeAt(k)) k++;
+    if (k === n) return true;
+  }
+  return false;
 }
 
 /**
