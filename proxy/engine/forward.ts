@@ -86,6 +86,11 @@ export class Forward implements Exchange, CookieMaker, Timed {
     return this.stream.ctx;
   }
 
+  /** x-envoy-overloaded on a circuit breaker's reply, unless the router suppresses its headers (no allocation). */
+  private overloaded(): string[] | undefined {
+    return this.stream.hcm.suppressEnvoyHeaders ? undefined : OVERLOADED;
+  }
+
   private local(status: number, flag: LocalFlag, extra?: string[]): void {
     this.stream.sendLocalReply(status, flag, extra);
   }
@@ -101,7 +106,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
     this.levels = [this.stream.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
     if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
-      return this.local(503, "UO", OVERLOADED);
+      return this.local(503, "UO", this.overloaded());
     }
     cluster.usage.add(REQUESTS, 1);
     cluster.counters.upstream_rq_total++;
@@ -212,7 +217,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
     );
     if (r === "overflow") {
       this.endAttempt();
-      return this.local(503, "UO", OVERLOADED);
+      return this.local(503, "UO", this.overloaded());
     }
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
