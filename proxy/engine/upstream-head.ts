@@ -6,7 +6,7 @@ import type { HeaderEdits } from "./config/types.js";
 import { type RequestHead, headerValue } from "./http/head.js";
 import type { UpstreamRequest } from "./link.js";
 import { injectSpan, type TraceIds } from "./tracing/context.js";
-import { applyEdits, removeHeader, setHeader } from "./router/index.js";
+import { applyEdits, removeHeader } from "./router/index.js";
 
 const pool = Buffer.alloc(8192);
 let poolAt = pool.length;
@@ -148,13 +148,6 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
   }
   // Every field named here, the later ones too: set afterwards, they would cost the object a property array.
   return { method: head.method, path: o.path, headers, body, chunked, upgrade: false, h1: undefined };
-}
-
-/** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
-export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {
-  const headers = req.headers.slice();
-  setHeader(headers, "x-envoy-attempt-count", String(attempt));
-  return { ...req, headers, h1: undefined };
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

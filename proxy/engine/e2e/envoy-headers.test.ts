@@ -8,6 +8,7 @@ import {
   ROUTER,
   until,
   type BackendHandler,
+  type Reply,
 } from "../../../test/support/engine/helpers.js";
 
 const SUPPRESSING = { ...ROUTER, typed_config: { ...ROUTER.typed_config, suppress_envoy_headers: true } };
@@ -41,6 +42,60 @@ describe("the router's x-envoy-* headers (suppress_envoy_headers)", () => {
     const headers = await overflowed(SUPPRESSING);
     expect(headers["x-envoy-overloaded"]).toBeUndefined();
     expect(headers.server).toBe("envoy"); // the HCM's headers stay
+  });
+
+  /** What the client and the app see of one request to a route (its timeout, retry policy) through `router`. */
+  const seen = async (router: unknown, route: Record<string, unknown>): Promise<{ client: Reply; app: string[] }> => {
+    const app: string[] = [];
+    const echo: BackendHandler = (req, res) => {
+      app.push(req.headers["x-envoy-expected-rq-timeout-ms"] as string);
+      res.end("ok");
+    };
+    const b = await up("echo", echo);
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "echo", ...route } }],
+      [cluster("echo", [b.port])],
+      [router],
+    );
+    return { client: await get(port, "/"), app };
+  };
+
+  it("by default the app is told the route's timeout and the client the upstream's time, in whole ms", async () => {
+    const { client, app } = await seen(ROUTER, { timeout: "3s" });
+    expect(app).toEqual(["3000"]);
+    expect(client.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
+  });
+
+  it("the per-try timeout where it is shorter; the route's default 15 s; none with no timeout", async () => {
+    const perTry = { timeout: "3s", retry_policy: { retry_on: "5xx", per_try_timeout: "0.25s" } };
+    expect((await seen(ROUTER, perTry)).app).toEqual(["250"]);
+    expect((await seen(ROUTER, {})).app).toEqual(["15000"]);
+    expect((await seen(ROUTER, { timeout: "0s" })).app).toEqual([undefined]);
+  });
+
+  it("a retry is told the time left of the route's timeout", async () => {
+    const app: string[] = [];
+    const flaky: BackendHandler = (req, res) => {
+      app.push(req.headers["x-envoy-expected-rq-timeout-ms"] as string);
+      if (app.length === 1) setTimeout(() => res.writeHead(503).end(), 300);
+      else res.end("ok");
+    };
+    const b = await up("flaky", flaky);
+    const { port } = await engineFor(
+      [{ match: { prefix: "/" }, route: { cluster: "flaky", timeout: "3s", retry_policy: { retry_on: "5xx" } } }],
+      [cluster("flaky", [b.port])],
+    );
+    expect((await get(port, "/")).status).toBe(200);
+    expect(Number(app[0])).toBe(3000);
+    expect(Number(app[1])).toBeLessThanOrEqual(2700);
+    expect(Number(app[1])).toBeGreaterThan(2000);
+  });
+
+  it("suppressed, the client sees no x-envoy-upstream-service-time and the app no x-envoy-expected-rq-timeout-ms", async () => {
+    const { client, app } = await seen(SUPPRESSING, { timeout: "3s" });
+    expect(app).toEqual([undefined]);
+    expect(client.headers["x-envoy-upstream-service-time"]).toBeUndefined();
+    expect(client.headers.server).toBe("envoy");
   });
 
   it("the router's other options are still a NACK naming them", async () => {
