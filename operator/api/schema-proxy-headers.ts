@@ -61,7 +61,9 @@ export const proxyHeadersSchema: Schema = message(
       },
     }),
     envoyDebugHeaders: message("Envoy's x-envoy- debug headers.", {
-      disabled: only(false, "Not supported by Weft (the router's suppress_envoy_headers): only false."),
+      disabled: flag(
+        "The router adds none of its x-envoy- headers: no x-envoy-upstream-service-time to clients, no x-envoy-expected-rq-timeout-ms to apps, no x-envoy-overloaded (Envoy's suppress_envoy_headers). x-envoy-attempt-count is attemptCount's.",
+      ),
     }),
     preserveHttp1HeaderCase: only(
       false,

@@ -4,10 +4,11 @@
 //   server {disabled, value}                      → server_name / server_header_transformation PASS_THROUGH
 //   requestId {disabled}                          → generate_request_id: false
 //   attemptCount {disabled}                       → include_request_attempt_count off (x-envoy-attempt-count)
+//   envoyDebugHeaders {disabled}                  → the router's suppress_envoy_headers (no x-envoy-upstream-service-time,
+//                                                   x-envoy-expected-rq-timeout-ms, x-envoy-overloaded)
 //   metadataExchangeHeaders {mode: IN_MESH}       → nothing to do: Weft's proxies send no metadata-exchange headers
 //                                                   (x-envoy-peer-metadata) to anyone, in the mesh or out of it
-// The rest is refused by name unless it says what the proxies do anyway: envoyDebugHeaders {disabled: true} (the
-// router's suppress_envoy_headers, which the engine doesn't implement), preserveHttp1HeaderCase: true (the engine
+// The rest is refused by name unless it says what the proxies do anyway: preserveHttp1HeaderCase: true (the engine
 // doesn't keep header case), xForwardedHost / xForwardedPort {enabled: true}.
 import { FORWARD_CLIENT_CERT_MODES, type XfccMode } from "../../../proxy/engine/xfcc.js";
 
@@ -24,6 +25,8 @@ export interface ProxyHeaders {
   requestIdDisabled: boolean;
   /** attemptCount.disabled: no x-envoy-attempt-count to the upstream. */
   attemptCountDisabled: boolean;
+  /** envoyDebugHeaders.disabled: the router adds none of its x-envoy-* headers (suppress_envoy_headers). */
+  envoyDebugHeadersDisabled: boolean;
 }
 
 export const DEFAULT_PROXY_HEADERS: ProxyHeaders = Object.freeze({
@@ -33,6 +36,7 @@ export const DEFAULT_PROXY_HEADERS: ProxyHeaders = Object.freeze({
   serverName: undefined,
   requestIdDisabled: false,
   attemptCountDisabled: false,
+  envoyDebugHeadersDisabled: false,
 });
 
 const P = "defaultConfig.proxyHeaders.";
@@ -53,7 +57,6 @@ function flags<K extends string>(v: unknown, at: string, keys: readonly K[]): Pa
 
 /** Fields Weft's proxies can't honour: refused by name when set to other than what they do anyway. */
 const REFUSED: Record<string, { key: string; does: boolean; why: string }> = {
-  envoyDebugHeaders: { key: "disabled", does: false, why: "the router's suppress_envoy_headers is not implemented" },
   xForwardedHost: { key: "enabled", does: false, why: "append_x_forwarded_host is not implemented" },
   xForwardedPort: { key: "enabled", does: false, why: "append_x_forwarded_port is not implemented" },
 };
@@ -64,6 +67,7 @@ const KNOWN = [
   "server",
   "requestId",
   "attemptCount",
+  "envoyDebugHeaders",
   "metadataExchangeHeaders",
   "preserveHttp1HeaderCase",
   ...Object.keys(REFUSED),
@@ -121,5 +125,6 @@ export function parseProxyHeaders(v: unknown): ProxyHeaders {
     serverName: value || undefined,
     requestIdDisabled: flags(v.requestId ?? {}, "requestId", ["disabled"]).disabled === true,
     attemptCountDisabled: flags(v.attemptCount ?? {}, "attemptCount", ["disabled"]).disabled === true,
+    envoyDebugHeadersDisabled: flags(v.envoyDebugHeaders ?? {}, "envoyDebugHeaders", ["disabled"]).disabled === true,
   };
 }

@@ -15,22 +15,31 @@ const REVIEWS = parseNodeId("sidecar~10.0.0.12~reviews-v1-0.default~default.svc.
 
 const mesh = (proxyHeaders: string) => parseMeshConfig(`defaultConfig:\n  proxyHeaders: ${proxyHeaders}\n`);
 
-/** Every HTTP connection manager's proxyHeaders fields, by listener. */
-const hcms = (out: TranslateResult) =>
+/** Every HTTP connection manager's typed_config, with its listener's name. */
+const hcmConfigs = (out: TranslateResult) =>
   out.listeners.flatMap((l) =>
     (l.filter_chains ?? [])
       .flatMap((c) => c.filters ?? [])
-      .map((f) => f.typed_config as JsonObject)
-      .filter((t) => String(t["@type"]).endsWith(".HttpConnectionManager"))
-      .map((t) => ({
-        listener: l.name,
-        server_name: t.server_name,
-        server_header_transformation: t.server_header_transformation,
-        generate_request_id: t.generate_request_id,
-        forward: t.forward_client_cert_details,
-        set: t.set_current_client_cert_details,
-      })),
+      .map((f) => ({ listener: l.name, t: f.typed_config as JsonObject }))
+      .filter(({ t }) => String(t["@type"]).endsWith(".HttpConnectionManager")),
   );
+
+/** Every HTTP connection manager's proxyHeaders fields, by listener. */
+const hcms = (out: TranslateResult) =>
+  hcmConfigs(out).map(({ listener, t }) => ({
+    listener,
+    server_name: t.server_name,
+    server_header_transformation: t.server_header_transformation,
+    generate_request_id: t.generate_request_id,
+    forward: t.forward_client_cert_details,
+    set: t.set_current_client_cert_details,
+  }));
+
+/** Every HTTP connection manager's router filter's typed_config. */
+const routers = (out: TranslateResult) =>
+  hcmConfigs(out)
+    .flatMap(({ t }) => (t.http_filters as JsonObject[]).filter((f) => f.name === "envoy.filters.http.router"))
+    .map((f) => f.typed_config);
 
 const attemptCounts = (out: TranslateResult) =>
   out.routes.flatMap((r) => (r.virtual_hosts ?? []).map((vh) => vh.include_request_attempt_count));
@@ -72,6 +81,16 @@ describe("proxyHeaders in a sidecar's resources, as istiod renders them", () => 
       expect(h).toMatchObject({ server_name: undefined, server_header_transformation: "PASS_THROUGH" });
   });
 
+  it("envoyDebugHeaders.disabled: suppress_envoy_headers on every router, inbound and outbound (istiod's Router)", () => {
+    const type = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
+    const byDefault = routers(sidecar());
+    expect(byDefault.length).toBeGreaterThan(1);
+    expect(new Set(byDefault.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ "@type": type })]));
+    const suppressed = routers(sidecar("{envoyDebugHeaders: {disabled: true}}"));
+    expect(suppressed.length).toBe(byDefault.length);
+    for (const r of suppressed) expect(r).toEqual({ "@type": type, suppress_envoy_headers: true });
+  });
+
   it("forwardedClientCert and setCurrentClientCertDetails on the inbound (unset details keep istiod's defaults)", () => {
     const inbound = (ph: string) => hcms(sidecar(ph)).filter((h) => h.listener === "virtualInbound");
     expect(
@@ -100,7 +119,10 @@ describe("proxyHeaders at a gateway, through the engine", () => {
   });
 
   /** A request through a gateway translated under this proxyHeaders: what the client and the app saw. */
-  async function through(proxyHeaders?: string): Promise<{ server: unknown; app: Record<string, string> }> {
+  async function through(
+    proxyHeaders?: string,
+    route = "",
+  ): Promise<{ server: unknown; headers: Record<string, unknown>; app: Record<string, string> }> {
     const port = await freePort();
     const model = meshModel(
       `apiVersion: networking.istio.io/v1
@@ -108,7 +130,7 @@ kind: Gateway
 metadata: { name: edge, namespace: default }
 spec:
   servers: [{ port: { number: ${port}, name: http, protocol: HTTP }, hosts: [shop.example.com] }]
-${appBehindGateway(app.port, ["shop.example.com"])}`,
+${appBehindGateway(app.port, ["shop.example.com"]).replace("http: [{ route:", `http: [{ ${route}route:`)}`,
     );
     if (proxyHeaders) model.mesh = mesh(proxyHeaders);
     const out = translate(model, GATEWAY);
@@ -117,7 +139,7 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`,
     engines.push(await testEngine(out));
     const r = await get(port, "/", { host: "shop.example.com" });
     expect(r.status).toBe(200);
-    return { server: r.headers.server, app: JSON.parse(r.body) as Record<string, string> };
+    return { server: r.headers.server, headers: r.headers, app: JSON.parse(r.body) as Record<string, string> };
   }
 
   it("by default the client sees `server: istio-envoy`; the app gets an x-request-id and x-envoy-attempt-count", async () => {
@@ -137,6 +159,20 @@ ${appBehindGateway(app.port, ["shop.example.com"])}`,
   it("server {disabled: true}: the app's own server header reaches the client", async () => {
     expect((await through("{server: {disabled: true}}")).server).toBe("gunicorn");
   });
+
+  it("by default a VirtualService timeout reaches the app as x-envoy-expected-rq-timeout-ms, the client gets x-envoy-upstream-service-time", async () => {
+    const r = await through(undefined, "timeout: 3s, ");
+    expect(r.app["x-envoy-expected-rq-timeout-ms"]).toBe("3000");
+    expect(r.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
+  });
+
+  it("envoyDebugHeaders {disabled: true}: the client sees no x-envoy-upstream-service-time, the app no x-envoy-expected-rq-timeout-ms", async () => {
+    const r = await through("{envoyDebugHeaders: {disabled: true}}", "timeout: 3s, ");
+    expect(r.app["x-envoy-expected-rq-timeout-ms"]).toBeUndefined();
+    expect(r.headers["x-envoy-upstream-service-time"]).toBeUndefined();
+    expect(r.server).toBe("istio-envoy");
+    expect(r.app["x-envoy-attempt-count"]).toBe("1"); // not the router's: it stays, as Envoy's
+  });
 });
 
 describe("proxyHeaders in the mesh config: what can't be honoured is refused by name", () => {
@@ -145,7 +181,10 @@ describe("proxyHeaders in the mesh config: what can't be honoured is refused by 
       "{forwardedClientCert: SANITISE}",
       /proxyHeaders\.forwardedClientCert: "SANITISE" is not one of UNDEFINED, SANITIZE/,
     ],
-    ["{envoyDebugHeaders: {disabled: true}}", /proxyHeaders\.envoyDebugHeaders\.disabled: not supported by Weft/],
+    [
+      "{envoyDebugHeaders: {disabled: maybe}}",
+      /proxyHeaders\.envoyDebugHeaders\.disabled: "maybe" is not true or false/,
+    ],
     ["{preserveHttp1HeaderCase: true}", /proxyHeaders\.preserveHttp1HeaderCase: not supported by Weft/],
     ["{xForwardedHost: {enabled: true}}", /proxyHeaders\.xForwardedHost\.enabled: not supported by Weft/],
     ["{xForwardedPort: {enabled: true}}", /proxyHeaders\.xForwardedPort\.enabled: not supported by Weft/],

@@ -7,12 +7,15 @@
 //   A sidecar's inbound: forward_client_cert_details from forwardedClientCert (APPEND_FORWARD), with
 //   set_current_client_cert_details always (subject, dns, uri unless turned off; cert, chain if turned on), as
 //   buildSidecarInboundHTTPOpts. Gateways keep gatewayTopology's XFCC (edge.ts), as istiod's.
+//   envoyDebugHeaders.disabled: the router filter's suppress_envoy_headers on every HCM (istiod's BuildRouterFilter
+//   with SuppressDebugHeaders, sidecar and gateway alike).
 // attemptCount goes on the virtual hosts (attemptCount() below, read where they are built).
 import type { Listener } from "../../../proxy/xds/resources.js";
 import type { MeshSettings } from "../model/mesh.js";
 import { DEFAULT_PROXY_HEADERS, type ProxyHeaders } from "../model/mesh-proxy-headers.js";
 
 const HCM = "envoy.filters.network.http_connection_manager";
+const ROUTER = "envoy.filters.http.router";
 /** istiod's EnvoyServerName. */
 export const ISTIO_SERVER_NAME = "istio-envoy";
 
@@ -54,17 +57,35 @@ export function withProxyHeaders(
     inbound: proxyHeaderFields(mesh, kind === "router" ? "gateway" : "inbound"),
     outbound: proxyHeaderFields(mesh, kind === "router" ? "gateway" : "outbound"),
   };
+  const suppress = headersOf(mesh).envoyDebugHeadersDisabled;
   return listeners.map((l) => {
     const set = fields[l.traffic_direction === "INBOUND" ? "inbound" : "outbound"];
-    if (!Object.keys(set).length || !l.filter_chains?.some((c) => c.filters?.some((f) => f.name === HCM))) return l;
+    if (!Object.keys(set).length && !suppress) return l;
+    if (!l.filter_chains?.some((c) => c.filters?.some((f) => f.name === HCM))) return l;
     return {
       ...l,
       filter_chains: l.filter_chains.map((c) => ({
         ...c,
         filters: (c.filters ?? []).map((f) =>
-          f.name === HCM ? { ...f, typed_config: { ...(f.typed_config as object), ...set } } : f,
+          f.name === HCM
+            ? { ...f, typed_config: hcmWith(f.typed_config as Record<string, unknown>, set, suppress) }
+            : f,
         ),
       })),
     } as Listener;
   });
+}
+
+/** An HCM's typed_config with `set`, its router's suppress_envoy_headers turned on under `suppress`. */
+function hcmWith(
+  hcm: Record<string, unknown>,
+  set: Record<string, unknown>,
+  suppress: boolean,
+): Record<string, unknown> {
+  if (!suppress) return { ...hcm, ...set };
+  const filters = (hcm.http_filters ?? []) as { name?: string; typed_config?: object }[];
+  const http_filters = filters.map((f) =>
+    f.name === ROUTER ? { ...f, typed_config: { ...f.typed_config, suppress_envoy_headers: true } } : f,
+  );
+  return { ...hcm, ...set, http_filters };
 }
