@@ -168,6 +168,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
       path: rewritePath(a, this.route, head.path, head.query) ?? head.target,
       levels: this.levels,
       host: hostOverride ?? a.hostRewrite,
+      appendXfh: hostOverride === undefined && a.appendXForwardedHost,
       requestId: hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
