@@ -113,6 +113,6 @@ export interface ProxyHeadersSpec {
   metadataExchangeHeaders?: { mode?: "UNDEFINED" | "IN_MESH" };
   envoyDebugHeaders?: { disabled?: boolean };
   preserveHttp1HeaderCase?: false;
-  xForwardedHost?: { enabled?: false };
-  xForwardedPort?: { enabled?: false };
+  xForwardedHost?: { enabled?: boolean };
+  xForwardedPort?: { enabled?: boolean };
 }

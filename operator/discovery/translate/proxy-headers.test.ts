@@ -33,6 +33,7 @@ const hcms = (out: TranslateResult) =>
     generate_request_id: t.generate_request_id,
     forward: t.forward_client_cert_details,
     set: t.set_current_client_cert_details,
+    port: t.append_x_forwarded_port,
   }));
 
 /** Every HTTP connection manager's router filter's typed_config. */
@@ -91,6 +92,18 @@ describe("proxyHeaders in a sidecar's resources, as istiod renders them", () => 
     for (const r of suppressed) expect(r).toEqual({ "@type": type, suppress_envoy_headers: true });
   });
 
+  it("xForwardedPort.enabled: append_x_forwarded_port on every HCM; xForwardedHost.enabled: on the catch-all's route", () => {
+    expect(new Set(hcms(sidecar()).map((h) => h.port))).toEqual(new Set([undefined]));
+    expect(new Set(hcms(sidecar("{xForwardedPort: {enabled: true}}")).map((h) => h.port))).toEqual(new Set([true]));
+    const catchAll = (out: TranslateResult) =>
+      out.routes
+        .flatMap((r) => r.virtual_hosts ?? [])
+        .filter((vh) => vh.name === "allow_any")
+        .map((vh) => vh.routes?.[0]?.route?.append_x_forwarded_host);
+    expect(new Set(catchAll(sidecar()))).toEqual(new Set([undefined]));
+    expect(new Set(catchAll(sidecar("{xForwardedHost: {enabled: true}}")))).toEqual(new Set([true]));
+  });
+
   it("forwardedClientCert and setCurrentClientCertDetails on the inbound (unset details keep istiod's defaults)", () => {
     const inbound = (ph: string) => hcms(sidecar(ph)).filter((h) => h.listener === "virtualInbound");
     expect(
@@ -122,7 +135,8 @@ describe("proxyHeaders at a gateway, through the engine", () => {
   async function through(
     proxyHeaders?: string,
     route = "",
-  ): Promise<{ server: unknown; headers: Record<string, unknown>; app: Record<string, string> }> {
+    sent: Record<string, string> = {},
+  ): Promise<{ server: unknown; headers: Record<string, unknown>; app: Record<string, string>; port: number }> {
     const port = await freePort();
     const model = meshModel(
       `apiVersion: networking.istio.io/v1
@@ -137,9 +151,9 @@ ${appBehindGateway(app.port, ["shop.example.com"]).replace("http: [{ route:", `h
     expect(out.warnings).toEqual([]);
     expect(violations(out)).toEqual([]);
     engines.push(await testEngine(out));
-    const r = await get(port, "/", { host: "shop.example.com" });
+    const r = await get(port, "/", { host: "shop.example.com", ...sent });
     expect(r.status).toBe(200);
-    return { server: r.headers.server, headers: r.headers, app: JSON.parse(r.body) as Record<string, string> };
+    return { server: r.headers.server, headers: r.headers, app: JSON.parse(r.body) as Record<string, string>, port };
   }
 
   it("by default the client sees `server: istio-envoy`; the app gets an x-request-id and x-envoy-attempt-count", async () => {
@@ -166,6 +180,19 @@ ${appBehindGateway(app.port, ["shop.example.com"]).replace("http: [{ route:", `h
     expect(r.headers["x-envoy-upstream-service-time"]).toMatch(/^\d+$/);
   });
 
+  it("xForwardedHost: a VirtualService's authority rewrite tells the app the host the client asked for", async () => {
+    const rewrite = "rewrite: { authority: app.internal }, ";
+    expect((await through(undefined, rewrite)).app["x-forwarded-host"]).toBeUndefined();
+    const r = await through("{xForwardedHost: {enabled: true}}", rewrite);
+    expect([r.app.host, r.app["x-forwarded-host"]]).toEqual(["app.internal", "shop.example.com"]);
+  });
+
+  it("xForwardedPort: the app is told the gateway port the client connected to, not the client's word", async () => {
+    const r = await through("{xForwardedPort: {enabled: true}}", "", { "x-forwarded-port": "1" });
+    expect(r.app["x-forwarded-port"]).toBe(String(r.port));
+    expect((await through(undefined, "", { "x-forwarded-port": "1" })).app["x-forwarded-port"]).toBe("1");
+  });
+
   it("envoyDebugHeaders {disabled: true}: the client sees no x-envoy-upstream-service-time, the app no x-envoy-expected-rq-timeout-ms", async () => {
     const r = await through("{envoyDebugHeaders: {disabled: true}}", "timeout: 3s, ");
     expect(r.app["x-envoy-expected-rq-timeout-ms"]).toBeUndefined();
@@ -186,8 +213,8 @@ describe("proxyHeaders in the mesh config: what can't be honoured is refused by 
       /proxyHeaders\.envoyDebugHeaders\.disabled: "maybe" is not true or false/,
     ],
     ["{preserveHttp1HeaderCase: true}", /proxyHeaders\.preserveHttp1HeaderCase: not supported by Weft/],
-    ["{xForwardedHost: {enabled: true}}", /proxyHeaders\.xForwardedHost\.enabled: not supported by Weft/],
-    ["{xForwardedPort: {enabled: true}}", /proxyHeaders\.xForwardedPort\.enabled: not supported by Weft/],
+    ["{xForwardedHost: {enabled: 1}}", /proxyHeaders\.xForwardedHost\.enabled: 1 is not true or false/],
+    ["{xForwardedPort: {on: true}}", /proxyHeaders\.xForwardedPort\.on: unknown field \(known: enabled\)/],
     ["{metadataExchangeHeaders: {mode: ALWAYS}}", /proxyHeaders\.metadataExchangeHeaders\.mode: "ALWAYS" is not one/],
     ["{server: {value: [a]}}", /proxyHeaders\.server\.value: not a string/],
     ["{requestId: {disabled: yes please}}", /proxyHeaders\.requestId\.disabled: "yes please" is not true or false/],
