@@ -61,17 +61,23 @@ export const proxyHeadersSchema: Schema = message(
       },
     }),
     envoyDebugHeaders: message("Envoy's x-envoy- debug headers.", {
-      disabled: only(false, "Not supported by Weft (the router's suppress_envoy_headers): only false."),
+      disabled: flag(
+        "The router adds none of its x-envoy- headers: no x-envoy-upstream-service-time to clients, no x-envoy-expected-rq-timeout-ms to apps, no x-envoy-overloaded (Envoy's suppress_envoy_headers). x-envoy-attempt-count is attemptCount's.",
+      ),
     }),
     preserveHttp1HeaderCase: only(
       false,
       "Not supported by Weft (its proxies send header names in lower case): only false.",
     ),
     xForwardedHost: message("x-forwarded-host.", {
-      enabled: only(false, "Not supported by Weft (append_x_forwarded_host): only false."),
+      enabled: flag(
+        "A VirtualService's authority rewrite appends the host the client asked for to x-forwarded-host (Envoy's append_x_forwarded_host).",
+      ),
     }),
     xForwardedPort: message("x-forwarded-port.", {
-      enabled: only(false, "Not supported by Weft (append_x_forwarded_port): only false."),
+      enabled: flag(
+        "At gateways, x-forwarded-port is the port the client connected to (Envoy's append_x_forwarded_port, where use_remote_address is set).",
+      ),
     }),
   },
 );

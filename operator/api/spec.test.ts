@@ -35,20 +35,29 @@ describe("normalizeSpec", () => {
 
   it("names the value a proxyHeaders field can't take, and what it can", () => {
     const refused = (proxyHeaders: object) => () => normalizeSpec({ meshConfig: { defaultConfig: { proxyHeaders } } });
-    expect(refused({ envoyDebugHeaders: { disabled: true } })).toThrow(
-      "spec.meshConfig.defaultConfig.proxyHeaders.envoyDebugHeaders.disabled: Unsupported value true: supported values: false",
+    expect(refused({ preserveHttp1HeaderCase: true })).toThrow(
+      "spec.meshConfig.defaultConfig.proxyHeaders.preserveHttp1HeaderCase: Unsupported value true: supported values: false",
     );
     expect(refused({ forwardedClientCert: "SANITISE" })).toThrow(
       /forwardedClientCert: Unsupported value "SANITISE": supported values: "UNDEFINED", "SANITIZE"/,
     );
     const ok = normalizeSpec({
       meshConfig: {
-        defaultConfig: { proxyHeaders: { server: { value: "x" }, envoyDebugHeaders: { disabled: false } } },
+        defaultConfig: {
+          proxyHeaders: {
+            server: { value: "x" },
+            envoyDebugHeaders: { disabled: true },
+            xForwardedHost: { enabled: true },
+            xForwardedPort: { enabled: true },
+          },
+        },
       },
     });
     expect(ok.meshConfig.defaultConfig.proxyHeaders).toEqual({
       server: { value: "x" },
-      envoyDebugHeaders: { disabled: false },
+      envoyDebugHeaders: { disabled: true },
+      xForwardedHost: { enabled: true },
+      xForwardedPort: { enabled: true },
     });
   });
 

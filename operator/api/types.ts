@@ -111,8 +111,8 @@ export interface ProxyHeadersSpec {
   requestId?: { disabled?: boolean };
   attemptCount?: { disabled?: boolean };
   metadataExchangeHeaders?: { mode?: "UNDEFINED" | "IN_MESH" };
-  envoyDebugHeaders?: { disabled?: false };
+  envoyDebugHeaders?: { disabled?: boolean };
   preserveHttp1HeaderCase?: false;
-  xForwardedHost?: { enabled?: false };
-  xForwardedPort?: { enabled?: false };
+  xForwardedHost?: { enabled?: boolean };
+  xForwardedPort?: { enabled?: boolean };
 }

@@ -20,10 +20,9 @@ import type { Stream } from "./stream.js";
 import { startSpan, type TraceIds } from "./tracing/context.js";
 import { sendShadow } from "./shadow.js";
 import { clearDeadline, hasDeadline, setDeadline, type Timed } from "./deadlines.js";
-import { attemptHead, randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
+import { randomHex, shadowHost, upstreamRequest } from "./upstream-head.js";
+import { expectTimeout, overloaded, retryHead, timeLeftMs } from "./router-headers.js";
 
-/** Envoy marks a reply the circuit breakers made with this header. */
-const OVERLOADED = ["x-envoy-overloaded", "true"];
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 export class Forward implements Exchange, CookieMaker, Timed {
@@ -75,6 +74,8 @@ export class Forward implements Exchange, CookieMaker, Timed {
   private requestCounted = false;
   /** The route timeout, started once the request is whole. */
   private timeoutMs = 0;
+  /** When the request was whole, for the router's x-envoy-* headers (-1: not yet, or they are suppressed). */
+  private completeAt = -1;
 
   constructor(
     private readonly stream: Stream,
@@ -101,7 +102,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
     this.levels = [this.stream.weighted?.edits, this.route.edits, this.stream.vh?.edits, this.stream.rc?.edits];
     if (cluster.usage.total(REQUESTS) >= cluster.config.breakers.maxRequests) {
       cluster.counters.upstream_rq_pending_overflow++; // Envoy counts the max_requests breaker here too
-      return this.local(503, "UO", OVERLOADED);
+      return this.local(503, "UO", overloaded(this.stream.hcm.suppressEnvoyHeaders));
     }
     cluster.usage.add(REQUESTS, 1);
     cluster.counters.upstream_rq_total++;
@@ -135,6 +136,10 @@ export class Forward implements Exchange, CookieMaker, Timed {
     // As Envoy's router (onRequestComplete), the route timeout and each try's count from the request's end: a
     // client-streaming call may take longer to send than its answer may take.
     this.timeoutMs = timeoutMs;
+    if (!this.stream.hcm.suppressEnvoyHeaders) {
+      expectTimeout(this.upstream, timeoutMs, this.retry?.perTryTimeoutMs ?? 0);
+      if (this.req.body.ended) this.completeAt = performance.now();
+    }
     if (!this.req.body.ended) this.req.body.onEnd = () => this.requestComplete();
     else if (timeoutMs > 0) setDeadline(this, Math.min(timeoutMs, MAX_TIMER_MS));
     this.attempt();
@@ -143,6 +148,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
   /** The request's last byte came: the route timeout starts, and the per-try timeout of the attempt sending it. */
   private requestComplete(): void {
     if (this.stream.finished) return;
+    if (!this.stream.hcm.suppressEnvoyHeaders) this.completeAt = performance.now();
     const ms = this.timeoutMs;
     if (ms > 0 && !hasDeadline(this)) setDeadline(this, Math.min(ms, MAX_TIMER_MS));
     if (this.conn && !this.committed && !this.tryTimer) this.startTryTimer();
@@ -162,6 +168,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
       path: rewritePath(a, this.route, head.path, head.query) ?? head.target,
       levels: this.levels,
       host: hostOverride ?? a.hostRewrite,
+      appendXfh: hostOverride === undefined && a.appendXForwardedHost,
       requestId: hcm.generateRequestId,
       tracing: this.ctx.tracing,
       sampled: hcm.samplingPercent >= 100 || this.ctx.random() * 100 < hcm.samplingPercent,
@@ -212,7 +219,7 @@ export class Forward implements Exchange, CookieMaker, Timed {
     );
     if (r === "overflow") {
       this.endAttempt();
-      return this.local(503, "UO", OVERLOADED);
+      return this.local(503, "UO", overloaded(this.stream.hcm.suppressEnvoyHeaders));
     }
     if (this.host === host && !this.conn) this.cancelAcquire = r;
   }
@@ -232,8 +239,12 @@ export class Forward implements Exchange, CookieMaker, Timed {
     // As Envoy's UpstreamRequest (onPoolReady): a try is timed from its connection, once the request is whole; the
     // wait for a connection (the pool's queue, the connect) is the route timeout's and the connect timeout's.
     if (this.req.body.ended) this.startTryTimer();
-    if (this.stream.vh?.attemptCount && this.retries > 0)
-      this.upstream = attemptHead(this.upstream as UpstreamRequest, this.retries + 1);
+    if (this.retries > 0) {
+      const attempt = this.stream.vh?.attemptCount ? this.retries + 1 : undefined;
+      const perTry = this.retry?.perTryTimeoutMs ?? 0;
+      const left = this.stream.hcm.suppressEnvoyHeaders ? 0 : timeLeftMs(this.timeoutMs, perTry, this.completeAt);
+      this.upstream = retryHead(this.upstream as UpstreamRequest, attempt, left);
+    }
     conn.send(this.upstream as UpstreamRequest, this, this.req.head.method === "HEAD");
   }
 
@@ -273,7 +284,8 @@ export class Forward implements Exchange, CookieMaker, Timed {
       head.status !== 304 &&
       this.req.head.method !== "HEAD";
     // grpc-status: trailers-only responses carry it in the head
-    this.stream.encodeHead(head, raw, this.levels, headerValue(head.headers, "grpc-status"));
+    const serviceMs = this.completeAt < 0 ? -1 : Math.floor(performance.now() - this.completeAt);
+    this.stream.encodeHead(head, raw, this.levels, headerValue(head.headers, "grpc-status"), serviceMs);
   }
 
   /** The upstream switched to WebSocket: the route and per-try timeouts stop (as Envoy's), the tunnel starts. */

@@ -297,6 +297,7 @@ export class ListenerRuntime {
       },
       {
         limits: hcm.limits,
+        server: hcm.server,
         count: (name) => this.counters.inc("http", hcm.statPrefix, name),
         onPreface: (s) => this.takeH2(s, key),
       },

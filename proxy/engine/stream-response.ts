@@ -14,11 +14,12 @@ import type {
 import type { EngineContext } from "./context.js";
 import type { DownstreamRequest } from "./downstream.js";
 import { headerValue, withoutFraming, type ResponseHead } from "./http/head.js";
-import { applyEdits, hasResponseEdits } from "./router/index.js";
+import { applyEdits, hasResponseEdits, setHeader } from "./router/index.js";
 import { setCorsHeaders } from "./filters/cors.js";
 import type { Socket } from "node:net";
 import type { Forward } from "./forward.js";
 import { LOCAL_BODY, type LocalFlag } from "./local.js";
+import { SERVICE_TIME } from "./router-headers.js";
 
 export abstract class StreamResponse {
   abstract readonly ctx: EngineContext;
@@ -111,6 +112,7 @@ export abstract class StreamResponse {
     raw: Buffer | undefined,
     levels: readonly (HeaderEdits | undefined)[],
     grpcStatus: string | undefined,
+    serviceMs: number,
   ): void {
     this.code = head.status;
     this.grpcStatus = grpcStatus;
@@ -122,7 +124,8 @@ export abstract class StreamResponse {
     }
     const server = this.hcm.server;
     const final = finalHead(head.status);
-    const edited = this.extraHeaders || this.corsHeaders || hasResponseEdits(levels);
+    const timed = final && serviceMs >= 0;
+    const edited = timed || this.extraHeaders || this.corsHeaders || hasResponseEdits(levels);
     if (!edited && (!final || serverHeaderKept(head.headers, server)))
       return this.req.down.head(head, head.headers, raw);
     if (!edited && raw && this.req.down.protocol === "http/1.1") {
@@ -132,6 +135,8 @@ export abstract class StreamResponse {
       return this.req.down.head(head, h, withFields(raw, ["server", server.name]));
     }
     const h = head.headers.slice();
+    // The router's (Envoy's onUpstreamHeaders, before the route's edits): -1 when suppressed or the request isn't whole.
+    if (timed) setHeader(h, SERVICE_TIME, String(serviceMs));
     applyEdits(h, "response", levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
     if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);

@@ -111,6 +111,7 @@ export class Stream extends StreamResponse implements FilterCallbacks, RequestTi
     this.view.remoteIp = applyForwarding(this.req.head.headers, hcm.forwarding, {
       peer: conn.remoteIp,
       local: conn.localIp,
+      localPort: conn.localPort,
       tls: this.req.peer.tls,
     });
     settleXfcc(this.req.head.headers, hcm.xfcc, this.req.peer.xfcc(hcm.xfccDetails));

@@ -78,6 +78,8 @@ export interface HeadOptions {
   span?: TraceIds | undefined;
   /** The client's connection is TLS (x-forwarded-proto https). */
   tls?: boolean;
+  /** append_x_forwarded_host: `host` rewriting the request's appends the one it had to x-forwarded-host. */
+  appendXfh?: boolean;
 }
 
 /** Header names the Connection header lists: hop-by-hop too. */
@@ -107,6 +109,7 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
   if (head.host) headers.push("host", head.host);
   applyEdits(headers, "request", o.levels);
   if (o.host !== undefined) {
+    if (o.appendXfh) appendForwardedHost(headers);
     removeHeader(headers, "host");
     headers.push("host", o.host);
   }
@@ -150,11 +153,16 @@ export function upstreamRequest(head: RequestHead, body: RequestBody, o: HeadOpt
   return { method: head.method, path: o.path, headers, body, chunked, upgrade: false, h1: undefined };
 }
 
-/** The request for a later attempt: x-envoy-attempt-count set (a new head, as the serialized one is cached). */
-export function attemptHead(req: UpstreamRequest, attempt: number): UpstreamRequest {
-  const headers = req.headers.slice();
-  setHeader(headers, "x-envoy-attempt-count", String(attempt));
-  return { ...req, headers, h1: undefined };
+/**
+ * The request's host appended to x-forwarded-host before a rewrite replaces it, unless it is the last value there
+ * already (Envoy's Utility::updateAuthority with append_xfh); a request with no host appends nothing.
+ */
+function appendForwardedHost(headers: string[]): void {
+  const host = headerValue(headers, "host");
+  if (!host) return;
+  const xfh = headerValue(headers, "x-forwarded-host");
+  if (!xfh) return setHeader(headers, "x-forwarded-host", host);
+  if (xfh.slice(xfh.lastIndexOf(",") + 1).trim() !== host) setHeader(headers, "x-forwarded-host", `${xfh},${host}`);
 }
 
 /** The authority of a mirrored request: "-shadow" appended to the host, as Envoy does. */

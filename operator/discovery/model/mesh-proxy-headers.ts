@@ -4,11 +4,13 @@
 //   server {disabled, value}                      → server_name / server_header_transformation PASS_THROUGH
 //   requestId {disabled}                          → generate_request_id: false
 //   attemptCount {disabled}                       → include_request_attempt_count off (x-envoy-attempt-count)
+//   envoyDebugHeaders {disabled}                  → the router's suppress_envoy_headers (no x-envoy-upstream-service-time,
+//                                                   x-envoy-expected-rq-timeout-ms, x-envoy-overloaded)
+//   xForwardedHost {enabled}                      → append_x_forwarded_host on routes that rewrite (and the catch-all)
+//   xForwardedPort {enabled}                      → append_x_forwarded_port on every HCM
 //   metadataExchangeHeaders {mode: IN_MESH}       → nothing to do: Weft's proxies send no metadata-exchange headers
 //                                                   (x-envoy-peer-metadata) to anyone, in the mesh or out of it
-// The rest is refused by name unless it says what the proxies do anyway: envoyDebugHeaders {disabled: true} (the
-// router's suppress_envoy_headers, which the engine doesn't implement), preserveHttp1HeaderCase: true (the engine
-// doesn't keep header case), xForwardedHost / xForwardedPort {enabled: true}.
+// preserveHttp1HeaderCase: true is refused by name (the engine doesn't keep header case); false is what it does.
 import { FORWARD_CLIENT_CERT_MODES, type XfccMode } from "../../../proxy/engine/xfcc.js";
 
 export interface ProxyHeaders {
@@ -24,6 +26,12 @@ export interface ProxyHeaders {
   requestIdDisabled: boolean;
   /** attemptCount.disabled: no x-envoy-attempt-count to the upstream. */
   attemptCountDisabled: boolean;
+  /** envoyDebugHeaders.disabled: the router adds none of its x-envoy-* headers (suppress_envoy_headers). */
+  envoyDebugHeadersDisabled: boolean;
+  /** xForwardedHost.enabled: a host rewrite appends the host it replaces to x-forwarded-host. */
+  xForwardedHost: boolean;
+  /** xForwardedPort.enabled: x-forwarded-port is the port the client connected to (where use_remote_address). */
+  xForwardedPort: boolean;
 }
 
 export const DEFAULT_PROXY_HEADERS: ProxyHeaders = Object.freeze({
@@ -33,6 +41,9 @@ export const DEFAULT_PROXY_HEADERS: ProxyHeaders = Object.freeze({
   serverName: undefined,
   requestIdDisabled: false,
   attemptCountDisabled: false,
+  envoyDebugHeadersDisabled: false,
+  xForwardedHost: false,
+  xForwardedPort: false,
 });
 
 const P = "defaultConfig.proxyHeaders.";
@@ -51,22 +62,17 @@ function flags<K extends string>(v: unknown, at: string, keys: readonly K[]): Pa
   return out;
 }
 
-/** Fields Weft's proxies can't honour: refused by name when set to other than what they do anyway. */
-const REFUSED: Record<string, { key: string; does: boolean; why: string }> = {
-  envoyDebugHeaders: { key: "disabled", does: false, why: "the router's suppress_envoy_headers is not implemented" },
-  xForwardedHost: { key: "enabled", does: false, why: "append_x_forwarded_host is not implemented" },
-  xForwardedPort: { key: "enabled", does: false, why: "append_x_forwarded_port is not implemented" },
-};
-
 const KNOWN = [
   "forwardedClientCert",
   "setCurrentClientCertDetails",
   "server",
   "requestId",
   "attemptCount",
+  "envoyDebugHeaders",
   "metadataExchangeHeaders",
   "preserveHttp1HeaderCase",
-  ...Object.keys(REFUSED),
+  "xForwardedHost",
+  "xForwardedPort",
 ];
 
 /** proxyHeaders → what the proxies do; throws naming the field. Undefined: istiod's defaults. */
@@ -75,11 +81,6 @@ export function parseProxyHeaders(v: unknown): ProxyHeaders {
   if (!isRecord(v)) throw new Error("defaultConfig.proxyHeaders: not a mapping");
   for (const k of Object.keys(v))
     if (!KNOWN.includes(k)) throw new Error(`${P}${k}: unknown field (known: ${KNOWN.join(", ")})`);
-  for (const [field, r] of Object.entries(REFUSED)) {
-    if (v[field] === undefined) continue;
-    const set = flags(v[field], field, [r.key])[r.key];
-    if (set !== undefined && set !== r.does) throw new Error(`${P}${field}.${r.key}: not supported by Weft (${r.why})`);
-  }
   const phc = v.preserveHttp1HeaderCase;
   if (phc !== undefined && typeof phc !== "boolean")
     throw new Error(`${P}preserveHttp1HeaderCase: ${JSON.stringify(phc)} is not true or false`);
@@ -121,5 +122,8 @@ export function parseProxyHeaders(v: unknown): ProxyHeaders {
     serverName: value || undefined,
     requestIdDisabled: flags(v.requestId ?? {}, "requestId", ["disabled"]).disabled === true,
     attemptCountDisabled: flags(v.attemptCount ?? {}, "attemptCount", ["disabled"]).disabled === true,
+    envoyDebugHeadersDisabled: flags(v.envoyDebugHeaders ?? {}, "envoyDebugHeaders", ["disabled"]).disabled === true,
+    xForwardedHost: flags(v.xForwardedHost ?? {}, "xForwardedHost", ["enabled"]).enabled === true,
+    xForwardedPort: flags(v.xForwardedPort ?? {}, "xForwardedPort", ["enabled"]).enabled === true,
   };
 }

@@ -1,7 +1,7 @@
 // Listeners: the sidecar's outbound (15001 and one per HTTP port), its inbound (15006), and API listeners for
 // proxyless gRPC clients (gateway listeners: gateway-listeners.ts).
 import type { MeshSettings } from "../model/mesh.js";
-import { attemptCount } from "./proxy-headers.js";
+import { attemptCount, xForwardedHost } from "./proxy-headers.js";
 import { httpAuthFilters, NETWORK_RBAC_FILTER, NO_AUTHZ, type WorkloadAuthz } from "./authz.js";
 import type {
   Address,
@@ -195,7 +195,7 @@ export function catchAllVirtualHost(mode: OutboundTrafficMode = "ALLOW_ANY", mes
       {
         name: "allow_any",
         match: { prefix: "/" },
-        route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s" },
+        route: { cluster: PASSTHROUGH, timeout: "0s", max_grpc_timeout: "0s", ...xForwardedHost(mesh) },
       },
     ],
     ...attemptCount(mesh),

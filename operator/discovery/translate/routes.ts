@@ -22,6 +22,7 @@ import {
   rewriteFields,
 } from "./actions.js";
 import { outboundName } from "./clusters.js";
+import { xForwardedHost } from "./proxy-headers.js";
 import { findService, fqdn } from "./hosts.js";
 import type { MatchContext } from "./match.js";
 import { blockApplies, routeMatch } from "./match.js";
@@ -162,6 +163,7 @@ function action(ctx: RouteContext, http: HTTPRoute, where: string): Omit<Route, 
   out.route = {
     ...cluster,
     ...rewriteFields(http.rewrite),
+    ...(http.rewrite ? xForwardedHost(ctx.model.mesh) : {}),
     ...timeouts(ctx, faulted ? undefined : http.timeout),
     retry_policy: faulted
       ? undefined

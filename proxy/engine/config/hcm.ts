@@ -36,6 +36,7 @@ const KNOWN = [
   "use_remote_address",
   "xff_num_trusted_hops",
   "skip_xff_append",
+  "append_x_forwarded_port",
   "server_name",
   "server_header_transformation",
 ];
@@ -130,6 +131,7 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
       useRemoteAddress: r.bool(hcm, "use_remote_address", hp) ?? false,
       xffTrustedHops: xffHops(r, hcm, hp),
       skipXffAppend: r.bool(hcm, "skip_xff_append", hp) ?? false,
+      appendXForwardedPort: r.bool(hcm, "append_x_forwarded_port", hp) ?? false,
     },
     server: serverHeader(r, hcm, hp),
   };

@@ -5,7 +5,7 @@ import type { HttpFilter, Listener, ListenerTls, RouteConfig, TcpProxy, Weighted
 import { adsSource, anyType, ConfigError, isObj, join, nameOf, onlyKnown, Reader, type Obj } from "./read.js";
 import { compileFilter } from "./filters.js";
 import { filterConfig } from "../filters/api.js";
-import { routerFilter } from "../filters/router.js";
+import { routerFilter, suppressesEnvoyHeaders } from "../filters/router.js";
 import { compileRouteConfig } from "./routes.js";
 import { compileAccessLog } from "./access-log.js";
 import { dataSource } from "./upstream.js";
@@ -232,6 +232,7 @@ export function compileListener(
       accessLog: compileAccessLog(r, hcm, hp),
       ...compileTracing(r, hcm, hp, hasCluster),
       ...options,
+      suppressEnvoyHeaders: suppressesEnvoyHeaders(httpFilters[last]?.config),
     },
   };
 }

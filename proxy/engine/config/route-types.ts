@@ -102,6 +102,8 @@ export interface ForwardAction {
   prefixRewrite: string | undefined;
   regexRewrite: RegexRewrite | undefined;
   hostRewrite: string | undefined;
+  /** append_x_forwarded_host: a host rewrite appends the request's host to x-forwarded-host (../upstream-head.ts). */
+  appendXForwardedHost: boolean;
   mirrors: { cluster: string; fraction: number }[];
   hashPolicy: HashPolicy[];
   /** upgrade_configs websocket: this route allows (true) or refuses (false) WebSocket upgrades; unset, the HCM's say. */

@@ -61,6 +61,7 @@ const KNOWN = {
     "prefix_rewrite",
     "regex_rewrite",
     "host_rewrite_literal",
+    "append_x_forwarded_host",
     "request_mirror_policies",
     "hash_policy",
     "cors",
@@ -278,6 +279,7 @@ function forward(r: Reader, o: Obj, path: string, hasCluster: (n: string) => boo
     prefixRewrite: r.headerValue(o, "prefix_rewrite", path),
     regexRewrite: rr ? regexRewrite(r, rr, join(path, "regex_rewrite")) : undefined,
     hostRewrite: r.headerValue(o, "host_rewrite_literal", path),
+    appendXForwardedHost: r.bool(o, "append_x_forwarded_host", path) ?? false,
     mirrors: r.list(o, "request_mirror_policies", path).map((m, i) => {
       const mp = join(join(path, "request_mirror_policies"), i);
       const mo = r.obj(m, mp);

@@ -87,6 +87,8 @@ export interface HttpConnectionManager {
   forwarding: Forwarding;
   /** server_name, server_header_transformation: the `server` header of every response (../server-header.ts). */
   server: ServerHeader;
+  /** The router's suppress_envoy_headers (../filters/router.ts): none of its x-envoy-* headers. */
+  suppressEnvoyHeaders: boolean;
 }
 
 /** The HCM's timeouts (milliseconds, 0: none) and head limits, with Envoy's names and defaults. */

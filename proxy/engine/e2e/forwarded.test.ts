@@ -57,3 +57,40 @@ describe("the client's address at the edge (use_remote_address)", () => {
     expect(outside.status).toBe(403);
   });
 });
+
+describe("x-forwarded-port and x-forwarded-host (Istio's proxyHeaders.xForwardedPort, xForwardedHost)", () => {
+  const { up, start } = engineHarness();
+  /** What the app saw of one request through an HCM with `hcm` and a route with `action`. */
+  const seen = async (hcm: Record<string, unknown>, action: object, headers: Record<string, string> = {}) => {
+    const app = await up("app");
+    const routes = [{ match: { prefix: "/" }, route: { cluster: "app", ...action } }];
+    const { port } = await start(withHcm(routes, [cluster("app", [app.port])], hcm));
+    const r = await get(port, "/", { host: "shop.example.com", ...headers });
+    expect(r.status).toBe(200);
+    return { port, app: (JSON.parse(r.body) as { headers: Record<string, string> }).headers };
+  };
+
+  it("append_x_forwarded_port at the edge: the app is told the port the client connected to, not the client's word", async () => {
+    const edge = { use_remote_address: true, append_x_forwarded_port: true };
+    const { port, app } = await seen(edge, {}, { "x-forwarded-port": "1" });
+    expect(app["x-forwarded-port"]).toBe(String(port));
+    // Off (Envoy's default), or not at the edge: the header is the client's.
+    expect((await seen({ use_remote_address: true }, {}, { "x-forwarded-port": "1" })).app["x-forwarded-port"]).toBe(
+      "1",
+    );
+    expect((await seen({ append_x_forwarded_port: true }, {})).app["x-forwarded-port"]).toBeUndefined();
+  });
+
+  it("append_x_forwarded_host: a host rewrite appends the host the client asked for, once", async () => {
+    const rewrite = { host_rewrite_literal: "app.internal", append_x_forwarded_host: true };
+    const { app } = await seen({}, rewrite);
+    expect([app.host, app["x-forwarded-host"]]).toEqual(["app.internal", "shop.example.com"]);
+    const chained = await seen({}, rewrite, { "x-forwarded-host": "edge.example.com" });
+    expect(chained.app["x-forwarded-host"]).toBe("edge.example.com,shop.example.com");
+    const again = await seen({}, rewrite, { "x-forwarded-host": "edge.example.com, shop.example.com" });
+    expect(again.app["x-forwarded-host"]).toBe("edge.example.com, shop.example.com");
+    // No rewrite, or the field unset (Envoy's default): none.
+    expect((await seen({}, { append_x_forwarded_host: true })).app["x-forwarded-host"]).toBeUndefined();
+    expect((await seen({}, { host_rewrite_literal: "app.internal" })).app["x-forwarded-host"]).toBeUndefined();
+  });
+});

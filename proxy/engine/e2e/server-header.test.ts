@@ -3,6 +3,7 @@
 // the app's responses and on the proxy's own replies, over HTTP/1.1 and HTTP/2.
 import { connect } from "node:http2";
 import { cluster, engineHarness, get, withHcm, type BackendHandler } from "../../../test/support/engine/helpers.js";
+import { RawClient } from "./hardening/harness.js";
 
 /** An app that names itself in `server` (gunicorn's), or sends none. */
 const app =
@@ -76,5 +77,41 @@ describe("the server response header (server_name, server_header_transformation)
     await expect(
       engine.apply(withHcm([...routes], clusters, { server_header_transformation: "REPLACE" })),
     ).rejects.toThrow(/server_header_transformation/);
+  });
+
+  describe("on the codec's own replies, sent before a request exists (Envoy's go through encodeHeaders too)", () => {
+    /** The head of the reply to `bytes` sent on a fresh connection, lower-cased. */
+    const replyTo = async (port: number, bytes: string): Promise<string> => {
+      const c = new RawClient(port);
+      try {
+        const r = await c.send(bytes);
+        return r.text.slice(0, r.text.indexOf("\r\n\r\n")).toLowerCase();
+      } finally {
+        c.close();
+      }
+    };
+    const hcm = { common_http_protocol_options: { max_headers_count: 3 }, request_headers_timeout: "0.2s" };
+
+    it("a malformed request's 400, a 431 and a request-headers 408 carry `server: envoy`", async () => {
+      const { port } = await start(withHcm([...routes], clusters, hcm));
+      const heads = [
+        await replyTo(port, "GET /named HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n"),
+        await replyTo(port, "GET /named HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+        await replyTo(port, "GET /named HTTP/1.1\r\nHost: a\r\n"),
+      ];
+      expect(heads.map((h) => [h.split("\r\n")[0], /\r\nserver: (.*)/.exec(h)?.[1]])).toEqual([
+        ["http/1.1 400 bad request", "envoy"],
+        ["http/1.1 431 request header fields too large", "envoy"],
+        ["http/1.1 408 request timeout", "envoy"],
+      ]);
+    });
+
+    it("server_name names them; PASS_THROUGH sends none", async () => {
+      const bad = "GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n";
+      const named = await start(withHcm([...routes], clusters, { server_name: "istio-envoy" }));
+      expect(await replyTo(named.port, bad)).toMatch(/^http\/1\.1 400 .*\r\nserver: istio-envoy(\r\n|$)/s);
+      const through = await start(withHcm([...routes], clusters, { server_header_transformation: "PASS_THROUGH" }));
+      expect(await replyTo(through.port, bad)).not.toMatch(/\r\nserver:/);
+    });
   });
 });

@@ -1,9 +1,9 @@
 import { applyForwarding, isInternalAddress, NOT_AT_EDGE, xffAddress, type Forwarding } from "./forwarded.js";
 
-const EDGE: Forwarding = { useRemoteAddress: true, xffTrustedHops: 0, skipXffAppend: false };
+const EDGE: Forwarding = { ...NOT_AT_EDGE, useRemoteAddress: true };
 const fields = (h: string[]) =>
   Object.fromEntries(Array.from({ length: h.length / 2 }, (_, i) => [h[2 * i], h[2 * i + 1]]));
-const from = (peer: string, tls = false) => ({ peer, local: "10.0.0.5", tls });
+const from = (peer: string, tls = false) => ({ peer, local: "10.0.0.5", localPort: 8443, tls });
 
 describe("who the client is (Envoy's mutateRequestHeaders)", () => {
   it("reads x-forwarded-for from the right, and only IP addresses", () => {
@@ -38,6 +38,19 @@ describe("who the client is (Envoy's mutateRequestHeaders)", () => {
     expect(applyForwarding(["x-forwarded-for", "1.1.1.1"], { ...EDGE, xffTrustedHops: 3 }, from("10.0.0.9"))).toBe(
       "10.0.0.9",
     );
+  });
+
+  it("append_x_forwarded_port: the connection's port at the edge, a trusted hop's kept; nothing off the edge", () => {
+    const port = { ...EDGE, appendXForwardedPort: true };
+    const h = ["x-forwarded-port", "1"];
+    applyForwarding(h, port, from("203.0.113.9"));
+    expect(fields(h)["x-forwarded-port"]).toBe("8443");
+    const lb = ["x-forwarded-for", "203.0.113.7", "x-forwarded-port", "443"];
+    applyForwarding(lb, { ...port, xffTrustedHops: 1 }, from("10.0.0.9"));
+    expect(fields(lb)["x-forwarded-port"]).toBe("443");
+    const inner: string[] = [];
+    applyForwarding(inner, { ...NOT_AT_EDGE, appendXForwardedPort: true }, from("203.0.113.9"));
+    expect(fields(inner)["x-forwarded-port"]).toBeUndefined();
   });
 
   it("appends this proxy's address for a loopback peer, and nothing with skip_xff_append", () => {

@@ -7,14 +7,21 @@ import { BlockList, isIP } from "node:net";
 import { removeHeader, setHeader } from "../router/index.js";
 import { headerValue } from "./head.js";
 
-/** HttpConnectionManager use_remote_address, xff_num_trusted_hops and skip_xff_append. */
+/** HttpConnectionManager use_remote_address, xff_num_trusted_hops, skip_xff_append and append_x_forwarded_port. */
 export interface Forwarding {
   useRemoteAddress: boolean;
   xffTrustedHops: number;
   skipXffAppend: boolean;
+  /** With use_remote_address: x-forwarded-port is the port the client connected to (Istio's xForwardedPort). */
+  appendXForwardedPort: boolean;
 }
 
-export const NOT_AT_EDGE: Forwarding = { useRemoteAddress: false, xffTrustedHops: 0, skipXffAppend: false };
+export const NOT_AT_EDGE: Forwarding = {
+  useRemoteAddress: false,
+  xffTrustedHops: 0,
+  skipXffAppend: false,
+  appendXForwardedPort: false,
+};
 
 /** The connection the request came on. */
 export interface Arrival {
@@ -22,6 +29,8 @@ export interface Arrival {
   peer: string;
   /** This proxy's address on the connection (appended instead of a loopback peer, as Envoy appends its own). */
   local: string;
+  /** Its port: the one the client connected to (the original destination's, when interception redirected it). */
+  localPort: number;
   tls: boolean;
 }
 
@@ -102,6 +111,9 @@ export function applyForwarding(headers: string[], f: Forwarding, at: Arrival): 
     // A trusted proxy in front says what its client spoke; otherwise the client's word is not taken.
     if (f.xffTrustedHops === 0 || headerValue(headers, "x-forwarded-proto") === undefined)
       setHeader(headers, "x-forwarded-proto", at.tls ? "https" : "http");
+    // So with x-forwarded-port, when asked for (Envoy's append_x_forwarded_port).
+    if (f.appendXForwardedPort && (f.xffTrustedHops === 0 || headerValue(headers, "x-forwarded-port") === undefined))
+      setHeader(headers, "x-forwarded-port", String(at.localPort));
   } else {
     ({ ip: remote, single } = xffAddress(headerValue(headers, "x-forwarded-for"), f.xffTrustedHops));
   }

@@ -19,6 +19,7 @@ import { peerOf, type DownstreamPeer } from "../peer.js";
 import { H1RequestBody, type BodyReader } from "./request-body.js";
 import { offBytes, onBytes, putBack } from "../socket-read.js";
 import { Http1Lifecycle, type CountFn } from "./lifecycle.js";
+import { applyServerHeader, type ServerHeader } from "../server-header.js";
 export { DELAYED_CLOSE_MS } from "./lifecycle.js";
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 
@@ -30,6 +31,8 @@ export type PrefaceHandler = (socket: Socket, first: Buffer) => void;
 
 export interface ConnectionOptions {
   limits: HcmLimits;
+  /** The HCM's `server` header, on the codec's own replies too (a request's go through the stream's response). */
+  server: ServerHeader;
   count: CountFn;
   onPreface?: PrefaceHandler;
 }
@@ -51,6 +54,7 @@ export class Http1Connection extends Http1Lifecycle implements Downstream, BodyR
   protected readonly limits: HcmLimits;
   protected readonly count: CountFn;
   private readonly onPreface: PrefaceHandler | undefined;
+  private readonly server: ServerHeader;
 
   constructor(
     readonly socket: Socket,
@@ -62,6 +66,7 @@ export class Http1Connection extends Http1Lifecycle implements Downstream, BodyR
     this.limits = opts.limits;
     this.count = opts.count;
     this.onPreface = opts.onPreface;
+    this.server = opts.server;
     this.parser = new RequestParser({ maxHeadBytes: this.limits.maxHeadBytes, maxHeaders: this.limits.maxHeaders });
     this.remoteAddress = socket.remoteAddress ?? "";
     this.peer = peerOf(socket);
@@ -199,11 +204,14 @@ export class Http1Connection extends Http1Lifecycle implements Downstream, BodyR
     this.finish(close);
   }
 
+  /** The codec's own answer (400, 408, 431) before a request exists: as Envoy's, it carries the HCM's `server`. */
   protected fail(status: number): void {
     this.busy = true;
     this.headRequest = false;
     this.reqStartAt = -1;
-    this.reply(status, ["content-type", "text/plain"], `${reason(status)}\n`, true);
+    const headers = ["content-type", "text/plain"];
+    applyServerHeader(headers, this.server);
+    this.reply(status, headers, `${reason(status)}\n`, true);
   }
 
   private readonly onData = (chunk: Buffer): void => {
