@@ -125,23 +125,31 @@ export abstract class StreamResponse {
     const server = this.hcm.server;
     const final = finalHead(head.status);
     const timed = final && serviceMs >= 0;
-    const edited = timed || this.extraHeaders || this.corsHeaders || hasResponseEdits(levels);
-    if (!edited && (!final || serverHeaderKept(head.headers, server)))
-      return this.req.down.head(head, head.headers, raw);
-    if (!edited && raw && this.req.down.protocol === "http/1.1") {
-      // The server header alone: the upstream's bytes go on with that line changed, not serialized anew.
-      const h = head.headers.slice();
-      applyServerHeader(h, server);
-      return this.req.down.head(head, h, withFields(raw, ["server", server.name]));
-    }
+    const edits = this.extraHeaders || this.corsHeaders || hasResponseEdits(levels);
+    const keepsServer = !final || serverHeaderKept(head.headers, server);
+    const down = this.req.down;
+    if (!edits && !timed && keepsServer) return down.head(head, head.headers, raw);
     const h = head.headers.slice();
     // The router's (Envoy's onUpstreamHeaders, before the route's edits): -1 when suppressed or the request isn't whole.
-    if (timed) setHeader(h, SERVICE_TIME, String(serviceMs));
+    const ms = timed ? String(serviceMs) : "";
+    if (timed) setHeader(h, SERVICE_TIME, ms);
+    if (!edits) {
+      if (!keepsServer) applyServerHeader(h, server);
+      if (!raw || down.protocol !== "http/1.1") return down.head(head, h, undefined);
+      // Only the router's and the HCM's own fields change: the upstream's bytes go on with those lines set, not
+      // serialized anew (the raw-bytes path a head with no edits takes).
+      const set = keepsServer
+        ? [SERVICE_TIME, ms]
+        : timed
+          ? ["server", server.name, SERVICE_TIME, ms]
+          : ["server", server.name];
+      return down.head(head, h, withFields(raw, set));
+    }
     applyEdits(h, "response", levels);
     if (this.extraHeaders) h.push(...this.extraHeaders);
     if (this.corsHeaders) setCorsHeaders(h, this.corsHeaders);
     if (final) applyServerHeader(h, server);
-    this.req.down.head(head, h, undefined);
+    down.head(head, h, undefined);
   }
 
   /** A chunk of the response body; false: the client is slow, wait for its drain. */
