@@ -1,12 +1,13 @@
 // One listener at run time: its socket, the connections it accepted, its filter chains (HTTP/1.1, h2c and h2 by
 // ALPN, TLS, TCP), its connection limit and timeout sweep, and draining. The Engine keeps one per listener name.
 import type { Server, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
+import { admits, awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -82,13 +83,15 @@ export class ListenerRuntime {
    * A new config for this listener. Requests always take the current config of their connection's chain (a new
    * AuthorizationPolicy holds at once); connections of a chain the config dropped go to its successor, and those
    * without one are drained (their requests get 503 until they close). So are those whose chain changed transport
-   * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on.
+   * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on; and TLS
+   * ones whose handshake the chain's new TLS context would refuse (a client certificate now required, SANs or pins).
    */
   set listener(l: Listener) {
     this.current = l;
     for (const [key, c] of this.chains) {
       const next = this.keys.chainListener(key) ?? this.keys.successor(key);
-      const foreign = (s: Socket) => !next || !next.tls !== !("encrypted" in s);
+      const foreign = (s: Socket) =>
+        !next || !next.tls !== !("encrypted" in s) || (next.tls !== undefined && !admits(next.tls, s as TLSSocket));
       for (const conn of c.conns) if (foreign(conn.socket)) conn.drain(this.graceMs);
       c.h2?.drain(foreign);
     }
