@@ -28,6 +28,8 @@ interface ChainRuntime {
   serve: (req: DownstreamRequest) => void;
   /** Its HTTP/1 connections, drained when a new config drops the chain and has no successor for it. */
   conns: Set<Http1Connection>;
+  /** Its TcpProxy connections, closed after the drain time when a new config drops or changes the chain's kind. */
+  tcp: Set<Socket>;
 }
 
 /** What is known of a connection before its chain: where it was going, and the SNI the TLS inspector read. */
@@ -85,6 +87,7 @@ export class ListenerRuntime {
    * without one are drained (their requests get 503 until they close). So are those whose chain changed transport
    * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on; and TLS
    * ones whose handshake the chain's new TLS context would refuse (a client certificate now required, SANs or pins).
+   * TCP connections so dropped (or whose chain is no longer a TcpProxy) are closed after the drain time.
    */
   set listener(l: Listener) {
     this.current = l;
@@ -94,6 +97,8 @@ export class ListenerRuntime {
         !next || !next.tls !== !("encrypted" in s) || (next.tls !== undefined && !admits(next.tls, s as TLSSocket));
       for (const conn of c.conns) if (foreign(conn.socket)) conn.drain(this.graceMs);
       c.h2?.drain(foreign);
+      // As Envoy's drained filter chains: their TCP connections closed once the drain time is over.
+      for (const s of c.tcp) if (!next?.tcp || foreign(s)) setTimeout(() => s.destroy(), this.graceMs).unref();
     }
   }
 
@@ -144,6 +149,7 @@ export class ListenerRuntime {
         tlsFor: undefined,
         pending: new Map(),
         conns: new Set(),
+        tcp: new Set(),
         serve: (req: DownstreamRequest) => {
           const l = this.keys.chainListener(key) ?? this.keys.successor(key);
           // A chain of the other transport is not this connection's (set listener): a plaintext request never
@@ -286,7 +292,11 @@ export class ListenerRuntime {
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
     if (!this.networkRbacAllows(socket, l)) return;
-    if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    if (l.tcp) {
+      const open = this.chain(key).tcp.add(socket);
+      socket.once("close", () => open.delete(socket));
+      return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    }
     const hcm = l.hcm;
     if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
     if (hcm.http2Only) return this.takeH2(socket, key); // the h2 codec checks the preface, and closes on a bad one
