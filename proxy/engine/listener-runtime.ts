@@ -273,7 +273,9 @@ export class ListenerRuntime {
           const own = pending.get(at);
           pending.delete(at);
           const now = this.keys.chainListener(key);
-          if (!now) return this.noChain(s);
+          // A config swapped in during the handshake may have made the chain plaintext, or verify clients this
+          // handshake (the old context's) didn't: such a connection is not the chain's (as `set listener`).
+          if (!now?.tls || !admits(now.tls, s)) return this.noChain(s);
           describeConnection(s, own?.dst, own?.sni);
           // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
           if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);

@@ -16,6 +16,7 @@ import {
   routeConfig,
   startEngine,
   tlsTransport,
+  until,
   type Backend,
 } from "../../../test/support/engine/helpers.js";
 import type { Resources } from "../config/types.js";
@@ -90,5 +91,21 @@ describe("a chain whose transport or client verification changes under open conn
     expect(await Promise.race([closed, next])).toBe("closed");
     await goaway;
     h2.close();
+  });
+
+  it("turned MUTUAL mid-handshake: a connection whose handshake ends without a certificate is not served", async () => {
+    await engine.apply(config("SIMPLE", "5"));
+    const accepted = engine.counters.get("listener", "http", "downstream_cx_total");
+    const raw = netConnect(port, "127.0.0.1");
+    await until(() => engine.counters.get("listener", "http", "downstream_cx_total") > accepted);
+    await engine.apply(config("MUTUAL", "6")); // the handshake, not yet begun, is the SIMPLE chain's
+
+    const s = tlsConnect({ socket: raw, ca: pair.cert, servername: "localhost" });
+    const closed = new Promise<string>((resolve) => s.once("close", () => resolve("closed")));
+    const served = exchange(s, "/after").then(
+      (r) => `served ${r.status}`,
+      () => "closed",
+    );
+    expect(await Promise.race([closed, served])).toBe("closed");
   });
 });
