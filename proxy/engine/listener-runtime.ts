@@ -1,12 +1,13 @@
 // One listener at run time: its socket, the connections it accepted, its filter chains (HTTP/1.1, h2c and h2 by
 // ALPN, TLS, TCP), its connection limit and timeout sweep, and draining. The Engine keeps one per listener name.
 import type { Server, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import type { Listener, ListenerTls } from "./config/index.js";
 import { DELAYED_CLOSE_MS, Http1Connection } from "./http1/server.js";
 import { HCM_COUNTERS, LISTENER_COUNTERS, TLS_INSPECTOR_COUNTERS, type Counters } from "./counters.js";
 import { Stream } from "./stream.js";
 import { proxyTcp } from "./tcp.js";
-import { awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
+import { admits, awaitClientHello, SSL_COUNTERS, tlsTerminator, type TlsTerminator } from "./tls.js";
 import { H2Listener } from "./h2/server.js";
 import type { DownstreamRequest } from "./downstream.js";
 import type { EngineContext } from "./context.js";
@@ -27,6 +28,8 @@ interface ChainRuntime {
   serve: (req: DownstreamRequest) => void;
   /** Its HTTP/1 connections, drained when a new config drops the chain and has no successor for it. */
   conns: Set<Http1Connection>;
+  /** Its TcpProxy connections, closed after the drain time when a new config drops or changes the chain's kind. */
+  tcp: Set<Socket>;
 }
 
 /** What is known of a connection before its chain: where it was going, and the SNI the TLS inspector read. */
@@ -82,15 +85,20 @@ export class ListenerRuntime {
    * A new config for this listener. Requests always take the current config of their connection's chain (a new
    * AuthorizationPolicy holds at once); connections of a chain the config dropped go to its successor, and those
    * without one are drained (their requests get 503 until they close). So are those whose chain changed transport
-   * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on.
+   * (made TLS, or plaintext): a connection is only ever served by chains of the transport it came in on; and TLS
+   * ones whose handshake the chain's new TLS context would refuse (a client certificate now required, SANs or pins).
+   * TCP connections so dropped (or whose chain is no longer a TcpProxy) are closed after the drain time.
    */
   set listener(l: Listener) {
     this.current = l;
     for (const [key, c] of this.chains) {
       const next = this.keys.chainListener(key) ?? this.keys.successor(key);
-      const foreign = (s: Socket) => !next || !next.tls !== !("encrypted" in s);
+      const foreign = (s: Socket) =>
+        !next || !next.tls !== !("encrypted" in s) || (next.tls !== undefined && !admits(next.tls, s as TLSSocket));
       for (const conn of c.conns) if (foreign(conn.socket)) conn.drain(this.graceMs);
       c.h2?.drain(foreign);
+      // As Envoy's drained filter chains: their TCP connections closed once the drain time is over.
+      for (const s of c.tcp) if (!next?.tcp || foreign(s)) setTimeout(() => s.destroy(), this.graceMs).unref();
     }
   }
 
@@ -141,6 +149,7 @@ export class ListenerRuntime {
         tlsFor: undefined,
         pending: new Map(),
         conns: new Set(),
+        tcp: new Set(),
         serve: (req: DownstreamRequest) => {
           const l = this.keys.chainListener(key) ?? this.keys.successor(key);
           // A chain of the other transport is not this connection's (set listener): a plaintext request never
@@ -264,7 +273,9 @@ export class ListenerRuntime {
           const own = pending.get(at);
           pending.delete(at);
           const now = this.keys.chainListener(key);
-          if (!now) return this.noChain(s);
+          // A config swapped in during the handshake may have made the chain plaintext, or verify clients this
+          // handshake (the old context's) didn't: such a connection is not the chain's (as `set listener`).
+          if (!now?.tls || !admits(now.tls, s)) return this.noChain(s);
           describeConnection(s, own?.dst, own?.sni);
           // A TcpProxy chain proxies the bytes whatever ALPN was agreed (h2 too), as Envoy's tcp_proxy.
           if (s.alpnProtocol !== "h2" || now.tcp) return this.serveSocket(s, key, now, own?.dst);
@@ -283,7 +294,11 @@ export class ListenerRuntime {
 
   private serveSocket(socket: Socket, key: number, l: Listener, dst: OriginalDst | undefined): void {
     if (!this.networkRbacAllows(socket, l)) return;
-    if (l.tcp) return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    if (l.tcp) {
+      const open = this.chain(key).tcp.add(socket);
+      socket.once("close", () => open.delete(socket));
+      return proxyTcp(this.ctx, l, l.tcp, socket, dst);
+    }
     const hcm = l.hcm;
     if (!hcm) return void socket.destroy(); // compile() gives every serving chain an hcm or a tcp
     if (hcm.http2Only) return this.takeH2(socket, key); // the h2 codec checks the preface, and closes on a bad one

@@ -104,6 +104,20 @@ function params(tls: ListenerTls): { minVersion?: TlsVersion; maxVersion?: TlsVe
 /** The client sent a certificate (Node gives an empty object when it sent none). */
 const presented = (socket: TLSSocket): boolean => Object.keys(socket.getPeerCertificate()).length > 0;
 
+/**
+ * Whether a chain's TLS context would admit a connection that already made its handshake under another: with its
+ * certificate verified (or none asked) as that handshake found, against this context's requirement, SANs and pins.
+ * (A connection verified against another CA is taken as verified.)
+ */
+export function admits(tls: ListenerTls, socket: TLSSocket): boolean {
+  if (!tls.ca) return true;
+  if (!socket.authorized) return !tls.requireClientCert && !presented(socket);
+  if (tls.sans.length && !sanAccepted(tls.sans, socket.getPeerCertificate())) return false;
+  if (!tls.hashes.length && !tls.spki.length) return true;
+  const cert = socket.getPeerX509Certificate();
+  return !!cert && pinAccepted(tls.hashes, tls.spki, cert);
+}
+
 /** A chain's TLS termination: accepted sockets handed over, with the client's ALPN when its ClientHello was read. */
 export interface TlsTerminator {
   accept(socket: Socket, offered?: readonly string[]): void;

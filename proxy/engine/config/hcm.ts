@@ -3,7 +3,7 @@
 import { TYPE, typeName } from "../../xds/types.js";
 import type { HcmLimits } from "./types.js";
 import type { Forwarding } from "../http/forwarded.js";
-import { anyType, join, onlyKnown, type Obj, type Reader } from "./read.js";
+import { anyType, join, onlyKnown, wireString, type Obj, type Reader } from "./read.js";
 import { websocketUpgrade } from "./upgrade.js";
 import { DEFAULT_SERVER_HEADER, SERVER_HEADER_MODES, type ServerHeader } from "../server-header.js";
 import { FORWARD_CLIENT_CERT_MODES, NO_XFCC_DETAILS, type XfccDetails, type XfccMode } from "../xfcc.js";
@@ -140,7 +140,8 @@ export function hcmOptions(r: Reader, hcm: Obj, hp: string): HcmOptions {
 /** server_name (a header value, Envoy's default "envoy") and server_header_transformation (OVERWRITE by default). */
 function serverHeader(r: Reader, hcm: Obj, hp: string): ServerHeader {
   const mode = r.enumName(hcm, "server_header_transformation", hp, SERVER_HEADER_MODES, "OVERWRITE");
-  const name = r.str(hcm, "server_name", hp) || DEFAULT_SERVER_HEADER.name;
+  // As the codecs hold header text: its UTF-8 bytes, one character each (a U+010A written as is would be an LF).
+  const name = wireString(r.str(hcm, "server_name", hp) || DEFAULT_SERVER_HEADER.name);
   // Envoy's HTTP_HEADER_VALUE rule (not strict): no NUL, CR or LF.
   if (/[\0\r\n]/.test(name)) r.fail(join(hp, "server_name"), "is not a valid HTTP header value (NUL, CR or LF)");
   return mode === DEFAULT_SERVER_HEADER.mode && name === DEFAULT_SERVER_HEADER.name

@@ -69,6 +69,18 @@ describe("the server response header (server_name, server_header_transformation)
     }
   });
 
+  it("a server_name beyond Latin-1 goes as its UTF-8 bytes: U+010D U+010A can't end the header and add one", async () => {
+    // Written one character a byte, U+010D and U+010A would keep their low bytes, CR and LF, past the CR/LF check.
+    const { port } = await start(
+      withHcm([...routes], clusters, { server_name: "x\u010d\u010aset-cookie: session=attacker" }),
+    );
+    const r = await get(port, "/named", {}, { agent: false });
+    expect(r.headers["set-cookie"]).toBeUndefined();
+    expect(Buffer.from(String(r.headers.server), "latin1").toString("utf8")).toBe(
+      "x\u010d\u010aset-cookie: session=attacker",
+    );
+  });
+
   it("a server_name that isn't a header value, or a mode Envoy doesn't have, is a NACK naming the field", async () => {
     const { engine } = await start(withHcm([...routes], clusters, {}));
     await expect(engine.apply(withHcm([...routes], clusters, { server_name: "a\r\nset-cookie: x=1" }))).rejects.toThrow(
